@@ -1,0 +1,39 @@
+"""exlab: a forensic notebook kit for Exchange engineers.
+
+Read the evidence exported from an Exchange server into pandas frames, and confirm or
+rule out KB 2888788 (two SMTP certificates for one name, the internal one presented to
+Exchange Online, ``454 4.7.0 ... UntrustedRoot``).
+
+>>> import exlab
+>>> issubclass(exlab.CorruptInput, exlab.ExlabError)
+True
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from exlab.errors import (  # noqa: E402
+    CorruptInput,
+    DataLossWarning,
+    EvidenceNotFound,
+    ExlabError,
+    ExlabWarning,
+    UnsupportedFormat,
+    WrongPassword,
+)
+from exlab.events import read_events  # noqa: E402
+from exlab.parse_report import ParseReport  # noqa: E402
+
+__all__ = [
+    "CorruptInput",
+    "DataLossWarning",
+    "EvidenceNotFound",
+    "ExlabError",
+    "ExlabWarning",
+    "ParseReport",
+    "UnsupportedFormat",
+    "WrongPassword",
+    "__version__",
+    "read_events",
+]

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``exlab`` command, one module each (see ``exlab.cli``)."""

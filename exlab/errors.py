@@ -1,0 +1,68 @@
+"""The exceptions and warnings exlab raises on purpose.
+
+Every error names the evidence file, the place in it and what was expected, so an
+engineer can go back to the export and see for themselves:
+
+>>> err = CorruptInput("Application.evtx", "chunk 3 at offset 0x11000", "chunk signature ElfChnk")
+>>> str(err)
+'Application.evtx, chunk 3 at offset 0x11000: expected chunk signature ElfChnk'
+>>> isinstance(err, ExlabError)
+True
+"""
+
+from __future__ import annotations
+
+
+class ExlabError(Exception):
+    """Base class of every error exlab raises on purpose.
+
+    ``source`` is the file (or stream name), ``where`` the place inside it (a line,
+    an offset, a record), ``expected`` what exlab expected to find there.
+    """
+
+    def __init__(self, source: str, where: str | None = None, expected: str | None = None,
+                 detail: str | None = None) -> None:
+        self.source = source
+        self.where = where
+        self.expected = expected
+        self.detail = detail
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = self.source if not self.where else f"{self.source}, {self.where}"
+        if self.expected:
+            text += f": expected {self.expected}"
+        if self.detail:
+            text += f" ({self.detail})"
+        return text
+
+    def __reduce__(self):  # keep pickling (multiprocessing, papermill) working
+        return (type(self), (self.source, self.where, self.expected, self.detail))
+
+
+class UnsupportedFormat(ExlabError):
+    """The file is not in any format this reader understands."""
+
+
+class CorruptInput(ExlabError):
+    """The file claims a known format but is damaged beyond the point of skipping a record."""
+
+
+class WrongPassword(ExlabError):
+    """A PKCS#12 file needs a password that was missing or wrong."""
+
+
+class EvidenceNotFound(ExlabError):
+    """A path given as evidence does not exist or holds nothing exlab can read."""
+
+
+class ExlabWarning(UserWarning):
+    """Base category of exlab's warnings; filter on it to silence or escalate them."""
+
+
+class DataLossWarning(ExlabWarning):
+    """Records or chunks of a file were skipped; the parse report counts them."""
+
+
+class AssumptionWarning(ExlabWarning):
+    """exlab had to assume something the evidence did not say (a time zone, a server name)."""

@@ -1,0 +1,61 @@
+"""``read_events``: any event export, or many, into one events frame.
+
+The format of each file is detected from its content, never from its name. Each
+format module offers ``FORMAT`` (its name), ``detect(head: bytes) -> bool`` and
+``read(evidence, query, report) -> Iterator[row dict]``, and applies the query's
+filters as early as it can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import ModuleType
+
+import pandas as pd
+
+from exlab.errors import UnsupportedFormat
+from exlab.events.query import EventQuery
+from exlab.events.schema import events_frame
+from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.parse_report import ParseReport
+
+FORMATS: tuple[ModuleType, ...] = ()
+
+EXPECTED_FORMATS = ("an .evtx file, Event Viewer or wevtutil XML, an Event Viewer CSV/TXT export, "
+                    "or Get-EventLog | Export-Clixml")
+
+
+def detect_format(evidence: Evidence) -> ModuleType:
+    """The format module that recognises this file's first bytes, or UnsupportedFormat."""
+    head = evidence.head(64 * 1024)
+    if not head:
+        raise UnsupportedFormat(evidence.name, "the file is empty", EXPECTED_FORMATS)
+    for module in FORMATS:
+        if module.detect(head):
+            return module
+    raise UnsupportedFormat(evidence.name, "the first bytes", EXPECTED_FORMATS)
+
+
+def read_events(source: Sources, *, event_ids: Iterable[int] | int | None = None,
+                providers: Iterable[str] | str | None = None,
+                start: str | datetime | pd.Timestamp | None = None,
+                end: str | datetime | pd.Timestamp | None = None,
+                engine: str = "auto", tz: str | None = None) -> pd.DataFrame:
+    """Read event exports into the events frame (see ``exlab.events.schema``).
+
+    ``source`` is a path, a folder, a list of them, or a binary file object.
+    ``tz`` is the server's time zone, used for exports that write local times
+    without an offset (Event Viewer CSV/TXT); the parse report says when one was assumed.
+    """
+    query = EventQuery.build(event_ids=event_ids, providers=providers, start=start, end=end,
+                             engine=engine, tz=tz)
+    report = ParseReport()
+    rows: list[dict] = []
+    for evidence in iter_evidence(source):
+        module = detect_format(evidence)
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=module.FORMAT,
+                                      size=evidence.size)
+        rows.extend(module.read(evidence, query, file_report))
+        file_report.warn_losses()
+    return events_frame(rows, report)

@@ -1,0 +1,84 @@
+"""The events frame: one row per event record, whatever export it came from.
+
+Readers produce rows as plain dicts keyed by :data:`COLUMNS`; :func:`events_frame`
+turns them into the frame with the public dtypes. ``time_created`` in a row is an
+``int`` of nanoseconds since 1970-01-01 UTC (keeps the 100-ns precision of FILETIME)
+or ``None`` where the record has no usable time (a zero FILETIME, 1601-01-01).
+
+>>> frame = events_frame([{"time_created": 1_700_000_000_123_456_700, "computer": "EX01",
+...     "channel": "Application", "provider": "MSExchangeTransport", "event_id": 2004,
+...     "qualifiers": 16388, "level": 4, "task": 2, "keywords": "0x80000000000000",
+...     "record_id": 7, "record_number": 7, "data": {"%1": "Outbound to Office 365"},
+...     "message": None, "source": "Application.evtx"}])
+>>> frame.loc[0, "time_created"]
+Timestamp('2023-11-14 22:13:20.123456700+0000', tz='UTC')
+>>> str(frame["event_id"].dtype), str(frame["level"].dtype)
+('Int32', 'Int8')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+# column -> dtype, in the order of the public contract (DESIGN.md), plus record_number:
+# the record header's number, which exported logs renumber (record_id keeps the original).
+DTYPES: dict[str, str] = {
+    "time_created": "datetime64[ns, UTC]",
+    "computer": "string",
+    "channel": "string",
+    "provider": "string",
+    "event_id": "Int32",
+    "qualifiers": "Int32",
+    "level": "Int8",
+    "task": "Int32",
+    "keywords": "string",
+    "record_id": "Int64",
+    "record_number": "Int64",
+    "data": "object",
+    "message": "string",
+    "source": "string",
+}
+COLUMNS: tuple[str, ...] = tuple(DTYPES)
+
+Row = Mapping[str, Any]
+
+
+def events_frame(rows: Iterable[Row] | Mapping[str, list], report: Any = None) -> pd.DataFrame:
+    """Build the events frame from row dicts (or a dict of column lists).
+
+    Missing columns are filled with NA; ``report`` (a ParseReport) goes to ``attrs``.
+    """
+    if isinstance(rows, Mapping):
+        columns = {name: rows.get(name) for name in COLUMNS}
+        length = max((len(v) for v in columns.values() if v is not None), default=0)
+        columns = {k: (v if v is not None else [None] * length) for k, v in columns.items()}
+    else:
+        rows = list(rows)
+        columns = {name: [row.get(name) for row in rows] for name in COLUMNS}
+    frame = pd.DataFrame(
+        {
+            name: _column(name, values)
+            for name, values in columns.items()
+        }
+    )
+    if report is not None:
+        frame.attrs["parse_report"] = report
+    return frame
+
+
+def _column(name: str, values: list) -> pd.Series:
+    dtype = DTYPES[name]
+    if name == "time_created":
+        ints = pd.array(values, dtype="Int64")
+        return pd.Series(pd.to_datetime(ints.to_numpy(dtype="int64", na_value=pd.NaT.value), unit="ns", utc=True))
+    if dtype == "object":
+        return pd.Series(values, dtype="object")
+    return pd.Series(pd.array(values, dtype=dtype))
+
+
+def empty_events_frame(report: Any = None) -> pd.DataFrame:
+    """The events frame with no rows, all columns typed."""
+    return events_frame([], report)
