@@ -1,0 +1,361 @@
+"""Is it KB 2888788? The diagnosis: frames in, a verdict with its evidence and the fix out.
+
+The rules (:mod:`exlab.analysis.rules`) each report what they saw; this module weighs
+them. The verdict is about KB 2888788 only, and never goes beyond the evidence:
+
+* ``confirmed``, strength ``direct``: a protocol log shows the internal certificate
+  presented and answered with 454 4.7.0 UntrustedRoot;
+* ``confirmed``, strength ``strong``: events 2004 with UntrustedRoot, and the
+  certificates show a public and an internal certificate for the name enabled for
+  SMTP, the internal one selected;
+* ``inconclusive``, strength ``possible``: one side only (the certificates alone, or the
+  failures alone); ``missing`` says what to collect;
+* ``ruled_out``: the failures show a look-alike's signature instead (its ``cause``), or
+  the logs show no failure at all and the transport presents a public certificate.
+
+>>> import pandas as pd
+>>> d = diagnose()
+>>> d.verdict, d.cause, d.strength
+('inconclusive', None, None)
+>>> [step.purpose.split(" (")[0] for step in d.missing][:1]
+['Export the Application log of the transport server']
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from exlab.analysis.findings import Finding, format_utc
+from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps
+from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
+
+VERDICTS = ("confirmed", "ruled_out", "inconclusive")
+CAUSES = ("kb2888788", "tlscertificatename-missing", "certificate-expired", "no-private-key",
+          "self-signed-only", "tenant-attribution", "network")
+LOOK_ALIKES = CAUSES[1:]
+# the order look-alikes are preferred in when several show failures: the most specific first
+_SPECIFIC = ("tlscertificatename-missing", "no-private-key", "self-signed-only", "certificate-expired",
+             "tenant-attribution", "network")
+# which failure origin gives the most direct timing of an attempt
+_ORIGIN_ORDER = ("session", "event", "tracking")
+_HTML_ROWS = 20
+
+
+@dataclass
+class Diagnosis:
+    """The answer for one case. See the module's docstring for the verdict rules.
+
+    ``onset`` / ``end`` are the first and last failure of the cause (UTC), from the most
+    direct source present (protocol log, then events, then tracking). ``evidence`` are
+    the findings with their rows; ``remediation`` and ``missing`` are :class:`Step` lists.
+    """
+
+    verdict: str
+    cause: str | None
+    culprit: str | None
+    onset: pd.Timestamp | None
+    end: pd.Timestamp | None
+    strength: str | None
+    evidence: list[Finding]
+    remediation: list[Step]
+    missing: list[Step]
+    server_fqdn: str | None = None
+    connector: str | None = None
+    name: str | None = None
+    selected: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self, max_rows: int | None = 50) -> dict[str, Any]:
+        """JSON-ready (times as ISO 8601 UTC with 7 fractional digits, like truth.json).
+
+        >>> json.dumps(diagnose().to_dict())[:27]
+        '{"verdict": "inconclusive",'
+        """
+        return {
+            "verdict": self.verdict, "cause": self.cause, "culprit": self.culprit,
+            "onset": format_utc(self.onset), "end": format_utc(self.end), "strength": self.strength,
+            "server_fqdn": self.server_fqdn, "connector": self.connector, "name": self.name,
+            "selected": self.selected, "notes": list(self.notes),
+            "evidence": [f.to_dict(max_rows) for f in self.evidence],
+            "remediation": [s.to_dict() for s in self.remediation],
+            "missing": [s.to_dict() for s in self.missing],
+        }
+
+    def headline(self) -> str:
+        """One line: the verdict and what it rests on.
+
+        >>> diagnose().headline()
+        'KB 2888788: inconclusive'
+        """
+        text = f"KB 2888788: {self.verdict}"
+        if self.strength:
+            text += f" ({self.strength} evidence)"
+        if self.cause and self.cause != "kb2888788":
+            text += f"; cause: {self.cause}"
+        if self.culprit:
+            text += f"; certificate to act on: {self.culprit}"
+        return text
+
+    def __str__(self) -> str:
+        lines = [self.headline()]
+        if self.onset is not None:
+            lines.append(f"failures from {format_utc(self.onset)} to {format_utc(self.end)} (UTC)")
+        lines += [f"note: {note}" for note in self.notes]
+        if self.evidence:
+            lines.append("evidence:")
+        for finding in self.evidence:
+            lines.append(f"  [{finding.weight}] {finding.summary}")
+            for row in finding.evidence.head(3).itertuples(index=False):
+                lines.append(f"      {format_utc(row.time) or '-'}  {row.kind}: {_one_line(row.detail)}  "
+                             f"({row.source}, {row.where})")
+            if len(finding.evidence) > 3:
+                lines.append(f"      ... {len(finding.evidence) - 3} more")
+        for title, steps in (("fix:", self.remediation), ("to settle it, collect:", self.missing)):
+            if steps:
+                lines.append(title)
+            for step in steps:
+                lines.append(f"  # {step.purpose}")
+                if step.command:
+                    lines.append(f"  {step.command}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        parts = [f"<div class='exlab-diagnosis'><h3>{e(self.headline())}</h3>"]
+        if self.onset is not None:
+            parts.append(f"<p>Failures from {e(format_utc(self.onset))} to {e(format_utc(self.end) or '')} (UTC)</p>")
+        parts += [f"<p><em>{e(note)}</em></p>" for note in self.notes]
+        for finding in self.evidence:
+            parts.append(f"<h4>[{e(finding.weight)}] {e(finding.summary)}</h4><table><tr>"
+                         + "".join(f"<th>{c}</th>" for c in ("time (UTC)", "kind", "detail", "source", "where"))
+                         + "</tr>")
+            for row in finding.evidence.head(_HTML_ROWS).itertuples(index=False):
+                cells = (format_utc(row.time) or "", row.kind, row.detail, row.source, row.where)
+                parts.append("<tr>" + "".join(f"<td>{e('' if pd.isna(c) else str(c))}</td>" for c in cells) + "</tr>")
+            parts.append("</table>")
+            if len(finding.evidence) > _HTML_ROWS:
+                parts.append(f"<p>... {len(finding.evidence) - _HTML_ROWS} more rows</p>")
+        for title, steps in (("Fix", self.remediation), ("To settle it, collect", self.missing)):
+            if steps:
+                parts.append(f"<h4>{title}</h4><ol>")
+                parts += [f"<li>{e(s.purpose)}" + (f"<pre>{e(s.command)}</pre>" if s.command else "") + "</li>"
+                          for s in steps]
+                parts.append("</ol>")
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split()) if text is not None and not pd.isna(text) else ""
+
+
+# -- adapters to the readers' modules ----------------------------------------------------
+
+def _tls_failures(events: pd.DataFrame | None) -> pd.DataFrame | None:
+    if events is None or events.empty:
+        return None
+    from exlab.transport import tls_failures
+    return tls_failures(events)
+
+
+def _with_trust(certs: pd.DataFrame | None, roots: Any, at: pd.Timestamp | None) -> pd.DataFrame | None:
+    if certs is None or certs.empty or "issuer_class" in certs:
+        return certs
+    from exlab.certs.trust import judge_trust
+    return judge_trust(certs, roots=roots, at=at)
+
+
+def _selection(certs: pd.DataFrame | None, name: str | None, connector_row: dict | None,
+               at: pd.Timestamp | None) -> tuple[pd.DataFrame | None, str | None]:
+    """The candidates for outbound TLS (newest first) and the selected thumbprint."""
+    if certs is None or certs.empty or not name:
+        return None, None
+    from exlab.certs.selection import select_outbound
+    result = select_outbound(certs, name=name, tls_certificate_name=(connector_row or {}).get("tls_certificate_name"),
+                             at=at)
+    return result.candidates, result.selected
+
+
+# -- inference ---------------------------------------------------------------------------
+
+def _pick_connector(connectors: pd.DataFrame | None, connector: str | None, points: pd.DataFrame) -> dict | None:
+    """The send connector to Exchange Online: the one named, else the cloud one, else the failing one."""
+    if connectors is None or connectors.empty:
+        return {"name": connector} if connector else None
+    rows = [row.to_dict() for _, row in connectors.iterrows()]
+    if connector:
+        named = [r for r in rows if str(r.get("name", "")).lower() == connector.lower()]
+        return named[0] if named else {"name": connector}
+    def to_cloud(row: dict) -> bool:
+        hosts = row.get("smart_hosts") or ()
+        return bool(row.get("cloud_services_mail_enabled") is True
+                    or any(str(h).lower().endswith(".mail.protection.outlook.com") for h in hosts))
+    cloud = [r for r in rows if to_cloud(r)]
+    if len(cloud) == 1:
+        return cloud[0]
+    failing = points["connector"].dropna()
+    if not failing.empty:
+        name = failing.value_counts().index[0]
+        named = [r for r in rows if r.get("name") == name]
+        return named[0] if named else {"name": name}
+    return cloud[0] if cloud else (rows[0] if len(rows) == 1 else None)
+
+
+def _server_fqdn(server_fqdn: str | None, servers: pd.DataFrame | None, events: pd.DataFrame | None) -> str | None:
+    if server_fqdn:
+        return server_fqdn
+    if servers is not None and not servers.empty and "fqdn" in servers:
+        fqdns = servers["fqdn"].dropna().unique()
+        if len(fqdns) == 1:
+            return str(fqdns[0])
+    if events is not None and not events.empty:
+        computers = events["computer"].dropna()
+        if not computers.empty:
+            return str(computers.value_counts().index[0])
+    return None
+
+
+# -- weighing ----------------------------------------------------------------------------
+
+def _span(points: pd.DataFrame, cause: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    if cause is None or points.empty:
+        return None, None
+    categories = [c for c, k in CATEGORY_CAUSE.items() if k == cause]
+    if cause == "self-signed-only":
+        categories = ["untrusted-root", "tls-access-denied"]
+    mine = points[points["category"].isin(categories).fillna(False).astype(bool)]
+    for origin in _ORIGIN_ORDER:
+        part = mine[mine["origin"] == origin]
+        if not part.empty:
+            return part["time"].min(), part["time"].max()
+    return None, None
+
+
+def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str | None, str | None]:
+    """(verdict, cause, culprit, strength) from the findings."""
+    by_rule = {f.rule: f for f in findings}
+    direct = by_rule.get("internal-certificate-presented")
+    events = by_rule.get("untrusted-root-failures")
+    setup = by_rule.get("internal-certificate-selected")
+    if direct is not None:
+        return "confirmed", "kb2888788", direct.culprit, "direct"
+    look_alikes = [f for f in findings if f.cause in LOOK_ALIKES]
+    failing = sorted((f for f in look_alikes if f.weight in ("direct", "events")),
+                     key=lambda f: _SPECIFIC.index(f.cause))
+    # a self-signed certificate explains UntrustedRoot answers; other look-alikes do not
+    if failing and (events is None or failing[0].cause == "self-signed-only"):
+        first = failing[0]
+        strength = "direct" if first.weight == "direct" else ("strong" if facts.certs is not None else "possible")
+        return "ruled_out", first.cause, first.culprit, strength
+    if events is not None and setup is not None:
+        return "confirmed", "kb2888788", setup.culprit, "strong"
+    if events is not None or setup is not None:
+        return "inconclusive", "kb2888788", setup.culprit if setup else None, "possible"
+    if look_alikes:
+        first = sorted(look_alikes, key=lambda f: _SPECIFIC.index(f.cause))[0]
+        return "inconclusive", first.cause, first.culprit, "possible"
+    watched = facts.sessions is not None or facts.tracking is not None
+    healthy = "public-certificate-selected" in by_rule or "mail-flows" in by_rule
+    if watched and facts.points.empty and healthy:
+        return "ruled_out", None, None, "direct" if "mail-flows" in by_rule else "strong"
+    return "inconclusive", None, None, None
+
+
+def _missing(facts: Facts, verdict: str, connector: str | None) -> list[Step]:
+    if verdict != "inconclusive":
+        return []
+    steps = []
+    if facts.events is None:
+        steps.append(collect_step("events"))
+    if facts.points[facts.points["origin"] == "event"].empty and (facts.events is not None or facts.sessions is None):
+        steps.append(collect_step("events_2004"))
+    if facts.sessions is None:
+        steps.append(collect_step("sessions", connector))
+    if facts.certs is None:
+        steps.append(collect_step("certs"))
+    if facts.connectors is None:
+        steps.append(collect_step("connectors"))
+    if facts.tracking is None and facts.sessions is None:
+        steps.append(collect_step("tracking"))
+    return steps
+
+
+def _public_pin(facts: Facts) -> tuple[str, str] | None:
+    """(issuer, subject) of the newest public candidate, for TlsCertificateName."""
+    if facts.candidates is None or facts.candidates.empty or "issuer_class" not in facts.candidates:
+        return None
+    public = facts.candidates[facts.candidates["issuer_class"] == "public"]
+    if public.empty:
+        return None
+    best = public.sort_values("not_before", na_position="first").iloc[-1]
+    return str(best["issuer"]), str(best["subject"])
+
+
+def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector: str | None) -> list[Step]:
+    if cause is None:
+        return []
+    public = _public_pin(facts)
+    if cause == "kb2888788":
+        cert = facts.by_thumbprint.get(culprit or "")
+        services = cert.get("services") if cert is not None else None
+        return kb2888788_steps(culprit, services if isinstance(services, tuple) else None,
+                               connector=connector, public=public)
+    return look_alike_steps(cause, culprit, connector=connector, public=public)
+
+
+def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = None,
+             sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None,
+             connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
+             server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
+             at: Any = None) -> Diagnosis:
+    """Diagnose one case from its frames (any of them may be missing).
+
+    ``server_fqdn`` and ``connector`` are inferred from the evidence when not given
+    (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
+    roots Exchange Online trusts); ``at`` is when certificate validity is judged
+    (default: the last failure, else now).
+
+    >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
+    ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
+    ...     "end": pd.to_datetime(["2025-03-20 09:14:02"], utc=True),
+    ...     "cert_thumbprint": ["3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55"],
+    ...     "cert_subject": ["CN=mail.contoso.com"], "cert_issuer": ["CN=Contoso Issuing CA 01"],
+    ...     "final_reply": ["454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"],
+    ...     "reply_code": [454], "enhanced_status": ["4.7.0"], "tls_reason": ["UntrustedRoot"],
+    ...     "outcome": ["rejected"], "source": ["SEND20250320-1.LOG"]}))
+    >>> d.verdict, d.strength, d.culprit[:8], d.remediation[1].command[:43]
+    ('confirmed', 'direct', '3F2A9C01', 'Enable-ExchangeCertificate -Thumbprint 3F2A')
+    """
+    notes: list[str] = []
+    failures = _tls_failures(events)
+    points_all = Facts.build(failures=failures, sessions=sessions, tracking=tracking).points
+    fqdn = _server_fqdn(server_fqdn, servers, events)
+    if fqdn and not server_fqdn:
+        notes.append(f"server FQDN {fqdn} inferred from the evidence")
+    chosen = _pick_connector(connectors, connector, points_all)
+    connector_name = (chosen or {}).get("name")
+    if connector_name and not connector:
+        notes.append(f"send connector {connector_name!r} inferred from the evidence")
+    name = (chosen or {}).get("fqdn") or fqdn
+    when = pd.Timestamp(at) if at is not None else (points_all["time"].max() if not points_all.empty else None)
+    if when is not None and when.tzinfo is None:
+        when = when.tz_localize("UTC")
+    certs = _with_trust(certs, roots, when)
+    candidates, selected = _selection(certs, name, chosen, when)
+    facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
+                        connectors=connectors, name=name, connector=connector_name, candidates=candidates,
+                        selected=selected, at=when)
+    findings = run_rules(facts)
+    verdict, cause, culprit, strength = _decide(findings, facts)
+    onset, end = _span(facts.points, cause)
+    return Diagnosis(
+        verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
+        evidence=findings, remediation=_remediation(facts, cause, culprit, connector_name),
+        missing=_missing(facts, verdict, connector_name), server_fqdn=fqdn, connector=connector_name,
+        name=name, selected=facts.selected, notes=notes,
+    )

@@ -1,0 +1,198 @@
+"""The commands that fix each cause, and those that collect missing evidence, built safely.
+
+Values taken from the evidence go into PowerShell only in two checked shapes: a
+thumbprint must be 40 hex digits, and any other text becomes a single-quoted literal
+(no variable expansion) with its quotes doubled, including the typographic ones that
+PowerShell also treats as single quotes.
+
+>>> ps_quote("Outbound to O'Brien's 365")
+"'Outbound to O''Brien''s 365'"
+>>> steps = kb2888788_steps("3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55", ("IMAP", "POP", "IIS", "SMTP"),
+...                         connector="Outbound to Office 365",
+...                         public=("CN=GlobalSign RSA OV SSL CA 2018", "CN=mail.contoso.com"))
+>>> print(steps[1].command)
+Enable-ExchangeCertificate -Thumbprint 3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55 -Services IMAP,POP,IIS
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_HEX40 = re.compile(r"^[0-9A-F]{40}$")
+_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+THUMBPRINT_PLACEHOLDER = "<thumbprint>"
+CONNECTOR_PLACEHOLDER = "<send connector name>"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a fix: what it is for and the PowerShell to run (None for advice only)."""
+
+    purpose: str
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON-ready.
+
+        >>> Step("restart", "Restart-Service MSExchangeTransport").to_dict()["command"]
+        'Restart-Service MSExchangeTransport'
+        """
+        return {"purpose": self.purpose, "command": self.command}
+
+
+def thumbprint_or_placeholder(value: str | None) -> str:
+    """A thumbprint fit for a command line: 40 upper-case hex digits, else a placeholder.
+
+    >>> thumbprint_or_placeholder("3f2a9c01d4e8b7766a5c0b1e92d4f0a8c3b71e55")[:8]
+    '3F2A9C01'
+    >>> thumbprint_or_placeholder("3F2A; Remove-Item C:\\\\")
+    '<thumbprint>'
+    """
+    if value is None:
+        return THUMBPRINT_PLACEHOLDER
+    text = str(value).strip().upper()
+    return text if _HEX40.match(text) else THUMBPRINT_PLACEHOLDER
+
+
+def ps_quote(text: str | None, placeholder: str = CONNECTOR_PLACEHOLDER) -> str:
+    """``text`` as a PowerShell single-quoted string; the placeholder when empty or unsafe.
+
+    Control characters (a line break in an evidence string) cannot be shown in one
+    command line, so such text gives the placeholder instead.
+
+    >>> ps_quote("Outbound to Office 365")
+    "'Outbound to Office 365'"
+    >>> ps_quote("a\\u2019b"), ps_quote("line\\nbreak")
+    ("'a\\u2019\\u2019b'", '<send connector name>')
+    """
+    if not text or _CONTROL.search(text):
+        return placeholder
+    return "'" + "".join(ch * 2 if ch in _SINGLE_QUOTES else ch for ch in text) + "'"
+
+
+def tls_certificate_name(issuer: str, subject: str) -> str:
+    """The ``<I>issuer<S>subject`` form of TlsCertificateName (what the Hybrid wizard writes).
+
+    >>> tls_certificate_name("CN=R3, O=Let's Encrypt, C=US", "CN=mail.contoso.com")
+    "<I>CN=R3, O=Let's Encrypt, C=US<S>CN=mail.contoso.com"
+    """
+    return f"<I>{issuer}<S>{subject}"
+
+
+def _services_arg(services: Sequence[str] | None) -> str:
+    if services is None:
+        return "<its services without SMTP>"
+    kept = [s for s in services if s != "SMTP" and re.fullmatch(r"[A-Za-z]+", s)]
+    return ",".join(kept) if kept else "None"
+
+
+def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, connector: str | None,
+                    public: tuple[str, str] | None) -> list[Step]:
+    """The fix of KB 2888788: SMTP off the internal certificate, keeping its other services.
+
+    ``services`` are the culprit's current services (None when no export said);
+    ``public`` is the (issuer, subject) of the public certificate to pin on the connector.
+
+    >>> steps = kb2888788_steps("AB" * 20, None, connector=None, public=None)
+    >>> steps[1].command
+    'Enable-ExchangeCertificate -Thumbprint ABABABABABABABABABABABABABABABABABABABAB -Services <its services without SMTP>'
+    """
+    thumb = thumbprint_or_placeholder(culprit)
+    show = f"Get-ExchangeCertificate -Thumbprint {thumb} | fl FriendlyName,Services"
+    kept = _services_arg(services)
+    steps = [
+        Step("See the services of the internally issued certificate (SMTP is among them)", show),
+        Step("Take SMTP off it, keeping its other services",
+             f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {kept}"),
+        Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
+             "assignment; if SMTP stays, use the connector pin below or remove the certificate", show),
+        Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport"),
+    ]
+    if public is not None:
+        name = ps_quote(tls_certificate_name(*public), placeholder="'<I><issuer><S><subject>'")
+        steps.append(Step("Durable alternative: pin the public certificate on the send connector",
+                          f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName {name}"))
+    else:
+        steps.append(Step("Durable alternative: pin the public certificate on the send connector "
+                          "(issuer and subject from Get-ExchangeCertificate)",
+                          f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName '<I><issuer><S><subject>'"))
+    return steps
+
+
+def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
+                     public: tuple[str, str] | None) -> list[Step]:
+    """What to do for the incidents that look like KB 2888788 (EXCHANGE.md, "look alike").
+
+    >>> [s.command for s in look_alike_steps("network", None, connector=None, public=None)][:1]
+    ['Test-NetConnection <smart host> -Port 25']
+    """
+    thumb = thumbprint_or_placeholder(culprit)
+    quoted = ps_quote(connector)
+    pin = (ps_quote(tls_certificate_name(*public), placeholder="'<I><issuer><S><subject>'")
+           if public else "'<I><issuer><S><subject>'")
+    restart = Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport")
+    if cause == "tlscertificatename-missing":
+        return [Step("See what the connector points at", f"Get-SendConnector {quoted} | fl Name,TlsCertificateName"),
+                Step("List the certificates with their issuer and subject",
+                     "Get-ExchangeCertificate | fl Thumbprint,Issuer,Subject,NotAfter,Services"),
+                Step("Point the connector at the current public certificate",
+                     f"Set-SendConnector {quoted} -TlsCertificateName {pin}"), restart]
+    if cause == "certificate-expired":
+        return [Step("See the expired certificate", f"Get-ExchangeCertificate -Thumbprint {thumb} | fl Subject,NotAfter,Services"),
+                Step("Import the renewed public certificate and enable it for SMTP",
+                     "Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> -Services SMTP"),
+                Step("Update the connector pin if it names the old certificate",
+                     f"Set-SendConnector {quoted} -TlsCertificateName {pin}"), restart]
+    if cause == "no-private-key":
+        return [Step("Check the private key", f"Get-ExchangeCertificate -Thumbprint {thumb} | fl HasPrivateKey,Services"),
+                Step("Repair the key link in the machine store (or re-import the .pfx with its key)",
+                     f"certutil -repairstore my {thumb}"), restart]
+    if cause == "self-signed-only":
+        return [Step("Only a self-signed certificate covers the name: get one from a public CA, then enable it",
+                     "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP"),
+                Step("Pin it on the connector", f"Set-SendConnector {quoted} -TlsCertificateName '<I><issuer><S><subject>'"),
+                restart]
+    if cause == "tenant-attribution":
+        return [Step("Compare the connector's certificate name with the inbound connector in Exchange Online",
+                     f"Get-SendConnector {quoted} | fl TlsCertificateName,Fqdn"),
+                Step("In Exchange Online PowerShell", "Get-InboundConnector | fl Name,TlsSenderCertificateName,SenderDomains"),
+                Step("Run the Hybrid Configuration Wizard again to align both sides")]
+    if cause == "network":
+        return [Step("Test the path to the smart host", "Test-NetConnection <smart host> -Port 25"),
+                Step("Check name resolution of the smart host", "Resolve-DnsName <tenant>.mail.protection.outlook.com -Type MX")]
+    return []
+
+
+# What to collect when a piece of evidence is missing, keyed by the frame it feeds.
+COLLECT: dict[str, Step] = {
+    "events_2004": Step("Event 2004 is only logged at the Expert level of SmtpSend: raise it, wait for a retry, "
+                        "then export the Application log",
+                        'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert; '
+                        "wevtutil epl Application C:\\Temp\\Application.evtx"),
+    "events": Step("Export the Application log of the transport server", "wevtutil epl Application C:\\Temp\\Application.evtx"),
+    "certs": Step("Export the certificates (from a local Exchange Management Shell)",
+                  "Get-ExchangeCertificate | Export-Clixml C:\\Temp\\ExchangeCertificates.xml"),
+    "sessions": Step("Turn on the send protocol log of the connector, wait for a retry, and collect "
+                     "TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND*.LOG",
+                     "Set-SendConnector {connector} -ProtocolLoggingLevel Verbose"),
+    "connectors": Step("Export the send connectors", "Get-SendConnector | Export-Clixml C:\\Temp\\SendConnectors.xml"),
+    "servers": Step("Export the servers' names", "Get-ExchangeServer | Export-Clixml C:\\Temp\\ExchangeServers.xml"),
+    "tracking": Step("Collect the message tracking log (DEFER rows show the held messages)",
+                     "Get-MessageTrackingLog -EventId DEFER -ResultSize Unlimited | Export-Csv C:\\Temp\\defer.csv"),
+}
+
+
+def collect_step(kind: str, connector: str | None = None) -> Step:
+    """The step that collects one missing kind of evidence (see :data:`COLLECT`).
+
+    >>> collect_step("sessions", "Outbound to Office 365").command
+    "Set-SendConnector 'Outbound to Office 365' -ProtocolLoggingLevel Verbose"
+    """
+    step = COLLECT[kind]
+    if step.command and "{connector}" in step.command:
+        return Step(step.purpose, step.command.replace("{connector}", ps_quote(connector)))
+    return step

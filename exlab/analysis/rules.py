@@ -1,0 +1,388 @@
+"""The diagnosis rules: each a small function from the case's facts to a finding or None.
+
+A rule looks at one kind of sign (a refused session, an event, a certificate set-up)
+and returns a :class:`~exlab.analysis.findings.Finding` with the rows that show it, or
+None when the sign is absent. :func:`exlab.analysis.diagnose.diagnose` weighs them.
+
+>>> facts = Facts.build()
+>>> [rule.__name__ for rule in RULES if rule(facts) is not None]
+[]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from exlab.analysis.findings import Finding, evidence_rows
+from exlab.analysis.timeline import failure_points, session_failed
+
+# classify() category of a failure -> the cause id of the diagnosis
+CATEGORY_CAUSE = {
+    "untrusted-root": "kb2888788",
+    "tls-access-denied": "kb2888788",
+    "tlscertificatename-missing": "tlscertificatename-missing",
+    "expired": "certificate-expired",
+    "no-private-key": "no-private-key",
+    "tenant-attribution": "tenant-attribution",
+    "network": "network",
+}
+CERTIFICATE_CATEGORIES = frozenset(CATEGORY_CAUSE) - {"network"}
+
+
+def _empty(frame: pd.DataFrame | None) -> bool:
+    return frame is None or frame.empty
+
+
+def _value(row: Any, name: str) -> Any:
+    value = row.get(name) if isinstance(row, (dict, pd.Series)) else getattr(row, name, None)
+    if value is None or (not isinstance(value, (tuple, list)) and pd.isna(value)):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules look at, prepared once.
+
+    ``points``: every failure from every source (``failure_points(prefer=False)``).
+    ``candidates``: the certificates the transport may present for ``name`` (cover it,
+    enabled for SMTP), newest first, with trust columns; ``selected`` the thumbprint it
+    presents. ``at`` is the time certificate validity is judged at.
+    """
+
+    points: pd.DataFrame
+    events: pd.DataFrame | None = None
+    certs: pd.DataFrame | None = None
+    sessions: pd.DataFrame | None = None
+    tracking: pd.DataFrame | None = None
+    connectors: pd.DataFrame | None = None
+    name: str | None = None
+    connector: str | None = None
+    candidates: pd.DataFrame | None = None
+    selected: str | None = None
+    at: pd.Timestamp | None = None
+    by_thumbprint: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+              certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
+              tracking: pd.DataFrame | None = None, connectors: pd.DataFrame | None = None,
+              name: str | None = None, connector: str | None = None, candidates: pd.DataFrame | None = None,
+              selected: str | None = None, at: pd.Timestamp | None = None) -> Facts:
+        """Stack the failures of every source and index the certificates by thumbprint."""
+        points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
+        table = {} if _empty(certs) else {str(row["thumbprint"]).upper(): row.to_dict()
+                                          for _, row in certs.iterrows() if _value(row, "thumbprint")}
+        return cls(points=points, events=events, certs=certs, sessions=sessions, tracking=tracking,
+                   connectors=connectors, name=name, connector=connector, candidates=candidates,
+                   selected=selected.upper() if selected else None, at=at, by_thumbprint=table)
+
+    def failures_of(self, *categories: str, origins: Iterable[str] | None = None) -> pd.DataFrame:
+        """Failure points of these categories (and origins)."""
+        keep = self.points["category"].isin(categories).fillna(False).astype(bool)
+        if origins is not None:
+            keep &= self.points["origin"].isin(list(origins)).fillna(False).astype(bool)
+        return self.points[keep]
+
+    def events_with_id(self, *event_ids: int) -> pd.DataFrame:
+        """MSExchangeTransport events with these ids."""
+        if _empty(self.events):
+            return pd.DataFrame()
+        provider = self.events["provider"].astype("string").str.lower() == "msexchangetransport"
+        keep = self.events["event_id"].isin(event_ids).fillna(False) & provider.fillna(False)
+        return self.events[keep.astype(bool)]
+
+    def issuer_class(self, thumbprint: str | None, subject: str | None = None, issuer: str | None = None) -> str:
+        """The issuer class of a certificate: from the certificates frame, else from a log line."""
+        cert = self.by_thumbprint.get(str(thumbprint).upper()) if thumbprint else None
+        if cert is not None and _value(cert, "issuer_class"):
+            return str(cert["issuer_class"])
+        if cert is not None and _value(cert, "is_self_signed") is True:
+            return "self-signed"
+        if subject and issuer and subject.strip().lower() == issuer.strip().lower():
+            return "self-signed"
+        return "unknown"
+
+
+# -- evidence rows -----------------------------------------------------------------------
+
+def _point_rows(points: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for row in points.itertuples(index=False):
+        kind = {"event": "event 2004", "session": "SMTP send session", "tracking": "message tracking"}[row.origin]
+        detail = _value(row, "response") or ""
+        if _value(row, "thumbprint"):
+            detail = f"presented certificate {row.thumbprint}; answered: {detail}"
+        if _value(row, "connector"):
+            detail = f"{row.connector}: {detail}"
+        rows.append({"time": row.time, "kind": kind, "detail": detail, "source": _value(row, "source"),
+                     "where": _value(row, "where")})
+    return rows
+
+
+def _event_rows(events: pd.DataFrame, label: str) -> list[dict[str, Any]]:
+    rows = []
+    for row in events.itertuples(index=False):
+        data = _value(row, "data") or {}
+        detail = "; ".join(str(v) for v in data.values() if v) or (_value(row, "message") or "")
+        rows.append({"time": _value(row, "time_created"), "kind": f"event {row.event_id}",
+                     "detail": f"{label}: {detail}", "source": _value(row, "source"),
+                     "where": f"record {_value(row, 'record_id')} ({_value(row, 'computer')})"})
+    return rows
+
+
+def certificate_row(cert: dict[str, Any] | pd.Series, note: str = "") -> dict[str, Any]:
+    """One certificate as an evidence row (time = NotBefore).
+
+    >>> certificate_row({"thumbprint": "AB" * 20, "subject": "CN=mail", "issuer": "CN=CA",
+    ...                  "issuer_class": "internal", "services": ("IIS", "SMTP")}, "selected")["detail"]
+    'CN=mail issued by CN=CA (internal); services IIS, SMTP; selected'
+    """
+    services = _value(cert, "services")
+    parts = [f"{_value(cert, 'subject')} issued by {_value(cert, 'issuer')} ({_value(cert, 'issuer_class') or 'trust not judged'})",
+             f"services {', '.join(services) if services is not None else 'not exported'}"]
+    if _value(cert, "not_after") is not None:
+        parts.append(f"valid {_value(cert, 'not_before')} to {cert['not_after']}")
+    if note:
+        parts.append(note)
+    return {"time": _value(cert, "not_before"), "kind": "certificate", "detail": "; ".join(parts),
+            "source": _value(cert, "source"), "where": f"thumbprint {_value(cert, 'thumbprint')}"}
+
+
+def _candidate_rows(facts: Facts) -> list[dict[str, Any]]:
+    rows = []
+    for _, cert in facts.candidates.iterrows():
+        selected = facts.selected and str(cert["thumbprint"]).upper() == facts.selected
+        rows.append(certificate_row(cert, "selected for outbound TLS" if selected else "candidate"))
+    return rows
+
+
+def _most_common(values: pd.Series) -> str | None:
+    values = values.dropna()
+    return None if values.empty else str(values.astype(str).str.upper().value_counts().index[0])
+
+
+# -- rules -------------------------------------------------------------------------------
+
+def internal_certificate_presented(facts: Facts) -> Finding | None:
+    """KB 2888788, direct: the protocol log shows a CA-issued, not publicly trusted
+    certificate presented and Exchange Online answering 454 4.7.0 UntrustedRoot."""
+    refused = facts.failures_of("untrusted-root", "tls-access-denied", origins=["session"])
+    if refused.empty:
+        return None
+    classes = refused["thumbprint"].map(lambda t: facts.issuer_class(t, *_session_names(facts, t)))
+    refused = refused[classes.isin(["internal", "unknown"]).to_numpy()]
+    if refused.empty or refused["thumbprint"].isna().all():
+        return None
+    culprit = _most_common(refused["thumbprint"])
+    rows = _point_rows(refused)
+    if culprit in facts.by_thumbprint:
+        rows.append(certificate_row(facts.by_thumbprint[culprit], "the certificate presented"))
+    return Finding("internal-certificate-presented", "kb2888788", "direct",
+                   f"{len(refused)} session(s) presented certificate {culprit}, not publicly trusted, "
+                   f"and were refused with 454 4.7.0 UntrustedRoot", evidence_rows(rows), culprit, len(refused))
+
+
+def _session_names(facts: Facts, thumbprint: str | None) -> tuple[str | None, str | None]:
+    if _empty(facts.sessions) or thumbprint is None or "cert_thumbprint" not in facts.sessions:
+        return None, None
+    match = facts.sessions[facts.sessions["cert_thumbprint"].astype("string").str.upper() == str(thumbprint).upper()]
+    if match.empty:
+        return None, None
+    first = match.iloc[0]
+    return _value(first, "cert_subject"), _value(first, "cert_issuer")
+
+
+def untrusted_root_failures(facts: Facts) -> Finding | None:
+    """KB 2888788's symptom in events 2004 or tracking: deliveries answered 454 4.7.0 UntrustedRoot."""
+    failed = facts.failures_of("untrusted-root", "tls-access-denied", origins=["event", "tracking"])
+    if failed.empty:
+        return None
+    origins = " and ".join(sorted(set(failed["origin"])))
+    return Finding("untrusted-root-failures", "kb2888788", "events",
+                   f"{len(failed)} delivery attempt(s) answered 454 4.7.0 ... UntrustedRoot ({origins})",
+                   evidence_rows(_point_rows(failed)), None, len(failed))
+
+
+def internal_certificate_selected(facts: Facts) -> Finding | None:
+    """KB 2888788's set-up: public and internal certificates both cover the name for SMTP,
+    and the transport picks the internal one (the newest)."""
+    if _empty(facts.candidates) or not facts.selected or "issuer_class" not in facts.candidates:
+        return None
+    classes = dict(zip(facts.candidates["thumbprint"].astype(str).str.upper(), facts.candidates["issuer_class"]))
+    if classes.get(facts.selected) != "internal" or "public" not in classes.values():
+        return None
+    return Finding("internal-certificate-selected", "kb2888788", "possible",
+                   f"{len(classes)} certificates cover {facts.name} for SMTP, public and internal; "
+                   f"the transport presents the internal one, {facts.selected}",
+                   evidence_rows(_candidate_rows(facts)), facts.selected)
+
+
+def public_certificate_selected(facts: Facts) -> Finding | None:
+    """Context: the transport would present a publicly trusted certificate (healthy)."""
+    if _empty(facts.candidates) or not facts.selected or "issuer_class" not in facts.candidates:
+        return None
+    chosen = facts.candidates[facts.candidates["thumbprint"].astype(str).str.upper() == facts.selected]
+    if chosen.empty or chosen["issuer_class"].iloc[0] != "public":
+        return None
+    return Finding("public-certificate-selected", None, "context",
+                   f"the transport presents {facts.selected}, issued by a publicly trusted CA, for {facts.name}",
+                   evidence_rows(_candidate_rows(facts)), None)
+
+
+def mail_flows(facts: Facts) -> Finding | None:
+    """Context: sessions delivered mail over TLS (after the last failure, if there were any)."""
+    if _empty(facts.sessions) or "outcome" not in facts.sessions:
+        return None
+    delivered = facts.sessions[(facts.sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)]
+    if not facts.points.empty:
+        delivered = delivered[delivered["start"] > facts.points["time"].max()]
+    if delivered.empty:
+        return None
+    rows = [{"time": _value(r, "start"), "kind": "SMTP send session",
+             "detail": f"delivered; presented certificate {_value(r, 'cert_thumbprint')}",
+             "source": _value(r, "source"), "where": f"session {_value(r, 'session_id')}"}
+            for r in delivered.itertuples(index=False)]
+    thumbs = ", ".join(sorted({str(t) for t in delivered.get("cert_thumbprint", pd.Series()).dropna()})) or "none logged"
+    return Finding("mail-flows", None, "context",
+                   f"{len(delivered)} session(s) delivered mail (certificates presented: {thumbs})",
+                   evidence_rows(rows), None, len(delivered))
+
+
+def tls_certificate_name_missing(facts: Facts) -> Finding | None:
+    """Look-alike: TlsCertificateName names a certificate that is gone (454 4.7.5, event 12014)."""
+    failed = facts.failures_of("tlscertificatename-missing")
+    events = facts.events_with_id(12014)
+    if failed.empty and events.empty:
+        return None
+    rows = _point_rows(failed) + (_event_rows(events, "no certificate for the name") if not events.empty else [])
+    weight = "direct" if (failed["origin"] == "session").any() else "events"
+    return Finding("tls-certificate-name-missing", "tlscertificatename-missing", weight,
+                   f"{len(failed)} failure(s) 454 4.7.5 and {len(events)} event(s) 12014: the certificate "
+                   f"named in TlsCertificateName could not be found", evidence_rows(rows), None, len(failed))
+
+
+def certificate_expired(facts: Facts) -> Finding | None:
+    """Look-alike: the certificate expired (12016, expired replies, or every candidate past NotAfter)."""
+    failed = facts.failures_of("expired")
+    events = facts.events_with_id(12016)
+    rows = _point_rows(failed) + (_event_rows(events, "STARTTLS certificate expired") if not events.empty else [])
+    culprit = None
+    expired = pd.DataFrame()
+    if not _empty(facts.candidates) and "not_after" in facts.candidates:
+        when = facts.points["time"].min() if not facts.points.empty else facts.at
+        if when is not None:
+            expired = facts.candidates[(facts.candidates["not_after"] < when).fillna(False).astype(bool)]
+            if len(expired) == len(facts.candidates):
+                rows += [certificate_row(c, f"expired before {when}") for _, c in expired.iterrows()]
+                culprit = str(expired.sort_values("not_after")["thumbprint"].iloc[-1]).upper()
+            else:
+                expired = pd.DataFrame()
+    warned = facts.events_with_id(12018)
+    if culprit is None and not warned.empty:
+        culprit = _most_common(warned["data"].map(lambda d: (d or {}).get("%2")))
+    if failed.empty and events.empty and expired.empty:
+        return None
+    if not warned.empty:
+        rows += _event_rows(warned, "STARTTLS certificate expires soon")
+    weight = ("direct" if (failed["origin"] == "session").any() else
+              "events" if not failed.empty or not events.empty else "possible")
+    return Finding("certificate-expired", "certificate-expired", weight,
+                   f"{len(failed)} failure(s) for an expired certificate, {len(events)} event(s) 12016, "
+                   f"{len(warned)} warning(s) 12018", evidence_rows(rows), culprit, max(len(failed), len(events)))
+
+
+def no_private_key(facts: Facts) -> Finding | None:
+    """Look-alike: the certificate's private key is missing or unusable (NoCredentials)."""
+    failed = facts.failures_of("no-private-key")
+    keyless = pd.DataFrame()
+    if failed.empty and not _empty(facts.candidates) and "has_private_key" in facts.candidates:
+        keyless = facts.candidates[(facts.candidates["has_private_key"] == False).fillna(False).astype(bool)]  # noqa: E712
+        if len(keyless) < len(facts.candidates):   # another candidate has a key: not the failure
+            keyless = pd.DataFrame()
+    if failed.empty and keyless.empty:
+        return None
+    culprit = _most_common(failed["thumbprint"]) if not failed.empty else None
+    if culprit is None and not keyless.empty:
+        culprit = str(keyless["thumbprint"].iloc[0]).upper()
+    rows = _point_rows(failed) + [certificate_row(c, "no private key") for _, c in keyless.iterrows()]
+    if culprit in facts.by_thumbprint and keyless.empty:
+        rows.append(certificate_row(facts.by_thumbprint[culprit], "the certificate whose key failed"))
+    weight = "direct" if (failed["origin"] == "session").any() else ("events" if not failed.empty else "possible")
+    return Finding("no-private-key", "no-private-key", weight,
+                   f"{len(failed)} TLS negotiation(s) failed with NoCredentials: the private key is missing or unusable",
+                   evidence_rows(rows), culprit, len(failed))
+
+
+def self_signed_only(facts: Facts) -> Finding | None:
+    """Look-alike: only a self-signed certificate covers the name (or one was presented and refused)."""
+    refused = facts.failures_of("untrusted-root", "tls-access-denied")
+    presented = refused[refused["origin"] == "session"]
+    classes = presented["thumbprint"].map(lambda t: facts.issuer_class(t, *_session_names(facts, t)))
+    presented = presented[(classes == "self-signed").to_numpy()]
+    only = pd.DataFrame()
+    if not _empty(facts.candidates) and "issuer_class" in facts.candidates:
+        if (facts.candidates["issuer_class"] == "self-signed").all():
+            only = facts.candidates
+    if presented.empty and only.empty:
+        return None
+    culprit = _most_common(presented["thumbprint"]) if not presented.empty else str(only["thumbprint"].iloc[0]).upper()
+    failures = presented if not presented.empty else (refused if not only.empty else refused.iloc[0:0])
+    rows = _point_rows(failures) + [certificate_row(c, "self-signed") for _, c in only.iterrows()]
+    weight = "direct" if not presented.empty else ("events" if not failures.empty else "possible")
+    return Finding("self-signed-only", "self-signed-only", weight,
+                   f"only a self-signed certificate ({culprit}) covers {facts.name or 'the name'}; "
+                   f"{len(failures)} delivery attempt(s) refused", evidence_rows(rows), culprit, len(failures))
+
+
+def tenant_attribution(facts: Facts) -> Finding | None:
+    """Look-alike: Exchange Online could not attribute the connection to the tenant (550 5.7.64)."""
+    failed = facts.failures_of("tenant-attribution")
+    if failed.empty:
+        return None
+    weight = "direct" if (failed["origin"] == "session").any() else "events"
+    return Finding("tenant-attribution", "tenant-attribution", weight,
+                   f"{len(failed)} delivery attempt(s) refused with 550 5.7.64 TenantAttribution",
+                   evidence_rows(_point_rows(failed)), _most_common(failed["thumbprint"]), len(failed))
+
+
+def network(facts: Facts) -> Finding | None:
+    """Look-alike: network or DNS trouble (451 4.4.0 / 421) with no certificate signal at all."""
+    failed = facts.failures_of("network")
+    if failed.empty or not facts.failures_of(*CERTIFICATE_CATEGORIES).empty:
+        return None
+    weight = "direct" if (failed["origin"] == "session").any() else "events"
+    return Finding("network", "network", weight,
+                   f"{len(failed)} delivery attempt(s) failed to connect (451 4.4.0 / 421) with no certificate signal",
+                   evidence_rows(_point_rows(failed)), None, len(failed))
+
+
+def certificate_events(facts: Facts) -> Finding | None:
+    """Context: transport certificate events (12013, 12014, 12018, 12023, 12024) as they were logged."""
+    events = facts.events_with_id(12013, 12018, 12023, 12024)
+    if events.empty:
+        return None
+    return Finding("certificate-events", None, "context", f"{len(events)} transport certificate event(s)",
+                   evidence_rows(_event_rows(events, "transport certificate event")), None)
+
+
+Rule = Callable[[Facts], "Finding | None"]
+
+RULES: tuple[Rule, ...] = (
+    internal_certificate_presented, untrusted_root_failures, internal_certificate_selected,
+    tls_certificate_name_missing, certificate_expired, no_private_key, self_signed_only,
+    tenant_attribution, network, public_certificate_selected, mail_flows, certificate_events,
+)
+
+
+def run_rules(facts: Facts, rules: Iterable[Rule] = RULES) -> list[Finding]:
+    """Every finding the rules make on these facts, in rule order.
+
+    >>> run_rules(Facts.build())
+    []
+    """
+    return [finding for rule in rules if (finding := rule(facts)) is not None]

@@ -1,0 +1,425 @@
+"""The timeline of an outage: failures per bucket, episodes, and what happened around the onset.
+
+Times are UTC underneath. Every function that shows times takes ``tz`` (an IANA name such
+as ``"Europe/Warsaw"``) and adds ``*_local`` columns in that zone; buckets are cut in that
+zone too, so a day is the engineer's day and an hour bucket across a DST change is an hour.
+
+The failures come from the failures frame (event 2004, ``exlab.transport.tls_failures``);
+when there are no events, from the SMTP send protocol log (sessions) or from the message
+tracking log (DEFER / FAIL rows). :func:`failure_points` puts all three in one shape:
+
+>>> import pandas as pd
+>>> failures = pd.DataFrame({
+...     "time_created": pd.to_datetime(["2025-03-20 09:14:02", "2025-03-20 09:29:02",
+...                                     "2025-03-20 13:00:00"], utc=True),
+...     "computer": ["EX01"] * 3, "connector": ["Outbound to Office 365"] * 3,
+...     "smtp_response": ["454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot"] * 3,
+...     "code": [454] * 3, "enhanced_status": ["4.7.0"] * 3, "reason": ["UntrustedRoot"] * 3,
+...     "record_id": [10, 11, 12], "source": ["Application.evtx"] * 3})
+>>> points = failure_points(failures=failures)
+>>> episodes(points)[["onset", "end", "failures"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+[[Timestamp('2025-03-20 09:14:02+0000', tz='UTC'), Timestamp('2025-03-20 09:29:02+0000', tz='UTC'), 2],
+ [Timestamp('2025-03-20 13:00:00+0000', tz='UTC'), Timestamp('2025-03-20 13:00:00+0000', tz='UTC'), 1]]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from exlab.transport.smtp_reply import classify, parse_smtp_reply
+
+# Default quiet gap that ends an episode. A queue that keeps failing is retried at least
+# every MessageRetryInterval (15 min by default) on a Mailbox/Hub server and every
+# OutboundConnectionFailureRetryInterval (30 min by default) on an Edge server, for as
+# long as messages wait (2 days before they expire). An hour without a single failure is
+# four retry intervals of a Hub and two of an Edge: the queue had nothing left to retry,
+# so mail flowed again or nothing was sent. Shorter pauses are the retry rhythm itself.
+DEFAULT_GAP = pd.Timedelta(hours=1)
+
+# category: the failure's kind as ``exlab.transport.smtp_reply.classify`` names it
+# (untrusted-root, tlscertificatename-missing, expired, no-private-key, tenant-attribution,
+# network, tls-access-denied), NA for anything else.
+POINT_COLUMNS = ("time", "origin", "server", "connector", "code", "enhanced_status", "reason", "category",
+                 "response", "thumbprint", "message_id", "source", "where")
+
+# Transport events that belong on the timeline next to the failures (EXCHANGE.md's catalog).
+CONTEXT_EVENT_IDS = {
+    12013: "could not load the certificate with the configured thumbprint",
+    12014: "no certificate for the name, no STARTTLS for a connector",
+    12016: "the STARTTLS certificate has expired",
+    12018: "the STARTTLS certificate expires soon",
+    12023: "internal transport certificate missing",
+    12024: "fell back to an ephemeral self-signed certificate",
+}
+# Configuration changes visible in event logs (MSExchange CmdletLogs, admin audit).
+CONFIG_CMDLETS = re.compile(r"\b(Enable|Import|New|Remove)-ExchangeCertificate\b|\bSet-SendConnector\b"
+                            r"|\bSet-ExchangeServer\b|\bSet-TransportService\b", re.IGNORECASE)
+TRANSPORT_SERVICE = re.compile(r"MSExchangeTransport\b|Microsoft Exchange Transport\b", re.IGNORECASE)
+
+_LED = re.compile(r"\{LED=([^}]*)\}")
+
+
+def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
+                   tracking: pd.DataFrame | None = None, prefer: bool = True) -> pd.DataFrame:
+    """One row per failed delivery attempt, whatever evidence showed it.
+
+    With ``prefer`` (the default) only the best source is used: the failures frame
+    (events), else failed sessions, else tracking DEFER/FAIL rows, so one attempt is not
+    counted three times. With ``prefer=False`` all are stacked (``origin`` tells them apart).
+
+    >>> sessions = pd.DataFrame({"session_id": ["08DC48AE1F3C5B21"], "connector": ["Outbound"],
+    ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
+    ...     "end": pd.to_datetime(["2025-03-20 09:14:02"], utc=True), "cert_thumbprint": ["AB" * 20],
+    ...     "final_reply": ["454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot"],
+    ...     "reply_code": [454], "enhanced_status": ["4.7.0"], "tls_reason": ["UntrustedRoot"],
+    ...     "outcome": ["rejected"], "source": ["SEND20250320-1.LOG"]})
+    >>> failure_points(sessions=sessions)[["origin", "code", "reason", "where"]].values.tolist()
+    [['session', 454, 'UntrustedRoot', 'session 08DC48AE1F3C5B21']]
+    """
+    parts = []
+    for origin, frame, convert in (("event", failures, _from_failures), ("session", sessions, _from_sessions),
+                                   ("tracking", tracking, _from_tracking)):
+        if frame is None or frame.empty:
+            continue
+        points = convert(frame)
+        if points.empty:
+            continue
+        parts.append(points)
+        if prefer:
+            break
+    if not parts:
+        return _points_frame([])
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _points_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    for row in rows:
+        row["category"] = classify(row["response"]) if row.get("response") else None
+    frame = pd.DataFrame({name: [row.get(name) for row in rows] for name in POINT_COLUMNS})
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame["code"] = pd.array(frame["code"], dtype="Int32")
+    for name in POINT_COLUMNS:
+        if name not in ("time", "code"):
+            frame[name] = pd.array(frame[name], dtype="string")
+    return frame
+
+
+def _value(row: Any, name: str) -> Any:
+    value = getattr(row, name, None)
+    if value is None or (not isinstance(value, (tuple, list)) and pd.isna(value)):
+        return None
+    return value
+
+
+def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for row in failures.itertuples(index=False):
+        record = _value(row, "record_id")
+        rows.append({
+            "time": _value(row, "time_created"), "origin": "event", "server": _value(row, "computer"),
+            "connector": _value(row, "connector"), "code": _value(row, "code"),
+            "enhanced_status": _value(row, "enhanced_status"), "reason": _value(row, "reason"),
+            "response": _value(row, "smtp_response"), "message_id": _value(row, "message_id"),
+            "source": _value(row, "source"),
+            "where": f"event {_value(row, 'event_id') or 2004}, record {record}" if record is not None else None,
+        })
+    return _points_frame(rows)
+
+
+def session_failed(sessions: pd.DataFrame) -> pd.Series:
+    """Which sessions failed to deliver: refused (reply >= 400) or TLS failed.
+
+    >>> s = pd.DataFrame({"outcome": ["delivered", "rejected", "tls-failed", "disconnected"],
+    ...                   "reply_code": [250, 454, None, 221]})
+    >>> session_failed(s).tolist()
+    [False, True, True, False]
+    """
+    outcome = sessions["outcome"].astype("string")
+    code = pd.to_numeric(sessions.get("reply_code"), errors="coerce")
+    failed = outcome.isin(["rejected", "tls-failed"]) | (code >= 400)
+    return failed.fillna(False).astype(bool)
+
+
+def _from_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for row in sessions[session_failed(sessions)].itertuples(index=False):
+        reply = _value(row, "final_reply")
+        error = _value(row, "tls_error")
+        if _value(row, "outcome") == "tls-failed" and error:
+            # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
+            reply = error if "negotiation failed" in error else f"TLS negotiation failed with error {error}"
+        rows.append({
+            "time": _value(row, "start") or _value(row, "end"), "origin": "session", "server": None,
+            "connector": _value(row, "connector"), "code": _value(row, "reply_code"),
+            "enhanced_status": _value(row, "enhanced_status"),
+            "reason": _value(row, "tls_reason") or _value(row, "tls_error"), "response": reply,
+            "thumbprint": _value(row, "cert_thumbprint"), "source": _value(row, "source"),
+            "where": f"session {_value(row, 'session_id')}",
+        })
+    return _points_frame(rows)
+
+
+def tracking_reply(recipient_status: str | None) -> str | None:
+    """The SMTP reply inside a tracking log's recipient-status (``{LED=...}`` or plain).
+
+    >>> tracking_reply("[{LED=454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot};{MSG=}]")
+    '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot'
+    >>> tracking_reply("250 2.6.0 <a@b> Queued mail for delivery")
+    '250 2.6.0 <a@b> Queued mail for delivery'
+    """
+    if recipient_status is None or pd.isna(recipient_status):
+        return None
+    match = _LED.search(recipient_status)
+    return (match.group(1) if match else recipient_status).strip() or None
+
+
+def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    failed = tracking["event_id"].astype("string").str.upper().isin(["DEFER", "FAIL"]).fillna(False)
+    for row in tracking[failed.astype(bool)].itertuples(index=False):
+        reply_text = tracking_reply(_value(row, "recipient_status"))
+        reply = parse_smtp_reply(reply_text) if reply_text else None
+        rows.append({
+            "time": _value(row, "time"), "origin": "tracking", "server": _value(row, "server_hostname"),
+            "connector": _value(row, "connector_id"), "code": reply.code if reply else None,
+            "enhanced_status": reply.enhanced_status if reply else None,
+            "reason": reply.tls_reason if reply else None, "response": reply_text,
+            "message_id": _value(row, "message_id"), "source": _value(row, "source"),
+            "where": f"{_value(row, 'event_id')} of {_value(row, 'message_id') or _value(row, 'internal_message_id')}",
+        })
+    return _points_frame(rows)
+
+
+def _local(times: pd.Series | pd.DatetimeIndex, tz: str | None) -> Any:
+    return times.dt.tz_convert(tz) if isinstance(times, pd.Series) else times.tz_convert(tz)
+
+
+def failures_per_bucket(points: pd.DataFrame, *, bucket: str = "1h", by: str | None = None,
+                        tz: str | None = None) -> pd.DataFrame:
+    """Failures counted per time bucket, cut in ``tz`` (UTC when None).
+
+    ``by`` is None, ``"connector"`` or ``"server"``: one row per bucket and value then.
+    Columns: start (UTC), start_local (in ``tz``), [by], failures. Empty buckets inside
+    the covered span are kept with 0, so gaps show on a plot.
+
+    >>> t = pd.to_datetime(["2025-10-26 00:10", "2025-10-26 00:50", "2025-10-26 01:20"], utc=True)
+    >>> points = pd.DataFrame({"time": t, "connector": ["A", "A", "B"]})
+    >>> counts = failures_per_bucket(points, tz="Europe/Warsaw")
+    >>> [str(s) for s in counts["start_local"]], counts["failures"].tolist()
+    (['2025-10-26 02:00:00+02:00', '2025-10-26 02:00:00+01:00'], [2, 1])
+    >>> failures_per_bucket(points, by="connector")[["connector", "failures"]].values.tolist()
+    [['A', 2], ['A', 0], ['B', 0], ['B', 1]]
+    """
+    zone = tz or "UTC"
+    groups = [(None, points)] if by is None else list(points.groupby(points[by].astype("string"), dropna=False))
+    if points.empty:
+        groups = []
+    index = pd.DatetimeIndex(points["time"]).tz_convert(zone) if not points.empty else None
+    frames = []
+    for key, group in groups:
+        series = pd.Series(1, index=pd.DatetimeIndex(group["time"]).tz_convert(zone))
+        counts = series.resample(bucket).size()
+        # the same bins for every group: reindex on the span of all points
+        full = pd.Series(1, index=index).resample(bucket).size().index
+        counts = counts.reindex(full, fill_value=0)
+        part = pd.DataFrame({"start": counts.index.tz_convert("UTC"), "start_local": counts.index,
+                             "failures": counts.to_numpy(dtype="int64")})
+        if by is not None:
+            part.insert(2, by, pd.array([key if not pd.isna(key) else None] * len(part), dtype="string"))
+        frames.append(part)
+    if not frames:
+        columns = ["start", "start_local"] + ([by] if by else []) + ["failures"]
+        return pd.DataFrame({c: [] for c in columns})
+    return pd.concat(frames, ignore_index=True)
+
+
+def episodes(points: pd.DataFrame, *, gap: str | pd.Timedelta = DEFAULT_GAP, tz: str | None = None) -> pd.DataFrame:
+    """Bursts of failures separated by quiet gaps longer than ``gap`` (see :data:`DEFAULT_GAP`).
+
+    Columns: episode (1..n), onset, end (UTC), failures, duration, connectors and servers
+    (tuples), and onset_local / end_local in ``tz``.
+
+    >>> t = pd.to_datetime(["2025-03-20 09:00", "2025-03-20 09:50", "2025-03-20 11:00"], utc=True)
+    >>> episodes(pd.DataFrame({"time": t}), gap="30min")["failures"].tolist()
+    [1, 1, 1]
+    """
+    gap = pd.Timedelta(gap)
+    columns = ["episode", "onset", "end", "failures", "duration", "connectors", "servers", "onset_local", "end_local"]
+    if points.empty:
+        return pd.DataFrame({c: [] for c in columns})
+    ordered = points.sort_values("time", kind="stable").reset_index(drop=True)
+    times = ordered["time"]
+    number = (times.diff() > gap).cumsum() + 1
+    rows = []
+    for episode, group in ordered.groupby(number, sort=True):
+        onset, end = group["time"].iloc[0], group["time"].iloc[-1]
+        rows.append({
+            "episode": int(episode), "onset": onset, "end": end, "failures": len(group), "duration": end - onset,
+            "connectors": _distinct(group, "connector"), "servers": _distinct(group, "server"),
+        })
+    frame = pd.DataFrame(rows)
+    frame["onset_local"] = _local(frame["onset"], tz or "UTC")
+    frame["end_local"] = _local(frame["end"], tz or "UTC")
+    return frame[columns]
+
+
+def _distinct(frame: pd.DataFrame, column: str) -> tuple[str, ...]:
+    if column not in frame:
+        return ()
+    return tuple(sorted({str(v) for v in frame[column].dropna()}))
+
+
+def onset_context(onset: pd.Timestamp | None, *, events: pd.DataFrame | None = None,
+                  certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
+                  last_failure: pd.Timestamp | None = None, tz: str | None = None) -> pd.DataFrame:
+    """What happened around the onset, lined up with it in one frame.
+
+    Rows: each certificate's NotBefore and NotAfter, transport certificate events
+    (12013/12014/12016/12018/12023/12024), configuration changes and transport service
+    restarts seen in the events, and the fix: the first delivered session after the last
+    failure. Columns: time (UTC), time_local, offset (time minus onset; NaT without an
+    onset), kind, detail, source, where.
+
+    >>> certs = pd.DataFrame({"thumbprint": ["3F" * 20], "subject": ["CN=mail.contoso.com"],
+    ...     "issuer": ["CN=Contoso Issuing CA 01"], "not_before": pd.to_datetime(["2025-03-20 08:00"], utc=True),
+    ...     "not_after": pd.to_datetime(["2027-03-20 08:00"], utc=True), "source": ["certs.xml"]})
+    >>> ctx = onset_context(pd.Timestamp("2025-03-20 09:14", tz="UTC"), certs=certs)
+    >>> ctx[["kind", "offset"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['certificate valid from', Timedelta('-1 days +22:46:00')],
+     ['certificate expires', Timedelta('729 days 22:46:00')]]
+    """
+    rows: list[dict[str, Any]] = []
+    if certs is not None and not certs.empty:
+        rows.extend(_certificate_rows(certs))
+    if events is not None and not events.empty:
+        rows.extend(_event_rows(events))
+    if sessions is not None and not sessions.empty and last_failure is not None:
+        rows.extend(_fix_rows(sessions, last_failure))
+    frame = pd.DataFrame({name: [row.get(name) for row in rows]
+                          for name in ("time", "kind", "detail", "source", "where")})
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame = frame.dropna(subset=["time"]).sort_values("time", kind="stable").reset_index(drop=True)
+    frame.insert(1, "time_local", _local(frame["time"], tz or "UTC"))
+    frame.insert(2, "offset", frame["time"] - onset if onset is not None else pd.NaT)
+    if onset is None:
+        frame["offset"] = pd.Series(pd.NaT, index=frame.index, dtype="timedelta64[ns]")
+    for name in ("kind", "detail", "source", "where"):
+        frame[name] = pd.array(frame[name], dtype="string")
+    return frame
+
+
+def _certificate_rows(certs: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    for row in certs.itertuples(index=False):
+        services = _value(row, "services")
+        label = f"{_value(row, 'subject')} from {_value(row, 'issuer')}"
+        if services is not None:
+            label += f" (services: {', '.join(services) or 'none'})"
+        where = f"thumbprint {_value(row, 'thumbprint')}"
+        yield {"time": _value(row, "not_before"), "kind": "certificate valid from", "detail": label,
+               "source": _value(row, "source"), "where": where}
+        yield {"time": _value(row, "not_after"), "kind": "certificate expires", "detail": label,
+               "source": _value(row, "source"), "where": where}
+
+
+def _event_text(row: Any) -> str:
+    data = _value(row, "data") or {}
+    return " ".join([str(_value(row, "message") or ""), *(str(v) for v in data.values())])
+
+
+def _event_rows(events: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    for row in events.itertuples(index=False):
+        event_id = _value(row, "event_id")
+        provider = str(_value(row, "provider") or "")
+        where = f"event {event_id}, record {_value(row, 'record_id')}"
+        if event_id in CONTEXT_EVENT_IDS and provider.lower() == "msexchangetransport":
+            data = _value(row, "data") or {}
+            inserts = "; ".join(v for v in data.values() if v)
+            yield {"time": _value(row, "time_created"), "kind": f"event {event_id}",
+                   "detail": f"{CONTEXT_EVENT_IDS[event_id]}: {inserts}" if inserts else CONTEXT_EVENT_IDS[event_id],
+                   "source": _value(row, "source"), "where": where}
+            continue
+        text = _event_text(row)
+        cmdlet = CONFIG_CMDLETS.search(text)
+        if cmdlet:
+            yield {"time": _value(row, "time_created"), "kind": "configuration change",
+                   "detail": text.strip()[:300], "source": _value(row, "source"), "where": where}
+        elif event_id in (7036, 7040) and TRANSPORT_SERVICE.search(text):
+            yield {"time": _value(row, "time_created"), "kind": "transport service",
+                   "detail": text.strip()[:300], "source": _value(row, "source"), "where": where}
+
+
+def _fix_rows(sessions: pd.DataFrame, last_failure: pd.Timestamp) -> Iterable[dict[str, Any]]:
+    after = sessions[(sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
+                     & (sessions["start"] > last_failure)]
+    if after.empty:
+        return
+    first = after.sort_values("start", kind="stable").iloc[0]
+    yield {"time": first["start"], "kind": "mail flows again",
+           "detail": f"first delivered session after the last failure, certificate {_value(first, 'cert_thumbprint')}",
+           "source": _value(first, "source"), "where": f"session {_value(first, 'session_id')}"}
+
+
+@dataclass
+class Timeline:
+    """The timeline of one case: failure points, counts, episodes and the onset's context."""
+
+    points: pd.DataFrame
+    counts: pd.DataFrame
+    by_connector: pd.DataFrame
+    by_server: pd.DataFrame
+    episodes: pd.DataFrame
+    context: pd.DataFrame
+    tz: str = "UTC"
+    bucket: str = "1h"
+    gap: pd.Timedelta = field(default=DEFAULT_GAP)
+
+    @property
+    def onset(self) -> pd.Timestamp | None:
+        """The first failure (UTC), or None."""
+        return None if self.points.empty else self.points["time"].min()
+
+    @property
+    def end(self) -> pd.Timestamp | None:
+        """The last failure (UTC), or None."""
+        return None if self.points.empty else self.points["time"].max()
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{len(self.points)} failure(s) in {len(self.episodes)} episode(s); times in {self.tz}</p>"
+                + self.episodes._repr_html_() + self.context._repr_html_())
+
+
+def build_timeline(*, failures: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
+                   tracking: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+                   certs: pd.DataFrame | None = None, bucket: str = "1h",
+                   gap: str | pd.Timedelta = DEFAULT_GAP, tz: str | None = None) -> Timeline:
+    """Everything above for one case, in one object.
+
+    >>> t = pd.to_datetime(["2025-03-20 09:14", "2025-03-20 09:29"], utc=True)
+    >>> failures = pd.DataFrame({"time_created": t, "computer": ["EX01"] * 2, "connector": ["O365"] * 2,
+    ...     "code": [454] * 2, "enhanced_status": ["4.7.0"] * 2, "reason": ["UntrustedRoot"] * 2,
+    ...     "record_id": [1, 2], "source": ["a.evtx"] * 2})
+    >>> tl = build_timeline(failures=failures, tz="Europe/Warsaw")
+    >>> str(tl.onset), str(tl.episodes.loc[0, "onset_local"])
+    ('2025-03-20 09:14:00+00:00', '2025-03-20 10:14:00+01:00')
+    """
+    points = failure_points(failures=failures, sessions=sessions, tracking=tracking)
+    zone = tz or "UTC"
+    gap = pd.Timedelta(gap)
+    found = episodes(points, gap=gap, tz=zone)
+    onset = None if points.empty else points["time"].min()
+    last = None if points.empty else points["time"].max()
+    return Timeline(
+        points=points,
+        counts=failures_per_bucket(points, bucket=bucket, tz=zone),
+        by_connector=failures_per_bucket(points, bucket=bucket, by="connector", tz=zone),
+        by_server=failures_per_bucket(points, bucket=bucket, by="server", tz=zone),
+        episodes=found,
+        context=onset_context(onset, events=events, certs=certs, sessions=sessions, last_failure=last, tz=zone),
+        tz=zone, bucket=bucket, gap=gap,
+    )
