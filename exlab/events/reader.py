@@ -15,12 +15,15 @@ from types import ModuleType
 import pandas as pd
 
 from exlab.errors import UnsupportedFormat
+from exlab.events import evtx_format
 from exlab.events.query import EventQuery
 from exlab.events.schema import events_frame
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import ParseReport
 
-FORMATS: tuple[ModuleType, ...] = ()
+FORMATS: tuple[ModuleType, ...] = (
+    evtx_format,
+)
 
 EXPECTED_FORMATS = ("an .evtx file, Event Viewer or wevtutil XML, an Event Viewer CSV/TXT export, "
                     "or Get-EventLog | Export-Clixml")
