@@ -1,0 +1,147 @@
+"""The binary layout of an .evtx file: the file header, the chunk header, their CRC32s.
+
+An .evtx file is a 4 KiB file header followed by 64 KiB chunks. Each chunk starts
+with a 512-byte header: 128 bytes of fields, the 64-entry common string offset table
+and the 32-entry template pointer table. Event records follow from offset 512.
+All integers are little-endian; the CRC32 is zlib's (RFC 1952, initial value 0).
+
+>>> header = file_header(chunk_count=2, next_record_id=101)
+>>> len(header), header[:8]
+(4096, b'ElfFile\\x00')
+>>> file_header_crc_ok(header)
+True
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+FILE_SIGNATURE = b"ElfFile\x00"
+CHUNK_SIGNATURE = b"ElfChnk\x00"
+RECORD_SIGNATURE = b"**\x00\x00"
+
+FILE_HEADER_SIZE = 4096      # the header block: 128 bytes of fields, zeros to 4 KiB
+HEADER_FIELDS_SIZE = 128     # "header size" in both the file and the chunk header
+CHUNK_SIZE = 65536
+CHUNK_HEADER_SIZE = 512      # 128 bytes of fields + string table (256) + template table (128)
+STRING_TABLE_OFFSET = 128
+STRING_BUCKETS = 64
+TEMPLATE_TABLE_OFFSET = 384
+TEMPLATE_BUCKETS = 32
+RECORD_HEADER_SIZE = 24      # signature, size, record identifier, written FILETIME
+RECORD_ALIGNMENT = 8         # Windows pads every record to a multiple of 8 bytes
+
+MAJOR_VERSION = 3
+MINOR_VERSION = 1            # 3.1: Windows Vista to Windows 10 1909 (3.2 since 2004)
+
+FILE_FLAG_DIRTY = 0x0001     # the log was open (a live copy) when the file was taken
+FILE_FLAG_FULL = 0x0002
+CHUNK_FLAGS = 0x0001         # what Windows writes in every chunk header it closes
+
+FILETIME_EPOCH_OFFSET = 116_444_736_000_000_000   # 100-ns ticks from 1601-01-01 to 1970-01-01
+
+_FILE_FIELDS = struct.Struct("<8sQQQIHHHH")       # up to offset 44; 76 zero bytes follow
+_CHUNK_FIELDS = struct.Struct("<8sQQQQIIII")      # up to offset 56; 64 zero bytes follow
+_RECORD_HEADER = struct.Struct("<4sIQQ")
+
+
+def filetime_from_ns(ns: int | None) -> int:
+    """FILETIME (100-ns ticks since 1601-01-01 UTC) of nanoseconds since the Unix epoch.
+
+    ``None`` (no usable time) becomes the zero FILETIME. Nanoseconds below 100 are
+    dropped, as FILETIME cannot hold them.
+
+    >>> filetime_from_ns(1_700_000_000_123_456_700)
+    133444736001234567
+    >>> filetime_from_ns(None)
+    0
+    """
+    if ns is None:
+        return 0
+    return ns // 100 + FILETIME_EPOCH_OFFSET
+
+
+def file_header(*, chunk_count: int, next_record_id: int, first_chunk: int = 0,
+                last_chunk: int | None = None, flags: int = 0) -> bytes:
+    """The 4096-byte file header with its CRC32 (of the first 120 bytes).
+
+    >>> header = file_header(chunk_count=3, next_record_id=7, flags=FILE_FLAG_DIRTY)
+    >>> struct.unpack_from("<IHHHH", header, 32), struct.unpack_from("<I", header, 120)[0]
+    ((128, 1, 3, 4096, 3), 1)
+    """
+    if last_chunk is None:
+        last_chunk = max(chunk_count - 1, 0)
+    head = bytearray(FILE_HEADER_SIZE)
+    _FILE_FIELDS.pack_into(head, 0, FILE_SIGNATURE, first_chunk, last_chunk, next_record_id,
+                           HEADER_FIELDS_SIZE, MINOR_VERSION, MAJOR_VERSION, FILE_HEADER_SIZE,
+                           chunk_count & 0xFFFF)
+    struct.pack_into("<I", head, 120, flags)
+    struct.pack_into("<I", head, 124, zlib.crc32(head[:120]))
+    return bytes(head)
+
+
+def file_header_crc_ok(header: bytes) -> bool:
+    """Whether the file header's stored CRC32 matches its first 120 bytes.
+
+    >>> file_header_crc_ok(file_header(chunk_count=1, next_record_id=2))
+    True
+    """
+    return struct.unpack_from("<I", header, 124)[0] == zlib.crc32(header[:120])
+
+
+def seal_chunk(chunk: bytearray, *, first_number: int, last_number: int, first_id: int,
+               last_id: int, last_record_offset: int, free_space_offset: int) -> None:
+    """Fill a chunk's header fields and both CRC32s, in place.
+
+    The string and template tables (offsets 128 to 512) must already be filled:
+    the header CRC covers bytes 0-120 and 128-512, the data CRC the event records
+    (from 512 to the free space offset).
+
+    >>> chunk = bytearray(CHUNK_SIZE)
+    >>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
+    ...            last_record_offset=512, free_space_offset=512)
+    >>> chunk[:8], chunk_crcs_ok(chunk)
+    (bytearray(b'ElfChnk\\x00'), (True, True))
+    """
+    _CHUNK_FIELDS.pack_into(chunk, 0, CHUNK_SIGNATURE, first_number, last_number, first_id, last_id,
+                            HEADER_FIELDS_SIZE, last_record_offset, free_space_offset,
+                            zlib.crc32(memoryview(chunk)[CHUNK_HEADER_SIZE:free_space_offset]))
+    struct.pack_into("<I", chunk, 120, CHUNK_FLAGS)
+    struct.pack_into("<I", chunk, 124, chunk_header_crc(chunk))
+
+
+def chunk_header_crc(chunk: bytes | bytearray) -> int:
+    """CRC32 of a chunk header: bytes 0-120 and 128-512 (the checksum field left out).
+
+    >>> chunk_header_crc(bytes(CHUNK_HEADER_SIZE)) == zlib.crc32(bytes(504))
+    True
+    """
+    view = memoryview(chunk)
+    return zlib.crc32(view[STRING_TABLE_OFFSET:CHUNK_HEADER_SIZE], zlib.crc32(view[:120]))
+
+
+def chunk_crcs_ok(chunk: bytes | bytearray) -> tuple[bool, bool]:
+    """(header CRC matches, records data CRC matches) for one chunk.
+
+    >>> chunk = bytearray(CHUNK_SIZE)
+    >>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
+    ...            last_record_offset=512, free_space_offset=520)
+    >>> chunk[515] ^= 0xFF   # one flipped byte in the records area
+    >>> chunk_crcs_ok(chunk)
+    (True, False)
+    """
+    free_space = struct.unpack_from("<I", chunk, 48)[0]
+    data_crc = zlib.crc32(memoryview(chunk)[CHUNK_HEADER_SIZE:max(free_space, CHUNK_HEADER_SIZE)])
+    header_ok = struct.unpack_from("<I", chunk, 124)[0] == chunk_header_crc(chunk)
+    data_ok = struct.unpack_from("<I", chunk, 52)[0] == data_crc
+    return header_ok, data_ok
+
+
+def record_header(size: int, record_id: int, written: int) -> bytes:
+    """The 24 bytes that open an event record: ``**\\0\\0``, size, identifier, written FILETIME.
+
+    >>> record_header(64, 5, 0).hex(" ")[:35]
+    '2a 2a 00 00 40 00 00 00 05 00 00 00'
+    """
+    return _RECORD_HEADER.pack(RECORD_SIGNATURE, size, record_id, written)
