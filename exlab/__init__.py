@@ -24,10 +24,14 @@ from exlab.errors import (  # noqa: E402
 )
 from exlab.events import read_events  # noqa: E402
 from exlab.parse_report import ParseReport  # noqa: E402
+from exlab.analysis import Diagnosis, diagnose  # noqa: E402
+from exlab.case import Case, open_case  # noqa: E402
 
 __all__ = [
+    "Case",
     "CorruptInput",
     "DataLossWarning",
+    "Diagnosis",
     "EvidenceNotFound",
     "ExlabError",
     "ExlabWarning",
@@ -35,5 +39,7 @@ __all__ = [
     "UnsupportedFormat",
     "WrongPassword",
     "__version__",
+    "diagnose",
+    "open_case",
     "read_events",
 ]

@@ -15,7 +15,7 @@ import warnings
 from exlab import __version__
 from exlab.errors import ExlabError, ExlabWarning
 
-COMMANDS = ("events",)
+COMMANDS = ("events", "investigate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.analysis.findings import Finding, format_utc
+from exlab.analysis.infer import connector_row, infer_connector, infer_server_fqdn
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
 
@@ -181,45 +182,6 @@ def _selection(certs: pd.DataFrame | None, name: str | None, connector_row: dict
     return result.candidates, result.selected
 
 
-# -- inference ---------------------------------------------------------------------------
-
-def _pick_connector(connectors: pd.DataFrame | None, connector: str | None, points: pd.DataFrame) -> dict | None:
-    """The send connector to Exchange Online: the one named, else the cloud one, else the failing one."""
-    if connectors is None or connectors.empty:
-        return {"name": connector} if connector else None
-    rows = [row.to_dict() for _, row in connectors.iterrows()]
-    if connector:
-        named = [r for r in rows if str(r.get("name", "")).lower() == connector.lower()]
-        return named[0] if named else {"name": connector}
-    def to_cloud(row: dict) -> bool:
-        hosts = row.get("smart_hosts") or ()
-        return bool(row.get("cloud_services_mail_enabled") is True
-                    or any(str(h).lower().endswith(".mail.protection.outlook.com") for h in hosts))
-    cloud = [r for r in rows if to_cloud(r)]
-    if len(cloud) == 1:
-        return cloud[0]
-    failing = points["connector"].dropna()
-    if not failing.empty:
-        name = failing.value_counts().index[0]
-        named = [r for r in rows if r.get("name") == name]
-        return named[0] if named else {"name": name}
-    return cloud[0] if cloud else (rows[0] if len(rows) == 1 else None)
-
-
-def _server_fqdn(server_fqdn: str | None, servers: pd.DataFrame | None, events: pd.DataFrame | None) -> str | None:
-    if server_fqdn:
-        return server_fqdn
-    if servers is not None and not servers.empty and "fqdn" in servers:
-        fqdns = servers["fqdn"].dropna().unique()
-        if len(fqdns) == 1:
-            return str(fqdns[0])
-    if events is not None and not events.empty:
-        computers = events["computer"].dropna()
-        if not computers.empty:
-            return str(computers.value_counts().index[0])
-    return None
-
-
 # -- weighing ----------------------------------------------------------------------------
 
 def _span(points: pd.DataFrame, cause: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -334,13 +296,19 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     notes: list[str] = []
     failures = _tls_failures(events)
     points_all = Facts.build(failures=failures, sessions=sessions, tracking=tracking).points
-    fqdn = _server_fqdn(server_fqdn, servers, events)
-    if fqdn and not server_fqdn:
-        notes.append(f"server FQDN {fqdn} inferred from the evidence")
-    chosen = _pick_connector(connectors, connector, points_all)
+    fqdn = server_fqdn
+    if fqdn is None:
+        fqdn, why = infer_server_fqdn(servers=servers, events=events)
+        if fqdn:
+            notes.append(f"server FQDN {fqdn} inferred from {why}")
+    if connector:
+        chosen = connector_row(connectors, connector)
+    else:
+        failing = points_all.loc[points_all["origin"] == "event", "connector"]
+        chosen, why = infer_connector(connectors=connectors, failing=failing, sessions=sessions)
+        if chosen:
+            notes.append(f"send connector {chosen['name']!r} inferred from {why}")
     connector_name = (chosen or {}).get("name")
-    if connector_name and not connector:
-        notes.append(f"send connector {connector_name!r} inferred from the evidence")
     name = (chosen or {}).get("fqdn") or fqdn
     when = pd.Timestamp(at) if at is not None else (points_all["time"].max() if not points_all.empty else None)
     if when is not None and when.tzinfo is None:

@@ -183,7 +183,7 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     rows = []
     failed = tracking["event_id"].astype("string").str.upper().isin(["DEFER", "FAIL"]).fillna(False)
     for row in tracking[failed.astype(bool)].itertuples(index=False):
-        reply_text = tracking_reply(_value(row, "recipient_status"))
+        reply_text = _value(row, "led") or tracking_reply(_value(row, "recipient_status"))
         reply = parse_smtp_reply(reply_text) if reply_text else None
         rows.append({
             "time": _value(row, "time"), "origin": "tracking", "server": _value(row, "server_hostname"),
@@ -191,7 +191,8 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
             "enhanced_status": reply.enhanced_status if reply else None,
             "reason": reply.tls_reason if reply else None, "response": reply_text,
             "message_id": _value(row, "message_id"), "source": _value(row, "source"),
-            "where": f"{_value(row, 'event_id')} of {_value(row, 'message_id') or _value(row, 'internal_message_id')}",
+            "where": (f"line {_value(row, 'line')}, " if _value(row, "line") is not None else "")
+                     + f"{_value(row, 'event_id')} of {_value(row, 'message_id') or _value(row, 'internal_message_id')}",
         })
     return _points_frame(rows)
 

@@ -1,0 +1,101 @@
+"""What the evidence implies when the engineer did not say: the server's FQDN, the send connector.
+
+Each function returns the value and where it came from, so the caller can tell the
+engineer what was assumed.
+
+>>> import pandas as pd
+>>> infer_server_fqdn(servers=pd.DataFrame({"name": ["EX01"], "fqdn": ["ex01.contoso.com"]}))
+('ex01.contoso.com', 'Get-ExchangeServer')
+>>> infer_server_fqdn()
+(None, None)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+CLOUD_SMART_HOST = ".mail.protection.outlook.com"
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """A row dict with NA cells as None (tuples and lists kept)."""
+    return {k: (None if not isinstance(v, (tuple, list)) and pd.isna(v) else v) for k, v in row.items()}
+
+
+def _most_common(values: pd.Series) -> str | None:
+    values = values.dropna()
+    return None if values.empty else str(values.value_counts().index[0])
+
+
+def infer_server_fqdn(*, servers: pd.DataFrame | None = None,
+                      events: pd.DataFrame | None = None) -> tuple[str | None, str | None]:
+    """The transport server's FQDN: Get-ExchangeServer when it names one server, else the
+    computer name most MSExchangeTransport events carry.
+
+    >>> events = pd.DataFrame({"provider": ["MSExchangeTransport", "Service Control Manager"],
+    ...                        "computer": ["ex01.contoso.com", "dc01.contoso.com"]})
+    >>> infer_server_fqdn(events=events)
+    ('ex01.contoso.com', 'computer name of the MSExchangeTransport events')
+    """
+    if servers is not None and not servers.empty and "fqdn" in servers:
+        fqdns = servers["fqdn"].dropna().unique()
+        if len(fqdns) == 1:
+            return str(fqdns[0]), "Get-ExchangeServer"
+    if events is not None and not events.empty:
+        transport = events[(events["provider"].astype("string").str.lower() == "msexchangetransport")
+                           .fillna(False).astype(bool)]
+        if not transport.empty:
+            found = _most_common(transport["computer"])
+            if found:
+                return found, "computer name of the MSExchangeTransport events"
+    return None, None
+
+
+def _to_cloud(row: dict[str, Any]) -> bool:
+    hosts = row.get("smart_hosts") or ()
+    return bool(any(str(h).lower().endswith(CLOUD_SMART_HOST) for h in hosts)
+                or row.get("cloud_services_mail_enabled") is True)
+
+
+def infer_connector(*, connectors: pd.DataFrame | None = None, failing: pd.Series | None = None,
+                    sessions: pd.DataFrame | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """The send connector to Exchange Online, as a row dict (at least ``name``), and why.
+
+    The one Get-SendConnector shows with a ``*.mail.protection.outlook.com`` smart host
+    (or CloudServicesMailEnabled); else the connector the failures name (event 2004's %1);
+    else the protocol log's connector-id.
+
+    >>> connectors = pd.DataFrame({"name": ["Internet", "Outbound to Office 365"],
+    ...     "smart_hosts": [(), ("contoso-com.mail.protection.outlook.com",)]})
+    >>> infer_connector(connectors=connectors)[0]["name"]
+    'Outbound to Office 365'
+    """
+    rows = [] if connectors is None or connectors.empty else [_clean(r.to_dict()) for _, r in connectors.iterrows()]
+    cloud = [r for r in rows if _to_cloud(r)]
+    if len(cloud) == 1:
+        return cloud[0], "Get-SendConnector (smart host in Exchange Online)"
+    for values, why in ((failing, "the connector the failures name"),
+                        (None if sessions is None or sessions.empty else sessions["connector"],
+                         "protocol log connector-id")):
+        name = _most_common(values) if values is not None else None
+        if name:
+            named = [r for r in rows if str(r.get("name", "")).lower() == name.lower()]
+            return (named[0] if named else {"name": name}), why
+    if len(rows) == 1:
+        return rows[0], "the only send connector exported"
+    return None, None
+
+
+def connector_row(connectors: pd.DataFrame | None, name: str) -> dict[str, Any]:
+    """The row of the connector called ``name`` (case-insensitive), or just ``{"name": name}``.
+
+    >>> connector_row(None, "Outbound to Office 365")
+    {'name': 'Outbound to Office 365'}
+    """
+    if connectors is not None and not connectors.empty:
+        for _, row in connectors.iterrows():
+            if str(row.get("name", "")).lower() == name.lower():
+                return _clean(row.to_dict())
+    return {"name": name}

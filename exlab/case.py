@@ -1,0 +1,310 @@
+"""One evidence folder, read and tied together: ``case = exlab.open_case("evidence/")``.
+
+:func:`open_case` walks the folder (sub-folders too), recognises each file by its
+content (never its name), reads every kind with its reader, and keeps one parse report
+over all files. Files no reader knows are listed in ``case.unread`` with the reason;
+``truth.json`` (a lab case's answer) is never read. What the evidence did not say but
+the case needed (the server's FQDN, the send connector) is inferred and listed in
+``case.inferred``.
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "notes.txt").write_text("nothing exlab reads")
+>>> try:
+...     open_case(folder)
+... except EvidenceNotFound as err:
+...     print(str(err).split(":")[0].endswith("holds nothing exlab reads"))
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from exlab.analysis.diagnose import Diagnosis, diagnose
+from exlab.analysis.infer import infer_connector, infer_server_fqdn
+from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline
+from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
+from exlab.evidence import Evidence, open_evidence
+from exlab.parse_report import ParseReport
+
+log = logging.getLogger(__name__)
+
+SKIPPED_NAMES = frozenset({"truth.json"})
+
+
+@dataclass(frozen=True)
+class EvidenceKind:
+    """One kind of evidence: how to recognise a file of it, and the reader of all such files."""
+
+    name: str            # the Case attribute it fills
+    label: str           # what an engineer calls it
+    detect: Callable[[Evidence], bool]
+    read: Callable[[list[Path], str | None], pd.DataFrame]
+
+
+def _accepts(detector: Callable[[Evidence], Any]) -> Callable[[Evidence], bool]:
+    """A format detector that raises UnsupportedFormat, as a yes/no test."""
+    def test(evidence: Evidence) -> bool:
+        try:
+            detector(evidence)
+        except UnsupportedFormat:
+            return False
+        return True
+    return test
+
+
+def _head_test(detector: Callable[[bytes], bool]) -> Callable[[Evidence], bool]:
+    return lambda evidence: bool(detector(evidence.head(64 * 1024)))
+
+
+def evidence_kinds() -> tuple[EvidenceKind, ...]:
+    """The kinds exlab reads, in the order files are tested (the most specific first).
+
+    >>> [kind.name for kind in evidence_kinds()]
+    ['sessions', 'tracking', 'events', 'certs']
+    """
+    from exlab.certs.reader import detect_format as detect_certs
+    from exlab.certs.reader import read_certs
+    from exlab.events.reader import detect_format as detect_events
+    from exlab.events.reader import read_events
+    from exlab.transport.protocol_log import detect_protocol_log, read_protocol_log
+    from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
+
+    return (
+        EvidenceKind("sessions", "SMTP send protocol logs", _head_test(detect_protocol_log),
+                     lambda paths, tz: read_protocol_log(paths)),
+        EvidenceKind("tracking", "message tracking logs", _head_test(detect_tracking_log),
+                     lambda paths, tz: read_tracking_log(paths)),
+        EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml)",
+                     _accepts(detect_events), lambda paths, tz: read_events(paths, tz=tz)),
+        EvidenceKind("certs", "certificates (.cer/.pem/.p7b/.pfx, Get-ExchangeCertificate exports)",
+                     _accepts(detect_certs), lambda paths, tz: read_certs(paths, tz=tz)),
+    )
+
+
+def what_exlab_reads() -> str:
+    """The kinds of evidence exlab reads, for messages.
+
+    >>> "message tracking logs" in what_exlab_reads()
+    True
+    """
+    return "; ".join(kind.label for kind in evidence_kinds())
+
+
+@dataclass
+class Case:
+    """An evidence folder read into frames. Kinds absent from the folder are None.
+
+    ``reports`` is one ParseReport over every file read; ``unread`` lists the files no
+    reader took, with why; ``inferred`` says what was inferred, and from what.
+    """
+
+    folder: Path
+    frames: dict[str, pd.DataFrame]
+    reports: ParseReport
+    unread: pd.DataFrame
+    server_fqdn: str | None = None
+    connector: str | None = None
+    roots: Any = None
+    tz: str | None = None
+    inferred: dict[str, str] = field(default_factory=dict)
+    _failures: pd.DataFrame | None = field(default=None, repr=False)
+    _certs: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> pd.DataFrame | None:
+        """The events frame (all event exports of the folder)."""
+        return self.frames.get("events")
+
+    @property
+    def certs(self) -> pd.DataFrame | None:
+        """The certificates frame with the trust columns (``judge_trust`` with ``roots``)."""
+        if self._certs is None and self.frames.get("certs") is not None:
+            from exlab.certs.trust import judge_trust
+            self._certs = judge_trust(self.frames["certs"], roots=self.roots)
+        return self._certs
+
+    @property
+    def failures(self) -> pd.DataFrame | None:
+        """The failures frame (``tls_failures`` of the events)."""
+        if self._failures is None and self.events is not None:
+            from exlab.transport import tls_failures
+            self._failures = tls_failures(self.events)
+        return self._failures
+
+    @property
+    def sessions(self) -> pd.DataFrame | None:
+        """The SMTP send sessions."""
+        return self.frames.get("sessions")
+
+    @property
+    def tracking(self) -> pd.DataFrame | None:
+        """The message tracking rows."""
+        return self.frames.get("tracking")
+
+    @property
+    def connectors(self) -> pd.DataFrame | None:
+        """The send connectors (Get-SendConnector)."""
+        return self.frames.get("connectors")
+
+    @property
+    def servers(self) -> pd.DataFrame | None:
+        """The servers (Get-ExchangeServer)."""
+        return self.frames.get("servers")
+
+    def timeline(self, *, bucket: str = "1h", gap: str | pd.Timedelta = DEFAULT_GAP,
+                 tz: str | None = None) -> Timeline:
+        """The outage's timeline (see ``exlab.analysis.timeline``), in ``tz`` or the case's zone."""
+        return build_timeline(failures=self.failures, sessions=self.sessions, tracking=self.tracking,
+                              events=self.events, certs=self.certs, bucket=bucket, gap=gap, tz=tz or self.tz)
+
+    def compare_issuers(self, name: str | None = None) -> pd.DataFrame:
+        """The certificates covering ``name`` (default: the name the transport matches), compared."""
+        from exlab.certs.compare import compare_issuers
+        if self.certs is None:
+            raise EvidenceNotFound(str(self.folder), expected="a certificate export to compare issuers")
+        return compare_issuers(self.certs, name or self.diagnose().name or self.server_fqdn)
+
+    def diagnose(self, *, at: Any = None) -> Diagnosis:
+        """The diagnosis of this case (``exlab.diagnose`` on its frames)."""
+        result = diagnose(events=self.events, certs=self.certs, sessions=self.sessions, tracking=self.tracking,
+                          connectors=self.connectors, servers=self.servers, server_fqdn=self.server_fqdn,
+                          connector=self.connector, roots=self.roots, at=at)
+        result.notes = [*self.inferred.values(), *result.notes]
+        return result
+
+    def summary(self) -> pd.DataFrame:
+        """What was read: one row per kind, with its files and rows.
+
+        Kinds absent from the folder are listed with 0 files, so the gaps show.
+        """
+        rows = []
+        for kind in evidence_kinds():
+            frame = self.frames.get(kind.name)
+            files = [] if frame is None else frame.attrs.get("parse_report", ParseReport()).files
+            rows.append({"kind": kind.name, "evidence": kind.label, "files": len(files),
+                         "rows": 0 if frame is None else len(frame)})
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        import html
+        head = f"<p>Case {html.escape(str(self.folder))}</p>"
+        return head + self.summary()._repr_html_() + (self.unread._repr_html_() if len(self.unread) else "")
+
+
+def _sniff(path: Path, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
+    """The kind of one file, or None with the reason no reader took it."""
+    try:
+        evidence = open_evidence(path)
+    except OSError as err:
+        return None, f"cannot be opened: {err.strerror or err}"
+    try:
+        if evidence.size == 0:
+            return None, "empty file"
+        for kind in kinds:
+            if kind.detect(evidence):
+                return kind, ""
+        return None, "no exlab reader recognises its content"
+    finally:
+        evidence.stream.close()
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+
+
+def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
+          unread: list[dict[str, str]]) -> pd.DataFrame | None:
+    """All files of one kind in one read; on a bad file, file by file, the bad ones unread."""
+    try:
+        return kind.read(paths, tz)
+    except ExlabError:
+        if len(paths) == 1:
+            raise
+    frames = []
+    for path in paths:
+        try:
+            frames.append(kind.read([path], tz))
+        except ExlabError as err:
+            log.warning("%s", err)
+            unread.append({"file": str(path), "reason": f"{kind.name} reader refused it: {err}"})
+    if not frames:
+        return None
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs["parse_report"] = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames)
+    return frame
+
+
+def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None,
+           connector: str | None) -> tuple[str | None, str | None, dict[str, str]]:
+    inferred: dict[str, str] = {}
+    if server_fqdn is None:
+        server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"))
+        if server_fqdn:
+            inferred["server_fqdn"] = f"{server_fqdn} inferred from {why}"
+    if connector is None:
+        row, why = infer_connector(connectors=frames.get("connectors"), sessions=frames.get("sessions"))
+        if row:
+            connector = row["name"]
+            inferred["connector"] = f"{connector!r} inferred from {why}"
+    return server_fqdn, connector, inferred
+
+
+def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
+              roots: Any = None, tz: str | None = None, progress: bool = False) -> Case:
+    """Discover and read every piece of evidence in ``folder``.
+
+    ``roots`` is the trust anchors Exchange Online trusts (a PEM file; the lab's stand-in
+    root for lab cases), ``tz`` the servers' time zone (for exports with local times, and
+    the zone timelines are shown in), ``progress`` shows a bar over the files.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EvidenceNotFound(str(folder), expected="a folder of evidence exported from the Exchange server")
+    kinds = evidence_kinds()
+    files = _files(folder)
+    unread: list[dict[str, str]] = []
+    found: dict[str, list[Path]] = {}
+    bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
+    try:
+        for path in files:
+            bar.update(1)
+            if path.name.lower() in SKIPPED_NAMES:
+                unread.append({"file": str(path), "reason": "the lab case's answer, not evidence"})
+                continue
+            kind, why = _sniff(path, kinds)
+            if kind is None:
+                unread.append({"file": str(path), "reason": why})
+            else:
+                found.setdefault(kind.name, []).append(path)
+        if not found:
+            raise EvidenceNotFound(str(folder), "holds nothing exlab reads",
+                                   f"one of: {what_exlab_reads()}",
+                                   f"{len(files)} file(s) looked at, none recognised")
+        bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read
+        bar.refresh()
+        frames: dict[str, pd.DataFrame] = {}
+        for kind in kinds:
+            if kind.name in found:
+                bar.set_postfix_str(kind.name)
+                frame = _load(kind, found[kind.name], tz, unread)
+                if frame is not None:
+                    frames[kind.name] = frame
+                bar.update(len(found[kind.name]))
+    finally:
+        bar.close()
+    reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
+    fqdn, name, inferred = _infer(frames, server_fqdn, connector)
+    for key, value in inferred.items():
+        log.info("inferred %s: %s", key, value)
+    return Case(folder=folder, frames=frames, reports=reports,
+                unread=pd.DataFrame(unread, columns=["file", "reason"]), server_fqdn=fqdn, connector=name,
+                roots=roots, tz=tz, inferred=inferred)

@@ -1,0 +1,108 @@
+"""``exlab investigate FOLDER``: read a case folder, diagnose it, print the verdict and the fix.
+
+``--json FILE`` also writes the diagnosis as JSON; ``--json -`` writes only the JSON to
+stdout and the human summary to stderr. Exit code 0 when the case was analysed
+(whatever the verdict), 2 on an ExlabError (see ``exlab.cli``).
+
+Outputs are small functions of (args, case, diagnosis) in :data:`OUTPUTS`; a new option
+(an HTML report, say) adds its argument in :func:`add_parser` and its function there.
+
+>>> parser = argparse.ArgumentParser(); sub = parser.add_subparsers()
+>>> add_parser(sub)
+>>> args = parser.parse_args(["investigate", "evidence", "--json", "-", "--tz", "Europe/Warsaw"])
+>>> args.folder, args.json, args.tz
+('evidence', '-', 'Europe/Warsaw')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from exlab.analysis.diagnose import Diagnosis
+from exlab.case import Case, open_case
+from exlab.errors import ExlabError
+
+
+def add_case_options(parser: argparse.ArgumentParser) -> None:
+    """The options that tell exlab what the evidence cannot say."""
+    parser.add_argument("--fqdn", help="the transport server's FQDN, when the evidence does not say")
+    parser.add_argument("--connector", help="the send connector to Exchange Online, when several exist")
+    parser.add_argument("--roots", help="a PEM file of trust anchors Exchange Online trusts (the lab's public root)")
+    parser.add_argument("--tz", help="the servers' time zone (IANA name, e.g. Europe/Warsaw)")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``investigate`` and its options."""
+    parser = subparsers.add_parser(
+        "investigate", help="diagnose a case folder: is it KB 2888788, and what to run to fix it",
+        description="Read every piece of evidence in FOLDER, diagnose KB 2888788 and its look-alikes, "
+                    "and print the verdict, the key evidence and the commands.")
+    parser.add_argument("folder", help="the folder of exported evidence")
+    add_case_options(parser)
+    parser.add_argument("--json", metavar="FILE",
+                        help="write the diagnosis as JSON to FILE ('-': only the JSON to stdout, the summary to stderr)")
+    parser.set_defaults(func=run)
+
+
+def case_summary(case: Case) -> str:
+    """What was read, what was not, what was inferred: lines for the terminal."""
+    reports = case.reports
+    lines = [f"read {len(reports.files)} file(s) from {case.folder}: {reports.records_read} record(s), "
+             f"{reports.records_skipped} skipped, {reports.chunks_skipped} chunk(s) skipped"]
+    lines += [f"  {row.kind}: {row.files} file(s), {row.rows} row(s)" for row in case.summary().itertuples()
+              if row.files]
+    lines += [f"  not read: {row.file} ({row.reason})" for row in case.unread.itertuples()]
+    return "\n".join(lines)
+
+
+def _outside(folder: Path, target: str) -> Path:
+    path = Path(target).resolve()
+    if folder.resolve() in (path, *path.parents):
+        raise ExlabError(target, expected="an output path outside the evidence folder",
+                         detail="exlab never writes next to the evidence")
+    return path
+
+
+def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
+    """``--json``: the diagnosis, plus which files were read, as JSON."""
+    if not args.json:
+        return
+    payload: dict[str, Any] = diagnosis.to_dict()
+    payload["case"] = {
+        "folder": str(case.folder),
+        "files": [{"file": f.file, "sha256": f.sha256, "format": f.format, "records_read": f.records_read,
+                   "records_skipped": f.records_skipped} for f in case.reports.files],
+        "unread": case.unread.to_dict("records"),
+        "inferred": case.inferred,
+    }
+    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    if args.json == "-":
+        out.write(text + "\n")
+        return
+    _outside(case.folder, args.json).write_text(text + "\n", encoding="utf-8")
+
+
+OUTPUTS: tuple[Callable[[argparse.Namespace, Case, Diagnosis, TextIO], None], ...] = (write_json,)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the case, diagnose it, print and write what was asked."""
+    human = sys.stderr if args.json == "-" else sys.stdout
+    if args.json and args.json != "-":
+        _outside(Path(args.folder), args.json)
+    case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
+                     tz=args.tz, progress=sys.stderr.isatty())
+    diagnosis = case.diagnose()
+    print(case_summary(case), file=human)
+    print(file=human)
+    print(diagnosis, file=human)
+    for output in OUTPUTS:
+        output(args, case, diagnosis, sys.stdout)
+    if args.json and args.json != "-":
+        print(f"\ndiagnosis written to {args.json}", file=human)
+    return 0
