@@ -1,0 +1,429 @@
+"""Lab writers of transport evidence: SMTP send protocol logs, message tracking logs,
+and Get-SendConnector / Get-ExchangeServer exports.
+
+The logs are written the way Exchange writes them: ``#`` header lines, CSV records
+quoted only where needed, CRLF, UTC ``date-time`` with milliseconds, one file per UTC
+day (``SENDyyyymmdd-n.LOG``, ``MSGTRKyyyymmdd-n.LOG``), a new ``-n`` when a file is
+full. The settings exports are written as an engineer gets them from Windows
+PowerShell 5.1: ``| fl`` redirected to a file (UTF-16 LE with BOM, values wrapped at
+the console width), ``Export-Clixml`` and ``ConvertTo-Json``. Same inputs, same bytes.
+
+>>> data = demo_protocol_log().getvalue()
+>>> data.splitlines()[4].decode()
+'#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context'
+>>> b"*,,Sending certificate\\r\\n" in data
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from exlab.transport.protocol_log import SEND_PROTOCOL_LOG
+from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
+from exlab.transport.tracking_log import TRACKING_LOG
+
+MS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+PROTOCOL_LOG_VERSION = "15.0.0.0"
+TRACKING_LOG_VERSION = "15.02.1544.004"
+MAX_LOG_BYTES = 10 * 1024 * 1024          # Exchange's default maximum log file size
+TLS_SUCCEEDED = ("TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm "
+                 "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits "
+                 "and key exchange algorithm CALG_ECDH_EPHEM with strength 384 bits")
+_EHLO_KEYWORDS = ("SIZE 157286400", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS", "8BITMIME",
+                  "BINARYMIME", "CHUNKING", "SMTPUTF8")
+
+
+@dataclass(frozen=True)
+class LoggedCertificate:
+    """A certificate as the protocol log shows it (the five lines after ``Sending certificate``)."""
+
+    subject: str
+    issuer: str
+    serial: str
+    thumbprint: str
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """A message a session carries: what the ``*``, ``MAIL FROM``/``RCPT TO``/``BDAT`` lines show."""
+
+    message_id: str            # with its angle brackets, as Internet Message-IDs are logged
+    sender: str
+    recipients: tuple[str, ...]
+    size: int
+    record_id: int
+
+
+@dataclass(frozen=True)
+class ProtocolSession:
+    """One SMTP send session, as a spec for :func:`protocol_lines`.
+
+    Times are int nanoseconds since the epoch (UTC). ``certificate`` is what the
+    server presents after STARTTLS (None: no STARTTLS); ``tls_error`` makes the
+    handshake fail (``NoCredentials``); ``reply`` is the failing answer (e.g.
+    ``454 4.7.0 ...``) to the first message's MAIL FROM (to EHLO when there is no
+    message) at ``reply_at``; without ``reply`` every message is delivered.
+    """
+
+    connector: str
+    session_id: str
+    start: int
+    end: int
+    local_endpoint: str
+    remote_endpoint: str
+    ehlo_domain: str
+    remote_host: str
+    certificate: LoggedCertificate | None = None
+    remote_certificate: LoggedCertificate | None = None
+    tls_error: str | None = None
+    reply: str | None = None
+    reply_at: int | None = None
+    messages: tuple[LoggedMessage, ...] = ()
+
+
+# -- time and CSV helpers ---------------------------------------------------------------
+
+def log_time(ns: int) -> str:
+    """An int of nanoseconds as Exchange's log ``date-time`` (UTC, milliseconds).
+
+    >>> log_time(1_742_462_042_123_456_700)
+    '2025-03-20T09:14:02.123Z'
+    """
+    stamp = _EPOCH + timedelta(microseconds=ns // 1000)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def _csv_line(values: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(values)
+    return buffer.getvalue()
+
+
+def _header(log_type: str, version: str, first_ns: int, fields: Sequence[str]) -> str:
+    return (f"#Software: Microsoft Exchange Server\r\n#Version: {version}\r\n#Log-type: {log_type}\r\n"
+            f"#Date: {log_time(first_ns)}\r\n#Fields: {','.join(fields)}\r\n")
+
+
+def _open_target(target: str | Path | BinaryIO):
+    if hasattr(target, "write"):
+        return target, False
+    return open(target, "wb"), True  # noqa: SIM115 - closed by the caller below
+
+
+def _write_log(target: str | Path | BinaryIO, header: str, lines: Iterable[str]) -> None:
+    stream, close = _open_target(target)
+    try:
+        stream.write(header.encode("utf-8"))
+        for line in lines:
+            stream.write(line.encode("utf-8"))
+    finally:
+        if close:
+            stream.close()
+
+
+def _write_rotated(folder: str | Path, prefix: str, log_type: str, version: str, fields: Sequence[str],
+                   timed_lines: Iterable[tuple[int, str]], max_bytes: int) -> list[Path]:
+    """Write ``(ns, line)`` pairs (in time order) into ``<prefix>yyyymmdd-n.LOG`` files by UTC day."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    stream = None
+    day, number, size = None, 0, 0
+    try:
+        for ns, line in timed_lines:
+            encoded = line.encode("utf-8")
+            line_day = log_time(ns)[:10].replace("-", "")
+            if stream is None or line_day != day or size + len(encoded) > max_bytes:
+                if stream is not None:
+                    stream.close()
+                number = number + 1 if line_day == day else 1
+                day = line_day
+                path = folder / f"{prefix}{day}-{number}.LOG"
+                paths.append(path)
+                stream = open(path, "wb")  # noqa: SIM115 - closed on rotation and at the end
+                head = _header(log_type, version, ns, fields).encode("utf-8")
+                stream.write(head)
+                size = len(head)
+            stream.write(encoded)
+            size += len(encoded)
+    finally:
+        if stream is not None:
+            stream.close()
+    return paths
+
+
+# -- SMTP send protocol log ---------------------------------------------------------------
+
+def _session_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bool]]:
+    """(event, data, context, is_the_failing_reply) of each line of one session, in order."""
+    remote_ip = session.remote_endpoint.rsplit(":", 1)[0]
+    yield "*", "", "attempting to connect", False
+    yield "+", "", "", False
+    yield "<", f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready", "", False
+    yield ">", f"EHLO {session.ehlo_domain}", "", False
+    yield from _ehlo_answer(session, remote_ip, starttls=session.certificate is not None)
+    if session.certificate is not None:
+        yield ">", "STARTTLS", "", False
+        yield "<", "220 2.0.0 SMTP server ready", "", False
+        yield from _certificate_lines("Sending certificate", session.certificate)
+        if session.remote_certificate is not None:
+            yield from _certificate_lines("Remote certificate", session.remote_certificate)
+        if session.tls_error is not None:
+            yield "*", "", f"TLS negotiation failed with error {session.tls_error}", False
+            yield "-", "", "Local", False
+            return
+        yield "*", "", TLS_SUCCEEDED, False
+        yield ">", f"EHLO {session.ehlo_domain}", "", False
+        yield from _ehlo_answer(session, remote_ip, starttls=False)
+    if session.reply is not None and not session.messages:
+        yield "<", session.reply, "", True
+    for message in session.messages:
+        yield "*", "", (f"sending message with RecordId {message.record_id} and InternetMessageId "
+                        f"{message.message_id}"), False
+        yield ">", f"MAIL FROM:<{message.sender}> SIZE={message.size}", "", False
+        if session.reply is not None:
+            yield "<", session.reply, "", True
+            break
+        for recipient in message.recipients:
+            yield ">", f"RCPT TO:<{recipient}>", "", False
+        yield ">", f"BDAT {message.size} LAST", "", False
+        yield "<", "250 2.1.0 Sender OK", "", False
+        for _ in message.recipients:
+            yield "<", "250 2.1.5 Recipient OK", "", False
+        yield "<", (f"250 2.6.0 {message.message_id} [InternalId={message.record_id}, "
+                    f"Hostname={session.remote_host}] {message.size} bytes in 0.{(message.record_id % 900) + 100}, "
+                    "Queued mail for delivery"), "", False
+    yield ">", "QUIT", "", False
+    yield "<", "221 2.0.0 Service closing transmission channel", "", False
+    yield "-", "", "Local", False
+
+
+def _ehlo_answer(session: ProtocolSession, remote_ip: str, starttls: bool) -> Iterator[tuple[str, str, str, bool]]:
+    local_ip = session.local_endpoint.rsplit(":", 1)[0]
+    keywords = [k for k in _EHLO_KEYWORDS if starttls or k != "STARTTLS"]
+    yield "<", f"250-{session.remote_host} Hello [{local_ip}]", "", False
+    for keyword in keywords[:-1]:
+        yield "<", f"250-{keyword}", "", False
+    yield "<", f"250 {keywords[-1]}", "", False
+
+
+def _certificate_lines(label: str, cert: LoggedCertificate) -> Iterator[tuple[str, str, str, bool]]:
+    yield "*", "", label, False
+    yield "*", cert.subject, "Certificate subject", False
+    yield "*", cert.issuer, "Certificate issuer name", False
+    yield "*", cert.serial, "Certificate serial number", False
+    yield "*", cert.thumbprint, "Certificate thumbprint", False
+    yield "*", ";".join(cert.names), "Certificate alternate names", False
+
+
+def _spread(start: int, end: int, count: int) -> list[int]:
+    """``count`` whole-millisecond times from ``start`` to ``end`` (both ends included when count > 1)."""
+    if count <= 0:
+        return []
+    if count == 1:
+        return [start - start % MS]
+    step = max(end - start, 0) / (count - 1)
+    return [int(start + step * index) // MS * MS for index in range(count)]
+
+
+def protocol_lines(session: ProtocolSession) -> list[tuple[int, str]]:
+    """The ``(ns, CSV line)`` pairs one session writes to the protocol log.
+
+    >>> demo = demo_session()
+    >>> lines = protocol_lines(demo)
+    >>> lines[0][1]
+    '2025-03-20T09:14:01.000Z,Outbound to Office 365,08DD6A1B2C3D4E5F,0,,104.47.1.33:25,*,,attempting to connect\\r\\n'
+    >>> lines[-1][1].endswith(",-,,Local\\r\\n")
+    True
+    """
+    steps = list(_session_steps(session))
+    failing = next((index for index, step in enumerate(steps) if step[3]), None)
+    if failing is None or session.reply_at is None:
+        times = _spread(session.start, session.end, len(steps))
+    else:
+        times = (_spread(session.start, session.reply_at, failing + 1)
+                 + _spread(session.reply_at, session.end, len(steps) - failing)[1:])
+    out = []
+    for sequence, ((event, data, context, _), ns) in enumerate(zip(steps, times)):
+        local = "" if sequence == 0 else session.local_endpoint
+        values = (log_time(ns), session.connector, session.session_id, str(sequence), local,
+                  session.remote_endpoint, event, data, context)
+        out.append((ns, _csv_line(values)))
+    return out
+
+
+def _merged_lines(sessions: Iterable[ProtocolSession]) -> list[tuple[int, str]]:
+    """The lines of all sessions interleaved by time, as the log writer sees them."""
+    lines = [(ns, order, index, line) for order, session in enumerate(sessions)
+             for index, (ns, line) in enumerate(protocol_lines(session))]
+    lines.sort(key=lambda item: item[:3])
+    return [(ns, line) for ns, _, _, line in lines]
+
+
+def write_protocol_log(target: str | Path | BinaryIO, sessions: Iterable[ProtocolSession]) -> None:
+    """Write one SMTP send protocol log file (header and the sessions' lines by time) to a path or stream."""
+    lines = _merged_lines(sessions)
+    first = lines[0][0] if lines else 0
+    _write_log(target, _header(SEND_PROTOCOL_LOG.log_type, PROTOCOL_LOG_VERSION, first, SEND_PROTOCOL_LOG.fields),
+               (line for _, line in lines))
+
+
+def write_protocol_logs(folder: str | Path, sessions: Iterable[ProtocolSession], *, prefix: str = "SEND",
+                        max_bytes: int = MAX_LOG_BYTES) -> list[Path]:
+    """Write SMTP send protocol logs rotated as Exchange does (``SENDyyyymmdd-n.LOG`` per UTC day).
+
+    A session that crosses midnight or a full file continues in the next file.
+    Returns the paths written, in order.
+    """
+    return _write_rotated(folder, prefix, SEND_PROTOCOL_LOG.log_type, PROTOCOL_LOG_VERSION,
+                          SEND_PROTOCOL_LOG.fields, _merged_lines(sessions), max_bytes)
+
+
+# -- message tracking log -----------------------------------------------------------------
+
+def led_status(reply: str, fqdn: str, ip: str, last_retry: str, message: str = "") -> str:
+    """The ``[{LED=...};{MSG=...};{FQDN=...};{IP=...};{LRT=...}]`` status queue viewers show.
+
+    >>> led_status("454 4.7.0 Failed", "contoso-com.mail.protection.outlook.com", "104.47.1.33", "3/20/2025 9:14:02 AM")
+    '[{LED=454 4.7.0 Failed};{MSG=};{FQDN=contoso-com.mail.protection.outlook.com};{IP=104.47.1.33};{LRT=3/20/2025 9:14:02 AM}]'
+    """
+    return f"[{{LED={reply}}};{{MSG={message}}};{{FQDN={fqdn}}};{{IP={ip}}};{{LRT={last_retry}}}]"
+
+
+def _guid(*parts: object) -> str:
+    return str(uuid.UUID(bytes=hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:16], version=4))
+
+
+def tracking_row(time: int, event_id: str, *, message_id: str, sender: str, recipients: Sequence[str],
+                 local_hostname: str, local_ip: str, remote_hostname: str | None = None,
+                 remote_ip: str | None = None, **fields: object) -> dict:
+    """One message tracking row (keyed like the tracking frame) with plausible values for every field.
+
+    ``local_*`` is the Exchange server that logs the row; ``remote_*`` the SMTP peer of
+    SEND/DEFER rows (the smart host), logged as ``server-*`` with the local server as
+    ``client-*``. ``fields`` overrides any column (``event_source``, ``connector_id``,
+    ``recipient_status``, ``message_subject``, ``total_bytes``, ...). Identifiers the caller
+    does not give are derived from the message id, so they are stable.
+
+    >>> row = tracking_row(1_742_462_042_123_000_000, "DEFER", message_id="<a@contoso.com>",
+    ...     sender="anna@contoso.com", recipients=["jan@contoso.mail.onmicrosoft.com"],
+    ...     local_hostname="EX01.contoso.com", local_ip="10.0.0.5", remote_ip="104.47.1.33",
+    ...     remote_hostname="contoso-com.mail.protection.outlook.com", recipient_status="[{LED=454 4.7.0 x}]")
+    >>> row["event_source"], row["client_ip"], row["server_ip"], row["recipient_count"], len(row)
+    ('SMTP', '10.0.0.5', '104.47.1.33', 1, 30)
+    """
+    by_event = {
+        "RECEIVE": ("STOREDRIVER", ""), "SUBMIT": ("STOREDRIVER", ""), "SEND": ("SMTP", "250 2.1.5 Recipient OK"),
+        "DEFER": ("SMTP", ""), "FAIL": ("DSN", "550 4.4.7 QUEUE.Expired; message expired"),
+        "DELIVER": ("STOREDRIVER", "250 2.1.5 RESOLVER.ADR.ExRecipient; resolved"), "DSN": ("DSN", ""),
+    }
+    event_source, status = by_event.get(event_id, ("SMTP", ""))
+    row = {
+        "time": time, "client_ip": local_ip, "client_hostname": local_hostname,
+        "server_ip": remote_ip or local_ip, "server_hostname": remote_hostname or local_hostname,
+        "source_context": "", "connector_id": "",
+        "event_source": event_source, "event_id": event_id,
+        "internal_message_id": str(int(hashlib.sha256(message_id.encode()).hexdigest()[:10], 16)),
+        "message_id": message_id, "network_message_id": _guid("network", message_id),
+        "recipient_address": ";".join(recipients), "recipient_status": status,
+        "total_bytes": 24_576, "recipient_count": len(recipients), "related_recipient_address": "",
+        "reference": "", "message_subject": "", "sender_address": sender, "return_path": sender,
+        "message_info": "", "directionality": "Originating", "tenant_id": "",
+        "original_client_ip": local_ip, "original_server_ip": remote_ip or local_ip,
+        "custom_data": "S:DeliveryPriority=Normal;S:AccountForest=" + sender.rsplit("@", 1)[-1],
+        "transport_traffic_type": "Email", "log_id": _guid("log", message_id, event_id, time),
+        "schema_version": TRACKING_LOG_VERSION,
+    }
+    unknown = set(fields) - set(row)
+    if unknown:
+        raise TypeError(f"tracking_row got unknown fields {sorted(unknown)}")
+    row.update(fields)
+    return row
+
+
+def _tracking_lines(rows: Iterable[dict]) -> list[tuple[int, str]]:
+    out = []
+    for row in rows:
+        values = [log_time(row["time"])] + ["" if row.get(name) is None else str(row[name])
+                                            for name in TRACKING_COLUMNS[1:]]
+        out.append((row["time"], _csv_line(values)))
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def write_tracking_log(target: str | Path | BinaryIO, rows: Iterable[dict]) -> None:
+    """Write one message tracking log file (rows as :func:`tracking_row` makes them, by time)."""
+    lines = _tracking_lines(rows)
+    first = lines[0][0] if lines else 0
+    _write_log(target, _header(TRACKING_LOG.log_type, TRACKING_LOG_VERSION, first, TRACKING_FIELDS),
+               (line for _, line in lines))
+
+
+def write_tracking_logs(folder: str | Path, rows: Iterable[dict], *, prefix: str = "MSGTRK",
+                        max_bytes: int = MAX_LOG_BYTES) -> list[Path]:
+    """Write message tracking logs rotated by UTC day (``MSGTRKyyyymmdd-n.LOG``); returns the paths."""
+    return _write_rotated(folder, prefix, TRACKING_LOG.log_type, TRACKING_LOG_VERSION, TRACKING_FIELDS,
+                          _tracking_lines(rows), max_bytes)
+
+
+# -- small demos (doctests of the readers use them) ---------------------------------------
+
+DEMO_CERT = LoggedCertificate("CN=mail.contoso.com", "CN=Contoso Issuing CA 01, DC=contoso, DC=com",
+                              "5A0000002B8E3C4D1F6A7B0000000000002B",
+                              "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55", ("mail.contoso.com", "exchange.contoso.com"))
+DEMO_REMOTE_CERT = LoggedCertificate("CN=mail.protection.outlook.com, O=Microsoft Corporation, L=Redmond, "
+                                     "S=Washington, C=US", "CN=DigiCert Cloud Services CA-1, O=DigiCert Inc, C=US",
+                                     "0B2C6C4C0E1D7A4F9E3B2D1C0A998877",
+                                     "6E0A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C", ("mail.protection.outlook.com",))
+DEMO_REPLY = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
+
+
+def demo_session() -> ProtocolSession:
+    """A KB 2888788 session: the internal certificate presented, Exchange Online answers 454 4.7.0."""
+    start = 1_742_462_041_000_000_000
+    return ProtocolSession(
+        connector="Outbound to Office 365", session_id="08DD6A1B2C3D4E5F", start=start, end=start + 900 * MS,
+        local_endpoint="10.0.0.5:28417", remote_endpoint="104.47.1.33:25", ehlo_domain="mail.contoso.com",
+        remote_host="AM4PEPF00027A5F.mail.protection.outlook.com", certificate=DEMO_CERT,
+        remote_certificate=DEMO_REMOTE_CERT, reply=DEMO_REPLY, reply_at=start + 700 * MS,
+        messages=(LoggedMessage("<a1b2c3@contoso.com>", "anna.nowak@contoso.com",
+                                ("jan.kowalski@contoso.mail.onmicrosoft.com",), 24_576, 51_539_607_553),))
+
+
+def demo_protocol_log() -> io.BytesIO:
+    """A one-session SMTP send protocol log in memory (see :func:`demo_session`)."""
+    stream = io.BytesIO()
+    write_protocol_log(stream, [demo_session()])
+    stream.seek(0)
+    return stream
+
+
+def demo_tracking_log() -> io.BytesIO:
+    """A message tracking log in memory: one message received, deferred (454 4.7.0), then sent."""
+    start = 1_742_462_030_000_000_000
+    common = dict(message_id="<a1b2c3@contoso.com>", sender="anna.nowak@contoso.com",
+                  recipients=["jan.kowalski@contoso.mail.onmicrosoft.com"], local_hostname="EX01.contoso.com",
+                  local_ip="10.0.0.5", message_subject="Invoice 2025/03/114, final")
+    smart_host = dict(remote_hostname="contoso-com.mail.protection.outlook.com", remote_ip="104.47.1.33",
+                      connector_id="Outbound to Office 365")
+    rows = [
+        tracking_row(start, "RECEIVE", **common),
+        tracking_row(start + 11_700 * MS, "DEFER", **{**common, **smart_host}, recipient_status=led_status(
+            DEMO_REPLY, "contoso-com.mail.protection.outlook.com", "104.47.1.33", "3/20/2025 9:14:02 AM")),
+        tracking_row(start + 86_400_000 * MS, "SEND", **{**common, **smart_host}),
+    ]
+    stream = io.BytesIO()
+    write_tracking_log(stream, rows)
+    stream.seek(0)
+    return stream

@@ -1,0 +1,218 @@
+"""The CSV log files Exchange's transport writes (protocol logs, message tracking logs).
+
+Each file starts with ``#`` header lines (``#Software``, ``#Version``, ``#Log-type``,
+``#Date``, ``#Fields``) and continues with one CSV record per line (quotes doubled,
+CRLF). This module checks the header against what a reader expects and streams the
+records; the readers turn them into frames. A line that does not split into the
+expected fields is skipped, counted in the parse report and warned once per file;
+a file without the expected ``#Fields`` line is refused with an ExlabError.
+
+>>> import io
+>>> from exlab.evidence import open_evidence
+>>> from exlab.parse_report import ParseReport
+>>> kind = LogKind("Demo Log", ("date-time", "event", "data"), "demo-log")
+>>> text = b"#Software: Microsoft Exchange Server\\r\\n#Log-type: Demo Log\\r\\n" \\
+...        b"#Fields: date-time,event,data\\r\\n2025-03-20T00:00:04.412Z,*,\\"a, b\\"\\r\\nbroken\\r\\n"
+>>> report = ParseReport().add_file("demo.log", sha256="", format=kind.format)
+>>> list(iter_records(open_evidence(io.BytesIO(text)), kind, report))
+[(4, ['2025-03-20T00:00:04.412Z', '*', 'a, b'])]
+>>> report.records_read, report.records_skipped
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from exlab.errors import CorruptInput, UnsupportedFormat
+from exlab.evidence import Evidence, Sources, expand, open_evidence
+from exlab.parse_report import FileReport
+
+_BOM = "\ufeff"
+_HEADER_LIMIT = 32          # header lines a file may carry before its #Fields line
+_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
+_NATURAL = re.compile(r"(\d+)")
+
+
+@dataclass(frozen=True)
+class LogKind:
+    """What a reader expects: the ``#Log-type`` value, the ``#Fields`` list and a format name."""
+
+    log_type: str
+    fields: tuple[str, ...]
+    format: str
+
+    @property
+    def fields_line(self) -> str:
+        return "#Fields: " + ",".join(self.fields)
+
+
+@dataclass
+class LogHeader:
+    """The ``#`` lines of one file, as written."""
+
+    software: str | None = None
+    version: str | None = None
+    log_type: str | None = None
+    date: str | None = None
+    fields: tuple[str, ...] | None = None
+    other: dict[str, str] = field(default_factory=dict)
+
+
+def detect(head: bytes, kind: LogKind) -> bool:
+    """Whether the first bytes of a file are a log of this kind (by its ``#Log-type`` line).
+
+    >>> kind = LogKind("Message Tracking Log", ("date-time",), "tracking")
+    >>> detect(b"\\xef\\xbb\\xbf#Software: Microsoft Exchange Server\\r\\n#Log-type: Message Tracking Log\\r\\n", kind)
+    True
+    >>> detect(b"#Software: Microsoft Exchange Server\\r\\n#Log-type: SMTP Send Protocol Log\\r\\n", kind)
+    False
+    """
+    text = head.decode("utf-8", errors="replace").lstrip(_BOM)
+    if not text.startswith("#"):
+        return False
+    for line in text.splitlines()[:_HEADER_LIMIT]:
+        if not line.startswith("#"):
+            return False
+        name, _, value = line[1:].partition(":")
+        if name.strip().lower() == "log-type":
+            return value.strip().lower() == kind.log_type.lower()
+    return False
+
+
+def rotation_key(name: str) -> list:
+    """Sort key that puts rotated log files in order: numbers compare as numbers.
+
+    >>> sorted(["SEND20250320-10.LOG", "SEND20250320-2.LOG", "SEND20250319-1.LOG"], key=rotation_key)
+    ['SEND20250319-1.LOG', 'SEND20250320-2.LOG', 'SEND20250320-10.LOG']
+    """
+    return [int(part) if part.isdigit() else part.lower() for part in _NATURAL.split(name)]
+
+
+def ordered_sources(source: Sources) -> list:
+    """Paths and streams to read; when all are paths, in rotation order (see :func:`rotation_key`)."""
+    items = expand(source)
+    if all(not hasattr(item, "read") for item in items):
+        items.sort(key=lambda item: rotation_key(str(item)))
+    return items
+
+
+def iter_log_evidence(source: Sources) -> Iterator[Evidence]:
+    """Open each log file read-only, hashed, in rotation order; files exlab opened are closed after."""
+    for item in ordered_sources(source):
+        evidence = open_evidence(item)
+        try:
+            yield evidence
+        finally:
+            if evidence.path is not None:
+                evidence.stream.close()
+
+
+def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
+                 check: Callable[[list[str]], str | None] | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Check the header and yield ``(line number, values)`` for every well-formed record.
+
+    ``check`` (optional) looks at a record's values and returns why it is malformed, or
+    None; a malformed record is skipped and counted like a line with the wrong field count.
+
+    Raises UnsupportedFormat when ``#Log-type`` or ``#Fields`` differ from ``kind``,
+    CorruptInput when the file has no ``#Fields`` line before its first record.
+    """
+    header = LogHeader()
+    expected = len(kind.fields)
+    stream = evidence.stream
+    stream.seek(0)
+    for number, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            report.skip_record(f"line {number}", f"not UTF-8 text ({err.reason} at byte {err.start})")
+            continue
+        if number == 1:
+            line = line.lstrip(_BOM)
+        line = line.rstrip("\r\n")
+        if not line.strip("\x00 \t"):
+            continue
+        if line.startswith("#"):
+            _header_line(evidence, kind, header, number, line)
+            continue
+        if header.fields is None:
+            raise CorruptInput(evidence.name, f"line {number}", f"the header line {kind.fields_line!r} "
+                               "before the first record")
+        values = _split(line)
+        if values is None or len(values) != expected:
+            got = "unbalanced quotes" if values is None else f"{len(values)} fields"
+            report.skip_record(f"line {number}", f"{got}, expected {expected} fields")
+            continue
+        problem = check(values) if check is not None else None
+        if problem is not None:
+            report.skip_record(f"line {number}", problem)
+            continue
+        report.records_read += 1
+        yield number, values
+    if header.fields is None:
+        raise CorruptInput(evidence.name, "the header", f"the header line {kind.fields_line!r}")
+
+
+def _header_line(evidence: Evidence, kind: LogKind, header: LogHeader, number: int, line: str) -> None:
+    name, _, value = line[1:].partition(":")
+    key, value = name.strip().lower(), value.strip()
+    if key == "fields":
+        fields = tuple(part.strip() for part in value.split(","))
+        if fields != kind.fields:
+            raise UnsupportedFormat(evidence.name, f"line {number}", kind.fields_line,
+                                    detail=f"found {line[:200]!r}")
+        header.fields = fields
+    elif key == "log-type":
+        if value.lower() != kind.log_type.lower():
+            raise UnsupportedFormat(evidence.name, f"line {number}", f"#Log-type: {kind.log_type}",
+                                    detail=f"found {line[:200]!r}")
+        header.log_type = value
+    elif key in ("software", "version", "date"):
+        setattr(header, key, value)
+    else:
+        header.other[name.strip()] = value
+
+
+def _split(line: str) -> list[str] | None:
+    if '"' not in line:
+        return line.split(",")
+    try:
+        rows = list(csv.reader((line,), strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
+def parse_time(text: str) -> int | None:
+    """Nanoseconds since the epoch of an ISO UTC time as Exchange logs write it, or None.
+
+    >>> parse_time("2025-03-20T00:00:04.412Z")
+    1742428804412000000
+    >>> parse_time("2025-03-20 00:00:04") is None, parse_time("2025-02-30T00:00:00Z") is None
+    (True, True)
+    """
+    match = _TIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction = match.groups()
+    midnight = _midnight(int(year), int(month), int(day))
+    if midnight is None or int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+        return None
+    seconds = midnight + int(hour) * 3600 + int(minute) * 60 + int(second)
+    return seconds * 1_000_000_000 + int((fraction or "0").ljust(9, "0"))
+
+
+@lru_cache(maxsize=4096)
+def _midnight(year: int, month: int, day: int) -> int | None:
+    try:
+        return calendar.timegm(date(year, month, day).timetuple())
+    except ValueError:
+        return None

@@ -1,0 +1,234 @@
+"""SMTP send protocol logs (``SENDyyyymmdd-n.LOG``): one row per SMTP session.
+
+Exchange writes one CSV line per step of a session (``+`` connect, ``>`` sent,
+``<`` received, ``*`` information, ``-`` disconnect). After STARTTLS it logs the
+certificate it presents (``Sending certificate`` and five attribute lines) and the
+peer's (``Remote certificate``), then whether TLS was negotiated. The sessions frame
+pairs all of that per session, across rotated files, so the thumbprint of the
+certificate presented sits next to the reply it earned.
+
+>>> from exlab.lab.transport_logs import demo_protocol_log
+>>> sessions = read_protocol_log(demo_protocol_log())
+>>> sessions[["connector", "cert_subject", "tls", "reply_code", "tls_reason", "outcome"]].values.tolist()
+[['Outbound to Office 365', 'CN=mail.contoso.com', 'succeeded', 454, 'UntrustedRoot', 'rejected']]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+
+from exlab.evidence import Sources
+from exlab.parse_report import ParseReport
+from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records, parse_time
+from exlab.transport.schema import PROTOCOL_LINE_DTYPES, SESSION_DTYPES, make_frame
+from exlab.transport.smtp_reply import parse_smtp_reply
+
+SEND_PROTOCOL_LOG = LogKind(
+    "SMTP Send Protocol Log",
+    ("date-time", "connector-id", "session-id", "sequence-number", "local-endpoint", "remote-endpoint",
+     "event", "data", "context"),
+    "smtp-send-protocol-log",
+)
+
+# the context of the '*' lines that carry a certificate attribute, and the attribute each names
+_CERT_ATTRIBUTES = {
+    "certificate subject": "subject",
+    "certificate issuer name": "issuer",
+    "certificate serial number": "serial",
+    "certificate thumbprint": "thumbprint",
+    "certificate alternate names": "names",
+}
+_LOCAL_CERT = "sending certificate"
+_REMOTE_CERT = ("remote certificate", "received certificate")
+_TLS_OK = re.compile(r"^TLS protocol \S+ negotiation succeeded", re.IGNORECASE)
+_TLS_FAILED = re.compile(r"^TLS negotiation failed with error (?P<reason>.+?)\.?$", re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"InternetMessageId (<[^>]*>)")
+_ENVELOPE_OK = re.compile(r"^2\d\d[ -]2\.1\.\d")
+_BDAT_LAST = re.compile(r"^BDAT \d+ LAST\b", re.IGNORECASE)
+
+
+def detect_protocol_log(head: bytes) -> bool:
+    """Whether a file's first bytes are an SMTP send protocol log.
+
+    >>> detect_protocol_log(b"#Software: Microsoft Exchange Server\\r\\n#Version: 15.0.0.0\\r\\n"
+    ...                     b"#Log-type: SMTP Send Protocol Log\\r\\n")
+    True
+    >>> detect_protocol_log(b"#Software: Microsoft Exchange Server\\r\\n#Log-type: SMTP Receive Protocol Log\\r\\n")
+    False
+    """
+    return detect(head, SEND_PROTOCOL_LOG)
+
+
+class _Session:
+    """What one session has shown so far (filled line by line)."""
+
+    __slots__ = ("session_id", "connector", "local_endpoint", "remote_endpoint", "start", "end", "certs",
+                 "block", "tls", "tls_error", "replies", "message_ids", "delivered", "in_data", "sources")
+
+    def __init__(self, session_id: str, connector: str, time: int) -> None:
+        self.session_id = session_id
+        self.connector = connector
+        self.local_endpoint = self.remote_endpoint = None
+        self.start = self.end = time
+        self.certs: dict[str, dict[str, str]] = {"local": {}, "remote": {}}
+        self.block: str | None = None
+        self.tls = "none"
+        self.tls_error: str | None = None
+        self.replies: list[str] = []
+        self.message_ids: list[str] = []
+        self.delivered = 0
+        self.in_data = False
+        self.sources: list[str] = []
+
+    def add(self, time: int, values: list[str], source: str) -> None:
+        local, remote, event, data, context = values[4:9]
+        self.start, self.end = min(self.start, time), max(self.end, time)
+        if source not in self.sources:
+            self.sources.append(source)
+        self.local_endpoint = self.local_endpoint or local or None
+        self.remote_endpoint = self.remote_endpoint or remote or None
+        if event == "<":
+            self._received(data)
+        elif event == ">":
+            self.block = None
+            self.in_data = bool(_BDAT_LAST.match(data))
+        elif event == "*":
+            self._information(data, context)
+
+    def _received(self, data: str) -> None:
+        self.block = None
+        self.replies.append(data)
+        code = data[:3]
+        if code == "354":
+            self.in_data = True
+        elif self.in_data and code.startswith("2"):
+            if not _ENVELOPE_OK.match(data):   # pipelined MAIL/RCPT answers come before the data's
+                self.delivered += 1
+                self.in_data = False
+        elif self.in_data:
+            self.in_data = False
+
+    def _information(self, data: str, context: str) -> None:
+        label = context.strip().lower()
+        if label == _LOCAL_CERT:
+            self.block = "local"
+        elif label in _REMOTE_CERT:
+            self.block = "remote"
+        elif label in _CERT_ATTRIBUTES and self.block is not None:
+            self.certs[self.block][_CERT_ATTRIBUTES[label]] = data
+        else:
+            self.block = None
+            text = context or data
+            failed = _TLS_FAILED.match(text)
+            if failed:
+                self.tls, self.tls_error = "failed", failed.group("reason")
+            elif _TLS_OK.match(text):
+                self.tls = "succeeded"
+            found = _MESSAGE_ID.search(text)
+            if found and found.group(1) not in self.message_ids:
+                self.message_ids.append(found.group(1))
+
+    def row(self) -> dict:
+        local, remote = self.certs["local"], self.certs["remote"]
+        final = next((r for r in self.replies if r[:1] in ("4", "5") and r[:3].isdigit()),
+                     self.replies[-1] if self.replies else None)
+        reply = parse_smtp_reply(final) if final is not None else None
+        if self.tls == "failed":
+            outcome = "tls-failed"
+        elif reply is not None and reply.code is not None and reply.code >= 400:
+            outcome = "rejected"
+        elif self.delivered:
+            outcome = "delivered"
+        else:
+            outcome = "disconnected"
+        return {
+            "session_id": self.session_id, "connector": self.connector,
+            "local_endpoint": self.local_endpoint, "remote_endpoint": self.remote_endpoint,
+            "start": self.start, "end": self.end,
+            "cert_thumbprint": _hex(local.get("thumbprint")), "cert_subject": local.get("subject") or None,
+            "cert_issuer": local.get("issuer") or None, "cert_serial": _hex(local.get("serial")),
+            "cert_names": _names(local.get("names")),
+            "remote_cert_thumbprint": _hex(remote.get("thumbprint")),
+            "remote_cert_subject": remote.get("subject") or None, "remote_cert_issuer": remote.get("issuer") or None,
+            "tls": self.tls, "tls_error": self.tls_error, "replies": tuple(self.replies), "final_reply": final,
+            "reply_code": reply.code if reply else None, "enhanced_status": reply.enhanced_status if reply else None,
+            "tls_reason": (reply.tls_reason if reply and reply.tls_reason else self.tls_error),
+            "outcome": outcome, "message_ids": tuple(self.message_ids), "messages_delivered": self.delivered,
+            "source": "; ".join(self.sources),
+        }
+
+
+def _hex(value: str | None) -> str | None:
+    return "".join(value.split()).upper() if value and value.strip() else None
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(part.strip().lower() for part in value.split(";") if part.strip()))
+
+
+def _problem(values: list[str]) -> str | None:
+    if parse_time(values[0]) is None:
+        return f"date-time {values[0][:40]!r} is not an ISO UTC time"
+    if not values[2] or not values[3].isdigit():
+        return "expected a session-id and a numeric sequence-number"
+    return None
+
+
+def _timed_records(source: Sources, report: ParseReport) -> Iterator[tuple[int, int, list[str], str]]:
+    """(time ns, line number, values, file name) of each good line of every file, in rotation order."""
+    for evidence in iter_log_evidence(source):
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=SEND_PROTOCOL_LOG.format,
+                                      size=evidence.size)
+        for line, values in iter_records(evidence, SEND_PROTOCOL_LOG, file_report, _problem):
+            yield parse_time(values[0]), line, values, evidence.name
+        file_report.warn_losses()
+
+
+def read_protocol_log(source: Sources) -> pd.DataFrame:
+    """Read SMTP send protocol logs (a file, a folder, a list, or a binary stream) into the sessions frame.
+
+    Files are read in rotation order and a session that spans files is joined.
+    ``frame.attrs["parse_report"]`` holds each file's SHA-256 and skipped lines.
+    """
+    report = ParseReport()
+    open_sessions: dict[str, _Session] = {}
+    rows: list[dict] = []
+    for time, _line, values, name in _timed_records(source, report):
+        session_id = values[2]
+        session = open_sessions.get(session_id)
+        if session is None:
+            session = open_sessions[session_id] = _Session(session_id, values[1], time)
+        session.add(time, values, name)
+        if values[6] == "-":
+            rows.append(open_sessions.pop(session_id).row())
+    rows.extend(session.row() for session in open_sessions.values())
+    rows.sort(key=lambda row: (row["start"], row["session_id"]))
+    columns = {name: [row[name] for row in rows] for name in SESSION_DTYPES}
+    return make_frame(columns, SESSION_DTYPES, report)
+
+
+def read_protocol_lines(source: Sources) -> pd.DataFrame:
+    """Every good line of SMTP send protocol logs, as written (``time``, the fields, ``source``, ``line``).
+
+    >>> from exlab.lab.transport_logs import demo_protocol_log
+    >>> lines = read_protocol_lines(demo_protocol_log())
+    >>> lines.loc[lines.context == "Certificate thumbprint", "data"].tolist()[:1]
+    ['3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55']
+    """
+    report = ParseReport()
+    names = ("connector", "session_id", "sequence_number", "local_endpoint", "remote_endpoint", "event",
+             "data", "context")
+    columns: dict[str, list] = {name: [] for name in ("time", *names, "source", "line")}
+    for time, line, values, name in _timed_records(source, report):
+        columns["time"].append(time)
+        for column, value in zip(names, values[1:]):
+            columns[column].append(value)
+        columns["source"].append(name)
+        columns["line"].append(line)
+    columns["sequence_number"] = [int(v) for v in columns["sequence_number"]]
+    return make_frame(columns, PROTOCOL_LINE_DTYPES, report)

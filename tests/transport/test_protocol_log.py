@@ -1,0 +1,187 @@
+"""SMTP send protocol logs: hand-written real-shaped fixtures and writer round trips."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import pytest
+
+from exlab.errors import CorruptInput, DataLossWarning, UnsupportedFormat
+from exlab.lab.transport_logs import (
+    DEMO_CERT,
+    DEMO_REMOTE_CERT,
+    LoggedMessage,
+    ProtocolSession,
+    demo_session,
+    write_protocol_log,
+    write_protocol_logs,
+)
+from exlab.transport import detect_protocol_log, read_protocol_lines, read_protocol_log
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ProtocolLog" / "SmtpSend"
+MS = 1_000_000
+
+
+def read_quietly(source):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_protocol_log(source)
+    return frame, [w for w in caught if issubclass(w.category, DataLossWarning)]
+
+
+def test_fixture_sessions_are_paired_across_rotated_files():
+    sessions, losses = read_quietly(FIXTURES)
+    assert sessions["session_id"].tolist() == ["08DD67E1A4C2B0F3", "08DD67E1A4C2B0F4", "08DD67E1A4C2B0F5",
+                                               "08DD67E1A4C2B0F6"]
+    incident = sessions.iloc[0]
+    assert incident.cert_thumbprint == "9C4E1F2A7B3D6E8F0A1B2C3D4E5F60718293A4B5"
+    assert incident.cert_issuer == "CN=Fabrikam Enterprise CA, DC=fabrikam, DC=local"
+    assert incident.cert_subject == "CN=mail.fabrikam.pl, OU=IT, O=Fabrikam Sp. z o.o., L=Warszawa, C=PL"
+    assert incident.cert_serial == "1E00000017A4F2C9B3D8E6A1C400000000001F"
+    assert incident.cert_names == ("mail.fabrikam.pl", "autodiscover.fabrikam.pl", "ex01.fabrikam.local")
+    assert incident.remote_cert_thumbprint == "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+    assert incident.remote_cert_issuer == "CN=DigiCert Cloud Services CA-1, O=DigiCert Inc, C=US"
+    assert (incident.tls, incident.reply_code, incident.enhanced_status, incident.tls_reason, incident.outcome) == (
+        "succeeded", 454, "4.7.0", "UntrustedRoot", "rejected")
+    assert incident.final_reply.startswith("454 4.7.0 Nie można ustanowić")
+    assert incident.message_ids == ("<DB9PR07MB7001A2B3C4D5E6F7@DB9PR07MB7001.eurprd07.prod.outlook.com>",)
+    assert incident.connector == "Outbound to Office 365 5d2ef2d4-6a0d-4b5e-9a51-3c8b47e6f0a1"
+    assert str(incident.start) == "2025-03-20 23:58:40.118000+00:00"
+    # the Postfix session crosses midnight into the next file and is delivered with DATA
+    postfix = sessions.iloc[1]
+    assert postfix.outcome == "delivered" and postfix.messages_delivered == 1
+    assert postfix.source.count(";") == 1 and postfix.tls == "none"
+    assert str(postfix.end) == "2025-03-21 00:00:00.191000+00:00"
+    nokey = sessions.iloc[2]
+    assert (nokey.tls, nokey.tls_error, nokey.tls_reason, nokey.outcome) == (
+        "failed", "NoCredentials", "NoCredentials", "tls-failed")
+    assert nokey.cert_subject == "CN=EX01"
+    # the last session was cut short by the copy: no reply, no disconnect
+    assert sessions.iloc[3].outcome == "disconnected"
+    report = sessions.attrs["parse_report"]
+    assert [f.records_read for f in report.files] == [40, 26]
+    assert [f.records_skipped for f in report.files] == [2, 1]
+    assert [loss.where for f in report.files for loss in f.losses] == ["line 43", "line 46", "line 32"]
+    assert len(losses) == 2  # one warning per damaged file
+    assert all(len(f.sha256) == 64 for f in report.files)
+
+
+def test_fixture_lines_keep_every_good_line():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataLossWarning)
+        lines = read_protocol_lines(FIXTURES)
+    assert len(lines) == 66
+    assert lines["line"].iloc[0] == 6 and lines["sequence_number"].iloc[-1] == 2  # seq 3 was cut short
+    tls = lines.loc[lines.context.str.startswith("TLS protocol", na=False), "context"].item()
+    assert "CALG_ECDH_EPHEM" in tls  # the quoted context with commas stays whole
+
+
+def test_round_trip_of_the_writer_is_exact():
+    session = demo_session()
+    stream = io.BytesIO()
+    write_protocol_log(stream, [session])
+    sessions = read_protocol_log(io.BytesIO(stream.getvalue()))
+    row = sessions.iloc[0]
+    assert row.cert_thumbprint == DEMO_CERT.thumbprint
+    assert row.cert_names == DEMO_CERT.names
+    assert row.remote_cert_subject == DEMO_REMOTE_CERT.subject
+    assert row.final_reply == session.reply
+    assert row.start.value == session.start and row.end.value == session.end
+    assert row.message_ids == (session.messages[0].message_id,)
+    assert row.outcome == "rejected"
+    # the same inputs write the same bytes
+    again = io.BytesIO()
+    write_protocol_log(again, [session])
+    assert again.getvalue() == stream.getvalue()
+    assert stream.getvalue().count(b"\r\n") == stream.getvalue().count(b"\n")
+
+
+def _delivered(number: int, start: int) -> ProtocolSession:
+    base = demo_session()
+    messages = tuple(LoggedMessage(f"<m{number}-{k}@contoso.com>", "anna@contoso.com",
+                                   ("a@contoso.mail.onmicrosoft.com", "b@contoso.mail.onmicrosoft.com"),
+                                   1000 + k, 7000 + k) for k in range(2))
+    return ProtocolSession(base.connector, f"08DD6A1B2C3D{number:04X}", start, start + 1500 * MS,
+                           base.local_endpoint, base.remote_endpoint, base.ehlo_domain, base.remote_host,
+                           base.certificate, base.remote_certificate, messages=messages)
+
+
+def test_rotation_by_day_and_size(tmp_path):
+    midnight = 1_742_515_200_000_000_000  # 2025-03-21T00:00:00Z
+    sessions = [_delivered(n, midnight - 3_600_000 * MS + n * 60_000 * MS) for n in range(120)]
+    sessions.append(_delivered(999, midnight - 700 * MS))   # crosses midnight
+    paths = write_protocol_logs(tmp_path, sessions, max_bytes=64 * 1024)
+    names = [p.name for p in paths]
+    assert names[0] == "SEND20250320-1.LOG" and "SEND20250321-1.LOG" in names and "SEND20250320-2.LOG" in names
+    assert all(p.stat().st_size <= 64 * 1024 for p in paths)
+    assert all(detect_protocol_log(p.read_bytes()[:512]) for p in paths)
+    frame = read_protocol_log(tmp_path)
+    assert len(frame) == 121
+    assert (frame.outcome == "delivered").all() and (frame.messages_delivered == 2).all()
+    crossing = frame.loc[frame.session_id == "08DD6A1B2C3D03E7"].iloc[0]
+    assert crossing.source.count(";") == 1
+    assert frame.attrs["parse_report"].records_skipped == 0
+
+
+def test_tls_failure_and_no_starttls_round_trip():
+    base = demo_session()
+    nokey = ProtocolSession(base.connector, "08DD000000000001", base.start, base.end, base.local_endpoint,
+                            base.remote_endpoint, base.ehlo_domain, base.remote_host, base.certificate,
+                            tls_error="NoCredentials")
+    plain = ProtocolSession(base.connector, "08DD000000000002", base.start, base.end, base.local_endpoint,
+                            base.remote_endpoint, base.ehlo_domain, base.remote_host,
+                            reply="451 4.4.0 Primary target IP address responded with: \"421 4.2.1 Unable to connect.\"")
+    stream = io.BytesIO()
+    write_protocol_log(stream, [nokey, plain])
+    frame = read_protocol_log(io.BytesIO(stream.getvalue())).set_index("session_id")
+    assert frame.loc["08DD000000000001", "outcome"] == "tls-failed"
+    assert frame.loc["08DD000000000001", "tls_reason"] == "NoCredentials"
+    assert frame.loc["08DD000000000002", "tls"] == "none"
+    assert frame.loc["08DD000000000002", "reply_code"] == 451
+    assert pd_isna(frame.loc["08DD000000000002", "cert_thumbprint"])
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+    return bool(pd.isna(value))
+
+
+HEADER = (b"#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
+          b"#Date: 2025-03-20T00:00:04.412Z\r\n")
+FIELDS = (b"#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,"
+          b"data,context\r\n")
+LINE = b"2025-03-20T00:00:04.412Z,Internet,08DD000000000001,0,,1.2.3.4:25,*,,attempting to connect\r\n"
+
+
+def test_missing_fields_line_names_file_and_expected_header():
+    stream = io.BytesIO(HEADER + LINE)
+    stream.name = "SEND20250320-1.LOG"
+    with pytest.raises(CorruptInput) as err:
+        read_protocol_log(stream)
+    assert "SEND20250320-1.LOG, line 5" in str(err.value) and "#Fields: date-time,connector-id" in str(err.value)
+
+
+def test_different_fields_line_is_refused():
+    other = FIELDS.replace(b",context", b"")
+    with pytest.raises(UnsupportedFormat) as err:
+        read_protocol_log(io.BytesIO(HEADER + other + LINE))
+    assert "line 5" in str(err.value) and "expected #Fields: date-time" in str(err.value)
+
+
+def test_receive_log_is_not_a_send_log():
+    data = HEADER.replace(b"Send", b"Receive") + FIELDS + LINE
+    assert not detect_protocol_log(data)
+    with pytest.raises(UnsupportedFormat):
+        read_protocol_log(io.BytesIO(data))
+
+
+def test_empty_file_and_undecodable_line():
+    with pytest.raises(CorruptInput):
+        read_protocol_log(io.BytesIO(b""))
+    damaged = HEADER + FIELDS + LINE + b"\x00\x00\x00\x00\r\n" + LINE.replace(b"Internet", b"Intern\xe9t")
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = read_protocol_log(io.BytesIO(damaged))
+    assert len(frame) == 1
+    assert frame.attrs["parse_report"].files[0].losses[0].where == "line 8"
