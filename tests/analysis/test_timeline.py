@@ -1,0 +1,115 @@
+"""The timeline: episodes, onset and end on known timestamps, buckets in the engineer's zone across DST."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from exlab.analysis.timeline import (
+    DEFAULT_GAP,
+    build_timeline,
+    episodes,
+    failure_points,
+    failures_per_bucket,
+    onset_context,
+)
+from tests.analysis import frames as f
+
+# Europe/Warsaw leaves summer time on 2025-10-26 at 01:00 UTC (03:00 CEST -> 02:00 CET).
+# A queue retried every 10-15 minutes from 23:40 UTC on the 25th to 01:50 UTC, a pause of
+# 2 hours, then a second burst: 02:00-03:00 local happens twice in the first episode.
+FIRST = pd.date_range("2025-10-25 23:40", "2025-10-26 01:50", freq="10min", tz="UTC")
+SECOND = pd.date_range("2025-10-26 03:50", "2025-10-26 04:20", freq="15min", tz="UTC")
+TIMES = FIRST.append(SECOND)
+
+
+def dst_failures():
+    return f.failures(*((str(t.tz_localize(None)), f.UNTRUSTED) for t in TIMES))
+
+
+def test_episodes_split_on_the_quiet_gap_with_onset_and_end():
+    points = failure_points(failures=dst_failures())
+    found = episodes(points, tz="Europe/Warsaw")
+    assert found["failures"].tolist() == [len(FIRST), len(SECOND)]
+    assert found["onset"].tolist() == [FIRST[0], SECOND[0]]
+    assert found["end"].tolist() == [FIRST[-1], SECOND[-1]]
+    assert found.loc[0, "duration"] == pd.Timedelta("2h10min")
+    # local times carry the offset of their moment: summer at the onset, winter at the end
+    assert str(found.loc[0, "onset_local"]) == "2025-10-26 01:40:00+02:00"
+    assert str(found.loc[0, "end_local"]) == "2025-10-26 02:50:00+01:00"
+    assert found.loc[0, "connectors"] == (f.CONNECTOR,) and found.loc[0, "servers"] == (f.FQDN,)
+
+
+def test_a_smaller_gap_splits_more_and_the_default_is_an_hour():
+    points = failure_points(failures=dst_failures())
+    assert DEFAULT_GAP == pd.Timedelta(hours=1)
+    assert len(episodes(points, gap="5min")) == len(TIMES)
+    assert len(episodes(points, gap="3h")) == 1
+
+
+def test_hour_buckets_in_local_time_keep_both_02_hours_of_the_dst_change():
+    counts = failures_per_bucket(failure_points(failures=dst_failures()), bucket="1h", tz="Europe/Warsaw")
+    local = [str(t) for t in counts["start_local"]]
+    assert local[:4] == ["2025-10-26 01:00:00+02:00", "2025-10-26 02:00:00+02:00",
+                         "2025-10-26 02:00:00+01:00", "2025-10-26 03:00:00+01:00"]
+    assert counts["failures"].sum() == len(TIMES)
+    assert counts["failures"].tolist()[:4] == [2, 6, 6, 0]   # 23:40, 23:50 | 00:00-00:50 | 01:00-01:50 | quiet
+    assert (counts["start"].dt.tz is not None) and str(counts["start"].dt.tz) == "UTC"
+
+
+def test_day_buckets_follow_the_local_day_of_25_hours():
+    counts = failures_per_bucket(failure_points(failures=dst_failures()), bucket="1D", tz="Europe/Warsaw")
+    assert [str(t) for t in counts["start_local"]] == ["2025-10-26 00:00:00+02:00"]
+    assert counts["failures"].tolist() == [len(TIMES)]
+    utc = failures_per_bucket(failure_points(failures=dst_failures()), bucket="1D")
+    assert utc["failures"].tolist() == [2, len(TIMES) - 2]
+
+
+def test_per_connector_and_per_server_counts():
+    failures = pd.concat([f.failures(("2025-03-20 09:10", f.UNTRUSTED), ("2025-03-20 09:20", f.UNTRUSTED)),
+                          f.failures(("2025-03-20 10:05", f.UNTRUSTED), connector="Other", computer="ex02.contoso.com")],
+                         ignore_index=True)
+    points = failure_points(failures=failures)
+    by_connector = failures_per_bucket(points, by="connector")
+    assert by_connector.groupby("connector")["failures"].sum().to_dict() == {f.CONNECTOR: 2, "Other": 1}
+    by_server = failures_per_bucket(points, by="server")
+    assert by_server.groupby("server")["failures"].sum().to_dict() == {f.FQDN: 2, "ex02.contoso.com": 1}
+    assert len(by_server) == 4     # two servers x the same two hour bins
+
+
+def test_sessions_stand_in_when_there_are_no_events_and_tracking_last():
+    sessions = f.sessions(f.session("2025-03-20 09:14:02", f.UNTRUSTED), f.session("2025-03-20 08:00", f.QUEUED, f.PUBLIC))
+    tracking = f.tracking(("2025-03-20 09:14:03", "DEFER", "[{LED=" + f.UNTRUSTED + "};{MSG=}]"),
+                          ("2025-03-20 09:30:00", "SEND", "250 2.6.0 Queued"))
+    from_sessions = failure_points(sessions=sessions, tracking=tracking)
+    assert from_sessions["origin"].tolist() == ["session"]
+    assert from_sessions["time"].tolist() == [pd.Timestamp("2025-03-20 09:14:02", tz="UTC")]   # the attempt's start
+    from_tracking = failure_points(tracking=tracking)
+    assert from_tracking[["origin", "code", "category", "where"]].values.tolist() == [
+        ["tracking", 454, "untrusted-root", "line 6, DEFER of <t0@contoso.com>"]]
+    assert len(failure_points(failures=dst_failures(), sessions=sessions, tracking=tracking, prefer=False)) == len(TIMES) + 2
+
+
+def test_onset_context_lines_up_certificates_events_and_the_fix():
+    certs = f.certs(f.cert(f.PUBLIC, "public", "2024-06-01", not_after="2025-06-01"),
+                    f.cert(f.INTERNAL, "internal", "2025-03-14 09:02:05"))
+    events = f.events(("2025-03-20 09:14:02.1", 12014, {"%1": f.FQDN, "%2": f.CONNECTOR}),
+                      ("2025-03-19 03:17", 12018, {"%1": "CN=mail", "%2": f.PUBLIC, "%3": "48"}),
+                      ("2025-03-20 09:00", 1, {"%1": "Enable-ExchangeCertificate -Thumbprint X -Services SMTP"}))
+    sessions = f.sessions(f.session("2025-03-20 09:14:02", f.UNTRUSTED), f.session("2025-03-21 11:05:45", f.QUEUED, f.PUBLIC))
+    onset = pd.Timestamp("2025-03-20 09:14:02", tz="UTC")
+    context = onset_context(onset, events=events, certs=certs, sessions=sessions, last_failure=onset, tz="Europe/Warsaw")
+    assert context["kind"].tolist() == ["certificate valid from", "certificate valid from", "event 12018",
+                                        "configuration change", "event 12014", "mail flows again",
+                                        "certificate expires", "certificate expires"]
+    internal = context[context["where"] == f"thumbprint {f.INTERNAL}"].iloc[0]
+    assert internal["offset"] == -pd.Timedelta("6 days 00:11:57")   # enrolled six days before
+    assert str(internal["time_local"]) == "2025-03-14 10:02:05+01:00"
+    fix = context[context["kind"] == "mail flows again"].iloc[0]
+    assert fix["offset"] == pd.Timedelta("1 days 01:51:43") and fix["where"].startswith("session ")
+
+
+def test_build_timeline_with_no_failures_is_empty_not_an_error():
+    timeline = build_timeline(sessions=f.sessions(f.session("2025-03-20 09:00", f.QUEUED, f.PUBLIC)), tz="Europe/Warsaw")
+    assert timeline.onset is None and timeline.end is None
+    assert timeline.episodes.empty and timeline.counts.empty
+    assert "0 failure(s)" in timeline._repr_html_()
