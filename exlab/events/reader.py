@@ -15,7 +15,7 @@ from types import ModuleType
 import pandas as pd
 
 from exlab.errors import UnsupportedFormat
-from exlab.events import evtx_format
+from exlab.events import clixml, evtx_format, viewer_text, xml_export
 from exlab.events.query import EventQuery
 from exlab.events.schema import events_frame
 from exlab.evidence import Evidence, Sources, iter_evidence
@@ -23,6 +23,9 @@ from exlab.parse_report import ParseReport
 
 FORMATS: tuple[ModuleType, ...] = (
     evtx_format,
+    xml_export,
+    clixml,
+    viewer_text,
 )
 
 EXPECTED_FORMATS = ("an .evtx file, Event Viewer or wevtutil XML, an Event Viewer CSV/TXT export, "

@@ -1,0 +1,225 @@
+"""Event Viewer's "Save All Events As..." CSV and text (tab-delimited) exports.
+
+Both start with a header line of five columns in the UI language (``Level,Date and
+Time,Source,Event ID,Task Category`` in English), then one record per event with the
+description in a sixth column that has no header. A cell is quoted only when it holds
+the delimiter, a quote or a line break, so multi-line descriptions span lines inside
+quotes. Dates are local time in the exporting culture, without offset: they are read in
+the query's ``tz`` (the server's IANA zone), or in UTC with an assumption in the report.
+
+These exports carry no channel, computer, record id, qualifiers or insertion strings: those
+stay NA and ``data`` is ``{}``. The task number is known only where Event Viewer had no
+name for it (``(2)``) or for task 0 (``None``, ``Brak``, ``Keine``, ``Aucun``).
+
+>>> import io
+>>> import pandas as pd
+>>> from exlab.events.query import EventQuery
+>>> from exlab.evidence import iter_evidence
+>>> from exlab.parse_report import ParseReport
+>>> csv_bytes = ("Level,Date and Time,Source,Event ID,Task Category\\r\\n"
+...     "Warning,3/20/2025 2:15:04 PM,MSExchangeTransport,12023,(12),\\"Line one,\\r\\nline two\\"\\r\\n")
+>>> ev = next(iter_evidence(io.BytesIO(csv_bytes.encode())))
+>>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT)
+>>> [row] = read(ev, EventQuery.build(tz="Europe/Warsaw"), report)
+>>> row["level"], row["event_id"], row["task"], row["message"]
+(3, 12023, 12, 'Line one,\\r\\nline two')
+>>> str(pd.Timestamp(row["time_created"], tz="UTC"))
+'2025-03-20 13:15:04+00:00'
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from exlab.errors import ExlabError, UnsupportedFormat
+from exlab.events.cultures import CULTURES, Culture, LocalTime, culture_of_header
+from exlab.events.query import EventQuery
+from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMAT = "event-viewer-text"
+KNOWN_LANGUAGES = ", ".join(CULTURES)
+_LEGACY_CODEPAGES = tuple(dict.fromkeys(c.ansi_codepage for c in CULTURES.values()))
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def detect(head: bytes) -> bool:
+    """Whether the file starts like an Event Viewer CSV/TXT export (in any language).
+
+    Known headers are recognised at once; an unknown header is claimed when the record
+    after it has the export's shape (a date in the second cell, a number in the fourth),
+    so that reading it can name the header it did not know.
+
+    >>> detect(b"Level,Date and Time,Source,Event ID,Task Category\\r\\n")
+    True
+    >>> detect("Nivel\\tFecha y hora\\tOrigen\\tId. del evento\\tCategoría\\r\\n"
+    ...        "Información\\t20/03/2025 14:15:04\\tMSExchangeTransport\\t2004\\tSmtpSend\\tx\\r\\n".encode())
+    True
+    >>> detect(b"date-time,connector-id,session-id\\r\\n")
+    False
+    """
+    layout = _layout(head)
+    return layout is not None and (layout[2] is not None or _looks_like_record(head, layout[1]))
+
+
+def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
+    """Yield the export's events as event rows, skipping (and counting) malformed records."""
+    layout = _layout(evidence.head(64 * 1024))
+    if layout is None:
+        raise UnsupportedFormat(evidence.name, "line 1", "the header of an Event Viewer CSV/TXT export")
+    sniffed, delimiter, culture, header = layout
+    if culture is None:
+        raise UnsupportedFormat(evidence.name, "line 1 (the header)",
+                                f"Event Viewer column headers in one of the known languages ({KNOWN_LANGUAGES})",
+                                f"found {header!r}")
+    report.format = "event-viewer-csv" if delimiter == "," else "event-viewer-txt"
+    if sniffed.encoding.startswith("cp"):
+        report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")
+    to_utc = _local_to_utc(query, report)
+    with open_text(evidence.stream, sniffed) as text:
+        records = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
+        next(records)  # the header, checked above
+        yield from _rows(records, culture, to_utc, query, report, evidence.name)
+
+
+def _rows(records, culture: Culture, to_utc, query: EventQuery, report: FileReport,
+          source: str) -> Iterator[dict]:
+    unknown_levels: set[str] = set()
+    replaced = 0
+    while True:
+        line = records.line_num + 1
+        try:
+            cells = next(records)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            report.skip_record(f"line {line}", f"not a CSV record ({err})")
+            continue
+        if not cells or cells == [""]:
+            continue
+        if len(cells) not in (5, 6):
+            report.skip_record(f"line {line}", f"expected 6 columns (5 named and the description), found {len(cells)}")
+            continue
+        level_text, when, provider, event_text, task_text = (cell.strip() for cell in cells[:5])
+        if not event_text.isdigit() or int(event_text) > 0xFFFF:
+            report.skip_record(f"line {line}", f"event id {event_text!r} is not a number from 0 to 65535")
+            continue
+        event_id = int(event_text)
+        if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
+            report.records_read += 1
+            continue
+        local = culture.parse_local(when)
+        if local is None:
+            report.skip_record(f"line {line}", f"unparsable date {when!r}, expected {culture.name} dates "
+                                               f"such as {culture.example_time!r}")
+            continue
+        ns = to_utc(local)
+        if ns is None:
+            report.skip_record(f"line {line}", f"local time {when!r} does not exist in {query.tz or 'UTC'} "
+                                               "(skipped by a daylight saving change): wrong time zone?")
+            continue
+        report.records_read += 1
+        if not query.wants_time(ns):
+            continue
+        level = culture.levels.get(level_text)
+        if level is None and level_text not in unknown_levels:
+            unknown_levels.add(level_text)
+            report.note(f"line {line}: level name {level_text!r} is not a {culture.name} level; level left NA")
+        message = cells[5] if len(cells) == 6 and cells[5] != "" else None
+        if any("\ufffd" in cell for cell in cells):
+            replaced += 1
+        yield {
+            "time_created": ns, "computer": None, "channel": None, "provider": provider,
+            "event_id": event_id, "qualifiers": None, "level": level, "task": culture.parse_task(task_text),
+            "keywords": None, "record_id": None, "record_number": None, "data": {},
+            "message": message, "source": source,
+        }
+    if replaced:
+        report.note(f"{replaced} record(s) held bytes that are not valid in the file's encoding (shown as U+FFFD)")
+
+
+def _layout(head: bytes) -> tuple[Sniffed, str, Culture | None, list[str]] | None:
+    """Encoding, delimiter, culture (None when unknown) and header cells, or None if no such header."""
+    if not head:
+        return None
+    sniffed = sniff_encoding(head, _LEGACY_CODEPAGES)
+    candidates = [sniffed]
+    if sniffed.encoding.startswith("cp"):  # not UTF-8: the header tells which code page fits
+        candidates = [Sniffed(codepage, 0) for codepage in _LEGACY_CODEPAGES]
+    for candidate in candidates:
+        text = decode_head(head, candidate)
+        first_line = text.split("\n", 1)[0].rstrip("\r")
+        delimiter = "\t" if "\t" in first_line else ","
+        header = first_line.split(delimiter)
+        culture = culture_of_header(header)
+        if culture is not None:
+            return candidate, delimiter, culture, header
+    text = decode_head(head, candidates[0])
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = "\t" if "\t" in first_line else ","
+    header = first_line.split(delimiter)
+    if len(header) not in (5, 6) or any(not cell.strip() for cell in header[:5]) or '"' in first_line:
+        return None
+    return candidates[0], delimiter, None, header
+
+
+def _looks_like_record(head: bytes, delimiter: str) -> bool:
+    """Whether the record after an unknown header has a date second and an event id fourth."""
+    lines = decode_head(head, sniff_encoding(head, _LEGACY_CODEPAGES)).splitlines()
+    if len(lines) < 2:
+        return False
+    try:
+        cells = next(csv.reader([lines[1]], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return False
+    if len(cells) not in (5, 6) or not cells[3].strip().isdigit():
+        return False
+    return any(culture.parse_local(cells[1]) is not None for culture in CULTURES.values()) or (
+        sum(ch.isdigit() for ch in cells[1]) >= 8 and ":" in cells[1])
+
+
+def _local_to_utc(query: EventQuery, report: FileReport):
+    """A function from local times (in the query's tz, or UTC) to ns since the epoch (UTC)."""
+    if query.tz is None:
+        report.assume_tz("UTC", "the export writes local times without an offset and no time zone was given")
+        zone = timezone.utc
+    else:
+        try:
+            zone = ZoneInfo(query.tz)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ExlabError(report.file, None, "an IANA time zone name such as Europe/Warsaw",
+                             f"tz={query.tz!r} is unknown") from err
+        report.assumed_tz = query.tz
+        report.note(f"local times read as {query.tz} (given)")
+    ambiguous: list[int] = []
+
+    @functools.lru_cache(maxsize=4096)
+    def hour_offset(year: int, month: int, day: int, hour: int) -> timedelta | None:
+        local = datetime(year, month, day, hour, tzinfo=zone)
+        offset = local.utcoffset()
+        later = local.replace(fold=1).utcoffset()
+        back = (local - offset).replace(tzinfo=timezone.utc).astimezone(zone)
+        if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+            return None  # inside a daylight saving gap
+        if later != offset:
+            ambiguous.append(1)
+            if len(ambiguous) == 1:
+                report.note(f"local times in the repeated hour {year}-{month:02d}-{day:02d} {hour:02d}:00 "
+                            f"({query.tz}) are ambiguous: read as the first occurrence")
+        return offset
+
+    def to_utc(local: LocalTime) -> int | None:
+        year, month, day, hour, minute, second = local
+        offset = hour_offset(year, month, day, hour)
+        if offset is None:
+            return None
+        naive = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc) - offset
+        return (naive - _EPOCH) // timedelta(microseconds=1) * 1000
+
+    return to_utc
+

@@ -1,0 +1,304 @@
+"""Event XML exports: Event Viewer's "Save as XML" and ``wevtutil qe ... /f:xml``.
+
+Event Viewer writes ``<?xml version="1.0" encoding="utf-8" standalone="yes"?>`` and an
+``<Events>`` root holding ``<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>``
+elements back to back, each with a ``RenderingInfo`` (the message, level, task and
+keyword names in the server's language, ``Culture='pl-PL'``). ``wevtutil qe`` writes the
+``<Event>`` elements with no root and no declaration (UTF-8), with ``RenderingInfo``
+only for ``/f:RenderedXml``. Both are read here, in UTF-8 or UTF-16 with a BOM.
+
+The file is streamed: each ``<Event>...</Event>`` is cut out of the text and parsed on
+its own (with defusedxml), so a damaged event is skipped and counted while the others
+are read, and a truncated export keeps everything before the cut. Line breaks inside
+values read as ``\\n`` (XML normalises ``\\r\\n``).
+
+>>> import io
+>>> from exlab.events.query import EventQuery
+>>> from exlab.evidence import iter_evidence
+>>> from exlab.parse_report import ParseReport
+>>> xml = (b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+...     b"<Provider Name='MSExchangeTransport'/><EventID Qualifiers='16388'>2004</EventID>"
+...     b"<Level>4</Level><Task>2</Task><Keywords>0x80000000000000</Keywords>"
+...     b"<TimeCreated SystemTime='2025-03-20T13:15:04.1234567Z'/><EventRecordID>88</EventRecordID>"
+...     b"<Channel>Application</Channel><Computer>EX01.contoso.com</Computer><Security/></System>"
+...     b"<EventData><Data>Outbound to Office 365</Data><Data></Data></EventData></Event>")
+>>> ev = next(iter_evidence(io.BytesIO(xml)))
+>>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT)
+>>> [row] = read(ev, EventQuery.build(), report)
+>>> row["event_id"], row["qualifiers"], row["record_id"], row["data"]
+(2004, 16388, 88, {'%1': 'Outbound to Office 365', '%2': ''})
+>>> format_system_time(row["time_created"])
+'2025-03-20T13:15:04.1234567Z'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import TextIO
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from exlab.events.query import EventQuery
+from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMAT = "event-xml"
+EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
+
+_BLOCK = 1 << 20
+_EVENT_START = re.compile(r"<Event[\s>/]")
+_EVENT_END = "</Event>"
+_EVENT_ID = re.compile(r"<EventID(?:\s[^>]*)?>\s*(\d+)\s*</EventID>")
+_PROLOGUE = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(Events?)[\s>/]", re.S)
+_DECLARED = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_SYSTEM_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?")
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+
+
+def detect(head: bytes) -> bool:
+    """Whether the file is an event XML export: an ``<Events>`` root or ``<Event>`` elements.
+
+    >>> detect(b'<?xml version="1.0" encoding="utf-8" standalone="yes"?>\\r\\n<Events><Event xmlns=')
+    True
+    >>> detect("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>".encode("utf-16"))
+    True
+    >>> detect(b'<?xml version="1.0"?><Objs Version="1.1.0.1">')
+    False
+    """
+    text = decode_head(head, _sniff(head))
+    match = _PROLOGUE.match(text)
+    if match is None:
+        return False
+    return match.group(1) == "Events" or EVENT_NS in text
+
+
+def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
+    """Yield the events of the export as event rows; damaged events are skipped and counted."""
+    sniffed = _sniff(evidence.head(64 * 1024))
+    with open_text(evidence.stream, sniffed, newline=None) as text:
+        for line, chunk, complete in _event_texts(text):
+            if not complete:
+                report.skip_record(f"line {line}", "event cut off: no </Event> before the next event or the end "
+                                                   "of the file (truncated or damaged export)")
+                continue
+            if query.event_ids is not None:
+                quick = _EVENT_ID.search(chunk)
+                if quick is not None and not query.wants_event_id(int(quick.group(1)) & 0xFFFF):
+                    report.records_read += 1
+                    continue
+            try:
+                element = fromstring(chunk)
+            except (ParseError, DefusedXmlException) as err:
+                report.skip_record(f"line {line}", f"event is not well-formed XML ({err})")
+                continue
+            try:
+                row = _row(element, evidence.name, query)
+            except ValueError as err:
+                report.skip_record(f"line {line}", str(err))
+                continue
+            report.records_read += 1
+            if row is not None:
+                yield row
+
+
+def parse_system_time(text: str) -> int:
+    """Nanoseconds since the epoch (UTC) of a ``SystemTime`` attribute (up to 9 fractional digits).
+
+    >>> parse_system_time("2025-03-20T13:15:04.1234567Z")
+    1742476504123456700
+    >>> parse_system_time("2020-09-20T06:30:07.000000000Z") == parse_system_time("2020-09-20T06:30:07Z")
+    True
+    """
+    match = _SYSTEM_TIME.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"SystemTime {text!r} is not an ISO 8601 UTC time")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zone = match.group(7) or "", match.group(8) or "Z"
+    try:
+        days = datetime(year, month, day, hour, minute, second).toordinal() - _EPOCH_ORDINAL
+    except ValueError as err:
+        raise ValueError(f"SystemTime {text!r} is not a valid date ({err})") from None
+    offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[4:6]))
+    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset * 60
+    return seconds * 1_000_000_000 + int(fraction.ljust(9, "0") or 0)
+
+
+def format_system_time(ns: int) -> str:
+    """The ``SystemTime`` Windows writes for a time: 7 fractional digits (100 ns) and ``Z``.
+
+    Times finer than 100 ns (not from Windows) keep 9 digits.
+
+    >>> format_system_time(1742476504123456700)
+    '2025-03-20T13:15:04.1234567Z'
+    """
+    seconds, rest = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{rest // 100:07d}" if rest % 100 == 0 else f"{rest:09d}"
+    return f"{stamp}.{fraction}Z"
+
+
+def _sniff(head: bytes) -> Sniffed:
+    sniffed = sniff_encoding(head)
+    if sniffed.bom or sniffed.encoding != "utf-8":
+        return sniffed
+    declared = _DECLARED.search(head[:200].decode("ascii", "replace"))
+    if declared and declared.group(1).lower() not in ("utf-8", "utf8", "utf-16", "unicode"):
+        return Sniffed(declared.group(1).lower(), 0)
+    return sniffed
+
+
+def _event_texts(text: TextIO) -> Iterator[tuple[int, str, bool]]:
+    """Cut ``<Event ...>...</Event>`` out of the text: (line it starts on, its text, complete?).
+
+    An event without its end tag before the next event or the end of the text, and
+    markup left after the last event (a cut-off start tag), come back incomplete.
+    """
+    buffer, pos, line, eof = "", 0, 1, False
+    while True:
+        start = _EVENT_START.search(buffer, pos)
+        if start is None:
+            if eof:
+                tail = buffer[pos:].replace("</Events>", "").strip()
+                if tail:
+                    yield line + buffer.count("\n", pos, buffer.find(tail[0], pos)), tail, False
+                return
+            opening = buffer.rfind("<", pos)  # keep a tag cut by the end of this read
+            keep = opening if opening != -1 and ">" not in buffer[opening:] else len(buffer)
+            line += buffer.count("\n", pos, keep)
+            more = text.read(_BLOCK)
+            buffer, pos, eof = buffer[keep:] + more, 0, not more
+            continue
+        line += buffer.count("\n", pos, start.start())
+        pos = start.start()
+        end = buffer.find(_EVENT_END, pos)
+        following = _EVENT_START.search(buffer, pos + 1)
+        if following is not None and (end == -1 or following.start() < end):
+            yield line, buffer[pos:following.start()], False
+            line += buffer.count("\n", pos, following.start())
+            pos = following.start()
+        elif end == -1:
+            if eof:
+                yield line, buffer[pos:], False
+                return
+            more = text.read(_BLOCK)
+            buffer, pos, eof = buffer[pos:] + more, 0, not more
+        else:
+            stop = end + len(_EVENT_END)
+            yield line, buffer[pos:stop], True
+            line += buffer.count("\n", pos, stop)
+            pos = stop
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(parent: Element | None, name: str) -> Element | None:
+    if parent is None:
+        return None
+    return next((child for child in parent if _local(child.tag) == name), None)
+
+
+def _int(element: Element | None, what: str, *, base: int = 10) -> int | None:
+    if element is None or element.text is None or not element.text.strip():
+        return None
+    try:
+        return int(element.text.strip(), base)
+    except ValueError:
+        raise ValueError(f"{what} {element.text.strip()!r} is not a number") from None
+
+
+def _text(element: Element | None) -> str | None:
+    return None if element is None else (element.text or "")
+
+
+def _row(event: Element, source: str, query: EventQuery) -> dict | None:
+    """The event row of one ``<Event>``, None when the query does not want it."""
+    if _local(event.tag) != "Event":
+        raise ValueError(f"expected an <Event> element, found <{_local(event.tag)}>")
+    system = _child(event, "System")
+    if system is None:
+        raise ValueError("the event has no <System> element")
+    provider_element = _child(system, "Provider")
+    provider = None if provider_element is None else provider_element.get("Name")
+    event_id_element = _child(system, "EventID")
+    event_id = _int(event_id_element, "EventID")
+    if event_id is None:
+        raise ValueError("the event has no EventID")
+    qualifiers_text = event_id_element.get("Qualifiers") if event_id_element is not None else None
+    qualifiers = int(qualifiers_text) if qualifiers_text not in (None, "") else None
+    event_id &= 0xFFFF
+    if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
+        return None
+    created = _child(system, "TimeCreated")
+    system_time = None if created is None else created.get("SystemTime")
+    time_created = parse_system_time(system_time) if system_time else None
+    if time_created is not None and time_created <= _FILETIME_ZERO:
+        time_created = None
+    if not query.wants_time(time_created):
+        return None
+    rendering = _child(event, "RenderingInfo")
+    return {
+        "time_created": time_created,
+        "computer": _text(_child(system, "Computer")),
+        "channel": _text(_child(system, "Channel")),
+        "provider": provider,
+        "event_id": event_id,
+        "qualifiers": qualifiers,
+        "level": _int(_child(system, "Level"), "Level"),
+        "task": _int(_child(system, "Task"), "Task"),
+        "keywords": _text(_child(system, "Keywords")),
+        "record_id": _int(_child(system, "EventRecordID"), "EventRecordID"),
+        "record_number": None,
+        "data": event_data(event),
+        "message": _text(_child(rendering, "Message")) or None,
+        "source": source,
+    }
+
+
+_FILETIME_ZERO = -11_644_473_600 * 1_000_000_000  # 1601-01-01: a zero FILETIME, no usable time
+
+
+def event_data(event: Element) -> dict[str, str]:
+    """The ``data`` dict of an ``<Event>``: EventData values, else UserData leaves.
+
+    Unnamed ``<Data>`` are keyed ``%1``, ``%2``... by position (empty ones kept), named
+    ones by name; ``<Binary>`` is kept as written (hex) under ``Binary``. UserData is
+    flattened to its leaf elements by name (a repeated name gets ``_2``, ``_3``...).
+
+    >>> event = fromstring("<Event><EventData><Data Name='Port'>25</Data><Data/>"
+    ...                    "<Binary>0A0B</Binary></EventData></Event>")
+    >>> event_data(event)
+    {'Port': '25', '%2': '', 'Binary': '0A0B'}
+    >>> event_data(fromstring("<Event><UserData><Log><Name>x</Name><Name>y</Name></Log></UserData></Event>"))
+    {'Name': 'x', 'Name_2': 'y'}
+    """
+    data: dict[str, str] = {}
+    event_data_element = _child(event, "EventData")
+    if event_data_element is not None:
+        position = 0
+        for child in event_data_element:
+            name = _local(child.tag)
+            if name == "Data":
+                position += 1
+                data[child.get("Name") or f"%{position}"] = child.text or ""
+            elif name == "Binary":
+                data["Binary"] = (child.text or "").strip()
+        return data
+    user_data = _child(event, "UserData")
+    if user_data is not None:
+        for leaf in user_data.iter():
+            if leaf is user_data or len(leaf):
+                continue
+            name, number = _local(leaf.tag), 1
+            key = name
+            while key in data:
+                number += 1
+                key = f"{name}_{number}"
+            data[key] = leaf.text or ""
+    return data

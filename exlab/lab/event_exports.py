@@ -1,0 +1,387 @@
+"""Event exports other than .evtx, written the way Windows writes them, for the lab's cases.
+
+Rows are events-frame row dicts (``time_created`` int ns UTC, ``provider``, ``event_id``,
+``qualifiers``, ``level``, ``task``, ``keywords``, ``record_id``, ``computer``, ``channel``,
+``data`` with ``%1``... for unnamed values, and ``message``: the rendered text, which the
+caller provides). Every writer takes a path or a binary stream, returns the number of
+events written, and writes the same bytes for the same arguments.
+
+Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
+
+- :func:`write_event_viewer_xml`: "Save All Events As... XML": ``<?xml version="1.0"
+  encoding="utf-8" standalone="yes"?>``, CRLF, then ``<Events>`` with the events back to
+  back, each with ``RenderingInfo Culture=...`` (message, level, task, opcode, channel,
+  provider and keyword names in the culture). UTF-8 with a BOM by default (.NET's
+  ``Encoding.UTF8`` writes one); ``encoding="utf-16"`` gives UTF-16 LE with BOM.
+- :func:`write_wevtutil_xml`: ``wevtutil qe LOG /f:xml`` redirected to a file: one
+  ``<Event>`` per line, no root, no declaration, UTF-8 without BOM; ``rendered=True`` is
+  ``/f:RenderedXml`` (with RenderingInfo).
+- :func:`write_event_viewer_csv` / :func:`write_event_viewer_txt`: the five headers in the
+  culture's language, then Level, local date and time (culture's short date and long
+  time, in ``tz``), Source, Event ID, Task Category and the description; a cell is quoted
+  only when it holds the delimiter, a quote or a line break; CRLF. The encoding does not
+  follow the UI language: Event Viewer is a Unicode program and writes UTF-8 without a BOM
+  whatever the culture (public exports show UTF-8 bytes read as ANSI, ``MicrosoftÂ®``), so
+  that is the default for all four cultures; ``encoding="utf-8-sig"`` is the file after a
+  colleague re-saved it in Excel/Notepad, ``"utf-16"`` after Notepad's "Unicode"/Windows
+  PowerShell's ``Out-File``, ``"cp1250"``/``"cp1252"`` a legacy tool's ANSI code page.
+- :func:`write_eventlog_clixml`: ``Get-EventLog ... | Export-Clixml`` from Windows
+  PowerShell 5.1: UTF-16 LE with BOM, CRLF, two-space indentation, EventLogEntry objects
+  with ``TN``/``TNRef`` type lists, RefIds, enum ``EntryType``, ``_xHHHH_`` escapes.
+
+>>> import io
+>>> from exlab.events import read_events
+>>> row = {"time_created": 1742476504000000000, "computer": "EX01.contoso.com",
+...        "channel": "Application", "provider": "MSExchangeTransport", "event_id": 2004,
+...        "qualifiers": 16388, "level": 4, "task": 2, "keywords": "0x80000000000000",
+...        "record_id": 88, "data": {"%1": "Outbound to Office 365"}, "message": "Send connector ..."}
+>>> out = io.BytesIO()
+>>> write_event_viewer_csv(out, [row], culture="pl-PL", tz="Europe/Warsaw",
+...                        task_names={("MSExchangeTransport", 2): "SmtpSend"})
+1
+>>> out.getvalue().decode("utf-8").splitlines()[1]
+'Informacje,20.03.2025 14:15:04,MSExchangeTransport,2004,SmtpSend,Send connector ...'
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from exlab.events.clixml import ENTRY_TYPE, ENTRY_TYPE_NAMES, PS_NS, encode_string
+from exlab.events.cultures import CULTURES, Culture
+from exlab.events.xml_export import EVENT_NS, format_system_time
+
+Target = str | os.PathLike | BinaryIO
+Row = Mapping[str, Any]
+TaskNames = Mapping[tuple[str, int], str]
+
+CLASSIC_KEYWORDS = "0x80000000000000"
+# RenderingInfo words per culture: the opcode 0 name, the "Classic" keyword.
+_RENDERING_WORDS = {
+    "en-US": ("Info", "Classic"),
+    "pl-PL": ("Informacje", "Klasyczne"),
+    "de-DE": ("Info", "Klassisch"),
+    "fr-FR": ("Informations", "Classique"),
+}
+# encoding option -> Python codec; "utf-16" is little-endian with a BOM, written explicitly so the
+# bytes do not depend on the machine's byte order.
+_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf-16": "utf-16-le", "cp1250": "cp1250",
+              "cp1252": "cp1252"}
+
+
+def write_event_viewer_xml(target: Target, rows: Iterable[Row], *, culture: str = "en-US",
+                           rendering: bool = True, task_names: TaskNames | None = None,
+                           encoding: str = "utf-8-sig") -> int:
+    """Write Event Viewer's "Save as XML" export (``<Events>`` root), with RenderingInfo by default.
+
+    >>> out = io.BytesIO()
+    >>> write_event_viewer_xml(out, [{"time_created": 0, "provider": "P", "event_id": 1,
+    ...                               "data": {}, "message": "Hi"}], culture="de-DE")
+    1
+    >>> out.getvalue()[:3] == b"\\xef\\xbb\\xbf" and b"<RenderingInfo Culture='de-DE'>" in out.getvalue()
+    True
+    """
+    _check_encoding(encoding, ("utf-8", "utf-8-sig", "utf-16"))
+    declared = "utf-16" if encoding == "utf-16" else "utf-8"
+    events = (_event_xml(row, _culture(culture) if rendering else None, task_names) for row in rows)
+    with _text_target(target, encoding) as out:
+        out.write(f'<?xml version="1.0" encoding="{declared}" standalone="yes"?>\r\n<Events>')
+        count = _write_all(out, events, "")
+        out.write("</Events>\r\n")
+    return count
+
+
+def write_wevtutil_xml(target: Target, rows: Iterable[Row], *, rendered: bool = False,
+                       culture: str = "en-US", task_names: TaskNames | None = None) -> int:
+    """Write ``wevtutil qe ... /f:xml`` output (``rendered=True``: ``/f:RenderedXml``).
+
+    >>> out = io.BytesIO()
+    >>> write_wevtutil_xml(out, [{"time_created": 0, "provider": "P", "event_id": 1, "data": {}}])
+    1
+    >>> out.getvalue().startswith(b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>")
+    True
+    """
+    events = (_event_xml(row, _culture(culture) if rendered else None, task_names) for row in rows)
+    with _text_target(target, "utf-8") as out:
+        return _write_all(out, events, "\r\n")
+
+
+def write_event_viewer_csv(target: Target, rows: Iterable[Row], *, culture: str = "en-US", tz: str = "UTC",
+                           task_names: TaskNames | None = None, encoding: str = "utf-8") -> int:
+    """Write Event Viewer's "Save All Events As... CSV" export in a culture, local times in ``tz``.
+
+    >>> out = io.BytesIO()
+    >>> write_event_viewer_csv(out, [{"time_created": 0, "provider": "P", "event_id": 1, "level": 2,
+    ...                               "task": 0, "message": "a, b"}], culture="fr-FR", tz="Europe/Paris")
+    1
+    >>> out.getvalue().decode().split("\\r\\n")[1]
+    'Erreur,01/01/1970 01:00:00,P,1,Aucun,"a, b"'
+    """
+    return _write_viewer_text(target, rows, ",", _culture(culture), tz, task_names, encoding)
+
+
+def write_event_viewer_txt(target: Target, rows: Iterable[Row], *, culture: str = "en-US", tz: str = "UTC",
+                           task_names: TaskNames | None = None, encoding: str = "utf-8") -> int:
+    """Write Event Viewer's "Save All Events As... Text (Tab delimited)" export.
+
+    >>> out = io.BytesIO()
+    >>> write_event_viewer_txt(out, [{"time_created": 0, "provider": "P", "event_id": 1, "level": 4,
+    ...                               "message": "two\\r\\nlines"}])
+    1
+    >>> out.getvalue().decode().splitlines()[1]
+    'Information\\t1/1/1970 12:00:00 AM\\tP\\t1\\tNone\\t"two'
+    """
+    return _write_viewer_text(target, rows, "\t", _culture(culture), tz, task_names, encoding)
+
+
+def write_eventlog_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC",
+                          task_names: TaskNames | None = None, encoding: str = "utf-16") -> int:
+    """Write ``Get-EventLog ... | Export-Clixml`` (Windows PowerShell 5.1: UTF-16 LE with BOM).
+
+    ``encoding="utf-8"`` is PowerShell 7's output. Levels map to EntryType: 1 and 2 Error,
+    3 Warning, anything else Information (classic logs know no other).
+
+    >>> out = io.BytesIO()
+    >>> write_eventlog_clixml(out, [{"time_created": 0, "provider": "P", "event_id": 2004,
+    ...                              "qualifiers": 16388, "data": {"%1": "a"}}])
+    1
+    >>> '<I64 N="InstanceId">1074005972</I64>' in out.getvalue().decode("utf-16")
+    True
+    """
+    _check_encoding(encoding, ("utf-16", "utf-8"))
+    zone = ZoneInfo(tz)
+    refs = _RefIds()
+    with _text_target(target, encoding) as out:
+        out.write(f'<Objs Version="1.1.0.1" xmlns="{PS_NS}">\r\n')
+        count = _write_all(out, (_entry_clixml(row, zone, refs, task_names) for row in rows), "")
+        out.write("</Objs>")
+    return count
+
+
+# -- Event XML --------------------------------------------------------------------------------
+
+
+def _event_xml(row: Row, culture: Culture | None, task_names: TaskNames | None) -> str:
+    """One ``<Event>`` as wevtapi renders it: single-quoted attributes, no whitespace."""
+    provider = row.get("provider") or ""
+    qualifiers = row.get("qualifiers")
+    parts = [f"<Event xmlns='{EVENT_NS}'><System><Provider Name='{_attr(provider)}'/>",
+             "<EventID>" if qualifiers is None else f"<EventID Qualifiers='{int(qualifiers)}'>",
+             f"{int(row['event_id'])}</EventID><Version>0</Version>"]
+    for tag, key in (("Level", "level"), ("Task", "task")):
+        if row.get(key) is not None:
+            parts.append(f"<{tag}>{int(row[key])}</{tag}>")
+    parts.append("<Opcode>0</Opcode>")
+    if row.get("keywords") is not None:
+        parts.append(f"<Keywords>{escape(row['keywords'])}</Keywords>")
+    if row.get("time_created") is not None:
+        parts.append(f"<TimeCreated SystemTime='{format_system_time(int(row['time_created']))}'/>")
+    if row.get("record_id") is not None:
+        parts.append(f"<EventRecordID>{int(row['record_id'])}</EventRecordID>")
+    parts.append("<Correlation/><Execution ProcessID='0' ThreadID='0'/>")
+    for tag, key in (("Channel", "channel"), ("Computer", "computer")):
+        if row.get(key) is not None:
+            parts.append(f"<{tag}>{escape(row[key])}</{tag}>")
+    parts.append("<Security/></System>")
+    parts.append(_event_data_xml(row.get("data") or {}))
+    if culture is not None:
+        parts.append(_rendering_xml(row, culture, task_names))
+    parts.append("</Event>")
+    return "".join(parts)
+
+
+def _event_data_xml(data: Mapping[str, str]) -> str:
+    values, binary = [], None
+    for position, (key, value) in enumerate(data.items(), 1):
+        if key == "Binary":
+            binary = value
+            continue
+        if key.startswith("%"):
+            if key != f"%{position}":
+                raise ValueError(f"data key {key!r} is at position {position}: unnamed values must be "
+                                 f"%1, %2, ... in order")
+            values.append(f"<Data>{escape(value)}</Data>")
+        else:
+            values.append(f"<Data Name='{_attr(key)}'>{escape(value)}</Data>")
+    if binary is not None:
+        values.append(f"<Binary>{escape(binary)}</Binary>")
+    return "<EventData>" + "".join(values) + "</EventData>"
+
+
+def _rendering_xml(row: Row, culture: Culture, task_names: TaskNames | None) -> str:
+    opcode, classic = _RENDERING_WORDS[culture.name]
+    message = row.get("message")
+    task = _task_name(row, culture, task_names, unnamed="")
+    keywords = f"<Keyword>{classic}</Keyword>" if row.get("keywords") == CLASSIC_KEYWORDS else ""
+    return "".join((
+        f"<RenderingInfo Culture='{culture.name}'>",
+        "" if message is None else f"<Message>{escape(message)}</Message>",
+        f"<Level>{culture.level_name(row.get('level'))}</Level><Task>{escape(task)}</Task>",
+        f"<Opcode>{opcode}</Opcode><Channel>{escape(row.get('channel') or '')}</Channel>",
+        f"<Provider>{escape(row.get('provider') or '')}</Provider><Keywords>{keywords}</Keywords>",
+        "</RenderingInfo>",
+    ))
+
+
+def _attr(value: str) -> str:
+    return escape(value, {"'": "&apos;"})
+
+
+# -- CSV / TXT --------------------------------------------------------------------------------
+
+
+def _write_viewer_text(target: Target, rows: Iterable[Row], delimiter: str, culture: Culture, tz: str,
+                       task_names: TaskNames | None, encoding: str) -> int:
+    _check_encoding(encoding, tuple(_ENCODINGS))
+    zone = ZoneInfo(tz)
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
+            cells = (culture.level_name(row.get("level")),
+                     culture.format_local(when.year, when.month, when.day, when.hour, when.minute, when.second),
+                     row.get("provider") or "", str(int(row["event_id"])),
+                     _task_name(row, culture, task_names, unnamed=None), row.get("message") or "")
+            yield delimiter.join(_quoted(cell, delimiter) for cell in cells) + "\r\n"
+
+    with _text_target(target, encoding) as out:
+        out.write(delimiter.join(culture.headers) + "\r\n")
+        return _write_all(out, lines(), "")
+
+
+def _quoted(cell: str, delimiter: str) -> str:
+    if delimiter in cell or '"' in cell or "\r" in cell or "\n" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _task_name(row: Row, culture: Culture, task_names: TaskNames | None, *, unnamed: str | None) -> str:
+    """The task category name: from ``task_names``, else Event Viewer's ``(N)`` (or ``unnamed``)."""
+    task = row.get("task")
+    if task is not None and task_names and (row.get("provider"), int(task)) in task_names:
+        return task_names[(row.get("provider"), int(task))]
+    if unnamed is not None:
+        return unnamed
+    return culture.task_name(task)
+
+
+# -- CliXml -----------------------------------------------------------------------------------
+
+
+class _RefIds:
+    """Object and type-name RefIds as PowerShell hands them out: counters in order of first use."""
+
+    def __init__(self) -> None:
+        self.objects = 0
+        self.types: dict[tuple[str, ...], int] = {}
+
+    def obj(self) -> int:
+        self.objects += 1
+        return self.objects - 1
+
+    def type_names(self, names: tuple[str, ...], indent: str) -> str:
+        if names in self.types:
+            return f'{indent}<TNRef RefId="{self.types[names]}" />\r\n'
+        self.types[names] = len(self.types)
+        inner = "".join(f"{indent}  <T>{name}</T>\r\n" for name in names)
+        return f'{indent}<TN RefId="{self.types[names]}">\r\n{inner}{indent}</TN>\r\n'
+
+
+_ENTRY_TYPES = (ENTRY_TYPE, "System.ComponentModel.Component", "System.MarshalByRefObject", "System.Object")
+_ENUM_TYPES = ("System.Diagnostics.EventLogEntryType", "System.Enum", "System.ValueType", "System.Object")
+_STRINGS_TYPES = ("System.String[]", "System.Array", "System.Object")
+
+
+def _entry_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames | None) -> str:
+    event_id, qualifiers = int(row["event_id"]), int(row.get("qualifiers") or 0)
+    instance_id = (qualifiers << 16) | event_id
+    level = row.get("level")
+    entry_type = 1 if level in (1, 2) else 2 if level == 3 else 4
+    task = int(row.get("task") or 0)
+    task_name = (task_names or {}).get((row.get("provider"), task), f"({task})")
+    data = dict(row.get("data") or {})
+    binary = bytes.fromhex(data.pop("Binary", ""))
+    when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
+    stamp = when.isoformat()
+    pad = "      "
+    lines = [f'  <Obj RefId="{refs.obj()}">\r\n', refs.type_names(_ENTRY_TYPES, "    "),
+             f"    <ToString>{ENTRY_TYPE}</ToString>\r\n", "    <Props>\r\n",
+             _prop("S", "MachineName", row.get("computer")),
+             _prop("BA", "Data", base64.b64encode(binary).decode()),
+             _prop("I32", "Index", row.get("record_id")),
+             _prop("S", "Category", task_name),
+             _prop("I16", "CategoryNumber", task),
+             _prop("I32", "EventID", instance_id & 0x3FFFFFFF),
+             f'{pad}<Obj N="EntryType" RefId="{refs.obj()}">\r\n', refs.type_names(_ENUM_TYPES, pad + "  "),
+             f"{pad}  <ToString>{ENTRY_TYPE_NAMES[entry_type]}</ToString>\r\n{pad}  <I32>{entry_type}</I32>\r\n",
+             f"{pad}</Obj>\r\n",
+             _prop("S", "Message", row.get("message")),
+             _prop("S", "Source", row.get("provider")),
+             f'{pad}<Obj N="ReplacementStrings" RefId="{refs.obj()}">\r\n',
+             refs.type_names(_STRINGS_TYPES, pad + "  "),
+             f"{pad}  <LST>\r\n",
+             *(f"{pad}    <S>{escape(encode_string(str(value)))}</S>\r\n" for value in data.values()),
+             f"{pad}  </LST>\r\n{pad}</Obj>\r\n",
+             _prop("I64", "InstanceId", instance_id),
+             _prop("DT", "TimeGenerated", stamp),
+             _prop("DT", "TimeWritten", stamp),
+             _prop("S", "UserName", None), _prop("S", "Site", None), _prop("S", "Container", None),
+             "    </Props>\r\n  </Obj>\r\n"]
+    return "".join(lines)
+
+
+def _prop(tag: str, name: str, value: Any) -> str:
+    if value is None:
+        return f'      <Nil N="{name}" />\r\n'
+    text = escape(encode_string(value)) if tag == "S" else str(value)
+    return f'      <{tag} N="{name}">{text}</{tag}>\r\n'
+
+
+# -- Output -----------------------------------------------------------------------------------
+
+
+def _culture(name: str) -> Culture:
+    if name not in CULTURES:
+        raise ValueError(f"culture must be one of {', '.join(CULTURES)}, not {name!r}")
+    return CULTURES[name]
+
+
+def _check_encoding(encoding: str, allowed: tuple[str, ...]) -> None:
+    if encoding not in allowed:
+        raise ValueError(f"encoding must be one of {', '.join(allowed)}, not {encoding!r}")
+
+
+def _write_all(out: io.TextIOBase, pieces: Iterable[str], separator: str) -> int:
+    count = 0
+    for piece in pieces:
+        out.write(piece + separator)
+        count += 1
+    return count
+
+
+@contextmanager
+def _text_target(target: Target, encoding: str) -> Iterator[io.TextIOWrapper]:
+    """Text output to a path or a caller's binary stream (left open), no newline translation."""
+    codec = _ENCODINGS[encoding]
+    if hasattr(target, "write"):
+        text = io.TextIOWrapper(target, encoding=codec, newline="")
+        try:
+            if encoding == "utf-16":
+                text.write("\ufeff")
+            yield text
+        finally:
+            text.flush()
+            text.detach()
+    else:
+        with open(target, "w", encoding=codec, newline="") as text:
+            if encoding == "utf-16":
+                text.write("\ufeff")
+            yield text
