@@ -69,13 +69,14 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     """The kinds exlab reads, in the order files are tested (the most specific first).
 
     >>> [kind.name for kind in evidence_kinds()]
-    ['sessions', 'tracking', 'events', 'certs']
+    ['sessions', 'tracking', 'events', 'certs', 'connectors', 'servers']
     """
     from exlab.certs.reader import detect_format as detect_certs
     from exlab.certs.reader import read_certs
     from exlab.events.reader import detect_format as detect_events
     from exlab.events.reader import read_events
     from exlab.transport.protocol_log import detect_protocol_log, read_protocol_log
+    from exlab.transport.settings import detect_connectors, detect_servers, read_connectors, read_servers
     from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
 
     return (
@@ -87,6 +88,10 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
                      _accepts(detect_events), lambda paths, tz: read_events(paths, tz=tz)),
         EvidenceKind("certs", "certificates (.cer/.pem/.p7b/.pfx, Get-ExchangeCertificate exports)",
                      _accepts(detect_certs), lambda paths, tz: read_certs(paths, tz=tz)),
+        EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON)",
+                     _head_test(detect_connectors), lambda paths, tz: read_connectors(paths)),
+        EvidenceKind("servers", "server settings (Get-ExchangeServer: fl, Export-Clixml, JSON)",
+                     _head_test(detect_servers), lambda paths, tz: read_servers(paths)),
     )
 
 
@@ -249,12 +254,12 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None,
     if server_fqdn is None:
         server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"))
         if server_fqdn:
-            inferred["server_fqdn"] = f"{server_fqdn} inferred from {why}"
+            inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}"
     if connector is None:
         row, why = infer_connector(connectors=frames.get("connectors"), sessions=frames.get("sessions"))
         if row:
             connector = row["name"]
-            inferred["connector"] = f"{connector!r} inferred from {why}"
+            inferred["connector"] = f"send connector {connector!r} inferred from {why}"
     return server_fqdn, connector, inferred
 
 

@@ -247,21 +247,31 @@ def _missing(facts: Facts, verdict: str, connector: str | None) -> list[Step]:
     return steps
 
 
-def _public_pin(facts: Facts) -> tuple[str, str] | None:
-    """(issuer, subject) of the newest public candidate, for TlsCertificateName."""
-    if facts.candidates is None or facts.candidates.empty or "issuer_class" not in facts.candidates:
+def _public_pin(facts: Facts, culprit: str | None) -> tuple[str, str] | None:
+    """(issuer, subject) of the public certificate to pin with TlsCertificateName: the newest
+    public candidate, else the certificate of the last session that delivered mail."""
+    if facts.candidates is not None and not facts.candidates.empty and "issuer_class" in facts.candidates:
+        public = facts.candidates[facts.candidates["issuer_class"] == "public"]
+        if not public.empty:
+            best = public.sort_values("not_before", na_position="first").iloc[-1]
+            return str(best["issuer"]), str(best["subject"])
         return None
-    public = facts.candidates[facts.candidates["issuer_class"] == "public"]
-    if public.empty:
+    if facts.sessions is None or facts.sessions.empty or "cert_issuer" not in facts.sessions:
         return None
-    best = public.sort_values("not_before", na_position="first").iloc[-1]
-    return str(best["issuer"]), str(best["subject"])
+    delivered = facts.sessions[(facts.sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
+                               & facts.sessions["cert_issuer"].notna() & facts.sessions["cert_subject"].notna()]
+    if culprit:
+        delivered = delivered[delivered["cert_thumbprint"].astype("string").str.upper() != culprit]
+    if delivered.empty:
+        return None
+    last = delivered.sort_values("start", kind="stable").iloc[-1]
+    return str(last["cert_issuer"]), str(last["cert_subject"])
 
 
 def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector: str | None) -> list[Step]:
     if cause is None:
         return []
-    public = _public_pin(facts)
+    public = _public_pin(facts, culprit)
     if cause == "kb2888788":
         cert = facts.by_thumbprint.get(culprit or "")
         services = cert.get("services") if cert is not None else None

@@ -1,0 +1,77 @@
+"""Case: discovery by content in sub-folders, what is not read and why, one parse report, inference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import exlab
+from exlab.errors import EvidenceNotFound
+from tests.analysis.folders import write_protocol_case
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> tuple[Path, dict]:
+    root = tmp_path / "evidence"
+    root.mkdir()
+    return root, write_protocol_case(root)
+
+
+def test_open_case_reads_each_kind_by_content_and_lists_the_rest(folder):
+    root, facts = folder
+    case = exlab.open_case(root)
+    assert len(case.sessions) == facts["refused"] + 1
+    assert case.tracking["event_id"].tolist() == ["DEFER"]
+    assert case.events is None and case.certs is None and case.connectors is None
+    unread = {Path(row.file).name: row.reason for row in case.unread.itertuples()}
+    assert set(unread) == {"truth.json", "README.txt", "empty.log"}
+    assert unread["empty.log"] == "empty file" and "no exlab reader" in unread["README.txt"]
+    files = case.reports.to_frame()
+    assert sorted(Path(f).name for f in files["file"]) == ["MSGTRK20250320-1.LOG", "SEND20250320-1.LOG"]
+    assert case.reports.records_skipped == 0
+    assert case.summary().set_index("kind").loc["sessions", "files"] == 1
+
+
+def test_open_case_infers_the_connector_and_says_so(folder):
+    root, facts = folder
+    case = exlab.open_case(root)
+    assert case.connector == facts["connector"]
+    assert "protocol log" in case.inferred["connector"]
+    given = exlab.open_case(root, connector="Other")
+    assert given.connector == "Other" and "connector" not in given.inferred
+
+
+def test_case_diagnose_and_timeline(folder):
+    root, facts = folder
+    case = exlab.open_case(root, tz="Europe/Warsaw")
+    diagnosis = case.diagnose()
+    assert (diagnosis.verdict, diagnosis.strength, diagnosis.culprit) == ("confirmed", "direct", facts["culprit"])
+    assert diagnosis.onset == pd.Timestamp(facts["onset"], tz="UTC")
+    assert diagnosis.end == pd.Timestamp(facts["end"], tz="UTC")
+    assert any("inferred" in note for note in diagnosis.notes)
+    timeline = case.timeline()
+    assert timeline.tz == "Europe/Warsaw" and timeline.episodes["failures"].tolist() == [facts["refused"]]
+    assert str(timeline.episodes.loc[0, "onset_local"].tz) == "Europe/Warsaw"
+
+
+def test_progress_bar_goes_to_stderr(folder, capsys):
+    root, _ = folder
+    exlab.open_case(root, progress=True)
+    assert "evidence" in capsys.readouterr().err
+
+
+def test_a_folder_with_nothing_readable_says_what_exlab_reads(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    (tmp_path / "truth.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(EvidenceNotFound) as caught:
+        exlab.open_case(tmp_path)
+    message = str(caught.value)
+    assert str(tmp_path) in message and "SMTP send protocol logs" in message and "certificates" in message
+    assert "2 file(s) looked at" in message
+
+
+def test_a_missing_folder_is_evidence_not_found(tmp_path):
+    with pytest.raises(EvidenceNotFound):
+        exlab.open_case(tmp_path / "nope")
