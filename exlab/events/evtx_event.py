@@ -20,6 +20,8 @@ gathered as ``{"#text": [...]}``, named ones are keyed by their Name.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -38,15 +40,16 @@ def event_row(event: dict) -> dict:
     provider = system.get("Provider")
     provider = (provider.get(_ATTRIBUTES) or {}).get("Name") if isinstance(provider, dict) else None
     event_id = _int(event_id)
+    keywords = _int(system.get("Keywords"))
     return {
         "computer": _text(system.get("Computer")),
         "channel": _text(system.get("Channel")),
-        "provider": provider,
+        "provider": provider or None,
         "event_id": event_id & 0xFFFF if event_id is not None else None,
         "qualifiers": qualifiers,
         "level": _int(system.get("Level")),
         "task": _int(system.get("Task")),
-        "keywords": _text(system.get("Keywords")),
+        "keywords": f"{keywords:#x}" if keywords is not None else None,
         "record_id": _int(system.get("EventRecordID")),
         "data": event_data(event),
         "message": None,
@@ -238,6 +241,8 @@ def _event_data_node(element: Element) -> Any:
         name = _local(child.tag)
         if name == "Data" and "Name" in child.attrib:
             _add(node, child.attrib["Name"], child.text or "")
+        elif name == "Binary" and not list(child):
+            _add(node, name, _hex_of_base64(child.text))
         elif name == "Data" and not list(child):
             unnamed.append(child.text or "")
             node.setdefault("Data", None)
@@ -246,6 +251,16 @@ def _event_data_node(element: Element) -> Any:
     if unnamed:
         node["Data"] = {_TEXT: unnamed if len(unnamed) > 1 else unnamed[0]}
     return node
+
+
+def _hex_of_base64(text: str | None) -> str | None:
+    """python-evtx writes binary values in base64, pyevtx-rs (and Event Viewer) in hex."""
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True).hex().upper()
+    except (binascii.Error, ValueError):
+        return text
 
 
 def _add(node: dict, name: str, value: Any) -> None:

@@ -57,6 +57,7 @@ def read_chunk(context) -> Iterator[dict]:
             position += 0 if _ends_chunk(str(err)) else 1
             continue
         position += 1
+        report.records_read += 1
         text = record["data"]
         if event_ids is not None:
             match = _EVENT_ID.search(text)
