@@ -22,6 +22,7 @@ from exlab.errors import (  # noqa: E402
     UnsupportedFormat,
     WrongPassword,
 )
+from exlab.certs import read_certs  # noqa: E402
 from exlab.events import read_events  # noqa: E402
 from exlab.parse_report import ParseReport  # noqa: E402
 from exlab.analysis import Diagnosis, diagnose  # noqa: E402
@@ -41,5 +42,6 @@ __all__ = [
     "__version__",
     "diagnose",
     "open_case",
+    "read_certs",
     "read_events",
 ]

@@ -1,0 +1,111 @@
+"""Merging rows that describe one certificate (same thumbprint) into one row.
+
+The raw certificate (DER) is the authority for the X.509 facts; Exchange's exports supply
+services, status, root CA type, friendly name and whether a private key is present.
+Where two sources disagree the chosen value is kept and the disagreement is written to
+the row's ``conflicts`` (and returned as a note for the parse report), never hidden.
+
+A row may carry two private keys: ``_key``, the SHA-1 of the DER an export carried
+(when it differs from the thumbprint the export printed, that is a conflict), and
+``_truncated``, the columns an export showed cut short (``...``).
+
+>>> import pandas as pd
+>>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": "a.txt"},
+...         {"thumbprint": "AB" * 20, "services": ("IIS",), "source": "b.csv"}]
+>>> merged, notes = merge_rows(rows)
+>>> merged[0]["services"], merged[0]["source"]
+(('IIS', 'SMTP'), 'a.txt; b.csv')
+>>> merged[0]["conflicts"]
+("services: 'IIS, SMTP' (a.txt) vs 'IIS' (b.csv)",)
+>>> notes
+[('b.csv', "ABABABABABABABABABABABABABABABABABABABAB: services: 'IIS, SMTP' (a.txt) vs 'IIS' (b.csv)")]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+X509_COLUMNS = ("subject", "issuer", "dns_names", "not_before", "not_after", "serial_number",
+                "is_self_signed", "public_key_size", "signature_hash", "server_auth")
+EXCHANGE_COLUMNS = ("services", "status", "root_ca_type", "friendly_name", "has_private_key")
+
+
+def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Rows grouped by thumbprint and merged, in order of first appearance, plus the
+    ``(source, message)`` notes of every conflict found."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row.get("_key") or row["thumbprint"], []).append(row)
+    merged, notes = [], []
+    for key, group in groups.items():
+        row, conflicts = _merge_group(key, group)
+        notes.extend((source, f"{key}: {text}") for source, text in conflicts)
+        merged.append(row)
+    return merged, notes
+
+
+def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str]]]:
+    out: dict = {"thumbprint": key}
+    conflicts: list[tuple[str, str]] = []
+    for row in group:
+        if row.get("thumbprint") and row["thumbprint"] != key:
+            conflicts.append((row["source"], f"thumbprint: {row['source']} says {row['thumbprint']} "
+                                              f"but its certificate data hashes to {key}"))
+    with_der = [row for row in group if row.get("der") is not None]
+    for column in X509_COLUMNS:
+        out[column] = _merge_column(column, with_der + [r for r in group if r.get("der") is None], conflicts)
+    for column in EXCHANGE_COLUMNS:
+        out[column] = _merge_column(column, group, conflicts)
+    out["der"] = with_der[0]["der"] if with_der else None
+    out["source"] = "; ".join(dict.fromkeys(row["source"] for row in group))
+    earlier = [text for row in group for text in row.get("conflicts") or ()]
+    out["conflicts"] = tuple(dict.fromkeys(earlier + [text for _, text in conflicts]))
+    return out, conflicts
+
+
+def _merge_column(column: str, rows: list[dict], conflicts: list[tuple[str, str]]):
+    seen = [(row[column], row["source"], column in row.get("_truncated", ())) for row in rows
+            if row.get(column) is not None and not _is_na(row[column])]
+    if not seen:
+        return None
+    complete = [item for item in seen if not item[2]]
+    chosen, chosen_source, _ = (complete or seen)[0]
+    reported: set[str] = set()
+    for value, source, truncated in seen:
+        if _same(chosen, value, truncated) or source in reported:
+            continue
+        reported.add(source)
+        conflicts.append((source, f"{column}: {_show(chosen)} ({chosen_source}) vs {_show(value)} ({source})"
+                                  + _hint(chosen, value)))
+    return chosen
+
+
+def _is_na(value) -> bool:
+    return not isinstance(value, (tuple, list, bytes)) and bool(pd.isna(value))
+
+
+def _same(chosen, value, truncated: bool) -> bool:
+    if isinstance(chosen, pd.Timestamp) and isinstance(value, pd.Timestamp):
+        return chosen.floor("s") == value.floor("s")
+    if truncated and isinstance(value, str) and isinstance(chosen, str):
+        shown = value.removesuffix("...").removesuffix("\u2026")
+        return chosen.startswith(shown)
+    return chosen == value
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return repr(", ".join(str(v) for v in value))
+    if isinstance(value, pd.Timestamp):
+        return str(value)
+    return repr(value)
+
+
+def _hint(chosen, value) -> str:
+    if isinstance(chosen, pd.Timestamp) and isinstance(value, pd.Timestamp):
+        hours = (value - chosen).total_seconds() / 3600
+        if hours and hours == int(hours):
+            return f"; {abs(int(hours))} h apart: was the server's time zone given (tz=)?"
+    return ""

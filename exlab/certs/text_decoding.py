@@ -1,0 +1,42 @@
+"""Decoding text exports as Windows writes them: UTF-16 LE with BOM from ``>`` in Windows
+PowerShell 5.1, UTF-8 with or without BOM, UTF-16 without BOM, or the ANSI code page.
+
+>>> decode_text("Thumbprint\\r\\n".encode("utf-16"))
+('Thumbprint\\r\\n', 'utf-16-le')
+>>> decode_text(b"\\xef\\xbb\\xbfCN=mail")
+('CN=mail', 'utf-8-sig')
+>>> decode_text("Wrocław".encode("cp1250"))[1]
+'cp1250'
+"""
+
+from __future__ import annotations
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# Tried in this order when the bytes are neither UTF-16 nor UTF-8: Central European first
+# (Polish servers), then Western. Both decode any byte, so the first one wins unless its
+# undefined code points appear.
+_ANSI = ("cp1250", "cp1252")
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """The text of ``data`` and the encoding it was read with.
+
+    Raises ``UnicodeDecodeError`` only for UTF-16 with an odd length or broken surrogates.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding.removesuffix("-sig")), encoding
+    sample = data[:4096]
+    if len(sample) >= 4 and sample.count(0) * 3 > len(sample):
+        encoding = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+        return data.decode(encoding), encoding
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for encoding in _ANSI:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"

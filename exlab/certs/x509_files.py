@@ -1,0 +1,244 @@
+"""Certificate files: PEM (single or bundles), DER, PKCS#7 (.p7b, PEM or DER) and PKCS#12 (.pfx/.p12).
+
+The kind of file is sniffed from its bytes, never its name. Every certificate becomes a
+row of X.509 facts (``exlab.certs.x509_facts``); a PKCS#12 file, or a PEM file that also
+holds the matching private key, says which certificate carries the key.
+
+>>> import io
+>>> from exlab.certs.options import ReadOptions
+>>> from exlab.evidence import open_evidence
+>>> from exlab.parse_report import ParseReport
+>>> sniff(b"", "-----BEGIN CERTIFICATE-----\\nMIIB...-----END "), sniff(b"\\x30\\x03\\x02\\x01\\x03", None)
+('pem', 'pkcs12')
+>>> evidence = open_evidence(io.BytesIO(b"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n"))
+>>> read(evidence, "pem", ReadOptions(), ParseReport().add_file("x", sha256="", format="pem"))
+Traceback (most recent call last):
+...
+exlab.errors.CorruptInput: <stream>, PEM block 1 (line 1): expected an X.509 certificate (not a DER certificate: ...)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import warnings
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+
+from exlab.certs.options import ReadOptions
+from exlab.certs.x509_facts import certificate_facts
+from exlab.errors import CorruptInput, UnsupportedFormat, WrongPassword
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMATS = ("pem", "der", "pkcs7", "pkcs12")
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END \1-----", re.DOTALL)
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+_PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
+_KEY_LABELS = {b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"DSA PRIVATE KEY",
+               b"ENCRYPTED PRIVATE KEY"}
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+
+
+def sniff(head: bytes, text: str | None) -> str | None:
+    """``pem``, ``der``, ``pkcs7`` or ``pkcs12`` when the first bytes look like one, else None."""
+    if text is not None and "-----BEGIN " in text and "-----END " in text:
+        only_pkcs7 = "-----BEGIN PKCS7-----" in text and "CERTIFICATE-----" not in text
+        return "pkcs7" if only_pkcs7 else "pem"
+    inner = _der_contents(head)
+    if inner is None:
+        return None
+    if inner.startswith(b"\x02\x01\x03"):
+        return "pkcs12"
+    if inner.startswith(_SIGNED_DATA_OID):
+        return "pkcs7"
+    if inner[:1] == b"\x30":
+        return "der"
+    return None
+
+
+def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
+    """Rows of X.509 facts, one per certificate in the file (see the module's docstring)."""
+    data = evidence.stream.read()
+    if fmt == "pem" or data.lstrip()[:1] not in (b"\x30", b""):   # PEM, or PEM PKCS#7
+        return _read_pem(evidence.name, data, options, report)
+    if fmt == "pkcs12":
+        return _read_pkcs12(evidence.name, data, options, report)
+    if fmt == "pkcs7":
+        return _rows_of_objects(evidence.name, "PKCS#7", _load_pkcs7(evidence.name, "the file", data, report, der=True),
+                                report)
+    return [_row_of_der(evidence.name, "the file", data, report)]
+
+
+def _der_contents(head: bytes) -> bytes | None:
+    """The bytes inside a DER (or BER indefinite-length) SEQUENCE at the start, or None."""
+    if len(head) < 2 or head[0] != 0x30:
+        return None
+    first = head[1]
+    if first < 0x80:
+        return head[2:]
+    count = first & 0x7F
+    if first == 0x80:
+        return head[2:]
+    if count > 4 or len(head) < 2 + count:
+        return None
+    return head[2 + count:]
+
+
+def _der_length(data: bytes) -> int | None:
+    """Length in bytes of the DER element at the start of ``data`` (definite lengths only)."""
+    if len(data) < 2:
+        return None
+    first = data[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(data) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(data[2:2 + count], "big")
+
+
+def _row_of_der(name: str, where: str, der: bytes, report: FileReport,
+                cert: x509.Certificate | None = None) -> dict:
+    try:
+        facts = certificate_facts(der, cert)
+    except ValueError as err:
+        raise CorruptInput(name, where, "an X.509 certificate", str(err)) from None
+    for note in facts.notes:
+        report.note(f"{where}: {note}")
+    report.records_read += 1
+    return facts.row
+
+
+def _rows_of_objects(name: str, kind: str, certs: list[x509.Certificate], report: FileReport) -> list[dict]:
+    if not certs:
+        report.note(f"the {kind} structure holds no certificate")
+    return [_row_of_der(name, f"{kind} certificate {i}", c.public_bytes(serialization.Encoding.DER), report, c)
+            for i, c in enumerate(certs, 1)]
+
+
+def _noting_warnings(report: FileReport, where: str, load, *args):
+    """``load(*args)``, with the parser's warnings (BER instead of DER, ...) noted instead of raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = load(*args)
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        report.note(f"{where}: {message}")
+    return result
+
+
+def _load_pkcs7(name: str, where: str, data: bytes, report: FileReport, *, der: bool) -> list[x509.Certificate]:
+    load = pkcs7.load_der_pkcs7_certificates if der else pkcs7.load_pem_pkcs7_certificates
+    try:
+        return _noting_warnings(report, where, load, data)
+    except (ValueError, UnsupportedAlgorithm) as err:
+        raise CorruptInput(name, where, "a PKCS#7 structure holding certificates", str(err)) from None
+
+
+def _read_pem(name: str, data: bytes, options: ReadOptions, report: FileReport) -> list[dict]:
+    rows: list[dict] = []
+    keys: list[bytes] = []
+    bad: list[CorruptInput] = []
+    blocks = list(_PEM_BLOCK.finditer(data))
+    for number, block in enumerate(blocks, 1):
+        label = block.group(1)
+        line = data.count(b"\n", 0, block.start()) + 1
+        where = f"PEM block {number} (line {line})"
+        try:
+            if label in _CERT_LABELS:
+                der = _pem_body(name, where, block.group(2))
+                if label == b"TRUSTED CERTIFICATE":   # OpenSSL: the certificate, then trust settings
+                    der = der[:_der_length(der) or len(der)]
+                rows.append(_row_of_der(name, where, der, report))
+            elif label in _PKCS7_LABELS:
+                certs = _load_pkcs7(name, where, block.group(0), report, der=False)
+                rows.extend(_rows_of_objects(name, f"{where} PKCS#7", certs, report))
+            elif label in _KEY_LABELS:
+                keys.append(block.group(0))
+            else:
+                report.note(f"{where}: {label.decode()} ignored (not a certificate)")
+        except CorruptInput as err:
+            bad.append(err)
+            report.skip_record(where, str(err.detail or err))
+    if not rows:
+        if bad:
+            raise bad[0]
+        raise UnsupportedFormat(name, "the PEM blocks", "a CERTIFICATE or PKCS7 block")
+    if keys:
+        _mark_private_keys(rows, keys, options, report)
+    return rows
+
+
+def _pem_body(name: str, where: str, body: bytes) -> bytes:
+    # RFC 1421 headers (Proc-Type: ...) end at the first blank line; base64 lines follow.
+    lines = [line.strip() for line in body.strip().splitlines()]
+    if any(b":" in line for line in lines):
+        lines = lines[lines.index(b"") + 1:] if b"" in lines else [ln for ln in lines if b":" not in ln]
+    try:
+        return base64.b64decode(b"".join(lines), validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise CorruptInput(name, where, "base64 text", str(err)) from None
+
+
+def _mark_private_keys(rows: list[dict], keys: list[bytes], options: ReadOptions, report: FileReport) -> None:
+    spkis = set()
+    for key_pem in keys:
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=options.password)
+        except (TypeError, ValueError, UnsupportedAlgorithm) as err:
+            report.note(f"a private key in the file could not be opened ({err}); has_private_key left unknown")
+            continue
+        spkis.add(key.public_key().public_bytes(serialization.Encoding.DER,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo))
+    if not spkis:
+        return
+    for row in rows:
+        row["has_private_key"] = _spki(row["der"]) in spkis
+
+
+def _spki(der: bytes) -> bytes | None:
+    try:
+        return x509.load_der_x509_certificate(der).public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+
+
+def _read_pkcs12(name: str, data: bytes, options: ReadOptions, report: FileReport) -> list[dict]:
+    attempts = [options.password] if options.password is not None else [None, b""]
+    loaded = None
+    for password in attempts:
+        try:
+            loaded = _noting_warnings(report, "the PKCS#12 file", pkcs12.load_pkcs12, data, password)
+            break
+        except (ValueError, TypeError) as err:
+            if "password" not in str(err).lower():   # it opened, but a certificate inside is damaged
+                raise CorruptInput(name, "a certificate in the PKCS#12 file", "an X.509 certificate",
+                                   str(err)) from None
+            continue
+        except UnsupportedAlgorithm as err:
+            raise CorruptInput(name, "the PKCS#12 bags", "a supported encryption algorithm", str(err)) from None
+    if loaded is None:
+        if options.password is None:
+            raise WrongPassword(name, "the PKCS#12 file", "a password (read_certs(..., password=...))",
+                                "the file is protected and no password was given")
+        raise WrongPassword(name, "the PKCS#12 file", "the password it was exported with",
+                            "the password given does not open it (or the file is damaged)")
+    key_spki = None
+    if loaded.key is not None:
+        key_spki = loaded.key.public_key().public_bytes(serialization.Encoding.DER,
+                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    else:
+        report.note("the PKCS#12 file holds no private key")
+    bags = ([loaded.cert] if loaded.cert is not None else []) + list(loaded.additional_certs)
+    rows = _rows_of_objects(name, "PKCS#12", [bag.certificate for bag in bags], report)
+    for row, bag in zip(rows, bags):
+        row["has_private_key"] = key_spki is not None and _spki(row["der"]) == key_spki
+        if bag.friendly_name is not None:
+            row["friendly_name"] = bag.friendly_name.decode("utf-8", errors="replace")
+    return rows

@@ -1,0 +1,224 @@
+"""read_certs over certificate files: PEM, DER, PKCS#7, PKCS#12, real vectors and damaged files."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import warnings
+from datetime import datetime, timezone
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+
+import exlab
+from exlab.errors import CorruptInput, DataLossWarning, ExlabError, UnsupportedFormat, WrongPassword
+from exlab.lab.pki import cer_bytes, p7b_bytes, pfx_bytes
+
+from .helpers import VECTORS, NameOID, attr, kb2888788_pair, odd_certificate
+
+PEM_CERT = re.compile(rb"-----BEGIN (?:X509 )?CERTIFICATE-----(.*?)-----END", re.DOTALL)
+
+
+def _vector_files():
+    return sorted(p for p in (VECTORS / "x509").rglob("*") if p.is_file() and p.suffix != ".py")
+
+
+@pytest.mark.slow
+def test_every_x509_vector_loads_with_its_sha1_or_raises_an_exlab_error():
+    failed = []
+    for path in _vector_files():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                frame = exlab.read_certs(path, password="password")
+            except ExlabError as err:   # any other exception fails the test
+                assert err.source == str(path)
+                failed.append(path.relative_to(VECTORS / "x509").as_posix())
+                continue
+        for thumbprint, der in zip(frame["thumbprint"], frame["der"]):
+            assert thumbprint == hashlib.sha1(der).hexdigest().upper()
+        data = path.read_bytes()
+        if data[:1] == b"\x30" and path.suffix in (".der", ".crt", ".cer"):
+            assert frame["der"].tolist() == [data]           # a DER file is its own certificate
+        pem_blocks = [base64.b64decode(b"".join(b.split())) for b in PEM_CERT.findall(data)
+                      if b"Proc-Type" not in b]
+        if pem_blocks and "pkcs7" not in path.name:
+            assert set(frame["der"]) <= set(pem_blocks)    # PEM certificates keep their exact bytes
+    # Of the top-level samples only a bare TBSCertificate and a certificate with a broken
+    # UTCTime fail; the PKITS PKCS#12 files open with their password "password"; CRLs, CSRs,
+    # OCSP and S/MIME files are not certificates and fail with an ExlabError.
+    assert [f for f in failed if "/" not in f] == ["badasn1time.pem", "cryptography-scts-tbs-precert.der"]
+    assert [f for f in failed if f.startswith("PKITS_data/pkcs12/")] == [   # the same two as in certs/
+        "PKITS_data/pkcs12/DSAParametersInheritedCACert.p12", "PKITS_data/pkcs12/ValidDSAParameterInheritanceTest5EE.p12"]
+    assert len([f for f in failed if f.startswith(("PKITS_data/crls/", "PKITS_data/smime/"))]) == 173 + 224
+    assert len(failed) == 845
+
+
+def test_pkits_certificates_all_load_except_the_two_inherited_dsa_parameter_ones():
+    failed = []
+    for path in sorted((VECTORS / "x509" / "PKITS_data" / "certs").glob("*.crt")):
+        try:
+            exlab.read_certs(path)
+        except CorruptInput as err:
+            assert "expected an X.509 certificate" in str(err)
+            failed.append(path.name)
+    assert failed == ["DSAParametersInheritedCACert.crt", "ValidDSAParameterInheritanceTest5EE.crt"]
+
+
+def test_pem_and_der_of_a_lab_certificate_give_the_same_row():
+    public, _ = kb2888788_pair()
+    pem = exlab.read_certs(io.BytesIO(cer_bytes(public, pem=True)))
+    der = exlab.read_certs(io.BytesIO(cer_bytes(public)))
+    row = der.iloc[0]
+    assert row["thumbprint"] == public.thumbprint
+    assert row["subject"] == "CN=mail.contoso.com, O=Contoso, C=US"
+    assert row["issuer"] == "CN=exlab Lab Public Server CA 01, O=exlab lab, C=US"
+    assert row["dns_names"] == ("mail.contoso.com", "autodiscover.contoso.com")
+    assert row["not_before"] == datetime(2024, 12, 2, 13, 43, 23, tzinfo=timezone.utc)
+    assert row["serial_number"] == format(public.certificate.serial_number, "X").rjust(32, "0")
+    assert (row["public_key_size"], row["signature_hash"], bool(row["server_auth"])) == (2048, "sha256", True)
+    assert not row["is_self_signed"] and row["has_private_key"] is pd_na()
+    assert row["services"] is None and row["conflicts"] == ()
+    assert pem.drop(columns="source").equals(der.drop(columns="source"))
+
+
+def pd_na():
+    import pandas as pd
+    return pd.NA
+
+
+def test_windows_names_quotes_short_keys_and_order():
+    cert = odd_certificate([attr(NameOID.COUNTRY_NAME, "PL"), attr(NameOID.STATE_OR_PROVINCE_NAME, "Mazowieckie"),
+                            attr(NameOID.ORGANIZATION_NAME, "Contoso, Sp. z o.o."),
+                            attr(NameOID.EMAIL_ADDRESS, "admin@contoso.com"),
+                            attr(NameOID.COMMON_NAME, "Mail.Contoso.com")], serial=0x80FF)
+    row = exlab.read_certs(io.BytesIO(cert.public_bytes(serialization.Encoding.DER))).iloc[0]
+    assert row["subject"] == 'CN=Mail.Contoso.com, E=admin@contoso.com, O="Contoso, Sp. z o.o.", S=Mazowieckie, C=PL'
+    assert row["subject"] == row["issuer"] and row["is_self_signed"]
+    assert row["serial_number"] == "0080FF"       # the DER INTEGER keeps its leading zero byte
+    assert row["dns_names"] == ("mail.contoso.com",)
+    assert (row["signature_hash"], row["public_key_size"]) == ("sha384", 256)
+
+
+def test_a_date_beyond_the_frame_range_is_nat_and_noted():
+    cert = odd_certificate([attr(NameOID.COMMON_NAME, "forever")],
+                           not_after=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+    frame = exlab.read_certs(io.BytesIO(cert.public_bytes(serialization.Encoding.PEM)))
+    assert frame["not_after"].isna().tolist() == [True]
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert any("9999-12-31" in note for note in notes)
+
+
+def test_pem_bundle_with_garbage_text_and_a_damaged_block_skips_only_that_block():
+    public, internal = kb2888788_pair()
+    bundle = (b"subject=CN = mail.contoso.com\n" + public.pem + b"\nsome text\n"
+              + b"-----BEGIN CERTIFICATE-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END CERTIFICATE-----\n"
+              + internal.certificate.public_bytes(serialization.Encoding.PEM).replace(b"\n", b"\r\n"))
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = exlab.read_certs(io.BytesIO(bundle))
+    assert frame["thumbprint"].tolist() == [public.thumbprint, internal.thumbprint]
+    report = frame.attrs["parse_report"]
+    assert (report.records_read, report.records_skipped) == (2, 1)
+    assert report.files[0].losses[0].where == "PEM block 2 (line 31)"
+
+
+def test_pem_with_its_private_key_marks_the_certificate_that_carries_it():
+    public, internal = kb2888788_pair()
+    key = internal.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+    frame = exlab.read_certs(io.BytesIO(public.pem + internal.pem + key))
+    assert frame.set_index("thumbprint")["has_private_key"].to_dict() == {
+        public.thumbprint: False, internal.thumbprint: True}
+
+
+@pytest.mark.parametrize("data, where", [
+    (b"\x30\x82\x01\x00" + b"\x30" * 40, "the file"),
+    (b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "PEM block 1 (line 1)"),
+])
+def test_a_malformed_certificate_file_is_corrupt_input_naming_the_file(tmp_path, data, where):
+    path = tmp_path / "server.cer"
+    path.write_bytes(data)
+    with pytest.raises(CorruptInput) as caught:
+        exlab.read_certs(path)
+    assert (caught.value.source, caught.value.where) == (str(path), where)
+
+
+def test_truncated_der_of_a_real_certificate_is_corrupt_input():
+    public, _ = kb2888788_pair()
+    with pytest.raises(CorruptInput, match="expected an X.509 certificate"):
+        exlab.read_certs(io.BytesIO(public.der[:-10]))
+
+
+def test_a_pem_file_without_certificates_is_unsupported():
+    with pytest.raises(UnsupportedFormat, match="CERTIFICATE or PKCS7 block"):
+        exlab.read_certs(VECTORS / "x509" / "custom" / "crl_empty.pem")
+
+
+def test_pkcs7_der_and_pem_give_every_certificate():
+    public, internal = kb2888788_pair()
+    chain = list(internal.chain)
+    for pem in (False, True):
+        frame = exlab.read_certs(io.BytesIO(p7b_bytes(chain, pem=pem)))
+        assert sorted(frame["thumbprint"]) == sorted(c.thumbprint for c in chain)
+        assert frame.attrs["parse_report"].files[0].format == "pkcs7"
+    amazon = exlab.read_certs(VECTORS / "pkcs7" / "amazon-roots.p7b")
+    with pytest.warns(UserWarning, match="BER"):   # a BER file; read_certs notes it in the report instead
+        expected = pkcs7.load_der_pkcs7_certificates((VECTORS / "pkcs7" / "amazon-roots.p7b").read_bytes())
+    assert amazon["subject"].tolist() == ["CN=Amazon Root CA 3, O=Amazon, C=US", "CN=Amazon Root CA 2, O=Amazon, C=US"]
+    assert amazon["der"].tolist() == [c.public_bytes(serialization.Encoding.DER) for c in expected]
+    assert "BER" in amazon.attrs["parse_report"].files[0].warnings[0]
+
+
+def test_pfx_marks_the_key_holder_and_keeps_the_friendly_name(tmp_path):
+    _, internal = kb2888788_pair()
+    path = tmp_path / "internal.pfx"
+    path.write_bytes(pfx_bytes(internal, "Pa55w0rd!", friendly_name="Contoso internal"))
+    frame = exlab.read_certs(path, password="Pa55w0rd!")
+    assert frame["thumbprint"].tolist() == [c.thumbprint for c in internal.chain]
+    assert frame["has_private_key"].tolist() == [True, False, False]
+    assert frame.loc[0, "friendly_name"] == "Contoso internal"
+    assert frame.attrs["parse_report"].files[0].format == "pkcs12"
+
+
+def test_pfx_with_a_wrong_or_missing_password_names_the_file(tmp_path):
+    _, internal = kb2888788_pair()
+    path = tmp_path / "internal.pfx"
+    path.write_bytes(pfx_bytes(internal, "Pa55w0rd!"))
+    with pytest.raises(WrongPassword, match="no password was given") as missing:
+        exlab.read_certs(path)
+    with pytest.raises(WrongPassword, match="does not open it") as wrong:
+        exlab.read_certs(path, password="password")
+    assert missing.value.source == wrong.value.source == str(path)
+
+
+def test_pkcs12_vectors():
+    name_all = exlab.read_certs(VECTORS / "pkcs12" / "name-all-pwd.p12", password=b"password")
+    assert name_all["friendly_name"].tolist() == ["name", "name2", "name3"]
+    assert name_all["has_private_key"].tolist() == [True, False, False]
+    unicode_names = exlab.read_certs(VECTORS / "pkcs12" / "name-unicode-no-pwd.p12")
+    assert unicode_names["friendly_name"].tolist() == ["\u263a", "\u00e4", "\u00e7"]
+    no_key = exlab.read_certs(VECTORS / "pkcs12" / "cert-aes256cbc-no-key.p12", password="cryptography")
+    assert no_key["has_private_key"].tolist() == [False]
+    assert "holds no private key" in no_key.attrs["parse_report"].files[0].warnings[0]
+    with pytest.warns(UserWarning, match="BER"):   # this vector is BER; read_certs notes that instead
+        loaded = pkcs12.load_pkcs12((VECTORS / "pkcs12" / "no-password.p12").read_bytes(), None)
+    frame = exlab.read_certs(VECTORS / "pkcs12" / "no-password.p12")
+    assert "BER" in frame.attrs["parse_report"].files[0].warnings[0]
+    row = frame.iloc[0]
+    assert row["der"] == loaded.cert.certificate.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_folder_of_exports_merges_one_certificate_seen_twice(tmp_path):
+    public, internal = kb2888788_pair()
+    (tmp_path / "public.cer").write_bytes(public.der)
+    (tmp_path / "chain.p7b").write_bytes(p7b_bytes([public, internal]))
+    frame = exlab.read_certs(tmp_path)
+    assert sorted(frame["thumbprint"]) == sorted([internal.thumbprint, public.thumbprint])
+    sources = frame.set_index("thumbprint")["source"]
+    assert sources[public.thumbprint] == f"{tmp_path / 'chain.p7b'}; {tmp_path / 'public.cer'}"
+    assert frame["conflicts"].tolist() == [(), ()]
+    assert [f.sha256 for f in frame.attrs["parse_report"].files] == [
+        hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("chain.p7b", "public.cer")]
