@@ -328,12 +328,24 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
                         connectors=connectors, name=name, connector=connector_name, candidates=candidates,
                         selected=selected, at=when)
+    return conclude(facts, server_fqdn=fqdn, notes=notes)
+
+
+def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] | None = None) -> Diagnosis:
+    """The diagnosis of prepared facts: run the rules, weigh them, write the fix.
+
+    :func:`diagnose` prepares the facts from frames (trust, selection, inference);
+    this is the weighing alone.
+
+    >>> conclude(Facts.build()).verdict
+    'inconclusive'
+    """
     findings = run_rules(facts)
     verdict, cause, culprit, strength = _decide(findings, facts)
     onset, end = _span(facts.points, cause)
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
-        evidence=findings, remediation=_remediation(facts, cause, culprit, connector_name),
-        missing=_missing(facts, verdict, connector_name), server_fqdn=fqdn, connector=connector_name,
-        name=name, selected=facts.selected, notes=notes,
+        evidence=findings, remediation=_remediation(facts, cause, culprit, facts.connector),
+        missing=_missing(facts, verdict, facts.connector), server_fqdn=server_fqdn, connector=facts.connector,
+        name=facts.name, selected=facts.selected, notes=list(notes or []),
     )

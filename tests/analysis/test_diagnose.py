@@ -1,0 +1,162 @@
+"""The diagnosis: verdicts and their strength, look-alikes, what is missing, and safe remediation text."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from exlab.analysis.diagnose import conclude, diagnose
+from exlab.analysis.remediation import kb2888788_steps, ps_quote, thumbprint_or_placeholder
+from exlab.analysis.rules import Facts
+from tests.analysis import frames as f
+
+KB_CERTS = f.certs(f.cert(f.PUBLIC, "public", "2024-06-01", services=("IIS", "SMTP")),
+                   f.cert(f.INTERNAL, "internal", "2025-03-14"))
+KB_CANDIDATES = KB_CERTS.sort_values("not_before", ascending=False).reset_index(drop=True)
+HEALTHY = f.certs(f.cert(f.PUBLIC, "public", "2024-06-01", services=("IIS", "SMTP")),
+                  f.cert(f.INTERNAL, "internal", "2025-03-14", services=("IMAP", "POP", "IIS")))
+UNTRUSTED_EVENTS = f.failures(("2025-03-20 09:14:02.1234567", f.UNTRUSTED), ("2025-03-20 09:29:05", f.UNTRUSTED),
+                              ("2025-03-21 11:02:40", f.UNTRUSTED))
+REFUSED = f.sessions(f.session("2025-03-19 10:00", f.QUEUED, f.PUBLIC, issuer=f.PUBLIC_ISSUER),
+                     f.session("2025-03-20 09:14:01.5", f.UNTRUSTED), f.session("2025-03-21 11:02:39", f.UNTRUSTED))
+
+
+def kb_facts(**kwargs) -> Facts:
+    return Facts.build(certs=KB_CERTS, candidates=KB_CANDIDATES, selected=f.INTERNAL, name=f.FQDN,
+                       connector=f.CONNECTOR, **kwargs)
+
+
+def commands(diagnosis) -> list[str]:
+    return [step.command for step in diagnosis.remediation if step.command]
+
+
+def test_direct_a_protocol_log_alone_confirms_with_the_presented_thumbprint():
+    d = diagnose(sessions=REFUSED)
+    assert (d.verdict, d.cause, d.strength, d.culprit) == ("confirmed", "kb2888788", "direct", f.INTERNAL)
+    assert d.onset == pd.Timestamp("2025-03-20 09:14:01.5", tz="UTC")
+    assert d.end == pd.Timestamp("2025-03-21 11:02:39", tz="UTC")
+    assert d.connector == f.CONNECTOR and any("protocol log" in note for note in d.notes)
+    assert d.missing == []
+
+
+def test_strong_events_and_the_certificate_set_up_confirm_with_the_exact_fix():
+    d = conclude(kb_facts(failures=UNTRUSTED_EVENTS))
+    assert (d.verdict, d.cause, d.strength, d.culprit) == ("confirmed", "kb2888788", "strong", f.INTERNAL)
+    assert d.to_dict()["onset"] == "2025-03-20T09:14:02.1234567Z"
+    assert d.to_dict()["end"] == "2025-03-21T11:02:40.0000000Z"
+    assert commands(d) == [
+        f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
+        f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS",
+        f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
+        "Restart-Service MSExchangeTransport",
+        f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName '<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com'",
+    ]
+    assert "cannot always remove" in d.remediation[2].purpose
+
+
+def test_the_protocol_log_beats_events_and_onset_comes_from_it():
+    d = conclude(kb_facts(failures=UNTRUSTED_EVENTS, sessions=REFUSED))
+    assert (d.verdict, d.strength) == ("confirmed", "direct")
+    assert d.onset == pd.Timestamp("2025-03-20 09:14:01.5", tz="UTC")
+
+
+def test_possible_certificates_alone_are_at_most_inconclusive_and_name_what_to_collect():
+    d = conclude(kb_facts())
+    assert (d.verdict, d.cause, d.strength, d.culprit) == ("inconclusive", "kb2888788", "possible", f.INTERNAL)
+    assert d.onset is None
+    collected = " | ".join(step.command for step in d.missing)
+    assert 'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert' in collected
+    assert "Set-SendConnector 'Outbound to Office 365' -ProtocolLoggingLevel Verbose" in collected
+    assert "Get-ExchangeCertificate | Export-Clixml" not in collected      # the certificates are there
+
+
+def test_possible_events_alone_ask_for_the_certificates():
+    d = conclude(Facts.build(failures=UNTRUSTED_EVENTS, events=f.events(("2025-03-20 09:14:02", 2004, {})),
+                             connector=f.CONNECTOR))
+    assert (d.verdict, d.cause, d.strength, d.culprit) == ("inconclusive", "kb2888788", "possible", None)
+    collected = " | ".join(step.command for step in d.missing)
+    assert "Get-ExchangeCertificate | Export-Clixml" in collected and "-ProtocolLoggingLevel Verbose" in collected
+    assert "-Thumbprint <thumbprint>" in commands(d)[1]
+
+
+def test_healthy_certificates_alone_do_not_rule_out():
+    d = conclude(Facts.build(certs=HEALTHY, candidates=HEALTHY.iloc[[0]], selected=f.PUBLIC, name=f.FQDN))
+    assert d.verdict == "inconclusive" and d.cause is None
+
+
+def test_no_failures_and_a_healthy_selection_rule_out_with_no_cause():
+    sessions = f.sessions(f.session("2025-03-20 09:00", f.QUEUED, f.PUBLIC), f.session("2025-03-20 10:00", f.QUEUED, f.PUBLIC))
+    d = conclude(Facts.build(certs=HEALTHY, candidates=HEALTHY.iloc[[0]], selected=f.PUBLIC, name=f.FQDN,
+                             sessions=sessions))
+    assert (d.verdict, d.cause, d.culprit, d.onset) == ("ruled_out", None, None, None)
+    assert d.remediation == [] and d.missing == []
+    assert diagnose(sessions=sessions).verdict == "ruled_out"
+
+
+def test_events_without_2004_prove_nothing_and_ask_for_expert_logging():
+    quiet = f.events(("2025-03-20 03:17", 12018, {"%1": "CN=mail", "%2": f.PUBLIC, "%3": "400"}))
+    d = conclude(Facts.build(events=quiet, certs=HEALTHY, candidates=HEALTHY.iloc[[0]], selected=f.PUBLIC))
+    assert d.verdict == "inconclusive"
+    assert any("Level Expert" in step.command for step in d.missing)
+
+
+@pytest.mark.parametrize("facts, cause, culprit", [
+    (dict(failures=f.failures(("2025-03-20 09:00", f.TLSCERTNAME)),
+          events=f.events(("2025-03-20 09:00:00.1", 12014, {"%1": "<I>CN=R3<S>CN=mail", "%2": f.CONNECTOR}))),
+     "tlscertificatename-missing", None),
+    (dict(failures=f.failures(("2025-03-20 09:00", f.TENANT))), "tenant-attribution", None),
+    (dict(failures=f.failures(("2025-03-20 09:00", f.NETWORK), ("2025-03-20 09:15", f.NETWORK))), "network", None),
+    (dict(sessions=f.sessions(f.session("2025-03-20 09:00", None, f.PUBLIC, tls="failed", tls_error="NoCredentials"))),
+     "no-private-key", f.PUBLIC),
+    (dict(failures=f.failures(("2025-03-20 09:00", f.EXPIRED)), events=f.events(("2025-03-20 09:00", 12016, {"%1": f.FQDN}))),
+     "certificate-expired", None),
+])
+def test_look_alikes_rule_out_kb2888788_and_name_their_cause(facts, cause, culprit):
+    d = conclude(Facts.build(connector=f.CONNECTOR, **facts))
+    assert (d.verdict, d.cause, d.culprit) == ("ruled_out", cause, culprit)
+    assert d.onset == pd.Timestamp("2025-03-20 09:00", tz="UTC")
+    assert d.remediation, "a look-alike comes with its own fix"
+    assert not any("Enable-ExchangeCertificate -Thumbprint" in c and "-Services IMAP" in c for c in commands(d))
+
+
+def test_untrusted_root_with_only_a_self_signed_certificate_is_the_self_signed_look_alike():
+    only = f.certs(f.cert(f.SELF, "self-signed", "2024-01-01", subject="CN=EX01", names=("ex01", f.FQDN)))
+    d = conclude(Facts.build(failures=UNTRUSTED_EVENTS, certs=only, candidates=only, selected=f.SELF, name=f.FQDN))
+    assert (d.verdict, d.cause, d.culprit, d.strength) == ("ruled_out", "self-signed-only", f.SELF, "strong")
+
+
+def test_network_blips_during_an_untrusted_root_outage_do_not_rule_it_out():
+    blips = pd.concat([UNTRUSTED_EVENTS, f.failures(("2025-03-20 12:00", f.NETWORK))], ignore_index=True)
+    d = conclude(kb_facts(failures=blips))
+    assert (d.verdict, d.cause) == ("confirmed", "kb2888788")
+
+
+def test_remediation_text_is_safe_for_hostile_evidence():
+    assert ps_quote("O'Brien\u2019s connector") == "'O''Brien\u2019\u2019s connector'"
+    assert ps_quote("x'; Remove-Item C:\\ -Recurse; '") == "'x''; Remove-Item C:\\ -Recurse; '''"
+    assert ps_quote("two\nlines") == "<send connector name>"
+    assert thumbprint_or_placeholder("3F2A; Stop-Computer") == "<thumbprint>"
+    steps = kb2888788_steps("not-hex", ("IIS", "SMTP;Stop-Computer", "SMTP"), connector="a'b", public=("CN=I'ssuer", "CN=S"))
+    text = "\n".join(s.command for s in steps)
+    assert "<thumbprint>" in text and "Stop-Computer" not in text
+    assert steps[1].command == "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services IIS"
+    assert steps[-1].command == "Set-SendConnector 'a''b' -TlsCertificateName '<I>CN=I''ssuer<S>CN=S'"
+
+
+def test_a_culprit_with_no_other_service_gets_services_none():
+    steps = kb2888788_steps(f.INTERNAL, ("SMTP",), connector=f.CONNECTOR, public=None)
+    assert steps[1].command == f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services None"
+
+
+def test_to_dict_is_json_and_html_escapes_every_evidence_string():
+    hostile = f.sessions(f.session("2025-03-20 09:00", f.UNTRUSTED + " <script>alert(1)</script>", f.INTERNAL,
+                                   issuer="CN=<b>Evil</b> CA"))
+    d = diagnose(sessions=hostile, connector="<img src=x onerror=alert(1)>")
+    data = json.loads(json.dumps(d.to_dict()))
+    assert data["verdict"] == "confirmed" and data["evidence"][0]["evidence"][0]["source"] == "SEND20250320-1.LOG"
+    page = d._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<img" not in page and "&lt;img src=x" in page
+    assert "KB 2888788: confirmed" in str(d)
