@@ -25,6 +25,15 @@ from exlab.errors import (  # noqa: E402
 from exlab.certs import read_certs  # noqa: E402
 from exlab.events import read_events  # noqa: E402
 from exlab.parse_report import ParseReport  # noqa: E402
+from exlab.transport import (  # noqa: E402
+    name_fields,
+    parse_smtp_reply,
+    read_connectors,
+    read_protocol_log,
+    read_servers,
+    read_tracking_log,
+    tls_failures,
+)
 from exlab.analysis import Diagnosis, diagnose  # noqa: E402
 from exlab.case import Case, open_case  # noqa: E402
 
@@ -41,7 +50,14 @@ __all__ = [
     "WrongPassword",
     "__version__",
     "diagnose",
+    "name_fields",
     "open_case",
+    "parse_smtp_reply",
     "read_certs",
+    "read_connectors",
     "read_events",
+    "read_protocol_log",
+    "read_servers",
+    "read_tracking_log",
+    "tls_failures",
 ]

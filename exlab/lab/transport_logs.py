@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import io
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -425,5 +426,228 @@ def demo_tracking_log() -> io.BytesIO:
     ]
     stream = io.BytesIO()
     write_tracking_log(stream, rows)
+    stream.seek(0)
+    return stream
+
+
+# -- Get-SendConnector / Get-ExchangeServer exports ----------------------------------------
+
+_WORD_WRAP_LANGUAGES = ("en", "fr", "de", "it", "pt", "es")   # PowerShell wraps words only in these
+_CONNECTOR_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig",
+                    "Microsoft.Exchange.Data.Directory.SystemConfiguration.SendConnector",
+                    "Microsoft.Exchange.Data.Directory.ADLegacyVersionableObject",
+                    "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
+                    "Microsoft.Exchange.Data.Directory.ADObject",
+                    "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
+_SERVER_TYPES = ("Microsoft.Exchange.Data.Directory.Management.ExchangeServer",
+                 "Microsoft.Exchange.Data.Directory.ADPresentationObject",
+                 "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
+_LIST_TYPES = {
+    "SmartHosts": "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.SmartHost]]",
+    "AddressSpaces": "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.AddressSpace]]",
+    "SourceTransportServers": ("Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data."
+                               "Directory.ADObjectId]]"),
+    "ConnectedDomains": "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.AddressSpace]]",
+}
+
+
+def connector_properties(connector: dict) -> list[tuple[str, object]]:
+    """Every property Get-SendConnector shows for a connector (keyed like the connectors frame), in order.
+
+    >>> [name for name, _ in connector_properties({"name": "Outbound to Office 365"})][:3]
+    ['AddressSpaces', 'AuthenticationCredential', 'CloudServicesMailEnabled']
+    """
+    get = connector.get
+    name = get("name")
+    smart_hosts = tuple(get("smart_hosts") or ())
+    return [
+        ("AddressSpaces", tuple(get("address_spaces") or ())), ("AuthenticationCredential", None),
+        ("CloudServicesMailEnabled", get("cloud_services_mail_enabled", True)), ("Comment", None),
+        ("ConnectedDomains", ()), ("ConnectionInactivityTimeOut", "00:10:00"),
+        ("DNSRoutingEnabled", not smart_hosts), ("DomainSecureEnabled", False), ("Enabled", get("enabled", True)),
+        ("ErrorPolicies", "Default"), ("ForceHELO", False), ("Fqdn", get("fqdn")), ("FrontendProxyEnabled", False),
+        ("HomeMTA", "Microsoft MTA"), ("HomeMtaServerId", (get("source_transport_servers") or ("EX01",))[0]),
+        ("Identity", get("identity") or name), ("IgnoreSTARTTLS", False), ("IsScopedConnector", False),
+        ("IsSmtpConnector", True), ("MaxMessageSize", "35 MB (36,700,160 bytes)"), ("Name", name),
+        ("Port", 25), ("ProtocolLoggingLevel", get("protocol_logging_level") or "None"),
+        ("RequireOorg", False), ("RequireTLS", get("require_tls", True)), ("SmartHostAuthMechanism", "None"),
+        ("SmartHosts", smart_hosts), ("SmartHostsString", "".join(f"[{h}]" for h in smart_hosts) or None),
+        ("SmtpMaxMessagesPerConnection", 20), ("SourceIPAddress", "0.0.0.0"),
+        ("SourceRoutingGroup", "Exchange Routing Group (DWBGZMFD01QNBJR)"),
+        ("SourceTransportServers", tuple(get("source_transport_servers") or ())),
+        ("TlsAuthLevel", get("tls_auth_level")), ("TlsCertificateName", get("tls_certificate_name")),
+        ("TlsDomain", get("tls_domain")), ("UseExternalDNSServersEnabled", False),
+        ("AdminDisplayName", None), ("ExchangeVersion", "0.1 (8.0.535.0)"), ("IsValid", True),
+        ("ObjectState", "Unchanged"),
+    ]
+
+
+def server_properties(server: dict) -> list[tuple[str, object]]:
+    """The Get-ExchangeServer properties of a server (``name``, ``fqdn``, optional ``version``, ``site``).
+
+    >>> dict(server_properties({"name": "EX01", "fqdn": "EX01.contoso.com"}))["ServerRole"]
+    'Mailbox'
+    """
+    return [
+        ("Name", server["name"]), ("Fqdn", server["fqdn"]), ("Edition", "StandardEvaluation"),
+        ("AdminDisplayVersion", f"Version {server.get('version', '15.2 (Build 1544.4)')}"),
+        ("ServerRole", "Mailbox"), ("Site", server.get("site", "contoso.com/Configuration/Sites/Default-First-Site")),
+        ("IsHubTransportServer", True), ("IsMailboxServer", True), ("IsEdgeServer", False),
+        ("IsExchangeTrialEdition", False), ("Identity", server["name"]),
+    ]
+
+
+def _fl_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, tuple):
+        return "{" + ", ".join(str(v) for v in value) + "}"
+    return str(value)
+
+
+def _wrap(text: str, first: int, width: int, word_wrap: bool) -> list[str]:
+    """Cut a value into console lines as PowerShell's Format-List does (word wrap in some cultures)."""
+    lines: list[str] = []
+    limit = first
+    while len(text) > limit:
+        cut = limit
+        if word_wrap:
+            space = text.rfind(" ", 0, limit)
+            if space > 0:
+                cut = space + 1          # the space stays at the end of the line
+        lines.append(text[:cut])
+        text, limit = text[cut:], width
+    lines.append(text)
+    return lines
+
+
+def format_list(objects: Iterable[Sequence[tuple[str, object]]], *, width: int = 120, culture: str = "en-US") -> str:
+    """``| fl`` text of objects given as ``(property, value)`` pairs, as Windows PowerShell 5.1 prints it.
+
+    >>> format_list([[("Name", "Outbound to Office 365"), ("RequireTLS", True)]]).strip().split("\\r\\n")
+    ['Name       : Outbound to Office 365', 'RequireTLS : True']
+    """
+    word_wrap = culture.split("-")[0].lower() in _WORD_WRAP_LANGUAGES
+    blocks = []
+    for properties in objects:
+        label = max(len(name) for name, _ in properties)
+        indent = label + 3
+        lines = []
+        for name, value in properties:
+            pieces = _wrap(_fl_text(value), width - indent, width - indent, word_wrap)
+            lines.append(f"{name.ljust(label)} : {pieces[0]}".rstrip(" ") if len(pieces) == 1
+                         else f"{name.ljust(label)} : {pieces[0]}")
+            lines.extend(" " * indent + piece for piece in pieces[1:])
+        blocks.append("\r\n".join(lines))
+    return "\r\n\r\n" + "\r\n\r\n".join(blocks) + "\r\n\r\n\r\n"
+
+
+def _clixml_property(name: str, value: object, refs: list[int]) -> str:
+    from exlab.events.clixml import encode_string
+    from xml.sax.saxutils import escape, quoteattr
+    attr = quoteattr(name)
+    if value is None:
+        return f"<Nil N={attr} />"
+    if isinstance(value, bool):
+        return f"<B N={attr}>{'true' if value else 'false'}</B>"
+    if isinstance(value, int):
+        return f"<I32 N={attr}>{value}</I32>"
+    if isinstance(value, tuple):
+        refs[0] += 1
+        items = "".join(f"<S>{escape(encode_string(str(v)))}</S>" for v in value)
+        kind = _LIST_TYPES.get(name, "System.Collections.ArrayList")
+        return (f'<Obj N={attr} RefId="{refs[0]}"><TN RefId="{refs[0]}"><T>Deserialized.{escape(kind)}</T>'
+                f"<T>Deserialized.System.Object</T></TN><LST>{items}</LST></Obj>")
+    return f"<S N={attr}>{escape(encode_string(str(value)))}</S>"
+
+
+def export_clixml(objects: Iterable[Sequence[tuple[str, object]]], types: Sequence[str]) -> str:
+    """Export-Clixml text of objects as a remote Exchange Management Shell serializes them."""
+    from xml.sax.saxutils import escape
+    parts = ['<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\r\n']
+    refs = [0]
+    for properties in objects:
+        ref = refs[0] = refs[0] + 1 if len(parts) > 1 else 0
+        names = "".join(f"<T>Deserialized.{escape(t)}</T>" for t in types)
+        shown = dict(properties).get("Identity") or dict(properties).get("Name")
+        body = "".join(_clixml_property(name, value, refs) for name, value in properties)
+        parts.append(f'  <Obj RefId="{ref}">\r\n    <TN RefId="{ref}">{names}</TN>\r\n'
+                     f"    <ToString>{escape(str(shown))}</ToString>\r\n    <Props>{body}</Props>\r\n  </Obj>\r\n")
+    parts.append("</Objs>")
+    return "".join(parts)
+
+
+def convert_to_json(objects: Iterable[Sequence[tuple[str, object]]]) -> str:
+    """ConvertTo-Json text (Windows PowerShell 5.1 layout: 4-space indent, ``"name":  value``)."""
+    items = [{name: (list(value) if isinstance(value, tuple) else value) for name, value in properties}
+             for properties in objects]
+    data = items[0] if len(items) == 1 else items
+    text = json.dumps(data, indent=4, ensure_ascii=False)
+    return text.replace('": ', '":  ').replace("\n", "\r\n")
+
+
+def _write_text(target: str | Path | BinaryIO, text: str, encoding: str) -> None:
+    stream, close = _open_target(target)
+    try:
+        stream.write(text.encode(encoding))
+    finally:
+        if close:
+            stream.close()
+
+
+def write_send_connectors(target: str | Path | BinaryIO, connectors: Iterable[dict], *, shape: str = "fl",
+                          width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
+    """Write ``Get-SendConnector | fl`` (``shape="fl"``), ``| Export-Clixml`` or ``| ConvertTo-Json``.
+
+    ``connectors`` are dicts keyed like the connectors frame. The default encoding is what
+    Windows PowerShell 5.1's ``>`` and Export-Clixml write: UTF-16 LE with BOM.
+    """
+    _write_settings(target, [connector_properties(c) for c in connectors], _CONNECTOR_TYPES, shape, width,
+                    culture, encoding)
+
+
+def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict], *, shape: str = "fl",
+                           width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
+    """Write ``Get-ExchangeServer`` as ``fl``, ``clixml`` or ``json`` (servers: dicts with name, fqdn)."""
+    _write_settings(target, [server_properties(s) for s in servers], _SERVER_TYPES, shape, width, culture,
+                    encoding)
+
+
+def _write_settings(target, objects, types, shape: str, width: int, culture: str, encoding: str) -> None:
+    if shape == "fl":
+        text = format_list(objects, width=width, culture=culture)
+    elif shape == "clixml":
+        text = export_clixml(objects, types)
+    elif shape == "json":
+        text = convert_to_json(objects)
+    else:
+        raise ValueError(f"shape must be 'fl', 'clixml' or 'json', not {shape!r}")
+    _write_text(target, text, encoding)
+
+
+DEMO_CONNECTOR = {
+    "name": "Outbound to Office 365", "fqdn": "mail.contoso.com",
+    "tls_certificate_name": "<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C=US<S>CN=mail.contoso.com",
+    "require_tls": True, "tls_auth_level": "DomainValidation", "tls_domain": "mail.protection.outlook.com",
+    "smart_hosts": ("contoso-com.mail.protection.outlook.com",), "address_spaces": ("smtp:*.mail.onmicrosoft.com;1",),
+    "cloud_services_mail_enabled": True, "protocol_logging_level": "Verbose", "source_transport_servers": ("EX01",),
+}
+
+
+def demo_connectors_fl() -> io.BytesIO:
+    """``Get-SendConnector | fl > connectors.txt`` of one hybrid connector, in memory (UTF-16 LE, width 80)."""
+    stream = io.BytesIO()
+    write_send_connectors(stream, [DEMO_CONNECTOR], width=80)
+    stream.seek(0)
+    return stream
+
+
+def demo_servers_json() -> io.BytesIO:
+    """``Get-ExchangeServer | ConvertTo-Json`` of two servers, in memory."""
+    stream = io.BytesIO()
+    write_exchange_servers(stream, [{"name": "EX01", "fqdn": "EX01.contoso.com"},
+                                    {"name": "EX02", "fqdn": "EX02.contoso.com"}], shape="json")
     stream.seek(0)
     return stream

@@ -7,20 +7,31 @@ and connector / server settings.
 """
 
 from exlab.transport.catalog import catalog, lookup, render_message
+from exlab.transport.failures import tls_failures
+from exlab.transport.fields import name_fields
 from exlab.transport.protocol_log import detect_protocol_log, read_protocol_lines, read_protocol_log
+from exlab.transport.settings import detect_connectors, detect_servers, read_connectors, read_servers
 from exlab.transport.smtp_reply import SmtpReply, classify, parse_smtp_reply
+from exlab.transport.sniff import sniff_transport
 from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
 
 __all__ = [
     "SmtpReply",
     "catalog",
     "classify",
+    "detect_connectors",
     "detect_protocol_log",
+    "detect_servers",
     "detect_tracking_log",
     "lookup",
+    "name_fields",
     "parse_smtp_reply",
+    "read_connectors",
     "read_protocol_lines",
     "read_protocol_log",
+    "read_servers",
     "read_tracking_log",
     "render_message",
+    "sniff_transport",
+    "tls_failures",
 ]

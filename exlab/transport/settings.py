@@ -1,0 +1,373 @@
+"""Send connector and server settings: ``Get-SendConnector`` and ``Get-ExchangeServer`` exports.
+
+Three shapes are read, each as Windows PowerShell 5.1 writes it, whatever the encoding
+(UTF-16 LE with BOM from ``>`` / ``Out-File`` / ``Export-Clixml``, UTF-8, ANSI):
+
+* ``| fl`` (Format-List): ``Name : value`` lines, one blank-line-separated block per
+  object, long values wrapped onto indented continuation lines, lists as ``{a, b}``,
+  booleans as ``True``/``False``;
+* ``| Export-Clixml``: serialized objects (a remote Exchange Management Shell writes
+  enums and Exchange types as strings, a local one as nested objects);
+* ``| ConvertTo-Json``: one object or an array; nested Exchange types as objects or strings.
+
+Property names are never translated, so the readers work for every UI language.
+
+>>> from exlab.lab.transport_logs import demo_connectors_fl
+>>> connectors = read_connectors(demo_connectors_fl())
+>>> connectors[["name", "require_tls", "smart_hosts"]].values.tolist()
+[['Outbound to Office 365', True, ('contoso-com.mail.protection.outlook.com',)]]
+>>> connectors.loc[0, "tls_certificate_name"]
+'<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C=US<S>CN=mail.contoso.com'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import pandas as pd
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from exlab.certs.text_decoding import decode_text
+from exlab.errors import CorruptInput, UnsupportedFormat
+from exlab.events.clixml import decode_string
+from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.parse_report import FileReport, ParseReport
+from exlab.transport.schema import CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
+
+PS_NS = "{http://schemas.microsoft.com/powershell/2004/04}"
+
+#: connectors-frame column -> Get-SendConnector property
+CONNECTOR_PROPERTIES: dict[str, str] = {
+    "name": "Name", "fqdn": "Fqdn", "tls_certificate_name": "TlsCertificateName", "require_tls": "RequireTLS",
+    "tls_auth_level": "TlsAuthLevel", "tls_domain": "TlsDomain", "smart_hosts": "SmartHosts",
+    "address_spaces": "AddressSpaces", "cloud_services_mail_enabled": "CloudServicesMailEnabled",
+    "protocol_logging_level": "ProtocolLoggingLevel", "source_transport_servers": "SourceTransportServers",
+    "enabled": "Enabled", "identity": "Identity",
+}
+#: servers-frame column -> Get-ExchangeServer property
+SERVER_PROPERTIES: dict[str, str] = {"name": "Name", "fqdn": "Fqdn"}
+
+_LIST_COLUMNS = {"smart_hosts", "address_spaces", "source_transport_servers"}
+_BOOL_COLUMNS = {"require_tls", "cloud_services_mail_enabled", "enabled"}
+# properties only a send connector has / only an Exchange server has: how content is recognised
+_CONNECTOR_MARKERS = ("AddressSpaces", "SmartHosts", "SmartHostsString", "CloudServicesMailEnabled",
+                      "SourceTransportServers", "DNSRoutingEnabled", "IsScopedConnector", "TlsAuthLevel")
+_SERVER_MARKERS = ("AdminDisplayVersion", "ServerRole", "IsHubTransportServer", "IsMailboxServer", "IsEdgeServer")
+_PROTOCOL_LOGGING = {0: "None", 1: "Verbose"}
+_FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)\s*: ?(?P<value>.*)$")
+_TLS_NAME = re.compile(r"<I>.*<S>", re.DOTALL)
+
+Bag = dict[str, Any]
+
+
+# -- content sniffing ---------------------------------------------------------------------
+
+def _head_text(head: bytes) -> str:
+    try:
+        return decode_text(head[: len(head) - (len(head) % 2)] if head[:2] in (b"\xff\xfe", b"\xfe\xff")
+                           else head)[0]
+    except UnicodeDecodeError:
+        return ""
+
+
+def _shape(text: str) -> str | None:
+    stripped = text.lstrip()
+    if stripped.startswith("<") and "schemas.microsoft.com/powershell/2004/04" in stripped[:400]:
+        return "clixml"
+    if stripped.startswith(("{", "[")):
+        return "json"
+    if any(_FL_LINE.match(line) for line in stripped.splitlines()[:5]):
+        return "fl"
+    return None
+
+
+def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
+    if shape == "fl":
+        return any(re.search(rf"^{m}\s*:", text, re.MULTILINE) for m in markers)
+    if shape == "json":
+        return any(f'"{m}"' in text for m in markers)
+    return any(f'N="{m}"' in text for m in markers)
+
+
+def detect_connectors(head: bytes) -> bool:
+    """Whether a file's first bytes are a Get-SendConnector export (fl, CliXml or JSON).
+
+    >>> detect_connectors("AddressSpaces : {smtp:*.mail.onmicrosoft.com;1}\\r\\n".encode("utf-16"))
+    True
+    >>> detect_connectors(b"Thumbprint : 3F2A\\r\\nServices : IMAP, POP, IIS, SMTP\\r\\n")
+    False
+    """
+    text = _head_text(head)
+    shape = _shape(text)
+    return shape is not None and _has_marker(text, shape, _CONNECTOR_MARKERS)
+
+
+def detect_servers(head: bytes) -> bool:
+    """Whether a file's first bytes are a Get-ExchangeServer export (fl, CliXml or JSON).
+
+    >>> detect_servers(b'{"Name": "EX01", "Fqdn": "EX01.contoso.com", "ServerRole": 38}')
+    True
+    """
+    text = _head_text(head)
+    shape = _shape(text)
+    return (shape is not None and _has_marker(text, shape, _SERVER_MARKERS)
+            and not _has_marker(text, shape, _CONNECTOR_MARKERS))
+
+
+# -- Format-List ----------------------------------------------------------------------------
+
+def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag]:
+    """The objects of ``| fl`` output: one dict of property -> text per blank-line-separated block.
+
+    Continuation lines (indented) are joined to the value they continue: a break at a
+    space keeps the space (PowerShell leaves it at the end of the wrapped line, or the
+    line ends with a list's ``,``), a break inside a word (cultures without word wrap)
+    joins directly. Lines that are neither are skipped; their numbers go to ``bad_lines``.
+
+    >>> parse_format_list("Name : A\\r\\nTlsDomain : mail.pro\\r\\n            tection.outlook.com\\r\\n\\r\\nName : B\\r\\n")
+    [{'Name': 'A', 'TlsDomain': 'mail.protection.outlook.com'}, {'Name': 'B'}]
+    """
+    objects: list[Bag] = []
+    current: Bag = {}
+    last: str | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            if current:
+                objects.append({key: value.rstrip() for key, value in current.items()})
+            current, last = {}, None
+            continue
+        if raw[:1] in (" ", "\t") and last is not None:
+            previous = current[last]
+            space = " " if previous.endswith(",") else ""
+            current[last] = previous + space + raw.lstrip()
+            continue
+        match = _FL_LINE.match(raw)
+        if match is None:
+            if bad_lines is not None:
+                bad_lines.append(number)
+            continue
+        last = match.group("name")
+        current[last] = match.group("value")
+    if current:
+        objects.append({key: value.rstrip() for key, value in current.items()})
+    return objects
+
+
+def fl_list(value: str) -> tuple[str, ...]:
+    """A Format-List list value ``{a, b}`` as a tuple (``{}`` is empty; a plain value is one item).
+
+    >>> fl_list("{smtp:*.mail.onmicrosoft.com;1}"), fl_list("{EX01, EX02}"), fl_list("{}")
+    (('smtp:*.mail.onmicrosoft.com;1',), ('EX01', 'EX02'), ())
+    """
+    value = value.strip()
+    if value.startswith("{") and value.endswith("}"):
+        value = value[1:-1]
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+# -- Export-Clixml ------------------------------------------------------------------------
+
+def parse_clixml(text: str) -> list[Bag]:
+    """The top-level objects of a CliXml document as property dicts (values as display values).
+
+    Strings, booleans and numbers keep their type; lists (``<LST>``) become lists; nested
+    objects become their ``<ToString>`` unless they hold a list or an enum number.
+
+    >>> doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
+    ...        '<Props><S N="Name">EX01</S><B N="IsHubTransportServer">true</B><Nil N="Site" /></Props></Obj></Objs>')
+    >>> parse_clixml(doc)
+    [{'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}]
+    """
+    root = fromstring(text.encode("utf-8"))
+    objects = []
+    for element in root:
+        if element.tag == PS_NS + "Obj":
+            value = _clixml_object(element)
+            if isinstance(value, dict):
+                objects.append(value)
+    return objects
+
+
+def _clixml_value(element: Element) -> Any:
+    tag = element.tag.removeprefix(PS_NS)
+    text = element.text or ""
+    if tag == "S":
+        return decode_string(text)
+    if tag == "B":
+        return text.strip().lower() == "true"
+    if tag == "Nil":
+        return None
+    if tag in ("I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"):
+        return int(text.strip())
+    if tag == "Obj":
+        return _clixml_object(element)
+    return decode_string(text)
+
+
+def _clixml_object(element: Element) -> Any:
+    props: Bag | None = None
+    items: list | None = None
+    number: int | None = None
+    for child in element:
+        tag = child.tag.removeprefix(PS_NS)
+        if tag in ("Props", "MS"):
+            props = props if props is not None else {}
+            for prop in child:
+                props[prop.get("N", "")] = _clixml_value(prop)
+        elif tag in ("LST", "IE", "STK", "QUE"):
+            items = [_clixml_value(item) for item in child]
+        elif tag in ("I32", "I64", "U32", "By") and number is None:
+            number = int((child.text or "0").strip())
+    if items is not None:
+        return items
+    shown = element.findtext(PS_NS + "ToString")
+    if props is not None and (shown is None or element.get("N") is None):
+        return props
+    if shown is not None:
+        return decode_string(shown)
+    return number if number is not None else props
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
+    data = evidence.stream.read()
+    if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf\xff\xfe"):
+        raise CorruptInput(evidence.name, "the file is empty", "Get-SendConnector / Get-ExchangeServer output")
+    try:
+        text, encoding = decode_text(data)
+    except UnicodeDecodeError as err:
+        raise CorruptInput(evidence.name, f"byte {err.start}", "UTF-16 or UTF-8 text", str(err.reason)) from None
+    report.engine = encoding
+    shape = _shape(text)
+    if shape == "clixml":
+        try:
+            return parse_clixml(text)
+        except (ParseError, DefusedXmlException, ValueError) as err:
+            raise CorruptInput(evidence.name, _xml_place(err), "a well-formed Export-Clixml document",
+                               str(err)) from None
+    if shape == "json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise CorruptInput(evidence.name, f"line {err.lineno} column {err.colno}",
+                               "ConvertTo-Json output", err.msg) from None
+        items = loaded if isinstance(loaded, list) else [loaded]
+        bags = []
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                bags.append(item)
+            else:
+                report.skip_record(f"item {index}", "expected a JSON object")
+        return bags
+    if shape == "fl":
+        bad: list[int] = []
+        bags = parse_format_list(text, bad)
+        for number in bad:
+            report.skip_record(f"line {number}", "expected a 'Name : value' line or an indented continuation")
+        return bags
+    raise UnsupportedFormat(evidence.name, "the first lines", "Format-List, Export-Clixml or ConvertTo-Json output")
+
+
+def _xml_place(err: Exception) -> str:
+    position = getattr(err, "position", None)
+    return f"line {position[0]} column {position[1]}" if position else "the XML"
+
+
+def display(value: Any) -> Any:
+    """A property value as Format-List would show it: nested Exchange objects become their text.
+
+    >>> display({"CertificateIssuer": "CN=CA", "CertificateSubject": "CN=mail.contoso.com"})
+    '<I>CN=CA<S>CN=mail.contoso.com'
+    >>> display({"Type": "smtp", "Address": "*.mail.onmicrosoft.com", "Cost": 1})
+    'smtp:*.mail.onmicrosoft.com;1'
+    >>> display([{"Domain": {"HostnameString": "contoso-com.mail.protection.outlook.com"}, "Address": None}])
+    ['contoso-com.mail.protection.outlook.com']
+    """
+    if isinstance(value, list):
+        return [display(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "CertificateIssuer" in value or "CertificateSubject" in value:
+        return f"<I>{value.get('CertificateIssuer') or ''}<S>{value.get('CertificateSubject') or ''}"
+    if {"Type", "Address", "Cost"} <= set(value):
+        return f"{value['Type']}:{value['Address']};{value['Cost']}"
+    for key in ("Domain", "HostnameString", "Address", "Name", "ToString"):
+        if value.get(key) not in (None, ""):
+            return display(value[key])
+    return json.dumps(value, sort_keys=True)
+
+
+def _cell(column: str, value: Any) -> Any:
+    value = display(value)
+    if column in _LIST_COLUMNS:
+        if value is None:
+            return ()
+        if isinstance(value, list):
+            return tuple(str(item) for item in value if item not in (None, ""))
+        return fl_list(str(value))
+    if column in _BOOL_COLUMNS:
+        if isinstance(value, bool) or value is None:
+            return value
+        text = str(value).strip().lower()
+        return True if text == "true" else False if text == "false" else None
+    if column == "protocol_logging_level" and isinstance(value, int) and not isinstance(value, bool):
+        return _PROTOCOL_LOGGING.get(value, str(value))
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], format_name: str,
+          wanted: Callable[[Bag], bool]) -> pd.DataFrame:
+    report = ParseReport()
+    columns: dict[str, list] = {name: [] for name in (*properties, "source")}
+    for evidence in iter_evidence(source):
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=format_name,
+                                      size=evidence.size)
+        for index, bag in enumerate(_objects(evidence, file_report), 1):
+            if not wanted(bag):
+                file_report.note(f"object {index} is not a {format_name} object and was ignored")
+                continue
+            if "Name" not in bag:
+                file_report.skip_record(f"object {index}", "expected a Name property")
+                continue
+            for column, prop in properties.items():
+                columns[column].append(_cell(column, bag.get(prop)))
+            columns["source"].append(evidence.name)
+            file_report.records_read += 1
+        file_report.warn_losses()
+    return make_frame(columns, dtypes, report)
+
+
+def _is_connector(bag: Bag) -> bool:
+    return not any(m in bag for m in _SERVER_MARKERS) or any(m in bag for m in _CONNECTOR_MARKERS)
+
+
+def _is_server(bag: Bag) -> bool:
+    return not any(m in bag for m in _CONNECTOR_MARKERS)
+
+
+def read_connectors(source: Sources) -> pd.DataFrame:
+    """Read Get-SendConnector exports (fl, Export-Clixml, ConvertTo-Json) into the connectors frame.
+
+    Lists (smart_hosts, address_spaces, source_transport_servers) are tuples; an empty
+    TlsCertificateName or Fqdn is NA.
+    """
+    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_DTYPES, "send-connector", _is_connector)
+
+
+def read_servers(source: Sources) -> pd.DataFrame:
+    """Read Get-ExchangeServer exports (fl, Export-Clixml, ConvertTo-Json) into the servers frame (name, fqdn).
+
+    >>> from exlab.lab.transport_logs import demo_servers_json
+    >>> read_servers(demo_servers_json())[["name", "fqdn"]].values.tolist()
+    [['EX01', 'EX01.contoso.com'], ['EX02', 'EX02.contoso.com']]
+    """
+    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, "exchange-server", _is_server)
