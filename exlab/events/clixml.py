@@ -117,7 +117,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
             if row is not None:
                 yield row
     except (ParseError, DefusedXmlException) as err:
-        if root is None:
+        if root is None or (report.records_read == 0 and not report.losses and not others):
             raise CorruptInput(evidence.name, "the start", "a well-formed CliXml document", str(err)) from err
         line = getattr(err, "position", ("?",))[0]
         report.skip_chunk(f"line {line}, after object {position}",

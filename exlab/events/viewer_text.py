@@ -76,7 +76,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     if culture is None:
         raise UnsupportedFormat(evidence.name, "line 1 (the header)",
                                 f"Event Viewer column headers in one of the known languages ({KNOWN_LANGUAGES})",
-                                f"found {header!r}")
+                                f"found {delimiter.join(header)!r}")
     report.format = "event-viewer-csv" if delimiter == "," else "event-viewer-txt"
     if sniffed.encoding.startswith("cp"):
         report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")

@@ -1,0 +1,167 @@
+"""Event Viewer CSV/TXT exports: hand-written fixtures in four languages and three encodings."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exlab import read_events
+from exlab.errors import AssumptionWarning, DataLossWarning, UnsupportedFormat
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MSG_2004_EN = ("Send connector Outbound to Office 365: Message delivery was not successful. The message with "
+               "message ID <7f3a1c@contoso.com> was acknowledged with SMTP response 454 4.7.0 Failed to establish "
+               "appropriate TLS channel: UntrustedRoot: Access Denied.")
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def read_quietly(path, **kwargs) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_events(path, **kwargs)
+
+
+def test_en_us_csv_reads_every_record_with_local_times_in_the_given_zone():
+    frame = read_events(FIXTURES / "app-en-US.csv", tz="Europe/Warsaw")
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.format, report.records_read, report.records_skipped) == ("event-viewer-csv", 3, 0)
+    assert report.assumed_tz == "Europe/Warsaw"
+    assert frame["event_id"].tolist() == [2004, 12014, 12023]
+    assert frame["level"].tolist() == [4, 2, 3]
+    assert frame["task"].tolist() == [2, 12, 0]          # "(2)", "(12)", "None"
+    # CET (+01:00) on 2025-03-20; 12:00:07 AM is just after midnight
+    assert frame["time_created"].tolist() == [utc("2025-03-20 13:15:04"), utc("2025-03-20 09:05:44"),
+                                              utc("2025-02-28 23:00:07")]
+    assert frame.loc[0, "message"] == MSG_2004_EN
+    assert frame.loc[1, "message"] == (
+        "Microsoft Exchange could not find a certificate that contains the domain name mail.contoso.com in the "
+        "personal store on the local computer. Therefore, it is unable to support the STARTTLS SMTP verb for the "
+        "connector \"Default Frontend EX01\" with a FQDN parameter of mail.contoso.com.\r\n"
+        "If the connector's FQDN is not specified, the computer's FQDN is used.")
+    # what these exports do not carry stays NA
+    assert frame[["computer", "channel", "qualifiers", "keywords", "record_id", "record_number"]].isna().all().all()
+    assert frame["data"].tolist() == [{}, {}, {}]
+    assert frame["provider"].eq("MSExchangeTransport").all()
+
+
+def test_without_a_time_zone_utc_is_assumed_and_said():
+    with pytest.warns(AssumptionWarning, match="read as UTC"):
+        frame = read_events(FIXTURES / "app-en-US.csv")
+    report = frame.attrs["parse_report"].files[0]
+    assert report.assumed_tz == "UTC"
+    assert frame.loc[0, "time_created"] == utc("2025-03-20 14:15:04")
+
+
+def test_polish_csv_with_bom_skips_and_counts_the_record_with_a_foreign_date():
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = read_events(FIXTURES / "app-pl-PL-bom.csv", tz="Europe/Warsaw")
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.records_read, report.records_skipped) == (3, 1)
+    assert report.losses[0].where == "line 4"
+    assert "'2025-03-20 14:05'" in report.losses[0].reason and "pl-PL" in report.losses[0].reason
+    assert frame["event_id"].tolist() == [2004, 12014, 41]
+    assert frame["level"].tolist() == [4, 2, 1]          # Informacje, Błąd, Krytyczny
+    assert frame["task"].isna().tolist() == [True, True, False]   # named categories carry no number
+    assert frame.loc[2, "task"] == 63
+    assert frame.loc[1, "message"] == "Nie znaleziono certyfikatu zawierającego nazwę domeny mail.contoso.com."
+    assert frame.loc[2, "time_created"] == utc("2025-03-19 22:59:59")
+
+
+def test_polish_csv_in_the_ansi_code_page_reads_like_the_utf8_one():
+    utf8 = read_quietly(FIXTURES / "app-pl-PL-bom.csv", tz="Europe/Warsaw")
+    ansi = read_quietly(FIXTURES / "app-pl-PL-cp1250.csv", tz="Europe/Warsaw")
+    pd.testing.assert_frame_equal(utf8.drop(columns="source"), ansi.drop(columns="source"))
+    notes = ansi.attrs["parse_report"].files[0].warnings
+    assert any("cp1250" in note for note in notes)
+
+
+def test_german_tab_delimited_text_in_utf16():
+    frame = read_events(FIXTURES / "app-de-DE.txt", tz="Europe/Berlin")
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.format, report.records_read, report.records_skipped) == ("event-viewer-txt", 3, 0)
+    assert frame["level"].tolist() == [4, 3, 2]
+    assert frame["task"].tolist() == [2, 12, 0]          # "(2)", "(12)", "Keine"
+    assert frame.loc[1, "message"] == ("Das Zertifikat für STARTTLS läuft bald ab.\r\nAntragsteller: "
+                                       "CN=mail.contoso.com\r\nFingerabdruck: 3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55")
+    assert frame.loc[1, "time_created"] == utc("2025-03-20 08:01:02")
+
+
+def test_french_csv():
+    frame = read_events(FIXTURES / "app-fr-FR.csv", tz="Europe/Paris")
+    assert frame["level"].tolist() == [4, 3]
+    assert frame["task"].tolist() == [2, 0]             # "(2)", "Aucun"
+    assert frame["time_created"].tolist() == [utc("2025-03-20 13:15:04"), utc("2025-03-19 07:00:00")]
+    assert "454 4.7.0" in frame.loc[0, "message"]
+
+
+def test_unknown_language_names_the_header_and_the_known_languages():
+    with pytest.raises(UnsupportedFormat) as caught:
+        read_events(FIXTURES / "app-es-ES.csv")
+    text = str(caught.value)
+    assert "app-es-ES.csv" in text and "line 1" in text
+    assert "Nivel,Fecha y hora,Origen,Id. del evento,Categoría de la tarea" in text
+    assert all(language in text for language in ("en-US", "pl-PL", "de-DE", "fr-FR"))
+
+
+def test_empty_file_is_unsupported():
+    with pytest.raises(UnsupportedFormat, match="empty"):
+        read_events(io.BytesIO(b""))
+
+
+def csv_stream(*records: str, header: str = "Level,Date and Time,Source,Event ID,Task Category") -> io.BytesIO:
+    return io.BytesIO(("\r\n".join((header, *records)) + "\r\n").encode("utf-8"))
+
+
+def test_malformed_records_are_skipped_and_counted_one_by_one():
+    stream = csv_stream(
+        "Information,3/20/2025 2:15:04 PM,MSExchangeTransport,2004,(2),ok",
+        "Information,3/20/2025 2:15:05 PM,MSExchangeTransport",                 # too few columns
+        "Information,3/20/2025 2:15:06 PM,MSExchangeTransport,20x4,(2),bad id",  # not a number
+        "Information,13/20/2025 2:15:07 PM,MSExchangeTransport,2004,(2),bad month",
+        "Information,3/20/2025 14:15:08,MSExchangeTransport,2004,(2),no AM/PM",
+        "",
+        "Information,3/20/2025 2:15:09 PM,MSExchangeTransport,2004,(2),ok again",
+    )
+    with pytest.warns(DataLossWarning, match="skipped 4 record"):
+        frame = read_events(stream, tz="UTC")
+    report = frame.attrs["parse_report"].files[0]
+    assert frame["message"].tolist() == ["ok", "ok again"]
+    assert [loss.where for loss in report.losses] == ["line 3", "line 4", "line 5", "line 6"]
+    assert report.records_read == 2
+
+
+def test_unknown_level_name_keeps_the_record_with_level_na():
+    frame = read_quietly(csv_stream("Audit Success,3/20/2025 2:15:04 PM,Security,4624,Logon,x"), tz="UTC")
+    assert len(frame) == 1 and pd.isna(frame.loc[0, "level"])
+    assert any("Audit Success" in note for note in frame.attrs["parse_report"].files[0].warnings)
+
+
+def test_daylight_saving_changes():
+    header = "Poziom,Data i godzina,Źródło,Identyfikator zdarzenia,Kategoria zadania"
+    stream = csv_stream("Informacje,26.10.2025 02:30:00,P,1,Brak,repeated hour",
+                        "Informacje,30.03.2025 02:30:00,P,1,Brak,hour that never was",
+                        "Informacje,30.03.2025 03:30:00,P,1,Brak,after the change", header=header)
+    frame = read_quietly(stream, tz="Europe/Warsaw")
+    report = frame.attrs["parse_report"].files[0]
+    # the repeated hour reads as its first occurrence (still CEST, +02:00)
+    assert frame["time_created"].tolist() == [utc("2025-10-26 00:30:00"), utc("2025-03-30 01:30:00")]
+    assert report.records_skipped == 1 and "does not exist in Europe/Warsaw" in report.losses[0].reason
+    assert any("ambiguous" in note for note in report.warnings)
+
+
+def test_filters_return_exactly_the_matching_subset():
+    path = FIXTURES / "app-en-US.csv"
+    everything = read_events(path, tz="Europe/Warsaw")
+    by_id = read_events(path, tz="Europe/Warsaw", event_ids=[12014, 12023])
+    assert by_id["event_id"].tolist() == [12014, 12023]
+    since = read_events(path, tz="Europe/Warsaw", start="2025-03-20 09:05:44")
+    expected = everything[everything["time_created"] >= utc("2025-03-20 09:05:44")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(since, expected)
+    assert read_events(path, tz="Europe/Warsaw", providers=["other"]).empty
