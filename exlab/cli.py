@@ -15,7 +15,7 @@ import warnings
 from exlab import __version__
 from exlab.errors import ExlabError, ExlabWarning
 
-COMMANDS = ("events", "investigate")
+COMMANDS = ("events", "investigate", "lab")
 
 
 def build_parser() -> argparse.ArgumentParser:
