@@ -1,0 +1,237 @@
+"""Which certificate does the transport service present when it opens TLS to Exchange Online?
+
+:func:`select_outbound` follows Exchange's rules (EXCHANGE.md):
+
+* a send connector's ``TlsCertificateName`` (``<I>issuer<S>subject``) names exactly one
+  certificate; when none has that issuer and subject, delivery fails with
+  ``454 4.7.5`` and event 12014 (``tls_certificate_name_missing``);
+* otherwise the name is the connector's Fqdn, or the server's FQDN when that is empty.
+  Candidates cover the name (CN or SAN, wildcards allowed), have a private key, allow
+  server authentication and are enabled for SMTP. The newest one (latest NotBefore)
+  valid on the server at ``at`` wins; the server trusts its internal root, so internal
+  certificates count as valid, expired ones do not. A self-signed certificate is only
+  a fallback.
+
+Where an export does not say (no private-key flag, no services, no EKU), the
+certificate is kept and the ``why`` column says what was assumed.
+
+>>> import pandas as pd
+>>> from exlab.certs.schema import certs_frame
+>>> def cert(thumb, issuer, start, services=("IIS", "SMTP")):
+...     return {"thumbprint": thumb * 40, "subject": "CN=mail.contoso.com", "issuer": issuer,
+...             "dns_names": ("mail.contoso.com",), "not_before": pd.Timestamp(start, tz="UTC"),
+...             "not_after": pd.Timestamp("2030-01-01", tz="UTC"), "has_private_key": True,
+...             "server_auth": True, "is_self_signed": False, "services": services}
+>>> certs = certs_frame([cert("A", "CN=exlab Lab Public Server CA 01", "2024-05-01"),
+...                      cert("B", "CN=Contoso Issuing CA 01", "2025-03-14")])
+>>> choice = select_outbound(certs, server_fqdn="mail.contoso.com", at="2025-03-20")
+>>> choice.thumbprint[:4], choice.rule
+('BBBB', 'newest valid candidate')
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from exlab.certs.names import covering_name, name_key
+from exlab.certs.trust import flag, judgement_time, present, utc_stamp
+
+RULE_TLS_CERTIFICATE_NAME = "TlsCertificateName"
+RULE_NEWEST = "newest valid candidate"
+RULE_SELF_SIGNED = "self-signed fallback"
+RULE_NONE = "no candidate"
+UNUSABLE_STATUS = ("revoked", "untrusted", "invalid", "dateinvalid")   # Status as Exchange computed it
+CANDIDATE_COLUMNS: dict[str, str] = {
+    "thumbprint": "string",
+    "subject": "string",
+    "issuer": "string",
+    "not_before": "datetime64[ns, UTC]",
+    "not_after": "datetime64[ns, UTC]",
+    "issuer_class": "string",
+    "trusted_by_microsoft365": "boolean",
+    "rank": "Int32",
+    "taken": "boolean",
+    "why": "string",
+}
+_TLS_NAME = re.compile(r"^\s*<I>(?P<issuer>.*?)<S>(?P<subject>.*?)\s*$", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class OutboundChoice:
+    """The certificate the transport would present, and why.
+
+    ``thumbprint`` is None when nothing qualifies. ``name`` is the FQDN matched (or the
+    TlsCertificateName). ``rule``: ``TlsCertificateName``, ``newest valid candidate``,
+    ``self-signed fallback`` or ``no candidate``. ``candidates`` explains every
+    certificate (rank among those that qualify, ``taken``, ``why``).
+    """
+
+    thumbprint: str | None
+    name: str
+    rule: str
+    candidates: pd.DataFrame
+    tls_certificate_name_missing: bool
+    at: pd.Timestamp
+    summary: str
+
+    def __str__(self) -> str:
+        lines = [self.summary, ""]
+        for row in self.candidates.itertuples():
+            mark = "->" if row.taken is True else "  "
+            rank = "-" if pd.isna(row.rank) else str(row.rank)
+            lines.append(f"{mark} {rank:>2} {row.thumbprint}  {row.subject}  (issuer {row.issuer}): {row.why}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        table = self.candidates.to_html(index=False, escape=True, na_rep="")
+        return f"<p><b>{html.escape(self.summary)}</b></p>{table}"
+
+
+def parse_tls_certificate_name(value: str) -> tuple[str, str] | None:
+    """``<I>issuer<S>subject`` as (issuer, subject), or None when the value has another shape.
+
+    >>> parse_tls_certificate_name("<I>CN=exlab Lab Public Server CA 01, O=exlab lab, C=US<S>CN=mail.contoso.com")
+    ('CN=exlab Lab Public Server CA 01, O=exlab lab, C=US', 'CN=mail.contoso.com')
+    """
+    match = _TLS_NAME.match(value or "")
+    return (match["issuer"].strip(), match["subject"].strip()) if match else None
+
+
+def select_outbound(certs: pd.DataFrame, *, server_fqdn: str, connector_fqdn: str | None = None,
+                    tls_certificate_name: str | None = None, at: Any = None) -> OutboundChoice:
+    """Predict the certificate the transport presents for a send connector (see the module doc).
+
+    ``at`` is when validity is judged (the failure time); without it, now, and the
+    summary says so.
+
+    >>> from exlab.certs.schema import certs_frame
+    >>> choice = select_outbound(certs_frame([]), server_fqdn="ex01.contoso.com",
+    ...     tls_certificate_name="<I>CN=exlab Lab Public Server CA 01<S>CN=mail.contoso.com")
+    >>> choice.thumbprint, choice.tls_certificate_name_missing
+    (None, True)
+    """
+    moment, defaulted = judgement_time(at)
+    when = "(validity judged now: no time given)" if defaulted else f"at {moment.isoformat()}"
+    rows = [row.to_dict() for _, row in certs.iterrows()]
+    wanted = present(tls_certificate_name)
+    if wanted:
+        return _by_tls_certificate_name(rows, wanted, moment, when)
+    name = present(connector_fqdn) or server_fqdn
+    verdicts = [(row, _skip_reason(row, name, moment)) for row in rows]
+    passing = [(row, notes) for row, (reason, notes) in verdicts if reason is None]
+    ranked = sorted((p for p in passing if not _self_signed(p[0])), key=_newest_first) + \
+        sorted((p for p in passing if _self_signed(p[0])), key=_newest_first)
+    taken = ranked[0][0] if ranked else None
+    rule = RULE_NONE if taken is None else (RULE_SELF_SIGNED if _self_signed(taken) else RULE_NEWEST)
+    table = [_candidate(row, rank, row is taken, _why_passed(row, notes, rank)) for rank, (row, notes)
+             in enumerate(ranked, 1)]
+    table += [_candidate(row, None, False, reason) for row, (reason, _) in verdicts if reason is not None]
+    source = "connector Fqdn" if present(connector_fqdn) else "server FQDN"
+    if taken is None:
+        summary = f"no certificate qualifies for {name} ({source}) {when}: the transport has nothing to present"
+    else:
+        summary = (f"presents {taken.get('thumbprint')} ({taken.get('subject')}, issued by {taken.get('issuer')}) "
+                   f"for {name} ({source}), {rule} {when}")
+    return OutboundChoice(present(taken.get("thumbprint")) if taken else None, name, rule, _frame(table), False,
+                          pd.Timestamp(moment), summary)
+
+
+def _by_tls_certificate_name(rows: list[dict], wanted: str, at: datetime, when: str) -> OutboundChoice:
+    parsed = parse_tls_certificate_name(wanted)
+    matches = [r for r in rows if parsed and name_key(present(r.get("issuer")) or "") == name_key(parsed[0])
+               and name_key(present(r.get("subject")) or "") == name_key(parsed[1])]
+    usable = sorted((r for r in matches if _unusable(r, at) is None), key=lambda r: _newest_first((r, [])))
+    taken = usable[0] if usable else None
+    table = [_candidate(row, rank, row is taken, "issuer and subject match TlsCertificateName"
+                        + ("" if row is taken else "; an older match")) for rank, row in enumerate(usable, 1)]
+    table += [_candidate(r, None, False, f"matches TlsCertificateName but {_unusable(r, at)}")
+              for r in matches if _unusable(r, at) is not None]
+    table += [_candidate(r, None, False, "not the certificate TlsCertificateName names")
+              for r in rows if not any(r is m for m in matches)]
+    missing = not matches
+    if parsed is None:
+        summary = f"TlsCertificateName {wanted!r} is not of the form <I>issuer<S>subject: no certificate can match"
+    elif missing:
+        summary = (f"no certificate has the issuer and subject TlsCertificateName names ({wanted}): delivery "
+                   f"fails with 454 4.7.5 and event 12014")
+    elif taken is None:
+        summary = f"the certificate TlsCertificateName names ({wanted}) is unusable {when}"
+    else:
+        summary = f"presents {taken.get('thumbprint')}, named by TlsCertificateName ({wanted}) {when}"
+    return OutboundChoice(present(taken.get("thumbprint")) if taken else None, wanted, RULE_TLS_CERTIFICATE_NAME,
+                          _frame(table), missing, pd.Timestamp(at), summary)
+
+
+def _skip_reason(row: dict, name: str, at: datetime) -> tuple[str | None, list[str]]:
+    """Why the certificate is not a candidate (None when it is), and what had to be assumed."""
+    notes: list[str] = []
+    if covering_name(row.get("dns_names"), name) is None:
+        return f"does not cover {name}", notes
+    services = row.get("services")
+    if isinstance(services, (tuple, list)):
+        if "SMTP" not in services:
+            return "not enabled for SMTP", notes
+    else:
+        notes.append("services unknown (no export says)")
+    if flag(row.get("server_auth")) is False:
+        return "its key usage does not allow server authentication", notes
+    if flag(row.get("server_auth")) is not True:
+        notes.append("server authentication unknown")
+    unusable = _unusable(row, at)
+    if unusable:
+        return unusable, notes
+    if flag(row.get("has_private_key")) is not True:
+        notes.append("private key unknown (no export says)")
+    return None, notes
+
+
+def _unusable(row: dict, at: datetime) -> str | None:
+    if flag(row.get("has_private_key")) is False:
+        return "has no private key"
+    status = (present(row.get("status")) or "").replace(" ", "").casefold()
+    if status in UNUSABLE_STATUS:
+        return f"Exchange reported Status={row.get('status')}"
+    start, end = utc_stamp(row.get("not_before")), utc_stamp(row.get("not_after"))
+    if start is not None and at < start:
+        return f"not yet valid ({start:%Y-%m-%d})"
+    if end is not None and at > end:
+        return f"expired on {end:%Y-%m-%d}"
+    return None
+
+
+def _why_passed(row: dict, notes: list[str], rank: int) -> str:
+    kind = "self-signed, only a fallback" if _self_signed(row) else "covers the name, enabled for SMTP, valid"
+    order = "newest" if rank == 1 else f"number {rank} by NotBefore"
+    return "; ".join([f"{kind} ({order})", *notes])
+
+
+def _self_signed(row: dict) -> bool:
+    return flag(row.get("is_self_signed")) is True or row.get("issuer_class") == "self-signed"
+
+
+def _newest_first(item: tuple[dict, list]) -> tuple:
+    start = utc_stamp(item[0].get("not_before"))
+    return (-(start.value if start is not None else -(2**62)), str(item[0].get("thumbprint")))
+
+
+def _candidate(row: dict, rank: int | None, taken: bool, why: str) -> dict:
+    out = {column: row.get(column) for column in CANDIDATE_COLUMNS if column in row}
+    out.update(rank=rank, taken=taken, why=why)
+    return out
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    columns = {}
+    for column, dtype in CANDIDATE_COLUMNS.items():
+        values = [present(r.get(column)) for r in records]
+        if dtype.startswith("datetime64"):
+            columns[column] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True).astype(dtype)
+        else:
+            columns[column] = pd.Series(pd.array(values, dtype=dtype))
+    return pd.DataFrame(columns)

