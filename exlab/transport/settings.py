@@ -59,8 +59,8 @@ _CONNECTOR_MARKERS = ("AddressSpaces", "SmartHosts", "SmartHostsString", "CloudS
                       "SourceTransportServers", "DNSRoutingEnabled", "IsScopedConnector", "TlsAuthLevel")
 _SERVER_MARKERS = ("AdminDisplayVersion", "ServerRole", "IsHubTransportServer", "IsMailboxServer", "IsEdgeServer")
 _PROTOCOL_LOGGING = {0: "None", 1: "Verbose"}
-_FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)\s*: ?(?P<value>.*)$")
-_TLS_NAME = re.compile(r"<I>.*<S>", re.DOTALL)
+_FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +:(?: (?P<value>.*))?$")
+TRUNCATED = "..."   # Format-List shows only $FormatEnumerationLimit (4) items of a list, then "..."
 
 Bag = dict[str, Any]
 
@@ -124,37 +124,44 @@ def detect_servers(head: bytes) -> bool:
 def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag]:
     """The objects of ``| fl`` output: one dict of property -> text per blank-line-separated block.
 
-    Continuation lines (indented) are joined to the value they continue: a break at a
-    space keeps the space (PowerShell leaves it at the end of the wrapped line, or the
-    line ends with a list's ``,``), a break inside a word (cultures without word wrap)
-    joins directly. Lines that are neither are skipped; their numbers go to ``bad_lines``.
+    Continuation lines (indented) are joined to the value they continue. Where the
+    wrapped line kept its trailing space (word wrap), ends with a list's ``,``, or stops
+    short of the file's full line width, the break was between words and one space is
+    put back; a line cut at the full width (cultures without word wrap, such as pl-PL)
+    joins directly. Lines that are neither values nor continuations are skipped; their
+    numbers go to ``bad_lines``.
 
-    >>> parse_format_list("Name : A\\r\\nTlsDomain : mail.pro\\r\\n            tection.outlook.com\\r\\n\\r\\nName : B\\r\\n")
+    >>> parse_format_list("Name : A\\r\\nTlsDomain : mail.protection.outl\\r\\n            ook.com\\r\\n\\r\\nName : B\\r\\n")
     [{'Name': 'A', 'TlsDomain': 'mail.protection.outlook.com'}, {'Name': 'B'}]
     """
+    lines = text.splitlines()
+    full_width = max((len(line.rstrip()) for line in lines), default=0)
     objects: list[Bag] = []
     current: Bag = {}
     last: str | None = None
-    for number, raw in enumerate(text.splitlines(), 1):
+    last_line = ""
+    for number, raw in enumerate(lines, 1):
         if not raw.strip():
             if current:
-                objects.append({key: value.rstrip() for key, value in current.items()})
+                objects.append({key: value.strip() for key, value in current.items()})
             current, last = {}, None
             continue
         if raw[:1] in (" ", "\t") and last is not None:
             previous = current[last]
-            space = " " if previous.endswith(",") else ""
-            current[last] = previous + space + raw.lstrip()
+            between_words = (previous.endswith((" ", "\t")) or previous.endswith(",")
+                             or len(last_line.rstrip()) < full_width)
+            current[last] = previous.rstrip() + (" " if between_words else "") + raw.strip()
+            last_line = raw
             continue
         match = _FL_LINE.match(raw)
         if match is None:
             if bad_lines is not None:
                 bad_lines.append(number)
             continue
-        last = match.group("name")
-        current[last] = match.group("value")
+        last, last_line = match.group("name"), raw
+        current[last] = match.group("value") or ""
     if current:
-        objects.append({key: value.rstrip() for key, value in current.items()})
+        objects.append({key: value.strip() for key, value in current.items()})
     return objects
 
 
@@ -163,20 +170,23 @@ def fl_list(value: str) -> tuple[str, ...]:
 
     >>> fl_list("{smtp:*.mail.onmicrosoft.com;1}"), fl_list("{EX01, EX02}"), fl_list("{}")
     (('smtp:*.mail.onmicrosoft.com;1',), ('EX01', 'EX02'), ())
+    >>> fl_list("{EX01, EX02, EX03, EX04...}")[-1]
+    'EX04'
     """
     value = value.strip()
     if value.startswith("{") and value.endswith("}"):
-        value = value[1:-1]
+        value = value[1:-1].removesuffix(TRUNCATED)
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 # -- Export-Clixml ------------------------------------------------------------------------
 
 def parse_clixml(text: str) -> list[Bag]:
-    """The top-level objects of a CliXml document as property dicts (values as display values).
+    """The top-level objects of a CliXml document as property dicts.
 
-    Strings, booleans and numbers keep their type; lists (``<LST>``) become lists; nested
-    objects become their ``<ToString>`` unless they hold a list or an enum number.
+    Strings, booleans and numbers keep their type; lists (``<LST>``) become lists; a
+    nested object becomes its ``<ToString>`` (what Format-List shows: an Fqdn, an enum
+    name, ``<I>issuer<S>subject``), or its properties when it has no ``<ToString>``.
 
     >>> doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
     ...        '<Props><S N="Name">EX01</S><B N="IsHubTransportServer">true</B><Nil N="Site" /></Props></Obj></Objs>')
@@ -184,13 +194,16 @@ def parse_clixml(text: str) -> list[Bag]:
     [{'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}]
     """
     root = fromstring(text.encode("utf-8"))
-    objects = []
-    for element in root:
-        if element.tag == PS_NS + "Obj":
-            value = _clixml_object(element)
-            if isinstance(value, dict):
-                objects.append(value)
-    return objects
+    return [_clixml_properties(element) for element in root if element.tag == PS_NS + "Obj"]
+
+
+def _clixml_properties(element: Element) -> Bag:
+    props: Bag = {}
+    for child in element:
+        if child.tag in (PS_NS + "Props", PS_NS + "MS"):
+            for prop in child:
+                props[prop.get("N", "")] = _clixml_value(prop)
+    return props
 
 
 def _clixml_value(element: Element) -> Any:
@@ -205,32 +218,12 @@ def _clixml_value(element: Element) -> Any:
     if tag in ("I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"):
         return int(text.strip())
     if tag == "Obj":
-        return _clixml_object(element)
+        for child in element:
+            if child.tag in (PS_NS + "LST", PS_NS + "IE", PS_NS + "STK", PS_NS + "QUE"):
+                return [_clixml_value(item) for item in child]
+        shown = element.findtext(PS_NS + "ToString")
+        return decode_string(shown) if shown is not None else _clixml_properties(element)
     return decode_string(text)
-
-
-def _clixml_object(element: Element) -> Any:
-    props: Bag | None = None
-    items: list | None = None
-    number: int | None = None
-    for child in element:
-        tag = child.tag.removeprefix(PS_NS)
-        if tag in ("Props", "MS"):
-            props = props if props is not None else {}
-            for prop in child:
-                props[prop.get("N", "")] = _clixml_value(prop)
-        elif tag in ("LST", "IE", "STK", "QUE"):
-            items = [_clixml_value(item) for item in child]
-        elif tag in ("I32", "I64", "U32", "By") and number is None:
-            number = int((child.text or "0").strip())
-    if items is not None:
-        return items
-    shown = element.findtext(PS_NS + "ToString")
-    if props is not None and (shown is None or element.get("N") is None):
-        return props
-    if shown is not None:
-        return decode_string(shown)
-    return number if number is not None else props
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -270,6 +263,11 @@ def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
         bags = parse_format_list(text, bad)
         for number in bad:
             report.skip_record(f"line {number}", "expected a 'Name : value' line or an indented continuation")
+        for index, bag in enumerate(bags, 1):
+            for name, value in bag.items():
+                if value.endswith(TRUNCATED + "}"):
+                    report.note(f"object {index}: Format-List cut {name} after its first items "
+                                "($FormatEnumerationLimit); Export-Clixml keeps the whole list")
         return bags
     raise UnsupportedFormat(evidence.name, "the first lines", "Format-List, Export-Clixml or ConvertTo-Json output")
 

@@ -1,0 +1,124 @@
+"""Get-SendConnector / Get-ExchangeServer exports: hand-written real shapes and writer round trips."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exlab.errors import CorruptInput, DataLossWarning, UnsupportedFormat
+from exlab.lab.transport_logs import DEMO_CONNECTOR, write_exchange_servers, write_send_connectors
+from exlab.transport import read_connectors, read_servers, sniff_transport
+from exlab.transport.schema import CONNECTOR_DTYPES
+
+CONFIG = Path(__file__).parent / "fixtures" / "config"
+HYBRID_TLS_NAME = "<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C=US<S>CN=mail.contoso.com"
+
+
+def test_fl_english_wrapped_utf16():
+    frame = read_connectors(CONFIG / "connectors-fl-en.txt")
+    assert list(frame.columns) == list(CONNECTOR_DTYPES)
+    hybrid, internet = frame.iloc[0], frame.iloc[1]
+    assert hybrid["name"] == "Outbound to Office 365 - 8f4c2a1e-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
+    # wrapped over three lines, once after a word and once after a list comma
+    assert hybrid.tls_certificate_name == ("<I>CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1, O=DigiCert Inc, C=US"
+                                           "<S>CN=mail.contoso.com, O=Contoso Ltd, L=Seattle, S=Washington, C=US")
+    assert hybrid.smart_hosts == ("contoso-com.mail.protection.outlook.com",)
+    assert hybrid.address_spaces == ("smtp:*.mail.onmicrosoft.com;1",)
+    assert hybrid.source_transport_servers == ("EX01", "EX02")
+    assert (hybrid.require_tls, hybrid.cloud_services_mail_enabled, hybrid.enabled) == (True, True, True)
+    assert (hybrid.tls_auth_level, hybrid.tls_domain, hybrid.protocol_logging_level) == (
+        "DomainValidation", "mail.protection.outlook.com", "Verbose")
+    assert pd.isna(internet.fqdn) and pd.isna(internet.tls_certificate_name)
+    assert internet.smart_hosts == () and internet.require_tls is False or internet.require_tls == False  # noqa: E712
+    assert internet.source_transport_servers == ("EX01", "EX02", "EX03", "EX04")
+    report = frame.attrs["parse_report"].files[0]
+    assert report.engine == "utf-16-le" and report.records_read == 2
+    assert any("SourceTransportServers" in note and "FormatEnumerationLimit" in note for note in report.warnings)
+
+
+def test_fl_polish_hard_wrapped_utf8():
+    frame = read_connectors(CONFIG / "connectors-fl-pl.txt")
+    row = frame.iloc[0]
+    assert row["name"] == "Wychodzące do Office 365"
+    assert row.tls_certificate_name == ("<I>CN=Certum Domain Validation CA SHA2, OU=Certum Certification Authority, "
+                                        "O=Unizeto Technologies S.A., C=PL<S>CN=poczta.fabrikam.pl")
+    assert frame.attrs["parse_report"].files[0].engine == "utf-8-sig"
+
+
+@pytest.mark.parametrize("name", ["connectors-local.xml", "connectors-local.json"])
+def test_local_shell_clixml_and_json(name):
+    row = read_connectors(CONFIG / name).iloc[0]
+    assert row["name"] == "Outbound to Office 365" and row.identity == "Outbound to Office 365"
+    assert row.fqdn == "mail.contoso.com" and row.tls_domain == "mail.protection.outlook.com"
+    assert row.tls_certificate_name == HYBRID_TLS_NAME
+    assert row.smart_hosts == ("contoso-com.mail.protection.outlook.com",)
+    assert row.address_spaces == ("smtp:*.mail.onmicrosoft.com;1",)
+    assert row.source_transport_servers == ("EX01",)
+    assert (row.tls_auth_level, row.protocol_logging_level, row.require_tls) == ("DomainValidation", "Verbose", True)
+
+
+def test_servers_fl():
+    frame = read_servers(CONFIG / "servers-fl.txt")
+    assert frame[["name", "fqdn"]].values.tolist() == [["EX01", "EX01.contoso.local"], ["EX02", "EX02.contoso.local"]]
+
+
+@pytest.mark.parametrize("shape", ["fl", "clixml", "json"])
+@pytest.mark.parametrize("culture,width", [("en-US", 120), ("en-US", 60), ("pl-PL", 60), ("de-DE", 80)])
+def test_writer_round_trip(shape, culture, width):
+    internet = {"name": "Internet", "fqdn": None, "tls_certificate_name": None, "require_tls": False,
+                "tls_auth_level": None, "tls_domain": None, "smart_hosts": (), "address_spaces": ("SMTP:*;1",),
+                "cloud_services_mail_enabled": False, "protocol_logging_level": "None",
+                "source_transport_servers": ("EX01", "EX02"), "enabled": False}
+    guid_name = dict(DEMO_CONNECTOR, name="Outbound to Office 365 3f2d9a60-1b7c-4c8e-9f0e-2a6b5d4c3e21",
+                     tls_certificate_name="<I>CN=Contoso Issuing CA 01, DC=contoso, DC=com<S>CN=mail.contoso.com",
+                     source_transport_servers=("EX01", "EX02", "EX03"))
+    connectors = [DEMO_CONNECTOR, internet, guid_name]
+    stream = io.BytesIO()
+    write_send_connectors(stream, connectors, shape=shape, width=width, culture=culture)
+    data = stream.getvalue()
+    assert data.startswith(b"\xff\xfe")  # Windows PowerShell 5.1: UTF-16 LE with BOM
+    assert sniff_transport(data[:65536]) == "connectors"
+    frame = read_connectors(io.BytesIO(data))
+    for written, (_, read) in zip(connectors, frame.iterrows()):
+        for column, value in written.items():
+            got = read[column]
+            if value is None:
+                assert pd.isna(got), column
+            else:
+                assert got == value, (column, got)
+        assert read.identity == written["name"]
+    again = io.BytesIO()
+    write_send_connectors(again, connectors, shape=shape, width=width, culture=culture)
+    assert again.getvalue() == data
+
+
+@pytest.mark.parametrize("shape", ["fl", "clixml", "json"])
+def test_servers_round_trip(shape):
+    servers = [{"name": "EX01", "fqdn": "EX01.contoso.com"}, {"name": "EX02", "fqdn": "EX02.contoso.com"}]
+    stream = io.BytesIO()
+    write_exchange_servers(stream, servers, shape=shape)
+    assert sniff_transport(stream.getvalue()) == "servers"
+    frame = read_servers(io.BytesIO(stream.getvalue()))
+    assert frame[["name", "fqdn"]].to_dict("records") == servers
+
+
+def test_bad_inputs():
+    with pytest.raises(CorruptInput, match="empty"):
+        read_connectors(io.BytesIO(b""))
+    with pytest.raises(CorruptInput, match="line 1 column"):
+        read_connectors(io.BytesIO(b'{"Name": "Internet", "SmartHosts": ['))
+    with pytest.raises(CorruptInput, match="Export-Clixml"):
+        read_connectors(io.BytesIO(b'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+                                   b'<Obj RefId="0"><Props><S N="Name">x</Props></Obj></Objs>'))
+    with pytest.raises(UnsupportedFormat):
+        read_connectors(io.BytesIO(b"this is not an export\r\n"))
+    text = ("\r\n\r\nName         : Internet\r\nWARNING: The object has been modified\r\nSmartHosts   : {}\r\n"
+            "\r\nFqdn         : mail.contoso.com\r\n\r\n").encode("utf-16")
+    with pytest.warns(DataLossWarning, match="skipped 2 record"):
+        frame = read_connectors(io.BytesIO(text))
+    assert frame["name"].tolist() == ["Internet"]
+    losses = frame.attrs["parse_report"].files[0].losses
+    assert [loss.where for loss in losses] == ["line 4", "object 2"]
