@@ -81,7 +81,7 @@ def summary(frame: pd.DataFrame, *, passed_over: list[str] | None = None) -> str
     1 event(s) from 0 file(s).
     <BLANKLINE>
     Events by provider and event id:
-      MSExchangeTransport  2004  1
+      MSExchangeTransport   2004  1
     <BLANKLINE>
     Time range per computer (UTC):
       EX01  1970-01-01T00:00:00Z .. 1970-01-01T00:00:00Z  (1 events)

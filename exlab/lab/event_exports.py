@@ -24,7 +24,8 @@ Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
   whatever the culture (public exports show UTF-8 bytes read as ANSI, ``MicrosoftÂ®``), so
   that is the default for all four cultures; ``encoding="utf-8-sig"`` is the file after a
   colleague re-saved it in Excel/Notepad, ``"utf-16"`` after Notepad's "Unicode"/Windows
-  PowerShell's ``Out-File``, ``"cp1250"``/``"cp1252"`` a legacy tool's ANSI code page.
+  PowerShell's ``Out-File``, ``"cp1250"``/``"cp1252"`` a legacy tool's ANSI code page (characters
+  the code page lacks become ``?``, as Windows' conversion writes them).
 - :func:`write_eventlog_clixml`: ``Get-EventLog ... | Export-Clixml`` from Windows
   PowerShell 5.1: UTF-16 LE with BOM, CRLF, two-space indentation, EventLogEntry objects
   with ``TN``/``TNRef`` type lists, RefIds, enum ``EntryType``, ``_xHHHH_`` escapes.
@@ -371,8 +372,9 @@ def _write_all(out: io.TextIOBase, pieces: Iterable[str], separator: str) -> int
 def _text_target(target: Target, encoding: str) -> Iterator[io.TextIOWrapper]:
     """Text output to a path or a caller's binary stream (left open), no newline translation."""
     codec = _ENCODINGS[encoding]
+    errors = "replace" if codec.startswith("cp") else "strict"  # ANSI tools write "?" for what the code page lacks
     if hasattr(target, "write"):
-        text = io.TextIOWrapper(target, encoding=codec, newline="")
+        text = io.TextIOWrapper(target, encoding=codec, errors=errors, newline="")
         try:
             if encoding == "utf-16":
                 text.write("\ufeff")
@@ -381,7 +383,7 @@ def _text_target(target: Target, encoding: str) -> Iterator[io.TextIOWrapper]:
             text.flush()
             text.detach()
     else:
-        with open(target, "w", encoding=codec, newline="") as text:
+        with open(target, "w", encoding=codec, errors=errors, newline="") as text:
             if encoding == "utf-16":
                 text.write("\ufeff")
             yield text

@@ -1,0 +1,214 @@
+"""The lab's event export writers: rows -> writer -> reader -> the same rows, and real bytes."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exlab import read_events
+from exlab.lab import event_exports as ee
+
+FIXTURES = Path(__file__).parents[1] / "events" / "fixtures"
+SECOND = 1_000_000_000
+RESPONSE = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
+EVENT_2004 = {
+    "time_created": 1742476504 * SECOND, "computer": "EX01.contoso.com", "channel": "Application",
+    "provider": "MSExchangeTransport", "event_id": 2004, "qualifiers": 16388, "level": 4, "task": 2,
+    "keywords": "0x80000000000000", "record_id": 48213,
+    "data": {"%1": "Outbound to Office 365", "%2": "<20250320131504.7f3a1c@contoso.com>", "%3": RESPONSE},
+    "message": ("Send connector Outbound to Office 365: Message delivery was not successful. The message with "
+                "message ID <20250320131504.7f3a1c@contoso.com> was acknowledged with SMTP response "
+                f"{RESPONSE}."),
+}
+ROWS = [
+    EVENT_2004,
+    {"time_created": 1742461544 * SECOND + 1234567 * 100, "computer": "EX01.contoso.com", "channel": "Application",
+     "provider": "MSExchangeTransport", "event_id": 12014, "qualifiers": 49156, "level": 2, "task": 12,
+     "keywords": "0x80000000000000", "record_id": 48001,
+     "data": {"%1": "<I>CN=Contoso Issuing CA 01, DC=contoso, DC=com<S>CN=mail.contoso.com", "%2": "",
+              "Binary": "0A0B0C"},
+     "message": "Microsoft Exchange could not find a certificate \"<I>...\" & so on, in the store."},
+    {"time_created": 1740787207 * SECOND, "computer": "EX02.contoso.com", "channel": "Application",
+     "provider": "MSExchangeTransport", "event_id": 12023, "qualifiers": 32772, "level": 3, "task": 12,
+     "keywords": "0x80000000000000", "record_id": 47000, "data": {},
+     "message": "-Zertifikat\tmit Tab; ąęłńóśźż \U0001F600"},
+]
+COLUMNS = ["time_created", "computer", "channel", "provider", "event_id", "qualifiers", "level", "task",
+           "keywords", "record_id", "data", "message"]
+# What each format carries (the rest reads back NA).
+CARRIED = {
+    "xml": COLUMNS,
+    "wevtutil": [c for c in COLUMNS if c != "message"],
+    "text": ["time_created", "provider", "event_id", "level", "task", "message"],
+    "clixml": ["time_created", "computer", "provider", "event_id", "qualifiers", "level", "task", "record_id",
+               "data", "message"],
+}
+WRITERS = [
+    ("xml", ee.write_event_viewer_xml, {"culture": "pl-PL"}),
+    ("xml", ee.write_event_viewer_xml, {"culture": "en-US", "encoding": "utf-16"}),
+    ("wevtutil", ee.write_wevtutil_xml, {}),
+    ("xml", ee.write_wevtutil_xml, {"rendered": True, "culture": "de-DE"}),
+    *(("text", writer, {"culture": culture, "tz": "Europe/Warsaw", "encoding": encoding})
+      for writer in (ee.write_event_viewer_csv, ee.write_event_viewer_txt)
+      for culture, encoding in (("en-US", "utf-8"), ("pl-PL", "utf-8-sig"), ("de-DE", "utf-16"),
+                                ("fr-FR", "utf-8"))),
+    ("clixml", ee.write_eventlog_clixml, {"tz": "Europe/Warsaw"}),
+    ("clixml", ee.write_eventlog_clixml, {"tz": "America/New_York", "encoding": "utf-8"}),
+]
+
+
+def expected(rows, kind: str) -> list[dict]:
+    """The rows as a format carries them: text and CliXml keep whole seconds only."""
+    out = []
+    for row in rows:
+        kept = {column: row.get(column) for column in CARRIED[kind]}
+        if kind in ("text", "clixml"):
+            kept["time_created"] = row["time_created"] // SECOND * SECOND
+        out.append(kept)
+    return out
+
+
+def read_back(data: bytes, kind: str, tz: str = "Europe/Warsaw") -> list[dict]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no losses, no assumptions
+        frame = read_events(io.BytesIO(data), tz=tz)
+    report = frame.attrs["parse_report"].files[0]
+    assert report.records_skipped == 0 and report.chunks_skipped == 0
+    missing = [c for c in COLUMNS if c not in CARRIED[kind]]
+    assert frame[[c for c in missing if c != "data"]].isna().all().all()
+    if "data" in missing:
+        assert frame["data"].map(len).eq(0).all()
+    rows = []
+    for record in frame.to_dict(orient="records"):
+        row = {column: record[column] for column in CARRIED[kind]}
+        row["time_created"] = record["time_created"].value
+        rows.append({k: (None if not isinstance(v, dict) and pd.isna(v) else v) for k, v in row.items()})
+    return rows
+
+
+def write(writer, rows, **options) -> bytes:
+    out = io.BytesIO()
+    assert writer(out, rows, **options) == len(rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "writer", "options"), WRITERS,
+                         ids=[f"{w.__name__}-{'-'.join(str(v) for v in o.values())}" for _, w, o in WRITERS])
+def test_rows_round_trip_through_each_writer_and_reader(kind, writer, options):
+    data = write(writer, ROWS, **options)
+    assert read_back(data, kind) == expected(ROWS, kind)
+    assert write(writer, ROWS, **options) == data          # deterministic
+
+
+def test_event_2004_reads_the_same_from_every_format():
+    common = ["time_created", "provider", "event_id", "level", "task", "message"]
+    seen = set()
+    for kind, writer, options in WRITERS:
+        if kind == "wevtutil":
+            continue  # no message without RenderingInfo
+        [row] = read_back(write(writer, [EVENT_2004], **options), kind)
+        seen.add(tuple(row[c] for c in common))
+    assert seen == {tuple(EVENT_2004[c] for c in common)}
+
+
+@pytest.mark.parametrize(("fixture", "writer", "options"), [
+    ("app-en-US.csv", ee.write_event_viewer_csv, {}),
+    ("app-fr-FR.csv", ee.write_event_viewer_csv, {"culture": "fr-FR"}),
+    ("app-de-DE.txt", ee.write_event_viewer_txt, {"culture": "de-DE", "encoding": "utf-16"}),
+    ("get-eventlog.clixml", ee.write_eventlog_clixml,
+     {"task_names": {("MSExchangeTransport", 2): "SmtpSend", ("MSExchangeTransport", 12): "TransportService"}}),
+])
+def test_writers_reproduce_the_hand_written_fixtures_byte_for_byte(fixture, writer, options):
+    frame = read_events(FIXTURES / fixture, tz="Europe/Warsaw")
+    rows = [{k: (None if not isinstance(v, dict) and pd.isna(v) else v) for k, v in r.items()}
+            for r in frame.to_dict(orient="records")]
+    for row in rows:
+        row["time_created"] = row["time_created"].value
+    tz = {"tz": "Europe/Warsaw"}
+    assert write(writer, rows, **tz, **options) == (FIXTURES / fixture).read_bytes()
+
+
+def test_ansi_code_page_exports_read_back_and_lose_what_the_code_page_lacks():
+    row = dict(EVENT_2004, message="Zażółć gęślą jaźń \U0001F600")
+    data = write(ee.write_event_viewer_csv, [row], culture="pl-PL", tz="Europe/Warsaw", encoding="cp1250")
+    assert "Zażółć gęślą jaźń ?".encode("cp1250") in data
+    [back] = read_back(data, "text")
+    assert back["message"] == "Zażółć gęślą jaźń ?"
+
+
+def test_event_viewer_xml_shape():
+    data = write(ee.write_event_viewer_xml, [EVENT_2004], culture="pl-PL",
+                 task_names={("MSExchangeTransport", 2): "SmtpSend"})
+    text = data.decode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert text.startswith('\ufeff<?xml version="1.0" encoding="utf-8" standalone="yes"?>\r\n<Events><Event xmlns=')
+    assert text.endswith("</Event></Events>\r\n")
+    assert ("<RenderingInfo Culture='pl-PL'><Message>Send connector" in text
+            and "<Level>Informacje</Level><Task>SmtpSend</Task>" in text
+            and "<Keywords><Keyword>Klasyczne</Keyword></Keywords>" in text)
+    assert "<EventID Qualifiers='16388'>2004</EventID>" in text
+    assert "<TimeCreated SystemTime='2025-03-20T13:15:04.0000000Z'/>" in text
+    assert "<Data>&lt;20250320131504.7f3a1c@contoso.com&gt;</Data>" in text
+
+
+def test_wevtutil_xml_shape():
+    text = write(ee.write_wevtutil_xml, ROWS[:2]).decode("utf-8")
+    lines = text.split("\r\n")
+    assert len(lines) == 3 and lines[2] == ""
+    assert all(line.startswith("<Event xmlns='") and line.endswith("</Event>") for line in lines[:2])
+    assert "<?xml" not in text and "RenderingInfo" not in text
+
+
+def test_line_breaks_in_xml_read_as_lf():
+    row = dict(EVENT_2004, message="one\r\ntwo", data={"%1": "a\r\nb"})
+    [back] = read_back(write(ee.write_event_viewer_xml, [row]), "xml")
+    assert (back["message"], back["data"]) == ("one\ntwo", {"%1": "a\nb"})
+
+
+def test_unnamed_data_out_of_order_is_refused():
+    with pytest.raises(ValueError, match="%1, %2"):
+        write(ee.write_wevtutil_xml, [dict(EVENT_2004, data={"Name": "x", "%1": "y"})])
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="culture"):
+        write(ee.write_event_viewer_csv, ROWS, culture="es-ES")
+    with pytest.raises(ValueError, match="encoding"):
+        write(ee.write_eventlog_clixml, ROWS, encoding="cp1252")
+
+
+def test_writers_take_paths(tmp_path):
+    target = tmp_path / "Application.csv"
+    assert ee.write_event_viewer_csv(target, ROWS, tz="UTC") == 3
+    assert target.read_bytes() == write(ee.write_event_viewer_csv, ROWS, tz="UTC")
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\r\n\t\"',;<>&_x"),
+               max_size=40)
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t\"'<>&"), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(message=TEXT, values=st.lists(TEXT, max_size=12))
+def test_any_text_round_trips_through_csv_txt_and_clixml(message, values):
+    row = dict(EVENT_2004, message=message, data={f"%{i}": v for i, v in enumerate(values, 1)})
+    for writer in (ee.write_event_viewer_csv, ee.write_event_viewer_txt):
+        [back] = read_back(write(writer, [row], tz="Europe/Warsaw", encoding="utf-16"), "text")
+        assert back["message"] == (message or None)
+    [back] = read_back(write(ee.write_eventlog_clixml, [row], tz="Europe/Warsaw"), "clixml")
+    assert (back["message"], back["data"]) == (message, row["data"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(message=XML_TEXT, values=st.lists(XML_TEXT, max_size=12), computer=XML_TEXT.filter(bool))
+def test_any_text_round_trips_through_xml(message, values, computer):
+    row = dict(EVENT_2004, message=message, computer=computer,
+               data={f"%{i}": v for i, v in enumerate(values, 1)})
+    [back] = read_back(write(ee.write_event_viewer_xml, [row]), "xml")
+    assert (back["message"], back["data"], back["computer"]) == (message or None, row["data"], computer)

@@ -1,0 +1,118 @@
+"""``exlab events``: the summary it prints and the files it writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exlab.cli import main
+from exlab.lab.event_exports import write_event_viewer_csv, write_event_viewer_xml
+
+FIXTURES = Path(__file__).parent / "events" / "fixtures"
+
+
+@pytest.fixture
+def evidence(tmp_path) -> Path:
+    """A folder as an engineer exports it: event exports in three formats and a file that is none."""
+    folder = tmp_path / "evidence"
+    (folder / "events").mkdir(parents=True)
+    for name in ("wevtutil.xml", "get-eventlog.clixml", "app-en-US.csv"):
+        shutil.copy(FIXTURES / name, folder / "events" / name)
+    (folder / "config").mkdir()
+    (folder / "config" / "notes.txt").write_text("Get-SendConnector output follows\r\n", encoding="utf-8")
+    return folder
+
+
+def test_summary_and_csv_output(evidence, tmp_path, capsys):
+    out = tmp_path / "events.csv"
+    assert main(["events", str(evidence), "--tz", "Europe/Warsaw", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "8 event(s) from 3 file(s)." in printed
+    assert "Passed over 1 file(s) that are not event exports." in printed
+    counts = [line.split() for line in printed.splitlines() if line.startswith("  M")]
+    assert counts == [["MSExchangeTransport", "2004", "3"], ["MSExchangeTransport", "12014", "3"],
+                      ["MSExchangeTransport", "12023", "1"], ["Microsoft-Windows-Eventlog", "104", "1"]]
+    assert "EX01.contoso.com" in printed and "2025-03-18T07:00:01.5000000Z" in printed
+    assert "Losses: none" in printed
+    assert f"Wrote 8 events to {out}" in printed
+    with open(out, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8
+    assert {row["source"].rsplit("/", 1)[-1] for row in rows} == {"wevtutil.xml", "get-eventlog.clixml",
+                                                                  "app-en-US.csv"}
+    data = [json.loads(row["data"]) for row in rows]
+    assert {"%1": "Outbound to Office 365", "%2": "Outbound to Office 365"} not in data
+    assert any(d.get("Binary") == "0A0B0C" for d in data)
+
+
+def test_csv_cells_are_neutralised_against_formulas(tmp_path, capsys):
+    row = {"time_created": 0, "provider": "=HYPERLINK(\"http://evil\")", "event_id": 1, "level": 4,
+           "message": "+cmd|' /C calc'!A0", "data": {"%1": "-2"}, "computer": "@EX01", "channel": "Application",
+           "record_id": 1}
+    source = tmp_path / "in.xml"
+    write_event_viewer_xml(source, [row])
+    out = tmp_path / "out.csv"
+    assert main(["events", str(source), "-o", str(out)]) == 0
+    with open(out, encoding="utf-8", newline="") as handle:
+        [written] = list(csv.DictReader(handle))
+    assert written["provider"] == "'=HYPERLINK(\"http://evil\")"
+    assert written["message"] == "'+cmd|' /C calc'!A0"
+    assert written["computer"] == "'@EX01"
+    assert json.loads(written["data"]) == {"%1": "-2"}      # JSON text starts with "{", stays as is
+    assert written["time_created"] == "1970-01-01T00:00:00Z"
+
+
+def test_parquet_and_jsonl_outputs(evidence, tmp_path, capsys):
+    parquet, jsonl = tmp_path / "e.parquet", tmp_path / "e.jsonl"
+    assert main(["events", str(evidence), "--tz", "UTC", "-o", str(parquet)]) == 0
+    assert main(["events", str(evidence), "--tz", "UTC", "-o", str(jsonl)]) == 0
+    frame = pd.read_parquet(parquet)
+    assert len(frame) == 8 and str(frame["time_created"].dtype) == "datetime64[ns, UTC]"
+    assert str(frame["event_id"].dtype) == "Int32"
+    records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 8
+    assert [json.loads(r["data"]) for r in records] == [json.loads(d) for d in frame["data"]]
+    assert records[0]["time_created"].endswith("Z") and records[0]["record_number"] is None
+
+
+def test_filters(evidence, capsys):
+    assert main(["events", str(evidence), "--tz", "UTC", "--event-id", "12014", "--event-id", "104",
+                 "--since", "2025-03-19"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 event(s)" in printed and "12014" in printed and " 104 " not in printed
+
+
+def test_losses_and_assumptions_are_reported(tmp_path, capsys):
+    assert main(["events", str(FIXTURES / "app-pl-PL-bom.csv")]) == 0
+    captured = capsys.readouterr()
+    assert "app-pl-PL-bom.csv: 1 record(s), 0 chunk(s) skipped; first at line 4" in captured.out
+    assert "local times read as UTC" in captured.out
+    assert "warning:" in captured.err
+
+
+def test_a_named_file_that_is_not_an_event_export_fails(capsys):
+    assert main(["events", str(FIXTURES / "not-events.xml")]) == 2
+    assert "not-events.xml" in capsys.readouterr().err
+
+
+def test_bad_arguments_fail_with_a_message(tmp_path, capsys):
+    assert main(["events", str(FIXTURES / "wevtutil.xml"), "-o", str(tmp_path / "out.xlsx")]) == 2
+    assert ".csv, .parquet, .jsonl" in capsys.readouterr().err
+    assert main(["events", str(FIXTURES / "wevtutil.xml"), "--since", "last tuesday"]) == 2
+    assert "--since" in capsys.readouterr().err
+    assert main(["events", str(tmp_path / "missing.evtx")]) == 2
+
+
+def test_many_files_show_progress_on_stderr(tmp_path, capsys):
+    row = {"time_created": 0, "provider": "P", "event_id": 1, "level": 4, "message": "m"}
+    for index in range(20):
+        write_event_viewer_csv(tmp_path / f"{index:02d}.csv", [row], tz="UTC")
+    assert main(["events", str(tmp_path), "--tz", "UTC"]) == 0
+    captured = capsys.readouterr()
+    assert "20 event(s) from 20 file(s)." in captured.out
+    assert "event exports" in captured.err and "20/20" in captured.err
