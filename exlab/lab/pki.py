@@ -46,6 +46,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
+from exlab.certs.x509_facts import windows_name
+
 __all__ = [
     "LabCertificate",
     "LabPki",
@@ -54,7 +56,6 @@ __all__ = [
     "p7b_bytes",
     "pfx_bytes",
     "roots_pem",
-    "windows_name",
 ]
 
 PUBLIC_EXPONENT = 65537
@@ -208,16 +209,6 @@ class LabCertificate:
         while links[-1].issued_by is not None:
             links.append(links[-1].issued_by)
         return tuple(links)
-
-
-def windows_name(name: x509.Name) -> str:
-    """A distinguished name written the way Windows and Exchange show it.
-
-    >>> windows_name(x509.Name([x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "com"),
-    ...     x509.NameAttribute(NameOID.COMMON_NAME, "Contoso Root CA")]))
-    'CN=Contoso Root CA, DC=com'
-    """
-    return ", ".join(rdn.rfc4514_string() for rdn in reversed(name.rdns))
 
 
 def _utc(moment: datetime) -> datetime:
