@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from exlab.analysis.diagnose import Diagnosis, diagnose
 from exlab.analysis.infer import infer_connector, infer_server_fqdn
-from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline
+from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
 from exlab.parse_report import ParseReport
@@ -131,10 +131,14 @@ class Case:
 
     @property
     def certs(self) -> pd.DataFrame | None:
-        """The certificates frame with the trust columns (``judge_trust`` with ``roots``)."""
+        """The certificates frame with the trust columns (``judge_trust`` with ``roots``),
+        judged at the last failure (a certificate is judged as it was then), else now."""
         if self._certs is None and self.frames.get("certs") is not None:
             from exlab.certs.trust import judge_trust
-            self._certs = judge_trust(self.frames["certs"], roots=self.roots)
+            points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking,
+                                    prefer=False)
+            at = None if points.empty else points["time"].max()
+            self._certs = judge_trust(self.frames["certs"], roots=self.roots, at=at)
         return self._certs
 
     @property
@@ -248,6 +252,80 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
     return frame
 
 
+def with_failure_times(sessions: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
+    """Sessions with ``failed_at`` and ``failed_line``: when and where (file, line) the failing
+    reply or TLS error of each failed session was logged, from the protocol log's own lines.
+
+    The sessions frame gives a session's start and end only; the failure itself (the moment
+    event 2004 and the tracking DEFER record) is the time of the line that carries it.
+    """
+    from exlab.transport.protocol_log import read_protocol_lines
+
+    lines = read_protocol_lines(paths)
+    data = lines["data"].fillna("").astype(str)
+    context = lines["context"].fillna("").astype(str)
+    refused = (lines["event"] == "<") & data.str.match(r"^[45]\d\d\b")
+    tls_failed = (lines["event"] == "*") & (data.str.startswith("TLS negotiation failed")
+                                            | context.str.startswith("TLS negotiation failed"))
+    failing = lines[(refused | tls_failed).fillna(False).astype(bool)]
+    first = failing.sort_values("time", kind="stable").groupby("session_id", sort=False).head(1)
+    where = {sid: (t, f"{Path(str(src)).name} line {n}")
+             for sid, t, src, n in zip(first["session_id"], first["time"], first["source"], first["line"])}
+    out = sessions.copy()
+    out["failed_at"] = pd.to_datetime(pd.Series([where.get(s, (pd.NaT, None))[0] for s in out["session_id"]],
+                                                index=out.index, dtype="object"), utc=True)
+    out["failed_line"] = pd.array([where.get(s, (None, None))[1] for s in out["session_id"]], dtype="string")
+    out.attrs = sessions.attrs
+    return out
+
+
+def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Events exported twice (an .evtx and a filtered XML or CSV of the same log) kept once.
+
+    Rows are the same event when provider, event id and time (to the second, as CSV
+    exports write it) agree; of each such group the rows of the most precise export are
+    kept: one that carries record ids (.evtx, XML, CliXml) before one that does not
+    (CSV/TXT), then the first file read. Each file's parse report notes how many of its
+    records were set aside as copies, and of which file.
+
+    >>> from exlab.events.schema import events_frame
+    >>> row = {"provider": "MSExchangeTransport", "event_id": 2004, "time_created": 1_742_467_754_420_000_000}
+    >>> frame = events_frame([{**row, "record_id": 7, "source": "Application.evtx"},
+    ...                       {**row, "time_created": 1_742_467_754_000_000_000, "source": "Transport.csv"}])
+    >>> dedupe_events(frame)["source"].tolist()
+    ['Application.evtx']
+    """
+    if events.empty or events["source"].nunique() < 2:
+        return events
+    sources = list(dict.fromkeys(events["source"].astype(str)))
+    precise = events.groupby("source")["record_id"].apply(lambda ids: ids.notna().any()).to_dict()
+    rank = {source: (0 if precise.get(source) else 1, order) for order, source in enumerate(sources)}
+    key = pd.DataFrame({"provider": events["provider"].astype("string").str.lower(), "event_id": events["event_id"],
+                        "second": events["time_created"].dt.floor("s")})
+    row_rank = events["source"].astype(str).map(rank)
+    best = row_rank.groupby([key["provider"], key["event_id"], key["second"]], dropna=False).transform("min")
+    keep = (row_rank == best).to_numpy()
+    dropped = events[~keep]
+    if dropped.empty:
+        return events
+    report = events.attrs.get("parse_report")
+    if report is not None:
+        kept_by_key = {}
+        for k, source in zip(zip(key["provider"][keep], key["event_id"][keep], key["second"][keep]),
+                             events["source"][keep]):
+            kept_by_key.setdefault(k, source)
+        for source, group in dropped.groupby("source"):
+            others = {kept_by_key.get(k) for k in zip(key["provider"][group.index], key["event_id"][group.index],
+                                                      key["second"][group.index])}
+            for file_report in report.files:
+                if file_report.file == source:
+                    file_report.note(f"{len(group)} record(s) also exported in "
+                                     f"{', '.join(sorted(str(o) for o in others if o))}: kept once, from there")
+    out = events[keep].reset_index(drop=True)
+    out.attrs = events.attrs
+    return out
+
+
 def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None,
            connector: str | None) -> tuple[str | None, str | None, dict[str, str]]:
     inferred: dict[str, str] = {}
@@ -263,6 +341,37 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None,
     return server_fqdn, connector, inferred
 
 
+def discover(folder: str | Path, *, progress: Any = None) -> tuple[dict[str, list[Path]], list[dict[str, str]]]:
+    """Which files of ``folder`` (sub-folders too) each reader takes, by content; and the rest, with why.
+
+    ``progress`` is a tqdm bar to advance once per file (or None).
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "truth.json").write_text("{}")
+    >>> discover(folder)[1][0]["reason"]
+    "the lab case's answer, not evidence"
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EvidenceNotFound(str(folder), expected="a folder of evidence exported from the Exchange server")
+    kinds = evidence_kinds()
+    unread: list[dict[str, str]] = []
+    found: dict[str, list[Path]] = {}
+    for path in _files(folder):
+        if progress is not None:
+            progress.update(1)
+        if path.name.lower() in SKIPPED_NAMES:
+            unread.append({"file": str(path), "reason": "the lab case's answer, not evidence"})
+            continue
+        kind, why = _sniff(path, kinds)
+        if kind is None:
+            unread.append({"file": str(path), "reason": why})
+        else:
+            found.setdefault(kind.name, []).append(path)
+    return found, unread
+
+
 def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
               roots: Any = None, tz: str | None = None, progress: bool = False) -> Case:
     """Discover and read every piece of evidence in ``folder``.
@@ -272,24 +381,10 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     the zone timelines are shown in), ``progress`` shows a bar over the files.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise EvidenceNotFound(str(folder), expected="a folder of evidence exported from the Exchange server")
-    kinds = evidence_kinds()
-    files = _files(folder)
-    unread: list[dict[str, str]] = []
-    found: dict[str, list[Path]] = {}
+    files = _files(folder) if folder.is_dir() else []
     bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
     try:
-        for path in files:
-            bar.update(1)
-            if path.name.lower() in SKIPPED_NAMES:
-                unread.append({"file": str(path), "reason": "the lab case's answer, not evidence"})
-                continue
-            kind, why = _sniff(path, kinds)
-            if kind is None:
-                unread.append({"file": str(path), "reason": why})
-            else:
-                found.setdefault(kind.name, []).append(path)
+        found, unread = discover(folder, progress=bar)
         if not found:
             raise EvidenceNotFound(str(folder), "holds nothing exlab reads",
                                    f"one of: {what_exlab_reads()}",
@@ -297,10 +392,14 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read
         bar.refresh()
         frames: dict[str, pd.DataFrame] = {}
-        for kind in kinds:
+        for kind in evidence_kinds():
             if kind.name in found:
                 bar.set_postfix_str(kind.name)
                 frame = _load(kind, found[kind.name], tz, unread)
+                if frame is not None and kind.name == "events":
+                    frame = dedupe_events(frame)
+                if frame is not None and kind.name == "sessions":
+                    frame = with_failure_times(frame, found[kind.name])
                 if frame is not None:
                     frames[kind.name] = frame
                 bar.update(len(found[kind.name]))

@@ -37,7 +37,7 @@ def test_json_dash_writes_only_json_to_stdout(folder, capsys):
     data = json.loads(captured.out)
     assert (data["verdict"], data["cause"], data["culprit"], data["strength"]) == (
         "confirmed", "kb2888788", facts["culprit"], "direct")
-    assert data["onset"] == "2025-03-20T09:14:01.0000000Z"
+    assert data["onset"] == "2025-03-20T09:14:01.7000000Z"   # the 454 line, 700 ms into the session
     assert data["connector"] == facts["connector"]
     assert [f["file"].endswith(".LOG") for f in data["case"]["files"]] == [True, True]
     assert {Path(u["file"]).name for u in data["case"]["unread"]} == {"truth.json", "README.txt", "empty.log"}

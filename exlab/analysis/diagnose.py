@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,9 @@ from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_server_fqdn
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
+from exlab.certs.selection import select_outbound
+from exlab.certs.trust import judge_trust
+from exlab.transport import tls_failures
 
 VERDICTS = ("confirmed", "ruled_out", "inconclusive")
 CAUSES = ("kb2888788", "tlscertificatename-missing", "certificate-expired", "no-private-key",
@@ -160,26 +164,49 @@ def _one_line(text: Any) -> str:
 def _tls_failures(events: pd.DataFrame | None) -> pd.DataFrame | None:
     if events is None or events.empty:
         return None
-    from exlab.transport import tls_failures
     return tls_failures(events)
 
 
 def _with_trust(certs: pd.DataFrame | None, roots: Any, at: pd.Timestamp | None) -> pd.DataFrame | None:
     if certs is None or certs.empty or "issuer_class" in certs:
         return certs
-    from exlab.certs.trust import judge_trust
     return judge_trust(certs, roots=roots, at=at)
 
 
-def _selection(certs: pd.DataFrame | None, name: str | None, connector_row: dict | None,
-               at: pd.Timestamp | None) -> tuple[pd.DataFrame | None, str | None]:
-    """The candidates for outbound TLS (newest first) and the selected thumbprint."""
+@dataclass(frozen=True)
+class _Selection:
+    candidates: pd.DataFrame | None = None     # full certificate rows that qualify, in rank order, with "why"
+    selected: str | None = None
+    pin_missing: bool = False
+    summary: str | None = None
+
+
+def _selection(certs: pd.DataFrame | None, server_fqdn: str | None, connector: dict | None,
+               at: pd.Timestamp | None) -> _Selection:
+    """What ``select_outbound`` predicts, with the candidates as full certificate rows.
+
+    When nothing qualifies because every candidate has expired, the choice just before
+    the last expiry is returned: the certificate the transport fell back to (event 12016).
+    """
+    connector = connector or {}
+    name = connector.get("fqdn") or server_fqdn
     if certs is None or certs.empty or not name:
-        return None, None
-    from exlab.certs.selection import select_outbound
-    result = select_outbound(certs, name=name, tls_certificate_name=(connector_row or {}).get("tls_certificate_name"),
-                             at=at)
-    return result.candidates, result.selected
+        return _Selection()
+    choose = partial(select_outbound, certs, server_fqdn=server_fqdn or name, connector_fqdn=connector.get("fqdn"),
+                     tls_certificate_name=connector.get("tls_certificate_name"))
+    choice = choose(at=at)
+    if choice.thumbprint is None and not choice.tls_certificate_name_missing and at is not None:
+        ended = certs["not_after"][(certs["not_after"] < at).fillna(False).astype(bool)]
+        if not ended.empty:
+            before = choose(at=ended.max() - pd.Timedelta(seconds=1))
+            if before.thumbprint is not None:
+                choice = before
+    ranked = choice.candidates[choice.candidates["rank"].notna()].sort_values("rank")
+    rows = {str(t).upper(): row for t, (_, row) in zip(certs["thumbprint"], certs.iterrows())}
+    full = [{**rows[str(t).upper()].to_dict(), "why": why} for t, why in zip(ranked["thumbprint"], ranked["why"])
+            if str(t).upper() in rows]
+    candidates = pd.DataFrame(full, columns=[*certs.columns, "why"]) if full else certs.iloc[0:0]
+    return _Selection(candidates, choice.thumbprint, bool(choice.tls_certificate_name_missing), choice.summary)
 
 
 # -- weighing ----------------------------------------------------------------------------
@@ -324,10 +351,13 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     if when is not None and when.tzinfo is None:
         when = when.tz_localize("UTC")
     certs = _with_trust(certs, roots, when)
-    candidates, selected = _selection(certs, name, chosen, when)
+    selection = _selection(certs, fqdn, chosen, when)
+    if selection.summary:
+        notes.append(selection.summary)
     facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
-                        connectors=connectors, name=name, connector=connector_name, candidates=candidates,
-                        selected=selected, at=when)
+                        connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
+                        selected=selection.selected, at=when, pin_missing=selection.pin_missing,
+                        tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
     return conclude(facts, server_fqdn=fqdn, notes=notes)
 
 

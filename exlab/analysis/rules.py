@@ -65,6 +65,8 @@ class Facts:
     candidates: pd.DataFrame | None = None
     selected: str | None = None
     at: pd.Timestamp | None = None
+    pin_missing: bool = False
+    tls_certificate_name: str | None = None
     by_thumbprint: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -72,14 +74,20 @@ class Facts:
               certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
               tracking: pd.DataFrame | None = None, connectors: pd.DataFrame | None = None,
               name: str | None = None, connector: str | None = None, candidates: pd.DataFrame | None = None,
-              selected: str | None = None, at: pd.Timestamp | None = None) -> Facts:
-        """Stack the failures of every source and index the certificates by thumbprint."""
+              selected: str | None = None, at: pd.Timestamp | None = None, pin_missing: bool = False,
+              tls_certificate_name: str | None = None) -> Facts:
+        """Stack the failures of every source (those of other connectors left out) and index
+        the certificates by thumbprint."""
         points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
+        if connector:
+            other = points["connector"].str.lower().ne(connector.lower()).fillna(False).astype(bool)
+            points = points[~other].reset_index(drop=True)
         table = {} if _empty(certs) else {str(row["thumbprint"]).upper(): row.to_dict()
                                           for _, row in certs.iterrows() if _value(row, "thumbprint")}
         return cls(points=points, events=events, certs=certs, sessions=sessions, tracking=tracking,
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
-                   selected=selected.upper() if selected else None, at=at, by_thumbprint=table)
+                   selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
+                   tls_certificate_name=tls_certificate_name, by_thumbprint=table)
 
     def failures_of(self, *categories: str, origins: Iterable[str] | None = None) -> pd.DataFrame:
         """Failure points of these categories (and origins)."""
@@ -257,13 +265,26 @@ def tls_certificate_name_missing(facts: Facts) -> Finding | None:
     """Look-alike: TlsCertificateName names a certificate that is gone (454 4.7.5, event 12014)."""
     failed = facts.failures_of("tlscertificatename-missing")
     events = facts.events_with_id(12014)
-    if failed.empty and events.empty:
+    if failed.empty and events.empty and not facts.pin_missing:
         return None
     rows = _point_rows(failed) + (_event_rows(events, "no certificate for the name") if not events.empty else [])
-    weight = "direct" if (failed["origin"] == "session").any() else "events"
+    if facts.pin_missing:
+        rows.append({"kind": "send connector", "where": f"connector {facts.connector}",
+                     "source": _connector_source(facts),
+                     "detail": f"TlsCertificateName {facts.tls_certificate_name}: no certificate in the "
+                               f"export has that issuer and subject"})
+    weight = ("direct" if (failed["origin"] == "session").any() else
+              "events" if not failed.empty or not events.empty else "possible")
     return Finding("tls-certificate-name-missing", "tlscertificatename-missing", weight,
                    f"{len(failed)} failure(s) 454 4.7.5 and {len(events)} event(s) 12014: the certificate "
                    f"named in TlsCertificateName could not be found", evidence_rows(rows), None, len(failed))
+
+
+def _connector_source(facts: Facts) -> str | None:
+    if _empty(facts.connectors) or not facts.connector:
+        return None
+    named = facts.connectors[facts.connectors["name"].astype("string").str.lower() == facts.connector.lower()]
+    return None if named.empty else _value(named.iloc[0], "source")
 
 
 def certificate_expired(facts: Facts) -> Finding | None:

@@ -12,7 +12,7 @@ tracking log (DEFER / FAIL rows). :func:`failure_points` puts all three in one s
 >>> failures = pd.DataFrame({
 ...     "time_created": pd.to_datetime(["2025-03-20 09:14:02", "2025-03-20 09:29:02",
 ...                                     "2025-03-20 13:00:00"], utc=True),
-...     "computer": ["EX01"] * 3, "connector": ["Outbound to Office 365"] * 3,
+...     "computer": ["EX01"] * 3, "event_id": [2004] * 3, "connector": ["Outbound to Office 365"] * 3,
 ...     "smtp_response": ["454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot"] * 3,
 ...     "code": [454] * 3, "enhanced_status": ["4.7.0"] * 3, "reason": ["UntrustedRoot"] * 3,
 ...     "record_id": [10, 11, 12], "source": ["Application.evtx"] * 3})
@@ -68,6 +68,9 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
                    tracking: pd.DataFrame | None = None, prefer: bool = True) -> pd.DataFrame:
     """One row per failed delivery attempt, whatever evidence showed it.
 
+    A session's time is its ``failed_at`` (when the failing reply was logged; ``exlab.Case``
+    adds it from the protocol log's lines) or else its start.
+
     With ``prefer`` (the default) only the best source is used: the failures frame
     (events), else failed sessions, else tracking DEFER/FAIL rows, so one attempt is not
     counted three times. With ``prefer=False`` all are stacked (``origin`` tells them apart).
@@ -100,7 +103,8 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
 
 def _points_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for row in rows:
-        row["category"] = classify(row["response"]) if row.get("response") else None
+        if "category" not in row:
+            row["category"] = classify(row["response"]) if row.get("response") else None
     frame = pd.DataFrame({name: [row.get(name) for row in rows] for name in POINT_COLUMNS})
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     frame["code"] = pd.array(frame["code"], dtype="Int32")
@@ -118,6 +122,10 @@ def _value(row: Any, name: str) -> Any:
 
 
 def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
+    # 12014 is logged with each attempt that 2004 reports too: count it only when 2004/2015 are absent
+    deliveries = failures["event_id"].isin([2004, 2015]).fillna(False).astype(bool)
+    if deliveries.any():
+        failures = failures[deliveries]
     rows = []
     for row in failures.itertuples(index=False):
         record = _value(row, "record_id")
@@ -126,6 +134,7 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
             "connector": _value(row, "connector"), "code": _value(row, "code"),
             "enhanced_status": _value(row, "enhanced_status"), "reason": _value(row, "reason"),
             "response": _value(row, "smtp_response"), "message_id": _value(row, "message_id"),
+            "category": _value(row, "cause") if "cause" in failures else classify(_value(row, "smtp_response")),
             "source": _value(row, "source"),
             "where": f"event {_value(row, 'event_id') or 2004}, record {record}" if record is not None else None,
         })
@@ -155,12 +164,13 @@ def _from_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
             # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
             reply = error if "negotiation failed" in error else f"TLS negotiation failed with error {error}"
         rows.append({
-            "time": _value(row, "start") or _value(row, "end"), "origin": "session", "server": None,
+            "time": _value(row, "failed_at") or _value(row, "start"), "origin": "session", "server": None,
             "connector": _value(row, "connector"), "code": _value(row, "reply_code"),
             "enhanced_status": _value(row, "enhanced_status"),
             "reason": _value(row, "tls_reason") or _value(row, "tls_error"), "response": reply,
             "thumbprint": _value(row, "cert_thumbprint"), "source": _value(row, "source"),
-            "where": f"session {_value(row, 'session_id')}",
+            "where": f"session {_value(row, 'session_id')}"
+                     + (f", {_value(row, 'failed_line')}" if _value(row, "failed_line") else ""),
         })
     return _points_frame(rows)
 
@@ -185,11 +195,14 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     for row in tracking[failed.astype(bool)].itertuples(index=False):
         reply_text = _value(row, "led") or tracking_reply(_value(row, "recipient_status"))
         reply = parse_smtp_reply(reply_text) if reply_text else None
+        # a message expired in the queue is the consequence of the failures, not a kind of its own
+        expired_in_queue = reply is not None and reply.enhanced_status == "4.4.7"
         rows.append({
             "time": _value(row, "time"), "origin": "tracking", "server": _value(row, "server_hostname"),
             "connector": _value(row, "connector_id"), "code": reply.code if reply else None,
             "enhanced_status": reply.enhanced_status if reply else None,
             "reason": reply.tls_reason if reply else None, "response": reply_text,
+            "category": None if expired_in_queue or reply is None else classify(reply),
             "message_id": _value(row, "message_id"), "source": _value(row, "source"),
             "where": (f"line {_value(row, 'line')}, " if _value(row, "line") is not None else "")
                      + f"{_value(row, 'event_id')} of {_value(row, 'message_id') or _value(row, 'internal_message_id')}",
@@ -402,7 +415,8 @@ def build_timeline(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     """Everything above for one case, in one object.
 
     >>> t = pd.to_datetime(["2025-03-20 09:14", "2025-03-20 09:29"], utc=True)
-    >>> failures = pd.DataFrame({"time_created": t, "computer": ["EX01"] * 2, "connector": ["O365"] * 2,
+    >>> failures = pd.DataFrame({"time_created": t, "computer": ["EX01"] * 2, "event_id": [2004] * 2,
+    ...     "connector": ["O365"] * 2,
     ...     "code": [454] * 2, "enhanced_status": ["4.7.0"] * 2, "reason": ["UntrustedRoot"] * 2,
     ...     "record_id": [1, 2], "source": ["a.evtx"] * 2})
     >>> tl = build_timeline(failures=failures, tz="Europe/Warsaw")

@@ -48,5 +48,5 @@ def write_protocol_case(folder: Path) -> dict:
     (folder / "truth.json").write_text(json.dumps({"verdict": "confirmed"}), encoding="utf-8")
     (folder / "README.txt").write_text("exported by the on-call engineer\r\n", encoding="utf-8")
     (folder / "empty.log").write_bytes(b"")
-    return {"culprit": DEMO_CERT.thumbprint, "connector": base.connector, "onset": refused[0].start,
-            "end": refused[-1].start, "refused": ATTEMPTS}
+    return {"culprit": DEMO_CERT.thumbprint, "connector": base.connector, "onset": refused[0].reply_at,
+            "end": refused[-1].reply_at, "refused": ATTEMPTS}

@@ -17,7 +17,7 @@ from exlab.transport.schema import (
     TRACKING_DTYPES,
     make_frame,
 )
-from exlab.transport.smtp_reply import parse_smtp_reply
+from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
 UNTRUSTED = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
 TLSCERTNAME = "454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not be found."
@@ -40,7 +40,7 @@ def ns(text: str) -> int:
 
 
 def failures(*items: tuple[str, str], connector: str = CONNECTOR, computer: str = FQDN) -> pd.DataFrame:
-    """The failures frame: one row per (time, reply)."""
+    """The failures frame (as ``tls_failures`` makes it from events 2004): one row per (time, reply)."""
     replies = [parse_smtp_reply(reply) for _, reply in items]
     return make_frame({
         "time_created": [ns(t) for t, _ in items], "computer": [computer] * len(items),
@@ -48,7 +48,7 @@ def failures(*items: tuple[str, str], connector: str = CONNECTOR, computer: str 
         "connector": [connector] * len(items), "message_id": [f"<m{i}@contoso.com>" for i in range(len(items))],
         "smtp_response": [reply for _, reply in items], "code": [r.code for r in replies],
         "enhanced_status": [r.enhanced_status for r in replies], "reason": [r.tls_reason for r in replies],
-        "record_id": list(range(100, 100 + len(items))), "source": ["Application.evtx"] * len(items),
+        "cause": [classify(r) for r in replies], "record_id": list(range(100, 100 + len(items))), "source": ["Application.evtx"] * len(items),
     }, FAILURE_DTYPES)
 
 

@@ -153,7 +153,10 @@ def test_a_culprit_with_no_other_service_gets_services_none():
 def test_to_dict_is_json_and_html_escapes_every_evidence_string():
     hostile = f.sessions(f.session("2025-03-20 09:00", f.UNTRUSTED + " <script>alert(1)</script>", f.INTERNAL,
                                    issuer="CN=<b>Evil</b> CA"))
-    d = diagnose(sessions=hostile, connector="<img src=x onerror=alert(1)>")
+    connectors = f.connectors()
+    connectors.loc[1, "name"] = "<img src=x onerror=alert(1)>"
+    hostile["connector"] = "<img src=x onerror=alert(1)>"
+    d = diagnose(sessions=hostile, connectors=connectors)
     data = json.loads(json.dumps(d.to_dict()))
     assert data["verdict"] == "confirmed" and data["evidence"][0]["evidence"][0]["source"] == "SEND20250320-1.LOG"
     page = d._repr_html_()
