@@ -22,7 +22,7 @@ from exlab.errors import (  # noqa: E402
     UnsupportedFormat,
     WrongPassword,
 )
-from exlab.certs import read_certs  # noqa: E402
+from exlab.certs import compare_issuers, judge_trust, read_certs, select_outbound  # noqa: E402
 from exlab.events import read_events  # noqa: E402
 from exlab.parse_report import ParseReport  # noqa: E402
 from exlab.transport import (  # noqa: E402
@@ -49,7 +49,9 @@ __all__ = [
     "UnsupportedFormat",
     "WrongPassword",
     "__version__",
+    "compare_issuers",
     "diagnose",
+    "judge_trust",
     "name_fields",
     "open_case",
     "parse_smtp_reply",
@@ -59,5 +61,6 @@ __all__ = [
     "read_protocol_log",
     "read_servers",
     "read_tracking_log",
+    "select_outbound",
     "tls_failures",
 ]

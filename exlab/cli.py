@@ -15,7 +15,7 @@ import warnings
 from exlab import __version__
 from exlab.errors import ExlabError, ExlabWarning
 
-COMMANDS = ("events", "investigate", "lab")
+COMMANDS = ("events", "investigate", "lab", "certs")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,200 @@
+"""``exlab certs``: who issued each certificate, and which one the transport presents.
+
+    exlab certs PATH... [--name FQDN] [--roots FILE] [--at TIME] [-o FILE]
+                [--tls-certificate-name '<I>issuer<S>subject'] [--password PW] [--tz ZONE]
+
+With ``--name``, the certificates covering that name side by side (issuer class, whether
+Microsoft 365 trusts the root, validity at ``--at``, services), the one the transport
+would present marked ``->``. Without it, every certificate with its trust judgement.
+``-o`` writes the same table as CSV, Parquet or JSON Lines, chosen by the extension;
+tuples become ``; ``-joined text (lists in JSON and Parquet), DER becomes Base64, and
+CSV cells a spreadsheet would run as a formula are neutralised. ``--roots`` adds the
+lab's public root (or any PEM of roots Exchange Online trusts) to Microsoft's program.
+
+>>> parser = argparse.ArgumentParser(prog="exlab")
+>>> add_parser(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["certs", "evidence", "--name", "mail.contoso.com", "-o", "pair.csv"])
+>>> args.paths, args.name, args.output
+(['evidence'], 'mail.contoso.com', 'pair.csv')
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exlab.certs.compare import compare_issuers
+from exlab.certs.reader import read_certs
+from exlab.certs.trust import judge_trust, judgement_time, present
+from exlab.commands.events import neutralise
+from exlab.errors import ExlabError
+
+OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
+LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
+                "subject", "issuer")
+
+
+def add_parser(subparsers) -> None:
+    """Register ``exlab certs`` on the CLI's sub-command parsers."""
+    parser = subparsers.add_parser(
+        "certs", help="compare certificate issuers and predict the one presented to Exchange Online",
+        description="Read certificate files and Get-ExchangeCertificate exports, judge who issued each "
+                    "certificate and whether Microsoft 365 trusts it, and predict the outbound certificate.")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="certificate files, exports or folders")
+    parser.add_argument("--name", metavar="FQDN",
+                        help="compare the certificates covering this name (the send connector's or server's FQDN)")
+    parser.add_argument("--roots", metavar="FILE", help="PEM file of extra trust anchors (the lab's public root)")
+    parser.add_argument("--at", metavar="TIME", help="judge validity and trust at this time (ISO 8601; naive = UTC; "
+                        "default: now). Give the failure time.")
+    parser.add_argument("--tls-certificate-name", metavar="VALUE",
+                        help="the send connector's TlsCertificateName (<I>issuer<S>subject), when set")
+    parser.add_argument("--password", help="password of .pfx files")
+    parser.add_argument("--tz", help="the server's IANA time zone, for exports that print local times")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE (.csv, .parquet or .jsonl)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, judge, print, write; returns the exit code."""
+    output = _output_path(args.output, args.paths)
+    at = _time(args.at)
+    certs = read_certs(args.paths if len(args.paths) > 1 else args.paths[0], password=args.password, tz=args.tz)
+    if args.name:
+        table = compare_issuers(certs, args.name, roots=args.roots, at=at,
+                                tls_certificate_name=args.tls_certificate_name)
+        print(comparison_text(table, args.name, at))
+    else:
+        table = judge_trust(certs, roots=args.roots, at=at)
+        print(listing_text(table, at))
+    if output is not None:
+        write_table(table, output)
+        print(f"\nwrote {len(table)} row(s) to {output}")
+    return 0
+
+
+def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
+    """The comparison for the terminal: one block per certificate, the selected one marked ``->``.
+
+    >>> from exlab.certs.compare import COMPARISON_COLUMNS
+    >>> print(comparison_text(pd.DataFrame(columns=COMPARISON_COLUMNS), "mail.contoso.com", None))
+    No certificate covers mail.contoso.com.
+    """
+    if table.empty:
+        return f"No certificate covers {_clean(name)}."
+    lines = [f"Certificates covering {_clean(name)} ({_when(at)}), newest first; -> = presented outbound:", ""]
+    for row in table.to_dict("records"):
+        mark = "->" if present(row["selected"]) is True else "  "
+        lines.append(f"{mark} {row['thumbprint']}  {_class(row)}  {_validity(row)}  services {_services(row)}")
+        lines.append(f"     subject {_clean(row['subject'])}")
+        lines.append(f"     issuer  {_clean(row['issuer'])}  (root: {_clean(row['root_subject'])})")
+        lines.append(f"     basis   {_clean(row['trust_basis'])}")
+    outbound = table.attrs.get("outbound")
+    if outbound:
+        lines += ["", f"Transport: {_clean(outbound)}"]
+    return "\n".join(lines)
+
+
+def listing_text(table: pd.DataFrame, at: Any) -> str:
+    """Every certificate with its issuer class, for the terminal.
+
+    >>> print(listing_text(pd.DataFrame(columns=list(LIST_COLUMNS) + ["trust_basis"]), None))
+    No certificates read.
+    """
+    if table.empty:
+        return "No certificates read."
+    lines = [f"{len(table)} certificate(s), trust judged {_when(at)}:", ""]
+    for row in table.to_dict("records"):
+        lines.append(f"   {row['thumbprint']}  {_class(row)}  {_validity(row)}  services {_services(row)}")
+        lines.append(f"     subject {_clean(row['subject'])}")
+        lines.append(f"     issuer  {_clean(row['issuer'])}")
+    return "\n".join(lines)
+
+
+def write_table(table: pd.DataFrame, output: Path) -> None:
+    """Write a certificates or comparison table as CSV, Parquet or JSON Lines (by extension)."""
+    kind = output.suffix.lower()
+    plain = table.copy()
+    plain.attrs = {}
+    if "der" in plain:
+        plain["der"] = plain["der"].map(lambda d: base64.b64encode(d).decode("ascii") if d else None)
+    if kind == ".parquet":
+        plain.to_parquet(output, index=False)
+        return
+    for column in plain.columns:
+        if pd.api.types.is_datetime64_any_dtype(plain[column]):
+            plain[column] = plain[column].map(lambda t: t.isoformat().replace("+00:00", "Z"), na_action="ignore")
+    if kind == ".csv":
+        for column in plain.columns:
+            if plain[column].dtype == object or plain[column].dtype == "string":
+                plain[column] = plain[column].map(_csv_cell, na_action="ignore")
+        plain.to_csv(output, index=False, encoding="utf-8", lineterminator="\r\n")
+        return
+    records = plain.astype(object).where(plain.notna(), None).to_dict(orient="records")
+    with open(output, "w", encoding="utf-8", newline="\n") as out:
+        for record in records:
+            out.write(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in record.items()},
+                                 ensure_ascii=False) + "\n")
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, tuple):
+        value = "; ".join(str(v) for v in value)
+    return neutralise(value)
+
+
+def _output_path(output: str | None, inputs: list[str]) -> Path | None:
+    if output is None:
+        return None
+    path = Path(output).resolve()
+    if path.suffix.lower() not in OUTPUT_KINDS:
+        raise ExlabError(output, expected=f"an output file ending in {', '.join(OUTPUT_KINDS)}")
+    for given in inputs:
+        source = Path(given).resolve()
+        if path == source or (source.is_dir() and source in path.parents):
+            raise ExlabError(output, expected="an output path outside the evidence",
+                             detail="exlab never writes next to the evidence")
+    return path
+
+
+def _time(value: str | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(judgement_time(value)[0])
+    except ValueError as err:
+        raise ExlabError("--at", value, "a time such as 2025-03-20T09:14:02Z", str(err)) from err
+
+
+def _when(at: Any) -> str:
+    moment, defaulted = judgement_time(at)
+    return "at now: no --at given" if defaulted else f"at {moment.isoformat().replace('+00:00', 'Z')}"
+
+
+def _class(row: dict) -> str:
+    trusted = present(row.get("trusted_by_microsoft365"))
+    verdict = {True: "trusted by Microsoft 365", False: "NOT trusted by Microsoft 365"}.get(trusted, "trust unknown")
+    return f"{present(row.get('issuer_class')) or 'unknown':<11}  {verdict:<28}"
+
+
+def _validity(row: dict) -> str:
+    start, end = present(row.get("not_before")), present(row.get("not_after"))
+    dates = f"{start:%Y-%m-%d}" if start is not None else "?"
+    dates += f"..{end:%Y-%m-%d}" if end is not None else "..?"
+    valid = present(row.get("valid_at"))
+    return dates + {True: " valid", False: " NOT valid"}.get(valid, "")
+
+
+def _services(row: dict) -> str:
+    services = present(row.get("services"))
+    return ",".join(services) if isinstance(services, tuple) and services else ("none" if services == () else "?")
+
+
+def _clean(value: Any) -> str:
+    """Evidence text for the terminal: control characters shown as escapes, never interpreted."""
+    text = "" if present(value) is None else str(value)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
