@@ -1,0 +1,141 @@
+"""The lab's transport writers: bytes shaped as Exchange and Windows PowerShell 5.1 write them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from defusedxml.ElementTree import fromstring
+
+from exlab.lab.transport_logs import (
+    DEMO_CONNECTOR,
+    LoggedMessage,
+    ProtocolSession,
+    demo_session,
+    format_list,
+    log_time,
+    protocol_lines,
+    tracking_row,
+    write_protocol_log,
+    write_protocol_logs,
+    write_send_connectors,
+    write_tracking_log,
+)
+from exlab.transport.schema import TRACKING_FIELDS
+
+MS = 1_000_000
+PROTOCOL_HEADER = [
+    "#Software: Microsoft Exchange Server", "#Version: 15.0.0.0", "#Log-type: SMTP Send Protocol Log",
+    "#Date: 2025-03-20T09:14:01.000Z",
+    "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context",
+]
+
+
+def test_protocol_log_bytes():
+    stream = io.BytesIO()
+    write_protocol_log(stream, [demo_session()])
+    data = stream.getvalue()
+    assert data.count(b"\r\n") == data.count(b"\n") and data.endswith(b"\r\n")
+    lines = data.decode("utf-8").split("\r\n")[:-1]
+    assert lines[:5] == PROTOCOL_HEADER
+    records = list(csv.reader(lines[5:]))
+    assert all(len(r) == 9 for r in records)
+    assert [int(r[3]) for r in records] == list(range(len(records)))
+    assert [r[6] for r in records][:3] == ["*", "+", "<"] and records[-1][6:] == ["-", "", "Local"]
+    times = [r[0] for r in records]
+    assert times == sorted(times)
+    failing = next(r for r in records if r[7].startswith("454 "))
+    assert failing[0] == log_time(demo_session().reply_at)
+    assert records[0][4] == "" and {r[4] for r in records[1:]} == {"10.0.0.5:28417"}
+    contexts = [r[8] for r in records if r[6] == "*"]
+    assert contexts[1:7] == ["Sending certificate", "Certificate subject", "Certificate issuer name",
+                             "Certificate serial number", "Certificate thumbprint", "Certificate alternate names"]
+
+
+def test_sessions_interleave_by_time():
+    first = demo_session()
+    second = ProtocolSession(**{**first.__dict__, "session_id": "08DD6A1B2C3D4E60", "start": first.start + 200 * MS,
+                                "reply_at": first.reply_at + 200 * MS, "end": first.end + 200 * MS})
+    stream = io.BytesIO()
+    write_protocol_log(stream, [first, second])
+    records = list(csv.reader(stream.getvalue().decode().split("\r\n")[5:-1]))
+    ids = [r[2] for r in records]
+    assert ids.index("08DD6A1B2C3D4E60") < len(ids) - ids[::-1].index("08DD6A1B2C3D4E5F") - 1  # interleaved
+    assert [r[0] for r in records] == sorted(r[0] for r in records)
+    assert len(records) == 2 * len(protocol_lines(first))
+
+
+def test_delivered_session_lines():
+    base = demo_session()
+    message = LoggedMessage("<m@contoso.com>", "a@contoso.com", ("b@contoso.mail.onmicrosoft.com",), 2048, 42)
+    delivered = ProtocolSession(**{**base.__dict__, "reply": None, "reply_at": None, "messages": (message,)})
+    texts = [next(csv.reader([line]))[7] for _, line in protocol_lines(delivered)]
+    assert "BDAT 2048 LAST" in texts and "RCPT TO:<b@contoso.mail.onmicrosoft.com>" in texts
+    assert any(t.startswith("250 2.6.0 <m@contoso.com> [InternalId=42, Hostname=") for t in texts)
+    assert not any(t.startswith("454") for t in texts)
+
+
+def test_rotation_names_and_headers(tmp_path):
+    midnight = 1_742_515_200_000_000_000
+    sessions = [ProtocolSession(**{**demo_session().__dict__, "session_id": f"08DD{n:012X}",
+                                   "start": midnight - 5_000 * MS + n * 2_000 * MS,
+                                   "reply_at": midnight - 5_000 * MS + n * 2_000 * MS + 700 * MS,
+                                   "end": midnight - 5_000 * MS + n * 2_000 * MS + 900 * MS}) for n in range(6)]
+    paths = write_protocol_logs(tmp_path / "SmtpSend", sessions, max_bytes=12_000)
+    names = [p.name for p in paths]
+    assert names[0] == "SEND20250320-1.LOG" and names[-1].startswith("SEND20250321-")
+    assert len(names) == len(set(names)) and len(names) > 2
+    for path in paths:
+        text = path.read_bytes().decode("utf-8")
+        assert text.startswith("#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n")
+        first_record = text.split("\r\n")[5]
+        assert text.split("\r\n")[3] == "#Date: " + first_record.split(",")[0]
+        assert path.stat().st_size <= 12_000
+
+
+def test_tracking_log_has_thirty_fields():
+    rows = [tracking_row(1_742_462_030_000_000_000, "SEND", message_id="<a@b>", sender="a@b.com",
+                         recipients=["c@d.com"], local_hostname="EX01", local_ip="10.0.0.5",
+                         message_subject="comma, and \"quotes\"")]
+    stream = io.BytesIO()
+    write_tracking_log(stream, rows)
+    lines = stream.getvalue().decode().split("\r\n")
+    assert lines[2] == "#Log-type: Message Tracking Log" and lines[4] == "#Fields: " + ",".join(TRACKING_FIELDS)
+    record = next(csv.reader([lines[5]]))
+    assert len(record) == 30 and record[18] == 'comma, and "quotes"' and record[8] == "SEND"
+    with pytest.raises(TypeError, match="unknown fields"):
+        tracking_row(0, "SEND", message_id="<a@b>", sender="a@b.com", recipients=[], local_hostname="EX01",
+                     local_ip="10.0.0.5", colour="blue")
+
+
+@pytest.mark.parametrize("culture,word_wrap", [("en-US", True), ("de-DE", True), ("pl-PL", False)])
+def test_format_list_wraps_like_powershell(culture, word_wrap):
+    text = format_list([[("TlsCertificateName", DEMO_CONNECTOR["tls_certificate_name"]), ("Name", "x")]],
+                       width=50, culture=culture)
+    lines = text.split("\r\n")
+    assert text.startswith("\r\n\r\n") and text.endswith("\r\n\r\n\r\n")
+    wrapped = [line for line in lines if line.startswith(" ")]
+    assert wrapped and all(len(line) <= 50 for line in lines)
+    assert all(line.startswith(" " * 21) for line in wrapped)  # the value column
+    if word_wrap:
+        assert lines[2].endswith(" ")  # the space stays on the wrapped line
+    else:
+        assert len(lines[2]) == 50 and lines[2][-1] != " "
+
+
+def test_clixml_and_json_shapes():
+    stream = io.BytesIO()
+    write_send_connectors(stream, [DEMO_CONNECTOR], shape="clixml")
+    data = stream.getvalue()
+    assert data[:2] == b"\xff\xfe"
+    root = fromstring(data.decode("utf-16").encode("utf-8"))
+    assert root.tag == "{http://schemas.microsoft.com/powershell/2004/04}Objs" and len(root) == 1
+    stream = io.BytesIO()
+    write_send_connectors(stream, [DEMO_CONNECTOR], shape="json", encoding="utf-8")
+    text = stream.getvalue().decode("utf-8")
+    assert '"RequireTLS":  true' in text and "\r\n" in text
+    assert json.loads(text)["SmartHosts"] == ["contoso-com.mail.protection.outlook.com"]
+    with pytest.raises(ValueError, match="shape"):
+        write_send_connectors(io.BytesIO(), [DEMO_CONNECTOR], shape="csv")
