@@ -24,7 +24,6 @@ them. The verdict is about KB 2888788 only, and never goes beyond the evidence:
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -75,9 +74,14 @@ class Diagnosis:
     selected: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS or (self.cause is not None and self.cause not in CAUSES):
+            raise ValueError(f"verdict {self.verdict!r} / cause {self.cause!r} not among {VERDICTS} / {CAUSES}")
+
     def to_dict(self, max_rows: int | None = 50) -> dict[str, Any]:
         """JSON-ready (times as ISO 8601 UTC with 7 fractional digits, like truth.json).
 
+        >>> import json
         >>> json.dumps(diagnose().to_dict())[:27]
         '{"verdict": "inconclusive",'
         """

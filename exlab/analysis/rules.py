@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.analysis.findings import Finding, evidence_rows
-from exlab.analysis.timeline import failure_points, session_failed
+from exlab.analysis.timeline import failure_points
 
 # classify() category of a failure -> the cause id of the diagnosis
 CATEGORY_CAUSE = {
