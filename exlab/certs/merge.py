@@ -89,6 +89,8 @@ def _is_na(value) -> bool:
 def _same(chosen, value, truncated: bool) -> bool:
     if isinstance(chosen, pd.Timestamp) and isinstance(value, pd.Timestamp):
         return chosen.floor("s") == value.floor("s")
+    if truncated and isinstance(value, tuple) and isinstance(chosen, tuple):
+        return set(value) <= set(chosen)
     if truncated and isinstance(value, str) and isinstance(chosen, str):
         shown = value.removesuffix("...").removesuffix("\u2026")
         return chosen.startswith(shown)

@@ -13,7 +13,14 @@ from types import ModuleType
 
 import pandas as pd
 
-from exlab.certs import x509_files
+from exlab.certs import (
+    exchange_clixml,
+    exchange_csv,
+    exchange_json,
+    exchange_list,
+    exchange_table,
+    x509_files,
+)
 from exlab.certs.merge import merge_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.schema import certs_frame
@@ -22,7 +29,9 @@ from exlab.errors import UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import ParseReport
 
-FORMAT_MODULES: tuple[ModuleType, ...] = (x509_files,)
+# Binary and marked-up shapes first; the console shapes (list, table) last.
+FORMAT_MODULES: tuple[ModuleType, ...] = (x509_files, exchange_clixml, exchange_json, exchange_csv,
+                                          exchange_list, exchange_table)
 
 EXPECTED_FORMATS = ("a certificate (.cer/.crt/.pem/.der), PKCS#7 (.p7b), PKCS#12 (.pfx), or "
                     "Get-ExchangeCertificate output (table, Format-List, Export-Csv, Export-Clixml, ConvertTo-Json)")

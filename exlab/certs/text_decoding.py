@@ -11,6 +11,11 @@ PowerShell 5.1, UTF-8 with or without BOM, UTF-16 without BOM, or the ANSI code 
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
+from exlab.errors import CorruptInput
+from exlab.parse_report import FileReport
+
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 # Tried in this order when the bytes are neither UTF-16 nor UTF-8: Central European first
 # (Polish servers), then Western. Both decode any byte, so the first one wins unless its
@@ -40,3 +45,20 @@ def decode_text(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     return data.decode("latin-1"), "latin-1"
+
+
+def read_text(stream: BinaryIO, name: str, report: FileReport) -> str:
+    """The whole text of an evidence stream; a guessed (BOM-less, non-UTF-8) encoding is noted.
+
+    Raises CorruptInput when UTF-16 text is cut in half (an odd number of bytes).
+    """
+    data = stream.read()
+    try:
+        text, encoding = decode_text(data)
+    except UnicodeDecodeError as err:
+        raise CorruptInput(name, f"byte {err.start}", "text in one encoding", str(err.reason)) from None
+    report.engine = encoding
+    if encoding in _ANSI or encoding == "latin-1" or (encoding.startswith("utf-16") and data[:2] not in (
+            b"\xff\xfe", b"\xfe\xff")):
+        report.note(f"no byte order mark: read as {encoding}")
+    return text

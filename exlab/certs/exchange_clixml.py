@@ -1,0 +1,136 @@
+"""``Get-ExchangeCertificate | Export-Clixml``, from a local or a remote Exchange shell.
+
+Both shapes hold one ``<Obj>`` per certificate with typed properties: ``<S>`` text,
+``<B>`` booleans, ``<DT>`` dates with their offset, ``<I32>`` numbers, ``<BA>`` bytes
+(``RawData``, the DER). Enums (Services, Status, RootCAType) are ``<Obj>`` elements with
+``<ToString>`` (the names) and ``<I32>`` (the number); lists are ``<LST>``. A remote shell
+gives ``Deserialized.`` type names and a ``SerializationData`` blob, which exlab never
+decodes; when Exchange could not deserialize the object only ``RawData`` is left, and the
+certificate is still read from it. XML goes through defusedxml.
+
+>>> unescape("[Subject]_x000D__x000A_  CN=mail.contoso.com")
+'[Subject]\\r\\n  CN=mail.contoso.com'
+>>> clixml_time("2027-03-14T10:12:05.1234567+01:00")
+Timestamp('2027-03-14 09:12:05.123456+0000', tz='UTC')
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import pandas as pd
+from defusedxml import ElementTree
+
+from exlab.certs.exchange_props import PropsContext, exchange_rows
+from exlab.certs.options import ReadOptions
+from exlab.certs.text_decoding import read_text
+from exlab.errors import CorruptInput
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMAT = "exchange-clixml"
+_NS = "{http://schemas.microsoft.com/powershell/2004/04}"
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_NUMBERS = ("I32", "I64", "U32", "U64", "I16", "U16", "By", "SB")
+_LISTS = ("LST", "IE", "STK", "QUE")
+
+
+def sniff(head: bytes, text: str | None) -> str | None:
+    """``exchange-clixml`` for a CliXml document holding certificates."""
+    if text is None or not text.lstrip("\ufeff \r\n").startswith(("<Objs", "<?xml")):
+        return None
+    return FORMAT if re.search(r"ExchangeCertificate|X509Certificate2|N=\"RawData\"", text) else None
+
+
+def unescape(text: str) -> str:
+    """PowerShell's ``_xHHHH_`` escapes of characters XML cannot hold."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def clixml_time(text: str) -> pd.Timestamp | datetime:
+    """A ``<DT>`` value: round-trip ISO 8601 with up to 7 fraction digits (naive when Kind=Unspecified)."""
+    value = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is None else pd.Timestamp(moment).tz_convert("UTC")
+
+
+def _tag(element: Element) -> str:
+    return element.tag.removeprefix(_NS)
+
+
+def _value(element: Element, refs: dict[str, Element]) -> Any:
+    """The Python value of one CliXml element (enums: their names; lists: item texts)."""
+    tag = _tag(element)
+    text = element.text or ""
+    if tag == "S":
+        return unescape(text)
+    if tag == "B":
+        return text.strip().lower() == "true"
+    if tag in _NUMBERS:
+        return int(text)
+    if tag == "DT":
+        return clixml_time(text)
+    if tag == "BA":
+        return base64.b64decode(text, validate=False)
+    if tag == "Nil":
+        return None
+    if tag == "Ref":
+        target = refs.get(element.get("RefId", ""))
+        return _value(target, refs) if target is not None else None
+    if tag == "Obj":
+        for child in element:
+            if _tag(child) in _LISTS:
+                return [_value(item, refs) for item in child]
+        string = element.find(f"{_NS}ToString")
+        if string is not None:
+            return unescape(string.text or "")
+        for child in element:
+            if _tag(child) in _NUMBERS:
+                return int(child.text or "0")
+        props = element.find(f"{_NS}Props")
+        if props is not None:
+            return {child.get("N"): _value(child, refs) for child in props if child.get("N")}
+        return None
+    return unescape(text)
+
+
+def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
+    """One row per top-level ``<Obj>``; an object that names no certificate is skipped and counted."""
+    text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
+    try:
+        root = ElementTree.fromstring(text)
+    except ParseError as err:
+        line, column = err.position
+        raise CorruptInput(evidence.name, f"line {line} column {column}", "well-formed CliXml", str(err)) from None
+    if _tag(root) != "Objs":
+        raise CorruptInput(evidence.name, "the root element", "<Objs> (Export-Clixml)")
+    refs = {obj.get("RefId"): obj for obj in root.iter(f"{_NS}Obj") if obj.get("RefId")}
+    context = PropsContext(report, tz=options.tz)
+    rows: list[dict] = []
+    for number, obj in enumerate(root, 1):
+        where = f"object {number}"
+        if _tag(obj) != "Obj":
+            report.skip_record(where, f"expected <Obj>, found <{_tag(obj)}>")
+            continue
+        props = {}
+        for section in ("Props", "MS"):
+            for child in obj.findall(f"{_NS}{section}/*"):
+                if child.get("N"):
+                    try:
+                        props[child.get("N")] = _value(child, refs)
+                    except (ValueError, binascii.Error) as err:
+                        report.note(f"{where}: {child.get('N')} not understood ({err}); left NA")
+        if "SerializationData" in props:
+            report.note(f"{where}: remote shell object; its SerializationData blob is not decoded")
+        try:
+            rows.extend(exchange_rows(props, context, where))
+        except ValueError as err:
+            report.skip_record(where, str(err))
+            continue
+        report.records_read += 1
+    return rows

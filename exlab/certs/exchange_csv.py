@@ -1,0 +1,78 @@
+"""``Get-ExchangeCertificate | Export-Csv``: a ``#TYPE`` line, then quoted columns.
+
+Export-Csv writes every property with ``ToString()``: enums by name (``IMAP, POP, IIS,
+SMTP``, ``Valid``, ``ThirdParty``), dates in the server's culture and local time, and
+lists as a type name (``System.Collections.ArrayList`` from a remote shell), whose items
+are then not in the file (noted). ``-NoTypeInformation`` files, ``-UseCulture`` (``;``)
+delimiters and Windows PowerShell 5.1's default ASCII encoding are all read.
+
+>>> delimiter_of('"AccessRules";"CertificateDomains";"Thumbprint"')
+';'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from exlab.certs.exchange_props import exchange_rows, text_context
+from exlab.certs.exchange_values import date_samples
+from exlab.certs.options import ReadOptions
+from exlab.certs.text_decoding import read_text
+from exlab.errors import CorruptInput
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMAT = "exchange-csv"
+_TYPE_LINE = re.compile(r"^#TYPE (?:Deserialized\.)?\S*(?:ExchangeCertificate|X509Certificate2)\s*$")
+
+
+def sniff(head: bytes, text: str | None) -> str | None:
+    """``exchange-csv`` for Export-Csv output of certificates (with or without the #TYPE line)."""
+    if text is None:
+        return None
+    first = text.lstrip("\ufeff\r\n ").split("\n", 1)[0].strip()
+    if _TYPE_LINE.match(first):
+        return FORMAT
+    if first.startswith('"') and '"Thumbprint"' in first and ('"Services"' in first or '"RawData"' in first):
+        return FORMAT
+    return None
+
+
+def delimiter_of(header: str) -> str:
+    """The delimiter after the first quoted column name (``,`` or the culture's ``;``)."""
+    match = re.match(r'^"[^"]*"(.)', header)
+    return match.group(1) if match else ","
+
+
+def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
+    """One row per CSV record; a record with the wrong number of cells is skipped and counted."""
+    text = read_text(evidence.stream, evidence.name, report)
+    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    start = 1 if lines and lines[0].startswith("#TYPE") else 0
+    if len(lines) <= start:
+        raise CorruptInput(evidence.name, "line 2", "a header line of quoted property names")
+    reader = csv.reader(io.StringIO("".join(lines[start:])), delimiter=delimiter_of(lines[start]))
+    header = next(reader)
+    records = []
+    for record in reader:
+        line = start + reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            report.skip_record(f"line {line}", f"{len(record)} cells where the header has {len(header)}")
+            continue
+        records.append((line, {name: value for name, value in zip(header, record) if value != ""}))
+    samples = [s for _, props in records for k in ("NotAfter", "NotBefore") if k in props
+               for s in date_samples(props[k])]
+    context = text_context(report, options, samples, evidence.name)
+    rows = []
+    for line, props in records:
+        try:
+            rows.extend(exchange_rows(props, context, f"line {line}"))
+        except ValueError as err:
+            report.skip_record(f"line {line}", str(err))
+            continue
+        report.records_read += 1
+    return rows

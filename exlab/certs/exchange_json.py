@@ -1,0 +1,112 @@
+"""``Get-ExchangeCertificate | ConvertTo-Json`` (usually after ``Select-Object``).
+
+Windows PowerShell 5.1 writes dates as ``"\\/Date(1733147003000)\\/"`` (UTC milliseconds),
+enums as numbers (Services 27 = IMAP, POP, IIS, SMTP) unless they were selected as
+strings, a single certificate as an object and several as an array, ``RawData`` as an
+array of byte values. PowerShell 7 writes ISO dates instead; both are read.
+
+>>> json_time("/Date(1733147003000)/")
+Timestamp('2024-12-02 13:43:23+0000', tz='UTC')
+>>> json_time({"value": "/Date(1733147003000+0100)/", "DisplayHint": 2})
+Timestamp('2024-12-02 13:43:23+0000', tz='UTC')
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from exlab.certs.exchange_props import PropsContext, exchange_rows
+from exlab.certs.options import ReadOptions
+from exlab.certs.text_decoding import read_text
+from exlab.errors import CorruptInput
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMAT = "exchange-json"
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def sniff(head: bytes, text: str | None) -> str | None:
+    """``exchange-json`` for a JSON object or array with a Thumbprint or RawData property."""
+    if text is None or not text.lstrip("\ufeff \r\n\t").startswith(("{", "[")):
+        return None
+    return FORMAT if re.search(r'"(?:Thumbprint|RawData)"\s*:', text) else None
+
+
+def json_time(value: Any) -> pd.Timestamp | datetime | None:
+    """A date as ConvertTo-Json writes it: ``/Date(ms)/`` (UTC), ETS-wrapped, or ISO 8601
+    (a naive ISO time is local: the caller applies the server's time zone)."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    if not isinstance(value, str):
+        raise ValueError("not a date")
+    match = _MS_DATE.match(value)
+    if match:
+        return pd.Timestamp(int(match.group(1)), unit="ms", tz="UTC")
+    moment = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value))
+    return moment if moment.tzinfo is None else pd.Timestamp(moment).tz_convert("UTC")
+
+
+def _props(obj: dict, context: PropsContext, where: str) -> dict:
+    props = dict(obj)
+    for name in ("NotBefore", "NotAfter"):
+        if props.get(name) is not None:
+            try:
+                props[name] = json_time(props[name])
+            except ValueError as err:
+                context.report.note(f"{where}: {name} {props[name]!r} not understood ({err}); left NA")
+                props.pop(name)
+    raw = props.get("RawData")
+    if isinstance(raw, list):
+        props["RawData"] = bytes(b & 0xFF for b in raw)
+    elif isinstance(raw, str):
+        try:
+            props["RawData"] = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            context.report.note(f"{where}: RawData is not base64; ignored")
+            props.pop("RawData")
+    for name in ("CertificateDomains", "DnsNameList", "EnhancedKeyUsageList"):
+        items = props.get(name)
+        if isinstance(items, list):
+            props[name] = [_item_text(item) for item in items]
+    return props
+
+
+def _item_text(item: Any) -> str:
+    """A list item: a string, or an object (SmtpDomainWithSubdomains, DnsNameRepresentation...)."""
+    if isinstance(item, dict):
+        for key in ("Address", "Domain", "Unicode", "Punycode", "FriendlyName"):
+            if isinstance(item.get(key), str):
+                return item[key]
+    return str(item)
+
+
+def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
+    """One row per certificate object; an element that is not an object is skipped and counted."""
+    text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
+    try:
+        document = json.loads(text, strict=False)
+    except json.JSONDecodeError as err:
+        raise CorruptInput(evidence.name, f"line {err.lineno} column {err.colno}", "JSON", err.msg) from None
+    objects = document if isinstance(document, list) else [document]
+    context = PropsContext(report, tz=options.tz)
+    rows = []
+    for number, obj in enumerate(objects, 1):
+        where = f"object {number}"
+        if not isinstance(obj, dict):
+            report.skip_record(where, "expected a JSON object")
+            continue
+        try:
+            rows.extend(exchange_rows(_props(obj, context, where), context, where))
+        except ValueError as err:
+            report.skip_record(where, str(err))
+            continue
+        report.records_read += 1
+    return rows

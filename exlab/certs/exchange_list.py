@@ -1,0 +1,81 @@
+"""``Get-ExchangeCertificate | fl`` and ``| fl *`` saved from the console.
+
+``Name : value`` lines, the names padded to the longest; a long value continues on the
+next lines, indented under the value (the console cuts it at its width, mid-word);
+certificates are separated by blank lines. Lines that belong to no property (a prompt,
+the command echoed) are counted in the report.
+
+>>> from exlab.certs.options import ReadOptions
+>>> from exlab.parse_report import ParseReport
+>>> text = ("\\r\\nCertificateDomains : {mail.contoso.com, exchange.cont\\r\\n"
+...         "                     oso.com}\\r\\nServices           : IMAP, POP, IIS, SMTP\\r\\n"
+...         "Thumbprint         : 3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55\\r\\n\\r\\n")
+>>> [props] = list(property_blocks(text, ParseReport().add_file("fl.txt", sha256="", format="x")))
+>>> props["CertificateDomains"], props["Services"]
+('{mail.contoso.com, exchange.contoso.com}', 'IMAP, POP, IIS, SMTP')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from exlab.certs.exchange_props import exchange_rows, text_context
+from exlab.certs.exchange_values import date_samples
+from exlab.certs.options import ReadOptions
+from exlab.certs.text_decoding import read_text
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+FORMAT = "exchange-list"
+_PROPERTY = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9]*)(?P<pad> *): ?(?P<value>.*)$")
+_MARKERS = re.compile(r"(?m)^(?:Thumbprint|CertificateDomains|RootCAType|HasPrivateKey) *: ")
+
+
+def sniff(head: bytes, text: str | None) -> str | None:
+    """``exchange-list`` when the text has Get-ExchangeCertificate's Format-List properties."""
+    if text is None or text.lstrip().startswith(("#TYPE", "<", "{", "[")):
+        return None
+    return FORMAT if len(set(m.group(0).split()[0] for m in _MARKERS.finditer(text))) >= 2 else None
+
+
+def property_blocks(text: str, report: FileReport) -> Iterator[dict[str, str]]:
+    """One dict of property -> value per certificate, continuation lines joined."""
+    props: dict[str, str] = {}
+    current, indent, stray = None, 0, 0
+    for line in text.splitlines():
+        if not line.strip():
+            if props:
+                yield props
+            props, current = {}, None
+            continue
+        match = _PROPERTY.match(line)
+        if match and not line[:1].isspace():
+            current = match["name"]
+            indent = len(match["name"]) + len(match["pad"]) + 2
+            props[current] = match["value"]
+        elif current is not None and line[:1].isspace():
+            props[current] += line[indent:] if not line[:indent].strip() else line.strip()
+        else:
+            stray += 1
+    if props:
+        yield props
+    if stray:
+        report.note(f"{stray} line(s) outside any property (prompts, echoed commands) ignored")
+
+
+def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
+    """Rows for every certificate block; a block that names no certificate is skipped and counted."""
+    text = read_text(evidence.stream, evidence.name, report)
+    blocks = list(property_blocks(text, report))
+    samples = [s for b in blocks for k in ("NotAfter", "NotBefore") if k in b for s in date_samples(b[k])]
+    context = text_context(report, options, samples, evidence.name)
+    rows = []
+    for number, props in enumerate(blocks, 1):
+        try:
+            rows.extend(exchange_rows(props, context, f"certificate {number}"))
+        except ValueError as err:
+            report.skip_record(f"certificate {number} (property block {number})", str(err))
+            continue
+        report.records_read += 1
+    return rows

@@ -1,0 +1,271 @@
+"""Get-ExchangeCertificate properties (by their PowerShell names) into certificates-frame rows.
+
+Every export shape reads its certificates into a dict of property name -> value, as
+text (Format-List, table, Export-Csv) or typed (CliXml, JSON); :func:`exchange_rows`
+makes rows of them. When the export carries ``RawData`` (the DER), the certificate
+itself gives a second row keyed by the DER's SHA-1, so the merge can check the
+printed values, the thumbprint included, against it.
+
+>>> from exlab.parse_report import ParseReport
+>>> from exlab.certs.exchange_values import DateStyle
+>>> context = PropsContext(ParseReport().add_file("fl.txt", sha256="", format="exchange-list"),
+...                        tz="Europe/Warsaw", dates=DateStyle.detect([], culture="pl-PL"))
+>>> [row] = exchange_rows({"Thumbprint": "3f2a9c01d4e8b7766a5c0b1e92d4f0a8c3b71e55",
+...     "Subject": "CN=mail.contoso.com", "Services": "IMAP, POP, IIS, SMTP",
+...     "CertificateDomains": "{mail.contoso.com, exchange.contoso.com}",
+...     "NotAfter": "14.03.2027 10:12:05", "RootCAType": "Enterprise", "HasPrivateKey": "True"},
+...     context, "certificate 1")
+>>> row["thumbprint"], row["services"], row["dns_names"]
+('3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55', ('IMAP', 'POP', 'IIS', 'SMTP'), ('mail.contoso.com', 'exchange.contoso.com'))
+>>> row["not_after"], row["root_ca_type"], row["has_private_key"]
+(Timestamp('2027-03-14 09:12:05+0000', tz='UTC'), 'Enterprise', True)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from exlab.certs.exchange_values import (
+    ROOT_CA_TYPES,
+    STATUSES,
+    DateStyle,
+    is_type_name,
+    local_to_utc,
+    parse_bool,
+    parse_enum,
+    parse_list,
+    parse_services,
+)
+from exlab.certs.options import ReadOptions
+from exlab.certs.schema import utc_timestamp
+from exlab.certs.x509_facts import certificate_facts, dns_like, subject_common_names, unique_names
+from exlab.errors import CorruptInput
+from exlab.parse_report import FileReport
+
+_THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+_SERVER_AUTH_OIDS = ("1.3.6.1.5.5.7.3.1", "2.5.29.37.0")
+# Windows' names of signature algorithms (Oid.FriendlyName) and their OIDs, by hash.
+_SIGNATURE_HASHES = {"md2": "md2", "md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha384": "sha384",
+                     "sha512": "sha512"}
+_SIGNATURE_OIDS = {
+    "1.2.840.113549.1.1.2": "md2", "1.2.840.113549.1.1.4": "md5", "1.2.840.113549.1.1.5": "sha1",
+    "1.2.840.113549.1.1.11": "sha256", "1.2.840.113549.1.1.12": "sha384", "1.2.840.113549.1.1.13": "sha512",
+    "1.2.840.10045.4.1": "sha1", "1.2.840.10045.4.3.2": "sha256", "1.2.840.10045.4.3.3": "sha384",
+    "1.2.840.10045.4.3.4": "sha512",
+}
+
+
+def text_context(report: FileReport, options: ReadOptions, samples: list[str], source: str) -> PropsContext:
+    """The context of a text export (Format-List, table, Export-Csv) whose dates are ``samples``:
+    the file's date order and the time zone, with what was assumed written to the report."""
+    try:
+        dates = DateStyle.detect(samples, options.culture)
+    except ValueError as err:
+        raise CorruptInput(source, "the NotBefore/NotAfter values", "dates in one culture", str(err)) from None
+    if samples:
+        if dates.assumed:
+            report.note(f"day/month order {dates.order} assumed ({dates.evidence}); pass culture= to be sure")
+        if options.tz is None:
+            report.assume_tz("UTC", "Get-ExchangeCertificate prints the server's local time without an offset; "
+                                    "pass tz= (the server's time zone)")
+        else:
+            report.assumed_tz = options.tz
+            report.note(f"local times read as {options.tz} (given)")
+    return PropsContext(report, tz=options.tz, dates=dates)
+
+
+@dataclass
+class PropsContext:
+    """What turning one file's properties into rows needs: its report, the server's time zone
+    and the file's date style (text shapes)."""
+
+    report: FileReport
+    tz: str | None = None
+    dates: DateStyle | None = None
+    noted: set[str] = field(default_factory=set)
+
+    def note_once(self, where: str, message: str) -> None:
+        """Note ``message`` for the first record it applies to only (it holds for the whole file)."""
+        if message not in self.noted:
+            self.noted.add(message)
+            self.report.note(f"{where} and any later record: {message}")
+
+
+def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
+                  truncated: frozenset[str] = frozenset()) -> list[dict]:
+    """One row of Exchange's facts (plus one of the DER's facts when ``RawData`` is there).
+
+    ``truncated`` names the columns the export showed cut short (the table's Subject).
+
+    Raises ``ValueError`` when the record names no certificate (no thumbprint, no RawData):
+    the reader skips and counts it. A value that cannot be understood leaves its column NA
+    and is noted in the report.
+    """
+    row: dict = {}
+    rows: list[dict] = []
+    raw = props.get("RawData")
+    if raw is not None and not isinstance(raw, str):
+        try:
+            facts = certificate_facts(bytes(raw))
+        except (ValueError, TypeError) as err:
+            context.report.note(f"{where}: RawData is not a certificate ({err}); its printed values used")
+        else:
+            for note in facts.notes:
+                context.report.note(f"{where}: {note}")
+            rows.append(facts.row)
+            row["_key"] = facts.row["thumbprint"]
+    thumbprint = _thumbprint(props)
+    if thumbprint is None and "_key" not in row:
+        raise ValueError("no Thumbprint, Identity or RawData names the certificate")
+    row["thumbprint"] = thumbprint or row["_key"]
+    for name, column, convert in _CONVERSIONS:
+        value = props.get(name)
+        if value is None or (isinstance(value, str) and not value.strip() and column != "friendly_name"):
+            continue
+        try:
+            converted = convert(value, context)
+        except (ValueError, TypeError) as err:
+            context.report.note(f"{where}: {name} {value!r} not understood ({err}); left NA")
+            continue
+        if converted is not None and row.get(column) is None:
+            row[column] = converted
+    if _add_dns_names(row, props, context, where):
+        truncated = truncated | {"dns_names"}
+    row["_truncated"] = frozenset(c for c in truncated if c in row)
+    rows.append(row)
+    return rows
+
+
+def _thumbprint(props: Mapping[str, Any]) -> str | None:
+    for candidate in (props.get("Thumbprint"), str(props.get("Identity") or "").rpartition("\\")[2]):
+        if isinstance(candidate, str) and _THUMBPRINT.match(candidate.strip()):
+            return candidate.strip().upper()
+    return None
+
+
+def _text(value: Any, context: PropsContext) -> str:
+    return str(value).strip()
+
+
+def _friendly_name(value: Any, context: PropsContext) -> str | None:
+    return str(value) or None
+
+
+def _time(value: Any, context: PropsContext) -> pd.Timestamp | None:
+    if isinstance(value, str):
+        if context.dates is None:
+            raise ValueError("a text date in an export without a date style")
+        return local_to_utc(context.dates.parse(value), context.tz)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return local_to_utc(value, context.tz)
+    return utc_timestamp(value)
+
+
+def _bool(value: Any, context: PropsContext) -> bool:
+    return parse_bool(value)
+
+
+def _int(value: Any, context: PropsContext) -> int:
+    return int(str(value).strip())
+
+
+def _services(value: Any, context: PropsContext) -> tuple[str, ...]:
+    if isinstance(value, (tuple, list)):
+        return parse_services(", ".join(value) or "None")
+    return parse_services(value)
+
+
+def _status(value: Any, context: PropsContext) -> str:
+    return parse_enum(value, STATUSES)
+
+
+def _root_ca_type(value: Any, context: PropsContext) -> str:
+    return parse_enum(value, ROOT_CA_TYPES)
+
+
+def _serial(value: Any, context: PropsContext) -> str:
+    text = re.sub(r"[\s:]", "", str(value)).upper()
+    if not re.fullmatch(r"[0-9A-F]+", text):
+        raise ValueError("not hexadecimal")
+    return text
+
+
+def _signature_hash(value: Any, context: PropsContext) -> str | None:
+    if isinstance(value, Mapping):
+        oid = str(value.get("Value") or "")
+        if oid in _SIGNATURE_OIDS:
+            return _SIGNATURE_OIDS[oid]
+        value = value.get("FriendlyName") or ""
+    text = str(value).strip()
+    if text in _SIGNATURE_OIDS:
+        return _SIGNATURE_OIDS[text]
+    if is_type_name(text) or not text:
+        return None
+    match = re.match(r"(md2|md5|sha1|sha256|sha384|sha512)", text.lower())
+    if match is None:
+        raise ValueError("not a signature algorithm Windows names")
+    return _SIGNATURE_HASHES[match.group(1)]
+
+
+def _server_auth(value: Any, context: PropsContext) -> bool | None:
+    items = _items(value)
+    if items is None:
+        return None
+    if not items:
+        return True   # no EKU extension: every purpose is allowed
+    return any(oid in item for item in items for oid in _SERVER_AUTH_OIDS) or any(
+        item.startswith("Server Authentication") for item in items)
+
+
+def _items(value: Any) -> list[str] | None:
+    """A list property as items, or None when the export flattened it to a type name."""
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    text = str(value).strip()
+    if is_type_name(text):
+        return None
+    return parse_list(text)[0]
+
+
+_CONVERSIONS: tuple[tuple[str, str, Callable[[Any, PropsContext], Any]], ...] = (
+    ("Subject", "subject", _text),
+    ("Issuer", "issuer", _text),
+    ("NotBefore", "not_before", _time),
+    ("NotAfter", "not_after", _time),
+    ("SerialNumber", "serial_number", _serial),
+    ("IsSelfSigned", "is_self_signed", _bool),
+    ("HasPrivateKey", "has_private_key", _bool),
+    ("Services", "services", _services),
+    ("Status", "status", _status),
+    ("RootCAType", "root_ca_type", _root_ca_type),
+    ("FriendlyName", "friendly_name", _friendly_name),
+    ("PublicKeySize", "public_key_size", _int),
+    ("SignatureAlgorithm", "signature_hash", _signature_hash),
+    ("EnhancedKeyUsageList", "server_auth", _server_auth),
+)
+
+
+def _add_dns_names(row: dict, props: Mapping[str, Any], context: PropsContext, where: str) -> bool:
+    """Set ``dns_names`` from CertificateDomains (or DnsNameList); True when the list was cut short."""
+    for name in ("CertificateDomains", "DnsNameList"):
+        value = props.get(name)
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            items, truncated = [str(v) for v in value], False
+        elif is_type_name(str(value)):
+            context.note_once(where, f"{name} was written as the type name {str(value).strip()!r}; "
+                                     "the names are not in this export")
+            continue
+        else:
+            items, truncated = parse_list(str(value))
+        cns = [cn for cn in subject_common_names(row.get("subject") or "") if dns_like(cn)]
+        row["dns_names"] = unique_names(cns + items)
+        return truncated
+    return False
