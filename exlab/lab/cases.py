@@ -117,7 +117,7 @@ def _fabrikam() -> Scenario:
         CertSpec("public", (ex.name,), "public", "mail.fabrikam.com",
                  ("mail.fabrikam.com", "autodiscover.fabrikam.com"),
                  "2025-01-14T16:40:00Z", "2026-02-14T23:59:59Z", "Fabrikam 2025 (public)",
-                 (("2025-01-15T15:10:42Z", ("IIS", "SMTP")),), organization="Fabrikam, Inc."),
+                 (("2025-01-15T15:10:42Z", ("IIS", "SMTP")),), organization="Fabrikam Inc"),
         *_exchange_defaults((ex,), "2023-02-07T19:22:05Z"),
     )
     return Scenario(

@@ -281,7 +281,7 @@ def _session_spec(gen: Generated, session: model.Session) -> Any:
         LoggedMessage(m.message_id, m.sender, m.recipients, m.size, m.internal_id)
         for m in (messages[i] for i in session.messages))
     rng = model.rng_for(scenario.case, gen.seed, session.session_id, "exo-host")
-    host = f"{rng.choice(_EXO_PREFIXES)}{rng.getrandbits(24):06X}.mail.protection.outlook.com"
+    host = f"{rng.choice(_EXO_PREFIXES)}{rng.getrandbits(16):04X}.mail.protection.outlook.com"
     return ProtocolSession(
         connector=session.connector, session_id=session.session_id, start=session.start, end=session.end,
         local_endpoint=session.local_endpoint, remote_endpoint=session.remote_endpoint,
@@ -290,7 +290,7 @@ def _session_spec(gen: Generated, session: model.Session) -> Any:
         reply=session.reply, reply_at=session.reply_at if session.reply else None, messages=carried)
 
 
-_EXO_PREFIXES = ("AM4PEPF00027", "DB5PEPF00014", "CO1PEPF000044", "SN1PEPF0002F")
+_EXO_PREFIXES = ("AM4PEPF0002", "DB5PEPF0001", "CO1PEPF0000", "SN1PEPF0002")  # front-end host names
 
 
 def EXO_CERTIFICATE() -> Any:  # noqa: N802 - a constant built lazily (the writer module may be missing)
@@ -347,6 +347,27 @@ def _write_tracking_log(gen: Generated, export: Export, path: Path, events: int 
     gen.files.extend(write_tracking_logs(path, _tracking_rows(gen, str(export.server))))
 
 
+def _write_send_connector(gen: Generated, export: Export, path: Path, events: int | None) -> None:
+    from exlab.lab.transport_logs import write_send_connectors
+    c = gen.scenario.connector
+    write_send_connectors(path, [{
+        "name": c.name, "identity": c.name, "fqdn": c.fqdn, "tls_certificate_name": c.tls_certificate_name,
+        "require_tls": c.require_tls, "tls_auth_level": c.tls_auth_level, "tls_domain": c.tls_domain,
+        "smart_hosts": (c.smart_host,), "address_spaces": c.address_spaces,
+        "cloud_services_mail_enabled": c.cloud_services_mail_enabled,
+        "protocol_logging_level": c.protocol_logging_level, "source_transport_servers": c.source_servers,
+    }], shape=str(export.option("shape", "fl")), culture=gen.scenario.culture)
+
+
+def _write_exchange_server(gen: Generated, export: Export, path: Path, events: int | None) -> None:
+    from exlab.lab.transport_logs import write_exchange_servers
+    scenario = gen.scenario
+    site = f"{scenario.domain}/Configuration/Sites/Default-First-Site-Name"
+    write_exchange_servers(path, [{"name": s.name, "fqdn": s.fqdn, "version": s.exchange_version, "site": site}
+                                  for s in scenario.servers],
+                           shape=str(export.option("shape", "fl")), culture=scenario.culture)
+
+
 WRITERS: dict[str, Writer] = {
     "evtx": _write_evtx,
     "event-xml": _write_event_xml,
@@ -357,6 +378,8 @@ WRITERS: dict[str, Writer] = {
     "p7b": _write_p7b,
     "protocol-log": _write_protocol_log,
     "tracking-log": _write_tracking_log,
+    "send-connector": _write_send_connector,
+    "exchange-server": _write_exchange_server,
 }
 
 #: The command on the server that produced each kind of export (README.md quotes them).
@@ -372,6 +395,12 @@ COMMANDS: dict[str, str] = {
     "p7b": "certlm.msc > Export > PKCS #7 with the certification path (.p7b)",
     "protocol-log": r"copy %ExchangeInstallPath%TransportRoles\Logs\Hub\ProtocolLog\SmtpSend\*",
     "tracking-log": r"copy %ExchangeInstallPath%TransportRoles\Logs\MessageTracking\*",
+    "send-connector-fl": "Get-SendConnector | fl > file",
+    "send-connector-clixml": "Get-SendConnector | Export-Clixml file",
+    "send-connector-json": "Get-SendConnector | ConvertTo-Json > file",
+    "exchange-server-fl": "Get-ExchangeServer | fl > file",
+    "exchange-server-clixml": "Get-ExchangeServer | Export-Clixml file",
+    "exchange-server-json": "Get-ExchangeServer | ConvertTo-Json > file",
 }
 
 
@@ -381,7 +410,8 @@ def command_of(export: Export) -> str:
         return COMMANDS["evtx-dirty"]
     if export.kind == "event-xml" and export.option("style") == "wevtutil":
         return COMMANDS["event-xml-wevtutil"]
-    return COMMANDS.get(export.kind, export.kind)
+    shaped = f"{export.kind}-{export.option('shape')}"
+    return COMMANDS.get(shaped) or COMMANDS.get(export.kind, export.kind)
 
 
 # --- the case -------------------------------------------------------------------------------
@@ -413,7 +443,7 @@ def generate_case(case: str | Scenario, outdir: str | Path, *, seed: int = DEFAU
             writer(gen, export, target, events)
         except (ModuleNotFoundError, AttributeError) as err:
             gen.missing.append(f"{export.path}: {err}")
-            log.warning("%s: %s not written: %s", scenario.case, export.path, err)
+            log.info("%s: %s not written: %s", scenario.case, export.path, err)
             continue
         if target.is_file():
             gen.files.append(target)

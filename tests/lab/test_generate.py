@@ -1,0 +1,195 @@
+"""Generated cases: deterministic, their truth.json counts equal what the files hold,
+and data/samples equals a fresh generation (so the committed cases cannot drift)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exlab.events import read_events
+from exlab.lab.cases import case, names
+from exlab.lab.generate import DEFAULT_SEED, ROOTS_FILE, build_certificates, generate_all, generate_case
+from exlab.lab.scenario import issuer_name, subject_name
+from exlab.transport import read_connectors, read_protocol_lines, read_protocol_log, read_servers, read_tracking_log
+
+from tests.conftest import SAMPLES
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``folder``."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    """Every case generated with the documented seed (what data/samples must hold)."""
+    out = tmp_path_factory.mktemp("fresh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        generate_all(out, seed=DEFAULT_SEED)
+    return out
+
+
+def truth_of(folder: Path, name: str) -> dict:
+    return json.loads((folder / name / "truth.json").read_text(encoding="utf-8"))
+
+
+def exports(name: str, kind: str):
+    return [e for e in case(name).exports if e.kind == kind]
+
+
+def quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+@pytest.mark.slow
+def test_committed_samples_equal_a_fresh_generation(fresh):
+    assert tree(SAMPLES.parent / "samples") != {}, "data/samples is empty"
+    committed = {k: v for k, v in tree(SAMPLES).items() if k != "README.md"}
+    assert committed == tree(fresh), "regenerate with: exlab lab generate --all data/samples"
+
+
+@pytest.mark.slow
+def test_same_seed_same_bytes_other_seed_other_evidence(fresh, tmp_path):
+    quiet(generate_case, "contoso-kb2888788", tmp_path / "again", seed=DEFAULT_SEED)
+    assert tree(tmp_path / "again" / "contoso-kb2888788") == tree(fresh / "contoso-kb2888788")
+    quiet(generate_case, "contoso-kb2888788", tmp_path / "other", seed=DEFAULT_SEED + 1)
+    other = tree(tmp_path / "other" / "contoso-kb2888788")
+    mine = tree(fresh / "contoso-kb2888788")
+    assert other["events/Application.evtx"] != mine["events/Application.evtx"]
+    # the lab public root is one CA for every case and seed, like a real one
+    assert (tmp_path / "other" / ROOTS_FILE).read_bytes() == (fresh / ROOTS_FILE).read_bytes()
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_export_was_written_and_no_pfx_is_shipped(fresh, name):
+    truth = truth_of(fresh, name)
+    assert truth["missing"] == []
+    files = tree(fresh / name)
+    for export in case(name).exports:
+        assert any(f == export.path or f.startswith(export.path + "/") for f in files), export.path
+    assert not any(f.lower().endswith((".pfx", ".p12")) for f in files)
+
+
+@pytest.mark.parametrize("name", names())
+def test_truth_event_counts_equal_the_event_logs(fresh, name):
+    truth = truth_of(fresh, name)
+    counts = truth["counts"]
+    totals = {2004: 0, 12014: 0, 12016: 0, 12018: 0}
+    for export in exports(name, "evtx"):
+        frame = read_events(fresh / name / export.path)
+        report = frame.attrs["parse_report"]
+        assert report.records_skipped == 0 and report.chunks_skipped == 0
+        assert len(frame) == counts["application_records"][export.server]
+        assert frame["record_id"].is_monotonic_increasing and frame["record_id"].is_unique
+        for event_id in totals:
+            totals[event_id] += int((frame["event_id"] == event_id).sum())
+        transport = frame[frame["provider"] == "MSExchangeTransport"]
+        per_server = {i: int((transport["event_id"] == i).sum()) for i in totals}
+        # the filtered exports of the same server hold the same transport events
+        for kind in ("event-xml", "event-csv", "event-txt", "event-clixml"):
+            for other in exports(name, kind):
+                if other.server != export.server:
+                    continue
+                copy = quiet(read_events, fresh / name / other.path, tz=truth["tz"])
+                if other.option("providers") is None:
+                    assert len(copy) == len(frame)
+                mine = copy[copy["provider"] == "MSExchangeTransport"]
+                assert {i: int((mine["event_id"] == i).sum()) for i in totals} == per_server
+                assert sorted(mine["time_created"].dt.floor("s")) == sorted(transport["time_created"].dt.floor("s"))
+    assert {f"events_{i}": n for i, n in totals.items()} == {f"events_{i}": counts[f"events_{i}"] for i in totals}
+    if counts["events_2004"]:
+        frame = read_events([fresh / name / e.path for e in exports(name, "evtx")], event_ids=2004)
+        assert frame["time_created"].min() == pd.Timestamp(truth["onset"])
+        assert frame["time_created"].max() == pd.Timestamp(truth["end"])
+        assert set(frame["data"].map(lambda d: d["%1"])) == {truth["connector"]}
+
+
+@pytest.mark.parametrize("name", names())
+def test_truth_session_and_tracking_counts_equal_the_transport_logs(fresh, name):
+    truth = truth_of(fresh, name)
+    counts = truth["counts"]
+    folders = [fresh / name / e.path for e in exports(name, "protocol-log")]
+    sessions = read_protocol_log(folders)
+    failed = sessions[sessions["outcome"] != "delivered"]
+    assert len(sessions) == counts["sessions"] and len(failed) == counts["failed_sessions"]
+    for export in exports(name, "protocol-log"):
+        mine = read_protocol_log(fresh / name / export.path)
+        assert int((mine["outcome"] != "delivered").sum()) == counts["failed_sessions_by_server"][export.server]
+    tracking = read_tracking_log([fresh / name / e.path for e in exports(name, "tracking-log")])
+    assert len(tracking) == counts["tracking_rows"]
+    defer = tracking[tracking["event_id"] == "DEFER"]
+    assert defer["message_id"].nunique() == len(defer) == counts["deferred_messages"]
+    assert int((tracking["event_id"] == "SEND").sum()) == counts["delivered_messages"]
+    assert int((tracking["event_id"] == "FAIL").sum()) == counts["expired_messages"]
+    if truth["onset"] is None:
+        assert failed.empty and defer.empty
+        return
+    lines = read_protocol_lines(folders)
+    refused = lines[(lines["event"] == "<") & lines["data"].str.startswith("454 ")]
+    onset, end = pd.Timestamp(truth["onset"]), pd.Timestamp(truth["end"])
+    assert defer["time"].min() == onset
+    # the protocol-log writer spreads a session's line times with float steps, so the
+    # refused reply can be logged up to 1 ms before the moment the scenario gives it
+    tolerance = pd.Timedelta(milliseconds=1)
+    assert abs(refused["time"].min() - onset) <= tolerance and abs(refused["time"].max() - end) <= tolerance
+    assert len(refused) == counts["failed_sessions"]
+    if truth["fix_applied"] is not None:
+        assert refused["time"].max() < pd.Timestamp(truth["fix_applied"])
+        assert (sessions["start"] > pd.Timestamp(truth["fix_applied"])).any()
+
+
+@pytest.mark.parametrize("name", [n for n in names() if case(n).cause == "kb2888788"])
+def test_kb2888788_cases_show_the_culprit_presented_and_refused(fresh, name):
+    truth = truth_of(fresh, name)
+    sessions = read_protocol_log([fresh / name / e.path for e in exports(name, "protocol-log")])
+    failed = sessions[sessions["outcome"] != "delivered"]
+    assert set(failed["cert_thumbprint"]) == {truth["culprit"]}
+    assert set(failed["tls_reason"]) == {"UntrustedRoot"} and set(failed["reply_code"]) == {454}
+    internal = next(c for c in truth["certificates"] if c["thumbprint"] == truth["culprit"])
+    assert internal["issuer_class"] == "internal" and "SMTP" in internal["services_at_export"]
+    public = [c for c in truth["certificates"] if c["issuer_class"] == "public"]
+    assert public and all("SMTP" in c["services_at_export"] for c in public)
+    delivered = sessions[sessions["outcome"] == "delivered"]
+    assert set(delivered["cert_thumbprint"]) <= {c["thumbprint"] for c in public}
+
+
+@pytest.mark.parametrize("name", names())
+def test_settings_exports_name_the_connector_and_servers(fresh, name):
+    truth = truth_of(fresh, name)
+    scenario = case(name)
+    for export in exports(name, "send-connector"):
+        connectors = read_connectors(fresh / name / export.path)
+        assert list(connectors["name"]) == [truth["connector"]]
+        assert connectors["tls_certificate_name"].iloc[0] is pd.NA or \
+            connectors["tls_certificate_name"].iloc[0] == scenario.connector.tls_certificate_name
+    for export in exports(name, "exchange-server"):
+        servers = read_servers(fresh / name / export.path)
+        assert list(servers["name"]) == truth["servers"]
+        assert truth["server_fqdn"] in set(servers["fqdn"])
+
+
+@pytest.mark.parametrize("name", names())
+def test_pki_names_agree_with_the_scenario_model(name):
+    scenario = case(name)
+    certs = build_certificates(scenario, DEFAULT_SEED)
+    for spec in scenario.certificates:
+        cert = certs[spec.key]
+        if spec.issuer in ("public", "internal"):
+            assert (cert.subject, cert.issuer) == (subject_name(scenario, spec), issuer_name(scenario, spec))
+        assert cert.certificate.not_valid_before_utc.isoformat().replace("+00:00", "Z") == spec.not_before
+
+
+def test_events_option_scales_the_background_noise(tmp_path):
+    generated = quiet(generate_case, "fabrikam-healthy", tmp_path, events=12_345, only=("evtx",))
+    frame = read_events(tmp_path / "fabrikam-healthy" / "events" / "Application.evtx")
+    assert len(frame) == 12_345 + len(generated.history.events)
+    assert generated.application_records == {"FABEX01": len(frame)}
