@@ -29,7 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from exlab.analysis.diagnose import Diagnosis, diagnose
-from exlab.analysis.infer import infer_connector, infer_server_fqdn
+from exlab.analysis.infer import connector_row, infer_connector, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
@@ -135,11 +135,14 @@ class Case:
         judged at the last failure (a certificate is judged as it was then), else now."""
         if self._certs is None and self.frames.get("certs") is not None:
             from exlab.certs.trust import judge_trust
-            points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking,
-                                    prefer=False)
-            at = None if points.empty else points["time"].max()
-            self._certs = judge_trust(self.frames["certs"], roots=self.roots, at=at)
+            self._certs = judge_trust(self.frames["certs"], roots=self.roots, at=self.last_failure)
         return self._certs
+
+    @property
+    def last_failure(self) -> pd.Timestamp | None:
+        """The last failure any evidence shows (UTC), or None."""
+        points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking, prefer=False)
+        return None if points.empty else points["time"].max()
 
     @property
     def failures(self) -> pd.DataFrame | None:
@@ -176,11 +179,18 @@ class Case:
                               events=self.events, certs=self.certs, bucket=bucket, gap=gap, tz=tz or self.tz)
 
     def compare_issuers(self, name: str | None = None) -> pd.DataFrame:
-        """The certificates covering ``name`` (default: the name the transport matches), compared."""
+        """The certificates covering ``name`` (default: the connector's Fqdn, else the server's),
+        newest first, with issuer class and the one the transport selects (``exlab.certs.compare``)."""
         from exlab.certs.compare import compare_issuers
         if self.certs is None:
             raise EvidenceNotFound(str(self.folder), expected="a certificate export to compare issuers")
-        return compare_issuers(self.certs, name or self.diagnose().name or self.server_fqdn)
+        connector = connector_row(self.connectors, self.connector) if self.connector else {}
+        name = name or connector.get("fqdn") or self.server_fqdn
+        if not name:
+            raise EvidenceNotFound(str(self.folder), expected="the server's FQDN (pass server_fqdn=)")
+        return compare_issuers(self.certs, name, roots=self.roots, at=self.last_failure,
+                               connector_fqdn=connector.get("fqdn"),
+                               tls_certificate_name=connector.get("tls_certificate_name"))
 
     def diagnose(self, *, at: Any = None) -> Diagnosis:
         """The diagnosis of this case (``exlab.diagnose`` on its frames)."""

@@ -38,6 +38,12 @@ def _short(thumbprint: Any) -> str:
     return "?" if thumbprint is None or pd.isna(thumbprint) else str(thumbprint)[:8]
 
 
+def _first_rdn(name: Any, width: int = 40) -> str:
+    """The first part of a distinguished name (``CN=...``), shortened for a label."""
+    text = "?" if name is None or pd.isna(name) else str(name).split(",")[0]
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _time_axis(ax: Any, tz: str | None) -> None:
     locator = mdates.AutoDateLocator(tz=tz or "UTC")
     ax.xaxis.set_major_locator(locator)
@@ -136,7 +142,9 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
     """The certificates covering a name: one bar per certificate over its validity,
     coloured by issuer class, the one the transport selects marked with a star.
 
-    ``certs`` has trust columns (``issuer_class``); ``at`` draws a line (the onset, say).
+    ``certs`` has trust columns (``issuer_class``), e.g. ``Case.compare_issuers()``, whose
+    ``selected`` column marks the choice when ``selected`` is not given; ``at`` draws a line
+    (the onset, say).
 
     >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20, "BB" * 20], "subject": ["CN=mail", "CN=mail"],
     ...     "issuer": ["CN=Public CA", "CN=Contoso Issuing CA 01"], "issuer_class": ["public", "internal"],
@@ -146,8 +154,11 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
     >>> len(fig.axes[0].patches), len(fig.axes[0].lines)   # two bars; the star and the line
     (2, 2)
     """
-    fig = Figure(figsize=(10, 1.2 + 0.6 * max(len(certs), 1)), layout="constrained")
+    fig = Figure(figsize=(10, 1.6 + 0.8 * max(len(certs), 1)), layout="constrained")
     ax = fig.add_subplot()
+    if selected is None and "selected" in certs:
+        chosen = certs.loc[certs["selected"].fillna(False).astype(bool), "thumbprint"]
+        selected = None if chosen.empty else str(chosen.iloc[0])
     ordered = certs.sort_values("not_before", kind="stable", na_position="first").reset_index(drop=True)
     labels = []
     for i, cert in ordered.iterrows():
@@ -157,7 +168,8 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
             ax.barh(i, mdates.date2num(stop.to_pydatetime()) - mdates.date2num(start.to_pydatetime()),
                     left=mdates.date2num(start.to_pydatetime()), height=0.6,
                     color=ISSUER_COLOURS.get(klass, "tab:gray"), label=_plain(klass))
-        labels.append(_plain(f"{_short(cert.get('thumbprint'))} {cert.get('subject')} / {cert.get('issuer')}"))
+        labels.append(_plain(f"{_short(cert.get('thumbprint'))} {_first_rdn(cert.get('subject'))}\n"
+                             f"by {_first_rdn(cert.get('issuer'))}"))
         if selected and str(cert.get("thumbprint", "")).upper() == selected.upper() and not pd.isna(start):
             ax.add_line(Line2D([mdates.date2num(start.to_pydatetime())], [i], marker="*", markersize=16,
                                color="black", linestyle="none", label="selected for outbound TLS"))
@@ -171,6 +183,6 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))
     if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small")
+        ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return fig
 

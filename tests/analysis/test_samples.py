@@ -128,3 +128,17 @@ def test_every_event_export_alone_gives_the_same_diagnosis(folder, tmp_path):
         if first.onset is not None:   # CSV/TXT exports keep whole seconds only
             assert abs(d.onset - first.onset) < pd.Timedelta(seconds=1), name
             assert abs(d.end - first.end) < pd.Timedelta(seconds=1), name
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
+def test_issuer_comparison_and_timeline_of_each_case(folder):
+    truth = truth_of(folder.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        case = exlab.open_case(folder, roots=truth["roots_path"], tz=truth["tz"])
+    timeline = case.timeline()
+    assert format_utc(timeline.onset) == truth["onset"] and format_utc(timeline.end) == truth["end"]
+    assert timeline.counts["failures"].sum() == len(timeline.points)
+    if case.certs is not None and truth["verdict"] == "confirmed":
+        table = case.compare_issuers()
+        assert table.loc[table["selected"].fillna(False).astype(bool), "thumbprint"].tolist() == [truth["culprit"]]
