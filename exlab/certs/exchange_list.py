@@ -29,13 +29,16 @@ from exlab.parse_report import FileReport
 
 FORMAT = "exchange-list"
 _PROPERTY = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9]*)(?P<pad> *): ?(?P<value>.*)$")
-_MARKERS = re.compile(r"(?m)^(?:Thumbprint|CertificateDomains|RootCAType|HasPrivateKey) *: ")
+_THUMBPRINT_LINE = re.compile(r"(?m)^Thumbprint *: [0-9A-Fa-f]{40}\s*$")
+_MARKERS = re.compile(r"(?m)^(?:CertificateDomains|RootCAType|HasPrivateKey|Services|Identity) *: ")
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
     """``exchange-list`` when the text has Get-ExchangeCertificate's Format-List properties."""
-    if text is None or text.lstrip().startswith(("#TYPE", "<", "{", "[")):
+    if text is None:
         return None
+    if _THUMBPRINT_LINE.search(text):
+        return FORMAT
     return FORMAT if len(set(m.group(0).split()[0] for m in _MARKERS.finditer(text))) >= 2 else None
 
 

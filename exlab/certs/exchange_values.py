@@ -160,22 +160,23 @@ class Culture:
 
     order: str              # "MDY", "DMY" or "YMD"
     separator: str
-    pad_date: bool          # 02.12.2024 rather than 2.12.2024
+    pad_day: bool           # 02.12.2024 rather than 2.12.2024
+    pad_month: bool         # 2/03/2025 (en-AU: d/MM/yyyy)
     hour12: bool
     am: str = ""
     pm: str = ""
 
 
 CULTURES: dict[str, Culture] = {
-    "en-US": Culture("MDY", "/", False, True, "AM", "PM"),
-    "en-AU": Culture("DMY", "/", False, True, "am", "pm"),
-    "en-GB": Culture("DMY", "/", True, False),
-    "fr-FR": Culture("DMY", "/", True, False),
-    "de-DE": Culture("DMY", ".", True, False),
-    "pl-PL": Culture("DMY", ".", True, False),
-    "nl-NL": Culture("DMY", "-", False, False),
-    "ja-JP": Culture("YMD", "/", True, False),
-    "sv-SE": Culture("YMD", "-", True, False),
+    "en-US": Culture("MDY", "/", False, False, True, "AM", "PM"),
+    "en-AU": Culture("DMY", "/", False, True, True, "am", "pm"),
+    "en-GB": Culture("DMY", "/", True, True, False),
+    "fr-FR": Culture("DMY", "/", True, True, False),
+    "de-DE": Culture("DMY", ".", True, True, False),
+    "pl-PL": Culture("DMY", ".", True, True, False),
+    "nl-NL": Culture("DMY", "-", False, False, False),
+    "ja-JP": Culture("YMD", "/", True, True, False),
+    "sv-SE": Culture("YMD", "-", True, True, False),
 }
 
 _DATETIME = re.compile(
@@ -189,10 +190,12 @@ def format_local(moment: datetime, culture: str) -> str:
     >>> from datetime import datetime
     >>> [format_local(datetime(2024, 12, 2, 13, 43, 23), c) for c in ("en-US", "en-AU", "de-DE", "ja-JP")]
     ['12/2/2024 1:43:23 PM', '2/12/2024 1:43:23 pm', '02.12.2024 13:43:23', '2024/12/02 13:43:23']
+    >>> format_local(datetime(2025, 3, 4, 9, 2, 5), "en-AU")
+    '4/03/2025 9:02:05 am'
     """
     style = CULTURES[culture]
-    day, month = (f"{moment.day:02d}", f"{moment.month:02d}") if style.pad_date else (str(moment.day),
-                                                                                    str(moment.month))
+    day = f"{moment.day:02d}" if style.pad_day else str(moment.day)
+    month = f"{moment.month:02d}" if style.pad_month else str(moment.month)
     parts = {"MDY": (month, day, str(moment.year)), "DMY": (day, month, str(moment.year)),
              "YMD": (str(moment.year), month, day)}[style.order]
     date = style.separator.join(parts)

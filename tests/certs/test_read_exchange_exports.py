@@ -1,0 +1,333 @@
+"""read_certs over Get-ExchangeCertificate exports: hand-written fixtures in the exact byte
+shapes Windows PowerShell 5.1 writes, the lab writers in several cultures, merging and damage."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import warnings
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+
+import exlab
+from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
+from exlab.lab.cert_exports import (
+    ExchangeCert,
+    write_clixml,
+    write_csv,
+    write_json,
+    write_list,
+    write_table,
+)
+from exlab.lab.pki import LabPki
+
+from .helpers import FIXTURES, kb2888788_pair
+
+A = "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55"   # internal CA, newer, all services
+B = "8D1E5F0B7A3C92E4D6F10A2B3C4D5E6F7A8B9C0D"   # public CA, IIS and SMTP
+UTC = "UTC"
+TRUTH = {
+    A: {"subject": "CN=mail.contoso.com", "issuer": "CN=Contoso Issuing CA 01, DC=contoso, DC=com",
+        "dns_names": ("mail.contoso.com", "exchange.contoso.com"),
+        "not_before": pd.Timestamp("2025-03-14 08:02:05", tz=UTC),
+        "not_after": pd.Timestamp("2027-03-14 08:12:05", tz=UTC),
+        "serial_number": "5A0000002B8E3C71D4A2B09F6E000000002B8E", "is_self_signed": False,
+        "has_private_key": True, "services": ("IMAP", "POP", "IIS", "SMTP"), "status": "Valid",
+        "root_ca_type": "Enterprise", "friendly_name": "Contoso internal", "public_key_size": 2048,
+        "server_auth": True},
+    B: {"subject": "CN=mail.contoso.com, O=Contoso Sp. z o.o., L=Warszawa, C=PL",
+        "issuer": "CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1, O=DigiCert Inc, C=US",
+        "dns_names": ("mail.contoso.com", "autodiscover.contoso.com"),
+        "not_before": pd.Timestamp("2024-12-02 13:43:23", tz=UTC),
+        "not_after": pd.Timestamp("2025-12-02 23:59:59", tz=UTC),   # 00:59:59 on 3 December in Warsaw
+        "serial_number": "0B7E1D2C3A4F5E6D7C8B9A0F1E2D3C4B", "is_self_signed": False,
+        "has_private_key": True, "services": ("IIS", "SMTP"), "status": "Valid",
+        "root_ca_type": "ThirdParty", "friendly_name": "mail.contoso.com 2024", "public_key_size": 2048,
+        "server_auth": True},
+}
+COMMON = ("subject", "issuer", "not_before", "not_after", "serial_number", "is_self_signed", "has_private_key",
+          "services", "status", "root_ca_type", "public_key_size")
+FIXTURE_COLUMNS = {
+    "fl_en-US.txt": COMMON + ("dns_names",),
+    "fl_de-DE_utf8.txt": COMMON + ("dns_names",),
+    "fl-star_pl-PL.txt": COMMON + ("dns_names", "friendly_name", "server_auth"),
+    "csv-remote_en-AU.csv": COMMON + ("friendly_name",),
+    "clixml-local.xml": COMMON + ("dns_names", "friendly_name"),
+    "json-ps51.json": COMMON + ("dns_names", "friendly_name"),
+}
+
+
+def _facts(frame: pd.DataFrame, columns) -> dict:
+    return {row["thumbprint"]: {c: _plain(row[c]) for c in columns} for _, row in frame.iterrows()}
+
+
+def _plain(value):
+    if isinstance(value, (tuple, pd.Timestamp, str)):
+        return value
+    return None if pd.isna(value) else type(value).__mro__[0](value).item() if hasattr(value, "item") else value
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_COLUMNS))
+def test_hand_written_fixture_reads_to_the_ground_truth(name):
+    frame = exlab.read_certs(FIXTURES / name, tz="Europe/Warsaw")
+    columns = FIXTURE_COLUMNS[name]
+    assert _facts(frame, columns) == {t: {c: TRUTH[t][c] for c in columns} for t in (A, B)}
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.records_read, report.records_skipped, report.assumed_tz) == (2, 0, "Europe/Warsaw"
+                                                                                  if not name.startswith(("clixml", "json")) else None)
+
+
+def test_fixture_encodings_and_line_ends_are_the_real_ones():
+    assert (FIXTURES / "fl_en-US.txt").read_bytes()[:2] == b"\xff\xfe"
+    assert b"\r\n" in (FIXTURES / "csv-remote_en-AU.csv").read_bytes()
+    assert b"\r" not in (FIXTURES / "fl_de-DE_utf8.txt").read_bytes()
+    engines = {name: exlab.read_certs(FIXTURES / name, tz="Europe/Warsaw").attrs["parse_report"].files[0].engine
+               for name in FIXTURE_COLUMNS}
+    assert engines == {"fl_en-US.txt": "utf-16-le", "fl_de-DE_utf8.txt": "utf-8", "fl-star_pl-PL.txt": "utf-16-le",
+                       "csv-remote_en-AU.csv": "utf-8", "clixml-local.xml": "utf-16-le", "json-ps51.json": "utf-16-le"}
+
+
+def test_format_list_notes_the_prompt_line_and_joins_wrapped_values():
+    frame = exlab.read_certs(FIXTURES / "fl_en-US.txt", tz="Europe/Warsaw")
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert notes[0] == "1 line(s) outside any property (prompts, echoed commands) ignored"
+    star = exlab.read_certs(FIXTURES / "fl-star_pl-PL.txt", tz="Europe/Warsaw")
+    assert star.attrs["parse_report"].files[0].warnings == ["local times read as Europe/Warsaw (given)"]
+
+
+def test_csv_type_name_lists_are_noted_once_per_file():
+    frame = exlab.read_certs(FIXTURES / "csv-remote_en-AU.csv", tz="Europe/Warsaw")
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert [n for n in notes if "CertificateDomains" in n] == [
+        "line 3 and any later record: CertificateDomains was written as the type name "
+        "'System.Collections.ArrayList'; the names are not in this export"]
+    assert frame["dns_names"].tolist() == [(), ()]
+
+
+def test_default_table_keeps_cut_subjects_as_shown_and_marks_them():
+    frame = exlab.read_certs(FIXTURES / "table_en-US.txt")
+    assert frame["services"].tolist() == [("IMAP", "POP", "IIS", "SMTP"), ("IIS", "SMTP"), ("SMTP",)]
+    assert frame["subject"].tolist() == ["CN=mail.contoso.com", "CN=mail.contoso.com, O=...",
+                                         "CN=Microsoft Exchange S..."]
+    report = frame.attrs["parse_report"].files[0]
+    assert report.warnings == ["line 5: Subject cut by the console width; kept as shown",
+                               "line 6: Subject cut by the console width; kept as shown"]
+    assert report.assumed_tz is None   # the table shows no dates
+
+
+def test_every_fixture_together_merges_into_three_certificates_without_conflicts(tmp_path):
+    for name in list(FIXTURE_COLUMNS) + ["table_en-US.txt"]:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    frame = exlab.read_certs(tmp_path, tz="Europe/Warsaw").set_index("thumbprint")
+    assert sorted(frame.index) == sorted([A, B, "0E7F4E3D9A4C1B2A3F5D6C7B8A9E0F1D2C3B4A59"])
+    assert frame["conflicts"].tolist() == [(), (), ()]
+    assert frame.loc[B, "subject"] == TRUTH[B]["subject"]            # the complete subject wins over "O=..."
+    assert frame.loc[B, "dns_names"] == TRUTH[B]["dns_names"]
+    assert frame.loc[A, "source"].count("; ") == 6                    # all seven exports describe it
+
+
+def test_local_times_without_tz_are_read_as_utc_and_the_assumption_is_reported():
+    with pytest.warns(AssumptionWarning, match="local times read as UTC"):
+        frame = exlab.read_certs(FIXTURES / "fl_en-US.txt")
+    assert frame.set_index("thumbprint").loc[A, "not_before"] == pd.Timestamp("2025-03-14 09:02:05", tz=UTC)
+    assert frame.attrs["parse_report"].files[0].assumed_tz == "UTC"
+
+
+def test_a_wrong_time_zone_shows_as_a_conflict_against_an_export_with_offsets(tmp_path):
+    shutil.copy(FIXTURES / "fl_en-US.txt", tmp_path / "fl.txt")
+    shutil.copy(FIXTURES / "clixml-local.xml", tmp_path / "certs.xml")
+    with pytest.warns(AssumptionWarning):
+        frame = exlab.read_certs(tmp_path).set_index("thumbprint")
+    conflicts = frame.loc[A, "conflicts"]
+    assert conflicts[0] == (f"not_before: 2025-03-14 08:02:05+00:00 ({tmp_path / 'certs.xml'}) vs "
+                            f"2025-03-14 09:02:05+00:00 ({tmp_path / 'fl.txt'}); 1 h apart: was the server's "
+                            "time zone given (tz=)?")
+    assert len(conflicts) == 2   # not_before and not_after
+    notes = frame.attrs["parse_report"].files[1].warnings
+    assert any(note.startswith(f"conflict: {A}: not_before") for note in notes)
+
+
+# --------------------------------------------------------------------------- cultures
+
+def _date_order_text(before: str, after: str) -> bytes:
+    return ("\r\nNotAfter   : " + after + "\r\nNotBefore  : " + before + "\r\nServices   : IIS, SMTP\r\n"
+            "Thumbprint : " + B + "\r\n\r\n").encode("utf-16")
+
+
+def test_day_month_order_comes_from_the_whole_file_or_the_culture_argument():
+    en_us = _date_order_text("12/2/2024 2:43:23 PM", "12/3/2025 12:59:59 AM")   # no value above 12 in either place
+    frame = exlab.read_certs(io.BytesIO(en_us), tz="Europe/Warsaw")
+    assert frame.loc[0, "not_before"] == TRUTH[B]["not_before"]
+    assert frame.attrs["parse_report"].files[0].warnings[0].startswith(
+        "day/month order MDY assumed (no day above 12; upper-case AM/PM as en-US writes)")
+    en_au = _date_order_text("2/12/2024 2:43:23 pm", "3/12/2025 12:59:59 am")
+    assert exlab.read_certs(io.BytesIO(en_au), tz="Europe/Warsaw").loc[0, "not_after"] == TRUTH[B]["not_after"]
+    said = exlab.read_certs(io.BytesIO(en_us.replace("PM".encode("utf-16-le"), "pm".encode("utf-16-le"))),
+                            tz="Europe/Warsaw", culture="en-US")
+    assert said.loc[0, "not_before"] == TRUTH[B]["not_before"]
+    assert "day/month" not in " ".join(said.attrs["parse_report"].files[0].warnings)
+
+
+def test_dates_in_two_orders_in_one_file_are_corrupt_input():
+    mixed = _date_order_text("13/2/2024 2:43:23 PM", "2/13/2025 12:59:59 AM")
+    with pytest.raises(CorruptInput, match="dates in one culture"):
+        exlab.read_certs(io.BytesIO(mixed))
+
+
+CULTURES = ("en-US", "pl-PL", "de-DE", "en-AU", "en-GB", "fr-FR", "ja-JP")
+SHAPES = {
+    "fl": (lambda certs, out, c: write_list(certs, out, culture=c, tz="Europe/Warsaw"),
+           COMMON + ("dns_names",)),
+    "fl *": (lambda certs, out, c: write_list(certs, out, culture=c, tz="Europe/Warsaw", all_properties=True),
+             COMMON + ("dns_names", "friendly_name", "server_auth")),
+    "csv": (lambda certs, out, c: write_csv(certs, out, culture=c, tz="Europe/Warsaw"),
+            COMMON + ("friendly_name",)),
+    "csv remote ;": (lambda certs, out, c: write_csv(certs, out, culture=c, tz="Europe/Warsaw", remote=True,
+                                                     delimiter=";"), COMMON + ("friendly_name",)),
+    "clixml": (lambda certs, out, c: write_clixml(certs, out, tz="Europe/Warsaw", culture=c), None),
+    "clixml remote": (lambda certs, out, c: write_clixml(certs, out, tz="Europe/Warsaw", culture=c, remote=True),
+                      None),
+    "json": (lambda certs, out, c: write_json(certs, out), COMMON + ("dns_names", "friendly_name")),
+    "json raw": (lambda certs, out, c: write_json(certs, out, raw_data=True, services_as_text=True), None),
+}
+
+
+def _lab_certs() -> list[ExchangeCert]:
+    public, internal = kb2888788_pair()
+    return [ExchangeCert(internal.certificate, services=("IMAP", "POP", "IIS", "SMTP"), root_ca_type="Enterprise",
+                         friendly_name="Contoso internal"),
+            ExchangeCert(public.certificate, services=("IIS", "SMTP"), friendly_name="mail.contoso.com 2024",
+                         has_private_key=False)]
+
+
+@pytest.fixture(scope="module")
+def der_truth() -> pd.DataFrame:
+    public, internal = kb2888788_pair()
+    frame = exlab.read_certs(io.BytesIO(internal.pem + public.pem)).set_index("thumbprint")
+    frame["services"] = pd.Series({internal.thumbprint: ("IMAP", "POP", "IIS", "SMTP"),
+                                   public.thumbprint: ("IIS", "SMTP")})
+    frame["status"] = "Valid"
+    frame["root_ca_type"] = pd.Series({internal.thumbprint: "Enterprise", public.thumbprint: "ThirdParty"})
+    frame["friendly_name"] = pd.Series({internal.thumbprint: "Contoso internal",
+                                        public.thumbprint: "mail.contoso.com 2024"})
+    frame["has_private_key"] = pd.Series({internal.thumbprint: True, public.thumbprint: False})
+    return frame.reset_index()
+
+
+@pytest.mark.parametrize("culture", CULTURES)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_shape_in_every_culture_reads_back_the_certificates(shape, culture, der_truth):
+    write, columns = SHAPES[shape]
+    out = io.BytesIO()
+    write(_lab_certs(), out, culture)
+    frame = exlab.read_certs(io.BytesIO(out.getvalue()), tz="Europe/Warsaw")
+    columns = columns or (COMMON + ("dns_names", "friendly_name", "signature_hash", "server_auth", "der"))
+    assert _facts(frame, columns) == _facts(der_truth, columns)
+    assert frame["conflicts"].tolist() == [(), ()]
+
+
+def test_the_table_reads_back_thumbprints_services_and_subjects():
+    out = io.BytesIO()
+    write_table(_lab_certs(), out)
+    frame = exlab.read_certs(io.BytesIO(out.getvalue()))
+    assert _facts(frame, ("services", "subject")) == {
+        c.thumbprint: {"services": c.services, "subject": c.facts["subject"]} for c in _lab_certs()}
+
+
+# --------------------------------------------------------------------------- merging
+
+def test_der_and_exchange_exports_merge_and_disagreements_become_conflicts(tmp_path):
+    before_fix, after_fix = _lab_certs(), _lab_certs()
+    after_fix[0] = ExchangeCert(after_fix[0].certificate, services=("IMAP", "POP", "IIS"),
+                                root_ca_type="Enterprise", friendly_name="Contoso internal")
+    write_list(before_fix, tmp_path / "1-before.txt", tz="Europe/Warsaw")
+    write_list(after_fix, tmp_path / "2-after.txt", tz="Europe/Warsaw")
+    public, internal = kb2888788_pair()
+    (tmp_path / "3-internal.cer").write_bytes(internal.der)
+    frame = exlab.read_certs(tmp_path, tz="Europe/Warsaw").set_index("thumbprint")
+    row = frame.loc[internal.thumbprint]
+    assert row["services"] == ("IMAP", "POP", "IIS", "SMTP")          # the first export's value is kept
+    assert row["conflicts"] == (f"services: 'IMAP, POP, IIS, SMTP' ({tmp_path / '1-before.txt'}) vs "
+                                f"'IMAP, POP, IIS' ({tmp_path / '2-after.txt'})",)
+    assert row["der"] == internal.der and row["signature_hash"] == "sha256"
+    assert frame.loc[public.thumbprint, "conflicts"] == ()
+    assert frame.loc[public.thumbprint, "der"] is None
+    after_report = frame.attrs["parse_report"].files[1]
+    assert after_report.warnings[-1].startswith(f"conflict: {internal.thumbprint}: services:")
+
+
+def test_a_thumbprint_that_does_not_match_its_raw_data_is_a_conflict():
+    out = io.BytesIO()
+    write_clixml(_lab_certs()[:1], out)
+    real = _lab_certs()[0].thumbprint
+    forged = out.getvalue().replace(real.encode("utf-16-le"), ("0" * 40).encode("utf-16-le"))
+    frame = exlab.read_certs(io.BytesIO(forged))
+    assert frame["thumbprint"].tolist() == [real]
+    assert frame.loc[0, "conflicts"] == (f"thumbprint: <stream> says {'0' * 40} but its certificate data "
+                                         f"hashes to {real}",)
+
+
+def test_a_certificate_domains_list_cut_at_the_enumeration_limit_is_no_conflict():
+    names = ["mail.contoso.com", "autodiscover.contoso.com", "owa.contoso.com", "ecp.contoso.com", "ews.contoso.com"]
+    cert = LabPki("tests-certs").server("mail.contoso.com", names, ca="public",
+                                        not_before=datetime(2024, 6, 1, tzinfo=timezone.utc))
+    text = "\r\nCertificateDomains : {" + ", ".join(names[:4]) + "...}\r\nThumbprint         : " + cert.thumbprint
+    listed = io.BytesIO((text + "\r\n\r\n").encode("utf-16"))
+    frame = exlab.read_certs([listed, io.BytesIO(cert.der)])
+    assert frame.loc[0, "dns_names"] == tuple(names)
+    assert frame.loc[0, "conflicts"] == ()
+    fewer = io.BytesIO(text.replace("owa.contoso.com", "smtp.contoso.com").encode("utf-16"))
+    assert exlab.read_certs([fewer, io.BytesIO(cert.der)]).loc[0, "conflicts"][0].startswith("dns_names:")
+
+
+# --------------------------------------------------------------------------- damage
+
+def test_a_csv_record_with_missing_cells_is_skipped_and_counted():
+    data = (FIXTURES / "csv-remote_en-AU.csv").read_bytes()
+    lines = data.split(b"\r\n")
+    lines[2] = lines[2][: lines[2].index(b'"Valid"')].rstrip(b",")
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = exlab.read_certs(io.BytesIO(b"\r\n".join(lines)), tz="Europe/Warsaw")
+    assert frame["thumbprint"].tolist() == [B]
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.records_read, report.losses[0].where) == (1, "line 3")
+
+
+def test_a_format_list_block_without_a_thumbprint_is_skipped_and_counted():
+    text = "\r\nServices : IIS, SMTP\r\nStatus   : Valid\r\n\r\nServices   : SMTP\r\nThumbprint : " + A + "\r\n"
+    with pytest.warns(DataLossWarning):
+        frame = exlab.read_certs(io.BytesIO(text.encode("utf-16")))
+    assert frame["thumbprint"].tolist() == [A]
+    assert frame.attrs["parse_report"].files[0].losses[0].reason == (
+        "no Thumbprint, Identity or RawData names the certificate")
+
+
+@pytest.mark.parametrize("name", ["clixml-local.xml", "json-ps51.json"])
+def test_a_truncated_clixml_or_json_file_is_corrupt_input_naming_the_place(tmp_path, name):
+    data = (FIXTURES / name).read_bytes()
+    cut = data[: len(data) // 2 // 2 * 2]            # an export interrupted half-way
+    path = tmp_path / name
+    path.write_bytes(cut)
+    with pytest.raises(CorruptInput) as caught:
+        exlab.read_certs(path)
+    last_line = cut.decode("utf-16").count("\n") + 1
+    assert caught.value.source == str(path)
+    assert caught.value.where.startswith(f"line {last_line} column ")
+
+
+def test_utf16_cut_in_the_middle_of_a_character_is_corrupt_input():
+    data = (FIXTURES / "fl_en-US.txt").read_bytes()[:-1]
+    with pytest.raises(CorruptInput, match="text in one encoding"):
+        exlab.read_certs(io.BytesIO(data))
+
+
+def test_a_bad_value_is_left_na_and_noted_not_fatal():
+    text = "\r\nServices   : IIS, Telnet\r\nStatus     : Valid\r\nThumbprint : " + A + "\r\n\r\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = exlab.read_certs(io.BytesIO(text.encode("utf-16")))
+    assert frame.loc[0, "services"] is None and frame.loc[0, "status"] == "Valid"
+    assert frame.attrs["parse_report"].files[0].warnings == [
+        "certificate 1: Services 'IIS, Telnet' not understood (not an Exchange service: Telnet); left NA"]
