@@ -21,7 +21,7 @@ FORMULA = '=HYPERLINK("http://attacker.example")'
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    pki = LabPki("tests-cli-certs")
+    pki = LabPki("tests-certs")
     public = pki.server("mail.contoso.com", ["mail.contoso.com", "autodiscover.contoso.com"], ca="public",
                         not_before=datetime(2024, 12, 2, 13, 43, 23, tzinfo=UTC))
     internal = pki.server("mail.contoso.com", ["mail.contoso.com"], ca="internal",

@@ -552,7 +552,7 @@ def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, a
     if missing is None:
         return _classified(walked, anchors, at, issued,
                            f"signature-only chain walk ({why}; relaxed verification failed: {relaxed_error})")
-    return _fallback(row, _subjects(walked), missing, why)
+    return _fallback(row, _subjects(walked), missing, None)
 
 
 def _subjects(chain: Sequence[x509.Certificate]) -> tuple[str, ...]:
@@ -705,12 +705,16 @@ def _cross_check(verdict: Verdict, row: dict) -> Verdict:
 
 
 def _fallback(row: dict, chain: tuple[str, ...], missing: str | None, why: str | None) -> Verdict:
-    """No chain: the exported RootCAType where there is one, else unknown."""
-    gap = f"issuer {missing!r} is neither in the evidence nor a trust anchor" if missing else "no chain"
+    """No chain: the exported RootCAType where there is one, else unknown with what would help."""
+    detail = f"issuer {missing!r} is neither in the evidence nor a trust anchor" if missing else why or "no chain"
     exported = present(row.get("root_ca_type"))
     implied = ROOT_CA_TYPES.get((exported or "").casefold())
-    detail = gap if not why else f"{gap}; {why}"
     if implied is not None:
         issuer_class, trusted = implied
         return Verdict(issuer_class, chain, None, trusted, f"exported RootCAType={exported} ({detail})", missing)
-    return Verdict("unknown", chain, None, None, f"{detail}; no RootCAType exported", missing)
+    hints = ["no RootCAType exported"]
+    if missing and re.search(r"(^|,)\s*DC=", missing, re.I):
+        hints.append("the issuer's name has DC= parts, as Active Directory enterprise CAs' names do")
+    if missing:
+        hints.append("add the issuer's certificate (a .p7b of the whole path) or Get-ExchangeCertificate | fl *")
+    return Verdict("unknown", chain, None, None, "; ".join([detail, *hints]), missing)

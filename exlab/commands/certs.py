@@ -91,7 +91,7 @@ def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
         mark = "->" if present(row["selected"]) is True else "  "
         lines.append(f"{mark} {row['thumbprint']}  {_class(row)}  {_validity(row)}  services {_services(row)}")
         lines.append(f"     subject {_clean(row['subject'])}")
-        lines.append(f"     issuer  {_clean(row['issuer'])}  (root: {_clean(row['root_subject'])})")
+        lines.append(f"     issuer  {_clean(row['issuer'])}  (root: {_clean(row['root_subject']) or 'not found'})")
         lines.append(f"     basis   {_clean(row['trust_basis'])}")
     outbound = table.attrs.get("outbound")
     if outbound:

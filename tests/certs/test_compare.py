@@ -19,7 +19,7 @@ FAILURE = "2025-03-20T09:14:02Z"
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
-    pki = LabPki("tests-compare")
+    pki = LabPki("tests-certs")
     public = pki.server("mail.contoso.com", ["mail.contoso.com", "autodiscover.contoso.com"], ca="public",
                         not_before=datetime(2024, 12, 2, 13, 43, 23, tzinfo=UTC))
     internal = pki.server("mail.contoso.com", ["mail.contoso.com", "exchange.contoso.com"], ca="internal",
@@ -78,3 +78,20 @@ def test_a_name_nothing_covers_gives_an_empty_table(case):
     table = compare_issuers(frame, "owa.fabrikam.com", roots=roots, at=FAILURE)
     assert table.empty and tuple(table.columns) == COMPARISON_COLUMNS
     assert table.attrs["outbound"].startswith("no certificate qualifies for owa.fabrikam.com")
+
+
+def test_the_lab_case_selection_matches_its_ground_truth():
+    import json
+
+    from tests.conftest import SAMPLES
+
+    case = SAMPLES / "contoso-kb2888788"
+    if not (case / "truth.json").is_file():
+        pytest.skip("lab case contoso-kb2888788 not generated")
+    truth = json.loads((case / "truth.json").read_text(encoding="utf-8"))
+    certs = read_certs(case / "certs", tz=truth["tz"])
+    table = compare_issuers(certs, "mail.contoso.com", roots=case / truth["roots"], at=truth["onset"])
+    assert table.loc[table["selected"].fillna(False).astype(bool), "thumbprint"].tolist() == [truth["culprit"]]
+    expected = {c["thumbprint"]: c["issuer_class"] for c in truth["certificates"]}
+    judged = table[table["issuer_class"] != "unknown"]   # only where the exported evidence allows a chain
+    assert {t: expected[t] for t in judged["thumbprint"]} == dict(zip(judged["thumbprint"], judged["issuer_class"]))

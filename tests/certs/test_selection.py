@@ -20,7 +20,7 @@ ALL = ("IMAP", "POP", "IIS", "SMTP")
 
 @pytest.fixture(scope="module")
 def pki() -> LabPki:
-    return LabPki("tests-selection")
+    return LabPki("tests-certs")
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_self_signed_only_as_a_fallback(server):
     made, frame = server
     choice = select_outbound(frame, server_fqdn="ex01.contoso.com", at=FAILURE)
     assert (choice.thumbprint, choice.rule) == (made["self"].thumbprint, "self-signed fallback")
-    newer_self = LabPki("tests-selection").exchange_self_signed("mail.contoso.com", "mail.contoso.com",
+    newer_self = LabPki("tests-certs").exchange_self_signed("mail.contoso.com", "mail.contoso.com",
                                                                 not_before=datetime(2025, 3, 18, tzinfo=UTC))
     extra = certs_frame([{"thumbprint": newer_self.thumbprint, "subject": newer_self.subject,
                           "issuer": newer_self.issuer, "dns_names": ("mail.contoso.com",),

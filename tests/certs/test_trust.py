@@ -35,7 +35,7 @@ FAILURE = pd.Timestamp("2025-03-20 09:14:02", tz="UTC")
 
 @pytest.fixture(scope="module")
 def pki() -> LabPki:
-    return LabPki("tests-trust")
+    return LabPki("tests-certs")
 
 
 @pytest.fixture(scope="module")
