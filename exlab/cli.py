@@ -15,7 +15,7 @@ import warnings
 from exlab import __version__
 from exlab.errors import ExlabError, ExlabWarning
 
-COMMANDS = ("events", "investigate", "lab", "certs")
+COMMANDS = ("events", "certs", "lab", "investigate", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,35 @@
+"""``exlab report FOLDER -o report.html``: the investigation as one HTML file for colleagues."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from exlab.report import write_report
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report", help="investigate a case folder and render the report as one HTML file",
+        description="Execute the investigation notebook on FOLDER and render it, without code, to one "
+                    "self-contained HTML file that colleagues can open without Python.")
+    parser.add_argument("folder", help="the folder of exported evidence")
+    parser.add_argument("-o", "--output", required=True, help="the HTML file to write (outside FOLDER)")
+    add_case_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_case_options(parser: argparse.ArgumentParser) -> None:
+    """The options that tell exlab what the evidence cannot (shared with ``investigate``)."""
+    parser.add_argument("--fqdn", help="the transport server's FQDN, when the evidence does not say")
+    parser.add_argument("--connector", help="the send connector to Exchange Online, when several exist")
+    parser.add_argument("--roots", help="a PEM file of extra trust anchors (the lab's public root)")
+    parser.add_argument("--tz", help="the servers' time zone (IANA name, e.g. Europe/Warsaw)")
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"exlab: investigating {args.folder} ...", file=sys.stderr)
+    path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,
+                        roots=args.roots, tz=args.tz)
+    print(f"exlab: report written to {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,51 @@
+"""The notebooks: committed clean, and each runs on every sample case to that case's verdict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exlab.report import execute_notebook, notebooks_dir
+from tests.samples import sample_cases
+
+NOTEBOOKS = sorted(p.name for p in notebooks_dir().glob("*.ipynb"))
+
+
+def test_the_guided_notebooks_are_there():
+    assert NOTEBOOKS == ["00-start-here.ipynb", "01-timeline-2004.ipynb", "02-certificate-issuers.ipynb",
+                         "03-root-cause.ipynb"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_committed_without_outputs(name):
+    notebook = json.loads((notebooks_dir() / name).read_text(encoding="utf-8"))
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert all(not cell["outputs"] and cell["execution_count"] is None for cell in code)
+    assert "parameters" in code[0]["metadata"].get("tags", []), "the first code cell holds the parameters"
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def _texts(notebook) -> str:
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                parts.append(output["text"])
+            for mime in ("text/plain", "text/markdown", "text/html"):
+                if mime in output.get("data", {}):
+                    parts.append(output["data"][mime])
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sample_cases(), ids=lambda c: c.name)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_to_the_case_verdict(name, case):
+    executed = execute_notebook(name, case.parameters())
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    texts = _texts(executed).replace("\\", "")  # Markdown escapes of evidence text
+    assert case.headline in texts
+    if name == "03-root-cause.ipynb" and case.truth.get("culprit"):
+        assert case.truth["culprit"] in texts
