@@ -29,7 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from exlab.analysis.diagnose import Diagnosis, diagnose
-from exlab.analysis.infer import connector_row, infer_connector, infer_server_fqdn
+from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
@@ -132,17 +132,17 @@ class Case:
     @property
     def certs(self) -> pd.DataFrame | None:
         """The certificates frame with the trust columns (``judge_trust`` with ``roots``),
-        judged at the last failure (a certificate is judged as it was then), else now."""
+        judged as they were at :attr:`judged_at`."""
         if self._certs is None and self.frames.get("certs") is not None:
             from exlab.certs.trust import judge_trust
-            self._certs = judge_trust(self.frames["certs"], roots=self.roots, at=self.last_failure)
+            self._certs = judge_trust(self.frames["certs"], roots=self.roots, at=self.judged_at)
         return self._certs
 
     @property
-    def last_failure(self) -> pd.Timestamp | None:
-        """The last failure any evidence shows (UTC), or None."""
+    def judged_at(self) -> pd.Timestamp | None:
+        """When certificates are judged: the last failure, else the last record of the evidence."""
         points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking, prefer=False)
-        return None if points.empty else points["time"].max()
+        return infer_judgement_time(points, events=self.events, sessions=self.sessions, tracking=self.tracking)[0]
 
     @property
     def failures(self) -> pd.DataFrame | None:
@@ -188,7 +188,7 @@ class Case:
         name = name or connector.get("fqdn") or self.server_fqdn
         if not name:
             raise EvidenceNotFound(str(self.folder), expected="the server's FQDN (pass server_fqdn=)")
-        return compare_issuers(self.certs, name, roots=self.roots, at=self.last_failure,
+        return compare_issuers(self.certs, name, roots=self.roots, at=self.judged_at,
                                connector_fqdn=connector.get("fqdn"),
                                tls_certificate_name=connector.get("tls_certificate_name"))
 

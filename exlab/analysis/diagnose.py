@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.analysis.findings import Finding, format_utc
-from exlab.analysis.infer import connector_row, infer_connector, infer_server_fqdn
+from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
 from exlab.certs.selection import select_outbound
@@ -321,7 +321,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     ``server_fqdn`` and ``connector`` are inferred from the evidence when not given
     (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
     roots Exchange Online trusts); ``at`` is when certificate validity is judged
-    (default: the last failure, else now).
+    (default: the last failure, else the last record of the evidence, else now).
 
     >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -351,9 +351,11 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
             notes.append(f"send connector {chosen['name']!r} inferred from {why}")
     connector_name = (chosen or {}).get("name")
     name = (chosen or {}).get("fqdn") or fqdn
-    when = pd.Timestamp(at) if at is not None else (points_all["time"].max() if not points_all.empty else None)
-    if when is not None and when.tzinfo is None:
-        when = when.tz_localize("UTC")
+    if at is not None:
+        when = pd.Timestamp(at)
+        when = when.tz_localize("UTC") if when.tzinfo is None else when
+    else:
+        when, _ = infer_judgement_time(points_all, events=events, sessions=sessions, tracking=tracking)
     certs = _with_trust(certs, roots, when)
     selection = _selection(certs, fqdn, chosen, when)
     if selection.summary:

@@ -99,3 +99,25 @@ def connector_row(connectors: pd.DataFrame | None, name: str) -> dict[str, Any]:
             if str(row.get("name", "")).lower() == name.lower():
                 return _clean(row.to_dict())
     return {"name": name}
+
+
+def infer_judgement_time(points: pd.DataFrame, *, events: pd.DataFrame | None = None,
+                         sessions: pd.DataFrame | None = None,
+                         tracking: pd.DataFrame | None = None) -> tuple[pd.Timestamp | None, str | None]:
+    """When to judge certificates (validity, the transport's choice): the last failure, else
+    the last moment the logs or events cover; None when no evidence carries a time.
+
+    >>> t = pd.to_datetime(["2025-03-20 09:00", "2025-03-21 10:00"], utc=True)
+    >>> infer_judgement_time(pd.DataFrame({"time": t[:1]}), sessions=pd.DataFrame({"start": t}))
+    (Timestamp('2025-03-20 09:00:00+0000', tz='UTC'), 'the last failure')
+    >>> infer_judgement_time(pd.DataFrame({"time": t[:0]}), sessions=pd.DataFrame({"start": t}))[1]
+    'the last record of the evidence'
+    """
+    if not points.empty:
+        return points["time"].max(), "the last failure"
+    times = [frame[column].max() for frame, column in ((events, "time_created"), (sessions, "start"),
+                                                       (tracking, "time"))
+             if frame is not None and not frame.empty and column in frame and frame[column].notna().any()]
+    if times:
+        return max(times), "the last record of the evidence"
+    return None, None
