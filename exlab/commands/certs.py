@@ -116,7 +116,15 @@ def listing_text(table: pd.DataFrame, at: Any) -> str:
 
 
 def write_table(table: pd.DataFrame, output: Path) -> None:
-    """Write a certificates or comparison table as CSV, Parquet or JSON Lines (by extension)."""
+    """Write a certificates or comparison table as CSV, Parquet or JSON Lines (by extension).
+
+    >>> import tempfile
+    >>> table = pd.DataFrame({"friendly_name": ["=cmd|' /c calc'!A1"], "services": [("IIS", "SMTP")]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_table(table, Path(folder) / "certs.csv")
+    ...     (Path(folder) / "certs.csv").read_bytes()
+    b"friendly_name,services\\r\\n'=cmd|' /c calc'!A1,IIS; SMTP\\r\\n"
+    """
     kind = output.suffix.lower()
     plain = table.copy()
     plain.attrs = {}
