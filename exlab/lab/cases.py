@@ -98,6 +98,7 @@ def _contoso() -> Scenario:
                providers=("MSExchangeTransport",)),
             _x("certs/mail.contoso.com-2024.cer", "cer", ex.name, cert="public"),
             _x("certs/mail.contoso.com-internal.cer", "cer", ex.name, cert="internal", pem=True),
+            _x("certs/mail.contoso.com-2024-chain.p7b", "p7b", ex.name, cert="public"),
             _x("certs/Get-ExchangeCertificate.txt", "exchange-certs", ex.name, shape="table", culture="pl-PL"),
             _x("certs/Get-ExchangeCertificate-fl.txt", "exchange-certs", ex.name, shape="fl*", culture="pl-PL"),
             _x("certs/Get-ExchangeCertificate.csv", "exchange-certs", ex.name, shape="csv", culture="pl-PL"),

@@ -347,6 +347,49 @@ def _write_tracking_log(gen: Generated, export: Export, path: Path, events: int 
     gen.files.extend(write_tracking_logs(path, _tracking_rows(gen, str(export.server))))
 
 
+_ROOT_CA_TYPES = {"public": "ThirdParty", "internal": "Enterprise", "self-signed": "None", "auth": "None"}
+
+
+def exchange_certificates(gen: Generated, server: str) -> list[Any]:
+    """What Get-ExchangeCertificate on ``server`` showed when the case's certificates were exported.
+
+    Status is judged as the server judges it: it trusts its own enterprise root, so the
+    internal certificate reads Valid; only an expired one reads DateInvalid.
+    """
+    from exlab.lab.cert_exports import ExchangeCert
+    scenario = gen.scenario
+    when = model.to_ns(model.parse_time(scenario.certs_exported))
+    out = []
+    for spec in scenario.certificates:
+        if server not in spec.servers or not spec.present_at(when):
+            continue
+        out.append(ExchangeCert(
+            gen.certificates[spec.key].certificate, services=spec.services_at(when),
+            status="Valid" if spec.not_before_ns <= when < spec.not_after_ns else "DateInvalid",
+            root_ca_type=_ROOT_CA_TYPES[spec.issuer], friendly_name=spec.friendly_name,
+            has_private_key=True, server=server))
+    return out
+
+
+def _write_exchange_certs(gen: Generated, export: Export, path: Path, events: int | None) -> None:
+    from exlab.lab import cert_exports
+    certs = exchange_certificates(gen, str(export.server))
+    culture, tz = str(export.option("culture", gen.scenario.culture)), gen.scenario.tz
+    shape = export.option("shape")
+    if shape == "table":
+        cert_exports.write_table(certs, path)
+    elif shape in ("fl", "fl*"):
+        cert_exports.write_list(certs, path, culture=culture, tz=tz, all_properties=shape == "fl*")
+    elif shape == "csv":
+        cert_exports.write_csv(certs, path, culture=culture, tz=tz)
+    elif shape in ("clixml-remote", "clixml-local"):
+        cert_exports.write_clixml(certs, path, culture=culture, tz=tz, remote=shape == "clixml-remote")
+    elif shape == "json":
+        cert_exports.write_json(certs, path)
+    else:
+        raise ValueError(f"{export.path}: unknown Get-ExchangeCertificate shape {shape!r}")
+
+
 def _write_send_connector(gen: Generated, export: Export, path: Path, events: int | None) -> None:
     from exlab.lab.transport_logs import write_send_connectors
     c = gen.scenario.connector
@@ -378,6 +421,7 @@ WRITERS: dict[str, Writer] = {
     "p7b": _write_p7b,
     "protocol-log": _write_protocol_log,
     "tracking-log": _write_tracking_log,
+    "exchange-certs": _write_exchange_certs,
     "send-connector": _write_send_connector,
     "exchange-server": _write_exchange_server,
 }
@@ -395,6 +439,13 @@ COMMANDS: dict[str, str] = {
     "p7b": "certlm.msc > Export > PKCS #7 with the certification path (.p7b)",
     "protocol-log": r"copy %ExchangeInstallPath%TransportRoles\Logs\Hub\ProtocolLog\SmtpSend\*",
     "tracking-log": r"copy %ExchangeInstallPath%TransportRoles\Logs\MessageTracking\*",
+    "exchange-certs-table": "Get-ExchangeCertificate > file",
+    "exchange-certs-fl": "Get-ExchangeCertificate | fl > file",
+    "exchange-certs-fl*": "Get-ExchangeCertificate | fl * > file",
+    "exchange-certs-csv": "Get-ExchangeCertificate | Export-Csv file",
+    "exchange-certs-clixml-remote": "Get-ExchangeCertificate | Export-Clixml file (remote Exchange Management Shell)",
+    "exchange-certs-clixml-local": "Get-ExchangeCertificate | Export-Clixml file (local shell on the server)",
+    "exchange-certs-json": "Get-ExchangeCertificate | ConvertTo-Json > file",
     "send-connector-fl": "Get-SendConnector | fl > file",
     "send-connector-clixml": "Get-SendConnector | Export-Clixml file",
     "send-connector-json": "Get-SendConnector | ConvertTo-Json > file",
@@ -462,6 +513,7 @@ def truth(gen: Generated) -> dict:
         s.name: sum(1 for f in history.failures() if f.server == s.name) for s in scenario.servers}
     if gen.application_records:
         counts["application_records"] = dict(sorted(gen.application_records.items()))
+    exported = model.to_ns(model.parse_time(scenario.certs_exported))
     return {
         "case": scenario.case,
         "story": scenario.story,
@@ -477,13 +529,14 @@ def truth(gen: Generated) -> dict:
         "onset": iso_ns(onset) if onset is not None else None,
         "end": iso_ns(last) if last is not None else None,
         "fix_applied": iso_ns(fix) if fix is not None else None,
+        "certificates_exported": iso_ns(exported),
         "seed": gen.seed,
         "counts": counts,
         "certificates": [
             {"key": spec.key, "thumbprint": gen.certificates[spec.key].thumbprint,
              "subject": gen.certificates[spec.key].subject, "issuer": gen.certificates[spec.key].issuer,
              "issuer_class": _issuer_class(spec.issuer), "servers": list(spec.servers),
-             "services_at_export": list(spec.services_at(model.to_ns(model.parse_time(scenario.certs_exported))))}
+             "in_store_at_export": spec.present_at(exported), "services_at_export": list(spec.services_at(exported))}
             for spec in scenario.certificates],
         "exports": [{"path": e.path, "server": e.server, "command": command_of(e)} for e in scenario.exports],
         "missing": list(gen.missing),

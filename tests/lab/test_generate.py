@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from exlab.certs import read_certs
 from exlab.events import read_events
 from exlab.lab.cases import case, names
 from exlab.lab.generate import DEFAULT_SEED, ROOTS_FILE, build_certificates, generate_all, generate_case
@@ -160,6 +161,24 @@ def test_kb2888788_cases_show_the_culprit_presented_and_refused(fresh, name):
     assert public and all("SMTP" in c["services_at_export"] for c in public)
     delivered = sessions[sessions["outcome"] == "delivered"]
     assert set(delivered["cert_thumbprint"]) <= {c["thumbprint"] for c in public}
+
+
+@pytest.mark.parametrize("name", names())
+def test_truth_certificates_equal_the_certificate_exports(fresh, name):
+    truth = truth_of(fresh, name)
+    scenario = case(name)
+    paths = [fresh / name / e.path for e in scenario.exports if e.kind in ("exchange-certs", "cer", "p7b")]
+    certs = read_certs(paths, tz=truth["tz"]).set_index("thumbprint")
+    assert certs["conflicts"].map(len).sum() == 0
+    exported = {e.server for e in exports(name, "exchange-certs")}
+    for entry in truth["certificates"]:
+        if not (exported & set(entry["servers"]) and entry["in_store_at_export"]):
+            continue
+        row = certs.loc[entry["thumbprint"]]
+        assert row["subject"] == entry["subject"] and row["issuer"] == entry["issuer"]
+        assert tuple(row["services"] or ()) == tuple(entry["services_at_export"])
+    if truth["culprit"] is not None:
+        assert truth["culprit"] in certs.index
 
 
 @pytest.mark.parametrize("name", names())
