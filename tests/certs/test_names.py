@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exlab.certs.names import ascii_name, covering_name, covers, name_key
 
@@ -60,3 +62,15 @@ def test_name_key_folds_case_and_spacing_only():
     assert name_key("CN=Contoso Issuing CA 01, DC=contoso, DC=com") == name_key("cn=contoso issuing ca 01,dc=CONTOSO,dc=com")
     assert name_key("CN=Contoso Issuing CA 01, DC=contoso, DC=com") != name_key("CN=Contoso Issuing CA 02, DC=contoso, DC=com")
     assert name_key("CN=Contoso Root CA") != name_key("CN=ContosoRoot CA")
+
+
+_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+
+
+@given(host=_label, domain=st.lists(_label, min_size=2, max_size=4).map(".".join), extra=_label)
+def test_wildcard_covers_exactly_one_left_most_label(host, domain, extra):
+    assert covers([f"*.{domain}"], f"{host}.{domain}")
+    assert covers([f"*.{domain.upper()}"], f"{host.upper()}.{domain}")
+    assert not covers([f"*.{domain}"], domain)
+    assert not covers([f"*.{domain}"], f"{extra}.{host}.{domain}")
+    assert covers([f"{host}.{domain}"], f"{host}.{domain}.")

