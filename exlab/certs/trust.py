@@ -544,7 +544,7 @@ def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, a
         anchor = anchors.find(cert)
         if anchor is not None:
             return _anchored((subject,), anchor, at, issued, "the certificate is that root itself")
-        if _is_ca(cert):
+        if _is_ca(cert) and (name_key(subject) in evidence.issuers or not present(row.get("dns_names"))):
             return Verdict("internal", (subject,), subject, False,
                            "root CA certificate in the evidence, not a trust anchor")
         return Verdict("self-signed", (subject,), subject, False, "self-signed: its own key signs it")

@@ -277,3 +277,22 @@ def test_the_list_holding_the_root_decides_trust(pki, tmp_path, lab_root_pem, or
     assert row["issuer_class"] == "public"
     assert bool(row["trusted_by_microsoft365"]) is trusted
     assert basis in row["trust_basis"]
+
+
+def test_a_self_signed_server_certificate_marked_as_ca_is_still_self_signed(tmp_path):
+    # some tools mark self-signed server certificates CA:TRUE; what counts is that it names a host
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from exlab.lab.pki import lab_rsa_key
+
+    key = lab_rsa_key("tests-certs", "self-signed-ca-flag")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.contoso.com")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(0x5A00).not_valid_before(ISSUED).not_valid_after(datetime(2027, 1, 1, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("mail.contoso.com")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    row = judge_trust(_read(tmp_path, odd_cer=cer_bytes(cert)), at=FAILURE).iloc[0]
+    assert (row["issuer_class"], row["root_subject"]) == ("self-signed", "CN=mail.contoso.com")
