@@ -29,31 +29,46 @@ _TEXT = "#text"
 _ATTRIBUTES = "#attributes"
 
 
+# The fields :func:`event_fields` returns, in its order (names of events-frame columns).
+FIELDS = ("computer", "channel", "provider", "event_id", "qualifiers", "level", "task", "keywords",
+          "record_id", "data")
+
+
 def event_row(event: dict) -> dict:
     """The row fields an .evtx record carries (all but time, record number and source)."""
+    return dict(zip(FIELDS, event_fields(event)))
+
+
+def event_fields(event: dict) -> tuple:
+    """:data:`FIELDS` of one event, as a tuple (the per-record hot path of both engines)."""
     system = event.get("System") or {}
     event_id = system.get("EventID")
     qualifiers = None
-    if isinstance(event_id, dict):
+    if type(event_id) is dict:
         qualifiers = _int((event_id.get(_ATTRIBUTES) or {}).get("Qualifiers"))
         event_id = event_id.get(_TEXT)
+    if type(event_id) is not int:
+        event_id = _int(event_id)
     provider = system.get("Provider")
-    provider = (provider.get(_ATTRIBUTES) or {}).get("Name") if isinstance(provider, dict) else None
-    event_id = _int(event_id)
-    keywords = _int(system.get("Keywords"))
-    return {
-        "computer": _text(system.get("Computer")),
-        "channel": _text(system.get("Channel")),
-        "provider": provider or None,
-        "event_id": event_id & 0xFFFF if event_id is not None else None,
-        "qualifiers": qualifiers,
-        "level": _int(system.get("Level")),
-        "task": _int(system.get("Task")),
-        "keywords": f"{keywords:#x}" if keywords is not None else None,
-        "record_id": _int(system.get("EventRecordID")),
-        "data": event_data(event),
-        "message": None,
-    }
+    provider = (provider.get(_ATTRIBUTES) or {}).get("Name") if type(provider) is dict else None
+    level, task, record_id = system.get("Level"), system.get("Task"), system.get("EventRecordID")
+    keywords = system.get("Keywords")
+    if type(keywords) is not str or keywords[2:3] == "0" and keywords != "0x0":
+        keywords = _int(keywords)
+        keywords = f"{keywords:#x}" if keywords is not None else None
+    computer, channel = system.get("Computer"), system.get("Channel")
+    return (
+        computer if type(computer) is str or computer is None else _text(computer),
+        channel if type(channel) is str or channel is None else _text(channel),
+        provider or None,
+        event_id & 0xFFFF if event_id is not None else None,
+        qualifiers,
+        level if type(level) is int else _int(level),
+        task if type(task) is int else _int(task),
+        keywords,
+        record_id if type(record_id) is int else _int(record_id),
+        event_data(event),
+    )
 
 
 def system_time(event: dict) -> str | None:
@@ -76,6 +91,19 @@ def event_data(event: dict) -> dict[str, str]:
     """
     data: dict[str, str] = {}
     event_data_node = event.get("EventData")
+    if type(event_data_node) is dict and "Data" not in event_data_node and "Binary" not in event_data_node \
+            and _ATTRIBUTES not in event_data_node and "UserData" not in event:
+        # named values only (most manifest-based events): one pass, no nesting
+        for key, value in event_data_node.items():
+            if type(value) is str:
+                data[key] = value
+            elif type(value) is dict:
+                data.clear()      # nested values: take the general path below
+                break
+            else:
+                data[key] = _text(value) or ""
+        else:
+            return data
     if isinstance(event_data_node, dict):
         for key, value in event_data_node.items():
             if key == "Data":

@@ -30,6 +30,7 @@ from types import ModuleType
 import pandas as pd
 
 from exlab.events import evtx_layout as layout
+from exlab.events.evtx_event import FIELDS
 from exlab.events.query import EventQuery
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
@@ -56,6 +57,10 @@ class ChunkContext:
     _times: layout.TemplateTimes | None = field(default=None, repr=False)
 
     @property
+    def header(self) -> layout.ChunkHeader:
+        return layout.parse_chunk_header(self.slot.data)
+
+    @property
     def walk(self) -> layout.RecordWalk:
         """The chunk's record headers (walked on first use)."""
         if self._walk is None:
@@ -65,9 +70,9 @@ class ChunkContext:
     def header_at(self, position: int, number: int) -> layout.RecordHeader | None:
         """The record header the engine's ``position``-th record came from (checked by number)."""
         records = self.walk.records
-        if position < len(records) and records[position].number == number:
+        if 0 <= position < len(records) and records[position].number == number:
             return records[position]
-        return next((r for r in records[position:] if r.number == number), None)
+        return next((r for r in records if r.number == number), None)
 
     def where(self, header: layout.RecordHeader | None, number: int | None = None) -> str:
         if header is None:
@@ -113,13 +118,42 @@ def _engine(name: str) -> ModuleType:
     return evtx_rs
 
 
-def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
-    """Rows of one .evtx file; damaged chunks and records are counted in ``report``."""
+# What the engines collect per kept record, in this order (a tuple per record).
+RECORD_COLUMNS = ("time_created", *FIELDS, "record_number")
+
+
+def keep(query: EventQuery, fields: tuple) -> bool:
+    """The query's event-id and provider filters on one record's ``evtx_event.FIELDS``."""
+    return ((query.event_ids is None or fields[3] in query.event_ids)
+            and (query.providers is None or (fields[2] or "").lower() in query.providers))
+
+
+def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> dict[str, list]:
+    """The events-frame columns of one .evtx file; losses are counted in ``report``."""
     header = layout.parse_file_header(evidence.head(128), evidence.name)
     engine = _engine(query.engine)
     report.engine = engine.ENGINE
     if not header.checksum_ok:
         report.note("file header checksum does not match (stale header of a dirty log)")
+    records: list[tuple] = []
+    engine.read_chunks(_chunks(evidence, query, report, header), records)
+    columns = dict(zip(RECORD_COLUMNS, (list(values) for values in zip(*records)))) if records else \
+        {name: [] for name in RECORD_COLUMNS}
+    columns["source"] = [evidence.name] * len(records)
+    columns["message"] = [None] * len(records)
+    return columns
+
+
+def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
+    """Rows of one .evtx file (the format-module interface; ``read_columns`` is faster)."""
+    columns = read_columns(evidence, query, report)
+    names = list(columns)
+    for values in zip(*columns.values()):
+        yield dict(zip(names, values))
+
+
+def _chunks(evidence: Evidence, query: EventQuery, report: FileReport,
+            header: layout.FileHeader) -> Iterator[ChunkContext]:
     chunks = 0
     for slot in layout.iter_chunks(evidence.stream, evidence.size):
         if slot.status == layout.EMPTY:
@@ -131,7 +165,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         if slot.status == layout.TRUNCATED:
             report.skip_chunk(slot.where, f"file ends {len(slot.data)} bytes into a 65536-byte chunk")
             continue
-        yield from engine.read_chunk(ChunkContext(slot, query, report, evidence.name))
+        yield ChunkContext(slot, query, report, evidence.name)
     if chunks > header.chunk_count:
         report.note(f"the file header counts {header.chunk_count} chunks, the file holds {chunks}; "
                     "all were read")

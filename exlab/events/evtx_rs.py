@@ -1,10 +1,13 @@
-"""The default .evtx engine: pyevtx-rs (PyPI ``evtx``), one chunk at a time.
+"""The default .evtx engine: pyevtx-rs (PyPI ``evtx``), a batch of chunks at a time.
 
-Each intact chunk goes to ``PyEvtxParser`` behind a clean file header, so a
-failure is pinned to its chunk and record, and iteration goes on after it (a plain
-for-loop over ``records_json()`` stops at the first ``RuntimeError``). Filters on
-event id and provider are checked on the JSON text before it is parsed: reading
-event 2004 out of a big log builds no Python objects for the other records.
+Intact chunks go to ``PyEvtxParser`` sixteen at a time behind a clean file header,
+so Rust parses ahead on its own threads while Python takes the records. When a
+batch raises (a damaged record or chunk), it is read again one chunk at a time,
+so every loss is pinned to its chunk and record and iteration goes on after it (a
+plain for-loop over ``records_json()`` stops at the first ``RuntimeError``).
+
+Filters on event id and provider are checked on the JSON text before it is parsed:
+reading event 2004 out of a big log builds no Python objects for the other records.
 
 >>> import io
 >>> from exlab.events.evtx_layout import build_file_header
@@ -14,38 +17,92 @@ event 2004 out of a big log builds no Python objects for the other records.
 >>> from exlab.parse_report import ParseReport
 >>> report = ParseReport().add_file("x.evtx", sha256="", format="evtx")
 >>> blank = open_evidence(io.BytesIO(build_file_header(chunk_count=1) + bytes(65536)))
->>> list(evtx_format.read(blank, EventQuery.build(engine="evtx"), report)), report.losses
+>>> evtx_format.read_columns(blank, EventQuery.build(engine="evtx"), report)["event_id"], report.losses
 ([], [])
 """
 
 from __future__ import annotations
 
 import io
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import evtx
+import orjson
 
-from exlab.events.evtx_event import event_row, system_time
+from exlab.events.evtx_event import event_fields, system_time
+from exlab.events.evtx_format import ChunkContext, keep
 from exlab.events.evtx_layout import build_file_header
 
 ENGINE = "evtx"
+BATCH = 16  # chunks per parser: 1 MiB, enough for Rust's threads to run ahead
 
-_HEADER = build_file_header(chunk_count=1)
+_HEADERS = {count: build_file_header(chunk_count=count) for count in range(1, BATCH + 1)}
 # The first "EventID" key of the JSON text is System's (System comes first, and a quote
 # inside a JSON string is escaped, so the pattern cannot match inside a value).
 _EVENT_ID = re.compile(r'"EventID":(?:\{"#attributes":\{[^{}]*\},"#text":)?"?(\d+)')
 _PROVIDER = re.compile(r'"Provider":\{"#attributes":\{"Name":("(?:[^"\\]|\\.)*")')
 
 
-def read_chunk(context) -> Iterator[dict]:
-    """Rows of one chunk (an ``evtx_format.ChunkContext``), losses into its report."""
-    query, report = context.query, context.report
-    parser = evtx.PyEvtxParser(io.BytesIO(_HEADER + context.slot.data), number_of_threads=1,
-                               indent=False)
-    records = parser.records_json()
-    event_ids, providers = query.event_ids, query.providers
+def read_chunks(contexts: Iterable[ChunkContext], out: list[tuple]) -> None:
+    """Append a record tuple (``evtx_format.RECORD_COLUMNS``) per kept record to ``out``."""
+    batch: list[ChunkContext] = []
+    for context in contexts:
+        batch.append(context)
+        if len(batch) == BATCH:
+            _read_batch(batch, out)
+            batch = []
+    if batch:
+        _read_batch(batch, out)
+
+
+def _read_batch(batch: list[ChunkContext], out: list[tuple]) -> None:
+    if len(batch) > 1 and _read_together(batch, out):
+        return
+    for context in batch:
+        _read_one(context, out)
+
+
+def _parser(contexts: list[ChunkContext], threads: int):
+    data = _HEADERS[len(contexts)] + b"".join(context.slot.data for context in contexts)
+    return evtx.PyEvtxParser(io.BytesIO(data), number_of_threads=threads, indent=False).records_json()
+
+
+def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
+    """Read a batch in one parser; False (and nothing kept) if it must go chunk by chunk.
+
+    Records are matched to chunks by the record-id ranges in the chunk headers, so
+    the batch is only read together when those ranges are ordered and disjoint.
+    """
+    ranges = [(h.first_id, h.last_id) for h in (context.header for context in batch)]
+    if any(first > last for first, last in ranges) or \
+            any(ranges[i][1] >= ranges[i + 1][0] for i in range(len(ranges) - 1)):
+        return False
+    report = batch[0].report
+    notes = len(report.warnings)
+    kept: list[tuple] = []
+    index, (first, last) = 0, ranges[0]
+    read = 0
+    try:
+        for record in _parser(batch, 0):
+            number = record["event_record_id"]
+            while not first <= number <= last:
+                index += 1
+                if index == len(batch):
+                    raise LookupError(number)
+                first, last = ranges[index]
+            read += 1
+            _take(batch[index], record, number, number - first, kept)
+    except (RuntimeError, LookupError):
+        del report.warnings[notes:]
+        return False
+    report.records_read += read
+    out.extend(kept)
+    return True
+
+
+def _read_one(context: ChunkContext, out: list[tuple]) -> None:
+    records = _parser([context], 1)
     position = -1
     while True:
         try:
@@ -57,25 +114,28 @@ def read_chunk(context) -> Iterator[dict]:
             position += 0 if _ends_chunk(str(err)) else 1
             continue
         position += 1
-        report.records_read += 1
-        text = record["data"]
-        if event_ids is not None:
-            match = _EVENT_ID.search(text)
-            if match is not None and int(match[1]) & 0xFFFF not in event_ids:
-                continue
-        if providers is not None:
-            match = _PROVIDER.search(text)
-            if match is not None and json.loads(match[1]).lower() not in providers:
-                continue
-        event = json.loads(text).get("Event") or {}
-        row = event_row(event)
-        number = record["event_record_id"]
-        header = context.header_at(position, number)
-        row["time_created"] = context.time_created(header, system_time(event))
-        row["record_number"] = number
-        row["source"] = context.source
-        if query.wants(row):
-            yield row
+        context.report.records_read += 1
+        _take(context, record, record["event_record_id"], position, out)
+
+
+def _take(context: ChunkContext, record: dict, number: int, position: int, out: list[tuple]) -> None:
+    query = context.query
+    text = record["data"]
+    if query.event_ids is not None:
+        match = _EVENT_ID.search(text)
+        if match is not None and int(match[1]) & 0xFFFF not in query.event_ids:
+            return
+    if query.providers is not None:
+        match = _PROVIDER.search(text)
+        if match is not None and orjson.loads(match[1]).lower() not in query.providers:
+            return
+    event = orjson.loads(text).get("Event") or {}
+    fields = event_fields(event)
+    if not keep(query, fields):
+        return
+    time_ns = context.time_created(context.header_at(position, number), system_time(event))
+    if query.wants_time(time_ns):
+        out.append((time_ns, *fields, number))
 
 
 def _ends_chunk(message: str) -> bool:
@@ -83,14 +143,13 @@ def _ends_chunk(message: str) -> bool:
     return "record header" in message or "data size" in message or "out of bounds" in message
 
 
-def _count_failure(context, position: int, message: str) -> None:
+def _count_failure(context: ChunkContext, position: int, message: str) -> None:
     reason = message.split(":", 1)[-1].strip() if message.startswith("An error occurred") else message
     if "chunk" in message.lower() and "record" not in message.lower():
         context.report.skip_chunk(context.slot.where, reason)
         return
     if _ends_chunk(message):
-        walk = context.walk
-        offset = walk.stop_offset if walk.stop_offset is not None else None
+        offset = context.walk.stop_offset
         where = context.slot.where if offset is None else \
             f"{context.slot.where}, record header at offset {context.slot.offset + offset:#x}"
         context.report.skip_record(where, f"{reason}; the rest of the chunk is unreadable")
