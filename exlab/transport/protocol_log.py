@@ -15,6 +15,7 @@ certificate presented sits next to the reply it earned.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 
@@ -192,20 +193,22 @@ def _timed_records(source: Sources, report: ParseReport) -> Iterator[tuple[int, 
 def read_protocol_log(source: Sources) -> pd.DataFrame:
     """Read SMTP send protocol logs (a file, a folder, a list, or a binary stream) into the sessions frame.
 
-    Files are read in rotation order and a session that spans files is joined.
-    ``frame.attrs["parse_report"]`` holds each file's SHA-256 and skipped lines.
+    Files are read in rotation order and a session that spans files of one folder (one
+    server's log folder) is joined; folders of several servers are kept apart, so equal
+    session ids of two servers never mix. ``frame.attrs["parse_report"]`` holds each
+    file's SHA-256 and skipped lines.
     """
     report = ParseReport()
-    open_sessions: dict[str, _Session] = {}
+    open_sessions: dict[tuple[str, str], _Session] = {}
     rows: list[dict] = []
     for time, _line, values, name in _timed_records(source, report):
-        session_id = values[2]
-        session = open_sessions.get(session_id)
+        key = (os.path.dirname(name), values[2])
+        session = open_sessions.get(key)
         if session is None:
-            session = open_sessions[session_id] = _Session(session_id, values[1], time)
+            session = open_sessions[key] = _Session(values[2], values[1], time)
         session.add(time, values, name)
         if values[6] == "-":
-            rows.append(open_sessions.pop(session_id).row())
+            rows.append(open_sessions.pop(key).row())
     rows.extend(session.row() for session in open_sessions.values())
     rows.sort(key=lambda row: (row["start"], row["session_id"]))
     columns = {name: [row[name] for row in rows] for name in SESSION_DTYPES}

@@ -185,3 +185,14 @@ def test_empty_file_and_undecodable_line():
         frame = read_protocol_log(io.BytesIO(damaged))
     assert len(frame) == 1
     assert frame.attrs["parse_report"].files[0].losses[0].where == "line 8"
+
+
+def test_two_servers_with_the_same_session_id_stay_apart(tmp_path):
+    for server, endpoint in (("EX01", "10.0.0.5:28417"), ("EX02", "10.0.0.6:31002")):
+        base = demo_session()
+        session = ProtocolSession(**{**base.__dict__, "local_endpoint": endpoint})
+        write_protocol_logs(tmp_path / server / "SmtpSend", [session])
+    frame = read_protocol_log(tmp_path)
+    assert len(frame) == 2 and frame["session_id"].nunique() == 1
+    assert sorted(frame["local_endpoint"]) == ["10.0.0.5:28417", "10.0.0.6:31002"]
+    assert (frame["outcome"] == "rejected").all()
