@@ -29,6 +29,7 @@ def lab(tmp_path_factory):
     evidence = tmp_path_factory.mktemp("evidence")
     (evidence / "public.pfx").write_bytes(pfx_bytes(public, "Pa55w0rd!", friendly_name=FORMULA))
     (evidence / "internal.p7b").write_bytes(p7b_bytes(internal.chain))
+    (evidence / "Application.evtx").write_bytes(b"ElfFile\x00" + bytes(4088))   # other evidence: passed over
     roots = tmp_path_factory.mktemp("roots") / "lab-public-root.pem"
     roots.write_bytes(roots_pem([pki.public_root]))
     return {"public": public, "internal": internal, "evidence": evidence, "roots": roots}
@@ -48,6 +49,7 @@ def test_comparison_in_the_terminal_marks_the_presented_certificate(lab, capsys)
     public_line = next(line for line in out.splitlines() if lab["public"].thumbprint in line and "public" in line)
     assert "trusted by Microsoft 365" in public_line and "NOT" not in public_line
     assert f"Transport: presents {lab['internal'].thumbprint}" in out
+    assert "passed over 1 file(s)" in out
 
 
 def test_tls_certificate_name_option_pins_the_public_certificate(lab, capsys):

@@ -696,7 +696,9 @@ def _judge_by_name(row: dict, evidence: _Evidence, anchors: TrustAnchors, at: da
         parent = rows[0]
         chain = chain + (present(parent.get("subject")) or current,)
         parent_issuer = present(parent.get("issuer"))
-        if parent_issuer is None or name_key(parent_issuer) == name_key(current):
+        if parent_issuer is None:
+            return _fallback(row, chain, None, f"the export does not give the issuer of {chain[-1]}")
+        if name_key(parent_issuer) == name_key(current):
             return _internal(chain, "issuer matched by name (no DER)")
         current = parent_issuer
     return _fallback(row, chain, current, None)

@@ -29,10 +29,11 @@ from typing import Any
 import pandas as pd
 
 from exlab.certs.compare import compare_issuers
-from exlab.certs.reader import read_certs
+from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
 from exlab.commands.events import neutralise
-from exlab.errors import ExlabError
+from exlab.errors import ExlabError, UnsupportedFormat
+from exlab.evidence import expand, open_evidence
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
@@ -63,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
     """Read, judge, print, write; returns the exit code."""
     output = _output_path(args.output, args.paths)
     at = _time(args.at)
-    certs = read_certs(args.paths if len(args.paths) > 1 else args.paths[0], password=args.password, tz=args.tz)
+    files, passed_over = certificate_files(args.paths)
+    if passed_over:
+        print(f"passed over {len(passed_over)} file(s) in the folders that hold no certificates")
+    certs = read_certs(files, password=args.password, tz=args.tz)
     if args.name:
         table = compare_issuers(certs, args.name, roots=args.roots, at=at,
                                 tls_certificate_name=args.tls_certificate_name)
@@ -75,6 +79,35 @@ def run(args: argparse.Namespace) -> int:
         write_table(table, output)
         print(f"\nwrote {len(table)} row(s) to {output}")
     return 0
+
+
+def certificate_files(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """Every file named, and the certificate files and exports found in folders (others passed over).
+
+    >>> import tempfile
+    >>> from exlab.lab.pki import LabPki
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = (Path(folder) / "root.cer").write_bytes(LabPki("doc").public_root.der)
+    ...     _ = (Path(folder) / "notes.txt").write_text("asked the admin on Monday")
+    ...     files, passed_over = certificate_files([folder])
+    >>> [f.name for f in files], [f.name for f in passed_over]
+    (['root.cer'], ['notes.txt'])
+    """
+    files, passed_over = [], []
+    for path in paths:
+        if not Path(path).is_dir():
+            files.extend(expand(path))
+            continue
+        for candidate in expand(path):
+            evidence = open_evidence(candidate)
+            try:
+                detect_format(evidence)
+                files.append(candidate)
+            except UnsupportedFormat:
+                passed_over.append(candidate)
+            finally:
+                evidence.stream.close()
+    return files, passed_over
 
 
 def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
