@@ -30,7 +30,7 @@ from types import ModuleType
 import pandas as pd
 
 from exlab.events import evtx_layout as layout
-from exlab.events.evtx_event import FIELDS
+from exlab.events.evtx_event import FIELDS, system_time
 from exlab.events.query import EventQuery
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
@@ -79,7 +79,7 @@ class ChunkContext:
             return f"{self.slot.where}, record {number}" if number is not None else self.slot.where
         return f"{self.slot.where}, record {header.number} at offset {self.slot.offset + header.offset:#x}"
 
-    def time_created(self, header: layout.RecordHeader | None, rendered: str | None) -> int | None:
+    def time_created(self, header: layout.RecordHeader | None, event: dict) -> int | None:
         """TimeCreated in ns: the FILETIME behind it when the template has one, else the
         rendered text (forwarded events carry it as a string, with its own digits)."""
         if header is not None:
@@ -91,7 +91,7 @@ class ChunkContext:
                 if ns is None:
                     self.report.note(f"{self.where(header)}: TimeCreated is a zero FILETIME (1601-01-01)")
                 return ns
-        return self.parse_time(rendered, header)
+        return self.parse_time(system_time(event), header)
 
     def parse_time(self, rendered: str | None, header: layout.RecordHeader | None) -> int | None:
         if not rendered:

@@ -25,7 +25,8 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from functools import lru_cache
+from typing import BinaryIO, NamedTuple
 
 from exlab.errors import CorruptInput, UnsupportedFormat
 
@@ -86,8 +87,7 @@ class ChunkSlot:
         return f"chunk {self.index} at offset {self.offset:#x}"
 
 
-@dataclass(frozen=True)
-class RecordHeader:
+class RecordHeader(NamedTuple):
     """A record header inside a chunk; ``offset`` is relative to the chunk start."""
 
     offset: int
@@ -239,7 +239,13 @@ def walk_records(data: bytes) -> RecordWalk:
 
 _TIME_CREATED = "TimeCreated".encode("utf-16-le")
 _SYSTEM_TIME = "SystemTime".encode("utf-16-le")
-_FILETIME_TYPE = 0x11
+_FILETIME_DESCRIPTOR = 0x11 << 16 | 8  # value type FILETIME, 8 bytes
+
+
+@lru_cache(maxsize=None)
+def _sizes(count: int) -> struct.Struct:
+    """Reads the value sizes out of ``count`` substitution descriptors (size, type, pad)."""
+    return struct.Struct("<" + "H2x" * count)
 
 
 class TemplateTimes:
@@ -282,12 +288,11 @@ class TemplateTimes:
         if slot >= count:
             return None
         descriptors = pos + 4
-        size, kind = struct.unpack_from("<HB", data, descriptors + 4 * slot)
-        if kind != _FILETIME_TYPE or size != 8:
+        if _U32.unpack_from(data, descriptors + 4 * slot)[0] & 0xFFFFFF != _FILETIME_DESCRIPTOR:
             return None
         value_offset = descriptors + 4 * count
         if slot:
-            value_offset += sum(struct.unpack_from(f"<{slot * 2}H", data, descriptors)[0::2])
+            value_offset += sum(_sizes(slot).unpack_from(data, descriptors))
         return _U64.unpack_from(data, value_offset)[0]
 
     def _name(self, offset: int) -> bytes:

@@ -26,7 +26,7 @@ from xml.etree.ElementTree import ParseError
 import defusedxml.ElementTree as SafeET
 from Evtx.Evtx import ChunkHeader, Record
 
-from exlab.events.evtx_event import element_to_event, event_fields, system_time
+from exlab.events.evtx_event import element_to_event, event_fields
 from exlab.events.evtx_format import ChunkContext, keep
 
 ENGINE = "python-evtx"
@@ -58,7 +58,7 @@ def _read_chunk(context: ChunkContext, out: list[tuple]) -> None:
         fields = event_fields(event)
         if not keep(query, fields):
             continue
-        time_ns = context.time_created(header, system_time(event))
+        time_ns = context.time_created(header, event)
         if query.wants_time(time_ns):
             out.append((time_ns, *fields, header.number))
     if walk.stop_reason:

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 import evtx
 import orjson
 
-from exlab.events.evtx_event import event_fields, system_time
+from exlab.events.evtx_event import event_fields
 from exlab.events.evtx_format import ChunkContext, keep
 from exlab.events.evtx_layout import build_file_header
 
@@ -47,16 +47,23 @@ _PROVIDER = re.compile(r'"Provider":\{"#attributes":\{"Name":("(?:[^"\\]|\\.)*")
 def read_chunks(contexts: Iterable[ChunkContext], out: list[tuple]) -> None:
     """Append a record tuple (``evtx_format.RECORD_COLUMNS``) per kept record to ``out``."""
     batch: list[ChunkContext] = []
+    last = -1
     for context in contexts:
-        batch.append(context)
-        if len(batch) == BATCH:
+        header = context.header
+        if batch and (len(batch) == BATCH or header.first_id <= last):
             _read_batch(batch, out)
             batch = []
+        if header.first_id > header.last_id:   # a chunk header that cannot be trusted
+            _read_batch([context], out)
+            continue
+        batch.append(context)
+        last = header.last_id
     if batch:
         _read_batch(batch, out)
 
 
 def _read_batch(batch: list[ChunkContext], out: list[tuple]) -> None:
+    """Chunks whose record-id ranges follow each other, read together if they can be."""
     if len(batch) > 1 and _read_together(batch, out):
         return
     for context in batch:
@@ -71,13 +78,10 @@ def _parser(contexts: list[ChunkContext], threads: int):
 def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
     """Read a batch in one parser; False (and nothing kept) if it must go chunk by chunk.
 
-    Records are matched to chunks by the record-id ranges in the chunk headers, so
-    the batch is only read together when those ranges are ordered and disjoint.
+    Records are matched to chunks by the record-id ranges in the chunk headers (the
+    batch holds chunks whose ranges are ordered and disjoint).
     """
     ranges = [(h.first_id, h.last_id) for h in (context.header for context in batch)]
-    if any(first > last for first, last in ranges) or \
-            any(ranges[i][1] >= ranges[i + 1][0] for i in range(len(ranges) - 1)):
-        return False
     report = batch[0].report
     notes = len(report.warnings)
     kept: list[tuple] = []
@@ -133,7 +137,7 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
     fields = event_fields(event)
     if not keep(query, fields):
         return
-    time_ns = context.time_created(context.header_at(position, number), system_time(event))
+    time_ns = context.time_created(context.header_at(position, number), event)
     if query.wants_time(time_ns):
         out.append((time_ns, *fields, number))
 
