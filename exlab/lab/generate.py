@@ -181,8 +181,9 @@ def application_records(gen: Generated, server: ServerSpec, count: int | None) -
 
 
 def _wanted(export: Export, record: LogRecord) -> bool:
-    providers = export.option("providers")
-    return providers is None or record.row["provider"] in providers
+    providers, levels = export.option("providers"), export.option("levels")
+    return ((providers is None or record.row["provider"] in providers)
+            and (levels is None or record.row["level"] in levels))
 
 
 # --- writers, one per export kind -----------------------------------------------------------
@@ -434,7 +435,7 @@ COMMANDS: dict[str, str] = {
     "event-xml-wevtutil": "wevtutil qe Application /q:<filter> /f:xml > file",
     "event-csv": "Event Viewer > Application > Save ... As (CSV, Comma Separated)",
     "event-txt": "Event Viewer > Application > Save ... As (Text, Tab Delimited)",
-    "event-clixml": "Get-EventLog Application -Source MSExchangeTransport | Export-Clixml",
+    "event-clixml": "Get-EventLog Application -Source MSExchangeTransport [-EntryType ...] | Export-Clixml",
     "cer": "certlm.msc > Personal > Certificates > Export (.cer)",
     "p7b": "certlm.msc > Export > PKCS #7 with the certification path (.p7b)",
     "protocol-log": r"copy %ExchangeInstallPath%TransportRoles\Logs\Hub\ProtocolLog\SmtpSend\*",

@@ -700,6 +700,8 @@ def _certificate_warnings(scenario: Scenario, server: ServerSpec) -> list[Transp
         if server.name not in cert.servers or cert.issuer == "auth":
             continue
         day = scenario.start_ns - scenario.start_ns % (86_400 * NS) + (3 * 3600 + 17 * 60) * NS
+        if day < scenario.start_ns:
+            day += 86_400 * NS
         while day < min(scenario.end_ns, cert.not_after_ns):
             hours = (cert.not_after_ns - day) // (3600 * NS)
             if hours < 30 * 24 and "SMTP" in cert.services_at(day) and cert.present_at(day) \
