@@ -172,3 +172,29 @@ def test_html_and_text_views_escape_evidence():
 def test_parse_tls_certificate_name():
     assert parse_tls_certificate_name("<I>CN=CA, O=X<S>CN=mail.contoso.com") == ("CN=CA, O=X", "CN=mail.contoso.com")
     assert parse_tls_certificate_name("mail.contoso.com") is None
+
+
+def _kb2888788_cases() -> list[Path]:
+    import json
+
+    from tests.conftest import SAMPLES
+
+    return sorted(p.parent for p in SAMPLES.glob("*/truth.json")
+                  if json.loads(p.read_text(encoding="utf-8"))["cause"] == "kb2888788")
+
+
+@pytest.mark.parametrize("case", _kb2888788_cases(), ids=lambda p: p.name)
+def test_lab_kb2888788_cases_predict_the_culprit(case):
+    import json
+
+    from exlab.commands.certs import certificate_files
+
+    truth = json.loads((case / "truth.json").read_text(encoding="utf-8"))
+    files = [f for f in certificate_files([case])[0] if f.name != "truth.json"]
+    certs = read_certs(files, tz=truth["tz"])
+    culprit = next(c for c in truth["certificates"] if c["thumbprint"] == truth["culprit"])
+    name = culprit["subject"].split(",")[0].removeprefix("CN=")
+    choice = select_outbound(certs, server_fqdn=truth["server_fqdn"], connector_fqdn=name, at=truth["onset"])
+    assert (choice.thumbprint, choice.rule) == (truth["culprit"], "newest valid candidate")
+    runner_up = choice.candidates[choice.candidates["rank"] == 2]
+    assert len(runner_up) == 1   # the public certificate it should have presented

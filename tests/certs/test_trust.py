@@ -296,3 +296,25 @@ def test_a_self_signed_server_certificate_marked_as_ca_is_still_self_signed(tmp_
             .sign(key, hashes.SHA256()))
     row = judge_trust(_read(tmp_path, odd_cer=cer_bytes(cert)), at=FAILURE).iloc[0]
     assert (row["issuer_class"], row["root_subject"]) == ("self-signed", "CN=mail.contoso.com")
+
+
+def _lab_cases() -> list[Path]:
+    from tests.conftest import SAMPLES
+
+    return sorted(p.parent for p in SAMPLES.glob("*/truth.json"))
+
+
+@pytest.mark.parametrize("case", _lab_cases(), ids=lambda p: p.name)
+def test_lab_cases_certificates_are_classified_as_their_ground_truth(case):
+    import json
+
+    from exlab.commands.certs import certificate_files
+
+    truth = json.loads((case / "truth.json").read_text(encoding="utf-8"))
+    files, _ = certificate_files([case])
+    files = [f for f in files if f.name != "truth.json"]
+    judged = judge_trust(read_certs(files, tz=truth["tz"]), roots=case / truth["roots"], at=truth["onset"])
+    expected = {c["thumbprint"]: c["issuer_class"] for c in truth["certificates"]}
+    found = {t: c for t, c in zip(judged["thumbprint"], judged["issuer_class"]) if t in expected}
+    assert found, "no certificate of truth.json in the exported evidence"
+    assert found == {t: expected[t] for t in found}
