@@ -83,7 +83,7 @@ class OutboundChoice:
     def __str__(self) -> str:
         lines = [self.summary, ""]
         for row in self.candidates.itertuples():
-            mark = "->" if row.taken is True else "  "
+            mark = "->" if flag(row.taken) is True else "  "
             rank = "-" if pd.isna(row.rank) else str(row.rank)
             lines.append(f"{mark} {rank:>2} {row.thumbprint}  {row.subject}  (issuer {row.issuer}): {row.why}")
         return "\n".join(lines)

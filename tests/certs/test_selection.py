@@ -72,7 +72,7 @@ def test_the_newest_smtp_certificate_for_the_name_wins_kb2888788(server):
     assert _why(choice, made["auth"].thumbprint) == "does not cover mail.contoso.com"
     assert _why(choice, made["self"].thumbprint) == "does not cover mail.contoso.com"
     assert "newest" in _why(choice, made["internal"].thumbprint)
-    assert made["internal"].thumbprint in str(choice) and "connector Fqdn" in choice.summary
+    assert f"->  1 {made['internal'].thumbprint}" in str(choice) and "connector Fqdn" in choice.summary
 
 
 def test_after_the_fix_the_public_certificate_is_presented(server):
