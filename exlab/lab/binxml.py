@@ -22,6 +22,7 @@ import hashlib
 import struct
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from enum import IntEnum
 from typing import Union
 
@@ -108,8 +109,9 @@ class Template:
         """
         return cls(root, hashlib.blake2b(repr(root).encode("utf-8"), digest_size=16).digest())
 
-    @property
+    @cached_property
     def template_id(self) -> int:
+        """The id in a template instance: the GUID's first 4 bytes, as Windows writes it."""
         return int.from_bytes(self.guid[:4], "little")
 
 
@@ -155,6 +157,7 @@ class ChunkTables:
     def __init__(self) -> None:
         self.names: dict[str, int] = {}
         self.templates: dict[bytes, int] = {}
+        self.references: dict[bytes, bytes] = {}    # template instance tokens, once defined
         self.string_heads = [0] * STRING_BUCKETS
         self.template_heads = [0] * TEMPLATE_BUCKETS
         self._journal: list[tuple[str, object, int, int]] = []
@@ -194,6 +197,7 @@ class ChunkTables:
                 self.string_heads[bucket] = previous
             else:
                 del self.templates[key]  # type: ignore[arg-type]
+                self.references.pop(key, None)  # type: ignore[arg-type]
                 self.template_heads[bucket] = previous
 
     def pack_into(self, chunk: bytearray, strings_at: int, templates_at: int) -> None:
@@ -267,11 +271,13 @@ def template_instance(template: Template, tables: ChunkTables, at: int) -> bytes
     >>> first[:2].hex(), int.from_bytes(first[6:10], "little"), first[34:38] == FRAGMENT_HEADER
     ('0c01', 710, True)
     """
-    offset = tables.template_offset(template.guid)
-    if offset is not None:
-        return struct.pack("<BBII", TEMPLATE_INSTANCE, 1, template.template_id, offset)
+    reference = tables.references.get(template.guid)
+    if reference is not None:
+        return reference
     offset = at + 10
     following = tables.add_template(template.guid, offset)
+    tables.references[template.guid] = struct.pack("<BBII", TEMPLATE_INSTANCE, 1, template.template_id,
+                                                   offset)
     encoder = _TemplateEncoder(tables, offset + 24 + len(FRAGMENT_HEADER))
     encoder.element(template.root)
     body = FRAGMENT_HEADER + bytes(encoder.out) + bytes([EOF_TOKEN])

@@ -160,49 +160,68 @@ def _optional(struct_: struct.Struct, value_type: ValueType, value: Any) -> tupl
 
 
 def _text(value: Any) -> bytes:
-    encoded = ("" if value is None else str(value)).encode("utf-16-le")
-    if len(encoded) > 0xFFFF:
-        raise ValueError(f"a <Data> value of {len(encoded) // 2} UTF-16 units is longer than "
-                         "an .evtx value can be (32767)")
-    return encoded
+    return ("" if value is None else str(value)).encode("utf-16-le")
+
+
+@lru_cache(maxsize=256)
+def _descriptor_block(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count + 1}I")
 
 
 def _event_data(data: Mapping[str, Any] | None, tables: ChunkTables, at: int) -> bytes:
     """The nested BinXml fragment of slot 19, written at chunk offset ``at``."""
-    keys, names = _data_layout(tuple(data or ()))
-    values = [_text(data[key]) for key in keys] if data else []  # type: ignore[index]
+    if data:
+        keys, names = _data_layout(tuple(data))
+        try:
+            values = [data[key].encode("utf-16-le") for key in keys]
+        except AttributeError:                 # not all str: None is "", numbers are text
+            values = [_text(data[key]) for key in keys]
+        if max(map(len, values)) > 0xFFFF:
+            raise ValueError("a <Data> value longer than an .evtx value can be (32767 UTF-16 units)")
+    else:
+        names, values = (), []
     instance = template_instance(event_data_template(names), tables, at + len(FRAGMENT_HEADER))
     count = len(values)
-    descriptors = struct.pack(f"<{count + 1}I", count,
-                              *(len(value) | ValueType.STRING << 16 for value in values))
+    descriptors = _descriptor_block(count).pack(count, *[len(value) | _STRING_DESCRIPTOR for value in values])
     return b"".join((FRAGMENT_HEADER, instance, descriptors, *values, _EOF))
 
 
-def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_id: int) -> bytes:
-    """One event record (header, BinXml, padding, size copy) for chunk offset ``at``.
+_STRING_DESCRIPTOR = ValueType.STRING << 16
 
-    New names and templates go into ``tables``; roll them back if the record is not kept.
+# Slots 0-18 of the common classic event (every number given; no GUID, SID or activity):
+# one struct for the values, one constant block of descriptors, with or without Qualifiers.
+_PLAIN_SLOTS = (
+    (ValueType.UINT8, 1), (ValueType.UINT8, 1), (ValueType.UINT16, 2), (ValueType.UINT16, 2),
+    (ValueType.UINT16, 2), (ValueType.HEXINT64, 8), (ValueType.FILETIME, 8), (ValueType.NULL, 0),
+    (ValueType.UINT32, 4), (ValueType.UINT32, 4), (ValueType.UINT64, 8), (ValueType.UINT8, 1),
+) + ((ValueType.NULL, 0),) * 7
+_PLAIN_VALUES = {True: struct.Struct("<BBHHHQQIIQB"), False: struct.Struct("<BBHHQQIIQB")}
+_PLAIN_DESCRIPTORS = {
+    with_qualifiers: struct.pack("<19I", *(
+        0 if (index == QUALIFIERS and not with_qualifiers) else descriptor(size, value_type)
+        for index, (value_type, size) in enumerate(_PLAIN_SLOTS)))
+    for with_qualifiers in (True, False)
+}
 
-    >>> record = encode_record({"time_created": 0, "computer": "EX01", "channel": "Application",
-    ...     "provider": "MSExchangeTransport", "event_id": 2004, "record_id": 9, "data": {}},
-    ...     ChunkTables(), 512, 9)
-    >>> record[:4], len(record) % 8, record[-4:] == len(record).to_bytes(4, "little")
-    (b'**\\x00\\x00', 0, True)
-    """
-    qualifiers = row.get("qualifiers")
-    provider_guid = row.get("provider_guid")
-    template = system_template(str(row.get("provider") or ""), str(row.get("channel") or ""),
-                               str(row.get("computer") or ""), qualifiers=qualifiers is not None,
-                               provider_guid=provider_guid is not None)
-    binxml_at = at + RECORD_HEADER_SIZE
-    instance = template_instance(template, tables, binxml_at + len(FRAGMENT_HEADER))
-    filetime = filetime_from_ns(row.get("time_created"))
-    activity, related, sid = row.get("activity_id"), row.get("related_activity_id"), row.get("user_sid")
+
+def _system_values(row: Mapping[str, Any], filetime: int) -> tuple[bytes, bytes]:
+    """(descriptors, values) of System slots 0-18 for one row."""
+    level, task, qualifiers = row.get("level"), row.get("task"), row.get("qualifiers")
+    activity, related = row.get("activity_id"), row.get("related_activity_id")
+    provider_guid, sid = row.get("provider_guid"), row.get("user_sid")
+    numbers = (row.get("opcode") or 0, int(row["event_id"]) & 0xFFFF)
+    if (level is not None and task is not None and not activity and not related
+            and not provider_guid and not sid):
+        with_qualifiers = qualifiers is not None
+        values = (level, *numbers[:1], task, numbers[1], *((qualifiers,) if with_qualifiers else ()),
+                  _keywords(row.get("keywords")), filetime, row.get("process_id") or 0,
+                  row.get("thread_id") or 0, int(row["record_id"]), row.get("version") or 0)
+        return _PLAIN_DESCRIPTORS[with_qualifiers], _PLAIN_VALUES[with_qualifiers].pack(*values)
     slots = [
-        _optional(_U8, ValueType.UINT8, row.get("level")),
-        (descriptor(1, ValueType.UINT8), _U8.pack(row.get("opcode") or 0)),
-        _optional(_U16, ValueType.UINT16, row.get("task")),
-        (descriptor(2, ValueType.UINT16), _U16.pack(int(row["event_id"]) & 0xFFFF)),
+        _optional(_U8, ValueType.UINT8, level),
+        (descriptor(1, ValueType.UINT8), _U8.pack(numbers[0])),
+        _optional(_U16, ValueType.UINT16, task),
+        (descriptor(2, ValueType.UINT16), _U16.pack(numbers[1])),
         _optional(_U16, ValueType.UINT16, qualifiers),
         (descriptor(8, ValueType.HEXINT64), _U64.pack(_keywords(row.get("keywords")))),
         (descriptor(8, ValueType.FILETIME), _U64.pack(filetime)),
@@ -219,16 +238,46 @@ def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_i
     if sid:
         encoded_sid = sid_bytes(sid)
         slots[USER_ID] = (descriptor(len(encoded_sid), ValueType.SID), encoded_sid)
+    return (struct.pack("<19I", *(d for d, _ in slots)), b"".join(value for _, value in slots))
+
+
+def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_id: int) -> bytes:
+    """One event record (header, BinXml, padding, size copy) for chunk offset ``at``.
+
+    New names and templates go into ``tables``; roll them back if the record is not kept.
+
+    >>> record = encode_record({"time_created": 0, "computer": "EX01", "channel": "Application",
+    ...     "provider": "MSExchangeTransport", "event_id": 2004, "record_id": 9, "data": {}},
+    ...     ChunkTables(), 512, 9)
+    >>> record[:4], len(record) % 8, record[-4:] == len(record).to_bytes(4, "little")
+    (b'**\\x00\\x00', 0, True)
+    """
+    shape = (row.get("provider") or "", row.get("channel") or "", row.get("computer") or "",
+             row.get("qualifiers") is not None, row.get("provider_guid") is not None)
+    template = _system_template_of(shape)
+    binxml_at = at + RECORD_HEADER_SIZE
+    instance = template_instance(template, tables, binxml_at + len(FRAGMENT_HEADER))
+    filetime = filetime_from_ns(row.get("time_created"))
+    descriptors, values = _system_values(row, filetime)
     values_at = binxml_at + len(FRAGMENT_HEADER) + len(instance) + 4 + 4 * SLOT_COUNT
-    values = b"".join(value for _, value in slots)
     event_data = _event_data(row.get("data"), tables, values_at + len(values))
-    descriptors = struct.pack(f"<{SLOT_COUNT}I", *(d for d, _ in slots),
-                              descriptor(len(event_data), ValueType.BINXML))
-    body = b"".join((FRAGMENT_HEADER, instance, _COUNT, descriptors, values, event_data, _EOF))
+    body = b"".join((FRAGMENT_HEADER, instance, _COUNT, descriptors,
+                     _U32.pack(len(event_data) | _BINXML_DESCRIPTOR), values, event_data, _EOF))
     size = RECORD_HEADER_SIZE + len(body) + 4
     padding = -size % RECORD_ALIGNMENT
     size += padding
-    return b"".join((record_header(size, record_id, filetime), body, bytes(padding), _U32.pack(size)))
+    return b"".join((record_header(size, record_id, filetime), body, _PADDING[padding], _U32.pack(size)))
+
+
+@lru_cache(maxsize=1024)
+def _system_template_of(shape: tuple[Any, Any, Any, bool, bool]) -> Template:
+    provider, channel, computer, qualifiers, provider_guid = shape
+    return system_template(str(provider), str(channel), str(computer), qualifiers=qualifiers,
+                           provider_guid=provider_guid)
+
+
+_BINXML_DESCRIPTOR = ValueType.BINXML << 16
+_PADDING = tuple(bytes(n) for n in range(RECORD_ALIGNMENT))
 
 
 class _Chunk:
@@ -284,7 +333,8 @@ def write_evtx(target: str | os.PathLike | BinaryIO, rows: Iterable[Mapping[str,
     """Write event rows (events-frame row dicts) as an .evtx file; same rows, same bytes.
 
     Rows need ``event_id`` and ``record_id`` (the EventRecordID; ``record_number``, when
-    given, goes to the record header instead); ``time_created`` is int nanoseconds since
+    given, goes to the record header instead), increasing from row to row as Windows
+    numbers records; ``time_created`` is int nanoseconds since
     the epoch (UTC), ``data`` a dict ("%1", "%2", ... unnamed values, other keys named
     ``<Data Name=...>``). Optional: qualifiers (None: no Qualifiers attribute), level,
     task, opcode, version, keywords ("0x80000000000000"), process_id, thread_id,
@@ -332,9 +382,14 @@ def _write(stream: BinaryIO, rows: Iterable[Mapping[str, Any]], dirty: bool,
         per_chunk.append(chunk.records)
         last_ids.append(chunk.last_id)
 
+    previous = -1
     for position, row in enumerate(rows):
         number = row.get("record_number")
         record_id = int(number if number is not None else row["record_id"])
+        if record_id <= previous:
+            # readers stop a chunk at its last record number: a repeated one loses records
+            raise ValueError(f"row {position}: record numbers must increase ({previous}, then {record_id})")
+        previous = record_id
         if chunk.add(row, record_id):
             continue
         if not chunk.records:

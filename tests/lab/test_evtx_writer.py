@@ -469,6 +469,8 @@ def test_rejects_what_cannot_be_written(tmp_path):
         write_evtx(io.BytesIO(), [transport_row(0, data={"%1": "x" * 40000})])
     with pytest.raises(ValueError, match="header_chunk_count"):
         write_evtx(io.BytesIO(), [transport_row(0)], header_chunk_count=2)
+    with pytest.raises(ValueError, match="increase"):
+        write_evtx(io.BytesIO(), [transport_row(0, record_id=7), transport_row(1, record_id=7)])
     with pytest.raises(ValueError, match="damage"):
         write_evtx(io.BytesIO(), [transport_row(0)], damage_chunk=0, damage="fire")
 
@@ -505,6 +507,7 @@ NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
 @st.composite
 def event_rows(draw):
     count = draw(st.integers(1, 30))
+    first_id = draw(st.integers(1, 2**63 - 31))
     rows = []
     for n in range(count):
         values = draw(st.lists(XML_TEXT, min_size=0, max_size=40))
@@ -517,7 +520,7 @@ def event_rows(draw):
             n, data=data, time_created=draw(st.integers(0, 2**62)) // 100 * 100 + draw(st.integers(0, 99)),
             qualifiers=draw(st.none() | st.integers(0, 0xFFFF)), level=draw(st.integers(0, 255)),
             task=draw(st.integers(0, 0xFFFF)), event_id=draw(st.integers(0, 0xFFFF)),
-            keywords=hex(draw(st.integers(0, 2**64 - 1))), record_id=draw(st.integers(1, 2**63 - 1)),
+            keywords=hex(draw(st.integers(0, 2**64 - 1))), record_id=first_id + n,
             computer=draw(XML_TEXT.filter(lambda s: s.strip() == s and s and "\r" not in s)),
         ))
     return rows
