@@ -142,7 +142,8 @@ class Case:
     def judged_at(self) -> pd.Timestamp | None:
         """When certificates are judged: the last failure, else the last record of the evidence."""
         points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking, prefer=False)
-        return infer_judgement_time(points, events=self.events, sessions=self.sessions, tracking=self.tracking)[0]
+        when = infer_judgement_time(points, events=self.events, sessions=self.sessions, tracking=self.tracking)[0]
+        return None if when is None else when.floor("us")   # certificate code works in datetime (microseconds)
 
     @property
     def failures(self) -> pd.DataFrame | None:

@@ -45,8 +45,8 @@ LOOK_ALIKES = CAUSES[1:]
 # the order look-alikes are preferred in when several show failures: the most specific first
 _SPECIFIC = ("tlscertificatename-missing", "no-private-key", "self-signed-only", "certificate-expired",
              "tenant-attribution", "network")
-# which failure origin gives the most direct timing of an attempt
-_ORIGIN_ORDER = ("session", "event", "tracking")
+# the protocol log writes times to the millisecond
+_LOG_PRECISION = pd.Timedelta(milliseconds=1)
 _HTML_ROWS = 20
 
 
@@ -54,8 +54,8 @@ _HTML_ROWS = 20
 class Diagnosis:
     """The answer for one case. See the module's docstring for the verdict rules.
 
-    ``onset`` / ``end`` are the first and last failure of the cause (UTC), from the most
-    direct source present (protocol log, then events, then tracking). ``evidence`` are
+    ``onset`` / ``end`` are the first and last failure of the cause (UTC), from events 2004
+    and the protocol log, else the tracking log. ``evidence`` are
     the findings with their rows; ``remediation`` and ``missing`` are :class:`Step` lists.
     """
 
@@ -216,17 +216,26 @@ def _selection(certs: pd.DataFrame | None, server_fqdn: str | None, connector: d
 # -- weighing ----------------------------------------------------------------------------
 
 def _span(points: pd.DataFrame, cause: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last failure of the cause: the earliest and latest of events 2004 and the
+    protocol log (tracking only when neither shows it). Event 2004 is logged as the reply
+    arrives, to 100 ns; the protocol log keeps milliseconds: when both show the same
+    moment (within the log's millisecond), the event's time is the one reported."""
     if cause is None or points.empty:
         return None, None
     categories = [c for c, k in CATEGORY_CAUSE.items() if k == cause]
     if cause == "self-signed-only":
         categories = ["untrusted-root", "tls-access-denied"]
     mine = points[points["category"].isin(categories).fillna(False).astype(bool)]
-    for origin in _ORIGIN_ORDER:
-        part = mine[mine["origin"] == origin]
-        if not part.empty:
-            return part["time"].min(), part["time"].max()
-    return None, None
+    events, sessions = mine[mine["origin"] == "event"]["time"], mine[mine["origin"] == "session"]["time"]
+    if events.empty and sessions.empty:
+        tracked = mine[mine["origin"] == "tracking"]["time"]
+        return (None, None) if tracked.empty else (tracked.min(), tracked.max())
+    if events.empty or sessions.empty:
+        times = events if sessions.empty else sessions
+        return times.min(), times.max()
+    onset = events.min() if events.min() - sessions.min() <= _LOG_PRECISION else sessions.min()
+    end = events.max() if sessions.max() - events.max() <= _LOG_PRECISION else sessions.max()
+    return onset, end
 
 
 def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str | None, str | None]:
@@ -356,6 +365,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
         when = when.tz_localize("UTC") if when.tzinfo is None else when
     else:
         when, _ = infer_judgement_time(points_all, events=events, sessions=sessions, tracking=tracking)
+    if when is not None:
+        when = when.floor("us")   # certificate code works in datetime (microseconds)
     certs = _with_trust(certs, roots, when)
     selection = _selection(certs, fqdn, chosen, when)
     if selection.summary:
