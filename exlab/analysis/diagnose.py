@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -187,24 +186,13 @@ class _Selection:
 
 def _selection(certs: pd.DataFrame | None, server_fqdn: str | None, connector: dict | None,
                at: pd.Timestamp | None) -> _Selection:
-    """What ``select_outbound`` predicts, with the candidates as full certificate rows.
-
-    When nothing qualifies because every candidate has expired, the choice just before
-    the last expiry is returned: the certificate the transport fell back to (event 12016).
-    """
+    """What ``select_outbound`` predicts, with the candidates as full certificate rows."""
     connector = connector or {}
     name = connector.get("fqdn") or server_fqdn
     if certs is None or certs.empty or not name:
         return _Selection()
-    choose = partial(select_outbound, certs, server_fqdn=server_fqdn or name, connector_fqdn=connector.get("fqdn"),
-                     tls_certificate_name=connector.get("tls_certificate_name"))
-    choice = choose(at=at)
-    if choice.thumbprint is None and not choice.tls_certificate_name_missing and at is not None:
-        ended = certs["not_after"][(certs["not_after"] < at).fillna(False).astype(bool)]
-        if not ended.empty:
-            before = choose(at=ended.max() - pd.Timedelta(seconds=1))
-            if before.thumbprint is not None:
-                choice = before
+    choice = select_outbound(certs, server_fqdn=server_fqdn or name, connector_fqdn=connector.get("fqdn"),
+                             tls_certificate_name=connector.get("tls_certificate_name"), at=at)
     ranked = choice.candidates[choice.candidates["rank"].notna()].sort_values("rank")
     rows = {str(t).upper(): row for t, (_, row) in zip(certs["thumbprint"], certs.iterrows())}
     full = [{**rows[str(t).upper()].to_dict(), "why": why} for t, why in zip(ranked["thumbprint"], ranked["why"])

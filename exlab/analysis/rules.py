@@ -19,6 +19,7 @@ import pandas as pd
 
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.timeline import failure_points
+from exlab.certs.names import covers
 
 # classify() category of a failure -> the cause id of the diagnosis
 CATEGORY_CAUSE = {
@@ -103,6 +104,15 @@ class Facts:
         provider = self.events["provider"].astype("string").str.lower() == "msexchangetransport"
         keep = self.events["event_id"].isin(event_ids).fillna(False) & provider.fillna(False)
         return self.events[keep.astype(bool)]
+
+    def covering_smtp(self) -> pd.DataFrame:
+        """The certificates that cover ``name`` and are enabled for SMTP (or whose services no
+        export gave), whatever their dates and status: what the transport could present."""
+        if _empty(self.certs) or not self.name:
+            return pd.DataFrame()
+        smtp = self.certs["services"].map(lambda s: not isinstance(s, tuple) or "SMTP" in s)
+        named = self.certs["dns_names"].map(lambda names: covers(names, self.name))
+        return self.certs[(smtp & named).astype(bool)]
 
     def issuer_class(self, thumbprint: str | None, subject: str | None = None, issuer: str | None = None) -> str:
         """The issuer class of a certificate: from the certificates frame, else from a log line."""
@@ -294,15 +304,15 @@ def certificate_expired(facts: Facts) -> Finding | None:
     rows = _point_rows(failed) + (_event_rows(events, "STARTTLS certificate expired") if not events.empty else [])
     culprit = None
     expired = pd.DataFrame()
-    if not _empty(facts.candidates) and "not_after" in facts.candidates:
-        when = facts.points["time"].min() if not facts.points.empty else facts.at
-        if when is not None:
-            expired = facts.candidates[(facts.candidates["not_after"] < when).fillna(False).astype(bool)]
-            if len(expired) == len(facts.candidates):
-                rows += [certificate_row(c, f"expired before {when}") for _, c in expired.iterrows()]
-                culprit = str(expired.sort_values("not_after")["thumbprint"].iloc[-1]).upper()
-            else:
-                expired = pd.DataFrame()
+    covering = facts.covering_smtp()
+    when = facts.points["time"].min() if not facts.points.empty else facts.at
+    if not covering.empty and when is not None:
+        expired = covering[(covering["not_after"] < when).fillna(False).astype(bool)]
+        if len(expired) == len(covering):
+            rows += [certificate_row(c, f"expired before {when}") for _, c in expired.iterrows()]
+            culprit = str(expired.sort_values("not_after")["thumbprint"].iloc[-1]).upper()
+        else:
+            expired = pd.DataFrame()
     warned = facts.events_with_id(12018)
     if culprit is None and not warned.empty:
         culprit = _most_common(warned["data"].map(lambda d: (d or {}).get("%2")))

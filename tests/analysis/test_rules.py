@@ -82,10 +82,13 @@ def test_certificate_expired_from_12016_and_from_candidates_past_not_after():
     finding = rules.certificate_expired(Facts.build(events=events, failures=f.failures(("2025-03-20 09:00", f.EXPIRED))))
     assert finding.weight == "events" and finding.culprit == f.PUBLIC
     assert set(finding.evidence["kind"]) == {"event 12016", "event 12018", "event 2004"}
-    old = f.certs(f.cert(f.PUBLIC, "public", "2024-03-01", not_after="2025-03-15"))
-    by_date = rules.certificate_expired(Facts.build(candidates=old, selected=f.PUBLIC,
+    # Status=DateInvalid keeps an expired certificate out of the candidates: the covering ones count
+    old = f.certs(f.cert(f.PUBLIC, "public", "2024-03-01", not_after="2025-03-15"),
+                  f.cert(f.SELF, "self-signed", "2024-01-01", services=("IIS", "SMTP"), names=("ex01",), subject="CN=EX01"))
+    by_date = rules.certificate_expired(Facts.build(certs=old, name="mail.contoso.com",
                                                     at=pd.Timestamp("2025-03-20", tz="UTC")))
     assert by_date.weight == "possible" and by_date.culprit == f.PUBLIC
+    assert by_date.evidence["where"].tolist() == [f"thumbprint {f.PUBLIC}"]
     assert rules.certificate_expired(kb_facts(at=pd.Timestamp("2025-03-20", tz="UTC"))) is None
 
 
