@@ -133,6 +133,15 @@ def event_data_template(names: tuple[str | None, ...]) -> Template:
         for index, name in enumerate(names))))
 
 
+# How classic sources (ReportEvent: MSExchangeTransport, ...) shape EventData: all the
+# insertion strings in one string-array value, a UInt32 (0 in every log seen) and the
+# optional binary data.
+CLASSIC_EVENT_DATA = Template.of(Element("EventData", children=(
+    Element("Data", children=(Sub(0, ValueType.STRING_ARRAY),)),
+    Element("Binary", children=(Sub(2, ValueType.BINARY),)),
+)))
+
+
 def _is_positional(key: str) -> bool:
     return key.startswith("%") and key[1:].isdigit()
 
@@ -168,7 +177,8 @@ def _descriptor_block(count: int) -> struct.Struct:
     return struct.Struct(f"<{count + 1}I")
 
 
-def _event_data(data: Mapping[str, Any] | None, tables: ChunkTables, at: int) -> bytes:
+def _event_data(data: Mapping[str, Any] | None, tables: ChunkTables, at: int,
+                classic_strings: bool = False) -> bytes:
     """The nested BinXml fragment of slot 19, written at chunk offset ``at``."""
     if data:
         keys, names = _data_layout(tuple(data))
@@ -180,10 +190,22 @@ def _event_data(data: Mapping[str, Any] | None, tables: ChunkTables, at: int) ->
             raise ValueError("a <Data> value longer than an .evtx value can be (32767 UTF-16 units)")
     else:
         names, values = (), []
+    if classic_strings and not any(names):
+        return _classic_event_data(values, tables, at)
     instance = template_instance(event_data_template(names), tables, at + len(FRAGMENT_HEADER))
     count = len(values)
     descriptors = _descriptor_block(count).pack(count, *[len(value) | _STRING_DESCRIPTOR for value in values])
     return b"".join((FRAGMENT_HEADER, instance, descriptors, *values, _EOF))
+
+
+def _classic_event_data(values: list[bytes], tables: ChunkTables, at: int) -> bytes:
+    strings = b"".join(value + b"\x00\x00" for value in values)
+    if len(strings) > 0xFFFF:
+        raise ValueError("insertion strings longer than an .evtx value can be (65535 bytes in all)")
+    instance = template_instance(CLASSIC_EVENT_DATA, tables, at + len(FRAGMENT_HEADER))
+    descriptors = struct.pack("<4I", 3, descriptor(len(strings), ValueType.STRING_ARRAY) if values else 0,
+                              descriptor(4, ValueType.UINT32), 0)
+    return b"".join((FRAGMENT_HEADER, instance, descriptors, strings, _U32.pack(0), _EOF))
 
 
 _STRING_DESCRIPTOR = ValueType.STRING << 16
@@ -241,10 +263,12 @@ def _system_values(row: Mapping[str, Any], filetime: int) -> tuple[bytes, bytes]
     return (struct.pack("<19I", *(d for d, _ in slots)), b"".join(value for _, value in slots))
 
 
-def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_id: int) -> bytes:
+def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_id: int, *,
+                  classic_strings: bool = False) -> bytes:
     """One event record (header, BinXml, padding, size copy) for chunk offset ``at``.
 
     New names and templates go into ``tables``; roll them back if the record is not kept.
+    ``classic_strings`` writes unnamed values as one string array (see :func:`write_evtx`).
 
     >>> record = encode_record({"time_created": 0, "computer": "EX01", "channel": "Application",
     ...     "provider": "MSExchangeTransport", "event_id": 2004, "record_id": 9, "data": {}},
@@ -260,7 +284,7 @@ def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_i
     filetime = filetime_from_ns(row.get("time_created"))
     descriptors, values = _system_values(row, filetime)
     values_at = binxml_at + len(FRAGMENT_HEADER) + len(instance) + 4 + 4 * SLOT_COUNT
-    event_data = _event_data(row.get("data"), tables, values_at + len(values))
+    event_data = _event_data(row.get("data"), tables, values_at + len(values), classic_strings)
     body = b"".join((FRAGMENT_HEADER, instance, _COUNT, descriptors,
                      _U32.pack(len(event_data) | _BINXML_DESCRIPTOR), values, event_data, _EOF))
     size = RECORD_HEADER_SIZE + len(body) + 4
@@ -280,19 +304,29 @@ _BINXML_DESCRIPTOR = ValueType.BINXML << 16
 _PADDING = tuple(bytes(n) for n in range(RECORD_ALIGNMENT))
 
 
+@dataclass(frozen=True)
+class _Options:
+    dirty: bool
+    header_chunk_count: int | None
+    damaged: frozenset[int]
+    damage: str
+    classic_strings: bool
+
+
 class _Chunk:
     """One 64 KiB chunk being filled with records."""
 
-    def __init__(self) -> None:
+    def __init__(self, classic_strings: bool) -> None:
         self.data = bytearray(CHUNK_SIZE)
         self.tables = ChunkTables()
+        self.classic_strings = classic_strings
         self.free = CHUNK_HEADER_SIZE
         self.last_record = CHUNK_HEADER_SIZE
         self.first_id = self.last_id = 0
         self.records = 0
 
     def add(self, row: Mapping[str, Any], record_id: int) -> bool:
-        record = encode_record(row, self.tables, self.free, record_id)
+        record = encode_record(row, self.tables, self.free, record_id, classic_strings=self.classic_strings)
         end = self.free + len(record)
         if end > CHUNK_SIZE:
             self.tables.rollback()
@@ -329,16 +363,21 @@ def _damage_set(damage_chunk: int | Collection[int] | None) -> frozenset[int]:
 def write_evtx(target: str | os.PathLike | BinaryIO, rows: Iterable[Mapping[str, Any]], *,
                dirty: bool = False, header_chunk_count: int | None = None,
                damage_chunk: int | Collection[int] | None = None,
-               damage: str = "signature") -> EvtxWritten:
+               damage: str = "signature", classic_strings: bool = False) -> EvtxWritten:
     """Write event rows (events-frame row dicts) as an .evtx file; same rows, same bytes.
 
     Rows need ``event_id`` and ``record_id`` (the EventRecordID; ``record_number``, when
     given, goes to the record header instead), increasing from row to row as Windows
-    numbers records; ``time_created`` is int nanoseconds since
-    the epoch (UTC), ``data`` a dict ("%1", "%2", ... unnamed values, other keys named
-    ``<Data Name=...>``). Optional: qualifiers (None: no Qualifiers attribute), level,
-    task, opcode, version, keywords ("0x80000000000000"), process_id, thread_id,
-    user_sid ("S-1-5-18"), provider_guid, activity_id, related_activity_id.
+    numbers records; ``time_created`` is int nanoseconds since the epoch (UTC), ``data``
+    a dict ("%1", "%2", ... unnamed values, other keys named ``<Data Name=...>``).
+    Optional: qualifiers (None: no Qualifiers attribute), level, task, opcode, version,
+    keywords ("0x80000000000000"), process_id, thread_id, user_sid ("S-1-5-18"),
+    provider_guid, activity_id, related_activity_id.
+
+    Each ``<Data>`` value is a String substitution. ``classic_strings=True`` writes rows
+    whose values are all unnamed the way classic sources log through ReportEvent: one
+    string-array value in one ``<Data>`` plus an empty ``<Binary>`` (pyevtx-rs shows one
+    ``<Data>`` per string, python-evtx one ``<Data>`` of ``<string>`` items).
 
     Records fill a chunk until the next one would not fit. ``dirty`` sets the header's
     dirty flag and ``header_chunk_count`` makes the header count fewer chunks than the
@@ -357,28 +396,27 @@ def write_evtx(target: str | os.PathLike | BinaryIO, rows: Iterable[Mapping[str,
     """
     if damage not in DAMAGE_KINDS:
         raise ValueError(f"damage must be one of {DAMAGE_KINDS}, not {damage!r}")
-    damaged = _damage_set(damage_chunk)
+    options = _Options(dirty, header_chunk_count, _damage_set(damage_chunk), damage, classic_strings)
     if isinstance(target, (str, os.PathLike)):
         with open(target, "wb") as stream:
-            return _write(stream, rows, dirty, header_chunk_count, damaged, damage)
+            return _write(stream, rows, options)
     if not (target.seekable() if hasattr(target, "seekable") else False):
         buffer = io.BytesIO()
-        written = _write(buffer, rows, dirty, header_chunk_count, damaged, damage)
+        written = _write(buffer, rows, options)
         target.write(buffer.getvalue())
         return written
-    return _write(target, rows, dirty, header_chunk_count, damaged, damage)
+    return _write(target, rows, options)
 
 
-def _write(stream: BinaryIO, rows: Iterable[Mapping[str, Any]], dirty: bool,
-           header_chunk_count: int | None, damaged: frozenset[int], damage: str) -> EvtxWritten:
+def _write(stream: BinaryIO, rows: Iterable[Mapping[str, Any]], options: _Options) -> EvtxWritten:
     start = stream.tell()
     stream.write(bytes(FILE_HEADER_SIZE))
     per_chunk: list[int] = []
     last_ids: list[int] = []
-    chunk = _Chunk()
+    chunk = _Chunk(options.classic_strings)
 
     def flush() -> None:
-        stream.write(chunk.seal(damage if len(per_chunk) in damaged else None))
+        stream.write(chunk.seal(options.damage if len(per_chunk) in options.damaged else None))
         per_chunk.append(chunk.records)
         last_ids.append(chunk.last_id)
 
@@ -395,19 +433,20 @@ def _write(stream: BinaryIO, rows: Iterable[Mapping[str, Any]], dirty: bool,
         if not chunk.records:
             raise ValueError(f"row {position} (record {record_id}) does not fit in an empty chunk")
         flush()
-        chunk = _Chunk()
+        chunk = _Chunk(options.classic_strings)
         if not chunk.add(row, record_id):
             raise ValueError(f"row {position} (record {record_id}) does not fit in an empty chunk")
     if chunk.records:
         flush()
     end = stream.tell()
-    counted = len(per_chunk) if header_chunk_count is None else header_chunk_count
+    counted = len(per_chunk) if options.header_chunk_count is None else options.header_chunk_count
     if not 0 <= counted <= len(per_chunk):
-        raise ValueError(f"header_chunk_count={header_chunk_count}: the file has {len(per_chunk)} chunks")
+        raise ValueError(f"header_chunk_count={options.header_chunk_count}: "
+                         f"the file has {len(per_chunk)} chunks")
     next_record_id = last_ids[counted - 1] + 1 if counted else 1
     stream.seek(start)
     stream.write(file_header(chunk_count=counted, next_record_id=next_record_id,
-                             flags=FILE_FLAG_DIRTY if dirty else 0))
+                             flags=FILE_FLAG_DIRTY if options.dirty else 0))
     stream.seek(end)
     return EvtxWritten(records=sum(per_chunk), chunks=len(per_chunk), size=end - start,
                        records_per_chunk=tuple(per_chunk))

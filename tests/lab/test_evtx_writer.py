@@ -22,6 +22,7 @@ import pytest
 from evtx import PyEvtxParser
 from Evtx.BinaryParser import OverrunBufferException
 from Evtx.Evtx import Evtx
+from Evtx.Views import evtx_template_readable_view
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,7 @@ def _data_from_rs_json(event_data) -> dict | None:
     """EventData of a pyevtx-rs JSON record, or None where its JSON cannot say (mixed)."""
     if not event_data:
         return {}
-    if set(event_data) == {"Data"}:
+    if "Data" in event_data and set(event_data) <= {"Data", "Binary"}:   # Binary: classic strings
         text = event_data["Data"]["#text"]
         values = text if isinstance(text, list) else [text]
         return {f"%{i}": ("" if v is None else str(v)) for i, v in enumerate(values, 1)}
@@ -493,6 +494,49 @@ def test_writes_to_a_stream_that_cannot_seek(tmp_path):
     seekable = io.BytesIO()
     write_evtx(seekable, rows)
     assert b"".join(pipe.chunks) == seekable.getvalue()
+
+
+def test_classic_strings_are_one_string_array_as_report_event_writes_them(tmp_path):
+    rows = [transport_row(0), transport_row(1, data={"%1": "a", "%2": "", "%3": "<string>&\r\n"}),
+            transport_row(2, data={"Thumbprint": "3F2A9C01"}), transport_row(3, data={})]
+    path = tmp_path / "classic.evtx"
+    write_evtx(path, rows, classic_strings=True)
+    unnamed = [expected_data_pairs(rows[n]["data"]) for n in (0, 1)]
+    rs = read_rs_json(path)
+    assert [rs[n]["data"] for n in (0, 1)] == [rows[0]["data"], rows[1]["data"]]
+    assert rs[2]["data"] == {"Thumbprint": "3F2A9C01"}           # named values stay named
+    rs_xml = read_rs_xml(path)
+    # pyevtx-rs XML: one <Data> per string (an empty one pretty-printed as white space)
+    assert [[v if v.strip() else "" for _, v in rs_xml[n]["data"][:-1]] for n in (0, 1)] == \
+        [[xml_newlines(v) for _, v in pairs] for pairs in unnamed]
+    assert [name for name, _ in rs_xml[0]["data"]] == [None, None, None, None]    # 3 Data, Binary
+    with Evtx(str(path)) as log:
+        records = list(log.records())
+        texts = [ET.fromstring(r.xml()).find(f"{NS}EventData")[0].text or "" for r in records]
+        types = [[type(s).__name__ for s in r.root().substitutions()[19].root().substitutions()]
+                 for r in records]
+    for n in (0, 1):      # python-evtx shows the array as <string> items in one <Data>
+        assert texts[n] == xml_newlines("".join(f"<string>{v}</string>\n" for _, v in unnamed[n]))
+    assert types[0] == types[1] == ["WstringArrayTypeNode", "UnsignedDwordTypeNode", "NullTypeNode"]
+    assert types[3] == ["NullTypeNode", "UnsignedDwordTypeNode", "NullTypeNode"]   # no strings at all
+    frame = exlab.read_events(path)
+    assert frame["data"].tolist()[:3] == [rows[0]["data"], rows[1]["data"], rows[2]["data"]]
+
+
+def _template_views(path: Path) -> tuple[str, str]:
+    with Evtx(str(path)) as log:
+        root = next(log.records()).root()
+        return (evtx_template_readable_view(root),
+                evtx_template_readable_view(root.substitutions()[19].root()))
+
+
+@pytest.mark.corpus
+def test_templates_have_the_shape_windows_gives_a_classic_event(corpus, tmp_path):
+    real = next(f.path for f in corpus if f.path.name == "omer__Application_no_crc32.evtx")
+    path = tmp_path / "classic.evtx"
+    write_evtx(path, [transport_row(0, provider="SecurityCenter", computer="DESKTOP-0HIJB49",
+                                    qualifiers=0, data={"%1": "Windows Defender"})], classic_strings=True)
+    assert _template_views(path) == _template_views(real)
 
 
 # ---- property-based ----------------------------------------------------------------
