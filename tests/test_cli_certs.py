@@ -6,7 +6,6 @@ import base64
 import csv
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest

