@@ -35,17 +35,6 @@ class Sniffed:
     encoding: str
     bom: int
 
-    @property
-    def label(self) -> str:
-        """How reports name it: ``utf-8-sig``, ``utf-16-le with BOM``, ``cp1250``...
-
-        >>> Sniffed("utf-8", 3).label, Sniffed("utf-16-le", 0).label
-        ('utf-8 with BOM', 'utf-16-le without BOM')
-        """
-        if self.bom:
-            return f"{self.encoding} with BOM"
-        return f"{self.encoding} without BOM" if self.encoding.startswith("utf-16") else self.encoding
-
 
 def sniff_encoding(head: bytes, fallbacks: tuple[str, ...] = ()) -> Sniffed:
     """The encoding of a text file from its first bytes.

@@ -33,6 +33,7 @@ values read as ``\\n`` (XML normalises ``\\r\\n``).
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -54,6 +55,8 @@ _BLOCK = 1 << 20
 _EVENT_START = re.compile(r"<Event[\s>/]")
 _EVENT_END = "</Event>"
 _EVENT_ID = re.compile(r"<EventID(?:\s[^>]*)?>\s*(\d+)\s*</EventID>")
+_PROVIDER = re.compile(r"<Provider\s[^>]*?\bName=(['\"])(.*?)\1")
+_TIME_CREATED = re.compile(r"<TimeCreated\s[^>]*?\bSystemTime=(['\"])(.*?)\1")
 _PROLOGUE = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(Events?)[\s>/]", re.S)
 _DECLARED = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _SYSTEM_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?")
@@ -86,11 +89,9 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
                 report.skip_record(f"line {line}", "event cut off: no </Event> before the next event or the end "
                                                    "of the file (truncated or damaged export)")
                 continue
-            if query.event_ids is not None:
-                quick = _EVENT_ID.search(chunk)
-                if quick is not None and not query.wants_event_id(int(quick.group(1)) & 0xFFFF):
-                    report.records_read += 1
-                    continue
+            if not _may_want(chunk, query):
+                report.records_read += 1
+                continue
             try:
                 element = fromstring(chunk)
             except (ParseError, DefusedXmlException) as err:
@@ -104,6 +105,26 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
             report.records_read += 1
             if row is not None:
                 yield row
+
+
+def _may_want(chunk: str, query: EventQuery) -> bool:
+    """False when the event's text alone shows the query does not want it (no XML parsing)."""
+    if query.event_ids is not None:
+        found = _EVENT_ID.search(chunk)
+        if found is not None and not query.wants_event_id(int(found.group(1)) & 0xFFFF):
+            return False
+    if query.providers is not None:
+        found = _PROVIDER.search(chunk)
+        if found is not None and "&" not in found.group(2) and not query.wants_provider(found.group(2)):
+            return False
+    if query.has_time_range:
+        found = _TIME_CREATED.search(chunk)
+        if found is not None:
+            try:
+                return query.wants_time(parse_system_time(found.group(2)))
+            except ValueError:
+                return True  # the full parse reports it
+    return True
 
 
 def parse_system_time(text: str) -> int:
@@ -148,7 +169,10 @@ def _sniff(head: bytes) -> Sniffed:
         return sniffed
     declared = _DECLARED.search(head[:200].decode("ascii", "replace"))
     if declared and declared.group(1).lower() not in ("utf-8", "utf8", "utf-16", "unicode"):
-        return Sniffed(declared.group(1).lower(), 0)
+        try:
+            return Sniffed(codecs.lookup(declared.group(1)).name, 0)
+        except LookupError:
+            pass
     return sniffed
 
 
@@ -195,20 +219,28 @@ def _event_texts(text: TextIO) -> Iterator[tuple[int, str, bool]]:
 
 
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    return tag[tag.rfind("}") + 1:]
+
+
+def _children(parent: Element | None) -> dict[str, Element]:
+    """The children of an element by local name (the first of a repeated name wins)."""
+    if parent is None:
+        return {}
+    children: dict[str, Element] = {}
+    for child in parent:
+        children.setdefault(_local(child.tag), child)
+    return children
 
 
 def _child(parent: Element | None, name: str) -> Element | None:
-    if parent is None:
-        return None
-    return next((child for child in parent if _local(child.tag) == name), None)
+    return _children(parent).get(name)
 
 
-def _int(element: Element | None, what: str, *, base: int = 10) -> int | None:
+def _int(element: Element | None, what: str) -> int | None:
     if element is None or element.text is None or not element.text.strip():
         return None
     try:
-        return int(element.text.strip(), base)
+        return int(element.text.strip())
     except ValueError:
         raise ValueError(f"{what} {element.text.strip()!r} is not a number") from None
 
@@ -221,42 +253,41 @@ def _row(event: Element, source: str, query: EventQuery) -> dict | None:
     """The event row of one ``<Event>``, None when the query does not want it."""
     if _local(event.tag) != "Event":
         raise ValueError(f"expected an <Event> element, found <{_local(event.tag)}>")
-    system = _child(event, "System")
-    if system is None:
+    parts = _children(event)
+    if "System" not in parts:
         raise ValueError("the event has no <System> element")
-    provider_element = _child(system, "Provider")
-    provider = None if provider_element is None else provider_element.get("Name")
-    event_id_element = _child(system, "EventID")
-    event_id = _int(event_id_element, "EventID")
+    system = _children(parts["System"])
+    provider = system["Provider"].get("Name") if "Provider" in system else None
+    event_id = _int(system.get("EventID"), "EventID")
     if event_id is None:
         raise ValueError("the event has no EventID")
-    qualifiers_text = event_id_element.get("Qualifiers") if event_id_element is not None else None
-    qualifiers = int(qualifiers_text) if qualifiers_text not in (None, "") else None
+    qualifiers_text = system["EventID"].get("Qualifiers")
+    if qualifiers_text and not qualifiers_text.strip().isdigit():
+        raise ValueError(f"EventID Qualifiers {qualifiers_text!r} is not a number")
+    qualifiers = int(qualifiers_text) if qualifiers_text else None
     event_id &= 0xFFFF
     if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
         return None
-    created = _child(system, "TimeCreated")
-    system_time = None if created is None else created.get("SystemTime")
+    system_time = system["TimeCreated"].get("SystemTime") if "TimeCreated" in system else None
     time_created = parse_system_time(system_time) if system_time else None
     if time_created is not None and time_created <= _FILETIME_ZERO:
         time_created = None
     if not query.wants_time(time_created):
         return None
-    rendering = _child(event, "RenderingInfo")
     return {
         "time_created": time_created,
-        "computer": _text(_child(system, "Computer")),
-        "channel": _text(_child(system, "Channel")),
+        "computer": _text(system.get("Computer")),
+        "channel": _text(system.get("Channel")),
         "provider": provider,
         "event_id": event_id,
         "qualifiers": qualifiers,
-        "level": _int(_child(system, "Level"), "Level"),
-        "task": _int(_child(system, "Task"), "Task"),
-        "keywords": _text(_child(system, "Keywords")),
-        "record_id": _int(_child(system, "EventRecordID"), "EventRecordID"),
+        "level": _int(system.get("Level"), "Level"),
+        "task": _int(system.get("Task"), "Task"),
+        "keywords": _text(system.get("Keywords")),
+        "record_id": _int(system.get("EventRecordID"), "EventRecordID"),
         "record_number": None,
-        "data": event_data(event),
-        "message": _text(_child(rendering, "Message")) or None,
+        "data": _event_data(parts),
+        "message": _text(_child(parts.get("RenderingInfo"), "Message")) or None,
         "source": source,
     }
 
@@ -278,8 +309,12 @@ def event_data(event: Element) -> dict[str, str]:
     >>> event_data(fromstring("<Event><UserData><Log><Name>x</Name><Name>y</Name></Log></UserData></Event>"))
     {'Name': 'x', 'Name_2': 'y'}
     """
+    return _event_data(_children(event))
+
+
+def _event_data(parts: dict[str, Element]) -> dict[str, str]:
     data: dict[str, str] = {}
-    event_data_element = _child(event, "EventData")
+    event_data_element = parts.get("EventData")
     if event_data_element is not None:
         position = 0
         for child in event_data_element:
@@ -290,7 +325,7 @@ def event_data(event: Element) -> dict[str, str]:
             elif name == "Binary":
                 data["Binary"] = (child.text or "").strip()
         return data
-    user_data = _child(event, "UserData")
+    user_data = parts.get("UserData")
     if user_data is not None:
         for leaf in user_data.iter():
             if leaf is user_data or len(leaf):
