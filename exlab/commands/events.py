@@ -56,7 +56,27 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read, summarise, write; returns the exit code."""
+    """Read, summarise, write; returns the exit code.
+
+    >>> import io, tempfile
+    >>> from pathlib import Path
+    >>> from exlab.lab.event_exports import write_wevtutil_xml
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = write_wevtutil_xml(Path(folder) / "app.xml", [{"time_created": 0, "provider": "P", "event_id": 1}])
+    ...     code = run(argparse.Namespace(paths=[folder], event_id=None, provider=None, since=None, until=None,
+    ...                                   engine="auto", tz=None, output=None))
+    1 event(s) from 1 file(s).
+    <BLANKLINE>
+    Events by provider and event id:
+      P      1  1
+    <BLANKLINE>
+    Time range per computer (UTC):
+      (not in the export)  1970-01-01T00:00:00Z .. 1970-01-01T00:00:00Z  (1 events)
+    <BLANKLINE>
+    Losses: none
+    >>> code
+    0
+    """
     output = Path(args.output) if args.output else None
     if output is not None and output.suffix.lower() not in OUTPUT_KINDS:
         raise ExlabError(str(output), None, f"an output file ending in {', '.join(OUTPUT_KINDS)}")
@@ -110,7 +130,16 @@ def summary(frame: pd.DataFrame, *, passed_over: list[str] | None = None) -> str
 
 
 def write_frame(frame: pd.DataFrame, output: Path) -> None:
-    """Write the events frame as CSV, Parquet or JSON Lines (by extension), ``data`` as JSON text."""
+    """Write the events frame as CSV, Parquet or JSON Lines (by extension), ``data`` as JSON text.
+
+    >>> import tempfile
+    >>> from exlab.events.schema import events_frame
+    >>> frame = events_frame([{"time_created": 0, "provider": "P", "event_id": 1, "data": {"%1": "x"}}])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_frame(frame, Path(folder) / "e.jsonl")
+    ...     (Path(folder) / "e.jsonl").read_text(encoding="utf-8")[:60]
+    '{"time_created": "1970-01-01T00:00:00Z", "computer": null, "'
+    """
     table = frame.assign(data=frame["data"].map(lambda d: json.dumps(d, ensure_ascii=False), na_action="ignore"))
     table.attrs = {}  # the parse report is printed, not stored in the file
     kind = output.suffix.lower()

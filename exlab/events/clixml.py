@@ -75,7 +75,21 @@ def detect(head: bytes) -> bool:
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
-    """Yield one event row per EventLogEntry; other objects and damaged entries are counted."""
+    """Yield one event row per EventLogEntry; other objects and damaged entries are counted.
+
+    >>> import io
+    >>> from exlab.events.query import EventQuery
+    >>> from exlab.evidence import iter_evidence
+    >>> from exlab.lab.event_exports import write_eventlog_clixml
+    >>> from exlab.parse_report import ParseReport
+    >>> out = io.BytesIO()
+    >>> _ = write_eventlog_clixml(out, [{"time_created": 0, "provider": "MSExchangeTransport",
+    ...     "event_id": 2004, "qualifiers": 16388, "level": 4, "data": {"%1": "Outbound to Office 365"}}])
+    >>> ev = next(iter_evidence(io.BytesIO(out.getvalue())))
+    >>> [row] = read(ev, EventQuery.build(), ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT))
+    >>> row["event_id"], row["qualifiers"], row["data"]
+    (2004, 16388, {'%1': 'Outbound to Office 365'})
+    """
     evidence.stream.seek(0)
     types: dict[str, list[str]] = {}
     refs: dict[str, Any] = {}
@@ -127,7 +141,11 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
 
 
 def decode_string(text: str) -> str:
-    """A CliXml ``<S>`` value with its ``_xHHHH_`` escapes undone (surrogate pairs joined)."""
+    """A CliXml ``<S>`` value with its ``_xHHHH_`` escapes undone (surrogate pairs joined).
+
+    >>> decode_string("_xD83D__xDE00_ ok")
+    '\U0001f600 ok'
+    """
     if "_x" not in text:
         return text
     decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)

@@ -10,21 +10,6 @@ the query's ``tz`` (the server's IANA zone), or in UTC with an assumption in the
 These exports carry no channel, computer, record id, qualifiers or insertion strings: those
 stay NA and ``data`` is ``{}``. The task number is known only where Event Viewer had no
 name for it (``(2)``) or for task 0 (``None``, ``Brak``, ``Keine``, ``Aucun``).
-
->>> import io
->>> import pandas as pd
->>> from exlab.events.query import EventQuery
->>> from exlab.evidence import iter_evidence
->>> from exlab.parse_report import ParseReport
->>> csv_bytes = ("Level,Date and Time,Source,Event ID,Task Category\\r\\n"
-...     "Warning,3/20/2025 2:15:04 PM,MSExchangeTransport,12023,(12),\\"Line one,\\r\\nline two\\"\\r\\n")
->>> ev = next(iter_evidence(io.BytesIO(csv_bytes.encode())))
->>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT)
->>> [row] = read(ev, EventQuery.build(tz="Europe/Warsaw"), report)
->>> row["level"], row["event_id"], row["task"], row["message"]
-(3, 12023, 12, 'Line one,\\r\\nline two')
->>> str(pd.Timestamp(row["time_created"], tz="UTC"))
-'2025-03-20 13:15:04+00:00'
 """
 
 from __future__ import annotations
@@ -68,7 +53,23 @@ def detect(head: bytes) -> bool:
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
-    """Yield the export's events as event rows, skipping (and counting) malformed records."""
+    """Yield the export's events as event rows, skipping (and counting) malformed records.
+
+    >>> import io
+    >>> import pandas as pd
+    >>> from exlab.events.query import EventQuery
+    >>> from exlab.evidence import iter_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> csv_bytes = ("Level,Date and Time,Source,Event ID,Task Category\\r\\n"
+    ...     "Warning,3/20/2025 2:15:04 PM,MSExchangeTransport,12023,(12),\\"Line one,\\r\\nline two\\"\\r\\n")
+    >>> ev = next(iter_evidence(io.BytesIO(csv_bytes.encode())))
+    >>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT)
+    >>> [row] = read(ev, EventQuery.build(tz="Europe/Warsaw"), report)
+    >>> row["level"], row["event_id"], row["task"], row["message"]
+    (3, 12023, 12, 'Line one,\\r\\nline two')
+    >>> str(pd.Timestamp(row["time_created"], tz="UTC"))
+    '2025-03-20 13:15:04+00:00'
+    """
     layout = _layout(evidence.head(64 * 1024))
     if layout is None:
         raise UnsupportedFormat(evidence.name, "line 1", "the header of an Event Viewer CSV/TXT export")

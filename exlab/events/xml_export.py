@@ -11,24 +11,6 @@ The file is streamed: each ``<Event>...</Event>`` is cut out of the text and par
 its own (with defusedxml), so a damaged event is skipped and counted while the others
 are read, and a truncated export keeps everything before the cut. Line breaks inside
 values read as ``\\n`` (XML normalises ``\\r\\n``).
-
->>> import io
->>> from exlab.events.query import EventQuery
->>> from exlab.evidence import iter_evidence
->>> from exlab.parse_report import ParseReport
->>> xml = (b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
-...     b"<Provider Name='MSExchangeTransport'/><EventID Qualifiers='16388'>2004</EventID>"
-...     b"<Level>4</Level><Task>2</Task><Keywords>0x80000000000000</Keywords>"
-...     b"<TimeCreated SystemTime='2025-03-20T13:15:04.1234567Z'/><EventRecordID>88</EventRecordID>"
-...     b"<Channel>Application</Channel><Computer>EX01.contoso.com</Computer><Security/></System>"
-...     b"<EventData><Data>Outbound to Office 365</Data><Data></Data></EventData></Event>")
->>> ev = next(iter_evidence(io.BytesIO(xml)))
->>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT)
->>> [row] = read(ev, EventQuery.build(), report)
->>> row["event_id"], row["qualifiers"], row["record_id"], row["data"]
-(2004, 16388, 88, {'%1': 'Outbound to Office 365', '%2': ''})
->>> format_system_time(row["time_created"])
-'2025-03-20T13:15:04.1234567Z'
 """
 
 from __future__ import annotations
@@ -81,7 +63,26 @@ def detect(head: bytes) -> bool:
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
-    """Yield the events of the export as event rows; damaged events are skipped and counted."""
+    """Yield the events of the export as event rows; damaged events are skipped and counted.
+
+    >>> import io
+    >>> from exlab.events.query import EventQuery
+    >>> from exlab.evidence import iter_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> xml = (b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+    ...     b"<Provider Name='MSExchangeTransport'/><EventID Qualifiers='16388'>2004</EventID>"
+    ...     b"<Level>4</Level><Task>2</Task><Keywords>0x80000000000000</Keywords>"
+    ...     b"<TimeCreated SystemTime='2025-03-20T13:15:04.1234567Z'/><EventRecordID>88</EventRecordID>"
+    ...     b"<Channel>Application</Channel><Computer>EX01.contoso.com</Computer><Security/></System>"
+    ...     b"<EventData><Data>Outbound to Office 365</Data><Data></Data></EventData></Event>")
+    >>> ev = next(iter_evidence(io.BytesIO(xml)))
+    >>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT)
+    >>> [row] = read(ev, EventQuery.build(), report)
+    >>> row["event_id"], row["qualifiers"], row["record_id"], row["data"]
+    (2004, 16388, 88, {'%1': 'Outbound to Office 365', '%2': ''})
+    >>> format_system_time(row["time_created"])
+    '2025-03-20T13:15:04.1234567Z'
+    """
     sniffed = _sniff(evidence.head(64 * 1024))
     with open_text(evidence.stream, sniffed, newline=None) as text:
         for line, chunk, complete in _event_texts(text):
