@@ -15,7 +15,7 @@ a file without the expected ``#Fields`` line is refused with an ExlabError.
 ...        b"#Fields: date-time,event,data\\r\\n2025-03-20T00:00:04.412Z,*,\\"a, b\\"\\r\\nbroken\\r\\n"
 >>> report = ParseReport().add_file("demo.log", sha256="", format=kind.format)
 >>> list(iter_records(open_evidence(io.BytesIO(text)), kind, report))
-[(4, ['2025-03-20T00:00:04.412Z', '*', 'a, b'])]
+[(4, 1742428804412000000, ['2025-03-20T00:00:04.412Z', '*', 'a, b'])]
 >>> report.records_read, report.records_skipped
 (1, 1)
 """
@@ -37,7 +37,7 @@ from exlab.parse_report import FileReport
 
 _BOM = "\ufeff"
 _HEADER_LIMIT = 32          # header lines a file may carry before its #Fields line
-_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _NATURAL = re.compile(r"(\d+)")
 
 
@@ -116,11 +116,12 @@ def iter_log_evidence(source: Sources) -> Iterator[Evidence]:
 
 
 def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
-                 check: Callable[[list[str]], str | None] | None = None) -> Iterator[tuple[int, list[str]]]:
-    """Check the header and yield ``(line number, values)`` for every well-formed record.
+                 check: Callable[[list[str]], str | None] | None = None) -> Iterator[tuple[int, int, list[str]]]:
+    """Check the header and yield ``(line number, time ns, values)`` for every well-formed record.
 
-    ``check`` (optional) looks at a record's values and returns why it is malformed, or
-    None; a malformed record is skipped and counted like a line with the wrong field count.
+    The first field of every Exchange log is ``date-time`` (ISO UTC); a record whose time
+    does not parse, whose field count is wrong, or that ``check`` (optional: returns why
+    the values are malformed, or None) refuses, is skipped and counted in ``report``.
 
     Raises UnsupportedFormat when ``#Log-type`` or ``#Fields`` differ from ``kind``,
     CorruptInput when the file has no ``#Fields`` line before its first record.
@@ -151,12 +152,14 @@ def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
             got = "unbalanced quotes" if values is None else f"{len(values)} fields"
             report.skip_record(f"line {number}", f"{got}, expected {expected} fields")
             continue
-        problem = check(values) if check is not None else None
+        time = parse_time(values[0])
+        problem = (f"{kind.fields[0]} {values[0][:40]!r} is not an ISO UTC time" if time is None
+                   else check(values) if check is not None else None)
         if problem is not None:
             report.skip_record(f"line {number}", problem)
             continue
         report.records_read += 1
-        yield number, values
+        yield number, time, values
     if header.fields is None:
         raise CorruptInput(evidence.name, "the header", f"the header line {kind.fields_line!r}")
 
@@ -199,20 +202,40 @@ def parse_time(text: str) -> int | None:
     >>> parse_time("2025-03-20 00:00:04") is None, parse_time("2025-02-30T00:00:00Z") is None
     (True, True)
     """
-    match = _TIME.fullmatch(text)
-    if match is None:
+    if len(text) < 20 or text[-1] != "Z":
         return None
-    year, month, day, hour, minute, second, fraction = match.groups()
-    midnight = _midnight(int(year), int(month), int(day))
-    if midnight is None or int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+    seconds = _seconds(text[:19])
+    if seconds is None:
         return None
-    seconds = midnight + int(hour) * 3600 + int(minute) * 60 + int(second)
-    return seconds * 1_000_000_000 + int((fraction or "0").ljust(9, "0"))
+    if len(text) == 20:
+        return seconds * 1_000_000_000
+    fraction = text[20:-1]
+    if text[19] != "." or not (0 < len(fraction) <= 9 and fraction.isascii() and fraction.isdigit()):
+        return None
+    return seconds * 1_000_000_000 + int(fraction.ljust(9, "0"))
+
+
+def _seconds(text: str) -> int | None:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM:SS`` (validated), or None."""
+    midnight = _midnight(text[:10])
+    if midnight is None or text[10] != "T" or text[13] != ":" or text[16] != ":":
+        return None
+    hour, minute, second = text[11:13], text[14:16], text[17:19]
+    if not (hour + minute + second).isascii() or not (hour + minute + second).isdigit():
+        return None
+    hour_, minute_, second_ = int(hour), int(minute), int(second)
+    if hour_ > 23 or minute_ > 59 or second_ > 59:
+        return None
+    return midnight + hour_ * 3600 + minute_ * 60 + second_
 
 
 @lru_cache(maxsize=4096)
-def _midnight(year: int, month: int, day: int) -> int | None:
+def _midnight(text: str) -> int | None:
+    """Seconds since the epoch of midnight UTC of ``YYYY-MM-DD`` (validated), or None."""
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return None
     try:
-        return calendar.timegm(date(year, month, day).timetuple())
+        return calendar.timegm(date(*(int(part) for part in match.groups())).timetuple())
     except ValueError:
         return None

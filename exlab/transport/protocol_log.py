@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import os
 import re
+from array import array
 from collections.abc import Iterator
 
 import pandas as pd
 
 from exlab.evidence import Sources
 from exlab.parse_report import ParseReport
-from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records, parse_time
-from exlab.transport.schema import PROTOCOL_LINE_DTYPES, SESSION_DTYPES, make_frame
+from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records
+from exlab.transport.schema import PROTOCOL_LINE_DTYPES, SESSION_DTYPES, TextColumns, make_frame
 from exlab.transport.smtp_reply import parse_smtp_reply
 
 SEND_PROTOCOL_LOG = LogKind(
@@ -86,7 +87,10 @@ class _Session:
 
     def add(self, time: int, values: list[str], source: str) -> None:
         local, remote, event, data, context = values[4:9]
-        self.start, self.end = min(self.start, time), max(self.end, time)
+        if time < self.start:
+            self.start = time
+        elif time > self.end:
+            self.end = time
         if source not in self.sources:
             self.sources.append(source)
         self.local_endpoint = self.local_endpoint or local or None
@@ -173,9 +177,7 @@ def _names(value: str | None) -> tuple[str, ...]:
 
 
 def _problem(values: list[str]) -> str | None:
-    if parse_time(values[0]) is None:
-        return f"date-time {values[0][:40]!r} is not an ISO UTC time"
-    if not values[2] or not values[3].isdigit():
+    if not values[2] or not (values[3].isascii() and values[3].isdigit()):
         return "expected a session-id and a numeric sequence-number"
     return None
 
@@ -185,8 +187,8 @@ def _timed_records(source: Sources, report: ParseReport) -> Iterator[tuple[int, 
     for evidence in iter_log_evidence(source):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=SEND_PROTOCOL_LOG.format,
                                       size=evidence.size)
-        for line, values in iter_records(evidence, SEND_PROTOCOL_LOG, file_report, _problem):
-            yield parse_time(values[0]), line, values, evidence.name
+        for line, time, values in iter_records(evidence, SEND_PROTOCOL_LOG, file_report, _problem):
+            yield time, line, values, evidence.name
         file_report.warn_losses()
 
 
@@ -201,8 +203,12 @@ def read_protocol_log(source: Sources) -> pd.DataFrame:
     report = ParseReport()
     open_sessions: dict[tuple[str, str], _Session] = {}
     rows: list[dict] = []
+    folders: dict[str, str] = {}
     for time, _line, values, name in _timed_records(source, report):
-        key = (os.path.dirname(name), values[2])
+        folder = folders.get(name)
+        if folder is None:
+            folder = folders[name] = os.path.dirname(name)
+        key = (folder, values[2])
         session = open_sessions.get(key)
         if session is None:
             session = open_sessions[key] = _Session(values[2], values[1], time)
@@ -224,14 +230,14 @@ def read_protocol_lines(source: Sources) -> pd.DataFrame:
     ['3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55']
     """
     report = ParseReport()
-    names = ("connector", "session_id", "sequence_number", "local_endpoint", "remote_endpoint", "event",
-             "data", "context")
-    columns: dict[str, list] = {name: [] for name in ("time", *names, "source", "line")}
+    text = TextColumns(("connector", "session_id", "sequence_number", "local_endpoint", "remote_endpoint",
+                        "event", "data", "context", "source"))
+    times, lines = array("q"), array("q")
     for time, line, values, name in _timed_records(source, report):
-        columns["time"].append(time)
-        for column, value in zip(names, values[1:]):
-            columns[column].append(value)
-        columns["source"].append(name)
-        columns["line"].append(line)
-    columns["sequence_number"] = [int(v) for v in columns["sequence_number"]]
+        values[0] = name                     # the time is in ``times``; the row's file takes its place
+        text.append(values[1:] + values[:1])
+        times.append(time)
+        lines.append(line)
+    columns: dict[str, object] = dict(text.columns())
+    columns["time"], columns["line"] = times, lines
     return make_frame(columns, PROTOCOL_LINE_DTYPES, report)

@@ -11,11 +11,14 @@ becomes pandas ``string``, tuples stay in ``object`` columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from array import array
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 TIME = "datetime64[ns, UTC]"
 
@@ -74,25 +77,86 @@ FAILURE_DTYPES: dict[str, str] = {
 }
 
 
-def make_frame(columns: Mapping[str, list], dtypes: Mapping[str, str], report: Any = None) -> pd.DataFrame:
-    """A frame with exactly the columns of ``dtypes``, typed; missing columns are all NA."""
-    length = max((len(values) for values in columns.values()), default=0)
-    data = {}
-    for name, dtype in dtypes.items():
-        values = columns.get(name)
-        if values is None:
-            values = [None] * length
-        if dtype == TIME:
-            ints = pd.array(values, dtype="Int64").to_numpy(dtype="int64", na_value=pd.NaT.value)
-            data[name] = pd.Series(pd.to_datetime(ints, unit="ns", utc=True), dtype=TIME)
-        elif dtype == "object":
-            cells = np.empty(len(values), dtype=object)
-            for index, value in enumerate(values):
-                cells[index] = value
-            data[name] = pd.Series(cells, dtype="object")
-        else:
-            data[name] = pd.Series(pd.array(values, dtype=dtype))
+class TextColumns:
+    """Rows of text gathered into compact Arrow string columns, a block of rows at a time.
+
+    A month of logs is millions of lines of thirty short strings: held as Python
+    objects they would take several times the file's size. Rows wait as lists only
+    until ``block`` of them are there; then each column becomes an Arrow array, and an
+    empty string becomes NA.
+
+    >>> columns = TextColumns(("a", "b"), block=2)
+    >>> for row in (["x", ""], ["y", "z"], ["w", "v"]):
+    ...     columns.append(row)
+    >>> len(columns), columns.columns()["b"].to_pylist()
+    (3, [None, 'z', 'v'])
+    """
+
+    def __init__(self, names: Sequence[str], *, block: int = 1 << 16) -> None:
+        self.names = tuple(names)
+        self.block = block
+        self._rows: list[Sequence[str]] = []
+        self._chunks: list[list[pa.Array]] = [[] for _ in self.names]
+        self._length = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def append(self, values: Sequence[str]) -> None:
+        """Add one row (one string per name)."""
+        self._rows.append(values)
+        self._length += 1
+        if len(self._rows) >= self.block:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        null = pa.scalar(None, pa.large_string())
+        for chunks, values in zip(self._chunks, zip(*self._rows)):
+            column = pa.array(values, pa.large_string())
+            chunks.append(pc.if_else(pc.equal(column, ""), null, column))
+        self._rows = []
+
+    def columns(self) -> dict[str, pa.ChunkedArray]:
+        """The columns so far, by name."""
+        self._flush()
+        return {name: pa.chunked_array(chunks, pa.large_string()) for name, chunks in zip(self.names, self._chunks)}
+
+
+def make_frame(columns: Mapping[str, Any], dtypes: Mapping[str, str], report: Any = None) -> pd.DataFrame:
+    """A frame with exactly the columns of ``dtypes``, typed; missing columns are all NA.
+
+    A column may be a list, an ``array.array`` of ints, or an Arrow array (from
+    :class:`TextColumns`; text that must become a number is cast).
+    """
+    length = max((len(values) for values in columns.values() if values is not None), default=0)
+    data = {name: _series(columns.get(name), dtype, length) for name, dtype in dtypes.items()}
     frame = pd.DataFrame(data, columns=list(dtypes))
     if report is not None:
         frame.attrs["parse_report"] = report
     return frame
+
+
+def _series(values: Any, dtype: str, length: int) -> pd.Series:
+    if values is None:
+        values = [None] * length
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if dtype != "string":
+            values = pc.cast(values, pa.int64())
+        arrow = pd.Series(values, dtype=pd.ArrowDtype(values.type))
+        return arrow.astype(dtype)
+    if isinstance(values, array):
+        values = np.frombuffer(values, dtype=np.int64) if len(values) else np.array([], dtype=np.int64)
+        if dtype == TIME:
+            return pd.Series(pd.to_datetime(values, unit="ns", utc=True), dtype=TIME)
+        return pd.Series(pd.array(values, dtype=dtype))
+    if dtype == TIME:
+        ints = pd.array(values, dtype="Int64").to_numpy(dtype="int64", na_value=pd.NaT.value)
+        return pd.Series(pd.to_datetime(ints, unit="ns", utc=True), dtype=TIME)
+    if dtype == "object":
+        cells = np.empty(len(values), dtype=object)
+        for index, value in enumerate(values):
+            cells[index] = value
+        return pd.Series(cells, dtype="object")
+    return pd.Series(pd.array(values, dtype=dtype))

@@ -15,19 +15,19 @@ A ``recipient-status`` in the queue viewers' form
 from __future__ import annotations
 
 import re
+from array import array
 
 import pandas as pd
 
 from exlab.evidence import Sources
 from exlab.parse_report import ParseReport
-from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records, parse_time
-from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, TRACKING_FIELDS, make_frame
+from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records
+from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, TRACKING_FIELDS, TextColumns, make_frame
 
 TRACKING_LOG = LogKind("Message Tracking Log", TRACKING_FIELDS, "message-tracking-log")
 
 _STATUS_PART = re.compile(r"\{(?P<key>[A-Z]+)=(?P<value>[^{}]*)\}")
 _STATUS_KEYS = {"LED": "led", "FQDN": "fqdn", "IP": "ip", "LRT": "lrt"}
-_INT_COLUMNS = {"total_bytes", "recipient_count"}
 
 
 def detect_tracking_log(head: bytes) -> bool:
@@ -55,10 +55,8 @@ def parse_recipient_status(status: str) -> dict[str, str]:
 
 
 def _problem(values: list[str]) -> str | None:
-    if parse_time(values[0]) is None:
-        return f"date-time {values[0][:40]!r} is not an ISO UTC time"
     for index in (14, 15):   # total-bytes, recipient-count
-        if values[index] and not values[index].isdigit():
+        if values[index] and not (values[index].isascii() and values[index].isdigit()):
             return f"{TRACKING_FIELDS[index]} {values[index][:20]!r} is not a number"
     return None
 
@@ -66,26 +64,28 @@ def _problem(values: list[str]) -> str | None:
 def read_tracking_log(source: Sources) -> pd.DataFrame:
     """Read message tracking logs (a file, a folder, a list, or a binary stream) into the tracking frame.
 
-    ``frame.attrs["parse_report"]`` holds each file's SHA-256 and skipped lines.
+    Rows are kept as compact Arrow columns while reading, so a month of logs fits in
+    memory. ``frame.attrs["parse_report"]`` holds each file's SHA-256 and skipped lines.
     """
     report = ParseReport()
-    columns: dict[str, list] = {name: [] for name in (*TRACKING_COLUMNS, "led", "fqdn", "ip", "lrt", "source",
-                                                      "line")}
-    value_columns = [columns[name] for name in TRACKING_COLUMNS[1:]]
+    text = TextColumns(TRACKING_COLUMNS[1:] + ("source",))
+    times, lines = array("q"), array("q")
     status_index = TRACKING_FIELDS.index("recipient-status")
+    parts: dict[int, dict[str, str]] = {}      # row -> LED/FQDN/IP/LRT, for the few rows that have them
     for evidence in iter_log_evidence(source):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=TRACKING_LOG.format,
                                       size=evidence.size)
-        for line, values in iter_records(evidence, TRACKING_LOG, file_report, _problem):
-            columns["time"].append(parse_time(values[0]))
-            for column, value in zip(value_columns, values[1:]):
-                column.append(value or None)
-            parts = parse_recipient_status(values[status_index])
-            for key in ("led", "fqdn", "ip", "lrt"):
-                columns[key].append(parts.get(key))
-            columns["source"].append(evidence.name)
-            columns["line"].append(line)
+        for line, time, values in iter_records(evidence, TRACKING_LOG, file_report, _problem):
+            status = values[status_index]
+            if "{" in status:
+                parts[len(text)] = parse_recipient_status(status)
+            values[0] = evidence.name          # date-time is in ``times``; the row's file takes its place
+            text.append(values[1:] + values[:1])
+            times.append(time)
+            lines.append(line)
         file_report.warn_losses()
-    for name in _INT_COLUMNS:
-        columns[name] = [None if value is None else int(value) for value in columns[name]]
+    columns: dict[str, object] = dict(text.columns())
+    columns["time"], columns["line"] = times, lines
+    for key in ("led", "fqdn", "ip", "lrt"):
+        columns[key] = [parts.get(row, {}).get(key) for row in range(len(text))] if parts else None
     return make_frame(columns, TRACKING_DTYPES, report)

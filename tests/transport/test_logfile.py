@@ -1,0 +1,84 @@
+"""The shared Exchange log reading: times, headers, quoting, damage."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exlab.errors import CorruptInput, UnsupportedFormat
+from exlab.evidence import open_evidence
+from exlab.parse_report import ParseReport
+from exlab.transport.logfile import LogKind, iter_records, parse_time, rotation_key
+
+KIND = LogKind("Demo Log", ("date-time", "event", "data"), "demo")
+HEADER = b"#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: Demo Log\r\n" \
+         b"#Date: 2025-03-20T00:00:00.000Z\r\n#Fields: date-time,event,data\r\n"
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)), st.integers(0, 9_999_999))
+def test_parse_time_matches_the_calendar(moment, ticks):
+    moment = moment.replace(microsecond=0, tzinfo=timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ticks:07d}Z"
+    seconds = (moment - EPOCH) // timedelta(seconds=1)
+    assert parse_time(text) == seconds * 1_000_000_000 + ticks * 100
+    assert parse_time(text[:19] + "Z") == seconds * 1_000_000_000
+
+
+@pytest.mark.parametrize("text", ["", "2025-03-20", "2025-03-20T10:00:00", "2025-03-20 10:00:00Z",
+                                  "2025-02-29T10:00:00Z", "2025-03-20T24:00:00Z", "2025-03-20T10:60:00Z",
+                                  "2025-03-20T10:00:00.Z", "2025-03-20T10:00:00.1234567890Z",
+                                  "2025-03-20T10:00:00+01:00", "٢٠٢٥-03-20T10:00:00Z", "20/03/2025 10:00:00"])
+def test_parse_time_refuses(text):
+    assert parse_time(text) is None
+
+
+def read(data: bytes, name: str = "demo.log"):
+    report = ParseReport().add_file(name, sha256="", format=KIND.format)
+    stream = io.BytesIO(data)
+    stream.name = name
+    return list(iter_records(open_evidence(stream), KIND, report)), report
+
+
+def test_quoting_bom_crlf_and_damage():
+    body = (b'2025-03-20T00:00:01.000Z,<,"250 2.6.0 <a@b> [InternalId=1, Hostname=x] Queued, ""quoted"""\r\n'
+            b"2025-03-20T00:00:02.000Z,*,\r\n"
+            b"2025-03-20T00:00:03.000Z,*,a,b\r\n"            # one field too many
+            b'2025-03-20T00:00:04.000Z,*,"unclosed\r\n'       # a quote never closed
+            b"2025-20-03T00:00:05.000Z,*,x\r\n"               # not a date
+            b"\r\n\x00\x00\x00\r\n"                            # blank and NUL-padded lines carry nothing
+            b"2025-03-20T00:00:06.000Z,*,\xff\xfe\r\n"        # not UTF-8
+            b"2025-03-20T00:00:07.000Z,-,last")               # no line end: kept
+    records, report = read(b"\xef\xbb\xbf" + HEADER + body)
+    assert [r[0] for r in records] == [6, 7, 14]
+    assert records[0][2] == ["2025-03-20T00:00:01.000Z", "<",
+                             '250 2.6.0 <a@b> [InternalId=1, Hostname=x] Queued, "quoted"']
+    assert records[1][2][2] == "" and records[2][2][2] == "last"
+    assert [loss.where for loss in report.losses] == ["line 8", "line 9", "line 10", "line 13"]
+    assert "4 fields" in report.losses[0].reason and "unbalanced quotes" in report.losses[1].reason
+    assert "not an ISO UTC time" in report.losses[2].reason and "not UTF-8" in report.losses[3].reason
+    assert report.records_read == 3
+
+
+def test_header_problems():
+    with pytest.raises(CorruptInput, match=r"demo.log, line 1: expected the header line '#Fields"):
+        read(b"2025-03-20T00:00:01.000Z,*,x\r\n")
+    with pytest.raises(CorruptInput, match="demo.log, the header"):
+        read(b"#Software: Microsoft Exchange Server\r\n#Log-type: Demo Log\r\n")
+    with pytest.raises(UnsupportedFormat, match="line 5: expected #Fields: date-time,event,data"):
+        read(HEADER.replace(b"event,data", b"event,data,context"))
+    with pytest.raises(UnsupportedFormat, match="line 3: expected #Log-type: Demo Log"):
+        read(HEADER.replace(b"Demo Log", b"Other Log"))
+    # a header written again in the middle (a restarted writer) is accepted when it is the same
+    records, _ = read(HEADER + b"2025-03-20T00:00:01.000Z,*,x\r\n" + HEADER + b"2025-03-20T00:00:02.000Z,*,y\r\n")
+    assert [r[2][2] for r in records] == ["x", "y"]
+
+
+def test_rotation_order():
+    names = ["SEND20250320-10.LOG", "SEND20250320-9.LOG", "SEND20250319-2.LOG", "SEND20250320-1.LOG"]
+    assert sorted(names, key=rotation_key) == ["SEND20250319-2.LOG", "SEND20250320-1.LOG", "SEND20250320-9.LOG",
+                                               "SEND20250320-10.LOG"]
