@@ -210,16 +210,15 @@ def _write_evtx(gen: Generated, export: Export, path: Path, events: int | None) 
     gen.application_records[str(export.server)] = counted
 
 
-def _event_rows(gen: Generated, export: Export, events: int | None) -> list[dict]:
-    culture = export.option("culture", "en-US")
-    server = gen.scenario.server(export.server)
-    out = []
+def _event_rows(gen: Generated, export: Export, events: int | None) -> Iterator[dict]:
+    """The rows an event export holds (filtered as the export was), rendered in its culture, streamed."""
+    culture = str(export.option("culture", "en-US"))
+    server = gen.scenario.server(str(export.server))
     for record in application_records(gen, server, events):
         if _wanted(export, record):
             row = dict(record.row, message=record.message(culture))
             row.pop("record_number")
-            out.append(row)
-    return out
+            yield row
 
 
 #: Task categories of the events the lab writes (the names Event Viewer shows).

@@ -33,9 +33,12 @@ True
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
+import itertools
 import random
+import string
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -837,6 +840,12 @@ def noise_message(kind: NoiseKind, data: dict[str, str], culture: str, context: 
     return template.format(**context)
 
 
+def _placeholders(kind: NoiseKind) -> frozenset[str]:
+    """The ``{names}`` a noise kind's data and message templates use."""
+    texts = [template for _, template in kind.data] + list(kind.messages.values())
+    return frozenset(name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
 def background_events(scenario: Scenario, server: ServerSpec, seed: int,
                       count: int | None = None) -> Iterator[tuple[dict, NoiseKind, dict]]:
     """``count`` background records for ``server``'s Application log, lazily, in time order.
@@ -846,21 +855,29 @@ def background_events(scenario: Scenario, server: ServerSpec, seed: int,
     evenly over the window with jitter, so millions of rows stream in order without sorting.
     """
     rng = rng_for(scenario.case, seed, server.name, "noise")
+    random_ = rng.random
     total = scenario.noise_per_server if count is None else count
-    kinds = NOISE
-    weights = [k.weight for k in kinds]
-    span = scenario.end_ns - scenario.start_ns
+    cumulative = list(itertools.accumulate(k.weight for k in NOISE))
+    start, span = scenario.start_ns, scenario.end_ns - scenario.start_ns
     step = span / max(total, 1)
-    pids = [rng.randrange(1000, 12000) for _ in range(6)]
-    context_base = {"domain": scenario.domain, "org": scenario.org, "server": server.name, "fqdn": server.fqdn}
-    for i, kind in enumerate(rng.choices(kinds, weights, k=total) if total <= 100_000 else
-                             (rng.choices(kinds, weights)[0] for _ in range(total))):
-        when = scenario.start_ns + int((i + rng.random()) * step)
+    pids = [str(rng.randrange(1000, 12000)) for _ in range(6)]
+    base = {"domain": scenario.domain, "org": scenario.org, "server": server.name, "fqdn": server.fqdn}
+    needs = {kind.event_id: _placeholders(kind) for kind in NOISE}
+    for i in range(total):
+        kind = NOISE[bisect.bisect_right(cumulative, random_() * cumulative[-1])]
+        when = start + int((i + random_()) * step)
         when -= when % 100
-        context = dict(context_base, n=str(rng.randrange(1, 4000)), pid=str(rng.choice(pids)),
-                       time=iso_ns(when + rng.randrange(1, 3600) * NS)[:19] + "Z",
-                       db=f"DB{rng.randrange(1, 5):02d}")
-        data = {key: template.format(**context) for key, template in kind.data}
+        wanted = needs[kind.event_id]
+        context = dict(base)
+        if "n" in wanted:
+            context["n"] = str(1 + int(random_() * 3999))
+        if "pid" in wanted:
+            context["pid"] = pids[int(random_() * 6)]
+        if "time" in wanted:
+            context["time"] = iso_ns(when + (1 + int(random_() * 3599)) * NS)[:19] + "Z"
+        if "db" in wanted:
+            context["db"] = f"DB{1 + int(random_() * 4):02d}"
+        data = {key: template.format_map(context) for key, template in kind.data}
         row = {"time_created": when, "computer": server.fqdn, "channel": "Application",
                "provider": kind.provider, "event_id": kind.event_id, "qualifiers": kind.qualifiers,
                "level": kind.level, "task": kind.task, "keywords": kind.keywords, "data": data}
