@@ -293,11 +293,12 @@ def with_failure_times(sessions: pd.DataFrame, paths: list[Path]) -> pd.DataFram
 def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """Events exported twice (an .evtx and a filtered XML or CSV of the same log) kept once.
 
-    Rows are the same event when provider, event id and time (to the second, as CSV
-    exports write it) agree; of each such group the rows of the most precise export are
-    kept: one that carries record ids (.evtx, XML, CliXml) before one that does not
-    (CSV/TXT), then the first file read. Each file's parse report notes how many of its
-    records were set aside as copies, and of which file.
+    Files are taken most precise first (those carrying record ids: .evtx, XML, CliXml;
+    then CSV/TXT), in reading order. A file at least half of whose events (provider, event
+    id, time to the second, as CSV exports write it) are already in one earlier file is a
+    second export of that log: its rows found there are set aside, the rest kept. Files
+    whose computer names differ are two servers' logs and stay whole. Each file's parse report notes how
+    many of its records were set aside, and in favour of which file.
 
     >>> from exlab.events.schema import events_frame
     >>> row = {"provider": "MSExchangeTransport", "event_id": 2004, "time_created": 1_742_467_754_420_000_000}
@@ -308,31 +309,35 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """
     if events.empty or events["source"].nunique() < 2:
         return events
+    keys = pd.Series(list(zip(events["provider"].astype("string").str.lower(), events["event_id"],
+                              events["time_created"].dt.floor("s"))), index=events.index)
     sources = list(dict.fromkeys(events["source"].astype(str)))
     precise = events.groupby("source")["record_id"].apply(lambda ids: ids.notna().any()).to_dict()
-    rank = {source: (0 if precise.get(source) else 1, order) for order, source in enumerate(sources)}
-    key = pd.DataFrame({"provider": events["provider"].astype("string").str.lower(), "event_id": events["event_id"],
-                        "second": events["time_created"].dt.floor("s")})
-    row_rank = events["source"].astype(str).map(rank)
-    best = row_rank.groupby([key["provider"], key["event_id"], key["second"]], dropna=False).transform("min")
-    keep = (row_rank == best).to_numpy()
-    dropped = events[~keep]
-    if dropped.empty:
+    order = sorted(sources, key=lambda source: (0 if precise.get(source) else 1, sources.index(source)))
+    computers = events.groupby("source")["computer"].apply(lambda c: set(c.dropna().str.lower())).to_dict()
+    seen: dict[str, set] = {}
+    keep = pd.Series(True, index=events.index)
+    notes: dict[str, tuple[int, str]] = {}
+    for source in order:
+        mine = keys[events["source"].astype(str) == source]
+        mine_set = set(mine)
+        same_log = [other for other in seen            # two servers' logs are never copies of each other
+                    if not (computers.get(source) and computers.get(other)
+                            and computers[source].isdisjoint(computers[other]))]
+        best = max(same_log, key=lambda other: len(mine_set & seen[other]), default=None)
+        if best is not None and len(mine_set & seen[best]) * 2 >= len(mine_set):
+            copies = mine.isin(seen[best])
+            keep[copies[copies].index] = False
+            notes[source] = (int(copies.sum()), best)
+        seen[source] = mine_set
+    if keep.all():
         return events
     report = events.attrs.get("parse_report")
-    if report is not None:
-        kept_by_key = {}
-        for k, source in zip(zip(key["provider"][keep], key["event_id"][keep], key["second"][keep]),
-                             events["source"][keep]):
-            kept_by_key.setdefault(k, source)
-        for source, group in dropped.groupby("source"):
-            others = {kept_by_key.get(k) for k in zip(key["provider"][group.index], key["event_id"][group.index],
-                                                      key["second"][group.index])}
-            for file_report in report.files:
-                if file_report.file == source:
-                    file_report.note(f"{len(group)} record(s) also exported in "
-                                     f"{', '.join(sorted(str(o) for o in others if o))}: kept once, from there")
-    out = events[keep].reset_index(drop=True)
+    for file_report in (report.files if report is not None else []):
+        if file_report.file in notes:
+            count, other = notes[file_report.file]
+            file_report.note(f"{count} record(s) also exported in {other}: kept once, from there")
+    out = events[keep.to_numpy()].reset_index(drop=True)
     out.attrs = events.attrs
     return out
 

@@ -75,3 +75,29 @@ def test_a_folder_with_nothing_readable_says_what_exlab_reads(tmp_path):
 def test_a_missing_folder_is_evidence_not_found(tmp_path):
     with pytest.raises(EvidenceNotFound):
         exlab.open_case(tmp_path / "nope")
+
+
+def _events(source: str, seconds: list[int], *, computer: str | None, record_ids: bool) -> pd.DataFrame:
+    from exlab.events.schema import events_frame
+    base = 1_742_467_754_000_000_000
+    return events_frame([{"time_created": base + s * 1_000_000_000 + (420_000_000 if record_ids else 0),
+                          "computer": computer, "provider": "MSExchangeTransport", "event_id": 2004,
+                          "record_id": 100 + s if record_ids else None, "source": source} for s in seconds])
+
+
+def test_the_same_log_exported_twice_is_kept_once_and_two_servers_stay_whole():
+    from exlab.case import dedupe_events
+    from exlab.parse_report import ParseReport
+    frames = [_events("EX01/Application.evtx", [0, 15, 30, 45], computer="ex01", record_ids=True),
+              _events("EX02/Application.evtx", [15, 60], computer="ex02", record_ids=True),
+              _events("EX01/Transport.csv", [0, 15, 30, 45, 90], computer=None, record_ids=False)]
+    report = ParseReport()
+    for frame in frames:
+        report.add_file(frame["source"].iloc[0], sha256="", format="test")
+    events = pd.concat(frames, ignore_index=True)
+    events.attrs["parse_report"] = report
+    kept = dedupe_events(events)
+    assert kept.groupby("source").size().to_dict() == {"EX01/Application.evtx": 4, "EX02/Application.evtx": 2,
+                                                        "EX01/Transport.csv": 1}
+    assert report.files[2].warnings == ["4 record(s) also exported in EX01/Application.evtx: kept once, from there"]
+    assert report.files[1].warnings == []

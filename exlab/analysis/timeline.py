@@ -198,7 +198,9 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
         # a message expired in the queue is the consequence of the failures, not a kind of its own
         expired_in_queue = reply is not None and reply.enhanced_status == "4.4.7"
         rows.append({
-            "time": _value(row, "time"), "origin": "tracking", "server": _value(row, "server_hostname"),
+            # a DEFER is logged by the sending server as the client of the smart host
+            "time": _value(row, "time"), "origin": "tracking",
+            "server": _value(row, "client_hostname" if _value(row, "event_id") == "DEFER" else "server_hostname"),
             "connector": _value(row, "connector_id"), "code": reply.code if reply else None,
             "enhanced_status": reply.enhanced_status if reply else None,
             "reason": reply.tls_reason if reply else None, "response": reply_text,

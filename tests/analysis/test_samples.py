@@ -168,6 +168,13 @@ def test_issuer_comparison_and_timeline_of_each_case(folder):
         warnings.simplefilter("ignore", ExlabWarning)
         case = exlab.open_case(folder, roots=truth["roots_path"], tz=truth["tz"])
     timeline = case.timeline()
+    counts = truth["counts"]
+    # every event export of a server holds the same 2004s: each is counted once
+    assert (case.events["event_id"] == 2004).sum() == counts["events_2004"]
+    if counts["events_2004"]:
+        assert (timeline.points["origin"] == "event").sum() == counts["events_2004"]
+    if case.sessions is not None:
+        assert int(case.sessions["failed_at"].notna().sum()) == counts["failed_sessions"]
     assert_same_time(timeline.onset, truth, "onset")
     assert_same_time(timeline.end, truth, "end")
     assert timeline.counts["failures"].sum() == len(timeline.points)
