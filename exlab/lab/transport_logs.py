@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import io
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import count
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
+from xml.sax.saxutils import escape, quoteattr
 
+from exlab.events.clixml import encode_string
 from exlab.transport.protocol_log import SEND_PROTOCOL_LOG
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
 from exlab.transport.tracking_log import TRACKING_LOG
@@ -273,7 +276,13 @@ def _merged_lines(sessions: Iterable[ProtocolSession]) -> list[tuple[int, str]]:
 
 
 def write_protocol_log(target: str | Path | BinaryIO, sessions: Iterable[ProtocolSession]) -> None:
-    """Write one SMTP send protocol log file (header and the sessions' lines by time) to a path or stream."""
+    """Write one SMTP send protocol log file (header and the sessions' lines by time) to a path or stream.
+
+    >>> stream = io.BytesIO()
+    >>> write_protocol_log(stream, [demo_session()])
+    >>> stream.getvalue().count(b"\\r\\n")
+    50
+    """
     lines = _merged_lines(sessions)
     first = lines[0][0] if lines else 0
     _write_log(target, _header(SEND_PROTOCOL_LOG.log_type, PROTOCOL_LOG_VERSION, first, SEND_PROTOCOL_LOG.fields),
@@ -286,6 +295,11 @@ def write_protocol_logs(folder: str | Path, sessions: Iterable[ProtocolSession],
 
     A session that crosses midnight or a full file continues in the next file.
     Returns the paths written, in order.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     [path.name for path in write_protocol_logs(folder, [demo_session()])]
+    ['SEND20250320-1.LOG']
     """
     return _write_rotated(folder, prefix, SEND_PROTOCOL_LOG.log_type, PROTOCOL_LOG_VERSION,
                           SEND_PROTOCOL_LOG.fields, _merged_lines(sessions), max_bytes)
@@ -364,7 +378,14 @@ def _tracking_lines(rows: Iterable[dict]) -> list[tuple[int, str]]:
 
 
 def write_tracking_log(target: str | Path | BinaryIO, rows: Iterable[dict]) -> None:
-    """Write one message tracking log file (rows as :func:`tracking_row` makes them, by time)."""
+    """Write one message tracking log file (rows as :func:`tracking_row` makes them, by time).
+
+    >>> stream = io.BytesIO()
+    >>> write_tracking_log(stream, [tracking_row(0, "RECEIVE", message_id="<a@b>", sender="a@b.com",
+    ...     recipients=["c@d.com"], local_hostname="EX01", local_ip="10.0.0.5")])
+    >>> stream.getvalue().splitlines()[5][:40]
+    b'1970-01-01T00:00:00.000Z,10.0.0.5,EX01,1'
+    """
     lines = _tracking_lines(rows)
     first = lines[0][0] if lines else 0
     _write_log(target, _header(TRACKING_LOG.log_type, TRACKING_LOG_VERSION, first, TRACKING_FIELDS),
@@ -373,7 +394,15 @@ def write_tracking_log(target: str | Path | BinaryIO, rows: Iterable[dict]) -> N
 
 def write_tracking_logs(folder: str | Path, rows: Iterable[dict], *, prefix: str = "MSGTRK",
                         max_bytes: int = MAX_LOG_BYTES) -> list[Path]:
-    """Write message tracking logs rotated by UTC day (``MSGTRKyyyymmdd-n.LOG``); returns the paths."""
+    """Write message tracking logs rotated by UTC day (``MSGTRKyyyymmdd-n.LOG``); returns the paths.
+
+    >>> import tempfile
+    >>> row = tracking_row(1_742_462_030_000_000_000, "RECEIVE", message_id="<a@b>", sender="a@b.com",
+    ...     recipients=["c@d.com"], local_hostname="EX01", local_ip="10.0.0.5")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     [path.name for path in write_tracking_logs(folder, [row])]
+    ['MSGTRK20250320-1.LOG']
+    """
     return _write_rotated(folder, prefix, TRACKING_LOG.log_type, TRACKING_LOG_VERSION, TRACKING_FIELDS,
                           _tracking_lines(rows), max_bytes)
 
@@ -391,7 +420,11 @@ DEMO_REPLY = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRo
 
 
 def demo_session() -> ProtocolSession:
-    """A KB 2888788 session: the internal certificate presented, Exchange Online answers 454 4.7.0."""
+    """A KB 2888788 session: the internal certificate presented, Exchange Online answers 454 4.7.0.
+
+    >>> demo_session().certificate.issuer
+    'CN=Contoso Issuing CA 01, DC=contoso, DC=com'
+    """
     start = 1_742_462_041_000_000_000
     return ProtocolSession(
         connector="Outbound to Office 365", session_id="08DD6A1B2C3D4E5F", start=start, end=start + 900 * MS,
@@ -403,7 +436,11 @@ def demo_session() -> ProtocolSession:
 
 
 def demo_protocol_log() -> io.BytesIO:
-    """A one-session SMTP send protocol log in memory (see :func:`demo_session`)."""
+    """A one-session SMTP send protocol log in memory (see :func:`demo_session`).
+
+    >>> demo_protocol_log().readline()
+    b'#Software: Microsoft Exchange Server\\r\\n'
+    """
     stream = io.BytesIO()
     write_protocol_log(stream, [demo_session()])
     stream.seek(0)
@@ -411,7 +448,11 @@ def demo_protocol_log() -> io.BytesIO:
 
 
 def demo_tracking_log() -> io.BytesIO:
-    """A message tracking log in memory: one message received, deferred (454 4.7.0), then sent."""
+    """A message tracking log in memory: one message received, deferred (454 4.7.0), then sent.
+
+    >>> demo_tracking_log().getvalue().count(b",DEFER,")
+    1
+    """
     start = 1_742_462_030_000_000_000
     common = dict(message_id="<a1b2c3@contoso.com>", sender="anna.nowak@contoso.com",
                   recipients=["jan.kowalski@contoso.mail.onmicrosoft.com"], local_hostname="EX01.contoso.com",
@@ -544,9 +585,7 @@ def format_list(objects: Iterable[Sequence[tuple[str, object]]], *, width: int =
     return "\r\n\r\n" + "\r\n\r\n".join(blocks) + "\r\n\r\n\r\n"
 
 
-def _clixml_property(name: str, value: object, refs: list[int]) -> str:
-    from exlab.events.clixml import encode_string
-    from xml.sax.saxutils import escape, quoteattr
+def _clixml_property(name: str, value: object, refs: Iterator[int]) -> str:
     attr = quoteattr(name)
     if value is None:
         return f"<Nil N={attr} />"
@@ -555,32 +594,48 @@ def _clixml_property(name: str, value: object, refs: list[int]) -> str:
     if isinstance(value, int):
         return f"<I32 N={attr}>{value}</I32>"
     if isinstance(value, tuple):
-        refs[0] += 1
+        ref = next(refs)
         items = "".join(f"<S>{escape(encode_string(str(v)))}</S>" for v in value)
         kind = _LIST_TYPES.get(name, "System.Collections.ArrayList")
-        return (f'<Obj N={attr} RefId="{refs[0]}"><TN RefId="{refs[0]}"><T>Deserialized.{escape(kind)}</T>'
+        return (f'<Obj N={attr} RefId="{ref}"><TN RefId="{ref}"><T>Deserialized.{escape(kind)}</T>'
                 f"<T>Deserialized.System.Object</T></TN><LST>{items}</LST></Obj>")
     return f"<S N={attr}>{escape(encode_string(str(value)))}</S>"
 
 
 def export_clixml(objects: Iterable[Sequence[tuple[str, object]]], types: Sequence[str]) -> str:
-    """Export-Clixml text of objects as a remote Exchange Management Shell serializes them."""
-    from xml.sax.saxutils import escape
+    """Export-Clixml text of objects as a remote Exchange Management Shell serializes them.
+
+    The first object names its types (``<TN>``), the others refer to them (``<TNRef>``).
+
+    >>> text = export_clixml([[("Name", "EX01")], [("Name", "EX02")]], ["Demo.Server", "System.Object"])
+    >>> text.count("<TN RefId"), text.count("<TNRef"), text.count('<S N="Name">')
+    (1, 1, 2)
+    """
+    refs = count()
     parts = ['<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\r\n']
-    refs = [0]
+    names = "".join(f"<T>Deserialized.{escape(t)}</T>" for t in types)
+    type_ref: int | None = None
     for properties in objects:
-        ref = refs[0] = refs[0] + 1 if len(parts) > 1 else 0
-        names = "".join(f"<T>Deserialized.{escape(t)}</T>" for t in types)
+        ref = next(refs)
+        if type_ref is None:
+            type_ref = ref
+            type_names = f'<TN RefId="{ref}">{names}</TN>'
+        else:
+            type_names = f'<TNRef RefId="{type_ref}" />'
         shown = dict(properties).get("Identity") or dict(properties).get("Name")
         body = "".join(_clixml_property(name, value, refs) for name, value in properties)
-        parts.append(f'  <Obj RefId="{ref}">\r\n    <TN RefId="{ref}">{names}</TN>\r\n'
+        parts.append(f'  <Obj RefId="{ref}">\r\n    {type_names}\r\n'
                      f"    <ToString>{escape(str(shown))}</ToString>\r\n    <Props>{body}</Props>\r\n  </Obj>\r\n")
     parts.append("</Objs>")
     return "".join(parts)
 
 
 def convert_to_json(objects: Iterable[Sequence[tuple[str, object]]]) -> str:
-    """ConvertTo-Json text (Windows PowerShell 5.1 layout: 4-space indent, ``"name":  value``)."""
+    """ConvertTo-Json text (Windows PowerShell 5.1 layout: 4-space indent, ``"name":  value``).
+
+    >>> convert_to_json([[("Name", "EX01"), ("IsEdgeServer", False)]]).split("\\r\\n")[1]
+    '    "Name":  "EX01",'
+    """
     items = [{name: (list(value) if isinstance(value, tuple) else value) for name, value in properties}
              for properties in objects]
     data = items[0] if len(items) == 1 else items
@@ -603,6 +658,11 @@ def write_send_connectors(target: str | Path | BinaryIO, connectors: Iterable[di
 
     ``connectors`` are dicts keyed like the connectors frame. The default encoding is what
     Windows PowerShell 5.1's ``>`` and Export-Clixml write: UTF-16 LE with BOM.
+
+    >>> stream = io.BytesIO()
+    >>> write_send_connectors(stream, [DEMO_CONNECTOR], shape="json")
+    >>> stream.getvalue()[:2]
+    b'\\xff\\xfe'
     """
     _write_settings(target, [connector_properties(c) for c in connectors], _CONNECTOR_TYPES, shape, width,
                     culture, encoding)
@@ -610,7 +670,13 @@ def write_send_connectors(target: str | Path | BinaryIO, connectors: Iterable[di
 
 def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict], *, shape: str = "fl",
                            width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
-    """Write ``Get-ExchangeServer`` as ``fl``, ``clixml`` or ``json`` (servers: dicts with name, fqdn)."""
+    """Write ``Get-ExchangeServer`` as ``fl``, ``clixml`` or ``json`` (servers: dicts with name, fqdn).
+
+    >>> stream = io.BytesIO()
+    >>> write_exchange_servers(stream, [{"name": "EX01", "fqdn": "EX01.contoso.com"}], encoding="utf-8")
+    >>> stream.getvalue().split(b"\\r\\n")[2]
+    b'Name                   : EX01'
+    """
     _write_settings(target, [server_properties(s) for s in servers], _SERVER_TYPES, shape, width, culture,
                     encoding)
 
@@ -637,7 +703,11 @@ DEMO_CONNECTOR = {
 
 
 def demo_connectors_fl() -> io.BytesIO:
-    """``Get-SendConnector | fl > connectors.txt`` of one hybrid connector, in memory (UTF-16 LE, width 80)."""
+    """``Get-SendConnector | fl > connectors.txt`` of one hybrid connector, in memory (UTF-16 LE, width 80).
+
+    >>> "TlsCertificateName" in demo_connectors_fl().getvalue().decode("utf-16")
+    True
+    """
     stream = io.BytesIO()
     write_send_connectors(stream, [DEMO_CONNECTOR], width=80)
     stream.seek(0)
@@ -645,7 +715,11 @@ def demo_connectors_fl() -> io.BytesIO:
 
 
 def demo_servers_json() -> io.BytesIO:
-    """``Get-ExchangeServer | ConvertTo-Json`` of two servers, in memory."""
+    """``Get-ExchangeServer | ConvertTo-Json`` of two servers, in memory.
+
+    >>> demo_servers_json().getvalue().decode("utf-16").lstrip()[:1]
+    '['
+    """
     stream = io.BytesIO()
     write_exchange_servers(stream, [{"name": "EX01", "fqdn": "EX01.contoso.com"},
                                     {"name": "EX02", "fqdn": "EX02.contoso.com"}], shape="json")

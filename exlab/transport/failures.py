@@ -41,6 +41,11 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
     Columns: time_created, computer, provider, event_id, connector, message_id, remote,
     smtp_response, code, enhanced_status, reason (the TLS reason such as UntrustedRoot),
     cause (``classify`` of the reply: untrusted-root, tls-access-denied, ...), record_id, source.
+
+    >>> from exlab.events.schema import events_frame
+    >>> tls_failures(events_frame([{"provider": "MSExchangeTransport", "event_id": 12014,
+    ...     "data": {"%1": "<I>CN=Old CA<S>CN=mail.contoso.com", "%2": "Outbound to Office 365"}}])).cause.tolist()
+    ['tlscertificatename-missing']
     """
     report = events.attrs.get("parse_report")
     if events.empty:

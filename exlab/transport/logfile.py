@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, expand, open_evidence
@@ -97,7 +96,12 @@ def rotation_key(name: str) -> list:
 
 
 def ordered_sources(source: Sources) -> list:
-    """Paths and streams to read; when all are paths, in rotation order (see :func:`rotation_key`)."""
+    """Paths and streams to read; when all are paths, in rotation order (see :func:`rotation_key`).
+
+    >>> import io
+    >>> len(ordered_sources([io.BytesIO(b"a"), io.BytesIO(b"b")]))
+    2
+    """
     items = expand(source)
     if all(not hasattr(item, "read") for item in items):
         items.sort(key=lambda item: rotation_key(str(item)))
@@ -105,7 +109,12 @@ def ordered_sources(source: Sources) -> list:
 
 
 def iter_log_evidence(source: Sources) -> Iterator[Evidence]:
-    """Open each log file read-only, hashed, in rotation order; files exlab opened are closed after."""
+    """Open each log file read-only, hashed, in rotation order; files exlab opened are closed after.
+
+    >>> import io
+    >>> [e.sha256[:8] for e in iter_log_evidence(io.BytesIO(b"#Log-type: x"))]
+    ['7843a5b3']
+    """
     for item in ordered_sources(source):
         evidence = open_evidence(item)
         try:
@@ -125,6 +134,15 @@ def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
 
     Raises UnsupportedFormat when ``#Log-type`` or ``#Fields`` differ from ``kind``,
     CorruptInput when the file has no ``#Fields`` line before its first record.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
+    >>> report = ParseReport().add_file("demo", sha256="", format="demo")
+    >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,x\\r\\n"
+    >>> next(iter_records(open_evidence(io.BytesIO(data)), kind, report))
+    (3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x'])
     """
     header = LogHeader()
     expected = len(kind.fields)

@@ -199,6 +199,10 @@ def read_protocol_log(source: Sources) -> pd.DataFrame:
     server's log folder) is joined; folders of several servers are kept apart, so equal
     session ids of two servers never mix. ``frame.attrs["parse_report"]`` holds each
     file's SHA-256 and skipped lines.
+
+    >>> from exlab.lab.transport_logs import demo_protocol_log
+    >>> read_protocol_log(demo_protocol_log()).loc[0, ["cert_thumbprint", "final_reply"]].tolist()
+    ['3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55', '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied']
     """
     report = ParseReport()
     open_sessions: dict[tuple[str, str], _Session] = {}

@@ -129,6 +129,9 @@ def make_frame(columns: Mapping[str, Any], dtypes: Mapping[str, str], report: An
 
     A column may be a list, an ``array.array`` of ints, or an Arrow array (from
     :class:`TextColumns`; text that must become a number is cast).
+
+    >>> make_frame({"time_created": [0], "code": ["454"]}, {"time_created": TIME, "code": "Int32"}).dtypes.tolist()
+    [datetime64[ns, UTC], Int32Dtype()]
     """
     length = max((len(values) for values in columns.values() if values is not None), default=0)
     data = {name: _series(columns.get(name), dtype, length) for name, dtype in dtypes.items()}

@@ -357,6 +357,11 @@ def read_connectors(source: Sources) -> pd.DataFrame:
 
     Lists (smart_hosts, address_spaces, source_transport_servers) are tuples; an empty
     TlsCertificateName or Fqdn is NA.
+
+    >>> import io
+    >>> text = "\\r\\n\\r\\nName       : Internet\\r\\nSmartHosts : {}\\r\\nRequireTLS : False\\r\\n\\r\\n".encode("utf-16")
+    >>> read_connectors(io.BytesIO(text))[["name", "smart_hosts", "require_tls"]].values.tolist()
+    [['Internet', (), False]]
     """
     return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_DTYPES, "send-connector", _is_connector)
 

@@ -66,6 +66,10 @@ def read_tracking_log(source: Sources) -> pd.DataFrame:
 
     Rows are kept as compact Arrow columns while reading, so a month of logs fits in
     memory. ``frame.attrs["parse_report"]`` holds each file's SHA-256 and skipped lines.
+
+    >>> from exlab.lab.transport_logs import demo_tracking_log
+    >>> read_tracking_log(demo_tracking_log()).loc[1, ["event_id", "fqdn", "led"]].tolist()
+    ['DEFER', 'contoso-com.mail.protection.outlook.com', '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied']
     """
     report = ParseReport()
     text = TextColumns(TRACKING_COLUMNS[1:] + ("source",))
