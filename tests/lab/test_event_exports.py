@@ -189,9 +189,9 @@ def test_writers_take_paths(tmp_path):
     assert target.read_bytes() == write(ee.write_event_viewer_csv, ROWS, tz="UTC")
 
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\r\n\t\"',;<>&_x"),
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn")) | st.sampled_from("\r\n\t\"',;<>&_x"),
                max_size=40)
-XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t\"'<>&"), max_size=40)
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn")) | st.sampled_from("\n\t\"'<>&"), max_size=40)
 
 
 @settings(max_examples=60, deadline=None)
