@@ -38,6 +38,7 @@ _NS = "{http://schemas.microsoft.com/powershell/2004/04}"
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _NUMBERS = ("I32", "I64", "U32", "U64", "I16", "U16", "By", "SB")
 _LISTS = ("LST", "IE", "STK", "QUE")
+_MAX_DEPTH = 20   # Export-Clixml's default -Depth is 2; this only stops reference loops
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
@@ -63,8 +64,10 @@ def _tag(element: Element) -> str:
     return element.tag.removeprefix(_NS)
 
 
-def _value(element: Element, refs: dict[str, Element]) -> Any:
+def _value(element: Element, refs: dict[str, Element], depth: int = 0) -> Any:
     """The Python value of one CliXml element (enums: their names; lists: item texts)."""
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"objects nested deeper than {_MAX_DEPTH} (a reference loop?)")
     tag = _tag(element)
     text = element.text or ""
     if tag == "S":
@@ -81,11 +84,11 @@ def _value(element: Element, refs: dict[str, Element]) -> Any:
         return None
     if tag == "Ref":
         target = refs.get(element.get("RefId", ""))
-        return _value(target, refs) if target is not None else None
+        return _value(target, refs, depth + 1) if target is not None else None
     if tag == "Obj":
         for child in element:
             if _tag(child) in _LISTS:
-                return [_value(item, refs) for item in child]
+                return [_value(item, refs, depth + 1) for item in child]
         string = element.find(f"{_NS}ToString")
         if string is not None:
             return unescape(string.text or "")
@@ -94,7 +97,7 @@ def _value(element: Element, refs: dict[str, Element]) -> Any:
                 return int(child.text or "0")
         props = element.find(f"{_NS}Props")
         if props is not None:
-            return {child.get("N"): _value(child, refs) for child in props if child.get("N")}
+            return {child.get("N"): _value(child, refs, depth + 1) for child in props if child.get("N")}
         return None
     return unescape(text)
 

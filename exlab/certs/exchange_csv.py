@@ -48,15 +48,24 @@ def delimiter_of(header: str) -> str:
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
     """One row per CSV record; a record with the wrong number of cells is skipped and counted."""
-    text = read_text(evidence.stream, evidence.name, report)
-    lines = text.lstrip("\ufeff").splitlines(keepends=True)
-    start = 1 if lines and lines[0].startswith("#TYPE") else 0
-    if len(lines) <= start:
-        raise CorruptInput(evidence.name, "line 2", "a header line of quoted property names")
-    reader = csv.reader(io.StringIO("".join(lines[start:])), delimiter=delimiter_of(lines[start]))
-    header = next(reader)
+    text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
+    start = 1 if text.startswith("#TYPE") else 0
+    body = text.split("\n", 1)[1] if start and "\n" in text else ("" if start else text)
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter_of(body.lstrip()))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as err:
+        raise CorruptInput(evidence.name, f"line {start + 1}", "a header line of quoted property names",
+                           str(err) or None) from None
     records = []
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:   # e.g. a stray carriage return inside a damaged record
+            report.skip_record(f"line {start + reader.line_num}", str(err))
+            continue
         line = start + reader.line_num
         if not any(cell.strip() for cell in record):
             continue

@@ -163,6 +163,10 @@ def _time(value: Any, context: PropsContext) -> pd.Timestamp | None:
             raise ValueError("a text date in an export without a date style")
         return local_to_utc(context.dates.parse(value), context.tz)
     if isinstance(value, datetime) and value.tzinfo is None:
+        if context.tz is None and "tz" not in context.noted:
+            context.noted.add("tz")
+            context.report.assume_tz("UTC", "the export holds local times without an offset; "
+                                            "pass tz= (the server's time zone)")
         return local_to_utc(value, context.tz)
     return utc_timestamp(value)
 
