@@ -82,6 +82,15 @@ def lookup(provider: str | None, event_id: int | None) -> CatalogEntry | None:
     return _load()[1].get((str(provider).lower(), int(event_id)))
 
 
+def catalog_entries() -> tuple[CatalogEntry, ...]:
+    """Every catalogued event, once each (an entry lists the providers that log it).
+
+    >>> len(catalog_entries())
+    11
+    """
+    return _load()[0]
+
+
 def field_names() -> tuple[str, ...]:
     """Every insertion-string name in the catalog, each once, in catalog order.
 

@@ -23,10 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from exlab.transport.catalog import CatalogEntry, field_names, insertion_strings, lookup, message_patterns, \
-    render_message
+from exlab.transport.catalog import CatalogEntry, catalog_entries, field_names, insertion_strings, lookup, \
+    message_patterns, render_message
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _SMTP_RESPONSE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b.*", re.DOTALL)
@@ -88,25 +91,45 @@ def name_fields(events: pd.DataFrame) -> pd.DataFrame:
     ('mail.contoso.com', 'Microsoft Exchange could not find a certifica')
     """
     out = events.copy()
-    names = field_names()
-    columns: dict[str, list] = {name: [None] * len(out) for name in names}
-    messages = out["message"].astype("object").where(out["message"].notna(), None).tolist() \
-        if "message" in out else [None] * len(out)
-    providers = out["provider"].tolist() if "provider" in out else [None] * len(out)
-    event_ids = out["event_id"].tolist() if "event_id" in out else [None] * len(out)
-    datas = out["data"].tolist() if "data" in out else [None] * len(out)
-    for index, (provider, event_id) in enumerate(zip(providers, event_ids)):
-        if provider is pd.NA or event_id is pd.NA:
-            continue
-        entry = lookup(provider, event_id)
-        if entry is None:
-            continue
-        data = datas[index] if isinstance(datas[index], Mapping) else {}
-        for name, value in _named(entry, data, messages[index]).items():
-            columns[name][index] = value
-        if messages[index] is None and any(value is not None for value in insertion_strings(entry, data)):
-            messages[index] = render_message(provider, event_id, data)
-    for name in names:
-        out[name] = pd.array(columns[name], dtype="string")
-    out["message"] = pd.array(messages, dtype="string")
+    positions = _catalogued(out)
+    found: dict[str, dict[int, str]] = {name: {} for name in field_names()}
+    rendered: dict[int, str] = {}
+    message = out["message"] if "message" in out else pd.Series(pd.NA, index=out.index, dtype="string")
+    for position in positions:
+        row = out.iloc[position]
+        entry = lookup(row["provider"], row["event_id"])
+        data = row["data"] if "data" in out and isinstance(row["data"], Mapping) else {}
+        text = message.iloc[position]
+        text = None if text is pd.NA or text is None else str(text)
+        for name, value in _named(entry, data, text).items():
+            found[name][position] = value
+        if text is None and any(value is not None for value in insertion_strings(entry, data)):
+            rendered[position] = render_message(entry.providers[0], entry.event_id, data)
+    for name, values in found.items():
+        out[name] = _sparse_strings(out.index, values)
+    filled = _sparse_strings(out.index, rendered)
+    out["message"] = message.astype("string").where(message.notna(), filled)
     return out
+
+
+def _catalogued(events: pd.DataFrame) -> list[int]:
+    """Positions of the rows whose provider and event id are in the catalog (checked column-wise)."""
+    if events.empty or "provider" not in events or "event_id" not in events:
+        return []
+    providers = events["provider"].astype("string").str.lower()
+    known = {(p.lower(), e.event_id) for e in catalog_entries() for p in e.providers}
+    candidates = events["event_id"].isin({event_id for _, event_id in known}).fillna(False).to_numpy(bool)
+    return [int(i) for i in np.flatnonzero(candidates)
+            if (providers.iloc[i], int(events["event_id"].iloc[i])) in known]
+
+
+def _sparse_strings(index: pd.Index, values: Mapping[int, str]) -> pd.Series:
+    """A string column that is NA except at the given positions (cheap for millions of rows)."""
+    column = pa.nulls(len(index), pa.large_string())
+    if values:
+        mask = np.zeros(len(index), dtype=bool)
+        ordered = sorted(values)
+        mask[ordered] = True
+        column = pc.replace_with_mask(column, pa.array(mask),
+                                      pa.array([values[i] for i in ordered], pa.large_string()))
+    return pd.Series(column, index=index, dtype=pd.ArrowDtype(pa.large_string())).astype("string")
