@@ -331,3 +331,41 @@ def test_a_bad_value_is_left_na_and_noted_not_fatal():
     assert frame.loc[0, "services"] is None and frame.loc[0, "status"] == "Valid"
     assert frame.attrs["parse_report"].files[0].warnings == [
         "certificate 1: Services 'IIS, Telnet' not understood (not an Exchange service: Telnet); left NA"]
+
+
+# --------------------------------------------------------------------------- other real-world variants
+
+def test_a_remote_object_exchange_could_not_deserialize_is_read_from_its_raw_data():
+    out = io.BytesIO()
+    write_clixml(_lab_certs()[:1], out, remote=True)
+    text = out.getvalue()[2:].decode("utf-16-le")
+    props = text[text.index("<Props>"):text.index("</Props>")]
+    kept = [line for line in props.split("\r\n") if 'N="RawData"' in line or 'N="SerializationData"' in line]
+    thin = text.replace(props, "<Props>\r\n" + "\r\n".join(kept) + "\r\n    ")
+    frame = exlab.read_certs(io.BytesIO(b"\xff\xfe" + thin.encode("utf-16-le")))
+    row = frame.iloc[0]
+    assert row["thumbprint"] == _lab_certs()[0].thumbprint and row["subject"] == "CN=mail.contoso.com"
+    assert row["services"] is None and pd.isna(row["status"])       # only the blob knew them
+    assert frame.attrs["parse_report"].files[0].warnings == [
+        "object 1: remote shell object; its SerializationData blob is not decoded"]
+
+
+def test_powershell_7_ellipsis_and_a_utf16_file_without_bom():
+    text = ("Thumbprint                                Services   Subject\n"
+            "----------                                --------   -------\n"
+            f"{B}  ...WS..    CN=mail.contoso.com, O=Contoso Sp. z o.o., L=War\u2026\n")
+    frame = exlab.read_certs(io.BytesIO(text.encode("utf-16-le")))
+    assert frame.loc[0, "subject"] == "CN=mail.contoso.com, O=Contoso Sp. z o.o., L=War\u2026"
+    warnings_ = frame.attrs["parse_report"].files[0].warnings
+    assert warnings_ == ["no byte order mark: read as utf-16-le", "line 3: Subject cut by the console width; kept as shown"]
+    merged = exlab.read_certs([io.BytesIO(text.encode("utf-16-le")), FIXTURES / "clixml-local.xml"])
+    assert merged.set_index("thumbprint").loc[B, "subject"] == TRUTH[B]["subject"]
+    assert merged["conflicts"].tolist() == [(), ()]
+
+
+def test_set_content_output_in_the_polish_ansi_code_page():
+    text = ("\r\nFriendlyName : Certyfikat wewnętrzny Wrocław\r\nServices     : IMAP, POP, IIS, SMTP\r\n"
+            "Thumbprint   : " + A + "\r\n\r\n")
+    frame = exlab.read_certs(io.BytesIO(text.encode("cp1250")))
+    assert frame.loc[0, "friendly_name"] == "Certyfikat wewnętrzny Wrocław"
+    assert frame.attrs["parse_report"].files[0].warnings == ["no byte order mark: read as cp1250"]
