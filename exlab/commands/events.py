@@ -26,11 +26,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from exlab.errors import ExlabError, UnsupportedFormat
+from exlab.errors import ExlabError
 from exlab.events.query import ENGINES
-from exlab.events.reader import detect_format, read_events
+from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
-from exlab.evidence import expand, open_evidence
+from exlab.evidence import expand
 from exlab.parse_report import ParseReport
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
@@ -186,14 +186,12 @@ def _event_files(paths: list[str]) -> tuple[list, list[str]]:
             files.extend(expand(path))
             continue
         for candidate in expand(path):
-            evidence = open_evidence(candidate)
-            try:
-                detect_format(evidence)
+            with open(candidate, "rb") as handle:   # the head only: read_events hashes what it reads
+                head = handle.read(64 * 1024)
+            if head and any(module.detect(head) for module in FORMATS):
                 files.append(candidate)
-            except UnsupportedFormat:
+            else:
                 passed_over.append(str(candidate))
-            finally:
-                evidence.stream.close()
     return files, passed_over
 
 

@@ -4,7 +4,8 @@ Rows are events-frame row dicts (``time_created`` int ns UTC, ``provider``, ``ev
 ``qualifiers``, ``level``, ``task``, ``keywords``, ``record_id``, ``computer``, ``channel``,
 ``data`` with ``%1``... for unnamed values, and ``message``: the rendered text, which the
 caller provides). Every writer takes a path or a binary stream, returns the number of
-events written, and writes the same bytes for the same arguments.
+events written, and writes the same bytes for the same arguments. Events are written in
+the order given (Event Viewer writes the order of its view: newest first by default).
 
 Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
 
