@@ -42,7 +42,11 @@ _MAX_DEPTH = 20   # Export-Clixml's default -Depth is 2; this only stops referen
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``exchange-clixml`` for a CliXml document holding certificates."""
+    """``exchange-clixml`` for a CliXml document holding certificates.
+
+    >>> sniff(b"", '<Objs Version="1.1.0.1"><Obj RefId="0"><BA N="RawData">MII=</BA>')
+    'exchange-clixml'
+    """
     if text is None or not text.lstrip("\ufeff \r\n").startswith(("<Objs", "<?xml")):
         return None
     return FORMAT if re.search(r"ExchangeCertificate|X509Certificate2|N=\"RawData\"", text) else None
@@ -103,7 +107,19 @@ def _value(element: Element, refs: dict[str, Element], depth: int = 0) -> Any:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """One row per top-level ``<Obj>``; an object that names no certificate is skipped and counted."""
+    """One row per top-level ``<Obj>``; an object that names no certificate is skipped and counted.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> xml = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
+    ...        '<Props><S N="Thumbprint">' + "AB" * 20 + '</S><Obj N="Services" RefId="1"><ToString>IIS, SMTP'
+    ...        '</ToString><I32>24</I32></Obj><DT N="NotAfter">2027-03-14T10:12:05+01:00</DT></Props></Obj></Objs>')
+    >>> report = ParseReport().add_file("c.xml", sha256="", format=FORMAT)
+    >>> [row] = read(open_evidence(io.BytesIO(xml.encode())), FORMAT, ReadOptions(), report)
+    >>> row["services"], row["not_after"]
+    (('IIS', 'SMTP'), Timestamp('2027-03-14 09:12:05+0000', tz='UTC'))
+    """
     text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
     try:
         root = ElementTree.fromstring(text)

@@ -29,7 +29,11 @@ _TYPE_LINE = re.compile(r"^#TYPE (?:Deserialized\.)?\S*(?:ExchangeCertificate|X5
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``exchange-csv`` for Export-Csv output of certificates (with or without the #TYPE line)."""
+    """``exchange-csv`` for Export-Csv output of certificates (with or without the #TYPE line).
+
+    >>> sniff(b"", "#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate")
+    'exchange-csv'
+    """
     if text is None:
         return None
     first = text.lstrip("\ufeff\r\n ").split("\n", 1)[0].strip()
@@ -47,7 +51,18 @@ def delimiter_of(header: str) -> str:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """One row per CSV record; a record with the wrong number of cells is skipped and counted."""
+    """One row per CSV record; a record with the wrong number of cells is skipped and counted.
+
+    >>> import io, warnings
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> text = '"Thumbprint","Services","NotAfter"\\r\\n"' + "AB" * 20 + '","IIS, SMTP","14.03.2027 09:12:05"\\r\\n'
+    >>> report = ParseReport().add_file("c.csv", sha256="", format=FORMAT)
+    >>> with warnings.catch_warnings(record=True):   # no tz given: UTC assumed, and said
+    ...     [row] = read(open_evidence(io.BytesIO(text.encode())), FORMAT, ReadOptions(), report)
+    >>> row["services"], row["not_after"], report.assumed_tz
+    (('IIS', 'SMTP'), Timestamp('2027-03-14 09:12:05+0000', tz='UTC'), 'UTC')
+    """
     text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
     start = 1 if text.startswith("#TYPE") else 0
     body = text.split("\n", 1)[1] if start and "\n" in text else ("" if start else text)

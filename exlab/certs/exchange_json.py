@@ -34,7 +34,11 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``exchange-json`` for a JSON object or array with a Thumbprint or RawData property."""
+    """``exchange-json`` for a JSON object or array with a Thumbprint or RawData property.
+
+    >>> sniff(b"", '{\\r\\n    "Thumbprint":  "AB"'), sniff(b"", '{"Name": "x"}')
+    ('exchange-json', None)
+    """
     if text is None or not text.lstrip("\ufeff \r\n\t").startswith(("{", "[")):
         return None
     return FORMAT if re.search(r'"(?:Thumbprint|RawData)"\s*:', text) else None
@@ -89,7 +93,17 @@ def _item_text(item: Any) -> str:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """One row per certificate object; an element that is not an object is skipped and counted."""
+    """One row per certificate object; an element that is not an object is skipped and counted.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> text = '{"Thumbprint":  "' + "AB" * 20 + '", "Services":  27, "RootCAType":  2}'
+    >>> report = ParseReport().add_file("c.json", sha256="", format=FORMAT)
+    >>> [row] = read(open_evidence(io.BytesIO(text.encode())), FORMAT, ReadOptions(), report)
+    >>> row["services"], row["root_ca_type"]
+    (('IMAP', 'POP', 'IIS', 'SMTP'), 'Enterprise')
+    """
     text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
     try:
         document = json.loads(text, strict=False)

@@ -34,7 +34,11 @@ _MARKERS = re.compile(r"(?m)^(?:CertificateDomains|RootCAType|HasPrivateKey|Serv
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``exchange-list`` when the text has Get-ExchangeCertificate's Format-List properties."""
+    """``exchange-list`` when the text has Get-ExchangeCertificate's Format-List properties.
+
+    >>> sniff(b"", "Services   : IIS, SMTP\\r\\nThumbprint : " + "AB" * 20), sniff(b"", "Name : x")
+    ('exchange-list', None)
+    """
     if text is None:
         return None
     if _THUMBPRINT_LINE.search(text):
@@ -68,7 +72,17 @@ def property_blocks(text: str, report: FileReport) -> Iterator[dict[str, str]]:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """Rows for every certificate block; a block that names no certificate is skipped and counted."""
+    """Rows for every certificate block; a block that names no certificate is skipped and counted.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> text = "Services   : IIS, SMTP\\r\\nThumbprint : " + "AB" * 20 + "\\r\\n\\r\\nServices : IIS\\r\\n"
+    >>> report = ParseReport().add_file("fl.txt", sha256="", format=FORMAT)
+    >>> rows = read(open_evidence(io.BytesIO(text.encode("utf-16"))), FORMAT, ReadOptions(), report)
+    >>> [row["services"] for row in rows], report.records_skipped
+    ([('IIS', 'SMTP')], 1)
+    """
     text = read_text(evidence.stream, evidence.name, report)
     blocks = list(property_blocks(text, report))
     samples = [s for b in blocks for k in ("NotAfter", "NotBefore") if k in b for s in date_samples(b[k])]

@@ -63,7 +63,14 @@ _SIGNATURE_OIDS = {
 
 def text_context(report: FileReport, options: ReadOptions, samples: list[str], source: str) -> PropsContext:
     """The context of a text export (Format-List, table, Export-Csv) whose dates are ``samples``:
-    the file's date order and the time zone, with what was assumed written to the report."""
+    the file's date order and the time zone, with what was assumed written to the report.
+
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
+    >>> context = text_context(report, ReadOptions(tz="Europe/Warsaw"), ["14.03.2027 10:12:05"], "fl.txt")
+    >>> context.dates.order, report.assumed_tz
+    ('DMY', 'Europe/Warsaw')
+    """
     try:
         dates = DateStyle.detect(samples, options.culture)
     except ValueError as err:

@@ -26,7 +26,11 @@ _UNDERLINE = re.compile(r"^-{10} +-{8} +-{7} *$")
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``exchange-table`` when the text holds the default table's header."""
+    """``exchange-table`` when the text holds the default table's header.
+
+    >>> sniff(b"", "\\r\\nThumbprint                                Services   Subject\\r\\n")
+    'exchange-table'
+    """
     return FORMAT if text is not None and _HEADER.search(text) else None
 
 
@@ -36,7 +40,17 @@ def header_columns(header: str) -> tuple[int, int]:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """One row per table line; a line without a thumbprint is skipped and counted."""
+    """One row per table line; a line without a thumbprint is skipped and counted.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> text = ("Thumbprint" + " " * 32 + "Services   Subject\\n" + "AB" * 20 + "  ...WS..    CN=mail.contoso.com\\n")
+    >>> report = ParseReport().add_file("t.txt", sha256="", format=FORMAT)
+    >>> [(r["thumbprint"][:4], r["services"], r["subject"])
+    ...  for r in read(open_evidence(io.BytesIO(text.encode())), FORMAT, ReadOptions(), report)]
+    [('ABAB', ('IIS', 'SMTP'), 'CN=mail.contoso.com')]
+    """
     text = read_text(evidence.stream, evidence.name, report)
     context = PropsContext(report, tz=options.tz)
     rows: list[dict] = []

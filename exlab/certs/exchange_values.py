@@ -156,7 +156,11 @@ def parse_list(text: str) -> tuple[list[str], bool]:
 
 @dataclass(frozen=True)
 class Culture:
-    """How a Windows culture writes ``DateTime.ToString()`` (short date + long time)."""
+    """How a Windows culture writes ``DateTime.ToString()`` (short date + long time).
+
+    >>> CULTURES["en-AU"].order, CULTURES["en-AU"].am
+    ('DMY', 'am')
+    """
 
     order: str              # "MDY", "DMY" or "YMD"
     separator: str

@@ -38,7 +38,14 @@ EXPECTED_FORMATS = ("a certificate (.cer/.crt/.pem/.der), PKCS#7 (.p7b), PKCS#12
 
 
 def detect_format(evidence: Evidence) -> tuple[ModuleType, str]:
-    """The format module and format name that recognise this file's first bytes."""
+    """The format module and format name that recognise this file's first bytes.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> module, fmt = detect_format(open_evidence(io.BytesIO("Thumbprint : ".encode() + b"AB" * 20)))
+    >>> module.__name__, fmt
+    ('exlab.certs.exchange_list', 'exchange-list')
+    """
     head = evidence.head(64 * 1024)
     if not head.strip():
         raise UnsupportedFormat(evidence.name, "the file is empty", EXPECTED_FORMATS)

@@ -51,6 +51,12 @@ def read_text(stream: BinaryIO, name: str, report: FileReport) -> str:
     """The whole text of an evidence stream; a guessed (BOM-less, non-UTF-8) encoding is noted.
 
     Raises CorruptInput when UTF-16 text is cut in half (an odd number of bytes).
+
+    >>> import io
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
+    >>> read_text(io.BytesIO("Services : SMTP".encode("utf-16-le")), "fl.txt", report), report.warnings
+    ('Services : SMTP', ['no byte order mark: read as utf-16-le'])
     """
     data = stream.read()
     try:

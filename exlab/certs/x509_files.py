@@ -46,7 +46,11 @@ _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``pem``, ``der``, ``pkcs7`` or ``pkcs12`` when the first bytes look like one, else None."""
+    """``pem``, ``der``, ``pkcs7`` or ``pkcs12`` when the first bytes look like one, else None.
+
+    >>> sniff(bytes.fromhex("3082010a3082"), None), sniff(b"Thumbprint", "Thumbprint")
+    ('der', None)
+    """
     if text is not None and "-----BEGIN " in text and "-----END " in text:
         only_pkcs7 = "-----BEGIN PKCS7-----" in text and "CERTIFICATE-----" not in text
         return "pkcs7" if only_pkcs7 else "pem"
@@ -63,7 +67,17 @@ def sniff(head: bytes, text: str | None) -> str | None:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """Rows of X.509 facts, one per certificate in the file (see the module's docstring)."""
+    """Rows of X.509 facts, one per certificate in the file (see the module's docstring).
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> from exlab.lab.pki import LabPki
+    >>> from exlab.parse_report import ParseReport
+    >>> root = LabPki("doc").internal_root
+    >>> report = ParseReport().add_file("root.cer", sha256="", format="der")
+    >>> [row["subject"] for row in read(open_evidence(io.BytesIO(root.der)), "der", ReadOptions(), report)]
+    ['CN=Contoso Root CA, DC=contoso, DC=com']
+    """
     data = evidence.stream.read()
     if fmt == "pem" or data.lstrip()[:1] not in (b"\x30", b""):   # PEM, or PEM PKCS#7
         return _read_pem(evidence.name, data, options, report)

@@ -92,6 +92,11 @@ class ExchangeCert:
     """One certificate as Get-ExchangeCertificate sees it on ``server``.
 
     ``certificate`` is a cryptography certificate (a lab ``LabCertificate.certificate``).
+
+    >>> from exlab.lab.pki import LabPki
+    >>> entry = ExchangeCert(LabPki("doc").internal_root.certificate, root_ca_type="Enterprise")
+    >>> entry.identity == "EX01\\\\" + entry.thumbprint, entry.facts["subject"]
+    (True, 'CN=Contoso Root CA, DC=contoso, DC=com')
     """
 
     certificate: x509.Certificate
@@ -219,7 +224,16 @@ def write_list(certs: Sequence[ExchangeCert], target: Target, *, culture: str = 
                encoding: str = "utf-16") -> None:
     """``Get-ExchangeCertificate | fl`` (or ``fl *`` with ``all_properties``, or ``fl Name,...``
     with ``properties``): ``Name : value`` lines, names padded to the longest, long values
-    wrapped onto continuation lines indented under the value, a blank line between certificates."""
+    wrapped onto continuation lines indented under the value, a blank line between certificates.
+
+    >>> import io
+    >>> from exlab.lab.pki import LabPki
+    >>> out = io.BytesIO()
+    >>> write_list([ExchangeCert(LabPki("doc").internal_root.certificate, services=("SMTP",))], out,
+    ...            culture="pl-PL", tz="Europe/Warsaw", properties=("NotBefore", "Services"))
+    >>> out.getvalue().decode("utf-16").split("\\r\\n")[2:4]
+    ['NotBefore : 06.01.2020 10:30:00', 'Services  : SMTP']
+    """
     names = tuple(properties or (ALL_PROPERTIES if all_properties else FORMAT_LIST_PROPERTIES))
     pad = max(len(n) for n in names)
     blocks = []
@@ -245,7 +259,15 @@ def write_csv(certs: Sequence[ExchangeCert], target: Target, *, culture: str = "
               remote: bool = False, delimiter: str = ",", encoding: str = "ascii") -> None:
     """``Get-ExchangeCertificate | Export-Csv`` (``#TYPE`` line, every property quoted). Lists
     are written as their type name, enums by name, dates in ``culture``. ``remote`` writes what
-    a remote Exchange Management Shell gives (Deserialized type, PSComputerName, RunspaceId)."""
+    a remote Exchange Management Shell gives (Deserialized type, PSComputerName, RunspaceId).
+
+    >>> import io
+    >>> from exlab.lab.pki import LabPki
+    >>> out = io.BytesIO()
+    >>> write_csv([ExchangeCert(LabPki("doc").internal_root.certificate)], out, remote=True)
+    >>> out.getvalue().decode("ascii").split("\\r\\n")[0]
+    '#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate'
+    """
     names = list(ALL_PROPERTIES) + (["PSComputerName", "RunspaceId", "PSShowComputerName"] if remote else [])
     lines = [f"#TYPE {'Deserialized.' if remote else ''}{TYPE_NAME}", delimiter.join(_csv_cell(n) for n in names)]
     list_type = "System.Collections.ArrayList" if remote else None
@@ -354,7 +376,15 @@ def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | Non
     """``Get-ExchangeCertificate | Export-Clixml``: UTF-16 with BOM, typed properties, dates with
     their offset, enums as ``<ToString>`` plus ``<I32>``, the DER as ``<BA N="RawData">``.
     ``remote`` writes the deserialized object a remote Exchange Management Shell returns
-    (``Deserialized.`` type names, ``SerializationData``, PSComputerName / RunspaceId)."""
+    (``Deserialized.`` type names, ``SerializationData``, PSComputerName / RunspaceId).
+
+    >>> import io
+    >>> from exlab.lab.pki import LabPki
+    >>> out = io.BytesIO()
+    >>> write_clixml([ExchangeCert(LabPki("doc").internal_root.certificate)], out, tz="Europe/Warsaw")
+    >>> [line.strip() for line in out.getvalue().decode("utf-16").split("\\r\\n") if "NotBefore" in line]
+    ['<DT N="NotBefore">2020-01-06T10:30:00+01:00</DT>']
+    """
     xml = _CliXml()
     prefix = "Deserialized." if remote else ""
     for cert in certs:
@@ -440,7 +470,15 @@ def write_json(certs: Sequence[ExchangeCert], target: Target, *, services_as_tex
     """``Get-ExchangeCertificate | Select-Object FriendlyName,Thumbprint,... | ConvertTo-Json``
     as Windows PowerShell 5.1 writes it: ``"\\/Date(ms)\\/"`` dates, enums as numbers (names when
     ``services_as_text``: ``@{n='Services';e={$_.Services.ToString()}}``), one object without an
-    array around it, ``raw_data`` adds the DER as an array of byte values."""
+    array around it, ``raw_data`` adds the DER as an array of byte values.
+
+    >>> import io
+    >>> from exlab.lab.pki import LabPki
+    >>> out = io.BytesIO()
+    >>> write_json([ExchangeCert(LabPki("doc").internal_root.certificate, services=("IIS", "SMTP"))], out)
+    >>> [line.strip() for line in out.getvalue().decode("utf-16").split("\\r\\n") if "Services" in line]
+    ['"Services":  24,']
+    """
     objects = []
     for cert in certs:
         facts = cert.facts
