@@ -82,7 +82,9 @@ class Culture:
         >>> CULTURES["fr-FR"].parse_local("20/03/2025 25:15:04") is None
         True
         """
-        match = _DATE_TIME.fullmatch(text.translate(_INVISIBLE).strip())
+        if not text.isascii():
+            text = text.translate(_INVISIBLE)
+        match = _DATE_TIME.fullmatch(text.strip())
         if not match or match.group("sep1") != self.date_separator or match.group("sep2") != self.date_separator:
             return None
         first, second, year = int(match.group("a")), int(match.group("b")), int(match.group("year"))

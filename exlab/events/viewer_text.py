@@ -30,7 +30,8 @@ from exlab.parse_report import FileReport
 FORMAT = "event-viewer-text"
 KNOWN_LANGUAGES = ", ".join(CULTURES)
 _LEGACY_CODEPAGES = tuple(dict.fromkeys(c.ansi_codepage for c in CULTURES.values()))
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
 
 
 def detect(head: bytes) -> bool:
@@ -106,7 +107,8 @@ def _rows(records, culture: Culture, to_utc, query: EventQuery, report: FileRepo
         if len(cells) not in (5, 6):
             report.skip_record(f"line {line}", f"expected 6 columns (5 named and the description), found {len(cells)}")
             continue
-        level_text, when, provider, event_text, task_text = (cell.strip() for cell in cells[:5])
+        level_text, when, provider, event_text, task_text = (cells[0].strip(), cells[1], cells[2].strip(),
+                                                             cells[3].strip(), cells[4].strip())
         if not event_text.isdigit() or int(event_text) > 0xFFFF:
             report.skip_record(f"line {line}", f"event id {event_text!r} is not a number from 0 to 65535")
             continue
@@ -200,27 +202,24 @@ def _local_to_utc(query: EventQuery, report: FileReport):
     ambiguous: list[int] = []
 
     @functools.lru_cache(maxsize=4096)
-    def hour_offset(year: int, month: int, day: int, hour: int) -> timedelta | None:
+    def hour_start(year: int, month: int, day: int, hour: int) -> int | None:
+        """Seconds since the epoch (UTC) at the start of a local hour; None inside a DST gap."""
         local = datetime(year, month, day, hour, tzinfo=zone)
         offset = local.utcoffset()
-        later = local.replace(fold=1).utcoffset()
         back = (local - offset).replace(tzinfo=timezone.utc).astimezone(zone)
         if back.replace(tzinfo=None) != local.replace(tzinfo=None):
             return None  # inside a daylight saving gap
-        if later != offset:
+        if local.replace(fold=1).utcoffset() != offset:
             ambiguous.append(1)
             if len(ambiguous) == 1:
                 report.note(f"local times in the repeated hour {year}-{month:02d}-{day:02d} {hour:02d}:00 "
                             f"({query.tz}) are ambiguous: read as the first occurrence")
-        return offset
+        return (local.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - offset // _SECOND
 
     def to_utc(local: LocalTime) -> int | None:
         year, month, day, hour, minute, second = local
-        offset = hour_offset(year, month, day, hour)
-        if offset is None:
-            return None
-        naive = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc) - offset
-        return (naive - _EPOCH) // timedelta(microseconds=1) * 1000
+        start = hour_start(year, month, day, hour)
+        return None if start is None else (start + minute * 60 + second) * 1_000_000_000
 
     return to_utc
 

@@ -134,6 +134,12 @@ def test_writers_reproduce_the_hand_written_fixtures_byte_for_byte(fixture, writ
     assert write(writer, rows, **tz, **options) == (FIXTURES / fixture).read_bytes()
 
 
+@pytest.mark.parametrize("tz", ["America/Los_Angeles", "Asia/Kolkata", "Australia/Sydney", "UTC"])
+def test_local_times_round_trip_in_any_zone(tz):
+    data = write(ee.write_event_viewer_txt, ROWS, culture="en-US", tz=tz)
+    assert read_back(data, "text", tz=tz) == expected(ROWS, "text")
+
+
 def test_ansi_code_page_exports_read_back_and_lose_what_the_code_page_lacks():
     row = dict(EVENT_2004, message="Zażółć gęślą jaźń \U0001F600")
     data = write(ee.write_event_viewer_csv, [row], culture="pl-PL", tz="Europe/Warsaw", encoding="cp1250")
