@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from exlab import read_events
-from exlab.errors import AssumptionWarning, DataLossWarning, UnsupportedFormat
+from exlab.errors import AssumptionWarning, DataLossWarning, ExlabError, UnsupportedFormat
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MSG_2004_EN = ("Send connector Outbound to Office 365: Message delivery was not successful. The message with "
@@ -165,3 +165,8 @@ def test_filters_return_exactly_the_matching_subset():
     expected = everything[everything["time_created"] >= utc("2025-03-20 09:05:44")].reset_index(drop=True)
     pd.testing.assert_frame_equal(since, expected)
     assert read_events(path, tz="Europe/Warsaw", providers=["other"]).empty
+
+
+def test_an_unknown_time_zone_is_an_error_naming_it():
+    with pytest.raises(ExlabError, match="Mars/Olympus"):
+        read_events(FIXTURES / "app-en-US.csv", tz="Mars/Olympus")
