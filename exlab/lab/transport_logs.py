@@ -109,6 +109,8 @@ def log_time(ns: int) -> str:
 
 
 def _csv_line(values: Sequence[str]) -> str:
+    if any("\r" in value or "\n" in value for value in values):
+        raise ValueError(f"a log record is one line: line breaks in {values!r}")
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(values)
     return buffer.getvalue()

@@ -139,7 +139,7 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
     objects: list[Bag] = []
     current: Bag = {}
     last: str | None = None
-    last_line = ""
+    last_line, column = "", 0
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             if current:
@@ -147,10 +147,13 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
             current, last = {}, None
             continue
         if raw[:1] in (" ", "\t") and last is not None:
+            # continuation lines are indented to the value column: what follows it is value
+            piece = raw[column:] if column and not raw[:column].strip() else raw.lstrip()
             previous = current[last]
-            between_words = (previous.endswith((" ", "\t")) or previous.endswith(",")
-                             or len(last_line.rstrip()) < full_width)
-            current[last] = previous.rstrip() + (" " if between_words else "") + raw.strip()
+            joined_at_space = previous[-1:].isspace() or piece[:1].isspace()
+            if not joined_at_space and len(last_line.rstrip()) < full_width:
+                previous += " "      # a word wrap whose trailing space was trimmed away
+            current[last] = previous + piece
             last_line = raw
             continue
         match = _FL_LINE.match(raw)
@@ -159,6 +162,7 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
                 bad_lines.append(number)
             continue
         last, last_line = match.group("name"), raw
+        column = match.start("value") if match.group("value") is not None else len(raw)
         current[last] = match.group("value") or ""
     if current:
         objects.append({key: value.strip() for key, value in current.items()})

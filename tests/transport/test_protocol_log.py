@@ -7,11 +7,14 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exlab.errors import CorruptInput, DataLossWarning, UnsupportedFormat
 from exlab.lab.transport_logs import (
     DEMO_CERT,
     DEMO_REMOTE_CERT,
+    LoggedCertificate,
     LoggedMessage,
     ProtocolSession,
     demo_session,
@@ -196,3 +199,45 @@ def test_two_servers_with_the_same_session_id_stay_apart(tmp_path):
     assert len(frame) == 2 and frame["session_id"].nunique() == 1
     assert sorted(frame["local_endpoint"]) == ["10.0.0.5:28417", "10.0.0.6:31002"]
     assert (frame["outcome"] == "rejected").all()
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
+
+
+@given(subject=_TEXT, issuer=_TEXT, reply_text=_TEXT, connector=_TEXT)
+@settings(max_examples=60, deadline=None)
+def test_any_text_round_trips(subject, issuer, reply_text, connector):
+    base = demo_session()
+    cert = LoggedCertificate(subject, issuer, "0A1B", "AB" * 20, ("a.example", "b.example"))
+    session = ProtocolSession(**{**base.__dict__, "connector": connector, "certificate": cert,
+                                 "reply": "454 4.7.0 " + reply_text})
+    stream = io.BytesIO()
+    write_protocol_log(stream, [session])
+    row = read_protocol_log(io.BytesIO(stream.getvalue())).iloc[0]
+    assert (row.cert_subject, row.cert_issuer, row.connector) == (subject, issuer, connector)
+    assert row.final_reply == "454 4.7.0 " + reply_text and row.reply_code == 454
+
+
+def test_line_breaks_are_refused_by_the_writer():
+    base = demo_session()
+    with pytest.raises(ValueError, match="line breaks"):
+        write_protocol_log(io.BytesIO(), [ProtocolSession(**{**base.__dict__, "reply": "454 4.7.0 a\r\nb"})])
+
+
+def test_exchange_2010_received_certificate_block():
+    data = (HEADER.replace(b"15.0.0.0", b"14.3.123.0") + FIELDS
+            + b"2025-03-20T00:00:04.412Z,Internet,08CD000000000001,0,10.0.0.5:1234,1.2.3.4:25,+,,\r\n"
+            + b"2025-03-20T00:00:04.500Z,Internet,08CD000000000001,1,10.0.0.5:1234,1.2.3.4:25,>,STARTTLS,\r\n"
+            + b"2025-03-20T00:00:04.600Z,Internet,08CD000000000001,2,10.0.0.5:1234,1.2.3.4:25,*,,Received certificate\r\n"
+            + b"2025-03-20T00:00:04.600Z,Internet,08CD000000000001,3,10.0.0.5:1234,1.2.3.4:25,*,"
+            + b"6e0a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c,Certificate thumbprint\r\n"
+            + b"2025-03-20T00:00:04.700Z,Internet,08CD000000000001,4,10.0.0.5:1234,1.2.3.4:25,-,,Local\r\n")
+    row = read_protocol_log(io.BytesIO(data)).iloc[0]
+    assert row.remote_cert_thumbprint == "6E0A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C"
+    assert pd_isna(row.cert_thumbprint) and row.outcome == "disconnected"
+
+
+def test_header_only_file_has_no_sessions():
+    frame = read_protocol_log(io.BytesIO(HEADER + FIELDS))
+    assert len(frame) == 0 and list(frame.columns)[:2] == ["session_id", "connector"]
+    assert frame.attrs["parse_report"].files[0].records_read == 0

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exlab.errors import CorruptInput, DataLossWarning, UnsupportedFormat
 from exlab.lab.transport_logs import DEMO_CONNECTOR, write_exchange_servers, write_send_connectors
@@ -122,3 +124,19 @@ def test_bad_inputs():
     assert frame["name"].tolist() == ["Internet"]
     losses = frame.attrs["parse_report"].files[0].losses
     assert [loss.where for loss in losses] == ["line 4", "object 2"]
+
+
+# names and certificate names as people write them: words separated by single spaces
+_WORD = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters="-_.=,()'&<>"),
+                min_size=1, max_size=14)
+_NAME = st.lists(_WORD, min_size=1, max_size=12).map(" ".join)
+
+
+@given(name=_NAME, tls_name=_NAME, width=st.integers(50, 140), culture=st.sampled_from(["en-US", "pl-PL", "de-DE"]))
+@settings(max_examples=80, deadline=None)
+def test_fl_round_trip_of_any_names(name, tls_name, width, culture):
+    connector = dict(DEMO_CONNECTOR, name=name, tls_certificate_name=tls_name)
+    stream = io.BytesIO()
+    write_send_connectors(stream, [connector], width=width, culture=culture)
+    row = read_connectors(io.BytesIO(stream.getvalue())).iloc[0]
+    assert (row["name"], row.tls_certificate_name) == (name, tls_name)
