@@ -54,7 +54,13 @@ def _positive(text: str) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print each case with its verdict, cause and servers."""
+    """Print each case with its verdict, cause and servers.
+
+    >>> run_list(argparse.Namespace())   # doctest: +ELLIPSIS
+    contoso-kb2888788        confirmed  kb2888788                    EXCHANGE (pl-PL, Europe/Warsaw)
+    ...
+    0
+    """
     for name in names():
         scenario = case(name)
         print(f"{name:24} {scenario.verdict:10} {scenario.cause or '-':28} "
@@ -63,7 +69,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    """Generate the case(s); print what was written and what no writer could produce yet."""
+    """Generate the case(s); print what was written and what no writer could produce yet.
+
+    >>> run_generate(argparse.Namespace(all=True, targets=["a", "b"], seed=1, events=None))
+    2
+    """
     if args.all:
         if len(args.targets) != 1:
             print("exlab lab generate --all takes only OUTDIR", file=sys.stderr)

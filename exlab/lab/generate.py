@@ -12,10 +12,10 @@ encryption draws random salts), so no case exports one.
 
 >>> import tempfile, json, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp())
->>> result = generate_case("fabrikam-healthy", out, seed=1, events=50, only=("cer",))
->>> truth = json.loads((out / "fabrikam-healthy" / "truth.json").read_text(encoding="utf-8"))
->>> truth["verdict"], truth["cause"], truth["counts"]["failed_sessions"]
-('ruled_out', None, 0)
+>>> result = generate_case("contoso-kb2888788", out, seed=1, events=50, only=("cer",))
+>>> truth = json.loads((out / "contoso-kb2888788" / "truth.json").read_text(encoding="utf-8"))
+>>> truth["verdict"], truth["cause"], truth["culprit"] == result.thumbprint("internal")
+('confirmed', 'kb2888788', True)
 >>> (out / "lab-public-root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
 True
 """
@@ -95,7 +95,11 @@ def build_certificates(scenario: Scenario, seed: int) -> dict[str, LabCertificat
 
 
 def public_root() -> LabCertificate:
-    """The lab public root CA (the same for every case and seed)."""
+    """The lab public root CA (the same for every case and seed).
+
+    >>> public_root().subject
+    'CN=exlab Lab Public Root CA, O=exlab lab, C=US'
+    """
     return LabPki(PUBLIC_PKI_SEED).public_root
 
 
@@ -159,6 +163,13 @@ def application_records(gen: Generated, server: ServerSpec, count: int | None) -
 
     Record ids continue a server's long-running log (a number well above 1); a saved
     export renumbers the record headers from 1 (``record_number``).
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> gen = Generated(site, 1, Path("."), simulate(site, 1), build_certificates(site, 1))
+    >>> first = next(r for r in application_records(gen, site.servers[0], 100) if r.noise is None)
+    >>> first.row["event_id"], first.message("pl-PL")[:40]
+    (2004, 'Wyślij łącznik Outbound to Office 365: d')
     """
     scenario = gen.scenario
     rng = model.rng_for(scenario.case, gen.seed, server.name, "record-ids")
@@ -294,7 +305,11 @@ _EXO_PREFIXES = ("AM4PEPF0002", "DB5PEPF0001", "CO1PEPF0000", "SN1PEPF0002")  # 
 
 
 def EXO_CERTIFICATE() -> Any:  # noqa: N802 - a constant built lazily (the writer module may be missing)
-    """The certificate Exchange Online's front ends present, as the protocol log shows it."""
+    """The certificate Exchange Online's front ends present, as the protocol log shows it.
+
+    >>> EXO_CERTIFICATE().subject.split(",")[0]
+    'CN=mail.protection.outlook.com'
+    """
     from exlab.lab.transport_logs import LoggedCertificate
     digest = hashlib.sha1(b"exlab lab: mail.protection.outlook.com").hexdigest().upper()  # noqa: S324 - a label
     return LoggedCertificate(
@@ -355,6 +370,12 @@ def exchange_certificates(gen: Generated, server: str) -> list[Any]:
 
     Status is judged as the server judges it: it trusts its own enterprise root, so the
     internal certificate reads Valid; only an expired one reads DateInvalid.
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> gen = Generated(site, 1, Path("."), simulate(site, 1), build_certificates(site, 1))
+    >>> [(c.friendly_name, c.status, c.root_ca_type) for c in exchange_certificates(gen, "EXCHANGE")][:2]
+    [('mail.contoso.com 2024', 'Valid', 'ThirdParty'), ('Contoso internal', 'Valid', 'Enterprise')]
     """
     from exlab.lab.cert_exports import ExchangeCert
     scenario = gen.scenario
@@ -456,7 +477,11 @@ COMMANDS: dict[str, str] = {
 
 
 def command_of(export: Export) -> str:
-    """The command an engineer ran to get ``export`` (see :data:`COMMANDS`)."""
+    """The command an engineer ran to get ``export`` (see :data:`COMMANDS`).
+
+    >>> command_of(Export("x.txt", "exchange-certs", "EX01", (("shape", "fl*"),)))
+    'Get-ExchangeCertificate | fl * > file'
+    """
     if export.kind == "evtx" and export.option("dirty"):
         return COMMANDS["evtx-dirty"]
     if export.kind == "event-xml" and export.option("style") == "wevtutil":
@@ -503,7 +528,15 @@ def generate_case(case: str | Scenario, outdir: str | Path, *, seed: int = DEFAU
 
 
 def truth(gen: Generated) -> dict:
-    """The ground truth of a generated case (CONTRIBUTING.md's truth.json)."""
+    """The ground truth of a generated case (CONTRIBUTING.md's truth.json).
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> gen = Generated(site, 1, Path("."), simulate(site, 1), build_certificates(site, 1))
+    >>> facts = truth(gen)
+    >>> facts["server_fqdn"], facts["culprit"] == gen.thumbprint("internal"), facts["fix_applied"]
+    ('exchange.contoso.com', True, '2025-03-21T11:05:00.0000000Z')
+    """
     scenario, history = gen.scenario, gen.history
     onset, last = history.onset(), history.last_failure()
     fix = scenario.fix_time()
@@ -530,6 +563,10 @@ def truth(gen: Generated) -> dict:
         "end": iso_ns(last) if last is not None else None,
         "fix_applied": iso_ns(fix) if fix is not None else None,
         "certificates_exported": iso_ns(exported),
+        "evidence_collected": iso_ns(model.to_ns(model.parse_time(scenario.collected))),
+        "actions": [{"time": iso_ns(a.ns), "server": a.server, "kind": a.kind,
+                     "command": a.command.format(**{k: c.thumbprint for k, c in gen.certificates.items()})}
+                    for a in scenario.actions],
         "seed": gen.seed,
         "counts": counts,
         "certificates": [
@@ -548,12 +585,26 @@ def _issuer_class(issuer: str) -> str:
 
 
 def write_truth(gen: Generated) -> Path:
-    """Write ``truth.json`` beside the evidence (UTF-8, sorted exports, LF, stable bytes)."""
+    """Write ``truth.json`` beside the evidence (UTF-8, LF, stable bytes); returns its path.
+
+    >>> import tempfile
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> gen = Generated(site, 1, Path(tempfile.mkdtemp()), simulate(site, 1), build_certificates(site, 1))
+    >>> write_truth(gen).read_bytes().endswith(b"}\\n")
+    True
+    """
     path = gen.folder / "truth.json"
     path.write_text(json.dumps(truth(gen), indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n")
     return path
 
 
-def generate_all(outdir: str | Path, *, seed: int = DEFAULT_SEED, events: int | None = None) -> list[Generated]:
-    """Every lab case into ``outdir`` (what ``data/samples`` holds: ``exlab lab generate --all``)."""
-    return [generate_case(name, outdir, seed=seed, events=events) for name in case_names()]
+def generate_all(outdir: str | Path, *, seed: int = DEFAULT_SEED, events: int | None = None,
+                 cases: tuple[str, ...] | None = None) -> list[Generated]:
+    """Every lab case (or those in ``cases``) into ``outdir``: ``exlab lab generate --all``.
+
+    >>> import tempfile
+    >>> [g.scenario.case for g in generate_all(tempfile.mkdtemp(), events=5, cases=("contoso-kb2888788",))]
+    ['contoso-kb2888788']
+    """
+    return [generate_case(name, outdir, seed=seed, events=events) for name in (cases or case_names())]

@@ -54,7 +54,6 @@ REPLY_UNTRUSTED_ROOT = "454 4.7.0 Failed to establish appropriate TLS channel: U
 REPLY_EXPIRED = "454 4.7.0 Failed to establish appropriate TLS channel: CertificateExpired: Access Denied"
 REPLY_TLSCERTNAME = ("454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector "
                      "could not be found.")
-REPLY_QUEUED = "250 2.6.0 <{message_id}> [InternalId={internal}, Hostname={host}] Queued mail for delivery"
 REPLY_EXPIRED_NDR = "550 4.4.7 QUEUE.Expired; message expired"
 
 
@@ -152,7 +151,6 @@ class ConnectorSpec:
     require_tls: bool = True
     cloud_services_mail_enabled: bool = True
     protocol_logging_level: str = "Verbose"
-    identity_guid: str = "00000000-0000-0000-0000-000000000000"
 
     def tls_name(self, server: ServerSpec) -> str:
         """The name the presented certificate must cover."""
@@ -163,9 +161,19 @@ class ConnectorSpec:
 class CertSpec:
     """A certificate in one server's personal store, described by what made it.
 
-    ``issuer`` names the CA in the lab PKI (``public``, ``public-g2``, ``internal``) or
-    says ``self-signed`` / ``auth`` (the Exchange Server Auth certificate).
+    ``issuer`` names the CA in the lab PKI (``public``, ``internal``) or says
+    ``self-signed`` / ``auth`` (the Exchange Server Auth certificate).
     ``services`` is a tuple of (UTC ISO time, services enabled from then on).
+
+    >>> cert = CertSpec("new", ("EX01",), "internal", "mail.contoso.com", ("*.contoso.com",),
+    ...     "2025-03-20T07:00:00Z", "2027-03-20T07:00:00Z", "internal",
+    ...     (("2025-03-20T08:00:00Z", ()), ("2025-03-20T09:00:00Z", ("SMTP", "IIS"))))
+    >>> cert.services_at(to_ns(parse_time("2025-03-20T09:30:00Z")))
+    ('IIS', 'SMTP')
+    >>> cert.present_at(to_ns(parse_time("2025-03-20T07:30:00Z")))
+    False
+    >>> cert.covers("autodiscover.contoso.com"), cert.covers("a.b.contoso.com")
+    (True, False)
     """
 
     key: str
@@ -233,7 +241,7 @@ class Action:
     time: str
     server: str
     command: str
-    kind: str          # "enable" (a certificate change), "fix", "restart", "renew"
+    kind: str          # "enable" / "remove" (a certificate change), "fix", "restart"
 
     @property
     def ns(self) -> int:
@@ -246,6 +254,9 @@ class Export:
 
     ``kind`` names the writer (see ``exlab.lab.generate.WRITERS``), ``server`` the
     machine it came from, ``options`` the writer's settings (culture, shape, filter, ...).
+
+    >>> Export("certs/fl.txt", "exchange-certs", "EX01", (("shape", "fl"),)).option("shape")
+    'fl'
     """
 
     path: str
@@ -260,7 +271,13 @@ class Export:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One lab site over a window of time (see the module docstring)."""
+    """One lab site over a window of time (see the module docstring).
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> site.server("EXCHANGE").fqdn, site.cert("internal").issuer, iso_ns(site.fix_time())
+    ('exchange.contoso.com', 'internal', '2025-03-21T11:05:00.0000000Z')
+    """
 
     case: str
     story: str
@@ -306,10 +323,6 @@ class Scenario:
         fixes = [a.ns for a in self.actions if a.kind == "fix"]
         return min(fixes) if fixes else None
 
-    def with_noise(self, count: int) -> Scenario:
-        """The same scenario with ``count`` background records per server."""
-        return replace(self, noise_per_server=count)
-
 
 # --- which certificate is presented, and what Exchange Online says --------------------
 
@@ -335,6 +348,12 @@ def tls_outcome(scenario: Scenario, server: ServerSpec, when: int) -> TlsOutcome
     Follows the transport's rules: TlsCertificateName wins when set (missing -> 454 4.7.5
     and event 12014); otherwise the newest valid SMTP certificate covering the name; an
     expired one only when nothing valid is left (event 12016); self-signed last.
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> outcome = tls_outcome(site, site.servers[0], to_ns(parse_time("2025-03-20T12:00:00Z")))
+    >>> outcome.certificate, outcome.reply
+    ('internal', '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied')
     """
     connector = scenario.connector
     mine = [c for c in scenario.certificates if server.name in c.servers and c.present_at(when)]
@@ -388,14 +407,26 @@ def issuer_name(scenario: Scenario, cert: CertSpec) -> str:
 
 
 def subject_name(scenario: Scenario, cert: CertSpec) -> str:
-    """The subject of ``cert`` as Windows shows it (public certificates carry O= and C=)."""
+    """The subject of ``cert`` as Windows shows it (public certificates carry O= and C=).
+
+    >>> from exlab.lab.cases import case
+    >>> s = case("woodgrove-expired")
+    >>> subject_name(s, s.cert("public-2024")), subject_name(s, s.cert("self-signed-wgex01"))
+    ('CN=mail.woodgrovebank.com, O=Woodgrove Bank, C=US', 'CN=WGEX01')
+    """
     if cert.issuer == "public":
         return f"CN={cert.subject_cn}, O={cert.organization or scenario.org}, C=US"
     return f"CN={cert.subject_cn}"
 
 
 def tls_certificate_name(scenario: Scenario, cert: CertSpec) -> str:
-    """``<I>issuer<S>subject``: how a send connector's TlsCertificateName names ``cert``."""
+    """``<I>issuer<S>subject``: how a send connector's TlsCertificateName names ``cert``.
+
+    >>> from exlab.lab.cases import case
+    >>> s = case("tailspin-tlscertname")
+    >>> tls_certificate_name(s, s.cert("public-2024")) == s.connector.tls_certificate_name
+    True
+    """
     return f"<I>{issuer_name(scenario, cert)}<S>{subject_name(scenario, cert)}"
 
 
@@ -472,7 +503,15 @@ class TransportEvent:
 
 @dataclass
 class History:
-    """Everything :func:`simulate` played out, each list in time order."""
+    """Everything :func:`simulate` played out, each list in time order.
+
+    >>> from exlab.lab.cases import case
+    >>> history = simulate(case("northwind-quiet"), seed=1)
+    >>> history.transport_events(2004), {s.server for s in history.failures()}
+    ([], {'NWEX02'})
+    >>> iso_ns(history.onset()) < iso_ns(history.last_failure())
+    True
+    """
 
     scenario: Scenario
     seed: int
@@ -519,7 +558,13 @@ class History:
 
 
 def simulate(scenario: Scenario, seed: int = 1) -> History:
-    """Play ``scenario`` forward: messages, sessions, tracking entries, transport events."""
+    """Play ``scenario`` forward: messages, sessions, tracking entries, transport events.
+
+    >>> from exlab.lab.cases import case
+    >>> history = simulate(case("fabrikam-healthy"), seed=1)
+    >>> history.counts()["failed_sessions"], len(history.messages) == history.counts()["delivered_messages"]
+    (0, True)
+    """
     messages: list[Message] = []
     sessions: list[Session] = []
     tracking: list[TrackingEntry] = []
@@ -853,6 +898,12 @@ def background_events(scenario: Scenario, server: ServerSpec, seed: int,
     Yields (row, kind, context): the row in the events-frame shape (no record_id yet),
     its :class:`NoiseKind`, and the values its message template needs. Times are spread
     evenly over the window with jitter, so millions of rows stream in order without sorting.
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("fabrikam-healthy")
+    >>> rows = [row for row, _, _ in background_events(site, site.servers[0], seed=1, count=3)]
+    >>> len(rows), rows[0]["computer"], rows[0]["time_created"] <= rows[1]["time_created"]
+    (3, 'fabex01.fabrikam.com', True)
     """
     rng = rng_for(scenario.case, seed, server.name, "noise")
     random_ = rng.random
@@ -884,24 +935,6 @@ def background_events(scenario: Scenario, server: ServerSpec, seed: int,
         yield row, kind, context
 
 
-def application_log(scenario: Scenario, history: History, server: ServerSpec, seed: int,
-                    count: int | None = None, first_record_id: int = 1) -> Iterator[dict]:
-    """The whole Application log of ``server``: noise and transport events merged in time order.
-
-    Each row gets the next record_id; a row's ``message`` is left None (writers that
-    need text get it from :func:`render`). Streams: memory does not grow with ``count``.
-    """
-    transport = ((e.time, 1, i, transport_row(scenario, server, e))
-                 for i, e in enumerate(history.transport_events(server=server.name)))
-    noise = ((row["time_created"], 0, i, row) for i, (row, _, _) in
-             enumerate(background_events(scenario, server, seed, count)))
-    record_id = first_record_id
-    for _, _, _, row in heapq.merge(noise, transport, key=lambda item: item[:3]):
-        row["record_id"] = record_id
-        record_id += 1
-        yield row
-
-
 TRANSPORT_EVENTS = {
     # id: (qualifiers, level, task)
     2004: (16388, 4, 2),
@@ -912,7 +945,14 @@ TRANSPORT_EVENTS = {
 
 
 def transport_row(scenario: Scenario, server: ServerSpec, event: TransportEvent) -> dict:
-    """An MSExchangeTransport event as an events-frame row (no record_id)."""
+    """An MSExchangeTransport event as an events-frame row (no record_id).
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> row = transport_row(site, site.servers[0], TransportEvent(0, "EXCHANGE", 2004, ("a", "<b>", "454")))
+    >>> row["qualifiers"], row["task"], row["data"]
+    (16388, 2, {'%1': 'a', '%2': '<b>', '%3': '454'})
+    """
     qualifiers, level, task = TRANSPORT_EVENTS[event.event_id]
     return {"time_created": event.time, "computer": server.fqdn, "channel": "Application",
             "provider": "MSExchangeTransport", "event_id": event.event_id, "qualifiers": qualifiers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from exlab.lab.cases import case, names
+from exlab.lab.generate import Generated, application_records, build_certificates
 from exlab.lab.scenario import (
     MS,
     NS,
@@ -18,7 +20,6 @@ from exlab.lab.scenario import (
     REPLY_TLSCERTNAME,
     REPLY_UNTRUSTED_ROOT,
     RetryPolicy,
-    application_log,
     background_events,
     parse_time,
     simulate,
@@ -206,16 +207,26 @@ def test_background_noise_streams_in_time_order_inside_the_window():
 
 
 def test_application_log_merges_noise_and_transport_events_with_consecutive_record_ids(histories):
-    scenario = case("contoso-kb2888788")
-    server = scenario.servers[0]
-    rows = list(application_log(scenario, histories["contoso-kb2888788"], server, seed=1, count=800,
-                                first_record_id=1000))
-    assert [r["record_id"] for r in rows] == list(range(1000, 1000 + len(rows)))
+    scenario = case("woodgrove-expired")
+    history = histories["woodgrove-expired"]
+    generated = Generated(scenario, 1, Path("."), history, build_certificates(scenario, 1))
+    records = list(application_records(generated, scenario.servers[0], count=800))
+    rows = [r.row for r in records]
+    first = rows[0]["record_id"]
+    assert [r["record_id"] for r in rows] == list(range(first, first + len(rows))) and first > 1
+    assert [r["record_number"] for r in rows] == list(range(1, len(rows) + 1))
     assert [r["time_created"] for r in rows] == sorted(r["time_created"] for r in rows)
-    transport = [r for r in rows if r["provider"] == "MSExchangeTransport"]
-    assert len(transport) == len(histories["contoso-kb2888788"].events) and len(rows) == 800 + len(transport)
-    assert transport[0]["qualifiers"] == 16388 and transport[0]["task"] == 2
-    assert transport[0]["data"]["%3"] == REPLY_UNTRUSTED_ROOT
+    transport = [r for r in records if r.row["provider"] == "MSExchangeTransport"]
+    assert len(transport) == len(history.events) and len(rows) == 800 + len(transport)
+    warning = next(r for r in transport if r.row["event_id"] == 12018)
+    thumbprint = generated.thumbprint("public-2024")
+    assert (warning.row["qualifiers"], warning.row["level"], warning.row["task"]) == (32772, 3, 12)
+    assert warning.row["data"]["%2"] == thumbprint
+    assert thumbprint in warning.message("en-US") and thumbprint in warning.message("de-DE")
+    assert warning.message("pl-PL").startswith("Certyfikat STARTTLS o podmiocie CN=mail.woodgrovebank.com")
+    noise = next(r for r in records if r.noise is not None and r.noise.event_id == 16384)
+    assert noise.message("de-DE").startswith("Der Neustart des Softwareschutzdiensts")
+    assert noise.row["data"]["%1"] in noise.message("en-US")
 
 
 def test_cases_differ_the_way_real_sites_do():
