@@ -49,7 +49,8 @@ def compare_issuers(certs: pd.DataFrame, name: str, *, roots: RootsArg = None, a
     choice = select_outbound(judged, server_fqdn=name, connector_fqdn=connector_fqdn,
                              tls_certificate_name=tls_certificate_name, at=at)
     moment = pd.Timestamp(judgement_time(at)[0])
-    covering = judged[[covers(names, name) for names in judged["dns_names"]]]
+    covering = judged.loc[pd.Series([covers(names, name) for names in judged["dns_names"]], index=judged.index,
+                                    dtype=bool)]
     table = covering.reindex(columns=[c for c in COMPARISON_COLUMNS if c not in ("valid_at", "selected")])
     starts, ends = table["not_before"], table["not_after"]
     valid = (starts.isna() | (starts <= moment)) & (ends.isna() | (moment <= ends))

@@ -94,3 +94,11 @@ def test_the_lab_case_selection_matches_its_ground_truth():
     expected = {c["thumbprint"]: c["issuer_class"] for c in truth["certificates"]}
     judged = table[table["issuer_class"] != "unknown"]   # only where the exported evidence allows a chain
     assert {t: expected[t] for t in judged["thumbprint"]} == dict(zip(judged["thumbprint"], judged["issuer_class"]))
+
+
+def test_no_certificates_gives_an_empty_table_with_the_contract_dtypes():
+    from exlab.certs.schema import certs_frame
+
+    table = compare_issuers(certs_frame([]), "mail.contoso.com", at=FAILURE)
+    assert table.empty and tuple(table.columns) == COMPARISON_COLUMNS
+    assert str(table["selected"].dtype) == "boolean" and str(table["not_before"].dtype) == "datetime64[ns, UTC]"
