@@ -156,17 +156,13 @@ class ChunkTables:
 
     def __init__(self) -> None:
         self.names: dict[str, int] = {}
-        self.templates: dict[bytes, int] = {}
-        self.references: dict[bytes, bytes] = {}    # template instance tokens, once defined
+        self.references: dict[bytes, bytes] = {}    # GUID -> instance token of the defined template
         self.string_heads = [0] * STRING_BUCKETS
         self.template_heads = [0] * TEMPLATE_BUCKETS
         self._journal: list[tuple[str, object, int, int]] = []
 
     def name_offset(self, name: str) -> int | None:
         return self.names.get(name)
-
-    def template_offset(self, guid: bytes) -> int | None:
-        return self.templates.get(guid)
 
     def add_name(self, name: str, offset: int) -> int:
         """Record a name written at ``offset``; returns the chain's previous head (its "next")."""
@@ -177,13 +173,14 @@ class ChunkTables:
         self._journal.append(("name", name, bucket, previous))
         return previous
 
-    def add_template(self, guid: bytes, offset: int) -> int:
-        """Record a template definition at ``offset``; returns the chain's previous head."""
-        bucket = template_bucket(guid)
+    def add_template(self, template: Template, offset: int) -> int:
+        """Record a template defined at ``offset``; returns the chain's previous head."""
+        bucket = template_bucket(template.guid)
         previous = self.template_heads[bucket]
-        self.templates[guid] = offset
+        self.references[template.guid] = struct.pack("<BBII", TEMPLATE_INSTANCE, 1,
+                                                     template.template_id, offset)
         self.template_heads[bucket] = offset
-        self._journal.append(("template", guid, bucket, previous))
+        self._journal.append(("template", template.guid, bucket, previous))
         return previous
 
     def commit(self) -> None:
@@ -196,8 +193,7 @@ class ChunkTables:
                 del self.names[key]  # type: ignore[arg-type]
                 self.string_heads[bucket] = previous
             else:
-                del self.templates[key]  # type: ignore[arg-type]
-                self.references.pop(key, None)  # type: ignore[arg-type]
+                del self.references[key]  # type: ignore[index]
                 self.template_heads[bucket] = previous
 
     def pack_into(self, chunk: bytearray, strings_at: int, templates_at: int) -> None:
@@ -275,14 +271,11 @@ def template_instance(template: Template, tables: ChunkTables, at: int) -> bytes
     if reference is not None:
         return reference
     offset = at + 10
-    following = tables.add_template(template.guid, offset)
-    tables.references[template.guid] = struct.pack("<BBII", TEMPLATE_INSTANCE, 1, template.template_id,
-                                                   offset)
+    following = tables.add_template(template, offset)
     encoder = _TemplateEncoder(tables, offset + 24 + len(FRAGMENT_HEADER))
     encoder.element(template.root)
     body = FRAGMENT_HEADER + bytes(encoder.out) + bytes([EOF_TOKEN])
-    return (struct.pack("<BBII", TEMPLATE_INSTANCE, 1, template.template_id, offset)
-            + struct.pack("<I", following) + template.guid + struct.pack("<I", len(body)) + body)
+    return (tables.references[template.guid] + struct.pack("<I", following) + template.guid + struct.pack("<I", len(body)) + body)
 
 
 def descriptor(size: int, value_type: int) -> int:

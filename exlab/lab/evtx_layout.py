@@ -6,10 +6,8 @@ and the 32-entry template pointer table. Event records follow from offset 512.
 All integers are little-endian; the CRC32 is zlib's (RFC 1952, initial value 0).
 
 >>> header = file_header(chunk_count=2, next_record_id=101)
->>> len(header), header[:8]
-(4096, b'ElfFile\\x00')
->>> file_header_crc_ok(header)
-True
+>>> len(header), header[:8], struct.unpack_from("<I", header, 124)[0] == zlib.crc32(header[:120])
+(4096, b'ElfFile\\x00', True)
 """
 
 from __future__ import annotations
@@ -36,7 +34,6 @@ MAJOR_VERSION = 3
 MINOR_VERSION = 1            # 3.1: Windows Vista to Windows 10 1909 (3.2 since 2004)
 
 FILE_FLAG_DIRTY = 0x0001     # the log was open (a live copy) when the file was taken
-FILE_FLAG_FULL = 0x0002
 CHUNK_FLAGS = 0x0001         # what Windows writes in every chunk header it closes
 
 FILETIME_EPOCH_OFFSET = 116_444_736_000_000_000   # 100-ns ticks from 1601-01-01 to 1970-01-01
@@ -81,15 +78,6 @@ def file_header(*, chunk_count: int, next_record_id: int, first_chunk: int = 0,
     return bytes(head)
 
 
-def file_header_crc_ok(header: bytes) -> bool:
-    """Whether the file header's stored CRC32 matches its first 120 bytes.
-
-    >>> file_header_crc_ok(file_header(chunk_count=1, next_record_id=2))
-    True
-    """
-    return struct.unpack_from("<I", header, 124)[0] == zlib.crc32(header[:120])
-
-
 def seal_chunk(chunk: bytearray, *, first_number: int, last_number: int, first_id: int,
                last_id: int, last_record_offset: int, free_space_offset: int) -> None:
     """Fill a chunk's header fields and both CRC32s, in place.
@@ -101,8 +89,8 @@ def seal_chunk(chunk: bytearray, *, first_number: int, last_number: int, first_i
     >>> chunk = bytearray(CHUNK_SIZE)
     >>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
     ...            last_record_offset=512, free_space_offset=512)
-    >>> chunk[:8], chunk_crcs_ok(chunk)
-    (bytearray(b'ElfChnk\\x00'), (True, True))
+    >>> chunk[:8], struct.unpack_from("<I", chunk, 124)[0] == chunk_header_crc(chunk)
+    (bytearray(b'ElfChnk\\x00'), True)
     """
     _CHUNK_FIELDS.pack_into(chunk, 0, CHUNK_SIGNATURE, first_number, last_number, first_id, last_id,
                             HEADER_FIELDS_SIZE, last_record_offset, free_space_offset,
@@ -119,23 +107,6 @@ def chunk_header_crc(chunk: bytes | bytearray) -> int:
     """
     view = memoryview(chunk)
     return zlib.crc32(view[STRING_TABLE_OFFSET:CHUNK_HEADER_SIZE], zlib.crc32(view[:120]))
-
-
-def chunk_crcs_ok(chunk: bytes | bytearray) -> tuple[bool, bool]:
-    """(header CRC matches, records data CRC matches) for one chunk.
-
-    >>> chunk = bytearray(CHUNK_SIZE)
-    >>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
-    ...            last_record_offset=512, free_space_offset=520)
-    >>> chunk[515] ^= 0xFF   # one flipped byte in the records area
-    >>> chunk_crcs_ok(chunk)
-    (True, False)
-    """
-    free_space = struct.unpack_from("<I", chunk, 48)[0]
-    data_crc = zlib.crc32(memoryview(chunk)[CHUNK_HEADER_SIZE:max(free_space, CHUNK_HEADER_SIZE)])
-    header_ok = struct.unpack_from("<I", chunk, 124)[0] == chunk_header_crc(chunk)
-    data_ok = struct.unpack_from("<I", chunk, 52)[0] == data_crc
-    return header_ok, data_ok
 
 
 def record_header(size: int, record_id: int, written: int) -> bytes:

@@ -476,6 +476,16 @@ def test_rejects_what_cannot_be_written(tmp_path):
         write_evtx(io.BytesIO(), [transport_row(0)], damage_chunk=0, damage="fire")
 
 
+def test_no_rows_give_a_header_without_chunks(tmp_path):
+    path = tmp_path / "empty.evtx"
+    written = write_evtx(path, [])
+    raw = path.read_bytes()
+    assert (written.records, written.chunks, len(raw)) == (0, 0, 4096)
+    assert struct.unpack_from("<8sQQQIHHHH", raw) == (b"ElfFile\x00", 0, 0, 1, 128, 1, 3, 4096, 0)
+    assert list(PyEvtxParser(str(path)).records_json()) == []
+    assert len(exlab.read_events(path)) == 0
+
+
 def test_writes_to_a_stream_that_cannot_seek(tmp_path):
     class Pipe(io.RawIOBase):
         def __init__(self):
