@@ -35,6 +35,7 @@ from exlab.evidence import Evidence, Sources, expand, open_evidence
 from exlab.parse_report import FileReport
 
 _BOM = "\ufeff"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _HEADER_LIMIT = 32          # header lines a file may carry before its #Fields line
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _NATURAL = re.compile(r"(\d+)")
@@ -74,7 +75,7 @@ def detect(head: bytes, kind: LogKind) -> bool:
     >>> detect(b"#Software: Microsoft Exchange Server\\r\\n#Log-type: SMTP Send Protocol Log\\r\\n", kind)
     False
     """
-    text = head.decode("utf-8", errors="replace").lstrip(_BOM)
+    text = _head_text(head)
     if not text.startswith("#"):
         return False
     for line in text.splitlines()[:_HEADER_LIMIT]:
@@ -146,17 +147,7 @@ def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
     """
     header = LogHeader()
     expected = len(kind.fields)
-    stream = evidence.stream
-    stream.seek(0)
-    for number, raw in enumerate(stream, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            report.skip_record(f"line {number}", f"not UTF-8 text ({err.reason} at byte {err.start})")
-            continue
-        if number == 1:
-            line = line.lstrip(_BOM)
-        line = line.rstrip("\r\n")
+    for number, line in _text_lines(evidence, report):
         if not line.strip("\x00 \t"):
             continue
         if line.startswith("#"):
@@ -180,6 +171,38 @@ def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
         yield number, time, values
     if header.fields is None:
         raise CorruptInput(evidence.name, "the header", f"the header line {kind.fields_line!r}")
+
+
+def _head_text(head: bytes) -> str:
+    if head.startswith(_UTF16_BOMS):
+        return head[:len(head) // 2 * 2].decode("utf-16", errors="replace")
+    return head.decode("utf-8", errors="replace").lstrip(_BOM)
+
+
+def _text_lines(evidence: Evidence, report: FileReport) -> Iterator[tuple[int, str]]:
+    """(line number, text without line end) of each line; undecodable lines are counted and skipped.
+
+    Exchange writes UTF-8; a log that went through Windows PowerShell 5.1 (``Get-Content |
+    Out-File``) or Notepad may be UTF-16 with a BOM, which is read too.
+    """
+    stream = evidence.stream
+    stream.seek(0)
+    if stream.read(2) in _UTF16_BOMS:
+        stream.seek(0)
+        for number, line in enumerate(stream.read().decode("utf-16", errors="replace").split("\n"), 1):
+            if "\ufffd" in line:
+                report.skip_record(f"line {number}", "not UTF-16 text")
+                continue
+            yield number, line.rstrip("\r")
+        return
+    stream.seek(0)
+    for number, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            report.skip_record(f"line {number}", f"not UTF-8 text ({err.reason} at byte {err.start})")
+            continue
+        yield number, (line.lstrip(_BOM) if number == 1 else line).rstrip("\r\n")
 
 
 def _header_line(evidence: Evidence, kind: LogKind, header: LogHeader, number: int, line: str) -> None:

@@ -82,3 +82,12 @@ def test_rotation_order():
     names = ["SEND20250320-10.LOG", "SEND20250320-9.LOG", "SEND20250319-2.LOG", "SEND20250320-1.LOG"]
     assert sorted(names, key=rotation_key) == ["SEND20250319-2.LOG", "SEND20250320-1.LOG", "SEND20250320-9.LOG",
                                                "SEND20250320-10.LOG"]
+
+
+def test_a_log_saved_as_utf16_by_powershell_reads_the_same():
+    body = "2025-03-20T00:00:01.000Z,<,454 4.7.0 Nie można ustanowić: UntrustedRoot: Odmowa dostępu\r\n"
+    utf8, _ = read(HEADER + body.encode("utf-8"))
+    utf16, report = read((HEADER.decode() + body).encode("utf-16"))
+    assert utf16 == utf8 and report.records_read == 1
+    from exlab.transport.logfile import detect
+    assert detect((HEADER.decode()).encode("utf-16")[:171], KIND)  # an odd cut inside a code unit
