@@ -43,7 +43,8 @@ def sniff(head: bytes, text: str | None) -> str | None:
         return None
     if _THUMBPRINT_LINE.search(text):
         return FORMAT
-    return FORMAT if len(set(m.group(0).split()[0] for m in _MARKERS.finditer(text))) >= 2 else None
+    found = {m.group(0).split()[0] for m in _MARKERS.finditer(text)}
+    return FORMAT if len(found) >= 2 and found - {"Identity", "Services"} else None
 
 
 def property_blocks(text: str, report: FileReport) -> Iterator[dict[str, str]]:
