@@ -4,12 +4,18 @@
 b'secret'
 >>> ReadOptions.build(culture="pl-PL").culture
 'pl-PL'
+>>> ReadOptions.build(tz="Warsaw")
+Traceback (most recent call last):
+...
+ValueError: tz must be an IANA time zone such as 'Europe/Warsaw', not 'Warsaw'
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from exlab.certs.exchange_values import CULTURES
 
 
 @dataclass(frozen=True)
@@ -29,5 +35,10 @@ class ReadOptions:
         if isinstance(password, str):
             password = password.encode("utf-8")
         if tz is not None:
-            ZoneInfo(tz)   # raises ZoneInfoNotFoundError for a name that is not a time zone
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"tz must be an IANA time zone such as 'Europe/Warsaw', not {tz!r}") from None
+        if culture is not None and culture not in CULTURES:
+            raise ValueError(f"culture must be one of {', '.join(CULTURES)}, not {culture!r}")
         return cls(password=password, tz=tz, culture=culture)

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from exlab.certs.options import ReadOptions
+from exlab.certs.text_decoding import decode_text
 from exlab.certs.x509_facts import certificate_facts
 from exlab.errors import CorruptInput, UnsupportedFormat, WrongPassword
 from exlab.evidence import Evidence
@@ -80,13 +81,22 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     """
     data = evidence.stream.read()
     if fmt == "pem" or data.lstrip()[:1] not in (b"\x30", b""):   # PEM, or PEM PKCS#7
-        return _read_pem(evidence.name, data, options, report)
+        return _read_pem(evidence.name, _ascii_pem(data, report), options, report)
     if fmt == "pkcs12":
         return _read_pkcs12(evidence.name, data, options, report)
     if fmt == "pkcs7":
         return _rows_of_objects(evidence.name, "PKCS#7", _load_pkcs7(evidence.name, "the file", data, report, der=True),
                                 report)
     return [_row_of_der(evidence.name, "the file", data, report)]
+
+
+def _ascii_pem(data: bytes, report: FileReport) -> bytes:
+    """PEM text as bytes, also when PowerShell's Out-File saved it as UTF-16 (or with a BOM)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")) or b"\x00" in data[:64]:
+        text, encoding = decode_text(data[: len(data) // 2 * 2] if b"\x00" in data[:64] else data)
+        report.note(f"PEM text in {encoding}")
+        return text.encode("ascii", errors="replace")
+    return data
 
 
 def _der_contents(head: bytes) -> bytes | None:

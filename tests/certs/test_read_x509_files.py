@@ -222,3 +222,17 @@ def test_a_folder_of_exports_merges_one_certificate_seen_twice(tmp_path):
     assert frame["conflicts"].tolist() == [(), ()]
     assert [f.sha256 for f in frame.attrs["parse_report"].files] == [
         hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("chain.p7b", "public.cer")]
+
+
+def test_pem_saved_by_out_file_as_utf16_is_read():
+    public, _ = kb2888788_pair()
+    frame = exlab.read_certs(io.BytesIO(b"\xff\xfe" + public.pem.decode().replace("\n", "\r\n").encode("utf-16-le")))
+    assert frame["thumbprint"].tolist() == [public.thumbprint]
+    assert frame.attrs["parse_report"].files[0].warnings == ["PEM text in utf-16-le"]
+
+
+def test_a_time_zone_or_culture_that_does_not_exist_is_refused_before_reading():
+    with pytest.raises(ValueError, match="IANA time zone"):
+        exlab.read_certs(io.BytesIO(b""), tz="CET+1")
+    with pytest.raises(ValueError, match="culture must be one of"):
+        exlab.read_certs(io.BytesIO(b""), culture="pl")
