@@ -200,6 +200,12 @@ def read_protocol_log(source: Sources) -> pd.DataFrame:
     session ids of two servers never mix. ``frame.attrs["parse_report"]`` holds each
     file's SHA-256 and skipped lines.
 
+    ``outcome`` is ``tls-failed`` when the handshake failed, else ``rejected`` when a
+    reply was 4xx/5xx (``final_reply`` is the first such), else ``delivered`` when a
+    message's data was accepted (``messages_delivered`` counts them), else
+    ``disconnected``. ``message_ids`` are the Internet Message-IDs the session carried
+    (they join with %2 of event 2004 and with the tracking log).
+
     >>> from exlab.lab.transport_logs import demo_protocol_log
     >>> read_protocol_log(demo_protocol_log()).loc[0, ["cert_thumbprint", "final_reply"]].tolist()
     ['3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55', '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied']

@@ -198,19 +198,22 @@ def parse_clixml(text: str) -> list[Bag]:
     [{'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}]
     """
     root = fromstring(text.encode("utf-8"))
-    return [_clixml_properties(element) for element in root if element.tag == PS_NS + "Obj"]
+    refs: dict[str, Any] = {}
+    return [_clixml_properties(element, refs) for element in root if element.tag == PS_NS + "Obj"]
 
 
-def _clixml_properties(element: Element) -> Bag:
+def _clixml_properties(element: Element, refs: dict[str, Any]) -> Bag:
     props: Bag = {}
+    if element.get("RefId") is not None:
+        refs[element.get("RefId")] = props
     for child in element:
         if child.tag in (PS_NS + "Props", PS_NS + "MS"):
             for prop in child:
-                props[prop.get("N", "")] = _clixml_value(prop)
+                props[prop.get("N", "")] = _clixml_value(prop, refs)
     return props
 
 
-def _clixml_value(element: Element) -> Any:
+def _clixml_value(element: Element, refs: dict[str, Any]) -> Any:
     tag = element.tag.removeprefix(PS_NS)
     text = element.text or ""
     if tag == "S":
@@ -221,13 +224,24 @@ def _clixml_value(element: Element) -> Any:
         return None
     if tag in ("I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"):
         return int(text.strip())
+    if tag == "Ref":      # an object written earlier in the document
+        if element.get("RefId") not in refs:
+            raise ValueError(f"<Ref RefId={element.get('RefId')!r}> points at no earlier object")
+        return refs[element.get("RefId")]
     if tag == "Obj":
-        for child in element:
-            if child.tag in (PS_NS + "LST", PS_NS + "IE", PS_NS + "STK", PS_NS + "QUE"):
-                return [_clixml_value(item) for item in child]
-        shown = element.findtext(PS_NS + "ToString")
-        return decode_string(shown) if shown is not None else _clixml_properties(element)
+        value = _clixml_object(element, refs)
+        if element.get("RefId") is not None:
+            refs[element.get("RefId")] = value
+        return value
     return decode_string(text)
+
+
+def _clixml_object(element: Element, refs: dict[str, Any]) -> Any:
+    for child in element:
+        if child.tag in (PS_NS + "LST", PS_NS + "IE", PS_NS + "STK", PS_NS + "QUE"):
+            return [_clixml_value(item, refs) for item in child]
+    shown = element.findtext(PS_NS + "ToString")
+    return decode_string(shown) if shown is not None else _clixml_properties(element, refs)
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -140,3 +140,16 @@ def test_fl_round_trip_of_any_names(name, tls_name, width, culture):
     write_send_connectors(stream, [connector], width=width, culture=culture)
     row = read_connectors(io.BytesIO(stream.getvalue())).iloc[0]
     assert (row["name"], row.tls_certificate_name) == (name, tls_name)
+
+
+def test_clixml_refs_point_at_earlier_objects():
+    doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+           '<Obj RefId="0"><Props><S N="Name">Outbound to Office 365</S><Obj N="SourceTransportServers" RefId="1">'
+           '<LST><S>EX01</S><S>EX02</S></LST></Obj><S N="SmartHostsString">[a.example]</S></Props></Obj>'
+           '<Obj RefId="2"><Props><S N="Name">Internet</S><Ref N="SourceTransportServers" RefId="1" />'
+           '<S N="SmartHostsString"></S></Props></Obj></Objs>').encode("utf-16")
+    frame = read_connectors(io.BytesIO(doc))
+    assert frame["source_transport_servers"].tolist() == [("EX01", "EX02"), ("EX01", "EX02")]
+    broken = doc.decode("utf-16").replace('RefId="1" />', 'RefId="9" />').encode("utf-16")
+    with pytest.raises(CorruptInput, match="points at no earlier object"):
+        read_connectors(io.BytesIO(broken))
