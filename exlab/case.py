@@ -123,6 +123,7 @@ class Case:
     inferred: dict[str, str] = field(default_factory=dict)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
+    _diagnoses: dict[Any, Diagnosis] = field(default_factory=dict, repr=False)
 
     @property
     def events(self) -> pd.DataFrame | None:
@@ -194,11 +195,14 @@ class Case:
                                tls_certificate_name=connector.get("tls_certificate_name"))
 
     def diagnose(self, *, at: Any = None) -> Diagnosis:
-        """The diagnosis of this case (``exlab.diagnose`` on its frames)."""
+        """The diagnosis of this case (``exlab.diagnose`` on its frames); computed once per ``at``."""
+        if at in self._diagnoses:
+            return self._diagnoses[at]
         result = diagnose(events=self.events, certs=self.certs, sessions=self.sessions, tracking=self.tracking,
                           connectors=self.connectors, servers=self.servers, server_fqdn=self.server_fqdn,
                           connector=self.connector, roots=self.roots, at=at)
         result.notes = [*self.inferred.values(), *result.notes]
+        self._diagnoses[at] = result
         return result
 
     def summary(self) -> pd.DataFrame:

@@ -405,6 +405,12 @@ class Timeline:
         """The last failure (UTC), or None."""
         return None if self.points.empty else self.points["time"].max()
 
+    @property
+    def fix(self) -> pd.Timestamp | None:
+        """When mail flowed again: the first delivered session after the last failure, or None."""
+        flows = self.context.loc[self.context["kind"] == "mail flows again", "time"]
+        return None if flows.empty else flows.min()
+
     def _repr_html_(self) -> str:
         return (f"<p>{len(self.points)} failure(s) in {len(self.episodes)} episode(s); times in {self.tz}</p>"
                 + self.episodes._repr_html_() + self.context._repr_html_())

@@ -113,3 +113,13 @@ def test_build_timeline_with_no_failures_is_empty_not_an_error():
     assert timeline.onset is None and timeline.end is None
     assert timeline.episodes.empty and timeline.counts.empty
     assert "0 failure(s)" in timeline._repr_html_()
+
+
+def test_the_fix_is_the_first_delivery_after_the_last_failure():
+    sessions = f.sessions(f.session("2025-03-20 08:00", f.QUEUED, f.PUBLIC), f.session("2025-03-20 09:14", f.UNTRUSTED),
+                          f.session("2025-03-21 11:02", f.UNTRUSTED), f.session("2025-03-21 11:06:01", f.QUEUED, f.PUBLIC),
+                          f.session("2025-03-21 12:00", f.QUEUED, f.PUBLIC))
+    timeline = build_timeline(sessions=sessions, tz="Europe/Warsaw")
+    assert timeline.fix == pd.Timestamp("2025-03-21 11:06:01", tz="UTC")
+    assert timeline.end == pd.Timestamp("2025-03-21 11:02", tz="UTC")
+    assert build_timeline(sessions=sessions.iloc[:3]).fix is None
