@@ -498,12 +498,13 @@ def connector_properties(connector: dict) -> list[tuple[str, object]]:
     """Every property Get-SendConnector shows for a connector (keyed like the connectors frame), in order.
 
     >>> [name for name, _ in connector_properties({"name": "Outbound to Office 365"})][:3]
-    ['AddressSpaces', 'AuthenticationCredential', 'CloudServicesMailEnabled']
+    ['RunspaceId', 'AddressSpaces', 'AuthenticationCredential']
     """
     get = connector.get
     name = get("name")
     smart_hosts = tuple(get("smart_hosts") or ())
     return [
+        ("RunspaceId", _guid("runspace")),     # a remote Exchange Management Shell adds it first
         ("AddressSpaces", tuple(get("address_spaces") or ())), ("AuthenticationCredential", None),
         ("CloudServicesMailEnabled", get("cloud_services_mail_enabled", True)), ("Comment", None),
         ("ConnectedDomains", ()), ("ConnectionInactivityTimeOut", "00:10:00"),
@@ -532,7 +533,7 @@ def server_properties(server: dict) -> list[tuple[str, object]]:
     'Mailbox'
     """
     return [
-        ("Name", server["name"]), ("Fqdn", server["fqdn"]), ("Edition", "StandardEvaluation"),
+        ("RunspaceId", _guid("runspace")), ("Name", server["name"]), ("Fqdn", server["fqdn"]), ("Edition", "StandardEvaluation"),
         ("AdminDisplayVersion", f"Version {server.get('version', '15.2 (Build 1544.4)')}"),
         ("ServerRole", "Mailbox"), ("Site", server.get("site", "contoso.com/Configuration/Sites/Default-First-Site")),
         ("IsHubTransportServer", True), ("IsMailboxServer", True), ("IsEdgeServer", False),
@@ -676,7 +677,7 @@ def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict
 
     >>> stream = io.BytesIO()
     >>> write_exchange_servers(stream, [{"name": "EX01", "fqdn": "EX01.contoso.com"}], encoding="utf-8")
-    >>> stream.getvalue().split(b"\\r\\n")[2]
+    >>> stream.getvalue().split(b"\\r\\n")[3]
     b'Name                   : EX01'
     """
     _write_settings(target, [server_properties(s) for s in servers], _SERVER_TYPES, shape, width, culture,
