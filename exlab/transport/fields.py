@@ -6,7 +6,10 @@ or, for exports that carry only the rendered text (Event Viewer CSV/TXT in any U
 language), taken back out of the message: the message id (``<...>``), the SMTP response
 (``454 4.7.0 ...``) and thumbprints are the same in every language; names around them
 (the connector) follow the patterns in ``catalog.json`` for English, Polish, German and
-French. What cannot be extracted stays NA.
+French. What cannot be extracted stays NA: the connector, subject or FQDN in a language
+without a pattern; anything of 2005, 11005 and 12023, whose insertion strings are not
+named; a response not in ``<code> <x.y.z>`` form. Thumbprints (40 hex digits) are taken in
+the order the event names them (12024: the configured one, then the ephemeral one).
 
 >>> import pandas as pd
 >>> from exlab.events.schema import events_frame
@@ -35,8 +38,7 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _SMTP_RESPONSE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b.*", re.DOTALL)
 _THUMBPRINT = re.compile(r"\b[0-9A-Fa-f]{40}\b")
 # fields taken from a rendered message the same way in every language
-_GENERIC = {"message_id": _MESSAGE_ID, "smtp_response": _SMTP_RESPONSE, "remote_response": _SMTP_RESPONSE,
-            "thumbprint": _THUMBPRINT}
+_GENERIC = {"message_id": _MESSAGE_ID, "smtp_response": _SMTP_RESPONSE, "remote_response": _SMTP_RESPONSE}
 
 
 def fields_from_message(entry: CatalogEntry, message: str) -> dict[str, str]:
@@ -55,7 +57,13 @@ def fields_from_message(entry: CatalogEntry, message: str) -> dict[str, str]:
             for name, value in match.groupdict().items():
                 if value is not None:
                     found.setdefault(name, value.strip())
+    thumbprints = iter(_THUMBPRINT.findall(text))   # in the order the template names them
     for name in entry.fields:
+        if name.endswith("thumbprint"):
+            value = next(thumbprints, None)
+            if value is not None:
+                found.setdefault(name, value)
+            continue
         regex = _GENERIC.get(name)
         if name in found or regex is None:
             continue

@@ -75,3 +75,11 @@ def test_message_kept_or_rendered():
 def test_empty_frame():
     named = name_fields(events_frame([]))
     assert len(named) == 0 and "smtp_response" in named.columns
+
+
+def test_thumbprints_in_the_order_the_event_names_them():
+    configured, ephemeral = "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55", "0123456789ABCDEF0123456789ABCDEF01234567"
+    events = events_frame([{"provider": "MSExchangeTransport", "event_id": 12024, "data": {},
+                            "message": f"Zertifikat {configured} fehlt; ein temporäres Zertifikat {ephemeral}."}])
+    named = name_fields(events)
+    assert (named.loc[0, "configured_thumbprint"], named.loc[0, "thumbprint"]) == (configured, ephemeral)
