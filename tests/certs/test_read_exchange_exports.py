@@ -66,7 +66,9 @@ def _facts(frame: pd.DataFrame, columns) -> dict:
 def _plain(value):
     if isinstance(value, (tuple, pd.Timestamp, str)):
         return value
-    return None if pd.isna(value) else type(value).__mro__[0](value).item() if hasattr(value, "item") else value
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value   # numpy scalars as Python values
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURE_COLUMNS))
