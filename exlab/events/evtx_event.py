@@ -20,8 +20,6 @@ gathered as ``{"#text": [...]}``, named ones are keyed by their Name.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -269,8 +267,6 @@ def _event_data_node(element: Element) -> Any:
         name = _local(child.tag)
         if name == "Data" and "Name" in child.attrib:
             _add(node, child.attrib["Name"], child.text or "")
-        elif name == "Binary" and not list(child):
-            _add(node, name, _hex_of_base64(child.text))
         elif name == "Data" and not list(child):
             unnamed.append(child.text or "")
             node.setdefault("Data", None)
@@ -281,14 +277,28 @@ def _event_data_node(element: Element) -> Any:
     return node
 
 
-def _hex_of_base64(text: str | None) -> str | None:
-    """python-evtx writes binary values in base64, pyevtx-rs (and Event Viewer) in hex."""
-    if not text:
-        return None
-    try:
-        return base64.b64decode(text, validate=True).hex().upper()
-    except (binascii.Error, ValueError):
-        return text
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object whose repeated keys get ``_1``, ``_2``... suffixes (pyevtx-rs writes
+    repeated ``<Data Name=..>`` as repeated keys; a plain decode keeps only the last).
+
+    >>> import json
+    >>> json.loads('{"LogonGuid": "a", "LogonGuid": "b"}', object_pairs_hook=unique_keys)
+    {'LogonGuid': 'a', 'LogonGuid_1': 'b'}
+    """
+    node: dict = {}
+    for name, value in pairs:
+        _add(node, name, value)
+    return node
+
+
+def count_keys(node: Any) -> int:
+    """How many keys a decoded JSON value holds, at every depth."""
+    if type(node) is dict:
+        return len(node) + sum(count_keys(value) for value in node.values()
+                               if type(value) is dict or type(value) is list)
+    if type(node) is list:
+        return sum(count_keys(value) for value in node if type(value) is dict or type(value) is list)
+    return 0
 
 
 def _add(node: dict, name: str, value: Any) -> None:

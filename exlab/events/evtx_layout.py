@@ -248,6 +248,25 @@ def _sizes(count: int) -> struct.Struct:
     return struct.Struct("<" + "H2x" * count)
 
 
+def template_instance(data: bytes, pos: int) -> tuple[int, int] | None:
+    """Where the template of the BinXml fragment at ``pos`` is defined, and where its
+    substitution values start (their count, then size/type descriptors, then values);
+    None when the fragment is not a template instance.
+
+    >>> template_instance(bytes([0x0F, 1, 1, 0, 0x0C, 1]) + bytes(4) + (80).to_bytes(4, "little"), 0)
+    (80, 14)
+    """
+    if data[pos] == 0x0F:                  # fragment header
+        pos += 4
+    if data[pos] != 0x0C:                  # template instance
+        return None
+    definition = _U32.unpack_from(data, pos + 6)[0]
+    pos += 10
+    if definition == pos:                  # the definition is inline: the values follow it
+        pos += 24 + _U32.unpack_from(data, pos + 20)[0]
+    return definition, pos
+
+
 class TemplateTimes:
     """Per chunk: which substitution of each template fills TimeCreated/@SystemTime.
 
@@ -270,15 +289,10 @@ class TemplateTimes:
 
     def _time_created(self, record_offset: int) -> int | None:
         data = self.data
-        pos = record_offset + RECORD_HEADER_SIZE
-        if data[pos] == 0x0F:              # fragment header
-            pos += 4
-        if data[pos] != 0x0C:              # template instance
+        instance = template_instance(data, record_offset + RECORD_HEADER_SIZE)
+        if instance is None:
             return None
-        definition = _U32.unpack_from(data, pos + 6)[0]
-        pos += 10
-        if definition == pos:              # the definition is inline: skip it
-            pos += 24 + _U32.unpack_from(data, pos + 20)[0]
+        definition, pos = instance
         if definition not in self._slots:
             self._slots[definition] = self._find_slot(definition)
         slot = self._slots[definition]

@@ -24,13 +24,14 @@ reading event 2004 out of a big log builds no Python objects for the other recor
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable
 
 import evtx
 import orjson
 
-from exlab.events.evtx_event import event_fields
+from exlab.events.evtx_event import count_keys, event_fields, unique_keys
 from exlab.events.evtx_format import ChunkContext, keep
 from exlab.events.evtx_layout import build_file_header
 
@@ -133,7 +134,12 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
         match = _PROVIDER.search(text)
         if match is not None and orjson.loads(match[1]).lower() not in query.providers:
             return
-    event = orjson.loads(text).get("Event") or {}
+    event = orjson.loads(text)
+    if text.count('":') != count_keys(event):
+        # every key is written `"name":`, so more of those than decoded keys means a
+        # repeated key (or an escaped quote in a value): decode keeping every value
+        event = json.loads(text, object_pairs_hook=unique_keys)
+    event = event.get("Event") or {}
     fields = event_fields(event)
     if not keep(query, fields):
         return
