@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,7 +60,6 @@ EVENT_NAMESPACE = "http://schemas.microsoft.com/win/2004/08/events/event"
 # The System template's substitution slots, numbered as Windows numbers them.
 LEVEL, OPCODE, TASK, EVENT_ID, QUALIFIERS, KEYWORDS, TIME_CREATED, ACTIVITY_ID = range(8)
 PROCESS_ID, THREAD_ID, RECORD_ID, VERSION, USER_ID = range(8, 13)
-PROVIDER_GUID = 14
 RELATED_ACTIVITY_ID = 18
 EVENT_DATA = 19
 SLOT_COUNT = 20
@@ -84,15 +84,15 @@ class EvtxWritten:
 
 @lru_cache(maxsize=1024)
 def system_template(provider: str, channel: str, computer: str, *, qualifiers: bool = True,
-                    provider_guid: bool = False) -> Template:
+                    provider_guid: str | None = None) -> Template:
     """The template of an event's ``<Event>`` element, as Windows shapes it for a source.
 
     >>> system_template("MSExchangeTransport", "Application", "EX01").root.name
     'Event'
     """
     provider_attrs: tuple[tuple[str, str | Sub], ...] = (("Name", provider),)
-    if provider_guid:
-        provider_attrs += (("Guid", Sub(PROVIDER_GUID, ValueType.GUID)),)
+    if provider_guid:      # manifest providers: a literal, upper case in braces
+        provider_attrs += (("Guid", "{" + str(uuid.UUID(provider_guid.strip().strip("{}"))).upper() + "}"),)
     event_id_attrs = (("Qualifiers", Sub(QUALIFIERS, ValueType.UINT16)),) if qualifiers else ()
 
     def slot(name: str, index: int, value_type: ValueType) -> Element:
@@ -210,7 +210,7 @@ def _classic_event_data(values: list[bytes], tables: ChunkTables, at: int) -> by
 
 _STRING_DESCRIPTOR = ValueType.STRING << 16
 
-# Slots 0-18 of the common classic event (every number given; no GUID, SID or activity):
+# Slots 0-18 of the common event (every number given; no SID, no activity ids):
 # one struct for the values, one constant block of descriptors, with or without Qualifiers.
 _PLAIN_SLOTS = (
     (ValueType.UINT8, 1), (ValueType.UINT8, 1), (ValueType.UINT16, 2), (ValueType.UINT16, 2),
@@ -230,10 +230,10 @@ def _system_values(row: Mapping[str, Any], filetime: int) -> tuple[bytes, bytes]
     """(descriptors, values) of System slots 0-18 for one row."""
     level, task, qualifiers = row.get("level"), row.get("task"), row.get("qualifiers")
     activity, related = row.get("activity_id"), row.get("related_activity_id")
-    provider_guid, sid = row.get("provider_guid"), row.get("user_sid")
+    sid = row.get("user_sid")
     numbers = (row.get("opcode") or 0, int(row["event_id"]) & 0xFFFF)
     if (level is not None and task is not None and not activity and not related
-            and not provider_guid and not sid):
+            and not sid):
         with_qualifiers = qualifiers is not None
         values = (level, *numbers[:1], task, numbers[1], *((qualifiers,) if with_qualifiers else ()),
                   _keywords(row.get("keywords")), filetime, row.get("process_id") or 0,
@@ -252,9 +252,7 @@ def _system_values(row: Mapping[str, Any], filetime: int) -> tuple[bytes, bytes]
         (descriptor(4, ValueType.UINT32), _U32.pack(row.get("thread_id") or 0)),
         (descriptor(8, ValueType.UINT64), _U64.pack(int(row["record_id"]))),
         (descriptor(1, ValueType.UINT8), _U8.pack(row.get("version") or 0)),
-        _NULL, _NULL,
-        (descriptor(16, ValueType.GUID), guid_bytes(provider_guid)) if provider_guid else _NULL,
-        _NULL, _NULL, _NULL,
+        _NULL, _NULL, _NULL, _NULL, _NULL, _NULL,
         (descriptor(16, ValueType.GUID), guid_bytes(related)) if related else _NULL,
     ]
     if sid:
@@ -277,7 +275,7 @@ def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_i
     (b'**\\x00\\x00', 0, True)
     """
     shape = (row.get("provider") or "", row.get("channel") or "", row.get("computer") or "",
-             row.get("qualifiers") is not None, row.get("provider_guid") is not None)
+             row.get("qualifiers") is not None, row.get("provider_guid") or None)
     template = _system_template_of(shape)
     binxml_at = at + RECORD_HEADER_SIZE
     instance = template_instance(template, tables, binxml_at + len(FRAGMENT_HEADER))
@@ -294,7 +292,7 @@ def encode_record(row: Mapping[str, Any], tables: ChunkTables, at: int, record_i
 
 
 @lru_cache(maxsize=1024)
-def _system_template_of(shape: tuple[Any, Any, Any, bool, bool]) -> Template:
+def _system_template_of(shape: tuple[Any, Any, Any, bool, str | None]) -> Template:
     provider, channel, computer, qualifiers, provider_guid = shape
     return system_template(str(provider), str(channel), str(computer), qualifiers=qualifiers,
                            provider_guid=provider_guid)
