@@ -153,6 +153,7 @@ class LogRecord:
     context: dict
 
     def message(self, culture: str) -> str:
+        """The record's text in ``culture`` (Event Viewer's description column, RenderingInfo)."""
         if self.noise is None:
             return render_transport(self.row["event_id"], self.row["data"], culture)
         return model.noise_message(self.noise, self.row["data"], culture, self.context)

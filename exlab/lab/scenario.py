@@ -645,9 +645,9 @@ def _run_queue(scenario: Scenario, server: ServerSpec, seed: int, arrivals: list
     next_attempt: int | None = None
     pending = deque(arrivals)
 
-    def smtp(when: int, kind: str, message: Message, status: str) -> None:
+    def smtp(when: int, kind: str, message: Message, status: str, remote_ip: str) -> None:
         tracking.append(TrackingEntry(when, server.name, kind, "SMTP", connector.name, message, status,
-                                      connector.smart_host, _exo_ip(rng)))
+                                      connector.smart_host, remote_ip))
 
     while pending or next_attempt is not None:
         if pending and (next_attempt is None or pending[0].submitted <= next_attempt):
@@ -674,7 +674,8 @@ def _run_queue(scenario: Scenario, server: ServerSpec, seed: int, arrivals: list
         outcome = tls_outcome(scenario, server, now)
         counter += rng.randrange(1, 40)
         local = f"{server.ip}:{rng.randrange(20000, 65000)}"
-        remote = f"{_exo_ip(rng)}:25"
+        remote_ip = _exo_ip(rng)
+        remote = f"{remote_ip}:25"
         if outcome.reply is not None:
             reply_at = now + rng.randrange(120, 700) * MS
             head = queue[0]
@@ -686,11 +687,11 @@ def _run_queue(scenario: Scenario, server: ServerSpec, seed: int, arrivals: list
                                              (connector.name, head.message_id, outcome.reply)))
             for event_id, data in outcome.events:
                 events.append(TransportEvent(now + rng.randrange(5, 90) * MS, server.name, event_id, data))
-            led = _led(outcome.reply, connector.smart_host, rng, reply_at)
+            led = _led(outcome.reply, connector.smart_host, remote_ip, reply_at)
             for message in queue:
                 if message.message_id not in deferred:
                     deferred.add(message.message_id)
-                    smtp(reply_at, "DEFER", message, led)
+                    smtp(reply_at, "DEFER", message, led, remote_ip)
             failures += 1
             next_attempt = now + policy.delay(failures) * NS + rng.randrange(0, 900) * MS
             restart = next((r for r in restarts if now < r < next_attempt), None)
@@ -703,7 +704,7 @@ def _run_queue(scenario: Scenario, server: ServerSpec, seed: int, arrivals: list
                                 reply_at + rng.randrange(2, 40) * MS, local, remote, connector.smart_host,
                                 outcome.certificate, None, False, tuple(m.message_id for m in batch)))
         for message in batch:
-            smtp(reply_at, "SEND", message, "250 2.6.0 Queued mail for delivery")
+            smtp(reply_at, "SEND", message, "250 2.1.5 Recipient OK", remote_ip)
         failures = 0
         next_attempt = reply_at + rng.randrange(5, 60) * MS if queue else None
 
@@ -712,9 +713,10 @@ def _exo_ip(rng: random.Random) -> str:
     return f"52.101.{rng.choice((8, 40, 68, 73, 137, 194))}.{rng.randrange(2, 250)}"
 
 
-def _led(reply: str, host: str, rng: random.Random, when: int) -> str:
+def _led(reply: str, host: str, ip: str, when: int) -> str:
+    """The last-error status a DEFER row carries (LRT: the last retry, UTC, as the queue shows it)."""
     lrt = datetime.fromtimestamp(when // NS, tz=timezone.utc).strftime("%m/%d/%Y %I:%M:%S %p")
-    return f"[{{LED={reply}}};{{MSG=}};{{FQDN={host}}};{{IP={_exo_ip(rng)}}};{{LRT={lrt}}}]"
+    return f"[{{LED={reply}}};{{MSG=}};{{FQDN={host}}};{{IP={ip}}};{{LRT={lrt}}}]"
 
 
 def _local_mail(scenario: Scenario, server: ServerSpec, seed: int) -> list[TrackingEntry]:
@@ -729,7 +731,7 @@ def _local_mail(scenario: Scenario, server: ServerSpec, seed: int) -> list[Track
         if t >= scenario.end_ns:
             return out
         message = Message(server.name, f"<{rng.getrandbits(128):032x}@{server.fqdn}>",
-                          1_099_511_700_000 + len(out), _guid(rng),
+                          2_199_023_255_552 + len(out), _guid(rng),   # another mailbox database
                           f"{rng.choice(scenario.traffic.senders)}@{scenario.domain}",
                           (f"{rng.choice(scenario.traffic.senders)}@{scenario.domain}",),
                           rng.choice(scenario.traffic.subjects), rng.randrange(4_000, 200_000), t)
