@@ -1,6 +1,14 @@
 """Exchange transport knowledge: the event catalog, SMTP replies, protocol and tracking logs,
 and connector / server settings.
 
+* ``catalog()``, ``lookup()``, ``render_message()``: the transport events exlab knows (catalog.json);
+* ``name_fields(events)``: named columns for their insertion strings (or from rendered text);
+* ``parse_smtp_reply()``, ``classify()``: replies such as ``454 4.7.0 ... UntrustedRoot``;
+* ``tls_failures(events)``: one row per failed delivery reported by events 2004, 2015, 12014;
+* ``read_protocol_log()`` (sessions), ``read_protocol_lines()``, ``read_tracking_log()``;
+* ``read_connectors()``, ``read_servers()``: Get-SendConnector / Get-ExchangeServer exports;
+* ``sniff_transport(head)`` and the ``detect_*`` functions: which of these a file holds.
+
 >>> from exlab.transport import parse_smtp_reply, classify
 >>> classify(parse_smtp_reply("454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"))
 'untrusted-root'
