@@ -253,6 +253,7 @@ _CONVERSIONS: tuple[tuple[str, str, Callable[[Any, PropsContext], Any]], ...] = 
     ("IsSelfSigned", "is_self_signed", _bool),
     ("HasPrivateKey", "has_private_key", _bool),
     ("Services", "services", _services),
+    ("ServicesStringForm", "services", _services),
     ("Status", "status", _status),
     ("RootCAType", "root_ca_type", _root_ca_type),
     ("FriendlyName", "friendly_name", _friendly_name),

@@ -78,10 +78,12 @@ _SIGNATURE_NAMES = {"sha1": "sha1RSA", "sha256": "sha256RSA", "sha384": "sha384R
 FORMAT_LIST_PROPERTIES = ("AccessRules", "CertificateDomains", "HasPrivateKey", "IsSelfSigned", "Issuer",
                           "NotAfter", "NotBefore", "PublicKeySize", "RootCAType", "SerialNumber", "Services",
                           "Status", "Subject", "Thumbprint")
+# What ``| Format-List *`` adds, as Get-ExchangeCertificate's documentation lists it.
 ALL_PROPERTIES = FORMAT_LIST_PROPERTIES + (
-    "CertificateRequest", "IisServices", "Identity", "PrivateKeyExportable", "DnsNameList",
-    "EnhancedKeyUsageList", "FriendlyName", "Archived", "Extensions", "IssuerName", "PrivateKey", "PublicKey",
-    "RawData", "SignatureAlgorithm", "SubjectName", "Version", "Handle")
+    "Archived", "CertificateRequest", "DnsNameList", "EnhancedKeyUsageList", "Extensions", "FriendlyName", "Handle",
+    "Identity", "IISServices", "IssuerName", "KeyIdentifier", "PrivateKey", "PrivateKeyExportable", "PublicKey",
+    "RawData", "SendAsTrustedIssuer", "ServicesStringForm", "SignatureAlgorithm", "SubjectKeyIdentifier",
+    "SubjectName", "Version")
 JSON_PROPERTIES = ("FriendlyName", "Thumbprint", "Subject", "Issuer", "NotBefore", "NotAfter", "Services",
                    "Status", "RootCAType", "CertificateDomains", "HasPrivateKey", "IsSelfSigned", "PublicKeySize",
                    "SerialNumber")
@@ -89,7 +91,8 @@ JSON_PROPERTIES = ("FriendlyName", "Thumbprint", "Subject", "Issuer", "NotBefore
 
 @dataclass(frozen=True)
 class ExchangeCert:
-    """One certificate as Get-ExchangeCertificate sees it on ``server``.
+    """One certificate as Get-ExchangeCertificate sees it on ``server`` (``server_fqdn``, when
+    given, is what Identity and PSComputerName show).
 
     ``certificate`` is a cryptography certificate (a lab ``LabCertificate.certificate``).
 
@@ -106,6 +109,7 @@ class ExchangeCert:
     friendly_name: str = ""
     has_private_key: bool = True
     server: str = "EX01"
+    server_fqdn: str = ""
     facts: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -120,7 +124,21 @@ class ExchangeCert:
 
     @property
     def identity(self) -> str:
-        return f"{self.server}\\{self.thumbprint}"
+        """``<ServerFQDN>\\<Thumbprint>`` (the server's name when its FQDN is not given)."""
+        return f"{self.server_fqdn or self.server}\\{self.thumbprint}"
+
+    @property
+    def computer_name(self) -> str:
+        """What a remote shell's PSComputerName says: the server's FQDN, or its name."""
+        return (self.server_fqdn or self.server).lower()
+
+    def key_identifier(self) -> str:
+        """The subject key identifier in upper hex ("" without the extension)."""
+        try:
+            return self.certificate.extensions.get_extension_for_class(
+                x509.SubjectKeyIdentifier).value.digest.hex().upper()
+        except x509.ExtensionNotFound:
+            return ""
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -200,7 +218,11 @@ def _list_values(cert: ExchangeCert, culture: str, tz: str | None) -> dict[str, 
         "Subject": facts["subject"],
         "Thumbprint": cert.thumbprint,
         "CertificateRequest": "",
-        "IisServices": _enumeration([f"IIS://{cert.server}/W3SVC/1"] if "IIS" in cert.services else []),
+        "IISServices": _enumeration([f"IIS://{cert.server}/W3SVC/1"] if "IIS" in cert.services else []),
+        "KeyIdentifier": cert.key_identifier(),
+        "SendAsTrustedIssuer": "False",
+        "ServicesStringForm": services_letters(cert.services),
+        "SubjectKeyIdentifier": cert.key_identifier(),
         "Identity": cert.identity,
         "PrivateKeyExportable": str(cert.has_private_key),
         "DnsNameList": _enumeration(cert.domains),
@@ -276,14 +298,14 @@ def write_csv(certs: Sequence[ExchangeCert], target: Target, *, culture: str = "
         values.update({
             "AccessRules": list_type or f"{_ACCESS_RULE}[]",
             "CertificateDomains": list_type or _DOMAINS_TYPE,
-            "IisServices": list_type or "System.Collections.Generic.List`1[[System.String]]",
+            "IISServices": list_type or "System.Collections.Generic.List`1[[System.String]]",
             "DnsNameList": list_type or "System.Collections.Generic.List`1[[System.Security.Cryptography."
                                         "X509Certificates.DnsNameRepresentation]]",
             "EnhancedKeyUsageList": list_type or "System.Collections.Generic.List`1[[System.Security."
                                                  "Cryptography.X509Certificates.EnhancedKeyUsageRepresentation]]",
             "Extensions": "System.Security.Cryptography.X509Certificates.X509ExtensionCollection",
             "RawData": "System.Byte[]",
-            "PSComputerName": f"{cert.server.lower()}.contoso.com",
+            "PSComputerName": cert.computer_name,
             "RunspaceId": str(uuid.uuid5(uuid.NAMESPACE_DNS, cert.server)),
             "PSShowComputerName": "False",
         })
@@ -418,7 +440,7 @@ def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | Non
         xml.lines.append("    </Props>")
         if remote:
             xml.lines.append("    <MS>")
-            xml.prop("S", "PSComputerName", f"{cert.server.lower()}.contoso.com", 3)
+            xml.prop("S", "PSComputerName", cert.computer_name, 3)
             xml.prop("G", "RunspaceId", str(uuid.uuid5(uuid.NAMESPACE_DNS, cert.server)), 3)
             xml.prop("B", "PSShowComputerName", "false", 3)
             xml.lines.append("    </MS>")
