@@ -13,6 +13,13 @@ CASES = [
     ("454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied",
      454, "4.7.0", "UntrustedRoot", "untrusted-root"),
     ("454 4.7.0 Failed to establish appropriate TLS channel: Access Denied", 454, "4.7.0", None, "tls-access-denied"),
+    # Exchange Online appends where and when it answered, with colons of its own
+    ("454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied "
+     "[AM4PEPF00027A5F.eurprd04.prod.outlook.com 2025-03-20T09:14:02.123Z 08DD6A1B2C3D4E5F]",
+     454, "4.7.0", "UntrustedRoot", "untrusted-root"),
+    ("454 4.7.0 Failed to establish appropriate TLS channel: Access Denied "
+     "[AM4PEPF00027A5F.eurprd04.prod.outlook.com 2025-03-20T09:14:02.123Z 08DD6A1B2C3D4E5F]",
+     454, "4.7.0", None, "tls-access-denied"),
     ("454 4.7.0 Unable to establish appropriate TLS channel: UntrustedRoot: Access Denied",
      454, "4.7.0", "UntrustedRoot", "untrusted-root"),
     ("454 4.7.0 Nie można ustanowić odpowiedniego kanału TLS: UntrustedRoot: Odmowa dostępu",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exlab.errors import DataLossWarning, UnsupportedFormat
 from exlab.lab.transport_logs import demo_tracking_log, led_status, tracking_row, write_tracking_log, \
@@ -102,3 +104,19 @@ def test_protocol_log_is_not_a_tracking_log():
 def test_demo_log_reads():
     frame = read_tracking_log(demo_tracking_log())
     assert frame["event_id"].tolist() == ["RECEIVE", "DEFER", "SEND"]
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+
+
+@given(subject=_TEXT, status=_TEXT, custom=_TEXT)
+@settings(max_examples=60, deadline=None)
+def test_any_text_round_trips(subject, status, custom):
+    row = tracking_row(1_742_462_030_000_000_000, "DEFER", message_id="<a@b>", sender="a@b.com",
+                       recipients=["c@d.com"], local_hostname="EX01", local_ip="10.0.0.5",
+                       message_subject=subject, recipient_status=status, custom_data=custom)
+    stream = io.BytesIO()
+    write_tracking_log(stream, [row])
+    read = read_tracking_log(io.BytesIO(stream.getvalue())).iloc[0]
+    for column, value in (("message_subject", subject), ("recipient_status", status), ("custom_data", custom)):
+        assert (pd.isna(read[column]) and value == "") or read[column] == value
