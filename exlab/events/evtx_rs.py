@@ -1,6 +1,6 @@
 """The default .evtx engine: pyevtx-rs (PyPI ``evtx``), a batch of chunks at a time.
 
-Intact chunks go to ``PyEvtxParser`` sixteen at a time behind a clean file header,
+Intact chunks go to ``PyEvtxParser`` 64 at a time behind a clean file header,
 so Rust parses ahead on its own threads while Python takes the records. When a
 batch raises (a damaged record or chunk), it is read again one chunk at a time,
 so every loss is pinned to its chunk and record and iteration goes on after it (a
@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import evtx
 import orjson
@@ -34,9 +34,10 @@ import orjson
 from exlab.events.evtx_event import count_keys, event_fields, unique_keys
 from exlab.events.evtx_format import ChunkContext, keep
 from exlab.events.evtx_layout import build_file_header
+from exlab.events.query import EventQuery
 
 ENGINE = "evtx"
-BATCH = 16  # chunks per parser: 1 MiB, enough for Rust's threads to run ahead
+BATCH = 64  # chunks per parser: 4 MiB, enough for Rust's threads to run ahead
 
 _HEADERS = {count: build_file_header(chunk_count=count) for count in range(1, BATCH + 1)}
 # The first "EventID" key of the JSON text is System's (System comes first, and a quote
@@ -88,6 +89,7 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
     kept: list[tuple] = []
     index, (first, last) = 0, ranges[0]
     read = 0
+    wanted = _prefilter(batch[0].query)
     try:
         for record in _parser(batch, 0):
             number = record["event_record_id"]
@@ -97,7 +99,8 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
                     raise LookupError(number)
                 first, last = ranges[index]
             read += 1
-            _take(batch[index], record, number, number - first, kept)
+            if wanted is None or wanted(record["data"]):
+                _take(batch[index], record, number, number - first, kept)
     except (RuntimeError, LookupError):
         del report.warnings[notes:]
         return False
@@ -108,6 +111,7 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
 
 def _read_one(context: ChunkContext, out: list[tuple]) -> None:
     records = _parser([context], 1)
+    wanted = _prefilter(context.query)
     position = -1
     while True:
         try:
@@ -120,26 +124,47 @@ def _read_one(context: ChunkContext, out: list[tuple]) -> None:
             continue
         position += 1
         context.report.records_read += 1
-        _take(context, record, record["event_record_id"], position, out)
+        if wanted is None or wanted(record["data"]):
+            _take(context, record, record["event_record_id"], position, out)
+
+
+def _prefilter(query: EventQuery) -> Callable[[str], bool] | None:
+    """A check of the JSON text against the event-id and provider filters, or None.
+
+    It only rejects what the filters surely exclude (a record whose text it cannot
+    read passes, and the filters are applied again on the parsed values).
+    """
+    if query.event_ids is None and query.providers is None:
+        return None
+    event_ids, providers = query.event_ids, query.providers
+    event_id, provider = _EVENT_ID.search, _PROVIDER.search
+
+    def wanted(text: str) -> bool:
+        if event_ids is not None:
+            match = event_id(text)
+            if match is not None and int(match[1]) & 0xFFFF not in event_ids:
+                return False
+        if providers is not None:
+            match = provider(text)
+            if match is not None and orjson.loads(match[1]).lower() not in providers:
+                return False
+        return True
+
+    return wanted
 
 
 def _take(context: ChunkContext, record: dict, number: int, position: int, out: list[tuple]) -> None:
     query = context.query
     text = record["data"]
-    if query.event_ids is not None:
-        match = _EVENT_ID.search(text)
-        if match is not None and int(match[1]) & 0xFFFF not in query.event_ids:
-            return
-    if query.providers is not None:
-        match = _PROVIDER.search(text)
-        if match is not None and orjson.loads(match[1]).lower() not in query.providers:
-            return
-    event = orjson.loads(text)
-    if text.count('":') != count_keys(event):
-        # every key is written `"name":`, so more of those than decoded keys means a
-        # repeated key (or an escaped quote in a value): decode keeping every value
-        event = json.loads(text, object_pairs_hook=unique_keys)
-    event = event.get("Event") or {}
+    event = orjson.loads(text).get("Event") or {}
+    event_data = event.get("EventData")
+    if type(event_data) is dict:
+        # pyevtx-rs writes repeated <Data Name=..> as repeated keys, and a decode keeps the
+        # last only. Every key is written `"name":`, so more of those in EventData's text
+        # than keys decoded means a repeat (or an escaped quote in a value): decode again,
+        # keeping every value.
+        if text.count('":', text.find('"EventData":')) != 1 + count_keys(event_data):
+            event = json.loads(text, object_pairs_hook=unique_keys).get("Event") or {}
     fields = event_fields(event)
     if not keep(query, fields):
         return
