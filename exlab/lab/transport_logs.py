@@ -176,7 +176,7 @@ def _session_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bo
     remote_ip = session.remote_endpoint.rsplit(":", 1)[0]
     yield "*", "", "attempting to connect", False
     yield "+", "", "", False
-    yield "<", f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready", "", False
+    yield "<", f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}", "", False
     yield ">", f"EHLO {session.ehlo_domain}", "", False
     yield from _ehlo_answer(session, remote_ip, starttls=session.certificate is not None)
     if session.certificate is not None:
@@ -213,6 +213,14 @@ def _session_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bo
     yield ">", "QUIT", "", False
     yield "<", "221 2.0.0 Service closing transmission channel", "", False
     yield "-", "", "Local", False
+
+
+def _banner_time(ns: int) -> str:
+    """The time in an Exchange Online greeting: ``Thu, 20 Mar 2025 09:14:01 +0000`` (English, always)."""
+    stamp = _EPOCH + timedelta(seconds=ns // 1_000_000_000)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[stamp.weekday()]
+    month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[stamp.month - 1]
+    return f"{day}, {stamp.day} {month} {stamp.year} {stamp:%H:%M:%S} +0000"
 
 
 def _ehlo_answer(session: ProtocolSession, remote_ip: str, starttls: bool) -> Iterator[tuple[str, str, str, bool]]:
