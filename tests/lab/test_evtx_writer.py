@@ -464,6 +464,28 @@ def test_damaged_chunk_is_lost_and_the_others_read(tmp_path, damage):
     assert all(ok for i, (_, ok) in enumerate(checks) if i != 1)
 
 
+def test_exported_log_numbers_records_from_one_and_keeps_event_record_ids(tmp_path):
+    rows = [transport_row(n, record_number=n + 1) for n in range(600)]
+    path = tmp_path / "exported.evtx"
+    written = write_evtx(path, rows)
+    assert_round_trip(path, rows)          # headers say 1..600, EventRecordID 5000..5599
+    first = chunk_fields(chunks_of(path.read_bytes())[1])
+    assert (first["first_no"], first["first_id"]) == (written.records_per_chunk[0] + 1,) * 2
+    frame = exlab.read_events(path)
+    assert frame["record_number"].tolist() == list(range(1, 601))
+    assert frame["record_id"].tolist() == [r["record_id"] for r in rows]
+
+
+def test_a_record_without_time_gets_the_zero_filetime(tmp_path):
+    path = tmp_path / "zero.evtx"
+    write_evtx(path, [transport_row(0, time_created=None), transport_row(1)])
+    assert [read["filetime"] for read in read_python_evtx(path)] == [0, filetime(transport_row(1)["time_created"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        times = exlab.read_events(path)["time_created"]
+    assert times.isna().tolist() == [True, False]
+
+
 def test_rejects_what_cannot_be_written(tmp_path):
     with pytest.raises(ValueError, match="does not fit"):
         write_evtx(io.BytesIO(), [transport_row(0, data={f"%{i}": "x" * 3000 for i in range(1, 12)})])
