@@ -131,6 +131,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     refs = {obj.get("RefId"): obj for obj in root.iter(f"{_NS}Obj") if obj.get("RefId")}
     context = PropsContext(report, tz=options.tz)
     rows: list[dict] = []
+    blobs = 0
     for number, obj in enumerate(root, 1):
         where = f"object {number}"
         if _tag(obj) != "Obj":
@@ -144,12 +145,13 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
                         props[child.get("N")] = _value(child, refs)
                     except (ValueError, binascii.Error) as err:
                         report.note(f"{where}: {child.get('N')} not understood ({err}); left NA")
-        if "SerializationData" in props:
-            report.note(f"{where}: remote shell object; its SerializationData blob is not decoded")
+        blobs += "SerializationData" in props
         try:
             rows.extend(exchange_rows(props, context, where))
         except ValueError as err:
             report.skip_record(where, str(err))
             continue
         report.records_read += 1
+    if blobs:
+        report.note(f"{blobs} object(s) from a remote shell: their SerializationData blobs are not decoded")
     return rows

@@ -349,7 +349,7 @@ def test_a_remote_object_exchange_could_not_deserialize_is_read_from_its_raw_dat
     assert row["thumbprint"] == _lab_certs()[0].thumbprint and row["subject"] == "CN=mail.contoso.com"
     assert row["services"] is None and pd.isna(row["status"])       # only the blob knew them
     assert frame.attrs["parse_report"].files[0].warnings == [
-        "object 1: remote shell object; its SerializationData blob is not decoded"]
+        "1 object(s) from a remote shell: their SerializationData blobs are not decoded"]
 
 
 def test_powershell_7_ellipsis_and_a_utf16_file_without_bom():
