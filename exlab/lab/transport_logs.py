@@ -176,7 +176,8 @@ def _session_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bo
     remote_ip = session.remote_endpoint.rsplit(":", 1)[0]
     yield "*", "", "attempting to connect", False
     yield "+", "", "", False
-    yield "<", f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}", "", False
+    greeting = f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}"
+    yield "<", greeting, "", False
     yield ">", f"EHLO {session.ehlo_domain}", "", False
     yield from _ehlo_answer(session, remote_ip, starttls=session.certificate is not None)
     if session.certificate is not None:
@@ -541,7 +542,8 @@ def server_properties(server: dict) -> list[tuple[str, object]]:
     'Mailbox'
     """
     return [
-        ("RunspaceId", _guid("runspace")), ("Name", server["name"]), ("Fqdn", server["fqdn"]), ("Edition", "StandardEvaluation"),
+        ("RunspaceId", _guid("runspace")), ("Name", server["name"]), ("Fqdn", server["fqdn"]),
+        ("Edition", "StandardEvaluation"),
         ("AdminDisplayVersion", f"Version {server.get('version', '15.2 (Build 1544.4)')}"),
         ("ServerRole", "Mailbox"), ("Site", server.get("site", "contoso.com/Configuration/Sites/Default-First-Site")),
         ("IsHubTransportServer", True), ("IsMailboxServer", True), ("IsEdgeServer", False),

@@ -135,7 +135,7 @@ def test_tls_failure_and_no_starttls_round_trip():
                             tls_error="NoCredentials")
     plain = ProtocolSession(base.connector, "08DD000000000002", base.start, base.end, base.local_endpoint,
                             base.remote_endpoint, base.ehlo_domain, base.remote_host,
-                            reply="451 4.4.0 Primary target IP address responded with: \"421 4.2.1 Unable to connect.\"")
+                            reply='451 4.4.0 Primary target IP address responded with: "421 4.2.1 Unable to connect."')
     stream = io.BytesIO()
     write_protocol_log(stream, [nokey, plain])
     frame = read_protocol_log(io.BytesIO(stream.getvalue())).set_index("session_id")
@@ -228,7 +228,8 @@ def test_exchange_2010_received_certificate_block():
     data = (HEADER.replace(b"15.0.0.0", b"14.3.123.0") + FIELDS
             + b"2025-03-20T00:00:04.412Z,Internet,08CD000000000001,0,10.0.0.5:1234,1.2.3.4:25,+,,\r\n"
             + b"2025-03-20T00:00:04.500Z,Internet,08CD000000000001,1,10.0.0.5:1234,1.2.3.4:25,>,STARTTLS,\r\n"
-            + b"2025-03-20T00:00:04.600Z,Internet,08CD000000000001,2,10.0.0.5:1234,1.2.3.4:25,*,,Received certificate\r\n"
+            + b"2025-03-20T00:00:04.600Z,Internet,08CD000000000001,2,10.0.0.5:1234,1.2.3.4:25,*,,"
+            + b"Received certificate\r\n"
             + b"2025-03-20T00:00:04.600Z,Internet,08CD000000000001,3,10.0.0.5:1234,1.2.3.4:25,*,"
             + b"6e0a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c,Certificate thumbprint\r\n"
             + b"2025-03-20T00:00:04.700Z,Internet,08CD000000000001,4,10.0.0.5:1234,1.2.3.4:25,-,,Local\r\n")
