@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import warnings
 
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         except ExlabError as err:
             print(f"exlab: {err}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            # the reader of our output went away (``exlab events ... | head``): not an error
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
+            return 0
 
 
 if __name__ == "__main__":
