@@ -181,6 +181,8 @@ CULTURES: dict[str, Culture] = {
     "nl-NL": Culture("DMY", "-", False, False, False),
     "ja-JP": Culture("YMD", "/", True, True, False),
     "sv-SE": Culture("YMD", "-", True, True, False),
+    # PowerShell's own string conversion ("$($cert.NotAfter)" in a script) ignores the culture
+    "invariant": Culture("MDY", "/", True, True, False),
 }
 
 _DATETIME = re.compile(
