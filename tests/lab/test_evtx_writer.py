@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import uuid
 import warnings
 import xml.etree.ElementTree as ET
 import zlib
@@ -106,6 +107,9 @@ def read_rs_json(path: Path) -> list[dict]:
             "time_us": system["TimeCreated"]["#attributes"]["SystemTime"],
             "record_id": system["EventRecordID"], "channel": system["Channel"],
             "computer": system["Computer"], "data": _data_from_rs_json(event.get("EventData")),
+            "opcode": system.get("Opcode"), "version": system.get("Version"),
+            "execution": (system.get("Execution") or {}).get("#attributes", {}),
+            "activity_id": ((system.get("Correlation") or {}).get("#attributes") or {}).get("ActivityID"),
         })
     return out
 
@@ -218,7 +222,16 @@ def assert_round_trip(path: Path, rows: list[dict]) -> None:
             assert j["qualifiers"] is None and x["qualifiers"] is None and p["qualifiers"] is None
         else:
             assert j["qualifiers"] == int(x["qualifiers"]) == int(p["qualifiers"]) == row["qualifiers"]
-        assert j["level"] == int(x["level"]) == int(p["level"]) == row["level"]
+        if row["level"] is None:
+            assert j["level"] is None and x["level"] is None and p["level"] is None
+        else:
+            assert j["level"] == int(x["level"]) == int(p["level"]) == row["level"]
+        assert (j["opcode"], j["version"]) == (row.get("opcode") or 0, row.get("version") or 0)
+        assert j["execution"] == {"ProcessID": row.get("process_id") or 0, "ThreadID": row.get("thread_id") or 0}
+        if row.get("activity_id"):
+            assert uuid.UUID(j["activity_id"]) == uuid.UUID(row["activity_id"])
+        else:
+            assert j["activity_id"] is None
         if row["task"] is None:
             assert j["task"] is None and x["task"] is None and p["task"] is None
         else:
@@ -642,8 +655,14 @@ def event_rows(draw):
             data = dict(zip(names, values))
         rows.append(transport_row(
             n, data=data, time_created=draw(st.integers(0, 2**62)) // 100 * 100 + draw(st.integers(0, 99)),
-            qualifiers=draw(st.none() | st.integers(0, 0xFFFF)), level=draw(st.integers(0, 255)),
-            task=draw(st.integers(0, 0xFFFF)), event_id=draw(st.integers(0, 0xFFFF)),
+            qualifiers=draw(st.none() | st.integers(0, 0xFFFF)), level=draw(st.none() | st.integers(0, 255)),
+            task=draw(st.none() | st.integers(0, 0xFFFF)), event_id=draw(st.integers(0, 0xFFFF)),
+            opcode=draw(st.integers(0, 255)), version=draw(st.integers(0, 255)),
+            process_id=draw(st.integers(0, 2**32 - 1)), thread_id=draw(st.integers(0, 2**32 - 1)),
+            user_sid=draw(st.none() | st.builds(
+                lambda subs: "S-1-5-" + "-".join(map(str, subs)),
+                st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=8))),
+            activity_id=draw(st.none() | st.uuids().map(lambda u: "{" + str(u) + "}")),
             keywords=hex(draw(st.integers(0, 2**64 - 1))), record_id=first_id + n,
             computer=draw(XML_TEXT.filter(lambda s: s.strip() == s and s and "\r" not in s)),
         ))
