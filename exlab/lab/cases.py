@@ -89,6 +89,7 @@ def _contoso() -> Scenario:
         traffic=Traffic(),
         exports=(
             _x("events/Application.evtx", "evtx", ex.name),
+            _x("events/MSExchange Management.evtx", "management-evtx", ex.name),
             _x("events/MSExchangeTransport.xml", "event-xml", ex.name, style="viewer", culture="pl-PL",
                providers=("MSExchangeTransport",)),
             _x("events/MSExchangeTransport-pl.csv", "event-csv", ex.name, culture="pl-PL",
@@ -206,6 +207,7 @@ def _tailspin() -> Scenario:
         exports=(
             _x("TSEX01/events/Application.evtx", "evtx", one.name),
             _x("TSEX02/events/Application.evtx", "evtx", two.name),
+            _x("TSEX01/events/MSExchange Management.evtx", "management-evtx", one.name),
             _x("TSEX01/events/MSExchangeTransport.csv", "event-csv", one.name, culture="de-DE",
                providers=("MSExchangeTransport",)),
             _x("TSEX02/events/MSExchangeTransport.txt", "event-txt", two.name, culture="de-DE",
@@ -326,11 +328,12 @@ def _northwind() -> Scenario:
                         senders=("hanna.keller", "moritz.braun", "julia.roth"),
                         recipients=("nina.vogel", "paul.krueger", "sophie.lang"),
                         subjects=("Lieferavis 0915", "Bestellung 88231", "WG: Urlaubsplanung")),
-        noise_per_server=400,
+        noise_per_server=300,
         exports=(
             _x("NWEX01/Application.evtx", "evtx", one.name),
             _x("NWEX02/Application.evtx", "evtx", two.name, dirty=True),
             _x("NWEX02/Application.csv", "event-csv", two.name, culture="de-DE"),
+            _x("NWEX02/MSExchange Management.evtx", "management-evtx", two.name),
             _x("NWEX01/Get-ExchangeCertificate.txt", "exchange-certs", one.name, shape="fl", culture="de-DE"),
             _x("NWEX02/Get-ExchangeCertificate.txt", "exchange-certs", two.name, shape="fl", culture="de-DE"),
             _x("NWEX02/Get-ExchangeCertificate.xml", "exchange-certs", two.name, shape="clixml-remote",

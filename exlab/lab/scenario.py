@@ -299,7 +299,7 @@ class Scenario:
     actions: tuple[Action, ...] = ()
     traffic: Traffic = field(default_factory=Traffic)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    noise_per_server: int = 500
+    noise_per_server: int = 400
     exports: tuple[Export, ...] = ()
 
     @property
@@ -760,6 +760,92 @@ def _certificate_warnings(scenario: Scenario, server: ServerSpec) -> list[Transp
                                           (subject_name(scenario, cert), "{thumbprint}", str(hours)), cert.key))
             day += 86_400 * NS
     return out
+
+
+# --- the admin audit log (MSExchange Management) ----------------------------------------
+
+#: Cmdlets admins run on a normal day (the ones Exchange's cmdlet log records: changes, not Get-*).
+_DAILY_CMDLETS = (
+    ("Set-Mailbox", '-Identity "{user}" -ProhibitSendQuota "9.5 GB" -IssueWarningQuota "9 GB"'),
+    ("Add-MailboxPermission", '-Identity "{user}" -User "{other}" -AccessRights "FullAccess"'),
+    ("Set-CASMailbox", '-Identity "{user}" -ActiveSyncEnabled "False"'),
+    ("New-MoveRequest", '-Identity "{user}" -TargetDatabase "DB02" -BatchName "Wave-07"'),
+    ("Set-MailboxAutoReplyConfiguration", '-Identity "{user}" -AutoReplyState "Enabled"'),
+    ("Add-DistributionGroupMember", '-Identity "All Staff" -Member "{user}"'),
+)
+_AD_SETTINGS = {
+    "en-US": "View Entire Forest: 'False', Default Scope: '{domain}', Configuration Domain Controller: "
+             "'dc01.{domain}', Preferred Global Catalog: 'dc01.{domain}', Preferred Domain Controllers: "
+             "'{{ dc01.{domain} }}'",
+    "pl-PL": "Wyświetl cały las: 'False', Zakres domyślny: '{domain}', Kontroler domeny konfiguracji: "
+             "'dc01.{domain}', Preferowany wykaz globalny: 'dc01.{domain}', Preferowane kontrolery domeny: "
+             "'{{ dc01.{domain} }}'",
+    "de-DE": "Gesamte Gesamtstruktur anzeigen: 'False', Standardbereich: '{domain}', Konfigurations-"
+             "Domänencontroller: 'dc01.{domain}', Bevorzugter globaler Katalog: 'dc01.{domain}', Bevorzugte "
+             "Domänencontroller: '{{ dc01.{domain} }}'",
+}
+
+
+def cmdlet_parameters(command: str) -> tuple[str, str]:
+    """A typed Exchange command as the cmdlet log records it: name, and ``-Name "value"`` pairs.
+
+    >>> cmdlet_parameters("Enable-ExchangeCertificate -Thumbprint 3F2A -Services IIS,POP,IMAP,SMTP")
+    ('Enable-ExchangeCertificate', '-Thumbprint "3F2A" -Services "IIS, POP, IMAP, SMTP"')
+    """
+    name, *words = command.split()
+    pairs = []
+    for word in words:
+        if word.startswith("-"):
+            pairs.append([word, ""])
+        else:
+            pairs[-1][1] = ", ".join(v for v in (pairs[-1][1], *word.split(",")) if v)
+    return name, " ".join(f'{flag} "{value}"' if value else flag for flag, value in pairs)
+
+
+def management_events(scenario: Scenario, server: ServerSpec, seed: int) -> list[dict]:
+    """The server's ``MSExchange Management`` log: every change cmdlet run there (event 1 of
+    MSExchange CmdletLogs), the case's certificate commands among the daily admin work.
+
+    Rows are in the events-frame shape without record ids, in time order; a certificate
+    thumbprint in an action's command stays ``{key}`` (generate fills it in).
+
+    >>> from exlab.lab.cases import case
+    >>> rows = management_events(case("contoso-kb2888788"), case("contoso-kb2888788").servers[0], 1)
+    >>> [r["data"]["%2"] for r in rows if r["data"]["%1"] == "Enable-ExchangeCertificate"][0]
+    '-Thumbprint "{internal}" -Services "IIS, POP, IMAP, SMTP"'
+    """
+    rng = rng_for(scenario.case, seed, server.name, "cmdlets")
+    zone = ZoneInfo(scenario.tz)
+    admin_rid = rng.randrange(1100, 4000)
+    sid = f"S-1-5-21-{rng.randrange(10**9, 4 * 10**9)}-{rng.randrange(10**9, 4 * 10**9)}-" \
+          f"{rng.randrange(10**9, 4 * 10**9)}-{admin_rid}"
+    users = [f"{name}" for name in scenario.traffic.senders + scenario.traffic.recipients]
+    runs: list[tuple[int, str, str]] = []
+    t = scenario.start_ns
+    while True:
+        t += int(rng.expovariate(1 / 5400) * NS)
+        if t >= scenario.end_ns:
+            break
+        local = datetime.fromtimestamp(t / NS, tz=zone)
+        if local.weekday() < 5 and 8 <= local.hour < 18:
+            name, template = rng.choice(_DAILY_CMDLETS)
+            runs.append((t - t % MS, name, template.format(user=rng.choice(users), other=rng.choice(users))))
+    for action in scenario.actions:
+        if action.server == server.name and "ExchangeCertificate" in action.command:
+            runs.append((action.ns, *cmdlet_parameters(action.command)))
+    settings = _AD_SETTINGS.get(scenario.culture, _AD_SETTINGS["en-US"]).format(domain=scenario.domain)
+    rows = []
+    for when, name, parameters in sorted(runs):
+        values = [name, parameters, f"{scenario.domain}/Users/exadmin", sid, sid,
+                  "Remote-ManagementShell-Unknown", f"{rng.randrange(2000, 9000)} w3wp#MSExchangePowerShellAppPool",
+                  "", str(rng.randrange(1, 9)), f"00:00:{rng.randrange(0, 3):02d}.{rng.randrange(10**6, 10**7)}",
+                  settings, "", "", "", "", "", "", "False", "", "0 objects execution has been proxied to remote server.",
+                  "", "", "0", f"ActivityId: {_guid(rng)}", "ServicePlan:;IsAdmin:True;", "", scenario.culture]
+        rows.append({"time_created": when + rng.randrange(200, 3000) * MS, "computer": server.fqdn,
+                     "channel": "MSExchange Management", "provider": "MSExchange CmdletLogs", "event_id": 1,
+                     "qualifiers": 16384, "level": 4, "task": 1, "keywords": _CLASSIC,
+                     "data": {f"%{i}": value for i, value in enumerate(values, 1)}})
+    return rows
 
 
 # --- the background noise of an Exchange server's Application log ------------------------
