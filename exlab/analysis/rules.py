@@ -38,11 +38,15 @@ def _empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or frame.empty
 
 
-def _value(row: Any, name: str) -> Any:
-    value = row.get(name) if isinstance(row, (dict, pd.Series)) else getattr(row, name, None)
+def _present(value: Any) -> Any:
+    """The value, or None for a missing one (None, NA, NaN, NaT); tuples kept."""
     if value is None or (not isinstance(value, (tuple, list)) and pd.isna(value)):
         return None
     return value
+
+
+def _value(row: Any, name: str) -> Any:
+    return _present(row.get(name) if isinstance(row, (dict, pd.Series)) else getattr(row, name, None))
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Facts:
     pin_missing: bool = False
     tls_certificate_name: str | None = None
     by_thumbprint: dict[str, dict[str, Any]] = field(default_factory=dict)
+    presented: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
@@ -85,10 +90,16 @@ class Facts:
             points = points[~other].reset_index(drop=True)
         table = {} if _empty(certs) else {str(row["thumbprint"]).upper(): row.to_dict()
                                           for _, row in certs.iterrows() if _value(row, "thumbprint")}
+        presented = {}
+        if not _empty(sessions) and "cert_thumbprint" in sessions:
+            for thumb, subject, issuer in zip(sessions["cert_thumbprint"], sessions["cert_subject"],
+                                              sessions["cert_issuer"]):
+                if _present(thumb) is not None:
+                    presented.setdefault(str(thumb).upper(), (_present(subject), _present(issuer)))
         return cls(points=points, events=events, certs=certs, sessions=sessions, tracking=tracking,
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
-                   tls_certificate_name=tls_certificate_name, by_thumbprint=table)
+                   tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented)
 
     def failures_of(self, *categories: str, origins: Iterable[str] | None = None) -> pd.DataFrame:
         """Failure points of these categories (and origins)."""
@@ -114,9 +125,13 @@ class Facts:
         named = self.certs["dns_names"].map(lambda names: covers(names, self.name))
         return self.certs[(smtp & named).astype(bool)]
 
-    def issuer_class(self, thumbprint: str | None, subject: str | None = None, issuer: str | None = None) -> str:
-        """The issuer class of a certificate: from the certificates frame, else from a log line."""
-        cert = self.by_thumbprint.get(str(thumbprint).upper()) if thumbprint else None
+    def issuer_class(self, thumbprint: str | None) -> str:
+        """The issuer class of a certificate: from the certificates frame, else from the subject
+        and issuer the protocol log shows it with (the same name twice: self-signed)."""
+        if thumbprint is None or (not isinstance(thumbprint, str) and pd.isna(thumbprint)):
+            return "unknown"
+        subject, issuer = self.presented.get(str(thumbprint).upper(), (None, None))
+        cert = self.by_thumbprint.get(str(thumbprint).upper())
         if cert is not None and _value(cert, "issuer_class"):
             return str(cert["issuer_class"])
         if cert is not None and _value(cert, "is_self_signed") is True:
@@ -192,7 +207,7 @@ def internal_certificate_presented(facts: Facts) -> Finding | None:
     refused = facts.failures_of("untrusted-root", "tls-access-denied", origins=["session"])
     if refused.empty:
         return None
-    classes = refused["thumbprint"].map(lambda t: facts.issuer_class(t, *_session_names(facts, t)))
+    classes = refused["thumbprint"].map(facts.issuer_class)
     refused = refused[classes.isin(["internal", "unknown"]).to_numpy()]
     if refused.empty or refused["thumbprint"].isna().all():
         return None
@@ -203,16 +218,6 @@ def internal_certificate_presented(facts: Facts) -> Finding | None:
     return Finding("internal-certificate-presented", "kb2888788", "direct",
                    f"{len(refused)} session(s) presented certificate {culprit}, not publicly trusted, "
                    f"and were refused with 454 4.7.0 UntrustedRoot", evidence_rows(rows), culprit, len(refused))
-
-
-def _session_names(facts: Facts, thumbprint: str | None) -> tuple[str | None, str | None]:
-    if _empty(facts.sessions) or thumbprint is None or "cert_thumbprint" not in facts.sessions:
-        return None, None
-    match = facts.sessions[facts.sessions["cert_thumbprint"].astype("string").str.upper() == str(thumbprint).upper()]
-    if match.empty:
-        return None, None
-    first = match.iloc[0]
-    return _value(first, "cert_subject"), _value(first, "cert_issuer")
 
 
 def untrusted_root_failures(facts: Facts) -> Finding | None:
@@ -353,7 +358,7 @@ def self_signed_only(facts: Facts) -> Finding | None:
     """Look-alike: only a self-signed certificate covers the name (or one was presented and refused)."""
     refused = facts.failures_of("untrusted-root", "tls-access-denied")
     presented = refused[refused["origin"] == "session"]
-    classes = presented["thumbprint"].map(lambda t: facts.issuer_class(t, *_session_names(facts, t)))
+    classes = presented["thumbprint"].map(facts.issuer_class)
     presented = presented[(classes == "self-signed").to_numpy()]
     only = pd.DataFrame()
     if not _empty(facts.candidates) and "issuer_class" in facts.candidates:
