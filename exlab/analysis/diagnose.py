@@ -277,13 +277,15 @@ def _missing(facts: Facts, verdict: str, connector: str | None) -> list[Step]:
 
 def _public_pin(facts: Facts, culprit: str | None) -> tuple[str, str] | None:
     """(issuer, subject) of the public certificate to pin with TlsCertificateName: the newest
-    public candidate, else the certificate of the last session that delivered mail."""
-    if facts.candidates is not None and not facts.candidates.empty and "issuer_class" in facts.candidates:
-        public = facts.candidates[facts.candidates["issuer_class"] == "public"]
-        if not public.empty:
-            best = public.sort_values("not_before", na_position="first").iloc[-1]
-            return str(best["issuer"]), str(best["subject"])
-        return None
+    public one covering the name for SMTP, or, without certificate exports, the certificate
+    of the last session that delivered mail."""
+    if facts.certs is not None and not facts.certs.empty:
+        covering = facts.covering_smtp()
+        public = covering[covering["issuer_class"] == "public"] if "issuer_class" in covering else covering.iloc[0:0]
+        if public.empty:
+            return None
+        best = public.sort_values("not_before", na_position="first").iloc[-1]
+        return str(best["issuer"]), str(best["subject"])
     if facts.sessions is None or facts.sessions.empty or "cert_issuer" not in facts.sessions:
         return None
     delivered = facts.sessions[(facts.sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)

@@ -163,3 +163,27 @@ def test_to_dict_is_json_and_html_escapes_every_evidence_string():
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<img" not in page and "&lt;img src=x" in page
     assert "KB 2888788: confirmed" in str(d)
+
+
+def test_a_pin_to_a_gone_certificate_is_replaced_by_the_current_public_one():
+    renewed = f.certs(f.cert(f.PUBLIC, "public", "2025-06-20", services=("IIS", "SMTP"),
+                             subject="CN=mail.contoso.com, O=Contoso GmbH, C=US"),
+                      f.cert(f.SELF, "self-signed", "2024-01-01", names=("ex01", f.FQDN), subject="CN=EX01"))
+    pinned = f"<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com, O=Contoso, C=US"
+    d = conclude(Facts.build(certs=renewed, name="mail.contoso.com", connector=f.CONNECTOR, connectors=f.connectors(pinned),
+                             pin_missing=True, tls_certificate_name=pinned,
+                             failures=f.failures(("2025-06-24 09:17:44", f.TLSCERTNAME))))
+    assert (d.verdict, d.cause, d.culprit) == ("ruled_out", "tlscertificatename-missing", None)
+    assert commands(d)[2] == (f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName "
+                              f"'<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com, O=Contoso GmbH, C=US'")
+    connector_rows = [e for e in d.evidence if e.rule == "tls-certificate-name-missing"][0].evidence
+    assert "send connector" in connector_rows["kind"].tolist()
+    assert connector_rows.loc[connector_rows["kind"] == "send connector", "source"].tolist() == ["SendConnectors.xml"]
+
+
+def test_certificates_alone_with_a_dangling_pin_are_a_possible_look_alike():
+    pinned = f"<I>{f.PUBLIC_ISSUER}<S>CN=gone"
+    d = conclude(Facts.build(certs=KB_CERTS, name=f.FQDN, connector=f.CONNECTOR, pin_missing=True,
+                             tls_certificate_name=pinned))
+    assert (d.verdict, d.cause, d.strength) == ("inconclusive", "tlscertificatename-missing", "possible")
+    assert d.missing
