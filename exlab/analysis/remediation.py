@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 _HEX40 = re.compile(r"^[0-9A-F]{40}$")
 _SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")   # control characters and line separators
 
 THUMBPRINT_PLACEHOLDER = "<thumbprint>"
 CONNECTOR_PLACEHOLDER = "<send connector name>"
