@@ -346,15 +346,16 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None,
-           connector: str | None) -> tuple[str | None, str | None, dict[str, str]]:
+def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: str | None,
+           failures: pd.DataFrame | None) -> tuple[str | None, str | None, dict[str, str]]:
     inferred: dict[str, str] = {}
     if server_fqdn is None:
         server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"))
         if server_fqdn:
             inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}"
     if connector is None:
-        row, why = infer_connector(connectors=frames.get("connectors"), sessions=frames.get("sessions"))
+        failing = None if failures is None else failures["connector"]
+        row, why = infer_connector(connectors=frames.get("connectors"), failing=failing, sessions=frames.get("sessions"))
         if row:
             connector = row["name"]
             inferred["connector"] = f"send connector {connector!r} inferred from {why}"
@@ -426,9 +427,9 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     finally:
         bar.close()
     reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
-    fqdn, name, inferred = _infer(frames, server_fqdn, connector)
-    for key, value in inferred.items():
+    case = Case(folder=folder, frames=frames, reports=reports, unread=pd.DataFrame(unread, columns=["file", "reason"]),
+                server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
+    case.server_fqdn, case.connector, case.inferred = _infer(frames, server_fqdn, connector, case.failures)
+    for key, value in case.inferred.items():
         log.info("inferred %s: %s", key, value)
-    return Case(folder=folder, frames=frames, reports=reports,
-                unread=pd.DataFrame(unread, columns=["file", "reason"]), server_fqdn=fqdn, connector=name,
-                roots=roots, tz=tz, inferred=inferred)
+    return case
