@@ -85,7 +85,9 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     [['session', 454, 'UntrustedRoot', 'session 08DC48AE1F3C5B21']]
     """
     parts = []
-    for origin, frame, convert in (("event", failures, _from_failures), ("session", sessions, _from_sessions),
+    hosts = sending_hosts(tracking)
+    for origin, frame, convert in (("event", failures, _from_failures),
+                                   ("session", sessions, lambda s: _from_sessions(s, hosts)),
                                    ("tracking", tracking, _from_tracking)):
         if frame is None or frame.empty:
             continue
@@ -155,7 +157,25 @@ def session_failed(sessions: pd.DataFrame) -> pd.Series:
     return failed.fillna(False).astype(bool)
 
 
-def _from_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
+def sending_hosts(tracking: pd.DataFrame | None) -> dict[str, str]:
+    """Which server sends from which IP address, as the tracking log's SMTP rows say
+    (the sending server is the client of the smart host): the server of a protocol-log
+    session, whose local endpoint is all the log tells.
+
+    >>> tracking = pd.DataFrame({"event_id": ["SEND", "DEFER", "RECEIVE"], "event_source": ["SMTP"] * 3,
+    ...     "client_ip": ["10.0.0.5", "10.0.0.6", "10.0.0.7"], "client_hostname": ["EX01", "EX02", "outside"]})
+    >>> sending_hosts(tracking)
+    {'10.0.0.5': 'EX01', '10.0.0.6': 'EX02'}
+    """
+    if tracking is None or tracking.empty or "client_ip" not in tracking or "client_hostname" not in tracking:
+        return {}
+    sent = tracking[tracking["event_id"].astype("string").isin(["SEND", "DEFER"]).fillna(False).astype(bool)]
+    pairs = sent[["client_ip", "client_hostname"]].dropna().drop_duplicates("client_ip")
+    return dict(zip(pairs["client_ip"].astype(str), pairs["client_hostname"].astype(str)))
+
+
+def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) -> pd.DataFrame:
+    hosts = hosts or {}
     rows = []
     for row in sessions[session_failed(sessions)].itertuples(index=False):
         reply = _value(row, "final_reply")
@@ -164,7 +184,8 @@ def _from_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
             # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
             reply = error if "negotiation failed" in error else f"TLS negotiation failed with error {error}"
         rows.append({
-            "time": _value(row, "failed_at") or _value(row, "start"), "origin": "session", "server": None,
+            "time": _value(row, "failed_at") or _value(row, "start"), "origin": "session",
+            "server": hosts.get(str(_value(row, "local_endpoint") or "").rsplit(":", 1)[0]),
             "connector": _value(row, "connector"), "code": _value(row, "reply_code"),
             "enhanced_status": _value(row, "enhanced_status"),
             "reason": _value(row, "tls_reason") or _value(row, "tls_error"), "response": reply,

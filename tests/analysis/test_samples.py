@@ -177,6 +177,10 @@ def test_issuer_comparison_and_timeline_of_each_case(folder):
         assert int(case.sessions["failed_at"].notna().sum()) == counts["failed_sessions"]
     assert_same_time(timeline.onset, truth, "onset")
     assert_same_time(timeline.end, truth, "end")
+    if counts["failed_sessions"]:     # each failure on the server that logged it, by name or by IP
+        by_server = timeline.by_server.groupby("server")["failures"].sum()
+        assert {name.split(".")[0].upper(): int(n) for name, n in by_server.items() if n} == \
+            {name: n for name, n in counts["failed_sessions_by_server"].items() if n}
     assert timeline.counts["failures"].sum() == len(timeline.points)
     if case.certs is not None and truth["verdict"] == "confirmed":
         table = case.compare_issuers()
