@@ -1,8 +1,8 @@
 """One rendered .evtx event (the JSON shape pyevtx-rs writes) into an events-frame row.
 
-Both engines meet here: pyevtx-rs hands over JSON, python-evtx's XML is first
-brought into the same shape (:func:`element_to_event`), so the two engines build
-rows with one function and agree value for value.
+Both engines meet here: pyevtx-rs hands over JSON, python-evtx's rendering (an
+element tree) is first brought into the same shape (:func:`element_to_event`), so
+the two engines build rows with one function and agree value for value.
 
 The shape: an element with attributes is ``{"#attributes": {...}, "#text": value}``,
 repeated child names get ``_1``, ``_2``... suffixes, unnamed ``<Data>`` values are
@@ -13,9 +13,9 @@ gathered as ``{"#text": [...]}``, named ones are keyed by their Name.
 ...     "Keywords": "0x80000000000000", "EventRecordID": 7, "Channel": "Application",
 ...     "Computer": "EX01"},
 ...     "EventData": {"Data": {"#text": ["Outbound to Office 365", "", "454 4.7.0 ..."]}}}
->>> row = event_row(event)
->>> row["event_id"], row["qualifiers"], row["data"]
-(2004, 16388, {'%1': 'Outbound to Office 365', '%2': '', '%3': '454 4.7.0 ...'})
+>>> row = dict(zip(FIELDS, event_fields(event)))
+>>> row["event_id"], row["qualifiers"], row["keywords"], row["data"]
+(2004, 16388, '0x80000000000000', {'%1': 'Outbound to Office 365', '%2': '', '%3': '454 4.7.0 ...'})
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ FIELDS = ("computer", "channel", "provider", "event_id", "qualifiers", "level", 
           "record_id", "data")
 
 
-def event_row(event: dict) -> dict:
-    """The row fields an .evtx record carries (all but time, record number and source)."""
-    return dict(zip(FIELDS, event_fields(event)))
-
-
 def event_fields(event: dict) -> tuple:
-    """:data:`FIELDS` of one event, as a tuple (the per-record hot path of both engines)."""
+    """:data:`FIELDS` of one event, as a tuple (the per-record hot path of both engines).
+
+    Keywords are written without leading zeros, as Windows shows them:
+
+    >>> event_fields({"System": {"EventID": "7036", "Keywords": "0x0080000000000000"}})[3::4]
+    (7036, '0x80000000000000')
+    """
     system = event.get("System") or {}
     event_id = system.get("EventID")
     qualifiers = None
@@ -70,7 +71,11 @@ def event_fields(event: dict) -> tuple:
 
 
 def system_time(event: dict) -> str | None:
-    """``System/TimeCreated/@SystemTime`` as rendered, or None."""
+    """``System/TimeCreated/@SystemTime`` as rendered, or None.
+
+    >>> system_time({"System": {"TimeCreated": {"#attributes": {"SystemTime": "2021-11-19T16:52:33Z"}}}})
+    '2021-11-19T16:52:33Z'
+    """
     created = (event.get("System") or {}).get("TimeCreated")
     if not isinstance(created, dict):
         return None
@@ -292,7 +297,11 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def count_keys(node: Any) -> int:
-    """How many keys a decoded JSON value holds, at every depth."""
+    """How many keys a decoded JSON value holds, at every depth.
+
+    >>> count_keys({"a": 1, "b": {"c": [{"d": 2}]}})
+    4
+    """
     if type(node) is dict:
         return len(node) + sum(count_keys(value) for value in node.values()
                                if type(value) is dict or type(value) is list)

@@ -22,7 +22,6 @@ record's own FILETIME (100-ns), which both engines render to the microsecond onl
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -37,8 +36,6 @@ from exlab.parse_report import FileReport
 
 FORMAT = "evtx"
 
-log = logging.getLogger(__name__)
-
 
 def detect(head: bytes) -> bool:
     """True for the .evtx signature ``ElfFile\\0`` (the name of the file does not matter)."""
@@ -52,7 +49,6 @@ class ChunkContext:
     slot: layout.ChunkSlot
     query: EventQuery
     report: FileReport
-    source: str
     _walk: layout.RecordWalk | None = field(default=None, repr=False)
     _times: layout.TemplateTimes | None = field(default=None, repr=False)
 
@@ -74,9 +70,10 @@ class ChunkContext:
             return records[position]
         return next((r for r in records if r.number == number), None)
 
-    def where(self, header: layout.RecordHeader | None, number: int | None = None) -> str:
+    def where(self, header: layout.RecordHeader | None) -> str:
+        """Where a record sits, for the parse report (the chunk alone if it is unknown)."""
         if header is None:
-            return f"{self.slot.where}, record {number}" if number is not None else self.slot.where
+            return self.slot.where
         return f"{self.slot.where}, record {header.number} at offset {self.slot.offset + header.offset:#x}"
 
     def time_created(self, header: layout.RecordHeader | None, event: dict) -> int | None:
@@ -94,6 +91,8 @@ class ChunkContext:
         return self.parse_time(system_time(event), header)
 
     def parse_time(self, rendered: str | None, header: layout.RecordHeader | None) -> int | None:
+        """TimeCreated from its rendered text, with every digit it has (None, and a note,
+        when it is missing, unreadable or the zero time 1601-01-01)."""
         if not rendered:
             self.report.note(f"{self.where(header)}: no TimeCreated")
             return None
@@ -123,7 +122,12 @@ RECORD_COLUMNS = ("time_created", *FIELDS, "record_number")
 
 
 def keep(query: EventQuery, fields: tuple) -> bool:
-    """The query's event-id and provider filters on one record's ``evtx_event.FIELDS``."""
+    """The query's event-id and provider filters on one record's ``evtx_event.FIELDS``.
+
+    >>> fields = ("EX01", "Application", "MSExchangeTransport", 2004, 16388, 4, 2, "0x80000000000000", 7, {})
+    >>> keep(EventQuery.build(event_ids=[2004]), fields), keep(EventQuery.build(providers="x"), fields)
+    (True, False)
+    """
     return ((query.event_ids is None or fields[3] in query.event_ids)
             and (query.providers is None or (fields[2] or "").lower() in query.providers))
 
@@ -165,7 +169,7 @@ def _chunks(evidence: Evidence, query: EventQuery, report: FileReport,
         if slot.status == layout.TRUNCATED:
             report.skip_chunk(slot.where, f"file ends {len(slot.data)} bytes into a 65536-byte chunk")
             continue
-        yield ChunkContext(slot, query, report, evidence.name)
+        yield ChunkContext(slot, query, report)
     if chunks > header.chunk_count:
         report.note(f"the file header counts {header.chunk_count} chunks, the file holds {chunks}; "
                     "all were read")

@@ -157,6 +157,11 @@ def iter_chunks(stream: BinaryIO, size: int) -> Iterator[ChunkSlot]:
 
     All-zero slots (pre-allocated space) come back as ``EMPTY``, slots without the
     ``ElfChnk`` signature as ``BAD_SIGNATURE``, a short tail as ``TRUNCATED``.
+
+    >>> import io
+    >>> data = build_file_header(chunk_count=1) + CHUNK_SIGNATURE + bytes(CHUNK_SIZE - 8) + b"junk"
+    >>> [(slot.index, slot.status) for slot in iter_chunks(io.BytesIO(data), len(data))]
+    [(0, 'ok'), (1, 'truncated')]
     """
     stream.seek(FILE_HEADER_SIZE)
     index = 0
@@ -193,7 +198,11 @@ class ChunkHeader:
 
 
 def parse_chunk_header(data: bytes) -> ChunkHeader:
-    """The fixed fields of a chunk header (the caller has checked the signature)."""
+    """The fixed fields of a chunk header (the caller has checked the signature).
+
+    >>> parse_chunk_header(CHUNK_SIGNATURE + struct.pack("<QQQQ", 1, 90, 1, 90) + bytes(480)).last_id
+    90
+    """
     return ChunkHeader(*_CHUNK_HEADER.unpack_from(data)[1:])
 
 
@@ -212,6 +221,13 @@ def walk_records(data: bytes) -> RecordWalk:
     Records start at offset 512 and follow each other by their size, up to the
     chunk's free-space offset and the last record id it declares. A zero magic ends
     the chunk cleanly (slack space); any other damage ends it with a reason.
+
+    >>> record = struct.pack("<IIQQ", RECORD_MAGIC, 32, 7, 0) + bytes(8)
+    >>> header = CHUNK_SIGNATURE + struct.pack("<QQQQIII", 7, 7, 7, 8, 128, 512, 544 + 24)
+    >>> chunk = header.ljust(CHUNK_HEADER_SIZE, bytes(1)) + record + b"oops" * 6
+    >>> walk = walk_records(chunk)
+    >>> [r.number for r in walk.records], walk.stop_reason
+    ([7], 'record header magic 0x73706f6f, expected 0x00002a2a')
     """
     header = parse_chunk_header(data)
     end = min(header.free_space_offset, len(data))

@@ -71,9 +71,11 @@ def _read_chunk(context: ChunkContext, out: list[tuple]) -> None:
         if query.wants_time(time_ns):
             out.append((time_ns, *fields, header.number))
     if walk.stop_reason:
-        context.report.skip_record(
-            f"{context.slot.where}, record header at offset {context.slot.offset + walk.stop_offset:#x}",
-            f"{walk.stop_reason}; the rest of the chunk is unreadable")
+        where = f"{context.slot.where}, record header at offset {context.slot.offset + walk.stop_offset:#x}"
+        if walk.records:
+            context.report.skip_record(where, f"{walk.stop_reason}; the rest of the chunk is unreadable")
+        else:         # not one record of the chunk could be read: the chunk is lost
+            context.report.skip_chunk(where, f"{walk.stop_reason}; no record of the chunk is readable")
 
 
 class ChunkRenderer:

@@ -187,7 +187,10 @@ def _count_failure(context: ChunkContext, position: int, message: str) -> None:
         offset = context.walk.stop_offset
         where = context.slot.where if offset is None else \
             f"{context.slot.where}, record header at offset {context.slot.offset + offset:#x}"
-        context.report.skip_record(where, f"{reason}; the rest of the chunk is unreadable")
+        if position == 0:     # not one record of the chunk could be read: the chunk is lost
+            context.report.skip_chunk(where, f"{reason}; no record of the chunk is readable")
+        else:
+            context.report.skip_record(where, f"{reason}; the rest of the chunk is unreadable")
         return
     records = context.walk.records
     header = records[position] if position < len(records) else None

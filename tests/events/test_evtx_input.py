@@ -164,3 +164,19 @@ def test_time_filter_is_exact_at_100ns(application):
     expected = subset(application, (created >= start) & (created < end))
     assert len(expected) >= 800
     same(filtered, expected)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("engine", ENGINES)
+def test_chunk_with_no_readable_record_counts_as_a_chunk(tmp_path, engine):
+    source = corpus_path("omer__Application_no_crc32.evtx")
+    data = bytearray(source.read_bytes())
+    first = layout.FILE_HEADER_SIZE + layout.CHUNK_HEADER_SIZE
+    data[first:first + 4] = b"\xde\xad\xbe\xef"
+    damaged = tmp_path / "Application.evtx"
+    damaged.write_bytes(bytes(data))
+    frame = read_quietly(damaged, engine=engine)
+    report = frame.attrs["parse_report"].files[0]
+    assert len(frame) == 0
+    assert (report.chunks_skipped, report.records_skipped) == (1, 0)
+    assert report.losses[0].where == f"chunk 0 at offset 0x1000, record header at offset {first:#x}"
