@@ -194,7 +194,7 @@ def _candidate_rows(facts: Facts) -> list[dict[str, Any]]:
     return rows
 
 
-def _most_common(values: pd.Series) -> str | None:
+def _most_common_thumbprint(values: pd.Series) -> str | None:
     values = values.dropna()
     return None if values.empty else str(values.astype(str).str.upper().value_counts().index[0])
 
@@ -211,7 +211,7 @@ def internal_certificate_presented(facts: Facts) -> Finding | None:
     refused = refused[classes.isin(["internal", "unknown"]).to_numpy()]
     if refused.empty or refused["thumbprint"].isna().all():
         return None
-    culprit = _most_common(refused["thumbprint"])
+    culprit = _most_common_thumbprint(refused["thumbprint"])
     rows = _point_rows(refused)
     if culprit in facts.by_thumbprint:
         rows.append(certificate_row(facts.by_thumbprint[culprit], "the certificate presented"))
@@ -320,7 +320,7 @@ def certificate_expired(facts: Facts) -> Finding | None:
             expired = pd.DataFrame()
     warned = facts.events_with_id(12018)
     if culprit is None and not warned.empty:
-        culprit = _most_common(warned["data"].map(lambda d: (d or {}).get("%2")))
+        culprit = _most_common_thumbprint(warned["data"].map(lambda d: (d or {}).get("%2")))
     if failed.empty and events.empty and expired.empty:
         return None
     if not warned.empty:
@@ -342,7 +342,7 @@ def no_private_key(facts: Facts) -> Finding | None:
             keyless = pd.DataFrame()
     if failed.empty and keyless.empty:
         return None
-    culprit = _most_common(failed["thumbprint"]) if not failed.empty else None
+    culprit = _most_common_thumbprint(failed["thumbprint"]) if not failed.empty else None
     if culprit is None and not keyless.empty:
         culprit = str(keyless["thumbprint"].iloc[0]).upper()
     rows = _point_rows(failed) + [certificate_row(c, "no private key") for _, c in keyless.iterrows()]
@@ -366,7 +366,7 @@ def self_signed_only(facts: Facts) -> Finding | None:
             only = facts.candidates
     if presented.empty and only.empty:
         return None
-    culprit = _most_common(presented["thumbprint"]) if not presented.empty else str(only["thumbprint"].iloc[0]).upper()
+    culprit = _most_common_thumbprint(presented["thumbprint"]) if not presented.empty else str(only["thumbprint"].iloc[0]).upper()
     failures = presented if not presented.empty else (refused if not only.empty else refused.iloc[0:0])
     rows = _point_rows(failures) + [certificate_row(c, "self-signed") for _, c in only.iterrows()]
     weight = "direct" if not presented.empty else ("events" if not failures.empty else "possible")
@@ -383,7 +383,7 @@ def tenant_attribution(facts: Facts) -> Finding | None:
     weight = "direct" if (failed["origin"] == "session").any() else "events"
     return Finding("tenant-attribution", "tenant-attribution", weight,
                    f"{len(failed)} delivery attempt(s) refused with 550 5.7.64 TenantAttribution",
-                   evidence_rows(_point_rows(failed)), _most_common(failed["thumbprint"]), len(failed))
+                   evidence_rows(_point_rows(failed)), _most_common_thumbprint(failed["thumbprint"]), len(failed))
 
 
 def network(facts: Facts) -> Finding | None:
