@@ -303,11 +303,15 @@ def count_keys(node: Any) -> int:
     4
     """
     if type(node) is dict:
-        return len(node) + sum(count_keys(value) for value in node.values()
-                               if type(value) is dict or type(value) is list)
-    if type(node) is list:
-        return sum(count_keys(value) for value in node if type(value) is dict or type(value) is list)
-    return 0
+        count, values = len(node), node.values()
+    elif type(node) is list:
+        count, values = 0, node
+    else:
+        return 0
+    for value in values:
+        if type(value) is dict or type(value) is list:
+            count += count_keys(value)
+    return count
 
 
 def _add(node: dict, name: str, value: Any) -> None:
