@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.analysis.cells import cell
 from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
 # Default quiet gap that ends an episode. A queue that keeps failing is retried at least
@@ -116,13 +117,6 @@ def _points_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _value(row: Any, name: str) -> Any:
-    value = getattr(row, name, None)
-    if value is None or (not isinstance(value, (tuple, list)) and pd.isna(value)):
-        return None
-    return value
-
-
 def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
     # 12014 is logged with each attempt that 2004 reports too: count it only when 2004/2015 are absent
     deliveries = failures["event_id"].isin([2004, 2015]).fillna(False).astype(bool)
@@ -130,15 +124,15 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
         failures = failures[deliveries]
     rows = []
     for row in failures.itertuples(index=False):
-        record = _value(row, "record_id")
+        record = cell(row, "record_id")
         rows.append({
-            "time": _value(row, "time_created"), "origin": "event", "server": _value(row, "computer"),
-            "connector": _value(row, "connector"), "code": _value(row, "code"),
-            "enhanced_status": _value(row, "enhanced_status"), "reason": _value(row, "reason"),
-            "response": _value(row, "smtp_response"), "message_id": _value(row, "message_id"),
-            "category": _value(row, "cause") if "cause" in failures else classify(_value(row, "smtp_response")),
-            "source": _value(row, "source"),
-            "where": f"event {_value(row, 'event_id') or 2004}, record {record}" if record is not None else None,
+            "time": cell(row, "time_created"), "origin": "event", "server": cell(row, "computer"),
+            "connector": cell(row, "connector"), "code": cell(row, "code"),
+            "enhanced_status": cell(row, "enhanced_status"), "reason": cell(row, "reason"),
+            "response": cell(row, "smtp_response"), "message_id": cell(row, "message_id"),
+            "category": cell(row, "cause") if "cause" in failures else classify(cell(row, "smtp_response")),
+            "source": cell(row, "source"),
+            "where": f"event {cell(row, 'event_id') or 2004}, record {record}" if record is not None else None,
         })
     return _points_frame(rows)
 
@@ -178,20 +172,20 @@ def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) 
     hosts = hosts or {}
     rows = []
     for row in sessions[session_failed(sessions)].itertuples(index=False):
-        reply = _value(row, "final_reply")
-        error = _value(row, "tls_error")
-        if _value(row, "outcome") == "tls-failed" and error:
+        reply = cell(row, "final_reply")
+        error = cell(row, "tls_error")
+        if cell(row, "outcome") == "tls-failed" and error:
             # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
             reply = error if "negotiation failed" in error else f"TLS negotiation failed with error {error}"
         rows.append({
-            "time": _value(row, "failed_at") or _value(row, "start"), "origin": "session",
-            "server": hosts.get(str(_value(row, "local_endpoint") or "").rsplit(":", 1)[0]),
-            "connector": _value(row, "connector"), "code": _value(row, "reply_code"),
-            "enhanced_status": _value(row, "enhanced_status"),
-            "reason": _value(row, "tls_reason") or _value(row, "tls_error"), "response": reply,
-            "thumbprint": _value(row, "cert_thumbprint"), "source": _value(row, "source"),
-            "where": f"session {_value(row, 'session_id')}"
-                     + (f", {_value(row, 'failed_line')}" if _value(row, "failed_line") else ""),
+            "time": cell(row, "failed_at") or cell(row, "start"), "origin": "session",
+            "server": hosts.get(str(cell(row, "local_endpoint") or "").rsplit(":", 1)[0]),
+            "connector": cell(row, "connector"), "code": cell(row, "reply_code"),
+            "enhanced_status": cell(row, "enhanced_status"),
+            "reason": cell(row, "tls_reason") or cell(row, "tls_error"), "response": reply,
+            "thumbprint": cell(row, "cert_thumbprint"), "source": cell(row, "source"),
+            "where": f"session {cell(row, 'session_id')}"
+                     + (f", {cell(row, 'failed_line')}" if cell(row, "failed_line") else ""),
         })
     return _points_frame(rows)
 
@@ -214,21 +208,21 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     rows = []
     failed = tracking["event_id"].astype("string").str.upper().isin(["DEFER", "FAIL"]).fillna(False)
     for row in tracking[failed.astype(bool)].itertuples(index=False):
-        reply_text = _value(row, "led") or tracking_reply(_value(row, "recipient_status"))
+        reply_text = cell(row, "led") or tracking_reply(cell(row, "recipient_status"))
         reply = parse_smtp_reply(reply_text) if reply_text else None
         # a message expired in the queue is the consequence of the failures, not a kind of its own
         expired_in_queue = reply is not None and reply.enhanced_status == "4.4.7"
         rows.append({
             # a DEFER is logged by the sending server as the client of the smart host
-            "time": _value(row, "time"), "origin": "tracking",
-            "server": _value(row, "client_hostname" if _value(row, "event_id") == "DEFER" else "server_hostname"),
-            "connector": _value(row, "connector_id"), "code": reply.code if reply else None,
+            "time": cell(row, "time"), "origin": "tracking",
+            "server": cell(row, "client_hostname" if cell(row, "event_id") == "DEFER" else "server_hostname"),
+            "connector": cell(row, "connector_id"), "code": reply.code if reply else None,
             "enhanced_status": reply.enhanced_status if reply else None,
             "reason": reply.tls_reason if reply else None, "response": reply_text,
             "category": None if expired_in_queue or reply is None else classify(reply),
-            "message_id": _value(row, "message_id"), "source": _value(row, "source"),
-            "where": (f"line {_value(row, 'line')}, " if _value(row, "line") is not None else "")
-                     + f"{_value(row, 'event_id')} of {_value(row, 'message_id') or _value(row, 'internal_message_id')}",
+            "message_id": cell(row, "message_id"), "source": cell(row, "source"),
+            "where": (f"line {cell(row, 'line')}, " if cell(row, "line") is not None else "")
+                     + f"{cell(row, 'event_id')} of {cell(row, 'message_id') or cell(row, 'internal_message_id')}",
         })
     return _points_frame(rows)
 
@@ -353,42 +347,42 @@ def onset_context(onset: pd.Timestamp | None, *, events: pd.DataFrame | None = N
 
 def _certificate_rows(certs: pd.DataFrame) -> Iterable[dict[str, Any]]:
     for row in certs.itertuples(index=False):
-        services = _value(row, "services")
-        label = f"{_value(row, 'subject')} from {_value(row, 'issuer')}"
+        services = cell(row, "services")
+        label = f"{cell(row, 'subject')} from {cell(row, 'issuer')}"
         if services is not None:
             label += f" (services: {', '.join(services) or 'none'})"
-        where = f"thumbprint {_value(row, 'thumbprint')}"
-        yield {"time": _value(row, "not_before"), "kind": "certificate valid from", "detail": label,
-               "source": _value(row, "source"), "where": where}
-        yield {"time": _value(row, "not_after"), "kind": "certificate expires", "detail": label,
-               "source": _value(row, "source"), "where": where}
+        where = f"thumbprint {cell(row, 'thumbprint')}"
+        yield {"time": cell(row, "not_before"), "kind": "certificate valid from", "detail": label,
+               "source": cell(row, "source"), "where": where}
+        yield {"time": cell(row, "not_after"), "kind": "certificate expires", "detail": label,
+               "source": cell(row, "source"), "where": where}
 
 
 def _event_text(row: Any) -> str:
-    data = _value(row, "data") or {}
-    return " ".join([str(_value(row, "message") or ""), *(str(v) for v in data.values())])
+    data = cell(row, "data") or {}
+    return " ".join([str(cell(row, "message") or ""), *(str(v) for v in data.values())])
 
 
 def _event_rows(events: pd.DataFrame) -> Iterable[dict[str, Any]]:
     for row in events.itertuples(index=False):
-        event_id = _value(row, "event_id")
-        provider = str(_value(row, "provider") or "")
-        where = f"event {event_id}, record {_value(row, 'record_id')}"
+        event_id = cell(row, "event_id")
+        provider = str(cell(row, "provider") or "")
+        where = f"event {event_id}, record {cell(row, 'record_id')}"
         if event_id in CONTEXT_EVENT_IDS and provider.lower() == "msexchangetransport":
-            data = _value(row, "data") or {}
+            data = cell(row, "data") or {}
             inserts = "; ".join(v for v in data.values() if v)
-            yield {"time": _value(row, "time_created"), "kind": f"event {event_id}",
+            yield {"time": cell(row, "time_created"), "kind": f"event {event_id}",
                    "detail": f"{CONTEXT_EVENT_IDS[event_id]}: {inserts}" if inserts else CONTEXT_EVENT_IDS[event_id],
-                   "source": _value(row, "source"), "where": where}
+                   "source": cell(row, "source"), "where": where}
             continue
         text = _event_text(row)
         cmdlet = CONFIG_CMDLETS.search(text)
         if cmdlet:
-            yield {"time": _value(row, "time_created"), "kind": "configuration change",
-                   "detail": text.strip()[:300], "source": _value(row, "source"), "where": where}
+            yield {"time": cell(row, "time_created"), "kind": "configuration change",
+                   "detail": text.strip()[:300], "source": cell(row, "source"), "where": where}
         elif event_id in (7036, 7040) and TRANSPORT_SERVICE.search(text):
-            yield {"time": _value(row, "time_created"), "kind": "transport service",
-                   "detail": text.strip()[:300], "source": _value(row, "source"), "where": where}
+            yield {"time": cell(row, "time_created"), "kind": "transport service",
+                   "detail": text.strip()[:300], "source": cell(row, "source"), "where": where}
 
 
 def _fix_rows(sessions: pd.DataFrame, last_failure: pd.Timestamp) -> Iterable[dict[str, Any]]:
@@ -398,8 +392,8 @@ def _fix_rows(sessions: pd.DataFrame, last_failure: pd.Timestamp) -> Iterable[di
         return
     first = after.sort_values("start", kind="stable").iloc[0]
     yield {"time": first["start"], "kind": "mail flows again",
-           "detail": f"first delivered session after the last failure, certificate {_value(first, 'cert_thumbprint')}",
-           "source": _value(first, "source"), "where": f"session {_value(first, 'session_id')}"}
+           "detail": f"first delivered session after the last failure, certificate {cell(first, 'cert_thumbprint')}",
+           "source": cell(first, "source"), "where": f"session {cell(first, 'session_id')}"}
 
 
 @dataclass
