@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -402,6 +403,11 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     the zone timelines are shown in), ``progress`` shows a bar over the files.
     """
     folder = Path(folder)
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ExlabError(str(tz), "the time zone asked for", "an IANA time zone such as Europe/Warsaw") from None
     files = _files(folder) if folder.is_dir() else []
     bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
     try:

@@ -64,3 +64,9 @@ def test_exit_code_2_on_a_folder_with_nothing_readable(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
     assert main(["investigate", str(tmp_path)]) == 2
     assert "holds nothing exlab reads" in capsys.readouterr().err
+
+
+def test_exit_code_2_on_an_unknown_time_zone(folder, capsys):
+    root, _ = folder
+    assert main(["investigate", str(root), "--tz", "Nowhere/Zone"]) == 2
+    assert "expected an IANA time zone" in capsys.readouterr().err
