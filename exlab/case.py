@@ -248,22 +248,22 @@ def _files(folder: Path) -> list[Path]:
 
 def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
           unread: list[dict[str, str]]) -> pd.DataFrame | None:
-    """All files of one kind in one read; on a bad file, file by file, the bad ones unread."""
+    """All files of one kind in one read; if a file is refused, file by file, the refused ones
+    listed as unread with the reader's error (the rest of the case is still read)."""
     try:
         return kind.read(paths, tz)
     except ExlabError:
-        if len(paths) == 1:
-            raise
+        pass
     frames = []
     for path in paths:
         try:
             frames.append(kind.read([path], tz))
         except ExlabError as err:
             log.warning("%s", err)
-            unread.append({"file": str(path), "reason": f"{kind.name} reader refused it: {err}"})
+            unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}"})
     if not frames:
         return None
-    frame = pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame.attrs["parse_report"] = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames)
     return frame
 
@@ -426,12 +426,17 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
                 if frame is not None and kind.name == "sessions":
-                    frame = with_failure_times(frame, found[kind.name])
+                    read = {f.file for f in frame.attrs["parse_report"].files}
+                    frame = with_failure_times(frame, [p for p in found[kind.name] if str(p) in read])
                 if frame is not None:
                     frames[kind.name] = frame
                 bar.update(len(found[kind.name]))
     finally:
         bar.close()
+    if not frames:
+        raise EvidenceNotFound(str(folder), "holds nothing exlab could read",
+                               f"one of: {what_exlab_reads()}",
+                               "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
     reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
     case = Case(folder=folder, frames=frames, reports=reports, unread=pd.DataFrame(unread, columns=["file", "reason"]),
                 server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)

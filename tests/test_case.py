@@ -101,3 +101,25 @@ def test_the_same_log_exported_twice_is_kept_once_and_two_servers_stay_whole():
                                                         "EX01/Transport.csv": 1}
     assert report.files[2].warnings == ["4 record(s) also exported in EX01/Application.evtx: kept once, from there"]
     assert report.files[1].warnings == []
+
+
+BROKEN_LOG = (b"#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
+              b"#Date: 2025-03-21T00:00:01.000Z\r\n")   # cut before its #Fields line
+
+
+def test_a_refused_file_is_listed_unread_and_the_rest_still_read(folder):
+    root, facts = folder
+    (root / "ProtocolLog" / "SmtpSend" / "SEND20250321-1.LOG").write_bytes(BROKEN_LOG)
+    case = exlab.open_case(root)
+    assert len(case.sessions) == facts["refused"] + 1
+    reasons = {Path(row.file).name: row.reason for row in case.unread.itertuples()}
+    assert reasons["SEND20250321-1.LOG"].startswith("the sessions reader refused it: ")
+    assert "#Fields" in reasons["SEND20250321-1.LOG"]
+
+
+def test_a_folder_of_refused_files_only_says_why_each_was_refused(tmp_path):
+    (tmp_path / "SEND20250321-1.LOG").write_bytes(BROKEN_LOG)
+    with pytest.raises(EvidenceNotFound) as caught:
+        exlab.open_case(tmp_path)
+    assert "holds nothing exlab could read" in str(caught.value)
+    assert "SEND20250321-1.LOG: the sessions reader refused it" in str(caught.value)
