@@ -89,7 +89,6 @@ def _contoso() -> Scenario:
         traffic=Traffic(),
         exports=(
             _x("events/Application.evtx", "evtx", ex.name),
-            _x("events/MSExchange Management.evtx", "management-evtx", ex.name),
             _x("events/MSExchangeTransport.xml", "event-xml", ex.name, style="viewer", culture="pl-PL",
                providers=("MSExchangeTransport",)),
             _x("events/MSExchangeTransport-pl.csv", "event-csv", ex.name, culture="pl-PL",
@@ -207,7 +206,6 @@ def _tailspin() -> Scenario:
         exports=(
             _x("TSEX01/events/Application.evtx", "evtx", one.name),
             _x("TSEX02/events/Application.evtx", "evtx", two.name),
-            _x("TSEX01/events/MSExchange Management.evtx", "management-evtx", one.name),
             _x("TSEX01/events/MSExchangeTransport.csv", "event-csv", one.name, culture="de-DE",
                providers=("MSExchangeTransport",)),
             _x("TSEX02/events/MSExchangeTransport.txt", "event-txt", two.name, culture="de-DE",
@@ -333,7 +331,6 @@ def _northwind() -> Scenario:
             _x("NWEX01/Application.evtx", "evtx", one.name),
             _x("NWEX02/Application.evtx", "evtx", two.name, dirty=True),
             _x("NWEX02/Application.csv", "event-csv", two.name, culture="de-DE"),
-            _x("NWEX02/MSExchange Management.evtx", "management-evtx", two.name),
             _x("NWEX01/Get-ExchangeCertificate.txt", "exchange-certs", one.name, shape="fl", culture="de-DE"),
             _x("NWEX02/Get-ExchangeCertificate.txt", "exchange-certs", two.name, shape="fl", culture="de-DE"),
             _x("NWEX02/Get-ExchangeCertificate.xml", "exchange-certs", two.name, shape="clixml-remote",

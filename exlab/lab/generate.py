@@ -57,7 +57,6 @@ class Generated:
     files: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)   # "<export path>: <why>"
     application_records: dict[str, int] = field(default_factory=dict)
-    management_records: dict[str, int] = field(default_factory=dict)
 
     def thumbprint(self, key: str | None) -> str | None:
         """The thumbprint of the certificate called ``key`` in the case (None for None)."""
@@ -221,20 +220,6 @@ def _write_evtx(gen: Generated, export: Export, path: Path, events: int | None) 
 
     write_evtx(path, rows(), dirty=dirty, header_chunk_count=1 if dirty else None)
     gen.application_records[str(export.server)] = counted
-
-
-def _write_management_evtx(gen: Generated, export: Export, path: Path, events: int | None) -> None:
-    from exlab.lab.evtx_writer import write_evtx
-    server = gen.scenario.server(str(export.server))
-    rng = model.rng_for(gen.scenario.case, gen.seed, server.name, "management-record-ids")
-    first = rng.randrange(2_000, 60_000)
-    rows = model.management_events(gen.scenario, server, gen.seed)
-    for number, row in enumerate(rows, 1):
-        for key, cert in gen.certificates.items():
-            row["data"]["%2"] = row["data"]["%2"].replace(f"{{{key}}}", cert.thumbprint)
-        row["record_id"], row["record_number"] = first + number - 1, number
-    write_evtx(path, rows)
-    gen.management_records[server.name] = len(rows)
 
 
 def _event_rows(gen: Generated, export: Export, events: int | None) -> Iterator[dict]:
@@ -450,7 +435,6 @@ def _write_exchange_server(gen: Generated, export: Export, path: Path, events: i
 
 WRITERS: dict[str, Writer] = {
     "evtx": _write_evtx,
-    "management-evtx": _write_management_evtx,
     "event-xml": _write_event_xml,
     "event-csv": _write_event_text("write_event_viewer_csv"),
     "event-txt": _write_event_text("write_event_viewer_txt"),
@@ -467,7 +451,6 @@ WRITERS: dict[str, Writer] = {
 #: The command on the server that produced each kind of export (README.md quotes them).
 COMMANDS: dict[str, str] = {
     "evtx": "Event Viewer > Application > Save All Events As... (.evtx)",
-    "management-evtx": "Event Viewer > Applications and Services Logs > MSExchange Management > Save All Events As...",
     "evtx-dirty": r"copy C:\Windows\System32\winevt\Logs\Application.evtx (a copy of the live log)",
     "event-xml": "Event Viewer > Application > Filter Current Log > Save Filtered Log File As... (XML)",
     "event-xml-wevtutil": "wevtutil qe Application /q:<filter> /f:xml > file",
@@ -564,8 +547,6 @@ def truth(gen: Generated) -> dict:
         s.name: sum(1 for f in history.failures() if f.server == s.name) for s in scenario.servers}
     if gen.application_records:
         counts["application_records"] = dict(sorted(gen.application_records.items()))
-    if gen.management_records:
-        counts["management_records"] = dict(sorted(gen.management_records.items()))
     exported = model.to_ns(model.parse_time(scenario.certs_exported))
     return {
         "case": scenario.case,

@@ -164,28 +164,6 @@ def test_kb2888788_cases_show_the_culprit_presented_and_refused(fresh, name):
     assert set(delivered["cert_thumbprint"]) <= {c["thumbprint"] for c in public}
 
 
-@pytest.mark.parametrize("name", [n for n in names() if exports(n, "management-evtx")])
-def test_the_admin_audit_log_shows_the_certificate_commands(fresh, name):
-    truth = truth_of(fresh, name)
-    for export in exports(name, "management-evtx"):
-        frame = read_events(fresh / name / export.path)
-        assert len(frame) == truth["counts"]["management_records"][export.server]
-        assert set(frame["channel"]) == {"MSExchange Management"} and set(frame["event_id"]) == {1}
-        cmdlets = frame.assign(cmdlet=frame["data"].map(lambda d: d["%1"]),
-                               parameters=frame["data"].map(lambda d: d["%2"]))
-        for action in truth["actions"]:
-            if action["server"] != export.server or "ExchangeCertificate" not in action["command"]:
-                continue
-            at = pd.Timestamp(action["time"])
-            logged = cmdlets[(cmdlets["time_created"] >= at) & (cmdlets["time_created"] < at + pd.Timedelta(seconds=4))]
-            thumbprint = action["command"].split("-Thumbprint ")[1].split()[0]
-            assert list(logged["cmdlet"]) == [action["command"].split()[0]]
-            assert f'-Thumbprint "{thumbprint}"' in logged["parameters"].iloc[0]
-    if truth["cause"] == "kb2888788":
-        enable = next(a for a in truth["actions"] if a["kind"] == "enable")
-        assert truth["culprit"] in enable["command"] and enable["command"].endswith("SMTP")
-
-
 @pytest.mark.parametrize("name", names())
 def test_truth_certificates_equal_the_certificate_exports(fresh, name):
     truth = truth_of(fresh, name)
