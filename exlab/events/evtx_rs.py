@@ -180,7 +180,8 @@ def _ends_chunk(message: str) -> bool:
 
 def _count_failure(context: ChunkContext, position: int, message: str) -> None:
     reason = message.split(":", 1)[-1].strip() if message.startswith("An error occurred") else message
-    if "chunk" in message.lower() and "record" not in message.lower():
+    lowered = message.lower()
+    if "parse chunk" in lowered or ("chunk" in lowered and "record" not in lowered):
         context.report.skip_chunk(context.slot.where, reason)
         return
     if _ends_chunk(message):

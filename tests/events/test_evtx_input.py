@@ -180,3 +180,22 @@ def test_chunk_with_no_readable_record_counts_as_a_chunk(tmp_path, engine):
     assert len(frame) == 0
     assert (report.chunks_skipped, report.records_skipped) == (1, 0)
     assert report.losses[0].where == f"chunk 0 at offset 0x1000, record header at offset {first:#x}"
+
+
+@pytest.mark.corpus
+def test_scrambled_chunk_body_is_one_chunk_loss(tmp_path):
+    """Records and string table of one chunk overwritten: pyevtx-rs cannot parse the chunk."""
+    source = corpus_path("omer__security.evtx")
+    data = bytearray(source.read_bytes())
+    second = layout.FILE_HEADER_SIZE + layout.CHUNK_SIZE
+    end = second + layout.parse_chunk_header(bytes(data[second:second + 512])).free_space_offset
+    data[second + layout.CHUNK_HEADER_SIZE:end] = bytes(b ^ 0xA5 for b in data[second + 512:end])
+    damaged = tmp_path / "security.evtx"
+    damaged.write_bytes(bytes(data))
+    whole = read_quietly(source)
+    frame = read_quietly(damaged)
+    report = frame.attrs["parse_report"].files[0]
+    assert [(loss.kind, loss.where) for loss in report.losses] == [("chunk", "chunk 1 at offset 0x11000")]
+    lost = layout.walk_records(source.read_bytes()[second:second + layout.CHUNK_SIZE]).records
+    assert len(frame) == len(whole) - len(lost)
+    assert set(whole["record_number"]) - set(frame["record_number"]) == {r.number for r in lost}
