@@ -84,7 +84,7 @@ def text_context(report: FileReport, options: ReadOptions, samples: list[str], s
         else:
             report.assumed_tz = options.tz
             report.note(f"local times read as {options.tz} (given)")
-    return PropsContext(report, tz=options.tz, dates=dates)
+    return PropsContext(report, tz=options.tz, dates=dates, noted={"tz"})
 
 
 @dataclass
@@ -164,18 +164,21 @@ def _friendly_name(value: Any, context: PropsContext) -> str | None:
     return str(value) or None
 
 
-def _time(value: Any, context: PropsContext) -> pd.Timestamp | None:
+def _time(value: Any, context: PropsContext) -> pd.Timestamp:
     if isinstance(value, str):
         if context.dates is None:
             raise ValueError("a text date in an export without a date style")
-        return local_to_utc(context.dates.parse(value), context.tz)
+        value = context.dates.parse(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         if context.tz is None and "tz" not in context.noted:
             context.noted.add("tz")
             context.report.assume_tz("UTC", "the export holds local times without an offset; "
                                             "pass tz= (the server's time zone)")
-        return local_to_utc(value, context.tz)
-    return utc_timestamp(value)
+        value = local_to_utc(value, context.tz)
+    stamp = utc_timestamp(value)
+    if stamp is None:
+        raise ValueError("outside the years 1677-2262 the frame can hold")
+    return stamp
 
 
 def _bool(value: Any, context: PropsContext) -> bool:

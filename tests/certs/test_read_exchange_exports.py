@@ -134,7 +134,11 @@ def test_local_times_without_tz_are_read_as_utc_and_the_assumption_is_reported()
     with pytest.warns(AssumptionWarning, match="local times read as UTC"):
         frame = exlab.read_certs(FIXTURES / "fl_en-US.txt")
     assert frame.set_index("thumbprint").loc[A, "not_before"] == pd.Timestamp("2025-03-14 09:02:05", tz=UTC)
-    assert frame.attrs["parse_report"].files[0].assumed_tz == "UTC"
+    report = frame.attrs["parse_report"].files[0]
+    assert report.assumed_tz == "UTC"
+    assert [n for n in report.warnings if n.startswith("local times")] == [
+        "local times read as UTC: Get-ExchangeCertificate prints the server's local time without an offset; "
+        "pass tz= (the server's time zone)"]
 
 
 def test_a_wrong_time_zone_shows_as_a_conflict_against_an_export_with_offsets(tmp_path):
@@ -371,3 +375,12 @@ def test_set_content_output_in_the_polish_ansi_code_page():
     frame = exlab.read_certs(io.BytesIO(text.encode("cp1250")))
     assert frame.loc[0, "friendly_name"] == "Certyfikat wewnętrzny Wrocław"
     assert frame.attrs["parse_report"].files[0].warnings == ["no byte order mark: read as cp1250"]
+
+
+def test_a_date_the_frame_cannot_hold_is_left_na_and_noted():
+    text = "\r\nNotAfter   : 14.03.25 09:12:05\r\nThumbprint : " + A + "\r\n\r\n"   # year 25: a damaged line
+    frame = exlab.read_certs(io.BytesIO(text.encode("utf-16")), tz="Europe/Warsaw")
+    assert frame["not_after"].isna().tolist() == [True]
+    assert frame.attrs["parse_report"].files[0].warnings[-1] == (
+        "certificate 1: NotAfter '14.03.25 09:12:05' not understood (outside the years 1677-2262 the frame can "
+        "hold); left NA")
