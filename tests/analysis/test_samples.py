@@ -127,11 +127,22 @@ def test_partial_evidence_never_gives_a_wrong_verdict(folder, subset, tmp_path):
         assert (d.verdict, d.strength, d.culprit) == ("confirmed", "direct", truth["culprit"])
 
 
+def is_application_log(path: Path, tz: str) -> bool:
+    """Whether an event export is of the Application log (whole or filtered), as opposed to
+    another log (MSExchange Management, say); CSV/TXT exports do not say, and are."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        channels = exlab.read_events(path, tz=tz)["channel"].dropna().str.lower()
+    return bool((channels == "application").all())
+
+
 def event_exports_by_server(name: str) -> dict[str, list[Path]]:
-    """The event exports of each server (truth.json says which server each export came from)."""
+    """The exports of each server's Application log (truth.json says which server each came from)."""
     servers = {export["path"]: export["server"] for export in truth_of(name)["exports"]}
     groups: dict[str, list[Path]] = {}
     for path in kinds_of(name).get("events", []):
+        if not is_application_log(path, truth_of(name)["tz"]):
+            continue
         server = servers.get((path.relative_to(SAMPLES / name)).as_posix())
         groups.setdefault(server, []).append(path)
     return groups
