@@ -100,7 +100,7 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
                 first, last = ranges[index]
             read += 1
             if wanted is None or wanted(record["data"]):
-                _take(batch[index], record, number, number - first, kept)
+                _take(batch[index], record, number, number - first, kept, True)
     except (RuntimeError, LookupError):
         del report.warnings[notes:]
         return False
@@ -125,7 +125,7 @@ def _read_one(context: ChunkContext, out: list[tuple]) -> None:
         position += 1
         context.report.records_read += 1
         if wanted is None or wanted(record["data"]):
-            _take(context, record, record["event_record_id"], position, out)
+            _take(context, record, record["event_record_id"], position, out, False)
 
 
 def _prefilter(query: EventQuery) -> Callable[[str], bool] | None:
@@ -153,7 +153,8 @@ def _prefilter(query: EventQuery) -> Callable[[str], bool] | None:
     return wanted
 
 
-def _take(context: ChunkContext, record: dict, number: int, position: int, out: list[tuple]) -> None:
+def _take(context: ChunkContext, record: dict, number: int, position: int, out: list[tuple],
+          batched: bool) -> None:
     query = context.query
     text = record["data"]
     event = orjson.loads(text).get("Event") or {}
@@ -168,7 +169,13 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
     fields = event_fields(event)
     if not keep(query, fields):
         return
-    time_ns = context.time_created(context.header_at(position, number), event)
+    header = context.header_at(position, number)
+    if header is None:
+        if batched:      # the chunk ranges misled us: read this batch chunk by chunk
+            raise LookupError(number)
+        context.report.note(f"{context.slot.where}: record {number} is not where the record headers "
+                            "say; its TimeCreated is read from the rendering (microseconds)")
+    time_ns = context.time_created(header, event)
     if query.wants_time(time_ns):
         out.append((time_ns, *fields, number))
 
