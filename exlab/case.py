@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -242,6 +243,35 @@ def _sniff(path: Path, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | 
         evidence.stream.close()
 
 
+def case_relative(name: str, folder: Path) -> str:
+    """An evidence file's name as the case shows it: relative to the case folder, so that
+    findings, reports and exports carry no path of the engineer's machine.
+
+    >>> case_relative("/home/ana/cases/ex01/certs/mail.cer", Path("/home/ana/cases/ex01"))
+    'certs/mail.cer'
+    """
+    try:
+        return Path(name).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return name
+
+
+def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:
+    """The frame with its ``source`` values (``; ``-joined lists too) and its parse report's
+    file names made case-relative."""
+    report = frame.attrs.get("parse_report")
+    for file_report in (report.files if report is not None else ()):
+        file_report.file = name_in_case(file_report.file)
+    if "source" not in frame:
+        return frame
+    renamed = frame.copy()
+    renamed["source"] = frame["source"].map(
+        lambda value: value if pd.isna(value) else "; ".join(name_in_case(part) for part in str(value).split("; ")),
+        na_action="ignore").astype(frame["source"].dtype)
+    renamed.attrs = frame.attrs
+    return renamed
+
+
 def _files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")]
 
@@ -437,6 +467,9 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         raise EvidenceNotFound(str(folder), "holds nothing exlab could read",
                                f"one of: {what_exlab_reads()}",
                                "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
+    name_in_case = partial(case_relative, folder=folder)
+    frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
+    unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
     reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
     case = Case(folder=folder, frames=frames, reports=reports, unread=pd.DataFrame(unread, columns=["file", "reason"]),
                 server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)

@@ -82,9 +82,10 @@ def test_report_refuses_to_write_into_the_evidence(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_command(tmp_path, capsys):
+@pytest.mark.parametrize("command", [["report", "-o"], ["investigate", "--report"]])
+def test_report_from_the_command_line(command, tmp_path, capsys):
     case = CASES[0]
     output = tmp_path / "r.html"
-    assert main(["report", str(case.folder), "-o", str(output), "--roots", str(case.roots),
+    assert main([command[0], str(case.folder), command[1], str(output), "--roots", str(case.roots),
                  "--tz", case.truth["tz"]]) == 0
     assert case.headline in output.read_text(encoding="utf-8")

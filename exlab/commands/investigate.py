@@ -46,6 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_case_options(parser)
     parser.add_argument("--json", metavar="FILE",
                         help="write the diagnosis as JSON to FILE ('-': only the JSON to stdout, the summary to stderr)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="also render the investigation as one HTML file for colleagues (see 'exlab report')")
     parser.set_defaults(func=run)
 
 
@@ -87,14 +89,27 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
     _outside(case.folder, args.json).write_text(text + "\n", encoding="utf-8")
 
 
-OUTPUTS: tuple[Callable[[argparse.Namespace, Case, Diagnosis, TextIO], None], ...] = (write_json,)
+def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
+    """``--report``: the investigation notebook executed on the case and rendered to HTML."""
+    if not args.report:
+        return
+    from exlab.report import write_report  # papermill and nbconvert load only when asked
+    human = sys.stderr if args.json == "-" else sys.stdout
+    print("\nrendering the report ...", file=human)
+    path = write_report(case.folder, args.report, server_fqdn=args.fqdn, connector=args.connector,
+                        roots=args.roots, tz=args.tz)
+    print(f"report written to {path}", file=human)
+
+
+OUTPUTS: tuple[Callable[[argparse.Namespace, Case, Diagnosis, TextIO], None], ...] = (write_json, write_html_report)
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the case, diagnose it, print and write what was asked."""
     human = sys.stderr if args.json == "-" else sys.stdout
-    if args.json and args.json != "-":
-        _outside(Path(args.folder), args.json)
+    for target in (args.json, args.report):
+        if target and target != "-":
+            _outside(Path(args.folder), target)
     case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
                      tz=args.tz, progress=sys.stderr.isatty())
     diagnosis = case.diagnose()

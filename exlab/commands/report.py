@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from exlab.commands.investigate import add_case_options
 from exlab.report import write_report
 
 
@@ -17,14 +18,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="the HTML file to write (outside FOLDER)")
     add_case_options(parser)
     parser.set_defaults(func=run)
-
-
-def add_case_options(parser: argparse.ArgumentParser) -> None:
-    """The options that tell exlab what the evidence cannot (shared with ``investigate``)."""
-    parser.add_argument("--fqdn", help="the transport server's FQDN, when the evidence does not say")
-    parser.add_argument("--connector", help="the send connector to Exchange Online, when several exist")
-    parser.add_argument("--roots", help="a PEM file of extra trust anchors (the lab's public root)")
-    parser.add_argument("--tz", help="the servers' time zone (IANA name, e.g. Europe/Warsaw)")
 
 
 def run(args: argparse.Namespace) -> int:
