@@ -698,11 +698,13 @@ def test_property_classic_strings_round_trip(tmp_path, values):
 
 
 def python_evtx_splits(strings: list[str]) -> bool:
-    """Whether python-evtx splits this string array right: it looks for runs of UTF-16 units
-    with a non-zero low byte, so units like U+4E00 (一) or U+0100 (Ā) defeat it, and an
-    empty string first in the array comes out after the next string."""
-    return bool(strings[0]) and all(low for s in strings
-                                    for low, _ in struct.iter_unpack("<2B", s.encode("utf-16-le")))
+    """Whether python-evtx splits this string array right. It matches UTF-16 units with a
+    byte regex that wants a non-zero low byte and, without DOTALL, a high byte other than
+    0x0A: units like U+4E00 (一), U+0100 (Ā) or U+0A01 (ਁ) defeat it. An empty string first
+    in the array comes out after the next string, and a string's leading U+FEFF is taken
+    for a byte order mark and dropped."""
+    return bool(strings[0]) and not any(s.startswith("\ufeff") for s in strings) and all(
+        low and high != 0x0A for s in strings for low, high in struct.iter_unpack("<2B", s.encode("utf-16-le")))
 
 
 @settings(max_examples=25, deadline=None)
