@@ -41,7 +41,8 @@ BATCH = 64  # chunks per parser: 4 MiB, enough for Rust's threads to run ahead
 
 _HEADERS = {count: build_file_header(chunk_count=count) for count in range(1, BATCH + 1)}
 # The first "EventID" key of the JSON text is System's (System comes first, and a quote
-# inside a JSON string is escaped, so the pattern cannot match inside a value).
+# inside a JSON string is escaped, so the key cannot be found inside a value). Both
+# patterns are matched where ``str.find`` found their key (a miss, -1, cannot match).
 _EVENT_ID = re.compile(r'"EventID":(?:\{"#attributes":\{[^{}]*\},"#text":)?"?(\d+)')
 _PROVIDER = re.compile(r'"Provider":\{"#attributes":\{"Name":("(?:[^"\\]|\\.)*")')
 
@@ -132,20 +133,28 @@ def _prefilter(query: EventQuery) -> Callable[[str], bool] | None:
     """A check of the JSON text against the event-id and provider filters, or None.
 
     It only rejects what the filters surely exclude (a record whose text it cannot
-    read passes, and the filters are applied again on the parsed values).
+    read passes, and the filters are applied again on the parsed values). The keys
+    are found with ``str.find`` and the values read with an anchored match, which
+    costs a fraction of a regex search through the text.
+
+    >>> wanted = _prefilter(EventQuery.build(event_ids=[2004]))
+    >>> wanted('{"System":{"EventID":{"#attributes":{"Qualifiers":16388},"#text":2004}}}')
+    True
+    >>> wanted('{"System":{"EventID":7036}}'), wanted('{"System":{"EventID":"junk"}}')
+    (False, True)
     """
     if query.event_ids is None and query.providers is None:
         return None
     event_ids, providers = query.event_ids, query.providers
-    event_id, provider = _EVENT_ID.search, _PROVIDER.search
+    event_id, provider = _EVENT_ID.match, _PROVIDER.match
 
     def wanted(text: str) -> bool:
         if event_ids is not None:
-            match = event_id(text)
+            match = event_id(text, text.find('"EventID":'))
             if match is not None and int(match[1]) & 0xFFFF not in event_ids:
                 return False
         if providers is not None:
-            match = provider(text)
+            match = provider(text, text.find('"Provider":'))
             if match is not None and orjson.loads(match[1]).lower() not in providers:
                 return False
         return True
@@ -163,8 +172,10 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
         # pyevtx-rs writes repeated <Data Name=..> as repeated keys, and a decode keeps the
         # last only. Every key is written `"name":`, so more of those in EventData's text
         # than keys decoded means a repeat (or an escaped quote in a value): decode again,
-        # keeping every value.
-        if text.count('":', text.find('"EventData":')) != 1 + count_keys(event_data):
+        # keeping every value. (As many as the top-level keys: then there is no nested
+        # key to count either.)
+        written = text.count('":', text.find('"EventData":'))
+        if written != 1 + len(event_data) and written != 1 + count_keys(event_data):
             event = json.loads(text, object_pairs_hook=unique_keys).get("Event") or {}
     fields = event_fields(event)
     if not keep(query, fields):
