@@ -43,6 +43,7 @@ def test_report_states_the_verdict_culprit_and_commands(case, reports):
 def test_report_is_self_contained_and_carries_no_local_path(case, reports):
     html = reports[case.name]
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 1
+    assert "Figure size" not in html, "every figure is embedded as an image, none left as its text repr"
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)
     for local in (str(case.folder), str(case.folder.parent.parent), os.path.expanduser("~"), "/tmp/"):
         assert local not in html
