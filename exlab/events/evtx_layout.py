@@ -259,10 +259,9 @@ _FILETIME_DESCRIPTOR = 0x11 << 16 | 8  # value type FILETIME, 8 bytes
 
 
 @lru_cache(maxsize=None)
-def _descriptors(slot: int) -> struct.Struct:
-    """Reads the substitution count, the sizes of the ``slot`` descriptors before the
-    one of substitution ``slot`` (size, type, pad each), and that descriptor whole."""
-    return struct.Struct("<I" + "H2x" * slot + "I")
+def _sizes(count: int) -> struct.Struct:
+    """Reads the value sizes out of ``count`` substitution descriptors (size, type, pad)."""
+    return struct.Struct("<" + "H2x" * count)
 
 
 def template_instance(data: bytes, pos: int) -> tuple[int, int] | None:
@@ -310,15 +309,21 @@ class TemplateTimes:
         if instance is None:
             return None
         definition, pos = instance
-        slot = self._slots.get(definition, -1)
-        if slot == -1:
-            slot = self._slots[definition] = self._find_slot(definition)
+        if definition not in self._slots:
+            self._slots[definition] = self._find_slot(definition)
+        slot = self._slots[definition]
         if slot is None:
             return None
-        count, *sizes, descriptor = _descriptors(slot).unpack_from(data, pos)
-        if slot >= count or descriptor & 0xFFFFFF != _FILETIME_DESCRIPTOR:
+        count = _U32.unpack_from(data, pos)[0]
+        if slot >= count:
             return None
-        return _U64.unpack_from(data, pos + 4 + 4 * count + sum(sizes))[0]
+        descriptors = pos + 4
+        if _U32.unpack_from(data, descriptors + 4 * slot)[0] & 0xFFFFFF != _FILETIME_DESCRIPTOR:
+            return None
+        value_offset = descriptors + 4 * count
+        if slot:
+            value_offset += sum(_sizes(slot).unpack_from(data, descriptors))
+        return _U64.unpack_from(data, value_offset)[0]
 
     def _name(self, offset: int) -> bytes:
         length = _U16.unpack_from(self.data, offset + 6)[0]
