@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -75,13 +76,13 @@ def events_frame(rows: Iterable[Row] | Mapping[str, list], report: Any = None) -
 def _column(name: str, values: list) -> pd.Series:
     dtype = DTYPES[name]
     if name == "time_created":
-        ints = pd.array(values, dtype="Int64")
+        ints = _integers(values, "Int64")
         return pd.Series(pd.to_datetime(ints.to_numpy(dtype="int64", na_value=pd.NaT.value), unit="ns", utc=True))
     if dtype == "object":
         return pd.Series(values, dtype="object")
     if dtype == "string":
         return pd.Series(_strings(values))
-    return pd.Series(pd.array(values, dtype=dtype))
+    return pd.Series(_integers(values, dtype))
 
 
 def _strings(values: list) -> pd.api.extensions.ExtensionArray:
@@ -97,6 +98,27 @@ def _strings(values: list) -> pd.api.extensions.ExtensionArray:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
     return pd.array(values, dtype="string")
+
+
+def _integers(values: list, dtype: str) -> pd.api.extensions.ExtensionArray:
+    """A nullable integer column: through pyarrow and numpy when every value is an int
+    (or None) that fits ``dtype``, else pandas' conversion (which also says what is wrong).
+
+    >>> list(_integers([4, None], "Int8")), str(_integers([True], "Int8").dtype)
+    ([np.int8(4), <NA>], 'Int8')
+    """
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        array = None
+    if array is not None and (pa.types.is_integer(array.type) or pa.types.is_null(array.type)):
+        numbers = np.asarray(array.cast(pa.int64()).fill_null(0))
+        kind = np.dtype(dtype.lower())
+        limits = np.iinfo(kind)
+        if not len(numbers) or (numbers.min() >= limits.min and numbers.max() <= limits.max):
+            mask = np.asarray(array.is_null()) if array.null_count else np.zeros(len(numbers), bool)
+            return pd.arrays.IntegerArray(numbers.astype(kind), mask)
+    return pd.array(values, dtype=dtype)
 
 
 def empty_events_frame(report: Any = None) -> pd.DataFrame:
