@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -79,6 +79,29 @@ def expand(sources: Sources) -> list[Source]:
         else:
             raise EvidenceNotFound(str(path), expected="an existing file or folder")
     return out
+
+
+def split_folders(paths: list[str], belongs: Callable[[Path], bool]) -> tuple[list[Source], list[Path]]:
+    """The files to read and the ones passed over: every file named is read; of the files in
+    named folders, those ``belongs`` accepts are read and the others passed over.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = (Path(folder) / "app.xml").write_text("<Events/>")
+    ...     _ = (Path(folder) / "notes.txt").write_text("asked the admin")
+    ...     files, passed_over = split_folders([folder], lambda path: path.suffix == ".xml")
+    >>> [f.name for f in files], [f.name for f in passed_over]
+    (['app.xml'], ['notes.txt'])
+    """
+    files: list[Source] = []
+    passed_over: list[Path] = []
+    for path in paths:
+        if not Path(path).is_dir():
+            files.extend(expand(path))
+            continue
+        for candidate in expand(path):
+            (files if belongs(candidate) else passed_over).append(candidate)
+    return files, passed_over
 
 
 def open_evidence(source: Source) -> Evidence:

@@ -33,7 +33,7 @@ from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
 from exlab.commands.events import neutralise
 from exlab.errors import ExlabError, UnsupportedFormat
-from exlab.evidence import expand, open_evidence
+from exlab.evidence import open_evidence, split_folders
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
@@ -93,21 +93,18 @@ def certificate_files(paths: list[str]) -> tuple[list[Path], list[Path]]:
     >>> [f.name for f in files], [f.name for f in passed_over]
     (['root.cer'], ['notes.txt'])
     """
-    files, passed_over = [], []
-    for path in paths:
-        if not Path(path).is_dir():
-            files.extend(expand(path))
-            continue
-        for candidate in expand(path):
-            evidence = open_evidence(candidate)
-            try:
-                detect_format(evidence)
-                files.append(candidate)
-            except UnsupportedFormat:
-                passed_over.append(candidate)
-            finally:
-                evidence.stream.close()
-    return files, passed_over
+    return split_folders(paths, _holds_certificates)
+
+
+def _holds_certificates(path: Path) -> bool:
+    evidence = open_evidence(path)
+    try:
+        detect_format(evidence)
+        return True
+    except UnsupportedFormat:
+        return False
+    finally:
+        evidence.stream.close()
 
 
 def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:

@@ -30,7 +30,7 @@ from exlab.errors import ExlabError
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
-from exlab.evidence import expand
+from exlab.evidence import split_folders
 from exlab.parse_report import ParseReport
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise ExlabError(str(output), None, f"an output file ending in {', '.join(OUTPUT_KINDS)}")
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
-    files, passed_over = _event_files(args.paths)
+    files, passed_over = split_folders(args.paths, _is_event_export)
     frame = _read_all(files, args)
     print(summary(frame, passed_over=passed_over))
     if output is not None:
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(frame: pd.DataFrame, *, passed_over: list[str] | None = None) -> str:
+def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
     """The text summary: events by provider and event id, time range per computer, losses.
 
     >>> from exlab.events.schema import events_frame
@@ -178,21 +178,11 @@ def _check_time(option: str, value: str | None) -> None:
         raise ExlabError(option, None, "an ISO 8601 time such as 2025-03-20T09:00:00Z", f"got {value!r}") from None
 
 
-def _event_files(paths: list[str]) -> tuple[list, list[str]]:
-    """The files to read: every file named, and the event exports found in folders."""
-    files, passed_over = [], []
-    for path in paths:
-        if not Path(path).is_dir():
-            files.extend(expand(path))
-            continue
-        for candidate in expand(path):
-            with open(candidate, "rb") as handle:   # the head only: read_events hashes what it reads
-                head = handle.read(64 * 1024)
-            if head and any(module.detect(head) for module in FORMATS):
-                files.append(candidate)
-            else:
-                passed_over.append(str(candidate))
-    return files, passed_over
+def _is_event_export(path: Path) -> bool:
+    """Whether a file found in a folder is an event export, by its head (read_events hashes what it reads)."""
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    return bool(head) and any(module.detect(head) for module in FORMATS)
 
 
 def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
