@@ -325,14 +325,34 @@ def with_failure_times(sessions: pd.DataFrame, paths: list[Path]) -> pd.DataFram
     return out
 
 
+# offsets a wrongly zoned local-time export may be off by: whole and quarter hours, -14h..+14h
+LOCAL_TIME_SHIFTS = tuple(pd.Timedelta(minutes=15 * n) for n in range(-56, 57))
+
+
+def _shifted(keys: pd.Series, shift: pd.Timedelta) -> pd.Series:
+    """(provider, event id, second) keys moved by ``shift``."""
+    if not shift:
+        return keys
+    return keys.map(lambda key: (key[0], key[1], key[2] + shift))
+
+
+def _best_match(keys: pd.Series, others: list[str], seen: dict[str, set],
+                shifts: tuple[pd.Timedelta, ...]) -> tuple[int, str | None, pd.Timedelta | None]:
+    """The earlier file and shift sharing the most keys with ``keys`` (the smallest shift on a tie)."""
+    return max(((len(set(_shifted(keys, shift)) & seen[other]), other, shift) for other in others for shift in shifts),
+               key=lambda found: (found[0], -abs(found[2])), default=(0, None, None))
+
+
 def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """Events exported twice (an .evtx and a filtered XML or CSV of the same log) kept once.
 
     Files are taken most precise first (those carrying record ids: .evtx, XML, CliXml;
     then CSV/TXT), in reading order. A file at least half of whose events (provider, event
     id, time to the second, as CSV exports write it) are already in one earlier file is a
-    second export of that log: its rows found there are set aside, the rest kept. Files
-    whose computer names differ are two servers' logs and stay whole. Each file's parse report notes how
+    second export of that log: its rows found there are set aside, the rest kept. A CSV/TXT
+    export read in the wrong time zone is recognised too, at a whole or quarter-hour shift,
+    and its report says which offset matched. Files whose computer names differ are two
+    servers' logs and stay whole. Each file's parse report notes how
     many of its records were set aside, and in favour of which file.
 
     >>> from exlab.events.schema import events_frame
@@ -352,26 +372,32 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     computers = events.groupby("source")["computer"].apply(lambda c: set(c.dropna().str.lower())).to_dict()
     seen: dict[str, set] = {}
     keep = pd.Series(True, index=events.index)
-    notes: dict[str, tuple[int, str]] = {}
+    notes: dict[str, tuple[int, str, pd.Timedelta]] = {}
     for source in order:
         mine = keys[events["source"].astype(str) == source]
-        mine_set = set(mine)
         same_log = [other for other in seen            # two servers' logs are never copies of each other
                     if not (computers.get(source) and computers.get(other)
                             and computers[source].isdisjoint(computers[other]))]
-        best = max(same_log, key=lambda other: len(mine_set & seen[other]), default=None)
-        if best is not None and len(mine_set & seen[best]) * 2 >= len(mine_set):
-            copies = mine.isin(seen[best])
+        # a CSV/TXT export read in the wrong zone is the same log shifted by the zone's offset
+        overlap, best, shift = _best_match(mine, same_log, seen, (pd.Timedelta(0),))
+        if overlap * 2 < len(set(mine)) and not precise.get(source):
+            overlap, best, shift = _best_match(mine, same_log, seen, LOCAL_TIME_SHIFTS)
+        if best is not None and overlap * 2 >= len(set(mine)):
+            copies = _shifted(mine, shift).isin(seen[best])
             keep[copies[copies].index] = False
-            notes[source] = (int(copies.sum()), best)
-        seen[source] = mine_set
+            notes[source] = (int(copies.sum()), best, shift)
+        seen[source] = set(mine)
     if keep.all():
         return events
     report = events.attrs.get("parse_report")
     for file_report in (report.files if report is not None else []):
         if file_report.file in notes:
-            count, other = notes[file_report.file]
+            count, other, shift = notes[file_report.file]
             file_report.note(f"{count} record(s) also exported in {other}: kept once, from there")
+            if shift:
+                hours = -shift / pd.Timedelta(hours=1)
+                file_report.note(f"its local times match {other} at UTC{hours:+g}h: the server's zone had that "
+                                 "offset then; pass tz= (--tz) to read such exports right")
     out = events[keep.to_numpy()].reset_index(drop=True)
     out.attrs = events.attrs
     return out

@@ -123,3 +123,23 @@ def test_a_folder_of_refused_files_only_says_why_each_was_refused(tmp_path):
         exlab.open_case(tmp_path)
     assert "holds nothing exlab could read" in str(caught.value)
     assert "SEND20250321-1.LOG: the sessions reader refused it" in str(caught.value)
+
+
+def test_a_csv_export_read_in_the_wrong_zone_is_still_recognised_as_a_copy():
+    """Without tz, a CSV export's local times are read as UTC; the copy is found at the
+    zone's offset, its rows set aside, and the offset named in its report."""
+    from exlab.events.schema import events_frame
+    from exlab.parse_report import ParseReport
+    stamp = 1_742_467_754_420_000_000                  # 2025-03-20 10:49:14.42 UTC
+    hour = 3_600_000_000_000
+    row = {"provider": "MSExchangeTransport", "event_id": 2004}
+    report = ParseReport()
+    for name in ("Application.evtx", "Transport-pl.csv"):
+        report.add_file(name, sha256="0" * 64, format="test")
+    frame = events_frame([*({**row, "time_created": stamp + i * 60_000_000_000, "record_id": i,
+                            "source": "Application.evtx"} for i in range(5)),
+                          *({**row, "time_created": stamp + hour + i * 60_000_000_000 - 420_000_000,
+                             "source": "Transport-pl.csv"} for i in range(5))], report)
+    kept = exlab.case.dedupe_events(frame)
+    assert kept["source"].tolist() == ["Application.evtx"] * 5
+    assert any("UTC+1h" in note for note in report.files[1].warnings)
