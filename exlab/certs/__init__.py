@@ -4,7 +4,8 @@ from exlab.certs.reader import read_certs
 from exlab.certs.compare import compare_issuers
 from exlab.certs.names import covers
 from exlab.certs.selection import OutboundChoice, select_outbound
-from exlab.certs.trust import TrustAnchors, judge_trust
+from exlab.certs.anchors import TrustAnchors
+from exlab.certs.trust import judge_trust
 
 __all__ = [
     "OutboundChoice",

@@ -25,9 +25,10 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.certs.anchors import RootsArg
 from exlab.certs.names import covers
 from exlab.certs.selection import select_outbound
-from exlab.certs.trust import RootsArg, TRUST_COLUMNS, judge_trust, judgement_time
+from exlab.certs.trust import TRUST_COLUMNS, judge_trust, judgement_time
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "thumbprint", "subject", "issuer", "issuer_class", "root_subject", "services", "not_before", "not_after",

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from exlab.certs import read_certs
+from exlab.certs.anchors import MicrosoftPolicy, TrustAnchors
 from exlab.certs.schema import certs_frame
-from exlab.certs.trust import TRUST_COLUMNS, MicrosoftPolicy, TrustAnchors, judge_trust
+from exlab.certs.trust import TRUST_COLUMNS, judge_trust
 from exlab.errors import EvidenceNotFound, UnsupportedFormat
 from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, roots_pem
 
