@@ -248,8 +248,8 @@ def _spread(start: int, end: int, count: int) -> list[int]:
         return []
     if count == 1:
         return [start - start % MS]
-    step = max(end - start, 0) / (count - 1)
-    return [int(start + step * index) // MS * MS for index in range(count)]
+    span = max(end - start, 0)
+    return [(start + span * index // (count - 1)) // MS * MS for index in range(count)]  # integers: no float drift
 
 
 def protocol_lines(session: ProtocolSession) -> list[tuple[int, str]]:

@@ -70,12 +70,7 @@ def assert_same_time(found: pd.Timestamp | None, truth: dict, key: str) -> None:
     if truth[key] is None:
         assert found is None
         return
-    if truth["counts"].get("events_2004"):
-        assert format_utc(found) == truth[key]
-    else:
-        # a log line's time is whole milliseconds; the lab's writer (transport_logs._spread, float
-        # arithmetic on epoch nanoseconds) can also land a line one millisecond early
-        assert abs(found - pd.Timestamp(truth[key])) <= pd.Timedelta(milliseconds=1), (found, truth[key])
+    assert format_utc(found) == truth[key]
 
 
 @pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
