@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.analysis.cells import cell, present
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.timeline import failure_points
 from exlab.certs.names import covers
@@ -36,17 +37,6 @@ CERTIFICATE_CATEGORIES = frozenset(CATEGORY_CAUSE) - {"network"}
 
 def _empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or frame.empty
-
-
-def _present(value: Any) -> Any:
-    """The value, or None for a missing one (None, NA, NaN, NaT); tuples kept."""
-    if value is None or (not isinstance(value, (tuple, list)) and pd.isna(value)):
-        return None
-    return value
-
-
-def _value(row: Any, name: str) -> Any:
-    return _present(row.get(name) if isinstance(row, (dict, pd.Series)) else getattr(row, name, None))
 
 
 @dataclass(frozen=True)
@@ -89,13 +79,13 @@ class Facts:
             other = points["connector"].str.lower().ne(connector.lower()).fillna(False).astype(bool)
             points = points[~other].reset_index(drop=True)
         table = {} if _empty(certs) else {str(row["thumbprint"]).upper(): row.to_dict()
-                                          for _, row in certs.iterrows() if _value(row, "thumbprint")}
+                                          for _, row in certs.iterrows() if cell(row, "thumbprint")}
         presented = {}
         if not _empty(sessions) and "cert_thumbprint" in sessions:
             for thumb, subject, issuer in zip(sessions["cert_thumbprint"], sessions["cert_subject"],
                                               sessions["cert_issuer"]):
-                if _present(thumb) is not None:
-                    presented.setdefault(str(thumb).upper(), (_present(subject), _present(issuer)))
+                if present(thumb) is not None:
+                    presented.setdefault(str(thumb).upper(), (present(subject), present(issuer)))
         return cls(points=points, events=events, certs=certs, sessions=sessions, tracking=tracking,
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
@@ -132,9 +122,9 @@ class Facts:
             return "unknown"
         subject, issuer = self.presented.get(str(thumbprint).upper(), (None, None))
         cert = self.by_thumbprint.get(str(thumbprint).upper())
-        if cert is not None and _value(cert, "issuer_class"):
+        if cert is not None and cell(cert, "issuer_class"):
             return str(cert["issuer_class"])
-        if cert is not None and _value(cert, "is_self_signed") is True:
+        if cert is not None and cell(cert, "is_self_signed") is True:
             return "self-signed"
         if subject and issuer and subject.strip().lower() == issuer.strip().lower():
             return "self-signed"
@@ -147,24 +137,24 @@ def _point_rows(points: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for row in points.itertuples(index=False):
         kind = {"event": "event 2004", "session": "SMTP send session", "tracking": "message tracking"}[row.origin]
-        detail = _value(row, "response") or ""
-        if _value(row, "thumbprint"):
+        detail = cell(row, "response") or ""
+        if cell(row, "thumbprint"):
             detail = f"presented certificate {row.thumbprint}; answered: {detail}"
-        if _value(row, "connector"):
+        if cell(row, "connector"):
             detail = f"{row.connector}: {detail}"
-        rows.append({"time": row.time, "kind": kind, "detail": detail, "source": _value(row, "source"),
-                     "where": _value(row, "where")})
+        rows.append({"time": row.time, "kind": kind, "detail": detail, "source": cell(row, "source"),
+                     "where": cell(row, "where")})
     return rows
 
 
 def _event_rows(events: pd.DataFrame, label: str) -> list[dict[str, Any]]:
     rows = []
     for row in events.itertuples(index=False):
-        data = _value(row, "data") or {}
-        detail = "; ".join(str(v) for v in data.values() if v) or (_value(row, "message") or "")
-        rows.append({"time": _value(row, "time_created"), "kind": f"event {row.event_id}",
-                     "detail": f"{label}: {detail}", "source": _value(row, "source"),
-                     "where": f"record {_value(row, 'record_id')} ({_value(row, 'computer')})"})
+        data = cell(row, "data") or {}
+        detail = "; ".join(str(v) for v in data.values() if v) or (cell(row, "message") or "")
+        rows.append({"time": cell(row, "time_created"), "kind": f"event {row.event_id}",
+                     "detail": f"{label}: {detail}", "source": cell(row, "source"),
+                     "where": f"record {cell(row, 'record_id')} ({cell(row, 'computer')})"})
     return rows
 
 
@@ -175,15 +165,15 @@ def certificate_row(cert: dict[str, Any] | pd.Series, note: str = "") -> dict[st
     ...                  "issuer_class": "internal", "services": ("IIS", "SMTP")}, "selected")["detail"]
     'CN=mail issued by CN=CA (internal); services IIS, SMTP; selected'
     """
-    services = _value(cert, "services")
-    parts = [f"{_value(cert, 'subject')} issued by {_value(cert, 'issuer')} ({_value(cert, 'issuer_class') or 'trust not judged'})",
+    services = cell(cert, "services")
+    parts = [f"{cell(cert, 'subject')} issued by {cell(cert, 'issuer')} ({cell(cert, 'issuer_class') or 'trust not judged'})",
              f"services {', '.join(services) if services is not None else 'not exported'}"]
-    if _value(cert, "not_after") is not None:
-        parts.append(f"valid {_value(cert, 'not_before')} to {cert['not_after']}")
+    if cell(cert, "not_after") is not None:
+        parts.append(f"valid {cell(cert, 'not_before')} to {cert['not_after']}")
     if note:
         parts.append(note)
-    return {"time": _value(cert, "not_before"), "kind": "certificate", "detail": "; ".join(parts),
-            "source": _value(cert, "source"), "where": f"thumbprint {_value(cert, 'thumbprint')}"}
+    return {"time": cell(cert, "not_before"), "kind": "certificate", "detail": "; ".join(parts),
+            "source": cell(cert, "source"), "where": f"thumbprint {cell(cert, 'thumbprint')}"}
 
 
 def _candidate_rows(facts: Facts) -> list[dict[str, Any]]:
@@ -266,9 +256,9 @@ def mail_flows(facts: Facts) -> Finding | None:
         delivered = delivered[delivered["start"] > facts.points["time"].max()]
     if delivered.empty:
         return None
-    rows = [{"time": _value(r, "start"), "kind": "SMTP send session",
-             "detail": f"delivered; presented certificate {_value(r, 'cert_thumbprint')}",
-             "source": _value(r, "source"), "where": f"session {_value(r, 'session_id')}"}
+    rows = [{"time": cell(r, "start"), "kind": "SMTP send session",
+             "detail": f"delivered; presented certificate {cell(r, 'cert_thumbprint')}",
+             "source": cell(r, "source"), "where": f"session {cell(r, 'session_id')}"}
             for r in delivered.itertuples(index=False)]
     thumbs = ", ".join(sorted({str(t) for t in delivered.get("cert_thumbprint", pd.Series()).dropna()})) or "none logged"
     return Finding("mail-flows", None, "context",
@@ -299,7 +289,7 @@ def _connector_source(facts: Facts) -> str | None:
     if _empty(facts.connectors) or not facts.connector:
         return None
     named = facts.connectors[facts.connectors["name"].astype("string").str.lower() == facts.connector.lower()]
-    return None if named.empty else _value(named.iloc[0], "source")
+    return None if named.empty else cell(named.iloc[0], "source")
 
 
 def certificate_expired(facts: Facts) -> Finding | None:
