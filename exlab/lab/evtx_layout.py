@@ -1,13 +1,17 @@
-"""The binary layout of an .evtx file: the file header, the chunk header, their CRC32s.
+"""The binary layout of the .evtx chunks the lab writes: chunk header, record header, CRC32s.
 
-An .evtx file is a 4 KiB file header followed by 64 KiB chunks. Each chunk starts
-with a 512-byte header: 128 bytes of fields, the 64-entry common string offset table
-and the 32-entry template pointer table. Event records follow from offset 512.
+An .evtx file is a 4 KiB file header followed by 64 KiB chunks. The file header, the
+signatures and the sizes are the reader's (``exlab.events.evtx_layout``, whose
+``build_file_header`` the writer uses), so writer and reader agree on them. Each chunk
+starts with a 512-byte header: 128 bytes of fields, the 64-entry common string offset
+table and the 32-entry template pointer table. Event records follow from offset 512.
 All integers are little-endian; the CRC32 is zlib's (RFC 1952, initial value 0).
 
->>> header = file_header(chunk_count=2, next_record_id=101)
->>> len(header), header[:8], struct.unpack_from("<I", header, 124)[0] == zlib.crc32(header[:120])
-(4096, b'ElfFile\\x00', True)
+>>> chunk = bytearray(CHUNK_SIZE)
+>>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
+...            last_record_offset=512, free_space_offset=512)
+>>> len(chunk), struct.unpack_from("<I", chunk, 52)[0] == zlib.crc32(b"")
+(65536, True)
 """
 
 from __future__ import annotations
@@ -15,30 +19,20 @@ from __future__ import annotations
 import struct
 import zlib
 
-FILE_SIGNATURE = b"ElfFile\x00"
-CHUNK_SIGNATURE = b"ElfChnk\x00"
+from exlab.events.evtx_layout import CHUNK_HEADER_SIZE, CHUNK_SIGNATURE, CHUNK_SIZE, FILETIME_EPOCH
+
 RECORD_SIGNATURE = b"**\x00\x00"
 
-FILE_HEADER_SIZE = 4096      # the header block: 128 bytes of fields, zeros to 4 KiB
 HEADER_FIELDS_SIZE = 128     # "header size" in both the file and the chunk header
-CHUNK_SIZE = 65536
-CHUNK_HEADER_SIZE = 512      # 128 bytes of fields + string table (256) + template table (128)
 STRING_TABLE_OFFSET = 128
 STRING_BUCKETS = 64
 TEMPLATE_TABLE_OFFSET = 384
 TEMPLATE_BUCKETS = 32
-RECORD_HEADER_SIZE = 24      # signature, size, record identifier, written FILETIME
 RECORD_ALIGNMENT = 8         # Windows pads every record to a multiple of 8 bytes
-
-MAJOR_VERSION = 3
-MINOR_VERSION = 1            # 3.1: Windows Vista to Windows 10 1909 (3.2 since 2004)
 
 FILE_FLAG_DIRTY = 0x0001     # the log was open (a live copy) when the file was taken
 CHUNK_FLAGS = 0x0001         # what Windows writes in every chunk header it closes
 
-FILETIME_EPOCH_OFFSET = 116_444_736_000_000_000   # 100-ns ticks from 1601-01-01 to 1970-01-01
-
-_FILE_FIELDS = struct.Struct("<8sQQQIHHHH")       # up to offset 44; 76 zero bytes follow
 _CHUNK_FIELDS = struct.Struct("<8sQQQQIIII")      # up to offset 56; 64 zero bytes follow
 _RECORD_HEADER = struct.Struct("<4sIQQ")
 
@@ -56,26 +50,7 @@ def filetime_from_ns(ns: int | None) -> int:
     """
     if ns is None:
         return 0
-    return ns // 100 + FILETIME_EPOCH_OFFSET
-
-
-def file_header(*, chunk_count: int, next_record_id: int, first_chunk: int = 0,
-                last_chunk: int | None = None, flags: int = 0) -> bytes:
-    """The 4096-byte file header with its CRC32 (of the first 120 bytes).
-
-    >>> header = file_header(chunk_count=3, next_record_id=7, flags=FILE_FLAG_DIRTY)
-    >>> struct.unpack_from("<IHHHH", header, 32), struct.unpack_from("<I", header, 120)[0]
-    ((128, 1, 3, 4096, 3), 1)
-    """
-    if last_chunk is None:
-        last_chunk = max(chunk_count - 1, 0)
-    head = bytearray(FILE_HEADER_SIZE)
-    _FILE_FIELDS.pack_into(head, 0, FILE_SIGNATURE, first_chunk, last_chunk, next_record_id,
-                           HEADER_FIELDS_SIZE, MINOR_VERSION, MAJOR_VERSION, FILE_HEADER_SIZE,
-                           chunk_count & 0xFFFF)
-    struct.pack_into("<I", head, 120, flags)
-    struct.pack_into("<I", head, 124, zlib.crc32(head[:120]))
-    return bytes(head)
+    return ns // 100 + FILETIME_EPOCH
 
 
 def seal_chunk(chunk: bytearray, *, first_number: int, last_number: int, first_id: int,

@@ -37,7 +37,8 @@ from exlab.lab.binxml import (
     sid_bytes,
     template_instance,
 )
-from exlab.lab.evtx_layout import RECORD_ALIGNMENT, RECORD_HEADER_SIZE, filetime_from_ns, record_header
+from exlab.events.evtx_layout import RECORD_HEADER_SIZE
+from exlab.lab.evtx_layout import RECORD_ALIGNMENT, filetime_from_ns, record_header
 
 EVENT_NAMESPACE = "http://schemas.microsoft.com/win/2004/08/events/event"
 

@@ -2,7 +2,7 @@
 
 Records (``exlab.lab.evtx_records``) fill a chunk until the next one would not fit;
 each chunk carries its own string and template tables and CRC32s
-(``exlab.lab.evtx_layout``).
+(``exlab.lab.evtx_layout``); the file header is the reader's (``exlab.events.evtx_layout``).
 
 >>> import io
 >>> stream = io.BytesIO()
@@ -22,17 +22,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from exlab.events.evtx_layout import CHUNK_HEADER_SIZE, CHUNK_SIZE, FILE_HEADER_SIZE, build_file_header
 from exlab.lab.binxml import ChunkTables
-from exlab.lab.evtx_layout import (
-    CHUNK_HEADER_SIZE,
-    CHUNK_SIZE,
-    FILE_FLAG_DIRTY,
-    FILE_HEADER_SIZE,
-    STRING_TABLE_OFFSET,
-    TEMPLATE_TABLE_OFFSET,
-    file_header,
-    seal_chunk,
-)
+from exlab.lab.evtx_layout import FILE_FLAG_DIRTY, STRING_TABLE_OFFSET, TEMPLATE_TABLE_OFFSET, seal_chunk
 from exlab.lab.evtx_records import encode_record
 
 DAMAGE_KINDS = ("signature", "records")
@@ -189,8 +181,8 @@ def _write(stream: BinaryIO, rows: Iterable[Mapping[str, Any]], options: _Option
                          f"the file has {len(per_chunk)} chunks")
     next_record_id = last_ids[counted - 1] + 1 if counted else 1
     stream.seek(start)
-    stream.write(file_header(chunk_count=counted, next_record_id=next_record_id,
-                             flags=FILE_FLAG_DIRTY if options.dirty else 0))
+    stream.write(build_file_header(chunk_count=counted, next_record=next_record_id,
+                                   flags=FILE_FLAG_DIRTY if options.dirty else 0))
     stream.seek(end)
     return EvtxWritten(records=sum(per_chunk), chunks=len(per_chunk), size=end - start,
                        records_per_chunk=tuple(per_chunk))
