@@ -26,7 +26,7 @@ from xml.etree.ElementTree import Element, ParseError
 import pandas as pd
 from defusedxml import ElementTree
 
-from exlab.certs.exchange_props import PropsContext, exchange_rows
+from exlab.certs.exchange_props import PropsContext, counted_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.errors import CorruptInput
@@ -146,12 +146,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
                     except (ValueError, binascii.Error) as err:
                         report.note(f"{where}: {child.get('N')} not understood ({err}); left NA")
         blobs += "SerializationData" in props
-        try:
-            rows.extend(exchange_rows(props, context, where))
-        except ValueError as err:
-            report.skip_record(where, str(err))
-            continue
-        report.records_read += 1
+        rows.extend(counted_rows(props, context, where))
     if blobs:
         report.note(f"{blobs} object(s) from a remote shell: their SerializationData blobs are not decoded")
     return rows

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 
-from exlab.certs.exchange_props import exchange_rows, text_context
+from exlab.certs.exchange_props import counted_rows, text_context
 from exlab.certs.exchange_values import date_samples
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
@@ -91,12 +91,4 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     samples = [s for _, props in records for k in ("NotAfter", "NotBefore") if k in props
                for s in date_samples(props[k])]
     context = text_context(report, options, samples, evidence.name)
-    rows = []
-    for line, props in records:
-        try:
-            rows.extend(exchange_rows(props, context, f"line {line}"))
-        except ValueError as err:
-            report.skip_record(f"line {line}", str(err))
-            continue
-        report.records_read += 1
-    return rows
+    return [row for line, props in records for row in counted_rows(props, context, f"line {line}")]

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.certs.exchange_props import PropsContext, exchange_rows
+from exlab.certs.exchange_props import PropsContext, counted_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.errors import CorruptInput
@@ -117,10 +117,5 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
         if not isinstance(obj, dict):
             report.skip_record(where, "expected a JSON object")
             continue
-        try:
-            rows.extend(exchange_rows(_props(obj, context, where), context, where))
-        except ValueError as err:
-            report.skip_record(where, str(err))
-            continue
-        report.records_read += 1
+        rows.extend(counted_rows(_props(obj, context, where), context, where))
     return rows

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from exlab.certs.exchange_props import exchange_rows, text_context
+from exlab.certs.exchange_props import counted_rows, text_context
 from exlab.certs.exchange_values import date_samples
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
@@ -88,12 +88,6 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     blocks = list(property_blocks(text, report))
     samples = [s for b in blocks for k in ("NotAfter", "NotBefore") if k in b for s in date_samples(b[k])]
     context = text_context(report, options, samples, evidence.name)
-    rows = []
-    for number, props in enumerate(blocks, 1):
-        try:
-            rows.extend(exchange_rows(props, context, f"certificate {number}"))
-        except ValueError as err:
-            report.skip_record(f"certificate {number} (property block {number})", str(err))
-            continue
-        report.records_read += 1
-    return rows
+    return [row for number, props in enumerate(blocks, 1)
+            for row in counted_rows(props, context, f"certificate {number}",
+                                    f"certificate {number} (property block {number})")]

@@ -104,6 +104,28 @@ class PropsContext:
             self.report.note(f"{where} and any later record: {message}")
 
 
+def counted_rows(props: Mapping[str, Any], context: PropsContext, where: str,
+                 skipped_as: str | None = None) -> list[dict]:
+    """:func:`exchange_rows` of one exported record, counted in the report: read, or skipped
+    (at ``skipped_as``, default ``where``, with no rows) when it names no certificate.
+
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
+    >>> context = PropsContext(report)
+    >>> len(counted_rows({"Thumbprint": "AB" * 20}, context, "block 1")), counted_rows({}, context, "block 2")
+    (1, [])
+    >>> report.records_read, report.records_skipped
+    (1, 1)
+    """
+    try:
+        rows = exchange_rows(props, context, where)
+    except ValueError as err:
+        context.report.skip_record(skipped_as or where, str(err))
+        return []
+    context.report.records_read += 1
+    return rows
+
+
 def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
                   truncated: frozenset[str] = frozenset()) -> list[dict]:
     """One row of Exchange's facts (plus one of the DER's facts when ``RawData`` is there).
