@@ -31,7 +31,7 @@ from datetime import date
 from functools import lru_cache
 
 from exlab.errors import CorruptInput, UnsupportedFormat
-from exlab.evidence import Evidence, Sources, expand, open_evidence
+from exlab.evidence import Evidence, Sources, expand, iter_evidence
 from exlab.parse_report import FileReport
 
 _BOM = "\ufeff"
@@ -116,13 +116,7 @@ def iter_log_evidence(source: Sources) -> Iterator[Evidence]:
     >>> [e.sha256[:8] for e in iter_log_evidence(io.BytesIO(b"#Log-type: x"))]
     ['7843a5b3']
     """
-    for item in ordered_sources(source):
-        evidence = open_evidence(item)
-        try:
-            yield evidence
-        finally:
-            if evidence.path is not None:
-                evidence.stream.close()
+    yield from iter_evidence(ordered_sources(source))
 
 
 def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
