@@ -51,6 +51,14 @@ def _time_axis(ax: Any, tz: str | None) -> None:
     ax.set_xlabel(f"time ({tz or 'UTC'})")
 
 
+def _legend(ax: Any, **placement: Any) -> None:
+    """A legend with one entry per label (many artists share one), when there is any."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    if unique:
+        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small", **placement)
+
+
 def _smtp_certs(certs: pd.DataFrame | None) -> pd.DataFrame:
     if certs is None or certs.empty:
         return pd.DataFrame(columns=["thumbprint", "not_before", "not_after"])
@@ -130,10 +138,7 @@ def plot_sessions_by_certificate(sessions: pd.DataFrame, *, tz: str | None = Non
     ax.set_ylabel("certificate presented")
     ax.set_title(_plain(title or "SMTP send sessions by presented certificate"))
     _time_axis(ax, tz)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small")
+    _legend(ax)
     return fig
 
 
@@ -180,9 +185,6 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
     ax.xaxis_date(tz or "UTC")
     ax.set_title(_plain(title or "Certificates covering the name, by issuer class and validity"))
     _time_axis(ax, tz)
-    handles, names = ax.get_legend_handles_labels()
-    unique = dict(zip(names, handles))
-    if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    _legend(ax, bbox_to_anchor=(1.01, 1))
     return fig
 
