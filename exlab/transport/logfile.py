@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, expand, iter_evidence
-from exlab.parse_report import FileReport
+from exlab.parse_report import FileReport, ParseReport
 
 _BOM = "\ufeff"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -109,14 +109,25 @@ def ordered_sources(source: Sources) -> list:
     return items
 
 
-def iter_log_evidence(source: Sources) -> Iterator[Evidence]:
-    """Open each log file read-only, hashed, in rotation order; files exlab opened are closed after.
+def iter_log_lines(source: Sources, kind: LogKind, report: ParseReport,
+                   check: Callable[[list[str]], str | None] | None = None) -> Iterator[tuple[str, int, int, list[str]]]:
+    """``(file name, line number, time ns, values)`` of every well-formed record of every log file,
+    the files in rotation order, each added to ``report`` and its losses warned once it is read
+    (the records as :func:`iter_records` checks them).
 
     >>> import io
-    >>> [e.sha256[:8] for e in iter_log_evidence(io.BytesIO(b"#Log-type: x"))]
-    ['7843a5b3']
+    >>> from exlab.parse_report import ParseReport
+    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
+    >>> report = ParseReport()
+    >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,x\\r\\n"
+    >>> list(iter_log_lines(io.BytesIO(data), kind, report)), report.files[0].format
+    ([('<stream>', 3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x'])], 'demo')
     """
-    yield from iter_evidence(ordered_sources(source))
+    for evidence in iter_evidence(ordered_sources(source)):
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kind.format, size=evidence.size)
+        for line, time, values in iter_records(evidence, kind, file_report, check):
+            yield evidence.name, line, time, values
+        file_report.warn_losses()
 
 
 def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,

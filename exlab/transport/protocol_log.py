@@ -24,7 +24,7 @@ import pandas as pd
 
 from exlab.evidence import Sources
 from exlab.parse_report import ParseReport
-from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records
+from exlab.transport.logfile import LogKind, detect, iter_log_lines
 from exlab.transport.schema import PROTOCOL_LINE_DTYPES, SESSION_DTYPES, TextColumns, make_frame
 from exlab.transport.smtp_reply import parse_smtp_reply
 
@@ -184,12 +184,8 @@ def _problem(values: list[str]) -> str | None:
 
 def _timed_records(source: Sources, report: ParseReport) -> Iterator[tuple[int, int, list[str], str]]:
     """(time ns, line number, values, file name) of each good line of every file, in rotation order."""
-    for evidence in iter_log_evidence(source):
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=SEND_PROTOCOL_LOG.format,
-                                      size=evidence.size)
-        for line, time, values in iter_records(evidence, SEND_PROTOCOL_LOG, file_report, _problem):
-            yield time, line, values, evidence.name
-        file_report.warn_losses()
+    for name, line, time, values in iter_log_lines(source, SEND_PROTOCOL_LOG, report, _problem):
+        yield time, line, values, name
 
 
 def read_protocol_log(source: Sources) -> pd.DataFrame:

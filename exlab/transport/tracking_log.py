@@ -21,7 +21,7 @@ import pandas as pd
 
 from exlab.evidence import Sources
 from exlab.parse_report import ParseReport
-from exlab.transport.logfile import LogKind, detect, iter_log_evidence, iter_records
+from exlab.transport.logfile import LogKind, detect, iter_log_lines
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, TRACKING_FIELDS, TextColumns, make_frame
 
 TRACKING_LOG = LogKind("Message Tracking Log", TRACKING_FIELDS, "message-tracking-log")
@@ -76,18 +76,14 @@ def read_tracking_log(source: Sources) -> pd.DataFrame:
     times, lines = array("q"), array("q")
     status_index = TRACKING_FIELDS.index("recipient-status")
     parts: dict[int, dict[str, str]] = {}      # row -> LED/FQDN/IP/LRT, for the few rows that have them
-    for evidence in iter_log_evidence(source):
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=TRACKING_LOG.format,
-                                      size=evidence.size)
-        for line, time, values in iter_records(evidence, TRACKING_LOG, file_report, _problem):
-            status = values[status_index]
-            if "{" in status:
-                parts[len(text)] = parse_recipient_status(status)
-            values[0] = evidence.name          # date-time is in ``times``; the row's file takes its place
-            text.append(values[1:] + values[:1])
-            times.append(time)
-            lines.append(line)
-        file_report.warn_losses()
+    for name, line, time, values in iter_log_lines(source, TRACKING_LOG, report, _problem):
+        status = values[status_index]
+        if "{" in status:
+            parts[len(text)] = parse_recipient_status(status)
+        values[0] = name          # date-time is in ``times``; the row's file takes its place
+        text.append(values[1:] + values[:1])
+        times.append(time)
+        lines.append(line)
     columns: dict[str, object] = dict(text.columns())
     columns["time"], columns["line"] = times, lines
     for key in ("led", "fqdn", "ip", "lrt"):
