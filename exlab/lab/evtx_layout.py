@@ -7,11 +7,11 @@ starts with a 512-byte header: 128 bytes of fields, the 64-entry common string o
 table and the 32-entry template pointer table. Event records follow from offset 512.
 All integers are little-endian; the CRC32 is zlib's (RFC 1952, initial value 0).
 
->>> chunk = bytearray(CHUNK_SIZE)
+>>> chunk = bytearray(65536)   # one chunk
 >>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
 ...            last_record_offset=512, free_space_offset=512)
->>> len(chunk), struct.unpack_from("<I", chunk, 52)[0] == zlib.crc32(b"")
-(65536, True)
+>>> struct.unpack_from("<QQ", chunk, 8), struct.unpack_from("<I", chunk, 52)[0] == zlib.crc32(b"")
+((1, 1), True)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from exlab.events.evtx_layout import CHUNK_HEADER_SIZE, CHUNK_SIGNATURE, CHUNK_SIZE, FILETIME_EPOCH
+from exlab.events.evtx_layout import CHUNK_HEADER_SIZE, CHUNK_SIGNATURE, FILETIME_EPOCH
 
 RECORD_SIGNATURE = b"**\x00\x00"
 
@@ -61,7 +61,7 @@ def seal_chunk(chunk: bytearray, *, first_number: int, last_number: int, first_i
     the header CRC covers bytes 0-120 and 128-512, the data CRC the event records
     (from 512 to the free space offset).
 
-    >>> chunk = bytearray(CHUNK_SIZE)
+    >>> chunk = bytearray(65536)
     >>> seal_chunk(chunk, first_number=1, last_number=1, first_id=1, last_id=1,
     ...            last_record_offset=512, free_space_offset=512)
     >>> chunk[:8], struct.unpack_from("<I", chunk, 124)[0] == chunk_header_crc(chunk)
