@@ -31,11 +31,10 @@ import pandas as pd
 from exlab.certs.compare import compare_issuers
 from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
-from exlab.commands.events import neutralise
+from exlab.commands.events import OUTPUT_KINDS, neutralise
 from exlab.errors import ExlabError, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders
 
-OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
                 "subject", "issuer")
 
