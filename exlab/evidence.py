@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from exlab.errors import EvidenceNotFound
+from exlab.errors import EvidenceNotFound, ExlabError
 
 Source = Union[str, os.PathLike, BinaryIO]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
@@ -133,3 +133,26 @@ def iter_evidence(sources: Sources) -> Iterator[Evidence]:
         finally:
             if evidence.path is not None:
                 evidence.stream.close()
+
+
+def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
+    """``target`` resolved, once it is sure that writing it leaves the evidence as exported:
+    not inside an evidence folder, not beside an evidence file. Else an ExlabError.
+
+    >>> import tempfile
+    >>> case = Path(tempfile.mkdtemp()) / "case"
+    >>> case.mkdir()
+    >>> outside_evidence(case.parent / "report.html", [case]).name
+    'report.html'
+    >>> outside_evidence(case / "report.html", [case])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    exlab.errors.ExlabError: .../case/report.html: expected an output path outside the evidence folder (exlab never writes next to the evidence)
+    """
+    path = Path(target).resolve()
+    for given in evidence:
+        source = Path(given).resolve()
+        folder = source if source.is_dir() else source.parent
+        if path == source or folder in path.parents:
+            raise ExlabError(str(target), expected="an output path outside the evidence folder",
+                             detail="exlab never writes next to the evidence")
+    return path

@@ -30,6 +30,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 
 from exlab import __version__
 from exlab.errors import EvidenceNotFound, ExlabError
+from exlab.evidence import outside_evidence
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +104,9 @@ def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: st
     Refuses to write inside the evidence folder: evidence stays as it was exported.
     """
     case_folder = Path(case_folder).resolve()
-    output = Path(output).resolve()
     if not case_folder.is_dir():
         raise EvidenceNotFound(str(case_folder), expected="a folder of exported evidence")
-    if case_folder == output.parent or case_folder in output.parents:
-        raise ExlabError(str(output), expected="a report path outside the evidence folder",
-                         detail="exlab never writes next to the evidence")
+    output = outside_evidence(output, [case_folder])
     parameters = {
         "case_folder": str(case_folder),
         "roots": str(Path(roots).resolve()) if roots else None,

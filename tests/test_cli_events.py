@@ -54,7 +54,8 @@ def test_csv_cells_are_neutralised_against_formulas(tmp_path, capsys):
     row = {"time_created": 0, "provider": "=HYPERLINK(\"http://evil\")", "event_id": 1, "level": 4,
            "message": "+cmd|' /C calc'!A0", "data": {"%1": "-2"}, "computer": "@EX01", "channel": "Application",
            "record_id": 1}
-    source = tmp_path / "in.xml"
+    (tmp_path / "evidence").mkdir()
+    source = tmp_path / "evidence" / "in.xml"
     write_event_viewer_xml(source, [row])
     out = tmp_path / "out.csv"
     assert main(["events", str(source), "-o", str(out)]) == 0
@@ -116,3 +117,11 @@ def test_many_files_show_progress_on_stderr(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "20 event(s) from 20 file(s)." in captured.out
     assert "event exports" in captured.err and "20/20" in captured.err
+
+
+def test_never_writes_next_to_the_evidence(tmp_path, capsys):
+    source = tmp_path / "in.xml"
+    write_event_viewer_xml(source, [{"time_created": 0, "provider": "P", "event_id": 1}])
+    assert main(["events", str(source), "-o", str(tmp_path / "out.csv")]) == 2
+    assert "outside the evidence folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xml"]

@@ -8,7 +8,7 @@ gives ``Deserialized.`` type names and a ``SerializationData`` blob, which exlab
 decodes; when Exchange could not deserialize the object only ``RawData`` is left, and the
 certificate is still read from it. XML goes through defusedxml.
 
->>> unescape("[Subject]_x000D__x000A_  CN=mail.contoso.com")
+>>> decode_string("[Subject]_x000D__x000A_  CN=mail.contoso.com")
 '[Subject]\\r\\n  CN=mail.contoso.com'
 >>> clixml_time("2027-03-14T10:12:05.1234567+01:00")
 Timestamp('2027-03-14 09:12:05.123456+0000', tz='UTC')
@@ -30,12 +30,12 @@ from exlab.certs.exchange_props import PropsContext, counted_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.errors import CorruptInput
+from exlab.events.clixml import decode_string
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 FORMAT = "exchange-clixml"
 _NS = "{http://schemas.microsoft.com/powershell/2004/04}"
-_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _NUMBERS = ("I32", "I64", "U32", "U64", "I16", "U16", "By", "SB")
 _LISTS = ("LST", "IE", "STK", "QUE")
 _MAX_DEPTH = 20   # Export-Clixml's default -Depth is 2; this only stops reference loops
@@ -50,11 +50,6 @@ def sniff(head: bytes, text: str | None) -> str | None:
     if text is None or not text.lstrip("\ufeff \r\n").startswith(("<Objs", "<?xml")):
         return None
     return FORMAT if re.search(r"ExchangeCertificate|X509Certificate2|N=\"RawData\"", text) else None
-
-
-def unescape(text: str) -> str:
-    """PowerShell's ``_xHHHH_`` escapes of characters XML cannot hold."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 def clixml_time(text: str) -> pd.Timestamp | datetime:
@@ -75,7 +70,7 @@ def _value(element: Element, refs: dict[str, Element], depth: int = 0) -> Any:
     tag = _tag(element)
     text = element.text or ""
     if tag == "S":
-        return unescape(text)
+        return decode_string(text)
     if tag == "B":
         return text.strip().lower() == "true"
     if tag in _NUMBERS:
@@ -95,7 +90,7 @@ def _value(element: Element, refs: dict[str, Element], depth: int = 0) -> Any:
                 return [_value(item, refs, depth + 1) for item in child]
         string = element.find(f"{_NS}ToString")
         if string is not None:
-            return unescape(string.text or "")
+            return decode_string(string.text or "")
         for child in element:
             if _tag(child) in _NUMBERS:
                 return int(child.text or "0")
@@ -103,7 +98,7 @@ def _value(element: Element, refs: dict[str, Element], depth: int = 0) -> Any:
         if props is not None:
             return {child.get("N"): _value(child, refs, depth + 1) for child in props if child.get("N")}
         return None
-    return unescape(text)
+    return decode_string(text)
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:

@@ -33,7 +33,7 @@ from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
 from exlab.commands.events import OUTPUT_KINDS, neutralise
 from exlab.errors import ExlabError, UnsupportedFormat
-from exlab.evidence import open_evidence, split_folders
+from exlab.evidence import open_evidence, outside_evidence, split_folders
 
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
                 "subject", "issuer")
@@ -187,15 +187,9 @@ def _csv_cell(value: Any) -> Any:
 def _output_path(output: str | None, inputs: list[str]) -> Path | None:
     if output is None:
         return None
-    path = Path(output).resolve()
-    if path.suffix.lower() not in OUTPUT_KINDS:
+    if Path(output).suffix.lower() not in OUTPUT_KINDS:
         raise ExlabError(output, expected=f"an output file ending in {', '.join(OUTPUT_KINDS)}")
-    for given in inputs:
-        source = Path(given).resolve()
-        if path == source or (source.is_dir() and source in path.parents):
-            raise ExlabError(output, expected="an output path outside the evidence",
-                             detail="exlab never writes next to the evidence")
-    return path
+    return outside_evidence(output, inputs)
 
 
 def _time(value: str | None) -> pd.Timestamp | None:

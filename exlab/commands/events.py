@@ -30,7 +30,7 @@ from exlab.errors import ExlabError
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
-from exlab.evidence import split_folders
+from exlab.evidence import outside_evidence, split_folders
 from exlab.parse_report import ParseReport
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
     if output is not None and output.suffix.lower() not in OUTPUT_KINDS:
         raise ExlabError(str(output), None, f"an output file ending in {', '.join(OUTPUT_KINDS)}")
+    if output is not None:
+        output = outside_evidence(output, args.paths)
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
     files, passed_over = split_folders(args.paths, _is_event_export)

@@ -20,12 +20,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
 from exlab.analysis.diagnose import Diagnosis
 from exlab.case import Case, open_case
-from exlab.errors import ExlabError
+from exlab.evidence import outside_evidence
 
 
 def add_case_options(parser: argparse.ArgumentParser) -> None:
@@ -62,14 +61,6 @@ def case_summary(case: Case) -> str:
     return "\n".join(lines)
 
 
-def _outside(folder: Path, target: str) -> Path:
-    path = Path(target).resolve()
-    if folder.resolve() in (path, *path.parents):
-        raise ExlabError(target, expected="an output path outside the evidence folder",
-                         detail="exlab never writes next to the evidence")
-    return path
-
-
 def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
     """``--json``: the diagnosis, plus which files were read, as JSON."""
     if not args.json:
@@ -86,7 +77,7 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
     if args.json == "-":
         out.write(text + "\n")
         return
-    _outside(case.folder, args.json).write_text(text + "\n", encoding="utf-8")
+    outside_evidence(args.json, [case.folder]).write_text(text + "\n", encoding="utf-8")
 
 
 def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
@@ -109,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     human = sys.stderr if args.json == "-" else sys.stdout
     for target in (args.json, args.report):
         if target and target != "-":
-            _outside(Path(args.folder), target)
+            outside_evidence(target, [args.folder])
     case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
                      tz=args.tz, progress=sys.stderr.isatty())
     diagnosis = case.diagnose()

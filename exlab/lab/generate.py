@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import importlib
 import json
 import logging
 from collections.abc import Callable, Iterator

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import heapq
 import itertools
 import random
 import string
