@@ -181,8 +181,9 @@ COLLECT: dict[str, Step] = {
                      "Set-SendConnector {connector} -ProtocolLoggingLevel Verbose"),
     "connectors": Step("Export the send connectors", "Get-SendConnector | Export-Clixml C:\\Temp\\SendConnectors.xml"),
     "servers": Step("Export the servers' names", "Get-ExchangeServer | Export-Clixml C:\\Temp\\ExchangeServers.xml"),
-    "tracking": Step("Collect the message tracking log (DEFER rows show the held messages)",
-                     "Get-MessageTrackingLog -EventId DEFER -ResultSize Unlimited | Export-Csv C:\\Temp\\defer.csv"),
+    "tracking": Step("Copy the message tracking log files (their DEFER rows show the held messages)",
+                     "Copy-Item \"$env:ExchangeInstallPath\\TransportRoles\\Logs\\MessageTracking\\MSGTRK*.LOG\" "
+                     "C:\\Temp\\MessageTracking\\"),
 }
 
 
