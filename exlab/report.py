@@ -121,33 +121,19 @@ def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: st
     return output
 
 
-def relative_name(name: str, folder: str | Path) -> str:
-    """An evidence file's name as shown in reports: relative to the case folder.
-
-    >>> relative_name("/home/ana/case/events/Application.evtx", "/home/ana/case")
-    'events/Application.evtx'
-    >>> relative_name("<stream>", "/home/ana/case")
-    '<stream>'
-    """
-    try:
-        return Path(name).resolve().relative_to(Path(folder).resolve()).as_posix()
-    except ValueError:
-        return Path(name).name if Path(name).is_absolute() else name
-
-
 def inputs_table(case: Any) -> pd.DataFrame:
-    """Every input of a case with its SHA-256 and what was read, names relative to the folder.
+    """Every input of a case with its SHA-256 and what was read, in file order (a Case
+    already names its files relative to its folder).
 
     >>> from exlab.parse_report import ParseReport
     >>> from types import SimpleNamespace
     >>> report = ParseReport()
-    >>> _ = report.add_file("/cases/c1/events/App.evtx", sha256="ab" * 32, format="evtx", engine="evtx")
-    >>> inputs_table(SimpleNamespace(folder="/cases/c1", reports=report))[["file", "format"]].values.tolist()
-    [['events/App.evtx', 'evtx']]
+    >>> _ = report.add_file("events/App.evtx", sha256="ab" * 32, format="evtx", engine="evtx")
+    >>> _ = report.add_file("certs/mail.cer", sha256="cd" * 32, format="der")
+    >>> inputs_table(SimpleNamespace(reports=report))[["file", "format"]].values.tolist()
+    [['certs/mail.cer', 'der'], ['events/App.evtx', 'evtx']]
     """
-    table = case.reports.to_frame()
-    table["file"] = [relative_name(name, case.folder) for name in table["file"]]
-    return table.sort_values("file", kind="stable").reset_index(drop=True)
+    return case.reports.to_frame().sort_values("file", kind="stable").reset_index(drop=True)
 
 
 def provenance(case: Any, *, now: datetime | None = None) -> str:
