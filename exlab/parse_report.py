@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from exlab.errors import AssumptionWarning, DataLossWarning
 
@@ -63,6 +64,20 @@ class FileReport:
     def skip_chunk(self, where: str, reason: str) -> None:
         """Count a chunk (a block of records) that could not be read."""
         self.losses.append(Loss("chunk", where, reason))
+
+    def absorb(self, part: FileReport) -> None:
+        """Add what the read of a part of this file counted (chunks read by another process).
+
+        >>> whole, part = FileReport("a.evtx", "", "evtx"), FileReport("a.evtx", "", "evtx")
+        >>> part.records_read = 5
+        >>> part.skip_chunk("chunk 3 at offset 0x31000", "bad signature")
+        >>> whole.absorb(part)
+        >>> whole.records_read, whole.chunks_skipped
+        (5, 1)
+        """
+        self.records_read += part.records_read
+        self.losses.extend(part.losses)
+        self.warnings.extend(part.warnings)
 
     def note(self, message: str) -> None:
         """Record a warning that is not a loss (a repaired header, a guessed encoding)."""
@@ -120,6 +135,8 @@ class ParseReport:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per file: the table an engineer (or a report) shows."""
+        import pandas as pd   # here, not at the top: worker processes start without pandas
+
         return pd.DataFrame(
             [
                 {

@@ -286,44 +286,47 @@ def template_instance(data: bytes, pos: int) -> tuple[int, int] | None:
 class TemplateTimes:
     """Per chunk: which substitution of each template fills TimeCreated/@SystemTime.
 
-    >>> TemplateTimes(bytes(CHUNK_SIZE)).time_created(CHUNK_HEADER_SIZE) is None
-    True
+    >>> TemplateTimes(bytes(CHUNK_SIZE)).filetimes([RecordHeader(CHUNK_HEADER_SIZE, 32, 1, 0)])
+    [None]
     """
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self._slots: dict[int, int | None] = {}
+        self._slots: dict[int, int | None] = {}   # template definition -> substitution index
 
-    def time_created(self, record_offset: int) -> int | None:
-        """The TimeCreated FILETIME of the record at ``record_offset``, or None when the
-        record does not carry it as a FILETIME substitution (then the engine's rendering
-        is all there is)."""
-        try:
-            return self._time_created(record_offset)
-        except (struct.error, IndexError):
-            return None
+    def filetimes(self, records: list[RecordHeader]) -> list[int | None]:
+        """The TimeCreated FILETIME of each record, in order; None where a record does not
+        carry it as a FILETIME substitution (then the engine's rendering is all there is).
 
-    def _time_created(self, record_offset: int) -> int | None:
-        data = self.data
-        instance = template_instance(data, record_offset + RECORD_HEADER_SIZE)
-        if instance is None:
-            return None
-        definition, pos = instance
-        if definition not in self._slots:
-            self._slots[definition] = self._find_slot(definition)
-        slot = self._slots[definition]
-        if slot is None:
-            return None
-        count = _U32.unpack_from(data, pos)[0]
-        if slot >= count:
-            return None
-        descriptors = pos + 4
-        if _U32.unpack_from(data, descriptors + 4 * slot)[0] & 0xFFFFFF != _FILETIME_DESCRIPTOR:
-            return None
-        value_offset = descriptors + 4 * count
-        if slot:
-            value_offset += sum(_sizes(slot).unpack_from(data, descriptors))
-        return _U64.unpack_from(data, value_offset)[0]
+        One tight loop per chunk: this runs for every record of every log read.
+        """
+        data, slots = self.data, self._slots
+        u32, u64, skip_header = _U32.unpack_from, _U64.unpack_from, RECORD_HEADER_SIZE
+        times: list[int | None] = []
+        for record in records:
+            try:
+                instance = template_instance(data, record.offset + skip_header)
+                if instance is None:
+                    times.append(None)
+                    continue
+                definition, pos = instance
+                slot = slots.get(definition, -1)
+                if slot == -1:
+                    slot = slots[definition] = self._find_slot(definition)
+                if slot is None or slot >= u32(data, pos)[0]:
+                    times.append(None)
+                    continue
+                descriptors = pos + 4
+                if u32(data, descriptors + 4 * slot)[0] & 0xFFFFFF != _FILETIME_DESCRIPTOR:
+                    times.append(None)
+                    continue
+                value_offset = descriptors + 4 * u32(data, pos)[0]
+                if slot:
+                    value_offset += sum(_sizes(slot).unpack_from(data, descriptors))
+                times.append(u64(data, value_offset)[0])
+            except (struct.error, IndexError):
+                times.append(None)
+        return times
 
     def _name(self, offset: int) -> bytes:
         length = _U16.unpack_from(self.data, offset + 6)[0]

@@ -57,7 +57,7 @@ def _read_chunk(context: ChunkContext, out: list[tuple]) -> None:
     renderer = ChunkRenderer(data)
     walk = context.walk
     query = context.query
-    for header in walk.records:
+    for index, header in enumerate(walk.records):
         try:
             event = element_to_event(renderer.event(header.offset + RECORD_HEADER_SIZE))
         except Exception as err:  # noqa: BLE001 - python-evtx raises anything on damaged BinXml
@@ -67,7 +67,7 @@ def _read_chunk(context: ChunkContext, out: list[tuple]) -> None:
         fields = event_fields(event)
         if not keep(query, fields):
             continue
-        time_ns = context.time_created(header, event)
+        time_ns = context.time_created(index, event)
         if query.wants_time(time_ns):
             out.append((time_ns, *fields, header.number))
     if walk.stop_reason:

@@ -92,7 +92,7 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
     read = 0
     wanted = _prefilter(batch[0].query)
     try:
-        for record in _parser(batch, 0):
+        for record in _parser(batch, 1):
             number = record["event_record_id"]
             while not first <= number <= last:
                 index += 1
@@ -180,13 +180,13 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
     fields = event_fields(event)
     if not keep(query, fields):
         return
-    header = context.header_at(position, number)
-    if header is None:
+    index = context.index_of(position, number)
+    if index is None:
         if batched:      # the chunk ranges misled us: read this batch chunk by chunk
             raise LookupError(number)
         context.report.note(f"{context.slot.where}: record {number} is not where the record headers "
                             "say; its TimeCreated is read from the rendering (microseconds)")
-    time_ns = context.time_created(header, event)
+    time_ns = context.time_created(index, event)
     if query.wants_time(time_ns):
         out.append((time_ns, *fields, number))
 

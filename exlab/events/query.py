@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENGINES = ("auto", "evtx", "python-evtx")
 
@@ -26,6 +28,7 @@ class EventQuery:
 
     ``start``/``end`` are nanoseconds since the epoch (UTC), inclusive/exclusive.
     ``tz`` is the server's time zone for exports that carry local times without offset.
+    ``workers`` is how many processes may read one big .evtx file (None: one per core).
     """
 
     event_ids: frozenset[int] | None = None
@@ -34,16 +37,20 @@ class EventQuery:
     end: int | None = None
     engine: str = "auto"
     tz: str | None = None
+    workers: int | None = None
 
     @classmethod
     def build(cls, *, event_ids: Iterable[int] | int | None = None,
               providers: Iterable[str] | str | None = None,
               start: str | datetime | pd.Timestamp | None = None,
               end: str | datetime | pd.Timestamp | None = None,
-              engine: str = "auto", tz: str | None = None) -> EventQuery:
+              engine: str = "auto", tz: str | None = None, workers: int | None = None) -> EventQuery:
         """Normalise user arguments; naive ``start``/``end`` are read as UTC."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be a whole number of at least 1 (or None: one per core), "
+                             f"not {workers!r}")
         if isinstance(event_ids, int):
             event_ids = [event_ids]
         if isinstance(providers, str):
@@ -55,6 +62,7 @@ class EventQuery:
             end=_to_ns(end),
             engine=engine,
             tz=tz,
+            workers=workers,
         )
 
     @property
@@ -83,6 +91,8 @@ class EventQuery:
 def _to_ns(value: str | datetime | pd.Timestamp | None) -> int | None:
     if value is None:
         return None
+    import pandas as pd   # here, not at the top: worker processes start without pandas
+
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import TextIO
 from xml.etree.ElementTree import Element, ParseError
 
@@ -26,6 +25,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from exlab.events.query import EventQuery
+from exlab.events.system_time import parse_system_time
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
@@ -41,8 +41,6 @@ _PROVIDER = re.compile(r"<Provider\s[^>]*?\bName=(['\"])(.*?)\1")
 _TIME_CREATED = re.compile(r"<TimeCreated\s[^>]*?\bSystemTime=(['\"])(.*?)\1")
 _PROLOGUE = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(Events?)[\s>/]", re.S)
 _DECLARED = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_SYSTEM_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?")
-_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 
 
 def detect(head: bytes) -> bool:
@@ -67,6 +65,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
 
     >>> import io
     >>> from exlab.events.query import EventQuery
+    >>> from exlab.events.system_time import format_system_time
     >>> from exlab.evidence import iter_evidence
     >>> from exlab.parse_report import ParseReport
     >>> xml = (b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
@@ -126,42 +125,6 @@ def _may_want(chunk: str, query: EventQuery) -> bool:
             except ValueError:
                 return True  # the full parse reports it
     return True
-
-
-def parse_system_time(text: str) -> int:
-    """Nanoseconds since the epoch (UTC) of a ``SystemTime`` attribute (up to 9 fractional digits).
-
-    >>> parse_system_time("2025-03-20T13:15:04.1234567Z")
-    1742476504123456700
-    >>> parse_system_time("2020-09-20T06:30:07.000000000Z") == parse_system_time("2020-09-20T06:30:07Z")
-    True
-    """
-    match = _SYSTEM_TIME.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"SystemTime {text!r} is not an ISO 8601 UTC time")
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, zone = match.group(7) or "", match.group(8) or "Z"
-    try:
-        days = datetime(year, month, day, hour, minute, second).toordinal() - _EPOCH_ORDINAL
-    except ValueError as err:
-        raise ValueError(f"SystemTime {text!r} is not a valid date ({err})") from None
-    offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[4:6]))
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset * 60
-    return seconds * 1_000_000_000 + int(fraction.ljust(9, "0") or 0)
-
-
-def format_system_time(ns: int) -> str:
-    """The ``SystemTime`` Windows writes for a time: 7 fractional digits (100 ns) and ``Z``.
-
-    Times finer than 100 ns (not from Windows) keep 9 digits.
-
-    >>> format_system_time(1742476504123456700)
-    '2025-03-20T13:15:04.1234567Z'
-    """
-    seconds, rest = divmod(ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{rest // 100:07d}" if rest % 100 == 0 else f"{rest:09d}"
-    return f"{stamp}.{fraction}Z"
 
 
 def _sniff(head: bytes) -> Sniffed:

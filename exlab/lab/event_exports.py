@@ -59,7 +59,8 @@ from zoneinfo import ZoneInfo
 
 from exlab.events.clixml import ENTRY_TYPE, ENTRY_TYPE_NAMES, PS_NS, encode_string
 from exlab.events.cultures import CULTURES, Culture
-from exlab.events.xml_export import EVENT_NS, format_system_time
+from exlab.events.system_time import format_system_time
+from exlab.events.xml_export import EVENT_NS
 
 Target = str | os.PathLike | BinaryIO
 Row = Mapping[str, Any]

@@ -1,0 +1,188 @@
+"""Work shared between this process and helper processes, results kept in order.
+
+Reading a big .evtx file is Python work (pyevtx-rs renders each record, exlab builds
+its row), so a second core only helps from a second process. :func:`ordered_map`
+runs ``function(*job)`` for every job: this process takes jobs itself while helper
+processes take others, and the results come back in the order of the jobs, so the
+outcome is the same as a loop in one process.
+
+Helpers are plain child processes (``python -c "...serve()"``) that receive pickled
+jobs on their standard input and send pickled results back on their standard output.
+They import only what the function needs (about 0.1 s for the event readers), never
+the caller's script (as ``multiprocessing``'s spawn and forkserver do), and they work
+the same way on Windows. A helper that cannot start, dies or fails leaves its job to
+this process: nothing is lost, and an error is raised here with its own traceback.
+
+>>> list(ordered_map(divmod, iter([(7, 2), (9, 4)]), helpers=0))
+[(3, 1), (2, 1)]
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])   # the folder that holds exlab/
+_SERVE = "from exlab.parallel import serve; serve()"
+
+
+def cores() -> int:
+    """How many cores this process may run on.
+
+    >>> cores() >= 1
+    True
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many objects are built and kept.
+
+    Building a frame of a million rows creates millions of dicts and tuples; each
+    collection on the way walks all of them again (and finds no cycles to free).
+
+    >>> with paused_gc():
+    ...     gc.isenabled()
+    False
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class HelperFailed(Exception):
+    """A helper process could not do a job (it is then done in this process)."""
+
+
+class Helper:
+    """One helper process, doing one job at a time."""
+
+    def __init__(self) -> None:
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": _PACKAGE_ROOT + (os.pathsep + path if path else "")}
+        self.process = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def run(self, function: Callable, job: tuple) -> Any:
+        """``function(*job)`` in the helper; HelperFailed if it cannot give the result."""
+        try:
+            pickle.dump((function, job), self.process.stdin, protocol=_PROTOCOL)
+            self.process.stdin.flush()
+            failed, result = pickle.load(self.process.stdout)
+        except (OSError, EOFError, pickle.PickleError, ValueError) as err:
+            raise HelperFailed(f"helper process {self.process.pid} stopped: {err!r}") from err
+        if failed:
+            raise HelperFailed(result)
+        return result
+
+    def close(self) -> None:
+        """Let the helper end (it ends when its input closes), and make sure it did."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+
+def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iterator[Any]:
+    """``function(*job)`` for each job, in the order of ``jobs``, with ``helpers`` helper
+    processes working beside this one (none: a plain loop here).
+
+    ``function`` must be importable by name (a module-level function) and the jobs and
+    results picklable. ``jobs`` is consumed by one thread at a time.
+    """
+    if helpers <= 0:
+        for job in jobs:
+            yield function(*job)
+        return
+    lock = threading.Lock()
+    numbered = enumerate(jobs)
+
+    def take() -> tuple[int, tuple] | None:
+        with lock:
+            return next(numbered, None)
+
+    results: dict[int, Any] = {}
+    left_over: list[tuple[int, tuple]] = []   # jobs a helper could not do
+
+    def feed(helper: Helper) -> None:
+        while (item := take()) is not None:
+            try:
+                results[item[0]] = helper.run(function, item[1])
+            except HelperFailed:
+                left_over.append(item)
+                return
+
+    started: list[Helper] = []
+    threads: list[threading.Thread] = []
+    try:
+        for _ in range(helpers):
+            try:
+                started.append(Helper())
+            except OSError:
+                break
+        threads = [threading.Thread(target=feed, args=(helper,), daemon=True) for helper in started]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for number, job in sorted(left_over, key=lambda item: item[0]):
+            results[number] = function(*job)
+    finally:
+        for helper in started:
+            helper.close()
+        for thread in threads:
+            thread.join()
+    for number in range(len(results)):
+        yield results.pop(number)
+
+
+def serve(requests: BinaryIO | None = None, answers: BinaryIO | None = None) -> None:
+    """A helper's loop: a pickled ``(function, job)`` in, ``(failed, result or traceback)`` out,
+    until its input ends. Run by :class:`Helper` in a child process.
+
+    >>> import io
+    >>> out = io.BytesIO()
+    >>> serve(io.BytesIO(pickle.dumps((divmod, (7, 2)))), out)
+    >>> pickle.loads(out.getvalue())
+    (False, (3, 1))
+    """
+    if answers is None:
+        # the answers get their own copy of standard output; what else prints goes to stderr
+        answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    requests = requests or sys.stdin.buffer
+    while True:
+        try:
+            function, job = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            with paused_gc():
+                answer = (False, function(*job))
+        except Exception:  # noqa: BLE001 - sent back; the caller runs the job again and raises
+            answer = (True, traceback.format_exc())
+        pickle.dump(answer, answers, protocol=_PROTOCOL)
+        answers.flush()
