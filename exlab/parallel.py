@@ -26,10 +26,16 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows: pipes keep their size
+    fcntl = None
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])   # the folder that holds exlab/
@@ -72,32 +78,47 @@ class HelperFailed(Exception):
 
 
 class Helper:
-    """One helper process, doing one job at a time."""
+    """One helper process; jobs go in and results come back in the order they were sent.
+
+    Each message is its length (8 bytes) and a pickle, so a result is read in a few
+    large reads: the thread that waits for it needs the GIL only a few times while
+    this process is busy with jobs of its own.
+    """
 
     def __init__(self) -> None:
         path = os.environ.get("PYTHONPATH")
         env = {**os.environ, "PYTHONPATH": _PACKAGE_ROOT + (os.pathsep + path if path else "")}
         self.process = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        for pipe in (self.process.stdin, self.process.stdout):
+            _widen(pipe)
 
-    def run(self, function: Callable, job: tuple) -> Any:
-        """``function(*job)`` in the helper; HelperFailed if it cannot give the result."""
+    def send(self, function: Callable, job: tuple) -> None:
+        """Queue ``function(*job)`` in the helper."""
         try:
-            pickle.dump((function, job), self.process.stdin, protocol=_PROTOCOL)
-            self.process.stdin.flush()
-            failed, result = pickle.load(self.process.stdout)
-        except (OSError, EOFError, pickle.PickleError, ValueError) as err:
+            _write(self.process.stdin, (function, job))
+        except (OSError, ValueError, pickle.PickleError) as err:
+            raise HelperFailed(f"helper process {self.process.pid} stopped: {err!r}") from err
+
+    def receive(self) -> Any:
+        """The result of the oldest job sent; HelperFailed if the helper cannot give it."""
+        try:
+            failed, result = _read(self.process.stdout)
+        except (OSError, EOFError, ValueError, pickle.PickleError) as err:
             raise HelperFailed(f"helper process {self.process.pid} stopped: {err!r}") from err
         if failed:
             raise HelperFailed(result)
         return result
 
     def close(self) -> None:
-        """Let the helper end (it ends when its input closes), and make sure it did."""
+        """Let the helper end (it ends when its input closes)."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
+
+    def wait(self) -> None:
+        """Make sure the helper ended (it was closed before)."""
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -128,12 +149,19 @@ def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iter
     left_over: list[tuple[int, tuple]] = []   # jobs a helper could not do
 
     def feed(helper: Helper) -> None:
-        while (item := take()) is not None:
-            try:
-                results[item[0]] = helper.run(function, item[1])
-            except HelperFailed:
-                left_over.append(item)
-                return
+        sent: deque[tuple[int, tuple]] = deque()
+        try:
+            while True:
+                # one job in hand and one waiting, so the helper never waits for this process
+                while len(sent) < 2 and (item := take()) is not None:
+                    helper.send(function, item[1])
+                    sent.append(item)
+                if not sent:
+                    return
+                results[sent[0][0]] = helper.receive()
+                sent.popleft()
+        except HelperFailed:
+            left_over.extend(sent)
 
     started: list[Helper] = []
     threads: list[threading.Thread] = []
@@ -146,6 +174,8 @@ def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iter
         threads = [threading.Thread(target=feed, args=(helper,), daemon=True) for helper in started]
         for thread in threads:
             thread.start()
+        while (item := take()) is not None:
+            results[item[0]] = function(*item[1])
         for thread in threads:
             thread.join()
         for number, job in sorted(left_over, key=lambda item: item[0]):
@@ -153,20 +183,49 @@ def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iter
     finally:
         for helper in started:
             helper.close()
+        for helper in started:
+            helper.wait()
         for thread in threads:
             thread.join()
     for number in range(len(results)):
         yield results.pop(number)
 
 
+def _widen(pipe: BinaryIO) -> None:
+    """Let a pipe hold a whole result (1 MiB instead of 64 KiB) where the system allows it."""
+    if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass
+
+
+def _write(stream: BinaryIO, message: Any) -> None:
+    payload = pickle.dumps(message, protocol=_PROTOCOL)
+    stream.write(len(payload).to_bytes(8, "little") + payload)
+    stream.flush()
+
+
+def _read(stream: BinaryIO) -> Any:
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("the helper's output ended")
+    size = int.from_bytes(header, "little")
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError("the helper's output ended inside a result")
+    return pickle.loads(payload)
+
+
 def serve(requests: BinaryIO | None = None, answers: BinaryIO | None = None) -> None:
-    """A helper's loop: a pickled ``(function, job)`` in, ``(failed, result or traceback)`` out,
-    until its input ends. Run by :class:`Helper` in a child process.
+    """A helper's loop: ``(function, job)`` in, ``(failed, result or traceback)`` out, until
+    its input ends. Run by :class:`Helper` in a child process.
 
     >>> import io
-    >>> out = io.BytesIO()
-    >>> serve(io.BytesIO(pickle.dumps((divmod, (7, 2)))), out)
-    >>> pickle.loads(out.getvalue())
+    >>> requests, answers = io.BytesIO(), io.BytesIO()
+    >>> _write(requests, (divmod, (7, 2)))
+    >>> serve(io.BytesIO(requests.getvalue()), answers)
+    >>> _read(io.BytesIO(answers.getvalue()))
     (False, (3, 1))
     """
     if answers is None:
@@ -176,7 +235,7 @@ def serve(requests: BinaryIO | None = None, answers: BinaryIO | None = None) -> 
     requests = requests or sys.stdin.buffer
     while True:
         try:
-            function, job = pickle.load(requests)
+            function, job = _read(requests)
         except EOFError:
             return
         try:
@@ -184,5 +243,4 @@ def serve(requests: BinaryIO | None = None, answers: BinaryIO | None = None) -> 
                 answer = (False, function(*job))
         except Exception:  # noqa: BLE001 - sent back; the caller runs the job again and raises
             answer = (True, traceback.format_exc())
-        pickle.dump(answer, answers, protocol=_PROTOCOL)
-        answers.flush()
+        _write(answers, answer)

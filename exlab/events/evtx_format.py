@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import BinaryIO, NamedTuple
 
 from exlab.events import evtx_layout as layout
 from exlab.events.evtx_event import FIELDS, system_time
@@ -52,6 +53,7 @@ class ChunkContext:
     query: EventQuery
     report: FileReport
     _walk: layout.RecordWalk | None = field(default=None, repr=False)
+    _numbers: list[int] | None = field(default=None, repr=False)
     _filetimes: list[int | None] | None = field(default=None, repr=False)
 
     @property
@@ -67,10 +69,12 @@ class ChunkContext:
 
     def index_of(self, position: int, number: int) -> int | None:
         """Which walked record the engine's ``position``-th record came from (checked by number)."""
-        records = self.walk.records
-        if 0 <= position < len(records) and records[position].number == number:
+        numbers = self._numbers
+        if numbers is None:
+            numbers = self._numbers = [record.number for record in self.walk.records]
+        if 0 <= position < len(numbers) and numbers[position] == number:
             return position
-        return next((index for index, record in enumerate(records) if record.number == number), None)
+        return numbers.index(number) if number in numbers else None
 
     def where(self, header: layout.RecordHeader | None) -> str:
         """Where a record sits, for the parse report (the chunk alone if it is unknown)."""
@@ -82,18 +86,19 @@ class ChunkContext:
         """TimeCreated in ns of the ``index``-th walked record: the FILETIME behind it when
         the template has one, else the rendered text (forwarded events carry it as a
         string, with its own digits)."""
-        header = None
-        if index is not None:
-            if self._filetimes is None:
-                self._filetimes = layout.TemplateTimes(self.slot.data).filetimes(self.walk.records)
-            filetime = self._filetimes[index]
-            header = self.walk.records[index]
-            if filetime is not None:
-                ns = layout.filetime_to_ns(filetime)
-                if ns is None:
-                    self.report.note(f"{self.where(header)}: TimeCreated is a zero FILETIME (1601-01-01)")
-                return ns
-        return self.parse_time(system_time(event), header)
+        if index is None:
+            return self.parse_time(system_time(event), None)
+        filetimes = self._filetimes
+        if filetimes is None:
+            filetimes = self._filetimes = layout.TemplateTimes(self.slot.data).filetimes(self.walk.records)
+        filetime = filetimes[index]
+        if filetime:
+            return layout.filetime_to_ns(filetime)
+        header = self.walk.records[index]
+        if filetime is None:
+            return self.parse_time(system_time(event), header)
+        self.report.note(f"{self.where(header)}: TimeCreated is a zero FILETIME (1601-01-01)")
+        return None
 
     def parse_time(self, rendered: str | None, header: layout.RecordHeader | None) -> int | None:
         """TimeCreated from its rendered text, with every digit it has (None, and a note,
@@ -137,62 +142,96 @@ def keep(query: EventQuery, fields: tuple) -> bool:
 def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> dict[str, list]:
     """The events-frame columns of one .evtx file; losses are counted in ``report``.
 
-    A big file is read by several processes at once (:func:`exlab.parallel.ordered_map`),
-    with the same rows and the same parse report as a read in this process alone.
+    The file is read in batches of :data:`BATCH_CHUNKS` chunks. A big file on disk is
+    read by helper processes (:func:`exlab.parallel.ordered_map`), each opening it for
+    reading; the rows and the parse report are the same as from a read in this process.
     """
     header = layout.parse_file_header(evidence.head(128), evidence.name)
     report.engine = _engine(query.engine).ENGINE
     if not header.checksum_ok:
         report.note("file header checksum does not match (stale header of a dirty log)")
-    records: list[tuple] = []
-    slots = SlotTally(evidence)
-    jobs = ((batch, query, report.file) for batch in _batches(slots))
+    helpers = _helpers(query, evidence)
+    source = str(evidence.path) if helpers else evidence.stream
+    jobs = ((ChunkSpan(source, evidence.size, first, BATCH_CHUNKS), query, report.file)
+            for first in range(0, layout.chunk_count(evidence.size), BATCH_CHUNKS))
+    columns: dict[str, list] = {name: [] for name in RECORD_COLUMNS}
+    chunks = 0
     with paused_gc():
-        for batch_records, part in ordered_map(read_batch, jobs, helpers=_helpers(query, evidence.size)):
-            records.extend(batch_records)
-            report.absorb(part)
-    if slots.count > header.chunk_count:
-        report.note(f"the file header counts {header.chunk_count} chunks, the file holds {slots.count}; "
+        for batch in ordered_map(read_batch, jobs, helpers):
+            for values, more in zip(columns.values(), batch.columns):
+                values.extend(more)
+            report.absorb(batch.part)
+            chunks += batch.chunks
+    if chunks > header.chunk_count:
+        report.note(f"the file header counts {header.chunk_count} chunks, the file holds {chunks}; "
                     "all were read")
-    columns = dict(zip(RECORD_COLUMNS, (list(values) for values in zip(*records)))) if records else \
-        {name: [] for name in RECORD_COLUMNS}
-    columns["source"] = [evidence.name] * len(records)
-    columns["message"] = [None] * len(records)
+    rows = len(columns["record_number"])
+    columns["source"] = [evidence.name] * rows
+    columns["message"] = [None] * rows
     return columns
 
 
-def read_batch(slots: list[layout.ChunkSlot], query: EventQuery, file: str) -> tuple[list[tuple], FileReport]:
-    """The records (:data:`RECORD_COLUMNS` tuples) of a batch of chunk slots, and the parse
-    report of that part of ``file`` (damaged chunks, failed records, notes).
+class ChunkSpan(NamedTuple):
+    """``count`` chunk slots from slot number ``first`` on, of the file at ``source``: its
+    path (a helper process opens it for reading) or its open stream (this process)."""
 
-    >>> slot = layout.ChunkSlot(0, 0x1000, b"MZ" + bytes(layout.CHUNK_SIZE - 2), layout.BAD_SIGNATURE)
-    >>> records, part = read_batch([slot], EventQuery.build(), "x.evtx")
-    >>> records, part.losses[0].where
-    ([], 'chunk 0 at offset 0x1000')
+    source: str | BinaryIO
+    size: int
+    first: int
+    count: int
+
+
+class Batch(NamedTuple):
+    """What a span of chunk slots gave: a list per :data:`RECORD_COLUMNS` of the records
+    kept, the parse report of that part of the file, and how many slots were not blank."""
+
+    columns: tuple[list, ...]
+    part: FileReport
+    chunks: int
+
+
+def read_batch(span: ChunkSpan, query: EventQuery, file: str) -> Batch:
+    """Read the records of a span of chunk slots of ``file``.
+
+    >>> import io
+    >>> damaged = layout.build_file_header(chunk_count=1) + b"MZ" + bytes(layout.CHUNK_SIZE - 2)
+    >>> batch = read_batch(ChunkSpan(io.BytesIO(damaged), len(damaged), 0, 64), EventQuery.build(), "x.evtx")
+    >>> batch.columns[0], batch.chunks, batch.part.losses[0].where
+    ([], 1, 'chunk 0 at offset 0x1000')
     """
+    if isinstance(span.source, str):
+        with open(span.source, "rb") as stream:
+            slots = list(layout.iter_chunks(stream, span.size, span.first, span.count))
+    else:
+        slots = list(layout.iter_chunks(span.source, span.size, span.first, span.count))
+    slots = [slot for slot in slots if slot.status != layout.EMPTY]
     part = FileReport(file, "", FORMAT)
     records: list[tuple] = []
     _engine(query.engine).read_chunks(_contexts(slots, query, part), records)
-    return records, part
+    columns = tuple(map(list, zip(*records))) if records else tuple([] for _ in RECORD_COLUMNS)
+    for index in _REPEATED:
+        columns[index][:] = _shared(columns[index])
+    return Batch(columns, part, len(slots))
 
 
-def _helpers(query: EventQuery, size: int) -> int:
-    """How many helper processes read this file beside this one: ``query.workers - 1``,
-    or by default one per other core for a file of :data:`PARALLEL_SIZE` or more."""
+# Columns whose few distinct texts repeat on every row: one string object per distinct
+# text (less memory, and a helper's answer pickles each text once).
+_REPEATED = tuple(RECORD_COLUMNS.index(name) for name in ("computer", "channel", "provider", "keywords"))
+
+
+def _shared(values: list) -> list:
+    distinct: dict = {}
+    return [distinct.setdefault(value, value) for value in values]
+
+
+def _helpers(query: EventQuery, evidence: Evidence) -> int:
+    """How many helper processes read this file beside this one: ``query.workers - 1``, or
+    by default one per other core for a file on disk of :data:`PARALLEL_SIZE` or more."""
+    if evidence.path is None:
+        return 0
     if query.workers is not None:
-        return query.workers if query.workers > 1 else 0
-    return cores() if size >= PARALLEL_SIZE else 0
-
-
-def _batches(slots: Iterable[layout.ChunkSlot]) -> Iterator[list[layout.ChunkSlot]]:
-    batch: list[layout.ChunkSlot] = []
-    for slot in slots:
-        batch.append(slot)
-        if len(batch) == BATCH_CHUNKS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        return query.workers - 1
+    return cores() - 1 if evidence.size >= PARALLEL_SIZE else 0
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
@@ -201,21 +240,6 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     names = list(columns)
     for values in zip(*columns.values()):
         yield dict(zip(names, values))
-
-
-class SlotTally:
-    """The chunk slots of an .evtx file that are not blank, in file order, counted as
-    they are handed out (the count is complete once they all were)."""
-
-    def __init__(self, evidence: Evidence) -> None:
-        self.evidence = evidence
-        self.count = 0
-
-    def __iter__(self) -> Iterator[layout.ChunkSlot]:
-        for slot in layout.iter_chunks(self.evidence.stream, self.evidence.size):
-            if slot.status != layout.EMPTY:
-                self.count += 1
-                yield slot
 
 
 def _contexts(slots: Iterable[layout.ChunkSlot], query: EventQuery,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO, NamedTuple
@@ -152,8 +152,18 @@ def build_file_header(*, chunk_count: int, next_record: int = 1, flags: int = 0)
     return head.ljust(FILE_HEADER_SIZE, b"\x00")
 
 
-def iter_chunks(stream: BinaryIO, size: int) -> Iterator[ChunkSlot]:
-    """Every 64 KiB slot the file really holds, by file size (not the header's count).
+def chunk_count(size: int) -> int:
+    """How many 64 KiB slots (the last one perhaps short) follow the header in a file of ``size`` bytes.
+
+    >>> chunk_count(FILE_HEADER_SIZE), chunk_count(FILE_HEADER_SIZE + CHUNK_SIZE + 1)
+    (0, 2)
+    """
+    return max(-(-(size - FILE_HEADER_SIZE) // CHUNK_SIZE), 0)
+
+
+def iter_chunks(stream: BinaryIO, size: int, first: int = 0, count: int | None = None) -> Iterator[ChunkSlot]:
+    """Every 64 KiB slot the file really holds, by file size (not the header's count);
+    or ``count`` of them from slot number ``first`` on.
 
     All-zero slots (pre-allocated space) come back as ``EMPTY``, slots without the
     ``ElfChnk`` signature as ``BAD_SIGNATURE``, a short tail as ``TRUNCATED``.
@@ -162,11 +172,14 @@ def iter_chunks(stream: BinaryIO, size: int) -> Iterator[ChunkSlot]:
     >>> data = build_file_header(chunk_count=1) + CHUNK_SIGNATURE + bytes(CHUNK_SIZE - 8) + b"junk"
     >>> [(slot.index, slot.status) for slot in iter_chunks(io.BytesIO(data), len(data))]
     [(0, 'ok'), (1, 'truncated')]
+    >>> [(slot.index, slot.offset) for slot in iter_chunks(io.BytesIO(data), len(data), first=1)]
+    [(1, 69632)]
     """
-    stream.seek(FILE_HEADER_SIZE)
-    index = 0
-    offset = FILE_HEADER_SIZE
-    while offset < size:
+    index = first
+    offset = FILE_HEADER_SIZE + first * CHUNK_SIZE
+    end = min(size, offset + count * CHUNK_SIZE) if count is not None else size
+    stream.seek(offset)
+    while offset < end:
         data = stream.read(CHUNK_SIZE)
         if not data:
             return
@@ -292,7 +305,9 @@ class TemplateTimes:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self._slots: dict[int, int | None] = {}   # template definition -> substitution index
+        # template definition -> (index of the TimeCreated substitution or -1, reader of the
+        # sizes of the substitutions before it or None)
+        self._slots: dict[int, tuple[int, Callable | None]] = {}
 
     def filetimes(self, records: list[RecordHeader]) -> list[int | None]:
         """The TimeCreated FILETIME of each record, in order; None where a record does not
@@ -303,29 +318,31 @@ class TemplateTimes:
         data, slots = self.data, self._slots
         u32, u64, skip_header = _U32.unpack_from, _U64.unpack_from, RECORD_HEADER_SIZE
         times: list[int | None] = []
+        append = times.append
         for record in records:
             try:
                 instance = template_instance(data, record.offset + skip_header)
                 if instance is None:
-                    times.append(None)
+                    append(None)
                     continue
                 definition, pos = instance
-                slot = slots.get(definition, -1)
-                if slot == -1:
-                    slot = slots[definition] = self._find_slot(definition)
-                if slot is None or slot >= u32(data, pos)[0]:
-                    times.append(None)
+                found = slots.get(definition)
+                if found is None:
+                    index = self._find_slot(definition)
+                    found = slots[definition] = (-1, None) if index is None else \
+                        (index, _sizes(index).unpack_from if index else None)
+                slot, sizes = found
+                count = u32(data, pos)[0]
+                if slot < 0 or slot >= count or \
+                        u32(data, pos + 4 + 4 * slot)[0] & 0xFFFFFF != _FILETIME_DESCRIPTOR:
+                    append(None)
                     continue
-                descriptors = pos + 4
-                if u32(data, descriptors + 4 * slot)[0] & 0xFFFFFF != _FILETIME_DESCRIPTOR:
-                    times.append(None)
-                    continue
-                value_offset = descriptors + 4 * u32(data, pos)[0]
-                if slot:
-                    value_offset += sum(_sizes(slot).unpack_from(data, descriptors))
-                times.append(u64(data, value_offset)[0])
+                value_offset = pos + 4 + 4 * count
+                if sizes is not None:
+                    value_offset += sum(sizes(data, pos + 4))
+                append(u64(data, value_offset)[0])
             except (struct.error, IndexError):
-                times.append(None)
+                append(None)
         return times
 
     def _name(self, offset: int) -> bytes:
