@@ -1,7 +1,7 @@
 """``exlab events``: read event exports, print a summary, optionally write the events frame.
 
     exlab events PATH... [--event-id N]... [--provider P]... [--since T] [--until T]
-                 [--engine E] [--tz ZONE] [-o FILE]
+                 [--engine E] [--workers N] [--tz ZONE] [-o FILE]
 
 The summary counts events by provider and event id, gives the time range per computer,
 and lists what the parse report lost. ``-o`` writes CSV, Parquet or JSON Lines, chosen by
@@ -50,6 +50,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--since", help="keep events at or after this time (ISO 8601; naive = UTC)")
     parser.add_argument("--until", help="keep events before this time (ISO 8601; naive = UTC)")
     parser.add_argument("--engine", choices=ENGINES, default="auto", help=".evtx engine (default: auto)")
+    parser.add_argument("--workers", type=_workers, metavar="N",
+                        help="processes that read one big .evtx file (default: one per core from 16 MiB; "
+                             "1: this process alone)")
     parser.add_argument("--tz", help="the server's IANA time zone, for exports with local times (CSV/TXT)")
     parser.add_argument("-o", "--output", help="write the events to FILE (.csv, .parquet or .jsonl)")
     parser.set_defaults(func=run)
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     _ = write_wevtutil_xml(Path(folder) / "app.xml", [{"time_created": 0, "provider": "P", "event_id": 1}])
     ...     code = run(argparse.Namespace(paths=[folder], event_id=None, provider=None, since=None, until=None,
-    ...                                   engine="auto", tz=None, output=None))
+    ...                                   engine="auto", workers=None, tz=None, output=None))
     1 event(s) from 1 file(s).
     <BLANKLINE>
     Events by provider and event id:
@@ -187,13 +190,24 @@ def _is_event_export(path: Path) -> bool:
     return bool(head) and any(module.detect(head) for module in FORMATS)
 
 
+def _workers(text: str) -> int:
+    """``--workers``: a whole number of at least 1.
+
+    >>> _workers("2")
+    2
+    """
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
     sizes = [Path(f).stat().st_size for f in files]
     big = sum(sizes) >= PROGRESS_BYTES or len(files) >= PROGRESS_FILES
     frames, reports = [], []
     for file in tqdm(files, desc="event exports", unit="file", file=sys.stderr, disable=not big):
         frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
-                            end=args.until, engine=args.engine, tz=args.tz)
+                            end=args.until, engine=args.engine, tz=args.tz, workers=args.workers)
         reports.append(frame.attrs["parse_report"])
         frames.append(frame)
     report = ParseReport().extend(reports)

@@ -164,21 +164,11 @@ def _prefilter(query: EventQuery) -> Callable[[str], bool] | None:
 
 def _take(context: ChunkContext, record: dict, number: int, position: int, out: list[tuple],
           batched: bool) -> None:
-    query = context.query
     text = record["data"]
-    event = orjson.loads(text).get("Event") or {}
-    event_data = event.get("EventData")
-    if type(event_data) is dict:
-        # pyevtx-rs writes repeated <Data Name=..> as repeated keys, and a decode keeps the
-        # last only. Every key is written `"name":`, so more of those in EventData's text
-        # than keys decoded means a repeat (or an escaped quote in a value): decode again,
-        # keeping every value. (As many as the top-level keys: then there is no nested
-        # key to count either.)
-        written = text.count('":', text.find('"EventData":'))
-        if written != 1 + len(event_data) and written != 1 + count_keys(event_data):
-            event = json.loads(text, object_pairs_hook=unique_keys).get("Event") or {}
+    event = _decode(text)
     fields = event_fields(event)
-    if not keep(query, fields):
+    query = context.query
+    if (query.event_ids is not None or query.providers is not None) and not keep(query, fields):
         return
     index = context.index_of(position, number)
     if index is None:
@@ -187,8 +177,29 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
         context.report.note(f"{context.slot.where}: record {number} is not where the record headers "
                             "say; its TimeCreated is read from the rendering (microseconds)")
     time_ns = context.time_created(index, event)
-    if query.wants_time(time_ns):
+    if query.start is None and query.end is None or query.wants_time(time_ns):
         out.append((time_ns, *fields, number))
+
+
+def _decode(text: str) -> dict:
+    """The ``Event`` of a record's JSON text, every value kept.
+
+    pyevtx-rs writes repeated ``<Data Name=..>`` as repeated keys, and a decode keeps the
+    last only. Every key is written ``"name":``, so more of those in EventData's text than
+    keys decoded means a repeat (or an escaped quote in a value): the text is decoded
+    again, keeping every value. (As many as the top-level keys: then there is no nested
+    key to count either.)
+
+    >>> _decode('{"Event":{"EventData":{"IpAddress":"::1","LogonGuid":"a","LogonGuid":"b"}}}')
+    {'EventData': {'IpAddress': '::1', 'LogonGuid': 'a', 'LogonGuid_1': 'b'}}
+    """
+    event = orjson.loads(text).get("Event") or {}
+    event_data = event.get("EventData")
+    if type(event_data) is dict:
+        written = text.count('":', text.find('"EventData":'))
+        if written != 1 + len(event_data) and written != 1 + count_keys(event_data):
+            event = json.loads(text, object_pairs_hook=unique_keys).get("Event") or {}
+    return event
 
 
 def _ends_chunk(message: str) -> bool:
