@@ -57,6 +57,7 @@ class ChunkContext:
     _walk: layout.RecordWalk | None = field(default=None, repr=False)
     _numbers: list[int] | None = field(default=None, repr=False)
     _filetimes: list[int | None] | None = field(default=None, repr=False)
+    _times: layout.TemplateTimes | None = field(default=None, repr=False)
 
     @property
     def header(self) -> layout.ChunkHeader:
@@ -91,9 +92,7 @@ class ChunkContext:
         if index is None:
             return self.parse_time(system_time(event), None)
         filetimes = self._filetimes
-        if filetimes is None:
-            filetimes = self._filetimes = layout.TemplateTimes(self.slot.data).filetimes(self.walk.records)
-        filetime = filetimes[index]
+        filetime = filetimes[index] if filetimes is not None else self._filetime(index)
         if filetime:
             return layout.filetime_to_ns(filetime)
         header = self.walk.records[index]
@@ -101,6 +100,17 @@ class ChunkContext:
             return self.parse_time(system_time(event), header)
         self.report.note(f"{self.where(header)}: TimeCreated is a zero FILETIME (1601-01-01)")
         return None
+
+    def _filetime(self, index: int) -> int | None:
+        """The TimeCreated FILETIME of the ``index``-th walked record: found for the whole
+        chunk at once, unless the read keeps only some events (then record by record)."""
+        if self._filetimes is None:
+            if self._times is None:
+                self._times = layout.TemplateTimes(self.slot.data)
+            if self.query.event_ids is not None or self.query.providers is not None:
+                return self._times.filetimes([self.walk.records[index]])[0]
+            self._filetimes = self._times.filetimes(self.walk.records)
+        return self._filetimes[index]
 
     def parse_time(self, rendered: str | None, header: layout.RecordHeader | None) -> int | None:
         """TimeCreated from its rendered text, with every digit it has (None, and a note,

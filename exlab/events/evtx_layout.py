@@ -42,7 +42,7 @@ FILETIME_EPOCH = 116444736000000000  # 100-ns ticks from 1601-01-01 to 1970-01-0
 _FILE_HEADER = struct.Struct("<8sQQQIHHHH76xII")      # first 128 bytes
 _CHUNK_HEADER = struct.Struct("<8sQQQQIIII64xII")     # first 128 bytes
 _RECORD_HEADER = struct.Struct("<IIQQ")
-_U8 = struct.Struct("<B")
+_ZEROS = bytes(CHUNK_SIZE)
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -183,14 +183,12 @@ def iter_chunks(stream: BinaryIO, size: int, first: int = 0, count: int | None =
         data = stream.read(CHUNK_SIZE)
         if not data:
             return
-        if len(data) < CHUNK_SIZE:
-            status = EMPTY if not data.strip(b"\x00") else TRUNCATED
-        elif data.startswith(CHUNK_SIGNATURE):
+        if data.startswith(CHUNK_SIGNATURE) and len(data) == CHUNK_SIZE:
             status = OK
-        elif not data.strip(b"\x00"):
+        elif data == _ZEROS[:len(data)]:     # pre-allocated space, never written
             status = EMPTY
         else:
-            status = BAD_SIGNATURE
+            status = TRUNCATED if len(data) < CHUNK_SIZE else BAD_SIGNATURE
         yield ChunkSlot(index, offset, data, status)
         index += 1
         offset += len(data)
