@@ -119,16 +119,16 @@ def event_data(event: dict) -> dict[str, str]:
             elif isinstance(value, dict):
                 _flatten(key, value, data)
             else:
-                _put(data, key, _text(value) or "")
+                _add(data, key, _text(value) or "")
     elif event_data_node not in (None, ""):
-        _put(data, "%1", _text(event_data_node) or "")
+        _add(data, "%1", _text(event_data_node) or "")
     user_data = event.get("UserData")
     if isinstance(user_data, dict):
         for key, value in user_data.items():
             if isinstance(value, dict):
                 _flatten_children(value, data)
             else:
-                _put(data, key, _text(value) or "")
+                _add(data, key, _text(value) or "")
     return data
 
 
@@ -147,13 +147,13 @@ def _unnamed(value: Any, data: dict[str, str]) -> None:
 def _flatten(name: str, node: dict, data: dict[str, str]) -> None:
     for key, value in node.items():
         if key == _TEXT:
-            _put(data, name, _text(value) or "")
+            _add(data, name, _text(value) or "")
         elif key == _ATTRIBUTES:
             _attributes(name, value, data)
         elif isinstance(value, dict):
             _flatten(key, value, data)
         else:
-            _put(data, key, _text(value) or "")
+            _add(data, key, _text(value) or "")
 
 
 def _flatten_children(node: dict, data: dict[str, str]) -> None:
@@ -166,7 +166,7 @@ def _flatten_children(node: dict, data: dict[str, str]) -> None:
         elif isinstance(value, dict):
             _flatten(key, value, data)
         else:
-            _put(data, key, _text(value) or "")
+            _add(data, key, _text(value) or "")
 
 
 def _attributes(element: str | None, attributes: Any, data: dict[str, str]) -> None:
@@ -175,16 +175,7 @@ def _attributes(element: str | None, attributes: Any, data: dict[str, str]) -> N
     for key, value in attributes.items():
         if key == "xmlns" or key.startswith("xmlns:"):
             continue
-        _put(data, f"{element}@{key}" if element else f"@{key}", _text(value) or "")
-
-
-def _put(data: dict[str, str], key: str, value: str) -> None:
-    if key in data:
-        number = 1
-        while f"{key}_{number}" in data:
-            number += 1
-        key = f"{key}_{number}"
-    data[key] = value
+        _add(data, f"{element}@{key}" if element else f"@{key}", _text(value) or "")
 
 
 def _text(value: Any) -> str | None:
@@ -315,6 +306,7 @@ def count_keys(node: Any) -> int:
 
 
 def _add(node: dict, name: str, value: Any) -> None:
+    """Put ``value`` under ``name``, or ``name_1``, ``name_2``... when the name is taken."""
     if name in node:
         number = 1
         while f"{name}_{number}" in node:
