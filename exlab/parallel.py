@@ -25,6 +25,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ except ImportError:  # Windows: pipes keep their size
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])   # the folder that holds exlab/
 _SERVE = "from exlab.parallel import serve; serve()"
+HELPER_PATIENCE = 60.0   # seconds a helper may still need once this process has no job left
 
 
 def cores() -> int:
@@ -174,10 +176,19 @@ def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iter
         threads = [threading.Thread(target=feed, args=(helper,), daemon=True) for helper in started]
         for thread in threads:
             thread.start()
+        slowest = 0.0
         while (item := take()) is not None:
+            started_at = time.monotonic()
             results[item[0]] = function(*item[1])
-        for thread in threads:
-            thread.join()
+            slowest = max(slowest, time.monotonic() - started_at)
+        # a helper that is far slower than this process (stuck, or starved of memory) is
+        # stopped, and its jobs are done here
+        deadline = time.monotonic() + max(HELPER_PATIENCE, 20 * slowest)
+        for helper, thread in zip(started, threads):
+            thread.join(max(deadline - time.monotonic(), 0))
+            if thread.is_alive():
+                helper.process.kill()
+                thread.join()
         for number, job in sorted(left_over, key=lambda item: item[0]):
             results[number] = function(*job)
     finally:

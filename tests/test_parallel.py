@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from exlab import parallel
 from exlab.parallel import Helper, HelperFailed, ordered_map
 
 PARENT = os.getpid()
@@ -69,3 +71,17 @@ def _children() -> set[int]:
         pytest.skip("no /proc children list here")
     with open(path) as handle:
         return {int(pid) for pid in handle.read().split()}
+
+
+def slow_in_helpers(value: int) -> int:
+    """Stands for a helper that hangs: it sleeps far longer than the caller waits."""
+    if os.getpid() != PARENT:
+        time.sleep(600)
+    return value + 1
+
+
+def test_a_stuck_helper_is_stopped_and_its_jobs_done_here(monkeypatch):
+    monkeypatch.setattr(parallel, "HELPER_PATIENCE", 1.0)
+    started = time.monotonic()
+    assert list(ordered_map(slow_in_helpers, iter([(value,) for value in range(4)]), helpers=1)) == [1, 2, 3, 4]
+    assert time.monotonic() - started < 30
