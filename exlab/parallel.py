@@ -191,6 +191,12 @@ def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iter
                 thread.join()
         for number, job in sorted(left_over, key=lambda item: item[0]):
             results[number] = function(*job)
+    except BaseException:
+        # an error or an interrupt (Ctrl-C, a notebook's stop button): no result is wanted
+        # any more, and a helper may be blocked writing one, so the helpers are stopped
+        for helper in started:
+            helper.process.kill()
+        raise
     finally:
         for helper in started:
             helper.close()

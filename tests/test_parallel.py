@@ -85,3 +85,20 @@ def test_a_stuck_helper_is_stopped_and_its_jobs_done_here(monkeypatch):
     started = time.monotonic()
     assert list(ordered_map(slow_in_helpers, iter([(value,) for value in range(4)]), helpers=1)) == [1, 2, 3, 4]
     assert time.monotonic() - started < 30
+
+
+def interrupted_here(value: int) -> int:
+    """Ctrl-C in the caller while the helpers are busy for a long time."""
+    if os.getpid() == PARENT:
+        raise KeyboardInterrupt
+    time.sleep(600)
+    return value
+
+
+def test_an_interrupt_stops_the_helpers_at_once():
+    before = _children()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        list(ordered_map(interrupted_here, iter([(value,) for value in range(6)]), helpers=2))
+    assert time.monotonic() - started < 10
+    assert _children() <= before
