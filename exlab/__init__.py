@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from exlab.errors import (
     CorruptInput,
     DataLossWarning,
+    EvidenceChanged,
     EvidenceNotFound,
     ExlabError,
     ExlabWarning,
@@ -92,6 +93,7 @@ __all__ = [
     "CorruptInput",
     "DataLossWarning",
     "Diagnosis",
+    "EvidenceChanged",
     "EvidenceNotFound",
     "ExlabError",
     "ExlabWarning",

@@ -52,6 +52,10 @@ class WrongPassword(ExlabError):
     """A PKCS#12 file needs a password that was missing or wrong."""
 
 
+class EvidenceChanged(ExlabError):
+    """A file changed while exlab read it: what was read would not match its SHA-256."""
+
+
 class EvidenceNotFound(ExlabError):
     """A path given as evidence does not exist or holds nothing exlab can read."""
 

@@ -75,3 +75,23 @@ def test_streams_and_small_files_stay_in_this_process(tmp_path):
 def test_workers_must_be_a_whole_number():
     with pytest.raises(ValueError, match="workers"):
         exlab.read_events(__file__, workers=0)
+
+
+@pytest.mark.corpus
+def test_a_file_that_changes_while_helpers_read_it_is_refused(tmp_path, small_batches, monkeypatch):
+    source = next((f.path for f in FILES if f.path.name == "omer__security.evtx"), None)
+    if source is None:
+        pytest.skip("public corpus not found")
+    live = tmp_path / "Security.evtx"
+    live.write_bytes(source.read_bytes())
+    stamp = evtx_format.file_stamp
+
+    def stamp_then_write(stream):
+        taken = stamp(stream)
+        with open(live, "ab") as log:           # the log grows, as a live one does
+            log.write(bytes(layout.CHUNK_SIZE))
+        return taken
+
+    monkeypatch.setattr(evtx_format, "file_stamp", stamp_then_write)
+    with pytest.raises(exlab.EvidenceChanged, match="Security.evtx, chunks .*: expected the file as it was hashed"):
+        read(live, workers=2)
