@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from exlab.errors import EvidenceNotFound, ExlabError
+from exlab.errors import EvidenceChanged, EvidenceNotFound, ExlabError
 
 Source = Union[str, os.PathLike, BinaryIO]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
@@ -34,7 +34,8 @@ class Evidence:
     """One evidence file, open for reading, with its hash.
 
     ``name`` is what reports show (the path as given, or the stream's name);
-    ``path`` is set for files on disk; ``stream`` is positioned at the start.
+    ``path`` is set for files on disk; ``stream`` is positioned at the start;
+    ``stamp`` says which file, of what size and age, was hashed (:func:`file_stamp`).
     """
 
     name: str
@@ -42,6 +43,7 @@ class Evidence:
     size: int
     stream: BinaryIO
     path: Path | None = None
+    stamp: tuple | None = None   # file_stamp() when it was hashed (files on disk)
 
     def head(self, size: int = 4096) -> bytes:
         """The first ``size`` bytes, leaving the stream at the start."""
@@ -121,7 +123,35 @@ def open_evidence(source: Source) -> Evidence:
     path = Path(source)
     stream = open(path, "rb")  # noqa: SIM115 - closed by iter_evidence or the caller
     digest, size = sha256_of(stream)
-    return Evidence(name=str(source), sha256=digest, size=size, stream=stream, path=path)
+    return Evidence(name=str(source), sha256=digest, size=size, stream=stream, path=path,
+                    stamp=file_stamp(stream))
+
+
+def file_stamp(stream: BinaryIO) -> tuple:
+    """Device, inode, size and modification time of an open file: a file read later with
+    the same stamp is the file that was hashed.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryFile() as handle:
+    ...     len(file_stamp(handle))
+    4
+    """
+    status = os.fstat(stream.fileno())
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def check_unchanged(evidence: Evidence, where: str) -> None:
+    """Raise EvidenceChanged if the file is no longer what was hashed (a live log grew).
+
+    >>> import io
+    >>> check_unchanged(next(iter_evidence(io.BytesIO(b"x"))), "the end")   # streams are not checked
+    """
+    if evidence.stamp is not None and evidence.path is not None:
+        with open(evidence.path, "rb") as stream:
+            now = file_stamp(stream)
+        if now != evidence.stamp:
+            raise EvidenceChanged(evidence.name, where, "the file as it was hashed",
+                                  "it changed while it was read: copy or export the log, then read the copy")
 
 
 def iter_evidence(sources: Sources) -> Iterator[Evidence]:

@@ -22,7 +22,6 @@ record's own FILETIME (100-ns), which both engines render to the microsecond onl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -35,7 +34,7 @@ from exlab.events.evtx_event import FIELDS, system_time
 from exlab.events.query import EventQuery
 from exlab.events.system_time import parse_system_time
 from exlab.errors import EvidenceChanged
-from exlab.evidence import Evidence
+from exlab.evidence import Evidence, file_stamp
 from exlab.parallel import cores, ordered_map, paused_gc
 from exlab.parse_report import FileReport
 
@@ -167,8 +166,7 @@ def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> d
         report.note("file header checksum does not match (stale header of a dirty log)")
     helpers = _helpers(query, evidence)
     source = str(evidence.path) if helpers else evidence.stream
-    stamp = file_stamp(evidence.stream) if helpers else None
-    jobs = ((ChunkSpan(source, evidence.size, first, BATCH_CHUNKS, stamp), query, report.file)
+    jobs = ((ChunkSpan(source, evidence.size, first, BATCH_CHUNKS, evidence.stamp), query, report.file)
             for first in range(0, layout.chunk_count(evidence.size), BATCH_CHUNKS))
     columns: dict[str, list] = {name: [] for name in RECORD_COLUMNS}
     chunks = 0
@@ -190,26 +188,14 @@ def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> d
 class ChunkSpan(NamedTuple):
     """``count`` chunk slots from slot number ``first`` on, of the file at ``source``: its
     path (a helper process opens it for reading) or its open stream (this process).
-    ``stamp`` is what the file was when it was hashed (:func:`file_stamp`): a helper
-    that finds another file at the path, or the file grown or rewritten, reads nothing."""
+    ``stamp`` is what the file was when it was hashed (``Evidence.stamp``): a helper that
+    finds another file at the path, or the file grown or rewritten, reads nothing."""
 
     source: str | BinaryIO
     size: int
     first: int
     count: int
     stamp: tuple | None = None
-
-
-def file_stamp(stream: BinaryIO) -> tuple:
-    """Device, inode, size and modification time of an open file.
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryFile() as handle:
-    ...     len(file_stamp(handle))
-    4
-    """
-    status = os.fstat(stream.fileno())
-    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 class Batch(NamedTuple):

@@ -19,7 +19,7 @@ from exlab.errors import UnsupportedFormat
 from exlab.events import clixml, evtx_format, viewer_text, xml_export
 from exlab.events.query import EventQuery
 from exlab.events.schema import COLUMNS, events_frame
-from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.evidence import Evidence, Sources, check_unchanged, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
 
 FORMATS: tuple[ModuleType, ...] = (
@@ -66,6 +66,7 @@ def read_events(source: Sources, *, event_ids: Iterable[int] | int | None = None
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=module.FORMAT,
                                       size=evidence.size)
         _extend(columns, _read_columns(module, evidence, query, file_report))
+        check_unchanged(evidence, "once it was read")
         file_report.warn_losses()
     return events_frame(columns, report)
 

@@ -78,20 +78,20 @@ def test_workers_must_be_a_whole_number():
 
 
 @pytest.mark.corpus
-def test_a_file_that_changes_while_helpers_read_it_is_refused(tmp_path, small_batches, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_that_changes_while_it_is_read_is_refused(tmp_path, small_batches, monkeypatch, workers):
     source = next((f.path for f in FILES if f.path.name == "omer__security.evtx"), None)
     if source is None:
         pytest.skip("public corpus not found")
     live = tmp_path / "Security.evtx"
     live.write_bytes(source.read_bytes())
-    stamp = evtx_format.file_stamp
+    chunks = layout.iter_chunks
 
-    def stamp_then_write(stream):
-        taken = stamp(stream)
+    def read_then_grow(*args, **kwargs):
+        yield from chunks(*args, **kwargs)
         with open(live, "ab") as log:           # the log grows, as a live one does
             log.write(bytes(layout.CHUNK_SIZE))
-        return taken
 
-    monkeypatch.setattr(evtx_format, "file_stamp", stamp_then_write)
-    with pytest.raises(exlab.EvidenceChanged, match="Security.evtx, chunks .*: expected the file as it was hashed"):
-        read(live, workers=2)
+    monkeypatch.setattr(layout, "iter_chunks", read_then_grow)
+    with pytest.raises(exlab.EvidenceChanged, match="Security.evtx, .*: expected the file as it was hashed"):
+        read(live, workers=workers)
