@@ -6,9 +6,10 @@
 With ``--name``, the certificates covering that name side by side (issuer class, whether
 Microsoft 365 trusts the root, validity at ``--at``, services), the one the transport
 would present marked ``->``. Without it, every certificate with its trust judgement.
-``-o`` writes the same table as CSV, Parquet or JSON Lines, chosen by the extension;
-tuples become ``; ``-joined text (lists in JSON and Parquet), DER becomes Base64, and
-CSV cells a spreadsheet would run as a formula are neutralised. ``--roots`` adds the
+``-o`` writes the same table as CSV, Parquet or JSON Lines, chosen by the extension, by
+the rules of :mod:`exlab.commands.export` (tuples ``; ``-joined in CSV, lists in JSON
+Lines and Parquet; DER as Base64; CSV cells a spreadsheet would run as a formula
+neutralised). ``--roots`` adds the
 lab's public root (or any PEM of roots Exchange Online trusts) to Microsoft's program.
 
 >>> parser = argparse.ArgumentParser(prog="exlab")
@@ -21,8 +22,6 @@ lab's public root (or any PEM of roots Exchange Online trusts) to Microsoft's pr
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,9 @@ import pandas as pd
 from exlab.certs.compare import compare_issuers
 from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
-from exlab.commands.events import OUTPUT_KINDS, neutralise
+from exlab.commands.export import export_target, utc_text, write_export
 from exlab.errors import ExlabError, UnsupportedFormat
-from exlab.evidence import open_evidence, outside_evidence, split_folders
+from exlab.evidence import open_evidence, split_folders
 
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
                 "subject", "issuer")
@@ -61,7 +60,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, judge, print, write; returns the exit code."""
-    output = _output_path(args.output, args.paths)
+    output = export_target(args.output, args.paths)
     at = _time(args.at)
     files, passed_over = certificate_files(args.paths)
     if passed_over:
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         table = judge_trust(certs, roots=args.roots, at=at)
         print(listing_text(table, at))
     if output is not None:
-        write_table(table, output)
+        write_export(table, output)
         print(f"\nwrote {len(table)} row(s) to {output}")
     return 0
 
@@ -144,54 +143,6 @@ def listing_text(table: pd.DataFrame, at: Any) -> str:
     return "\n".join(lines)
 
 
-def write_table(table: pd.DataFrame, output: Path) -> None:
-    """Write a certificates or comparison table as CSV, Parquet or JSON Lines (by extension).
-
-    >>> import tempfile
-    >>> table = pd.DataFrame({"friendly_name": ["=cmd|' /c calc'!A1"], "services": [("IIS", "SMTP")]})
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     write_table(table, Path(folder) / "certs.csv")
-    ...     (Path(folder) / "certs.csv").read_bytes()
-    b"friendly_name,services\\r\\n'=cmd|' /c calc'!A1,IIS; SMTP\\r\\n"
-    """
-    kind = output.suffix.lower()
-    plain = table.copy()
-    plain.attrs = {}
-    if "der" in plain:
-        plain["der"] = plain["der"].map(lambda d: base64.b64encode(d).decode("ascii") if d else None)
-    if kind == ".parquet":
-        plain.to_parquet(output, index=False)
-        return
-    for column in plain.columns:
-        if pd.api.types.is_datetime64_any_dtype(plain[column]):
-            plain[column] = plain[column].map(lambda t: t.isoformat().replace("+00:00", "Z"), na_action="ignore")
-    if kind == ".csv":
-        for column in plain.columns:
-            if plain[column].dtype == object or plain[column].dtype == "string":
-                plain[column] = plain[column].map(_csv_cell, na_action="ignore")
-        plain.to_csv(output, index=False, encoding="utf-8", lineterminator="\r\n")
-        return
-    records = plain.astype(object).where(plain.notna(), None).to_dict(orient="records")
-    with open(output, "w", encoding="utf-8", newline="\n") as out:
-        for record in records:
-            out.write(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in record.items()},
-                                 ensure_ascii=False) + "\n")
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, tuple):
-        value = "; ".join(str(v) for v in value)
-    return neutralise(value)
-
-
-def _output_path(output: str | None, inputs: list[str]) -> Path | None:
-    if output is None:
-        return None
-    if Path(output).suffix.lower() not in OUTPUT_KINDS:
-        raise ExlabError(output, expected=f"an output file ending in {', '.join(OUTPUT_KINDS)}")
-    return outside_evidence(output, inputs)
-
-
 def _time(value: str | None) -> pd.Timestamp | None:
     if value is None:
         return None
@@ -203,7 +154,7 @@ def _time(value: str | None) -> pd.Timestamp | None:
 
 def _when(at: Any) -> str:
     moment, defaulted = judgement_time(at)
-    return "at now: no --at given" if defaulted else f"at {moment.isoformat().replace('+00:00', 'Z')}"
+    return "at now: no --at given" if defaulted else f"at {utc_text(moment)}"
 
 
 def _class(row: dict) -> str:

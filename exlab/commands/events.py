@@ -5,8 +5,9 @@
 
 The summary counts events by provider and event id, gives the time range per computer,
 and lists what the parse report lost. ``-o`` writes CSV, Parquet or JSON Lines, chosen by
-the extension (``.csv``, ``.parquet``, ``.jsonl``); the ``data`` dict becomes JSON text
-and CSV cells that a spreadsheet would run as a formula are neutralised. Folders are
+the extension (``.csv``, ``.parquet``, ``.jsonl``), by the rules of
+:mod:`exlab.commands.export` (``data`` as JSON text in CSV and Parquet, as an object in
+JSON Lines; CSV cells a spreadsheet would run as a formula neutralised). Folders are
 searched for event exports; other files in them (certificates, logs) are passed over.
 
 >>> parser = argparse.ArgumentParser(prog="exlab")
@@ -19,24 +20,22 @@ searched for event exports; other files in them (certificates, logs) are passed 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from exlab.commands.export import export_target, utc_text, write_export
 from exlab.errors import ExlabError
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
-from exlab.evidence import outside_evidence, split_folders
+from exlab.evidence import split_folders
 from exlab.parse_report import ParseReport
 
-OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 PROGRESS_BYTES = 64 << 20   # show a progress bar over files when the inputs add up to this
 PROGRESS_FILES = 20         # ... or when there are this many files
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_parser(subparsers) -> None:
@@ -80,18 +79,14 @@ def run(args: argparse.Namespace) -> int:
     >>> code
     0
     """
-    output = Path(args.output) if args.output else None
-    if output is not None and output.suffix.lower() not in OUTPUT_KINDS:
-        raise ExlabError(str(output), None, f"an output file ending in {', '.join(OUTPUT_KINDS)}")
-    if output is not None:
-        output = outside_evidence(output, args.paths)
+    output = export_target(args.output, args.paths)
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
     files, passed_over = split_folders(args.paths, _is_event_export)
     frame = _read_all(files, args)
     print(summary(frame, passed_over=passed_over))
     if output is not None:
-        write_frame(frame, output)
+        write_export(frame, output)
         print(f"Wrote {len(frame):,} events to {output}")
     return 0
 
@@ -128,50 +123,10 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
         width = max(len(str(c)) for c in by_computer.groups)
         for computer, group in by_computer:
             times = group["time_created"].dropna()
-            span = (f"{_iso(times.min())} .. {_iso(times.max())}" if len(times) else "no times")
+            span = (f"{utc_text(times.min())} .. {utc_text(times.max())}" if len(times) else "no times")
             lines.append(f"  {computer:<{width}}  {span}  ({len(group):,} events)")
     lines += ["", *_losses(report)]
     return "\n".join(lines)
-
-
-def write_frame(frame: pd.DataFrame, output: Path) -> None:
-    """Write the events frame as CSV, Parquet or JSON Lines (by extension), ``data`` as JSON text.
-
-    >>> import tempfile
-    >>> from exlab.events.schema import events_frame
-    >>> frame = events_frame([{"time_created": 0, "provider": "P", "event_id": 1, "data": {"%1": "x"}}])
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     write_frame(frame, Path(folder) / "e.jsonl")
-    ...     (Path(folder) / "e.jsonl").read_text(encoding="utf-8")[:60]
-    '{"time_created": "1970-01-01T00:00:00Z", "computer": null, "'
-    """
-    table = frame.assign(data=frame["data"].map(lambda d: json.dumps(d, ensure_ascii=False), na_action="ignore"))
-    table.attrs = {}  # the parse report is printed, not stored in the file
-    kind = output.suffix.lower()
-    if kind == ".parquet":
-        table.to_parquet(output, index=False)
-        return
-    table = table.assign(time_created=table["time_created"].map(_iso, na_action="ignore"))
-    if kind == ".csv":
-        neutral = {name: table[name].map(neutralise, na_action="ignore")
-                   for name in table.columns if table[name].dtype == "string" or table[name].dtype == object}
-        table.assign(**neutral).to_csv(output, index=False, encoding="utf-8", lineterminator="\r\n")
-    else:
-        plain = table.astype(object).where(table.notna(), None)
-        with open(output, "w", encoding="utf-8", newline="\n") as out:
-            for record in plain.to_dict(orient="records"):
-                out.write(json.dumps(record, ensure_ascii=False, default=int) + "\n")
-
-
-def neutralise(cell):
-    """A CSV cell a spreadsheet will show as text, never run as a formula.
-
-    >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-1"), neutralise("EX01")
-    ('\\'=HYPERLINK("http://x")', "'-1", 'EX01')
-    """
-    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
-        return "'" + cell
-    return cell
 
 
 def _check_time(option: str, value: str | None) -> None:
@@ -229,12 +184,3 @@ def _losses(report: ParseReport) -> list[str]:
     if assumed:
         out += ["Time zones:", *assumed]
     return out
-
-
-def _iso(stamp: pd.Timestamp) -> str:
-    """UTC time as Windows writes it: 7 fractional digits when there are any, and Z."""
-    text = stamp.strftime("%Y-%m-%dT%H:%M:%S")
-    rest = stamp.value % 1_000_000_000
-    if rest:
-        text += f".{rest // 100:07d}" if rest % 100 == 0 else f".{rest:09d}"
-    return text + "Z"
