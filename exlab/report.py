@@ -5,7 +5,9 @@ executes it on the case, nbconvert renders it without code. Notebook and report 
 tell the same story, computed by the same cells; there is no second template to drift.
 The HTML fetches nothing (no require.js, MathJax or widget scripts), embeds its figures,
 and carries no path of the engineer's machine: the cells that hold paths (papermill's
-parameters) are removed before rendering.
+parameters) are removed before rendering. Each figure says what it shows in its ``alt``:
+the notebook displays it with ``exlab.plots.image_alt`` metadata, which the template
+(``report_template/exlab-report``) writes into the image, HTML-escaped.
 
 >>> REPORT_NOTEBOOK
 '03-root-cause.ipynb'

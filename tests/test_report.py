@@ -3,18 +3,55 @@ and readable in a real browser."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import io
 import os
 import re
+from html.parser import HTMLParser
 
+import nbformat
+import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from exlab.cli import main
 from exlab.errors import ExlabError
-from exlab.report import write_report
+from exlab.lab.cases import case as lab_case
+from exlab.lab.generate import ROOTS_FILE, generate_case
+from exlab.plots import image_alt
+from exlab.report import render_html, write_report
 from tests.browser import chromium, open_in_browser
 from tests.samples import sample_cases
 
 CASES = sample_cases()
+# the figures' titles in notebooks/03-root-cause.ipynb: each alternative text starts with its own
+FIGURE_TITLES = ("Failed deliveries to Exchange Online per hour.", "Certificates covering ",
+                 "SMTP send sessions by presented certificate.")
+NBCONVERT_PLACEHOLDER = "No description has been provided for this image"
+
+
+class _Page(HTMLParser):
+    """Every start tag of a page and the alt of every image, as a browser's parser sees them."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[str] = []
+        self.alts: list[str | None] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt"))
+
+
+def _alts_by_title(html: str) -> dict[str, str]:
+    alts = _Page(html).alts
+    found = {title: alt for title in FIGURE_TITLES for alt in alts if alt and alt.startswith(title)}
+    assert len(found) == len(alts), f"every figure's text starts with its title: {alts}"
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +127,71 @@ def test_report_from_the_command_line(command, tmp_path, capsys):
     assert main([command[0], str(case.folder), command[1], str(output), "--roots", str(case.roots),
                  "--tz", case.truth["tz"]]) == 0
     assert case.headline in output.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_every_figure_says_in_words_what_it_shows(case, reports):
+    alts = _Page(reports[case.name]).alts
+    assert alts, "the report has figures"
+    for alt in alts:
+        assert alt and alt != NBCONVERT_PLACEHOLDER
+        assert re.search(r"\d", alt), alt
+    assert len(_alts_by_title(reports[case.name])) == len(alts)
+
+
+@pytest.mark.slow
+def test_figure_texts_carry_the_case_numbers(reports):
+    case = next(c for c in CASES if c.name == "contoso-kb2888788")
+    truth, counts, culprit = case.truth, case.truth["counts"], case.truth["culprit"]
+    alts = _alts_by_title(reports[case.name])
+    assert len(alts) == 3
+    onset_hour = pd.Timestamp(truth["onset"]).tz_convert(truth["tz"]).floor("h").strftime("%Y-%m-%d %H:%M")
+    failures = alts["Failed deliveries to Exchange Online per hour."]
+    assert f"({truth['tz']}): {counts['events_2004']} failures in " in failures
+    assert f"the first in the hour from {onset_hour}" in failures
+    assert f"certificate {culprit[:8]} CN=mail.contoso.com by CN=Contoso Issuing CA 01, valid from" in failures
+    public = next(c["thumbprint"] for c in truth["certificates"] if c["key"] == "public")
+    issuers = alts["Certificates covering "]
+    assert issuers.startswith(f"Certificates covering mail.contoso.com. Bar chart of the validity of 2 certificates")
+    assert f"{public[:8]} CN=mail.contoso.com by CN=exlab Lab Public Server CA 01, public, valid from" in issuers
+    assert re.search(f"{culprit[:8]} [^;]*, internal, valid from [^;]*, selected for outbound TLS", issuers)
+    sessions = alts["SMTP send sessions by presented certificate."]
+    assert f"{counts['sessions']} SMTP send sessions through send connector \"{truth['connector']}\"" in sessions
+    assert f"{culprit[:8]}: {counts['failed_sessions']} rejected" in sessions
+    assert f"{public[:8]}: {counts['delivered_sessions']} delivered" in sessions
+
+
+@pytest.mark.slow
+def test_a_connector_name_with_markup_stays_text_in_the_figure_text(tmp_path):
+    contoso = lab_case("contoso-kb2888788")
+    name = 'Out "<script>alert(1)</script>" & co'
+    scenario = dataclasses.replace(contoso, case="contoso-markup",
+                                   connector=dataclasses.replace(contoso.connector, name=name))
+    generated = generate_case(scenario, tmp_path / "cases", events=50)
+    html = write_report(generated.folder, tmp_path / "report.html", roots=tmp_path / "cases" / ROOTS_FILE,
+                        tz=scenario.tz).read_text(encoding="utf-8")
+    page = _Page(html)
+    assert "script" not in page.tags, "evidence text never becomes an element"
+    assert "<script>alert(1)" not in html
+    sessions = _alts_by_title(html)["SMTP send sessions by presented certificate."]
+    assert f'through send connector "{name}" from ' in sessions
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _png() -> str:
+    buffer = io.BytesIO()
+    Figure(figsize=(1, 1)).savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def test_the_template_writes_the_output_alt_escaped_and_leaves_others_to_nbconvert():
+    text = 'Sessions through "Out <script>x</script>" & co\'s: 3 rejected'
+    figure = nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"},
+                                    metadata=image_alt(text))
+    bare = nbformat.v4.new_output("display_data", data={"image/png": _png()})
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("display(fig)", outputs=[figure, bare])])
+    html = render_html(notebook, title="t")
+    page = _Page(html)
+    assert page.alts == [text, NBCONVERT_PLACEHOLDER]
+    assert "script" not in page.tags and "<script>x" not in html
