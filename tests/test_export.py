@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+from decimal import Decimal
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -129,6 +130,20 @@ def test_times_in_other_zones_are_written_in_utc(tmp_path):
     assert back.iloc[0].map(lambda t: t.value).tolist() == [TICKS, TICKS]
 
 
+def test_times_beyond_the_nanosecond_range_keep_their_digits(tmp_path):
+    """A certificate valid until 9999 read at microseconds (pandas' unit for such text)."""
+    far = pd.DataFrame({"not_after": pd.to_datetime(["9999-12-31T23:59:59.5Z", None])})
+    assert str(far["not_after"].dtype) == "datetime64[us, UTC]"
+    for kind in OUTPUT_KINDS:
+        write_export(far, tmp_path / f"f{kind}")
+    assert (tmp_path / "f.csv").read_bytes() == b"not_after\r\n9999-12-31T23:59:59.5000000Z\r\n\"\"\r\n"  # a lone empty cell quoted
+    assert (tmp_path / "f.jsonl").read_text(encoding="utf-8").splitlines() == [
+        '{"not_after": "9999-12-31T23:59:59.5000000Z"}', '{"not_after": null}']
+    back = pd.read_parquet(tmp_path / "f.parquet")["not_after"]
+    assert back[0] == pd.Timestamp("9999-12-31T23:59:59.5Z") and back.isna().tolist() == [False, True]
+    assert utc_text(pd.Timestamp("9999-12-31T23:59:59Z")) == "9999-12-31T23:59:59Z"
+
+
 def test_a_lone_surrogate_from_a_damaged_record_is_written_not_a_crash(tmp_path):
     frame = pd.DataFrame({"data": [{"%1": "a\udc80b"}], "names": [("x\udc80",)]})
     for kind in OUTPUT_KINDS:
@@ -139,6 +154,20 @@ def test_a_lone_surrogate_from_a_damaged_record_is_written_not_a_crash(tmp_path)
     assert json.loads(row["data"]) == {"%1": "a\udc80b"} and row["names"] == "x\\udc80"
     back = pd.read_parquet(tmp_path / "s.parquet")
     assert json.loads(back["data"][0]) == {"%1": "a\udc80b"} and list(back["names"][0]) == ["x\\udc80"]
+
+
+def test_categories_and_values_json_has_no_type_for_are_written_as_text(tmp_path):
+    frame = pd.DataFrame({"issuer_class": pd.Categorical(["=internal", "public"]),
+                          "extra": [{"n": Decimal("1.5")}, {1, 2}]})
+    for kind in OUTPUT_KINDS:
+        write_export(frame, tmp_path / f"c{kind}")
+    rows = list(csv.DictReader((tmp_path / "c.csv").open(encoding="utf-8", newline="")))
+    assert rows == [{"issuer_class": "'=internal", "extra": '{"n": "1.5"}'},
+                    {"issuer_class": "public", "extra": "{1, 2}"}]
+    records = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert records == [{"issuer_class": "=internal", "extra": {"n": "1.5"}}, {"issuer_class": "public", "extra": "{1, 2}"}]
+    back = pd.read_parquet(tmp_path / "c.parquet")
+    assert back.to_dict("list") == {"issuer_class": ["=internal", "public"], "extra": ['{"n": "1.5"}', "{1, 2}"]}
 
 
 def test_an_empty_table_writes_its_header_only(tmp_path):

@@ -48,6 +48,7 @@ from exlab.evidence import outside_evidence
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _WHOLE_SECOND = ".0000000Z"
+_NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 def export_target(output: str | Path | None, inputs: Iterable[str | Path]) -> Path | None:
@@ -103,7 +104,13 @@ def utc_text(stamp: datetime | pd.Timestamp | np.datetime64) -> str:
     """
     stamp = pd.Timestamp(stamp)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    text = format_system_time(stamp.as_unit("ns").value)
+    return _tick_text(int(stamp.asm8.view("int64")), stamp.unit)
+
+
+def _tick_text(ticks: int, unit: str) -> str:
+    """Ticks of ``unit`` since the epoch as ``SystemTime`` text, the fraction left out on a whole
+    second (in Python integers: a year-9999 time in microseconds is beyond int64 nanoseconds)."""
+    text = format_system_time(ticks * _NS_PER[unit])
     return text[:-len(_WHOLE_SECOND)] + "Z" if text.endswith(_WHOLE_SECOND) else text
 
 
@@ -125,17 +132,20 @@ def _write_parquet(table: pd.DataFrame, output: Path) -> None:
 
 def _write_jsonl(table: pd.DataFrame, output: Path) -> None:
     names = [str(name) for name in table.columns]
-    columns = [[_json_ready(value) for value in column.tolist()] for _, column in table.items()]
+    columns = [_time_texts(column) if pd.api.types.is_datetime64_any_dtype(column)
+               else [_json_ready(value) for value in column.tolist()] for _, column in table.items()]
     with open(output, "w", encoding="utf-8", newline="\n") as out:
         out.writelines(_json_text(dict(zip(names, row))) + "\n" for row in zip(*columns))
 
 
 def _plain(table: pd.DataFrame, convert) -> pd.DataFrame:
     """A new frame (no attrs, no index) of ``table``'s columns, each through ``convert``
-    (which returns the new column, or None to keep it as it is)."""
+    (which returns the new column, or None to keep it as it is); categories as their values."""
     columns = {}
     for index, (_, column) in enumerate(table.items()):
         column = column.reset_index(drop=True)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
         values = convert(column)
         columns[index] = column if values is None else pd.Series(
             values, dtype=None if isinstance(values, pd.Series) else object)
@@ -144,20 +154,22 @@ def _plain(table: pd.DataFrame, convert) -> pd.DataFrame:
     return plain
 
 
-def _csv_column(column: pd.Series) -> list | None:
+def _csv_column(column: pd.Series) -> pd.Series | list | None:
     """Times as ISO text; objects and text as neutralised cells; numbers and booleans kept."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return [_json_ready(value) for value in column]
-    if column.dtype == object or pd.api.types.is_string_dtype(column):
+        return _time_texts(column)
+    if column.dtype == object:
         return [neutralise(_csv_cell(value)) for value in column]
+    if pd.api.types.is_string_dtype(column):
+        return column.map(neutralise, na_action="ignore")
     return None
 
 
 def _parquet_column(column: pd.Series) -> pd.Series | list | None:
-    """Times in UTC (naive ones taken as UTC); objects as Parquet holds them, those that became
-    text (JSON, Base64) as a ``string`` column like the frame's other text; the rest kept."""
+    """Times in UTC; objects as Parquet holds them, those that became text (JSON, Base64) as a
+    ``string`` column like the frame's other text; the rest kept."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return column.dt.tz_localize("UTC") if column.dt.tz is None else column.dt.tz_convert("UTC")
+        return _utc(column)
     if column.dtype != object:
         return None
     values = [_parquet_cell(value) for value in column]
@@ -165,9 +177,25 @@ def _parquet_column(column: pd.Series) -> pd.Series | list | None:
     return pd.Series(pd.array(values, dtype="string")) if texts and all(texts) else values
 
 
+def _utc(column: pd.Series) -> pd.Series:
+    """A time column in UTC, a naive one taken as UTC."""
+    return column.dt.tz_localize("UTC") if column.dt.tz is None else column.dt.tz_convert("UTC")
+
+
+def _time_texts(column: pd.Series) -> list:
+    """A time column as ISO text (None for NaT), from the ticks of its own unit."""
+    missing = column.isna().tolist()
+    unit = column.dt.unit
+    ticks = _utc(column).array.asi8.tolist()
+    return [None if gone else _tick_text(tick, unit) for tick, gone in zip(ticks, missing)]
+
+
 def _json_ready(value: Any) -> Any:
     """A value as JSON holds it: containers as lists and dicts, times as ISO text, bytes as
-    Base64, NA as None, numpy scalars as Python ones."""
+    Base64, NA as None, numpy scalars as Python ones, anything JSON has no type for (a
+    Decimal, a set) as its text."""
+    if type(value) is str:
+        return value
     if isinstance(value, (tuple, list, np.ndarray)):
         return [_json_ready(item) for item in value]
     if isinstance(value, dict):
@@ -178,7 +206,9 @@ def _json_ready(value: Any) -> Any:
         return None
     if isinstance(value, (datetime, np.datetime64)):
         return utc_text(value)
-    return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, (str, int, float)) else str(value)
 
 
 def _csv_cell(value: Any) -> Any:
