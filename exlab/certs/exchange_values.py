@@ -19,8 +19,11 @@ Dates are the server's culture and local time, without an offset:
 ('MDY', 'a month-day value above 12 (3/14/2027 9:12:05 AM)')
 >>> style.parse("12/2/2024 1:43:23 PM")
 datetime.datetime(2024, 12, 2, 13, 43, 23)
->>> format_local(style.parse("12/2/2024 1:43:23 PM"), "pl-PL")
+>>> DATE_FORMATS["pl-PL"].format(style.parse("12/2/2024 1:43:23 PM"))
 '02.12.2024 13:43:23'
+
+How each culture writes a date is :data:`exlab.cultures.DATE_FORMATS`' (the lab's writers format
+with it too); what this module adds is deciding a file's day/month order from its dates.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from exlab.certs.schema import SERVICE_FLAGS, SERVICES
+from exlab.cultures import DATE_FORMATS
 
 SERVICE_LETTERS = "IPUWSFC"   # the default table's Services column, one letter per flag in order
 
@@ -152,68 +156,19 @@ def parse_list(text: str) -> tuple[list[str], bool]:
     return [item.strip() for item in body.split(",") if item.strip()], truncated
 
 
-# ----------------------------------------------------------------------------- cultures
-
-@dataclass(frozen=True)
-class Culture:
-    """How a Windows culture writes ``DateTime.ToString()`` (short date + long time).
-
-    >>> CULTURES["en-AU"].order, CULTURES["en-AU"].am
-    ('DMY', 'am')
-    """
-
-    order: str              # "MDY", "DMY" or "YMD"
-    separator: str
-    pad_day: bool           # 02.12.2024 rather than 2.12.2024
-    pad_month: bool         # 2/03/2025 (en-AU: d/MM/yyyy)
-    hour12: bool
-    am: str = ""
-    pm: str = ""
-
-
-CULTURES: dict[str, Culture] = {
-    "en-US": Culture("MDY", "/", False, False, True, "AM", "PM"),
-    "en-AU": Culture("DMY", "/", False, True, True, "am", "pm"),
-    "en-GB": Culture("DMY", "/", True, True, False),
-    "fr-FR": Culture("DMY", "/", True, True, False),
-    "de-DE": Culture("DMY", ".", True, True, False),
-    "pl-PL": Culture("DMY", ".", True, True, False),
-    "nl-NL": Culture("DMY", "-", False, False, False),
-    "ja-JP": Culture("YMD", "/", True, True, False),
-    "sv-SE": Culture("YMD", "-", True, True, False),
-    # PowerShell's own string conversion ("$($cert.NotAfter)" in a script) ignores the culture
-    "invariant": Culture("MDY", "/", True, True, False),
-}
+# ----------------------------------------------------------------------------- dates
 
 _DATETIME = re.compile(
     r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})[ T]+"
     r"(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?")
 
 
-def format_local(moment: datetime, culture: str) -> str:
-    """A naive local time as ``culture`` prints it (the writers' side of :class:`DateStyle`).
-
-    >>> from datetime import datetime
-    >>> [format_local(datetime(2024, 12, 2, 13, 43, 23), c) for c in ("en-US", "en-AU", "de-DE", "ja-JP")]
-    ['12/2/2024 1:43:23 PM', '2/12/2024 1:43:23 pm', '02.12.2024 13:43:23', '2024/12/02 13:43:23']
-    >>> format_local(datetime(2025, 3, 4, 9, 2, 5), "en-AU")
-    '4/03/2025 9:02:05 am'
-    """
-    style = CULTURES[culture]
-    day = f"{moment.day:02d}" if style.pad_day else str(moment.day)
-    month = f"{moment.month:02d}" if style.pad_month else str(moment.month)
-    parts = {"MDY": (month, day, str(moment.year)), "DMY": (day, month, str(moment.year)),
-             "YMD": (str(moment.year), month, day)}[style.order]
-    date = style.separator.join(parts)
-    if style.hour12:
-        hour = moment.hour % 12 or 12
-        return f"{date} {hour}:{moment.minute:02d}:{moment.second:02d} {style.pm if moment.hour >= 12 else style.am}"
-    return f"{date} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-
-
 @dataclass(frozen=True)
 class DateStyle:
-    """The date order of one file, and what it was decided from (for the parse report)."""
+    """The date order of one file, and what it was decided from (for the parse report).
+
+    Its values are read with the formats of :data:`exlab.cultures.DATE_FORMATS` in that order.
+    """
 
     order: str
     evidence: str
@@ -234,9 +189,9 @@ class DateStyle:
         'DMY'
         """
         if culture is not None:
-            if culture not in CULTURES:
-                raise ValueError(f"unknown culture {culture!r}; known: {', '.join(CULTURES)}")
-            return cls(CULTURES[culture].order, f"culture={culture} given")
+            if culture not in DATE_FORMATS:
+                raise ValueError(f"unknown culture {culture!r}; known: {', '.join(DATE_FORMATS)}")
+            return cls(DATE_FORMATS[culture].order, f"culture={culture} given")
         matches = [(m, text) for text in samples for m in [_DATETIME.search(text)] if m]
         if not matches:
             return cls("YMD", "no dates", assumed=True)
@@ -261,19 +216,23 @@ class DateStyle:
         return cls("DMY", "no day above 12; 24-hour clock with '/' as en-GB/fr-FR write", assumed=True)
 
     def parse(self, text: str) -> datetime:
-        """A naive local datetime from one value; ValueError when it is not a date in this style."""
-        m = _DATETIME.fullmatch(text.strip())
-        if not m:
-            raise ValueError(f"{text!r} is not a date and time")
-        a, b, c = int(m["a"]), int(m["b"]), int(m["c"])
-        year, month, day = {"MDY": (c, a, b), "DMY": (c, b, a), "YMD": (a, b, c)}[self.order]
-        hour = int(m["h"])
-        if m["ampm"]:
-            pm = m["ampm"].lower().startswith("p")
-            if not 1 <= hour <= 12:
-                raise ValueError(f"{text!r}: hour {hour} with {m['ampm']}")
-            hour = hour % 12 + (12 if pm else 0)
-        return datetime(year, month, day, hour, int(m["m"]), int(m["s"]))
+        """A naive local datetime from one value, as any culture with this order writes it;
+        ValueError when it is none of them.
+
+        >>> style = DateStyle("DMY", "given")
+        >>> style.parse("2/12/2024 1:43:23 pm"), style.parse("02.12.2024 13:43:23")
+        (datetime.datetime(2024, 12, 2, 13, 43, 23), datetime.datetime(2024, 12, 2, 13, 43, 23))
+        >>> style.parse("2024-12-02 13:43:23")   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: '2024-12-02 13:43:23' is not a DMY date and time as en-AU, en-GB, ... write them
+        """
+        formats = {name: f for name, f in DATE_FORMATS.items() if f.order == self.order}
+        for date_format in formats.values():
+            moment = date_format.parse(text)
+            if moment is not None:
+                return moment
+        raise ValueError(f"{text!r} is not a {self.order} date and time as {', '.join(formats)} write them")
 
 
 def date_samples(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from exlab.certs.exchange_values import CULTURES
+from exlab.cultures import DATE_FORMATS
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,6 @@ class ReadOptions:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError(f"tz must be an IANA time zone such as 'Europe/Warsaw', not {tz!r}") from None
-        if culture is not None and culture not in CULTURES:
-            raise ValueError(f"culture must be one of {', '.join(CULTURES)}, not {culture!r}")
+        if culture is not None and culture not in DATE_FORMATS:
+            raise ValueError(f"culture must be one of {', '.join(DATE_FORMATS)}, not {culture!r}")
         return cls(password=password, tz=tz, culture=culture)

@@ -9,10 +9,12 @@ offset) all follow it. A task category Event Viewer cannot name is written as ``
 ...                              "Kategoria zadania"])
 >>> culture.name, culture.levels["Błąd"]
 ('pl-PL', 2)
->>> culture.parse_local("20.03.2025 14:15:04")
-(2025, 3, 20, 14, 15, 4)
->>> CULTURES["en-US"].format_local(2025, 3, 20, 14, 15, 4)
+>>> culture.date.parse("20.03.2025 14:15:04")
+datetime.datetime(2025, 3, 20, 14, 15, 4)
+>>> CULTURES["en-US"].date.format((2025, 3, 20, 14, 15, 4))
 '3/20/2025 2:15:04 PM'
+
+The dates are :data:`exlab.cultures.DATE_FORMATS`' (one table for every reader and writer).
 """
 
 from __future__ import annotations
@@ -21,9 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-LocalTime = tuple[int, int, int, int, int, int]  # year, month, day, hour, minute, second
-
-_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))  # bidi marks
+from exlab.cultures import DATE_FORMATS, DateFormat
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,8 @@ class Culture:
     headers: tuple[str, ...]       # Level, Date and Time, Source, Event ID, Task Category
     levels: Mapping[str, int]      # level name -> level number; the first name of a number is canonical
     no_task: str                   # the task category of task 0
-    date_order: str                # "MDY" or "DMY"
-    date_separator: str            # "/" or "."
-    twelve_hour: bool              # en-US: h:mm:ss AM/PM
+    date: DateFormat               # the "Date and Time" column: the culture's short date and long time
     ansi_codepage: str             # the legacy code page of the language (Windows "ANSI")
-    example_time: str              # how 2025-03-20 14:15:04 looks
 
     def level_name(self, level: int | None) -> str:
         """The level name Event Viewer shows; levels 0 (LogAlways) and unknown show as Information.
@@ -72,63 +69,8 @@ class Culture:
         match = _TASK_NUMBER.fullmatch(text)
         return int(match.group(1)) if match else None
 
-    def parse_local(self, text: str) -> LocalTime | None:
-        """The local date and time of a "Date and Time" cell, or None when it is not one.
-
-        >>> CULTURES["en-US"].parse_local("3/20/2025 2:15:04 PM")
-        (2025, 3, 20, 14, 15, 4)
-        >>> CULTURES["en-US"].parse_local("12/1/2024 12:05:00 AM")
-        (2024, 12, 1, 0, 5, 0)
-        >>> CULTURES["fr-FR"].parse_local("20/03/2025 25:15:04") is None
-        True
-        """
-        if not text.isascii():
-            text = text.translate(_INVISIBLE)
-        match = _DATE_TIME.fullmatch(text.strip())
-        if not match or match.group("sep1") != self.date_separator or match.group("sep2") != self.date_separator:
-            return None
-        first, second, year = int(match.group("a")), int(match.group("b")), int(match.group("year"))
-        month, day = (first, second) if self.date_order == "MDY" else (second, first)
-        hour, minute, sec = int(match.group("hour")), int(match.group("minute")), int(match.group("second"))
-        ampm = (match.group("ampm") or "").upper()
-        if self.twelve_hour != bool(ampm):
-            return None
-        if ampm:
-            if not 1 <= hour <= 12:
-                return None
-            hour = hour % 12 + (12 if ampm == "PM" else 0)
-        if not (1 <= month <= 12 and 1 <= day <= _days_in(year, month) and hour < 24 and minute < 60
-                and sec < 60):
-            return None
-        return year, month, day, hour, minute, sec
-
-    def format_local(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> str:
-        """A local time as this culture's short date and long time.
-
-        >>> CULTURES["pl-PL"].format_local(2025, 3, 5, 9, 1, 2)
-        '05.03.2025 09:01:02'
-        """
-        if self.twelve_hour:
-            clock = f"{(hour % 12) or 12}:{minute:02d}:{second:02d} {'PM' if hour >= 12 else 'AM'}"
-        else:
-            clock = f"{hour:02d}:{minute:02d}:{second:02d}"
-        if self.date_order == "MDY":
-            date = f"{month}{self.date_separator}{day}{self.date_separator}{year}"
-        else:
-            date = f"{day:02d}{self.date_separator}{month:02d}{self.date_separator}{year}"
-        return f"{date} {clock}"
-
 
 _TASK_NUMBER = re.compile(r"\((\d+)\)")
-_DATE_TIME = re.compile(
-    r"(?P<a>\d{1,2})(?P<sep1>[./])(?P<b>\d{1,2})(?P<sep2>[./])(?P<year>\d{4})\s+"
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:\s*(?P<ampm>[AaPp][Mm]))?")
-
-
-def _days_in(year: int, month: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
 
 
 CULTURES: dict[str, Culture] = {
@@ -136,16 +78,16 @@ CULTURES: dict[str, Culture] = {
     for culture in (
         Culture("en-US", ("Level", "Date and Time", "Source", "Event ID", "Task Category"),
                 {"Information": 4, "Warning": 3, "Error": 2, "Critical": 1, "Verbose": 5},
-                "None", "MDY", "/", True, "cp1252", "3/20/2025 2:15:04 PM"),
+                "None", DATE_FORMATS["en-US"], "cp1252"),
         Culture("pl-PL", ("Poziom", "Data i godzina", "Źródło", "Identyfikator zdarzenia", "Kategoria zadania"),
                 {"Informacje": 4, "Ostrzeżenie": 3, "Błąd": 2, "Krytyczny": 1, "Pełne": 5},
-                "Brak", "DMY", ".", False, "cp1250", "20.03.2025 14:15:04"),
+                "Brak", DATE_FORMATS["pl-PL"], "cp1250"),
         Culture("de-DE", ("Ebene", "Datum und Uhrzeit", "Quelle", "Ereignis-ID", "Aufgabenkategorie"),
                 {"Informationen": 4, "Warnung": 3, "Fehler": 2, "Kritisch": 1, "Ausführlich": 5},
-                "Keine", "DMY", ".", False, "cp1252", "20.03.2025 14:15:04"),
+                "Keine", DATE_FORMATS["de-DE"], "cp1252"),
         Culture("fr-FR", ("Niveau", "Date et heure", "Source", "ID de l'événement", "Catégorie de la tâche"),
                 {"Information": 4, "Avertissement": 3, "Erreur": 2, "Critique": 1, "Commentaires": 5},
-                "Aucun", "DMY", "/", False, "cp1252", "20/03/2025 14:15:04"),
+                "Aucun", DATE_FORMATS["fr-FR"], "cp1252"),
     )
 }
 

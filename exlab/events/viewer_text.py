@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exlab.errors import ExlabError, UnsupportedFormat
-from exlab.events.cultures import CULTURES, Culture, LocalTime, culture_of_header
+from exlab.events.cultures import CULTURES, Culture, culture_of_header
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
@@ -116,10 +116,10 @@ def _rows(records, culture: Culture, to_utc, query: EventQuery, report: FileRepo
         if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
             report.records_read += 1
             continue
-        local = culture.parse_local(when)
+        local = culture.date.parse(when)
         if local is None:
             report.skip_record(f"line {line}", f"unparsable date {when!r}, expected {culture.name} dates "
-                                               f"such as {culture.example_time!r}")
+                                               f"such as {culture.date.example!r}")
             continue
         ns = to_utc(local)
         if ns is None:
@@ -182,7 +182,7 @@ def _looks_like_record(head: bytes, delimiter: str) -> bool:
         return False
     if len(cells) not in (5, 6) or not cells[3].strip().isdigit():
         return False
-    return any(culture.parse_local(cells[1]) is not None for culture in CULTURES.values()) or (
+    return any(culture.date.parse(cells[1]) is not None for culture in CULTURES.values()) or (
         sum(ch.isdigit() for ch in cells[1]) >= 8 and ":" in cells[1])
 
 
@@ -216,10 +216,9 @@ def _local_to_utc(query: EventQuery, report: FileReport):
                             f"({query.tz}) are ambiguous: read as the first occurrence")
         return (local.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - offset // _SECOND
 
-    def to_utc(local: LocalTime) -> int | None:
-        year, month, day, hour, minute, second = local
-        start = hour_start(year, month, day, hour)
-        return None if start is None else (start + minute * 60 + second) * 1_000_000_000
+    def to_utc(local: datetime) -> int | None:
+        start = hour_start(local.year, local.month, local.day, local.hour)
+        return None if start is None else (start + local.minute * 60 + local.second) * 1_000_000_000
 
     return to_utc
 

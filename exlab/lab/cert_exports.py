@@ -10,7 +10,7 @@ friendly name, private key, server), each writer produces one shape an engineer 
 * :func:`write_json` - ``| Select-Object ... | ConvertTo-Json``.
 
 Console output redirected with ``>`` is UTF-16 LE with a BOM; every line ends in CRLF.
-Local times follow ``tz`` and dates the ``culture`` (``exlab.certs.exchange_values``).
+Local times follow ``tz`` and dates the ``culture`` (``exlab.cultures.DATE_FORMATS``).
 The same inputs always give the same bytes.
 
 >>> import io
@@ -46,13 +46,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from exlab.certs.exchange_values import (
     ROOT_CA_TYPES,
     STATUSES,
-    format_local,
     services_flags,
     services_letters,
     services_text,
     utc_to_local,
 )
 from exlab.certs.x509_facts import certificate_facts
+from exlab.cultures import DATE_FORMATS
 
 Target = Union[str, os.PathLike, BinaryIO]
 _DER = Encoding.DER
@@ -208,8 +208,8 @@ def _list_values(cert: ExchangeCert, culture: str, tz: str | None) -> dict[str, 
         "HasPrivateKey": str(cert.has_private_key),
         "IsSelfSigned": str(facts["is_self_signed"]),
         "Issuer": facts["issuer"],
-        "NotAfter": format_local(cert.local_time("not_after", tz), culture),
-        "NotBefore": format_local(cert.local_time("not_before", tz), culture),
+        "NotAfter": DATE_FORMATS[culture].format(cert.local_time("not_after", tz)),
+        "NotBefore": DATE_FORMATS[culture].format(cert.local_time("not_before", tz)),
         "PublicKeySize": str(facts["public_key_size"]),
         "RootCAType": cert.root_ca_type,
         "SerialNumber": facts["serial_number"],
@@ -382,8 +382,8 @@ def _x509_to_string(cert: ExchangeCert, culture: str, tz: str | None) -> str:
     """X509Certificate.ToString(): the object's ToString in CliXml."""
     parts = [("Subject", cert.facts["subject"]), ("Issuer", cert.facts["issuer"]),
              ("Serial Number", cert.facts["serial_number"]),
-             ("Not Before", format_local(cert.local_time("not_before", tz), culture)),
-             ("Not After", format_local(cert.local_time("not_after", tz), culture)),
+             ("Not Before", DATE_FORMATS[culture].format(cert.local_time("not_before", tz))),
+             ("Not After", DATE_FORMATS[culture].format(cert.local_time("not_after", tz))),
              ("Thumbprint", cert.thumbprint)]
     return "\r\n".join(f"[{label}]\r\n  {value}\r\n" for label, value in parts) + "\r\n"
 

@@ -250,7 +250,7 @@ def _write_viewer_text(target: Target, rows: Iterable[Row], delimiter: str, cult
         for row in rows:
             when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
             cells = (culture.level_name(row.get("level")),
-                     culture.format_local(when.year, when.month, when.day, when.hour, when.minute, when.second),
+                     culture.date.format(when),
                      row.get("provider") or "", str(int(row["event_id"])),
                      _task_name(row, culture, task_names, unnamed=None), row.get("message") or "")
             yield delimiter.join(_quoted(cell, delimiter) for cell in cells) + "\r\n"
