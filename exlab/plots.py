@@ -346,15 +346,14 @@ def describe_sessions_by_certificate(sessions: pd.DataFrame, *, tz: str | None =
     through = (f" through send connector{'' if len(connectors) == 1 else 's'} "
                + ", ".join(f'"{name}"' for name in connectors)
                if connectors else "")
-    starts = pd.DatetimeIndex(sessions["start"])
     rows = []
-    frame = sessions.assign(_cert=_presented(sessions), _start=starts)
-    for cert, group in frame.groupby("_cert", sort=True):
-        ends = [f"{len(ended)} {outcome} {_span(ended['_start'].min(), ended['_start'].max(), zone)}"
+    for cert, group in sessions.groupby(_presented(sessions), sort=True):
+        ends = [f"{len(ended)} {outcome} {_span(ended['start'].min(), ended['start'].max(), zone)}"
                 for outcome, ended in group.groupby(group["outcome"].astype("string"), sort=True)]
         rows.append(f"{_short(cert) if cert != _NONE_LOGGED else cert}: {', '.join(ends)}")
     words.append(f"Dot chart of {_many(len(sessions), 'SMTP send session')}{through} "
-                 f"{_span(starts.min(), starts.max(), zone)} ({zone}), one row per certificate presented: "
+                 f"{_span(sessions['start'].min(), sessions['start'].max(), zone)} ({zone}), "
+                 "one row per certificate presented: "
                  f"{'; '.join(rows)}.")
     return " ".join(words)
 

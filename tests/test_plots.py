@@ -111,10 +111,10 @@ def test_failures_description_says_the_span_the_counts_and_each_line_the_plot_dr
     # the same lines as the figure, in its order, with their times in Warsaw
     assert [line.get_label() for line in plot_failures(counts, certs=CERTS, fix=FIX).axes[0].lines] == \
         [f"NotAfter {f.PUBLIC[:8]}", f"NotBefore {f.INTERNAL[:8]}", "fix"]
-    assert lines == [f"certificate {f.PUBLIC[:8]} CN=mail.contoso.com by CN=exlab Lab Public Server CA 01, "
-                     "expires 2025-03-25 01:00",
-                     f"certificate {f.INTERNAL[:8]} CN=mail.contoso.com by CN=Contoso Issuing CA 01, "
-                     "valid from 2025-03-14 10:02",
+    assert lines == [(f"certificate {f.PUBLIC[:8]} CN=mail.contoso.com by CN=exlab Lab Public Server CA 01, "
+                      "expires 2025-03-25 01:00"),
+                     (f"certificate {f.INTERNAL[:8]} CN=mail.contoso.com by CN=Contoso Issuing CA 01, "
+                      "valid from 2025-03-14 10:02"),
                      "mail flowing again (fix) at 2025-03-21 12:05"]
 
 

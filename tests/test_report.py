@@ -153,7 +153,7 @@ def test_figure_texts_carry_the_case_numbers(reports):
     assert f"certificate {culprit[:8]} CN=mail.contoso.com by CN=Contoso Issuing CA 01, valid from" in failures
     public = next(c["thumbprint"] for c in truth["certificates"] if c["key"] == "public")
     issuers = alts["Certificates covering "]
-    assert issuers.startswith(f"Certificates covering mail.contoso.com. Bar chart of the validity of 2 certificates")
+    assert issuers.startswith("Certificates covering mail.contoso.com. Bar chart of the validity of 2 certificates")
     assert f"{public[:8]} CN=mail.contoso.com by CN=exlab Lab Public Server CA 01, public, valid from" in issuers
     assert re.search(f"{culprit[:8]} [^;]*, internal, valid from [^;]*, selected for outbound TLS", issuers)
     sessions = alts["SMTP send sessions by presented certificate."]
