@@ -6,39 +6,27 @@ Both shapes hold one ``<Obj>`` per certificate with typed properties: ``<S>`` te
 ``<ToString>`` (the names) and ``<I32>`` (the number); lists are ``<LST>``. A remote shell
 gives ``Deserialized.`` type names and a ``SerializationData`` blob, which exlab never
 decodes; when Exchange could not deserialize the object only ``RawData`` is left, and the
-certificate is still read from it. XML goes through defusedxml.
-
->>> decode_string("[Subject]_x000D__x000A_  CN=mail.contoso.com")
-'[Subject]\\r\\n  CN=mail.contoso.com'
->>> clixml_time("2027-03-14T10:12:05.1234567+01:00")
-Timestamp('2027-03-14 09:12:05.123456+0000', tz='UTC')
+certificate is still read from it. :mod:`exlab.clixml` decodes the document; this module
+gives each certificate's properties as Format-List shows them (enums by name, nested
+objects as their text) to :func:`~exlab.certs.exchange_props.counted_rows`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
 
 import pandas as pd
-from defusedxml import ElementTree
 
 from exlab.certs.exchange_props import PropsContext, counted_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
-from exlab.errors import CorruptInput
-from exlab.events.clixml import decode_string
+from exlab.clixml import ClixmlDateTime, ClixmlObject, iter_items, shown
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 FORMAT = "exchange-clixml"
-_NS = "{http://schemas.microsoft.com/powershell/2004/04}"
-_NUMBERS = ("I32", "I64", "U32", "U64", "I16", "U16", "By", "SB")
-_LISTS = ("LST", "IE", "STK", "QUE")
-_MAX_DEPTH = 20   # Export-Clixml's default -Depth is 2; this only stops reference loops
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
@@ -50,55 +38,6 @@ def sniff(head: bytes, text: str | None) -> str | None:
     if text is None or not text.lstrip("\ufeff \r\n").startswith(("<Objs", "<?xml")):
         return None
     return FORMAT if re.search(r"ExchangeCertificate|X509Certificate2|N=\"RawData\"", text) else None
-
-
-def clixml_time(text: str) -> pd.Timestamp | datetime:
-    """A ``<DT>`` value: round-trip ISO 8601 with up to 7 fraction digits (naive when Kind=Unspecified)."""
-    value = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo is None else pd.Timestamp(moment).tz_convert("UTC")
-
-
-def _tag(element: Element) -> str:
-    return element.tag.removeprefix(_NS)
-
-
-def _value(element: Element, refs: dict[str, Element], depth: int = 0) -> Any:
-    """The Python value of one CliXml element (enums: their names; lists: item texts)."""
-    if depth > _MAX_DEPTH:
-        raise ValueError(f"objects nested deeper than {_MAX_DEPTH} (a reference loop?)")
-    tag = _tag(element)
-    text = element.text or ""
-    if tag == "S":
-        return decode_string(text)
-    if tag == "B":
-        return text.strip().lower() == "true"
-    if tag in _NUMBERS:
-        return int(text)
-    if tag == "DT":
-        return clixml_time(text)
-    if tag == "BA":
-        return base64.b64decode(text, validate=False)
-    if tag == "Nil":
-        return None
-    if tag == "Ref":
-        target = refs.get(element.get("RefId", ""))
-        return _value(target, refs, depth + 1) if target is not None else None
-    if tag == "Obj":
-        for child in element:
-            if _tag(child) in _LISTS:
-                return [_value(item, refs, depth + 1) for item in child]
-        string = element.find(f"{_NS}ToString")
-        if string is not None:
-            return decode_string(string.text or "")
-        for child in element:
-            if _tag(child) in _NUMBERS:
-                return int(child.text or "0")
-        props = element.find(f"{_NS}Props")
-        if props is not None:
-            return {child.get("N"): _value(child, refs, depth + 1) for child in props if child.get("N")}
-        return None
-    return decode_string(text)
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
@@ -115,33 +54,43 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     >>> row["services"], row["not_after"]
     (('IIS', 'SMTP'), Timestamp('2027-03-14 09:12:05+0000', tz='UTC'))
     """
-    text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
-    try:
-        root = ElementTree.fromstring(text)
-    except ParseError as err:
-        line, column = err.position
-        raise CorruptInput(evidence.name, f"line {line} column {column}", "well-formed CliXml", str(err)) from None
-    if _tag(root) != "Objs":
-        raise CorruptInput(evidence.name, "the root element", "<Objs> (Export-Clixml)")
-    refs = {obj.get("RefId"): obj for obj in root.iter(f"{_NS}Obj") if obj.get("RefId")}
+    text = read_text(evidence.stream, evidence.name, report)
     context = PropsContext(report, tz=options.tz)
     rows: list[dict] = []
     blobs = 0
-    for number, obj in enumerate(root, 1):
-        where = f"object {number}"
-        if _tag(obj) != "Obj":
-            report.skip_record(where, f"expected <Obj>, found <{_tag(obj)}>")
+    for item in iter_items(text, evidence.name):
+        where = f"object {item.position}"
+        if item.error is not None:
+            report.skip_record(where, item.error)
             continue
-        props = {}
-        for section in ("Props", "MS"):
-            for child in obj.findall(f"{_NS}{section}/*"):
-                if child.get("N"):
-                    try:
-                        props[child.get("N")] = _value(child, refs)
-                    except (ValueError, binascii.Error) as err:
-                        report.note(f"{where}: {child.get('N')} not understood ({err}); left NA")
+        if not isinstance(item.value, ClixmlObject):
+            report.skip_record(where, f"expected <Obj>, found <{item.tag}>")
+            continue
+        props = _properties(item.value, where, report)
         blobs += "SerializationData" in props
         rows.extend(counted_rows(props, context, where))
     if blobs:
         report.note(f"{blobs} object(s) from a remote shell: their SerializationData blobs are not decoded")
     return rows
+
+
+def _properties(obj: ClixmlObject, where: str, report: FileReport) -> dict[str, Any]:
+    """The certificate's properties as Format-List shows them, dates as moments; what cannot be
+    understood is noted and left out (its column stays NA)."""
+    props: dict[str, Any] = {}
+    problems = dict(obj.errors)
+    for name, value in obj.items():
+        try:
+            props[name] = _moment(value) if isinstance(value, ClixmlDateTime) else shown(value)
+        except (ValueError, OverflowError) as err:
+            problems[name] = str(err)
+    for name, reason in problems.items():
+        report.note(f"{where}: {name} not understood ({reason}); left NA")
+    return props
+
+
+def _moment(value: ClixmlDateTime) -> pd.Timestamp | datetime:
+    """A ``<DT>`` to the microsecond: UTC when written with an offset, naive (the server's local
+    time, Kind=Unspecified) without one."""
+    moment = value.to_datetime()
+    return moment if moment.tzinfo is None else pd.Timestamp(moment).tz_convert("UTC")

@@ -17,47 +17,30 @@ An EventLogEntry gives: ``InstanceId`` = qualifiers << 16 | event id, ``Replacem
 channel or keywords. Only EventLogEntry exports are claimed here: other CliXml (such as
 Get-ExchangeCertificate) belongs to other readers.
 
->>> decode_string("Line_x000D__x000A_two_x005F_x")
-'Line\\r\\ntwo_x'
->>> encode_string("Line\\r\\ntwo_x")
-'Line_x000D__x000A_two_x005F_x'
+The CliXml itself is decoded by :mod:`exlab.clixml`; this module maps its values to event
+rows. ``decode_string`` and ``encode_string`` stay importable from here: the lab's writers
+and older code import them from this module.
 """
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from typing import Any
-from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
-
+from exlab.clixml import PS_NS, ClixmlDateTime, ClixmlObject, decode_string, encode_string, iter_items
 from exlab.errors import CorruptInput
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, sniff_encoding
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
+__all__ = ["ENTRY_TYPE", "ENTRY_TYPE_LEVELS", "ENTRY_TYPE_NAMES", "FORMAT", "PS_NS", "decode_string", "detect",
+           "encode_string", "read"]
+
 FORMAT = "eventlog-clixml"
-PS_NS = "http://schemas.microsoft.com/powershell/2004/04"
 ENTRY_TYPE = "System.Diagnostics.EventLogEntry"
 # EventLogEntryType -> level: Error, Warning, Information; audits are level 0 in the log.
 ENTRY_TYPE_LEVELS = {1: 2, 2: 3, 4: 4, 8: 0, 16: 0}
 ENTRY_TYPE_NAMES = {1: "Error", 2: "Warning", 4: "Information", 8: "SuccessAudit", 16: "FailureAudit"}
-
-_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-_DT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?")
-_INTEGERS = frozenset({"I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"})
-_Q = "{" + PS_NS + "}"
-
-
-class _Enum(int):
-    """An enum value from CliXml: its number, and its name from ``<ToString>``."""
-
-    name: str = ""
 
 
 def detect(head: bytes) -> bool:
@@ -91,177 +74,35 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     (2004, 16388, {'%1': 'Outbound to Office 365'})
     """
     evidence.stream.seek(0)
-    types: dict[str, list[str]] = {}
-    refs: dict[str, Any] = {}
-    root: Element | None = None
-    depth = 0
-    position = 0
-    others = 0
+    position = others = 0
     try:
-        for action, element in iterparse(evidence.stream, events=("start", "end")):
-            if action == "start":
-                depth += 1
-                if root is None:
-                    root = element
-                    if element.tag != _Q + "Objs":
-                        raise CorruptInput(evidence.name, "the root element", f"<Objs xmlns=\"{PS_NS}\">",
-                                           f"found <{element.tag}>")
-                continue
-            depth -= 1
-            if depth != 1:
-                continue
-            position += 1
-            where = f"object {position}"
+        for item in iter_items(evidence.stream, evidence.name):
+            position = item.position
             try:
-                value = _value(element, types, refs)
+                if item.error is not None:
+                    raise ValueError(item.error)
+                if not isinstance(item.value, ClixmlObject) or ENTRY_TYPE not in item.value.types:
+                    others += 1
+                    continue
+                row = _row(item.value, evidence.name, query, report)
             except ValueError as err:
-                report.skip_record(where, str(err))
-                root.clear()
-                continue
-            root.clear()
-            if not isinstance(value, _Object) or ENTRY_TYPE not in value.types:
-                others += 1
-                continue
-            try:
-                row = _row(value, evidence.name, query, report)
-            except ValueError as err:
-                report.skip_record(where, str(err))
+                report.skip_record(f"object {position}", str(err))
                 continue
             report.records_read += 1
             if row is not None:
                 yield row
-    except (ParseError, DefusedXmlException) as err:
-        if root is None or (report.records_read == 0 and not report.losses and not others):
-            raise CorruptInput(evidence.name, "the start", "a well-formed CliXml document", str(err)) from err
-        line = getattr(err, "position", ("?",))[0]
-        report.skip_chunk(f"line {line}, after object {position}",
-                          f"the XML breaks off ({err}): the rest of the file is lost")
+    except CorruptInput as err:
+        if position == 0:
+            raise
+        report.skip_chunk(str(err.where), f"the XML breaks off ({err.detail}): the rest of the file is lost")
     if others:
         report.note(f"{others} object(s) that are not EventLogEntry were ignored")
 
 
-def decode_string(text: str) -> str:
-    """A CliXml ``<S>`` value with its ``_xHHHH_`` escapes undone (surrogate pairs joined).
-
-    >>> decode_string("_xD83D__xDE00_ ok")
-    '\U0001f600 ok'
-    """
-    if "_x" not in text:
-        return text
-    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-
-
-def encode_string(text: str) -> str:
-    """A string as CliXml writes it: control characters, lone surrogates and ``_x`` escaped.
-
-    >>> encode_string("tab\\there")
-    'tab_x0009_here'
-    """
-    out = []
-    for index, char in enumerate(text):
-        code = ord(char)
-        if code < 0x20 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF) or (
-                char == "_" and text[index + 1:index + 2] == "x"):
-            out.append(f"_x{code:04X}_")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def parse_datetime(text: str) -> tuple[int, bool]:
-    """Nanoseconds since the epoch (UTC) of a ``<DT>`` value, and whether it had an offset.
-
-    A value without offset (DateTimeKind.Unspecified) is read as UTC.
-
-    >>> parse_datetime("2025-03-20T14:15:04+01:00")
-    (1742476504000000000, True)
-    >>> parse_datetime("2025-03-20T13:15:04.5Z")[0] - 1742476504000000000
-    500000000
-    """
-    match = _DT.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"<DT> {text!r} is not an ISO 8601 date and time")
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, zone = match.group(7) or "", match.group(8)
-    try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
-    except ValueError as err:
-        raise ValueError(f"<DT> {text!r} is not a valid date ({err})") from None
-    offset = 0 if zone in (None, "Z") else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[4:6]))
-    seconds = int(moment.timestamp()) - offset * 60
-    return seconds * 1_000_000_000 + int(fraction.ljust(9, "0") or 0), zone is not None
-
-
-class _Object(dict):
-    """A deserialized ``<Obj>`` with properties: its properties by name, and its type names."""
-
-    types: tuple[str, ...] = ()
-
-
-def _value(element: Element, types: dict[str, list[str]], refs: dict[str, Any]) -> Any:
-    """The Python value of one CliXml value element."""
-    tag = element.tag[len(_Q):] if element.tag.startswith(_Q) else element.tag
-    text = element.text or ""
-    if tag == "S":
-        return decode_string(text)
-    if tag in _INTEGERS:
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise ValueError(f"<{tag}> {text!r} is not an integer") from None
-    if tag == "Nil":
-        return None
-    if tag == "B":
-        return text.strip().lower() == "true"
-    if tag == "DT":
-        return parse_datetime(text)
-    if tag == "BA":
-        try:
-            return base64.b64decode(text.strip(), validate=True)
-        except ValueError:
-            raise ValueError(f"<BA> is not base64: {text[:40]!r}") from None
-    if tag == "Ref":
-        ref = element.get("RefId")
-        if ref not in refs:
-            raise ValueError(f"<Ref RefId={ref!r}> points at no earlier object")
-        return refs[ref]
-    if tag == "Obj":
-        return _object(element, types, refs)
-    return text
-
-
-def _object(element: Element, types: dict[str, list[str]], refs: dict[str, Any]) -> Any:
-    names: list[str] = []
-    value: Any = None
-    for child in element:
-        tag = child.tag[len(_Q):]
-        if tag == "TN":
-            names = [t.text or "" for t in child]
-            types[child.get("RefId", "")] = names
-        elif tag == "TNRef":
-            names = types.get(child.get("RefId", ""), [])
-        elif tag in ("LST", "IE", "STK", "QUE"):
-            value = [_value(item, types, refs) for item in child]
-        elif tag in ("Props", "MS"):
-            if not isinstance(value, _Object):
-                value = _Object()
-            for prop in child:
-                value[prop.get("N", "")] = _value(prop, types, refs)
-        elif tag in _INTEGERS and value is None:  # an enum: its number beside <ToString>
-            value = _Enum(_value(child, types, refs))
-    if isinstance(value, _Enum):
-        value.name = element.findtext(_Q + "ToString") or ""
-    if isinstance(value, _Object):
-        value.types = tuple(names)
-    if value is None:
-        value = element.findtext(_Q + "ToString")
-    if element.get("RefId") is not None:
-        refs[element.get("RefId")] = value
-    return value
-
-
-def _row(entry: _Object, source: str, query: EventQuery, report: FileReport) -> dict | None:
+def _row(entry: ClixmlObject, source: str, query: EventQuery, report: FileReport) -> dict | None:
+    if entry.errors:   # a member that could not be read: the entry is damaged
+        name, reason = next(iter(entry.errors.items()))
+        raise ValueError(f"{name}: {reason}")
     instance_id = entry.get("InstanceId")
     event_id = entry.get("EventID")
     if isinstance(instance_id, int):
@@ -274,10 +115,10 @@ def _row(entry: _Object, source: str, query: EventQuery, report: FileReport) -> 
     if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
         return None
     generated = entry.get("TimeGenerated")
-    if not isinstance(generated, tuple):
+    if not isinstance(generated, ClixmlDateTime):
         raise ValueError("the EventLogEntry has no TimeGenerated")
-    time_created, has_offset = generated
-    if not has_offset and report.assumed_tz is None:
+    time_created = generated.nanoseconds
+    if generated.offset is None and report.assumed_tz is None:
         report.assume_tz("UTC", "TimeGenerated carries no offset")
     if not query.wants_time(time_created):
         return None

@@ -26,20 +26,15 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
 
 import pandas as pd
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from exlab.certs.text_decoding import decode_text
+from exlab.clixml import ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
-from exlab.events.clixml import decode_string
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
-
-PS_NS = "{http://schemas.microsoft.com/powershell/2004/04}"
 
 #: connectors-frame column -> Get-SendConnector property
 CONNECTOR_PROPERTIES: dict[str, str] = {
@@ -60,6 +55,7 @@ _CONNECTOR_MARKERS = ("AddressSpaces", "SmartHosts", "SmartHostsString", "CloudS
 _SERVER_MARKERS = ("AdminDisplayVersion", "ServerRole", "IsHubTransportServer", "IsMailboxServer", "IsEdgeServer")
 _PROTOCOL_LOGGING = {0: "None", 1: "Verbose"}
 _FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +:(?: (?P<value>.*))?$")
+_CLIXML = "a well-formed Export-Clixml document"
 TRUNCATED = "..."   # Format-List shows only $FormatEnumerationLimit (4) items of a list, then "..."
 
 Bag = dict[str, Any]
@@ -183,67 +179,6 @@ def fl_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-# -- Export-Clixml ------------------------------------------------------------------------
-
-def parse_clixml(text: str) -> list[Bag]:
-    """The top-level objects of a CliXml document as property dicts.
-
-    Strings, booleans and numbers keep their type; lists (``<LST>``) become lists; a
-    nested object becomes its ``<ToString>`` (what Format-List shows: an Fqdn, an enum
-    name, ``<I>issuer<S>subject``), or its properties when it has no ``<ToString>``.
-
-    >>> doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
-    ...        '<Props><S N="Name">EX01</S><B N="IsHubTransportServer">true</B><Nil N="Site" /></Props></Obj></Objs>')
-    >>> parse_clixml(doc)
-    [{'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}]
-    """
-    root = fromstring(text.encode("utf-8"))
-    refs: dict[str, Any] = {}
-    return [_clixml_properties(element, refs) for element in root if element.tag == PS_NS + "Obj"]
-
-
-def _clixml_properties(element: Element, refs: dict[str, Any]) -> Bag:
-    props: Bag = {}
-    if element.get("RefId") is not None:
-        refs[element.get("RefId")] = props
-    for child in element:
-        if child.tag in (PS_NS + "Props", PS_NS + "MS"):
-            for prop in child:
-                props[prop.get("N", "")] = _clixml_value(prop, refs)
-    return props
-
-
-def _clixml_value(element: Element, refs: dict[str, Any]) -> Any:
-    tag = element.tag.removeprefix(PS_NS)
-    text = element.text or ""
-    if tag == "S":
-        return decode_string(text)
-    if tag == "B":
-        return text.strip().lower() == "true"
-    if tag == "Nil":
-        return None
-    if tag in ("I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"):
-        return int(text.strip())
-    if tag == "Ref":      # an object written earlier in the document
-        if element.get("RefId") not in refs:
-            raise ValueError(f"<Ref RefId={element.get('RefId')!r}> points at no earlier object")
-        return refs[element.get("RefId")]
-    if tag == "Obj":
-        value = _clixml_object(element, refs)
-        if element.get("RefId") is not None:
-            refs[element.get("RefId")] = value
-        return value
-    return decode_string(text)
-
-
-def _clixml_object(element: Element, refs: dict[str, Any]) -> Any:
-    for child in element:
-        if child.tag in (PS_NS + "LST", PS_NS + "IE", PS_NS + "STK", PS_NS + "QUE"):
-            return [_clixml_value(item, refs) for item in child]
-    shown = element.findtext(PS_NS + "ToString")
-    return decode_string(shown) if shown is not None else _clixml_properties(element, refs)
-
-
 # -- reading ------------------------------------------------------------------------------
 
 def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
@@ -257,11 +192,7 @@ def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
     report.engine = encoding
     shape = _shape(text)
     if shape == "clixml":
-        try:
-            return parse_clixml(text)
-        except (ParseError, DefusedXmlException, ValueError) as err:
-            raise CorruptInput(evidence.name, _xml_place(err), "a well-formed Export-Clixml document",
-                               str(err)) from None
+        return _clixml_objects(text, evidence.name, report)
     if shape == "json":
         try:
             loaded = json.loads(text)
@@ -290,9 +221,33 @@ def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
     raise UnsupportedFormat(evidence.name, "the first lines", "Format-List, Export-Clixml or ConvertTo-Json output")
 
 
-def _xml_place(err: Exception) -> str:
-    position = getattr(err, "position", None)
-    return f"line {position[0]} column {position[1]}" if position else "the XML"
+def _clixml_objects(text: str, source: str, report: FileReport) -> list[Bag]:
+    """The top-level objects of an Export-Clixml document, their properties as Format-List shows
+    them (a nested object as its ``<ToString>``: an Fqdn, an enum name, ``<I>issuer<S>subject``).
+    A property that cannot be read makes the file corrupt; an item that is no object is skipped.
+
+    >>> from exlab.parse_report import ParseReport
+    >>> doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
+    ...        '<Props><S N="Name">EX01</S><B N="IsHubTransportServer">true</B><Nil N="Site" /></Props></Obj></Objs>')
+    >>> _clixml_objects(doc, "servers.xml", ParseReport().add_file("servers.xml", sha256="", format="exchange-server"))
+    [{'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}]
+    """
+    bags: list[Bag] = []
+    for item in iter_items(text, source):
+        where = f"object {item.position}"
+        if item.error is not None:
+            raise CorruptInput(source, where, _CLIXML, item.error)
+        if not isinstance(item.value, ClixmlObject):
+            report.skip_record(where, f"expected <Obj>, found <{item.tag}>")
+            continue
+        if item.value.errors:
+            name, reason = next(iter(item.value.errors.items()))
+            raise CorruptInput(source, f"{where}, property {name}", _CLIXML, reason)
+        try:
+            bags.append({name: shown(value) for name, value in item.value.items()})
+        except ValueError as err:
+            raise CorruptInput(source, where, _CLIXML, str(err)) from None
+    return bags
 
 
 def display(value: Any) -> Any:
@@ -316,7 +271,10 @@ def display(value: Any) -> Any:
     for key in ("Domain", "HostnameString", "Address", "Name", "ToString"):
         if value.get(key) not in (None, ""):
             return display(value[key])
-    return json.dumps(value, sort_keys=True)
+    try:     # an object no rule names: its members, whatever their types
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _cell(column: str, value: Any) -> Any:
