@@ -22,8 +22,8 @@ datetime.datetime(2024, 12, 2, 13, 43, 23)
 >>> DATE_FORMATS["pl-PL"].format(style.parse("12/2/2024 1:43:23 PM"))
 '02.12.2024 13:43:23'
 
-How each culture writes a date is :data:`exlab.cultures.DATE_FORMATS`' (the lab's writers format
-with it too); what this module adds is deciding a file's day/month order from its dates.
+Dates are read (and the lab's writers write them) with :data:`exlab.cultures.DATE_FORMATS`, the one
+table of Windows date formats; what this module adds is deciding a file's day/month order.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def parse_list(text: str) -> tuple[list[str], bool]:
     body = text.strip()
     if body.startswith("{") and body.endswith("}"):
         body = body[1:-1]
-    truncated = body.endswith("...") or body.endswith("\u2026")
+    truncated = body.endswith(("...", "\u2026"))
     body = body.removesuffix("...").removesuffix("\u2026")
     return [item.strip() for item in body.split(",") if item.strip()], truncated
 

@@ -14,7 +14,8 @@ datetime.datetime(2025, 3, 20, 14, 15, 4)
 >>> CULTURES["en-US"].date.format((2025, 3, 20, 14, 15, 4))
 '3/20/2025 2:15:04 PM'
 
-The dates are :data:`exlab.cultures.DATE_FORMATS`' (one table for every reader and writer).
+A culture's dates are read and written with its entry in :data:`exlab.cultures.DATE_FORMATS`,
+the one table of Windows date formats.
 """
 
 from __future__ import annotations
