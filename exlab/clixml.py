@@ -13,10 +13,13 @@ Windows PowerShell 5.1 writes the file as UTF-16 LE with a BOM and CRLF line end
 PowerShell 7 as UTF-8.
 
 The values: an object is a :class:`ClixmlObject` (a dict of its members that keeps its type
-names and ToString), a list a ``list``, a dictionary a ``dict``, an enum a
-:class:`ClixmlEnum` (an ``int`` with its name), a date a :class:`ClixmlDateTime` (with the
-offset it was written with, if any), ``<BA>`` ``bytes``; :func:`shown` gives what
-Format-List would print. XML goes through defusedxml and nothing is ever evaluated.
+names and ToString), a list a ``list``, a dictionary a ``dict`` (an object that wraps one is
+that list or dict, as Format-List shows it: its type names and any members are not kept), an
+enum a :class:`ClixmlEnum` (an ``int`` with its name), a date a :class:`ClixmlDateTime` (with
+the offset it was written with, if any), ``<BA>`` ``bytes``, ``<Db>`` a float, ``<D>`` a
+Decimal; types no reader interprets (``<TS>``, ``<G>``, ``<Version>`` ...) stay text.
+:func:`shown` gives what Format-List would print. XML goes through defusedxml and nothing
+is ever evaluated.
 
 >>> doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
 ...        '<Obj RefId="0"><TN RefId="0"><T>Demo.Connector</T><T>System.Object</T></TN>'
@@ -26,8 +29,10 @@ Format-List would print. XML goes through defusedxml and nothing is ever evaluat
 ...        '<Obj RefId="3"><TNRef RefId="0" /><ToString>Second</ToString>'
 ...        '<Props><Ref N="Servers" RefId="1" /></Props></Obj></Objs>')
 >>> first, second = (item.value for item in iter_items(doc, "connectors.xml"))
->>> first, first.types, first["Level"].name
-({'Name': 'Out\\nbound', 'Servers': ['EX01', 'EX02'], 'Level': ClixmlEnum(1, 'Verbose')}, ('Demo.Connector', 'System.Object'), 'Verbose')
+>>> first
+{'Name': 'Out\\nbound', 'Servers': ['EX01', 'EX02'], 'Level': ClixmlEnum(1, 'Verbose')}
+>>> first.types, first.to_string, first["Level"].name
+(('Demo.Connector', 'System.Object'), 'Outbound', 'Verbose')
 >>> second["Servers"] is first["Servers"], shown(first["Level"])
 (True, 'Verbose')
 """
@@ -41,7 +46,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, Self
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -73,7 +78,7 @@ class ClixmlObject(dict):
     ('EX01', 'Demo.Server', 'EX01', {})
     """
 
-    __slots__ = ("types", "to_string", "errors")
+    __slots__ = ("errors", "to_string", "types")
 
     def __init__(self, members: Any = (), *, types: tuple[str, ...] = (), to_string: str | None = None) -> None:
         super().__init__(members)
@@ -93,7 +98,7 @@ class ClixmlEnum(int):
 
     name: str
 
-    def __new__(cls, number: int, name: str = "") -> ClixmlEnum:
+    def __new__(cls, number: int, name: str = "") -> Self:
         value = super().__new__(cls, number)
         value.name = name
         return value
@@ -108,8 +113,8 @@ class ClixmlDateTime(NamedTuple):
     in minutes east of UTC (None when there was none).
 
     >>> moment = parse_datetime("2025-03-20T14:15:04.1234567+01:00")
-    >>> moment.offset, moment.to_datetime(), str(parse_datetime("2025-03-20T14:15:04"))
-    (60, datetime.datetime(2025, 3, 20, 14, 15, 4, 123456, tzinfo=datetime.timezone(datetime.timedelta(seconds=3600))), '2025-03-20T14:15:04')
+    >>> moment.offset, str(moment), str(parse_datetime("2025-03-20T14:15:04"))
+    (60, '2025-03-20T14:15:04.123456+01:00', '2025-03-20T14:15:04')
     """
 
     nanoseconds: int
@@ -151,12 +156,12 @@ def iter_items(source: BinaryIO | str, name: str) -> Iterator[Item]:
     (the items before the break have been yielded by then).
 
     >>> import io
-    >>> doc = '<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04"><S>a_x000D__x000A_b</S><I32>x</I32></Objs>'
+    >>> doc = f'<Objs xmlns="{PS_NS}"><S>a_x000D__x000A_b</S><I32>x</I32></Objs>'
     >>> [(i.position, i.tag, i.value, i.error) for i in iter_items(io.BytesIO(doc.encode("utf-16")), "a.xml")]
     [(1, 'S', 'a\\r\\nb', None), (2, 'I32', None, "<I32> 'x' is not an integer")]
-    >>> list(iter_items(doc[:70], "cut.xml"))
+    >>> list(iter_items(doc[:70], "cut.xml"))   # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    exlab.errors.CorruptInput: cut.xml, line 1 column 70: expected well-formed CliXml, as Export-Clixml writes it (no element found: line 1, column 70)
+    exlab.errors.CorruptInput: cut.xml, line 1 column 70: expected well-formed CliXml, ... (no element found: ...)
     """
     stream = io.StringIO(source.removeprefix("\ufeff")) if isinstance(source, str) else source
     decoder = Decoder()
@@ -195,7 +200,7 @@ class Decoder:
 
     >>> from defusedxml.ElementTree import fromstring
     >>> decoder = Decoder()
-    >>> decoder.value(fromstring('<DT xmlns="http://schemas.microsoft.com/powershell/2004/04">2025-03-20T13:15:04Z</DT>'))
+    >>> decoder.value(fromstring(f'<DT xmlns="{PS_NS}">2025-03-20T13:15:04Z</DT>'))
     ClixmlDateTime(nanoseconds=1742476504000000000, offset=0)
     """
 
@@ -411,4 +416,4 @@ def _primitive(tag: str, text: str) -> Any:
 
 def _local(tag: str) -> str:
     """The element's name without PowerShell's namespace (a name in another namespace stays whole)."""
-    return tag[len(_Q):] if tag.startswith(_Q) else tag
+    return tag.removeprefix(_Q)

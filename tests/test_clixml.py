@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import exlab
 from exlab.clixml import (
     MAX_DEPTH,
     PS_NS,
@@ -23,7 +24,8 @@ from exlab.clixml import (
     parse_datetime,
     shown,
 )
-from exlab.errors import CorruptInput
+from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
+from exlab.transport.settings import read_connectors
 
 # What `$a, $b | Export-Clixml out.xml` writes in Windows PowerShell 5.1 for two PSCustomObjects
 # that share an array: two-space indent, CRLF, UTF-16 LE with BOM; the second object refers to the
@@ -282,3 +284,48 @@ def test_escapes_as_powershell_writes_them():
     assert decode_string("_xD83D__xDE00_ and _x005F_x0041_ and _x12_") == "\U0001F600 and _x0041_ and _x12_"
     assert decode_string("_xD83D_ alone") == "\ufffd alone"          # a lone surrogate is replaced
     assert encode_string("a_xb\U0001F600\x00") == "a_x005F_xb\U0001F600_x0000_"
+
+
+# --------------------------------------------------------------------------- the readers on the one decoder
+
+def test_certificate_reader_notes_an_unreadable_property_and_keeps_the_certificate():
+    doc = _doc('<Obj RefId="0"><TN RefId="0"><T>Microsoft.Exchange.Management.SystemConfigurationTasks.'
+               'ExchangeCertificate</T></TN><Props><S N="Thumbprint">' + "AB" * 20 + '</S>'
+               '<I32 N="PublicKeySize">2O48</I32>'
+               '<DT N="NotAfter">2027-03-14T10:12:05</DT><Ref N="Services" RefId="4" /></Props></Obj>')
+    frame = exlab.read_certs(io.BytesIO(_as_written(doc)), tz="Europe/Warsaw")
+    report = frame.attrs["parse_report"].files[0]
+    assert frame["thumbprint"].tolist() == ["AB" * 20] and report.records_read == 1
+    assert str(frame.loc[0, "not_after"]) == "2027-03-14 09:12:05+00:00"      # no offset: the server's zone
+    assert frame.loc[0, ["public_key_size", "services"]].isna().all()
+    assert [w for w in report.warnings if "not understood" in w] == [
+        "object 1: PublicKeySize not understood (<I32> '2O48' is not an integer); left NA",
+        "object 1: Services not understood (<Ref RefId='4'> points at no earlier object); left NA"]
+
+
+def test_connector_reader_skips_an_item_that_is_no_object_and_names_a_bad_property():
+    good = ('<Obj RefId="0"><Props><S N="Name">Internet</S><B N="RequireTLS">false</B>'
+            '<Obj N="SmartHosts" RefId="1"><LST /></Obj></Props></Obj>')
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = read_connectors(io.BytesIO(_as_written(_doc("<S>WARNING: stale</S>" + good))))
+    assert frame[["name", "require_tls", "smart_hosts"]].values.tolist() == [["Internet", False, ()]]
+    assert frame.attrs["parse_report"].files[0].losses[0].where == "object 1"
+    bad = good.replace("<B N=\"RequireTLS\">false</B>", "<B N=\"RequireTLS\">maybe</B>")
+    with pytest.raises(CorruptInput) as caught:
+        read_connectors(io.BytesIO(_as_written(_doc(bad))))
+    assert (caught.value.where, caught.value.detail) == ("object 1, property RequireTLS",
+                                                         "<B> 'maybe' is not true or false")
+
+
+def test_event_reader_skips_an_entry_with_an_unreadable_member_and_reads_the_next():
+    def entry(ref: int, index: str) -> str:
+        return (f'<Obj RefId="{ref}"><TN RefId="{ref}"><T>System.Diagnostics.EventLogEntry</T></TN><Props>'
+                f'<I32 N="Index">{index}</I32><I64 N="InstanceId">1074005972</I64><S N="Source">MSExchangeTransport</S>'
+                '<DT N="TimeGenerated">2025-03-20T13:15:04</DT></Props></Obj>')
+
+    with pytest.warns(DataLossWarning, match="skipped 1 record"), pytest.warns(AssumptionWarning, match="no offset"):
+        frame = exlab.read_events(io.BytesIO(_as_written(_doc(entry(0, "4821x") + entry(1, "48213")))))
+    report = frame.attrs["parse_report"].files[0]
+    assert frame["record_id"].tolist() == [48213] and frame["event_id"].tolist() == [2004]
+    assert (report.losses[0].where, report.losses[0].reason) == ("object 1", "Index: <I32> '4821x' is not an integer")
+    assert report.assumed_tz == "UTC"                      # TimeGenerated without offset

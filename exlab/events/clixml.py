@@ -1,25 +1,18 @@
 """``Get-EventLog ... | Export-Clixml``: serialized System.Diagnostics.EventLogEntry objects.
 
-PowerShell's CliXml is ``<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">``
-holding one ``<Obj RefId="n">`` per object: its type names (``<TN RefId>`` the first time,
-``<TNRef RefId>`` after), ``<ToString>``, adapted properties in ``<Props>`` and extended
-ones in ``<MS>`` (PowerShell's own ``EventID`` script property, the low 16 bits). Values
-are typed elements (``<S>``, ``<I16>``, ``<I32>``, ``<I64>``, ``<DT>``, ``<BA>`` base64,
-``<Nil/>``, nested ``<Obj>`` with ``<LST>`` for arrays and a number for enums, ``<Ref>``
-to an object already written). Strings escape what XML cannot carry as ``_xHHHH_``
-(``_x000D__x000A_`` for a line break). Windows PowerShell 5.1 writes UTF-16 LE with a
-BOM, PowerShell 7 UTF-8.
+The document is decoded by :mod:`exlab.clixml` (Windows PowerShell 5.1 writes UTF-16 LE
+with a BOM, PowerShell 7 UTF-8); this module maps its EventLogEntry objects to event rows.
 
 An EventLogEntry gives: ``InstanceId`` = qualifiers << 16 | event id, ``ReplacementStrings``
 (the insertion strings, ``data`` %1..%n), ``Message``, ``Source``, ``CategoryNumber``
 (task), ``EntryType`` (level), ``TimeGenerated`` (with its offset), ``MachineName``,
 ``Index`` (record id) and ``Data`` (bytes, kept as hex under ``Binary``). It has no
 channel or keywords. Only EventLogEntry exports are claimed here: other CliXml (such as
-Get-ExchangeCertificate) belongs to other readers.
+Get-ExchangeCertificate) belongs to other readers. PowerShell's own ``EventID`` script
+property (in ``<MS>``) is the low 16 bits only, so ``InstanceId`` is preferred.
 
-The CliXml itself is decoded by :mod:`exlab.clixml`; this module maps its values to event
-rows. ``decode_string`` and ``encode_string`` stay importable from here: the lab's writers
-and older code import them from this module.
+``decode_string`` and ``encode_string`` stay importable from here: the lab's writers import
+them from this module.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.certs.text_decoding import decode_text
-from exlab.clixml import ClixmlObject, iter_items, shown
+from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
@@ -73,7 +73,7 @@ def _head_text(head: bytes) -> str:
 
 def _shape(text: str) -> str | None:
     stripped = text.lstrip()
-    if stripped.startswith("<") and "schemas.microsoft.com/powershell/2004/04" in stripped[:400]:
+    if stripped.startswith("<") and PS_NS in stripped[:400]:
         return "clixml"
     if stripped.startswith(("{", "[")):
         return "json"
