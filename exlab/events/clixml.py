@@ -31,6 +31,9 @@ __all__ = ["ENTRY_TYPE", "ENTRY_TYPE_LEVELS", "ENTRY_TYPE_NAMES", "FORMAT", "PS_
 
 FORMAT = "eventlog-clixml"
 ENTRY_TYPE = "System.Diagnostics.EventLogEntry"
+# Get-EventLog run through a remote session (Invoke-Command, Enter-PSSession) hands back
+# deserialized objects, and Export-Clixml writes their type names with this prefix
+_ENTRY_TYPES = (ENTRY_TYPE, "Deserialized." + ENTRY_TYPE)
 # EventLogEntryType -> level: Error, Warning, Information; audits are level 0 in the log.
 ENTRY_TYPE_LEVELS = {1: 2, 2: 3, 4: 4, 8: 0, 16: 0}
 ENTRY_TYPE_NAMES = {1: "Error", 2: "Warning", 4: "Information", 8: "SuccessAudit", 16: "FailureAudit"}
@@ -47,7 +50,7 @@ def detect(head: bytes) -> bool:
     False
     """
     text = decode_head(head, sniff_encoding(head))
-    return "<Objs" in text and PS_NS in text and f"<T>{ENTRY_TYPE}</T>" in text
+    return "<Objs" in text and PS_NS in text and any(f"<T>{name}</T>" in text for name in _ENTRY_TYPES)
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
@@ -74,7 +77,8 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
             try:
                 if item.error is not None:
                     raise ValueError(item.error)
-                if not isinstance(item.value, ClixmlObject) or ENTRY_TYPE not in item.value.types:
+                if not isinstance(item.value, ClixmlObject) or \
+                        not any(name in item.value.types for name in _ENTRY_TYPES):
                     others += 1
                     continue
                 row = _row(item.value, evidence.name, query, report)

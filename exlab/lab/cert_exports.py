@@ -52,6 +52,7 @@ from exlab.certs.exchange_values import (
     utc_to_local,
 )
 from exlab.certs.x509_facts import certificate_facts
+from exlab.clixml import encode_string
 from exlab.cultures import DATE_FORMATS
 
 Target = Union[str, os.PathLike, BinaryIO]
@@ -343,11 +344,11 @@ class _CliXml:
         self.lines.append(f"{'  ' * depth}</Obj>")
 
     def prop(self, tag: str, name: str, value: str, depth: int) -> None:
-        self.lines.append(f'{"  " * depth}<{tag} N="{xml_escape(name)}">{_clixml_text(value)}</{tag}>')
+        self.lines.append(f'{"  " * depth}<{tag} N="{xml_escape(name)}">{_cli_text(value)}</{tag}>')
 
     def enum(self, name: str, type_name: str, text: str, number: int, depth: int, prefix: str) -> None:
         self.open_obj(name, tuple(prefix + t for t in (type_name,) + _ENUM_BASES), depth)
-        self.lines.append(f"{'  ' * (depth + 1)}<ToString>{_clixml_text(text)}</ToString>")
+        self.lines.append(f"{'  ' * (depth + 1)}<ToString>{_cli_text(text)}</ToString>")
         self.lines.append(f"{'  ' * (depth + 1)}<I32>{number}</I32>")
         self.close_obj(depth)
 
@@ -356,7 +357,7 @@ class _CliXml:
         pad = "  " * (depth + 1)
         if items:
             self.lines.append(f"{pad}<LST>")
-            self.lines.extend(f"{pad}  <S>{_clixml_text(item)}</S>" for item in items)
+            self.lines.extend(f"{pad}  <S>{_cli_text(item)}</S>" for item in items)
             self.lines.append(f"{pad}</LST>")
         else:
             self.lines.append(f"{pad}<LST />")
@@ -366,10 +367,9 @@ class _CliXml:
         return "\r\n".join(self.lines + ["</Objs>"])
 
 
-def _clixml_text(value: str) -> str:
-    """XML text with control characters (CR, LF, ...) as PowerShell's ``_xHHHH_`` escapes."""
-    escaped = xml_escape(value)
-    return "".join(f"_x{ord(c):04X}_" if ord(c) < 0x20 else c for c in escaped)
+def _cli_text(value: str) -> str:
+    """XML text as Export-Clixml writes a string (``_xHHHH_`` escapes, then XML escapes)."""
+    return xml_escape(encode_string(value))
 
 
 def _clixml_time(cert: ExchangeCert, column: str, tz: str | None) -> str:
@@ -412,7 +412,7 @@ def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | Non
     for cert in certs:
         facts = cert.facts
         xml.open_obj(None, tuple(prefix + t for t in (TYPE_NAME,) + _X509_TYPES), 1)
-        xml.lines.append(f"    <ToString>{_clixml_text(_x509_to_string(cert, culture, tz))}</ToString>")
+        xml.lines.append(f"    <ToString>{_cli_text(_x509_to_string(cert, culture, tz))}</ToString>")
         xml.lines.append("    <Props>")
         xml.string_list("AccessRules", f"{_ACCESS_RULE}[]",
                         [_ACCESS_RULE] * 3 if cert.has_private_key else [], 3, prefix)

@@ -35,6 +35,16 @@ def test_eventlog_entries_become_event_rows():
     assert frame[["channel", "keywords", "record_number"]].isna().all().all()
 
 
+def test_entries_from_a_remote_session_are_read_the_same():
+    # Invoke-Command { Get-EventLog ... } | Export-Clixml: type names carry "Deserialized."
+    local = (FIXTURES / "get-eventlog.clixml").read_bytes().decode("utf-16")
+    remote = local.replace("<T>System.", "<T>Deserialized.System.")
+    assert remote != local
+    frame = read_events(io.BytesIO(remote.encode("utf-16")))
+    pd.testing.assert_frame_equal(frame.drop(columns="source"),
+                                  read_events(FIXTURES / "get-eventlog.clixml").drop(columns="source"))
+
+
 def test_other_clixml_is_left_to_other_readers():
     with pytest.raises(UnsupportedFormat):
         read_events(FIXTURES / "exchange-certificate.clixml")
