@@ -17,6 +17,7 @@ pl-PL      20.03.2025 14:15:04
 nl-NL      20-3-2025 14:15:04
 ja-JP      2025/03/20 14:15:04
 sv-SE      2025-03-20 14:15:04
+en-CA      2025-03-20 2:15:04 p.m.
 invariant  03/20/2025 14:15:04
 
 Parsing is strict about what tells cultures apart (the separator, the place of the year, the
@@ -159,6 +160,8 @@ DATE_FORMATS: dict[str, DateFormat] = {
     "nl-NL": DateFormat("DMY", "-", pad_day=False, pad_month=False, hour12=False),
     "ja-JP": DateFormat("YMD", "/", pad_day=True, pad_month=True, hour12=False),
     "sv-SE": DateFormat("YMD", "-", pad_day=True, pad_month=True, hour12=False),
+    # Windows 10 / Server 2016 and later (older releases wrote dd/MM/yyyy, en-GB's shape)
+    "en-CA": DateFormat("YMD", "-", pad_day=True, pad_month=True, hour12=True, am="a.m.", pm="p.m."),
     # PowerShell's own string conversion ("$($cert.NotAfter)" in a script) ignores the culture
     "invariant": DateFormat("MDY", "/", pad_day=True, pad_month=True, hour12=False),
 }

@@ -24,6 +24,7 @@ WRITTEN = {
     "nl-NL": ("20-3-2025 14:15:04", "5-3-2025 09:01:02"),
     "ja-JP": ("2025/03/20 14:15:04", "2025/03/05 09:01:02"),   # Windows: 9:01:02 (H:mm:ss); kept as the lab writes
     "sv-SE": ("2025-03-20 14:15:04", "2025-03-05 09:01:02"),
+    "en-CA": ("2025-03-20 2:15:04 p.m.", "2025-03-05 9:01:02 a.m."),
     "invariant": ("03/20/2025 14:15:04", "03/05/2025 09:01:02"),
 }
 AFTERNOON, MORNING = datetime(2025, 3, 20, 14, 15, 4), datetime(2025, 3, 5, 9, 1, 2)
@@ -182,5 +183,6 @@ def test_a_certificate_export_style_reads_every_culture_of_its_order(name, momen
 def test_a_certificate_export_style_refuses_what_no_culture_of_its_order_writes():
     with pytest.raises(ValueError, match=r"is not a MDY date and time as en-US, invariant write them"):
         DateStyle("MDY", "given").parse("03.20.2025 14:15:04")
-    with pytest.raises(ValueError, match="is not a YMD date and time as ja-JP, sv-SE write them"):
+    with pytest.raises(ValueError, match="is not a YMD date and time as ja-JP, sv-SE, en-CA write them"):
         DateStyle("YMD", "given").parse("2025/03/20 2:15:04 PM")
+    assert DateStyle("YMD", "given").parse("2025-03-20 2:15:04 p.m.") == AFTERNOON   # en-CA
