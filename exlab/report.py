@@ -46,7 +46,9 @@ def notebooks_dir() -> Path:
     """The folder of exlab's notebooks (``notebooks/`` beside the package in a checkout)."""
     folder = Path(__file__).resolve().parents[1] / "notebooks"
     if not folder.is_dir():
-        raise EvidenceNotFound(str(folder), expected="exlab's notebooks folder (install exlab from its repository)")
+        raise ExlabError(str(folder), expected="exlab's notebooks beside the package",
+                         detail="the report runs notebooks/03-root-cause.ipynb: install exlab from its "
+                                "repository with pip install -e .")
     return folder
 
 
