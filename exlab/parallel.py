@@ -22,8 +22,10 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import site
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 import traceback
@@ -88,10 +90,8 @@ class Helper:
     """
 
     def __init__(self) -> None:
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": _PACKAGE_ROOT + (os.pathsep + path if path else "")}
         self.process = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_helper_env())
         for pipe in (self.process.stdin, self.process.stdout):
             _widen(pipe)
 
@@ -127,6 +127,23 @@ class Helper:
             self.process.kill()
             self.process.wait()
         self.process.stdout.close()
+
+
+def _helper_env() -> dict[str, str]:
+    """The environment of a helper: this one, and the folder that holds exlab on its path
+    when exlab is not installed (a checkout put on ``sys.path`` by hand). An installed exlab
+    is found as it is: putting site-packages ahead of the standard library could shadow it.
+
+    >>> installed = _PACKAGE_ROOT in {*sysconfig.get_paths().values(), site.getusersitepackages()}
+    >>> installed or _helper_env()["PYTHONPATH"].startswith(_PACKAGE_ROOT)
+    True
+    """
+    env = dict(os.environ)
+    installed = {*sysconfig.get_paths().values(), site.getusersitepackages()}
+    if _PACKAGE_ROOT not in installed:
+        path = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + path if path else "")
+    return env
 
 
 def ordered_map(function: Callable, jobs: Iterator[tuple], helpers: int) -> Iterator[Any]:
