@@ -1,4 +1,5 @@
-"""The notebooks: committed clean, and each runs on every sample case to that case's verdict."""
+"""The notebooks: committed clean, and each runs on every sample case to that case's verdict, every
+figure with its alternative text."""
 
 from __future__ import annotations
 
@@ -38,10 +39,22 @@ def _texts(notebook) -> str:
     return "\n".join(parts)
 
 
+def _image_alts(notebook) -> list[str | None]:
+    """The alternative text of every image output, in order (None where one has none)."""
+    return [output.get("metadata", {}).get(mime, {}).get("alt")
+            for cell in notebook.cells for output in cell.get("outputs", [])
+            for mime in output.get("data", {}) if mime.startswith("image/")]
+
+
+# the figures each notebook draws on the contoso case, which has every kind of evidence
+CONTOSO_FIGURES = {"00-start-here.ipynb": 0, "01-timeline-2004.ipynb": 1, "02-certificate-issuers.ipynb": 1,
+                   "03-root-cause.ipynb": 3}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sample_cases(), ids=lambda c: c.name)
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_to_the_case_verdict(name, case):
+def test_notebook_runs_to_the_case_verdict_with_every_figure_in_words(name, case):
     executed = execute_notebook(name, case.parameters())
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
@@ -49,3 +62,8 @@ def test_notebook_runs_to_the_case_verdict(name, case):
     assert case.headline in texts
     if name == "03-root-cause.ipynb" and case.truth.get("culprit"):
         assert case.truth["culprit"] in texts
+    alts = _image_alts(executed)
+    assert all(alt and alt.strip() for alt in alts), f"every figure has alternative text: {alts}"
+    if case.name == "contoso-kb2888788":
+        assert len(alts) == CONTOSO_FIGURES[name]
+        assert all(case.truth["culprit"][:8] in alt for alt in alts), "each figure's text names the culprit"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import matplotlib
@@ -9,6 +10,7 @@ import pandas as pd
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
+from exlab import plots
 from exlab.analysis.timeline import failure_points, failures_per_bucket
 from exlab.plots import (
     describe_failures,
@@ -171,3 +173,12 @@ def test_descriptions_keep_evidence_text_as_it_is_for_the_template_to_escape():
     assert "CN=$x^2$ <b>mail</b> by" in describe_issuer_comparison(odd, title="Certificates covering <i>&</i>")
     sessions = _five_sessions().assign(connector="Out <script>alert(1)</script>")
     assert 'connector "Out <script>alert(1)</script>"' in describe_sessions_by_certificate(sessions)
+
+
+def test_every_figure_has_a_description_taking_the_same_arguments():
+    figures = {name for name in dir(plots) if name.startswith("plot_")}
+    assert {"plot_failures", "plot_sessions_by_certificate", "plot_issuer_comparison"} <= figures
+    for name in figures:
+        described = getattr(plots, name.replace("plot_", "describe_", 1), None)
+        assert described is not None, f"{name} has no describe_ twin for its alternative text"
+        assert inspect.signature(described).parameters == inspect.signature(getattr(plots, name)).parameters
