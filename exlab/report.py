@@ -43,13 +43,14 @@ _TEMPLATES = Path(__file__).with_name("report_template")
 
 
 def notebooks_dir() -> Path:
-    """The folder of exlab's notebooks (``notebooks/`` beside the package in a checkout)."""
-    folder = Path(__file__).resolve().parents[1] / "notebooks"
-    if not folder.is_dir():
-        raise ExlabError(str(folder), expected="exlab's notebooks beside the package",
-                         detail="the report runs notebooks/03-root-cause.ipynb: install exlab from its "
-                                "repository with pip install -e .")
-    return folder
+    """The folder of exlab's notebooks: ``notebooks/`` beside the package in a checkout (an
+    editable install), else the copy a wheel carries inside the package."""
+    package = Path(__file__).resolve().parent
+    for folder in (package.parent / "notebooks", package / "notebooks"):
+        if (folder / REPORT_NOTEBOOK).is_file():
+            return folder
+    raise ExlabError(str(package.parent / "notebooks"), expected="exlab's notebooks",
+                     detail="neither beside the package nor inside it: reinstall exlab")
 
 
 def execute_notebook(name: str, parameters: dict, *, timeout: int = 900) -> nbformat.NotebookNode:

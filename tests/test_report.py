@@ -195,3 +195,17 @@ def test_the_template_writes_the_output_alt_escaped_and_leaves_others_to_nbconve
     page = _Page(html)
     assert page.alts == [text, NBCONVERT_PLACEHOLDER]
     assert "script" not in page.tags and "<script>x" not in html
+
+
+def test_a_wheel_install_finds_the_notebooks_it_carries(tmp_path, monkeypatch):
+    # a wheel has no notebooks/ beside the package: the build copies them into exlab/notebooks/
+    from exlab import report
+
+    packaged = tmp_path / "site-packages" / "exlab"
+    (packaged / "notebooks").mkdir(parents=True)
+    (packaged / "notebooks" / report.REPORT_NOTEBOOK).write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(report, "__file__", str(packaged / "report.py"))
+    assert report.notebooks_dir() == packaged / "notebooks"
+    (packaged / "notebooks" / report.REPORT_NOTEBOOK).unlink()
+    with pytest.raises(ExlabError, match="expected exlab's notebooks"):
+        report.notebooks_dir()
