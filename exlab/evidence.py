@@ -140,18 +140,17 @@ def file_stamp(stream: BinaryIO) -> tuple:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
-def check_unchanged(evidence: Evidence, where: str) -> None:
-    """Raise EvidenceChanged if the file is no longer what was hashed (a live log grew).
+def check_unchanged(stream: BinaryIO, stamp: tuple | None, name: str, where: str) -> None:
+    """Raise EvidenceChanged unless the open file ``stream`` still has the ``stamp`` it was
+    hashed with (a live log grew, or another file now stands at the path it was opened by).
 
     >>> import io
-    >>> check_unchanged(next(iter_evidence(io.BytesIO(b"x"))), "the end")   # streams are not checked
+    >>> evidence = next(iter_evidence(io.BytesIO(b"x")))
+    >>> check_unchanged(evidence.stream, evidence.stamp, evidence.name, "the end")   # a stream has no stamp
     """
-    if evidence.stamp is not None and evidence.path is not None:
-        with open(evidence.path, "rb") as stream:
-            now = file_stamp(stream)
-        if now != evidence.stamp:
-            raise EvidenceChanged(evidence.name, where, "the file as it was hashed",
-                                  "it changed while it was read: copy or export the log, then read the copy")
+    if stamp is not None and file_stamp(stream) != stamp:
+        raise EvidenceChanged(name, where, "the file as it was hashed",
+                              "it changed while it was read: copy or export the log, then read the copy")
 
 
 def iter_evidence(sources: Sources) -> Iterator[Evidence]:

@@ -33,13 +33,12 @@ from exlab.events import evtx_layout as layout
 from exlab.events.evtx_event import FIELDS, system_time
 from exlab.events.query import EventQuery
 from exlab.events.system_time import parse_system_time
-from exlab.errors import EvidenceChanged
-from exlab.evidence import Evidence, file_stamp
+from exlab.evidence import Evidence, check_unchanged
 from exlab.parallel import cores, ordered_map, paused_gc
 from exlab.parse_report import FileReport
 
 FORMAT = "evtx"
-BATCH_CHUNKS = 64            # chunks per batch: 4 MiB, a few tenths of a second of work
+BATCH_CHUNKS = 64            # chunks per batch: 4 MiB, about a tenth of a second of work
 PARALLEL_SIZE = 16 << 20     # from this file size on, helper processes read beside this one
 
 
@@ -103,14 +102,14 @@ class ChunkContext:
         return None
 
     def _filetime(self, index: int) -> int | None:
-        """The TimeCreated FILETIME of the ``index``-th walked record: found for the whole
-        chunk at once, unless the read keeps only some events (then record by record)."""
-        if self._filetimes is None:
-            if self._times is None:
-                self._times = layout.TemplateTimes(self.slot.data)
-            if self.query.event_ids is not None or self.query.providers is not None:
-                return self._times.filetimes([self.walk.records[index]])[0]
-            self._filetimes = self._times.filetimes(self.walk.records)
+        """The TimeCreated FILETIME of the ``index``-th walked record, before the chunk's are
+        known: found for the whole chunk at once, unless the read keeps only some events
+        (then record by record)."""
+        if self._times is None:
+            self._times = layout.TemplateTimes(self.slot.data)
+        if self.query.event_ids is not None or self.query.providers is not None:
+            return self._times.filetimes([self.walk.records[index]])[0]
+        self._filetimes = self._times.filetimes(self.walk.records)
         return self._filetimes[index]
 
     def parse_time(self, rendered: str | None, header: layout.RecordHeader | None) -> int | None:
@@ -239,10 +238,7 @@ def read_batch(span: ChunkSpan, query: EventQuery, file: str) -> Batch:
     """
     if isinstance(span.source, str):
         with open(span.source, "rb") as stream:
-            if file_stamp(stream) != span.stamp:
-                raise EvidenceChanged(file, f"chunks {span.first} to {span.first + span.count - 1}",
-                                      "the file as it was hashed",
-                                      "it changed while it was read: copy or export the log, then read the copy")
+            check_unchanged(stream, span.stamp, file, f"chunks {span.first} to {span.first + span.count - 1}")
             slots = list(layout.iter_chunks(stream, span.size, span.first, span.count))
     else:
         slots = list(layout.iter_chunks(span.source, span.size, span.first, span.count))

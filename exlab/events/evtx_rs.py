@@ -168,7 +168,7 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
     event = _decode(text)
     fields = event_fields(event)
     query = context.query
-    if (query.event_ids is not None or query.providers is not None) and not keep(query, fields):
+    if not keep(query, fields):
         return
     index = context.index_of(position, number)
     if index is None:
@@ -177,7 +177,7 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
         context.report.note(f"{context.slot.where}: record {number} is not where the record headers "
                             "say; its TimeCreated is read from the rendering (microseconds)")
     time_ns = context.time_created(index, event)
-    if query.start is None and query.end is None or query.wants_time(time_ns):
+    if query.wants_time(time_ns):
         out.append((time_ns, *fields, number))
 
 

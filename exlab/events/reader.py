@@ -66,7 +66,7 @@ def read_events(source: Sources, *, event_ids: Iterable[int] | int | None = None
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=module.FORMAT,
                                       size=evidence.size)
         _extend(columns, _read_columns(module, evidence, query, file_report))
-        check_unchanged(evidence, "once it was read")
+        check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
         file_report.warn_losses()
     return events_frame(columns, report)
 
