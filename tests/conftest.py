@@ -13,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
 CORPUS = Path(os.environ.get("EXLAB_CORPUS", REPO.parent / "shared" / "evtx-corpus"))
+REAL_EXPORTS = Path(os.environ.get("EXLAB_REAL_EXPORTS", REPO.parent / "shared" / "real-exports"))
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,20 @@ def corpus_files() -> list[CorpusFile]:
 
 
 def pytest_collection_modifyitems(config, items):
-    if corpus_files():
-        return
-    skip = pytest.mark.skip(reason=f"public corpus not found at {CORPUS}")
-    for item in items:
-        if "corpus" in item.keywords:
-            item.add_marker(skip)
+    absent = {"corpus": not corpus_files(), "real_exports": not REAL_EXPORTS.is_dir()}
+    for marker, where in (("corpus", CORPUS), ("real_exports", REAL_EXPORTS)):
+        if absent[marker]:
+            skip = pytest.mark.skip(reason=f"{marker.replace('_', ' ')} not found at {where}")
+            for item in items:
+                if marker in item.keywords:
+                    item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def real_exports() -> Path:
+    """The folder of real Exchange and PowerShell exports (``../shared/real-exports``): tests read
+    them there, never from a copy in the repository. Tests using it carry the ``real_exports`` marker."""
+    return REAL_EXPORTS
 
 
 @pytest.fixture(scope="session")
