@@ -308,6 +308,7 @@ def with_failure_times(sessions: pd.DataFrame, paths: list[Path]) -> pd.DataFram
     from exlab.transport.protocol_log import read_protocol_lines
 
     lines = read_protocol_lines(paths)
+    lines = lines[lines["direction"].eq("send").fillna(False).astype(bool)]
     data = lines["data"].fillna("").astype(str)
     context = lines["context"].fillna("").astype(str)
     refused = (lines["event"] == "<") & data.str.match(r"^[45]\d\d\b")

@@ -25,6 +25,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from exlab.transport.protocol_log import send_sessions
+
 ISSUER_COLOURS = {"public": "tab:green", "internal": "tab:red", "self-signed": "tab:orange",
                   "unknown": "tab:gray"}
 OUTCOME_STYLE = {"delivered": ("o", "tab:green"), "rejected": ("x", "tab:red"),
@@ -160,6 +162,7 @@ def plot_sessions_by_certificate(sessions: pd.DataFrame, *, tz: str | None = Non
     """
     fig = Figure(figsize=(10, 3), layout="constrained")
     ax = fig.add_subplot()
+    sessions = send_sessions(sessions)
     frame = sessions.assign(_cert=_presented(sessions))
     certs = sorted(frame["_cert"].unique())
     rows = {cert: i for i, cert in enumerate(certs)}
@@ -340,6 +343,7 @@ def describe_sessions_by_certificate(sessions: pd.DataFrame, *, tz: str | None =
     """
     zone = tz or "UTC"
     words = [f"{title or _SESSIONS_TITLE}."]
+    sessions = send_sessions(sessions)
     if sessions.empty:
         return " ".join([*words, "No SMTP send session to show."])
     connectors = sorted({str(c) for c in sessions["connector"].dropna()}) if "connector" in sessions else []

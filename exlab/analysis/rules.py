@@ -21,6 +21,7 @@ from exlab.analysis.cells import cell, present
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.timeline import failure_points
 from exlab.certs.names import covers
+from exlab.transport.protocol_log import send_sessions
 
 # classify() category of a failure -> the cause id of the diagnosis
 CATEGORY_CAUSE = {
@@ -73,7 +74,8 @@ class Facts:
               selected: str | None = None, at: pd.Timestamp | None = None, pin_missing: bool = False,
               tls_certificate_name: str | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
-        the certificates by thumbprint."""
+        the certificates by thumbprint. Receive sessions (other servers delivering here) are left out."""
+        sessions = send_sessions(sessions)
         points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
         if connector:
             other = points["connector"].str.lower().ne(connector.lower()).fillna(False).astype(bool)

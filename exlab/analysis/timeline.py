@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.analysis.cells import cell
+from exlab.transport.protocol_log import send_sessions
 from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
 # Default quiet gap that ends an episode. A queue that keeps failing is retried at least
@@ -138,16 +139,20 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
 
 
 def session_failed(sessions: pd.DataFrame) -> pd.Series:
-    """Which sessions failed to deliver: refused (reply >= 400) or TLS failed.
+    """Which send sessions failed to deliver: refused (reply >= 400) or TLS failed. A receive
+    session (``direction`` ``receive``: another server delivering here) never counts.
 
-    >>> s = pd.DataFrame({"outcome": ["delivered", "rejected", "tls-failed", "disconnected"],
-    ...                   "reply_code": [250, 454, None, 221]})
+    >>> s = pd.DataFrame({"outcome": ["delivered", "rejected", "tls-failed", "disconnected", "rejected"],
+    ...                   "reply_code": [250, 454, None, 221, 454], "direction": ["send"] * 4 + ["receive"]})
     >>> session_failed(s).tolist()
-    [False, True, True, False]
+    [False, True, True, False, False]
     """
     outcome = sessions["outcome"].astype("string")
     code = pd.to_numeric(sessions.get("reply_code"), errors="coerce")
     failed = outcome.isin(["rejected", "tls-failed"]) | (code >= 400)
+    if "direction" in sessions:
+        received = sessions["direction"].astype("string").eq("receive").fillna(False).astype(bool)
+        return failed.fillna(False).astype(bool) & ~received
     return failed.fillna(False).astype(bool)
 
 
@@ -386,6 +391,7 @@ def _event_rows(events: pd.DataFrame) -> Iterable[dict[str, Any]]:
 
 
 def _fix_rows(sessions: pd.DataFrame, last_failure: pd.Timestamp) -> Iterable[dict[str, Any]]:
+    sessions = send_sessions(sessions)
     after = sessions[(sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
                      & (sessions["start"] > last_failure)]
     if after.empty:

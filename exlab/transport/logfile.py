@@ -3,9 +3,14 @@
 Each file starts with ``#`` header lines (``#Software``, ``#Version``, ``#Log-type``,
 ``#Date``, ``#Fields``) and continues with one CSV record per line (quotes doubled,
 CRLF). This module checks the header against what a reader expects and streams the
-records; the readers turn them into frames. A line that does not split into the
-expected fields is skipped, counted in the parse report and warned once per file;
-a file without the expected ``#Fields`` line is refused with an ExlabError.
+records; the readers turn them into frames. Each Exchange version writes its own
+``#Fields`` line (Exchange 2010 message tracking logs have 26 fields, 2013 27,
+2016/2019 30), so every file is read by the columns of its own ``#Fields`` line and
+its values are put in the reader's order: a field the file does not write is empty,
+a field the reader does not know is named in the parse report. A line that does not
+split into the file's fields is skipped, counted in the parse report and warned once
+per file; a file without a ``#Fields`` line, or whose ``#Fields`` lacks a field the
+reader needs, is refused with an ExlabError naming the file and line.
 
 >>> import io
 >>> from exlab.evidence import open_evidence
@@ -25,10 +30,11 @@ from __future__ import annotations
 import calendar
 import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple, Union
 
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, expand, iter_evidence
@@ -43,11 +49,22 @@ _NATURAL = re.compile(r"(\d+)")
 
 @dataclass(frozen=True)
 class LogKind:
-    """What a reader expects: the ``#Log-type`` value, the ``#Fields`` list and a format name."""
+    """What a reader expects: the ``#Log-type`` value, the fields of its frame (in the order
+    of the newest version's ``#Fields`` line; the first is ``date-time``), a format name,
+    and the fields a file must write to be read (``None``: all of them).
+
+    >>> LogKind("Demo Log", ("date-time", "event", "data"), "demo", ("date-time", "event")).needed
+    ('date-time', 'event')
+    """
 
     log_type: str
     fields: tuple[str, ...]
     format: str
+    required: tuple[str, ...] | None = None
+
+    @property
+    def needed(self) -> tuple[str, ...]:
+        return self.fields if self.required is None else self.required
 
     @property
     def fields_line(self) -> str:
@@ -56,7 +73,11 @@ class LogKind:
 
 @dataclass
 class LogHeader:
-    """The ``#`` lines of one file, as written."""
+    """The ``#`` lines of one file, as written, and how its records map to the reader's fields.
+
+    ``kind`` is the kind its ``#Log-type`` names (of those the reader accepts); ``positions``
+    holds, for each of the kind's fields, its index in the file's records (None: not written).
+    """
 
     software: str | None = None
     version: str | None = None
@@ -64,10 +85,28 @@ class LogHeader:
     date: str | None = None
     fields: tuple[str, ...] | None = None
     other: dict[str, str] = field(default_factory=dict)
+    kind: LogKind | None = None
+    positions: tuple[int | None, ...] | None = None
+    fields_at: int = 0
 
 
-def detect(head: bytes, kind: LogKind) -> bool:
-    """Whether the first bytes of a file are a log of this kind (by its ``#Log-type`` line).
+class LogRecord(NamedTuple):
+    """One well-formed record: its file, line number, time (ns), values in the kind's field
+    order, and the header of its file."""
+
+    source: str
+    line: int
+    time: int
+    values: list[str]
+    header: LogHeader
+
+
+Kinds = Union[LogKind, Sequence[LogKind]]
+
+
+def detect(head: bytes, kind: Kinds) -> bool:
+    """Whether the first bytes of a file are a log of this kind (or one of these kinds), by its
+    ``#Log-type`` line.
 
     >>> kind = LogKind("Message Tracking Log", ("date-time",), "tracking")
     >>> detect(b"\\xef\\xbb\\xbf#Software: Microsoft Exchange Server\\r\\n#Log-type: Message Tracking Log\\r\\n", kind)
@@ -83,8 +122,17 @@ def detect(head: bytes, kind: LogKind) -> bool:
             return False
         name, _, value = line[1:].partition(":")
         if name.strip().lower() == "log-type":
-            return value.strip().lower() == kind.log_type.lower()
+            return _kind_named(_kinds(kind), value) is not None
     return False
+
+
+def _kinds(kind: Kinds) -> tuple[LogKind, ...]:
+    return (kind,) if isinstance(kind, LogKind) else tuple(kind)
+
+
+def _kind_named(kinds: tuple[LogKind, ...], log_type: str) -> LogKind | None:
+    wanted = log_type.strip().lower()
+    return next((kind for kind in kinds if kind.log_type.lower() == wanted), None)
 
 
 def rotation_key(name: str) -> list:
@@ -109,65 +157,79 @@ def ordered_sources(source: Sources) -> list:
     return items
 
 
-def iter_log_lines(source: Sources, kind: LogKind, report: ParseReport,
-                   check: Callable[[list[str]], str | None] | None = None) -> Iterator[tuple[str, int, int, list[str]]]:
-    """``(file name, line number, time ns, values)`` of every well-formed record of every log file,
-    the files in rotation order, each added to ``report`` and its losses warned once it is read
-    (the records as :func:`iter_records` checks them).
+def iter_log_lines(source: Sources, kind: Kinds, report: ParseReport,
+                   check: Callable[[list[str]], str | None] | None = None) -> Iterator[LogRecord]:
+    """A :class:`LogRecord` for every well-formed record of every log file, the files in
+    rotation order, each added to ``report`` (in the format of the kind its ``#Log-type``
+    names) and its losses warned once it is read (the records as :func:`iter_records` checks them).
 
     >>> import io
     >>> from exlab.parse_report import ParseReport
     >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
     >>> report = ParseReport()
     >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,x\\r\\n"
-    >>> list(iter_log_lines(io.BytesIO(data), kind, report)), report.files[0].format
+    >>> [record[:4] for record in iter_log_lines(io.BytesIO(data), kind, report)], report.files[0].format
     ([('<stream>', 3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x'])], 'demo')
     """
+    kinds = _kinds(kind)
     for evidence in iter_evidence(ordered_sources(source)):
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kind.format, size=evidence.size)
-        for line, time, values in iter_records(evidence, kind, file_report, check):
-            yield evidence.name, line, time, values
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
+                                      size=evidence.size)
+        header = LogHeader()
+        for line, time, values in iter_records(evidence, kinds, file_report, check, header):
+            yield LogRecord(evidence.name, line, time, values, header)
         file_report.warn_losses()
 
 
-def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
-                 check: Callable[[list[str]], str | None] | None = None) -> Iterator[tuple[int, int, list[str]]]:
-    """Check the header and yield ``(line number, time ns, values)`` for every well-formed record.
+def iter_records(evidence: Evidence, kind: Kinds, report: FileReport,
+                 check: Callable[[list[str]], str | None] | None = None,
+                 header: LogHeader | None = None) -> Iterator[tuple[int, int, list[str]]]:
+    """Check the header and yield ``(line number, time ns, values)`` for every well-formed record,
+    the values in the order of the kind's fields (``""`` for a field the file does not write).
 
-    The first field of every Exchange log is ``date-time`` (ISO UTC); a record whose time
-    does not parse, whose field count is wrong, or that ``check`` (optional: returns why
-    the values are malformed, or None) refuses, is skipped and counted in ``report``.
+    The file's ``#Log-type`` picks the kind among those given (its format goes to ``report``);
+    its ``#Fields`` line says which value is which. The first field of every Exchange log is
+    ``date-time`` (ISO UTC); a record whose time does not parse, whose field count differs
+    from its ``#Fields`` line, or that ``check`` (optional: returns why the values are
+    malformed, or None) refuses, is skipped and counted in ``report``. Fields the kind does
+    not know are named once in ``report``. ``header``, when given, is filled as the ``#``
+    lines are read.
 
-    Raises UnsupportedFormat when ``#Log-type`` or ``#Fields`` differ from ``kind``,
-    CorruptInput when the file has no ``#Fields`` line before its first record.
+    Raises UnsupportedFormat when ``#Log-type`` is not one of the kinds or ``#Fields`` lacks
+    a field the kind needs, CorruptInput when the file has no ``#Fields`` line before its
+    first record.
 
     >>> import io
     >>> from exlab.evidence import open_evidence
     >>> from exlab.parse_report import ParseReport
-    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
+    >>> kind = LogKind("Demo Log", ("date-time", "data", "extra"), "demo", ("date-time", "data"))
     >>> report = ParseReport().add_file("demo", sha256="", format="demo")
     >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,x\\r\\n"
     >>> next(iter_records(open_evidence(io.BytesIO(data)), kind, report))
-    (3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x'])
+    (3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x', ''])
     """
-    header = LogHeader()
-    expected = len(kind.fields)
+    kinds = _kinds(kind)
+    header = header if header is not None else LogHeader()
+    header.kind = header.kind or kinds[0]
     for number, line in _text_lines(evidence, report):
         if not line.strip("\x00 \t"):
             continue
         if line.startswith("#"):
-            _header_line(evidence, kind, header, number, line)
+            _header_line(evidence, kinds, header, report, number, line)
             continue
         if header.fields is None:
-            raise CorruptInput(evidence.name, f"line {number}", f"the header line {kind.fields_line!r} "
+            raise CorruptInput(evidence.name, f"line {number}", f"the header line {header.kind.fields_line!r} "
                                "before the first record")
         values = _split(line)
-        if values is None or len(values) != expected:
+        if values is None or len(values) != len(header.fields):
             got = "unbalanced quotes" if values is None else f"{len(values)} fields"
-            report.skip_record(f"line {number}", f"{got}, expected {expected} fields")
+            report.skip_record(f"line {number}", f"{got}, expected {len(header.fields)} fields "
+                               f"(the #Fields line {header.fields_at})")
             continue
+        if header.positions is not None:
+            values = [values[index] if index is not None else "" for index in header.positions]
         time = parse_time(values[0])
-        problem = (f"{kind.fields[0]} {values[0][:40]!r} is not an ISO UTC time" if time is None
+        problem = (f"{header.kind.fields[0]} {values[0][:40]!r} is not an ISO UTC time" if time is None
                    else check(values) if check is not None else None)
         if problem is not None:
             report.skip_record(f"line {number}", problem)
@@ -175,7 +237,7 @@ def iter_records(evidence: Evidence, kind: LogKind, report: FileReport,
         report.records_read += 1
         yield number, time, values
     if header.fields is None:
-        raise CorruptInput(evidence.name, "the header", f"the header line {kind.fields_line!r}")
+        raise CorruptInput(evidence.name, "the header", f"the header line {header.kind.fields_line!r}")
 
 
 def _head_text(head: bytes) -> str:
@@ -210,24 +272,43 @@ def _text_lines(evidence: Evidence, report: FileReport) -> Iterator[tuple[int, s
         yield number, (line.lstrip(_BOM) if number == 1 else line).rstrip("\r\n")
 
 
-def _header_line(evidence: Evidence, kind: LogKind, header: LogHeader, number: int, line: str) -> None:
+def _header_line(evidence: Evidence, kinds: tuple[LogKind, ...], header: LogHeader, report: FileReport,
+                 number: int, line: str) -> None:
     name, _, value = line[1:].partition(":")
     key, value = name.strip().lower(), value.strip()
     if key == "fields":
-        fields = tuple(part.strip() for part in value.split(","))
-        if fields != kind.fields:
-            raise UnsupportedFormat(evidence.name, f"line {number}", kind.fields_line,
-                                    detail=f"found {line[:200]!r}")
-        header.fields = fields
+        header.fields, header.fields_at = tuple(part.strip() for part in value.split(",")), number
+        _map_fields(evidence, header, report, line)
     elif key == "log-type":
-        if value.lower() != kind.log_type.lower():
-            raise UnsupportedFormat(evidence.name, f"line {number}", f"#Log-type: {kind.log_type}",
-                                    detail=f"found {line[:200]!r}")
-        header.log_type = value
+        kind = _kind_named(kinds, value)
+        if kind is None:
+            expected = " or ".join(f"#Log-type: {kind.log_type}" for kind in kinds)
+            raise UnsupportedFormat(evidence.name, f"line {number}", expected, detail=f"found {line[:200]!r}")
+        header.log_type, header.kind, report.format = value, kind, kind.format
+        if header.fields is not None:
+            _map_fields(evidence, header, report, line)
     elif key in ("software", "version", "date"):
         setattr(header, key, value)
     else:
         header.other[name.strip()] = value
+
+
+def _map_fields(evidence: Evidence, header: LogHeader, report: FileReport, line: str) -> None:
+    """Where each of the kind's fields sits in the file's records; refuse a file without a needed field."""
+    kind, fields = header.kind, header.fields
+    missing = [name for name in kind.needed if name not in fields]
+    if missing:
+        raise UnsupportedFormat(evidence.name, f"line {header.fields_at}",
+                                f"a #Fields line with {', '.join(missing)} (as in {kind.fields_line!r})",
+                                detail=f"found {line[:200]!r}")
+    unknown = [name for name in fields if name not in kind.fields]
+    if unknown:
+        message = (f"line {header.fields_at}: #Fields names {len(unknown)} field(s) this reader does not know, "
+                   f"not in the frame: {', '.join(unknown)}")
+        if message not in report.warnings:
+            report.note(message)
+    positions = tuple(fields.index(name) if name in fields else None for name in kind.fields)
+    header.positions = None if positions == tuple(range(len(fields))) else positions
 
 
 def _split(line: str) -> list[str] | None:

@@ -23,12 +23,12 @@ import pyarrow.compute as pc
 TIME = "datetime64[ns, UTC]"
 
 SESSION_DTYPES: dict[str, str] = {
-    "session_id": "string", "connector": "string", "local_endpoint": "string", "remote_endpoint": "string",
-    "start": TIME, "end": TIME,
+    "session_id": "string", "connector": "string", "direction": "string",
+    "local_endpoint": "string", "remote_endpoint": "string", "start": TIME, "end": TIME,
     "cert_thumbprint": "string", "cert_subject": "string", "cert_issuer": "string", "cert_serial": "string",
     "cert_names": "object",
     "remote_cert_thumbprint": "string", "remote_cert_subject": "string", "remote_cert_issuer": "string",
-    "tls": "string", "tls_error": "string", "replies": "object", "final_reply": "string",
+    "tls": "string", "tls_error": "string", "replies": "object", "notes": "object", "final_reply": "string",
     "reply_code": "Int32", "enhanced_status": "string", "tls_reason": "string", "outcome": "string",
     "message_ids": "object", "messages_delivered": "Int32", "source": "string",
 }
@@ -36,7 +36,7 @@ SESSION_DTYPES: dict[str, str] = {
 PROTOCOL_LINE_DTYPES: dict[str, str] = {
     "time": TIME, "connector": "string", "session_id": "string", "sequence_number": "Int64",
     "local_endpoint": "string", "remote_endpoint": "string", "event": "string", "data": "string",
-    "context": "string", "source": "string", "line": "Int64",
+    "context": "string", "direction": "string", "source": "string", "line": "Int64",
 }
 
 TRACKING_FIELDS: tuple[str, ...] = (

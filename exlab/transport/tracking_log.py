@@ -1,6 +1,9 @@
 """Message tracking logs (``MSGTRK*yyyymmdd-n.LOG``): one row per tracking entry.
 
-The 30 fields become snake_case columns (``date-time`` becomes ``time``, UTC; the
+Each file is read by its own ``#Fields`` line: Exchange 2016/2019 write 30 fields,
+Exchange 2013 (``#Version: 15.00.*``) 27 (no transport-traffic-type, log-id,
+schema-version) and Exchange 2010 (``#Version: 14.0x.*``) 26 (also no
+network-message-id); a field a version does not write is NA. The 30 fields become snake_case columns (``date-time`` becomes ``time``, UTC; the
 log's own ``source`` field becomes ``event_source`` because ``source`` names the file).
 A ``recipient-status`` in the queue viewers' form
 ``[{LED=...};{MSG=...};{FQDN=...};{IP=...};{LRT=...}]`` is also split into the
@@ -24,7 +27,9 @@ from exlab.parse_report import ParseReport
 from exlab.transport.logfile import LogKind, detect, iter_log_lines
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, TRACKING_FIELDS, TextColumns, make_frame
 
-TRACKING_LOG = LogKind("Message Tracking Log", TRACKING_FIELDS, "message-tracking-log")
+#: the fields without which a tracking row says nothing (every version since Exchange 2007 writes them)
+TRACKING_REQUIRED = ("date-time", "event-id", "message-id", "recipient-status")
+TRACKING_LOG = LogKind("Message Tracking Log", TRACKING_FIELDS, "message-tracking-log", TRACKING_REQUIRED)
 
 _STATUS_PART = re.compile(r"\{(?P<key>[A-Z]+)=(?P<value>[^{}]*)\}")
 _STATUS_KEYS = {"LED": "led", "FQDN": "fqdn", "IP": "ip", "LRT": "lrt"}
@@ -65,7 +70,9 @@ def read_tracking_log(source: Sources) -> pd.DataFrame:
     """Read message tracking logs (a file, a folder, a list, or a binary stream) into the tracking frame.
 
     Rows are kept as compact Arrow columns while reading, so a month of logs fits in
-    memory. ``frame.attrs["parse_report"]`` holds each file's SHA-256 and skipped lines.
+    memory. Files of different Exchange versions may be read together; each is read by its
+    own ``#Fields`` line. ``frame.attrs["parse_report"]`` holds each file's SHA-256, skipped
+    lines and the fields it wrote that the frame has no column for.
 
     >>> from exlab.lab.transport_logs import demo_tracking_log
     >>> read_tracking_log(demo_tracking_log()).loc[1, ["event_id", "fqdn", "led"]].tolist()
@@ -76,7 +83,7 @@ def read_tracking_log(source: Sources) -> pd.DataFrame:
     times, lines = array("q"), array("q")
     status_index = TRACKING_FIELDS.index("recipient-status")
     parts: dict[int, dict[str, str]] = {}      # row -> LED/FQDN/IP/LRT, for the few rows that have them
-    for name, line, time, values in iter_log_lines(source, TRACKING_LOG, report, _problem):
+    for name, line, time, values, _header in iter_log_lines(source, TRACKING_LOG, report, _problem):
         status = values[status_index]
         if "{" in status:
             parts[len(text)] = parse_recipient_status(status)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import open_evidence
 from exlab.parse_report import ParseReport
-from exlab.transport.logfile import LogKind, iter_records, parse_time, rotation_key
+from exlab.transport.logfile import LogHeader, LogKind, iter_records, parse_time, rotation_key
 
 KIND = LogKind("Demo Log", ("date-time", "event", "data"), "demo")
 HEADER = b"#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: Demo Log\r\n" \
@@ -37,11 +37,11 @@ def test_parse_time_refuses(text):
     assert parse_time(text) is None
 
 
-def read(data: bytes, name: str = "demo.log"):
-    report = ParseReport().add_file(name, sha256="", format=KIND.format)
+def read(data: bytes, name: str = "demo.log", kind: LogKind = KIND):
+    report = ParseReport().add_file(name, sha256="", format=kind.format)
     stream = io.BytesIO(data)
     stream.name = name
-    return list(iter_records(open_evidence(stream), KIND, report)), report
+    return list(iter_records(open_evidence(stream), kind, report)), report
 
 
 def test_quoting_bom_crlf_and_damage():
@@ -69,8 +69,8 @@ def test_header_problems():
         read(b"2025-03-20T00:00:01.000Z,*,x\r\n")
     with pytest.raises(CorruptInput, match="demo.log, the header"):
         read(b"#Software: Microsoft Exchange Server\r\n#Log-type: Demo Log\r\n")
-    with pytest.raises(UnsupportedFormat, match="line 5: expected #Fields: date-time,event,data"):
-        read(HEADER.replace(b"event,data", b"event,data,context"))
+    with pytest.raises(UnsupportedFormat, match="line 5: expected a #Fields line with data"):
+        read(HEADER.replace(b"event,data", b"event,context"))
     with pytest.raises(UnsupportedFormat, match="line 3: expected #Log-type: Demo Log"):
         read(HEADER.replace(b"Demo Log", b"Other Log"))
     # a header written again in the middle (a restarted writer) is accepted when it is the same
@@ -91,3 +91,26 @@ def test_a_log_saved_as_utf16_by_powershell_reads_the_same():
     assert utf16 == utf8 and report.records_read == 1
     from exlab.transport.logfile import detect
     assert detect((HEADER.decode()).encode("utf-16")[:171], KIND)  # an odd cut inside a code unit
+
+
+def test_each_file_is_read_by_its_own_fields_line():
+    # an older version writes fewer fields, a newer one more, in another order: values land by name
+    kind = LogKind("Demo Log", KIND.fields, "demo", ("date-time", "event"))
+    older = HEADER.replace(b"date-time,event,data", b"date-time,event") + b"2025-03-20T00:00:01.000Z,*\r\n"
+    records, report = read(older, kind=kind)
+    assert records == [(6, 1742428801000000000, ["2025-03-20T00:00:01.000Z", "*", ""])]
+    newer = HEADER.replace(b"date-time,event,data", b"date-time,data,log-id,event") + \
+        b"2025-03-20T00:00:01.000Z,x,7,<\r\n2025-03-20T00:00:02.000Z,x,<\r\n"
+    records, report = read(newer, kind=kind)
+    assert records == [(6, 1742428801000000000, ["2025-03-20T00:00:01.000Z", "<", "x"])]
+    assert report.warnings == ["line 5: #Fields names 1 field(s) this reader does not know, not in the frame: log-id"]
+    assert report.losses[0].where == "line 7" and "3 fields, expected 4 fields" in report.losses[0].reason
+
+
+def test_a_reader_of_several_kinds_takes_the_kind_a_file_names():
+    other = LogKind("Other Log", KIND.fields, "other")
+    report = ParseReport().add_file("x", sha256="", format="demo")
+    header = LogHeader()
+    data = HEADER.replace(b"Demo Log", b"Other Log") + b"2025-03-20T00:00:01.000Z,*,x\r\n"
+    assert len(list(iter_records(open_evidence(io.BytesIO(data)), (KIND, other), report, header=header))) == 1
+    assert header.kind is other and report.format == "other" and header.version == "15.0.0.0"

@@ -170,14 +170,18 @@ def test_different_fields_line_is_refused():
     other = FIELDS.replace(b",context", b"")
     with pytest.raises(UnsupportedFormat) as err:
         read_protocol_log(io.BytesIO(HEADER + other + LINE))
-    assert "line 5" in str(err.value) and "expected #Fields: date-time" in str(err.value)
+    assert "line 5" in str(err.value) and "expected a #Fields line with context" in str(err.value)
 
 
-def test_receive_log_is_not_a_send_log():
+def test_receive_log_is_read_as_receive_sessions():
     data = HEADER.replace(b"Send", b"Receive") + FIELDS + LINE
-    assert not detect_protocol_log(data)
-    with pytest.raises(UnsupportedFormat):
-        read_protocol_log(io.BytesIO(data))
+    assert detect_protocol_log(data)
+    frame = read_protocol_log(io.BytesIO(data))
+    assert frame["direction"].tolist() == ["receive"]
+    assert frame.attrs["parse_report"].files[0].format == "smtp-receive-protocol-log"
+    with pytest.raises(UnsupportedFormat, match="line 3: expected #Log-type: SMTP Send Protocol Log or "
+                                                "#Log-type: SMTP Receive Protocol Log"):
+        read_protocol_log(io.BytesIO(HEADER.replace(b"Send", b"Connectivity") + FIELDS + LINE))
 
 
 def test_empty_file_and_undecodable_line():
@@ -242,3 +246,67 @@ def test_header_only_file_has_no_sessions():
     frame = read_protocol_log(io.BytesIO(HEADER + FIELDS))
     assert len(frame) == 0 and list(frame.columns)[:2] == ["session_id", "connector"]
     assert frame.attrs["parse_report"].files[0].records_read == 0
+
+
+def _lines(session: str, connector: str, rows: list[tuple[str, str, str, str]]) -> bytes:
+    """Protocol log lines of one session: (time, event, data, context), quoted as Exchange quotes."""
+    import csv
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for number, (time, event, data, context) in enumerate(rows):
+        writer.writerow([time, connector, session, number, "10.0.0.5:25", "203.0.113.9:41022", event, data, context])
+    return out.getvalue().encode()
+
+
+def test_receive_sessions_never_count_as_failures():
+    from exlab.analysis.timeline import session_failed
+    from exlab.transport.protocol_log import send_sessions
+    receive = HEADER.replace(b"Send", b"Receive") + FIELDS + _lines("08DD000000000009", "EX01\\Default Frontend EX01", [
+        ("2025-03-20T09:00:00.000Z", "+", "", ""),
+        ("2025-03-20T09:00:00.001Z", ">", "220 ex01.contoso.com Microsoft ESMTP MAIL Service ready", ""),
+        ("2025-03-20T09:00:00.010Z", "<", "EHLO spammer.example", ""),
+        ("2025-03-20T09:00:00.020Z", "<", "MAIL FROM:<x@spammer.example>", ""),
+        ("2025-03-20T09:00:00.021Z", ">", "550 5.7.1 Client does not have permissions to send as this sender", ""),
+        ("2025-03-20T09:00:00.030Z", "-", "", "Remote(SocketError)")])
+    sent = HEADER + FIELDS + LINE
+    sessions = read_protocol_log([io.BytesIO(sent), io.BytesIO(receive)])
+    assert sessions["direction"].tolist() == ["send", "receive"]
+    received = sessions.iloc[1]
+    # this server's own answers are the replies of a receive session; the client's commands are not
+    assert received["replies"] == ("220 ex01.contoso.com Microsoft ESMTP MAIL Service ready",
+                                   "550 5.7.1 Client does not have permissions to send as this sender")
+    assert received["reply_code"] == 550 and received["outcome"] == "rejected"
+    assert session_failed(sessions).tolist() == [False, False]
+    assert send_sessions(sessions)["session_id"].tolist() == ["08DD000000000001"]
+    lines = read_protocol_lines([io.BytesIO(sent), io.BytesIO(receive)])
+    assert lines["direction"].value_counts().to_dict() == {"receive": 6, "send": 1}
+
+
+def test_outbound_authentication_failure_is_kept_with_its_time():
+    data = HEADER + FIELDS + _lines("08DD000000000010", "Intra-Organization SMTP Send Connector", [
+        ("2025-03-20T09:00:00.000Z", "+", "", ""),
+        ("2025-03-20T09:00:00.100Z", "<", "220 ex02.contoso.com Microsoft ESMTP MAIL Service ready", ""),
+        ("2025-03-20T09:00:00.200Z", ">", "X-EXPS EXCHANGEAUTH", ""),
+        ("2025-03-20T09:00:00.250Z", "*", "", "Outbound Authentication failed to initialize with TLS1_0NotSupported"),
+        ("2025-03-20T09:00:00.300Z", "-", "", "Local")])
+    session = read_protocol_log(io.BytesIO(data)).iloc[0]
+    import pandas as pd
+    assert session["notes"] == ((pd.Timestamp("2025-03-20T09:00:00.250Z"),
+                                 "Outbound Authentication failed to initialize with TLS1_0NotSupported"),)
+
+
+def test_a_certificate_logged_on_one_line():
+    # newer builds log the certificate's attributes on one line, their names in context
+    data = HEADER + FIELDS + _lines("08DD000000000011", "Outbound to Office 365", [
+        ("2025-03-20T09:00:00.000Z", "*",
+         " CN=mail.contoso.com CN=Contoso Issuing CA 01, DC=contoso, DC=com 5A0000002B8E3C41 "
+         "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55 2025-01-01T00:00:00.000Z 2026-01-01T00:00:00.000Z "
+         "mail.contoso.com;autodiscover.contoso.com",
+         "Sending certificate Subject Issuer name Serial number Thumbprint Not before Not after "
+         "Subject alternate names")])
+    session = read_protocol_log(io.BytesIO(data)).iloc[0]
+    assert session["cert_subject"] == "CN=mail.contoso.com"
+    assert session["cert_issuer"] == "CN=Contoso Issuing CA 01, DC=contoso, DC=com"
+    assert session["cert_serial"] == "5A0000002B8E3C41"
+    assert session["cert_thumbprint"] == "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55"
+    assert session["cert_names"] == ("mail.contoso.com", "autodiscover.contoso.com")

@@ -28,6 +28,8 @@ def test_fixtures(path, kind):
 
 def test_demos():
     assert sniff_transport(demo_protocol_log().read(4096)) == "protocol-log"
+    assert sniff_transport(b"#Software: Microsoft Exchange Server\r\n#Log-type: SMTP Receive Protocol Log\r\n") \
+        == "protocol-log"
     assert sniff_transport(demo_tracking_log().read(4096)) == "tracking-log"
     assert sniff_transport(demo_connectors_fl().read(4096)) == "connectors"
     assert sniff_transport(demo_servers_json().read(4096)) == "servers"
@@ -37,7 +39,7 @@ def test_demos():
     b"",
     b"\x00\x01\x02binary",
     b"ElfFile\x00",
-    b"#Software: Microsoft Exchange Server\r\n#Log-type: SMTP Receive Protocol Log\r\n",
+    b"#Software: Microsoft Exchange Server\r\n#Log-type: Connectivity Log\r\n",
     "FriendlyName       : Contoso internal\r\nServices           : IMAP, POP, IIS, SMTP\r\n".encode("utf-16"),
     b'{"Thumbprint": "3F2A", "Services": 31}',
     b'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj><Props>'
