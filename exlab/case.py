@@ -71,14 +71,21 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     """The kinds exlab reads, in the order files are tested (the most specific first).
 
     >>> [kind.name for kind in evidence_kinds()]
-    ['sessions', 'tracking', 'events', 'certs', 'connectors', 'servers']
+    ['sessions', 'tracking', 'events', 'certs', 'connectors', 'receive_connectors', 'servers']
     """
     from exlab.certs.reader import detect_format as detect_certs
     from exlab.certs.reader import read_certs
     from exlab.events.reader import detect_format as detect_events
     from exlab.events.reader import read_events
     from exlab.transport.protocol_log import detect_protocol_log, read_protocol_log
-    from exlab.transport.settings import detect_connectors, detect_servers, read_connectors, read_servers
+    from exlab.transport.settings import (
+        detect_connectors,
+        detect_receive_connectors,
+        detect_servers,
+        read_connectors,
+        read_receive_connectors,
+        read_servers,
+    )
     from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
 
     return (
@@ -92,6 +99,8 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
                      _accepts(detect_certs), lambda paths, tz: read_certs(paths, tz=tz)),
         EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON)",
                      _head_test(detect_connectors), lambda paths, tz: read_connectors(paths)),
+        EvidenceKind("receive_connectors", "receive connector settings (Get-ReceiveConnector: fl, Export-Clixml, "
+                     "JSON)", _head_test(detect_receive_connectors), lambda paths, tz: read_receive_connectors(paths)),
         EvidenceKind("servers", "server settings (Get-ExchangeServer: fl, Export-Clixml, JSON)",
                      _head_test(detect_servers), lambda paths, tz: read_servers(paths)),
     )
@@ -170,6 +179,11 @@ class Case:
     def connectors(self) -> pd.DataFrame | None:
         """The send connectors (Get-SendConnector)."""
         return self.frames.get("connectors")
+
+    @property
+    def receive_connectors(self) -> pd.DataFrame | None:
+        """The receive connectors (Get-ReceiveConnector)."""
+        return self.frames.get("receive_connectors")
 
     @property
     def servers(self) -> pd.DataFrame | None:

@@ -1,10 +1,11 @@
-"""Lab writers of transport evidence: SMTP send protocol logs, message tracking logs,
-and Get-SendConnector / Get-ExchangeServer exports.
+"""Lab writers of transport evidence: SMTP send and receive protocol logs, message tracking
+logs, and Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer exports.
 
 The logs are written the way Exchange writes them: ``#`` header lines, CSV records
 quoted only where needed, CRLF, UTC ``date-time`` with milliseconds, one file per UTC
-day (``SENDyyyymmdd-n.LOG``, ``MSGTRKyyyymmdd-n.LOG``), a new ``-n`` when a file is
-full. The settings exports are written as an engineer gets them from Windows
+day (``SENDyyyymmdd-n.LOG``, ``RECVyyyymmdd-n.LOG``, ``MSGTRKyyyymmdd-n.LOG``), a new
+``-n`` when a file is full, with the ``#Version`` and ``#Fields`` of the server's Exchange
+version (:func:`log_version`: Exchange 2010 tracking logs have 26 fields, 2013 27, 2016/2019 30). The settings exports are written as an engineer gets them from Windows
 PowerShell 5.1: ``| fl`` redirected to a file (UTF-16 LE with BOM, values wrapped at
 the console width), ``Export-Clixml`` and ``ConvertTo-Json``. Same inputs, same bytes.
 
@@ -21,6 +22,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,18 +33,22 @@ from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 from exlab.events.clixml import encode_string
-from exlab.transport.protocol_log import SEND_PROTOCOL_LOG
+from exlab.transport.protocol_log import RECEIVE_PROTOCOL_LOG, SEND_PROTOCOL_LOG
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
 from exlab.transport.tracking_log import TRACKING_LOG
 
 MS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-PROTOCOL_LOG_VERSION = "15.0.0.0"
-TRACKING_LOG_VERSION = "15.02.1544.004"
 MAX_LOG_BYTES = 10 * 1024 * 1024          # Exchange's default maximum log file size
 TLS_SUCCEEDED = ("TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm "
                  "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits "
                  "and key exchange algorithm CALG_ECDH_EPHEM with strength 384 bits")
+TLS_SERVER_SUCCEEDED = TLS_SUCCEEDED.replace("_CLIENT ", "_SERVER ")
+# tracking fields each version leaves out: 2013 writes no traffic type, log id or schema version;
+# 2010 not the network message id either
+_NOT_IN_2013 = ("transport-traffic-type", "log-id", "schema-version")
+_NOT_IN_2010 = _NOT_IN_2013 + ("network-message-id",)
+_EXCHANGE_VERSION = re.compile(r"^(\d+)\.(\d+) \(Build (\d+)\.(\d+)\)$")
 _EHLO_KEYWORDS = ("SIZE 157286400", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS", "8BITMIME",
                   "BINARYMIME", "CHUNKING", "SMTPUTF8")
 
@@ -94,6 +100,38 @@ class ProtocolSession:
     reply: str | None = None
     reply_at: int | None = None
     messages: tuple[LoggedMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogVersion:
+    """What one Exchange version writes in its transport logs: the tracking log's ``#Version``
+    (the server's build), the protocol log's ``#Version`` and the tracking log's fields."""
+
+    build: str
+    protocol: str
+    tracking_fields: tuple[str, ...]
+
+
+def log_version(exchange_version: str) -> LogVersion:
+    """The log headers of a server whose AdminDisplayVersion is ``exchange_version``
+    (``15.2 (Build 1544.4)``, as Get-ExchangeServer shows it without ``Version``).
+
+    >>> e2013 = log_version("15.0 (Build 1497.2)")
+    >>> e2013.build, e2013.protocol, len(e2013.tracking_fields)
+    ('15.00.1497.002', '15.0.0.0', 27)
+    >>> [len(log_version(v).tracking_fields) for v in ("14.3 (Build 123.4)", "15.1 (Build 2507.6)")]
+    [26, 30]
+    """
+    match = _EXCHANGE_VERSION.match(exchange_version.strip())
+    if match is None:
+        raise ValueError(f"an Exchange version such as '15.2 (Build 1544.4)', not {exchange_version!r}")
+    major, minor, build, revision = (int(part) for part in match.groups())
+    left_out = _NOT_IN_2010 if major < 15 else _NOT_IN_2013 if minor == 0 else ()
+    return LogVersion(f"{major}.{minor:02d}.{build:04d}.{revision:03d}", f"{major}.0.0.0",
+                      tuple(name for name in TRACKING_FIELDS if name not in left_out))
+
+
+LATEST = log_version("15.2 (Build 1544.4)")
 
 
 # -- time and CSV helpers ---------------------------------------------------------------
@@ -173,13 +211,13 @@ def _write_rotated(folder: str | Path, prefix: str, log_type: str, version: str,
 
 def _session_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bool]]:
     """(event, data, context, is_the_failing_reply) of each line of one session, in order."""
-    remote_ip = session.remote_endpoint.rsplit(":", 1)[0]
+    local_ip = session.local_endpoint.rsplit(":", 1)[0]
     yield "*", "", "attempting to connect", False
     yield "+", "", "", False
     greeting = f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}"
     yield "<", greeting, "", False
     yield ">", f"EHLO {session.ehlo_domain}", "", False
-    yield from _ehlo_answer(session, remote_ip, starttls=session.certificate is not None)
+    yield from _ehlo_answer(session.remote_host, local_ip, starttls=session.certificate is not None)
     if session.certificate is not None:
         yield ">", "STARTTLS", "", False
         yield "<", "220 2.0.0 SMTP server ready", "", False
@@ -192,7 +230,7 @@ def _session_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bo
             return
         yield "*", "", TLS_SUCCEEDED, False
         yield ">", f"EHLO {session.ehlo_domain}", "", False
-        yield from _ehlo_answer(session, remote_ip, starttls=False)
+        yield from _ehlo_answer(session.remote_host, local_ip, starttls=False)
     if session.reply is not None and not session.messages:
         yield "<", session.reply, "", True
     for message in session.messages:
@@ -224,13 +262,13 @@ def _banner_time(ns: int) -> str:
     return f"{day}, {stamp.day} {month} {stamp.year} {stamp:%H:%M:%S} +0000"
 
 
-def _ehlo_answer(session: ProtocolSession, remote_ip: str, starttls: bool) -> Iterator[tuple[str, str, str, bool]]:
-    local_ip = session.local_endpoint.rsplit(":", 1)[0]
+def _ehlo_answer(server: str, client_ip: str, starttls: bool, event: str = "<") -> Iterator[tuple[str, str, str, bool]]:
+    """The EHLO answer of ``server`` to ``client_ip``: received (``<``) in a send log, sent (``>``) in a receive log."""
     keywords = [k for k in _EHLO_KEYWORDS if starttls or k != "STARTTLS"]
-    yield "<", f"250-{session.remote_host} Hello [{local_ip}]", "", False
+    yield event, f"250-{server} Hello [{client_ip}]", "", False
     for keyword in keywords[:-1]:
-        yield "<", f"250-{keyword}", "", False
-    yield "<", f"250 {keywords[-1]}", "", False
+        yield event, f"250-{keyword}", "", False
+    yield event, f"250 {keywords[-1]}", "", False
 
 
 def _certificate_lines(label: str, cert: LoggedCertificate) -> Iterator[tuple[str, str, str, bool]]:
@@ -252,8 +290,42 @@ def _spread(start: int, end: int, count: int) -> list[int]:
     return [(start + span * index // (count - 1)) // MS * MS for index in range(count)]  # integers: no float drift
 
 
-def protocol_lines(session: ProtocolSession) -> list[tuple[int, str]]:
-    """The ``(ns, CSV line)`` pairs one session writes to the protocol log.
+def _receive_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bool]]:
+    """The lines of a session this server received: ``remote_host`` is this server (its banner),
+    ``ehlo_domain`` the client, ``certificate`` the one this server presents after STARTTLS;
+    ``reply`` is this server's refusal of the first MAIL FROM (every message accepted without it)."""
+    remote_ip = session.remote_endpoint.rsplit(":", 1)[0]
+    yield "+", "", "", False
+    yield ">", f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}", "", False
+    yield "<", f"EHLO {session.ehlo_domain}", "", False
+    yield from _ehlo_answer(session.remote_host, remote_ip, session.certificate is not None, ">")
+    if session.certificate is not None:
+        yield "<", "STARTTLS", "", False
+        yield ">", "220 2.0.0 SMTP server ready", "", False
+        yield from _certificate_lines("Sending certificate", session.certificate)
+        yield "*", "", TLS_SERVER_SUCCEEDED, False
+        yield "<", f"EHLO {session.ehlo_domain}", "", False
+        yield from _ehlo_answer(session.remote_host, remote_ip, False, ">")
+    for message in session.messages:
+        yield "<", f"MAIL FROM:<{message.sender}> SIZE={message.size}", "", False
+        if session.reply is not None:
+            yield ">", session.reply, "", True
+            break
+        yield "*", f"{session.session_id};{message.record_id}", "receiving message", False
+        yield ">", "250 2.1.0 Sender OK", "", False
+        for recipient in message.recipients:
+            yield "<", f"RCPT TO:<{recipient}>", "", False
+            yield ">", "250 2.1.5 Recipient OK", "", False
+        yield "<", f"BDAT {message.size} LAST", "", False
+        yield ">", (f"250 2.6.0 {message.message_id} [InternalId={message.record_id}, Hostname={session.remote_host}] "
+                    f"Queued mail for delivery"), "", False
+    yield "<", "QUIT", "", False
+    yield ">", "221 2.0.0 Closing connection.", "", False
+    yield "-", "", "Local", False
+
+
+def protocol_lines(session: ProtocolSession, *, direction: str = "send") -> list[tuple[int, str]]:
+    """The ``(ns, CSV line)`` pairs one session writes to the send (or ``direction="receive"``) protocol log.
 
     >>> demo = demo_session()
     >>> lines = protocol_lines(demo)
@@ -262,7 +334,7 @@ def protocol_lines(session: ProtocolSession) -> list[tuple[int, str]]:
     >>> lines[-1][1].endswith(",-,,Local\\r\\n")
     True
     """
-    steps = list(_session_steps(session))
+    steps = list(_session_steps(session) if direction == "send" else _receive_steps(session))
     failing = next((index for index, step in enumerate(steps) if step[3]), None)
     if failing is None or session.reply_at is None:
         times = _spread(session.start, session.end, len(steps))
@@ -271,38 +343,45 @@ def protocol_lines(session: ProtocolSession) -> list[tuple[int, str]]:
                  + _spread(session.reply_at, session.end, len(steps) - failing)[1:])
     out = []
     for sequence, ((event, data, context, _), ns) in enumerate(zip(steps, times)):
-        local = "" if sequence == 0 else session.local_endpoint
+        local = "" if sequence == 0 and direction == "send" else session.local_endpoint
         values = (log_time(ns), session.connector, session.session_id, str(sequence), local,
                   session.remote_endpoint, event, data, context)
         out.append((ns, _csv_line(values)))
     return out
 
 
-def _merged_lines(sessions: Iterable[ProtocolSession]) -> list[tuple[int, str]]:
+def _merged_lines(sessions: Iterable[ProtocolSession], direction: str = "send") -> list[tuple[int, str]]:
     """The lines of all sessions interleaved by time, as the log writer sees them."""
     lines = [(ns, order, index, line) for order, session in enumerate(sessions)
-             for index, (ns, line) in enumerate(protocol_lines(session))]
+             for index, (ns, line) in enumerate(protocol_lines(session, direction=direction))]
     lines.sort(key=lambda item: item[:3])
     return [(ns, line) for ns, _, _, line in lines]
 
 
-def write_protocol_log(target: str | Path | BinaryIO, sessions: Iterable[ProtocolSession]) -> None:
-    """Write one SMTP send protocol log file (header and the sessions' lines by time) to a path or stream.
+_PROTOCOL_KINDS = {"send": SEND_PROTOCOL_LOG, "receive": RECEIVE_PROTOCOL_LOG}
+
+
+def write_protocol_log(target: str | Path | BinaryIO, sessions: Iterable[ProtocolSession], *,
+                       version: LogVersion = LATEST, direction: str = "send") -> None:
+    """Write one SMTP send (or receive) protocol log file (header and the sessions' lines by time)
+    to a path or stream, with the ``#Version`` of ``version``.
 
     >>> stream = io.BytesIO()
     >>> write_protocol_log(stream, [demo_session()])
     >>> stream.getvalue().count(b"\\r\\n")
     50
     """
-    lines = _merged_lines(sessions)
+    kind = _PROTOCOL_KINDS[direction]
+    lines = _merged_lines(sessions, direction)
     first = lines[0][0] if lines else 0
-    _write_log(target, _header(SEND_PROTOCOL_LOG.log_type, PROTOCOL_LOG_VERSION, first, SEND_PROTOCOL_LOG.fields),
-               (line for _, line in lines))
+    _write_log(target, _header(kind.log_type, version.protocol, first, kind.fields), (line for _, line in lines))
 
 
 def write_protocol_logs(folder: str | Path, sessions: Iterable[ProtocolSession], *, prefix: str = "SEND",
-                        max_bytes: int = MAX_LOG_BYTES) -> list[Path]:
-    """Write SMTP send protocol logs rotated as Exchange does (``SENDyyyymmdd-n.LOG`` per UTC day).
+                        max_bytes: int = MAX_LOG_BYTES, version: LogVersion = LATEST,
+                        direction: str = "send") -> list[Path]:
+    """Write SMTP send protocol logs rotated as Exchange does (``SENDyyyymmdd-n.LOG`` per UTC day;
+    ``direction="receive"`` and ``prefix="RECV"`` for receive logs).
 
     A session that crosses midnight or a full file continues in the next file.
     Returns the paths written, in order.
@@ -312,8 +391,9 @@ def write_protocol_logs(folder: str | Path, sessions: Iterable[ProtocolSession],
     ...     [path.name for path in write_protocol_logs(folder, [demo_session()])]
     ['SEND20250320-1.LOG']
     """
-    return _write_rotated(folder, prefix, SEND_PROTOCOL_LOG.log_type, PROTOCOL_LOG_VERSION,
-                          SEND_PROTOCOL_LOG.fields, _merged_lines(sessions), max_bytes)
+    kind = _PROTOCOL_KINDS[direction]
+    return _write_rotated(folder, prefix, kind.log_type, version.protocol, kind.fields,
+                          _merged_lines(sessions, direction), max_bytes)
 
 
 # -- message tracking log -----------------------------------------------------------------
@@ -369,7 +449,7 @@ def tracking_row(time: int, event_id: str, *, message_id: str, sender: str, reci
         "original_client_ip": local_ip, "original_server_ip": remote_ip or local_ip,
         "custom_data": "S:DeliveryPriority=Normal;S:AccountForest=" + sender.rsplit("@", 1)[-1],
         "transport_traffic_type": "Email", "log_id": _guid("log", message_id, event_id, time),
-        "schema_version": TRACKING_LOG_VERSION,
+        "schema_version": LATEST.build,
     }
     unknown = set(fields) - set(row)
     if unknown:
@@ -378,18 +458,22 @@ def tracking_row(time: int, event_id: str, *, message_id: str, sender: str, reci
     return row
 
 
-def _tracking_lines(rows: Iterable[dict]) -> list[tuple[int, str]]:
+_TRACKING_COLUMN = dict(zip(TRACKING_FIELDS, TRACKING_COLUMNS))
+
+
+def _tracking_lines(rows: Iterable[dict], version: LogVersion = LATEST) -> list[tuple[int, str]]:
+    columns = [_TRACKING_COLUMN[name] for name in version.tracking_fields[1:]]
     out = []
     for row in rows:
-        values = [log_time(row["time"])] + ["" if row.get(name) is None else str(row[name])
-                                            for name in TRACKING_COLUMNS[1:]]
+        values = [log_time(row["time"])] + ["" if row.get(name) is None else str(row[name]) for name in columns]
         out.append((row["time"], _csv_line(values)))
     out.sort(key=lambda item: item[0])
     return out
 
 
-def write_tracking_log(target: str | Path | BinaryIO, rows: Iterable[dict]) -> None:
-    """Write one message tracking log file (rows as :func:`tracking_row` makes them, by time).
+def write_tracking_log(target: str | Path | BinaryIO, rows: Iterable[dict], *, version: LogVersion = LATEST) -> None:
+    """Write one message tracking log file (rows as :func:`tracking_row` makes them, by time) with
+    the ``#Version`` and ``#Fields`` of ``version`` (fields it does not write are left out).
 
     >>> stream = io.BytesIO()
     >>> write_tracking_log(stream, [tracking_row(0, "RECEIVE", message_id="<a@b>", sender="a@b.com",
@@ -397,14 +481,14 @@ def write_tracking_log(target: str | Path | BinaryIO, rows: Iterable[dict]) -> N
     >>> stream.getvalue().splitlines()[5][:40]
     b'1970-01-01T00:00:00.000Z,10.0.0.5,EX01,1'
     """
-    lines = _tracking_lines(rows)
+    lines = _tracking_lines(rows, version)
     first = lines[0][0] if lines else 0
-    _write_log(target, _header(TRACKING_LOG.log_type, TRACKING_LOG_VERSION, first, TRACKING_FIELDS),
+    _write_log(target, _header(TRACKING_LOG.log_type, version.build, first, version.tracking_fields),
                (line for _, line in lines))
 
 
 def write_tracking_logs(folder: str | Path, rows: Iterable[dict], *, prefix: str = "MSGTRK",
-                        max_bytes: int = MAX_LOG_BYTES) -> list[Path]:
+                        max_bytes: int = MAX_LOG_BYTES, version: LogVersion = LATEST) -> list[Path]:
     """Write message tracking logs rotated by UTC day (``MSGTRKyyyymmdd-n.LOG``); returns the paths.
 
     >>> import tempfile
@@ -414,8 +498,8 @@ def write_tracking_logs(folder: str | Path, rows: Iterable[dict], *, prefix: str
     ...     [path.name for path in write_tracking_logs(folder, [row])]
     ['MSGTRK20250320-1.LOG']
     """
-    return _write_rotated(folder, prefix, TRACKING_LOG.log_type, TRACKING_LOG_VERSION, TRACKING_FIELDS,
-                          _tracking_lines(rows), max_bytes)
+    return _write_rotated(folder, prefix, TRACKING_LOG.log_type, version.build, version.tracking_fields,
+                          _tracking_lines(rows, version), max_bytes)
 
 
 # -- small demos (doctests of the readers use them) ---------------------------------------

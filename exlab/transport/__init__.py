@@ -6,7 +6,8 @@ and connector / server settings.
 * ``parse_smtp_reply()``, ``classify()``: replies such as ``454 4.7.0 ... UntrustedRoot``;
 * ``tls_failures(events)``: one row per failed delivery reported by events 2004, 2015, 12014;
 * ``read_protocol_log()`` (sessions), ``read_protocol_lines()``, ``read_tracking_log()``;
-* ``read_connectors()``, ``read_servers()``: Get-SendConnector / Get-ExchangeServer exports;
+* ``read_connectors()``, ``read_receive_connectors()``, ``read_servers()``: Get-SendConnector /
+  Get-ReceiveConnector / Get-ExchangeServer exports;
 * ``sniff_transport(head)`` and the ``detect_*`` functions: which of these a file holds.
 
 >>> from exlab.transport import parse_smtp_reply, classify
@@ -18,7 +19,14 @@ from exlab.transport.catalog import catalog, lookup, render_message
 from exlab.transport.failures import tls_failures
 from exlab.transport.fields import name_fields
 from exlab.transport.protocol_log import detect_protocol_log, read_protocol_lines, read_protocol_log
-from exlab.transport.settings import detect_connectors, detect_servers, read_connectors, read_servers
+from exlab.transport.settings import (
+    detect_connectors,
+    detect_receive_connectors,
+    detect_servers,
+    read_connectors,
+    read_receive_connectors,
+    read_servers,
+)
 from exlab.transport.smtp_reply import SmtpReply, classify, parse_smtp_reply
 from exlab.transport.sniff import sniff_transport
 from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
@@ -29,6 +37,7 @@ __all__ = [
     "classify",
     "detect_connectors",
     "detect_protocol_log",
+    "detect_receive_connectors",
     "detect_servers",
     "detect_tracking_log",
     "lookup",
@@ -37,6 +46,7 @@ __all__ = [
     "read_connectors",
     "read_protocol_lines",
     "read_protocol_log",
+    "read_receive_connectors",
     "read_servers",
     "read_tracking_log",
     "render_message",

@@ -69,6 +69,13 @@ CONNECTOR_DTYPES: dict[str, str] = {
 
 SERVER_DTYPES: dict[str, str] = {"name": "string", "fqdn": "string", "source": "string"}
 
+RECEIVE_CONNECTOR_DTYPES: dict[str, str] = {
+    "name": "string", "identity": "string", "server": "string", "enabled": "boolean", "fqdn": "string",
+    "bindings": "object", "remote_ip_ranges": "object", "auth_mechanism": "object", "permission_groups": "object",
+    "require_tls": "boolean", "tls_certificate_name": "string", "tls_domain_capabilities": "object",
+    "transport_role": "string", "protocol_logging_level": "string", "source": "string",
+}
+
 FAILURE_DTYPES: dict[str, str] = {
     "time_created": TIME, "computer": "string", "provider": "string", "event_id": "Int32",
     "connector": "string", "message_id": "string", "remote": "string", "smtp_response": "string",

@@ -1,4 +1,5 @@
-"""Send connector and server settings: ``Get-SendConnector`` and ``Get-ExchangeServer`` exports.
+"""Connector and server settings: ``Get-SendConnector``, ``Get-ReceiveConnector`` and
+``Get-ExchangeServer`` exports.
 
 Three shapes are read, each as Windows PowerShell 5.1 writes it, whatever the encoding
 (UTF-16 LE with BOM from ``>`` / ``Out-File`` / ``Export-Clixml``, UTF-8, ANSI):
@@ -12,6 +13,15 @@ Three shapes are read, each as Windows PowerShell 5.1 writes it, whatever the en
 
 Property names are never translated, so the readers work for every UI language.
 
+Each object is recognised by its type: the ``<TN>`` names of Export-Clixml
+(``...SystemConfiguration.ReceiveConnector``, ``...SmtpSendConnectorConfig``,
+``...Management.ExchangeServer``, with or without ``Deserialized.``), else, in
+Format-List and JSON, by the properties only one kind has (Bindings, RemoteIPRanges,
+PermissionGroups, AuthMechanism: receive; SmartHosts, AddressSpaces,
+SourceTransportServers: send; ServerRole, AdminDisplayVersion: server). A reader takes
+only its own kind (and objects no property names), and says so when a file holds
+only another kind.
+
 >>> from exlab.lab.transport_logs import demo_connectors_fl
 >>> connectors = read_connectors(demo_connectors_fl())
 >>> connectors[["name", "require_tls", "smart_hosts"]].values.tolist()
@@ -24,17 +34,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import warnings
 from typing import Any
 
 import pandas as pd
 
 from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
-from exlab.errors import CorruptInput, UnsupportedFormat
+from exlab.errors import CorruptInput, ExlabWarning, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
-from exlab.transport.schema import CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
+from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
 
 #: connectors-frame column -> Get-SendConnector property
 CONNECTOR_PROPERTIES: dict[str, str] = {
@@ -46,14 +56,46 @@ CONNECTOR_PROPERTIES: dict[str, str] = {
 }
 #: servers-frame column -> Get-ExchangeServer property
 SERVER_PROPERTIES: dict[str, str] = {"name": "Name", "fqdn": "Fqdn"}
+#: receive-connectors-frame column -> Get-ReceiveConnector property
+RECEIVE_CONNECTOR_PROPERTIES: dict[str, str] = {
+    "name": "Name", "identity": "Identity", "server": "Server", "enabled": "Enabled", "fqdn": "Fqdn",
+    "bindings": "Bindings", "remote_ip_ranges": "RemoteIPRanges", "auth_mechanism": "AuthMechanism",
+    "permission_groups": "PermissionGroups", "require_tls": "RequireTLS", "tls_certificate_name": "TlsCertificateName",
+    "tls_domain_capabilities": "TlsDomainCapabilities", "transport_role": "TransportRole",
+    "protocol_logging_level": "ProtocolLoggingLevel",
+}
 
-_LIST_COLUMNS = {"smart_hosts", "address_spaces", "source_transport_servers"}
+_LIST_COLUMNS = {"smart_hosts", "address_spaces", "source_transport_servers", "bindings", "remote_ip_ranges",
+                 "tls_domain_capabilities"}
 _BOOL_COLUMNS = {"require_tls", "cloud_services_mail_enabled", "enabled"}
-# properties only a send connector has / only an Exchange server has: how content is recognised
+# flag enums (ConvertTo-Json writes their numbers, Format-List and CliXml their names): column -> bit names
+_FLAG_COLUMNS = {
+    "auth_mechanism": ((1, "Tls"), (2, "Integrated"), (4, "BasicAuth"), (8, "BasicAuthRequireTLS"),
+                       (16, "ExchangeServer"), (32, "ExternalAuthoritative")),
+    "permission_groups": ((1, "AnonymousUsers"), (2, "ExchangeUsers"), (4, "ExchangeServers"),
+                          (8, "ExchangeLegacyServers"), (16, "Partners"), (32, "Custom")),
+}
+_ENUM_NAMES = {
+    "protocol_logging_level": {0: "None", 1: "Verbose"},
+    "transport_role": {2: "Mailbox", 4: "ClientAccess", 16: "UnifiedMessaging", 32: "HubTransport", 64: "Edge",
+                       16384: "FrontendTransport"},
+}
+SEND_CONNECTOR, RECEIVE_CONNECTOR, EXCHANGE_SERVER = "send-connector", "receive-connector", "exchange-server"
+# what each kind is called, for messages: the cmdlet that writes it and its reader
+_KIND_WORDS = {SEND_CONNECTOR: ("send connector", "Get-SendConnector", "read_connectors"),
+               RECEIVE_CONNECTOR: ("receive connector", "Get-ReceiveConnector", "read_receive_connectors"),
+               EXCHANGE_SERVER: ("Exchange server", "Get-ExchangeServer", "read_servers")}
+# the last part of each kind's .NET type name (Export-Clixml's <TN>, "Deserialized." or not)
+_TYPE_KINDS = {"ReceiveConnector": RECEIVE_CONNECTOR, "SmtpSendConnectorConfig": SEND_CONNECTOR,
+               "ExchangeServer": EXCHANGE_SERVER}
+# properties only one kind has: how Format-List and JSON content is recognised (checked in this order)
+_RECEIVE_MARKERS = ("Bindings", "RemoteIPRanges", "PermissionGroups", "AuthMechanism")
 _CONNECTOR_MARKERS = ("AddressSpaces", "SmartHosts", "SmartHostsString", "CloudServicesMailEnabled",
                       "SourceTransportServers", "DNSRoutingEnabled", "IsScopedConnector", "TlsAuthLevel")
 _SERVER_MARKERS = ("AdminDisplayVersion", "ServerRole", "IsHubTransportServer", "IsMailboxServer", "IsEdgeServer")
-_PROTOCOL_LOGGING = {0: "None", 1: "Verbose"}
+_MARKERS = ((RECEIVE_CONNECTOR, _RECEIVE_MARKERS), (SEND_CONNECTOR, _CONNECTOR_MARKERS),
+            (EXCHANGE_SERVER, _SERVER_MARKERS))
+_TYPE_NAME = re.compile(r"<T>(?:[\w.]*\.)?(ReceiveConnector|SmtpSendConnectorConfig|ExchangeServer)</T>")
 _FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +:(?: (?P<value>.*))?$")
 _CLIXML = "a well-formed Export-Clixml document"
 TRUNCATED = "..."   # Format-List shows only $FormatEnumerationLimit (4) items of a list, then "..."
@@ -90,6 +132,19 @@ def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
     return any(f'N="{m}"' in text for m in markers)
 
 
+def _head_kind(head: bytes) -> str | None:
+    """The kind of settings export a file's first bytes are: by the first type name, else by marker."""
+    text = _head_text(head)
+    shape = _shape(text)
+    if shape is None:
+        return None
+    if shape == "clixml":
+        found = _TYPE_NAME.search(text)
+        if found is not None:
+            return _TYPE_KINDS[found.group(1)]
+    return next((kind for kind, markers in _MARKERS if _has_marker(text, shape, markers)), None)
+
+
 def detect_connectors(head: bytes) -> bool:
     """Whether a file's first bytes are a Get-SendConnector export (fl, CliXml or JSON).
 
@@ -98,9 +153,18 @@ def detect_connectors(head: bytes) -> bool:
     >>> detect_connectors(b"Thumbprint : 3F2A\\r\\nServices : IMAP, POP, IIS, SMTP\\r\\n")
     False
     """
-    text = _head_text(head)
-    shape = _shape(text)
-    return shape is not None and _has_marker(text, shape, _CONNECTOR_MARKERS)
+    return _head_kind(head) == SEND_CONNECTOR
+
+
+def detect_receive_connectors(head: bytes) -> bool:
+    """Whether a file's first bytes are a Get-ReceiveConnector export (fl, CliXml or JSON).
+
+    >>> detect_receive_connectors(b"Name     : Default EX01\\r\\nBindings : {0.0.0.0:25, [::]:25}\\r\\n")
+    True
+    >>> detect_receive_connectors(b"Name       : Internet\\r\\nSmartHosts : {}\\r\\n")
+    False
+    """
+    return _head_kind(head) == RECEIVE_CONNECTOR
 
 
 def detect_servers(head: bytes) -> bool:
@@ -109,10 +173,24 @@ def detect_servers(head: bytes) -> bool:
     >>> detect_servers(b'{"Name": "EX01", "Fqdn": "EX01.contoso.com", "ServerRole": 38}')
     True
     """
-    text = _head_text(head)
-    shape = _shape(text)
-    return (shape is not None and _has_marker(text, shape, _SERVER_MARKERS)
-            and not _has_marker(text, shape, _CONNECTOR_MARKERS))
+    return _head_kind(head) == EXCHANGE_SERVER
+
+
+def settings_kind(bag: Bag, types: tuple[str, ...] = ()) -> str | None:
+    """Which settings object this is (``send-connector``, ``receive-connector``,
+    ``exchange-server``) by its type names, else by the properties only one kind has; None
+    when nothing tells.
+
+    >>> settings_kind({"Name": "x"}, ("Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",))
+    'receive-connector'
+    >>> settings_kind({"Name": "Internet", "SmartHosts": []}), settings_kind({"Name": "x"}) is None
+    ('send-connector', True)
+    """
+    for name in types:
+        kind = _TYPE_KINDS.get(name.removeprefix("Deserialized.").rsplit(".", 1)[-1])
+        if kind is not None:
+            return kind
+    return next((kind for kind, markers in _MARKERS if any(m in bag for m in markers)), None)
 
 
 # -- Format-List ----------------------------------------------------------------------------
@@ -181,10 +259,12 @@ def fl_list(value: str) -> tuple[str, ...]:
 
 # -- reading ------------------------------------------------------------------------------
 
-def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
+def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
+    """The file's objects, each with its type names (Export-Clixml's ``<TN>``; none in other shapes)."""
     data = evidence.stream.read()
     if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf\xff\xfe"):
-        raise CorruptInput(evidence.name, "the file is empty", "Get-SendConnector / Get-ExchangeServer output")
+        raise CorruptInput(evidence.name, "the file is empty",
+                           "Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer output")
     try:
         text, encoding = decode_text(data)
     except UnicodeDecodeError as err:
@@ -203,7 +283,7 @@ def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
         bags = []
         for index, item in enumerate(items):
             if isinstance(item, dict):
-                bags.append(item)
+                bags.append((item, ()))
             else:
                 report.skip_record(f"item {index}", "expected a JSON object")
         return bags
@@ -217,22 +297,23 @@ def _objects(evidence: Evidence, report: FileReport) -> list[Bag]:
                 if value.endswith(TRUNCATED + "}"):
                     report.note(f"object {index}: Format-List cut {name} after its first items "
                                 "($FormatEnumerationLimit); Export-Clixml keeps the whole list")
-        return bags
+        return [(bag, ()) for bag in bags]
     raise UnsupportedFormat(evidence.name, "the first lines", "Format-List, Export-Clixml or ConvertTo-Json output")
 
 
-def _clixml_objects(text: str, source: str, report: FileReport) -> list[Bag]:
+def _clixml_objects(text: str, source: str, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
     """The top-level objects of an Export-Clixml document, their properties as Format-List shows
-    them (a nested object as its ``<ToString>``: an Fqdn, an enum name, ``<I>issuer<S>subject``).
-    A property that cannot be read makes the file corrupt; an item that is no object is skipped.
+    them (a nested object as its ``<ToString>``: an Fqdn, an enum name, ``<I>issuer<S>subject``),
+    each with its type names. A property that cannot be read makes the file corrupt; an item
+    that is no object is skipped.
 
     >>> from exlab.parse_report import ParseReport
     >>> doc = ('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
     ...        '<Props><S N="Name">EX01</S><B N="IsHubTransportServer">true</B><Nil N="Site" /></Props></Obj></Objs>')
     >>> _clixml_objects(doc, "servers.xml", ParseReport().add_file("servers.xml", sha256="", format="exchange-server"))
-    [{'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}]
+    [({'Name': 'EX01', 'IsHubTransportServer': True, 'Site': None}, ())]
     """
-    bags: list[Bag] = []
+    bags: list[tuple[Bag, tuple[str, ...]]] = []
     for item in iter_items(text, source):
         where = f"object {item.position}"
         if item.error is not None:
@@ -244,7 +325,7 @@ def _clixml_objects(text: str, source: str, report: FileReport) -> list[Bag]:
             name, reason = next(iter(item.value.errors.items()))
             raise CorruptInput(source, f"{where}, property {name}", _CLIXML, reason)
         try:
-            bags.append({name: shown(value) for name, value in item.value.items()})
+            bags.append(({name: shown(value) for name, value in item.value.items()}, item.value.types))
         except ValueError as err:
             raise CorruptInput(source, where, _CLIXML, str(err)) from None
     return bags
@@ -277,8 +358,28 @@ def display(value: Any) -> Any:
         return str(value)
 
 
+def flag_names(value: Any, bits: tuple[tuple[int, str], ...]) -> tuple[str, ...]:
+    """A flags enum as the tuple of its names, from its number (ConvertTo-Json) or its text
+    (``Tls, Integrated``, Format-List's ``{Tls, Integrated}``, a CliXml ``<ToString>``).
+
+    >>> bits = ((1, "Tls"), (2, "Integrated"), (4, "BasicAuth"))
+    >>> flag_names(5, bits), flag_names("Tls, Integrated", bits), flag_names("None", bits)
+    (('Tls', 'BasicAuth'), ('Tls', 'Integrated'), ())
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        names = tuple(name for bit, name in bits if value & bit)
+        rest = value & ~sum(bit for bit, _ in bits)
+        return names + ((str(rest),) if rest else ())
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else fl_list(str(value))
+    return tuple(str(item).strip() for item in items if str(item).strip() and str(item).strip() != "None")
+
+
 def _cell(column: str, value: Any) -> Any:
     value = display(value)
+    if column in _FLAG_COLUMNS:
+        return flag_names(value, _FLAG_COLUMNS[column])
     if column in _LIST_COLUMNS:
         if value is None:
             return ()
@@ -290,24 +391,29 @@ def _cell(column: str, value: Any) -> Any:
             return value
         text = str(value).strip().lower()
         return True if text == "true" else False if text == "false" else None
-    if column == "protocol_logging_level" and isinstance(value, int) and not isinstance(value, bool):
-        return _PROTOCOL_LOGGING.get(value, str(value))
+    if column in _ENUM_NAMES and isinstance(value, int) and not isinstance(value, bool):
+        return _ENUM_NAMES[column].get(value, str(value))
     if value is None:
         return None
     text = str(value)
     return text if text.strip() else None
 
 
-def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], format_name: str,
-          wanted: Callable[[Bag], bool]) -> pd.DataFrame:
+def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], format_name: str) -> pd.DataFrame:
+    """Objects of kind ``format_name`` (and those nothing tells the kind of) into a frame; objects of
+    another kind are left out, noted, and a file holding only such objects is warned about."""
     report = ParseReport()
     columns: dict[str, list] = {name: [] for name in (*properties, "source")}
     for evidence in iter_evidence(source):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=format_name,
                                       size=evidence.size)
-        for index, bag in enumerate(_objects(evidence, file_report), 1):
-            if not wanted(bag):
-                file_report.note(f"object {index} is not a {format_name} object and was ignored")
+        others: dict[str, int] = {}
+        for index, (bag, types) in enumerate(_objects(evidence, file_report), 1):
+            kind = settings_kind(bag, types)
+            if kind not in (None, format_name):
+                others[kind] = others.get(kind, 0) + 1
+                file_report.note(f"object {index} is a {_KIND_WORDS[kind][0]}, not a {_KIND_WORDS[format_name][0]}, "
+                                 "and was left out")
                 continue
             if "Name" not in bag:
                 file_report.skip_record(f"object {index}", "expected a Name property")
@@ -316,16 +422,17 @@ def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], f
                 columns[column].append(_cell(column, bag.get(prop)))
             columns["source"].append(evidence.name)
             file_report.records_read += 1
+        if others and not file_report.records_read:
+            _warn_other_kinds(evidence.name, format_name, others)
         file_report.warn_losses()
     return make_frame(columns, dtypes, report)
 
 
-def _is_connector(bag: Bag) -> bool:
-    return not any(m in bag for m in _SERVER_MARKERS) or any(m in bag for m in _CONNECTOR_MARKERS)
-
-
-def _is_server(bag: Bag) -> bool:
-    return not any(m in bag for m in _CONNECTOR_MARKERS)
+def _warn_other_kinds(name: str, format_name: str, others: dict[str, int]) -> None:
+    held = ", ".join(f"{count} {_KIND_WORDS[kind][0]}(s) ({_KIND_WORDS[kind][1]}; read with "
+                     f"{_KIND_WORDS[kind][2]})" for kind, count in others.items())
+    warnings.warn(f"{name}: holds no {_KIND_WORDS[format_name][0]} ({_KIND_WORDS[format_name][1]}), only {held}",
+                  ExlabWarning, stacklevel=4)
 
 
 def read_connectors(source: Sources) -> pd.DataFrame:
@@ -339,7 +446,7 @@ def read_connectors(source: Sources) -> pd.DataFrame:
     >>> read_connectors(io.BytesIO(text))[["name", "smart_hosts", "require_tls"]].values.tolist()
     [['Internet', (), False]]
     """
-    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_DTYPES, "send-connector", _is_connector)
+    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_DTYPES, SEND_CONNECTOR)
 
 
 def read_servers(source: Sources) -> pd.DataFrame:
@@ -349,4 +456,20 @@ def read_servers(source: Sources) -> pd.DataFrame:
     >>> read_servers(demo_servers_json())[["name", "fqdn"]].values.tolist()
     [['EX01', 'EX01.contoso.com'], ['EX02', 'EX02.contoso.com']]
     """
-    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, "exchange-server", _is_server)
+    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, EXCHANGE_SERVER)
+
+
+def read_receive_connectors(source: Sources) -> pd.DataFrame:
+    """Read Get-ReceiveConnector exports (fl, Export-Clixml, ConvertTo-Json) into the receive_connectors frame.
+
+    bindings, remote_ip_ranges and tls_domain_capabilities are tuples; auth_mechanism and
+    permission_groups tuples of flag names (from names or, in JSON, numbers); an empty
+    TlsCertificateName is NA. Send connectors and servers in the same file are left out.
+
+    >>> import io
+    >>> text = ("Name             : Default Frontend EX01\\r\\nBindings         : {[::]:25, 0.0.0.0:25}\\r\\n"
+    ...         "PermissionGroups : AnonymousUsers, ExchangeServers\\r\\n").encode("utf-16")
+    >>> read_receive_connectors(io.BytesIO(text))[["name", "bindings", "permission_groups"]].values.tolist()
+    [['Default Frontend EX01', ('[::]:25', '0.0.0.0:25'), ('AnonymousUsers', 'ExchangeServers')]]
+    """
+    return _read(source, RECEIVE_CONNECTOR_PROPERTIES, RECEIVE_CONNECTOR_DTYPES, RECEIVE_CONNECTOR)

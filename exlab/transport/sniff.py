@@ -9,7 +9,7 @@ True
 from __future__ import annotations
 
 from exlab.transport.protocol_log import detect_protocol_log
-from exlab.transport.settings import detect_connectors, detect_servers
+from exlab.transport.settings import detect_connectors, detect_receive_connectors, detect_servers
 from exlab.transport.tracking_log import detect_tracking_log
 
 #: kind -> detector, in the order they are tried
@@ -17,12 +17,13 @@ DETECTORS = {
     "protocol-log": detect_protocol_log,
     "tracking-log": detect_tracking_log,
     "connectors": detect_connectors,
+    "receive-connectors": detect_receive_connectors,
     "servers": detect_servers,
 }
 
 
 def sniff_transport(head: bytes) -> str | None:
-    """``"protocol-log"``, ``"tracking-log"``, ``"connectors"``, ``"servers"`` or None.
+    """``"protocol-log"``, ``"tracking-log"``, ``"connectors"``, ``"receive-connectors"``, ``"servers"`` or None.
 
     ``head`` is the start of the file (a few KB are enough; 64 KB is plenty).
 

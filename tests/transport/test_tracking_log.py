@@ -11,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exlab.errors import DataLossWarning, UnsupportedFormat
-from exlab.lab.transport_logs import demo_tracking_log, led_status, tracking_row, write_tracking_log, \
-    write_tracking_logs
+from exlab.lab.transport_logs import (
+    demo_tracking_log,
+    led_status,
+    log_version,
+    tracking_row,
+    write_tracking_log,
+    write_tracking_logs,
+)
 from exlab.transport import detect_tracking_log, read_tracking_log
 from exlab.transport.schema import TRACKING_COLUMNS
 
@@ -120,3 +126,62 @@ def test_any_text_round_trips(subject, status, custom):
     read = read_tracking_log(io.BytesIO(stream.getvalue())).iloc[0]
     for column, value in (("message_subject", subject), ("recipient_status", status), ("custom_data", custom)):
         assert (pd.isna(read[column]) and value == "") or read[column] == value
+
+
+@pytest.mark.real_exports
+def test_real_exchange_2013_log_is_read_by_its_own_fields_line(real_exports):
+    path = real_exports / "generated" / "MSGTRK20250602-1.LOG"
+    frame = read_tracking_log(path)
+    assert len(frame) == 16
+    assert frame["time"].iloc[0] == pd.Timestamp("2025-06-02T09:22:42.914Z")
+    assert frame.groupby(["event_source", "event_id"]).size().to_dict() == {("SMTP", "DEFER"): 12,
+                                                                            ("STOREDRIVER", "RECEIVE"): 4}
+    defers = frame[frame["event_id"] == "DEFER"]
+    assert set(defers["led"]) == {"454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"}
+    assert set(defers["fqdn"]) == {"munsonspickles-com.mail.protection.outlook.com"}
+    assert defers["ip"].notna().all() and defers["connector_id"].eq("Outbound to Office 365").all()
+    # the three fields Exchange 2013 does not write are NA; the ones it writes are kept
+    assert frame[["transport_traffic_type", "log_id", "schema_version"]].isna().all().all()
+    assert frame["network_message_id"].notna().all() and frame["custom_data"].notna().all()
+    report = frame.attrs["parse_report"].files[0]
+    assert report.records_read == 16 and not report.losses and not report.warnings
+
+
+def _demo_rows() -> list[dict]:
+    return read_tracking_log(demo_tracking_log()).assign(
+        time=lambda f: f["time"].astype("int64")).drop(columns=["led", "fqdn", "ip", "lrt", "source", "line"]
+                                                      ).to_dict("records")
+
+
+def test_versions_mixed_in_one_read_share_one_frame(tmp_path):
+    one = read_tracking_log(demo_tracking_log())
+    rows = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in _demo_rows()]
+    for day, version in (("19", "14.3 (Build 123.4)"), ("20", "15.0 (Build 1497.2)"), ("21", "15.2 (Build 1544.4)")):
+        write_tracking_log(tmp_path / f"MSGTRK202503{day}-1.LOG", rows, version=log_version(version))
+    heads = [(tmp_path / f"MSGTRK202503{day}-1.LOG").read_bytes().split(b"\r\n")[1] for day in ("19", "20", "21")]
+    assert heads == [b"#Version: 14.03.0123.004", b"#Version: 15.00.1497.002", b"#Version: 15.02.1544.004"]
+    frame = read_tracking_log(tmp_path)
+    assert len(frame) == 3 * len(one) and list(frame.columns) == list(one.columns)
+    per_file = [part.reset_index(drop=True) for _, part in frame.groupby("source", sort=True)]
+    kept = ["time", "event_id", "message_id", "recipient_status", "led", "fqdn", "custom_data", "directionality"]
+    for part in per_file:
+        pd.testing.assert_frame_equal(part[kept], one[kept])
+    # what a version does not write is NA; what it writes is kept
+    assert per_file[0]["network_message_id"].isna().all() and per_file[1]["network_message_id"].notna().all()
+    assert per_file[1][["transport_traffic_type", "log_id", "schema_version"]].isna().all().all()
+    assert per_file[2]["log_id"].equals(one["log_id"])
+    assert not any(f.warnings or f.losses for f in frame.attrs["parse_report"].files)
+
+
+def test_fields_line_without_what_the_frame_needs_is_refused():
+    text = demo_tracking_log().getvalue()
+    with pytest.raises(UnsupportedFormat, match=r"<stream>, line 5: expected a #Fields line with recipient-status"):
+        read_tracking_log(io.BytesIO(text.replace(b",recipient-status,", b",", 1)))
+    # a field no version exlab knows writes is named in the parse report, never a refusal
+    lines = text.split(b"\r\n")
+    extra = b"\r\n".join(line + (b",future-field" if line.startswith(b"#Fields") else b",x" if line[:1].isdigit()
+                                  else b"") for line in lines)
+    frame = read_tracking_log(io.BytesIO(extra))
+    pd.testing.assert_frame_equal(frame.drop(columns="source"), read_tracking_log(demo_tracking_log()).drop(columns="source"))
+    assert frame.attrs["parse_report"].files[0].warnings == [
+        "line 5: #Fields names 1 field(s) this reader does not know, not in the frame: future-field"]
