@@ -575,6 +575,10 @@ _CONNECTOR_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpS
                     "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
                     "Microsoft.Exchange.Data.Directory.ADObject",
                     "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
+_RECEIVE_CONNECTOR_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",
+                            "Microsoft.Exchange.Data.Directory.SystemConfiguration.ADConfigurationObject",
+                            "Microsoft.Exchange.Data.Directory.ADObject", "Microsoft.Exchange.Data.Directory.ADRawEntry",
+                            "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
 _SERVER_TYPES = ("Microsoft.Exchange.Data.Directory.Management.ExchangeServer",
                  "Microsoft.Exchange.Data.Directory.ADPresentationObject",
                  "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
@@ -584,6 +588,10 @@ _LIST_TYPES = {
     "SourceTransportServers": ("Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data."
                                "Directory.ADObjectId]]"),
     "ConnectedDomains": "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.AddressSpace]]",
+    "Bindings": "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.IPBinding]]",
+    "RemoteIPRanges": "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.IPRange]]",
+    "TlsDomainCapabilities": ("Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data."
+                              "SmtpReceiveDomainCapabilities]]"),
 }
 
 
@@ -616,6 +624,49 @@ def connector_properties(connector: dict) -> list[tuple[str, object]]:
         ("TlsDomain", get("tls_domain")), ("UseExternalDNSServersEnabled", False),
         ("AdminDisplayName", None), ("ExchangeVersion", "0.1 (8.0.535.0)"), ("IsValid", True),
         ("ObjectState", "Unchanged"),
+    ]
+
+
+def receive_connector_properties(connector: dict) -> list[tuple[str, object]]:
+    """The Get-ReceiveConnector properties of a connector (keyed like the receive_connectors frame;
+    flag lists as tuples of names), in the order Exchange 2016 shows them.
+
+    >>> props = dict(receive_connector_properties({"name": "Default Frontend EX01", "server": "EX01"}))
+    >>> props["Identity"], props["AuthMechanism"], props["Bindings"]
+    ('EX01\\\\Default Frontend EX01', 'Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer', ('[::]:25', '0.0.0.0:25'))
+    """
+    get = connector.get
+    name, server = get("name"), get("server")
+    flags = {key: ", ".join(get(key) or ()) or "None" for key in ("auth_mechanism", "permission_groups")}
+    if get("auth_mechanism") is None:
+        flags["auth_mechanism"] = "Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer"
+    if get("permission_groups") is None:
+        flags["permission_groups"] = "AnonymousUsers, ExchangeServers, ExchangeLegacyServers"
+    return [
+        ("RunspaceId", _guid("runspace")), ("AuthMechanism", flags["auth_mechanism"]), ("Banner", None),
+        ("BinaryMimeEnabled", True), ("Bindings", tuple(get("bindings") or ("[::]:25", "0.0.0.0:25"))),
+        ("ChunkingEnabled", True), ("DefaultDomain", None), ("DeliveryStatusNotificationEnabled", True),
+        ("EightBitMimeEnabled", True), ("SmtpUtf8Enabled", True), ("BareLinefeedRejectionEnabled", False),
+        ("DomainSecureEnabled", True), ("EnhancedStatusCodesEnabled", True), ("LongAddressesEnabled", False),
+        ("OrarEnabled", False), ("SuppressXAnonymousTls", False), ("ProxyEnabled", False),
+        ("AdvertiseClientSettings", False), ("Fqdn", get("fqdn")), ("ServiceDiscoveryFqdn", None),
+        ("TlsCertificateName", get("tls_certificate_name")), ("Comment", None), ("Enabled", get("enabled", True)),
+        ("ConnectionTimeout", "00:10:00"), ("ConnectionInactivityTimeout", "00:05:00"),
+        ("MessageRateLimit", "Unlimited"), ("MessageRateSource", "IPAddress"), ("MaxInboundConnection", "5000"),
+        ("MaxInboundConnectionPerSource", "Unlimited"), ("MaxInboundConnectionPercentagePerSource", 100),
+        ("MaxHeaderSize", "256 KB (262,144 bytes)"), ("MaxHopCount", 60), ("MaxLocalHopCount", 8),
+        ("MaxLogonFailures", 3), ("MaxMessageSize", "36 MB (37,748,736 bytes)"), ("MaxProtocolErrors", "5"),
+        ("MaxRecipientsPerMessage", 200), ("PermissionGroups", flags["permission_groups"]),
+        ("PipeliningEnabled", True), ("ProtocolLoggingLevel", get("protocol_logging_level") or "None"),
+        ("RemoteIPRanges", tuple(get("remote_ip_ranges") or ("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                                                            "0.0.0.0-255.255.255.255"))),
+        ("RequireEHLODomain", False), ("RequireTLS", get("require_tls", False)), ("EnableAuthGSSAPI", False),
+        ("ExtendedProtectionPolicy", "None"), ("LiveCredentialEnabled", False),
+        ("TlsDomainCapabilities", tuple(get("tls_domain_capabilities") or ())), ("Server", server),
+        ("TransportRole", get("transport_role") or "FrontendTransport"), ("SizeEnabled", "EnabledWithoutValue"),
+        ("TarpitInterval", "00:00:05"), ("AuthTarpitInterval", "00:00:05"), ("MaxAcknowledgementDelay", "00:00:30"),
+        ("AdminDisplayName", None), ("ExchangeVersion", "0.1 (8.0.535.0)"), ("Name", name),
+        ("Identity", get("identity") or f"{server}\\{name}"), ("IsValid", True), ("ObjectState", "Unchanged"),
     ]
 
 
@@ -763,6 +814,20 @@ def write_send_connectors(target: str | Path | BinaryIO, connectors: Iterable[di
     """
     _write_settings(target, [connector_properties(c) for c in connectors], _CONNECTOR_TYPES, shape, width,
                     culture, encoding)
+
+
+def write_receive_connectors(target: str | Path | BinaryIO, connectors: Iterable[dict], *, shape: str = "fl",
+                             width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
+    """Write ``Get-ReceiveConnector | fl``, ``| Export-Clixml`` or ``| ConvertTo-Json`` (connectors:
+    dicts keyed like the receive_connectors frame; see :func:`receive_connector_properties`).
+
+    >>> stream = io.BytesIO()
+    >>> write_receive_connectors(stream, [{"name": "Default Frontend EX01", "server": "EX01"}], shape="clixml")
+    >>> "ReceiveConnector</T>" in stream.getvalue().decode("utf-16")
+    True
+    """
+    _write_settings(target, [receive_connector_properties(c) for c in connectors], _RECEIVE_CONNECTOR_TYPES,
+                    shape, width, culture, encoding)
 
 
 def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict], *, shape: str = "fl",

@@ -10,10 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exlab.errors import CorruptInput, DataLossWarning, UnsupportedFormat
-from exlab.lab.transport_logs import DEMO_CONNECTOR, write_exchange_servers, write_send_connectors
-from exlab.transport import read_connectors, read_servers, sniff_transport
-from exlab.transport.schema import CONNECTOR_DTYPES
+from exlab.errors import CorruptInput, DataLossWarning, ExlabWarning, UnsupportedFormat
+from exlab.lab.transport_logs import (
+    DEMO_CONNECTOR,
+    write_exchange_servers,
+    write_receive_connectors,
+    write_send_connectors,
+)
+from exlab.transport import read_connectors, read_receive_connectors, read_servers, sniff_transport
+from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES
 
 CONFIG = Path(__file__).parent / "fixtures" / "config"
 HYBRID_TLS_NAME = "<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C=US<S>CN=mail.contoso.com"
@@ -153,3 +158,97 @@ def test_clixml_refs_point_at_earlier_objects():
     broken = doc.decode("utf-16").replace('RefId="1" />', 'RefId="9" />').encode("utf-16")
     with pytest.raises(CorruptInput, match="points at no earlier object"):
         read_connectors(io.BytesIO(broken))
+
+
+RECEIVE_EXPORT = "HC-GetReceiveConnectorEmptyTlsCertificateName.xml"
+
+
+@pytest.mark.real_exports
+def test_real_receive_connector_export(real_exports):
+    path = real_exports / "css-exchange" / RECEIVE_EXPORT
+    frame = read_receive_connectors(path)
+    assert list(frame.columns) == list(RECEIVE_CONNECTOR_DTYPES)
+    assert frame["name"].tolist() == [f"{name} WIN-CTD3L0RGEN4" for name in (
+        "Default", "Client Proxy", "Default Frontend", "Outbound Proxy Frontend", "Client Frontend")]
+    assert frame["server"].eq("WIN-CTD3L0RGEN4").all() and frame["enabled"].all()
+    assert frame["fqdn"].eq("WIN-CTD3L0RGEN4.exlab.dom").all() and frame["tls_certificate_name"].isna().all()
+    frontend = frame.iloc[2]
+    assert frontend["identity"] == "WIN-CTD3L0RGEN4\\Default Frontend WIN-CTD3L0RGEN4"
+    assert frontend["bindings"] == ("[::]:25", "0.0.0.0:25")
+    assert frontend["remote_ip_ranges"] == ("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0-255.255.255.255")
+    assert frontend["auth_mechanism"] == ("Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer")
+    assert frontend["permission_groups"] == ("AnonymousUsers", "ExchangeServers", "ExchangeLegacyServers")
+    assert frontend["tls_domain_capabilities"] == ("fabrikam.com:AcceptCloudServicesMail",)
+    assert (frontend["transport_role"], frontend["protocol_logging_level"], frontend["require_tls"]) == (
+        "FrontendTransport", "Verbose", False)
+    assert frame["transport_role"].tolist() == ["HubTransport"] * 2 + ["FrontendTransport"] * 3
+    assert frame.attrs["parse_report"].files[0].records_read == 5
+    assert sniff_transport(path.read_bytes()[:65536]) == "receive-connectors"
+
+
+@pytest.mark.real_exports
+def test_send_connector_and_server_readers_take_nothing_from_a_receive_export(real_exports):
+    path = real_exports / "css-exchange" / RECEIVE_EXPORT
+    for reader, wanted in ((read_connectors, "holds no send connector"), (read_servers, "holds no Exchange server")):
+        with pytest.warns(ExlabWarning, match=rf"{RECEIVE_EXPORT}: {wanted} .* only 5 receive connector\(s\) "
+                                              r"\(Get-ReceiveConnector; read with read_receive_connectors\)"):
+            frame = reader(path)
+        assert frame.empty
+        assert len(frame.attrs["parse_report"].files[0].warnings) == 5
+
+
+@pytest.mark.real_exports
+def test_real_send_connector_and_server_exports(real_exports):
+    folder = real_exports / "css-exchange"
+    connector = read_connectors(folder / "HC-GetSendConnectorConfiguredToRelayToM365.xml")
+    assert len(connector) == 1
+    row = connector.iloc[0]
+    assert (row["name"], row["fqdn"]) == ("My company to Office 365", "mail.contoso.com")
+    assert row["smart_hosts"] == ("ThisTenantDoesntExists-com.mail.protection.outlook.com",)
+    assert pd.isna(row["tls_certificate_name"]) and row["require_tls"] == True  # noqa: E712
+    assert row["tls_auth_level"] == "CertificateValidation" and row["cloud_services_mail_enabled"] == True  # noqa: E712
+    assert row["source_transport_servers"] == ("WIN-CTD3L0RGEN4",)
+    servers = read_servers(folder / "HC-E16-GetExchangeServer.xml")
+    assert servers[["name", "fqdn"]].values.tolist() == [["SOLO-E16A", "Solo-E16A.Solo.local"]]
+    with pytest.warns(ExlabWarning, match="holds no receive connector"):
+        assert read_receive_connectors(folder / "HC-GetSendConnectorConfiguredToRelayToM365.xml").empty
+    with pytest.warns(ExlabWarning, match="holds no receive connector"):
+        assert read_receive_connectors(folder / "HC-E16-GetExchangeServer.xml").empty
+
+
+RECEIVE_CONNECTORS = [
+    {"name": "Default Frontend EX01", "server": "EX01", "fqdn": "mail.contoso.com",
+     "bindings": ("[::]:25", "0.0.0.0:25"), "remote_ip_ranges": ("0.0.0.0-255.255.255.255",),
+     "auth_mechanism": ("Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer"),
+     "permission_groups": ("AnonymousUsers", "ExchangeServers", "ExchangeLegacyServers"),
+     "tls_certificate_name": "<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C=US<S>CN=mail.contoso.com",
+     "tls_domain_capabilities": ("mail.protection.outlook.com:AcceptCloudServicesMail",),
+     "transport_role": "FrontendTransport", "protocol_logging_level": "Verbose", "require_tls": False},
+    {"name": "Client Frontend EX01", "server": "EX01", "bindings": ("[::]:587", "0.0.0.0:587"),
+     "auth_mechanism": ("Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS"), "permission_groups": ("ExchangeUsers",),
+     "transport_role": "FrontendTransport", "protocol_logging_level": "None"},
+]
+
+
+@pytest.mark.parametrize("shape", ["fl", "clixml", "json"])
+def test_receive_connectors_round_trip(shape):
+    stream = io.BytesIO()
+    write_receive_connectors(stream, RECEIVE_CONNECTORS, shape=shape, width=90)
+    assert sniff_transport(stream.getvalue()[:65536]) == "receive-connectors"
+    frame = read_receive_connectors(io.BytesIO(stream.getvalue()))
+    first, second = frame.iloc[0], frame.iloc[1]
+    for column, value in RECEIVE_CONNECTORS[0].items():
+        assert first[column] == value, column
+    assert first["identity"] == "EX01\\Default Frontend EX01" and first["enabled"] == True  # noqa: E712
+    assert second["auth_mechanism"] == RECEIVE_CONNECTORS[1]["auth_mechanism"] and pd.isna(second["fqdn"])
+    with pytest.warns(ExlabWarning, match="only 2 receive connector"):
+        assert read_connectors(io.BytesIO(stream.getvalue())).empty
+
+
+def test_flag_enums_written_as_numbers_by_convert_to_json():
+    text = '{"Name": "Default EX01", "AuthMechanism": 31, "PermissionGroups": 14, "TransportRole": 32, ' \
+           '"ProtocolLoggingLevel": 1, "Bindings": ["0.0.0.0:2525"]}'
+    row = read_receive_connectors(io.BytesIO(text.encode())).iloc[0]
+    assert row["auth_mechanism"] == ("Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer")
+    assert row["permission_groups"] == ("ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers")
+    assert (row["transport_role"], row["protocol_logging_level"]) == ("HubTransport", "Verbose")
