@@ -36,6 +36,7 @@ from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failu
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
 from exlab.parse_report import ParseReport
+from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
 
@@ -427,7 +428,8 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
             inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}"
     if connector is None:
         failing = None if failures is None else failures["connector"]
-        row, why = infer_connector(connectors=frames.get("connectors"), failing=failing, sessions=frames.get("sessions"))
+        row, why = infer_connector(connectors=frames.get("connectors"), failing=failing,
+                                   sessions=send_sessions(frames.get("sessions")))
         if row:
             connector = row["name"]
             inferred["connector"] = f"send connector {connector!r} inferred from {why}"

@@ -112,7 +112,7 @@ def _contoso() -> Scenario:
 
 
 def _fabrikam() -> Scenario:
-    ex = ServerSpec("FABEX01", "fabex01.fabrikam.com", "172.16.4.20")
+    ex = ServerSpec("FABEX01", "fabex01.fabrikam.com", "172.16.4.20", exchange_version="15.0 (Build 1497.2)")
     certs = (
         CertSpec("public", (ex.name,), "public", "mail.fabrikam.com",
                  ("mail.fabrikam.com", "autodiscover.fabrikam.com"),
@@ -148,6 +148,7 @@ def _fabrikam() -> Scenario:
             _x("logs/ProtocolLog/SmtpSend", "protocol-log", ex.name),
             _x("logs/MessageTracking", "tracking-log", ex.name),
             _x("config/Get-SendConnector.xml", "send-connector", None, shape="clixml"),
+            _x("config/Get-ReceiveConnector.xml", "receive-connector", None, shape="clixml"),
             _x("config/Get-ExchangeServer.json", "exchange-server", None, shape="json"),
         ),
     )

@@ -328,9 +328,10 @@ def _dns_names(cert: LabCertificate) -> list[str]:
 
 
 def _write_protocol_log(gen: Generated, export: Export, path: Path, events: int | None) -> None:
-    from exlab.lab.transport_logs import write_protocol_logs
+    from exlab.lab.transport_logs import log_version, write_protocol_logs
     sessions = [_session_spec(gen, s) for s in gen.history.sessions if s.server == export.server]
-    gen.files.extend(write_protocol_logs(path, sessions))
+    version = log_version(gen.scenario.server(str(export.server)).exchange_version)
+    gen.files.extend(write_protocol_logs(path, sessions, version=version))
 
 
 def _tracking_rows(gen: Generated, server: str) -> list[dict]:
@@ -358,8 +359,9 @@ def _default_status(event_id: str) -> str:
 
 
 def _write_tracking_log(gen: Generated, export: Export, path: Path, events: int | None) -> None:
-    from exlab.lab.transport_logs import write_tracking_logs
-    gen.files.extend(write_tracking_logs(path, _tracking_rows(gen, str(export.server))))
+    from exlab.lab.transport_logs import log_version, write_tracking_logs
+    version = log_version(gen.scenario.server(str(export.server)).exchange_version)
+    gen.files.extend(write_tracking_logs(path, _tracking_rows(gen, str(export.server)), version=version))
 
 
 _ROOT_CA_TYPES = {"public": "ThirdParty", "internal": "Enterprise", "self-signed": "None", "auth": "None"}
@@ -423,6 +425,15 @@ def _write_send_connector(gen: Generated, export: Export, path: Path, events: in
     }], shape=str(export.option("shape", "fl")), culture=gen.scenario.culture)
 
 
+def _write_receive_connector(gen: Generated, export: Export, path: Path, events: int | None) -> None:
+    from exlab.lab.transport_logs import default_receive_connectors, write_receive_connectors
+    scenario = gen.scenario
+    servers = [scenario.server(str(export.server))] if export.server else list(scenario.servers)
+    connectors = [c for s in servers for c in default_receive_connectors(
+        s.name, s.fqdn, hybrid_fqdn=scenario.connector.fqdn, tls_certificate_name=scenario.connector.tls_certificate_name)]
+    write_receive_connectors(path, connectors, shape=str(export.option("shape", "fl")), culture=scenario.culture)
+
+
 def _write_exchange_server(gen: Generated, export: Export, path: Path, events: int | None) -> None:
     from exlab.lab.transport_logs import write_exchange_servers
     scenario = gen.scenario
@@ -444,6 +455,7 @@ WRITERS: dict[str, Writer] = {
     "tracking-log": _write_tracking_log,
     "exchange-certs": _write_exchange_certs,
     "send-connector": _write_send_connector,
+    "receive-connector": _write_receive_connector,
     "exchange-server": _write_exchange_server,
 }
 
@@ -470,6 +482,9 @@ COMMANDS: dict[str, str] = {
     "send-connector-fl": "Get-SendConnector | fl > file",
     "send-connector-clixml": "Get-SendConnector | Export-Clixml file",
     "send-connector-json": "Get-SendConnector | ConvertTo-Json > file",
+    "receive-connector-fl": "Get-ReceiveConnector | fl > file",
+    "receive-connector-clixml": "Get-ReceiveConnector | Export-Clixml file",
+    "receive-connector-json": "Get-ReceiveConnector | ConvertTo-Json > file",
     "exchange-server-fl": "Get-ExchangeServer | fl > file",
     "exchange-server-clixml": "Get-ExchangeServer | Export-Clixml file",
     "exchange-server-json": "Get-ExchangeServer | ConvertTo-Json > file",

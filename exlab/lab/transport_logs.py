@@ -670,6 +670,40 @@ def receive_connector_properties(connector: dict) -> list[tuple[str, object]]:
     ]
 
 
+def default_receive_connectors(server: str, fqdn: str, *, hybrid_fqdn: str | None = None,
+                               tls_certificate_name: str | None = None) -> list[dict]:
+    """The five receive connectors Exchange 2013+ setup creates on a Mailbox server (as in the
+    receive_connectors frame); ``hybrid_fqdn`` / ``tls_certificate_name`` are what the Hybrid
+    Configuration Wizard sets on ``Default Frontend`` for mail from Exchange Online.
+
+    >>> [c["name"] for c in default_receive_connectors("EX01", "ex01.contoso.com")][2]
+    'Default Frontend EX01'
+    """
+    everyone = ("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0-255.255.255.255")
+    all_auth = ("Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer")
+    rows = [
+        ("Default", "HubTransport", 2525, all_auth, ("ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers")),
+        ("Client Proxy", "HubTransport", 465, all_auth, ("ExchangeUsers", "ExchangeServers")),
+        ("Default Frontend", "FrontendTransport", 25, all_auth,
+         ("AnonymousUsers", "ExchangeServers", "ExchangeLegacyServers")),
+        ("Outbound Proxy Frontend", "FrontendTransport", 717, all_auth, ("ExchangeServers",)),
+        ("Client Frontend", "FrontendTransport", 587, all_auth[:4], ("ExchangeUsers",)),
+    ]
+    connectors = []
+    for name, role, port, auth, groups in rows:
+        frontend = name == "Default Frontend"
+        connectors.append({
+            "name": f"{name} {server}", "server": server, "enabled": True,
+            "fqdn": (hybrid_fqdn or fqdn) if frontend else fqdn, "bindings": (f"[::]:{port}", f"0.0.0.0:{port}"),
+            "remote_ip_ranges": everyone, "auth_mechanism": auth, "permission_groups": groups, "require_tls": False,
+            "tls_certificate_name": tls_certificate_name if frontend else None,
+            "tls_domain_capabilities": ("mail.protection.outlook.com:AcceptCloudServicesMail",)
+            if frontend and hybrid_fqdn else (),
+            "transport_role": role, "protocol_logging_level": "Verbose" if frontend else "None",
+        })
+    return connectors
+
+
 def server_properties(server: dict) -> list[tuple[str, object]]:
     """The Get-ExchangeServer properties of a server (``name``, ``fqdn``, optional ``version``, ``site``).
 

@@ -6,16 +6,21 @@ import csv
 import io
 import json
 
+import pandas as pd
 import pytest
 from defusedxml.ElementTree import fromstring
 
 from exlab.lab.transport_logs import (
+    DEMO_CERT,
     DEMO_CONNECTOR,
     LoggedMessage,
     ProtocolSession,
+    demo_protocol_log,
     demo_session,
+    demo_tracking_log,
     format_list,
     log_time,
+    log_version,
     protocol_lines,
     tracking_row,
     write_protocol_log,
@@ -23,7 +28,8 @@ from exlab.lab.transport_logs import (
     write_send_connectors,
     write_tracking_log,
 )
-from exlab.transport.schema import TRACKING_FIELDS
+from exlab.transport import read_protocol_log, read_tracking_log
+from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
 
 MS = 1_000_000
 PROTOCOL_HEADER = [
@@ -139,3 +145,70 @@ def test_clixml_and_json_shapes():
     assert json.loads(text)["SmartHosts"] == ["contoso-com.mail.protection.outlook.com"]
     with pytest.raises(ValueError, match="shape"):
         write_send_connectors(io.BytesIO(), [DEMO_CONNECTOR], shape="csv")
+
+
+VERSIONS = {"Exchange 2010": ("14.3 (Build 123.4)", "14.03.0123.004", "14.0.0.0", 26),
+            "Exchange 2013": ("15.0 (Build 1497.2)", "15.00.1497.002", "15.0.0.0", 27),
+            "Exchange 2016": ("15.1 (Build 2507.6)", "15.01.2507.006", "15.0.0.0", 30)}
+
+
+@pytest.mark.parametrize("name", VERSIONS)
+def test_each_version_writes_its_own_headers_and_reads_back_to_the_same_frame(name):
+    admin_version, build, protocol, width = VERSIONS[name]
+    version = log_version(admin_version)
+    tracking, protocol_log = io.BytesIO(), io.BytesIO()
+    source = read_tracking_log(demo_tracking_log())
+    rows = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in
+            source.assign(time=source["time"].astype("int64")).to_dict("records")]
+    write_tracking_log(tracking, rows, version=version)
+    write_protocol_log(protocol_log, [demo_session()], version=version)
+    head = tracking.getvalue().decode().split("\r\n")
+    assert head[1] == f"#Version: {build}" and len(head[4].split(",")) == width
+    assert all(len(next(csv.reader([line]))) == width for line in head[5:-1])
+    assert protocol_log.getvalue().decode().split("\r\n")[1] == f"#Version: {protocol}"
+    # round trip: what the reader gets is what was written, and writing it again gives the same bytes
+    back = read_tracking_log(io.BytesIO(tracking.getvalue()))
+    column_of = dict(zip(TRACKING_FIELDS, TRACKING_COLUMNS))
+    written = [column_of[name] for name in version.tracking_fields]
+    for column in written:
+        assert back[column].equals(source[column]), column
+    missing = [c for c in ("network_message_id", "transport_traffic_type", "log_id", "schema_version")
+               if c not in written]
+    assert back[missing].isna().all().all() and len(missing) == 30 - width
+    again = io.BytesIO()
+    write_tracking_log(again, [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in
+                               back.assign(time=back["time"].astype("int64")).to_dict("records")], version=version)
+    assert again.getvalue() == tracking.getvalue()
+    sessions = read_protocol_log(io.BytesIO(protocol_log.getvalue()))
+    assert sessions.drop(columns="source").equals(read_protocol_log(demo_protocol_log()).drop(columns="source"))
+
+
+def test_receive_log_round_trip():
+    message = LoggedMessage("<in@fabrikam.mail.onmicrosoft.com>", "megan@fabrikam.mail.onmicrosoft.com",
+                            ("alex@fabrikam.com",), 4096, 7)
+    inbound = ProtocolSession(
+        connector="EX01\\Default Frontend EX01", session_id="08DD6A1B2C3D4F00", start=demo_session().start,
+        end=demo_session().start + 800 * MS, local_endpoint="10.0.0.5:25", remote_endpoint="52.101.68.12:48200",
+        ehlo_domain="AM4PEPF00027A5F.mail.protection.outlook.com", remote_host="ex01.contoso.com",
+        certificate=DEMO_CERT, messages=(message,))
+    refused = ProtocolSession(**{**inbound.__dict__, "session_id": "08DD6A1B2C3D4F01",
+                                 "reply": "530 5.7.1 Client was not authenticated"})
+    stream = io.BytesIO()
+    write_protocol_log(stream, [inbound, refused], direction="receive")
+    text = stream.getvalue().decode()
+    assert text.split("\r\n")[2] == "#Log-type: SMTP Receive Protocol Log"
+    records = list(csv.reader(text.split("\r\n")[5:-1]))
+    first = [r for r in records if r[2] == "08DD6A1B2C3D4F00"]
+    assert first[0][3:8] == ["0", "10.0.0.5:25", "52.101.68.12:48200", "+", ""]
+    assert first[1][6:8] == [">", f"220 ex01.contoso.com Microsoft ESMTP MAIL Service ready at "
+                                   f"Thu, 20 Mar 2025 09:14:01 +0000"]
+    assert [r[7] for r in first if r[6] == "<"][:2] == ["EHLO AM4PEPF00027A5F.mail.protection.outlook.com", "STARTTLS"]
+    sessions = read_protocol_log(io.BytesIO(stream.getvalue()))
+    assert sessions["direction"].tolist() == ["receive", "receive"]
+    ok, no = sessions.iloc[0], sessions.iloc[1]
+    assert (ok["cert_thumbprint"], ok["tls"], ok["outcome"], ok["messages_delivered"]) == (
+        DEMO_CERT.thumbprint, "succeeded", "delivered", 1)
+    assert ok["replies"][0].startswith("220 ex01.contoso.com") and ok["replies"][-1] == "221 2.0.0 Closing connection."
+    assert (no["final_reply"], no["outcome"]) == ("530 5.7.1 Client was not authenticated", "rejected")
+    from exlab.analysis.timeline import session_failed
+    assert not session_failed(sessions).any()
