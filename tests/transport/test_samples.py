@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from exlab.events import read_events
-from exlab.transport import read_connectors, read_protocol_log, read_servers, read_tracking_log, sniff_transport, \
-    tls_failures
+from exlab.errors import ExlabWarning
+from exlab.transport import (
+    read_connectors,
+    read_protocol_log,
+    read_receive_connectors,
+    read_servers,
+    read_tracking_log,
+    sniff_transport,
+    tls_failures,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 CASES = sorted(p.parent for p in SAMPLES.glob("*/truth.json"))
@@ -51,6 +59,19 @@ def test_case_counts(case):
     servers = files_of(case, "servers")
     if servers:
         assert set(read_servers(servers)["name"]) >= set(truth["servers"])
+    receive = files_of(case, "receive-connectors")
+    if receive:
+        frame = read_receive_connectors(receive)
+        assert set(frame["server"]) == set(truth["servers"]) and len(frame) == 5 * len(truth["servers"])
+        with pytest.warns(ExlabWarning, match="holds no send connector"):
+            assert read_connectors(receive).empty
+
+
+@pytest.mark.skipif(not CASES, reason="no lab cases in data/samples")
+def test_cases_cover_exchange_2013_logs_and_receive_connectors():
+    versions = {path.read_bytes().split(b"\r\n")[1] for case in CASES for path in files_of(case, "tracking-log")}
+    assert b"#Version: 15.00.1497.002" in versions and b"#Version: 15.02.1544.004" in versions
+    assert any(files_of(case, "receive-connectors") for case in CASES)
 
 
 @pytest.mark.skipif(not CASES, reason="no lab cases in data/samples")
