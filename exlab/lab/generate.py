@@ -429,8 +429,9 @@ def _write_receive_connector(gen: Generated, export: Export, path: Path, events:
     from exlab.lab.transport_logs import default_receive_connectors, write_receive_connectors
     scenario = gen.scenario
     servers = [scenario.server(str(export.server))] if export.server else list(scenario.servers)
+    hybrid = scenario.connector
     connectors = [c for s in servers for c in default_receive_connectors(
-        s.name, s.fqdn, hybrid_fqdn=scenario.connector.fqdn, tls_certificate_name=scenario.connector.tls_certificate_name)]
+        s.name, s.fqdn, hybrid_fqdn=hybrid.fqdn, tls_certificate_name=hybrid.tls_certificate_name)]
     write_receive_connectors(path, connectors, shape=str(export.option("shape", "fl")), culture=scenario.culture)
 
 

@@ -296,7 +296,8 @@ def _receive_steps(session: ProtocolSession) -> Iterator[tuple[str, str, str, bo
     ``reply`` is this server's refusal of the first MAIL FROM (every message accepted without it)."""
     remote_ip = session.remote_endpoint.rsplit(":", 1)[0]
     yield "+", "", "", False
-    yield ">", f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}", "", False
+    banner = f"220 {session.remote_host} Microsoft ESMTP MAIL Service ready at {_banner_time(session.start)}"
+    yield ">", banner, "", False
     yield "<", f"EHLO {session.ehlo_domain}", "", False
     yield from _ehlo_answer(session.remote_host, remote_ip, session.certificate is not None, ">")
     if session.certificate is not None:
@@ -577,7 +578,8 @@ _CONNECTOR_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpS
                     "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
 _RECEIVE_CONNECTOR_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",
                             "Microsoft.Exchange.Data.Directory.SystemConfiguration.ADConfigurationObject",
-                            "Microsoft.Exchange.Data.Directory.ADObject", "Microsoft.Exchange.Data.Directory.ADRawEntry",
+                            "Microsoft.Exchange.Data.Directory.ADObject",
+                            "Microsoft.Exchange.Data.Directory.ADRawEntry",
                             "Microsoft.Exchange.Data.ConfigurableObject", "System.Object")
 _SERVER_TYPES = ("Microsoft.Exchange.Data.Directory.Management.ExchangeServer",
                  "Microsoft.Exchange.Data.Directory.ADPresentationObject",
@@ -632,8 +634,10 @@ def receive_connector_properties(connector: dict) -> list[tuple[str, object]]:
     flag lists as tuples of names), in the order Exchange 2016 shows them.
 
     >>> props = dict(receive_connector_properties({"name": "Default Frontend EX01", "server": "EX01"}))
-    >>> props["Identity"], props["AuthMechanism"], props["Bindings"]
-    ('EX01\\\\Default Frontend EX01', 'Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer', ('[::]:25', '0.0.0.0:25'))
+    >>> props["Identity"], props["Bindings"]
+    ('EX01\\\\Default Frontend EX01', ('[::]:25', '0.0.0.0:25'))
+    >>> props["AuthMechanism"]
+    'Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer'
     """
     get = connector.get
     name, server = get("name"), get("server")

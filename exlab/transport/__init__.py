@@ -5,7 +5,8 @@ and connector / server settings.
 * ``name_fields(events)``: named columns for their insertion strings (or from rendered text);
 * ``parse_smtp_reply()``, ``classify()``: replies such as ``454 4.7.0 ... UntrustedRoot``;
 * ``tls_failures(events)``: one row per failed delivery reported by events 2004, 2015, 12014;
-* ``read_protocol_log()`` (sessions), ``read_protocol_lines()``, ``read_tracking_log()``;
+* ``read_protocol_log()`` (send and receive sessions; ``send_sessions()`` keeps the outbound ones),
+  ``read_protocol_lines()``, ``read_tracking_log()``;
 * ``read_connectors()``, ``read_receive_connectors()``, ``read_servers()``: Get-SendConnector /
   Get-ReceiveConnector / Get-ExchangeServer exports;
 * ``sniff_transport(head)`` and the ``detect_*`` functions: which of these a file holds.
@@ -18,7 +19,7 @@ and connector / server settings.
 from exlab.transport.catalog import catalog, lookup, render_message
 from exlab.transport.failures import tls_failures
 from exlab.transport.fields import name_fields
-from exlab.transport.protocol_log import detect_protocol_log, read_protocol_lines, read_protocol_log
+from exlab.transport.protocol_log import detect_protocol_log, read_protocol_lines, read_protocol_log, send_sessions
 from exlab.transport.settings import (
     detect_connectors,
     detect_receive_connectors,
@@ -50,6 +51,7 @@ __all__ = [
     "read_servers",
     "read_tracking_log",
     "render_message",
+    "send_sessions",
     "sniff_transport",
     "tls_failures",
 ]

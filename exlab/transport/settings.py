@@ -181,7 +181,8 @@ def settings_kind(bag: Bag, types: tuple[str, ...] = ()) -> str | None:
     ``exchange-server``) by its type names, else by the properties only one kind has; None
     when nothing tells.
 
-    >>> settings_kind({"Name": "x"}, ("Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",))
+    >>> receive = "Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector"
+    >>> settings_kind({"Name": "x"}, (receive, "Deserialized.System.Object"))
     'receive-connector'
     >>> settings_kind({"Name": "Internet", "SmartHosts": []}), settings_kind({"Name": "x"}) is None
     ('send-connector', True)

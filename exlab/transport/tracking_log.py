@@ -3,8 +3,9 @@
 Each file is read by its own ``#Fields`` line: Exchange 2016/2019 write 30 fields,
 Exchange 2013 (``#Version: 15.00.*``) 27 (no transport-traffic-type, log-id,
 schema-version) and Exchange 2010 (``#Version: 14.0x.*``) 26 (also no
-network-message-id); a field a version does not write is NA. The 30 fields become snake_case columns (``date-time`` becomes ``time``, UTC; the
-log's own ``source`` field becomes ``event_source`` because ``source`` names the file).
+network-message-id); a field a version does not write is NA. The 30 fields become
+snake_case columns (``date-time`` becomes ``time``, UTC; the log's own ``source`` field
+becomes ``event_source`` because ``source`` names the file).
 A ``recipient-status`` in the queue viewers' form
 ``[{LED=...};{MSG=...};{FQDN=...};{IP=...};{LRT=...}]`` is also split into the
 ``led``, ``fqdn``, ``ip`` and ``lrt`` columns; the string itself is kept as logged.
