@@ -1,7 +1,7 @@
 """Lab writers of transport evidence: SMTP send and receive protocol logs, message tracking
 logs, and Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer exports.
 
-The logs are written the way Exchange writes them: ``#`` header lines, CSV records
+The logs are written the way Exchange writes them: UTF-8 with a byte order mark, ``#`` header lines, CSV records
 quoted only where needed, CRLF, UTC ``date-time`` with milliseconds, one file per UTC
 day (``SENDyyyymmdd-n.LOG``, ``RECVyyyymmdd-n.LOG``, ``MSGTRKyyyymmdd-n.LOG``), a new
 ``-n`` when a file is full, with the ``#Version`` and ``#Fields`` of the server's Exchange
@@ -105,7 +105,8 @@ class ProtocolSession:
 @dataclass(frozen=True)
 class LogVersion:
     """What one Exchange version writes in its transport logs: the tracking log's ``#Version``
-    (the server's build), the protocol log's ``#Version`` and the tracking log's fields."""
+    (the server's build from Exchange 2013 on), the protocol log's ``#Version`` and the tracking
+    log's fields."""
 
     build: str
     protocol: str
@@ -127,7 +128,9 @@ def log_version(exchange_version: str) -> LogVersion:
         raise ValueError(f"an Exchange version such as '15.2 (Build 1544.4)', not {exchange_version!r}")
     major, minor, build, revision = (int(part) for part in match.groups())
     left_out = _NOT_IN_2010 if major < 15 else _NOT_IN_2013 if minor == 0 else ()
-    return LogVersion(f"{major}.{minor:02d}.{build:04d}.{revision:03d}", f"{major}.0.0.0",
+    # Exchange 2010 heads its tracking logs with 14.0.0.0; 2013 and later with the server's build
+    build_header = f"{major}.0.0.0" if major < 15 else f"{major}.{minor:02d}.{build:04d}.{revision:03d}"
+    return LogVersion(build_header, f"{major}.0.0.0",
                       tuple(name for name in TRACKING_FIELDS if name not in left_out))
 
 
@@ -155,7 +158,8 @@ def _csv_line(values: Sequence[str]) -> str:
 
 
 def _header(log_type: str, version: str, first_ns: int, fields: Sequence[str]) -> str:
-    return (f"#Software: Microsoft Exchange Server\r\n#Version: {version}\r\n#Log-type: {log_type}\r\n"
+    """The ``#`` lines that open a log file, after the UTF-8 byte order mark Exchange writes first."""
+    return (f"\ufeff#Software: Microsoft Exchange Server\r\n#Version: {version}\r\n#Log-type: {log_type}\r\n"
             f"#Date: {log_time(first_ns)}\r\n#Fields: {','.join(fields)}\r\n")
 
 
@@ -535,7 +539,7 @@ def demo_protocol_log() -> io.BytesIO:
     """A one-session SMTP send protocol log in memory (see :func:`demo_session`).
 
     >>> demo_protocol_log().readline()
-    b'#Software: Microsoft Exchange Server\\r\\n'
+    b'\\xef\\xbb\\xbf#Software: Microsoft Exchange Server\\r\\n'
     """
     stream = io.BytesIO()
     write_protocol_log(stream, [demo_session()])

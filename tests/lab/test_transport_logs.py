@@ -44,7 +44,8 @@ def test_protocol_log_bytes():
     write_protocol_log(stream, [demo_session()])
     data = stream.getvalue()
     assert data.count(b"\r\n") == data.count(b"\n") and data.endswith(b"\r\n")
-    lines = data.decode("utf-8").split("\r\n")[:-1]
+    assert data.startswith(b"\xef\xbb\xbf#Software")
+    lines = data.decode("utf-8-sig").split("\r\n")[:-1]
     assert lines[:5] == PROTOCOL_HEADER
     records = list(csv.reader(lines[5:]))
     assert all(len(r) == 9 for r in records)
@@ -94,7 +95,7 @@ def test_rotation_names_and_headers(tmp_path):
     assert names[0] == "SEND20250320-1.LOG" and names[-1].startswith("SEND20250321-")
     assert len(names) == len(set(names)) and len(names) > 2
     for path in paths:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
         assert text.startswith("#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n")
         first_record = text.split("\r\n")[5]
         assert text.split("\r\n")[3] == "#Date: " + first_record.split(",")[0]
@@ -147,7 +148,7 @@ def test_clixml_and_json_shapes():
         write_send_connectors(io.BytesIO(), [DEMO_CONNECTOR], shape="csv")
 
 
-VERSIONS = {"Exchange 2010": ("14.3 (Build 123.4)", "14.03.0123.004", "14.0.0.0", 26),
+VERSIONS = {"Exchange 2010": ("14.3 (Build 123.4)", "14.0.0.0", "14.0.0.0", 26),
             "Exchange 2013": ("15.0 (Build 1497.2)", "15.00.1497.002", "15.0.0.0", 27),
             "Exchange 2016": ("15.1 (Build 2507.6)", "15.01.2507.006", "15.0.0.0", 30)}
 

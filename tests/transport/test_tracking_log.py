@@ -159,7 +159,7 @@ def test_versions_mixed_in_one_read_share_one_frame(tmp_path):
     for day, version in (("19", "14.3 (Build 123.4)"), ("20", "15.0 (Build 1497.2)"), ("21", "15.2 (Build 1544.4)")):
         write_tracking_log(tmp_path / f"MSGTRK202503{day}-1.LOG", rows, version=log_version(version))
     heads = [(tmp_path / f"MSGTRK202503{day}-1.LOG").read_bytes().split(b"\r\n")[1] for day in ("19", "20", "21")]
-    assert heads == [b"#Version: 14.03.0123.004", b"#Version: 15.00.1497.002", b"#Version: 15.02.1544.004"]
+    assert heads == [b"#Version: 14.0.0.0", b"#Version: 15.00.1497.002", b"#Version: 15.02.1544.004"]
     frame = read_tracking_log(tmp_path)
     assert len(frame) == 3 * len(one) and list(frame.columns) == list(one.columns)
     per_file = [part.reset_index(drop=True) for _, part in frame.groupby("source", sort=True)]
