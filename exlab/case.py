@@ -90,7 +90,8 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
 
     return (
-        EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs", _head_test(detect_protocol_log),
+        EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
+                     _head_test(detect_protocol_log),
                      lambda paths, tz: read_protocol_log(paths)),
         EvidenceKind("tracking", "message tracking logs", _head_test(detect_tracking_log),
                      lambda paths, tz: read_tracking_log(paths)),
