@@ -20,7 +20,7 @@ taken grows with the stream's length.
 
 >>> stream = bytes.fromhex(
 ...     "0001000000ffffffff0100000000000000"          # header: root object 1
-...     "0c02000000" "0344656d6f"                     # library 2 "Demo"
+...     "0c02000000" "0444656d6f"                     # library 2 "Demo"
 ...     "0501000000" "0444656d6f" "02000000"          # class 1 "Demo", 2 members:
 ...     "044e616d65" "05436f756e74" "0100" "08"       #   Name (string), Count (Int32)
 ...     "02000000" "0603000000" "0445583031" "07000000"   # library 2; Name "EX01", Count 7
@@ -28,9 +28,9 @@ taken grows with the stream's length.
 >>> root = decode(stream, "demo.bin")
 >>> root, root.class_name, root.library
 ({'Name': 'EX01', 'Count': 7}, 'Demo', 'Demo')
->>> decode(stream[:30], "cut.bin")
+>>> decode(stream[:40], "cut.bin")
 Traceback (most recent call last):
-exlab.errors.CorruptInput: cut.bin, byte offset 27: expected a .NET BinaryFormatter stream [MS-NRBF] (5 bytes, 3 left)
+exlab.errors.CorruptInput: cut.bin, byte offset 37: expected a .NET BinaryFormatter stream [MS-NRBF] (4 more bytes; the stream ends 3 bytes on)
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class _Reader:
     def take(self, size: int) -> bytes:
         left = len(self.data) - self.pos
         if size > left:
-            self.fail(f"{size} bytes, {left} left")
+            self.fail(f"{size} more bytes; the stream ends {left} bytes on")
         chunk = self.data[self.pos:self.pos + size]
         self.pos += size
         return chunk
