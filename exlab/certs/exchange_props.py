@@ -182,6 +182,12 @@ def _text(value: Any, context: PropsContext) -> str:
     return str(value).strip()
 
 
+def _identity_server(value: Any, context: PropsContext) -> str | None:
+    """The server of an Identity ``SERVER\\THUMBPRINT`` (or ``SERVER.domain\\THUMBPRINT``)."""
+    server, _, thumbprint = str(value).strip().rpartition("\\")
+    return server.strip() or None if _THUMBPRINT.match(thumbprint) else None
+
+
 def _friendly_name(value: Any, context: PropsContext) -> str | None:
     return str(value) or None
 
@@ -285,6 +291,8 @@ _CONVERSIONS: tuple[tuple[str, str, Callable[[Any, PropsContext], Any]], ...] = 
     ("PublicKeySize", "public_key_size", _int),
     ("SignatureAlgorithm", "signature_hash", _signature_hash),
     ("EnhancedKeyUsageList", "server_auth", _server_auth),
+    ("PSComputerName", "server", _text),
+    ("Identity", "server", _identity_server),
 )
 
 

@@ -60,6 +60,7 @@ def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str
         out[column] = _merge_column(column, group, conflicts)
     out["der"] = with_der[0]["der"] if with_der else None
     out["source"] = "; ".join(dict.fromkeys(row["source"] for row in group))
+    out["server"] = "; ".join(dict.fromkeys(row["server"] for row in group if row.get("server"))) or None
     earlier = [text for row in group for text in row.get("conflicts") or ()]
     out["conflicts"] = tuple(dict.fromkeys(earlier + [text for _, text in conflicts]))
     return out, conflicts
