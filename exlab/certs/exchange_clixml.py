@@ -96,7 +96,7 @@ def _add_serialized(props: dict[str, Any], source: str, where: str, report: File
     try:
         serialized = serialized_properties(blob, source, where)
     except ExlabError as err:
-        report.skip_record(err.where or where, f"{err.expected} ({err.detail}); Services, Status and "
+        report.skip_record(err.where or where, f"expected {err.expected} ({err.detail}); Services, Status and "
                                                "RootCAType of this certificate are lost, the rest read from RawData")
         return
     raw = props.get("RawData")
@@ -110,8 +110,8 @@ def _add_serialized(props: dict[str, Any], source: str, where: str, report: File
 def _warn_absent(report: FileReport, without: list[str], read: int) -> None:
     """One warning for the file: these certificates carry none of Exchange's own properties."""
     message = (f"{len(without)} of {read} certificate(s) carry no Services, Status or RootCAType (first at "
-               f"{without[0]}: RawData only, as a remote shell's Deserialized object without SerializationData "
-               f"comes); services, status and root_ca_type stay NA. Export them with {ASK_FOR}")
+               f"{without[0]}; a remote shell's object with RawData only has none); services, status and "
+               f"root_ca_type stay NA. Export them with {ASK_FOR}")
     report.note(message)
     warnings.warn(f"{report.file}: {message}", ExlabWarning, stacklevel=4)
 

@@ -59,7 +59,7 @@ def serialized_properties(blob: bytes, source: str, where: str) -> dict[str, Any
     """
     place = f"{where} SerializationData"
     root = nrbf.decode(blob, source, place=place)
-    if not isinstance(root, nrbf.NrbfObject) or root.class_name != CLASS_NAME:
+    if not isinstance(root, nrbf.NrbfObject) or not root.class_name.endswith(".ExchangeCertificate"):
         found = root.class_name if isinstance(root, nrbf.NrbfObject) else type(root).__name__
         raise CorruptInput(source, place, f"a serialized {CLASS_NAME}", f"found {found}")
     props = {name: root[member] for member, name in _MEMBERS.items() if root.get(member) is not None}
