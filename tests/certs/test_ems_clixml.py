@@ -258,3 +258,19 @@ def test_a_truncated_store_element_is_corrupt_input_naming_the_place():
     with pytest.raises(CorruptInput, match=r"certs.xml, CertData at byte 0: .*property 3 of 20 bytes, 8 left"):
         parse_store_element(data, "certs.xml")
     assert parse_store_element(internal.certificate.public_bytes(Encoding.DER), "certs.xml").has_key is False
+
+
+# --------------------------------------------------------------------------- collection advice
+
+def test_the_collection_advice_asks_for_format_list_and_the_certificates_themselves():
+    import json
+
+    from exlab.analysis.remediation import collect_step
+    from tests.conftest import REPO
+
+    command = collect_step("certs").command
+    assert command.startswith("Get-ExchangeCertificate | Format-List * > ") and "$_.RawData" in command
+    assert "Export-Clixml" not in command
+    start = json.loads((REPO / "notebooks" / "00-start-here.ipynb").read_text(encoding="utf-8"))
+    [row] = [line for line in start["cells"][0]["source"] if line.startswith("| certificates, as Exchange sees them")]
+    assert "`Get-ExchangeCertificate \\| Format-List * > " in row
