@@ -91,7 +91,11 @@ def _add_serialized(props: dict[str, Any], source: str, where: str, report: File
     """Fill what a remote object's SerializationData says into ``props`` (what the object says
     itself comes first). A blob that cannot be read is counted as a loss in the report."""
     blob = props.pop("SerializationData", None)
+    if blob is None:
+        return
     if not isinstance(blob, bytes) or not blob:
+        report.skip_record(f"{where} SerializationData", "expected <BA> bytes; Services, Status and RootCAType "
+                                                         "of this certificate are lost, the rest read from RawData")
         return
     try:
         serialized = serialized_properties(blob, source, where)

@@ -63,6 +63,10 @@ def serialized_properties(blob: bytes, source: str, where: str) -> dict[str, Any
         found = root.class_name if isinstance(root, nrbf.NrbfObject) else type(root).__name__
         raise CorruptInput(source, place, f"a serialized {CLASS_NAME}", f"found {found}")
     props = {name: root[member] for member, name in _MEMBERS.items() if root.get(member) is not None}
+    for name, value in props.items():
+        if not isinstance(value, (int, str)):
+            raise CorruptInput(source, place, "enum numbers, a boolean and an Identity string",
+                               f"{name} is {type(value).__name__}")
     cert_data = root.get("CertData")
     if isinstance(cert_data, bytes) and cert_data:
         element = parse_store_element(cert_data, source, f"{place} CertData")

@@ -12,6 +12,8 @@ import warnings
 import pandas as pd
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import exlab
 from exlab.certs.exchange_serialized import parse_store_element
@@ -274,3 +276,27 @@ def test_the_collection_advice_asks_for_format_list_and_the_certificates_themsel
     start = json.loads((REPO / "notebooks" / "00-start-here.ipynb").read_text(encoding="utf-8"))
     [row] = [line for line in start["cells"][0]["source"] if line.startswith("| certificates, as Exchange sees them")]
     assert "`Get-ExchangeCertificate \\| Format-List * > " in row
+
+
+# --------------------------------------------------------------------------- fuzzing the whole reader
+
+_LAB_EMS = io.BytesIO()
+write_clixml(_lab_certs()[:1], _LAB_EMS, remote=True)
+_LAB_TEXT = _LAB_EMS.getvalue()[2:].decode("utf-16-le")
+_LAB_BLOB = base64.b64decode(re.search(r'<BA N="SerializationData">([^<]*)</BA>', _LAB_TEXT).group(1))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(_LAB_BLOB) - 1), st.integers(0, 255)), min_size=1, max_size=6))
+def test_a_mutated_serialization_data_never_escapes_as_anything_but_a_counted_loss(changes):
+    blob = bytearray(_LAB_BLOB)
+    for position, value in changes:
+        blob[position] = value
+    text = re.sub(r'(<BA N="SerializationData">)[^<]*', lambda m: m.group(1) + base64.b64encode(blob).decode(),
+                  _LAB_TEXT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = exlab.read_certs(io.BytesIO(text.encode("utf-8")))
+    report = frame.attrs["parse_report"].files[0]
+    assert len(frame) == 1 and report.records_read == 1
+    assert report.records_skipped <= 1
