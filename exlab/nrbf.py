@@ -361,8 +361,7 @@ class _Reader:
             primitive = self.primitive_type(self.byte())
             value = self.primitive_array(primitive, length, start)
         else:
-            self.room(length, 1, start)
-            self.budget(length, start)
+            self.budget(length, start)   # not the bytes left: ObjectNullMultiple writes many nulls in few
             items: list = []
             self.remember(object_id, items, start)
             items.extend(self.values_of([_OBJECT], [None], length, depth))
@@ -393,7 +392,6 @@ class _Reader:
             value = self.primitive_array(extra, total, start)
             self.remember(object_id, value, start)
             return value
-        self.room(total, 1, start)
         self.budget(total, start)
         items: list = []
         self.remember(object_id, items, start)

@@ -137,8 +137,17 @@ def test_an_array_longer_than_the_stream_is_refused_before_anything_is_allocated
 def test_a_stream_of_nulls_cannot_inflate_past_the_value_limit():
     count = nrbf.MAX_VALUES + 1
     stream = HEADER + b"\x10" + struct.pack("<ii", 1, count)
-    with pytest.raises(CorruptInput, match=f"{count} items of at least 1 byte"):
+    with pytest.raises(CorruptInput, match=f"at most {nrbf.MAX_VALUES} members and items"):
         nrbf.decode(stream + b"\x0e" + struct.pack("<i", count) + b"\x0b", "a.bin")
+    arrays = b"".join(b"\x10" + struct.pack("<ii", n, 400_000) + b"\x0e" + struct.pack("<i", 400_000)
+                      for n in range(1, 4))
+    with pytest.raises(CorruptInput, match="byte offset 45: .*at most 1000000 members and items"):
+        nrbf.decode(HEADER + arrays + b"\x0b", "a.bin")
+
+
+def test_a_sparse_array_of_many_nulls_in_few_bytes_is_read():
+    stream = HEADER + b"\x10" + struct.pack("<ii", 1, 5000) + b"\x0e" + struct.pack("<i", 4999) + b"\x0a\x0b"
+    assert nrbf.decode(stream, "a.bin") == [None] * 5000
 
 
 def test_nesting_deeper_than_the_limit_is_corrupt_input_not_a_recursion_error():
