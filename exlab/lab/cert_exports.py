@@ -431,7 +431,8 @@ def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | Non
     """``Get-ExchangeCertificate | Export-Clixml``: UTF-16 with BOM. From a local shell (the
     default): typed properties, dates with their offset, enums as ``<ToString>`` plus ``<I32>``,
     the DER as ``<BA N="RawData">``. ``remote``: what the Exchange Management Shell (always a
-    remote session) writes: only RawData under ``<Props>``, and under ``<MS>`` PSComputerName,
+    remote session) writes: its ToString's dates in the invariant culture (``05/17/2022 14:56:19``,
+    the server's local time), only RawData under ``<Props>``, and under ``<MS>`` PSComputerName,
     RunspaceId, PSShowComputerName and :func:`serialization_data`.
 
     >>> import io
@@ -444,7 +445,8 @@ def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | Non
     xml = _CliXml()
     for cert in certs:
         xml.open_obj(None, (TYPE_NAME,) + _X509_TYPES, 1)
-        xml.lines.append(f"    <ToString>{_cli_text(_x509_to_string(cert, culture, tz))}</ToString>")
+        shown_in = "invariant" if remote else culture   # the remote endpoint formats in the invariant culture
+        xml.lines.append(f"    <ToString>{_cli_text(_x509_to_string(cert, shown_in, tz))}</ToString>")
         xml.lines.append("    <Props>")
         der = base64.b64encode(cert.certificate.public_bytes(_DER)).decode()
         if remote:

@@ -143,6 +143,8 @@ def test_the_exchange_management_shell_shape_holds_raw_data_and_serialization_da
         assert [(p.tag[len(ns):], p.get("N")) for p in obj.find(f"{ns}MS")] == [
             ("S", "PSComputerName"), ("G", "RunspaceId"), ("B", "PSShowComputerName"), ("BA", "SerializationData")]
         assert obj.find(f"{ns}MS/{ns}S").text == "ex01"
+    # X509Certificate.ToString() as the remote endpoint formats it: invariant culture, local time
+    assert "[Not Before]_x000D__x000A_  07/14/2025 10:02:05_x000D__x000A_" in objects[0].find(f"{ns}ToString").text
     frame = exlab.read_certs(io.BytesIO(_bytes("clixml remote", certs)))
     assert frame["services"].tolist() == [c.services for c in certs]
     assert frame["root_ca_type"].tolist() == [c.root_ca_type for c in certs]
