@@ -164,6 +164,7 @@ def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
             continue
         if converted is not None and row.get(column) is None:
             row[column] = converted
+    _add_server(row, props, context, where)
     if _add_dns_names(row, props, context, where):
         truncated = truncated | {"dns_names"}
     row["_truncated"] = frozenset(c for c in truncated if c in row)
@@ -180,12 +181,6 @@ def _thumbprint(props: Mapping[str, Any]) -> str | None:
 
 def _text(value: Any, context: PropsContext) -> str:
     return str(value).strip()
-
-
-def _identity_server(value: Any, context: PropsContext) -> str | None:
-    """The server of an Identity ``SERVER\\THUMBPRINT`` (or ``SERVER.domain\\THUMBPRINT``)."""
-    server, _, thumbprint = str(value).strip().rpartition("\\")
-    return server.strip() or None if _THUMBPRINT.match(thumbprint) else None
 
 
 def _friendly_name(value: Any, context: PropsContext) -> str | None:
@@ -291,9 +286,22 @@ _CONVERSIONS: tuple[tuple[str, str, Callable[[Any, PropsContext], Any]], ...] = 
     ("PublicKeySize", "public_key_size", _int),
     ("SignatureAlgorithm", "signature_hash", _signature_hash),
     ("EnhancedKeyUsageList", "server_auth", _server_auth),
-    ("PSComputerName", "server", _text),
-    ("Identity", "server", _identity_server),
 )
+
+
+def _add_server(row: dict, props: Mapping[str, Any], context: PropsContext, where: str) -> None:
+    """Set ``server``: the server whose store holds the certificate. PSComputerName (as written)
+    names the server the shell ran on; Identity ``SERVER\\THUMBPRINT`` the store's. They agree
+    unless ``Get-ExchangeCertificate -Server`` reached another server: then Identity wins, noted."""
+    shell = str(props.get("PSComputerName") or "").strip()
+    store, _, thumbprint = str(props.get("Identity") or "").strip().rpartition("\\")
+    store = store.strip() if _THUMBPRINT.match(thumbprint.strip()) else ""
+    if shell and store and shell.split(".")[0].lower() != store.split(".")[0].lower():
+        context.note_once(where, f"certificates of {store} (Identity) listed from a shell on {shell} "
+                                 "(PSComputerName); server is taken from Identity")
+        shell = ""
+    if shell or store:
+        row["server"] = shell or store
 
 
 def _add_dns_names(row: dict, props: Mapping[str, Any], context: PropsContext, where: str) -> bool:

@@ -209,6 +209,19 @@ def test_the_server_comes_from_identity_or_pscomputername_in_other_shapes(shape,
     assert frame["server"].tolist() == [expected] * 2
 
 
+def test_get_exchangecertificate_server_from_another_servers_shell_names_the_store_server():
+    """PSComputerName is where the shell ran; Identity (from SerializationData) the store's server."""
+    out = io.BytesIO()
+    write_clixml([ExchangeCert(c.certificate, services=c.services, root_ca_type=c.root_ca_type, server="EX02",
+                               server_fqdn="EX02.contoso.com") for c in _lab_certs()], out, remote=True)
+    text = out.getvalue()[2:].decode("utf-16-le").replace(">ex02.contoso.com<", ">ex01.contoso.com<")
+    frame = exlab.read_certs(io.BytesIO(text.encode("utf-8")))
+    assert frame["server"].tolist() == ["EX02.contoso.com"] * 2
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert notes == ["object 1 and any later record: certificates of EX02.contoso.com (Identity) listed from a "
+                     "shell on ex01.contoso.com (PSComputerName); server is taken from Identity"]
+
+
 def test_merged_rows_keep_every_server_seen():
     one, two = io.BytesIO(), io.BytesIO()
     certs = _lab_certs()[:1]
