@@ -4,6 +4,8 @@ The raw certificate (DER) is the authority for the X.509 facts; Exchange's expor
 services, status, root CA type, friendly name and whether a private key is present.
 Where two sources disagree the chosen value is kept and the disagreement is written to
 the row's ``conflicts`` (and returned as a note for the parse report), never hidden.
+``server`` and ``source`` keep every value seen, ``; ``-joined (one certificate may sit in
+the stores of several servers).
 
 A row may carry two private keys: ``_key``, the SHA-1 of the DER an export carried
 (when it differs from the thumbprint the export printed, that is a conflict), and
