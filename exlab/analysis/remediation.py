@@ -174,8 +174,13 @@ COLLECT: dict[str, Step] = {
                         'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert; '
                         "wevtutil epl Application C:\\Temp\\Application.evtx"),
     "events": Step("Export the Application log of the transport server", "wevtutil epl Application C:\\Temp\\Application.evtx"),
-    "certs": Step("Export the certificates (from a local Exchange Management Shell)",
-                  "Get-ExchangeCertificate | Export-Clixml C:\\Temp\\ExchangeCertificates.xml"),
+    "certs": Step("Export the certificates as Exchange sees them (Format-List * carries Services, Status, "
+                  "RootCAType and Identity as text; Export-Clixml from the Exchange Management Shell, always a "
+                  "remote session, keeps them only in a serialized blob that some exports lose) and each "
+                  "certificate itself as a .cer file",
+                  "Get-ExchangeCertificate | Format-List * > C:\\Temp\\ExchangeCertificates.txt; "
+                  "Get-ExchangeCertificate | ForEach-Object { [IO.File]::WriteAllBytes("
+                  "\"C:\\Temp\\$($_.Thumbprint).cer\", $_.RawData) }"),
     "sessions": Step("Turn on the send protocol log of the connector, wait for a retry, and collect "
                      "TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND*.LOG",
                      "Set-SendConnector {connector} -ProtocolLoggingLevel Verbose"),

@@ -1,32 +1,42 @@
 """``Get-ExchangeCertificate | Export-Clixml``, from a local or a remote Exchange shell.
 
-Both shapes hold one ``<Obj>`` per certificate with typed properties: ``<S>`` text,
+A local shell writes one ``<Obj>`` per certificate with typed properties: ``<S>`` text,
 ``<B>`` booleans, ``<DT>`` dates with their offset, ``<I32>`` numbers, ``<BA>`` bytes
 (``RawData``, the DER). Enums (Services, Status, RootCAType) are ``<Obj>`` elements with
-``<ToString>`` (the names) and ``<I32>`` (the number); lists are ``<LST>``. A remote shell
-gives ``Deserialized.`` type names and a ``SerializationData`` blob, which exlab never
-decodes; when Exchange could not deserialize the object only ``RawData`` is left, and the
-certificate is still read from it. :mod:`exlab.clixml` decodes the document; this module
-gives each certificate's properties as Format-List shows them (enums by name, nested
+``<ToString>`` (the names) and ``<I32>`` (the number), or plain ``<S>`` names / ``<I32>``
+numbers; lists are ``<LST>``. The Exchange Management Shell is always a remote session: its
+objects keep only ``RawData`` under ``<Props>`` and, under ``<MS>``, ``PSComputerName`` (the
+server) and ``SerializationData``, the certificate as Exchange serialized it, where Services,
+Status, RootCAType, SelfSigned and Identity sit (read by
+:mod:`exlab.certs.exchange_serialized`). Where none of them is left (a ``Deserialized.`` object
+with RawData only) the columns stay NA and one warning for the file asks for
+``Get-ExchangeCertificate | Format-List *``. :mod:`exlab.clixml` decodes the document; this
+module gives each certificate's properties as Format-List shows them (enums by name, nested
 objects as their text) to :func:`~exlab.certs.exchange_props.counted_rows`.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from exlab.certs.exchange_props import PropsContext, counted_rows
+from exlab.certs.exchange_serialized import serialized_properties
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.clixml import ClixmlDateTime, ClixmlObject, iter_items, shown
+from exlab.errors import ExlabError, ExlabWarning
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 FORMAT = "exchange-clixml"
+#: the properties only Exchange knows; an object without any of them leaves services, status, root_ca_type NA
+EXCHANGE_PROPERTIES = ("Services", "ServicesStringForm", "Status", "RootCAType")
+ASK_FOR = "Get-ExchangeCertificate | Format-List * > certs.txt"
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
@@ -57,7 +67,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     text = read_text(evidence.stream, evidence.name, report)
     context = PropsContext(report, tz=options.tz)
     rows: list[dict] = []
-    blobs = 0
+    without: list[str] = []
     for item in iter_items(text, evidence.name):
         where = f"object {item.position}"
         if item.error is not None:
@@ -67,11 +77,47 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
             report.skip_record(where, f"expected <Obj>, found <{item.tag}>")
             continue
         props = _properties(item.value, where, report)
-        blobs += "SerializationData" in props
-        rows.extend(counted_rows(props, context, where))
-    if blobs:
-        report.note(f"{blobs} object(s) from a remote shell: their SerializationData blobs are not decoded")
+        _add_serialized(props, evidence.name, where, report)
+        read = counted_rows(props, context, where)
+        if read and not any(name in props for name in EXCHANGE_PROPERTIES):
+            without.append(where)
+        rows.extend(read)
+    if without:
+        _warn_absent(report, without, report.records_read)
     return rows
+
+
+def _add_serialized(props: dict[str, Any], source: str, where: str, report: FileReport) -> None:
+    """Fill what a remote object's SerializationData says into ``props`` (what the object says
+    itself comes first). A blob that cannot be read is counted as a loss in the report."""
+    blob = props.pop("SerializationData", None)
+    if blob is None:
+        return
+    if not isinstance(blob, bytes) or not blob:
+        report.skip_record(f"{where} SerializationData", "expected <BA> bytes; Services, Status and RootCAType "
+                                                         "of this certificate are lost, the rest read from RawData")
+        return
+    try:
+        serialized = serialized_properties(blob, source, where)
+    except ExlabError as err:
+        report.skip_record(err.where or where, f"expected {err.expected} ({err.detail}); Services, Status and "
+                                               "RootCAType of this certificate are lost, the rest read from RawData")
+        return
+    raw = props.get("RawData")
+    if isinstance(raw, bytes) and serialized.get("RawData", raw) != raw:
+        report.note(f"{where}: SerializationData holds another certificate than RawData; its values left out")
+        return
+    for name, value in serialized.items():
+        props.setdefault(name, value)
+
+
+def _warn_absent(report: FileReport, without: list[str], read: int) -> None:
+    """One warning for the file: these certificates carry none of Exchange's own properties."""
+    message = (f"{len(without)} of {read} certificate(s) carry no Services, Status or RootCAType (first at "
+               f"{without[0]}; a remote shell's object with RawData only has none); services, status and "
+               f"root_ca_type stay NA. Export them with {ASK_FOR}")
+    report.note(message)
+    warnings.warn(f"{report.file}: {message}", ExlabWarning, stacklevel=4)
 
 
 def _properties(obj: ClixmlObject, where: str, report: FileReport) -> dict[str, Any]:

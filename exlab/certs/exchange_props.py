@@ -164,6 +164,7 @@ def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
             continue
         if converted is not None and row.get(column) is None:
             row[column] = converted
+    _add_server(row, props, context, where)
     if _add_dns_names(row, props, context, where):
         truncated = truncated | {"dns_names"}
     row["_truncated"] = frozenset(c for c in truncated if c in row)
@@ -286,6 +287,21 @@ _CONVERSIONS: tuple[tuple[str, str, Callable[[Any, PropsContext], Any]], ...] = 
     ("SignatureAlgorithm", "signature_hash", _signature_hash),
     ("EnhancedKeyUsageList", "server_auth", _server_auth),
 )
+
+
+def _add_server(row: dict, props: Mapping[str, Any], context: PropsContext, where: str) -> None:
+    """Set ``server``: the server whose store holds the certificate. PSComputerName (as written)
+    names the server the shell ran on; Identity ``SERVER\\THUMBPRINT`` the store's. They agree
+    unless ``Get-ExchangeCertificate -Server`` reached another server: then Identity wins, noted."""
+    shell = str(props.get("PSComputerName") or "").strip()
+    store, _, thumbprint = str(props.get("Identity") or "").strip().rpartition("\\")
+    store = store.strip() if _THUMBPRINT.match(thumbprint.strip()) else ""
+    if shell and store and shell.split(".")[0].lower() != store.split(".")[0].lower():
+        context.note_once(where, f"certificates of {store} (Identity) listed from a shell on {shell} "
+                                 "(PSComputerName); server is taken from Identity")
+        shell = ""
+    if shell or store:
+        row["server"] = shell or store
 
 
 def _add_dns_names(row: dict, props: Mapping[str, Any], context: PropsContext, where: str) -> bool:

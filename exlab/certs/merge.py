@@ -4,6 +4,8 @@ The raw certificate (DER) is the authority for the X.509 facts; Exchange's expor
 services, status, root CA type, friendly name and whether a private key is present.
 Where two sources disagree the chosen value is kept and the disagreement is written to
 the row's ``conflicts`` (and returned as a note for the parse report), never hidden.
+``server`` and ``source`` keep every value seen, ``; ``-joined (one certificate may sit in
+the stores of several servers).
 
 A row may carry two private keys: ``_key``, the SHA-1 of the DER an export carried
 (when it differs from the thumbprint the export printed, that is a conflict), and
@@ -60,6 +62,7 @@ def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str
         out[column] = _merge_column(column, group, conflicts)
     out["der"] = with_der[0]["der"] if with_der else None
     out["source"] = "; ".join(dict.fromkeys(row["source"] for row in group))
+    out["server"] = "; ".join(dict.fromkeys(row["server"] for row in group if row.get("server"))) or None
     earlier = [text for row in group for text in row.get("conflicts") or ()]
     out["conflicts"] = tuple(dict.fromkeys(earlier + [text for _, text in conflicts]))
     return out, conflicts

@@ -45,6 +45,7 @@ DTYPES: dict[str, str] = {
     "public_key_size": "Int32",
     "signature_hash": "string",
     "server_auth": "boolean",
+    "server": "string",
     "source": "string",
     "der": "object",
     "conflicts": "object",

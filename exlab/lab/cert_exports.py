@@ -6,7 +6,8 @@ friendly name, private key, server), each writer produces one shape an engineer 
 * :func:`write_table` - the default table (``Get-ExchangeCertificate > certs.txt``);
 * :func:`write_list` - ``| fl`` or ``| fl *`` (``all_properties=True``);
 * :func:`write_csv` - ``| Export-Csv`` (``#TYPE`` line, ASCII by default as in 5.1);
-* :func:`write_clixml` - ``| Export-Clixml`` from a local or a remote (``remote=True``) shell;
+* :func:`write_clixml` - ``| Export-Clixml`` from a local shell or the Exchange Management Shell
+  (``remote=True``: RawData and SerializationData, see :func:`serialization_data`);
 * :func:`write_json` - ``| Select-Object ... | ConvertTo-Json``.
 
 Console output redirected with ``>`` is UTF-16 LE with a BOM; every line ends in CRLF.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import os
+import struct
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +56,7 @@ from exlab.certs.exchange_values import (
 from exlab.certs.x509_facts import certificate_facts
 from exlab.clixml import encode_string
 from exlab.cultures import DATE_FORMATS
+from exlab.lab.nrbf_writer import exchange_certificate_stream
 
 Target = Union[str, os.PathLike, BinaryIO]
 _DER = Encoding.DER
@@ -346,14 +349,14 @@ class _CliXml:
     def prop(self, tag: str, name: str, value: str, depth: int) -> None:
         self.lines.append(f'{"  " * depth}<{tag} N="{xml_escape(name)}">{_cli_text(value)}</{tag}>')
 
-    def enum(self, name: str, type_name: str, text: str, number: int, depth: int, prefix: str) -> None:
-        self.open_obj(name, tuple(prefix + t for t in (type_name,) + _ENUM_BASES), depth)
+    def enum(self, name: str, type_name: str, text: str, number: int, depth: int) -> None:
+        self.open_obj(name, (type_name,) + _ENUM_BASES, depth)
         self.lines.append(f"{'  ' * (depth + 1)}<ToString>{_cli_text(text)}</ToString>")
         self.lines.append(f"{'  ' * (depth + 1)}<I32>{number}</I32>")
         self.close_obj(depth)
 
-    def string_list(self, name: str, type_name: str, items: Sequence[str], depth: int, prefix: str) -> None:
-        self.open_obj(name, (prefix + type_name, prefix + "System.Object"), depth)
+    def string_list(self, name: str, type_name: str, items: Sequence[str], depth: int) -> None:
+        self.open_obj(name, (type_name, "System.Object"), depth)
         pad = "  " * (depth + 1)
         if items:
             self.lines.append(f"{pad}<LST>")
@@ -388,17 +391,49 @@ def _x509_to_string(cert: ExchangeCert, culture: str, tz: str | None) -> str:
     return "\r\n".join(f"[{label}]\r\n  {value}\r\n" for label, value in parts) + "\r\n"
 
 
-# An empty .NET BinaryFormatter stream (header record, then MessageEnd). Exchange's remote
-# objects carry their own serialized form here; exlab never decodes it, the lab keeps its place.
-_SERIALIZATION_DATA = bytes.fromhex("0001000000ffffffff01000000000000000b")
+def store_element(cert: ExchangeCert) -> bytes:
+    """The certificate as the Windows store serializes it (what SerializationData's CertData holds):
+    ``(property id, 1, length, value)`` records, here the SHA-1 hash (3), the key container
+    (2, CRYPT_KEY_PROV_INFO of a machine key, when there is a private key), the friendly name
+    (11, when set), then the DER (32).
+
+    >>> from exlab.lab.pki import LabPki
+    >>> from exlab.certs.exchange_serialized import parse_store_element
+    >>> entry = ExchangeCert(LabPki("doc").internal_root.certificate, friendly_name="Root")
+    >>> parse_store_element(store_element(entry), "lab")[1:]
+    ('Root', True)
+    """
+    der = cert.certificate.public_bytes(_DER)
+    properties = [(3, bytes.fromhex(cert.thumbprint))]
+    if cert.has_private_key:
+        container = str(uuid.uuid5(uuid.NAMESPACE_OID, cert.thumbprint)) + "\0\0\0"
+        properties.append((2, struct.pack("<7I", 28, 0, 12, 0x20, 0, 0, 1) + container.encode("utf-16-le")))
+    if cert.friendly_name:
+        properties.append((11, (cert.friendly_name + "\0").encode("utf-16-le")))
+    properties.append((32, der))
+    return b"".join(struct.pack("<III", prop, 1, len(value)) + value for prop, value in properties)
+
+
+def serialization_data(cert: ExchangeCert) -> bytes:
+    """The SerializationData a remote Exchange Management Shell carries for ``cert``: its store
+    element, the enums' numbers, the IIS sites it is bound to (Default Web Site and Exchange
+    Back End when IIS is among its services) and its Identity."""
+    sites = (f"IIS://{cert.server}/W3SVC/1", f"IIS://{cert.server}/W3SVC/2") if "IIS" in cert.services else ()
+    return exchange_certificate_stream(
+        cert_data=store_element(cert), self_signed=bool(cert.facts["is_self_signed"]),
+        status=STATUSES.index(cert.status), root_ca_type=ROOT_CA_TYPES.index(cert.root_ca_type),
+        services=services_flags(cert.services), iis_services=sites, private_key_exportable=False,
+        identity=cert.identity)
 
 
 def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | None = None, remote: bool = False,
                  culture: str = "en-US") -> None:
-    """``Get-ExchangeCertificate | Export-Clixml``: UTF-16 with BOM, typed properties, dates with
-    their offset, enums as ``<ToString>`` plus ``<I32>``, the DER as ``<BA N="RawData">``.
-    ``remote`` writes the deserialized object a remote Exchange Management Shell returns
-    (``Deserialized.`` type names, ``SerializationData``, PSComputerName / RunspaceId).
+    """``Get-ExchangeCertificate | Export-Clixml``: UTF-16 with BOM. From a local shell (the
+    default): typed properties, dates with their offset, enums as ``<ToString>`` plus ``<I32>``,
+    the DER as ``<BA N="RawData">``. ``remote``: what the Exchange Management Shell (always a
+    remote session) writes: its ToString's dates in the invariant culture (``05/17/2022 14:56:19``,
+    the server's local time), only RawData under ``<Props>``, and under ``<MS>`` PSComputerName,
+    RunspaceId, PSShowComputerName and :func:`serialization_data`.
 
     >>> import io
     >>> from exlab.lab.pki import LabPki
@@ -408,44 +443,51 @@ def write_clixml(certs: Sequence[ExchangeCert], target: Target, *, tz: str | Non
     ['<DT N="NotBefore">2020-01-06T10:30:00+01:00</DT>']
     """
     xml = _CliXml()
-    prefix = "Deserialized." if remote else ""
     for cert in certs:
-        facts = cert.facts
-        xml.open_obj(None, tuple(prefix + t for t in (TYPE_NAME,) + _X509_TYPES), 1)
-        xml.lines.append(f"    <ToString>{_cli_text(_x509_to_string(cert, culture, tz))}</ToString>")
+        xml.open_obj(None, (TYPE_NAME,) + _X509_TYPES, 1)
+        shown_in = "invariant" if remote else culture   # the remote endpoint formats in the invariant culture
+        xml.lines.append(f"    <ToString>{_cli_text(_x509_to_string(cert, shown_in, tz))}</ToString>")
         xml.lines.append("    <Props>")
-        xml.string_list("AccessRules", f"{_ACCESS_RULE}[]",
-                        [_ACCESS_RULE] * 3 if cert.has_private_key else [], 3, prefix)
-        xml.string_list("CertificateDomains", _DOMAINS_TYPE, list(cert.domains), 3, prefix)
-        xml.prop("B", "HasPrivateKey", str(cert.has_private_key).lower(), 3)
-        xml.prop("B", "IsSelfSigned", str(facts["is_self_signed"]).lower(), 3)
-        xml.prop("S", "Issuer", facts["issuer"], 3)
-        xml.prop("DT", "NotAfter", _clixml_time(cert, "not_after", tz), 3)
-        xml.prop("DT", "NotBefore", _clixml_time(cert, "not_before", tz), 3)
-        xml.prop("I32", "PublicKeySize", str(facts["public_key_size"]), 3)
-        xml.enum("RootCAType", _TASKS + "CertificateAuthorityType", cert.root_ca_type,
-                 ROOT_CA_TYPES.index(cert.root_ca_type), 3, prefix)
-        xml.prop("S", "SerialNumber", facts["serial_number"], 3)
-        xml.enum("Services", _TASKS + "ExchangeCertificateServices", services_text(cert.services),
-                 services_flags(cert.services), 3, prefix)
-        xml.enum("Status", _TASKS + "CertificateStatus", cert.status, STATUSES.index(cert.status), 3, prefix)
-        xml.prop("S", "Subject", facts["subject"], 3)
-        xml.prop("S", "Thumbprint", cert.thumbprint, 3)
-        xml.prop("S", "Identity", cert.identity, 3)
-        xml.prop("S", "FriendlyName", cert.friendly_name, 3)
-        xml.prop("BA", "RawData", base64.b64encode(cert.certificate.public_bytes(_DER)).decode(), 3)
-        xml.prop("I32", "Version", str(cert.certificate.version.value + 1), 3)
+        der = base64.b64encode(cert.certificate.public_bytes(_DER)).decode()
         if remote:
-            xml.prop("BA", "SerializationData", base64.b64encode(_SERIALIZATION_DATA).decode(), 3)
-        xml.lines.append("    </Props>")
-        if remote:
+            xml.prop("BA", "RawData", der, 3)
+            xml.lines.append("    </Props>")
             xml.lines.append("    <MS>")
             xml.prop("S", "PSComputerName", cert.computer_name, 3)
             xml.prop("G", "RunspaceId", str(uuid.uuid5(uuid.NAMESPACE_DNS, cert.server)), 3)
             xml.prop("B", "PSShowComputerName", "false", 3)
+            xml.prop("BA", "SerializationData", base64.b64encode(serialization_data(cert)).decode(), 3)
             xml.lines.append("    </MS>")
+        else:
+            _local_props(xml, cert, tz, der)
+            xml.lines.append("    </Props>")
         xml.close_obj(1)
     _write(target, xml.text(), "utf-16")
+
+
+def _local_props(xml: _CliXml, cert: ExchangeCert, tz: str | None, der: str) -> None:
+    """The typed properties a local shell writes under ``<Props>``."""
+    facts = cert.facts
+    xml.string_list("AccessRules", f"{_ACCESS_RULE}[]", [_ACCESS_RULE] * 3 if cert.has_private_key else [], 3)
+    xml.string_list("CertificateDomains", _DOMAINS_TYPE, list(cert.domains), 3)
+    xml.prop("B", "HasPrivateKey", str(cert.has_private_key).lower(), 3)
+    xml.prop("B", "IsSelfSigned", str(facts["is_self_signed"]).lower(), 3)
+    xml.prop("S", "Issuer", facts["issuer"], 3)
+    xml.prop("DT", "NotAfter", _clixml_time(cert, "not_after", tz), 3)
+    xml.prop("DT", "NotBefore", _clixml_time(cert, "not_before", tz), 3)
+    xml.prop("I32", "PublicKeySize", str(facts["public_key_size"]), 3)
+    xml.enum("RootCAType", _TASKS + "CertificateAuthorityType", cert.root_ca_type,
+             ROOT_CA_TYPES.index(cert.root_ca_type), 3)
+    xml.prop("S", "SerialNumber", facts["serial_number"], 3)
+    xml.enum("Services", _TASKS + "ExchangeCertificateServices", services_text(cert.services),
+             services_flags(cert.services), 3)
+    xml.enum("Status", _TASKS + "CertificateStatus", cert.status, STATUSES.index(cert.status), 3)
+    xml.prop("S", "Subject", facts["subject"], 3)
+    xml.prop("S", "Thumbprint", cert.thumbprint, 3)
+    xml.prop("S", "Identity", cert.identity, 3)
+    xml.prop("S", "FriendlyName", cert.friendly_name, 3)
+    xml.prop("BA", "RawData", der, 3)
+    xml.prop("I32", "Version", str(cert.certificate.version.value + 1), 3)
 
 
 # ----------------------------------------------------------------------------- JSON

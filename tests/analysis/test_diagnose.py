@@ -69,7 +69,7 @@ def test_possible_certificates_alone_are_at_most_inconclusive_and_name_what_to_c
     collected = " | ".join(step.command for step in d.missing)
     assert 'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert' in collected
     assert "Set-SendConnector 'Outbound to Office 365' -ProtocolLoggingLevel Verbose" in collected
-    assert "Get-ExchangeCertificate | Export-Clixml" not in collected      # the certificates are there
+    assert "Get-ExchangeCertificate | Format-List *" not in collected       # the certificates are there
 
 
 def test_possible_events_alone_ask_for_the_certificates():
@@ -77,7 +77,7 @@ def test_possible_events_alone_ask_for_the_certificates():
                              connector=f.CONNECTOR))
     assert (d.verdict, d.cause, d.strength, d.culprit) == ("inconclusive", "kb2888788", "possible", None)
     collected = " | ".join(step.command for step in d.missing)
-    assert "Get-ExchangeCertificate | Export-Clixml" in collected and "-ProtocolLoggingLevel Verbose" in collected
+    assert "Get-ExchangeCertificate | Format-List *" in collected and "-ProtocolLoggingLevel Verbose" in collected
     assert "-Thumbprint <thumbprint>" in commands(d)[1]
 
 

@@ -341,21 +341,6 @@ def test_a_bad_value_is_left_na_and_noted_not_fatal():
 
 # --------------------------------------------------------------------------- other real-world variants
 
-def test_a_remote_object_exchange_could_not_deserialize_is_read_from_its_raw_data():
-    out = io.BytesIO()
-    write_clixml(_lab_certs()[:1], out, remote=True)
-    text = out.getvalue()[2:].decode("utf-16-le")
-    props = text[text.index("<Props>"):text.index("</Props>")]
-    kept = [line for line in props.split("\r\n") if 'N="RawData"' in line or 'N="SerializationData"' in line]
-    thin = text.replace(props, "<Props>\r\n" + "\r\n".join(kept) + "\r\n    ")
-    frame = exlab.read_certs(io.BytesIO(b"\xff\xfe" + thin.encode("utf-16-le")))
-    row = frame.iloc[0]
-    assert row["thumbprint"] == _lab_certs()[0].thumbprint and row["subject"] == "CN=mail.contoso.com"
-    assert row["services"] is None and pd.isna(row["status"])       # only the blob knew them
-    assert frame.attrs["parse_report"].files[0].warnings == [
-        "1 object(s) from a remote shell: their SerializationData blobs are not decoded"]
-
-
 def test_powershell_7_ellipsis_and_a_utf16_file_without_bom():
     text = ("Thumbprint                                Services   Subject\n"
             "----------                                --------   -------\n"

@@ -111,12 +111,12 @@ def test_default_table_cuts_a_long_subject_at_the_console_width(certs):
 
 
 def test_clixml_is_well_formed_with_typed_properties_and_reused_type_names(certs):
-    text = _bytes("clixml remote", certs)[2:].decode("utf-16-le")
+    text = _bytes("clixml", certs)[2:].decode("utf-16-le")
     root = ElementTree.fromstring(text)
     ns = "{http://schemas.microsoft.com/powershell/2004/04}"
     objects = root.findall(f"{ns}Obj")
     assert len(objects) == 3
-    assert objects[0].find(f"{ns}TN/{ns}T").text.startswith("Deserialized.Microsoft.Exchange")
+    assert objects[0].find(f"{ns}TN/{ns}T").text == "Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate"
     assert objects[1].find(f"{ns}TNRef") is not None
     props = {p.get("N"): p for p in objects[0].find(f"{ns}Props")}
     assert props["NotAfter"].text == "2027-07-14T10:02:05+02:00"          # summer time in Warsaw
@@ -125,8 +125,31 @@ def test_clixml_is_well_formed_with_typed_properties_and_reused_type_names(certs
     assert props["RootCAType"].find(f"{ns}I32").text == "2"
     assert props["FriendlyName"].text == "Zertifikat Wrocław \"intern\" <neu> & Co's"
     assert "_x000D__x000A_" in objects[0].find(f"{ns}ToString").text
-    assert {p.get("N") for p in objects[0].find(f"{ns}MS")} == {"PSComputerName", "RunspaceId",
-                                                                "PSShowComputerName"}
+    assert objects[0].find(f"{ns}MS") is None
+
+
+def test_the_exchange_management_shell_shape_holds_raw_data_and_serialization_data_only(certs):
+    """As the real HC-E16-GetExchangeCertificate.xml: the type names of the live object, RawData under
+    <Props>, and PSComputerName, RunspaceId, PSShowComputerName, SerializationData under <MS>."""
+    root = ElementTree.fromstring(_bytes("clixml remote", certs)[2:].decode("utf-16-le"))
+    ns = "{http://schemas.microsoft.com/powershell/2004/04}"
+    objects = root.findall(f"{ns}Obj")
+    assert [t.text for t in objects[0].find(f"{ns}TN")] == [
+        "Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate",
+        "System.Security.Cryptography.X509Certificates.X509Certificate2",
+        "System.Security.Cryptography.X509Certificates.X509Certificate", "System.Object"]
+    for obj, cert in zip(objects, certs):
+        assert [(p.tag[len(ns):], p.get("N")) for p in obj.find(f"{ns}Props")] == [("BA", "RawData")]
+        assert [(p.tag[len(ns):], p.get("N")) for p in obj.find(f"{ns}MS")] == [
+            ("S", "PSComputerName"), ("G", "RunspaceId"), ("B", "PSShowComputerName"), ("BA", "SerializationData")]
+        assert obj.find(f"{ns}MS/{ns}S").text == "ex01"
+    # X509Certificate.ToString() as the remote endpoint formats it: invariant culture, local time
+    assert "[Not Before]_x000D__x000A_  07/14/2025 10:02:05_x000D__x000A_" in objects[0].find(f"{ns}ToString").text
+    frame = exlab.read_certs(io.BytesIO(_bytes("clixml remote", certs)))
+    assert frame["services"].tolist() == [c.services for c in certs]
+    assert frame["root_ca_type"].tolist() == [c.root_ca_type for c in certs]
+    assert frame["friendly_name"].fillna("").tolist() == [c.friendly_name for c in certs]
+    assert frame["server"].tolist() == ["ex01"] * 3
 
 
 def test_convertto_json_has_the_51_layout(certs):
