@@ -30,6 +30,10 @@ Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
 - :func:`write_eventlog_clixml`: ``Get-EventLog ... | Export-Clixml`` from Windows
   PowerShell 5.1: UTF-16 LE with BOM, CRLF, two-space indentation, EventLogEntry objects
   with ``TN``/``TNRef`` type lists, RefIds, enum ``EntryType``, ``_xHHHH_`` escapes.
+- :func:`write_winevent_clixml`: ``Get-WinEvent ... | Export-Clixml``: the same document
+  shape with EventLogRecord objects (as the real CSS-Exchange exports), ``TimeCreated`` with
+  the server's offset and its fraction as XmlConvert writes it (trailing zeros dropped),
+  ``Properties`` a list of EventProperty ``Value`` objects, ``Message`` under ``<MS>``.
 
 >>> import io
 >>> from exlab.events import read_events
@@ -50,7 +54,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
@@ -60,6 +64,7 @@ from zoneinfo import ZoneInfo
 from exlab.events.clixml import ENTRY_TYPE, ENTRY_TYPE_NAMES, PS_NS, encode_string
 from exlab.events.cultures import CULTURES, Culture
 from exlab.events.system_time import format_system_time
+from exlab.events.winevent import PROPERTY_TYPE, RECORD_TYPE
 from exlab.events.xml_export import EVENT_NS
 
 Target = str | os.PathLike | BinaryIO
@@ -165,6 +170,31 @@ def write_eventlog_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC
     with _text_target(target, encoding) as out:
         out.write(f'<Objs Version="1.1.0.1" xmlns="{PS_NS}">\r\n')
         count = _write_all(out, (_entry_clixml(row, zone, refs, task_names) for row in rows), "")
+        out.write("</Objs>")
+    return count
+
+
+def write_winevent_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC",
+                          task_names: TaskNames | None = None, encoding: str = "utf-16") -> int:
+    """Write ``Get-WinEvent ... | Export-Clixml`` (Windows PowerShell 5.1: UTF-16 LE with BOM).
+
+    ``encoding="utf-8"`` is PowerShell 7's output. Get-WinEvent hands out the newest record
+    first: give the rows in that order. Members a row does not hold (Version, Opcode,
+    ProcessId, ThreadId, ...) are written ``<Nil />``.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_clixml(out, [{"time_created": 1_748_834_163_120_000_000, "provider": "MSExchangeTransport",
+    ...     "event_id": 2004, "qualifiers": 16388, "level": 4, "data": {"%1": "a"}}], tz="America/Chicago")
+    1
+    >>> '<DT N="TimeCreated">2025-06-01T22:16:03.12-05:00</DT>' in out.getvalue().decode("utf-16")
+    True
+    """
+    _check_encoding(encoding, ("utf-16", "utf-8"))
+    zone = ZoneInfo(tz)
+    refs = _RefIds()
+    with _text_target(target, encoding) as out:
+        out.write(f'<Objs Version="1.1.0.1" xmlns="{PS_NS}">\r\n')
+        count = _write_all(out, (_record_clixml(row, zone, refs, task_names) for row in rows), "")
         out.write("</Objs>")
     return count
 
@@ -339,6 +369,91 @@ def _entry_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames
              _prop("S", "UserName", None), _prop("S", "Site", None), _prop("S", "Container", None),
              "    </Props>\r\n  </Obj>\r\n"]
     return "".join(lines)
+
+
+_RECORD_TYPES = (RECORD_TYPE, "System.Diagnostics.Eventing.Reader.EventRecord", "System.Object")
+_QUERY_IDS_TYPES = ("System.UInt32[]", "System.Array", "System.Object")
+_BOOKMARK = "System.Diagnostics.Eventing.Reader.EventBookmark"
+_KEYWORD_NAMES_TYPES = ("System.Collections.ObjectModel.ReadOnlyCollection`1[[System.String, mscorlib, "
+                        "Version=4.0.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object")
+_PROPERTIES_TYPES = (f"System.Collections.Generic.List`1[[{PROPERTY_TYPE}, System.Core, Version=4.0.0.0, "
+                     "Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object")
+
+
+def _record_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames | None) -> str:
+    pad = "      "
+    data = dict(row.get("data") or {})
+    binary = data.pop("Binary", None)
+    values = [("S", escape(encode_string(str(v)))) for v in data.values()]
+    if binary is not None:
+        values.append(("BA", base64.b64encode(bytes.fromhex(binary)).decode()))
+    task = row.get("task")
+    keywords = row.get("keywords")
+    lines = [f'  <Obj RefId="{refs.obj()}">\r\n', refs.type_names(_RECORD_TYPES, "    "),
+             f"    <ToString>{RECORD_TYPE}</ToString>\r\n", "    <Props>\r\n",
+             _prop("I32", "Id", row["event_id"]), _prop("By", "Version", row.get("version")),
+             _prop("I32", "Qualifiers", row.get("qualifiers")), _prop("By", "Level", row.get("level")),
+             _prop("I32", "Task", task), _prop("I16", "Opcode", row.get("opcode")),
+             _prop("I64", "Keywords", None if keywords is None else _signed64(int(keywords, 16))),
+             _prop("I64", "RecordId", row.get("record_id")), _prop("S", "ProviderName", row.get("provider")),
+             _prop("G", "ProviderId", row.get("provider_id")), _prop("S", "LogName", row.get("channel")),
+             _prop("I32", "ProcessId", row.get("process_id")), _prop("I32", "ThreadId", row.get("thread_id")),
+             _prop("S", "MachineName", row.get("computer")), _prop("S", "UserId", None),
+             _prop("DT", "TimeCreated", _xml_time(int(row["time_created"]), zone)),
+             _prop("G", "ActivityId", None), _prop("G", "RelatedActivityId", None),
+             _prop("S", "ContainerLog", row.get("channel")),
+             _clixml_list("MatchedQueryIds", _QUERY_IDS_TYPES, list, refs),
+             f'{pad}<Obj N="Bookmark" RefId="{refs.obj()}">\r\n', refs.type_names((_BOOKMARK, "System.Object"), pad + "  "),
+             f"{pad}  <ToString>{_BOOKMARK}</ToString>\r\n{pad}</Obj>\r\n",
+             _prop("S", "LevelDisplayName", CULTURES["en-US"].level_name(row.get("level"))),
+             _prop("S", "OpcodeDisplayName", None),
+             _prop("S", "TaskDisplayName", (task_names or {}).get((row.get("provider"), task))),
+             _clixml_list("KeywordsDisplayNames", _KEYWORD_NAMES_TYPES,
+                          lambda: ["<S>Classic</S>"] if keywords == CLASSIC_KEYWORDS else [], refs),
+             _clixml_list("Properties", _PROPERTIES_TYPES,
+                          lambda: [_event_property(tag, text, refs) for tag, text in values], refs),
+             "    </Props>\r\n    <MS>\r\n", _prop("S", "Message", row.get("message")),
+             "    </MS>\r\n  </Obj>\r\n"]
+    return "".join(lines)
+
+
+def _clixml_list(name: str, types: tuple[str, ...], items: Callable[[], list[str]], refs: _RefIds) -> str:
+    """A member holding a list (``<LST />`` when empty), its items made after its own RefIds and
+    written one per line."""
+    pad = "      "
+    head = f'{pad}<Obj N="{name}" RefId="{refs.obj()}">\r\n' + refs.type_names(types, pad + "  ")
+    items = items()
+    if not items:
+        return f"{head}{pad}  <LST />\r\n{pad}</Obj>\r\n"
+    inner = "".join(f"{pad}    {item}\r\n" for item in items)
+    return f"{head}{pad}  <LST>\r\n{inner}{pad}  </LST>\r\n{pad}</Obj>\r\n"
+
+
+def _event_property(tag: str, text: str, refs: _RefIds) -> str:
+    """One EventProperty object, indented to sit in the Properties list (its first line unindented)."""
+    pad = " " * 10
+    return "".join((f'<Obj RefId="{refs.obj()}">\r\n', refs.type_names((PROPERTY_TYPE, "System.Object"), pad + "  "),
+                    f"{pad}  <ToString>{PROPERTY_TYPE}</ToString>\r\n{pad}  <Props>\r\n",
+                    f'{pad}    <{tag} N="Value">{text}</{tag}>\r\n{pad}  </Props>\r\n{pad}</Obj>'))
+
+
+def _signed64(value: int) -> int:
+    """A 64-bit pattern as .NET's Int64 holds it (Keywords are written signed)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _xml_time(ns: int, zone: ZoneInfo) -> str:
+    """A time as Export-Clixml writes a DateTime (XmlConvert, round-trip kind): local wall time with
+    its offset, the 100-ns fraction without trailing zeros (none when zero).
+
+    >>> _xml_time(1_748_855_763_120_000_000, ZoneInfo("America/Chicago")), _xml_time(0, ZoneInfo("UTC"))
+    ('2025-06-02T04:16:03.12-05:00', '1970-01-01T00:00:00+00:00')
+    """
+    seconds, rest = divmod(ns, 1_000_000_000)
+    wall = datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(zone)
+    fraction = f"{rest // 100:07d}".rstrip("0")
+    stamp = wall.replace(tzinfo=None).isoformat()
+    return f"{stamp}{'.' + fraction if fraction else ''}{wall.isoformat()[19:]}"
 
 
 def _prop(tag: str, name: str, value: Any) -> str:

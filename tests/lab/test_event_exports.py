@@ -48,6 +48,7 @@ CARRIED = {
     "text": ["time_created", "provider", "event_id", "level", "task", "message"],
     "clixml": ["time_created", "computer", "provider", "event_id", "qualifiers", "level", "task", "record_id",
                "data", "message"],
+    "winevent": COLUMNS,
 }
 WRITERS = [
     ("xml", ee.write_event_viewer_xml, {"culture": "pl-PL"}),
@@ -60,6 +61,8 @@ WRITERS = [
                                 ("fr-FR", "utf-8"))),
     ("clixml", ee.write_eventlog_clixml, {"tz": "Europe/Warsaw"}),
     ("clixml", ee.write_eventlog_clixml, {"tz": "America/New_York", "encoding": "utf-8"}),
+    ("winevent", ee.write_winevent_clixml, {"tz": "Europe/Warsaw"}),
+    ("winevent", ee.write_winevent_clixml, {"tz": "America/Denver", "encoding": "utf-8"}),
 ]
 
 
@@ -209,6 +212,8 @@ def test_any_text_round_trips_through_csv_txt_and_clixml(message, values):
         assert back["message"] == (message or None)
     [back] = read_back(write(ee.write_eventlog_clixml, [row], tz="Europe/Warsaw"), "clixml")
     assert (back["message"], back["data"]) == (message, row["data"])
+    [back] = read_back(write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw"), "winevent")
+    assert (back["message"], back["data"]) == (message, row["data"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -218,3 +223,26 @@ def test_any_text_round_trips_through_xml(message, values, computer):
                data={f"%{i}": v for i, v in enumerate(values, 1)})
     [back] = read_back(write(ee.write_event_viewer_xml, [row]), "xml")
     assert (back["message"], back["data"], back["computer"]) == (message or None, row["data"], computer)
+
+
+MPEX02_TASKS = {("MSExchangeTransport", 2): "SmtpSend", ("MSExchangeTransport", 12): "TransportService"}
+
+
+@pytest.mark.real_exports
+def test_get_winevent_clixml_writer_reproduces_the_reference_byte_for_byte(real_exports):
+    reference = real_exports / "generated" / "Get-WinEvent-Application.xml"
+    frame = read_events(reference)
+    rows = [{k: (None if not isinstance(v, dict) and pd.isna(v) else v) for k, v in r.items()}
+            for r in frame.to_dict(orient="records")]
+    for row in rows:
+        row["time_created"] = row["time_created"].value
+    assert write(ee.write_winevent_clixml, rows, tz="America/Denver", task_names=MPEX02_TASKS) == \
+        reference.read_bytes()
+
+
+def test_get_winevent_clixml_keeps_every_100_ns_and_the_offset():
+    row = dict(EVENT_2004, time_created=1742476504 * SECOND + 1234500 * 100)
+    text = write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw").decode("utf-16")
+    assert '<DT N="TimeCreated">2025-03-20T14:15:04.12345+01:00</DT>' in text      # XmlConvert drops trailing zeros
+    assert read_back(write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw"), "winevent") == \
+        expected([row], "winevent")
