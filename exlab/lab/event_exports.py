@@ -34,6 +34,15 @@ Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
   shape with EventLogRecord objects (as the real CSS-Exchange exports), ``TimeCreated`` with
   the server's offset and its fraction as XmlConvert writes it (trailing zeros dropped),
   ``Properties`` a list of EventProperty ``Value`` objects, ``Message`` under ``<MS>``.
+- :func:`write_winevent_csv`: ``Get-WinEvent ... | Export-Csv``: the record's 27 members, every
+  cell quoted, an empty cell unquoted for nothing (null), CRLF. Windows PowerShell 5.1 writes
+  ``#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord`` first and ASCII (``?`` for the
+  rest); PowerShell 7 no ``#TYPE`` line and UTF-8 without a BOM. Each value is its
+  ``ToString()``: TimeCreated local in the culture's format, lists by their type name.
+- :func:`write_winevent_json`: ``Get-WinEvent ... | ConvertTo-Json > file``: Windows PowerShell
+  5.1's layout (``"name":  value``, nested lists and objects indented from their bracket,
+  ``\\/Date(ms)\\/``, ``<>&'`` escaped, UTF-16 LE with BOM) or PowerShell 7's (two-space
+  indent, ISO 8601 times with offset, UTF-8); one record is an object, more a list.
 
 >>> import io
 >>> from exlab.events import read_events
@@ -53,7 +62,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -62,6 +73,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from exlab.events.clixml import ENTRY_TYPE, ENTRY_TYPE_NAMES, PS_NS, encode_string
+from exlab.cultures import DATE_FORMATS
 from exlab.events.cultures import CULTURES, Culture
 from exlab.events.system_time import format_system_time
 from exlab.events.winevent import PROPERTY_TYPE, RECORD_TYPE
@@ -82,7 +94,8 @@ _RENDERING_WORDS = {
 # encoding option -> Python codec; "utf-16" is little-endian with a BOM, written explicitly so the
 # bytes do not depend on the machine's byte order.
 _ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf-16": "utf-16-le", "cp1250": "cp1250",
-              "cp1252": "cp1252"}
+              "cp1252": "cp1252", "ascii": "ascii"}
+EDITIONS = ("5.1", "7")   # Windows PowerShell 5.1, PowerShell 7
 
 
 def write_event_viewer_xml(target: Target, rows: Iterable[Row], *, culture: str = "en-US",
@@ -197,6 +210,70 @@ def write_winevent_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC
         count = _write_all(out, (_record_clixml(row, zone, refs, task_names) for row in rows), "")
         out.write("</Objs>")
     return count
+
+
+def write_winevent_csv(target: Target, rows: Iterable[Row], *, edition: str = "5.1", culture: str = "en-US",
+                       tz: str = "UTC", task_names: TaskNames | None = None) -> int:
+    """Write ``Get-WinEvent ... | Export-Csv file`` from Windows PowerShell 5.1 or PowerShell 7.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_csv(out, [{"time_created": 0, "provider": "P", "event_id": 1, "level": 4,
+    ...                           "message": "Zażółć", "data": {}}], tz="Europe/Warsaw")
+    1
+    >>> lines = out.getvalue().decode("ascii").split("\\r\\n")
+    >>> lines[0]
+    '#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord'
+    >>> lines[2].split(",")[:5], lines[2].split(",")[16]
+    (['"Za????"', '"1"', '', '', '"4"'], '"1/1/1970 1:00:00 AM"')
+    """
+    _check_edition(edition)
+    date_format = DATE_FORMATS[culture] if culture in DATE_FORMATS else _culture(culture).date
+    zone = ZoneInfo(tz)
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            members = _record_members(row, task_names)
+            when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
+            members.update(TimeCreated=date_format.format(when), MatchedQueryIds="System.UInt32[]",
+                           Bookmark=_BOOKMARK, KeywordsDisplayNames=_KEYWORD_NAMES_TEXT, Properties=_PROPERTIES_TEXT)
+            yield ",".join("" if v is None else '"' + str(v).replace('"', '""') + '"'
+                           for v in members.values()) + "\r\n"
+
+    with _text_target(target, "ascii" if edition == "5.1" else "utf-8") as out:
+        if edition == "5.1":
+            out.write(f"#TYPE {RECORD_TYPE}\r\n")
+        out.write(",".join(f'"{name}"' for name in _MEMBERS) + "\r\n")
+        return _write_all(out, lines(), "")
+
+
+def write_winevent_json(target: Target, rows: Iterable[Row], *, edition: str = "5.1", tz: str = "UTC",
+                        task_names: TaskNames | None = None) -> int:
+    """Write ``Get-WinEvent ... | ConvertTo-Json > file`` from Windows PowerShell 5.1 or PowerShell 7.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_json(out, [{"time_created": 1_000_000, "provider": "P", "event_id": 1, "data": {"%1": "<a>"}}])
+    1
+    >>> text = out.getvalue().decode("utf-16")
+    >>> text.splitlines()[1], '"TimeCreated":  "\\\\/Date(1)\\\\/"' in text
+    ('    "Message":  null,', True)
+    >>> '"Value":  "\\\\u003ca\\\\u003e"' in text
+    True
+    """
+    _check_edition(edition)
+    zone = ZoneInfo(tz)
+    records = []
+    for row in rows:
+        members = _record_members(row, task_names)
+        ns = int(row["time_created"])
+        members.update(TimeCreated=f"/Date({ns // 1_000_000})/" if edition == "5.1" else _xml_time(ns, zone),
+                       MatchedQueryIds=[], Bookmark={},
+                       KeywordsDisplayNames=list(members["KeywordsDisplayNames"]),
+                       Properties=[{"Value": value} for value in members["Properties"]])
+        records.append(members)
+    document = records[0] if len(records) == 1 else records
+    with _text_target(target, "utf-16" if edition == "5.1" else "utf-8") as out:
+        out.write((_json51(document, 0) if edition == "5.1" else _json7(document, 0)) + "\r\n")
+    return len(records)
 
 
 # -- Event XML --------------------------------------------------------------------------------
@@ -417,6 +494,86 @@ def _record_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskName
     return "".join(lines)
 
 
+_MEMBERS = ("Message", "Id", "Version", "Qualifiers", "Level", "Task", "Opcode", "Keywords", "RecordId",
+            "ProviderName", "ProviderId", "LogName", "ProcessId", "ThreadId", "MachineName", "UserId", "TimeCreated",
+            "ActivityId", "RelatedActivityId", "ContainerLog", "MatchedQueryIds", "Bookmark", "LevelDisplayName",
+            "OpcodeDisplayName", "TaskDisplayName", "KeywordsDisplayNames", "Properties")
+_KEYWORD_NAMES_TEXT = "System.Collections.ObjectModel.ReadOnlyCollection`1[System.String]"
+_PROPERTIES_TEXT = f"System.Collections.Generic.List`1[{PROPERTY_TYPE}]"
+
+
+def _record_members(row: Row, task_names: TaskNames | None) -> dict[str, Any]:
+    """An EventLogRecord's members in PowerShell's order (``Message`` first: it is an extended
+    member), as Python values; TimeCreated and the lists are left for each format to write."""
+    data = dict(row.get("data") or {})
+    binary = data.pop("Binary", None)
+    keywords = row.get("keywords")
+    members = dict.fromkeys(_MEMBERS)
+    members.update(
+        Message=row.get("message"), Id=int(row["event_id"]), Version=row.get("version"),
+        Qualifiers=row.get("qualifiers"), Level=row.get("level"), Task=row.get("task"), Opcode=row.get("opcode"),
+        Keywords=None if keywords is None else _signed64(int(keywords, 16)), RecordId=row.get("record_id"),
+        ProviderName=row.get("provider"), ProviderId=row.get("provider_id"), LogName=row.get("channel"),
+        ProcessId=row.get("process_id"), ThreadId=row.get("thread_id"), MachineName=row.get("computer"),
+        ContainerLog=row.get("channel"), LevelDisplayName=CULTURES["en-US"].level_name(row.get("level")),
+        TaskDisplayName=(task_names or {}).get((row.get("provider"), row.get("task"))),
+        KeywordsDisplayNames=("Classic",) if keywords == CLASSIC_KEYWORDS else (),
+        Properties=[*data.values(), *(() if binary is None else ("System.Byte[]",))])
+    return members
+
+
+def _json51(value: Any, column: int) -> str:
+    """Windows PowerShell 5.1's ConvertTo-Json layout of a value that starts at ``column``: members
+    ``"name":  value`` four spaces in from their bracket, a nested list or object's own items four
+    in from where it opened, an empty one with a blank line between its brackets."""
+    if isinstance(value, (dict, list)):
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        if not value:
+            return f"{opening}\r\n\r\n{' ' * column}{closing}"
+        inner = " " * (column + 4)
+        if isinstance(value, dict):
+            items = [f"{inner}{_js51(k)}:  {_json51(v, column + 4 + len(_js51(k)) + 3)}" for k, v in value.items()]
+        else:
+            items = [f"{inner}{_json51(v, column + 4)}" for v in value]
+        return opening + "\r\n" + ",\r\n".join(items) + f"\r\n{' ' * column}{closing}"
+    if isinstance(value, str):
+        return _js51(value)
+    return json.dumps(value)
+
+
+def _js51(text: str) -> str:
+    """A string as .NET's JavaScriptSerializer writes it: ``<>&'`` and control characters as
+    ``\\uXXXX``, and ``/`` escaped inside ``/Date(...)/``."""
+    if _MS_DATE.fullmatch(text):
+        return '"' + text.replace("/", "\\/") + '"'
+    out = []
+    for char in text:
+        if char in _JS_SHORT:
+            out.append(_JS_SHORT[char])
+        elif char in "<>&'" or ord(char) < 0x20:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+_JS_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MS_DATE = re.compile(r"/Date\(-?\d+\)/")
+
+
+def _json7(value: Any, column: int) -> str:
+    """PowerShell 7's ConvertTo-Json layout (Newtonsoft.Json, indented by two, ``[]`` and ``{}`` when empty)."""
+    if isinstance(value, (dict, list)) and value:
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        inner = " " * (column + 2)
+        if isinstance(value, dict):
+            items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_json7(v, column + 2)}" for k, v in value.items()]
+        else:
+            items = [f"{inner}{_json7(v, column + 2)}" for v in value]
+        return opening + "\r\n" + ",\r\n".join(items) + f"\r\n{' ' * column}{closing}"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _clixml_list(name: str, types: tuple[str, ...], items: Callable[[], list[str]], refs: _RefIds) -> str:
     """A member holding a list (``<LST />`` when empty), its items made after its own RefIds and
     written one per line."""
@@ -472,6 +629,11 @@ def _culture(name: str) -> Culture:
     return CULTURES[name]
 
 
+def _check_edition(edition: str) -> None:
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, not {edition!r}")
+
+
 def _check_encoding(encoding: str, allowed: tuple[str, ...]) -> None:
     if encoding not in allowed:
         raise ValueError(f"encoding must be one of {', '.join(allowed)}, not {encoding!r}")
@@ -489,7 +651,7 @@ def _write_all(out: io.TextIOBase, pieces: Iterable[str], separator: str) -> int
 def _text_target(target: Target, encoding: str) -> Iterator[io.TextIOWrapper]:
     """Text output to a path or a caller's binary stream (left open), no newline translation."""
     codec = _ENCODINGS[encoding]
-    errors = "replace" if codec.startswith("cp") else "strict"  # ANSI tools write "?" for what the code page lacks
+    errors = "replace" if codec.startswith("cp") or codec == "ascii" else "strict"  # "?" for what the code page lacks
     if hasattr(target, "write"):
         text = io.TextIOWrapper(target, encoding=codec, errors=errors, newline="")
         try:
