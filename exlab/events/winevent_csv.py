@@ -61,12 +61,15 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     >>> from exlab.evidence import iter_evidence
     >>> from exlab.parse_report import ParseReport
     >>> doc = ('"Message","Id","Qualifiers","Level","RecordId","ProviderName","LogName","TimeCreated"\\r\\n'
-    ...        '"Hi","12023","32772","3","7","MSExchangeTransport","Application","20.03.2025 14:15:04"\\r\\n')
+    ...        '"The STARTTLS certificate for the FQDN mail.contoso.com has expired.","12016","49156","2","7",'
+    ...        '"MSExchangeTransport","Application","20.03.2025 14:15:04"\\r\\n')
     >>> ev = next(iter_evidence(io.BytesIO(doc.encode())))
     >>> [row] = read(ev, EventQuery.build(tz="Europe/Warsaw"),
     ...              ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT))
     >>> row["event_id"], row["qualifiers"], row["level"], str(pd.Timestamp(row["time_created"], tz="UTC"))
-    (12023, 32772, 3, '2025-03-20 13:15:04+00:00')
+    (12016, 49156, 2, '2025-03-20 13:15:04+00:00')
+    >>> row["data"]
+    {'%1': 'mail.contoso.com'}
     """
     sniffed = sniff_encoding(evidence.head(4096))
     found = _header(decode_head(evidence.head(64 * 1024), sniffed))

@@ -6,7 +6,8 @@ Windows PowerShell 5.1 (``> file``: UTF-16 LE with a BOM) writes times as ``"\\/
 digits. Both write numbers for Level, Keywords (a signed Int64) and Qualifiers (``null`` for
 events without them), and, at the default ``-Depth 2``, ``Properties`` as a list of
 ``{"Value": ...}`` objects (a value deeper than that, such as a byte array, is written as its
-type name: ``"System.Byte[]"``; ``-Depth 1`` leaves only the type name of each property). One
+type name: ``"System.Byte[]"``, and a classic event's binary data is then left out of ``data``;
+``-Depth 1`` leaves only the type name of each property). One
 record is written as an object, not a list. The members are mapped to rows by
 :mod:`exlab.events.winevent`.
 """
@@ -31,6 +32,7 @@ __all__ = ["FORMAT", "detect", "read"]
 FORMAT = "winevent-json"
 EXPECTED = "JSON as ConvertTo-Json writes Get-WinEvent's records"
 _MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
+_BYTES_TYPE = "System.Byte[]"   # a byte array beyond -Depth, written as its type name
 
 
 def detect(head: bytes) -> bool:
@@ -68,25 +70,29 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     except json.JSONDecodeError as err:
         raise CorruptInput(evidence.name, f"line {err.lineno} column {err.colno}", EXPECTED, err.msg) from None
     records = document if isinstance(document, list) else [document]
-    lost_data = millisecond_times = 0
+    lost_data = lost_binary = millisecond_times = 0
     for position, record in enumerate(records, 1):
         try:
             if not isinstance(record, dict):
                 raise ValueError(f"expected an object with the record's members, found {type(record).__name__}")
             time_created, exact = _time(record.get("TimeCreated"), report)
-            data = _data(record)
+            data, binary_lost = _data(record)
             row = record_row(record, time_created=time_created, data=data or {}, source=evidence.name)
         except ValueError as err:
             report.skip_record(f"record {position}", str(err))
             continue
         report.records_read += 1
         lost_data += data is None
+        lost_binary += binary_lost
         millisecond_times += not exact
         if query.wants(row):
             yield row
     if millisecond_times:
         report.note(f"{millisecond_times} time(s) written to the millisecond (Windows PowerShell 5.1's "
                     "\\/Date(ms)\\/): finer digits are not in the file")
+    if lost_binary:
+        report.note(f"{lost_binary} record(s) whose binary data was written as its type name (System.Byte[], "
+                    "beyond ConvertTo-Json's -Depth): Binary left out")
     if lost_data:
         report.note(f"{lost_data} record(s) without their Properties' values (beyond ConvertTo-Json's -Depth): "
                     "data left empty; export with ConvertTo-Json -Depth 3 or Export-Clixml")
@@ -107,26 +113,29 @@ def _time(value: Any, report: FileReport) -> tuple[int, bool]:
     return moment.nanoseconds, True
 
 
-def _data(record: dict) -> dict[str, str] | None:
-    """``%1``..``%n`` from the Properties' values; None when they are not in the file."""
+def _data(record: dict) -> tuple[dict[str, str] | None, bool]:
+    """``%1``..``%n`` from the Properties' values (None when they are not in the file), and whether
+    the classic event's binary data was left out (written as its type name only)."""
     properties = record.get("Properties")
     if properties is None:
-        return {}
+        return {}, False
     if not isinstance(properties, list):
-        return None
+        return None, False
     values = []
     for item in properties:
         if isinstance(item, dict) and "Value" in item:
-            value = item["Value"]
-            if isinstance(value, str) and value == "System.Byte[]":
-                return None   # binary data beyond -Depth: only its type name was written
-            values.append(value)
+            values.append(item["Value"])
         elif isinstance(item, str) and item == PROPERTY_TYPE:
-            return None
+            return None, False   # -Depth 1: only the type name of each property
         else:
             raise ValueError(f"a Properties item is not an object with a Value: {item!r:.60}")
     classic = record.get("Qualifiers") is not None
     last = values[-1] if values else None
-    if classic and isinstance(last, list) and all(isinstance(b, int) and 0 <= b <= 255 for b in last):
+    binary_lost = classic and last == _BYTES_TYPE
+    if binary_lost:
+        values.pop()
+    elif classic and isinstance(last, list) and all(isinstance(b, int) and 0 <= b <= 255 for b in last):
         values[-1] = bytes(last)   # -Depth 3 and more: the binary data's bytes
-    return event_data(values, classic=classic)
+    if _BYTES_TYPE in values:
+        return None, binary_lost
+    return event_data(values, classic=classic), binary_lost

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exlab import read_events
+from exlab.errors import DataLossWarning
 from exlab.lab import event_exports as ee
 
 FIXTURES = Path(__file__).parents[1] / "events" / "fixtures"
@@ -246,3 +247,54 @@ def test_get_winevent_clixml_keeps_every_100_ns_and_the_offset():
     assert '<DT N="TimeCreated">2025-03-20T14:15:04.12345+01:00</DT>' in text      # XmlConvert drops trailing zeros
     assert read_back(write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw"), "winevent") == \
         expected([row], "winevent")
+
+
+def _without_binary(row: dict) -> dict:
+    return {k: v for k, v in row["data"].items() if k != "Binary"}
+
+
+@pytest.mark.parametrize("edition", ["5.1", "7"])
+def test_get_winevent_json_round_trips(edition):
+    data = write(ee.write_winevent_json, ROWS, edition=edition, tz="Europe/Warsaw")
+    assert data.startswith(b"\xff\xfe[\x00\r\x00\n\x00" if edition == "5.1" else b"[\r\n  {\r\n")
+    back = read_back(data, "winevent")
+    wanted = expected(ROWS, "winevent")
+    for row in wanted:
+        row["data"] = _without_binary(row)          # beyond -Depth 2: written as System.Byte[]
+        if edition == "5.1":                         # \/Date(ms)\/
+            row["time_created"] = row["time_created"] // 1_000_000 * 1_000_000
+    assert back == wanted
+    [single] = read_back(write(ee.write_winevent_json, [EVENT_2004], edition=edition), "winevent")
+    assert single["data"] == EVENT_2004["data"]      # one record: an object, not a list
+
+
+def test_get_winevent_json_shapes():
+    data51 = write(ee.write_winevent_json, [EVENT_2004], tz="Europe/Warsaw")
+    text51 = data51.decode("utf-16-le")
+    assert text51.startswith('\ufeff{\r\n    "Message":  "Send connector Outbound to Office 365: ')
+    assert '"TimeCreated":  "\\/Date(1742476504000)\\/",\r\n' in text51
+    assert '"Value":  "\\u003c20250320131504.7f3a1c@contoso.com\\u003e"' in text51
+    assert '\r\n    "KeywordsDisplayNames":  [\r\n' + " " * 33 + '"Classic"\r\n' + " " * 29 + "],\r\n" in text51
+    text7 = write(ee.write_winevent_json, [EVENT_2004], edition="7", tz="Europe/Warsaw").decode("utf-8")
+    assert '  "TimeCreated": "2025-03-20T14:15:04+01:00",\r\n' in text7 and '"MatchedQueryIds": [],' in text7
+    assert text7.endswith("\r\n  ]\r\n}\r\n")
+
+
+@pytest.mark.parametrize(("edition", "culture"), [("5.1", "en-US"), ("7", "pl-PL"), ("5.1", "en-AU")])
+def test_get_winevent_csv_round_trips(edition, culture):
+    data = write(ee.write_winevent_csv, ROWS, edition=edition, culture=culture, tz="Europe/Warsaw")
+    assert data.startswith(b"#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\r\n" if edition == "5.1"
+                           else b'"Message","Id","Version",')
+    with pytest.warns(DataLossWarning, match="2 record"):   # 12014's and 12023's texts give no insertion strings
+        frame = read_events(io.BytesIO(data), tz="Europe/Warsaw")
+    columns = [c for c in COLUMNS if c != "data"]
+    back = [{c: (None if pd.isna(r[c]) else r[c]) for c in columns} for r in frame.to_dict("records")]
+    for row in back:
+        row["time_created"] = row["time_created"].value
+    wanted = [{c: row[c] for c in columns} for row in expected(ROWS, "winevent")]
+    for row in wanted:
+        row["time_created"] = row["time_created"] // SECOND * SECOND      # the culture's long time: seconds
+        if edition == "5.1":
+            row["message"] = row["message"].encode("ascii", "replace").decode("ascii")   # ASCII: "?"
+    assert back == wanted
+    assert frame["data"].tolist() == [EVENT_2004["data"], {}, {}]      # 2004's back out of the English message
