@@ -187,12 +187,13 @@ def write_eventlog_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC
     return count
 
 
-def write_winevent_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC",
+def write_winevent_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC", culture: str = "en-US",
                           task_names: TaskNames | None = None, encoding: str = "utf-16") -> int:
     """Write ``Get-WinEvent ... | Export-Clixml`` (Windows PowerShell 5.1: UTF-16 LE with BOM).
 
     ``encoding="utf-8"`` is PowerShell 7's output. Get-WinEvent hands out the newest record
-    first: give the rows in that order. Members a row does not hold (Version, Opcode,
+    first: give the rows in that order. ``LevelDisplayName`` is in the UI language ``culture``
+    (the message comes rendered in the rows). Members a row does not hold (Version, Opcode,
     ProcessId, ThreadId, ...) are written ``<Nil />``.
 
     >>> out = io.BytesIO()
@@ -203,11 +204,11 @@ def write_winevent_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC
     True
     """
     _check_encoding(encoding, ("utf-16", "utf-8"))
-    zone = ZoneInfo(tz)
+    zone, ui = ZoneInfo(tz), _culture(culture)
     refs = _RefIds()
     with _text_target(target, encoding) as out:
         out.write(f'<Objs Version="1.1.0.1" xmlns="{PS_NS}">\r\n')
-        count = _write_all(out, (_record_clixml(row, zone, refs, task_names) for row in rows), "")
+        count = _write_all(out, (_record_clixml(row, zone, ui, refs, task_names) for row in rows), "")
         out.write("</Objs>")
     return count
 
@@ -457,7 +458,7 @@ _PROPERTIES_TYPES = (f"System.Collections.Generic.List`1[[{PROPERTY_TYPE}, Syste
                      "Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object")
 
 
-def _record_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames | None) -> str:
+def _record_clixml(row: Row, zone: ZoneInfo, ui: Culture, refs: _RefIds, task_names: TaskNames | None) -> str:
     pad = "      "
     data = dict(row.get("data") or {})
     binary = data.pop("Binary", None)
@@ -482,7 +483,7 @@ def _record_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskName
              _clixml_list("MatchedQueryIds", _QUERY_IDS_TYPES, list, refs),
              f'{pad}<Obj N="Bookmark" RefId="{refs.obj()}">\r\n', refs.type_names((_BOOKMARK, "System.Object"), pad + "  "),
              f"{pad}  <ToString>{_BOOKMARK}</ToString>\r\n{pad}</Obj>\r\n",
-             _prop("S", "LevelDisplayName", CULTURES["en-US"].level_name(row.get("level"))),
+             _prop("S", "LevelDisplayName", ui.level_name(row.get("level"))),
              _prop("S", "OpcodeDisplayName", None),
              _prop("S", "TaskDisplayName", (task_names or {}).get((row.get("provider"), task))),
              _clixml_list("KeywordsDisplayNames", _KEYWORD_NAMES_TYPES,

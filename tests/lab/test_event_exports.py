@@ -298,3 +298,21 @@ def test_get_winevent_csv_round_trips(edition, culture):
             row["message"] = row["message"].encode("ascii", "replace").decode("ascii")   # ASCII: "?"
     assert back == wanted
     assert frame["data"].tolist() == [EVENT_2004["data"], {}, {}]      # 2004's back out of the English message
+
+
+@pytest.mark.slow   # generates the case's certificates and logs (about ten seconds)
+def test_a_case_exports_its_transport_events_with_get_winevent_and_they_are_kept_once(tmp_path):
+    from exlab.case import dedupe_events
+    from exlab.lab.generate import generate_case
+
+    generate_case("tailspin-tlscertname", tmp_path, only=("evtx", "event-winevent"))
+    folder = tmp_path / "tailspin-tlscertname" / "TSEX02" / "events"
+    winevent = read_events(folder / "MSExchangeTransport-WinEvent.xml")
+    assert winevent.attrs["parse_report"].files[0].format == "winevent-clixml"
+    assert winevent["time_created"].is_monotonic_decreasing                      # newest first
+    evtx = read_events(folder / "Application.evtx", providers="MSExchangeTransport")
+    columns = ["time_created", "computer", "event_id", "qualifiers", "level", "task", "keywords", "record_id", "data"]
+    pd.testing.assert_frame_equal(winevent[columns].iloc[::-1].reset_index(drop=True), evtx[columns])
+    both = read_events([folder / "Application.evtx", folder / "MSExchangeTransport-WinEvent.xml"])
+    kept = dedupe_events(both)
+    assert len(kept) == len(both) - len(winevent) and set(kept["source"]) == {str(folder / "Application.evtx")}
