@@ -141,3 +141,22 @@ def test_query_filters_apply():
     frame = read_events(io.BytesIO(out.getvalue()), event_ids=[12014])
     assert frame["record_id"].tolist() == [2]
     assert frame.attrs["parse_report"].files[0].records_read == 2
+
+
+@pytest.mark.real_exports
+@pytest.mark.parametrize("name", ["css-exchange/HC-E16-GetWinEventOldestApplication.xml",
+                                  "css-exchange/HC-E16-GetWinEventOldestSystem.xml",
+                                  "generated/Get-WinEvent-Application.xml"])
+def test_get_winevent_files_are_taken_for_nothing_else(real_exports, name):
+    from exlab.certs.reader import detect_format as detect_certs
+    from exlab.events import clixml, winevent_clixml
+    from exlab.events.reader import detect_format
+    from exlab.evidence import open_evidence
+    from exlab.transport.settings import detect_connectors, detect_servers
+
+    evidence = open_evidence(real_exports / name)
+    assert detect_format(evidence) is winevent_clixml
+    head = evidence.head(65536)
+    assert not (clixml.detect(head) or detect_connectors(head) or detect_servers(head))
+    with pytest.raises(UnsupportedFormat):
+        detect_certs(evidence)
