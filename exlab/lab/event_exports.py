@@ -228,8 +228,9 @@ def write_winevent_csv(target: Target, rows: Iterable[Row], *, edition: str = "5
     (['"Za????"', '"1"', '', '', '"4"'], '"1/1/1970 1:00:00 AM"')
     """
     _check_edition(edition)
-    date_format = DATE_FORMATS[culture] if culture in DATE_FORMATS else _culture(culture).date
-    zone = ZoneInfo(tz)
+    if culture not in DATE_FORMATS:
+        raise ValueError(f"culture must be one of {', '.join(DATE_FORMATS)}, not {culture!r}")
+    date_format, zone = DATE_FORMATS[culture], ZoneInfo(tz)
 
     def lines() -> Iterator[str]:
         for row in rows:
@@ -481,7 +482,8 @@ def _record_clixml(row: Row, zone: ZoneInfo, ui: Culture, refs: _RefIds, task_na
              _prop("G", "ActivityId", None), _prop("G", "RelatedActivityId", None),
              _prop("S", "ContainerLog", row.get("channel")),
              _clixml_list("MatchedQueryIds", _QUERY_IDS_TYPES, list, refs),
-             f'{pad}<Obj N="Bookmark" RefId="{refs.obj()}">\r\n', refs.type_names((_BOOKMARK, "System.Object"), pad + "  "),
+             f'{pad}<Obj N="Bookmark" RefId="{refs.obj()}">\r\n',
+             refs.type_names((_BOOKMARK, "System.Object"), pad + "  "),
              f"{pad}  <ToString>{_BOOKMARK}</ToString>\r\n{pad}</Obj>\r\n",
              _prop("S", "LevelDisplayName", ui.level_name(row.get("level"))),
              _prop("S", "OpcodeDisplayName", None),

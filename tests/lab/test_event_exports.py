@@ -316,3 +316,12 @@ def test_a_case_exports_its_transport_events_with_get_winevent_and_they_are_kept
     both = read_events([folder / "Application.evtx", folder / "MSExchangeTransport-WinEvent.xml"])
     kept = dedupe_events(both)
     assert len(kept) == len(both) - len(winevent) and set(kept["source"]) == {str(folder / "Application.evtx")}
+
+
+def test_get_winevent_writers_refuse_unknown_options():
+    with pytest.raises(ValueError, match="edition"):
+        write(ee.write_winevent_json, ROWS, edition="6")
+    with pytest.raises(ValueError, match="culture"):
+        write(ee.write_winevent_csv, ROWS, culture="xx-XX")
+    with pytest.raises(ValueError, match="encoding"):
+        write(ee.write_winevent_clixml, ROWS, encoding="cp1252")
