@@ -17,7 +17,7 @@ them from this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from exlab.clixml import PS_NS, ClixmlDateTime, ClixmlObject, decode_string, encode_string, iter_items
 from exlab.errors import CorruptInput
@@ -27,7 +27,7 @@ from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 __all__ = ["ENTRY_TYPE", "ENTRY_TYPE_LEVELS", "ENTRY_TYPE_NAMES", "FORMAT", "PS_NS", "decode_string", "detect",
-           "encode_string", "read"]
+           "encode_string", "read", "read_objects"]
 
 FORMAT = "eventlog-clixml"
 ENTRY_TYPE = "System.Diagnostics.EventLogEntry"
@@ -69,6 +69,30 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     >>> row["event_id"], row["qualifiers"], row["data"]
     (2004, 16388, {'%1': 'Outbound to Office 365'})
     """
+    yield from read_objects(evidence, report, _ENTRY_TYPES, "EventLogEntry",
+                            lambda entry: _row(entry, evidence.name, query, report))
+
+
+def read_objects(evidence: Evidence, report: FileReport, types: tuple[str, ...], what: str,
+                 to_row: Callable[[ClixmlObject], dict | None]) -> Iterator[dict]:
+    """The rows ``to_row`` makes of a CliXml file's objects of one of ``types``.
+
+    An object ``to_row`` refuses (``ValueError``) or that cannot be read is skipped and
+    counted, objects of other types are counted in a note, a document that breaks off after
+    its first object loses the rest (counted as a chunk); one that breaks at once raises
+    :class:`~exlab.errors.CorruptInput`. ``to_row`` returns None for an object the query
+    does not want.
+
+    >>> import io
+    >>> from exlab.evidence import iter_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> doc = (f'<Objs Version="1.1.0.1" xmlns="{PS_NS}"><Obj RefId="0"><TN RefId="0"><T>Demo</T></TN>'
+    ...        '<Props><I32 N="Id">7</I32></Props></Obj><S>other</S></Objs>')
+    >>> ev = next(iter_evidence(io.BytesIO(doc.encode())))
+    >>> report = ParseReport().add_file(ev.name, sha256=ev.sha256, format="demo")
+    >>> list(read_objects(ev, report, ("Demo",), "Demo", lambda obj: {"event_id": obj["Id"]})), report.warnings
+    ([{'event_id': 7}], ['1 object(s) that are not Demo were ignored'])
+    """
     evidence.stream.seek(0)
     position = others = 0
     try:
@@ -77,11 +101,10 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
             try:
                 if item.error is not None:
                     raise ValueError(item.error)
-                if not isinstance(item.value, ClixmlObject) or \
-                        not any(name in item.value.types for name in _ENTRY_TYPES):
+                if not isinstance(item.value, ClixmlObject) or not any(name in item.value.types for name in types):
                     others += 1
                     continue
-                row = _row(item.value, evidence.name, query, report)
+                row = to_row(item.value)
             except ValueError as err:
                 report.skip_record(f"object {position}", str(err))
                 continue
@@ -93,7 +116,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
             raise
         report.skip_chunk(str(err.where), f"the XML breaks off ({err.detail}): the rest of the file is lost")
     if others:
-        report.note(f"{others} object(s) that are not EventLogEntry were ignored")
+        report.note(f"{others} object(s) that are not {what} were ignored")
 
 
 def _row(entry: ClixmlObject, source: str, query: EventQuery, report: FileReport) -> dict | None:

@@ -16,7 +16,7 @@ from types import ModuleType
 import pandas as pd
 
 from exlab.errors import UnsupportedFormat
-from exlab.events import clixml, evtx_format, viewer_text, xml_export
+from exlab.events import clixml, evtx_format, viewer_text, winevent_clixml, winevent_csv, winevent_json, xml_export
 from exlab.events.query import EventQuery
 from exlab.events.schema import COLUMNS, events_frame
 from exlab.evidence import Evidence, Sources, check_unchanged, iter_evidence
@@ -26,11 +26,14 @@ FORMATS: tuple[ModuleType, ...] = (
     evtx_format,
     xml_export,
     clixml,
+    winevent_clixml,
+    winevent_csv,
+    winevent_json,
     viewer_text,
 )
 
 EXPECTED_FORMATS = ("an .evtx file, Event Viewer or wevtutil XML, an Event Viewer CSV/TXT export, "
-                    "or Get-EventLog | Export-Clixml")
+                    "Get-EventLog | Export-Clixml, or Get-WinEvent | Export-Clixml, Export-Csv or ConvertTo-Json")
 
 
 def detect_format(evidence: Evidence) -> ModuleType:

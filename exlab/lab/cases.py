@@ -211,6 +211,8 @@ def _tailspin() -> Scenario:
                providers=("MSExchangeTransport",)),
             _x("TSEX02/events/MSExchangeTransport.txt", "event-txt", two.name, culture="de-DE",
                providers=("MSExchangeTransport",)),
+            _x("TSEX02/events/MSExchangeTransport-WinEvent.xml", "event-winevent", two.name, culture="de-DE",
+               providers=("MSExchangeTransport",)),
             _x("TSEX01/certs/Get-ExchangeCertificate-fl.txt", "exchange-certs", one.name, shape="fl*",
                culture="de-DE"),
             _x("TSEX02/certs/Get-ExchangeCertificate.xml", "exchange-certs", two.name, shape="clixml-local",

@@ -30,6 +30,19 @@ Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
 - :func:`write_eventlog_clixml`: ``Get-EventLog ... | Export-Clixml`` from Windows
   PowerShell 5.1: UTF-16 LE with BOM, CRLF, two-space indentation, EventLogEntry objects
   with ``TN``/``TNRef`` type lists, RefIds, enum ``EntryType``, ``_xHHHH_`` escapes.
+- :func:`write_winevent_clixml`: ``Get-WinEvent ... | Export-Clixml``: the same document
+  shape with EventLogRecord objects (as the real CSS-Exchange exports), ``TimeCreated`` with
+  the server's offset and its fraction as XmlConvert writes it (trailing zeros dropped),
+  ``Properties`` a list of EventProperty ``Value`` objects, ``Message`` under ``<MS>``.
+- :func:`write_winevent_csv`: ``Get-WinEvent ... | Export-Csv``: the record's 27 members, every
+  cell quoted, an empty cell unquoted for nothing (null), CRLF. Windows PowerShell 5.1 writes
+  ``#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord`` first and ASCII (``?`` for the
+  rest); PowerShell 7 no ``#TYPE`` line and UTF-8 without a BOM. Each value is its
+  ``ToString()``: TimeCreated local in the culture's format, lists by their type name.
+- :func:`write_winevent_json`: ``Get-WinEvent ... | ConvertTo-Json > file``: Windows PowerShell
+  5.1's layout (``"name":  value``, nested lists and objects indented from their bracket,
+  ``\\/Date(ms)\\/``, ``<>&'`` escaped, UTF-16 LE with BOM) or PowerShell 7's (two-space
+  indent, ISO 8601 times with offset, UTF-8); one record is an object, more a list.
 
 >>> import io
 >>> from exlab.events import read_events
@@ -49,8 +62,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
@@ -58,8 +73,10 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from exlab.events.clixml import ENTRY_TYPE, ENTRY_TYPE_NAMES, PS_NS, encode_string
+from exlab.cultures import DATE_FORMATS
 from exlab.events.cultures import CULTURES, Culture
 from exlab.events.system_time import format_system_time
+from exlab.events.winevent import PROPERTY_TYPE, RECORD_TYPE
 from exlab.events.xml_export import EVENT_NS
 
 Target = str | os.PathLike | BinaryIO
@@ -77,7 +94,8 @@ _RENDERING_WORDS = {
 # encoding option -> Python codec; "utf-16" is little-endian with a BOM, written explicitly so the
 # bytes do not depend on the machine's byte order.
 _ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf-16": "utf-16-le", "cp1250": "cp1250",
-              "cp1252": "cp1252"}
+              "cp1252": "cp1252", "ascii": "ascii"}
+EDITIONS = ("5.1", "7")   # Windows PowerShell 5.1, PowerShell 7
 
 
 def write_event_viewer_xml(target: Target, rows: Iterable[Row], *, culture: str = "en-US",
@@ -167,6 +185,97 @@ def write_eventlog_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC
         count = _write_all(out, (_entry_clixml(row, zone, refs, task_names) for row in rows), "")
         out.write("</Objs>")
     return count
+
+
+def write_winevent_clixml(target: Target, rows: Iterable[Row], *, tz: str = "UTC", culture: str = "en-US",
+                          task_names: TaskNames | None = None, encoding: str = "utf-16") -> int:
+    """Write ``Get-WinEvent ... | Export-Clixml`` (Windows PowerShell 5.1: UTF-16 LE with BOM).
+
+    ``encoding="utf-8"`` is PowerShell 7's output. Get-WinEvent hands out the newest record
+    first: give the rows in that order. ``LevelDisplayName`` is in the UI language ``culture``
+    (the message comes rendered in the rows). Members a row does not hold (Version, Opcode,
+    ProcessId, ThreadId, ...) are written ``<Nil />``.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_clixml(out, [{"time_created": 1_748_834_163_120_000_000, "provider": "MSExchangeTransport",
+    ...     "event_id": 2004, "qualifiers": 16388, "level": 4, "data": {"%1": "a"}}], tz="America/Chicago")
+    1
+    >>> '<DT N="TimeCreated">2025-06-01T22:16:03.12-05:00</DT>' in out.getvalue().decode("utf-16")
+    True
+    """
+    _check_encoding(encoding, ("utf-16", "utf-8"))
+    zone, ui = ZoneInfo(tz), _culture(culture)
+    refs = _RefIds()
+    with _text_target(target, encoding) as out:
+        out.write(f'<Objs Version="1.1.0.1" xmlns="{PS_NS}">\r\n')
+        count = _write_all(out, (_record_clixml(row, zone, ui, refs, task_names) for row in rows), "")
+        out.write("</Objs>")
+    return count
+
+
+def write_winevent_csv(target: Target, rows: Iterable[Row], *, edition: str = "5.1", culture: str = "en-US",
+                       tz: str = "UTC", task_names: TaskNames | None = None) -> int:
+    """Write ``Get-WinEvent ... | Export-Csv file`` from Windows PowerShell 5.1 or PowerShell 7.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_csv(out, [{"time_created": 0, "provider": "P", "event_id": 1, "level": 4,
+    ...                           "message": "Zażółć", "data": {}}], tz="Europe/Warsaw")
+    1
+    >>> lines = out.getvalue().decode("ascii").split("\\r\\n")
+    >>> lines[0]
+    '#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord'
+    >>> lines[2].split(",")[:5], lines[2].split(",")[16]
+    (['"Za????"', '"1"', '', '', '"4"'], '"1/1/1970 1:00:00 AM"')
+    """
+    _check_edition(edition)
+    if culture not in DATE_FORMATS:
+        raise ValueError(f"culture must be one of {', '.join(DATE_FORMATS)}, not {culture!r}")
+    date_format, zone = DATE_FORMATS[culture], ZoneInfo(tz)
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            members = _record_members(row, task_names)
+            when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
+            members.update(TimeCreated=date_format.format(when), MatchedQueryIds="System.UInt32[]",
+                           Bookmark=_BOOKMARK, KeywordsDisplayNames=_KEYWORD_NAMES_TEXT, Properties=_PROPERTIES_TEXT)
+            yield ",".join("" if v is None else '"' + str(v).replace('"', '""') + '"'
+                           for v in members.values()) + "\r\n"
+
+    with _text_target(target, "ascii" if edition == "5.1" else "utf-8") as out:
+        if edition == "5.1":
+            out.write(f"#TYPE {RECORD_TYPE}\r\n")
+        out.write(",".join(f'"{name}"' for name in _MEMBERS) + "\r\n")
+        return _write_all(out, lines(), "")
+
+
+def write_winevent_json(target: Target, rows: Iterable[Row], *, edition: str = "5.1", tz: str = "UTC",
+                        task_names: TaskNames | None = None) -> int:
+    """Write ``Get-WinEvent ... | ConvertTo-Json > file`` from Windows PowerShell 5.1 or PowerShell 7.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_json(out, [{"time_created": 1_000_000, "provider": "P", "event_id": 1, "data": {"%1": "<a>"}}])
+    1
+    >>> text = out.getvalue().decode("utf-16")
+    >>> text.splitlines()[1], '"TimeCreated":  "\\\\/Date(1)\\\\/"' in text
+    ('    "Message":  null,', True)
+    >>> '"Value":  "\\\\u003ca\\\\u003e"' in text
+    True
+    """
+    _check_edition(edition)
+    zone = ZoneInfo(tz)
+    records = []
+    for row in rows:
+        members = _record_members(row, task_names)
+        ns = int(row["time_created"])
+        members.update(TimeCreated=f"/Date({ns // 1_000_000})/" if edition == "5.1" else _xml_time(ns, zone),
+                       MatchedQueryIds=[], Bookmark={},
+                       KeywordsDisplayNames=list(members["KeywordsDisplayNames"]),
+                       Properties=[{"Value": value} for value in members["Properties"]])
+        records.append(members)
+    document = records[0] if len(records) == 1 else records
+    with _text_target(target, "utf-16" if edition == "5.1" else "utf-8") as out:
+        out.write((_json51(document, 0) if edition == "5.1" else _json7(document, 0)) + "\r\n")
+    return len(records)
 
 
 # -- Event XML --------------------------------------------------------------------------------
@@ -341,6 +450,172 @@ def _entry_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames
     return "".join(lines)
 
 
+_RECORD_TYPES = (RECORD_TYPE, "System.Diagnostics.Eventing.Reader.EventRecord", "System.Object")
+_QUERY_IDS_TYPES = ("System.UInt32[]", "System.Array", "System.Object")
+_BOOKMARK = "System.Diagnostics.Eventing.Reader.EventBookmark"
+_KEYWORD_NAMES_TYPES = ("System.Collections.ObjectModel.ReadOnlyCollection`1[[System.String, mscorlib, "
+                        "Version=4.0.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object")
+_PROPERTIES_TYPES = (f"System.Collections.Generic.List`1[[{PROPERTY_TYPE}, System.Core, Version=4.0.0.0, "
+                     "Culture=neutral, PublicKeyToken=b77a5c561934e089]]", "System.Object")
+
+
+def _record_clixml(row: Row, zone: ZoneInfo, ui: Culture, refs: _RefIds, task_names: TaskNames | None) -> str:
+    pad = "      "
+    data = dict(row.get("data") or {})
+    binary = data.pop("Binary", None)
+    values = [("S", escape(encode_string(str(v)))) for v in data.values()]
+    if binary is not None:
+        values.append(("BA", base64.b64encode(bytes.fromhex(binary)).decode()))
+    task = row.get("task")
+    keywords = row.get("keywords")
+    lines = [f'  <Obj RefId="{refs.obj()}">\r\n', refs.type_names(_RECORD_TYPES, "    "),
+             f"    <ToString>{RECORD_TYPE}</ToString>\r\n", "    <Props>\r\n",
+             _prop("I32", "Id", row["event_id"]), _prop("By", "Version", row.get("version")),
+             _prop("I32", "Qualifiers", row.get("qualifiers")), _prop("By", "Level", row.get("level")),
+             _prop("I32", "Task", task), _prop("I16", "Opcode", row.get("opcode")),
+             _prop("I64", "Keywords", None if keywords is None else _signed64(int(keywords, 16))),
+             _prop("I64", "RecordId", row.get("record_id")), _prop("S", "ProviderName", row.get("provider")),
+             _prop("G", "ProviderId", row.get("provider_id")), _prop("S", "LogName", row.get("channel")),
+             _prop("I32", "ProcessId", row.get("process_id")), _prop("I32", "ThreadId", row.get("thread_id")),
+             _prop("S", "MachineName", row.get("computer")), _prop("S", "UserId", None),
+             _prop("DT", "TimeCreated", _xml_time(int(row["time_created"]), zone)),
+             _prop("G", "ActivityId", None), _prop("G", "RelatedActivityId", None),
+             _prop("S", "ContainerLog", row.get("channel")),
+             _clixml_list("MatchedQueryIds", _QUERY_IDS_TYPES, list, refs),
+             f'{pad}<Obj N="Bookmark" RefId="{refs.obj()}">\r\n',
+             refs.type_names((_BOOKMARK, "System.Object"), pad + "  "),
+             f"{pad}  <ToString>{_BOOKMARK}</ToString>\r\n{pad}</Obj>\r\n",
+             _prop("S", "LevelDisplayName", ui.level_name(row.get("level"))),
+             _prop("S", "OpcodeDisplayName", None),
+             _prop("S", "TaskDisplayName", (task_names or {}).get((row.get("provider"), task))),
+             _clixml_list("KeywordsDisplayNames", _KEYWORD_NAMES_TYPES,
+                          lambda: ["<S>Classic</S>"] if keywords == CLASSIC_KEYWORDS else [], refs),
+             _clixml_list("Properties", _PROPERTIES_TYPES,
+                          lambda: [_event_property(tag, text, refs) for tag, text in values], refs),
+             "    </Props>\r\n    <MS>\r\n", _prop("S", "Message", row.get("message")),
+             "    </MS>\r\n  </Obj>\r\n"]
+    return "".join(lines)
+
+
+_MEMBERS = ("Message", "Id", "Version", "Qualifiers", "Level", "Task", "Opcode", "Keywords", "RecordId",
+            "ProviderName", "ProviderId", "LogName", "ProcessId", "ThreadId", "MachineName", "UserId", "TimeCreated",
+            "ActivityId", "RelatedActivityId", "ContainerLog", "MatchedQueryIds", "Bookmark", "LevelDisplayName",
+            "OpcodeDisplayName", "TaskDisplayName", "KeywordsDisplayNames", "Properties")
+_KEYWORD_NAMES_TEXT = "System.Collections.ObjectModel.ReadOnlyCollection`1[System.String]"
+_PROPERTIES_TEXT = f"System.Collections.Generic.List`1[{PROPERTY_TYPE}]"
+
+
+def _record_members(row: Row, task_names: TaskNames | None) -> dict[str, Any]:
+    """An EventLogRecord's members in PowerShell's order (``Message`` first: it is an extended
+    member), as Python values; TimeCreated and the lists are left for each format to write."""
+    data = dict(row.get("data") or {})
+    binary = data.pop("Binary", None)
+    keywords = row.get("keywords")
+    members = dict.fromkeys(_MEMBERS)
+    members.update(
+        Message=row.get("message"), Id=int(row["event_id"]), Version=row.get("version"),
+        Qualifiers=row.get("qualifiers"), Level=row.get("level"), Task=row.get("task"), Opcode=row.get("opcode"),
+        Keywords=None if keywords is None else _signed64(int(keywords, 16)), RecordId=row.get("record_id"),
+        ProviderName=row.get("provider"), ProviderId=row.get("provider_id"), LogName=row.get("channel"),
+        ProcessId=row.get("process_id"), ThreadId=row.get("thread_id"), MachineName=row.get("computer"),
+        ContainerLog=row.get("channel"), LevelDisplayName=CULTURES["en-US"].level_name(row.get("level")),
+        TaskDisplayName=(task_names or {}).get((row.get("provider"), row.get("task"))),
+        KeywordsDisplayNames=("Classic",) if keywords == CLASSIC_KEYWORDS else (),
+        Properties=[*data.values(), *(() if binary is None else ("System.Byte[]",))])
+    return members
+
+
+def _json51(value: Any, column: int) -> str:
+    """Windows PowerShell 5.1's ConvertTo-Json layout of a value that starts at ``column``: members
+    ``"name":  value`` four spaces in from their bracket, a nested list or object's own items four
+    in from where it opened, an empty one with a blank line between its brackets."""
+    if isinstance(value, (dict, list)):
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        if not value:
+            return f"{opening}\r\n\r\n{' ' * column}{closing}"
+        inner = " " * (column + 4)
+        if isinstance(value, dict):
+            items = [f"{inner}{_js51(k)}:  {_json51(v, column + 4 + len(_js51(k)) + 3)}" for k, v in value.items()]
+        else:
+            items = [f"{inner}{_json51(v, column + 4)}" for v in value]
+        return opening + "\r\n" + ",\r\n".join(items) + f"\r\n{' ' * column}{closing}"
+    if isinstance(value, str):
+        return _js51(value)
+    return json.dumps(value)
+
+
+def _js51(text: str) -> str:
+    """A string as .NET's JavaScriptSerializer writes it: ``<>&'`` and control characters as
+    ``\\uXXXX``, and ``/`` escaped inside ``/Date(...)/``."""
+    if _MS_DATE.fullmatch(text):
+        return '"' + text.replace("/", "\\/") + '"'
+    out = []
+    for char in text:
+        if char in _JS_SHORT:
+            out.append(_JS_SHORT[char])
+        elif char in "<>&'" or ord(char) < 0x20:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+_JS_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MS_DATE = re.compile(r"/Date\(-?\d+\)/")
+
+
+def _json7(value: Any, column: int) -> str:
+    """PowerShell 7's ConvertTo-Json layout (Newtonsoft.Json, indented by two, ``[]`` and ``{}`` when empty)."""
+    if isinstance(value, (dict, list)) and value:
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        inner = " " * (column + 2)
+        if isinstance(value, dict):
+            items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_json7(v, column + 2)}" for k, v in value.items()]
+        else:
+            items = [f"{inner}{_json7(v, column + 2)}" for v in value]
+        return opening + "\r\n" + ",\r\n".join(items) + f"\r\n{' ' * column}{closing}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _clixml_list(name: str, types: tuple[str, ...], items: Callable[[], list[str]], refs: _RefIds) -> str:
+    """A member holding a list (``<LST />`` when empty), its items made after its own RefIds and
+    written one per line."""
+    pad = "      "
+    head = f'{pad}<Obj N="{name}" RefId="{refs.obj()}">\r\n' + refs.type_names(types, pad + "  ")
+    items = items()
+    if not items:
+        return f"{head}{pad}  <LST />\r\n{pad}</Obj>\r\n"
+    inner = "".join(f"{pad}    {item}\r\n" for item in items)
+    return f"{head}{pad}  <LST>\r\n{inner}{pad}  </LST>\r\n{pad}</Obj>\r\n"
+
+
+def _event_property(tag: str, text: str, refs: _RefIds) -> str:
+    """One EventProperty object, indented to sit in the Properties list (its first line unindented)."""
+    pad = " " * 10
+    return "".join((f'<Obj RefId="{refs.obj()}">\r\n', refs.type_names((PROPERTY_TYPE, "System.Object"), pad + "  "),
+                    f"{pad}  <ToString>{PROPERTY_TYPE}</ToString>\r\n{pad}  <Props>\r\n",
+                    f'{pad}    <{tag} N="Value">{text}</{tag}>\r\n{pad}  </Props>\r\n{pad}</Obj>'))
+
+
+def _signed64(value: int) -> int:
+    """A 64-bit pattern as .NET's Int64 holds it (Keywords are written signed)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _xml_time(ns: int, zone: ZoneInfo) -> str:
+    """A time as Export-Clixml writes a DateTime (XmlConvert, round-trip kind): local wall time with
+    its offset, the 100-ns fraction without trailing zeros (none when zero).
+
+    >>> _xml_time(1_748_855_763_120_000_000, ZoneInfo("America/Chicago")), _xml_time(0, ZoneInfo("UTC"))
+    ('2025-06-02T04:16:03.12-05:00', '1970-01-01T00:00:00+00:00')
+    """
+    seconds, rest = divmod(ns, 1_000_000_000)
+    wall = datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(zone)
+    fraction = f"{rest // 100:07d}".rstrip("0")
+    stamp = wall.replace(tzinfo=None).isoformat()
+    return f"{stamp}{'.' + fraction if fraction else ''}{wall.isoformat()[19:]}"
+
+
 def _prop(tag: str, name: str, value: Any) -> str:
     if value is None:
         return f'      <Nil N="{name}" />\r\n'
@@ -355,6 +630,11 @@ def _culture(name: str) -> Culture:
     if name not in CULTURES:
         raise ValueError(f"culture must be one of {', '.join(CULTURES)}, not {name!r}")
     return CULTURES[name]
+
+
+def _check_edition(edition: str) -> None:
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, not {edition!r}")
 
 
 def _check_encoding(encoding: str, allowed: tuple[str, ...]) -> None:
@@ -374,7 +654,7 @@ def _write_all(out: io.TextIOBase, pieces: Iterable[str], separator: str) -> int
 def _text_target(target: Target, encoding: str) -> Iterator[io.TextIOWrapper]:
     """Text output to a path or a caller's binary stream (left open), no newline translation."""
     codec = _ENCODINGS[encoding]
-    errors = "replace" if codec.startswith("cp") else "strict"  # ANSI tools write "?" for what the code page lacks
+    errors = "replace" if codec.startswith("cp") or codec == "ascii" else "strict"  # "?" for what the code page lacks
     if hasattr(target, "write"):
         text = io.TextIOWrapper(target, encoding=codec, errors=errors, newline="")
         try:

@@ -267,6 +267,13 @@ def _write_event_clixml(gen: Generated, export: Export, path: Path, events: int 
                                         task_names=TASK_NAMES)
 
 
+def _write_event_winevent(gen: Generated, export: Export, path: Path, events: int | None) -> None:
+    from exlab.lab import event_exports
+    newest_first = list(_event_rows(gen, export, events))[::-1]   # Get-WinEvent's order
+    event_exports.write_winevent_clixml(path, newest_first, tz=gen.scenario.tz, task_names=TASK_NAMES,
+                                        culture=str(export.option("culture", "en-US")))
+
+
 def _write_cer(gen: Generated, export: Export, path: Path, events: int | None) -> None:
     cert = gen.certificates[str(export.option("cert"))]
     path.write_bytes(cer_bytes(cert, pem=bool(export.option("pem", False))))
@@ -450,6 +457,7 @@ WRITERS: dict[str, Writer] = {
     "event-csv": _write_event_text("write_event_viewer_csv"),
     "event-txt": _write_event_text("write_event_viewer_txt"),
     "event-clixml": _write_event_clixml,
+    "event-winevent": _write_event_winevent,
     "cer": _write_cer,
     "p7b": _write_p7b,
     "protocol-log": _write_protocol_log,
@@ -469,6 +477,8 @@ COMMANDS: dict[str, str] = {
     "event-csv": "Event Viewer > Application > Save ... As (CSV, Comma Separated)",
     "event-txt": "Event Viewer > Application > Save ... As (Text, Tab Delimited)",
     "event-clixml": "Get-EventLog Application -Source MSExchangeTransport [-EntryType ...] | Export-Clixml",
+    "event-winevent": "Get-WinEvent -FilterHashtable @{LogName='Application'; ProviderName='MSExchangeTransport'} "
+                      "| Export-Clixml file",
     "cer": "certlm.msc > Personal > Certificates > Export (.cer)",
     "p7b": "certlm.msc > Export > PKCS #7 with the certification path (.p7b)",
     "protocol-log": r"copy %ExchangeInstallPath%TransportRoles\Logs\Hub\ProtocolLog\SmtpSend\*",

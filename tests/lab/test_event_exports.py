@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exlab import read_events
+from exlab.errors import DataLossWarning
 from exlab.lab import event_exports as ee
 
 FIXTURES = Path(__file__).parents[1] / "events" / "fixtures"
@@ -48,6 +49,7 @@ CARRIED = {
     "text": ["time_created", "provider", "event_id", "level", "task", "message"],
     "clixml": ["time_created", "computer", "provider", "event_id", "qualifiers", "level", "task", "record_id",
                "data", "message"],
+    "winevent": COLUMNS,
 }
 WRITERS = [
     ("xml", ee.write_event_viewer_xml, {"culture": "pl-PL"}),
@@ -60,6 +62,8 @@ WRITERS = [
                                 ("fr-FR", "utf-8"))),
     ("clixml", ee.write_eventlog_clixml, {"tz": "Europe/Warsaw"}),
     ("clixml", ee.write_eventlog_clixml, {"tz": "America/New_York", "encoding": "utf-8"}),
+    ("winevent", ee.write_winevent_clixml, {"tz": "Europe/Warsaw"}),
+    ("winevent", ee.write_winevent_clixml, {"tz": "America/Denver", "encoding": "utf-8"}),
 ]
 
 
@@ -209,6 +213,8 @@ def test_any_text_round_trips_through_csv_txt_and_clixml(message, values):
         assert back["message"] == (message or None)
     [back] = read_back(write(ee.write_eventlog_clixml, [row], tz="Europe/Warsaw"), "clixml")
     assert (back["message"], back["data"]) == (message, row["data"])
+    [back] = read_back(write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw"), "winevent")
+    assert (back["message"], back["data"]) == (message, row["data"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -218,3 +224,104 @@ def test_any_text_round_trips_through_xml(message, values, computer):
                data={f"%{i}": v for i, v in enumerate(values, 1)})
     [back] = read_back(write(ee.write_event_viewer_xml, [row]), "xml")
     assert (back["message"], back["data"], back["computer"]) == (message or None, row["data"], computer)
+
+
+MPEX02_TASKS = {("MSExchangeTransport", 2): "SmtpSend", ("MSExchangeTransport", 12): "TransportService"}
+
+
+@pytest.mark.real_exports
+def test_get_winevent_clixml_writer_reproduces_the_reference_byte_for_byte(real_exports):
+    reference = real_exports / "generated" / "Get-WinEvent-Application.xml"
+    frame = read_events(reference)
+    rows = [{k: (None if not isinstance(v, dict) and pd.isna(v) else v) for k, v in r.items()}
+            for r in frame.to_dict(orient="records")]
+    for row in rows:
+        row["time_created"] = row["time_created"].value
+    assert write(ee.write_winevent_clixml, rows, tz="America/Denver", task_names=MPEX02_TASKS) == \
+        reference.read_bytes()
+
+
+def test_get_winevent_clixml_keeps_every_100_ns_and_the_offset():
+    row = dict(EVENT_2004, time_created=1742476504 * SECOND + 1234500 * 100)
+    text = write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw").decode("utf-16")
+    assert '<DT N="TimeCreated">2025-03-20T14:15:04.12345+01:00</DT>' in text      # XmlConvert drops trailing zeros
+    assert read_back(write(ee.write_winevent_clixml, [row], tz="Europe/Warsaw"), "winevent") == \
+        expected([row], "winevent")
+
+
+def _without_binary(row: dict) -> dict:
+    return {k: v for k, v in row["data"].items() if k != "Binary"}
+
+
+@pytest.mark.parametrize("edition", ["5.1", "7"])
+def test_get_winevent_json_round_trips(edition):
+    data = write(ee.write_winevent_json, ROWS, edition=edition, tz="Europe/Warsaw")
+    assert data.startswith(b"\xff\xfe[\x00\r\x00\n\x00" if edition == "5.1" else b"[\r\n  {\r\n")
+    back = read_back(data, "winevent")
+    wanted = expected(ROWS, "winevent")
+    for row in wanted:
+        row["data"] = _without_binary(row)          # beyond -Depth 2: written as System.Byte[]
+        if edition == "5.1":                         # \/Date(ms)\/
+            row["time_created"] = row["time_created"] // 1_000_000 * 1_000_000
+    assert back == wanted
+    [single] = read_back(write(ee.write_winevent_json, [EVENT_2004], edition=edition), "winevent")
+    assert single["data"] == EVENT_2004["data"]      # one record: an object, not a list
+
+
+def test_get_winevent_json_shapes():
+    data51 = write(ee.write_winevent_json, [EVENT_2004], tz="Europe/Warsaw")
+    text51 = data51.decode("utf-16-le")
+    assert text51.startswith('\ufeff{\r\n    "Message":  "Send connector Outbound to Office 365: ')
+    assert '"TimeCreated":  "\\/Date(1742476504000)\\/",\r\n' in text51
+    assert '"Value":  "\\u003c20250320131504.7f3a1c@contoso.com\\u003e"' in text51
+    assert '\r\n    "KeywordsDisplayNames":  [\r\n' + " " * 33 + '"Classic"\r\n' + " " * 29 + "],\r\n" in text51
+    text7 = write(ee.write_winevent_json, [EVENT_2004], edition="7", tz="Europe/Warsaw").decode("utf-8")
+    assert '  "TimeCreated": "2025-03-20T14:15:04+01:00",\r\n' in text7 and '"MatchedQueryIds": [],' in text7
+    assert text7.endswith("\r\n  ]\r\n}\r\n")
+
+
+@pytest.mark.parametrize(("edition", "culture"), [("5.1", "en-US"), ("7", "pl-PL"), ("5.1", "en-AU")])
+def test_get_winevent_csv_round_trips(edition, culture):
+    data = write(ee.write_winevent_csv, ROWS, edition=edition, culture=culture, tz="Europe/Warsaw")
+    assert data.startswith(b"#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\r\n" if edition == "5.1"
+                           else b'"Message","Id","Version",')
+    with pytest.warns(DataLossWarning, match="2 record"):   # 12014's and 12023's texts give no insertion strings
+        frame = read_events(io.BytesIO(data), tz="Europe/Warsaw")
+    columns = [c for c in COLUMNS if c != "data"]
+    back = [{c: (None if pd.isna(r[c]) else r[c]) for c in columns} for r in frame.to_dict("records")]
+    for row in back:
+        row["time_created"] = row["time_created"].value
+    wanted = [{c: row[c] for c in columns} for row in expected(ROWS, "winevent")]
+    for row in wanted:
+        row["time_created"] = row["time_created"] // SECOND * SECOND      # the culture's long time: seconds
+        if edition == "5.1":
+            row["message"] = row["message"].encode("ascii", "replace").decode("ascii")   # ASCII: "?"
+    assert back == wanted
+    assert frame["data"].tolist() == [EVENT_2004["data"], {}, {}]      # 2004's back out of the English message
+
+
+@pytest.mark.slow   # generates the case's certificates and logs (about ten seconds)
+def test_a_case_exports_its_transport_events_with_get_winevent_and_they_are_kept_once(tmp_path):
+    from exlab.case import dedupe_events
+    from exlab.lab.generate import generate_case
+
+    generate_case("tailspin-tlscertname", tmp_path, only=("evtx", "event-winevent"))
+    folder = tmp_path / "tailspin-tlscertname" / "TSEX02" / "events"
+    winevent = read_events(folder / "MSExchangeTransport-WinEvent.xml")
+    assert winevent.attrs["parse_report"].files[0].format == "winevent-clixml"
+    assert winevent["time_created"].is_monotonic_decreasing                      # newest first
+    evtx = read_events(folder / "Application.evtx", providers="MSExchangeTransport")
+    columns = ["time_created", "computer", "event_id", "qualifiers", "level", "task", "keywords", "record_id", "data"]
+    pd.testing.assert_frame_equal(winevent[columns].iloc[::-1].reset_index(drop=True), evtx[columns])
+    both = read_events([folder / "Application.evtx", folder / "MSExchangeTransport-WinEvent.xml"])
+    kept = dedupe_events(both)
+    assert len(kept) == len(both) - len(winevent) and set(kept["source"]) == {str(folder / "Application.evtx")}
+
+
+def test_get_winevent_writers_refuse_unknown_options():
+    with pytest.raises(ValueError, match="edition"):
+        write(ee.write_winevent_json, ROWS, edition="6")
+    with pytest.raises(ValueError, match="culture"):
+        write(ee.write_winevent_csv, ROWS, culture="xx-XX")
+    with pytest.raises(ValueError, match="encoding"):
+        write(ee.write_winevent_clixml, ROWS, encoding="cp1252")

@@ -1,0 +1,206 @@
+"""``Get-WinEvent ... | Export-Csv``: one quoted line per EventLogRecord.
+
+Windows PowerShell 5.1 starts with ``#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord``
+(PowerShell 7 does not), then a header of the record's members (``"Message","Id","Version",
+"Qualifiers",...,"Properties"``), every cell quoted and a null cell empty; ``-UseCulture``
+delimits with the culture's list separator (``;`` in most of Europe). Every value is its
+``ToString()``, so:
+
+- ``TimeCreated`` is local time in the exporting culture's short date and long time, without
+  offset. The culture is recognised from the dates themselves (:data:`exlab.cultures.DATE_FORMATS`;
+  when they fit several orders, the one that writes them back exactly, else the first, said in
+  the parse report) and read in the query's ``tz`` (the server's zone; UTC assumed otherwise).
+- ``Properties`` is only a type name: the insertion strings are not in the file. For events in
+  exlab's catalog (``exlab.transport.catalog``) the named ones are taken back out of the
+  rendered ``Message`` (any language the catalog knows); for other events ``data`` is empty,
+  and the parse report counts them and warns once.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from collections.abc import Iterator
+from datetime import datetime
+
+from exlab.cultures import DATE_FORMATS, DateFormat
+from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
+from exlab.events.query import EventQuery
+from exlab.events.text_stream import decode_head, open_text, sniff_encoding
+from exlab.events.viewer_text import _local_to_utc as local_to_utc
+from exlab.events.winevent import IDENTIFYING_MEMBERS, RECORD_TYPES, record_row
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+
+__all__ = ["FORMAT", "detect", "read"]
+
+FORMAT = "winevent-csv"
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def detect(head: bytes) -> bool:
+    """Whether the file is Export-Csv of EventLogRecords (with or without the ``#TYPE`` line).
+
+    >>> detect(b'#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\\r\\n"Message","Id","Version",'
+    ...        b'"RecordId","ProviderName","LogName","TimeCreated"\\r\\n')
+    True
+    >>> detect(b'"Message";"Id";"RecordId";"ProviderName";"LogName";"TimeCreated"\\r\\n')
+    True
+    >>> detect(b'#TYPE System.Diagnostics.EventLogEntry\\r\\n"Message","Id","RecordId","ProviderName","LogName",'
+    ...        b'"TimeCreated"\\r\\n')
+    False
+    """
+    return _header(decode_head(head, sniff_encoding(head))) is not None
+
+
+def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
+    """Yield one event row per record line; a line that cannot be read is skipped and counted.
+
+    >>> import io
+    >>> import pandas as pd
+    >>> from exlab.evidence import iter_evidence
+    >>> from exlab.parse_report import ParseReport
+    >>> doc = ('"Message","Id","Qualifiers","Level","RecordId","ProviderName","LogName","TimeCreated"\\r\\n'
+    ...        '"The STARTTLS certificate for the FQDN mail.contoso.com has expired.","12016","49156","2","7",'
+    ...        '"MSExchangeTransport","Application","20.03.2025 14:15:04"\\r\\n')
+    >>> ev = next(iter_evidence(io.BytesIO(doc.encode())))
+    >>> [row] = read(ev, EventQuery.build(tz="Europe/Warsaw"),
+    ...              ParseReport().add_file(ev.name, sha256=ev.sha256, format=FORMAT))
+    >>> row["event_id"], row["qualifiers"], row["level"], str(pd.Timestamp(row["time_created"], tz="UTC"))
+    (12016, 49156, 2, '2025-03-20 13:15:04+00:00')
+    >>> row["data"]
+    {'%1': 'mail.contoso.com'}
+    """
+    sniffed = sniff_encoding(evidence.head(4096))
+    found = _header(decode_head(evidence.head(64 * 1024), sniffed))
+    if found is None:
+        raise CorruptInput(evidence.name, "the header", "the columns of Get-WinEvent | Export-Csv")
+    skip_lines, delimiter = found
+    records = []
+    with open_text(evidence.stream, sniffed) as text:
+        lines = csv.reader(text, delimiter=delimiter, quotechar='"', strict=True)
+        for _ in range(skip_lines):
+            next(lines)
+        header = next(lines)
+        while True:
+            line = lines.line_num + 1
+            try:
+                cells = next(lines)
+            except StopIteration:
+                break
+            except csv.Error as err:
+                if "end of data" in str(err):
+                    raise CorruptInput(evidence.name, f"line {line}", "the closing quote of the last cell",
+                                       "the file ends inside a quoted cell: it was cut short") from None
+                report.skip_record(f"line {line}", f"not a CSV record ({err})")
+                continue
+            if cells and cells != [""]:
+                records.append((line, cells))
+    if not records:
+        return
+    date_format = _date_format([cells[header.index("TimeCreated")] for _, cells in records
+                                if len(cells) == len(header)], report)
+    to_utc = local_to_utc(query, report)
+    recovered = lost = 0
+    for line, cells in records:
+        if len(cells) != len(header):
+            report.skip_record(f"line {line}", f"expected {len(header)} cells as the header has, found {len(cells)}")
+            continue
+        record = dict(zip(header, cells))
+        try:
+            time_created = _time(record["TimeCreated"], date_format, to_utc, query)
+            row = record_row(record, time_created=time_created, data={}, source=evidence.name)
+        except ValueError as err:
+            report.skip_record(f"line {line}", str(err))
+            continue
+        report.records_read += 1
+        if not query.wants(row):
+            continue
+        row["data"] = _data_from_message(row)
+        recovered += bool(row["data"])
+        lost += not row["data"]
+        yield row
+    if recovered:
+        report.note(f"{recovered} record(s): insertion strings taken back out of the message (Export-Csv writes "
+                    "only the type name of Properties)")
+    if lost:
+        report.note(f"{lost} record(s) without data: Export-Csv does not write the insertion strings")
+        warnings.warn(f"{report.file}: {lost} record(s) without their insertion strings (Export-Csv writes only "
+                      "the type name of Properties); export with Export-Clixml to keep them",
+                      DataLossWarning, stacklevel=3)
+
+
+def _header(text: str) -> tuple[int, str] | None:
+    """How many lines precede the header (the ``#TYPE`` line) and the delimiter, or None."""
+    lines = text.splitlines()
+    skip = 0
+    if lines and lines[0].startswith("#TYPE "):
+        if lines[0][6:].strip() not in RECORD_TYPES:
+            return None
+        skip = 1
+    if len(lines) <= skip or not lines[skip].startswith('"'):
+        return None
+    header = lines[skip]
+    closing = header.find('"', 1)
+    delimiter = header[closing + 1:closing + 2]
+    if closing < 0 or delimiter not in _DELIMITERS:
+        return None
+    names = {name.strip('"') for name in header.split(delimiter)}
+    return (skip, delimiter) if all(name in names for name in IDENTIFYING_MEMBERS) else None
+
+
+def _time(text: str, date_format: DateFormat | None, to_utc, query: EventQuery) -> int:
+    """Nanoseconds since the epoch (UTC) of a TimeCreated cell; ValueError says why not."""
+    if date_format is None:
+        raise ValueError(f"TimeCreated {text!r} is not a date and time in any culture exlab knows")
+    local = date_format.parse(text)
+    if local is None:
+        raise ValueError(f"TimeCreated {text!r} is not written as the file's other dates ({date_format.example})")
+    time_created = to_utc(local)
+    if time_created is None:
+        raise ValueError(f"local time {text!r} does not exist in {query.tz or 'UTC'} (skipped by a daylight "
+                         "saving change): wrong time zone?")
+    return time_created
+
+
+def _date_format(values: list[str], report: FileReport) -> DateFormat | None:
+    """The culture date format the TimeCreated cells are written in (see the module's docstring)."""
+    best: list[tuple[str, list[datetime | None]]] = []
+    most = 0
+    for name, date_format in DATE_FORMATS.items():
+        parsed = [date_format.parse(value) for value in values]
+        count = sum(moment is not None for moment in parsed)
+        if count and count > most:
+            best, most = [(name, parsed)], count
+        elif count and count == most:
+            best.append((name, parsed))
+    if not best:
+        return None
+    readings = {tuple(parsed) for _, parsed in best}
+    if len(readings) > 1:
+        exact = [(name, parsed) for name, parsed in best
+                 if all(moment is None or DATE_FORMATS[name].format(moment) == value.strip()
+                        for moment, value in zip(parsed, values))]
+        if len({tuple(parsed) for _, parsed in exact}) == 1:
+            best = exact
+        else:
+            name = (exact or best)[0][0]
+            report.note(f"TimeCreated fits several date orders ({', '.join(n for n, _ in best)}): read as {name}")
+            warnings.warn(f"{report.file}: TimeCreated fits several date orders; read as {name} "
+                          f"({DATE_FORMATS[name].example} for 2025-03-20 14:15:04)", AssumptionWarning, stacklevel=4)
+            return DATE_FORMATS[name]
+    report.note(f"TimeCreated read as {', '.join(name for name, _ in best)} writes dates "
+                f"({DATE_FORMATS[best[0][0]].example} for 2025-03-20 14:15:04)")
+    return DATE_FORMATS[best[0][0]]
+
+
+def _data_from_message(row: dict) -> dict[str, str]:
+    """``%n`` of the insertion strings the catalog names, taken out of the rendered message."""
+    from exlab.transport.catalog import lookup          # here: exlab.transport imports pandas and the
+    from exlab.transport.fields import fields_from_message   # events package; only this reader needs it
+
+    entry = lookup(row["provider"], row["event_id"])
+    if entry is None or not entry.fields or not row["message"]:
+        return {}
+    found = fields_from_message(entry, row["message"])
+    return {f"%{index}": found[name] for index, name in enumerate(entry.fields, 1) if name in found}
