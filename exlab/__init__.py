@@ -28,6 +28,7 @@ from exlab.errors import (
     EvidenceNotFound,
     ExlabError,
     ExlabWarning,
+    NoEvidence,
     UnsupportedFormat,
     WrongPassword,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "EvidenceNotFound",
     "ExlabError",
     "ExlabWarning",
+    "NoEvidence",
     "ParseReport",
     "UnsupportedFormat",
     "WrongPassword",

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from exlab.analysis.diagnose import Diagnosis, diagnose
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
-from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
+from exlab.errors import EvidenceNotFound, ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
 from exlab.parse_report import ParseReport
 
@@ -469,7 +469,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     try:
         found, unread = discover(folder, progress=bar)
         if not found:
-            raise EvidenceNotFound(str(folder), "holds nothing exlab reads",
+            raise NoEvidence(str(folder), "holds nothing exlab reads",
                                    f"one of: {what_exlab_reads()}",
                                    f"{len(files)} file(s) looked at, none recognised")
         bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read

@@ -16,6 +16,7 @@ Nothing is dropped silently: each skipped record or chunk is counted in a
 
 from __future__ import annotations
 
+import linecache
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Iterable
 if TYPE_CHECKING:
     import pandas as pd
 
-from exlab.errors import AssumptionWarning, DataLossWarning
+from exlab.errors import AssumptionWarning, DataLossWarning, ExlabWarning
 
 
 @dataclass
@@ -83,23 +84,44 @@ class FileReport:
         """Record a warning that is not a loss (a repaired header, a guessed encoding)."""
         self.warnings.append(message)
 
-    def assume_tz(self, tz: str, why: str) -> None:
-        """Record that local times in this file were read in time zone ``tz``."""
+    def warn(self, text: str, where: str | None = None, category: type[ExlabWarning] = ExlabWarning) -> None:
+        """Note ``text`` and warn the engineer, once per file and text, naming this file and ``where``.
+
+        The warning's ``filename`` is the evidence file and its ``lineno`` the line
+        ``where`` names (0 when the place is not a line), so Python, Jupyter and the
+        ``exlab`` command all show the evidence and never exlab's own source:
+
+        >>> f = FileReport("certs/fl.txt", "", "exchange-fl")
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     f.warn("day/month order inferred", "line 12", AssumptionWarning)
+        ...     f.warn("day/month order inferred", "line 12", AssumptionWarning)
+        >>> [(w.filename, w.lineno, str(w.message)) for w in caught]
+        [('certs/fl.txt', 12, 'line 12: day/month order inferred')]
+        >>> f.warnings
+        ['line 12: day/month order inferred']
+        """
+        warning = category(text, self.file, where)
+        if str(warning) in self.warnings:
+            return
+        self.note(str(warning))
+        # The evidence is not source code: an empty entry keeps the display of the warning
+        # from reading the file (linecache would read it whole to print one of its lines).
+        linecache.cache.setdefault(self.file, (None, None, [], self.file))
+        warnings.warn_explicit(warning, category, self.file, warning.line, module="exlab")
+
+    def assume_tz(self, tz: str, why: str, where: str | None = None) -> None:
+        """Record that local times in this file (from ``where`` on) were read in time zone ``tz``."""
         self.assumed_tz = tz
-        self.note(f"local times read as {tz}: {why}")
-        warnings.warn(f"{self.file}: local times read as {tz}: {why}", AssumptionWarning, stacklevel=3)
+        self.warn(f"local times read as {tz}: {why}", where, AssumptionWarning)
 
     def warn_losses(self) -> None:
         """Warn once for this file if anything was skipped (called when the file is done)."""
         if not self.losses:
             return
         first = self.losses[0]
-        warnings.warn(
-            f"{self.file}: skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s); "
-            f"first at {first.where}: {first.reason}. See the parse report.",
-            DataLossWarning,
-            stacklevel=3,
-        )
+        self.warn(f"skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s), the first "
+                  f"here: {first.reason}. See the parse report.", first.where, DataLossWarning)
 
 
 @dataclass

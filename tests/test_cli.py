@@ -1,4 +1,4 @@
-"""The ``exlab`` command itself: version, errors as exit code 2, quiet on a closed pipe."""
+"""The ``exlab`` command itself: version, errors as exit code 1, quiet on a closed pipe."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"exlab {__version__}"
 
 
-def test_an_exlab_error_is_one_line_and_exit_code_2(tmp_path, capsys):
+def test_an_exlab_error_is_one_line_and_exit_code_1(tmp_path, capsys):
     missing = tmp_path / "nothing-here"
-    assert main(["events", str(missing)]) == 2
+    assert main(["events", str(missing)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("exlab: ") and str(missing) in err and "Traceback" not in err
 
