@@ -108,7 +108,8 @@ def what_exlab_reads() -> str:
 
 @dataclass
 class Case:
-    """An evidence folder read into frames. Kinds absent from the folder are None.
+    """An evidence folder read into frames. Kinds absent from the folder are None;
+    ``failures``, worked out from the events, is always a frame (no rows without events).
 
     ``reports`` is one ParseReport over every file read; ``unread`` lists the files no
     reader took, with why; ``inferred`` says what was inferred, and from what.
@@ -149,11 +150,13 @@ class Case:
         return None if when is None else when.floor("us")   # certificate code works in datetime (microseconds)
 
     @property
-    def failures(self) -> pd.DataFrame | None:
-        """The failures frame (``tls_failures`` of the events)."""
-        if self._failures is None and self.events is not None:
+    def failures(self) -> pd.DataFrame:
+        """The failures frame (``tls_failures`` of the events): no rows, with its columns, when
+        the events show no failed delivery or the folder holds no event export (``events`` None)."""
+        if self._failures is None:
+            from exlab.events.schema import empty_events_frame
             from exlab.transport import tls_failures
-            self._failures = tls_failures(self.events)
+            self._failures = tls_failures(self.events if self.events is not None else empty_events_frame())
         return self._failures
 
     @property
