@@ -206,7 +206,7 @@ class Case:
         result = diagnose(events=self.events, certs=self.certs, sessions=self.sessions, tracking=self.tracking,
                           connectors=self.connectors, servers=self.servers, server_fqdn=self.server_fqdn,
                           connector=self.connector, roots=self.roots, at=at)
-        result.notes = [*self.inferred.values(), *result.notes]
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         self._diagnoses[at] = result
         return result
 
@@ -410,9 +410,10 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
            failures: pd.DataFrame | None) -> tuple[str | None, str | None, dict[str, str]]:
     inferred: dict[str, str] = {}
     if server_fqdn is None:
-        server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"))
-        if server_fqdn:
-            inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}"
+        server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"),
+                                             certs=frames.get("certs"), connectors=frames.get("connectors"))
+        if why:
+            inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}" if server_fqdn else why
     if connector is None:
         failing = None if failures is None else failures["connector"]
         row, why = infer_connector(connectors=frames.get("connectors"), failing=failing, sessions=frames.get("sessions"))
