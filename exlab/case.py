@@ -33,9 +33,9 @@ from tqdm.auto import tqdm
 from exlab.analysis.diagnose import Diagnosis, diagnose
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
-from exlab.errors import EvidenceNotFound, ExlabError, NoEvidence, UnsupportedFormat
+from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
-from exlab.parse_report import ParseReport
+from exlab.parse_report import ParseReport, warn_at
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
         try:
             frames.append(kind.read([path], tz))
         except ExlabError as err:
-            log.warning("%s", err)
+            warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
             unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}"})
     if not frames:
         return None

@@ -40,6 +40,18 @@ class ExlabError(Exception):
             text += f" ({self.detail})"
         return text
 
+    @property
+    def problem(self) -> str:
+        """What was wrong at the place, without the file and the place.
+
+        >>> CorruptInput("app.evtx", "chunk 3", "chunk signature ElfChnk", "found zeros").problem
+        'expected chunk signature ElfChnk (found zeros)'
+        """
+        text = f"expected {self.expected}" if self.expected else ""
+        if self.detail:
+            text += f" ({self.detail})" if text else self.detail
+        return text
+
     def __reduce__(self):  # keep pickling (multiprocessing, papermill) working
         return (type(self), (self.source, self.where, self.expected, self.detail))
 

@@ -27,6 +27,23 @@ if TYPE_CHECKING:
 from exlab.errors import AssumptionWarning, DataLossWarning, ExlabWarning
 
 
+def warn_at(warning: ExlabWarning) -> None:
+    """Issue ``warning`` at its evidence file and place (:meth:`FileReport.warn` does, once per
+    file; call this only for a file no report holds, such as one a reader refused).
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_at(ExlabWarning("not read: expected #Fields", "logs/MSGTRK.LOG", "line 5"))
+    >>> caught[0].filename, caught[0].lineno, str(caught[0].message)
+    ('logs/MSGTRK.LOG', 5, 'line 5: not read: expected #Fields')
+    """
+    source = warning.source or "<evidence>"
+    # The evidence is not source code: an empty entry keeps the display of the warning from
+    # reading the file (linecache would read it whole to print one of its lines).
+    linecache.cache.setdefault(source, (None, None, [], source))
+    warnings.warn_explicit(warning, type(warning), source, warning.line, module="exlab")
+
+
 @dataclass
 class Loss:
     """One thing that could not be read: a record or a whole chunk."""
@@ -105,10 +122,7 @@ class FileReport:
         if str(warning) in self.warnings:
             return
         self.note(str(warning))
-        # The evidence is not source code: an empty entry keeps the display of the warning
-        # from reading the file (linecache would read it whole to print one of its lines).
-        linecache.cache.setdefault(self.file, (None, None, [], self.file))
-        warnings.warn_explicit(warning, category, self.file, warning.line, module="exlab")
+        warn_at(warning)
 
     def assume_tz(self, tz: str, why: str, where: str | None = None) -> None:
         """Record that local times in this file (from ``where`` on) were read in time zone ``tz``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import linecache
 import pickle
+import shutil
 import warnings
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import exlab
 from exlab.cli import main
 from exlab.errors import AssumptionWarning, DataLossWarning, ExlabWarning
 from exlab.parse_report import FileReport
+from tests.conftest import SAMPLES
 
 EXLAB_SOURCE = str(Path(exlab.__file__).parent)
 EVENT_FIXTURES = Path(__file__).parent / "events" / "fixtures"
@@ -89,3 +91,16 @@ def test_the_command_prints_each_warning_once_as_one_line_naming_file_and_place(
     assert warning_lines[0].startswith(f"warning: {LOSSY_CSV} line 4: skipped 1 record(s) and 0 chunk(s)")
     assert EXLAB_SOURCE not in err and "Warning:" not in err and ".py" not in err
 
+
+
+def test_a_file_a_case_cannot_read_is_a_warning_naming_it_and_the_place(tmp_path):
+    from tests.test_case import BROKEN_LOG   # a SmtpSend log cut before its #Fields line
+
+    shutil.copytree(SAMPLES / "contoso-kb2888788" / "certs", tmp_path / "certs")
+    broken = tmp_path / "SEND20250321-1.LOG"
+    broken.write_bytes(BROKEN_LOG)
+    caught = _recorded(lambda: exlab.open_case(tmp_path, tz="Europe/Warsaw"))
+    refused = [w for w in caught if w.filename == str(broken)]
+    assert len(refused) == 1
+    assert str(refused[0].message).startswith("the header: not read: expected the header line '#Fields:")
+    assert EXLAB_SOURCE not in _shown(refused[0])
