@@ -35,7 +35,7 @@ from exlab.analysis.infer import connector_row, infer_connector, infer_judgement
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
-from exlab.parse_report import ParseReport, warn_at
+from exlab.parse_report import ParseReport, warn_at, warnings_once
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +279,7 @@ def _files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")]
 
 
+@warnings_once()
 def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
           unread: list[dict[str, str]]) -> pd.DataFrame | None:
     """All files of one kind in one read; if a file is refused, file by file, the refused ones

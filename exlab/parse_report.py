@@ -18,13 +18,39 @@ from __future__ import annotations
 
 import linecache
 import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
 
 from exlab.errors import AssumptionWarning, DataLossWarning, ExlabWarning
+
+
+#: the warnings given inside :func:`warnings_once` (None outside it)
+_GIVEN: ContextVar[set[tuple[str, str]] | None] = ContextVar("exlab_warnings_given", default=None)
+
+
+@contextmanager
+def warnings_once() -> Iterator[None]:
+    """Within this block (or a function it decorates), each warning about a file is given once,
+    however often the file is read (a case reads a batch again file by file when one is refused).
+
+    >>> with warnings.catch_warnings(record=True) as caught, warnings_once():
+    ...     warnings.simplefilter("always")
+    ...     for _ in range(2):
+    ...         FileReport("events/app.csv", "", "event-viewer-text").warn("no offset", "line 2")
+    >>> len(caught)
+    1
+    """
+    token = _GIVEN.set(set())
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
 
 
 def warn_at(warning: ExlabWarning) -> None:
@@ -38,6 +64,11 @@ def warn_at(warning: ExlabWarning) -> None:
     ('logs/MSGTRK.LOG', 5, 'line 5: not read: expected #Fields')
     """
     source = warning.source or "<evidence>"
+    given = _GIVEN.get()
+    if given is not None:
+        if (source, str(warning)) in given:
+            return
+        given.add((source, str(warning)))
     # The evidence is not source code: an empty entry keeps the display of the warning from
     # reading the file (linecache would read it whole to print one of its lines).
     linecache.cache.setdefault(source, (None, None, [], source))

@@ -104,3 +104,11 @@ def test_a_file_a_case_cannot_read_is_a_warning_naming_it_and_the_place(tmp_path
     assert len(refused) == 1
     assert str(refused[0].message).startswith("the header: not read: expected the header line '#Fields:")
     assert EXLAB_SOURCE not in _shown(refused[0])
+
+
+
+def test_a_case_that_reads_a_file_again_warns_about_it_once(tmp_path):
+    shutil.copy(LOSSY_CSV, tmp_path / "app-pl-PL-bom.csv")
+    (tmp_path / "zz-cut.evtx").write_bytes(b"ElfFile\x00\x01\x02")   # refused: the events are read again one by one
+    caught = _recorded(lambda: exlab.open_case(tmp_path, tz="Europe/Warsaw"))
+    assert [(Path(w.filename).name, w.lineno) for w in caught] == [("app-pl-PL-bom.csv", 4), ("zz-cut.evtx", 0)]
