@@ -475,8 +475,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         found, unread = discover(folder, progress=bar)
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
-                                   f"one of: {what_exlab_reads()}",
-                                   f"{len(files)} file(s) looked at, none recognised")
+                             f"one of: {what_exlab_reads()}",
+                             f"{len(files)} file(s) looked at, none recognised")
         bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read
         bar.refresh()
         frames: dict[str, pd.DataFrame] = {}

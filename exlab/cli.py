@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
             return 0
         except OSError as err:   # a file exlab could not open or write (permissions, a missing folder)
-            print(f"exlab: {err.filename or ''}{': ' if err.filename else ''}{err.strerror or err}", file=sys.stderr)
+            print(f"exlab: {err.filename}: {err.strerror}" if err.filename else f"exlab: {err}", file=sys.stderr)
             return 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -45,10 +45,12 @@ def infer_server_fqdn(*, servers: pd.DataFrame | None = None, events: pd.DataFra
     >>> infer_server_fqdn(events=events)
     ('ex01.contoso.com', 'computer name of the MSExchangeTransport events')
     >>> netbios = events.assign(computer="EX01")
-    >>> infer_server_fqdn(events=netbios, certs=pd.DataFrame({"dns_names": [("ex01", "ex01.contoso.com")]}))
-    ('ex01.contoso.com', 'the certificates, for the NetBIOS name EX01 from the computer name of the MSExchangeTransport events')
-    >>> infer_server_fqdn(events=netbios)
-    (None, 'NetBIOS name EX01 (computer name of the MSExchangeTransport events); the FQDN was not in the evidence: pass --fqdn (server_fqdn=)')
+    >>> fqdn, why = infer_server_fqdn(events=netbios, certs=pd.DataFrame({"dns_names": [("ex01", "ex01.contoso.com")]}))
+    >>> fqdn, why.split(", ")[0]
+    ('ex01.contoso.com', 'the certificates')
+    >>> fqdn, why = infer_server_fqdn(events=netbios)
+    >>> fqdn, why.split("; ")[1]
+    (None, 'the FQDN was not in the evidence: pass --fqdn (server_fqdn=)')
     """
     names: list[tuple[str, str]] = []   # (name, where it came from), best first
     if servers is not None and not servers.empty:

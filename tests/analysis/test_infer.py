@@ -61,7 +61,8 @@ def test_a_netbios_name_is_completed_where_the_evidence_writes_its_fqdn():
     two = pd.concat([f.servers().assign(name="EX02", fqdn="ex02.contoso.com"),
                      f.servers().assign(fqdn="EX01.contoso.com")], ignore_index=True)
     assert infer_server_fqdn(servers=two, events=NETBIOS_EVENTS) == (
-        "EX01.contoso.com", "Get-ExchangeServer, for the NetBIOS name EX01 from the computer name of the MSExchangeTransport events")
+        "EX01.contoso.com",
+        "Get-ExchangeServer, for the NetBIOS name EX01 from the computer name of the MSExchangeTransport events")
     connectors = f.connectors().assign(source_transport_servers=[("EX01.contoso.com", "EX02.contoso.com"), ()])
     named_only = make_frame({"name": ["EX01"], "fqdn": [None], "source": ["ExchangeServer.txt"]}, SERVER_DTYPES)
     assert infer_server_fqdn(servers=named_only, connectors=connectors) == (
