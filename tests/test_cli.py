@@ -127,3 +127,11 @@ def test_an_output_in_a_missing_folder_exits_1_before_reading(tmp_path, capsys):
 def test_the_exit_codes_are_documented_where_the_command_says_so():
     assert set(EXIT_CODES) == {0, 1, 2, 3}
     assert NoEvidence("x").exit_code == 3 and ExlabError("x").exit_code == 1
+
+
+def test_a_file_the_system_refuses_exits_1_naming_it(tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file where a folder was meant", encoding="utf-8")
+    target = blocker / "diagnosis.json"
+    assert main(["investigate", str(SAMPLES / "northwind-quiet"), "--json", str(target)]) == 1
+    _one_error_line(capsys.readouterr().err, str(target), "Not a directory")
