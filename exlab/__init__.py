@@ -28,6 +28,7 @@ from exlab.errors import (
     EvidenceNotFound,
     ExlabError,
     ExlabWarning,
+    NoEvidence,
     UnsupportedFormat,
     WrongPassword,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "EvidenceNotFound",
     "ExlabError",
     "ExlabWarning",
+    "NoEvidence",
     "ParseReport",
     "UnsupportedFormat",
     "WrongPassword",

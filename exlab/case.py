@@ -33,9 +33,9 @@ from tqdm.auto import tqdm
 from exlab.analysis.diagnose import Diagnosis, diagnose
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
-from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
+from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
-from exlab.parse_report import ParseReport
+from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,8 @@ def what_exlab_reads() -> str:
 
 @dataclass
 class Case:
-    """An evidence folder read into frames. Kinds absent from the folder are None.
+    """An evidence folder read into frames. Kinds absent from the folder are None;
+    ``failures``, worked out from the events, is always a frame (no rows without events).
 
     ``reports`` is one ParseReport over every file read; ``unread`` lists the files no
     reader took, with why; ``inferred`` says what was inferred, and from what.
@@ -160,11 +161,13 @@ class Case:
         return None if when is None else when.floor("us")   # certificate code works in datetime (microseconds)
 
     @property
-    def failures(self) -> pd.DataFrame | None:
-        """The failures frame (``tls_failures`` of the events)."""
-        if self._failures is None and self.events is not None:
+    def failures(self) -> pd.DataFrame:
+        """The failures frame (``tls_failures`` of the events): no rows, with its columns, when
+        the events show no failed delivery or the folder holds no event export (``events`` None)."""
+        if self._failures is None:
+            from exlab.events.schema import empty_events_frame
             from exlab.transport import tls_failures
-            self._failures = tls_failures(self.events)
+            self._failures = tls_failures(self.events if self.events is not None else empty_events_frame())
         return self._failures
 
     @property
@@ -219,7 +222,7 @@ class Case:
         result = diagnose(events=self.events, certs=self.certs, sessions=self.sessions, tracking=self.tracking,
                           connectors=self.connectors, servers=self.servers, server_fqdn=self.server_fqdn,
                           connector=self.connector, roots=self.roots, at=at)
-        result.notes = [*self.inferred.values(), *result.notes]
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         self._diagnoses[at] = result
         return result
 
@@ -292,6 +295,7 @@ def _files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")]
 
 
+@warnings_once()
 def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
           unread: list[dict[str, str]]) -> pd.DataFrame | None:
     """All files of one kind in one read; if a file is refused, file by file, the refused ones
@@ -305,7 +309,7 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
         try:
             frames.append(kind.read([path], tz))
         except ExlabError as err:
-            log.warning("%s", err)
+            warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
             unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}"})
     if not frames:
         return None
@@ -424,9 +428,10 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
            failures: pd.DataFrame | None) -> tuple[str | None, str | None, dict[str, str]]:
     inferred: dict[str, str] = {}
     if server_fqdn is None:
-        server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"))
-        if server_fqdn:
-            inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}"
+        server_fqdn, why = infer_server_fqdn(servers=frames.get("servers"), events=frames.get("events"),
+                                             certs=frames.get("certs"), connectors=frames.get("connectors"))
+        if why:
+            inferred["server_fqdn"] = f"server FQDN {server_fqdn} inferred from {why}" if server_fqdn else why
     if connector is None:
         failing = None if failures is None else failures["connector"]
         row, why = infer_connector(connectors=frames.get("connectors"), failing=failing,
@@ -487,9 +492,9 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     try:
         found, unread = discover(folder, progress=bar)
         if not found:
-            raise EvidenceNotFound(str(folder), "holds nothing exlab reads",
-                                   f"one of: {what_exlab_reads()}",
-                                   f"{len(files)} file(s) looked at, none recognised")
+            raise NoEvidence(str(folder), "holds nothing exlab reads",
+                             f"one of: {what_exlab_reads()}",
+                             f"{len(files)} file(s) looked at, none recognised")
         bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read
         bar.refresh()
         frames: dict[str, pd.DataFrame] = {}

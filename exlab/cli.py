@@ -2,6 +2,9 @@
 
 Each command module offers ``add_parser(subparsers)``, which registers its parser and
 sets ``func`` (taking the parsed arguments, returning the exit code).
+
+Warnings go to standard error, one line each naming the evidence file and the place in
+it, so standard output holds only what was asked for (``--json -``: JSON alone).
 """
 
 from __future__ import annotations
@@ -12,11 +15,20 @@ import logging
 import os
 import sys
 import warnings
+from typing import TextIO
 
 from exlab import __version__
 from exlab.errors import ExlabError, ExlabWarning
 
 COMMANDS = ("events", "certs", "lab", "investigate", "report")
+
+#: What ``exlab``'s exit code says (the README's Commands section lists the same).
+EXIT_CODES = {
+    0: "done: the evidence was read and the result printed (whatever the verdict)",
+    1: "an error: a path that does not exist, a file that cannot be read, a value exlab cannot use",
+    2: "the command line is wrong (argparse's usage errors)",
+    3: "no evidence of the kind the command reads was found",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,26 +42,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+class WarningPrinter:
+    """Shows each warning as one line on standard error, once: the evidence file and place for
+    exlab's own, never a path or line of Python source (``warnings.showwarning``).
+
+    >>> import io
+    >>> from exlab.errors import AssumptionWarning
+    >>> err = io.StringIO(); show = WarningPrinter(err)
+    >>> w = AssumptionWarning("local times read as UTC", "certs/fl.txt", "line 12")
+    >>> for _ in range(2):
+    ...     show(w, AssumptionWarning, "certs/fl.txt", 12)
+    >>> show(UserWarning("odd"), UserWarning, "/site-packages/lib.py", 7)
+    >>> print(err.getvalue(), end="")
+    warning: certs/fl.txt line 12: local times read as UTC
+    warning: UserWarning: odd
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.shown: set[str] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = (message.located() if isinstance(message, ExlabWarning)
+                else f"{category.__name__}: {message}")
+        if text not in self.shown:
+            self.shown.add(text)
+            print(f"warning: {text}", file=self.stream or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``exlab`` command; returns the exit code (see :data:`EXIT_CODES`).
+
+    >>> main(["events", "no-such-folder"])
+    1
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     with warnings.catch_warnings():
         warnings.simplefilter("always", ExlabWarning)
-        warnings.showwarning = _show_warning
+        warnings.showwarning = WarningPrinter()
         try:
             return int(args.func(args) or 0)
         except ExlabError as err:
             print(f"exlab: {err}", file=sys.stderr)
-            return 2
+            return err.exit_code
         except BrokenPipeError:
             # the reader of our output went away (``exlab events ... | head``): not an error
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
             return 0
+        except OSError as err:   # a file exlab could not open or write (permissions, a missing folder)
+            print(f"exlab: {err.filename}: {err.strerror}" if err.filename else f"exlab: {err}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

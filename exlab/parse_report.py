@@ -16,14 +16,63 @@ Nothing is dropped silently: each skipped record or chunk is counted in a
 
 from __future__ import annotations
 
+import linecache
 import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
 
-from exlab.errors import AssumptionWarning, DataLossWarning
+from exlab.errors import AssumptionWarning, DataLossWarning, ExlabWarning
+
+
+#: the warnings given inside :func:`warnings_once` (None outside it)
+_GIVEN: ContextVar[set[tuple[str, str]] | None] = ContextVar("exlab_warnings_given", default=None)
+
+
+@contextmanager
+def warnings_once() -> Iterator[None]:
+    """Within this block (or a function it decorates), each warning about a file is given once,
+    however often the file is read (a case reads a batch again file by file when one is refused).
+
+    >>> with warnings.catch_warnings(record=True) as caught, warnings_once():
+    ...     warnings.simplefilter("always")
+    ...     for _ in range(2):
+    ...         FileReport("events/app.csv", "", "event-viewer-text").warn("no offset", "line 2")
+    >>> len(caught)
+    1
+    """
+    token = _GIVEN.set(set())
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
+
+
+def warn_at(warning: ExlabWarning) -> None:
+    """Issue ``warning`` at its evidence file and place (:meth:`FileReport.warn` does, once per
+    file; call this only for a file no report holds, such as one a reader refused).
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_at(ExlabWarning("not read: expected #Fields", "logs/MSGTRK.LOG", "line 5"))
+    >>> caught[0].filename, caught[0].lineno, str(caught[0].message)
+    ('logs/MSGTRK.LOG', 5, 'line 5: not read: expected #Fields')
+    """
+    source = warning.source or "<evidence>"
+    given = _GIVEN.get()
+    if given is not None:
+        if (source, str(warning)) in given:
+            return
+        given.add((source, str(warning)))
+    # The evidence is not source code: an empty entry keeps the display of the warning from
+    # reading the file (linecache would read it whole to print one of its lines).
+    linecache.cache.setdefault(source, (None, None, [], source))
+    warnings.warn_explicit(warning, type(warning), source, warning.line, module="exlab")
 
 
 @dataclass
@@ -83,23 +132,41 @@ class FileReport:
         """Record a warning that is not a loss (a repaired header, a guessed encoding)."""
         self.warnings.append(message)
 
-    def assume_tz(self, tz: str, why: str) -> None:
-        """Record that local times in this file were read in time zone ``tz``."""
+    def warn(self, text: str, where: str | None = None, category: type[ExlabWarning] = ExlabWarning) -> None:
+        """Note ``text`` and warn the engineer, once per file and text, naming this file and ``where``.
+
+        The warning's ``filename`` is the evidence file and its ``lineno`` the line
+        ``where`` names (0 when the place is not a line), so Python, Jupyter and the
+        ``exlab`` command all show the evidence and never exlab's own source:
+
+        >>> f = FileReport("certs/fl.txt", "", "exchange-fl")
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     f.warn("day/month order inferred", "line 12", AssumptionWarning)
+        ...     f.warn("day/month order inferred", "line 12", AssumptionWarning)
+        >>> [(w.filename, w.lineno, str(w.message)) for w in caught]
+        [('certs/fl.txt', 12, 'line 12: day/month order inferred')]
+        >>> f.warnings
+        ['line 12: day/month order inferred']
+        """
+        warning = category(text, self.file, where)
+        if str(warning) in self.warnings:
+            return
+        self.note(str(warning))
+        warn_at(warning)
+
+    def assume_tz(self, tz: str, why: str, where: str | None = None) -> None:
+        """Record that local times in this file (from ``where`` on) were read in time zone ``tz``."""
         self.assumed_tz = tz
-        self.note(f"local times read as {tz}: {why}")
-        warnings.warn(f"{self.file}: local times read as {tz}: {why}", AssumptionWarning, stacklevel=3)
+        self.warn(f"local times read as {tz}: {why}", where, AssumptionWarning)
 
     def warn_losses(self) -> None:
         """Warn once for this file if anything was skipped (called when the file is done)."""
         if not self.losses:
             return
         first = self.losses[0]
-        warnings.warn(
-            f"{self.file}: skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s); "
-            f"first at {first.where}: {first.reason}. See the parse report.",
-            DataLossWarning,
-            stacklevel=3,
-        )
+        self.warn(f"skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s), the first "
+                  f"here: {first.reason}. See the parse report.", first.where, DataLossWarning)
 
 
 @dataclass

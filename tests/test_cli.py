@@ -1,14 +1,19 @@
-"""The ``exlab`` command itself: version, errors as exit code 2, quiet on a closed pipe."""
+"""The ``exlab`` command itself: version, exit codes (0 done, 1 error, 2 usage, 3 no evidence of the
+kind), errors as one line, warnings on stderr so ``--json -`` is JSON alone, quiet on a closed pipe."""
 
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
 from exlab import __version__
-from exlab.cli import main
+from exlab.cli import EXIT_CODES, main
+from exlab.errors import ExlabError, NoEvidence
 from tests.conftest import SAMPLES
 
 
@@ -19,9 +24,9 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"exlab {__version__}"
 
 
-def test_an_exlab_error_is_one_line_and_exit_code_2(tmp_path, capsys):
+def test_an_exlab_error_is_one_line_and_exit_code_1(tmp_path, capsys):
     missing = tmp_path / "nothing-here"
-    assert main(["events", str(missing)]) == 2
+    assert main(["events", str(missing)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("exlab: ") and str(missing) in err and "Traceback" not in err
 
@@ -37,3 +42,96 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert main(["events", str(SAMPLES / "contoso-kb2888788" / "events")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+CASES = sorted(p.name for p in SAMPLES.iterdir() if (p / "truth.json").is_file())
+ROOTS = str(SAMPLES / "lab-public-root.pem")
+
+
+def _one_error_line(err: str, *names: str) -> None:
+    """An error is one line, ``exlab: ...``, naming what it is about, without a traceback."""
+    lines = [line for line in err.splitlines() if not line.startswith("warning: ")]
+    assert len(lines) == 1 and lines[0].startswith("exlab: "), err
+    assert all(name in lines[0] for name in names) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_json_to_stdout_is_the_json_alone_on_every_sample(case, capsys):
+    # no --tz: the samples' Event Viewer CSV and Get-ExchangeCertificate exports warn, on stderr
+    assert main(["investigate", str(SAMPLES / case), "--roots", ROOTS, "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
+    assert payload["verdict"] in ("confirmed", "ruled_out", "inconclusive") and payload["case"]["files"]
+    assert "warning: " in err and "KB 2888788" in err
+
+
+def test_json_to_stdout_stays_json_when_a_file_is_refused(tmp_path, capsys):
+    from tests.test_case import BROKEN_LOG   # a SmtpSend log cut before its #Fields line
+
+    folder = tmp_path / "ex01"
+    shutil.copytree(SAMPLES / "contoso-kb2888788", folder)
+    (folder / "SEND20250321-9.LOG").write_bytes(BROKEN_LOG)
+    assert main(["investigate", str(folder), "--roots", ROOTS, "--tz", "Europe/Warsaw", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["verdict"] == "confirmed"
+    refused = [line for line in err.splitlines() if line.startswith("warning: ") and "SEND20250321-9" in line]
+    assert refused == [f"warning: {folder / 'SEND20250321-9.LOG'} the header: not read: expected the header "
+                       "line '#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,"
+                       "remote-endpoint,event,data,context'"]
+
+
+def _argv(command: str, path: Path, tmp_path: Path) -> list[str]:
+    return [command, str(path), *(["-o", str(tmp_path / "report.html")] if command == "report" else [])]
+
+
+@pytest.mark.parametrize("command", ["certs", "events", "investigate", "report"])
+def test_a_folder_without_evidence_of_the_kind_exits_3(command, tmp_path, capsys):
+    folder = tmp_path / "ex01"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("asked the admin on Monday", encoding="utf-8")
+    assert main(_argv(command, folder, tmp_path)) == 3
+    _one_error_line(capsys.readouterr().err, str(folder))
+    assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("command, other_kind", [("certs", "events"), ("events", "certs")])
+def test_evidence_of_another_kind_only_exits_3(command, other_kind, capsys):
+    folder = SAMPLES / "contoso-kb2888788" / other_kind
+    assert main([command, str(folder)]) == 3
+    _one_error_line(capsys.readouterr().err, str(folder), "expected a")
+
+
+@pytest.mark.parametrize("command", ["certs", "events", "investigate", "report"])
+def test_a_misspelt_path_exits_1(command, tmp_path, capsys):
+    misspelt = SAMPLES / "contoso-kb2888788" / "cert"
+    assert main(_argv(command, misspelt, tmp_path)) == 1
+    _one_error_line(capsys.readouterr().err, str(misspelt))
+
+
+@pytest.mark.parametrize("command", ["certs", "events", "investigate", "report"])
+def test_a_file_that_cannot_be_read_as_asked_exits_1(command, tmp_path, capsys):
+    damaged = tmp_path / "Application.evtx"
+    damaged.write_bytes(b"ElfFile\x00\x01\x02")   # an .evtx cut inside its file header
+    assert main(_argv(command, damaged, tmp_path)) == 1
+    _one_error_line(capsys.readouterr().err, str(damaged))
+
+
+def test_an_output_in_a_missing_folder_exits_1_before_reading(tmp_path, capsys):
+    target = tmp_path / "no-such-folder" / "certs.csv"
+    assert main(["certs", str(SAMPLES / "contoso-kb2888788" / "certs"), "-o", str(target)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and not target.exists()
+    _one_error_line(err, str(target), "an existing folder")
+
+
+def test_the_exit_codes_are_documented_where_the_command_says_so():
+    assert set(EXIT_CODES) == {0, 1, 2, 3}
+    assert NoEvidence("x").exit_code == 3 and ExlabError("x").exit_code == 1
+
+
+def test_a_file_the_system_refuses_exits_1_naming_it(tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file where a folder was meant", encoding="utf-8")
+    target = blocker / "diagnosis.json"
+    assert main(["investigate", str(SAMPLES / "northwind-quiet"), "--json", str(target)]) == 1
+    _one_error_line(capsys.readouterr().err, str(target), "Not a directory")

@@ -98,17 +98,17 @@ def test_without_name_the_certificates_frame_with_trust_as_json_lines(lab, tmp_p
     (["-o", "out.xlsx"], "expected an output file ending in .csv, .parquet, .jsonl"),
 ])
 def test_bad_options_are_exlab_errors(lab, capsys, extra, message):
-    assert _run(lab, *extra) == 2
+    assert _run(lab, *extra) == 1
     assert message in capsys.readouterr().err
 
 
 def test_never_writes_into_the_evidence(lab, capsys):
     target = lab["evidence"] / "out.csv"
-    assert _run(lab, "-o", str(target)) == 2
+    assert _run(lab, "-o", str(target)) == 1
     assert "outside the evidence" in capsys.readouterr().err
     assert not target.exists()
 
 
 def test_missing_evidence_is_reported(tmp_path, capsys):
-    assert main(["certs", str(tmp_path / "nothing")]) == 2
+    assert main(["certs", str(tmp_path / "nothing")]) == 1
     assert "nothing" in capsys.readouterr().err

@@ -55,18 +55,18 @@ def test_json_file_is_written_and_the_summary_still_printed(folder, tmp_path, ca
 
 def test_never_writes_into_the_evidence_folder(folder, capsys):
     root, _ = folder
-    assert main(["investigate", str(root), "--json", str(root / "diagnosis.json")]) == 2
+    assert main(["investigate", str(root), "--json", str(root / "diagnosis.json")]) == 1
     assert not (root / "diagnosis.json").exists()
     assert "outside the evidence folder" in capsys.readouterr().err
 
 
-def test_exit_code_2_on_a_folder_with_nothing_readable(tmp_path, capsys):
+def test_exit_code_3_on_a_folder_with_nothing_readable(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
-    assert main(["investigate", str(tmp_path)]) == 2
+    assert main(["investigate", str(tmp_path)]) == 3
     assert "holds nothing exlab reads" in capsys.readouterr().err
 
 
-def test_exit_code_2_on_an_unknown_time_zone(folder, capsys):
+def test_exit_code_1_on_an_unknown_time_zone(folder, capsys):
     root, _ = folder
-    assert main(["investigate", str(root), "--tz", "Nowhere/Zone"]) == 2
+    assert main(["investigate", str(root), "--tz", "Nowhere/Zone"]) == 1
     assert "expected an IANA time zone" in capsys.readouterr().err

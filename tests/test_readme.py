@@ -1,18 +1,75 @@
-"""The README's promises: its Python examples run as written, and CI runs its test command."""
+"""The README's promises: its Python examples and every ``exlab`` command line it shows run as
+written, the exit codes it lists are the command's, and CI runs its test command."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
+import shutil
+from pathlib import Path
 
 import matplotlib
+import pytest
 
-from tests.conftest import REPO
+from exlab.cli import EXIT_CODES, main
+from exlab.transport.schema import FAILURE_DTYPES
+from tests.conftest import REPO, SAMPLES
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+CONTOSO = "data/samples/contoso-kb2888788"
+ENGINEERS_CASE = "C:/cases/ex01"   # the README's stand-in for the engineer's own evidence folder
+PLACEHOLDER = re.compile(r"\[|\.\.\.|\b[A-Z]{2,}\b")   # syntax lines: [--option], PATH..., FOLDER
 
 
 def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+def _command_lines() -> list[str]:
+    """Every ``exlab ...`` command line of the README: in bash blocks (after any install step)
+    and in inline code, except the syntax lines of the Commands table and mere names."""
+    lines = [line.split("&&")[-1].strip() for block in _blocks("bash") for line in block.splitlines()]
+    lines += [code for code in re.findall(r"`([^`\n]+)`", README)
+              if not PLACEHOLDER.search(code) and len(code.split()) > 2]   # not a name (`exlab certs`)
+    commands = [re.sub(r"^\S*/exlab ", "exlab ", line) for line in lines if re.match(r"(\S*/)?exlab ", line)]
+    return list(dict.fromkeys(commands))
+
+
+def _slow(command: str) -> bool:
+    """Rendering a report executes the notebook; generating every case writes them all."""
+    return "--report" in command or command.startswith("exlab report") or "--all" in command
+
+
+COMMANDS = [pytest.param(c, marks=pytest.mark.slow) if _slow(c) else c for c in _command_lines()]
+
+
+def test_the_readme_shows_command_lines_of_every_command():
+    shown = {shlex.split(c)[1] for c in _command_lines()}
+    assert shown == {"investigate", "report", "events", "certs", "lab"}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_line_runs_as_written(command, tmp_path, monkeypatch, capsys):
+    shutil.copytree(SAMPLES, tmp_path / "data" / "samples")   # outputs land beside a copy, never in the repo
+    monkeypatch.chdir(tmp_path)
+    argv = [CONTOSO if arg == ENGINEERS_CASE else arg for arg in shlex.split(command)[1:]]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    for option, value in zip(argv, argv[1:]):
+        if option in ("-o", "--output", "--json", "--report") and value != "-":
+            assert (tmp_path / value).stat().st_size > 0, f"{command}: {value} not written"
+    if "--json" in argv and argv[argv.index("--json") + 1] == "-":
+        assert json.loads(out)["verdict"] in ("confirmed", "ruled_out", "inconclusive")
+    if argv[:3] == ["lab", "generate", "--all"]:
+        assert (tmp_path / argv[3] / "contoso-kb2888788" / "truth.json").is_file()
+
+
+def test_the_exit_codes_listed_are_the_commands():
+    section = README[README.index("## Commands"):README.index("## Samples")]
+    listed = {int(code) for code in re.findall(r"^\| (\d) \|", section, re.M)}
+    assert listed == set(EXIT_CODES)
 
 
 def test_ci_runs_the_readme_test_command():
@@ -21,11 +78,36 @@ def test_ci_runs_the_readme_test_command():
     assert commands[0].strip() in (REPO / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_python_examples_run_in_order(monkeypatch):
+def _run_python_examples(case_folder: str | Path) -> dict:
     matplotlib.use("Agg")
-    monkeypatch.chdir(REPO)
     namespace: dict = {}
     for block in _blocks("python"):
+        block = block.replace(f'open_case("{CONTOSO}"', f'open_case(r"{case_folder}"')
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own examples
+    return namespace
+
+
+def test_python_examples_run_in_order(monkeypatch):
+    monkeypatch.chdir(REPO)
+    namespace = _run_python_examples(CONTOSO)
     assert namespace["diagnosis"].verdict == "confirmed"
     assert namespace["events"]["event_id"].eq(2004).all() and len(namespace["events"]) > 0
+    assert len(namespace["case"].failures) > 0
+
+
+def test_python_examples_run_on_a_case_without_events_or_logs(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    folder = tmp_path / "ex01"
+    shutil.copytree(SAMPLES / "contoso-kb2888788", folder, ignore=shutil.ignore_patterns("events", "logs"))
+    namespace = _run_python_examples(folder)
+    case = namespace["case"]
+    assert case.events is None and case.sessions is None
+    assert case.failures.empty and list(case.failures.columns) == list(FAILURE_DTYPES)
+    assert namespace["diagnosis"].verdict == "inconclusive"
+
+
+def test_python_examples_run_on_a_healthy_case(monkeypatch):
+    monkeypatch.chdir(REPO)
+    namespace = _run_python_examples("data/samples/fabrikam-healthy")
+    assert namespace["case"].events is not None and namespace["case"].failures.empty
+    assert namespace["diagnosis"].verdict == "ruled_out"

@@ -338,9 +338,9 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     points_all = Facts.build(failures=failures, sessions=sessions, tracking=tracking).points
     fqdn = server_fqdn
     if fqdn is None:
-        fqdn, why = infer_server_fqdn(servers=servers, events=events)
-        if fqdn:
-            notes.append(f"server FQDN {fqdn} inferred from {why}")
+        fqdn, why = infer_server_fqdn(servers=servers, events=events, certs=certs, connectors=connectors)
+        if why:
+            notes.append(f"server FQDN {fqdn} inferred from {why}" if fqdn else why)
     if connector:
         chosen = connector_row(connectors, connector)
     else:

@@ -29,28 +29,76 @@ def _most_common(values: pd.Series) -> str | None:
     return None if values.empty else str(values.value_counts().index[0])
 
 
-def infer_server_fqdn(*, servers: pd.DataFrame | None = None,
-                      events: pd.DataFrame | None = None) -> tuple[str | None, str | None]:
-    """The transport server's FQDN: Get-ExchangeServer when it names one server, else the
-    computer name most MSExchangeTransport events carry.
+def infer_server_fqdn(*, servers: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+                      certs: pd.DataFrame | None = None,
+                      connectors: pd.DataFrame | None = None) -> tuple[str | None, str | None]:
+    """The transport server's FQDN and where the evidence gives it: Get-ExchangeServer when it
+    names one server, else the computer name most MSExchangeTransport events carry.
+
+    A name without a dot (``EX01``, as Get-WinEvent's MachineName or Get-ExchangeServer's Name
+    may give it) is a NetBIOS name, not an FQDN: its FQDN is looked for where the evidence
+    writes one (Get-ExchangeServer's Fqdn, the events' computer names, the certificates' names,
+    the send connectors' Fqdn and SourceTransportServers), else it is said as such, with None.
 
     >>> events = pd.DataFrame({"provider": ["MSExchangeTransport", "Service Control Manager"],
     ...                        "computer": ["ex01.contoso.com", "dc01.contoso.com"]})
     >>> infer_server_fqdn(events=events)
     ('ex01.contoso.com', 'computer name of the MSExchangeTransport events')
+    >>> netbios = events.assign(computer="EX01")
+    >>> fqdn, why = infer_server_fqdn(events=netbios, certs=pd.DataFrame({"dns_names": [("ex01", "ex01.contoso.com")]}))
+    >>> fqdn, why.split(", ")[0]
+    ('ex01.contoso.com', 'the certificates')
+    >>> fqdn, why = infer_server_fqdn(events=netbios)
+    >>> fqdn, why.split("; ")[1]
+    (None, 'the FQDN was not in the evidence: pass --fqdn (server_fqdn=)')
     """
-    if servers is not None and not servers.empty and "fqdn" in servers:
-        fqdns = servers["fqdn"].dropna().unique()
+    names: list[tuple[str, str]] = []   # (name, where it came from), best first
+    if servers is not None and not servers.empty:
+        fqdns = servers["fqdn"].dropna().unique() if "fqdn" in servers else []
         if len(fqdns) == 1:
-            return str(fqdns[0]), "Get-ExchangeServer"
+            names.append((str(fqdns[0]), "Get-ExchangeServer"))
+        elif len(fqdns) == 0 and "name" in servers and servers["name"].dropna().nunique() == 1:
+            names.append((str(servers["name"].dropna().iloc[0]), "Get-ExchangeServer name"))
     if events is not None and not events.empty:
         transport = events[(events["provider"].astype("string").str.lower() == "msexchangetransport")
                            .fillna(False).astype(bool)]
-        if not transport.empty:
-            found = _most_common(transport["computer"])
-            if found:
-                return found, "computer name of the MSExchangeTransport events"
-    return None, None
+        found = _most_common(transport["computer"]) if not transport.empty else None
+        if found:
+            names.append((found, "computer name of the MSExchangeTransport events"))
+    for name, why in names:
+        if "." in name:
+            return name, why
+    if not names:
+        return None, None
+    netbios, why = names[0]
+    found = _fqdns_named(netbios, servers=servers, events=events, certs=certs, connectors=connectors)
+    if found:
+        return found[0][0], f"{found[0][1]}, for the NetBIOS name {netbios} from the {why}"
+    return None, f"NetBIOS name {netbios} ({why}); the FQDN was not in the evidence: pass --fqdn (server_fqdn=)"
+
+
+def _fqdns_named(netbios: str, **frames: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """The FQDNs the evidence writes whose first label is ``netbios``, with where; only when
+    each source names just one (two different ones leave it open).
+
+    >>> _fqdns_named("EX01", connectors=pd.DataFrame({"source_transport_servers": [("EX01.contoso.com",)]}))
+    [('EX01.contoso.com', 'the send connectors')]
+    """
+    places = (("servers", "fqdn", "Get-ExchangeServer"), ("events", "computer", "the events' computer names"),
+              ("certs", "dns_names", "the certificates"), ("connectors", "fqdn", "the send connectors"),
+              ("connectors", "source_transport_servers", "the send connectors"))
+    found: list[tuple[str, str]] = []
+    for frame_name, column, where in places:
+        frame = frames.get(frame_name)
+        if frame is None or frame.empty or column not in frame:
+            continue
+        values = [v for cell in frame[column].dropna()
+                  for v in (cell if isinstance(cell, (tuple, list)) else (cell,))]
+        matching = {str(v) for v in values
+                    if "." in str(v) and str(v).split(".")[0].casefold() == netbios.casefold()}
+        if len({m.casefold() for m in matching}) == 1:
+            found.append((sorted(matching)[0], where))
+    return found
 
 
 def _to_cloud(row: dict[str, Any]) -> bool:

@@ -31,7 +31,7 @@ from exlab.certs.compare import compare_issuers
 from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
 from exlab.commands.export import export_target, utc_text, write_export
-from exlab.errors import ExlabError, UnsupportedFormat
+from exlab.errors import ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders
 
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     output = export_target(args.output, args.paths)
     at = _time(args.at)
     files, passed_over = certificate_files(args.paths)
+    if not files:
+        raise NoEvidence(", ".join(args.paths), None, "a certificate file or a Get-ExchangeCertificate export",
+                         f"{len(passed_over)} file(s) looked at, none holds one")
     if passed_over:
         print(f"passed over {len(passed_over)} file(s) in the folders that hold no certificates")
     certs = read_certs(files, password=args.password, tz=args.tz)

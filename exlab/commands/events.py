@@ -27,7 +27,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from exlab.commands.export import export_target, utc_text, write_export
-from exlab.errors import ExlabError
+from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
@@ -83,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
     files, passed_over = split_folders(args.paths, _is_event_export)
+    if not files:
+        raise NoEvidence(", ".join(args.paths), None, f"an event export ({', '.join(m.FORMAT for m in FORMATS)})",
+                         f"{len(passed_over)} file(s) looked at, none is one")
     frame = _read_all(files, args)
     print(summary(frame, passed_over=passed_over))
     if output is not None:

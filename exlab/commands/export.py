@@ -65,6 +65,8 @@ def export_target(output: str | Path | None, inputs: Iterable[str | Path]) -> Pa
     if output is None:
         return None
     _kind(output)
+    if not Path(output).parent.is_dir():
+        raise ExlabError(str(output), None, "an output file in an existing folder")
     return outside_evidence(output, list(inputs))
 
 

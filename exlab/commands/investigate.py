@@ -2,7 +2,8 @@
 
 ``--json FILE`` also writes the diagnosis as JSON; ``--json -`` writes only the JSON to
 stdout and the human summary to stderr. Exit code 0 when the case was analysed
-(whatever the verdict), 2 on an ExlabError (see ``exlab.cli``).
+(whatever the verdict), 3 when FOLDER holds no evidence, 1 on another ExlabError
+(``exlab.cli.EXIT_CODES``).
 
 Outputs are small functions of (args, case, diagnosis) in :data:`OUTPUTS`; a new option
 (an HTML report, say) adds its argument in :func:`add_parser` and its function there.

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from exlab.case import discover, what_exlab_reads
 from exlab.commands.investigate import add_case_options
+from exlab.errors import NoEvidence
 from exlab.report import write_report
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``report`` and its options."""
     parser = subparsers.add_parser(
         "report", help="investigate a case folder and render the report as one HTML file",
         description="Execute the investigation notebook on FOLDER and render it, without code, to one "
@@ -21,6 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check that FOLDER holds evidence (before the notebook starts), render, say where it went."""
+    if not discover(args.folder)[0]:
+        raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {args.folder} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,
                         roots=args.roots, tz=args.tz)

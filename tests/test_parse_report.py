@@ -1,0 +1,114 @@
+"""Warnings an engineer can act on: each names the evidence file and the place in it, once,
+and no path or line of exlab's own source reaches the notebook or the terminal."""
+
+from __future__ import annotations
+
+import linecache
+import pickle
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+import exlab
+from exlab.cli import main
+from exlab.errors import AssumptionWarning, DataLossWarning, ExlabWarning
+from exlab.parse_report import FileReport
+from tests.conftest import SAMPLES
+
+EXLAB_SOURCE = str(Path(exlab.__file__).parent)
+EVENT_FIXTURES = Path(__file__).parent / "events" / "fixtures"
+LOSSY_CSV = EVENT_FIXTURES / "app-pl-PL-bom.csv"          # line 4 holds a date no culture writes
+FL_EN_AU = "generated/Get-ExchangeCertificate-fl-en-AU.txt"  # local times, no time zone given
+
+
+def _recorded(read) -> list[warnings.WarningMessage]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read()
+    return [w for w in caught if issubclass(w.category, ExlabWarning)]
+
+
+def _shown(caught: warnings.WarningMessage) -> str:
+    """What Python (and so JupyterLab's stderr) prints for a warning."""
+    return warnings.formatwarning(caught.message, caught.category, caught.filename, caught.lineno, caught.line)
+
+
+def test_a_lost_record_warns_with_the_file_as_filename_and_its_line_as_lineno():
+    caught = _recorded(lambda: exlab.read_events(LOSSY_CSV, tz="Europe/Warsaw"))
+    assert len(caught) == 1
+    (loss,) = caught
+    assert loss.category is DataLossWarning
+    assert (loss.filename, loss.lineno) == (str(LOSSY_CSV), 4)
+    assert str(loss.message).startswith("line 4: skipped 1 record(s) and 0 chunk(s)")
+    shown = _shown(loss)
+    assert shown.startswith(f"{LOSSY_CSV}:4: DataLossWarning: line 4: skipped 1 record(s)")
+    assert EXLAB_SOURCE not in shown and ".py" not in shown
+    assert shown.count("\n") == 1   # one line: no source line, and the evidence was not read to show one
+
+
+@pytest.mark.real_exports
+def test_an_assumed_time_zone_warns_once_naming_the_real_export(real_exports):
+    path = real_exports / FL_EN_AU
+    caught = _recorded(lambda: exlab.read_certs(path))
+    assert [w.category for w in caught] == [AssumptionWarning]
+    assert caught[0].filename == str(path)
+    assert "local times read as UTC" in str(caught[0].message)
+    shown = _shown(caught[0])
+    assert shown.startswith(f"{path}:0: AssumptionWarning: local times read as UTC")
+    assert EXLAB_SOURCE not in shown and "exchange_list.py" not in shown and shown.count("\n") == 1
+
+
+def test_the_same_warning_is_given_once_per_file():
+    report = FileReport("logs/SEND20250320-1.LOG", "", "smtp-send-log")
+    report.skip_record("line 9", "7 fields, expected 9")
+    caught = _recorded(lambda: [report.warn_losses() for _ in range(3)])
+    assert len(caught) == 1 and report.warnings == [str(caught[0].message)]
+
+
+def test_showing_a_warning_does_not_read_the_evidence(tmp_path):
+    evidence = tmp_path / "Get-ExchangeCertificate-fl.txt"
+    evidence.write_text("Thumbprint : ABC\n", encoding="utf-8")
+    report = FileReport(str(evidence), "", "exchange-list")
+    (caught,) = _recorded(lambda: report.warn("NotAfter not understood", "line 1"))
+    assert "Thumbprint" not in _shown(caught)
+    assert linecache.getline(str(evidence), 1) == ""
+
+
+def test_a_warning_survives_pickling_with_its_file_and_place():
+    warning = DataLossWarning("bad signature", "Application.evtx", "chunk 3 at offset 0x11000")
+    copy = pickle.loads(pickle.dumps(warning))
+    assert (copy.text, copy.source, copy.where, str(copy)) == (warning.text, warning.source, warning.where,
+                                                               str(warning))
+
+
+def test_the_command_prints_each_warning_once_as_one_line_naming_file_and_place(capsys):
+    assert main(["events", str(LOSSY_CSV), "--tz", "Europe/Warsaw"]) == 0
+    err = capsys.readouterr().err
+    warning_lines = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warning_lines) == 1
+    assert warning_lines[0].startswith(f"warning: {LOSSY_CSV} line 4: skipped 1 record(s) and 0 chunk(s)")
+    assert EXLAB_SOURCE not in err and "Warning:" not in err and ".py" not in err
+
+
+
+def test_a_file_a_case_cannot_read_is_a_warning_naming_it_and_the_place(tmp_path):
+    from tests.test_case import BROKEN_LOG   # a SmtpSend log cut before its #Fields line
+
+    shutil.copytree(SAMPLES / "contoso-kb2888788" / "certs", tmp_path / "certs")
+    broken = tmp_path / "SEND20250321-1.LOG"
+    broken.write_bytes(BROKEN_LOG)
+    caught = _recorded(lambda: exlab.open_case(tmp_path, tz="Europe/Warsaw"))
+    refused = [w for w in caught if w.filename == str(broken)]
+    assert len(refused) == 1
+    assert str(refused[0].message).startswith("the header: not read: expected the header line '#Fields:")
+    assert EXLAB_SOURCE not in _shown(refused[0])
+
+
+
+def test_a_case_that_reads_a_file_again_warns_about_it_once(tmp_path):
+    shutil.copy(LOSSY_CSV, tmp_path / "app-pl-PL-bom.csv")
+    (tmp_path / "zz-cut.evtx").write_bytes(b"ElfFile\x00\x01\x02")   # refused: the events are read again one by one
+    caught = _recorded(lambda: exlab.open_case(tmp_path, tz="Europe/Warsaw"))
+    assert [(Path(w.filename).name, w.lineno) for w in caught] == [("app-pl-PL-bom.csv", 4), ("zz-cut.evtx", 0)]
