@@ -76,6 +76,7 @@ def test_windows_powershell_export_gives_the_readme_values():
     # Properties is only a type name: the catalog takes the insertion strings back out of the message
     assert frame["data"].iloc[0] == {"%1": "Outbound to Office 365", "%2": MESSAGE_ID, "%3": RESPONSE}
     assert frame["data"].iloc[1]["%1"] == "smtp.munsonspickles.com"
+    assert frame["data"].iloc[1]["%2"] == "Default Frontend MPEX02"  # not the rest of Exchange's sentence
     assert frame["message"].iloc[1] == MESSAGE_12014                # a line break and quotes inside the cell
     assert any("taken back out of the message" in note for note in report.warnings)
 
