@@ -176,7 +176,7 @@ def test_sloppy_internal_certificate_falls_back_and_says_why(pki, tmp_path):
     ("ThirdParty", "public", True),
     ("Enterprise", "internal", False),
     ("GroupPolicy", "internal", False),
-    ("None", "self-signed", False),
+    ("None", "unknown", None),   # None means self-signed, but this one names another issuer
     ("Registry", "unknown", None),
     ("Unknown", "unknown", None),
     (None, "unknown", None),
@@ -188,7 +188,10 @@ def test_root_ca_type_fallback_when_no_chain_can_be_built(root_ca_type, issuer_c
     assert row["issuer_class"] == issuer_class
     assert (None if pd.isna(row["trusted_by_microsoft365"]) else bool(row["trusted_by_microsoft365"])) is trusted
     assert row["missing_issuer"] == "CN=Fabrikam Issuing CA"
-    if root_ca_type:
+    if root_ca_type == "None":
+        assert row["trust_basis"].startswith("the export's RootCAType=None implies self-signed, but the certificate "
+                                             "is issued by CN=Fabrikam Issuing CA (")
+    elif root_ca_type:
         assert row["trust_basis"].startswith(f"exported RootCAType={root_ca_type} (")
 
 
