@@ -36,7 +36,15 @@ WEAK_HASHES: dict[str, str] = {"sha1": "SHA-1", "md5": "MD5", "md4": "MD4", "md2
 # Hash names for signature algorithms cryptography no longer resolves (it cannot verify them either).
 LEGACY_SIGNATURE_HASHES: dict[str, str] = {"1.2.840.113549.1.1.2": "md2", "1.2.840.113549.1.1.3": "md4",
                                            "1.2.840.113549.1.1.4": "md5"}
-_EDDSA = {SignatureAlgorithmOID.ED25519: ed25519.Ed25519PublicKey, SignatureAlgorithmOID.ED448: ed448.Ed448PublicKey}
+# Signature algorithms by family, from the constants' names (RSA_WITH_SHA1, ECDSA_WITH_SHA256...).
+_PREFIXES = (("RSASSA_PSS", "rsa-pss"), ("RSA_WITH", "rsa"), ("_RSA_WITH", "rsa"), ("ECDSA_WITH", "ecdsa"),
+             ("DSA_WITH", "dsa"), ("ED25519", "ed25519"), ("ED448", "ed448"))
+_FAMILIES: dict[x509.ObjectIdentifier, str] = {
+    oid: family for name, oid in vars(SignatureAlgorithmOID).items() if isinstance(oid, x509.ObjectIdentifier)
+    for prefix, family in _PREFIXES if name.startswith(prefix)}
+_KEY_TYPES: dict[str, type] = {"rsa": rsa.RSAPublicKey, "rsa-pss": rsa.RSAPublicKey, "ecdsa": ec.EllipticCurvePublicKey,
+                               "dsa": dsa.DSAPublicKey, "ed25519": ed25519.Ed25519PublicKey,
+                               "ed448": ed448.Ed448PublicKey}
 
 
 @dataclass(frozen=True)
@@ -106,8 +114,9 @@ def signature_verifies(cert: x509.Certificate, key: CertificatePublicKeyTypes) -
     """Whether ``key`` made ``cert``'s signature: True, False, or None when the signature
     algorithm is one no library here can verify (MD2, MD4, GOST...).
 
-    A key of another type than the signature's algorithm (an EC key for an RSA signature)
-    did not make it: False.
+    The algorithm's family comes from its OID (cryptography gives no parameters for
+    md5WithRSAEncryption or ecdsa-with-SHA1); a key of another type than that family (an
+    EC key for an RSA signature) did not make it: False.
 
     >>> from exlab.lab.pki import LabPki
     >>> pki = LabPki("doc")
@@ -116,31 +125,28 @@ def signature_verifies(cert: x509.Certificate, key: CertificatePublicKeyTypes) -
     >>> signature_verifies(pki.internal_ca.certificate, pki.public_root.certificate.public_key())
     False
     """
+    family = _FAMILIES.get(cert.signature_algorithm_oid)
     try:
         algorithm = cert.signature_hash_algorithm
-        parameters = cert.signature_algorithm_parameters
-    except (UnsupportedAlgorithm, ValueError):   # e.g. RSA-PSS with an unknown mask generation function
+        parameters = cert.signature_algorithm_parameters if family == "rsa-pss" else None
+    except (UnsupportedAlgorithm, ValueError):   # MD2, or RSA-PSS with an unknown mask generation function
         return None
+    if family is None:   # ML-DSA, GOST: nothing here verifies them
+        return None
+    if not isinstance(key, _KEY_TYPES[family]):
+        return False
     signature, signed = cert.signature, cert.tbs_certificate_bytes
     try:
-        if isinstance(key, rsa.RSAPublicKey):
-            if not isinstance(parameters, (padding.PKCS1v15, padding.PSS)) or algorithm is None:
-                return False
+        if family == "rsa":
+            key.verify(signature, signed, padding.PKCS1v15(), algorithm)
+        elif family == "rsa-pss":
             key.verify(signature, signed, parameters, algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            if not isinstance(parameters, ec.ECDSA):
-                return False
-            key.verify(signature, signed, parameters)
-        elif isinstance(key, dsa.DSAPublicKey):
-            if parameters is not None or algorithm is None:
-                return False
+        elif family == "ecdsa":
+            key.verify(signature, signed, ec.ECDSA(algorithm))
+        elif family == "dsa":
             key.verify(signature, signed, algorithm)
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            if not isinstance(key, _EDDSA.get(cert.signature_algorithm_oid, ())):
-                return False
-            key.verify(signature, signed)
         else:
-            return None
+            key.verify(signature, signed)
     except InvalidSignature:
         return False
     except (UnsupportedAlgorithm, ValueError, TypeError):
