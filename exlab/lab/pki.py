@@ -454,9 +454,11 @@ class LabPki:
                            extensions=extensions, serial_size=19 if ca == "internal" else 16,
                            signature_hash=signature_hash)
 
-    def exchange_self_signed(self, hostname: str, fqdn: str, *, not_before: datetime) -> LabCertificate:
+    def exchange_self_signed(self, hostname: str, fqdn: str, *, not_before: datetime,
+                             signature_hash: SignatureHash = "sha1") -> LabCertificate:
         """The certificate Exchange setup creates: CN=<hostname>, SAN hostname and FQDN, 5 years,
-        sha1WithRSAEncryption, no key identifiers (as the real ones).
+        sha1WithRSAEncryption, no key identifiers (as the real ones). ``signature_hash="sha256"``
+        gives the same certificate signed as self-signed certificates made by other tools are.
 
         >>> from datetime import datetime, timezone
         >>> cert = LabPki("doc").exchange_self_signed("EX01", "ex01.contoso.com",
@@ -472,7 +474,7 @@ class LabPki:
             subject=x509.Name([_cn(hostname)]), issuer=None, not_before=not_before,
             not_after=_add_years(not_before, EXCHANGE_SELF_SIGNED_YEARS),
             extensions=_exchange_extensions(_san([hostname, fqdn])), serial_size=16,
-            signature_hash="sha1", key_identifiers=False)
+            signature_hash=signature_hash, key_identifiers=False)
 
     def exchange_auth(self, *, not_before: datetime) -> LabCertificate:
         """``CN=Microsoft Exchange Server Auth Certificate``: self-signed with SHA-1, no SAN, 5 years.
