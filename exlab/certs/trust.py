@@ -374,7 +374,17 @@ def _verify(cert: x509.Certificate, intermediates: list[x509.Certificate], store
 
 
 def _short(err: Exception) -> str:
+    """The verifier's message without its debugging detail (``Forbidden signature algorithm:
+    AlgorithmIdentifier { ... params: RsaWithSha1(...) }`` becomes ``forbidden signature
+    algorithm (RsaWithSha1)``).
+
+    >>> _short(ValueError("validation failed: candidates exhausted: Forbidden signature algorithm: "
+    ...     "AlgorithmIdentifier { oid: DefinedByMarker(PhantomData<x>), params: RsaWithSha1(Some(())) }"))
+    'candidates exhausted: forbidden signature algorithm (RsaWithSha1)'
+    """
     text = re.sub(r"\s*\(encountered processing .*$", "", str(err), flags=re.S)
+    text = re.sub(r"Forbidden signature algorithm: AlgorithmIdentifier \{.*?params: (\w+).*?\}(?=;|$)",
+                  r"forbidden signature algorithm (\1)", text, flags=re.S)
     return text.removeprefix("validation failed: ")
 
 
