@@ -27,6 +27,15 @@ the other certificates of the evidence as intermediates:
 Rows without DER (a Get-ExchangeCertificate table or list) are matched by issuer name
 against the evidence and the anchors, and ``trust_basis`` says so.
 
+Self-signed and each chain link are judged by :mod:`exlab.certs.signatures`, whatever the
+signature's hash: Exchange's own certificates are signed with SHA-1, which the verifier
+forbids, so they and SHA-1 chains are judged by their structure (the walk of step 3), and
+``trust_basis`` names the old hash (``signed with SHA-1``). A public chain with such a
+link stays ``public``, with ``trusted_by_microsoft365`` NA: whether Exchange Online accepts
+it is not known. The export's RootCAType never makes a certificate self-signed (real
+servers report ``Registry`` for their own self-signed certificate, ``None`` for the Auth
+certificate); the certificate's own structure does.
+
 >>> from datetime import datetime, timezone
 >>> from exlab.certs.schema import certs_frame
 >>> from exlab.lab.pki import LabPki
