@@ -282,7 +282,8 @@ def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, a
         anchor = anchors.find(cert)
         if anchor is not None:
             return _anchored((subject,), anchor, at, issued, "the certificate is that root itself")
-        finding = "".join(f"; {text}" for text in (weak_hash(cert),) if text)
+        weak = weak_hash(cert)
+        finding = f"; {weak}" if weak else ""
         if _is_ca(cert) and (name_key(subject) in evidence.issuers or not present(row.get("dns_names"))):
             return Verdict("internal", (subject,), subject, False,
                            f"root CA certificate in the evidence, not a trust anchor ({check.basis}){finding}")
@@ -444,7 +445,8 @@ def _judge_by_name(row: dict, evidence: _Evidence, anchors: TrustAnchors, at: da
     if subject is None and issuer is None:
         return _fallback(row, (), None, "no subject, issuer or DER in the export")
     chain = (subject or "?",)
-    if (exported_self_signed is True) or (subject is not None and issuer is not None and name_key(subject) == name_key(issuer)):
+    same_names = subject is not None and issuer is not None and name_key(subject) == name_key(issuer)
+    if exported_self_signed is True or same_names:
         if subject is not None and name_key(subject) in evidence.issuers:
             return Verdict("internal", chain, subject, False,
                            "root CA in the evidence, not a trust anchor (other certificates name it as issuer; no DER)")

@@ -340,8 +340,9 @@ def test_self_signed_internal_public_and_expired_are_told_apart_whatever_the_has
                                      not_before=datetime(2021, 1, 4, tzinfo=UTC),
                                      not_after=datetime(2023, 1, 4, tzinfo=UTC)),
     }
+    # each chain in a .p7b; the public root comes with roots=, never with the evidence
     evidence = _read(tmp_path, **{f"{key.replace('-', '')}_p7b": p7b_bytes(cert.chain[:-1] if "public" in key
-                                                                           else cert.chain)   # roots= has the public root
+                                                                           else cert.chain)
                                   for key, cert in made.items()})
     judged = judge_trust(evidence, roots=lab_root_pem, at=FAILURE).set_index("thumbprint")
     assert judged.loc[made["self"].thumbprint, "signature_hash"] == hash_name

@@ -90,8 +90,8 @@ def test_exchange_certificates_have_the_shape_of_the_real_ones(pki, real_exports
                                     not_before=real.not_valid_before_utc).certificate
     def shape(cert):
         return (cert.version, cert.signature_algorithm_oid, cert.subject, cert.issuer, cert.not_valid_before_utc,
-                cert.not_valid_after_utc, cert.public_key().key_size, [(e.oid, e.critical, e.value) for e in cert.extensions],
-                len(cer_bytes(cert)) - len(cert.signature))
+                cert.not_valid_after_utc, cert.public_key().key_size,
+                [(e.oid, e.critical, e.value) for e in cert.extensions], len(cer_bytes(cert)) - len(cert.signature))
     assert shape(made) == shape(real)
     auth = pki.exchange_auth(not_before=T0).certificate
     assert auth.signature_algorithm_oid == real.signature_algorithm_oid
