@@ -4,8 +4,10 @@
 (SHA-1 of the DER), subject and issuer as Windows prints them (most specific RDN first,
 ``, `` between RDNs, Windows' attribute names such as ``S=`` and ``E=``, values with
 special characters in double quotes), the names the certificate covers, its dates,
-serial number as Windows shows it, key size, signature hash and whether it allows
-server authentication.
+serial number as Windows shows it, key size, signature hash, whether it allows
+server authentication, and whether it is self-signed (:func:`exlab.certs.signatures.self_signed`,
+whatever the hash; when its signature algorithm cannot be verified here the names decide,
+the row's ``_undetermined`` says so, and an export's IsSelfSigned takes precedence in the merge).
 
 >>> from cryptography import x509
 >>> from cryptography.x509.oid import NameOID
