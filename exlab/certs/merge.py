@@ -7,9 +7,11 @@ the row's ``conflicts`` (and returned as a note for the parse report), never hid
 ``server`` and ``source`` keep every value seen, ``; ``-joined (one certificate may sit in
 the stores of several servers).
 
-A row may carry two private keys: ``_key``, the SHA-1 of the DER an export carried
-(when it differs from the thumbprint the export printed, that is a conflict), and
-``_truncated``, the columns an export showed cut short (``...``).
+A row may carry three private keys: ``_key``, the SHA-1 of the DER an export carried
+(when it differs from the thumbprint the export printed, that is a conflict),
+``_truncated``, the columns an export showed cut short (``...``), and ``_undetermined``,
+the X.509 columns a DER row could only guess (a self-signed test whose signature algorithm
+cannot be verified): there the exports' values come first.
 
 >>> import pandas as pd
 >>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": "a.txt"},
@@ -57,7 +59,7 @@ def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str
                                               f"but its certificate data hashes to {key}"))
     with_der = [row for row in group if row.get("der") is not None]
     for column in X509_COLUMNS:
-        out[column] = _merge_column(column, with_der + [r for r in group if r.get("der") is None], conflicts)
+        out[column] = _merge_column(column, _authority_first(column, group), conflicts)
     for column in EXCHANGE_COLUMNS:
         out[column] = _merge_column(column, group, conflicts)
     out["der"] = with_der[0]["der"] if with_der else None
@@ -66,6 +68,15 @@ def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str
     earlier = [text for row in group for text in row.get("conflicts") or ()]
     out["conflicts"] = tuple(dict.fromkeys(earlier + [text for _, text in conflicts]))
     return out, conflicts
+
+
+def _authority_first(column: str, group: list[dict]) -> list[dict]:
+    """The rows in the order they decide ``column``: DER facts, exports, then DER guesses."""
+    def rank(row: dict) -> int:
+        if row.get("der") is None:
+            return 1
+        return 2 if column in row.get("_undetermined", ()) else 0
+    return sorted(group, key=rank)
 
 
 def _merge_column(column: str, rows: list[dict], conflicts: list[tuple[str, str]]):

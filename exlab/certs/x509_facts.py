@@ -4,8 +4,10 @@
 (SHA-1 of the DER), subject and issuer as Windows prints them (most specific RDN first,
 ``, `` between RDNs, Windows' attribute names such as ``S=`` and ``E=``, values with
 special characters in double quotes), the names the certificate covers, its dates,
-serial number as Windows shows it, key size, signature hash and whether it allows
-server authentication.
+serial number as Windows shows it, key size, signature hash, whether it allows
+server authentication, and whether it is self-signed (:func:`exlab.certs.signatures.self_signed`,
+whatever the hash; when its signature algorithm cannot be verified here the names decide,
+the row's ``_undetermined`` says so, and an export's IsSelfSigned takes precedence in the merge).
 
 >>> from cryptography import x509
 >>> from cryptography.x509.oid import NameOID
@@ -28,11 +30,12 @@ import warnings
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from exlab.certs.schema import utc_timestamp
+from exlab.certs.signatures import self_signed, signature_hash
 
 # The attribute names Windows' CertNameToStr (X500 form) writes; others become OID.<dotted>.
 WINDOWS_NAME_KEYS: dict[str, str] = {
@@ -57,9 +60,6 @@ WINDOWS_NAME_KEYS: dict[str, str] = {
     "2.5.4.20": "Phone",
 }
 _NEEDS_QUOTES = re.compile(r'[,+="\n<>#;]')
-# Hash names for signature algorithms cryptography no longer resolves.
-_LEGACY_SIGNATURE_HASHES = {"1.2.840.113549.1.1.2": "md2", "1.2.840.113549.1.1.4": "md5",
-                            "1.2.840.113549.1.1.3": "md4"}
 # What a damaged or unusual extension can raise when read.
 _EXTENSION_ERRORS = (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 _DNS_LIKE = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$")
@@ -187,9 +187,13 @@ def certificate_facts(der: bytes, cert: x509.Certificate | None = None) -> Facts
             facts.notes.append(f"{column} {value.isoformat()} is beyond the frame's time range; left NaT")
         facts.row[column] = stamp
     facts.row["dns_names"] = _dns_names(cert, facts.notes)
-    facts.row["is_self_signed"] = _is_self_signed(cert)
+    check = self_signed(cert)
+    facts.row["is_self_signed"] = check.value
+    if check.guessed:   # an export's IsSelfSigned decides (see merge)
+        facts.row["_undetermined"] = frozenset({"is_self_signed"})
+        facts.notes.append(f"self-signed judged without its signature: {check.basis}")
     facts.row["public_key_size"] = _public_key_size(cert)
-    facts.row["signature_hash"] = _signature_hash(cert)
+    facts.row["signature_hash"] = signature_hash(cert)
     facts.row["server_auth"] = _server_auth(cert, facts.notes)
     return facts
 
@@ -207,16 +211,6 @@ def _dns_names(cert: x509.Certificate, notes: list[str]) -> tuple[str, ...]:
     return unique_names(names)
 
 
-def _is_self_signed(cert: x509.Certificate) -> bool:
-    if cert.subject.public_bytes() != cert.issuer.public_bytes():
-        return False
-    try:
-        cert.verify_directly_issued_by(cert)
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-        return False
-    return True
-
-
 def _public_key_size(cert: x509.Certificate) -> int | None:
     try:
         key = cert.public_key()
@@ -228,14 +222,6 @@ def _public_key_size(cert: x509.Certificate) -> int | None:
     if size is None and hasattr(key, "curve"):
         size = key.curve.key_size
     return size
-
-
-def _signature_hash(cert: x509.Certificate) -> str | None:
-    try:
-        algorithm = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        return _LEGACY_SIGNATURE_HASHES.get(cert.signature_algorithm_oid.dotted_string)
-    return algorithm.name if algorithm is not None else None
 
 
 def _server_auth(cert: x509.Certificate, notes: list[str]) -> bool | None:

@@ -371,7 +371,7 @@ def _write_tracking_log(gen: Generated, export: Export, path: Path, events: int 
     gen.files.extend(write_tracking_logs(path, _tracking_rows(gen, str(export.server)), version=version))
 
 
-_ROOT_CA_TYPES = {"public": "ThirdParty", "internal": "Enterprise", "self-signed": "None", "auth": "None"}
+_ROOT_CA_TYPES = {"public": "ThirdParty", "internal": "Enterprise", "self-signed": "Registry", "auth": "None"}   # as real servers report them
 
 
 def exchange_certificates(gen: Generated, server: str) -> list[Any]:

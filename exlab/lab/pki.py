@@ -10,7 +10,10 @@ Two certification hierarchies stand behind the KB 2888788 story:
   with ``--roots`` (see :func:`roots_pem`). Evidence never declares its own trust anchors.
 
 Server certificates carry CN and SAN and the serverAuth EKU; :meth:`LabPki.exchange_self_signed`
-and :meth:`LabPki.exchange_auth` make the two self-signed certificates Exchange setup creates.
+and :meth:`LabPki.exchange_auth` make the two self-signed certificates Exchange setup creates,
+signed with sha1WithRSAEncryption and without key identifiers like the real ones. cryptography
+no longer signs certificates with SHA-1 or MD5, so :func:`legacy_signed` signs the
+TBSCertificate itself and assembles the DER.
 
 Everything is deterministic: the same seed and dates give byte-identical certificates.
 cryptography cannot seed RSA key generation, so :func:`lab_rsa_key` derives the primes
@@ -42,7 +45,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
@@ -53,8 +56,10 @@ __all__ = [
     "LabPki",
     "cer_bytes",
     "lab_rsa_key",
+    "legacy_signed",
     "p7b_bytes",
     "pfx_bytes",
+    "relabel_signature",
     "roots_pem",
 ]
 
@@ -71,6 +76,17 @@ _MS_CA_VERSION = x509.ObjectIdentifier("1.3.6.1.4.1.311.21.1")
 _MS_CERT_TYPE = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2")
 _CABF_ORGANIZATION_VALIDATED = x509.ObjectIdentifier("2.23.140.1.2.2")
 _PUBLIC_CA_HOST = "lab-public.exlab.test"   # RFC 2606 reserved name: nothing real answers there
+
+# DER AlgorithmIdentifiers of the signature algorithms cryptography no longer signs with.
+LEGACY_ALGORITHMS: dict[str, bytes] = {
+    "sha1WithRSAEncryption": bytes.fromhex("300d06092a864886f70d0101050500"),
+    "md5WithRSAEncryption": bytes.fromhex("300d06092a864886f70d0101040500"),
+    "md2WithRSAEncryption": bytes.fromhex("300d06092a864886f70d0101020500"),
+    "ecdsa-with-SHA1": bytes.fromhex("300906072a8648ce3d0401"),
+    "dsa-with-sha1": bytes.fromhex("300906072a8648ce380403"),
+}
+_LEGACY_HASHES = {"sha1": hashes.SHA1, "md5": hashes.MD5}
+SignatureHash = Literal["sha256", "sha1", "md5"]
 
 _SMALL_PRIMES = tuple(n for n in range(3, 10_000) if all(n % d for d in range(2, math.isqrt(n) + 1)))
 _SIEVE_WINDOW = 1 << 13   # odd candidates per window; prime gaps near 2**1024 average ~710
@@ -303,7 +319,8 @@ class LabPki:
 
     def _build(self, *, label: str, subject: x509.Name, issuer: LabCertificate | None,
                not_before: datetime, not_after: datetime, extensions: Iterable[x509.Extension],
-               serial_size: int) -> LabCertificate:
+               serial_size: int, signature_hash: SignatureHash = "sha256",
+               key_identifiers: bool = True) -> LabCertificate:
         key = self._key(label)
         signer = issuer.key if issuer is not None else key
         builder = (
@@ -316,13 +333,17 @@ class LabPki:
             .not_valid_before(_utc(not_before))
             .not_valid_after(_utc(not_after))
         )
-        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        if issuer is not None:
+        if key_identifiers:
+            builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        if key_identifiers and issuer is not None:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False)
         for ext in extensions:
             builder = builder.add_extension(ext.value, ext.critical)
-        return LabCertificate(builder.sign(signer, hashes.SHA256()), key, issuer)
+        certificate = builder.sign(signer, hashes.SHA256())
+        if signature_hash != "sha256":
+            certificate = legacy_signed(certificate, signer, signature_hash)
+        return LabCertificate(certificate, key, issuer)
 
     # -- certification authorities
 
@@ -383,7 +404,8 @@ class LabPki:
     # -- end-entity certificates
 
     def server(self, common_name: str, dns_names: Sequence[str] = (), *, ca: Literal["internal", "public"],
-               not_before: datetime, not_after: datetime | None = None, label: str | None = None) -> LabCertificate:
+               not_before: datetime, not_after: datetime | None = None, label: str | None = None,
+               signature_hash: SignatureHash = "sha256") -> LabCertificate:
         """A server certificate for ``common_name`` with ``dns_names`` as SAN, issued by ``ca``.
 
         The internal CA issues what the AD CS *Web Server* template gives (serverAuth only);
@@ -391,7 +413,7 @@ class LabPki:
         policy OID, OCSP). An empty ``dns_names`` leaves out the SAN, as sloppy internal
         requests do. ``not_after`` defaults to two years after ``not_before``; ``label``
         (default: CA, names and start) picks the key, so a renewal with a new label gets a
-        new key.
+        new key. ``signature_hash`` ``sha1`` or ``md5`` makes what CAs issued before 2016.
 
         >>> from datetime import datetime, timezone
         >>> cert = LabPki("doc").server("mail.contoso.com", ["mail.contoso.com"], ca="public",
@@ -429,32 +451,33 @@ class LabPki:
             x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.organization), _cn(common_name)])
         return self._build(label=label, subject=subject, issuer=issuer, not_before=not_before, not_after=not_after,
-                           extensions=extensions, serial_size=19 if ca == "internal" else 16)
+                           extensions=extensions, serial_size=19 if ca == "internal" else 16,
+                           signature_hash=signature_hash)
 
-    def exchange_self_signed(self, hostname: str, fqdn: str, *, not_before: datetime) -> LabCertificate:
-        """The certificate Exchange setup creates: CN=<hostname>, SAN hostname and FQDN, 5 years.
+    def exchange_self_signed(self, hostname: str, fqdn: str, *, not_before: datetime,
+                             signature_hash: SignatureHash = "sha1") -> LabCertificate:
+        """The certificate Exchange setup creates: CN=<hostname>, SAN hostname and FQDN, 5 years,
+        sha1WithRSAEncryption, no key identifiers (as the real ones). ``signature_hash="sha256"``
+        gives the same certificate signed as self-signed certificates made by other tools are.
 
         >>> from datetime import datetime, timezone
         >>> cert = LabPki("doc").exchange_self_signed("EX01", "ex01.contoso.com",
         ...                                           not_before=datetime(2021, 2, 1, tzinfo=timezone.utc))
         >>> cert.subject == cert.issuer, cert.certificate.not_valid_after_utc.year
         (True, 2026)
+        >>> cert.certificate.signature_algorithm_oid._name
+        'sha1WithRSAEncryption'
         """
         not_before = _utc(not_before)
-        usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                              data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                              encipher_only=False, decipher_only=False)
-        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
         return self._build(
             label=f"exchange-self-signed:{hostname}:{fqdn}:{not_before.isoformat()}",
             subject=x509.Name([_cn(hostname)]), issuer=None, not_before=not_before,
             not_after=_add_years(not_before, EXCHANGE_SELF_SIGNED_YEARS),
-            extensions=[x509.Extension(usage.oid, False, usage), x509.Extension(eku.oid, False, eku),
-                        _san([hostname, fqdn])],
-            serial_size=16)
+            extensions=_exchange_extensions(_san([hostname, fqdn])), serial_size=16,
+            signature_hash=signature_hash, key_identifiers=False)
 
     def exchange_auth(self, *, not_before: datetime) -> LabCertificate:
-        """``CN=Microsoft Exchange Server Auth Certificate``: self-signed, no SAN, 5 years.
+        """``CN=Microsoft Exchange Server Auth Certificate``: self-signed with SHA-1, no SAN, 5 years.
 
         >>> from datetime import datetime, timezone
         >>> auth = LabPki("doc").exchange_auth(not_before=datetime(2021, 2, 1, tzinfo=timezone.utc))
@@ -462,11 +485,21 @@ class LabPki:
         'CN=Microsoft Exchange Server Auth Certificate'
         """
         not_before = _utc(not_before)
-        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
         return self._build(
             label=f"exchange-auth:{not_before.isoformat()}", subject=x509.Name([_cn(AUTH_CERTIFICATE_SUBJECT)]),
             issuer=None, not_before=not_before, not_after=_add_years(not_before, EXCHANGE_SELF_SIGNED_YEARS),
-            extensions=[x509.Extension(eku.oid, False, eku)], serial_size=16)
+            extensions=_exchange_extensions(None), serial_size=16, signature_hash="sha1", key_identifiers=False)
+
+
+def _exchange_extensions(san: x509.Extension | None) -> list[x509.Extension]:
+    """What Exchange's own certificates carry, in their order: KeyUsage (critical), the SAN,
+    EKU serverAuth, BasicConstraints CA:FALSE (critical)."""
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
+    return [x509.Extension(usage.oid, True, usage), *([san] if san else []), x509.Extension(eku.oid, False, eku),
+            x509.Extension(x509.BasicConstraints.oid, True, x509.BasicConstraints(ca=False, path_length=None))]
 
 
 def _common_name(cert: x509.Certificate) -> str:
@@ -482,6 +515,90 @@ def _bmp_string(text: str) -> bytes:
     """DER BMPString, the type AD CS uses for the certificate template name."""
     body = text.encode("utf-16-be")
     return bytes([0x1E, len(body)]) + body
+
+
+# ----------------------------------------------------------------------------- old signatures
+
+def _der(tag: int, body: bytes) -> bytes:
+    """One DER element: tag, definite length, body."""
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+def _der_elements(body: bytes) -> list[bytes]:
+    """The DER elements (whole, tag and length included) one after another in ``body``."""
+    out, pos = [], 0
+    while pos < len(body):
+        first = body[pos + 1]
+        if first < 0x80:
+            start, size = pos + 2, first
+        else:
+            count = first & 0x7F
+            start, size = pos + 2 + count, int.from_bytes(body[pos + 2:pos + 2 + count], "big")
+        out.append(body[pos:start + size])
+        pos = start + size
+    return out
+
+
+def relabel_signature(cert: x509.Certificate, algorithm: str, signature: bytes) -> x509.Certificate:
+    """``cert`` with another signature algorithm (one of :data:`LEGACY_ALGORITHMS`) named in its
+    TBSCertificate and outside it, and ``signature`` as its signature value. For certificates
+    whose algorithm nothing here can compute (``md2WithRSAEncryption``); see :func:`legacy_signed`.
+
+    >>> root = LabPki("doc").internal_root.certificate
+    >>> relabel_signature(root, "md2WithRSAEncryption", root.signature).signature_algorithm_oid.dotted_string
+    '1.2.840.113549.1.1.2'
+    """
+    identifier = LEGACY_ALGORITHMS[algorithm]
+    return _assemble(_relabelled_tbs(cert, identifier), identifier, signature)
+
+
+def _relabelled_tbs(cert: x509.Certificate, identifier: bytes) -> bytes:
+    """The TBSCertificate with its signature AlgorithmIdentifier (after version and serial) replaced."""
+    tbs = cert.tbs_certificate_bytes
+    header = 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F)
+    fields = _der_elements(tbs[header:])
+    fields[2 if fields[0][0] == 0xA0 else 1] = identifier   # [0] version is optional
+    return _der(0x30, b"".join(fields))
+
+
+def _assemble(tbs: bytes, identifier: bytes, signature: bytes) -> x509.Certificate:
+    """Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }."""
+    return x509.load_der_x509_certificate(_der(0x30, tbs + identifier + _der(0x03, b"\x00" + signature)))
+
+
+def legacy_signed(cert: x509.Certificate, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey,
+                  hash_name: str) -> x509.Certificate:
+    """``cert`` signed again by ``key`` with SHA-1 or MD5 (RSA PKCS#1 v1.5; ECDSA and DSA with SHA-1),
+    as CAs and Exchange setup signed before SHA-2. RSA signatures are deterministic, so the same
+    inputs give the same bytes.
+
+    >>> pki = LabPki("doc")
+    >>> old = legacy_signed(pki.internal_ca.certificate, pki.internal_root.key, "sha1")
+    >>> old.signature_algorithm_oid._name, old.subject == pki.internal_ca.certificate.subject
+    ('sha1WithRSAEncryption', True)
+    """
+    algorithm = _LEGACY_HASHES[hash_name]()
+    if isinstance(key, rsa.RSAPrivateKey):
+        name = f"{hash_name}WithRSAEncryption"
+    elif isinstance(key, ec.EllipticCurvePrivateKey) and hash_name == "sha1":
+        name = "ecdsa-with-SHA1"
+    elif isinstance(key, dsa.DSAPrivateKey) and hash_name == "sha1":
+        name = "dsa-with-sha1"
+    else:
+        raise ValueError(f"no {hash_name} signature for a {type(key).__name__}")
+    identifier = LEGACY_ALGORITHMS[name]
+    tbs = _relabelled_tbs(cert, identifier)
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(tbs, padding.PKCS1v15(), algorithm)
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        signature = key.sign(tbs, ec.ECDSA(algorithm))
+    else:
+        signature = key.sign(tbs, algorithm)
+    return _assemble(tbs, identifier, signature)
 
 
 # ----------------------------------------------------------------------------- exports

@@ -102,3 +102,13 @@ def test_no_certificates_gives_an_empty_table_with_the_contract_dtypes():
     table = compare_issuers(certs_frame([]), "mail.contoso.com", at=FAILURE)
     assert table.empty and tuple(table.columns) == COMPARISON_COLUMNS
     assert str(table["selected"].dtype) == "boolean" and str(table["not_before"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_exchanges_sha1_self_signed_certificate_side_by_side_is_the_fallback(case):
+    made, frame, roots = case
+    table = compare_issuers(frame, "ex01.contoso.com", roots=roots, at=FAILURE)
+    assert list(table["thumbprint"]) == [made["self"].thumbprint]
+    assert (table.loc[0, "issuer_class"], bool(table.loc[0, "selected"])) == ("self-signed", True)
+    assert table.loc[0, "trust_basis"] == "self-signed: its own key verifies its signature; signed with SHA-1"
+    assert table.attrs["outbound"].endswith("for ex01.contoso.com (server FQDN), self-signed fallback "
+                                            "at 2025-03-20T09:14:02+00:00")

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 import exlab
 from exlab.errors import CorruptInput, DataLossWarning, ExlabError, UnsupportedFormat, WrongPassword
-from exlab.lab.pki import cer_bytes, p7b_bytes, pfx_bytes
+from exlab.lab.cert_exports import ExchangeCert, write_list
+from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, pfx_bytes, relabel_signature
 
 from .helpers import VECTORS, NameOID, attr, kb2888788_pair, odd_certificate
 
@@ -232,3 +233,36 @@ def test_a_time_zone_or_culture_that_does_not_exist_is_refused_before_reading():
         exlab.read_certs(io.BytesIO(b""), tz="CET+1")
     with pytest.raises(ValueError, match="culture must be one of"):
         exlab.read_certs(io.BytesIO(b""), culture="pl")
+
+
+def test_exchanges_sha1_default_certificate_is_self_signed():
+    made = LabPki("tests-certs").exchange_self_signed("EX01", "ex01.contoso.com",
+                                                      not_before=datetime(2021, 2, 1, tzinfo=timezone.utc))
+    frame = exlab.read_certs(io.BytesIO(made.der))
+    assert (bool(frame.loc[0, "is_self_signed"]), frame.loc[0, "signature_hash"]) == (True, "sha1")
+    assert frame.attrs["parse_report"].files[0].warnings == []
+
+
+@pytest.mark.parametrize("exported, merged, conflict", [
+    (None, True, None),      # the .cer alone: names and key identifiers decide, and the report says so
+    ("True", True, None),
+    ("False", False, "is_self_signed: False"),   # the export decides what the DER could not
+])
+def test_a_self_signed_test_the_der_cannot_make_leaves_the_export_in_charge(tmp_path, exported, merged, conflict):
+    made = LabPki("tests-certs").exchange_self_signed("EX01", "ex01.contoso.com",
+                                                      not_before=datetime(2021, 2, 1, tzinfo=timezone.utc))
+    md2 = relabel_signature(made.certificate, "md2WithRSAEncryption", made.certificate.signature)
+    (tmp_path / "ex01.cer").write_bytes(cer_bytes(md2))
+    if exported is not None:
+        listed = io.BytesIO()
+        write_list([ExchangeCert(md2, services=("IIS", "SMTP"), root_ca_type="Registry")], listed)
+        text = listed.getvalue().decode("utf-16").replace("IsSelfSigned       : True",
+                                                           f"IsSelfSigned       : {exported}")
+        (tmp_path / "fl.txt").write_bytes(text.encode("utf-16"))
+    frame = exlab.read_certs(tmp_path, tz="UTC")
+    row = frame.iloc[0]
+    assert len(frame) == 1 and bool(row["is_self_signed"]) is merged and row["signature_hash"] == "md2"
+    assert [c.split(" (")[0] for c in row["conflicts"]] == ([conflict] if conflict else [])
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert any("self-signed judged without its signature: issuer equals subject and no key identifier says "
+               "otherwise; its signature algorithm (md2WithRSAEncryption) cannot be verified here" in n for n in notes)

@@ -11,6 +11,7 @@ import pytest
 from exlab.certs import read_certs
 from exlab.certs.schema import certs_frame
 from exlab.certs.selection import OutboundChoice, parse_tls_certificate_name, select_outbound
+from exlab.certs.trust import judge_trust
 from exlab.lab.pki import LabPki, cer_bytes
 
 UTC = timezone.utc
@@ -198,3 +199,30 @@ def test_lab_kb2888788_cases_predict_the_culprit(case):
     assert (choice.thumbprint, choice.rule) == (truth["culprit"], "newest valid candidate")
     runner_up = choice.candidates[choice.candidates["rank"] == 2]
     assert len(runner_up) == 1   # the public certificate it should have presented
+
+
+def test_sha1_self_signed_certificates_are_only_a_fallback_judged_from_their_der(pki, server, tmp_path):
+    """A newer SHA-1 self-signed certificate for the name, read from its .cer (is_self_signed from
+    the DER, not set by hand), ranks after the public and internal ones; alone it is the fallback."""
+    made, frame = server
+    newest = pki.exchange_self_signed("MAIL", "mail.contoso.com", not_before=datetime(2025, 3, 18, tzinfo=UTC))
+    (tmp_path / "newest.cer").write_bytes(cer_bytes(newest))
+    extra = _set(_set(read_certs(tmp_path), "services", {newest.thumbprint: ALL}), "has_private_key",
+                 {newest.thumbprint: True})
+    store = judge_trust(pd.concat([frame, extra], ignore_index=True), at=FAILURE)
+    by_thumbprint = store.set_index("thumbprint")
+    for key in ("self", "auth"):
+        assert by_thumbprint.loc[made[key].thumbprint, ["signature_hash", "issuer_class"]].tolist() == \
+            ["sha1", "self-signed"]
+    assert by_thumbprint.loc[newest.thumbprint, ["signature_hash", "is_self_signed"]].tolist() == ["sha1", True]
+    choice = select_outbound(store, server_fqdn="mail.contoso.com", at=FAILURE)
+    assert (choice.thumbprint, choice.rule) == (made["internal"].thumbprint, "newest valid candidate")
+    ranks = choice.candidates.set_index("thumbprint")["rank"]
+    assert [ranks[made[k].thumbprint] for k in ("internal", "public")] + [ranks[newest.thumbprint]] == [1, 2, 3]
+    assert _why(choice, newest.thumbprint).startswith("self-signed, only a fallback")
+    after_the_fix = _set(store, "services", {made["internal"].thumbprint: ("IIS",)})
+    assert select_outbound(after_the_fix, server_fqdn="mail.contoso.com", at=FAILURE).thumbprint == \
+        made["public"].thumbprint
+    only_self = store[store["thumbprint"].isin([newest.thumbprint, made["self"].thumbprint])]
+    fallback = select_outbound(only_self, server_fqdn="mail.contoso.com", at=FAILURE)
+    assert (fallback.thumbprint, fallback.rule) == (newest.thumbprint, "self-signed fallback")

@@ -16,7 +16,7 @@ from exlab.certs.anchors import MicrosoftPolicy, TrustAnchors
 from exlab.certs.schema import certs_frame
 from exlab.certs.trust import TRUST_COLUMNS, judge_trust
 from exlab.errors import EvidenceNotFound, UnsupportedFormat
-from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, roots_pem
+from exlab.lab.pki import LabPki, cer_bytes, legacy_signed, p7b_bytes, relabel_signature, roots_pem
 
 UTC = timezone.utc
 VECTORS = Path(cryptography_vectors.__file__).parent / "x509"
@@ -176,7 +176,7 @@ def test_sloppy_internal_certificate_falls_back_and_says_why(pki, tmp_path):
     ("ThirdParty", "public", True),
     ("Enterprise", "internal", False),
     ("GroupPolicy", "internal", False),
-    ("None", "self-signed", False),
+    ("None", "unknown", None),   # None means self-signed, but this one names another issuer
     ("Registry", "unknown", None),
     ("Unknown", "unknown", None),
     (None, "unknown", None),
@@ -188,7 +188,10 @@ def test_root_ca_type_fallback_when_no_chain_can_be_built(root_ca_type, issuer_c
     assert row["issuer_class"] == issuer_class
     assert (None if pd.isna(row["trusted_by_microsoft365"]) else bool(row["trusted_by_microsoft365"])) is trusted
     assert row["missing_issuer"] == "CN=Fabrikam Issuing CA"
-    if root_ca_type:
+    if root_ca_type == "None":
+        assert row["trust_basis"].startswith("the export's RootCAType=None implies self-signed, but the certificate "
+                                             "is issued by CN=Fabrikam Issuing CA (")
+    elif root_ca_type:
         assert row["trust_basis"].startswith(f"exported RootCAType={root_ca_type} (")
 
 
@@ -319,3 +322,67 @@ def test_lab_cases_certificates_are_classified_as_their_ground_truth(case):
     found = {t: c for t, c in zip(judged["thumbprint"], judged["issuer_class"]) if t in expected}
     assert found, "no certificate of truth.json in the exported evidence"
     assert found == {t: expected[t] for t in found}
+
+
+# ---------------------------------------------------------------- whatever the signature hash
+
+@pytest.mark.parametrize("hash_name", ["sha1", "sha256"])
+def test_self_signed_internal_public_and_expired_are_told_apart_whatever_the_hash(pki, tmp_path, lab_root_pem,
+                                                                                 hash_name):
+    made = {
+        "self": pki.exchange_self_signed("EX01", "ex01.contoso.com", not_before=ISSUED, signature_hash=hash_name),
+        "internal": pki.server("mail.contoso.com", NAMES, ca="internal", not_before=ISSUED, signature_hash=hash_name),
+        "public": pki.server("mail.contoso.com", NAMES, ca="public", not_before=ISSUED, signature_hash=hash_name),
+        "expired-internal": pki.server("old.contoso.com", ["old.contoso.com"], ca="internal", signature_hash=hash_name,
+                                       not_before=datetime(2021, 1, 4, tzinfo=UTC),
+                                       not_after=datetime(2023, 1, 4, tzinfo=UTC)),
+        "expired-public": pki.server("old.contoso.com", ["old.contoso.com"], ca="public", signature_hash=hash_name,
+                                     not_before=datetime(2021, 1, 4, tzinfo=UTC),
+                                     not_after=datetime(2023, 1, 4, tzinfo=UTC)),
+    }
+    # each chain in a .p7b; the public root comes with roots=, never with the evidence
+    evidence = _read(tmp_path, **{f"{key.replace('-', '')}_p7b": p7b_bytes(cert.chain[:-1] if "public" in key
+                                                                           else cert.chain)
+                                  for key, cert in made.items()})
+    judged = judge_trust(evidence, roots=lab_root_pem, at=FAILURE).set_index("thumbprint")
+    assert judged.loc[made["self"].thumbprint, "signature_hash"] == hash_name
+    expected = {"self": ("self-signed", "CN=EX01", False), "internal": ("internal", INTERNAL_ROOT, False),
+                "expired-internal": ("internal", INTERNAL_ROOT, False),
+                "public": ("public", LAB_ROOT, True), "expired-public": ("public", LAB_ROOT, True)}
+    for key, (issuer_class, root, trusted) in expected.items():
+        row = judged.loc[made[key].thumbprint]
+        weak = hash_name == "sha1" and key != "self"
+        if weak and issuer_class == "public":
+            trusted = None   # public, but SHA-1: whether Exchange Online accepts it is not known
+        assert (row["issuer_class"], row["root_subject"]) == (issuer_class, root), key
+        assert (None if pd.isna(row["trusted_by_microsoft365"]) else bool(row["trusted_by_microsoft365"])) is trusted
+        assert ("signed with SHA-1" in row["trust_basis"]) is (hash_name == "sha1"), row["trust_basis"]
+        assert pd.isna(row["missing_issuer"])
+    for key in ("internal", "public"):
+        subject = made[key].subject
+        basis = judged.loc[made[key].thumbprint, "trust_basis"]
+        if hash_name == "sha1":
+            assert f"{subject} is signed with SHA-1" in basis
+            assert "forbidden signature algorithm (RsaWithSha1)" in basis and "PhantomData" not in basis
+
+
+def test_a_link_whose_signature_cannot_be_verified_is_linked_by_name_and_key_identifiers_and_said(pki, tmp_path):
+    leaf = pki.server("mail.contoso.com", NAMES, ca="internal", not_before=ISSUED)
+    md2 = relabel_signature(leaf.certificate, "md2WithRSAEncryption", leaf.certificate.signature)
+    judged = judge_trust(_read(tmp_path, chain_p7b=p7b_bytes([md2, *leaf.chain[1:]])), at=FAILURE)
+    row = _row(judged, "CN=mail.contoso.com")
+    assert (row["issuer_class"], row["root_subject"], row["signature_hash"]) == ("internal", INTERNAL_ROOT, "md2")
+    assert ("CN=mail.contoso.com: signature algorithm cannot be verified here, linked by name and key identifiers"
+            in row["trust_basis"])
+    assert "CN=mail.contoso.com is signed with MD2" in row["trust_basis"]
+
+
+def test_a_forged_link_is_not_a_link_whatever_the_hash(pki, tmp_path):
+    """A certificate naming the internal CA as issuer but signed (SHA-1) by another key has no chain."""
+    other = LabPki("someone-else")
+    forged = legacy_signed(pki.server("mail.contoso.com", NAMES, ca="internal", not_before=ISSUED).certificate,
+                           other.internal_ca.key, "sha1")
+    judged = judge_trust(_read(tmp_path, forged_cer=cer_bytes(forged), ca_p7b=p7b_bytes(pki.internal_ca.chain)),
+                         at=FAILURE)
+    row = _row(judged, "CN=mail.contoso.com")
+    assert (row["issuer_class"], row["missing_issuer"]) == ("unknown", INTERNAL_CA)

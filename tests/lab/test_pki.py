@@ -11,7 +11,19 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from exlab.lab.pki import LabPki, cer_bytes, lab_rsa_key, p7b_bytes, pfx_bytes, roots_pem
+from cryptography.hazmat.primitives.asymmetric import dsa, ec
+
+from exlab.certs.signatures import self_signed, signature_verifies, signed_by
+from exlab.lab.pki import (
+    LabPki,
+    cer_bytes,
+    lab_rsa_key,
+    legacy_signed,
+    p7b_bytes,
+    pfx_bytes,
+    relabel_signature,
+    roots_pem,
+)
 
 UTC = timezone.utc
 T0 = datetime(2024, 3, 14, 9, 2, 5, tzinfo=UTC)
@@ -65,8 +77,56 @@ def test_each_certificate_is_signed_by_its_issuer(pki):
     for cert in _all(pki):
         chain = cert.chain
         for child, parent in zip(chain, chain[1:]):
-            child.certificate.verify_directly_issued_by(parent.certificate)
-        chain[-1].certificate.verify_directly_issued_by(chain[-1].certificate)   # roots/self-signed
+            assert signed_by(child.certificate, parent.certificate) is True
+        check = self_signed(chain[-1].certificate)   # roots and Exchange's SHA-1 self-signed ones
+        assert (check.value, check.verified) == (True, True)
+
+
+@pytest.mark.real_exports
+def test_exchange_certificates_have_the_shape_of_the_real_ones(pki, real_exports):
+    real = x509.load_der_x509_certificate((real_exports / "generated" / "MPEX02-default-selfsigned-sha1.cer")
+                                          .read_bytes())
+    made = pki.exchange_self_signed("MPEX02", "mpex02.munsonspickles.com",
+                                    not_before=real.not_valid_before_utc).certificate
+    def shape(cert):
+        return (cert.version, cert.signature_algorithm_oid, cert.subject, cert.issuer, cert.not_valid_before_utc,
+                cert.not_valid_after_utc, cert.public_key().key_size,
+                [(e.oid, e.critical, e.value) for e in cert.extensions], len(cer_bytes(cert)) - len(cert.signature))
+    assert shape(made) == shape(real)
+    auth = pki.exchange_auth(not_before=T0).certificate
+    assert auth.signature_algorithm_oid == real.signature_algorithm_oid
+    assert [(e.oid, e.critical) for e in auth.extensions] == [
+        (e.oid, e.critical) for e in real.extensions if not isinstance(e.value, x509.SubjectAlternativeName)]
+
+
+@pytest.mark.parametrize("key_type, hash_name, algorithm", [
+    ("rsa", "sha1", "sha1WithRSAEncryption"), ("rsa", "md5", "md5WithRSAEncryption"),
+    ("ec", "sha1", "ecdsa-with-SHA1"), ("dsa", "sha1", "dsa-with-sha1")])
+def test_legacy_signatures_are_real_signatures_the_library_refuses_to_make(pki, key_type, hash_name, algorithm):
+    keys = {"rsa": lambda: pki.internal_root.key, "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
+            "dsa": lambda: dsa.generate_private_key(2048)}
+    key = keys[key_type]()
+    signed = legacy_signed(pki.internal_ca.certificate, key, hash_name)
+    assert signed.signature_algorithm_oid._name == algorithm
+    assert signed.signature_hash_algorithm.name == hash_name
+    assert signed.tbs_certificate_bytes != pki.internal_ca.certificate.tbs_certificate_bytes
+    assert (signed.subject, signed.serial_number) == (pki.internal_ca.certificate.subject,
+                                                      pki.internal_ca.certificate.serial_number)
+    assert signature_verifies(signed, key.public_key()) is True
+    assert signature_verifies(signed, pki.public_root.key.public_key()) is False
+    with pytest.raises(ValueError, match="Unsupported signature algorithm"):   # why the lab signs by hand
+        signed.verify_directly_issued_by(pki.internal_root.certificate)
+    if key_type == "rsa":   # PKCS#1 v1.5 is deterministic: same bytes every time
+        assert legacy_signed(pki.internal_ca.certificate, key, hash_name) == signed
+
+
+def test_relabelled_signature_names_an_algorithm_nothing_here_verifies(pki):
+    root = pki.internal_root.certificate
+    md2 = relabel_signature(root, "md2WithRSAEncryption", root.signature)
+    assert md2.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.2"
+    assert signature_verifies(md2, root.public_key()) is None
+    with pytest.raises(ValueError, match="no md5 signature for a"):
+        legacy_signed(root, ec.generate_private_key(ec.SECP256R1()), "md5")
 
 
 @pytest.mark.parametrize("ca", ["internal", "public"])
@@ -108,8 +168,10 @@ def test_exchange_self_signed_and_auth_certificates(pki):
     assert cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value \
         .get_values_for_type(x509.DNSName) == ["EX01", "ex01.contoso.com"]
     assert cert.not_valid_after_utc == T0.replace(year=2029)
+    assert cert.signature_hash_algorithm.name == "sha1"
     auth = pki.exchange_auth(not_before=T0).certificate
     assert auth.subject.rfc4514_string() == "CN=Microsoft Exchange Server Auth Certificate"
+    assert auth.signature_hash_algorithm.name == "sha1"
     with pytest.raises(x509.ExtensionNotFound):
         auth.extensions.get_extension_for_class(x509.SubjectAlternativeName)
 
