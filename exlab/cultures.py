@@ -243,7 +243,7 @@ class DateStyle:
     a day above 12, the year first, a ``.`` separator, ...), ``hint`` (no value settles it, but
     their clock is written as only cultures of one order write it, in this or an earlier Windows
     release: lower-case ``am``/``pm``), ``ambiguous`` (nothing tells: read in the order of the first
-    culture of :data:`DATE_FORMATS` that reads them, and warned) or ``none`` (no dates).
+    culture of :data:`DATE_FORMATS` that reads them all, and warned) or ``none`` (no dates).
     Values are read with every format of the order in :data:`DATE_FORMATS`.
 
     >>> style = DateStyle.detect(["4/11/2025 10:00:00 am", "7/02/2028 9:30:00 am"])
@@ -398,7 +398,9 @@ def _decide(readers: list[tuple[str, list[str]]], culture: str | None, source: s
         return (order, "hint", f"no value settles it, but {text!r} has the clock of {', '.join(exact)} "
                                f"({ORDER_WORDS[order]}), which no {others} culture writes",
                 next((n for n in exact if n in DATE_FORMATS), exact[0].split()[0]))
-    first = next(name for name in DATE_FORMATS if DATE_FORMATS[name].order in possible)
+    reading = [name for name in DATE_FORMATS if DATE_FORMATS[name].order in possible
+               and all(name in names for _, names in readers)]
+    first = (reading or [name for name in DATE_FORMATS if DATE_FORMATS[name].order in possible])[0]
     order = DATE_FORMATS[first].order
     text = next((text for text, _ in readers if _readings(text, possible)[0] != _readings(text, possible)[1]),
                 readers[0][0])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import exlab
+from exlab.cultures import DATE_FORMATS
 from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
 from exlab.lab.cert_exports import (
     ExchangeCert,
@@ -272,6 +273,16 @@ def test_every_shape_in_every_culture_reads_back_the_certificates(shape, culture
     columns = columns or (COMMON + ("dns_names", "friendly_name", "signature_hash", "server_auth", "der"))
     assert _facts(frame, columns) == _facts(der_truth, columns)
     assert frame["conflicts"].tolist() == [(), ()]
+
+
+@pytest.mark.parametrize("culture", sorted(DATE_FORMATS))
+def test_fl_star_in_every_culture_of_the_table_reads_back_with_that_culture(culture, der_truth):
+    out = io.BytesIO()
+    write_list(_lab_certs(), out, culture=culture, tz="Europe/Warsaw", all_properties=True)
+    frame, said = _read_warned(out.getvalue(), tz="Europe/Warsaw", culture=culture)
+    columns = ("not_before", "not_after")
+    assert _facts(frame, columns) == _facts(der_truth, columns)
+    assert [s for s in said if "day/month" in s] == []
 
 
 def test_the_table_reads_back_thumbprints_services_and_subjects():
