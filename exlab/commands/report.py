@@ -23,6 +23,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     print(f"exlab: investigating {args.folder} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz)
+                        roots=args.roots, tz=args.tz, culture=args.culture)
     print(f"exlab: report written to {path}", file=sys.stderr)
     return 0
