@@ -44,6 +44,15 @@ class Culture:
     date: DateFormat               # the "Date and Time" column: the culture's short date and long time
     ansi_codepage: str             # the legacy code page of the language (Windows "ANSI")
 
+    @property
+    def language(self) -> str:
+        """The UI language whose headers and words these are (``en-US`` for ``en-GB`` too).
+
+        >>> CULTURES["en-AU"].language, CULTURES["de-CH"].language
+        ('en-US', 'de-DE')
+        """
+        return next(name for name in LANGUAGES if CULTURES[name].headers == self.headers)
+
     def level_name(self, level: int | None) -> str:
         """The level name Event Viewer shows; levels 0 (LogAlways) and unknown show as Information.
 
