@@ -199,3 +199,34 @@ def test_a_certificate_export_style_refuses_what_no_culture_of_its_order_writes(
     with pytest.raises(ValueError, match="is not a YMD date and time as ja-JP, sv-SE, en-CA write them"):
         DateStyle("YMD", "culture", "given").parse("2025/03/20 2:15:04 PM")
     assert DateStyle("YMD", "culture", "given").parse("2025-03-20 2:15:04 p.m.") == AFTERNOON   # en-CA
+
+
+def test_a_sample_case_writes_day_first_dates_with_days_of_12_and_less_and_reads_back():
+    import json
+    import re
+    import warnings
+
+    import exlab
+    from tests.conftest import SAMPLES
+
+    day_first = {}
+    for path in sorted(SAMPLES.glob("*/truth.json")):
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        if DATE_FORMATS[truth["culture"]].order == "DMY" and DATE_FORMATS[truth["culture"]].separator == "/":
+            day_first[path.parent] = truth
+    assert day_first, "no sample case writes '/' dates day first"
+    for folder, truth in day_first.items():
+        fl_text = (folder / "certs" / "Get-ExchangeCertificate-fl.txt").read_bytes().decode("utf-16")
+        dates = re.findall(r"(?m)^Not(?:After|Before) +: (\d+)/(\d+)/", fl_text)
+        assert any(int(day) <= 12 and day != month for day, month in dates)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            certs = exlab.read_certs(folder / "certs", tz=truth["tz"], culture=truth["culture"])
+            events = exlab.read_events(folder / "events", tz=truth["tz"], culture=truth["culture"])
+        assert certs["conflicts"].map(len).sum() == 0      # the fl * dates agree with the .cer's
+        assert certs["source"].str.contains("Get-ExchangeCertificate-fl.txt").sum() == len(certs)
+        by_format = {f.format: f for f in events.attrs["parse_report"].files}
+        assert by_format["event-viewer-csv"].records_skipped == 0
+        csv_times = set(events.loc[events["source"].str.endswith(".csv"), "time_created"])
+        evtx_times = set(events.loc[events["source"].str.endswith(".evtx"), "time_created"].dt.floor("s"))
+        assert csv_times and csv_times <= evtx_times
