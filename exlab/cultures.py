@@ -286,9 +286,10 @@ class DateStyle:
         ...
         exlab.errors.CorruptInput: fl.txt, the dates: ... ('13/02/2024 1:43:23 PM' can only be read day first ...)
         """
-        readers = [(text, names) for text in _distinct(samples) for names in [_readers(text)] if names]
+        weights = _distinct(samples)
+        readers = [(text, names) for text in weights for names in [_readers(text)] if names]
         order, how, evidence, named = _decide(readers, culture, source, where)
-        return cls(order, how, evidence, named, _dominant(order, readers))
+        return cls(order, how, evidence, named, _dominant(order, readers, weights))
 
     def parse(self, text: str) -> datetime:
         """A naive local datetime from one value, as any culture with this order writes it;
@@ -410,26 +411,36 @@ def _decide(readers: list[tuple[str, list[str]]], culture: str | None, source: s
                                 f"{ORDER_WORDS[order]} as {first} writes", first)
 
 
-def _dominant(order: str, readers: list[tuple[str, list[str]]]) -> tuple[str, ...]:
+def _dominant(order: str, readers: list[tuple[str, list[str]]], weights: dict[str, float]) -> tuple[str, ...]:
     """The cultures of ``order`` that read the most of the dates: the file's own shape, so that
     a value in another shape (a 24-hour clock among AM/PM ones) is a bad record, not a date."""
-    counts = {name: sum(name in names for _, names in readers)
+    counts = {name: sum(weights[text] for text, names in readers if name in names)
               for name, date_format in DATE_FORMATS.items() if date_format.order == order}
     best = max(counts.values(), default=0)
     return tuple(name for name, count in counts.items() if count == best) if best else ()
 
-def _distinct(samples: list[str], keep: int = 3) -> list[str]:
-    """The samples, but at most ``keep`` of each shape (digits masked, and whether each of the
-    first two numbers is above 12): what tells orders apart, so that a big file decides fast."""
-    seen: dict[tuple, int] = {}
-    out = []
+
+def _distinct(samples: list[str], keep: int = 3) -> dict[str, float]:
+    """At most ``keep`` samples of each shape (digits masked, and whether each of the first two
+    numbers is above 12: what tells orders apart, so that a big file decides fast), each with
+    the share of the file's dates it stands for.
+
+    >>> _distinct(["1/02/2025 9:00:00 am"] * 4 + ["13/02/2025 9:00:00 am"], keep=2)
+    {'1/02/2025 9:00:00 am': 4.0, '13/02/2025 9:00:00 am': 1.0}
+    """
+    kept: dict[tuple, list[str]] = {}
+    totals: dict[tuple, int] = {}
     for text in samples:
         numbers = re.findall(r"[0-9]+", text)[:2]
         key = (re.sub(r"[0-9]", "9", text), *(len(n) == 4 or int(n) > 12 for n in numbers))
-        if seen.get(key, 0) < keep:
-            seen[key] = seen.get(key, 0) + 1
-            out.append(text)
-    return out
+        totals[key] = totals.get(key, 0) + 1
+        if len(kept.setdefault(key, [])) < keep:
+            kept[key].append(text)
+    weights: dict[str, float] = {}
+    for key, texts in kept.items():
+        for text in texts:
+            weights[text] = weights.get(text, 0) + totals[key] / len(texts)
+    return weights
 
 
 def _readers(text: str) -> list[str]:
