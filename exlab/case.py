@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from exlab.analysis.diagnose import Diagnosis, diagnose
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
+from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
 from exlab.parse_report import ParseReport, warn_at, warnings_once
@@ -50,7 +51,7 @@ class EvidenceKind:
     name: str            # the Case attribute it fills
     label: str           # what an engineer calls it
     detect: Callable[[Evidence], bool]
-    read: Callable[[list[Path], str | None], pd.DataFrame]
+    read: Callable[[list[Path], str | None, str | None], pd.DataFrame]   # paths, tz, culture
 
 
 def _accepts(detector: Callable[[Evidence], Any]) -> Callable[[Evidence], bool]:
@@ -92,19 +93,20 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     return (
         EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
                      _head_test(detect_protocol_log),
-                     lambda paths, tz: read_protocol_log(paths)),
+                     lambda paths, tz, culture: read_protocol_log(paths)),
         EvidenceKind("tracking", "message tracking logs", _head_test(detect_tracking_log),
-                     lambda paths, tz: read_tracking_log(paths)),
+                     lambda paths, tz, culture: read_tracking_log(paths)),
         EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml)",
-                     _accepts(detect_events), lambda paths, tz: read_events(paths, tz=tz)),
+                     _accepts(detect_events), lambda paths, tz, culture: read_events(paths, tz=tz, culture=culture)),
         EvidenceKind("certs", "certificates (.cer/.pem/.p7b/.pfx, Get-ExchangeCertificate exports)",
-                     _accepts(detect_certs), lambda paths, tz: read_certs(paths, tz=tz)),
+                     _accepts(detect_certs), lambda paths, tz, culture: read_certs(paths, tz=tz, culture=culture)),
         EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON)",
-                     _head_test(detect_connectors), lambda paths, tz: read_connectors(paths)),
+                     _head_test(detect_connectors), lambda paths, tz, culture: read_connectors(paths)),
         EvidenceKind("receive_connectors", "receive connector settings (Get-ReceiveConnector: fl, Export-Clixml, "
-                     "JSON)", _head_test(detect_receive_connectors), lambda paths, tz: read_receive_connectors(paths)),
+                     "JSON)", _head_test(detect_receive_connectors),
+                     lambda paths, tz, culture: read_receive_connectors(paths)),
         EvidenceKind("servers", "server settings (Get-ExchangeServer: fl, Export-Clixml, JSON)",
-                     _head_test(detect_servers), lambda paths, tz: read_servers(paths)),
+                     _head_test(detect_servers), lambda paths, tz, culture: read_servers(paths)),
     )
 
 
@@ -296,18 +298,18 @@ def _files(folder: Path) -> list[Path]:
 
 
 @warnings_once()
-def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
+def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | None,
           unread: list[dict[str, str]]) -> pd.DataFrame | None:
     """All files of one kind in one read; if a file is refused, file by file, the refused ones
     listed as unread with the reader's error (the rest of the case is still read)."""
     try:
-        return kind.read(paths, tz)
+        return kind.read(paths, tz, culture)
     except ExlabError:
         pass
     frames = []
     for path in paths:
         try:
-            frames.append(kind.read([path], tz))
+            frames.append(kind.read([path], tz, culture))
         except ExlabError as err:
             warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
             unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}"})
@@ -474,12 +476,15 @@ def discover(folder: str | Path, *, progress: Any = None) -> tuple[dict[str, lis
 
 
 def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
-              roots: Any = None, tz: str | None = None, progress: bool = False) -> Case:
+              roots: Any = None, tz: str | None = None, culture: str | None = None,
+              progress: bool = False) -> Case:
     """Discover and read every piece of evidence in ``folder``.
 
     ``roots`` is the trust anchors Exchange Online trusts (a PEM file; the lab's stand-in
     root for lab cases), ``tz`` the servers' time zone (for exports with local times, and
-    the zone timelines are shown in), ``progress`` shows a bar over the files.
+    the zone timelines are shown in), ``culture`` the servers' culture (``en-AU``, ``en-GB``,
+    ...: the day/month order of exports whose dates do not tell it), ``progress`` shows a bar
+    over the files.
     """
     folder = Path(folder)
     if tz is not None:
@@ -487,6 +492,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ExlabError(str(tz), "the time zone asked for", "an IANA time zone such as Europe/Warsaw") from None
+    if culture is not None and culture not in DATE_FORMATS:
+        raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
     files = _files(folder) if folder.is_dir() else []
     bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
     try:
@@ -501,7 +508,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         for kind in evidence_kinds():
             if kind.name in found:
                 bar.set_postfix_str(kind.name)
-                frame = _load(kind, found[kind.name], tz, unread)
+                frame = _load(kind, found[kind.name], tz, culture, unread)
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
                 if frame is not None and kind.name == "sessions":

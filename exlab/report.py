@@ -103,7 +103,7 @@ def _for_readers(output: Any) -> bool:
 
 def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: str | None = None,
                  connector: str | None = None, roots: str | Path | None = None,
-                 tz: str | None = None) -> Path:
+                 tz: str | None = None, culture: str | None = None) -> Path:
     """Investigate ``case_folder`` and write the HTML report to ``output``; returns its path.
 
     Refuses to write inside the evidence folder: evidence stays as it was exported.
@@ -118,6 +118,7 @@ def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: st
         "server_fqdn": server_fqdn,
         "connector": connector,
         "tz": tz,
+        "culture": culture,
     }
     log.info("executing %s on %s", REPORT_NOTEBOOK, case_folder.name)
     executed = execute_notebook(REPORT_NOTEBOOK, parameters)

@@ -26,7 +26,8 @@ class SampleCase:
     def parameters(self) -> dict:
         """Papermill parameters for exlab's notebooks on this case."""
         return {"case_folder": str(self.folder), "roots": str(self.roots) if self.roots else None,
-                "tz": self.truth.get("tz"), "server_fqdn": None, "connector": None}
+                "tz": self.truth.get("tz"), "culture": self.truth.get("culture"), "server_fqdn": None,
+                "connector": None}
 
     @property
     def headline(self) -> str:

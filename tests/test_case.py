@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -143,3 +144,23 @@ def test_a_csv_export_read_in_the_wrong_zone_is_still_recognised_as_a_copy():
     kept = exlab.case.dedupe_events(frame)
     assert kept["source"].tolist() == ["Application.evtx"] * 5
     assert any("UTC+1h" in note for note in report.files[1].warnings)
+
+
+def test_open_case_passes_the_culture_to_the_readers_of_local_dates(tmp_path):
+    from exlab.errors import AssumptionWarning, ExlabError
+    from exlab.lab.cert_exports import ExchangeCert, write_list
+    from tests.certs.helpers import kb2888788_pair
+
+    public, _ = kb2888788_pair()     # valid from 2 December 2024: every day <= 12 in en-GB's dd/MM
+    write_list([ExchangeCert(public.certificate, services=("IIS", "SMTP"))], tmp_path / "fl.txt",
+               culture="en-GB", tz="UTC", all_properties=True)
+    with pytest.warns(AssumptionWarning, match=r"fl\.txt: the day/month order of its dates is ambiguous"):
+        exlab.open_case(tmp_path, tz="UTC")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AssumptionWarning)
+        case = exlab.open_case(tmp_path, tz="UTC", culture="invariant")    # month first, as the engineer says
+    assert case.certs.loc[0, "not_before"] == pd.Timestamp("2024-02-12 13:43:23", tz="UTC")
+    case = exlab.open_case(tmp_path, tz="UTC", culture="en-GB")
+    assert case.certs.loc[0, "not_before"] == pd.Timestamp("2024-12-02 13:43:23", tz="UTC")
+    with pytest.raises(ExlabError, match="the culture asked for"):
+        exlab.open_case(tmp_path, culture="xx-XX")

@@ -125,3 +125,20 @@ def test_never_writes_next_to_the_evidence(tmp_path, capsys):
     assert main(["events", str(source), "-o", str(tmp_path / "out.csv")]) == 1
     assert "outside the evidence folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xml"]
+
+
+def test_culture_settles_the_day_month_order_of_csv_dates(tmp_path, capsys):
+    (tmp_path / "evidence").mkdir()
+    path = tmp_path / "evidence" / "Application.csv"    # English headers, en-GB dates, no day above 12
+    write_event_viewer_csv(path, [{"time_created": int(pd.Timestamp("2025-03-05 14:15:04", tz="UTC").value),
+                                   "provider": "MSExchangeTransport", "event_id": 2004, "level": 3, "task": 2,
+                                   "message": "x"}], culture="en-GB", tz="UTC")
+    out = tmp_path / "out.csv"
+    assert main(["events", str(path), "--tz", "UTC", "--culture", "invariant", "-o", str(out)]) == 0
+    assert "2025-05-03T14:15:04" in out.read_text(encoding="utf-8")       # read month first, as asked
+    assert main(["events", str(path), "--tz", "UTC", "--culture", "en-GB", "-o", str(out)]) == 0
+    assert "2025-03-05T14:15:04" in out.read_text(encoding="utf-8")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["events", str(path), "--culture", "en-XX"])
+    assert exited.value.code == 2 and "en-XX" in capsys.readouterr().err

@@ -17,12 +17,25 @@ WRITTEN = {
     # name:      (2025-03-20 14:15:04,      2025-03-05 09:01:02)
     "en-US": ("3/20/2025 2:15:04 PM", "3/5/2025 9:01:02 AM"),
     "en-AU": ("20/03/2025 2:15:04 pm", "5/03/2025 9:01:02 am"),
+    "en-NZ": ("20/03/2025 2:15:04 p.m.", "5/03/2025 9:01:02 a.m."),
     "en-GB": ("20/03/2025 14:15:04", "05/03/2025 09:01:02"),
+    "en-IE": ("20/03/2025 14:15:04", "05/03/2025 09:01:02"),
+    "en-IN": ("20-03-2025 14:15:04", "05-03-2025 09:01:02"),
     "fr-FR": ("20/03/2025 14:15:04", "05/03/2025 09:01:02"),
+    "fr-BE": ("20/03/2025 14:15:04", "5/03/2025 09:01:02"),
+    "es-ES": ("20/03/2025 14:15:04", "05/03/2025 9:01:02"),
+    "it-IT": ("20/03/2025 14:15:04", "05/03/2025 09:01:02"),
+    "pt-BR": ("20/03/2025 14:15:04", "05/03/2025 09:01:02"),
     "de-DE": ("20.03.2025 14:15:04", "05.03.2025 09:01:02"),
+    "de-AT": ("20.03.2025 14:15:04", "05.03.2025 09:01:02"),
+    "de-CH": ("20.03.2025 14:15:04", "05.03.2025 09:01:02"),
     "pl-PL": ("20.03.2025 14:15:04", "05.03.2025 09:01:02"),
+    "ru-RU": ("20.03.2025 14:15:04", "05.03.2025 9:01:02"),
+    "tr-TR": ("20.03.2025 14:15:04", "05.03.2025 09:01:02"),
+    "nb-NO": ("20.03.2025 14:15:04", "05.03.2025 09:01:02"),
     "nl-NL": ("20-3-2025 14:15:04", "5-3-2025 09:01:02"),
-    "ja-JP": ("2025/03/20 14:15:04", "2025/03/05 09:01:02"),   # Windows: 9:01:02 (H:mm:ss); kept as the lab writes
+    "da-DK": ("20-03-2025 14:15:04", "05-03-2025 09:01:02"),
+    "ja-JP": ("2025/03/20 14:15:04", "2025/03/05 9:01:02"),
     "sv-SE": ("2025-03-20 14:15:04", "2025-03-05 09:01:02"),
     "en-CA": ("2025-03-20 2:15:04 p.m.", "2025-03-05 9:01:02 a.m."),
     "invariant": ("03/20/2025 14:15:04", "03/05/2025 09:01:02"),
@@ -182,7 +195,38 @@ def test_a_certificate_export_style_reads_every_culture_of_its_order(name, momen
 
 def test_a_certificate_export_style_refuses_what_no_culture_of_its_order_writes():
     with pytest.raises(ValueError, match=r"is not a MDY date and time as en-US, invariant write them"):
-        DateStyle("MDY", "given").parse("03.20.2025 14:15:04")
+        DateStyle("MDY", "culture", "given").parse("03.20.2025 14:15:04")
     with pytest.raises(ValueError, match="is not a YMD date and time as ja-JP, sv-SE, en-CA write them"):
-        DateStyle("YMD", "given").parse("2025/03/20 2:15:04 PM")
-    assert DateStyle("YMD", "given").parse("2025-03-20 2:15:04 p.m.") == AFTERNOON   # en-CA
+        DateStyle("YMD", "culture", "given").parse("2025/03/20 2:15:04 PM")
+    assert DateStyle("YMD", "culture", "given").parse("2025-03-20 2:15:04 p.m.") == AFTERNOON   # en-CA
+
+
+def test_a_sample_case_writes_day_first_dates_with_days_of_12_and_less_and_reads_back():
+    import json
+    import re
+    import warnings
+
+    import exlab
+    from tests.conftest import SAMPLES
+
+    day_first = {}
+    for path in sorted(SAMPLES.glob("*/truth.json")):
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        if DATE_FORMATS[truth["culture"]].order == "DMY" and DATE_FORMATS[truth["culture"]].separator == "/":
+            day_first[path.parent] = truth
+    assert day_first, "no sample case writes '/' dates day first"
+    for folder, truth in day_first.items():
+        fl_text = (folder / "certs" / "Get-ExchangeCertificate-fl.txt").read_bytes().decode("utf-16")
+        dates = re.findall(r"(?m)^Not(?:After|Before) +: (\d+)/(\d+)/", fl_text)
+        assert any(int(day) <= 12 and day != month for day, month in dates)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            certs = exlab.read_certs(folder / "certs", tz=truth["tz"], culture=truth["culture"])
+            events = exlab.read_events(folder / "events", tz=truth["tz"], culture=truth["culture"])
+        assert certs["conflicts"].map(len).sum() == 0      # the fl * dates agree with the .cer's
+        assert certs["source"].str.contains("Get-ExchangeCertificate-fl.txt").sum() == len(certs)
+        by_format = {f.format: f for f in events.attrs["parse_report"].files}
+        assert by_format["event-viewer-csv"].records_skipped == 0
+        csv_times = set(events.loc[events["source"].str.endswith(".csv"), "time_created"])
+        evtx_times = set(events.loc[events["source"].str.endswith(".evtx"), "time_created"].dt.floor("s"))
+        assert csv_times and csv_times <= evtx_times

@@ -209,3 +209,17 @@ def test_a_wheel_install_finds_the_notebooks_it_carries(tmp_path, monkeypatch):
     (packaged / "notebooks" / report.REPORT_NOTEBOOK).unlink()
     with pytest.raises(ExlabError, match="expected exlab's notebooks"):
         report.notebooks_dir()
+
+
+def test_the_culture_reaches_the_notebook_as_a_parameter(tmp_path, monkeypatch):
+    import exlab.report as report
+
+    given = {}
+    monkeypatch.setattr(report, "execute_notebook", lambda notebook, parameters: given.update(parameters))
+    monkeypatch.setattr(report, "render_html", lambda executed, title: "<html></html>")
+    evidence = tmp_path / "case"
+    evidence.mkdir()
+    assert main(["report", str(evidence), "-o", str(tmp_path / "r.html"), "--culture", "en-AU"]) == 0
+    assert given["culture"] == "en-AU"
+    notebook = nbformat.read(report.notebooks_dir() / report.REPORT_NOTEBOOK, as_version=4)
+    assert "culture=culture" in "".join(cell.source for cell in notebook.cells)

@@ -63,7 +63,9 @@ _SIGNATURE_OIDS = {
 
 def text_context(report: FileReport, options: ReadOptions, samples: list[str], source: str) -> PropsContext:
     """The context of a text export (Format-List, table, Export-Csv) whose dates are ``samples``:
-    the file's date order and the time zone, with what was assumed written to the report.
+    the file's date order (:meth:`DateStyle.detect`: warned when only a hint or nothing tells
+    it; a ``culture`` the values contradict is an error) and the time zone, with what was
+    decided written to the report.
 
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
@@ -71,13 +73,9 @@ def text_context(report: FileReport, options: ReadOptions, samples: list[str], s
     >>> context.dates.order, report.assumed_tz
     ('DMY', 'Europe/Warsaw')
     """
-    try:
-        dates = DateStyle.detect(samples, options.culture)
-    except ValueError as err:
-        raise CorruptInput(source, "the NotBefore/NotAfter values", "dates in one culture", str(err)) from None
+    dates = DateStyle.detect(samples, options.culture, source=source, where="the NotBefore/NotAfter values")
+    dates.report_to(report)
     if samples:
-        if dates.assumed:
-            report.note(f"day/month order {dates.order} assumed ({dates.evidence}); pass culture= to be sure")
         if options.tz is None:
             report.assume_tz("UTC", "Get-ExchangeCertificate prints the server's local time without an offset; "
                                     "pass tz= (the server's time zone)")

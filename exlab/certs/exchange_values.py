@@ -16,27 +16,27 @@ Dates are the server's culture and local time, without an offset:
 
 >>> style = DateStyle.detect(["12/2/2024 1:43:23 PM", "3/14/2027 9:12:05 AM"])
 >>> style.order, style.evidence
-('MDY', 'a month-day value above 12 (3/14/2027 9:12:05 AM)')
+('MDY', "'3/14/2027 9:12:05 AM' has a day above 12")
 >>> style.parse("12/2/2024 1:43:23 PM")
 datetime.datetime(2024, 12, 2, 13, 43, 23)
 >>> DATE_FORMATS["pl-PL"].format(style.parse("12/2/2024 1:43:23 PM"))
 '02.12.2024 13:43:23'
 
 Dates are read (and the lab's writers write them) with :data:`exlab.cultures.DATE_FORMATS`, the one
-table of Windows date formats; what this module adds is deciding a file's day/month order.
+table of Windows date formats; a file's day/month order is decided by :class:`exlab.cultures.DateStyle`;
+this module finds the date values in a text (:func:`date_samples`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from exlab.certs.schema import SERVICE_FLAGS, SERVICES
-from exlab.cultures import DATE_FORMATS
+from exlab.cultures import DATE_FORMATS, DateStyle  # DateStyle: re-exported for the readers
 
 SERVICE_LETTERS = "IPUWSFC"   # the default table's Services column, one letter per flag in order
 
@@ -161,78 +161,6 @@ def parse_list(text: str) -> tuple[list[str], bool]:
 _DATETIME = re.compile(
     r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})[ T]+"
     r"(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?")
-
-
-@dataclass(frozen=True)
-class DateStyle:
-    """The date order of one file, and what it was decided from (for the parse report).
-
-    Its values are read with the formats of :data:`exlab.cultures.DATE_FORMATS` in that order.
-    """
-
-    order: str
-    evidence: str
-    assumed: bool = False
-
-    @classmethod
-    def detect(cls, samples: list[str], culture: str | None = None) -> DateStyle:
-        """Decide the order from all the dates in a file, or from ``culture`` when given.
-
-        A day above 12 settles it; so does a 4-digit first number (year first) or a ``.``
-        separator (always day first). Otherwise: upper-case ``AM/PM`` means en-US (month
-        first), lower-case ``am/pm`` en-AU, a 24-hour ``/`` date en-GB/fr-FR (day first),
-        and ``assumed`` is set so the reader can say so.
-
-        >>> DateStyle.detect(["02/12/2024 13:43:23"]).order, DateStyle.detect(["02/12/2024 13:43:23"]).assumed
-        ('DMY', True)
-        >>> DateStyle.detect(["2/12/2024 1:43:23 PM"], culture="en-AU").order
-        'DMY'
-        """
-        if culture is not None:
-            if culture not in DATE_FORMATS:
-                raise ValueError(f"unknown culture {culture!r}; known: {', '.join(DATE_FORMATS)}")
-            return cls(DATE_FORMATS[culture].order, f"culture={culture} given")
-        matches = [(m, text) for text in samples for m in [_DATETIME.search(text)] if m]
-        if not matches:
-            return cls("YMD", "no dates", assumed=True)
-        for m, text in matches:
-            if len(m["a"]) == 4:
-                return cls("YMD", f"year first ({text})")
-            if m["sep"] == ".":
-                return cls("DMY", f"'.' date separator ({text})")
-        month_first = [text for m, text in matches if int(m["b"]) > 12]
-        day_first = [text for m, text in matches if int(m["a"]) > 12]
-        if month_first and day_first:
-            raise ValueError(f"dates in both orders: {day_first[0]} and {month_first[0]}")
-        if month_first:
-            return cls("MDY", f"a month-day value above 12 ({month_first[0]})")
-        if day_first:
-            return cls("DMY", f"a day above 12 ({day_first[0]})")
-        ampm = [m["ampm"] for m, _ in matches if m["ampm"]]
-        if ampm and all(marker.isupper() for marker in ampm):
-            return cls("MDY", "no day above 12; upper-case AM/PM as en-US writes", assumed=True)
-        if ampm:
-            return cls("DMY", "no day above 12; lower-case am/pm as en-AU writes", assumed=True)
-        return cls("DMY", "no day above 12; 24-hour clock with '/' as en-GB/fr-FR write", assumed=True)
-
-    def parse(self, text: str) -> datetime:
-        """A naive local datetime from one value, as any culture with this order writes it;
-        ValueError when it is none of them.
-
-        >>> style = DateStyle("DMY", "given")
-        >>> style.parse("2/12/2024 1:43:23 pm"), style.parse("02.12.2024 13:43:23")
-        (datetime.datetime(2024, 12, 2, 13, 43, 23), datetime.datetime(2024, 12, 2, 13, 43, 23))
-        >>> style.parse("2024-12-02 13:43:23")   # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ValueError: '2024-12-02 13:43:23' is not a DMY date and time as en-AU, en-GB, ... write them
-        """
-        formats = {name: f for name, f in DATE_FORMATS.items() if f.order == self.order}
-        for date_format in formats.values():
-            moment = date_format.parse(text)
-            if moment is not None:
-                return moment
-        raise ValueError(f"{text!r} is not a {self.order} date and time as {', '.join(formats)} write them")
 
 
 def date_samples(text: str) -> list[str]:

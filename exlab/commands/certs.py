@@ -1,7 +1,7 @@
 """``exlab certs``: who issued each certificate, and which one the transport presents.
 
     exlab certs PATH... [--name FQDN] [--roots FILE] [--at TIME] [-o FILE]
-                [--tls-certificate-name '<I>issuer<S>subject'] [--password PW] [--tz ZONE]
+                [--tls-certificate-name '<I>issuer<S>subject'] [--password PW] [--tz ZONE] [--culture CULTURE]
 
 With ``--name``, the certificates covering that name side by side (issuer class, whether
 Microsoft 365 trusts the root, validity at ``--at``, services), the one the transport
@@ -31,6 +31,7 @@ from exlab.certs.compare import compare_issuers
 from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
 from exlab.commands.export import export_target, utc_text, write_export
+from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders
 
@@ -54,6 +55,9 @@ def add_parser(subparsers) -> None:
                         help="the send connector's TlsCertificateName (<I>issuer<S>subject), when set")
     parser.add_argument("--password", help="password of .pfx files")
     parser.add_argument("--tz", help="the server's IANA time zone, for exports that print local times")
+    parser.add_argument("--culture", choices=tuple(DATE_FORMATS), metavar="CULTURE",
+                        help="the server's culture (e.g. en-AU, en-GB, de-DE), for exports whose dates do not "
+                             "tell day from month")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE (.csv, .parquet or .jsonl)")
     parser.set_defaults(func=run)
 
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                          f"{len(passed_over)} file(s) looked at, none holds one")
     if passed_over:
         print(f"passed over {len(passed_over)} file(s) in the folders that hold no certificates")
-    certs = read_certs(files, password=args.password, tz=args.tz)
+    certs = read_certs(files, password=args.password, tz=args.tz, culture=args.culture)
     if args.name:
         table = compare_issuers(certs, args.name, roots=args.roots, at=at,
                                 tls_certificate_name=args.tls_certificate_name)

@@ -1,7 +1,7 @@
 """``exlab events``: read event exports, print a summary, optionally write the events frame.
 
     exlab events PATH... [--event-id N]... [--provider P]... [--since T] [--until T]
-                 [--engine E] [--workers N] [--tz ZONE] [-o FILE]
+                 [--engine E] [--workers N] [--tz ZONE] [--culture CULTURE] [-o FILE]
 
 The summary counts events by provider and event id, gives the time range per computer,
 and lists what the parse report lost. ``-o`` writes CSV, Parquet or JSON Lines, chosen by
@@ -27,6 +27,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from exlab.commands.export import export_target, utc_text, write_export
+from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
@@ -53,6 +54,9 @@ def add_parser(subparsers) -> None:
                         help="processes that read one big .evtx file (default: one per core from 16 MiB; "
                              "1: this process alone)")
     parser.add_argument("--tz", help="the server's IANA time zone, for exports with local times (CSV/TXT)")
+    parser.add_argument("--culture", choices=tuple(DATE_FORMATS), metavar="CULTURE",
+                        help="the server's culture (e.g. en-AU, en-GB, de-DE), for CSV/TXT exports whose dates "
+                             "do not tell day from month")
     parser.add_argument("-o", "--output", help="write the events to FILE (.csv, .parquet or .jsonl)")
     parser.set_defaults(func=run)
 
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     _ = write_wevtutil_xml(Path(folder) / "app.xml", [{"time_created": 0, "provider": "P", "event_id": 1}])
     ...     code = run(argparse.Namespace(paths=[folder], event_id=None, provider=None, since=None, until=None,
-    ...                                   engine="auto", workers=None, tz=None, output=None))
+    ...                                   engine="auto", workers=None, tz=None, culture=None, output=None))
     1 event(s) from 1 file(s).
     <BLANKLINE>
     Events by provider and event id:
@@ -165,7 +169,8 @@ def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
     frames, reports = [], []
     for file in tqdm(files, desc="event exports", unit="file", file=sys.stderr, disable=not big):
         frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
-                            end=args.until, engine=args.engine, tz=args.tz, workers=args.workers)
+                            end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
+                            culture=args.culture)
         reports.append(frame.attrs["parse_report"])
         frames.append(frame)
     report = ParseReport().extend(reports)

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from exlab.analysis.diagnose import Diagnosis
 from exlab.case import Case, open_case
+from exlab.cultures import DATE_FORMATS
 from exlab.evidence import outside_evidence
 
 
@@ -34,6 +35,9 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connector", help="the send connector to Exchange Online, when several exist")
     parser.add_argument("--roots", help="a PEM file of trust anchors Exchange Online trusts (the lab's public root)")
     parser.add_argument("--tz", help="the servers' time zone (IANA name, e.g. Europe/Warsaw)")
+    parser.add_argument("--culture", choices=tuple(DATE_FORMATS), metavar="CULTURE",
+                        help="the servers' culture (e.g. en-AU, en-GB, de-DE), for exports whose dates do not "
+                             "tell day from month")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -89,7 +93,7 @@ def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis
     human = sys.stderr if args.json == "-" else sys.stdout
     print("\nrendering the report ...", file=human)
     path = write_report(case.folder, args.report, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz)
+                        roots=args.roots, tz=args.tz, culture=args.culture)
     print(f"report written to {path}", file=human)
 
 
@@ -103,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         if target and target != "-":
             outside_evidence(target, [args.folder])
     case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
-                     tz=args.tz, progress=sys.stderr.isatty())
+                     tz=args.tz, culture=args.culture, progress=sys.stderr.isatty())
     diagnosis = case.diagnose()
     print(case_summary(case), file=human)
     print(file=human)

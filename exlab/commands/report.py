@@ -29,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {args.folder} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz)
+                        roots=args.roots, tz=args.tz, culture=args.culture)
     print(f"exlab: report written to {path}", file=sys.stderr)
     return 0

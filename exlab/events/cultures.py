@@ -14,15 +14,21 @@ datetime.datetime(2025, 3, 20, 14, 15, 4)
 >>> CULTURES["en-US"].date.format((2025, 3, 20, 14, 15, 4))
 '3/20/2025 2:15:04 PM'
 
-A culture's dates are read and written with its entry in :data:`exlab.cultures.DATE_FORMATS`,
-the one table of Windows date formats.
+A culture's dates are written with its entry in :data:`exlab.cultures.DATE_FORMATS`, the one
+table of Windows date formats. The headers tell the UI language only, not the dates: an English
+Windows set to en-GB or en-AU writes English headers and day-first dates, so the reader decides
+a file's day/month order from its values (:class:`exlab.cultures.DateStyle`), and the lab
+writes English headers with ``en-GB``, ``en-AU``, ... dates:
+
+>>> CULTURES["en-GB"].headers == CULTURES["en-US"].headers, CULTURES["en-GB"].date.example
+(True, '20/03/2025 14:15:04')
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exlab.cultures import DATE_FORMATS, DateFormat
 
@@ -37,6 +43,15 @@ class Culture:
     no_task: str                   # the task category of task 0
     date: DateFormat               # the "Date and Time" column: the culture's short date and long time
     ansi_codepage: str             # the legacy code page of the language (Windows "ANSI")
+
+    @property
+    def language(self) -> str:
+        """The UI language whose headers and words these are (``en-US`` for ``en-GB`` too).
+
+        >>> CULTURES["en-AU"].language, CULTURES["de-CH"].language
+        ('en-US', 'de-DE')
+        """
+        return next(name for name in LANGUAGES if CULTURES[name].headers == self.headers)
 
     def level_name(self, level: int | None) -> str:
         """The level name Event Viewer shows; levels 0 (LogAlways) and unknown show as Information.
@@ -91,6 +106,12 @@ CULTURES: dict[str, Culture] = {
                 "Aucun", DATE_FORMATS["fr-FR"], "cp1252"),
     )
 }
+LANGUAGES = tuple(CULTURES)   # the UI languages whose headers are known
+# The same UI language with another culture's dates (an English Windows set to en-GB or en-AU
+# writes English headers and day-first dates): what the lab writes for those cultures.
+CULTURES.update({name: replace(CULTURES[base], name=name, date=DATE_FORMATS[name])
+                 for name in DATE_FORMATS for base in LANGUAGES
+                 if name not in CULTURES and name.split("-")[0] == base.split("-")[0]})
 
 
 def culture_of_header(cells: Sequence[str]) -> Culture | None:
@@ -104,4 +125,4 @@ def culture_of_header(cells: Sequence[str]) -> Culture | None:
     names = tuple(cell.strip() for cell in cells)
     if len(names) == 6 and not names[5]:
         names = names[:5]
-    return next((c for c in CULTURES.values() if c.headers == names), None)
+    return next((CULTURES[name] for name in LANGUAGES if CULTURES[name].headers == names), None)

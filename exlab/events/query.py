@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from exlab.cultures import DATE_FORMATS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -29,6 +31,8 @@ class EventQuery:
     ``start``/``end`` are nanoseconds since the epoch (UTC), inclusive/exclusive.
     ``tz`` is the server's time zone for exports that carry local times without offset.
     ``workers`` is how many processes may read one big .evtx file (None: one per core).
+    ``culture`` (e.g. ``en-GB``) fixes the day/month order of exports with local dates where
+    the values do not tell it (Event Viewer CSV/TXT).
     """
 
     event_ids: frozenset[int] | None = None
@@ -38,19 +42,23 @@ class EventQuery:
     engine: str = "auto"
     tz: str | None = None
     workers: int | None = None
+    culture: str | None = None
 
     @classmethod
     def build(cls, *, event_ids: Iterable[int] | int | None = None,
               providers: Iterable[str] | str | None = None,
               start: str | datetime | pd.Timestamp | None = None,
               end: str | datetime | pd.Timestamp | None = None,
-              engine: str = "auto", tz: str | None = None, workers: int | None = None) -> EventQuery:
+              engine: str = "auto", tz: str | None = None, workers: int | None = None,
+              culture: str | None = None) -> EventQuery:
         """Normalise user arguments; naive ``start``/``end`` are read as UTC."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a whole number of at least 1 (or None: one per core), "
                              f"not {workers!r}")
+        if culture is not None and culture not in DATE_FORMATS:
+            raise ValueError(f"culture must be one of {', '.join(DATE_FORMATS)}, not {culture!r}")
         if isinstance(event_ids, int):
             event_ids = [event_ids]
         if isinstance(providers, str):
@@ -63,6 +71,7 @@ class EventQuery:
             engine=engine,
             tz=tz,
             workers=workers,
+            culture=culture,
         )
 
     @property

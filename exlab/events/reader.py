@@ -51,17 +51,21 @@ def read_events(source: Sources, *, event_ids: Iterable[int] | int | None = None
                 providers: Iterable[str] | str | None = None,
                 start: str | datetime | pd.Timestamp | None = None,
                 end: str | datetime | pd.Timestamp | None = None,
-                engine: str = "auto", tz: str | None = None, workers: int | None = None) -> pd.DataFrame:
+                engine: str = "auto", tz: str | None = None, workers: int | None = None,
+                culture: str | None = None) -> pd.DataFrame:
     """Read event exports into the events frame (see ``exlab.events.schema``).
 
     ``source`` is a path, a folder, a list of them, or a binary file object.
     ``tz`` is the server's time zone, used for exports that write local times
     without an offset (Event Viewer CSV/TXT); the parse report says when one was assumed.
+    ``culture`` (``en-GB``, ``en-AU``, ``de-DE``, ...) fixes the day/month order of those
+    exports' dates where no value tells it (a day above 12 does); without it the reader
+    infers it and warns, naming the file, when only a hint or nothing tells it.
     ``workers`` is how many processes read one big .evtx file (None: one per core for
     files of 16 MiB and more; 1: this process alone). The frame is the same either way.
     """
     query = EventQuery.build(event_ids=event_ids, providers=providers, start=start, end=end,
-                             engine=engine, tz=tz, workers=workers)
+                             engine=engine, tz=tz, workers=workers, culture=culture)
     report = ParseReport()
     columns: dict[str, list] = {name: [] for name in COLUMNS}
     for evidence in iter_evidence(source):

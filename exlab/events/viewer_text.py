@@ -20,15 +20,16 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exlab.cultures import DATE_FORMATS, ORDER_WORDS, DateStyle
 from exlab.errors import ExlabError, UnsupportedFormat
-from exlab.events.cultures import CULTURES, Culture, culture_of_header
+from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 FORMAT = "event-viewer-text"
-KNOWN_LANGUAGES = ", ".join(CULTURES)
+KNOWN_LANGUAGES = ", ".join(LANGUAGES)
 _LEGACY_CODEPAGES = tuple(dict.fromkeys(c.ansi_codepage for c in CULTURES.values()))
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _SECOND = timedelta(seconds=1)
@@ -82,17 +83,39 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     report.format = "event-viewer-csv" if delimiter == "," else "event-viewer-txt"
     if sniffed.encoding.startswith("cp"):
         report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")
+    dates = _date_order(evidence, sniffed, delimiter, query)
+    dates.report_to(report)
     to_utc = _local_to_utc(query, report)
     with open_text(evidence.stream, sniffed) as text:
         records = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
         next(records)  # the header, checked above
-        yield from _rows(records, culture, to_utc, query, report, evidence.name)
+        yield from _rows(records, culture, dates, to_utc, query, report, evidence.name)
 
 
-def _rows(records, culture: Culture, to_utc, query: EventQuery, report: FileReport,
+def _date_order(evidence: Evidence, sniffed: Sniffed, delimiter: str, query: EventQuery) -> DateStyle:
+    """The day/month order of the file's "Date and Time" column, from every record (a first pass:
+    the headers tell the UI language, not the dates) or from ``query.culture``."""
+    samples = []
+    with open_text(evidence.stream, sniffed) as text:
+        records = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
+        next(records, None)
+        while True:
+            try:
+                cells = next(records)
+            except StopIteration:
+                break
+            except csv.Error:   # counted by the second pass
+                continue
+            if len(cells) in (5, 6):
+                samples.append(cells[1])
+    return DateStyle.detect(samples, query.culture, source=evidence.name, where='the "Date and Time" column')
+
+
+def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery, report: FileReport,
           source: str) -> Iterator[dict]:
     unknown_levels: set[str] = set()
     replaced = 0
+    example = (culture.date if culture.date.order == dates.order else DATE_FORMATS[dates.culture]).example
     while True:
         line = records.line_num + 1
         try:
@@ -116,10 +139,10 @@ def _rows(records, culture: Culture, to_utc, query: EventQuery, report: FileRepo
         if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
             report.records_read += 1
             continue
-        local = culture.date.parse(when)
+        local = dates.read(when)
         if local is None:
-            report.skip_record(f"line {line}", f"unparsable date {when!r}, expected {culture.name} dates "
-                                               f"such as {culture.date.example!r}")
+            report.skip_record(f"line {line}", f"unparsable date {when!r}, expected {ORDER_WORDS[dates.order]} "
+                                               f"dates such as {example!r} ({culture.name} headers)")
             continue
         ns = to_utc(local)
         if ns is None:

@@ -329,7 +329,7 @@ def _event_data_xml(data: Mapping[str, str]) -> str:
 
 
 def _rendering_xml(row: Row, culture: Culture, task_names: TaskNames | None) -> str:
-    opcode, classic = _RENDERING_WORDS[culture.name]
+    opcode, classic = _RENDERING_WORDS[culture.language]
     message = row.get("message")
     task = _task_name(row, culture, task_names, unnamed="")
     keywords = f"<Keyword>{classic}</Keyword>" if row.get("keywords") == CLASSIC_KEYWORDS else ""

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import exlab
+from exlab.cultures import DATE_FORMATS
 from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
 from exlab.lab.cert_exports import (
     ExchangeCert,
@@ -96,7 +97,9 @@ def test_format_list_notes_the_prompt_line_and_joins_wrapped_values():
     notes = frame.attrs["parse_report"].files[0].warnings
     assert notes[0] == "1 line(s) outside any property (prompts, echoed commands) ignored"
     star = exlab.read_certs(FIXTURES / "fl-star_pl-PL.txt", tz="Europe/Warsaw")
-    assert star.attrs["parse_report"].files[0].warnings == ["local times read as Europe/Warsaw (given)"]
+    assert star.attrs["parse_report"].files[0].warnings == [
+        "day/month order: day first, settled by the values ('14.03.2027 09:12:05' has a day above 12)",
+        "local times read as Europe/Warsaw (given)"]
 
 
 def test_csv_type_name_lists_are_noted_once_per_file():
@@ -162,18 +165,56 @@ def _date_order_text(before: str, after: str) -> bytes:
             "Thumbprint : " + B + "\r\n\r\n").encode("utf-16")
 
 
-def test_day_month_order_comes_from_the_whole_file_or_the_culture_argument():
-    en_us = _date_order_text("12/2/2024 2:43:23 PM", "12/3/2025 12:59:59 AM")   # no value above 12 in either place
-    frame = exlab.read_certs(io.BytesIO(en_us), tz="Europe/Warsaw")
+def _read_warned(data: bytes, **kwargs) -> tuple[pd.DataFrame, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = exlab.read_certs(io.BytesIO(data), **kwargs)
+    return frame, [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+
+
+def test_a_day_above_12_settles_the_order_without_a_warning():
+    en_us = _date_order_text("12/2/2024 2:43:23 PM", "12/13/2025 12:59:59 AM")
+    frame, said = _read_warned(en_us, tz="Europe/Warsaw")
     assert frame.loc[0, "not_before"] == TRUTH[B]["not_before"]
+    assert said == []
+    assert frame.attrs["parse_report"].files[0].warnings[0] == (
+        "day/month order: month first, settled by the values ('12/13/2025 12:59:59 AM' has a day above 12)")
+    en_gb = _date_order_text("02/12/2024 14:43:23", "13/12/2025 00:59:59")
+    frame, said = _read_warned(en_gb, tz="Europe/Warsaw")
+    assert (frame.loc[0, "not_before"], said) == (TRUTH[B]["not_before"], [])
+
+
+def test_lower_case_am_pm_is_read_day_first_and_said_to_be_a_hint():
+    en_au = _date_order_text("2/12/2024 2:43:23 pm", "3/12/2025 12:59:59 am")   # every day <= 12
+    frame, said = _read_warned(en_au, tz="Europe/Warsaw")
+    assert frame.loc[0, "not_after"] == TRUTH[B]["not_after"]
+    assert len(said) == 1 and said[0].startswith("<stream>: the day/month order of its dates was inferred from "
+                                                 "a hint only: read day first")
+    assert "culture=" in said[0]
     assert frame.attrs["parse_report"].files[0].warnings[0].startswith(
-        "day/month order MDY assumed (no day above 12; upper-case AM/PM as en-US writes)")
-    en_au = _date_order_text("2/12/2024 2:43:23 pm", "3/12/2025 12:59:59 am")
-    assert exlab.read_certs(io.BytesIO(en_au), tz="Europe/Warsaw").loc[0, "not_after"] == TRUTH[B]["not_after"]
-    said = exlab.read_certs(io.BytesIO(en_us.replace("PM".encode("utf-16-le"), "pm".encode("utf-16-le"))),
-                            tz="Europe/Warsaw", culture="en-US")
-    assert said.loc[0, "not_before"] == TRUTH[B]["not_before"]
-    assert "day/month" not in " ".join(said.attrs["parse_report"].files[0].warnings)
+        "day/month order: day first, inferred from a hint only")
+
+
+def test_capital_am_pm_with_no_day_above_12_warns_with_both_readings():
+    ambiguous = _date_order_text("2/12/2024 2:43:23 PM", "3/12/2025 12:59:59 AM")
+    frame, said = _read_warned(ambiguous, tz="Europe/Warsaw")
+    assert len(said) == 1
+    assert ("3/12/2025 12:59:59 AM = 12 March 2025 (month first) or 3 December 2025 (day first); "
+            "read month first as en-US writes") in said[0]
+    assert "is ambiguous" in said[0] and "--culture" in said[0]
+    assert frame.attrs["parse_report"].files[0].warnings[0].startswith("day/month order: month first, AMBIGUOUS")
+    said_au, quiet = _read_warned(ambiguous, tz="Europe/Warsaw", culture="en-AU")
+    assert said_au.loc[0, "not_after"] == TRUTH[B]["not_after"] and quiet == []
+    assert said_au.attrs["parse_report"].files[0].warnings[0] == "day/month order: day first, given (culture=en-AU given)"
+
+
+def test_a_culture_the_values_contradict_is_refused_naming_the_file_and_the_value(tmp_path):
+    path = tmp_path / "fl-en-GB.txt"
+    path.write_bytes(_date_order_text("02/12/2024 14:43:23", "13/12/2025 00:59:59"))
+    with pytest.raises(CorruptInput) as caught:
+        exlab.read_certs(path, culture="en-US")
+    assert str(path) in str(caught.value) and "'13/12/2025 00:59:59' can only be read day first" in str(caught.value)
+    assert "culture=en-US contradicts it" in str(caught.value)
 
 
 def test_dates_in_two_orders_in_one_file_are_corrupt_input():
@@ -232,6 +273,16 @@ def test_every_shape_in_every_culture_reads_back_the_certificates(shape, culture
     columns = columns or (COMMON + ("dns_names", "friendly_name", "signature_hash", "server_auth", "der"))
     assert _facts(frame, columns) == _facts(der_truth, columns)
     assert frame["conflicts"].tolist() == [(), ()]
+
+
+@pytest.mark.parametrize("culture", sorted(DATE_FORMATS))
+def test_fl_star_in_every_culture_of_the_table_reads_back_with_that_culture(culture, der_truth):
+    out = io.BytesIO()
+    write_list(_lab_certs(), out, culture=culture, tz="Europe/Warsaw", all_properties=True)
+    frame, said = _read_warned(out.getvalue(), tz="Europe/Warsaw", culture=culture)
+    columns = ("not_before", "not_after")
+    assert _facts(frame, columns) == _facts(der_truth, columns)
+    assert [s for s in said if "day/month" in s] == []
 
 
 def test_the_table_reads_back_thumbprints_services_and_subjects():

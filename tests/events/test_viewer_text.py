@@ -11,6 +11,8 @@ import pytest
 
 from exlab import read_events
 from exlab.errors import AssumptionWarning, DataLossWarning, ExlabError, UnsupportedFormat
+from exlab.events.cultures import CULTURES
+from exlab.lab.event_exports import write_event_viewer_csv
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MSG_2004_EN = ("Send connector Outbound to Office 365: Message delivery was not successful. The message with "
@@ -170,3 +172,67 @@ def test_filters_return_exactly_the_matching_subset():
 def test_an_unknown_time_zone_is_an_error_naming_it():
     with pytest.raises(ExlabError, match="Mars/Olympus"):
         read_events(FIXTURES / "app-en-US.csv", tz="Mars/Olympus")
+
+
+# --------------------------------------------------------------------------- day-first cultures
+
+def _read_warned(stream, **kwargs) -> tuple[pd.DataFrame, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_events(stream, **kwargs)
+    return frame, [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)
+                   and "day/month" in str(w.message)]
+
+
+def test_an_en_gb_csv_has_english_headers_and_day_first_dates():
+    stream = csv_stream("Warning,05/03/2025 14:15:04,MSExchangeTransport,2004,(2),first",
+                        "Error,13/03/2025 09:01:02,MSExchangeTransport,12014,(12),second")
+    frame, said = _read_warned(stream, tz="Europe/London")
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.records_read, report.records_skipped) == (2, 0)
+    assert frame["time_created"].tolist() == [utc("2025-03-05 14:15:04"), utc("2025-03-13 09:01:02")]
+    assert said == []    # the 13th settles it
+    assert report.warnings[0] == ("day/month order: day first, settled by the values "
+                                  "('13/03/2025 09:01:02' has a day above 12)")
+
+
+def test_an_en_au_csv_with_no_day_above_12_is_read_day_first_from_its_am_pm_and_said():
+    stream = csv_stream("Warning,5/03/2025 2:15:04 pm,MSExchangeTransport,2004,(2),x")
+    frame, said = _read_warned(stream, tz="Australia/Sydney")
+    assert frame["time_created"].tolist() == [utc("2025-03-05 03:15:04")]
+    assert len(said) == 1 and said[0].startswith("<stream>: the day/month order of its dates was inferred from a "
+                                                 "hint only: read day first")
+
+
+def test_an_ambiguous_csv_warns_with_both_readings_and_the_culture_settles_it(tmp_path):
+    path = tmp_path / "Application.csv"
+    path.write_bytes(csv_stream("Warning,05/03/2025 14:15:04,MSExchangeTransport,2004,(2),x").getvalue())
+    frame, said = _read_warned(path, tz="UTC")
+    assert len(said) == 1 and said[0].startswith(f"{path}: the day/month order of its dates is ambiguous")
+    assert "05/03/2025 14:15:04 = 3 May 2025 (month first) or 5 March 2025 (day first)" in said[0]
+    assert "read day first as en-GB writes" in said[0] and "--culture" in said[0]
+    frame, said = _read_warned(path, tz="UTC", culture="invariant")
+    assert frame["time_created"].tolist() == [utc("2025-05-03 14:15:04")] and said == []
+    frame, said = _read_warned(path, tz="UTC", culture="en-GB")
+    assert frame["time_created"].tolist() == [utc("2025-03-05 14:15:04")] and said == []
+
+
+def test_a_culture_the_dates_contradict_is_an_error_naming_the_file_and_the_value(tmp_path):
+    path = tmp_path / "Application.csv"
+    path.write_bytes(csv_stream("Warning,13/03/2025 14:15:04,MSExchangeTransport,2004,(2),x").getvalue())
+    with pytest.raises(ExlabError) as caught:
+        read_events(path, tz="UTC", culture="en-US")
+    assert str(path) in str(caught.value) and "'13/03/2025 14:15:04' can only be read day first" in str(caught.value)
+    with pytest.raises(ValueError, match="culture must be one of"):
+        read_events(path, culture="en-XX")
+
+
+@pytest.mark.parametrize("culture", sorted(CULTURES))
+def test_lab_event_viewer_csv_in_every_culture_reads_back_with_that_culture(culture):
+    rows = [{"time_created": int(utc(moment).value), "provider": "MSExchangeTransport", "event_id": 2004,
+             "level": 3, "task": 2, "message": "x"} for moment in ("2025-03-05 13:15:04", "2025-11-02 23:59:59")]
+    out = io.BytesIO()
+    write_event_viewer_csv(out, rows, culture=culture, tz="Europe/Warsaw")
+    frame, said = _read_warned(io.BytesIO(out.getvalue()), tz="Europe/Warsaw", culture=culture)
+    assert frame["time_created"].tolist() == [utc("2025-03-05 13:15:04"), utc("2025-11-02 23:59:59")]
+    assert said == [] and frame.attrs["parse_report"].files[0].records_skipped == 0
