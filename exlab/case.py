@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from exlab.analysis.diagnose import Diagnosis, diagnose
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
+from exlab.attribution import attribute_servers
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
 from exlab.parse_report import ParseReport
@@ -495,6 +496,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                                "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
     name_in_case = partial(case_relative, folder=folder)
     frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
+    frames = attribute_servers(frames, server_fqdn=server_fqdn)
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
     reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
     case = Case(folder=folder, frames=frames, reports=reports, unread=pd.DataFrame(unread, columns=["file", "reason"]),
