@@ -244,3 +244,24 @@ def _one_server_owns_the_rest(frames: dict[str, pd.DataFrame], names: ServerName
         if kind in frames:
             frames[kind][SERVER_COLUMN] = frames[kind][SERVER_COLUMN].fillna(servers[0])
     return frames
+
+
+def rows_of(frame: pd.DataFrame | None, servers: Iterable[str], *, unattributed: bool = False) -> pd.DataFrame | None:
+    """The rows of ``frame`` from these servers (a ``; ``-joined cell counts for each of its
+    servers), with the rows no server was found for when ``unattributed``; None when none is left.
+
+    >>> certs = pd.DataFrame({"thumbprint": ["A", "B", "C"], "server": ["EX01; EX02", "EX02", None]})
+    >>> rows_of(certs, ["EX01"])["thumbprint"].tolist(), rows_of(certs, ["EX03"], unattributed=True)["thumbprint"].tolist()
+    (['A'], ['C'])
+    """
+    if frame is None or SERVER_COLUMN not in frame:
+        return frame
+    wanted = set(servers)
+    cells = frame[SERVER_COLUMN]
+    spelled = {cell: bool(wanted.intersection(split_servers(cell))) for cell in cells.dropna().unique()}
+    keep = cells.map(spelled).astype("boolean").fillna(unattributed).astype(bool)
+    if not keep.any():
+        return None
+    out = frame[keep.to_numpy()] if not keep.all() else frame
+    out.attrs = frame.attrs
+    return out

@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from tqdm.auto import tqdm
 
-from exlab.analysis.diagnose import Diagnosis, diagnose
+from exlab.analysis.diagnose import Diagnosis, diagnose, judge_server, server_table
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
-from exlab.attribution import attribute_servers
+from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, evidence_servers, rows_of
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
 from exlab.parse_report import ParseReport
@@ -198,15 +198,70 @@ class Case:
                                tls_certificate_name=connector.get("tls_certificate_name"))
 
     def diagnose(self, *, at: Any = None) -> Diagnosis:
-        """The diagnosis of this case (``exlab.diagnose`` on its frames); computed once per ``at``."""
+        """The diagnosis of this case (``exlab.diagnose`` on its frames); computed once per ``at``.
+
+        In a case of several servers it weighs the evidence of the servers that fail (else of
+        the connector's source servers), and ``servers`` holds one answer per server
+        (:meth:`diagnose_servers`)."""
         if at in self._diagnoses:
             return self._diagnoses[at]
-        result = diagnose(events=self.events, certs=self.certs, sessions=self.sessions, tracking=self.tracking,
-                          connectors=self.connectors, servers=self.servers, server_fqdn=self.server_fqdn,
-                          connector=self.connector, roots=self.roots, at=at)
+        per_server = self.diagnose_servers(at=at)
+        failing = [d.server for d in per_server if d.failures]
+        senders = [d.server for d in per_server if d.sends]
+        chosen = failing or senders if len(self.server_list()) > 1 else []
+        frames = {kind: rows_of(self.frames.get(kind), chosen, unattributed=True) if chosen else self.frames.get(kind)
+                  for kind in SERVER_EVIDENCE}
+        certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
+        result = diagnose(events=frames["events"], certs=certs, sessions=frames["sessions"],
+                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
+                          server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at)
         result.notes = [*self.inferred.values(), *result.notes]
+        if chosen and len(chosen) < len(per_server):
+            result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
+                                f"({'the servers that fail' if failing else 'the source servers of the connector'})")
+        result.servers = per_server
         self._diagnoses[at] = result
         return result
+
+    def server_list(self) -> list[str]:
+        """The servers of the case: those some evidence came from, and the source transport
+        servers of the send connector (FQDN where the evidence gives it), sorted."""
+        return sorted(set(evidence_servers(self.frames)) | self._sources())
+
+    def _sources(self) -> set[str]:
+        """The source transport servers of the case's connector, as the case spells them."""
+        if not self.connector:
+            return set()
+        names = case_names(self.frames, self.server_fqdn)
+        listed = connector_row(self.connectors, self.connector).get("source_transport_servers")
+        return {names.key(n) for n in (listed if isinstance(listed, tuple) else ())} - {None}
+
+    def diagnose_servers(self, *, at: Any = None) -> list[Diagnosis]:
+        """One diagnosis per server (:meth:`server_list`), each from that server's rows only,
+        checked against the connector's SourceTransportServers: a server without failures
+        gets no fix and says why (``judge_server``)."""
+        key = ("servers", at)
+        if key in self._diagnoses:
+            return self._diagnoses[key]
+        sources = self._sources()
+        servers = self.server_list()
+        answers = []
+        for server in servers:
+            frames = {kind: rows_of(self.frames.get(kind), [server]) for kind in SERVER_EVIDENCE}
+            d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
+                         tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
+                         server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
+                         server=server if len(servers) > 1 else None)
+            d.server = server
+            watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
+            answers.append(judge_server(d, sends=(server in sources) if sources else None, watched=watched))
+        self._diagnoses[key] = answers
+        return answers
+
+    def server_verdicts(self, *, at: Any = None) -> pd.DataFrame:
+        """:meth:`diagnose_servers` as a table: server, sends_through_connector, verdict, cause,
+        culprit, strength, failures, fix (fix / preventive fix / no fix) and why."""
+        return server_table(self.diagnose_servers(at=at))
 
     def summary(self) -> pd.DataFrame:
         """What was read: one row per kind, with its files and rows.
