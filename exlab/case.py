@@ -36,6 +36,7 @@ from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failu
 from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, evidence_servers, rows_of
 from exlab.errors import EvidenceNotFound, ExlabError, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
+from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,8 @@ class Case:
         certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
         result = diagnose(events=frames["events"], certs=certs, sessions=frames["sessions"],
                           tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
-                          server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at)
+                          server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
+                          lacking=lacking(self.inventory()))
         result.notes = [*self.inferred.values(), *result.notes]
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -257,6 +259,11 @@ class Case:
             answers.append(judge_server(d, sends=(server in sources) if sources else None, watched=watched))
         self._diagnoses[key] = answers
         return answers
+
+    def inventory(self) -> pd.DataFrame:
+        """The evidence inventory (``exlab.inventory``): per kind found / missing / unusable and
+        why, then the files not used and why. The diagnosis's ``missing`` comes from it."""
+        return case_inventory(self)
 
     def server_verdicts(self, *, at: Any = None) -> pd.DataFrame:
         """:meth:`diagnose_servers` as a table: server, sends_through_connector, verdict, cause,
@@ -346,7 +353,7 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None,
             frames.append(kind.read([path], tz))
         except ExlabError as err:
             log.warning("%s", err)
-            unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}"})
+            unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}", "kind": kind.name})
     if not frames:
         return None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -554,7 +561,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     frames = attribute_servers(frames, server_fqdn=server_fqdn)
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
     reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
-    case = Case(folder=folder, frames=frames, reports=reports, unread=pd.DataFrame(unread, columns=["file", "reason"]),
+    case = Case(folder=folder, frames=frames, reports=reports,
+                unread=pd.DataFrame(unread, columns=["file", "reason", "kind"]).astype({"kind": "string"}),
                 server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
     case.server_fqdn, case.connector, case.inferred = _infer(frames, server_fqdn, connector, case.failures)
     for key, value in case.inferred.items():

@@ -24,6 +24,7 @@ them. The verdict is about KB 2888788 only, and never goes beyond the evidence:
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -273,21 +274,27 @@ def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str
     return "inconclusive", None, None, None
 
 
-def _missing(facts: Facts, verdict: str, connector: str | None) -> list[Step]:
+def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None) -> list[Step]:
+    """What to collect to settle an inconclusive verdict: the kinds ``lacking`` (the case's
+    inventory: missing or unusable), by default those absent or empty among the facts."""
     if verdict != "inconclusive":
         return []
+    if lacking is None:
+        frames = {"events": facts.events, "sessions": facts.sessions, "certs": facts.certs,
+                  "connectors": facts.connectors, "tracking": facts.tracking}
+        lacking = {kind for kind, frame in frames.items() if frame is None or frame.empty}
     steps = []
-    if facts.events is None:
+    if "events" in lacking:
         steps.append(collect_step("events"))
-    if facts.points[facts.points["origin"] == "event"].empty and (facts.events is not None or facts.sessions is None):
+    if facts.points[facts.points["origin"] == "event"].empty and ("events" not in lacking or "sessions" in lacking):
         steps.append(collect_step("events_2004"))
-    if facts.sessions is None:
+    if "sessions" in lacking:
         steps.append(collect_step("sessions", connector))
-    if facts.certs is None:
+    if "certs" in lacking:
         steps.append(collect_step("certs"))
-    if facts.connectors is None:
+    if "connectors" in lacking:
         steps.append(collect_step("connectors"))
-    if facts.tracking is None and facts.sessions is None:
+    if "tracking" in lacking and "sessions" in lacking:
         steps.append(collect_step("tracking"))
     return steps
 
@@ -331,11 +338,12 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None,
              connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
-             at: Any = None, server: str | None = None) -> Diagnosis:
+             at: Any = None, server: str | None = None, lacking: Collection[str] | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
-    commands act on it (``-Server``); see :func:`judge_server` for its fix.
+    commands act on it (``-Server``); see :func:`judge_server` for its fix. ``lacking`` names
+    the kinds of evidence the case lacks (its inventory); by default those absent or empty.
 
     ``server_fqdn`` and ``connector`` are inferred from the evidence when not given
     (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
@@ -385,11 +393,11 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
                         connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
                         selected=selection.selected, at=when, pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
-    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server)
+    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
 
 
 def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] | None = None,
-             server: str | None = None) -> Diagnosis:
+             server: str | None = None, lacking: Collection[str] | None = None) -> Diagnosis:
     """The diagnosis of prepared facts: run the rules, weigh them, write the fix.
 
     :func:`diagnose` prepares the facts from frames (trust, selection, inference);
@@ -404,7 +412,7 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
         evidence=findings, remediation=on_server(_remediation(facts, cause, culprit, facts.connector), server),
-        missing=_missing(facts, verdict, facts.connector), server_fqdn=server_fqdn, connector=facts.connector,
+        missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
         name=facts.name, selected=facts.selected, notes=list(notes or []), failures=len(facts.points),
         server=server,
     )
