@@ -91,7 +91,8 @@ def server_or_placeholder(value: str | None) -> str:
 
 def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
     """The steps of a fix aimed at one server of several: its certificate cmdlets take
-    ``-Server``, the transport restart runs there, and each purpose says where.
+    ``-Server``, the transport restart runs there, and those steps say where (settings of
+    the organisation, such as the send connector, stay as they are).
 
     >>> step = on_server([Step("Take SMTP off it", "Enable-ExchangeCertificate -Thumbprint AB -Services IIS"),
     ...                   Step("Restart", "Restart-Service MSExchangeTransport")], "EX02")
@@ -112,7 +113,8 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
         elif command:
             for cmdlet in _SERVER_CMDLETS:
                 command = re.sub(rf"(^|; |\| ){cmdlet}(?= |$)", rf"\g<1>{cmdlet} -Server {host}", command)
-        out.append(Step(f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}", command))
+        purpose = step.purpose if command == step.command else f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
+        out.append(Step(purpose, command))
     return out
 
 
