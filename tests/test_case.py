@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import exlab
-from exlab.errors import EvidenceNotFound
+from exlab.errors import EvidenceNotFound, ExlabWarning
 from tests.analysis.folders import write_protocol_case
 
 
@@ -143,3 +143,90 @@ def test_a_csv_export_read_in_the_wrong_zone_is_still_recognised_as_a_copy():
     kept = exlab.case.dedupe_events(frame)
     assert kept["source"].tolist() == ["Application.evtx"] * 5
     assert any("UTC+1h" in note for note in report.files[1].warnings)
+
+
+# -- the server of every row, the inventory ---------------------------------------------------
+
+FRAME_OF_EXPORT = {"evtx": "events", "event-xml": "events", "event-csv": "events", "event-txt": "events",
+                   "event-clixml": "events", "cer": "certs", "p7b": "certs", "exchange-certs": "certs",
+                   "protocol-log": "sessions", "tracking-log": "tracking", "send-connector": "connectors",
+                   "exchange-server": "servers"}
+
+
+def _sample(name: str):
+    import warnings
+
+    from tests.samples import sample_cases
+
+    sample = {s.name: s for s in sample_cases()}[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        return sample, exlab.open_case(sample.folder, roots=sample.roots, tz=sample.truth["tz"])
+
+
+def _sample_names() -> list[str]:
+    from tests.samples import sample_cases
+    return [s.name for s in sample_cases()]
+
+
+@pytest.mark.parametrize("name", _sample_names())
+def test_every_row_of_every_frame_of_each_sample_carries_its_server(name):
+    sample, case = _sample(name)
+    truth = sample.truth
+    fqdn = {server: answer["fqdn"] for server, answer in truth["server_verdicts"].items()}
+    exported: dict[str, set[str]] = {}
+    for export in truth["exports"]:
+        kind = FRAME_OF_EXPORT.get(_kind_of(name, export["path"]))
+        if kind and export["server"]:
+            exported.setdefault(kind, set()).add(fqdn[export["server"]])
+    for kind in ("events", "certs", "sessions", "tracking"):
+        frame = case.frames[kind]
+        assert frame["server"].notna().all(), kind
+        servers = {part for cell in frame["server"] for part in cell.split("; ")}
+        assert servers == exported[kind], kind
+    sources = [fqdn[s] for s in truth["server_verdicts"] if s in _source_servers(name)]
+    assert case.connectors["server"].tolist() == ["; ".join(sources)]
+    if case.servers is not None:
+        assert case.servers["server"].tolist() == [fqdn[s] for s in truth["servers"]]
+
+
+def _kind_of(name: str, path: str) -> str:
+    from exlab.lab.cases import case
+    return next(e.kind for e in case(name).exports if e.path == path)
+
+
+def _source_servers(name: str) -> tuple[str, ...]:
+    from exlab.lab.cases import case
+    return case(name).connector.source_servers
+
+
+@pytest.mark.parametrize("name", _sample_names())
+def test_the_inventory_of_each_sample_says_what_was_exported_and_what_was_not(name):
+    from exlab.lab.cases import case as scenario
+    sample, case = _sample(name)
+    inventory = case.inventory()
+    kinds = inventory[inventory["status"] != "unused"].set_index("kind")
+    exported = {FRAME_OF_EXPORT[e.kind] for e in scenario(name).exports if e.kind in FRAME_OF_EXPORT}
+    for kind in ("events", "certs", "sessions", "tracking", "connectors", "servers"):
+        assert kinds.loc[kind, "status"] == ("found" if kind in exported else "missing"), kind
+        assert (kinds.loc[kind, "rows"] > 0) == (kind in exported)
+    unused = inventory[inventory["status"] == "unused"]
+    assert unused["file"].tolist() == ["truth.json"]
+    assert unused["why"].tolist() == ["the lab case's answer, not evidence"]
+
+
+def test_a_file_that_holds_no_evidence_never_stands_in_for_the_missing_certificate_export(tmp_path):
+    sample, _ = _sample("northwind-quiet")
+    root = tmp_path / "evidence"
+    root.mkdir()
+    (root / "Application.evtx").write_bytes((sample.folder / "NWEX02" / "Application.evtx").read_bytes())
+    case = exlab.open_case(root, roots=sample.roots)
+    before = [step.purpose for step in case.diagnose().missing]
+    assert any("Export the certificates" in purpose for purpose in before)
+    (root / "ticket-4471.json").write_text('{"Name": "ticket 4471", "Thumbprint": "see the mail of 9 September"}',
+                                           encoding="utf-8")
+    with pytest.warns(ExlabWarning, match="ticket-4471.json"):     # its one record skipped, and said
+        case = exlab.open_case(root, roots=sample.roots)
+    assert [step.purpose for step in case.diagnose().missing] == before
+    certs = case.inventory().set_index("kind").loc["certs"]
+    assert (certs["status"], certs["why"]) == ("unusable", "its file holds no rows: ticket-4471.json")

@@ -356,7 +356,7 @@ def _litware() -> Scenario:
         CertSpec("public", (one.name, two.name), "public", "mail.litwareinc.com",
                  ("mail.litwareinc.com", "autodiscover.litwareinc.com"),
                  "2025-04-07T12:00:00Z", "2026-05-08T23:59:59Z", "Litware 2025",
-                 (("2025-04-07T15:20:00Z", ("IIS", "SMTP")),), organization="Litware, Inc."),
+                 (("2025-04-07T15:20:00Z", ("IIS", "SMTP")),), organization="Litware Inc"),
         CertSpec("internal", (one.name,), "internal", "mail.litwareinc.com",
                  ("mail.litwareinc.com", "lwex01.litwareinc.com", "autodiscover.litwareinc.com"),
                  "2025-10-14T12:48:30Z", "2027-10-14T12:48:30Z", "LWEX01 internal",
