@@ -172,6 +172,10 @@ class Diagnosis:
                 parts += [f"<li>{e(s.purpose)}" + (f"<pre>{e(s.command)}</pre>" if s.command else "") + "</li>"
                           for s in steps]
                 parts.append("</ol>")
+        if self.why:
+            parts.append(f"<p><strong>{e(_FIX_LABELS[self.fix or 'none'])}</strong>: {e(self.why)}</p>")
+        if self.servers:
+            parts.append("<h4>Per server</h4>" + server_table(self.servers).to_html(index=False, na_rep=""))
         parts.append("</div>")
         return "".join(parts)
 

@@ -68,7 +68,7 @@ def case_summary(case: Case) -> str:
         if row.status != "missing":
             line += f", {row.files} file(s), {row.rows} row(s){servers}"
         lines.append(line + (f" ({row.why})" if isinstance(row.why, str) and row.status != "missing" else ""))
-    lines += [f"  not used: {row.file} ({row.why})" for row in inventory[inventory["status"] == "unused"].itertuples()]
+    lines += [f"  not read: {row.file} ({row.why})" for row in inventory[inventory["status"] == "unused"].itertuples()]
     return "\n".join(lines)
 
 
