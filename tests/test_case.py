@@ -230,3 +230,22 @@ def test_a_file_that_holds_no_evidence_never_stands_in_for_the_missing_certifica
     assert [step.purpose for step in case.diagnose().missing] == before
     certs = case.inventory().set_index("kind").loc["certs"]
     assert (certs["status"], certs["why"]) == ("unusable", "its file holds no rows: ticket-4471.json")
+
+
+def test_evidence_only_from_a_server_that_does_not_send_is_found_but_unusable(tmp_path):
+    sample, _ = _sample("litware-servers")
+    root = tmp_path / "evidence"
+    for name in ("LWEX03/Application.evtx", "LWEX03/Get-ExchangeCertificate.txt", "Get-SendConnector.txt",
+                 "Get-ExchangeServer.txt"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes((sample.folder / name).read_bytes())
+    case = exlab.open_case(root, roots=sample.roots, tz=sample.truth["tz"])
+    kinds = case.inventory().set_index("kind")
+    assert kinds.loc["events", "status"] == "unusable"
+    assert kinds.loc["events", "why"] == ("only from lwex03.litwareinc.com, not a source transport server of the "
+                                          "send connector (lwex01.litwareinc.com, lwex02.litwareinc.com)")
+    d = case.diagnose()
+    assert d.remediation == [] and any("Application log" in step.purpose for step in d.missing)
+    assert [(s.server, s.fix) for s in d.servers] == [
+        ("lwex01.litwareinc.com", "none"), ("lwex02.litwareinc.com", "none"), ("lwex03.litwareinc.com", "none")]
+    assert d.servers[0].why == "no evidence of its mail flow (events, protocol or tracking logs) came from it"
