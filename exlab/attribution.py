@@ -85,7 +85,12 @@ class ServerNames:
         return self.fqdn_of.get(text.lower(), text.upper())
 
     def known(self, name: str) -> bool:
-        """Whether ``name`` (NetBIOS or FQDN) is one of the servers these names know."""
+        """Whether ``name`` (NetBIOS or FQDN) is one of the servers these names know.
+
+        >>> names = ServerNames({"ex01": "ex01.contoso.com"})
+        >>> names.known("EX01"), names.known("ex01.contoso.com"), names.known("Logs")
+        (True, True, False)
+        """
         text = name.lower()
         return text in self.fqdn_of or text in self.fqdn_of.values()
 
@@ -251,8 +256,10 @@ def rows_of(frame: pd.DataFrame | None, servers: Iterable[str], *, unattributed:
     servers), with the rows no server was found for when ``unattributed``; None when none is left.
 
     >>> certs = pd.DataFrame({"thumbprint": ["A", "B", "C"], "server": ["EX01; EX02", "EX02", None]})
-    >>> rows_of(certs, ["EX01"])["thumbprint"].tolist(), rows_of(certs, ["EX03"], unattributed=True)["thumbprint"].tolist()
-    (['A'], ['C'])
+    >>> rows_of(certs, ["EX01"])["thumbprint"].tolist()
+    ['A']
+    >>> rows_of(certs, ["EX03"], unattributed=True)["thumbprint"].tolist()
+    ['C']
     """
     if frame is None or SERVER_COLUMN not in frame:
         return frame

@@ -127,7 +127,7 @@ class Case:
     inferred: dict[str, str] = field(default_factory=dict)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
-    _diagnoses: dict[Any, Diagnosis] = field(default_factory=dict, repr=False)
+    _diagnoses: dict[Any, Any] = field(default_factory=dict, repr=False)   # Diagnosis, or a list per server
 
     @property
     def events(self) -> pd.DataFrame | None:

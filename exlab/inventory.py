@@ -27,15 +27,16 @@ if TYPE_CHECKING:
     from exlab.case import Case
 
 COLUMNS = ("kind", "evidence", "status", "files", "rows", "servers", "why", "file")
-STATUSES = ("found", "missing", "unusable", "unused")
+STATUSES = ("found", "missing", "unusable", "unused")   # the values of the status column
 
 
 def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: list[str], sources: set[str],
              refused: list[str]) -> dict[str, Any]:
     """One kind's line of the inventory: found, missing or unusable, and why.
 
-    ``files`` are the files its reader read, ``servers`` the servers its rows came from, ``sources`` the source transport
-    servers of the send connector (empty when unknown), ``refused`` its readers' refusals.
+    ``files`` are the files its reader read, ``servers`` the servers its rows came from,
+    ``sources`` the source transport servers of the send connector (empty when unknown),
+    ``refused`` its readers' refusals.
 
     >>> kind_row("sessions", "SMTP send protocol logs", files=["a.LOG"], rows=40, servers=["EX03"], sources={"EX01"},
     ...          refused=[])["why"]
@@ -49,7 +50,8 @@ def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: lis
     elif not files:
         status, why = "unusable", f"refused by its reader: {'; '.join(refused)}"
     elif rows == 0:
-        status, why = "unusable", f"{'its file holds' if len(files) == 1 else 'its files hold'} no rows: {', '.join(files)}"
+        holds = "its file holds" if len(files) == 1 else "its files hold"
+        status, why = "unusable", f"{holds} no rows: {', '.join(files)}"
     elif kind in SERVER_EVIDENCE and sources and servers and not sources.intersection(servers):
         status = "unusable"
         why = (f"only from {', '.join(servers)}, not a source transport server of the send connector "
@@ -69,11 +71,17 @@ def inventory_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
     for column in COLUMNS:
         frame[column] = frame[column].astype("Int64" if column in ("files", "rows") else "string")
+    frame["status"] = pd.Categorical(frame["status"], categories=STATUSES)
     return frame
 
 
 def lacking(inventory: pd.DataFrame) -> set[str]:
-    """The kinds of evidence the case still needs: missing or unusable."""
+    """The kinds of evidence the case still needs: missing or unusable.
+
+    >>> sorted(lacking(inventory_frame([{"kind": "events", "status": "found"}, {"kind": "certs", "status": "missing"},
+    ...                                 {"kind": None, "status": "unused", "file": "notes.txt"}])))
+    ['certs']
+    """
     kinds = inventory[inventory["status"].isin(["missing", "unusable"]).fillna(False).astype(bool)]["kind"]
     return set(kinds.dropna())
 

@@ -468,7 +468,8 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool) -> 
 def server_table(diagnoses: list[Diagnosis]) -> pd.DataFrame:
     """One row per server: its verdict, what it rests on, and whether and why it gets a fix.
 
-    >>> server_table([judge_server(diagnose(server="EX03"), sends=False, watched=True)])[["server", "fix"]].values.tolist()
+    >>> table = server_table([judge_server(diagnose(server="EX03"), sends=False, watched=True)])
+    >>> table[["server", "fix"]].values.tolist()
     [['EX03', 'no fix']]
     """
     rows = [{"server": d.server, "sends_through_connector": d.sends, "verdict": d.verdict, "cause": d.cause,

@@ -113,8 +113,8 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
         elif command:
             for cmdlet in _SERVER_CMDLETS:
                 command = re.sub(rf"(^|; |\| ){cmdlet}(?= |$)", rf"\g<1>{cmdlet} -Server {host}", command)
-        purpose = step.purpose if command == step.command else f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
-        out.append(Step(purpose, command))
+        where = f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
+        out.append(Step(step.purpose if command == step.command else where, command))
     return out
 
 

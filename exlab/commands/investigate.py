@@ -73,7 +73,15 @@ def case_summary(case: Case) -> str:
 
 
 def server_lines(diagnosis: Diagnosis) -> str:
-    """One verdict per server, with its fix or why it gets none, for the terminal."""
+    """One verdict per server, with its fix or why it gets none, for the terminal.
+
+    >>> from exlab.analysis.diagnose import diagnose, judge_server
+    >>> case = diagnose()
+    >>> case.servers = [judge_server(diagnose(server="EX03"), sends=False, watched=True)]
+    >>> print(server_lines(case))
+    EX03: KB 2888788: ruled_out
+      no fix: not a source transport server of the send connector: it does not send to Exchange Online through it
+    """
     lines = []
     for d in diagnosis.servers:
         label = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}[d.fix or "none"]
