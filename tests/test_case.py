@@ -249,3 +249,29 @@ def test_evidence_only_from_a_server_that_does_not_send_is_found_but_unusable(tm
     assert [(s.server, s.fix) for s in d.servers] == [
         ("lwex01.litwareinc.com", "none"), ("lwex02.litwareinc.com", "none"), ("lwex03.litwareinc.com", "none")]
     assert d.servers[0].why == "no evidence of its mail flow (events, protocol or tracking logs) came from it"
+
+
+@pytest.mark.real_exports
+def test_real_exports_of_a_server_outside_the_connector_source_list_get_no_fix(real_exports, tmp_path):
+    """CSS-Exchange's exports: certificates of SOLO-E16A (Get-ExchangeServer: Solo-E16A.Solo.local), a
+    connector to Microsoft 365 whose only source server is WIN-CTD3L0RGEN4."""
+    root = tmp_path / "evidence"
+    root.mkdir()
+    for name in ("HC-E16-GetExchangeCertificate.xml", "HC-GetSendConnectorConfiguredToRelayToM365.xml",
+                 "HC-E16-GetExchangeServer.xml"):
+        (root / name).write_bytes((real_exports / "css-exchange" / name).read_bytes())
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        case = exlab.open_case(root)
+    assert set(case.certs["server"]) == {"solo-e16a.solo.local"} and len(case.certs) == 3
+    assert case.connectors["server"].tolist() == ["WIN-CTD3L0RGEN4"]
+    answers = {d.server: d for d in case.diagnose_servers()}
+    assert set(answers) == {"solo-e16a.solo.local", "WIN-CTD3L0RGEN4"}
+    solo, source = answers["solo-e16a.solo.local"], answers["WIN-CTD3L0RGEN4"]
+    assert (solo.sends, solo.verdict, solo.fix, solo.remediation) == (False, "ruled_out", "none", [])
+    assert solo.why.startswith("not a source transport server of connector 'My company to Office 365'")
+    assert (source.sends, source.fix, source.remediation) == (True, "none", [])
+    certs = case.inventory().set_index("kind").loc["certs"]
+    assert certs["status"] == "unusable" and "not a source transport server" in certs["why"]
+    assert any("Export the certificates" in step.purpose for step in case.diagnose().missing)
