@@ -24,7 +24,6 @@ done once per file (per distinct value for events), never per row.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
@@ -163,9 +162,11 @@ def _file_servers(frame: pd.DataFrame, names: ServerNames, content: pd.Series | 
     else its folders."""
     out: dict[str, str | None] = {}
     files = frame["source"].astype("string").fillna("")
-    named = {} if content is None else (
-        pd.DataFrame({"file": files, "name": content.astype("string")}).dropna()
-        .groupby("file")["name"].agg(lambda v: Counter(v).most_common(1)[0][0]).to_dict())
+    named: dict[str, str] = {}
+    if content is not None:     # each file's most common name: counted per (file, name), not per row
+        counts = pd.DataFrame({"file": files, "name": content.astype("string")}).dropna().value_counts()
+        for (file, name), _ in counts.items():      # value_counts sorts by count, most common first
+            named.setdefault(file, name)
     for file in files.unique():
         out[file] = names.key(named.get(file)) or names.in_path(file)
     return out
@@ -187,7 +188,7 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
     names = case_names(frames, server_fqdn)
     out: dict[str, pd.DataFrame] = {}
     for kind, frame in frames.items():
-        frame = frame.copy()
+        frame = frame.copy(deep=False)     # a new column only: the rows are shared, not copied
         frame.attrs = frames[kind].attrs
         if kind == "events" and "computer" in frame:
             computers = frame["computer"].astype("string")

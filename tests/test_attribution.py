@@ -15,6 +15,7 @@ def test_netbios_names_become_the_fqdn_get_exchange_server_gives():
     assert out["events"]["server"].tolist()[:2] == ["ex01.contoso.com", "ex02.contoso.com"]
     assert out["events"]["server"].isna().tolist() == [False, False, True]      # two servers: c.csv names none
     assert out["servers"]["server"].tolist() == ["ex01.contoso.com", "ex02.contoso.com"]
+    assert "server" not in events and "server" not in SERVERS      # the frames given are left as they were
 
 
 def test_protocol_logs_take_the_server_folder_they_sit_in_windows_paths_too():
