@@ -202,8 +202,8 @@ class Case:
         """The diagnosis of this case (``exlab.diagnose`` on its frames); computed once per ``at``.
 
         In a case of several servers it weighs the evidence of the servers that fail (else of
-        the connector's source servers), and ``servers`` holds one answer per server
-        (:meth:`diagnose_servers`)."""
+        the connector's source servers; when one server fails, the answer is about it and its
+        commands name it), and ``servers`` holds one answer per server (:meth:`diagnose_servers`)."""
         if at in self._diagnoses:
             return self._diagnoses[at]
         per_server = self.diagnose_servers(at=at)
@@ -216,7 +216,8 @@ class Case:
         result = diagnose(events=frames["events"], certs=certs, sessions=frames["sessions"],
                           tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
                           server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
-                          lacking=lacking(self.inventory()))
+                          lacking=lacking(self.inventory()),
+                          server=failing[0] if len(chosen) == len(failing) == 1 else None)
         result.notes = [*self.inferred.values(), *result.notes]
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "

@@ -76,5 +76,5 @@ def test_root_cause_shows_every_server_with_its_verdict_and_the_inventory():
     for answer in case.truth["server_verdicts"].values():
         assert answer["fqdn"] in texts
     assert "not a source transport server of connector" in texts and "no failure in its evidence" in texts
-    assert "Enable-ExchangeCertificate -Server lwex01.litwareinc.com" in texts
+    assert "-Server lwex01.litwareinc.com -Services IMAP,POP,IIS" in texts
     assert "the lab case's answer, not evidence" in texts      # the inventory's unused files

@@ -97,7 +97,7 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
     >>> step = on_server([Step("Take SMTP off it", "Enable-ExchangeCertificate -Thumbprint AB -Services IIS"),
     ...                   Step("Restart", "Restart-Service MSExchangeTransport")], "EX02")
     >>> print("\\n".join(s.command for s in step))
-    Enable-ExchangeCertificate -Server EX02 -Thumbprint AB -Services IIS
+    Enable-ExchangeCertificate -Thumbprint AB -Server EX02 -Services IIS
     Invoke-Command -ComputerName EX02 { Restart-Service MSExchangeTransport }
     >>> step[0].purpose
     'On EX02: take SMTP off it'
@@ -112,7 +112,8 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
             command = f"Invoke-Command -ComputerName {host} {{ {_RESTART} }}"
         elif command:
             for cmdlet in _SERVER_CMDLETS:
-                command = re.sub(rf"(^|; |\| ){cmdlet}(?= |$)", rf"\g<1>{cmdlet} -Server {host}", command)
+                command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint \S+)?)(?= |$)", rf"\g<1> -Server {host}",
+                                 command)
         where = f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
         out.append(Step(step.purpose if command == step.command else where, command))
     return out

@@ -55,7 +55,8 @@ def test_three_servers_only_the_failing_one_gets_the_fix_with_its_own_thumbprint
     answers = {d.server: d for d in opened("litware-servers").diagnose_servers()}
     failing, healthy, branch = (answers[f"lwex0{n}.litwareinc.com"] for n in (1, 2, 3))
     commands = "\n".join(step.command or "" for step in failing.remediation)
-    assert f"Enable-ExchangeCertificate -Server lwex01.litwareinc.com -Thumbprint {thumbprints['internal']}" in commands
+    assert (f"Enable-ExchangeCertificate -Thumbprint {thumbprints['internal']} -Server lwex01.litwareinc.com "
+            "-Services IMAP,POP,IIS") in commands
     assert thumbprints["internal-branch"] not in commands
     assert healthy.failures == 0 and healthy.remediation == [] and healthy.why == "no failure in its evidence"
     assert branch.sends is False and branch.remediation == [] and "not a source transport server" in branch.why
