@@ -5,7 +5,9 @@ content (never its name), reads every kind with its reader, and keeps one parse 
 over all files. Files no reader knows are listed in ``case.unread`` with the reason;
 ``truth.json`` (a lab case's answer) is never read. What the evidence did not say but
 the case needed (the server's FQDN, the send connector) is inferred and listed in
-``case.inferred``.
+``case.inferred``. Every frame carries the ``server`` each row came from
+(:mod:`exlab.attribution`); ``case.inventory()`` says per kind of evidence what was found,
+missing or unusable, and ``case.diagnose_servers()`` answers per server.
 
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())

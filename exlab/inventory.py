@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 COLUMNS = ("kind", "evidence", "status", "files", "rows", "servers", "why", "file")
 STATUSES = ("found", "missing", "unusable", "unused")   # the values of the status column
+# kinds a diagnosis can do without: listed only when the folder holds some
+OPTIONAL_KINDS = frozenset({"receive_connectors"})
 
 
 def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: list[str], sources: set[str],
@@ -87,8 +89,9 @@ def lacking(inventory: pd.DataFrame) -> set[str]:
 
 
 def case_inventory(case: Case) -> pd.DataFrame:
-    """The inventory of an opened case (``Case.inventory()``): one row per kind exlab reads,
-    then one per file it did not use (status ``unused``, with the reason)."""
+    """The inventory of an opened case (``Case.inventory()``): one row per kind exlab reads
+    (optional kinds only when present), then one per file it did not use (status ``unused``,
+    with the reason)."""
     from exlab.case import evidence_kinds
 
     sources = case._sources()
@@ -103,9 +106,11 @@ def case_inventory(case: Case) -> pd.DataFrame:
         if frame is not None and SERVER_COLUMN in frame and kind.name in SERVER_EVIDENCE:
             for cell in frame[SERVER_COLUMN].dropna().unique():
                 servers.update(split_servers(cell))
-        rows.append(kind_row(kind.name, kind.label, files=[] if report is None else [f.file for f in report.files],
-                             rows=0 if frame is None else len(frame), servers=sorted(servers), sources=sources,
-                             refused=refused))
+        row = kind_row(kind.name, kind.label, files=[] if report is None else [f.file for f in report.files],
+                       rows=0 if frame is None else len(frame), servers=sorted(servers), sources=sources,
+                       refused=refused)
+        if row["status"] != "missing" or kind.name not in OPTIONAL_KINDS:
+            rows.append(row)
     rows += [{"kind": None, "evidence": None, "status": "unused", "files": 1, "rows": 0, "servers": None,
               "why": row.reason, "file": row.file} for row in unread.itertuples()]
     return inventory_frame(rows)
