@@ -5,7 +5,9 @@ content (never its name), reads every kind with its reader, and keeps one parse 
 over all files. Files no reader knows are listed in ``case.unread`` with the reason;
 ``truth.json`` (a lab case's answer) is never read. What the evidence did not say but
 the case needed (the server's FQDN, the send connector) is inferred and listed in
-``case.inferred``.
+``case.inferred``. Every frame carries the ``server`` each row came from
+(:mod:`exlab.attribution`); ``case.inventory()`` says per kind of evidence what was found,
+missing or unusable, and ``case.diagnose_servers()`` answers per server.
 
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -30,12 +32,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from tqdm.auto import tqdm
 
-from exlab.analysis.diagnose import Diagnosis, diagnose
+from exlab.analysis.diagnose import Diagnosis, diagnose, judge_server, server_table
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
+from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, evidence_servers, rows_of
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.evidence import Evidence, open_evidence
+from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
 
@@ -139,7 +143,7 @@ class Case:
     inferred: dict[str, str] = field(default_factory=dict)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
-    _diagnoses: dict[Any, Diagnosis] = field(default_factory=dict, repr=False)
+    _diagnoses: dict[Any, Any] = field(default_factory=dict, repr=False)   # Diagnosis, or a list per server
 
     @property
     def events(self) -> pd.DataFrame | None:
@@ -218,15 +222,77 @@ class Case:
                                tls_certificate_name=connector.get("tls_certificate_name"))
 
     def diagnose(self, *, at: Any = None) -> Diagnosis:
-        """The diagnosis of this case (``exlab.diagnose`` on its frames); computed once per ``at``."""
+        """The diagnosis of this case (``exlab.diagnose`` on its frames); computed once per ``at``.
+
+        In a case of several servers it weighs the evidence of the servers that fail (else of
+        the connector's source servers; when one server fails, the answer is about it and its
+        commands name it), and ``servers`` holds one answer per server (:meth:`diagnose_servers`)."""
         if at in self._diagnoses:
             return self._diagnoses[at]
-        result = diagnose(events=self.events, certs=self.certs, sessions=self.sessions, tracking=self.tracking,
-                          connectors=self.connectors, servers=self.servers, server_fqdn=self.server_fqdn,
-                          connector=self.connector, roots=self.roots, at=at)
+        per_server = self.diagnose_servers(at=at)
+        failing = [d.server for d in per_server if d.failures]
+        senders = [d.server for d in per_server if d.sends]
+        chosen = failing or senders if len(self.server_list()) > 1 else []
+        frames = {kind: rows_of(self.frames.get(kind), chosen, unattributed=True) if chosen else self.frames.get(kind)
+                  for kind in SERVER_EVIDENCE}
+        certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
+        result = diagnose(events=frames["events"], certs=certs, sessions=frames["sessions"],
+                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
+                          server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
+                          lacking=lacking(self.inventory()),
+                          server=failing[0] if len(chosen) == len(failing) == 1 else None)
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
+        if chosen and len(chosen) < len(per_server):
+            result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
+                                f"({'the servers that fail' if failing else 'the source servers of the connector'})")
+        result.servers = per_server
         self._diagnoses[at] = result
         return result
+
+    def server_list(self) -> list[str]:
+        """The servers of the case: those some evidence came from, and the source transport
+        servers of the send connector (FQDN where the evidence gives it), sorted."""
+        return sorted(set(evidence_servers(self.frames)) | self._sources())
+
+    def _sources(self) -> set[str]:
+        """The source transport servers of the case's connector, as the case spells them."""
+        if not self.connector:
+            return set()
+        names = case_names(self.frames, self.server_fqdn)
+        listed = connector_row(self.connectors, self.connector).get("source_transport_servers")
+        return {names.key(n) for n in (listed if isinstance(listed, tuple) else ())} - {None}
+
+    def diagnose_servers(self, *, at: Any = None) -> list[Diagnosis]:
+        """One diagnosis per server (:meth:`server_list`), each from that server's rows only,
+        checked against the connector's SourceTransportServers: a server without failures
+        gets no fix and says why (``judge_server``)."""
+        key = ("servers", at)
+        if key in self._diagnoses:
+            return self._diagnoses[key]
+        sources = self._sources()
+        servers = self.server_list()
+        answers = []
+        for server in servers:
+            frames = {kind: rows_of(self.frames.get(kind), [server]) for kind in SERVER_EVIDENCE}
+            d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
+                         tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
+                         server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
+                         server=server if len(servers) > 1 else None)
+            d.server = server
+            watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
+            answers.append(judge_server(d, sends=(server in sources) if sources else None, watched=watched))
+        self._diagnoses[key] = answers
+        return answers
+
+    def inventory(self) -> pd.DataFrame:
+        """The evidence inventory (``exlab.inventory``): per kind found / missing / unusable and
+        why, then the files not used and why. The diagnosis's ``missing`` comes from it."""
+        return case_inventory(self)
+
+    def server_verdicts(self, *, at: Any = None) -> pd.DataFrame:
+        """:meth:`diagnose_servers` as a table: server, sends_through_connector, verdict, cause,
+        culprit, strength, failures, fix (fix / preventive fix / no fix) and why."""
+        return server_table(self.diagnose_servers(at=at))
 
     def summary(self) -> pd.DataFrame:
         """What was read: one row per kind, with its files and rows.
@@ -312,7 +378,7 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
             frames.append(kind.read([path], tz, culture))
         except ExlabError as err:
             warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
-            unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}"})
+            unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}", "kind": kind.name})
     if not frames:
         return None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -525,9 +591,11 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                                "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
     name_in_case = partial(case_relative, folder=folder)
     frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
+    frames = attribute_servers(frames, server_fqdn=server_fqdn)
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
     reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
-    case = Case(folder=folder, frames=frames, reports=reports, unread=pd.DataFrame(unread, columns=["file", "reason"]),
+    case = Case(folder=folder, frames=frames, reports=reports,
+                unread=pd.DataFrame(unread, columns=["file", "reason", "kind"]).astype({"kind": "string"}),
                 server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
     case.server_fqdn, case.connector, case.inferred = _infer(frames, server_fqdn, connector, case.failures)
     for key, value in case.inferred.items():

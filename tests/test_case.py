@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import exlab
-from exlab.errors import EvidenceNotFound
+from exlab.errors import EvidenceNotFound, ExlabWarning
 from tests.analysis.folders import write_protocol_case
 
 
@@ -164,3 +164,135 @@ def test_open_case_passes_the_culture_to_the_readers_of_local_dates(tmp_path):
     assert case.certs.loc[0, "not_before"] == pd.Timestamp("2024-12-02 13:43:23", tz="UTC")
     with pytest.raises(ExlabError, match="the culture asked for"):
         exlab.open_case(tmp_path, culture="xx-XX")
+
+
+# -- the server of every row, the inventory ---------------------------------------------------
+
+FRAME_OF_EXPORT = {"evtx": "events", "event-xml": "events", "event-csv": "events", "event-txt": "events",
+                   "event-clixml": "events", "cer": "certs", "p7b": "certs", "exchange-certs": "certs",
+                   "protocol-log": "sessions", "tracking-log": "tracking", "send-connector": "connectors",
+                   "exchange-server": "servers"}
+
+
+def _sample(name: str):
+    import warnings
+
+    from tests.samples import sample_cases
+
+    sample = {s.name: s for s in sample_cases()}[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        return sample, exlab.open_case(sample.folder, roots=sample.roots, tz=sample.truth["tz"])
+
+
+def _sample_names() -> list[str]:
+    from tests.samples import sample_cases
+    return [s.name for s in sample_cases()]
+
+
+@pytest.mark.parametrize("name", _sample_names())
+def test_every_row_of_every_frame_of_each_sample_carries_its_server(name):
+    sample, case = _sample(name)
+    truth = sample.truth
+    fqdn = {server: answer["fqdn"] for server, answer in truth["server_verdicts"].items()}
+    exported: dict[str, set[str]] = {}
+    for export in truth["exports"]:
+        kind = FRAME_OF_EXPORT.get(_kind_of(name, export["path"]))
+        if kind and export["server"]:
+            exported.setdefault(kind, set()).add(fqdn[export["server"]])
+    for kind in ("events", "certs", "sessions", "tracking"):
+        frame = case.frames[kind]
+        assert frame["server"].notna().all(), kind
+        servers = {part for cell in frame["server"] for part in cell.split("; ")}
+        assert servers == exported[kind], kind
+    sources = [fqdn[s] for s in truth["server_verdicts"] if s in _source_servers(name)]
+    assert case.connectors["server"].tolist() == ["; ".join(sources)]
+    if case.servers is not None:
+        assert case.servers["server"].tolist() == [fqdn[s] for s in truth["servers"]]
+
+
+def _kind_of(name: str, path: str) -> str:
+    from exlab.lab.cases import case
+    return next(e.kind for e in case(name).exports if e.path == path)
+
+
+def _source_servers(name: str) -> tuple[str, ...]:
+    from exlab.lab.cases import case
+    return case(name).connector.source_servers
+
+
+@pytest.mark.parametrize("name", _sample_names())
+def test_the_inventory_of_each_sample_says_what_was_exported_and_what_was_not(name):
+    from exlab.lab.cases import case as scenario
+    sample, case = _sample(name)
+    inventory = case.inventory()
+    kinds = inventory[inventory["status"] != "unused"].set_index("kind")
+    exported = {FRAME_OF_EXPORT[e.kind] for e in scenario(name).exports if e.kind in FRAME_OF_EXPORT}
+    for kind in ("events", "certs", "sessions", "tracking", "connectors", "servers"):
+        assert kinds.loc[kind, "status"] == ("found" if kind in exported else "missing"), kind
+        assert (kinds.loc[kind, "rows"] > 0) == (kind in exported)
+    unused = inventory[inventory["status"] == "unused"]
+    assert unused["file"].tolist() == ["truth.json"]
+    assert unused["why"].tolist() == ["the lab case's answer, not evidence"]
+
+
+def test_a_file_that_holds_no_evidence_never_stands_in_for_the_missing_certificate_export(tmp_path):
+    sample, _ = _sample("northwind-quiet")
+    root = tmp_path / "evidence"
+    root.mkdir()
+    (root / "Application.evtx").write_bytes((sample.folder / "NWEX02" / "Application.evtx").read_bytes())
+    case = exlab.open_case(root, roots=sample.roots)
+    before = [step.purpose for step in case.diagnose().missing]
+    assert any("Export the certificates" in purpose for purpose in before)
+    (root / "ticket-4471.json").write_text('{"Name": "ticket 4471", "Thumbprint": "see the mail of 9 September"}',
+                                           encoding="utf-8")
+    with pytest.warns(ExlabWarning, match="ticket-4471.json"):     # its one record skipped, and said
+        case = exlab.open_case(root, roots=sample.roots)
+    assert [step.purpose for step in case.diagnose().missing] == before
+    certs = case.inventory().set_index("kind").loc["certs"]
+    assert (certs["status"], certs["why"]) == ("unusable", "its file holds no rows: ticket-4471.json")
+
+
+def test_evidence_only_from_a_server_that_does_not_send_is_found_but_unusable(tmp_path):
+    sample, _ = _sample("litware-servers")
+    root = tmp_path / "evidence"
+    for name in ("LWEX03/Application.evtx", "LWEX03/Get-ExchangeCertificate.txt", "Get-SendConnector.txt",
+                 "Get-ExchangeServer.txt"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes((sample.folder / name).read_bytes())
+    case = exlab.open_case(root, roots=sample.roots, tz=sample.truth["tz"])
+    kinds = case.inventory().set_index("kind")
+    assert kinds.loc["events", "status"] == "unusable"
+    assert kinds.loc["events", "why"] == ("only from lwex03.litwareinc.com, not a source transport server of the "
+                                          "send connector (lwex01.litwareinc.com, lwex02.litwareinc.com)")
+    d = case.diagnose()
+    assert d.remediation == [] and any("Application log" in step.purpose for step in d.missing)
+    assert [(s.server, s.fix) for s in d.servers] == [
+        ("lwex01.litwareinc.com", "none"), ("lwex02.litwareinc.com", "none"), ("lwex03.litwareinc.com", "none")]
+    assert d.servers[0].why == "no evidence of its mail flow (events, protocol or tracking logs) came from it"
+
+
+@pytest.mark.real_exports
+def test_real_exports_of_a_server_outside_the_connector_source_list_get_no_fix(real_exports, tmp_path):
+    """CSS-Exchange's exports: certificates of SOLO-E16A (Get-ExchangeServer: Solo-E16A.Solo.local), a
+    connector to Microsoft 365 whose only source server is WIN-CTD3L0RGEN4."""
+    root = tmp_path / "evidence"
+    root.mkdir()
+    for name in ("HC-E16-GetExchangeCertificate.xml", "HC-GetSendConnectorConfiguredToRelayToM365.xml",
+                 "HC-E16-GetExchangeServer.xml"):
+        (root / name).write_bytes((real_exports / "css-exchange" / name).read_bytes())
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        case = exlab.open_case(root)
+    assert set(case.certs["server"]) == {"solo-e16a.solo.local"} and len(case.certs) == 3
+    assert case.connectors["server"].tolist() == ["WIN-CTD3L0RGEN4"]
+    answers = {d.server: d for d in case.diagnose_servers()}
+    assert set(answers) == {"solo-e16a.solo.local", "WIN-CTD3L0RGEN4"}
+    solo, source = answers["solo-e16a.solo.local"], answers["WIN-CTD3L0RGEN4"]
+    assert (solo.sends, solo.verdict, solo.fix, solo.remediation) == (False, "ruled_out", "none", [])
+    assert solo.why.startswith("not a source transport server of connector 'My company to Office 365'")
+    assert (source.sends, source.fix, source.remediation) == (True, "none", [])
+    certs = case.inventory().set_index("kind").loc["certs"]
+    assert certs["status"] == "unusable" and "not a source transport server" in certs["why"]
+    assert any("Export the certificates" in step.purpose for step in case.diagnose().missing)

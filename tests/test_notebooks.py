@@ -67,3 +67,14 @@ def test_notebook_runs_to_the_case_verdict_with_every_figure_in_words(name, case
     if case.name == "contoso-kb2888788":
         assert len(alts) == CONTOSO_FIGURES[name]
         assert all(case.truth["culprit"][:8] in alt for alt in alts), "each figure's text names the culprit"
+
+
+@pytest.mark.slow
+def test_root_cause_shows_every_server_with_its_verdict_and_the_inventory():
+    case = next(c for c in sample_cases() if c.name == "litware-servers")
+    texts = _texts(execute_notebook("03-root-cause.ipynb", case.parameters())).replace("\\", "")
+    for answer in case.truth["server_verdicts"].values():
+        assert answer["fqdn"] in texts
+    assert "not a source transport server of connector" in texts and "no failure in its evidence" in texts
+    assert "-Server lwex01.litwareinc.com -Services IMAP,POP,IIS" in texts
+    assert "the lab case's answer, not evidence" in texts      # the inventory's unused files

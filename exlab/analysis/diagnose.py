@@ -24,14 +24,15 @@ them. The verdict is about KB 2888788 only, and never goes beyond the evidence:
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
-from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps
+from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
 from exlab.certs.selection import select_outbound
 from exlab.certs.trust import judge_trust
@@ -47,6 +48,7 @@ _SPECIFIC = ("tlscertificatename-missing", "no-private-key", "self-signed-only",
 # the protocol log writes times to the millisecond
 _LOG_PRECISION = pd.Timedelta(milliseconds=1)
 _HTML_ROWS = 20
+_FIX_LABELS = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}
 
 
 @dataclass
@@ -72,6 +74,12 @@ class Diagnosis:
     name: str | None = None
     selected: str | None = None
     notes: list[str] = field(default_factory=list)
+    failures: int = 0
+    server: str | None = None               # the server this answer is about (None: the whole case)
+    sends: bool | None = None               # a source transport server of the connector (None: unknown)
+    fix: str | None = None                  # "fix", "preventive" or "none" (per-server answers)
+    why: str | None = None                  # why this server gets the fix it gets
+    servers: list[Diagnosis] = field(default_factory=list)   # one answer per server of the case
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS or (self.cause is not None and self.cause not in CAUSES):
@@ -92,6 +100,9 @@ class Diagnosis:
             "evidence": [f.to_dict(max_rows) for f in self.evidence],
             "remediation": [s.to_dict() for s in self.remediation],
             "missing": [s.to_dict() for s in self.missing],
+            "failures": self.failures, "server": self.server, "sends_through_connector": self.sends,
+            "fix": self.fix, "why": self.why,
+            "servers": [d.to_dict(max_rows) for d in self.servers],
         }
 
     def headline(self) -> str:
@@ -100,7 +111,8 @@ class Diagnosis:
         >>> diagnose().headline()
         'KB 2888788: inconclusive'
         """
-        text = f"KB 2888788: {self.verdict}"
+        text = f"{self.server}: " if self.server else ""
+        text += f"KB 2888788: {self.verdict}"
         if self.strength:
             text += f" ({self.strength} evidence)"
         if self.cause and self.cause != "kb2888788":
@@ -123,13 +135,19 @@ class Diagnosis:
                              f"({row.source}, {row.where})")
             if len(finding.evidence) > 3:
                 lines.append(f"      ... {len(finding.evidence) - 3} more")
-        for title, steps in (("fix:", self.remediation), ("to settle it, collect:", self.missing)):
+        fix_title = "preventive fix (no failure yet):" if self.fix == "preventive" else "fix:"
+        for title, steps in ((fix_title, self.remediation), ("to settle it, collect:", self.missing)):
             if steps:
                 lines.append(title)
             for step in steps:
                 lines.append(f"  # {step.purpose}")
                 if step.command:
                     lines.append(f"  {step.command}")
+        if self.why:
+            lines.append(f"{'no fix' if self.fix == 'none' else self.fix}: {self.why}")
+        if self.servers:
+            lines.append("per server:")
+            lines += [f"  {d.headline()}; {_FIX_LABELS[d.fix or 'none']}: {d.why}" for d in self.servers]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -154,6 +172,10 @@ class Diagnosis:
                 parts += [f"<li>{e(s.purpose)}" + (f"<pre>{e(s.command)}</pre>" if s.command else "") + "</li>"
                           for s in steps]
                 parts.append("</ol>")
+        if self.why:
+            parts.append(f"<p><strong>{e(_FIX_LABELS[self.fix or 'none'])}</strong>: {e(self.why)}</p>")
+        if self.servers:
+            parts.append("<h4>Per server</h4>" + server_table(self.servers).to_html(index=False, na_rep=""))
         parts.append("</div>")
         return "".join(parts)
 
@@ -256,21 +278,27 @@ def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str
     return "inconclusive", None, None, None
 
 
-def _missing(facts: Facts, verdict: str, connector: str | None) -> list[Step]:
+def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None) -> list[Step]:
+    """What to collect to settle an inconclusive verdict: the kinds ``lacking`` (the case's
+    inventory: missing or unusable), by default those absent or empty among the facts."""
     if verdict != "inconclusive":
         return []
+    if lacking is None:
+        frames = {"events": facts.events, "sessions": facts.sessions, "certs": facts.certs,
+                  "connectors": facts.connectors, "tracking": facts.tracking}
+        lacking = {kind for kind, frame in frames.items() if frame is None or frame.empty}
     steps = []
-    if facts.events is None:
+    if "events" in lacking:
         steps.append(collect_step("events"))
-    if facts.points[facts.points["origin"] == "event"].empty and (facts.events is not None or facts.sessions is None):
+    if facts.points[facts.points["origin"] == "event"].empty and ("events" not in lacking or "sessions" in lacking):
         steps.append(collect_step("events_2004"))
-    if facts.sessions is None:
+    if "sessions" in lacking:
         steps.append(collect_step("sessions", connector))
-    if facts.certs is None:
+    if "certs" in lacking:
         steps.append(collect_step("certs"))
-    if facts.connectors is None:
+    if "connectors" in lacking:
         steps.append(collect_step("connectors"))
-    if facts.tracking is None and facts.sessions is None:
+    if "tracking" in lacking and "sessions" in lacking:
         steps.append(collect_step("tracking"))
     return steps
 
@@ -314,8 +342,12 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None,
              connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
-             at: Any = None) -> Diagnosis:
+             at: Any = None, server: str | None = None, lacking: Collection[str] | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
+
+    ``server`` says the frames are one server's of several: the answer names it and its
+    commands act on it (``-Server``); see :func:`judge_server` for its fix. ``lacking`` names
+    the kinds of evidence the case lacks (its inventory); by default those absent or empty.
 
     ``server_fqdn`` and ``connector`` are inferred from the evidence when not given
     (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
@@ -365,10 +397,11 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
                         connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
                         selected=selection.selected, at=when, pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
-    return conclude(facts, server_fqdn=fqdn, notes=notes)
+    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
 
 
-def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] | None = None) -> Diagnosis:
+def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] | None = None,
+             server: str | None = None, lacking: Collection[str] | None = None) -> Diagnosis:
     """The diagnosis of prepared facts: run the rules, weigh them, write the fix.
 
     :func:`diagnose` prepares the facts from frames (trust, selection, inference);
@@ -382,7 +415,69 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     onset, end = _span(facts.points, cause)
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
-        evidence=findings, remediation=_remediation(facts, cause, culprit, facts.connector),
-        missing=_missing(facts, verdict, facts.connector), server_fqdn=server_fqdn, connector=facts.connector,
-        name=facts.name, selected=facts.selected, notes=list(notes or []),
+        evidence=findings, remediation=on_server(_remediation(facts, cause, culprit, facts.connector), server),
+        missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
+        name=facts.name, selected=facts.selected, notes=list(notes or []), failures=len(facts.points),
+        server=server,
     )
+
+
+def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool) -> Diagnosis:
+    """One server's answer weighed against the connector that sends to Exchange Online.
+
+    ``sends``: whether the server is among the connector's SourceTransportServers (None
+    when the connector lists none or is unknown: the evidence alone decides);
+    ``watched``: whether any evidence of its mail flow (events, protocol or tracking logs)
+    came from it. A server with failures keeps its fix. A server without failures gets no
+    fix and says why; except a source server whose certificates alone show the cause (it
+    presents the internal certificate): it will fail when it sends, so it gets the fix
+    with its own thumbprint, marked ``preventive``.
+
+    >>> d = judge_server(diagnose(server="EX03"), sends=False, watched=True)
+    >>> d.verdict, d.fix, d.why[:44]
+    ('ruled_out', 'none', 'not a source transport server of the send co')
+    >>> judge_server(diagnose(server="EX02"), sends=True, watched=False).why
+    'no evidence of its mail flow (events, protocol or tracking logs) came from it'
+    """
+    connector = f"connector {diagnosis.connector!r}" if diagnosis.connector else "the send connector"
+    if diagnosis.failures:
+        why = f"{diagnosis.failures} failure record(s) of {connector} in its evidence"
+        notes = diagnosis.notes
+        if sends is False:
+            notes = [*notes, f"{diagnosis.server} is not among the SourceTransportServers of {connector}, yet its "
+                             "logs show it sending through it: the connector export may be newer than the logs"]
+        return replace(diagnosis, fix="fix" if diagnosis.remediation else "none", why=why, sends=sends, notes=notes)
+    if sends is False:
+        notes = diagnosis.notes
+        if diagnosis.cause and diagnosis.culprit:
+            notes = [*notes, f"its certificates point at {diagnosis.cause} ({diagnosis.culprit}); that matters only "
+                             f"if it is added to the SourceTransportServers of {connector}"]
+        return replace(diagnosis, verdict="ruled_out", cause=None, culprit=None, strength=None, onset=None, end=None,
+                       remediation=[], missing=[], fix="none", sends=sends, notes=notes,
+                       why=f"not a source transport server of {connector}: it does not send to Exchange Online "
+                           "through it")
+    if diagnosis.remediation and diagnosis.culprit and diagnosis.cause:
+        return replace(diagnosis, fix="preventive", sends=sends,
+                       why=f"no failure in its evidence yet, but it sends through {connector} and its certificates "
+                           f"show {diagnosis.cause} ({diagnosis.culprit}): it will be refused when it sends")
+    why = ("no failure in its evidence" if watched else
+           "no evidence of its mail flow (events, protocol or tracking logs) came from it")
+    return replace(diagnosis, remediation=[], fix="none", why=why, sends=sends)
+
+
+def server_table(diagnoses: list[Diagnosis]) -> pd.DataFrame:
+    """One row per server: its verdict, what it rests on, and whether and why it gets a fix.
+
+    >>> table = server_table([judge_server(diagnose(server="EX03"), sends=False, watched=True)])
+    >>> table[["server", "fix"]].values.tolist()
+    [['EX03', 'no fix']]
+    """
+    rows = [{"server": d.server, "sends_through_connector": d.sends, "verdict": d.verdict, "cause": d.cause,
+             "culprit": d.culprit, "strength": d.strength, "failures": d.failures,
+             "fix": _FIX_LABELS[d.fix or "none"], "why": d.why} for d in diagnoses]
+    frame = pd.DataFrame(rows, columns=["server", "sends_through_connector", "verdict", "cause", "culprit",
+                                        "strength", "failures", "fix", "why"])
+    frame["sends_through_connector"] = frame["sends_through_connector"].astype("boolean")
+    for column in ("server", "verdict", "cause", "culprit", "strength", "fix", "why"):
+        frame[column] = frame[column].astype("string")
+    return frame

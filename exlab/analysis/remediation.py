@@ -26,6 +26,11 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")   # control characters
 
 THUMBPRINT_PLACEHOLDER = "<thumbprint>"
 CONNECTOR_PLACEHOLDER = "<send connector name>"
+SERVER_PLACEHOLDER = "<server>"
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$")
+# the cmdlets of a fix that act on one server's certificates and take -Server
+_SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate")
+_RESTART = "Restart-Service MSExchangeTransport"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,46 @@ def ps_quote(text: str | None, placeholder: str = CONNECTOR_PLACEHOLDER) -> str:
     if not text or _CONTROL.search(text):
         return placeholder
     return "'" + "".join(ch * 2 if ch in _SINGLE_QUOTES else ch for ch in text) + "'"
+
+
+def server_or_placeholder(value: str | None) -> str:
+    """A server name fit for a command line: a host name (NetBIOS or FQDN), else a placeholder.
+
+    >>> server_or_placeholder("ex01.contoso.com"), server_or_placeholder("EX01; Stop-Computer")
+    ('ex01.contoso.com', '<server>')
+    """
+    text = (value or "").strip()
+    return text if len(text) <= 253 and _HOST.match(text) else SERVER_PLACEHOLDER
+
+
+def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
+    """The steps of a fix aimed at one server of several: its certificate cmdlets take
+    ``-Server``, the transport restart runs there, and those steps say where (settings of
+    the organisation, such as the send connector, stay as they are).
+
+    >>> step = on_server([Step("Take SMTP off it", "Enable-ExchangeCertificate -Thumbprint AB -Services IIS"),
+    ...                   Step("Restart", "Restart-Service MSExchangeTransport")], "EX02")
+    >>> print("\\n".join(s.command for s in step))
+    Enable-ExchangeCertificate -Thumbprint AB -Server EX02 -Services IIS
+    Invoke-Command -ComputerName EX02 { Restart-Service MSExchangeTransport }
+    >>> step[0].purpose
+    'On EX02: take SMTP off it'
+    """
+    if not server:
+        return list(steps)
+    host = server_or_placeholder(server)
+    out = []
+    for step in steps:
+        command = step.command
+        if command == _RESTART:
+            command = f"Invoke-Command -ComputerName {host} {{ {_RESTART} }}"
+        elif command:
+            for cmdlet in _SERVER_CMDLETS:
+                command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint \S+)?)(?= |$)", rf"\g<1> -Server {host}",
+                                 command)
+        where = f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
+        out.append(Step(step.purpose if command == step.command else where, command))
+    return out
 
 
 def tls_certificate_name(issuer: str, subject: str) -> str:

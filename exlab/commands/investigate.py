@@ -23,6 +23,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+import pandas as pd
+
 from exlab.analysis.diagnose import Diagnosis
 from exlab.case import Case, open_case
 from exlab.cultures import DATE_FORMATS
@@ -56,13 +58,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def case_summary(case: Case) -> str:
-    """What was read, what was not, what was inferred: lines for the terminal."""
+    """What was read, what was not, what was inferred: lines for the terminal.
+
+    One line per kind of evidence from the case's inventory (found, missing, or found but
+    unusable, and why), then the files not used, and why.
+    """
     reports = case.reports
     lines = [f"read {len(reports.files)} file(s) from {case.folder}: {reports.records_read} record(s), "
              f"{reports.records_skipped} skipped, {reports.chunks_skipped} chunk(s) skipped"]
-    lines += [f"  {row.kind}: {row.files} file(s), {row.rows} row(s)" for row in case.summary().itertuples()
-              if row.files]
-    lines += [f"  not read: {row.file} ({row.reason})" for row in case.unread.itertuples()]
+    inventory = case.inventory()
+    for row in inventory[inventory["status"] != "unused"].itertuples():
+        servers = f" from {row.servers}" if isinstance(row.servers, str) else ""
+        line = f"  {row.kind}: {row.status}"
+        if row.status != "missing":
+            line += f", {row.files} file(s), {row.rows} row(s){servers}"
+        lines.append(line + (f" ({row.why})" if isinstance(row.why, str) and row.status != "missing" else ""))
+    lines += [f"  not read: {row.file} ({row.why})" for row in inventory[inventory["status"] == "unused"].itertuples()]
+    return "\n".join(lines)
+
+
+def server_lines(diagnosis: Diagnosis) -> str:
+    """One verdict per server, with its fix or why it gets none, for the terminal.
+
+    >>> from exlab.analysis.diagnose import diagnose, judge_server
+    >>> case = diagnose()
+    >>> case.servers = [judge_server(diagnose(server="EX03"), sends=False, watched=True)]
+    >>> print(server_lines(case))
+    EX03: KB 2888788: ruled_out
+      no fix: not a source transport server of the send connector: it does not send to Exchange Online through it
+    """
+    lines = []
+    for d in diagnosis.servers:
+        label = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}[d.fix or "none"]
+        lines.append(f"{d.headline()}\n  {label}: {d.why}")
+        lines += [f"  # {step.purpose}\n  {step.command}" if step.command else f"  # {step.purpose}"
+                  for step in d.remediation]
     return "\n".join(lines)
 
 
@@ -75,7 +105,9 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
         "folder": str(case.folder),
         "files": [{"file": f.file, "sha256": f.sha256, "format": f.format, "records_read": f.records_read,
                    "records_skipped": f.records_skipped} for f in case.reports.files],
-        "unread": case.unread.to_dict("records"),
+        "unread": case.unread[["file", "reason"]].to_dict("records"),
+        "inventory": [{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                      for row in case.inventory().to_dict("records")],
         "inferred": case.inferred,
     }
     text = json.dumps(payload, indent=2, ensure_ascii=False)
@@ -112,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
     print(case_summary(case), file=human)
     print(file=human)
     print(diagnosis, file=human)
+    if len(diagnosis.servers) > 1:
+        print("\none verdict per server:", file=human)
+        print(server_lines(diagnosis), file=human)
     for output in OUTPUTS:
         output(args, case, diagnosis, sys.stdout)
     if args.json and args.json != "-":

@@ -1,4 +1,5 @@
-"""The five lab cases, as data: one incident, one healthy control, three look-alikes.
+"""The six lab cases, as data: one incident, one healthy control, three look-alikes, and a
+site of three servers (one failing, one healthy, one that does not send to Exchange Online).
 
 Each case is a :class:`~exlab.lab.scenario.Scenario`: the site, its servers, the send
 connector, every certificate in the stores with its service history, what the admins
@@ -6,7 +7,7 @@ did and when, and which files the engineer exported (``exports``). Times are UTC
 ``data/samples/README.md`` tells each story in an engineer's words.
 
 >>> names()
-('contoso-kb2888788', 'fabrikam-healthy', 'tailspin-tlscertname', 'woodgrove-expired', 'northwind-quiet')
+('contoso-kb2888788', 'fabrikam-healthy', 'tailspin-tlscertname', 'woodgrove-expired', 'northwind-quiet', 'litware-servers')
 >>> case("northwind-quiet").servers[1].smtp_send_log_level
 'Lowest'
 """
@@ -349,12 +350,77 @@ def _northwind() -> Scenario:
     )
 
 
+def _litware() -> Scenario:
+    one = ServerSpec("LWEX01", "lwex01.litwareinc.com", "10.60.1.11")
+    two = ServerSpec("LWEX02", "lwex02.litwareinc.com", "10.60.1.12")
+    branch = ServerSpec("LWEX03", "lwex03.litwareinc.com", "10.62.8.13")
+    enable = "2025-10-14T13:05:18Z"
+    certs = (
+        CertSpec("public", (one.name, two.name), "public", "mail.litwareinc.com",
+                 ("mail.litwareinc.com", "autodiscover.litwareinc.com"),
+                 "2025-04-07T12:00:00Z", "2026-05-08T23:59:59Z", "Litware 2025",
+                 (("2025-04-07T15:20:00Z", ("IIS", "SMTP")),), organization="Litware Inc"),
+        CertSpec("internal", (one.name,), "internal", "mail.litwareinc.com",
+                 ("mail.litwareinc.com", "lwex01.litwareinc.com", "autodiscover.litwareinc.com"),
+                 "2025-10-14T12:48:30Z", "2027-10-14T12:48:30Z", "LWEX01 internal",
+                 (("2025-10-14T12:51:02Z", ()), (enable, ALL_SERVICES))),
+        CertSpec("internal-branch", (branch.name,), "internal", "mail.litwareinc.com",
+                 ("mail.litwareinc.com", "lwex03.litwareinc.com"),
+                 "2025-08-19T09:10:00Z", "2027-08-19T09:10:00Z", "LWEX03 internal",
+                 (("2025-08-19T09:14:45Z", ALL_SERVICES),)),
+        *_exchange_defaults((one, two, branch), "2024-03-04T16:25:10Z"),
+    )
+    return Scenario(
+        case="litware-servers",
+        story=("Three Exchange servers, two of them the source transport servers of the hybrid send connector. "
+               "On 14 October an admin enabled a certificate from the company's own CA for IIS,POP,IMAP,SMTP on "
+               "LWEX01 only; LWEX01 has presented it to Exchange Online since and every delivery is refused "
+               "with 454 4.7.0 ... UntrustedRoot, while LWEX02 keeps delivering with the public certificate. "
+               "LWEX03, a mailbox server in the branch office, has had an internal certificate enabled for "
+               "SMTP since August, but it is not a source server of the connector and never sends to Exchange "
+               "Online: it needs no fix. Only LWEX01 gets the KB 2888788 fix. No fix in the evidence."),
+        verdict="confirmed", cause="kb2888788", culprit="internal",
+        org="Litware", domain="litwareinc.com", tenant="litwareinc", tz="America/Los_Angeles", culture="en-US",
+        servers=(one, two, branch),
+        connector=ConnectorSpec("Outbound to Office 365", "litwareinc-com.mail.protection.outlook.com",
+                                ("smtp:litwareinc.mail.onmicrosoft.com;1",), (one.name, two.name),
+                                fqdn="mail.litwareinc.com"),
+        certificates=certs,
+        start="2025-10-14T07:00:00Z", end="2025-10-15T01:30:00Z",
+        collected="2025-10-15T01:30:00Z", certs_exported="2025-10-15T01:12:40Z",
+        actions=(
+            Action(enable, one.name, "Enable-ExchangeCertificate -Thumbprint {internal} -Services IIS,POP,IMAP,SMTP",
+                   "enable"),
+        ),
+        traffic=Traffic(office_rate=1.5, night_rate=0.2,
+                        senders=("kim.akers", "jeff.hay", "ana.trujillo"),
+                        recipients=("ben.smith", "gail.erickson", "luis.bonifaz"),
+                        subjects=("Order 5561", "RE: shipping dates", "Quarterly review")),
+        noise_per_server=150,
+        exports=(
+            _x("LWEX01/Application.evtx", "evtx", one.name),
+            _x("LWEX02/Application.evtx", "evtx", two.name),
+            _x("LWEX03/Application.evtx", "evtx", branch.name),
+            _x("LWEX01/Get-ExchangeCertificate.txt", "exchange-certs", one.name, shape="fl", culture="en-US"),
+            _x("LWEX02/Get-ExchangeCertificate.txt", "exchange-certs", two.name, shape="fl", culture="en-US"),
+            _x("LWEX03/Get-ExchangeCertificate.txt", "exchange-certs", branch.name, shape="fl", culture="en-US"),
+            _x("LWEX01/Logs/ProtocolLog/SmtpSend", "protocol-log", one.name),
+            _x("LWEX02/Logs/ProtocolLog/SmtpSend", "protocol-log", two.name),
+            _x("LWEX01/Logs/MessageTracking", "tracking-log", one.name),
+            _x("LWEX02/Logs/MessageTracking", "tracking-log", two.name),
+            _x("Get-SendConnector.txt", "send-connector", None, shape="fl"),
+            _x("Get-ExchangeServer.txt", "exchange-server", None, shape="fl"),
+        ),
+    )
+
+
 _BUILDERS = {
     "contoso-kb2888788": _contoso,
     "fabrikam-healthy": _fabrikam,
     "tailspin-tlscertname": _tailspin,
     "woodgrove-expired": _woodgrove,
     "northwind-quiet": _northwind,
+    "litware-servers": _litware,
 }
 
 

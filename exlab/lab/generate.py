@@ -581,6 +581,8 @@ def truth(gen: Generated) -> dict:
         "culprit": gen.thumbprint(scenario.culprit),
         "server_fqdn": scenario.server(failing[0]).fqdn,
         "servers": [s.name for s in scenario.servers],
+        "server_verdicts": {name: {**answer, "culprit": gen.thumbprint(answer["culprit"])}
+                            for name, answer in model.server_verdicts(scenario, history).items()},
         "connector": scenario.connector.name,
         "tz": scenario.tz,
         "culture": scenario.culture,

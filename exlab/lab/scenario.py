@@ -583,6 +583,36 @@ def simulate(scenario: Scenario, seed: int = 1) -> History:
     return History(scenario, seed, messages, sessions, tracking, events)
 
 
+def server_verdicts(scenario: Scenario, history: History) -> dict[str, dict[str, object]]:
+    """What the diagnosis of each server's own evidence must say: verdict, cause, culprit
+    (a certificate key) and fix (``fix``, ``preventive`` or ``none``), by server name.
+
+    A server that is not a source of the connector never sends to Exchange Online (no fix);
+    one whose sessions failed has the case's cause; one that would present a certificate
+    Exchange Online refuses, without failures yet, gets the fix as a precaution.
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("northwind-quiet")
+    >>> verdicts = server_verdicts(site, simulate(site, 1))
+    >>> verdicts["NWEX01"]["fix"], verdicts["NWEX02"]["fix"], verdicts["NWEX02"]["culprit"]
+    ('none', 'fix', 'internal')
+    """
+    failing = {s.server for s in history.failures()}
+    out: dict[str, dict[str, object]] = {}
+    for server in scenario.servers:
+        mine = scenario.culprit if scenario.culprit and server.name in scenario.cert(scenario.culprit).servers else None
+        if server.name not in scenario.connector.source_servers:
+            answer = ("ruled_out", None, None, "none")
+        elif server.name in failing:
+            answer = (scenario.verdict, scenario.cause, mine, "fix")
+        elif tls_outcome(scenario, server, scenario.end_ns).reply is None:
+            answer = ("ruled_out", None, None, "none")
+        else:
+            answer = ("inconclusive", scenario.cause, mine, "preventive")
+        out[server.name] = dict(zip(("verdict", "cause", "culprit", "fix"), answer), fqdn=server.fqdn)
+    return out
+
+
 _TRACK_ORDER = {"SUBMIT": 0, "RECEIVE": 1, "DELIVER": 2, "DEFER": 3, "SEND": 4, "FAIL": 5}
 
 

@@ -221,3 +221,33 @@ def test_readme_tells_every_case_and_names_every_file():
         assert f"({scenario.verdict}, {scenario.cause or 'no cause'})" in section.splitlines()[0]
         for export in scenario.exports:
             assert f"`{export.path}`" in section, f"{name}: {export.path} is not in README.md"
+
+
+@pytest.mark.parametrize("name", names())
+def test_truth_gives_every_server_its_verdict_and_the_fix_only_where_sessions_failed(fresh, name):
+    truth = truth_of(fresh, name)
+    scenario = case(name)
+    verdicts = truth["server_verdicts"]
+    assert list(verdicts) == truth["servers"]
+    failing = {s for s, count in truth["counts"]["failed_sessions_by_server"].items() if count}
+    for server in scenario.servers:
+        answer = verdicts[server.name]
+        assert answer["fqdn"] == server.fqdn
+        if server.name not in scenario.connector.source_servers:
+            assert (answer["verdict"], answer["fix"], answer["culprit"]) == ("ruled_out", "none", None)
+        elif server.name in failing:
+            assert (answer["verdict"], answer["cause"], answer["fix"]) == (truth["verdict"], truth["cause"], "fix")
+        else:
+            assert answer["fix"] in ("none", "preventive")
+
+
+def test_the_three_server_case_fails_on_one_server_only():
+    truth = json.loads((SAMPLES / "litware-servers" / "truth.json").read_text(encoding="utf-8"))
+    thumbprints = {c["key"]: c["thumbprint"] for c in truth["certificates"]}
+    assert truth["counts"]["failed_sessions_by_server"] == {"LWEX01": truth["counts"]["failed_sessions"],
+                                                            "LWEX02": 0, "LWEX03": 0}
+    assert {name: (v["verdict"], v["culprit"], v["fix"]) for name, v in truth["server_verdicts"].items()} == {
+        "LWEX01": ("confirmed", thumbprints["internal"], "fix"),
+        "LWEX02": ("ruled_out", None, "none"),
+        "LWEX03": ("ruled_out", None, "none")}
+    assert truth["culprit"] == thumbprints["internal"]

@@ -1,0 +1,275 @@
+"""Which server each row of a case came from: the ``server`` column of every frame.
+
+The server is a key (DESIGN.md): every frame of a case carries the server a row came
+from, its FQDN where the evidence gives one, else its NetBIOS name, NA when nothing
+tells. The names come from the evidence itself:
+
+* events: the ``computer`` of each record;
+* certificates: a ``server`` column the reader filled (PSComputerName, Identity), else
+  the server folder the export sits in;
+* message tracking: the log's own host (``server_hostname`` of the rows it logged
+  locally; SEND, DEFER and FAIL rows name the remote host), else the folder;
+* protocol logs: the server folder (``EX01/…`` or ``…\\EX01\\…``);
+* send connectors: their ``source_transport_servers``; Get-ExchangeServer: each row's own.
+
+Get-ExchangeServer, and FQDNs seen in events or tracking, map NetBIOS names to FQDNs.
+When the case holds one server, a file that names none is that server's. The work is
+done once per file (per distinct value for events), never per row.
+
+>>> import pandas as pd
+>>> names = ServerNames.build(servers=pd.DataFrame({"name": ["EX01"], "fqdn": ["ex01.contoso.com"]}))
+>>> names.key("ex01"), names.key("EX02"), names.key("Mail.Contoso.com")
+('ex01.contoso.com', 'EX02', 'mail.contoso.com')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
+
+import pandas as pd
+
+SERVER_COLUMN = "server"
+# tracking events whose server_hostname is the remote host, not the server that logged them
+REMOTE_HOST_EVENTS = frozenset({"SEND", "DEFER", "FAIL"})
+# frames whose rows are evidence from one server (connectors and servers describe the organisation)
+SERVER_EVIDENCE = ("events", "certs", "sessions", "tracking")
+
+
+def _text(value: object) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass
+class ServerNames:
+    """The servers a case names, as one spelling each: ``key(name)`` gives the FQDN where the
+    evidence gives one (lower case), else the NetBIOS name (upper case)."""
+
+    fqdn_of: dict[str, str] = field(default_factory=dict)   # NetBIOS name (lower) -> FQDN, else itself
+
+    @classmethod
+    def build(cls, *, servers: pd.DataFrame | None = None, fqdns: Iterable[object] = ()) -> ServerNames:
+        """From Get-ExchangeServer's rows (name, fqdn), then from FQDNs seen in the evidence.
+
+        >>> ServerNames.build(fqdns=["ex01.contoso.com", "EX02"]).fqdn_of
+        {'ex01': 'ex01.contoso.com'}
+        """
+        names = cls()
+        if servers is not None and not servers.empty and {"name", "fqdn"} <= set(servers.columns):
+            for name, fqdn in zip(servers["name"], servers["fqdn"]):
+                name, fqdn = _text(name), _text(fqdn)
+                if fqdn and "." in fqdn:
+                    names.fqdn_of.setdefault((name or fqdn.split(".")[0]).lower(), fqdn.lower())
+        for value in fqdns:
+            text = _text(value)
+            if text and "." in text:
+                names.fqdn_of.setdefault(text.split(".")[0].lower(), text.lower())
+        return names
+
+    def key(self, name: object) -> str | None:
+        """The case's spelling of a server name (NetBIOS or FQDN, any case); None for none.
+
+        >>> ServerNames({"ex01": "ex01.contoso.com"}).key(" EX01 "), ServerNames().key(None)
+        ('ex01.contoso.com', None)
+        """
+        text = _text(name)
+        if text is None:
+            return None
+        if "." in text:
+            return text.lower()
+        return self.fqdn_of.get(text.lower(), text.upper())
+
+    def known(self, name: str) -> bool:
+        """Whether ``name`` (NetBIOS or FQDN) is one of the servers these names know.
+
+        >>> names = ServerNames({"ex01": "ex01.contoso.com"})
+        >>> names.known("EX01"), names.known("ex01.contoso.com"), names.known("Logs")
+        (True, True, False)
+        """
+        text = name.lower()
+        return text in self.fqdn_of or text in self.fqdn_of.values()
+
+    def in_path(self, file: str) -> str | None:
+        """The server a file's folders name (``EX01/logs/x.log``, ``C:\\\\cases\\\\EX01\\\\x``), or None.
+
+        The innermost folder that names a known server wins.
+
+        >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("EX01/Logs/MessageTracking/MSGTRK1.LOG")
+        'ex01.contoso.com'
+        >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("Logs/EX01.LOG") is None
+        True
+        """
+        path = PureWindowsPath(file) if "\\" in file else PurePosixPath(file)
+        for part in reversed(path.parts[:-1]):
+            if self.known(part):
+                return self.key(part)
+        return None
+
+
+def join_servers(names: Iterable[str | None]) -> str | None:
+    """Several servers as one cell, ``; ``-joined in order of first mention (like ``source``).
+
+    >>> join_servers(["ex01.contoso.com", None, "EX02", "ex01.contoso.com"])
+    'ex01.contoso.com; EX02'
+    """
+    unique = list(dict.fromkeys(n for n in names if n))
+    return "; ".join(unique) if unique else None
+
+
+def split_servers(cell: object) -> list[str]:
+    """The servers of one ``server`` cell.
+
+    >>> split_servers("ex01.contoso.com; EX02"), split_servers(pd.NA)
+    (['ex01.contoso.com', 'EX02'], [])
+    """
+    text = _text(cell)
+    return [] if text is None else [part for part in text.split("; ") if part]
+
+
+def case_names(frames: dict[str, pd.DataFrame], server_fqdn: str | None = None) -> ServerNames:
+    """The names every frame of a case gives its servers (Get-ExchangeServer first).
+
+    >>> events = pd.DataFrame({"computer": ["EX01.contoso.com"]})
+    >>> case_names({"events": events}).key("ex01")
+    'ex01.contoso.com'
+    """
+    seen: list[object] = [server_fqdn]
+    if "events" in frames and "computer" in frames["events"]:
+        seen += list(frames["events"]["computer"].dropna().unique())
+    if "tracking" in frames and "server_hostname" in frames["tracking"]:
+        local = frames["tracking"][~frames["tracking"]["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False).astype(bool)]
+        seen += list(local["server_hostname"].dropna().unique())
+    if "certs" in frames and SERVER_COLUMN in frames["certs"]:
+        seen += [part for cell in frames["certs"][SERVER_COLUMN].dropna().unique() for part in split_servers(cell)]
+    names = ServerNames.build(servers=frames.get("servers"), fqdns=seen)
+    for cell in (frames["connectors"]["source_transport_servers"] if "connectors" in frames
+                 and "source_transport_servers" in frames["connectors"] else ()):
+        for name in cell if isinstance(cell, tuple) else ():
+            names.fqdn_of.setdefault(str(name).lower(), names.key(name) or str(name))
+    for value in seen:      # NetBIOS-only names (an events computer without domain) are servers too
+        text = _text(value)
+        if text and "." not in text:
+            names.fqdn_of.setdefault(text.lower(), names.key(text) or text)
+    return names
+
+
+def _file_servers(frame: pd.DataFrame, names: ServerNames, content: pd.Series | None) -> dict[str, str | None]:
+    """source file -> its server: what its content names (``content``, one value per row),
+    else its folders."""
+    out: dict[str, str | None] = {}
+    files = frame["source"].astype("string").fillna("")
+    named: dict[str, str] = {}
+    if content is not None:     # each file's most common name: counted per (file, name), not per row
+        counts = pd.DataFrame({"file": files, "name": content.astype("string")}).dropna().value_counts()
+        for (file, name), _ in counts.items():      # value_counts sorts by count, most common first
+            named.setdefault(file, name)
+    for file in files.unique():
+        out[file] = names.key(named.get(file)) or names.in_path(file)
+    return out
+
+
+def _by_file(frame: pd.DataFrame, servers: dict[str, str | None]) -> pd.Series:
+    return frame["source"].astype("string").fillna("").map(servers).astype("string")
+
+
+def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | None = None) -> dict[str, pd.DataFrame]:
+    """Every frame with a ``server`` column (see the module's docstring); the frames are copied.
+
+    >>> events = pd.DataFrame({"computer": ["ex01.contoso.com"], "source": ["EX01/Application.evtx"]})
+    >>> sessions = pd.DataFrame({"session_id": ["08DD"], "source": ["SEND20250320-1.LOG"]})
+    >>> out = attribute_servers({"events": events, "sessions": sessions})
+    >>> out["events"]["server"].tolist(), out["sessions"]["server"].tolist()
+    (['ex01.contoso.com'], ['ex01.contoso.com'])
+    """
+    names = case_names(frames, server_fqdn)
+    out: dict[str, pd.DataFrame] = {}
+    for kind, frame in frames.items():
+        frame = frame.copy(deep=False)     # a new column only: the rows are shared, not copied
+        frame.attrs = frames[kind].attrs
+        if kind == "events" and "computer" in frame:
+            computers = frame["computer"].astype("string")
+            spelled = {value: names.key(value) for value in computers.dropna().unique()}
+            frame[SERVER_COLUMN] = computers.map(spelled).astype("string")
+            if "source" in frame:
+                frame[SERVER_COLUMN] = frame[SERVER_COLUMN].fillna(_by_file(frame, _file_servers(frame, names, None)))
+        elif kind == "tracking" and "source" in frame:
+            local = frame["server_hostname"].where(~frame["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False)
+                                                   .astype(bool)) if "server_hostname" in frame else None
+            frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, local))
+        elif kind == "certs" and "source" in frame:
+            given = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else pd.Series(pd.NA, index=frame.index)
+            frame[SERVER_COLUMN] = pd.array(
+                [join_servers([names.key(part) for part in split_servers(own)])
+                 or join_servers(names.in_path(part) for part in str(source or "").split("; "))
+                 for own, source in zip(given, frame["source"])], dtype="string")
+        elif kind == "connectors" and "source_transport_servers" in frame:
+            frame[SERVER_COLUMN] = pd.array(
+                [join_servers(names.key(n) for n in (cell if isinstance(cell, tuple) else ()))
+                 for cell in frame["source_transport_servers"]], dtype="string")
+        elif kind == "servers":
+            fqdn = frame["fqdn"] if "fqdn" in frame else pd.Series(pd.NA, index=frame.index)
+            frame[SERVER_COLUMN] = pd.array([names.key(_text(f) or _text(n)) for f, n in zip(fqdn, frame["name"])],
+                                            dtype="string")
+        elif "source" in frame:
+            frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, None))
+        else:
+            frame[SERVER_COLUMN] = pd.array([pd.NA] * len(frame), dtype="string")
+        out[kind] = frame
+    return _one_server_owns_the_rest(out, names, server_fqdn)
+
+
+def evidence_servers(frames: dict[str, pd.DataFrame]) -> list[str]:
+    """The servers some evidence row (events, certificates, logs) is attributed to, sorted.
+
+    >>> evidence_servers({"events": pd.DataFrame({"server": ["EX02", "ex01.contoso.com", None]})})
+    ['EX02', 'ex01.contoso.com']
+    """
+    found: set[str] = set()
+    for kind in SERVER_EVIDENCE:
+        frame = frames.get(kind)
+        if frame is not None and SERVER_COLUMN in frame:
+            for cell in frame[SERVER_COLUMN].dropna().unique():
+                found.update(split_servers(cell))
+    return sorted(found)
+
+
+def _one_server_owns_the_rest(frames: dict[str, pd.DataFrame], names: ServerNames,
+                              server_fqdn: str | None) -> dict[str, pd.DataFrame]:
+    """A case of one server: the rows no file attributed are that server's."""
+    servers = evidence_servers(frames)
+    if not servers:
+        listed = {names.key(n) for n in frames["servers"][SERVER_COLUMN].dropna()} if "servers" in frames else set()
+        servers = sorted(listed) if len(listed) == 1 else ([names.key(server_fqdn)] if server_fqdn else [])
+    if len(servers) != 1:
+        return frames
+    for kind in SERVER_EVIDENCE:
+        if kind in frames:
+            frames[kind][SERVER_COLUMN] = frames[kind][SERVER_COLUMN].fillna(servers[0])
+    return frames
+
+
+def rows_of(frame: pd.DataFrame | None, servers: Iterable[str], *, unattributed: bool = False) -> pd.DataFrame | None:
+    """The rows of ``frame`` from these servers (a ``; ``-joined cell counts for each of its
+    servers), with the rows no server was found for when ``unattributed``; None when none is left.
+
+    >>> certs = pd.DataFrame({"thumbprint": ["A", "B", "C"], "server": ["EX01; EX02", "EX02", None]})
+    >>> rows_of(certs, ["EX01"])["thumbprint"].tolist()
+    ['A']
+    >>> rows_of(certs, ["EX03"], unattributed=True)["thumbprint"].tolist()
+    ['C']
+    """
+    if frame is None or SERVER_COLUMN not in frame:
+        return frame
+    wanted = set(servers)
+    cells = frame[SERVER_COLUMN]
+    spelled = {cell: bool(wanted.intersection(split_servers(cell))) for cell in cells.dropna().unique()}
+    keep = cells.map(spelled).astype("boolean").fillna(unattributed).astype(bool)
+    if not keep.any():
+        return None
+    out = frame[keep.to_numpy()] if not keep.all() else frame
+    out.attrs = frame.attrs
+    return out

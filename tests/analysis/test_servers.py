@@ -1,0 +1,93 @@
+"""One verdict per server: each server's own evidence, checked against the connector's
+SourceTransportServers; the fix only where it belongs (truth.json's server_verdicts)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from functools import cache
+
+import pytest
+
+import exlab
+from exlab.analysis.diagnose import diagnose, judge_server
+from exlab.attribution import rows_of
+from exlab.cli import main
+from exlab.errors import ExlabWarning
+from tests.samples import sample_cases
+
+CASES = {case.name: case for case in sample_cases()}
+pytestmark = pytest.mark.skipif(not CASES, reason="no lab cases in data/samples")
+
+
+@cache
+def opened(name: str):
+    sample = CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        return exlab.open_case(sample.folder, roots=sample.roots, tz=sample.truth["tz"])
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_server_gets_the_verdict_and_fix_its_truth_says(name):
+    truth = CASES[name].truth["server_verdicts"]
+    answers = {d.server: d for d in opened(name).diagnose_servers()}
+    assert set(answers) == {server["fqdn"] for server in truth.values()}
+    for server in truth.values():
+        d = answers[server["fqdn"]]
+        assert (d.verdict, d.cause, d.culprit, d.fix) == (
+            server["verdict"], server["cause"], server["culprit"], server["fix"]), server["fqdn"]
+        assert bool(d.remediation) == (server["fix"] != "none")
+        assert d.why
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_case_keeps_its_verdict_and_lists_every_server(name):
+    truth = CASES[name].truth
+    d = opened(name).diagnose()
+    assert (d.verdict, d.cause, d.culprit) == (truth["verdict"], truth["cause"], truth["culprit"])
+    assert [s.server for s in d.servers] == sorted(s["fqdn"] for s in truth["server_verdicts"].values())
+
+
+def test_three_servers_only_the_failing_one_gets_the_fix_with_its_own_thumbprint():
+    truth = CASES["litware-servers"].truth
+    thumbprints = {c["key"]: c["thumbprint"] for c in truth["certificates"]}
+    answers = {d.server: d for d in opened("litware-servers").diagnose_servers()}
+    failing, healthy, branch = (answers[f"lwex0{n}.litwareinc.com"] for n in (1, 2, 3))
+    commands = "\n".join(step.command or "" for step in failing.remediation)
+    assert (f"Enable-ExchangeCertificate -Thumbprint {thumbprints['internal']} -Server lwex01.litwareinc.com "
+            "-Services IMAP,POP,IIS") in commands
+    assert thumbprints["internal-branch"] not in commands
+    assert healthy.failures == 0 and healthy.remediation == [] and healthy.why == "no failure in its evidence"
+    assert branch.sends is False and branch.remediation == [] and "not a source transport server" in branch.why
+    case_fix = "\n".join(step.command or "" for step in opened("litware-servers").diagnose().remediation)
+    assert thumbprints["internal"] in case_fix and thumbprints["internal-branch"] not in case_fix
+
+
+def test_a_source_server_presenting_the_internal_certificate_gets_a_preventive_fix_without_failures():
+    case, truth = opened("litware-servers"), CASES["litware-servers"].truth
+    server = "lwex01.litwareinc.com"     # its certificates only: no log of it sending yet
+    d = diagnose(certs=rows_of(case.certs, [server]), connectors=case.connectors, servers=case.servers,
+                 server_fqdn=server, connector=case.connector, roots=case.roots, server=server,
+                 at=truth["evidence_collected"])
+    answer = judge_server(d, sends=True, watched=True)
+    internal = {c["key"]: c["thumbprint"] for c in truth["certificates"]}["internal"]
+    assert (answer.failures, answer.fix, answer.culprit) == (0, "preventive", internal)
+    assert "will be refused when it sends" in answer.why
+    assert any(internal in (step.command or "") for step in answer.remediation)
+    assert "preventive fix (no failure yet):" in str(answer)
+
+
+def test_investigate_prints_and_writes_one_verdict_per_server(capsys):
+    sample = CASES["litware-servers"]
+    assert main(["investigate", str(sample.folder), "--roots", str(sample.roots), "--tz", sample.truth["tz"],
+                 "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["verdict"] == "confirmed" and data["culprit"] == sample.truth["culprit"]
+    fixes = {s["server"]: (s["verdict"], s["fix"], len(s["remediation"]) > 0) for s in data["servers"]}
+    assert fixes == {"lwex01.litwareinc.com": ("confirmed", "fix", True),
+                     "lwex02.litwareinc.com": ("ruled_out", "none", False),
+                     "lwex03.litwareinc.com": ("ruled_out", "none", False)}
+    assert "one verdict per server:" in captured.err
+    assert "no fix: not a source transport server of connector 'Outbound to Office 365'" in captured.err
