@@ -337,8 +337,10 @@ class DateStyle:
         >>> with warnings.catch_warnings(record=True) as caught:
         ...     warnings.simplefilter("always")
         ...     DateStyle.detect(["4/11/2025 10:00:00 AM"]).report_to(report)
+        >>> caught[0].filename
+        'fl.txt'
         >>> print(caught[0].message)     # doctest: +NORMALIZE_WHITESPACE
-        fl.txt: the day/month order of its dates is ambiguous: nothing tells the order: 4/11/2025 10:00:00 AM =
+        the day/month order of its dates is ambiguous: nothing tells the order: 4/11/2025 10:00:00 AM =
         11 April 2025 (month first) or 4 November 2025 (day first); read month first as en-US writes.
         Pass the server's culture (culture= or --culture, e.g. en-AU) to read them right
         """
@@ -346,19 +348,17 @@ class DateStyle:
             return
         report.note(self.describe())
         if self.how == "hint":
-            message = (f"{report.file}: the day/month order of its dates was inferred from a hint only: read "
+            message = (f"the day/month order of its dates was inferred from a hint only: read "
                        f"{ORDER_WORDS[self.order]}: {self.evidence}. Pass the server's culture (culture= or "
                        "--culture) to be sure")
         elif self.how == "ambiguous":
-            message = (f"{report.file}: the day/month order of its dates is ambiguous: {self.evidence}. Pass the "
+            message = (f"the day/month order of its dates is ambiguous: {self.evidence}. Pass the "
                        "server's culture (culture= or --culture, e.g. en-AU) to read them right")
         else:
             return
-        import warnings
-
         from exlab.errors import AssumptionWarning
 
-        warnings.warn(message, AssumptionWarning, stacklevel=3)
+        report.warn(message, None, AssumptionWarning)
 
 
 def _decide(readers: list[tuple[str, list[str]]], culture: str | None, source: str,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exlab.certs.exchange_values import DateStyle
+from exlab.cultures import DateStyle
 from exlab.cultures import DATE_FORMATS, DateFormat
 from exlab.events.cultures import CULTURES as VIEWER_CULTURES
 

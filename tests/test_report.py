@@ -22,6 +22,7 @@ from exlab.lab.generate import ROOTS_FILE, generate_case
 from exlab.plots import image_alt
 from exlab.report import render_html, write_report
 from tests.browser import chromium, open_in_browser
+from tests.conftest import SAMPLES
 from tests.samples import sample_cases
 
 CASES = sample_cases()
@@ -219,6 +220,8 @@ def test_the_culture_reaches_the_notebook_as_a_parameter(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "render_html", lambda executed, title: "<html></html>")
     evidence = tmp_path / "case"
     evidence.mkdir()
+    fl = SAMPLES / "fabrikam-healthy" / "certs" / "Get-ExchangeCertificate-fl.txt"
+    (evidence / fl.name).write_bytes(fl.read_bytes())          # report refuses a folder with no evidence
     assert main(["report", str(evidence), "-o", str(tmp_path / "r.html"), "--culture", "en-AU"]) == 0
     assert given["culture"] == "en-AU"
     notebook = nbformat.read(report.notebooks_dir() / report.REPORT_NOTEBOOK, as_version=4)

@@ -18,7 +18,6 @@ objects as their text) to :func:`~exlab.certs.exchange_props.counted_rows`.
 from __future__ import annotations
 
 import re
-import warnings
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +28,7 @@ from exlab.certs.exchange_serialized import serialized_properties
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.clixml import ClixmlDateTime, ClixmlObject, iter_items, shown
-from exlab.errors import ExlabError, ExlabWarning
+from exlab.errors import ExlabError
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
@@ -116,8 +115,7 @@ def _warn_absent(report: FileReport, without: list[str], read: int) -> None:
     message = (f"{len(without)} of {read} certificate(s) carry no Services, Status or RootCAType (first at "
                f"{without[0]}; a remote shell's object with RawData only has none); services, status and "
                f"root_ca_type stay NA. Export them with {ASK_FOR}")
-    report.note(message)
-    warnings.warn(f"{report.file}: {message}", ExlabWarning, stacklevel=4)
+    report.warn(message)
 
 
 def _properties(obj: ClixmlObject, where: str, report: FileReport) -> dict[str, Any]:

@@ -7,7 +7,7 @@ itself gives a second row keyed by the DER's SHA-1, so the merge can check the
 printed values, the thumbprint included, against it.
 
 >>> from exlab.parse_report import ParseReport
->>> from exlab.certs.exchange_values import DateStyle
+>>> from exlab.cultures import DateStyle
 >>> context = PropsContext(ParseReport().add_file("fl.txt", sha256="", format="exchange-list"),
 ...                        tz="Europe/Warsaw", dates=DateStyle.detect([], culture="pl-PL"))
 >>> [row] = exchange_rows({"Thumbprint": "3f2a9c01d4e8b7766a5c0b1e92d4f0a8c3b71e55",
@@ -34,7 +34,6 @@ import pandas as pd
 from exlab.certs.exchange_values import (
     ROOT_CA_TYPES,
     STATUSES,
-    DateStyle,
     is_type_name,
     local_to_utc,
     parse_bool,
@@ -44,8 +43,13 @@ from exlab.certs.exchange_values import (
 )
 from exlab.certs.options import ReadOptions
 from exlab.certs.schema import utc_timestamp
-from exlab.certs.x509_facts import certificate_facts, dns_like, subject_common_names, unique_names
-from exlab.errors import CorruptInput
+from exlab.certs.x509_facts import (
+    certificate_facts,
+    dns_like,
+    subject_common_names,
+    unique_names,
+)
+from exlab.cultures import DateStyle
 from exlab.parse_report import FileReport
 
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")

@@ -14,6 +14,7 @@ numbers (ConvertTo-Json):
 
 Dates are the server's culture and local time, without an offset:
 
+>>> from exlab.cultures import DATE_FORMATS, DateStyle
 >>> style = DateStyle.detect(["12/2/2024 1:43:23 PM", "3/14/2027 9:12:05 AM"])
 >>> style.order, style.evidence
 ('MDY', "'3/14/2027 9:12:05 AM' has a day above 12")
@@ -36,7 +37,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from exlab.certs.schema import SERVICE_FLAGS, SERVICES
-from exlab.cultures import DATE_FORMATS, DateStyle  # DateStyle: re-exported for the readers
 
 SERVICE_LETTERS = "IPUWSFC"   # the default table's Services column, one letter per flag in order
 

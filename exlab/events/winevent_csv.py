@@ -19,7 +19,6 @@ delimits with the culture's list separator (``;`` in most of Europe). Every valu
 from __future__ import annotations
 
 import csv
-import warnings
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -125,9 +124,8 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
                     "only the type name of Properties)")
     if lost:
         report.note(f"{lost} record(s) without data: Export-Csv does not write the insertion strings")
-        warnings.warn(f"{report.file}: {lost} record(s) without their insertion strings (Export-Csv writes only "
-                      "the type name of Properties); export with Export-Clixml to keep them",
-                      DataLossWarning, stacklevel=3)
+        report.warn(f"{lost} record(s) without their insertion strings (Export-Csv writes only the type name of "
+                    "Properties); export with Export-Clixml to keep them", None, DataLossWarning)
 
 
 def _header(text: str) -> tuple[int, str] | None:
@@ -185,9 +183,9 @@ def _date_format(values: list[str], report: FileReport) -> DateFormat | None:
             best = exact
         else:
             name = (exact or best)[0][0]
-            report.note(f"TimeCreated fits several date orders ({', '.join(n for n, _ in best)}): read as {name}")
-            warnings.warn(f"{report.file}: TimeCreated fits several date orders; read as {name} "
-                          f"({DATE_FORMATS[name].example} for 2025-03-20 14:15:04)", AssumptionWarning, stacklevel=4)
+            report.warn(f"TimeCreated fits several date orders ({', '.join(n for n, _ in best)}): read as {name} "
+                        f"({DATE_FORMATS[name].example} for 2025-03-20 14:15:04); pass culture= (--culture) to be sure",
+                        "TimeCreated", AssumptionWarning)
             return DATE_FORMATS[name]
     report.note(f"TimeCreated read as {', '.join(name for name, _ in best)} writes dates "
                 f"({DATE_FORMATS[best[0][0]].example} for 2025-03-20 14:15:04)")

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from typing import Any
 
 import pandas as pd
 
 from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
-from exlab.errors import CorruptInput, ExlabWarning, UnsupportedFormat
+from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
@@ -424,16 +423,15 @@ def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], f
             columns["source"].append(evidence.name)
             file_report.records_read += 1
         if others and not file_report.records_read:
-            _warn_other_kinds(evidence.name, format_name, others)
+            _warn_other_kinds(file_report, format_name, others)
         file_report.warn_losses()
     return make_frame(columns, dtypes, report)
 
 
-def _warn_other_kinds(name: str, format_name: str, others: dict[str, int]) -> None:
+def _warn_other_kinds(report: FileReport, format_name: str, others: dict[str, int]) -> None:
     held = ", ".join(f"{count} {_KIND_WORDS[kind][0]}(s) ({_KIND_WORDS[kind][1]}; read with "
                      f"{_KIND_WORDS[kind][2]})" for kind, count in others.items())
-    warnings.warn(f"{name}: holds no {_KIND_WORDS[format_name][0]} ({_KIND_WORDS[format_name][1]}), only {held}",
-                  ExlabWarning, stacklevel=4)
+    report.warn(f"holds no {_KIND_WORDS[format_name][0]} ({_KIND_WORDS[format_name][1]}), only {held}")
 
 
 def read_connectors(source: Sources) -> pd.DataFrame:

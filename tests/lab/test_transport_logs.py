@@ -201,8 +201,8 @@ def test_receive_log_round_trip():
     records = list(csv.reader(text.split("\r\n")[5:-1]))
     first = [r for r in records if r[2] == "08DD6A1B2C3D4F00"]
     assert first[0][3:8] == ["0", "10.0.0.5:25", "52.101.68.12:48200", "+", ""]
-    assert first[1][6:8] == [">", f"220 ex01.contoso.com Microsoft ESMTP MAIL Service ready at "
-                                   f"Thu, 20 Mar 2025 09:14:01 +0000"]
+    assert first[1][6:8] == [">", "220 ex01.contoso.com Microsoft ESMTP MAIL Service ready at "
+                                   "Thu, 20 Mar 2025 09:14:01 +0000"]
     assert [r[7] for r in first if r[6] == "<"][:2] == ["EHLO AM4PEPF00027A5F.mail.protection.outlook.com", "STARTTLS"]
     sessions = read_protocol_log(io.BytesIO(stream.getvalue()))
     assert sessions["direction"].tolist() == ["receive", "receive"]
