@@ -169,7 +169,7 @@ def _read_warned(data: bytes, **kwargs) -> tuple[pd.DataFrame, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = exlab.read_certs(io.BytesIO(data), **kwargs)
-    return frame, [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    return frame, [w.message.located() for w in caught if issubclass(w.category, AssumptionWarning)]
 
 
 def test_a_day_above_12_settles_the_order_without_a_warning():

@@ -32,7 +32,7 @@ def _read(path, **kwargs) -> tuple[pd.DataFrame, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = exlab.read_certs(path, tz="Australia/Perth", **kwargs)
-    return frame, [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    return frame, [w.message.located() for w in caught if issubclass(w.category, AssumptionWarning)]
 
 
 def _capitals(real_exports, tmp_path):

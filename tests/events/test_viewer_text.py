@@ -180,7 +180,7 @@ def _read_warned(stream, **kwargs) -> tuple[pd.DataFrame, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = read_events(stream, **kwargs)
-    return frame, [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)
+    return frame, [w.message.located() for w in caught if issubclass(w.category, AssumptionWarning)
                    and "day/month" in str(w.message)]
 
 
