@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from tqdm.auto import tqdm
 
-from exlab.analysis.diagnose import Diagnosis, diagnose, judge_server, server_table
+from exlab.analysis.diagnose import Diagnosis, diagnose, failures_elsewhere, judge_server, server_table
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
 from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, evidence_servers, rows_of
@@ -280,7 +280,10 @@ class Case:
                          server=server if len(servers) > 1 else None)
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
-            answers.append(judge_server(d, sends=(server in sources) if sources else None, watched=watched))
+            elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
+                                           tracking=frames["tracking"], connector=d.connector) if not d.failures else {}
+            answers.append(judge_server(d, sends=(server in sources) if sources else None, watched=watched,
+                                        elsewhere=elsewhere))
         self._diagnoses[key] = answers
         return answers
 

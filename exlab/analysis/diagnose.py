@@ -34,9 +34,11 @@ from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
+from exlab.analysis.timeline import failure_points
 from exlab.certs.selection import select_outbound
 from exlab.certs.trust import judge_trust
 from exlab.transport import tls_failures
+from exlab.transport.protocol_log import send_sessions
 
 VERDICTS = ("confirmed", "ruled_out", "inconclusive")
 CAUSES = ("kb2888788", "tlscertificatename-missing", "certificate-expired", "no-private-key",
@@ -146,8 +148,11 @@ class Diagnosis:
         if self.why:
             lines.append(f"{'no fix' if self.fix == 'none' else self.fix}: {self.why}")
         if self.servers:
-            lines.append("per server:")
-            lines += [f"  {d.headline()}; {_FIX_LABELS[d.fix or 'none']}: {d.why}" for d in self.servers]
+            lines.append("one verdict per server:")
+        for d in self.servers:
+            lines.append(f"  {d.headline()}; {_FIX_LABELS[d.fix or 'none']}: {d.why}")
+            if d.remediation != self.remediation:      # the case's own fix is printed above, once
+                lines += [f"    {step.command}" for step in d.remediation if step.command]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -422,13 +427,39 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     )
 
 
-def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool) -> Diagnosis:
+def failures_elsewhere(*, events: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
+                       tracking: pd.DataFrame | None = None, connector: str | None = None) -> dict[str, int]:
+    """Failed delivery attempts per send connector other than ``connector`` (each attempt
+    counted once, from the best source): what a server's answer about ``connector`` must not
+    rule out.
+
+    >>> events = pd.DataFrame({"time_created": pd.to_datetime(["2025-06-02 09:16:03"], utc=True),
+    ...     "computer": ["mpex02.munsonspickles.com"], "provider": ["MSExchangeTransport"], "event_id": [2004],
+    ...     "data": [{"%1": "Outbound to Office 365", "%2": "<a@b>",
+    ...               "%3": "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"}],
+    ...     "record_id": [771190], "source": ["App.xml"]})
+    >>> failures_elsewhere(events=events, connector="My company to Office 365")
+    {'Outbound to Office 365': 1}
+    >>> failures_elsewhere(events=events, connector="outbound to office 365")
+    {}
+    """
+    points = failure_points(failures=_tls_failures(events), sessions=send_sessions(sessions), tracking=tracking)
+    names = points["connector"].astype("string").fillna("an unnamed connector")
+    if connector:
+        names = names[names.str.lower() != connector.lower()]
+    return {str(name): int(count) for name, count in names.value_counts(sort=False).items()}
+
+
+def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
+                 elsewhere: dict[str, int] | None = None) -> Diagnosis:
     """One server's answer weighed against the connector that sends to Exchange Online.
 
     ``sends``: whether the server is among the connector's SourceTransportServers (None
     when the connector lists none or is unknown: the evidence alone decides);
     ``watched``: whether any evidence of its mail flow (events, protocol or tracking logs)
-    came from it. A server with failures keeps its fix. A server without failures gets no
+    came from it; ``elsewhere``: its failures through other send connectors
+    (:func:`failures_elsewhere`). A server with failures keeps its fix; one whose failures
+    are all on another connector is never ruled out: it stays inconclusive and says which. A server without failures gets no
     fix and says why; except a source server whose certificates alone show the cause (it
     presents the internal certificate): it will fail when it sends, so it gets the fix
     with its own thumbprint, marked ``preventive``.
@@ -447,6 +478,12 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool) -> 
             notes = [*notes, f"{diagnosis.server} is not among the SourceTransportServers of {connector}, yet its "
                              "logs show it sending through it: the connector export may be newer than the logs"]
         return replace(diagnosis, fix="fix" if diagnosis.remediation else "none", why=why, sends=sends, notes=notes)
+    if elsewhere:
+        through = ", ".join(f"{count} through {name!r}" for name, count in elsewhere.items())
+        return replace(diagnosis, verdict="inconclusive", cause=None, culprit=None, strength=None, onset=None,
+                       end=None, remediation=[], fix="none", sends=sends,
+                       why=f"its failures are on another send connector ({through}), not {connector}: "
+                           "investigate it with that connector (--connector) and its Get-SendConnector export")
     if sends is False:
         notes = diagnosis.notes
         if diagnosis.cause and diagnosis.culprit:

@@ -77,25 +77,6 @@ def case_summary(case: Case) -> str:
     return "\n".join(lines)
 
 
-def server_lines(diagnosis: Diagnosis) -> str:
-    """One verdict per server, with its fix or why it gets none, for the terminal.
-
-    >>> from exlab.analysis.diagnose import diagnose, judge_server
-    >>> case = diagnose()
-    >>> case.servers = [judge_server(diagnose(server="EX03"), sends=False, watched=True)]
-    >>> print(server_lines(case))
-    EX03: KB 2888788: ruled_out
-      no fix: not a source transport server of the send connector: it does not send to Exchange Online through it
-    """
-    lines = []
-    for d in diagnosis.servers:
-        label = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}[d.fix or "none"]
-        lines.append(f"{d.headline()}\n  {label}: {d.why}")
-        lines += [f"  # {step.purpose}\n  {step.command}" if step.command else f"  # {step.purpose}"
-                  for step in d.remediation]
-    return "\n".join(lines)
-
-
 def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
     """``--json``: the diagnosis, plus which files were read, as JSON."""
     if not args.json:
@@ -144,9 +125,6 @@ def run(args: argparse.Namespace) -> int:
     print(case_summary(case), file=human)
     print(file=human)
     print(diagnosis, file=human)
-    if len(diagnosis.servers) > 1:
-        print("\none verdict per server:", file=human)
-        print(server_lines(diagnosis), file=human)
     for output in OUTPUTS:
         output(args, case, diagnosis, sys.stdout)
     if args.json and args.json != "-":

@@ -89,5 +89,25 @@ def test_investigate_prints_and_writes_one_verdict_per_server(capsys):
     assert fixes == {"lwex01.litwareinc.com": ("confirmed", "fix", True),
                      "lwex02.litwareinc.com": ("ruled_out", "none", False),
                      "lwex03.litwareinc.com": ("ruled_out", "none", False)}
-    assert "one verdict per server:" in captured.err
+    assert captured.err.count("one verdict per server:") == 1
     assert "no fix: not a source transport server of connector 'Outbound to Office 365'" in captured.err
+
+
+@pytest.mark.real_exports
+def test_a_server_failing_through_another_connector_is_never_ruled_out(real_exports, tmp_path):
+    """MPEX02's UntrustedRoot failures (Get-WinEvent export, 2013 tracking log) go through
+    'Outbound to Office 365'; the only connector exported is another organisation's: MPEX02
+    stays inconclusive and says which connector its failures are on, with no fix."""
+    root = tmp_path / "evidence"
+    root.mkdir()
+    for name in ("generated/Get-WinEvent-Application.xml", "generated/MSGTRK20250602-1.LOG",
+                 "css-exchange/HC-GetSendConnectorConfiguredToRelayToM365.xml"):
+        (root / name.split("/")[1]).write_bytes((real_exports / name).read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        case = exlab.open_case(root, tz="America/Denver")
+    answers = {d.server: d for d in case.diagnose_servers()}
+    mpex02 = answers["mpex02.munsonspickles.com"]
+    assert (mpex02.verdict, mpex02.fix, mpex02.remediation, mpex02.sends) == ("inconclusive", "none", [], False)
+    assert "another send connector (1 through 'Outbound to Office 365')" in mpex02.why
+    assert answers["WIN-CTD3L0RGEN4"].verdict != "confirmed"
