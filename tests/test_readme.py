@@ -93,6 +93,10 @@ def test_python_examples_run_in_order(monkeypatch):
     assert namespace["diagnosis"].verdict == "confirmed"
     assert namespace["events"]["event_id"].eq(2004).all() and len(namespace["events"]) > 0
     assert len(namespace["case"].failures) > 0
+    truth = json.loads((SAMPLES / "litware-servers" / "truth.json").read_text(encoding="utf-8"))
+    wanted = {answer["fqdn"]: (answer["verdict"], answer["fix"]) for answer in truth["server_verdicts"].values()}
+    assert {d.server: (d.verdict, d.fix) for d in namespace["site"].diagnose_servers()} == wanted
+    assert list(namespace["site"].server_verdicts()["server"]) == list(wanted)
 
 
 def test_python_examples_run_on_a_case_without_events_or_logs(tmp_path, monkeypatch):
