@@ -49,8 +49,19 @@ def detect(head: bytes) -> bool:
     ...        b'<Obj RefId="0"><TN RefId="0"><T>Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate</T>')
     False
     """
+    return holds_objects_of(head, _ENTRY_TYPES)
+
+
+def holds_objects_of(head: bytes, type_names: tuple[str, ...]) -> bool:
+    """Whether the first bytes of a file are CliXml with an object of one of ``type_names``
+    (the event readers' test of Get-EventLog's and Get-WinEvent's exports).
+
+    >>> holds_objects_of(b'<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj><TN>'
+    ...                  b'<T>System.Diagnostics.EventLogEntry</T>', ("System.Diagnostics.EventLogEntry",))
+    True
+    """
     text = decode_head(head, sniff_encoding(head))
-    return "<Objs" in text and PS_NS in text and any(f"<T>{name}</T>" in text for name in _ENTRY_TYPES)
+    return "<Objs" in text and PS_NS in text and any(f"<T>{name}</T>" in text for name in type_names)
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:

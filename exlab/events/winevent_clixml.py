@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exlab.clixml import PS_NS, ClixmlDateTime, ClixmlObject
-from exlab.events.clixml import read_objects
+from exlab.clixml import ClixmlDateTime, ClixmlObject
+from exlab.events.clixml import holds_objects_of, read_objects
 from exlab.events.query import EventQuery
-from exlab.events.text_stream import decode_head, sniff_encoding
 from exlab.events.winevent import PROPERTY_TYPE, RECORD_TYPES, event_data, record_row
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
@@ -39,8 +38,7 @@ def detect(head: bytes) -> bool:
     ...        b'<Obj RefId="0"><TN RefId="0"><T>System.Diagnostics.EventLogEntry</T>')
     False
     """
-    text = decode_head(head, sniff_encoding(head))
-    return "<Objs" in text and PS_NS in text and any(f"<T>{name}</T>" in text for name in RECORD_TYPES)
+    return holds_objects_of(head, RECORD_TYPES)
 
 
 def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[dict]:
