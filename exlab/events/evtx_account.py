@@ -1,0 +1,316 @@
+"""The account of an .evtx file's records: what its headers claim, what was read, what is
+lost and where, duplicates, and chunks recovered past the file header's count.
+
+Each 64 KiB slot the walk met leaves a :class:`ChunkAccount` (made where the chunk was
+read, perhaps in a helper process): its chunk header's first and last record numbers and
+the numbers (and a CRC32 of the bytes) of the records read from it. When every slot is
+in, :func:`settle` compares them, in slot order, so a read by one process and a read by
+several give the same account:
+
+- the claims: each chunk header's range, the numbers that belong in unreadable slots
+  (zeroed, without signature, cut short) between two readable chunks, and the file
+  header's range (its oldest chunk's first record up to its next record number less one);
+- records lost: claimed and not read, said per place ("chunk 7 at offset 0x71000 is
+  zeroed: records 1201-1388 lost");
+- duplicates: a record number read again with the same bytes is kept once (its row
+  dropped), with other bytes kept twice; both are said;
+- chunks read past the header's count (a dirty or copied log) and truncation.
+
+>>> from exlab.events.evtx_layout import build_file_header, parse_file_header, OK
+>>> header = parse_file_header(build_file_header(chunk_count=1, next_record=4), "x.evtx")
+>>> chunk = ChunkAccount(0, 0x1000, OK, 65536, 1, 3, array("Q", [1, 2]), array("q", [7, 8]))
+>>> account, drop = settle(header, [chunk], [], [])
+>>> account.summary(), account.statements, drop
+('claimed 3 = read 2 + lost 1', ['chunk 0 at offset 0x1000: its header claims records 1-3; record 3 was not read'], [])
+"""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from exlab.events import evtx_layout as layout
+from exlab.errors import DataLossWarning, ExlabWarning
+from exlab.parse_report import FileReport, RecordAccount
+
+#: the most records a chunk can hold (each takes at least 28 bytes after the 512-byte header)
+MAX_RECORDS_PER_CHUNK = (layout.CHUNK_SIZE - layout.CHUNK_HEADER_SIZE) // (layout.RECORD_HEADER_SIZE + 4)
+UNKNOWN = -1          # the digest of a record whose bytes were not found: never equal to another
+_RUNS_SAID = 4        # record-number ranges spelled out per statement
+
+_STATE = {layout.EMPTY: "is zeroed", layout.BAD_SIGNATURE: "has no chunk signature",
+          layout.TRUNCATED: "is cut short by the end of the file",
+          layout.OK: "has a chunk header that cannot be believed"}
+
+
+@dataclass(frozen=True)
+class ChunkAccount:
+    """One 64 KiB slot: where it is, what the walk made of it, what its header claims
+    (``first``/``last``: None without a readable header) and the records read from it."""
+
+    index: int
+    offset: int
+    status: str
+    size: int
+    first: int | None
+    last: int | None
+    numbers: array          # "Q": record numbers read, in order
+    digests: array          # "q": CRC32 of each record's bytes, UNKNOWN where not found
+
+    @property
+    def where(self) -> str:
+        return f"chunk {self.index} at offset {self.offset:#x}"
+
+    @property
+    def claim(self) -> tuple[int, int] | None:
+        """The chunk header's range when it can be believed (numbers from 1, at most a chunk's worth)."""
+        if self.first is None or self.last is None:
+            return None
+        if 1 <= self.first <= self.last and self.last - self.first < MAX_RECORDS_PER_CHUNK:
+            return self.first, self.last
+        return None
+
+
+def chunk_account(slot: layout.ChunkSlot, numbers: Sequence[int] = (),
+                  digest_of: dict[int, int] | None = None) -> ChunkAccount:
+    """The account of one slot, from the numbers of the records read from it and the
+    digests of the records its walk found (:func:`record_digests`).
+
+    >>> slot = layout.ChunkSlot(2, 0x21000, bytes(100), layout.TRUNCATED)
+    >>> chunk_account(slot).first, chunk_account(slot).where
+    (None, 'chunk 2 at offset 0x21000')
+    """
+    first = last = None
+    if slot.data.startswith(layout.CHUNK_SIGNATURE) and len(slot.data) >= 128:
+        header = layout.parse_chunk_header(slot.data)
+        first, last = header.first_id, header.last_id
+    digest_of = digest_of or {}
+    return ChunkAccount(slot.index, slot.offset, slot.status, len(slot.data), first, last,
+                        array("Q", numbers), array("q", [digest_of.get(n, UNKNOWN) for n in numbers]))
+
+
+def record_digests(data: bytes, records: Iterable[layout.RecordHeader]) -> dict[int, int]:
+    """Record number -> CRC32 of the record's bytes (header, BinXml, size copy), for telling a
+    repeated record (a chunk copied twice) from another record under the same number.
+
+    >>> record_digests(b"abcd" * 16, [layout.RecordHeader(0, 32, 5, 0)]) == {5: zlib.crc32(b"abcd" * 8)}
+    True
+    """
+    return {record.number: zlib.crc32(data[record.offset:record.offset + record.size]) for record in records}
+
+
+def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: Sequence[int],
+           row_digests: Sequence[int]) -> tuple[RecordAccount, list[int]]:
+    """The file's account, and the positions of the rows to drop (repeats of a record read
+    before, same number, same bytes). ``chunks`` are every slot in file order; the rows
+    (the records kept by the query) are given by number and digest, in read order.
+
+    >>> account, drop = settle(layout.parse_file_header(layout.build_file_header(chunk_count=0), "-"), [], [], [])
+    >>> account.claimed, account.claimed_by_header, account.statements, drop
+    (0, 0, [], [])
+    """
+    import numpy as np   # here: helper processes never settle, and start without numpy
+
+    account = RecordAccount()
+    statements = account.statements
+    _say_truncation(header, chunks, account)
+    read = np.concatenate([np.frombuffer(c.numbers, dtype=np.uint64) for c in chunks] or
+                          [np.empty(0, np.uint64)])
+    distinct, counts = np.unique(read, return_counts=True)
+    drop = _settle_duplicates(chunks, set(distinct[counts > 1].tolist()), row_numbers, row_digests, account)
+
+    claims = _claims(header, chunks, account)
+    spans = [np.arange(first, last + 1, dtype=np.uint64) for first, last, _ in claims]
+    owners = [np.full(last - first + 1, owner, dtype=np.int64) for owner, (first, last, _) in enumerate(claims)]
+    claimed, first_seen = np.unique(np.concatenate(spans or [np.empty(0, np.uint64)]), return_index=True)
+    owner_of = np.concatenate(owners or [np.empty(0, np.int64)])[first_seen]
+    is_read = np.isin(claimed, distinct, assume_unique=True)
+    account.claimed_by_chunks = int(np.isin(owner_of, [n for n, c in enumerate(claims) if c[2][0] == "chunk"]).sum())
+    account.claimed, account.read = len(claimed), len(distinct)
+    account.lost = int((~is_read).sum())
+    account.unclaimed = account.read - int(is_read.sum())
+    for owner, (_, _, tag) in enumerate(claims):
+        lost = claimed[~is_read & (owner_of == owner)]
+        if len(lost):
+            statements.append(_lost_statement(tag, header, _runs(lost.tolist())))
+    if account.unclaimed:
+        statements.append(f"{account.unclaimed} record(s) read are claimed by no chunk header or the file header")
+    _say_recovered(header, chunks, account)
+    return account, drop
+
+
+def _claims(header: layout.FileHeader, chunks: list[ChunkAccount],
+            account: RecordAccount) -> list[tuple[int, int, tuple]]:
+    """(first, last, owner) of every claim, the strongest first: chunk headers, the slots
+    between two readable chunks, the file header."""
+    claims: list[tuple[int, int, tuple]] = []
+    between: list[ChunkAccount] = []
+    previous: ChunkAccount | None = None
+    gaps: list[tuple[int, int, tuple]] = []
+    for chunk in chunks:
+        claim = chunk.claim
+        if claim is None:
+            if chunk.first is not None and (chunk.first or chunk.last or len(chunk.numbers)):
+                account.statements.append(f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}, "
+                                          f"which no chunk can hold (at most {MAX_RECORDS_PER_CHUNK}, from 1 on): "
+                                          "not counted as a claim")
+            between.append(chunk)
+            continue
+        claims.append((*claim, ("chunk", chunk)))
+        if previous is not None and between:
+            first, last = previous.last + 1, claim[0] - 1
+            if first <= last and last - first < len(between) * MAX_RECORDS_PER_CHUNK:
+                gaps.append((first, last, ("slots", tuple(between))))
+        previous, between = chunk, []
+    claims.extend(gaps)
+    counted = [chunk.claim[0] for chunk in chunks if chunk.index < header.chunk_count and chunk.claim]
+    top = header.next_record - 1
+    if not counted:
+        if top > 0:
+            account.statements.append(f"the file header's next record number is {header.next_record}, but no chunk "
+                                      "it counts is readable: its claim is not counted")
+        else:
+            account.claimed_by_header = 0
+        return claims
+    oldest = min(counted)
+    if top < oldest - 1 or top - oldest >= max(header.chunk_count, len(chunks)) * MAX_RECORDS_PER_CHUNK:
+        account.statements.append(f"the file header's next record number {header.next_record} does not fit the "
+                                  f"chunks it counts (their oldest record is {oldest}): its claim is not counted")
+        return claims
+    account.claimed_by_header = top - oldest + 1
+    if top >= oldest:
+        claims.append((oldest, top, ("header",)))
+    return claims
+
+
+def _lost_statement(tag: tuple, header: layout.FileHeader, runs: list[tuple[int, int]]) -> str:
+    said = _said(runs)
+    if tag[0] == "chunk":
+        chunk = tag[1]
+        if chunk.status == layout.TRUNCATED:
+            return f"{chunk.where} {_STATE[chunk.status]} ({chunk.size} of {layout.CHUNK_SIZE} bytes): {said} lost"
+        return f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}; {said} {_were(_count(runs))} not read"
+    if tag[0] == "slots":
+        slots = tag[1]
+        states = ", ".join(dict.fromkeys(_STATE[slot.status] for slot in slots))
+        if len(slots) == 1:
+            return f"{slots[0].where} {states}: {said} lost"
+        return (f"chunks {slots[0].index}-{slots[-1].index} at offsets {slots[0].offset:#x}-{slots[-1].offset:#x} "
+                f"({states.replace('is ', '').replace('has ', '')}): {said} lost")
+    return (f"{said}, counted by the file header (next record number {header.next_record}), "
+            f"{'are' if _count(runs) > 1 else 'is'} in no chunk of the file: lost")
+
+
+def _settle_duplicates(chunks: list[ChunkAccount], repeated: set[int], row_numbers: Sequence[int],
+                       row_digests: Sequence[int], account: RecordAccount) -> list[int]:
+    """Count and say the records read twice; the positions of the rows that repeat one."""
+    if not repeated:
+        return []
+    seen: dict[int, set[int]] = {}
+    for chunk in chunks:
+        same: list[int] = []
+        other: list[int] = []
+        for number, digest in zip(chunk.numbers, chunk.digests):
+            if number not in repeated:
+                continue
+            digests = seen.setdefault(number, set())
+            if digests and digest != UNKNOWN and digest in digests:
+                same.append(number)
+            elif digests:
+                other.append(number)
+            digests.add(digest)
+        if same:
+            account.duplicates_dropped += len(same)
+            account.statements.append(f"{chunk.where} repeats {_said(_runs(same))}, already read with the same "
+                                      f"bytes (a copied chunk, as in a shadow copy): {len(same)} duplicate(s) dropped")
+        if other:
+            account.duplicates_kept += len(other)
+            account.statements.append(f"{chunk.where} holds {_said(_runs(other))} under number(s) already read "
+                                      f"with other content: {len(other)} kept as well")
+    drop: list[int] = []
+    kept: set[tuple[int, int]] = set()
+    for position, (number, digest) in enumerate(zip(row_numbers, row_digests)):
+        if number in repeated and digest != UNKNOWN:
+            if (number, digest) in kept:
+                drop.append(position)
+            kept.add((number, digest))
+    return drop
+
+
+def _say_truncation(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount) -> None:
+    if chunks and chunks[-1].status == layout.TRUNCATED:
+        account.truncated = True
+        account.statements.append(f"the file ends {chunks[-1].size} bytes into {chunks[-1].where}: it is truncated")
+    if len(chunks) < header.chunk_count:
+        account.truncated = True
+        end = layout.FILE_HEADER_SIZE + layout.CHUNK_SIZE * (len(chunks) - 1) + chunks[-1].size if chunks \
+            else layout.FILE_HEADER_SIZE
+        account.statements.append(f"the file header counts {header.chunk_count} chunks, the file ends at offset "
+                                  f"{end:#x} after {len(chunks)}: it is truncated")
+
+
+def _say_recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount) -> None:
+    past = [chunk for chunk in chunks if chunk.index >= header.chunk_count and len(chunk.numbers)]
+    if not past:
+        return
+    account.chunks_recovered = len(past)
+    indexes = _said(_runs([chunk.index for chunk in past]), "chunk")
+    account.statements.append(f"{indexes} past the {header.chunk_count} the file header counts "
+                              f"{_were(len(past))} read: {sum(len(c.numbers) for c in past)} "
+                              "record(s) recovered")
+
+
+def _runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of sorted numbers.
+
+    >>> _runs([1, 2, 3, 7, 9, 10])
+    [(1, 3), (7, 7), (9, 10)]
+    """
+    runs: list[tuple[int, int]] = []
+    for number in sorted(numbers):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
+
+
+def _said(runs: list[tuple[int, int]], noun: str = "record") -> str:
+    """Runs in words: the first few, then how many more.
+
+    >>> _said([(1201, 1388)]), _said([(5, 5)]), _said([(1, 2), (4, 4)], "chunk")
+    ('records 1201-1388', 'record 5', 'chunks 1-2, 4')
+    """
+    total = _count(runs)
+    text = ", ".join(f"{first}-{last}" if last > first else f"{first}" for first, last in runs[:_RUNS_SAID])
+    if len(runs) > _RUNS_SAID:
+        text += f" and {len(runs) - _RUNS_SAID} more range(s), {total} in all"
+    return f"{noun}{'s' if total > 1 else ''} {text}"
+
+
+def _count(runs: list[tuple[int, int]]) -> int:
+    return sum(last - first + 1 for first, last in runs)
+
+
+def _were(count: int) -> str:
+    return "were" if count > 1 else "was"
+
+
+def warn(report: FileReport, account: RecordAccount) -> None:
+    """Warn once for the file when its account says anything: a data-loss warning when
+    records are lost or the file is truncated, else a plain one (duplicates, recovered chunks).
+
+    >>> import warnings
+    >>> report = FileReport("System.evtx", "", "evtx")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn(report, RecordAccount(claimed=2, read=1, lost=1, statements=["chunk 0 ...: record 2 lost"]))
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('DataLossWarning', 'chunk 0 ...: record 2 lost (claimed 2 = read 1 + lost 1; see the parse report)')
+    """
+    if not account.statements:
+        return
+    category = DataLossWarning if account.lost or account.truncated else ExlabWarning
+    report.warn(f"{account.statements[0]} ({account.summary()}; see the parse report)", None, category)
