@@ -112,6 +112,9 @@ class RecordAccount:
     chunks_recovered: int = 0       # chunks past the file header's count that were read
     truncated: bool = False         # the file ends inside a chunk or before the header's chunks
     statements: list[str] = field(default_factory=list)
+    #: (where, first, last) of each run of lost record numbers: the chunk (index and offset)
+    #: they belong in, or "no chunk" for numbers only the file header counts
+    lost_ranges: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:

@@ -20,8 +20,10 @@ several give the same account:
 >>> header = parse_file_header(build_file_header(chunk_count=1, next_record=4), "x.evtx")
 >>> chunk = ChunkAccount(0, 0x1000, OK, 65536, 1, 3, array("Q", [1, 2]), array("q", [7, 8]))
 >>> account, drop = settle(header, [chunk], [], [])
->>> account.summary(), account.statements, drop
-('claimed 3 = read 2 + lost 1', ['chunk 0 at offset 0x1000: its header claims records 1-3; record 3 was not read'], [])
+>>> account.summary(), account.lost_ranges, drop
+('claimed 3 = read 2 + lost 1', [('chunk 0 at offset 0x1000', 3, 3)], [])
+>>> account.statements
+['chunk 0 at offset 0x1000: its header claims records 1-3; record 3 was not read']
 """
 
 from __future__ import annotations
@@ -119,7 +121,9 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
     read = np.concatenate([np.frombuffer(c.numbers, dtype=np.uint64) for c in chunks] or
                           [np.empty(0, np.uint64)])
     distinct, counts = np.unique(read, return_counts=True)
-    drop = _settle_duplicates(chunks, set(distinct[counts > 1].tolist()), row_numbers, row_digests, account)
+    repeats: dict[int, int] = {}     # chunk index -> records dropped from it as repeats
+    drop = _settle_duplicates(chunks, set(distinct[counts > 1].tolist()), row_numbers, row_digests, account,
+                              repeats)
 
     claims = _claims(header, chunks, account)
     spans = [np.arange(first, last + 1, dtype=np.uint64) for first, last, _ in claims]
@@ -134,10 +138,13 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
     for owner, (_, _, tag) in enumerate(claims):
         lost = claimed[~is_read & (owner_of == owner)]
         if len(lost):
-            statements.append(_lost_statement(tag, header, _runs(lost.tolist())))
+            runs = _runs(lost.tolist())
+            statements.append(_lost_statement(tag, header, runs))
+            place = _place(tag)
+            account.lost_ranges.extend((place, first, last) for first, last in runs)
     if account.unclaimed:
         statements.append(f"{account.unclaimed} record(s) read are claimed by no chunk header or the file header")
-    _say_recovered(header, chunks, account)
+    _say_recovered(header, chunks, account, repeats)
     return account, drop
 
 
@@ -181,7 +188,8 @@ def _claims(header: layout.FileHeader, chunks: list[ChunkAccount],
         return claims
     account.claimed_by_header = top - oldest + 1
     if top >= oldest:
-        claims.append((oldest, top, ("header",)))
+        # the slots the header counts after its last readable chunk: where its last records belong
+        claims.append((oldest, top, ("header", tuple(chunk for chunk in between if chunk.index < header.chunk_count))))
     return claims
 
 
@@ -193,18 +201,35 @@ def _lost_statement(tag: tuple, header: layout.FileHeader, runs: list[tuple[int,
             return f"{chunk.where} {_STATE[chunk.status]} ({chunk.size} of {layout.CHUNK_SIZE} bytes): {said} lost"
         return f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}; {said} {_were(_count(runs))} not read"
     if tag[0] == "slots":
-        slots = tag[1]
-        states = ", ".join(dict.fromkeys(_STATE[slot.status] for slot in slots))
-        if len(slots) == 1:
-            return f"{slots[0].where} {states}: {said} lost"
-        return (f"chunks {slots[0].index}-{slots[-1].index} at offsets {slots[0].offset:#x}-{slots[-1].offset:#x} "
-                f"({states.replace('is ', '').replace('has ', '')}): {said} lost")
-    return (f"{said}, counted by the file header (next record number {header.next_record}), "
-            f"{'are' if _count(runs) > 1 else 'is'} in no chunk of the file: lost")
+        return f"{_slots_said(tag[1])}: {said} lost"
+    counted = f"counted by the file header (next record number {header.next_record})"
+    if tag[1]:
+        return f"{_slots_said(tag[1])}: {said}, {counted}, lost"
+    return f"{said}, {counted}, {'are' if _count(runs) > 1 else 'is'} in no chunk of the file: lost"
+
+
+def _place(tag: tuple) -> str:
+    """Where the numbers a claim owns belong: its chunk, its unreadable slots, or no chunk."""
+    if tag[0] == "chunk":
+        return tag[1].where
+    if not tag[1]:
+        return "no chunk"
+    slots = tag[1]
+    if len(slots) == 1:
+        return slots[0].where
+    return f"chunks {slots[0].index}-{slots[-1].index} at offsets {slots[0].offset:#x}-{slots[-1].offset:#x}"
+
+
+def _slots_said(slots: tuple[ChunkAccount, ...]) -> str:
+    """Unreadable slots and what is wrong with them, in words."""
+    states = ", ".join(dict.fromkeys(_STATE[slot.status] for slot in slots))
+    if len(slots) == 1:
+        return f"{slots[0].where} {states}"
+    return f"{_place(('slots', slots))} ({states.replace('is ', '').replace('has ', '')})"
 
 
 def _settle_duplicates(chunks: list[ChunkAccount], repeated: set[int], row_numbers: Sequence[int],
-                       row_digests: Sequence[int], account: RecordAccount) -> list[int]:
+                       row_digests: Sequence[int], account: RecordAccount, repeats: dict[int, int]) -> list[int]:
     """Count and say the records read twice; the positions of the rows that repeat one."""
     if not repeated:
         return []
@@ -222,6 +247,7 @@ def _settle_duplicates(chunks: list[ChunkAccount], repeated: set[int], row_numbe
                 other.append(number)
             digests.add(digest)
         if same:
+            repeats[chunk.index] = len(same)
             account.duplicates_dropped += len(same)
             account.statements.append(f"{chunk.where} repeats {_said(_runs(same))}, already read with the same "
                                       f"bytes (a copied chunk, as in a shadow copy): {len(same)} duplicate(s) dropped")
@@ -251,15 +277,16 @@ def _say_truncation(header: layout.FileHeader, chunks: list[ChunkAccount], accou
                                   f"{end:#x} after {len(chunks)}: it is truncated")
 
 
-def _say_recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount) -> None:
+def _say_recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount,
+                   repeats: dict[int, int]) -> None:
     past = [chunk for chunk in chunks if chunk.index >= header.chunk_count and len(chunk.numbers)]
     if not past:
         return
     account.chunks_recovered = len(past)
     indexes = _said(_runs([chunk.index for chunk in past]), "chunk")
+    new = sum(len(chunk.numbers) - repeats.get(chunk.index, 0) for chunk in past)
     account.statements.append(f"{indexes} past the {header.chunk_count} the file header counts "
-                              f"{_were(len(past))} read: {sum(len(c.numbers) for c in past)} "
-                              "record(s) recovered")
+                              f"{_were(len(past))} read: {new} record(s) recovered")
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:
@@ -308,9 +335,9 @@ def warn(report: FileReport, account: RecordAccount) -> None:
     ...     warnings.simplefilter("always")
     ...     warn(report, RecordAccount(claimed=2, read=1, lost=1, statements=["chunk 0 ...: record 2 lost"]))
     >>> caught[0].category.__name__, str(caught[0].message)
-    ('DataLossWarning', 'chunk 0 ...: record 2 lost (claimed 2 = read 1 + lost 1; see the parse report)')
+    ('DataLossWarning', 'chunk 0 ...: record 2 lost. claimed 2 = read 1 + lost 1; see the parse report')
     """
     if not account.statements:
         return
     category = DataLossWarning if account.lost or account.truncated else ExlabWarning
-    report.warn(f"{account.statements[0]} ({account.summary()}; see the parse report)", None, category)
+    report.warn(f"{account.statements[0]}. {account.summary()}; see the parse report", None, category)
