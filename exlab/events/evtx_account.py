@@ -33,8 +33,8 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from exlab.events import evtx_layout as layout
 from exlab.errors import DataLossWarning, ExlabWarning
+from exlab.events import evtx_layout as layout
 from exlab.parse_report import FileReport, RecordAccount
 
 #: the most records a chunk can hold (each takes at least 28 bytes after the 512-byte header)
@@ -113,7 +113,7 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
     >>> account.claimed, account.claimed_by_header, account.statements, drop
     (0, 0, [], [])
     """
-    import numpy as np   # here: helper processes never settle, and start without numpy
+    import numpy as np  # here: helper processes never settle, and start without numpy
 
     account = RecordAccount()
     statements = account.statements

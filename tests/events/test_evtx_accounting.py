@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import warnings
 
-import pandas as pd
 import pytest
 
 import exlab
@@ -117,8 +116,8 @@ def test_zeroed_chunk(tmp_path, clean, how):
     assert len(frame) == report.records_read == 274
     assert not frame["record_number"].between(153, 228).any()
     assert [str(w.message) for w in caught] == [
-        "chunk 2 at offset 0x21000 is zeroed: records 153-228 lost. claimed 350 = read 274 + lost 76; "
-        "see the parse report"]
+        ("chunk 2 at offset 0x21000 is zeroed: records 153-228 lost. claimed 350 = read 274 + lost 76; "
+         "see the parse report")]
     assert caught[0].category is exlab.DataLossWarning and caught[0].filename == str(path)
 
 
@@ -130,8 +129,8 @@ def test_zeroed_last_chunk_is_named_by_the_header(tmp_path, clean, how):
     _, report, _ = read(path, **how)
     assert numbers(report.account) == (350, 304, 350, 304, 46, 0, 0, 0, 0, False)
     assert report.account.statements == [
-        "chunk 4 at offset 0x41000 is zeroed: records 305-350, counted by the file header "
-        "(next record number 351), lost"]
+        ("chunk 4 at offset 0x41000 is zeroed: records 305-350, counted by the file header "
+         "(next record number 351), lost")]
     assert report.account.lost_ranges == [("chunk 4 at offset 0x41000", 305, 350)]
 
 
@@ -153,8 +152,8 @@ def test_chunk_copied_twice_is_read_once(tmp_path, clean, how):
     frame, report, caught = read(path, **how)
     assert numbers(report.account) == (350, 350, 350, 350, 0, 0, 76, 0, 1, False)
     assert report.account.statements == [
-        "chunk 5 at offset 0x51000 repeats records 77-152, already read with the same bytes "
-        "(a copied chunk, as in a shadow copy): 76 duplicate(s) dropped",
+        ("chunk 5 at offset 0x51000 repeats records 77-152, already read with the same bytes "
+         "(a copied chunk, as in a shadow copy): 76 duplicate(s) dropped"),
         "chunk 5 past the 5 the file header counts was read: 0 record(s) recovered"]
     assert len(frame) == report.records_read == 350
     assert frame["record_number"].is_unique
@@ -170,8 +169,8 @@ def test_chunk_copied_over_another(tmp_path, clean, how):
     frame, report, _ = read(path, **how)
     assert numbers(report.account) == (350, 274, 350, 274, 76, 0, 76, 0, 0, False)
     assert report.account.statements == [
-        "chunk 2 at offset 0x21000 repeats records 77-152, already read with the same bytes "
-        "(a copied chunk, as in a shadow copy): 76 duplicate(s) dropped",
+        ("chunk 2 at offset 0x21000 repeats records 77-152, already read with the same bytes "
+         "(a copied chunk, as in a shadow copy): 76 duplicate(s) dropped"),
         "records 153-228, counted by the file header (next record number 351), are in no chunk of the file: lost"]
     assert len(frame) == report.records_read == 274
 
@@ -185,8 +184,8 @@ def test_same_numbers_with_other_content_are_all_kept(tmp_path, clean, how):
     frame, report, _ = read(path, **how)
     assert numbers(report.account) == (350, 350, 350, 350, 0, 0, 0, 76, 1, False)
     assert report.account.statements == [
-        "chunk 5 at offset 0x51000 holds records 77-152 under number(s) already read with other content: "
-        "76 kept as well",
+        ("chunk 5 at offset 0x51000 holds records 77-152 under number(s) already read with other content: "
+         "76 kept as well"),
         "chunk 5 past the 5 the file header counts was read: 76 record(s) recovered"]
     assert len(frame) == report.records_read == 426
     twice = frame[frame["record_number"] == 100]["data"].map(lambda data: data["%2"][0]).tolist()
@@ -198,8 +197,8 @@ def test_chunks_past_the_header_count(tmp_path, how):
     write_evtx(path, rows(), dirty=True, header_chunk_count=3)
     frame, report, _ = read(path, **how)
     assert numbers(report.account) == (228, 350, 350, 350, 0, 0, 0, 0, 2, False)
-    assert report.account.statements == ["chunks 3-4 past the 3 the file header counts were read: "
-                                         "122 record(s) recovered"]
+    assert report.account.statements == [
+        "chunks 3-4 past the 3 the file header counts were read: 122 record(s) recovered"]
     assert len(frame) == 350
 
 
