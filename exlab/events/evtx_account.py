@@ -116,16 +116,18 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
     import numpy as np  # here: helper processes never settle, and start without numpy
 
     account = RecordAccount()
-    statements = account.statements
+    statements = account.statements      # what is lost or repeated first, then notes
+    notes: list[str] = []
     _say_truncation(header, chunks, account)
     read = np.concatenate([np.frombuffer(c.numbers, dtype=np.uint64) for c in chunks] or
                           [np.empty(0, np.uint64)])
     distinct, counts = np.unique(read, return_counts=True)
     repeats: dict[int, int] = {}     # chunk index -> records dropped from it as repeats
+    repeated_said: list[str] = []
     drop = _settle_duplicates(chunks, set(distinct[counts > 1].tolist()), row_numbers, row_digests, account,
-                              repeats)
+                              repeats, repeated_said)
 
-    claims = _claims(header, chunks, account)
+    claims = _claims(header, chunks, account, notes)
     spans = [np.arange(first, last + 1, dtype=np.uint64) for first, last, _ in claims]
     owners = [np.full(last - first + 1, owner, dtype=np.int64) for owner, (first, last, _) in enumerate(claims)]
     claimed, first_seen = np.unique(np.concatenate(spans or [np.empty(0, np.uint64)]), return_index=True)
@@ -143,13 +145,14 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
             place = _place(tag)
             account.lost_ranges.extend((place, first, last) for first, last in runs)
     if account.unclaimed:
-        statements.append(f"{account.unclaimed} record(s) read are claimed by no chunk header or the file header")
-    _say_recovered(header, chunks, account, repeats)
+        notes.append(f"{account.unclaimed} record(s) read are claimed by no chunk header or the file header")
+    notes.extend(_recovered(header, chunks, account, repeats))
+    statements.extend(repeated_said + notes)
     return account, drop
 
 
-def _claims(header: layout.FileHeader, chunks: list[ChunkAccount],
-            account: RecordAccount) -> list[tuple[int, int, tuple]]:
+def _claims(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount,
+            notes: list[str]) -> list[tuple[int, int, tuple]]:
     """(first, last, owner) of every claim, the strongest first: chunk headers, the slots
     between two readable chunks, the file header."""
     claims: list[tuple[int, int, tuple]] = []
@@ -160,7 +163,7 @@ def _claims(header: layout.FileHeader, chunks: list[ChunkAccount],
         claim = chunk.claim
         if claim is None:
             if chunk.first is not None and (chunk.first or chunk.last or len(chunk.numbers)):
-                account.statements.append(f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}, "
+                notes.append(f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}, "
                                           f"which no chunk can hold (at most {MAX_RECORDS_PER_CHUNK}, from 1 on): "
                                           "not counted as a claim")
             between.append(chunk)
@@ -176,14 +179,14 @@ def _claims(header: layout.FileHeader, chunks: list[ChunkAccount],
     top = header.next_record - 1
     if not counted:
         if top > 0:
-            account.statements.append(f"the file header's next record number is {header.next_record}, but no chunk "
+            notes.append(f"the file header's next record number is {header.next_record}, but no chunk "
                                       "it counts is readable: its claim is not counted")
         else:
             account.claimed_by_header = 0
         return claims
     oldest = min(counted)
     if top < oldest - 1 or top - oldest >= max(header.chunk_count, len(chunks)) * MAX_RECORDS_PER_CHUNK:
-        account.statements.append(f"the file header's next record number {header.next_record} does not fit the "
+        notes.append(f"the file header's next record number {header.next_record} does not fit the "
                                   f"chunks it counts (their oldest record is {oldest}): its claim is not counted")
         return claims
     account.claimed_by_header = top - oldest + 1
@@ -229,8 +232,10 @@ def _slots_said(slots: tuple[ChunkAccount, ...]) -> str:
 
 
 def _settle_duplicates(chunks: list[ChunkAccount], repeated: set[int], row_numbers: Sequence[int],
-                       row_digests: Sequence[int], account: RecordAccount, repeats: dict[int, int]) -> list[int]:
-    """Count and say the records read twice; the positions of the rows that repeat one."""
+                       row_digests: Sequence[int], account: RecordAccount, repeats: dict[int, int],
+                       said: list[str]) -> list[int]:
+    """Count and say (in ``said``) the records read twice, and per chunk how many of its
+    records repeat one read before (``repeats``); the positions of the rows that repeat one."""
     if not repeated:
         return []
     seen: dict[int, set[int]] = {}
@@ -249,11 +254,11 @@ def _settle_duplicates(chunks: list[ChunkAccount], repeated: set[int], row_numbe
         if same:
             repeats[chunk.index] = len(same)
             account.duplicates_dropped += len(same)
-            account.statements.append(f"{chunk.where} repeats {_said(_runs(same))}, already read with the same "
+            said.append(f"{chunk.where} repeats {_said(_runs(same))}, already read with the same "
                                       f"bytes (a copied chunk, as in a shadow copy): {len(same)} duplicate(s) dropped")
         if other:
             account.duplicates_kept += len(other)
-            account.statements.append(f"{chunk.where} holds {_said(_runs(other))} under number(s) already read "
+            said.append(f"{chunk.where} holds {_said(_runs(other))} under number(s) already read "
                                       f"with other content: {len(other)} kept as well")
     drop: list[int] = []
     kept: set[tuple[int, int]] = set()
@@ -277,16 +282,16 @@ def _say_truncation(header: layout.FileHeader, chunks: list[ChunkAccount], accou
                                   f"{end:#x} after {len(chunks)}: it is truncated")
 
 
-def _say_recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount,
-                   repeats: dict[int, int]) -> None:
+def _recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: RecordAccount,
+               repeats: dict[int, int]) -> list[str]:
     past = [chunk for chunk in chunks if chunk.index >= header.chunk_count and len(chunk.numbers)]
     if not past:
-        return
+        return []
     account.chunks_recovered = len(past)
     indexes = _said(_runs([chunk.index for chunk in past]), "chunk")
     new = sum(len(chunk.numbers) - repeats.get(chunk.index, 0) for chunk in past)
-    account.statements.append(f"{indexes} past the {header.chunk_count} the file header counts "
-                              f"{_were(len(past))} read: {new} record(s) recovered")
+    return [f"{indexes} past the {header.chunk_count} the file header counts {_were(len(past))} read: "
+            f"{new} record(s) recovered"]
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:
@@ -326,8 +331,10 @@ def _were(count: int) -> str:
 
 
 def warn(report: FileReport, account: RecordAccount) -> None:
-    """Warn once for the file when its account says anything: a data-loss warning when
-    records are lost or the file is truncated, else a plain one (duplicates, recovered chunks).
+    """Warn once for the file when records are lost or repeated: a data-loss warning when
+    records are lost or the file is truncated, else a plain one (duplicates). Chunks recovered
+    past the header's count (any copy of a live log) and claims that cannot be believed are
+    only said in the parse report.
 
     >>> import warnings
     >>> report = FileReport("System.evtx", "", "evtx")
@@ -337,7 +344,7 @@ def warn(report: FileReport, account: RecordAccount) -> None:
     >>> caught[0].category.__name__, str(caught[0].message)
     ('DataLossWarning', 'chunk 0 ...: record 2 lost. claimed 2 = read 1 + lost 1; see the parse report')
     """
-    if not account.statements:
+    if not (account.lost or account.truncated or account.duplicates_dropped or account.duplicates_kept):
         return
     category = DataLossWarning if account.lost or account.truncated else ExlabWarning
     report.warn(f"{account.statements[0]}. {account.summary()}; see the parse report", None, category)
