@@ -208,7 +208,28 @@ class FileReport:
         self.warn(f"local times read as {tz}: {why}", where, AssumptionWarning)
 
     def warn_losses(self) -> None:
-        """Warn once for this file if anything was skipped (called when the file is done)."""
+        """Warn once for this file if anything was skipped (called when the file is done).
+
+        A file with an account (.evtx) that lost or repeated records is warned through it: its
+        first statement, the balance and what the engine skipped, in one warning.
+
+        >>> f = FileReport("System.evtx", "", "evtx")
+        >>> f.account = RecordAccount(claimed=350, read=274, lost=76,
+        ...                           statements=["chunk 2 at offset 0x21000 is zeroed: records 153-228 lost"])
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     f.warn_losses()
+        >>> print(caught[0].message)
+        chunk 2 at offset 0x21000 is zeroed: records 153-228 lost. claimed 350 = read 274 + lost 76; see the parse report
+        """
+        account = self.account
+        if account is not None and (account.lost or account.truncated or account.duplicates_dropped
+                                    or account.duplicates_kept):
+            skipped = (f"; the engine skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s)"
+                       if self.losses else "")
+            category = DataLossWarning if account.lost or account.truncated or self.losses else ExlabWarning
+            self.warn(f"{account.statements[0]}. {account.summary()}{skipped}; see the parse report", None, category)
+            return
         if not self.losses:
             return
         first = self.losses[0]

@@ -33,9 +33,8 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from exlab.errors import DataLossWarning, ExlabWarning
 from exlab.events import evtx_layout as layout
-from exlab.parse_report import FileReport, RecordAccount
+from exlab.parse_report import RecordAccount
 
 #: the most records a chunk can hold (each takes at least 28 bytes after the 512-byte header)
 MAX_RECORDS_PER_CHUNK = (layout.CHUNK_SIZE - layout.CHUNK_HEADER_SIZE) // (layout.RECORD_HEADER_SIZE + 4)
@@ -290,8 +289,8 @@ def _recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: R
     account.chunks_recovered = len(past)
     indexes = _said(_runs([chunk.index for chunk in past]), "chunk")
     new = sum(len(chunk.numbers) - repeats.get(chunk.index, 0) for chunk in past)
-    return [f"{indexes} past the {header.chunk_count} the file header counts {_were(len(past))} read: "
-            f"{new} record(s) recovered"]
+    return [(f"{indexes} past the {header.chunk_count} the file header counts {_were(len(past))} read: "
+             f"{new} record(s) recovered")]
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:
@@ -329,22 +328,3 @@ def _count(runs: list[tuple[int, int]]) -> int:
 def _were(count: int) -> str:
     return "were" if count > 1 else "was"
 
-
-def warn(report: FileReport, account: RecordAccount) -> None:
-    """Warn once for the file when records are lost or repeated: a data-loss warning when
-    records are lost or the file is truncated, else a plain one (duplicates). Chunks recovered
-    past the header's count (any copy of a live log) and claims that cannot be believed are
-    only said in the parse report.
-
-    >>> import warnings
-    >>> report = FileReport("System.evtx", "", "evtx")
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     warn(report, RecordAccount(claimed=2, read=1, lost=1, statements=["chunk 0 ...: record 2 lost"]))
-    >>> caught[0].category.__name__, str(caught[0].message)
-    ('DataLossWarning', 'chunk 0 ...: record 2 lost. claimed 2 = read 1 + lost 1; see the parse report')
-    """
-    if not (account.lost or account.truncated or account.duplicates_dropped or account.duplicates_kept):
-        return
-    category = DataLossWarning if account.lost or account.truncated else ExlabWarning
-    report.warn(f"{account.statements[0]}. {account.summary()}; see the parse report", None, category)

@@ -202,8 +202,7 @@ def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> d
         for name, values in columns.items():
             columns[name] = [value for position, value in enumerate(values) if position not in dropped]
     report.records_read -= account.duplicates_dropped
-    report.account = account
-    evtx_account.warn(report, account)
+    report.account = account      # said in the file's warning (FileReport.warn_losses)
     rows = len(columns["record_number"])
     columns["source"] = [evidence.name] * rows
     columns["message"] = [None] * rows
