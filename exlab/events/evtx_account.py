@@ -28,6 +28,7 @@ several give the same account:
 
 from __future__ import annotations
 
+import bisect
 import zlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -127,22 +128,25 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
                               repeats, repeated_said)
 
     claims = _claims(header, chunks, account, notes)
-    spans = [np.arange(first, last + 1, dtype=np.uint64) for first, last, _ in claims]
-    owners = [np.full(last - first + 1, owner, dtype=np.int64) for owner, (first, last, _) in enumerate(claims)]
-    claimed, first_seen = np.unique(np.concatenate(spans or [np.empty(0, np.uint64)]), return_index=True)
-    owner_of = np.concatenate(owners or [np.empty(0, np.int64)])[first_seen]
-    is_read = np.isin(claimed, distinct, assume_unique=True)
-    account.claimed_by_chunks = int(np.isin(owner_of, [n for n, c in enumerate(claims) if c[2][0] == "chunk"]).sum())
-    account.claimed, account.read = len(claimed), len(distinct)
-    account.lost = int((~is_read).sum())
-    account.unclaimed = account.read - int(is_read.sum())
-    for owner, (_, _, tag) in enumerate(claims):
-        lost = claimed[~is_read & (owner_of == owner)]
-        if len(lost):
-            runs = _runs(lost.tolist())
-            statements.append(_lost_statement(tag, header, runs))
+    covered: list[tuple[int, int]] = []      # the numbers claimed so far, as sorted disjoint ranges
+    read_claimed = 0
+    for first, last, tag in claims:
+        lost: list[tuple[int, int]] = []
+        for low, high in _claim(covered, first, last):
+            account.claimed += high - low + 1
+            if tag[0] == "chunk":
+                account.claimed_by_chunks += high - low + 1
+            inside = distinct[np.searchsorted(distinct, np.uint64(low)):
+                              np.searchsorted(distinct, np.uint64(high), side="right")]
+            read_claimed += len(inside)
+            lost.extend(_missing(inside, low, high))
+        if lost:
+            account.lost += _count(lost)
+            statements.append(_lost_statement(tag, header, lost))
             place = _place(tag)
-            account.lost_ranges.extend((place, first, last) for first, last in runs)
+            account.lost_ranges.extend((place, low, high) for low, high in lost)
+    account.read = len(distinct)
+    account.unclaimed = account.read - read_claimed
     if account.unclaimed:
         notes.append(f"{account.unclaimed} record(s) read are claimed by no chunk header or the file header")
     notes.extend(_recovered(header, chunks, account, repeats))
@@ -193,6 +197,55 @@ def _claims(header: layout.FileHeader, chunks: list[ChunkAccount], account: Reco
         # the slots the header counts after its last readable chunk: where its last records belong
         claims.append((oldest, top, ("header", tuple(chunk for chunk in between if chunk.index < header.chunk_count))))
     return claims
+
+
+def _claim(covered: list[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+    """The parts of ``first``-``last`` not in ``covered`` (sorted disjoint ranges), now added to it.
+
+    >>> covered = [(5, 9), (20, 30)]
+    >>> _claim(covered, 1, 12), covered
+    ([(1, 4), (10, 12)], [(1, 12), (20, 30)])
+    >>> _claim(covered, 25, 26), covered
+    ([], [(1, 12), (20, 30)])
+    """
+    start = bisect.bisect_left(covered, (first, first))
+    if start and covered[start - 1][1] >= first:
+        start -= 1
+    end = start
+    pieces: list[tuple[int, int]] = []
+    low = first
+    while end < len(covered) and covered[end][0] <= last:
+        taken_first, taken_last = covered[end]
+        if taken_first > low:
+            pieces.append((low, taken_first - 1))
+        low = max(low, taken_last + 1)
+        end += 1
+    if low <= last:
+        pieces.append((low, last))
+    merged = (min(first, covered[start][0]) if end > start else first,
+              max(last, covered[end - 1][1]) if end > start else last)
+    covered[start:end] = [merged]
+    return pieces
+
+
+def _missing(inside, low: int, high: int) -> list[tuple[int, int]]:
+    """The runs of ``low``-``high`` that the sorted distinct numbers ``inside`` (a numpy array,
+    all within the range) leave out.
+
+    >>> import numpy as np
+    >>> _missing(np.array([3, 4, 8], dtype=np.uint64), 1, 10)
+    [(1, 2), (5, 7), (9, 10)]
+    """
+    if not len(inside):
+        return [(low, high)]
+    import numpy as np
+
+    values = inside.tolist()
+    runs = [(low, values[0] - 1)] if values[0] > low else []
+    runs += [(values[k] + 1, values[k + 1] - 1) for k in np.flatnonzero(np.diff(inside) > 1).tolist()]
+    if values[-1] < high:
+        runs.append((values[-1] + 1, high))
+    return runs
 
 
 def _lost_statement(tag: tuple, header: layout.FileHeader, runs: list[tuple[int, int]]) -> str:

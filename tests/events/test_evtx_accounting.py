@@ -234,12 +234,15 @@ FILES = corpus_files()
 
 
 @pytest.mark.corpus
+@pytest.mark.parametrize("engine", ["evtx", pytest.param("python-evtx", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("truth", FILES, ids=[f.path.name for f in FILES])
-def test_corpus_accounts_balance_and_name_every_loss(truth):
-    frame, report, _ = read(truth.path)
+def test_corpus_accounts_balance_and_name_every_loss(truth, engine):
+    frame, report, _ = read(truth.path, engine=engine)
     account = report.account
     assert account.balanced and account.claimed == account.read - account.unclaimed + account.lost
-    assert len(frame) == report.records_read == truth.records     # EXPECTED's count still holds
+    assert len(frame) == report.records_read
+    if engine == "evtx":
+        assert report.records_read == truth.records             # EXPECTED's count still holds
     assert account.read + account.duplicates_kept == report.records_read
     assert sum(last - first + 1 for _, first, last in account.lost_ranges) == account.lost
     places = {where for where, _, _ in account.lost_ranges}
