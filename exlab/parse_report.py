@@ -117,6 +117,11 @@ class RecordAccount:
     lost_ranges: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
+    def noteworthy(self) -> bool:
+        """Records lost or repeated, or the file cut short: what the engineer is warned of."""
+        return bool(self.lost or self.truncated or self.duplicates_dropped or self.duplicates_kept)
+
+    @property
     def balanced(self) -> bool:
         return self.claimed == self.read - self.unclaimed + self.lost
 
@@ -223,8 +228,7 @@ class FileReport:
         chunk 2 at offset 0x21000 is zeroed: records 153-228 lost. claimed 350 = read 274 + lost 76; see the parse report
         """
         account = self.account
-        if account is not None and (account.lost or account.truncated or account.duplicates_dropped
-                                    or account.duplicates_kept):
+        if account is not None and account.noteworthy:
             skipped = (f"; the engine skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s)"
                        if self.losses else "")
             category = DataLossWarning if account.lost or account.truncated or self.losses else ExlabWarning

@@ -272,3 +272,21 @@ def test_corpus_examples():
         "chunk 0 at offset 0x1000: its header claims records 1-20; records 7-20 were not read"]
     _, report, _ = read(by_name["omer__system.evtx"])
     assert (report.account.chunks_recovered, report.account.claimed_by_header) == (12, 308)
+
+
+def test_events_command_lists_the_lost_records(tmp_path, clean, capsys):
+    """``exlab events`` printed "Losses: none" for a zeroed chunk: no engine had failed on it."""
+    from exlab.cli import main
+
+    data = bytearray(clean)
+    data[slot(2):slot(3)] = bytes(layout.CHUNK_SIZE)
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "Application.evtx").write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", exlab.DataLossWarning)
+        assert main(["events", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "Losses: none" not in printed
+    assert ("Application.evtx: claimed 350 = read 274 + lost 76; chunk 2 at offset 0x21000 is zeroed: "
+            "records 153-228 lost") in printed
