@@ -166,9 +166,8 @@ def _claims(header: layout.FileHeader, chunks: list[ChunkAccount], account: Reco
         claim = chunk.claim
         if claim is None:
             if chunk.first is not None and (chunk.first or chunk.last or len(chunk.numbers)):
-                notes.append(f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}, "
-                                          f"which no chunk can hold (at most {MAX_RECORDS_PER_CHUNK}, from 1 on): "
-                                          "not counted as a claim")
+                notes.append(f"{chunk.where}: its header claims records {chunk.first}-{chunk.last}, which no "
+                             f"chunk can hold (at most {MAX_RECORDS_PER_CHUNK}, from 1 on): not counted as a claim")
             between.append(chunk)
             continue
         claims.append((*claim, ("chunk", chunk)))
@@ -183,14 +182,14 @@ def _claims(header: layout.FileHeader, chunks: list[ChunkAccount], account: Reco
     if not counted:
         if top > 0:
             notes.append(f"the file header's next record number is {header.next_record}, but no chunk "
-                                      "it counts is readable: its claim is not counted")
+                         "it counts is readable: its claim is not counted")
         else:
             account.claimed_by_header = 0
         return claims
     oldest = min(counted)
     if top < oldest - 1 or top - oldest >= max(header.chunk_count, len(chunks)) * MAX_RECORDS_PER_CHUNK:
         notes.append(f"the file header's next record number {header.next_record} does not fit the "
-                                  f"chunks it counts (their oldest record is {oldest}): its claim is not counted")
+                     f"chunks it counts (their oldest record is {oldest}): its claim is not counted")
         return claims
     account.claimed_by_header = top - oldest + 1
     if top >= oldest:
