@@ -270,10 +270,14 @@ def read_batch(span: ChunkSpan, query: EventQuery, file: str) -> Batch:
     else:
         slots = list(layout.iter_chunks(span.source, span.size, span.first, span.count))
     part = FileReport(file, "", FORMAT)
-    contexts = {context.slot.index: context
-                for context in _contexts((slot for slot in slots if slot.status != layout.EMPTY), query, part)}
+    contexts: dict[int, ChunkContext] = {}
+
+    def kept(context: ChunkContext) -> ChunkContext:
+        contexts[context.slot.index] = context
+        return context
+
     records: list[tuple] = []
-    _engine(query.engine).read_chunks(contexts.values(), records)
+    _engine(query.engine).read_chunks(map(kept, _contexts(slots, query, part)), records)
     columns = tuple(map(list, zip(*records))) if records else tuple([] for _ in RECORD_COLUMNS)
     accounts = tuple(_account(slot, contexts.get(slot.index)) for slot in slots)
     return Batch(columns, part, sum(slot.status != layout.EMPTY for slot in slots), accounts)
@@ -309,10 +313,19 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
 
 def _contexts(slots: Iterable[layout.ChunkSlot], query: EventQuery,
               report: FileReport) -> Iterator[ChunkContext]:
+    """A context per slot an engine can read (a chunk cut short by the end of the file gives
+    the records wholly before the cut); the other slots are counted as lost."""
     for slot in slots:
         if slot.status == layout.BAD_SIGNATURE:
             report.skip_chunk(slot.where, f"chunk signature {slot.data[:8]!r}, expected b'ElfChnk\\x00'")
         elif slot.status == layout.TRUNCATED:
-            report.skip_chunk(slot.where, f"file ends {len(slot.data)} bytes into a 65536-byte chunk")
-        else:
+            cut = f"file ends {len(slot.data)} bytes into a 65536-byte chunk"
+            readable = layout.readable_part(slot)
+            if readable is None:
+                report.skip_chunk(slot.where, cut)
+                continue
+            report.skip_record(f"{slot.where}, record header at offset {slot.offset + readable.stop:#x}",
+                               f"{cut}; the records from here on are lost")
+            yield ChunkContext(readable.slot, query, report)
+        elif slot.status == layout.OK:
             yield ChunkContext(slot, query, report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 
+import pandas as pd
 import pytest
 
 import exlab
@@ -29,6 +30,12 @@ def rows(filler: str = "x") -> list[dict]:
 
 def slot(index: int) -> int:
     return layout.FILE_HEADER_SIZE + index * layout.CHUNK_SIZE
+
+
+def whole_file(tmp_path, clean: bytes):
+    path = tmp_path / "whole.evtx"
+    path.write_bytes(clean)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -76,21 +83,27 @@ def test_clean_file_balances_and_says_nothing(tmp_path, clean, how):
 
 
 def test_file_cut_inside_a_chunk(tmp_path, clean, how):
+    """The records wholly before the cut (229-261) are read; the rest of the chunk and the
+    chunk the file no longer holds are lost, and said."""
     path = tmp_path / "Application.evtx"
     path.write_bytes(clean[:slot(3) + 30000])
     frame, report, caught = read(path, **how)
-    assert numbers(report.account) == (350, 304, 350, 228, 122, 0, 0, 0, 0, True)
+    assert numbers(report.account) == (350, 304, 350, 261, 89, 0, 0, 0, 0, True)
     assert report.account.statements == [
         "the file ends 30000 bytes into chunk 3 at offset 0x31000: it is truncated",
         "the file header counts 5 chunks, the file ends at offset 0x38530 after 4: it is truncated",
-        "chunk 3 at offset 0x31000 is cut short by the end of the file (30000 of 65536 bytes): records 229-304 lost",
+        "chunk 3 at offset 0x31000 is cut short by the end of the file (30000 of 65536 bytes): records 262-304 lost",
         "records 305-350, counted by the file header (next record number 351), are in no chunk of the file: lost",
     ]
-    assert report.account.lost_ranges == [("chunk 3 at offset 0x31000", 229, 304), ("no chunk", 305, 350)]
-    assert len(frame) == report.records_read == 228 and report.chunks_skipped == 1
+    assert report.account.lost_ranges == [("chunk 3 at offset 0x31000", 262, 304), ("no chunk", 305, 350)]
+    assert len(frame) == report.records_read == 261
+    assert [(loss.kind, loss.where) for loss in report.losses] == [
+        ("record", "chunk 3 at offset 0x31000, record header at offset 0x38270")]
+    whole, _, _ = read(whole_file(tmp_path, clean), **how)
+    pd.testing.assert_frame_equal(frame.drop(columns="source"), whole.iloc[:261].drop(columns="source"))
     assert [str(w.message) for w in caught] == [         # one warning for the file
-        ("the file ends 30000 bytes into chunk 3 at offset 0x31000: it is truncated. claimed 350 = read 228 "
-         "+ lost 122; the engine skipped 0 record(s) and 1 chunk(s); see the parse report")]
+        ("the file ends 30000 bytes into chunk 3 at offset 0x31000: it is truncated. claimed 350 = read 261 "
+         "+ lost 89; the engine skipped 1 record(s) and 0 chunk(s); see the parse report")]
     assert caught[0].category is exlab.DataLossWarning
 
 
