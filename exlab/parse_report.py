@@ -85,6 +85,57 @@ class Loss:
 
 
 @dataclass
+class RecordAccount:
+    """How the numbered records of one file add up (.evtx): what the headers claim, what
+    was read, what is lost and where, duplicates and chunks recovered.
+
+    The claims are sets of record numbers: the file header's (its oldest chunk's first
+    record up to its next record number less one), each chunk header's (first to last),
+    and the numbers that belong in unreadable chunks between two readable ones. The
+    account balances: every claimed number was read or is lost, and what was read beyond
+    any claim is counted apart.
+
+    >>> account = RecordAccount(claimed_by_header=400, claimed_by_chunks=400, claimed=400,
+    ...     read=300, lost=100, statements=["chunk 1 at offset 0x11000 is zeroed: records 257-356 lost"])
+    >>> account.balanced, account.summary()
+    (True, 'claimed 400 = read 300 + lost 100')
+    """
+
+    claimed_by_header: int | None = None   # None: the file header's claim cannot be believed
+    claimed_by_chunks: int = 0
+    claimed: int = 0                # distinct record numbers any header claims
+    read: int = 0                   # distinct record numbers read
+    lost: int = 0                   # claimed and not read
+    unclaimed: int = 0              # read and claimed by no header
+    duplicates_dropped: int = 0     # same number, same content: kept once
+    duplicates_kept: int = 0        # same number, different content: all kept
+    chunks_recovered: int = 0       # chunks past the file header's count that were read
+    truncated: bool = False         # the file ends inside a chunk or before the header's chunks
+    statements: list[str] = field(default_factory=list)
+    #: (where, first, last) of each run of lost record numbers: the chunk (index and offset)
+    #: they belong in, or "no chunk" for numbers only the file header counts
+    lost_ranges: list[tuple[str, int, int]] = field(default_factory=list)
+
+    @property
+    def noteworthy(self) -> bool:
+        """Records lost or repeated, or the file cut short: what the engineer is warned of."""
+        return bool(self.lost or self.truncated or self.duplicates_dropped or self.duplicates_kept)
+
+    @property
+    def balanced(self) -> bool:
+        return self.claimed == self.read - self.unclaimed + self.lost
+
+    def summary(self) -> str:
+        """The balance in one line."""
+        text = f"claimed {self.claimed} = read {self.read - self.unclaimed} + lost {self.lost}"
+        extras = [f"{count} {label}" for count, label in (
+            (self.unclaimed, "read beyond any claim"), (self.duplicates_dropped, "duplicates dropped"),
+            (self.duplicates_kept, "duplicate numbers kept (different content)"),
+            (self.chunks_recovered, "chunks recovered past the header's count")) if count]
+        return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+@dataclass
 class FileReport:
     """The parse report of one evidence file."""
 
@@ -97,6 +148,7 @@ class FileReport:
     losses: list[Loss] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     assumed_tz: str | None = None
+    account: RecordAccount | None = None
 
     @property
     def records_skipped(self) -> int:
@@ -161,7 +213,27 @@ class FileReport:
         self.warn(f"local times read as {tz}: {why}", where, AssumptionWarning)
 
     def warn_losses(self) -> None:
-        """Warn once for this file if anything was skipped (called when the file is done)."""
+        """Warn once for this file if anything was skipped (called when the file is done).
+
+        A file with an account (.evtx) that lost or repeated records is warned through it: its
+        first statement, the balance and what the engine skipped, in one warning.
+
+        >>> f = FileReport("System.evtx", "", "evtx")
+        >>> f.account = RecordAccount(claimed=350, read=274, lost=76,
+        ...                           statements=["chunk 2 at offset 0x21000 is zeroed: records 153-228 lost"])
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     f.warn_losses()
+        >>> print(caught[0].message)
+        chunk 2 at offset 0x21000 is zeroed: records 153-228 lost. claimed 350 = read 274 + lost 76; see the parse report
+        """
+        account = self.account
+        if account is not None and account.noteworthy:
+            skipped = (f"; the engine skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s)"
+                       if self.losses else "")
+            category = DataLossWarning if account.lost or account.truncated or self.losses else ExlabWarning
+            self.warn(f"{account.statements[0]}. {account.summary()}{skipped}; see the parse report", None, category)
+            return
         if not self.losses:
             return
         first = self.losses[0]
@@ -201,10 +273,18 @@ class ParseReport:
         return sum(f.chunks_skipped for f in self.files)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per file: the table an engineer (or a report) shows."""
+        """One row per file: the table an engineer (or a report) shows. Files with numbered
+        records (.evtx) also give their account (:class:`RecordAccount`); other files NA there.
+
+        >>> report = ParseReport()
+        >>> f = report.add_file("System.evtx", sha256="", format="evtx")
+        >>> f.account = RecordAccount(claimed=10, read=8, lost=2, statements=["chunk 0 ..."])
+        >>> report.to_frame()[["records_claimed", "records_lost", "accounting"]].values.tolist()
+        [[10, 2, 'claimed 10 = read 8 + lost 2; chunk 0 ...']]
+        """
         import pandas as pd   # here, not at the top: worker processes start without pandas
 
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             [
                 {
                     "file": f.file,
@@ -218,12 +298,36 @@ class ParseReport:
                     "assumed_tz": f.assumed_tz,
                     "warnings": len(f.warnings),
                     "first_loss": f"{f.losses[0].where}: {f.losses[0].reason}" if f.losses else None,
+                    **_account_columns(f.account),
                 }
                 for f in self.files
             ],
             columns=["file", "sha256", "format", "engine", "size", "records_read", "records_skipped",
-                     "chunks_skipped", "assumed_tz", "warnings", "first_loss"],
+                     "chunks_skipped", "assumed_tz", "warnings", "first_loss", *_ACCOUNT_COLUMNS],
         )
+        return frame.astype({name: "Int64" for name in _ACCOUNT_COUNTS} | {"truncated": "boolean"})
 
     def _repr_html_(self) -> str:
         return self.to_frame()._repr_html_()
+
+
+_ACCOUNT_COUNTS = ("claimed_by_header", "claimed_by_chunks", "records_claimed", "records_lost",
+                   "records_unclaimed", "duplicates_dropped", "duplicates_kept", "chunks_recovered")
+_ACCOUNT_COLUMNS = (*_ACCOUNT_COUNTS, "truncated", "accounting")
+
+
+def _account_columns(account: RecordAccount | None) -> dict:
+    if account is None:
+        return dict.fromkeys(_ACCOUNT_COLUMNS)
+    return {
+        "claimed_by_header": account.claimed_by_header,
+        "claimed_by_chunks": account.claimed_by_chunks,
+        "records_claimed": account.claimed,
+        "records_lost": account.lost,
+        "records_unclaimed": account.unclaimed,
+        "duplicates_dropped": account.duplicates_dropped,
+        "duplicates_kept": account.duplicates_kept,
+        "chunks_recovered": account.chunks_recovered,
+        "truncated": account.truncated,
+        "accounting": "; ".join([account.summary(), *account.statements]),
+    }

@@ -187,6 +187,8 @@ def _losses(report: ParseReport) -> list[str]:
             first = file.losses[0]
             lines.append(f"  {file.file}: {file.records_skipped} record(s), {file.chunks_skipped} chunk(s) "
                          f"skipped; first at {first.where}: {first.reason}")
+        if file.account is not None and file.account.noteworthy:     # a .evtx file's record account
+            lines.append(f"  {file.file}: {file.account.summary()}; {file.account.statements[0]}")
     assumed = [f"  {f.file}: local times read as {f.assumed_tz}" for f in report.files if f.assumed_tz]
     out = ["Losses:", *lines] if lines else ["Losses: none"]
     if assumed:

@@ -29,6 +29,7 @@ from typing import BinaryIO, NamedTuple
 
 import orjson
 
+from exlab.events import evtx_account
 from exlab.events import evtx_layout as layout
 from exlab.events.evtx_event import FIELDS, system_time
 from exlab.events.query import EventQuery
@@ -58,6 +59,9 @@ class ChunkContext:
     _numbers: list[int] | None = field(default=None, repr=False)
     _filetimes: list[int | None] | None = field(default=None, repr=False)
     _times: layout.TemplateTimes | None = field(default=None, repr=False)
+    _digests: dict[int, int] | None = field(default=None, repr=False)
+    #: the numbers of the records the engine read, in order (for the file's account)
+    read_numbers: list[int] = field(default_factory=list, repr=False)
 
     @property
     def header(self) -> layout.ChunkHeader:
@@ -78,6 +82,17 @@ class ChunkContext:
         if 0 <= position < len(numbers) and numbers[position] == number:
             return position
         return numbers.index(number) if number in numbers else None
+
+    @property
+    def digests(self) -> dict[int, int]:
+        """Record number -> CRC32 of the record's bytes, for the walked records (on first use)."""
+        if self._digests is None:
+            self._digests = evtx_account.record_digests(self.slot.data, self.walk.records)
+        return self._digests
+
+    def digest(self, number: int) -> int:
+        """The CRC32 of record ``number``'s bytes (``evtx_account.UNKNOWN`` if the walk did not find it)."""
+        return self.digests.get(number, evtx_account.UNKNOWN)
 
     def where(self, header: layout.RecordHeader | None) -> str:
         """Where a record sits, for the parse report (the chunk alone if it is unknown)."""
@@ -136,8 +151,9 @@ def _engine(name: str) -> ModuleType:
     return evtx_rs
 
 
-# What the engines collect per kept record, in this order (a tuple per record).
-RECORD_COLUMNS = ("time_created", *FIELDS, "record_number")
+# What the engines collect per kept record, in this order (a tuple per record); the digest
+# (``ChunkContext.digest``) tells a record read twice from another under the same number.
+RECORD_COLUMNS = ("time_created", *FIELDS, "record_number", "record_digest")
 _DATA = RECORD_COLUMNS.index("data")
 
 
@@ -169,15 +185,24 @@ def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> d
             for first in range(0, layout.chunk_count(evidence.size), BATCH_CHUNKS))
     columns: dict[str, list] = {name: [] for name in RECORD_COLUMNS}
     chunks = 0
+    accounts: list[evtx_account.ChunkAccount] = []
     with paused_gc():
         for batch in ordered_map(read_batch, jobs, helpers):
             for values, more in zip(columns.values(), batch.columns):
                 values.extend(more)
             report.absorb(batch.part)
             chunks += batch.chunks
+            accounts.extend(batch.accounts)
     if chunks > header.chunk_count:
         report.note(f"the file header counts {header.chunk_count} chunks, the file holds {chunks}; "
                     "all were read")
+    account, drop = evtx_account.settle(header, accounts, columns["record_number"], columns.pop("record_digest"))
+    if drop:
+        dropped = set(drop)
+        for name, values in columns.items():
+            columns[name] = [value for position, value in enumerate(values) if position not in dropped]
+    report.records_read -= account.duplicates_dropped
+    report.account = account      # said in the file's warning (FileReport.warn_losses)
     rows = len(columns["record_number"])
     columns["source"] = [evidence.name] * rows
     columns["message"] = [None] * rows
@@ -199,7 +224,8 @@ class ChunkSpan(NamedTuple):
 
 class Batch(NamedTuple):
     """What a span of chunk slots gave: a list per :data:`RECORD_COLUMNS` of the records
-    kept, the parse report of that part of the file, and how many slots were not blank.
+    kept, the parse report of that part of the file, how many slots were not blank, and
+    the account of every slot (``evtx_account.ChunkAccount``).
 
     A batch travels from a helper process as a pickle whose ``data`` column (a dict per
     record) is JSON text: orjson writes and reads it faster than pickle does.
@@ -207,24 +233,25 @@ class Batch(NamedTuple):
     >>> import pickle
     >>> columns = tuple([] for _ in RECORD_COLUMNS)
     >>> columns[_DATA].append({"%1": "Outbound to Office 365"})
-    >>> pickle.loads(pickle.dumps(Batch(columns, FileReport("a.evtx", "", FORMAT), 1))).columns[_DATA]
+    >>> pickle.loads(pickle.dumps(Batch(columns, FileReport("a.evtx", "", FORMAT), 1, ()))).columns[_DATA]
     [{'%1': 'Outbound to Office 365'}]
     """
 
     columns: tuple[list, ...]
     part: FileReport
     chunks: int
+    accounts: tuple[evtx_account.ChunkAccount, ...]
 
     def __reduce__(self) -> tuple:
         columns = list(self.columns)
         columns[_DATA] = orjson.dumps(columns[_DATA])
-        return _unpack_batch, (tuple(columns), self.part, self.chunks)
+        return _unpack_batch, (tuple(columns), self.part, self.chunks, self.accounts)
 
 
-def _unpack_batch(columns: tuple, part: FileReport, chunks: int) -> Batch:
+def _unpack_batch(columns: tuple, part: FileReport, chunks: int, accounts: tuple) -> Batch:
     columns = list(columns)
     columns[_DATA] = orjson.loads(columns[_DATA])
-    return Batch(tuple(columns), part, chunks)
+    return Batch(tuple(columns), part, chunks, accounts)
 
 
 def read_batch(span: ChunkSpan, query: EventQuery, file: str) -> Batch:
@@ -242,12 +269,24 @@ def read_batch(span: ChunkSpan, query: EventQuery, file: str) -> Batch:
             slots = list(layout.iter_chunks(stream, span.size, span.first, span.count))
     else:
         slots = list(layout.iter_chunks(span.source, span.size, span.first, span.count))
-    slots = [slot for slot in slots if slot.status != layout.EMPTY]
     part = FileReport(file, "", FORMAT)
+    contexts: dict[int, ChunkContext] = {}
+
+    def kept(context: ChunkContext) -> ChunkContext:
+        contexts[context.slot.index] = context
+        return context
+
     records: list[tuple] = []
-    _engine(query.engine).read_chunks(_contexts(slots, query, part), records)
+    _engine(query.engine).read_chunks(map(kept, _contexts(slots, query, part)), records)
     columns = tuple(map(list, zip(*records))) if records else tuple([] for _ in RECORD_COLUMNS)
-    return Batch(columns, part, len(slots))
+    accounts = tuple(_account(slot, contexts.get(slot.index)) for slot in slots)
+    return Batch(columns, part, sum(slot.status != layout.EMPTY for slot in slots), accounts)
+
+
+def _account(slot: layout.ChunkSlot, context: ChunkContext | None) -> evtx_account.ChunkAccount:
+    if context is None or not context.read_numbers:
+        return evtx_account.chunk_account(slot)
+    return evtx_account.chunk_account(slot, context.read_numbers, context.digests)
 
 
 def _helpers(query: EventQuery, evidence: Evidence) -> int:
@@ -274,10 +313,19 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
 
 def _contexts(slots: Iterable[layout.ChunkSlot], query: EventQuery,
               report: FileReport) -> Iterator[ChunkContext]:
+    """A context per slot an engine can read (a chunk cut short by the end of the file gives
+    the records wholly before the cut); the other slots are counted as lost."""
     for slot in slots:
         if slot.status == layout.BAD_SIGNATURE:
             report.skip_chunk(slot.where, f"chunk signature {slot.data[:8]!r}, expected b'ElfChnk\\x00'")
         elif slot.status == layout.TRUNCATED:
-            report.skip_chunk(slot.where, f"file ends {len(slot.data)} bytes into a 65536-byte chunk")
-        else:
+            cut = f"file ends {len(slot.data)} bytes into a 65536-byte chunk"
+            readable = layout.readable_part(slot)
+            if readable is None:
+                report.skip_chunk(slot.where, cut)
+                continue
+            report.skip_record(f"{slot.where}, record header at offset {slot.offset + readable.stop:#x}",
+                               f"{cut}; the records from here on are lost")
+            yield ChunkContext(readable.slot, query, report)
+        elif slot.status == layout.OK:
             yield ChunkContext(slot, query, report)

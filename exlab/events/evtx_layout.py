@@ -194,6 +194,37 @@ def iter_chunks(stream: BinaryIO, size: int, first: int = 0, count: int | None =
         offset += len(data)
 
 
+class ReadablePart(NamedTuple):
+    """The records of a cut chunk that lie wholly before the cut: a slot whose bytes end,
+    zero-filled to a whole chunk, where the first record the cut reaches starts (``stop``)."""
+
+    slot: ChunkSlot
+    stop: int
+
+
+def readable_part(slot: ChunkSlot) -> ReadablePart | None:
+    """What can be read of a chunk the end of the file cuts short: its header and the records
+    wholly before the cut, the rest zeros (where the engines end a chunk cleanly); None when
+    not one record is whole.
+
+    >>> record = struct.pack("<IIQQ", RECORD_MAGIC, 32, 7, 0) + bytes(8)
+    >>> header = CHUNK_SIGNATURE + struct.pack("<QQQQIII", 7, 8, 7, 8, 128, 544, 576)
+    >>> cut = header.ljust(CHUNK_HEADER_SIZE, bytes(1)) + record + record[:20]
+    >>> part = readable_part(ChunkSlot(3, 0x31000, cut, TRUNCATED))
+    >>> part.stop, len(part.slot.data), [r.number for r in walk_records(part.slot.data).records]
+    (544, 65536, [7])
+    """
+    if not slot.data.startswith(CHUNK_SIGNATURE) or len(slot.data) < CHUNK_HEADER_SIZE:
+        return None
+    walk = walk_records(slot.data)
+    if not walk.records:
+        return None
+    last = walk.records[-1]
+    stop = walk.stop_offset if walk.stop_offset is not None else last.offset + last.size
+    return ReadablePart(ChunkSlot(slot.index, slot.offset, slot.data[:stop].ljust(CHUNK_SIZE, b"\x00"), slot.status),
+                        stop)
+
+
 @dataclass(frozen=True)
 class ChunkHeader:
     first_number: int

@@ -64,12 +64,13 @@ def _read_chunk(context: ChunkContext, out: list[tuple]) -> None:
             context.report.skip_record(context.where(header), f"python-evtx: {type(err).__name__}: {err}")
             continue
         context.report.records_read += 1
+        context.read_numbers.append(header.number)
         fields = event_fields(event)
         if not keep(query, fields):
             continue
         time_ns = context.time_created(index, event)
         if query.wants_time(time_ns):
-            out.append((time_ns, *fields, header.number))
+            out.append((time_ns, *fields, header.number, context.digest(header.number)))
     if walk.stop_reason:
         where = f"{context.slot.where}, record header at offset {context.slot.offset + walk.stop_offset:#x}"
         if walk.records:

@@ -89,7 +89,7 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
     notes = len(report.warnings)
     kept: list[tuple] = []
     index, (first, last) = 0, ranges[0]
-    read = 0
+    read: list[tuple[int, int]] = []    # (chunk of the batch, record number) of each record read
     wanted = _prefilter(batch[0].query)
     try:
         for record in _parser(batch, 1):
@@ -99,13 +99,15 @@ def _read_together(batch: list[ChunkContext], out: list[tuple]) -> bool:
                 if index == len(batch):
                     raise LookupError(number)
                 first, last = ranges[index]
-            read += 1
+            read.append((index, number))
             if wanted is None or wanted(record["data"]):
                 _take(batch[index], record, number, number - first, kept, True)
     except (RuntimeError, LookupError):
         del report.warnings[notes:]
         return False
-    report.records_read += read
+    report.records_read += len(read)
+    for index, number in read:
+        batch[index].read_numbers.append(number)
     out.extend(kept)
     return True
 
@@ -125,6 +127,7 @@ def _read_one(context: ChunkContext, out: list[tuple]) -> None:
             continue
         position += 1
         context.report.records_read += 1
+        context.read_numbers.append(record["event_record_id"])
         if wanted is None or wanted(record["data"]):
             _take(context, record, record["event_record_id"], position, out, False)
 
@@ -178,7 +181,7 @@ def _take(context: ChunkContext, record: dict, number: int, position: int, out: 
                             "say; its TimeCreated is read from the rendering (microseconds)")
     time_ns = context.time_created(index, event)
     if query.wants_time(time_ns):
-        out.append((time_ns, *fields, number))
+        out.append((time_ns, *fields, number, context.digest(number)))
 
 
 def _decode(text: str) -> dict:

@@ -26,8 +26,8 @@ def read(path, **kwargs):
 def assert_same_read(one, many):
     pd.testing.assert_frame_equal(one, many)
     alone, shared = one.attrs["parse_report"].files[0], many.attrs["parse_report"].files[0]
-    assert (shared.records_read, shared.losses, shared.warnings) == (
-        alone.records_read, alone.losses, alone.warnings)
+    assert (shared.records_read, shared.losses, shared.warnings, shared.account) == (
+        alone.records_read, alone.losses, alone.warnings, alone.account)
 
 
 @pytest.fixture
