@@ -1,0 +1,97 @@
+"""How much of one field, one record and one whole-read file exlab holds in memory at once.
+
+Every reader streams its file in blocks of :data:`BLOCK` bytes and looks at each byte a
+bounded number of times; what it must hold whole (one XML tag with its attributes, one
+element's text, one line, one CSV cell, one base64 blob, one event of an XML export, one
+export read whole) has a cap here, generous for real evidence and small enough that a
+hostile file can neither exhaust memory nor make a reader quadratic. Going past a cap is
+an :class:`OverLimit` naming the file, the place and the cap, or a counted skip of that
+record where the format lets the reader go on.
+
+>>> str(OverLimit("fl.txt", "line 3", "a line", MAX_FIELD))
+'fl.txt, line 3: expected a line of at most 16 MiB'
+>>> iter_capped_lines(io.StringIO("a\\r\\nb"), "x.txt").__next__()
+'a\\r\\n'
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import AnyStr, BinaryIO, TextIO
+
+from exlab.errors import ExlabError
+
+#: bytes (or characters) read from a stream at a time
+BLOCK = 1 << 20
+#: one field: an XML tag with its attributes, one element's text, a comment, one line of a text
+#: export, one CSV cell, one base64 blob
+MAX_FIELD = 16 << 20
+#: one record made of many fields: an ``<Event>`` of an event XML export
+MAX_RECORD = 64 << 20
+#: an export read whole because its format cannot be cut (JSON, a certificate or settings text export)
+MAX_WHOLE_FILE = 256 << 20
+
+
+class OverLimit(ExlabError):
+    """A field, a record or a file is bigger than exlab's stated cap (:mod:`exlab.limits`)."""
+
+    def __init__(self, source: str, where: str | None, what: str | int, cap: int | None = None,
+                 detail: str | None = None) -> None:
+        # (source, where, expected, detail) when unpickled, like every ExlabError
+        expected = what if cap is None else f"{what} of at most {size_text(cap)}"
+        super().__init__(source, where, str(expected), detail)
+
+
+def size_text(size: int) -> str:
+    """A byte count as people say it.
+
+    >>> size_text(MAX_FIELD), size_text(MAX_WHOLE_FILE), size_text(1500)
+    ('16 MiB', '256 MiB', '1500 bytes')
+    """
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} bytes"
+
+
+def read_whole(stream: BinaryIO, name: str, what: str, cap: int = MAX_WHOLE_FILE) -> bytes:
+    """All the bytes of an export that must be read whole, refused past ``cap``.
+
+    >>> read_whole(io.BytesIO(b"Thumbprint : AB"), "fl.txt", "a certificate export")
+    b'Thumbprint : AB'
+    >>> read_whole(io.BytesIO(b"x" * 20), "fl.txt", "a certificate export", cap=16)
+    Traceback (most recent call last):
+    exlab.limits.OverLimit: fl.txt, byte 16: expected a certificate export of at most 16 bytes (the file is longer)
+    """
+    data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise OverLimit(name, f"byte {cap}", what, cap, "the file is longer")
+    return data
+
+
+def iter_capped_lines(stream: TextIO | BinaryIO, name: str, cap: int = MAX_FIELD,
+                      on_long: Callable[[int], None] | None = None) -> Iterator[AnyStr]:
+    """The lines of a text or binary stream, line ends kept, none held longer than ``cap``.
+
+    A line longer than ``cap`` is read through in blocks and dropped: ``on_long(number)``
+    is called with its line number (1 for the first) so the reader counts the skip; without
+    ``on_long`` it raises :class:`OverLimit`.
+
+    >>> skipped = []
+    >>> list(iter_capped_lines(io.BytesIO(b"ok\\n" + b"x" * 40 + b"\\nlast"), "a.log", 16, skipped.append))
+    [b'ok\\n', b'last']
+    >>> skipped
+    [2]
+    """
+    number = 0
+    while line := stream.readline(cap + 1):
+        number += 1
+        if len(line) <= cap or line[-1:] in ("\n", b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(BLOCK)) and rest[-1:] not in ("\n", b"\n"):
+            pass
+        if on_long is None:
+            raise OverLimit(name, f"line {number}", "a line", cap)
+        on_long(number)
