@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import AnyStr, BinaryIO, TextIO
 
 from exlab.errors import ExlabError
+from exlab.parse_report import FileReport
 
 #: bytes (or characters) read from a stream at a time
 BLOCK = 1 << 20
@@ -55,43 +56,59 @@ def size_text(size: int) -> str:
     return f"{size} bytes"
 
 
-def read_whole(stream: BinaryIO, name: str, what: str, cap: int = MAX_WHOLE_FILE) -> bytes:
-    """All the bytes of an export that must be read whole, refused past ``cap``.
+def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int = MAX_WHOLE_FILE) -> AnyStr:
+    """All of an export that must be read whole (bytes, or text from a text stream), refused past ``cap``.
 
     >>> read_whole(io.BytesIO(b"Thumbprint : AB"), "fl.txt", "a certificate export")
     b'Thumbprint : AB'
-    >>> read_whole(io.BytesIO(b"x" * 20), "fl.txt", "a certificate export", cap=16)
+    >>> read_whole(io.StringIO("x" * 20), "fl.txt", "a certificate export", cap=16)
     Traceback (most recent call last):
-    exlab.limits.OverLimit: fl.txt, byte 16: expected a certificate export of at most 16 bytes (the file is longer)
+    exlab.limits.OverLimit: fl.txt, character 16: expected a certificate export of at most 16 bytes (the file is longer)
     """
     data = stream.read(cap + 1)
     if len(data) > cap:
-        raise OverLimit(name, f"byte {cap}", what, cap, "the file is longer")
+        raise OverLimit(name, f"{'byte' if isinstance(data, bytes) else 'character'} {cap}", what, cap,
+                        "the file is longer")
     return data
+
+
+def skip_long_line(report: FileReport, number: int) -> None:
+    """Count line ``number`` as a record skipped for being longer than :data:`MAX_FIELD`
+    (the ``on_long`` of :func:`iter_capped_lines` for a reader that goes on).
+
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("a.log", sha256="", format="demo")
+    >>> skip_long_line(report, 7); report.losses[0].where, report.losses[0].reason
+    ('line 7', 'a line longer than 16 MiB (read through, not held)')
+    """
+    report.skip_record(f"line {number}", f"a line longer than {size_text(MAX_FIELD)} (read through, not held)")
 
 
 def iter_capped_lines(stream: TextIO | BinaryIO, name: str, cap: int = MAX_FIELD,
                       on_long: Callable[[int], None] | None = None) -> Iterator[AnyStr]:
     """The lines of a text or binary stream, line ends kept, none held longer than ``cap``.
 
-    A line longer than ``cap`` is read through in blocks and dropped: ``on_long(number)``
-    is called with its line number (1 for the first) so the reader counts the skip; without
-    ``on_long`` it raises :class:`OverLimit`.
+    A line longer than ``cap`` is read through in blocks, never held whole: with ``on_long``,
+    ``on_long(number)`` is called with its line number (1 for the first) for the reader to
+    count the skip, and the line comes back as its line end alone (later lines keep their
+    numbers); without it, :class:`OverLimit` is raised.
 
     >>> skipped = []
     >>> list(iter_capped_lines(io.BytesIO(b"ok\\n" + b"x" * 40 + b"\\nlast"), "a.log", 16, skipped.append))
-    [b'ok\\n', b'last']
+    [b'ok\\n', b'\\n', b'last']
     >>> skipped
     [2]
     """
     number = 0
     while line := stream.readline(cap + 1):
         number += 1
-        if len(line) <= cap or line[-1:] in ("\n", b"\n"):
+        newline = line[-1:]
+        if len(line) <= cap or newline in ("\n", b"\n"):
             yield line
             continue
-        while (rest := stream.readline(BLOCK)) and rest[-1:] not in ("\n", b"\n"):
-            pass
+        while newline not in ("\n", b"\n") and (rest := stream.readline(BLOCK)):
+            newline = rest[-1:]
         if on_long is None:
             raise OverLimit(name, f"line {number}", "a line", cap)
         on_long(number)
+        yield line[:0] + newline if newline in ("\n", b"\n") else line[:0]

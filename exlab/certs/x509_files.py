@@ -34,6 +34,7 @@ from exlab.certs.text_decoding import decode_text
 from exlab.certs.x509_facts import certificate_facts
 from exlab.errors import CorruptInput, UnsupportedFormat, WrongPassword
 from exlab.evidence import Evidence
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport
 
 FORMATS = ("pem", "der", "pkcs7", "pkcs12")
@@ -79,7 +80,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     >>> [row["subject"] for row in read(open_evidence(io.BytesIO(root.der)), "der", ReadOptions(), report)]
     ['CN=Contoso Root CA, DC=contoso, DC=com']
     """
-    data = evidence.stream.read()
+    data = read_whole(evidence.stream, evidence.name, "a certificate file")
     if fmt == "pem" or data.lstrip()[:1] not in (b"\x30", b""):   # PEM, or PEM PKCS#7
         return _read_pem(evidence.name, _ascii_pem(data, report), options, report)
     if fmt == "pkcs12":

@@ -42,6 +42,7 @@ from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
 
@@ -261,7 +262,7 @@ def fl_list(value: str) -> tuple[str, ...]:
 
 def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
     """The file's objects, each with its type names (Export-Clixml's ``<TN>``; none in other shapes)."""
-    data = evidence.stream.read()
+    data = read_whole(evidence.stream, evidence.name, "a settings export")
     if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf\xff\xfe"):
         raise CorruptInput(evidence.name, "the file is empty",
                            "Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer output")
