@@ -47,17 +47,17 @@ class MarkupAlignedReader:
     ("<a b='>'><!-- <c> -->t", '</a>', '')
     """
 
-    def __init__(self, source: BinaryIO | TextIO, name: str, *, cap: int = MAX_FIELD, block: int = BLOCK) -> None:
+    def __init__(self, source: BinaryIO | TextIO, name: str, *, cap: int = MAX_FIELD, block: int | None = None) -> None:
         self._source = source
         self._name = name
         self._cap = cap
-        self._block = block
+        self._block = block or BLOCK
         self._held = None           # read, not yet returned (bytes or str, as the source gives)
         self._codec: str | None = None
         self._unit = 1
         self._offset = 0            # of the held text's first unit in the stream
         self._scan = 0              # where the boundary search resumes in the held text
-        self._run = 0               # where the current tag or text run started in it
+        self._run = 0               # where the current tag or text run started, in the stream
         self._state = _TEXT
         self._closing = ""          # what ends the current quoted value, comment, CDATA or PI
         self._eof = False
@@ -87,7 +87,7 @@ class MarkupAlignedReader:
             if safe:
                 out, self._held = self._held[:safe], self._held[safe:]
                 self._offset += safe
-                self._scan, self._run = max(self._scan - safe, 0), max(self._run - safe, 0)
+                self._scan = max(self._scan - safe, 0)
                 return out
             if self._eof:
                 return self._held
@@ -110,7 +110,7 @@ class MarkupAlignedReader:
                 for state, opener, closing in _SPECIAL:
                     if head.startswith(opener):
                         self._state, self._closing = state, closing
-                self._run, self._scan = found, found + self._unit
+                self._run, self._scan = self._offset + found, found + self._unit
             elif self._state == _TAG:
                 found, char = self._find_tag_end()
                 if found == -1:
@@ -119,7 +119,7 @@ class MarkupAlignedReader:
                 self._check(found)
                 self._scan = found + self._unit
                 if char == ">":
-                    self._state, self._run, safe = _TEXT, self._scan, self._scan
+                    self._state, self._run, safe = _TEXT, self._offset + self._scan, self._scan
                 else:
                     self._state, self._closing = _QUOTED, char
             else:
@@ -133,13 +133,13 @@ class MarkupAlignedReader:
                 if self._state == _QUOTED:
                     self._state = _TAG
                 else:
-                    self._state, self._run, safe = _TEXT, self._scan, self._scan
+                    self._state, self._run, safe = _TEXT, self._offset + self._scan, self._scan
 
     def _check(self, end: int) -> None:
-        if end - self._run > self._cap:
+        if self._offset + end - self._run > self._cap:
             what = "text between two tags" if self._state == _TEXT else "a tag (with its attributes) or comment"
             raise OverLimit(self._name, f"{'character' if self._codec is None else 'byte'} "
-                                        f"{self._offset + self._run}", what, self._cap)
+                                        f"{self._run}", what, self._cap)
 
     def _find(self, chars: str) -> int:
         """Where ``chars`` next start at a unit boundary from the resume point, or -1."""
