@@ -187,8 +187,9 @@ def _event_texts(text: TextIO, cap: int = MAX_RECORD) -> Iterator[tuple[int, str
             buffer, pos, eof = buffer[pos:] + more, 0, not more
             continue
         stop = len(buffer) if found is None else found.end() if found.group() == _EVENT_END else found.start()
-        if oversized:
-            yield first_line, "", f"event longer than {cap} characters (more than exlab holds of one event)"
+        if oversized or stop - pos > cap:
+            yield (first_line if oversized else line), "", (f"event longer than {cap} characters "
+                                                            "(more than exlab holds of one event)")
         elif found is None or found.group() != _EVENT_END:
             yield line, buffer[pos:stop], ("event cut off: no </Event> before the next event or the end "
                                            "of the file (truncated or damaged export)")
