@@ -56,8 +56,9 @@ def size_text(size: int) -> str:
     return f"{size} bytes"
 
 
-def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int = MAX_WHOLE_FILE) -> AnyStr:
-    """All of an export that must be read whole (bytes, or text from a text stream), refused past ``cap``.
+def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int | None = None) -> AnyStr:
+    """All of an export that must be read whole (bytes, or text from a text stream), refused past
+    ``cap`` (default :data:`MAX_WHOLE_FILE`).
 
     >>> read_whole(io.BytesIO(b"Thumbprint : AB"), "fl.txt", "a certificate export")
     b'Thumbprint : AB'
@@ -65,6 +66,7 @@ def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int = MAX_W
     Traceback (most recent call last):
     exlab.limits.OverLimit: fl.txt, character 16: expected a certificate export of at most 16 bytes (the file is longer)
     """
+    cap = MAX_WHOLE_FILE if cap is None else cap
     data = stream.read(cap + 1)
     if len(data) > cap:
         raise OverLimit(name, f"{'byte' if isinstance(data, bytes) else 'character'} {cap}", what, cap,
@@ -84,11 +86,11 @@ def skip_long_line(report: FileReport, number: int) -> None:
     report.skip_record(f"line {number}", f"a line longer than {size_text(MAX_FIELD)} (read through, not held)")
 
 
-def iter_capped_lines(stream: TextIO | BinaryIO, name: str, cap: int = MAX_FIELD,
+def iter_capped_lines(stream: TextIO | BinaryIO, name: str, cap: int | None = None,
                       on_long: Callable[[int], None] | None = None) -> Iterator[AnyStr]:
-    """The lines of a text or binary stream, line ends kept, none held longer than ``cap``.
+    """The lines of a text or binary stream, line ends kept, none held longer than ``cap`` (its line end aside).
 
-    A line longer than ``cap`` is read through in blocks, never held whole: with ``on_long``,
+    A line longer than ``cap`` (default :data:`MAX_FIELD`) is read through in blocks, never held whole: with ``on_long``,
     ``on_long(number)`` is called with its line number (1 for the first) for the reader to
     count the skip, and the line comes back as its line end alone (later lines keep their
     numbers); without it, :class:`OverLimit` is raised.
@@ -99,11 +101,13 @@ def iter_capped_lines(stream: TextIO | BinaryIO, name: str, cap: int = MAX_FIELD
     >>> skipped
     [2]
     """
+    cap = MAX_FIELD if cap is None else cap
     number = 0
-    while line := stream.readline(cap + 1):
+    while line := stream.readline(cap + 2):   # the line, its CR LF
         number += 1
         newline = line[-1:]
-        if len(line) <= cap or newline in ("\n", b"\n"):
+        ends = "\r\n" if isinstance(line, str) else b"\r\n"
+        if len(line.rstrip(ends)) <= cap and (newline == ends[1:] or len(line) < cap + 2):
             yield line
             continue
         while newline not in ("\n", b"\n") and (rest := stream.readline(BLOCK)):

@@ -25,7 +25,8 @@ import io
 import re
 from typing import BinaryIO, TextIO
 
-from exlab.limits import BLOCK, MAX_FIELD, OverLimit
+from exlab import limits
+from exlab.limits import OverLimit
 
 _TEXT, _TAG, _QUOTED, _COMMENT, _CDATA, _PI = range(6)
 #: what a tag of this kind starts with, and what ends it
@@ -40,18 +41,19 @@ class MarkupAlignedReader:
     empty block only at the end; the last block is whatever is left, an unfinished tag too,
     for the parser to report. ``examined`` counts the units (bytes, or characters of a text
     source) the boundary search has looked at. A tag, comment or text run longer than ``cap``
-    units raises :class:`~exlab.limits.OverLimit` naming ``name`` and the offset it starts at.
+    units (default :data:`~exlab.limits.MAX_FIELD`) raises :class:`~exlab.limits.OverLimit`
+    naming ``name`` and the offset it starts at.
 
     >>> reader = MarkupAlignedReader(io.StringIO("<a b='>'><!-- <c> -->t</a>"), "t.xml")
     >>> reader.read(), reader.read(), reader.read()
     ("<a b='>'><!-- <c> -->t", '</a>', '')
     """
 
-    def __init__(self, source: BinaryIO | TextIO, name: str, *, cap: int = MAX_FIELD, block: int | None = None) -> None:
+    def __init__(self, source: BinaryIO | TextIO, name: str, *, cap: int | None = None, block: int | None = None) -> None:
         self._source = source
         self._name = name
-        self._cap = cap
-        self._block = block or BLOCK
+        self._cap = limits.MAX_FIELD if cap is None else cap
+        self._block = block or limits.BLOCK
         self._held = None           # read, not yet returned (bytes or str, as the source gives)
         self._codec: str | None = None
         self._unit = 1

@@ -91,7 +91,7 @@ def test_clixml_refuses_an_attribute_over_16_mib():
 
 
 def test_memory_of_many_tiny_objects_does_not_grow_with_their_number(monkeypatch):
-    monkeypatch.setattr("exlab.xml_stream.BLOCK", 4096)   # so that both sizes span many blocks
+    monkeypatch.setattr("exlab.limits.BLOCK", 4096)   # so that both sizes span many blocks
     peaks = []
     for count in (5_000, 50_000):
         stream = io.BytesIO(oversized.clixml("tiny", count))

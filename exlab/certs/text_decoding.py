@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from exlab.errors import CorruptInput
-from exlab.limits import MAX_WHOLE_FILE, read_whole
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -61,7 +61,7 @@ def read_text(stream: BinaryIO, name: str, report: FileReport) -> str:
     >>> read_text(io.BytesIO("Services : SMTP".encode("utf-16-le")), "fl.txt", report), report.warnings
     ('Services : SMTP', ['no byte order mark: read as utf-16-le'])
     """
-    data = read_whole(stream, name, "a certificate text export", MAX_WHOLE_FILE)
+    data = read_whole(stream, name, "a certificate text export")
     try:
         text, encoding = decode_text(data)
     except UnicodeDecodeError as err:

@@ -24,17 +24,17 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from exlab import limits
 from exlab.events.query import EventQuery
 from exlab.events.system_time import parse_system_time
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
-from exlab.limits import BLOCK, MAX_RECORD
 from exlab.parse_report import FileReport
 
 FORMAT = "event-xml"
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 
-_BLOCK = BLOCK
+_BLOCK = limits.BLOCK
 _EVENT_START = re.compile(r"<Event[\s>/]")
 _EVENT_END = "</Event>"
 _EVENT_BOUNDARY = re.compile(r"</Event>|<Event[\s>/]")
@@ -142,11 +142,12 @@ def _sniff(head: bytes) -> Sniffed:
     return sniffed
 
 
-def _event_texts(text: TextIO, cap: int = MAX_RECORD) -> Iterator[tuple[int, str, str | None]]:
+def _event_texts(text: TextIO, cap: int | None = None) -> Iterator[tuple[int, str, str | None]]:
     """Cut ``<Event ...>...</Event>`` out of the text: (line it starts on, its text, None), or
     (line, text, why it is incomplete) for an event without its end tag before the next event
     or the end of the text, for markup left after the last event (a cut-off start tag), and
-    (line, "", why) for an event longer than ``cap`` characters, which is read through, not held.
+    (line, "", why) for an event longer than ``cap`` characters (default :data:`exlab.limits.MAX_RECORD`),
+    which is read through, not held.
 
     Linear: each search resumes where the last one stopped, and reads grow with what is held.
 
@@ -154,6 +155,7 @@ def _event_texts(text: TextIO, cap: int = MAX_RECORD) -> Iterator[tuple[int, str
     >>> [(line, problem) for line, _, problem in _event_texts(io.StringIO("<Event>a</Event>\\n<Event>" + "b" * 99), 50)]
     [(1, None), (2, 'event longer than 50 characters (more than exlab holds of one event)')]
     """
+    cap = limits.MAX_RECORD if cap is None else cap
     buffer, pos, scan, line, eof = "", 0, 0, 1, False
     in_event = oversized = False
     while True:
