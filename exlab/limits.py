@@ -10,13 +10,13 @@ record where the format lets the reader go on.
 
 >>> str(OverLimit("fl.txt", "line 3", "a line", MAX_FIELD))
 'fl.txt, line 3: expected a line of at most 16 MiB'
+>>> import io
 >>> iter_capped_lines(io.StringIO("a\\r\\nb"), "x.txt").__next__()
 'a\\r\\n'
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from typing import AnyStr, BinaryIO, TextIO
 
@@ -60,6 +60,7 @@ def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int | None 
     """All of an export that must be read whole (bytes, or text from a text stream), refused past
     ``cap`` (default :data:`MAX_WHOLE_FILE`).
 
+    >>> import io
     >>> read_whole(io.BytesIO(b"Thumbprint : AB"), "fl.txt", "a certificate export")
     b'Thumbprint : AB'
     >>> read_whole(io.StringIO("x" * 20), "fl.txt", "a certificate export", cap=16)
@@ -96,6 +97,7 @@ def iter_capped_lines(stream: TextIO | BinaryIO, name: str, cap: int | None = No
     numbers); without it, :class:`OverLimit` is raised.
 
     >>> skipped = []
+    >>> import io
     >>> list(iter_capped_lines(io.BytesIO(b"ok\\n" + b"x" * 40 + b"\\nlast"), "a.log", 16, skipped.append))
     [b'ok\\n', b'\\n', b'last']
     >>> skipped

@@ -12,6 +12,7 @@ text, a base64 blob) to :data:`exlab.limits.MAX_FIELD`.
 Bytes in UTF-8, an ASCII-compatible code page or UTF-16 (known by its BOM, or by the NUL
 beside the first ``<``) are read, and text.
 
+>>> import io
 >>> reader = MarkupAlignedReader(io.BytesIO(b'<Objs><S N="a>b">' + b'x' * 10 + b'</S></Objs>'), "a.xml", block=8)
 >>> list(iter(lambda: reader.read(8), b""))
 [b'<Objs>', b'<S N="a>b">xxxxxxxxx', b'x', b'</S>', b'</Objs>']
@@ -21,7 +22,6 @@ beside the first ``<``) are read, and text.
 
 from __future__ import annotations
 
-import io
 import re
 from typing import BinaryIO, TextIO
 
@@ -44,6 +44,7 @@ class MarkupAlignedReader:
     units (default :data:`~exlab.limits.MAX_FIELD`) raises :class:`~exlab.limits.OverLimit`
     naming ``name`` and the offset it starts at.
 
+    >>> import io
     >>> reader = MarkupAlignedReader(io.StringIO("<a b='>'><!-- <c> -->t</a>"), "t.xml")
     >>> reader.read(), reader.read(), reader.read()
     ("<a b='>'><!-- <c> -->t", '</a>', '')
@@ -69,6 +70,7 @@ class MarkupAlignedReader:
     def readable(self) -> bool:
         """Always True: a stream to read.
 
+        >>> import io
         >>> MarkupAlignedReader(io.BytesIO(b""), "x").readable()
         True
         """

@@ -1,5 +1,5 @@
 """Hostile evidence of a chosen size: one huge attribute, one huge element, millions of tiny
-elements, deep nesting, one endless line. The linear-time tests and ``benchmarks/hostile.py``
+elements, deep nesting, one endless line, one value wrapped over countless lines. The linear-time tests and ``benchmarks/hostile.py``
 read these at 1x, 10x and 100x and check that the cost grows 10x, not 100x.
 
 Each builder returns the file's bytes, shaped as the real tool writes the file around the
@@ -22,6 +22,7 @@ from exlab.clixml import PS_NS
 CLIXML_SHAPES = ("attribute", "text", "tiny", "deep")
 EVENT_XML_SHAPES = ("attribute", "event", "tiny", "junk")
 LOG_SHAPES = ("line", "tiny")
+LIST_KINDS = ("certificate", "connector")
 
 _EVENT = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
           "<Provider Name='{provider}'/><EventID Qualifiers='16388'>2004</EventID><Level>4</Level>"
@@ -99,3 +100,37 @@ def protocol_log(shape: str, size: int) -> bytes:
     if shape == "tiny":
         return header + b"".join(lines[index % len(lines)] for index in range(size))
     raise ValueError(f"no protocol log shape {shape!r}: one of {LOG_SHAPES}")
+
+
+def format_list(kind: str, size: int) -> bytes:
+    """``Get-ExchangeCertificate | fl`` (width 120) or ``Get-SendConnector | fl`` (width 80) as
+    Windows PowerShell 5.1 writes it (UTF-16 LE, BOM, CRLF), with one list value of ``size``
+    names (CertificateDomains, AddressSpaces) wrapped onto continuation lines.
+
+    >>> from exlab.transport.settings import parse_format_list
+    >>> [connector] = parse_format_list(format_list("connector", 40).decode("utf-16"))
+    >>> connector["AddressSpaces"].count(".contoso.com;1"), connector["AddressSpaces"][-27:]
+    (40, ' smtp:host39.contoso.com;1}')
+    """
+    if kind == "certificate":
+        from exlab.lab.cert_exports import ExchangeCert, write_list
+        from exlab.lab.pki import LabPki
+
+        out = io.BytesIO()
+        write_list([ExchangeCert(LabPki("hostile").internal_root.certificate, services=("SMTP",))], out)
+        name, value, width = "CertificateDomains", ", ".join(f"host{n}.contoso.com" for n in range(size)), 120
+    elif kind == "connector":
+        from exlab.lab.transport_logs import demo_connectors_fl
+
+        out = demo_connectors_fl()
+        name, value, width = "AddressSpaces", ", ".join(f"smtp:host{n}.contoso.com;1" for n in range(size)), 80
+    else:
+        raise ValueError(f"no Format-List kind {kind!r}: one of {LIST_KINDS}")
+    lines = out.getvalue().decode("utf-16").split("\r\n")
+    at = next(number for number, line in enumerate(lines) if line.startswith(name + " "))
+    label = lines[at][:lines[at].index(": ") + 2]
+    room = width - 1 - len(label)
+    value = "{" + value + "}"
+    chunks = [value[start:start + room] for start in range(0, len(value), room)]
+    lines[at:at + 1] = [label + chunks[0]] + [" " * len(label) + chunk for chunk in chunks[1:]]
+    return "\r\n".join(lines).encode("utf-16")

@@ -212,24 +212,23 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
     lines = text.splitlines()
     full_width = max((len(line.rstrip()) for line in lines), default=0)
     objects: list[Bag] = []
-    current: Bag = {}
+    current: dict[str, list[str]] = {}   # a value's pieces, joined once at the end: linear however wrapped
     last: str | None = None
-    last_line, column = "", 0
+    last_line, last_char, column = "", "", 0
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             if current:
-                objects.append({key: value.strip() for key, value in current.items()})
+                objects.append({key: "".join(value).strip() for key, value in current.items()})
             current, last = {}, None
             continue
         if raw[:1] in (" ", "\t") and last is not None:
             # continuation lines are indented to the value column: what follows it is value
             piece = raw[column:] if column and not raw[:column].strip() else raw.lstrip()
-            previous = current[last]
-            joined_at_space = previous[-1:].isspace() or piece[:1].isspace()
+            joined_at_space = last_char.isspace() or piece[:1].isspace()
             if not joined_at_space and len(last_line.rstrip()) < full_width:
-                previous += " "      # a word wrap whose trailing space was trimmed away
-            current[last] = previous + piece
-            last_line = raw
+                current[last].append(" ")      # a word wrap whose trailing space was trimmed away
+            current[last].append(piece)
+            last_line, last_char = raw, piece[-1:] or last_char
             continue
         match = _FL_LINE.match(raw)
         if match is None:
@@ -238,9 +237,10 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
             continue
         last, last_line = match.group("name"), raw
         column = match.start("value") if match.group("value") is not None else len(raw)
-        current[last] = match.group("value") or ""
+        current[last] = [match.group("value") or ""]
+        last_char = current[last][0][-1:]
     if current:
-        objects.append({key: value.strip() for key, value in current.items()})
+        objects.append({key: "".join(value).strip() for key, value in current.items()})
     return objects
 
 
