@@ -1,16 +1,18 @@
 """How exlab's reading time grows on hostile input, against a linear baseline in the same process.
 
 For each hostile shape (one huge attribute, one huge element, many tiny elements, deep
-nesting, one endless line, text without any event) built by :mod:`exlab.lab.oversized` at
+nesting, one endless line, text without any event, a Format-List value wrapped over countless
+lines) built by :mod:`exlab.lab.oversized` at
 1x, 10x and 100x its base size, prints exlab's time and its ratio to the 1x time, beside
 the same for a baseline over the same bytes: ``defusedxml`` parsing the whole document in
-one feed (XML), a regex scan (text without events), ``pyarrow.csv`` (logs). Linear reading
+one feed (XML), a regex scan (text without events), ``pyarrow.csv`` (logs), the lines
+stripped and joined (Format-List). Linear reading
 gives ratios near 10 and 100; quadratic reading near 100 and 10,000. For CliXml the
 column ``before`` is ``iterparse`` in 16 KiB blocks, how exlab fed the parser before
 :class:`exlab.xml_stream.MarkupAlignedReader` (skipped once a run takes over 20 s).
 
     .venv/bin/python benchmarks/hostile.py            # all formats
-    .venv/bin/python benchmarks/hostile.py clixml     # one format: clixml, event-xml, log
+    .venv/bin/python benchmarks/hostile.py clixml     # one format: clixml, event-xml, log, fl
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from exlab import read_events  # noqa: E402
+from exlab.certs.exchange_list import property_blocks  # noqa: E402
 from exlab.clixml import iter_items  # noqa: E402
 from exlab.errors import ExlabError  # noqa: E402
 from exlab.lab import oversized  # noqa: E402
+from exlab.parse_report import ParseReport  # noqa: E402
+from exlab.transport import read_connectors  # noqa: E402
 from exlab.transport.protocol_log import read_protocol_log  # noqa: E402
 
 SCALES = (1, 10, 100)
@@ -62,6 +67,20 @@ def log_baseline(data: bytes) -> None:
     pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(skip_rows=5, autogenerate_column_names=True,
                                                                     block_size=len(data) + 1),
                    parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"))
+
+
+def connectors_exlab(data: bytes) -> None:
+    read_connectors(io.BytesIO(data))
+
+
+def certificate_list_exlab(data: bytes) -> None:
+    report = ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
+    for _ in property_blocks(data.decode("utf-16"), report):
+        pass
+
+
+def lines_joined(data: bytes) -> None:
+    "".join(line.strip() for line in data.decode("utf-16").splitlines())
 
 
 def events_scan(data: bytes) -> None:
@@ -95,6 +114,10 @@ CASES = [
     ("event-xml", "junk", 200_000, oversized.event_xml, event_xml_exlab, ("regex scan", events_scan), None),
     ("log", "line", 200_000, oversized.protocol_log, log_exlab, ("pyarrow.csv", log_baseline), None),
     ("log", "tiny", 5_000, oversized.protocol_log, log_exlab, ("pyarrow.csv", log_baseline), None),
+    ("fl", "connector", 2_000, oversized.format_list, connectors_exlab, ("lines stripped, joined", lines_joined),
+     None),
+    ("fl", "certificate", 2_000, oversized.format_list, certificate_list_exlab,
+     ("lines stripped, joined", lines_joined), None),
 ]
 
 
@@ -121,7 +144,7 @@ def cell(seconds: float | None, base: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("formats", nargs="*", help="clixml, event-xml, log (default: all)")
+    parser.add_argument("formats", nargs="*", help="clixml, event-xml, log, fl (default: all)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"{'format':<10} {'shape':<10} {'scale':>5} {'bytes':>11} {'exlab':>19} {'baseline':>19} "
