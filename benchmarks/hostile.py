@@ -2,17 +2,17 @@
 
 For each hostile shape (one huge attribute, one huge element, many tiny elements, deep
 nesting, one endless line, text without any event, a Format-List value wrapped over countless
-lines) built by :mod:`exlab.lab.oversized` at
+lines, PEM BEGIN lines without an END) built by :mod:`exlab.lab.oversized` at
 1x, 10x and 100x its base size, prints exlab's time and its ratio to the 1x time, beside
 the same for a baseline over the same bytes: ``defusedxml`` parsing the whole document in
 one feed (XML), a regex scan (text without events), ``pyarrow.csv`` (logs), the lines
-stripped and joined (Format-List). Linear reading
+stripped and joined (Format-List), ``cryptography``'s PEM bundle loader (PEM). Linear reading
 gives ratios near 10 and 100; quadratic reading near 100 and 10,000. For CliXml the
 column ``before`` is ``iterparse`` in 16 KiB blocks, how exlab fed the parser before
 :class:`exlab.xml_stream.MarkupAlignedReader` (skipped once a run takes over 20 s).
 
     .venv/bin/python benchmarks/hostile.py            # all formats
-    .venv/bin/python benchmarks/hostile.py clixml     # one format: clixml, event-xml, log, fl
+    .venv/bin/python benchmarks/hostile.py clixml     # one format: clixml, event-xml, log, pem, fl
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.csv as pacsv
+from cryptography import x509
 from defusedxml.ElementTree import fromstring, iterparse
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from exlab import read_events  # noqa: E402
+from exlab import read_certs, read_events  # noqa: E402
 from exlab.certs.exchange_list import property_blocks  # noqa: E402
 from exlab.clixml import iter_items  # noqa: E402
 from exlab.errors import ExlabError  # noqa: E402
@@ -83,6 +84,17 @@ def lines_joined(data: bytes) -> None:
     "".join(line.strip() for line in data.decode("utf-16").splitlines())
 
 
+def pem_exlab(data: bytes) -> None:
+    read_certs(io.BytesIO(data))
+
+
+def pem_baseline(data: bytes) -> None:
+    try:
+        x509.load_pem_x509_certificates(data)
+    except ValueError:
+        pass
+
+
 def events_scan(data: bytes) -> None:
     sum(1 for _ in re.finditer(rb"<Event[\s>/]", data))
 
@@ -114,6 +126,9 @@ CASES = [
     ("event-xml", "junk", 200_000, oversized.event_xml, event_xml_exlab, ("regex scan", events_scan), None),
     ("log", "line", 200_000, oversized.protocol_log, log_exlab, ("pyarrow.csv", log_baseline), None),
     ("log", "tiny", 5_000, oversized.protocol_log, log_exlab, ("pyarrow.csv", log_baseline), None),
+    ("pem", "unclosed", 2_000, oversized.pem, pem_exlab, ("cryptography load_pem_x509_certificates", pem_baseline),
+     None),
+    ("pem", "many", 20, oversized.pem, pem_exlab, ("cryptography load_pem_x509_certificates", pem_baseline), None),
     ("fl", "connector", 2_000, oversized.format_list, connectors_exlab, ("lines stripped, joined", lines_joined),
      None),
     ("fl", "certificate", 2_000, oversized.format_list, certificate_list_exlab,
@@ -144,7 +159,7 @@ def cell(seconds: float | None, base: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("formats", nargs="*", help="clixml, event-xml, log, fl (default: all)")
+    parser.add_argument("formats", nargs="*", help="clixml, event-xml, log, pem, fl (default: all)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"{'format':<10} {'shape':<10} {'scale':>5} {'bytes':>11} {'exlab':>19} {'baseline':>19} "

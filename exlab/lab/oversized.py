@@ -1,5 +1,6 @@
 """Hostile evidence of a chosen size: one huge attribute, one huge element, millions of tiny
-elements, deep nesting, one endless line, one value wrapped over countless lines. The linear-time tests and ``benchmarks/hostile.py``
+elements, deep nesting, one endless line, one value wrapped over countless lines, countless
+PEM blocks. The linear-time tests and ``benchmarks/hostile.py``
 read these at 1x, 10x and 100x and check that the cost grows 10x, not 100x.
 
 Each builder returns the file's bytes, shaped as the real tool writes the file around the
@@ -23,6 +24,7 @@ CLIXML_SHAPES = ("attribute", "text", "tiny", "deep")
 EVENT_XML_SHAPES = ("attribute", "event", "tiny", "junk")
 LOG_SHAPES = ("line", "tiny")
 LIST_KINDS = ("certificate", "connector")
+PEM_SHAPES = ("unclosed", "many")
 
 _EVENT = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
           "<Provider Name='{provider}'/><EventID Qualifiers='16388'>2004</EventID><Level>4</Level>"
@@ -134,3 +136,23 @@ def format_list(kind: str, size: int) -> bytes:
     chunks = [value[start:start + room] for start in range(0, len(value), room)]
     lines[at:at + 1] = [label + chunks[0]] + [" " * len(label) + chunk for chunk in chunks[1:]]
     return "\r\n".join(lines).encode("utf-16")
+
+
+def pem(shape: str, size: int) -> bytes:
+    """A PEM certificate file (OpenSSL's base64 lines, LF) around one hostile part.
+
+    ``unclosed``: the lab's root certificate, ``size`` BEGIN lines that no END closes, and the
+    root again; ``many``: the root certificate ``size`` times.
+
+    >>> data = pem("unclosed", 3)
+    >>> data.count(b"-----BEGIN CERTIFICATE-----"), data.count(b"-----END CERTIFICATE-----")
+    (5, 2)
+    """
+    from exlab.lab.pki import LabPki
+
+    root = LabPki("hostile").internal_root.pem
+    if shape == "unclosed":
+        return root + b"-----BEGIN CERTIFICATE-----\nMIIB\n" * size + root
+    if shape == "many":
+        return root * size
+    raise ValueError(f"no PEM shape {shape!r}: one of {PEM_SHAPES}")
