@@ -6,7 +6,9 @@ element's text, one line, one CSV cell, one base64 blob, one event of an XML exp
 export read whole) has a cap here, generous for real evidence and small enough that a
 hostile file can neither exhaust memory nor make a reader quadratic. Going past a cap is
 an :class:`OverLimit` naming the file, the place and the cap, or a counted skip of that
-record where the format lets the reader go on.
+record where the format lets the reader go on. One CSV cell is held to the ``csv`` module's own
+``field_size_limit`` (128 KiB unless the caller's process changed it), under :data:`MAX_FIELD`:
+a bigger cell is a ``csv.Error``, which the CSV readers count as a skipped record.
 
 >>> str(OverLimit("fl.txt", "line 3", "a line", MAX_FIELD))
 'fl.txt, line 3: expected a line of at most 16 MiB'
