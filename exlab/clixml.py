@@ -53,6 +53,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from exlab.errors import CorruptInput
+from exlab.xml_stream import MarkupAlignedReader
 
 PS_NS = "http://schemas.microsoft.com/powershell/2004/04"
 #: what a CorruptInput from this module says was expected
@@ -149,7 +150,9 @@ def iter_items(source: BinaryIO | str, name: str) -> Iterator[Item]:
     """The top-level values of a CliXml document, read as a stream, one :class:`Item` each.
 
     ``source`` is the file's bytes as a binary stream (the encoding is taken from its BOM,
-    UTF-8 otherwise) or its text. Objects are read with ``partial=True``: a member that cannot
+    UTF-8 otherwise) or its text, handed to the parser a whole tag at a time
+    (:class:`~exlab.xml_stream.MarkupAlignedReader`: linear time, any one tag or text at most
+    :data:`exlab.limits.MAX_FIELD`, else :class:`~exlab.limits.OverLimit`). Objects are read with ``partial=True``: a member that cannot
     be read is left out and named in the object's ``errors``; anything else that cannot be
     read makes the item's ``error``. A document whose root is not ``<Objs>``, or whose XML
     breaks off, raises :class:`~exlab.errors.CorruptInput` naming ``name`` and the place
@@ -163,7 +166,8 @@ def iter_items(source: BinaryIO | str, name: str) -> Iterator[Item]:
     Traceback (most recent call last):
     exlab.errors.CorruptInput: cut.xml, line 1 column 70: expected well-formed CliXml, ... (no element found: ...)
     """
-    stream = io.StringIO(source.removeprefix("\ufeff")) if isinstance(source, str) else source
+    stream = MarkupAlignedReader(io.StringIO(source.removeprefix("\ufeff")) if isinstance(source, str) else source,
+                                 name)
     decoder = Decoder()
     root: Element | None = None
     depth = position = 0

@@ -48,28 +48,33 @@ def sniff(head: bytes, text: str | None) -> str | None:
 
 
 def property_blocks(text: str, report: FileReport) -> Iterator[dict[str, str]]:
-    """One dict of property -> value per certificate, continuation lines joined."""
-    props: dict[str, str] = {}
+    """One dict of property -> value per certificate, continuation lines joined (once, at the
+    end of the block: a value wrapped over many lines costs linear time)."""
+    props: dict[str, list[str]] = {}
     current, indent, stray = None, 0, 0
     for line in text.splitlines():
         if not line.strip():
             if props:
-                yield props
+                yield _joined(props)
             props, current = {}, None
             continue
         match = _PROPERTY.match(line)
         if match and not line[:1].isspace():
             current = match["name"]
             indent = len(match["name"]) + len(match["pad"]) + 2
-            props[current] = match["value"]
+            props[current] = [match["value"]]
         elif current is not None and line[:1].isspace():
-            props[current] += line[indent:] if not line[:indent].strip() else line.strip()
+            props[current].append(line[indent:] if not line[:indent].strip() else line.strip())
         else:
             stray += 1
     if props:
-        yield props
+        yield _joined(props)
     if stray:
         report.note(f"{stray} line(s) outside any property (prompts, echoed commands) ignored")
+
+
+def _joined(props: dict[str, list[str]]) -> dict[str, str]:
+    return {name: "".join(pieces) for name, pieces in props.items()}
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from exlab.errors import CorruptInput
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -50,7 +51,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
 def read_text(stream: BinaryIO, name: str, report: FileReport) -> str:
     """The whole text of an evidence stream; a guessed (BOM-less, non-UTF-8) encoding is noted.
 
-    Raises CorruptInput when UTF-16 text is cut in half (an odd number of bytes).
+    Raises CorruptInput when UTF-16 text is cut in half (an odd number of bytes), and
+    :class:`~exlab.limits.OverLimit` for a file past :data:`~exlab.limits.MAX_WHOLE_FILE`
+    (a certificate text export is kilobytes; the cap keeps a hostile one from exhausting memory).
 
     >>> import io
     >>> from exlab.parse_report import ParseReport
@@ -58,7 +61,7 @@ def read_text(stream: BinaryIO, name: str, report: FileReport) -> str:
     >>> read_text(io.BytesIO("Services : SMTP".encode("utf-16-le")), "fl.txt", report), report.warnings
     ('Services : SMTP', ['no byte order mark: read as utf-16-le'])
     """
-    data = stream.read()
+    data = read_whole(stream, name, "a certificate text export")
     try:
         text, encoding = decode_text(data)
     except UnicodeDecodeError as err:

@@ -23,6 +23,9 @@ import base64
 import binascii
 import re
 import warnings
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -34,11 +37,14 @@ from exlab.certs.text_decoding import decode_text
 from exlab.certs.x509_facts import certificate_facts
 from exlab.errors import CorruptInput, UnsupportedFormat, WrongPassword
 from exlab.evidence import Evidence
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport
 
 FORMATS = ("pem", "der", "pkcs7", "pkcs12")
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END \1-----", re.DOTALL)
+# lookaheads: markers may share their dashes ("-----BEGIN A-----END A-----")
+_PEM_BEGIN = re.compile(rb"(?=-----BEGIN ([A-Z0-9 #]+)-----)")
+_PEM_END = re.compile(rb"(?=-----END ([A-Z0-9 #]+)-----)")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
 _KEY_LABELS = {b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"DSA PRIVATE KEY",
@@ -79,7 +85,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     >>> [row["subject"] for row in read(open_evidence(io.BytesIO(root.der)), "der", ReadOptions(), report)]
     ['CN=Contoso Root CA, DC=contoso, DC=com']
     """
-    data = evidence.stream.read()
+    data = read_whole(evidence.stream, evidence.name, "a certificate file")
     if fmt == "pem" or data.lstrip()[:1] not in (b"\x30", b""):   # PEM, or PEM PKCS#7
         return _read_pem(evidence.name, _ascii_pem(data, report), options, report)
     if fmt == "pkcs12":
@@ -164,26 +170,62 @@ def _load_pkcs7(name: str, where: str, data: bytes, report: FileReport, *, der: 
         raise CorruptInput(name, where, "a PKCS#7 structure holding certificates", str(err)) from None
 
 
+class PemBlock(NamedTuple):
+    """One ``-----BEGIN label-----`` ... ``-----END label-----`` block: its label, where it
+    starts in the file, the text between the two lines, and the whole block."""
+
+    label: bytes
+    start: int
+    body: bytes
+    text: bytes
+
+
+def pem_blocks(data: bytes) -> Iterator[PemBlock]:
+    """The PEM blocks of ``data`` in order, each BEGIN paired with the next END of its label
+    (a BEGIN without one is passed over, a block inside a block is part of it).
+
+    Linear: the END lines are found in one pass, not searched for again from every BEGIN
+    (thousands of BEGIN lines without an END were quadratic).
+
+    >>> [(b.label, b.body) for b in pem_blocks(b"-----BEGIN X-----\\n-----BEGIN A-----ab-----END A-----")]
+    [(b'A', b'ab')]
+    """
+    ends: dict[bytes, list[int]] = {}
+    for end in _PEM_END.finditer(data):
+        ends.setdefault(end.group(1), []).append(end.start())
+    consumed = 0
+    for begin in _PEM_BEGIN.finditer(data):
+        label = begin.group(1)
+        positions = ends.get(label, ())
+        body = begin.start() + len(b"-----BEGIN -----") + len(label)
+        at = bisect_left(positions, body)
+        if begin.start() < consumed or at == len(positions):
+            continue
+        stop = positions[at] + len(b"-----END -----") + len(label)
+        yield PemBlock(label, begin.start(), data[body:positions[at]], data[begin.start():stop])
+        consumed = stop
+
+
 def _read_pem(name: str, data: bytes, options: ReadOptions, report: FileReport) -> list[dict]:
     rows: list[dict] = []
     keys: list[bytes] = []
     bad: list[CorruptInput] = []
-    blocks = list(_PEM_BLOCK.finditer(data))
-    for number, block in enumerate(blocks, 1):
-        label = block.group(1)
-        line = data.count(b"\n", 0, block.start()) + 1
+    line, counted = 1, 0
+    for number, block in enumerate(pem_blocks(data), 1):
+        label = block.label
+        line, counted = line + data.count(b"\n", counted, block.start), block.start
         where = f"PEM block {number} (line {line})"
         try:
             if label in _CERT_LABELS:
-                der = _pem_body(name, where, block.group(2))
+                der = _pem_body(name, where, block.body)
                 if label == b"TRUSTED CERTIFICATE":   # OpenSSL: the certificate, then trust settings
                     der = der[:_der_length(der) or len(der)]
                 rows.append(_row_of_der(name, where, der, report))
             elif label in _PKCS7_LABELS:
-                certs = _load_pkcs7(name, where, block.group(0), report, der=False)
+                certs = _load_pkcs7(name, where, block.text, report, der=False)
                 rows.extend(_rows_of_objects(name, f"{where} PKCS#7", certs, report))
             elif label in _KEY_LABELS:
-                keys.append(block.group(0))
+                keys.append(block.text)
             else:
                 report.note(f"{where}: {label.decode()} ignored (not a certificate)")
         except CorruptInput as err:

@@ -26,6 +26,7 @@ from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_heade
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
+from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport
 
 FORMAT = "event-viewer-text"
@@ -87,7 +88,8 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     dates.report_to(report)
     to_utc = _local_to_utc(query, report)
     with open_text(evidence.stream, sniffed) as text:
-        records = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
+        lines = iter_capped_lines(text, evidence.name, on_long=functools.partial(skip_long_line, report))
+        records = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
         next(records)  # the header, checked above
         yield from _rows(records, culture, dates, to_utc, query, report, evidence.name)
 
@@ -97,7 +99,8 @@ def _date_order(evidence: Evidence, sniffed: Sniffed, delimiter: str, query: Eve
     the headers tell the UI language, not the dates) or from ``query.culture``."""
     samples = []
     with open_text(evidence.stream, sniffed) as text:
-        records = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
+        lines = iter_capped_lines(text, evidence.name, on_long=lambda number: None)   # counted by the second pass
+        records = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
         next(records, None)
         while True:
             try:

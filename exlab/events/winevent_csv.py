@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 
 from exlab.cultures import DATE_FORMATS, DateFormat
 from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
@@ -29,6 +30,7 @@ from exlab.events.text_stream import decode_head, open_text, sniff_encoding
 from exlab.events.viewer_text import _local_to_utc as local_to_utc
 from exlab.events.winevent import IDENTIFYING_MEMBERS, RECORD_TYPES, record_row
 from exlab.evidence import Evidence
+from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport
 
 __all__ = ["FORMAT", "detect", "read"]
@@ -77,7 +79,8 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     skip_lines, delimiter = found
     records = []
     with open_text(evidence.stream, sniffed) as text:
-        lines = csv.reader(text, delimiter=delimiter, quotechar='"', strict=True)
+        capped = iter_capped_lines(text, evidence.name, on_long=partial(skip_long_line, report))
+        lines = csv.reader(capped, delimiter=delimiter, quotechar='"', strict=True)
         for _ in range(skip_lines):
             next(lines)
         header = next(lines)

@@ -25,6 +25,7 @@ from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, open_text, sniff_encoding
 from exlab.events.winevent import IDENTIFYING_MEMBERS, PROPERTY_TYPE, event_data, record_row
 from exlab.evidence import Evidence
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport
 
 __all__ = ["FORMAT", "detect", "read"]
@@ -64,7 +65,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     """
     sniffed = sniff_encoding(evidence.head(4096))
     with open_text(evidence.stream, sniffed) as text:
-        content = text.read()
+        content = read_whole(text, evidence.name, "a Get-WinEvent JSON export (read whole)")
     try:
         document = json.loads(content)
     except json.JSONDecodeError as err:

@@ -24,6 +24,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from exlab import limits
 from exlab.events.query import EventQuery
 from exlab.events.system_time import parse_system_time
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
@@ -33,9 +34,11 @@ from exlab.parse_report import FileReport
 FORMAT = "event-xml"
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 
-_BLOCK = 1 << 20
+_BLOCK = limits.BLOCK
 _EVENT_START = re.compile(r"<Event[\s>/]")
 _EVENT_END = "</Event>"
+_EVENT_BOUNDARY = re.compile(r"</Event>|<Event[\s>/]")
+_START_TAG_TAIL = 4096   # how far back from the end of a read a cut start tag is looked for
 _EVENT_ID = re.compile(r"<EventID(?:\s[^>]*)?>\s*(\d+)\s*</EventID>")
 _PROVIDER = re.compile(r"<Provider\s[^>]*?\bName=(['\"])(.*?)\1")
 _TIME_CREATED = re.compile(r"<TimeCreated\s[^>]*?\bSystemTime=(['\"])(.*?)\1")
@@ -84,10 +87,9 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     """
     sniffed = _sniff(evidence.head(64 * 1024))
     with open_text(evidence.stream, sniffed, newline=None) as text:
-        for line, chunk, complete in _event_texts(text):
-            if not complete:
-                report.skip_record(f"line {line}", "event cut off: no </Event> before the next event or the end "
-                                                   "of the file (truncated or damaged export)")
+        for line, chunk, problem in _event_texts(text):
+            if problem is not None:
+                report.skip_record(f"line {line}", problem)
                 continue
             if not _may_want(chunk, query):
                 report.records_read += 1
@@ -140,46 +142,66 @@ def _sniff(head: bytes) -> Sniffed:
     return sniffed
 
 
-def _event_texts(text: TextIO) -> Iterator[tuple[int, str, bool]]:
-    """Cut ``<Event ...>...</Event>`` out of the text: (line it starts on, its text, complete?).
+def _event_texts(text: TextIO, cap: int | None = None) -> Iterator[tuple[int, str, str | None]]:
+    """Cut ``<Event ...>...</Event>`` out of the text: (line it starts on, its text, None), or
+    (line, text, why it is incomplete) for an event without its end tag before the next event
+    or the end of the text, for markup left after the last event (a cut-off start tag), and
+    (line, "", why) for an event longer than ``cap`` characters (default :data:`exlab.limits.MAX_RECORD`),
+    which is read through, not held.
 
-    An event without its end tag before the next event or the end of the text, and
-    markup left after the last event (a cut-off start tag), come back incomplete.
+    Linear: each search resumes where the last one stopped, and reads grow with what is held.
+
+    >>> import io
+    >>> [(line, problem) for line, _, problem in _event_texts(io.StringIO("<Event>a</Event>\\n<Event>" + "b" * 99), 50)]
+    [(1, None), (2, 'event longer than 50 characters (more than exlab holds of one event)')]
     """
-    buffer, pos, line, eof = "", 0, 1, False
+    cap = limits.MAX_RECORD if cap is None else cap
+    buffer, pos, scan, line, eof = "", 0, 0, 1, False
+    in_event = oversized = False
     while True:
-        start = _EVENT_START.search(buffer, pos)
-        if start is None:
-            if eof:
-                tail = buffer[pos:].replace("</Events>", "").strip()
-                if tail:
-                    yield line + buffer.count("\n", pos, buffer.find(tail[0], pos)), tail, False
-                return
-            opening = buffer.rfind("<", pos)  # keep a tag cut by the end of this read
-            keep = opening if opening != -1 and ">" not in buffer[opening:] else len(buffer)
-            line += buffer.count("\n", pos, keep)
-            more = text.read(_BLOCK)
-            buffer, pos, eof = buffer[keep:] + more, 0, not more
-            continue
-        line += buffer.count("\n", pos, start.start())
-        pos = start.start()
-        end = buffer.find(_EVENT_END, pos)
-        following = _EVENT_START.search(buffer, pos + 1)
-        if following is not None and (end == -1 or following.start() < end):
-            yield line, buffer[pos:following.start()], False
-            line += buffer.count("\n", pos, following.start())
-            pos = following.start()
-        elif end == -1:
-            if eof:
-                yield line, buffer[pos:], False
-                return
-            more = text.read(_BLOCK)
+        if not in_event:
+            start = _EVENT_START.search(buffer, scan)
+            if start is None:
+                if eof:
+                    tail = buffer[pos:].replace("</Events>", "").strip()
+                    if tail:
+                        yield (line + buffer.count("\n", pos, buffer.find(tail[0], pos)), tail,
+                               "event cut off: no </Event> before the end of the file (truncated or damaged export)")
+                    return
+                opening = buffer.rfind("<", max(pos, len(buffer) - _START_TAG_TAIL))  # a tag cut by this read
+                keep = opening if opening != -1 and ">" not in buffer[opening:] else len(buffer)
+                line += buffer.count("\n", pos, keep)
+                more = text.read(_BLOCK)
+                buffer, pos, scan, eof = buffer[keep:] + more, 0, 0, not more
+                continue
+            line += buffer.count("\n", pos, start.start())
+            pos, scan, in_event = start.start(), start.start() + 1, True
+        found = _EVENT_BOUNDARY.search(buffer, scan)
+        if found is None and not eof:
+            if len(buffer) - pos > cap and not oversized:
+                oversized, first_line = True, line
+            if oversized:   # read through, holding only what a cut end tag needs
+                keep = max(pos, len(buffer) - len(_EVENT_END))
+                line += buffer.count("\n", pos, keep)
+                buffer, pos = buffer[keep:], 0
+            more = text.read(max(_BLOCK, len(buffer) - pos))   # grows with the event: copies stay linear
+            scan = max(pos + 1, len(buffer) - len(_EVENT_END)) - pos
             buffer, pos, eof = buffer[pos:] + more, 0, not more
+            continue
+        stop = len(buffer) if found is None else found.end() if found.group() == _EVENT_END else found.start()
+        if oversized or stop - pos > cap:
+            yield (first_line if oversized else line), "", (f"event longer than {cap} characters "
+                                                            "(more than exlab holds of one event)")
+        elif found is None or found.group() != _EVENT_END:
+            yield line, buffer[pos:stop], ("event cut off: no </Event> before the next event or the end "
+                                           "of the file (truncated or damaged export)")
         else:
-            stop = end + len(_EVENT_END)
-            yield line, buffer[pos:stop], True
-            line += buffer.count("\n", pos, stop)
-            pos = stop
+            yield line, buffer[pos:stop], None
+        line += buffer.count("\n", pos, stop)
+        pos = scan = stop
+        in_event = oversized = False
+        if found is None:
+            return
 
 
 def _local(tag: str) -> str:

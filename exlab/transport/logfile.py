@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import calendar
 import csv
+import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple, Union
 
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, expand, iter_evidence
+from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport, ParseReport
 
 _BOM = "\ufeff"
@@ -254,16 +256,21 @@ def _text_lines(evidence: Evidence, report: FileReport) -> Iterator[tuple[int, s
     """
     stream = evidence.stream
     stream.seek(0)
+    too_long = partial(skip_long_line, report)
     if stream.read(2) in _UTF16_BOMS:
         stream.seek(0)
-        for number, line in enumerate(stream.read().decode("utf-16", errors="replace").split("\n"), 1):
-            if "\ufffd" in line:
-                report.skip_record(f"line {number}", "not UTF-16 text")
-                continue
-            yield number, line.rstrip("\r")
+        text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace", newline="\n")
+        try:
+            for number, line in enumerate(iter_capped_lines(text, evidence.name, on_long=too_long), 1):
+                if "\ufffd" in line:
+                    report.skip_record(f"line {number}", "not UTF-16 text")
+                    continue
+                yield number, line.rstrip("\n").rstrip("\r")
+        finally:
+            text.detach()
         return
     stream.seek(0)
-    for number, raw in enumerate(stream, 1):
+    for number, raw in enumerate(iter_capped_lines(stream, evidence.name, on_long=too_long), 1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as err:

@@ -42,6 +42,7 @@ from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
 
@@ -211,24 +212,23 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
     lines = text.splitlines()
     full_width = max((len(line.rstrip()) for line in lines), default=0)
     objects: list[Bag] = []
-    current: Bag = {}
+    current: dict[str, list[str]] = {}   # a value's pieces, joined once at the end: linear however wrapped
     last: str | None = None
-    last_line, column = "", 0
+    last_line, last_char, column = "", "", 0
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             if current:
-                objects.append({key: value.strip() for key, value in current.items()})
+                objects.append({key: "".join(value).strip() for key, value in current.items()})
             current, last = {}, None
             continue
         if raw[:1] in (" ", "\t") and last is not None:
             # continuation lines are indented to the value column: what follows it is value
             piece = raw[column:] if column and not raw[:column].strip() else raw.lstrip()
-            previous = current[last]
-            joined_at_space = previous[-1:].isspace() or piece[:1].isspace()
+            joined_at_space = last_char.isspace() or piece[:1].isspace()
             if not joined_at_space and len(last_line.rstrip()) < full_width:
-                previous += " "      # a word wrap whose trailing space was trimmed away
-            current[last] = previous + piece
-            last_line = raw
+                current[last].append(" ")      # a word wrap whose trailing space was trimmed away
+            current[last].append(piece)
+            last_line, last_char = raw, piece[-1:] or last_char
             continue
         match = _FL_LINE.match(raw)
         if match is None:
@@ -237,9 +237,10 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
             continue
         last, last_line = match.group("name"), raw
         column = match.start("value") if match.group("value") is not None else len(raw)
-        current[last] = match.group("value") or ""
+        current[last] = [match.group("value") or ""]
+        last_char = current[last][0][-1:]
     if current:
-        objects.append({key: value.strip() for key, value in current.items()})
+        objects.append({key: "".join(value).strip() for key, value in current.items()})
     return objects
 
 
@@ -261,7 +262,7 @@ def fl_list(value: str) -> tuple[str, ...]:
 
 def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
     """The file's objects, each with its type names (Export-Clixml's ``<TN>``; none in other shapes)."""
-    data = evidence.stream.read()
+    data = read_whole(evidence.stream, evidence.name, "a settings export")
     if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf\xff\xfe"):
         raise CorruptInput(evidence.name, "the file is empty",
                            "Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer output")

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 import exlab
+from exlab.certs.exchange_list import property_blocks
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
+from exlab.lab import oversized
 from exlab.lab.cert_exports import (
     ExchangeCert,
     write_clixml,
@@ -420,3 +422,15 @@ def test_a_date_the_frame_cannot_hold_is_left_na_and_noted():
     assert frame.attrs["parse_report"].files[0].warnings[-1] == (
         "certificate 1: NotAfter '14.03.25 09:12:05' not understood (outside the years 1677-2262 the frame can "
         "hold); left NA")
+
+
+def test_a_domain_list_wrapped_over_thousands_of_lines_is_read_whole():
+    # Format-List wraps CertificateDomains onto continuation lines; the pieces are joined once, not line by line
+    text = oversized.format_list("certificate", 30_000).decode("utf-16")
+    report = exlab.ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
+    [block] = property_blocks(text, report)
+    assert block["CertificateDomains"] == "{" + ", ".join(f"host{n}.contoso.com" for n in range(30_000)) + "}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AssumptionWarning)
+        certs = exlab.read_certs(io.BytesIO(oversized.format_list("certificate", 1_000)))
+    assert certs.loc[0, "dns_names"][-1] == "host999.contoso.com" and len(certs.loc[0, "dns_names"]) == 1_000

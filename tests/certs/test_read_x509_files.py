@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 import exlab
+from exlab.certs.x509_files import pem_blocks
 from exlab.errors import CorruptInput, DataLossWarning, ExlabError, UnsupportedFormat, WrongPassword
+from exlab.lab import oversized
 from exlab.lab.cert_exports import ExchangeCert, write_list
 from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, pfx_bytes, relabel_signature
 
@@ -266,3 +268,23 @@ def test_a_self_signed_test_the_der_cannot_make_leaves_the_export_in_charge(tmp_
     notes = frame.attrs["parse_report"].files[0].warnings
     assert any("self-signed judged without its signature: issuer equals subject and no key identifier says "
                "otherwise; its signature algorithm (md2WithRSAEncryption) cannot be verified here" in n for n in notes)
+
+
+def test_thousands_of_begin_lines_without_an_end_are_passed_over_and_the_certificate_read():
+    # each BEGIN used to search the rest of the file for its END: quadratic, a minute for 600 KB
+    data = oversized.pem("unclosed", 20_000)
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = exlab.read_certs(io.BytesIO(data))
+    assert frame["subject"].tolist() == ["CN=Contoso Root CA, DC=contoso, DC=com"]
+    report = frame.attrs["parse_report"]
+    assert (report.records_read, report.records_skipped) == (1, 1)
+    unclosed = data.index(b"MIIB\n")   # the second BEGIN pairs with the last END: the other BEGINs are its body
+    assert [block.start for block in pem_blocks(data)] == [0, unclosed - len(b"-----BEGIN CERTIFICATE-----\n")]
+
+
+def test_block_lines_are_counted_once_through_the_file():
+    bundle = oversized.pem("many", 300) + b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
+    with pytest.warns(DataLossWarning, match="skipped 1 record"):
+        frame = exlab.read_certs(io.BytesIO(bundle))
+    lines = oversized.pem("many", 1).count(b"\n")
+    assert frame.attrs["parse_report"].files[0].losses[0].where == f"PEM block 301 (line {300 * lines + 1})"

@@ -236,3 +236,18 @@ def test_lab_event_viewer_csv_in_every_culture_reads_back_with_that_culture(cult
     frame, said = _read_warned(io.BytesIO(out.getvalue()), tz="Europe/Warsaw", culture=culture)
     assert frame["time_created"].tolist() == [utc("2025-03-05 13:15:04"), utc("2025-11-02 23:59:59")]
     assert said == [] and frame.attrs["parse_report"].files[0].records_skipped == 0
+
+
+def test_a_line_over_the_cap_is_read_through_counted_and_the_next_records_read(monkeypatch):
+    monkeypatch.setattr("exlab.limits.MAX_FIELD", 1024)
+    stream = csv_stream(
+        "Information,3/20/2025 2:15:04 PM,MSExchangeTransport,2004,(2),ok",
+        "Information,3/20/2025 2:15:05 PM,MSExchangeTransport,2004,(2)," + "x" * 5000,
+        "Information,3/20/2025 2:15:09 PM,MSExchangeTransport,2004,(2),ok again",
+    )
+    with pytest.warns(DataLossWarning, match="line 3: skipped 1 record"):
+        frame = read_events(stream, tz="UTC")
+    report = frame.attrs["parse_report"].files[0]
+    assert frame["message"].tolist() == ["ok", "ok again"]
+    assert [(loss.where, loss.reason) for loss in report.losses] == [
+        ("line 3", "a line longer than 1 KiB (read through, not held)")]

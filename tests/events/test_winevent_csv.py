@@ -149,3 +149,14 @@ def test_other_csv_exports_are_not_taken_for_get_winevent():
     assert winevent_csv.detect(windows_powershell(MPEX02))
     with pytest.raises(UnsupportedFormat):
         read_events(io.BytesIO(certificates))
+
+
+def test_a_line_over_the_cap_is_read_through_counted_and_the_others_read(monkeypatch):
+    monkeypatch.setattr("exlab.limits.MAX_FIELD", 1024)
+    lines = [MPEX02[0].replace('"2004"', '"2004' + "9" * 3000 + '"'), MPEX02[0]]
+    with pytest.warns(DataLossWarning, match="line 3: skipped 1 record"):
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver")
+    report = frame.attrs["parse_report"].files[0]
+    assert frame["record_id"].tolist() == [771190]
+    assert [(loss.where, loss.reason) for loss in report.losses] == [
+        ("line 3", "a line longer than 1 KiB (read through, not held)")]

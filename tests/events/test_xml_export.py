@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from exlab import read_events
 from exlab.errors import DataLossWarning, UnsupportedFormat
 from exlab.events import xml_export
+from exlab.lab import oversized
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RESPONSE = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
@@ -119,3 +121,63 @@ def test_event_id_filter_skips_other_events_before_parsing_them():
     assert since["event_id"].tolist() == [12014, 2004]
     assert read_events(FIXTURES / "wevtutil.xml", providers=["msexchangetransport"])["event_id"].tolist() == [
         12014, 2004]
+
+
+class CountingPattern:
+    """A compiled pattern that counts the characters its searches look at."""
+
+    def __init__(self, pattern) -> None:
+        self.pattern, self.examined = pattern, 0
+
+    def search(self, text: str, pos: int = 0):
+        found = self.pattern.search(text, pos)
+        self.examined += (found.end() if found else len(text)) - pos
+        return found
+
+
+class CountingText(io.StringIO):
+    """Text that counts how often it is read."""
+
+    reads = 0
+
+    def read(self, size: int = -1) -> str:
+        self.reads += 1
+        return super().read(size)
+
+
+@pytest.mark.parametrize("shape", ["attribute", "event", "tiny"])
+def test_the_splitter_looks_at_each_character_about_once(monkeypatch, shape):
+    monkeypatch.setattr(xml_export, "_BLOCK", 4096)
+    reads = []
+    for size in ((2_000, 20_000) if shape == "tiny" else (200_000, 2_000_000)):
+        searches = CountingPattern(xml_export._EVENT_BOUNDARY)
+        monkeypatch.setattr(xml_export, "_EVENT_BOUNDARY", searches)
+        text = CountingText(oversized.event_xml(shape, size).decode("utf-8"))
+        events = list(xml_export._event_texts(text))
+        assert [problem for _, _, problem in events] == [None] * (size if shape == "tiny" else 1)
+        assert searches.examined <= 2 * len(text.getvalue())
+        reads.append(text.reads)
+    if shape != "tiny":   # one event 10x bigger: reads that grow with it, a few more, not 10x more
+        assert reads[1] <= reads[0] + 5
+
+
+def test_memory_over_text_without_events_stays_flat(monkeypatch):
+    monkeypatch.setattr(xml_export, "_BLOCK", 4096)
+    peaks = []
+    for size in (1_000_000, 10_000_000):
+        text = io.StringIO(oversized.event_xml("junk", size).decode("utf-8"))
+        tracemalloc.start()
+        events = list(xml_export._event_texts(text))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert [problem for _, _, problem in events] == [None]
+    assert peaks[1] < 2 * peaks[0] < 1_000_000
+
+
+def test_an_event_over_the_cap_is_read_through_and_counted_and_the_next_ones_read():
+    data = (oversized.event_xml("event", 5_000) + oversized.event_xml("tiny", 2)).decode("utf-8")
+    events = list(xml_export._event_texts(io.StringIO(data), cap=1_000))
+    assert [(line, problem) for line, _, problem in events] == [
+        (1, "event longer than 1000 characters (more than exlab holds of one event)"), (2, None), (3, None)]
+    frame = read_quietly(io.BytesIO(data.encode()))
+    assert frame["record_id"].tolist() == [1, 1, 2]   # under the real cap, all three are read

@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exlab.errors import CorruptInput, UnsupportedFormat
+from exlab.errors import CorruptInput, DataLossWarning, UnsupportedFormat
 from exlab.evidence import open_evidence
+from exlab.lab import oversized
+from exlab.lab.transport_logs import demo_session, write_protocol_log
 from exlab.parse_report import ParseReport
 from exlab.transport.logfile import LogHeader, LogKind, iter_records, parse_time, rotation_key
+from exlab.transport.protocol_log import read_protocol_log
 
 KIND = LogKind("Demo Log", ("date-time", "event", "data"), "demo")
 HEADER = b"#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: Demo Log\r\n" \
@@ -114,3 +118,20 @@ def test_a_reader_of_several_kinds_takes_the_kind_a_file_names():
     data = HEADER.replace(b"Demo Log", b"Other Log") + b"2025-03-20T00:00:01.000Z,*,x\r\n"
     assert len(list(iter_records(open_evidence(io.BytesIO(data)), (KIND, other), report, header=header))) == 1
     assert header.kind is other and report.format == "other" and header.version == "15.0.0.0"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_line_over_the_cap_is_read_through_counted_and_the_rest_read(monkeypatch, encoding):
+    monkeypatch.setattr("exlab.limits.MAX_FIELD", 4096)
+    written = io.BytesIO()
+    write_protocol_log(written, [demo_session()])
+    plain = read_protocol_log(io.BytesIO(written.getvalue()))
+    hostile = oversized.protocol_log("line", 10_000).decode("utf-8-sig").encode(encoding)
+    with pytest.warns(DataLossWarning, match="line 6: skipped 1 record"):
+        frame = read_protocol_log(io.BytesIO(hostile))
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.losses[0].where, report.losses[0].reason) == ("line 6", "a line longer than 4 KiB (read through, "
+                                                                           "not held)")
+    columns = ["session_id", "outcome", "tls_reason", "cert_thumbprint", "reply_code"]
+    pd.testing.assert_frame_equal(frame[columns], plain[columns])
+    assert plain.loc[0, "tls_reason"] == "UntrustedRoot"

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exlab.errors import CorruptInput, DataLossWarning, ExlabWarning, UnsupportedFormat
+from exlab.lab import oversized
 from exlab.lab.transport_logs import (
     DEMO_CONNECTOR,
     write_exchange_servers,
@@ -253,3 +254,11 @@ def test_flag_enums_written_as_numbers_by_convert_to_json():
     assert row["auth_mechanism"] == ("Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer")
     assert row["permission_groups"] == ("ExchangeUsers", "ExchangeServers", "ExchangeLegacyServers")
     assert (row["transport_role"], row["protocol_logging_level"]) == ("HubTransport", "Verbose")
+
+
+def test_a_list_value_wrapped_over_thousands_of_lines_is_read_whole():
+    # Format-List wraps a long value onto continuation lines; the pieces are joined once, not line by line
+    frame = read_connectors(io.BytesIO(oversized.format_list("connector", 30_000)))
+    spaces = frame.loc[0, "address_spaces"]
+    assert len(spaces) == 30_000 and spaces[0] == "smtp:host0.contoso.com;1" and spaces[-1] == "smtp:host29999.contoso.com;1"
+    assert frame.loc[0, "tls_certificate_name"] is not pd.NA and frame.loc[0, "name"] == "Outbound to Office 365"
