@@ -109,7 +109,7 @@ def _holds_certificates(path: Path) -> bool:
     except UnsupportedFormat:
         return False
     finally:
-        evidence.stream.close()
+        evidence.close()
 
 
 def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:

@@ -32,7 +32,8 @@ from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
-from exlab.evidence import split_folders
+from exlab.bundle import Member
+from exlab.evidence import read_head, split_folders
 from exlab.parse_report import ParseReport
 
 PROGRESS_BYTES = 64 << 20   # show a progress bar over files when the inputs add up to this
@@ -145,10 +146,9 @@ def _check_time(option: str, value: str | None) -> None:
         raise ExlabError(option, None, "an ISO 8601 time such as 2025-03-20T09:00:00Z", f"got {value!r}") from None
 
 
-def _is_event_export(path: Path) -> bool:
-    """Whether a file found in a folder is an event export, by its head (read_events hashes what it reads)."""
-    with open(path, "rb") as handle:
-        head = handle.read(64 * 1024)
+def _is_event_export(path: Path | Member) -> bool:
+    """Whether a file found in a folder (or a zip) is an event export, by its head."""
+    head = read_head(path)
     return bool(head) and any(module.detect(head) for module in FORMATS)
 
 
