@@ -165,9 +165,11 @@ def expand(sources: Sources, *, follow_links: bool = False) -> list[Source]:
     return out
 
 
-def split_folders(paths: list[str], belongs: Callable[[Path], bool]) -> tuple[list[Source], list[Path]]:
+def split_folders(paths: list[str], belongs: Callable[[Path], bool], *,
+                  follow_links: bool = False) -> tuple[list[Source], list[Path]]:
     """The files to read and the ones passed over: every file named is read; of the files in
-    named folders, those ``belongs`` accepts are read and the others passed over.
+    named folders (and zips), those ``belongs`` accepts are read and the others passed over
+    (links out of a folder too, with a warning, unless ``follow_links``).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -183,7 +185,7 @@ def split_folders(paths: list[str], belongs: Callable[[Path], bool]) -> tuple[li
         if not (Path(path).is_dir() or is_bundle(path)):
             files.extend(expand(path))
             continue
-        for candidate in expand(path):
+        for candidate in expand(path, follow_links=follow_links):
             (files if belongs(candidate) else passed_over).append(candidate)
     return files, passed_over
 
@@ -269,7 +271,8 @@ def iter_evidence(sources: Sources) -> Iterator[Evidence]:
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
     """``target`` resolved, once it is sure that writing it leaves the evidence as exported:
-    not inside an evidence folder, not beside an evidence file. Else an ExlabError.
+    not inside an evidence folder, not beside an evidence file (or zip), and not the same
+    file as any evidence file (by device and inode: a hard link or a link to it). Else an ExlabError.
 
     >>> import tempfile
     >>> case = Path(tempfile.mkdtemp()) / "case"
@@ -287,4 +290,23 @@ def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike
         if path == source or folder in path.parents:
             raise ExlabError(str(target), expected="an output path outside the evidence folder",
                              detail="exlab never writes next to the evidence")
+    if path.exists() and _identity(path) in _evidence_identities(evidence):
+        raise ExlabError(str(target), expected="an output path that is not an evidence file",
+                         detail="it is the same file as one of the evidence (a hard link): writing it "
+                                "would overwrite the evidence")
     return path
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+def _evidence_identities(evidence: list[str | os.PathLike] | tuple) -> set[tuple[int, int]]:
+    """Device and inode of every evidence file named or in a named folder (links out of it too)."""
+    identities: set[tuple[int, int]] = set()
+    for given in evidence:
+        path = Path(given)
+        files = walk(path, follow_links=True).files if path.is_dir() else [path] if path.is_file() else []
+        identities.update(_identity(file) for file in files)
+    return identities
