@@ -181,7 +181,7 @@ def _collect(archive: zipfile.ZipFile, path: Path, outer: tuple[str, ...], found
              budget: _Budget) -> None:
     """Add the files of ``archive`` (reached through the members ``outer``) to ``found``."""
     seen: set[str] = set()
-    for info in sorted(archive.infolist(), key=lambda info: _clean(info.filename)):
+    for info in sorted(archive.infolist(), key=lambda info: PurePosixPath(_clean(info.filename)).parts):
         names = (*outer, info.filename)
         shown = SEPARATOR.join(_clean(name) for name in names)
         _check_name(info.filename, path, shown)
@@ -191,8 +191,11 @@ def _collect(archive: zipfile.ZipFile, path: Path, outer: tuple[str, ...], found
         budget.spend(info, shown)
         if info.is_dir() or _clean(info.filename).endswith("/"):
             continue
-        with archive.open(info) as stream:
-            nested = stream.read(4) in _MAGIC
+        try:
+            with archive.open(info) as stream:
+                nested = stream.read(4) in _MAGIC
+        except ZIP_ERRORS as err:
+            raise CorruptInput(str(path), shown, "a member the zip can decompress", str(err)) from None
         if not nested:
             found.append(Member(path, names, info.file_size))
             continue
