@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -346,10 +347,13 @@ def case_relative(name: str, folder: Path) -> str:
     'certs/mail.cer'
     """
     base = folder.parent if folder.is_file() else folder
-    try:
-        return Path(name).resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return name
+    path = Path(name)
+    # as spelled first, then resolved: a link is named as the link (in the folder), never as its target
+    for inside, within in ((Path(os.path.abspath(path)), Path(os.path.abspath(base))),
+                           (path.parent.resolve() / path.name, base.resolve())):
+        if within == inside or within in inside.parents:
+            return inside.relative_to(within).as_posix()
+    return name
 
 
 def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:
