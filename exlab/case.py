@@ -22,10 +22,11 @@ True
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +39,8 @@ from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failu
 from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, evidence_servers, rows_of
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
-from exlab.evidence import Evidence, open_evidence
+from exlab.bundle import Member, bundle_members, is_bundle
+from exlab.evidence import Evidence, open_evidence, sha256_of, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
@@ -316,12 +318,14 @@ class Case:
         return head + self.summary()._repr_html_() + (self.unread._repr_html_() if len(self.unread) else "")
 
 
-def _sniff(path: Path, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
-    """The kind of one file, or None with the reason no reader took it."""
+def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
+    """The kind of one file (or zip member), or None with the reason no reader took it."""
     try:
         evidence = open_evidence(path)
     except OSError as err:
         return None, f"cannot be opened: {err.strerror or err}"
+    except ExlabError as err:
+        return None, f"cannot be opened: {err.problem}"
     try:
         if evidence.size == 0:
             return None, "empty file"
@@ -330,20 +334,26 @@ def _sniff(path: Path, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | 
                 return kind, ""
         return None, "no exlab reader recognises its content"
     finally:
-        evidence.stream.close()
+        evidence.close()
 
 
 def case_relative(name: str, folder: Path) -> str:
     """An evidence file's name as the case shows it: relative to the case folder, so that
     findings, reports and exports carry no path of the engineer's machine.
 
+    A case read from a zip names its members from the zip's folder (``bundle.zip!certs/fl.txt``).
+
     >>> case_relative("/home/ana/cases/ex01/certs/mail.cer", Path("/home/ana/cases/ex01"))
     'certs/mail.cer'
     """
-    try:
-        return Path(name).resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return name
+    base = folder.parent if folder.is_file() else folder
+    path = Path(name)
+    # as spelled first, then resolved: a link is named as the link (in the folder), never as its target
+    for inside, within in ((Path(os.path.abspath(path)), Path(os.path.abspath(base))),
+                           (path.parent.resolve() / path.name, base.resolve())):
+        if within == inside or within in inside.parents:
+            return inside.relative_to(within).as_posix()
+    return name
 
 
 def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:
@@ -362,8 +372,38 @@ def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> 
     return renamed
 
 
-def _files(folder: Path) -> list[Path]:
-    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+def _files(folder: Path, follow_links: bool) -> tuple[list[Path | Member], list[dict[str, str]]]:
+    """The files of a case folder, zips among them as their members, or the members of a case
+    zip; and what was passed over, with why (links out of the folder, zips refused)."""
+    if folder.is_file():
+        return list(bundle_members(folder)), []
+    found = walk(folder, follow_links=follow_links)
+    files: list[Path | Member] = []
+    unread = [{"file": str(path), "reason": why} for path, why in found.passed_over]
+    for path in found.files:
+        if not is_bundle(path):
+            files.append(path)
+            continue
+        try:
+            files.extend(bundle_members(path))
+        except ExlabError as err:
+            unread.append({"file": str(path), "reason": f"zip not read: {err}"})
+    return files, unread
+
+
+def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str]) -> ParseReport:
+    """A report of each zip the case's members came from: its SHA-256 and size (the members'
+    own are in the reports of the readers that read them).
+
+    >>> bundle_reports([Path("app.xml")], str).files
+    []
+    """
+    report = ParseReport()
+    for archive in dict.fromkeys(file.archive for file in files if isinstance(file, Member)):
+        with open(archive, "rb") as stream:
+            digest, size = sha256_of(stream)
+        report.add_file(name_in_case(str(archive)), sha256=digest, format="zip", size=size)
+    return report
 
 
 @warnings_once()
@@ -513,10 +553,13 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
     return server_fqdn, connector, inferred
 
 
-def discover(folder: str | Path, *, progress: Any = None) -> tuple[dict[str, list[Path]], list[dict[str, str]]]:
-    """Which files of ``folder`` (sub-folders too) each reader takes, by content; and the rest, with why.
+def discover(folder: str | Path, *, progress: Any = None,
+             follow_links: bool = False) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
+    """Which files of ``folder`` (sub-folders and zips too; or of a zip of evidence) each
+    reader takes, by content; and the rest, with why.
 
-    ``progress`` is a tqdm bar to advance once per file (or None).
+    A link leaving the folder is passed over with a warning naming it, unless
+    ``follow_links``. ``progress`` is a tqdm bar to advance once per file (or None).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -525,15 +568,18 @@ def discover(folder: str | Path, *, progress: Any = None) -> tuple[dict[str, lis
     "the lab case's answer, not evidence"
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise EvidenceNotFound(str(folder), expected="a folder of evidence exported from the Exchange server")
+    if not (folder.is_dir() or is_bundle(folder)):
+        raise EvidenceNotFound(str(folder), expected="a folder (or a .zip) of evidence exported from the Exchange server")
     kinds = evidence_kinds()
-    unread: list[dict[str, str]] = []
-    found: dict[str, list[Path]] = {}
-    for path in _files(folder):
+    files, unread = _files(folder, follow_links)
+    for row in unread:
+        warn_at(ExlabWarning(f"not read: {row['reason']}", case_relative(row["file"], folder)))
+    found: dict[str, list[Path | Member]] = {}
+    for path in files:
         if progress is not None:
             progress.update(1)
-        if path.name.lower() in SKIPPED_NAMES:
+        name = path.names[-1] if isinstance(path, Member) else path.name
+        if PurePosixPath(name.replace("\\", "/")).name.lower() in SKIPPED_NAMES:
             unread.append({"file": str(path), "reason": "the lab case's answer, not evidence"})
             continue
         kind, why = _sniff(path, kinds)
@@ -546,8 +592,12 @@ def discover(folder: str | Path, *, progress: Any = None) -> tuple[dict[str, lis
 
 def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
               roots: Any = None, tz: str | None = None, culture: str | None = None,
-              progress: bool = False) -> Case:
-    """Discover and read every piece of evidence in ``folder``.
+              progress: bool = False, follow_links: bool = False) -> Case:
+    """Discover and read every piece of evidence in ``folder`` (a folder, or a .zip of evidence
+    read in place: members named ``bundle.zip!certs/fl.txt``, the zip's SHA-256 in the reports).
+
+    Nothing outside the folder is read: a link (symlink, junction) leaving it is passed over
+    with a warning naming it and listed in ``unread``, unless ``follow_links``.
 
     ``roots`` is the trust anchors Exchange Online trusts (a PEM file; the lab's stand-in
     root for lab cases), ``tz`` the servers' time zone (for exports with local times, and
@@ -563,10 +613,10 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
             raise ExlabError(str(tz), "the time zone asked for", "an IANA time zone such as Europe/Warsaw") from None
     if culture is not None and culture not in DATE_FORMATS:
         raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
-    files = _files(folder) if folder.is_dir() else []
+    files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
     bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
     try:
-        found, unread = discover(folder, progress=bar)
+        found, unread = discover(folder, progress=bar, follow_links=follow_links)
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
                              f"one of: {what_exlab_reads()}",
@@ -596,7 +646,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
     frames = attribute_servers(frames, server_fqdn=server_fqdn)
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
-    reports = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
+    reports = bundle_reports(files, name_in_case).extend(f.attrs.get("parse_report", ParseReport())
+                                                         for f in frames.values())
     case = Case(folder=folder, frames=frames, reports=reports,
                 unread=pd.DataFrame(unread, columns=["file", "reason", "kind"]).astype({"kind": "string"}),
                 server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)

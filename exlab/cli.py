@@ -4,7 +4,9 @@ Each command module offers ``add_parser(subparsers)``, which registers its parse
 sets ``func`` (taking the parsed arguments, returning the exit code).
 
 Warnings go to standard error, one line each naming the evidence file and the place in
-it, so standard output holds only what was asked for (``--json -``: JSON alone).
+it, so standard output holds only what was asked for (``--json -``: JSON alone). Evidence
+names and text reach the terminal through ``exlab.commands.terminal.visible``: a control
+character in a file name is shown as its escape, never acted on.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import warnings
 from typing import TextIO
 
 from exlab import __version__
+from exlab.commands.terminal import visible
 from exlab.errors import ExlabError, ExlabWarning
 
 COMMANDS = ("events", "certs", "lab", "investigate", "report")
@@ -40,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"exlab.commands.{name}").add_parser(subparsers)
     return parser
+
+
+def add_link_option(parser: argparse.ArgumentParser) -> None:
+    """``--follow-links``: read what links in the evidence folders point to outside them.
+
+    >>> parser = argparse.ArgumentParser(); add_link_option(parser)
+    >>> parser.parse_args(["--follow-links"]).follow_links
+    True
+    """
+    parser.add_argument("--follow-links", action="store_true",
+                        help="follow links (symlinks, junctions) leading out of the evidence folders; "
+                             "by default they are passed over with a warning")
 
 
 class WarningPrinter:
@@ -67,7 +82,7 @@ class WarningPrinter:
                 else f"{category.__name__}: {message}")
         if text not in self.shown:
             self.shown.add(text)
-            print(f"warning: {text}", file=self.stream or sys.stderr)
+            print(f"warning: {visible(text)}", file=self.stream or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,14 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return int(args.func(args) or 0)
         except ExlabError as err:
-            print(f"exlab: {err}", file=sys.stderr)
+            print(f"exlab: {visible(err, lines=True)}", file=sys.stderr)
             return err.exit_code
         except BrokenPipeError:
             # the reader of our output went away (``exlab events ... | head``): not an error
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
             return 0
         except OSError as err:   # a file exlab could not open or write (permissions, a missing folder)
-            print(f"exlab: {err.filename}: {err.strerror}" if err.filename else f"exlab: {err}", file=sys.stderr)
+            print(f"exlab: {visible(err.filename)}: {err.strerror}" if err.filename else f"exlab: {visible(err)}",
+                  file=sys.stderr)
             return 1
 
 

@@ -1,8 +1,11 @@
 """Opening evidence read-only: paths, folders and file objects, each hashed.
 
-Every reader goes through :func:`iter_evidence`, which expands folders, opens files
-for reading only, and hashes each one (SHA-256) before a byte of it is parsed.
-Nothing is ever written next to the evidence.
+Every reader goes through :func:`iter_evidence`, which expands folders and zips of
+evidence (:mod:`exlab.bundle`: members read in place, never extracted), opens files for
+reading only, and hashes each one (SHA-256) before a byte of it is parsed. A folder is
+read within itself: a link (symlink, junction) whose target lies outside it is passed
+over with a warning naming the link, unless ``follow_links``; a file named by the user
+is read wherever it is. Nothing is ever written next to the evidence, nor over it.
 
 >>> import io
 >>> [e.name for e in iter_evidence(io.BytesIO(b"hello"))]
@@ -16,14 +19,18 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, NamedTuple, Union
 
-from exlab.errors import EvidenceChanged, EvidenceNotFound, ExlabError
+from exlab.bundle import ZIP_ERRORS, Member, bundle_members, is_bundle, member_of, open_member
+from exlab.errors import CorruptInput, EvidenceChanged, EvidenceNotFound, ExlabError, ExlabWarning
+from exlab.parse_report import warn_at
 
-Source = Union[str, os.PathLike, BinaryIO]
+Source = Union[str, os.PathLike, BinaryIO, Member]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
 
 _HASH_BLOCK = 1 << 20
@@ -33,9 +40,10 @@ _HASH_BLOCK = 1 << 20
 class Evidence:
     """One evidence file, open for reading, with its hash.
 
-    ``name`` is what reports show (the path as given, or the stream's name);
-    ``path`` is set for files on disk; ``stream`` is positioned at the start;
-    ``stamp`` says which file, of what size and age, was hashed (:func:`file_stamp`).
+    ``name`` is what reports show (the path as given, ``bundle.zip!member`` for a member
+    of a zip, or the stream's name); ``path`` is set for files on disk; ``stream`` is
+    positioned at the start; ``stamp`` says which file, of what size and age, was hashed
+    (:func:`file_stamp`); ``closing`` holds what a zip member's stream needs open.
     """
 
     name: str
@@ -44,6 +52,14 @@ class Evidence:
     stream: BinaryIO
     path: Path | None = None
     stamp: tuple | None = None   # file_stamp() when it was hashed (files on disk)
+    closing: ExitStack | None = None
+
+    def close(self) -> None:
+        """Close what exlab opened for this evidence (a stream the caller gave stays open)."""
+        if self.path is not None:
+            self.stream.close()
+        if self.closing is not None:
+            self.closing.close()
 
     def head(self, size: int = 4096) -> bytes:
         """The first ``size`` bytes, leaving the stream at the start."""
@@ -65,27 +81,95 @@ def sha256_of(stream: BinaryIO) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def expand(sources: Sources) -> list[Source]:
-    """Paths and streams in a stable order: folders become their files, sorted, recursively."""
+class Walk(NamedTuple):
+    """A folder's files (sorted) and what was passed over in it, each with why."""
+
+    files: list[Path]
+    passed_over: list[tuple[Path, str]]
+
+
+def walk(folder: str | os.PathLike, *, follow_links: bool = False) -> Walk:
+    """The regular files of ``folder`` and its sub-folders (hidden names left out), never
+    leaving it: a link (symlink, junction) whose target is outside the folder, a link to
+    nothing and anything not a regular file (a pipe, a device) are passed over with why.
+    ``follow_links`` follows links out of the folder (each folder once: no loop).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "app.xml").write_text("<Events/>")
+    >>> (folder / "ca.pem").symlink_to("/etc/hostname")
+    >>> found = walk(folder)
+    >>> [f.name for f in found.files], [(p.name, why) for p, why in found.passed_over]
+    (['app.xml'], [('ca.pem', 'a link to a file outside the folder: not followed (follow_links reads it)')])
+    """
+    root = Path(folder)
+    inside = root.resolve()
+    files: list[Path] = []
+    passed_over: list[tuple[Path, str]] = []
+    seen: set[tuple[int, int]] = set()
+
+    def visit(directory: Path) -> None:
+        status = directory.stat()
+        if (status.st_dev, status.st_ino) in seen:
+            return
+        seen.add((status.st_dev, status.st_ino))
+        for entry in sorted(os.scandir(directory), key=lambda entry: entry.name):
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                continue
+            target = path.resolve()
+            leaves = target != inside and inside not in target.parents
+            try:
+                status = path.stat()
+            except OSError:
+                passed_over.append((path, "a link to nothing (its target does not exist)"))
+                continue
+            kind = "folder" if stat.S_ISDIR(status.st_mode) else "file"
+            if leaves and not follow_links:
+                passed_over.append((path, f"a link to a {kind} outside the folder: not followed "
+                                          "(follow_links reads it)"))
+            elif kind == "folder":
+                visit(path)
+            elif stat.S_ISREG(status.st_mode):
+                files.append(path)
+            else:
+                passed_over.append((path, "not a regular file (a pipe, a socket or a device)"))
+
+    visit(root)
+    return Walk(sorted(files), passed_over)
+
+
+def expand(sources: Sources, *, follow_links: bool = False) -> list[Source]:
+    """Paths, zip members and streams in a stable order: folders become their files, sorted,
+    recursively (:func:`walk`: what it passes over is warned, naming the link), and zips
+    (by content) their members (:mod:`exlab.bundle`); ``zip!member`` names one member."""
     items = list(sources) if isinstance(sources, (list, tuple)) else [sources]
     out: list[Source] = []
     for item in items:
-        if hasattr(item, "read"):
+        if hasattr(item, "read") or isinstance(item, Member):
             out.append(item)
             continue
         path = Path(item)
         if path.is_dir():
-            out.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+            found = walk(path, follow_links=follow_links)
+            for passed, why in found.passed_over:
+                warn_at(ExlabWarning(f"not read: {why}", str(passed)))
+            for file in found.files:
+                out.extend(bundle_members(file) if is_bundle(file) else [file])
         elif path.is_file():
-            out.append(path)
+            out.extend(bundle_members(path) if is_bundle(path) else [path])
+        elif (member := member_of(str(item))) is not None:
+            out.append(member)
         else:
             raise EvidenceNotFound(str(path), expected="an existing file or folder")
     return out
 
 
-def split_folders(paths: list[str], belongs: Callable[[Path], bool]) -> tuple[list[Source], list[Path]]:
+def split_folders(paths: list[str], belongs: Callable[[Path], bool], *,
+                  follow_links: bool = False) -> tuple[list[Source], list[Path]]:
     """The files to read and the ones passed over: every file named is read; of the files in
-    named folders, those ``belongs`` accepts are read and the others passed over.
+    named folders (and zips), those ``belongs`` accepts are read and the others passed over
+    (links out of a folder too, with a warning, unless ``follow_links``).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -98,20 +182,28 @@ def split_folders(paths: list[str], belongs: Callable[[Path], bool]) -> tuple[li
     files: list[Source] = []
     passed_over: list[Path] = []
     for path in paths:
-        if not Path(path).is_dir():
+        if not (Path(path).is_dir() or is_bundle(path)):
             files.extend(expand(path))
             continue
-        for candidate in expand(path):
+        for candidate in expand(path, follow_links=follow_links):
             (files if belongs(candidate) else passed_over).append(candidate)
     return files, passed_over
 
 
 def open_evidence(source: Source) -> Evidence:
-    """Open one path (read-only) or wrap one binary stream, and hash it.
+    """Open one path (read-only) or zip member, or wrap one binary stream, and hash it.
 
     A stream that cannot seek is read into memory first, so it can be hashed and parsed.
-    The caller closes ``evidence.stream`` for paths (streams given by the caller stay theirs).
+    The caller calls ``evidence.close()`` (streams given by the caller stay theirs).
     """
+    if isinstance(source, Member):
+        stream, closing = open_member(source)
+        try:
+            digest, size = sha256_of(stream)
+        except ZIP_ERRORS as err:
+            closing.close()
+            raise CorruptInput(str(source), None, "a member the zip can decompress", str(err)) from None
+        return Evidence(name=str(source), sha256=digest, size=size, stream=stream, closing=closing)
     if hasattr(source, "read"):
         stream = source
         if not (hasattr(stream, "seekable") and stream.seekable()):
@@ -125,6 +217,20 @@ def open_evidence(source: Source) -> Evidence:
     digest, size = sha256_of(stream)
     return Evidence(name=str(source), sha256=digest, size=size, stream=stream, path=path,
                     stamp=file_stamp(stream))
+
+
+def read_head(source: str | os.PathLike | Member, size: int = 64 * 1024) -> bytes:
+    """The first ``size`` bytes of a file or zip member, unhashed (to tell what it holds).
+
+    >>> read_head(__file__, 3) == b'"' * 3
+    True
+    """
+    if isinstance(source, Member):
+        stream, closing = open_member(source)
+        with closing:
+            return stream.read(size)
+    with open(source, "rb") as handle:
+        return handle.read(size)
 
 
 def file_stamp(stream: BinaryIO) -> tuple:
@@ -160,13 +266,13 @@ def iter_evidence(sources: Sources) -> Iterator[Evidence]:
         try:
             yield evidence
         finally:
-            if evidence.path is not None:
-                evidence.stream.close()
+            evidence.close()
 
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
     """``target`` resolved, once it is sure that writing it leaves the evidence as exported:
-    not inside an evidence folder, not beside an evidence file. Else an ExlabError.
+    not inside an evidence folder, not beside an evidence file (or zip), and not the same
+    file as any evidence file (by device and inode: a hard link or a link to it). Else an ExlabError.
 
     >>> import tempfile
     >>> case = Path(tempfile.mkdtemp()) / "case"
@@ -184,4 +290,23 @@ def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike
         if path == source or folder in path.parents:
             raise ExlabError(str(target), expected="an output path outside the evidence folder",
                              detail="exlab never writes next to the evidence")
+    if path.exists() and _identity(path) in _evidence_identities(evidence):
+        raise ExlabError(str(target), expected="an output path that is not an evidence file",
+                         detail="it is the same file as one of the evidence (a hard link): writing it "
+                                "would overwrite the evidence")
     return path
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+def _evidence_identities(evidence: list[str | os.PathLike] | tuple) -> set[tuple[int, int]]:
+    """Device and inode of every evidence file named or in a named folder (links out of it too)."""
+    identities: set[tuple[int, int]] = set()
+    for given in evidence:
+        path = Path(given)
+        files = walk(path, follow_links=True).files if path.is_dir() else [path] if path.is_file() else []
+        identities.update(_identity(file) for file in files)
+    return identities

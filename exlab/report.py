@@ -32,6 +32,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 
 from exlab import __version__
 from exlab.errors import EvidenceNotFound, ExlabError
+from exlab.bundle import is_bundle
 from exlab.evidence import outside_evidence
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,8 @@ def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: st
     Refuses to write inside the evidence folder: evidence stays as it was exported.
     """
     case_folder = Path(case_folder).resolve()
-    if not case_folder.is_dir():
-        raise EvidenceNotFound(str(case_folder), expected="a folder of exported evidence")
+    if not (case_folder.is_dir() or is_bundle(case_folder)):
+        raise EvidenceNotFound(str(case_folder), expected="a folder (or .zip) of exported evidence")
     output = outside_evidence(output, [case_folder])
     parameters = {
         "case_folder": str(case_folder),

@@ -135,3 +135,24 @@ def test_a_file_the_system_refuses_exits_1_naming_it(tmp_path, capsys):
     target = blocker / "diagnosis.json"
     assert main(["investigate", str(SAMPLES / "northwind-quiet"), "--json", str(target)]) == 1
     _one_error_line(capsys.readouterr().err, str(target), "Not a directory")
+
+
+def test_control_characters_in_file_names_and_evidence_text_reach_the_terminal_as_escapes(tmp_path, capsys):
+    from exlab.lab.event_exports import write_winevent_json
+
+    evidence = tmp_path / "case"
+    evidence.mkdir()
+    write_winevent_json(evidence / "app\x1b[2J.json", [{"time_created": 0, "provider": "Evil\x1b]0;pwned\x07\rP",
+                                                        "computer": "EX01\u202e", "event_id": 1, "data": {}}])
+    (evidence / "gone\x1b[31m.json").symlink_to(tmp_path / "nowhere.json")
+    assert main(["events", str(evidence)]) == 0
+    out, err = capsys.readouterr()
+    assert "Evil\\x1b]0;pwned\\x07\\rP" in out
+    assert "EX01\\u202e" in out
+    assert "gone\\x1b[31m.json" in err
+    (evidence / "bad\r.evtx").write_bytes(b"ElfFile\x00" + bytes(100))   # a truncated .evtx header: refused
+    assert main(["events", str(evidence / "bad\r.evtx")]) == 1
+    out2, err2 = capsys.readouterr()
+    assert "bad\\r.evtx" in err2
+    for text in (out, err, out2, err2):
+        assert not any(char in text for char in "\x1b\x07\r\u202e")

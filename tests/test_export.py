@@ -207,3 +207,27 @@ def test_any_text_comes_back_from_csv_neutralised_and_from_json_as_is(tmp_path_f
     [row] = list(csv.DictReader((folder / "a.csv").open(encoding="utf-8", newline="")))
     assert row == {"text": neutralise(text), "names": neutralise(f"{text}; x")}
     assert json.loads((folder / "a.jsonl").read_text(encoding="utf-8")) == {"text": text, "names": [text, "x"]}
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    (" =1+1", "' =1+1"),                              # a leading space
+    ("  \t@SUM(1)", "'  \t@SUM(1)"),                  # spaces then a tab
+    ("\n=1+1", "'\n=1+1"),                            # a line feed first
+    ("\r\n-2+3", "'\r\n-2+3"),
+    ("\u00a0=1+1", "'\u00a0=1+1"),                    # NBSP
+    ("\u200b=1+1", "'\u200b=1+1"),                    # zero-width space
+    ("\ufeff\u2060+1", "'\ufeff\u2060+1"),            # BOM and word joiner
+    ("\0=1", "'\0=1"),                                # NUL
+    ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),              # full-width equals
+    ("\uff0b1", "'\uff0b1"), ("\uff0d1", "'\uff0d1"), ("\uff20SUM(1)", "'\uff20SUM(1)"),
+    ("\ufe66SUM(A1)", "'\ufe66SUM(A1)"),              # small form equals
+    ("IIS;=1+1", "IIS;'=1+1"),                        # a ;-locale cell starting a formula
+    ("IIS; \u00a0@SUM(1); SMTP", "IIS;' \u00a0@SUM(1); SMTP"),
+    ("=a;-b", "'=a;'-b"),
+    ("IIS; SMTP", "IIS; SMTP"), ("a; b; ", "a; b; "), ("EX01 =", "EX01 ="), ("", ""), ("\u00a0EX01", "\u00a0EX01"),
+])
+def test_csv_neutralisation_covers_blanks_invisibles_full_width_and_semicolon_lists(cell, written, tmp_path):
+    assert neutralise(cell) == written
+    write_export(pd.DataFrame({"text": pd.array([cell], dtype="string")}), tmp_path / "n.csv")
+    [row] = list(csv.DictReader((tmp_path / "n.csv").open(encoding="utf-8", newline="")))
+    assert row["text"] == written

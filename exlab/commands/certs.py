@@ -31,6 +31,8 @@ from exlab.certs.compare import compare_issuers
 from exlab.certs.reader import detect_format, read_certs
 from exlab.certs.trust import judge_trust, judgement_time, present
 from exlab.commands.export import export_target, utc_text, write_export
+from exlab.cli import add_link_option
+from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders
@@ -59,6 +61,7 @@ def add_parser(subparsers) -> None:
                         help="the server's culture (e.g. en-AU, en-GB, de-DE), for exports whose dates do not "
                              "tell day from month")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE (.csv, .parquet or .jsonl)")
+    add_link_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     """Read, judge, print, write; returns the exit code."""
     output = export_target(args.output, args.paths)
     at = _time(args.at)
-    files, passed_over = certificate_files(args.paths)
+    files, passed_over = certificate_files(args.paths, follow_links=args.follow_links)
     if not files:
         raise NoEvidence(", ".join(args.paths), None, "a certificate file or a Get-ExchangeCertificate export",
                          f"{len(passed_over)} file(s) looked at, none holds one")
@@ -82,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
         print(listing_text(table, at))
     if output is not None:
         write_export(table, output)
-        print(f"\nwrote {len(table)} row(s) to {output}")
+        print(f"\nwrote {len(table)} row(s) to {visible(output)}")
     return 0
 
 
-def certificate_files(paths: list[str]) -> tuple[list[Path], list[Path]]:
+def certificate_files(paths: list[str], *, follow_links: bool = False) -> tuple[list[Path], list[Path]]:
     """Every file named, and the certificate files and exports found in folders (others passed over).
 
     >>> import tempfile
@@ -98,7 +101,7 @@ def certificate_files(paths: list[str]) -> tuple[list[Path], list[Path]]:
     >>> [f.name for f in files], [f.name for f in passed_over]
     (['root.cer'], ['notes.txt'])
     """
-    return split_folders(paths, _holds_certificates)
+    return split_folders(paths, _holds_certificates, follow_links=follow_links)
 
 
 def _holds_certificates(path: Path) -> bool:
@@ -109,7 +112,7 @@ def _holds_certificates(path: Path) -> bool:
     except UnsupportedFormat:
         return False
     finally:
-        evidence.stream.close()
+        evidence.close()
 
 
 def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
@@ -185,5 +188,4 @@ def _services(row: dict) -> str:
 
 def _clean(value: Any) -> str:
     """Evidence text for the terminal: control characters shown as escapes, never interpreted."""
-    text = "" if present(value) is None else str(value)
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return visible(None if present(value) is None else value)

@@ -26,13 +26,16 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from exlab.bundle import Member
+from exlab.cli import add_link_option
 from exlab.commands.export import export_target, utc_text, write_export
+from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
 from exlab.events.reader import FORMATS, read_events
 from exlab.events.schema import empty_events_frame
-from exlab.evidence import split_folders
+from exlab.evidence import read_head, split_folders
 from exlab.parse_report import ParseReport
 
 PROGRESS_BYTES = 64 << 20   # show a progress bar over files when the inputs add up to this
@@ -58,6 +61,7 @@ def add_parser(subparsers) -> None:
                         help="the server's culture (e.g. en-AU, en-GB, de-DE), for CSV/TXT exports whose dates "
                              "do not tell day from month")
     parser.add_argument("-o", "--output", help="write the events to FILE (.csv, .parquet or .jsonl)")
+    add_link_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -70,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     _ = write_wevtutil_xml(Path(folder) / "app.xml", [{"time_created": 0, "provider": "P", "event_id": 1}])
     ...     code = run(argparse.Namespace(paths=[folder], event_id=None, provider=None, since=None, until=None,
-    ...                                   engine="auto", workers=None, tz=None, culture=None, output=None))
+    ...                                   engine="auto", workers=None, tz=None, culture=None, output=None,
+    ...                                   follow_links=False))
     1 event(s) from 1 file(s).
     <BLANKLINE>
     Events by provider and event id:
@@ -86,15 +91,15 @@ def run(args: argparse.Namespace) -> int:
     output = export_target(args.output, args.paths)
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
-    files, passed_over = split_folders(args.paths, _is_event_export)
+    files, passed_over = split_folders(args.paths, _is_event_export, follow_links=args.follow_links)
     if not files:
         raise NoEvidence(", ".join(args.paths), None, f"an event export ({', '.join(m.FORMAT for m in FORMATS)})",
                          f"{len(passed_over)} file(s) looked at, none is one")
     frame = _read_all(files, args)
-    print(summary(frame, passed_over=passed_over))
+    print(visible(summary(frame, passed_over=passed_over), lines=True))
     if output is not None:
         write_export(frame, output)
-        print(f"Wrote {len(frame):,} events to {output}")
+        print(f"Wrote {len(frame):,} events to {visible(output)}")
     return 0
 
 
@@ -145,10 +150,9 @@ def _check_time(option: str, value: str | None) -> None:
         raise ExlabError(option, None, "an ISO 8601 time such as 2025-03-20T09:00:00Z", f"got {value!r}") from None
 
 
-def _is_event_export(path: Path) -> bool:
-    """Whether a file found in a folder is an event export, by its head (read_events hashes what it reads)."""
-    with open(path, "rb") as handle:
-        head = handle.read(64 * 1024)
+def _is_event_export(path: Path | Member) -> bool:
+    """Whether a file found in a folder (or a zip) is an event export, by its head."""
+    head = read_head(path)
     return bool(head) and any(module.detect(head) for module in FORMATS)
 
 

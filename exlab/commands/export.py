@@ -16,7 +16,9 @@ text                          neutralised             as is                  as 
 ISO text keeps every digit: 7 fractional digits (Windows' 100-ns ticks) when there is a
 fraction, 9 when a time is finer than 100 ns, none on a whole second. CSV is UTF-8
 without BOM and with CRLF line ends (as Excel writes it); a CSV cell that a spreadsheet
-would run as a formula gets a leading ``'``, and a lone UTF-16 surrogate (from a
+would run as a formula gets a leading ``'`` (:func:`neutralise`: OWASP's rule, widened to
+blanks and invisible characters before the formula sign, full-width signs, and the parts of
+a ``;``-separated list as a ``;``-locale Excel splits them), and a lone UTF-16 surrogate (from a
 damaged record) is written as a ``\\udcXX`` escape. JSON Lines keep such a surrogate as
 a JSON escape. The frame's ``attrs`` (the parse report) are never written, nor its index.
 
@@ -46,7 +48,12 @@ from exlab.events.system_time import format_system_time
 from exlab.evidence import outside_evidence
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: signs a spreadsheet starts a formula with: ASCII, full-width (East Asian input) and small forms
+FORMULA_SIGNS = "=+-@" "\uff1d\uff0b\uff0d\uff20" "\ufe66\ufe62\ufe63\ufe6b"
+#: characters a cell may start with that a spreadsheet skips or that hide what follows
+#: (besides every Unicode blank): NUL and the zero-width characters
+INVISIBLE = "\0\u200b\u200c\u200d\u2060\ufeff\u180e"
+_LIST_SEPARATOR = ";"   # the list separator of the locales (de-DE, fr-FR, ...) where Excel splits CSV lines on it
 _WHOLE_SECOND = ".0000000Z"
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
@@ -88,12 +95,30 @@ def write_export(table: pd.DataFrame, output: str | Path) -> None:
 def neutralise(cell: Any) -> Any:
     """A CSV cell a spreadsheet will show as text, never run as a formula.
 
+    A cell gets a leading ``'`` when it starts with a formula sign (``=+-@``, full-width
+    ``＝＋－＠`` and their small forms), also behind blanks (spaces, tabs, CR, LF, NBSP, ...)
+    or invisible characters (zero-width, NUL), or when it starts with a tab, CR or LF itself.
+    A part after a ``;`` (where a ``;``-locale spreadsheet starts a new cell) that would start
+    a formula gets a ``'`` after its ``;``.
+
     >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-1"), neutralise("EX01"), neutralise(7)
     ('\\'=HYPERLINK("http://x")', "'-1", 'EX01', 7)
+    >>> neutralise(" \\u00a0\\u200b=1+1"), neutralise("\\uff1dSUM(A1)"), neutralise("IIS;=1+1; SMTP")
+    ("' \\xa0\\u200b=1+1", "'＝SUM(A1)", "IIS;'=1+1; SMTP")
     """
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
+    if not isinstance(cell, str):
+        return cell
+    return _LIST_SEPARATOR.join(_quoted(part) for part in cell.split(_LIST_SEPARATOR))
+
+
+def _quoted(text: str) -> str:
+    """``text`` with a leading ``'`` if it would start a formula (see :func:`neutralise`)."""
+    if text.startswith(("\t", "\r", "\n")):
+        return "'" + text
+    shown = text
+    while shown and (shown[0] in INVISIBLE or shown[0].isspace()):
+        shown = shown[1:]
+    return "'" + text if shown.startswith(tuple(FORMULA_SIGNS)) else text
 
 
 def utc_text(stamp: datetime | pd.Timestamp | np.datetime64) -> str:

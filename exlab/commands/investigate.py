@@ -28,6 +28,8 @@ import pandas as pd
 from exlab.analysis.diagnose import Diagnosis
 from exlab.case import Case, open_case
 from exlab.cultures import DATE_FORMATS
+from exlab.cli import add_link_option
+from exlab.commands.terminal import visible
 from exlab.evidence import outside_evidence
 
 
@@ -48,8 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "investigate", help="diagnose a case folder: is it KB 2888788, and what to run to fix it",
         description="Read every piece of evidence in FOLDER, diagnose KB 2888788 and its look-alikes, "
                     "and print the verdict, the key evidence and the commands.")
-    parser.add_argument("folder", help="the folder of exported evidence")
+    parser.add_argument("folder", help="the folder (or .zip) of exported evidence")
     add_case_options(parser)
+    add_link_option(parser)
     parser.add_argument("--json", metavar="FILE",
                         help="write the diagnosis as JSON to FILE ('-': only the JSON to stdout, the summary to stderr)")
     parser.add_argument("--report", metavar="FILE",
@@ -107,7 +110,7 @@ def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis
     print("\nrendering the report ...", file=human)
     path = write_report(case.folder, args.report, server_fqdn=args.fqdn, connector=args.connector,
                         roots=args.roots, tz=args.tz, culture=args.culture)
-    print(f"report written to {path}", file=human)
+    print(f"report written to {visible(path)}", file=human)
 
 
 OUTPUTS: tuple[Callable[[argparse.Namespace, Case, Diagnosis, TextIO], None], ...] = (write_json, write_html_report)
@@ -120,13 +123,14 @@ def run(args: argparse.Namespace) -> int:
         if target and target != "-":
             outside_evidence(target, [args.folder])
     case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
-                     tz=args.tz, culture=args.culture, progress=sys.stderr.isatty())
+                     tz=args.tz, culture=args.culture, progress=sys.stderr.isatty(),
+                     follow_links=args.follow_links)
     diagnosis = case.diagnose()
-    print(case_summary(case), file=human)
+    print(visible(case_summary(case), lines=True), file=human)
     print(file=human)
-    print(diagnosis, file=human)
+    print(visible(diagnosis, lines=True), file=human)
     for output in OUTPUTS:
         output(args, case, diagnosis, sys.stdout)
     if args.json and args.json != "-":
-        print(f"\ndiagnosis written to {args.json}", file=human)
+        print(f"\ndiagnosis written to {visible(args.json)}", file=human)
     return 0

@@ -7,6 +7,7 @@ import sys
 
 from exlab.case import discover, what_exlab_reads
 from exlab.commands.investigate import add_case_options
+from exlab.commands.terminal import visible
 from exlab.errors import NoEvidence
 from exlab.report import write_report
 
@@ -27,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence (before the notebook starts), render, say where it went."""
     if not discover(args.folder)[0]:
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
-    print(f"exlab: investigating {args.folder} ...", file=sys.stderr)
+    print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,
                         roots=args.roots, tz=args.tz, culture=args.culture)
-    print(f"exlab: report written to {path}", file=sys.stderr)
+    print(f"exlab: report written to {visible(path)}", file=sys.stderr)
     return 0
