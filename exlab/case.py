@@ -410,10 +410,14 @@ def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str
 def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | None,
           unread: list[dict[str, str]]) -> pd.DataFrame | None:
     """All files of one kind in one read; if a file is refused, file by file, the refused ones
-    listed as unread with the reader's error (the rest of the case is still read)."""
+    listed as unread with the reader's error (the rest of the case is still read).
+
+    A reader that fails with anything but an ExlabError has a bug: the file is still listed as
+    unread (with the exception's type and message) so the case gets its verdict, and the bug is
+    logged with its traceback."""
     try:
         return kind.read(paths, tz, culture)
-    except ExlabError:
+    except Exception:  # noqa: BLE001 - read file by file below, each failure listed
         pass
     frames = []
     for path in paths:
@@ -422,6 +426,12 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
         except ExlabError as err:
             warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
             unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}", "kind": kind.name})
+        except Exception as err:  # noqa: BLE001 - a reader's bug must not cost the case its verdict
+            log.exception("the %s reader failed on %s (a bug in exlab)", kind.name, path)
+            bug = f"{type(err).__name__}: {err}"
+            warn_at(ExlabWarning(f"not read: the {kind.name} reader failed ({bug})", str(path)))
+            unread.append({"file": str(path), "reason": f"the {kind.name} reader failed on it (a bug in exlab, "
+                           f"{bug})", "kind": kind.name})
     if not frames:
         return None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

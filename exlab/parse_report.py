@@ -79,7 +79,7 @@ def warn_at(warning: ExlabWarning) -> None:
 class Loss:
     """One thing that could not be read: a record or a whole chunk."""
 
-    kind: str      # "record" or "chunk"
+    kind: str      # "record", "chunk", or "value" (read as NA, the row kept)
     where: str     # e.g. "chunk 3, record 812 at offset 0x2a10"
     reason: str
 
@@ -158,6 +158,10 @@ class FileReport:
     def chunks_skipped(self) -> int:
         return sum(1 for loss in self.losses if loss.kind == "chunk")
 
+    @property
+    def values_nulled(self) -> int:
+        return sum(1 for loss in self.losses if loss.kind == "value")
+
     def skip_record(self, where: str, reason: str) -> None:
         """Count a record that could not be read."""
         self.losses.append(Loss("record", where, reason))
@@ -165,6 +169,10 @@ class FileReport:
     def skip_chunk(self, where: str, reason: str) -> None:
         """Count a chunk (a block of records) that could not be read."""
         self.losses.append(Loss("chunk", where, reason))
+
+    def null_value(self, where: str, reason: str) -> None:
+        """Count a value read as NA because its column cannot hold it (the row is kept)."""
+        self.losses.append(Loss("value", where, reason))
 
     def absorb(self, part: FileReport) -> None:
         """Add what the read of a part of this file counted (chunks read by another process).
@@ -237,7 +245,8 @@ class FileReport:
         if not self.losses:
             return
         first = self.losses[0]
-        self.warn(f"skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s), the first "
+        nulled = f" and read {self.values_nulled} value(s) as NA" if self.values_nulled else ""
+        self.warn(f"skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s){nulled}, the first "
                   f"here: {first.reason}. See the parse report.", first.where, DataLossWarning)
 
 
@@ -295,6 +304,7 @@ class ParseReport:
                     "records_read": f.records_read,
                     "records_skipped": f.records_skipped,
                     "chunks_skipped": f.chunks_skipped,
+                    "values_nulled": f.values_nulled,
                     "assumed_tz": f.assumed_tz,
                     "warnings": len(f.warnings),
                     "first_loss": f"{f.losses[0].where}: {f.losses[0].reason}" if f.losses else None,
@@ -303,7 +313,7 @@ class ParseReport:
                 for f in self.files
             ],
             columns=["file", "sha256", "format", "engine", "size", "records_read", "records_skipped",
-                     "chunks_skipped", "assumed_tz", "warnings", "first_loss", *_ACCOUNT_COLUMNS],
+                     "chunks_skipped", "values_nulled", "assumed_tz", "warnings", "first_loss", *_ACCOUNT_COLUMNS],
         )
         return frame.astype({name: "Int64" for name in _ACCOUNT_COUNTS} | {"truncated": "boolean"})
 

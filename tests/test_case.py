@@ -118,6 +118,32 @@ def test_a_refused_file_is_listed_unread_and_the_rest_still_read(folder):
     assert "#Fields" in reasons["SEND20250321-1.LOG"]
 
 
+def test_a_reader_failing_with_a_bug_costs_only_its_file(folder, monkeypatch):
+    """Any exception of a reader (a bug, not a refusal) lists that file as unread with the
+    exception's type and message, warned naming the file; the rest of the case is read."""
+    import exlab.transport.tracking_log as tracking_log
+    root, facts = folder
+    copy = root / "MessageTracking" / "MSGTRK20250321-1.LOG"
+    copy.write_bytes((root / "MessageTracking" / "MSGTRK20250320-1.LOG").read_bytes())
+    read = tracking_log.read_tracking_log
+
+    def buggy(paths, *args, **kwargs):
+        if any(Path(p).name == copy.name for p in paths):
+            raise TypeError("int() argument must be a string")
+        return read(paths, *args, **kwargs)
+
+    monkeypatch.setattr(tracking_log, "read_tracking_log", buggy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        case = exlab.open_case(root)
+    assert case.tracking["event_id"].tolist() == ["DEFER"]
+    assert case.diagnose().verdict == "confirmed"
+    reasons = {Path(row.file).name: row.reason for row in case.unread.itertuples()}
+    assert reasons[copy.name] == ("the tracking reader failed on it (a bug in exlab, "
+                                  "TypeError: int() argument must be a string)")
+    assert [w.message.source for w in caught if "TypeError" in str(w.message)] == [str(copy)]
+
+
 def test_a_folder_of_refused_files_only_says_why_each_was_refused(tmp_path):
     (tmp_path / "SEND20250321-1.LOG").write_bytes(BROKEN_LOG)
     with pytest.raises(EvidenceNotFound) as caught:

@@ -19,11 +19,14 @@ Timestamp('2023-11-14 22:13:20.123456700+0000', tz='UTC')
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from exlab.value_ranges import count_lost, fit_integers, fits
 
 # column -> dtype, in the order of the public contract (DESIGN.md), plus record_number:
 # the record header's number, which exported logs renumber (record_id keeps the original).
@@ -62,27 +65,42 @@ def events_frame(rows: Iterable[Row] | Mapping[str, list], report: Any = None) -
     else:
         rows = list(rows)
         columns = {name: [row.get(name) for row in rows] for name in COLUMNS}
+    lost: dict[str, list[int]] = {}
     frame = pd.DataFrame(
         {
-            name: _column(name, values)
+            name: _column(name, values, lost)
             for name, values in columns.items()
         }
     )
+    if any(lost.values()):
+        count_lost(report, columns["source"], partial(_place, columns),
+                   {name: (columns[name], places) for name, places in lost.items() if places})
     if report is not None:
         frame.attrs["parse_report"] = report
     return frame
 
 
-def _column(name: str, values: list) -> pd.Series:
+def _column(name: str, values: list, lost: dict[str, list[int]]) -> pd.Series:
+    """The typed column; the places of values it cannot hold (read as NA) go to ``lost[name]``."""
     dtype = DTYPES[name]
     if name == "time_created":
-        ints = _integers(values, "Int64")
+        ints = _integers(values, "Int64", lost.setdefault(name, []))
         return pd.Series(pd.to_datetime(ints.to_numpy(dtype="int64", na_value=pd.NaT.value), unit="ns", utc=True))
     if dtype == "object":
         return pd.Series(values, dtype="object")
     if dtype == "string":
         return pd.Series(_strings(values))
-    return pd.Series(_integers(values, dtype))
+    return pd.Series(_integers(values, dtype, lost.setdefault(name, [])))
+
+
+def _place(columns: Mapping[str, list], index: int) -> str:
+    """Where row ``index`` is in its file: its record number (or id), else its place among the file's rows."""
+    for key in ("record_number", "record_id"):
+        number = columns[key][index]
+        if isinstance(number, int) and fits(number, "Int64"):
+            return f"{key.replace('_', ' ')} {number}"
+    source = columns["source"][index]
+    return f"event {sum(1 for other in columns['source'][:index] if other == source) + 1}"
 
 
 def _strings(values: list) -> pd.api.extensions.ExtensionArray:
@@ -100,12 +118,14 @@ def _strings(values: list) -> pd.api.extensions.ExtensionArray:
     return pd.array(values, dtype="string")
 
 
-def _integers(values: list, dtype: str) -> pd.api.extensions.ExtensionArray:
+def _integers(values: list, dtype: str, lost: list[int]) -> pd.api.extensions.ExtensionArray:
     """A nullable integer column: through pyarrow and numpy when every value is an int
-    (or None) that fits ``dtype``, else pandas' conversion (which also says what is wrong).
+    (or None) that fits ``dtype``, else value by value, a value ``dtype`` cannot hold read as
+    NA and its place added to ``lost``.
 
-    >>> list(_integers([4, None], "Int8")), str(_integers([True], "Int8").dtype)
-    ([np.int8(4), <NA>], 'Int8')
+    >>> lost = []
+    >>> list(_integers([4, None], "Int8", lost)), list(_integers([4, 300], "Int8", lost)), lost
+    ([np.int8(4), <NA>], [np.int8(4), <NA>], [1])
     """
     try:
         array = pa.array(values)
@@ -118,7 +138,9 @@ def _integers(values: list, dtype: str) -> pd.api.extensions.ExtensionArray:
         if not len(numbers) or (numbers.min() >= limits.min and numbers.max() <= limits.max):
             mask = np.asarray(array.is_null()) if array.null_count else np.zeros(len(numbers), bool)
             return pd.arrays.IntegerArray(numbers.astype(kind), mask)
-    return pd.array(values, dtype=dtype)
+    fitted, places = fit_integers(values, dtype)
+    lost.extend(places)
+    return pd.array(fitted, dtype=dtype)
 
 
 def empty_events_frame(report: Any = None) -> pd.DataFrame:
