@@ -168,7 +168,11 @@ def _prefilter(query: EventQuery) -> Callable[[str], bool] | None:
 def _take(context: ChunkContext, record: dict, number: int, position: int, out: list[tuple],
           batched: bool) -> None:
     text = record["data"]
-    event = _decode(text)
+    try:
+        event = _decode(text)
+    except ValueError as err:     # a damaged record that pyevtx-rs rendered as broken JSON
+        context.report.skip_record(f"{context.slot.where}, record {number}", f"its rendering is not JSON ({err})")
+        return
     fields = event_fields(event)
     query = context.query
     if not keep(query, fields):
@@ -195,8 +199,18 @@ def _decode(text: str) -> dict:
 
     >>> _decode('{"Event":{"EventData":{"IpAddress":"::1","LogonGuid":"a","LogonGuid":"b"}}}')
     {'EventData': {'IpAddress': '::1', 'LogonGuid': 'a', 'LogonGuid_1': 'b'}}
+
+    Text that is not a JSON object with an ``Event`` object is a ValueError (a damaged record):
+
+    >>> _decode('{"Event":{"System":{"EventID":1}')   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    orjson.JSONDecodeError: ...
     """
-    event = orjson.loads(text).get("Event") or {}
+    decoded = orjson.loads(text)
+    event = (decoded.get("Event") if type(decoded) is dict else None) or {}
+    if type(event) is not dict:
+        raise ValueError(f"its Event is a JSON {type(event).__name__}, not an object")
     event_data = event.get("EventData")
     if type(event_data) is dict:
         written = text.count('":', text.find('"EventData":'))

@@ -12,6 +12,7 @@ import pytest
 import exlab
 from exlab.events import evtx_format
 from exlab.events import evtx_layout as layout
+from exlab.errors import DataLossWarning
 from exlab.lab.evtx_writer import write_evtx
 from tests.conftest import corpus_files
 
@@ -303,3 +304,29 @@ def test_events_command_lists_the_lost_records(tmp_path, clean, capsys):
     assert "Losses: none" not in printed
     assert ("Application.evtx: claimed 350 = read 274 + lost 76; chunk 2 at offset 0x21000 is zeroed: "
             "records 153-228 lost") in printed
+
+
+def test_a_record_rendered_as_broken_json_is_a_counted_skip(clean, monkeypatch):
+    """pyevtx-rs renders some damaged records as text that is not JSON (seen in fuzzing: a raw
+    control character inside a string); that record is skipped and counted, the file still read."""
+    import io
+
+    import orjson
+
+    import exlab.events.evtx_rs as engine
+
+    class BrokenOnRecord5:
+        JSONDecodeError = orjson.JSONDecodeError
+
+        @staticmethod
+        def loads(text):
+            if '"EventRecordID":5,' in text:
+                return orjson.loads(text[:-3])           # the rendering cut: not JSON
+            return orjson.loads(text)
+
+    monkeypatch.setattr(engine, "orjson", BrokenOnRecord5)
+    with pytest.warns(DataLossWarning, match="not JSON"):
+        frame = exlab.read_events(io.BytesIO(clean), workers=1)
+    report = frame.attrs["parse_report"].files[0]
+    assert len(frame) == RECORDS - 1 and 5 not in set(frame["record_id"])
+    assert report.records_skipped == 1 and "record 5" in report.losses[0].where
