@@ -229,7 +229,7 @@ def _tailspin() -> Scenario:
 
 
 def _woodgrove() -> Scenario:
-    ex = ServerSpec("WGEX01", "wgex01.woodgrovebank.com", "10.40.2.15")
+    ex = ServerSpec("WGEX01", "wgex01.woodgrovebank.com", "10.40.2.15", exchange_version="14.3 (Build 123.4)")
     certs = (
         CertSpec("public-2024", (ex.name,), "public", "mail.woodgrovebank.com",
                  ("mail.woodgrovebank.com", "autodiscover.woodgrovebank.com"),

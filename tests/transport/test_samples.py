@@ -68,9 +68,9 @@ def test_case_counts(case):
 
 
 @pytest.mark.skipif(not CASES, reason="no lab cases in data/samples")
-def test_cases_cover_exchange_2013_logs_and_receive_connectors():
+def test_cases_cover_exchange_2010_and_2013_logs_and_receive_connectors():
     versions = {path.read_bytes().split(b"\r\n")[1] for case in CASES for path in files_of(case, "tracking-log")}
-    assert b"#Version: 15.00.1497.002" in versions and b"#Version: 15.02.1544.004" in versions
+    assert {b"#Version: 14.0.0.0", b"#Version: 15.00.1497.002", b"#Version: 15.02.1544.004"} <= versions
     assert any(files_of(case, "receive-connectors") for case in CASES)
 
 
