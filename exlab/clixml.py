@@ -46,13 +46,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO, NamedTuple, Self
+from typing import Any, BinaryIO, NamedTuple, Self, TextIO
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from exlab.errors import CorruptInput
+from exlab.text_encoding import declared_encoding, text_codec, xml_codec
 from exlab.xml_stream import MarkupAlignedReader
 
 PS_NS = "http://schemas.microsoft.com/powershell/2004/04"
@@ -67,6 +68,7 @@ _DT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7})
 _INTEGERS = frozenset({"By", "SB", "I16", "U16", "I32", "U32", "I64", "U64"})
 _LISTS = frozenset({"LST", "IE", "STK", "QUE"})
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
+_EXPAT_CODECS = frozenset({"utf-8", "utf-16-le", "utf-16-be"})   # read by expat from the bytes
 
 
 class ClixmlObject(dict):
@@ -149,8 +151,9 @@ class Item:
 def iter_items(source: BinaryIO | str, name: str) -> Iterator[Item]:
     """The top-level values of a CliXml document, read as a stream, one :class:`Item` each.
 
-    ``source`` is the file's bytes as a binary stream (the encoding is taken from its BOM,
-    UTF-8 otherwise) or its text, handed to the parser a whole tag at a time
+    ``source`` is the file's bytes as a binary stream (in the encoding its BOM or XML
+    declaration names, UTF-8 otherwise; one that names no text encoding raises
+    :class:`~exlab.errors.UnsupportedEncoding`) or its text, handed to the parser a whole tag at a time
     (:class:`~exlab.xml_stream.MarkupAlignedReader`: linear time, any one tag or text at most
     :data:`exlab.limits.MAX_FIELD`, else :class:`~exlab.limits.OverLimit`). Objects are read with ``partial=True``: a member that cannot
     be read is left out and named in the object's ``errors``; anything else that cannot be
@@ -166,8 +169,35 @@ def iter_items(source: BinaryIO | str, name: str) -> Iterator[Item]:
     Traceback (most recent call last):
     exlab.errors.CorruptInput: cut.xml, line 1 column 70: expected well-formed CliXml, ... (no element found: ...)
     """
-    stream = MarkupAlignedReader(io.StringIO(source.removeprefix("\ufeff")) if isinstance(source, str) else source,
-                                 name)
+    text = _text_stream(source, name)
+    try:
+        yield from _items(MarkupAlignedReader(source if text is None else text, name), name)
+    finally:
+        if isinstance(text, io.TextIOWrapper):
+            text.detach()   # the caller's stream stays open
+
+
+def _text_stream(source: BinaryIO | str, name: str) -> TextIO | None:
+    """``source`` as text for the parser, or None when expat reads its bytes itself (UTF-8,
+    UTF-16, declared so or not at all). Its byte order mark and XML declaration must name a text encoding
+    (:func:`exlab.text_encoding.xml_codec`, else UnsupportedEncoding)."""
+    if isinstance(source, str):
+        label = declared_encoding(source)
+        if label is not None:
+            text_codec(label, name)
+        return io.StringIO(source.removeprefix("\ufeff"))
+    start = source.tell()
+    head = source.read(4096)
+    codec, bom = xml_codec(head, name)
+    label = declared_encoding(head)
+    if codec in _EXPAT_CODECS and (label is None or text_codec(label, name).startswith(("utf-8", "utf-16"))):
+        source.seek(start)
+        return None
+    source.seek(start + bom)
+    return io.TextIOWrapper(source, encoding=codec, errors="replace")
+
+
+def _items(stream: MarkupAlignedReader, name: str) -> Iterator[Item]:
     decoder = Decoder()
     root: Element | None = None
     depth = position = 0

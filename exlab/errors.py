@@ -60,6 +60,10 @@ class UnsupportedFormat(ExlabError):
     """The file is not in any format this reader understands."""
 
 
+class UnsupportedEncoding(UnsupportedFormat):
+    """A byte order mark or XML declaration names no text encoding exlab reads (``exlab.text_encoding``)."""
+
+
 class CorruptInput(ExlabError):
     """The file claims a known format but is damaged beyond the point of skipping a record."""
 

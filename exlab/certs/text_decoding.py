@@ -16,22 +16,30 @@ from typing import BinaryIO
 from exlab.errors import CorruptInput
 from exlab.limits import read_whole
 from exlab.parse_report import FileReport
+from exlab.text_encoding import bom_of, refuse_foreign_bom
 
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 # Tried in this order when the bytes are neither UTF-16 nor UTF-8: Central European first
 # (Polish servers), then Western. Both decode any byte, so the first one wins unless its
 # undefined code points appear.
 _ANSI = ("cp1250", "cp1252")
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """The text of ``data`` and the encoding it was read with.
+def decode_text(data: bytes, source: str | None = None) -> tuple[str, str]:
+    """The text of ``data`` and the encoding it was read with (UTF-8 after a BOM is ``utf-8-sig``).
 
-    Raises ``UnicodeDecodeError`` only for UTF-16 with an odd length or broken surrogates.
+    Raises ``UnicodeDecodeError`` only for UTF-16 or UTF-32 with a cut character or broken
+    surrogates, and, given the file's name ``source``, UnsupportedEncoding for the byte order
+    mark of an encoding no Windows export is written in (:mod:`exlab.text_encoding`).
+
+    >>> decode_text("Thumbprint".encode("utf-32"))
+    ('Thumbprint', 'utf-32-le')
     """
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom):].decode(encoding.removesuffix("-sig")), encoding
+    if source is not None:
+        refuse_foreign_bom(data, source)
+    found = bom_of(data)
+    if found is not None:
+        encoding, length = found
+        return data[length:].decode(encoding), "utf-8-sig" if encoding == "utf-8" else encoding
     sample = data[:4096]
     if len(sample) >= 4 and sample.count(0) * 3 > len(sample):
         encoding = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
@@ -63,11 +71,10 @@ def read_text(stream: BinaryIO, name: str, report: FileReport) -> str:
     """
     data = read_whole(stream, name, "a certificate text export")
     try:
-        text, encoding = decode_text(data)
+        text, encoding = decode_text(data, name)
     except UnicodeDecodeError as err:
         raise CorruptInput(name, f"byte {err.start}", "text in one encoding", str(err.reason)) from None
     report.engine = encoding
-    if encoding in _ANSI or encoding == "latin-1" or (encoding.startswith("utf-16") and data[:2] not in (
-            b"\xff\xfe", b"\xfe\xff")):
+    if encoding in _ANSI or encoding == "latin-1" or (encoding.startswith("utf-16") and bom_of(data) is None):
         report.note(f"no byte order mark: read as {encoding}")
     return text

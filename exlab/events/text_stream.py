@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+from exlab.text_encoding import bom_of, refuse_foreign_bom
+
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ class Sniffed:
     bom: int
 
 
-def sniff_encoding(head: bytes, fallbacks: tuple[str, ...] = ()) -> Sniffed:
+def sniff_encoding(head: bytes, fallbacks: tuple[str, ...] = (), *, source: str | None = None) -> Sniffed:
     """The encoding of a text file from its first bytes.
 
-    A BOM decides; otherwise many NUL bytes mean UTF-16 (the side of the NULs says which
+    A BOM decides (UTF-8, UTF-16, UTF-32; given the file's name ``source``, one of an
+    encoding no Windows export is written in raises :class:`~exlab.errors.UnsupportedEncoding`); otherwise many NUL bytes mean UTF-16 (the side of the NULs says which
     byte order); otherwise UTF-8 if the bytes are valid UTF-8 (a character cut at the end
     of ``head`` does not count against it), else the first of ``fallbacks`` (legacy code
     pages), else UTF-8 (decoding will then replace the bad bytes).
@@ -47,9 +49,11 @@ def sniff_encoding(head: bytes, fallbacks: tuple[str, ...] = ()) -> Sniffed:
     >>> sniff_encoding(b"plain ascii")
     Sniffed(encoding='utf-8', bom=0)
     """
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            return Sniffed(encoding, len(bom))
+    if source is not None:
+        refuse_foreign_bom(head, source)
+    found = bom_of(head)
+    if found is not None:
+        return Sniffed(*found)
     sample = head[:4096]
     if len(sample) >= 4 and sample.count(0) * 4 >= len(sample):
         odd_nuls = sample[1::2].count(0)

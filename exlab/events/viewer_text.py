@@ -28,6 +28,7 @@ from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_enco
 from exlab.evidence import Evidence
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport
+from exlab.text_encoding import refuse_foreign_bom
 
 FORMAT = "event-viewer-text"
 KNOWN_LANGUAGES = ", ".join(LANGUAGES)
@@ -73,6 +74,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     >>> str(pd.Timestamp(row["time_created"], tz="UTC"))
     '2025-03-20 13:15:04+00:00'
     """
+    refuse_foreign_bom(evidence.head(4), evidence.name)
     layout = _layout(evidence.head(64 * 1024))
     if layout is None:
         raise UnsupportedFormat(evidence.name, "line 1", "the header of an Event Viewer CSV/TXT export")

@@ -72,7 +72,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     >>> row["data"]
     {'%1': 'mail.contoso.com'}
     """
-    sniffed = sniff_encoding(evidence.head(4096))
+    sniffed = sniff_encoding(evidence.head(4096), source=evidence.name)
     found = _header(decode_head(evidence.head(64 * 1024), sniffed))
     if found is None:
         raise CorruptInput(evidence.name, "the header", "the columns of Get-WinEvent | Export-Csv")

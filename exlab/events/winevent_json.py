@@ -63,7 +63,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     >>> row["event_id"], row["time_created"], row["data"]
     (2004, 1748855763123456700, {'%1': 'a', '%2': ''})
     """
-    sniffed = sniff_encoding(evidence.head(4096))
+    sniffed = sniff_encoding(evidence.head(4096), source=evidence.name)
     with open_text(evidence.stream, sniffed) as text:
         content = read_whole(text, evidence.name, "a Get-WinEvent JSON export (read whole)")
     try:

@@ -5,7 +5,8 @@ Event Viewer writes ``<?xml version="1.0" encoding="utf-8" standalone="yes"?>`` 
 elements back to back, each with a ``RenderingInfo`` (the message, level, task and
 keyword names in the server's language, ``Culture='pl-PL'``). ``wevtutil qe`` writes the
 ``<Event>`` elements with no root and no declaration (UTF-8), with ``RenderingInfo``
-only for ``/f:RenderedXml``. Both are read here, in UTF-8 or UTF-16 with a BOM.
+only for ``/f:RenderedXml``. Both are read here, in UTF-8 or UTF-16 with a BOM, or in the
+text encoding the XML declaration names (:func:`exlab.text_encoding.xml_codec`).
 
 The file is streamed: each ``<Event>...</Event>`` is cut out of the text and parsed on
 its own (with defusedxml), so a damaged event is skipped and counted while the others
@@ -15,7 +16,6 @@ values read as ``\\n`` (XML normalises ``\\r\\n``).
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterator
 from typing import TextIO
@@ -25,11 +25,13 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from exlab import limits
+from exlab.errors import UnsupportedEncoding
 from exlab.events.query import EventQuery
 from exlab.events.system_time import parse_system_time
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
+from exlab.text_encoding import xml_codec
 
 FORMAT = "event-xml"
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
@@ -43,7 +45,6 @@ _EVENT_ID = re.compile(r"<EventID(?:\s[^>]*)?>\s*(\d+)\s*</EventID>")
 _PROVIDER = re.compile(r"<Provider\s[^>]*?\bName=(['\"])(.*?)\1")
 _TIME_CREATED = re.compile(r"<TimeCreated\s[^>]*?\bSystemTime=(['\"])(.*?)\1")
 _PROLOGUE = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(Events?)[\s>/]", re.S)
-_DECLARED = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
 def detect(head: bytes) -> bool:
@@ -56,7 +57,11 @@ def detect(head: bytes) -> bool:
     >>> detect(b'<?xml version="1.0"?><Objs Version="1.1.0.1">')
     False
     """
-    text = decode_head(head, _sniff(head))
+    try:
+        sniffed = Sniffed(*xml_codec(head, ""))
+    except UnsupportedEncoding:
+        sniffed = sniff_encoding(head)   # read() names the encoding refused
+    text = decode_head(head, sniffed)
     match = _PROLOGUE.match(text)
     if match is None:
         return False
@@ -85,7 +90,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     >>> format_system_time(row["time_created"])
     '2025-03-20T13:15:04.1234567Z'
     """
-    sniffed = _sniff(evidence.head(64 * 1024))
+    sniffed = Sniffed(*xml_codec(evidence.head(64 * 1024), evidence.name))
     with open_text(evidence.stream, sniffed, newline=None) as text:
         for line, chunk, problem in _event_texts(text):
             if problem is not None:
@@ -127,19 +132,6 @@ def _may_want(chunk: str, query: EventQuery) -> bool:
             except ValueError:
                 return True  # the full parse reports it
     return True
-
-
-def _sniff(head: bytes) -> Sniffed:
-    sniffed = sniff_encoding(head)
-    if sniffed.bom or sniffed.encoding != "utf-8":
-        return sniffed
-    declared = _DECLARED.search(head[:200].decode("ascii", "replace"))
-    if declared and declared.group(1).lower() not in ("utf-8", "utf8", "utf-16", "unicode"):
-        try:
-            return Sniffed(codecs.lookup(declared.group(1)).name, 0)
-        except LookupError:
-            pass
-    return sniffed
 
 
 def _event_texts(text: TextIO, cap: int | None = None) -> Iterator[tuple[int, str, str | None]]:

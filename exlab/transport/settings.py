@@ -267,7 +267,7 @@ def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[st
         raise CorruptInput(evidence.name, "the file is empty",
                            "Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer output")
     try:
-        text, encoding = decode_text(data)
+        text, encoding = decode_text(data, evidence.name)
     except UnicodeDecodeError as err:
         raise CorruptInput(evidence.name, f"byte {err.start}", "UTF-16 or UTF-8 text", str(err.reason)) from None
     report.engine = encoding
