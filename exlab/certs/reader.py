@@ -28,6 +28,7 @@ from exlab.certs.text_decoding import decode_text
 from exlab.errors import UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import ParseReport
+from exlab.text_encoding import refuse_foreign_bom
 
 # Binary and marked-up shapes first; the console shapes (list, table) last.
 FORMAT_MODULES: tuple[ModuleType, ...] = (x509_files, exchange_clixml, exchange_json, exchange_csv,
@@ -38,7 +39,8 @@ EXPECTED_FORMATS = ("a certificate (.cer/.crt/.pem/.der), PKCS#7 (.p7b), PKCS#12
 
 
 def detect_format(evidence: Evidence) -> tuple[ModuleType, str]:
-    """The format module and format name that recognise this file's first bytes.
+    """The format module and format name that recognise this file's first bytes (UnsupportedFormat,
+    or UnsupportedEncoding for the byte order mark of an encoding no export is written in, if none).
 
     >>> import io
     >>> from exlab.evidence import open_evidence
@@ -49,6 +51,7 @@ def detect_format(evidence: Evidence) -> tuple[ModuleType, str]:
     head = evidence.head(64 * 1024)
     if not head.strip():
         raise UnsupportedFormat(evidence.name, "the file is empty", EXPECTED_FORMATS)
+    refuse_foreign_bom(head, evidence.name)
     text = _head_text(head)
     for module in FORMAT_MODULES:
         fmt = module.sniff(head, text)

@@ -21,6 +21,7 @@ from exlab.events.query import EventQuery
 from exlab.events.schema import COLUMNS, events_frame
 from exlab.evidence import Evidence, Sources, check_unchanged, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
+from exlab.text_encoding import refuse_foreign_bom
 
 FORMATS: tuple[ModuleType, ...] = (
     evtx_format,
@@ -37,10 +38,12 @@ EXPECTED_FORMATS = ("an .evtx file, Event Viewer or wevtutil XML, an Event Viewe
 
 
 def detect_format(evidence: Evidence) -> ModuleType:
-    """The format module that recognises this file's first bytes, or UnsupportedFormat."""
+    """The format module that recognises this file's first bytes, or UnsupportedFormat (its
+    subclass UnsupportedEncoding for the byte order mark of an encoding no export is written in)."""
     head = evidence.head(64 * 1024)
     if not head:
         raise UnsupportedFormat(evidence.name, "the file is empty", EXPECTED_FORMATS)
+    refuse_foreign_bom(head, evidence.name)
     for module in FORMATS:
         if module.detect(head):
             return module
