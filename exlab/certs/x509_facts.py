@@ -34,6 +34,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from exlab.certs.extensions import EXTENSION_ERRORS
 from exlab.certs.schema import utc_timestamp
 from exlab.certs.signatures import self_signed, signature_hash
 
@@ -60,8 +61,6 @@ WINDOWS_NAME_KEYS: dict[str, str] = {
     "2.5.4.20": "Phone",
 }
 _NEEDS_QUOTES = re.compile(r'[,+="\n<>#;]')
-# What a damaged or unusual extension can raise when read.
-_EXTENSION_ERRORS = (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 _DNS_LIKE = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$")
 
 
@@ -206,7 +205,7 @@ def _dns_names(cert: x509.Certificate, notes: list[str]) -> tuple[str, ...]:
         names.extend(san.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         pass
-    except _EXTENSION_ERRORS as err:
+    except EXTENSION_ERRORS as err:
         notes.append(f"subject alternative names unreadable ({err}); dns_names from the CN only")
     return unique_names(names)
 
@@ -229,7 +228,7 @@ def _server_auth(cert: x509.Certificate, notes: list[str]) -> bool | None:
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return True
-    except _EXTENSION_ERRORS as err:
+    except EXTENSION_ERRORS as err:
         notes.append(f"extensions unreadable ({err}); server_auth unknown")
         return None
     return ExtendedKeyUsageOID.SERVER_AUTH in usages or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages

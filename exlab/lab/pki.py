@@ -559,8 +559,7 @@ def relabel_signature(cert: x509.Certificate, algorithm: str, signature: bytes) 
 def _relabelled_tbs(cert: x509.Certificate, identifier: bytes) -> bytes:
     """The TBSCertificate with its signature AlgorithmIdentifier (after version and serial) replaced."""
     tbs = cert.tbs_certificate_bytes
-    header = 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F)
-    fields = _der_elements(tbs[header:])
+    fields = _der_elements(tbs[_header_size(tbs):])
     fields[2 if fields[0][0] == 0xA0 else 1] = identifier   # [0] version is optional
     return _der(0x30, b"".join(fields))
 
@@ -599,6 +598,55 @@ def legacy_signed(cert: x509.Certificate, key: rsa.RSAPrivateKey | ec.EllipticCu
     else:
         signature = key.sign(tbs, algorithm)
     return _assemble(tbs, identifier, signature)
+
+
+def extension_der(oid: x509.ObjectIdentifier, value: bytes, *, critical: bool = False) -> bytes:
+    """One Extension ``SEQUENCE { extnID, critical, extnValue OCTET STRING }`` with ``value`` as
+    written, for :func:`with_raw_extensions`.
+
+    >>> extension_der(x509.ObjectIdentifier("2.5.29.18"), bytes.fromhex("3002a300")).hex()
+    '300b0603551d1204043002a300'
+    """
+    arcs = [int(arc) for arc in oid.dotted_string.split(".")]
+    encoded = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        digits = [arc & 0x7F]
+        while arc > 0x7F:
+            arc >>= 7
+            digits.append(0x80 | (arc & 0x7F))
+        encoded += bytes(reversed(digits))
+    flag = _der(0x01, b"\xff") if critical else b""
+    return _der(0x30, _der(0x06, bytes(encoded)) + flag + _der(0x04, value))
+
+
+def with_raw_extensions(cert: LabCertificate, extensions: Sequence[bytes]) -> x509.Certificate:
+    """``cert`` with ``extensions`` (whole Extension elements, see :func:`extension_der`) added
+    after its own and signed again by its issuer (SHA-256): what cryptography cannot build and
+    a broken or hostile CA can, such as an extension written twice or a name of a type
+    cryptography does not read (an x400Address).
+
+    >>> server = LabPki("doc").server("mail.contoso.com", ["mail.contoso.com"], ca="internal",
+    ...                               not_before=datetime(2025, 3, 14, tzinfo=timezone.utc))
+    >>> san = server.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    >>> twice = with_raw_extensions(server, [extension_der(san.oid, san.value.public_bytes())])
+    >>> twice.extensions
+    Traceback (most recent call last):
+    cryptography.x509.extensions.DuplicateExtension: Duplicate 2.5.29.17 extension found
+    """
+    tbs = cert.certificate.tbs_certificate_bytes
+    fields = _der_elements(tbs[_header_size(tbs):])
+    own = fields.pop() if fields[-1][0] == 0xA3 else None   # [3] EXPLICIT Extensions, last when present
+    sequence = b"" if own is None else own[_header_size(own):]
+    listed = _der_elements(sequence[_header_size(sequence):]) if sequence else []
+    tbs = _der(0x30, b"".join(fields) + _der(0xA3, _der(0x30, b"".join(listed) + b"".join(extensions))))
+    signer = (cert.issued_by or cert).key
+    identifier = fields[2 if fields[0][0] == 0xA0 else 1]
+    return _assemble(tbs, identifier, signer.sign(tbs, padding.PKCS1v15(), hashes.SHA256()))
+
+
+def _header_size(element: bytes) -> int:
+    """The length of a DER element's tag and length octets."""
+    return 2 if element[1] < 0x80 else 2 + (element[1] & 0x7F)
 
 
 # ----------------------------------------------------------------------------- exports
