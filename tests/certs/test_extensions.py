@@ -52,7 +52,7 @@ def _judged(folder: Path, *certs: x509.Certificate) -> pd.DataFrame:
 
 
 def _thumbprint(cert: x509.Certificate) -> str:
-    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()  # noqa: S324
+    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
 
 
 @pytest.mark.parametrize(("hostile", "reason"), [
