@@ -28,7 +28,7 @@ from typing import BinaryIO, NamedTuple, Union
 
 from exlab.bundle import ZIP_ERRORS, Member, bundle_members, is_bundle, member_of, open_member
 from exlab.errors import CorruptInput, EvidenceChanged, EvidenceNotFound, ExlabError, ExlabWarning
-from exlab.parse_report import warn_at
+from exlab.parse_report import ParseReport, warn_at
 
 Source = Union[str, os.PathLike, BinaryIO, Member]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
@@ -139,12 +139,22 @@ def walk(folder: str | os.PathLike, *, follow_links: bool = False) -> Walk:
     return Walk(sorted(files), passed_over)
 
 
-def expand(sources: Sources, *, follow_links: bool = False) -> list[Source]:
+def expand(sources: Sources, *, follow_links: bool = False, report: ParseReport | None = None) -> list[Source]:
     """Paths, zip members and streams in a stable order: folders become their files, sorted,
     recursively (:func:`walk`: what it passes over is warned, naming the link), and zips
-    (by content) their members (:mod:`exlab.bundle`); ``zip!member`` names one member."""
+    (by content) their members (:mod:`exlab.bundle`); ``zip!member`` names one member.
+    Each zip opened here is added to ``report``, if given (:func:`add_bundle`)."""
     items = list(sources) if isinstance(sources, (list, tuple)) else [sources]
     out: list[Source] = []
+
+    def add(file: Path) -> None:
+        if not is_bundle(file):
+            out.append(file)
+            return
+        out.extend(bundle_members(file))
+        if report is not None:
+            add_bundle(report, file)
+
     for item in items:
         if hasattr(item, "read") or isinstance(item, Member):
             out.append(item)
@@ -155,14 +165,36 @@ def expand(sources: Sources, *, follow_links: bool = False) -> list[Source]:
             for passed, why in found.passed_over:
                 warn_at(ExlabWarning(f"not read: {why}", str(passed)))
             for file in found.files:
-                out.extend(bundle_members(file) if is_bundle(file) else [file])
+                add(file)
         elif path.is_file():
-            out.extend(bundle_members(path) if is_bundle(path) else [path])
+            add(path)
         elif (member := member_of(str(item))) is not None:
             out.append(member)
+            if report is not None:
+                add_bundle(report, member.archive)
         else:
             raise EvidenceNotFound(str(path), expected="an existing file or folder")
     return out
+
+
+def add_bundle(report: ParseReport, archive: Path, name: str | None = None) -> None:
+    """Add a zip of evidence to ``report``: its own SHA-256 and size, format ``zip``, under
+    ``name`` (default: its path). Its members get reports of their own from the readers.
+
+    >>> import tempfile, zipfile
+    >>> archive = Path(tempfile.mkdtemp()) / "bundle.zip"
+    >>> with zipfile.ZipFile(archive, "w") as bundle:
+    ...     bundle.writestr("certs/fl.txt", "Thumbprint : AB")
+    >>> report = ParseReport()
+    >>> add_bundle(report, archive, "bundle.zip")
+    >>> [(f.file, f.format, f.size == archive.stat().st_size) for f in report.files]
+    [('bundle.zip', 'zip', True)]
+    >>> report.files[0].sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    True
+    """
+    with open(archive, "rb") as stream:
+        digest, size = sha256_of(stream)
+    report.add_file(str(archive) if name is None else name, sha256=digest, format="zip", size=size)
 
 
 def split_folders(paths: list[str], belongs: Callable[[Path], bool], *,
@@ -259,9 +291,11 @@ def check_unchanged(stream: BinaryIO, stamp: tuple | None, name: str, where: str
                               "it changed while it was read: copy or export the log, then read the copy")
 
 
-def iter_evidence(sources: Sources) -> Iterator[Evidence]:
-    """Yield each evidence file open and hashed; files exlab opened are closed afterwards."""
-    for source in expand(sources):
+def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterator[Evidence]:
+    """Yield each evidence file open and hashed; files exlab opened are closed afterwards.
+    Each zip ``sources`` name (or hold in a folder) is added to ``report``, if given, with
+    its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads."""
+    for source in expand(sources, report=report):
         evidence = open_evidence(source)
         try:
             yield evidence

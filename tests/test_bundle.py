@@ -98,10 +98,37 @@ def test_a_reader_takes_a_zip_or_one_member_of_it(tmp_path):
     folder = exlab.read_certs(CONTOSO.folder / FL_CERTS)
     assert one["thumbprint"].tolist() == folder["thumbprint"].tolist()
     assert "74964A4CA45004A0218DFD0367D5D056C203C618" in set(one["thumbprint"])
-    [report] = one.attrs["parse_report"].files
+    archive, report = one.attrs["parse_report"].files
+    assert (archive.file, archive.format, archive.sha256) == (str(case_zip), "zip", sha256(case_zip))
     assert report.sha256 == folder.attrs["parse_report"].files[0].sha256
     with pytest.raises(EvidenceNotFound, match="a member of"):
         exlab.read_certs(f"{case_zip}!certs/no-such.txt")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(("read", "folder"), [(exlab.read_certs, "certs"), (exlab.read_events, "events"),
+                                              (exlab.read_connectors, "config")])
+def test_a_reader_given_a_zip_records_the_zips_own_sha256_before_its_members(tmp_path, read, folder):
+    zipped = zip_folder(CONTOSO.folder / folder, tmp_path / f"{folder}.zip", root=f"{folder}/")
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "inner.zip").write_bytes(zipped.read_bytes())
+    for source, archive in ((zipped, zipped), (case, case / "inner.zip")):
+        files = read(source).attrs["parse_report"].files
+        assert (files[0].file, files[0].format, files[0].size) == (str(archive), "zip", archive.stat().st_size)
+        assert files[0].sha256 == sha256(archive) and files[0].records_read == 0
+        members = {f.file.split("!", 1)[1]: f.sha256 for f in files[1:]}
+        assert members and all(digest == sha256(CONTOSO.folder / name) for name, digest in members.items())
+
+
+def test_a_zipped_case_lists_its_zip_once(tmp_path):
+    zipped = zip_folder(CONTOSO.folder, tmp_path / "contoso.zip")
+    case = open_case(zipped, roots=CONTOSO.roots, tz=CONTOSO.truth["tz"], culture=CONTOSO.truth["culture"])
+    zips = [f for f in case.reports.files if f.format == "zip"]
+    assert [(f.file, f.sha256) for f in zips] == [("contoso.zip", sha256(zipped))]
 
 
 def test_a_zip_in_a_folder_is_read_with_the_folder(tmp_path):

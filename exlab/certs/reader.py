@@ -87,7 +87,7 @@ def read_certs(source: Sources, *, password: str | bytes | None = None, tz: str 
     report = ParseReport()
     rows: list[dict] = []
     by_name = {}
-    for evidence in iter_evidence(source):
+    for evidence in iter_evidence(source, report):
         module, fmt = detect_format(evidence)
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=fmt,
                                       size=evidence.size)

@@ -71,7 +71,7 @@ def read_events(source: Sources, *, event_ids: Iterable[int] | int | None = None
                              engine=engine, tz=tz, workers=workers, culture=culture)
     report = ParseReport()
     columns: dict[str, list] = {name: [] for name in COLUMNS}
-    for evidence in iter_evidence(source):
+    for evidence in iter_evidence(source, report):
         module = detect_format(evidence)
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=module.FORMAT,
                                       size=evidence.size)

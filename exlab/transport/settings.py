@@ -405,7 +405,7 @@ def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], f
     another kind are left out, noted, and a file holding only such objects is warned about."""
     report = ParseReport()
     columns: dict[str, list] = {name: [] for name in (*properties, "source")}
-    for evidence in iter_evidence(source):
+    for evidence in iter_evidence(source, report):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=format_name,
                                       size=evidence.size)
         others: dict[str, int] = {}
