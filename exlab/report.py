@@ -104,10 +104,11 @@ def _for_readers(output: Any) -> bool:
 
 def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: str | None = None,
                  connector: str | None = None, roots: str | Path | None = None,
-                 tz: str | None = None, culture: str | None = None) -> Path:
+                 tz: str | None = None, culture: str | None = None, follow_links: bool = False) -> Path:
     """Investigate ``case_folder`` and write the HTML report to ``output``; returns its path.
 
     Refuses to write inside the evidence folder: evidence stays as it was exported.
+    ``follow_links`` reads what links in the folder point to outside it (``open_case``).
     """
     case_folder = Path(case_folder).resolve()
     if not (case_folder.is_dir() or is_bundle(case_folder)):
@@ -120,6 +121,7 @@ def write_report(case_folder: str | Path, output: str | Path, *, server_fqdn: st
         "connector": connector,
         "tz": tz,
         "culture": culture,
+        "follow_links": follow_links,
     }
     log.info("executing %s on %s", REPORT_NOTEBOOK, case_folder.name)
     executed = execute_notebook(REPORT_NOTEBOOK, parameters)

@@ -16,7 +16,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from exlab.cli import main
-from exlab.errors import ExlabError
+from exlab.errors import ExlabError, NoEvidence
 from exlab.lab.cases import case as lab_case
 from exlab.lab.generate import ROOTS_FILE, generate_case
 from exlab.plots import image_alt
@@ -226,3 +226,23 @@ def test_the_culture_reaches_the_notebook_as_a_parameter(tmp_path, monkeypatch):
     assert given["culture"] == "en-AU"
     notebook = nbformat.read(report.notebooks_dir() / report.REPORT_NOTEBOOK, as_version=4)
     assert "culture=culture" in "".join(cell.source for cell in notebook.cells)
+
+
+def test_follow_links_reaches_the_notebook_and_the_evidence_check(tmp_path, monkeypatch):
+    import exlab.report as report
+
+    given = {}
+    monkeypatch.setattr(report, "execute_notebook", lambda notebook, parameters: given.update(parameters))
+    monkeypatch.setattr(report, "render_html", lambda executed, title: "<html></html>")
+    outside, evidence = tmp_path / "elsewhere", tmp_path / "case"
+    outside.mkdir()
+    evidence.mkdir()
+    fl = SAMPLES / "fabrikam-healthy" / "certs" / "Get-ExchangeCertificate-fl.txt"
+    (outside / fl.name).write_bytes(fl.read_bytes())
+    (evidence / fl.name).symlink_to(outside / fl.name)        # the only evidence lies outside the folder
+    assert main(["report", str(evidence), "-o", str(tmp_path / "r.html")]) == NoEvidence.exit_code
+    assert given == {}
+    assert main(["report", str(evidence), "-o", str(tmp_path / "r.html"), "--follow-links"]) == 0
+    assert given["follow_links"] is True
+    notebook = nbformat.read(report.notebooks_dir() / report.REPORT_NOTEBOOK, as_version=4)
+    assert "follow_links=follow_links" in "".join(cell.source for cell in notebook.cells)

@@ -109,7 +109,7 @@ def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis
     human = sys.stderr if args.json == "-" else sys.stdout
     print("\nrendering the report ...", file=human)
     path = write_report(case.folder, args.report, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz, culture=args.culture)
+                        roots=args.roots, tz=args.tz, culture=args.culture, follow_links=args.follow_links)
     print(f"report written to {visible(path)}", file=human)
 
 

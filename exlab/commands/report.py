@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from exlab.case import discover, what_exlab_reads
+from exlab.cli import add_link_option
 from exlab.commands.investigate import add_case_options
 from exlab.commands.terminal import visible
 from exlab.errors import NoEvidence
@@ -21,15 +22,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("folder", help="the folder of exported evidence")
     parser.add_argument("-o", "--output", required=True, help="the HTML file to write (outside FOLDER)")
     add_case_options(parser)
+    add_link_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence (before the notebook starts), render, say where it went."""
-    if not discover(args.folder)[0]:
+    if not discover(args.folder, follow_links=args.follow_links)[0]:
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz, culture=args.culture)
+                        roots=args.roots, tz=args.tz, culture=args.culture, follow_links=args.follow_links)
     print(f"exlab: report written to {visible(path)}", file=sys.stderr)
     return 0
