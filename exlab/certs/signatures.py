@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import SignatureAlgorithmOID
@@ -137,23 +138,28 @@ def signature_verifies(cert: x509.Certificate, key: CertificatePublicKeyTypes) -
         return None
     if not isinstance(key, _KEY_TYPES[family]):
         return False
-    signature, signed = cert.signature, cert.tbs_certificate_bytes
     try:
-        if family == "rsa":
-            key.verify(signature, signed, padding.PKCS1v15(), algorithm)
-        elif family == "rsa-pss":
-            key.verify(signature, signed, parameters, algorithm)
-        elif family == "ecdsa":
-            key.verify(signature, signed, ec.ECDSA(algorithm))
-        elif family == "dsa":
-            key.verify(signature, signed, algorithm)
-        else:
-            key.verify(signature, signed)
+        key.verify(cert.signature, cert.tbs_certificate_bytes, *_scheme(family, algorithm, parameters))
     except InvalidSignature:
         return False
     except (UnsupportedAlgorithm, ValueError, TypeError):
         return None
     return True
+
+
+def _scheme(family: str, algorithm: hashes.HashAlgorithm | None, parameters: object) -> tuple:
+    """What a public key's ``verify`` takes after the signature and the signed bytes: padding
+    and hash for RSA (PKCS#1 v1.5, or the certificate's PSS parameters), the ECDSA scheme of
+    the hash, the hash for DSA, nothing for EdDSA.
+
+    >>> _scheme("ecdsa", hashes.SHA256(), None)[0].algorithm.name, _scheme("ed25519", None, None)
+    ('sha256', ())
+    """
+    if family in ("rsa", "rsa-pss"):
+        return (parameters if family == "rsa-pss" else padding.PKCS1v15()), algorithm
+    if family == "ecdsa":
+        return (ec.ECDSA(algorithm),)
+    return (algorithm,) if family == "dsa" else ()
 
 
 def public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes | None:
