@@ -17,12 +17,12 @@ from __future__ import annotations
 import csv
 import functools
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exlab.cultures import DATE_FORMATS, ORDER_WORDS, DateStyle
-from exlab.errors import ExlabError, UnsupportedFormat
+from exlab.errors import UnsupportedFormat
 from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header
+from exlab.events.csv_records import csv_records
+from exlab.events.local_time import local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
@@ -33,8 +33,6 @@ from exlab.text_encoding import refuse_foreign_bom
 FORMAT = "event-viewer-text"
 KNOWN_LANGUAGES = ", ".join(LANGUAGES)
 _LEGACY_CODEPAGES = tuple(dict.fromkeys(c.ansi_codepage for c in CULTURES.values()))
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-_SECOND = timedelta(seconds=1)
 
 
 def detect(head: bytes) -> bool:
@@ -88,7 +86,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")
     dates = _date_order(evidence, sniffed, delimiter, query)
     dates.report_to(report)
-    to_utc = _local_to_utc(query, report)
+    to_utc = local_to_utc(query, report)
     with open_text(evidence.stream, sniffed) as text:
         lines = iter_capped_lines(text, evidence.name, on_long=functools.partial(skip_long_line, report))
         records = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
@@ -121,17 +119,7 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
     unknown_levels: set[str] = set()
     replaced = 0
     example = (culture.date if culture.date.order == dates.order else DATE_FORMATS[dates.culture]).example
-    while True:
-        line = records.line_num + 1
-        try:
-            cells = next(records)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            report.skip_record(f"line {line}", f"not a CSV record ({err})")
-            continue
-        if not cells or cells == [""]:
-            continue
+    for line, cells in csv_records(records, source, report):
         if len(cells) not in (5, 6):
             report.skip_record(f"line {line}", f"expected 6 columns (5 named and the description), found {len(cells)}")
             continue
@@ -212,41 +200,4 @@ def _looks_like_record(head: bytes, delimiter: str) -> bool:
         return False
     return any(culture.date.parse(cells[1]) is not None for culture in CULTURES.values()) or (
         sum(ch.isdigit() for ch in cells[1]) >= 8 and ":" in cells[1])
-
-
-def _local_to_utc(query: EventQuery, report: FileReport):
-    """A function from local times (in the query's tz, or UTC) to ns since the epoch (UTC)."""
-    if query.tz is None:
-        report.assume_tz("UTC", "the export writes local times without an offset and no time zone was given")
-        zone = timezone.utc
-    else:
-        try:
-            zone = ZoneInfo(query.tz)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ExlabError(report.file, None, "an IANA time zone name such as Europe/Warsaw",
-                             f"tz={query.tz!r} is unknown") from err
-        report.assumed_tz = query.tz
-        report.note(f"local times read as {query.tz} (given)")
-    ambiguous: list[int] = []
-
-    @functools.lru_cache(maxsize=4096)
-    def hour_start(year: int, month: int, day: int, hour: int) -> int | None:
-        """Seconds since the epoch (UTC) at the start of a local hour; None inside a DST gap."""
-        local = datetime(year, month, day, hour, tzinfo=zone)
-        offset = local.utcoffset()
-        back = (local - offset).replace(tzinfo=timezone.utc).astimezone(zone)
-        if back.replace(tzinfo=None) != local.replace(tzinfo=None):
-            return None  # inside a daylight saving gap
-        if local.replace(fold=1).utcoffset() != offset:
-            ambiguous.append(1)
-            if len(ambiguous) == 1:
-                report.note(f"local times in the repeated hour {year}-{month:02d}-{day:02d} {hour:02d}:00 "
-                            f"({query.tz}) are ambiguous: read as the first occurrence")
-        return (local.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - offset // _SECOND
-
-    def to_utc(local: datetime) -> int | None:
-        start = hour_start(local.year, local.month, local.day, local.hour)
-        return None if start is None else (start + local.minute * 60 + local.second) * 1_000_000_000
-
-    return to_utc
 

@@ -25,9 +25,10 @@ from functools import partial
 
 from exlab.cultures import DATE_FORMATS, DateFormat
 from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
+from exlab.events.csv_records import csv_records
+from exlab.events.local_time import local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, open_text, sniff_encoding
-from exlab.events.viewer_text import _local_to_utc as local_to_utc
 from exlab.events.winevent import IDENTIFYING_MEMBERS, RECORD_TYPES, record_row
 from exlab.evidence import Evidence
 from exlab.limits import iter_capped_lines, skip_long_line
@@ -77,27 +78,13 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     if found is None:
         raise CorruptInput(evidence.name, "the header", "the columns of Get-WinEvent | Export-Csv")
     skip_lines, delimiter = found
-    records = []
     with open_text(evidence.stream, sniffed) as text:
         capped = iter_capped_lines(text, evidence.name, on_long=partial(skip_long_line, report))
         lines = csv.reader(capped, delimiter=delimiter, quotechar='"', strict=True)
         for _ in range(skip_lines):
             next(lines)
         header = next(lines)
-        while True:
-            line = lines.line_num + 1
-            try:
-                cells = next(lines)
-            except StopIteration:
-                break
-            except csv.Error as err:
-                if "end of data" in str(err):
-                    raise CorruptInput(evidence.name, f"line {line}", "the closing quote of the last cell",
-                                       "the file ends inside a quoted cell: it was cut short") from None
-                report.skip_record(f"line {line}", f"not a CSV record ({err})")
-                continue
-            if cells and cells != [""]:
-                records.append((line, cells))
+        records = list(csv_records(lines, evidence.name, report))
     if not records:
         return
     date_format = _date_format([cells[header.index("TimeCreated")] for _, cells in records
