@@ -81,38 +81,30 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     >>> [kind.name for kind in evidence_kinds()]
     ['sessions', 'tracking', 'events', 'certs', 'connectors', 'receive_connectors', 'servers']
     """
-    from exlab.certs.reader import detect_format as detect_certs
-    from exlab.certs.reader import read_certs
-    from exlab.events.reader import detect_format as detect_events
-    from exlab.events.reader import read_events
-    from exlab.transport.protocol_log import detect_protocol_log, read_protocol_log
-    from exlab.transport.settings import (
-        detect_connectors,
-        detect_receive_connectors,
-        detect_servers,
-        read_connectors,
-        read_receive_connectors,
-        read_servers,
-    )
-    from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
+    from exlab import transport
+    from exlab.certs import reader as certs
+    from exlab.events import reader as events
 
     return (
         EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
-                     _head_test(detect_protocol_log),
-                     lambda paths, tz, culture: read_protocol_log(paths)),
-        EvidenceKind("tracking", "message tracking logs", _head_test(detect_tracking_log),
-                     lambda paths, tz, culture: read_tracking_log(paths)),
+                     _head_test(transport.detect_protocol_log),
+                     lambda paths, tz, culture: transport.read_protocol_log(paths)),
+        EvidenceKind("tracking", "message tracking logs", _head_test(transport.detect_tracking_log),
+                     lambda paths, tz, culture: transport.read_tracking_log(paths)),
         EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml)",
-                     _accepts(detect_events), lambda paths, tz, culture: read_events(paths, tz=tz, culture=culture)),
+                     _accepts(events.detect_format),
+                     lambda paths, tz, culture: events.read_events(paths, tz=tz, culture=culture)),
         EvidenceKind("certs", "certificates (.cer/.pem/.p7b/.pfx, Get-ExchangeCertificate exports)",
-                     _accepts(detect_certs), lambda paths, tz, culture: read_certs(paths, tz=tz, culture=culture)),
+                     _accepts(certs.detect_format),
+                     lambda paths, tz, culture: certs.read_certs(paths, tz=tz, culture=culture)),
         EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON)",
-                     _head_test(detect_connectors), lambda paths, tz, culture: read_connectors(paths)),
+                     _head_test(transport.detect_connectors),
+                     lambda paths, tz, culture: transport.read_connectors(paths)),
         EvidenceKind("receive_connectors", "receive connector settings (Get-ReceiveConnector: fl, Export-Clixml, "
-                     "JSON)", _head_test(detect_receive_connectors),
-                     lambda paths, tz, culture: read_receive_connectors(paths)),
+                     "JSON)", _head_test(transport.detect_receive_connectors),
+                     lambda paths, tz, culture: transport.read_receive_connectors(paths)),
         EvidenceKind("servers", "server settings (Get-ExchangeServer: fl, Export-Clixml, JSON)",
-                     _head_test(detect_servers), lambda paths, tz, culture: read_servers(paths)),
+                     _head_test(transport.detect_servers), lambda paths, tz, culture: transport.read_servers(paths)),
     )
 
 

@@ -49,7 +49,8 @@ def _read_quietly(read: Callable, path: Path):
 
 # (reader, the export as text): one of each XML family
 XML_FAMILIES = {
-    "event-viewer-xml": (exlab.read_events, lambda: (CASE / "events" / "MSExchangeTransport.xml").read_text("utf-8-sig")),
+    "event-viewer-xml": (exlab.read_events,
+                         lambda: (CASE / "events" / "MSExchangeTransport.xml").read_text("utf-8-sig")),
     "eventlog-clixml": (exlab.read_events, _event_clixml),
     "certificate-clixml": (exlab.read_certs,
                            lambda: (CASE / "certs" / "Get-ExchangeCertificate.xml").read_text("utf-16")),
@@ -57,7 +58,8 @@ XML_FAMILIES = {
 }
 # text exports read by byte order mark only
 TEXT_FAMILIES = {
-    "event-viewer-csv": (exlab.read_events, lambda: (CASE / "events" / "MSExchangeTransport-pl.csv").read_text("utf-8")),
+    "event-viewer-csv": (exlab.read_events,
+                         lambda: (CASE / "events" / "MSExchangeTransport-pl.csv").read_text("utf-8")),
     "certificate-list": (exlab.read_certs,
                          lambda: (CASE / "certs" / "Get-ExchangeCertificate-fl.txt").read_text("utf-16")),
     "connector-list": (read_connectors, lambda: demo_connectors_fl().getvalue().decode("utf-16")),

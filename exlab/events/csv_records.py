@@ -13,8 +13,9 @@ from exlab.parse_report import FileReport
 def csv_records(records: Iterator[list[str]], source: str, report: FileReport) -> Iterator[tuple[int, list[str]]]:
     """Each record of ``records`` (a ``csv.reader``: its ``line_num`` tells the lines) with the
     line it starts on; blank lines are passed over, a record the csv module refuses (a cell past
-    its size limit, a quote out of place) is skipped and counted in ``report``. A file that ends inside a quoted cell was cut
-    short: CorruptInput naming ``source`` and the line (only a ``strict`` reader tells).
+    its size limit, a quote out of place) is skipped and counted in ``report``. A file that ends
+    inside a quoted cell was cut short: CorruptInput naming ``source`` and the line (only a
+    ``strict`` reader tells).
 
     >>> import io
     >>> report = FileReport("a.csv", "", "demo")

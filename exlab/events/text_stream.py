@@ -40,8 +40,8 @@ def sniff_encoding(head: bytes, fallbacks: tuple[str, ...] = (), *, source: str 
     """The encoding of a text file from its first bytes.
 
     A BOM decides (UTF-8, UTF-16, UTF-32; given the file's name ``source``, one of an
-    encoding no Windows export is written in raises :class:`~exlab.errors.UnsupportedEncoding`); otherwise many NUL bytes mean UTF-16 (the side of the NULs says which
-    byte order); otherwise UTF-8 if the bytes are valid UTF-8 (a character cut at the end
+    encoding no Windows export is written in raises :class:`~exlab.errors.UnsupportedEncoding`);
+    otherwise many NUL bytes mean UTF-16 (the side of the NULs says which byte order); otherwise UTF-8 if the bytes are valid UTF-8 (a character cut at the end
     of ``head`` does not count against it), else the first of ``fallbacks`` (legacy code
     pages), else UTF-8 (decoding will then replace the bad bytes).
 
