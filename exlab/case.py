@@ -81,16 +81,16 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     >>> [kind.name for kind in evidence_kinds()]
     ['sessions', 'tracking', 'events', 'certs', 'connectors', 'receive_connectors', 'servers']
     """
-    from exlab import transport
     from exlab.certs import reader as certs
     from exlab.events import reader as events
+    from exlab.transport import protocol_log, settings, tracking_log
 
     return (
         EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
-                     _head_test(transport.detect_protocol_log),
-                     lambda paths, tz, culture: transport.read_protocol_log(paths)),
-        EvidenceKind("tracking", "message tracking logs", _head_test(transport.detect_tracking_log),
-                     lambda paths, tz, culture: transport.read_tracking_log(paths)),
+                     _head_test(protocol_log.detect_protocol_log),
+                     lambda paths, tz, culture: protocol_log.read_protocol_log(paths)),
+        EvidenceKind("tracking", "message tracking logs", _head_test(tracking_log.detect_tracking_log),
+                     lambda paths, tz, culture: tracking_log.read_tracking_log(paths)),
         EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml)",
                      _accepts(events.detect_format),
                      lambda paths, tz, culture: events.read_events(paths, tz=tz, culture=culture)),
@@ -98,13 +98,13 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
                      _accepts(certs.detect_format),
                      lambda paths, tz, culture: certs.read_certs(paths, tz=tz, culture=culture)),
         EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON)",
-                     _head_test(transport.detect_connectors),
-                     lambda paths, tz, culture: transport.read_connectors(paths)),
+                     _head_test(settings.detect_connectors),
+                     lambda paths, tz, culture: settings.read_connectors(paths)),
         EvidenceKind("receive_connectors", "receive connector settings (Get-ReceiveConnector: fl, Export-Clixml, "
-                     "JSON)", _head_test(transport.detect_receive_connectors),
-                     lambda paths, tz, culture: transport.read_receive_connectors(paths)),
+                     "JSON)", _head_test(settings.detect_receive_connectors),
+                     lambda paths, tz, culture: settings.read_receive_connectors(paths)),
         EvidenceKind("servers", "server settings (Get-ExchangeServer: fl, Export-Clixml, JSON)",
-                     _head_test(transport.detect_servers), lambda paths, tz, culture: transport.read_servers(paths)),
+                     _head_test(settings.detect_servers), lambda paths, tz, culture: settings.read_servers(paths)),
     )
 
 
