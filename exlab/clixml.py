@@ -53,7 +53,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from exlab.errors import CorruptInput
-from exlab.text_encoding import declared_encoding, text_codec, xml_codec
+from exlab.text_encoding import declared_encoding, has_declaration, text_codec, xml_codec
 from exlab.xml_stream import MarkupAlignedReader
 
 PS_NS = "http://schemas.microsoft.com/powershell/2004/04"
@@ -178,8 +178,9 @@ def iter_items(source: BinaryIO | str, name: str) -> Iterator[Item]:
 
 
 def _text_stream(source: BinaryIO | str, name: str) -> TextIO | None:
-    """``source`` as text for the parser, or None when expat reads its bytes itself (UTF-8,
-    UTF-16, declared so or not at all). Its byte order mark and XML declaration must name a text encoding
+    """``source`` as text for the parser, or None when expat reads its bytes itself (UTF-8 or
+    UTF-16 without an XML declaration, as Export-Clixml writes it: expat never sees a declared
+    encoding). Its byte order mark and XML declaration must name a text encoding
     (:func:`exlab.text_encoding.xml_codec`, else UnsupportedEncoding)."""
     if isinstance(source, str):
         label = declared_encoding(source)
@@ -189,8 +190,7 @@ def _text_stream(source: BinaryIO | str, name: str) -> TextIO | None:
     start = source.tell()
     head = source.read(4096)
     codec, bom = xml_codec(head, name)
-    label = declared_encoding(head)
-    if codec in _EXPAT_CODECS and (label is None or text_codec(label, name).startswith(("utf-8", "utf-16"))):
+    if codec in _EXPAT_CODECS and not has_declaration(head):
         source.seek(start)
         return None
     source.seek(start + bom)

@@ -42,7 +42,9 @@ _NUMBERED = re.compile(r"cp125[0-8]|iso8859-(?:[1-9]|1[03-6])")
 # names Windows writes that Python's registry does not know
 _WINDOWS_NAMES = {"unicode": "utf-16", "unicodefffe": "utf-16-be", "ucs-2": "utf-16", "windows-874": "cp874",
                   "windows-31j": "cp932", "x-sjis": "cp932"}
-_DECLARATION = re.compile(r"""\s*<\?xml\s[^>]*?\bencoding\s*=\s*(["'])(.{0,64}?)\1""")
+# an XML declaration at the start (its end, or the end of the text looked at), and the encoding it names
+_DECLARATION = re.compile(r"\s*<\?xml(?=\s)(.*?)(?:\?>|$)", re.S)
+_ENCODING = re.compile(r"""\bencoding\s*=\s*(?:(["'])(.*?)(?:\1|$)|([^\s?]*))""", re.S)
 
 
 def text_codec(label: str, source: str, where: str = "the XML declaration") -> str:
@@ -58,7 +60,7 @@ def text_codec(label: str, source: str, where: str = "the XML declaration") -> s
         codec = ""
     if codec in _UNICODE or codec in _CODE_PAGES or _NUMBERED.fullmatch(codec):
         return codec
-    raise UnsupportedEncoding(source, where, _EXPECTED, f"found {label!r}")
+    raise UnsupportedEncoding(source, where, _EXPECTED, f"found {label[:40]!r}")
 
 
 def bom_of(head: bytes) -> tuple[str, int] | None:
@@ -88,20 +90,37 @@ def refuse_foreign_bom(head: bytes, source: str) -> None:
 
 def declared_encoding(head: bytes | str) -> str | None:
     """The encoding named in the XML declaration at the start of ``head`` (bytes, or text
-    already decoded), as written, or None.
+    already decoded), as written (up to the end of ``head`` when its quote is not closed), or None.
 
     >>> declared_encoding(b'<?xml version="1.0" encoding="utf-8" standalone="yes"?>\\r\\n<Events>')
     'utf-8'
     >>> declared_encoding('<?xml version="1.0" encoding="base64"?>'.encode("utf-16-be")), declared_encoding(b"<Objs>")
     ('base64', None)
+    >>> declared_encoding("<?xml version='1.0' encoding=zlib?><Objs/>"), declared_encoding("<?xml encoding='rot")
+    ('zlib', 'rot')
     """
+    declaration = _DECLARATION.match(_head_text(head))
+    named = None if declaration is None else _ENCODING.search(declaration.group(1))
+    if named is None:
+        return None
+    return named.group(2) if named.group(1) else named.group(3)
+
+
+def has_declaration(head: bytes | str) -> bool:
+    """Whether ``head`` starts with an XML declaration (``<?xml ...``), finished or not.
+
+    >>> has_declaration("\\r\\n<?xml version='1.0'?><a/>".encode("utf-16")), has_declaration(b"<Objs>")
+    (True, False)
+    """
+    return _DECLARATION.match(_head_text(head)) is not None
+
+
+def _head_text(head: bytes | str) -> str:
+    """The first characters of ``head`` (its BOM left out), decoded as its BOM or layout says."""
     if isinstance(head, str):
-        text = head[:1024].removeprefix("\ufeff")
-    else:
-        codec, skip = bom_of(head) or (_layout(head) or "latin-1", 0)
-        text = head[skip:skip + 4096].decode(codec, "replace")
-    found = _DECLARATION.match(text)
-    return None if found is None else found.group(2)
+        return head[:1024].removeprefix("\ufeff")
+    codec, skip = bom_of(head) or (_layout(head) or "latin-1", 0)
+    return head[skip:skip + 4096].decode(codec, "replace")
 
 
 def xml_codec(head: bytes, source: str) -> tuple[str, int]:

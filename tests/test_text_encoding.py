@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import exlab
-from exlab.errors import UnsupportedEncoding
+from exlab.errors import ExlabError, UnsupportedEncoding
 from exlab.lab.event_exports import write_eventlog_clixml
 from exlab.lab.transport_logs import DEMO_CONNECTOR, demo_connectors_fl, write_send_connectors
 from exlab.text_encoding import declared_encoding, text_codec, xml_codec
@@ -167,3 +167,23 @@ def test_a_declared_multibyte_code_page_decodes_event_xml(tmp_path):
     events = _read_quietly(exlab.read_events, path)
     assert len(events) == len(_read_quietly(exlab.read_events, CASE / "events" / "MSExchangeTransport.xml"))
     assert (events["data"].map(lambda data: "送信コネクタ" in data.values())).any()
+
+
+@pytest.mark.parametrize("family", sorted(XML_FAMILIES))
+@pytest.mark.parametrize("declaration", [
+    '<?xml version="1.0"' + " " * 5000 + ' encoding="base64"?>',    # named past the part looked at
+    "<?xml version='1.0' encoding=zlib?>",                           # unquoted
+    '<?xml version="1.0" encoding="rot13',                            # never closed
+])
+def test_an_odd_declaration_is_refused_or_read_never_looked_up(tmp_path, family, declaration):
+    read, text = XML_FAMILIES[family]
+    path, plain = tmp_path / f"{family}.xml", tmp_path / "plain.xml"
+    path.write_bytes((declaration + re.sub(r"^\ufeff?<\?xml[^>]*\?>\s*", "", text())).encode("utf-8"))
+    plain.write_bytes(text().encode("utf-8"))
+    try:
+        frame = _read_quietly(read, path)
+    except ExlabError as err:   # never LookupError, AssertionError, ValueError... from a codec lookup
+        assert err.source.endswith(path.name)
+        assert "zlib" not in declaration or isinstance(err, UnsupportedEncoding)
+    else:   # the parser was handed text, so the name it never looked up did not matter
+        assert len(frame) == len(_read_quietly(read, plain)) > 0
