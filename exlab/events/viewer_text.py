@@ -118,7 +118,8 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
           source: str) -> Iterator[dict]:
     unknown_levels: set[str] = set()
     replaced = 0
-    example = (culture.date if culture.date.order == dates.order else DATE_FORMATS[dates.culture]).example
+    # (a file with no readable date names no culture: its headers' culture gives the example)
+    example = (culture.date if culture.date.order == dates.order else DATE_FORMATS.get(dates.culture, culture.date)).example
     while True:
         line = records.line_num + 1
         try:
