@@ -67,8 +67,7 @@ def test_spliced_inputs_end_in_rows_or_an_exlab_error(family, folder, data):
 
 def _regression_params():
     for kept in regressions(FAMILIES):
-        marks = [pytest.mark.xfail(strict=True, reason=f"still raises {kept.open}: its reader is being rewritten")
-                 ] if kept.open else []
+        marks = [pytest.mark.xfail(strict=True, reason=f"still raises {kept.open}")] if kept.open else []
         yield pytest.param(kept, id=kept.label, marks=marks)
 
 
