@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tests.conftest import SAMPLES
 from tests.fuzz.harness import Family
+from tests.lab.test_event_exports import ROWS
 
 LAB_ROOT = SAMPLES / "lab-public-root.pem"
 CONTOSO = SAMPLES / "contoso-kb2888788"
@@ -50,9 +51,9 @@ def _bundle(path: Path):
 @cache
 def lab_event_exports() -> dict[str, bytes]:
     """Get-WinEvent's CSV (both editions), JSON (both editions) and CliXml, and Get-EventLog's
-    CliXml, of the lab writers' test rows."""
+    CliXml, of the lab writers' test rows (imported with this module, not inside a test: their
+    module defines Hypothesis tests)."""
     from exlab.lab import event_exports as ee
-    from tests.lab.test_event_exports import ROWS
 
     writers = {
         "winevent-5.1.csv": lambda out: ee.write_winevent_csv(out, ROWS, edition="5.1"),
