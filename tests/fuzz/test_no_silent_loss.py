@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from exlab.errors import DataLossWarning
 from exlab.events import evtx_layout as layout
 from tests.fuzz.families import EVENT_EXPORTS, EVTX, PROTOCOL_LOGS, TRACKING_LOGS
 from tests.fuzz.harness import BASE_SEED, EXAMPLES, TIME_LIMIT, Family, time_limit
@@ -81,3 +82,16 @@ def test_repeated_records_never_cost_rows_silently(family, records, one_row_each
     assert mutated_rows + not_kept >= rows + were_not_kept, said
     if one_row_each:
         assert mutated_rows + not_kept == rows + were_not_kept + added, f"{said}, {added} record(s) added"
+
+
+def test_a_file_whose_every_chunk_is_zeroed_is_warned_as_a_loss(tmp_path):
+    """The file header counts records and chunks, every chunk is zeros: no row, and before, no
+    warning either (the header's claim cannot be placed, so nothing was counted lost)."""
+    data = (EVTX.seeds().get("samples:litware-servers/LWEX01/Application.evtx")
+            or next(iter(EVTX.seeds().values())))
+    path = tmp_path / "Application.evtx"
+    path.write_bytes(data[:layout.FILE_HEADER_SIZE] + bytes(len(data) - layout.FILE_HEADER_SIZE))
+    with pytest.warns(DataLossWarning, match="no chunk it counts is readable") as caught:
+        frame = EVTX.read(path)
+    assert len(frame) == 0 and len(caught) == 1
+    assert caught[0].filename == str(path)
