@@ -31,6 +31,7 @@ RECIPES = REGRESSIONS / "recipes.json"
 TIME_LIMIT = float(os.environ.get("EXLAB_FUZZ_TIME_LIMIT", "20"))   # seconds per input
 EXAMPLES = int(os.environ.get("EXLAB_FUZZ_EXAMPLES", "100"))       # per family and run; CI keeps the default
 BASE_SEED = int(os.environ.get("EXLAB_FUZZ_SEED", "0"))            # another base seed: a fresh corpus
+MUTATORS = os.environ.get("EXLAB_FUZZ_MUTATORS", "base")            # "more": other mutations too
 SEED_BYTES = 48 * 1024    # text seeds are cut to their first lines within this many bytes
 
 
@@ -127,6 +128,7 @@ class Regression:
     file: Path | None = None
     seed_file: str = ""
     seed: int = 0
+    mutators: str = "base"
     open: str | None = None
 
     def data(self) -> bytes | None:
@@ -134,7 +136,7 @@ class Regression:
         if self.file is not None:
             return self.file.read_bytes()
         seeds = self.family.seeds()
-        return mutate(seeds[self.seed_file], self.seed) if self.seed_file in seeds else None
+        return mutate(seeds[self.seed_file], self.seed, self.mutators) if self.seed_file in seeds else None
 
 
 def regressions(families: tuple[Family, ...]) -> list[Regression]:
@@ -144,7 +146,13 @@ def regressions(families: tuple[Family, ...]) -> list[Regression]:
     open_files = {row["file"]: row.get("open") for row in rows if "file" in row}
     kept = [Regression(family, f"{family.name}/{path.name}", file=path, open=open_files.get(f"{family.name}/{path.name}"))
             for family in families for path in sorted((REGRESSIONS / family.name).glob("*"))]
-    kept += [Regression(by_name[row["family"]], f"mutate({row['seed_file']}, {row['seed']})",
-                        seed_file=row["seed_file"], seed=row["seed"], open=row.get("open"))
+    kept += [Regression(by_name[row["family"]], _recipe(row["seed_file"], row["seed"], row.get("mutators", "base")),
+                        seed_file=row["seed_file"], seed=row["seed"], mutators=row.get("mutators", "base"),
+                        open=row.get("open"))
              for row in rows if "seed_file" in row and row["family"] in by_name]
     return kept
+
+
+def _recipe(seed_file: str, seed: int, mutators: str) -> str:
+    """How a recipe is shown: the call that gives its bytes."""
+    return f"mutate({seed_file}, {seed})" if mutators == "base" else f"mutate({seed_file}, {seed}, {mutators!r})"

@@ -90,17 +90,56 @@ def odd_encoding(rng: random.Random, data: bytes) -> bytes:
     return rng.choice(BOMS) + data
 
 
+def line_ends(rng: random.Random, data: bytes) -> bytes:
+    """Rewrite the line ends as another system or tool does (LF, CR alone, CRLF doubled) in the whole file or from
+    somewhere on."""
+    start = rng.choice((0, rng.randrange(len(data) + 1)))
+    end = rng.choice((b"\n", b"\r", b"\r\r\n", b"\n\r"))
+    return data[:start] + data[start:].replace(b"\r\n", b"\n").replace(b"\n", end)
+
+
+def reencode(rng: random.Random, data: bytes) -> bytes:
+    """The text saved again in another encoding (Notepad's "Unicode", a code page), BOM or not, whatever it was."""
+    text = data.decode("utf-8", "surrogateescape")
+    encoding = rng.choice(("utf-16-le", "utf-16-be", "utf-8-sig", "cp1252", "cp1250", "latin-1"))
+    body = text.encode(encoding, "replace") if encoding in ("cp1252", "cp1250", "latin-1") else \
+        text.encode(encoding, "surrogatepass")
+    return (codecs.BOM_UTF16_LE if encoding == "utf-16-le" and rng.random() < 0.5 else b"") + body
+
+
+def long_run(rng: random.Random, data: bytes) -> bytes:
+    """Insert one long run of a character (past the csv module's cell limit of 128 KiB, or short of it)."""
+    start = rng.randrange(len(data) + 1)
+    return data[:start] + rng.choice((b"a", b'"', b",", b" ", b"\x00", b"<")) * rng.choice((1000, 70_000, 140_000)) + \
+        data[start:]
+
+
+def swap_regions(rng: random.Random, data: bytes) -> bytes:
+    """Exchange two regions of the file (sectors written back in the wrong order)."""
+    first, second = sorted((_span(rng, data, 4096), _span(rng, data, 4096)))
+    if first[1] > second[0]:
+        return data
+    return data[:first[0]] + data[second[0]:second[1]] + data[first[1]:second[0]] + data[first[0]:first[1]] + \
+        data[second[1]:]
+
+
 MUTATORS: tuple[Mutator, ...] = (flip_bits, truncate, insert_bytes, duplicate_region, zero_region, huge_number,
                                  odd_encoding)
+#: other mutators, for a fresh corpus (``EXLAB_FUZZ_MUTATORS=more``); apart, so that every kept recipe of
+#: :data:`MUTATORS` still gives the same bytes
+MORE_MUTATORS: tuple[Mutator, ...] = (*MUTATORS, line_ends, reencode, long_run, swap_regions)
+SETS = {"base": MUTATORS, "more": MORE_MUTATORS}
 
 
-def mutate(data: bytes, seed: int) -> bytes:
-    """``data`` after one to three mutators chosen by ``seed``.
+def mutate(data: bytes, seed: int, mutators: str = "base") -> bytes:
+    """``data`` after one to three of the ``mutators`` (a name of :data:`SETS`) chosen by ``seed``.
 
     >>> mutate(b"Level 4", 0) != b"Level 4" or mutate(b"Level 4", 1) != b"Level 4"
+    True
+    >>> mutate(b"Level 4\\r\\n", 3, "more") == mutate(b"Level 4\\r\\n", 3, "more")
     True
     """
     rng = random.Random(seed)
     for _ in range(rng.randint(1, 3)):
-        data = rng.choice(MUTATORS)(rng, data)
+        data = rng.choice(SETS[mutators])(rng, data)
     return data

@@ -2,7 +2,8 @@
 Hypothesis's splices of bytes and text into them, and every input that ever failed. Each input
 ends in rows or an ExlabError naming the file, within the harness's time limit.
 
-``EXLAB_FUZZ_EXAMPLES=300 EXLAB_FUZZ_SEED=7`` runs a longer, fresh corpus.
+``EXLAB_FUZZ_EXAMPLES=300 EXLAB_FUZZ_SEED=7 EXLAB_FUZZ_MUTATORS=more`` runs a longer, fresh corpus
+with other mutations too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.families import FAMILIES
-from tests.fuzz.harness import BASE_SEED, EXAMPLES, check, outcome, regressions
+from tests.fuzz.harness import BASE_SEED, EXAMPLES, MUTATORS, check, regressions
 from tests.fuzz.mutations import mutate
 
 # Hypothesis draws a quarter of the seeded examples per family, from the same base seed (reproducible runs)
@@ -38,15 +39,15 @@ def test_every_family_has_seeds_and_reads_them_to_rows(folder):
         assert seeds, family.name
         ours = [label for label in seeds if label.startswith(("samples:", "lab:"))]
         assert ours, family.name
-        assert {label: outcome(family, seeds[label], folder) for label in ours} == dict.fromkeys(ours, "rows")
+        assert {label: check(family, seeds[label], folder, label) for label in ours} == dict.fromkeys(ours, "rows")
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.name)
 def test_seeded_mutations_end_in_rows_or_an_exlab_error(family, folder):
     """(Inputs whose reader is still to be fixed are left to their strict expected failure below.)"""
     seeds = family.seeds()
-    still_open = {(kept.seed_file, kept.seed) for kept in regressions((family,)) if kept.open}
-    outcomes = Counter(check(family, mutate(seeds[label], seed), folder, f"mutate({label!r}, {seed})")
+    still_open = {(kept.seed_file, kept.seed) for kept in regressions((family,)) if kept.open and kept.mutators == MUTATORS}
+    outcomes = Counter(check(family, mutate(seeds[label], seed, MUTATORS), folder, f"mutate({label!r}, {seed}, {MUTATORS!r})")
                        for label, seed in family.cases() if (label, seed) not in still_open)
     assert sum(outcomes.values()) == EXAMPLES - len(still_open.intersection(family.cases()))
 
