@@ -99,7 +99,7 @@ def outcome(family: Family, data: bytes, folder: Path) -> str:
             warnings.simplefilter("ignore")
             frame = family.read(path)
     except ExlabError as err:
-        assert str(path.name) in str(err) or err.source, f"{type(err).__name__} names no file: {err}"
+        assert path.name in (err.source or ""), f"{type(err).__name__} does not name the file: {err}"
         return type(err).__name__
     finally:
         path.unlink(missing_ok=True)
