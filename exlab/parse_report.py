@@ -118,8 +118,14 @@ class RecordAccount:
 
     @property
     def noteworthy(self) -> bool:
-        """Records lost or repeated, or the file cut short: what the engineer is warned of."""
-        return bool(self.lost or self.truncated or self.duplicates_dropped or self.duplicates_kept)
+        """Records lost or repeated, the file cut short, or none of the records its header
+        counts readable: what the engineer is warned of."""
+        return bool(self.lost or self.truncated or self.duplicates_dropped or self.duplicates_kept or self.unread_claim)
+
+    @property
+    def unread_claim(self) -> bool:
+        """The file header counts records (its claim could not be placed) and none was read."""
+        return self.claimed_by_header is None and not self.read
 
     @property
     def balanced(self) -> bool:
@@ -239,7 +245,8 @@ class FileReport:
         if account is not None and account.noteworthy:
             skipped = (f"; the engine skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s)"
                        if self.losses else "")
-            category = DataLossWarning if account.lost or account.truncated or self.losses else ExlabWarning
+            lossy = account.lost or account.truncated or account.unread_claim or self.losses
+            category = DataLossWarning if lossy else ExlabWarning
             self.warn(f"{account.statements[0]}. {account.summary()}{skipped}; see the parse report", None, category)
             return
         if not self.losses:

@@ -203,8 +203,12 @@ class TrustAnchors:
         return {origin for anchor in self.anchors for origin in anchor.origins}
 
     def find(self, cert: x509.Certificate) -> Anchor | None:
-        """The anchor with ``cert``'s subject and public key, or None."""
-        return self._by_key.get(_anchor_key(cert))
+        """The anchor with ``cert``'s subject and public key, or None (also for a public key
+        that cannot be decoded: damaged evidence matches no anchor)."""
+        try:
+            return self._by_key.get(_anchor_key(cert))
+        except ValueError:
+            return None
 
     def by_subject(self, subject_der: bytes) -> list[Anchor]:
         """Anchors whose subject has this DER encoding."""

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 from exlab.cultures import DATE_FORMATS, ORDER_WORDS, DateStyle
 from exlab.errors import UnsupportedFormat
-from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header
 from exlab.events.csv_records import csv_records
+from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header
 from exlab.events.local_time import local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
@@ -118,7 +118,8 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
           source: str) -> Iterator[dict]:
     unknown_levels: set[str] = set()
     replaced = 0
-    example = (culture.date if culture.date.order == dates.order else DATE_FORMATS[dates.culture]).example
+    # (a file with no readable date names no culture: its headers' culture gives the example)
+    example = (culture.date if culture.date.order == dates.order else DATE_FORMATS.get(dates.culture, culture.date)).example
     for line, cells in csv_records(records, source, report):
         if len(cells) not in (5, 6):
             report.skip_record(f"line {line}", f"expected 6 columns (5 named and the description), found {len(cells)}")

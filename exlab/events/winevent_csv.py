@@ -81,9 +81,13 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     with open_text(evidence.stream, sniffed) as text:
         capped = iter_capped_lines(text, evidence.name, on_long=partial(skip_long_line, report))
         lines = csv.reader(capped, delimiter=delimiter, quotechar='"', strict=True)
-        for _ in range(skip_lines):
-            next(lines)
-        header = next(lines)
+        try:
+            for _ in range(skip_lines):
+                next(lines)
+            header = next(lines)
+        except (csv.Error, StopIteration) as err:   # the head looked like one, but the file ends in it
+            raise CorruptInput(evidence.name, "the header", "the columns of Get-WinEvent | Export-Csv",
+                               str(err) or "the file ends before it") from None
         records = list(csv_records(lines, evidence.name, report))
     if not records:
         return

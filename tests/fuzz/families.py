@@ -1,0 +1,140 @@
+"""The format families the fuzz tests mutate, each with its reader and its seed files.
+
+Seeds are the lab samples, the test fixtures, the real exports and the .evtx corpus (read where
+they lie), and for shapes none of those holds (Get-WinEvent CSV and JSON, the Exchange
+Management Shell's CliXml with SerializationData, zips) what the lab's own writers produce.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+
+from tests.conftest import SAMPLES
+from tests.fuzz.harness import Family
+from tests.lab.test_event_exports import ROWS
+
+LAB_ROOT = SAMPLES / "lab-public-root.pem"
+CONTOSO = SAMPLES / "contoso-kb2888788"
+
+
+def _events(path: Path):
+    from exlab.events import read_events
+    return read_events(path, workers=1)
+
+
+def _certs(path: Path):
+    from exlab.certs import judge_trust, read_certs
+    return judge_trust(read_certs(path), roots=LAB_ROOT, at="2025-03-21T00:00:00Z")
+
+
+def _reader(module: str, name: str):
+    def read(path: Path):
+        import importlib
+        return getattr(importlib.import_module(module), name)(path)
+    read.__name__ = name
+    return read
+
+
+def _bundle(path: Path):
+    """A zip of evidence as the case reads it: its members listed and hashed, the certificates read."""
+    from exlab.certs import read_certs
+    from exlab.evidence import iter_evidence
+    for evidence in iter_evidence(path):
+        evidence.stream.read()
+    return read_certs(path)
+
+
+@cache
+def lab_event_exports() -> dict[str, bytes]:
+    """Get-WinEvent's CSV (both editions), JSON (both editions) and CliXml, and Get-EventLog's
+    CliXml, of the lab writers' test rows (imported with this module, not inside a test: their
+    module defines Hypothesis tests)."""
+    from exlab.lab import event_exports as ee
+
+    writers = {
+        "winevent-5.1.csv": lambda out: ee.write_winevent_csv(out, ROWS, edition="5.1"),
+        "winevent-7.csv": lambda out: ee.write_winevent_csv(out, ROWS, edition="7", culture="pl-PL"),
+        "winevent-5.1.json": lambda out: ee.write_winevent_json(out, ROWS, edition="5.1"),
+        "winevent-7.json": lambda out: ee.write_winevent_json(out, ROWS, edition="7", tz="Europe/Warsaw"),
+        "winevent.clixml": lambda out: ee.write_winevent_clixml(out, ROWS, tz="Europe/Warsaw"),
+        "eventlog.clixml": lambda out: ee.write_eventlog_clixml(out, ROWS),
+    }
+    return {f"lab:{name}": _written(write) for name, write in writers.items()}
+
+
+@cache
+def lab_cert_exports() -> dict[str, bytes]:
+    """Get-ExchangeCertificate as the Exchange Management Shell exports it (CliXml with
+    SerializationData, CSV), as JSON and as a table, and the certificate as PEM."""
+    from exlab.lab import cert_exports as ce
+    from exlab.lab.pki import LabPki
+
+    pki = LabPki("fuzz")
+    server = pki.server("mail.contoso.com", ["mail.contoso.com", "autodiscover.contoso.com"], ca="internal",
+                        not_before=datetime(2025, 3, 14, tzinfo=timezone.utc))
+    certs = [ce.ExchangeCert(server.certificate, services=("IIS", "SMTP"), root_ca_type="Enterprise",
+                             server_fqdn="EX01.contoso.com"),
+             ce.ExchangeCert(pki.internal_root.certificate, root_ca_type="Enterprise", has_private_key=False)]
+    writers = {
+        "ems.clixml": lambda out: ce.write_clixml(certs, out, remote=True, tz="Europe/Warsaw"),
+        "ems.csv": lambda out: ce.write_csv(certs, out, remote=True, tz="Europe/Warsaw"),
+        "local.json": lambda out: ce.write_json(certs, out),
+        "table.txt": lambda out: ce.write_table(certs, out),
+    }
+    return {**{f"lab:{name}": _written(write) for name, write in writers.items()}, "lab:server.pem": server.pem}
+
+
+@cache
+def lab_bundles() -> dict[str, bytes]:
+    """Zips of the contoso sample's certificates: as Compress-Archive of Windows PowerShell 5.1
+    writes them (``\\`` between folders), and one inside another."""
+    files = {f"certs\\{path.name}": path.read_bytes() for path in sorted((CONTOSO / "certs").iterdir())}
+    flat = _zipped(files)
+    return {"lab:certs.zip": flat, "lab:nested.zip": _zipped({"servers/EX01.zip": flat})}
+
+
+def _zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (2025, 3, 21, 16, 40, 0)), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _written(write) -> bytes:
+    out = io.BytesIO()
+    write(out)
+    return out.getvalue()
+
+
+EVTX = Family("evtx", _events, ("samples:litware-servers/*/Application.evtx", "corpus:*.evtx"), ".evtx", text=False)
+EVENT_EXPORTS = Family("event_exports", _events, (
+    "samples:*/events/*.xml", "samples:*/*/events/*.xml", "samples:*/events/*.csv", "samples:*/*/events/*.csv",
+    "samples:*/*/events/*.txt", "real:*/*WinEvent*.xml", "tests:events/fixtures/*"), ".xml", text=False,
+    made=lab_event_exports)
+CERTS = Family("certs", _certs, (
+    "samples:*/certs/*", "samples:*/*/certs/*", "samples:litware-servers/*/Get-ExchangeCertificate.txt",
+    "real:*/*ExchangeCertificate*", "real:*/*.cer", "tests:certs/fixtures/*"), ".cer", text=False,
+    made=lab_cert_exports)
+PROTOCOL_LOGS = Family("protocol_logs", _reader("exlab.transport", "read_protocol_log"), (
+    "samples:*/logs/ProtocolLog/SmtpSend/*.LOG", "samples:*/*/logs/ProtocolLog/SmtpSend/*.LOG",
+    "tests:transport/fixtures/ProtocolLog/*/*.LOG"), ".LOG")
+TRACKING_LOGS = Family("tracking_logs", _reader("exlab.transport", "read_tracking_log"), (
+    "samples:*/logs/MessageTracking/*.LOG", "samples:*/*/logs/MessageTracking/*.LOG", "real:*/MSGTRK*.LOG",
+    "tests:transport/fixtures/MessageTracking/*.LOG"), ".LOG")
+CONNECTORS = Family("connectors", _reader("exlab.transport", "read_connectors"), (
+    "samples:*/Get-SendConnector.*", "samples:*/config/Get-SendConnector.*", "real:*/*SendConnector*",
+    "tests:transport/fixtures/config/connectors-*"), text=False)
+RECEIVE_CONNECTORS = Family("receive_connectors", _reader("exlab.transport", "read_receive_connectors"), (
+    "samples:*/config/Get-ReceiveConnector.*", "real:*/*ReceiveConnector*"), text=False)
+SERVERS = Family("servers", _reader("exlab.transport", "read_servers"), (
+    "samples:*/Get-ExchangeServer.*", "samples:*/config/Get-ExchangeServer.*", "real:*/*ExchangeServer*",
+    "tests:transport/fixtures/config/servers-*"), text=False)
+BUNDLES = Family("bundles", _bundle, (), ".zip", text=False, made=lab_bundles)
+
+FAMILIES = (EVTX, EVENT_EXPORTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, CONNECTORS, RECEIVE_CONNECTORS, SERVERS,
+            BUNDLES)
