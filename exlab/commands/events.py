@@ -22,21 +22,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import pandas as pd
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING
 
 from exlab.bundle import Member
 from exlab.cli import add_link_option
-from exlab.commands.export import export_target, utc_text, write_export
 from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
-from exlab.events.reader import FORMATS, read_events
-from exlab.events.schema import empty_events_frame
 from exlab.evidence import read_head, split_folders
 from exlab.parse_report import ParseReport
+
+if TYPE_CHECKING:   # pandas, the readers and the writers load when the command runs, not for --help
+    import pandas as pd
 
 PROGRESS_BYTES = 64 << 20   # show a progress bar over files when the inputs add up to this
 PROGRESS_FILES = 20         # ... or when there are this many files
@@ -88,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     >>> code
     0
     """
+    from exlab.commands.export import export_target, write_export
+    from exlab.events.reader import FORMATS
+
     output = export_target(args.output, args.paths)
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
@@ -120,6 +121,8 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
     <BLANKLINE>
     Losses: none
     """
+    from exlab.commands.export import utc_text
+
     report: ParseReport = frame.attrs.get("parse_report") or ParseReport()
     lines = [f"{len(frame):,} event(s) from {len(report.files)} file(s)."]
     if passed_over:
@@ -142,6 +145,8 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
 
 
 def _check_time(option: str, value: str | None) -> None:
+    import pandas as pd
+
     if value is None:
         return
     try:
@@ -152,6 +157,8 @@ def _check_time(option: str, value: str | None) -> None:
 
 def _is_event_export(path: Path | Member) -> bool:
     """Whether a file found in a folder (or a zip) is an event export, by its head."""
+    from exlab.events.reader import FORMATS
+
     head = read_head(path)
     return bool(head) and any(module.detect(head) for module in FORMATS)
 
@@ -168,6 +175,12 @@ def _workers(text: str) -> int:
 
 
 def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from exlab.events.reader import read_events
+    from exlab.events.schema import empty_events_frame
+
     sizes = [Path(f).stat().st_size for f in files]
     big = sum(sizes) >= PROGRESS_BYTES or len(files) >= PROGRESS_FILES
     frames, reports = [], []
