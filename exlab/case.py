@@ -40,7 +40,7 @@ from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, ev
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.evidence import Evidence, open_evidence, sha256_of, walk
+from exlab.evidence import Evidence, open_evidence, reporting_reads, sha256_of, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
@@ -600,6 +600,14 @@ def discover(folder: str | Path, *, progress: Any = None,
     return found, unread
 
 
+#: seconds a case's reading lasts before its progress bar shows (a small case shows none)
+PROGRESS_DELAY = 1.0
+
+
+def _file_size(path: Path | Member) -> int:
+    return path.size if isinstance(path, Member) else path.stat().st_size
+
+
 def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
               roots: Any = None, tz: str | None = None, culture: str | None = None,
               progress: bool = False, follow_links: bool = False) -> Case:
@@ -613,7 +621,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     root for lab cases), ``tz`` the servers' time zone (for exports with local times, and
     the zone timelines are shown in), ``culture`` the servers' culture (``en-AU``, ``en-GB``,
     ...: the day/month order of exports whose dates do not tell it), ``progress`` shows a bar
-    over the files.
+    over the files looked at, then over the bytes read, once the work has lasted a second
+    (:data:`PROGRESS_DELAY`: a small case shows none).
     """
     folder = Path(folder)
     if tz is not None:
@@ -624,20 +633,23 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     if culture is not None and culture not in DATE_FORMATS:
         raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
-    bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
+    bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress, delay=PROGRESS_DELAY)
     try:
         found, unread = discover(folder, progress=bar, follow_links=follow_links)
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
                              f"one of: {what_exlab_reads()}",
                              f"{len(files)} file(s) looked at, none recognised")
-        bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read
-        bar.refresh()
+        sizes = {kind: sum(_file_size(path) for path in paths) for kind, paths in found.items()}
+        bar.unit, bar.unit_scale, bar.unit_divisor = "B", True, 1024   # then the bytes read, file by file
+        bar.reset(total=sum(sizes.values()))
         frames: dict[str, pd.DataFrame] = {}
         for kind in evidence_kinds():
             if kind.name in found:
                 bar.set_postfix_str(kind.name)
-                frame = _load(kind, found[kind.name], tz, culture, unread)
+                limit = bar.n + sizes[kind.name]
+                with reporting_reads(lambda size: bar.update(max(0, min(size, limit - bar.n)))):  # noqa: B023
+                    frame = _load(kind, found[kind.name], tz, culture, unread)
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
                 if frame is not None and kind.name == "sessions":
@@ -645,7 +657,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                     frame = with_failure_times(frame, [p for p in found[kind.name] if str(p) in read])
                 if frame is not None:
                     frames[kind.name] = frame
-                bar.update(len(found[kind.name]))
+                bar.update(limit - bar.n)       # what a reader read without exlab.evidence.iter_evidence
     finally:
         bar.close()
     if not frames:

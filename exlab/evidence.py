@@ -21,7 +21,8 @@ import io
 import os
 import stat
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Union
@@ -259,6 +260,30 @@ def check_unchanged(stream: BinaryIO, stamp: tuple | None, name: str, where: str
                               "it changed while it was read: copy or export the log, then read the copy")
 
 
+#: what :func:`iter_evidence` tells of each file a reader is done with (see :func:`reporting_reads`)
+_READ: ContextVar[Callable[[int], object] | None] = ContextVar("exlab_evidence_read", default=None)
+
+
+@contextmanager
+def reporting_reads(done: Callable[[int], object]) -> Iterator[None]:
+    """Within the block, each evidence file a reader is done with (through :func:`iter_evidence`)
+    calls ``done(size in bytes)``: a progress bar's ``update``, moving while a reader works
+    through many files, without the readers knowing of it.
+
+    >>> sizes = []
+    >>> with reporting_reads(sizes.append):
+    ...     for evidence in iter_evidence([io.BytesIO(b"abc"), io.BytesIO(b"de")]):
+    ...         _ = evidence.stream.read()
+    >>> sizes
+    [3, 2]
+    """
+    token = _READ.set(done)
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def iter_evidence(sources: Sources) -> Iterator[Evidence]:
     """Yield each evidence file open and hashed; files exlab opened are closed afterwards."""
     for source in expand(sources):
@@ -267,6 +292,9 @@ def iter_evidence(sources: Sources) -> Iterator[Evidence]:
             yield evidence
         finally:
             evidence.close()
+        done = _READ.get()
+        if done is not None:
+            done(evidence.size)
 
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
