@@ -36,8 +36,7 @@ from exlab.parse_report import ParseReport
 if TYPE_CHECKING:   # pandas, the readers and the writers load when the command runs, not for --help
     import pandas as pd
 
-PROGRESS_BYTES = 64 << 20   # show a progress bar over files when the inputs add up to this
-PROGRESS_FILES = 20         # ... or when there are this many files
+PROGRESS_DELAY = 1.0        # seconds of reading before the progress bar (on a terminal) shows
 
 
 def add_parser(subparsers) -> None:
@@ -182,14 +181,16 @@ def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
     from exlab.events.schema import empty_events_frame
 
     sizes = [Path(f).stat().st_size for f in files]
-    big = sum(sizes) >= PROGRESS_BYTES or len(files) >= PROGRESS_FILES
     frames, reports = [], []
-    for file in tqdm(files, desc="event exports", unit="file", file=sys.stderr, disable=not big):
-        frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
-                            end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
-                            culture=args.culture)
-        reports.append(frame.attrs["parse_report"])
-        frames.append(frame)
+    with tqdm(total=sum(sizes), desc="event exports", unit="B", unit_scale=True, unit_divisor=1024,
+              file=sys.stderr, delay=PROGRESS_DELAY, disable=not sys.stderr.isatty()) as bar:
+        for file, size in zip(files, sizes):
+            frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
+                                end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
+                                culture=args.culture)
+            reports.append(frame.attrs["parse_report"])
+            frames.append(frame)
+            bar.update(size)
     report = ParseReport().extend(reports)
     frames = [f for f in frames if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else empty_events_frame()
