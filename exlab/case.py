@@ -364,10 +364,10 @@ def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> 
         file_report.file = name_in_case(file_report.file)
     if "source" not in frame:
         return frame
-    renamed = frame.copy()
-    renamed["source"] = frame["source"].map(
-        lambda value: value if pd.isna(value) else "; ".join(name_in_case(part) for part in str(value).split("; ")),
-        na_action="ignore").astype(frame["source"].dtype)
+    names = {value: "; ".join(name_in_case(part) for part in str(value).split("; "))
+             for value in frame["source"].dropna().unique()}     # once per file (or list of files), not per row
+    renamed = frame.copy(deep=False)    # one column replaced: the others are shared, not copied
+    renamed["source"] = frame["source"].map(names).astype(frame["source"].dtype)
     renamed.attrs = frame.attrs
     return renamed
 
