@@ -178,6 +178,11 @@ class Case:
             self._failures = tls_failures(self.events if self.events is not None else empty_events_frame())
         return self._failures
 
+    def _failures_of(self, events: pd.DataFrame | None) -> pd.DataFrame | None:
+        """:attr:`failures` when ``events`` are all the case's events (worked out once, not per diagnosis),
+        else None (``diagnose`` works them out from the rows it is given)."""
+        return self.failures if events is not None and not events.empty and events is self.events else None
+
     @property
     def sessions(self) -> pd.DataFrame | None:
         """The SMTP send sessions."""
@@ -242,7 +247,8 @@ class Case:
                           tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
                           server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
                           lacking=lacking(self.inventory()),
-                          server=failing[0] if len(chosen) == len(failing) == 1 else None)
+                          server=failing[0] if len(chosen) == len(failing) == 1 else None,
+                          failures=self._failures_of(frames["events"]))
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -279,7 +285,7 @@ class Case:
             d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
                          server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
-                         server=server if len(servers) > 1 else None)
+                         server=server if len(servers) > 1 else None, failures=self._failures_of(frames["events"]))
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
