@@ -40,7 +40,7 @@ from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, ev
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.evidence import Evidence, open_evidence, reporting_reads, sha256_of, walk
+from exlab.evidence import Evidence, open_evidence, progress_over, sha256_of, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
@@ -653,8 +653,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         for kind in evidence_kinds():
             if kind.name in found:
                 bar.set_postfix_str(kind.name)
-                limit = bar.n + sizes[kind.name]
-                with reporting_reads(lambda size: bar.update(max(0, min(size, limit - bar.n)))):  # noqa: B023
+                with progress_over(bar.update, sizes[kind.name]):
                     frame = _load(kind, found[kind.name], tz, culture, unread)
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
@@ -663,7 +662,6 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                     frame = with_failure_times(frame, [p for p in found[kind.name] if str(p) in read])
                 if frame is not None:
                     frames[kind.name] = frame
-                bar.update(limit - bar.n)       # what a reader read without exlab.evidence.iter_evidence
     finally:
         bar.close()
     if not frames:

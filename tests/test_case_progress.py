@@ -7,8 +7,11 @@ import io
 
 from tqdm.std import tqdm
 
+import exlab
 import exlab.case
 from exlab.case import discover, open_case
+from exlab.events import evtx_format
+from exlab.evidence import progress_over
 from tests.conftest import SAMPLES
 
 CASE = SAMPLES / "contoso-kb2888788"
@@ -43,3 +46,15 @@ def test_no_bar_unless_asked(capsys, monkeypatch):
     monkeypatch.setattr(exlab.case, "PROGRESS_DELAY", 0)
     open_case(CASE)                                  # the command asks only when stderr is a terminal
     assert "evidence:" not in capsys.readouterr().err
+
+
+def test_a_big_evtx_file_moves_the_bar_batch_by_batch(monkeypatch):
+    """A .evtx file is read in batches of chunks: each batch read moves the bar, in this process or not."""
+    monkeypatch.setattr(evtx_format, "BATCH_CHUNKS", 1)      # the sample's 64 KiB chunks, one batch each
+    path = CASE / "events" / "Application.evtx"
+    told = []
+    with progress_over(told.append, path.stat().st_size):
+        frame = exlab.read_events(path, workers=1)
+    chunks = (path.stat().st_size - 4096) // 65536
+    assert len(frame) > 0 and sum(told) == path.stat().st_size
+    assert told[:chunks] == [65536] * chunks and len(told) == chunks + 1    # then the file header

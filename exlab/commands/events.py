@@ -30,7 +30,7 @@ from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
-from exlab.evidence import read_head, split_folders
+from exlab.evidence import progress_over, read_head, split_folders
 from exlab.parse_report import ParseReport
 
 if TYPE_CHECKING:   # pandas, the readers and the writers load when the command runs, not for --help
@@ -185,12 +185,12 @@ def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
     with tqdm(total=sum(sizes), desc="event exports", unit="B", unit_scale=True, unit_divisor=1024,
               file=sys.stderr, delay=PROGRESS_DELAY, disable=not sys.stderr.isatty()) as bar:
         for file, size in zip(files, sizes):
-            frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
-                                end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
-                                culture=args.culture)
+            with progress_over(bar.update, size):      # a big .evtx file moves it batch by batch
+                frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
+                                    end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
+                                    culture=args.culture)
             reports.append(frame.attrs["parse_report"])
             frames.append(frame)
-            bar.update(size)
     report = ParseReport().extend(reports)
     frames = [f for f in frames if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else empty_events_frame()
