@@ -40,7 +40,7 @@ from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, ev
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.evidence import Evidence, add_bundle, open_evidence, walk
+from exlab.evidence import Evidence, add_bundle, open_evidence, progress_over, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
@@ -170,6 +170,11 @@ class Case:
             self._failures = tls_failures(self.events if self.events is not None else empty_events_frame())
         return self._failures
 
+    def _failures_of(self, events: pd.DataFrame | None) -> pd.DataFrame | None:
+        """:attr:`failures` when ``events`` are all the case's events (worked out once, not per diagnosis),
+        else None (``diagnose`` works them out from the rows it is given)."""
+        return self.failures if events is not None and not events.empty and events is self.events else None
+
     @property
     def sessions(self) -> pd.DataFrame | None:
         """The SMTP send sessions."""
@@ -234,7 +239,8 @@ class Case:
                           tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
                           server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
                           lacking=lacking(self.inventory()),
-                          server=failing[0] if len(chosen) == len(failing) == 1 else None)
+                          server=failing[0] if len(chosen) == len(failing) == 1 else None,
+                          failures=self._failures_of(frames["events"]))
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -271,7 +277,7 @@ class Case:
             d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
                          server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
-                         server=server if len(servers) > 1 else None)
+                         server=server if len(servers) > 1 else None, failures=self._failures_of(frames["events"]))
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
@@ -356,10 +362,10 @@ def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> 
         file_report.file = name_in_case(file_report.file)
     if "source" not in frame:
         return frame
-    renamed = frame.copy()
-    renamed["source"] = frame["source"].map(
-        lambda value: value if pd.isna(value) else "; ".join(name_in_case(part) for part in str(value).split("; ")),
-        na_action="ignore").astype(frame["source"].dtype)
+    names = {value: "; ".join(name_in_case(part) for part in str(value).split("; "))
+             for value in frame["source"].dropna().unique()}     # once per file (or list of files), not per row
+    renamed = frame.copy(deep=False)    # one column replaced: the others are shared, not copied
+    renamed["source"] = frame["source"].map(names).astype(frame["source"].dtype)
     renamed.attrs = frame.attrs
     return renamed
 
@@ -590,6 +596,14 @@ def discover(folder: str | Path, *, progress: Any = None,
     return found, unread
 
 
+#: seconds a case's reading lasts before its progress bar shows (a small case shows none)
+PROGRESS_DELAY = 1.0
+
+
+def _file_size(path: Path | Member) -> int:
+    return path.size if isinstance(path, Member) else path.stat().st_size
+
+
 def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
               roots: Any = None, tz: str | None = None, culture: str | None = None,
               progress: bool = False, follow_links: bool = False) -> Case:
@@ -603,7 +617,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     root for lab cases), ``tz`` the servers' time zone (for exports with local times, and
     the zone timelines are shown in), ``culture`` the servers' culture (``en-AU``, ``en-GB``,
     ...: the day/month order of exports whose dates do not tell it), ``progress`` shows a bar
-    over the files.
+    over the files looked at, then over the bytes read, once the work has lasted a second
+    (:data:`PROGRESS_DELAY`: a small case shows none).
     """
     folder = Path(folder)
     if tz is not None:
@@ -614,20 +629,22 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     if culture is not None and culture not in DATE_FORMATS:
         raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
-    bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress)
+    bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress, delay=PROGRESS_DELAY)
     try:
         found, unread = discover(folder, progress=bar, follow_links=follow_links)
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
                              f"one of: {what_exlab_reads()}",
                              f"{len(files)} file(s) looked at, none recognised")
-        bar.total = len(files) + sum(len(paths) for paths in found.values())   # sniffed, then read
-        bar.refresh()
+        sizes = {kind: sum(_file_size(path) for path in paths) for kind, paths in found.items()}
+        bar.unit, bar.unit_scale, bar.unit_divisor = "B", True, 1024   # then the bytes read, file by file
+        bar.reset(total=sum(sizes.values()))
         frames: dict[str, pd.DataFrame] = {}
         for kind in evidence_kinds():
             if kind.name in found:
                 bar.set_postfix_str(kind.name)
-                frame = _load(kind, found[kind.name], tz, culture, unread)
+                with progress_over(bar.update, sizes[kind.name]):
+                    frame = _load(kind, found[kind.name], tz, culture, unread)
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
                 if frame is not None and kind.name == "sessions":
@@ -635,7 +652,6 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                     frame = with_failure_times(frame, [p for p in found[kind.name] if str(p) in read])
                 if frame is not None:
                     frames[kind.name] = frame
-                bar.update(len(found[kind.name]))
     finally:
         bar.close()
     if not frames:

@@ -21,7 +21,8 @@ import io
 import os
 import stat
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Union
@@ -291,16 +292,98 @@ def check_unchanged(stream: BinaryIO, stamp: tuple | None, name: str, where: str
                               "it changed while it was read: copy or export the log, then read the copy")
 
 
+@dataclass
+class _Reads:
+    """Where the bytes read go (a progress bar's ``update``), and how many of the current file went."""
+
+    done: Callable[[int], object]
+    told: int = 0
+
+
+#: what :func:`iter_evidence` and :func:`read_progress` tell (see :func:`reporting_reads`)
+_READ: ContextVar[_Reads | None] = ContextVar("exlab_evidence_read", default=None)
+
+
+@contextmanager
+def reporting_reads(done: Callable[[int], object]) -> Iterator[None]:
+    """Within the block, the bytes of the evidence files readers work through (files opened by
+    :func:`iter_evidence`) are handed to ``done(bytes)``: a progress bar's ``update``, moving while
+    a reader works through many files, without the readers knowing of it. A reader of a big file
+    may tell its progress within it (:func:`read_progress`); the rest of the file is told when the
+    reader is done with it.
+
+    >>> sizes = []
+    >>> with reporting_reads(sizes.append):
+    ...     for evidence in iter_evidence([io.BytesIO(b"abcdef"), io.BytesIO(b"de")]):
+    ...         _ = evidence.stream.read(4)
+    ...         read_progress(4)
+    >>> sizes
+    [4, 2, 4, 0]
+    """
+    token = _READ.set(_Reads(done))
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
+@contextmanager
+def progress_over(update: Callable[[int], object], size: int) -> Iterator[None]:
+    """Within the block, hand the bytes readers work through to ``update`` (a progress bar's), at most
+    ``size`` in all (what the block reads: a file, or the files of one kind), and whatever is left of
+    ``size`` when the block ends (files read without :func:`iter_evidence`).
+
+    >>> told = []
+    >>> with progress_over(told.append, 10):
+    ...     for evidence in iter_evidence([io.BytesIO(b"abcdef")]):
+    ...         read_progress(4)
+    >>> told, sum(told)
+    ([4, 2, 4], 10)
+    """
+    left = size
+
+    def take(amount: int) -> None:
+        nonlocal left
+        amount = max(0, min(amount, left))
+        if amount:
+            left -= amount
+            update(amount)
+
+    try:
+        with reporting_reads(take):
+            yield
+    finally:
+        take(left)
+
+
+def read_progress(size: int) -> None:
+    """Tell the progress of :func:`reporting_reads` (if any) that ``size`` more bytes of the file
+    being read are done (:func:`iter_evidence` tells the rest of the file, if any, when it is done).
+
+    >>> read_progress(4096)    # nothing asked for progress: nothing happens
+    """
+    reads = _READ.get()
+    if reads is not None and size > 0:
+        reads.told += size
+        reads.done(size)
+
+
 def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterator[Evidence]:
     """Yield each evidence file open and hashed; files exlab opened are closed afterwards.
     Each zip ``sources`` name (or hold in a folder) is added to ``report``, if given, with
     its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads."""
     for source in expand(sources, report=report):
         evidence = open_evidence(source)
+        reads = _READ.get()
+        if reads is not None:
+            reads.told = 0
         try:
             yield evidence
         finally:
             evidence.close()
+        if reads is not None:
+            reads.done(max(0, evidence.size - reads.told))
+            reads.told = 0
 
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import exlab.commands.events
 from exlab.cli import main
 from exlab.lab.event_exports import write_event_viewer_csv, write_event_viewer_xml
 
@@ -109,14 +111,19 @@ def test_bad_arguments_fail_with_a_message(tmp_path, capsys):
     assert main(["events", str(tmp_path / "missing.evtx")]) == 1
 
 
-def test_many_files_show_progress_on_stderr(tmp_path, capsys):
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_read_shows_progress_over_the_bytes_on_a_terminal_only(tmp_path, capsys, monkeypatch, terminal):
     row = {"time_created": 0, "provider": "P", "event_id": 1, "level": 4, "message": "m"}
     for index in range(20):
         write_event_viewer_csv(tmp_path / f"{index:02d}.csv", [row], tz="UTC")
+    monkeypatch.setattr(exlab.commands.events, "PROGRESS_DELAY", 0)     # the bar waits a second, else
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     assert main(["events", str(tmp_path), "--tz", "UTC"]) == 0
     captured = capsys.readouterr()
     assert "20 event(s) from 20 file(s)." in captured.out
-    assert "event exports" in captured.err and "20/20" in captured.err
+    total = sum(path.stat().st_size for path in tmp_path.iterdir())
+    assert ("event exports: 100%" in captured.err and f"{total / 1024:.2f}k/{total / 1024:.2f}k" in captured.err) \
+        is terminal
 
 
 def test_never_writes_next_to_the_evidence(tmp_path, capsys):

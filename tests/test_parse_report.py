@@ -115,3 +115,12 @@ def test_a_case_that_reads_a_file_again_warns_about_it_once(tmp_path):
     (tmp_path / "zz-cut.evtx").write_bytes(b"ElfFile\x00\x01\x02")   # refused: the events are read again one by one
     caught = _recorded(lambda: exlab.open_case(tmp_path, tz="Europe/Warsaw"))
     assert [(Path(w.filename).name, w.lineno) for w in caught] == [("app-pl-PL-bom.csv", 4), ("zz-cut.evtx", 0)]
+
+
+def test_frames_made_from_a_read_share_its_parse_report_instead_of_copying_it():
+    """pandas deep-copies ``attrs`` on every operation: the report is shared, not copied each time."""
+    frame = exlab.read_tracking_log(SAMPLES / "contoso-kb2888788" / "logs" / "MessageTracking")
+    report = frame.attrs["parse_report"]
+    derived = frame[frame["event_id"] == "DEFER"].reset_index(drop=True).assign(n=1).copy(deep=True)
+    assert derived.attrs["parse_report"] is report
+    assert report.records_read == len(frame) > 0

@@ -347,7 +347,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None,
              connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
-             at: Any = None, server: str | None = None, lacking: Collection[str] | None = None) -> Diagnosis:
+             at: Any = None, server: str | None = None, lacking: Collection[str] | None = None,
+             failures: pd.DataFrame | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
@@ -358,6 +359,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
     roots Exchange Online trusts); ``at`` is when certificate validity is judged
     (default: the last failure, else the last record of the evidence, else now).
+    ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does).
 
     >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -371,7 +373,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     ('confirmed', 'direct', '3F2A9C01', 'Enable-ExchangeCertificate -Thumbprint 3F2A')
     """
     notes: list[str] = []
-    failures = _tls_failures(events)
+    failures = _tls_failures(events) if failures is None else failures
     points_all = Facts.build(failures=failures, sessions=sessions, tracking=tracking).points
     fqdn = server_fqdn
     if fqdn is None:

@@ -84,8 +84,9 @@ class Facts:
                                           for _, row in certs.iterrows() if cell(row, "thumbprint")}
         presented = {}
         if not _empty(sessions) and "cert_thumbprint" in sessions:
-            for thumb, subject, issuer in zip(sessions["cert_thumbprint"], sessions["cert_subject"],
-                                              sessions["cert_issuer"]):
+            # each certificate once (first seen first), not once per session of a month of logs
+            seen = sessions[["cert_thumbprint", "cert_subject", "cert_issuer"]].drop_duplicates()
+            for thumb, subject, issuer in zip(seen["cert_thumbprint"], seen["cert_subject"], seen["cert_issuer"]):
                 if present(thumb) is not None:
                     presented.setdefault(str(thumb).upper(), (present(subject), present(issuer)))
         return cls(points=points, events=events, certs=certs, sessions=sessions, tracking=tracking,

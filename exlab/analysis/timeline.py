@@ -105,6 +105,20 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     return out.sort_values("time", kind="stable").reset_index(drop=True)
 
 
+# the columns each kind of failure point is made of (the frames have many more: a row of each is not built)
+_FAILURE_CELLS = ("time_created", "computer", "event_id", "connector", "code", "enhanced_status", "reason",
+                  "smtp_response", "message_id", "cause", "record_id", "source")
+_SESSION_CELLS = ("session_id", "connector", "local_endpoint", "start", "failed_at", "failed_line", "cert_thumbprint",
+                  "tls_error", "final_reply", "reply_code", "enhanced_status", "tls_reason", "outcome", "source")
+_TRACKING_CELLS = ("time", "event_id", "client_hostname", "server_hostname", "connector_id", "internal_message_id",
+                   "message_id", "recipient_status", "led", "line", "source")
+
+
+def _narrow(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Only the columns a failure point is made of (those the frame has)."""
+    return frame[[name for name in columns if name in frame]]
+
+
 def _points_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for row in rows:
         if "category" not in row:
@@ -124,7 +138,7 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
     if deliveries.any():
         failures = failures[deliveries]
     rows = []
-    for row in failures.itertuples(index=False):
+    for row in _narrow(failures, _FAILURE_CELLS).itertuples(index=False):
         record = cell(row, "record_id")
         rows.append({
             "time": cell(row, "time_created"), "origin": "event", "server": cell(row, "computer"),
@@ -176,7 +190,7 @@ def sending_hosts(tracking: pd.DataFrame | None) -> dict[str, str]:
 def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) -> pd.DataFrame:
     hosts = hosts or {}
     rows = []
-    for row in sessions[session_failed(sessions)].itertuples(index=False):
+    for row in _narrow(sessions, _SESSION_CELLS)[session_failed(sessions)].itertuples(index=False):
         reply = cell(row, "final_reply")
         error = cell(row, "tls_error")
         if cell(row, "outcome") == "tls-failed" and error:
@@ -212,7 +226,7 @@ def tracking_reply(recipient_status: str | None) -> str | None:
 def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     rows = []
     failed = tracking["event_id"].astype("string").str.upper().isin(["DEFER", "FAIL"]).fillna(False)
-    for row in tracking[failed.astype(bool)].itertuples(index=False):
+    for row in _narrow(tracking, _TRACKING_CELLS)[failed.astype(bool)].itertuples(index=False):
         reply_text = cell(row, "led") or tracking_reply(cell(row, "recipient_status"))
         reply = parse_smtp_reply(reply_text) if reply_text else None
         # a message expired in the queue is the consequence of the failures, not a kind of its own

@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from exlab.certs.compare import compare_issuers
-from exlab.certs.reader import detect_format, read_certs
-from exlab.certs.trust import judge_trust, judgement_time, present
-from exlab.commands.export import export_target, utc_text, write_export
 from exlab.cli import add_link_option
 from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders
+
+if TYPE_CHECKING:   # pandas, cryptography and the readers load when the command runs, not for --help
+    import pandas as pd
 
 LIST_COLUMNS = ("thumbprint", "issuer_class", "trusted_by_microsoft365", "not_before", "not_after", "services",
                 "subject", "issuer")
@@ -67,6 +64,11 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, judge, print, write; returns the exit code."""
+    from exlab.certs.compare import compare_issuers
+    from exlab.certs.reader import read_certs
+    from exlab.certs.trust import judge_trust
+    from exlab.commands.export import export_target, write_export
+
     output = export_target(args.output, args.paths)
     at = _time(args.at)
     files, passed_over = certificate_files(args.paths, follow_links=args.follow_links)
@@ -105,6 +107,8 @@ def certificate_files(paths: list[str], *, follow_links: bool = False) -> tuple[
 
 
 def _holds_certificates(path: Path) -> bool:
+    from exlab.certs.reader import detect_format
+
     evidence = open_evidence(path)
     try:
         detect_format(evidence)
@@ -118,10 +122,13 @@ def _holds_certificates(path: Path) -> bool:
 def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
     """The comparison for the terminal: one block per certificate, the selected one marked ``->``.
 
+    >>> import pandas as pd
     >>> from exlab.certs.compare import COMPARISON_COLUMNS
     >>> print(comparison_text(pd.DataFrame(columns=COMPARISON_COLUMNS), "mail.contoso.com", None))
     No certificate covers mail.contoso.com.
     """
+    from exlab.certs.trust import present
+
     if table.empty:
         return f"No certificate covers {_clean(name)}."
     lines = [f"Certificates covering {_clean(name)} ({_when(at)}), newest first; -> = presented outbound:", ""]
@@ -140,6 +147,7 @@ def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
 def listing_text(table: pd.DataFrame, at: Any) -> str:
     """Every certificate with its issuer class, for the terminal.
 
+    >>> import pandas as pd
     >>> print(listing_text(pd.DataFrame(columns=list(LIST_COLUMNS) + ["trust_basis"]), None))
     No certificates read.
     """
@@ -154,6 +162,10 @@ def listing_text(table: pd.DataFrame, at: Any) -> str:
 
 
 def _time(value: str | None) -> pd.Timestamp | None:
+    import pandas as pd
+
+    from exlab.certs.trust import judgement_time
+
     if value is None:
         return None
     try:
@@ -163,17 +175,24 @@ def _time(value: str | None) -> pd.Timestamp | None:
 
 
 def _when(at: Any) -> str:
+    from exlab.certs.trust import judgement_time
+    from exlab.commands.export import utc_text
+
     moment, defaulted = judgement_time(at)
     return "at now: no --at given" if defaulted else f"at {utc_text(moment)}"
 
 
 def _class(row: dict) -> str:
+    from exlab.certs.trust import present
+
     trusted = present(row.get("trusted_by_microsoft365"))
     verdict = {True: "trusted by Microsoft 365", False: "NOT trusted by Microsoft 365"}.get(trusted, "trust unknown")
     return f"{present(row.get('issuer_class')) or 'unknown':<11}  {verdict:<28}"
 
 
 def _validity(row: dict) -> str:
+    from exlab.certs.trust import present
+
     start, end = present(row.get("not_before")), present(row.get("not_after"))
     dates = f"{start:%Y-%m-%d}" if start is not None else "?"
     dates += f"..{end:%Y-%m-%d}" if end is not None else "..?"
@@ -182,10 +201,14 @@ def _validity(row: dict) -> str:
 
 
 def _services(row: dict) -> str:
+    from exlab.certs.trust import present
+
     services = present(row.get("services"))
     return ",".join(services) if isinstance(services, tuple) and services else ("none" if services == () else "?")
 
 
 def _clean(value: Any) -> str:
     """Evidence text for the terminal: control characters shown as escapes, never interpreted."""
+    from exlab.certs.trust import present
+
     return visible(None if present(value) is None else value)

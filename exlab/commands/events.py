@@ -22,24 +22,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import pandas as pd
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING
 
 from exlab.bundle import Member
 from exlab.cli import add_link_option
-from exlab.commands.export import export_target, utc_text, write_export
 from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
-from exlab.events.reader import FORMATS, read_events
-from exlab.events.schema import empty_events_frame
-from exlab.evidence import read_head, split_folders
+from exlab.evidence import progress_over, read_head, split_folders
 from exlab.parse_report import ParseReport
 
-PROGRESS_BYTES = 64 << 20   # show a progress bar over files when the inputs add up to this
-PROGRESS_FILES = 20         # ... or when there are this many files
+if TYPE_CHECKING:   # pandas, the readers and the writers load when the command runs, not for --help
+    import pandas as pd
+
+PROGRESS_DELAY = 1.0        # seconds of reading before the progress bar (on a terminal) shows
 
 
 def add_parser(subparsers) -> None:
@@ -88,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     >>> code
     0
     """
+    from exlab.commands.export import export_target, write_export
+    from exlab.events.reader import FORMATS
+
     output = export_target(args.output, args.paths)
     for option, value in (("--since", args.since), ("--until", args.until)):
         _check_time(option, value)
@@ -120,6 +120,8 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
     <BLANKLINE>
     Losses: none
     """
+    from exlab.commands.export import utc_text
+
     report: ParseReport = frame.attrs.get("parse_report") or ParseReport()
     lines = [f"{len(frame):,} event(s) from {len(report.files)} file(s)."]
     if passed_over:
@@ -142,6 +144,8 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
 
 
 def _check_time(option: str, value: str | None) -> None:
+    import pandas as pd
+
     if value is None:
         return
     try:
@@ -152,6 +156,8 @@ def _check_time(option: str, value: str | None) -> None:
 
 def _is_event_export(path: Path | Member) -> bool:
     """Whether a file found in a folder (or a zip) is an event export, by its head."""
+    from exlab.events.reader import FORMATS
+
     head = read_head(path)
     return bool(head) and any(module.detect(head) for module in FORMATS)
 
@@ -168,15 +174,23 @@ def _workers(text: str) -> int:
 
 
 def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from exlab.events.reader import read_events
+    from exlab.events.schema import empty_events_frame
+
     sizes = [Path(f).stat().st_size for f in files]
-    big = sum(sizes) >= PROGRESS_BYTES or len(files) >= PROGRESS_FILES
     frames, reports = [], []
-    for file in tqdm(files, desc="event exports", unit="file", file=sys.stderr, disable=not big):
-        frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
-                            end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
-                            culture=args.culture)
-        reports.append(frame.attrs["parse_report"])
-        frames.append(frame)
+    with tqdm(total=sum(sizes), desc="event exports", unit="B", unit_scale=True, unit_divisor=1024,
+              file=sys.stderr, delay=PROGRESS_DELAY, disable=not sys.stderr.isatty()) as bar:
+        for file, size in zip(files, sizes):
+            with progress_over(bar.update, size):      # a big .evtx file moves it batch by batch
+                frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
+                                    end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
+                                    culture=args.culture)
+            reports.append(frame.attrs["parse_report"])
+            frames.append(frame)
     report = ParseReport().extend(reports)
     frames = [f for f in frames if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else empty_events_frame()

@@ -21,16 +21,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import pandas as pd
-
-from exlab.analysis.diagnose import Diagnosis
-from exlab.case import Case, open_case
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option
 from exlab.commands.terminal import visible
 from exlab.evidence import outside_evidence
+
+if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help
+    from exlab.analysis.diagnose import Diagnosis
+    from exlab.case import Case
 
 
 def add_case_options(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +84,8 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
     """``--json``: the diagnosis, plus which files were read, as JSON."""
     if not args.json:
         return
+    import pandas as pd
+
     payload: dict[str, Any] = diagnosis.to_dict()
     payload["case"] = {
         "folder": str(case.folder),
@@ -118,6 +120,8 @@ OUTPUTS: tuple[Callable[[argparse.Namespace, Case, Diagnosis, TextIO], None], ..
 
 def run(args: argparse.Namespace) -> int:
     """Open the case, diagnose it, print and write what was asked."""
+    from exlab.case import open_case
+
     human = sys.stderr if args.json == "-" else sys.stdout
     for target in (args.json, args.report):
         if target and target != "-":

@@ -22,10 +22,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tqdm.auto import tqdm
-
-from exlab.lab.cases import case, names
-from exlab.lab.generate import DEFAULT_SEED, generate_case
 
 
 def add_parser(subparsers) -> None:
@@ -39,8 +35,8 @@ def add_parser(subparsers) -> None:
     generate.add_argument("targets", nargs="+", metavar="CASE OUTDIR",
                           help="the case name and the output folder (with --all: only the output folder)")
     generate.add_argument("--all", action="store_true", help="write every case")
-    generate.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                          help=f"seed of the simulation and the PKI (default {DEFAULT_SEED}, as data/samples)")
+    generate.add_argument("--seed", type=int,
+                          help="seed of the simulation and the PKI (default: data/samples' seed)")
     generate.add_argument("--events", type=_positive, default=None,
                           help="background records per server's Application log (default: the case's own)")
     generate.set_defaults(func=run_generate)
@@ -61,6 +57,8 @@ def run_list(args: argparse.Namespace) -> int:
     ...
     0
     """
+    from exlab.lab.cases import case, names
+
     for name in names():
         scenario = case(name)
         print(f"{name:24} {scenario.verdict:10} {scenario.cause or '-':28} "
@@ -74,6 +72,11 @@ def run_generate(args: argparse.Namespace) -> int:
     >>> run_generate(argparse.Namespace(all=True, targets=["a", "b"], seed=1, events=None))
     2
     """
+    from tqdm.auto import tqdm
+
+    from exlab.lab.cases import names
+    from exlab.lab.generate import DEFAULT_SEED, generate_case
+
     if args.all:
         if len(args.targets) != 1:
             print("exlab lab generate --all takes only OUTDIR", file=sys.stderr)
@@ -89,7 +92,8 @@ def run_generate(args: argparse.Namespace) -> int:
             return 2
     incomplete = 0
     for name in tqdm(wanted, desc="cases", unit="case", disable=len(wanted) < 2, file=sys.stderr):
-        generated = generate_case(name, outdir, seed=args.seed, events=args.events)
+        generated = generate_case(name, outdir, seed=DEFAULT_SEED if args.seed is None else args.seed,
+                                  events=args.events)
         print(f"{name}: {len(generated.files)} files in {generated.folder}")
         for missing in generated.missing:
             print(f"  not written: {missing}", file=sys.stderr)

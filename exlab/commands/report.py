@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from exlab.case import discover, what_exlab_reads
 from exlab.cli import add_link_option
 from exlab.commands.investigate import add_case_options
 from exlab.commands.terminal import visible
 from exlab.errors import NoEvidence
-from exlab.report import write_report
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence (before the notebook starts), render, say where it went."""
+    from exlab.case import discover, what_exlab_reads
+    from exlab.report import write_report  # papermill, nbconvert and nbformat load only for this command
+
     if not discover(args.folder, follow_links=args.follow_links)[0]:
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)

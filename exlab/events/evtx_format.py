@@ -34,7 +34,7 @@ from exlab.events import evtx_layout as layout
 from exlab.events.evtx_event import FIELDS, system_time
 from exlab.events.query import EventQuery
 from exlab.events.system_time import parse_system_time
-from exlab.evidence import Evidence, check_unchanged
+from exlab.evidence import Evidence, check_unchanged, read_progress
 from exlab.parallel import cores, ordered_map, paused_gc
 from exlab.parse_report import FileReport
 
@@ -181,18 +181,23 @@ def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> d
         report.note("file header checksum does not match (stale header of a dirty log)")
     helpers = _helpers(query, evidence)
     source = str(evidence.path) if helpers else evidence.stream
+    slots = layout.chunk_count(evidence.size)
     jobs = ((ChunkSpan(source, evidence.size, first, BATCH_CHUNKS, evidence.stamp), query, report.file)
-            for first in range(0, layout.chunk_count(evidence.size), BATCH_CHUNKS))
+            for first in range(0, slots, BATCH_CHUNKS))
     columns: dict[str, list] = {name: [] for name in RECORD_COLUMNS}
     chunks = 0
     accounts: list[evtx_account.ChunkAccount] = []
+    told = layout.FILE_HEADER_SIZE
     with paused_gc():
-        for batch in ordered_map(read_batch, jobs, helpers):
+        for first, batch in zip(range(0, slots, BATCH_CHUNKS), ordered_map(read_batch, jobs, helpers)):
             for values, more in zip(columns.values(), batch.columns):
                 values.extend(more)
             report.absorb(batch.part)
             chunks += batch.chunks
             accounts.extend(batch.accounts)
+            end = min(layout.FILE_HEADER_SIZE + (first + BATCH_CHUNKS) * layout.CHUNK_SIZE, evidence.size)
+            read_progress(end - told)      # a progress bar (exlab.evidence.reporting_reads) moves batch by batch
+            told = end
     if chunks > header.chunk_count:
         report.note(f"the file header counts {header.chunk_count} chunks, the file holds {chunks}; "
                     "all were read")

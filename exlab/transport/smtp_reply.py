@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import NamedTuple
 
@@ -57,6 +57,7 @@ def _known_lower() -> dict[str, str]:
     return {name.lower(): name for name in tls_reasons()}
 
 
+@lru_cache(maxsize=4096)     # a month of logs repeats a few replies thousands of times
 def parse_smtp_reply(text: str | None) -> SmtpReply:
     """Split a reply such as ``454 4.7.0 ...`` into its parts; never raises.
 
