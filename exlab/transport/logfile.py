@@ -99,17 +99,6 @@ class LogHeader:
     fields_at: int = 0
 
 
-class LogRecord(NamedTuple):
-    """One well-formed record: its file, line number, time (ns), values in the kind's field
-    order, and the header of its file."""
-
-    source: str
-    line: int
-    time: int
-    values: list[str]
-    header: LogHeader
-
-
 Kinds = Union[LogKind, Sequence[LogKind]]
 
 
@@ -164,30 +153,6 @@ def ordered_sources(source: Sources) -> list:
     if all(not hasattr(item, "read") for item in items):
         items.sort(key=lambda item: rotation_key(str(item)))
     return items
-
-
-def iter_log_lines(source: Sources, kind: Kinds, report: ParseReport,
-                   check: Callable[[list[str]], str | None] | None = None) -> Iterator[LogRecord]:
-    """A :class:`LogRecord` for every well-formed record of every log file, the files in
-    rotation order, each added to ``report`` (in the format of the kind its ``#Log-type``
-    names) and its losses warned once it is read (the records as :func:`iter_records` checks them).
-
-    >>> import io
-    >>> from exlab.parse_report import ParseReport
-    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
-    >>> report = ParseReport()
-    >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,x\\r\\n"
-    >>> [record[:4] for record in iter_log_lines(io.BytesIO(data), kind, report)], report.files[0].format
-    ([('<stream>', 3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x'])], 'demo')
-    """
-    kinds = _kinds(kind)
-    for evidence in iter_evidence(ordered_sources(source)):
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
-                                      size=evidence.size)
-        header = LogHeader()
-        for line, time, values in iter_records(evidence, kinds, file_report, check, header):
-            yield LogRecord(evidence.name, line, time, values, header)
-        file_report.warn_losses()
 
 
 def iter_records(evidence: Evidence, kind: Kinds, report: FileReport,

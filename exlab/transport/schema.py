@@ -89,58 +89,11 @@ FAILURE_DTYPES: dict[str, str] = {
 }
 
 
-class TextColumns:
-    """Rows of text gathered into compact Arrow string columns, a block of rows at a time.
-
-    A month of logs is millions of lines of thirty short strings: held as Python
-    objects they would take several times the file's size. Rows wait as lists only
-    until ``block`` of them are there; then each column becomes an Arrow array, and an
-    empty string becomes NA.
-
-    >>> columns = TextColumns(("a", "b"), block=2)
-    >>> for row in (["x", ""], ["y", "z"], ["w", "v"]):
-    ...     columns.append(row)
-    >>> len(columns), columns.columns()["b"].to_pylist()
-    (3, [None, 'z', 'v'])
-    """
-
-    def __init__(self, names: Sequence[str], *, block: int = 1 << 16) -> None:
-        self.names = tuple(names)
-        self.block = block
-        self._rows: list[Sequence[str]] = []
-        self._chunks: list[list[pa.Array]] = [[] for _ in self.names]
-        self._length = 0
-
-    def __len__(self) -> int:
-        return self._length
-
-    def append(self, values: Sequence[str]) -> None:
-        """Add one row (one string per name)."""
-        self._rows.append(values)
-        self._length += 1
-        if len(self._rows) >= self.block:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._rows:
-            return
-        null = pa.scalar(None, pa.large_string())
-        for chunks, values in zip(self._chunks, zip(*self._rows)):
-            column = pa.array(values, pa.large_string())
-            chunks.append(pc.if_else(pc.equal(column, ""), null, column))
-        self._rows = []
-
-    def columns(self) -> dict[str, pa.ChunkedArray]:
-        """The columns so far, by name."""
-        self._flush()
-        return {name: pa.chunked_array(chunks, pa.large_string()) for name, chunks in zip(self.names, self._chunks)}
-
-
 def make_frame(columns: Mapping[str, Any], dtypes: Mapping[str, str], report: Any = None) -> pd.DataFrame:
     """A frame with exactly the columns of ``dtypes``, typed; missing columns are all NA.
 
-    A column may be a list, an ``array.array`` of ints, or an Arrow array (from
-    :class:`TextColumns`; text that must become a number is cast).
+    A column may be a list, an ``array.array`` or numpy array of ints, or an Arrow array (from
+    :func:`log_columns`; text that must become a number is cast).
 
     >>> make_frame({"time_created": [0], "code": ["454"]}, {"time_created": TIME, "code": "Int32"}).dtypes.tolist()
     [datetime64[ns, UTC], Int32Dtype()]

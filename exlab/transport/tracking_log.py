@@ -29,8 +29,14 @@ import pyarrow.compute as pc
 from exlab.evidence import Sources
 from exlab.parse_report import ParseReport
 from exlab.transport.logfile import LogKind, detect, read_log_tables
-from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, TRACKING_FIELDS, log_columns, make_frame, \
-    text_integers
+from exlab.transport.schema import (
+    TRACKING_COLUMNS,
+    TRACKING_DTYPES,
+    TRACKING_FIELDS,
+    log_columns,
+    make_frame,
+    text_integers,
+)
 from exlab.value_ranges import count_lost
 
 #: the fields without which a tracking row says nothing (every version since Exchange 2007 writes them)
