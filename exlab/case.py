@@ -358,16 +358,22 @@ def case_relative(name: str, folder: Path) -> str:
 
 def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:
     """The frame with its ``source`` values (``; ``-joined lists too) and its parse report's
-    file names made case-relative."""
+    file names made case-relative: each distinct file named once, however many rows it has.
+
+    >>> frame = pd.DataFrame({"source": pd.array(["/c/a.log", "/c/a.log; /c/b.log", None], dtype="string")})
+    >>> with_case_names(frame, lambda name: name.removeprefix("/c/"))["source"].tolist()
+    ['a.log', 'a.log; b.log', <NA>]
+    """
     report = frame.attrs.get("parse_report")
     for file_report in (report.files if report is not None else ()):
         file_report.file = name_in_case(file_report.file)
     if "source" not in frame:
         return frame
+    names: dict[str, str] = {}
+    for value in frame["source"].dropna().unique():
+        names[value] = "; ".join(name_in_case(part) for part in str(value).split("; "))
     renamed = frame.copy()
-    renamed["source"] = frame["source"].map(
-        lambda value: value if pd.isna(value) else "; ".join(name_in_case(part) for part in str(value).split("; ")),
-        na_action="ignore").astype(frame["source"].dtype)
+    renamed["source"] = frame["source"].map(names).astype(frame["source"].dtype)
     renamed.attrs = frame.attrs
     return renamed
 
