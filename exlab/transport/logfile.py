@@ -226,7 +226,7 @@ _NUMBER = re.compile(r"\d+")
 
 class LogTable(NamedTuple):
     """The well-formed records of one log file, as columns: the file, its header, the text of each
-    of the kind's fields (``""`` where empty or not written), the times (ns since the epoch; NaT's
+    of the kind's fields (NA where empty or not written), the times (ns since the epoch; NaT's
     value where the time is past what a frame holds), the line numbers, and the rows whose time
     was past what a frame holds (read as NaT, to be counted by the frame's reader)."""
 
@@ -334,7 +334,18 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
 
 
 def _parse(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list[tuple[int, str]]) -> list:
-    """The record batches of the file from its first record; rows of the wrong width go to ``invalid``."""
+    """The record batches of the file from its first record; rows of the wrong width go to ``invalid``
+    (with their number among the non-blank lines: a file with such rows is parsed again in one
+    thread, the only way pyarrow numbers them)."""
+    batches = _batches(stream, layout, count, invalid, threads=True)
+    if invalid:
+        invalid.clear()
+        batches = _batches(stream, layout, count, invalid, threads=False)
+    return batches
+
+
+def _batches(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list[tuple[int, str]], *,
+             threads: bool) -> list:
     def on_invalid(row: pa_csv.InvalidRow) -> str:
         invalid.append((row.number, row.text))
         return "skip"
@@ -344,11 +355,11 @@ def _parse(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list
     try:
         reader = pa_csv.open_csv(
             stream,
-            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False,
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=threads,
                                             block_size=max(_CSV_BLOCK, 2 * layout.longest + 2)),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(column_types={name: pa.string() for name in names},
-                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+                                                  strings_can_be_null=True, null_values=[""]))
         return list(reader)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise _NotColumnar from None
@@ -420,7 +431,7 @@ def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileRe
             report.note(note)
     skipped = [(int(found.group()) if (found := _NUMBER.search(loss.where)) else 0, loss.where, loss.reason)
                for loss in scratch.losses]
-    values = {name: pa.chunked_array([pa.array([record[2][index] for record in records], pa.string())])
+    values = {name: pa.chunked_array([pa.array([record[2][index] or None for record in records], pa.string())])
               for index, name in enumerate(header.kind.fields)}
     return values, np.array([record[0] for record in records], np.int64), skipped
 
@@ -428,7 +439,7 @@ def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileRe
 def _kind_values(header: LogHeader, columns: list[pa.ChunkedArray], rows: int) -> dict[str, pa.ChunkedArray]:
     """The file's columns by the kind's field names; a field the file does not write is all ``""``."""
     fields = header.fields
-    empty = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), rows)])
+    empty = pa.chunked_array([pa.nulls(rows, pa.string())])
     return {name: columns[fields.index(name)] if name in fields else empty for name in header.kind.fields}
 
 
@@ -440,7 +451,8 @@ def _checked(source: str, header: LogHeader, values: dict[str, pa.ChunkedArray],
     keep = ~bad
     for row in np.flatnonzero(bad):
         line = int(lines[row])
-        skipped.append((line, f"line {line}", f"{first} {values[first][int(row)].as_py()[:40]!r} is not an ISO UTC time"))
+        text = values[first][int(row)].as_py() or ""
+        skipped.append((line, f"line {line}", f"{first} {text[:40]!r} is not an ISO UTC time"))
     for row, why in check(values) if check is not None else ():
         if keep[row]:
             keep[row] = False
@@ -461,12 +473,22 @@ def parse_times(text: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarra
     >>> int(ns[0]), bad.tolist(), too_far.tolist()
     (1742428804412000000, [False, True, False], [False, False, True])
     """
+    shaped = _numpy(pc.fill_null(pc.match_substring_regex(text, _ISO_TIME), False))
+    try:      # Arrow's ISO parser refuses what parse_time refuses, and what lies past nanoseconds
+        stamps = pc.cast(text if shaped.all() else text.filter(pa.array(shaped)), pa.timestamp("ns", "UTC"))
+    except pa.ArrowInvalid:
+        return _checked_times(text, shaped)
+    times = np.full(len(text), NAT, dtype=np.int64)
+    times[shaped] = _numpy(pc.cast(stamps, pa.int64()))
+    return times, ~shaped, np.zeros(len(text), dtype=bool)
+
+
+def _checked_times(text: pa.ChunkedArray | pa.Array, shaped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parse_times` of a column where some time is not a date or lies past nanoseconds."""
     head = pc.utf8_slice_codeunits(text, 0, 19)
     stamp = pc.strptime(head, format=_SECONDS, unit="s", error_is_null=True)
-    good = pc.and_kleene(pc.and_kleene(pc.match_substring_regex(text, _ISO_TIME),
-                                       pc.equal(pc.strftime(stamp, format=_SECONDS), head)),
-                         pc.invert(pc.starts_with(text, "0000")))
-    good = _numpy(pc.fill_null(good, False))
+    good = pc.and_kleene(pc.equal(pc.strftime(stamp, format=_SECONDS), head), pc.invert(pc.starts_with(text, "0000")))
+    good = shaped & _numpy(pc.fill_null(good, False))
     seconds = _numpy(pc.fill_null(pc.cast(stamp, pa.int64()), 0))
     fraction = pc.utf8_rpad(pc.if_else(good, pc.utf8_slice_codeunits(text, 20, -1), ""), width=9, padding="0")
     fraction = _numpy(pc.cast(fraction, pa.int64()))

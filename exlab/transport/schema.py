@@ -137,7 +137,7 @@ Lost = dict[str, tuple[dict[int, str], list[int]]]
 def log_columns(tables: Sequence[LogTable], names: Mapping[str, str],
                 constants: Mapping[str, Sequence[str]] | None = None) -> tuple[dict[str, Any], Lost]:
     """The records of log tables as a frame's columns, file after file: each field named by
-    ``names`` (field -> column; empty text NA), ``time``, ``line``, ``source`` (the file) and a
+    ``names`` (field -> column), ``time``, ``line``, ``source`` (the file) and a
     column per ``constants`` entry (column -> one value per table, on all of its rows); and the
     times read as NA (past what a frame holds) as ``{"time": (texts by row, rows)}``.
 
@@ -151,11 +151,9 @@ def log_columns(tables: Sequence[LogTable], names: Mapping[str, str],
     ([None, 'y'], [3, 4], {'time': ({1: '3025-03-20T00:00:00Z'}, [1])})
     """
     columns: dict[str, Any] = {}
-    null = pa.scalar(None, pa.string())
     for field, name in names.items():
-        chunks = [chunk for table in tables for chunk in table.values[field].chunks]
-        column = pa.chunked_array(chunks, pa.string())
-        columns[name] = pc.if_else(pc.equal(column, ""), null, column)
+        columns[name] = pa.chunked_array([chunk for table in tables for chunk in table.values[field].chunks],
+                                         pa.string())
     every = {"source": [table.source for table in tables], **(constants or {})}
     for name, values in every.items():
         columns[name] = pa.chunked_array([pa.repeat(pa.scalar(value, pa.string()), len(table.line))
