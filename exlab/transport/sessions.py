@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from exlab.transport.schema import SESSION_DTYPES, make_frame
 from exlab.transport.smtp_reply import parse_smtp_reply
-from exlab.value_ranges import NAT, count_lost, fits
+from exlab.value_ranges import NAT
 
 # the context of the '*' lines that carry a certificate attribute, and the attribute each names
 _CERT_ATTRIBUTES = {
@@ -65,8 +65,7 @@ def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_time
     connector, session_id, local_endpoint, remote_endpoint, event, data, context, direction,
     source, folder; numpy ``time`` in ns and ``line``), in the order the lines were logged.
 
-    Rows are in order of start, send before receive, session id. A reply code past Int32 is
-    NA, counted in ``report`` and warned once per file.
+    Rows are in order of start, send before receive, session id.
 
     >>> lines = {"connector": pa.array(["Out", "Out"]), "session_id": pa.array(["A", "A"]),
     ...          "local_endpoint": pa.array([None, None], pa.string()), "remote_endpoint": pa.array([None, None], pa.string()),
@@ -101,9 +100,7 @@ def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_time
               for found in replies]
     parsed = {final: parse_smtp_reply(final) for final in set(finals) if final is not None}
     codes = [parsed[final].code if final is not None else None for final in finals]
-    lost = [row for row, code in enumerate(codes) if code is not None and not fits(code, "Int32")]
-    columns["final_reply"] = finals
-    columns["reply_code"] = [code if code is None or fits(code, "Int32") else None for code in codes]
+    columns["final_reply"], columns["reply_code"] = finals, codes
     columns["enhanced_status"] = [parsed[final].enhanced_status if final is not None else None for final in finals]
     columns["tls_reason"] = [parsed[f].tls_reason if f is not None and parsed[f].tls_reason else error
                              for f, error in zip(finals, information["tls_error"])]
@@ -116,14 +113,7 @@ def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_time
     dtypes = dict(SESSION_DTYPES, **({"failed_at": "datetime64[ns, UTC]", "failed_line": "string"}
                                      if failure_times else {}))
     columns = {name: _reordered(values, order) for name, values in columns.items()}
-    frame = make_frame(columns, dtypes, report)
-    if lost:
-        position = {int(row): index for index, row in enumerate(order)}
-        rows = sorted(position[row] for row in lost)
-        sources = {row: columns["source"][row].split("; ")[0] for row in rows}
-        count_lost(report, sources, lambda row: f"session {columns['session_id'][row]}",
-                   {"reply_code": ({row: columns["final_reply"][row][:40] for row in rows}, rows)})
-    return frame
+    return make_frame(columns, dtypes, report)
 
 
 def _reordered(values: Any, order: np.ndarray) -> Any:
