@@ -12,9 +12,19 @@ import pytest
 
 from exlab.errors import DataLossWarning
 from exlab.evidence import open_evidence
-from exlab.lab.transport_logs import demo_protocol_log, demo_tracking_log, log_version, write_tracking_log
+from exlab.lab.transport_logs import (
+    demo_protocol_log,
+    demo_tracking_log,
+    log_version,
+    write_tracking_log,
+)
 from exlab.parse_report import ParseReport
-from exlab.transport import logfile, read_protocol_lines, read_protocol_log, read_tracking_log
+from exlab.transport import (
+    logfile,
+    read_protocol_lines,
+    read_protocol_log,
+    read_tracking_log,
+)
 from exlab.transport.logfile import LogKind, iter_records, read_log_tables
 from exlab.transport.protocol_log import PROTOCOL_FIELDS, SEND_PROTOCOL_LOG
 
@@ -122,8 +132,8 @@ def test_bad_lines_are_counted_and_warned_once_naming_file_and_line():
 
 
 def test_a_session_reused_after_its_disconnect_is_a_new_session():
-    rows = [("00.000", "+", "", ""), ("00.100", "<", "454 4.7.0 Failed to establish appropriate TLS channel: "
-                                                  "UntrustedRoot: Access Denied", ""),
+    refused = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
+    rows = [("00.000", "+", "", ""), ("00.100", "<", refused, ""),
             ("00.200", "-", "", "Local"), ("05.000", "+", "", ""), ("05.100", "<", "250 2.0.0 OK", ""),
             ("05.200", "-", "", "Local")]
     body = "".join(f"2025-03-20T00:00:{t}Z,Outbound,{SESSION},{n},10.0.0.5:1,1.2.3.4:25,{e},{d},{c}\r\n"
