@@ -115,3 +115,17 @@ def test_a_case_that_reads_a_file_again_warns_about_it_once(tmp_path):
     (tmp_path / "zz-cut.evtx").write_bytes(b"ElfFile\x00\x01\x02")   # refused: the events are read again one by one
     caught = _recorded(lambda: exlab.open_case(tmp_path, tz="Europe/Warsaw"))
     assert [(Path(w.filename).name, w.lineno) for w in caught] == [("app-pl-PL-bom.csv", 4), ("zz-cut.evtx", 0)]
+
+
+def test_frames_pandas_derives_share_the_report_instead_of_copying_it():
+    import pandas as pd
+
+    from exlab.parse_report import ParseReport
+    report = ParseReport()
+    part = report.add_file("SEND20250320-1.LOG", sha256="", format="smtp-send-protocol-log")
+    for line in range(10_000):
+        part.skip_record(f"line {line}", "2 fields, expected 9 fields")
+    frame = pd.DataFrame({"a": range(3)})
+    frame.attrs["parse_report"] = report
+    derived = frame[frame["a"] > 0].copy().sort_values("a")
+    assert derived.attrs["parse_report"] is report
