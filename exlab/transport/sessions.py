@@ -120,9 +120,10 @@ def _reordered(values: Any, order: np.ndarray) -> Any:
     return values[order] if isinstance(values, np.ndarray) else [values[int(row)] for row in order]
 
 
-def _text(column: Any) -> pa.ChunkedArray | pa.Array:
-    """A text column with ``""`` for NA, as the log wrote it."""
-    return pc.fill_null(column, "")
+def _text(column: Any) -> pa.Array:
+    """A text column with ``""`` for NA, as the log wrote it (one chunk: taking rows of many is slow)."""
+    column = pc.fill_null(column, "")
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _mask(values: Any) -> np.ndarray:
