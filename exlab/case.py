@@ -88,7 +88,7 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     return (
         EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
                      _head_test(protocol_log.detect_protocol_log),
-                     lambda paths, tz, culture: protocol_log.read_protocol_log(paths)),
+                     lambda paths, tz, culture: protocol_log.read_protocol_log(paths, failure_times=True)),
         EvidenceKind("tracking", "message tracking logs", _head_test(tracking_log.detect_tracking_log),
                      lambda paths, tz, culture: tracking_log.read_tracking_log(paths)),
         EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml)",
@@ -356,7 +356,12 @@ def case_relative(name: str, folder: Path) -> str:
 
 def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:
     """The frame with its ``source`` values (``; ``-joined lists too) and its parse report's
-    file names made case-relative."""
+    file names made case-relative: each distinct file named once, however many rows it has.
+
+    >>> frame = pd.DataFrame({"source": pd.array(["/c/a.log", "/c/a.log; /c/b.log", None], dtype="string")})
+    >>> with_case_names(frame, lambda name: name.removeprefix("/c/"))["source"].tolist()
+    ['a.log', 'a.log; b.log', <NA>]
+    """
     report = frame.attrs.get("parse_report")
     for file_report in (report.files if report is not None else ()):
         file_report.file = name_in_case(file_report.file)
@@ -433,34 +438,6 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame.attrs["parse_report"] = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames)
     return frame
-
-
-def with_failure_times(sessions: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
-    """Sessions with ``failed_at`` and ``failed_line``: when and where (file, line) the failing
-    reply or TLS error of each failed session was logged, from the protocol log's own lines.
-
-    The sessions frame gives a session's start and end only; the failure itself (the moment
-    event 2004 and the tracking DEFER record) is the time of the line that carries it.
-    """
-    from exlab.transport.protocol_log import read_protocol_lines
-
-    lines = read_protocol_lines(paths)
-    lines = lines[lines["direction"].eq("send").fillna(False).astype(bool)]
-    data = lines["data"].fillna("").astype(str)
-    context = lines["context"].fillna("").astype(str)
-    refused = (lines["event"] == "<") & data.str.match(r"^[45]\d\d\b")
-    tls_failed = (lines["event"] == "*") & (data.str.startswith("TLS negotiation failed")
-                                            | context.str.startswith("TLS negotiation failed"))
-    failing = lines[(refused | tls_failed).fillna(False).astype(bool)]
-    first = failing.sort_values("time", kind="stable").groupby("session_id", sort=False).head(1)
-    where = {sid: (t, f"{Path(str(src)).name} line {n}")
-             for sid, t, src, n in zip(first["session_id"], first["time"], first["source"], first["line"])}
-    out = sessions.copy()
-    out["failed_at"] = pd.to_datetime(pd.Series([where.get(s, (pd.NaT, None))[0] for s in out["session_id"]],
-                                                index=out.index, dtype="object"), utc=True)
-    out["failed_line"] = pd.array([where.get(s, (None, None))[1] for s in out["session_id"]], dtype="string")
-    out.attrs = sessions.attrs
-    return out
 
 
 # offsets a wrongly zoned local-time export may be off by: whole and quarter hours, -14h..+14h
@@ -647,9 +624,6 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                     frame = _load(kind, found[kind.name], tz, culture, unread)
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
-                if frame is not None and kind.name == "sessions":
-                    read = {f.file for f in frame.attrs["parse_report"].files}
-                    frame = with_failure_times(frame, [p for p in found[kind.name] if str(p) in read])
                 if frame is not None:
                     frames[kind.name] = frame
     finally:

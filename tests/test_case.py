@@ -324,3 +324,18 @@ def test_real_exports_of_a_server_outside_the_connector_source_list_get_no_fix(r
     certs = case.inventory().set_index("kind").loc["certs"]
     assert certs["status"] == "unusable" and "not a source transport server" in certs["why"]
     assert any("Export the certificates" in step.purpose for step in case.diagnose().missing)
+
+
+def test_sources_are_made_case_relative_once_per_distinct_value():
+    from exlab.case import with_case_names
+    asked = []
+
+    def name_in_case(name: str) -> str:
+        asked.append(name)
+        return name.removeprefix("/case/")
+
+    sources = ["/case/a.log"] * 1000 + ["/case/a.log; /case/b.log"] * 1000 + [None]
+    frame = pd.DataFrame({"source": pd.array(sources, dtype="string")})
+    renamed = with_case_names(frame, name_in_case)
+    assert renamed["source"].value_counts(dropna=False).to_dict() == {"a.log": 1000, "a.log; b.log": 1000, pd.NA: 1}
+    assert len(asked) == 3 and str(renamed["source"].dtype) == "string"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.analysis.cells import cell, present
+from exlab.analysis.cells import cell, column, present
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.timeline import failure_points
 from exlab.certs.names import covers
@@ -136,18 +136,17 @@ class Facts:
 
 # -- evidence rows -----------------------------------------------------------------------
 
+_POINT_KINDS = {"event": "event 2004", "session": "SMTP send session", "tracking": "message tracking"}
+
+
 def _point_rows(points: pd.DataFrame) -> list[dict[str, Any]]:
-    rows = []
-    for row in points.itertuples(index=False):
-        kind = {"event": "event 2004", "session": "SMTP send session", "tracking": "message tracking"}[row.origin]
-        detail = cell(row, "response") or ""
-        if cell(row, "thumbprint"):
-            detail = f"presented certificate {row.thumbprint}; answered: {detail}"
-        if cell(row, "connector"):
-            detail = f"{row.connector}: {detail}"
-        rows.append({"time": row.time, "kind": kind, "detail": detail, "source": cell(row, "source"),
-                     "where": cell(row, "where")})
-    return rows
+    detail = column(points, "response").fillna("").astype(str)
+    thumbprint, connector = column(points, "thumbprint"), column(points, "connector")
+    detail = detail.where(~thumbprint.map(bool), "presented certificate " + thumbprint.astype(str) + "; answered: "
+                          + detail)
+    detail = detail.where(~connector.map(bool), connector.astype(str) + ": " + detail)
+    return pd.DataFrame({"time": points["time"], "kind": points["origin"].map(_POINT_KINDS), "detail": detail,
+                         "source": column(points, "source"), "where": column(points, "where")}).to_dict("records")
 
 
 def _event_rows(events: pd.DataFrame, label: str) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.analysis.cells import cell
+from exlab.analysis.cells import cell, column
 from exlab.transport.protocol_log import send_sessions
 from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
@@ -108,10 +108,6 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
 # the columns each kind of failure point is made of (the frames have many more: a row of each is not built)
 _FAILURE_CELLS = ("time_created", "computer", "event_id", "connector", "code", "enhanced_status", "reason",
                   "smtp_response", "message_id", "cause", "record_id", "source")
-_SESSION_CELLS = ("session_id", "connector", "local_endpoint", "start", "failed_at", "failed_line", "cert_thumbprint",
-                  "tls_error", "final_reply", "reply_code", "enhanced_status", "tls_reason", "outcome", "source")
-_TRACKING_CELLS = ("time", "event_id", "client_hostname", "server_hostname", "connector_id", "internal_message_id",
-                   "message_id", "recipient_status", "led", "line", "source")
 
 
 def _narrow(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -123,13 +119,29 @@ def _points_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for row in rows:
         if "category" not in row:
             row["category"] = classify(row["response"]) if row.get("response") else None
-    frame = pd.DataFrame({name: [row.get(name) for row in rows] for name in POINT_COLUMNS})
+    return _points_of({name: [row.get(name) for row in rows] for name in POINT_COLUMNS})
+
+
+def _points_of(columns: dict[str, Any]) -> pd.DataFrame:
+    """The points frame of columns (lists or Series of equal length, by position; missing: NA)."""
+    length = max((len(values) for values in columns.values()), default=0)
+    if "category" not in columns:
+        response = pd.Series(columns.get("response", [None] * length), dtype="object").reset_index(drop=True)
+        kinds = {text: classify(text) for text in response.dropna().unique() if text}
+        columns["category"] = response.map(kinds)
+    frame = pd.DataFrame({name: _positional(columns.get(name), length) for name in POINT_COLUMNS})
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     frame["code"] = pd.array(frame["code"], dtype="Int32")
     for name in POINT_COLUMNS:
         if name not in ("time", "code"):
             frame[name] = pd.array(frame[name], dtype="string")
     return frame
+
+
+def _positional(values: Any, length: int) -> Any:
+    if values is None:
+        return [None] * length
+    return values.reset_index(drop=True) if isinstance(values, pd.Series) else values
 
 
 def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
@@ -189,24 +201,27 @@ def sending_hosts(tracking: pd.DataFrame | None) -> dict[str, str]:
 
 def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) -> pd.DataFrame:
     hosts = hosts or {}
-    rows = []
-    for row in _narrow(sessions, _SESSION_CELLS)[session_failed(sessions)].itertuples(index=False):
-        reply = cell(row, "final_reply")
-        error = cell(row, "tls_error")
-        if cell(row, "outcome") == "tls-failed" and error:
-            # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
-            reply = error if "negotiation failed" in error else f"TLS negotiation failed with error {error}"
-        rows.append({
-            "time": cell(row, "failed_at") or cell(row, "start"), "origin": "session",
-            "server": hosts.get(str(cell(row, "local_endpoint") or "").rsplit(":", 1)[0]),
-            "connector": cell(row, "connector"), "code": cell(row, "reply_code"),
-            "enhanced_status": cell(row, "enhanced_status"),
-            "reason": cell(row, "tls_reason") or cell(row, "tls_error"), "response": reply,
-            "thumbprint": cell(row, "cert_thumbprint"), "source": cell(row, "source"),
-            "where": f"session {cell(row, 'session_id')}"
-                     + (f", {cell(row, 'failed_line')}" if cell(row, "failed_line") else ""),
-        })
-    return _points_frame(rows)
+    failed = sessions[session_failed(sessions)]
+    reply, error = column(failed, "final_reply"), column(failed, "tls_error")
+    # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
+    handshake = column(failed, "outcome").eq("tls-failed") & error.map(bool)
+    said = error[handshake].map(lambda text: text if "negotiation failed" in text
+                                else f"TLS negotiation failed with error {text}")
+    reply = reply.where(~handshake, said)
+    failed_at = failed["failed_at"] if "failed_at" in failed else pd.Series(pd.NaT, index=failed.index)
+    start = failed["start"] if "start" in failed else pd.Series(pd.NaT, index=failed.index)
+    local = column(failed, "local_endpoint").fillna("").astype(str).str.rsplit(":", n=1).str[0]
+    reason = column(failed, "tls_reason")
+    failed_line = column(failed, "failed_line")
+    where = "session " + column(failed, "session_id").astype(str)
+    where = where.where(~failed_line.map(bool), where + ", " + failed_line.astype(str))
+    return _points_of({
+        "time": failed_at.where(failed_at.notna(), start), "origin": ["session"] * len(failed),
+        "server": local.map(hosts), "connector": column(failed, "connector"), "code": column(failed, "reply_code"),
+        "enhanced_status": column(failed, "enhanced_status"),
+        "reason": reason.where(reason.map(bool), column(failed, "tls_error")), "response": reply,
+        "thumbprint": column(failed, "cert_thumbprint"), "source": column(failed, "source"), "where": where,
+    })
 
 
 def tracking_reply(recipient_status: str | None) -> str | None:
@@ -224,26 +239,31 @@ def tracking_reply(recipient_status: str | None) -> str | None:
 
 
 def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
-    rows = []
     failed = tracking["event_id"].astype("string").str.upper().isin(["DEFER", "FAIL"]).fillna(False)
-    for row in _narrow(tracking, _TRACKING_CELLS)[failed.astype(bool)].itertuples(index=False):
-        reply_text = cell(row, "led") or tracking_reply(cell(row, "recipient_status"))
-        reply = parse_smtp_reply(reply_text) if reply_text else None
-        # a message expired in the queue is the consequence of the failures, not a kind of its own
-        expired_in_queue = reply is not None and reply.enhanced_status == "4.4.7"
-        rows.append({
-            # a DEFER is logged by the sending server as the client of the smart host
-            "time": cell(row, "time"), "origin": "tracking",
-            "server": cell(row, "client_hostname" if cell(row, "event_id") == "DEFER" else "server_hostname"),
-            "connector": cell(row, "connector_id"), "code": reply.code if reply else None,
-            "enhanced_status": reply.enhanced_status if reply else None,
-            "reason": reply.tls_reason if reply else None, "response": reply_text,
-            "category": None if expired_in_queue or reply is None else classify(reply),
-            "message_id": cell(row, "message_id"), "source": cell(row, "source"),
-            "where": (f"line {cell(row, 'line')}, " if cell(row, "line") is not None else "")
-                     + f"{cell(row, 'event_id')} of {cell(row, 'message_id') or cell(row, 'internal_message_id')}",
-        })
-    return _points_frame(rows)
+    rows = tracking[failed.astype(bool)]
+    led = column(rows, "led")
+    status = column(rows, "recipient_status")
+    reply_text = led.where(led.map(bool), status.map({text: tracking_reply(text) for text in status.dropna().unique()}))
+    reply_text = reply_text.where(reply_text.notna(), None)
+    replies = {text: parse_smtp_reply(text) for text in reply_text.dropna().unique() if text}
+    # a message expired in the queue is the consequence of the failures, not a kind of its own
+    category = {text: None if found.enhanced_status == "4.4.7" else classify(found) for text, found in replies.items()}
+    event = column(rows, "event_id")
+    message = column(rows, "message_id")
+    named = message.where(message.map(bool), column(rows, "internal_message_id"))
+    line = ("line " + rows["line"].astype("string") + ", ").fillna("") if "line" in rows else ""
+    where = line + event.astype(str) + " of " + named.astype(str)
+    return _points_of({
+        # a DEFER is logged by the sending server as the client of the smart host
+        "time": rows["time"] if "time" in rows else [None] * len(rows), "origin": ["tracking"] * len(rows),
+        "server": column(rows, "client_hostname").where(event.eq("DEFER"), column(rows, "server_hostname")),
+        "connector": column(rows, "connector_id"),
+        "code": reply_text.map({text: found.code for text, found in replies.items()}),
+        "enhanced_status": reply_text.map({text: found.enhanced_status for text, found in replies.items()}),
+        "reason": reply_text.map({text: found.tls_reason for text, found in replies.items()}), "response": reply_text,
+        "category": reply_text.map(category), "message_id": message, "source": column(rows, "source"),
+        "where": where,
+    })
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str | None) -> Any:

@@ -31,16 +31,23 @@ import calendar
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache, partial
 from typing import NamedTuple, Union
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from exlab import limits
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, expand, iter_evidence
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport, ParseReport
+from exlab.value_ranges import NAT, TIME_LIMITS
 
 _BOM = "\ufeff"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -90,17 +97,6 @@ class LogHeader:
     kind: LogKind | None = None
     positions: tuple[int | None, ...] | None = None
     fields_at: int = 0
-
-
-class LogRecord(NamedTuple):
-    """One well-formed record: its file, line number, time (ns), values in the kind's field
-    order, and the header of its file."""
-
-    source: str
-    line: int
-    time: int
-    values: list[str]
-    header: LogHeader
 
 
 Kinds = Union[LogKind, Sequence[LogKind]]
@@ -157,30 +153,6 @@ def ordered_sources(source: Sources) -> list:
     if all(not hasattr(item, "read") for item in items):
         items.sort(key=lambda item: rotation_key(str(item)))
     return items
-
-
-def iter_log_lines(source: Sources, kind: Kinds, report: ParseReport,
-                   check: Callable[[list[str]], str | None] | None = None) -> Iterator[LogRecord]:
-    """A :class:`LogRecord` for every well-formed record of every log file, the files in
-    rotation order, each added to ``report`` (in the format of the kind its ``#Log-type``
-    names) and its losses warned once it is read (the records as :func:`iter_records` checks them).
-
-    >>> import io
-    >>> from exlab.parse_report import ParseReport
-    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
-    >>> report = ParseReport()
-    >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,x\\r\\n"
-    >>> [record[:4] for record in iter_log_lines(io.BytesIO(data), kind, report)], report.files[0].format
-    ([('<stream>', 3, 1742428800000000000, ['2025-03-20T00:00:00Z', 'x'])], 'demo')
-    """
-    kinds = _kinds(kind)
-    for evidence in iter_evidence(ordered_sources(source)):
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
-                                      size=evidence.size)
-        header = LogHeader()
-        for line, time, values in iter_records(evidence, kinds, file_report, check, header):
-            yield LogRecord(evidence.name, line, time, values, header)
-        file_report.warn_losses()
 
 
 def iter_records(evidence: Evidence, kind: Kinds, report: FileReport,
@@ -240,6 +212,299 @@ def iter_records(evidence: Evidence, kind: Kinds, report: FileReport,
         yield number, time, values
     if header.fields is None:
         raise CorruptInput(evidence.name, "the header", f"the header line {header.kind.fields_line!r}")
+
+
+#: a reader's test of a file's records, column by column: ``(row, why)`` for each malformed row
+Check = Callable[[Mapping[str, pa.ChunkedArray]], Iterable[tuple[int, str]]]
+
+_ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$"
+_SECONDS = "%Y-%m-%dT%H:%M:%S"
+_SCAN_BLOCK = 16 << 20      # bytes of a file looked at at once to find its lines
+_CSV_BLOCK = 4 << 20        # bytes of records pyarrow parses at once (more when a line is longer)
+_NUMBER = re.compile(r"\d+")
+
+
+class LogTable(NamedTuple):
+    """The well-formed records of one log file, as columns: the file, its header, the text of each
+    of the kind's fields (NA where empty or not written), the times (ns since the epoch; NaT's
+    value where the time is past what a frame holds), the line numbers, and the rows whose time
+    was past what a frame holds (read as NaT, to be counted by the frame's reader)."""
+
+    source: str
+    header: LogHeader
+    values: dict[str, pa.ChunkedArray]
+    time: np.ndarray
+    line: np.ndarray
+    too_far: np.ndarray
+
+
+class _NotColumnar(Exception):
+    """A file whose lines the columnar read cannot vouch for (UTF-16, a header written again in the
+    middle, a line past the cap, undecodable text, quotes spanning lines): it is read line by line."""
+
+
+class _Layout(NamedTuple):
+    """Where a file's lines are: its ``#`` lines before the first record (number, bytes), the
+    offset and line number of the first record, and the numbers of all non-blank lines from it."""
+
+    header: list[tuple[int, bytes]]
+    start: int
+    first: int
+    records: np.ndarray
+    longest: int
+
+
+def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
+                    check: Check | None = None) -> Iterator[LogTable]:
+    """A :class:`LogTable` of every log file, the files in rotation order, each read once by
+    ``pyarrow.csv`` in blocks (by the columns of its own ``#Fields`` line), added to ``report``
+    (in the format of the kind its ``#Log-type`` names) and its losses warned once it is read.
+
+    Records are checked as :func:`iter_records` checks them: a line that does not split into the
+    file's fields, whose time is not an ISO UTC time, or that ``check`` refuses, is skipped and
+    counted. A file the columnar read cannot vouch for (UTF-16, a header written again in the
+    middle, a line past :data:`exlab.limits.MAX_FIELD`, text that is not UTF-8, quotes that span
+    lines) is read line by line by :func:`iter_records`, into the same table.
+
+    >>> import io
+    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
+    >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,\\"x, y\\"\\r\\nbad\\r\\n"
+    >>> report = ParseReport()
+    >>> table = next(read_log_tables(io.BytesIO(data), kind, report))
+    >>> table.values["data"].to_pylist(), table.time.tolist(), table.line.tolist(), report.records_skipped
+    (['x, y'], [1742428800000000000], [3], 1)
+    """
+    kinds = _kinds(kind)
+    for evidence in iter_evidence(ordered_sources(source)):
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
+                                      size=evidence.size)
+        header = LogHeader()
+        try:
+            values, lines, skipped = _read_columnar(evidence, kinds, file_report, header)
+        except _NotColumnar:
+            header = LogHeader()
+            values, lines, skipped = _read_by_line(evidence, kinds, file_report, header)
+        table = _checked(evidence.name, header, values, lines, skipped, check)
+        for _line, where, reason in sorted(skipped, key=lambda skip: skip[0]):
+            file_report.skip_record(where, reason)
+        file_report.records_read += len(table.line)
+        file_report.warn_losses()
+        yield table
+
+
+def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
+                   ) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
+    """The file's records by ``pyarrow.csv``: the kind's fields, the line numbers, the lines skipped."""
+    stream = evidence.stream
+    stream.seek(0)
+    if stream.read(2) in _UTF16_BOMS:
+        raise _NotColumnar
+    layout = _scan(stream)
+    header.kind = kinds[0]
+    for number, raw in layout.header:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotColumnar from None
+        _header_line(evidence, kinds, header, report, number, (text.lstrip(_BOM) if number == 1 else text).rstrip("\r\n"))
+    if header.fields is None:
+        where = f"line {layout.first}" if len(layout.records) else "the header"
+        expected = f"the header line {header.kind.fields_line!r}" + (" before the first record" if len(layout.records)
+                                                                      else "")
+        raise CorruptInput(evidence.name, where, expected)
+    count = len(header.fields)
+    invalid: list[tuple[int, str]] = []
+    batches = _parse(stream, layout, count, invalid) if len(layout.records) else []
+    rows = sum(batch.num_rows for batch in batches)
+    if rows + len(invalid) != len(layout.records):
+        raise _NotColumnar           # pyarrow saw the rows other than line by line (quotes across lines, a lone CR)
+    skipped = []
+    for number, text in invalid:
+        line = int(layout.records[number - 1])
+        if not text.strip("\x00 \t\r\n"):
+            continue                 # a blank or NUL-padded line carries nothing
+        values = _split(text.rstrip("\r\n"))
+        if values is not None and len(values) == count:
+            raise _NotColumnar       # the csv module would read it: let it decide
+        got = "unbalanced quotes" if values is None else f"{len(values)} fields"
+        skipped.append((line, f"line {line}", f"{got}, expected {count} fields (the #Fields line {header.fields_at})"))
+    lines = np.delete(layout.records, [number - 1 for number, _ in invalid]).astype(np.int64)
+    columns = [pa.chunked_array([batch.column(index) for batch in batches], pa.string()) for index in range(count)]
+    return _kind_values(header, columns, rows), lines, skipped
+
+
+def _parse(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list[tuple[int, str]]) -> list:
+    """The record batches of the file from its first record; rows of the wrong width go to ``invalid``
+    (with their number among the non-blank lines: a file with such rows is parsed again in one
+    thread, the only way pyarrow numbers them)."""
+    batches = _batches(stream, layout, count, invalid, threads=True)
+    if invalid:
+        invalid.clear()
+        batches = _batches(stream, layout, count, invalid, threads=False)
+    return batches
+
+
+def _batches(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list[tuple[int, str]], *,
+             threads: bool) -> list:
+    def on_invalid(row: pa_csv.InvalidRow) -> str:
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    names = [f"f{index}" for index in range(count)]      # #Fields may repeat a name; columns go by place
+    stream.seek(layout.start)
+    try:
+        reader = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=threads,
+                                            block_size=max(_CSV_BLOCK, 2 * layout.longest + 2)),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                                  strings_can_be_null=True, null_values=[""]))
+        return list(reader)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise _NotColumnar from None
+
+
+def _scan(stream: io.BufferedIOBase) -> _Layout:
+    """Find the file's lines in blocks (numpy over the bytes): the header lines, the first record,
+    the numbers of the non-blank lines from it; a ``#`` line after a record, or a line past the
+    cap, is left to the line-by-line read."""
+    stream.seek(0)
+    header: list[tuple[int, bytes]] = []
+    numbers: list[np.ndarray] = []
+    start = first = None
+    offset = done = longest = 0
+    carry = b""
+    while True:
+        chunk = stream.read(_SCAN_BLOCK)
+        buffer = carry + chunk
+        if not chunk and not buffer:
+            break
+        data = np.frombuffer(buffer, np.uint8)
+        ends = np.flatnonzero(data == 10) if chunk else np.array([len(buffer)])   # the last line may lack its end
+        if not len(ends):
+            if len(buffer) > limits.MAX_FIELD + 2:
+                raise _NotColumnar
+            carry = buffer
+            continue
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        lengths = ends - starts
+        longest = max(longest, int(lengths.max()))
+        if longest > limits.MAX_FIELD + 1:
+            raise _NotColumnar
+        padded = np.append(data, np.uint8(0))
+        firsts = padded[starts].copy()
+        if offset == 0 and buffer.startswith(b"\xef\xbb\xbf"):
+            firsts[0] = padded[3]
+        ended_cr = (lengths > 0) & (padded[np.maximum(ends - 1, 0)] == 13)
+        blank = (lengths - ended_cr) == 0
+        hashed = firsts == ord("#")
+        numbered = np.arange(done + 1, done + 1 + len(ends))
+        records_from = 0
+        if start is None:
+            body = np.flatnonzero(~(blank | hashed))
+            records_from = int(body[0]) if len(body) else len(ends)
+            header += [(int(numbered[i]), buffer[starts[i]:ends[i]]) for i in np.flatnonzero(hashed[:records_from])]
+            if len(body):
+                start, first = offset + int(starts[records_from]), int(numbered[records_from])
+        if start is not None:
+            if hashed[records_from:].any():
+                raise _NotColumnar
+            numbers.append(numbered[records_from:][~blank[records_from:]])
+        if not chunk:
+            break
+        carry = buffer[ends[-1] + 1:]
+        offset += int(ends[-1]) + 1
+        done += len(ends)
+    records = np.concatenate(numbers) if numbers else np.zeros(0, np.int64)
+    return _Layout(header, start if start is not None else offset, first or 0, records, longest)
+
+
+def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
+                  ) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
+    """The file's records by :func:`iter_records`, as the columnar read gives them."""
+    scratch = FileReport(report.file, report.sha256, report.format)
+    records = list(iter_records(evidence, kinds, scratch, None, header))
+    report.format = scratch.format
+    for note in scratch.warnings:
+        if note not in report.warnings:
+            report.note(note)
+    skipped = [(int(found.group()) if (found := _NUMBER.search(loss.where)) else 0, loss.where, loss.reason)
+               for loss in scratch.losses]
+    values = {name: pa.chunked_array([pa.array([record[2][index] or None for record in records], pa.string())])
+              for index, name in enumerate(header.kind.fields)}
+    return values, np.array([record[0] for record in records], np.int64), skipped
+
+
+def _kind_values(header: LogHeader, columns: list[pa.ChunkedArray], rows: int) -> dict[str, pa.ChunkedArray]:
+    """The file's columns by the kind's field names; a field the file does not write is all ``""``."""
+    fields = header.fields
+    empty = pa.chunked_array([pa.nulls(rows, pa.string())])
+    return {name: columns[fields.index(name)] if name in fields else empty for name in header.kind.fields}
+
+
+def _checked(source: str, header: LogHeader, values: dict[str, pa.ChunkedArray], lines: np.ndarray,
+             skipped: list[tuple[int, str, str]], check: Check | None) -> LogTable:
+    """The table of the records whose time parses and that ``check`` accepts; the others added to ``skipped``."""
+    first = header.kind.fields[0]
+    times, bad, too_far = parse_times(values[first])
+    keep = ~bad
+    for row in np.flatnonzero(bad):
+        line = int(lines[row])
+        text = values[first][int(row)].as_py() or ""
+        skipped.append((line, f"line {line}", f"{first} {text[:40]!r} is not an ISO UTC time"))
+    for row, why in check(values) if check is not None else ():
+        if keep[row]:
+            keep[row] = False
+            skipped.append((int(lines[row]), f"line {int(lines[row])}", why))
+    if not keep.all():
+        mask = pa.array(keep)
+        values = {name: column.filter(mask) for name, column in values.items()}
+        times, lines, too_far = times[keep], lines[keep], too_far[keep]
+    return LogTable(source, header, values, times, lines, np.flatnonzero(too_far))
+
+
+def parse_times(text: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column-wise :func:`parse_time`: the times in ns (NaT's value where none), which texts are not
+    ISO UTC times, and which are but lie past what a frame holds (year 1600, 3025: read as NaT).
+
+    >>> ns, bad, too_far = parse_times(pa.array(["2025-03-20T00:00:04.412Z", "2025-02-30T00:00:00Z",
+    ...                                          "3025-01-01T00:00:00Z"]))
+    >>> int(ns[0]), bad.tolist(), too_far.tolist()
+    (1742428804412000000, [False, True, False], [False, False, True])
+    """
+    shaped = _numpy(pc.fill_null(pc.match_substring_regex(text, _ISO_TIME), False))
+    try:      # Arrow's ISO parser refuses what parse_time refuses, and what lies past nanoseconds
+        stamps = pc.cast(text if shaped.all() else text.filter(pa.array(shaped)), pa.timestamp("ns", "UTC"))
+    except pa.ArrowInvalid:
+        return _checked_times(text, shaped)
+    times = np.full(len(text), NAT, dtype=np.int64)
+    times[shaped] = _numpy(pc.cast(stamps, pa.int64()))
+    return times, ~shaped, np.zeros(len(text), dtype=bool)
+
+
+def _checked_times(text: pa.ChunkedArray | pa.Array, shaped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parse_times` of a column where some time is not a date or lies past nanoseconds."""
+    head = pc.utf8_slice_codeunits(text, 0, 19)
+    stamp = pc.strptime(head, format=_SECONDS, unit="s", error_is_null=True)
+    good = pc.and_kleene(pc.equal(pc.strftime(stamp, format=_SECONDS), head), pc.invert(pc.starts_with(text, "0000")))
+    good = shaped & _numpy(pc.fill_null(good, False))
+    seconds = _numpy(pc.fill_null(pc.cast(stamp, pa.int64()), 0))
+    fraction = pc.utf8_rpad(pc.if_else(good, pc.utf8_slice_codeunits(text, 20, -1), ""), width=9, padding="0")
+    fraction = _numpy(pc.cast(fraction, pa.int64()))
+    low, high = TIME_LIMITS
+    safe = good & (seconds > low // 1_000_000_000 + 1) & (seconds < high // 1_000_000_000)
+    times = np.where(safe, seconds * 1_000_000_000 + fraction, NAT)
+    too_far = good & ~safe
+    for row in np.flatnonzero(too_far):
+        exact = int(seconds[row]) * 1_000_000_000 + int(fraction[row])
+        if low <= exact <= high:
+            times[row], too_far[row] = exact, False
+    return times.astype(np.int64), ~good, too_far
+
+
+def _numpy(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return values.to_numpy() if isinstance(values, pa.ChunkedArray) else values.to_numpy(zero_copy_only=False)
 
 
 def _head_text(head: bytes) -> str:

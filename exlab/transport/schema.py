@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from exlab.value_ranges import LIMITS, fit_integers
+
+if TYPE_CHECKING:
+    from exlab.transport.logfile import LogTable
 
 TIME = "datetime64[ns, UTC]"
 
@@ -84,58 +89,11 @@ FAILURE_DTYPES: dict[str, str] = {
 }
 
 
-class TextColumns:
-    """Rows of text gathered into compact Arrow string columns, a block of rows at a time.
-
-    A month of logs is millions of lines of thirty short strings: held as Python
-    objects they would take several times the file's size. Rows wait as lists only
-    until ``block`` of them are there; then each column becomes an Arrow array, and an
-    empty string becomes NA.
-
-    >>> columns = TextColumns(("a", "b"), block=2)
-    >>> for row in (["x", ""], ["y", "z"], ["w", "v"]):
-    ...     columns.append(row)
-    >>> len(columns), columns.columns()["b"].to_pylist()
-    (3, [None, 'z', 'v'])
-    """
-
-    def __init__(self, names: Sequence[str], *, block: int = 1 << 16) -> None:
-        self.names = tuple(names)
-        self.block = block
-        self._rows: list[Sequence[str]] = []
-        self._chunks: list[list[pa.Array]] = [[] for _ in self.names]
-        self._length = 0
-
-    def __len__(self) -> int:
-        return self._length
-
-    def append(self, values: Sequence[str]) -> None:
-        """Add one row (one string per name)."""
-        self._rows.append(values)
-        self._length += 1
-        if len(self._rows) >= self.block:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._rows:
-            return
-        null = pa.scalar(None, pa.large_string())
-        for chunks, values in zip(self._chunks, zip(*self._rows)):
-            column = pa.array(values, pa.large_string())
-            chunks.append(pc.if_else(pc.equal(column, ""), null, column))
-        self._rows = []
-
-    def columns(self) -> dict[str, pa.ChunkedArray]:
-        """The columns so far, by name."""
-        self._flush()
-        return {name: pa.chunked_array(chunks, pa.large_string()) for name, chunks in zip(self.names, self._chunks)}
-
-
 def make_frame(columns: Mapping[str, Any], dtypes: Mapping[str, str], report: Any = None) -> pd.DataFrame:
     """A frame with exactly the columns of ``dtypes``, typed; missing columns are all NA.
 
-    A column may be a list, an ``array.array`` of ints, or an Arrow array (from
-    :class:`TextColumns`; text that must become a number is cast).
+    A column may be a list, an ``array.array`` or numpy array of ints, or an Arrow array (from
+    :func:`log_columns`; text that must become a number is cast).
 
     >>> make_frame({"time_created": [0], "code": ["454"]}, {"time_created": TIME, "code": "Int32"}).dtypes.tolist()
     [datetime64[ns, UTC], Int32Dtype()]
@@ -156,8 +114,8 @@ def _series(values: Any, dtype: str, length: int) -> pd.Series:
             values = pc.cast(values, pa.int64())
         arrow = pd.Series(values, dtype=pd.ArrowDtype(values.type))
         return arrow.astype(dtype)
-    if isinstance(values, array):
-        values = np.frombuffer(values, dtype=np.int64) if len(values) else np.array([], dtype=np.int64)
+    if isinstance(values, (array, np.ndarray)):
+        values = np.asarray(values, dtype=np.int64) if len(values) else np.array([], dtype=np.int64)
         if dtype == TIME:
             return pd.Series(pd.to_datetime(values, unit="ns", utc=True), dtype=TIME)
         return pd.Series(pd.array(values, dtype=dtype))
@@ -170,3 +128,67 @@ def _series(values: Any, dtype: str, length: int) -> pd.Series:
             cells[index] = value
         return pd.Series(cells, dtype="object")
     return pd.Series(pd.array(values, dtype=dtype))
+
+
+#: where a frame's row came from, for the values read as NA: row -> (file, place)
+Lost = dict[str, tuple[dict[int, str], list[int]]]
+
+
+def log_columns(tables: Sequence[LogTable], names: Mapping[str, str],
+                constants: Mapping[str, Sequence[str]] | None = None) -> tuple[dict[str, Any], Lost]:
+    """The records of log tables as a frame's columns, file after file: each field named by
+    ``names`` (field -> column), ``time``, ``line``, ``source`` (the file) and a
+    column per ``constants`` entry (column -> one value per table, on all of its rows); and the
+    times read as NA (past what a frame holds) as ``{"time": (texts by row, rows)}``.
+
+    >>> import io
+    >>> from exlab.parse_report import ParseReport
+    >>> from exlab.transport.logfile import LogKind, read_log_tables
+    >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
+    >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,\\r\\n3025-03-20T00:00:00Z,y\\r\\n"
+    >>> columns, lost = log_columns(list(read_log_tables(io.BytesIO(data), kind, ParseReport())), {"data": "data"})
+    >>> columns["data"].to_pylist(), columns["line"].tolist(), lost
+    ([None, 'y'], [3, 4], {'time': ({1: '3025-03-20T00:00:00Z'}, [1])})
+    """
+    columns: dict[str, Any] = {}
+    for field, name in names.items():
+        columns[name] = pa.chunked_array([chunk for table in tables for chunk in table.values[field].chunks],
+                                         pa.string())
+    every = {"source": [table.source for table in tables], **(constants or {})}
+    for name, values in every.items():
+        columns[name] = pa.chunked_array([pa.repeat(pa.scalar(value, pa.string()), len(table.line))
+                                          for value, table in zip(values, tables)], pa.string())
+    columns["time"] = np.concatenate([table.time for table in tables]) if tables else np.zeros(0, np.int64)
+    columns["line"] = np.concatenate([table.line for table in tables]) if tables else np.zeros(0, np.int64)
+    texts: dict[int, str] = {}
+    offset = 0
+    for table in tables:
+        first = table.values[table.header.kind.fields[0]]
+        texts.update((offset + int(row), first[int(row)].as_py()) for row in table.too_far)
+        offset += len(table.line)
+    return columns, ({"time": (texts, list(texts))} if texts else {})
+
+
+def text_integers(column: pa.ChunkedArray, dtype: str) -> tuple[pa.Array, dict[int, str], list[int]]:
+    """Decimal text (checked by the reader; NA where empty) as int64 that ``dtype`` holds, NA where it
+    does not; and the texts read as NA by row, and their rows (for :func:`exlab.value_ranges.count_lost`).
+
+    >>> values, texts, rows = text_integers(pa.chunked_array([["7", None, "9" * 25, "3000000000", "0" * 20 + "5"]]),
+    ...                                     "Int32")
+    >>> values.to_pylist(), rows
+    ([7, None, None, None, 5], [2, 3])
+    """
+    low, high = LIMITS[dtype]
+    wide = pc.fill_null(pc.greater(pc.utf8_length(column), 18), False)
+    narrow = pc.cast(pc.if_else(wide, None, column), pa.int64())
+    ints = pc.fill_null(narrow, 0).to_numpy().copy()
+    present = pc.is_valid(column).to_numpy()
+    outside = pc.fill_null(pc.or_(pc.less(narrow, low), pc.greater(narrow, high)), False).to_numpy() | \
+        wide.to_numpy()
+    candidates = np.flatnonzero(outside).tolist()
+    fitted, _lost = fit_integers([column[row].as_py() for row in candidates], dtype)
+    for row, value in zip(candidates, fitted):
+        if value is not None:               # a long text with leading zeros
+            ints[row], outside[row] = value, False
+    rows = np.flatnonzero(outside).tolist()
+    return pa.array(ints, pa.int64(), mask=~present | outside), {row: column[row].as_py() for row in rows}, rows

@@ -19,14 +19,25 @@ A ``recipient-status`` in the queue viewers' form
 from __future__ import annotations
 
 import re
-from array import array
+from collections.abc import Iterator, Mapping
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from exlab.evidence import Sources
 from exlab.parse_report import ParseReport
-from exlab.transport.logfile import LogKind, detect, iter_log_lines
-from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, TRACKING_FIELDS, TextColumns, make_frame
+from exlab.transport.logfile import LogKind, detect, read_log_tables
+from exlab.transport.schema import (
+    TRACKING_COLUMNS,
+    TRACKING_DTYPES,
+    TRACKING_FIELDS,
+    log_columns,
+    make_frame,
+    text_integers,
+)
+from exlab.value_ranges import count_lost
 
 #: the fields without which a tracking row says nothing (every version since Exchange 2007 writes them)
 TRACKING_REQUIRED = ("date-time", "event-id", "message-id", "recipient-status")
@@ -34,6 +45,9 @@ TRACKING_LOG = LogKind("Message Tracking Log", TRACKING_FIELDS, "message-trackin
 
 _STATUS_PART = re.compile(r"\{(?P<key>[A-Z]+)=(?P<value>[^{}]*)\}")
 _STATUS_KEYS = {"LED": "led", "FQDN": "fqdn", "IP": "ip", "LRT": "lrt"}
+# a recipient status part, column-wise: the last {KEY=value} of its key (as parse_recipient_status keeps it)
+_STATUS_COLUMN = r"^.*\{%s=(?P<value>[^{}]*)\}"
+_NUMBERS = ("total-bytes", "recipient-count")
 
 
 def detect_tracking_log(head: bytes) -> bool:
@@ -60,40 +74,43 @@ def parse_recipient_status(status: str) -> dict[str, str]:
             if m.group("key") in _STATUS_KEYS}
 
 
-def _problem(values: list[str]) -> str | None:
-    for index in (14, 15):   # total-bytes, recipient-count
-        if values[index] and not (values[index].isascii() and values[index].isdigit()):
-            return f"{TRACKING_FIELDS[index]} {values[index][:20]!r} is not a number"
-    return None
+def _problems(values: Mapping[str, pa.ChunkedArray]) -> Iterator[tuple[int, str]]:
+    """Rows whose total-bytes or recipient-count is written but not a number (the first such field)."""
+    bad = [pc.fill_null(pc.invert(pc.match_substring_regex(values[name], "^[0-9]+$")), False).to_numpy()
+           for name in _NUMBERS]
+    for row in np.flatnonzero(np.logical_or.reduce(bad)).tolist():
+        name = next(name for name, column in zip(_NUMBERS, bad) if column[row])
+        yield row, f"{name} {values[name][row].as_py()[:20]!r} is not a number"
 
 
 def read_tracking_log(source: Sources) -> pd.DataFrame:
     """Read message tracking logs (a file, a folder, a list, or a binary stream) into the tracking frame.
 
-    Rows are kept as compact Arrow columns while reading, so a month of logs fits in
-    memory. Files of different Exchange versions may be read together; each is read by its
-    own ``#Fields`` line. ``frame.attrs["parse_report"]`` holds each file's SHA-256, skipped
-    lines and the fields it wrote that the frame has no column for.
+    Each file is read once, by ``pyarrow.csv`` in blocks, into Arrow columns, so a month of
+    logs fits in memory. Files of different Exchange versions may be read together; each is
+    read by its own ``#Fields`` line. A time, byte count or recipient count past what its
+    column holds (year 3025, 25 digits) is read as NA, counted and warned once per file.
+    ``frame.attrs["parse_report"]`` holds each file's SHA-256, skipped lines and the fields
+    it wrote that the frame has no column for.
 
     >>> from exlab.lab.transport_logs import demo_tracking_log
     >>> read_tracking_log(demo_tracking_log()).loc[1, ["event_id", "fqdn", "led"]].tolist()
     ['DEFER', 'contoso-com.mail.protection.outlook.com', '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied']
     """
     report = ParseReport()
-    text = TextColumns(TRACKING_COLUMNS[1:] + ("source",))
-    times, lines = array("q"), array("q")
-    status_index = TRACKING_FIELDS.index("recipient-status")
-    parts: dict[int, dict[str, str]] = {}      # row -> LED/FQDN/IP/LRT, for the few rows that have them
-    for name, line, time, values, _header in iter_log_lines(source, TRACKING_LOG, report, _problem):
-        status = values[status_index]
-        if "{" in status:
-            parts[len(text)] = parse_recipient_status(status)
-        values[0] = name          # date-time is in ``times``; the row's file takes its place
-        text.append(values[1:] + values[:1])
-        times.append(time)
-        lines.append(line)
-    columns: dict[str, object] = dict(text.columns())
-    columns["time"], columns["line"] = times, lines
-    for key in ("led", "fqdn", "ip", "lrt"):
-        columns[key] = [parts.get(row, {}).get(key) for row in range(len(text))] if parts else None
-    return make_frame(columns, TRACKING_DTYPES, report)
+    tables = list(read_log_tables(source, TRACKING_LOG, report, _problems))
+    columns, lost = log_columns(tables, dict(zip(TRACKING_FIELDS[1:], TRACKING_COLUMNS[1:])))
+    status = columns["recipient_status"]
+    for key, name in _STATUS_KEYS.items():
+        columns[name] = pc.struct_field(pc.extract_regex(status, _STATUS_COLUMN % key), [0])
+    for name in ("total_bytes", "recipient_count"):
+        columns[name], texts, rows = text_integers(columns[name], TRACKING_DTYPES[name])
+        if rows:
+            lost[name] = (texts, rows)
+    frame = make_frame(columns, TRACKING_DTYPES, report)
+    if lost:
+        rows = sorted({row for _texts, places in lost.values() for row in places})
+        sources = {row: columns["source"][row].as_py() for row in rows}
+        lines = columns["line"]
+        count_lost(report, sources, lambda row: f"line {lines[row]}", lost)
+    return frame
