@@ -283,18 +283,6 @@ class ParseReport:
         self.files.append(report)
         return report
 
-    def __deepcopy__(self, memo: dict) -> ParseReport:
-        """The report itself: it records what was read from the files behind a frame, and every
-        frame made from that frame shares it. pandas deep-copies ``attrs`` on each operation;
-        a copy of every skipped line's record each time would cost more than the operation.
-
-        >>> import copy
-        >>> report = ParseReport()
-        >>> copy.deepcopy({"parse_report": report})["parse_report"] is report
-        True
-        """
-        return self
-
     def extend(self, others: Iterable[ParseReport]) -> ParseReport:
         """A new report holding this one's files and those of ``others``."""
         files = list(self.files)
