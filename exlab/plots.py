@@ -61,12 +61,13 @@ def _time_axis(ax: Any, tz: str | None) -> None:
     ax.set_xlabel(f"time ({tz or 'UTC'})")
 
 
-def _legend(ax: Any, **placement: Any) -> None:
-    """A legend with one entry per label (many artists share one), when there is any."""
+def _legend(ax: Any) -> None:
+    """A legend with one entry per label (many artists share one), when there is any, beside
+    the axes: never over the data."""
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small", **placement)
+        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small", bbox_to_anchor=(1.01, 1))
 
 
 def _smtp_certs(certs: pd.DataFrame | None) -> pd.DataFrame:
@@ -135,8 +136,7 @@ def plot_failures(counts: pd.DataFrame, *, certs: pd.DataFrame | None = None, fi
     ax.set_ylabel("failed deliveries")
     ax.set_title(_plain(title or _FAILURES_TITLE))
     _time_axis(ax, tz)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize="small")
+    _legend(ax)
     return fig
 
 
@@ -246,7 +246,7 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
     ax.xaxis_date(tz or "UTC")
     ax.set_title(_plain(title or _ISSUERS_TITLE))
     _time_axis(ax, tz)
-    _legend(ax, bbox_to_anchor=(1.01, 1))
+    _legend(ax)
     return fig
 
 

@@ -55,7 +55,7 @@ pre{margin:2px 0;padding:6px 8px;background:#f6f8fa;border:1px solid #d0d7de;bor
 table.people{border-collapse:collapse;width:100%;table-layout:auto;font-size:13px;margin:4px 0 10px}
 table.people caption{text-align:left;font-weight:600;padding:2px 0}
 table.people th,table.people td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;
-    overflow-wrap:anywhere}
+    overflow-wrap:break-word}
 table.people th{background:#f6f8fa}
 td.wrap,th.wrap{word-break:break-all}
 figure{margin:8px 0 14px}figure img{max-width:100%;height:auto;display:block}
@@ -218,6 +218,7 @@ def _itable(table: Table) -> str:
 
     return to_html_datatable(table.table, connected=False, showIndex=False, classes="display compact",
                              display_logo_when_loading=False, lengthMenu=[10, 25, 100, -1], pageLength=10,
+                             columnDefs=[{"className": "dt-left", "targets": "_all"}],
                              layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info",
                                      "bottomEnd": "paging"}, allow_html=False, autoWidth=False)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,17 @@ import pandas as pd
 
 from exlab import __version__
 from exlab.analysis.remediation import COLLECT, Step, collect_step
-from exlab.report.people import count, duration, html_table, missing, people_table, relative, timestamp, zone_name
+from exlab.report.people import (
+    count,
+    duration,
+    html_table,
+    missing,
+    people_table,
+    relative,
+    times_in_text,
+    timestamp,
+    zone_name,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -416,11 +426,11 @@ def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
 def _session(row: pd.Series, tz: str) -> SessionProof:
     thumb, subject, issuer = (_text(row.get(k)) for k in ("cert_thumbprint", "cert_subject", "cert_issuer"))
     certificate = f"{thumb} {subject}, issued by {issuer}" if thumb else "none logged"
-    line = _text(row.get("failed_line"))
+    line = _text(row.get("failed_line"))   # "SEND20250320-1.LOG line 243"
     return SessionProof(time=timestamp(row.get("start"), tz, named=True), server=_text(row.get("server")),
                         session_id=_text(row.get("session_id")), certificate=certificate,
                         reply=_text(row.get("final_reply")), outcome=_text(row.get("outcome")),
-                        source=f"{_text(row.get('source'))}{f', line {line}' if line else ''}")
+                        source=f"{_text(row.get('source'))}{f', {line}' if line else ''}")
 
 
 def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None, tz: str) -> list[Figure]:
@@ -502,10 +512,16 @@ def _context_table(tl: Any, comparison: pd.DataFrame | None, tz: str) -> Table |
 
 def _finding_tables(d: Diagnosis, tz: str) -> list[Table]:
     columns = {"time": "time", "kind": "kind", "detail": "detail", "source": "file", "where": "where"}
-    return [Table(f"Finding ({finding.weight}): {finding.summary}", people_table(finding.evidence, columns, tz=tz),
-                  f"{count(int(finding.count), 'record')} behind this finding.", wide=("detail", "file", "where"),
-                  interactive=len(finding.evidence) > 10)
-            for finding in d.evidence if not finding.evidence.empty]
+    tables = []
+    for finding in d.evidence:
+        if finding.evidence.empty:
+            continue
+        rows = finding.evidence.assign(detail=[times_in_text(text, tz) if isinstance(text, str) else text
+                                               for text in finding.evidence["detail"]])
+        tables.append(Table(f"Finding ({finding.weight}): {times_in_text(finding.summary, tz)}",
+                            people_table(rows, columns, tz=tz), f"{count(int(finding.count), 'record')} behind "
+                            "this finding.", wide=("detail", "file", "where"), interactive=len(rows) > 10))
+    return tables
 
 
 def _episodes_table(tl: Any, tz: str) -> Table | None:
@@ -518,22 +534,40 @@ def _episodes_table(tl: Any, tz: str) -> Table | None:
 
 
 def inputs_table(case: Case) -> Table:
-    """Every input with its SHA-256 and what was read from it, in file order.
+    """Every input with its SHA-256 and what was read from it, in file order; then the files
+    of the folder no reader took, hashed too, with why they were not read.
 
     >>> from types import SimpleNamespace
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport()
     >>> _ = report.add_file("events/App.evtx", sha256="ab" * 32, format="evtx", engine="evtx")
-    >>> inputs_table(SimpleNamespace(reports=report)).table.columns.tolist()[:3]
-    ['file', 'SHA-256', 'format']
+    >>> unread = pd.DataFrame({"file": ["notes.txt"], "reason": ["not evidence"]})
+    >>> table = inputs_table(SimpleNamespace(reports=report, unread=unread, folder="/nowhere")).table
+    >>> table[["file", "format"]].values.tolist()
+    [['events/App.evtx', 'evtx'], ['notes.txt', 'not read: not evidence']]
     """
     frame = case.reports.to_frame().sort_values("file", kind="stable")
+    unread = pd.DataFrame({"file": case.unread["file"], "sha256": [_sha256(case.folder, f) for f in case.unread["file"]],
+                           "format": [f"not read: {reason}" for reason in case.unread["reason"]]})
+    frame = pd.concat([frame, unread], ignore_index=True) if len(unread) else frame
     columns = {"file": "file", "sha256": "SHA-256", "format": "format", "records_read": "records read",
                "records_skipped": "records skipped", "chunks_skipped": "chunks skipped",
                "values_nulled": "values read as empty", "warnings": "warnings", "accounting": "record account"}
     return Table("Every input, with its SHA-256", people_table(frame, columns),
-                 f"{count(len(frame), 'file')} read. The investigation can be repeated from these files alone.",
-                 wide=("file", "SHA-256", "record account"), interactive=len(frame) > 10)
+                 f"{count(len(frame), 'file')}. The investigation can be repeated from these files alone.",
+                 wide=("file", "SHA-256", "format", "record account"), interactive=len(frame) > 10)
+
+
+def _sha256(folder: str | Path, name: str) -> str | None:
+    """The SHA-256 of a file of the case no reader took (None for a zip member or a file gone)."""
+    from exlab.evidence import open_evidence
+
+    path = Path(folder) / name
+    if not path.is_file():
+        return None
+    evidence = open_evidence(path)
+    evidence.close()
+    return evidence.sha256
 
 
 def _inventory_table(case: Case) -> Table:
@@ -559,17 +593,31 @@ def _tracking_table(case: Case, tz: str) -> Table | None:
                  interactive=len(affected) > 10)
 
 
+def without_folder(text: str, folder: str | Path) -> str:
+    """``text`` with the case folder's path (as given and resolved) taken out of the file
+    names it quotes: a report carries no path of the engineer's machine.
+
+    >>> without_folder("also in /cases/c1/certs/a.xml, see /cases/c1", "/cases/c1")
+    'also in certs/a.xml, see .'
+    """
+    for path in sorted({str(Path(folder)), str(Path(folder).resolve())}, key=len, reverse=True):
+        text = text.replace(path + "/", "").replace(path + "\\", "").replace(path, ".")
+    return text
+
+
 def warnings_in_words(case: Case) -> list[str]:
-    """Every warning of every input, once, each naming its file.
+    """Every warning of every input, once, each naming its file (relative to the case
+    folder: no path of the engineer's machine).
 
     >>> from types import SimpleNamespace
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport()
-    >>> report.add_file("certs/fl.txt", sha256="", format="exchange-fl").note("line 3: day/month order inferred")
-    >>> warnings_in_words(SimpleNamespace(reports=report))
-    ['certs/fl.txt, line 3: day/month order inferred']
+    >>> report.add_file("certs/fl.txt", sha256="", format="exchange-fl").note("also in /cases/c1/certs/a.xml")
+    >>> warnings_in_words(SimpleNamespace(reports=report, folder="/cases/c1"))
+    ['certs/fl.txt, also in certs/a.xml']
     """
-    return list(dict.fromkeys(f"{f.file}, {text}" for f in case.reports.files for text in f.warnings))
+    return list(dict.fromkeys(f"{f.file}, {without_folder(text, case.folder)}"
+                              for f in case.reports.files for text in f.warnings))
 
 
 def provenance(case: Case, *, now: datetime | None = None) -> str:
@@ -613,7 +661,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)
     details += [t for t in (_tracking_table(case, tz), _inventory_table(case), inputs_table(case)) if t is not None]
-    return Report(
+    report = Report(
         case=Path(case.folder).name, tz=tz, made=provenance(case, now=now), verdict=d.verdict,
         title=verdict_words(d), summary=_summary(d, affected, d.connector),
         strength=STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None]), servers=verdicts,
@@ -622,8 +670,24 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         figures=_figures(case, d, tl, comparison, tz),
         issuers=issuers_table(comparison, tz) if comparison is not None and not comparison.empty else None,
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
-        warnings=warnings_in_words(case), notes=list(d.notes),
+        warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes],
     )
+    return _without_folder(report, case.folder)
+
+
+def _without_folder(report: Report, folder: str | Path) -> Report:
+    """The report with the case folder's path taken out of every text that may quote it
+    (readers' refusals in the inventory, warnings, notes)."""
+    def clean(table: Table | None) -> Table | None:
+        if table is None:
+            return None
+        return replace(table, table=table.table.map(lambda text: without_folder(text, folder)).astype("string"))
+
+    return replace(report, checked=[without_folder(t, folder) for t in report.checked],
+                   not_checked=[without_folder(t, folder) for t in report.not_checked],
+                   notes=[without_folder(t, folder) for t in report.notes],
+                   issuers=clean(report.issuers), chains=clean(report.chains),
+                   details=[clean(table) for table in report.details])
 
 
 def _public_thumbprint(comparison: pd.DataFrame | None, d: Diagnosis) -> str | None:

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# a time with its offset as exlab's own texts write it (ISO 8601 or pandas' str)
+_ZONED_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 # the largest unit first: a duration is said in the largest unit it holds at least once
 _UNITS = (("year", pd.Timedelta(days=365.25)), ("month", pd.Timedelta(days=30.44)),
           ("week", pd.Timedelta(days=7)), ("day", pd.Timedelta(days=1)), ("hour", pd.Timedelta(hours=1)),
@@ -69,6 +72,16 @@ def timestamp(value: Any, tz: str | None, *, named: bool = False) -> str:
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     text = stamp.tz_convert(zone_name(tz)).strftime(TIME_FORMAT)
     return f"{text} {zone_name(tz)}" if named else text
+
+
+def times_in_text(text: str, tz: str | None) -> str:
+    """A sentence with the zoned times it quotes (ISO 8601, ``+00:00``) rewritten in
+    :data:`TIME_FORMAT` in ``tz``, the zone named; local times quoted from evidence stay.
+
+    >>> times_in_text("valid 2025-03-20 07:48:12+00:00 to 2027-03-20T07:48:12Z; read '3/20/2025 8:48'", "Europe/Warsaw")
+    "valid 2025-03-20 08:48:12 Europe/Warsaw to 2027-03-20 08:48:12 Europe/Warsaw; read '3/20/2025 8:48'"
+    """
+    return _ZONED_TIME.sub(lambda match: timestamp(pd.Timestamp(match.group(0)), tz, named=True), text)
 
 
 def duration(value: Any) -> str:
