@@ -336,6 +336,7 @@ def test_a_reader_at_1280_by_900_sees_the_answer_and_the_fix_first(case, models,
             assert shown["scrollWidth"] <= shown["clientWidth"], "no horizontal scroll"
             assert shown["wide"] == [], "no table wider than its box"
         assert opened["counts"] == [1] * len(commands), "each fix command exactly once"
+        assert "downsampled" not in opened["text"], "interactive tables hold every row"
         assert [cell for cell in opened["cells"] if REPRS.search(cell)] == []
         assert all(img["width"] > 0 and img["natural"] > 0 and img["alt"] for img in opened["images"])
     assert seen.refused == [], "no request leaves the page"

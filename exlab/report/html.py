@@ -43,7 +43,7 @@ h3{font-size:16px;margin:14px 0 6px}
 .top{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:22px;align-items:start}
 .answer{border-left:6px solid #57606a;padding:2px 0 2px 14px}
 .confirmed .answer{border-color:#cf222e}.ruled_out .answer{border-color:#1a7f37}
-.inconclusive .answer{border-color:#bf8700}
+.inconclusive .answer,.ruled_out.failing .answer{border-color:#bf8700}
 .summary{margin:4px 0 8px}
 dl.facts{display:grid;grid-template-columns:9.5em minmax(0,1fr);gap:3px 10px;margin:6px 0;font-size:14px}
 dl.facts dt{color:#57606a}dl.facts dd{margin:0;overflow-wrap:anywhere}
@@ -79,7 +79,8 @@ def render_html(report: Report) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>exlab report: {e(report.case)}: {e(report.title)}</title><style>{STYLE}</style>"
             f"{_itables_bundle() if interactive else ''}</head>")
-    body = [f'<body class="{e(report.verdict)}"><main>',
+    failing = " failing" if report.window else ""
+    body = [f'<body class="{e(report.verdict)}{failing}"><main>',
             f'<header class="meta"><span>exlab report, case <b>{e(report.case)}</b></span>'
             f"<span>All times in {e(report.tz)}</span></header>",
             '<div class="top">', _answer(report), _action(report), "</div>",
@@ -100,6 +101,12 @@ def _answer(report: Report) -> str:
             facts.append(("Valid", f"{e(c.valid_from)} to {e(c.valid_to)}"))
         if c.why:
             facts.append(("Why presented", e(c.why)))
+    if report.culprit is None and report.presented is not None:
+        c = report.presented
+        facts += [("Certificate presented", f'<span class="mono">{e(c.thumbprint)}</span><br>{e(c.subject)}'),
+                  ("Issued by", f"{e(c.issuer)} ({e(c.issuer_class)})")]
+        if c.valid_from:
+            facts.append(("Valid", f"{e(c.valid_from)} to {e(c.valid_to)}"))
     facts.append(("Send connector", e(report.connector) if report.connector else "not known from the evidence"))
     facts.append(("Affected servers", e(", ".join(report.affected)) if report.affected else "none"))
     facts.append(("Outage window", e(report.window) if report.window else "no failure in the evidence"))
@@ -125,9 +132,9 @@ def _action(report: Report) -> str:
         v = report.verify
         parts.append(f"<h3>Verify</h3><p>{e(v.purpose)}</p><pre><code>{e(v.command)}</code></pre>"
                      f'<p class="expect"><b>Expect:</b> {e(v.expect)}</p>')
-    if report.collect:
+    if report.collect and report.verdict == "inconclusive":
         parts.append("<h2>What to collect next</h2>" + _steps(report.collect))
-    if not report.fix and not report.collect:
+    if not report.fix and report.verdict != "inconclusive":
         parts.append("<h2>What to do</h2><p>No change is needed for KB 2888788.</p>")
     parts.append(_checked(report))
     return "".join(parts) + "</section>"
@@ -136,9 +143,12 @@ def _action(report: Report) -> str:
 def _checked(report: Report) -> str:
     checked = "".join(f"<li>{e(item)}</li>" for item in report.checked) or "<li>nothing</li>"
     unchecked = "".join(f"<li>{e(item)}</li>" for item in report.not_checked) or "<li>nothing: every kind was read</li>"
+    more = ""
+    if report.collect and report.verdict != "inconclusive":
+        more = "<h3>To complete the evidence (not needed for the verdict)</h3>" + _steps(report.collect)
     return (f'<details{" open" if report.verdict != "confirmed" else ""}><summary>What was checked, and what was not'
             f'</summary><h3>Checked</h3><ul class="tight">{checked}</ul>'
-            f'<h3>Not checked</h3><ul class="tight">{unchecked}</ul></details>')
+            f'<h3>Not checked</h3><ul class="tight">{unchecked}</ul>{more}</details>')
 
 
 def _servers(report: Report) -> str:
@@ -177,6 +187,8 @@ def _table(table: Table) -> str:
 
 def _proof(report: Report) -> str:
     parts = ["<h2>The proof</h2>"]
+    if report.window is None:
+        parts.append("<p>No failed delivery in the evidence: there is no outage to draw.</p>")
     parts += [_figure(figure) for figure in report.figures]
     if report.sessions:
         parts.append("<h3>What the transport presented, and the reply (SMTP send protocol log)</h3>")
@@ -185,8 +197,8 @@ def _proof(report: Report) -> str:
         parts.append(f"<h3>{e(report.issuers.title)}</h3>{_table(report.issuers)}")
     if report.chains is not None:
         parts.append(f"<details><summary>{e(report.chains.title)}</summary>{_table(report.chains)}</details>")
-    if len(parts) == 1:
-        parts.append("<p>The evidence holds no failure, certificate export or protocol log to show.</p>")
+    if not (report.figures or report.sessions or report.issuers):
+        parts.append("<p>The evidence holds no certificate export or protocol log to show.</p>")
     return "".join(parts)
 
 
@@ -218,7 +230,7 @@ def _itable(table: Table) -> str:
 
     return to_html_datatable(table.table, connected=False, showIndex=False, classes="display compact",
                              display_logo_when_loading=False, lengthMenu=[10, 25, 100, -1], pageLength=10,
-                             columnDefs=[{"className": "dt-left", "targets": "_all"}],
+                             columnDefs=[{"className": "dt-left", "targets": "_all"}], maxBytes=0, maxRows=0,
                              layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info",
                                      "bottomEnd": "paging"}, allow_html=False, autoWidth=False)
 

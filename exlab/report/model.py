@@ -14,7 +14,8 @@ The report has three parts, for the reader who has one minute first:
   the affected servers, the outage :attr:`Report.window`, the :attr:`Report.fix` (most
   durable step first, each command once) and how to :attr:`Report.verify` it;
   for a case that is not settled, what was checked, what was not, and what to
-  :attr:`Report.collect` next;
+  :attr:`Report.collect` next (for a settled case: what would complete the evidence);
+  :attr:`Report.presented` is the certificate the transport presents when it is not the culprit;
 * the proof: figures with their text, the leaf certificates that cover the name, and a few
   protocol-log sessions showing the certificate presented and the cloud's reply;
 * the details: full tables, the inventory, every input with its SHA-256, warnings in words.
@@ -196,6 +197,7 @@ class Report:
     details: list[Table] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    presented: Certificate | None = None
 
     def commands(self) -> list[str]:
         """Every command of the fix, in order, each once.
@@ -236,8 +238,10 @@ def server_verdicts(diagnoses: list[Diagnosis]) -> list[ServerVerdict]:
 
 def fix_steps(d: Diagnosis) -> list[Command]:
     """The fix of a case as one list: the fixes of every server that gets one (else the
-    case's own), the pin of the public certificate first, each command once (a step that
-    repeats an earlier command says so instead of printing it again).
+    case's own), each command once. For KB 2888788 the pin of the public certificate on the
+    connector comes first (the most durable step); a look-alike keeps its own order. A
+    step that repeats an earlier command for the same purpose (a connector setting in each
+    server's fix) is left out; one that repeats it for another purpose (check again) says so.
 
     >>> from exlab.analysis.diagnose import Diagnosis
     >>> d = Diagnosis("confirmed", "kb2888788", None, None, None, "direct", [], [
@@ -255,23 +259,28 @@ def fix_steps(d: Diagnosis) -> list[Command]:
     steps = [step for s in fixing for step in s.remediation] if len(fixing) > 1 else list(d.remediation)
     if not steps and fixing:
         steps = list(fixing[0].remediation)
-    pins = [step for step in steps if step.command and _PIN.match(step.command)]
-    ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
-    ordered += [step for step in steps if not (step.command and _PIN.match(step.command))]
-    shown: dict[str, int] = {}
+    ordered = steps
+    if d.cause == "kb2888788":
+        pins = [step for step in steps if step.command and _PIN.match(step.command)]
+        ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
+        ordered += [step for step in steps if not (step.command and _PIN.match(step.command))]
+    shown: dict[str, tuple[int, str]] = {}
     out = []
     for step in ordered:
         if step.command and step.command in shown:
-            out.append(Command(f"{step.purpose} (run the command of step {shown[step.command]} again)"))
+            number, purpose = shown[step.command]
+            if purpose != step.purpose and not _PIN.match(step.command):
+                out.append(Command(f"{step.purpose} (run the command of step {number} again)"))
             continue
         out.append(Command(step.purpose, step.command))
         if step.command:
-            shown[step.command] = len(out)
+            shown[step.command] = (len(out), step.purpose)
     return out
 
 
 def verification(d: Diagnosis, public: str | None) -> Verification | None:
     """How to see the fix work, when there is a fix: the queue to Exchange Online drains.
+    ``public`` is the public certificate KB 2888788's fix makes the transport present.
 
     >>> from exlab.analysis import diagnose
     >>> verification(diagnose(), None) is None
@@ -279,14 +288,18 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
     """
     if not d.remediation and not any(s.remediation for s in d.servers):
         return None
-    presented = f"certificate {public}" if public else "the public certificate"
+    if d.cause == "kb2888788":
+        presented = f"certificate {public}" if public else "the public certificate"
+        failure = "event 2004 with UntrustedRoot"
+    else:
+        presented, failure = "a valid, publicly trusted certificate", "event 2004"
     return Verification(
-        purpose="After the fix, watch the queue to Exchange Online (each server that got the fix)",
+        purpose="After the fix, watch the queue to Exchange Online (on each server that got the fix)",
         command=f"Get-Queue | Where-Object {{ $_.NextHopDomain -like '{EXCHANGE_ONLINE}' }} | "
                 "Format-List Identity,Status,MessageCount,LastError,NextRetryTime",
         expect=(f"At the next retry (within 15 minutes) the queue's Status turns Active or Ready, MessageCount falls "
                 f"to 0 and LastError is empty. The send protocol log then shows {presented} presented and 250 "
-                "replies, and no new event 2004 with UntrustedRoot is logged."))
+                f"replies, and no new {failure} is logged."))
 
 
 # -- helpers over the case -----------------------------------------------------------------
@@ -314,29 +327,50 @@ def _comparison(case: Case, d: Diagnosis) -> pd.DataFrame | None:
         return None
 
 
+def _certificate_row(case: Case, thumbprint: str) -> pd.Series:
+    """A certificate's row in the exports, else what the protocol log says of it, else its thumbprint."""
+    row = _row(case.certs, thumbprint)
+    if row is None and case.sessions is not None and "cert_thumbprint" in case.sessions:
+        sessions = case.sessions[case.sessions["cert_thumbprint"].astype("string").str.upper() == thumbprint]
+        row = None if sessions.empty else pd.Series({
+            "thumbprint": thumbprint, "subject": sessions["cert_subject"].iloc[0],
+            "issuer": sessions["cert_issuer"].iloc[0]})
+    return row if row is not None else pd.Series({"thumbprint": thumbprint})
+
+
+def _certificate(row: pd.Series, tz: str, why: str) -> Certificate:
+    return Certificate(thumbprint=str(row["thumbprint"]), subject=_text(row.get("subject")),
+                       issuer=_text(row.get("issuer")), issuer_class=_text(row.get("issuer_class")) or "unknown",
+                       valid_from=timestamp(row.get("not_before"), tz), valid_to=timestamp(row.get("not_after"), tz),
+                       services=_text(row.get("services")), why=why)
+
+
 def _culprit(case: Case, d: Diagnosis, comparison: pd.DataFrame | None, tz: str) -> Certificate | None:
     """The certificate to act on, and why the transport presents it."""
     if not d.culprit:
         return None
-    row = _row(case.certs, d.culprit)
-    if row is None and case.sessions is not None and "cert_thumbprint" in case.sessions:
-        sessions = case.sessions[case.sessions["cert_thumbprint"].astype("string").str.upper() == d.culprit]
-        row = None if sessions.empty else pd.Series({
-            "thumbprint": d.culprit, "subject": sessions["cert_subject"].iloc[0],
-            "issuer": sessions["cert_issuer"].iloc[0]})
-    row = row if row is not None else pd.Series({"thumbprint": d.culprit})
-    return Certificate(thumbprint=d.culprit, subject=_text(row.get("subject")), issuer=_text(row.get("issuer")),
-                       issuer_class=_text(row.get("issuer_class")) or "unknown",
-                       valid_from=timestamp(row.get("not_before"), tz), valid_to=timestamp(row.get("not_after"), tz),
-                       services=_text(row.get("services")), why=_why_presented(d, row, comparison))
+    row = _certificate_row(case, d.culprit)
+    return _certificate(row, tz, _why_presented(d, row, comparison))
+
+
+def _presented(case: Case, d: Diagnosis, tz: str) -> Certificate | None:
+    """The certificate the transport presents, when it is not the culprit (a healthy case,
+    a look-alike without one): what the selection rules predict from the exports."""
+    if not d.selected or (d.culprit and d.selected.upper() == d.culprit.upper()):
+        return None
+    why = next((note for note in d.notes if note.startswith(f"presents {d.selected}")), "")
+    return _certificate(_certificate_row(case, d.selected.upper()), tz, times_in_text(why, tz))
 
 
 def _why_presented(d: Diagnosis, row: pd.Series, comparison: pd.DataFrame | None) -> str:
     """Why the transport presents the culprit, in words, from the certificates that cover the name."""
     name = d.name or "the server's name"
+    started, ended = row.get("not_before"), row.get("not_after")
     if d.cause != "kb2888788":
-        return CAUSE_WORDS.get(d.cause or "", "")
-    started = row.get("not_before")
+        words = CAUSE_WORDS.get(d.cause or "", "")
+        if d.cause == "certificate-expired" and d.onset is not None and not missing(ended):
+            words += f": it expired {relative(ended - d.onset, 'the first failure')}"
+        return words[:1].upper() + words[1:] + "." if words else ""
     words = f"It covers {name} and is enabled for SMTP"
     others = pd.DataFrame() if comparison is None else comparison[
         comparison["thumbprint"].astype("string").str.upper() != d.culprit]
@@ -489,7 +523,7 @@ def _chains(case: Case, comparison: pd.DataFrame | None, tz: str) -> Table | Non
     return Table("Other certificates: chains, roots and certificates for other names",
                  people_table(rest.sort_values("not_before", kind="stable"), columns, tz=tz),
                  f"{count(len(rest), 'certificate')} in the exports that do not cover the name.",
-                 wide=("thumbprint", "subject", "issuer"))
+                 wide=("thumbprint", "subject", "issuer"), interactive=len(rest) > 10)
 
 
 def _context_table(tl: Any, comparison: pd.DataFrame | None, tz: str) -> Table | None:
@@ -507,7 +541,7 @@ def _context_table(tl: Any, comparison: pd.DataFrame | None, tz: str) -> Table |
                "where": "where"}
     return Table("Around the onset", people_table(context, columns, tz=tz),
                  "The certificates covering the name, transport events and configuration changes, and the moment "
-                 "mail flowed again.", wide=("detail", "file", "where"))
+                 "mail flowed again.", wide=("detail", "file", "where"), interactive=len(context) > 10)
 
 
 def _finding_tables(d: Diagnosis, tz: str) -> list[Table]:
@@ -671,6 +705,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         issuers=issuers_table(comparison, tz) if comparison is not None and not comparison.empty else None,
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
         warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes],
+        presented=_presented(case, d, tz),
     )
     return _without_folder(report, case.folder)
 
