@@ -301,6 +301,8 @@ def test_report_and_pdf_from_the_command_line(tmp_path):
     assert "<h1>Not KB 2888788: mail to Exchange Online flows</h1>" in output.read_text(encoding="utf-8")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and len(data) > 20_000
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
+    assert 1 <= pages <= 8, f"the page as a reader first sees it, details collapsed: {pages} pages"
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 
 Chromium is Debian's (``/usr/bin/chromium``, or the first ``chromium`` on PATH), run by
 Playwright; every request of the page other than ``data:`` and ``blob:`` is refused, so
-printing fetches nothing either. Collapsed parts (``<details>``) are opened before printing.
+printing fetches nothing either. The PDF is the page as a reader first sees it: the answer,
+the fix and the proof, the details' titles collapsed (the HTML file holds them in full).
 
 >>> browser_path() is None or browser_path().endswith("chromium")
 True
@@ -40,7 +41,6 @@ def write_pdf(page: str, output: str | Path) -> Path:
                 view.route("**/*", lambda route: route.continue_() if route.request.url.startswith(LOCAL_SCHEMES)
                            else route.abort())
                 view.set_content(page, wait_until="load")
-                view.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
                 view.pdf(path=str(output), format="A4", print_background=True,
                          margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
             finally:
