@@ -124,9 +124,9 @@ def test_the_fix_pins_the_public_certificate_first_and_gives_each_command_once(m
                                   "Public Server CA 01")
     assert len(commands) == len(set(commands))
     assert [step.purpose for step in report.fix if step.command is None] == [
-        "Check again: Services must no longer list SMTP. Exchange cannot always remove a service assignment; if SMTP "
+        ("Check again: Services must no longer list SMTP. Exchange cannot always remove a service assignment; if SMTP "
         "stays, pin the public certificate on the send connector or remove the certificate (run the command of step "
-        "2 again)"]
+        "2 again)")]
     assert report.verify is not None and public["thumbprint"] in report.verify.expect
 
 
@@ -242,6 +242,8 @@ def test_figure_texts_carry_the_case_numbers(pages):
     assert f"({truth['tz']}): {counts['events_2004']} failures in " in failures
     assert f"the first in the hour from {onset_hour}" in failures
     assert f"certificate {culprit[:8]} CN=mail.contoso.com by CN=Contoso Issuing CA 01, valid from" in failures
+    onset = pd.Timestamp(truth["onset"]).tz_convert(truth["tz"]).strftime("%Y-%m-%d %H:%M")
+    assert f"first failure at {onset}" in failures
     public = next(c["thumbprint"] for c in truth["certificates"] if c["key"] == "public")
     issuers = alts["Certificates covering "]
     assert issuers.startswith("Certificates covering mail.contoso.com. Bar chart of the validity of 2 certificates")

@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence, write the report, say where it went."""
-    from exlab.report import write_report   # matplotlib and itables load only here
+    from exlab.report import write_report  # matplotlib and itables load only here
 
     if not discover(args.folder)[0]:
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")

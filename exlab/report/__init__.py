@@ -28,13 +28,27 @@ from exlab.report.model import (
     inputs_table,
     provenance,
 )
-from exlab.report.notebooks import REPORT_NOTEBOOK, commands_html, execute_notebook, notebooks_dir, safe_markdown
+from exlab.report.notebooks import (
+    REPORT_NOTEBOOK,
+    commands_html,
+    execute_notebook,
+    notebooks_dir,
+    safe_markdown,
+)
 from exlab.report.pdf import write_pdf
-from exlab.report.people import cell_text, duration, html_table, people_table, relative, timestamp
+from exlab.report.people import (
+    cell_text,
+    duration,
+    html_table,
+    people_table,
+    relative,
+    times_in_text,
+    timestamp,
+)
 
 __all__ = [
     "REPORT_NOTEBOOK", "Certificate", "Command", "Figure", "Report", "ServerVerdict", "SessionProof", "Table",
     "Verification", "build_report", "cell_text", "commands_html", "duration", "execute_notebook", "html_table",
     "inputs_table", "notebooks_dir", "people_table", "provenance", "relative", "render_html", "safe_markdown", "save_report",
-    "timestamp", "write_pdf", "write_report",
+    "times_in_text", "timestamp", "write_pdf", "write_report",
 ]

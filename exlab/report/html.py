@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from exlab.bundle import is_bundle
 from exlab.errors import EvidenceNotFound
 from exlab.evidence import outside_evidence
-from exlab.report.model import Command, Figure, Report, SessionProof, Table, build_report
+from exlab.report.model import (
+    Command,
+    Figure,
+    Report,
+    SessionProof,
+    Table,
+    build_report,
+)
 from exlab.report.people import html_table
 
 if TYPE_CHECKING:
@@ -83,8 +90,8 @@ def render_html(report: Report) -> str:
             f"{_itables_bundle() if interactive else ''}</head>")
     failing = " failing" if report.window else ""
     body = [f'<body class="{e(report.verdict)}{failing}"><main>',
-            f'<header class="meta"><span>exlab report, case <b>{e(report.case)}</b></span>'
-            f"<span>All times in {e(report.tz)}</span></header>",
+            (f'<header class="meta"><span>exlab report, case <b>{e(report.case)}</b></span>'
+             f"<span>All times in {e(report.tz)}</span></header>"),
             '<div class="top">', _answer(report), _action(report), "</div>",
             _servers(report), _proof(report), _details(report),
             f'<footer class="note">{e(report.made)}</footer>', "</main></body></html>"]

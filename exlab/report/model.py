@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -472,15 +472,16 @@ def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None,
 
     figures = []
     if tl.onset is not None:
-        options = dict(certs=comparison, fix=tl.fix, tz=tz, title="Failed deliveries to Exchange Online per hour")
+        options = {"certs": comparison, "fix": tl.fix, "tz": tz, "onset": tl.onset,
+                   "title": "Failed deliveries to Exchange Online per hour"}
         figures.append(Figure(options["title"], plots.plot_failures(tl.counts, **options),
                               plots.describe_failures(tl.counts, **options)))
     if comparison is not None and not comparison.empty:
-        options = dict(selected=d.selected, at=d.onset, tz=tz, title=f"Certificates covering {d.name}")
+        options = {"selected": d.selected, "at": d.onset, "tz": tz, "title": f"Certificates covering {d.name}"}
         figures.append(Figure(options["title"], plots.plot_issuer_comparison(comparison, **options),
                               plots.describe_issuer_comparison(comparison, **options)))
     if case.sessions is not None and not case.sessions.empty:
-        options = dict(tz=tz, title="SMTP send sessions by presented certificate")
+        options = {"tz": tz, "title": "SMTP send sessions by presented certificate"}
         figures.append(Figure(options["title"], plots.plot_sessions_by_certificate(case.sessions, **options),
                               plots.describe_sessions_by_certificate(case.sessions, **options)))
     return figures
@@ -660,10 +661,10 @@ def provenance(case: Case, *, now: datetime | None = None) -> str:
     >>> from types import SimpleNamespace
     >>> from exlab.parse_report import ParseReport
     >>> provenance(SimpleNamespace(folder="/x/contoso", reports=ParseReport()),
-    ...            now=datetime(2025, 3, 21, 12, 0, tzinfo=timezone.utc))[-62:]
+    ...            now=datetime(2025, 3, 21, 12, 0, tzinfo=UTC))[-62:]
     'on 2025-03-21 12:00:00 UTC from 0 input files of case contoso.'
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return (f"Made by exlab {__version__} on {now:%Y-%m-%d %H:%M:%S} UTC from "
             f"{count(len(case.reports.files), 'input file')} of case {Path(case.folder).name}.")
 
