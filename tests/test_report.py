@@ -345,3 +345,25 @@ def test_a_reader_at_1280_by_900_sees_the_answer_and_the_fix_first(case, models,
         assert all(img["width"] > 0 and img["natural"] > 0 and img["alt"] for img in opened["images"])
     assert seen.refused == [], "no request leaves the page"
     assert seen.errors == []
+
+
+@pytest.mark.real_exports
+def test_the_report_of_real_exports_hashes_every_file_and_says_where_the_failures_are(real_exports):
+    """The real exports side by side: a connector to Microsoft 365 without failures, and
+    MPEX02's event 2004 and tracking DEFER through another connector ('Outbound to Office 365')."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", exlab.ExlabWarning)
+        report = build_report(exlab.open_case(real_exports))
+    html = render_html(report)
+    assert report.verdict == "inconclusive" and report.window is None and report.fix == []
+    mpex02 = next(v for v in report.servers if v.server == "mpex02.munsonspickles.com")
+    assert mpex02.why.startswith("its failures are on another send connector (1 through 'Outbound to Office 365')")
+    assert "No failure through the case's send connector" in html
+    for path in sorted(real_exports.rglob("*")):
+        if path.is_file():
+            assert hashlib.sha256(path.read_bytes()).hexdigest() in html, path.name
+    assert str(real_exports) not in html and str(real_exports.resolve()) not in html
+    for table in (t for t in (report.issuers, report.chains, *report.details) if t is not None):
+        assert not any(REPRS.search(cell) for column in table.table for cell in table.table[column]), table.title

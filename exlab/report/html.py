@@ -24,6 +24,7 @@ from exlab.bundle import is_bundle
 from exlab.errors import EvidenceNotFound
 from exlab.evidence import outside_evidence
 from exlab.report.model import (
+    TIMELINE_TITLE,
     Command,
     Figure,
     Report,
@@ -64,7 +65,7 @@ table.people caption{text-align:left;font-weight:600;padding:2px 0}
 table.people th,table.people td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;
     overflow-wrap:break-word}
 table.people th{background:#f6f8fa}
-td.wrap,th.wrap{word-break:break-all}
+td.wrap,th.wrap{word-break:break-all}td.nowrap,th.nowrap{white-space:nowrap}
 figure{margin:8px 0 14px}figure img{max-width:100%;height:auto;display:block}
 figcaption{font-size:13px;color:#57606a}
 details{border:1px solid #d0d7de;border-radius:4px;padding:4px 10px;margin:6px 0}
@@ -164,9 +165,10 @@ def _servers(report: Report) -> str:
     if not report.servers:
         return ""
     rows = "".join(f"<tr><td>{e(v.server)}</td><td>{e(v.in_words)}</td><td>{e(v.strength)}</td>"
-                   f"<td>{e(v.fix)}</td><td>{e(v.why)}</td></tr>" for v in report.servers)
+                   f'<td class="nowrap">{e(v.fix)}</td><td>{e(v.why)}</td></tr>' for v in report.servers)
     return ('<h2>Verdict per server</h2><table class="people"><thead><tr><th>server</th><th>verdict</th>'
-            f"<th>strength of proof</th><th>fix</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>")
+            f'<th>strength of proof</th><th class="nowrap">fix</th><th>why</th></tr></thead><tbody>{rows}</tbody>'
+            "</table>")
 
 
 # -- proof ----------------------------------------------------------------------------------
@@ -196,7 +198,10 @@ def _table(table: Table) -> str:
 
 def _proof(report: Report) -> str:
     parts = ["<h2>The proof</h2>"]
-    if report.window is None:
+    if report.window is None and any(figure.title == TIMELINE_TITLE for figure in report.figures):
+        parts.append("<p>No failure through the case's send connector; the first figure shows the failures the "
+                     "evidence holds through other connectors.</p>")
+    elif report.window is None:
         parts.append("<p>No failed delivery in the evidence: there is no outage to draw.</p>")
     parts += [_figure(figure) for figure in report.figures]
     if report.sessions:

@@ -83,6 +83,7 @@ _PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
 _PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport then presents it, whatever "
                 "other certificate is enabled for SMTP (the most durable step)")
 _SESSIONS_SHOWN = 3
+TIMELINE_TITLE = "Failed deliveries to Exchange Online per hour"
 
 
 @dataclass(frozen=True)
@@ -472,8 +473,7 @@ def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None,
 
     figures = []
     if tl.onset is not None:
-        options = {"certs": comparison, "fix": tl.fix, "tz": tz, "onset": tl.onset,
-                   "title": "Failed deliveries to Exchange Online per hour"}
+        options = {"certs": comparison, "fix": tl.fix, "tz": tz, "onset": tl.onset, "title": TIMELINE_TITLE}
         figures.append(Figure(options["title"], plots.plot_failures(tl.counts, **options),
                               plots.describe_failures(tl.counts, **options)))
     if comparison is not None and not comparison.empty:
