@@ -64,7 +64,7 @@ table.people{border-collapse:collapse;width:100%;table-layout:auto;font-size:13p
 table.people caption{text-align:left;font-weight:600;padding:2px 0}
 table.people th,table.people td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;
     overflow-wrap:break-word}
-table.people th{background:#f6f8fa}
+table.people th{background:#f6f8fa}table.servers{font-size:12.5px}
 td.wrap,th.wrap{word-break:break-all}td.nowrap,th.nowrap{white-space:nowrap}
 figure{margin:8px 0 14px}figure img{max-width:100%;height:auto;display:block}
 figcaption{font-size:13px;color:#57606a}
@@ -94,7 +94,7 @@ def render_html(report: Report) -> str:
             (f'<header class="meta"><span>exlab report, case <b>{e(report.case)}</b></span>'
              f"<span>All times in {e(report.tz)}</span></header>"),
             '<div class="top">', _answer(report), _action(report), "</div>",
-            _servers(report), _proof(report), _details(report),
+            _proof(report), _details(report),
             f'<footer class="note">{e(report.made)}</footer>', "</main></body></html>"]
     return head + "".join(body)
 
@@ -122,7 +122,7 @@ def _answer(report: Report) -> str:
     facts.append(("Outage window", e(report.window) if report.window else "no failure in the evidence"))
     rows = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts)
     return (f'<section class="answer" aria-label="verdict"><h1>{e(report.title)}</h1>'
-            f'<p class="summary">{e(report.summary)}</p><dl class="facts">{rows}</dl></section>')
+            f'<p class="summary">{e(report.summary)}</p><dl class="facts">{rows}</dl>{_servers(report)}</section>')
 
 
 def _steps(steps: list[Command]) -> str:
@@ -162,13 +162,13 @@ def _checked(report: Report) -> str:
 
 
 def _servers(report: Report) -> str:
+    """The verdict of each server, its strength of proof in short, its fix and why."""
     if not report.servers:
         return ""
-    rows = "".join(f"<tr><td>{e(v.server)}</td><td>{e(v.in_words)}</td><td>{e(v.strength)}</td>"
+    rows = "".join(f"<tr><td>{e(v.server)}</td><td>{e(v.in_words)} ({e(v.strength.split(':')[0])})</td>"
                    f'<td class="nowrap">{e(v.fix)}</td><td>{e(v.why)}</td></tr>' for v in report.servers)
-    return ('<h2>Verdict per server</h2><table class="people"><thead><tr><th>server</th><th>verdict</th>'
-            f'<th>strength of proof</th><th class="nowrap">fix</th><th>why</th></tr></thead><tbody>{rows}</tbody>'
-            "</table>")
+    return ('<h3>Verdict per server</h3><table class="people servers"><thead><tr><th>server</th><th>verdict</th>'
+            f'<th class="nowrap">fix</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
 # -- proof ----------------------------------------------------------------------------------
