@@ -1,4 +1,4 @@
-"""Build hook: the notebooks ship inside the package, so ``exlab report`` works from a wheel.
+"""Build hook: the notebooks ship inside the package, so a wheel carries them (exlab.report.notebooks_dir).
 
 The notebooks stay in ``notebooks/`` at the top of the repository, where JupyterLab users
 open them; a build copies them to ``exlab/notebooks/`` in the wheel (an editable install

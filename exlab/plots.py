@@ -61,12 +61,13 @@ def _time_axis(ax: Any, tz: str | None) -> None:
     ax.set_xlabel(f"time ({tz or 'UTC'})")
 
 
-def _legend(ax: Any, **placement: Any) -> None:
-    """A legend with one entry per label (many artists share one), when there is any."""
+def _legend(ax: Any) -> None:
+    """A legend with one entry per label (many artists share one), when there is any, beside
+    the axes: never over the data."""
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small", **placement)
+        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize="small", bbox_to_anchor=(1.01, 1))
 
 
 def _smtp_certs(certs: pd.DataFrame | None) -> pd.DataFrame:
@@ -105,12 +106,13 @@ def _lifecycle_marks(counts: pd.DataFrame, certs: pd.DataFrame | None) -> list[t
 
 
 def plot_failures(counts: pd.DataFrame, *, certs: pd.DataFrame | None = None, fix: Any = None,
-                  tz: str | None = None, title: str | None = None) -> Figure:
+                  tz: str | None = None, title: str | None = None, onset: Any = None) -> Figure:
     """Failures per bucket (``failures_per_bucket``) with certificate lifecycle markers.
 
     Each SMTP certificate of ``certs`` adds a solid line at its NotBefore and a dashed
     one at its NotAfter, when they fall within 14 days of the failures; ``fix`` (a time)
-    adds a green line. Returns the Figure; one Line2D per marker.
+    adds a green line, ``onset`` (the first failure) a dotted black one. Returns the
+    Figure; one Line2D per marker.
 
     >>> certs = pd.DataFrame({"thumbprint": ["3F" * 20], "services": [("IIS", "SMTP")],
     ...     "not_before": pd.to_datetime(["2025-03-20 08:00"], utc=True),
@@ -130,13 +132,14 @@ def plot_failures(counts: pd.DataFrame, *, certs: pd.DataFrame | None = None, fi
         style, label, _ = _LIFECYCLE[column]
         ax.axvline(when.to_pydatetime(), linestyle=style, color="tab:blue",
                    label=f"{label} {_short(cert.get('thumbprint'))}")
+    if _given(onset):
+        ax.axvline(pd.Timestamp(onset).to_pydatetime(), color="black", linestyle=":", label="first failure")
     if _given(fix):
         ax.axvline(pd.Timestamp(fix).to_pydatetime(), color="tab:green", linewidth=2, label="fix")
     ax.set_ylabel("failed deliveries")
     ax.set_title(_plain(title or _FAILURES_TITLE))
     _time_axis(ax, tz)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize="small")
+    _legend(ax)
     return fig
 
 
@@ -246,7 +249,7 @@ def plot_issuer_comparison(certs: pd.DataFrame, *, selected: str | None = None, 
     ax.xaxis_date(tz or "UTC")
     ax.set_title(_plain(title or _ISSUERS_TITLE))
     _time_axis(ax, tz)
-    _legend(ax, bbox_to_anchor=(1.01, 1))
+    _legend(ax)
     return fig
 
 
@@ -285,7 +288,7 @@ def _period(width: pd.Timedelta) -> str:
 
 
 def describe_failures(counts: pd.DataFrame, *, certs: pd.DataFrame | None = None, fix: Any = None,
-                      tz: str | None = None, title: str | None = None) -> str:
+                      tz: str | None = None, title: str | None = None, onset: Any = None) -> str:
     """What :func:`plot_failures` shows, in words: the span, the total, the first and busiest
     bucket, and each vertical line. Takes the same arguments; times in ``tz``.
 
@@ -320,6 +323,8 @@ def describe_failures(counts: pd.DataFrame, *, certs: pd.DataFrame | None = None
                      + (f", none in {quiet} of them." if quiet else "."))
     lines = [f"certificate {_cert_label(cert)}, {_LIFECYCLE[column][2]} {_at(when, zone)}"
              for column, when, cert in _lifecycle_marks(counts, certs)]
+    if _given(onset):
+        lines.append(f"first failure at {_at(onset, zone)}")
     if _given(fix):
         lines.append(f"mail flowing again (fix) at {_at(fix, zone)}")
     if lines:

@@ -37,7 +37,7 @@ def _command_lines() -> list[str]:
 
 
 def _slow(command: str) -> bool:
-    """Rendering a report executes the notebook; generating every case writes them all."""
+    """A report draws figures and may print a PDF; generating every case writes them all."""
     return "--report" in command or command.startswith("exlab report") or "--all" in command
 
 
