@@ -1,0 +1,344 @@
+"""``ingest``: evidence folders and zips into the store, as tasks on this machine or a Dask cluster.
+
+Each source (a case folder or a zip of one) is sorted by content as :func:`exlab.open_case`
+sorts it, then cut into batches (see :mod:`exlab.fleet.store`): one per event log and per
+tracking log, one per protocol log folder, one per kind of settings export. A batch is one
+task, run by :func:`read_batch` wherever it runs: in this process (the default), in a
+``LocalCluster`` of ``workers`` processes, or on the cluster of ``client``. The task reads
+its files with exlab's readers, attributes the rows to servers, and writes its Parquet files
+into the store (workers must see the store's folder); this process then records the
+batch's entry. A batch already in the store (same content) is not read again; one whose
+folder or file now holds other content replaces the older one.
+
+A task that fails, or whose worker dies and whose retries run out, loses nothing: the
+batches done are recorded, the failed ones are named (:class:`IngestIncomplete`), and the
+next ingest reads just those.
+
+>>> import tempfile
+>>> from exlab.lab.generate import generate_case
+>>> case = generate_case("litware-servers", tempfile.mkdtemp(), events=5).folder
+>>> store = tempfile.mkdtemp() + "/store"
+>>> first, again = ingest([case], store, progress=False), ingest([case], store, progress=False)
+>>> first.rows["sessions"] > 0, again.added, again.skipped == first.added
+(True, 0, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exlab.bundle import Member
+from exlab.errors import EvidenceNotFound, ExlabError
+from exlab.evidence import open_evidence, outside_evidence
+from exlab.fleet.store import DAY_COLUMNS, Entry, Store, partition_value
+from exlab.parse_report import ParseReport
+
+log = logging.getLogger(__name__)
+
+PER_FILE = ("events", "tracking")          # one batch per file
+ROWS_PER_GROUP = 64 * 1024                 # Parquet row groups: memory stays flat when writing
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one task reads: files of one kind, and the names the store gives them."""
+
+    kind: str
+    slot: str
+    files: tuple[Path | Member, ...]
+    names: tuple[str, ...]      # as the store names each file: <source folder>/<path in it>
+    hashes: tuple[str, ...]
+    sizes: tuple[int, ...]
+
+    @property
+    def id(self) -> str:
+        """The SHA-256 of the kind and the inputs' SHA-256s: the same content is the same batch."""
+        return hashlib.sha256(" ".join((self.kind, *self.hashes)).encode()).hexdigest()
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did: batches added (replacing ``replaced``), skipped as already in the
+    store, failed (file names and why), and rows added per frame."""
+
+    store: Path
+    added: int = 0
+    skipped: int = 0
+    replaced: int = 0
+    failed: list[tuple[list[str], str]] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    unread: list[dict[str, str]] = field(default_factory=list)
+    dashboard: str | None = None
+
+
+class IngestIncomplete(ExlabError):
+    """Some batches could not be ingested: the others are in the store; run the ingest again."""
+
+    def __init__(self, result: IngestResult) -> None:
+        self.result = result
+        files = "; ".join(f"{', '.join(names)} ({why})" for names, why in result.failed)
+        super().__init__(str(result.store), f"{len(result.failed)} batch(es) not ingested",
+                         "every evidence file ingested", f"{files}; the rest is stored: run the ingest again")
+
+    def __reduce__(self):
+        return (type(self), (self.result,))
+
+
+def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) -> tuple[list[Batch], list[dict]]:
+    """The batches of ``sources`` (folders or zips of evidence), and the files no reader takes.
+
+    >>> import tempfile
+    >>> from exlab.lab.generate import generate_case
+    >>> batches, _ = plan([generate_case("litware-servers", tempfile.mkdtemp(), events=5).folder])
+    >>> sorted({b.kind for b in batches}), sum(b.kind == "sessions" for b in batches)
+    (['certs', 'connectors', 'events', 'servers', 'sessions', 'tracking'], 2)
+    """
+    from exlab.case import case_relative, discover
+
+    batches: list[Batch] = []
+    unread: list[dict] = []
+    for source in sources:
+        root = Path(source)
+        label = root.name
+        found, skipped = discover(root, follow_links=follow_links)
+        name = lambda file: f"{label}/{case_relative(str(file), root)}"   # noqa: E731
+        unread += [{**row, "file": name(row["file"])} for row in skipped]
+        for kind, files in found.items():
+            groups: dict[str, list] = {}
+            for file in files:
+                if kind in PER_FILE:
+                    slot = name(file)
+                elif kind == "sessions":
+                    slot = name(file).rsplit("/", 1)[0]
+                else:
+                    slot = label
+                groups.setdefault(f"{kind}:{slot}", []).append(file)
+            for slot, members in groups.items():
+                hashes, sizes = zip(*(_hash(file) for file in members))
+                batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes))
+    return batches, unread
+
+
+def _hash(file: Path | Member) -> tuple[str, int]:
+    evidence = open_evidence(file)
+    try:
+        return evidence.sha256, evidence.size
+    finally:
+        evidence.close()
+
+
+def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
+               evtx_workers: int | None = None) -> Entry:
+    """Read one batch and write its Parquet files into the store at ``root`` (a task: runs on a
+    worker). ``servers`` (Get-ExchangeServer rows of the store) spells server names; the entry
+    returned is recorded by the caller. A reader's ExlabError lists the file as unread."""
+    from exlab.attribution import attribute_servers
+    from exlab.case import _load, evidence_kinds, with_case_names, with_failure_times
+    from exlab.fleet.columns import dtypes_of
+
+    kind = next(k for k in evidence_kinds() if k.name == batch.kind)
+    if batch.kind == "events" and evtx_workers is not None:
+        from exlab.events.reader import read_events
+        kind = type(kind)(kind.name, kind.label, kind.detect, lambda paths, tz, culture: read_events(
+            paths, tz=tz, culture=culture, workers=evtx_workers))
+    unread: list[dict[str, str]] = []
+    frame = _load(kind, list(batch.files), tz, culture, unread)
+    named = dict(zip(map(str, batch.files), batch.names))
+    entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0,
+                  inputs=[{"file": n, "sha256": h, "size": s} for n, h, s in zip(batch.names, batch.hashes, batch.sizes)],
+                  reports=[], parts=[], rows=0,
+                  unread=[{"file": named.get(u["file"], u["file"]), "reason": u["reason"]} for u in unread])
+    if frame is None:
+        return entry
+    if batch.kind == "sessions":
+        read = {f.file for f in frame.attrs["parse_report"].files}
+        frame = with_failure_times(frame, [f for f in batch.files if str(f) in read])
+    frame = with_case_names(frame.reset_index(drop=True), lambda file: named.get(file, file))
+    entry.dtypes = dtypes_of(frame)
+    entry.reports = [_report_json(f) for f in frame.attrs["parse_report"].files]
+    context = {batch.kind: frame} | ({"servers": servers} if servers is not None and batch.kind != "servers" else {})
+    attributed = attribute_servers(context)[batch.kind]
+    entry.parts = write_parts(frame, attributed["server"], batch, Path(root))
+    entry.rows = len(frame)
+    return entry
+
+
+def _report_json(report) -> dict:
+    from exlab.fleet.store import report_to_json
+    return report_to_json(report)
+
+
+def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path) -> list[str]:
+    """Write the batch's rows, one Parquet file per (server, day), under temporary names then
+    renamed; the files' paths relative to ``root``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from exlab.fleet.columns import schema_of, to_arrow
+
+    dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items() if name != "server"}
+    stored = frame[list(dtypes)].copy()
+    stored["batch"] = pd.array([batch.id] * len(frame), dtype="string")
+    stored["batch_row"] = pd.array(range(len(frame)), dtype="Int64")
+    stored["server"] = server.astype("string").to_numpy()
+    day_column = DAY_COLUMNS.get(batch.kind)
+    if day_column:
+        stored["day"] = stored[day_column].dt.strftime("%Y-%m-%d").astype("string")
+    types = {**dtypes, "batch": "string", "batch_row": "Int64", "server": "string",
+             **({"day": "string"} if day_column else {})}
+    schema = schema_of(types)
+    staging = root / ".staging" / f"{batch.id}-{uuid.uuid4().hex}"
+    keys = ["server", "day"] if day_column else ["server"]
+    parts: list[tuple[Path, str]] = []
+    try:
+        for n, (key, rows) in enumerate(stored.groupby(keys, dropna=False, sort=True)):
+            key = key if isinstance(key, tuple) else (key,)
+            folder = "/".join(f"{k}={partition_value(v)}" for k, v in zip(keys, key))
+            relative = f"{batch.kind}/{folder}/{batch.id}-{n}.parquet"
+            temporary = staging / f"{n}.parquet"
+            temporary.parent.mkdir(parents=True, exist_ok=True)
+            table = to_arrow(rows, types)
+            with pq.ParquetWriter(temporary, schema) as writer:
+                for chunk in table.to_batches(max_chunksize=ROWS_PER_GROUP):
+                    writer.write_table(pa.Table.from_batches([chunk], schema=schema))
+            parts.append((temporary, relative))
+        for temporary, relative in parts:
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, root / relative)
+    finally:
+        import shutil
+        shutil.rmtree(staging, ignore_errors=True)
+    return [relative for _, relative in parts]
+
+
+def _servers_of(store: Store) -> pd.DataFrame | None:
+    from exlab.fleet.read import read_frame
+    return read_frame(store, "servers")
+
+
+def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str | os.PathLike, *,
+           workers: int | None = None, client: Any = None, tz: str | None = None, culture: str | None = None,
+           follow_links: bool = False, progress: bool = True) -> IngestResult:
+    """Ingest evidence folders or zips into the store at ``store`` (made when absent).
+
+    ``client`` (a ``dask.distributed.Client``) runs the tasks on its cluster; else
+    ``workers=N`` starts a local cluster of N processes on the loopback interface for this
+    ingest; else the tasks run in this process. The result counts what was added and
+    skipped; a batch that failed raises :class:`IngestIncomplete` naming its files, once
+    every other batch is stored.
+    """
+    sources = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    for source in sources:
+        if not Path(source).exists():
+            raise EvidenceNotFound(str(source), expected="a folder or a .zip of evidence")
+    outside_evidence(store, sources)
+    target = Store.create(store)
+    target.clear_staging()
+    batches, unread = plan(sources, follow_links=follow_links)
+    known = {entry.batch for entry in target.entries()}
+    todo = [b for b in batches if b.id not in known]
+    result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
+    owned = None
+    if client is None and workers is not None:
+        owned = client = local_client(workers)
+    try:
+        result.dashboard = getattr(client, "dashboard_link", None) if client is not None else None
+        if result.dashboard:
+            log.info("Dask dashboard: %s", result.dashboard)
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="ingest", unit="batch", disable=not progress)
+        try:
+            first = [b for b in todo if b.kind == "servers"]   # their names spell the others' servers
+            for phase in (first, [b for b in todo if b.kind != "servers"]):
+                servers = _servers_of(target)
+                for batch, outcome in _run(phase, target, servers, tz, culture, client):
+                    bar.update(1)
+                    if isinstance(outcome, BaseException):
+                        result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
+                        continue
+                    _record(target, outcome, result)
+        finally:
+            bar.close()
+    finally:
+        if owned is not None:
+            cluster = owned.cluster
+            owned.close()
+            cluster.close()
+    if result.failed:
+        raise IngestIncomplete(result)
+    return result
+
+
+def _record(store: Store, entry: Entry, result: IngestResult) -> None:
+    """Record a batch done: its entry, replacing the older batch of its slot."""
+    older = [e for e in store.entries() if e.slot == entry.slot and e.kind == entry.kind]
+    entry.sequence = time.time_ns()
+    store.add(entry, replaced=older)
+    result.added += 1
+    result.replaced += sum(e.batch != entry.batch for e in older)
+    result.rows[entry.kind] = result.rows.get(entry.kind, 0) + entry.rows
+    result.unread += entry.unread
+
+
+def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
+         client: Any) -> Iterator[tuple[Batch, Entry | BaseException]]:
+    """Each batch with its entry, or the exception its task ended with, as tasks finish."""
+    root = str(store.root)
+    if client is None:
+        for batch in batches:
+            try:
+                yield batch, read_batch(batch, root, servers, tz, culture)
+            except Exception as err:  # noqa: BLE001 - named in the result, the other batches go on
+                log.exception("batch %s failed", batch.slot)
+                yield batch, err
+        return
+    from distributed import as_completed
+    futures = {client.submit(read_batch, batch, root, servers, tz, culture, 1,
+                             key=f"exlab-{batch.kind}-{batch.id[:16]}-{uuid.uuid4().hex[:8]}"): batch
+               for batch in batches}
+    for future in as_completed(futures):
+        batch = futures[future]
+        error = future.exception()
+        yield batch, error if error is not None else future.result()
+        future.release()
+
+
+def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:
+    """A Dask client of a new ``LocalCluster``: ``workers`` processes of one thread on 127.0.0.1,
+    no dashboard (``client.cluster`` closes it).
+
+    >>> local_client(0)
+    Traceback (most recent call last):
+    exlab.errors.ExlabError: workers=0: expected one worker or more
+    """
+    if workers < 1:
+        raise ExlabError(f"workers={workers}", expected="one worker or more")
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, memory_limit=memory_limit)
+    return Client(cluster)
+
+
+def connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address`` (``tcp://host:8786``), or a clear error."""
+    from distributed import Client
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ExlabError(address, expected="a Dask scheduler answering at this address",
+                         detail=str(err)) from None
+
+
+def reports_of(entries: Iterable[Entry]) -> ParseReport:
+    """One parse report over the entries' files."""
+    return ParseReport().extend(entry.parse_report() for entry in entries)
