@@ -170,6 +170,12 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     attributed = attribute_servers(context)[batch.kind]
     entry.parts = write_parts(frame, attributed["server"], batch, Path(root))
     entry.rows = len(frame)
+    if batch.kind == "events":      # the failed deliveries they log, for SQL (exlab.fleet.query)
+        from exlab.transport import tls_failures
+        failures = tls_failures(frame)
+        if len(failures):
+            server = attribute_servers({**context, "events": failures})["events"]["server"]
+            entry.parts += write_parts(failures, server, batch, Path(root), kind="failures")
     return entry
 
 
@@ -178,9 +184,10 @@ def _report_json(report) -> dict:
     return report_to_json(report)
 
 
-def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path) -> list[str]:
-    """Write the batch's rows, one Parquet file per (server, day), under temporary names then
-    renamed; the files' paths relative to ``root``."""
+def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path, kind: str | None = None) -> list[str]:
+    """Write the batch's rows of frame ``kind`` (the batch's own by default), one Parquet file
+    per (server, day), under temporary names then renamed; the files' paths relative to ``root``."""
+    kind = kind or batch.kind
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -191,7 +198,7 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
     stored["batch"] = pd.array([batch.id] * len(frame), dtype="string")
     stored["batch_row"] = pd.array(range(len(frame)), dtype="Int64")
     stored["server"] = server.astype("string").to_numpy()
-    day_column = DAY_COLUMNS.get(batch.kind)
+    day_column = DAY_COLUMNS.get(kind)
     if day_column:
         stored["day"] = stored[day_column].dt.strftime("%Y-%m-%d").astype("string")
     types = {**dtypes, "batch": "string", "batch_row": "Int64", "server": "string",
@@ -204,8 +211,8 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
         for n, (key, rows) in enumerate(stored.groupby(keys, dropna=False, sort=True)):
             key = key if isinstance(key, tuple) else (key,)
             folder = "/".join(f"{k}={partition_value(v)}" for k, v in zip(keys, key))
-            relative = f"{batch.kind}/{folder}/{batch.id}-{n}.parquet"
-            temporary = staging / f"{n}.parquet"
+            relative = f"{kind}/{folder}/{batch.id}-{n}.parquet"
+            temporary = staging / f"{kind}-{n}.parquet"
             temporary.parent.mkdir(parents=True, exist_ok=True)
             table = to_arrow(rows, types)
             with pq.ParquetWriter(temporary, schema) as writer:

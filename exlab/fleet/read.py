@@ -40,7 +40,8 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
         if entry.kind != kind or not entry.parts:
             continue
         dtypes = {k: v for k, v in entry.dtypes.items() if columns is None or k in columns}
-        tables = [pq.read_table(store.root / part, columns=[*dtypes, "batch_row"]) for part in entry.parts]
+        tables = [pq.read_table(store.root / part, columns=[*dtypes, "batch_row"])
+                  for part in entry.parts if part.startswith(f"{kind}/")]
         table = pa.concat_tables(tables).sort_by("batch_row")
         frames.append(from_arrow(table, dtypes))
         reports = reports.extend([entry.parse_report()])

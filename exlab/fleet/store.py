@@ -4,7 +4,7 @@ Layout (``STORE`` is any folder)::
 
     STORE/exlab-store.json                      the format and its version
     STORE/entries/<batch>.json                  one entry per ingested batch (the manifest)
-    STORE/<frame>/server=<s>/day=<d>/<batch>-<n>.parquet     events, sessions, tracking
+    STORE/<frame>/server=<s>/day=<d>/<batch>-<n>.parquet     events, sessions, tracking, failures
     STORE/<frame>/server=<s>/<batch>-<n>.parquet             certs, connectors, servers...
 
 A batch is what one task reads: one event log or tracking log, one server's protocol log
@@ -15,7 +15,8 @@ content ingested twice is one batch. Every row carries ``batch`` (that id), ``ba
 with a time, ``day`` (UTC). A batch's Parquet files are written under temporary names
 and renamed; its entry (inputs with their SHA-256, parse report, files, dtypes) is written
 last, so data without an entry (a task that died) is never read, and is written again by
-the next ingest.
+the next ingest. ``failures`` (``exlab.transport.tls_failures`` of each event log) is kept
+beside the events, for SQL.
 
 >>> import tempfile
 >>> store = Store.create(tempfile.mkdtemp())
@@ -42,7 +43,7 @@ VERSION = 1
 MANIFEST = "exlab-store.json"
 ENTRIES = "entries"
 # frames partitioned by day too, and the column that dates their rows
-DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time"}
+DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time", "failures": "time_created"}
 STORE_COLUMNS = ("batch", "batch_row", "server", "day")
 NO_VALUE = "__none__"     # a partition of rows without a server or a day
 
@@ -192,11 +193,11 @@ class Store:
 
     def parts(self, kind: str) -> list[Path]:
         """The Parquet files of frame ``kind`` that entries name, in order of ingest."""
-        return [self.root / part for entry in self.entries() if entry.kind == kind for part in entry.parts]
+        return [self.root / part for entry in self.entries() for part in entry.parts if part.startswith(f"{kind}/")]
 
     def kinds(self) -> list[str]:
-        """The frames the store holds rows of."""
-        return sorted({entry.kind for entry in self.entries() if entry.parts})
+        """The frames the store holds rows of (``failures`` too: those the events log)."""
+        return sorted({part.split("/", 1)[0] for entry in self.entries() for part in entry.parts})
 
     def clear_staging(self) -> None:
         """Remove what an interrupted write left under temporary names."""
