@@ -9,6 +9,7 @@ from exlab.case import discover, what_exlab_reads
 from exlab.commands.investigate import add_case_options
 from exlab.commands.terminal import visible
 from exlab.errors import NoEvidence
+from exlab.fleet.store import is_store
 from exlab.report import write_report
 
 
@@ -18,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "report", help="investigate a case folder and render the report as one HTML file",
         description="Execute the investigation notebook on FOLDER and render it, without code, to one "
                     "self-contained HTML file that colleagues can open without Python.")
-    parser.add_argument("folder", help="the folder of exported evidence")
+    parser.add_argument("folder", help="the folder of exported evidence, or an evidence store (exlab fleet)")
     parser.add_argument("-o", "--output", required=True, help="the HTML file to write (outside FOLDER)")
     add_case_options(parser)
     parser.set_defaults(func=run)
@@ -26,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence (before the notebook starts), render, say where it went."""
-    if not discover(args.folder)[0]:
+    if not (is_store(args.folder) or discover(args.folder)[0]):
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, server_fqdn=args.fqdn, connector=args.connector,

@@ -29,19 +29,19 @@ def _is_case(source: Any) -> bool:
 
 
 def _distinct_failures_sql() -> str:
-    return ("(SELECT DISTINCT server, provider, event_id, date_trunc('second', time_created) AS second, "
-            "connector, message_id FROM failures)")
+    return ("(SELECT server, provider, event_id, date_trunc('second', time_created) AS second, connector, "
+            "message_id, min(time_created) AS time_created FROM failures GROUP BY ALL)")
 
 
 def case_failures(case: Any) -> pd.DataFrame:
     """The case's failures (``case.failures``) with the ``server`` of each, told apart once
-    (see the module's docstring), with ``second`` (the time to the second)."""
+    (see the module's docstring, the first time kept), with ``second`` (the time to the second)."""
     from exlab.attribution import attribute_servers
 
     context = {k: case.frames[k] for k in ("servers", "connectors") if k in case.frames}
     failures = attribute_servers({**context, "events": case.failures})["events"]
     failures = failures.assign(second=failures["time_created"].dt.floor("s"))
-    return failures.drop_duplicates(FAILURE_KEY)
+    return failures.sort_values("time_created", kind="stable").drop_duplicates(FAILURE_KEY)
 
 
 def _finish(frame: pd.DataFrame, times: list[str], counts: list[str], keys: list[str]) -> pd.DataFrame:
@@ -79,11 +79,11 @@ def failure_spans(source: str | os.PathLike | Any) -> pd.DataFrame:
     through each connector began and ended."""
     columns = ["server", "connector", "first_failure", "last_failure", "failures"]
     if _is_case(source):
-        frame = (case_failures(source).groupby(["server", "connector"], dropna=False)["second"]
+        frame = (case_failures(source).groupby(["server", "connector"], dropna=False)["time_created"]
                  .agg(first_failure="min", last_failure="max", failures="size").reset_index())
     else:
-        frame = _sql(source, "failures", "SELECT server, connector, min(second) AS first_failure, "
-                     "max(second) AS last_failure, count(*) AS failures "
+        frame = _sql(source, "failures", "SELECT server, connector, min(time_created) AS first_failure, "
+                     "max(time_created) AS last_failure, count(*) AS failures "
                      f"FROM {_distinct_failures_sql()} GROUP BY ALL", columns)
     return _finish(frame, ["first_failure", "last_failure"], ["failures"], ["server", "connector"])
 

@@ -30,6 +30,7 @@ import logging
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +38,12 @@ from typing import Any
 
 import pandas as pd
 
+from exlab import errors
 from exlab.bundle import Member
-from exlab.errors import EvidenceNotFound, ExlabError
+from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.evidence import open_evidence, outside_evidence
 from exlab.fleet.store import DAY_COLUMNS, Entry, Store, partition_value
-from exlab.parse_report import ParseReport
+from exlab.parse_report import ParseReport, warn_at
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +154,17 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
         kind = type(kind)(kind.name, kind.label, kind.detect, lambda paths, tz, culture: read_events(
             paths, tz=tz, culture=culture, workers=evtx_workers))
     unread: list[dict[str, str]] = []
-    frame = _load(kind, list(batch.files), tz, culture, unread)
+    with warnings.catch_warnings(record=True) as caught:     # shown by the caller, under the store's names
+        warnings.simplefilter("always", ExlabWarning)
+        frame = _load(kind, list(batch.files), tz, culture, unread)
     named = dict(zip(map(str, batch.files), batch.names))
     entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0,
                   inputs=[{"file": n, "sha256": h, "size": s} for n, h, s in zip(batch.names, batch.hashes, batch.sizes)],
                   reports=[], parts=[], rows=0,
-                  unread=[{"file": named.get(u["file"], u["file"]), "reason": u["reason"]} for u in unread])
+                  unread=[{"file": named.get(u["file"], u["file"]), "reason": u["reason"]} for u in unread],
+                  warned=[{"file": named.get(str(w.message.source), str(w.message.source)), "where": w.message.where,
+                           "text": w.message.text, "category": type(w.message).__name__}
+                          for w in caught if isinstance(w.message, ExlabWarning)])
     if frame is None:
         return entry
     if batch.kind == "sessions":
@@ -295,6 +302,10 @@ def _record(store: Store, entry: Entry, result: IngestResult) -> None:
     result.replaced += sum(e.batch != entry.batch for e in older)
     result.rows[entry.kind] = result.rows.get(entry.kind, 0) + entry.rows
     result.unread += entry.unread
+    for warned in entry.warned:
+        category = getattr(errors, str(warned.get("category")), ExlabWarning)
+        category = category if isinstance(category, type) and issubclass(category, ExlabWarning) else ExlabWarning
+        warn_at(category(warned["text"], warned["file"], warned["where"]))
 
 
 def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
@@ -322,7 +333,7 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
 
 def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:
     """A Dask client of a new ``LocalCluster``: ``workers`` processes of one thread on 127.0.0.1,
-    no dashboard (``client.cluster`` closes it).
+    its dashboard on a free port of 127.0.0.1 (``client.cluster`` closes it).
 
     >>> local_client(0)
     Traceback (most recent call last):
@@ -331,8 +342,10 @@ def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:
     if workers < 1:
         raise ExlabError(f"workers={workers}", expected="one worker or more")
     from distributed import Client, LocalCluster
+    if not log.isEnabledFor(logging.INFO):      # the scheduler's own chatter, unless exlab is verbose
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit=memory_limit)
+                           dashboard_address="127.0.0.1:0", memory_limit=memory_limit, silence_logs=logging.WARNING)
     return Client(cluster)
 
 

@@ -113,6 +113,7 @@ class Entry:
     rows: int
     dtypes: dict[str, str] = field(default_factory=dict)   # the reader frame's columns
     unread: list[dict[str, str]] = field(default_factory=list)   # files the reader refused, and why
+    warned: list[dict[str, Any]] = field(default_factory=list)   # the readers' warnings: file, where, text
 
     def parse_report(self) -> ParseReport:
         """The batch's parse report."""
