@@ -1,7 +1,7 @@
 """``exlab fleet``: the evidence of many servers in one Parquet store, and SQL over it.
 
 ``exlab fleet ingest FOLDER_OR_ZIP... -o STORE [--workers N | --scheduler ADDRESS]`` reads
-every evidence file into the store (``exlab.fleet.ingest``): in this process by default,
+every evidence file into the store (``exlab.fleet.ingestion``): in this process by default,
 in a local cluster of N processes, or on the Dask cluster at ADDRESS. A second run adds
 only what is new. ``exlab fleet query STORE "SQL" [-o out.csv|.parquet|.jsonl]`` prints the
 result, or writes it like every ``-o`` of exlab (CSV cells neutralised). ``investigate``
@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_ingest(args: argparse.Namespace) -> int:
     """Ingest, then say what was added, skipped and not read."""
-    from exlab.fleet.ingest import connect, ingest, local_client
+    from exlab.fleet.ingestion import connect, ingest, local_client
 
     client = connect(args.scheduler) if args.scheduler else local_client(args.workers) if args.workers else None
     try:
@@ -85,7 +85,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_query(args: argparse.Namespace) -> int:
     """Run the query; print the table, or write it with ``-o``."""
-    from exlab.fleet.query import query
+    from exlab.fleet.sql import query
 
     output = export_target(args.output, [args.store])
     table = query(args.store, args.sql)

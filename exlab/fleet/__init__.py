@@ -2,7 +2,7 @@
 
 ``ingest(sources, store)`` reads evidence folders or zips into the store (:mod:`exlab.fleet.store`),
 in this process, a local cluster (``workers=N``) or a Dask cluster (``client=``);
-``query(store, sql)`` answers SQL over it (:mod:`exlab.fleet.query`); the helpers
+``query(store, sql)`` answers SQL over it (:mod:`exlab.fleet.sql`); the helpers
 (:mod:`exlab.fleet.helpers`) answer the incident's questions across servers;
 ``exlab.open_case(store)`` is the Case of the whole store. DuckDB and Dask are imported
 when first used.
@@ -15,8 +15,8 @@ when first used.
 from __future__ import annotations
 
 from exlab.fleet.helpers import certificates_presented, failure_spans, failures_per_hour
-from exlab.fleet.ingest import IngestIncomplete, IngestResult, ingest
-from exlab.fleet.query import query
+from exlab.fleet.ingestion import IngestIncomplete, IngestResult, ingest
+from exlab.fleet.sql import query
 from exlab.fleet.read import open_store, read_frame
 from exlab.fleet.store import Store, StoreError, is_store
 

@@ -1,7 +1,7 @@
 """Ready-made questions about the incident across servers, on a store (DuckDB) or a Case (pandas).
 
 Each helper takes the store's folder (answered in SQL over its Parquet files, see
-:mod:`exlab.fleet.query`) or a :class:`exlab.case.Case` (answered with pandas over its
+:mod:`exlab.fleet.sql`) or a :class:`exlab.case.Case` (answered with pandas over its
 frames), and gives the same frame either way:
 
 * :func:`failures_per_hour`: refused deliveries per server and hour (UTC) the events log
@@ -113,7 +113,7 @@ def certificates_presented(source: str | os.PathLike | Any) -> pd.DataFrame:
 
 def _sql(store: str | os.PathLike, view: str, sql: str, columns: list[str]) -> pd.DataFrame:
     """``sql`` over the store; no rows (with ``columns``) when the store holds no ``view``."""
-    from exlab.fleet.query import query
+    from exlab.fleet.sql import query
     from exlab.fleet.store import Store
 
     opened = Store.open(store)

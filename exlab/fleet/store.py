@@ -114,6 +114,8 @@ class Entry:
     dtypes: dict[str, str] = field(default_factory=dict)   # the reader frame's columns
     unread: list[dict[str, str]] = field(default_factory=list)   # files the reader refused, and why
     warned: list[dict[str, Any]] = field(default_factory=list)   # the readers' warnings: file, where, text
+    servers: list[str] = field(default_factory=list)   # the servers its rows are attributed to
+    unattributed: int = 0           # rows attributed to no server (in server=__none__)
 
     def parse_report(self) -> ParseReport:
         """The batch's parse report."""

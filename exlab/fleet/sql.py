@@ -1,4 +1,4 @@
-"""SQL over the evidence store with DuckDB: ``exlab.fleet.query(store, sql)``.
+"""SQL over the evidence store with DuckDB: ``exlab.fleet.sql(store, sql)``.
 
 Each frame of the store is a view under its name (``events``, ``certs``, ``sessions``,
 ``tracking``, ``connectors``, ``receive_connectors``, ``servers``, ``failures``) over the
@@ -43,7 +43,7 @@ def connect(store: str | os.PathLike | Store) -> Any:
         parts = [str(part.resolve()) for part in opened.parts(kind)]
         if parts:
             files = ", ".join("'" + part.replace("'", "''") + "'" for part in parts)
-            con.execute(f"CREATE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+            con.execute(f"CREATE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true, hive_partitioning = false)")
     con.execute("SET lock_configuration = true")
     return con
 

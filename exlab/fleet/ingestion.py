@@ -42,7 +42,7 @@ from exlab import errors
 from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.evidence import open_evidence, outside_evidence
-from exlab.fleet.store import DAY_COLUMNS, Entry, Store, partition_value
+from exlab.fleet.store import DAY_COLUMNS, NO_VALUE, Entry, Store, partition_value
 from exlab.parse_report import ParseReport, warn_at
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     """Read one batch and write its Parquet files into the store at ``root`` (a task: runs on a
     worker). ``servers`` (Get-ExchangeServer rows of the store) spells server names; the entry
     returned is recorded by the caller. A reader's ExlabError lists the file as unread."""
-    from exlab.attribution import attribute_servers
+    from exlab.attribution import attribute_servers, split_servers
     from exlab.case import _load, evidence_kinds, with_case_names, with_failure_times
     from exlab.fleet.columns import dtypes_of
 
@@ -176,8 +176,10 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     context = {batch.kind: frame} | ({"servers": servers} if servers is not None and batch.kind != "servers" else {})
     attributed = attribute_servers(context)[batch.kind]
     entry.parts = write_parts(frame, attributed["server"], batch, Path(root))
+    entry.servers = sorted({name for cell in attributed["server"].dropna().unique() for name in split_servers(cell)})
+    entry.unattributed = int(attributed["server"].isna().sum())
     entry.rows = len(frame)
-    if batch.kind == "events":      # the failed deliveries they log, for SQL (exlab.fleet.query)
+    if batch.kind == "events":      # the failed deliveries they log, for SQL (exlab.fleet.sql)
         from exlab.transport import tls_failures
         failures = tls_failures(frame)
         if len(failures):
@@ -288,6 +290,7 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
             cluster = owned.cluster
             owned.close()
             cluster.close()
+    settle_unattributed(target)
     if result.failed:
         raise IngestIncomplete(result)
     return result
@@ -306,6 +309,50 @@ def _record(store: Store, entry: Entry, result: IngestResult) -> None:
         category = getattr(errors, str(warned.get("category")), ExlabWarning)
         category = category if isinstance(category, type) and issubclass(category, ExlabWarning) else ExlabWarning
         warn_at(category(warned["text"], warned["file"], warned["where"]))
+
+
+def settle_unattributed(store: Store) -> int:
+    """Rows of a source (one folder or zip) of one server that no file named a server for (a
+    protocol log folder without the server's name, a CSV export without computer names) are
+    that server's, as in :func:`exlab.open_case`: their files move from ``server=__none__`` to
+    the server's partition (written, then the entry, then the old file removed). The rows moved."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from exlab.attribution import SERVER_EVIDENCE
+
+    moved = 0
+    by_source: dict[str, list[Entry]] = {}
+    for entry in store.entries():
+        if entry.inputs and entry.kind in SERVER_EVIDENCE:
+            by_source.setdefault(entry.inputs[0]["file"].split("/", 1)[0], []).append(entry)
+    for entries in by_source.values():
+        named = {server for entry in entries for server in entry.servers}
+        if len(named) != 1:
+            continue
+        server = named.pop()
+        for entry in (e for e in entries if e.unattributed):
+            parts = []
+            for part in entry.parts:
+                if f"/server={NO_VALUE}/" not in part:
+                    parts.append(part)
+                    continue
+                table = pq.read_table(store.root / part)
+                column = table.schema.get_field_index("server")
+                table = table.set_column(column, "server", pa.array([server] * len(table), type=pa.string()))
+                target = part.replace(f"/server={NO_VALUE}/", f"/server={partition_value(server)}/")
+                (store.root / target).parent.mkdir(parents=True, exist_ok=True)
+                temporary = (store.root / target).with_name(f".{Path(target).name}.tmp")
+                pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
+                os.replace(temporary, store.root / target)
+                parts.append(target)
+            old = [part for part in entry.parts if part not in parts]
+            moved += entry.unattributed
+            entry.parts, entry.servers, entry.unattributed = parts, [server], 0
+            store.add(entry)
+            for part in old:
+                (store.root / part).unlink(missing_ok=True)
+    return moved
 
 
 def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
