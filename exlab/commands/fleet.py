@@ -1,7 +1,7 @@
 """``exlab fleet``: the evidence of many servers in one Parquet store, and SQL over it.
 
 ``exlab fleet ingest FOLDER_OR_ZIP... -o STORE [--workers N | --scheduler ADDRESS]`` reads
-every evidence file into the store (``exlab.fleet.ingestion``): in this process by default,
+every evidence file into the store (``exlab.fleet.ingest``): in this process by default,
 in a local cluster of N processes, or on the Dask cluster at ADDRESS. A second run adds
 only what is new. ``exlab fleet query STORE "SQL" [-o out.csv|.parquet|.jsonl]`` prints the
 result, or writes it like every ``-o`` of exlab (CSV cells neutralised). ``investigate``

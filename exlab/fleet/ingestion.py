@@ -261,6 +261,8 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
     target = Store.create(store)
     target.clear_staging()
     batches, unread = plan(sources, follow_links=follow_links)
+    start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
+    place = {batch.id: n for n, batch in enumerate(batches)}
     known = {entry.batch for entry in target.entries()}
     todo = [b for b in batches if b.id not in known]
     result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
@@ -282,7 +284,7 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
                     if isinstance(outcome, BaseException):
                         result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
                         continue
-                    _record(target, outcome, result)
+                    _record(target, outcome, result, start + place[batch.id])
         finally:
             bar.close()
     finally:
@@ -296,10 +298,11 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
     return result
 
 
-def _record(store: Store, entry: Entry, result: IngestResult) -> None:
-    """Record a batch done: its entry, replacing the older batch of its slot."""
+def _record(store: Store, entry: Entry, result: IngestResult, sequence: int) -> None:
+    """Record a batch done: its entry (``sequence``: its place in the store's order, as planned,
+    whichever task ends first), replacing the older batch of its slot."""
     older = [e for e in store.entries() if e.slot == entry.slot and e.kind == entry.kind]
-    entry.sequence = time.time_ns()
+    entry.sequence = sequence
     store.add(entry, replaced=older)
     result.added += 1
     result.replaced += sum(e.batch != entry.batch for e in older)
@@ -372,10 +375,12 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
                              key=f"exlab-{batch.kind}-{batch.id[:16]}-{uuid.uuid4().hex[:8]}"): batch
                for batch in batches}
     for future in as_completed(futures):
-        batch = futures[future]
-        error = future.exception()
-        yield batch, error if error is not None else future.result()
+        try:
+            outcome = future.result()
+        except Exception as err:  # noqa: BLE001 - the task's error, a worker lost too often, a cancel
+            outcome = err
         future.release()
+        yield futures[future], outcome
 
 
 def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:

@@ -1,4 +1,4 @@
-"""SQL over the evidence store with DuckDB: ``exlab.fleet.sql(store, sql)``.
+"""SQL over the evidence store with DuckDB: ``exlab.fleet.query(store, sql)``.
 
 Each frame of the store is a view under its name (``events``, ``certs``, ``sessions``,
 ``tracking``, ``connectors``, ``receive_connectors``, ``servers``, ``failures``) over the
