@@ -148,6 +148,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     from exlab.case import _load, evidence_kinds, with_case_names, with_failure_times
     from exlab.fleet.columns import dtypes_of
 
+    began = time.perf_counter()
     kind = next(k for k in evidence_kinds() if k.name == batch.kind)
     if batch.kind == "events" and evtx_workers is not None:
         from exlab.events.reader import read_events
@@ -185,6 +186,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
         if len(failures):
             server = attribute_servers({**context, "events": failures})["events"]["server"]
             entry.parts += write_parts(failures, server, batch, Path(root), kind="failures")
+    entry.seconds = time.perf_counter() - began
     return entry
 
 

@@ -116,6 +116,7 @@ class Entry:
     warned: list[dict[str, Any]] = field(default_factory=list)   # the readers' warnings: file, where, text
     servers: list[str] = field(default_factory=list)   # the servers its rows are attributed to
     unattributed: int = 0           # rows attributed to no server (in server=__none__)
+    seconds: float = 0.0            # how long its task took (reading and writing)
 
     def parse_report(self) -> ParseReport:
         """The batch's parse report."""
