@@ -40,10 +40,16 @@ import pyarrow.csv as pacsv
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import exlab  # noqa: E402
-from exlab.fleet import Store, certificates_presented, failure_spans, failures_per_hour, ingest  # noqa: E402
-from exlab.fleet.ingestion import local_client  # noqa: E402
-from exlab.lab.generate import generate_case  # noqa: E402
+import exlab
+from exlab.fleet import (
+    Store,
+    certificates_presented,
+    failure_spans,
+    failures_per_hour,
+    ingest,
+)
+from exlab.fleet.ingestion import local_client
+from exlab.lab.generate import generate_case
 
 HELPERS = (failures_per_hour, failure_spans, certificates_presented)
 MB = 1024 * 1024
@@ -133,18 +139,20 @@ def run(events: int) -> dict:
 
 
 def show(numbers: dict) -> str:
-    lines = [f"input: {numbers['input_mb']:.1f} MB ({numbers['events_per_server']:,} background records per server)",
-             f"ingest: 1 worker {numbers['ingest_1_worker_s']:.2f} s, 2 workers {numbers['ingest_2_workers_s']:.2f} s "
-             f"(x{numbers['speedup_2_workers']:.2f})",
-             f"peak memory per worker: 1 worker {[round(m) for m in numbers['peak_rss_mb_per_worker_1']]} MB; "
-             f"2 workers {[round(m) for m in numbers['peak_rss_mb_per_worker_2']]} MB",
-             f".evtx ({numbers['evtx_mb']:.1f} MB): ingest {numbers['evtx_ingest_mb_s']:.1f} MB/s, "
-             f"raw pyevtx-rs loop {numbers['evtx_raw_loop_mb_s']:.1f} MB/s",
-             f"text logs ({numbers['logs_mb']:.1f} MB): ingest {numbers['logs_ingest_mb_s']:.1f} MB/s, "
-             f"pyarrow.csv {numbers['logs_pyarrow_csv_mb_s']:.1f} MB/s",
-             f"store: {numbers['store_mb']:.1f} MB ({numbers['store_to_input']:.2f} of the input)",
-             f"pandas: folder read in {numbers['pandas_read_folder_s']:.2f} s, then per question:",
-             f"  {'question':<24} {'DuckDB s':>9} {'pandas s':>9} {'rows':>6}"]
+    lines = [
+        f"input: {numbers['input_mb']:.1f} MB ({numbers['events_per_server']:,} background records per server)",
+        (f"ingest: 1 worker {numbers['ingest_1_worker_s']:.2f} s, 2 workers {numbers['ingest_2_workers_s']:.2f} s "
+         f"(x{numbers['speedup_2_workers']:.2f})"),
+        (f"peak memory per worker: 1 worker {[round(m) for m in numbers['peak_rss_mb_per_worker_1']]} MB; "
+         f"2 workers {[round(m) for m in numbers['peak_rss_mb_per_worker_2']]} MB"),
+        (f".evtx ({numbers['evtx_mb']:.1f} MB): ingest {numbers['evtx_ingest_mb_s']:.1f} MB/s, "
+         f"raw pyevtx-rs loop {numbers['evtx_raw_loop_mb_s']:.1f} MB/s"),
+        (f"text logs ({numbers['logs_mb']:.1f} MB): ingest {numbers['logs_ingest_mb_s']:.1f} MB/s, "
+         f"pyarrow.csv {numbers['logs_pyarrow_csv_mb_s']:.1f} MB/s"),
+        f"store: {numbers['store_mb']:.1f} MB ({numbers['store_to_input']:.2f} of the input)",
+        f"pandas: folder read in {numbers['pandas_read_folder_s']:.2f} s, then per question:",
+        f"  {'question':<24} {'DuckDB s':>9} {'pandas s':>9} {'rows':>6}",
+    ]
     lines += [f"  {name:<24} {q['duckdb_s']:>9.3f} {q['pandas_s']:>9.3f} {q['rows']:>6}"
               for name, q in numbers["queries"].items()]
     return "\n".join(lines)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from exlab.fleet.helpers import certificates_presented, failure_spans, failures_per_hour
 from exlab.fleet.ingestion import IngestIncomplete, IngestResult, ingest
-from exlab.fleet.sql import query
 from exlab.fleet.read import open_store, read_frame
+from exlab.fleet.sql import query
 from exlab.fleet.store import Store, StoreError, is_store
 
 __all__ = [

@@ -83,7 +83,11 @@ def _cell(name: str, value: Any) -> Any:
 
 
 def to_arrow(frame: pd.DataFrame, dtypes: dict[str, str] | None = None) -> pa.Table:
-    """The frame as an Arrow table of :func:`schema_of` its dtypes (no index)."""
+    """The frame as an Arrow table of :func:`schema_of` its dtypes (no index).
+
+    >>> to_arrow(pd.DataFrame({"notes": [((pd.Timestamp(0, tz="UTC"), "TLS failed"),)]})).column("notes")[0]
+    <pyarrow.ListScalar: [{'time': Timestamp('1970-01-01 00:00:00+0000', tz='UTC'), 'text': 'TLS failed'}]>
+    """
     dtypes = dtypes or dtypes_of(frame)
     schema = schema_of(dtypes)
     arrays = []
@@ -110,7 +114,11 @@ def _back(name: str, value: Any) -> Any:
 
 
 def from_arrow(table: pa.Table, dtypes: dict[str, str]) -> pd.DataFrame:
-    """An Arrow table read back into a frame with ``dtypes`` (tuples, dicts, nullable types)."""
+    """An Arrow table read back into a frame with ``dtypes`` (tuples, dicts, nullable types).
+
+    >>> from_arrow(pa.table({"code": pa.array([454, None], pa.int32())}), {"code": "Int32"})["code"].tolist()
+    [454, <NA>]
+    """
     frame = table.select(list(dtypes)).to_pandas(types_mapper=PANDAS_TYPES.get)
     for name, dtype in dtypes.items():
         if dtype == "object":

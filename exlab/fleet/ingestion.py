@@ -14,13 +14,16 @@ A task that fails, or whose worker dies and whose retries run out, loses nothing
 batches done are recorded, the failed ones are named (:class:`IngestIncomplete`), and the
 next ingest reads just those.
 
->>> import tempfile
->>> from exlab.lab.generate import generate_case
->>> case = generate_case("litware-servers", tempfile.mkdtemp(), events=5).folder
->>> store = tempfile.mkdtemp() + "/store"
+>>> import tempfile, pathlib
+>>> from exlab.lab.transport_logs import demo_protocol_log, demo_tracking_log
+>>> case = pathlib.Path(tempfile.mkdtemp()) / "EX01"
+>>> (case / "logs").mkdir(parents=True)
+>>> _ = (case / "logs" / "SEND20250320-1.LOG").write_bytes(demo_protocol_log().getvalue())
+>>> _ = (case / "logs" / "MSGTRK20250320-1.LOG").write_bytes(demo_tracking_log().getvalue())
+>>> store = case.parent / "store"
 >>> first, again = ingest([case], store, progress=False), ingest([case], store, progress=False)
->>> first.rows["sessions"] > 0, again.added, again.skipped == first.added
-(True, 0, True)
+>>> sorted(first.rows.items()), again.added, again.skipped
+([('sessions', 1), ('tracking', 3)], 0, 2)
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +47,7 @@ from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.evidence import open_evidence, outside_evidence
 from exlab.fleet.store import DAY_COLUMNS, NO_VALUE, Entry, Store, partition_value
-from exlab.parse_report import ParseReport, warn_at
+from exlab.parse_report import warn_at
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +103,16 @@ class IngestIncomplete(ExlabError):
 def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) -> tuple[list[Batch], list[dict]]:
     """The batches of ``sources`` (folders or zips of evidence), and the files no reader takes.
 
-    >>> import tempfile
-    >>> from exlab.lab.generate import generate_case
-    >>> batches, _ = plan([generate_case("litware-servers", tempfile.mkdtemp(), events=5).folder])
-    >>> sorted({b.kind for b in batches}), sum(b.kind == "sessions" for b in batches)
-    (['certs', 'connectors', 'events', 'servers', 'sessions', 'tracking'], 2)
+    >>> import tempfile, pathlib
+    >>> from exlab.lab.transport_logs import demo_protocol_log
+    >>> case = pathlib.Path(tempfile.mkdtemp()) / "EX01"
+    >>> (case / "SmtpSend").mkdir(parents=True)
+    >>> for day in (20, 21):
+    ...     _ = (case / "SmtpSend" / f"SEND202503{day}-1.LOG").write_bytes(demo_protocol_log().getvalue())
+    >>> [(b.kind, b.slot, b.names) for b in plan([case])[0]]
+    [('sessions', 'sessions:EX01/SmtpSend', ('EX01/SmtpSend/SEND20250320-1.LOG', 'EX01/SmtpSend/SEND20250321-1.LOG'))]
     """
-    from exlab.case import case_relative, discover
+    from exlab.case import discover
 
     batches: list[Batch] = []
     unread: list[dict] = []
@@ -113,7 +120,7 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) ->
         root = Path(source)
         label = root.name
         found, skipped = discover(root, follow_links=follow_links)
-        name = lambda file: f"{label}/{case_relative(str(file), root)}"   # noqa: E731
+        name = partial(_store_name, label=label, root=root)
         unread += [{**row, "file": name(row["file"])} for row in skipped]
         for kind, files in found.items():
             groups: dict[str, list] = {}
@@ -131,6 +138,12 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) ->
     return batches, unread
 
 
+def _store_name(file: Path | Member, label: str, root: Path) -> str:
+    """A file's name in the store: its source's folder (or zip) name, then its path in it."""
+    from exlab.case import case_relative
+    return f"{label}/{case_relative(str(file), root)}"
+
+
 def _hash(file: Path | Member) -> tuple[str, int]:
     evidence = open_evidence(file)
     try:
@@ -143,7 +156,17 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
                evtx_workers: int | None = None) -> Entry:
     """Read one batch and write its Parquet files into the store at ``root`` (a task: runs on a
     worker). ``servers`` (Get-ExchangeServer rows of the store) spells server names; the entry
-    returned is recorded by the caller. A reader's ExlabError lists the file as unread."""
+    returned is recorded by the caller. A reader's ExlabError lists the file as unread.
+
+    >>> import tempfile, pathlib
+    >>> from exlab.lab.transport_logs import demo_protocol_log
+    >>> case = pathlib.Path(tempfile.mkdtemp()) / "EX01"
+    >>> case.mkdir()
+    >>> _ = (case / "SEND20250320-1.LOG").write_bytes(demo_protocol_log().getvalue())
+    >>> entry = read_batch(plan([case])[0][0], str(Store.create(case.parent / "store").root), None, None, None)
+    >>> entry.rows, entry.parts[0].startswith("sessions/server=__none__/day=2025-03-20/")
+    (1, True)
+    """
     from exlab.attribution import attribute_servers, split_servers
     from exlab.case import _load, evidence_kinds, with_case_names, with_failure_times
     from exlab.fleet.columns import dtypes_of
@@ -197,7 +220,15 @@ def _report_json(report) -> dict:
 
 def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path, kind: str | None = None) -> list[str]:
     """Write the batch's rows of frame ``kind`` (the batch's own by default), one Parquet file
-    per (server, day), under temporary names then renamed; the files' paths relative to ``root``."""
+    per (server, day), under temporary names then renamed; the files' paths relative to ``root``.
+
+    >>> import tempfile
+    >>> frame = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 09:00", "2025-03-21 10:00"], utc=True)})
+    >>> batch = Batch("tracking", "tracking:EX01/MSGTRK.LOG", (), ("EX01/MSGTRK.LOG",), ("00",), (0,))
+    >>> parts = write_parts(frame, pd.Series(["ex01.contoso.com"] * 2), batch, Path(tempfile.mkdtemp()))
+    >>> [p.replace(batch.id, "<batch>") for p in parts]
+    ['tracking/server=ex01.contoso.com/day=2025-03-20/<batch>-0.parquet', 'tracking/server=ex01.contoso.com/day=2025-03-21/<batch>-1.parquet']
+    """
     kind = kind or batch.kind
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -320,7 +351,12 @@ def settle_unattributed(store: Store) -> int:
     """Rows of a source (one folder or zip) of one server that no file named a server for (a
     protocol log folder without the server's name, a CSV export without computer names) are
     that server's, as in :func:`exlab.open_case`: their files move from ``server=__none__`` to
-    the server's partition (written, then the entry, then the old file removed). The rows moved."""
+    the server's partition (written, then the entry, then the old file removed). The rows moved.
+
+    >>> import tempfile
+    >>> settle_unattributed(Store.create(tempfile.mkdtemp()))
+    0
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -368,7 +404,7 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
         for batch in batches:
             try:
                 yield batch, read_batch(batch, root, servers, tz, culture)
-            except Exception as err:  # noqa: BLE001 - named in the result, the other batches go on
+            except Exception as err:
                 log.exception("batch %s failed", batch.slot)
                 yield batch, err
         return
@@ -404,7 +440,12 @@ def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:
 
 
 def connect(address: str) -> Any:
-    """A Dask client of the scheduler at ``address`` (``tcp://host:8786``), or a clear error."""
+    """A Dask client of the scheduler at ``address`` (``tcp://host:8786``), or a clear error.
+
+    >>> connect("tcp://127.0.0.1:not-a-port")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    exlab.errors.ExlabError: tcp://127.0.0.1:not-a-port: expected a Dask scheduler answering at this address (...)
+    """
     from distributed import Client
     try:
         return Client(address, timeout="10s")
@@ -412,7 +453,3 @@ def connect(address: str) -> Any:
         raise ExlabError(address, expected="a Dask scheduler answering at this address",
                          detail=str(err)) from None
 
-
-def reports_of(entries: Iterable[Entry]) -> ParseReport:
-    """One parse report over the entries' files."""
-    return ParseReport().extend(entry.parse_report() for entry in entries)

@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
+
 from exlab.errors import ExlabError
 from exlab.parse_report import FileReport, Loss, ParseReport, RecordAccount
 
@@ -67,7 +69,7 @@ def partition_value(value: Any) -> str:
     >>> partition_value("ex01.contoso.com"), partition_value("../x"), partition_value(".."), partition_value(None)
     ('ex01.contoso.com', '..%2Fx', '%2E%2E', '__none__')
     """
-    if value is None or value != value or str(value) in ("", "<NA>"):
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
         return NO_VALUE
     text = quote(str(value), safe="")
     return text if text.strip(".") else text.replace(".", "%2E")
@@ -131,7 +133,12 @@ class Store:
 
     @classmethod
     def create(cls, root: str | os.PathLike) -> Store:
-        """Open the store at ``root``, making a new one when the folder is empty or absent."""
+        """Open the store at ``root``, making a new one when the folder is empty or absent.
+
+        >>> import tempfile
+        >>> sorted(p.name for p in Store.create(Path(tempfile.mkdtemp()) / "new").root.iterdir())
+        ['entries', 'exlab-store.json']
+        """
         path = Path(root)
         if path.exists() and not path.is_dir():
             raise StoreError(str(path), expected="a folder for the evidence store")
@@ -176,7 +183,14 @@ class Store:
         return cls(path)
 
     def entries(self) -> list[Entry]:
-        """The manifest: every batch ingested, in order of ingest."""
+        """The manifest: every batch ingested, in order of ingest.
+
+        >>> import tempfile
+        >>> store = Store.create(tempfile.mkdtemp())
+        >>> store.add(Entry("b1", "events", "events:EX01/a.evtx", 1, [], [], ["events/server=EX01/day=2025-03-20/b1-0.parquet"], 3))
+        >>> [e.batch for e in store.entries()], store.kinds(), [p.name for p in store.parts("events")]
+        (['b1'], ['events'], ['b1-0.parquet'])
+        """
         found = []
         for path in sorted((self.root / ENTRIES).glob("*.json")):
             try:
@@ -209,7 +223,13 @@ class Store:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` atomically (a temporary name, then renamed)."""
+    """Write JSON to ``path`` atomically (a temporary name, then renamed).
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.json"
+    >>> write_json(path, {"version": 1}); json.loads(path.read_text())
+    {'version': 1}
+    """
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
     os.replace(temporary, path)

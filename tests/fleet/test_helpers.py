@@ -9,7 +9,13 @@ import warnings
 import pandas as pd
 import pytest
 
-from exlab.fleet import certificates_presented, failure_spans, failures_per_hour, ingest, query
+from exlab.fleet import (
+    certificates_presented,
+    failure_spans,
+    failures_per_hour,
+    ingest,
+    query,
+)
 from tests.fleet.stores import LITWARE, folder_case
 
 TRUTH = json.loads((LITWARE / "truth.json").read_text(encoding="utf-8"))
