@@ -65,6 +65,7 @@ class Batch:
     names: tuple[str, ...]      # as the store names each file: <source folder>/<path in it>
     hashes: tuple[str, ...]
     sizes: tuple[int, ...]
+    source: str = ""            # the folder's (or zip's) name it came from
 
     @property
     def id(self) -> str:
@@ -134,14 +135,16 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) ->
                 groups.setdefault(f"{kind}:{slot}", []).append(file)
             for slot, members in groups.items():
                 hashes, sizes = zip(*(_hash(file) for file in members))
-                batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes))
+                batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes,
+                                     label))
     return batches, unread
 
 
 def _store_name(file: Path | Member, label: str, root: Path) -> str:
-    """A file's name in the store: its source's folder (or zip) name, then its path in it."""
+    """A file's name in the store: its source's folder name then its path in it, or a zip's
+    member as ``bundle.zip!path``."""
     from exlab.case import case_relative
-    return f"{label}/{case_relative(str(file), root)}"
+    return case_relative(str(file), root) if root.is_file() else f"{label}/{case_relative(str(file), root)}"
 
 
 def _hash(file: Path | Member) -> tuple[str, int]:
@@ -182,7 +185,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
         warnings.simplefilter("always", ExlabWarning)
         frame = _load(kind, list(batch.files), tz, culture, unread)
     named = dict(zip(map(str, batch.files), batch.names))
-    entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0,
+    entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0, source=batch.source,
                   inputs=[{"file": n, "sha256": h, "size": s} for n, h, s in zip(batch.names, batch.hashes, batch.sizes)],
                   reports=[], parts=[], rows=0,
                   unread=[{"file": named.get(u["file"], u["file"]), "reason": u["reason"]} for u in unread],
@@ -365,8 +368,8 @@ def settle_unattributed(store: Store) -> int:
     moved = 0
     by_source: dict[str, list[Entry]] = {}
     for entry in store.entries():
-        if entry.inputs and entry.kind in SERVER_EVIDENCE:
-            by_source.setdefault(entry.inputs[0]["file"].split("/", 1)[0], []).append(entry)
+        if entry.kind in SERVER_EVIDENCE:
+            by_source.setdefault(entry.source, []).append(entry)
     for entries in by_source.values():
         named = {server for entry in entries for server in entry.servers}
         if len(named) != 1:

@@ -8,7 +8,7 @@ from a folder (events exported twice kept once, servers attributed across all th
 evidence), so ``investigate`` and ``report`` answer per server as on the folders.
 
 >>> import tempfile
->>> from exlab.fleet.store import Store
+>>> from exlab.fleet.store import Store, StoreError
 >>> read_frame(Store.create(tempfile.mkdtemp()), "events") is None
 True
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.fleet.store import Store
+from exlab.fleet.store import Store, StoreError
 from exlab.parse_report import ParseReport
 
 
@@ -29,7 +29,6 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
     """Frame ``kind`` as stored (None when no batch holds rows of it); ``columns`` limits the
     reader's columns read."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from exlab.fleet.columns import from_arrow
 
@@ -40,8 +39,8 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
         if entry.kind != kind or not entry.parts:
             continue
         dtypes = {k: v for k, v in entry.dtypes.items() if columns is None or k in columns}
-        tables = [pq.read_table(store.root / part, columns=[*dtypes, "batch_row"])
-                  for part in entry.parts if part.startswith(f"{kind}/")]
+        tables = [_table(store.root / part, [*dtypes, "batch_row"]) for part in entry.parts
+                  if part.startswith(f"{kind}/")]
         table = pa.concat_tables(tables).sort_by("batch_row")
         frames.append(from_arrow(table, dtypes))
         reports = reports.extend([entry.parse_report()])
@@ -54,6 +53,18 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame.attrs["parse_report"] = reports
     return frame
+
+
+def _table(path: Path, columns: list[str]) -> Any:
+    """One Parquet file of the store, or a StoreError naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as err:
+        raise StoreError(str(path), expected="a Parquet file of the store with the columns its entry lists",
+                         detail=f"{err}; ingest the evidence again into a new store") from None
 
 
 def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, connector: str | None = None,

@@ -43,7 +43,13 @@ def connect(store: str | os.PathLike | Store) -> Any:
         parts = [str(part.resolve()) for part in opened.parts(kind)]
         if parts:
             files = ", ".join("'" + part.replace("'", "''") + "'" for part in parts)
-            con.execute(f"CREATE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true, hive_partitioning = false)")
+            try:
+                con.execute(f"CREATE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true, "
+                            "hive_partitioning = false)")
+            except duckdb.Error as err:
+                con.close()
+                raise StoreError(str(opened.root / kind), "the query", f"the {kind} frame's Parquet files",
+                                 str(err).splitlines()[0]) from None
     con.execute("SET lock_configuration = true")
     return con
 

@@ -119,6 +119,7 @@ class Entry:
     servers: list[str] = field(default_factory=list)   # the servers its rows are attributed to
     unattributed: int = 0           # rows attributed to no server (in server=__none__)
     seconds: float = 0.0            # how long its task took (reading and writing)
+    source: str = ""                # the evidence folder (or zip) it came from, by name
 
     def parse_report(self) -> ParseReport:
         """The batch's parse report."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+import zipfile
 
 import pandas as pd
 import pytest
@@ -172,3 +173,29 @@ def test_queries_are_read_only_and_stay_in_the_store(litware_store, tmp_path):
         with pytest.raises(StoreError, match=why):
             query(store, sql)
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_zip_of_the_case_gives_the_same_store(tmp_path):
+    (tmp_path / "evidence").mkdir()
+    bundle = tmp_path / "evidence" / "litware-servers.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for path in sorted(LITWARE.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(LITWARE).as_posix())
+    quiet_ingest([bundle], tmp_path / "store")
+    stored, folder = store_case(tmp_path / "store"), folder_case(LITWARE)
+    assert {kind: len(frame) for kind, frame in stored.frames.items()} == {
+        kind: len(frame) for kind, frame in folder.frames.items()}
+    assert stored.events["source"].iloc[0] == "litware-servers.zip!LWEX01/Application.evtx"
+    assert verdicts(stored).equals(verdicts(folder))       # a zip's members are attributed by their folders too
+
+
+def test_a_damaged_parquet_file_is_named(tmp_path):
+    store = tmp_path / "store"
+    quiet_ingest([LITWARE], store)
+    part = Store.open(store).parts("certs")[0]
+    part.write_bytes(part.read_bytes()[:100])
+    with pytest.raises(StoreError, match=f"{part.name}: expected a Parquet file of the store"):
+        exlab.open_case(store)
+    with pytest.raises(StoreError, match="the query"):
+        query(store, "SELECT count(*) FROM certs")
