@@ -295,43 +295,45 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
             raise EvidenceNotFound(str(source), expected="a folder or a .zip of evidence")
     outside_evidence(store, sources)
     target = Store.create(store)
-    target.clear_staging()
-    batches, unread = plan(sources, follow_links=follow_links)
-    start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
-    place = {batch.id: n for n, batch in enumerate(batches)}
-    known = {entry.batch for entry in target.entries()}
-    todo = [b for b in batches if b.id not in known]
-    result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
-    owned = None
-    if client is None and workers is not None:
-        owned = client = local_client(workers)
-    try:
-        result.dashboard = getattr(client, "dashboard_link", None) if client is not None else None
-        if result.dashboard:
-            log.info("Dask dashboard: %s", result.dashboard)
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(todo), desc="ingest", unit="batch", disable=not progress)
+    with target.writing():
+        target.clear_staging()
+        batches, unread = plan(sources, follow_links=follow_links)
+        known = {entry.batch for entry in target.entries()}
+        todo = [b for b in batches if b.id not in known]
+        result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
+        owned = local_client(workers) if client is None and workers is not None else None
         try:
-            first = [b for b in todo if b.kind == "servers"]   # their names spell the others' servers
-            for phase in (first, [b for b in todo if b.kind != "servers"]):
-                servers = _servers_of(target)
-                for batch, outcome in _run(phase, target, servers, tz, culture, client):
-                    bar.update(1)
-                    if isinstance(outcome, BaseException):
-                        result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
-                        continue
-                    _record(target, outcome, result, start + place[batch.id])
+            _execute(batches, todo, target, result, client or owned, tz=tz, culture=culture, progress=progress)
         finally:
-            bar.close()
-    finally:
-        if owned is not None:
-            cluster = owned.cluster
-            owned.close()
-            cluster.close()
-    settle_unattributed(target)
+            if owned is not None:
+                cluster = owned.cluster
+                owned.close()
+                cluster.close()
+        settle_unattributed(target)
     if result.failed:
         raise IngestIncomplete(result)
     return result
+
+
+def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: IngestResult, client: Any, *,
+             tz: str | None, culture: str | None, progress: bool) -> None:
+    """Run the batches ``todo`` (of the planned ``batches``) and record each as it ends: the
+    Get-ExchangeServer batches first (their names spell the others' servers), then the rest."""
+    from tqdm.auto import tqdm
+
+    start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
+    place = {batch.id: n for n, batch in enumerate(batches)}
+    result.dashboard = getattr(client, "dashboard_link", None) if client is not None else None
+    if result.dashboard:
+        log.info("Dask dashboard: %s", result.dashboard)
+    with tqdm(total=len(todo), desc="ingest", unit="batch", disable=not progress) as bar:
+        for phase in ([b for b in todo if b.kind == "servers"], [b for b in todo if b.kind != "servers"]):
+            for batch, outcome in _run(phase, store, _servers_of(store), tz, culture, client):
+                bar.update(1)
+                if isinstance(outcome, BaseException):
+                    result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
+                else:
+                    _record(store, outcome, result, start + place[batch.id])
 
 
 def _record(store: Store, entry: Entry, result: IngestResult, sequence: int) -> None:

@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,15 @@ import pandas as pd
 from exlab.errors import ExlabError
 from exlab.parse_report import FileReport, Loss, ParseReport, RecordAccount
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; one ingest at a time is the engineer's to keep
+    fcntl = None
+
 FORMAT = "exlab-store"
 VERSION = 1
 MANIFEST = "exlab-store.json"
+LOCK = ".lock"
 ENTRIES = "entries"
 # frames partitioned by day too, and the column that dates their rows
 DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time", "failures": "time_created"}
@@ -217,6 +224,30 @@ class Store:
     def kinds(self) -> list[str]:
         """The frames the store holds rows of (``failures`` too: those the events log)."""
         return sorted({part.split("/", 1)[0] for entry in self.entries() for part in entry.parts})
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock (one ingest at a time; the system frees it if the
+        process dies), or a StoreError when another ingest holds it.
+
+        >>> import tempfile
+        >>> store = Store.create(tempfile.mkdtemp())
+        >>> with store.writing():
+        ...     try:
+        ...         with Store.open(store.root).writing():
+        ...             pass
+        ...     except StoreError as err:
+        ...         print(err.problem)
+        expected no other ingest writing this store (one is: wait for it to end)
+        """
+        with open(self.root / LOCK, "a+b") as lock:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise StoreError(str(self.root), expected="no other ingest writing this store",
+                                     detail="one is: wait for it to end") from None
+            yield
 
     def clear_staging(self) -> None:
         """Remove what an interrupted write left under temporary names."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from exlab.cli import main
 from tests.fleet.stores import LITWARE, ROOTS
 
@@ -32,3 +34,13 @@ def test_query_exports_like_every_command(tmp_path, capsys):
     assert main(["fleet", "query", str(store), "DROP VIEW events"]) == 1
     assert "expected one query (SELECT ...)" in capsys.readouterr().err
     assert main(["fleet", "query", str(tmp_path / "nothing"), "SELECT 1"]) == 1
+
+
+@pytest.mark.slow
+def test_report_on_a_store_gives_every_server_its_verdict(tmp_path):
+    store = tmp_path / "store"
+    main(["fleet", "ingest", str(LITWARE), "-o", str(store)])
+    assert main(["report", str(store), "-o", str(tmp_path / "report.html"), "--roots", str(ROOTS)]) == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "KB 2888788: confirmed" in html
+    assert all(f"lwex0{n}.litwareinc.com" in html for n in (1, 2, 3))

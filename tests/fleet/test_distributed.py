@@ -88,6 +88,7 @@ def test_a_worker_killed_mid_ingest_loses_nothing(client, tmp_path):
         assert all(names for names, _ in outcome["failed"])
         quiet_ingest([LITWARE], store, client=client)         # a re-run completes the store
     client.wait_for_workers(2, timeout=30)                    # the nanny restarts the killed worker
+    assert killed not in client.scheduler_info()["workers"]   # it did die: a new process took its place
     folder = folder_case(LITWARE)
     assert table_counts(store) == {kind: len(frame) for kind, frame in folder.frames.items()}
     assert query(store, "SELECT count(*) AS n, count(DISTINCT batch || batch_row) AS once FROM events").values.tolist() \

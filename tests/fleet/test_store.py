@@ -199,3 +199,10 @@ def test_a_damaged_parquet_file_is_named(tmp_path):
         exlab.open_case(store)
     with pytest.raises(StoreError, match="the query"):
         query(store, "SELECT count(*) FROM certs")
+
+
+def test_one_ingest_at_a_time(tmp_path):
+    store = Store.create(tmp_path / "store")
+    with store.writing(), pytest.raises(StoreError, match="no other ingest writing this store"):
+        quiet_ingest([LITWARE], store.root)
+    assert quiet_ingest([LITWARE], store.root).added == 12      # the lock is gone with its holder
