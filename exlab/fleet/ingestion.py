@@ -155,11 +155,12 @@ def _hash(file: Path | Member) -> tuple[str, int]:
         evidence.close()
 
 
-def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
-               evtx_workers: int | None = None) -> Entry:
+def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | None, culture: str | None) -> Entry:
     """Read one batch and write its Parquet files into the store at ``root`` (a task: runs on a
     worker). ``servers`` (Get-ExchangeServer rows of the store) spells server names; the entry
-    returned is recorded by the caller. A reader's ExlabError lists the file as unread.
+    returned is recorded by the caller. A reader's ExlabError lists the file as unread. A big
+    .evtx file (16 MiB or more) is read in chunk ranges by helper processes on the task's
+    machine (``exlab.read_events``' own ``workers``), so one huge log does not hold up the ingest.
 
     >>> import tempfile, pathlib
     >>> from exlab.lab.transport_logs import demo_protocol_log
@@ -176,10 +177,6 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
 
     began = time.perf_counter()
     kind = next(k for k in evidence_kinds() if k.name == batch.kind)
-    if batch.kind == "events" and evtx_workers is not None:
-        from exlab.events.reader import read_events
-        kind = type(kind)(kind.name, kind.label, kind.detect, lambda paths, tz, culture: read_events(
-            paths, tz=tz, culture=culture, workers=evtx_workers))
     unread: list[dict[str, str]] = []
     with warnings.catch_warnings(record=True) as caught:     # shown by the caller, under the store's names
         warnings.simplefilter("always", ExlabWarning)
@@ -414,7 +411,7 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
                 yield batch, err
         return
     from distributed import as_completed
-    futures = {client.submit(read_batch, batch, root, servers, tz, culture, 1,
+    futures = {client.submit(read_batch, batch, root, servers, tz, culture,
                              key=f"exlab-{batch.kind}-{batch.id[:16]}-{uuid.uuid4().hex[:8]}"): batch
                for batch in batches}
     for future in as_completed(futures):
