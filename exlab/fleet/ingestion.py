@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import time
 import uuid
 import warnings
@@ -46,7 +47,14 @@ from exlab import errors
 from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.evidence import open_evidence, outside_evidence
-from exlab.fleet.store import DAY_COLUMNS, NO_VALUE, Entry, Store, partition_value
+from exlab.fleet.store import (
+    DAY_COLUMNS,
+    NO_VALUE,
+    Entry,
+    Store,
+    partition_value,
+    report_to_json,
+)
 from exlab.parse_report import warn_at
 
 log = logging.getLogger(__name__)
@@ -196,7 +204,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
         frame = with_failure_times(frame, [f for f in batch.files if str(f) in read])
     frame = with_case_names(frame.reset_index(drop=True), lambda file: named.get(file, file))
     entry.dtypes = dtypes_of(frame)
-    entry.reports = [_report_json(f) for f in frame.attrs["parse_report"].files]
+    entry.reports = [report_to_json(f) for f in frame.attrs["parse_report"].files]
     context = {batch.kind: frame} | ({"servers": servers} if servers is not None and batch.kind != "servers" else {})
     attributed = attribute_servers(context)[batch.kind]
     entry.parts = write_parts(frame, attributed["server"], batch, Path(root))
@@ -213,11 +221,6 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     return entry
 
 
-def _report_json(report) -> dict:
-    from exlab.fleet.store import report_to_json
-    return report_to_json(report)
-
-
 def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path, kind: str | None = None) -> list[str]:
     """Write the batch's rows of frame ``kind`` (the batch's own by default), one Parquet file
     per (server, day), under temporary names then renamed; the files' paths relative to ``root``.
@@ -229,11 +232,12 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
     >>> [p.replace(batch.id, "<batch>") for p in parts]
     ['tracking/server=ex01.contoso.com/day=2025-03-20/<batch>-0.parquet', 'tracking/server=ex01.contoso.com/day=2025-03-21/<batch>-1.parquet']
     """
-    kind = kind or batch.kind
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from exlab.fleet.columns import schema_of, to_arrow
+
+    kind = kind or batch.kind
 
     dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items() if name != "server"}
     stored = frame[list(dtypes)].copy()
@@ -265,7 +269,6 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
             os.replace(temporary, root / relative)
     finally:
-        import shutil
         shutil.rmtree(staging, ignore_errors=True)
     return [relative for _, relative in parts]
 
