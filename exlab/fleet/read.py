@@ -8,7 +8,6 @@ from a folder (events exported twice kept once, servers attributed across all th
 evidence), so ``investigate`` and ``report`` answer per server as on the folders.
 
 >>> import tempfile
->>> from exlab.fleet.store import Store, StoreError
 >>> read_frame(Store.create(tempfile.mkdtemp()), "events") is None
 True
 """
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.errors import NoEvidence
 from exlab.fleet.store import Store, StoreError
 from exlab.parse_report import ParseReport
 
@@ -69,7 +69,15 @@ def _table(path: Path, columns: list[str]) -> Any:
 
 def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, connector: str | None = None,
                roots: Any = None, tz: str | None = None) -> Any:
-    """The case of every evidence file in the store (see the module's docstring)."""
+    """The case of every evidence file in the store (see the module's docstring).
+
+    >>> import tempfile
+    >>> try:
+    ...     open_store(Store.create(tempfile.mkdtemp()).root)
+    ... except NoEvidence as err:
+    ...     print(err.problem)
+    expected evidence ingested with exlab fleet ingest (no batch holds rows)
+    """
     from exlab.case import assemble_case, dedupe_events, evidence_kinds
 
     opened = Store.open(store)
@@ -86,6 +94,8 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
             ordered.attrs = frame.attrs
             frame = ordered
         frames[kind.name] = frame
+    if not frames:
+        raise NoEvidence(str(store), None, "evidence ingested with exlab fleet ingest", "no batch holds rows")
     unread = [row for entry in opened.entries() for row in entry.unread]
     return assemble_case(Path(store), frames, unread, ParseReport(), name_in_case=str, server_fqdn=server_fqdn,
                          connector=connector, roots=roots, tz=tz)
