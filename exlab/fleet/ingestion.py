@@ -444,8 +444,9 @@ def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:
     return Client(cluster)
 
 
-def connect(address: str) -> Any:
-    """A Dask client of the scheduler at ``address`` (``tcp://host:8786``), or a clear error.
+def connect(address: str, *, timeout: str = "10s") -> Any:
+    """A Dask client of the scheduler at ``address`` (``tcp://host:8786``), or a clear error
+    once ``timeout`` has passed.
 
     >>> connect("tcp://127.0.0.1:not-a-port")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -453,7 +454,7 @@ def connect(address: str) -> Any:
     """
     from distributed import Client
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:
         raise ExlabError(address, expected="a Dask scheduler answering at this address",
                          detail=str(err)) from None

@@ -12,8 +12,9 @@ import warnings
 import pandas as pd
 import pytest
 
+from exlab.errors import ExlabError
 from exlab.fleet import IngestIncomplete, Store, helpers, ingest, query, read_frame
-from exlab.fleet.ingestion import local_client
+from exlab.fleet.ingestion import connect, local_client
 from tests.fleet.stores import LITWARE, folder_case, store_case, verdicts
 
 pytestmark = pytest.mark.slow
@@ -94,3 +95,16 @@ def test_a_worker_killed_mid_ingest_loses_nothing(client, tmp_path):
     assert query(store, "SELECT count(*) AS n, count(DISTINCT batch || batch_row) AS once FROM events").values.tolist() \
         == [[len(folder.events), len(folder.events)]]
     assert verdicts(store_case(store)).equals(verdicts(folder))
+
+
+def test_the_command_line_ingests_on_an_existing_scheduler(client, tmp_path, capsys):
+    from exlab.cli import main
+
+    address = client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    assert main(["fleet", "ingest", str(LITWARE), "-o", str(tmp_path / "store"), "--scheduler", address]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("12 batch(es) added")
+    assert len(client.scheduler_info()["workers"]) == 2      # the cluster is not ours: it stays up
+    with pytest.raises(ExlabError, match="expected a Dask scheduler answering at this address"):
+        connect("tcp://127.0.0.1:9", timeout="1s")       # nothing listens there
