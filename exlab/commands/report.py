@@ -9,7 +9,6 @@ from exlab.case import discover, what_exlab_reads
 from exlab.commands.investigate import add_case_options
 from exlab.commands.terminal import visible
 from exlab.errors import NoEvidence
-from exlab.fleet.store import is_store
 from exlab.report import write_report
 
 
@@ -27,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence (before the notebook starts), render, say where it went."""
+    from exlab.fleet.store import is_store
     if not (is_store(args.folder) or discover(args.folder)[0]):
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)
