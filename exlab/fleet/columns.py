@@ -69,17 +69,22 @@ def schema_of(dtypes: dict[str, str]) -> pa.Schema:
     return pa.schema([pa.field(name, arrow_type(name, dtype)) for name, dtype in dtypes.items()])
 
 
-def _cell(name: str, value: Any) -> Any:
-    """One object cell as Arrow takes it."""
-    if value is None or (not isinstance(value, (tuple, list, dict, bytes)) and pd.isna(value)):
-        return None
+def _object_array(name: str, values: pd.Series, kind: pa.DataType) -> pa.Array:
+    """One object column as Arrow takes it (anything but a dict, a tuple or bytes is null)."""
     if name == "data":
-        return list(value.items())
-    if name == "notes":
-        return [{"time": when, "text": text} for when, text in value]
-    if name == "der":
-        return bytes(value)
-    return [None if item is None else str(item) for item in value]
+        cells = [list(v.items()) if isinstance(v, dict) else None for v in values]
+    elif name == "notes":
+        cells = [[{"time": when, "text": text} for when, text in v] if isinstance(v, (tuple, list)) else None
+                 for v in values]
+    elif name == "der":
+        cells = [bytes(v) if isinstance(v, (bytes, bytearray, memoryview)) else None for v in values]
+    else:
+        cells = [v if isinstance(v, (tuple, list)) else None for v in values]
+        try:
+            return pa.array(cells, type=kind)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):     # items that are not text: as their text
+            cells = [None if v is None else [None if item is None else str(item) for item in v] for v in cells]
+    return pa.array(cells, type=kind)
 
 
 def to_arrow(frame: pd.DataFrame, dtypes: dict[str, str] | None = None) -> pa.Table:
@@ -94,7 +99,7 @@ def to_arrow(frame: pd.DataFrame, dtypes: dict[str, str] | None = None) -> pa.Ta
     for field_ in schema:
         column = frame[field_.name]
         if dtypes[field_.name] == "object":
-            arrays.append(pa.array([_cell(field_.name, v) for v in column], type=field_.type))
+            arrays.append(_object_array(field_.name, column, field_.type))
         else:
             arrays.append(pa.Array.from_pandas(column, type=field_.type))
     return pa.Table.from_arrays(arrays, schema=schema)

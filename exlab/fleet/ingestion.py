@@ -240,7 +240,9 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
     kind = kind or batch.kind
 
     dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items() if name != "server"}
-    stored = frame[list(dtypes)].copy()
+    plain = frame.copy(deep=False)
+    plain.attrs = {}            # pandas copies attrs (the parse report) at every step otherwise
+    stored = plain[list(dtypes)].copy()
     stored["batch"] = pd.array([batch.id] * len(frame), dtype="string")
     stored["batch_row"] = pd.array(range(len(frame)), dtype="Int64")
     stored["server"] = server.astype("string").to_numpy()
