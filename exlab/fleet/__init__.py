@@ -34,7 +34,11 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from exlab.fleet.helpers import certificates_presented, failure_spans, failures_per_hour
+    from exlab.fleet.helpers import (
+        certificates_presented,
+        failure_spans,
+        failures_per_hour,
+    )
     from exlab.fleet.ingestion import IngestIncomplete, IngestResult, ingest
     from exlab.fleet.read import open_store, read_frame
     from exlab.fleet.sql import query
