@@ -57,4 +57,17 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "IngestIncomplete",
+    "IngestResult",
+    "Store",
+    "StoreError",
+    "certificates_presented",
+    "failure_spans",
+    "failures_per_hour",
+    "ingest",
+    "is_store",
+    "open_store",
+    "query",
+    "read_frame",
+]
