@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -55,6 +56,8 @@ ENTRIES = "entries"
 DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time", "failures": "time_created"}
 STORE_COLUMNS = ("batch", "batch_row", "server", "day")
 NO_VALUE = "__none__"     # a partition of rows without a server or a day
+# a Parquet file of the store, as an entry names it (partition values are escaped: no "/" and never "." or "..")
+PART = re.compile(r"[a-z_]+/server=(?!\.\.?/)[^/\\]+(/day=(?!\.\.?/)[^/\\]+)?/[0-9a-f]{64}-\d+\.parquet")
 
 
 class StoreError(ExlabError):
@@ -195,16 +198,23 @@ class Store:
 
         >>> import tempfile
         >>> store = Store.create(tempfile.mkdtemp())
-        >>> store.add(Entry("b1", "events", "events:EX01/a.evtx", 1, [], [], ["events/server=EX01/day=2025-03-20/b1-0.parquet"], 3))
-        >>> [e.batch for e in store.entries()], store.kinds(), [p.name for p in store.parts("events")]
-        (['b1'], ['events'], ['b1-0.parquet'])
+        >>> batch = "ab" * 32
+        >>> store.add(Entry(batch, "events", "events:EX01/a.evtx", 1, [], [],
+        ...                 [f"events/server=EX01/day=2025-03-20/{batch}-0.parquet"], 3))
+        >>> [e.batch == batch for e in store.entries()], store.kinds(), len(store.parts("events"))
+        ([True], ['events'], 1)
         """
         found = []
         for path in sorted((self.root / ENTRIES).glob("*.json")):
             try:
-                found.append(Entry(**json.loads(path.read_text(encoding="utf-8"))))
+                entry = Entry(**json.loads(path.read_text(encoding="utf-8")))
             except (ValueError, TypeError) as err:
                 raise StoreError(str(path), expected="a batch entry of the store", detail=str(err)) from None
+            for part in entry.parts:     # a store is data: its entries never name a file elsewhere
+                if not isinstance(part, str) or not PART.fullmatch(part):
+                    raise StoreError(str(path), "parts", "Parquet files of the store's frames "
+                                     "(FRAME/server=S[/day=D]/BATCH-N.parquet)", f"it names {part!r}")
+            found.append(entry)
         return sorted(found, key=lambda entry: (entry.sequence, entry.batch))
 
     def add(self, entry: Entry, replaced: Iterable[Entry] = ()) -> None:

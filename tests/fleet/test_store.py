@@ -206,3 +206,21 @@ def test_one_ingest_at_a_time(tmp_path):
     with store.writing(), pytest.raises(StoreError, match="no other ingest writing this store"):
         quiet_ingest([LITWARE], store.root)
     assert quiet_ingest([LITWARE], store.root).added == 12      # the lock is gone with its holder
+
+
+@pytest.mark.parametrize("part", ["../../outside.parquet", "events/server=../../../x.parquet",
+                                  "/etc/passwd", "events/server=EX01/day=../" + "0" * 64 + "-0.parquet"])
+def test_an_entry_naming_a_file_outside_the_store_is_refused(tmp_path, part):
+    store = tmp_path / "store"
+    quiet_ingest([LITWARE], store)
+    victim = tmp_path / "outside.parquet"
+    victim.write_bytes(b"not the store's")
+    entry = next((store / "entries").glob("*.json"))
+    data = json.loads(entry.read_text())
+    data["parts"].append(part)
+    entry.write_text(json.dumps(data))
+    for action in (lambda: exlab.open_case(store), lambda: query(store, "SELECT 1"),
+                   lambda: quiet_ingest([CONTOSO], store)):
+        with pytest.raises(StoreError, match="Parquet files of the store's frames"):
+            action()
+    assert victim.read_bytes() == b"not the store's"
