@@ -624,7 +624,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
             raise ExlabError(str(tz), "the time zone asked for", "an IANA time zone such as Europe/Warsaw") from None
     if culture is not None and culture not in DATE_FORMATS:
         raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
-    if (folder / "exlab-store.json").is_file():     # an evidence store (exlab.fleet): its frames
+    from exlab.fleet.store import is_store
+    if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store
         return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
@@ -666,7 +667,14 @@ def assemble_case(folder: Path, frames: dict[str, pd.DataFrame], unread: list[di
                   connector: str | None = None, roots: Any = None, tz: str | None = None) -> Case:
     """The Case of frames read by the readers (a folder's, or an evidence store's): file names
     as the case shows them, every row's server, and what the evidence leaves to infer.
-    ``reports`` holds the reports of what no frame holds (the zips the files came from)."""
+    ``reports`` holds the reports of what no frame holds (the zips the files came from).
+
+    >>> from exlab.events.schema import events_frame
+    >>> events = events_frame([{"provider": "MSExchangeTransport", "event_id": 1, "computer": "EX01.contoso.com",
+    ...                         "time_created": 0, "source": "Application.evtx"}])
+    >>> assemble_case(Path("case"), {"events": events}, [], ParseReport(), name_in_case=str).server_list()
+    ['ex01.contoso.com']
+    """
     frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
     frames = attribute_servers(frames, server_fqdn=server_fqdn)
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
