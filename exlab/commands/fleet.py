@@ -52,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     query = commands.add_parser("query", help="run one SQL query over the store",
                                 description="Run one DuckDB SQL query over the store; its frames are views: "
                                             "events, certs, sessions, tracking, connectors, receive_connectors, "
-                                            "servers, failures.")
+                                            "servers, failures, and inputs (every evidence file, its SHA-256 "
+                                            "and counts).")
     query.add_argument("store", help="the store's folder")
     query.add_argument("sql", help="one query, e.g. \"SELECT server, count(*) FROM failures GROUP BY server\"")
     query.add_argument("-o", "--output", help="write the result to this .csv, .parquet or .jsonl file")

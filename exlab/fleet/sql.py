@@ -2,7 +2,8 @@
 
 Each frame of the store is a view under its name (``events``, ``certs``, ``sessions``,
 ``tracking``, ``connectors``, ``receive_connectors``, ``servers``, ``failures``) over the
-Parquet files the manifest names (never a file a crashed task left). Every view has the
+Parquet files the manifest names (never a file a crashed task left); ``inputs`` lists every
+evidence file with its SHA-256 and what its parse report counted. Every view has the
 reader's columns plus ``batch``, ``batch_row``, ``server`` (as attributed at ingest) and,
 where rows have a time, ``day``. The store is read in place and read-only: only queries
 (``SELECT``, ``WITH``...) run, and DuckDB may read no file outside the store.
@@ -50,8 +51,37 @@ def connect(store: str | os.PathLike | Store) -> Any:
                 con.close()
                 raise StoreError(str(opened.root / kind), "the query", f"the {kind} frame's Parquet files",
                                  str(err).splitlines()[0]) from None
+    con.register("inputs", inputs(opened))
     con.execute("SET lock_configuration = true")
     return con
+
+
+def inputs(store: Store) -> pd.DataFrame:
+    """The ``inputs`` view: every evidence file of the store with its SHA-256 and its parse
+    report's counts (batch, kind, source, file, sha256, size, format, records_read,
+    records_skipped, chunks_skipped, warnings).
+
+    >>> import tempfile
+    >>> inputs(Store.create(tempfile.mkdtemp())).columns.tolist()[:5]
+    ['batch', 'kind', 'source', 'file', 'sha256']
+    """
+    rows = []
+    for entry in store.entries():
+        reports = {f.file: f for f in entry.parse_report().files}
+        for given in entry.inputs:
+            report = reports.get(given["file"])
+            rows.append({"batch": entry.batch, "kind": entry.kind, "source": entry.source, "file": given["file"],
+                         "sha256": given["sha256"], "size": given["size"],
+                         "format": report.format if report else None,
+                         "records_read": report.records_read if report else None,
+                         "records_skipped": report.records_skipped if report else None,
+                         "chunks_skipped": report.chunks_skipped if report else None,
+                         "warnings": len(report.warnings) if report else None})
+    columns = ["batch", "kind", "source", "file", "sha256", "size", "format", "records_read", "records_skipped",
+               "chunks_skipped", "warnings"]
+    return pd.DataFrame(rows, columns=columns).astype({"size": "Int64", "records_read": "Int64",
+                                                       "records_skipped": "Int64", "chunks_skipped": "Int64",
+                                                       "warnings": "Int64"})
 
 
 def query(store: str | os.PathLike | Store, sql: str, *, params: list | None = None) -> pd.DataFrame:

@@ -224,3 +224,11 @@ def test_an_entry_naming_a_file_outside_the_store_is_refused(tmp_path, part):
         with pytest.raises(StoreError, match="Parquet files of the store's frames"):
             action()
     assert victim.read_bytes() == b"not the store's"
+
+
+def test_the_inputs_view_lists_every_file_with_its_hash_and_counts(litware_store):
+    store, _ = litware_store
+    listed = query(store, "SELECT file, sha256, records_read FROM inputs WHERE kind = 'events' ORDER BY file")
+    folder = folder_case(LITWARE).events.attrs["parse_report"].files
+    assert listed.values.tolist() == sorted([f"litware-servers/{f.file}", f.sha256, f.records_read] for f in folder)
+    assert query(store, "SELECT count(*) AS n FROM inputs")["n"].tolist() == [16]
