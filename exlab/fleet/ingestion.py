@@ -325,6 +325,9 @@ def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: Inge
 
     start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
     place = {batch.id: n for n, batch in enumerate(batches)}
+    slots: dict[tuple[str, str], list[Entry]] = {}     # the store's batches by slot, read once
+    for entry in store.entries():
+        slots.setdefault((entry.kind, entry.slot), []).append(entry)
     result.dashboard = getattr(client, "dashboard_link", None) if client is not None else None
     if result.dashboard:
         log.info("Dask dashboard: %s", result.dashboard)
@@ -335,15 +338,18 @@ def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: Inge
                 if isinstance(outcome, BaseException):
                     result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
                 else:
-                    _record(store, outcome, result, start + place[batch.id])
+                    _record(store, outcome, result, start + place[batch.id], slots)
 
 
-def _record(store: Store, entry: Entry, result: IngestResult, sequence: int) -> None:
+def _record(store: Store, entry: Entry, result: IngestResult, sequence: int,
+            slots: dict[tuple[str, str], list[Entry]]) -> None:
     """Record a batch done: its entry (``sequence``: its place in the store's order, as planned,
-    whichever task ends first), replacing the older batch of its slot."""
-    older = [e for e in store.entries() if e.slot == entry.slot and e.kind == entry.kind]
+    whichever task ends first), replacing the older batch of its slot (``slots``: the store's
+    batches by kind and slot, kept up to date)."""
+    older = slots.get((entry.kind, entry.slot), [])
     entry.sequence = sequence
     store.add(entry, replaced=older)
+    slots[(entry.kind, entry.slot)] = [entry]
     result.added += 1
     result.replaced += sum(e.batch != entry.batch for e in older)
     result.rows[entry.kind] = result.rows.get(entry.kind, 0) + entry.rows

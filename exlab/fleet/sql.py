@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.fleet.store import Store, StoreError
+from exlab.fleet.store import Entry, Store, StoreError
 
 FRAMES = ("events", "certs", "sessions", "tracking", "connectors", "receive_connectors", "servers", "failures")
 
@@ -40,8 +40,10 @@ def connect(store: str | os.PathLike | Store) -> Any:
     con.execute("SET allowed_directories = ?", [[root]])
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_external_access = false")
+    entries = opened.entries()
     for kind in FRAMES:
-        parts = [str(part.resolve()) for part in opened.parts(kind)]
+        parts = [str((opened.root / part).resolve()) for entry in entries for part in entry.parts
+                 if part.startswith(f"{kind}/")]
         if parts:
             files = ", ".join("'" + part.replace("'", "''") + "'" for part in parts)
             try:
@@ -51,22 +53,22 @@ def connect(store: str | os.PathLike | Store) -> Any:
                 con.close()
                 raise StoreError(str(opened.root / kind), "the query", f"the {kind} frame's Parquet files",
                                  str(err).splitlines()[0]) from None
-    con.register("inputs", inputs(opened))
+    con.register("inputs", inputs(entries))
     con.execute("SET lock_configuration = true")
     return con
 
 
-def inputs(store: Store) -> pd.DataFrame:
-    """The ``inputs`` view: every evidence file of the store with its SHA-256 and its parse
+def inputs(entries: list[Entry]) -> pd.DataFrame:
+    """The ``inputs`` view: every evidence file of the store's ``entries`` with its SHA-256 and its parse
     report's counts (batch, kind, source, file, sha256, size, format, records_read,
     records_skipped, chunks_skipped, warnings).
 
     >>> import tempfile
-    >>> inputs(Store.create(tempfile.mkdtemp())).columns.tolist()[:5]
+    >>> inputs(Store.create(tempfile.mkdtemp()).entries()).columns.tolist()[:5]
     ['batch', 'kind', 'source', 'file', 'sha256']
     """
     rows = []
-    for entry in store.entries():
+    for entry in entries:
         reports = {f.file: f for f in entry.parse_report().files}
         for given in entry.inputs:
             report = reports.get(given["file"])
