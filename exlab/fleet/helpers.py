@@ -30,18 +30,19 @@ def _is_case(source: Any) -> bool:
 
 def _distinct_failures_sql() -> str:
     return ("(SELECT server, provider, event_id, date_trunc('second', time_created) AS second, connector, "
-            "message_id, min(time_created) AS time_created FROM failures GROUP BY ALL)")
+            "message_id, max(time_created) AS time_created FROM failures GROUP BY ALL)")
 
 
 def case_failures(case: Any) -> pd.DataFrame:
     """The case's failures (``case.failures``) with the ``server`` of each, told apart once
-    (see the module's docstring, the first time kept), with ``second`` (the time to the second)."""
+    (see the module's docstring; of copies, the time of the most precise: a CSV export's time has no
+    fraction), with ``second`` (the time to the second)."""
     from exlab.attribution import attribute_servers
 
     context = {k: case.frames[k] for k in ("servers", "connectors") if k in case.frames}
     failures = attribute_servers({**context, "events": case.failures})["events"]
     failures = failures.assign(second=failures["time_created"].dt.floor("s"))
-    return failures.sort_values("time_created", kind="stable").drop_duplicates(FAILURE_KEY)
+    return failures.sort_values("time_created", kind="stable").drop_duplicates(FAILURE_KEY, keep="last")
 
 
 def _finish(frame: pd.DataFrame, times: list[str], counts: list[str], keys: list[str]) -> pd.DataFrame:

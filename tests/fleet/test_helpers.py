@@ -16,7 +16,7 @@ from exlab.fleet import (
     ingest,
     query,
 )
-from tests.fleet.stores import LITWARE, folder_case
+from tests.fleet.stores import CONTOSO, LITWARE, folder_case
 
 TRUTH = json.loads((LITWARE / "truth.json").read_text(encoding="utf-8"))
 
@@ -68,3 +68,18 @@ def test_the_certificate_each_server_presented_and_when_it_changed(store):
 def test_the_servers_named_in_sql_are_the_case_servers(store, case):
     stored = set(query(store, "SELECT DISTINCT server FROM events UNION SELECT DISTINCT server FROM sessions")["server"])
     assert stored == set(case.server_list())
+
+
+def test_a_log_exported_four_times_counts_once(tmp_path):
+    # contoso: the Application log as .evtx, Event Viewer XML and two CSVs (English, Polish, local times)
+    store = tmp_path / "store"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ingest([CONTOSO], store, progress=False, tz="Europe/Warsaw")
+    truth = json.loads((CONTOSO / "truth.json").read_text(encoding="utf-8"))
+    assert query(store, "SELECT count(*) AS n FROM failures")["n"].tolist() == [4 * truth["counts"]["events_2004"]]
+    case = folder_case(CONTOSO, tz="Europe/Warsaw")
+    for helper in (failures_per_hour, failure_spans):
+        pd.testing.assert_frame_equal(helper(store), helper(case))
+    assert failure_spans(store)["failures"].tolist() == [truth["counts"]["events_2004"]]
+    assert failure_spans(store)["first_failure"].tolist() == [pd.Timestamp(truth["onset"])]
