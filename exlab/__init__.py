@@ -56,7 +56,7 @@ _LAZY = {
     "Case": "exlab.case",
     "open_case": "exlab.case",
 }
-_SUBPACKAGES = ("analysis", "case", "certs", "events", "lab", "plots", "report", "transport")
+_SUBPACKAGES = ("analysis", "case", "certs", "events", "fleet", "lab", "plots", "report", "transport")
 
 if TYPE_CHECKING:
     from exlab.analysis import Diagnosis, diagnose

@@ -102,7 +102,10 @@ class ServerNames:
         'ex01.contoso.com'
         >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("Logs/EX01.LOG") is None
         True
+        >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("site.zip!EX01/Logs/SEND1.LOG")   # a zip's member
+        'ex01.contoso.com'
         """
+        file = file.replace("!", "/")      # a member of a zip: bundle.zip!EX01/logs/x.log
         path = PureWindowsPath(file) if "\\" in file else PurePosixPath(file)
         for part in reversed(path.parts[:-1]):
             if self.known(part):

@@ -585,7 +585,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
               roots: Any = None, tz: str | None = None, culture: str | None = None,
               progress: bool = False, follow_links: bool = False) -> Case:
     """Discover and read every piece of evidence in ``folder`` (a folder, or a .zip of evidence
-    read in place: members named ``bundle.zip!certs/fl.txt``, the zip's SHA-256 in the reports).
+    read in place: members named ``bundle.zip!certs/fl.txt``, the zip's SHA-256 in the reports;
+    or an evidence store of ``exlab fleet ingest``, its frames read from Parquet).
 
     Nothing outside the folder is read: a link (symlink, junction) leaving it is passed over
     with a warning naming it and listed in ``unread``, unless ``follow_links``.
@@ -605,6 +606,10 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
             raise ExlabError(str(tz), "the time zone asked for", "an IANA time zone such as Europe/Warsaw") from None
     if culture is not None and culture not in DATE_FORMATS:
         raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
+    from exlab.fleet.store import is_store
+    if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
+        from exlab.fleet.read import open_store
+        return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
     bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress, delay=PROGRESS_DELAY)
     try:
@@ -633,11 +638,27 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                                f"one of: {what_exlab_reads()}",
                                "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
     name_in_case = partial(case_relative, folder=folder)
+    return assemble_case(folder, frames, unread, bundle_reports(files, name_in_case), name_in_case=name_in_case,
+                         server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
+
+
+def assemble_case(folder: Path, frames: dict[str, pd.DataFrame], unread: list[dict[str, str]],
+                  reports: ParseReport, *, name_in_case: Callable[[str], str], server_fqdn: str | None = None,
+                  connector: str | None = None, roots: Any = None, tz: str | None = None) -> Case:
+    """The Case of frames read by the readers (a folder's, or an evidence store's): file names
+    as the case shows them, every row's server, and what the evidence leaves to infer.
+    ``reports`` holds the reports of what no frame holds (the zips the files came from).
+
+    >>> from exlab.events.schema import events_frame
+    >>> events = events_frame([{"provider": "MSExchangeTransport", "event_id": 1, "computer": "EX01.contoso.com",
+    ...                         "time_created": 0, "source": "Application.evtx"}])
+    >>> assemble_case(Path("case"), {"events": events}, [], ParseReport(), name_in_case=str).server_list()
+    ['ex01.contoso.com']
+    """
     frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
     frames = attribute_servers(frames, server_fqdn=server_fqdn)
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
-    reports = bundle_reports(files, name_in_case).extend(f.attrs.get("parse_report", ParseReport())
-                                                         for f in frames.values())
+    reports = reports.extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())
     case = Case(folder=folder, frames=frames, reports=reports,
                 unread=pd.DataFrame(unread, columns=["file", "reason", "kind"]).astype({"kind": "string"}),
                 server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)

@@ -23,7 +23,7 @@ from exlab import __version__
 from exlab.commands.terminal import visible
 from exlab.errors import ExlabError, ExlabWarning
 
-COMMANDS = ("events", "certs", "lab", "investigate", "report")
+COMMANDS = ("events", "certs", "lab", "investigate", "report", "fleet")
 
 #: What ``exlab``'s exit code says (the README's Commands section lists the same).
 EXIT_CODES = {

@@ -15,7 +15,7 @@ NOTEBOOKS = sorted(p.name for p in notebooks_dir().glob("*.ipynb"))
 
 def test_the_guided_notebooks_are_there():
     assert NOTEBOOKS == ["00-start-here.ipynb", "01-timeline-2004.ipynb", "02-certificate-issuers.ipynb",
-                         "03-root-cause.ipynb"]
+                         "03-root-cause.ipynb", "04-fleet.ipynb"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -48,7 +48,7 @@ def _image_alts(notebook) -> list[str | None]:
 
 # the figures each notebook draws on the contoso case, which has every kind of evidence
 CONTOSO_FIGURES = {"00-start-here.ipynb": 0, "01-timeline-2004.ipynb": 1, "02-certificate-issuers.ipynb": 1,
-                   "03-root-cause.ipynb": 3}
+                   "03-root-cause.ipynb": 3, "04-fleet.ipynb": 0}
 
 
 @pytest.mark.slow

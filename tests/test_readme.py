@@ -19,6 +19,7 @@ from tests.conftest import REPO, SAMPLES
 README = (REPO / "README.md").read_text(encoding="utf-8")
 CONTOSO = "data/samples/contoso-kb2888788"
 ENGINEERS_CASE = "C:/cases/ex01"   # the README's stand-in for the engineer's own evidence folder
+FLEET_STORE = "fleet-store"        # the evidence store the README's fleet lines write and read
 PLACEHOLDER = re.compile(r"\[|\.\.\.|\b[A-Z]{2,}\b")   # syntax lines: [--option], PATH..., FOLDER
 
 
@@ -38,7 +39,8 @@ def _command_lines() -> list[str]:
 
 def _slow(command: str) -> bool:
     """A report draws figures and may print a PDF; generating every case writes them all."""
-    return "--report" in command or command.startswith("exlab report") or "--all" in command
+    return ("--report" in command or command.startswith("exlab report") or "--all" in command
+            or "--workers" in command)      # a Dask cluster of local processes
 
 
 COMMANDS = [pytest.param(c, marks=pytest.mark.slow) if _slow(c) else c for c in _command_lines()]
@@ -46,7 +48,7 @@ COMMANDS = [pytest.param(c, marks=pytest.mark.slow) if _slow(c) else c for c in 
 
 def test_the_readme_shows_command_lines_of_every_command():
     shown = {shlex.split(c)[1] for c in _command_lines()}
-    assert shown == {"investigate", "report", "events", "certs", "lab"}
+    assert shown == {"investigate", "report", "events", "certs", "lab", "fleet"}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -54,6 +56,8 @@ def test_every_command_line_runs_as_written(command, tmp_path, monkeypatch, caps
     shutil.copytree(SAMPLES, tmp_path / "data" / "samples")   # outputs land beside a copy, never in the repo
     monkeypatch.chdir(tmp_path)
     argv = [CONTOSO if arg == ENGINEERS_CASE else arg for arg in shlex.split(command)[1:]]
+    if FLEET_STORE in argv and argv[:2] != ["fleet", "ingest"]:     # the store the README's ingest line writes
+        assert main(["fleet", "ingest", "data/samples/litware-servers", "-o", FLEET_STORE]) == 0
     assert main(argv) == 0
     out, err = capsys.readouterr()
     assert "Traceback" not in err
@@ -82,6 +86,8 @@ def _run_python_examples(case_folder: str | Path) -> dict:
     matplotlib.use("Agg")
     namespace: dict = {}
     for block in _blocks("python"):
+        if "exlab.fleet" in block:      # the evidence store's example runs on its own (a Dask cluster)
+            continue
         block = block.replace(f'open_case("{CONTOSO}"', f'open_case(r"{case_folder}"')
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own examples
     return namespace
@@ -115,3 +121,16 @@ def test_python_examples_run_on_a_healthy_case(monkeypatch):
     namespace = _run_python_examples("data/samples/fabrikam-healthy")
     assert namespace["case"].events is not None and namespace["case"].failures.empty
     assert namespace["diagnosis"].verdict == "ruled_out"
+
+
+@pytest.mark.slow
+def test_the_evidence_store_example_runs_on_a_dask_cluster(monkeypatch):
+    monkeypatch.chdir(REPO)
+    (block,) = [block for block in _blocks("python") if "exlab.fleet" in block]
+    namespace: dict = {}
+    exec(compile("import exlab\n" + block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    truth = json.loads((SAMPLES / "litware-servers" / "truth.json").read_text(encoding="utf-8"))
+    wanted = {answer["fqdn"]: (answer["verdict"], answer["fix"]) for answer in truth["server_verdicts"].values()}
+    assert {d.server: (d.verdict, d.fix) for d in namespace["fleet"].diagnose_servers()} == wanted
+    spans = namespace["exlab"].fleet.failure_spans(namespace["store"])
+    assert spans["failures"].tolist() == [truth["counts"]["events_2004"]]

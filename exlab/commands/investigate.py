@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "investigate", help="diagnose a case folder: is it KB 2888788, and what to run to fix it",
         description="Read every piece of evidence in FOLDER, diagnose KB 2888788 and its look-alikes, "
                     "and print the verdict, the key evidence and the commands.")
-    parser.add_argument("folder", help="the folder (or .zip) of exported evidence")
+    parser.add_argument("folder", help="the folder (or .zip) of exported evidence, or an evidence store (exlab fleet)")
     add_case_options(parser)
     add_link_option(parser)
     parser.add_argument("--json", metavar="FILE",

@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Investigate FOLDER and write the report to one self-contained HTML file that colleagues "
                     "can open without Python: the verdict and the fix first, then the proof, then the details. "
                     "--pdf prints the same page to PDF in headless Chromium.")
-    parser.add_argument("folder", help="the folder of exported evidence")
+    parser.add_argument("folder", help="the folder of exported evidence, or an evidence store (exlab fleet)")
     parser.add_argument("-o", "--output", required=True, help="the HTML file to write (outside FOLDER)")
     parser.add_argument("--pdf", metavar="FILE", help="also write the report as PDF (outside FOLDER)")
     add_case_options(parser)
@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from exlab.case import discover, what_exlab_reads
     from exlab.report import write_report  # matplotlib and itables load only here
 
-    if not discover(args.folder, follow_links=args.follow_links)[0]:
+    from exlab.fleet.store import is_store
+
+    if not (is_store(args.folder) or discover(args.folder, follow_links=args.follow_links)[0]):
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, pdf=args.pdf, server_fqdn=args.fqdn, connector=args.connector,

@@ -1,0 +1,277 @@
+"""The evidence store: a folder of Parquet datasets, one per frame, and their manifest.
+
+Layout (``STORE`` is any folder)::
+
+    STORE/exlab-store.json                      the format and its version
+    STORE/entries/<batch>.json                  one entry per ingested batch (the manifest)
+    STORE/<frame>/server=<s>/day=<d>/<batch>-<n>.parquet     events, sessions, tracking, failures
+    STORE/<frame>/server=<s>/<batch>-<n>.parquet             certs, connectors, servers...
+
+A batch is what one task reads: one event log or tracking log, one server's protocol log
+folder (sessions span its files), or the exports of one kind in one source (certificates
+are merged across exports). Its id is the SHA-256 of its inputs' SHA-256s, so the same
+content ingested twice is one batch. Every row carries ``batch`` (that id), ``batch_row``
+(its place in the reader's frame), ``server`` (as attributed at ingest) and, in frames
+with a time, ``day`` (UTC). A batch's Parquet files are written under temporary names
+and renamed; its entry (inputs with their SHA-256, parse report, files, dtypes) is written
+last, so data without an entry (a task that died) is never read, and is written again by
+the next ingest. ``failures`` (``exlab.transport.tls_failures`` of each event log) is kept
+beside the events, for SQL.
+
+>>> import tempfile
+>>> store = Store.create(tempfile.mkdtemp())
+>>> Store.open(store.root).entries()
+[]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+from exlab.errors import ExlabError
+from exlab.parse_report import FileReport, Loss, ParseReport, RecordAccount
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; one ingest at a time is the engineer's to keep
+    fcntl = None
+
+FORMAT = "exlab-store"
+VERSION = 1
+MANIFEST = "exlab-store.json"
+LOCK = ".lock"
+ENTRIES = "entries"
+# frames partitioned by day too, and the column that dates their rows
+DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time", "failures": "time_created"}
+STORE_COLUMNS = ("batch", "batch_row", "server", "day")
+NO_VALUE = "__none__"     # a partition of rows without a server or a day
+# a Parquet file of the store, as an entry names it (partition values are escaped: no "/" and never "." or "..")
+PART = re.compile(r"[a-z_]+/server=(?!\.\.?/)[^/\\]+(/day=(?!\.\.?/)[^/\\]+)?/[0-9a-f]{64}-\d+\.parquet")
+
+
+class StoreError(ExlabError):
+    """A folder that is not an exlab store, or one of a format this exlab does not read."""
+
+
+def is_store(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a store folder (it holds the store's manifest).
+
+    >>> is_store("no-such-folder")
+    False
+    """
+    return (Path(path) / MANIFEST).is_file()
+
+
+def partition_value(value: Any) -> str:
+    """A server or day as a folder name: escaped (evidence text never makes a path), NA as ``__none__``.
+
+    >>> partition_value("ex01.contoso.com"), partition_value("../x"), partition_value(".."), partition_value(None)
+    ('ex01.contoso.com', '..%2Fx', '%2E%2E', '__none__')
+    """
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
+        return NO_VALUE
+    text = quote(str(value), safe="")
+    return text if text.strip(".") else text.replace(".", "%2E")
+
+
+def report_to_json(report: FileReport) -> dict[str, Any]:
+    """One file's parse report as JSON data.
+
+    >>> report_to_json(FileReport("a.log", "00", "w3c"))["file"]
+    'a.log'
+    """
+    return asdict(report)
+
+
+def report_from_json(data: dict[str, Any]) -> FileReport:
+    """A file's parse report back from :func:`report_to_json`.
+
+    >>> f = FileReport("a.evtx", "00", "evtx", account=RecordAccount(lost_ranges=[("chunk 1", 3, 4)]))
+    >>> f.skip_record("record 3", "bad")
+    >>> report_from_json(json.loads(json.dumps(report_to_json(f)))) == f
+    True
+    """
+    data = dict(data)
+    data["losses"] = [Loss(**loss) for loss in data.get("losses", [])]
+    if data.get("account") is not None:
+        account = dict(data["account"])
+        account["lost_ranges"] = [tuple(r) for r in account.get("lost_ranges", [])]
+        data["account"] = RecordAccount(**account)
+    return FileReport(**data)
+
+
+@dataclass
+class Entry:
+    """One ingested batch: what it read and where its rows are."""
+
+    batch: str                      # SHA-256 of the inputs' SHA-256s
+    kind: str                       # the frame (events, sessions, ...)
+    slot: str                       # what the batch covers: a replaced slot's older batch is dropped
+    sequence: int                   # order of ingest (rows are read back in this order)
+    inputs: list[dict[str, Any]]    # file, sha256, size
+    reports: list[dict[str, Any]]   # the parse report of each file read
+    parts: list[str]                # Parquet files, relative to the store
+    rows: int
+    dtypes: dict[str, str] = field(default_factory=dict)   # the reader frame's columns
+    unread: list[dict[str, str]] = field(default_factory=list)   # files the reader refused, and why
+    warned: list[dict[str, Any]] = field(default_factory=list)   # the readers' warnings: file, where, text
+    servers: list[str] = field(default_factory=list)   # the servers its rows are attributed to
+    unattributed: int = 0           # rows attributed to no server (in server=__none__)
+    seconds: float = 0.0            # how long its task took (reading and writing)
+    source: str = ""                # the evidence folder (or zip) it came from, by name
+
+    def parse_report(self) -> ParseReport:
+        """The batch's parse report."""
+        return ParseReport([report_from_json(r) for r in self.reports])
+
+
+@dataclass
+class Store:
+    """An opened store folder."""
+
+    root: Path
+
+    @classmethod
+    def create(cls, root: str | os.PathLike) -> Store:
+        """Open the store at ``root``, making a new one when the folder is empty or absent.
+
+        >>> import tempfile
+        >>> sorted(p.name for p in Store.create(Path(tempfile.mkdtemp()) / "new").root.iterdir())
+        ['entries', 'exlab-store.json']
+        """
+        path = Path(root)
+        if path.exists() and not path.is_dir():
+            raise StoreError(str(path), expected="a folder for the evidence store")
+        if path.is_dir() and not is_store(path) and any(path.iterdir()):
+            raise StoreError(str(path), expected=f"an empty folder or an exlab store (with {MANIFEST})",
+                             detail="it holds other files")
+        if not is_store(path):
+            (path / ENTRIES).mkdir(parents=True, exist_ok=True)
+            from exlab import __version__
+            write_json(path / MANIFEST, {"format": FORMAT, "version": VERSION, "written_by": f"exlab {__version__}"})
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, root: str | os.PathLike) -> Store:
+        """Open an existing store, refusing one of another format version with what to do.
+
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> write_json(folder / MANIFEST, {"format": FORMAT, "version": VERSION + 1})
+        >>> try:
+        ...     Store.open(folder)
+        ... except StoreError as err:
+        ...     print(err.problem)
+        expected store format version 1 (written by a newer exlab: upgrade exlab to read it)
+        """
+        path = Path(root)
+        manifest = path / MANIFEST
+        if not manifest.is_file():
+            raise StoreError(str(path), expected=f"an exlab store (a folder holding {MANIFEST})")
+        try:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise StoreError(str(manifest), expected="the store's manifest as JSON", detail=str(err)) from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise StoreError(str(manifest), expected=f'"format": "{FORMAT}"')
+        version = meta.get("version")
+        if version != VERSION:
+            why = ("written by a newer exlab: upgrade exlab to read it"
+                   if isinstance(version, int) and version > VERSION
+                   else "written by an older exlab: ingest the evidence again into a new store")
+            raise StoreError(str(path), expected=f"store format version {VERSION}", detail=why)
+        return cls(path)
+
+    def entries(self) -> list[Entry]:
+        """The manifest: every batch ingested, in order of ingest.
+
+        >>> import tempfile
+        >>> store = Store.create(tempfile.mkdtemp())
+        >>> batch = "ab" * 32
+        >>> store.add(Entry(batch, "events", "events:EX01/a.evtx", 1, [], [],
+        ...                 [f"events/server=EX01/day=2025-03-20/{batch}-0.parquet"], 3))
+        >>> [e.batch == batch for e in store.entries()], store.kinds(), len(store.parts("events"))
+        ([True], ['events'], 1)
+        """
+        found = []
+        for path in sorted((self.root / ENTRIES).glob("*.json")):
+            try:
+                entry = Entry(**json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError) as err:
+                raise StoreError(str(path), expected="a batch entry of the store", detail=str(err)) from None
+            for part in entry.parts:     # a store is data: its entries never name a file elsewhere
+                if not isinstance(part, str) or not PART.fullmatch(part):
+                    raise StoreError(str(path), "parts", "Parquet files of the store's frames "
+                                     "(FRAME/server=S[/day=D]/BATCH-N.parquet)", f"it names {part!r}")
+            found.append(entry)
+        return sorted(found, key=lambda entry: (entry.sequence, entry.batch))
+
+    def add(self, entry: Entry, replaced: Iterable[Entry] = ()) -> None:
+        """Record ``entry`` (its files are in place), then drop the batches it replaces."""
+        write_json(self.root / ENTRIES / f"{entry.batch}.json", asdict(entry))
+        for old in replaced:
+            if old.batch == entry.batch:
+                continue
+            (self.root / ENTRIES / f"{old.batch}.json").unlink(missing_ok=True)
+            for part in old.parts:
+                (self.root / part).unlink(missing_ok=True)
+
+    def parts(self, kind: str) -> list[Path]:
+        """The Parquet files of frame ``kind`` that entries name, in order of ingest."""
+        return [self.root / part for entry in self.entries() for part in entry.parts if part.startswith(f"{kind}/")]
+
+    def kinds(self) -> list[str]:
+        """The frames the store holds rows of (``failures`` too: those the events log)."""
+        return sorted({part.split("/", 1)[0] for entry in self.entries() for part in entry.parts})
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock (one ingest at a time; the system frees it if the
+        process dies), or a StoreError when another ingest holds it.
+
+        >>> import tempfile
+        >>> store = Store.create(tempfile.mkdtemp())
+        >>> with store.writing():
+        ...     try:
+        ...         with Store.open(store.root).writing():
+        ...             pass
+        ...     except StoreError as err:
+        ...         print(err.problem)
+        expected no other ingest writing this store (one is: wait for it to end)
+        """
+        with open(self.root / LOCK, "a+b") as lock:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise StoreError(str(self.root), expected="no other ingest writing this store",
+                                     detail="one is: wait for it to end") from None
+            yield
+
+    def clear_staging(self) -> None:
+        """Remove what an interrupted write left under temporary names."""
+        shutil.rmtree(self.root / ".staging", ignore_errors=True)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` atomically (a temporary name, then renamed).
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.json"
+    >>> write_json(path, {"version": 1}); json.loads(path.read_text())
+    {'version': 1}
+    """
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(temporary, path)

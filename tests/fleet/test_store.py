@@ -1,0 +1,234 @@
+"""The evidence store in this process: layout, round trips, idempotence, appends, versions, losses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+import zipfile
+
+import pandas as pd
+import pytest
+
+import exlab
+from exlab.fleet import IngestIncomplete, Store, StoreError, ingest, query, read_frame
+from exlab.fleet import ingestion as ingest_module
+from exlab.fleet.store import MANIFEST, VERSION
+from tests.fleet.stores import CONTOSO, LITWARE, folder_case, store_case, verdicts
+
+
+def quiet_ingest(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ingest(*args, progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def litware_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("fleet") / "store"
+    result = quiet_ingest([LITWARE], store)
+    return store, result
+
+
+def test_store_frames_equal_the_folder_read(litware_store):
+    store, result = litware_store
+    folder, stored = folder_case(LITWARE), store_case(store)
+    assert set(stored.frames) == set(folder.frames) == {"events", "certs", "sessions", "tracking", "connectors",
+                                                        "servers"}
+    for kind, frame in folder.frames.items():
+        pd.testing.assert_frame_equal(stored.frames[kind].reset_index(drop=True), frame.reset_index(drop=True),
+                                      obj=kind)
+    assert result.rows == {kind: len(frame) for kind, frame in folder.frames.items()}
+    # the truth of the case: 64 refused 2004 events on LWEX01 alone
+    assert query(store, "SELECT server, count(*) AS n FROM failures GROUP BY ALL").values.tolist() == [
+        ["lwex01.litwareinc.com", 64]]
+
+
+def test_layout_is_partitioned_by_server_and_day(litware_store):
+    store, _ = litware_store
+    events = sorted(p.relative_to(store).parent.as_posix() for p in (store / "events").rglob("*.parquet"))
+    assert set(events) == {f"events/server=lwex0{n}.litwareinc.com/day=2025-10-{d}" for n in (1, 2, 3) for d in (14, 15)}
+    # a certificate several servers hold: under all their names (escaped), as the case's server column says
+    assert {p.parent.name for p in (store / "certs").rglob("*.parquet")} == {
+        "server=" + cell.replace("; ", "%3B%20") for cell in folder_case(LITWARE).certs["server"]}
+    hashes = {i["sha256"] for e in Store.open(store).entries() for i in e.inputs}
+    assert len(hashes) == 16     # every evidence file of the case, with its SHA-256
+
+
+def test_parse_reports_are_stored_with_the_data(litware_store):
+    store, _ = litware_store
+    report = read_frame(store, "events").attrs["parse_report"]
+    folder = folder_case(LITWARE).events.attrs["parse_report"]
+    assert [(f.file, f.sha256, f.records_read, f.format) for f in report.files] == [
+        (f"litware-servers/{f.file}", f.sha256, f.records_read, f.format) for f in folder.files]
+    assert [f.records_read for f in report.files] == [214, 150, 150]
+
+
+def test_second_ingest_adds_nothing(litware_store):
+    store, first = litware_store
+    files = sorted(p for p in store.rglob("*") if p.is_file())
+    again = quiet_ingest([LITWARE], store)
+    assert (again.added, again.skipped, again.rows) == (0, first.added, {})
+    assert sorted(p for p in store.rglob("*") if p.is_file()) == files
+
+
+def test_investigate_on_the_store_equals_the_folders(litware_store):
+    store, _ = litware_store
+    assert verdicts(store_case(store)).equals(verdicts(folder_case(LITWARE)))
+    assert verdicts(store_case(store))["verdict"].tolist() == ["confirmed", "ruled_out", "ruled_out"]
+
+
+def test_a_case_with_exports_twice_and_local_times(tmp_path):
+    # contoso: one log as .evtx, XML and CSVs in two languages; certificates from seven exports merged
+    store = tmp_path / "store"
+    quiet_ingest([CONTOSO], store, tz="Europe/Warsaw")
+    folder, stored = folder_case(CONTOSO, tz="Europe/Warsaw"), store_case(store, tz="Europe/Warsaw")
+    for kind in ("events", "certs", "sessions", "tracking"):
+        pd.testing.assert_frame_equal(stored.frames[kind], folder.frames[kind], obj=kind)
+    assert stored.diagnose().culprit == folder.diagnose().culprit == json.loads(
+        (CONTOSO / "truth.json").read_text())["culprit"]
+
+
+def test_new_evidence_is_appended_and_a_grown_log_replaces_its_older_copy(tmp_path):
+    site = tmp_path / "evidence" / "litware-servers"
+    shutil.copytree(LITWARE, site)
+    store = tmp_path / "store"
+    quiet_ingest([site], store)
+    log = site / "LWEX02" / "Logs" / "MessageTracking" / "MSGTRK20251015-1.LOG"
+    lines = log.read_bytes().split(b"\r\n")
+    log.write_bytes(b"\r\n".join(lines[:-3] + lines[-3:]))      # unchanged: nothing to do
+    assert quiet_ingest([site], store).added == 0
+    log.write_bytes(b"\r\n".join(lines[:-2]) + b"\r\n")          # the same log, one record fewer (an older copy)
+    result = quiet_ingest([site], store)
+    assert (result.added, result.replaced) == (1, 1)
+    assert len(read_frame(store, "tracking")) == len(folder_case(site).tracking)
+    more = quiet_ingest([CONTOSO], store)
+    assert more.rows["events"] > 0 and set(query(store, "SELECT DISTINCT server FROM sessions")["server"]) == {
+        "lwex01.litwareinc.com", "lwex02.litwareinc.com", "exchange.contoso.com"}
+
+
+def test_a_batch_that_failed_is_named_and_the_next_ingest_completes(tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    real = ingest_module.read_batch
+
+    def failing(batch, *args, **kwargs):
+        if batch.kind == "sessions" and "LWEX02" in batch.slot:
+            raise OSError("disk full")
+        return real(batch, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "read_batch", failing)
+    with pytest.raises(IngestIncomplete) as caught:
+        quiet_ingest([LITWARE], store)
+    assert caught.value.result.failed == [([f"litware-servers/LWEX02/Logs/ProtocolLog/SmtpSend/SEND2025101{d}-1.LOG"
+                                            for d in (4, 5)], "OSError: disk full")]
+    assert "SEND20251014-1.LOG" in str(caught.value) and caught.value.result.added == 11
+    monkeypatch.setattr(ingest_module, "read_batch", real)
+    assert quiet_ingest([LITWARE], store).added == 1
+    assert len(read_frame(store, "sessions")) == len(folder_case(LITWARE).sessions)
+
+
+def test_files_a_dead_task_wrote_without_an_entry_are_never_read(tmp_path):
+    store = tmp_path / "store"
+    target = Store.create(store)
+    batches, _ = ingest_module.plan([LITWARE])
+    events = next(b for b in batches if b.kind == "events")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        orphan = ingest_module.read_batch(events, str(store), None, None, None)   # its entry is never recorded
+    assert orphan.parts and all((store / p).is_file() for p in orphan.parts)
+    assert target.kinds() == [] and read_frame(store, "events") is None
+    quiet_ingest([LITWARE], store)
+    assert len(read_frame(store, "events")) == len(folder_case(LITWARE).events)    # written again, not twice
+
+
+@pytest.mark.parametrize("version, why", [(VERSION + 1, "written by a newer exlab: upgrade exlab to read it"),
+                                          (0, "written by an older exlab: ingest the evidence again")])
+def test_a_store_of_another_format_version_is_refused(tmp_path, version, why):
+    (tmp_path / MANIFEST).write_text(json.dumps({"format": "exlab-store", "version": version}))
+    for action in (lambda: exlab.open_case(tmp_path), lambda: query(tmp_path, "SELECT 1"),
+                   lambda: quiet_ingest([LITWARE], tmp_path)):
+        with pytest.raises(StoreError, match=why):
+            action()
+
+
+def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="an empty folder or an exlab store"):
+        quiet_ingest([LITWARE], tmp_path)
+    with pytest.raises(exlab.ExlabError, match="outside the evidence folder"):
+        quiet_ingest([LITWARE], LITWARE / "store")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / MANIFEST).write_text("{not json")
+    with pytest.raises(StoreError, match="the store's manifest as JSON"):
+        query(tmp_path / "s", "SELECT 1")
+
+
+def test_queries_are_read_only_and_stay_in_the_store(litware_store, tmp_path):
+    store, _ = litware_store
+    for sql, why in (("CREATE TABLE t AS SELECT 1", "CREATE is not a query"),
+                     (f"COPY events TO '{tmp_path}/x.parquet'", "COPY is not a query"),
+                     ("SELECT 1; SELECT 2", "2 statements"),
+                     (f"SELECT * FROM read_csv('{LITWARE}/Get-SendConnector.txt')", "Permission Error"),
+                     ("SELECT * FROM mailboxes", "mailboxes does not exist")):
+        with pytest.raises(StoreError, match=why):
+            query(store, sql)
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_zip_of_the_case_gives_the_same_store(tmp_path):
+    (tmp_path / "evidence").mkdir()
+    bundle = tmp_path / "evidence" / "litware-servers.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for path in sorted(LITWARE.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(LITWARE).as_posix())
+    quiet_ingest([bundle], tmp_path / "store")
+    stored, folder = store_case(tmp_path / "store"), folder_case(LITWARE)
+    assert {kind: len(frame) for kind, frame in stored.frames.items()} == {
+        kind: len(frame) for kind, frame in folder.frames.items()}
+    assert stored.events["source"].iloc[0] == "litware-servers.zip!LWEX01/Application.evtx"
+    assert verdicts(stored).equals(verdicts(folder))       # a zip's members are attributed by their folders too
+
+
+def test_a_damaged_parquet_file_is_named(tmp_path):
+    store = tmp_path / "store"
+    quiet_ingest([LITWARE], store)
+    part = Store.open(store).parts("certs")[0]
+    part.write_bytes(part.read_bytes()[:100])
+    with pytest.raises(StoreError, match=f"{part.name}: expected a Parquet file of the store"):
+        exlab.open_case(store)
+    with pytest.raises(StoreError, match="the query"):
+        query(store, "SELECT count(*) FROM certs")
+
+
+def test_one_ingest_at_a_time(tmp_path):
+    store = Store.create(tmp_path / "store")
+    with store.writing(), pytest.raises(StoreError, match="no other ingest writing this store"):
+        quiet_ingest([LITWARE], store.root)
+    assert quiet_ingest([LITWARE], store.root).added == 12      # the lock is gone with its holder
+
+
+@pytest.mark.parametrize("part", ["../../outside.parquet", "events/server=../../../x.parquet",
+                                  "/etc/passwd", "events/server=EX01/day=../" + "0" * 64 + "-0.parquet"])
+def test_an_entry_naming_a_file_outside_the_store_is_refused(tmp_path, part):
+    store = tmp_path / "store"
+    quiet_ingest([LITWARE], store)
+    victim = tmp_path / "outside.parquet"
+    victim.write_bytes(b"not the store's")
+    entry = next((store / "entries").glob("*.json"))
+    data = json.loads(entry.read_text())
+    data["parts"].append(part)
+    entry.write_text(json.dumps(data))
+    for action in (lambda: exlab.open_case(store), lambda: query(store, "SELECT 1"),
+                   lambda: quiet_ingest([CONTOSO], store)):
+        with pytest.raises(StoreError, match="Parquet files of the store's frames"):
+            action()
+    assert victim.read_bytes() == b"not the store's"
+
+
+def test_the_inputs_view_lists_every_file_with_its_hash_and_counts(litware_store):
+    store, _ = litware_store
+    listed = query(store, "SELECT file, sha256, records_read FROM inputs WHERE kind = 'events' ORDER BY file")
+    folder = folder_case(LITWARE).events.attrs["parse_report"].files
+    assert listed.values.tolist() == sorted([f"litware-servers/{f.file}", f.sha256, f.records_read] for f in folder)
+    assert query(store, "SELECT count(*) AS n FROM inputs")["n"].tolist() == [16]
