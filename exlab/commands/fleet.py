@@ -19,10 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
-
 from exlab.cli import add_link_option
-from exlab.commands.export import export_target, write_export
 from exlab.commands.terminal import visible
 from exlab.cultures import DATE_FORMATS
 
@@ -86,6 +83,9 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_query(args: argparse.Namespace) -> int:
     """Run the query; print the table, or write it with ``-o``."""
+    import pandas as pd
+
+    from exlab.commands.export import export_target, write_export
     from exlab.fleet.sql import query
 
     output = export_target(args.output, [args.store])

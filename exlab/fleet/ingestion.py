@@ -180,7 +180,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     (1, True)
     """
     from exlab.attribution import attribute_servers, split_servers
-    from exlab.case import _load, evidence_kinds, with_case_names, with_failure_times
+    from exlab.case import _load, evidence_kinds, with_case_names
     from exlab.fleet.columns import dtypes_of
 
     began = time.perf_counter()
@@ -199,9 +199,6 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
                           for w in caught if isinstance(w.message, ExlabWarning)])
     if frame is None:
         return entry
-    if batch.kind == "sessions":
-        read = {f.file for f in frame.attrs["parse_report"].files}
-        frame = with_failure_times(frame, [f for f in batch.files if str(f) in read])
     frame = with_case_names(frame.reset_index(drop=True), lambda file: named.get(file, file))
     entry.dtypes = dtypes_of(frame)
     entry.reports = [report_to_json(f) for f in frame.attrs["parse_report"].files]
