@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exlab.cli import main
+from exlab.report.model import VERDICT_WORDS
 from tests.fleet.stores import LITWARE, ROOTS
 
 
@@ -42,5 +43,5 @@ def test_report_on_a_store_gives_every_server_its_verdict(tmp_path):
     main(["fleet", "ingest", str(LITWARE), "-o", str(store)])
     assert main(["report", str(store), "-o", str(tmp_path / "report.html"), "--roots", str(ROOTS)]) == 0
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "KB 2888788: confirmed" in html
+    assert VERDICT_WORDS["confirmed"] in html
     assert all(f"lwex0{n}.litwareinc.com" in html for n in (1, 2, 3))
