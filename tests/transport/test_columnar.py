@@ -4,12 +4,15 @@ of the format, values past their columns, and sessions with their failure times 
 from __future__ import annotations
 
 import io
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import exlab
 from exlab.errors import DataLossWarning
 from exlab.evidence import open_evidence
 from exlab.lab.transport_logs import (
@@ -216,3 +219,22 @@ def test_a_big_file_is_read_in_blocks(monkeypatch):
 
 def test_protocol_fields_are_the_kinds():
     assert SEND_PROTOCOL_LOG.fields == PROTOCOL_FIELDS
+
+
+FIXTURES_LOG = Path(__file__).parent / "fixtures" / "ProtocolLog" / "SmtpSend" / "SEND20250321-1.LOG"
+
+
+def test_a_refused_row_that_is_not_utf8_goes_to_the_line_reader_without_noise(tmp_path, monkeypatch):
+    """pyarrow cannot hand such a row to the handler: it says so on stderr and refuses the block."""
+    good = FIXTURES_LOG.read_bytes()
+    lines = good.split(b"\r\n")
+    body = next(i for i, line in enumerate(lines) if line and not line.startswith(b"#"))
+    lines.insert(body + 1, b"2025-03-21T10:00:00.000Z,Outbound,\xe1\xe1,too,few")
+    path = tmp_path / "SEND20250321-1.LOG"
+    path.write_bytes(b"\r\n".join(lines))
+    before = exlab.read_protocol_log(FIXTURES_LOG)
+    reported = []      # what would reach the terminal as "Exception ignored in ..."
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    frame = exlab.read_protocol_log(path)
+    assert frame.attrs["parse_report"].files[0].records_skipped == before.attrs["parse_report"].files[0].records_skipped + 1
+    assert reported == []
