@@ -371,7 +371,23 @@ def read_progress(size: int) -> None:
 def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterator[Evidence]:
     """Yield each evidence file open and hashed; files exlab opened are closed afterwards.
     Each zip ``sources`` name (or hold in a folder) is added to ``report``, if given, with
-    its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads."""
+    its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads.
+
+    When the reader is done with a file on disk (it asks for the next one, or the loop ends),
+    the file is checked against the stamp it was hashed with: one that changed meanwhile (a
+    live log that grew) raises EvidenceChanged naming it (:func:`check_unchanged`), since the
+    rows read from it would not match its SHA-256. A reader that leaves the loop early (an
+    error, a ``break``) vouches for no rows of the file: it is closed unchecked.
+
+    >>> import tempfile
+    >>> log = Path(tempfile.mkdtemp()) / "SEND20250320-1.LOG"
+    >>> _ = log.write_bytes(b"#Fields: date-time\\r\\n")
+    >>> for evidence in iter_evidence(log):  # doctest: +ELLIPSIS
+    ...     with open(log, "ab") as live:
+    ...         _ = live.write(b"2025-03-20T00:00:04.412Z\\r\\n")
+    Traceback (most recent call last):
+    exlab.errors.EvidenceChanged: .../SEND20250320-1.LOG, once it was read: expected the file as it was hashed (it changed while it was read: copy or export the log, then read the copy)
+    """
     for source in expand(sources, report=report):
         evidence = open_evidence(source)
         reads = _READ.get()
@@ -379,6 +395,7 @@ def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterat
             reads.told = 0
         try:
             yield evidence
+            check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
         finally:
             evidence.close()
         if reads is not None:
