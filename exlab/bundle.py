@@ -65,11 +65,13 @@ class UnsafeBundle(ExlabError):
 @dataclass(frozen=True)
 class Member:
     """One file inside a zip on disk: ``names`` are the member names as stored, from the
-    outermost zip in; ``size`` is the declared size once decompressed."""
+    outermost zip in; ``size`` is the declared size once decompressed; ``within`` the zips
+    inside the zip on disk that hold it, outermost first (each a member itself)."""
 
     archive: Path
     names: tuple[str, ...]
     size: int
+    within: tuple[Member, ...] = ()
 
     @property
     def shown(self) -> str:
@@ -106,7 +108,7 @@ def bundle_members(archive: str | Path) -> list[Member]:
     budget = _Budget(archive)
     try:
         with zipfile.ZipFile(archive) as outer:
-            _collect(outer, archive, (), found, budget)
+            _collect(outer, archive, (), (), found, budget)
     except ExlabError:
         raise
     except ZIP_ERRORS as err:
@@ -177,9 +179,9 @@ class _Budget:
             raise UnsafeBundle(str(self.archive), shown, f"at most {MAX_BUNDLE_SIZE} bytes in all once unpacked")
 
 
-def _collect(archive: zipfile.ZipFile, path: Path, outer: tuple[str, ...], found: list[Member],
-             budget: _Budget) -> None:
-    """Add the files of ``archive`` (reached through the members ``outer``) to ``found``."""
+def _collect(archive: zipfile.ZipFile, path: Path, outer: tuple[str, ...], within: tuple[Member, ...],
+             found: list[Member], budget: _Budget) -> None:
+    """Add the files of ``archive`` (reached through the members ``outer``, the zips ``within``) to ``found``."""
     seen: set[str] = set()
     for info in sorted(archive.infolist(), key=lambda info: PurePosixPath(_clean(info.filename)).parts):
         names = (*outer, info.filename)
@@ -197,14 +199,14 @@ def _collect(archive: zipfile.ZipFile, path: Path, outer: tuple[str, ...], found
         except ZIP_ERRORS as err:
             raise CorruptInput(str(path), shown, "a member the zip can decompress", str(err)) from None
         if not nested:
-            found.append(Member(path, names, info.file_size))
+            found.append(Member(path, names, info.file_size, within))
             continue
         if len(names) >= MAX_DEPTH:
             raise UnsafeBundle(str(path), shown, f"zips at most {MAX_DEPTH} deep")
         with archive.open(info) as stream:
             inner_stream = io.BytesIO(stream.read()) if info.file_size <= MEMORY_COPY_LIMIT else stream
             with zipfile.ZipFile(inner_stream) as inner:
-                _collect(inner, path, names, found, budget)
+                _collect(inner, path, names, (*within, Member(path, names, info.file_size, within)), found, budget)
 
 
 def _clean(name: str) -> str:

@@ -40,7 +40,7 @@ from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, ev
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.evidence import Evidence, add_bundle, open_evidence, progress_over, walk
+from exlab.evidence import Evidence, add_bundles, open_evidence, progress_over, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.transport.protocol_log import send_sessions
@@ -402,8 +402,7 @@ def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str
     []
     """
     report = ParseReport()
-    for archive in dict.fromkeys(file.archive for file in files if isinstance(file, Member)):
-        add_bundle(report, archive, name_in_case(str(archive)))
+    add_bundles(report, files, name_in_case)
     return report
 
 

@@ -152,9 +152,11 @@ def expand(sources: Sources, *, follow_links: bool = False, report: ParseReport 
         if not is_bundle(file):
             out.append(file)
             return
-        out.extend(bundle_members(file))
+        members = bundle_members(file)
+        out.extend(members)
         if report is not None:
             add_bundle(report, file)
+            add_bundles(report, members)
 
     for item in items:
         if hasattr(item, "read") or isinstance(item, Member):
@@ -172,15 +174,16 @@ def expand(sources: Sources, *, follow_links: bool = False, report: ParseReport 
         elif (member := member_of(str(item))) is not None:
             out.append(member)
             if report is not None:
-                add_bundle(report, member.archive)
+                add_bundles(report, [member])
         else:
             raise EvidenceNotFound(str(path), expected="an existing file or folder")
     return out
 
 
-def add_bundle(report: ParseReport, archive: Path, name: str | None = None) -> None:
-    """Add a zip of evidence to ``report``: its own SHA-256 and size, format ``zip``, under
-    ``name`` (default: its path). Its members get reports of their own from the readers.
+def add_bundle(report: ParseReport, archive: Path | Member, name: str | None = None) -> None:
+    """Add a zip of evidence (on disk, or a zip inside one) to ``report``: its own SHA-256 and
+    size, format ``zip``, under ``name`` (default: its path, ``outer.zip!inner.zip`` for a zip
+    inside a zip). Its members get reports of their own from the readers.
 
     >>> import tempfile, zipfile
     >>> archive = Path(tempfile.mkdtemp()) / "bundle.zip"
@@ -193,9 +196,42 @@ def add_bundle(report: ParseReport, archive: Path, name: str | None = None) -> N
     >>> report.files[0].sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
     True
     """
-    with open(archive, "rb") as stream:
+    with ExitStack() as closing:
+        if isinstance(archive, Member):
+            stream, opened = open_member(archive)
+            closing.enter_context(opened)
+        else:
+            stream = closing.enter_context(open(archive, "rb"))
         digest, size = sha256_of(stream)
     report.add_file(str(archive) if name is None else name, sha256=digest, format="zip", size=size)
+
+
+def add_bundles(report: ParseReport, files: list[Source], name: Callable[[str], str] = str) -> None:
+    """Add to ``report`` each zip the zip members among ``files`` come from (:func:`add_bundle`):
+    the zip on disk, then each zip inside it that holds one, each once (a zip ``report``
+    already lists is left as it is), under ``name(path)``.
+
+    >>> import tempfile, zipfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> inner = io.BytesIO()
+    >>> with zipfile.ZipFile(inner, "w") as bundle:
+    ...     bundle.writestr("SEND20250320-1.LOG", "#Fields: date-time")
+    >>> with zipfile.ZipFile(folder / "case.zip", "w") as bundle:
+    ...     bundle.writestr("EX01.zip", inner.getvalue())
+    >>> report = ParseReport()
+    >>> add_bundles(report, bundle_members(folder / "case.zip"), lambda path: Path(path).name)
+    >>> [(f.file, f.format) for f in report.files]
+    [('case.zip', 'zip'), ('case.zip!EX01.zip', 'zip')]
+    >>> report.files[1].sha256 == hashlib.sha256(inner.getvalue()).hexdigest(), report.files[1].size == len(inner.getvalue())
+    (True, True)
+    """
+    listed = {file.file for file in report.files}
+    for bundle in dict.fromkeys(found for file in files if isinstance(file, Member)
+                                for found in (file.archive, *file.within)):
+        shown = name(str(bundle))
+        if shown not in listed:
+            add_bundle(report, bundle, shown)
+            listed.add(shown)
 
 
 def split_folders(paths: list[str], belongs: Callable[[Path], bool], *,
@@ -371,7 +407,23 @@ def read_progress(size: int) -> None:
 def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterator[Evidence]:
     """Yield each evidence file open and hashed; files exlab opened are closed afterwards.
     Each zip ``sources`` name (or hold in a folder) is added to ``report``, if given, with
-    its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads."""
+    its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads.
+
+    When the reader is done with a file on disk (it asks for the next one, or the loop ends),
+    the file is checked against the stamp it was hashed with: one that changed meanwhile (a
+    live log that grew) raises EvidenceChanged naming it (:func:`check_unchanged`), since the
+    rows read from it would not match its SHA-256. A reader that leaves the loop early (an
+    error, a ``break``) vouches for no rows of the file: it is closed unchecked.
+
+    >>> import tempfile
+    >>> log = Path(tempfile.mkdtemp()) / "SEND20250320-1.LOG"
+    >>> _ = log.write_bytes(b"#Fields: date-time\\r\\n")
+    >>> for evidence in iter_evidence(log):  # doctest: +ELLIPSIS
+    ...     with open(log, "ab") as live:
+    ...         _ = live.write(b"2025-03-20T00:00:04.412Z\\r\\n")
+    Traceback (most recent call last):
+    exlab.errors.EvidenceChanged: .../SEND20250320-1.LOG, once it was read: expected the file as it was hashed (it changed while it was read: copy or export the log, then read the copy)
+    """
     for source in expand(sources, report=report):
         evidence = open_evidence(source)
         reads = _READ.get()
@@ -379,6 +431,7 @@ def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterat
             reads.told = 0
         try:
             yield evidence
+            check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
         finally:
             evidence.close()
         if reads is not None:

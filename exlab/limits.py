@@ -19,6 +19,7 @@ a bigger cell is a ``csv.Error``, which the CSV readers count as a skipped recor
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import AnyStr, BinaryIO, TextIO
 
@@ -60,7 +61,8 @@ def size_text(size: int) -> str:
 
 def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int | None = None) -> AnyStr:
     """All of an export that must be read whole (bytes, or text from a text stream), refused past
-    ``cap`` (default :data:`MAX_WHOLE_FILE`).
+    ``cap`` (default :data:`MAX_WHOLE_FILE`): before a byte is read when the stream tells its
+    size (a file, a zip member, bytes in memory), else once ``cap`` is read.
 
     >>> import io
     >>> read_whole(io.BytesIO(b"Thumbprint : AB"), "fl.txt", "a certificate export")
@@ -70,11 +72,30 @@ def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int | None 
     exlab.limits.OverLimit: fl.txt, character 16: expected a certificate export of at most 16 bytes (the file is longer)
     """
     cap = MAX_WHOLE_FILE if cap is None else cap
+    left = _bytes_left(stream)
+    if left is not None and left > cap:
+        raise OverLimit(name, f"byte {cap}", what, cap, "the file is longer")
     data = stream.read(cap + 1)
     if len(data) > cap:
         raise OverLimit(name, f"{'byte' if isinstance(data, bytes) else 'character'} {cap}", what, cap,
                         "the file is longer")
     return data
+
+
+def _bytes_left(stream: BinaryIO | TextIO) -> int | None:
+    """The bytes of a seekable binary stream past its position (None for text or a pipe: unknown).
+
+    >>> import io
+    >>> stream = io.BytesIO(b"abcdef"); _ = stream.read(2)
+    >>> _bytes_left(stream), stream.tell(), _bytes_left(io.StringIO("abc"))
+    (4, 2, None)
+    """
+    if isinstance(stream, io.TextIOBase) or not (hasattr(stream, "seekable") and stream.seekable()):
+        return None
+    at = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(at)
+    return end - at
 
 
 def skip_long_line(report: FileReport, number: int) -> None:

@@ -21,6 +21,8 @@ from tests.samples import sample_cases
 
 CONTOSO = next(case for case in sample_cases() if case.name == "contoso-kb2888788")
 FL_CERTS = "certs/Get-ExchangeCertificate-fl.txt"
+SEND_LOG = "logs/ProtocolLog/SmtpSend/SEND20250320-1.LOG"
+TRACKING_LOG = "logs/MessageTracking/MSGTRK20250320-1.LOG"
 
 
 def zip_folder(folder: Path, target: Path, *, root: str = "", backslashes: bool = False) -> Path:
@@ -109,10 +111,13 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize(("read", "folder"), [(exlab.read_certs, "certs"), (exlab.read_events, "events"),
-                                              (exlab.read_connectors, "config")])
+READERS = [(exlab.read_certs, "certs"), (exlab.read_events, "events"), (exlab.read_connectors, "config"),
+           (exlab.read_protocol_log, "logs/ProtocolLog"), (exlab.read_tracking_log, "logs/MessageTracking")]
+
+
+@pytest.mark.parametrize(("read", "folder"), READERS)
 def test_a_reader_given_a_zip_records_the_zips_own_sha256_before_its_members(tmp_path, read, folder):
-    zipped = zip_folder(CONTOSO.folder / folder, tmp_path / f"{folder}.zip", root=f"{folder}/")
+    zipped = zip_folder(CONTOSO.folder / folder, tmp_path / f"{Path(folder).name}.zip", root=f"{folder}/")
     case = tmp_path / "case"
     case.mkdir()
     (case / "inner.zip").write_bytes(zipped.read_bytes())
@@ -122,6 +127,39 @@ def test_a_reader_given_a_zip_records_the_zips_own_sha256_before_its_members(tmp
         assert files[0].sha256 == sha256(archive) and files[0].records_read == 0
         members = {f.file.split("!", 1)[1]: f.sha256 for f in files[1:]}
         assert members and all(digest == sha256(CONTOSO.folder / name) for name, digest in members.items())
+
+
+@pytest.mark.parametrize(("read", "log"), [(exlab.read_protocol_log, SEND_LOG), (exlab.read_tracking_log, TRACKING_LOG)])
+def test_a_log_reader_given_one_member_of_a_zip_lists_the_zip_first(tmp_path, read, log):
+    case_zip = zip_folder(CONTOSO.folder, tmp_path / "contoso.zip")
+    files = read(f"{case_zip}!{log}").attrs["parse_report"].files
+    assert [(f.file, f.format, f.size, f.sha256) for f in files[:1]] == [
+        (str(case_zip), "zip", case_zip.stat().st_size, sha256(case_zip))]
+    assert [(f.file, f.sha256) for f in files[1:]] == [(f"{case_zip}!{log}", sha256(CONTOSO.folder / log))]
+
+
+@pytest.mark.parametrize(("read", "folder"), READERS)
+def test_a_zip_inside_a_zip_is_listed_with_the_sha256_of_its_own_bytes(tmp_path, read, folder):
+    inner = zip_folder(CONTOSO.folder / folder, tmp_path / "EX01.zip", root=f"{folder}/", backslashes=True)
+    outer = zip_of(tmp_path / "case.zip", {"servers/EX01.zip": inner.read_bytes()})
+    files = read(outer).attrs["parse_report"].files
+    zips = [(f.file, f.format, f.size, f.sha256) for f in files[:2]]
+    assert zips == [(str(outer), "zip", outer.stat().st_size, sha256(outer)),
+                    (f"{outer}!servers/EX01.zip", "zip", inner.stat().st_size, sha256(inner))]
+    members = {f.file.split("!", 2)[2]: f.sha256 for f in files[2:]}
+    assert members and all(digest == sha256(CONTOSO.folder / name) for name, digest in members.items())
+
+
+def test_a_case_lists_each_zip_inside_a_zip_once_with_its_sha256(tmp_path):
+    first = zip_folder(CONTOSO.folder / "certs", tmp_path / "EX01.zip", root="certs/")
+    second = zip_folder(CONTOSO.folder / "logs", tmp_path / "EX02.zip", root="logs/")
+    outer = zip_of(tmp_path / "case.zip", {"servers/EX01.zip": first.read_bytes(),
+                                            "servers/EX02.zip": second.read_bytes()})
+    case = open_case(outer, roots=CONTOSO.roots, tz=CONTOSO.truth["tz"], culture=CONTOSO.truth["culture"])
+    zips = [(f.file, f.size, f.sha256) for f in case.reports.files if f.format == "zip"]
+    assert zips == [("case.zip", outer.stat().st_size, sha256(outer)),
+                    ("case.zip!servers/EX01.zip", first.stat().st_size, sha256(first)),
+                    ("case.zip!servers/EX02.zip", second.stat().st_size, sha256(second))]
 
 
 def test_a_zipped_case_lists_its_zip_once(tmp_path):

@@ -68,3 +68,26 @@ def test_a_file_read_whole_is_refused_past_its_cap():
 
 def test_the_field_cap_is_generous_for_real_evidence():
     assert MAX_FIELD == 16 << 20
+
+
+WHOLE_FILE_EXPORTS = [("certs", "certs/Get-ExchangeCertificate-fl.txt", "a certificate text export"),
+                      ("certs", "certs/mail.contoso.com-2024.cer", "a certificate file"),
+                      ("connectors", "config/Get-SendConnector.txt", "a settings export")]
+
+
+@pytest.mark.parametrize(("kind", "name", "what"), WHOLE_FILE_EXPORTS)
+def test_an_export_past_the_whole_file_cap_is_refused_before_it_is_read(tmp_path, monkeypatch, kind, name, what):
+    import exlab
+    from tests.samples import sample_cases
+
+    case = next(case for case in sample_cases() if case.name == "contoso-kb2888788")
+    huge = tmp_path / name.rsplit("/", 1)[1]
+    huge.write_bytes((case.folder / name).read_bytes() + bytes(16 << 20))     # 16 MiB past a real export
+    monkeypatch.setattr("exlab.limits.MAX_WHOLE_FILE", 4 << 20)
+    read = {"certs": exlab.read_certs, "connectors": exlab.read_connectors}[kind]
+    tracemalloc.start()
+    with pytest.raises(OverLimit, match=f"{huge.name}, byte 4194304: expected {what} of at most 4 MiB"):
+        read(huge)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 << 20          # the hash's blocks, never the 4 MiB the cap allows

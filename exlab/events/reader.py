@@ -19,7 +19,7 @@ from exlab.errors import UnsupportedFormat
 from exlab.events import clixml, evtx_format, viewer_text, winevent_clixml, winevent_csv, winevent_json, xml_export
 from exlab.events.query import EventQuery
 from exlab.events.schema import COLUMNS, events_frame
-from exlab.evidence import Evidence, Sources, check_unchanged, iter_evidence
+from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import FileReport, ParseReport
 from exlab.text_encoding import refuse_foreign_bom
 
@@ -76,7 +76,6 @@ def read_events(source: Sources, *, event_ids: Iterable[int] | int | None = None
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=module.FORMAT,
                                       size=evidence.size)
         _extend(columns, _read_columns(module, evidence, query, file_report))
-        check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
         file_report.warn_losses()
     return events_frame(columns, report)
 

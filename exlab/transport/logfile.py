@@ -144,14 +144,15 @@ def rotation_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in _NATURAL.split(name)]
 
 
-def ordered_sources(source: Sources) -> list:
+def ordered_sources(source: Sources, report: ParseReport | None = None) -> list:
     """Paths and streams to read; when all are paths, in rotation order (see :func:`rotation_key`).
+    Each zip they come from is added to ``report``, if given, with its own SHA-256 (:func:`expand`).
 
     >>> import io
     >>> len(ordered_sources([io.BytesIO(b"a"), io.BytesIO(b"b")]))
     2
     """
-    items = expand(source)
+    items = expand(source, report=report)
     if all(not hasattr(item, "read") for item in items):
         items.sort(key=lambda item: rotation_key(str(item)))
     return items
@@ -277,7 +278,7 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     (['x, y'], [1742428800000000000], [3], 1)
     """
     kinds = _kinds(kind)
-    for evidence in iter_evidence(ordered_sources(source)):
+    for evidence in iter_evidence(ordered_sources(source, report)):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
                                       size=evidence.size)
         header = LogHeader()
