@@ -155,9 +155,9 @@ def log_columns(tables: Sequence[LogTable], names: Mapping[str, str],
         columns[name] = pa.chunked_array([chunk for table in tables for chunk in table.values[field].chunks],
                                          pa.string())
     every = {"source": [table.source for table in tables], **(constants or {})}
-    for name, values in every.items():
-        columns[name] = pa.chunked_array([pa.repeat(pa.scalar(value, pa.string()), len(table.line))
-                                          for value, table in zip(values, tables)], pa.string())
+    for name, values in every.items():     # one value per file: dictionary-encoded, not one text per row
+        columns[name] = pa.chunked_array([_repeated(value, len(table.line)) for value, table in zip(values, tables)],
+                                         pa.dictionary(pa.int32(), pa.string()))
     columns["time"] = np.concatenate([table.time for table in tables]) if tables else np.zeros(0, np.int64)
     columns["line"] = np.concatenate([table.line for table in tables]) if tables else np.zeros(0, np.int64)
     texts: dict[int, str] = {}
@@ -167,6 +167,11 @@ def log_columns(tables: Sequence[LogTable], names: Mapping[str, str],
         texts.update((offset + int(row), first[int(row)].as_py()) for row in table.too_far)
         offset += len(table.line)
     return columns, ({"time": (texts, list(texts))} if texts else {})
+
+
+def _repeated(value: str, rows: int) -> pa.DictionaryArray:
+    """``value`` on ``rows`` rows, as a dictionary array (4 bytes a row, whatever the text's length)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)), pa.array([value], pa.string()))
 
 
 def text_integers(column: pa.ChunkedArray, dtype: str) -> tuple[pa.Array, dict[int, str], list[int]]:

@@ -248,30 +248,40 @@ class _Lines:
         block, _ = self._carried(setting)
         self.in_block = attribute & (block != 0)
         self.plain = self.starred & ~one_line & ~heading_local & ~heading_remote & ~self.in_block
-        found: list[tuple[int, int, int, str, str]] = []     # line, session, side, attribute, value
+        names = list(_NO_CERT)
         rows = np.flatnonzero(self.in_block)
-        for row, side, name, value in zip(rows.tolist(), block[rows].astype(int).tolist(),
-                                          label.take(pa.array(rows)).to_pylist(),
-                                          self.data.take(pa.array(rows)).to_pylist()):
-            found.append((row, int(self.session[row]), side, _CERT_ATTRIBUTES[name], value))
+        named = pc.index_in(label.take(pa.array(rows)), pa.array(list(_CERT_ATTRIBUTES))).to_numpy(zero_copy_only=False)
+        at, sides = [rows], [block[rows].astype(np.int64)]
+        kinds = [np.array([names.index(name) for name in _CERT_ATTRIBUTES.values()], np.int64)[named]]
+        values = self.data.take(pa.array(rows)).to_pylist()
         rows = np.flatnonzero(one_line)
         parts = pc.extract_regex(self.data.take(pa.array(rows)), _ONE_LINE_CERT).to_pylist() if len(rows) else []
-        for row, name, part in zip(rows.tolist(), label.take(pa.array(rows)).to_pylist(), parts):
-            side = _LOCAL if name.startswith(_LOCAL_CERT) else _REMOTE
-            names = _DN_BREAK.split(part["dns"].strip(), maxsplit=1)
-            for key, value in (("subject", names[0]), ("issuer", names[1] if len(names) > 1 else ""),
-                               ("serial", part["serial"]), ("thumbprint", part["thumbprint"]),
-                               ("names", part["names"] or "")):
-                found.append((row, int(self.session[row]), side, key, value))
-        certs = {side: {name: [None] * self.sessions for name in _NO_CERT} for side in (_LOCAL, _REMOTE)}
-        for _row, session, side, name, value in sorted(found):
-            certs[side][name][session] = value
-        for side in certs.values():
-            side["thumbprint"] = [_hex(value) for value in side["thumbprint"]]
-            side["serial"] = [_hex(value) for value in side["serial"]]
-            side["subject"] = [value or None for value in side["subject"]]
-            side["issuer"] = [value or None for value in side["issuer"]]
-            side["names"] = [_names(value) for value in side["names"]]
+        for name, part in zip(label.take(pa.array(rows)).to_pylist(), parts):
+            dn = _DN_BREAK.split(part["dns"].strip(), maxsplit=1)
+            values += [dn[0], dn[1] if len(dn) > 1 else "", part["serial"], part["thumbprint"], part["names"] or ""]
+            sides.append(np.full(len(names), _LOCAL if name.startswith(_LOCAL_CERT) else _REMOTE))
+        at += [np.repeat(rows, len(names))]
+        kinds += [np.tile(np.arange(len(names)), len(rows))]
+        return self._last_logged(np.concatenate(at), np.concatenate(sides), np.concatenate(kinds), values)
+
+    def _last_logged(self, rows: np.ndarray, sides: np.ndarray, kinds: np.ndarray,
+                     values: list[str]) -> dict[int, dict[str, list]]:
+        """Per side and attribute, each session's value of the last line (``rows``) that logged it."""
+        names = list(_NO_CERT)
+        key = ((sides - 1) * len(names) + kinds) * self.sessions + self.session[rows]
+        order = np.lexsort((rows, key))
+        last = order[np.append(key[order][1:] != key[order][:-1], True)] if len(order) else order
+        cells = np.empty(len(values), dtype=object)
+        cells[:] = values
+        tidy = {"thumbprint": _hex, "serial": _hex, "subject": _or_none, "issuer": _or_none, "names": _names}
+        certs: dict[int, dict[str, list]] = {}
+        for side in (_LOCAL, _REMOTE):
+            certs[side] = {}
+            for kind, name in enumerate(names):
+                chosen = last[(sides[last] == side) & (kinds[last] == kind)]
+                column = np.full(self.sessions, None, dtype=object)
+                column[self.session[rows[chosen]]] = cells[chosen]
+                certs[side][name] = _per_distinct(tidy[name], column.tolist())
         return certs
 
     def information(self) -> dict[str, list]:
@@ -329,6 +339,16 @@ class _Lines:
         keys = pd.DataFrame({"start": start, "receive": [d != "send" for d in direction], "id": session_id,
                              "emitted": emitted})
         return keys.sort_values(["start", "receive", "id", "emitted"], kind="stable").index.to_numpy()
+
+
+def _per_distinct(function: Any, values: list) -> list:
+    """``function`` of each value, worked out once per distinct value (certificates repeat)."""
+    done = {value: function(value) for value in set(values)}
+    return [done[value] for value in values]
+
+
+def _or_none(value: str | None) -> str | None:
+    return value or None
 
 
 def _hex(value: str | None) -> str | None:
