@@ -3,20 +3,13 @@ here; on a Dask cluster in test_distributed.py): the store holds what ``read_eve
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
 from exlab.events import evtx_format
-from exlab.fleet import IngestIncomplete, ingest, ingestion
+from exlab.fleet import IngestIncomplete, ingestion
 from exlab.fleet.ingestion import plan, span_jobs
 from tests.fleet.spans import SPAN_CHUNKS, assert_store_is_the_direct_read, damage, direct_read, write_server_log
-
-
-def quiet_ingest(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ingest(*args, progress=False, **kwargs)
+from tests.fleet.test_store import quiet_ingest
 
 
 @pytest.fixture(scope="module")
