@@ -472,9 +472,14 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
     from distributed import as_completed
     futures: dict[Any, tuple[Batch, list]] = {}
     for batch in batches:
+        try:
+            jobs = spans(batch)
+        except OSError as err:      # the file is gone or unreadable since it was hashed
+            yield batch, err
+            continue
         tag = f"{batch.id[:16]}-{uuid.uuid4().hex[:8]}"
         read = [client.submit(evtx_format.read_batch, *job, key=f"exlab-span-{tag}-{n}")
-                for n, job in enumerate(spans(batch))]
+                for n, job in enumerate(jobs)]
         futures[client.submit(read_batch, batch, root, servers, tz, culture, read,
                               key=f"exlab-{batch.kind}-{tag}")] = (batch, read)
     for future in as_completed(futures):
