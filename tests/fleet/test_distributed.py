@@ -112,6 +112,37 @@ def test_a_big_evtx_is_a_task_per_span_on_the_cluster(client, tmp_path):
     assert_store_is_the_direct_read(tmp_path / "store", server)
 
 
+def test_a_worker_killed_mid_span_loses_nothing(client, tmp_path):
+    server = write_server_log(tmp_path / "case")
+    store, outcome = tmp_path / "store", {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = quiet_ingest([server], store, client=client, span_size=0, span_chunks=1)
+        except IngestIncomplete as err:
+            outcome["failed"] = err.result.failed
+
+    pids = client.run(os.getpid)
+    thread = threading.Thread(target=run)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 30
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        spanning = [worker for worker, keys in client.processing().items()
+                    if any(str(key).startswith("exlab-span-") for key in keys)]
+        if spanning:
+            killed = spanning[0]
+            os.kill(pids[killed], signal.SIGKILL)
+        time.sleep(0.002)
+    thread.join(60)
+    assert killed is not None, "no span was being read to kill its worker"
+    if "failed" in outcome:
+        assert outcome["failed"][0][0] == ["EX01/Application.evtx"]
+        quiet_ingest([server], store, client=client, span_size=0, span_chunks=1)     # a re-run completes it
+    client.wait_for_workers(2, timeout=30)
+    assert_store_is_the_direct_read(store, server)
+
+
 def test_the_command_line_ingests_on_an_existing_scheduler(client, tmp_path, capsys):
     from exlab.cli import main
 
