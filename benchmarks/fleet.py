@@ -6,6 +6,9 @@ records per server's Application log, then:
 * ingests it into a fresh store with a local Dask cluster of 1 worker, then of 2 workers
   (the ratio of the two wall times; on a machine of 2 cores shared with other work it stays
   well under 2);
+* one big .evtx file (the contoso server's Application log of ``--big-events`` records) ingested
+  as a task per span of chunks (``span_size=0``), with 1 then 2 workers, and as one task with
+  2 workers (its helper processes reading beside it) for comparison;
 * the throughput of the ingest (MB/s of input, from the tasks' own times) for the .evtx files
   against a bare pyevtx-rs ``records_json()`` loop over the same files, and for the text logs
   against ``pyarrow.csv`` reading the same files;
@@ -18,7 +21,7 @@ records per server's Application log, then:
 Everything is written under a temporary folder, never in the repository.
 
     .venv/bin/python benchmarks/fleet.py                  # 20,000 records per server (a few minutes on 2 cores)
-    .venv/bin/python benchmarks/fleet.py --events 200     # a quick look
+    .venv/bin/python benchmarks/fleet.py --events 200 --big-events 5000    # a quick look
     .venv/bin/python benchmarks/fleet.py --json out.json  # the numbers as JSON too
 """
 
@@ -70,11 +73,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
 
 
-def ingest_with(workers: int, case: Path, store: Path) -> tuple[float, list[float]]:
-    """Wall time of an ingest on a new local cluster of ``workers`` processes, and each worker's peak memory."""
+def ingest_with(workers: int, case: Path, store: Path, **options) -> tuple[float, list[float]]:
+    """Wall time of an ingest (``options``: ``ingest``'s) on a new local cluster of ``workers`` processes,
+    and each worker's peak memory."""
     client = local_client(workers)
     try:
-        seconds, _ = timed(ingest, [case], store, client=client, progress=False)
+        seconds, _ = timed(ingest, [case], store, client=client, progress=False, **options)
         memory = sorted(client.run(peak_rss_mb).values())
     finally:
         cluster = client.cluster
@@ -107,7 +111,19 @@ def rate(size: int, seconds: float) -> float:
     return size / MB / seconds if seconds else float("inf")
 
 
-def run(events: int) -> dict:
+def big_evtx(work: Path, records: int) -> dict:
+    """One big .evtx ingested as span tasks with 1 and 2 workers, and as one task with 2 workers."""
+    folder = generate_case("contoso-kb2888788", work / "big", events=records, only=("evtx",)).folder
+    size = size_of(folder)
+    spans_one, _ = ingest_with(1, folder, work / "big-1", span_size=0)
+    spans_two, memory = ingest_with(2, folder, work / "big-2", span_size=0)
+    whole, _ = ingest_with(2, folder, work / "big-whole", span_size=size + 1)
+    return {"big_evtx_mb": size / MB, "big_spans_1_worker_s": spans_one, "big_spans_2_workers_s": spans_two,
+            "big_spans_speedup": spans_one / spans_two, "big_one_task_2_workers_s": whole,
+            "big_spans_peak_rss_mb_per_worker_2": memory}
+
+
+def run(events: int, big_events: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="exlab-bench-fleet-"))
     case = generate_case("litware-servers", work / "evidence", events=events).folder
     evtx_files = sorted(case.rglob("*.evtx"))
@@ -127,6 +143,7 @@ def run(events: int) -> dict:
                 "logs_pyarrow_csv_mb_s": rate(log_size, raw_csv(log_files)),
                 "store_mb": size_of(work / "store-1") / MB}
     numbers["store_to_input"] = numbers["store_mb"] / numbers["input_mb"]
+    numbers |= big_evtx(work, big_events)
     read_seconds, folder = timed(exlab.open_case, case)
     numbers["pandas_read_folder_s"] = read_seconds
     numbers["queries"] = {}
@@ -150,6 +167,9 @@ def show(numbers: dict) -> str:
         (f"text logs ({numbers['logs_mb']:.1f} MB): ingest {numbers['logs_ingest_mb_s']:.1f} MB/s, "
          f"pyarrow.csv {numbers['logs_pyarrow_csv_mb_s']:.1f} MB/s"),
         f"store: {numbers['store_mb']:.1f} MB ({numbers['store_to_input']:.2f} of the input)",
+        (f"one .evtx of {numbers['big_evtx_mb']:.1f} MB as span tasks: 1 worker {numbers['big_spans_1_worker_s']:.2f} s, "
+         f"2 workers {numbers['big_spans_2_workers_s']:.2f} s (x{numbers['big_spans_speedup']:.2f}); "
+         f"as one task, 2 workers {numbers['big_one_task_2_workers_s']:.2f} s"),
         f"pandas: folder read in {numbers['pandas_read_folder_s']:.2f} s, then per question:",
         f"  {'question':<24} {'DuckDB s':>9} {'pandas s':>9} {'rows':>6}",
     ]
@@ -161,11 +181,13 @@ def show(numbers: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="background records per server's Application log")
+    parser.add_argument("--big-events", type=int, default=100_000,
+                        help="records of the one big .evtx ingested as span tasks (100,000: about 37 MB)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", exlab.ExlabWarning)
-        numbers = run(args.events)
+        numbers = run(args.events, args.big_events)
     print(show(numbers))
     if args.json:
         Path(args.json).write_text(json.dumps(numbers, indent=1), encoding="utf-8")

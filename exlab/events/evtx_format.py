@@ -22,7 +22,10 @@ record's own FILETIME (100-ns), which both engines render to the microsecond onl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import BinaryIO, NamedTuple
@@ -171,33 +174,37 @@ def keep(query: EventQuery, fields: tuple) -> bool:
 def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> dict[str, list]:
     """The events-frame columns of one .evtx file; losses are counted in ``report``.
 
-    The file is read in batches of :data:`BATCH_CHUNKS` chunks. A big file on disk is
+    The file is read in spans of :data:`BATCH_CHUNKS` chunks. A big file on disk is
     read by helper processes (:func:`exlab.parallel.ordered_map`), each opening it for
     reading; the rows and the parse report are the same as from a read in this process.
+    Within :func:`spans_read_elsewhere`, a file whose spans were read already (by
+    :func:`read_batch`, on other machines perhaps) is assembled from them instead.
     """
+    batches = _READ_ELSEWHERE.get().get(evidence.sha256)
+    if batches is None:
+        helpers = _helpers(query, evidence)
+        spans = plan_spans(evidence.stream if not helpers else evidence.path, evidence.size, evidence.stamp)
+        batches = ordered_map(read_batch, ((span, query, report.file) for span in spans), helpers)
     header = layout.parse_file_header(evidence.head(128), evidence.name)
     report.engine = _engine(query.engine).ENGINE
     if not header.checksum_ok:
         report.note("file header checksum does not match (stale header of a dirty log)")
-    helpers = _helpers(query, evidence)
-    source = str(evidence.path) if helpers else evidence.stream
-    slots = layout.chunk_count(evidence.size)
-    jobs = ((ChunkSpan(source, evidence.size, first, BATCH_CHUNKS, evidence.stamp), query, report.file)
-            for first in range(0, slots, BATCH_CHUNKS))
     columns: dict[str, list] = {name: [] for name in RECORD_COLUMNS}
     chunks = 0
     accounts: list[evtx_account.ChunkAccount] = []
     told = layout.FILE_HEADER_SIZE
     with paused_gc():
-        for first, batch in zip(range(0, slots, BATCH_CHUNKS), ordered_map(read_batch, jobs, helpers)):
+        for batch in batches:
             for values, more in zip(columns.values(), batch.columns):
                 values.extend(more)
             report.absorb(batch.part)
             chunks += batch.chunks
             accounts.extend(batch.accounts)
-            end = min(layout.FILE_HEADER_SIZE + (first + BATCH_CHUNKS) * layout.CHUNK_SIZE, evidence.size)
+            end = batch.accounts[-1].offset + batch.accounts[-1].size if batch.accounts else told
             read_progress(end - told)      # a progress bar (exlab.evidence.reporting_reads) moves batch by batch
             told = end
+    if [chunk.index for chunk in accounts] != list(range(len(accounts))):
+        raise ValueError(f"{evidence.name}: the spans read do not follow its chunk slots from the first, in order")
     if chunks > header.chunk_count:
         report.note(f"the file header counts {header.chunk_count} chunks, the file holds {chunks}; "
                     "all were read")
@@ -212,6 +219,57 @@ def read_columns(evidence: Evidence, query: EventQuery, report: FileReport) -> d
     columns["source"] = [evidence.name] * rows
     columns["message"] = [None] * rows
     return columns
+
+
+def plan_spans(source: str | os.PathLike | BinaryIO, size: int, stamp: tuple | None = None, *,
+               per_span: int | None = None) -> list[ChunkSpan]:
+    """The spans of ``per_span`` chunk slots (:data:`BATCH_CHUNKS` by default) that cover a .evtx file of ``size`` bytes at
+    ``source`` (a path: each span is read by whoever opens it; an open stream: in this
+    process), for :func:`read_batch` here or elsewhere. ``stamp`` (``Evidence.stamp``)
+    makes a reader of a path refuse a file that changed since.
+
+    >>> [(span.first, span.count) for span in plan_spans("Application.evtx", 4096 + 5 * 65536, per_span=2)]
+    [(0, 2), (2, 2), (4, 2)]
+    """
+    per_span = BATCH_CHUNKS if per_span is None else per_span
+    if per_span < 1:
+        raise ValueError(f"per_span={per_span}: expected one chunk or more")
+    path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else source
+    return [ChunkSpan(path, size, first, per_span, stamp) for first in range(0, layout.chunk_count(size), per_span)]
+
+
+#: the batches of .evtx files read elsewhere, by the files' SHA-256 (see :func:`spans_read_elsewhere`)
+_READ_ELSEWHERE: ContextVar[Mapping[str, Sequence[Batch]]] = ContextVar("exlab_evtx_read_elsewhere", default={})
+
+
+@contextmanager
+def spans_read_elsewhere(batches: Mapping[str, Sequence[Batch]]) -> Iterator[None]:
+    """Within the block, a .evtx file whose SHA-256 is a key of ``batches`` is not read again:
+    its frame is assembled from those batches (:func:`read_batch` of every span
+    :func:`plan_spans` gives, in order), with the same rows, dtypes and parse report as a
+    read of the file. A Dask task per span, then one that reads the file this way, is how
+    ``exlab.fleet`` ingests a big .evtx file.
+
+    >>> import io
+    >>> from exlab.events.reader import read_events
+    >>> from exlab.lab import write_evtx
+    >>> stream = io.BytesIO()
+    >>> _ = write_evtx(stream, [{"time_created": 1_742_462_042_000_000_000, "event_id": 12014,
+    ...     "record_id": n, "provider": "MSExchangeTransport", "data": {"%1": "x" * 2000}} for n in range(1, 81)])
+    >>> data = stream.getvalue()
+    >>> spans = plan_spans(io.BytesIO(data), len(data), per_span=1)
+    >>> batches = [read_batch(span, EventQuery.build(), "Application.evtx") for span in spans]
+    >>> import hashlib
+    >>> with spans_read_elsewhere({hashlib.sha256(data).hexdigest(): batches}):
+    ...     frame = read_events(io.BytesIO(data))
+    >>> len(spans), len(frame), frame.equals(read_events(io.BytesIO(data)))
+    (6, 80, True)
+    """
+    token = _READ_ELSEWHERE.set({**_READ_ELSEWHERE.get(), **batches})
+    try:
+        yield
+    finally:
+        _READ_ELSEWHERE.reset(token)
 
 
 class ChunkSpan(NamedTuple):

@@ -4,7 +4,10 @@ Each source (a case folder or a zip of one) is sorted by content as :func:`exlab
 sorts it, then cut into batches (see :mod:`exlab.fleet.store`): one per event log and per
 tracking log, one per protocol log folder, one per kind of settings export. A batch is one
 task, run by :func:`read_batch` wherever it runs: in this process (the default), in a
-``LocalCluster`` of ``workers`` processes, or on the cluster of ``client``. The task reads
+``LocalCluster`` of ``workers`` processes, or on the cluster of ``client``. An .evtx file of
+``span_size`` bytes or more is first read as a task per span of chunks
+(:func:`exlab.events.evtx_format.plan_spans`), wherever each runs; its batch's task then
+assembles the file from them as ``read_events`` would (one frame, one parse report). The task reads
 its files with exlab's readers, attributes the rows to servers, and writes its Parquet files
 into the store (workers must see the store's folder); this process then records the
 batch's entry. A batch already in the store (same content) is not read again; one whose
@@ -35,7 +38,7 @@ import shutil
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -46,7 +49,9 @@ import pandas as pd
 from exlab import errors
 from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
-from exlab.evidence import open_evidence, outside_evidence
+from exlab.events import evtx_format
+from exlab.events.query import EventQuery
+from exlab.evidence import file_stamp, open_evidence, outside_evidence
 from exlab.fleet.store import (
     DAY_COLUMNS,
     NO_VALUE,
@@ -55,11 +60,13 @@ from exlab.fleet.store import (
     partition_value,
     report_to_json,
 )
+from exlab.parallel import cores, ordered_map
 from exlab.parse_report import warn_at
 
 log = logging.getLogger(__name__)
 
 PER_FILE = ("events", "tracking")          # one batch per file
+SPAN_SIZE = 64 << 20                       # an .evtx file this big or bigger: a task per span of chunks
 ROWS_PER_GROUP = 64 * 1024                 # Parquet row groups: memory stays flat when writing
 
 
@@ -163,12 +170,15 @@ def _hash(file: Path | Member) -> tuple[str, int]:
         evidence.close()
 
 
-def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | None, culture: str | None) -> Entry:
+def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
+               spans: Sequence[evtx_format.Batch] = ()) -> Entry:
     """Read one batch and write its Parquet files into the store at ``root`` (a task: runs on a
     worker). ``servers`` (Get-ExchangeServer rows of the store) spells server names; the entry
-    returned is recorded by the caller. A reader's ExlabError lists the file as unread. A big
-    .evtx file (16 MiB or more) is read in chunk ranges by helper processes on the task's
-    machine (``exlab.read_events``' own ``workers``), so one huge log does not hold up the ingest.
+    returned is recorded by the caller. A reader's ExlabError lists the file as unread. An
+    .evtx file's ``spans``, when given (every span of :func:`span_jobs`, read in order), make its
+    rows and parse report: the file is not read again. Else a big .evtx file (16 MiB or more) is
+    read in chunk ranges by helper processes on the task's machine (``exlab.read_events``' own
+    ``workers``).
 
     >>> import tempfile, pathlib
     >>> from exlab.lab.transport_logs import demo_protocol_log
@@ -188,7 +198,8 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     unread: list[dict[str, str]] = []
     with warnings.catch_warnings(record=True) as caught:     # shown by the caller, under the store's names
         warnings.simplefilter("always", ExlabWarning)
-        frame = _load(kind, list(batch.files), tz, culture, unread)
+        with evtx_format.spans_read_elsewhere({batch.hashes[0]: spans} if spans else {}):
+            frame = _load(kind, list(batch.files), tz, culture, unread)
     named = dict(zip(map(str, batch.files), batch.names))
     entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0, source=batch.source,
                   inputs=[{"file": n, "sha256": h, "size": s} for n, h, s in zip(batch.names, batch.hashes, batch.sizes)],
@@ -216,6 +227,36 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
             entry.parts += write_parts(failures, server, batch, Path(root), kind="failures")
     entry.seconds = time.perf_counter() - began
     return entry
+
+
+def span_jobs(batch: Batch, tz: str | None, culture: str | None, *, span_size: int = SPAN_SIZE,
+              span_chunks: int | None = None) -> list[tuple[evtx_format.ChunkSpan, EventQuery, str]]:
+    """The ``evtx_format.read_batch`` jobs (span, query, file name) of a batch that is one .evtx
+    file on disk of ``span_size`` bytes or more, a job per span of ``span_chunks`` chunks
+    (``evtx_format.BATCH_CHUNKS`` by default); none for any other batch. Each span refuses a
+    file that changed since this plan.
+
+    >>> import tempfile
+    >>> from exlab.lab import write_evtx
+    >>> case = Path(tempfile.mkdtemp()) / "EX01"
+    >>> case.mkdir()
+    >>> _ = write_evtx(case / "Application.evtx", [{"time_created": 1_742_462_042_000_000_000, "event_id": 12014,
+    ...     "record_id": n, "data": {"%1": "x" * 2000}} for n in range(1, 81)])
+    >>> batch = plan([case])[0][0]
+    >>> [span.first for span, query, file in span_jobs(batch, None, None, span_size=0, span_chunks=2)]
+    [0, 2, 4]
+    >>> span_jobs(batch, None, None)
+    []
+    """
+    file = batch.files[0]
+    if batch.kind != "events" or len(batch.files) != 1 or not isinstance(file, Path) or batch.sizes[0] < span_size:
+        return []
+    with open(file, "rb") as stream:
+        if not evtx_format.detect(stream.read(8)):
+            return []
+        stamp = file_stamp(stream)
+    query = EventQuery.build(tz=tz, culture=culture)       # as exlab.read_events builds it for the batch's read
+    return [(span, query, str(file)) for span in evtx_format.plan_spans(file, stamp[2], stamp, per_span=span_chunks)]
 
 
 def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path, kind: str | None = None) -> list[str]:
@@ -279,12 +320,15 @@ def _servers_of(store: Store) -> pd.DataFrame | None:
 
 def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str | os.PathLike, *,
            workers: int | None = None, client: Any = None, tz: str | None = None, culture: str | None = None,
-           follow_links: bool = False, progress: bool = True) -> IngestResult:
+           follow_links: bool = False, progress: bool = True, span_size: int = SPAN_SIZE,
+           span_chunks: int | None = None) -> IngestResult:
     """Ingest evidence folders or zips into the store at ``store`` (made when absent).
 
     ``client`` (a ``dask.distributed.Client``) runs the tasks on its cluster; else
     ``workers=N`` starts a local cluster of N processes on the loopback interface for this
-    ingest; else the tasks run in this process. The result counts what was added and
+    ingest; else the tasks run in this process. An .evtx file of ``span_size`` bytes or more
+    is read as a task per span of ``span_chunks`` chunks (see :func:`span_jobs`), then
+    assembled by its batch's task. The result counts what was added and
     skipped; a batch that failed raises :class:`IngestIncomplete` naming its files, once
     every other batch is stored.
     """
@@ -302,7 +346,8 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
         result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
         owned = local_client(workers) if client is None and workers is not None else None
         try:
-            _execute(batches, todo, target, result, client or owned, tz=tz, culture=culture, progress=progress)
+            _execute(batches, todo, target, result, client or owned, tz=tz, culture=culture, progress=progress,
+                     spans=partial(span_jobs, tz=tz, culture=culture, span_size=span_size, span_chunks=span_chunks))
         finally:
             if owned is not None:
                 cluster = owned.cluster
@@ -315,9 +360,11 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
 
 
 def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: IngestResult, client: Any, *,
-             tz: str | None, culture: str | None, progress: bool) -> None:
+             tz: str | None, culture: str | None, progress: bool,
+             spans: Callable[[Batch], list[tuple]]) -> None:
     """Run the batches ``todo`` (of the planned ``batches``) and record each as it ends: the
-    Get-ExchangeServer batches first (their names spell the others' servers), then the rest."""
+    Get-ExchangeServer batches first (their names spell the others' servers), then the rest.
+    ``spans`` gives a batch's span jobs (:func:`span_jobs`)."""
     from tqdm.auto import tqdm
 
     start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
@@ -330,7 +377,7 @@ def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: Inge
         log.info("Dask dashboard: %s", result.dashboard)
     with tqdm(total=len(todo), desc="ingest", unit="batch", disable=not progress) as bar:
         for phase in ([b for b in todo if b.kind == "servers"], [b for b in todo if b.kind != "servers"]):
-            for batch, outcome in _run(phase, store, _servers_of(store), tz, culture, client):
+            for batch, outcome in _run(phase, store, _servers_of(store), tz, culture, client, spans):
                 bar.update(1)
                 if isinstance(outcome, BaseException):
                     result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
@@ -407,28 +454,43 @@ def settle_unattributed(store: Store) -> int:
 
 
 def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
-         client: Any) -> Iterator[tuple[Batch, Entry | BaseException]]:
-    """Each batch with its entry, or the exception its task ended with, as tasks finish."""
+         client: Any, spans: Callable[[Batch], list[tuple]]) -> Iterator[tuple[Batch, Entry | BaseException]]:
+    """Each batch with its entry, or the exception its task ended with, as tasks finish. A batch
+    with span jobs (``spans``) is a task per span first, then its own task on what they read:
+    here, the spans are read by this process and its helper processes (``ordered_map``)."""
     root = str(store.root)
     if client is None:
         for batch in batches:
             try:
-                yield batch, read_batch(batch, root, servers, tz, culture)
+                jobs = spans(batch)
+                read = list(ordered_map(evtx_format.read_batch, iter(jobs), max(min(cores(), len(jobs)) - 1, 0)))
+                yield batch, read_batch(batch, root, servers, tz, culture, read)
             except Exception as err:
                 log.exception("batch %s failed", batch.slot)
                 yield batch, err
         return
     from distributed import as_completed
-    futures = {client.submit(read_batch, batch, root, servers, tz, culture,
-                             key=f"exlab-{batch.kind}-{batch.id[:16]}-{uuid.uuid4().hex[:8]}"): batch
-               for batch in batches}
+    futures: dict[Any, tuple[Batch, list]] = {}
+    for batch in batches:
+        try:
+            jobs = spans(batch)
+        except OSError as err:      # the file is gone or unreadable since it was hashed
+            yield batch, err
+            continue
+        tag = f"{batch.id[:16]}-{uuid.uuid4().hex[:8]}"
+        read = [client.submit(evtx_format.read_batch, *job, key=f"exlab-span-{tag}-{n}")
+                for n, job in enumerate(jobs)]
+        futures[client.submit(read_batch, batch, root, servers, tz, culture, read,
+                              key=f"exlab-{batch.kind}-{tag}")] = (batch, read)
     for future in as_completed(futures):
         try:
             outcome = future.result()
         except Exception as err:  # noqa: BLE001 - the task's error, a worker lost too often, a cancel
             outcome = err
-        future.release()
-        yield futures[future], outcome
+        batch, read = futures[future]
+        for done in (future, *read):
+            done.release()
+        yield batch, outcome
 
 
 def local_client(workers: int, *, memory_limit: str | None = "auto") -> Any:

@@ -14,7 +14,8 @@ import pytest
 
 from exlab.errors import ExlabError
 from exlab.fleet import IngestIncomplete, Store, helpers, ingest, query, read_frame
-from exlab.fleet.ingestion import connect, local_client
+from exlab.fleet.ingestion import connect, local_client, plan, span_jobs
+from tests.fleet.spans import SPAN_CHUNKS, assert_store_is_the_direct_read, damage, write_server_log
 from tests.fleet.stores import LITWARE, folder_case, store_case, verdicts
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,51 @@ def test_a_worker_killed_mid_ingest_loses_nothing(client, tmp_path):
     assert query(store, "SELECT count(*) AS n, count(DISTINCT batch || batch_row) AS once FROM events").values.tolist() \
         == [[len(folder.events), len(folder.events)]]
     assert verdicts(store_case(store)).equals(verdicts(folder))
+
+
+def test_a_big_evtx_is_a_task_per_span_on_the_cluster(client, tmp_path):
+    from distributed import get_task_stream
+
+    server = write_server_log(tmp_path / "case")
+    damage(server / "Application.evtx")       # lost and repeated records, in spans read by two processes
+    jobs = span_jobs(plan([server])[0][0], None, None, span_size=0, span_chunks=SPAN_CHUNKS)
+    with get_task_stream(client) as stream:
+        quiet_ingest([server], tmp_path / "store", client=client, span_size=0, span_chunks=SPAN_CHUNKS)
+    keys = [str(task["key"]) for task in stream.data]
+    assert sum(key.startswith("exlab-span-") for key in keys) == len(jobs) >= 4
+    assert sum(key.startswith("exlab-events-") for key in keys) == 1
+    assert_store_is_the_direct_read(tmp_path / "store", server)
+
+
+def test_a_worker_killed_mid_span_loses_nothing(client, tmp_path):
+    server = write_server_log(tmp_path / "case")
+    store, outcome = tmp_path / "store", {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = quiet_ingest([server], store, client=client, span_size=0, span_chunks=1)
+        except IngestIncomplete as err:
+            outcome["failed"] = err.result.failed
+
+    pids = client.run(os.getpid)
+    thread = threading.Thread(target=run)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 30
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        spanning = [worker for worker, keys in client.processing().items()
+                    if any(str(key).startswith("exlab-span-") for key in keys)]
+        if spanning:
+            killed = spanning[0]
+            os.kill(pids[killed], signal.SIGKILL)
+        time.sleep(0.002)
+    thread.join(60)
+    assert killed is not None, "no span was being read to kill its worker"
+    if "failed" in outcome:
+        assert outcome["failed"][0][0] == ["EX01/Application.evtx"]
+        quiet_ingest([server], store, client=client, span_size=0, span_chunks=1)     # a re-run completes it
+    client.wait_for_workers(2, timeout=30)
+    assert_store_is_the_direct_read(store, server)
 
 
 def test_the_command_line_ingests_on_an_existing_scheduler(client, tmp_path, capsys):
