@@ -125,9 +125,9 @@ def case_folder(given: str | Path | None) -> Path:
     ...     try:
     ...         case_folder(given)
     ...     except EvidenceNotFound as err:
-    ...         print(err.source, "|", err.problem[:40])
+    ...         print(err.source, "|", err.problem[:40].strip())
     case_folder | expected the folder of exported evidence
-    C:/exlab/no-such-case | expected a folder (or .zip) of exported e
+    C:/exlab/no-such-case | expected a folder (or .zip) of exported
     """
     folder = given or os.environ.get(CASE_VARIABLE)
     if not folder:
