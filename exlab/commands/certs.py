@@ -29,7 +29,7 @@ import pandas as pd
 
 from exlab.certs.compare import compare_issuers
 from exlab.certs.reader import detect_format, read_certs
-from exlab.certs.trust import judge_trust, judgement_time, present
+from exlab.certs.trust import flag, judge_trust, judgement_time, present
 from exlab.commands.export import export_target, utc_text, write_export
 from exlab.cli import add_link_option
 from exlab.commands.terminal import visible
@@ -126,7 +126,7 @@ def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
         return f"No certificate covers {_clean(name)}."
     lines = [f"Certificates covering {_clean(name)} ({_when(at)}), newest first; -> = presented outbound:", ""]
     for row in table.to_dict("records"):
-        mark = "->" if present(row["selected"]) is True else "  "
+        mark = "->" if flag(row["selected"]) is True else "  "
         lines.append(f"{mark} {row['thumbprint']}  {_class(row)}  {_validity(row)}  services {_services(row)}")
         lines.append(f"     subject {_clean(row['subject'])}")
         lines.append(f"     issuer  {_clean(row['issuer'])}  (root: {_clean(row['root_subject']) or 'not found'})")
