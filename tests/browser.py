@@ -1,67 +1,111 @@
-"""Open an HTML file in headless Chromium and report what a reader would see.
+"""Open an HTML page in Debian's headless Chromium (Playwright) and measure what a reader sees.
 
-The page is copied with a probe script added at the end of its body: it collects script
-errors and failed resource loads (capturing 'error' events), console errors, and the
-rendered size of every image, and writes them into the DOM, which Chromium dumps.
+Every request the page makes is routed: ``data:`` and ``blob:`` URLs go through, anything
+else is refused and recorded (a self-contained page makes no other request). Script
+errors and console errors are recorded too. Screenshots go to the test's folder and, when
+``EXLAB_ARTIFACTS`` is set, are copied there.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
-import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-PROBE = """
-<script>
-(function () {
-  var problems = [];
-  window.addEventListener('error', function (e) {
-    problems.push(e.message || ('failed to load ' + ((e.target && (e.target.src || e.target.href)) || '?')));
-  }, true);
-  var original = console.error;
-  console.error = function () { problems.push(Array.prototype.join.call(arguments, ' ')); original.apply(console, arguments); };
-  window.addEventListener('load', function () {
-    var images = Array.prototype.map.call(document.images, function (img) {
-      var box = img.getBoundingClientRect();
-      return {width: box.width, height: box.height, natural: img.naturalWidth, complete: img.complete};
-    });
-    var out = document.createElement('pre');
-    out.id = 'exlab-probe';
-    out.textContent = JSON.stringify({problems: problems, images: images});
-    document.body.appendChild(out);
-  });
-})();
-</script>
+from exlab.report.pdf import LOCAL_SCHEMES, browser_path
+
+VIEWPORT = {"width": 1280, "height": 900}
+
+# What a reader sees, measured in the page: its height, horizontal overflow, tables wider
+# than their box, the text of every visible cell, and where given texts first appear.
+MEASURE = """
+(needles) => {
+  const doc = document.documentElement;
+  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const cells = Array.from(document.querySelectorAll('td, th, dd')).filter(visible).map(c => c.innerText.trim());
+  const wide = Array.from(document.querySelectorAll('table')).filter(visible).filter(t => {
+    const box = t.parentElement.getBoundingClientRect();
+    return t.getBoundingClientRect().width > box.width + 1;
+  }).map(t => (t.className || t.id || 'table') + ': ' + Math.round(t.getBoundingClientRect().width));
+  const top = needle => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.textContent.includes(needle) && node.parentElement && visible(node.parentElement)) {
+        const range = document.createRange(); range.selectNodeContents(node);
+        return range.getBoundingClientRect().top + window.scrollY;
+      }
+    }
+    return null;
+  };
+  const text = document.body.innerText;
+  const occurrences = needle => text.split(needle).length - 1;
+  return {height: doc.scrollHeight, scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth,
+          cells: cells, wide: wide, tops: needles.map(top), counts: needles.map(occurrences), text: text,
+          images: Array.from(document.images).map(i => ({width: i.width, height: i.height, natural: i.naturalWidth,
+                                                          alt: i.alt}))};
+}
 """
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--window-size=1280,2000"]
 
 
 def chromium() -> str | None:
     """Path of a Chromium binary, or None."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    return browser_path()
 
 
-def open_in_browser(page: Path, workdir: Path) -> dict:
-    """Load ``page`` (a copy with the probe) and return {'problems': [...], 'images': [...],
-    'console': [console error lines Chromium logged]}."""
-    probed = workdir / "probed.html"
-    html = page.read_text(encoding="utf-8")
-    # the probe goes first in <head> so it sees every load error of the page
-    probed.write_text(html.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
-    result = subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={workdir / 'profile'}", "--dump-dom", probed.as_uri()],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(workdir)},
-    )
-    match = re.search(r'<pre id="exlab-probe">(.*?)</pre>', result.stdout, re.S)
-    if not match:
-        raise AssertionError(f"the page did not finish loading: {result.stderr[-2000:]}")
-    found = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
-                       .replace("&gt;", ">"))
-    found["console"] = [line for line in result.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
-    return found
+@dataclass
+class Seen:
+    """What the browser saw of a page: requests refused, errors, and the measures of MEASURE."""
+
+    refused: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    page: Any = None
+
+    def measure(self, needles: list[str] | tuple[str, ...] = ()) -> dict:
+        return self.page.evaluate(MEASURE, list(needles))
+
+
+@contextmanager
+def open_page(html: str, *, viewport: dict | None = None) -> Iterator[Seen]:
+    """The page loaded from ``html`` in headless Chromium at ``viewport`` (1280×900)."""
+    from playwright.sync_api import sync_playwright
+
+    seen = Seen()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=viewport or VIEWPORT)
+
+            def route(request_route: Any) -> None:
+                url = request_route.request.url
+                if url.startswith(LOCAL_SCHEMES):
+                    request_route.continue_()
+                else:
+                    seen.refused.append(url)
+                    request_route.abort()
+
+            page.route("**/*", route)
+            page.on("pageerror", lambda error: seen.errors.append(str(error)))
+            page.on("console", lambda message: seen.errors.append(message.text) if message.type == "error" else None)
+            page.on("request", lambda request: None if request.url.startswith(LOCAL_SCHEMES)
+                    else seen.refused.append(request.url))
+            page.set_content(html, wait_until="load")
+            page.wait_for_timeout(300)   # itables builds its tables after load
+            seen.page = page
+            yield seen
+        finally:
+            browser.close()
+
+
+def keep_screenshot(seen: Seen, folder: Path, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot of the page in ``folder`` (and in ``$EXLAB_ARTIFACTS`` when set)."""
+    path = folder / f"{name}.png"
+    seen.page.screenshot(path=str(path), full_page=full_page)
+    artifacts = os.environ.get("EXLAB_ARTIFACTS")
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(artifacts) / path.name)
+    return path

@@ -154,7 +154,8 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
         Step("Take SMTP off it, keeping its other services",
              f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {kept}"),
         Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
-             "assignment; if SMTP stays, use the connector pin below or remove the certificate", show),
+             "assignment; if SMTP stays, pin the public certificate on the send connector or remove the "
+             "certificate", show),
         Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport"),
     ]
     if public is not None:

@@ -102,14 +102,13 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
 
 
 def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
-    """``--report``: the investigation notebook executed on the case and rendered to HTML."""
+    """``--report``: the report of the case (``exlab.report``) as one HTML file."""
     if not args.report:
         return
-    from exlab.report import write_report  # papermill and nbconvert load only when asked
+    from exlab.report import save_report  # matplotlib and itables load only when asked
     human = sys.stderr if args.json == "-" else sys.stdout
     print("\nrendering the report ...", file=human)
-    path = write_report(case.folder, args.report, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz, culture=args.culture)
+    path = save_report(case, args.report)
     print(f"report written to {visible(path)}", file=human)
 
 

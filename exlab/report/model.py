@@ -1,0 +1,633 @@
+"""The report model: what a report says about a case, decided once, in words and tables.
+
+:func:`build_report` reads a :class:`~exlab.case.Case` (its diagnosis, per-server
+answers, timeline, certificates, sessions, inventory and parse reports) and returns a
+:class:`Report` of plain dataclasses. The views only lay it out: the HTML page
+(:mod:`exlab.report.html`), its PDF (:mod:`exlab.report.pdf`) and the notebooks' summaries.
+Every table in it is a people table (:mod:`exlab.report.people`): text cells, no index,
+times in the case's zone, named in the header.
+
+The report has three parts, for the reader who has one minute first:
+
+* the answer: :attr:`Report.verdict` and :attr:`Report.summary`, one :class:`ServerVerdict`
+  per server, the :attr:`Report.culprit` certificate and why it is presented, the connector,
+  the affected servers, the outage :attr:`Report.window`, the :attr:`Report.fix` (most
+  durable step first, each command once) and how to :attr:`Report.verify` it;
+  for a case that is not settled, what was checked, what was not, and what to
+  :attr:`Report.collect` next;
+* the proof: figures with their text, the leaf certificates that cover the name, and a few
+  protocol-log sessions showing the certificate presented and the cloud's reply;
+* the details: full tables, the inventory, every input with its SHA-256, warnings in words.
+
+>>> VERDICT_WORDS["confirmed"], STRENGTH_WORDS["direct"][:13]
+('KB 2888788 confirmed', 'direct proof:')
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from exlab import __version__
+from exlab.analysis.remediation import COLLECT, Step, collect_step
+from exlab.report.people import count, duration, html_table, missing, people_table, relative, timestamp, zone_name
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
+
+    from exlab.analysis.diagnose import Diagnosis
+    from exlab.case import Case
+
+log = logging.getLogger(__name__)
+
+VERDICT_WORDS = {"confirmed": "KB 2888788 confirmed", "ruled_out": "Not KB 2888788",
+                 "inconclusive": "KB 2888788 not settled"}
+STRENGTH_WORDS = {
+    "direct": "direct proof: the protocol log shows the certificate presented and Exchange Online's reply",
+    "strong": "strong: the failures and the certificates agree, no protocol log shows the certificate presented",
+    "possible": "possible: one side of the evidence only",
+    None: "no proof either way",
+}
+CAUSE_WORDS = {
+    "kb2888788": "the transport presents a certificate from the internal CA, which Exchange Online does not trust",
+    "tlscertificatename-missing": "the certificate the send connector's TlsCertificateName names is not on the server",
+    "certificate-expired": "the certificate presented for SMTP has expired",
+    "no-private-key": "the SMTP certificate has no usable private key",
+    "self-signed-only": "only a self-signed certificate covers the name",
+    "tenant-attribution": "Exchange Online cannot attribute the mail to the tenant (certificate name and inbound "
+                          "connector disagree)",
+    "network": "the network path to Exchange Online fails",
+}
+FIX_WORDS = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}
+EXCHANGE_ONLINE = "*.mail.protection.outlook.com"
+# the steps a fix may hold, most durable first: pinning the public certificate on the
+# connector holds whatever else is enabled for SMTP later
+_PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
+_PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport then presents it, whatever "
+                "other certificate is enabled for SMTP (the most durable step)")
+_SESSIONS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class ServerVerdict:
+    """One server's answer: ``verdict`` (confirmed / ruled_out / inconclusive), in words,
+    the strength of its proof in words, its fix (fix / preventive fix / no fix) and why."""
+
+    server: str
+    verdict: str
+    in_words: str
+    strength: str
+    fix: str
+    why: str
+    failures: int
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate as the report names it; ``why`` says why the transport presents it."""
+
+    thumbprint: str
+    subject: str
+    issuer: str
+    issuer_class: str
+    valid_from: str
+    valid_to: str
+    services: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """One step: what it is for and the PowerShell to run (None: advice, or a command shown
+    at an earlier step, which ``purpose`` names)."""
+
+    purpose: str
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How to see the fix work: the command and what to expect from it."""
+
+    purpose: str
+    command: str
+    expect: str
+
+
+@dataclass(frozen=True)
+class SessionProof:
+    """One SMTP send session from the protocol log: when, where, what was presented, the reply."""
+
+    time: str
+    server: str
+    session_id: str
+    certificate: str
+    reply: str
+    outcome: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure and its alternative text (what it shows, in words)."""
+
+    title: str
+    figure: MplFigure
+    alt: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A people table with its title, a line saying what it holds, and the columns that wrap
+    anywhere (thumbprints, names). ``interactive``: large, worth sorting and searching."""
+
+    title: str
+    table: pd.DataFrame
+    note: str = ""
+    wide: tuple[str, ...] = ()
+    interactive: bool = False
+
+    def _repr_html_(self) -> str:
+        """The table as a notebook shows it: escaped, no index, its title as caption."""
+        return html_table(self.table, caption=self.title, wide=self.wide)
+
+
+@dataclass
+class Report:
+    """Everything a report says about one case. See the module's docstring."""
+
+    case: str
+    tz: str
+    made: str
+    verdict: str
+    title: str
+    summary: str
+    strength: str
+    servers: list[ServerVerdict]
+    culprit: Certificate | None
+    connector: str | None
+    affected: list[str]
+    window: str | None
+    fix: list[Command]
+    verify: Verification | None
+    collect: list[Command]
+    checked: list[str]
+    not_checked: list[str]
+    figures: list[Figure] = field(default_factory=list)
+    issuers: Table | None = None
+    chains: Table | None = None
+    sessions: list[SessionProof] = field(default_factory=list)
+    details: list[Table] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def commands(self) -> list[str]:
+        """Every command of the fix, in order, each once.
+
+        >>> Report("c", "UTC", "", "ruled_out", "", "", "", [], None, None, [], None,
+        ...        [Command("a", "Get-Queue"), Command("b")], None, [], [], []).commands()
+        ['Get-Queue']
+        """
+        return [step.command for step in self.fix if step.command]
+
+
+# -- the answer ---------------------------------------------------------------------------
+
+def verdict_words(d: Diagnosis) -> str:
+    """A diagnosis's verdict in words: for a ruled-out case, what it is instead.
+
+    >>> from exlab.analysis import diagnose
+    >>> verdict_words(diagnose())
+    'KB 2888788 not settled'
+    """
+    if d.verdict == "ruled_out":
+        return f"Not KB 2888788: {CAUSE_WORDS[d.cause]}" if d.cause else "Not KB 2888788: mail to Exchange Online flows"
+    return VERDICT_WORDS[d.verdict]
+
+
+def server_verdicts(diagnoses: list[Diagnosis]) -> list[ServerVerdict]:
+    """One :class:`ServerVerdict` per per-server diagnosis (``Case.diagnose_servers``).
+
+    >>> from exlab.analysis.diagnose import diagnose, judge_server
+    >>> [v.fix for v in server_verdicts([judge_server(diagnose(server="EX03"), sends=False, watched=True)])]
+    ['no fix']
+    """
+    return [ServerVerdict(server=str(d.server), verdict=d.verdict, in_words=verdict_words(d),
+                          strength=STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None]),
+                          fix=FIX_WORDS[d.fix or "none"], why=d.why or "", failures=int(d.failures))
+            for d in diagnoses]
+
+
+def fix_steps(d: Diagnosis) -> list[Command]:
+    """The fix of a case as one list: the fixes of every server that gets one (else the
+    case's own), the pin of the public certificate first, each command once (a step that
+    repeats an earlier command says so instead of printing it again).
+
+    >>> from exlab.analysis.diagnose import Diagnosis
+    >>> d = Diagnosis("confirmed", "kb2888788", None, None, None, "direct", [], [
+    ...     Step("See it", "Get-ExchangeCertificate"), Step("Take SMTP off", "Enable-ExchangeCertificate"),
+    ...     Step("Check again", "Get-ExchangeCertificate"),
+    ...     Step("Durable alternative: pin", "Set-SendConnector 'O' -TlsCertificateName '<I>a<S>b'")], [])
+    >>> [(s.purpose[:12], s.command) for s in fix_steps(d)]  # doctest: +NORMALIZE_WHITESPACE
+    [('Pin the publ', "Set-SendConnector 'O' -TlsCertificateName '<I>a<S>b'"),
+     ('See it', 'Get-ExchangeCertificate'), ('Take SMTP of', 'Enable-ExchangeCertificate'),
+     ('Check again ', None)]
+    >>> fix_steps(d)[3].purpose
+    'Check again (run the command of step 2 again)'
+    """
+    fixing = [s for s in d.servers if s.fix in ("fix", "preventive") and s.remediation]
+    steps = [step for s in fixing for step in s.remediation] if len(fixing) > 1 else list(d.remediation)
+    if not steps and fixing:
+        steps = list(fixing[0].remediation)
+    pins = [step for step in steps if step.command and _PIN.match(step.command)]
+    ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
+    ordered += [step for step in steps if not (step.command and _PIN.match(step.command))]
+    shown: dict[str, int] = {}
+    out = []
+    for step in ordered:
+        if step.command and step.command in shown:
+            out.append(Command(f"{step.purpose} (run the command of step {shown[step.command]} again)"))
+            continue
+        out.append(Command(step.purpose, step.command))
+        if step.command:
+            shown[step.command] = len(out)
+    return out
+
+
+def verification(d: Diagnosis, public: str | None) -> Verification | None:
+    """How to see the fix work, when there is a fix: the queue to Exchange Online drains.
+
+    >>> from exlab.analysis import diagnose
+    >>> verification(diagnose(), None) is None
+    True
+    """
+    if not d.remediation and not any(s.remediation for s in d.servers):
+        return None
+    presented = f"certificate {public}" if public else "the public certificate"
+    return Verification(
+        purpose="After the fix, watch the queue to Exchange Online (each server that got the fix)",
+        command=f"Get-Queue | Where-Object {{ $_.NextHopDomain -like '{EXCHANGE_ONLINE}' }} | "
+                "Format-List Identity,Status,MessageCount,LastError,NextRetryTime",
+        expect=(f"At the next retry (within 15 minutes) the queue's Status turns Active or Ready, MessageCount falls "
+                f"to 0 and LastError is empty. The send protocol log then shows {presented} presented and 250 "
+                "replies, and no new event 2004 with UntrustedRoot is logged."))
+
+
+# -- helpers over the case -----------------------------------------------------------------
+
+def _row(certs: pd.DataFrame | None, thumbprint: str | None) -> pd.Series | None:
+    if certs is None or certs.empty or not thumbprint:
+        return None
+    found = certs[certs["thumbprint"].astype("string").str.upper() == thumbprint.upper()]
+    return None if found.empty else found.iloc[0]
+
+
+def _text(value: Any) -> str:
+    return "" if missing(value) else (", ".join(map(str, value)) if isinstance(value, tuple) else str(value))
+
+
+def _comparison(case: Case, d: Diagnosis) -> pd.DataFrame | None:
+    """The leaf certificates covering the name, newest first (``Case.compare_issuers``)."""
+    name = d.name or case.server_fqdn
+    if case.certs is None or not name:
+        return None
+    try:
+        return case.compare_issuers(name)
+    except Exception as err:   # noqa: BLE001 - the report still says what it can without the comparison
+        log.info("no issuer comparison: %s", err)
+        return None
+
+
+def _culprit(case: Case, d: Diagnosis, comparison: pd.DataFrame | None, tz: str) -> Certificate | None:
+    """The certificate to act on, and why the transport presents it."""
+    if not d.culprit:
+        return None
+    row = _row(case.certs, d.culprit)
+    if row is None and case.sessions is not None and "cert_thumbprint" in case.sessions:
+        sessions = case.sessions[case.sessions["cert_thumbprint"].astype("string").str.upper() == d.culprit]
+        row = None if sessions.empty else pd.Series({
+            "thumbprint": d.culprit, "subject": sessions["cert_subject"].iloc[0],
+            "issuer": sessions["cert_issuer"].iloc[0]})
+    row = row if row is not None else pd.Series({"thumbprint": d.culprit})
+    return Certificate(thumbprint=d.culprit, subject=_text(row.get("subject")), issuer=_text(row.get("issuer")),
+                       issuer_class=_text(row.get("issuer_class")) or "unknown",
+                       valid_from=timestamp(row.get("not_before"), tz), valid_to=timestamp(row.get("not_after"), tz),
+                       services=_text(row.get("services")), why=_why_presented(d, row, comparison))
+
+
+def _why_presented(d: Diagnosis, row: pd.Series, comparison: pd.DataFrame | None) -> str:
+    """Why the transport presents the culprit, in words, from the certificates that cover the name."""
+    name = d.name or "the server's name"
+    if d.cause != "kb2888788":
+        return CAUSE_WORDS.get(d.cause or "", "")
+    started = row.get("not_before")
+    words = f"It covers {name} and is enabled for SMTP"
+    others = pd.DataFrame() if comparison is None else comparison[
+        comparison["thumbprint"].astype("string").str.upper() != d.culprit]
+    public = others[others["issuer_class"].astype("string") == "public"] if "issuer_class" in others else others
+    if not missing(started) and not public.empty:
+        older = public[public["not_before"] < started]
+        if not older.empty:
+            previous = older.sort_values("not_before").iloc[-1]
+            words += (f". It is newer than the public certificate {previous['thumbprint']} (issued "
+                      f"{duration(started - previous['not_before'])} earlier), and with no TlsCertificateName on the "
+                      "connector the transport presents the newest certificate for the name")
+    if d.onset is not None and not missing(started):
+        words += f". It was issued {relative(started - d.onset, 'the first failure')}"
+    return words + "."
+
+
+def _window(d: Diagnosis, tz: str, flowing: Any) -> str | None:
+    if d.onset is None:
+        return None
+    text = (f"from {timestamp(d.onset, tz)} to {timestamp(d.end, tz)} {zone_name(tz)} "
+            f"({duration(d.end - d.onset) if d.end is not None else 'still failing'})")
+    if not missing(flowing):
+        text += f"; mail flowed again at {timestamp(flowing, tz)}"
+    return text
+
+
+def _summary(d: Diagnosis, affected: list[str], connector: str | None) -> str:
+    """The answer in a sentence or two (the window, the certificate and the fix stand beside it)."""
+    via = f"send connector {connector!r}" if connector else "the send connector to Exchange Online"
+    where = ", ".join(affected) if affected else "the server"
+    if d.verdict == "confirmed":
+        return (f"Exchange Online refused mail from {where} through {via} with 454 4.7.0 UntrustedRoot: "
+                f"{CAUSE_WORDS['kb2888788']}.")
+    if d.verdict == "ruled_out" and d.cause:
+        return (f"Mail from {where} to Exchange Online through {via} failed, but not because of KB 2888788: "
+                f"{CAUSE_WORDS[d.cause]}.")
+    if d.verdict == "ruled_out":
+        return (f"The evidence shows no refused delivery to Exchange Online through {via}, and the transport "
+                "presents a publicly trusted certificate: KB 2888788 does not apply. No change is needed.")
+    lean = f" It points at this cause, without proof: {CAUSE_WORDS[d.cause]}." if d.cause else ""
+    return (f"The evidence is not enough to confirm or rule out KB 2888788 for {via}.{lean} "
+            "Collect what is listed under 'What to collect next' and run the investigation again.")
+
+
+def _checked(case: Case, d: Diagnosis) -> tuple[list[str], list[str], list[Command]]:
+    """What was checked (kinds found), what was not (missing or unusable, and why), and
+    what to collect next: the diagnosis's list, else a step per kind not checked."""
+    inventory = case.inventory()
+    kinds = inventory[inventory["kind"].notna()]
+    checked, unchecked, lacking = [], [], []
+    for row in kinds.itertuples(index=False):
+        if row.status == "found":
+            checked.append(f"{row.evidence}: {count(int(row.files), 'file')}, {count(int(row.rows), 'row')}")
+        else:
+            unchecked.append(f"{row.evidence}: {row.status}, {_text(row.why)}")
+            lacking.append(str(row.kind))
+    steps = list(d.missing) or [collect_step(kind, d.connector) for kind in lacking if kind in COLLECT]
+    return checked, unchecked, [Command(step.purpose, step.command) for step in steps]
+
+
+def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
+    """Two or three send sessions: the first refused with the culprit, the last refused, and
+    the first delivered after the last failure (or the first delivered at all)."""
+    from exlab.transport.protocol_log import send_sessions
+
+    sessions = case.sessions
+    if sessions is None or sessions.empty:
+        return []
+    sessions = send_sessions(sessions).sort_values("start", kind="stable")
+    outcome = sessions["outcome"].astype("string")
+    refused = sessions[outcome.isin(["rejected", "tls-failed"]).fillna(False).astype(bool)]
+    if d.culprit and "cert_thumbprint" in refused:
+        mine = refused[refused["cert_thumbprint"].astype("string").str.upper() == d.culprit]
+        refused = mine if not mine.empty else refused
+    delivered = sessions[(outcome == "delivered").fillna(False).astype(bool)]
+    if d.end is not None:
+        after = delivered[delivered["start"] > d.end]
+        delivered = after if not after.empty else delivered
+    picked = [refused.iloc[0]] if not refused.empty else []
+    if len(refused) > 1:
+        picked.append(refused.iloc[-1])
+    if not delivered.empty:
+        picked.append(delivered.iloc[0])
+    return [_session(row, tz) for row in picked[:_SESSIONS_SHOWN]]
+
+
+def _session(row: pd.Series, tz: str) -> SessionProof:
+    thumb, subject, issuer = (_text(row.get(k)) for k in ("cert_thumbprint", "cert_subject", "cert_issuer"))
+    certificate = f"{thumb} {subject}, issued by {issuer}" if thumb else "none logged"
+    line = _text(row.get("failed_line"))
+    return SessionProof(time=timestamp(row.get("start"), tz, named=True), server=_text(row.get("server")),
+                        session_id=_text(row.get("session_id")), certificate=certificate,
+                        reply=_text(row.get("final_reply")), outcome=_text(row.get("outcome")),
+                        source=f"{_text(row.get('source'))}{f', line {line}' if line else ''}")
+
+
+def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None, tz: str) -> list[Figure]:
+    from exlab import plots
+
+    figures = []
+    if tl.onset is not None:
+        options = dict(certs=comparison, fix=tl.fix, tz=tz, title="Failed deliveries to Exchange Online per hour")
+        figures.append(Figure(options["title"], plots.plot_failures(tl.counts, **options),
+                              plots.describe_failures(tl.counts, **options)))
+    if comparison is not None and not comparison.empty:
+        options = dict(selected=d.selected, at=d.onset, tz=tz, title=f"Certificates covering {d.name}")
+        figures.append(Figure(options["title"], plots.plot_issuer_comparison(comparison, **options),
+                              plots.describe_issuer_comparison(comparison, **options)))
+    if case.sessions is not None and not case.sessions.empty:
+        options = dict(tz=tz, title="SMTP send sessions by presented certificate")
+        figures.append(Figure(options["title"], plots.plot_sessions_by_certificate(case.sessions, **options),
+                              plots.describe_sessions_by_certificate(case.sessions, **options)))
+    return figures
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+CERT_COLUMNS = {"thumbprint": "thumbprint", "subject": "subject", "issuer": "issuer", "issuer_class": "issuer",
+                "services": "services", "not_before": "valid from", "not_after": "valid to",
+                "selected": "presented", "trusted_by_microsoft365": "trusted by Microsoft 365"}
+
+
+def issuers_table(comparison: pd.DataFrame, tz: str) -> Table:
+    """The leaf certificates covering the name, for people.
+
+    >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20], "subject": ["CN=mail"], "issuer": ["CN=CA"],
+    ...     "issuer_class": ["internal"], "services": [("IIS", "SMTP")], "selected": [True],
+    ...     "trusted_by_microsoft365": [False]})
+    >>> issuers_table(certs, "UTC").table.values.tolist()
+    [['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'CN=mail', 'CN=CA', 'internal', 'IIS, SMTP', 'presented', 'no']]
+    """
+    columns = {**CERT_COLUMNS, "issuer_class": "issued by"}
+    table = people_table(comparison, columns, tz=tz, words={"selected": {True: "presented", False: ""}})
+    return Table("Certificates covering the name", table,
+                 "Leaf certificates only, newest first; the one the transport presents is marked.",
+                 wide=("thumbprint", "subject", "issuer"))
+
+
+def _chains(case: Case, comparison: pd.DataFrame | None, tz: str) -> Table | None:
+    certs = case.certs
+    if certs is None or certs.empty:
+        return None
+    shown = set() if comparison is None else set(comparison["thumbprint"].astype(str).str.upper())
+    rest = certs[~certs["thumbprint"].astype(str).str.upper().isin(shown)]
+    if rest.empty:
+        return None
+    columns = {"thumbprint": "thumbprint", "subject": "subject", "issuer": "issuer", "issuer_class": "issued by",
+               "services": "services", "not_before": "valid from", "not_after": "valid to",
+               "trusted_by_microsoft365": "trusted by Microsoft 365", "server": "server"}
+    return Table("Other certificates: chains, roots and certificates for other names",
+                 people_table(rest.sort_values("not_before", kind="stable"), columns, tz=tz),
+                 f"{count(len(rest), 'certificate')} in the exports that do not cover the name.",
+                 wide=("thumbprint", "subject", "issuer"))
+
+
+def _context_table(tl: Any, comparison: pd.DataFrame | None, tz: str) -> Table | None:
+    """What happened around the onset: leaf certificates' lifecycle, events, the fix."""
+    context = tl.context
+    if context.empty:
+        return None
+    leaves = set() if comparison is None else {f"thumbprint {t}" for t in comparison["thumbprint"].astype(str)}
+    is_cert = context["kind"].astype("string").str.startswith("certificate").fillna(False).astype(bool)
+    context = context[~is_cert | context["where"].astype("string").isin(leaves).fillna(False).astype(bool)]
+    if context.empty:
+        return None
+    context = context.assign(when=[relative(offset, "the first failure") for offset in context["offset"]])
+    columns = {"time": "time", "when": "relative", "kind": "what", "detail": "detail", "source": "file",
+               "where": "where"}
+    return Table("Around the onset", people_table(context, columns, tz=tz),
+                 "The certificates covering the name, transport events and configuration changes, and the moment "
+                 "mail flowed again.", wide=("detail", "file", "where"))
+
+
+def _finding_tables(d: Diagnosis, tz: str) -> list[Table]:
+    columns = {"time": "time", "kind": "kind", "detail": "detail", "source": "file", "where": "where"}
+    return [Table(f"Finding ({finding.weight}): {finding.summary}", people_table(finding.evidence, columns, tz=tz),
+                  f"{count(int(finding.count), 'record')} behind this finding.", wide=("detail", "file", "where"),
+                  interactive=len(finding.evidence) > 10)
+            for finding in d.evidence if not finding.evidence.empty]
+
+
+def _episodes_table(tl: Any, tz: str) -> Table | None:
+    if tl.episodes.empty:
+        return None
+    columns = {"episode": "episode", "onset": "first failure", "end": "last failure", "duration": "lasted",
+               "failures": "failures", "connectors": "send connectors", "servers": "servers"}
+    return Table("Episodes of failures", people_table(tl.episodes, columns, tz=tz),
+                 f"Failures separated by more than {duration(tl.gap)} of quiet are separate episodes.")
+
+
+def inputs_table(case: Case) -> Table:
+    """Every input with its SHA-256 and what was read from it, in file order.
+
+    >>> from types import SimpleNamespace
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport()
+    >>> _ = report.add_file("events/App.evtx", sha256="ab" * 32, format="evtx", engine="evtx")
+    >>> inputs_table(SimpleNamespace(reports=report)).table.columns.tolist()[:3]
+    ['file', 'SHA-256', 'format']
+    """
+    frame = case.reports.to_frame().sort_values("file", kind="stable")
+    columns = {"file": "file", "sha256": "SHA-256", "format": "format", "records_read": "records read",
+               "records_skipped": "records skipped", "chunks_skipped": "chunks skipped",
+               "values_nulled": "values read as empty", "warnings": "warnings", "accounting": "record account"}
+    return Table("Every input, with its SHA-256", people_table(frame, columns),
+                 f"{count(len(frame), 'file')} read. The investigation can be repeated from these files alone.",
+                 wide=("file", "SHA-256", "record account"), interactive=len(frame) > 10)
+
+
+def _inventory_table(case: Case) -> Table:
+    columns = {"evidence": "evidence", "status": "status", "files": "files", "rows": "rows", "servers": "servers",
+               "why": "why", "file": "file"}
+    return Table("What the case holds and lacks", people_table(case.inventory(), columns),
+                 "Per kind of evidence: found, missing or unusable, and why; then the files not used.",
+                 wide=("evidence", "why", "file"))
+
+
+def _tracking_table(case: Case, tz: str) -> Table | None:
+    tracking = case.tracking
+    if tracking is None or tracking.empty:
+        return None
+    affected = tracking[tracking["event_id"].astype("string").isin(["DEFER", "FAIL"]).fillna(False).astype(bool)]
+    if affected.empty:
+        return None
+    columns = {"time": "time", "event_id": "event", "message_id": "message", "recipient_address": "recipients",
+               "server": "server", "source": "file", "line": "line"}
+    return Table("Messages held or refused (message tracking)", people_table(affected, columns, tz=tz),
+                 f"{count(int(affected['message_id'].nunique()), 'message')} deferred or failed, "
+                 f"{count(len(affected), 'tracking row')}.", wide=("message", "recipients", "file"),
+                 interactive=len(affected) > 10)
+
+
+def warnings_in_words(case: Case) -> list[str]:
+    """Every warning of every input, once, each naming its file.
+
+    >>> from types import SimpleNamespace
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport()
+    >>> report.add_file("certs/fl.txt", sha256="", format="exchange-fl").note("line 3: day/month order inferred")
+    >>> warnings_in_words(SimpleNamespace(reports=report))
+    ['certs/fl.txt, line 3: day/month order inferred']
+    """
+    return list(dict.fromkeys(f"{f.file}, {text}" for f in case.reports.files for text in f.warnings))
+
+
+def provenance(case: Case, *, now: datetime | None = None) -> str:
+    """One line: what made this report, when, and from how many inputs.
+
+    >>> from types import SimpleNamespace
+    >>> from exlab.parse_report import ParseReport
+    >>> provenance(SimpleNamespace(folder="/x/contoso", reports=ParseReport()),
+    ...            now=datetime(2025, 3, 21, 12, 0, tzinfo=timezone.utc))[-62:]
+    'on 2025-03-21 12:00:00 UTC from 0 input files of case contoso.'
+    """
+    now = now or datetime.now(timezone.utc)
+    return (f"Made by exlab {__version__} on {now:%Y-%m-%d %H:%M:%S} UTC from "
+            f"{count(len(case.reports.files), 'input file')} of case {Path(case.folder).name}.")
+
+
+# -- the whole report -------------------------------------------------------------------------
+
+def build_report(case: Case, *, now: datetime | None = None) -> Report:
+    """The report of ``case``: its diagnosis, proof and details, decided once.
+
+    >>> import tempfile, pathlib, exlab
+    >>> from exlab.lab.cases import case as lab_case
+    >>> from exlab.lab.generate import generate_case, ROOTS_FILE
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     made = generate_case(lab_case("contoso-kb2888788"), pathlib.Path(folder), events=40)
+    ...     report = build_report(exlab.open_case(made.folder, roots=pathlib.Path(folder) / ROOTS_FILE,
+    ...                                           tz="Europe/Warsaw"))
+    >>> report.verdict, report.culprit.issuer_class, report.fix[0].command[:17]
+    ('confirmed', 'internal', 'Set-SendConnector')
+    """
+    tz = zone_name(case.tz)
+    d = case.diagnose()
+    tl = case.timeline(tz=tz)
+    comparison = _comparison(case, d)
+    verdicts = server_verdicts(d.servers)
+    affected = [v.server for v in verdicts if v.failures] or ([d.server] if d.server and d.failures else [])
+    window = _window(d, tz, tl.fix)
+    public = _public_thumbprint(comparison, d)
+    checked, unchecked, collect = _checked(case, d)
+    details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
+    details += _finding_tables(d, tz)
+    details += [t for t in (_tracking_table(case, tz), _inventory_table(case), inputs_table(case)) if t is not None]
+    return Report(
+        case=Path(case.folder).name, tz=tz, made=provenance(case, now=now), verdict=d.verdict,
+        title=verdict_words(d), summary=_summary(d, affected, d.connector),
+        strength=STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None]), servers=verdicts,
+        culprit=_culprit(case, d, comparison, tz), connector=d.connector, affected=affected, window=window,
+        fix=fix_steps(d), verify=verification(d, public), collect=collect, checked=checked, not_checked=unchecked,
+        figures=_figures(case, d, tl, comparison, tz),
+        issuers=issuers_table(comparison, tz) if comparison is not None and not comparison.empty else None,
+        chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
+        warnings=warnings_in_words(case), notes=list(d.notes),
+    )
+
+
+def _public_thumbprint(comparison: pd.DataFrame | None, d: Diagnosis) -> str | None:
+    if comparison is None or comparison.empty or "issuer_class" not in comparison:
+        return None
+    public = comparison[comparison["issuer_class"].astype("string") == "public"]
+    return None if public.empty else str(public.sort_values("not_before").iloc[-1]["thumbprint"])

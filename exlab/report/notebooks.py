@@ -1,0 +1,84 @@
+"""exlab's notebooks: where they are, running one on a case, and the HTML and Markdown
+helpers their cells use to show evidence text safely.
+
+>>> (notebooks_dir() / "03-root-cause.ipynb").is_file()
+True
+"""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from exlab.errors import ExlabError
+
+REPORT_NOTEBOOK = "03-root-cause.ipynb"   # the notebook a wheel must carry for notebooks_dir to find them
+
+
+def notebooks_dir() -> Path:
+    """The folder of exlab's notebooks: ``notebooks/`` beside the package in a checkout (an
+    editable install), else the copy a wheel carries inside the package."""
+    package = Path(__file__).resolve().parent.parent
+    for folder in (package.parent / "notebooks", package / "notebooks"):
+        if (folder / REPORT_NOTEBOOK).is_file():
+            return folder
+    raise ExlabError(str(package.parent / "notebooks"), expected="exlab's notebooks",
+                     detail="neither beside the package nor inside it: reinstall exlab")
+
+
+def execute_notebook(name: str, parameters: dict, *, timeout: int = 900) -> nbformat.NotebookNode:
+    """Run one of exlab's notebooks with papermill and return the executed notebook.
+
+    The notebook runs with its own folder as working directory; the executed copy is written
+    to a temporary folder, never next to the evidence.
+    """
+    import papermill  # imported here: it pulls in a kernel client, slow to import
+
+    source = notebooks_dir() / name
+    with tempfile.TemporaryDirectory(prefix="exlab-run-") as tmp:
+        executed = Path(tmp) / name
+        try:
+            papermill.execute_notebook(
+                str(source), str(executed), parameters=parameters, cwd=str(source.parent),
+                kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout,
+            )
+        except papermill.PapermillExecutionError as err:
+            raise ExlabError(name, f"cell {err.exec_count}", "the notebook to run through",
+                             f"{err.ename}: {err.evalue}") from None
+        return nbformat.read(executed, as_version=4)
+
+
+def safe_markdown(value: Any) -> str:
+    """Evidence text made inert inside Markdown: HTML escaped, Markdown punctuation escaped.
+
+    >>> print(safe_markdown("<script>alert(1)</script> *x* [a](b)"))
+    &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\* \\[a\\](b)
+    """
+    text = html.escape(str(value))
+    return "".join("\\" + ch if ch in "\\`*_[]#|~" else ch for ch in text)
+
+
+def commands_html(steps: Iterable[Any], *, empty: str | None = None) -> str:
+    """Steps (``purpose`` and ``command``) as HTML: each purpose, then its PowerShell in a block.
+
+    Everything is escaped: connector names and thumbprints come from the evidence.
+
+    >>> from exlab.analysis.remediation import Step
+    >>> print(commands_html([Step("Restart", "Restart-Service MSExchangeTransport")]))
+    <ol><li><p>Restart</p><pre><code class="language-powershell">Restart-Service MSExchangeTransport</code></pre></li></ol>
+    """
+    steps = list(steps)
+    if not steps:
+        return f"<p>{html.escape(empty)}</p>" if empty else ""
+    items = []
+    for step in steps:
+        item = f"<p>{html.escape(step.purpose)}</p>"
+        if step.command:
+            item += f'<pre><code class="language-powershell">{html.escape(step.command)}</code></pre>'
+        items.append(f"<li>{item}</li>")
+    return "<ol>" + "".join(items) + "</ol>"

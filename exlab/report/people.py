@@ -1,0 +1,203 @@
+"""Frames turned into tables and words for people: what the report and the notebooks show.
+
+A table for people has no index, no ``NaN``/``NaT``/``None``/``<NA>`` (an empty cell, or a
+word where emptiness means something), no tuple or list reprs (``IMAP, POP, SMTP``),
+durations in words (``5 years before the first failure``), one timestamp format
+(:data:`TIME_FORMAT`) with the time zone named in the column header, and only the
+columns chosen, under readable headers. Every cell is text (``string`` dtype), so a view
+only has to escape and lay it out (:func:`html_table`).
+
+>>> frame = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 10:49:14", None], utc=True),
+...     "services": [("IMAP", "SMTP"), None], "selected": [True, pd.NA]})
+>>> people_table(frame, {"time": "first failure", "services": "services", "selected": "selected"},
+...              tz="Europe/Warsaw").to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+{'first failure (Europe/Warsaw)': ['2025-03-20 11:49:14', ''], 'services': ['IMAP, SMTP', ''],
+ 'selected': ['yes', '']}
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# the largest unit first: a duration is said in the largest unit it holds at least once
+_UNITS = (("year", pd.Timedelta(days=365.25)), ("month", pd.Timedelta(days=30.44)),
+          ("week", pd.Timedelta(days=7)), ("day", pd.Timedelta(days=1)), ("hour", pd.Timedelta(hours=1)),
+          ("minute", pd.Timedelta(minutes=1)), ("second", pd.Timedelta(seconds=1)))
+
+
+def zone_name(tz: str | None) -> str:
+    """The name of the zone times are shown in: the case's IANA zone, else UTC.
+
+    >>> zone_name("Europe/Warsaw"), zone_name(None)
+    ('Europe/Warsaw', 'UTC')
+    """
+    return tz or "UTC"
+
+
+def missing(value: Any) -> bool:
+    """Whether a cell holds nothing (None, NaN, NaT, NA); tuples and lists are values.
+
+    >>> missing(pd.NA), missing(float("nan")), missing(pd.NaT), missing(()), missing(0)
+    (True, True, True, False, False)
+    """
+    if value is None or isinstance(value, (tuple, list, dict, bytes, str)):
+        return value is None
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def timestamp(value: Any, tz: str | None, *, named: bool = False) -> str:
+    """A time in :data:`TIME_FORMAT`, in ``tz`` (UTC when None); the zone appended when
+    ``named``; empty when missing. A time without a zone is taken as UTC.
+
+    >>> timestamp(pd.Timestamp("2025-03-20 10:49:14.243", tz="UTC"), "Europe/Warsaw", named=True)
+    '2025-03-20 11:49:14 Europe/Warsaw'
+    >>> timestamp(None, "UTC")
+    ''
+    """
+    if missing(value):
+        return ""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    text = stamp.tz_convert(zone_name(tz)).strftime(TIME_FORMAT)
+    return f"{text} {zone_name(tz)}" if named else text
+
+
+def duration(value: Any) -> str:
+    """A duration in words, in its largest whole unit (rounded down), sign dropped.
+
+    >>> duration(pd.Timedelta(days=1901, hours=22)), duration(pd.Timedelta(hours=-3, minutes=-5))
+    ('5 years', '3 hours')
+    >>> duration(pd.Timedelta(seconds=0.4)), duration(pd.NaT)
+    ('less than a second', '')
+    """
+    if missing(value):
+        return ""
+    span = abs(pd.Timedelta(value))
+    for unit, size in _UNITS:
+        count = math.floor(span / size)
+        if count >= 1:
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "less than a second"
+
+
+def relative(value: Any, anchor: str) -> str:
+    """An offset from a moment, in words: ``5 years before the first failure``.
+
+    >>> relative(pd.Timedelta(days=-1901), "the first failure"), relative(pd.Timedelta(hours=2), "the onset")
+    ('5 years before the first failure', '2 hours after the onset')
+    >>> relative(pd.Timedelta(0), "the onset"), relative(pd.NaT, "the onset")
+    ('at the onset', '')
+    """
+    if missing(value):
+        return ""
+    delta = pd.Timedelta(value)
+    if abs(delta) < pd.Timedelta(seconds=1):
+        return f"at {anchor}"
+    return f"{duration(delta)} {'before' if delta < pd.Timedelta(0) else 'after'} {anchor}"
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """A number with its noun, singular or plural.
+
+    >>> count(1, "server"), count(3, "server"), count(2, "session reply", "session replies")
+    ('1 server', '3 servers', '2 session replies')
+    """
+    return f"{number} {noun if number == 1 else (plural or noun + 's')}"
+
+
+def cell_text(value: Any, tz: str | None = None) -> str:
+    """One value as a person reads it: empty for missing, ``yes``/``no`` for truth values,
+    lists joined with commas, times in :data:`TIME_FORMAT` in ``tz``, durations in words,
+    whole floats without ``.0``.
+
+    >>> [cell_text(v) for v in (None, True, ("IIS", "SMTP"), 3.0, pd.Timedelta(days=3), "CN=x")]
+    ['', 'yes', 'IIS, SMTP', '3', '3 days', 'CN=x']
+    """
+    if isinstance(value, (tuple, list)):
+        return ", ".join(cell_text(item, tz) for item in value if not missing(item))
+    if missing(value):
+        return ""
+    if isinstance(value, (bool,)) or type(value).__name__ in ("bool_", "bool"):
+        return "yes" if bool(value) else "no"
+    if isinstance(value, pd.Timestamp) or hasattr(value, "tzinfo") and hasattr(value, "strftime"):
+        return timestamp(value, tz)
+    if isinstance(value, pd.Timedelta):
+        return duration(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {cell_text(item, tz)}" for key, item in value.items())
+    return str(value)
+
+
+def _is_time(series: pd.Series) -> bool:
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return True
+    present = series.dropna()
+    return not present.empty and all(isinstance(value, pd.Timestamp) for value in present)
+
+
+def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | None = None,
+                 words: Mapping[str, Mapping[Any, str]] | None = None) -> pd.DataFrame:
+    """``frame``'s ``columns`` (name -> header, in the order given) as text for people.
+
+    Time columns get the zone in their header (``first failure (Europe/Warsaw)``);
+    ``words`` maps a column's values to words (``{"selected": {True: "selected"}}``);
+    a value not mapped is shown by :func:`cell_text`. Columns the frame lacks are
+    left out. The result has a plain 0..n-1 index that views never show.
+
+    >>> frame = pd.DataFrame({"issuer_class": ["public", "internal"], "selected": [False, True]})
+    >>> people_table(frame, {"issuer_class": "issuer", "selected": "presented"},
+    ...              words={"selected": {True: "presented", False: ""}}).values.tolist()
+    [['public', ''], ['internal', 'presented']]
+    """
+    words = words or {}
+    out = {}
+    for name, header in columns.items():
+        if name not in frame:
+            continue
+        series = frame[name]
+        mapping = words.get(name, {})
+        if _is_time(series):
+            header = f"{header} ({zone_name(tz)})"
+        out[header] = [mapping[value] if _mapped(mapping, value) else cell_text(value, tz) for value in series]
+    table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    return table.astype("string") if len(table.columns) else table
+
+
+def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
+    try:
+        return not missing(value) and value in mapping
+    except TypeError:   # unhashable values are never mapped
+        return False
+
+
+def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str = "people",
+               wide: tuple[str, ...] = ()) -> str:
+    """A people table as an HTML ``<table>``: no index, every cell and header escaped
+    (evidence text stays text), ``wide`` columns marked to wrap anywhere (thumbprints,
+    distinguished names).
+
+    >>> print(html_table(pd.DataFrame({"name": ["<b>x</b>"]}), caption="Servers"))
+    <table class="people"><caption>Servers</caption><thead><tr><th>name</th></tr></thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td></tr></tbody></table>
+    """
+    e = html.escape
+    head = "".join(f'<th{_wrap(column, wide)}>{e(str(column))}</th>' for column in table.columns)
+    rows = "".join("<tr>" + "".join(f"<td{_wrap(column, wide)}>{e(cell_text(value))}</td>"
+                                    for column, value in zip(table.columns, row)) + "</tr>"
+                   for row in table.itertuples(index=False))
+    title = f"<caption>{e(caption)}</caption>" if caption else ""
+    return f'<table class="{e(classes)}">{title}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _wrap(column: Any, wide: tuple[str, ...]) -> str:
+    return ' class="wrap"' if column in wide else ""
