@@ -19,6 +19,7 @@ Outside IPython (a script, a doctest) it only opens the case.
 
 from __future__ import annotations
 
+import html
 import os
 import warnings
 from pathlib import Path
@@ -63,13 +64,11 @@ class WarningList:
 
     def markdown(self) -> str:
         """The warnings not shown yet, as a Markdown list (evidence text escaped); '' if none."""
-        from exlab.report import safe_markdown
-
         if not self.pending:
             return ""
         things = "thing" if len(self.pending) == 1 else "things"
         lines = [f"exlab noted {len(self.pending)} {things} while reading (each is counted in the parse report):", ""]
-        lines += [f"- {safe_markdown(text)}" for text in self.pending]
+        lines += [f"- {md(text)}" for text in self.pending]
         self.pending = []
         return "\n".join(lines)
 
@@ -83,15 +82,18 @@ class WarningList:
 
 
 def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
-    """An ExlabError as the ``exlab`` command says it: one short message, no traceback
-    (an IPython custom exception handler's structured traceback).
+    """Show an ExlabError as the ``exlab`` command says it: one short message, no traceback (an
+    IPython custom exception handler; the cell still fails, so "Run All" stops there).
 
     >>> short_error(None, EvidenceNotFound, EvidenceNotFound("nowhere", expected="a folder"), None)
     ['exlab: nowhere: expected a folder']
     """
     from exlab.commands.terminal import visible
 
-    return [f"exlab: {visible(value, lines=True)}"]
+    message = [f"exlab: {visible(value, lines=True)}"]
+    if shell is not None:
+        shell._showtraceback(etype, value, message)   # IPython discards what a handler returns
+    return message
 
 
 _WARNINGS = WarningList()
@@ -106,6 +108,7 @@ def _prepare_kernel() -> None:
     shell = get_ipython()
     if shell is None:
         return
+    shell.run_line_magic("matplotlib", "inline")
     shell.set_custom_exc((ExlabError,), short_error)
     warnings.simplefilter("always", ExlabWarning)   # WarningList keeps each once
     warnings.showwarning = _WARNINGS
@@ -149,8 +152,6 @@ def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = 
     <BLANKLINE>
     Not set: the servers' culture (each export's dates go by their own order, and an ambiguous one is said below), extra trust anchors (Microsoft's root program only), the transport server's FQDN (unknown: not in the evidence either), the send connector to Exchange Online (unknown: not in the evidence either).
     """
-    from exlab.report import safe_markdown
-
     inferred = inferred or {}
     consequences = {
         "tz": "times written without an offset were read as UTC and are shown in UTC; "
@@ -158,10 +159,10 @@ def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = 
         "culture": "each export's dates go by their own order, and an ambiguous one is said below",
         "roots": "Microsoft's root program only",
     }
-    known = [f"{MEANINGS[name]} {safe_markdown(Path(value).name if name == 'roots' else value)} "
+    known = [f"{MEANINGS[name]} {md(Path(value).name if name == 'roots' else value)} "
              f"(from {'the notebook parameters' if settings.origin.get(name) == 'given' else SETTINGS_FILE})"
              for name, value in settings.arguments().items() if value is not None]
-    unknown = [f"{MEANINGS[name]} ({safe_markdown(inferred[name]) if name in inferred else consequences.get(name, 'unknown: not in the evidence either')})"
+    unknown = [f"{MEANINGS[name]} ({md(inferred[name]) if name in inferred else consequences.get(name, 'unknown: not in the evidence either')})"
                for name in MEANINGS if getattr(settings, name) is None]
     parts = []
     if known:
@@ -195,10 +196,81 @@ def start(folder: str | Path | None = None, *, progress: bool = True, **given: A
     return case
 
 
-def _name(folder: Path) -> str:
-    from exlab.report import safe_markdown
+def md(value: Any) -> str:
+    """Evidence text made inert inside Markdown: ``&``, ``<`` and ``>`` escaped for HTML, Markdown
+    punctuation backslash-escaped; quotes stay quotes (an HTML entity such as ``&#x27;`` would
+    have its ``#`` escaped too and show as text).
 
-    return safe_markdown(folder.resolve().name)
+    >>> print(md("<script>x</script> 'Outbound' *x* [a](b) #1"))
+    &lt;script&gt;x&lt;/script&gt; 'Outbound' \\*x\\* \\[a\\](b) \\#1
+    """
+    text = html.escape(str(value), quote=False)
+    return "".join("\\" + ch if ch in "\\`*_[]#|~" else ch for ch in text)
+
+
+def say(markdown: str) -> None:
+    """Display a sentence (Markdown) computed from the data; evidence text in it must be
+    escaped with :func:`md`."""
+    _display_markdown(markdown)
+
+
+def show(table: Any, *, collapsed: bool = False, rows: int | None = None) -> None:
+    """Display a report table (``exlab.report.Table``) for people: its note, then the table
+    (escaped, no index); ``collapsed`` folds it under its title (``<details>``), ``rows`` shows
+    only the first rows and says how many more there are.
+
+    >>> import pandas as pd
+    >>> from exlab.report import Table
+    >>> show(Table("Servers", pd.DataFrame({"server": ["EX01"]})))   # outside IPython: nothing shown
+    """
+    print_html(table_html(table, collapsed=collapsed, rows=rows))
+
+
+def table_html(table: Any, *, collapsed: bool = False, rows: int | None = None) -> str:
+    """The HTML :func:`show` displays.
+
+    >>> import pandas as pd
+    >>> from exlab.report import Table
+    >>> print(table_html(Table("Servers", pd.DataFrame({"server": ["EX<1>", "EX2"]}), "Every server."), rows=1))
+    <p>Every server. Showing the first 1 of 2 rows.</p><table class="people"><caption>Servers</caption><thead><tr><th>server</th></tr></thead><tbody><tr><td>EX&lt;1&gt;</td></tr></tbody></table>
+    >>> table_html(Table("Servers", pd.DataFrame({"server": ["EX2"]})), collapsed=True)[:36]
+    '<details><summary>Servers (1 row)</s'
+    """
+    from exlab.report.people import count, html_table
+
+    frame = table.table if rows is None else table.table.head(rows)
+    note = table.note + (f" Showing the first {len(frame)} of {len(table.table)} rows." if len(frame) < len(table.table) else "")
+    body = (f"<p>{html.escape(note.strip())}</p>" if note.strip() else "") + html_table(
+        frame, caption=None if collapsed else table.title, wide=table.wide)
+    if collapsed:
+        return f"<details><summary>{html.escape(table.title)} ({count(len(table.table), 'row')})</summary>{body}</details>"
+    return body
+
+
+def show_figure(figure: Any) -> None:
+    """Display a report figure (``exlab.report.Figure``) with its alternative text."""
+    from exlab.plots import image_alt
+
+    try:
+        from IPython.display import display
+    except ImportError:
+        return
+    display(figure.figure, metadata=image_alt(figure.alt))
+
+
+def print_html(text: str) -> None:
+    """Display HTML built by exlab (evidence text in it already escaped)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(HTML(text))
+
+
+def _name(folder: Path) -> str:
+    return md(folder.resolve().name)
 
 
 def _display_markdown(text: str) -> None:
