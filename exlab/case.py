@@ -43,11 +43,14 @@ from exlab.bundle import Member, bundle_members, is_bundle
 from exlab.evidence import Evidence, add_bundles, open_evidence, progress_over, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
+from exlab.settings import SETTINGS_FILE, case_settings
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
 
-SKIPPED_NAMES = frozenset({"truth.json"})
+#: Files of a case folder that are not evidence, with why (listed in ``unread``); None: the
+#: case's settings (:mod:`exlab.settings`), read by ``open_case`` itself and not listed.
+SKIPPED_NAMES = {"truth.json": "the lab case's answer, not evidence", SETTINGS_FILE: None}
 
 
 @dataclass(frozen=True)
@@ -561,8 +564,10 @@ def discover(folder: str | Path, *, progress: Any = None,
         if progress is not None:
             progress.update(1)
         name = path.names[-1] if isinstance(path, Member) else path.name
-        if PurePosixPath(name.replace("\\", "/")).name.lower() in SKIPPED_NAMES:
-            unread.append({"file": str(path), "reason": "the lab case's answer, not evidence"})
+        skipped = PurePosixPath(name.replace("\\", "/")).name.lower()
+        if skipped in SKIPPED_NAMES:
+            if SKIPPED_NAMES[skipped]:
+                unread.append({"file": str(path), "reason": SKIPPED_NAMES[skipped]})
             continue
         kind, why = _sniff(path, kinds)
         if kind is None:
@@ -595,9 +600,13 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     the zone timelines are shown in), ``culture`` the servers' culture (``en-AU``, ``en-GB``,
     ...: the day/month order of exports whose dates do not tell it), ``progress`` shows a bar
     over the files looked at, then over the bytes read, once the work has lasted a second
-    (:data:`PROGRESS_DELAY`: a small case shows none).
+    (:data:`PROGRESS_DELAY`: a small case shows none). A value not given is taken from the
+    folder's ``exlab-case.toml`` (:mod:`exlab.settings`), if it says.
     """
     folder = Path(folder)
+    settings = case_settings(folder, server_fqdn=server_fqdn, connector=connector, tz=tz, culture=culture)
+    server_fqdn, connector, tz, culture = settings.server_fqdn, settings.connector, settings.tz, settings.culture
+    roots = roots if roots is not None else settings.roots
     if tz is not None:
         try:
             ZoneInfo(tz)

@@ -1,13 +1,17 @@
-"""The notebooks: committed clean, and each runs on every sample case to that case's verdict, every
-figure with its alternative text."""
+"""The notebooks: committed clean, each runs on every sample case to that case's verdict (told in
+the report's words), every figure with its alternative text, warnings listed once in words, and a
+wrong case folder said in one line instead of a traceback."""
 
 from __future__ import annotations
 
+import html
 import json
 
+import nbformat
 import pytest
 
 from exlab.report import execute_notebook, notebooks_dir
+from exlab.report.model import VERDICT_WORDS
 from tests.samples import sample_cases
 
 NOTEBOOKS = sorted(p.name for p in notebooks_dir().glob("*.ipynb"))
@@ -19,12 +23,15 @@ def test_the_guided_notebooks_are_there():
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_is_committed_without_outputs(name):
+def test_notebook_is_committed_without_outputs_and_without_lab_settings(name):
     notebook = json.loads((notebooks_dir() / name).read_text(encoding="utf-8"))
     code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     assert all(not cell["outputs"] and cell["execution_count"] is None for cell in code)
     assert "parameters" in code[0]["metadata"].get("tags", []), "the first code cell holds the parameters"
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    parameters = "".join(code[0]["source"])
+    for lab_value in ("data/samples", "lab-public-root", "Europe/", "America/"):
+        assert lab_value not in parameters, "the case's settings live in its exlab-case.toml, not in the notebook"
 
 
 def _texts(notebook) -> str:
@@ -36,7 +43,7 @@ def _texts(notebook) -> str:
             for mime in ("text/plain", "text/markdown", "text/html"):
                 if mime in output.get("data", {}):
                     parts.append(output["data"][mime])
-    return "\n".join(parts)
+    return html.unescape("\n".join(parts).replace("\\", ""))   # Markdown and HTML escapes of evidence text
 
 
 def _image_alts(notebook) -> list[str | None]:
@@ -46,20 +53,31 @@ def _image_alts(notebook) -> list[str | None]:
             for mime in output.get("data", {}) if mime.startswith("image/")]
 
 
+def _stderr(notebook) -> list[str]:
+    return [output["text"] for cell in notebook.cells for output in cell.get("outputs", [])
+            if output.get("output_type") == "stream" and output.get("name") == "stderr"]
+
+
 # the figures each notebook draws on the contoso case, which has every kind of evidence
 CONTOSO_FIGURES = {"00-start-here.ipynb": 0, "01-timeline-2004.ipynb": 1, "02-certificate-issuers.ipynb": 1,
                    "03-root-cause.ipynb": 3, "04-fleet.ipynb": 0}
+
+
+def verdict_words(case) -> str:
+    return VERDICT_WORDS[case.truth["verdict"]]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sample_cases(), ids=lambda c: c.name)
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_to_the_case_verdict_with_every_figure_in_words(name, case):
-    executed = execute_notebook(name, case.parameters())
+    executed = execute_notebook(name, {"case_folder": str(case.folder)})   # the rest from exlab-case.toml
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
-    texts = _texts(executed).replace("\\", "")  # Markdown escapes of evidence text
-    assert case.headline in texts
+    assert not _stderr(executed), "no warning box: warnings are listed in words"
+    texts = _texts(executed)
+    assert verdict_words(case) in texts
+    assert f"time zone {case.truth['tz']} (from exlab-case.toml)" in texts
     if name == "03-root-cause.ipynb" and case.truth.get("culprit"):
         assert case.truth["culprit"] in texts
     alts = _image_alts(executed)
@@ -69,12 +87,62 @@ def test_notebook_runs_to_the_case_verdict_with_every_figure_in_words(name, case
         assert all(case.truth["culprit"][:8] in alt for alt in alts), "each figure's text names the culprit"
 
 
+def _case(name: str):
+    return next(c for c in sample_cases() if c.name == name)
+
+
 @pytest.mark.slow
-def test_root_cause_shows_every_server_with_its_verdict_and_the_inventory():
-    case = next(c for c in sample_cases() if c.name == "litware-servers")
-    texts = _texts(execute_notebook("03-root-cause.ipynb", case.parameters())).replace("\\", "")
+def test_the_presented_certificate_reads_as_untrusted_beside_a_table_that_says_so():
+    texts = _texts(execute_notebook("02-certificate-issuers.ipynb", {"case_folder": str(_case("contoso-kb2888788").folder)}))
+    assert "Exchange Online does not trust it" in texts.replace("*", "")
+    assert "trusts it is not known" not in texts
+
+
+@pytest.mark.slow
+def test_the_timeline_lists_every_server_over_the_whole_outage():
+    case = _case("litware-servers")
+    texts = _texts(execute_notebook("01-timeline-2004.ipynb", {"case_folder": str(case.folder)}))
+    failing = case.truth["server_fqdn"]
+    quiet = sorted(a["fqdn"] for a in case.truth["server_verdicts"].values() if a["fqdn"] != failing)
+    assert f"Failures came from {failing}; {', '.join(quiet)} logged none." in texts
+    assert "2025-10-14 09:00:14" in texts     # the onset, in the servers' zone (America/Los_Angeles)
+
+
+@pytest.mark.slow
+def test_root_cause_shows_every_server_with_its_verdict_the_fix_once_and_the_details_folded():
+    case = _case("litware-servers")
+    executed = execute_notebook("03-root-cause.ipynb", {"case_folder": str(case.folder)})
+    texts = _texts(executed)
     for answer in case.truth["server_verdicts"].values():
         assert answer["fqdn"] in texts
     assert "not a source transport server of connector" in texts and "no failure in its evidence" in texts
-    assert "-Server lwex01.litwareinc.com -Services IMAP,POP,IIS" in texts
-    assert "the lab case's answer, not evidence" in texts      # the inventory's unused files
+    assert texts.count("-Server lwex01.litwareinc.com -Services IMAP,POP,IIS") == 1
+    assert "the lab case's answer, not evidence" in texts      # the inventory's unused files, in the details
+    tables = [o["data"]["text/html"] for o in executed.cells[-1].outputs if "<table" in o.get("data", {}).get("text/html", "")]
+    assert tables and all(t.startswith("<details>") for t in tables), "03 ends with its evidence folded, not dumped"
+    assert any("SHA-256" in t for t in tables)
+
+
+@pytest.mark.slow
+def test_warnings_are_listed_once_in_words_naming_the_file():
+    texts = _texts(execute_notebook("00-start-here.ipynb", {"case_folder": str(_case("litware-servers").folder)}))
+    assert "exlab noted" in texts
+    assert texts.count("LWEX02/Get-ExchangeCertificate.txt: the day/month order of its dates is ambiguous") == 1
+    assert "exlab/" not in texts.replace("exlab-case", "")   # no line of exlab's source
+
+
+@pytest.mark.slow
+def test_a_wrong_case_folder_is_one_short_message_not_a_traceback(tmp_path):
+    import papermill
+
+    output = tmp_path / "out.ipynb"
+    wrong = tmp_path / "no-such-case"
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(str(notebooks_dir() / "01-timeline-2004.ipynb"), str(output),
+                                   parameters={"case_folder": str(wrong)}, cwd=str(notebooks_dir()),
+                                   kernel_name="python3", progress_bar=False)
+    errors = [o for c in nbformat.read(output, as_version=4).cells for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert len(errors) == 1
+    assert errors[0]["traceback"] == [f"exlab: {wrong}: expected a folder (or .zip) of exported evidence "
+                                      "(no such file or folder: check case_folder)"]

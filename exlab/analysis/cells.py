@@ -1,26 +1,36 @@
 """Reading one cell of an evidence frame, where a missing value may be None, NA, NaN or NaT.
 
+A value comes back as a plain Python value: a numpy boolean (what ``frame.iloc[0]["flag"]`` of a
+``boolean`` column holds) becomes ``True`` or ``False``, so ``cell(row, "flag") is True`` means
+what it says; a numpy ``False`` compared with ``is`` would read as neither.
+
+>>> import numpy as np
 >>> import pandas as pd
->>> present(pd.NA) is None, present(("IIS", "SMTP"))
-(True, ('IIS', 'SMTP'))
+>>> present(pd.NA) is None, present(("IIS", "SMTP")), present(np.bool_(False)) is False
+(True, ('IIS', 'SMTP'), True)
 >>> cell({"fqdn": pd.NA}, "fqdn") is None, cell(pd.Series({"name": "EX01"}), "name")
 (True, 'EX01')
 >>> column(pd.DataFrame({"fqdn": pd.array(["a", None], dtype="string")}), "fqdn").tolist()
 ['a', None]
+>>> frame = pd.DataFrame({"trusted": pd.array([False], dtype="boolean")})
+>>> frame.iloc[0]["trusted"] is False, cell(frame.iloc[0], "trusted") is False
+(False, True)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
 def present(value: Any) -> Any:
-    """The value, or None for a missing one (None, NA, NaN, NaT); tuples and lists kept."""
+    """The value as a plain Python value, or None for a missing one (None, NA, NaN, NaT);
+    tuples and lists kept, numpy scalars (booleans, integers, floats) made Python's own."""
     if value is None or (not isinstance(value, (tuple, list)) and pd.isna(value)):
         return None
-    return value
+    return value.item() if isinstance(value, (np.bool_, np.integer, np.floating)) else value
 
 
 def cell(row: Any, name: str) -> Any:

@@ -16,12 +16,14 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.analysis.cells import present
+
 CLOUD_SMART_HOST = ".mail.protection.outlook.com"
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    """A row dict with NA cells as None (tuples and lists kept)."""
-    return {k: (None if not isinstance(v, (tuple, list)) and pd.isna(v) else v) for k, v in row.items()}
+    """A row dict with NA cells as None and plain Python values (tuples and lists kept)."""
+    return {k: present(v) for k, v in row.items()}
 
 
 def _most_common(values: pd.Series) -> str | None:

@@ -127,13 +127,13 @@ def comparison_text(table: pd.DataFrame, name: str, at: Any) -> str:
     >>> print(comparison_text(pd.DataFrame(columns=COMPARISON_COLUMNS), "mail.contoso.com", None))
     No certificate covers mail.contoso.com.
     """
-    from exlab.certs.trust import present
+    from exlab.certs.trust import flag
 
     if table.empty:
         return f"No certificate covers {_clean(name)}."
     lines = [f"Certificates covering {_clean(name)} ({_when(at)}), newest first; -> = presented outbound:", ""]
     for row in table.to_dict("records"):
-        mark = "->" if present(row["selected"]) is True else "  "
+        mark = "->" if flag(row["selected"]) is True else "  "
         lines.append(f"{mark} {row['thumbprint']}  {_class(row)}  {_validity(row)}  services {_services(row)}")
         lines.append(f"     subject {_clean(row['subject'])}")
         lines.append(f"     issuer  {_clean(row['issuer'])}  (root: {_clean(row['root_subject']) or 'not found'})")

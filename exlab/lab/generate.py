@@ -36,6 +36,7 @@ from exlab.lab.cases import case as load_case
 from exlab.lab.cases import names as case_names
 from exlab.lab.pki import LabCertificate, LabPki, cer_bytes, p7b_bytes, roots_pem
 from exlab.lab.scenario import Export, History, Scenario, ServerSpec, iso_ns, simulate
+from exlab.settings import SETTINGS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -550,6 +551,7 @@ def generate_case(case: str | Scenario, outdir: str | Path, *, seed: int = DEFAU
         if target.is_file():
             gen.files.append(target)
     write_truth(gen)
+    write_settings(gen)
     return gen
 
 
@@ -624,6 +626,27 @@ def write_truth(gen: Generated) -> Path:
     """
     path = gen.folder / "truth.json"
     path.write_text(json.dumps(truth(gen), indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n")
+    return path
+
+
+def write_settings(gen: Generated) -> Path:
+    """Write the case's ``exlab-case.toml`` (:mod:`exlab.settings`): what an engineer would note
+    beside the export, the servers' time zone, and the lab's stand-in public root as the extra
+    trust anchors. The culture, server and connector are left to the evidence (each export's
+    dates say their own order; a culture set here would be forced on every export).
+
+    >>> import tempfile, tomllib
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> gen = Generated(site, 1, Path(tempfile.mkdtemp()), simulate(site, 1), build_certificates(site, 1))
+    >>> tomllib.loads(write_settings(gen).read_text(encoding="utf-8"))
+    {'tz': 'Europe/Warsaw', 'roots': '../lab-public-root.pem'}
+    """
+    values = {"tz": gen.scenario.tz, "roots": f"../{ROOTS_FILE}"}
+    lines = ["# The case's settings (exlab.settings): what the evidence cannot say about itself."]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path = gen.folder / SETTINGS_FILE
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
     return path
 
 

@@ -1,0 +1,283 @@
+"""What exlab's notebooks share in their first cell: ``case = start(case_folder)``.
+
+:func:`start` opens the case with its settings (:mod:`exlab.settings`: ``exlab-case.toml`` in the
+case folder, or values papermill passes), says in words which settings it used, from where, and
+which are unknown, draws its progress as a widget (``tqdm.auto``), and from then on in the kernel:
+
+* shows each warning once, as a short list in words naming the evidence file, under the cell
+  that caused it (never a warning box naming a line of exlab's source);
+* shows an :class:`~exlab.errors.ExlabError` (a wrong path, missing evidence, a file exlab cannot
+  use) as the short message the ``exlab`` command prints, not as a traceback through exlab's code.
+
+Outside IPython (a script, a doctest) it only opens the case.
+
+>>> said_of(AssumptionWarning("read as UTC", "events/app.csv", "line 2"), AssumptionWarning)
+'events/app.csv line 2: read as UTC'
+>>> said_of(FutureWarning("a pandas change"), FutureWarning)
+'FutureWarning: a pandas change'
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from exlab.errors import ExlabError, ExlabWarning, EvidenceNotFound
+from exlab.settings import MEANINGS, SETTINGS_FILE, CaseSettings, case_settings
+
+#: The environment variable naming the case folder when the notebook's parameters do not.
+CASE_VARIABLE = "EXLAB_CASE"
+
+
+def said_of(message: Warning | str, category: type[Warning]) -> str:
+    """One warning in words: the evidence file and place for exlab's own, the kind for others."""
+    return message.located() if isinstance(message, ExlabWarning) else f"{category.__name__}: {message}"
+
+
+class WarningList:
+    """A ``warnings.showwarning`` that keeps each warning once and shows the new ones as one
+    Markdown list under the cell that caused them (:meth:`flush`, after every cell).
+
+    >>> notes = WarningList()
+    >>> for _ in range(2):
+    ...     notes(AssumptionWarning("read as UTC", "events/app.csv", "line 2"), AssumptionWarning, "", 0)
+    >>> print(notes.markdown())
+    exlab noted 1 thing while reading (each is counted in the parse report):
+    <BLANKLINE>
+    - events/app.csv line 2: read as UTC
+    >>> notes.markdown()
+    ''
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.pending: list[str] = []
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = said_of(message, category)
+        if text not in self.seen:
+            self.seen.add(text)
+            self.pending.append(text)
+
+    def markdown(self) -> str:
+        """The warnings not shown yet, as a Markdown list (evidence text escaped); '' if none."""
+        if not self.pending:
+            return ""
+        things = "thing" if len(self.pending) == 1 else "things"
+        lines = [f"exlab noted {len(self.pending)} {things} while reading (each is counted in the parse report):", ""]
+        lines += [f"- {md(text)}" for text in self.pending]
+        self.pending = []
+        return "\n".join(lines)
+
+    def flush(self, *_: Any) -> None:
+        """Display the warnings not shown yet (an IPython ``post_run_cell`` callback)."""
+        text = self.markdown()
+        if text:
+            from IPython.display import Markdown, display
+
+            display(Markdown(text))
+
+
+def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+    """Show an ExlabError as the ``exlab`` command says it: one short message, no traceback (an
+    IPython custom exception handler; the cell still fails, so "Run All" stops there).
+
+    >>> short_error(None, EvidenceNotFound, EvidenceNotFound("nowhere", expected="a folder"), None)
+    ['exlab: nowhere: expected a folder']
+    """
+    from exlab.commands.terminal import visible
+
+    message = [f"exlab: {visible(value, lines=True)}"]
+    if shell is not None:
+        shell._showtraceback(etype, value, message)   # IPython discards what a handler returns
+    return message
+
+
+_WARNINGS = WarningList()
+
+
+def _prepare_kernel() -> None:
+    """In IPython: exlab's errors as short messages, warnings once in words after each cell."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.run_line_magic("matplotlib", "inline")
+    shell.set_custom_exc((ExlabError,), short_error)
+    warnings.simplefilter("always", ExlabWarning)   # WarningList keeps each once
+    warnings.showwarning = _WARNINGS
+    if _WARNINGS.flush not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _WARNINGS.flush)
+
+
+def case_folder(given: str | Path | None) -> Path:
+    """The case folder: the one given, else the :data:`CASE_VARIABLE` environment variable.
+
+    >>> import tempfile
+    >>> os.environ[CASE_VARIABLE] = tempfile.mkdtemp(prefix="contoso-")
+    >>> case_folder(None).name.startswith("contoso-")
+    True
+    >>> del os.environ[CASE_VARIABLE]
+    >>> for given in (None, "C:/exlab/no-such-case"):
+    ...     try:
+    ...         case_folder(given)
+    ...     except EvidenceNotFound as err:
+    ...         print(err.source, "|", err.problem[:40].strip())
+    case_folder | expected the folder of exported evidence
+    C:/exlab/no-such-case | expected a folder (or .zip) of exported
+    """
+    folder = given or os.environ.get(CASE_VARIABLE)
+    if not folder:
+        raise EvidenceNotFound("case_folder", "the notebook's parameters",
+                               f"the folder of exported evidence: set case_folder in the first cell "
+                               f"or the {CASE_VARIABLE} environment variable")
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise EvidenceNotFound(str(folder), None, "a folder (or .zip) of exported evidence",
+                               "no such file or folder: check case_folder")
+    return folder
+
+
+def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = None) -> str:
+    """What the case was read with, where each setting came from, and what was not known.
+
+    >>> print(settings_in_words(CaseSettings(tz="Europe/Warsaw", origin={"tz": SETTINGS_FILE})))
+    Read with the servers' time zone Europe/Warsaw (from exlab-case.toml).
+    <BLANKLINE>
+    Not set: the servers' culture (each export's dates go by their own order, and an ambiguous one is said below), extra trust anchors (Microsoft's root program only), the transport server's FQDN (unknown: not in the evidence either), the send connector to Exchange Online (unknown: not in the evidence either).
+    """
+    inferred = inferred or {}
+    consequences = {
+        "tz": "times written without an offset were read as UTC and are shown in UTC; "
+              f"write the servers' zone as tz in {SETTINGS_FILE}",
+        "culture": "each export's dates go by their own order, and an ambiguous one is said below",
+        "roots": "Microsoft's root program only",
+    }
+    known = [f"{MEANINGS[name]} {md(Path(value).name if name == 'roots' else value)} "
+             f"(from {'the notebook parameters' if settings.origin.get(name) == 'given' else SETTINGS_FILE})"
+             for name, value in settings.arguments().items() if value is not None]
+    unknown = [f"{MEANINGS[name]} ({md(inferred[name]) if name in inferred else consequences.get(name, 'unknown: not in the evidence either')})"
+               for name in MEANINGS if getattr(settings, name) is None]
+    parts = []
+    if known:
+        parts.append("Read with " + ", ".join(known) + ".")
+    if unknown:
+        parts.append("Not set: " + ", ".join(unknown) + ".")
+    return "\n\n".join(parts)
+
+
+def start(folder: str | Path | None = None, *, progress: bool = True, **given: Any) -> Any:
+    """Open the case in ``folder`` (else :data:`CASE_VARIABLE`) for a notebook: settings from
+    ``exlab-case.toml`` unless ``given`` (server_fqdn, connector, roots, tz, culture), the
+    verdict computed once, what it was read with and every warning said in words.
+
+    >>> from exlab.lab import generate_case
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> _ = generate_case("contoso-kb2888788", out, events=20, only=("cer",))
+    >>> start(Path(out) / "contoso-kb2888788", progress=False).tz
+    'Europe/Warsaw'
+    """
+    from exlab.case import open_case
+
+    _prepare_kernel()
+    folder = case_folder(folder)
+    settings = case_settings(folder, **given)
+    case = open_case(folder, progress=progress, **settings.arguments())
+    case.diagnose()   # the verdict once: its warnings join the reading's
+    _display_markdown(f"Case **{_name(folder)}**: {len(case.reports.files)} file(s) read.\n\n"
+                      + settings_in_words(settings, case.inferred))
+    return case
+
+
+def md(value: Any) -> str:
+    """Evidence text made inert inside Markdown: ``&``, ``<`` and ``>`` escaped for HTML, Markdown
+    punctuation backslash-escaped; quotes stay quotes (an HTML entity such as ``&#x27;`` would
+    have its ``#`` escaped too and show as text).
+
+    >>> print(md("<script>x</script> 'Outbound' *x* [a](b) #1"))
+    &lt;script&gt;x&lt;/script&gt; 'Outbound' \\*x\\* \\[a\\](b) \\#1
+    """
+    text = html.escape(str(value), quote=False)
+    return "".join("\\" + ch if ch in "\\`*_[]#|~" else ch for ch in text)
+
+
+def say(markdown: str) -> None:
+    """Display a sentence (Markdown) computed from the data; evidence text in it must be
+    escaped with :func:`md`."""
+    _display_markdown(markdown)
+
+
+def show(table: Any, *, collapsed: bool = False, rows: int | None = None) -> None:
+    """Display a report table (``exlab.report.Table``) for people: its note, then the table
+    (escaped, no index); ``collapsed`` folds it under its title (``<details>``), ``rows`` shows
+    only the first rows and says how many more there are.
+
+    >>> import pandas as pd
+    >>> from exlab.report import Table
+    >>> show(Table("Servers", pd.DataFrame({"server": ["EX01"]})))   # outside IPython: nothing shown
+    """
+    print_html(table_html(table, collapsed=collapsed, rows=rows))
+
+
+def table_html(table: Any, *, collapsed: bool = False, rows: int | None = None) -> str:
+    """The HTML :func:`show` displays.
+
+    >>> import pandas as pd
+    >>> from exlab.report import Table
+    >>> print(table_html(Table("Servers", pd.DataFrame({"server": ["EX<1>", "EX2"]}), "Every server."), rows=1))
+    <p>Every server. Showing the first 1 of 2 rows.</p><table class="people"><caption>Servers</caption><thead><tr><th>server</th></tr></thead><tbody><tr><td>EX&lt;1&gt;</td></tr></tbody></table>
+    >>> table_html(Table("Servers", pd.DataFrame({"server": ["EX2"]})), collapsed=True)[:36]
+    '<details><summary>Servers (1 row)</s'
+    """
+    from exlab.report.people import count, html_table
+
+    frame = table.table if rows is None else table.table.head(rows)
+    note = table.note + (f" Showing the first {len(frame)} of {len(table.table)} rows." if len(frame) < len(table.table) else "")
+    body = (f"<p>{html.escape(note.strip())}</p>" if note.strip() else "") + html_table(
+        frame, caption=None if collapsed else table.title, wide=table.wide)
+    if collapsed:
+        return f"<details><summary>{html.escape(table.title)} ({count(len(table.table), 'row')})</summary>{body}</details>"
+    return body
+
+
+def show_figure(figure: Any) -> None:
+    """Display a report figure (``exlab.report.Figure``) with its alternative text."""
+    from exlab.plots import image_alt
+
+    try:
+        from IPython.display import display
+    except ImportError:
+        return
+    display(figure.figure, metadata=image_alt(figure.alt))
+
+
+def print_html(text: str) -> None:
+    """Display HTML built by exlab (evidence text in it already escaped)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(HTML(text))
+
+
+def _name(folder: Path) -> str:
+    return md(folder.resolve().name)
+
+
+def _display_markdown(text: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Markdown(text))

@@ -1,0 +1,133 @@
+"""The case's settings, in one place: ``exlab-case.toml`` in the case folder.
+
+What the evidence cannot say about itself (the servers' time zone and culture, the extra trust
+anchors of a lab case) or says ambiguously (which server, which send connector) is written once
+in the case folder, beside the evidence, and read by :func:`exlab.open_case`, every notebook and
+``exlab report``. The file is the engineer's, not evidence: the case loader never reads it as
+evidence. A key left out is *unknown*, never a lab value: exlab then goes by what the evidence
+says and tells what it could not know.
+
+.. code-block:: toml
+
+    tz = "Europe/Warsaw"             # the servers' time zone (IANA name)
+    culture = "pl-PL"                # the servers' culture, when dates do not tell day from month
+    roots = "../lab-public-root.pem" # extra trust anchors (PEM), relative to the case folder
+    server_fqdn = "ex01.contoso.com" # the transport server, when the evidence does not say
+    connector = "Outbound to Office 365"
+
+>>> import tempfile
+>>> folder = Path(tempfile.mkdtemp())
+>>> _ = (folder / SETTINGS_FILE).write_text('tz = "Europe/Warsaw"\\n', encoding="utf-8")
+>>> settings = case_settings(folder, connector="Outbound")
+>>> settings.tz, settings.connector, settings.origin["tz"], settings.origin["connector"], settings.unknown
+('Europe/Warsaw', 'Outbound', 'exlab-case.toml', 'given', ('culture', 'roots', 'server_fqdn'))
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from exlab.errors import ExlabError
+
+SETTINGS_FILE = "exlab-case.toml"
+
+#: Each setting and what it is, in the words the notebooks use.
+MEANINGS = {
+    "tz": "the servers' time zone",
+    "culture": "the servers' culture",
+    "roots": "extra trust anchors",
+    "server_fqdn": "the transport server's FQDN",
+    "connector": "the send connector to Exchange Online",
+}
+
+
+@dataclass(frozen=True)
+class CaseSettings:
+    """The settings of one case; ``origin`` says where each set value came from
+    (``exlab-case.toml`` or ``given`` by the caller); a value not set is None."""
+
+    tz: str | None = None
+    culture: str | None = None
+    roots: Path | None = None
+    server_fqdn: str | None = None
+    connector: str | None = None
+    origin: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The settings nobody set, in name order.
+
+        >>> CaseSettings(tz="UTC").unknown
+        ('connector', 'culture', 'roots', 'server_fqdn')
+        """
+        return tuple(sorted(name for name in MEANINGS if getattr(self, name) is None))
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`exlab.open_case` these settings give.
+
+        >>> CaseSettings(tz="UTC").arguments()["tz"]
+        'UTC'
+        """
+        return {name: getattr(self, name) for name in MEANINGS}
+
+
+def read_settings(folder: str | Path) -> CaseSettings:
+    """The settings written in ``folder``'s ``exlab-case.toml``; none when there is no such file
+    (or ``folder`` is a .zip bundle, which carries evidence only).
+
+    A file exlab cannot use (not TOML, a key it does not know, a value that is not text, trust
+    anchors that are not there) is an :class:`~exlab.errors.ExlabError` naming the file and the key.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> read_settings(folder) == CaseSettings()
+    True
+    >>> _ = (folder / SETTINGS_FILE).write_text('timezone = "UTC"\\n', encoding="utf-8")
+    >>> try:
+    ...     read_settings(folder)
+    ... except ExlabError as err:
+    ...     print(err.where, "|", err.expected)
+    key timezone | one of tz, culture, roots, server_fqdn, connector
+    """
+    path = Path(folder) / SETTINGS_FILE
+    if not path.is_file():
+        return CaseSettings()
+    try:
+        written = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise ExlabError(str(path), f"byte {err.start}", "UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ExlabError(str(path), None, "TOML (key = \"value\" lines)", str(err)) from None
+    values: dict[str, Any] = {}
+    for key, value in written.items():
+        if key not in MEANINGS:
+            raise ExlabError(str(path), f"key {key}", f"one of {', '.join(MEANINGS)}")
+        if not isinstance(value, str) or not value.strip():
+            raise ExlabError(str(path), f"key {key}", f"{MEANINGS[key]} as text in quotes", f"found {value!r}")
+        values[key] = value.strip()
+    if "roots" in values:
+        roots = (path.parent / values["roots"]).resolve()
+        if not roots.is_file():
+            raise ExlabError(str(path), "key roots", f"a PEM file of {MEANINGS['roots']}", f"{roots} is not a file")
+        values["roots"] = roots
+    return CaseSettings(**values, origin={key: SETTINGS_FILE for key in values})
+
+
+def case_settings(folder: str | Path, **given: Any) -> CaseSettings:
+    """The settings of the case in ``folder``: each value ``given`` (not None) wins over the
+    settings file, whose values win over nothing.
+
+    >>> import tempfile
+    >>> case_settings(tempfile.mkdtemp(), tz="UTC", culture=None).origin
+    {'tz': 'given'}
+    """
+    unknown = set(given) - set(MEANINGS)
+    if unknown:
+        raise TypeError(f"not a case setting: {', '.join(sorted(unknown))}")
+    settings = read_settings(folder)
+    chosen = {name: (Path(value) if name == "roots" and isinstance(value, str) else value) for name, value in given.items() if value is not None}
+    return replace(settings, **chosen, origin={**settings.origin, **{name: "given" for name in chosen}})
+

@@ -1,0 +1,64 @@
+"""The case's settings file: read once for every notebook and command, never a lab value passed off
+as a real one, and a file exlab cannot use named with the key at fault."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import exlab
+from exlab.errors import ExlabError
+from exlab.settings import SETTINGS_FILE, case_settings, read_settings
+from tests.conftest import SAMPLES
+from tests.samples import sample_cases
+
+
+def test_a_case_without_settings_knows_nothing_it_was_not_told(tmp_path):
+    settings = read_settings(tmp_path)
+    assert settings.unknown == ("connector", "culture", "roots", "server_fqdn", "tz")
+    assert settings.origin == {}
+
+
+@pytest.mark.parametrize("case", sample_cases(), ids=lambda c: c.name)
+def test_each_sample_case_carries_its_time_zone_and_the_lab_root(case):
+    settings = read_settings(case.folder)
+    assert (settings.tz, settings.roots) == (case.truth["tz"], case.roots)
+    assert settings.unknown == ("connector", "culture", "server_fqdn")   # left to the evidence
+
+
+def test_open_case_takes_what_it_was_not_given_from_the_settings_file():
+    case = next(c for c in sample_cases() if c.name == "contoso-kb2888788")
+    opened = exlab.open_case(case.folder)
+    assert opened.tz == "Europe/Warsaw" and opened.roots == case.roots
+    assert opened.diagnose().culprit == case.truth["culprit"]     # the lab root judged the public certificate
+    assert opened.unread["file"].tolist() == ["truth.json"]     # the settings are no evidence, and read
+    assert exlab.open_case(case.folder, tz="UTC").tz == "UTC"    # a value given wins
+
+
+def test_given_values_win_and_say_so(tmp_path):
+    (tmp_path / SETTINGS_FILE).write_text('tz = "Europe/Berlin"\nconnector = "To EXO"\n', encoding="utf-8")
+    settings = case_settings(tmp_path, tz="UTC", culture=None)
+    assert (settings.tz, settings.connector) == ("UTC", "To EXO")
+    assert settings.origin == {"tz": "given", "connector": SETTINGS_FILE}
+
+
+@pytest.mark.parametrize(("text", "where", "expected"), [
+    ('tz = "Europe/Warsaw\n', None, "TOML"),
+    ("tz = 1\n", "key tz", "the servers' time zone as text in quotes"),
+    ('timezone = "UTC"\n', "key timezone", "one of tz, culture"),
+    ('roots = "missing.pem"\n', "key roots", "a PEM file of extra trust anchors"),
+])
+def test_a_settings_file_exlab_cannot_use_is_named_with_the_key_at_fault(tmp_path, text, where, expected):
+    (tmp_path / SETTINGS_FILE).write_text(text, encoding="utf-8")
+    with pytest.raises(ExlabError) as caught:
+        read_settings(tmp_path)
+    assert caught.value.source == str(tmp_path / SETTINGS_FILE)
+    assert caught.value.where == where and expected in caught.value.expected
+
+
+def test_a_settings_file_with_a_bom_and_crlf_is_read(tmp_path):
+    shutil.copy(SAMPLES / "lab-public-root.pem", tmp_path / "root.pem")
+    (tmp_path / SETTINGS_FILE).write_bytes('\ufefftz = "Australia/Perth"\r\nroots = "root.pem"\r\n'.encode("utf-8"))
+    settings = read_settings(tmp_path)
+    assert settings.tz == "Australia/Perth" and settings.roots == (tmp_path / "root.pem").resolve()
