@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -33,17 +33,52 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from tqdm.auto import tqdm
 
-from exlab.analysis.diagnose import Diagnosis, diagnose, failures_elsewhere, judge_server, server_table
-from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
-from exlab.analysis.timeline import DEFAULT_GAP, Timeline, build_timeline, failure_points
-from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, evidence_servers, rows_of
-from exlab.cultures import DATE_FORMATS
-from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
+from exlab.analysis.diagnose import (
+    Diagnosis,
+    diagnose,
+    failures_elsewhere,
+    judge_server,
+    server_table,
+)
+from exlab.analysis.infer import (
+    connector_row,
+    infer_connector,
+    infer_judgement_time,
+    infer_server_fqdn,
+)
+from exlab.analysis.timeline import (
+    DEFAULT_GAP,
+    Timeline,
+    build_timeline,
+    failure_points,
+)
+from exlab.attribution import (
+    SERVER_EVIDENCE,
+    attribute_servers,
+    case_names,
+    evidence_servers,
+    rows_of,
+)
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.evidence import Evidence, add_bundles, open_evidence, progress_over, walk
+from exlab.cultures import DATE_FORMATS
+from exlab.errors import (
+    EvidenceNotFound,
+    ExlabError,
+    ExlabWarning,
+    NoEvidence,
+    UnsupportedFormat,
+)
+from exlab.evidence import (
+    Evidence,
+    add_bundles,
+    open_evidence,
+    progress_over,
+    sha256_of,
+    walk,
+)
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
-from exlab.settings import SETTINGS_FILE, case_settings
+from exlab.settings import SETTINGS_FILE, CaseSettings, case_settings, read_settings
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -51,6 +86,10 @@ log = logging.getLogger(__name__)
 #: Files of a case folder that are not evidence, with why (listed in ``unread``); None: the
 #: case's settings (:mod:`exlab.settings`), read by ``open_case`` itself and not listed.
 SKIPPED_NAMES = {"truth.json": "the lab case's answer, not evidence", SETTINGS_FILE: None}
+
+#: How the reports name the files that steer a case without being evidence (:func:`case_own_files`).
+CASE_SETTINGS = "case settings"
+TRUST_ANCHORS = "extra trust anchors (PEM)"
 
 
 @dataclass(frozen=True)
@@ -290,6 +329,25 @@ class Case:
         self._diagnoses[key] = answers
         return answers
 
+    def extra_trust(self) -> str | None:
+        """What every trust judgement of the case rests on besides Microsoft's root program: the
+        extra trust anchors (``roots``), by name, with the file they came from and who named it
+        (its SHA-256 is in the reports), or None: Microsoft's program alone.
+
+        >>> Case(Path("c"), {}, ParseReport(), pd.DataFrame()).extra_trust() is None
+        True
+        """
+        from exlab.certs.anchors import USER, TrustAnchors
+
+        if self.roots is None:
+            return None
+        names = [anchor.subject for anchor in TrustAnchors.resolve(self.roots).anchors if USER in anchor.origins]
+        if not names:
+            return None
+        files = [f for f in self.reports.files if f.format.startswith(TRUST_ANCHORS)]
+        source = "; ".join(f"{f.file} ({f.format.split(', ', 1)[-1]})" for f in files)
+        return f"{'; '.join(names)}, from {source or 'the caller'}"
+
     def inventory(self) -> pd.DataFrame:
         """The evidence inventory (``exlab.inventory``): per kind found / missing / unusable and
         why, then the files not used and why. The diagnosis's ``missing`` comes from it."""
@@ -395,6 +453,50 @@ def _files(folder: Path, follow_links: bool) -> tuple[list[Path | Member], list[
         except ExlabError as err:
             unread.append({"file": str(path), "reason": f"zip not read: {err}"})
     return files, unread
+
+
+@dataclass(frozen=True)
+class OwnFiles:
+    """The files that steer a case's reading without being evidence: their paths, their report,
+    and the trust anchors file the settings name when others were given (not used)."""
+
+    paths: frozenset[Path]
+    report: ParseReport
+    unused: list[dict[str, str]]
+
+
+def case_own_files(folder: Path, roots: Any) -> OwnFiles:
+    """The case's settings file and the trust anchors file(s) used (``roots``: a PEM path or
+    paths), each hashed into a report row that says what it is and who named it: the inputs of
+    a verdict besides the evidence. A file outside the case is named by its name alone. The
+    anchors file the settings name is never evidence, even when ``roots`` replaces it.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "root.pem").write_bytes(b"-----BEGIN CERTIFICATE-----")
+    >>> own = case_own_files(folder, folder / "root.pem")
+    >>> [(f.file, f.format) for f in own.report.files]
+    [('root.pem', 'extra trust anchors (PEM), given by the caller')]
+    """
+    written = read_settings(folder) if folder.is_dir() else CaseSettings()
+    files = {folder / SETTINGS_FILE: CASE_SETTINGS} if (folder / SETTINGS_FILE).is_file() else {}
+    paths = [roots] if isinstance(roots, (str, Path)) else roots if isinstance(roots, (list, tuple)) else []
+    for root in (Path(r) for r in paths if isinstance(r, (str, Path))):
+        named = written.roots is not None and root.resolve() == written.roots
+        files[root] = f"{TRUST_ANCHORS}, {'named by ' + SETTINGS_FILE if named else 'given by the caller'}"
+    report = ParseReport()
+    for path, role in files.items():
+        try:
+            with open(path, "rb") as stream:
+                digest, size = sha256_of(stream)
+        except OSError as err:
+            raise EvidenceNotFound(str(path), None, "a readable file", err.strerror) from None
+        inside = case_relative(str(path), folder)
+        report.add_file(inside if inside != str(path) else path.name, sha256=digest, format=role, size=size)
+    own = {path.resolve() for path in files}
+    unused = [] if written.roots is None or written.roots in own else [
+        {"file": str(written.roots), "reason": f"trust anchors named by {SETTINGS_FILE}, not used: others were given"}]
+    return OwnFiles(frozenset(own | ({written.roots} if written.roots else set())), report, unused)
 
 
 def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str]) -> ParseReport:
@@ -538,10 +640,11 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
     return server_fqdn, connector, inferred
 
 
-def discover(folder: str | Path, *, progress: Any = None,
-             follow_links: bool = False) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
+def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = False,
+             not_evidence: Collection[Path] = ()) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
     """Which files of ``folder`` (sub-folders and zips too; or of a zip of evidence) each
-    reader takes, by content; and the rest, with why.
+    reader takes, by content; and the rest, with why. The files ``not_evidence`` names (the
+    case's trust anchors: :func:`case_own_files`) are passed over in silence.
 
     A link leaving the folder is passed over with a warning naming it, unless
     ``follow_links``. ``progress`` is a tqdm bar to advance once per file (or None).
@@ -565,6 +668,8 @@ def discover(folder: str | Path, *, progress: Any = None,
             progress.update(1)
         name = path.names[-1] if isinstance(path, Member) else path.name
         skipped = PurePosixPath(name.replace("\\", "/")).name.lower()
+        if isinstance(path, Path) and path.resolve() in not_evidence:
+            continue
         if skipped in SKIPPED_NAMES:
             if SKIPPED_NAMES[skipped]:
                 unread.append({"file": str(path), "reason": SKIPPED_NAMES[skipped]})
@@ -621,7 +726,9 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
     bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress, delay=PROGRESS_DELAY)
     try:
-        found, unread = discover(folder, progress=bar, follow_links=follow_links)
+        own = case_own_files(folder, roots)
+        found, unread = discover(folder, progress=bar, follow_links=follow_links, not_evidence=own.paths)
+        unread += own.unused
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
                              f"one of: {what_exlab_reads()}",
@@ -646,7 +753,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                                f"one of: {what_exlab_reads()}",
                                "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
     name_in_case = partial(case_relative, folder=folder)
-    return assemble_case(folder, frames, unread, bundle_reports(files, name_in_case), name_in_case=name_in_case,
+    reports = bundle_reports(files, name_in_case).extend([own.report])
+    return assemble_case(folder, frames, unread, reports, name_in_case=name_in_case,
                          server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
 
 

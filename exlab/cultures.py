@@ -243,7 +243,9 @@ class DateStyle:
     a day above 12, the year first, a ``.`` separator, ...), ``hint`` (no value settles it, but
     their clock is written as only cultures of one order write it, in this or an earlier Windows
     release: lower-case ``am``/``pm``), ``ambiguous`` (nothing tells: read in the order of the first
-    culture of :data:`DATE_FORMATS` that reads them all, and warned) or ``none`` (no dates).
+    culture of :data:`DATE_FORMATS` that reads them all, and warned), ``overruled`` (a culture was
+    given, but a value only the other order can read settles it: read as the values say, and
+    warned: an export made on another machine) or ``none`` (no dates).
     Values are read with every format of the order in :data:`DATE_FORMATS`.
 
     >>> style = DateStyle.detect(["4/11/2025 10:00:00 am", "7/02/2028 9:30:00 am"])
@@ -272,8 +274,9 @@ class DateStyle:
         """Decide the order from every date of a file (``samples``), or take it from ``culture``.
 
         A value that no culture of the given ``culture``'s order can read, but another order
-        can (a day above 12 where the culture puts the month), and values only two different
-        orders can read, are a :class:`~exlab.errors.CorruptInput` naming ``source`` and
+        can (a day above 12 where the culture puts the month), overrules the culture: the file
+        is read as its values say, and :meth:`report_to` warns. Values only two different
+        orders can read are a :class:`~exlab.errors.CorruptInput` naming ``source`` and
         ``where``: never a silent misreading. Values no culture reads are left to the reader
         (skipped and counted there).
 
@@ -281,10 +284,9 @@ class DateStyle:
         "'3/14/2027 9:12:05 AM' has a day above 12"
         >>> DateStyle.detect(["2/12/2024 1:43:23 PM"], culture="en-AU").how
         'culture'
-        >>> DateStyle.detect(["13/02/2024 1:43:23 PM"], culture="en-US", source="fl.txt")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        exlab.errors.CorruptInput: fl.txt, the dates: ... ('13/02/2024 1:43:23 PM' can only be read day first ...)
+        >>> overruled = DateStyle.detect(["13/02/2024 1:43:23 PM"], culture="en-US", source="fl.txt")
+        >>> overruled.order, overruled.how
+        ('DMY', 'overruled')
         """
         weights = _distinct(samples)
         readers = [(text, names) for text in weights for names in [_readers(text)] if names]
@@ -324,7 +326,8 @@ class DateStyle:
         "day/month order: month first, settled by the values ('3/14/2027 9:12:05 AM' has a day above 12)"
         """
         how = {"culture": "given", "values": "settled by the values", "hint": "inferred from a hint only",
-               "ambiguous": "AMBIGUOUS", "none": "no dates"}[self.how]
+               "ambiguous": "AMBIGUOUS", "overruled": "settled by the values AGAINST THE CULTURE GIVEN",
+               "none": "no dates"}[self.how]
         return f"day/month order: {ORDER_WORDS[self.order]}, {how} ({self.evidence})"
 
     def report_to(self, report: FileReport) -> None:
@@ -354,6 +357,9 @@ class DateStyle:
         elif self.how == "ambiguous":
             message = (f"the day/month order of its dates is ambiguous: {self.evidence}. Pass the "
                        "server's culture (culture= or --culture, e.g. en-AU) to read them right")
+        elif self.how == "overruled":
+            message = (f"the day/month order of its dates contradicts the culture given: {self.evidence}; read "
+                       f"{ORDER_WORDS[self.order]} as its values say (was it exported on another machine?)")
         else:
             return
         from exlab.errors import AssumptionWarning
@@ -372,10 +378,9 @@ def _decide(readers: list[tuple[str, list[str]]], culture: str | None, source: s
         given = DATE_FORMATS[culture]
         for text, names in readers:
             if all(DATE_FORMATS[name].order != given.order for name in names):
-                raise CorruptInput(source, where, f"dates as {culture} writes them, {ORDER_WORDS[given.order]} "
-                                                  f"({given.example})",
-                                   f"{text!r} can only be read {_read_as(names)}: culture={culture} "
-                                   "contradicts it")
+                order, _, _, first = _decide(readers, None, source, where)
+                return (order, "overruled", f"culture={culture} given, but {text!r} can only be read "
+                                            f"{_read_as(names)}", first)
         return (given.order, "culture", f"culture={culture} given", culture)
     if not readers:
         return ("MDY", "none", "no dates", "")

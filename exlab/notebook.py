@@ -11,6 +11,7 @@ which are unknown, draws its progress as a widget (``tqdm.auto``), and from then
 
 Outside IPython (a script, a doctest) it only opens the case.
 
+>>> from exlab.errors import AssumptionWarning
 >>> said_of(AssumptionWarning("read as UTC", "events/app.csv", "line 2"), AssumptionWarning)
 'events/app.csv line 2: read as UTC'
 >>> said_of(FutureWarning("a pandas change"), FutureWarning)
@@ -25,7 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from exlab.errors import ExlabError, ExlabWarning, EvidenceNotFound
+from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.settings import MEANINGS, SETTINGS_FILE, CaseSettings, case_settings
 
 #: The environment variable naming the case folder when the notebook's parameters do not.
@@ -41,6 +42,7 @@ class WarningList:
     """A ``warnings.showwarning`` that keeps each warning once and shows the new ones as one
     Markdown list under the cell that caused them (:meth:`flush`, after every cell).
 
+    >>> from exlab.errors import AssumptionWarning
     >>> notes = WarningList()
     >>> for _ in range(2):
     ...     notes(AssumptionWarning("read as UTC", "events/app.csv", "line 2"), AssumptionWarning, "", 0)
@@ -192,6 +194,45 @@ def start(folder: str | Path | None = None, *, progress: bool = True, **given: A
     case = open_case(folder, progress=progress, **settings.arguments())
     case.diagnose()   # the verdict once: its warnings join the reading's
     _display_markdown(f"Case **{_name(folder)}**: {len(case.reports.files)} file(s) read.\n\n"
+                      + settings_in_words(settings, case.inferred))
+    return case
+
+
+def start_fleet(folder: str | Path | None = None, store: str | Path | None = None, *, workers: int | None = None,
+                progress: bool = True, **given: Any) -> Any:
+    """Ingest the evidence in ``folder`` (else :data:`CASE_VARIABLE`; one folder or zip of one
+    or several servers) into the evidence store ``store`` (None: a new one in a temporary
+    folder; an existing store gets only what it lacks), on ``workers`` local processes (None:
+    this one), and open the store as the case: settings from the folder's ``exlab-case.toml``
+    unless ``given``, the verdict computed once, what was ingested and read with said in words.
+
+    >>> from exlab.lab import generate_case
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> _ = generate_case("contoso-kb2888788", out, events=20, only=("cer",))
+    >>> case = start_fleet(Path(out) / "contoso-kb2888788", progress=False)
+    >>> case.tz, case.folder.name
+    ('Europe/Warsaw', 'store')
+    """
+    import tempfile
+
+    from exlab.case import open_case
+    from exlab.fleet import ingest
+    from exlab.report.people import count
+
+    _prepare_kernel()
+    folder = case_folder(folder)
+    settings = case_settings(folder, **given)
+    store = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="exlab-fleet-")) / "store"
+    ingested = ingest([folder], store, workers=workers, tz=settings.tz, culture=settings.culture, progress=progress)
+    arguments = settings.arguments()
+    arguments.pop("culture", None)       # the store's rows were read with it already
+    case = open_case(store, **arguments)
+    case.diagnose()
+    rows = ", ".join(f"{kind} {n:,}" for kind, n in sorted(ingested.rows.items()))
+    _display_markdown(f"Case **{_name(folder)}** ingested into an evidence store: "
+                      f"{count(ingested.added, 'batch', 'batches')} added (rows: {md(rows) or 'none'}), "
+                      f"{count(ingested.skipped, 'batch', 'batches')} already there.\n\n"
                       + settings_in_words(settings, case.inferred))
     return case
 

@@ -11,7 +11,7 @@ says and tells what it could not know.
 
     tz = "Europe/Warsaw"             # the servers' time zone (IANA name)
     culture = "pl-PL"                # the servers' culture, when dates do not tell day from month
-    roots = "../lab-public-root.pem" # extra trust anchors (PEM), relative to the case folder
+    roots = "lab-public-root.pem"    # extra trust anchors (PEM), in the case folder
     server_fqdn = "ex01.contoso.com" # the transport server, when the evidence does not say
     connector = "Outbound to Office 365"
 
@@ -109,11 +109,22 @@ def read_settings(folder: str | Path) -> CaseSettings:
             raise ExlabError(str(path), f"key {key}", f"{MEANINGS[key]} as text in quotes", f"found {value!r}")
         values[key] = value.strip()
     if "roots" in values:
-        roots = (path.parent / values["roots"]).resolve()
-        if not roots.is_file():
-            raise ExlabError(str(path), "key roots", f"a PEM file of {MEANINGS['roots']}", f"{roots} is not a file")
-        values["roots"] = roots
+        values["roots"] = _roots_in_case(path, values["roots"])
     return CaseSettings(**values, origin={key: SETTINGS_FILE for key in values})
+
+
+def _roots_in_case(path: Path, written: str) -> Path:
+    """The trust anchors file a settings file names: inside its case folder, or refused. A
+    file outside the case is read only when the engineer names it (``--roots``, ``roots=``):
+    a settings file copied with someone else's evidence must not make a root trusted."""
+    folder = path.parent.resolve()
+    roots = (folder / written).resolve()
+    if not roots.is_relative_to(folder):
+        raise ExlabError(str(path), "key roots", f"a PEM file of {MEANINGS['roots']} inside the case folder",
+                         f"{written!r} leads outside it; name such a file yourself with --roots (roots=)")
+    if not roots.is_file():
+        raise ExlabError(str(path), "key roots", f"a PEM file of {MEANINGS['roots']}", f"{written!r} is not a file")
+    return roots
 
 
 def case_settings(folder: str | Path, **given: Any) -> CaseSettings:

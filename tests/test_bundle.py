@@ -17,6 +17,8 @@ from exlab.bundle import UnsafeBundle, bundle_members
 from exlab.case import open_case
 from exlab.errors import CorruptInput, EvidenceNotFound
 from exlab.evidence import iter_evidence
+from exlab.lab.generate import ROOTS_FILE
+from exlab.settings import SETTINGS_FILE
 from tests.samples import sample_cases
 
 CONTOSO = next(case for case in sample_cases() if case.name == "contoso-kb2888788")
@@ -26,11 +28,13 @@ TRACKING_LOG = "logs/MessageTracking/MSGTRK20250320-1.LOG"
 
 
 def zip_folder(folder: Path, target: Path, *, root: str = "", backslashes: bool = False) -> Path:
-    """``folder`` zipped with every file under ``root``; ``backslashes`` as Compress-Archive of
-    Windows PowerShell 5.1 writes it: ``\\`` between folders, made by MS-DOS, no folder entries."""
+    """``folder``'s evidence zipped with every file under ``root`` (the case's settings and trust
+    anchors stay out: they are the engineer's, not the server's); ``backslashes`` as
+    Compress-Archive of Windows PowerShell 5.1 writes it: ``\\`` between folders, made by MS-DOS,
+    no folder entries."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if not path.is_file():
+            if not path.is_file() or path.name in (SETTINGS_FILE, ROOTS_FILE):
                 continue
             name = f"{root}{path.relative_to(folder).as_posix()}"
             info = zipfile.ZipInfo(name.replace("/", "\\") if backslashes else name, (2025, 3, 21, 16, 40, 0))

@@ -146,3 +146,11 @@ def test_a_wrong_case_folder_is_one_short_message_not_a_traceback(tmp_path):
     assert len(errors) == 1
     assert errors[0]["traceback"] == [f"exlab: {wrong}: expected a folder (or .zip) of exported evidence "
                                       "(no such file or folder: check case_folder)"]
+
+
+@pytest.mark.slow
+def test_a_notebook_run_prints_nothing_of_its_kernel(capfd):
+    # the kernel's channels are encrypted (no "running over TCP without encryption") and the kernel is
+    # stopped by the run (no "parent appears to have exited" when the caller ends)
+    execute_notebook("00-start-here.ipynb", {"case_folder": str(_case("contoso-kb2888788").folder)})
+    assert capfd.readouterr().err == ""

@@ -3,12 +3,14 @@ as a real one, and a file exlab cannot use named with the key at fault."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import pytest
 
 import exlab
 from exlab.errors import ExlabError
+from exlab.lab.generate import ROOTS_FILE
 from exlab.settings import SETTINGS_FILE, case_settings, read_settings
 from tests.conftest import SAMPLES
 from tests.samples import sample_cases
@@ -34,6 +36,36 @@ def test_open_case_takes_what_it_was_not_given_from_the_settings_file():
     assert opened.diagnose().culprit == case.truth["culprit"]     # the lab root judged the public certificate
     assert opened.unread["file"].tolist() == ["truth.json"]     # the settings are no evidence, and read
     assert exlab.open_case(case.folder, tz="UTC").tz == "UTC"    # a value given wins
+
+
+def test_the_settings_and_trust_anchors_are_inputs_hashed_but_never_evidence():
+    case = next(c for c in sample_cases() if c.name == "contoso-kb2888788")
+    opened = exlab.open_case(case.folder)
+    inputs = opened.reports.to_frame().set_index("file")
+    for name, role in ((SETTINGS_FILE, "case settings"), (ROOTS_FILE, f"extra trust anchors (PEM), named by {SETTINGS_FILE}")):
+        assert inputs.loc[name, "format"] == role
+        assert inputs.loc[name, "sha256"] == hashlib.sha256((case.folder / name).read_bytes()).hexdigest()
+    assert not opened.certs["source"].str.contains(ROOTS_FILE).any()     # the lab root is not a certificate of the case
+    given = exlab.open_case(case.folder, roots=SAMPLES / ROOTS_FILE)      # another file given: the case's is not used
+    inputs = given.reports.to_frame().set_index("file")
+    assert inputs.loc[ROOTS_FILE, "format"] == "extra trust anchors (PEM), given by the caller"
+    assert given.unread.set_index("file").loc[ROOTS_FILE, "reason"] == (
+        f"trust anchors named by {SETTINGS_FILE}, not used: others were given")
+    assert not given.certs["source"].str.contains(ROOTS_FILE).any()
+
+
+@pytest.mark.parametrize("written", ["../lab-public-root.pem", "/etc/ssl/certs/ca-certificates.crt", "link.pem"])
+def test_a_settings_file_cannot_reach_out_of_its_case_for_trust_anchors(tmp_path, written):
+    # a settings file that came with someone else's evidence must not make a root trusted from elsewhere
+    shutil.copy(SAMPLES / ROOTS_FILE, tmp_path / ROOTS_FILE)
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "link.pem").symlink_to(tmp_path / ROOTS_FILE)
+    (case / SETTINGS_FILE).write_text(f'roots = "{written}"\n', encoding="utf-8")
+    with pytest.raises(ExlabError) as caught:
+        read_settings(case)
+    assert caught.value.where == "key roots" and "inside the case folder" in caught.value.expected
+    assert "--roots" in caught.value.detail
 
 
 def test_given_values_win_and_say_so(tmp_path):

@@ -199,6 +199,22 @@ def sending_hosts(tracking: pd.DataFrame | None) -> dict[str, str]:
     return dict(zip(pairs["client_ip"].astype(str), pairs["client_hostname"].astype(str)))
 
 
+def failure_place(source: Any, failed_line: Any) -> str:
+    """Where a session's failing reply was logged, from its ``failed_line`` (``SEND20250320-1.LOG
+    line 243``): the line alone when the session's one file (``source``) holds it.
+
+    >>> failure_place("logs/SEND20250320-1.LOG", "SEND20250320-1.LOG line 243")
+    'line 243'
+    >>> failure_place("a/SEND1.LOG; a/SEND2.LOG", "SEND2.LOG line 3")
+    'SEND2.LOG line 3'
+    """
+    if not isinstance(failed_line, str) or not failed_line:
+        return ""
+    file, _, line = failed_line.rpartition(" line ")
+    one_file = isinstance(source, str) and "; " not in source
+    return f"line {line}" if one_file and source.replace("\\", "/").rsplit("/", 1)[-1] == file else failed_line
+
+
 def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) -> pd.DataFrame:
     hosts = hosts or {}
     failed = sessions[session_failed(sessions)]
@@ -213,8 +229,9 @@ def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) 
     local = column(failed, "local_endpoint").fillna("").astype(str).str.rsplit(":", n=1).str[0]
     reason = column(failed, "tls_reason")
     failed_line = column(failed, "failed_line")
+    place = pd.Series([failure_place(s, f) for s, f in zip(column(failed, "source"), failed_line)], index=failed.index)
     where = "session " + column(failed, "session_id").astype(str)
-    where = where.where(~failed_line.map(bool), where + ", " + failed_line.astype(str))
+    where = where.where(~failed_line.map(bool), where + ", " + place)
     return _points_of({
         "time": failed_at.where(failed_at.notna(), start), "origin": ["session"] * len(failed),
         "server": local.map(hosts), "connector": column(failed, "connector"), "code": column(failed, "reply_code"),

@@ -66,9 +66,15 @@ def case_summary(case: Case) -> str:
     One line per kind of evidence from the case's inventory (found, missing, or found but
     unusable, and why), then the files not used, and why.
     """
+    from exlab.case import CASE_SETTINGS, TRUST_ANCHORS
+
     reports = case.reports
-    lines = [f"read {len(reports.files)} file(s) from {case.folder}: {reports.records_read} record(s), "
+    evidence = [f for f in reports.files if not f.format.startswith((CASE_SETTINGS, TRUST_ANCHORS))]
+    lines = [f"read {len(evidence)} evidence file(s) from {case.folder}: {reports.records_read} record(s), "
              f"{reports.records_skipped} skipped, {reports.chunks_skipped} chunk(s) skipped"]
+    trust = case.extra_trust()
+    if trust:
+        lines.append(f"  trusted besides Microsoft's root program: {trust}")
     inventory = case.inventory()
     for row in inventory[inventory["status"] != "unused"].itertuples():
         servers = f" from {row.servers}" if isinstance(row.servers, str) else ""

@@ -81,6 +81,8 @@ class Batch:
     hashes: tuple[str, ...]
     sizes: tuple[int, ...]
     source: str = ""            # the folder's (or zip's) name it came from
+    tz: str | None = None       # its source's time zone and culture (given, or its exlab-case.toml)
+    culture: str | None = None
 
     @property
     def id(self) -> str:
@@ -116,8 +118,11 @@ class IngestIncomplete(ExlabError):
         return (type(self), (self.result,))
 
 
-def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) -> tuple[list[Batch], list[dict]]:
+def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz: str | None = None,
+         culture: str | None = None) -> tuple[list[Batch], list[dict]]:
     """The batches of ``sources`` (folders or zips of evidence), and the files no reader takes.
+    Each source is read with ``tz`` and ``culture`` when given, else with those of its own
+    ``exlab-case.toml`` (:mod:`exlab.settings`), whose trust anchors file is not evidence.
 
     >>> import tempfile, pathlib
     >>> from exlab.lab.transport_logs import demo_protocol_log
@@ -128,14 +133,17 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) ->
     >>> [(b.kind, b.slot, b.names) for b in plan([case])[0]]
     [('sessions', 'sessions:EX01/SmtpSend', ('EX01/SmtpSend/SEND20250320-1.LOG', 'EX01/SmtpSend/SEND20250321-1.LOG'))]
     """
-    from exlab.case import discover
+    from exlab.case import case_own_files, discover
+    from exlab.settings import case_settings
 
     batches: list[Batch] = []
     unread: list[dict] = []
     for source in sources:
         root = Path(source)
         label = root.name
-        found, skipped = discover(root, follow_links=follow_links)
+        settings = case_settings(root, tz=tz, culture=culture)
+        own = case_own_files(root, settings.roots)
+        found, skipped = discover(root, follow_links=follow_links, not_evidence=own.paths)
         name = partial(_store_name, label=label, root=root)
         unread += [{**row, "file": name(row["file"])} for row in skipped]
         for kind, files in found.items():
@@ -151,7 +159,7 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False) ->
             for slot, members in groups.items():
                 hashes, sizes = zip(*(_hash(file) for file in members))
                 batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes,
-                                     label))
+                                     label, settings.tz, settings.culture))
     return batches, unread
 
 
@@ -170,7 +178,7 @@ def _hash(file: Path | Member) -> tuple[str, int]:
         evidence.close()
 
 
-def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
+def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None,
                spans: Sequence[evtx_format.Batch] = ()) -> Entry:
     """Read one batch and write its Parquet files into the store at ``root`` (a task: runs on a
     worker). ``servers`` (Get-ExchangeServer rows of the store) spells server names; the entry
@@ -185,7 +193,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     >>> case = pathlib.Path(tempfile.mkdtemp()) / "EX01"
     >>> case.mkdir()
     >>> _ = (case / "SEND20250320-1.LOG").write_bytes(demo_protocol_log().getvalue())
-    >>> entry = read_batch(plan([case])[0][0], str(Store.create(case.parent / "store").root), None, None, None)
+    >>> entry = read_batch(plan([case])[0][0], str(Store.create(case.parent / "store").root), None)
     >>> entry.rows, entry.parts[0].startswith("sessions/server=__none__/day=2025-03-20/")
     (1, True)
     """
@@ -199,7 +207,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     with warnings.catch_warnings(record=True) as caught:     # shown by the caller, under the store's names
         warnings.simplefilter("always", ExlabWarning)
         with evtx_format.spans_read_elsewhere({batch.hashes[0]: spans} if spans else {}):
-            frame = _load(kind, list(batch.files), tz, culture, unread)
+            frame = _load(kind, list(batch.files), batch.tz, batch.culture, unread)
     named = dict(zip(map(str, batch.files), batch.names))
     entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0, source=batch.source,
                   inputs=[{"file": n, "sha256": h, "size": s} for n, h, s in zip(batch.names, batch.hashes, batch.sizes)],
@@ -229,7 +237,7 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None, tz: str | 
     return entry
 
 
-def span_jobs(batch: Batch, tz: str | None, culture: str | None, *, span_size: int = SPAN_SIZE,
+def span_jobs(batch: Batch, *, span_size: int = SPAN_SIZE,
               span_chunks: int | None = None) -> list[tuple[evtx_format.ChunkSpan, EventQuery, str]]:
     """The ``evtx_format.read_batch`` jobs (span, query, file name) of a batch that is one .evtx
     file on disk of ``span_size`` bytes or more, a job per span of ``span_chunks`` chunks
@@ -243,9 +251,9 @@ def span_jobs(batch: Batch, tz: str | None, culture: str | None, *, span_size: i
     >>> _ = write_evtx(case / "Application.evtx", [{"time_created": 1_742_462_042_000_000_000, "event_id": 12014,
     ...     "record_id": n, "data": {"%1": "x" * 2000}} for n in range(1, 81)])
     >>> batch = plan([case])[0][0]
-    >>> [span.first for span, query, file in span_jobs(batch, None, None, span_size=0, span_chunks=2)]
+    >>> [span.first for span, query, file in span_jobs(batch, span_size=0, span_chunks=2)]
     [0, 2, 4]
-    >>> span_jobs(batch, None, None)
+    >>> span_jobs(batch)
     []
     """
     file = batch.files[0]
@@ -255,7 +263,7 @@ def span_jobs(batch: Batch, tz: str | None, culture: str | None, *, span_size: i
         if not evtx_format.detect(stream.read(8)):
             return []
         stamp = file_stamp(stream)
-    query = EventQuery.build(tz=tz, culture=culture)       # as exlab.read_events builds it for the batch's read
+    query = EventQuery.build(tz=batch.tz, culture=batch.culture)       # as exlab.read_events builds it for the batch's read
     return [(span, query, str(file)) for span in evtx_format.plan_spans(file, stamp[2], stamp, per_span=span_chunks)]
 
 
@@ -340,14 +348,14 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
     target = Store.create(store)
     with target.writing():
         target.clear_staging()
-        batches, unread = plan(sources, follow_links=follow_links)
+        batches, unread = plan(sources, follow_links=follow_links, tz=tz, culture=culture)
         known = {entry.batch for entry in target.entries()}
         todo = [b for b in batches if b.id not in known]
         result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
         owned = local_client(workers) if client is None and workers is not None else None
         try:
-            _execute(batches, todo, target, result, client or owned, tz=tz, culture=culture, progress=progress,
-                     spans=partial(span_jobs, tz=tz, culture=culture, span_size=span_size, span_chunks=span_chunks))
+            _execute(batches, todo, target, result, client or owned, progress=progress,
+                     spans=partial(span_jobs, span_size=span_size, span_chunks=span_chunks))
         finally:
             if owned is not None:
                 cluster = owned.cluster
@@ -360,12 +368,14 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
 
 
 def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: IngestResult, client: Any, *,
-             tz: str | None, culture: str | None, progress: bool,
+             progress: bool,
              spans: Callable[[Batch], list[tuple]]) -> None:
     """Run the batches ``todo`` (of the planned ``batches``) and record each as it ends: the
     Get-ExchangeServer batches first (their names spell the others' servers), then the rest.
     ``spans`` gives a batch's span jobs (:func:`span_jobs`)."""
     from tqdm.auto import tqdm
+
+    from exlab.case import PROGRESS_DELAY     # a bar only for an ingest that lasts
 
     start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
     place = {batch.id: n for n, batch in enumerate(batches)}
@@ -375,9 +385,9 @@ def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: Inge
     result.dashboard = getattr(client, "dashboard_link", None) if client is not None else None
     if result.dashboard:
         log.info("Dask dashboard: %s", result.dashboard)
-    with tqdm(total=len(todo), desc="ingest", unit="batch", disable=not progress) as bar:
+    with tqdm(total=len(todo), desc="ingest", unit="batch", disable=not progress, delay=PROGRESS_DELAY) as bar:
         for phase in ([b for b in todo if b.kind == "servers"], [b for b in todo if b.kind != "servers"]):
-            for batch, outcome in _run(phase, store, _servers_of(store), tz, culture, client, spans):
+            for batch, outcome in _run(phase, store, _servers_of(store), client, spans):
                 bar.update(1)
                 if isinstance(outcome, BaseException):
                     result.failed.append((list(batch.names), f"{type(outcome).__name__}: {outcome}"))
@@ -453,8 +463,7 @@ def settle_unattributed(store: Store) -> int:
     return moved
 
 
-def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: str | None, culture: str | None,
-         client: Any, spans: Callable[[Batch], list[tuple]]) -> Iterator[tuple[Batch, Entry | BaseException]]:
+def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, client: Any, spans: Callable[[Batch], list[tuple]]) -> Iterator[tuple[Batch, Entry | BaseException]]:
     """Each batch with its entry, or the exception its task ended with, as tasks finish. A batch
     with span jobs (``spans``) is a task per span first, then its own task on what they read:
     here, the spans are read by this process and its helper processes (``ordered_map``)."""
@@ -464,7 +473,7 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
             try:
                 jobs = spans(batch)
                 read = list(ordered_map(evtx_format.read_batch, iter(jobs), max(min(cores(), len(jobs)) - 1, 0)))
-                yield batch, read_batch(batch, root, servers, tz, culture, read)
+                yield batch, read_batch(batch, root, servers, read)
             except Exception as err:
                 log.exception("batch %s failed", batch.slot)
                 yield batch, err
@@ -480,7 +489,7 @@ def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, tz: s
         tag = f"{batch.id[:16]}-{uuid.uuid4().hex[:8]}"
         read = [client.submit(evtx_format.read_batch, *job, key=f"exlab-span-{tag}-{n}")
                 for n, job in enumerate(jobs)]
-        futures[client.submit(read_batch, batch, root, servers, tz, culture, read,
+        futures[client.submit(read_batch, batch, root, servers, read,
                               key=f"exlab-{batch.kind}-{tag}")] = (batch, read)
     for future in as_completed(futures):
         try:

@@ -4,8 +4,9 @@
 certificates with the lab PKI, and writes every file the case's ``exports`` list names
 through the lab writers (``exlab.lab.evtx_writer``, ``event_exports``, ``cert_exports``,
 ``transport_logs``, ``pki``). The case folder is ``OUTDIR/<case>/``; the lab public root
-goes to ``OUTDIR/lab-public-root.pem``, outside every case (evidence never declares its
-own trust anchors: the engineer passes it with ``--roots``).
+goes to ``OUTDIR/lab-public-root.pem`` (the engineer passes it with ``--roots``), and a copy
+into each case folder, named by the case's ``exlab-case.toml`` as the engineer's note: it is
+not evidence (the loader never reads it as such) and every report names it on its first screen.
 
 The same case and seed give byte-identical files. PKCS#12 (.pfx) files would not (their
 encryption draws random salts), so no case exports one.
@@ -588,7 +589,7 @@ def truth(gen: Generated) -> dict:
         "connector": scenario.connector.name,
         "tz": scenario.tz,
         "culture": scenario.culture,
-        "roots": f"../{ROOTS_FILE}",
+        "roots": ROOTS_FILE,
         "onset": iso_ns(onset) if onset is not None else None,
         "end": iso_ns(last) if last is not None else None,
         "fix_applied": iso_ns(fix) if fix is not None else None,
@@ -631,8 +632,8 @@ def write_truth(gen: Generated) -> Path:
 
 def write_settings(gen: Generated) -> Path:
     """Write the case's ``exlab-case.toml`` (:mod:`exlab.settings`): what an engineer would note
-    beside the export, the servers' time zone, and the lab's stand-in public root as the extra
-    trust anchors. The culture, server and connector are left to the evidence (each export's
+    beside the export, the servers' time zone, and the lab's stand-in public root (a copy in
+    the case folder) as the extra trust anchors. The culture, server and connector are left to the evidence (each export's
     dates say their own order; a culture set here would be forced on every export).
 
     >>> import tempfile, tomllib
@@ -640,9 +641,10 @@ def write_settings(gen: Generated) -> Path:
     >>> site = case("contoso-kb2888788")
     >>> gen = Generated(site, 1, Path(tempfile.mkdtemp()), simulate(site, 1), build_certificates(site, 1))
     >>> tomllib.loads(write_settings(gen).read_text(encoding="utf-8"))
-    {'tz': 'Europe/Warsaw', 'roots': '../lab-public-root.pem'}
+    {'tz': 'Europe/Warsaw', 'roots': 'lab-public-root.pem'}
     """
-    values = {"tz": gen.scenario.tz, "roots": f"../{ROOTS_FILE}"}
+    (gen.folder / ROOTS_FILE).write_bytes(roots_pem([public_root()]))
+    values = {"tz": gen.scenario.tz, "roots": ROOTS_FILE}
     lines = ["# The case's settings (exlab.settings): what the evidence cannot say about itself."]
     lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     path = gen.folder / SETTINGS_FILE

@@ -33,7 +33,6 @@ from exlab.report.notebooks import (
     commands_html,
     execute_notebook,
     notebooks_dir,
-    safe_markdown,
 )
 from exlab.report.pdf import write_pdf
 from exlab.report.people import (
@@ -49,6 +48,6 @@ from exlab.report.people import (
 __all__ = [
     "REPORT_NOTEBOOK", "Certificate", "Command", "Figure", "Report", "ServerVerdict", "SessionProof", "Table",
     "Verification", "build_report", "cell_text", "commands_html", "duration", "execute_notebook", "html_table",
-    "inputs_table", "notebooks_dir", "people_table", "provenance", "relative", "render_html", "safe_markdown", "save_report",
+    "inputs_table", "notebooks_dir", "people_table", "provenance", "relative", "render_html", "save_report",
     "times_in_text", "timestamp", "write_pdf", "write_report",
 ]

@@ -103,6 +103,9 @@ def render_html(report: Report) -> str:
 
 def _answer(report: Report) -> str:
     facts = [("Strength of proof", e(report.strength))]
+    if report.trust:
+        facts.append(("Also trusted", f"{e(report.trust)}<br>The trust judgements here count it as a root "
+                                      "Exchange Online trusts: check it is the one you meant."))
     if report.culprit is not None:
         c = report.culprit
         facts += [("Culprit certificate", f'<span class="mono">{e(c.thumbprint)}</span><br>{e(c.subject)}'),

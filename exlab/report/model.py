@@ -37,6 +37,7 @@ import pandas as pd
 
 from exlab import __version__
 from exlab.analysis.remediation import COLLECT, Step, collect_step
+from exlab.analysis.timeline import failure_place
 from exlab.report.people import (
     count,
     duration,
@@ -199,6 +200,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     presented: Certificate | None = None
+    trust: str | None = None
 
     def commands(self) -> list[str]:
         """Every command of the fix, in order, each once.
@@ -461,7 +463,7 @@ def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
 def _session(row: pd.Series, tz: str) -> SessionProof:
     thumb, subject, issuer = (_text(row.get(k)) for k in ("cert_thumbprint", "cert_subject", "cert_issuer"))
     certificate = f"{thumb} {subject}, issued by {issuer}" if thumb else "none logged"
-    line = _text(row.get("failed_line"))   # "SEND20250320-1.LOG line 243"
+    line = failure_place(row.get("source"), row.get("failed_line"))
     return SessionProof(time=timestamp(row.get("start"), tz, named=True), server=_text(row.get("server")),
                         session_id=_text(row.get("session_id")), certificate=certificate,
                         reply=_text(row.get("final_reply")), outcome=_text(row.get("outcome")),
@@ -706,7 +708,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         issuers=issuers_table(comparison, tz) if comparison is not None and not comparison.empty else None,
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
         warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes],
-        presented=_presented(case, d, tz),
+        presented=_presented(case, d, tz), trust=case.extra_trust(),
     )
     return _without_folder(report, case.folder)
 

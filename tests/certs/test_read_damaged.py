@@ -8,7 +8,6 @@ import tracemalloc
 import warnings
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -210,13 +210,12 @@ def test_capital_am_pm_with_no_day_above_12_warns_with_both_readings():
     assert said_au.attrs["parse_report"].files[0].warnings[0] == "day/month order: day first, given (culture=en-AU given)"
 
 
-def test_a_culture_the_values_contradict_is_refused_naming_the_file_and_the_value(tmp_path):
-    path = tmp_path / "fl-en-GB.txt"
-    path.write_bytes(_date_order_text("02/12/2024 14:43:23", "13/12/2025 00:59:59"))
-    with pytest.raises(CorruptInput) as caught:
-        exlab.read_certs(path, culture="en-US")
-    assert str(path) in str(caught.value) and "'13/12/2025 00:59:59' can only be read day first" in str(caught.value)
-    assert "culture=en-US contradicts it" in str(caught.value)
+def test_a_culture_the_values_contradict_is_overruled_naming_the_file_and_the_value():
+    frame, said = _read_warned(_date_order_text("02/12/2024 14:43:23", "13/12/2025 00:59:59"), culture="en-US", tz="UTC")
+    assert frame.loc[0, "not_before"].day == 2 and frame.loc[0, "not_before"].month == 12    # day first, as written
+    assert len(said) == 1 and "culture=en-US given, but '13/12/2025 00:59:59' can only be read day first" in said[0]
+    assert frame.attrs["parse_report"].files[0].warnings[0].startswith(
+        "day/month order: day first, settled by the values AGAINST THE CULTURE GIVEN")
 
 
 def test_dates_in_two_orders_in_one_file_are_corrupt_input():

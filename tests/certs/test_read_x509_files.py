@@ -16,7 +16,13 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 import exlab
 from exlab.certs.x509_files import pem_blocks
-from exlab.errors import CorruptInput, DataLossWarning, ExlabError, UnsupportedFormat, WrongPassword
+from exlab.errors import (
+    CorruptInput,
+    DataLossWarning,
+    ExlabError,
+    UnsupportedFormat,
+    WrongPassword,
+)
 from exlab.lab import oversized
 from exlab.lab.cert_exports import ExchangeCert, write_list
 from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, pfx_bytes, relabel_signature

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import exlab
-from exlab.errors import AssumptionWarning, CorruptInput
+from exlab.errors import AssumptionWarning
 
 pytestmark = pytest.mark.real_exports
 
@@ -82,13 +82,14 @@ def test_a_culture_no_value_contradicts_is_taken_as_given(real_exports):
     assert _dates(frame) == _expected()
 
 
-def test_a_culture_contradicted_by_a_day_above_12_is_refused(real_exports, tmp_path):
+def test_a_culture_contradicted_by_a_day_above_12_is_overruled_with_a_warning(real_exports, tmp_path):
     text = (real_exports / NAME).read_bytes().decode("utf-16")
     path = tmp_path / "fl-en-AU-later.txt"
     path.write_bytes(text.replace("NotAfter             : 3/12/2026 9:59:59 am",
                                   "NotAfter             : 30/12/2026 9:59:59 am").encode("utf-16"))
-    with pytest.raises(CorruptInput) as caught:
-        exlab.read_certs(path, tz="Australia/Perth", culture="en-US")
-    assert str(path) in str(caught.value) and "'30/12/2026 9:59:59 am'" in str(caught.value)
+    frame, said = _read(path, culture="en-US")     # the values win: read day first, and said so
+    assert frame.loc[0, "not_after"] == pd.Timestamp("2026-12-30T01:59:59Z")
+    assert len(said) == 1 and said[0].startswith(f"{path}: the day/month order of its dates contradicts the culture")
+    assert "'30/12/2026 9:59:59 am' can only be read day first" in said[0]
     frame, said = _read(path)       # and without a culture that value settles it: no warning
     assert said == [] and frame.loc[0, "not_after"] == pd.Timestamp("2026-12-30T01:59:59Z")

@@ -10,7 +10,11 @@ import pytest
 
 from exlab.certs import read_certs
 from exlab.certs.schema import certs_frame
-from exlab.certs.selection import OutboundChoice, parse_tls_certificate_name, select_outbound
+from exlab.certs.selection import (
+    OutboundChoice,
+    parse_tls_certificate_name,
+    select_outbound,
+)
 from exlab.certs.trust import judge_trust
 from exlab.lab.pki import LabPki, cer_bytes
 

@@ -16,7 +16,14 @@ from exlab.certs.anchors import MicrosoftPolicy, TrustAnchors
 from exlab.certs.schema import certs_frame
 from exlab.certs.trust import TRUST_COLUMNS, judge_trust
 from exlab.errors import EvidenceNotFound, UnsupportedFormat
-from exlab.lab.pki import LabPki, cer_bytes, legacy_signed, p7b_bytes, relabel_signature, roots_pem
+from exlab.lab.pki import (
+    LabPki,
+    cer_bytes,
+    legacy_signed,
+    p7b_bytes,
+    relabel_signature,
+    roots_pem,
+)
 
 UTC = timezone.utc
 VECTORS = Path(cryptography_vectors.__file__).parent / "x509"

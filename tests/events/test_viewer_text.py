@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from exlab import read_events
-from exlab.errors import AssumptionWarning, DataLossWarning, ExlabError, UnsupportedFormat
+from exlab.errors import (
+    AssumptionWarning,
+    DataLossWarning,
+    ExlabError,
+    UnsupportedFormat,
+)
 from exlab.events.cultures import CULTURES
 from exlab.lab.event_exports import write_event_viewer_csv
 
@@ -217,12 +222,15 @@ def test_an_ambiguous_csv_warns_with_both_readings_and_the_culture_settles_it(tm
     assert frame["time_created"].tolist() == [utc("2025-03-05 14:15:04")] and said == []
 
 
-def test_a_culture_the_dates_contradict_is_an_error_naming_the_file_and_the_value(tmp_path):
+def test_a_culture_the_dates_contradict_is_overruled_by_them_with_a_warning_naming_the_value(tmp_path):
+    # an export made on another machine: its values settle the order, the culture given does not hold
     path = tmp_path / "Application.csv"
     path.write_bytes(csv_stream("Warning,13/03/2025 14:15:04,MSExchangeTransport,2004,(2),x").getvalue())
-    with pytest.raises(ExlabError) as caught:
-        read_events(path, tz="UTC", culture="en-US")
-    assert str(path) in str(caught.value) and "'13/03/2025 14:15:04' can only be read day first" in str(caught.value)
+    frame, said = _read_warned(path, tz="UTC", culture="en-US")
+    assert frame["time_created"].tolist() == [utc("2025-03-13 14:15:04")]
+    assert said == [f"{path}: the day/month order of its dates contradicts the culture given: culture=en-US given, but "
+                    "'13/03/2025 14:15:04' can only be read day first (en-GB, en-IE, fr-FR, fr-BE, es-ES, it-IT, pt-BR); "
+                    "read day first as its values say (was it exported on another machine?)"]
     with pytest.raises(ValueError, match="culture must be one of"):
         read_events(path, culture="en-XX")
 

@@ -103,7 +103,7 @@ def test_a_big_evtx_is_a_task_per_span_on_the_cluster(client, tmp_path):
 
     server = write_server_log(tmp_path / "case")
     damage(server / "Application.evtx")       # lost and repeated records, in spans read by two processes
-    jobs = span_jobs(plan([server])[0][0], None, None, span_size=0, span_chunks=SPAN_CHUNKS)
+    jobs = span_jobs(plan([server])[0][0], span_size=0, span_chunks=SPAN_CHUNKS)
     with get_task_stream(client) as stream:
         quiet_ingest([server], tmp_path / "store", client=client, span_size=0, span_chunks=SPAN_CHUNKS)
     keys = [str(task["key"]) for task in stream.data]

@@ -29,11 +29,11 @@ def assembled_ingest(*args, **kwargs):
 
 def test_a_big_evtx_is_planned_as_spans_covering_every_chunk(server):
     batch = plan([server])[0][0]
-    jobs = span_jobs(batch, None, None, span_size=0, span_chunks=SPAN_CHUNKS)
+    jobs = span_jobs(batch, span_size=0, span_chunks=SPAN_CHUNKS)
     chunks = -(-(batch.sizes[0] - 4096) // 65536)
     assert [span.first for span, _, _ in jobs] == list(range(0, chunks, SPAN_CHUNKS)) and len(jobs) >= 4
     assert {file for _, _, file in jobs} == {str(server / "Application.evtx")}
-    assert span_jobs(batch, None, None, span_size=batch.sizes[0] + 1) == []      # below the threshold: one task
+    assert span_jobs(batch, span_size=batch.sizes[0] + 1) == []      # below the threshold: one task
 
 
 def test_spans_assembled_equal_a_direct_read(server, tmp_path):

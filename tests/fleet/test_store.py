@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-import zipfile
 
 import pandas as pd
 import pytest
@@ -15,6 +14,7 @@ from exlab.fleet import IngestIncomplete, Store, StoreError, ingest, query, read
 from exlab.fleet import ingestion as ingest_module
 from exlab.fleet.store import MANIFEST, VERSION
 from tests.fleet.stores import CONTOSO, LITWARE, folder_case, store_case, verdicts
+from tests.test_bundle import zip_folder
 
 
 def quiet_ingest(*args, **kwargs):
@@ -134,7 +134,7 @@ def test_files_a_dead_task_wrote_without_an_entry_are_never_read(tmp_path):
     events = next(b for b in batches if b.kind == "events")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        orphan = ingest_module.read_batch(events, str(store), None, None, None)   # its entry is never recorded
+        orphan = ingest_module.read_batch(events, str(store), None)   # its entry is never recorded
     assert orphan.parts and all((store / p).is_file() for p in orphan.parts)
     assert target.kinds() == [] and read_frame(store, "events") is None
     quiet_ingest([LITWARE], store)
@@ -177,11 +177,7 @@ def test_queries_are_read_only_and_stay_in_the_store(litware_store, tmp_path):
 
 def test_a_zip_of_the_case_gives_the_same_store(tmp_path):
     (tmp_path / "evidence").mkdir()
-    bundle = tmp_path / "evidence" / "litware-servers.zip"
-    with zipfile.ZipFile(bundle, "w") as archive:
-        for path in sorted(LITWARE.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(LITWARE).as_posix())
+    bundle = zip_folder(LITWARE, tmp_path / "evidence" / "litware-servers.zip")
     quiet_ingest([bundle], tmp_path / "store")
     stored, folder = store_case(tmp_path / "store"), folder_case(LITWARE)
     assert {kind: len(frame) for kind, frame in stored.frames.items()} == {
