@@ -643,8 +643,9 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
 def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = False,
              not_evidence: Collection[Path] = ()) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
     """Which files of ``folder`` (sub-folders and zips too; or of a zip of evidence) each
-    reader takes, by content; and the rest, with why. The files ``not_evidence`` names (the
-    case's trust anchors: :func:`case_own_files`) are passed over in silence.
+    reader takes, by content; and the rest, with why. The trust anchors file the folder's
+    ``exlab-case.toml`` names and the files ``not_evidence`` names (the trust anchors given:
+    :func:`case_own_files`) are passed over in silence.
 
     A link leaving the folder is passed over with a warning naming it, unless
     ``follow_links``. ``progress`` is a tqdm bar to advance once per file (or None).
@@ -658,6 +659,8 @@ def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = F
     folder = Path(folder)
     if not (folder.is_dir() or is_bundle(folder)):
         raise EvidenceNotFound(str(folder), expected="a folder (or a .zip) of evidence exported from the Exchange server")
+    named = read_settings(folder).roots if folder.is_dir() else None
+    not_evidence = {*not_evidence, *([named] if named else [])}     # the settings' trust anchors, used or not
     kinds = evidence_kinds()
     files, unread = _files(folder, follow_links)
     for row in unread:
@@ -682,8 +685,20 @@ def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = F
     return found, unread
 
 
-#: seconds a case's reading lasts before its progress bar shows (a small case shows none)
-PROGRESS_DELAY = 1.0
+def _progress_delay(setting: str | None) -> float:
+    """Seconds a reading lasts before its progress bar shows: ``EXLAB_PROGRESS_DELAY`` when it
+    is a number of seconds (0: always a bar), else 1 (a small case shows none).
+
+    >>> _progress_delay("0"), _progress_delay(None), _progress_delay("soon")
+    (0.0, 1.0, 1.0)
+    """
+    try:
+        return max(float(setting or 1.0), 0.0)
+    except ValueError:
+        return 1.0
+
+
+PROGRESS_DELAY = _progress_delay(os.environ.get("EXLAB_PROGRESS_DELAY"))
 
 
 def _file_size(path: Path | Member) -> int:

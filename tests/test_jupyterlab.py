@@ -98,7 +98,7 @@ class Lab:
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(base / "config"), "JUPYTER_DATA_DIR": str(base / "data"),
                "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "IPYTHONDIR": str(base / "ipython"),
                "HOME": str(base), "EXLAB_CASE": str(next(c.folder for c in sample_cases() if c.name == MAIN)),
-               "PYTHONPATH": str(REPO)}
+               "PYTHONPATH": str(REPO), "EXLAB_PROGRESS_DELAY": "0"}     # a bar however quick the reading
         self.log = (base / "jupyterlab.log").open("w", encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",

@@ -134,3 +134,14 @@ def test_the_evidence_store_example_runs_on_a_dask_cluster(monkeypatch):
     assert {d.server: (d.verdict, d.fix) for d in namespace["fleet"].diagnose_servers()} == wanted
     spans = namespace["exlab"].fleet.failure_spans(namespace["store"])
     assert spans["failures"].tolist() == [truth["counts"]["events_2004"]]
+
+
+def test_the_settings_file_shown_is_one_exlab_reads(tmp_path):
+    from exlab.settings import SETTINGS_FILE, read_settings
+
+    [shown] = _blocks("toml")
+    case = shutil.copytree(SAMPLES / "contoso-kb2888788", tmp_path / "ex01")
+    (case / SETTINGS_FILE).write_text(shown, encoding="utf-8")
+    settings = read_settings(case)
+    assert (settings.tz, settings.culture, settings.server_fqdn, settings.connector, settings.roots) == (
+        "Europe/Warsaw", "pl-PL", "ex01.contoso.com", "Outbound to Office 365", (case / "lab-public-root.pem").resolve())
