@@ -375,7 +375,7 @@ def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: Inge
     ``spans`` gives a batch's span jobs (:func:`span_jobs`)."""
     from tqdm.auto import tqdm
 
-    from exlab.case import PROGRESS_DELAY     # a bar only for an ingest that lasts
+    from exlab.case import PROGRESS_DELAY  # a bar only for an ingest that lasts
 
     start = time.time_ns()     # the batches of this ingest come after those already stored, in planned order
     place = {batch.id: n for n, batch in enumerate(batches)}

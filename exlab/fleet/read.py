@@ -78,7 +78,7 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
     ...     print(err.problem)
     expected evidence ingested with exlab fleet ingest (no batch holds rows)
     """
-    from exlab.case import assemble_case, dedupe_events, evidence_kinds
+    from exlab.case import assemble_case, case_own_files, dedupe_events, evidence_kinds
 
     opened = Store.open(store)
     frames: dict[str, pd.DataFrame] = {}
@@ -97,7 +97,8 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
     if not frames:
         raise NoEvidence(str(store), None, "evidence ingested with exlab fleet ingest", "no batch holds rows")
     unread = [row for entry in opened.entries() for row in entry.unread]
-    return assemble_case(Path(store), frames, unread, ParseReport(), name_in_case=str, server_fqdn=server_fqdn,
+    trusted = case_own_files(Path(store), roots).report       # the trust anchors given, hashed among the inputs
+    return assemble_case(Path(store), frames, unread, trusted, name_in_case=str, server_fqdn=server_fqdn,
                          connector=connector, roots=roots, tz=tz)
 
 

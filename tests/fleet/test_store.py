@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import warnings
@@ -13,7 +14,7 @@ import exlab
 from exlab.fleet import IngestIncomplete, Store, StoreError, ingest, query, read_frame
 from exlab.fleet import ingestion as ingest_module
 from exlab.fleet.store import MANIFEST, VERSION
-from tests.fleet.stores import CONTOSO, LITWARE, folder_case, store_case, verdicts
+from tests.fleet.stores import CONTOSO, LITWARE, ROOTS, folder_case, store_case, verdicts
 from tests.test_bundle import zip_folder
 
 
@@ -76,6 +77,14 @@ def test_investigate_on_the_store_equals_the_folders(litware_store):
     store, _ = litware_store
     assert verdicts(store_case(store)).equals(verdicts(folder_case(LITWARE)))
     assert verdicts(store_case(store))["verdict"].tolist() == ["confirmed", "ruled_out", "ruled_out"]
+
+
+def test_the_store_case_names_and_hashes_the_trust_anchors_it_was_given(litware_store):
+    store, _ = litware_store
+    case = store_case(store)
+    assert case.extra_trust().endswith(f"from {ROOTS.name} (given by the caller)")
+    given = case.reports.to_frame().set_index("file").loc[ROOTS.name]
+    assert given["sha256"] == hashlib.sha256(ROOTS.read_bytes()).hexdigest()
 
 
 def test_a_case_with_exports_twice_and_local_times(tmp_path):
