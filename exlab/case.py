@@ -92,6 +92,18 @@ CASE_SETTINGS = "case settings"
 TRUST_ANCHORS = "extra trust anchors (PEM)"
 
 
+def evidence_files(reports: ParseReport) -> list:
+    """The reports' files that are evidence: not the case's settings or trust anchors.
+
+    >>> report = ParseReport()
+    >>> _ = report.add_file("exlab-case.toml", sha256="", format=CASE_SETTINGS)
+    >>> _ = report.add_file("App.evtx", sha256="", format="evtx")
+    >>> [f.file for f in evidence_files(report)]
+    ['App.evtx']
+    """
+    return [f for f in reports.files if not f.format.startswith((CASE_SETTINGS, TRUST_ANCHORS))]
+
+
 @dataclass(frozen=True)
 class EvidenceKind:
     """One kind of evidence: how to recognise a file of it, and the reader of all such files."""

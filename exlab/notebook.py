@@ -186,14 +186,14 @@ def start(folder: str | Path | None = None, *, progress: bool = True, **given: A
     >>> start(Path(out) / "contoso-kb2888788", progress=False).tz
     'Europe/Warsaw'
     """
-    from exlab.case import open_case
+    from exlab.case import evidence_files, open_case
 
     _prepare_kernel()
     folder = case_folder(folder)
     settings = case_settings(folder, **given)
     case = open_case(folder, progress=progress, **settings.arguments())
     case.diagnose()   # the verdict once: its warnings join the reading's
-    _display_markdown(f"Case **{_name(folder)}**: {len(case.reports.files)} file(s) read.\n\n"
+    _display_markdown(f"Case **{_name(folder)}**: {len(evidence_files(case.reports))} evidence file(s) read.\n\n"
                       + settings_in_words(settings, case.inferred))
     return case
 

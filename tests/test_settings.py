@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 import exlab
+from exlab.case import evidence_files
 from exlab.errors import ExlabError
 from exlab.lab.generate import ROOTS_FILE
 from exlab.settings import SETTINGS_FILE, case_settings, read_settings
@@ -46,6 +47,7 @@ def test_the_settings_and_trust_anchors_are_inputs_hashed_but_never_evidence():
         assert inputs.loc[name, "format"] == role
         assert inputs.loc[name, "sha256"] == hashlib.sha256((case.folder / name).read_bytes()).hexdigest()
     assert not opened.certs["source"].str.contains(ROOTS_FILE).any()     # the lab root is not a certificate of the case
+    assert {f.file for f in evidence_files(opened.reports)} == set(inputs.index) - {SETTINGS_FILE, ROOTS_FILE}
     given = exlab.open_case(case.folder, roots=SAMPLES / ROOTS_FILE)      # another file given: the case's is not used
     inputs = given.reports.to_frame().set_index("file")
     assert inputs.loc[ROOTS_FILE, "format"] == "extra trust anchors (PEM), given by the caller"

@@ -66,11 +66,10 @@ def case_summary(case: Case) -> str:
     One line per kind of evidence from the case's inventory (found, missing, or found but
     unusable, and why), then the files not used, and why.
     """
-    from exlab.case import CASE_SETTINGS, TRUST_ANCHORS
+    from exlab.case import evidence_files
 
     reports = case.reports
-    evidence = [f for f in reports.files if not f.format.startswith((CASE_SETTINGS, TRUST_ANCHORS))]
-    lines = [f"read {len(evidence)} evidence file(s) from {case.folder}: {reports.records_read} record(s), "
+    lines = [f"read {len(evidence_files(reports))} evidence file(s) from {case.folder}: {reports.records_read} record(s), "
              f"{reports.records_skipped} skipped, {reports.chunks_skipped} chunk(s) skipped"]
     trust = case.extra_trust()
     if trust:
