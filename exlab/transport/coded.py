@@ -2,9 +2,10 @@
 a change of case runs once per distinct text, not once per line.
 
 Protocol logs repeat themselves (the same EHLO answer, certificate and connector on every
-session): :class:`CodedText` keeps one Arrow string per distinct value and a numpy ``int32``
-code per row, reads an Arrow dictionary column as written (``pyarrow.csv`` reads it so) and
-answers per row from what it worked out per value. NA reads as ``""``, as the log wrote it.
+session): :class:`CodedText` keeps one Arrow string per distinct value and a numpy code per
+row (in as few bytes as the count of values allows), reads an Arrow dictionary column as
+written (``pyarrow.csv`` reads it so) and answers per row from what it worked out per value.
+NA reads as ``""``, as the log wrote it.
 
 >>> column = CodedText.of(pa.array(["250 OK", None, "454 4.7.0 x", "250 OK"]))
 >>> column.matches(r"^4[0-9][0-9]\\b").tolist(), column.texts([1, 3])
@@ -22,7 +23,8 @@ import pyarrow.compute as pc
 
 
 class CodedText:
-    """``values`` (Arrow strings, distinct, one of them ``""`` when a row is empty) and a code per row."""
+    """``values`` (Arrow strings, distinct, one of them ``""`` when a row is empty) and a code per row
+    (numpy signed integers)."""
 
     def __init__(self, values: pa.Array, codes: np.ndarray) -> None:
         self.values = values
@@ -54,7 +56,7 @@ class CodedText:
             values, empty = pa.concat_arrays([values, pa.array([""], pa.string())]), len(values)
         if empty != -1:
             codes[codes == -1] = empty
-        return cls(values, codes)
+        return cls(values, codes.astype(_narrowest(len(values)), copy=False))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -136,6 +138,16 @@ class CodedText:
         ['', 'x']
         """
         return self.objects()[self.codes[np.asarray(rows, dtype=np.int64)]].tolist()
+
+
+def _narrowest(count: int) -> type:
+    """The narrowest signed integer type that numbers ``count`` values (a column of few values
+    takes a byte a row).
+
+    >>> _narrowest(5), _narrowest(40_000)
+    (<class 'numpy.int8'>, <class 'numpy.int32'>)
+    """
+    return next(kind for kind in (np.int8, np.int16, np.int32) if count <= np.iinfo(kind).max)
 
 
 def _codes(indices: pa.Array, missing: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -60,12 +60,17 @@ _BDAT_LAST = r"(?i)^BDAT [0-9]+ LAST\b"
 _FAILING_REPLY = r"^[45][0-9][0-9]\b"
 _NO_CERT = {"subject": None, "issuer": None, "serial": None, "thumbprint": None, "names": None}
 _LOCAL, _REMOTE = 1, 2
+# the text columns of the lines, coded (exlab.transport.coded) as the sessions are built
+_TEXTS = ("session_id", "connector", "direction", "local_endpoint", "remote_endpoint", "event", "data", "context",
+          "source", "folder")
 
 
-def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_times: bool = False) -> pd.DataFrame:
+def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failure_times: bool = False) -> pd.DataFrame:
     """The sessions frame of protocol log lines given as columns (Arrow text or dictionary columns
     with NA for empty: connector, session_id, local_endpoint, remote_endpoint, event, data, context,
     direction, source, folder; numpy ``time`` in ns and ``line``), in the order the lines were logged.
+    The text columns are taken out of ``lines`` as they are coded, so their memory goes as soon as
+    the caller lets ``lines`` go.
 
     Rows are in order of start, send before receive, session id.
 
@@ -127,10 +132,10 @@ class _Lines:
     session's in line order, session ``s`` from ``bounds[s]`` to ``bounds[s + 1]``). Text columns
     are coded (:class:`~exlab.transport.coded.CodedText`): each test runs once per distinct text."""
 
-    def __init__(self, lines: Mapping[str, Any]) -> None:
+    def __init__(self, lines: MutableMapping[str, Any]) -> None:
         self.lines = lines
         self.count = len(lines["time"])
-        self._coded: dict[str, CodedText] = {}
+        self._coded = {name: CodedText.of(lines.pop(name)) for name in _TEXTS}
         self.receive = self.text("direction").equals("receive")
         event = self.text("event")
         sent, received = event.equals(">"), event.equals("<")
@@ -147,9 +152,7 @@ class _Lines:
         self.closed_at[self.session[closing]] = np.flatnonzero(closing)
 
     def text(self, name: str) -> CodedText:
-        """The coded form of a text column (worked out once)."""
-        if name not in self._coded:
-            self._coded[name] = CodedText.of(self.lines[name])
+        """The coded form of a text column."""
         return self._coded[name]
 
     def _group(self, closing: np.ndarray) -> None:
@@ -168,7 +171,7 @@ class _Lines:
         self.sessions = len(first_at)
         number = np.empty(self.sessions, dtype=np.int64)
         number[by_first] = np.arange(self.sessions)
-        self.session = np.empty(self.count, dtype=np.int64)
+        self.session = np.empty(self.count, dtype=np.int32)
         self.session[by_key] = np.repeat(number, lengths)
         self.first = by_key[first_at[by_first]]
         lengths = lengths[by_first]
