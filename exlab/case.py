@@ -40,7 +40,7 @@ from exlab.attribution import SERVER_EVIDENCE, attribute_servers, case_names, ev
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning, NoEvidence, UnsupportedFormat
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.evidence import Evidence, add_bundles, open_evidence, progress_over, walk
+from exlab.evidence import Evidence, add_bundles, open_evidence, peek_evidence, progress_over, walk
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.settings import SETTINGS_FILE, case_settings
@@ -321,8 +321,8 @@ class Case:
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
     """The kind of one file (or zip member), or None with the reason no reader took it."""
-    try:
-        evidence = open_evidence(path)
+    try:      # a file on disk is told by its head, unhashed: its reader hashes it as it reads it
+        evidence = open_evidence(path) if isinstance(path, Member) else peek_evidence(path)
     except OSError as err:
         return None, f"cannot be opened: {err.strerror or err}"
     except ExlabError as err:

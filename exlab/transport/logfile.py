@@ -426,11 +426,10 @@ def _scan(stream: io.BufferedIOBase) -> _Layout:
         longest = max(longest, int(lengths.max()))
         if longest > limits.MAX_FIELD + 1:
             raise _NotColumnar
-        padded = np.append(data, np.uint8(0))
-        firsts = padded[starts].copy()
+        firsts = data[starts]                 # every start lies before the buffer's last line end
         if offset == 0 and buffer.startswith(b"\xef\xbb\xbf"):
-            firsts[0] = padded[3]
-        ended_cr = (lengths > 0) & (padded[np.maximum(ends - 1, 0)] == 13)
+            firsts[0] = data[3] if len(data) > 3 else 0
+        ended_cr = (lengths > 0) & (data[np.maximum(ends - 1, 0)] == 13)
         blank = (lengths - ended_cr) == 0
         hashed = firsts == ord("#")
         numbered = np.arange(done + 1, done + 1 + len(ends))
