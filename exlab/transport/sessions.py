@@ -123,7 +123,7 @@ def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failu
 
 
 def _reordered(values: Any, order: np.ndarray) -> Any:
-    return values[order] if isinstance(values, np.ndarray) else [values[int(row)] for row in order]
+    return values[order] if isinstance(values, np.ndarray) else [values[row] for row in order.tolist()]
 
 
 class _Lines:
