@@ -323,7 +323,13 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
     count = len(header.fields)
     invalid: list[tuple[int, str]] = []
     types = [_ENCODED if name in encoded and name != header.kind.fields[0] else pa.string() for name in header.fields]
-    batches = _parse(stream, layout, types, invalid) if len(layout.records) else []
+    if not len(layout.records):
+        batches = []
+    elif evidence.path is not None:     # read by Arrow's own file, its blocks in Arrow's memory, not Python's
+        with pa.OSFile(str(evidence.path)) as native:
+            batches = _parse(native, layout, types, invalid)
+    else:
+        batches = _parse(stream, layout, types, invalid)
     rows = sum(batch.num_rows for batch in batches)
     if rows + len(invalid) != len(layout.records):
         raise _NotColumnar           # pyarrow saw the rows other than line by line (quotes across lines, a lone CR)
@@ -342,7 +348,7 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
     return _kind_values(header, columns, rows, encoded), lines, skipped
 
 
-def _parse(stream: io.BufferedIOBase, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]]) -> list:
+def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]]) -> list:
     """The record batches of the file from its first record; rows of the wrong width go to ``invalid``
     (with their number among the non-blank lines: a file with such rows is parsed again in one
     thread, the only way pyarrow numbers them)."""
@@ -353,7 +359,7 @@ def _parse(stream: io.BufferedIOBase, layout: _Layout, types: list[pa.DataType],
     return batches
 
 
-def _batches(stream: io.BufferedIOBase, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]], *,
+def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]], *,
              threads: bool) -> list:
     def on_invalid(row: pa_csv.InvalidRow) -> str:
         invalid.append((row.number, row.text))

@@ -5,6 +5,7 @@ plain or coded lines."""
 from __future__ import annotations
 
 import re
+import tracemalloc
 
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ from exlab.lab.generate import generate_case
 from exlab.lab.traffic import add_traffic
 from exlab.lab.transport_logs import demo_protocol_log
 from exlab.parse_report import ParseReport
-from exlab.transport import protocol_log
+from exlab.transport import logfile, protocol_log
 from exlab.transport.coded import CodedText
 from exlab.transport.sessions import sessions_frame
 from tests.conftest import SAMPLES
@@ -84,3 +85,25 @@ def test_a_repetitive_protocol_log_is_held_in_a_fraction_of_its_size(tmp_path):
     text = ("connector", "session_id", "local_endpoint", "remote_endpoint", "event", "data", "context")
     held = sum(lines[name].nbytes for name in text)
     assert held < 0.4 * sum(path.stat().st_size for path in logs)
+
+
+def test_a_log_on_disk_is_parsed_without_python_holding_its_blocks(tmp_path, monkeypatch):
+    # before, pyarrow read the file through Python's stream: a big log's blocks sat in Python's memory
+    gen = generate_case("contoso-kb2888788", tmp_path, seed=5)
+    add_traffic(gen, days=1, sessions_per_day=300)
+    big = max(_protocol_logs(gen.folder), key=lambda path: path.stat().st_size)
+    peaks = []
+    parse = logfile._parse
+
+    def traced(*args, **kwargs):
+        tracemalloc.start()
+        try:
+            return parse(*args, **kwargs)
+        finally:
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+
+    monkeypatch.setattr(logfile, "_parse", traced)
+    sessions = protocol_log.read_protocol_log(big)
+    assert len(sessions) > 250 and big.stat().st_size > 2_000_000
+    assert peaks and max(peaks) < 0.1 * big.stat().st_size
