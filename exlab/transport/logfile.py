@@ -230,7 +230,8 @@ _ENCODED = pa.dictionary(pa.int32(), pa.string())
 
 class LogTable(NamedTuple):
     """The well-formed records of one log file, as columns: the file, its header, the text of each
-    of the kind's fields (NA where empty or not written), the times (ns since the epoch; NaT's
+    of the kind's fields (NA where empty or not written; Arrow dictionary text for the fields read
+    ``encoded``, see :func:`read_log_tables`), the times (ns since the epoch; NaT's
     value where the time is past what a frame holds), the line numbers, and the rows whose time
     was past what a frame holds (read as NaT, to be counted by the frame's reader)."""
 
