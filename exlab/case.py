@@ -72,6 +72,7 @@ from exlab.evidence import (
     Evidence,
     add_bundles,
     open_evidence,
+    peek_evidence,
     progress_over,
     sha256_of,
     walk,
@@ -391,8 +392,8 @@ class Case:
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
     """The kind of one file (or zip member), or None with the reason no reader took it."""
-    try:
-        evidence = open_evidence(path)
+    try:      # a file on disk is told by its head, unhashed: its reader hashes it as it reads it
+        evidence = open_evidence(path) if isinstance(path, Member) else peek_evidence(path)
     except OSError as err:
         return None, f"cannot be opened: {err.strerror or err}"
     except ExlabError as err:

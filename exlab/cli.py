@@ -85,6 +85,15 @@ class WarningPrinter:
             print(f"warning: {visible(text)}", file=self.stream or sys.stderr)
 
 
+def _arrow_memory_pool() -> None:
+    """A command run from here reads with Arrow's jemalloc pool, which hands freed memory back to
+    the system (investigate's peak on a month of logs is about a tenth lower than with the default
+    mimalloc); the engineer's own ARROW_DEFAULT_MEMORY_POOL wins. Only before pyarrow is imported
+    (it reads the variable then), and on Linux, where pyarrow's wheels carry jemalloc."""
+    if "pyarrow" not in sys.modules and sys.platform.startswith("linux"):
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``exlab`` command; returns the exit code (see :data:`EXIT_CODES`).
 
@@ -92,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     1
     """
     args = build_parser().parse_args(argv)
+    _arrow_memory_pool()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     with warnings.catch_warnings():

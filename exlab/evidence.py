@@ -288,6 +288,21 @@ def open_evidence(source: Source) -> Evidence:
                     stamp=file_stamp(stream))
 
 
+def peek_evidence(path: str | os.PathLike) -> Evidence:
+    """Open a file on disk (read-only) to tell what it holds, without hashing it: ``sha256`` is
+    ``""``, ``size`` the file's. The reader that takes it opens it again with :func:`open_evidence`.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(suffix=".log") as file:
+    ...     _ = file.write(b"#Software: Microsoft Exchange Server"); file.flush()
+    ...     evidence = peek_evidence(file.name)
+    ...     (evidence.sha256, evidence.size, evidence.head(9)); evidence.close()
+    ('', 36, b'#Software')
+    """
+    stream = open(path, "rb")  # noqa: SIM115 - closed by the caller (evidence.close())
+    return Evidence(name=str(path), sha256="", size=os.fstat(stream.fileno()).st_size, stream=stream, path=Path(path))
+
+
 def read_head(source: str | os.PathLike | Member, size: int = 64 * 1024) -> bytes:
     """The first ``size`` bytes of a file or zip member, unhashed (to tell what it holds).
 

@@ -32,7 +32,7 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -225,11 +225,13 @@ _SECONDS = "%Y-%m-%dT%H:%M:%S"
 _SCAN_BLOCK = 16 << 20      # bytes of a file looked at at once to find its lines
 _CSV_BLOCK = 4 << 20        # bytes of records pyarrow parses at once (more when a line is longer)
 _NUMBER = re.compile(r"\d+")
+_ENCODED = pa.dictionary(pa.int32(), pa.string())
 
 
 class LogTable(NamedTuple):
     """The well-formed records of one log file, as columns: the file, its header, the text of each
-    of the kind's fields (NA where empty or not written), the times (ns since the epoch; NaT's
+    of the kind's fields (NA where empty or not written; Arrow dictionary text for the fields read
+    ``encoded``, see :func:`read_log_tables`), the times (ns since the epoch; NaT's
     value where the time is past what a frame holds), the line numbers, and the rows whose time
     was past what a frame holds (read as NaT, to be counted by the frame's reader)."""
 
@@ -258,7 +260,7 @@ class _Layout(NamedTuple):
 
 
 def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
-                    check: Check | None = None) -> Iterator[LogTable]:
+                    check: Check | None = None, *, encoded: Collection[str] = ()) -> Iterator[LogTable]:
     """A :class:`LogTable` of every log file, the files in rotation order, each read once by
     ``pyarrow.csv`` in blocks (by the columns of its own ``#Fields`` line), added to ``report``
     (in the format of the kind its ``#Log-type`` names) and its losses warned once it is read.
@@ -268,6 +270,10 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     counted. A file the columnar read cannot vouch for (UTF-16, a header written again in the
     middle, a line past :data:`exlab.limits.MAX_FIELD`, text that is not UTF-8, quotes that span
     lines) is read line by line by :func:`iter_records`, into the same table.
+
+    The fields named in ``encoded`` are read as Arrow dictionary columns (each distinct text held
+    once per block of the file: a fraction of the memory for logs that repeat themselves); the
+    others, and always the first (``date-time``), as Arrow text.
 
     >>> import io
     >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
@@ -283,10 +289,10 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
                                       size=evidence.size)
         header = LogHeader()
         try:
-            values, lines, skipped = _read_columnar(evidence, kinds, file_report, header)
+            values, lines, skipped = _read_columnar(evidence, kinds, file_report, header, encoded)
         except _NotColumnar:
             header = LogHeader()
-            values, lines, skipped = _read_by_line(evidence, kinds, file_report, header)
+            values, lines, skipped = _read_by_line(evidence, kinds, file_report, header, encoded)
         table = _checked(evidence.name, header, values, lines, skipped, check)
         for _line, where, reason in sorted(skipped, key=lambda skip: skip[0]):
             file_report.skip_record(where, reason)
@@ -296,7 +302,7 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
 
 
 def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
-                   ) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
+                   encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
     """The file's records by ``pyarrow.csv``: the kind's fields, the line numbers, the lines skipped."""
     stream = evidence.stream
     stream.seek(0)
@@ -317,7 +323,14 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
         raise CorruptInput(evidence.name, where, expected)
     count = len(header.fields)
     invalid: list[tuple[int, str]] = []
-    batches = _parse(stream, layout, count, invalid) if len(layout.records) else []
+    types = [_ENCODED if name in encoded and name != header.kind.fields[0] else pa.string() for name in header.fields]
+    if not len(layout.records):
+        batches = []
+    elif evidence.path is not None:     # read by Arrow's own file, its blocks in Arrow's memory, not Python's
+        with pa.OSFile(str(evidence.path)) as native:
+            batches = _parse(native, layout, types, invalid)
+    else:
+        batches = _parse(stream, layout, types, invalid)
     rows = sum(batch.num_rows for batch in batches)
     if rows + len(invalid) != len(layout.records):
         raise _NotColumnar           # pyarrow saw the rows other than line by line (quotes across lines, a lone CR)
@@ -332,28 +345,28 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
         got = "unbalanced quotes" if values is None else f"{len(values)} fields"
         skipped.append((line, f"line {line}", f"{got}, expected {count} fields (the #Fields line {header.fields_at})"))
     lines = np.delete(layout.records, [number - 1 for number, _ in invalid]).astype(np.int64)
-    columns = [pa.chunked_array([batch.column(index) for batch in batches], pa.string()) for index in range(count)]
-    return _kind_values(header, columns, rows), lines, skipped
+    columns = [pa.chunked_array([batch.column(index) for batch in batches], types[index]) for index in range(count)]
+    return _kind_values(header, columns, rows, encoded), lines, skipped
 
 
-def _parse(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list[tuple[int, str]]) -> list:
+def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]]) -> list:
     """The record batches of the file from its first record; rows of the wrong width go to ``invalid``
     (with their number among the non-blank lines: a file with such rows is parsed again in one
     thread, the only way pyarrow numbers them)."""
-    batches = _batches(stream, layout, count, invalid, threads=True)
+    batches = _batches(stream, layout, types, invalid, threads=True)
     if invalid:
         invalid.clear()
-        batches = _batches(stream, layout, count, invalid, threads=False)
+        batches = _batches(stream, layout, types, invalid, threads=False)
     return batches
 
 
-def _batches(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: list[tuple[int, str]], *,
+def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]], *,
              threads: bool) -> list:
     def on_invalid(row: pa_csv.InvalidRow) -> str:
         invalid.append((row.number, row.text))
         return "skip"
 
-    names = [f"f{index}" for index in range(count)]      # #Fields may repeat a name; columns go by place
+    names = [f"f{index}" for index in range(len(types))]      # #Fields may repeat a name; columns go by place
     stream.seek(layout.start)
     try:
         with _quiet_undecodable_rows():
@@ -362,7 +375,7 @@ def _batches(stream: io.BufferedIOBase, layout: _Layout, count: int, invalid: li
                 read_options=pa_csv.ReadOptions(column_names=names, use_threads=threads,
                                                 block_size=max(_CSV_BLOCK, 2 * layout.longest + 2)),
                 parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
-                convert_options=pa_csv.ConvertOptions(column_types={name: pa.string() for name in names},
+                convert_options=pa_csv.ConvertOptions(column_types=dict(zip(names, types)),
                                                       strings_can_be_null=True, null_values=[""]))
             return list(reader)
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -420,11 +433,10 @@ def _scan(stream: io.BufferedIOBase) -> _Layout:
         longest = max(longest, int(lengths.max()))
         if longest > limits.MAX_FIELD + 1:
             raise _NotColumnar
-        padded = np.append(data, np.uint8(0))
-        firsts = padded[starts].copy()
+        firsts = data[starts]                 # every start lies before the buffer's last line end
         if offset == 0 and buffer.startswith(b"\xef\xbb\xbf"):
-            firsts[0] = padded[3]
-        ended_cr = (lengths > 0) & (padded[np.maximum(ends - 1, 0)] == 13)
+            firsts[0] = data[3] if len(data) > 3 else 0
+        ended_cr = (lengths > 0) & (data[np.maximum(ends - 1, 0)] == 13)
         blank = (lengths - ended_cr) == 0
         hashed = firsts == ord("#")
         numbered = np.arange(done + 1, done + 1 + len(ends))
@@ -449,7 +461,7 @@ def _scan(stream: io.BufferedIOBase) -> _Layout:
 
 
 def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
-                  ) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
+                  encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
     """The file's records by :func:`iter_records`, as the columnar read gives them."""
     scratch = FileReport(report.file, report.sha256, report.format)
     records = list(iter_records(evidence, kinds, scratch, None, header))
@@ -461,14 +473,18 @@ def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileRe
                for loss in scratch.losses]
     values = {name: pa.chunked_array([pa.array([record[2][index] or None for record in records], pa.string())])
               for index, name in enumerate(header.kind.fields)}
+    for name in set(encoded) & set(header.kind.fields[1:]):
+        values[name] = pc.dictionary_encode(values[name])
     return values, np.array([record[0] for record in records], np.int64), skipped
 
 
-def _kind_values(header: LogHeader, columns: list[pa.ChunkedArray], rows: int) -> dict[str, pa.ChunkedArray]:
+def _kind_values(header: LogHeader, columns: list[pa.ChunkedArray], rows: int,
+                 encoded: Collection[str]) -> dict[str, pa.ChunkedArray]:
     """The file's columns by the kind's field names; a field the file does not write is all ``""``."""
     fields = header.fields
-    empty = pa.chunked_array([pa.nulls(rows, pa.string())])
-    return {name: columns[fields.index(name)] if name in fields else empty for name in header.kind.fields}
+    return {name: columns[fields.index(name)] if name in fields
+            else pa.chunked_array([pa.nulls(rows, _ENCODED if name in encoded else pa.string())])
+            for name in header.kind.fields}
 
 
 def _checked(source: str, header: LogHeader, values: dict[str, pa.ChunkedArray], lines: np.ndarray,

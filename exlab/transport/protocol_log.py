@@ -55,6 +55,9 @@ DIRECTIONS = {SEND_PROTOCOL_LOG: "send", RECEIVE_PROTOCOL_LOG: "receive"}
 _COLUMNS = {"connector-id": "connector", "session-id": "session_id", "sequence-number": "sequence_number",
             "local-endpoint": "local_endpoint", "remote-endpoint": "remote_endpoint", "event": "event",
             "data": "data", "context": "context"}
+# the fields read dictionary-encoded (each distinct text once: sessions repeat their EHLO answers,
+# certificates and endpoints); the sequence number stays text, read as a number by read_protocol_lines
+_ENCODED = frozenset(PROTOCOL_FIELDS) - {"date-time", "sequence-number"}
 
 def detect_protocol_log(head: bytes) -> bool:
     """Whether a file's first bytes are an SMTP send or receive protocol log.
@@ -94,11 +97,11 @@ def _problems(values: Mapping[str, pa.ChunkedArray]) -> Iterator[tuple[int, str]
 
 def _lines(source: Sources, report: ParseReport) -> dict[str, Any]:
     """Every good line of every send or receive log file, in rotation order, as columns (see
-    :func:`~exlab.transport.schema.log_columns`), with each file's ``direction`` and ``folder``."""
-    tables = list(read_log_tables(source, PROTOCOL_LOGS, report, _problems))
-    columns, lost = log_columns(tables, _COLUMNS, {
-        "direction": [DIRECTIONS[table.header.kind] for table in tables],
-        "folder": [os.path.dirname(table.source) for table in tables]})
+    :func:`~exlab.transport.schema.log_columns`; the text fields as Arrow dictionary columns), with
+    each file's ``direction`` and ``folder``."""
+    tables = read_log_tables(source, PROTOCOL_LOGS, report, _problems, encoded=_ENCODED)
+    columns, lost = log_columns(tables, _COLUMNS, {"direction": lambda table: DIRECTIONS[table.header.kind],
+                                                   "folder": lambda table: os.path.dirname(table.source)})
     if lost:
         rows = lost["time"][1]
         count_lost(report, {row: columns["source"][row].as_py() for row in rows},

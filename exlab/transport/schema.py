@@ -12,7 +12,7 @@ becomes pandas ``string``, tuples stay in ``object`` columns.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -134,38 +134,45 @@ def _series(values: Any, dtype: str, length: int) -> pd.Series:
 Lost = dict[str, tuple[dict[int, str], list[int]]]
 
 
-def log_columns(tables: Sequence[LogTable], names: Mapping[str, str],
-                constants: Mapping[str, Sequence[str]] | None = None) -> tuple[dict[str, Any], Lost]:
+def log_columns(tables: Iterable[LogTable], names: Mapping[str, str],
+                constants: Mapping[str, Callable[[LogTable], str]] | None = None) -> tuple[dict[str, Any], Lost]:
     """The records of log tables as a frame's columns, file after file: each field named by
-    ``names`` (field -> column), ``time``, ``line``, ``source`` (the file) and a
-    column per ``constants`` entry (column -> one value per table, on all of its rows); and the
-    times read as NA (past what a frame holds) as ``{"time": (texts by row, rows)}``.
+    ``names`` (field -> column, of the type it was read in), ``time``, ``line``, ``source`` (the
+    file) and a column per ``constants`` entry (column -> its value for a table, on all of its
+    rows); and the times read as NA (past what a frame holds) as ``{"time": (texts by row, rows)}``.
+    Each table is let go once its columns are taken (the rest of it, such as its times' text, is
+    not kept).
 
     >>> import io
     >>> from exlab.parse_report import ParseReport
     >>> from exlab.transport.logfile import LogKind, read_log_tables
     >>> kind = LogKind("Demo Log", ("date-time", "data"), "demo")
     >>> data = b"#Log-type: Demo Log\\r\\n#Fields: date-time,data\\r\\n2025-03-20T00:00:00Z,\\r\\n3025-03-20T00:00:00Z,y\\r\\n"
-    >>> columns, lost = log_columns(list(read_log_tables(io.BytesIO(data), kind, ParseReport())), {"data": "data"})
+    >>> columns, lost = log_columns(read_log_tables(io.BytesIO(data), kind, ParseReport()), {"data": "data"})
     >>> columns["data"].to_pylist(), columns["line"].tolist(), lost
     ([None, 'y'], [3, 4], {'time': ({1: '3025-03-20T00:00:00Z'}, [1])})
     """
-    columns: dict[str, Any] = {}
-    for field, name in names.items():
-        columns[name] = pa.chunked_array([chunk for table in tables for chunk in table.values[field].chunks],
-                                         pa.string())
-    every = {"source": [table.source for table in tables], **(constants or {})}
-    for name, values in every.items():     # one value per file: dictionary-encoded, not one text per row
-        columns[name] = pa.chunked_array([_repeated(value, len(table.line)) for value, table in zip(values, tables)],
-                                         pa.dictionary(pa.int32(), pa.string()))
-    columns["time"] = np.concatenate([table.time for table in tables]) if tables else np.zeros(0, np.int64)
-    columns["line"] = np.concatenate([table.line for table in tables]) if tables else np.zeros(0, np.int64)
+    every: dict[str, Callable[[LogTable], str]] = {"source": lambda table: table.source, **(constants or {})}
+    chunks: dict[str, list] = {name: [] for name in [*names.values(), *every]}
+    types: dict[str, pa.DataType] = {}
+    times, lines = [], []
     texts: dict[int, str] = {}
     offset = 0
     for table in tables:
+        for field, name in names.items():
+            types[name] = table.values[field].type
+            chunks[name] += table.values[field].chunks
+        for name, value in every.items():     # one value per file: dictionary-encoded, not one text per row
+            chunks[name].append(_repeated(value(table), len(table.line)))
+        times.append(table.time)
+        lines.append(table.line)
         first = table.values[table.header.kind.fields[0]]
         texts.update((offset + int(row), first[int(row)].as_py()) for row in table.too_far)
         offset += len(table.line)
+    columns: dict[str, Any] = {name: pa.chunked_array(chunks[name], types.get(name, pa.string())) for name in names.values()}
+    columns.update((name, pa.chunked_array(chunks[name], pa.dictionary(pa.int32(), pa.string()))) for name in every)
+    columns["time"] = np.concatenate(times) if times else np.zeros(0, np.int64)
+    columns["line"] = np.concatenate(lines) if lines else np.zeros(0, np.int64)
     return columns, ({"time": (texts, list(texts))} if texts else {})
 
 

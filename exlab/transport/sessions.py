@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exlab.transport.coded import CodedText
 from exlab.transport.schema import SESSION_DTYPES, make_frame
 from exlab.transport.smtp_reply import parse_smtp_reply
 from exlab.value_ranges import NAT
@@ -58,12 +60,17 @@ _BDAT_LAST = r"(?i)^BDAT [0-9]+ LAST\b"
 _FAILING_REPLY = r"^[45][0-9][0-9]\b"
 _NO_CERT = {"subject": None, "issuer": None, "serial": None, "thumbprint": None, "names": None}
 _LOCAL, _REMOTE = 1, 2
+# the text columns of the lines, coded (exlab.transport.coded) as the sessions are built
+_TEXTS = ("session_id", "connector", "direction", "local_endpoint", "remote_endpoint", "event", "data", "context",
+          "source", "folder")
 
 
-def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_times: bool = False) -> pd.DataFrame:
-    """The sessions frame of protocol log lines given as columns (Arrow text with NA for empty:
-    connector, session_id, local_endpoint, remote_endpoint, event, data, context, direction,
-    source, folder; numpy ``time`` in ns and ``line``), in the order the lines were logged.
+def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failure_times: bool = False) -> pd.DataFrame:
+    """The sessions frame of protocol log lines given as columns (Arrow text or dictionary columns
+    with NA for empty: connector, session_id, local_endpoint, remote_endpoint, event, data, context,
+    direction, source, folder; numpy ``time`` in ns and ``line``), in the order the lines were logged.
+    The text columns are taken out of ``lines`` as they are coded, so their memory goes as soon as
+    the caller lets ``lines`` go.
 
     Rows are in order of start, send before receive, session id.
 
@@ -78,11 +85,10 @@ def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_time
     """
     view = _Lines(lines)
     columns: dict[str, Any] = {}
-    first = view.first
     for name in ("session_id", "connector", "direction"):
-        columns[name] = _text(lines[name]).take(pa.array(first)).to_pylist()
-    columns["local_endpoint"] = view.first_of(lines["local_endpoint"])
-    columns["remote_endpoint"] = view.first_of(lines["remote_endpoint"])
+        columns[name] = view.text(name).texts(view.first)
+    columns["local_endpoint"] = view.first_of(view.text("local_endpoint"))
+    columns["remote_endpoint"] = view.first_of(view.text("remote_endpoint"))
     columns["start"], columns["end"] = view.span()
     columns["source"] = view.sources()
     replies = view.replies()
@@ -117,82 +123,94 @@ def sessions_frame(lines: Mapping[str, Any], report: Any = None, *, failure_time
 
 
 def _reordered(values: Any, order: np.ndarray) -> Any:
-    return values[order] if isinstance(values, np.ndarray) else [values[int(row)] for row in order]
-
-
-def _text(column: Any) -> pa.Array:
-    """A text column with ``""`` for NA, as the log wrote it (one chunk: taking rows of many is slow)."""
-    column = pc.fill_null(column, "")
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
-def _mask(values: Any) -> np.ndarray:
-    values = pc.fill_null(values, False)
-    return values.to_numpy() if isinstance(values, pa.ChunkedArray) else values.to_numpy(zero_copy_only=False)
+    return values[order] if isinstance(values, np.ndarray) else [values[row] for row in order.tolist()]
 
 
 class _Lines:
     """The lines of protocol logs, grouped into sessions (``session``: each line's session number,
-    numbered in order of their first line)."""
+    numbered in order of their first line; ``grouped``: the lines session after session, each
+    session's in line order, session ``s`` from ``bounds[s]`` to ``bounds[s + 1]``). Text columns
+    are coded (:class:`~exlab.transport.coded.CodedText`): each test runs once per distinct text."""
 
-    def __init__(self, lines: Mapping[str, Any]) -> None:
+    def __init__(self, lines: MutableMapping[str, Any]) -> None:
         self.lines = lines
         self.count = len(lines["time"])
-        self.receive = _mask(pc.equal(lines["direction"], "receive"))
-        event = _text(lines["event"])
-        sent, received = _mask(pc.equal(event, ">")), _mask(pc.equal(event, "<"))
+        self._coded = {name: CodedText.of(lines.pop(name)) for name in _TEXTS}
+        self.receive = self.text("direction").equals("receive")
+        event = self.text("event")
+        sent, received = event.equals(">"), event.equals("<")
         # in a receive log this server answers: what it sent (">") are the SMTP replies, what it received
         # ("<") the client's commands; swapped, a receive session reads like a send session
         self.replied = np.where(self.receive, sent, received)
         self.asked = np.where(self.receive, received, sent)
-        self.starred = _mask(pc.equal(event, "*"))
+        self.starred = event.equals("*")
         self.raw_received = received
-        self.data, self.context = _text(lines["data"]), _text(lines["context"])
-        folder = pc.dictionary_encode(pc.fill_null(lines["folder"], "")).combine_chunks() \
-            if isinstance(lines["folder"], pa.ChunkedArray) else pc.dictionary_encode(pc.fill_null(lines["folder"], ""))
-        session = pc.dictionary_encode(_text(lines["session_id"]))
-        session = session.combine_chunks() if isinstance(session, pa.ChunkedArray) else session
-        key = (session.indices.to_numpy(zero_copy_only=False).astype(np.int64) * max(len(folder.dictionary), 1)
-               + folder.indices.to_numpy(zero_copy_only=False)) * 2 + self.receive
-        key = pd.factorize(key)[0]
-        closing = _mask(pc.equal(event, "-"))
-        ends = pd.Series(closing.astype(np.int64)).groupby(key).cumsum().to_numpy() - closing
-        self.session = pd.factorize(key * (int(ends.max(initial=0)) + 1) + ends)[0]
-        self.sessions = int(self.session.max(initial=-1)) + 1
-        self.first = np.unique(self.session, return_index=True)[1]
+        self.data, self.context = self.text("data"), self.text("context")
+        closing = event.equals("-")
+        self._group(closing)
         self.closed_at = np.full(self.sessions, -1)
         self.closed_at[self.session[closing]] = np.flatnonzero(closing)
 
-    def first_of(self, column: Any) -> list[str | None]:
+    def text(self, name: str) -> CodedText:
+        """The coded form of a text column."""
+        return self._coded[name]
+
+    def _group(self, closing: np.ndarray) -> None:
+        """Number the sessions: lines of one folder, direction and session id, a ``-`` line ending one
+        (a later line of the id starts another); one stable sort of the lines by that key."""
+        session_id, folder = self.text("session_id"), self.text("folder")
+        key = (session_id.codes.astype(np.int64) * max(len(folder.values), 1) + folder.codes) * 2 + self.receive
+        by_key = np.argsort(key, kind="stable")
+        starts = np.ones(self.count, dtype=bool)
+        sorted_key = key[by_key]
+        starts[1:] = (sorted_key[1:] != sorted_key[:-1]) | closing[by_key][:-1]
+        del key, sorted_key
+        first_at = np.flatnonzero(starts)                     # where each session starts among the sorted lines
+        lengths = np.diff(np.append(first_at, self.count))
+        by_first = np.argsort(by_key[first_at], kind="stable")   # sessions in order of their first line
+        self.sessions = len(first_at)
+        number = np.empty(self.sessions, dtype=np.int64)
+        number[by_first] = np.arange(self.sessions)
+        self.session = np.empty(self.count, dtype=np.int32)
+        self.session[by_key] = np.repeat(number, lengths)
+        self.first = by_key[first_at[by_first]]
+        lengths = lengths[by_first]
+        self.bounds = np.concatenate(([0], np.cumsum(lengths)))
+        self.grouped = by_key[np.repeat(first_at[by_first] - self.bounds[:-1], lengths) + np.arange(self.count)]
+        self.opens = np.zeros(self.count, dtype=bool)         # among the grouped lines: a session's first
+        self.opens[self.bounds[:-1]] = True
+
+    def first_of(self, column: CodedText) -> list[str | None]:
         """Per session, the first non-empty value of a text column (None when none)."""
-        present = np.flatnonzero(_mask(pc.is_valid(column)) & _mask(pc.not_equal(_text(column), "")))
-        sessions, at = np.unique(self.session[present], return_index=True)
-        out: list[str | None] = [None] * self.sessions
-        for session, value in zip(sessions.tolist(), pc.take(column, pa.array(present[at])).to_pylist()):
-            out[session] = value
-        return out
+        present = np.flatnonzero(~column.equals("")[self.grouped])
+        sessions = self.session[self.grouped[present]]
+        first = np.ones(len(present), dtype=bool)
+        first[1:] = sessions[1:] != sessions[:-1]
+        out = np.full(self.sessions, None, dtype=object)
+        out[sessions[first]] = column.objects()[column.codes[self.grouped[present[first]]]]
+        return out.tolist()
 
     def span(self) -> tuple[np.ndarray, np.ndarray]:
         """Per session, the time of its first and last line (NaT lines aside)."""
-        time = np.asarray(self.lines["time"], dtype=np.int64)
-        known = time != NAT
-        by_session = pd.Series(time[known]).groupby(self.session[known])
-        start, end = np.full(self.sessions, NAT), np.full(self.sessions, NAT)
-        start[by_session.min().index] = by_session.min().to_numpy()
-        end[by_session.max().index] = by_session.max().to_numpy()
-        return start, end
+        if not self.sessions:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        time = np.asarray(self.lines["time"], dtype=np.int64)[self.grouped]
+        latest = np.iinfo(np.int64).max
+        start = np.minimum.reduceat(np.where(time == NAT, latest, time), self.bounds[:-1])
+        start[start == latest] = NAT
+        return start, np.maximum.reduceat(time, self.bounds[:-1])     # NaT is the least: kept only when alone
 
     def sources(self) -> list[str]:
-        """Per session, its files in order of first appearance, ``; ``-joined."""
-        source = pc.dictionary_encode(self.lines["source"])
-        source = source.combine_chunks() if isinstance(source, pa.ChunkedArray) else source
-        names = source.dictionary.to_pylist()
-        pairs = self.session.astype(np.int64) * len(names) + source.indices.to_numpy(zero_copy_only=False)
-        _, at = np.unique(pairs, return_index=True)
-        at.sort()
+        """Per session, its files in order of first appearance, ``; ``-joined (a session's lines
+        are in file order, so a file's lines come together)."""
+        source = self.text("source")
+        codes = source.codes[self.grouped]
+        changes = self.opens.copy()
+        changes[1:] |= codes[1:] != codes[:-1]
         joined: list[list[str]] = [[] for _ in range(self.sessions)]
-        for session, pair in zip(self.session[at].tolist(), pairs[at].tolist()):
-            joined[session].append(names[pair % len(names)])
+        rows = self.grouped[changes]
+        for session, name in zip(self.session[rows].tolist(), source.texts(rows)):
+            joined[session].append(name)
         return ["; ".join(files) for files in joined]
 
     def _grouped(self, rows: np.ndarray, values: Sequence[Any]) -> list[list[Any]]:
@@ -203,60 +221,64 @@ class _Lines:
         return out
 
     def replies(self) -> list[tuple[str, ...]]:
-        """Per session, every SMTP reply in order."""
-        rows = np.flatnonzero(self.replied)
-        return [tuple(found) for found in self._grouped(rows, self.data.take(pa.array(rows)).to_pylist())]
+        """Per session, every SMTP reply in order (each distinct text one string, shared)."""
+        replied = self.replied[self.grouped]
+        counts = np.add.reduceat(replied.astype(np.int64), self.bounds[:-1]).tolist() if self.sessions else []
+        found = iter(self.data.objects()[self.data.codes[self.grouped[replied]]].tolist())
+        return [tuple(islice(found, count)) for count in counts]
 
-    def _carried(self, setting: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A per-line state: set where ``setting`` is not NaN, else carried from the session's line
-        before; returned as it is before and after each line (0 before a session's first line)."""
-        series = pd.Series(setting)
-        after = series.groupby(self.session).ffill().fillna(0).to_numpy()
-        before = pd.Series(after).groupby(self.session).shift(1).fillna(0).to_numpy()
-        return before, after
+    def _carried(self, value: np.ndarray, setting: np.ndarray) -> np.ndarray:
+        """A per-line state: ``value`` where ``setting``, else carried from the session's line
+        before (0 before a session's first line); as each line finds it (before the line sets it)."""
+        setting = setting[self.grouped]
+        at = np.where(setting | self.opens, np.arange(self.count), 0)
+        at = np.maximum.accumulate(at) if self.count else at
+        after = np.where(setting[at], value[self.grouped][at], 0)
+        before = np.zeros(self.count, dtype=value.dtype)
+        before[self.grouped[1:]] = after[:-1]
+        before[self.grouped[self.opens]] = 0
+        return before
 
     def delivered(self) -> np.ndarray:
         """Per session, the messages whose data the peer accepted (a 2xx after DATA's 354 or
         BDAT ... LAST, not the pipelined answer to MAIL or RCPT)."""
         data = self.data
-        envelope = _mask(pc.match_substring_regex(data, _ENVELOPE_OK))
-        go_ahead = _mask(pc.starts_with(data, "354"))
-        setting = np.full(self.count, np.nan)
-        setting[self.asked] = _mask(pc.match_substring_regex(data, _BDAT_LAST))[self.asked]
-        setting[self.replied & ~go_ahead & ~envelope] = 0
-        setting[self.replied & go_ahead] = 1
-        in_data, _ = self._carried(setting)
-        accepted = self.replied & _mask(pc.starts_with(data, "2")) & ~envelope & (in_data == 1)
+        envelope = data.matches(_ENVELOPE_OK)
+        go_ahead = data.starts_with("354")
+        value = np.where(self.asked, data.matches(_BDAT_LAST), self.replied & go_ahead).astype(np.int8)
+        in_data = self._carried(value, self.asked | (self.replied & ~envelope))
+        accepted = self.replied & data.starts_with("2") & ~envelope & (in_data == 1)
         return np.bincount(self.session[accepted], minlength=self.sessions)
 
-    def _labels(self) -> tuple[pa.Array, np.ndarray]:
-        label = pc.utf8_lower(pc.utf8_trim_whitespace(self.context))
-        one_line = (self.starred & _mask(pc.not_equal(self.data, "")) & _mask(pc.match_substring(label, " "))
-                    & _mask(pc.or_(pc.starts_with(label, _LOCAL_CERT),
-                                   pc.or_(*(pc.starts_with(label, name) for name in _REMOTE_CERT))))
-                    & _mask(pc.match_substring_regex(self.data, _ONE_LINE_CERT)))
+    def _labels(self) -> tuple[CodedText, np.ndarray]:
+        label = self.context.transformed(lambda values: pc.utf8_lower(pc.utf8_trim_whitespace(values)))
+        named_cert = label.test(lambda values: pc.and_(pc.match_substring(values, " "), pc.or_(
+            pc.starts_with(values, _LOCAL_CERT), pc.or_(*(pc.starts_with(values, name) for name in _REMOTE_CERT)))))
+        one_line = (self.starred & ~self.data.equals("") & named_cert & self.data.matches(_ONE_LINE_CERT))
         return label, one_line
 
     def certificates(self) -> dict[int, dict[str, list]]:
         """Per side (local, remote) and attribute, each session's certificate value (last logged wins)."""
         label, one_line = self._labels()
-        heading_local = self.starred & ~one_line & _mask(pc.equal(label, _LOCAL_CERT))
-        heading_remote = self.starred & ~one_line & _mask(pc.is_in(label, pa.array(_REMOTE_CERT)))
-        attribute = self.starred & _mask(pc.is_in(label, pa.array(list(_CERT_ATTRIBUTES))))
-        setting = np.where(self.replied | self.asked | (self.starred & ~attribute), 0.0, np.nan)
-        setting[heading_local], setting[heading_remote] = _LOCAL, _REMOTE
-        block, _ = self._carried(setting)
+        heading_local = self.starred & ~one_line & label.equals(_LOCAL_CERT)
+        heading_remote = self.starred & ~one_line & label.is_in(_REMOTE_CERT)
+        attribute = self.starred & label.is_in(list(_CERT_ATTRIBUTES))
+        value = np.zeros(self.count, dtype=np.int8)
+        value[heading_local], value[heading_remote] = _LOCAL, _REMOTE
+        block = self._carried(value, self.replied | self.asked | (self.starred & ~attribute))
         self.in_block = attribute & (block != 0)
         self.plain = self.starred & ~one_line & ~heading_local & ~heading_remote & ~self.in_block
         names = list(_NO_CERT)
         rows = np.flatnonzero(self.in_block)
-        named = pc.index_in(label.take(pa.array(rows)), pa.array(list(_CERT_ATTRIBUTES))).to_numpy(zero_copy_only=False)
+        named = pc.fill_null(pc.index_in(label.values, pa.array(list(_CERT_ATTRIBUTES))), -1)
+        named = named.to_numpy(zero_copy_only=False)[label.codes[rows]]
         at, sides = [rows], [block[rows].astype(np.int64)]
         kinds = [np.array([names.index(name) for name in _CERT_ATTRIBUTES.values()], np.int64)[named]]
-        values = self.data.take(pa.array(rows)).to_pylist()
+        values = self.data.texts(rows)
         rows = np.flatnonzero(one_line)
-        parts = pc.extract_regex(self.data.take(pa.array(rows)), _ONE_LINE_CERT).to_pylist() if len(rows) else []
-        for name, part in zip(label.take(pa.array(rows)).to_pylist(), parts):
+        parts = pc.extract_regex(pa.array(self.data.texts(rows), pa.string()), _ONE_LINE_CERT).to_pylist() \
+            if len(rows) else []
+        for name, part in zip(label.texts(rows), parts):
             dn = _DN_BREAK.split(part["dns"].strip(), maxsplit=1)
             values += [dn[0], dn[1] if len(dn) > 1 else "", part["serial"], part["thumbprint"], part["names"] or ""]
             sides.append(np.full(len(names), _LOCAL if name.startswith(_LOCAL_CERT) else _REMOTE))
@@ -284,41 +306,50 @@ class _Lines:
                 certs[side][name] = _per_distinct(tidy[name], column.tolist())
         return certs
 
+    def _said(self, regex: str) -> tuple[np.ndarray, Callable[[np.ndarray], list[str | None]]]:
+        """Which lines' text (their context, else their data) ``regex`` finds something in, and a
+        function giving its first group on such lines."""
+        in_context = ~self.context.equals("")
+        found = np.where(in_context, self.context.matches(regex), self.data.matches(regex))
+
+        def group(rows: np.ndarray) -> list[str | None]:
+            from_context = self.context.extract(regex)[self.context.codes[rows]]
+            from_data = self.data.extract(regex)[self.data.codes[rows]]
+            return np.where(in_context[rows], from_context, from_data).tolist()
+        return found, group
+
     def information(self) -> dict[str, list]:
         """Per session, from its ``*`` lines outside a certificate block: ``tls`` and ``tls_error``
         (the last negotiation logged), ``notes`` (time and text of each failure reported) and
         ``message_ids``. Call after :meth:`certificates`."""
-        text = pc.if_else(pc.equal(self.context, ""), self.data, self.context)
-        failed = pc.struct_field(pc.extract_regex(text, _TLS_FAILED), [0])
-        is_failed = self.plain & _mask(pc.is_valid(failed))
-        is_ok = self.plain & ~is_failed & _mask(pc.match_substring_regex(text, _TLS_OK))
-        tls = ["none"] * self.sessions
-        tls_error: list[str | None] = [None] * self.sessions
-        for session, ok in zip(self.session[is_failed | is_ok].tolist(), is_ok[is_failed | is_ok].tolist()):
-            tls[session] = "succeeded" if ok else "failed"
-        rows = np.flatnonzero(is_failed)
-        for session, reason in zip(self.session[rows].tolist(), failed.take(pa.array(rows)).to_pylist()):
-            tls_error[session] = reason
-        rows = np.flatnonzero(self.plain & _mask(pc.match_substring_regex(text, _FAILURE_NOTE)))
+        failed, reason = self._said(_TLS_FAILED)
+        is_failed = self.plain & failed
+        is_ok = self.plain & ~is_failed & self._said(_TLS_OK)[0]
+        tls = np.full(self.sessions, "none", dtype=object)
+        tls_error = np.full(self.sessions, None, dtype=object)
+        rows = np.flatnonzero(is_failed | is_ok)[::-1]          # the last logged of each session first
+        sessions, last = np.unique(self.session[rows], return_index=True)
+        tls[sessions] = np.where(is_ok[rows[last]], "succeeded", "failed")
+        rows = np.flatnonzero(is_failed)[::-1]
+        sessions, last = np.unique(self.session[rows], return_index=True)
+        tls_error[sessions] = reason(rows[last])
+        rows = np.flatnonzero(self.plain & self._said(_FAILURE_NOTE)[0])
         times = np.asarray(self.lines["time"], dtype=np.int64)[rows]
-        data, context = self.data.take(pa.array(rows)), self.context.take(pa.array(rows))
-        said = pc.if_else(pc.equal(data, ""), context, pc.if_else(pc.equal(context, ""), data,
-                                                                  pc.binary_join_element_wise(data, context, " ")))
-        said = said.to_pylist()
+        said = [context if not data else data if not context else f"{data} {context}"
+                for data, context in zip(self.data.texts(rows), self.context.texts(rows))]
         notes = self._grouped(rows, [(pd.Timestamp(when, unit="ns", tz="UTC"), note)
                                      for when, note in zip(times.tolist(), said)])
-        rows = np.flatnonzero(self.plain & _mask(pc.match_substring_regex(text, _MESSAGE_ID)))
-        found = pc.struct_field(pc.extract_regex(text.take(pa.array(rows)), _MESSAGE_ID), [0]).to_pylist()
-        ids = self._grouped(rows, found)
-        return {"tls": tls, "tls_error": tls_error, "notes": [tuple(found) for found in notes],
+        found, message_id = self._said(_MESSAGE_ID)
+        rows = np.flatnonzero(self.plain & found)
+        ids = self._grouped(rows, message_id(rows))
+        return {"tls": tls.tolist(), "tls_error": tls_error.tolist(), "notes": [tuple(found) for found in notes],
                 "message_ids": [tuple(dict.fromkeys(found)) for found in ids]}
 
     def failures(self) -> tuple[np.ndarray, list[str | None]]:
         """Per send session, the time and ``file line n`` of its first failing reply or TLS error."""
-        context = self.context
-        refused = self.raw_received & _mask(pc.match_substring_regex(self.data, _FAILING_REPLY))
-        tls_failed = self.starred & (_mask(pc.starts_with(self.data, "TLS negotiation failed"))
-                                     | _mask(pc.starts_with(context, "TLS negotiation failed")))
+        refused = self.raw_received & self.data.matches(_FAILING_REPLY)
+        tls_failed = self.starred & (self.data.starts_with("TLS negotiation failed")
+                                     | self.context.starts_with("TLS negotiation failed"))
         rows = np.flatnonzero((refused | tls_failed) & ~self.receive)
         time = np.asarray(self.lines["time"], dtype=np.int64)
         ordered = rows[np.lexsort((rows, np.where(time[rows] == NAT, np.iinfo(np.int64).max, time[rows])))]
@@ -327,7 +358,7 @@ class _Lines:
         failed_line: list[str | None] = [None] * self.sessions
         chosen = ordered[at]
         failed_at[sessions] = time[chosen]
-        sources = pc.take(self.lines["source"], pa.array(chosen)).to_pylist()
+        sources = self.text("source").texts(chosen)
         for session, source, line in zip(sessions.tolist(), sources, np.asarray(self.lines["line"])[chosen].tolist()):
             failed_line[session] = f"{os.path.basename(source)} line {line}"
         return failed_at, failed_line

@@ -98,8 +98,8 @@ def read_tracking_log(source: Sources) -> pd.DataFrame:
     ['DEFER', 'contoso-com.mail.protection.outlook.com', '454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied']
     """
     report = ParseReport()
-    tables = list(read_log_tables(source, TRACKING_LOG, report, _problems))
-    columns, lost = log_columns(tables, dict(zip(TRACKING_FIELDS[1:], TRACKING_COLUMNS[1:])))
+    columns, lost = log_columns(read_log_tables(source, TRACKING_LOG, report, _problems),
+                                dict(zip(TRACKING_FIELDS[1:], TRACKING_COLUMNS[1:])))
     status = columns["recipient_status"]
     for key, name in _STATUS_KEYS.items():
         columns[name] = pc.struct_field(pc.extract_regex(status, _STATUS_COLUMN % key), [0])

@@ -1,0 +1,30 @@
+"""Opening a case hashes each evidence file once: telling a file's kind reads its head only, the reader
+that takes it hashes it as it opens it (before, every file was hashed twice)."""
+
+from __future__ import annotations
+
+import collections
+import warnings
+
+import exlab.evidence
+from exlab.case import open_case
+from tests.conftest import SAMPLES
+
+
+def test_each_file_of_a_case_is_hashed_once(monkeypatch):
+    hashed = collections.Counter()
+    real = exlab.evidence.sha256_of
+
+    def counting(stream):
+        hashed[getattr(stream, "name", None)] += 1
+        return real(stream)
+
+    monkeypatch.setattr(exlab.evidence, "sha256_of", counting)
+    folder = SAMPLES / "contoso-kb2888788"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        case = open_case(folder, roots=SAMPLES / "lab-public-root.pem")
+    files = {str(folder / report.file) for report in case.reports.files}
+    assert len(files) > 10 and set(hashed) == files
+    assert set(hashed.values()) == {1}
+    assert all(len(report.sha256) == 64 for report in case.reports.files)
