@@ -28,11 +28,13 @@ import argparse
 import io
 import os
 import resource
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -67,14 +69,37 @@ def intact_chunks(path: Path) -> list[bytes]:
     return chunks
 
 
+def renumbered(chunk: bytes, first: int) -> tuple[bytes, int]:
+    """``chunk`` with its records numbered from ``first`` (each record header, the chunk's first
+    and last numbers and ids, both CRC32s), and how many records it holds. A big file of repeated
+    corpus chunks then holds distinct records, as a real log does: copies would be dropped as
+    duplicates by exlab and the full read would count fewer records than the raw loop."""
+    data = bytearray(chunk)
+    records = layout.walk_records(chunk).records
+    for n, record in enumerate(records):
+        struct.pack_into("<Q", data, record.offset + 8, first + n)
+    last = first + len(records) - 1
+    struct.pack_into("<QQQQ", data, 8, first, last, first, last)
+    free = layout.parse_chunk_header(chunk).free_space_offset
+    struct.pack_into("<I", data, 52, zlib.crc32(bytes(data[layout.CHUNK_HEADER_SIZE:free])))
+    struct.pack_into("<I", data, 124, zlib.crc32(bytes(data[:120] + data[128:layout.CHUNK_HEADER_SIZE])))
+    return bytes(data), len(records)
+
+
 def build_big_file(target: Path, size_mb: int, sources: list[Path]) -> int:
-    """Write ``target`` of at least ``size_mb`` MB from intact corpus chunks; return chunk count."""
+    """Write ``target`` of at least ``size_mb`` MB from intact corpus chunks, their records
+    renumbered in file order (:func:`renumbered`); return chunk count."""
     pool = [chunk for source in sources for chunk in intact_chunks(source)]
     count = -(-size_mb * 1024 * 1024 // layout.CHUNK_SIZE)
+    number = 1
     with open(target, "wb") as out:
         out.write(layout.build_file_header(chunk_count=count))
         for index in range(count):
-            out.write(pool[index % len(pool)])
+            chunk, records = renumbered(pool[index % len(pool)], number)
+            out.write(chunk)
+            number += records
+        out.seek(0)
+        out.write(layout.build_file_header(chunk_count=count, next_record=number))
     return count
 
 
