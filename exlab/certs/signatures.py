@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import SignatureAlgorithmOID
 
@@ -45,8 +46,11 @@ _PREFIXES = (("RSASSA_PSS", "rsa-pss"), ("RSA_WITH", "rsa"), ("_RSA_WITH", "rsa"
 _FAMILIES: dict[x509.ObjectIdentifier, str] = {
     oid: family for name, oid in vars(SignatureAlgorithmOID).items() if isinstance(oid, x509.ObjectIdentifier)
     for prefix, family in _PREFIXES if name.startswith(prefix)}
+with warnings.catch_warnings():   # cryptography 51 deprecates DSA: old PKIs still hold DSA certificates
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    DSA_PUBLIC_KEY, DSA_PRIVATE_KEY = dsa.DSAPublicKey, dsa.DSAPrivateKey
 _KEY_TYPES: dict[str, type] = {"rsa": rsa.RSAPublicKey, "rsa-pss": rsa.RSAPublicKey, "ecdsa": ec.EllipticCurvePublicKey,
-                               "dsa": dsa.DSAPublicKey, "ed25519": ed25519.Ed25519PublicKey,
+                               "dsa": DSA_PUBLIC_KEY, "ed25519": ed25519.Ed25519PublicKey,
                                "ed448": ed448.Ed448PublicKey}
 
 

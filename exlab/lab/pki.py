@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
+from exlab.certs.signatures import DSA_PRIVATE_KEY
 from exlab.certs.x509_facts import windows_name
 
 __all__ = [
@@ -585,7 +586,7 @@ def legacy_signed(cert: x509.Certificate, key: rsa.RSAPrivateKey | ec.EllipticCu
         name = f"{hash_name}WithRSAEncryption"
     elif isinstance(key, ec.EllipticCurvePrivateKey) and hash_name == "sha1":
         name = "ecdsa-with-SHA1"
-    elif isinstance(key, dsa.DSAPrivateKey) and hash_name == "sha1":
+    elif isinstance(key, DSA_PRIVATE_KEY) and hash_name == "sha1":
         name = "dsa-with-sha1"
     else:
         raise ValueError(f"no {hash_name} signature for a {type(key).__name__}")
