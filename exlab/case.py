@@ -509,7 +509,7 @@ def case_own_files(folder: Path, roots: Any) -> OwnFiles:
     own = {path.resolve() for path in files}
     unused = [] if written.roots is None or written.roots in own else [
         {"file": str(written.roots), "reason": f"trust anchors named by {SETTINGS_FILE}, not used: others were given"}]
-    return OwnFiles(frozenset(own | ({written.roots} if written.roots else set())), report, unused)
+    return OwnFiles(frozenset(own), report, unused)   # discover passes over the settings' own anchors itself
 
 
 def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str]) -> ParseReport:

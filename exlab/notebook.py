@@ -301,13 +301,7 @@ def show_figure(figure: Any) -> None:
 
 def print_html(text: str) -> None:
     """Display HTML built by exlab (evidence text in it already escaped)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import HTML, display
-    except ImportError:
-        return
-    if get_ipython() is not None:
-        display(HTML(text))
+    _display(text, "HTML")
 
 
 def _name(folder: Path) -> str:
@@ -315,10 +309,15 @@ def _name(folder: Path) -> str:
 
 
 def _display_markdown(text: str) -> None:
+    _display(text, "Markdown")
+
+
+def _display(text: str, kind: str) -> None:
+    """Display ``text`` as IPython's ``kind`` (HTML, Markdown) in a kernel; nothing elsewhere."""
     try:
+        from IPython import display as shown
         from IPython import get_ipython
-        from IPython.display import Markdown, display
     except ImportError:
         return
     if get_ipython() is not None:
-        display(Markdown(text))
+        shown.display(getattr(shown, kind)(text))

@@ -63,28 +63,37 @@ def test_the_cluster_writes_the_store_this_process_writes(client, tmp_path):
         pd.testing.assert_frame_equal(helper(there), helper(folder), obj=helper.__name__)
 
 
-def test_a_worker_killed_mid_ingest_loses_nothing(client, tmp_path):
-    store = tmp_path / "store"
+def ingest_killing_a_worker(client, ingest_run, busy_with) -> tuple[str | None, dict]:
+    """Run ``ingest_run`` in a thread and SIGKILL (as the system would) the first worker seen
+    busy with a task whose key ``busy_with`` accepts; the worker killed (None: none was busy)
+    and the ingest's outcome (``result``, or ``failed`` when its retries ran out)."""
     outcome: dict = {}
 
     def run() -> None:
         try:
-            outcome["result"] = quiet_ingest([LITWARE], store, client=client)
+            outcome["result"] = ingest_run()
         except IngestIncomplete as err:      # the retries ran out: the files are named
             outcome["failed"] = err.result.failed
 
-    pids = client.run(os.getpid)          # the worker processes, to kill one as the system would (SIGKILL)
+    pids = client.run(os.getpid)          # the worker processes
     thread = threading.Thread(target=run)
     thread.start()
     killed = None
     deadline = time.monotonic() + 30
     while killed is None and time.monotonic() < deadline and thread.is_alive():
-        busy = [worker for worker, tasks in client.processing().items() if tasks]
+        busy = [worker for worker, keys in client.processing().items() if any(busy_with(str(k)) for k in keys)]
         if busy:
             killed = busy[0]
             os.kill(pids[killed], signal.SIGKILL)
-        time.sleep(0.005)
+        time.sleep(0.002)
     thread.join(60)
+    return killed, outcome
+
+
+def test_a_worker_killed_mid_ingest_loses_nothing(client, tmp_path):
+    store = tmp_path / "store"
+    killed, outcome = ingest_killing_a_worker(client, lambda: quiet_ingest([LITWARE], store, client=client),
+                                              lambda key: True)
     assert killed is not None, "no task was running to kill its worker"
     if "failed" in outcome:
         assert all(names for names, _ in outcome["failed"])
@@ -114,27 +123,10 @@ def test_a_big_evtx_is_a_task_per_span_on_the_cluster(client, tmp_path):
 
 def test_a_worker_killed_mid_span_loses_nothing(client, tmp_path):
     server = write_server_log(tmp_path / "case")
-    store, outcome = tmp_path / "store", {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = quiet_ingest([server], store, client=client, span_size=0, span_chunks=1)
-        except IngestIncomplete as err:
-            outcome["failed"] = err.result.failed
-
-    pids = client.run(os.getpid)
-    thread = threading.Thread(target=run)
-    thread.start()
-    killed = None
-    deadline = time.monotonic() + 30
-    while killed is None and time.monotonic() < deadline and thread.is_alive():
-        spanning = [worker for worker, keys in client.processing().items()
-                    if any(str(key).startswith("exlab-span-") for key in keys)]
-        if spanning:
-            killed = spanning[0]
-            os.kill(pids[killed], signal.SIGKILL)
-        time.sleep(0.002)
-    thread.join(60)
+    store = tmp_path / "store"
+    killed, outcome = ingest_killing_a_worker(
+        client, lambda: quiet_ingest([server], store, client=client, span_size=0, span_chunks=1),
+        lambda key: key.startswith("exlab-span-"))
     assert killed is not None, "no span was being read to kill its worker"
     if "failed" in outcome:
         assert outcome["failed"][0][0] == ["EX01/Application.evtx"]
