@@ -658,7 +658,8 @@ def warnings_in_words(case: Case) -> list[str]:
 
 
 def provenance(case: Case, *, now: datetime | None = None) -> str:
-    """One line: what made this report, when, and from how many inputs.
+    """One line: what made this report, when, and from how many inputs of which case (or
+    evidence store of ``exlab fleet ingest``).
 
     >>> from types import SimpleNamespace
     >>> from exlab.parse_report import ParseReport
@@ -666,9 +667,12 @@ def provenance(case: Case, *, now: datetime | None = None) -> str:
     ...            now=datetime(2025, 3, 21, 12, 0, tzinfo=UTC))[-62:]
     'on 2025-03-21 12:00:00 UTC from 0 input files of case contoso.'
     """
+    from exlab.fleet.store import is_store
+
     now = now or datetime.now(UTC)
+    what = "evidence store" if is_store(case.folder) else "case"
     return (f"Made by exlab {__version__} on {now:%Y-%m-%d %H:%M:%S} UTC from "
-            f"{count(len(case.reports.files), 'input file')} of case {Path(case.folder).name}.")
+            f"{count(len(case.reports.files), 'input file')} of {what} {Path(case.folder).name}.")
 
 
 # -- the whole report -------------------------------------------------------------------------
