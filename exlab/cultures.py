@@ -331,8 +331,9 @@ class DateStyle:
         return f"day/month order: {ORDER_WORDS[self.order]}, {how} ({self.evidence})"
 
     def report_to(self, report: FileReport) -> None:
-        """Write the decision into a file's parse report, and warn (once, naming the file) when
-        the order was inferred from a hint only or stays ambiguous.
+        """Write the decision into a file's parse report: a note when the culture or the values
+        settled it; a warning instead (once, naming the file; the report keeps its text) when the
+        order was inferred from a hint only, stays ambiguous or overrules the culture given.
 
         >>> import warnings
         >>> from exlab.parse_report import FileReport
@@ -346,10 +347,14 @@ class DateStyle:
         the day/month order of its dates is ambiguous: nothing tells the order: 4/11/2025 10:00:00 AM =
         11 April 2025 (month first) or 4 November 2025 (day first); read month first as en-US writes.
         Pass the server's culture (culture= or --culture, e.g. en-AU) to read them right
+        >>> report.warnings == [str(caught[0].message)]      # kept once, not beside a note that says it again
+        True
         """
         if self.how == "none":
             return
-        report.note(self.describe())
+        if self.how in ("culture", "values"):
+            report.note(self.describe())
+            return
         if self.how == "hint":
             message = (f"the day/month order of its dates was inferred from a hint only: read "
                        f"{ORDER_WORDS[self.order]}: {self.evidence}. Pass the server's culture (culture= or "
@@ -360,8 +365,6 @@ class DateStyle:
         elif self.how == "overruled":
             message = (f"the day/month order of its dates contradicts the culture given: {self.evidence}; read "
                        f"{ORDER_WORDS[self.order]} as its values say (was it exported on another machine?)")
-        else:
-            return
         from exlab.errors import AssumptionWarning
 
         report.warn(message, None, AssumptionWarning)

@@ -76,6 +76,7 @@ ul.tight{margin:2px 0;padding-left:20px}ul.tight li{margin:0}
 .session .outcome{font-weight:600}
 .dt-container{max-width:100%;overflow:hidden}table.dataTable{width:100%!important;table-layout:fixed}
 table.dataTable td,table.dataTable th{overflow-wrap:anywhere;white-space:normal!important}
+table.dataTable th{overflow-wrap:break-word}
 @media (max-width:900px),print{.top{grid-template-columns:minmax(0,1fr)}
     table.people{font-size:11.5px}table.people td{overflow-wrap:anywhere}}
 @media print{main{padding:0}figure,.session,pre,tr{break-inside:avoid}h2,h3{break-after:avoid}}

@@ -46,3 +46,8 @@ def attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute:
 
 
 __all__ = ["FIXTURES", "NameOID", "VECTORS", "attr", "kb2888788_pair", "odd_certificate"]
+
+
+def dates_said(frame) -> list[str]:
+    """What a read frame's parse report keeps about its file's day/month order."""
+    return [text for text in frame.attrs["parse_report"].files[0].warnings if "day/month order" in text]
