@@ -272,20 +272,26 @@ def table_html(table: Any, *, collapsed: bool = False, rows: int | None = None) 
 
     >>> import pandas as pd
     >>> from exlab.report import Table
-    >>> print(table_html(Table("Servers", pd.DataFrame({"server": ["EX<1>", "EX2"]}), "Every server."), rows=1))
-    <p>Every server. Showing the first 1 of 2 rows.</p><table class="people"><caption>Servers</caption><thead><tr><th>server</th></tr></thead><tbody><tr><td>EX&lt;1&gt;</td></tr></tbody></table>
-    >>> table_html(Table("Servers", pd.DataFrame({"server": ["EX2"]})), collapsed=True)[:36]
-    '<details><summary>Servers (1 row)</s'
+    >>> print(table_html(Table("Servers", pd.DataFrame({"server": ["EX<1>", "EX2"]}), "Every server."), rows=1).split('<div class="exlab">')[1])
+    <p>Every server. Showing the first 1 of 2 rows.</p><table class="people"><caption>Servers</caption><thead><tr><th>server</th></tr></thead><tbody><tr><td>EX&lt;1&gt;</td></tr></tbody></table></div>
+    >>> '<div class="exlab"><details><summary>Servers (1 row)</summary>' in table_html(Table("Servers", pd.DataFrame({"server": ["EX2"]})), collapsed=True)
+    True
+
+    A people table is laid out as in the report (JupyterLab would centre it and right-align its
+    cells), by a style that comes with it:
+
+    >>> table_html(Table("Servers", pd.DataFrame({"server": ["EX2"]})))[:37]
+    '<style>.exlab table.people{width:100%'
     """
-    from exlab.report.people import count, html_table
+    from exlab.report.people import PEOPLE_LAYOUT, count, html_table
 
     frame = table.table if rows is None else table.table.head(rows)
     note = table.note + (f" Showing the first {len(frame)} of {len(table.table)} rows." if len(frame) < len(table.table) else "")
     body = (f"<p>{html.escape(note.strip())}</p>" if note.strip() else "") + html_table(
         frame, caption=None if collapsed else table.title, wide=table.wide)
     if collapsed:
-        return f"<details><summary>{html.escape(table.title)} ({count(len(table.table), 'row')})</summary>{body}</details>"
-    return body
+        body = f"<details><summary>{html.escape(table.title)} ({count(len(table.table), 'row')})</summary>{body}</details>"
+    return f'<style>{PEOPLE_LAYOUT}</style><div class="exlab">{body}</div>'
 
 
 def show_figure(figure: Any) -> None:

@@ -208,6 +208,26 @@ def test_notebook_runs_in_jupyterlab_without_error_or_warning_box(lab, browser, 
         assert progress.count() >= 1, "the progress bar is drawn as a widget"
         assert page.locator(f"{_PANEL} :text('Error displaying widget')").count() == 0
         assert page.locator(f"{_PANEL} .jp-RenderedHTMLCommon").count() > 0
+        _people_tables_are_laid_out_as_in_the_report(page, screenshot.with_name(screenshot.stem + "--table.png"))
     finally:
         page.close()
         lab.shut_down_kernels()
+
+
+def _people_tables_are_laid_out_as_in_the_report(page, screenshot) -> None:
+    """Every people table left-aligned and within its output (JupyterLab's own style would centre
+    it and right-align its cells; a table wider than the notebook is cut off); the first one kept
+    as a screenshot."""
+    tables = page.locator(f"{_PANEL} table.people")
+    for index in range(tables.count()):
+        laid = tables.nth(index).evaluate(
+            "t => ({align: getComputedStyle(t.querySelector('th')).textAlign, right: t.getBoundingClientRect().right,"
+            " room: t.closest('.jp-OutputArea-output').getBoundingClientRect().right,"
+            " title: t.caption ? t.caption.innerText : t.parentElement.innerText.slice(0, 40),"
+            " styles: document.querySelectorAll('.jp-OutputArea-output style').length,"
+            " html: t.closest('.jp-OutputArea-output').innerHTML.slice(0, 300)})")
+        assert laid["align"] in ("left", "start"), f"{laid}"
+        assert laid["right"] <= laid["room"] + 1, f"cut off: {laid}"
+    if tables.count():
+        tables.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot))

@@ -32,7 +32,7 @@ from exlab.report.model import (
     Table,
     build_report,
 )
-from exlab.report.people import html_table
+from exlab.report.people import PEOPLE_LAYOUT, html_table
 
 if TYPE_CHECKING:
     from exlab.case import Case
@@ -60,12 +60,9 @@ ol.steps{margin:4px 0;padding-left:22px}ol.steps li{margin:0 0 6px}ol.steps p{ma
 pre{margin:2px 0;padding:6px 8px;background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;
     white-space:pre-wrap;overflow-wrap:anywhere}
 .expect{font-size:14px;margin:2px 0}
-table.people{border-collapse:collapse;width:100%;table-layout:auto;font-size:13px;margin:4px 0 10px}
-table.people caption{text-align:left;font-weight:600;padding:2px 0}
-table.people th,table.people td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;
-    overflow-wrap:break-word}
+table.people{border-collapse:collapse;font-size:13px}table.people caption{padding:2px 0}
+table.people th,table.people td{border:1px solid #d0d7de;padding:3px 6px}
 table.people th{background:#f6f8fa}table.servers{font-size:12.5px}
-td.wrap,th.wrap{word-break:break-all}td.nowrap,th.nowrap{white-space:nowrap}
 figure{margin:8px 0 14px}figure img{max-width:100%;height:auto;display:block}
 figcaption{font-size:13px;color:#57606a}
 details{border:1px solid #d0d7de;border-radius:4px;padding:4px 10px;margin:6px 0}
@@ -78,9 +75,9 @@ ul.tight{margin:2px 0;padding-left:20px}ul.tight li{margin:0}
 table.dataTable td,table.dataTable th{overflow-wrap:anywhere;white-space:normal!important}
 table.dataTable th{overflow-wrap:break-word}
 @media (max-width:900px),print{.top{grid-template-columns:minmax(0,1fr)}
-    table.people{font-size:11.5px}table.people td{overflow-wrap:anywhere}}
+    table.people{font-size:11.5px}.exlab table.people td{overflow-wrap:anywhere}}
 @media print{main{padding:0}figure,.session,pre,tr{break-inside:avoid}h2,h3{break-after:avoid}}
-"""
+""" + PEOPLE_LAYOUT
 
 
 def render_html(report: Report) -> str:
@@ -91,7 +88,7 @@ def render_html(report: Report) -> str:
             f"<title>exlab report: {e(report.case)}: {e(report.title)}</title><style>{STYLE}</style>"
             f"{_itables_bundle() if interactive else ''}</head>")
     failing = " failing" if report.window else ""
-    body = [f'<body class="{e(report.verdict)}{failing}"><main>',
+    body = [f'<body class="{e(report.verdict)}{failing}"><main class="exlab">',
             (f'<header class="meta"><span>exlab report, case <b>{e(report.case)}</b></span>'
              f"<span>All times in {e(report.tz)}</span></header>"),
             '<div class="top">', _answer(report), _action(report), "</div>",
