@@ -28,12 +28,15 @@ import pandas as pd
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # how a people table (html_table) is laid out inside an element of class "exlab" (the report's
 # page, a notebook's output), wherever it is shown: left-aligned, as wide as the page, long names
-# wrapped rather than cut. A notebook's own style would centre the table and right-align its
-# cells: two classes in each selector outweigh JupyterLab's. Colours and borders are the report's.
+# wrapped rather than cut (``wide`` columns between words, and inside a word only where it does
+# not fit: thumbprints, distinguished names). A notebook's own style would centre the table and
+# right-align its cells: two classes in each selector outweigh JupyterLab's. Colours and borders
+# are the report's.
 PEOPLE_LAYOUT = (".exlab table.people{width:100%;table-layout:auto;margin:4px 0 10px}"
                  ".exlab table.people caption{text-align:left;font-weight:600}"
                  ".exlab table.people th,.exlab table.people td{text-align:left;vertical-align:top;overflow-wrap:break-word}"
-                 ".exlab td.wrap,.exlab th.wrap{word-break:break-all}.exlab td.nowrap,.exlab th.nowrap{white-space:nowrap}")
+                 ".exlab table.people td.wrap,.exlab table.people th.wrap{overflow-wrap:anywhere}"
+                 ".exlab td.nowrap,.exlab th.nowrap{white-space:nowrap}")
 # a time with its offset as exlab's own texts write it (ISO 8601 or pandas' str)
 _ZONED_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 # the largest unit first: a duration is said in the largest unit it holds at least once
