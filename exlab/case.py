@@ -191,6 +191,7 @@ class Case:
     tz: str | None = None
     inferred: dict[str, str] = field(default_factory=dict)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
+    _points: pd.DataFrame | None = field(default=None, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
     _diagnoses: dict[Any, Any] = field(default_factory=dict, repr=False)   # Diagnosis, or a list per server
 
@@ -211,8 +212,8 @@ class Case:
     @property
     def judged_at(self) -> pd.Timestamp | None:
         """When certificates are judged: the last failure, else the last record of the evidence."""
-        points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking, prefer=False)
-        when = infer_judgement_time(points, events=self.events, sessions=self.sessions, tracking=self.tracking)[0]
+        when = infer_judgement_time(self._all_points(), events=self.events, sessions=self.sessions,
+                                    tracking=self.tracking)[0]
         return None if when is None else when.floor("us")   # certificate code works in datetime (microseconds)
 
     @property
@@ -229,6 +230,21 @@ class Case:
         """:attr:`failures` when ``events`` are all the case's events (worked out once, not per diagnosis),
         else None (``diagnose`` works them out from the rows it is given)."""
         return self.failures if events is not None and not events.empty and events is self.events else None
+
+    def _all_points(self) -> pd.DataFrame:
+        """Every failure point of the case (``failure_points(prefer=False)`` of :attr:`failures`, the send
+        sessions and the tracking rows), worked out once: the judgement time and each diagnosis of
+        all the case's rows share it."""
+        if self._points is None:
+            self._points = failure_points(failures=self.failures, sessions=send_sessions(self.sessions),
+                                          tracking=self.tracking, prefer=False)
+        return self._points
+
+    def _points_of(self, frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
+        """:meth:`_all_points` when ``frames`` are all the case's events, sessions and tracking rows,
+        else None (``diagnose`` works them out from the rows it is given)."""
+        own = all(frames[kind] is self.frames.get(kind) for kind in ("events", "sessions", "tracking"))
+        return self._all_points() if own else None
 
     @property
     def sessions(self) -> pd.DataFrame | None:
@@ -295,7 +311,7 @@ class Case:
                           server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
                           lacking=lacking(self.inventory()),
                           server=failing[0] if len(chosen) == len(failing) == 1 else None,
-                          failures=self._failures_of(frames["events"]))
+                          failures=self._failures_of(frames["events"]), points=self._points_of(frames))
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -332,7 +348,8 @@ class Case:
             d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
                          server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
-                         server=server if len(servers) > 1 else None, failures=self._failures_of(frames["events"]))
+                         server=server if len(servers) > 1 else None, failures=self._failures_of(frames["events"]),
+                         points=self._points_of(frames))
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],

@@ -348,7 +348,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
              at: Any = None, server: str | None = None, lacking: Collection[str] | None = None,
-             failures: pd.DataFrame | None = None) -> Diagnosis:
+             failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
@@ -359,7 +359,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
     roots Exchange Online trusts); ``at`` is when certificate validity is judged
     (default: the last failure, else the last record of the evidence, else now).
-    ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does).
+    ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does),
+    ``points`` the ``failure_points(prefer=False)`` of those failures, the send sessions and the tracking rows.
 
     >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -374,7 +375,9 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     """
     notes: list[str] = []
     failures = _tls_failures(events) if failures is None else failures
-    points_all = Facts.build(failures=failures, sessions=sessions, tracking=tracking).points
+    if points is None:
+        points = failure_points(failures=failures, sessions=send_sessions(sessions), tracking=tracking, prefer=False)
+    points_all = points
     fqdn = server_fqdn
     if fqdn is None:
         fqdn, why = infer_server_fqdn(servers=servers, events=events, certs=certs, connectors=connectors)
@@ -401,7 +404,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     if selection.summary:
         notes.append(selection.summary)
     facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
-                        connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
+                        points=points_all, connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
                         selected=selection.selected, at=when, pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
     return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)

@@ -69,14 +69,17 @@ class Facts:
     @classmethod
     def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
               certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
-              tracking: pd.DataFrame | None = None, connectors: pd.DataFrame | None = None,
-              name: str | None = None, connector: str | None = None, candidates: pd.DataFrame | None = None,
+              tracking: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
+              connectors: pd.DataFrame | None = None, name: str | None = None, connector: str | None = None, candidates: pd.DataFrame | None = None,
               selected: str | None = None, at: pd.Timestamp | None = None, pin_missing: bool = False,
               tls_certificate_name: str | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
-        the certificates by thumbprint. Receive sessions (other servers delivering here) are left out."""
+        the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
+        ``points``: those failures stacked (``failure_points(prefer=False)`` of the send sessions),
+        when the caller has them already."""
         sessions = send_sessions(sessions)
-        points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
+        if points is None:
+            points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
         if connector:
             other = points["connector"].str.lower().ne(connector.lower()).fillna(False).astype(bool)
             points = points[~other].reset_index(drop=True)
