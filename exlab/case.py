@@ -192,6 +192,7 @@ class Case:
     inferred: dict[str, str] = field(default_factory=dict)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
     _points: pd.DataFrame | None = field(default=None, repr=False)
+    _inventory: pd.DataFrame | None = field(default=None, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
     _diagnoses: dict[Any, Any] = field(default_factory=dict, repr=False)   # Diagnosis, or a list per server
 
@@ -302,7 +303,7 @@ class Case:
         per_server = self.diagnose_servers(at=at)
         failing = [d.server for d in per_server if d.failures]
         senders = [d.server for d in per_server if d.sends]
-        chosen = failing or senders if len(self.server_list()) > 1 else []
+        chosen = failing or senders if len(per_server) > 1 else []     # one answer per server of server_list()
         frames = {kind: rows_of(self.frames.get(kind), chosen, unattributed=True) if chosen else self.frames.get(kind)
                   for kind in SERVER_EVIDENCE}
         certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
@@ -380,8 +381,11 @@ class Case:
 
     def inventory(self) -> pd.DataFrame:
         """The evidence inventory (``exlab.inventory``): per kind found / missing / unusable and
-        why, then the files not used and why. The diagnosis's ``missing`` comes from it."""
-        return case_inventory(self)
+        why, then the files not used and why. The diagnosis's ``missing`` comes from it. Taken once
+        (the diagnosis, the summary and the JSON each ask); each caller gets its own copy."""
+        if self._inventory is None:
+            self._inventory = case_inventory(self)
+        return self._inventory.copy()
 
     def server_verdicts(self, *, at: Any = None) -> pd.DataFrame:
         """:meth:`diagnose_servers` as a table: server, sends_through_connector, verdict, cause,
