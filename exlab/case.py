@@ -34,9 +34,10 @@ import pandas as pd
 
 from exlab.analysis.diagnose import (
     Diagnosis,
-    diagnose,
+    conclude,
     failures_elsewhere,
     judge_server,
+    prepare,
     server_table,
 )
 from exlab.analysis.infer import (
@@ -192,6 +193,7 @@ class Case:
     _failures: pd.DataFrame | None = field(default=None, repr=False)
     _points: pd.DataFrame | None = field(default=None, repr=False)
     _inventory: pd.DataFrame | None = field(default=None, repr=False)
+    _prepared: list[tuple[dict[str, Any], tuple[Any, ...]]] = field(default_factory=list, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
     _diagnoses: dict[Any, Any] = field(default_factory=dict, repr=False)   # Diagnosis, or a list per server
 
@@ -306,12 +308,10 @@ class Case:
         frames = {kind: rows_of(self.frames.get(kind), chosen, unattributed=True) if chosen else self.frames.get(kind)
                   for kind in SERVER_EVIDENCE}
         certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
-        result = diagnose(events=frames["events"], certs=certs, sessions=frames["sessions"],
-                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
-                          server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
-                          lacking=lacking(self.inventory()),
-                          server=failing[0] if len(chosen) == len(failing) == 1 else None,
-                          failures=self._failures_of(frames["events"]), points=self._points_of(frames))
+        result = self._diagnosis(events=frames["events"], certs=certs, sessions=frames["sessions"],
+                                 tracking=frames["tracking"], server_fqdn=self.server_fqdn, at=at,
+                                 lacking=lacking(self.inventory()),
+                                 server=failing[0] if len(chosen) == len(failing) == 1 else None)
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -319,6 +319,25 @@ class Case:
         result.servers = per_server
         self._diagnoses[at] = result
         return result
+
+    def _diagnosis(self, *, events: pd.DataFrame | None, certs: pd.DataFrame | None, sessions: pd.DataFrame | None,
+                   tracking: pd.DataFrame | None, server_fqdn: str | None, at: Any, server: str | None,
+                   lacking: Collection[str] | None = None) -> Diagnosis:
+        """``exlab.diagnose`` of these rows with the case's settings, its facts prepared and its rules
+        run once per distinct input: a case of one server asks for that server's answer and for the
+        case's, from the same frames (the same objects: ``rows_of`` keeps a frame whole)."""
+        inputs = {"events": events, "certs": certs, "sessions": sessions, "tracking": tracking,
+                  "connectors": self.connectors, "servers": self.servers, "server_fqdn": server_fqdn,
+                  "connector": self.connector, "roots": self.roots, "at": at}
+        for given, (facts, fqdn, notes, findings) in self._prepared:
+            if all(_same(given[name], value) for name, value in inputs.items()):
+                return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
+                                findings=list(findings))
+        frames = {"events": events, "sessions": sessions, "tracking": tracking}
+        facts, fqdn, notes = prepare(**inputs, failures=self._failures_of(events), points=self._points_of(frames))
+        d = conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
+        self._prepared.append((inputs, (facts, fqdn, notes, list(d.evidence))))
+        return d
 
     def server_list(self) -> list[str]:
         """The servers of the case: those some evidence came from, and the source transport
@@ -345,11 +364,9 @@ class Case:
         answers = []
         for server in servers:
             frames = {kind: rows_of(self.frames.get(kind), [server]) for kind in SERVER_EVIDENCE}
-            d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
-                         tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
-                         server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
-                         server=server if len(servers) > 1 else None, failures=self._failures_of(frames["events"]),
-                         points=self._points_of(frames))
+            d = self._diagnosis(events=frames["events"], certs=rows_of(self.certs, [server]),
+                                sessions=frames["sessions"], tracking=frames["tracking"], server_fqdn=server, at=at,
+                                server=server if len(servers) > 1 else None)
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
@@ -408,6 +425,14 @@ class Case:
         import html
         head = f"<p>Case {html.escape(str(self.folder))}</p>"
         return head + self.summary()._repr_html_() + (self.unread._repr_html_() if len(self.unread) else "")
+
+
+def _same(given: Any, value: Any) -> bool:
+    """Whether two inputs of a diagnosis are the same: frames the same objects, settings equal."""
+    if given is value:
+        return True
+    frames = (pd.DataFrame, pd.Series)
+    return not isinstance(given, frames) and not isinstance(value, frames) and bool(given == value)
 
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
