@@ -107,7 +107,8 @@ _COLLECTOR_THRESHOLDS = (10_000, 10, 10)
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
     """Run a command with the cycle collector's :data:`_COLLECTOR_THRESHOLDS`, then put back the
-    caller's (``main`` also runs inside a notebook or a test session).
+    caller's (``main`` also runs inside a notebook or a test session), and hand what
+    :func:`settled_imports` froze back to the collector.
 
     >>> before = gc.get_threshold()
     >>> with _fewer_collections():
@@ -122,6 +123,29 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+@contextmanager
+def settled_imports() -> Iterator[None]:
+    """Import a command's modules with the cycle collector off, then freeze what they made: module
+    objects live until the process ends, and the collector would walk them on each of its passes
+    (~40 ms of a small investigation at :data:`_COLLECTOR_THRESHOLDS`). Only around imports: the
+    command's own work is collected as usual. ``main`` unfreezes them when the command ends.
+
+    >>> with settled_imports():
+    ...     import json
+    >>> gc.isenabled()
+    True
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def main(argv: list[str] | None = None) -> int:
