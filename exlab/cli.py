@@ -117,13 +117,14 @@ def _fewer_collections() -> Iterator[None]:
     >>> gc.get_threshold() == before
     True
     """
-    before = gc.get_threshold()
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
     gc.set_threshold(*_COLLECTOR_THRESHOLDS)
     try:
         yield
     finally:
         gc.set_threshold(*before)
-        gc.unfreeze()
+        if gc.get_freeze_count() > frozen:
+            gc.unfreeze()
 
 
 @contextmanager
@@ -135,8 +136,9 @@ def settled_imports() -> Iterator[None]:
 
     >>> with settled_imports():
     ...     import json
-    >>> gc.isenabled()
-    True
+    >>> gc.isenabled(), gc.get_freeze_count() > 0
+    (True, True)
+    >>> gc.unfreeze()   # what main does when the command ends
     """
     enabled = gc.isenabled()
     gc.disable()

