@@ -31,13 +31,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from exlab.analysis.diagnose import (
     Diagnosis,
-    diagnose,
+    conclude,
     failures_elsewhere,
     judge_server,
+    prepare,
     server_table,
 )
 from exlab.analysis.infer import (
@@ -191,6 +191,9 @@ class Case:
     tz: str | None = None
     inferred: dict[str, str] = field(default_factory=dict)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
+    _points: pd.DataFrame | None = field(default=None, repr=False)
+    _inventory: pd.DataFrame | None = field(default=None, repr=False)
+    _prepared: list[tuple[dict[str, Any], tuple[Any, ...]]] = field(default_factory=list, repr=False)
     _certs: pd.DataFrame | None = field(default=None, repr=False)
     _diagnoses: dict[Any, Any] = field(default_factory=dict, repr=False)   # Diagnosis, or a list per server
 
@@ -211,8 +214,8 @@ class Case:
     @property
     def judged_at(self) -> pd.Timestamp | None:
         """When certificates are judged: the last failure, else the last record of the evidence."""
-        points = failure_points(failures=self.failures, sessions=self.sessions, tracking=self.tracking, prefer=False)
-        when = infer_judgement_time(points, events=self.events, sessions=self.sessions, tracking=self.tracking)[0]
+        when = infer_judgement_time(self._all_points(), events=self.events, sessions=self.sessions,
+                                    tracking=self.tracking)[0]
         return None if when is None else when.floor("us")   # certificate code works in datetime (microseconds)
 
     @property
@@ -229,6 +232,21 @@ class Case:
         """:attr:`failures` when ``events`` are all the case's events (worked out once, not per diagnosis),
         else None (``diagnose`` works them out from the rows it is given)."""
         return self.failures if events is not None and not events.empty and events is self.events else None
+
+    def _all_points(self) -> pd.DataFrame:
+        """Every failure point of the case (``failure_points(prefer=False)`` of :attr:`failures`, the send
+        sessions and the tracking rows), worked out once: the judgement time and each diagnosis of
+        all the case's rows share it."""
+        if self._points is None:
+            self._points = failure_points(failures=self.failures, sessions=send_sessions(self.sessions),
+                                          tracking=self.tracking, prefer=False)
+        return self._points
+
+    def _points_of(self, frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
+        """:meth:`_all_points` when ``frames`` are all the case's events, sessions and tracking rows,
+        else None (``diagnose`` works them out from the rows it is given)."""
+        own = all(frames[kind] is self.frames.get(kind) for kind in ("events", "sessions", "tracking"))
+        return self._all_points() if own else None
 
     @property
     def sessions(self) -> pd.DataFrame | None:
@@ -286,16 +304,14 @@ class Case:
         per_server = self.diagnose_servers(at=at)
         failing = [d.server for d in per_server if d.failures]
         senders = [d.server for d in per_server if d.sends]
-        chosen = failing or senders if len(self.server_list()) > 1 else []
+        chosen = failing or senders if len(per_server) > 1 else []     # one answer per server of server_list()
         frames = {kind: rows_of(self.frames.get(kind), chosen, unattributed=True) if chosen else self.frames.get(kind)
                   for kind in SERVER_EVIDENCE}
         certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
-        result = diagnose(events=frames["events"], certs=certs, sessions=frames["sessions"],
-                          tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
-                          server_fqdn=self.server_fqdn, connector=self.connector, roots=self.roots, at=at,
-                          lacking=lacking(self.inventory()),
-                          server=failing[0] if len(chosen) == len(failing) == 1 else None,
-                          failures=self._failures_of(frames["events"]))
+        result = self._diagnosis(events=frames["events"], certs=certs, sessions=frames["sessions"],
+                                 tracking=frames["tracking"], server_fqdn=self.server_fqdn, at=at,
+                                 lacking=lacking(self.inventory()),
+                                 server=failing[0] if len(chosen) == len(failing) == 1 else None)
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -303,6 +319,25 @@ class Case:
         result.servers = per_server
         self._diagnoses[at] = result
         return result
+
+    def _diagnosis(self, *, events: pd.DataFrame | None, certs: pd.DataFrame | None, sessions: pd.DataFrame | None,
+                   tracking: pd.DataFrame | None, server_fqdn: str | None, at: Any, server: str | None,
+                   lacking: Collection[str] | None = None) -> Diagnosis:
+        """``exlab.diagnose`` of these rows with the case's settings, its facts prepared and its rules
+        run once per distinct input: a case of one server asks for that server's answer and for the
+        case's, from the same frames (the same objects: ``rows_of`` keeps a frame whole)."""
+        inputs = {"events": events, "certs": certs, "sessions": sessions, "tracking": tracking,
+                  "connectors": self.connectors, "servers": self.servers, "server_fqdn": server_fqdn,
+                  "connector": self.connector, "roots": self.roots, "at": at}
+        for given, (facts, fqdn, notes, findings) in self._prepared:
+            if all(_same(given[name], value) for name, value in inputs.items()):
+                return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
+                                findings=list(findings))
+        frames = {"events": events, "sessions": sessions, "tracking": tracking}
+        facts, fqdn, notes = prepare(**inputs, failures=self._failures_of(events), points=self._points_of(frames))
+        d = conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
+        self._prepared.append((inputs, (facts, fqdn, notes, list(d.evidence))))
+        return d
 
     def server_list(self) -> list[str]:
         """The servers of the case: those some evidence came from, and the source transport
@@ -329,10 +364,9 @@ class Case:
         answers = []
         for server in servers:
             frames = {kind: rows_of(self.frames.get(kind), [server]) for kind in SERVER_EVIDENCE}
-            d = diagnose(events=frames["events"], certs=rows_of(self.certs, [server]), sessions=frames["sessions"],
-                         tracking=frames["tracking"], connectors=self.connectors, servers=self.servers,
-                         server_fqdn=server, connector=self.connector, roots=self.roots, at=at,
-                         server=server if len(servers) > 1 else None, failures=self._failures_of(frames["events"]))
+            d = self._diagnosis(events=frames["events"], certs=rows_of(self.certs, [server]),
+                                sessions=frames["sessions"], tracking=frames["tracking"], server_fqdn=server, at=at,
+                                server=server if len(servers) > 1 else None)
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
@@ -363,8 +397,11 @@ class Case:
 
     def inventory(self) -> pd.DataFrame:
         """The evidence inventory (``exlab.inventory``): per kind found / missing / unusable and
-        why, then the files not used and why. The diagnosis's ``missing`` comes from it."""
-        return case_inventory(self)
+        why, then the files not used and why. The diagnosis's ``missing`` comes from it. Taken once
+        (the diagnosis, the summary and the JSON each ask); each caller gets its own copy."""
+        if self._inventory is None:
+            self._inventory = case_inventory(self)
+        return self._inventory.copy()
 
     def server_verdicts(self, *, at: Any = None) -> pd.DataFrame:
         """:meth:`diagnose_servers` as a table: server, sends_through_connector, verdict, cause,
@@ -388,6 +425,14 @@ class Case:
         import html
         head = f"<p>Case {html.escape(str(self.folder))}</p>"
         return head + self.summary()._repr_html_() + (self.unread._repr_html_() if len(self.unread) else "")
+
+
+def _same(given: Any, value: Any) -> bool:
+    """Whether two inputs of a diagnosis are the same: frames the same objects, settings equal."""
+    if given is value:
+        return True
+    frames = (pd.DataFrame, pd.Series)
+    return not isinstance(given, frames) and not isinstance(value, frames) and bool(given == value)
 
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
@@ -714,6 +759,34 @@ def _progress_delay(setting: str | None) -> float:
 PROGRESS_DELAY = _progress_delay(os.environ.get("EXLAB_PROGRESS_DELAY"))
 
 
+def progress_bar(files: int) -> Any:
+    """The bar :func:`open_case` advances when asked: tqdm's, a notebook widget or the terminal's."""
+    from tqdm.auto import tqdm   # imported only to show a bar (its notebook and asyncio support: ~25 ms)
+
+    return tqdm(total=files, desc="evidence", unit="file", delay=PROGRESS_DELAY)
+
+
+class NoBar:
+    """What :func:`open_case` asks of its bar when none is shown: nothing is drawn.
+
+    >>> bar = NoBar(); bar.update(3); bar.reset(total=10); bar.set_postfix_str("events"); bar.close()
+    """
+
+    unit, unit_scale, unit_divisor = "file", False, 1000
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to advance."""
+
+    def reset(self, total: int | None = None) -> None:
+        """Nothing to start over."""
+
+    def set_postfix_str(self, text: str = "") -> None:
+        """Nothing to label."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 def _file_size(path: Path | Member) -> int:
     return path.size if isinstance(path, Member) else path.stat().st_size
 
@@ -752,7 +825,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         from exlab.fleet.read import open_store
         return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
-    bar = tqdm(total=len(files), desc="evidence", unit="file", disable=not progress, delay=PROGRESS_DELAY)
+    bar = progress_bar(len(files)) if progress else NoBar()
     try:
         own = case_own_files(folder, roots)
         found, unread = discover(folder, progress=bar, follow_links=follow_links, not_evidence=own.paths)

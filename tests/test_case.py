@@ -339,3 +339,25 @@ def test_sources_are_made_case_relative_once_per_distinct_value():
     renamed = with_case_names(frame, name_in_case)
     assert renamed["source"].value_counts(dropna=False).to_dict() == {"a.log": 1000, "a.log; b.log": 1000, pd.NA: 1}
     assert len(asked) == 3 and str(renamed["source"].dtype) == "string"
+
+
+@pytest.mark.parametrize("sample", ["contoso-kb2888788", "fabrikam-healthy", "woodgrove-expired"])
+def test_a_one_server_case_answers_as_the_diagnosis_of_its_frames(sample):
+    # its server's facts are prepared and its rules run once, for the server's answer and the case's:
+    # the case's answer must be what exlab.diagnose says of the case's frames, worked out afresh
+    from exlab.analysis.diagnose import diagnose
+    from exlab.inventory import lacking
+    from tests.conftest import SAMPLES
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        case = exlab.open_case(SAMPLES / sample)
+    answer = case.diagnose()
+    fresh = diagnose(events=case.events, certs=case.certs, sessions=case.sessions, tracking=case.tracking,
+                     connectors=case.connectors, servers=case.servers, server_fqdn=case.server_fqdn,
+                     connector=case.connector, roots=case.roots, lacking=lacking(case.inventory()))
+    assert len(answer.servers) == 1
+    shown = {key: value for key, value in answer.to_dict(max_rows=None).items() if key not in ("notes", "servers")}
+    assert shown == {key: value for key, value in fresh.to_dict(max_rows=None).items()
+                     if key not in ("notes", "servers")}
+    assert answer.notes == list(dict.fromkeys([*case.inferred.values(), *fresh.notes]))

@@ -32,8 +32,8 @@ class RecordingBar(tqdm):
 
 def test_the_bar_goes_over_the_bytes_read_file_by_file(monkeypatch):
     RecordingBar.updates = []
-    monkeypatch.setattr(exlab.case, "tqdm", RecordingBar)
-    monkeypatch.setattr(exlab.case, "PROGRESS_DELAY", 0)
+    monkeypatch.setattr(exlab.case, "progress_bar",
+                        lambda files: RecordingBar(total=files, desc="evidence", unit="file", delay=0))
     open_case(CASE, progress=True)
     found, _ = discover(CASE)
     sizes = [path.stat().st_size for paths in found.values() for path in paths]
@@ -46,6 +46,12 @@ def test_no_bar_unless_asked(capsys, monkeypatch):
     monkeypatch.setattr(exlab.case, "PROGRESS_DELAY", 0)
     open_case(CASE)                                  # the command asks only when stderr is a terminal
     assert "evidence:" not in capsys.readouterr().err
+
+
+def test_an_asked_bar_is_tqdm_s(capsys, monkeypatch):
+    monkeypatch.setattr(exlab.case, "PROGRESS_DELAY", 0)
+    open_case(CASE, progress=True)
+    assert "evidence:" in capsys.readouterr().err
 
 
 def test_a_big_evtx_file_moves_the_bar_batch_by_batch(monkeypatch):

@@ -48,6 +48,7 @@ def test_investigate_loads_no_report_machinery():
     loaded = imported_by("investigate", str(SAMPLES / "fabrikam-healthy"))
     assert "pandas" in loaded                   # it did read the case
     assert not loaded & set(REPORT_MACHINERY)
+    assert "tqdm" not in loaded                 # no progress bar: standard error is not a terminal here
 
 
 def test_import_exlab_loads_nothing_heavy():

