@@ -20,12 +20,15 @@ import hashlib
 import io
 import os
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Union
+from typing import BinaryIO, NamedTuple, TypeVar, Union
 
 from exlab.bundle import ZIP_ERRORS, Member, bundle_members, is_bundle, member_of, open_member
 from exlab.errors import CorruptInput, EvidenceChanged, EvidenceNotFound, ExlabError, ExlabWarning
@@ -35,6 +38,7 @@ Source = Union[str, os.PathLike, BinaryIO, Member]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
 
 _HASH_BLOCK = 1 << 20
+_Done = TypeVar("_Done")
 
 
 @dataclass
@@ -439,19 +443,79 @@ def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterat
     Traceback (most recent call last):
     exlab.errors.EvidenceChanged: .../SEND20250320-1.LOG, once it was read: expected the file as it was hashed (it changed while it was read: copy or export the log, then read the copy)
     """
-    for source in expand(sources, report=report):
-        evidence = open_evidence(source)
-        reads = _READ.get()
-        if reads is not None:
-            reads.told = 0
+    for evidence, _ in map_evidence(sources, _nothing, report=report):
+        yield evidence
+
+
+def map_evidence(sources: Sources, work: Callable[[Evidence], _Done], *, workers: int = 1,
+                 report: ParseReport | None = None) -> Iterator[tuple[Evidence, _Done]]:
+    """:func:`iter_evidence`, each file handed over with ``work(evidence)`` already done on it: with
+    ``workers`` > 1 and several files on disk, a pool of that many threads opens, hashes and works
+    on the files ahead of the caller, at most ``workers`` files ahead (hashlib, numpy and pyarrow
+    work outside the GIL, so the files go through both cores); streams and zip members are worked
+    on one by one, in turn. Files come in their order, each as :func:`iter_evidence` hands it
+    over: once the caller asks for the next one, it is checked unchanged and closed; ``work``'s
+    error is raised at its file's turn (the files ahead are closed unread). ``work`` must leave
+    the reports to the caller: what it gives back is told in order.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in "abc":
+    ...     _ = (folder / name).write_bytes(name.encode() * (ord(name) - 96))
+    >>> [(Path(e.name).name, size) for e, size in map_evidence(folder, lambda e: len(e.stream.read()), workers=2)]
+    [('a', 1), ('b', 2), ('c', 3)]
+    """
+    items = expand(sources, report=report)
+    if workers < 2 or len(items) < 2 or not all(isinstance(item, Path) for item in items):
+        for source in items:
+            evidence = open_evidence(source)
+            yield from _handed(evidence, lambda evidence=evidence: work(evidence))
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="exlab-evidence") as pool:
+        ahead: deque[Future] = deque()
+        queue = iter(items)
         try:
-            yield evidence
-            check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
+            while True:
+                ahead.extend(pool.submit(_opened_and_done, source, work)
+                             for source in islice(queue, workers - len(ahead)))
+                if not ahead:
+                    return
+                evidence, done = ahead.popleft().result()
+                yield from _handed(evidence, lambda done=done: done)
         finally:
-            evidence.close()
-        if reads is not None:
-            reads.done(max(0, evidence.size - reads.told))
-            reads.told = 0
+            for future in ahead:
+                if not future.cancel() and future.exception() is None:
+                    future.result()[0].close()
+
+
+def _nothing(evidence: Evidence) -> None:
+    return None
+
+
+def _opened_and_done(source: Source, work: Callable[[Evidence], _Done]) -> tuple[Evidence, _Done]:
+    """One file opened and hashed (:func:`open_evidence`) and ``work`` done on it (closed if it fails)."""
+    evidence = open_evidence(source)
+    try:
+        return evidence, work(evidence)
+    except BaseException:
+        evidence.close()
+        raise
+
+
+def _handed(evidence: Evidence, done: Callable[[], _Done]) -> Iterator[tuple[Evidence, _Done]]:
+    """Hand one open file and ``done()`` to the caller; once it is done with them, check the file
+    unchanged, close it, and tell the progress (:func:`reporting_reads`) the rest of its bytes."""
+    reads = _READ.get()
+    if reads is not None:
+        reads.told = 0
+    try:
+        yield evidence, done()
+        check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
+    finally:
+        evidence.close()
+    if reads is not None:
+        reads.done(max(0, evidence.size - reads.told))
+        reads.told = 0
 
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:

@@ -32,6 +32,7 @@ import csv
 import io
 import re
 import sys
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ import pyarrow.csv as pa_csv
 
 from exlab import limits
 from exlab.errors import CorruptInput, UnsupportedFormat
-from exlab.evidence import Evidence, Sources, expand, iter_evidence
+from exlab.evidence import Evidence, Sources, expand, map_evidence
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport, ParseReport
 from exlab.value_ranges import NAT, TIME_LIMITS
@@ -226,6 +227,7 @@ _SCAN_BLOCK = 16 << 20      # bytes of a file looked at at once to find its line
 _CSV_BLOCK = 4 << 20        # bytes of records pyarrow parses at once (more when a line is longer)
 _NUMBER = re.compile(r"\d+")
 _ENCODED = pa.dictionary(pa.int32(), pa.string())
+_WORKERS = 2                # log files read at once (hashing, pyarrow and numpy leave the GIL)
 
 
 class LogTable(NamedTuple):
@@ -284,16 +286,20 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     (['x, y'], [1742428800000000000], [3], 1)
     """
     kinds = _kinds(kind)
-    for evidence in iter_evidence(ordered_sources(source, report)):
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
-                                      size=evidence.size)
+
+    def read(evidence: Evidence) -> tuple[FileReport, LogTable, list[tuple[int, str, str]]]:
+        file_report = FileReport(evidence.name, evidence.sha256, kinds[0].format, size=evidence.size)
         header = LogHeader()
         try:
             values, lines, skipped = _read_columnar(evidence, kinds, file_report, header, encoded)
         except _NotColumnar:
             header = LogHeader()
             values, lines, skipped = _read_by_line(evidence, kinds, file_report, header, encoded)
-        table = _checked(evidence.name, header, values, lines, skipped, check)
+        return file_report, _checked(evidence.name, header, values, lines, skipped, check), skipped
+
+    for _evidence, (file_report, table, skipped) in map_evidence(ordered_sources(source, report), read,
+                                                                 workers=_WORKERS):
+        report.files.append(file_report)
         for _line, where, reason in sorted(skipped, key=lambda skip: skip[0]):
             file_report.skip_record(where, reason)
         file_report.records_read += len(table.line)
@@ -382,28 +388,44 @@ def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: 
         raise _NotColumnar from None
 
 
+class _QuietRows:
+    """How many reads keep undecodable rows quiet at once (files are read in threads), and the
+    hook to put back when the last of them is done."""
+
+    lock = threading.Lock()
+    reads = 0
+    previous: Callable | None = None
+
+
 @contextmanager
 def _quiet_undecodable_rows() -> Iterator[None]:
     """pyarrow decodes a row it refuses as UTF-8 before handing it to the invalid-row handler; a row
     that is not UTF-8 makes it print "Exception ignored ... UnicodeDecodeError" and refuse the block
     (ArrowInvalid), which sends the file to the line-by-line read that counts that row. The print is
-    noise on the engineer's terminal: within the block it is kept quiet, other reports still pass.
+    noise on the engineer's terminal: within the block (of any thread reading a file) it is kept
+    quiet, other reports still pass; the hook is put back when the last such block ends.
 
     >>> with _quiet_undecodable_rows():
     ...     sys.unraisablehook is not sys.__unraisablehook__
     True
     """
-    previous = sys.unraisablehook
+    with _QuietRows.lock:
+        if _QuietRows.reads == 0:
+            previous = _QuietRows.previous = sys.unraisablehook
 
-    def hook(unraisable) -> None:
-        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
-            previous(unraisable)
+            def hook(unraisable) -> None:
+                if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+                    previous(unraisable)
 
-    sys.unraisablehook = hook
+            sys.unraisablehook = hook
+        _QuietRows.reads += 1
     try:
         yield
     finally:
-        sys.unraisablehook = previous
+        with _QuietRows.lock:
+            _QuietRows.reads -= 1
+            if _QuietRows.reads == 0:
+                sys.unraisablehook, _QuietRows.previous = _QuietRows.previous, None
 
 
 def _scan(stream: io.BufferedIOBase) -> _Layout:
