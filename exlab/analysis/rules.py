@@ -253,9 +253,11 @@ def mail_flows(facts: Facts) -> Finding | None:
     """Context: sessions delivered mail over TLS (after the last failure, if there were any)."""
     if _empty(facts.sessions) or "outcome" not in facts.sessions:
         return None
-    delivered = facts.sessions[(facts.sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)]
+    sessions = facts.sessions
+    delivered = (sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
     if not facts.points.empty:
-        delivered = delivered[delivered["start"] > facts.points["time"].max()]
+        delivered &= sessions["start"] > facts.points["time"].max()
+    delivered = sessions[delivered]       # the rows kept once: a month of sessions is not copied twice
     if delivered.empty:
         return None
     rows = [{"time": cell(r, "start"), "kind": "SMTP send session",
