@@ -266,6 +266,9 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     """A :class:`LogTable` of every log file, the files in rotation order, each read once by
     ``pyarrow.csv`` in blocks (by the columns of its own ``#Fields`` line), added to ``report``
     (in the format of the kind its ``#Log-type`` names) and its losses warned once it is read.
+    Files on disk are hashed, parsed and checked by :data:`_WORKERS` threads, a file ahead of the
+    caller (:func:`exlab.evidence.map_evidence`); the report, the warnings and the tables come in
+    the files' order all the same, as one file read after the other gives them.
 
     Records are checked as :func:`iter_records` checks them: a line that does not split into the
     file's fields, whose time is not an ISO UTC time, or that ``check`` refuses, is skipped and
