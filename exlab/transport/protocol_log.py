@@ -93,7 +93,7 @@ def send_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
 def _problems(values: Mapping[str, pa.ChunkedArray]) -> Iterator[tuple[int, str]]:
     """Rows without a session-id or a numeric sequence-number."""
     bad = pc.or_kleene(pc.is_null(values["session-id"]),
-                       pc.invert(pc.match_substring_regex(values["sequence-number"], "^[0-9]+$")))
+                       pc.invert(pc.ascii_is_decimal(values["sequence-number"])))
     for row in np.flatnonzero(pc.fill_null(bad, True).to_numpy()).tolist():
         yield row, "expected a session-id and a numeric sequence-number"
 
