@@ -32,7 +32,6 @@ import csv
 import io
 import re
 import sys
-import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ import pyarrow.csv as pa_csv
 
 from exlab import limits
 from exlab.errors import CorruptInput, UnsupportedFormat
-from exlab.evidence import Evidence, Sources, expand, map_evidence
+from exlab.evidence import Evidence, Sources, expand, iter_evidence
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport, ParseReport
 from exlab.value_ranges import NAT, TIME_LIMITS
@@ -227,7 +226,7 @@ _SCAN_BLOCK = 16 << 20      # bytes of a file looked at at once to find its line
 _CSV_BLOCK = 4 << 20        # bytes of records pyarrow parses at once (more when a line is longer)
 _NUMBER = re.compile(r"\d+")
 _ENCODED = pa.dictionary(pa.int32(), pa.string())
-_WORKERS = 2                # log files read at once (hashing, pyarrow and numpy leave the GIL)
+_AHEAD = 1                  # log files hashed by a thread while the one before is parsed (hashlib leaves the GIL)
 
 
 class LogTable(NamedTuple):
@@ -266,9 +265,8 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     """A :class:`LogTable` of every log file, the files in rotation order, each read once by
     ``pyarrow.csv`` in blocks (by the columns of its own ``#Fields`` line), added to ``report``
     (in the format of the kind its ``#Log-type`` names) and its losses warned once it is read.
-    Files on disk are hashed, parsed and checked by :data:`_WORKERS` threads, a file ahead of the
-    caller (:func:`exlab.evidence.map_evidence`); the report, the warnings and the tables come in
-    the files' order all the same, as one file read after the other gives them.
+    The next file on disk is hashed by a thread while one is parsed (``ahead`` of
+    :func:`exlab.evidence.iter_evidence`).
 
     Records are checked as :func:`iter_records` checks them: a line that does not split into the
     file's fields, whose time is not an ISO UTC time, or that ``check`` refuses, is skipped and
@@ -289,20 +287,16 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     (['x, y'], [1742428800000000000], [3], 1)
     """
     kinds = _kinds(kind)
-
-    def read(evidence: Evidence) -> tuple[FileReport, LogTable, list[tuple[int, str, str]]]:
-        file_report = FileReport(evidence.name, evidence.sha256, kinds[0].format, size=evidence.size)
+    for evidence in iter_evidence(ordered_sources(source, report), ahead=_AHEAD):
+        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
+                                      size=evidence.size)
         header = LogHeader()
         try:
             values, lines, skipped = _read_columnar(evidence, kinds, file_report, header, encoded)
         except _NotColumnar:
             header = LogHeader()
             values, lines, skipped = _read_by_line(evidence, kinds, file_report, header, encoded)
-        return file_report, _checked(evidence.name, header, values, lines, skipped, check), skipped
-
-    for _evidence, (file_report, table, skipped) in map_evidence(ordered_sources(source, report), read,
-                                                                 workers=_WORKERS):
-        report.files.append(file_report)
+        table = _checked(evidence.name, header, values, lines, skipped, check)
         for _line, where, reason in sorted(skipped, key=lambda skip: skip[0]):
             file_report.skip_record(where, reason)
         file_report.records_read += len(table.line)
@@ -391,44 +385,28 @@ def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: 
         raise _NotColumnar from None
 
 
-class _QuietRows:
-    """How many reads keep undecodable rows quiet at once (files are read in threads), and the
-    hook to put back when the last of them is done."""
-
-    lock = threading.Lock()
-    reads = 0
-    previous: Callable | None = None
-
-
 @contextmanager
 def _quiet_undecodable_rows() -> Iterator[None]:
     """pyarrow decodes a row it refuses as UTF-8 before handing it to the invalid-row handler; a row
     that is not UTF-8 makes it print "Exception ignored ... UnicodeDecodeError" and refuse the block
     (ArrowInvalid), which sends the file to the line-by-line read that counts that row. The print is
-    noise on the engineer's terminal: within the block (of any thread reading a file) it is kept
-    quiet, other reports still pass; the hook is put back when the last such block ends.
+    noise on the engineer's terminal: within the block it is kept quiet, other reports still pass.
 
     >>> with _quiet_undecodable_rows():
     ...     sys.unraisablehook is not sys.__unraisablehook__
     True
     """
-    with _QuietRows.lock:
-        if _QuietRows.reads == 0:
-            previous = _QuietRows.previous = sys.unraisablehook
+    previous = sys.unraisablehook
 
-            def hook(unraisable) -> None:
-                if not isinstance(unraisable.exc_value, UnicodeDecodeError):
-                    previous(unraisable)
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
 
-            sys.unraisablehook = hook
-        _QuietRows.reads += 1
+    sys.unraisablehook = hook
     try:
         yield
     finally:
-        with _QuietRows.lock:
-            _QuietRows.reads -= 1
-            if _QuietRows.reads == 0:
-                sys.unraisablehook, _QuietRows.previous = _QuietRows.previous, None
+        sys.unraisablehook = previous
 
 
 def _scan(stream: io.BufferedIOBase) -> _Layout:
