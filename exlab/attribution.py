@@ -144,8 +144,9 @@ def case_names(frames: dict[str, pd.DataFrame], server_fqdn: str | None = None) 
     if "events" in frames and "computer" in frames["events"]:
         seen += list(frames["events"]["computer"].dropna().unique())
     if "tracking" in frames and "server_hostname" in frames["tracking"]:
-        local = frames["tracking"][~frames["tracking"]["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False).astype(bool)]
-        seen += list(local["server_hostname"].dropna().unique())
+        tracking = frames["tracking"]
+        local = ~tracking["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False).astype(bool)
+        seen += list(tracking["server_hostname"][local].dropna().unique())
     if "certs" in frames and SERVER_COLUMN in frames["certs"]:
         seen += [part for cell in frames["certs"][SERVER_COLUMN].dropna().unique() for part in split_servers(cell)]
     names = ServerNames.build(servers=frames.get("servers"), fqdns=seen)

@@ -20,10 +20,13 @@ import hashlib
 import io
 import os
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Union
 
@@ -419,16 +422,21 @@ def read_progress(size: int) -> None:
         reads.done(size)
 
 
-def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterator[Evidence]:
+def iter_evidence(sources: Sources, report: ParseReport | None = None, *, ahead: int = 0) -> Iterator[Evidence]:
     """Yield each evidence file open and hashed; files exlab opened are closed afterwards.
     Each zip ``sources`` name (or hold in a folder) is added to ``report``, if given, with
     its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads.
+
+    With ``ahead`` > 0 and several files on disk, the next ``ahead`` files are opened and hashed
+    by as many threads while the reader works on the current one (hashlib works outside the GIL:
+    the hashing goes to the other core); files come in their order all the same.
 
     When the reader is done with a file on disk (it asks for the next one, or the loop ends),
     the file is checked against the stamp it was hashed with: one that changed meanwhile (a
     live log that grew) raises EvidenceChanged naming it (:func:`check_unchanged`), since the
     rows read from it would not match its SHA-256. A reader that leaves the loop early (an
-    error, a ``break``) vouches for no rows of the file: it is closed unchecked.
+    error, a ``break``) vouches for no rows of the file: it is closed unchecked, and so are the
+    files hashed ahead of it.
 
     >>> import tempfile
     >>> log = Path(tempfile.mkdtemp()) / "SEND20250320-1.LOG"
@@ -438,20 +446,46 @@ def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterat
     ...         _ = live.write(b"2025-03-20T00:00:04.412Z\\r\\n")
     Traceback (most recent call last):
     exlab.errors.EvidenceChanged: .../SEND20250320-1.LOG, once it was read: expected the file as it was hashed (it changed while it was read: copy or export the log, then read the copy)
+    >>> logs = [log.with_name(f"SEND20250320-{n}.LOG") for n in (1, 2, 3)]
+    >>> for n, path in enumerate(logs[1:], 2):
+    ...     _ = path.write_bytes(b"#Fields: date-time\\r\\n" * n)
+    >>> [(Path(e.name).name, e.size) for e in iter_evidence(logs, ahead=1)]  # doctest: +ELLIPSIS
+    [('SEND20250320-1.LOG', 46), ('SEND20250320-2.LOG', 40), ('SEND20250320-3.LOG', 60)]
     """
-    for source in expand(sources, report=report):
-        evidence = open_evidence(source)
-        reads = _READ.get()
-        if reads is not None:
-            reads.told = 0
+    items = expand(sources, report=report)
+    if ahead < 1 or len(items) < 2 or not all(isinstance(item, Path) for item in items):
+        for source in items:
+            yield from _handed(open_evidence(source))
+        return
+    with ThreadPoolExecutor(ahead, thread_name_prefix="exlab-hash") as pool:
+        hashing: deque[Future] = deque()
+        queue = iter(items)
         try:
-            yield evidence
-            check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
+            while True:
+                hashing.extend(pool.submit(open_evidence, source) for source in islice(queue, ahead + 1 - len(hashing)))
+                if not hashing:
+                    return
+                yield from _handed(hashing.popleft().result())
         finally:
-            evidence.close()
-        if reads is not None:
-            reads.done(max(0, evidence.size - reads.told))
-            reads.told = 0
+            for future in hashing:
+                if not future.cancel() and future.exception() is None:
+                    future.result().close()
+
+
+def _handed(evidence: Evidence) -> Iterator[Evidence]:
+    """Hand one open file to the reader; once it is done with it, check it unchanged, close it,
+    and tell the progress (:func:`reporting_reads`) the rest of its bytes."""
+    reads = _READ.get()
+    if reads is not None:
+        reads.told = 0
+    try:
+        yield evidence
+        check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
+    finally:
+        evidence.close()
+    if reads is not None:
+        reads.done(max(0, evidence.size - reads.told))
+        reads.told = 0
 
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:

@@ -110,9 +110,18 @@ _FAILURE_CELLS = ("time_created", "computer", "event_id", "connector", "code", "
                   "smtp_response", "message_id", "cause", "record_id", "source")
 
 
-def _narrow(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Only the columns a failure point is made of (those the frame has)."""
-    return frame[[name for name in columns if name in frame]]
+_SESSION_CELLS = ("session_id", "connector", "local_endpoint", "start", "cert_thumbprint", "tls_error",
+                  "final_reply", "reply_code", "enhanced_status", "tls_reason", "outcome", "source", "failed_at",
+                  "failed_line")
+_TRACKING_CELLS = ("time", "client_hostname", "server_hostname", "connector_id", "event_id", "internal_message_id",
+                   "message_id", "recipient_status", "led", "source", "line")
+
+
+def _narrow(frame: pd.DataFrame, columns: tuple[str, ...], rows: pd.Series | None = None) -> pd.DataFrame:
+    """Only the columns a failure point is made of (those the frame has), of ``rows`` (a mask) if given:
+    a month of logs is not copied whole to keep a few rows."""
+    narrow = frame[[name for name in columns if name in frame]]
+    return narrow if rows is None else narrow[rows]
 
 
 def _points_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -194,8 +203,8 @@ def sending_hosts(tracking: pd.DataFrame | None) -> dict[str, str]:
     """
     if tracking is None or tracking.empty or "client_ip" not in tracking or "client_hostname" not in tracking:
         return {}
-    sent = tracking[tracking["event_id"].astype("string").isin(["SEND", "DEFER"]).fillna(False).astype(bool)]
-    pairs = sent[["client_ip", "client_hostname"]].dropna().drop_duplicates("client_ip")
+    sent = tracking["event_id"].astype("string").isin(["SEND", "DEFER"]).fillna(False).astype(bool)
+    pairs = tracking.loc[sent, ["client_ip", "client_hostname"]].dropna().drop_duplicates("client_ip")
     return dict(zip(pairs["client_ip"].astype(str), pairs["client_hostname"].astype(str)))
 
 
@@ -217,7 +226,7 @@ def failure_place(source: Any, failed_line: Any) -> str:
 
 def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) -> pd.DataFrame:
     hosts = hosts or {}
-    failed = sessions[session_failed(sessions)]
+    failed = _narrow(sessions, _SESSION_CELLS, session_failed(sessions))
     reply, error = column(failed, "final_reply"), column(failed, "tls_error")
     # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
     handshake = column(failed, "outcome").eq("tls-failed") & error.map(bool)
@@ -257,7 +266,7 @@ def tracking_reply(recipient_status: str | None) -> str | None:
 
 def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     failed = tracking["event_id"].astype("string").str.upper().isin(["DEFER", "FAIL"]).fillna(False)
-    rows = tracking[failed.astype(bool)]
+    rows = _narrow(tracking, _TRACKING_CELLS, failed.astype(bool))
     led = column(rows, "led")
     status = column(rows, "recipient_status")
     reply_text = led.where(led.map(bool), status.map({text: tracking_reply(text) for text in status.dropna().unique()}))

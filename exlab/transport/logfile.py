@@ -226,6 +226,7 @@ _SCAN_BLOCK = 16 << 20      # bytes of a file looked at at once to find its line
 _CSV_BLOCK = 4 << 20        # bytes of records pyarrow parses at once (more when a line is longer)
 _NUMBER = re.compile(r"\d+")
 _ENCODED = pa.dictionary(pa.int32(), pa.string())
+_AHEAD = 1                  # log files hashed by a thread while the one before is parsed (hashlib leaves the GIL)
 
 
 class LogTable(NamedTuple):
@@ -264,6 +265,8 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     """A :class:`LogTable` of every log file, the files in rotation order, each read once by
     ``pyarrow.csv`` in blocks (by the columns of its own ``#Fields`` line), added to ``report``
     (in the format of the kind its ``#Log-type`` names) and its losses warned once it is read.
+    The next file on disk is hashed by a thread while one is parsed (``ahead`` of
+    :func:`exlab.evidence.iter_evidence`).
 
     Records are checked as :func:`iter_records` checks them: a line that does not split into the
     file's fields, whose time is not an ISO UTC time, or that ``check`` refuses, is skipped and
@@ -284,7 +287,7 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     (['x, y'], [1742428800000000000], [3], 1)
     """
     kinds = _kinds(kind)
-    for evidence in iter_evidence(ordered_sources(source, report)):
+    for evidence in iter_evidence(ordered_sources(source, report), ahead=_AHEAD):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=kinds[0].format,
                                       size=evidence.size)
         header = LogHeader()

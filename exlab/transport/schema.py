@@ -112,6 +112,8 @@ def _series(values: Any, dtype: str, length: int) -> pd.Series:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if dtype != "string":
             values = pc.cast(values, pa.int64())
+        if isinstance(values, pa.ChunkedArray):     # one chunk, not one per block of every file: a
+            values = values.combine_chunks()        # frame's filters and takes go through it at once
         arrow = pd.Series(values, dtype=pd.ArrowDtype(values.type))
         return arrow.astype(dtype)
     if isinstance(values, (array, np.ndarray)):

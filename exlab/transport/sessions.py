@@ -102,8 +102,7 @@ def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failu
             columns[prefix + attribute] = certs[side][attribute]
     information = view.information()
     columns.update(information)
-    finals = [next((r for r in found if r[:1] in ("4", "5") and r[:3].isdigit()), found[-1] if found else None)
-              for found in replies]
+    finals = view.final_replies()
     parsed = {final: parse_smtp_reply(final) for final in set(finals) if final is not None}
     codes = [parsed[final].code if final is not None else None for final in finals]
     columns["final_reply"], columns["reply_code"] = finals, codes
@@ -227,6 +226,24 @@ class _Lines:
         found = iter(self.data.objects()[self.data.codes[self.grouped[replied]]].tolist())
         return [tuple(islice(found, count)) for count in counts]
 
+    def final_replies(self) -> list[str | None]:
+        """Per session, its first failing reply (``4xx``/``5xx``), else its last reply, else None
+        (each reply text tested once)."""
+        rows = self.grouped[self.replied[self.grouped]]       # the replies, session after session, in order
+        sessions, codes, texts = self.session[rows], self.data.codes[rows], self.data.objects()
+        tested = np.unique(codes)
+        failing = np.zeros(len(texts), dtype=bool)
+        failing[tested] = [text[:1] in ("4", "5") and text[:3].isdigit() for text in texts[tested].tolist()]
+        failing = failing[codes]
+        last = np.append(sessions[1:] != sessions[:-1], True) if len(rows) else np.zeros(0, dtype=bool)
+        chosen = np.full(self.sessions, -1, dtype=np.int64)
+        chosen[sessions[last]] = np.flatnonzero(last)
+        failed, first = np.unique(sessions[failing], return_index=True)
+        chosen[failed] = np.flatnonzero(failing)[first]
+        finals = np.full(self.sessions, None, dtype=object)
+        finals[chosen >= 0] = texts[codes[chosen[chosen >= 0]]]
+        return finals.tolist()
+
     def _carried(self, value: np.ndarray, setting: np.ndarray) -> np.ndarray:
         """A per-line state: ``value`` where ``setting``, else carried from the session's line
         before (0 before a session's first line); as each line finds it (before the line sets it)."""
@@ -313,9 +330,10 @@ class _Lines:
         found = np.where(in_context, self.context.matches(regex), self.data.matches(regex))
 
         def group(rows: np.ndarray) -> list[str | None]:
-            from_context = self.context.extract(regex)[self.context.codes[rows]]
-            from_data = self.data.extract(regex)[self.data.codes[rows]]
-            return np.where(in_context[rows], from_context, from_data).tolist()
+            said = np.empty(len(rows), dtype=object)
+            for column, where in ((self.context, in_context[rows]), (self.data, ~in_context[rows])):
+                said[where] = column.extract(regex, rows[where])
+            return said.tolist()
         return found, group
 
     def information(self) -> dict[str, list]:

@@ -76,7 +76,7 @@ def parse_recipient_status(status: str) -> dict[str, str]:
 
 def _problems(values: Mapping[str, pa.ChunkedArray]) -> Iterator[tuple[int, str]]:
     """Rows whose total-bytes or recipient-count is written but not a number (the first such field)."""
-    bad = [pc.fill_null(pc.invert(pc.match_substring_regex(values[name], "^[0-9]+$")), False).to_numpy()
+    bad = [pc.fill_null(pc.invert(pc.ascii_is_decimal(values[name])), False).to_numpy()
            for name in _NUMBERS]
     for row in np.flatnonzero(np.logical_or.reduce(bad)).tolist():
         name = next(name for name, column in zip(_NUMBERS, bad) if column[row])

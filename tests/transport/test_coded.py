@@ -41,7 +41,7 @@ def test_coded_text_answers_as_the_plain_text(chunks, encode):
     assert coded.starts_with("25").tolist() == [row.startswith("25") for row in rows]
     assert coded.matches(r"^[45][0-9][0-9]\b").tolist() == [bool(re.search(r"^[45][0-9][0-9]\b", row)) for row in rows]
     assert coded.is_in(["250 OK", ""]).tolist() == [row in ("250 OK", "") for row in rows]
-    found = coded.extract(r"(?P<code>[0-9]{3})")[coded.codes].tolist()
+    found = coded.extract(r"(?P<code>[0-9]{3})", range(len(rows))[::-1]).tolist()[::-1]
     assert found == [m.group(1) if (m := re.search(r"([0-9]{3})", row)) else None for row in rows]
 
 

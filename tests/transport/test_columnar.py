@@ -10,7 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import exlab
 from exlab.errors import DataLossWarning
@@ -238,3 +242,12 @@ def test_a_refused_row_that_is_not_utf8_goes_to_the_line_reader_without_noise(tm
     frame = exlab.read_protocol_log(path)
     assert frame.attrs["parse_report"].files[0].records_skipped == before.attrs["parse_report"].files[0].records_skipped + 1
     assert reported == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=6), st.from_regex(r"[0-9]{1,5}", fullmatch=True))))
+def test_a_number_is_told_by_its_ascii_digits_as_the_regex_told_it(texts):
+    """The readers test sequence numbers, byte and recipient counts with pyarrow's ascii_is_decimal,
+    which says what ``^[0-9]+$`` said (no other digit, no blank, NA kept)."""
+    column = pa.array(texts, pa.string())
+    assert pc.ascii_is_decimal(column).to_pylist() == pc.match_substring_regex(column, "^[0-9]+$").to_pylist()
