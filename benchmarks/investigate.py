@@ -200,10 +200,13 @@ def report(rows: list[Measured]) -> str:
     for m in rows[1:]:
         lines.append(f"x{first.scale} -> x{m.scale}: input x{m.input_mb / first.input_mb:.1f}, investigate time "
                      f"x{m.investigate / first.investigate:.1f}, marginal time x{m.marginal / max(first.marginal, 1e-9):.1f}, "
-                     f"peak memory x{m.peak_mb / first.peak_mb:.1f}")
+                     f"peak memory x{m.peak_mb / first.peak_mb:.1f}, "
+                     f"{(m.peak_mb - first.peak_mb) / (m.input_mb - first.input_mb):.2f} MB of peak per MB of input added")
     lines += ["", "ratio = raw read time / exlab time (1.0: as fast as the raw read); the second ratio is the logs' "
               "marginal cost against pyarrow.csv of the logs (target >= 0.5, floor 0.1)",
-              "MB/MB = (peak - the case without logs' peak) / input MB (target < 1.5)",
+              "MB/MB = (peak - the case without logs' peak) / input MB (target < 1.5); at a small scale it also "
+              "counts what reading any log costs once (jemalloc's arenas, the log readers' buffers): the growth "
+              "line's MB of peak per MB of input added is the cost per MB alone",
               f"verdicts: {', '.join(f'x{m.scale} {m.verdict}' for m in rows)}; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"]
     return "\n".join(lines)

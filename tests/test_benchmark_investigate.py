@@ -36,4 +36,5 @@ def test_growth_is_reported_against_the_first_scale():
     finally:
         del sys.modules[spec.name]
     text = benchmark.report([small, big])
-    assert "x1 -> x10: input x10.0, investigate time x5.5, marginal time x10.0, peak memory x1.4" in text
+    assert ("x1 -> x10: input x10.0, investigate time x5.5, marginal time x10.0, peak memory x1.4, "
+            "1.00 MB of peak per MB of input added") in text
