@@ -396,7 +396,6 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
     failures = _tls_failures(events) if failures is None else failures
     if points is None:
         points = failure_points(failures=failures, sessions=send_sessions(sessions), tracking=tracking, prefer=False)
-    points_all = points
     fqdn = server_fqdn
     if fqdn is None:
         fqdn, why = infer_server_fqdn(servers=servers, events=events, certs=certs, connectors=connectors)
@@ -405,7 +404,7 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
     if connector:
         chosen = connector_row(connectors, connector)
     else:
-        failing = points_all.loc[points_all["origin"] == "event", "connector"]
+        failing = points.loc[points["origin"] == "event", "connector"]
         chosen, why = infer_connector(connectors=connectors, failing=failing, sessions=sessions)
         if chosen:
             notes.append(f"send connector {chosen['name']!r} inferred from {why}")
@@ -415,7 +414,7 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
         when = pd.Timestamp(at)
         when = when.tz_localize("UTC") if when.tzinfo is None else when
     else:
-        when, _ = infer_judgement_time(points_all, events=events, sessions=sessions, tracking=tracking)
+        when, _ = infer_judgement_time(points, events=events, sessions=sessions, tracking=tracking)
     if when is not None:
         when = when.floor("us")   # certificate code works in datetime (microseconds)
     certs = _with_trust(certs, roots, when)
@@ -423,7 +422,7 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
     if selection.summary:
         notes.append(selection.summary)
     facts = Facts.build(failures=failures, events=events, certs=certs, sessions=sessions, tracking=tracking,
-                        points=points_all, connectors=connectors, name=name, connector=connector_name,
+                        points=points, connectors=connectors, name=name, connector=connector_name,
                         candidates=selection.candidates, selected=selection.selected, at=when,
                         pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"))

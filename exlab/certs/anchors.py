@@ -138,11 +138,6 @@ class Anchor:
             return windows_name(self.certificate.subject)
 
 
-def _anchor_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
-    """What identifies a root for chain building: subject and public key (re-issued roots match)."""
-    return cert.subject.public_bytes(), _public_key_der(cert)
-
-
 def _public_key_der(cert: x509.Certificate) -> bytes:
     return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -216,8 +211,9 @@ class TrustAnchors:
         """The anchor with ``cert``'s subject and public key, or None (also for a public key
         that cannot be decoded: damaged evidence matches no anchor)."""
         try:
-            named = self.by_subject(cert.subject.public_bytes())
-            key = _anchor_key(cert) if named else None
+            subject = cert.subject.public_bytes()
+            named = self.by_subject(subject)
+            key = (subject, _public_key_der(cert)) if named else None
             return next((anchor for anchor in named if anchor.key == key), None)
         except ValueError:
             return None
@@ -237,7 +233,10 @@ class TrustAnchors:
 
     @cached_property
     def _by_subject(self) -> dict[bytes, list[Anchor]]:
-        return _subject_index(self.anchors)
+        index: dict[bytes, list[Anchor]] = {}
+        for anchor in self.anchors:
+            index.setdefault(anchor.subject_der, []).append(anchor)
+        return index
 
     @cached_property
     def _by_name(self) -> dict[str, list[Anchor]]:
@@ -245,13 +244,6 @@ class TrustAnchors:
         for anchor in self.anchors:
             index.setdefault(name_key(anchor.subject), []).append(anchor)
         return index
-
-
-def _subject_index(anchors: Sequence[Anchor]) -> dict[bytes, list[Anchor]]:
-    index: dict[bytes, list[Anchor]] = {}
-    for anchor in anchors:
-        index.setdefault(anchor.subject_der, []).append(anchor)
-    return index
 
 
 def _merge(anchors: Sequence[Anchor]) -> tuple[Anchor, ...]:

@@ -60,6 +60,7 @@ ol.steps{margin:4px 0;padding-left:22px}ol.steps li{margin:0 0 6px}ol.steps p{ma
 pre{margin:2px 0;padding:6px 8px;background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;
     white-space:pre-wrap;overflow-wrap:anywhere}
 .expect{font-size:14px;margin:2px 0}
+""" + PEOPLE_LAYOUT + """
 table.people{border-collapse:collapse;font-size:13px}table.people caption{padding:2px 0}
 table.people th,table.people td{border:1px solid #d0d7de;padding:3px 6px}
 table.people th{background:#f6f8fa}table.servers{font-size:12.5px}
@@ -77,7 +78,7 @@ table.dataTable th{overflow-wrap:break-word}
 @media (max-width:900px),print{.top{grid-template-columns:minmax(0,1fr)}
     table.people{font-size:11.5px}.exlab table.people td{overflow-wrap:anywhere}}
 @media print{main{padding:0}figure,.session,pre,tr{break-inside:avoid}h2,h3{break-after:avoid}}
-""" + PEOPLE_LAYOUT
+"""
 
 
 def render_html(report: Report) -> str:
