@@ -40,8 +40,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import evtx
-import pyarrow.csv as pacsv
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")    # the pool exlab's commands read with (exlab.cli)
+
+import evtx  # noqa: E402
+import pyarrow.csv as pacsv  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Union
+from typing import BinaryIO, NamedTuple, TypeVar, Union
 
 from exlab.bundle import ZIP_ERRORS, Member, bundle_members, is_bundle, member_of, open_member
 from exlab.errors import CorruptInput, EvidenceChanged, EvidenceNotFound, ExlabError, ExlabWarning
@@ -38,6 +38,7 @@ Source = Union[str, os.PathLike, BinaryIO, Member]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
 
 _HASH_BLOCK = 1 << 20
+_Done = TypeVar("_Done")
 
 
 @dataclass
@@ -422,21 +423,16 @@ def read_progress(size: int) -> None:
         reads.done(size)
 
 
-def iter_evidence(sources: Sources, report: ParseReport | None = None, *, ahead: int = 0) -> Iterator[Evidence]:
+def iter_evidence(sources: Sources, report: ParseReport | None = None) -> Iterator[Evidence]:
     """Yield each evidence file open and hashed; files exlab opened are closed afterwards.
     Each zip ``sources`` name (or hold in a folder) is added to ``report``, if given, with
     its own SHA-256 (:func:`add_bundle`): the reader adds each member it reads.
-
-    With ``ahead`` > 0 and several files on disk, the next ``ahead`` files are opened and hashed
-    by as many threads while the reader works on the current one (hashlib works outside the GIL:
-    the hashing goes to the other core); files come in their order all the same.
 
     When the reader is done with a file on disk (it asks for the next one, or the loop ends),
     the file is checked against the stamp it was hashed with: one that changed meanwhile (a
     live log that grew) raises EvidenceChanged naming it (:func:`check_unchanged`), since the
     rows read from it would not match its SHA-256. A reader that leaves the loop early (an
-    error, a ``break``) vouches for no rows of the file: it is closed unchecked, and so are the
-    files hashed ahead of it.
+    error, a ``break``) vouches for no rows of the file: it is closed unchecked.
 
     >>> import tempfile
     >>> log = Path(tempfile.mkdtemp()) / "SEND20250320-1.LOG"
@@ -446,40 +442,74 @@ def iter_evidence(sources: Sources, report: ParseReport | None = None, *, ahead:
     ...         _ = live.write(b"2025-03-20T00:00:04.412Z\\r\\n")
     Traceback (most recent call last):
     exlab.errors.EvidenceChanged: .../SEND20250320-1.LOG, once it was read: expected the file as it was hashed (it changed while it was read: copy or export the log, then read the copy)
-    >>> logs = [log.with_name(f"SEND20250320-{n}.LOG") for n in (1, 2, 3)]
-    >>> for n, path in enumerate(logs[1:], 2):
-    ...     _ = path.write_bytes(b"#Fields: date-time\\r\\n" * n)
-    >>> [(Path(e.name).name, e.size) for e in iter_evidence(logs, ahead=1)]  # doctest: +ELLIPSIS
-    [('SEND20250320-1.LOG', 46), ('SEND20250320-2.LOG', 40), ('SEND20250320-3.LOG', 60)]
+    """
+    for evidence, _ in map_evidence(sources, _nothing, report=report):
+        yield evidence
+
+
+def map_evidence(sources: Sources, work: Callable[[Evidence], _Done], *, workers: int = 1,
+                 report: ParseReport | None = None) -> Iterator[tuple[Evidence, _Done]]:
+    """:func:`iter_evidence`, each file handed over with ``work(evidence)`` already done on it: with
+    ``workers`` > 1 and several files on disk, a pool of that many threads opens, hashes and works
+    on the files ahead of the caller, at most ``workers`` files ahead (hashlib, numpy and pyarrow
+    work outside the GIL, so the files go through both cores); streams and zip members are worked
+    on one by one, in turn. Files come in their order, each as :func:`iter_evidence` hands it
+    over: once the caller asks for the next one, it is checked unchanged and closed; ``work``'s
+    error is raised at its file's turn (the files ahead are closed unread). ``work`` must leave
+    the reports to the caller: what it gives back is told in order.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in "abc":
+    ...     _ = (folder / name).write_bytes(name.encode() * (ord(name) - 96))
+    >>> [(Path(e.name).name, size) for e, size in map_evidence(folder, lambda e: len(e.stream.read()), workers=2)]
+    [('a', 1), ('b', 2), ('c', 3)]
     """
     items = expand(sources, report=report)
-    if ahead < 1 or len(items) < 2 or not all(isinstance(item, Path) for item in items):
+    if workers < 2 or len(items) < 2 or not all(isinstance(item, Path) for item in items):
         for source in items:
-            yield from _handed(open_evidence(source))
+            evidence = open_evidence(source)
+            yield from _handed(evidence, lambda evidence=evidence: work(evidence))
         return
-    with ThreadPoolExecutor(ahead, thread_name_prefix="exlab-hash") as pool:
-        hashing: deque[Future] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="exlab-evidence") as pool:
+        ahead: deque[Future] = deque()
         queue = iter(items)
         try:
             while True:
-                hashing.extend(pool.submit(open_evidence, source) for source in islice(queue, ahead + 1 - len(hashing)))
-                if not hashing:
+                ahead.extend(pool.submit(_opened_and_done, source, work)
+                             for source in islice(queue, workers - len(ahead)))
+                if not ahead:
                     return
-                yield from _handed(hashing.popleft().result())
+                evidence, done = ahead.popleft().result()
+                yield from _handed(evidence, lambda done=done: done)
         finally:
-            for future in hashing:
+            for future in ahead:
                 if not future.cancel() and future.exception() is None:
-                    future.result().close()
+                    future.result()[0].close()
 
 
-def _handed(evidence: Evidence) -> Iterator[Evidence]:
-    """Hand one open file to the reader; once it is done with it, check it unchanged, close it,
-    and tell the progress (:func:`reporting_reads`) the rest of its bytes."""
+def _nothing(evidence: Evidence) -> None:
+    return None
+
+
+def _opened_and_done(source: Source, work: Callable[[Evidence], _Done]) -> tuple[Evidence, _Done]:
+    """One file opened and hashed (:func:`open_evidence`) and ``work`` done on it (closed if it fails)."""
+    evidence = open_evidence(source)
+    try:
+        return evidence, work(evidence)
+    except BaseException:
+        evidence.close()
+        raise
+
+
+def _handed(evidence: Evidence, done: Callable[[], _Done]) -> Iterator[tuple[Evidence, _Done]]:
+    """Hand one open file and ``done()`` to the caller; once it is done with them, check the file
+    unchanged, close it, and tell the progress (:func:`reporting_reads`) the rest of its bytes."""
     reads = _READ.get()
     if reads is not None:
         reads.told = 0
     try:
-        yield evidence
+        yield evidence, done()
         check_unchanged(evidence.stream, evidence.stamp, evidence.name, "once it was read")
     finally:
         evidence.close()

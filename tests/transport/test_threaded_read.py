@@ -1,10 +1,11 @@
-"""Log files hashed ahead by a thread (exlab.evidence.iter_evidence's ``ahead``) give, row for row,
-what the same files opened one after the other give: the frames, the parse reports and the warnings,
-in the same order, on the lab samples, a month-like traffic case and files with every quirk."""
+"""Log files read by a small pool of threads (exlab.evidence.map_evidence) give, row for row, what
+the same files read one after the other give: the frames, the parse reports and the warnings, in
+the same order, on the lab samples, a month-like traffic case and files with every quirk."""
 
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -12,8 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from exlab.evidence import iter_evidence
-import exlab.evidence
+from exlab.evidence import map_evidence
 from exlab.lab.generate import generate_case
 from exlab.lab.traffic import add_traffic
 from exlab.parse_report import ParseReport
@@ -25,8 +25,8 @@ READERS = {"sessions": lambda logs: read_protocol_log(logs, failure_times=True),
            "lines": read_protocol_lines, "tracking": read_tracking_log}
 
 
-def _read(read, logs, ahead: int, monkeypatch) -> tuple[pd.DataFrame, list, list[str]]:
-    monkeypatch.setattr(logfile, "_AHEAD", ahead)
+def _read(read, logs, workers: int, monkeypatch) -> tuple[pd.DataFrame, list, list[str]]:
+    monkeypatch.setattr(logfile, "_WORKERS", workers)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = read(logs)
@@ -34,8 +34,8 @@ def _read(read, logs, ahead: int, monkeypatch) -> tuple[pd.DataFrame, list, list
 
 
 def _same_read(read, logs, monkeypatch) -> pd.DataFrame:
-    frame, files, said = _read(read, logs, 1, monkeypatch)
-    expected, expected_files, expected_said = _read(read, logs, 0, monkeypatch)
+    frame, files, said = _read(read, logs, 2, monkeypatch)
+    expected, expected_files, expected_said = _read(read, logs, 1, monkeypatch)
     pd.testing.assert_frame_equal(frame, expected, check_exact=True)
     assert files == expected_files
     assert said == expected_said
@@ -56,7 +56,7 @@ def traffic(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("kind", list(READERS))
 @pytest.mark.parametrize("case", ["traffic", *sorted(path.parent.name for path in SAMPLES.glob("*/truth.json"))])
-def test_hashed_ahead_the_samples_row_for_row_as_one_file_after_another(case, kind, traffic, monkeypatch):
+def test_threads_read_the_samples_row_for_row_as_one_file_after_another(case, kind, traffic, monkeypatch):
     folder = traffic if case == "traffic" else SAMPLES / case
     logs = _logs(folder, kind)
     if not logs:
@@ -64,7 +64,7 @@ def test_hashed_ahead_the_samples_row_for_row_as_one_file_after_another(case, ki
     assert len(_same_read(READERS[kind], logs, monkeypatch))
 
 
-def test_hashed_ahead_quirky_files_row_for_row_with_their_losses_in_order(tmp_path, monkeypatch):
+def test_threads_read_quirky_files_row_for_row_with_their_losses_in_order(tmp_path, monkeypatch):
     """Quoted commas, BOMs, CRLF and LF, bad rows, a cut last line, UTF-16, text that is not UTF-8,
     quotes across lines, a header written again: each its own rotated file of one folder."""
     folder = tmp_path / "SmtpSend"
@@ -90,16 +90,16 @@ def test_hashed_ahead_quirky_files_row_for_row_with_their_losses_in_order(tmp_pa
     for kind in ("sessions", "lines"):
         frame = _same_read(READERS[kind], folder, monkeypatch)
         assert frame.attrs["parse_report"].records_skipped
-    assert sys.unraisablehook is hook            # the quiet hook is put back
+    assert sys.unraisablehook is hook            # the threads' quiet hook is put back once all are done
 
 
 @pytest.mark.parametrize("data", [*CRAFTED.values(), *LINE_BY_LINE.values()], ids=[*CRAFTED, *LINE_BY_LINE])
-def test_hashed_ahead_each_crafted_file_as_one_reader_does(data, tmp_path, monkeypatch):
+def test_threads_read_each_crafted_file_as_one_reader_does(data, tmp_path, monkeypatch):
     for number in (1, 2, 3):
         (tmp_path / f"DEMO20250320-{number}.LOG").write_bytes(data)
 
-    def tables(ahead: int) -> tuple[list, list]:
-        monkeypatch.setattr(logfile, "_AHEAD", ahead)
+    def tables(workers: int) -> tuple[list, list]:
+        monkeypatch.setattr(logfile, "_WORKERS", workers)
         report = ParseReport()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -107,29 +107,35 @@ def test_hashed_ahead_each_crafted_file_as_one_reader_does(data, tmp_path, monke
                      {name: column.to_pylist() for name, column in table.values.items()})
                     for table in logfile.read_log_tables(tmp_path, CRAFTED_KIND, report)]
         return read, report.files
-    assert tables(1) == tables(0)
+    assert tables(2) == tables(1)
 
 
 CRAFTED_KIND = logfile.LogKind("Demo Log", ("date-time", "event", "data"), "demo", ("date-time", "event"))
 
 
-def test_a_reader_that_stops_early_closes_the_files_hashed_ahead(tmp_path, monkeypatch):
-    for name in "abcd":
+def test_an_error_is_raised_at_its_files_turn_and_the_files_ahead_are_closed(tmp_path):
+    for name in ("a", "b", "c", "d"):
         (tmp_path / name).write_bytes(name.encode())
     opened = []
-    open_evidence = exlab.evidence.open_evidence
-    monkeypatch.setattr(exlab.evidence, "open_evidence", lambda source: opened.append(open_evidence(source)) or opened[-1])
-    read = []
-    for evidence in iter_evidence(tmp_path, ahead=2):
-        read.append(evidence.stream.read())
-        if len(read) == 2:
-            break
-    assert read == [b"a", b"b"]
-    assert len(opened) >= 2 and all(evidence.stream.closed for evidence in opened)
+
+    def work(evidence):
+        opened.append(evidence)
+        if Path(evidence.name).name == "b":
+            raise ValueError("b refused")
+        return evidence.stream.read()
+    done = []
+    with pytest.raises(ValueError, match="b refused"):
+        for evidence, data in map_evidence(tmp_path, work, workers=2):
+            done.append(data)
+    assert done == [b"a"]
+    assert all(evidence.stream.closed for evidence in opened)
 
 
-def test_streams_and_a_single_file_are_opened_in_turn(tmp_path):
+def test_streams_and_a_single_file_are_read_in_turn(tmp_path):
     (tmp_path / "one").write_bytes(b"1")
+    seen = []
     streams = [io.BytesIO(b"x"), io.BytesIO(b"yy")]
-    assert [evidence.stream.read() for evidence in iter_evidence(streams, ahead=2)] == [b"x", b"yy"]
-    assert [evidence.stream.read() for evidence in iter_evidence(tmp_path / "one", ahead=2)] == [b"1"]
+    assert [data for _, data in map_evidence(streams, lambda e: seen.append(e) or e.stream.read(), workers=2)] == \
+        [b"x", b"yy"]
+    assert [data for _, data in map_evidence(tmp_path / "one", lambda e: e.stream.read(), workers=2)] == [b"1"]
+    shutil.rmtree(tmp_path)
