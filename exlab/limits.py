@@ -75,7 +75,9 @@ def read_whole(stream: BinaryIO | TextIO, name: str, what: str, cap: int | None 
     left = _bytes_left(stream)
     if left is not None and left > cap:
         raise OverLimit(name, f"byte {cap}", what, cap, "the file is longer")
-    data = stream.read(cap + 1)
+    data = stream.read((cap if left is None else left) + 1)    # read(n) sets n bytes aside before it reads
+    if left is not None and len(data) > left:                    # the file grew since: read on to the cap
+        data += stream.read(cap + 1 - len(data))
     if len(data) > cap:
         raise OverLimit(name, f"{'byte' if isinstance(data, bytes) else 'character'} {cap}", what, cap,
                         "the file is longer")

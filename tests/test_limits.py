@@ -91,3 +91,31 @@ def test_an_export_past_the_whole_file_cap_is_refused_before_it_is_read(tmp_path
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 3 << 20          # the hash's blocks, never the 4 MiB the cap allows
+
+
+def test_a_file_read_whole_sets_aside_its_size_not_the_cap(tmp_path):
+    path = tmp_path / "cert-fl.txt"
+    path.write_bytes(b"Thumbprint : AB\r\n" * 100)
+    tracemalloc.start()
+    try:
+        with open(path, "rb") as stream:
+            data = read_whole(stream, str(path), "a certificate export")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data == path.read_bytes()
+    assert peak < 1 << 20          # the cap is 256 MiB: read(cap + 1) set that much aside for 1.7 kB
+
+
+class _Growing(io.BytesIO):
+    """A file that a writer appends to after its size was told (a live export)."""
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        at = super().seek(offset, whence)
+        return at - 4 if whence == io.SEEK_END else at
+
+
+def test_a_file_that_grew_after_its_size_was_told_is_read_to_its_end_or_refused():
+    assert read_whole(_Growing(b"0123456789"), "live.txt", "an export", cap=16) == b"0123456789"
+    with pytest.raises(OverLimit, match="live.txt"):
+        read_whole(_Growing(b"x" * 18), "live.txt", "an export", cap=16)
