@@ -79,7 +79,7 @@ from exlab.evidence import (
 )
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
-from exlab.settings import SETTINGS_FILE, CaseSettings, case_settings, read_settings
+from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, with_given
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -523,26 +523,29 @@ class OwnFiles:
     unused: list[dict[str, str]]
 
 
-def case_own_files(folder: Path, roots: Any) -> OwnFiles:
-    """The case's settings file and the trust anchors file(s) used (``roots``: a PEM path or
-    paths), each hashed into a report row that says what it is and who named it: the inputs of
-    a verdict besides the evidence. A file outside the case is named by its name alone. The
-    anchors file the settings name is never evidence, even when ``roots`` replaces it.
+def case_own_files(folder: Path, roots: Any, written: CaseSettings) -> OwnFiles:
+    """The case's settings file (``written``: as :func:`exlab.settings.read_settings` read it, its
+    hash too) and the trust anchors file(s) used (``roots``: a PEM path or paths), each in a report
+    row with its hash that says what it is and who named it: the inputs of a verdict besides the
+    evidence. A file outside the case is named by its name alone. The anchors file the settings
+    name is never evidence, even when ``roots`` replaces it: its path is among ``paths`` either way.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "root.pem").write_bytes(b"-----BEGIN CERTIFICATE-----")
-    >>> own = case_own_files(folder, folder / "root.pem")
+    >>> own = case_own_files(folder, folder / "root.pem", CaseSettings())
     >>> [(f.file, f.format) for f in own.report.files]
     [('root.pem', 'extra trust anchors (PEM), given by the caller')]
     """
-    written = read_settings(folder) if folder.is_dir() else CaseSettings()
-    files = {folder / SETTINGS_FILE: CASE_SETTINGS} if (folder / SETTINGS_FILE).is_file() else {}
+    report = ParseReport()
+    if written.sha256 is not None:
+        report.add_file(case_relative(str(folder / SETTINGS_FILE), folder), sha256=written.sha256,
+                        format=CASE_SETTINGS, size=written.size)
+    files = {}
     paths = [roots] if isinstance(roots, (str, Path)) else roots if isinstance(roots, (list, tuple)) else []
     for root in (Path(r) for r in paths if isinstance(r, (str, Path))):
         named = written.roots is not None and root.resolve() == written.roots
         files[root] = f"{TRUST_ANCHORS}, {'named by ' + SETTINGS_FILE if named else 'given by the caller'}"
-    report = ParseReport()
     for path, role in files.items():
         try:
             with open(path, "rb") as stream:
@@ -551,10 +554,12 @@ def case_own_files(folder: Path, roots: Any) -> OwnFiles:
             raise EvidenceNotFound(str(path), None, "a readable file", err.strerror) from None
         inside = case_relative(str(path), folder)
         report.add_file(inside if inside != str(path) else path.name, sha256=digest, format=role, size=size)
-    own = {path.resolve() for path in files}
-    unused = [] if written.roots is None or written.roots in own else [
+    used = {path.resolve() for path in files}
+    unused = [] if written.roots is None or written.roots in used else [
         {"file": str(written.roots), "reason": f"trust anchors named by {SETTINGS_FILE}, not used: others were given"}]
-    return OwnFiles(frozenset(own), report, unused)   # discover passes over the settings' own anchors itself
+    settings = [(folder / SETTINGS_FILE).resolve()] if written.sha256 is not None else []
+    named = [written.roots] if written.roots is not None else []
+    return OwnFiles(frozenset([*used, *settings, *named]), report, unused)
 
 
 def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str]) -> ParseReport:
@@ -699,11 +704,11 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
 
 
 def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = False,
-             not_evidence: Collection[Path] = ()) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
+             not_evidence: Collection[Path] | None = None) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
     """Which files of ``folder`` (sub-folders and zips too; or of a zip of evidence) each
-    reader takes, by content; and the rest, with why. The trust anchors file the folder's
-    ``exlab-case.toml`` names and the files ``not_evidence`` names (the trust anchors given:
-    :func:`case_own_files`) are passed over in silence.
+    reader takes, by content; and the rest, with why. The files ``not_evidence`` names (the
+    case's own: :func:`case_own_files`' paths) are passed over in silence; by default, the
+    trust anchors file the folder's ``exlab-case.toml`` names.
 
     A link leaving the folder is passed over with a warning naming it, unless
     ``follow_links``. ``progress`` is a tqdm bar to advance once per file (or None).
@@ -717,8 +722,8 @@ def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = F
     folder = Path(folder)
     if not (folder.is_dir() or is_bundle(folder)):
         raise EvidenceNotFound(str(folder), expected="a folder (or a .zip) of evidence exported from the Exchange server")
-    named = read_settings(folder).roots if folder.is_dir() else None
-    not_evidence = {*not_evidence, *([named] if named else [])}     # the settings' trust anchors, used or not
+    if not_evidence is None:        # the settings' trust anchors, used or not
+        not_evidence = case_own_files(folder, None, read_settings(folder)).paths
     kinds = evidence_kinds()
     files, unread = _files(folder, follow_links)
     for row in unread:
@@ -810,7 +815,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     folder's ``exlab-case.toml`` (:mod:`exlab.settings`), if it says.
     """
     folder = Path(folder)
-    settings = case_settings(folder, server_fqdn=server_fqdn, connector=connector, tz=tz, culture=culture)
+    written = read_settings(folder)     # once: the values not given, the anchors it names, its hash in the report
+    settings = with_given(written, server_fqdn=server_fqdn, connector=connector, tz=tz, culture=culture)
     server_fqdn, connector, tz, culture = settings.server_fqdn, settings.connector, settings.tz, settings.culture
     roots = roots if roots is not None else settings.roots
     if tz is not None:
@@ -823,11 +829,11 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     from exlab.fleet.store import is_store
     if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store
-        return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
+        return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, written=written)
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
     bar = progress_bar(len(files)) if progress else NoBar()
     try:
-        own = case_own_files(folder, roots)
+        own = case_own_files(folder, roots, written)
         found, unread = discover(folder, progress=bar, follow_links=follow_links, not_evidence=own.paths)
         unread += own.unused
         if not found:

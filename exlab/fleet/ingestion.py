@@ -134,15 +134,16 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz
     [('sessions', 'sessions:EX01/SmtpSend', ('EX01/SmtpSend/SEND20250320-1.LOG', 'EX01/SmtpSend/SEND20250321-1.LOG'))]
     """
     from exlab.case import case_own_files, discover
-    from exlab.settings import case_settings
+    from exlab.settings import read_settings, with_given
 
     batches: list[Batch] = []
     unread: list[dict] = []
     for source in sources:
         root = Path(source)
         label = root.name
-        settings = case_settings(root, tz=tz, culture=culture)
-        own = case_own_files(root, settings.roots)
+        written = read_settings(root)       # once per source: its values, the anchors it names, its hash
+        settings = with_given(written, tz=tz, culture=culture)
+        own = case_own_files(root, settings.roots, written)
         found, skipped = discover(root, follow_links=follow_links, not_evidence=own.paths)
         name = partial(_store_name, label=label, root=root)
         unread += [{**row, "file": name(row["file"])} for row in skipped]

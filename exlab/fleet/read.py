@@ -23,6 +23,7 @@ import pandas as pd
 from exlab.errors import NoEvidence
 from exlab.fleet.store import Store, StoreError
 from exlab.parse_report import ParseReport
+from exlab.settings import CaseSettings, read_settings
 
 
 def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -68,8 +69,9 @@ def _table(path: Path, columns: list[str]) -> Any:
 
 
 def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, connector: str | None = None,
-               roots: Any = None, tz: str | None = None) -> Any:
-    """The case of every evidence file in the store (see the module's docstring).
+               roots: Any = None, tz: str | None = None, written: CaseSettings | None = None) -> Any:
+    """The case of every evidence file in the store (see the module's docstring); ``written``:
+    the store folder's settings as :func:`exlab.open_case` read them (read here when None).
 
     >>> import tempfile
     >>> try:
@@ -97,7 +99,8 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
     if not frames:
         raise NoEvidence(str(store), None, "evidence ingested with exlab fleet ingest", "no batch holds rows")
     unread = [row for entry in opened.entries() for row in entry.unread]
-    trusted = case_own_files(Path(store), roots).report       # the trust anchors given, hashed among the inputs
+    written = read_settings(store) if written is None else written
+    trusted = case_own_files(Path(store), roots, written).report     # the trust anchors given, hashed among the inputs
     return assemble_case(Path(store), frames, unread, trusted, name_in_case=str, server_fqdn=server_fqdn,
                          connector=connector, roots=roots, tz=tz)
 
