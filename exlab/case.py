@@ -625,6 +625,10 @@ def _best_match(keys: pd.Series, others: list[str], seen: dict[str, set],
                key=lambda found: (found[0], -abs(found[2])), default=(0, None, None))
 
 
+# the columns dedupe_events looks at: a frame of these alone keeps the same rows
+DEDUPE_COLUMNS = ["source", "provider", "event_id", "time_created", "record_id", "computer"]
+
+
 def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """Events exported twice (an .evtx and a filtered XML or CSV of the same log) kept once.
 
@@ -646,20 +650,33 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """
     if events.empty or events["source"].nunique() < 2:
         return events
-    keys = pd.Series(list(zip(events["provider"].astype("string").str.lower(), events["event_id"],
-                              events["time_created"].dt.floor("s"))), index=events.index)
-    sources = list(dict.fromkeys(events["source"].astype(str)))
+    source_of = events["source"].astype(str)
+    sources = list(dict.fromkeys(source_of))
     precise = events.groupby("source")["record_id"].apply(lambda ids: ids.notna().any()).to_dict()
     order = sorted(sources, key=lambda source: (0 if precise.get(source) else 1, sources.index(source)))
     computers = events.groupby("source")["computer"].apply(lambda c: set(c.dropna().str.lower())).to_dict()
+    keys: dict[str, pd.Series] = {}     # a file's keys, made only when it may be a copy or the original of one
+
+    def keys_of(source: str) -> pd.Series:
+        if source not in keys:
+            rows = events[(source_of == source).to_numpy()]
+            keys[source] = pd.Series(list(zip(rows["provider"].astype("string").str.lower(), rows["event_id"],
+                                              rows["time_created"].dt.floor("s"))), index=rows.index)
+        return keys[source]
+
+    earlier: list[str] = []
     seen: dict[str, set] = {}
     keep = pd.Series(True, index=events.index)
     notes: dict[str, tuple[int, str, pd.Timedelta]] = {}
     for source in order:
-        mine = keys[events["source"].astype(str) == source]
-        same_log = [other for other in seen            # two servers' logs are never copies of each other
+        same_log = [other for other in earlier            # two servers' logs are never copies of each other
                     if not (computers.get(source) and computers.get(other)
                             and computers[source].isdisjoint(computers[other]))]
+        earlier.append(source)
+        if not same_log:
+            continue
+        mine = keys_of(source)
+        seen.update({other: set(keys_of(other)) for other in same_log if other not in seen})
         # a CSV/TXT export read in the wrong zone is the same log shifted by the zone's offset
         overlap, best, shift = _best_match(mine, same_log, seen, (pd.Timedelta(0),))
         if overlap * 2 < len(set(mine)) and not precise.get(source):
@@ -668,7 +685,6 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
             copies = _shifted(mine, shift).isin(seen[best])
             keep[copies[copies].index] = False
             notes[source] = (int(copies.sum()), best, shift)
-        seen[source] = set(mine)
     if keep.all():
         return events
     report = events.attrs.get("parse_report")

@@ -56,6 +56,29 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
     return frame
 
 
+def store_rows(store: Store | str | os.PathLike) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows per frame the store holds (``stored``: what SQL's views count), and how many of them
+    :func:`open_store` answers with (``distinct``: an event exported twice, in overlapping or
+    repeated exports, once, as :func:`exlab.case.dedupe_events` keeps it). Only the columns that
+    tell copies apart are read.
+
+    >>> import tempfile
+    >>> store_rows(Store.create(tempfile.mkdtemp()))
+    ({}, {})
+    """
+    from exlab.case import DEDUPE_COLUMNS, dedupe_events
+
+    store = store if isinstance(store, Store) else Store.open(store)
+    stored: dict[str, int] = {}
+    for entry in store.entries():
+        if entry.parts:
+            stored[entry.kind] = stored.get(entry.kind, 0) + entry.rows
+    distinct = dict(stored)
+    if "events" in stored:
+        distinct["events"] = len(dedupe_events(read_frame(store, "events", columns=DEDUPE_COLUMNS)))
+    return dict(sorted(stored.items())), dict(sorted(distinct.items()))
+
+
 def _table(path: Path, columns: list[str]) -> Any:
     """One Parquet file of the store, or a StoreError naming it."""
     import pyarrow as pa
