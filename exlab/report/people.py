@@ -29,14 +29,18 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # how a people table (html_table) is laid out inside an element of class "exlab" (the report's
 # page, a notebook's output), wherever it is shown: left-aligned, as wide as the page, long names
 # wrapped rather than cut (``wide`` columns between words, and inside a word only where it does
-# not fit: thumbprints, distinguished names). A notebook's own style would centre the table and
-# right-align its cells: two classes in each selector outweigh JupyterLab's. Colours and borders
-# are the report's.
+# not fit: thumbprints, distinguished names; ``paths`` columns, file names, after a separator
+# first, their column never narrower than their longest part between separators, even on a
+# narrow screen). A notebook's own style would centre the table and right-align its cells: two
+# classes in each selector outweigh JupyterLab's. Colours and borders are the report's.
 PEOPLE_LAYOUT = (".exlab table.people{width:100%;table-layout:auto;margin:4px 0 10px}"
                  ".exlab table.people caption{text-align:left;font-weight:600}"
                  ".exlab table.people th,.exlab table.people td{text-align:left;vertical-align:top;overflow-wrap:break-word}"
                  ".exlab table.people td.wrap,.exlab table.people th.wrap{overflow-wrap:anywhere}"
+                 ".exlab table.people td.path{overflow-wrap:break-word}"
                  ".exlab td.nowrap,.exlab th.nowrap{white-space:nowrap}")
+# where a file name or path may wrap: after each of these separators (a <wbr> follows it)
+PATH_SEPARATORS = r"[/\\._-]"
 # a time with its offset as exlab's own texts write it (ISO 8601 or pandas' str)
 _ZONED_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 # the largest unit first: a duration is said in the largest unit it holds at least once
@@ -205,18 +209,32 @@ def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
         return False
 
 
+def path_html(text: str) -> str:
+    """A file name or path as escaped HTML that may wrap after each separator (a ``<wbr>``,
+    which adds no character to the text read or copied).
+
+    >>> path_html("certs/<b>_fl.txt")
+    'certs/<wbr>&lt;b&gt;_<wbr>fl.<wbr>txt'
+    """
+    return re.sub(PATH_SEPARATORS, r"\g<0><wbr>", html.escape(text))
+
+
 def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str = "people",
-               wide: tuple[str, ...] = ()) -> str:
+               wide: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> str:
     """A people table as an HTML ``<table>``: no index, every cell and header escaped
     (evidence text stays text), ``wide`` columns marked to wrap anywhere (thumbprints,
-    distinguished names).
+    distinguished names), ``paths`` columns (file names) to wrap after a separator first
+    (:func:`path_html`).
 
     >>> print(html_table(pd.DataFrame({"name": ["<b>x</b>"]}), caption="Servers"))
     <table class="people"><caption>Servers</caption><thead><tr><th>name</th></tr></thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td></tr></tbody></table>
+    >>> html_table(pd.DataFrame({"file": ["a/b.log"]}), paths=("file",)).split("<tbody>")[1]
+    '<tr><td class="path">a/<wbr>b.<wbr>log</td></tr></tbody></table>'
     """
     e = html.escape
     head = "".join(f'<th{_wrap(column, wide)}>{e(str(column))}</th>' for column in table.columns)
-    rows = "".join("<tr>" + "".join(f"<td{_wrap(column, wide)}>{e(cell_text(value))}</td>"
+    rows = "".join("<tr>" + "".join(f'<td class="path">{path_html(cell_text(value))}</td>' if column in paths
+                                    else f"<td{_wrap(column, wide)}>{e(cell_text(value))}</td>"
                                     for column, value in zip(table.columns, row)) + "</tr>"
                    for row in table.itertuples(index=False))
     title = f"<caption>{e(caption)}</caption>" if caption else ""
