@@ -216,16 +216,22 @@ def test_notebook_runs_in_jupyterlab_without_error_or_warning_box(lab, browser, 
 
 def _people_tables_are_laid_out_as_in_the_report(page, screenshot) -> None:
     """Every people table left-aligned and within its output (JupyterLab's own style would centre
-    it and right-align its cells; a table wider than the notebook is cut off); the first one kept
-    as a screenshot."""
+    it and right-align its cells; a table wider than the notebook is cut off), its time columns
+    (a zone in the header; date over time) no wider than the columns that wrap anywhere (thumbprints, names: squeezed
+    first, they would be read a few characters a line); the first one kept as a screenshot."""
     tables = page.locator(f"{_PANEL} table.people")
     for index in range(tables.count()):
         laid = tables.nth(index).evaluate(
             "t => ({align: getComputedStyle(t.querySelector('th')).textAlign, right: t.getBoundingClientRect().right,"
             " room: t.closest('.jp-OutputArea-output').getBoundingClientRect().right,"
-            " title: t.caption ? t.caption.innerText : t.parentElement.innerText.slice(0, 40)})")
+            " title: t.caption ? t.caption.innerText : t.parentElement.innerText.slice(0, 40), shown: t.checkVisibility(),"
+            " wraps: [...t.querySelectorAll('thead th.wrap')].map(th => Math.round(th.getBoundingClientRect().width)),"
+            " times: [...t.querySelectorAll('thead th')].filter(th => /\\((UTC|[\\w+-]+\\/[\\w/+-]+)\\)$/.test("
+            "th.innerText.replace(/\\s+/g, ''))).map(th => Math.round(th.getBoundingClientRect().width))})")
         assert laid["align"] in ("left", "start"), f"{laid}"
         assert laid["right"] <= laid["room"] + 1, f"cut off: {laid}"
+        if laid["shown"] and laid["wraps"]:      # (a folded table is laid out when unfolded)
+            assert max(laid["times"], default=0) <= min(laid["wraps"]), f"names squeezed: {laid}"
     if tables.count():
         tables.first.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot))

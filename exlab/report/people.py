@@ -31,13 +31,16 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # wrapped rather than cut (``wide`` columns between words, and inside a word only where it does
 # not fit: thumbprints, distinguished names; ``paths`` columns, file names, after a separator
 # first, their column never narrower than their longest part between separators, even on a
-# narrow screen). A notebook's own style would centre the table and right-align its cells: two
-# classes in each selector outweigh JupyterLab's. Colours and borders are the report's.
+# narrow screen). Time columns are as narrow as their date (the time below it, the zone in the
+# header after its "/"): the room goes to the names first. A notebook's own style would centre
+# the table and right-align its cells: two classes in each selector outweigh JupyterLab's.
+# Colours and borders are the report's.
 PEOPLE_LAYOUT = (".exlab table.people{width:100%;table-layout:auto;margin:4px 0 10px}"
                  ".exlab table.people caption{text-align:left;font-weight:600}"
                  ".exlab table.people th,.exlab table.people td{text-align:left;vertical-align:top;overflow-wrap:break-word}"
                  ".exlab table.people td.wrap,.exlab table.people th.wrap{overflow-wrap:anywhere}"
                  ".exlab table.people td.path{overflow-wrap:break-word}"
+                 ".exlab table.people th.time{width:1px}.exlab table.people td.time span{white-space:nowrap}"
                  ".exlab td.nowrap,.exlab th.nowrap{white-space:nowrap}")
 # where a file name or path may wrap: after each of these separators (a <wbr> follows it)
 PATH_SEPARATORS = r"[/\\._-]"
@@ -178,7 +181,8 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
                  words: Mapping[str, Mapping[Any, str]] | None = None) -> pd.DataFrame:
     """``frame``'s ``columns`` (name -> header, in the order given) as text for people.
 
-    Time columns get the zone in their header (``first failure (Europe/Warsaw)``);
+    Time columns get the zone in their header (``first failure (Europe/Warsaw)``), and their
+    headers are listed in ``attrs["times"]`` (:func:`html_table` lays them out narrow);
     ``words`` maps a column's values to words (``{"selected": {True: "selected"}}``);
     a value not mapped is shown by :func:`cell_text`. Columns the frame lacks are
     left out. The result has a plain 0..n-1 index that views never show.
@@ -190,6 +194,7 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
     """
     words = words or {}
     out = {}
+    times = []
     for name, header in columns.items():
         if name not in frame:
             continue
@@ -197,9 +202,12 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
         mapping = words.get(name, {})
         if _is_time(series):
             header = f"{header} ({zone_name(tz)})"
+            times.append(header)
         out[header] = [mapping[value] if _mapped(mapping, value) else cell_text(value, tz) for value in series]
     table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-    return table.astype("string") if len(table.columns) else table
+    table = table.astype("string") if len(table.columns) else table
+    table.attrs["times"] = tuple(times)
+    return table
 
 
 def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
@@ -224,7 +232,7 @@ def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str 
     """A people table as an HTML ``<table>``: no index, every cell and header escaped
     (evidence text stays text), ``wide`` columns marked to wrap anywhere (thumbprints,
     distinguished names), ``paths`` columns (file names) to wrap after a separator first
-    (:func:`path_html`).
+    (:func:`path_html`, as headers do: a zone's ``/``), time columns (``attrs["times"]``) narrow.
 
     >>> print(html_table(pd.DataFrame({"name": ["<b>x</b>"]}), caption="Servers"))
     <table class="people"><caption>Servers</caption><thead><tr><th>name</th></tr></thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td></tr></tbody></table>
@@ -232,13 +240,25 @@ def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str 
     '<tr><td class="path">a/<wbr>b.<wbr>log</td></tr></tbody></table>'
     """
     e = html.escape
-    head = "".join(f'<th{_wrap(column, wide)}>{e(str(column))}</th>' for column in table.columns)
+    times = table.attrs.get("times", ())
+    head = "".join(f'<th{_wrap(column, wide)}>{path_html(str(column))}</th>' if column not in times
+                   else f'<th class="time">{path_html(str(column))}</th>' for column in table.columns)
     rows = "".join("<tr>" + "".join(f'<td class="path">{path_html(cell_text(value))}</td>' if column in paths
+                                    else f'<td class="time">{_words_html(cell_text(value))}</td>' if column in times
                                     else f"<td{_wrap(column, wide)}>{e(cell_text(value))}</td>"
                                     for column, value in zip(table.columns, row)) + "</tr>"
                    for row in table.itertuples(index=False))
     title = f"<caption>{e(caption)}</caption>" if caption else ""
     return f'<table class="{e(classes)}">{title}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _words_html(text: str) -> str:
+    """Escaped text whose words never break inside (a date's hyphens), only between them.
+
+    >>> _words_html("2025-03-20 11:49:14")
+    '<span>2025-03-20</span> <span>11:49:14</span>'
+    """
+    return " ".join(f"<span>{html.escape(word)}</span>" for word in text.split(" ")) if text else ""
 
 
 def _wrap(column: Any, wide: tuple[str, ...]) -> str:
