@@ -241,12 +241,13 @@ def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str 
     """
     e = html.escape
     times = table.attrs.get("times", ())
-    head = "".join(f'<th{_wrap(column, wide)}>{path_html(str(column))}</th>' if column not in times
-                   else f'<th class="time">{path_html(str(column))}</th>' for column in table.columns)
-    rows = "".join("<tr>" + "".join(f'<td class="path">{path_html(cell_text(value))}</td>' if column in paths
-                                    else f'<td class="time">{_words_html(cell_text(value))}</td>' if column in times
-                                    else f"<td{_wrap(column, wide)}>{e(cell_text(value))}</td>"
-                                    for column, value in zip(table.columns, row)) + "</tr>"
+    kinds = ["path" if column in paths else "time" if column in times else "wrap" if column in wide else ""
+             for column in table.columns]
+    shown = {"path": path_html, "time": _words_html}
+    marks = [f' class="{kind}"' if kind else "" for kind in kinds]
+    head = "".join(f"<th{mark}>{path_html(str(column))}</th>" for mark, column in zip(marks, table.columns))
+    rows = "".join("<tr>" + "".join(f"<td{mark}>{shown.get(kind, e)(cell_text(value))}</td>"
+                                    for kind, mark, value in zip(kinds, marks, row)) + "</tr>"
                    for row in table.itertuples(index=False))
     title = f"<caption>{e(caption)}</caption>" if caption else ""
     return f'<table class="{e(classes)}">{title}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
@@ -260,6 +261,3 @@ def _words_html(text: str) -> str:
     """
     return " ".join(f"<span>{html.escape(word)}</span>" for word in text.split(" ")) if text else ""
 
-
-def _wrap(column: Any, wide: tuple[str, ...]) -> str:
-    return ' class="wrap"' if column in wide else ""
