@@ -219,12 +219,13 @@ def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
 
 def path_html(text: str) -> str:
     """A file name or path as escaped HTML that may wrap after each separator (a ``<wbr>``,
-    which adds no character to the text read or copied).
+    which adds no character to the text read or copied); of a list of files (``a; b``), each
+    file on its own line.
 
-    >>> path_html("certs/<b>_fl.txt")
-    'certs/<wbr>&lt;b&gt;_<wbr>fl.<wbr>txt'
+    >>> path_html("certs/<b>_fl.txt; a.cer")
+    'certs/<wbr>&lt;b&gt;_<wbr>fl.<wbr>txt; <br>a.<wbr>cer'
     """
-    return re.sub(PATH_SEPARATORS, r"\g<0><wbr>", html.escape(text))
+    return "; <br>".join(re.sub(PATH_SEPARATORS, r"\g<0><wbr>", html.escape(name)) for name in text.split("; "))
 
 
 def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str = "people",
