@@ -79,7 +79,7 @@ from exlab.evidence import (
 )
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
-from exlab.settings import SETTINGS_FILE, CaseSettings, case_settings, read_settings
+from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, with_given
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -523,26 +523,29 @@ class OwnFiles:
     unused: list[dict[str, str]]
 
 
-def case_own_files(folder: Path, roots: Any) -> OwnFiles:
-    """The case's settings file and the trust anchors file(s) used (``roots``: a PEM path or
-    paths), each hashed into a report row that says what it is and who named it: the inputs of
-    a verdict besides the evidence. A file outside the case is named by its name alone. The
-    anchors file the settings name is never evidence, even when ``roots`` replaces it.
+def case_own_files(folder: Path, roots: Any, written: CaseSettings) -> OwnFiles:
+    """The case's settings file (``written``: as :func:`exlab.settings.read_settings` read it, its
+    hash too) and the trust anchors file(s) used (``roots``: a PEM path or paths), each in a report
+    row with its hash that says what it is and who named it: the inputs of a verdict besides the
+    evidence. A file outside the case is named by its name alone. The anchors file the settings
+    name is never evidence, even when ``roots`` replaces it: its path is among ``paths`` either way.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "root.pem").write_bytes(b"-----BEGIN CERTIFICATE-----")
-    >>> own = case_own_files(folder, folder / "root.pem")
+    >>> own = case_own_files(folder, folder / "root.pem", CaseSettings())
     >>> [(f.file, f.format) for f in own.report.files]
     [('root.pem', 'extra trust anchors (PEM), given by the caller')]
     """
-    written = read_settings(folder) if folder.is_dir() else CaseSettings()
-    files = {folder / SETTINGS_FILE: CASE_SETTINGS} if (folder / SETTINGS_FILE).is_file() else {}
+    report = ParseReport()
+    if written.sha256 is not None:
+        report.add_file(case_relative(str(folder / SETTINGS_FILE), folder), sha256=written.sha256,
+                        format=CASE_SETTINGS, size=written.size)
+    files = {}
     paths = [roots] if isinstance(roots, (str, Path)) else roots if isinstance(roots, (list, tuple)) else []
     for root in (Path(r) for r in paths if isinstance(r, (str, Path))):
         named = written.roots is not None and root.resolve() == written.roots
         files[root] = f"{TRUST_ANCHORS}, {'named by ' + SETTINGS_FILE if named else 'given by the caller'}"
-    report = ParseReport()
     for path, role in files.items():
         try:
             with open(path, "rb") as stream:
@@ -551,10 +554,12 @@ def case_own_files(folder: Path, roots: Any) -> OwnFiles:
             raise EvidenceNotFound(str(path), None, "a readable file", err.strerror) from None
         inside = case_relative(str(path), folder)
         report.add_file(inside if inside != str(path) else path.name, sha256=digest, format=role, size=size)
-    own = {path.resolve() for path in files}
-    unused = [] if written.roots is None or written.roots in own else [
+    used = {path.resolve() for path in files}
+    unused = [] if written.roots is None or written.roots in used else [
         {"file": str(written.roots), "reason": f"trust anchors named by {SETTINGS_FILE}, not used: others were given"}]
-    return OwnFiles(frozenset(own), report, unused)   # discover passes over the settings' own anchors itself
+    settings = [(folder / SETTINGS_FILE).resolve()] if written.sha256 is not None else []
+    named = [written.roots] if written.roots is not None else []
+    return OwnFiles(frozenset([*used, *settings, *named]), report, unused)
 
 
 def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str]) -> ParseReport:
@@ -620,6 +625,10 @@ def _best_match(keys: pd.Series, others: list[str], seen: dict[str, set],
                key=lambda found: (found[0], -abs(found[2])), default=(0, None, None))
 
 
+# the columns dedupe_events looks at: a frame of these alone keeps the same rows
+DEDUPE_COLUMNS = ["source", "provider", "event_id", "time_created", "record_id", "computer"]
+
+
 def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """Events exported twice (an .evtx and a filtered XML or CSV of the same log) kept once.
 
@@ -641,20 +650,33 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """
     if events.empty or events["source"].nunique() < 2:
         return events
-    keys = pd.Series(list(zip(events["provider"].astype("string").str.lower(), events["event_id"],
-                              events["time_created"].dt.floor("s"))), index=events.index)
-    sources = list(dict.fromkeys(events["source"].astype(str)))
+    source_of = events["source"].astype(str)
+    sources = list(dict.fromkeys(source_of))
     precise = events.groupby("source")["record_id"].apply(lambda ids: ids.notna().any()).to_dict()
     order = sorted(sources, key=lambda source: (0 if precise.get(source) else 1, sources.index(source)))
     computers = events.groupby("source")["computer"].apply(lambda c: set(c.dropna().str.lower())).to_dict()
+    keys: dict[str, pd.Series] = {}     # a file's keys, made only when it may be a copy or the original of one
+
+    def keys_of(source: str) -> pd.Series:
+        if source not in keys:
+            rows = events[(source_of == source).to_numpy()]
+            keys[source] = pd.Series(list(zip(rows["provider"].astype("string").str.lower(), rows["event_id"],
+                                              rows["time_created"].dt.floor("s"))), index=rows.index)
+        return keys[source]
+
+    earlier: list[str] = []
     seen: dict[str, set] = {}
     keep = pd.Series(True, index=events.index)
     notes: dict[str, tuple[int, str, pd.Timedelta]] = {}
     for source in order:
-        mine = keys[events["source"].astype(str) == source]
-        same_log = [other for other in seen            # two servers' logs are never copies of each other
+        same_log = [other for other in earlier            # two servers' logs are never copies of each other
                     if not (computers.get(source) and computers.get(other)
                             and computers[source].isdisjoint(computers[other]))]
+        earlier.append(source)
+        if not same_log:
+            continue
+        mine = keys_of(source)
+        seen.update({other: set(keys_of(other)) for other in same_log if other not in seen})
         # a CSV/TXT export read in the wrong zone is the same log shifted by the zone's offset
         overlap, best, shift = _best_match(mine, same_log, seen, (pd.Timedelta(0),))
         if overlap * 2 < len(set(mine)) and not precise.get(source):
@@ -663,7 +685,6 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
             copies = _shifted(mine, shift).isin(seen[best])
             keep[copies[copies].index] = False
             notes[source] = (int(copies.sum()), best, shift)
-        seen[source] = set(mine)
     if keep.all():
         return events
     report = events.attrs.get("parse_report")
@@ -699,11 +720,11 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
 
 
 def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = False,
-             not_evidence: Collection[Path] = ()) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
+             not_evidence: Collection[Path] | None = None) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
     """Which files of ``folder`` (sub-folders and zips too; or of a zip of evidence) each
-    reader takes, by content; and the rest, with why. The trust anchors file the folder's
-    ``exlab-case.toml`` names and the files ``not_evidence`` names (the trust anchors given:
-    :func:`case_own_files`) are passed over in silence.
+    reader takes, by content; and the rest, with why. The files ``not_evidence`` names (the
+    case's own: :func:`case_own_files`' paths) are passed over in silence; by default, the
+    trust anchors file the folder's ``exlab-case.toml`` names.
 
     A link leaving the folder is passed over with a warning naming it, unless
     ``follow_links``. ``progress`` is a tqdm bar to advance once per file (or None).
@@ -717,8 +738,8 @@ def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = F
     folder = Path(folder)
     if not (folder.is_dir() or is_bundle(folder)):
         raise EvidenceNotFound(str(folder), expected="a folder (or a .zip) of evidence exported from the Exchange server")
-    named = read_settings(folder).roots if folder.is_dir() else None
-    not_evidence = {*not_evidence, *([named] if named else [])}     # the settings' trust anchors, used or not
+    if not_evidence is None:        # the settings' trust anchors, used or not
+        not_evidence = case_own_files(folder, None, read_settings(folder)).paths
     kinds = evidence_kinds()
     files, unread = _files(folder, follow_links)
     for row in unread:
@@ -810,7 +831,8 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     folder's ``exlab-case.toml`` (:mod:`exlab.settings`), if it says.
     """
     folder = Path(folder)
-    settings = case_settings(folder, server_fqdn=server_fqdn, connector=connector, tz=tz, culture=culture)
+    written = read_settings(folder)     # once: the values not given, the anchors it names, its hash in the report
+    settings = with_given(written, server_fqdn=server_fqdn, connector=connector, tz=tz, culture=culture)
     server_fqdn, connector, tz, culture = settings.server_fqdn, settings.connector, settings.tz, settings.culture
     roots = roots if roots is not None else settings.roots
     if tz is not None:
@@ -823,11 +845,11 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     from exlab.fleet.store import is_store
     if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store
-        return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
+        return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, written=written)
     files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
     bar = progress_bar(len(files)) if progress else NoBar()
     try:
-        own = case_own_files(folder, roots)
+        own = case_own_files(folder, roots, written)
         found, unread = discover(folder, progress=bar, follow_links=follow_links, not_evidence=own.paths)
         unread += own.unused
         if not found:

@@ -288,7 +288,7 @@ def table_html(table: Any, *, collapsed: bool = False, rows: int | None = None) 
     frame = table.table if rows is None else table.table.head(rows)
     note = table.note + (f" Showing the first {len(frame)} of {len(table.table)} rows." if len(frame) < len(table.table) else "")
     body = (f"<p>{html.escape(note.strip())}</p>" if note.strip() else "") + html_table(
-        frame, caption=None if collapsed else table.title, wide=table.wide)
+        frame, caption=None if collapsed else table.title, wide=table.wide, paths=table.paths)
     if collapsed:
         body = f"<details><summary>{html.escape(table.title)} ({count(len(table.table), 'row')})</summary>{body}</details>"
     return f'<style>{PEOPLE_LAYOUT}</style><div class="exlab">{body}</div>'

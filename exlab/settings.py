@@ -25,6 +25,8 @@ says and tells what it could not know.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,7 +49,9 @@ MEANINGS = {
 @dataclass(frozen=True)
 class CaseSettings:
     """The settings of one case; ``origin`` says where each set value came from
-    (``exlab-case.toml`` or ``given`` by the caller); a value not set is None."""
+    (``exlab-case.toml`` or ``given`` by the caller); a value not set is None. ``sha256`` and
+    ``size`` are those of the bytes of the ``exlab-case.toml`` read (None without one): the case
+    reports the file it was steered by without opening it again."""
 
     tz: str | None = None
     culture: str | None = None
@@ -55,6 +59,8 @@ class CaseSettings:
     server_fqdn: str | None = None
     connector: str | None = None
     origin: dict[str, str] = field(default_factory=dict, compare=False)
+    sha256: str | None = field(default=None, compare=False)
+    size: int | None = field(default=None, compare=False)
 
     @property
     def unknown(self) -> tuple[str, ...]:
@@ -85,6 +91,9 @@ def read_settings(folder: str | Path) -> CaseSettings:
     >>> folder = Path(tempfile.mkdtemp())
     >>> read_settings(folder) == CaseSettings()
     True
+    >>> _ = (folder / SETTINGS_FILE).write_text('tz = "UTC"\\n', encoding="utf-8")
+    >>> read_settings(folder).sha256 == hashlib.sha256(b'tz = "UTC"\\n').hexdigest()
+    True
     >>> _ = (folder / SETTINGS_FILE).write_text('timezone = "UTC"\\n', encoding="utf-8")
     >>> try:
     ...     read_settings(folder)
@@ -95,8 +104,9 @@ def read_settings(folder: str | Path) -> CaseSettings:
     path = Path(folder) / SETTINGS_FILE
     if not path.is_file():
         return CaseSettings()
-    try:
-        written = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    data = path.read_bytes()      # once: parsed and hashed from the same bytes
+    try:        # decoded as read_text decodes (universal newlines)
+        written = tomllib.loads(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig").read())
     except UnicodeDecodeError as err:
         raise ExlabError(str(path), f"byte {err.start}", "UTF-8 text") from None
     except tomllib.TOMLDecodeError as err:
@@ -110,7 +120,8 @@ def read_settings(folder: str | Path) -> CaseSettings:
         values[key] = value.strip()
     if "roots" in values:
         values["roots"] = _roots_in_case(path, values["roots"])
-    return CaseSettings(**values, origin={key: SETTINGS_FILE for key in values})
+    return CaseSettings(**values, origin={key: SETTINGS_FILE for key in values},
+                        sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
 def _roots_in_case(path: Path, written: str) -> Path:
@@ -135,10 +146,19 @@ def case_settings(folder: str | Path, **given: Any) -> CaseSettings:
     >>> case_settings(tempfile.mkdtemp(), tz="UTC", culture=None).origin
     {'tz': 'given'}
     """
+    return with_given(read_settings(folder), **given)
+
+
+def with_given(settings: CaseSettings, **given: Any) -> CaseSettings:
+    """``settings`` (as :func:`read_settings` read them) with each value ``given`` (not None) in
+    place of the file's: for a caller that keeps what the file itself says too.
+
+    >>> with_given(CaseSettings(tz="UTC", origin={"tz": SETTINGS_FILE}), tz="Europe/Warsaw", culture=None).origin
+    {'tz': 'given'}
+    """
     unknown = set(given) - set(MEANINGS)
     if unknown:
         raise TypeError(f"not a case setting: {', '.join(sorted(unknown))}")
-    settings = read_settings(folder)
     chosen = {name: (Path(value) if name == "roots" and isinstance(value, str) else value) for name, value in given.items() if value is not None}
     return replace(settings, **chosen, origin={**settings.origin, **{name: "given" for name in chosen}})
 

@@ -50,6 +50,50 @@ MEASURE = """
 }
 """
 
+# Where the visible file-name cells (column "file") break a line inside a word although the part of
+# the name between separators (/ \\ - _ . or a space) would fit on a line of the cell: each
+# character's box (Range.getClientRects), a new line where a box starts below the last one.
+WORD_BREAKS = r"""
+() => {
+  const separator = /[\/\\\-_.\s]/;
+  const found = [];
+  const cells = [];
+  for (const table of document.querySelectorAll('table')) {
+    const column = Array.from(table.querySelectorAll('thead th')).findIndex(th => th.innerText.trim() === 'file');
+    if (column >= 0) table.querySelectorAll('tbody tr').forEach(row => row.children[column] && cells.push(row.children[column]));
+  }
+  for (const cell of cells) {
+    const box = cell.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    const style = getComputedStyle(cell);
+    const room = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const chars = [];
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.textContent.length; i++) {
+        const range = document.createRange(); range.setStart(node, i); range.setEnd(node, i + 1);
+        const rect = range.getClientRects()[0];
+        if (rect) chars.push({c: node.textContent[i], top: rect.top, width: rect.width, height: rect.height});
+      }
+    }
+    let start = 0;      // where the current part (between separators) starts
+    for (let i = 1; i < chars.length; i++) {
+      if (separator.test(chars[i - 1].c)) start = i;
+      const newLine = chars[i].top > chars[i - 1].top + chars[i - 1].height / 2;
+      if (!newLine || separator.test(chars[i - 1].c)) continue;
+      let end = i;
+      while (end < chars.length && !separator.test(chars[end].c)) end++;
+      const part = chars.slice(start, Math.min(end + 1, chars.length));
+      const width = part.reduce((sum, ch) => sum + ch.width, 0);
+      const text = chars.map(ch => ch.c).join('');
+      if (width <= room) found.push(`${text}: broken at ${text.slice(0, i)}|${text.slice(i)} ` +
+                                    `(part ${Math.round(width)}px, cell ${Math.round(room)}px)`);
+    }
+  }
+  return found;
+}
+"""
+
 
 def chromium() -> str | None:
     """Path of a Chromium binary, or None."""
@@ -66,6 +110,10 @@ class Seen:
 
     def measure(self, needles: list[str] | tuple[str, ...] = ()) -> dict:
         return self.page.evaluate(MEASURE, list(needles))
+
+    def words_broken(self) -> list[str]:
+        """The file-name cells broken inside a word that would have fit (:data:`WORD_BREAKS`)."""
+        return self.page.evaluate(WORD_BREAKS)
 
 
 @contextmanager

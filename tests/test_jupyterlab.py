@@ -214,18 +214,37 @@ def test_notebook_runs_in_jupyterlab_without_error_or_warning_box(lab, browser, 
         lab.shut_down_kernels()
 
 
+# the columns of a shown people table that wrap anywhere (thumbprints, names), are narrower than
+# its widest time column (a zone in its header) and wrap a cell over lines: squeezed before the times
+_SQUEEZED = r"""t => {
+  if (!t.checkVisibility()) return [];      // a folded table is laid out when unfolded
+  const heads = [...t.querySelectorAll('thead th')];
+  const width = th => th.getBoundingClientRect().width;
+  const times = heads.filter(th => /\((UTC|[\w+-]+\/[\w/+-]+)\)$/.test(th.innerText.replace(/\s+/g, '')));
+  const widest = Math.max(0, ...times.map(width));
+  const wraps = cell => { const range = document.createRange(); range.selectNodeContents(cell);
+                          return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1; };
+  return heads.filter(th => th.classList.contains('wrap') && width(th) < widest
+                      && [...t.querySelectorAll('tbody tr')].some(row => wraps(row.children[th.cellIndex])))
+              .map(th => `${th.innerText} ${Math.round(width(th))}px < ${Math.round(widest)}px`);
+}"""
+
+
 def _people_tables_are_laid_out_as_in_the_report(page, screenshot) -> None:
     """Every people table left-aligned and within its output (JupyterLab's own style would centre
-    it and right-align its cells; a table wider than the notebook is cut off); the first one kept
-    as a screenshot."""
+    it and right-align its cells; a table wider than the notebook is cut off), its time columns
+    (a zone in the header; date over time) no wider than the columns that wrap anywhere (thumbprints, names: squeezed
+    first, they would be read a few characters a line); the first one kept as a screenshot."""
     tables = page.locator(f"{_PANEL} table.people")
     for index in range(tables.count()):
         laid = tables.nth(index).evaluate(
             "t => ({align: getComputedStyle(t.querySelector('th')).textAlign, right: t.getBoundingClientRect().right,"
             " room: t.closest('.jp-OutputArea-output').getBoundingClientRect().right,"
-            " title: t.caption ? t.caption.innerText : t.parentElement.innerText.slice(0, 40)})")
+            " title: t.caption ? t.caption.innerText : t.parentElement.innerText.slice(0, 40),"
+            f" squeezed: ({_SQUEEZED})(t)}})")
         assert laid["align"] in ("left", "start"), f"{laid}"
         assert laid["right"] <= laid["room"] + 1, f"cut off: {laid}"
+        assert laid["squeezed"] == [], f"names squeezed narrower than the times: {laid}"
     if tables.count():
         tables.first.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 
 import pytest
 
@@ -96,3 +97,44 @@ def test_a_settings_file_with_a_bom_and_crlf_is_read(tmp_path):
     (tmp_path / SETTINGS_FILE).write_bytes('\ufefftz = "Australia/Perth"\r\nroots = "root.pem"\r\n'.encode("utf-8"))
     settings = read_settings(tmp_path)
     assert settings.tz == "Australia/Perth" and settings.roots == (tmp_path / "root.pem").resolve()
+
+
+_SETTINGS_OPENS: list[str] | None = None     # the callers of each open of a settings file, while a test counts
+
+
+def _count_settings_opens(event, args):
+    if _SETTINGS_OPENS is not None and event == "open" and str(args[0]).endswith(SETTINGS_FILE):
+        _SETTINGS_OPENS.append(sys._getframe(1).f_code.co_name)
+
+
+@pytest.fixture
+def settings_opens():
+    """The functions that open a settings file while the test runs (an audit hook: every open counts)."""
+    global _SETTINGS_OPENS
+    if not getattr(settings_opens, "hooked", False):
+        sys.addaudithook(_count_settings_opens)     # hooks cannot be removed: this one counts only when asked
+        settings_opens.hooked = True
+    _SETTINGS_OPENS = []
+    yield _SETTINGS_OPENS
+    _SETTINGS_OPENS = None
+
+
+@pytest.mark.parametrize("case", sample_cases(), ids=lambda c: c.name)
+def test_open_case_reads_the_settings_file_once_and_reports_those_bytes_once(case, settings_opens):
+    opened = exlab.open_case(case.folder)
+    # listing the folder looks at every file's first bytes for a zip (is_bundle): not a read of the settings
+    assert [caller for caller in settings_opens if caller != "is_bundle"] == ["open"]   # Path.read_bytes' open
+    data = (case.folder / SETTINGS_FILE).read_bytes()
+    rows = opened.reports.to_frame().query("file == @SETTINGS_FILE")
+    assert rows[["sha256", "size", "format"]].values.tolist() == [
+        [hashlib.sha256(data).hexdigest(), len(data), "case settings"]]
+    assert opened.tz == case.truth["tz"] and opened.roots == case.roots
+
+
+def test_a_settings_file_is_read_as_text_files_are_read(tmp_path):
+    # the bytes read once are decoded as Path.read_text decodes them: a lone CR is a line break too
+    data = b'tz = "UTC"\rculture = "en-AU"\r\n'
+    (tmp_path / SETTINGS_FILE).write_bytes(data)
+    settings = read_settings(tmp_path)
+    assert (settings.tz, settings.culture) == ("UTC", "en-AU")
+    assert (settings.sha256, settings.size) == (hashlib.sha256(data).hexdigest(), len(data))

@@ -58,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    """Ingest, then say what was added, skipped and not read."""
+    """Ingest, then say what was added, skipped and not read, and what the store holds."""
     from exlab.fleet.ingestion import connect, ingest, local_client
 
     client = connect(args.scheduler) if args.scheduler else local_client(args.workers) if args.workers else None
@@ -73,12 +73,28 @@ def run_ingest(args: argparse.Namespace) -> int:
             client.close()
             if cluster is not None:
                 cluster.close()
-    rows = ", ".join(f"{count:,} {kind}" for kind, count in sorted(result.rows.items())) or "no rows"
-    print(f"{result.added} batch(es) added ({rows}), {result.skipped} already in the store, "
+    rows = ", ".join(f"{count:,} {kind}" for kind, count in sorted(result.rows.items()))
+    print(f"{result.added} batch(es) added ({'rows stored: ' + rows if rows else 'no rows'}), "
+          f"{result.skipped} already in the store, "
           f"{result.replaced} replaced by newer evidence")
+    print(f"the store holds {store_summary(result.stored, result.distinct)}")
     for row in result.unread:
         print(f"not read: {visible(row['file'])}: {visible(row['reason'])}")
     return 0
+
+
+def store_summary(stored: dict[str, int], distinct: dict[str, int]) -> str:
+    """What a store holds per frame, in words: the rows its case answers with, and the rows
+    stored where copies of events exported more than once make them more.
+
+    >>> store_summary({"events": 1200, "sessions": 3}, {"events": 300, "sessions": 3})
+    '300 events (1,200 rows stored: events exported more than once count once), 3 sessions'
+    >>> store_summary({}, {})
+    'no rows'
+    """
+    return ", ".join(f"{distinct[kind]:,} {kind}" + (f" ({count:,} rows stored: events exported more than once count once)"
+                                                  if count != distinct[kind] else "")
+                     for kind, count in stored.items()) or "no rows"
 
 
 def run_query(args: argparse.Namespace) -> int:

@@ -52,6 +52,7 @@ from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.events import evtx_format
 from exlab.events.query import EventQuery
 from exlab.evidence import file_stamp, open_evidence, outside_evidence
+from exlab.fleet.read import read_frame, store_rows
 from exlab.fleet.store import (
     DAY_COLUMNS,
     NO_VALUE,
@@ -93,7 +94,10 @@ class Batch:
 @dataclass
 class IngestResult:
     """What one ingest did: batches added (replacing ``replaced``), skipped as already in the
-    store, failed (file names and why), and rows added per frame."""
+    store, failed (file names and why), and rows added per frame (as stored: copies of an event
+    exported twice too). Then what the whole store holds per frame after it: ``stored`` (the rows
+    SQL's views count) and ``distinct`` (those :func:`exlab.open_case` answers with: such copies
+    once; :func:`exlab.fleet.read.store_rows`)."""
 
     store: Path
     added: int = 0
@@ -101,6 +105,8 @@ class IngestResult:
     replaced: int = 0
     failed: list[tuple[list[str], str]] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, int] = field(default_factory=dict)
+    distinct: dict[str, int] = field(default_factory=dict)
     unread: list[dict[str, str]] = field(default_factory=list)
     dashboard: str | None = None
 
@@ -134,15 +140,16 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz
     [('sessions', 'sessions:EX01/SmtpSend', ('EX01/SmtpSend/SEND20250320-1.LOG', 'EX01/SmtpSend/SEND20250321-1.LOG'))]
     """
     from exlab.case import case_own_files, discover
-    from exlab.settings import case_settings
+    from exlab.settings import read_settings, with_given
 
     batches: list[Batch] = []
     unread: list[dict] = []
     for source in sources:
         root = Path(source)
         label = root.name
-        settings = case_settings(root, tz=tz, culture=culture)
-        own = case_own_files(root, settings.roots)
+        written = read_settings(root)       # once per source: its values, the anchors it names, its hash
+        settings = with_given(written, tz=tz, culture=culture)
+        own = case_own_files(root, settings.roots, written)
         found, skipped = discover(root, follow_links=follow_links, not_evidence=own.paths)
         name = partial(_store_name, label=label, root=root)
         unread += [{**row, "file": name(row["file"])} for row in skipped]
@@ -322,7 +329,6 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
 
 
 def _servers_of(store: Store) -> pd.DataFrame | None:
-    from exlab.fleet.read import read_frame
     return read_frame(store, "servers")
 
 
@@ -362,6 +368,7 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
                 owned.close()
                 cluster.close()
         settle_unattributed(target)
+        result.stored, result.distinct = store_rows(target)
     if result.failed:
         raise IngestIncomplete(result)
     return result

@@ -23,6 +23,7 @@ import pandas as pd
 from exlab.errors import NoEvidence
 from exlab.fleet.store import Store, StoreError
 from exlab.parse_report import ParseReport
+from exlab.settings import CaseSettings, read_settings
 
 
 def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -55,6 +56,29 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
     return frame
 
 
+def store_rows(store: Store | str | os.PathLike) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows per frame the store holds (``stored``: what SQL's views count), and how many of them
+    :func:`open_store` answers with (``distinct``: an event exported twice, in overlapping or
+    repeated exports, once, as :func:`exlab.case.dedupe_events` keeps it). Only the columns that
+    tell copies apart are read.
+
+    >>> import tempfile
+    >>> store_rows(Store.create(tempfile.mkdtemp()))
+    ({}, {})
+    """
+    from exlab.case import DEDUPE_COLUMNS, dedupe_events
+
+    store = store if isinstance(store, Store) else Store.open(store)
+    stored: dict[str, int] = {}
+    for entry in store.entries():
+        if entry.parts:
+            stored[entry.kind] = stored.get(entry.kind, 0) + entry.rows
+    distinct = dict(stored)
+    if "events" in stored:
+        distinct["events"] = len(dedupe_events(read_frame(store, "events", columns=DEDUPE_COLUMNS)))
+    return dict(sorted(stored.items())), dict(sorted(distinct.items()))
+
+
 def _table(path: Path, columns: list[str]) -> Any:
     """One Parquet file of the store, or a StoreError naming it."""
     import pyarrow as pa
@@ -68,8 +92,9 @@ def _table(path: Path, columns: list[str]) -> Any:
 
 
 def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, connector: str | None = None,
-               roots: Any = None, tz: str | None = None) -> Any:
-    """The case of every evidence file in the store (see the module's docstring).
+               roots: Any = None, tz: str | None = None, written: CaseSettings | None = None) -> Any:
+    """The case of every evidence file in the store (see the module's docstring); ``written``:
+    the store folder's settings as :func:`exlab.open_case` read them (read here when None).
 
     >>> import tempfile
     >>> try:
@@ -97,7 +122,8 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
     if not frames:
         raise NoEvidence(str(store), None, "evidence ingested with exlab fleet ingest", "no batch holds rows")
     unread = [row for entry in opened.entries() for row in entry.unread]
-    trusted = case_own_files(Path(store), roots).report       # the trust anchors given, hashed among the inputs
+    written = read_settings(store) if written is None else written
+    trusted = case_own_files(Path(store), roots, written).report     # the trust anchors given, hashed among the inputs
     return assemble_case(Path(store), frames, unread, trusted, name_in_case=str, server_fqdn=server_fqdn,
                          connector=connector, roots=roots, tz=tz)
 

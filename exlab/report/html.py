@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ from exlab.report.model import (
     Table,
     build_report,
 )
-from exlab.report.people import PEOPLE_LAYOUT, html_table
+from exlab.report.people import PATH_SEPARATORS, PEOPLE_LAYOUT, html_table
 
 if TYPE_CHECKING:
     from exlab.case import Case
@@ -74,9 +75,9 @@ ul.tight{margin:2px 0;padding-left:20px}ul.tight li{margin:0}
 .session .outcome{font-weight:600}
 .dt-container{max-width:100%;overflow:hidden}table.dataTable{width:100%!important;table-layout:fixed}
 table.dataTable td,table.dataTable th{overflow-wrap:anywhere;white-space:normal!important}
-table.dataTable th{overflow-wrap:break-word}
+table.dataTable th,table.dataTable td.path{overflow-wrap:break-word}
 @media (max-width:900px),print{.top{grid-template-columns:minmax(0,1fr)}
-    table.people{font-size:11.5px}.exlab table.people td{overflow-wrap:anywhere}}
+    table.people{font-size:11.5px}.exlab table.people td{overflow-wrap:anywhere}table.dataTable td.path{overflow-wrap:anywhere}}
 @media print{main{padding:0}figure,.session,pre,tr{break-inside:avoid}h2,h3{break-after:avoid}}
 """
 
@@ -195,7 +196,7 @@ def _table(table: Table) -> str:
     note = f'<p class="note">{e(table.note)}</p>' if table.note else ""
     if table.interactive:
         return note + _itable(table)
-    return note + html_table(table.table, wide=table.wide)
+    return note + html_table(table.table, wide=table.wide, paths=table.paths)
 
 
 def _proof(report: Report) -> str:
@@ -241,12 +242,17 @@ def _itables_bundle() -> str:
 
 
 def _itable(table: Table) -> str:
-    """A sortable, searchable table (itables, offline); the cells are text, escaped by itables."""
-    from itables import to_html_datatable
+    """A sortable, searchable table (itables, offline); the cells are text, escaped by itables;
+    file names (``paths``) shown with a ``<wbr>`` after each separator, sorted and searched as they are."""
+    from itables import JavascriptFunction, to_html_datatable
 
+    paths = [n for n, column in enumerate(table.table.columns) if column in table.paths]
+    breaks = JavascriptFunction("function (data, type) { return type === 'display' && typeof data === 'string' ? "
+                                f"data.replace(new RegExp({json.dumps(PATH_SEPARATORS)}, 'g'), '$&<wbr>') : data; }}")
     return to_html_datatable(table.table, connected=False, showIndex=False, classes="display compact",
                              display_logo_when_loading=False, lengthMenu=[10, 25, 100, -1], pageLength=10,
-                             columnDefs=[{"className": "dt-left", "targets": "_all"}], maxBytes=0, maxRows=0,
+                             columnDefs=[*([{"targets": paths, "className": "path", "render": breaks}] if paths else []),
+                                         {"className": "dt-left", "targets": "_all"}], maxBytes=0, maxRows=0,
                              layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info",
                                      "bottomEnd": "paging"}, allow_html=False, autoWidth=False)
 

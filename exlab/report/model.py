@@ -157,18 +157,20 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A people table with its title, a line saying what it holds, and the columns that wrap
-    anywhere (thumbprints, names). ``interactive``: large, worth sorting and searching."""
+    """A people table with its title, a line saying what it holds, the columns that wrap
+    anywhere (thumbprints, names) and those of file names, that wrap after a separator first
+    (``paths``). ``interactive``: large, worth sorting and searching."""
 
     title: str
     table: pd.DataFrame
     note: str = ""
     wide: tuple[str, ...] = ()
     interactive: bool = False
+    paths: tuple[str, ...] = ()
 
     def _repr_html_(self) -> str:
         """The table as a notebook shows it: escaped, no index, its title as caption."""
-        return html_table(self.table, caption=self.title, wide=self.wide)
+        return html_table(self.table, caption=self.title, wide=self.wide, paths=self.paths)
 
 
 @dataclass
@@ -544,7 +546,7 @@ def _context_table(tl: Any, comparison: pd.DataFrame | None, tz: str) -> Table |
                "where": "where"}
     return Table("Around the onset", people_table(context, columns, tz=tz),
                  "The certificates covering the name, transport events and configuration changes, and the moment "
-                 "mail flowed again.", wide=("detail", "file", "where"), interactive=len(context) > 10)
+                 "mail flowed again.", wide=("detail", "where"), interactive=len(context) > 10, paths=("file",))
 
 
 def _finding_tables(d: Diagnosis, tz: str) -> list[Table]:
@@ -557,7 +559,7 @@ def _finding_tables(d: Diagnosis, tz: str) -> list[Table]:
                                                for text in finding.evidence["detail"]])
         tables.append(Table(f"Finding ({finding.weight}): {times_in_text(finding.summary, tz)}",
                             people_table(rows, columns, tz=tz), f"{count(int(finding.count), 'record')} behind "
-                            "this finding.", wide=("detail", "file", "where"), interactive=len(rows) > 10))
+                            "this finding.", wide=("detail", "where"), interactive=len(rows) > 10, paths=("file",)))
     return tables
 
 
@@ -592,7 +594,7 @@ def inputs_table(case: Case) -> Table:
                "values_nulled": "values read as empty", "warnings": "warnings", "accounting": "record account"}
     return Table("Every input, with its SHA-256", people_table(frame, columns),
                  f"{count(len(frame), 'file')}. The investigation can be repeated from these files alone.",
-                 wide=("file", "SHA-256", "format", "record account"), interactive=len(frame) > 10)
+                 wide=("SHA-256", "format", "record account"), interactive=len(frame) > 10, paths=("file",))
 
 
 def _sha256(folder: str | Path, name: str) -> str | None:
@@ -612,7 +614,7 @@ def _inventory_table(case: Case) -> Table:
                "why": "why", "file": "file"}
     return Table("What the case holds and lacks", people_table(case.inventory(), columns),
                  "Per kind of evidence: found, missing or unusable, and why; then the files not used.",
-                 wide=("evidence", "why", "file"))
+                 wide=("evidence", "why"), paths=("file",))
 
 
 def _tracking_table(case: Case, tz: str) -> Table | None:
@@ -626,7 +628,7 @@ def _tracking_table(case: Case, tz: str) -> Table | None:
                "server": "server", "source": "file", "line": "line"}
     return Table("Messages held or refused (message tracking)", people_table(affected, columns, tz=tz),
                  f"{count(int(affected['message_id'].nunique()), 'message')} deferred or failed, "
-                 f"{count(len(affected), 'tracking row')}.", wide=("message", "recipients", "file"),
+                 f"{count(len(affected), 'tracking row')}.", wide=("message", "recipients"), paths=("file",),
                  interactive=len(affected) > 10)
 
 

@@ -29,14 +29,21 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # how a people table (html_table) is laid out inside an element of class "exlab" (the report's
 # page, a notebook's output), wherever it is shown: left-aligned, as wide as the page, long names
 # wrapped rather than cut (``wide`` columns between words, and inside a word only where it does
-# not fit: thumbprints, distinguished names). A notebook's own style would centre the table and
-# right-align its cells: two classes in each selector outweigh JupyterLab's. Colours and borders
-# are the report's.
+# not fit: thumbprints, distinguished names; ``paths`` columns, file names, after a separator
+# first, their column never narrower than their longest part between separators, even on a
+# narrow screen). Time columns are as narrow as their date (the time below it, the zone in the
+# header after its "/"): the room goes to the names first. A notebook's own style would centre
+# the table and right-align its cells: two classes in each selector outweigh JupyterLab's.
+# Colours and borders are the report's.
 PEOPLE_LAYOUT = (".exlab table.people{width:100%;table-layout:auto;margin:4px 0 10px}"
                  ".exlab table.people caption{text-align:left;font-weight:600}"
                  ".exlab table.people th,.exlab table.people td{text-align:left;vertical-align:top;overflow-wrap:break-word}"
                  ".exlab table.people td.wrap,.exlab table.people th.wrap{overflow-wrap:anywhere}"
+                 ".exlab table.people td.path{overflow-wrap:break-word}"
+                 ".exlab table.people th.time{width:1px}.exlab table.people td.time span{white-space:nowrap}"
                  ".exlab td.nowrap,.exlab th.nowrap{white-space:nowrap}")
+# where a file name or path may wrap: after each of these separators (a <wbr> follows it)
+PATH_SEPARATORS = r"[/\\._-]"
 # a time with its offset as exlab's own texts write it (ISO 8601 or pandas' str)
 _ZONED_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 # the largest unit first: a duration is said in the largest unit it holds at least once
@@ -174,7 +181,8 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
                  words: Mapping[str, Mapping[Any, str]] | None = None) -> pd.DataFrame:
     """``frame``'s ``columns`` (name -> header, in the order given) as text for people.
 
-    Time columns get the zone in their header (``first failure (Europe/Warsaw)``);
+    Time columns get the zone in their header (``first failure (Europe/Warsaw)``), and their
+    headers are listed in ``attrs["times"]`` (:func:`html_table` lays them out narrow);
     ``words`` maps a column's values to words (``{"selected": {True: "selected"}}``);
     a value not mapped is shown by :func:`cell_text`. Columns the frame lacks are
     left out. The result has a plain 0..n-1 index that views never show.
@@ -186,6 +194,7 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
     """
     words = words or {}
     out = {}
+    times = []
     for name, header in columns.items():
         if name not in frame:
             continue
@@ -193,9 +202,12 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
         mapping = words.get(name, {})
         if _is_time(series):
             header = f"{header} ({zone_name(tz)})"
+            times.append(header)
         out[header] = [mapping[value] if _mapped(mapping, value) else cell_text(value, tz) for value in series]
     table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-    return table.astype("string") if len(table.columns) else table
+    table = table.astype("string") if len(table.columns) else table
+    table.attrs["times"] = tuple(times)
+    return table
 
 
 def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
@@ -205,23 +217,48 @@ def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
         return False
 
 
+def path_html(text: str) -> str:
+    """A file name or path as escaped HTML that may wrap after each separator (a ``<wbr>``,
+    which adds no character to the text read or copied); of a list of files (``a; b``), each
+    file on its own line.
+
+    >>> path_html("certs/<b>_fl.txt; a.cer")
+    'certs/<wbr>&lt;b&gt;_<wbr>fl.<wbr>txt; <br>a.<wbr>cer'
+    """
+    return "; <br>".join(re.sub(PATH_SEPARATORS, r"\g<0><wbr>", html.escape(name)) for name in text.split("; "))
+
+
 def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str = "people",
-               wide: tuple[str, ...] = ()) -> str:
+               wide: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> str:
     """A people table as an HTML ``<table>``: no index, every cell and header escaped
     (evidence text stays text), ``wide`` columns marked to wrap anywhere (thumbprints,
-    distinguished names).
+    distinguished names), ``paths`` columns (file names) to wrap after a separator first
+    (:func:`path_html`, as headers do: a zone's ``/``), time columns (``attrs["times"]``) narrow.
 
     >>> print(html_table(pd.DataFrame({"name": ["<b>x</b>"]}), caption="Servers"))
     <table class="people"><caption>Servers</caption><thead><tr><th>name</th></tr></thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td></tr></tbody></table>
+    >>> html_table(pd.DataFrame({"file": ["a/b.log"]}), paths=("file",)).split("<tbody>")[1]
+    '<tr><td class="path">a/<wbr>b.<wbr>log</td></tr></tbody></table>'
     """
     e = html.escape
-    head = "".join(f'<th{_wrap(column, wide)}>{e(str(column))}</th>' for column in table.columns)
-    rows = "".join("<tr>" + "".join(f"<td{_wrap(column, wide)}>{e(cell_text(value))}</td>"
-                                    for column, value in zip(table.columns, row)) + "</tr>"
+    times = table.attrs.get("times", ())
+    kinds = ["path" if column in paths else "time" if column in times else "wrap" if column in wide else ""
+             for column in table.columns]
+    shown = {"path": path_html, "time": _words_html}
+    marks = [f' class="{kind}"' if kind else "" for kind in kinds]
+    head = "".join(f"<th{mark}>{path_html(str(column))}</th>" for mark, column in zip(marks, table.columns))
+    rows = "".join("<tr>" + "".join(f"<td{mark}>{shown.get(kind, e)(cell_text(value))}</td>"
+                                    for kind, mark, value in zip(kinds, marks, row)) + "</tr>"
                    for row in table.itertuples(index=False))
     title = f"<caption>{e(caption)}</caption>" if caption else ""
     return f'<table class="{e(classes)}">{title}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
-def _wrap(column: Any, wide: tuple[str, ...]) -> str:
-    return ' class="wrap"' if column in wide else ""
+def _words_html(text: str) -> str:
+    """Escaped text whose words never break inside (a date's hyphens), only between them.
+
+    >>> _words_html("2025-03-20 11:49:14")
+    '<span>2025-03-20</span> <span>11:49:14</span>'
+    """
+    return " ".join(f"<span>{html.escape(word)}</span>" for word in text.split(" ")) if text else ""
+

@@ -13,7 +13,9 @@ def test_ingest_then_query_then_investigate(tmp_path, capsys):
     store = tmp_path / "store"
     assert main(["fleet", "ingest", str(LITWARE), "-o", str(store)]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("12 batch(es) added (7 certs, 1 connectors, 514 events, 3 servers, 86 sessions, 438 tracking)")
+    assert out.startswith("12 batch(es) added (rows stored: 7 certs, 1 connectors, 514 events, 3 servers, 86 sessions, "
+                          "438 tracking)")
+    assert "\nthe store holds 7 certs, 1 connectors, 514 events, 3 servers, 86 sessions, 438 tracking\n" in out
     assert "not read: litware-servers/truth.json" in out and "Traceback" not in err
     assert main(["fleet", "ingest", str(LITWARE), "-o", str(store)]) == 0
     assert capsys.readouterr().out.startswith("0 batch(es) added (no rows), 12 already in the store")

@@ -13,7 +13,10 @@ import pytest
 import exlab
 from exlab.fleet import IngestIncomplete, Store, StoreError, ingest, query, read_frame
 from exlab.fleet import ingestion as ingest_module
+from exlab.cli import main
+from exlab.fleet.read import store_rows
 from exlab.fleet.store import MANIFEST, VERSION
+from exlab.lab import write_evtx
 from tests.fleet.stores import CONTOSO, LITWARE, ROOTS, folder_case, store_case, verdicts
 from tests.test_bundle import zip_folder
 
@@ -39,7 +42,7 @@ def test_store_frames_equal_the_folder_read(litware_store):
     for kind, frame in folder.frames.items():
         pd.testing.assert_frame_equal(stored.frames[kind].reset_index(drop=True), frame.reset_index(drop=True),
                                       obj=kind)
-    assert result.rows == {kind: len(frame) for kind, frame in folder.frames.items()}
+    assert result.rows == result.stored == result.distinct == {kind: len(frame) for kind, frame in folder.frames.items()}
     # the truth of the case: 64 refused 2004 events on LWEX01 alone
     assert query(store, "SELECT server, count(*) AS n FROM failures GROUP BY ALL").values.tolist() == [
         ["lwex01.litwareinc.com", 64]]
@@ -96,6 +99,33 @@ def test_a_case_with_exports_twice_and_local_times(tmp_path):
         pd.testing.assert_frame_equal(stored.frames[kind], folder.frames[kind], obj=kind)
     assert stored.diagnose().culprit == folder.diagnose().culprit == json.loads(
         (CONTOSO / "truth.json").read_text())["culprit"]
+
+
+def test_overlapping_exports_are_stored_as_read_and_counted_as_the_store_answers(tmp_path, capsys):
+    # one server's Application log exported on two days, each export's window overlapping the other's
+    # (the same records in both), ingested as two evidence folders: the store keeps every row it read,
+    # its case each event once, and the ingest's summary says both
+    events = exlab.read_events(LITWARE / "LWEX01" / "Application.evtx")
+    rows = [{key: None if value is pd.NA else value for key, value in row.items()}
+            | {"time_created": row["time_created"].value} for row in events.to_dict("records")]
+    quarter = len(rows) // 4
+    for day, export in (("monday", rows[:3 * quarter]), ("tuesday", rows[quarter:])):
+        (tmp_path / day / "LWEX01").mkdir(parents=True)
+        write_evtx(tmp_path / day / "LWEX01" / "Application.evtx", export)
+    store = tmp_path / "store"
+    first = quiet_ingest([tmp_path / "monday"], store)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fleet", "ingest", str(tmp_path / "tuesday"), "-o", str(store)]) == 0
+    second = Store.open(store)
+    stored = query(store, "SELECT count(*) AS n FROM events")["n"].item()
+    answered = len(store_case(store).events)
+    assert stored == len(rows) + 2 * quarter and answered == len(rows) == len(folder_case(tmp_path).events)
+    assert first.stored == first.distinct == {"events": 3 * quarter}
+    assert store_rows(second) == ({"events": stored}, {"events": answered})
+    out = capsys.readouterr().out
+    assert out.startswith(f"1 batch(es) added (rows stored: {len(rows) - quarter} events), 0 already in the store")
+    assert f"\nthe store holds {answered} events ({stored} rows stored: events exported more than once count once)\n" in out
 
 
 def test_new_evidence_is_appended_and_a_grown_log_replaces_its_older_copy(tmp_path):
