@@ -148,12 +148,15 @@ def open_page(html: str, *, viewport: dict | None = None) -> Iterator[Seen]:
             browser.close()
 
 
-def keep_screenshot(seen: Seen, folder: Path, name: str, *, full_page: bool = True) -> Path:
-    """A screenshot of the page in ``folder`` (and in ``$EXLAB_ARTIFACTS`` when set)."""
+def keep_screenshot(seen: Seen, folder: Path, name: str, *, full_page: bool = True) -> Path | None:
+    """A screenshot of the page, for a person to look at, in ``$EXLAB_ARTIFACTS`` (a copy in
+    ``folder``); without that variable none is taken (a full page of every table row takes
+    seconds to encode and nobody would see it)."""
+    artifacts = os.environ.get("EXLAB_ARTIFACTS")
+    if not artifacts:
+        return None
     path = folder / f"{name}.png"
     seen.page.screenshot(path=str(path), full_page=full_page)
-    artifacts = os.environ.get("EXLAB_ARTIFACTS")
-    if artifacts:
-        Path(artifacts).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(artifacts) / path.name)
+    Path(artifacts).mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, Path(artifacts) / path.name)
     return path
