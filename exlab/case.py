@@ -720,11 +720,15 @@ def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: 
 
 
 def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = False,
-             not_evidence: Collection[Path] | None = None) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
+             not_evidence: Collection[Path] | None = None,
+             listing: tuple[list[Path | Member], list[dict[str, str]]] | None = None,
+             ) -> tuple[dict[str, list[Path | Member]], list[dict[str, str]]]:
     """Which files of ``folder`` (sub-folders and zips too; or of a zip of evidence) each
     reader takes, by content; and the rest, with why. The files ``not_evidence`` names (the
     case's own: :func:`case_own_files`' paths) are passed over in silence; by default, the
-    trust anchors file the folder's ``exlab-case.toml`` names.
+    trust anchors file the folder's ``exlab-case.toml`` names. ``listing``: the folder's files
+    and what was passed over, as the caller already listed them (:func:`_files`), not listed
+    (nor every file opened to tell a zip) again.
 
     A link leaving the folder is passed over with a warning naming it, unless
     ``follow_links``. ``progress`` is a tqdm bar to advance once per file (or None).
@@ -741,7 +745,7 @@ def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = F
     if not_evidence is None:        # the settings' trust anchors, used or not
         not_evidence = case_own_files(folder, None, read_settings(folder)).paths
     kinds = evidence_kinds()
-    files, unread = _files(folder, follow_links)
+    files, unread = _files(folder, follow_links) if listing is None else (listing[0], list(listing[1]))
     for row in unread:
         warn_at(ExlabWarning(f"not read: {row['reason']}", case_relative(row["file"], folder)))
     found: dict[str, list[Path | Member]] = {}
@@ -846,11 +850,13 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store
         return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, written=written)
-    files = _files(folder, follow_links)[0] if folder.is_dir() or is_bundle(folder) else []
+    listing = _files(folder, follow_links) if folder.is_dir() or is_bundle(folder) else None
+    files = listing[0] if listing is not None else []
     bar = progress_bar(len(files)) if progress else NoBar()
     try:
         own = case_own_files(folder, roots, written)
-        found, unread = discover(folder, progress=bar, follow_links=follow_links, not_evidence=own.paths)
+        found, unread = discover(folder, progress=bar, follow_links=follow_links, not_evidence=own.paths,
+                                 listing=listing)
         unread += own.unused
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
