@@ -38,6 +38,13 @@ FIGURE_TITLES = ("Failed deliveries to Exchange Online per hour.", "Certificates
 REPRS = re.compile(r"\bNaN\b|\bNaT\b|\bNone\b|<NA>|\bnan\b|^\(.*,\)$|^\('|\bdays [+-]?\d\d:\d\d|\d days \d\d:\d\d:\d\d"
                    r"|Timedelta\(|Timestamp\(")
 needs_browser = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
+# the sortable tables wider than a box they are in that does not scroll: columns cut off
+CUT_OFF = """() => Array.from(document.querySelectorAll('table.dataTable')).filter(table => {
+  const width = table.getBoundingClientRect().width;
+  for (let box = table.parentElement; box && box !== document.body; box = box.parentElement)
+    if (box.clientWidth + 1 < width) return !['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+  return false;
+}).map(table => table.textContent.slice(0, 80))"""
 
 
 class _Page(HTMLParser):
@@ -366,7 +373,7 @@ def test_a_reader_at_1280_by_900_sees_the_answer_and_the_fix_first(case, models,
 @pytest.mark.slow
 @needs_browser
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_file_names_wrap_at_their_separators_before_inside_a_word(case, pages, tmp_path):
+def test_file_names_wrap_at_their_separators_and_nothing_is_wider_than_the_page(case, pages, tmp_path):
     # every row of every table shown, in a wide window, at the narrow-screen layout's edge, and below it
     with open_page(pages[case.name], viewport={"width": 1280, "height": 900}) as seen:
         seen.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
@@ -377,6 +384,9 @@ def test_file_names_wrap_at_their_separators_before_inside_a_word(case, pages, t
             seen.page.wait_for_timeout(300)
             keep_screenshot(seen, tmp_path, f"report-{case.name}-files-{width}")
             assert seen.words_broken() == [], f"at {width} px, a file name breaks inside a word that would fit on its line"
+            assert seen.page.evaluate("document.documentElement.scrollWidth") <= width, \
+                f"at {width} px the page scrolls sideways (a long word in a warning, a table)"
+            assert seen.page.evaluate(CUT_OFF) == [], f"at {width} px a table is cut off, not scrollable"
         assert seen.page.locator("td.path").count() > 0
         copied = seen.page.evaluate("Array.from(document.querySelectorAll('td.path')).map(c => c.textContent)")
         assert all("<wbr>" not in text and "\u200b" not in text for text in copied), "the names copy as they are"

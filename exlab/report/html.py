@@ -44,7 +44,7 @@ e = html.escape
 STYLE = """
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#fff}
-main{max-width:1240px;margin:0 auto;padding:12px 20px 40px}
+main{max-width:1240px;margin:0 auto;padding:12px 20px 40px;overflow-wrap:break-word}
 header.meta{font-size:13px;color:#57606a;display:flex;justify-content:space-between;gap:12px;flex-wrap:wrap}
 h1{font-size:26px;margin:6px 0 4px}
 h2{font-size:19px;margin:22px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:3px}
