@@ -178,7 +178,9 @@ class Case:
     ``failures``, worked out from the events, is always a frame (no rows without events).
 
     ``reports`` is one ParseReport over every file read; ``unread`` lists the files no
-    reader took, with why; ``inferred`` says what was inferred, and from what.
+    reader took, with why; ``inferred`` says what was inferred, and from what; ``settings``
+    what it was opened with, and where each value came from (``exlab-case.toml`` or given:
+    :mod:`exlab.settings`).
     """
 
     folder: Path
@@ -190,6 +192,7 @@ class Case:
     roots: Any = None
     tz: str | None = None
     inferred: dict[str, str] = field(default_factory=dict)
+    settings: CaseSettings = field(default_factory=CaseSettings)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
     _points: pd.DataFrame | None = field(default=None, repr=False)
     _inventory: pd.DataFrame | None = field(default=None, repr=False)
@@ -836,9 +839,9 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     """
     folder = Path(folder)
     written = read_settings(folder)     # once: the values not given, the anchors it names, its hash in the report
-    settings = with_given(written, server_fqdn=server_fqdn, connector=connector, tz=tz, culture=culture)
+    settings = with_given(written, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, culture=culture)
     server_fqdn, connector, tz, culture = settings.server_fqdn, settings.connector, settings.tz, settings.culture
-    roots = roots if roots is not None else settings.roots
+    roots = settings.roots
     if tz is not None:
         try:
             ZoneInfo(tz)
@@ -849,7 +852,9 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     from exlab.fleet.store import is_store
     if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store
-        return open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, written=written)
+        case = open_store(folder, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, written=written)
+        case.settings = settings
+        return case
     listing = _files(folder, follow_links) if folder.is_dir() or is_bundle(folder) else None
     files = listing[0] if listing is not None else []
     bar = progress_bar(len(files)) if progress else NoBar()
@@ -883,8 +888,10 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
                                "; ".join(f"{Path(u['file']).name}: {u['reason']}" for u in unread))
     name_in_case = partial(case_relative, folder=folder)
     reports = bundle_reports(files, name_in_case).extend([own.report])
-    return assemble_case(folder, frames, unread, reports, name_in_case=name_in_case,
+    case = assemble_case(folder, frames, unread, reports, name_in_case=name_in_case,
                          server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz)
+    case.settings = settings
+    return case
 
 
 def assemble_case(folder: Path, frames: dict[str, pd.DataFrame], unread: list[dict[str, str]],

@@ -190,11 +190,10 @@ def start(folder: str | Path | None = None, *, progress: bool = True, **given: A
 
     _prepare_kernel()
     folder = case_folder(folder)
-    settings = case_settings(folder, **given)
-    case = open_case(folder, progress=progress, **settings.arguments())
+    case = open_case(folder, progress=progress, **given)     # the settings file read once, by open_case
     case.diagnose()   # the verdict once: its warnings join the reading's
     _display_markdown(f"Case **{_name(folder)}**: {len(evidence_files(case.reports))} evidence file(s) read.\n\n"
-                      + settings_in_words(settings, case.inferred))
+                      + settings_in_words(case.settings, case.inferred))
     return case
 
 

@@ -131,6 +131,19 @@ def test_open_case_reads_the_settings_file_once_and_reports_those_bytes_once(cas
     assert opened.tz == case.truth["tz"] and opened.roots == case.roots
 
 
+def test_a_notebook_reads_the_settings_file_once_and_says_where_each_value_came_from(settings_opens, monkeypatch):
+    import exlab.notebook
+
+    said: list[str] = []
+    monkeypatch.setattr(exlab.notebook, "_display_markdown", said.append)
+    case = next(c for c in sample_cases() if c.name == "contoso-kb2888788")
+    opened = exlab.notebook.start(case.folder, progress=False, connector="Outbound to Office 365")
+    assert [caller for caller in settings_opens if caller != "is_bundle"] == ["open"]
+    assert opened.settings.origin == {"tz": SETTINGS_FILE, "roots": SETTINGS_FILE, "connector": "given"}
+    assert "Europe/Warsaw (from exlab-case.toml)" in said[0]
+    assert "Outbound to Office 365 (from the notebook parameters)" in said[0]
+
+
 def test_a_settings_file_is_read_as_text_files_are_read(tmp_path):
     # the bytes read once are decoded as Path.read_text decodes them: a lone CR is a line break too
     data = b'tz = "UTC"\rculture = "en-AU"\r\n'
