@@ -146,6 +146,16 @@ def case_folder(given: str | Path | None) -> Path:
     return folder
 
 
+def _roots_named(roots: Any) -> str:
+    """The trust anchors given, by file name (one PEM file, or several: ``roots=`` takes a list).
+
+    >>> _roots_named(Path("case/lab-public-root.pem")), _roots_named(["a/one.pem", Path("two.pem")])
+    ('lab-public-root.pem', 'one.pem, two.pem')
+    """
+    files = roots if isinstance(roots, (list, tuple)) else [roots]
+    return ", ".join(Path(root).name if isinstance(root, (str, os.PathLike)) else str(root) for root in files)
+
+
 def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = None) -> str:
     """What the case was read with, where each setting came from, and what was not known.
 
@@ -161,7 +171,7 @@ def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = 
         "culture": "each export's dates go by their own order, and an ambiguous one is said below",
         "roots": "Microsoft's root program only",
     }
-    known = [f"{MEANINGS[name]} {md(Path(value).name if name == 'roots' else value)} "
+    known = [f"{MEANINGS[name]} {md(_roots_named(value) if name == 'roots' else value)} "
              f"(from {'the notebook parameters' if settings.origin.get(name) == 'given' else SETTINGS_FILE})"
              for name, value in settings.arguments().items() if value is not None]
     unknown = [f"{MEANINGS[name]} ({md(inferred[name]) if name in inferred else consequences.get(name, 'unknown: not in the evidence either')})"

@@ -144,6 +144,18 @@ def test_a_notebook_reads_the_settings_file_once_and_says_where_each_value_came_
     assert "Outbound to Office 365 (from the notebook parameters)" in said[0]
 
 
+def test_a_notebook_opened_with_several_trust_anchor_files_names_them(monkeypatch):
+    import exlab.notebook
+
+    said: list[str] = []
+    monkeypatch.setattr(exlab.notebook, "_display_markdown", said.append)
+    case = next(c for c in sample_cases() if c.name == "contoso-kb2888788")
+    roots = [case.folder / ROOTS_FILE, str(case.folder / ROOTS_FILE)]     # roots= takes a list, as open_case does
+    opened = exlab.notebook.start(case.folder, progress=False, roots=roots)
+    assert opened.diagnose().verdict == case.truth["verdict"]
+    assert f"extra trust anchors {ROOTS_FILE}, {ROOTS_FILE} (from the notebook parameters)" in said[0]
+
+
 def test_a_settings_file_is_read_as_text_files_are_read(tmp_path):
     # the bytes read once are decoded as Path.read_text decodes them: a lone CR is a line break too
     data = b'tz = "UTC"\rculture = "en-AU"\r\n'

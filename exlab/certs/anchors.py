@@ -290,7 +290,7 @@ def _load_bundle(data: bytes, origin: str, label: str) -> list[Anchor]:
 
 
 def _anchor(cert: x509.Certificate, origin: str, label: str, microsoft: MicrosoftPolicy | None) -> Anchor:
-    """An anchor from one bundle (read where old roots' warnings are silenced)."""
+    """An anchor from one bundle (its key and Windows name are worked out when asked)."""
     return Anchor(cert, frozenset({origin}), label, microsoft, cert.subject.public_bytes())
 
 
