@@ -44,6 +44,10 @@ PEOPLE_LAYOUT = (".exlab table.people{width:100%;table-layout:auto;margin:4px 0 
                  ".exlab td.nowrap,.exlab th.nowrap{white-space:nowrap}")
 # where a file name or path may wrap: after each of these separators (a <wbr> follows it)
 PATH_SEPARATORS = r"[/\\._-]"
+# in a people table, not after the dot of an extension: a column there is never narrower than what
+# lies between its breaks ("truth.json" whole, not "truth.|json"); a sortable table's columns may be
+# squeezed narrower than any name, and break at every separator (PATH_SEPARATORS)
+_NAME_BREAKS = re.compile(r"[/\\_-]|\.(?=[^./\\]*\.)")
 # a time with its offset as exlab's own texts write it (ISO 8601 or pandas' str)
 _ZONED_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 # the largest unit first: a duration is said in the largest unit it holds at least once
@@ -218,14 +222,14 @@ def _mapped(mapping: Mapping[Any, str], value: Any) -> bool:
 
 
 def path_html(text: str) -> str:
-    """A file name or path as escaped HTML that may wrap after each separator (a ``<wbr>``,
+    """A file name or path as escaped HTML that may wrap after each separator but its extension's dot (a ``<wbr>``,
     which adds no character to the text read or copied); of a list of files (``a; b``), each
     file on its own line.
 
-    >>> path_html("certs/<b>_fl.txt; a.cer")
-    'certs/<wbr>&lt;b&gt;_<wbr>fl.<wbr>txt; <br>a.<wbr>cer'
+    >>> path_html("certs/<b>_fl.txt; mail.contoso.com.cer")
+    'certs/<wbr>&lt;b&gt;_<wbr>fl.txt; <br>mail.<wbr>contoso.<wbr>com.cer'
     """
-    return "; <br>".join(re.sub(PATH_SEPARATORS, r"\g<0><wbr>", html.escape(name)) for name in text.split("; "))
+    return "; <br>".join(_NAME_BREAKS.sub(r"\g<0><wbr>", html.escape(name)) for name in text.split("; "))
 
 
 def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str = "people",
@@ -238,7 +242,7 @@ def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str 
     >>> print(html_table(pd.DataFrame({"name": ["<b>x</b>"]}), caption="Servers"))
     <table class="people"><caption>Servers</caption><thead><tr><th>name</th></tr></thead><tbody><tr><td>&lt;b&gt;x&lt;/b&gt;</td></tr></tbody></table>
     >>> html_table(pd.DataFrame({"file": ["a/b.log"]}), paths=("file",)).split("<tbody>")[1]
-    '<tr><td class="path">a/<wbr>b.<wbr>log</td></tr></tbody></table>'
+    '<tr><td class="path">a/<wbr>b.log</td></tr></tbody></table>'
     """
     e = html.escape
     times = table.attrs.get("times", ())
