@@ -1,5 +1,8 @@
 """Generated cases: deterministic, their truth.json counts equal what the files hold,
-and data/samples equals a fresh generation (so the committed cases cannot drift)."""
+and data/samples equals a fresh generation (so the committed cases cannot drift).
+
+The truth checks read data/samples, which the first test proves equal to a fresh
+generation, so the cases are generated once per run, not once per test worker."""
 
 from __future__ import annotations
 
@@ -37,6 +40,12 @@ def fresh(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture
+def samples() -> Path:
+    """The committed cases (equal to a fresh generation: the first test below)."""
+    return SAMPLES
+
+
 def truth_of(folder: Path, name: str) -> dict:
     return json.loads((folder / name / "truth.json").read_text(encoding="utf-8"))
 
@@ -59,34 +68,35 @@ def test_committed_samples_equal_a_fresh_generation(fresh):
 
 
 @pytest.mark.slow
-def test_same_seed_same_bytes_other_seed_other_evidence(fresh, tmp_path):
-    quiet(generate_case, "contoso-kb2888788", tmp_path / "again", seed=DEFAULT_SEED)
-    assert tree(tmp_path / "again" / "contoso-kb2888788") == tree(fresh / "contoso-kb2888788")
+def test_same_seed_same_bytes_other_seed_other_evidence(tmp_path):
+    for folder in ("again", "again-2"):
+        quiet(generate_case, "contoso-kb2888788", tmp_path / folder, seed=DEFAULT_SEED)
+    mine = tree(tmp_path / "again" / "contoso-kb2888788")
+    assert tree(tmp_path / "again-2" / "contoso-kb2888788") == mine
     quiet(generate_case, "contoso-kb2888788", tmp_path / "other", seed=DEFAULT_SEED + 1)
     other = tree(tmp_path / "other" / "contoso-kb2888788")
-    mine = tree(fresh / "contoso-kb2888788")
     assert other["events/Application.evtx"] != mine["events/Application.evtx"]
     # the lab public root is one CA for every case and seed, like a real one
-    assert (tmp_path / "other" / ROOTS_FILE).read_bytes() == (fresh / ROOTS_FILE).read_bytes()
+    assert (tmp_path / "other" / ROOTS_FILE).read_bytes() == (tmp_path / "again" / ROOTS_FILE).read_bytes()
 
 
 @pytest.mark.parametrize("name", names())
-def test_every_export_was_written_and_no_pfx_is_shipped(fresh, name):
-    truth = truth_of(fresh, name)
+def test_every_export_was_written_and_no_pfx_is_shipped(samples, name):
+    truth = truth_of(samples, name)
     assert truth["missing"] == []
-    files = tree(fresh / name)
+    files = tree(samples / name)
     for export in case(name).exports:
         assert any(f == export.path or f.startswith(export.path + "/") for f in files), export.path
     assert not any(f.lower().endswith((".pfx", ".p12")) for f in files)
 
 
 @pytest.mark.parametrize("name", names())
-def test_truth_event_counts_equal_the_event_logs(fresh, name):
-    truth = truth_of(fresh, name)
+def test_truth_event_counts_equal_the_event_logs(samples, name):
+    truth = truth_of(samples, name)
     counts = truth["counts"]
     totals = {2004: 0, 12014: 0, 12016: 0, 12018: 0}
     for export in exports(name, "evtx"):
-        frame = read_events(fresh / name / export.path)
+        frame = read_events(samples / name / export.path)
         report = frame.attrs["parse_report"]
         assert report.records_skipped == 0 and report.chunks_skipped == 0
         assert len(frame) == counts["application_records"][export.server]
@@ -103,30 +113,30 @@ def test_truth_event_counts_equal_the_event_logs(fresh, name):
                     expected = expected[expected["provider"].isin(other.option("providers"))]
                 if other.option("levels") is not None:
                     expected = expected[expected["level"].isin(other.option("levels"))]
-                copy = quiet(read_events, fresh / name / other.path, tz=truth["tz"])
+                copy = quiet(read_events, samples / name / other.path, tz=truth["tz"])
                 assert len(copy) == len(expected) > 0
                 assert sorted(copy["event_id"]) == sorted(expected["event_id"])
                 assert sorted(copy["time_created"].dt.floor("s")) == sorted(expected["time_created"].dt.floor("s"))
     assert {f"events_{i}": n for i, n in totals.items()} == {f"events_{i}": counts[f"events_{i}"] for i in totals}
     if counts["events_2004"]:
-        frame = read_events([fresh / name / e.path for e in exports(name, "evtx")], event_ids=2004)
+        frame = read_events([samples / name / e.path for e in exports(name, "evtx")], event_ids=2004)
         assert frame["time_created"].min() == pd.Timestamp(truth["onset"])
         assert frame["time_created"].max() == pd.Timestamp(truth["end"])
         assert set(frame["data"].map(lambda d: d["%1"])) == {truth["connector"]}
 
 
 @pytest.mark.parametrize("name", names())
-def test_truth_session_and_tracking_counts_equal_the_transport_logs(fresh, name):
-    truth = truth_of(fresh, name)
+def test_truth_session_and_tracking_counts_equal_the_transport_logs(samples, name):
+    truth = truth_of(samples, name)
     counts = truth["counts"]
-    folders = [fresh / name / e.path for e in exports(name, "protocol-log")]
+    folders = [samples / name / e.path for e in exports(name, "protocol-log")]
     sessions = read_protocol_log(folders)
     failed = sessions[sessions["outcome"] != "delivered"]
     assert len(sessions) == counts["sessions"] and len(failed) == counts["failed_sessions"]
     for export in exports(name, "protocol-log"):
-        mine = read_protocol_log(fresh / name / export.path)
+        mine = read_protocol_log(samples / name / export.path)
         assert int((mine["outcome"] != "delivered").sum()) == counts["failed_sessions_by_server"][export.server]
-    tracking = read_tracking_log([fresh / name / e.path for e in exports(name, "tracking-log")])
+    tracking = read_tracking_log([samples / name / e.path for e in exports(name, "tracking-log")])
     assert len(tracking) == counts["tracking_rows"]
     defer = tracking[tracking["event_id"] == "DEFER"]
     assert defer["message_id"].nunique() == len(defer) == counts["deferred_messages"]
@@ -147,9 +157,9 @@ def test_truth_session_and_tracking_counts_equal_the_transport_logs(fresh, name)
 
 
 @pytest.mark.parametrize("name", [n for n in names() if case(n).cause == "kb2888788"])
-def test_kb2888788_cases_show_the_culprit_presented_and_refused(fresh, name):
-    truth = truth_of(fresh, name)
-    sessions = read_protocol_log([fresh / name / e.path for e in exports(name, "protocol-log")])
+def test_kb2888788_cases_show_the_culprit_presented_and_refused(samples, name):
+    truth = truth_of(samples, name)
+    sessions = read_protocol_log([samples / name / e.path for e in exports(name, "protocol-log")])
     failed = sessions[sessions["outcome"] != "delivered"]
     assert set(failed["cert_thumbprint"]) == {truth["culprit"]}
     assert set(failed["tls_reason"]) == {"UntrustedRoot"} and set(failed["reply_code"]) == {454}
@@ -162,10 +172,10 @@ def test_kb2888788_cases_show_the_culprit_presented_and_refused(fresh, name):
 
 
 @pytest.mark.parametrize("name", names())
-def test_truth_certificates_equal_the_certificate_exports(fresh, name):
-    truth = truth_of(fresh, name)
+def test_truth_certificates_equal_the_certificate_exports(samples, name):
+    truth = truth_of(samples, name)
     scenario = case(name)
-    paths = [fresh / name / e.path for e in scenario.exports if e.kind in ("exchange-certs", "cer", "p7b")]
+    paths = [samples / name / e.path for e in scenario.exports if e.kind in ("exchange-certs", "cer", "p7b")]
     certs = read_certs(paths, tz=truth["tz"]).set_index("thumbprint")
     assert certs["conflicts"].map(len).sum() == 0
     exported = {e.server for e in exports(name, "exchange-certs")}
@@ -180,16 +190,16 @@ def test_truth_certificates_equal_the_certificate_exports(fresh, name):
 
 
 @pytest.mark.parametrize("name", names())
-def test_settings_exports_name_the_connector_and_servers(fresh, name):
-    truth = truth_of(fresh, name)
+def test_settings_exports_name_the_connector_and_servers(samples, name):
+    truth = truth_of(samples, name)
     scenario = case(name)
     for export in exports(name, "send-connector"):
-        connectors = read_connectors(fresh / name / export.path)
+        connectors = read_connectors(samples / name / export.path)
         assert list(connectors["name"]) == [truth["connector"]]
         assert connectors["tls_certificate_name"].iloc[0] is pd.NA or \
             connectors["tls_certificate_name"].iloc[0] == scenario.connector.tls_certificate_name
     for export in exports(name, "exchange-server"):
-        servers = read_servers(fresh / name / export.path)
+        servers = read_servers(samples / name / export.path)
         assert list(servers["name"]) == truth["servers"]
         assert truth["server_fqdn"] in set(servers["fqdn"])
 
@@ -224,8 +234,8 @@ def test_readme_tells_every_case_and_names_every_file():
 
 
 @pytest.mark.parametrize("name", names())
-def test_truth_gives_every_server_its_verdict_and_the_fix_only_where_sessions_failed(fresh, name):
-    truth = truth_of(fresh, name)
+def test_truth_gives_every_server_its_verdict_and_the_fix_only_where_sessions_failed(samples, name):
+    truth = truth_of(samples, name)
     scenario = case(name)
     verdicts = truth["server_verdicts"]
     assert list(verdicts) == truth["servers"]
