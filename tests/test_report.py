@@ -45,6 +45,10 @@ CUT_OFF = """() => Array.from(document.querySelectorAll('table.dataTable')).filt
     if (box.clientWidth + 1 < width) return !['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
   return false;
 }).map(table => table.textContent.slice(0, 80))"""
+# the cells listing several files ("a; b") that do not start each file on a line of its own
+LISTS_NOT_ONE_PER_LINE = """() => Array.from(document.querySelectorAll('td.path'))
+  .filter(cell => cell.querySelectorAll('br').length !== cell.textContent.split('; ').length - 1)
+  .map(cell => cell.textContent)"""
 
 
 class _Page(HTMLParser):
@@ -337,6 +341,23 @@ def test_investigate_writes_the_same_report(tmp_path):
     assert "<h1>KB 2888788 confirmed</h1>" in output.read_text(encoding="utf-8")
 
 
+def assert_a_click_on_the_time_header_sorts(page) -> int:
+    """In each sortable table with a time column, a click on its header sorts by time, a second
+    click sorts the other way (the times shown as date over time, compared as written); returns
+    how many tables were checked."""
+    tables = page.locator("table.dataTable:has(th.time)").all()
+    for table in tables:
+        header = table.locator("th.time .dt-column-title")
+        shown = []
+        for _ in range(2):
+            header.click()
+            page.wait_for_timeout(100)
+            shown.append(table.locator("tbody td.time").all_text_contents())
+        assert shown[0] == sorted(shown[0]) and shown[1] == sorted(shown[1], reverse=True), shown
+        assert shown[0][0] < shown[1][0], "the second click shows the latest first"
+    return len(tables)
+
+
 @pytest.mark.slow
 @needs_browser
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -357,6 +378,9 @@ def test_a_reader_at_1280_by_900_sees_the_answer_and_the_fix_first(case, models,
         assert seen.page.locator(".dt-search input").count() >= 1, "the large tables sort and search, offline"
         seen.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         seen.page.wait_for_timeout(300)
+        sortable_by_time = [t for t in (report.issuers, report.chains, *report.details)
+                            if t is not None and t.interactive and t.table.attrs.get("times")]
+        assert assert_a_click_on_the_time_header_sorts(seen.page) == len(sortable_by_time)
         opened = seen.measure(commands)
         keep_screenshot(seen, tmp_path, f"report-{case.name}-opened")
         for shown in (first, opened):
@@ -390,6 +414,7 @@ def test_file_names_wrap_at_their_separators_and_nothing_is_wider_than_the_page(
         assert seen.page.locator("td.path").count() > 0
         copied = seen.page.evaluate("Array.from(document.querySelectorAll('td.path')).map(c => c.textContent)")
         assert all("<wbr>" not in text and "\u200b" not in text for text in copied), "the names copy as they are"
+        assert seen.page.evaluate(LISTS_NOT_ONE_PER_LINE) == [], "a list of files shows one file a line"
     assert seen.errors == []
 
 

@@ -33,7 +33,7 @@ from exlab.report.model import (
     Table,
     build_report,
 )
-from exlab.report.people import PATH_SEPARATORS, PEOPLE_LAYOUT, html_table
+from exlab.report.people import PATH_SEPARATORS, PEOPLE_LAYOUT, html_table, path_html
 
 if TYPE_CHECKING:
     from exlab.case import Case
@@ -76,6 +76,7 @@ ul.tight{margin:2px 0;padding-left:20px}ul.tight li{margin:0}
 .dt-container{max-width:100%;overflow:hidden}table.dataTable{width:100%!important;table-layout:fixed}
 table.dataTable td,table.dataTable th{overflow-wrap:anywhere;white-space:normal!important}
 table.dataTable th,table.dataTable td.path{overflow-wrap:break-word}
+table.dataTable th.time{width:7.5em;text-align:left!important}table.dataTable td.time span{white-space:nowrap}
 @media (max-width:900px),print{.top{grid-template-columns:minmax(0,1fr)}
     table.people{font-size:11.5px}.exlab table.people td{overflow-wrap:anywhere}table.dataTable td.path{overflow-wrap:anywhere}}
 @media print{main{padding:0}figure,.session,pre,tr{break-inside:avoid}h2,h3{break-after:avoid}}
@@ -243,18 +244,28 @@ def _itables_bundle() -> str:
 
 def _itable(table: Table) -> str:
     """A sortable, searchable table (itables, offline); the cells are text, escaped by itables;
-    file names (``paths``) shown with a ``<wbr>`` after each separator, sorted and searched as they are."""
+    file names (``paths``) shown with a ``<wbr>`` after each separator and a list of files one
+    file a line, as in the other tables (:func:`~exlab.report.people.path_html`); sorted and
+    searched as they are."""
     from itables import JavascriptFunction, to_html_datatable
 
-    paths = [n for n, column in enumerate(table.table.columns) if column in table.paths]
+    columns = list(table.table.columns)
+    paths = [n for n, column in enumerate(columns) if column in table.paths]
+    times = [n for n, column in enumerate(columns) if column in table.table.attrs.get("times", ())]
+    words = JavascriptFunction("function (data, type) { return type === 'display' && typeof data === 'string' ? "
+                               "data.split(' ').map(word => '<span>' + word + '</span>').join(' ') : data; }")
     breaks = JavascriptFunction("function (data, type) { return type === 'display' && typeof data === 'string' ? "
-                                f"data.replace(new RegExp({json.dumps(PATH_SEPARATORS)}, 'g'), '$&<wbr>') : data; }}")
+                                f"data.replace(new RegExp({json.dumps(PATH_SEPARATORS)}, 'g'), '$&<wbr>')"
+                                ".split('; ').join('; <br>') : data; }")
     return to_html_datatable(table.table, connected=False, showIndex=False, classes="display compact",
                              display_logo_when_loading=False, lengthMenu=[10, 25, 100, -1], pageLength=10,
                              columnDefs=[*([{"targets": paths, "className": "path", "render": breaks}] if paths else []),
+                                         *({"targets": n, "className": "time", "render": words,
+                                            "title": path_html(str(columns[n]))} for n in times),
                                          {"className": "dt-left", "targets": "_all"}], maxBytes=0, maxRows=0,
                              layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info",
-                                     "bottomEnd": "paging"}, allow_html=False, autoWidth=False)
+                                     "bottomEnd": "paging"}, allow_html=False, autoWidth=False,
+                             text_in_header_can_be_selected=False)   # a click on a header sorts, as readers expect
 
 
 def save_report(case: Case, output: str | Path, *, pdf: str | Path | None = None) -> Path:
