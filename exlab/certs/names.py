@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+_NAME_SEPARATORS = re.compile(r"([,=+])")   # kept by split: the parts between them are stripped
+
 
 def ascii_name(name: str) -> str | None:
     """A host name in the form compared: ASCII (IDNA), lower case, no trailing dot; None if not a name.
@@ -91,5 +93,11 @@ def name_key(name: str) -> str:
 
     >>> name_key("CN=Contoso Root CA,  DC=contoso, DC=com") == name_key("cn=contoso root ca,DC=Contoso,DC=COM")
     True
+
+    In time linear in the name's length (``\\s*,\\s*`` as a pattern took minutes on a name
+    holding a long run of spaces, a damaged export's):
+
+    >>> name_key("CN=a" + " " * 200_000 + "b ,O=x") == "cn=a" + " " * 200_000 + "b,o=x"
+    True
     """
-    return re.sub(r"\s*([,=+])\s*", r"\1", name.strip()).casefold()
+    return "".join(part.strip() for part in _NAME_SEPARATORS.split(name)).casefold()

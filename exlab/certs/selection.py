@@ -59,7 +59,10 @@ CANDIDATE_COLUMNS: dict[str, str] = {
     "taken": "boolean",
     "why": "string",
 }
-_TLS_NAME = re.compile(r"^\s*<I>(?P<issuer>.*?)<S>(?P<subject>.*?)\s*$", re.I | re.S)
+# TlsCertificateName is "<I>issuer<S>subject"; found with two patterns that cannot backtrack
+# (one pattern ending in ``.*?\s*$`` took minutes on a value holding a long run of spaces)
+_TLS_ISSUER = re.compile(r"\s*<I>", re.I)
+_TLS_SUBJECT = re.compile(r"<S>", re.I)
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,18 @@ def parse_tls_certificate_name(value: str) -> tuple[str, str] | None:
 
     >>> parse_tls_certificate_name("<I>CN=exlab Lab Public Server CA 01, O=exlab lab, C=US<S>CN=mail.contoso.com")
     ('CN=exlab Lab Public Server CA 01, O=exlab lab, C=US', 'CN=mail.contoso.com')
+    >>> run = " " * 200_000          # a long run of spaces in a damaged export: read in linear time
+    >>> parse_tls_certificate_name(" <i>CN=CA <s> CN=x" + run + "y ") == ("CN=CA", "CN=x" + run + "y")
+    True
+    >>> parse_tls_certificate_name("CN=x") is None
+    True
     """
-    match = _TLS_NAME.match(value or "")
-    return (match["issuer"].strip(), match["subject"].strip()) if match else None
+    value = value or ""
+    issuer = _TLS_ISSUER.match(value)
+    subject = _TLS_SUBJECT.search(value, issuer.end()) if issuer else None
+    if subject is None:
+        return None
+    return value[issuer.end():subject.start()].strip(), value[subject.end():].strip()
 
 
 def select_outbound(certs: pd.DataFrame, *, server_fqdn: str, connector_fqdn: str | None = None,

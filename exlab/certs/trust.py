@@ -402,7 +402,9 @@ def _short(err: Exception) -> str:
     ...     "AlgorithmIdentifier { oid: DefinedByMarker(PhantomData<x>), params: RsaWithSha1(Some(())) }"))
     'candidates exhausted: forbidden signature algorithm (RsaWithSha1)'
     """
-    text = re.sub(r"\s*\(encountered processing .*$", "", str(err), flags=re.S)
+    text = str(err)
+    cut = text.find("(encountered processing ")
+    text = text if cut < 0 else text[:cut].rstrip()
     text = re.sub(r"Forbidden signature algorithm: AlgorithmIdentifier \{.*?params: (\w+).*?\}(?=;|$)",
                   r"forbidden signature algorithm (\1)", text, flags=re.S)
     return text.removeprefix("validation failed: ")

@@ -1,0 +1,29 @@
+"""A long run of one character in a value (a damaged or hostile export) is read in linear time.
+
+Each of these once held a pattern that backtracks over such a run (``\\s*,\\s*``, ``.*?\\s*$``):
+140,000 spaces took minutes. Each is read here under the fuzz harness's time limit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from exlab.certs.anchors import microsoft_policy
+from exlab.certs.names import name_key
+from exlab.certs.selection import parse_tls_certificate_name
+from exlab.certs.trust import _short
+from tests.fuzz.harness import TIME_LIMIT, time_limit
+
+RUN = " " * 140_000
+
+
+@pytest.mark.parametrize("read, value, expected", [
+    (name_key, f"CN=mail{RUN}x ,  O=Contoso", f"cn=mail{RUN}x,o=contoso"),
+    (parse_tls_certificate_name, f"<I>CN=CA{RUN}x<S>CN=mail{RUN}y ", (f"CN=CA{RUN}x", f"CN=mail{RUN}y")),
+    (lambda text: microsoft_policy(text).disallowed, f"# Disallowed Filetime:{RUN}x{RUN}y\n", None),
+    (lambda text: microsoft_policy(text).disallowed.year, f"# Disallowed Filetime:{RUN}2023-02-01{RUN}\n", 2023),
+    (_short, ValueError(f"validation failed: path{RUN}x (encountered processing <cert>)"), f"path{RUN}x"),
+], ids=["distinguished name", "TlsCertificateName", "root comment", "root comment with a date", "trust error"])
+def test_a_long_run_of_spaces_is_read_in_linear_time(read, value, expected):
+    with time_limit(TIME_LIMIT):
+        assert read(value) == expected
