@@ -41,9 +41,13 @@ _EVENT_START = re.compile(r"<Event[\s>/]")
 _EVENT_END = "</Event>"
 _EVENT_BOUNDARY = re.compile(r"</Event>|<Event[\s>/]")
 _START_TAG_TAIL = 4096   # how far back from the end of a read a cut start tag is looked for
-_EVENT_ID = re.compile(r"<EventID(?:\s[^>]*)?>\s*(\d+)\s*</EventID>")
-_PROVIDER = re.compile(r"<Provider\s[^>]*?\bName=(['\"])(.*?)\1")
-_TIME_CREATED = re.compile(r"<TimeCreated\s[^>]*?\bSystemTime=(['\"])(.*?)\1")
+# The filters' look at an event's text before it is parsed (_may_want). A tag's attributes are
+# looked through for at most _ATTRIBUTES characters: unbounded, a text of many unclosed
+# "<Provider " took minutes (each start scanned on to the end); a longer tag is left to the parse.
+_ATTRIBUTES = 256
+_EVENT_ID = re.compile(rf"<EventID(?:\s[^>]{{0,{_ATTRIBUTES}}})?>\s*(\d+)\s*</EventID>")
+_PROVIDER = re.compile(rf"<Provider\s[^>]{{0,{_ATTRIBUTES}}}?\bName=(['\"])(.*?)\1")
+_TIME_CREATED = re.compile(rf"<TimeCreated\s[^>]{{0,{_ATTRIBUTES}}}?\bSystemTime=(['\"])(.*?)\1")
 _PROLOGUE = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(Events?)[\s>/]", re.S)
 
 

@@ -1,7 +1,8 @@
-"""A long run of one character in a value (a damaged or hostile export) is read in linear time.
+"""A long run in a value (a damaged or hostile export) is read in linear time.
 
-Each of these once held a pattern that backtracks over such a run (``\\s*,\\s*``, ``.*?\\s*$``):
-140,000 spaces took minutes. Each is read here under the fuzz harness's time limit.
+Each of these once held a pattern that backtracks over such a run (``\\s*,\\s*``, ``.*?\\s*$``, or an
+unbounded ``[^>]*`` from each of many starts): 140,000 spaces, or 100,000 unclosed tags, took
+minutes. Each is read here under the fuzz harness's time limit.
 """
 
 from __future__ import annotations
@@ -27,3 +28,19 @@ RUN = " " * 140_000
 def test_a_long_run_of_spaces_is_read_in_linear_time(read, value, expected):
     with time_limit(TIME_LIMIT):
         assert read(value) == expected
+
+
+def test_an_event_export_of_unclosed_tags_is_filtered_in_linear_time(tmp_path):
+    """Event 2004 asked of an XML export whose one event is 100,000 unclosed ``<Provider `` and
+    ``<EventID `` tags: the filters' look at the text ends, and the event is counted as damaged."""
+    import warnings
+
+    from exlab.events import read_events
+
+    path = tmp_path / "Application.xml"
+    path.write_text('<Events><Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">'
+                    + "<Provider <EventID " * 100_000 + "</Event></Events>", encoding="utf-8")
+    with time_limit(TIME_LIMIT), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = read_events(path, event_ids=[2004], providers="MSExchangeTransport")
+    assert len(frame) == 0 and frame.attrs["parse_report"].files[0].records_skipped == 1
