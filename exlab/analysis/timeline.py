@@ -63,7 +63,7 @@ CONFIG_CMDLETS = re.compile(r"\b(Enable|Import|New|Remove)-ExchangeCertificate\b
                             r"|\bSet-ExchangeServer\b|\bSet-TransportService\b", re.IGNORECASE)
 TRANSPORT_SERVICE = re.compile(r"MSExchangeTransport\b|Microsoft Exchange Transport\b", re.IGNORECASE)
 
-_LED = re.compile(r"\{LED=([^}]*)\}")
+_LED = re.compile(r"\{LED=([^{}]*)\}")   # [^{}]: a scan from one "{LED=" ends at the next "{" (linear)
 
 
 def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from exlab.analysis.timeline import tracking_reply
 from exlab.certs.anchors import microsoft_policy
 from exlab.certs.names import name_key
 from exlab.certs.selection import parse_tls_certificate_name
@@ -24,7 +25,9 @@ RUN = " " * 140_000
     (lambda text: microsoft_policy(text).disallowed, f"# Disallowed Filetime:{RUN}x{RUN}y\n", None),
     (lambda text: microsoft_policy(text).disallowed.year, f"# Disallowed Filetime:{RUN}2023-02-01{RUN}\n", 2023),
     (_short, ValueError(f"validation failed: path{RUN}x (encountered processing <cert>)"), f"path{RUN}x"),
-], ids=["distinguished name", "TlsCertificateName", "root comment", "root comment with a date", "trust error"])
+    (tracking_reply, "{LED=454 4.7.0" * 30_000, "{LED=454 4.7.0" * 30_000),    # no reply in it: as it is
+], ids=["distinguished name", "TlsCertificateName", "root comment", "root comment with a date", "trust error",
+        "tracking reply of unclosed {LED="])
 def test_a_long_run_of_spaces_is_read_in_linear_time(read, value, expected):
     with time_limit(TIME_LIMIT):
         assert read(value) == expected
