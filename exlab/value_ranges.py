@@ -22,6 +22,16 @@ TIME_LIMITS = (-2 ** 63 + 1, 2 ** 63 - 1)
 NAT = -2 ** 63
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more of the digits 0-9 (``str.isdigit`` also takes ``²`` and
+    ``٢``, which ``int`` refuses or reads as numbers no Windows tool writes).
+
+    >>> ascii_digits("2004"), ascii_digits("²004"), ascii_digits(""), ascii_digits("-1")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
 def fits(value: int, dtype: str) -> bool:
     """Whether ``value`` is held by ``dtype`` (``"Int8"`` ... ``"Int64"``, or ``"time"`` for nanoseconds).
 
@@ -55,7 +65,7 @@ def _integer(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         text = value.strip()
-        return int(text) if text.removeprefix("-").isascii() and text.removeprefix("-").isdigit() else None
+        return int(text) if ascii_digits(text.removeprefix("-")) else None
     try:
         return int(value) if int(value) == value else None
     except (TypeError, ValueError, OverflowError):

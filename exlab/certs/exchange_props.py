@@ -51,6 +51,7 @@ from exlab.certs.x509_facts import (
 )
 from exlab.cultures import DateStyle
 from exlab.parse_report import FileReport
+from exlab.value_ranges import fits
 
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 _SERVER_AUTH_OIDS = ("1.3.6.1.5.5.7.3.1", "2.5.29.37.0")
@@ -211,7 +212,11 @@ def _bool(value: Any, context: PropsContext) -> bool:
 
 
 def _int(value: Any, context: PropsContext) -> int:
-    return int(str(value).strip())
+    """A whole number the frame's Int32 column holds (a damaged export's 20-digit number is not one)."""
+    number = int(str(value).strip())
+    if not fits(number, "Int32"):
+        raise ValueError(f"{number} is outside what the column holds")
+    return number
 
 
 def _services(value: Any, context: PropsContext) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from exlab.certs.schema import SERVICE_FLAGS, SERVICES
+from exlab.value_ranges import ascii_digits
 
 SERVICE_LETTERS = "IPUWSFC"   # the default table's Services column, one letter per flag in order
 
@@ -102,7 +103,7 @@ def parse_enum(value: str | int, names: tuple[str, ...]) -> str:
     >>> parse_enum(2, ROOT_CA_TYPES), parse_enum("thirdparty", ROOT_CA_TYPES), parse_enum("1", STATUSES)
     ('Enterprise', 'ThirdParty', 'Valid')
     """
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or (isinstance(value, str) and ascii_digits(value.strip())):
         number = int(value)
         if not 0 <= number < len(names):
             raise ValueError(f"{number} is not one of {len(names)} values")

@@ -27,6 +27,8 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.value_ranges import count_lost, fit_integers
+
 # column -> dtype, in the order of the public contract (CONTRIBUTING.md).
 DTYPES: dict[str, str] = {
     "thumbprint": "string",
@@ -89,15 +91,31 @@ def certs_frame(rows: Iterable[Row], report: Any = None) -> pd.DataFrame:
 
     >>> certs_frame([]).columns[:4].tolist()
     ['thumbprint', 'subject', 'issuer', 'dns_names']
+
+    A number the column cannot hold is read as NA, counted in the file's report and warned of:
+
+    >>> import warnings
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport()
+    >>> file = report.add_file("certs.csv", sha256="", format="exchange-csv")
+    >>> with warnings.catch_warnings(record=True):
+    ...     frame = certs_frame([{"thumbprint": "AB" * 20, "public_key_size": -2 ** 63, "source": "certs.csv"}], report)
+    >>> frame.loc[0, "public_key_size"] is pd.NA, file.values_nulled, file.losses[0].where
+    (True, 1, 'certificate ABABABABABABABABABABABABABABABABABABABAB')
     """
     rows = list(rows)
-    frame = pd.DataFrame({name: _column(name, [row.get(name) for row in rows]) for name in COLUMNS})
+    lost: dict[str, tuple[list, list[int]]] = {}
+    frame = pd.DataFrame({name: _column(name, [row.get(name) for row in rows], lost) for name in COLUMNS})
+    if any(places for _, places in lost.values()):
+        count_lost(report, [row.get("source") for row in rows],
+                   lambda index: f"certificate {rows[index].get('thumbprint') or index + 1}", lost)
     if report is not None:
         frame.attrs["parse_report"] = report
     return frame
 
 
-def _column(name: str, values: list) -> pd.Series:
+def _column(name: str, values: list, lost: dict[str, tuple[list, list[int]]]) -> pd.Series:
+    """The typed column; a number its dtype cannot hold is read as NA, and ``lost[name]`` says where."""
     dtype = DTYPES[name]
     if dtype.startswith("datetime64"):
         stamps = [pd.NaT if v is None else v for v in values]
@@ -111,4 +129,8 @@ def _column(name: str, values: list) -> pd.Series:
         for i, value in enumerate(values):   # element-wise: pandas would unpack tuples
             series.iat[i] = value
         return series
+    if dtype.startswith("Int"):
+        fitted, places = fit_integers(values, dtype)
+        lost[name] = (values, places)
+        values = fitted
     return pd.Series(pd.array(values, dtype=dtype))

@@ -32,6 +32,7 @@ from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
 from exlab.evidence import progress_over, read_head, split_folders
 from exlab.parse_report import ParseReport
+from exlab.value_ranges import ascii_digits
 
 if TYPE_CHECKING:   # pandas, the readers and the writers load when the command runs, not for --help
     import pandas as pd
@@ -168,7 +169,7 @@ def _workers(text: str) -> int:
     >>> _workers("2")
     2
     """
-    if not text.isdigit() or int(text) < 1:
+    if not ascii_digits(text) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
     return int(text)
 

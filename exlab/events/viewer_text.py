@@ -29,6 +29,7 @@ from exlab.evidence import Evidence
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport
 from exlab.text_encoding import refuse_foreign_bom
+from exlab.value_ranges import ascii_digits
 
 FORMAT = "event-viewer-text"
 KNOWN_LANGUAGES = ", ".join(LANGUAGES)
@@ -126,7 +127,7 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
             continue
         level_text, when, provider, event_text, task_text = (cells[0].strip(), cells[1], cells[2].strip(),
                                                              cells[3].strip(), cells[4].strip())
-        if not event_text.isdigit() or int(event_text) > 0xFFFF:
+        if not ascii_digits(event_text) or int(event_text) > 0xFFFF:
             report.skip_record(f"line {line}", f"event id {event_text!r} is not a number from 0 to 65535")
             continue
         event_id = int(event_text)
@@ -197,7 +198,7 @@ def _looks_like_record(head: bytes, delimiter: str) -> bool:
         cells = next(csv.reader([lines[1]], delimiter=delimiter))
     except (csv.Error, StopIteration):
         return False
-    if len(cells) not in (5, 6) or not cells[3].strip().isdigit():
+    if len(cells) not in (5, 6) or not ascii_digits(cells[3].strip()):
         return False
     return any(culture.date.parse(cells[1]) is not None for culture in CULTURES.values()) or (
         sum(ch.isdigit() for ch in cells[1]) >= 8 and ":" in cells[1])

@@ -32,6 +32,7 @@ from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_enco
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 from exlab.text_encoding import xml_codec
+from exlab.value_ranges import ascii_digits
 
 FORMAT = "event-xml"
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
@@ -244,7 +245,7 @@ def _row(event: Element, source: str, query: EventQuery) -> dict | None:
     if event_id is None:
         raise ValueError("the event has no EventID")
     qualifiers_text = system["EventID"].get("Qualifiers")
-    if qualifiers_text and not qualifiers_text.strip().isdigit():
+    if qualifiers_text and not ascii_digits(qualifiers_text.strip()):
         raise ValueError(f"EventID Qualifiers {qualifiers_text!r} is not a number")
     qualifiers = int(qualifiers_text) if qualifiers_text else None
     event_id &= 0xFFFF
