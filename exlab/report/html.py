@@ -76,7 +76,8 @@ ul.tight{margin:2px 0;padding-left:20px}ul.tight li{margin:0}
 .dt-container{max-width:100%;overflow:hidden}table.dataTable{width:100%!important;table-layout:fixed}
 table.dataTable td,table.dataTable th{overflow-wrap:anywhere;white-space:normal!important}
 table.dataTable th,table.dataTable td.path{overflow-wrap:break-word}
-table.dataTable th.time{width:7.5em;text-align:left!important}table.dataTable th.path{width:20%}table.dataTable td.time span{white-space:nowrap}
+table.dataTable th.time{width:7.5em;text-align:left!important}table.dataTable td.time span{white-space:nowrap}
+table.dataTable th.path{width:20%}
 @media (max-width:900px),print{.top{grid-template-columns:minmax(0,1fr)}
     table.people{font-size:11.5px}.exlab table.people td{overflow-wrap:anywhere}table.dataTable td.path{overflow-wrap:anywhere}}
 @media print{main{padding:0}figure,.session,pre,tr{break-inside:avoid}h2,h3{break-after:avoid}}
