@@ -77,11 +77,27 @@ def services_letters(services: tuple[str, ...]) -> str:
     return "".join(letter if name in services else "." for letter, name in zip(SERVICE_LETTERS, SERVICES))
 
 
+def _stripped(value: object) -> str:
+    """``value`` stripped when it is text; a TypeError naming what it is otherwise (a damaged or
+    odd export's list, object or float where Exchange writes text: the caller leaves it NA).
+
+    >>> _stripped(" Valid ")
+    'Valid'
+    >>> _stripped(["a"])
+    Traceback (most recent call last):
+    ...
+    TypeError: a list where text or a number was expected
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"a {type(value).__name__} where text or a number was expected")
+    return value.strip()
+
+
 def parse_services(value: str | int) -> tuple[str, ...]:
     """Services from any form an export uses (names, letters, a number); ValueError otherwise."""
     if isinstance(value, int):
         return services_from_flags(value)
-    text = value.strip()
+    text = _stripped(value)
     if re.fullmatch(r"\d+", text):
         return services_from_flags(int(text))
     if len(text) == len(SERVICE_LETTERS) and all(c in (letter, ".") for c, letter in zip(text, SERVICE_LETTERS)):
@@ -103,14 +119,14 @@ def parse_enum(value: str | int, names: tuple[str, ...]) -> str:
     >>> parse_enum(2, ROOT_CA_TYPES), parse_enum("thirdparty", ROOT_CA_TYPES), parse_enum("1", STATUSES)
     ('Enterprise', 'ThirdParty', 'Valid')
     """
-    if isinstance(value, int) or (isinstance(value, str) and ascii_digits(value.strip())):
+    if isinstance(value, int) or ascii_digits(_stripped(value)):
         number = int(value)
         if not 0 <= number < len(names):
             raise ValueError(f"{number} is not one of {len(names)} values")
         return names[number]
     by_lower = {name.lower(): name for name in names}
     try:
-        return by_lower[value.strip().lower()]
+        return by_lower[_stripped(value).lower()]
     except KeyError:
         raise ValueError(f"{value!r} is not one of {', '.join(names)}") from None
 
@@ -123,7 +139,7 @@ def parse_bool(value: str | bool) -> bool:
     """
     if isinstance(value, bool):
         return value
-    text = value.strip().lower()
+    text = _stripped(value).lower()
     if text not in ("true", "false"):
         raise ValueError(f"{value!r} is not True or False")
     return text == "true"

@@ -431,3 +431,27 @@ def test_a_domain_list_wrapped_over_thousands_of_lines_is_read_whole():
         warnings.simplefilter("ignore", AssumptionWarning)
         certs = exlab.read_certs(io.BytesIO(oversized.format_list("certificate", 1_000)))
     assert certs.loc[0, "dns_names"][-1] == "host999.contoso.com" and len(certs.loc[0, "dns_names"]) == 1_000
+
+
+@pytest.mark.parametrize("odd", [["Valid"], {"value": 1}, 1.5], ids=["a list", "an object", "a float"])
+def test_a_json_value_of_another_shape_is_left_na_and_noted(tmp_path, odd):
+    """ConvertTo-Json of an odd or damaged object: each converted property given a list, an
+    object or a float where Exchange writes text or a number. The certificate is still read (its
+    thumbprint, subject and names), each such property is left NA, and the report says why."""
+    import json
+
+    rows = json.loads((FIXTURES / "json-ps51.json").read_text(encoding="utf-16"))
+    converted = ("Status", "RootCAType", "IsSelfSigned", "HasPrivateKey", "Services", "PublicKeySize",
+                 "SerialNumber", "NotBefore", "NotAfter", "Subject", "Issuer", "FriendlyName")
+    rows[0].update({name: odd for name in converted if name != "Subject"})
+    path = tmp_path / "certs.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = exlab.read_certs(path)
+    first = frame.set_index("thumbprint").loc[rows[0]["Thumbprint"]]
+    assert first["subject"] == rows[0]["Subject"] and len(first["dns_names"]) == 2
+    for column in ("status", "root_ca_type", "is_self_signed", "has_private_key", "public_key_size"):
+        assert pd.isna(first[column]), column
+    notes = " ".join(frame.attrs["parse_report"].files[0].warnings)
+    assert "Status" in notes and "not understood" in notes
