@@ -102,12 +102,17 @@ def certs_frame(rows: Iterable[Row], report: Any = None) -> pd.DataFrame:
     ...     frame = certs_frame([{"thumbprint": "AB" * 20, "public_key_size": -2 ** 63, "source": "certs.csv"}], report)
     >>> frame.loc[0, "public_key_size"] is pd.NA, file.values_nulled, file.losses[0].where
     (True, 1, 'certificate ABABABABABABABABABABABABABABABABABABABAB')
+    >>> with warnings.catch_warnings(record=True):
+    ...     _ = certs_frame([{"public_key_size": 2 ** 40, "source": "certs.csv; certs.txt"}], report)
+    >>> file.values_nulled, len(report.files)
+    (2, 1)
     """
     rows = list(rows)
     lost: dict[str, tuple[list, list[int]]] = {}
     frame = pd.DataFrame({name: _column(name, [row.get(name) for row in rows], lost) for name in COLUMNS})
     if any(places for _, places in lost.values()):
-        count_lost(report, [row.get("source") for row in rows],
+        # a certificate several exports list ("a.txt; b.csv") is counted against the first of them
+        count_lost(report, [str(row.get("source") or "").split("; ")[0] or None for row in rows],
                    lambda index: f"certificate {rows[index].get('thumbprint') or index + 1}", lost)
     if report is not None:
         frame.attrs["parse_report"] = report
