@@ -19,6 +19,10 @@ from typing import Any
 from exlab.report.pdf import LOCAL_SCHEMES, browser_path
 
 VIEWPORT = {"width": 1280, "height": 900}
+# every sortable table built: itables writes each as a hidden <table id="itables_..."> and builds it
+# after the page has loaded (a fixed wait lost that race on a busy machine)
+ITABLES_BUILT = ("() => Array.from(document.querySelectorAll('table[id^=itables_]'))"
+                 ".every(table => table.closest('.dt-container'))")
 
 # What a reader sees, measured in the page: its height, horizontal overflow, tables wider
 # than their box, the text of every visible cell, and where given texts first appear.
@@ -141,7 +145,7 @@ def open_page(html: str, *, viewport: dict | None = None) -> Iterator[Seen]:
             page.on("request", lambda request: None if request.url.startswith(LOCAL_SCHEMES)
                     else seen.refused.append(request.url))
             page.set_content(html, wait_until="load")
-            page.wait_for_timeout(300)   # itables builds its tables after load
+            page.wait_for_function(ITABLES_BUILT, timeout=30_000)   # itables builds its tables after load
             seen.page = page
             yield seen
         finally:
