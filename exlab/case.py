@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
@@ -60,7 +59,6 @@ from exlab.attribution import (
     rows_of,
 )
 from exlab.bundle import Member, bundle_members, is_bundle
-from exlab.cultures import DATE_FORMATS
 from exlab.errors import (
     EvidenceNotFound,
     ExlabError,
@@ -79,7 +77,7 @@ from exlab.evidence import (
 )
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
-from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, with_given
+from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, setting_problem, with_given
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -842,13 +840,11 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     settings = with_given(written, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, culture=culture)
     server_fqdn, connector, tz, culture = settings.server_fqdn, settings.connector, settings.tz, settings.culture
     roots = settings.roots
-    if tz is not None:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ExlabError(str(tz), "the time zone asked for", "an IANA time zone such as Europe/Warsaw") from None
-    if culture is not None and culture not in DATE_FORMATS:
-        raise ExlabError(str(culture), "the culture asked for", f"one of {', '.join(DATE_FORMATS)}")
+    for key, asked in (("tz", "the time zone asked for"), ("culture", "the culture asked for")):
+        value = getattr(settings, key)       # a value of the settings file was checked as it was read
+        problem = setting_problem(key, value) if value is not None else None
+        if problem is not None:
+            raise ExlabError(str(value), asked, problem)
     from exlab.fleet.store import is_store
     if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store

@@ -31,10 +31,14 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError
 
 SETTINGS_FILE = "exlab-case.toml"
+#: The most bytes a settings file may hold: five keys take a few lines.
+MAX_SIZE = 64 * 1024
 
 #: Each setting and what it is, in the words the notebooks use.
 MEANINGS = {
@@ -104,13 +108,18 @@ def read_settings(folder: str | Path) -> CaseSettings:
     path = Path(folder) / SETTINGS_FILE
     if not path.is_file():
         return CaseSettings()
-    data = path.read_bytes()      # once: parsed and hashed from the same bytes
+    with path.open("rb") as stream:      # once: parsed and hashed from the same bytes
+        data = stream.read(MAX_SIZE + 1)
+    if len(data) > MAX_SIZE:
+        raise ExlabError(str(path), f"byte {MAX_SIZE}", f"a settings file of a few lines (at most {MAX_SIZE} bytes)")
     try:        # decoded as read_text decodes (universal newlines)
         written = tomllib.loads(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig").read())
     except UnicodeDecodeError as err:
         raise ExlabError(str(path), f"byte {err.start}", "UTF-8 text") from None
     except tomllib.TOMLDecodeError as err:
         raise ExlabError(str(path), None, "TOML (key = \"value\" lines)", str(err)) from None
+    except RecursionError:      # tomllib parses nested arrays and tables by recursion
+        raise ExlabError(str(path), None, "TOML (key = \"value\" lines)", "nested too deep to read") from None
     values: dict[str, Any] = {}
     for key, value in written.items():
         if key not in MEANINGS:
@@ -118,10 +127,35 @@ def read_settings(folder: str | Path) -> CaseSettings:
         if not isinstance(value, str) or not value.strip():
             raise ExlabError(str(path), f"key {key}", f"{MEANINGS[key]} as text in quotes", f"found {value!r}")
         values[key] = value.strip()
+        problem = setting_problem(key, values[key])
+        if problem is not None:
+            raise ExlabError(str(path), f"key {key}", problem, f"found {value!r}")
     if "roots" in values:
         values["roots"] = _roots_in_case(path, values["roots"])
     return CaseSettings(**values, origin={key: SETTINGS_FILE for key in values},
                         sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def setting_problem(key: str, value: str) -> str | None:
+    """What ``value`` should be for setting ``key`` when it cannot be used as it is, else None:
+    a time zone that is not an IANA name, a culture whose dates exlab cannot read.
+
+    >>> setting_problem("tz", "Europe/Warsaw"), setting_problem("tz", "CET+1")
+    (None, 'an IANA time zone such as Europe/Warsaw')
+    >>> setting_problem("culture", "xx-XX")[:27]
+    'one of the cultures en-US, '
+    """
+    if key == "tz":
+        expected = "an IANA time zone such as Europe/Warsaw"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            return expected
+        return None if isinstance(value, str) else expected
+    if key == "culture":
+        return None if isinstance(value, str) and value in DATE_FORMATS else \
+            f"one of the cultures {', '.join(DATE_FORMATS)}"
+    return None
 
 
 def _roots_in_case(path: Path, written: str) -> Path:

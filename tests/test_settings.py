@@ -83,6 +83,11 @@ def test_given_values_win_and_say_so(tmp_path):
     ("tz = 1\n", "key tz", "the servers' time zone as text in quotes"),
     ('timezone = "UTC"\n', "key timezone", "one of tz, culture"),
     ('roots = "missing.pem"\n', "key roots", "a PEM file of extra trust anchors"),
+    ('tz = "CET+1"\n', "key tz", "an IANA time zone"),
+    ('tz = "../../etc/passwd"\n', "key tz", "an IANA time zone"),
+    ('culture = "xx-XX"\n', "key culture", "one of the cultures en-US"),
+    ("x = " + "[" * 20_000 + "]" * 20_000 + "\n", None, "TOML"),     # tomllib recurses: RecursionError
+    ("# " + "x" * 70_000 + "\n", "byte 65536", "a settings file of a few lines"),
 ])
 def test_a_settings_file_exlab_cannot_use_is_named_with_the_key_at_fault(tmp_path, text, where, expected):
     (tmp_path / SETTINGS_FILE).write_text(text, encoding="utf-8")
@@ -90,6 +95,21 @@ def test_a_settings_file_exlab_cannot_use_is_named_with_the_key_at_fault(tmp_pat
         read_settings(tmp_path)
     assert caught.value.source == str(tmp_path / SETTINGS_FILE)
     assert caught.value.where == where and expected in caught.value.expected
+
+
+def test_a_bad_value_of_the_settings_file_stops_open_case_naming_the_file_and_key(tmp_path):
+    (tmp_path / SETTINGS_FILE).write_text('tz = "Europe/Warsav"\n', encoding="utf-8")
+    with pytest.raises(ExlabError) as caught:
+        exlab.open_case(tmp_path)
+    assert (caught.value.source, caught.value.where) == (str(tmp_path / SETTINGS_FILE), "key tz")
+    with pytest.raises(ExlabError) as caught:       # the file is refused even where a value given overrides it
+        exlab.open_case(tmp_path, tz="Europe/Warsaw")
+    assert caught.value.where == "key tz"
+    (tmp_path / SETTINGS_FILE).unlink()
+    with pytest.raises(ExlabError) as caught:
+        exlab.open_case(tmp_path, tz="Mars/Olympus")      # a value given is named as given
+    assert (caught.value.source, caught.value.where) == ("Mars/Olympus", "the time zone asked for")
+    assert exlab.open_case(SAMPLES / "contoso-kb2888788", tz="Europe/Berlin").tz == "Europe/Berlin"
 
 
 def test_a_settings_file_with_a_bom_and_crlf_is_read(tmp_path):
