@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import Store
 
 from exlab.certs.names import name_key
+from exlab.certs.signatures import public_key_der
 from exlab.certs.x509_facts import windows_name
 from exlab.certs.x509_files import pem_blocks
 from exlab.errors import EvidenceNotFound, UnsupportedFormat
@@ -147,7 +148,9 @@ class Anchor:
 
 
 def _public_key_der(cert: x509.Certificate) -> bytes:
-    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    """Its public key in DER; for a key the library cannot load (an unknown algorithm, damage), the
+    whole certificate instead, so that it matches only itself."""
+    return public_key_der(cert) or cert.public_bytes(serialization.Encoding.DER)
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,9 @@ class TrustAnchors:
         return {origin for anchor in self.anchors for origin in anchor.origins}
 
     def find(self, cert: x509.Certificate) -> Anchor | None:
-        """The anchor with ``cert``'s subject and public key, or None (also for a public key
-        that cannot be decoded: damaged evidence matches no anchor)."""
+        """The anchor with ``cert``'s subject and public key, or None. A certificate whose public
+        key cannot be loaded (damaged, or of an algorithm the library does not know) matches only
+        an anchor that is the same certificate."""
         try:
             subject = cert.subject.public_bytes()
             named = self.by_subject(subject)

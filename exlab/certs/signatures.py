@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
@@ -177,6 +177,19 @@ def public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes | None:
         return cert.public_key()
     except (ValueError, UnsupportedAlgorithm):
         return None
+
+
+def public_key_der(cert: x509.Certificate) -> bytes | None:
+    """The certificate's SubjectPublicKeyInfo in DER, or None when :func:`public_key` cannot load the key.
+
+    >>> from exlab.lab.pki import LabPki
+    >>> public_key_der(LabPki("doc").internal_root.certificate)[:2].hex()
+    '3082'
+    """
+    key = public_key(cert)
+    if key is None:
+        return None
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def same_name(first: x509.Name, second: x509.Name) -> bool:

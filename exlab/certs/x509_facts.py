@@ -36,7 +36,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from exlab.certs.extensions import EXTENSION_ERRORS
 from exlab.certs.schema import utc_timestamp
-from exlab.certs.signatures import self_signed, signature_hash
+from exlab.certs.signatures import public_key, self_signed, signature_hash
 
 # The attribute names Windows' CertNameToStr (X500 form) writes; others become OID.<dotted>.
 WINDOWS_NAME_KEYS: dict[str, str] = {
@@ -211,9 +211,8 @@ def _dns_names(cert: x509.Certificate, notes: list[str]) -> tuple[str, ...]:
 
 
 def _public_key_size(cert: x509.Certificate) -> int | None:
-    try:
-        key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
+    key = public_key(cert)
+    if key is None:
         return None
     if isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
         return None   # Windows reports no size for EdDSA keys

@@ -6,6 +6,7 @@ holds the matching private key, says which certificate carries the key.
 
 >>> import io
 >>> from exlab.certs.options import ReadOptions
+from exlab.certs.signatures import public_key_der
 >>> from exlab.evidence import open_evidence
 >>> from exlab.parse_report import ParseReport
 >>> sniff(b"", "-----BEGIN CERTIFICATE-----\\nMIIB...-----END "), sniff(b"\\x30\\x03\\x02\\x01\\x03", None)
@@ -33,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from exlab.certs.options import ReadOptions
+from exlab.certs.signatures import public_key_der
 from exlab.certs.text_decoding import decode_text
 from exlab.certs.x509_facts import certificate_facts
 from exlab.errors import CorruptInput, UnsupportedFormat, WrongPassword
@@ -270,9 +272,8 @@ def _mark_private_keys(rows: list[dict], keys: list[bytes], options: ReadOptions
 
 def _spki(der: bytes) -> bytes | None:
     try:
-        return x509.load_der_x509_certificate(der).public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (ValueError, UnsupportedAlgorithm):
+        return public_key_der(x509.load_der_x509_certificate(der))
+    except ValueError:
         return None
 
 

@@ -1,9 +1,11 @@
-"""exlab.certs.anchors: a hostile roots file costs time in proportion to its size."""
+"""exlab.certs.anchors: a hostile roots file costs time in proportion to its size; a root of any key type is an anchor."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from exlab.certs.anchors import TrustAnchors
 from exlab.lab import oversized
@@ -61,3 +63,38 @@ def test_the_default_anchors_are_every_root_once_by_subject_and_public_key_in_or
         assert anchor.origins == frozenset().union(*(root.origins for root in roots))
         assert anchor.microsoft == next((root.microsoft for root in roots if root.microsoft), None)
     assert all(anchors.find(root.certificate).key == key_of(root.certificate) for root in bundle)
+
+
+def test_a_root_whose_key_algorithm_the_library_does_not_know_is_an_anchor_that_matches_itself_only(tmp_path):
+    # a key type cryptography cannot load (a post-quantum or national algorithm; here the lab root's
+    # rsaEncryption OID replaced by a private one of the same length) crashed the anchors' lookup with
+    # UnsupportedAlgorithm (found by a fuzz run, seed 8081: a bit flipped in a PKCS#7 chain's root)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from exlab.certs import judge_trust, read_certs
+    from exlab.lab.pki import LabPki
+
+    rsa_encryption, private_arc = bytes.fromhex("06092a864886f70d010101"), bytes.fromhex("06092b06010401868d1f01")
+    pki = LabPki("unknown-key")
+    odd = []
+    for root in (pki.internal_root, pki.public_root):
+        der = root.certificate.public_bytes(serialization.Encoding.DER)
+        assert der.count(rsa_encryption) == 1
+        odd.append(x509.load_der_x509_certificate(der.replace(rsa_encryption, private_arc)))
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(odd[0].public_bytes(serialization.Encoding.PEM))
+    anchors = TrustAnchors.only(roots)
+
+    assert [anchor.certificate for anchor in anchors.anchors] == [odd[0]]
+    assert anchors.find(odd[0]) is anchors.anchors[0]
+    assert anchors.find(pki.internal_root.certificate) is None     # same subject, a key it can read
+    assert TrustAnchors.only(roots).merged(anchors).anchors == anchors.anchors
+
+    evidence = tmp_path / "root.cer"
+    evidence.write_bytes(odd[1].public_bytes(serialization.Encoding.DER))
+    judged = judge_trust(read_certs(evidence), roots=anchors, at="2025-03-21")
+    assert judged.loc[0, "subject"] == pki.public_root.subject
+    assert judged.loc[0, ["issuer_class", "trusted_by_microsoft365"]].tolist() == ["internal", False]
+    assert "its public key's type cannot be read" in judged.loc[0, "trust_basis"]
+    assert pd.isna(judged.loc[0, "public_key_size"])
