@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -25,8 +24,8 @@ import pandas as pd
 from exlab.certs.exchange_props import PropsContext, counted_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
-from exlab.errors import CorruptInput
 from exlab.evidence import Evidence
+from exlab.json_export import parse_json
 from exlab.parse_report import FileReport
 
 FORMAT = "exchange-json"
@@ -105,10 +104,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     (('IMAP', 'POP', 'IIS', 'SMTP'), 'Enterprise')
     """
     text = read_text(evidence.stream, evidence.name, report).lstrip("\ufeff")
-    try:
-        document = json.loads(text, strict=False)
-    except json.JSONDecodeError as err:
-        raise CorruptInput(evidence.name, f"line {err.lineno} column {err.colno}", "JSON", err.msg) from None
+    document = parse_json(text, evidence.name, "JSON", strict=False)
     objects = document if isinstance(document, list) else [document]
     context = PropsContext(report, tz=options.tz)
     rows = []

@@ -14,17 +14,16 @@ record is written as an object, not a list. The members are mapped to rows by
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from exlab.clixml import parse_datetime
-from exlab.errors import CorruptInput
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, open_text, sniff_encoding
 from exlab.events.winevent import IDENTIFYING_MEMBERS, PROPERTY_TYPE, event_data, record_row
 from exlab.evidence import Evidence
+from exlab.json_export import parse_json
 from exlab.limits import read_whole
 from exlab.parse_report import FileReport
 
@@ -66,10 +65,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     sniffed = sniff_encoding(evidence.head(4096), source=evidence.name)
     with open_text(evidence.stream, sniffed) as text:
         content = read_whole(text, evidence.name, "a Get-WinEvent JSON export (read whole)")
-    try:
-        document = json.loads(content)
-    except json.JSONDecodeError as err:
-        raise CorruptInput(evidence.name, f"line {err.lineno} column {err.colno}", EXPECTED, err.msg) from None
+    document = parse_json(content, evidence.name, EXPECTED)
     records = document if isinstance(document, list) else [document]
     lost_data = lost_binary = millisecond_times = 0
     for position, record in enumerate(records, 1):

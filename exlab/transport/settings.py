@@ -42,6 +42,7 @@ from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.json_export import parse_json
 from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
@@ -275,11 +276,7 @@ def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[st
     if shape == "clixml":
         return _clixml_objects(text, evidence.name, report)
     if shape == "json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise CorruptInput(evidence.name, f"line {err.lineno} column {err.colno}",
-                               "ConvertTo-Json output", err.msg) from None
+        loaded = parse_json(text, evidence.name, "ConvertTo-Json output")
         items = loaded if isinstance(loaded, list) else [loaded]
         bags = []
         for index, item in enumerate(items):

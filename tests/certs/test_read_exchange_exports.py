@@ -455,3 +455,17 @@ def test_a_json_value_of_another_shape_is_left_na_and_noted(tmp_path, odd):
         assert pd.isna(first[column]), column
     notes = " ".join(frame.attrs["parse_report"].files[0].warnings)
     assert "Status" in notes and "not understood" in notes
+
+
+def test_a_json_export_nested_too_deep_for_the_parser_is_corrupt_input_naming_the_file(tmp_path):
+    # the json module parses by recursion: a CertificateDomains value of 100,000 nested arrays stopped
+    # the read with RecursionError instead of naming the file
+    text = (FIXTURES / "json-ps51.json").read_bytes().decode("utf-16")
+    assert text.count('"CertificateDomains":  [') == 2
+    path = tmp_path / "Get-ExchangeCertificate.json"
+    path.write_text(text.replace('"CertificateDomains":  [', '"CertificateDomains":  ' + "[" * 100_000 + "]" * 100_000
+                                 + ', "Unused":  [', 1), encoding="utf-16")
+    with pytest.raises(CorruptInput) as caught:
+        exlab.read_certs(path)
+    assert (caught.value.source, caught.value.where) == (str(path), "the document")
+    assert str(caught.value).endswith("expected JSON (nested too deep to read)")

@@ -207,3 +207,13 @@ def test_other_json_is_not_taken_for_get_winevent():
     assert winevent_json.detect(POWERSHELL_7.encode("utf-16"))
     with pytest.raises(UnsupportedFormat):
         read_events(io.BytesIO(certificates))
+
+
+def test_a_record_nested_too_deep_for_the_parser_is_corrupt_input_naming_the_file():
+    # the json module parses by recursion: a Value of 100,000 nested arrays stopped the read with
+    # RecursionError instead of naming the file
+    assert WINDOWS_POWERSHELL.count('"Value":  "Outbound to Office 365"') == 1
+    deep = WINDOWS_POWERSHELL.replace('"Value":  "Outbound to Office 365"', '"Value":  ' + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CorruptInput, match=r"^<stream>, the document: expected JSON as ConvertTo-Json writes "
+                                           r"Get-WinEvent's records \(nested too deep to read\)$"):
+        read_events(io.BytesIO(deep.encode("utf-8")))

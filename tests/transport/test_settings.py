@@ -262,3 +262,19 @@ def test_a_list_value_wrapped_over_thousands_of_lines_is_read_whole():
     spaces = frame.loc[0, "address_spaces"]
     assert len(spaces) == 30_000 and spaces[0] == "smtp:host0.contoso.com;1" and spaces[-1] == "smtp:host29999.contoso.com;1"
     assert frame.loc[0, "tls_certificate_name"] is not pd.NA and frame.loc[0, "name"] == "Outbound to Office 365"
+
+
+def test_a_json_export_nested_too_deep_for_the_parser_is_corrupt_input_naming_the_file(tmp_path):
+    # the json module parses by recursion: a SmartHosts value of 100,000 nested arrays stopped the read
+    # with RecursionError instead of naming the file
+    stream = io.BytesIO()
+    write_send_connectors(stream, [DEMO_CONNECTOR], shape="json")
+    text = stream.getvalue().decode("utf-16")
+    assert text.count('"SmartHosts":  ') == 1
+    path = tmp_path / "send-connectors.json"
+    path.write_text(text.replace('"SmartHosts":  ', '"SmartHosts":  ' + "[" * 100_000 + "]" * 100_000 + ", "
+                                 '"Unused":  ', 1), encoding="utf-16")
+    with pytest.raises(CorruptInput) as caught:
+        read_connectors(path)
+    assert (caught.value.source, caught.value.where) == (str(path), "the document")
+    assert str(caught.value).endswith("expected ConvertTo-Json output (nested too deep to read)")
