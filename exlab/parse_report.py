@@ -75,6 +75,11 @@ def warn_at(warning: ExlabWarning) -> None:
     warnings.warn_explicit(warning, type(warning), source, warning.line, module="exlab")
 
 
+#: losses a file's report lists one by one (the first ones); past them it only counts them, by kind, so
+#: that a file of millions of bad lines costs the memory of a thousand
+LISTED_LOSSES = 1000
+
+
 @dataclass
 class Loss:
     """One thing that could not be read: a record or a whole chunk."""
@@ -151,34 +156,61 @@ class FileReport:
     engine: str | None = None
     size: int | None = None
     records_read: int = 0
-    losses: list[Loss] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)      # the first LISTED_LOSSES
+    unlisted: dict[str, int] = field(default_factory=dict)  # the losses past them, counted by kind
     warnings: list[str] = field(default_factory=list)
     assumed_tz: str | None = None
     account: RecordAccount | None = None
 
     @property
     def records_skipped(self) -> int:
-        return sum(1 for loss in self.losses if loss.kind == "record")
+        return self._lost("record")
 
     @property
     def chunks_skipped(self) -> int:
-        return sum(1 for loss in self.losses if loss.kind == "chunk")
+        return self._lost("chunk")
 
     @property
     def values_nulled(self) -> int:
-        return sum(1 for loss in self.losses if loss.kind == "value")
+        return self._lost("value")
 
     def skip_record(self, where: str, reason: str) -> None:
-        """Count a record that could not be read."""
-        self.losses.append(Loss("record", where, reason))
+        """Count a record that could not be read.
+
+        >>> f = FileReport("SEND20250320-1.LOG", "", "smtp-send-protocol-log")
+        >>> for line in range(6, 5006):
+        ...     f.skip_record(f"line {line}", "1 fields, expected 9 fields")
+        >>> f.records_skipped, len(f.losses), f.losses[-1].where
+        (5000, 1000, 'line 1005')
+        """
+        self._count(Loss("record", where, reason))
 
     def skip_chunk(self, where: str, reason: str) -> None:
         """Count a chunk (a block of records) that could not be read."""
-        self.losses.append(Loss("chunk", where, reason))
+        self._count(Loss("chunk", where, reason))
 
     def null_value(self, where: str, reason: str) -> None:
         """Count a value read as NA because its column cannot hold it (the row is kept)."""
-        self.losses.append(Loss("value", where, reason))
+        self._count(Loss("value", where, reason))
+
+    def skip_unlisted(self, count: int) -> None:
+        """Count ``count`` records that could not be read, past the listed losses (their places not kept).
+
+        >>> f = FileReport("SEND20250320-1.LOG", "", "smtp-send-protocol-log")
+        >>> f.skip_unlisted(2_000_000); f.records_skipped, f.losses
+        (2000000, [])
+        """
+        if count:
+            self.unlisted["record"] = self.unlisted.get("record", 0) + count
+
+    def _count(self, loss: Loss) -> None:
+        if len(self.losses) < LISTED_LOSSES:
+            self.losses.append(loss)
+        else:
+            self.unlisted[loss.kind] = self.unlisted.get(loss.kind, 0) + 1
+
+    def _lost(self, kind: str) -> int:
+        return sum(1 for loss in self.losses if loss.kind == kind) + self.unlisted.get(kind, 0)
 
     def absorb(self, part: FileReport) -> None:
         """Add what the read of a part of this file counted (chunks read by another process).
@@ -191,7 +223,10 @@ class FileReport:
         (5, 1)
         """
         self.records_read += part.records_read
-        self.losses.extend(part.losses)
+        for loss in part.losses:
+            self._count(loss)
+        for kind, count in part.unlisted.items():
+            self.unlisted[kind] = self.unlisted.get(kind, 0) + count
         self.warnings.extend(part.warnings)
 
     def note(self, message: str) -> None:

@@ -98,17 +98,17 @@ def count_lost(report: Any, sources: Sequence[Any], place: Callable[[int], str],
     files = {f.file: f for f in report.files} if report is not None else {}
     from exlab.errors import DataLossWarning
 
-    touched = set()
+    firsts: dict[str, tuple[str, str]] = {}      # per file, where and why of its first value lost here
     for column, (values, places) in lost.items():
         for index in places:
             source = str(sources[index]) if sources[index] is not None else "<evidence>"
             file = files.get(source)
             if file is None:
                 file = files[source] = FileReport(source, "", "")
-            file.null_value(place(index), f"{column} {str(values[index])[:40]} {what}: read as NA")
-            touched.add(source)
-    for source in sorted(touched):
-        file = files[source]
-        first = next(loss for loss in file.losses if loss.kind == "value")
-        file.warn(f"read {file.values_nulled} value(s) as NA, the first here: {first.reason}. See the parse report.",
-                  first.where, DataLossWarning)
+            where, reason = place(index), f"{column} {str(values[index])[:40]} {what}: read as NA"
+            file.null_value(where, reason)
+            firsts.setdefault(source, (where, reason))
+    for source in sorted(firsts):
+        file, (where, reason) = files[source], firsts[source]
+        file.warn(f"read {file.values_nulled} value(s) as NA, the first here: {reason}. See the parse report.",
+                  where, DataLossWarning)

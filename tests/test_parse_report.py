@@ -124,3 +124,49 @@ def test_frames_made_from_a_read_share_its_parse_report_instead_of_copying_it():
     derived = frame[frame["event_id"] == "DEFER"].reset_index(drop=True).assign(n=1).copy(deep=True)
     assert derived.attrs["parse_report"] is report
     assert report.records_read == len(frame) > 0
+
+
+def test_a_report_lists_the_first_thousand_losses_and_counts_every_loss_through_absorb_tables_and_the_fleet_store():
+    # every loss was kept with its place and reason: a file of millions of bad records held a Loss each
+    import json
+
+    from exlab.fleet.store import report_from_json, report_to_json
+    from exlab.parse_report import LISTED_LOSSES, ParseReport
+
+    whole, part = FileReport("Application.evtx", "00", "evtx"), FileReport("Application.evtx", "00", "evtx")
+    for number in range(700):
+        whole.skip_record(f"record {number}", "bad")
+    for number in range(800):
+        part.skip_chunk(f"chunk {number}", "bad signature")
+        part.null_value(f"record {number}", "level 300 is outside what the column holds: read as NA")
+    whole.absorb(part)
+    assert (whole.records_skipped, whole.chunks_skipped, whole.values_nulled) == (700, 800, 800)
+    assert len(whole.losses) == LISTED_LOSSES == 1000 and whole.losses[-1].where == "record 149"
+    assert report_from_json(json.loads(json.dumps(report_to_json(whole)))) == whole
+    report = ParseReport()
+    report.files.append(whole)
+    assert report.to_frame().loc[0, ["records_skipped", "chunks_skipped", "values_nulled"]].tolist() == [700, 800, 800]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        whole.warn_losses()
+    assert [str(w.message) for w in caught] == [
+        "record 0: skipped 700 record(s) and 800 chunk(s) and read 800 value(s) as NA, the first here: bad. "
+        "See the parse report."]
+
+
+def test_values_read_as_na_past_the_listed_losses_are_warned_naming_the_first_of_them():
+    # the warning looked for the first value lost among the listed losses: none there when they were full
+    from exlab.parse_report import ParseReport
+    from exlab.value_ranges import count_lost
+
+    report = ParseReport()
+    app = report.add_file("app.xml", sha256="", format="event-xml")
+    for number in range(1000):
+        app.skip_record(f"event {number}", "no </Event>")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        count_lost(report, ["app.xml"] * 2, lambda i: f"event {1000 + i}", {"level": ([300, 301], [0, 1])})
+    assert app.values_nulled == 2 and len(app.losses) == 1000
+    assert [str(w.message) for w in caught] == [
+        "event 1000: read 2 value(s) as NA, the first here: level 300 is outside what the column holds: read as NA. "
+        "See the parse report."]

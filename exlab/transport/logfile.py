@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import calendar
 import csv
+import heapq
+import itertools
 import io
 import re
 import sys
 import threading
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,7 +52,7 @@ from exlab import limits
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, expand, map_evidence
 from exlab.limits import iter_capped_lines, skip_long_line
-from exlab.parse_report import FileReport, ParseReport
+from exlab.parse_report import LISTED_LOSSES, FileReport, ParseReport
 from exlab.value_ranges import NAT, TIME_LIMITS
 
 _BOM = "\ufeff"
@@ -227,7 +230,39 @@ _SCAN_BLOCK = 1 << 20       # bytes of a file looked at at once to find its line
 _CSV_BLOCK = 4 << 20        # bytes of records pyarrow parses at once (more when a line is longer)
 _NUMBER = re.compile(r"\d+")
 _ENCODED = pa.dictionary(pa.int32(), pa.string())
+_MOSTLY_REFUSED = 1000     # rows of the wrong width past which, if they are most rows, a file is read line by line
 _WORKERS = 2                # log files read at once (hashing, pyarrow and numpy leave the GIL)
+
+
+class Skips:
+    """The records the read of one file skipped, added in any order: the :data:`LISTED_LOSSES` of
+    the lowest lines with their place and reason (those the parse report lists), the rest counted.
+
+    >>> skips = Skips(limit=2)
+    >>> for line in (9, 3, 7):
+    ...     skips.add(line, f"line {line}", "2 fields, expected 9 fields")
+    >>> [where for where, _ in skips.listed()], skips.unlisted
+    (['line 3', 'line 7'], 1)
+    """
+
+    def __init__(self, limit: int = LISTED_LOSSES) -> None:
+        self.limit = limit
+        self.unlisted = 0
+        self._kept: list[tuple[int, int, str, str]] = []   # (-line, -order, where, reason): the highest line on top
+        self._order = itertools.count()
+
+    def add(self, line: int, where: str, reason: str) -> None:
+        entry = (-line, -next(self._order), where, reason)
+        if len(self._kept) < self.limit:
+            heapq.heappush(self._kept, entry)
+            return
+        self.unlisted += 1
+        if entry > self._kept[0]:        # a lower line than the highest listed
+            heapq.heapreplace(self._kept, entry)
+
+    def listed(self) -> list[tuple[str, str]]:
+        """(where, reason) of the listed records, by line."""
+        return [(where, reason) for _, _, where, reason in sorted(self._kept, reverse=True)]
 
 
 class LogTable(NamedTuple):
@@ -290,7 +325,7 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     """
     kinds = _kinds(kind)
 
-    def read(evidence: Evidence) -> tuple[FileReport, LogTable, list[tuple[int, str, str]]]:
+    def read(evidence: Evidence) -> tuple[FileReport, LogTable, Skips]:
         file_report = FileReport(evidence.name, evidence.sha256, kinds[0].format, size=evidence.size)
         header = LogHeader()
         try:
@@ -303,8 +338,9 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     for _evidence, (file_report, table, skipped) in map_evidence(ordered_sources(source, report), read,
                                                                  workers=_WORKERS):
         report.files.append(file_report)
-        for _line, where, reason in sorted(skipped, key=lambda skip: skip[0]):
+        for where, reason in skipped.listed():
             file_report.skip_record(where, reason)
+        file_report.skip_unlisted(skipped.unlisted)
         file_report.records_read += len(table.line)
         file_report.warn_losses()
         yield table
@@ -312,7 +348,7 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
 
 
 def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
-                   encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
+                   encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, Skips]:
     """The file's records by ``pyarrow.csv``: the kind's fields, the line numbers, the lines skipped."""
     stream = evidence.stream
     stream.seek(0)
@@ -332,50 +368,69 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
                                                                       else "")
         raise CorruptInput(evidence.name, where, expected)
     count = len(header.fields)
-    invalid: list[tuple[int, str]] = []
+    refused = _Refused(layout.records, count, header.fields_at)
     types = [_ENCODED if name in encoded and name != header.kind.fields[0] else pa.string() for name in header.fields]
     if not len(layout.records):
         batches = []
     elif evidence.path is not None:     # read by Arrow's own file, its blocks in Arrow's memory, not Python's
         with pa.OSFile(str(evidence.path)) as native:
-            batches = _parse(native, layout, types, invalid)
+            batches = _parse(native, layout, types, refused)
     else:
-        batches = _parse(stream, layout, types, invalid)
+        batches = _parse(stream, layout, types, refused)
     rows = sum(batch.num_rows for batch in batches)
-    if rows + len(invalid) != len(layout.records):
+    if rows + len(refused.numbers) != len(layout.records):
         raise _NotColumnar           # pyarrow saw the rows other than line by line (quotes across lines, a lone CR)
-    skipped = []
-    for number, text in invalid:
-        line = int(layout.records[number - 1])
-        if not text.strip("\x00 \t\r\n"):
-            continue                 # a blank or NUL-padded line carries nothing
-        values = _split(text.rstrip("\r\n"))
-        if values is not None and len(values) == count:
-            raise _NotColumnar       # the csv module would read it: let it decide
-        got = "unbalanced quotes" if values is None else f"{len(values)} fields"
-        skipped.append((line, f"line {line}", f"{got}, expected {count} fields (the #Fields line {header.fields_at})"))
-    lines = np.delete(layout.records, [number - 1 for number, _ in invalid]).astype(np.int64)
+    lines = np.delete(layout.records, np.frombuffer(refused.numbers, np.int64) - 1).astype(np.int64)
     columns = [pa.chunked_array([batch.column(index) for batch in batches], types[index]) for index in range(count)]
-    return _kind_values(header, columns, rows, encoded), lines, skipped
+    return _kind_values(header, columns, rows, encoded), lines, refused.skips
 
 
-def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]]) -> list:
-    """The record batches of the file from its first record; rows of the wrong width go to ``invalid``
-    (with their number among the non-blank lines: a file with such rows is parsed again in one
-    thread, the only way pyarrow numbers them)."""
-    batches = _batches(stream, layout, types, invalid, threads=True)
-    if invalid:
-        invalid.clear()
-        batches = _batches(stream, layout, types, invalid, threads=False)
-    return batches
+class _Refused:
+    """The invalid-row handler of a single-threaded read (the only one in which pyarrow numbers the
+    rows): each row of the wrong width it refuses, by its number among the file's non-blank lines,
+    and (as :class:`Skips`, by line) why. A row the ``csv`` module would read, or more refused rows
+    than read ones (past :data:`_MOSTLY_REFUSED`), stops the read: the file is then read line by line."""
 
+    def __init__(self, records: np.ndarray, count: int, fields_at: int) -> None:
+        self.records, self.count, self.fields_at = records, count, fields_at
+        self.numbers = array("q")
+        self.skips = Skips()
 
-def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], invalid: list[tuple[int, str]], *,
-             threads: bool) -> list:
-    def on_invalid(row: pa_csv.InvalidRow) -> str:
-        invalid.append((row.number, row.text))
+    def __call__(self, row: pa_csv.InvalidRow) -> str:
+        self.numbers.append(row.number)
+        if len(self.numbers) > _MOSTLY_REFUSED and 2 * len(self.numbers) > row.number:
+            return "error"           # most rows refused: the line-by-line read is quicker than a call back per row
+        text = row.text
+        if not text.strip("\x00 \t\r\n"):
+            return "skip"            # a blank or NUL-padded line carries nothing
+        values = _split(text.rstrip("\r\n"))
+        if values is not None and len(values) == self.count:
+            return "error"           # the csv module would read it: let it decide
+        line = int(self.records[row.number - 1])
+        got = "unbalanced quotes" if values is None else f"{len(values)} fields"
+        self.skips.add(line, f"line {line}", f"{got}, expected {self.count} fields (the #Fields line {self.fields_at})")
         return "skip"
 
+
+def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], refused: _Refused) -> list:
+    """The record batches of the file from its first record, read in threads; when a row has the wrong
+    width, that read stops and the file is read again in one thread, ``refused`` taking such rows."""
+    wrong_width: list[bool] = []
+
+    def stop(_row: pa_csv.InvalidRow) -> str:
+        wrong_width.append(True)
+        return "error"
+
+    try:
+        return _batches(stream, layout, types, stop, threads=True)
+    except _NotColumnar:
+        if not wrong_width:
+            raise
+    return _batches(stream, layout, types, refused, threads=False)
+
+
+def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType],
+             on_invalid: Callable[[pa_csv.InvalidRow], str], *, threads: bool) -> list:
     names = [f"f{index}" for index in range(len(types))]      # #Fields may repeat a name; columns go by place
     stream.seek(layout.start)
     try:
@@ -487,7 +542,7 @@ def _scan(stream: io.BufferedIOBase) -> _Layout:
 
 
 def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
-                  encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, list[tuple[int, str, str]]]:
+                  encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, Skips]:
     """The file's records by :func:`iter_records`, as the columnar read gives them."""
     scratch = FileReport(report.file, report.sha256, report.format)
     records = list(iter_records(evidence, kinds, scratch, None, header))
@@ -495,8 +550,10 @@ def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileRe
     for note in scratch.warnings:
         if note not in report.warnings:
             report.note(note)
-    skipped = [(int(found.group()) if (found := _NUMBER.search(loss.where)) else 0, loss.where, loss.reason)
-               for loss in scratch.losses]
+    skipped = Skips()
+    for loss in scratch.losses:
+        skipped.add(int(found.group()) if (found := _NUMBER.search(loss.where)) else 0, loss.where, loss.reason)
+    skipped.unlisted += scratch.records_skipped - len(scratch.losses)
     values = {name: pa.chunked_array([pa.array([record[2][index] or None for record in records], pa.string())])
               for index, name in enumerate(header.kind.fields)}
     for name in set(encoded) & set(header.kind.fields[1:]):
@@ -514,19 +571,21 @@ def _kind_values(header: LogHeader, columns: list[pa.ChunkedArray], rows: int,
 
 
 def _checked(source: str, header: LogHeader, values: dict[str, pa.ChunkedArray], lines: np.ndarray,
-             skipped: list[tuple[int, str, str]], check: Check | None) -> LogTable:
+             skipped: Skips, check: Check | None) -> LogTable:
     """The table of the records whose time parses and that ``check`` accepts; the others added to ``skipped``."""
     first = header.kind.fields[0]
     times, bad, too_far = parse_times(values[first])
     keep = ~bad
-    for row in np.flatnonzero(bad):
+    bad_rows = np.flatnonzero(bad)
+    for row in bad_rows[:skipped.limit]:     # past them, a bad time lies below as many others: never listed
         line = int(lines[row])
         text = values[first][int(row)].as_py() or ""
-        skipped.append((line, f"line {line}", f"{first} {text[:40]!r} is not an ISO UTC time"))
+        skipped.add(line, f"line {line}", f"{first} {text[:40]!r} is not an ISO UTC time")
+    skipped.unlisted += max(0, len(bad_rows) - skipped.limit)
     for row, why in check(values) if check is not None else ():
         if keep[row]:
             keep[row] = False
-            skipped.append((int(lines[row]), f"line {int(lines[row])}", why))
+            skipped.add(int(lines[row]), f"line {int(lines[row])}", why)
     if not keep.all():
         mask = pa.array(keep)
         values = {name: column.filter(mask) for name, column in values.items()}
