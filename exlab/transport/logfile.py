@@ -30,8 +30,8 @@ from __future__ import annotations
 import calendar
 import csv
 import heapq
-import itertools
 import io
+import itertools
 import re
 import sys
 import threading
@@ -577,7 +577,7 @@ def _checked(source: str, header: LogHeader, values: dict[str, pa.ChunkedArray],
     times, bad, too_far = parse_times(values[first])
     keep = ~bad
     bad_rows = np.flatnonzero(bad)
-    for row in bad_rows[:skipped.limit]:     # past them, a bad time lies below as many others: never listed
+    for row in bad_rows[:skipped.limit]:     # a bad time past them follows as many others: never listed
         line = int(lines[row])
         text = values[first][int(row)].as_py() or ""
         skipped.add(line, f"line {line}", f"{first} {text[:40]!r} is not an ISO UTC time")
