@@ -93,6 +93,8 @@ def is_bundle(path: str | Path) -> bool:
     (True, False)
     """
     try:
+        if not Path(path).is_file():        # a pipe would block the read: only regular files are zips
+            return False
         with open(path, "rb") as stream:
             return stream.read(4) in _MAGIC and zipfile.is_zipfile(stream)
     except OSError:

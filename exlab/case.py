@@ -67,6 +67,7 @@ from exlab.errors import (
     UnsupportedFormat,
 )
 from exlab.evidence import (
+    SPECIAL_FILE,
     Evidence,
     add_bundles,
     open_evidence,
@@ -548,6 +549,8 @@ def case_own_files(folder: Path, roots: Any, written: CaseSettings) -> OwnFiles:
         named = written.roots is not None and root.resolve() == written.roots
         files[root] = f"{TRUST_ANCHORS}, {'named by ' + SETTINGS_FILE if named else 'given by the caller'}"
     for path, role in files.items():
+        if path.exists() and not path.is_file():
+            raise EvidenceNotFound(str(path), None, "a PEM file of trust anchors (--roots)", SPECIAL_FILE)
         try:
             with open(path, "rb") as stream:
                 digest, size = sha256_of(stream)

@@ -38,6 +38,8 @@ Source = Union[str, os.PathLike, BinaryIO, Member]
 Sources = Union[Source, "list[Source]", "tuple[Source, ...]"]
 
 _HASH_BLOCK = 1 << 20
+#: what a path that is neither a folder nor a regular file is: never read (opening a pipe waits for a writer)
+SPECIAL_FILE = "a pipe, a socket or a device"
 _Done = TypeVar("_Done")
 
 
@@ -138,7 +140,7 @@ def walk(folder: str | os.PathLike, *, follow_links: bool = False) -> Walk:
             elif stat.S_ISREG(status.st_mode):
                 files.append(path)
             else:
-                passed_over.append((path, "not a regular file (a pipe, a socket or a device)"))
+                passed_over.append((path, f"not a regular file ({SPECIAL_FILE})"))
 
     visit(root)
     return Walk(sorted(files), passed_over)
@@ -179,6 +181,8 @@ def expand(sources: Sources, *, follow_links: bool = False, report: ParseReport 
             out.append(member)
             if report is not None:
                 add_bundles(report, [member])
+        elif path.exists():
+            raise EvidenceNotFound(str(path), expected="a regular file or a folder", detail=SPECIAL_FILE)
         else:
             raise EvidenceNotFound(str(path), expected="an existing file or folder")
     return out

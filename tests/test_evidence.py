@@ -115,3 +115,50 @@ def test_the_cli_refuses_a_hard_linked_output_and_leaves_the_evidence(tmp_path, 
         assert exlab.cli.main(["certs", str(case), "-o", str(tmp_path / "certs.csv")]) == 1
     assert "same file as one of the evidence" in capsys.readouterr().err
     assert evidence.read_bytes() == before
+
+
+def _without_waiting(call, pipe):
+    """What ``call`` returned or raised; a call still waiting on ``pipe`` after 20 s fails the test
+    (and is let go: a writer opened and closed gives it an end of file)."""
+    import threading
+
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as err:      # noqa: BLE001 - what the call raised is the outcome
+            outcome.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(20)
+        pytest.fail("waited on the pipe for a writer")
+    return outcome[0]
+
+
+@pytest.mark.parametrize("named_as", ["events", "certs", "protocol logs", "connectors", "roots of a case",
+                                      "roots of a judgement", "the events command"])
+def test_a_pipe_named_as_evidence_or_roots_is_refused_naming_it_without_waiting_for_a_writer(tmp_path, named_as, capsys):
+    # a pipe named by the user (not found in a folder) was opened: is_bundle and the hash of the roots
+    # waited for ever for a writer
+    pipe = tmp_path / ("evil.pem" if "roots" in named_as else "evil.evtx")
+    os.mkfifo(pipe)
+    case = CONTOSO.folder
+    call = {"events": lambda: exlab.read_events(pipe), "certs": lambda: exlab.read_certs(pipe),
+            "protocol logs": lambda: exlab.read_protocol_log(pipe), "connectors": lambda: exlab.read_connectors(pipe),
+            "roots of a case": lambda: open_case(case, roots=pipe),
+            "roots of a judgement": lambda: exlab.judge_trust(exlab.read_certs(case / "certs"), roots=pipe),
+            "the events command": lambda: exlab.cli.main(["events", str(pipe)])}[named_as]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        outcome = _without_waiting(call, pipe)
+    if named_as == "the events command":
+        assert outcome == 1
+        assert capsys.readouterr().err == f"exlab: {pipe}: expected a regular file or a folder (a pipe, a socket or a device)\n"
+    else:
+        assert isinstance(outcome, ExlabError) and outcome.source == str(pipe)
+        assert "a pipe, a socket or a device" in str(outcome) or named_as == "roots of a judgement"
