@@ -115,34 +115,43 @@ def walk(folder: str | os.PathLike, *, follow_links: bool = False) -> Walk:
     passed_over: list[tuple[Path, str]] = []
     seen: set[tuple[int, int]] = set()
 
-    def visit(directory: Path) -> None:
+    def entries(directory: Path) -> Iterator[os.DirEntry] | None:
+        """The folder's entries by name, or None for a folder already listed (a loop of links)."""
         status = directory.stat()
         if (status.st_dev, status.st_ino) in seen:
-            return
+            return None
         seen.add((status.st_dev, status.st_ino))
-        for entry in sorted(os.scandir(directory), key=lambda entry: entry.name):
-            path = Path(entry.path)
-            if entry.name.startswith("."):
-                continue
+        return iter(sorted(os.scandir(directory), key=lambda entry: entry.name))
+
+    listing = [entries(root)]          # one per folder open, deepest last: nesting of any depth, no recursion
+    while listing:
+        entry = next(listing[-1], None)
+        if entry is None:
+            listing.pop()
+            continue
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        leaves = False            # only a link can lead out of a folder reached without leaving it
+        if not follow_links and entry.is_symlink():
             target = path.resolve()
             leaves = target != inside and inside not in target.parents
-            try:
-                status = path.stat()
-            except OSError:
-                passed_over.append((path, "a link to nothing (its target does not exist)"))
-                continue
-            kind = "folder" if stat.S_ISDIR(status.st_mode) else "file"
-            if leaves and not follow_links:
-                passed_over.append((path, f"a link to a {kind} outside the folder: not followed "
-                                          "(follow_links reads it)"))
-            elif kind == "folder":
-                visit(path)
-            elif stat.S_ISREG(status.st_mode):
-                files.append(path)
-            else:
-                passed_over.append((path, f"not a regular file ({SPECIAL_FILE})"))
-
-    visit(root)
+        try:
+            status = path.stat()
+        except OSError:
+            passed_over.append((path, "a link to nothing (its target does not exist)"))
+            continue
+        kind = "folder" if stat.S_ISDIR(status.st_mode) else "file"
+        if leaves:
+            passed_over.append((path, f"a link to a {kind} outside the folder: not followed "
+                                      "(follow_links reads it)"))
+        elif kind == "folder":
+            if (inner := entries(path)) is not None:
+                listing.append(inner)
+        elif stat.S_ISREG(status.st_mode):
+            files.append(path)
+        else:
+            passed_over.append((path, f"not a regular file ({SPECIAL_FILE})"))
     return Walk(sorted(files), passed_over)
 
 

@@ -162,3 +162,41 @@ def test_a_pipe_named_as_evidence_or_roots_is_refused_naming_it_without_waiting_
     else:
         assert isinstance(outcome, ExlabError) and outcome.source == str(pipe)
         assert "a pipe, a socket or a device" in str(outcome) or named_as == "roots of a judgement"
+
+
+def test_evidence_nested_deeper_than_python_recurses_is_found_and_read(tmp_path):
+    # walk visited folders by recursion: 1,500 nested folders (a copied tree, an unpacked archive of
+    # archives) stopped every command with RecursionError
+    folders = [tmp_path / "a"]
+    for _ in range(1199):                     # one by one: pathlib's mkdir(parents=True) and rmtree recurse too
+        folders.append(folders[-1] / "a")
+    for folder in folders:
+        folder.mkdir()
+    deep = folders[-1]
+    try:
+        shutil.copy(CONTOSO.folder / "certs" / "mail.contoso.com-internal.cer", deep)
+        os.mkfifo(deep / "evil.cer")
+        (deep / "up").symlink_to(tmp_path, target_is_directory=True)          # a loop from the bottom
+        found = walk(tmp_path, follow_links=True)
+        assert found.files == [deep / "mail.contoso.com-internal.cer"]
+        assert found.passed_over == [(deep / "evil.cer", "not a regular file (a pipe, a socket or a device)")]
+        certs = exlab.read_certs(tmp_path)
+        assert certs["source"].tolist() == [str(deep / "mail.contoso.com-internal.cer")]
+    finally:
+        for name in ("mail.contoso.com-internal.cer", "evil.cer", "up"):
+            (deep / name).unlink(missing_ok=True)
+        for folder in reversed(folders):
+            folder.rmdir()
+
+
+def test_walk_lists_folders_in_name_order_depth_first_and_warns_in_that_order(tmp_path):
+    for folder in ("b/c", "a", "b/a"):
+        (tmp_path / folder).mkdir(parents=True)
+    for name in ("b/c/dangling", "b/dangling", "a/dangling", "dangling", "b/a/dangling"):
+        (tmp_path / name).symlink_to(tmp_path / "gone")
+    for name in ("b/c/x.cer", "b/x.cer", "a/x.cer", "x.cer"):
+        (tmp_path / name).write_bytes(b"")
+    found = walk(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found.files] == ["a/x.cer", "b/c/x.cer", "b/x.cer", "x.cer"]
+    assert [p.relative_to(tmp_path).as_posix() for p, _ in found.passed_over] == [
+        "a/dangling", "b/a/dangling", "b/c/dangling", "b/dangling", "dangling"]
