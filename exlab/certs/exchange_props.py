@@ -34,6 +34,7 @@ import pandas as pd
 from exlab.certs.exchange_values import (
     ROOT_CA_TYPES,
     STATUSES,
+    daylight_saving_place,
     is_type_name,
     local_to_utc,
     parse_bool,
@@ -50,6 +51,7 @@ from exlab.certs.x509_facts import (
     unique_names,
 )
 from exlab.cultures import DateStyle
+from exlab.errors import AssumptionWarning
 from exlab.parse_report import FileReport
 from exlab.value_ranges import fits
 
@@ -200,11 +202,30 @@ def _time(value: Any, context: PropsContext) -> pd.Timestamp:
             context.noted.add("tz")
             context.report.assume_tz("UTC", "the export holds local times without an offset; "
                                             "pass tz= (the server's time zone)")
+        if context.tz is not None:
+            _note_daylight_saving(value, context)
         value = local_to_utc(value, context.tz)
     stamp = utc_timestamp(value)
     if stamp is None:
         raise ValueError("outside the years 1677-2262 the frame can hold")
     return stamp
+
+
+def _note_daylight_saving(local: datetime, context: PropsContext) -> None:
+    """Say, once a file, that a local time falls where ``tz``'s clocks change: in the skipped hour
+    (Windows prints no such time: the time zone given is likely not the server's) or in the
+    repeated one (read as the first of the two)."""
+    place = daylight_saving_place(local, context.tz)
+    if place is None or place in context.noted:
+        return
+    context.noted.add(place)
+    if place == "gap":
+        context.report.warn(f"the local time {local} does not exist in {context.tz} (its clocks skip that hour): "
+                            f"the export was likely not printed in {context.tz}, the time zone given; read with "
+                            "the offset before the change", None, AssumptionWarning)
+    else:
+        context.report.note(f"the local time {local} comes twice in {context.tz} (its clocks go back over that "
+                            "hour): read as the first (an hour earlier than the second)")
 
 
 def _bool(value: Any, context: PropsContext) -> bool:

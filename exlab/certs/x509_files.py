@@ -6,7 +6,6 @@ holds the matching private key, says which certificate carries the key.
 
 >>> import io
 >>> from exlab.certs.options import ReadOptions
-from exlab.certs.signatures import public_key_der
 >>> from exlab.evidence import open_evidence
 >>> from exlab.parse_report import ParseReport
 >>> sniff(b"", "-----BEGIN CERTIFICATE-----\\nMIIB...-----END "), sniff(b"\\x30\\x03\\x02\\x01\\x03", None)

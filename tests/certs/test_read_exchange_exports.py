@@ -469,3 +469,29 @@ def test_a_json_export_nested_too_deep_for_the_parser_is_corrupt_input_naming_th
         exlab.read_certs(path)
     assert (caught.value.source, caught.value.where) == (str(path), "the document")
     assert str(caught.value).endswith("expected JSON (nested too deep to read)")
+
+
+def test_a_local_time_where_the_clocks_change_is_warned_or_noted_once(tmp_path):
+    # Windows prints a certificate's UTC time in the server's zone: a time in the hour the clocks skip
+    # cannot come from that zone (the tz given is likely wrong); one in the hour they go back over
+    # is read as the first of the two. Neither was said.
+    text = (FIXTURES / "fl_en-US.txt").read_bytes().decode("utf-16")
+    text = text.replace("NotBefore          : 3/14/2025 9:02:05 AM", "NotBefore          : 3/30/2025 2:30:00 AM")
+    text = text.replace("NotAfter           : 3/14/2027 9:12:05 AM", "NotAfter           : 10/31/2027 2:30:00 AM")
+    path = tmp_path / "Get-ExchangeCertificate-fl.txt"
+    path.write_text(text, encoding="utf-16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        certs = exlab.read_certs(path, tz="Europe/Warsaw")
+    assert [(w.category, str(w.message)) for w in caught] == [(AssumptionWarning, (
+        "the local time 2025-03-30 02:30:00 does not exist in Europe/Warsaw (its clocks skip that hour): the export "
+        "was likely not printed in Europe/Warsaw, the time zone given; read with the offset before the change"))]
+    row = certs.set_index("thumbprint").loc[A]
+    assert (row.not_before, row.not_after) == (pd.Timestamp("2025-03-30 01:30", tz="UTC"),
+                                               pd.Timestamp("2027-10-31 00:30", tz="UTC"))
+    assert ("the local time 2027-10-31 02:30:00 comes twice in Europe/Warsaw (its clocks go back over that hour): "
+            "read as the first (an hour earlier than the second)") in certs.attrs["parse_report"].files[0].warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exlab.read_certs(FIXTURES / "fl_en-US.txt", tz="Europe/Warsaw")
+    assert not [w for w in caught if "clocks" in str(w.message)]
