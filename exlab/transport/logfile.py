@@ -397,6 +397,8 @@ class _Refused:
         self.skips = Skips()
 
     def __call__(self, row: pa_csv.InvalidRow) -> str:
+        if row.number > len(self.records):
+            return "error"           # pyarrow sees more rows than lines (a lone CR): the file is read line by line
         self.numbers.append(row.number)
         if len(self.numbers) > _MOSTLY_REFUSED and 2 * len(self.numbers) > row.number:
             return "error"           # most rows refused: the line-by-line read is quicker than a call back per row
