@@ -32,7 +32,7 @@ import re
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -135,6 +135,94 @@ class Entry:
         """The batch's parse report."""
         return ParseReport([report_from_json(r) for r in self.reports])
 
+    @classmethod
+    def from_json(cls, data: Any, name: str) -> Entry:
+        """An entry read back from the store, each field of the shape ingest writes; a damaged or
+        edited one is a StoreError naming the file and the field (a store may come from a colleague).
+
+        >>> batch = "ab" * 32
+        >>> Entry.from_json({"batch": batch, "kind": "events", "slot": "events:a.evtx", "sequence": 1, "inputs": [],
+        ...                  "reports": [], "parts": [], "rows": 0}, "e.json").rows
+        0
+        >>> try:
+        ...     Entry.from_json({"batch": batch, "kind": "events", "slot": "events:a.evtx", "sequence": 1,
+        ...                      "inputs": [], "reports": 5, "parts": [], "rows": 0}, "e.json")
+        ... except StoreError as err:
+        ...     print(err.where, "|", err.detail)
+        reports | found int
+        """
+        if not isinstance(data, dict):
+            raise StoreError(name, None, "a batch entry of the store: a JSON object", f"found {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise StoreError(name, str(key)[:80], "a batch entry of the store", "no entry has such a field")
+        for key, (shape, item, keys) in _ENTRY_SHAPES.items():
+            if key not in data:
+                if known[key].default is MISSING and known[key].default_factory is MISSING:
+                    raise StoreError(name, key, "a batch entry of the store", "the field is missing")
+                continue
+            problem = _shape_problem(data[key], shape, item, keys)
+            if problem is not None:
+                raise StoreError(name, key, f"a batch entry of the store: {_SHAPE_WORDS[shape, item]}"
+                                 + (f" with {', '.join(sorted(keys))}" if keys else ""), problem)
+        entry = cls(**data)
+        for key, check in (("reports", entry.parse_report), ("dtypes", lambda: [pd.api.types.pandas_dtype(dtype)
+                                                                                 for dtype in entry.dtypes.values()])):
+            try:
+                check()
+            except (TypeError, ValueError, AttributeError, KeyError) as err:
+                raise StoreError(name, key, "a batch entry of the store", str(err)[:200]) from None
+        return entry
+
+
+def _entry_at(path: Path) -> Entry:
+    """The entry in file ``path``, or a StoreError naming what is wrong with it (an entry damaged or
+    edited by hand stops the read of the store, as a damaged Parquet file does: the store is not
+    what ingest wrote)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as err:        # UnicodeDecodeError is a ValueError
+        raise StoreError(str(path), None, "a batch entry of the store as JSON", str(err)[:200]) from None
+    entry = Entry.from_json(data, str(path))
+    for part in entry.parts:     # a store is data: its entries never name a file elsewhere
+        if not PART.fullmatch(part):
+            raise StoreError(str(path), "parts", "Parquet files of the store's frames "
+                             "(FRAME/server=S[/day=D]/BATCH-N.parquet)", f"it names {part!r}")
+    return entry
+
+
+# each field of an entry: its JSON type, the type of its items (lists, objects) and the keys each item has
+_ENTRY_SHAPES: dict[str, tuple[type | tuple[type, ...], type | None, frozenset[str]]] = {
+    "batch": (str, None, frozenset()), "kind": (str, None, frozenset()), "slot": (str, None, frozenset()),
+    "sequence": (int, None, frozenset()), "inputs": (list, dict, frozenset({"file", "sha256", "size"})),
+    "reports": (list, dict, frozenset({"file", "sha256", "format"})), "parts": (list, str, frozenset()),
+    "rows": (int, None, frozenset()), "dtypes": (dict, str, frozenset()),
+    "unread": (list, dict, frozenset({"file", "reason"})), "warned": (list, dict, frozenset()),
+    "servers": (list, str, frozenset()), "unattributed": (int, None, frozenset()),
+    "seconds": ((int, float), None, frozenset()), "source": (str, None, frozenset()),
+}
+_SHAPE_WORDS = {(str, None): "text", (int, None): "a whole number", ((int, float), None): "a number",
+                (list, dict): "a list of JSON objects", (list, str): "a list of texts",
+                (dict, str): "a JSON object of texts"}
+
+
+def _shape_problem(value: Any, shape: type | tuple[type, ...], item: type | None, keys: frozenset[str]) -> str | None:
+    """What in ``value`` is not of the shape, or None."""
+    if not _is(value, shape):
+        return f"found {type(value).__name__}"
+    for one in (value.values() if isinstance(value, dict) else value) if item is not None else ():
+        if not _is(one, item):
+            return f"an item is {type(one).__name__}"
+        if keys and not keys <= one.keys():
+            return f"an item lacks {', '.join(sorted(keys - one.keys()))}"
+    return None
+
+
+def _is(value: Any, shape: type | tuple[type, ...]) -> bool:
+    """``isinstance``, where JSON's true and false are not numbers."""
+    return isinstance(value, shape) and not (isinstance(value, bool) and shape is not bool)
+
 
 @dataclass
 class Store:
@@ -181,7 +269,7 @@ class Store:
             raise StoreError(str(path), expected=f"an exlab store (a folder holding {MANIFEST})")
         try:
             meta = json.loads(manifest.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, RecursionError) as err:        # UnicodeDecodeError is a ValueError
             raise StoreError(str(manifest), expected="the store's manifest as JSON", detail=str(err)) from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise StoreError(str(manifest), expected=f'"format": "{FORMAT}"')
@@ -204,17 +292,7 @@ class Store:
         >>> [e.batch == batch for e in store.entries()], store.kinds(), len(store.parts("events"))
         ([True], ['events'], 1)
         """
-        found = []
-        for path in sorted((self.root / ENTRIES).glob("*.json")):
-            try:
-                entry = Entry(**json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, TypeError) as err:
-                raise StoreError(str(path), expected="a batch entry of the store", detail=str(err)) from None
-            for part in entry.parts:     # a store is data: its entries never name a file elsewhere
-                if not isinstance(part, str) or not PART.fullmatch(part):
-                    raise StoreError(str(path), "parts", "Parquet files of the store's frames "
-                                     "(FRAME/server=S[/day=D]/BATCH-N.parquet)", f"it names {part!r}")
-            found.append(entry)
+        found = [_entry_at(path) for path in sorted((self.root / ENTRIES).glob("*.json"))]
         return sorted(found, key=lambda entry: (entry.sequence, entry.batch))
 
     def add(self, entry: Entry, replaced: Iterable[Entry] = ()) -> None:

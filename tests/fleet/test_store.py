@@ -267,3 +267,37 @@ def test_the_inputs_view_lists_every_file_with_its_hash_and_counts(litware_store
     folder = folder_case(LITWARE).events.attrs["parse_report"].files
     assert listed.values.tolist() == sorted([f"litware-servers/{f.file}", f.sha256, f.records_read] for f in folder)
     assert query(store, "SELECT count(*) AS n FROM inputs")["n"].tolist() == [16]
+
+
+DAMAGED_ENTRIES = {      # how an entry's JSON was edited -> the field named
+    "nested 100,000 deep": (lambda data: "[" * 100_000 + "]" * 100_000, None),
+    "reports not a list": (lambda data: dict(data, reports=5), "reports"),
+    "a report not an object": (lambda data: dict(data, reports=["x"]), "reports"),
+    "losses as text": (lambda data: dict(data, reports=[dict(data["reports"][0], losses="abc")]), "reports"),
+    "an account as text": (lambda data: dict(data, reports=[dict(data["reports"][0], account="x")]), "reports"),
+    "an input without its hash": (lambda data: dict(data, inputs=[{"file": "a.evtx", "size": 1}]), "inputs"),
+    "dtypes as a list": (lambda data: dict(data, dtypes=[1]), "dtypes"),
+    "a dtype no frame has": (lambda data: dict(data, dtypes={"time": "evil"}), "dtypes"),
+    "rows as text": (lambda data: dict(data, rows="many"), "rows"),
+    "sequence true": (lambda data: dict(data, sequence=True), "sequence"),
+    "unread as a number": (lambda data: dict(data, unread=3), "unread"),
+    "servers as an object": (lambda data: dict(data, servers={"a": 1}), "servers"),
+    "a field no entry has": (lambda data: dict(data, evil=1), "evil"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED_ENTRIES), ids=list(DAMAGED_ENTRIES))
+def test_an_entry_damaged_or_edited_by_hand_is_refused_naming_the_file_and_field(tmp_path, damage):
+    # an entry of another shape than ingest writes crashed every reader of the store (TypeError,
+    # AttributeError, RecursionError) far from the file
+    store = tmp_path / "store"
+    quiet_ingest([LITWARE], store)
+    entry = next((store / "entries").glob("*.json"))
+    edit, field = DAMAGED_ENTRIES[damage]
+    edited = edit(json.loads(entry.read_text()))
+    entry.write_text(edited if isinstance(edited, str) else json.dumps(edited))
+    for action in (lambda: exlab.open_case(store), lambda: query(store, "SELECT 1"),
+                   lambda: quiet_ingest([CONTOSO], store)):
+        with pytest.raises(StoreError) as caught:
+            action()
+        assert (caught.value.source, caught.value.where) == (str(entry), field)
