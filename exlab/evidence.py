@@ -133,7 +133,7 @@ def walk(folder: str | os.PathLike, *, follow_links: bool = False) -> Walk:
         if entry.name.startswith("."):
             continue
         leaves = False            # only a link can lead out of a folder reached without leaving it
-        if not follow_links and entry.is_symlink():
+        if not follow_links and _is_link(entry):
             target = path.resolve()
             leaves = target != inside and inside not in target.parents
         try:
@@ -153,6 +153,20 @@ def walk(folder: str | os.PathLike, *, follow_links: bool = False) -> Walk:
         else:
             passed_over.append((path, f"not a regular file ({SPECIAL_FILE})"))
     return Walk(sorted(files), passed_over)
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    """A symbolic link, or on Windows a junction or another reparse point: what can lead out of a folder.
+
+    >>> from types import SimpleNamespace
+    >>> def entry(link: bool, attributes: int) -> SimpleNamespace:
+    ...     status = SimpleNamespace(st_file_attributes=attributes)
+    ...     return SimpleNamespace(is_symlink=lambda: link, stat=lambda follow_symlinks: status)
+    >>> _is_link(entry(True, 0)), _is_link(entry(False, stat.FILE_ATTRIBUTE_REPARSE_POINT)), _is_link(entry(False, 0x10))
+    (True, True, False)
+    """
+    attributes = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
+    return entry.is_symlink() or bool(attributes & stat.FILE_ATTRIBUTE_REPARSE_POINT)
 
 
 def expand(sources: Sources, *, follow_links: bool = False, report: ParseReport | None = None) -> list[Source]:
