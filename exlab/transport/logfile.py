@@ -369,7 +369,9 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
         raise CorruptInput(evidence.name, where, expected)
     count = len(header.fields)
     refused = _Refused(layout.records, count, header.fields_at)
-    types = [_ENCODED if name in encoded and name != header.kind.fields[0] else pa.string() for name in header.fields]
+    wanted = {header.fields.index(name) for name in header.kind.fields if name in header.fields}
+    types = [None if index not in wanted else _ENCODED if name in encoded and name != header.kind.fields[0]
+             else pa.string() for index, name in enumerate(header.fields)]     # a field the kind does not know: not read
     if not len(layout.records):
         batches = []
     elif evidence.path is not None:     # read by Arrow's own file, its blocks in Arrow's memory, not Python's
@@ -381,7 +383,9 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
     if rows + len(refused.numbers) != len(layout.records):
         raise _NotColumnar           # pyarrow saw the rows other than line by line (quotes across lines, a lone CR)
     lines = np.delete(layout.records, np.frombuffer(refused.numbers, np.int64) - 1).astype(np.int64)
-    columns = [pa.chunked_array([batch.column(index) for batch in batches], types[index]) for index in range(count)]
+    kept = [index for index, kind in enumerate(types) if kind is not None]
+    columns = {index: pa.chunked_array([batch.column(at) for batch in batches], types[index])
+               for at, index in enumerate(kept)}
     return _kind_values(header, columns, rows, encoded), lines, refused.skips
 
 
@@ -414,7 +418,8 @@ class _Refused:
         return "skip"
 
 
-def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType], refused: _Refused) -> list:
+def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType | None],
+           refused: _Refused) -> list:
     """The record batches of the file from its first record, read in threads; when a row has the wrong
     width, that read stops and the file is read again in one thread, ``refused`` taking such rows."""
     wrong_width: list[bool] = []
@@ -431,9 +436,10 @@ def _parse(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: li
     return _batches(stream, layout, types, refused, threads=False)
 
 
-def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType],
+def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: list[pa.DataType | None],
              on_invalid: Callable[[pa_csv.InvalidRow], str], *, threads: bool) -> list:
     names = [f"f{index}" for index in range(len(types))]      # #Fields may repeat a name; columns go by place
+    read = {name: kind for name, kind in zip(names, types) if kind is not None}
     stream.seek(layout.start)
     try:
         with _quiet_undecodable_rows():
@@ -442,7 +448,7 @@ def _batches(stream: io.BufferedIOBase | pa.NativeFile, layout: _Layout, types: 
                 read_options=pa_csv.ReadOptions(column_names=names, use_threads=threads,
                                                 block_size=max(_CSV_BLOCK, 2 * layout.longest + 2)),
                 parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
-                convert_options=pa_csv.ConvertOptions(column_types=dict(zip(names, types)),
+                convert_options=pa_csv.ConvertOptions(column_types=read, include_columns=list(read),
                                                       strings_can_be_null=True, null_values=[""]))
             return list(reader)
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -563,9 +569,10 @@ def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileRe
     return values, np.array([record[0] for record in records], np.int64), skipped
 
 
-def _kind_values(header: LogHeader, columns: list[pa.ChunkedArray], rows: int,
+def _kind_values(header: LogHeader, columns: Mapping[int, pa.ChunkedArray], rows: int,
                  encoded: Collection[str]) -> dict[str, pa.ChunkedArray]:
-    """The file's columns by the kind's field names; a field the file does not write is all ``""``."""
+    """The file's columns (by their place in its #Fields line) by the kind's field names; a field the
+    file does not write is all ``""``."""
     fields = header.fields
     return {name: columns[fields.index(name)] if name in fields
             else pa.chunked_array([pa.nulls(rows, _ENCODED if name in encoded else pa.string())])

@@ -75,6 +75,11 @@ CRAFTED = {
     "a newer version's fields, reordered": HEADER.replace(b"date-time,event,data", b"date-time,data,log-id,event")
     + b"2025-03-20T00:00:01.000Z,x,7,<\r\n2025-03-20T00:00:02.000Z,x,<\r\n",
     "header only": HEADER,
+    "fields the kind does not know around its own, and a name written twice":
+        HEADER.replace(b"date-time,event,data", b"date-time," + b",".join(b"u%d" % n for n in range(2000))
+                       + b",event,u1,data,event")
+        + b"2025-03-20T00:00:01.000Z," + b",".join(b"%d" % n for n in range(2000)) + b",<,x,y,z\r\n"
+        + b"2025-03-20T00:00:02.000Z," + b"," * 2000 + b",*,,,\r\n",
 }
 LINE_BY_LINE = {
     "a header written again": HEADER + b"2025-03-20T00:00:01.000Z,*,x\r\n" + HEADER + b"2025-03-20T00:00:02.000Z,*,y\r\n",
