@@ -573,6 +573,25 @@ def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike
     return path
 
 
+def output_file(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
+    """``target`` checked as a file exlab can write before any evidence is read: in a folder that
+    exists, not a folder itself, and outside the evidence (:func:`outside_evidence`).
+
+    >>> output_file("no-such-folder/report.html", [])
+    Traceback (most recent call last):
+    exlab.errors.ExlabError: no-such-folder/report.html: expected an output file in an existing folder
+    >>> output_file(".", [])
+    Traceback (most recent call last):
+    exlab.errors.ExlabError: .: expected an output file, not a folder
+    """
+    path = Path(target)
+    if path.is_dir():
+        raise ExlabError(str(target), None, "an output file, not a folder")
+    if not path.parent.is_dir():
+        raise ExlabError(str(target), None, "an output file in an existing folder")
+    return outside_evidence(target, evidence)
+
+
 def _identity(path: Path) -> tuple[int, int]:
     status = path.stat()
     return status.st_dev, status.st_ino

@@ -132,11 +132,17 @@ def test_the_exit_codes_are_documented_where_the_command_says_so():
 
 
 def test_a_file_the_system_refuses_exits_1_naming_it(tmp_path, capsys):
+    target = tmp_path / ("d" * 300 + ".json")       # past the 255 bytes a file name can have
+    assert main(["investigate", str(SAMPLES / "northwind-quiet"), "--json", str(target)]) == 1
+    _one_error_line(capsys.readouterr().err, str(target), "File name too long")
+
+
+def test_an_output_in_a_folder_that_is_a_file_is_refused_before_the_case_is_read(tmp_path, capsys):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file where a folder was meant", encoding="utf-8")
     target = blocker / "diagnosis.json"
     assert main(["investigate", str(SAMPLES / "northwind-quiet"), "--json", str(target)]) == 1
-    _one_error_line(capsys.readouterr().err, str(target), "Not a directory")
+    _one_error_line(capsys.readouterr().err, str(target), "expected an output file in an existing folder")
 
 
 def test_control_characters_in_file_names_and_evidence_text_reach_the_terminal_as_escapes(tmp_path, capsys):

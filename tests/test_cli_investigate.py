@@ -70,3 +70,22 @@ def test_exit_code_1_on_an_unknown_time_zone(folder, capsys):
     root, _ = folder
     assert main(["investigate", str(root), "--tz", "Nowhere/Zone"]) == 1
     assert "expected an IANA time zone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, target, expected", [
+    ("--report", "missing/report.html", "expected an output file in an existing folder"),
+    ("--json", "missing/diagnosis.json", "expected an output file in an existing folder"),
+    ("--report", "", "expected an output file, not a folder")])
+def test_an_output_that_cannot_be_written_is_refused_before_the_case_is_read(folder, tmp_path, capsys, monkeypatch,
+                                                                              option, target, expected):
+    # the case was read and diagnosed (minutes for months of logs) before the report found its folder missing
+    import exlab.case
+
+    def never(*args, **kwargs):
+        raise AssertionError("the case was read")
+
+    monkeypatch.setattr(exlab.case, "open_case", never)
+    root, _ = folder
+    output = tmp_path / target if target else tmp_path
+    assert main(["investigate", str(root), option, str(output)]) == 1
+    assert capsys.readouterr().err == f"exlab: {output}: {expected}\n"

@@ -45,7 +45,7 @@ import pandas as pd
 
 from exlab.errors import ExlabError
 from exlab.events.system_time import format_system_time
-from exlab.evidence import outside_evidence
+from exlab.evidence import output_file
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 #: signs a spreadsheet starts a formula with: ASCII, full-width (East Asian input) and small forms
@@ -72,9 +72,7 @@ def export_target(output: str | Path | None, inputs: Iterable[str | Path]) -> Pa
     if output is None:
         return None
     _kind(output)
-    if not Path(output).parent.is_dir():
-        raise ExlabError(str(output), None, "an output file in an existing folder")
-    return outside_evidence(output, list(inputs))
+    return output_file(output, list(inputs))
 
 
 def write_export(table: pd.DataFrame, output: str | Path) -> None:

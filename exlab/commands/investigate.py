@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option, settled_imports
 from exlab.commands.terminal import visible
-from exlab.evidence import outside_evidence
+from exlab.evidence import output_file, outside_evidence
 
 if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help
     from exlab.analysis.diagnose import Diagnosis
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     human = sys.stderr if args.json == "-" else sys.stdout
     for target in (args.json, args.report):
         if target and target != "-":
-            outside_evidence(target, [args.folder])
+            output_file(target, [args.folder])
     case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
                      tz=args.tz, culture=args.culture, progress=sys.stderr.isatty(),
                      follow_links=args.follow_links)

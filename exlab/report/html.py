@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from exlab.bundle import is_bundle
 from exlab.errors import EvidenceNotFound
-from exlab.evidence import outside_evidence
+from exlab.evidence import output_file, outside_evidence
 from exlab.report.model import (
     TIMELINE_TITLE,
     Command,
@@ -304,9 +304,9 @@ def write_report(case_folder: str | Path, output: str | Path, *, pdf: str | Path
     case_folder = Path(case_folder).resolve()
     if not (case_folder.is_dir() or is_bundle(case_folder)):
         raise EvidenceNotFound(str(case_folder), expected="a folder (or .zip) of exported evidence")
-    outside_evidence(output, [case_folder])
+    output_file(output, [case_folder])
     if pdf:
-        outside_evidence(pdf, [case_folder])
+        output_file(pdf, [case_folder])
     case = exlab.open_case(case_folder, server_fqdn=server_fqdn, connector=connector,
                            roots=Path(roots).resolve() if roots else None, tz=tz, culture=culture,
                            follow_links=follow_links)
