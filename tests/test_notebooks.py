@@ -155,3 +155,21 @@ def test_a_notebook_run_prints_nothing_of_its_kernel(capfd):
     # stopped by the run (no "parent appears to have exited" when the caller ends)
     execute_notebook("00-start-here.ipynb", {"case_folder": str(_case("contoso-kb2888788").folder)})
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_case_of_events_only_runs_through_every_notebook_saying_what_to_collect(name, tmp_path):
+    import shutil
+
+    contoso = _case("contoso-kb2888788").folder
+    case = tmp_path / "events-only"
+    shutil.copytree(contoso / "events", case / "events")
+    for settings in ("exlab-case.toml", "lab-public-root.pem"):
+        shutil.copy(contoso / settings, case)
+    executed = execute_notebook(name, {"case_folder": str(case)})
+    texts = _texts(executed)
+    assert VERDICT_WORDS["inconclusive"] in texts
+    if name == "02-certificate-issuers.ipynb":
+        assert "No certificate export in this case" in texts.replace("*", "")
+        assert "Get-ExchangeCertificate | Format-List * > C:" in texts    # the command that collects them
