@@ -138,8 +138,8 @@ class RecordAccount:
 
     def summary(self) -> str:
         """The balance in one line."""
-        text = f"claimed {self.claimed} = read {self.read - self.unclaimed} + lost {self.lost}"
-        extras = [f"{count} {label}" for count, label in (
+        text = f"claimed {self.claimed:,} = read {self.read - self.unclaimed:,} + lost {self.lost:,}"
+        extras = [f"{count:,} {label}" for count, label in (
             (self.unclaimed, "read beyond any claim"), (self.duplicates_dropped, "duplicates dropped"),
             (self.duplicates_kept, "duplicate numbers kept (different content)"),
             (self.chunks_recovered, "chunks recovered past the header's count")) if count]
@@ -278,7 +278,7 @@ class FileReport:
         """
         account = self.account
         if account is not None and account.noteworthy:
-            skipped = (f"; the engine skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s)"
+            skipped = (f"; the engine skipped {self.records_skipped:,} record(s) and {self.chunks_skipped:,} chunk(s)"
                        if self.losses else "")
             lossy = account.lost or account.truncated or account.unread_claim or self.losses
             category = DataLossWarning if lossy else ExlabWarning
@@ -287,8 +287,8 @@ class FileReport:
         if not self.losses:
             return
         first = self.losses[0]
-        nulled = f" and read {self.values_nulled} value(s) as NA" if self.values_nulled else ""
-        self.warn(f"skipped {self.records_skipped} record(s) and {self.chunks_skipped} chunk(s){nulled}, the first "
+        nulled = f" and read {self.values_nulled:,} value(s) as NA" if self.values_nulled else ""
+        self.warn(f"skipped {self.records_skipped:,} record(s) and {self.chunks_skipped:,} chunk(s){nulled}, the first "
                   f"here: {first.reason}. See the parse report.", first.where, DataLossWarning)
 
 

@@ -237,6 +237,25 @@ def test_people_tables_turn_frame_values_into_words():
                                      "services": ["IMAP, POP, SMTP", ""], "trusted": ["no", ""], "count": ["3", ""]}
 
 
+def test_counts_in_the_report_have_their_thousands_separated_and_ids_keep_their_digits():
+    from types import SimpleNamespace
+
+    from exlab.parse_report import ParseReport
+    from exlab.report.model import inputs_table
+
+    reports = ParseReport()
+    big = reports.add_file("logs/SEND20250320-1.LOG", sha256="ab" * 32, format="smtp-send")
+    big.records_read = 1_204_331
+    big.skip_unlisted(82_560)
+    table = inputs_table(SimpleNamespace(reports=reports, unread=pd.DataFrame({"file": [], "reason": []}),
+                                         folder="/nowhere")).table
+    assert table[["records read", "records skipped"]].values.tolist() == [["1,204,331", "82,560"]]
+    events = pd.DataFrame({"event_id": [12014], "record_id": [120433], "failures": [1500]})
+    shown = people_table(events, {"event_id": "event", "record_id": "record", "failures": "failures"},
+                         counts=("failures",))
+    assert shown.values.tolist() == [["12014", "120433", "1,500"]]
+
+
 @pytest.mark.slow
 def test_the_timeline_legend_stays_off_the_bars(models):
     figure = next(f for f in models["contoso-kb2888788"].figures if f.title.startswith("Failed deliveries"))

@@ -568,7 +568,7 @@ def _episodes_table(tl: Any, tz: str) -> Table | None:
         return None
     columns = {"episode": "episode", "onset": "first failure", "end": "last failure", "duration": "lasted",
                "failures": "failures", "connectors": "send connectors", "servers": "servers"}
-    return Table("Episodes of failures", people_table(tl.episodes, columns, tz=tz),
+    return Table("Episodes of failures", people_table(tl.episodes, columns, tz=tz, counts=("failures",)),
                  f"Failures separated by more than {duration(tl.gap)} of quiet are separate episodes.")
 
 
@@ -592,7 +592,8 @@ def inputs_table(case: Case) -> Table:
     columns = {"file": "file", "sha256": "SHA-256", "format": "format", "records_read": "records read",
                "records_skipped": "records skipped", "chunks_skipped": "chunks skipped",
                "values_nulled": "values read as empty", "warnings": "warnings", "accounting": "record account"}
-    return Table("Every input, with its SHA-256", people_table(frame, columns),
+    counts = ("records_read", "records_skipped", "chunks_skipped", "values_nulled", "warnings")
+    return Table("Every input, with its SHA-256", people_table(frame, columns, counts=counts),
                  f"{count(len(frame), 'file')}. The investigation can be repeated from these files alone.",
                  wide=("SHA-256", "format", "record account"), interactive=len(frame) > 10, paths=("file",))
 
@@ -612,7 +613,7 @@ def _sha256(folder: str | Path, name: str) -> str | None:
 def _inventory_table(case: Case) -> Table:
     columns = {"evidence": "evidence", "status": "status", "files": "files", "rows": "rows", "servers": "servers",
                "why": "why", "file": "file"}
-    return Table("What the case holds and lacks", people_table(case.inventory(), columns),
+    return Table("What the case holds and lacks", people_table(case.inventory(), columns, counts=("files", "rows")),
                  "Per kind of evidence: found, missing or unusable, and why; then the files not used.",
                  wide=("evidence", "why"), paths=("file",))
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -143,10 +145,23 @@ def relative(value: Any, anchor: str) -> str:
 def count(number: int, noun: str, plural: str | None = None) -> str:
     """A number with its noun, singular or plural.
 
-    >>> count(1, "server"), count(3, "server"), count(2, "session reply", "session replies")
-    ('1 server', '3 servers', '2 session replies')
+    >>> count(1, "server"), count(82560, "record"), count(2, "session reply", "session replies")
+    ('1 server', '82,560 records', '2 session replies')
     """
-    return f"{number} {noun if number == 1 else (plural or noun + 's')}"
+    return f"{number:,} {noun if number == 1 else (plural or noun + 's')}"
+
+
+def count_text(value: Any) -> str:
+    """A count in a table cell, its thousands separated as :func:`count` writes them (anything
+    else as :func:`cell_text` shows it).
+
+    >>> import numpy as np
+    >>> count_text(82560), count_text(np.int64(3)), count_text(2.0), count_text(None), count_text(pd.NA)
+    ('82,560', '3', '2', '', '')
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and float(value).is_integer():
+        return f"{int(value):,}"
+    return cell_text(value)
 
 
 def cell_text(value: Any, tz: str | None = None) -> str:
@@ -182,19 +197,23 @@ def _is_time(series: pd.Series) -> bool:
 
 
 def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | None = None,
-                 words: Mapping[str, Mapping[Any, str]] | None = None) -> pd.DataFrame:
+                 words: Mapping[str, Mapping[Any, str]] | None = None, counts: Collection[str] = ()) -> pd.DataFrame:
     """``frame``'s ``columns`` (name -> header, in the order given) as text for people.
 
     Time columns get the zone in their header (``first failure (Europe/Warsaw)``), and their
     headers are listed in ``attrs["times"]`` (:func:`html_table` lays them out narrow);
     ``words`` maps a column's values to words (``{"selected": {True: "selected"}}``);
+    the ``counts`` columns have their thousands separated (:func:`count_text`; an event id or
+    a record number is not a count, and keeps its digits together);
     a value not mapped is shown by :func:`cell_text`. Columns the frame lacks are
     left out. The result has a plain 0..n-1 index that views never show.
 
-    >>> frame = pd.DataFrame({"issuer_class": ["public", "internal"], "selected": [False, True]})
-    >>> people_table(frame, {"issuer_class": "issuer", "selected": "presented"},
-    ...              words={"selected": {True: "presented", False: ""}}).values.tolist()
-    [['public', ''], ['internal', 'presented']]
+    >>> frame = pd.DataFrame({"issuer_class": ["public", "internal"], "selected": [False, True],
+    ...                       "event_id": [12014, 2004], "records": [82560, 3]})
+    >>> people_table(frame, {"issuer_class": "issuer", "selected": "presented", "event_id": "event",
+    ...                      "records": "records"}, words={"selected": {True: "presented", False: ""}},
+    ...              counts=("records",)).values.tolist()
+    [['public', '', '12014', '82,560'], ['internal', 'presented', '2004', '3']]
     """
     words = words or {}
     out = {}
@@ -207,7 +226,8 @@ def people_table(frame: pd.DataFrame, columns: Mapping[str, str], *, tz: str | N
         if _is_time(series):
             header = f"{header} ({zone_name(tz)})"
             times.append(header)
-        out[header] = [mapping[value] if _mapped(mapping, value) else cell_text(value, tz) for value in series]
+        shown = count_text if name in counts else lambda value: cell_text(value, tz)
+        out[header] = [mapping[value] if _mapped(mapping, value) else shown(value) for value in series]
     table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
     table = table.astype("string") if len(table.columns) else table
     table.attrs["times"] = tuple(times)
