@@ -546,9 +546,10 @@ def _handed(evidence: Evidence, done: Callable[[], _Done]) -> Iterator[tuple[Evi
 
 
 def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
-    """``target`` resolved, once it is sure that writing it leaves the evidence as exported:
-    not inside an evidence folder, not beside an evidence file (or zip), and not the same
-    file as any evidence file (by device and inode: a hard link or a link to it). Else an ExlabError.
+    """``target`` as given (a link stays the name the user chose), once it is sure that writing it
+    leaves the evidence as exported: resolved, it is not inside an evidence folder, not beside an
+    evidence file (or zip), and not the same file as any evidence file (by device and inode: a
+    hard link or a link to it). Else an ExlabError.
 
     >>> import tempfile
     >>> case = Path(tempfile.mkdtemp()) / "case"
@@ -570,7 +571,7 @@ def outside_evidence(target: str | os.PathLike, evidence: list[str | os.PathLike
         raise ExlabError(str(target), expected="an output path that is not an evidence file",
                          detail="it is the same file as one of the evidence (a hard link): writing it "
                                 "would overwrite the evidence")
-    return path
+    return Path(target)
 
 
 def output_file(target: str | os.PathLike, evidence: list[str | os.PathLike] | tuple) -> Path:
@@ -590,6 +591,25 @@ def output_file(target: str | os.PathLike, evidence: list[str | os.PathLike] | t
     if not path.parent.is_dir():
         raise ExlabError(str(target), None, "an output file in an existing folder")
     return outside_evidence(target, evidence)
+
+
+@contextmanager
+def writing(target: str | os.PathLike) -> Iterator[None]:
+    """Within the block, an error of the system names ``target``: a write it refuses after the
+    file was opened (a full disk, a quota, a network drive gone) raises an OSError that names
+    no file, and the command would say only ``[Errno 28] No space left on device``.
+
+    >>> with writing("report.html"):
+    ...     raise OSError(28, "No space left on device")
+    Traceback (most recent call last):
+    OSError: [Errno 28] No space left on device: 'report.html'
+    """
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise OSError(err.errno, err.strerror or str(err), os.fspath(target)) from err
 
 
 def _identity(path: Path) -> tuple[int, int]:

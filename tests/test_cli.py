@@ -137,6 +137,24 @@ def test_a_file_the_system_refuses_exits_1_naming_it(tmp_path, capsys):
     _one_error_line(capsys.readouterr().err, str(target), "File name too long")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device every write to fails")
+@pytest.mark.parametrize("command, name", [
+    (["report", "{case}", "-o"], "report.html"),
+    (["investigate", "{case}", "--json"], "diagnosis.json"),
+    (["events", "{case}/events", "-o"], "events.csv"),
+    (["events", "{case}/events", "-o"], "events.parquet"),
+    (["certs", "{case}/certs", "-o"], "certs.jsonl"),
+], ids=lambda value: value if isinstance(value, str) else value[0])
+def test_a_write_that_fails_on_a_full_disk_exits_1_naming_the_file(command, name, tmp_path, capsys):
+    # the file opens, then every write fails with ENOSPC, as on a full disk (the OSError names no file)
+    target = tmp_path / name
+    target.symlink_to("/dev/full")
+    case = str(SAMPLES / "contoso-kb2888788")
+    assert main([part.format(case=case) for part in command] + [str(target)]) == 1
+    err = capsys.readouterr().err.replace(f"exlab: investigating {case} ...\n", "")   # report's progress line
+    _one_error_line(err, str(target), "No space left on device")
+
+
 def test_an_output_in_a_folder_that_is_a_file_is_refused_before_the_case_is_read(tmp_path, capsys):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file where a folder was meant", encoding="utf-8")

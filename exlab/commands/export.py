@@ -45,7 +45,7 @@ import pandas as pd
 
 from exlab.errors import ExlabError
 from exlab.events.system_time import format_system_time
-from exlab.evidence import output_file
+from exlab.evidence import output_file, writing
 
 OUTPUT_KINDS = (".csv", ".parquet", ".jsonl")
 #: signs a spreadsheet starts a formula with: ASCII, full-width (East Asian input) and small forms
@@ -87,7 +87,8 @@ def write_export(table: pd.DataFrame, output: str | Path) -> None:
     b"friendly_name,der,services,size\\r\\n'=cmd|' /c calc'!A1,MII=,IIS; SMTP,\\r\\n"
     """
     writers = {".csv": _write_csv, ".parquet": _write_parquet, ".jsonl": _write_jsonl}
-    writers[_kind(output)](table, Path(output))
+    with writing(output):
+        writers[_kind(output)](table, Path(output))
 
 
 def neutralise(cell: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option, settled_imports
 from exlab.commands.terminal import visible
-from exlab.evidence import output_file, outside_evidence
+from exlab.evidence import output_file, outside_evidence, writing
 
 if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help
     from exlab.analysis.diagnose import Diagnosis
@@ -105,7 +105,8 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
     if args.json == "-":
         out.write(text + "\n")
         return
-    outside_evidence(args.json, [case.folder]).write_text(text + "\n", encoding="utf-8")
+    with writing(args.json):
+        outside_evidence(args.json, [case.folder]).write_text(text + "\n", encoding="utf-8")
 
 
 def write_html_report(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:

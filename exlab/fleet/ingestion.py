@@ -51,7 +51,7 @@ from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.events import evtx_format
 from exlab.events.query import EventQuery
-from exlab.evidence import file_stamp, open_evidence, outside_evidence
+from exlab.evidence import file_stamp, open_evidence, outside_evidence, writing
 from exlab.fleet.read import read_frame, store_rows
 from exlab.fleet.store import (
     DAY_COLUMNS,
@@ -316,7 +316,7 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
             temporary = staging / f"{kind}-{n}.parquet"
             temporary.parent.mkdir(parents=True, exist_ok=True)
             table = to_arrow(rows, types)
-            with pq.ParquetWriter(temporary, schema) as writer:
+            with writing(root / relative), pq.ParquetWriter(temporary, schema) as writer:
                 for chunk in table.to_batches(max_chunksize=ROWS_PER_GROUP):
                     writer.write_table(pa.Table.from_batches([chunk], schema=schema))
             parts.append((temporary, relative))
@@ -458,7 +458,8 @@ def settle_unattributed(store: Store) -> int:
                 target = part.replace(f"/server={NO_VALUE}/", f"/server={partition_value(server)}/")
                 (store.root / target).parent.mkdir(parents=True, exist_ok=True)
                 temporary = (store.root / target).with_name(f".{Path(target).name}.tmp")
-                pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
+                with writing(store.root / target):
+                    pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
                 os.replace(temporary, store.root / target)
                 parts.append(target)
             old = [part for part in entry.parts if part not in parts]

@@ -40,6 +40,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from exlab.errors import ExlabError
+from exlab.evidence import writing
 from exlab.parse_report import FileReport, Loss, ParseReport, RecordAccount
 
 try:
@@ -351,5 +352,6 @@ def write_json(path: Path, data: Any) -> None:
     {'version': 1}
     """
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    with writing(path):
+        temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
     os.replace(temporary, path)

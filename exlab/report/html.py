@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from exlab.bundle import is_bundle
 from exlab.errors import EvidenceNotFound
-from exlab.evidence import output_file, outside_evidence
+from exlab.evidence import output_file, outside_evidence, writing
 from exlab.report.model import (
     TIMELINE_TITLE,
     Command,
@@ -275,10 +275,12 @@ def save_report(case: Case, output: str | Path, *, pdf: str | Path | None = None
     output = outside_evidence(output, [case.folder])
     pdf_path = outside_evidence(pdf, [case.folder]) if pdf else None
     page = render_html(build_report(case))
-    output.write_text(page, encoding="utf-8")
+    with writing(output):
+        output.write_text(page, encoding="utf-8")
     if pdf_path is not None:
         from exlab.report.pdf import write_pdf
-        write_pdf(page, pdf_path)
+        with writing(pdf_path):
+            write_pdf(page, pdf_path)
     log.info("report of %s written", Path(case.folder).name)
     return output
 
