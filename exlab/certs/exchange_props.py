@@ -34,7 +34,6 @@ import pandas as pd
 from exlab.certs.exchange_values import (
     ROOT_CA_TYPES,
     STATUSES,
-    daylight_saving_place,
     is_type_name,
     local_to_utc,
     parse_bool,
@@ -51,7 +50,7 @@ from exlab.certs.x509_facts import (
     unique_names,
 )
 from exlab.cultures import DateStyle
-from exlab.errors import AssumptionWarning
+from exlab.daylight_saving import daylight_saving_place, tell
 from exlab.parse_report import FileReport
 from exlab.value_ranges import fits
 
@@ -212,20 +211,12 @@ def _time(value: Any, context: PropsContext) -> pd.Timestamp:
 
 
 def _note_daylight_saving(local: datetime, context: PropsContext) -> None:
-    """Say, once a file, that a local time falls where ``tz``'s clocks change: in the skipped hour
-    (Windows prints no such time: the time zone given is likely not the server's) or in the
-    repeated one (read as the first of the two)."""
+    """Say, once a file, that a local time falls where ``tz``'s clocks change (:mod:`exlab.daylight_saving`)."""
     place = daylight_saving_place(local, context.tz)
     if place is None or place in context.noted:
         return
     context.noted.add(place)
-    if place == "gap":
-        context.report.warn(f"the local time {local} does not exist in {context.tz} (its clocks skip that hour): "
-                            f"the export was likely not printed in {context.tz}, the time zone given; read with "
-                            "the offset before the change", None, AssumptionWarning)
-    else:
-        context.report.note(f"the local time {local} comes twice in {context.tz} (its clocks go back over that "
-                            "hour): read as the first (an hour earlier than the second)")
+    tell(context.report, place, local, context.tz)
 
 
 def _bool(value: Any, context: PropsContext) -> bool:

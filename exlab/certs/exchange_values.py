@@ -31,7 +31,7 @@ this module finds the date values in a text (:func:`date_samples`).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -198,22 +198,6 @@ def local_to_utc(moment: datetime, tz: str | None) -> pd.Timestamp:
     """
     zone = ZoneInfo(tz or "UTC")
     return pd.Timestamp(moment.replace(tzinfo=zone)).tz_convert("UTC")
-
-
-def daylight_saving_place(moment: datetime, tz: str | None) -> str | None:
-    """``"gap"`` for a naive local time that does not exist in ``tz`` (the hour its clocks skip),
-    ``"repeated"`` for one that exists twice (the hour they go back over), else None.
-
-    >>> [daylight_saving_place(datetime(*when), "Europe/Warsaw") for when in ((2025, 3, 30, 2, 30),
-    ...                                                                    (2027, 10, 31, 2, 30), (2025, 3, 30, 3, 30))]
-    ['gap', 'repeated', None]
-    """
-    zone = ZoneInfo(tz or "UTC")
-    first = moment.replace(tzinfo=zone, fold=0)
-    if first.utcoffset() == moment.replace(tzinfo=zone, fold=1).utcoffset():
-        return None
-    back = first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
-    return "gap" if back != moment else "repeated"
 
 
 def utc_to_local(moment: datetime | pd.Timestamp, tz: str | None) -> datetime:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exlab.daylight_saving import daylight_saving_place, tell
 from exlab.errors import ExlabError
 from exlab.events.query import EventQuery
 from exlab.parse_report import FileReport
@@ -16,16 +17,22 @@ _NAIVE_EPOCH = datetime(1970, 1, 1)
 _SECOND = timedelta(seconds=1)
 
 
-def local_to_utc(query: EventQuery, report: FileReport) -> Callable[[datetime], int | None]:
-    """A function from naive local times (in the query's tz, or UTC) to ns since the epoch (UTC),
-    None for a time inside a daylight saving gap; the first of a repeated hour is taken and noted.
-    The time zone used (or UTC assumed) goes into ``report``.
+def local_to_utc(query: EventQuery, report: FileReport) -> Callable[[datetime], int]:
+    """A function from naive local times (in the query's tz, or UTC) to ns since the epoch (UTC).
+    A time where the clocks change is read as :mod:`exlab.daylight_saving` says, and said in
+    ``report`` once a file: in the skipped hour with the offset before the change (warned: the tz
+    given is likely wrong), in the repeated hour as the first of the two (noted). The time zone
+    used (or UTC assumed) goes into ``report``.
 
+    >>> import warnings
     >>> from exlab.parse_report import FileReport
     >>> report = FileReport("a.csv", "", "event-viewer-csv")
     >>> to_utc = local_to_utc(EventQuery.build(tz="Europe/Warsaw"), report)
-    >>> to_utc(datetime(2025, 3, 20, 14, 15, 4)), to_utc(datetime(2025, 3, 30, 2, 30)), report.assumed_tz
-    (1742476504000000000, None, 'Europe/Warsaw')
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     times = to_utc(datetime(2025, 3, 20, 14, 15, 4)), to_utc(datetime(2025, 3, 30, 2, 30))
+    >>> times, report.assumed_tz, caught[0].category.__name__
+    ((1742476504000000000, 1743298200000000000), 'Europe/Warsaw', 'AssumptionWarning')
     """
     if query.tz is None:
         report.assume_tz("UTC", "the export writes local times without an offset and no time zone was given")
@@ -38,25 +45,21 @@ def local_to_utc(query: EventQuery, report: FileReport) -> Callable[[datetime], 
                              f"tz={query.tz!r} is unknown") from err
         report.assumed_tz = query.tz
         report.note(f"local times read as {query.tz} (given)")
-    ambiguous: list[int] = []
+    told: set[str] = set()
 
     @functools.lru_cache(maxsize=4096)
-    def hour_start(year: int, month: int, day: int, hour: int) -> int | None:
-        """Seconds since the epoch (UTC) at the start of a local hour; None inside a DST gap."""
+    def hour_start(year: int, month: int, day: int, hour: int) -> tuple[int, str | None]:
+        """Seconds since the epoch (UTC) at the start of a local hour (fold 0: in a gap, with the
+        offset before the change; in a repeated hour, its first occurrence), and that place."""
         local = datetime(year, month, day, hour, tzinfo=zone)
-        offset = local.utcoffset()
-        back = (local - offset).replace(tzinfo=timezone.utc).astimezone(zone)
-        if back.replace(tzinfo=None) != local.replace(tzinfo=None):
-            return None  # inside a daylight saving gap
-        if local.replace(fold=1).utcoffset() != offset:
-            ambiguous.append(1)
-            if len(ambiguous) == 1:
-                report.note(f"local times in the repeated hour {year}-{month:02d}-{day:02d} {hour:02d}:00 "
-                            f"({query.tz}) are ambiguous: read as the first occurrence")
-        return (local.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - offset // _SECOND
+        place = daylight_saving_place(local.replace(tzinfo=None), query.tz) if query.tz is not None else None
+        return (local.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - local.utcoffset() // _SECOND, place
 
-    def to_utc(local: datetime) -> int | None:
-        start = hour_start(local.year, local.month, local.day, local.hour)
-        return None if start is None else (start + local.minute * 60 + local.second) * 1_000_000_000
+    def to_utc(local: datetime) -> int:
+        start, place = hour_start(local.year, local.month, local.day, local.hour)
+        if place is not None and place not in told:
+            told.add(place)
+            tell(report, place, local, query.tz)
+        return (start + local.minute * 60 + local.second) * 1_000_000_000
 
     return to_utc

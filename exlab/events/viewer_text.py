@@ -140,10 +140,6 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
                                                f"dates such as {example!r} ({culture.name} headers)")
             continue
         ns = to_utc(local)
-        if ns is None:
-            report.skip_record(f"line {line}", f"local time {when!r} does not exist in {query.tz or 'UTC'} "
-                                               "(skipped by a daylight saving change): wrong time zone?")
-            continue
         report.records_read += 1
         if not query.wants_time(ns):
             continue

@@ -101,7 +101,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
             continue
         record = dict(zip(header, cells))
         try:
-            time_created = _time(record["TimeCreated"], date_format, to_utc, query)
+            time_created = _time(record["TimeCreated"], date_format, to_utc)
             row = record_row(record, time_created=time_created, data={}, source=evidence.name)
         except ValueError as err:
             report.skip_record(f"line {line}", str(err))
@@ -141,18 +141,14 @@ def _header(text: str) -> tuple[int, str] | None:
     return (skip, delimiter) if all(name in names for name in IDENTIFYING_MEMBERS) else None
 
 
-def _time(text: str, date_format: DateFormat | None, to_utc, query: EventQuery) -> int:
+def _time(text: str, date_format: DateFormat | None, to_utc) -> int:
     """Nanoseconds since the epoch (UTC) of a TimeCreated cell; ValueError says why not."""
     if date_format is None:
         raise ValueError(f"TimeCreated {text!r} is not a date and time in any culture exlab knows")
     local = date_format.parse(text)
     if local is None:
         raise ValueError(f"TimeCreated {text!r} is not written as the file's other dates ({date_format.example})")
-    time_created = to_utc(local)
-    if time_created is None:
-        raise ValueError(f"local time {text!r} does not exist in {query.tz or 'UTC'} (skipped by a daylight "
-                         "saving change): wrong time zone?")
-    return time_created
+    return to_utc(local)
 
 
 def _date_format(values: list[str], report: FileReport) -> DateFormat | None:

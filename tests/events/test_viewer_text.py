@@ -150,17 +150,23 @@ def test_unknown_level_name_keeps_the_record_with_level_na():
     assert any("Audit Success" in note for note in frame.attrs["parse_report"].files[0].warnings)
 
 
-def test_daylight_saving_changes():
+def test_daylight_saving_changes_keep_every_record_and_say_so_once():
     header = "Poziom,Data i godzina,Źródło,Identyfikator zdarzenia,Kategoria zadania"
     stream = csv_stream("Informacje,26.10.2025 02:30:00,P,1,Brak,repeated hour",
                         "Informacje,30.03.2025 02:30:00,P,1,Brak,hour that never was",
+                        "Informacje,30.03.2025 02:45:00,P,1,Brak,hour that never was again",
                         "Informacje,30.03.2025 03:30:00,P,1,Brak,after the change", header=header)
-    frame = read_quietly(stream, tz="Europe/Warsaw")
+    with pytest.warns(AssumptionWarning) as caught:
+        frame = read_events(stream, tz="Europe/Warsaw")
     report = frame.attrs["parse_report"].files[0]
-    # the repeated hour reads as its first occurrence (still CEST, +02:00)
-    assert frame["time_created"].tolist() == [utc("2025-10-26 00:30:00"), utc("2025-03-30 01:30:00")]
-    assert report.records_skipped == 1 and "does not exist in Europe/Warsaw" in report.losses[0].reason
-    assert any("ambiguous" in note for note in report.warnings)
+    # the repeated hour reads as its first occurrence (still CEST, +02:00); the hour that never was
+    # is kept, read with the offset before the change (CET, +01:00), as the certificate readers do
+    assert frame["time_created"].tolist() == [utc("2025-10-26 00:30:00"), utc("2025-03-30 01:30:00"),
+                                              utc("2025-03-30 01:45:00"), utc("2025-03-30 01:30:00")]
+    assert report.records_skipped == 0 and report.records_read == 4
+    gap = [str(w.message) for w in caught if "does not exist in Europe/Warsaw" in str(w.message)]
+    assert len(gap) == 1 and "2025-03-30 02:30:00" in gap[0] and "not printed in Europe/Warsaw" in gap[0]
+    assert sum("2025-10-26 02:30:00 comes twice in Europe/Warsaw" in note for note in report.warnings) == 1
 
 
 def test_filters_return_exactly_the_matching_subset():

@@ -160,3 +160,17 @@ def test_a_line_over_the_cap_is_read_through_counted_and_the_others_read(monkeyp
     assert frame["record_id"].tolist() == [771190]
     assert [(loss.where, loss.reason) for loss in report.losses] == [
         ("line 3", "a line longer than 1 KiB (read through, not held)")]
+
+
+def test_a_time_in_the_hour_the_clocks_skip_is_kept_and_warned_once():
+    # 3/8/2026 2:16 and 2:40 AM do not exist in America/Denver (clocks go from 2:00 to 3:00): likely the wrong tz
+    lines = [record(MESSAGE_2004, 2004, 16388, 4, 2, 771190 + n, when)
+             for n, when in enumerate(("3/8/2026 2:16:03 AM", "3/8/2026 2:40:00 AM", "3/8/2026 3:16:03 AM"))]
+    with pytest.warns(AssumptionWarning) as caught:
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver")
+    assert frame["time_created"].tolist() == [pd.Timestamp("2026-03-08 09:16:03", tz="UTC"),
+                                              pd.Timestamp("2026-03-08 09:40:00", tz="UTC"),
+                                              pd.Timestamp("2026-03-08 09:16:03", tz="UTC")]
+    assert frame.attrs["parse_report"].records_skipped == 0
+    gap = [str(w.message) for w in caught if "does not exist in America/Denver" in str(w.message)]
+    assert len(gap) == 1 and "2026-03-08 02:16:03" in gap[0]
