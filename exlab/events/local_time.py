@@ -48,18 +48,31 @@ def local_to_utc(query: EventQuery, report: FileReport) -> Callable[[datetime], 
     told: set[str] = set()
 
     @functools.lru_cache(maxsize=4096)
-    def hour_start(year: int, month: int, day: int, hour: int) -> tuple[int, str | None]:
-        """Seconds since the epoch (UTC) at the start of a local hour (fold 0: in a gap, with the
-        offset before the change; in a repeated hour, its first occurrence), and that place."""
-        local = datetime(year, month, day, hour, tzinfo=zone)
-        place = daylight_saving_place(local.replace(tzinfo=None), query.tz) if query.tz is not None else None
-        return (local.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - local.utcoffset() // _SECOND, place
+    def hour_start(year: int, month: int, day: int, hour: int) -> int | None:
+        """Seconds since the epoch (UTC) at the start of a local hour with one offset throughout;
+        None for an hour the clocks change in (at its start, or inside it, as on Lord Howe Island
+        at 2:00 or the Chatham Islands at 2:45)."""
+        start = datetime(year, month, day, hour, tzinfo=zone)
+        end = start.replace(minute=59, second=59)
+        offsets = {moment.replace(fold=fold).utcoffset() for moment in (start, end) for fold in (0, 1)}
+        if len(offsets) > 1:
+            return None
+        return (start.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND - offsets.pop() // _SECOND
 
-    def to_utc(local: datetime) -> int:
-        start, place = hour_start(local.year, local.month, local.day, local.hour)
+    def changing(local: datetime) -> int:
+        """Seconds since the epoch (UTC) of a time in an hour the clocks change in, said once a file."""
+        local = local.replace(microsecond=0)
+        place = daylight_saving_place(local, query.tz)
         if place is not None and place not in told:
             told.add(place)
             tell(report, place, local, query.tz)
+        # fold 0: in a gap, the offset before the change; in a repeated hour, its first occurrence
+        return (local - _NAIVE_EPOCH) // _SECOND - local.replace(tzinfo=zone).utcoffset() // _SECOND
+
+    def to_utc(local: datetime) -> int:
+        start = hour_start(local.year, local.month, local.day, local.hour)
+        if start is None:
+            return changing(local) * 1_000_000_000
         return (start + local.minute * 60 + local.second) * 1_000_000_000
 
     return to_utc

@@ -174,3 +174,20 @@ def test_a_time_in_the_hour_the_clocks_skip_is_kept_and_warned_once():
     assert frame.attrs["parse_report"].records_skipped == 0
     gap = [str(w.message) for w in caught if "does not exist in America/Denver" in str(w.message)]
     assert len(gap) == 1 and "2026-03-08 02:16:03" in gap[0]
+
+
+@pytest.mark.parametrize("tz, day, expected", [
+    # Lord Howe Island: 2:00 becomes 2:30 (+10:30 to +11:00); 2:15 never was, 2:45 is DST
+    ("Australia/Lord_Howe", "10/5/2025", {"1:45:00 AM": "2025-10-04 15:15:00", "2:45:00 AM": "2025-10-04 15:45:00",
+                                          "3:15:00 AM": "2025-10-04 16:15:00", "2:15:00 AM": "2025-10-04 15:45:00"}),
+    # the Chatham Islands: 2:45 becomes 3:45 (+12:45 to +13:45); 2:30 is still standard time, 3:50 is DST
+    ("Pacific/Chatham", "9/28/2025", {"2:30:00 AM": "2025-09-27 13:45:00", "3:50:00 AM": "2025-09-27 14:05:00",
+                                      "4:30:00 AM": "2025-09-27 14:45:00", "3:00:00 AM": "2025-09-27 14:15:00"}),
+])
+def test_clocks_that_change_by_half_an_hour_or_off_the_hour_read_each_time_at_its_own_offset(tz, day, expected):
+    lines = [record(MESSAGE_2004, 2004, 16388, 4, 2, 771190 + n, f"{day} {time}") for n, time in enumerate(expected)]
+    with pytest.warns(AssumptionWarning) as caught:
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz=tz)
+    assert frame["time_created"].tolist() == [pd.Timestamp(when, tz="UTC") for when in expected.values()]
+    gap = [str(w.message) for w in caught if "does not exist in" in str(w.message)]
+    assert len(gap) == 1 and list(expected)[-1].split()[0] in gap[0], gap   # only the last time is in the gap
