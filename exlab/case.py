@@ -695,7 +695,7 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     for file_report in (report.files if report is not None else []):
         if file_report.file in notes:
             count, other, shift = notes[file_report.file]
-            file_report.note(f"{count} record(s) also exported in {other}: kept once, from there")
+            file_report.note(f"{count:,} record(s) also exported in {other}: kept once, from there")
             if shift:
                 hours = -shift / pd.Timedelta(hours=1)
                 file_report.note(f"its local times match {other} at UTC{hours:+g}h: the server's zone had that "
@@ -865,7 +865,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         if not found:
             raise NoEvidence(str(folder), "holds nothing exlab reads",
                              f"one of: {what_exlab_reads()}",
-                             f"{len(files)} file(s) looked at, none recognised")
+                             f"{len(files):,} file(s) looked at, none recognised")
         sizes = {kind: sum(_file_size(path) for path in paths) for kind, paths in found.items()}
         bar.unit, bar.unit_scale, bar.unit_divisor = "B", True, 1024   # then the bytes read, file by file
         bar.reset(total=sum(sizes.values()))

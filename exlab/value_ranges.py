@@ -110,5 +110,5 @@ def count_lost(report: Any, sources: Sequence[Any], place: Callable[[int], str],
             firsts.setdefault(source, (where, reason))
     for source in sorted(firsts):
         file, (where, reason) = files[source], firsts[source]
-        file.warn(f"read {file.values_nulled} value(s) as NA, the first here: {reason}. See the parse report.",
+        file.warn(f"read {file.values_nulled:,} value(s) as NA, the first here: {reason}. See the parse report.",
                   where, DataLossWarning)

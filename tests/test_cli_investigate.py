@@ -30,6 +30,21 @@ def test_prints_the_verdict_the_evidence_and_the_commands(folder, capsys):
     assert "not read:" in out and "README.txt" in out
 
 
+def test_counts_in_the_summary_have_their_thousands_separated(capsys):
+    import warnings
+
+    import exlab
+    from tests.conftest import SAMPLES
+
+    case = SAMPLES / "contoso-kb2888788"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read = exlab.open_case(case).reports.records_read
+    assert main(["investigate", str(case)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert read > 1000 and first.endswith(f": {read:,} record(s), 0 skipped, 0 chunk(s) skipped"), first
+
+
 def test_json_dash_writes_only_json_to_stdout(folder, capsys):
     root, facts = folder
     assert main(["investigate", str(root), "--json", "-", "--tz", "Europe/Warsaw"]) == 0

@@ -498,7 +498,7 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
     """
     connector = f"connector {diagnosis.connector!r}" if diagnosis.connector else "the send connector"
     if diagnosis.failures:
-        why = f"{diagnosis.failures} failure record(s) of {connector} in its evidence"
+        why = f"{diagnosis.failures:,} failure record(s) of {connector} in its evidence"
         notes = diagnosis.notes
         if sends is False:
             notes = [*notes, f"{diagnosis.server} is not among the SourceTransportServers of {connector}, yet its "

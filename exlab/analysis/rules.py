@@ -223,7 +223,7 @@ def internal_certificate_presented(facts: Facts) -> Finding | None:
     if culprit in facts.by_thumbprint:
         rows.append(certificate_row(facts.by_thumbprint[culprit], "the certificate presented"))
     return Finding("internal-certificate-presented", "kb2888788", "direct",
-                   f"{len(refused)} session(s) presented certificate {culprit}, not publicly trusted, "
+                   f"{len(refused):,} session(s) presented certificate {culprit}, not publicly trusted, "
                    f"and were refused with 454 4.7.0 UntrustedRoot", evidence_rows(rows), culprit, len(refused))
 
 
@@ -283,7 +283,7 @@ def mail_flows(facts: Facts) -> Finding | None:
             for r in delivered.itertuples(index=False)]
     thumbs = ", ".join(sorted({str(t) for t in delivered.get("cert_thumbprint", pd.Series()).dropna()})) or "none logged"
     return Finding("mail-flows", None, "context",
-                   f"{len(delivered)} session(s) delivered mail (certificates presented: {thumbs})",
+                   f"{len(delivered):,} session(s) delivered mail (certificates presented: {thumbs})",
                    evidence_rows(rows), None, len(delivered))
 
 
@@ -302,7 +302,7 @@ def tls_certificate_name_missing(facts: Facts) -> Finding | None:
     weight = ("direct" if (failed["origin"] == "session").any() else
               "events" if not failed.empty or not events.empty else "possible")
     return Finding("tls-certificate-name-missing", "tlscertificatename-missing", weight,
-                   f"{len(failed)} failure(s) 454 4.7.5 and {len(events)} event(s) 12014: the certificate "
+                   f"{len(failed):,} failure(s) 454 4.7.5 and {len(events):,} event(s) 12014: the certificate "
                    f"named in TlsCertificateName could not be found", evidence_rows(rows), None, len(failed))
 
 
@@ -339,7 +339,7 @@ def certificate_expired(facts: Facts) -> Finding | None:
     weight = ("direct" if (failed["origin"] == "session").any() else
               "events" if not failed.empty or not events.empty else "possible")
     return Finding("certificate-expired", "certificate-expired", weight,
-                   f"{len(failed)} failure(s) for an expired certificate, {len(events)} event(s) 12016, "
+                   f"{len(failed):,} failure(s) for an expired certificate, {len(events):,} event(s) 12016, "
                    f"{len(warned)} warning(s) 12018", evidence_rows(rows), culprit, max(len(failed), len(events)))
 
 
@@ -413,7 +413,7 @@ def certificate_events(facts: Facts) -> Finding | None:
     events = facts.events_with_id(12013, 12018, 12023, 12024)
     if events.empty:
         return None
-    return Finding("certificate-events", None, "context", f"{len(events)} transport certificate event(s)",
+    return Finding("certificate-events", None, "context", f"{len(events):,} transport certificate event(s)",
                    evidence_rows(_event_rows(events, "transport certificate event")), None)
 
 

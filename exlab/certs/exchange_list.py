@@ -70,7 +70,7 @@ def property_blocks(text: str, report: FileReport) -> Iterator[dict[str, str]]:
     if props:
         yield _joined(props)
     if stray:
-        report.note(f"{stray} line(s) outside any property (prompts, echoed commands) ignored")
+        report.note(f"{stray:,} line(s) outside any property (prompts, echoed commands) ignored")
 
 
 def _joined(props: dict[str, list[str]]) -> dict[str, str]:

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(listing_text(table, at))
     if output is not None:
         write_export(table, output)
-        print(f"\nwrote {len(table)} row(s) to {visible(output)}")
+        print(f"\nwrote {len(table):,} row(s) to {visible(output)}")
     return 0
 
 

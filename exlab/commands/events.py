@@ -204,7 +204,7 @@ def _losses(report: ParseReport) -> list[str]:
     for file in report.files:
         if file.losses:
             first = file.losses[0]
-            lines.append(f"  {file.file}: {file.records_skipped} record(s), {file.chunks_skipped} chunk(s) "
+            lines.append(f"  {file.file}: {file.records_skipped:,} record(s), {file.chunks_skipped:,} chunk(s) "
                          f"skipped; first at {first.where}: {first.reason}")
         if file.account is not None and file.account.noteworthy:     # a .evtx file's record account
             lines.append(f"  {file.file}: {file.account.summary()}; {file.account.statements[0]}")

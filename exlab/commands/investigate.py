@@ -69,8 +69,8 @@ def case_summary(case: Case) -> str:
     from exlab.case import evidence_files
 
     reports = case.reports
-    lines = [f"read {len(evidence_files(reports))} evidence file(s) from {case.folder}: {reports.records_read} record(s), "
-             f"{reports.records_skipped} skipped, {reports.chunks_skipped} chunk(s) skipped"]
+    lines = [f"read {len(evidence_files(reports)):,} evidence file(s) from {case.folder}: {reports.records_read:,} record(s), "
+             f"{reports.records_skipped:,} skipped, {reports.chunks_skipped:,} chunk(s) skipped"]
     trust = case.extra_trust()
     if trust:
         lines.append(f"  trusted besides Microsoft's root program: {trust}")
@@ -79,7 +79,7 @@ def case_summary(case: Case) -> str:
         servers = f" from {row.servers}" if isinstance(row.servers, str) else ""
         line = f"  {row.kind}: {row.status}"
         if row.status != "missing":
-            line += f", {row.files} file(s), {row.rows} row(s){servers}"
+            line += f", {row.files:,} file(s), {row.rows:,} row(s){servers}"
         lines.append(line + (f" ({row.why})" if isinstance(row.why, str) and row.status != "missing" else ""))
     lines += [f"  not read: {row.file} ({row.why})" for row in inventory[inventory["status"] == "unused"].itertuples()]
     return "\n".join(lines)

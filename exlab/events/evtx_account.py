@@ -148,7 +148,7 @@ def settle(header: layout.FileHeader, chunks: list[ChunkAccount], row_numbers: S
     account.read = len(distinct)
     account.unclaimed = account.read - read_claimed
     if account.unclaimed:
-        notes.append(f"{account.unclaimed} record(s) read are claimed by no chunk header or the file header")
+        notes.append(f"{account.unclaimed:,} record(s) read are claimed by no chunk header or the file header")
     notes.extend(_recovered(header, chunks, account, repeats))
     statements.extend(repeated_said + notes)
     return account, drop
@@ -342,7 +342,7 @@ def _recovered(header: layout.FileHeader, chunks: list[ChunkAccount], account: R
     indexes = _said(_runs([chunk.index for chunk in past]), "chunk")
     new = sum(len(chunk.numbers) - repeats.get(chunk.index, 0) for chunk in past)
     return [(f"{indexes} past the {header.chunk_count} the file header counts {_were(len(past))} read: "
-             f"{new} record(s) recovered")]
+             f"{new:,} record(s) recovered")]
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:

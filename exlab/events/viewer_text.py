@@ -157,7 +157,7 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
             "message": message, "source": source,
         }
     if replaced:
-        report.note(f"{replaced} record(s) held bytes that are not valid in the file's encoding (shown as U+FFFD)")
+        report.note(f"{replaced:,} record(s) held bytes that are not valid in the file's encoding (shown as U+FFFD)")
 
 
 def _layout(head: bytes) -> tuple[Sniffed, str, Culture | None, list[str]] | None:

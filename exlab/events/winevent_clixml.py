@@ -77,7 +77,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
 
     yield from read_objects(evidence, report, RECORD_TYPES, "EventLogRecord", to_row)
     if lost_data:
-        report.note(f"{lost_data} record(s) without their Properties (serialized too deep to keep the values): "
+        report.note(f"{lost_data:,} record(s) without their Properties (serialized too deep to keep the values): "
                     "data left empty; export with Export-Clixml on the server itself, or -Depth 3")
 
 

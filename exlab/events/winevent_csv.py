@@ -114,11 +114,11 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         lost += not row["data"]
         yield row
     if recovered:
-        report.note(f"{recovered} record(s): insertion strings taken back out of the message (Export-Csv writes "
+        report.note(f"{recovered:,} record(s): insertion strings taken back out of the message (Export-Csv writes "
                     "only the type name of Properties)")
     if lost:
-        report.note(f"{lost} record(s) without data: Export-Csv does not write the insertion strings")
-        report.warn(f"{lost} record(s) without their insertion strings (Export-Csv writes only the type name of "
+        report.note(f"{lost:,} record(s) without data: Export-Csv does not write the insertion strings")
+        report.warn(f"{lost:,} record(s) without their insertion strings (Export-Csv writes only the type name of "
                     "Properties); export with Export-Clixml to keep them", None, DataLossWarning)
 
 

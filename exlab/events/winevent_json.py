@@ -88,10 +88,10 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         report.note(f"{millisecond_times} time(s) written to the millisecond (Windows PowerShell 5.1's "
                     "\\/Date(ms)\\/): finer digits are not in the file")
     if lost_binary:
-        report.note(f"{lost_binary} record(s) whose binary data was written as its type name (System.Byte[], "
+        report.note(f"{lost_binary:,} record(s) whose binary data was written as its type name (System.Byte[], "
                     "beyond ConvertTo-Json's -Depth): Binary left out")
     if lost_data:
-        report.note(f"{lost_data} record(s) without their Properties' values (beyond ConvertTo-Json's -Depth): "
+        report.note(f"{lost_data:,} record(s) without their Properties' values (beyond ConvertTo-Json's -Depth): "
                     "data left empty; export with ConvertTo-Json -Depth 3 or Export-Clixml")
 
 
