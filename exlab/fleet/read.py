@@ -122,6 +122,9 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
     if not frames:
         raise NoEvidence(str(store), None, "evidence ingested with exlab fleet ingest", "no batch holds rows")
     unread = [row for entry in opened.entries() for row in entry.unread]
+    unread += [{"file": Path(path).relative_to(opened.root).as_posix(),
+                "reason": f"a batch entry of the store, left out with its batch ({err.problem})"}
+               for path, err in opened.left_out.items()]
     written = read_settings(store) if written is None else written
     trusted = case_own_files(Path(store), roots, written).report     # the trust anchors given, hashed among the inputs
     return assemble_case(Path(store), frames, unread, trusted, name_in_case=str, server_fqdn=server_fqdn,

@@ -39,9 +39,9 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from exlab.errors import ExlabError
+from exlab.errors import DataLossWarning, ExlabError
 from exlab.evidence import writing
-from exlab.parse_report import FileReport, Loss, ParseReport, RecordAccount
+from exlab.parse_report import FileReport, Loss, ParseReport, RecordAccount, warn_at
 
 try:
     import fcntl
@@ -178,12 +178,11 @@ class Entry:
 
 
 def _entry_at(path: Path) -> Entry:
-    """The entry in file ``path``, or a StoreError naming what is wrong with it (an entry damaged or
-    edited by hand stops the read of the store, as a damaged Parquet file does: the store is not
-    what ingest wrote)."""
+    """The entry in file ``path``, or a StoreError naming what is wrong with it (damaged, edited by
+    hand, or naming a file outside the store: :meth:`Store.entries` leaves its batch out)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as err:        # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError, OSError) as err:        # UnicodeDecodeError is a ValueError
         raise StoreError(str(path), None, "a batch entry of the store as JSON", str(err)[:200]) from None
     entry = Entry.from_json(data, str(path))
     for part in entry.parts:     # a store is data: its entries never name a file elsewhere
@@ -227,9 +226,11 @@ def _is(value: Any, shape: type | tuple[type, ...]) -> bool:
 
 @dataclass
 class Store:
-    """An opened store folder."""
+    """An opened store folder. ``left_out``: the entries no read of it uses (damaged, edited by hand,
+    naming a file outside the store), each with why; each is warned about once."""
 
     root: Path
+    left_out: dict[str, StoreError] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def create(cls, root: str | os.PathLike) -> Store:
@@ -292,9 +293,34 @@ class Store:
         ...                 [f"events/server=EX01/day=2025-03-20/{batch}-0.parquet"], 3))
         >>> [e.batch == batch for e in store.entries()], store.kinds(), len(store.parts("events"))
         ([True], ['events'], 1)
+
+        One bad entry never stops the store: an entry that is damaged, edited by hand or names a
+        file outside the store is left out, with its batch's rows, and warned about once (a
+        DataLossWarning naming the file and what is wrong); ingesting that evidence again writes it
+        anew.
+
+        >>> import warnings
+        >>> _ = (store.root / ENTRIES / f"{'cd' * 32}.json").write_text('{"batch": 1}')
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     kept, kept_again = store.entries(), store.entries()
+        >>> len(kept), len(caught), caught[0].message.where
+        (1, 1, 'batch')
         """
-        found = [_entry_at(path) for path in sorted((self.root / ENTRIES).glob("*.json"))]
+        found = []
+        for path in sorted((self.root / ENTRIES).glob("*.json")):
+            try:
+                found.append(_entry_at(path))
+            except StoreError as err:
+                self._leave_out(str(path), err)
         return sorted(found, key=lambda entry: (entry.sequence, entry.batch))
+
+    def _leave_out(self, path: str, err: StoreError) -> None:
+        if path in self.left_out:
+            return
+        self.left_out[path] = err
+        warn_at(DataLossWarning(f"{err.problem}: its batch is left out of every read of the store; ingest that "
+                                "evidence again to write it anew", path, err.where))
 
     def add(self, entry: Entry, replaced: Iterable[Entry] = ()) -> None:
         """Record ``entry`` (its files are in place), then drop the batches it replaces."""

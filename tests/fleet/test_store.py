@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import exlab
+from exlab.errors import DataLossWarning
 from exlab.fleet import IngestIncomplete, Store, StoreError, ingest, query, read_frame
 from exlab.fleet import ingestion as ingest_module
 from exlab.cli import main
@@ -243,21 +244,37 @@ def test_one_ingest_at_a_time(tmp_path):
     assert quiet_ingest([LITWARE], store.root).added == 12      # the lock is gone with its holder
 
 
+def _reads_of(store):
+    """Each way the store is read: the case, a query and an ingest of other evidence (the last two
+    give the rows of the events view)."""
+    return {"open_case": lambda: exlab.open_case(store, roots=ROOTS),
+            "query": lambda: query(store, "SELECT count(*) AS n FROM events")["n"].item(),
+            "ingest": lambda: ingest([CONTOSO], store, progress=False)}
+
+
+def _left_out(read, entry) -> tuple[object, list]:
+    """What ``read`` returned, and the DataLossWarnings it gave about the entry file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = read()
+    return result, [w.message for w in caught if isinstance(w.message, DataLossWarning)
+                    and w.message.source == str(entry)]
+
+
 @pytest.mark.parametrize("part", ["../../outside.parquet", "events/server=../../../x.parquet",
                                   "/etc/passwd", "events/server=EX01/day=../" + "0" * 64 + "-0.parquet"])
-def test_an_entry_naming_a_file_outside_the_store_is_refused(tmp_path, part):
+def test_an_entry_naming_a_file_outside_the_store_is_left_out_and_the_file_never_read(tmp_path, part):
     store = tmp_path / "store"
     quiet_ingest([LITWARE], store)
     victim = tmp_path / "outside.parquet"
     victim.write_bytes(b"not the store's")
-    entry = next((store / "entries").glob("*.json"))
+    entry = sorted((store / "entries").glob("*.json"))[0]
     data = json.loads(entry.read_text())
     data["parts"].append(part)
     entry.write_text(json.dumps(data))
-    for action in (lambda: exlab.open_case(store), lambda: query(store, "SELECT 1"),
-                   lambda: quiet_ingest([CONTOSO], store)):
-        with pytest.raises(StoreError, match="Parquet files of the store's frames"):
-            action()
+    for name, read in _reads_of(store).items():
+        _, warned = _left_out(read, entry)
+        assert len(warned) == 1 and "Parquet files of the store's frames" in str(warned[0]), name
     assert victim.read_bytes() == b"not the store's"
 
 
@@ -287,17 +304,27 @@ DAMAGED_ENTRIES = {      # how an entry's JSON was edited -> the field named
 
 
 @pytest.mark.parametrize("damage", list(DAMAGED_ENTRIES), ids=list(DAMAGED_ENTRIES))
-def test_an_entry_damaged_or_edited_by_hand_is_refused_naming_the_file_and_field(tmp_path, damage):
+def test_an_entry_damaged_or_edited_by_hand_is_left_out_with_its_batch_and_written_anew_by_an_ingest(tmp_path, damage):
     # an entry of another shape than ingest writes crashed every reader of the store (TypeError,
-    # AttributeError, RecursionError) far from the file
+    # AttributeError, RecursionError) far from the file; then it stopped every read of the store
     store = tmp_path / "store"
     quiet_ingest([LITWARE], store)
-    entry = next((store / "entries").glob("*.json"))
+    whole = store_rows(store)[0]
+    entry = sorted((store / "entries").glob("*.json"))[0]
+    original = json.loads(entry.read_text())
     edit, field = DAMAGED_ENTRIES[damage]
-    edited = edit(json.loads(entry.read_text()))
+    edited = edit(original)
     entry.write_text(edited if isinstance(edited, str) else json.dumps(edited))
-    for action in (lambda: exlab.open_case(store), lambda: query(store, "SELECT 1"),
-                   lambda: quiet_ingest([CONTOSO], store)):
-        with pytest.raises(StoreError) as caught:
-            action()
-        assert (caught.value.source, caught.value.where) == (str(entry), field)
+    reads = _reads_of(store)
+    case, warned = _left_out(reads["open_case"], entry)
+    assert len(warned) == 1 and warned[0].where == field and "ingest that evidence again" in warned[0].text
+    assert case.unread["file"].tolist().count(f"entries/{entry.name}") == 1
+    kind = original["kind"]
+    events, warned = _left_out(reads["query"], entry)
+    assert len(warned) == 1 and events == whole["events"] - (original["rows"] if kind == "events" else 0)
+    stored, warned = _left_out(lambda: store_rows(store)[0], entry)
+    assert stored.get(kind, 0) == whole[kind] - original["rows"] and len(warned) == 1
+    quiet_ingest([LITWARE], store)          # the same evidence again: the batch and its entry written anew
+    assert _left_out(lambda: store_rows(store)[0], entry) == (whole, [])
+
+
