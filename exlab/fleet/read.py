@@ -40,8 +40,12 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
         if entry.kind != kind or not entry.parts:
             continue
         dtypes = {k: v for k, v in entry.dtypes.items() if columns is None or k in columns}
-        tables = [_table(store.root / part, [*dtypes, "batch_row"]) for part in entry.parts
-                  if part.startswith(f"{kind}/")]
+        try:
+            tables = [_table(store.root / part, [*dtypes, "batch_row"]) for part in entry.parts
+                      if part.startswith(f"{kind}/")]
+        except StoreError as err:       # one damaged file leaves its batch out, never the store
+            store.leave_out(entry, err)
+            continue
         table = pa.concat_tables(tables).sort_by("batch_row")
         frames.append(from_arrow(table, dtypes))
         reports = reports.extend([entry.parse_report()])
@@ -88,7 +92,7 @@ def _table(path: Path, columns: list[str]) -> Any:
         return pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException) as err:
         raise StoreError(str(path), expected="a Parquet file of the store with the columns its entry lists",
-                         detail=f"{err}; ingest the evidence again into a new store") from None
+                         detail=str(err)) from None
 
 
 def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, connector: str | None = None,

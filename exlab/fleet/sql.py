@@ -42,20 +42,42 @@ def connect(store: str | os.PathLike | Store) -> Any:
     con.execute("SET enable_external_access = false")
     entries = opened.entries()
     for kind in FRAMES:
-        parts = [str((opened.root / part).resolve()) for entry in entries for part in entry.parts
-                 if part.startswith(f"{kind}/")]
-        if parts:
+        while parts := [str((opened.root / part).resolve()) for entry in entries for part in entry.parts
+                        if part.startswith(f"{kind}/")]:
             files = ", ".join("'" + part.replace("'", "''") + "'" for part in parts)
             try:
                 con.execute(f"CREATE VIEW {kind} AS SELECT * FROM read_parquet([{files}], union_by_name = true, "
                             "hive_partitioning = false)")
+                break
             except duckdb.Error as err:
-                con.close()
-                raise StoreError(str(opened.root / kind), "the query", f"the {kind} frame's Parquet files",
-                                 str(err).splitlines()[0]) from None
+                damaged = _damaged(opened, entries, kind)
+                if not damaged:
+                    con.close()
+                    raise StoreError(str(opened.root / kind), "the query", f"the {kind} frame's Parquet files",
+                                     str(err).splitlines()[0]) from None
+                entries = [entry for entry in entries if entry.batch not in damaged]
     con.register("inputs", inputs(entries))
     con.execute("SET lock_configuration = true")
     return con
+
+
+def _damaged(store: Store, entries: list[Entry], kind: str) -> set[str]:
+    """The batches of ``entries`` with a Parquet file of ``kind`` whose footer cannot be read (a file
+    cut short or overwritten), each left out of the store's reads with a warning (:meth:`Store.leave_out`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    damaged = set()
+    for entry in entries:
+        for part in (p for p in entry.parts if p.startswith(f"{kind}/")):
+            try:
+                pq.read_metadata(store.root / part)
+            except (OSError, pa.ArrowException) as err:
+                store.leave_out(entry, StoreError(str(store.root / part), expected="a Parquet file of the store",
+                                                  detail=str(err)))
+                damaged.add(entry.batch)
+                break
+    return damaged
 
 
 def inputs(entries: list[Entry]) -> pd.DataFrame:

@@ -309,18 +309,29 @@ class Store:
         """
         found = []
         for path in sorted((self.root / ENTRIES).glob("*.json")):
+            if str(path) in self.left_out:
+                continue
             try:
                 found.append(_entry_at(path))
             except StoreError as err:
                 self._leave_out(str(path), err)
         return sorted(found, key=lambda entry: (entry.sequence, entry.batch))
 
-    def _leave_out(self, path: str, err: StoreError) -> None:
+    def leave_out(self, entry: Entry, err: StoreError) -> None:
+        """Leave ``entry``'s batch out of every later read of this store, for ``err`` (one of its Parquet
+        files is damaged), and warn about it once. Its entry is sound, so an ingest would take the
+        batch as stored: the warning says to delete the entry first."""
+        path = self.root / ENTRIES / f"{entry.batch}.json"
+        self._leave_out(str(path), err, f"delete {path.name} and ingest that evidence again to write it anew")
+
+    def _leave_out(self, path: str, err: StoreError,
+                   remedy: str = "ingest that evidence again to write it anew") -> None:
         if path in self.left_out:
             return
         self.left_out[path] = err
-        warn_at(DataLossWarning(f"{err.problem}: its batch is left out of every read of the store; ingest that "
-                                "evidence again to write it anew", path, err.where))
+        where = err.where if err.source == path else None
+        what = err.problem if err.source == path else f"{err.source}: {err.problem}"
+        warn_at(DataLossWarning(f"{what}: its batch is left out of every read of the store; {remedy}", path, where))
 
     def add(self, entry: Entry, replaced: Iterable[Entry] = ()) -> None:
         """Record ``entry`` (its files are in place), then drop the batches it replaces."""

@@ -226,15 +226,24 @@ def test_a_zip_of_the_case_gives_the_same_store(tmp_path):
     assert verdicts(stored).equals(verdicts(folder))       # a zip's members are attributed by their folders too
 
 
-def test_a_damaged_parquet_file_is_named(tmp_path):
+def test_a_damaged_parquet_file_leaves_its_batch_out_of_the_case_and_the_queries_naming_it(tmp_path):
     store = tmp_path / "store"
     quiet_ingest([LITWARE], store)
-    part = Store.open(store).parts("certs")[0]
+    whole = store_case(store)
+    entry = next(e for e in Store.open(store).entries() if e.kind == "tracking")     # one log of several
+    part = store / entry.parts[0]
     part.write_bytes(part.read_bytes()[:100])
-    with pytest.raises(StoreError, match=f"{part.name}: expected a Parquet file of the store"):
-        exlab.open_case(store)
-    with pytest.raises(StoreError, match="the query"):
-        query(store, "SELECT count(*) FROM certs")
+    entry_file = store / "entries" / f"{entry.batch}.json"
+    case, warned = _left_out(lambda: exlab.open_case(store, roots=ROOTS), entry_file)
+    assert len(warned) == 1 and f"{part}: expected a Parquet file of the store" in warned[0].text
+    assert f"delete {entry_file.name} and ingest that evidence again" in warned[0].text
+    assert len(case.tracking) == len(whole.tracking) - entry.rows > 0 and case.events.equals(whole.events)
+    assert f"entries/{entry_file.name}" in case.unread["file"].tolist()
+    rows, warned = _left_out(lambda: query(store, "SELECT count(*) AS n FROM tracking")["n"].item(), entry_file)
+    assert rows == len(case.tracking) and len(warned) == 1 and f"delete {entry_file.name}" in warned[0].text
+    entry_file.unlink()                                 # as the warning says
+    quiet_ingest([LITWARE], store)
+    assert verdicts(store_case(store)).equals(verdicts(whole)) and len(store_case(store).tracking) == len(whole.tracking)
 
 
 def test_one_ingest_at_a_time(tmp_path):
