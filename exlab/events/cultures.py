@@ -80,7 +80,7 @@ class Culture:
         >>> CULTURES["pl-PL"].parse_task("SmtpSend") is None
         True
         """
-        if text == self.no_task:
+        if self.no_task and text == self.no_task:
             return 0
         match = _TASK_NUMBER.fullmatch(text)
         return int(match.group(1)) if match else None
@@ -112,6 +112,19 @@ LANGUAGES = tuple(CULTURES)   # the UI languages whose headers are known
 CULTURES.update({name: replace(CULTURES[base], name=name, date=DATE_FORMATS[name])
                  for name in DATE_FORMATS for base in LANGUAGES
                  if name not in CULTURES and name.split("-")[0] == base.split("-")[0]})
+
+
+def unknown_language(cells: Sequence[str]) -> Culture:
+    """Headers in a UI language exlab does not know: Event Viewer writes the same five columns in the
+    same order in every language, so they are read by their place. The level names and the no-task
+    word are not known (levels stay NA; a task reads only from ``(N)``); the dates' order is read from
+    the values, as for every export.
+
+    >>> culture = unknown_language(["Nivel", "Fecha y hora", "Origen", "Id. del evento", "Categoría de la tarea"])
+    >>> culture.name, culture.levels, culture.parse_task("(2)"), culture.parse_task("")
+    ('unknown', {}, 2, None)
+    """
+    return Culture("unknown", tuple(cell.strip() for cell in cells[:5]), {}, "", DATE_FORMATS["en-US"], "cp1252")
 
 
 def culture_of_header(cells: Sequence[str]) -> Culture | None:

@@ -19,9 +19,9 @@ import functools
 from collections.abc import Iterator
 
 from exlab.cultures import DATE_FORMATS, ORDER_WORDS, DateStyle
-from exlab.errors import UnsupportedFormat
+from exlab.errors import AssumptionWarning, UnsupportedFormat
 from exlab.events.csv_records import csv_records
-from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header
+from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header, unknown_language
 from exlab.events.local_time import local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
@@ -78,13 +78,15 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     if layout is None:
         raise UnsupportedFormat(evidence.name, "line 1", "the header of an Event Viewer CSV/TXT export")
     sniffed, delimiter, culture, header = layout
-    if culture is None:
-        raise UnsupportedFormat(evidence.name, "line 1 (the header)",
-                                f"Event Viewer column headers in one of the known languages ({KNOWN_LANGUAGES})",
-                                f"found {delimiter.join(header)!r}")
     report.format = "event-viewer-csv" if delimiter == "," else "event-viewer-txt"
+    if culture is None:
+        culture = unknown_language(header)
+        report.warn(f"column headers in a language exlab does not know ({delimiter.join(header)!r}; it knows "
+                    f"{KNOWN_LANGUAGES}): read by their place, which is the same in every language (level, date "
+                    "and time, source, event id, task category, description); level names unknown, levels left NA",
+                    "line 1", AssumptionWarning)
     if sniffed.encoding.startswith("cp"):
-        report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")
+        report.note(f"no BOM and not UTF-8: read in the ANSI code page {sniffed.encoding} ({culture.name} headers)")
     dates = _date_order(evidence, sniffed, delimiter, query)
     dates.report_to(report)
     to_utc = local_to_utc(query, report)
@@ -144,7 +146,7 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
         if not query.wants_time(ns):
             continue
         level = culture.levels.get(level_text)
-        if level is None and level_text not in unknown_levels:
+        if level is None and culture.levels and level_text not in unknown_levels:
             unknown_levels.add(level_text)
             report.note(f"line {line}: level name {level_text!r} is not a {culture.name} level; level left NA")
         message = cells[5] if len(cells) == 6 and cells[5] != "" else None

@@ -108,13 +108,32 @@ def test_french_csv():
     assert "454 4.7.0" in frame.loc[0, "message"]
 
 
-def test_unknown_language_names_the_header_and_the_known_languages():
-    with pytest.raises(UnsupportedFormat) as caught:
-        read_events(FIXTURES / "app-es-ES.csv")
-    text = str(caught.value)
-    assert "app-es-ES.csv" in text and "line 1" in text
-    assert "Nivel,Fecha y hora,Origen,Id. del evento,Categoría de la tarea" in text
-    assert all(language in text for language in ("en-US", "pl-PL", "de-DE", "fr-FR"))
+def test_headers_in_a_language_exlab_does_not_know_are_read_by_their_place_and_said():
+    with pytest.warns(AssumptionWarning) as caught:
+        frame = read_events(FIXTURES / "app-es-ES.csv", tz="Europe/Madrid")
+    said = [str(w.message) for w in caught if "a language exlab does not know" in str(w.message)]
+    assert len(said) == 1 and "Nivel,Fecha y hora,Origen,Id. del evento,Categoría de la tarea" in said[0]
+    assert all(language in said[0] for language in ("en-US", "pl-PL", "de-DE", "fr-FR"))
+    row = frame.iloc[0]
+    assert (row["provider"], row["event_id"], row["task"], row["message"]) == ("MSExchangeTransport", 2004, 2, "Mensaje.")
+    assert pd.isna(row["level"]) and row["time_created"] == utc("2025-03-20 13:15:04")
+    assert frame.attrs["parse_report"].files[0].format == "event-viewer-csv"
+
+
+def test_a_tab_export_in_an_unknown_language_reads_every_record_with_its_dates_order_from_the_values():
+    header = "Livello\tData e ora\tOrigine\tID evento\tCategoria attività"
+    lines = ["Informazioni\t20/03/2025 14:15:04\tMSExchangeTransport\t2004\t(2)\t454 4.7.0 UntrustedRoot",
+             "Avviso\t05/03/2025 09:00:00\tMSExchangeTransport\t12023\tNessuna\t\"Riga uno\r\nriga due\"",
+             "Errore\t04/03/2025 23:59:59\tMSExchange Common\t106\t(1)\t"]
+    stream = io.BytesIO(("\r\n".join([header, *lines]) + "\r\n").encode("utf-8-sig"))
+    frame = read_quietly(stream, tz="Europe/Rome")
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.format, report.records_read, report.records_skipped) == ("event-viewer-txt", 3, 0)
+    assert frame["event_id"].tolist() == [2004, 12023, 106] and frame["level"].isna().all()
+    assert frame["time_created"].tolist() == [utc("2025-03-20 13:15:04"), utc("2025-03-05 08:00:00"),
+                                              utc("2025-03-04 22:59:59")]      # day first, as 20/03 says
+    assert frame["task"].tolist()[::2] == [2, 1] and pd.isna(frame["task"].iloc[1])    # "Nessuna" is not known
+    assert frame.loc[1, "message"] == "Riga uno\r\nriga due"
 
 
 def test_empty_file_is_unsupported():
