@@ -6,6 +6,8 @@ description in a sixth column that has no header. A cell is quoted only when it 
 the delimiter, a quote or a line break, so multi-line descriptions span lines inside
 quotes. Dates are local time in the exporting culture, without offset: they are read in
 the query's ``tz`` (the server's IANA zone), or in UTC with an assumption in the report.
+Headers in a language exlab does not know are read by their place, with a warning
+(:func:`exlab.events.cultures.unknown_language`).
 
 These exports carry no channel, computer, record id, qualifiers or insertion strings: those
 stay NA and ``data`` is ``{}``. The task number is known only where Event Viewer had no
