@@ -81,14 +81,16 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         raise UnsupportedFormat(evidence.name, "line 1", "the header of an Event Viewer CSV/TXT export")
     sniffed, delimiter, culture, header = layout
     report.format = "event-viewer-csv" if delimiter == "," else "event-viewer-txt"
+    legacy = sniffed.encoding.startswith("cp")
     if culture is None:
         culture = unknown_language(header)
         report.warn(f"column headers in a language exlab does not know ({delimiter.join(header)!r}; it knows "
                     f"{KNOWN_LANGUAGES}): read by their place, which is the same in every language (level, date "
-                    "and time, source, event id, task category, description); level names unknown, levels left NA",
-                    "line 1", AssumptionWarning)
-    if sniffed.encoding.startswith("cp"):
-        report.note(f"no BOM and not UTF-8: read in the ANSI code page {sniffed.encoding} ({culture.name} headers)")
+                    "and time, source, event id, task category, description); level names unknown, levels left NA"
+                    + (f"; no BOM and not UTF-8: read in the ANSI code page {sniffed.encoding}, a guess, so letters "
+                       "beyond ASCII may be wrong" if legacy else ""), "line 1", AssumptionWarning)
+    elif legacy:
+        report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")
     dates = _date_order(evidence, sniffed, delimiter, query)
     dates.report_to(report)
     to_utc = local_to_utc(query, report)

@@ -136,6 +136,15 @@ def test_a_tab_export_in_an_unknown_language_reads_every_record_with_its_dates_o
     assert frame.loc[1, "message"] == "Riga uno\r\nriga due"
 
 
+def test_an_unknown_language_in_an_ansi_code_page_says_the_code_page_is_a_guess():
+    text = ("Nivel,Fecha y hora,Origen,Id. del evento,Categoría de la tarea\r\n"
+            "Información,20/03/2025 14:15:04,MSExchangeTransport,2004,(2),Conexión rechazada\r\n")
+    with pytest.warns(AssumptionWarning, match="read in the ANSI code page cp1252, a guess") as caught:
+        frame = read_events(io.BytesIO(text.encode("cp1252")), tz="Europe/Madrid")
+    assert frame.loc[0, "message"] == "Conexión rechazada" and frame.loc[0, "event_id"] == 2004
+    assert sum("a language exlab does not know" in str(w.message) for w in caught) == 1
+
+
 def test_empty_file_is_unsupported():
     with pytest.raises(UnsupportedFormat, match="empty"):
         read_events(io.BytesIO(b""))
