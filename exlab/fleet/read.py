@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.errors import NoEvidence
-from exlab.fleet.store import Store, StoreError
+from exlab.fleet.store import Store, StoreError, damaged_part
 from exlab.parse_report import ParseReport
 from exlab.settings import CaseSettings, read_settings
 
@@ -91,8 +91,7 @@ def _table(path: Path, columns: list[str]) -> Any:
     try:
         return pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException) as err:
-        raise StoreError(str(path), expected="a Parquet file of the store with the columns its entry lists",
-                         detail=str(err)) from None
+        raise damaged_part(path, err) from None
 
 
 def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, connector: str | None = None,
@@ -127,12 +126,17 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
         raise NoEvidence(str(store), None, "evidence ingested with exlab fleet ingest", "no batch holds rows")
     unread = [row for entry in opened.entries() for row in entry.unread]
     unread += [{"file": Path(path).relative_to(opened.root).as_posix(),
-                "reason": f"a batch entry of the store, left out with its batch ({err.problem})"}
+                "reason": f"a batch entry of the store, left out with its batch ({_where(err)}{err.problem})"}
                for path, err in opened.left_out.items()]
     written = read_settings(store) if written is None else written
     trusted = case_own_files(Path(store), roots, written).report     # the trust anchors given, hashed among the inputs
     return assemble_case(Path(store), frames, unread, trusted, name_in_case=str, server_fqdn=server_fqdn,
                          connector=connector, roots=roots, tz=tz)
+
+
+def _where(err: StoreError) -> str:
+    """The place an error names in its file, to go before its problem (the file is named apart)."""
+    return f"{err.where}: " if err.where else ""
 
 
 def _send_first(column: pd.Series) -> pd.Series:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.fleet.store import Entry, Store, StoreError
+from exlab.fleet.store import Entry, Store, StoreError, damaged_part
 
 FRAMES = ("events", "certs", "sessions", "tracking", "connectors", "receive_connectors", "servers", "failures")
 
@@ -73,8 +73,7 @@ def _damaged(store: Store, entries: list[Entry], kind: str) -> set[str]:
             try:
                 pq.read_metadata(store.root / part)
             except (OSError, pa.ArrowException) as err:
-                store.leave_out(entry, StoreError(str(store.root / part), expected="a Parquet file of the store",
-                                                  detail=str(err)))
+                store.leave_out(entry, damaged_part(store.root / part, err))
                 damaged.add(entry.batch)
                 break
     return damaged

@@ -65,6 +65,17 @@ class StoreError(ExlabError):
     """A folder that is not an exlab store, or one of a format this exlab does not read."""
 
 
+def damaged_part(path: Path, err: Exception) -> StoreError:
+    """The error of a Parquet file of the store that cannot be read; the reader's own message names the
+    file by its name alone (the error is shown in reports, which carry no local path).
+
+    >>> damaged_part(Path("/s/tracking/x.parquet"), OSError("'/s/tracking/x.parquet': no magic bytes")).detail
+    "'x.parquet': no magic bytes"
+    """
+    return StoreError(str(path), expected="a Parquet file of the store with the columns its entry lists",
+                      detail=str(err).replace(str(path), path.name))
+
+
 def is_store(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a store folder (it holds the store's manifest).
 
