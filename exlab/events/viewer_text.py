@@ -86,7 +86,8 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         culture = unknown_language(header)
         report.warn(f"column headers in a language exlab does not know ({delimiter.join(header)!r}; it knows "
                     f"{KNOWN_LANGUAGES}): read by their place, which is the same in every language (level, date "
-                    "and time, source, event id, task category, description); level names unknown, levels left NA"
+                    "and time, source, event id, task category, description); its level names and its word for "
+                    "no task are not known, so levels are left NA, and tasks but those written (N)"
                     + (f"; no BOM and not UTF-8: read in the ANSI code page {sniffed.encoding}, a guess, so letters "
                        "beyond ASCII may be wrong" if legacy else ""), "line 1", AssumptionWarning)
     elif legacy:
