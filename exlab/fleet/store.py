@@ -32,7 +32,7 @@ import re
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -188,6 +188,15 @@ class Entry:
         return entry
 
 
+def _stamp(path: Path) -> tuple:
+    """What tells a file written since (its name, time and size)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return path.name, None, None
+    return path.name, status.st_mtime_ns, status.st_size
+
+
 def _entry_at(path: Path) -> Entry:
     """The entry in file ``path``, or a StoreError naming what is wrong with it (damaged, edited by
     hand, or naming a file outside the store: :meth:`Store.entries` leaves its batch out)."""
@@ -242,6 +251,9 @@ class Store:
 
     root: Path
     left_out: dict[str, StoreError] = field(default_factory=dict, compare=False, repr=False)
+    #: the entry files as last read (name, time, size of each), and their entries (file, entry) in order
+    #: of ingest: read again only when a file was added, removed or written since
+    _read: tuple[tuple, list[tuple[str, Entry]]] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def create(cls, root: str | os.PathLike) -> Store:
@@ -318,15 +330,18 @@ class Store:
         >>> len(kept), len(caught), caught[0].message.where
         (1, 1, 'batch')
         """
-        found = []
-        for path in sorted((self.root / ENTRIES).glob("*.json")):
-            if str(path) in self.left_out:
-                continue
-            try:
-                found.append(_entry_at(path))
-            except StoreError as err:
-                self._leave_out(str(path), err)
-        return sorted(found, key=lambda entry: (entry.sequence, entry.batch))
+        paths = sorted((self.root / ENTRIES).glob("*.json"))
+        stamp = tuple(_stamp(path) for path in paths)
+        if self._read is None or self._read[0] != stamp:
+            found = []
+            for path in paths:
+                try:
+                    found.append((str(path), _entry_at(path)))
+                except StoreError as err:
+                    self._leave_out(str(path), err)
+            self._read = stamp, sorted(found, key=lambda read: (read[1].sequence, read[1].batch))
+        # a copy of each: a caller that changes its entry changes the store only through add()
+        return [replace(entry) for path, entry in self._read[1] if path not in self.left_out]
 
     def leave_out(self, entry: Entry, err: StoreError) -> None:
         """Leave ``entry``'s batch out of every later read of this store, for ``err`` (one of its Parquet
@@ -346,7 +361,9 @@ class Store:
 
     def add(self, entry: Entry, replaced: Iterable[Entry] = ()) -> None:
         """Record ``entry`` (its files are in place), then drop the batches it replaces."""
-        write_json(self.root / ENTRIES / f"{entry.batch}.json", asdict(entry))
+        path = self.root / ENTRIES / f"{entry.batch}.json"
+        write_json(path, asdict(entry))
+        self.left_out.pop(str(path), None)       # written anew: sound again
         for old in replaced:
             if old.batch == entry.batch:
                 continue
