@@ -329,6 +329,10 @@ class Store:
         ...     kept, kept_again = store.entries(), store.entries()
         >>> len(kept), len(caught), caught[0].message.where
         (1, 1, 'batch')
+        >>> _ = (store.root / ENTRIES / f"{'cd' * 32}.json").write_text(json.dumps(asdict(replace(kept[0],
+        ...     batch="cd" * 32, sequence=2))))     # mended since: read again, and used
+        >>> len(store.entries())
+        2
         """
         paths = sorted((self.root / ENTRIES).glob("*.json"))
         stamp = tuple(_stamp(path) for path in paths)
@@ -339,6 +343,9 @@ class Store:
                     found.append((str(path), _entry_at(path)))
                 except StoreError as err:
                     self._leave_out(str(path), err)
+                    continue
+                if str(path) in self.left_out and self.left_out[str(path)].source == str(path):
+                    del self.left_out[str(path)]      # the entry itself was damaged, and is sound now
             self._read = stamp, sorted(found, key=lambda read: (read[1].sequence, read[1].batch))
         # a copy of each: a caller that changes its entry changes the store only through add()
         return [replace(entry) for path, entry in self._read[1] if path not in self.left_out]
