@@ -55,3 +55,12 @@ def test_import_exlab_loads_nothing_heavy():
     code = "import json, sys, exlab; print(json.dumps(sorted(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert not {name.split(".")[0] for name in json.loads(run.stdout)} & set(HEAVY)
+
+
+def test_a_notebooks_first_cell_loads_no_notebook_runner():
+    """The guided notebooks import exlab.report and exlab.notebook; nbformat (with jsonschema, about a
+    second) and papermill are for running a notebook, which the notebook itself never does."""
+    code = ("import json, sys, exlab.notebook, exlab.report, exlab.analysis.cells, exlab.report.people; "
+            "print(json.dumps(sorted(sys.modules)))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert not {name.split(".")[0] for name in json.loads(run.stdout)} & {"nbformat", "jsonschema", "papermill"}

@@ -11,11 +11,12 @@ import html
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from exlab.errors import ExlabError
+
+if TYPE_CHECKING:
+    import nbformat
 
 REPORT_NOTEBOOK = "03-root-cause.ipynb"   # the notebook a wheel must carry for notebooks_dir to find them
 
@@ -37,6 +38,7 @@ def execute_notebook(name: str, parameters: dict, *, timeout: int = 900) -> nbfo
     The notebook runs with its own folder as working directory; the executed copy is written
     to a temporary folder, never next to the evidence.
     """
+    import nbformat   # imported here, as papermill: with jsonschema, about a second
     import papermill  # imported here: it pulls in a kernel client, slow to import
     from jupyter_client.manager import KernelManager
 
