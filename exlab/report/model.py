@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -640,9 +641,23 @@ def without_folder(text: str, folder: str | Path) -> str:
     >>> without_folder("also in /cases/c1/certs/a.xml, see /cases/c1", "/cases/c1")
     'also in certs/a.xml, see .'
     """
-    for path in sorted({str(Path(folder)), str(Path(folder).resolve())}, key=len, reverse=True):
-        text = text.replace(path + "/", "").replace(path + "\\", "").replace(path, ".")
-    return text
+    return folder_remover(folder)(text)
+
+
+def folder_remover(folder: str | Path) -> Callable[[str], str]:
+    """:func:`without_folder` for many texts: the folder is resolved once, not once a text.
+
+    >>> folder_remover("/cases/c1")("/cases/c1/logs/SEND20250320-1.LOG")
+    'logs/SEND20250320-1.LOG'
+    """
+    paths = sorted({str(Path(folder)), str(Path(folder).resolve())}, key=len, reverse=True)
+
+    def remove(text: str) -> str:
+        for path in paths:
+            text = text.replace(path + "/", "").replace(path + "\\", "").replace(path, ".")
+        return text
+
+    return remove
 
 
 def warnings_in_words(case: Case) -> list[str]:
@@ -656,8 +671,8 @@ def warnings_in_words(case: Case) -> list[str]:
     >>> warnings_in_words(SimpleNamespace(reports=report, folder="/cases/c1"))
     ['certs/fl.txt, also in certs/a.xml']
     """
-    return list(dict.fromkeys(f"{f.file}, {without_folder(text, case.folder)}"
-                              for f in case.reports.files for text in f.warnings))
+    remove = folder_remover(case.folder)
+    return list(dict.fromkeys(f"{f.file}, {remove(text)}" for f in case.reports.files for text in f.warnings))
 
 
 def provenance(case: Case, *, now: datetime | None = None) -> str:
@@ -723,14 +738,16 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
 def _without_folder(report: Report, folder: str | Path) -> Report:
     """The report with the case folder's path taken out of every text that may quote it
     (readers' refusals in the inventory, warnings, notes)."""
+    remove = folder_remover(folder)
+
     def clean(table: Table | None) -> Table | None:
         if table is None:
             return None
-        return replace(table, table=table.table.map(lambda text: without_folder(text, folder)).astype("string"))
+        return replace(table, table=table.table.map(remove).astype("string"))
 
-    return replace(report, checked=[without_folder(t, folder) for t in report.checked],
-                   not_checked=[without_folder(t, folder) for t in report.not_checked],
-                   notes=[without_folder(t, folder) for t in report.notes],
+    return replace(report, checked=[remove(t) for t in report.checked],
+                   not_checked=[remove(t) for t in report.not_checked],
+                   notes=[remove(t) for t in report.notes],
                    issuers=clean(report.issuers), chains=clean(report.chains),
                    details=[clean(table) for table in report.details])
 
