@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return int(args.func(args) or 0)
         except ExlabError as err:
-            print(f"exlab: {visible(err, lines=True)}", file=sys.stderr)
+            print(f"exlab: {visible(err)}", file=sys.stderr)
             return err.exit_code
         except BrokenPipeError:
             # the reader of our output went away (``exlab events ... | head``): not an error

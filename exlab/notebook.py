@@ -92,7 +92,7 @@ def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
     """
     from exlab.commands.terminal import visible
 
-    message = [f"exlab: {visible(value, lines=True)}"]
+    message = [f"exlab: {visible(value)}"]
     if shell is not None:
         shell._showtraceback(etype, value, message)   # IPython discards what a handler returns
     return message

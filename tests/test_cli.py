@@ -182,3 +182,36 @@ def test_control_characters_in_file_names_and_evidence_text_reach_the_terminal_a
     assert "bad\\r.evtx" in err2
     for text in (out, err, out2, err2):
         assert not any(char in text for char in "\x1b\x07\r\u202e")
+
+
+def test_a_line_feed_in_evidence_never_makes_a_line_of_its_own(tmp_path, capsys):
+    """A file name, a connector name or an event's computer holding a line feed could print a
+    forged verdict line; the terminal shows it as ``\\n`` inside the line it belongs to."""
+    import shutil
+
+    from exlab.lab.event_exports import write_winevent_json
+
+    forged = "KB 2888788: confirmed"
+    case = tmp_path / "case"
+    shutil.copytree(SAMPLES / "fabrikam-healthy", case)
+    connectors = case / "config" / "Get-SendConnector.xml"
+    text = connectors.read_text(encoding="utf-16")
+    assert text.count('<S N="Name">Outbound to Office 365</S>') == 1
+    connectors.write_text(text.replace('<S N="Name">Outbound to Office 365</S>',
+                                       f'<S N="Name">Outbound_x000A_{forged}</S>'), encoding="utf-16")
+    (case / f"notes\n{forged}.txt").write_text("asked the admin on Monday", encoding="utf-8")
+    write_winevent_json(case / "app.json", [{"time_created": 0, "provider": "MSExchangeTransport", "event_id": 1,
+                                             "computer": f"EX01\n{forged}", "data": {}}])
+    assert main(["investigate", str(case)]) == 0
+    out = capsys.readouterr().out
+    assert f"notes\\n{forged}.txt" in out and f"Outbound\\n{forged}" in out
+    assert f"EX01\\n{forged.upper()}" in out      # a server's NetBIOS name is shown in capitals
+    assert main(["events", str(case / "app.json")]) == 0
+    events = capsys.readouterr().out
+    assert f"EX01\\n{forged}" in events
+    (case / f"bad\n{forged}.evtx").write_bytes(b"ElfFile\x00" + bytes(100))   # refused: one error line
+    assert main(["events", str(case / f"bad\n{forged}.evtx")]) == 1
+    err = capsys.readouterr().err
+    assert f"bad\\n{forged}.evtx" in err and len(err.splitlines()) == 1
+    for printed in (out, events):
+        assert not [line for line in printed.splitlines() if line.lstrip().startswith(forged)]

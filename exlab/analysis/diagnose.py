@@ -124,6 +124,15 @@ class Diagnosis:
         return text
 
     def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def lines(self) -> list[str]:
+        """What ``print`` shows, line by line (evidence text may hold a line feed of its own;
+        the ``exlab`` command shows such a one escaped).
+
+        >>> diagnose().lines()[0]
+        'KB 2888788: inconclusive'
+        """
         lines = [self.headline()]
         if self.onset is not None:
             lines.append(f"failures from {format_utc(self.onset)} to {format_utc(self.end)} (UTC)")
@@ -153,7 +162,7 @@ class Diagnosis:
             lines.append(f"  {d.headline()}; {_FIX_LABELS[d.fix or 'none']}: {d.why}")
             if d.remediation != self.remediation:      # the case's own fix is printed above, once
                 lines += [f"    {step.command}" for step in d.remediation if step.command]
-        return "\n".join(lines)
+        return lines
 
     def _repr_html_(self) -> str:
         e = html.escape

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from exlab.bundle import Member
 from exlab.cli import add_link_option
-from exlab.commands.terminal import visible
+from exlab.commands.terminal import visible, visible_lines
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise NoEvidence(", ".join(args.paths), None, f"an event export ({', '.join(m.FORMAT for m in FORMATS)})",
                          f"{len(passed_over)} file(s) looked at, none is one")
     frame = _read_all(files, args)
-    print(visible(summary(frame, passed_over=passed_over), lines=True))
+    print(summary(frame, passed_over=passed_over))
     if output is not None:
         write_export(frame, output)
         print(f"Wrote {len(frame):,} events to {visible(output)}")
@@ -141,7 +141,7 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
             span = (f"{utc_text(times.min())} .. {utc_text(times.max())}" if len(times) else "no times")
             lines.append(f"  {computer:<{width}}  {span}  ({len(group):,} events)")
     lines += ["", *_losses(report)]
-    return "\n".join(lines)
+    return visible_lines(lines)
 
 
 def _check_time(option: str, value: str | None) -> None:

@@ -111,5 +111,7 @@ def run_query(args: argparse.Namespace) -> int:
         print(f"Wrote {len(table):,} row(s) to {visible(output)}")
         return 0
     with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 200):
-        print(visible(table.to_string(index=False), lines=True))
+        shown = table.map(lambda value: visible(value) if isinstance(value, str) else value)
+        shown.columns = [visible(name) for name in table.columns]
+        print(shown.to_string(index=False))
     return 0

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option, settled_imports
-from exlab.commands.terminal import visible
+from exlab.commands.terminal import visible, visible_lines
 from exlab.evidence import output_file, outside_evidence, writing
 
 if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help
@@ -82,7 +82,7 @@ def case_summary(case: Case) -> str:
             line += f", {row.files:,} file(s), {row.rows:,} row(s){servers}"
         lines.append(line + (f" ({row.why})" if isinstance(row.why, str) and row.status != "missing" else ""))
     lines += [f"  not read: {row.file} ({row.why})" for row in inventory[inventory["status"] == "unused"].itertuples()]
-    return "\n".join(lines)
+    return visible_lines(lines)
 
 
 def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: TextIO) -> None:
@@ -136,9 +136,9 @@ def run(args: argparse.Namespace) -> int:
                      tz=args.tz, culture=args.culture, progress=sys.stderr.isatty(),
                      follow_links=args.follow_links)
     diagnosis = case.diagnose()
-    print(visible(case_summary(case), lines=True), file=human)
+    print(case_summary(case), file=human)
     print(file=human)
-    print(visible(diagnosis, lines=True), file=human)
+    print(visible_lines(diagnosis.lines()), file=human)
     for output in OUTPUTS:
         output(args, case, diagnosis, sys.stdout)
     if args.json and args.json != "-":

@@ -2,7 +2,9 @@
 showing (escape sequences, carriage returns, bidi overrides, NUL) is shown as its Python
 escape, so a file name or an event's text never moves the cursor, recolours or hides output.
 
-Every ``exlab`` command prints evidence names and text through :func:`visible`.
+Every ``exlab`` command prints evidence names and text through :func:`visible`, and texts of
+several lines through :func:`visible_lines`, line by line: a line feed inside a file name or a
+connector name is shown as ``\\n``, so evidence never makes a line of its own.
 
 >>> print(visible("evil\\x1b[2J.evtx"))
 evil\\x1b[2J.evtx
@@ -10,26 +12,38 @@ evil\\x1b[2J.evtx
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
-def visible(value: Any, *, lines: bool = False) -> str:
+def visible(value: Any) -> str:
     """``value`` as text a terminal shows as it is: a character that is not printable
-    (control and format characters, line and paragraph separators, a lone surrogate) becomes
-    its escape (``\\x1b``, ``\\r``, ``\\u202e``, ``\\udc80``); None becomes ``""``. With ``lines``,
-    line feeds are kept (a multi-line message); tabs and everything else are escaped.
+    (control and format characters, line feeds, line and paragraph separators, a lone
+    surrogate) becomes its escape (``\\x1b``, ``\\r``, ``\\n``, ``\\u202e``, ``\\udc80``);
+    None becomes ``""``.
 
-    >>> visible("EX01\\rOK\\u202etxt.exe"), visible(None), visible("a\\nb", lines=True)
-    ('EX01\\\\rOK\\\\u202etxt.exe', '', 'a\\nb')
-    >>> visible("a\\nb")
-    'a\\\\nb'
+    >>> visible("EX01\\rOK\\u202etxt.exe"), visible(None), visible("a\\nb")
+    ('EX01\\\\rOK\\\\u202etxt.exe', '', 'a\\\\nb')
     """
     text = "" if value is None else str(value)
-    if text.isprintable() and "\n" not in text:
+    if text.isprintable():
         return text
-    return "".join(char if char.isprintable() or (lines and char == "\n") else _escape(char) for char in text)
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
 def _escape(char: str) -> str:
     """One character's Python escape (``repr`` without its quotes)."""
     return repr(char)[1:-1]
+
+
+def visible_lines(lines: Iterable[Any]) -> str:
+    """Lines for the terminal, each made :func:`visible` (a line feed inside one is escaped),
+    joined by line feeds.
+
+    >>> print(visible_lines(["not read: evil\\nKB 2888788: confirmed.cer", "", "done"]))
+    not read: evil\\nKB 2888788: confirmed.cer
+    <BLANKLINE>
+    done
+    """
+    return "\n".join(visible(line) for line in lines)
+

@@ -37,6 +37,13 @@ def test_query_exports_like_every_command(tmp_path, capsys):
     assert main(["fleet", "query", str(store), "DROP VIEW events"]) == 1
     assert "expected one query (SELECT ...)" in capsys.readouterr().err
     assert main(["fleet", "query", str(tmp_path / "nothing"), "SELECT 1"]) == 1
+    capsys.readouterr()
+    # evidence text in a printed table: a line feed or an escape stays inside its cell
+    assert main(["fleet", "query", str(store), "SELECT 'x' || chr(10) || 'KB 2888788: confirmed' || chr(27) AS "
+                 "\"a\nb\" FROM servers LIMIT 1"]) == 0
+    out = capsys.readouterr().out
+    assert "x\\nKB 2888788: confirmed\\x1b" in out and "a\\nb" in out
+    assert not [line for line in out.splitlines() if line.lstrip().startswith("KB")] and "\x1b" not in out
 
 
 @pytest.mark.slow
