@@ -46,4 +46,3 @@ def visible_lines(lines: Iterable[Any]) -> str:
     done
     """
     return "\n".join(visible(line) for line in lines)
-

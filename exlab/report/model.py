@@ -634,21 +634,12 @@ def _tracking_table(case: Case, tz: str) -> Table | None:
                  interactive=len(affected) > 10)
 
 
-def without_folder(text: str, folder: str | Path) -> str:
-    """``text`` with the case folder's path (as given and resolved) taken out of the file
-    names it quotes: a report carries no path of the engineer's machine.
-
-    >>> without_folder("also in /cases/c1/certs/a.xml, see /cases/c1", "/cases/c1")
-    'also in certs/a.xml, see .'
-    """
-    return folder_remover(folder)(text)
-
-
 def folder_remover(folder: str | Path) -> Callable[[str], str]:
-    """:func:`without_folder` for many texts: the folder is resolved once, not once a text.
+    """A function that takes the case folder's path (as given and resolved, resolved once)
+    out of the file names a text quotes: a report carries no path of the engineer's machine.
 
-    >>> folder_remover("/cases/c1")("/cases/c1/logs/SEND20250320-1.LOG")
-    'logs/SEND20250320-1.LOG'
+    >>> folder_remover("/cases/c1")("also in /cases/c1/certs/a.xml, see /cases/c1")
+    'also in certs/a.xml, see .'
     """
     paths = sorted({str(Path(folder)), str(Path(folder).resolve())}, key=len, reverse=True)
 
