@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from exlab.commands.terminal import visible
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.settings import MEANINGS, SETTINGS_FILE, CaseSettings, case_settings
 
@@ -90,8 +91,6 @@ def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
     >>> short_error(None, EvidenceNotFound, EvidenceNotFound("nowhere", expected="a folder"), None)
     ['exlab: nowhere: expected a folder']
     """
-    from exlab.commands.terminal import visible
-
     message = [f"exlab: {visible(value)}"]
     if shell is not None:
         shell._showtraceback(etype, value, message)   # IPython discards what a handler returns
@@ -253,8 +252,15 @@ def md(value: Any) -> str:
 
     >>> print(md("<script>x</script> 'Outbound' *x* [a](b) #1"))
     &lt;script&gt;x&lt;/script&gt; 'Outbound' \\*x\\* \\[a\\](b) \\#1
+
+    A line feed would end the sentence the text sits in (and a ``===`` or ``- `` after it make a
+    heading or a list item), so it is shown as ``\\n``, as the terminal shows it, and so is
+    every other character a reader would not see (a bidi override, an escape):
+
+    >>> print(md("notes\\n===\\u202etxt.exe"))
+    notes\\\\n===\\\\u202etxt.exe
     """
-    text = html.escape(str(value), quote=False)
+    text = html.escape(visible(value), quote=False)
     return "".join("\\" + ch if ch in "\\`*_[]#|~" else ch for ch in text)
 
 

@@ -158,6 +158,23 @@ def test_a_notebook_run_prints_nothing_of_its_kernel(capfd):
 
 
 @pytest.mark.slow
+def test_a_line_feed_in_evidence_never_makes_a_heading_or_a_list_item_of_its_own(tmp_path):
+    """The notebooks' sentences are Markdown: a file name holding a line feed and ``- ...`` made
+    a list item of evidence text (and ``===`` a heading); it stays inside its sentence, as ``\\n``."""
+    import shutil
+
+    case = tmp_path / "case"
+    shutil.copytree(_case("fabrikam-healthy").folder, case)
+    hostile = "fl\n- KB 2888788: confirmed\n===.txt"         # its dates ambiguous: a warning names it
+    shutil.copy(_case("litware-servers").folder / "LWEX02" / "Get-ExchangeCertificate.txt", case / "certs" / hostile)
+    executed = execute_notebook("00-start-here.ipynb", {"case_folder": str(case)})
+    said = "\n".join(o["data"]["text/markdown"] for c in executed.cells for o in c.get("outputs", [])
+                      if "text/markdown" in o.get("data", {}))
+    assert "fl\\\\n- KB 2888788: confirmed\\\\n===.txt: the day/month order" in said   # \n, its \\ escaped
+    assert not [line for line in said.splitlines() if line.startswith(("- KB", "==="))]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_a_case_of_events_only_runs_through_every_notebook_saying_what_to_collect(name, tmp_path):
     import shutil
