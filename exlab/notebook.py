@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +54,31 @@ class WarningList:
     - events/app.csv line 2: read as UTC
     >>> notes.markdown()
     ''
+
+    Files are named relative to the case folder, as the report names them (a notebook shared
+    with its outputs carries no path of the engineer's machine):
+
+    >>> notes.name_files_from(Path("/cases/c1"))
+    >>> notes(AssumptionWarning("read as UTC", "/cases/c1/certs/fl.txt", "line 9"), AssumptionWarning, "", 0)
+    >>> notes.pending
+    ['certs/fl.txt line 9: read as UTC']
     """
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
         self.pending: list[str] = []
+        self._removers: tuple[Callable[[str], str], ...] = ()
+
+    def name_files_from(self, *folders: Path) -> None:
+        """Name the files of these case folders (or zips) relative to them from now on."""
+        from exlab.report.model import folder_remover
+
+        self._removers = tuple(folder_remover(folder.parent if folder.is_file() else folder) for folder in folders)
 
     def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
         text = said_of(message, category)
+        for remove in self._removers:
+            text = remove(text)
         if text not in self.seen:
             self.seen.add(text)
             self.pending.append(text)
@@ -199,6 +217,7 @@ def start(folder: str | Path | None = None, *, progress: bool = True, **given: A
 
     _prepare_kernel()
     folder = case_folder(folder)
+    _WARNINGS.name_files_from(folder)
     case = open_case(folder, progress=progress, **given)     # the settings file read once, by open_case
     case.diagnose()   # the verdict once: its warnings join the reading's
     _display_markdown(f"Case **{_name(folder)}**: {len(evidence_files(case.reports))} evidence file(s) read.\n\n"
@@ -232,6 +251,7 @@ def start_fleet(folder: str | Path | None = None, store: str | Path | None = Non
     folder = case_folder(folder)
     settings = case_settings(folder, **given)
     store = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="exlab-fleet-")) / "store"
+    _WARNINGS.name_files_from(folder, store)
     ingested = ingest([folder], store, workers=workers, tz=settings.tz, culture=settings.culture, progress=progress)
     arguments = settings.arguments()
     arguments.pop("culture", None)       # the store's rows were read with it already

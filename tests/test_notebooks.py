@@ -170,7 +170,8 @@ def test_a_line_feed_in_evidence_never_makes_a_heading_or_a_list_item_of_its_own
     executed = execute_notebook("00-start-here.ipynb", {"case_folder": str(case)})
     said = "\n".join(o["data"]["text/markdown"] for c in executed.cells for o in c.get("outputs", [])
                       if "text/markdown" in o.get("data", {}))
-    assert "fl\\\\n- KB 2888788: confirmed\\\\n===.txt: the day/month order" in said   # \n, its \\ escaped
+    assert "- certs/fl\\\\n- KB 2888788: confirmed\\\\n===.txt: the day/month order" in said   # \n, its \\ escaped
+    assert str(tmp_path) not in said         # named in the case, as the report names it
     assert not [line for line in said.splitlines() if line.startswith(("- KB", "==="))]
 
 
