@@ -640,13 +640,18 @@ def folder_remover(folder: str | Path) -> Callable[[str], str]:
 
     >>> folder_remover("/cases/c1")("also in /cases/c1/certs/a.xml, see /cases/c1")
     'also in certs/a.xml, see .'
+
+    A path that only begins like the folder's is another file, and keeps its name:
+
+    >>> folder_remover("/cases/c1")("roots from /cases/c1-roots.pem, zipped in /cases/c1.zip, not in /cases/c1.")
+    'roots from /cases/c1-roots.pem, zipped in /cases/c1.zip, not in ..'
     """
     paths = sorted({str(Path(folder)), str(Path(folder).resolve())}, key=len, reverse=True)
+    # the folder, then a separator (dropped with it) or a character no name goes on with
+    quoted = re.compile("(?:" + "|".join(map(re.escape, paths)) + r")(?:[/\\]|(?![\w\-]|\.\w))")
 
     def remove(text: str) -> str:
-        for path in paths:
-            text = text.replace(path + "/", "").replace(path + "\\", "").replace(path, ".")
-        return text
+        return quoted.sub(lambda match: "" if match[0][-1] in "/\\" else ".", text)
 
     return remove
 
