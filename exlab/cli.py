@@ -5,7 +5,7 @@ sets ``func`` (taking the parsed arguments, returning the exit code).
 
 Warnings go to standard error, one line each naming the evidence file and the place in
 it, so standard output holds only what was asked for (``--json -``: JSON alone). Evidence
-names and text reach the terminal through ``exlab.commands.terminal.visible``: a control
+names and text reach the terminal through ``exlab.visible.visible``: a control
 character in a file name is shown as its escape, never acted on.
 """
 
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from exlab import __version__
-from exlab.commands.terminal import visible
+from exlab.visible import visible
 from exlab.errors import ExlabError, ExlabWarning
 
 COMMANDS = ("events", "certs", "lab", "investigate", "report", "fleet")

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exlab.commands.terminal import visible
+from exlab.visible import visible
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.settings import MEANINGS, SETTINGS_FILE, CaseSettings, case_settings
 

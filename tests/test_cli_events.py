@@ -149,3 +149,21 @@ def test_culture_settles_the_day_month_order_of_csv_dates(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["events", str(path), "--culture", "en-XX"])
     assert exited.value.code == 2 and "en-XX" in capsys.readouterr().err
+
+
+def test_summary_columns_line_up_as_shown_when_a_name_holds_control_characters(tmp_path, capsys):
+    """A control character is shown as its escape (``\\x1b``: four characters); the columns are
+    aligned on the names as shown, not as they are in the evidence."""
+    from exlab.lab.event_exports import write_winevent_json
+
+    write_winevent_json(tmp_path / "app.json", [
+        {"time_created": 0, "provider": "Evil\x1b\x1b\x1b", "computer": "EX01\x1b\x1b", "event_id": 1, "data": {}},
+        {"time_created": 0, "provider": "MSExchangeTransport", "computer": "EX02", "event_id": 2004, "data": {}},
+        {"time_created": 0, "provider": "MSExchangeTransport", "computer": "EX02", "event_id": 2004, "data": {}}])
+    assert main(["events", str(tmp_path / "app.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    counts = lines[lines.index("Events by provider and event id:") + 1:][:2]
+    evil = "Evil" + "\\x1b" * 3        # 16 characters as shown; MSExchangeTransport has 19
+    assert counts == ["  MSExchangeTransport   2004  2", f"  {evil}         1  1"]
+    computers = lines[lines.index("Time range per computer (UTC):") + 1:][:2]
+    assert [line.index("1970-") for line in computers] == [len("  EX01\\x1b\\x1b  ")] * 2

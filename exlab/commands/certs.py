@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exlab.cli import add_link_option
-from exlab.commands.terminal import visible
+from exlab.visible import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from exlab.bundle import Member
 from exlab.cli import add_link_option
-from exlab.commands.terminal import visible, visible_lines
+from exlab.visible import visible, visible_lines
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
@@ -131,15 +131,17 @@ def summary(frame: pd.DataFrame, *, passed_over: list | None = None) -> str:
         lines += ["", "Events by provider and event id:"]
         counts = (frame.assign(provider=frame["provider"].fillna("(none)"))
                   .groupby(["provider", "event_id"], dropna=False).size().sort_values(ascending=False))
-        width = max(len(str(p)) for p, _ in counts.index)
-        lines += [f"  {provider:<{width}}  {event_id:>5}  {count:,}" for (provider, event_id), count in counts.items()]
+        providers = [visible(provider) for provider, _ in counts.index]   # aligned as they are shown
+        width = max(map(len, providers))
+        lines += [f"  {provider:<{width}}  {event_id:>5}  {count:,}"
+                  for provider, ((_, event_id), count) in zip(providers, counts.items())]
         lines += ["", "Time range per computer (UTC):"]
         by_computer = frame.assign(computer=frame["computer"].fillna("(not in the export)")).groupby("computer")
-        width = max(len(str(c)) for c in by_computer.groups)
+        width = max(len(visible(c)) for c in by_computer.groups)
         for computer, group in by_computer:
             times = group["time_created"].dropna()
             span = (f"{utc_text(times.min())} .. {utc_text(times.max())}" if len(times) else "no times")
-            lines.append(f"  {computer:<{width}}  {span}  ({len(group):,} events)")
+            lines.append(f"  {visible(computer):<{width}}  {span}  ({len(group):,} events)")
     lines += ["", *_losses(report)]
     return visible_lines(lines)
 

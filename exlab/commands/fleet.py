@@ -20,7 +20,7 @@ import argparse
 import sys
 
 from exlab.cli import add_link_option
-from exlab.commands.terminal import visible
+from exlab.visible import visible
 from exlab.cultures import DATE_FORMATS
 
 

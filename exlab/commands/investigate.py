@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option, settled_imports
-from exlab.commands.terminal import visible, visible_lines
+from exlab.visible import visible, visible_lines
 from exlab.evidence import output_file, outside_evidence, writing
 
 if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help

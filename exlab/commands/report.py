@@ -8,7 +8,7 @@ import sys
 
 from exlab.cli import add_link_option
 from exlab.commands.investigate import add_case_options
-from exlab.commands.terminal import visible
+from exlab.visible import visible
 from exlab.errors import NoEvidence
 
 

@@ -1,10 +1,11 @@
-"""Evidence text for the terminal: every character that a terminal would act on instead of
-showing (escape sequences, carriage returns, bidi overrides, NUL) is shown as its Python
-escape, so a file name or an event's text never moves the cursor, recolours or hides output.
+"""Evidence text a person sees as it is: every character that a terminal or a Markdown
+renderer would act on instead of showing (escape sequences, carriage returns, line feeds,
+bidi overrides, NUL) is shown as its Python escape, so a file name or an event's text never
+moves the cursor, recolours or hides output, and never makes a line of its own.
 
 Every ``exlab`` command prints evidence names and text through :func:`visible`, and texts of
-several lines through :func:`visible_lines`, line by line: a line feed inside a file name or a
-connector name is shown as ``\\n``, so evidence never makes a line of its own.
+several lines through :func:`visible_lines`, line by line; the notebooks' sentences
+(:func:`exlab.notebook.md`) go through :func:`visible` too.
 
 >>> print(visible("evil\\x1b[2J.evtx"))
 evil\\x1b[2J.evtx
