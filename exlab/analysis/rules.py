@@ -232,9 +232,13 @@ def untrusted_root_failures(facts: Facts) -> Finding | None:
     failed = facts.failures_of("untrusted-root", "tls-access-denied", origins=["event", "tracking"])
     if failed.empty:
         return None
-    origins = " and ".join(sorted(set(failed["origin"])))
+    # one attempt may show in both (the event and the tracking DEFER row): each source is counted on its own
+    counts = failed["origin"].value_counts()
+    shown = [f"{counts[origin]:,} {words}" for origin, words in (("event", "event(s) 2004"),
+                                                                  ("tracking", "message tracking row(s)"))
+             if origin in counts]
     return Finding("untrusted-root-failures", "kb2888788", "events",
-                   f"{len(failed)} delivery attempt(s) answered 454 4.7.0 ... UntrustedRoot ({origins})",
+                   f"{' and '.join(shown)} show deliveries answered 454 4.7.0 ... UntrustedRoot",
                    evidence_rows(_point_rows(failed)), None, len(failed))
 
 
