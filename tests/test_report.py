@@ -145,6 +145,21 @@ def test_the_fix_pins_the_public_certificate_first_and_gives_each_command_once(m
     assert report.verify is not None and public["thumbprint"] in report.verify.expect
 
 
+def test_a_pin_of_a_certificate_not_yet_got_keeps_its_place_after_getting_one():
+    """With no public certificate fit to present (expired), the fix starts by getting one; a pin
+    that only names placeholders cannot come before that step."""
+    from exlab.analysis import diagnose
+    from exlab.report.model import fix_steps
+    from tests.analysis import frames as f
+
+    expired = f.certs(f.cert(f.PUBLIC, "public", "2024-03-01", services=("IIS", "SMTP"), not_after="2025-03-01"),
+                      f.cert(f.INTERNAL, "internal", "2025-03-14"))
+    refused = f.sessions(f.session("2025-03-20 09:14:01.5", f.UNTRUSTED))
+    steps = fix_steps(diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR))
+    assert steps[0].purpose.startswith("Get a certificate from a public CA")
+    assert steps[-1].command.endswith("-TlsCertificateName '<I><issuer><S><subject>'")
+
+
 @pytest.mark.slow
 def test_a_fix_for_several_servers_names_each_server_and_the_connector_once(models):
     report = models["tailspin-tlscertname"]

@@ -35,8 +35,9 @@ from exlab.analysis.infer import connector_row, infer_connector, infer_judgement
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
 from exlab.analysis.timeline import failure_points
-from exlab.certs.selection import select_outbound
-from exlab.certs.trust import judge_trust
+from exlab.certs.names import covers, name_key
+from exlab.certs.selection import parse_tls_certificate_name, select_outbound, unusable
+from exlab.certs.trust import flag, judge_trust, judgement_time, present
 from exlab.transport import tls_failures
 from exlab.transport.protocol_log import send_sessions
 
@@ -82,6 +83,8 @@ class Diagnosis:
     fix: str | None = None                  # "fix", "preventive" or "none" (per-server answers)
     why: str | None = None                  # why this server gets the fix it gets
     servers: list[Diagnosis] = field(default_factory=list)   # one answer per server of the case
+    public: str | None = None               # the public certificate the fix makes the transport present
+    pinned: bool = False                    # the connector's TlsCertificateName names the culprit
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS or (self.cause is not None and self.cause not in CAUSES):
@@ -105,6 +108,7 @@ class Diagnosis:
             "failures": self.failures, "server": self.server, "sends_through_connector": self.sends,
             "fix": self.fix, "why": self.why,
             "servers": [d.to_dict(max_rows) for d in self.servers],
+            "public": self.public, "pinned_by_connector": self.pinned,
         }
 
     def headline(self) -> str:
@@ -317,39 +321,123 @@ def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collect
     return steps
 
 
-def _public_pin(facts: Facts, culprit: str | None) -> tuple[str, str] | None:
-    """(issuer, subject) of the public certificate to pin with TlsCertificateName: the newest
-    public one covering the name for SMTP, or, without certificate exports, the certificate
-    of the last session that delivered mail."""
+@dataclass(frozen=True)
+class _Public:
+    """The publicly trusted certificate a fix makes the transport present."""
+
+    issuer: str
+    subject: str
+    thumbprint: str | None = None
+    services: tuple[str, ...] | None = None     # None: no export said
+
+    @property
+    def pin(self) -> tuple[str, str]:
+        return self.issuer, self.subject
+
+    @property
+    def without_smtp(self) -> bool:
+        return self.services is not None and "SMTP" not in self.services
+
+
+def _public_certificate(facts: Facts, culprit: str | None) -> tuple[_Public | None, str | None]:
+    """The public certificate to present, or None and why the certificate exports hold none fit
+    (it expired, is not valid yet, has no key...). From the exports: the newest public
+    certificate covering the name that is usable at ``facts.at``, one enabled for SMTP
+    first; without exports, the certificate of the last session that delivered mail."""
     if facts.certs is not None and not facts.certs.empty:
-        covering = facts.covering_smtp()
-        public = covering[covering["issuer_class"] == "public"] if "issuer_class" in covering else covering.iloc[0:0]
-        if public.empty:
-            return None
-        best = public.sort_values("not_before", na_position="first").iloc[-1]
-        return str(best["issuer"]), str(best["subject"])
+        return _public_of_exports(facts)
     if facts.sessions is None or facts.sessions.empty or "cert_issuer" not in facts.sessions:
-        return None
+        return None, None
     delivered = facts.sessions[(facts.sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
                                & facts.sessions["cert_issuer"].notna() & facts.sessions["cert_subject"].notna()]
     if culprit:
         delivered = delivered[delivered["cert_thumbprint"].astype("string").str.upper() != culprit]
     if delivered.empty:
-        return None
+        return None, None
     last = delivered.sort_values("start", kind="stable").iloc[-1]
-    return str(last["cert_issuer"]), str(last["cert_subject"])
+    return _Public(str(last["cert_issuer"]), str(last["cert_subject"]), present(last.get("cert_thumbprint"))), None
 
 
-def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector: str | None) -> list[Step]:
-    if cause is None:
+def _public_of_exports(facts: Facts) -> tuple[_Public | None, str | None]:
+    certs = facts.certs
+    if not facts.name or "issuer_class" not in certs:
+        return None, None
+    named = certs["dns_names"].map(lambda names: covers(names, facts.name)).astype(bool)
+    public = certs[named & (certs["issuer_class"].astype("string") == "public").fillna(False).astype(bool)]
+    if public.empty:
+        return None, f"no certificate from a public CA covers {facts.name} in the certificate exports"
+    moment, _ = judgement_time(facts.at)
+    rows = [row.to_dict() for _, row in public.sort_values("not_before", na_position="first").iterrows()]
+    fit = [row for row in rows if unusable(row, moment) is None and flag(row.get("server_auth")) is not False]
+    if not fit:
+        newest = rows[-1]
+        reason = unusable(newest, moment) or "its key usage does not allow server authentication"
+        return None, f"the public certificate {newest['thumbprint']} {reason}"
+    with_smtp = [row for row in fit if _services(row) is None or "SMTP" in _services(row)]
+    best = (with_smtp or fit)[-1]      # the newest, one already enabled for SMTP first
+    return _Public(str(best["issuer"]), str(best["subject"]), str(best["thumbprint"]), _services(best)), None
+
+
+def _services(row: dict) -> tuple[str, ...] | None:
+    services = row.get("services")
+    return services if isinstance(services, tuple) else None
+
+
+def _pins_culprit(facts: Facts, culprit: str | None) -> bool:
+    """Whether the connector's TlsCertificateName names the culprit (its issuer and subject,
+    from the certificate exports or from the protocol log that showed it presented)."""
+    pinned = parse_tls_certificate_name(facts.tls_certificate_name or "")
+    if pinned is None or not culprit:
+        return False
+    cert = facts.by_thumbprint.get(culprit)
+    subject, issuer = ((present(cert.get("subject")), present(cert.get("issuer"))) if cert is not None
+                       else facts.presented.get(culprit, (None, None)))
+    return bool(issuer and subject) and (name_key(issuer), name_key(subject)) == tuple(map(name_key, pinned))
+
+
+def _presents_public(facts: Facts, culprit: str | None) -> bool:
+    """Whether, with no culprit seen, the exports show the transport presenting a public certificate."""
+    return culprit is None and facts.selected is not None and facts.issuer_class(facts.selected) == "public"
+
+
+def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector: str | None,
+                 public: _Public | None, unfit: str | None) -> list[Step]:
+    if cause is None or _presents_public(facts, culprit):
         return []
-    public = _public_pin(facts, culprit)
+    pin = public.pin if public else None
     if cause == "kb2888788":
         cert = facts.by_thumbprint.get(culprit or "")
         services = cert.get("services") if cert is not None else None
-        return kb2888788_steps(culprit, services if isinstance(services, tuple) else None,
-                               connector=connector, public=public)
-    return look_alike_steps(cause, culprit, connector=connector, public=public)
+        return kb2888788_steps(culprit, services if isinstance(services, tuple) else None, connector=connector,
+                               public=pin, enable_public=(public.thumbprint, public.services)
+                               if public and public.without_smtp else None,
+                               renew=unfit if public is None and unfit else None,
+                               pinned=_pins_culprit(facts, culprit))
+    return look_alike_steps(cause, culprit, connector=connector, public=pin)
+
+
+def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Public | None,
+               unfit: str | None) -> list[str]:
+    """What the fix of KB 2888788 has to work around, in words."""
+    if cause != "kb2888788":
+        return []
+    if _presents_public(facts, culprit):
+        how = "named by the connector's TlsCertificateName" if facts.tls_certificate_name else "the newest for the name"
+        return [f"the certificate and connector exports show the transport presenting the public certificate "
+                f"{facts.selected} ({how}): no fix is given; if they were taken after the failures, the fix may "
+                "be in place already: check that the queue to Exchange Online drains and that new sessions in the "
+                "send protocol log present it"]
+    notes = []
+    if _pins_culprit(facts, culprit):
+        notes.append(f"the send connector's TlsCertificateName names the internal certificate {culprit}: the "
+                     "transport presents it whatever else is enabled for SMTP, so the fix pins the public one")
+    if public is None and unfit:
+        notes.append(f"{unfit}: no certificate of the evidence is fit to present to Exchange Online; the fix "
+                     "starts with a new certificate from a public CA")
+    elif public is not None and public.without_smtp:
+        notes.append(f"the public certificate {public.thumbprint} covers {facts.name} but is not enabled for SMTP: "
+                     "the fix enables it")
+    return notes
 
 
 def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = None,
@@ -453,12 +541,15 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     findings = run_rules(facts) if findings is None else findings
     verdict, cause, culprit, strength = _decide(findings, facts)
     onset, end = _span(facts.points, cause)
+    public, unfit = _public_certificate(facts, culprit) if cause is not None else (None, None)
+    remediation = _remediation(facts, cause, culprit, facts.connector, public, unfit)
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
-        evidence=findings, remediation=on_server(_remediation(facts, cause, culprit, facts.connector), server),
+        evidence=findings, remediation=on_server(remediation, server),
         missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
-        name=facts.name, selected=facts.selected, notes=list(notes or []), failures=len(facts.points),
-        server=server,
+        name=facts.name, selected=facts.selected,
+        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit)], failures=len(facts.points),
+        server=server, public=public.thumbprint if public else None, pinned=_pins_culprit(facts, culprit),
     )
 
 

@@ -31,6 +31,7 @@ _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-
 # the cmdlets of a fix that act on one server's certificates and take -Server
 _SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate")
 _RESTART = "Restart-Service MSExchangeTransport"
+PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
 
 
 @dataclass(frozen=True)
@@ -136,37 +137,69 @@ def _services_arg(services: Sequence[str] | None) -> str:
 
 
 def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, connector: str | None,
-                    public: tuple[str, str] | None) -> list[Step]:
+                    public: tuple[str, str] | None, enable_public: tuple[str, Sequence[str] | None] | None = None,
+                    renew: str | None = None, pinned: bool = False) -> list[Step]:
     """The fix of KB 2888788: SMTP off the internal certificate, keeping its other services.
 
     ``services`` are the culprit's current services (None when no export said);
-    ``public`` is the (issuer, subject) of the public certificate to pin on the connector.
+    ``public`` is the (issuer, subject) of the public certificate to pin on the connector;
+    ``enable_public`` the (thumbprint, services) of that certificate when it is not enabled
+    for SMTP yet; ``renew`` why no public certificate of the evidence can be presented (then
+    one must be got first); ``pinned``: the connector's TlsCertificateName names the culprit,
+    so only pinning the public certificate changes what the transport presents.
 
     >>> steps = kb2888788_steps("AB" * 20, None, connector=None, public=None)
     >>> steps[1].command
     'Enable-ExchangeCertificate -Thumbprint ABABABABABABABABABABABABABABABABABABABAB -Services <its services without SMTP>'
+    >>> steps = kb2888788_steps("AB" * 20, None, connector="Outbound", public=None, renew="it expired on 2025-03-01")
+    >>> steps[0].purpose
+    'Get a certificate from a public CA for the name (it expired on 2025-03-01), import it and enable it for SMTP'
     """
     thumb = thumbprint_or_placeholder(culprit)
     show = f"Get-ExchangeCertificate -Thumbprint {thumb} | fl FriendlyName,Services"
-    kept = _services_arg(services)
-    steps = [
-        Step("See the services of the internally issued certificate (SMTP is among them)", show),
-        Step("Take SMTP off it, keeping its other services",
-             f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {kept}"),
-        Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
-             "assignment; if SMTP stays, pin the public certificate on the send connector or remove the "
-             "certificate", show),
-        Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport"),
-    ]
-    if public is not None:
-        name = ps_quote(tls_certificate_name(*public), placeholder="'<I><issuer><S><subject>'")
-        steps.append(Step("Durable alternative: pin the public certificate on the send connector",
-                          f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName {name}"))
+    pin = ps_quote(tls_certificate_name(*public), placeholder=PIN_PLACEHOLDER) if public else PIN_PLACEHOLDER
+    before = _public_steps(enable_public, renew)
+    if pinned:
+        return [*before,
+                Step("The send connector pins the internal certificate with TlsCertificateName: pin the public "
+                     "one instead (taking SMTP off the internal certificate would not change what it presents)",
+                     f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName {pin}"),
+                Step("Check the connector's pin",
+                     f"Get-SendConnector {ps_quote(connector)} | fl Name,TlsCertificateName"),
+                Step("Let the transport service pick up the change", _RESTART)]
+    if services is not None and "SMTP" not in services:    # an export made after SMTP was taken off
+        steps = [*before, Step("Check that SMTP stays off the internally issued certificate (its export lists "
+                               "no SMTP: taken off since the failures?)", show),
+                 Step("Let the transport service pick up the change", _RESTART)]
     else:
-        steps.append(Step("Durable alternative: pin the public certificate on the send connector "
-                          "(issuer and subject from Get-ExchangeCertificate)",
-                          f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName '<I><issuer><S><subject>'"))
+        steps = [
+            *before,
+            Step("See the services of the internally issued certificate (SMTP is among them)", show),
+            Step("Take SMTP off it, keeping its other services",
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {_services_arg(services)}"),
+            Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
+                 "assignment; if SMTP stays, pin the public certificate on the send connector or remove the "
+                 "certificate", show),
+            Step("Let the transport service pick up the change", _RESTART),
+        ]
+    where = "" if public is not None else " (issuer and subject from Get-ExchangeCertificate)"
+    steps.append(Step(f"Durable alternative: pin the public certificate on the send connector{where}",
+                      f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName {pin}"))
     return steps
+
+
+def _public_steps(enable_public: tuple[str, Sequence[str] | None] | None, renew: str | None) -> list[Step]:
+    """What the public certificate needs first: a new one (``renew`` says why), or SMTP
+    added to its services (all kept: a list that replaced them would unbind IIS)."""
+    if renew is not None:
+        return [Step(f"Get a certificate from a public CA for the name ({renew}), import it and enable it for SMTP",
+                     "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP")]
+    if enable_public is None:
+        return []
+    thumb, services = thumbprint_or_placeholder(enable_public[0]), enable_public[1]
+    kept = ["<its services>"] if services is None else [s for s in services if re.fullmatch(r"[A-Za-z]+", s)]
+    return [Step(f"Enable SMTP on the public certificate {thumb}, keeping its services",
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join([*kept, 'SMTP'])}")]
 
 
 def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
@@ -178,8 +211,7 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
     """
     thumb = thumbprint_or_placeholder(culprit)
     quoted = ps_quote(connector)
-    pin = (ps_quote(tls_certificate_name(*public), placeholder="'<I><issuer><S><subject>'")
-           if public else "'<I><issuer><S><subject>'")
+    pin = ps_quote(tls_certificate_name(*public), placeholder=PIN_PLACEHOLDER) if public else PIN_PLACEHOLDER
     restart = Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport")
     if cause == "tlscertificatename-missing":
         return [Step("See what the connector points at", f"Get-SendConnector {quoted} | fl Name,TlsCertificateName"),
@@ -200,7 +232,7 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
     if cause == "self-signed-only":
         return [Step("Only a self-signed certificate covers the name: get one from a public CA, then enable it",
                      "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP"),
-                Step("Pin it on the connector", f"Set-SendConnector {quoted} -TlsCertificateName '<I><issuer><S><subject>'"),
+                Step("Pin it on the connector", f"Set-SendConnector {quoted} -TlsCertificateName {PIN_PLACEHOLDER}"),
                 restart]
     if cause == "tenant-attribution":
         return [Step("Compare the connector's certificate name with the inbound connector in Exchange Online",

@@ -158,12 +158,12 @@ def _by_tls_certificate_name(rows: list[dict], wanted: str, at: datetime, when: 
     parsed = parse_tls_certificate_name(wanted)
     matches = [r for r in rows if parsed and name_key(present(r.get("issuer")) or "") == name_key(parsed[0])
                and name_key(present(r.get("subject")) or "") == name_key(parsed[1])]
-    usable = sorted((r for r in matches if _unusable(r, at) is None), key=lambda r: _newest_first((r, [])))
+    usable = sorted((r for r in matches if unusable(r, at) is None), key=lambda r: _newest_first((r, [])))
     taken = usable[0] if usable else None
     table = [_candidate(row, rank, row is taken, "issuer and subject match TlsCertificateName"
                         + ("" if row is taken else "; an older match")) for rank, row in enumerate(usable, 1)]
-    table += [_candidate(r, None, False, f"matches TlsCertificateName but {_unusable(r, at)}")
-              for r in matches if _unusable(r, at) is not None]
+    table += [_candidate(r, None, False, f"matches TlsCertificateName but {unusable(r, at)}")
+              for r in matches if unusable(r, at) is not None]
     table += [_candidate(r, None, False, "not the certificate TlsCertificateName names")
               for r in rows if not any(r is m for m in matches)]
     missing = not matches
@@ -195,15 +195,22 @@ def _skip_reason(row: dict, name: str, at: datetime) -> tuple[str | None, list[s
         return "its key usage does not allow server authentication", notes
     if flag(row.get("server_auth")) is not True:
         notes.append("server authentication unknown")
-    unusable = _unusable(row, at)
-    if unusable:
-        return unusable, notes
+    reason = unusable(row, at)
+    if reason:
+        return reason, notes
     if flag(row.get("has_private_key")) is not True:
         notes.append("private key unknown (no export says)")
     return None, notes
 
 
-def _unusable(row: dict, at: datetime) -> str | None:
+def unusable(row: dict, at: datetime) -> str | None:
+    """Why the transport cannot use the certificate at ``at`` (no private key, a Status Exchange
+    reported unusable, outside its dates), or None.
+
+    >>> from datetime import datetime, timezone
+    >>> unusable({"not_after": pd.Timestamp("2025-03-01", tz="UTC")}, datetime(2025, 3, 20, tzinfo=timezone.utc))
+    'expired on 2025-03-01'
+    """
     if flag(row.get("has_private_key")) is False:
         return "has no private key"
     status = (present(row.get("status")) or "").replace(" ", "").casefold()

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from exlab import __version__
-from exlab.analysis.remediation import COLLECT, Step, collect_step
+from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step
 from exlab.analysis.timeline import failure_place
 from exlab.report.people import (
     count,
@@ -248,6 +248,7 @@ def fix_steps(d: Diagnosis) -> list[Command]:
     connector comes first (the most durable step); a look-alike keeps its own order. A
     step that repeats an earlier command for the same purpose (a connector setting in each
     server's fix) is left out; one that repeats it for another purpose (check again) says so.
+    A pin whose certificate the evidence does not name (a new one must be got first) keeps its place.
 
     >>> from exlab.analysis.diagnose import Diagnosis
     >>> d = Diagnosis("confirmed", "kb2888788", None, None, None, "direct", [], [
@@ -267,9 +268,10 @@ def fix_steps(d: Diagnosis) -> list[Command]:
         steps = list(fixing[0].remediation)
     ordered = steps
     if d.cause == "kb2888788":
-        pins = [step for step in steps if step.command and _PIN.match(step.command)]
+        pins = [step for step in steps
+                if step.command and _PIN.match(step.command) and PIN_PLACEHOLDER not in step.command]
         ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
-        ordered += [step for step in steps if not (step.command and _PIN.match(step.command))]
+        ordered += [step for step in steps if not any(step is pin for pin in pins)]
     shown: dict[str, tuple[int, str]] = {}
     out = []
     for step in ordered:
@@ -386,8 +388,13 @@ def _why_presented(d: Diagnosis, row: pd.Series, comparison: pd.DataFrame | None
         if not older.empty:
             previous = older.sort_values("not_before").iloc[-1]
             words += (f". It is newer than the public certificate {previous['thumbprint']} (issued "
-                      f"{duration(started - previous['not_before'])} earlier), and with no TlsCertificateName on the "
-                      "connector the transport presents the newest certificate for the name")
+                      f"{duration(started - previous['not_before'])} earlier)")
+            if not d.pinned:
+                words += (", and with no TlsCertificateName on the connector the transport presents the newest "
+                          "certificate for the name")
+    if d.pinned:
+        words += ". The send connector's TlsCertificateName names it: the transport presents it whatever else is "
+        words += "enabled for SMTP"
     if d.onset is not None and not missing(started):
         words += f". It was issued {relative(started - d.onset, 'the first failure')}"
     return words + "."
@@ -711,7 +718,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     verdicts = server_verdicts(d.servers)
     affected = [v.server for v in verdicts if v.failures] or ([d.server] if d.server and d.failures else [])
     window = _window(d, tz, tl.fix)
-    public = _public_thumbprint(comparison, d)
+    public = d.public or _public_thumbprint(comparison, d)
     checked, unchecked, collect = _checked(case, d)
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)

@@ -187,3 +187,55 @@ def test_certificates_alone_with_a_dangling_pin_are_a_possible_look_alike():
                              tls_certificate_name=pinned))
     assert (d.verdict, d.cause, d.strength) == ("inconclusive", "tlscertificatename-missing", "possible")
     assert d.missing
+
+
+# -- the fix follows what the public certificate and the connector allow ---------------------
+
+def test_a_public_certificate_expired_before_the_failures_is_never_pinned_a_new_one_comes_first():
+    expired = f.certs(f.cert(f.PUBLIC, "public", "2024-03-01", services=("IIS", "SMTP"), not_after="2025-03-01"),
+                      f.cert(f.INTERNAL, "internal", "2025-03-14"))
+    d = diagnose(certs=expired, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR)
+    assert (d.verdict, d.strength, d.culprit, d.public) == ("confirmed", "direct", f.INTERNAL, None)
+    assert d.remediation[0].purpose.startswith("Get a certificate from a public CA for the name (the public "
+                                               f"certificate {f.PUBLIC} expired on 2025-03-01)")
+    assert not any(f.PUBLIC_ISSUER in command for command in commands(d))      # the expired one is never pinned
+    assert commands(d)[-1].endswith("-TlsCertificateName '<I><issuer><S><subject>'")
+    assert any("no certificate of the evidence is fit" in note for note in d.notes)
+
+
+def test_a_public_certificate_not_enabled_for_smtp_is_enabled_with_its_services_kept():
+    no_smtp = f.certs(f.cert(f.PUBLIC, "public", "2024-06-01", services=("IIS",)),
+                      f.cert(f.INTERNAL, "internal", "2025-03-14"))
+    d = diagnose(certs=no_smtp, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR)
+    assert (d.verdict, d.culprit, d.public) == ("confirmed", f.INTERNAL, f.PUBLIC)
+    assert commands(d)[0] == f"Enable-ExchangeCertificate -Thumbprint {f.PUBLIC} -Services IIS,SMTP"
+    assert commands(d)[2] == f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS"
+    assert any("not enabled for SMTP" in note for note in d.notes)
+
+
+def test_a_connector_that_pins_the_internal_certificate_is_fixed_by_pinning_the_public_one():
+    pin = f"<I>{f.INTERNAL_ISSUER}<S>CN=mail.contoso.com"
+    d = diagnose(certs=KB_CERTS, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR,
+                 connectors=f.connectors(pin))
+    assert (d.verdict, d.strength, d.culprit, d.pinned) == ("confirmed", "direct", f.INTERNAL, True)
+    # taking SMTP off the internal certificate would change nothing: the pin decides
+    assert not any(command.startswith("Enable-ExchangeCertificate") for command in commands(d))
+    assert commands(d)[0] == (f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName "
+                              f"'<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com'")
+    assert d.to_dict()["pinned_by_connector"] is True
+
+
+def test_exports_showing_the_public_certificate_presented_give_no_fix_and_say_why():
+    pin = f"<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com"         # already pinned, after the failures
+    d = diagnose(certs=KB_CERTS, failures=UNTRUSTED_EVENTS, server_fqdn=f.FQDN, connector=f.CONNECTOR,
+                 connectors=f.connectors(pin))
+    assert (d.verdict, d.cause, d.culprit, d.remediation) == ("inconclusive", "kb2888788", None, [])
+    assert any(f"presenting the public certificate {f.PUBLIC}" in note for note in d.notes)
+
+
+def test_an_export_made_after_smtp_was_taken_off_asks_to_check_not_to_take_it_off_again():
+    d = diagnose(certs=HEALTHY, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR)
+    assert (d.verdict, d.culprit) == ("confirmed", f.INTERNAL)
+    assert commands(d)[:2] == [f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
+                               "Restart-Service MSExchangeTransport"]
+    assert d.remediation[0].purpose.startswith("Check that SMTP stays off")
