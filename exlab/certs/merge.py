@@ -23,6 +23,15 @@ cannot be verified): there the exports' values come first.
 ("services: 'IIS, SMTP' (a.txt) vs 'IIS' (b.csv)",)
 >>> notes
 [('b.csv', "ABABABABABABABABABABABABABABABABABABABAB: services: 'IIS, SMTP' (a.txt) vs 'IIS' (b.csv)")]
+
+Services, Status and the private key belong to one server's store: exports of two servers
+(the server their export names, else the folder their file sits in) that disagree on them
+are two bindings of the certificate, one row each, not a conflict:
+
+>>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": "EX01/fl.txt"},
+...         {"thumbprint": "AB" * 20, "services": ("IIS",), "source": "EX02/fl.txt"}]
+>>> [(row["services"], row["source"], row["conflicts"]) for row in merge_rows(rows)[0]]
+[(('IIS', 'SMTP'), 'EX01/fl.txt', ()), (('IIS',), 'EX02/fl.txt', ())]
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ import pandas as pd
 X509_COLUMNS = ("subject", "issuer", "dns_names", "not_before", "not_after", "serial_number",
                 "is_self_signed", "public_key_size", "signature_hash", "server_auth")
 EXCHANGE_COLUMNS = ("services", "status", "root_ca_type", "friendly_name", "has_private_key")
+# what one server binds: two servers' exports that disagree on these describe two bindings
+BINDING_COLUMNS = ("services", "status", "has_private_key")
 
 
 def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -44,10 +55,59 @@ def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]
         groups.setdefault(row.get("_key") or row["thumbprint"], []).append(row)
     merged, notes = [], []
     for key, group in groups.items():
-        row, conflicts = _merge_group(key, group)
-        notes.extend((source, f"{key}: {text}") for source, text in conflicts)
-        merged.append(row)
+        for binding in _bindings(group):
+            row, conflicts = _merge_group(key, binding)
+            notes.extend((source, f"{key}: {text}") for source, text in conflicts)
+            merged.append(row)
     return merged, notes
+
+
+def _bindings(group: list[dict]) -> list[list[dict]]:
+    """The rows of one certificate as one group per server store it is bound in: a group per
+    origin (:func:`_origin`) when the origins that list services disagree on what is bound
+    (:data:`BINDING_COLUMNS`), each with the rows that carry no binding (a .cer, a .pfx);
+    else the group whole."""
+    by_origin: dict[str, list[dict]] = {}
+    for row in group:
+        if _present(row.get("services")):
+            by_origin.setdefault(_origin(row), []).append(row)
+    bound = [{column: _first(rows, column) for column in BINDING_COLUMNS} for rows in by_origin.values()]
+    if len(by_origin) < 2 or all(_agree(bound[0], other) for other in bound[1:]):
+        return [group]
+    listed = {id(row) for rows in by_origin.values() for row in rows}
+    folders = {origin: {_folder(row) for row in rows} for origin, rows in by_origin.items()}
+    bindings = {origin: list(rows) for origin, rows in by_origin.items()}
+    for row in (row for row in group if id(row) not in listed):
+        # a file beside one server's export is that server's; one elsewhere names no store: every binding's
+        homes = [origin for origin in by_origin if _folder(row) in folders[origin]] or list(by_origin)
+        for origin in homes:
+            bindings[origin].append(row)
+    return list(bindings.values())
+
+
+def _origin(row: dict) -> str:
+    """Whose store a row describes: the server its export names, else the folder of its file."""
+    server = row.get("server")
+    return f"server:{str(server).lower()}" if _present(server) else _folder(row)
+
+
+def _folder(row: dict) -> str:
+    """The folder (or zip) a row's file sits in: its source up to the last separator."""
+    source = str(row.get("source") or "")
+    last = max(source.rfind(separator) for separator in "/\\!")
+    return source[:last] if last >= 0 else ""
+
+
+def _present(value) -> bool:
+    return value is not None and not _is_na(value)
+
+
+def _first(rows: list[dict], column: str):
+    return next((row[column] for row in rows if _present(row.get(column))), None)
+
+
+def _agree(one: dict, other: dict) -> bool:
+    return all(one[c] is None or other[c] is None or _same(one[c], other[c], False) for c in BINDING_COLUMNS)
 
 
 def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str]]]:

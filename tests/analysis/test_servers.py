@@ -111,3 +111,35 @@ def test_a_server_failing_through_another_connector_is_never_ruled_out(real_expo
     assert (mpex02.verdict, mpex02.fix, mpex02.remediation, mpex02.sends) == ("inconclusive", "none", [], False)
     assert "another send connector (1 through 'Outbound to Office 365')" in mpex02.why
     assert answers["WIN-CTD3L0RGEN4"].verdict != "confirmed"
+
+
+def test_a_certificate_in_two_servers_stores_keeps_each_servers_services(tmp_path):
+    """Services are bound per server: the internal certificate imported on LWEX02 too, enabled there
+    for IIS only, is no SMTP candidate of LWEX02, which keeps presenting the public one (no fix);
+    LWEX01's fix keeps LWEX01's services. Merged into one row, LWEX02 got LWEX01's services and a
+    fix binding IMAP and POP on LWEX02 to the internal certificate."""
+    import shutil
+
+    truth = CASES["litware-servers"].truth
+    internal = {c["key"]: c["thumbprint"] for c in truth["certificates"]}["internal"]
+    case = tmp_path / "litware"
+    shutil.copytree(CASES["litware-servers"].folder, case)
+    lwex01, lwex02 = (case / f"LWEX0{n}" / "Get-ExchangeCertificate.txt" for n in (1, 2))
+    blocks = lwex01.read_text(encoding="utf-16").split("\r\n\r\n")
+    block = next(b for b in blocks if f"Thumbprint         : {internal}" in b)
+    assert "Services           : IMAP, POP, IIS, SMTP" in block
+    text = lwex02.read_text(encoding="utf-16")
+    lwex02.write_text(text.rstrip("\r\n") + "\r\n\r\n" + block.replace("IMAP, POP, IIS, SMTP", "IIS") + "\r\n\r\n",
+                      encoding="utf-16", newline="")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        opened_case = exlab.open_case(case, roots=CASES["litware-servers"].roots, tz=truth["tz"])
+        answers = {d.server: d for d in opened_case.diagnose_servers()}
+    certs = opened_case.certs
+    bound = certs[certs["thumbprint"] == internal].set_index("server")["services"].to_dict()
+    assert bound == {"lwex01.litwareinc.com": ("IMAP", "POP", "IIS", "SMTP"), "lwex02.litwareinc.com": ("IIS",)}
+    healthy = answers["lwex02.litwareinc.com"]
+    assert (healthy.verdict, healthy.fix, healthy.remediation) == ("ruled_out", "none", [])
+    failing = "\n".join(step.command or "" for step in answers["lwex01.litwareinc.com"].remediation)
+    assert f"Enable-ExchangeCertificate -Thumbprint {internal} -Server lwex01.litwareinc.com -Services IMAP,POP,IIS" \
+        in failing and "lwex02" not in failing
