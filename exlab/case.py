@@ -151,7 +151,7 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
         EvidenceKind("certs", "certificates (.cer/.pem/.p7b/.pfx, Get-ExchangeCertificate exports)",
                      _accepts(certs.detect_format),
                      lambda paths, tz, culture: certs.read_certs(paths, tz=tz, culture=culture)),
-        EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON)",
+        EvidenceKind("connectors", "send connector settings (Get-SendConnector: fl, Export-Clixml, JSON, Export-Csv)",
                      _head_test(settings.detect_connectors),
                      lambda paths, tz, culture: settings.read_connectors(paths)),
         EvidenceKind("receive_connectors", "receive connector settings (Get-ReceiveConnector: fl, Export-Clixml, "

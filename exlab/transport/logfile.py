@@ -38,7 +38,7 @@ import threading
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache, partial
 from typing import NamedTuple, Union
@@ -266,7 +266,8 @@ class Skips:
 
 
 class LogTable(NamedTuple):
-    """The well-formed records of one log file, as columns: the file, its header, the text of each
+    """The well-formed records of one log file (of one part of it, under one kind, when its ``#Log-type``
+    changes: see :func:`read_log_tables`), as columns: the file, its header, the text of each
     of the kind's fields (NA where empty or not written; Arrow dictionary text for the fields read
     ``encoded``, see :func:`read_log_tables`), the times (ns since the epoch; NaT's
     value where the time is past what a frame holds), the line numbers, and the rows whose time
@@ -309,7 +310,10 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     file's fields, whose time is not an ISO UTC time, or that ``check`` refuses, is skipped and
     counted. A file the columnar read cannot vouch for (UTF-16, a header written again in the
     middle, a line past :data:`exlab.limits.MAX_FIELD`, text that is not UTF-8, quotes that span
-    lines) is read line by line by :func:`iter_records`, into the same table.
+    lines) is read line by line by :func:`iter_records`, into the same table. A file whose
+    ``#Log-type`` changes partway (logs of two kinds joined into one, ``type SEND*.LOG RECV*.LOG``)
+    gives a table per run of records under one kind, each with the header above it; its format
+    in ``report`` names every kind, and a note says where the second starts.
 
     The fields named in ``encoded`` are read as Arrow dictionary columns (each distinct text held
     once per block of the file: a fraction of the memory for logs that repeat themselves); the
@@ -325,25 +329,26 @@ def read_log_tables(source: Sources, kind: Kinds, report: ParseReport,
     """
     kinds = _kinds(kind)
 
-    def read(evidence: Evidence) -> tuple[FileReport, LogTable, Skips]:
+    def read(evidence: Evidence) -> tuple[FileReport, list[LogTable], Skips]:
         file_report = FileReport(evidence.name, evidence.sha256, kinds[0].format, size=evidence.size)
         header = LogHeader()
         try:
             values, lines, skipped = _read_columnar(evidence, kinds, file_report, header, encoded)
+            sections = [_Section(header, values, lines)]
         except _NotColumnar:
-            header = LogHeader()
-            values, lines, skipped = _read_by_line(evidence, kinds, file_report, header, encoded)
-        return file_report, _checked(evidence.name, header, values, lines, skipped, check), skipped
+            sections, skipped = _read_by_line(evidence, kinds, file_report, encoded)
+        tables = [_checked(evidence.name, *section, skipped, check) for section in sections]
+        return file_report, tables, skipped
 
-    for _evidence, (file_report, table, skipped) in map_evidence(ordered_sources(source, report), read,
-                                                                 workers=_WORKERS):
+    for _evidence, (file_report, tables, skipped) in map_evidence(ordered_sources(source, report), read,
+                                                                  workers=_WORKERS):
         report.files.append(file_report)
         for where, reason in skipped.listed():
             file_report.skip_record(where, reason)
         file_report.skip_unlisted(skipped.unlisted)
-        file_report.records_read += len(table.line)
+        file_report.records_read += sum(len(table.line) for table in tables)
         file_report.warn_losses()
-        yield table
+        yield from tables
     pa.default_memory_pool().release_unused()   # what the threads' arenas freed goes back (10 MB at the 10x case)
 
 
@@ -549,11 +554,26 @@ def _scan(stream: io.BufferedIOBase) -> _Layout:
     return _Layout(header, start if start is not None else offset, first or 0, records, longest)
 
 
-def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport, header: LogHeader,
-                  encoded: Collection[str]) -> tuple[dict[str, pa.ChunkedArray], np.ndarray, Skips]:
-    """The file's records by :func:`iter_records`, as the columnar read gives them."""
+class _Section(NamedTuple):
+    """Records of one file under one kind of header, as columns: what :func:`_checked` takes."""
+
+    header: LogHeader
+    values: dict[str, pa.ChunkedArray]
+    lines: np.ndarray
+
+
+def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileReport,
+                  encoded: Collection[str]) -> tuple[list[_Section], Skips]:
+    """The file's records by :func:`iter_records`, as the columnar read gives them: one section per run
+    of records under one kind (a file whose ``#Log-type`` changes, such as send and receive logs joined
+    into one, has several; each keeps the kind of the header above it)."""
     scratch = FileReport(report.file, report.sha256, report.format)
-    records = list(iter_records(evidence, kinds, scratch, None, header))
+    header = LogHeader()
+    runs: list[tuple[LogHeader, list[tuple[int, int, list[str]]]]] = []
+    for record in iter_records(evidence, kinds, scratch, None, header):
+        if not runs or runs[-1][0].kind is not header.kind:
+            runs.append((replace(header, other=dict(header.other)), []))
+        runs[-1][1].append(record)
     report.format = scratch.format
     for note in scratch.warnings:
         if note not in report.warnings:
@@ -562,11 +582,16 @@ def _read_by_line(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileRe
     for loss in scratch.losses:
         skipped.add(int(found.group()) if (found := _NUMBER.search(loss.where)) else 0, loss.where, loss.reason)
     skipped.unlisted += scratch.records_skipped - len(scratch.losses)
+    return [_section(run_header, records, encoded) for run_header, records in runs or [(header, [])]], skipped
+
+
+def _section(header: LogHeader, records: list[tuple[int, int, list[str]]], encoded: Collection[str]) -> _Section:
+    """Records of :func:`iter_records` (all of ``header``'s kind) as a section's columns."""
     values = {name: pa.chunked_array([pa.array([record[2][index] or None for record in records], pa.string())])
               for index, name in enumerate(header.kind.fields)}
     for name in set(encoded) & set(header.kind.fields[1:]):
         values[name] = pc.dictionary_encode(values[name])
-    return values, np.array([record[0] for record in records], np.int64), skipped
+    return _Section(header, values, np.array([record[0] for record in records], np.int64))
 
 
 def _kind_values(header: LogHeader, columns: Mapping[int, pa.ChunkedArray], rows: int,
@@ -668,7 +693,7 @@ def _text_lines(evidence: Evidence, report: FileReport) -> Iterator[tuple[int, s
                 if "\ufffd" in line:
                     report.skip_record(f"line {number}", "not UTF-16 text")
                     continue
-                yield number, line.rstrip("\n").rstrip("\r")
+                yield number, line.rstrip("\n").rstrip("\r").lstrip(_BOM)
         finally:
             text.detach()
         return
@@ -679,7 +704,7 @@ def _text_lines(evidence: Evidence, report: FileReport) -> Iterator[tuple[int, s
         except UnicodeDecodeError as err:
             report.skip_record(f"line {number}", f"not UTF-8 text ({err.reason} at byte {err.start})")
             continue
-        yield number, (line.lstrip(_BOM) if number == 1 else line).rstrip("\r\n")
+        yield number, line.lstrip(_BOM).rstrip("\r\n")   # logs joined into one file carry a BOM per part
 
 
 def _header_line(evidence: Evidence, kinds: tuple[LogKind, ...], header: LogHeader, report: FileReport,
@@ -694,13 +719,25 @@ def _header_line(evidence: Evidence, kinds: tuple[LogKind, ...], header: LogHead
         if kind is None:
             expected = " or ".join(f"#Log-type: {kind.log_type}" for kind in kinds)
             raise UnsupportedFormat(evidence.name, f"line {number}", expected, detail=f"found {line[:200]!r}")
-        header.log_type, header.kind, report.format = value, kind, kind.format
+        if header.log_type is None:
+            report.format = kind.format
+        elif kind.format not in report.format.split(", "):
+            _note_second_kind(report, header, kind, number)
+        header.log_type, header.kind = value, kind
         if header.fields is not None:
             _map_fields(evidence, header, report, line)
     elif key in ("software", "version", "date"):
         setattr(header, key, value)
     else:
         header.other[name.strip()] = value
+
+
+def _note_second_kind(report: FileReport, header: LogHeader, kind: LogKind, number: int) -> None:
+    """A file whose ``#Log-type`` changes (logs of two kinds joined into one): its format names both
+    kinds, and a note says where the second starts."""
+    report.format += f", {kind.format}"
+    report.note(f"line {number}: #Log-type changes from {header.kind.log_type} to {kind.log_type} (logs joined "
+                "into one file); each record is read as the kind of the #Log-type above it")
 
 
 def _map_fields(evidence: Evidence, header: LogHeader, report: FileReport, line: str) -> None:

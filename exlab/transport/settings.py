@@ -1,7 +1,7 @@
 """Connector and server settings: ``Get-SendConnector``, ``Get-ReceiveConnector`` and
 ``Get-ExchangeServer`` exports.
 
-Three shapes are read, each as Windows PowerShell 5.1 writes it, whatever the encoding
+Four shapes are read, each as Windows PowerShell 5.1 writes it, whatever the encoding
 (UTF-16 LE with BOM from ``>`` / ``Out-File`` / ``Export-Clixml``, UTF-8, ANSI):
 
 * ``| fl`` (Format-List): ``Name : value`` lines, one blank-line-separated block per
@@ -9,16 +9,21 @@ Three shapes are read, each as Windows PowerShell 5.1 writes it, whatever the en
   booleans as ``True``/``False``;
 * ``| Export-Clixml``: serialized objects (a remote Exchange Management Shell writes
   enums and Exchange types as strings, a local one as nested objects);
-* ``| ConvertTo-Json``: one object or an array; nested Exchange types as objects or strings.
+* ``| ConvertTo-Json``: one object or an array; nested Exchange types as objects or strings;
+* ``| Export-Csv``: a ``#TYPE`` line (unless ``-NoTypeInformation``), quoted columns (``,``, or
+  ``;`` with ``-UseCulture``); lists are often written as their type name
+  (``System.Collections.ArrayList``): those are NA, and the parse report names them.
 
 Property names are never translated, so the readers work for every UI language.
 
-Each object is recognised by its type: the ``<TN>`` names of Export-Clixml
+Each object is recognised by its type: the ``<TN>`` names of Export-Clixml (or Export-Csv's ``#TYPE``)
 (``...SystemConfiguration.ReceiveConnector``, ``...SmtpSendConnectorConfig``,
 ``...Management.ExchangeServer``, with or without ``Deserialized.``), else, in
-Format-List and JSON, by the properties only one kind has (Bindings, RemoteIPRanges,
+Format-List, JSON and CSV, by the properties only one kind has (Bindings, RemoteIPRanges,
 PermissionGroups, AuthMechanism: receive; SmartHosts, AddressSpaces,
-SourceTransportServers: send; ServerRole, AdminDisplayVersion: server). A reader takes
+SourceTransportServers: send; ServerRole, AdminDisplayVersion: server; a file of
+selected properties with none of them, a Name and TlsCertificateName, RequireTLS or
+TlsDomain: send, see :func:`detect_connectors`). A reader takes
 only its own kind (and objects no property names), and says so when a file holds
 only another kind.
 
@@ -32,12 +37,16 @@ only another kind.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
+from exlab.certs.exchange_csv import delimiter_of
 from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
@@ -96,7 +105,17 @@ _CONNECTOR_MARKERS = ("AddressSpaces", "SmartHosts", "SmartHostsString", "CloudS
 _SERVER_MARKERS = ("AdminDisplayVersion", "ServerRole", "IsHubTransportServer", "IsMailboxServer", "IsEdgeServer")
 _MARKERS = ((RECEIVE_CONNECTOR, _RECEIVE_MARKERS), (SEND_CONNECTOR, _CONNECTOR_MARKERS),
             (EXCHANGE_SERVER, _SERVER_MARKERS))
+# properties of send connectors that servers and certificates lack (receive connectors have the first two):
+# with a Name and no marker above, a file of them is a list of selected properties, such as
+# ``Get-SendConnector | fl Name,Fqdn,TlsCertificateName,RequireTLS``
+_SELECTED_CONNECTOR = ("TlsCertificateName", "RequireTLS", "TlsDomain")
 _TYPE_NAME = re.compile(r"<T>(?:[\w.]*\.)?(ReceiveConnector|SmtpSendConnectorConfig|ExchangeServer)</T>")
+_CSV_TYPE = re.compile(r"^#TYPE\s+(?:[\w.]*\.)?(ReceiveConnector|SmtpSendConnectorConfig|ExchangeServer)\s*$", re.M)
+_CSV_HEADER = re.compile(r'^(?:#TYPE [^\r\n]*\r?\n)?"[^"\r\n]*"[,;]')
+# what Export-Csv writes for a list (ToString of the collection: its type, not its items)
+_LIST_TYPE = re.compile(r"^(?:Deserialized\.)?(?:System\.Collections\.[\w.`]+|Microsoft\.Exchange\.Data\."
+                        r"MultiValuedProperty`\d+|System\.\w+\[\])(?:\[.*\])?$")
+_UNREAD = object()     # a value an export holds only as its type name: NA in the frame
 _FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +:(?: (?P<value>.*))?$")
 _CLIXML = "a well-formed Export-Clixml document"
 TRUNCATED = "..."   # Format-List shows only $FormatEnumerationLimit (4) items of a list, then "..."
@@ -120,6 +139,8 @@ def _shape(text: str) -> str | None:
         return "clixml"
     if stripped.startswith(("{", "[")):
         return "json"
+    if _CSV_HEADER.match(stripped):
+        return "csv"
     if any(_FL_LINE.match(line) for line in stripped.splitlines()[:5]):
         return "fl"
     return None
@@ -128,7 +149,7 @@ def _shape(text: str) -> str | None:
 def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
     if shape == "fl":
         return any(re.search(rf"^{m}\s*:", text, re.MULTILINE) for m in markers)
-    if shape == "json":
+    if shape in ("json", "csv"):
         return any(f'"{m}"' in text for m in markers)
     return any(f'N="{m}"' in text for m in markers)
 
@@ -139,18 +160,30 @@ def _head_kind(head: bytes) -> str | None:
     shape = _shape(text)
     if shape is None:
         return None
-    if shape == "clixml":
-        found = _TYPE_NAME.search(text)
+    if shape in ("clixml", "csv"):
+        found = (_TYPE_NAME if shape == "clixml" else _CSV_TYPE).search(text)
         if found is not None:
             return _TYPE_KINDS[found.group(1)]
-    return next((kind for kind, markers in _MARKERS if _has_marker(text, shape, markers)), None)
+    kind = next((kind for kind, markers in _MARKERS if _has_marker(text, shape, markers)), None)
+    if kind is None and _has_marker(text, shape, ("Name",)) and _has_marker(text, shape, _SELECTED_CONNECTOR):
+        return SEND_CONNECTOR
+    return kind
 
 
 def detect_connectors(head: bytes) -> bool:
-    """Whether a file's first bytes are a Get-SendConnector export (fl, CliXml or JSON).
+    """Whether a file's first bytes are a Get-SendConnector export (fl, CliXml, JSON or CSV).
+
+    Selected properties do too when they hold a Name and one of TlsCertificateName, RequireTLS,
+    TlsDomain (as ``fl Name,Fqdn,TlsCertificateName,RequireTLS`` does) and no property of a
+    receive connector (Bindings, RemoteIPRanges, PermissionGroups, AuthMechanism) or a server:
+    receive connectors share those three, so such a list is taken for send connectors.
 
     >>> detect_connectors("AddressSpaces : {smtp:*.mail.onmicrosoft.com;1}\\r\\n".encode("utf-16"))
     True
+    >>> detect_connectors("Name       : Outbound to Office 365\\r\\nRequireTLS : True\\r\\n".encode("utf-16"))
+    True
+    >>> detect_connectors(b"Name : EX01\\r\\nFqdn : EX01.contoso.com\\r\\n")
+    False
     >>> detect_connectors(b"Thumbprint : 3F2A\\r\\nServices : IMAP, POP, IIS, SMTP\\r\\n")
     False
     """
@@ -285,6 +318,8 @@ def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[st
             else:
                 report.skip_record(f"item {index}", "expected a JSON object")
         return bags
+    if shape == "csv":
+        return _csv_objects(text, evidence.name, report)
     if shape == "fl":
         bad: list[int] = []
         bags = parse_format_list(text, bad)
@@ -296,7 +331,65 @@ def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[st
                     report.note(f"object {index}: Format-List cut {name} after its first items "
                                 "($FormatEnumerationLimit); Export-Clixml keeps the whole list")
         return [(bag, ()) for bag in bags]
-    raise UnsupportedFormat(evidence.name, "the first lines", "Format-List, Export-Clixml or ConvertTo-Json output")
+    raise UnsupportedFormat(evidence.name, "the first lines",
+                            "Format-List, Export-Csv, Export-Clixml or ConvertTo-Json output")
+
+
+def _csv_objects(text: str, source: str, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
+    """The rows of ``Export-Csv`` output (``#TYPE`` line or not, ``,`` or ``-UseCulture``'s ``;``), each with
+    the ``#TYPE`` name. A row of the wrong width is skipped and counted; a value that is a list's type name
+    (``System.Collections.ArrayList`` from a remote shell) is ``_UNREAD``, and noted once per property.
+
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("sc.csv", sha256="", format="send-connector")
+    >>> text = ('#TYPE Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig\\r\\n'
+    ...         '"Name","SmartHosts"\\r\\n"Internet","System.Collections.ArrayList"\\r\\n"Bad"\\r\\n')
+    >>> [(bag["Name"], bag["SmartHosts"] is _UNREAD) for bag, _ in _csv_objects(text, "sc.csv", report)]
+    [('Internet', True)]
+    >>> report.records_skipped, report.warnings[0][:52]
+    (1, 'Export-Csv wrote SmartHosts as a type name (System.C')
+    """
+    body, types, first = text.lstrip(), (), 1
+    if body.startswith("#TYPE"):
+        type_line, _, body = body.partition("\n")
+        types, first = (type_line.removeprefix("#TYPE").strip(),), 2
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter_of(body))
+    header = next(reader, None)
+    if not header:
+        raise CorruptInput(source, f"line {first}", "a header line of quoted property names")
+    bags: list[tuple[Bag, tuple[str, ...]]] = []
+    unread: dict[str, str] = {}
+    for line, row in _csv_rows(reader, report, first - 1):
+        if len(row) != len(header):
+            report.skip_record(f"line {line}", f"{len(row)} fields, expected {len(header)} (the header line {first})")
+            continue
+        bag = dict(zip(header, row))
+        for name, value in bag.items():
+            if _LIST_TYPE.match(value):
+                bag[name] = _UNREAD
+                unread.setdefault(name, value)
+        bags.append((bag, types))
+    if unread:
+        report.note(f"Export-Csv wrote {', '.join(unread)} as a type name ({next(iter(unread.values()))}), "
+                    "not the values: read as NA; Export-Clixml or Format-List keeps them")
+    return bags
+
+
+def _csv_rows(reader: Any, report: FileReport, offset: int) -> Iterator[tuple[int, list[str]]]:
+    """(line of the file, row) of the reader's non-blank rows, its lines numbered from ``offset`` + 1; a row
+    the csv module refuses (a field past its limit) is skipped and counted."""
+    done = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            report.skip_record(f"line {offset + done + 1}", f"not a CSV row ({err})")
+        else:
+            if row:
+                yield offset + done + 1, row
+        done = reader.line_num
 
 
 def _clixml_objects(text: str, source: str, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
@@ -375,6 +468,8 @@ def flag_names(value: Any, bits: tuple[tuple[int, str], ...]) -> tuple[str, ...]
 
 
 def _cell(column: str, value: Any) -> Any:
+    if value is _UNREAD:
+        return None
     value = display(value)
     if column in _FLAG_COLUMNS:
         return flag_names(value, _FLAG_COLUMNS[column])
@@ -433,10 +528,10 @@ def _warn_other_kinds(report: FileReport, format_name: str, others: dict[str, in
 
 
 def read_connectors(source: Sources) -> pd.DataFrame:
-    """Read Get-SendConnector exports (fl, Export-Clixml, ConvertTo-Json) into the connectors frame.
+    """Read Get-SendConnector exports (fl, Export-Clixml, ConvertTo-Json, Export-Csv) into the connectors frame.
 
-    Lists (smart_hosts, address_spaces, source_transport_servers) are tuples; an empty
-    TlsCertificateName or Fqdn is NA.
+    Lists (smart_hosts, address_spaces, source_transport_servers) are tuples (NA where an
+    Export-Csv wrote only the list's type name); an empty TlsCertificateName or Fqdn is NA.
 
     >>> import io
     >>> text = "\\r\\n\\r\\nName       : Internet\\r\\nSmartHosts : {}\\r\\nRequireTLS : False\\r\\n\\r\\n".encode("utf-16")

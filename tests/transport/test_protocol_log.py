@@ -310,3 +310,53 @@ def test_a_certificate_logged_on_one_line():
     assert session["cert_serial"] == "5A0000002B8E3C41"
     assert session["cert_thumbprint"] == "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55"
     assert session["cert_names"] == ("mail.contoso.com", "autodiscover.contoso.com")
+
+
+BOM = b"\xef\xbb\xbf"    # Exchange starts every log file with one
+
+
+def _joined_logs(send_first: bool) -> bytes:
+    """A SmtpSend and a SmtpReceive log joined byte for byte into one file (``type SEND*.LOG RECV*.LOG >
+    all.log``, ``copy /b``): the second part keeps its own BOM and header."""
+    send = BOM + HEADER + FIELDS + _lines("08DD000000000020", "Outbound to Office 365", [
+        ("2025-03-20T09:14:00.000Z", "+", "", "attempting to connect"),
+        ("2025-03-20T09:14:00.100Z", "<", "220 AM4PEPF00027A6C.mail.protection.outlook.com Microsoft ESMTP MAIL "
+                                          "Service ready", ""),
+        ("2025-03-20T09:14:00.200Z", ">", "MAIL FROM:<ann@contoso.com> SIZE=5120", ""),
+        ("2025-03-20T09:14:00.300Z", "<", "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: "
+                                          "Access Denied", ""),
+        ("2025-03-20T09:14:00.400Z", "-", "", "Local")])
+    receive = BOM + HEADER.replace(b"Send", b"Receive") + FIELDS + _lines("08DD000000000021",
+                                                                            "EX01\\Default Frontend EX01", [
+        ("2025-03-20T09:10:00.000Z", "+", "", ""),
+        ("2025-03-20T09:10:00.001Z", ">", "220 ex01.contoso.com Microsoft ESMTP MAIL Service ready", ""),
+        ("2025-03-20T09:10:00.010Z", "<", "MAIL FROM:<x@partner.example>", ""),
+        ("2025-03-20T09:10:00.020Z", ">", "550 5.7.1 Client does not have permissions to send as this sender", ""),
+        ("2025-03-20T09:10:00.030Z", "-", "", "Remote")])
+    return send + receive if send_first else receive + send
+
+
+@pytest.mark.parametrize("send_first", [True, False])
+def test_joined_send_and_receive_logs_keep_each_direction(tmp_path, send_first):
+    from exlab.transport.protocol_log import send_sessions
+    path = tmp_path / "all.log"
+    path.write_bytes(_joined_logs(send_first))
+    sessions, losses = read_quietly(path)
+    by_id = sessions.set_index("session_id")
+    assert by_id.loc["08DD000000000020", "direction"] == "send"
+    assert by_id.loc["08DD000000000020", "final_reply"].startswith("454 4.7.0 Failed to establish")
+    assert by_id.loc["08DD000000000021", "direction"] == "receive"
+    assert by_id.loc["08DD000000000021", "reply_code"] == 550     # its own answer, never the client's command
+    assert send_sessions(sessions)["session_id"].tolist() == ["08DD000000000020"]
+    report = sessions.attrs["parse_report"].files[0]
+    kinds = ["smtp-send-protocol-log", "smtp-receive-protocol-log"]
+    assert report.format == ", ".join(kinds if send_first else kinds[::-1])
+    assert report.warnings == [f"line 13: #Log-type changes from SMTP {'Send' if send_first else 'Receive'} Protocol "
+                               f"Log to SMTP {'Receive' if send_first else 'Send'} Protocol Log (logs joined into one "
+                               "file); each record is read as the kind of the #Log-type above it"]
+    # the second part's BOM before its #Software line is no bad record
+    assert (report.records_read, report.records_skipped, losses) == (10, 0, [])
+    lines = read_protocol_lines(path)
+    assert lines.groupby("direction")["line"].agg(list).to_dict() == (
+        {"send": [6, 7, 8, 9, 10], "receive": [16, 17, 18, 19, 20]} if send_first
+        else {"receive": [6, 7, 8, 9, 10], "send": [16, 17, 18, 19, 20]})

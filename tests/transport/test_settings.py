@@ -278,3 +278,117 @@ def test_a_json_export_nested_too_deep_for_the_parser_is_corrupt_input_naming_th
         read_connectors(path)
     assert (caught.value.source, caught.value.where) == (str(path), "the document")
     assert str(caught.value).endswith("expected ConvertTo-Json output (nested too deep to read)")
+
+
+def test_selected_properties_of_send_connectors_reach_the_case(tmp_path):
+    # Get-SendConnector | fl Name,Fqdn,TlsCertificateName,RequireTLS > config\Get-SendConnector.txt (PowerShell
+    # 5.1: UTF-16 LE with BOM, an 80-column console wrapping the certificate name), beside Get-ExchangeServer's
+    # fl Name,Fqdn, which must not be taken for a connector
+    import exlab
+    from exlab.lab.transport_logs import format_list
+    tls_name = ("<I>CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1, O=DigiCert Inc, C=US<S>CN=mail.contoso.com, "
+                "O=Contoso Ltd, L=Seattle, S=Washington, C=US")
+    selected = format_list([[("Name", "Outbound to Office 365"), ("Fqdn", "mail.contoso.com"),
+                             ("TlsCertificateName", tls_name), ("RequireTLS", True)],
+                            [("Name", "Internet"), ("Fqdn", None), ("TlsCertificateName", None),
+                             ("RequireTLS", False)]], width=80)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "Get-SendConnector.txt").write_bytes(selected.encode("utf-16"))
+    servers = format_list([[("Name", "EX01"), ("Fqdn", "EX01.contoso.com")]])
+    (tmp_path / "config" / "Get-ExchangeServer.txt").write_bytes(servers.encode("utf-16"))
+    case = exlab.open_case(tmp_path)
+    assert case.connectors is not None
+    assert case.connectors["name"].tolist() == ["Outbound to Office 365", "Internet"]
+    assert case.connectors["tls_certificate_name"].tolist()[0] == tls_name
+    assert pd.isna(case.connectors["tls_certificate_name"].tolist()[1])
+    assert case.connectors["require_tls"].tolist() == [True, False]
+    assert case.connectors["fqdn"].tolist()[0] == "mail.contoso.com"
+    assert [Path(file).name for file in case.unread["file"]] == ["Get-ExchangeServer.txt"]
+
+
+_CSV_TYPE_LINE = "#TYPE Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig"
+_CSV_COLUMNS = ("RunspaceId", "AddressSpaces", "CloudServicesMailEnabled", "Comment", "Enabled", "Fqdn", "Identity",
+                "Name", "ProtocolLoggingLevel", "RequireTLS", "SmartHosts", "SourceTransportServers", "TlsAuthLevel",
+                "TlsCertificateName", "TlsDomain")
+_ARRAY_LIST = "System.Collections.ArrayList"          # what a remote shell's Export-Csv writes for every list
+_LOCAL_LIST = "Microsoft.Exchange.Data.MultiValuedProperty`1[Microsoft.Exchange.Data.SmtpSmartHost]"
+
+
+def _export_csv(rows: list[tuple[str, ...]], *, type_line: bool = True, delimiter: str = ",") -> str:
+    """``Get-SendConnector | Export-Csv`` as Windows PowerShell 5.1 writes it: the #TYPE line unless
+    -NoTypeInformation, every name and value quoted (quotes doubled), CRLF."""
+    def quoted(cells):
+        return delimiter.join('"' + cell.replace('"', '""') + '"' for cell in cells)
+    lines = ([_CSV_TYPE_LINE] if type_line else []) + [quoted(_CSV_COLUMNS)] + [quoted(row) for row in rows]
+    return "\r\n".join(lines) + "\r\n"
+
+
+_CSV_HYBRID = ("d506aa49-acec-42d9-893e-4e38049679bd", _ARRAY_LIST, "True", "", "True", "mail.contoso.com",
+               "Outbound to Office 365", "Outbound to Office 365", "Verbose", "True", _ARRAY_LIST, _ARRAY_LIST,
+               "DomainValidation", HYBRID_TLS_NAME, "mail.protection.outlook.com")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "ascii"])     # -Encoding Unicode, UTF8; the default
+@pytest.mark.parametrize("type_line", [True, False])
+def test_export_csv_of_a_remote_shell(encoding, type_line):
+    internet = ("d506aa49-acec-42d9-893e-4e38049679bd", _ARRAY_LIST, "False", 'Says "hi", twice', "True", "",
+                "Internet", "Internet", "None", "False", _ARRAY_LIST, _ARRAY_LIST, "EncryptionOnly", "", "")
+    data = _export_csv([_CSV_HYBRID, internet], type_line=type_line).encode(encoding)
+    assert sniff_transport(data[:65536]) == "connectors"
+    frame = read_connectors(io.BytesIO(data))
+    assert frame["name"].tolist() == ["Outbound to Office 365", "Internet"]
+    hybrid = frame.iloc[0]
+    assert (hybrid.fqdn, hybrid.tls_certificate_name, hybrid.require_tls, hybrid.tls_auth_level) == (
+        "mail.contoso.com", HYBRID_TLS_NAME, True, "DomainValidation")
+    assert hybrid.cloud_services_mail_enabled == True  # noqa: E712
+    # the lists are type names: NA, never an empty list, and said once
+    assert hybrid.smart_hosts is None and hybrid.address_spaces is None and hybrid.source_transport_servers is None
+    assert pd.isna(frame.iloc[1].fqdn) and pd.isna(frame.iloc[1].tls_certificate_name)
+    report = frame.attrs["parse_report"].files[0]
+    assert report.records_read == 2 and report.records_skipped == 0
+    assert report.warnings == ["Export-Csv wrote AddressSpaces, SmartHosts, SourceTransportServers as a type name "
+                               "(System.Collections.ArrayList), not the values: read as NA; Export-Clixml or "
+                               "Format-List keeps them"]
+
+
+def test_export_csv_with_values_culture_delimiter_and_a_bad_row(tmp_path):
+    # values a Select-Object wrote out (-join ', '), -UseCulture's ";", a local shell's list type, a cut row
+    hybrid = list(_CSV_HYBRID)
+    hybrid[1], hybrid[10], hybrid[11] = "smtp:contoso.mail.onmicrosoft.com;1", \
+        "contoso-com.mail.protection.outlook.com, contoso-com02.mail.protection.outlook.com", _LOCAL_LIST
+    text = _export_csv([tuple(hybrid)], delimiter=";") + '"d506aa49-acec-42d9-893e-4e38049679bd";"Internet"\r\n'
+    path = tmp_path / "Get-SendConnector.csv"
+    path.write_bytes(text.encode("utf-8-sig"))
+    with pytest.warns(DataLossWarning, match="line 4: skipped 1 record") as caught:
+        frame = read_connectors(path)
+    assert [w.filename for w in caught if issubclass(w.category, DataLossWarning)] == [str(path)]
+    row = frame.iloc[0]
+    assert row.address_spaces == ("smtp:contoso.mail.onmicrosoft.com;1",)
+    assert row.smart_hosts == ("contoso-com.mail.protection.outlook.com", "contoso-com02.mail.protection.outlook.com")
+    assert row.source_transport_servers is None
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.records_read, report.records_skipped) == (1, 1)
+    assert report.losses[0].reason == "2 fields, expected 15 (the header line 2)"
+    assert "SourceTransportServers as a type name (Microsoft.Exchange.Data.MultiValuedProperty" in report.warnings[0]
+
+
+def test_export_csv_of_send_connectors_reaches_the_case(tmp_path):
+    import exlab
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "Get-SendConnector.csv").write_bytes(_export_csv([_CSV_HYBRID]).encode("ascii"))
+    case = exlab.open_case(tmp_path)
+    assert case.connectors[["name", "tls_certificate_name"]].values.tolist() == [["Outbound to Office 365",
+                                                                                 HYBRID_TLS_NAME]]
+    assert len(case.unread) == 0
+
+
+@pytest.mark.parametrize("text,kind", [
+    ('#TYPE Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector\r\n'
+     '"Name","Bindings","Fqdn"\r\n', "receive-connectors"),
+    ('"Name","Fqdn","RequireTLS","Bindings"\r\n', "receive-connectors"),
+    ('#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate\r\n'
+     '"Thumbprint","Services","Subject"\r\n', None),
+    ('"Name","Fqdn"\r\n"EX01","EX01.contoso.com"\r\n', None),
+])
+def test_other_export_csv_files_are_not_send_connectors(text, kind):
+    assert sniff_transport(text.encode("ascii")) == kind

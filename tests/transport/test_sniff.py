@@ -53,3 +53,41 @@ def test_other_files_are_not_transport(head):
 def test_truncated_utf16_head():
     data = demo_connectors_fl().getvalue()
     assert sniff_transport(data[:1001]) == "connectors"  # cut inside a UTF-16 code unit
+
+
+_TLS_NAME = ("<I>CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1, O=DigiCert Inc, C=US<S>CN=mail.contoso.com, "
+             "O=Contoso Ltd, L=Seattle, S=Washington, C=US")
+
+
+def _fl(*objects: list[tuple[str, object]], width: int = 120) -> bytes:
+    """``... | fl Prop1,Prop2 > file.txt`` as Windows PowerShell 5.1 writes it: UTF-16 LE with BOM."""
+    from exlab.lab.transport_logs import format_list
+    return format_list(objects, width=width).encode("utf-16")
+
+
+@pytest.mark.parametrize("properties", [
+    [("Name", "Outbound to Office 365"), ("Fqdn", "mail.contoso.com"), ("TlsCertificateName", _TLS_NAME),
+     ("RequireTLS", True)],
+    [("Name", "Outbound to Office 365"), ("TlsCertificateName", _TLS_NAME)],
+    [("Name", "Outbound to Office 365"), ("RequireTLS", True)],
+    [("Name", "Outbound to Office 365"), ("TlsDomain", "mail.protection.outlook.com")],
+])
+def test_selected_send_connector_properties_are_connectors(properties):
+    # Get-SendConnector | fl Name,Fqdn,TlsCertificateName,RequireTLS: the way the KB article asks for them
+    assert sniff_transport(_fl(properties, [("Name", "Internet"), *properties[1:]], width=80)) == "connectors"
+
+
+@pytest.mark.parametrize("properties,kind", [
+    # Get-ReceiveConnector shares Name, Fqdn, RequireTLS and TlsCertificateName; its own properties tell it
+    ([("Name", "Default Frontend EX01"), ("Fqdn", "EX01.contoso.com"), ("Bindings", ("[::]:25", "0.0.0.0:25")),
+      ("RequireTLS", False), ("TlsCertificateName", None)], "receive-connectors"),
+    ([("Name", "Client Frontend EX01"), ("RequireTLS", True), ("PermissionGroups", "ExchangeUsers")],
+     "receive-connectors"),
+    ([("Name", "Internet"), ("TlsCertificateName", _TLS_NAME), ("AuthMechanism", "Tls")], "receive-connectors"),
+    ([("Name", "EX01"), ("Fqdn", "EX01.contoso.com"), ("ServerRole", "Mailbox")], "servers"),
+    ([("Name", "EX01"), ("Fqdn", "EX01.contoso.com")], None),        # Get-ExchangeServer | fl Name,Fqdn
+    ([("FriendlyName", "Contoso internal"), ("Services", "IMAP, POP, IIS, SMTP"), ("Subject", "CN=mail.contoso.com"),
+      ("Thumbprint", "3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55")], None),   # Get-ExchangeCertificate | fl
+])
+def test_other_selected_properties_are_not_send_connectors(properties, kind):
+    assert sniff_transport(_fl(properties)) == kind
