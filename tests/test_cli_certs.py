@@ -12,6 +12,7 @@ import pytest
 
 from exlab.cli import main
 from exlab.lab.pki import LabPki, p7b_bytes, pfx_bytes, roots_pem
+from tests.certs.helpers import certnew_p7b
 
 UTC = timezone.utc
 AT = "2025-03-20T09:14:02Z"
@@ -112,3 +113,30 @@ def test_never_writes_into_the_evidence(lab, capsys):
 def test_missing_evidence_is_reported(tmp_path, capsys):
     assert main(["certs", str(tmp_path / "nothing")]) == 1
     assert "nothing" in capsys.readouterr().err
+
+
+BROKEN_PEM = b"-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n"
+
+
+def test_a_refused_file_in_the_folder_is_named_and_the_others_are_read(lab, tmp_path, capsys):
+    # AD CS's certnew.p7b (PKCS#7 under CERTIFICATE lines) is read; a damaged PEM beside it is named, not fatal
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "certnew.p7b").write_bytes(certnew_p7b(lab["internal"].chain))
+    (evidence / "public.cer").write_bytes(lab["public"].der)
+    (evidence / "broken.pem").write_bytes(BROKEN_PEM)
+    assert main(["certs", str(evidence), "--roots", str(lab["roots"]), "--at", AT, "--name", "mail.contoso.com"]) == 0
+    captured = capsys.readouterr()
+    assert f"not read: {evidence / 'broken.pem'}, PEM block 1 (line 1): expected an X.509 certificate" in captured.out
+    marked = [line for line in captured.out.splitlines() if line.startswith("->")]
+    assert len(marked) == 1 and lab["internal"].thumbprint in marked[0]
+    assert lab["public"].thumbprint in captured.out
+    assert f"{evidence / 'broken.pem'} PEM block 1 (line 1): not read: expected an X.509 certificate" in captured.err
+
+
+def test_a_single_refused_file_still_stops_the_command(tmp_path, capsys):
+    (tmp_path / "broken.pem").write_bytes(BROKEN_PEM)
+    assert main(["certs", str(tmp_path / "broken.pem")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"exlab: {tmp_path / 'broken.pem'}, PEM block 1 (line 1): expected an X.509 certificate" in captured.err

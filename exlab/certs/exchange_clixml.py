@@ -24,18 +24,14 @@ from typing import Any
 import pandas as pd
 
 from exlab.certs.exchange_props import PropsContext, counted_rows
-from exlab.certs.exchange_serialized import serialized_properties
+from exlab.certs.exchange_serialized import add_serialized, lacks_exchange_properties, warn_without_exchange_properties
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.clixml import ClixmlDateTime, ClixmlObject, iter_items, shown
-from exlab.errors import ExlabError
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 FORMAT = "exchange-clixml"
-#: the properties only Exchange knows; an object without any of them leaves services, status, root_ca_type NA
-EXCHANGE_PROPERTIES = ("Services", "ServicesStringForm", "Status", "RootCAType")
-ASK_FOR = "Get-ExchangeCertificate | Format-List * > certs.txt"
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
@@ -76,46 +72,13 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
             report.skip_record(where, f"expected <Obj>, found <{item.tag}>")
             continue
         props = _properties(item.value, where, report)
-        _add_serialized(props, evidence.name, where, report)
+        add_serialized(props, evidence.name, where, report)
         read = counted_rows(props, context, where)
-        if read and not any(name in props for name in EXCHANGE_PROPERTIES):
+        if read and lacks_exchange_properties(props):
             without.append(where)
         rows.extend(read)
-    if without:
-        _warn_absent(report, without, report.records_read)
+    warn_without_exchange_properties(report, without)
     return rows
-
-
-def _add_serialized(props: dict[str, Any], source: str, where: str, report: FileReport) -> None:
-    """Fill what a remote object's SerializationData says into ``props`` (what the object says
-    itself comes first). A blob that cannot be read is counted as a loss in the report."""
-    blob = props.pop("SerializationData", None)
-    if blob is None:
-        return
-    if not isinstance(blob, bytes) or not blob:
-        report.skip_record(f"{where} SerializationData", "expected <BA> bytes; Services, Status and RootCAType "
-                                                         "of this certificate are lost, the rest read from RawData")
-        return
-    try:
-        serialized = serialized_properties(blob, source, where)
-    except ExlabError as err:
-        report.skip_record(err.where or where, f"expected {err.expected} ({err.detail}); Services, Status and "
-                                               "RootCAType of this certificate are lost, the rest read from RawData")
-        return
-    raw = props.get("RawData")
-    if isinstance(raw, bytes) and serialized.get("RawData", raw) != raw:
-        report.note(f"{where}: SerializationData holds another certificate than RawData; its values left out")
-        return
-    for name, value in serialized.items():
-        props.setdefault(name, value)
-
-
-def _warn_absent(report: FileReport, without: list[str], read: int) -> None:
-    """One warning for the file: these certificates carry none of Exchange's own properties."""
-    message = (f"{len(without)} of {read} certificate(s) carry no Services, Status or RootCAType (first at "
-               f"{without[0]}; a remote shell's object with RawData only has none); services, status and "
-               f"root_ca_type stay NA. Export them with {ASK_FOR}")
-    report.warn(message)
 
 
 def _properties(obj: ClixmlObject, where: str, report: FileReport) -> dict[str, Any]:

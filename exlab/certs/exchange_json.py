@@ -3,7 +3,12 @@
 Windows PowerShell 5.1 writes dates as ``"\\/Date(1733147003000)\\/"`` (UTC milliseconds),
 enums as numbers (Services 27 = IMAP, POP, IIS, SMTP) unless they were selected as
 strings, a single certificate as an object and several as an array, ``RawData`` as an
-array of byte values. PowerShell 7 writes ISO dates instead; both are read.
+array of byte values. PowerShell 7 writes ISO dates instead; both are read. From the
+Exchange Management Shell (a remote session) each object is the deserialized certificate:
+``RawData``, ``PSComputerName``, ``RunspaceId`` and ``SerializationData`` (bytes, where
+Services, Status and RootCAType sit, read as the CliXml reader reads them:
+:func:`~exlab.certs.exchange_serialized.add_serialized`). Certificates left without any of
+them get one warning for the file.
 
 >>> json_time("/Date(1733147003000)/")
 Timestamp('2024-12-02 13:43:23+0000', tz='UTC')
@@ -22,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from exlab.certs.exchange_props import PropsContext, counted_rows
+from exlab.certs.exchange_serialized import add_serialized, lacks_exchange_properties, warn_without_exchange_properties
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.evidence import Evidence
@@ -57,6 +63,23 @@ def json_time(value: Any) -> pd.Timestamp | datetime | None:
     return moment if moment.tzinfo is None else pd.Timestamp(moment).tz_convert("UTC")
 
 
+def _json_bytes(value: Any) -> bytes | None:
+    """A ``byte[]`` as ConvertTo-Json writes it (an array of numbers), or as Base64 text; None
+    when the value is neither.
+
+    >>> _json_bytes([48, 3, 2, 1, 1]), _json_bytes("MAMCAQE="), _json_bytes(["48"]), _json_bytes("not base64!")
+    (b'0\\x03\\x02\\x01\\x01', b'0\\x03\\x02\\x01\\x01', None, None)
+    """
+    if isinstance(value, list) and all(isinstance(b, int) for b in value):
+        return bytes(b & 0xFF for b in value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return None
+
+
 def _props(obj: dict, context: PropsContext, where: str) -> dict:
     props = dict(obj)
     for name in ("NotBefore", "NotAfter"):
@@ -66,15 +89,15 @@ def _props(obj: dict, context: PropsContext, where: str) -> dict:
             except ValueError as err:
                 context.report.note(f"{where}: {name} {props[name]!r} not understood ({err}); left NA")
                 props.pop(name)
-    raw = props.get("RawData")
-    if isinstance(raw, list):
-        props["RawData"] = bytes(b & 0xFF for b in raw)
-    elif isinstance(raw, str):
-        try:
-            props["RawData"] = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            context.report.note(f"{where}: RawData is not base64; ignored")
+    if props.get("RawData") is not None:
+        raw = _json_bytes(props["RawData"])
+        if raw is None:
+            context.report.note(f"{where}: RawData is neither an array of byte values nor base64; ignored")
             props.pop("RawData")
+        else:
+            props["RawData"] = raw
+    if props.get("SerializationData") is not None:   # what is not bytes is counted by add_serialized
+        props["SerializationData"] = _json_bytes(props["SerializationData"]) or props["SerializationData"]
     for name in ("CertificateDomains", "DnsNameList", "EnhancedKeyUsageList"):
         items = props.get(name)
         if isinstance(items, list):
@@ -107,11 +130,18 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     document = parse_json(text, evidence.name, "JSON", strict=False)
     objects = document if isinstance(document, list) else [document]
     context = PropsContext(report, tz=options.tz)
-    rows = []
+    rows: list[dict] = []
+    without: list[str] = []
     for number, obj in enumerate(objects, 1):
         where = f"object {number}"
         if not isinstance(obj, dict):
             report.skip_record(where, "expected a JSON object")
             continue
-        rows.extend(counted_rows(_props(obj, context, where), context, where))
+        props = _props(obj, context, where)
+        add_serialized(props, evidence.name, where, report)
+        read = counted_rows(props, context, where)
+        if read and lacks_exchange_properties(props):
+            without.append(where)
+        rows.extend(read)
+    warn_without_exchange_properties(report, without)
     return rows

@@ -169,7 +169,7 @@ def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
         if converted is not None and row.get(column) is None:
             row[column] = converted
     _add_server(row, props, context, where)
-    if _add_dns_names(row, props, context, where):
+    if _add_dns_names(row, props, context, where, subject_cut="subject" in truncated):
         truncated = truncated | {"dns_names"}
     row["_truncated"] = frozenset(c for c in truncated if c in row)
     rows.append(row)
@@ -270,23 +270,29 @@ def _signature_hash(value: Any, context: PropsContext) -> str | None:
 
 
 def _server_auth(value: Any, context: PropsContext) -> bool | None:
-    items = _items(value)
-    if items is None:
+    listed = _items(value)
+    if listed is None:
         return None
-    if not items:
-        return True   # no EKU extension: every purpose is allowed
-    return any(oid in item for item in items for oid in _SERVER_AUTH_OIDS) or any(
-        item.startswith("Server Authentication") for item in items)
+    items, cut = listed
+    if any(oid in item for item in items for oid in _SERVER_AUTH_OIDS) or any(
+            item.startswith("Server Authentication") for item in items):
+        return True
+    if cut:
+        raise ValueError("cut short ($FormatEnumerationLimit) before any server authentication usage showed: "
+                         "whether the certificate allows it is unknown; set $FormatEnumerationLimit = -1 "
+                         "before Format-List to see the whole list")
+    return not items   # no EKU extension: every purpose is allowed
 
 
-def _items(value: Any) -> list[str] | None:
-    """A list property as items, or None when the export flattened it to a type name."""
+def _items(value: Any) -> tuple[list[str], bool] | None:
+    """A list property as items and whether the export cut it short (``...``), or None when the
+    export flattened it to a type name."""
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
+        return [str(v) for v in value], False
     text = str(value).strip()
     if is_type_name(text):
         return None
-    return parse_list(text)[0]
+    return parse_list(text)
 
 
 _CONVERSIONS: tuple[tuple[str, str, Callable[[Any, PropsContext], Any]], ...] = (
@@ -323,21 +329,33 @@ def _add_server(row: dict, props: Mapping[str, Any], context: PropsContext, wher
         row["server"] = shell or store
 
 
-def _add_dns_names(row: dict, props: Mapping[str, Any], context: PropsContext, where: str) -> bool:
-    """Set ``dns_names`` from CertificateDomains (or DnsNameList); True when the list was cut short."""
+def _add_dns_names(row: dict, props: Mapping[str, Any], context: PropsContext, where: str,
+                   subject_cut: bool) -> bool:
+    """Set ``dns_names``: the Subject's host-like CNs (Windows and Exchange match a name on the
+    CN too) and the names of CertificateDomains (or DnsNameList). True when they may be fewer than
+    the certificate's: the list was cut short, or no list gave the names (the CN alone, the SANs
+    unknown), so that the merge takes a DER's or a complete list's names over them."""
+    cns = _host_common_names(row.get("subject") or "", subject_cut)
     for name in ("CertificateDomains", "DnsNameList"):
         value = props.get(name)
         if value is None:
             continue
-        if isinstance(value, (list, tuple)):
-            items, truncated = [str(v) for v in value], False
-        elif is_type_name(str(value)):
+        listed = _items(value)
+        if listed is None:
             context.note_once(where, f"{name} was written as the type name {str(value).strip()!r}; "
                                      "the names are not in this export")
             continue
-        else:
-            items, truncated = parse_list(str(value))
-        cns = [cn for cn in subject_common_names(row.get("subject") or "") if dns_like(cn)]
+        items, truncated = listed
         row["dns_names"] = unique_names(cns + items)
         return truncated
-    return False
+    if cns:
+        row["dns_names"] = unique_names(cns)
+    return bool(cns)
+
+
+def _host_common_names(subject: str, cut: bool) -> list[str]:
+    """The CNs of a Subject that look like host names; of a Subject the console cut short
+    (``CN=mail.contoso.com, O=...``), only those before the RDN it cut."""
+    if cut:
+        subject = subject.rpartition(",")[0]
+    return [cn for cn in subject_common_names(subject) if dns_like(cn)]

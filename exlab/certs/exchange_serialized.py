@@ -7,7 +7,9 @@ serializes it: its properties, then the DER), ``SelfSigned``, ``Status``, ``Root
 ``Services`` (enum numbers), ``IISServices``, ``PrivateKeyExportable`` and ``Identity``
 (``SERVER.domain\\THUMBPRINT``). :func:`serialized_properties` gives them under the names
 Format-List shows, so one table of conversions (:mod:`exlab.certs.exchange_props`) serves
-every export shape.
+every export shape. :func:`add_serialized` fills them into an object's properties for the
+readers of the shapes that keep the blob (Export-Clixml, ConvertTo-Json), and
+:func:`warn_without_exchange_properties` warns, once a file, of certificates left without them.
 
 >>> import struct
 >>> der = bytes.fromhex("3003020101")
@@ -22,10 +24,15 @@ import struct
 from typing import Any, NamedTuple
 
 from exlab import nrbf
-from exlab.errors import CorruptInput
+from exlab.errors import CorruptInput, ExlabError
+from exlab.parse_report import FileReport
 
 #: the class a remote Get-ExchangeCertificate serializes
 CLASS_NAME = "Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate"
+#: the properties only Exchange knows; an object without any of them leaves services, status, root_ca_type NA
+EXCHANGE_PROPERTIES = ("Services", "ServicesStringForm", "Status", "RootCAType")
+ASK_FOR = "Get-ExchangeCertificate | Format-List * > certs.txt"
+_LOST = "Services, Status and RootCAType of this certificate are lost, the rest read from RawData"
 # member of the serialized ExchangeCertificate -> the property Format-List shows
 _MEMBERS = {"SelfSigned": "IsSelfSigned", "Status": "Status", "RootCAType": "RootCAType", "Services": "Services",
             "Identity": "Identity"}
@@ -75,6 +82,73 @@ def serialized_properties(blob: bytes, source: str, where: str) -> dict[str, Any
         if element.friendly_name:
             props["FriendlyName"] = element.friendly_name
     return props
+
+
+def add_serialized(props: dict[str, Any], source: str, where: str, report: FileReport) -> None:
+    """Fill what a remote object's SerializationData (bytes) says into ``props``, taking it out
+    of them (what the object says itself comes first). A blob that cannot be read is counted as
+    a loss in the report.
+
+    >>> from exlab.lab.nrbf_writer import exchange_certificate_stream
+    >>> from exlab.parse_report import ParseReport
+    >>> blob = exchange_certificate_stream(cert_data=b"", self_signed=False, status=1, root_ca_type=2,
+    ...     services=24, iis_services=(), private_key_exportable=False, identity="EX01\\\\" + "AB" * 20)
+    >>> props = {"SerializationData": blob, "Status": "Valid"}
+    >>> report = ParseReport().add_file("certs.json", sha256="", format="exchange-json")
+    >>> add_serialized(props, "certs.json", "object 1", report)
+    >>> props["Services"], props["RootCAType"], props["Status"]
+    (24, 2, 'Valid')
+    >>> add_serialized({"SerializationData": "AAEC"}, "certs.json", "object 2", report)
+    >>> report.losses[0].where, report.records_skipped
+    ('object 2 SerializationData', 1)
+    """
+    blob = props.pop("SerializationData", None)
+    if blob is None:
+        return
+    if not isinstance(blob, bytes) or not blob:
+        report.skip_record(f"{where} SerializationData", f"expected the bytes of a serialized certificate; {_LOST}")
+        return
+    try:
+        serialized = serialized_properties(blob, source, where)
+    except ExlabError as err:
+        report.skip_record(err.where or where, f"expected {err.expected} ({err.detail}); {_LOST}")
+        return
+    raw = props.get("RawData")
+    if isinstance(raw, bytes) and serialized.get("RawData", raw) != raw:
+        report.note(f"{where}: SerializationData holds another certificate than RawData; its values left out")
+        return
+    for name, value in serialized.items():
+        props.setdefault(name, value)
+
+
+def lacks_exchange_properties(props: dict[str, Any]) -> bool:
+    """Whether an object's properties hold none of those only Exchange knows (:data:`EXCHANGE_PROPERTIES`).
+
+    >>> lacks_exchange_properties({"RawData": b"0"}), lacks_exchange_properties({"Services": 24})
+    (True, False)
+    """
+    return not any(name in props for name in EXCHANGE_PROPERTIES)
+
+
+def warn_without_exchange_properties(report: FileReport, without: list[str]) -> None:
+    """One warning for the file when certificates (the places in ``without``) carry none of
+    Exchange's own properties: services, status and root_ca_type stay NA, and the engineer is
+    told which export has them.
+
+    >>> import warnings
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("certs.json", sha256="", format="exchange-json")
+    >>> report.records_read = 3
+    >>> with warnings.catch_warnings(record=True):
+    ...     warn_without_exchange_properties(report, ["object 1", "object 3"])
+    >>> report.warnings[0][:62]
+    '2 of 3 certificate(s) carry no Services, Status or RootCAType '
+    """
+    if not without:
+        return
+    report.warn(f"{len(without)} of {report.records_read} certificate(s) carry no Services, Status or RootCAType "
+                f"(first at {without[0]}; a remote shell's object with RawData only has none); services, status "
+                f"and root_ca_type stay NA. Export them with {ASK_FOR}")
 
 
 def parse_store_element(data: bytes, source: str, where: str = "CertData") -> StoreElement:

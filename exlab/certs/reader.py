@@ -25,9 +25,9 @@ from exlab.certs.merge import merge_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.schema import certs_frame
 from exlab.certs.text_decoding import decode_text
-from exlab.errors import UnsupportedFormat
+from exlab.errors import ExlabError, ExlabWarning, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
-from exlab.parse_report import ParseReport
+from exlab.parse_report import FileReport, ParseReport, warn_at
 from exlab.text_encoding import refuse_foreign_bom
 
 # Binary and marked-up shapes first; the console shapes (list, table) last.
@@ -70,7 +70,8 @@ def read_certs(source: Sources, *, password: str | bytes | None = None, tz: str 
     (Format-List, table, Export-Csv); without it they are read as UTC and the parse report
     says so. ``culture`` (``en-US``, ``pl-PL``, ``de-DE``, ``en-AU``, ...) fixes the day/month
     order when a file does not reveal it. Rows for one thumbprint are merged; disagreements
-    land in ``conflicts``.
+    land in ``conflicts``. A file a reader refuses raises its ExlabError
+    (:func:`read_readable_certs` reads the others instead).
 
     >>> import io
     >>> from datetime import datetime, timezone
@@ -83,23 +84,71 @@ def read_certs(source: Sources, *, password: str | bytes | None = None, tz: str 
     >>> frame.loc[0, "thumbprint"] == cert.thumbprint, frame.attrs["parse_report"].records_read
     (True, 1)
     """
-    options = ReadOptions.build(password=password, tz=tz, culture=culture)
+    frame, _ = _read(source, ReadOptions.build(password=password, tz=tz, culture=culture), pass_over=False)
+    return frame
+
+
+def read_readable_certs(source: Sources, *, password: str | bytes | None = None, tz: str | None = None,
+                        culture: str | None = None) -> tuple[pd.DataFrame, list[ExlabError]]:
+    """:func:`read_certs`, but one bad file does not stop the read of many: the frame of the files
+    read, and the errors of those a reader refused. Each refused file is warned (``not read:
+    expected ...``, naming the file and the place) and left out; the others are read and merged.
+    When no file could be read, the first refusal is raised (the others warned).
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> from exlab.lab.pki import LabPki
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n")
+    >>> _ = (folder / "b.cer").write_bytes(LabPki("doc").public_root.der)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     frame, refused = read_readable_certs(folder)
+    >>> frame["subject"].tolist(), [(Path(err.source).name, err.where) for err in refused]
+    (['CN=exlab Lab Public Root CA, O=exlab lab, C=US'], [('a.pem', 'PEM block 1 (line 1)')])
+    >>> str(caught[0].message)
+    'PEM block 1 (line 1): not read: expected an X.509 certificate (not a DER certificate: ...)'
+    """
+    return _read(source, ReadOptions.build(password=password, tz=tz, culture=culture), pass_over=True)
+
+
+def _read(source: Sources, options: ReadOptions, *, pass_over: bool) -> tuple[pd.DataFrame, list[ExlabError]]:
+    """The certificates frame of ``source``, and the errors of the files refused (raised unless ``pass_over``)."""
     report = ParseReport()
     rows: list[dict] = []
+    refused: list[ExlabError] = []
     by_name = {}
     for evidence in iter_evidence(source, report):
-        module, fmt = detect_format(evidence)
-        file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=fmt,
-                                      size=evidence.size)
+        try:
+            file_report, file_rows = _read_file(evidence, options)
+        except ExlabError as err:
+            if not pass_over:
+                raise
+            refused.append(err)
+            continue
+        report.files.append(file_report)
         by_name[evidence.name] = file_report
-        for row in module.read(evidence, fmt, options, file_report):
-            row["source"] = evidence.name
-            rows.append(row)
-        file_report.warn_losses()
+        rows.extend(file_rows)
+    nothing_read = bool(refused) and not by_name   # then the first refusal is raised, the others warned
+    for err in refused[nothing_read:]:
+        warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
+    if nothing_read:
+        raise refused[0]
     merged, notes = merge_rows(rows)
     for name, note in notes:
         by_name[name].note(f"conflict: {note}")
-    return certs_frame(merged, report)
+    return certs_frame(merged, report), refused
+
+
+def _read_file(evidence: Evidence, options: ReadOptions) -> tuple[FileReport, list[dict]]:
+    """One file's report and rows (an ExlabError when its reader refuses it)."""
+    module, fmt = detect_format(evidence)
+    report = FileReport(evidence.name, sha256=evidence.sha256, format=fmt, size=evidence.size)
+    rows = module.read(evidence, fmt, options, report)
+    for row in rows:
+        row["source"] = evidence.name
+    report.warn_losses()
+    return report, rows
 
 
 def _head_text(head: bytes) -> str | None:

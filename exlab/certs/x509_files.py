@@ -1,8 +1,10 @@
 """Certificate files: PEM (single or bundles), DER, PKCS#7 (.p7b, PEM or DER) and PKCS#12 (.pfx/.p12).
 
-The kind of file is sniffed from its bytes, never its name. Every certificate becomes a
-row of X.509 facts (``exlab.certs.x509_facts``); a PKCS#12 file, or a PEM file that also
-holds the matching private key, says which certificate carries the key.
+The kind of file is sniffed from its bytes, never its name; a CERTIFICATE block whose
+content type is PKCS#7 SignedData (AD CS web enrollment's ``certnew.p7b``) gives the
+certificates it holds. Every certificate becomes a row of X.509 facts
+(``exlab.certs.x509_facts``); a PKCS#12 file, or a PEM file that also holds the matching
+private key, says which certificate carries the key.
 
 >>> import io
 >>> from exlab.certs.options import ReadOptions
@@ -68,7 +70,7 @@ def sniff(head: bytes, text: str | None) -> str | None:
         return None
     if inner.startswith(b"\x02\x01\x03"):
         return "pkcs12"
-    if inner.startswith(_SIGNED_DATA_OID):
+    if _is_signed_data(head):
         return "pkcs7"
     if inner[:1] == b"\x30":
         return "der"
@@ -120,6 +122,16 @@ def _der_contents(head: bytes) -> bytes | None:
     if count > 4 or len(head) < 2 + count:
         return None
     return head[2 + count:]
+
+
+def _is_signed_data(der: bytes) -> bool:
+    """Whether DER (or BER) bytes are a PKCS#7 ContentInfo of content type SignedData
+    (1.2.840.113549.1.7.2), what a .p7b holds, rather than a certificate.
+
+    >>> _is_signed_data(bytes.fromhex("3080") + _SIGNED_DATA_OID), _is_signed_data(bytes.fromhex("30820100308201"))
+    (True, False)
+    """
+    return (_der_contents(der) or b"").startswith(_SIGNED_DATA_OID)
 
 
 def _der_length(data: bytes) -> int | None:
@@ -219,10 +231,7 @@ def _read_pem(name: str, data: bytes, options: ReadOptions, report: FileReport) 
         where = f"PEM block {number} (line {line})"
         try:
             if label in _CERT_LABELS:
-                der = _pem_body(name, where, block.body)
-                if label == b"TRUSTED CERTIFICATE":   # OpenSSL: the certificate, then trust settings
-                    der = der[:_der_length(der) or len(der)]
-                rows.append(_row_of_der(name, where, der, report))
+                rows.extend(_rows_of_certificate_block(name, where, label, block.body, report))
             elif label in _PKCS7_LABELS:
                 certs = _load_pkcs7(name, where, block.text, report, der=False)
                 rows.extend(_rows_of_objects(name, f"{where} PKCS#7", certs, report))
@@ -240,6 +249,18 @@ def _read_pem(name: str, data: bytes, options: ReadOptions, report: FileReport) 
     if keys:
         _mark_private_keys(rows, keys, options, report)
     return rows
+
+
+def _rows_of_certificate_block(name: str, where: str, label: bytes, body: bytes, report: FileReport) -> list[dict]:
+    """The certificate of a CERTIFICATE block, or the certificates of the PKCS#7 SignedData one
+    holds (AD CS web enrollment saves its ``certnew.p7b`` chain under CERTIFICATE lines)."""
+    der = _pem_body(name, where, body)
+    if _is_signed_data(der):
+        certs = _load_pkcs7(name, f"{where} PKCS#7", der, report, der=True)
+        return _rows_of_objects(name, f"{where} PKCS#7", certs, report)
+    if label == b"TRUSTED CERTIFICATE":   # OpenSSL: the certificate, then trust settings
+        der = der[:_der_length(der) or len(der)]
+    return [_row_of_der(name, where, der, report)]
 
 
 def _pem_body(name: str, where: str, body: bytes) -> bytes:

@@ -6,6 +6,9 @@
 With ``--name``, the certificates covering that name side by side (issuer class, whether
 Microsoft 365 trusts the root, validity at ``--at``, services), the one the transport
 would present marked ``->``. Without it, every certificate with its trust judgement.
+A file the readers refuse does not stop the others: it is named (``not read: ...``, the
+file, the place and what was expected) and the rest are read; a single file given alone
+that is refused is still an error.
 ``-o`` writes the same table as CSV, Parquet or JSON Lines, chosen by the extension, by
 the rules of :mod:`exlab.commands.export` (tuples ``; ``-joined in CSV, lists in JSON
 Lines and Parquet; DER as Base64; CSV cells a spreadsheet would run as a formula
@@ -65,7 +68,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read, judge, print, write; returns the exit code."""
     from exlab.certs.compare import compare_issuers
-    from exlab.certs.reader import read_certs
+    from exlab.certs.reader import read_readable_certs
     from exlab.certs.trust import judge_trust
     from exlab.commands.export import export_target, write_export
 
@@ -77,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
                          f"{len(passed_over)} file(s) looked at, none holds one")
     if passed_over:
         print(f"passed over {len(passed_over)} file(s) in the folders that hold no certificates")
-    certs = read_certs(files, password=args.password, tz=args.tz, culture=args.culture)
+    certs, refused = read_readable_certs(files, password=args.password, tz=args.tz, culture=args.culture)
+    for err in refused:
+        print(f"not read: {_clean(str(err))}")
     if args.name:
         table = compare_issuers(certs, args.name, roots=args.roots, at=at,
                                 tls_certificate_name=args.tls_certificate_name)

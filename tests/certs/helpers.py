@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from exlab.lab.pki import LabCertificate, LabPki
+from exlab.lab.pki import LabCertificate, LabPki, p7b_bytes
 
 VECTORS = Path(cryptography_vectors.__file__).parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -45,7 +47,15 @@ def attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute:
     return x509.NameAttribute(oid, value)
 
 
-__all__ = ["FIXTURES", "NameOID", "VECTORS", "attr", "kb2888788_pair", "odd_certificate"]
+def certnew_p7b(certs: Iterable[LabCertificate]) -> bytes:
+    """What AD CS web enrollment saves as ``certnew.p7b`` ("Download certificate chain", Base 64): the
+    PKCS#7 SignedData in Base64 between CERTIFICATE lines, 64 characters a line, CRLF."""
+    text = base64.b64encode(p7b_bytes(certs)).decode("ascii")
+    lines = [text[i:i + 64] for i in range(0, len(text), 64)]
+    return "\r\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----", ""]).encode("ascii")
+
+
+__all__ = ["FIXTURES", "NameOID", "VECTORS", "attr", "certnew_p7b", "kb2888788_pair", "odd_certificate"]
 
 
 def dates_said(frame) -> list[str]:

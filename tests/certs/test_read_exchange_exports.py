@@ -10,9 +10,14 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import exlab
 from exlab.certs.exchange_list import property_blocks
+from exlab.certs.names import covering_name
+from exlab.certs.selection import select_outbound
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
 from exlab.lab import oversized
@@ -110,7 +115,9 @@ def test_csv_type_name_lists_are_noted_once_per_file():
     assert [n for n in notes if "CertificateDomains" in n] == [
         "line 3 and any later record: CertificateDomains was written as the type name "
         "'System.Collections.ArrayList'; the names are not in this export"]
-    assert frame["dns_names"].tolist() == [(), ()]
+    # The lists are gone, but the Subject's CN is not: Windows and Exchange match a name on the CN too,
+    # so the CN alone stands in dns_names (marked partial: a DER or a complete list wins in the merge).
+    assert frame["dns_names"].tolist() == [("mail.contoso.com",), ("mail.contoso.com",)]
 
 
 def test_default_table_keeps_cut_subjects_as_shown_and_marks_them():
@@ -495,3 +502,85 @@ def test_a_local_time_where_the_clocks_change_is_warned_or_noted_once(tmp_path):
         warnings.simplefilter("always")
         exlab.read_certs(FIXTURES / "fl_en-US.txt", tz="Europe/Warsaw")
     assert not [w for w in caught if "clocks" in str(w.message)]
+
+
+# --------------------------------------------------------------------------- names without a list
+
+@pytest.mark.parametrize("shape", ["remote Export-Csv", "default table"])
+def test_without_a_list_of_names_the_subjects_cn_makes_the_certificate_a_candidate(tmp_path, shape):
+    # The EMS's Export-Csv writes CertificateDomains and DnsNameList as System.Collections.ArrayList and
+    # the default table has no names at all; the Subject's CN still names the host Exchange matches.
+    _, internal = kb2888788_pair()
+    entry = ExchangeCert(internal.certificate, services=("IMAP", "POP", "IIS", "SMTP"), root_ca_type="Enterprise")
+    path = tmp_path / "Get-ExchangeCertificate.txt"
+    if shape == "default table":
+        write_table([entry], path)
+    else:
+        write_csv([entry], path, remote=True)
+    frame = exlab.read_certs(path, tz="UTC")
+    assert frame.loc[0, "dns_names"] == ("mail.contoso.com",)
+    assert covering_name(frame.loc[0, "dns_names"], "mail.contoso.com") == "mail.contoso.com"
+    choice = select_outbound(frame, server_fqdn="mail.contoso.com", at="2025-03-20")
+    assert choice.thumbprint == internal.thumbprint
+
+
+@pytest.mark.parametrize("shape", ["remote Export-Csv", "default table"])
+def test_the_subjects_cn_gives_way_to_the_ders_names_without_a_conflict(tmp_path, shape):
+    _, internal = kb2888788_pair()
+    entry = ExchangeCert(internal.certificate, services=("IMAP", "POP", "IIS", "SMTP"), root_ca_type="Enterprise")
+    if shape == "default table":
+        write_table([entry], tmp_path / "certs.txt")
+    else:
+        write_csv([entry], tmp_path / "certs.csv", remote=True)
+    (tmp_path / "internal.cer").write_bytes(internal.der)
+    frame = exlab.read_certs(tmp_path, tz="UTC")
+    assert frame["dns_names"].tolist() == [("mail.contoso.com", "exchange.contoso.com")]   # the DER's, exactly
+    assert frame["conflicts"].tolist() == [()]
+    assert frame.loc[0, "services"] == ("IMAP", "POP", "IIS", "SMTP")
+
+
+def test_a_subject_the_console_cut_gives_only_the_cns_before_the_cut():
+    # "CN=mail.contoso.com, O=..." keeps its CN whole; "CN=Microsoft Exchange S..." is cut inside its CN
+    frame = exlab.read_certs(FIXTURES / "table_en-US.txt")
+    assert frame["dns_names"].tolist() == [("mail.contoso.com",), ("mail.contoso.com",), ()]
+
+
+# --------------------------------------------------------------------------- EnhancedKeyUsageList cut short
+
+def _issued_with_usages(usages: tuple[x509.ObjectIdentifier, ...]) -> x509.Certificate:
+    """A certificate for mail.contoso.com from the lab's internal CA with these extended key usages, in order."""
+    ca = LabPki("tests-certs").internal_ca
+    _, internal = kb2888788_pair()
+    return (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.contoso.com")]))
+            .issuer_name(ca.certificate.subject).public_key(internal.certificate.public_key())
+            .serial_number(0x5A0000002C).not_valid_before(datetime(2025, 3, 14, tzinfo=timezone.utc))
+            .not_valid_after(datetime(2027, 3, 14, tzinfo=timezone.utc))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("mail.contoso.com")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
+            .sign(ca.key, hashes.SHA256()))
+
+
+EKU = ExtendedKeyUsageOID
+FOUR_OTHERS = (EKU.CLIENT_AUTH, EKU.EMAIL_PROTECTION, EKU.CODE_SIGNING, EKU.TIME_STAMPING)
+
+
+@pytest.mark.parametrize("usages, server_auth", [
+    (FOUR_OTHERS + (EKU.SERVER_AUTH,), None),        # cut after four: Server Authentication not shown, unknown
+    ((EKU.SERVER_AUTH,) + FOUR_OTHERS, True),        # cut after four, Server Authentication among them
+    (FOUR_OTHERS[:2], False),                        # the whole list, without it
+])
+def test_an_eku_list_cut_at_the_enumeration_limit_leaves_server_auth_unknown(tmp_path, usages, server_auth):
+    path = tmp_path / "fl-star.txt"
+    cert = ExchangeCert(_issued_with_usages(usages), services=("IIS", "SMTP"), root_ca_type="Enterprise")
+    write_list([cert], path, all_properties=True)
+    text = path.read_text(encoding="utf-16")
+    listed = text[text.index("EnhancedKeyUsageList"):text.index("}", text.index("EnhancedKeyUsageList")) + 1]
+    assert listed.endswith("...}") == (len(usages) > 4), listed     # $FormatEnumerationLimit: 4
+    frame = exlab.read_certs(path, tz="UTC")
+    value = frame.loc[0, "server_auth"]
+    assert pd.isna(value) if server_auth is None else value == server_auth
+    notes = [n for n in frame.attrs["parse_report"].files[0].warnings if "EnhancedKeyUsageList" in n]
+    assert len(notes) == (server_auth is None) and all("$FormatEnumerationLimit" in n for n in notes)
+    choice = select_outbound(frame, server_fqdn="mail.contoso.com", at="2025-03-20")
+    assert (choice.thumbprint == cert.thumbprint) == (server_auth is not False)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 import exlab
+from exlab.certs.reader import read_readable_certs
 from exlab.certs.x509_files import pem_blocks
 from exlab.errors import (
     CorruptInput,
@@ -28,7 +29,7 @@ from exlab.lab import oversized
 from exlab.lab.cert_exports import ExchangeCert, write_list
 from exlab.lab.pki import LabPki, cer_bytes, p7b_bytes, pfx_bytes, relabel_signature
 
-from .helpers import VECTORS, NameOID, attr, kb2888788_pair, odd_certificate
+from .helpers import VECTORS, NameOID, attr, certnew_p7b, kb2888788_pair, odd_certificate
 
 PEM_CERT = re.compile(rb"-----BEGIN (?:X509 )?CERTIFICATE-----(.*?)-----END", re.DOTALL)
 
@@ -201,6 +202,61 @@ def test_pkcs7_der_and_pem_give_every_certificate():
     assert amazon["subject"].tolist() == ["CN=Amazon Root CA 3, O=Amazon, C=US", "CN=Amazon Root CA 2, O=Amazon, C=US"]
     assert amazon["der"].tolist() == [c.public_bytes(serialization.Encoding.DER) for c in expected]
     assert "BER" in amazon.attrs["parse_report"].files[0].warnings[0]
+
+
+def test_ad_cs_certnew_p7b_under_certificate_lines_gives_the_whole_chain(tmp_path):
+    _, internal = kb2888788_pair()
+    path = tmp_path / "certnew.p7b"
+    path.write_bytes(certnew_p7b(internal.chain))
+    frame = exlab.read_certs(path)
+    assert sorted(frame["thumbprint"]) == sorted(c.thumbprint for c in internal.chain)   # leaf, issuing CA, root
+    report = frame.attrs["parse_report"].files[0]
+    assert (report.format, report.records_read, report.records_skipped) == ("pem", 3, 0)
+    assert frame.set_index("thumbprint").loc[internal.thumbprint, "dns_names"] == ("mail.contoso.com",
+                                                                                   "exchange.contoso.com")
+
+
+@pytest.mark.parametrize("der, expected", [
+    (bytes.fromhex("300f06092a864886f70d010701a0020400"), "an X.509 certificate"),   # PKCS#7 data, not SignedData
+    (p7b_bytes(kb2888788_pair()[1].chain)[:300], "a PKCS#7 structure holding certificates"),   # SignedData cut
+])
+def test_a_certificate_block_of_other_asn1_or_a_damaged_signed_data_is_refused_naming_the_block(der, expected):
+    text = b"-----BEGIN CERTIFICATE-----\r\n" + base64.encodebytes(der).replace(b"\n", b"\r\n") + \
+        b"-----END CERTIFICATE-----\r\n"
+    with pytest.raises(CorruptInput) as caught:
+        exlab.read_certs(io.BytesIO(text))
+    assert caught.value.where.startswith("PEM block 1 (line 1)") and caught.value.expected == expected
+
+
+def test_a_refused_file_among_many_is_warned_and_listed_the_others_read(tmp_path):
+    public, internal = kb2888788_pair()
+    (tmp_path / "certnew.p7b").write_bytes(certnew_p7b(internal.chain))
+    (tmp_path / "public.cer").write_bytes(public.der)
+    bad = tmp_path / "broken.pem"
+    bad.write_bytes(b"-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame, refused = read_readable_certs(tmp_path)
+    assert sorted(frame["thumbprint"]) == sorted(c.thumbprint for c in (*internal.chain, public))
+    [err] = refused
+    assert (err.source, err.where, err.expected) == (str(bad), "PEM block 1 (line 1)", "an X.509 certificate")
+    [warning] = [w for w in caught if "not read" in str(w.message)]
+    assert warning.filename == str(bad)
+    assert str(warning.message).startswith("PEM block 1 (line 1): not read: expected an X.509 certificate")
+    assert [Path(f.file).name for f in frame.attrs["parse_report"].files] == ["certnew.p7b", "public.cer"]
+    with pytest.raises(CorruptInput):   # read_certs reads all the files it is given, or raises
+        exlab.read_certs(tmp_path)
+
+
+def test_a_single_refused_file_still_raises_without_a_second_warning(tmp_path):
+    bad = tmp_path / "broken.pem"
+    bad.write_bytes(b"-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(CorruptInput) as raised:
+            read_readable_certs(bad)
+    assert raised.value.source == str(bad)
+    assert not [w for w in caught if "not read" in str(w.message)]
 
 
 def test_pfx_marks_the_key_holder_and_keeps_the_friendly_name(tmp_path):
