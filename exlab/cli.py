@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from exlab import __version__
-from exlab.visible import visible
 from exlab.errors import ExlabError, ExlabWarning
+from exlab.visible import visible
 
 COMMANDS = ("events", "certs", "lab", "investigate", "report", "fleet")
 

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exlab.visible import visible
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.settings import MEANINGS, SETTINGS_FILE, CaseSettings, case_settings
+from exlab.visible import visible
 
 #: The environment variable naming the case folder when the notebook's parameters do not.
 CASE_VARIABLE = "EXLAB_CASE"

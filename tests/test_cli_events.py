@@ -167,3 +167,16 @@ def test_summary_columns_line_up_as_shown_when_a_name_holds_control_characters(t
     assert counts == ["  MSExchangeTransport   2004  2", f"  {evil}         1  1"]
     computers = lines[lines.index("Time range per computer (UTC):") + 1:][:2]
     assert [line.index("1970-") for line in computers] == [len("  EX01\\x1b\\x1b  ")] * 2
+
+
+def test_a_refused_file_among_several_is_named_and_the_others_are_read(evidence, capsys):
+    """One damaged export of a folder never stops the others: it is named with the place and what was
+    expected; given alone it is still an error."""
+    bad = evidence / "events" / "cut.evtx"
+    bad.write_bytes(b"ElfFile\x00" + bytes(100))       # a file header cut short
+    assert main(["events", str(evidence), "--tz", "Europe/Warsaw"]) == 0
+    printed = capsys.readouterr().out
+    assert f"not read: {bad}, file header (108 bytes): expected a 128-byte .evtx file header" in printed
+    assert "8 event(s) from 3 file(s)." in printed
+    assert main(["events", str(bad)]) == 1
+    assert "expected a 128-byte .evtx file header" in capsys.readouterr().err

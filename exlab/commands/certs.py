@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exlab.cli import add_link_option
-from exlab.visible import visible
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence, UnsupportedFormat
 from exlab.evidence import open_evidence, split_folders
+from exlab.visible import visible
 
 if TYPE_CHECKING:   # pandas, cryptography and the readers load when the command runs, not for --help
     import pandas as pd

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING
 
 from exlab.bundle import Member
 from exlab.cli import add_link_option
-from exlab.visible import visible, visible_lines
 from exlab.cultures import DATE_FORMATS
 from exlab.errors import ExlabError, NoEvidence
 from exlab.events.query import ENGINES
 from exlab.evidence import progress_over, read_head, split_folders
 from exlab.parse_report import ParseReport
 from exlab.value_ranges import ascii_digits
+from exlab.visible import visible, visible_lines
 
 if TYPE_CHECKING:   # pandas, the readers and the writers load when the command runs, not for --help
     import pandas as pd
@@ -96,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise NoEvidence(", ".join(args.paths), None, f"an event export ({', '.join(m.FORMAT for m in FORMATS)})",
                          f"{len(passed_over)} file(s) looked at, none is one")
-    frame = _read_all(files, args)
+    frame, refused = _read_all(files, args)
+    for err in refused:
+        print(f"not read: {visible(err)}")
     print(summary(frame, passed_over=passed_over))
     if output is not None:
         write_export(frame, output)
@@ -176,7 +178,9 @@ def _workers(text: str) -> int:
     return int(text)
 
 
-def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
+def _read_all(files: list, args: argparse.Namespace) -> tuple[pd.DataFrame, list[ExlabError]]:
+    """The events of every file, and the errors of the files a reader refused: one bad file of
+    several does not stop the others (a file given alone, or every file refused, raises)."""
     import pandas as pd
     from tqdm.auto import tqdm
 
@@ -187,18 +191,27 @@ def _read_all(files: list, args: argparse.Namespace) -> pd.DataFrame:
     frames, reports = [], []
     with tqdm(total=sum(sizes), desc="event exports", unit="B", unit_scale=True, unit_divisor=1024,
               file=sys.stderr, delay=PROGRESS_DELAY, disable=not sys.stderr.isatty()) as bar:
+        refused: list[ExlabError] = []
         for file, size in zip(files, sizes):
-            with progress_over(bar.update, size):      # a big .evtx file moves it batch by batch
-                frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
-                                    end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
-                                    culture=args.culture)
+            try:
+                with progress_over(bar.update, size):      # a big .evtx file moves it batch by batch
+                    frame = read_events(file, event_ids=args.event_id, providers=args.provider, start=args.since,
+                                        end=args.until, engine=args.engine, tz=args.tz, workers=args.workers,
+                                        culture=args.culture)
+            except ExlabError as err:
+                if len(files) == 1:
+                    raise
+                refused.append(err)
+                continue
             reports.append(frame.attrs["parse_report"])
             frames.append(frame)
+    if not reports:
+        raise refused[0]
     report = ParseReport().extend(reports)
     frames = [f for f in frames if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else empty_events_frame()
     frame.attrs["parse_report"] = report
-    return frame
+    return frame, refused
 
 
 def _losses(report: ParseReport) -> list[str]:

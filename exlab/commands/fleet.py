@@ -20,8 +20,8 @@ import argparse
 import sys
 
 from exlab.cli import add_link_option
-from exlab.visible import visible
 from exlab.cultures import DATE_FORMATS
+from exlab.visible import visible
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option, settled_imports
-from exlab.visible import visible, visible_lines
 from exlab.evidence import output_file, outside_evidence, writing
+from exlab.visible import visible, visible_lines
 
 if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help
     from exlab.analysis.diagnose import Diagnosis

@@ -8,8 +8,8 @@ import sys
 
 from exlab.cli import add_link_option
 from exlab.commands.investigate import add_case_options
-from exlab.visible import visible
 from exlab.errors import NoEvidence
+from exlab.visible import visible
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
