@@ -314,6 +314,8 @@ class Case:
                                  tracking=frames["tracking"], server_fqdn=self.server_fqdn, at=at,
                                  lacking=lacking(self.inventory()),
                                  server=failing[0] if len(chosen) == len(failing) == 1 else None)
+        if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
+            result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
         result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -703,6 +705,18 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     out = events[keep.to_numpy()].reset_index(drop=True)
     out.attrs = events.attrs
     return out
+
+
+def _as_judged(case: Diagnosis, server: Diagnosis) -> Diagnosis:
+    """The answer of a case of one server whose weighing against the connector (``judge_server``)
+    took the cause away (its failures are only through another connector, or it is no source
+    server): its verdict and fix, so the case and its server say the same (the server's line
+    says why)."""
+    from dataclasses import replace
+
+    return replace(case, verdict=server.verdict, cause=server.cause, culprit=server.culprit,
+                   strength=server.strength, onset=server.onset, end=server.end, remediation=server.remediation,
+                   missing=server.missing, notes=list(dict.fromkeys([*case.notes, *server.notes])))
 
 
 def _infer(frames: dict[str, pd.DataFrame], server_fqdn: str | None, connector: str | None,

@@ -606,8 +606,10 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
         return replace(diagnosis, fix="fix" if diagnosis.remediation else "none", why=why, sends=sends, notes=notes)
     if elsewhere:
         through = ", ".join(f"{count} through {name!r}" for name, count in elsewhere.items())
+        logged = collect_step("events_2004")     # its events 2004 are logged: only for another connector
         return replace(diagnosis, verdict="inconclusive", cause=None, culprit=None, strength=None, onset=None,
                        end=None, remediation=[], fix="none", sends=sends,
+                       missing=[step for step in diagnosis.missing if step != logged],
                        why=f"its failures are on another send connector ({through}), not {connector}: "
                            "investigate it with that connector (--connector) and its Get-SendConnector export")
     if sends is False:

@@ -143,3 +143,28 @@ def test_a_certificate_in_two_servers_stores_keeps_each_servers_services(tmp_pat
     failing = "\n".join(step.command or "" for step in answers["lwex01.litwareinc.com"].remediation)
     assert f"Enable-ExchangeCertificate -Thumbprint {internal} -Server lwex01.litwareinc.com -Services IMAP,POP,IIS" \
         in failing and "lwex02" not in failing
+
+
+def test_a_case_of_one_server_failing_only_through_another_connector_says_so_in_its_own_answer(tmp_path):
+    """The server's answer says its failures are on another connector (no fix); the case's answer
+    gave the KB's full fix from the certificates alone and asked to raise SmtpSend to Expert for
+    events 2004 that are logged. One server: both now say the same, and nothing asks for logged events."""
+    import shutil
+
+    sample = CASES["contoso-kb2888788"]
+    case = tmp_path / "contoso"
+    for part in ("certs", "config"):
+        shutil.copytree(sample.folder / part, case / part)
+    events = (sample.folder / "events" / "MSExchangeTransport.xml").read_text(encoding="utf-8-sig")
+    assert "<Data>Outbound to Office 365</Data>" in events
+    (case / "events").mkdir()
+    (case / "events" / "MSExchangeTransport.xml").write_text(
+        events.replace("<Data>Outbound to Office 365</Data>", "<Data>Internet Mail</Data>"), encoding="utf-8-sig")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        d = exlab.open_case(case, roots=sample.roots, tz=sample.truth["tz"]).diagnose()
+    (server,) = d.servers
+    assert (server.verdict, server.fix) == ("inconclusive", "none")
+    assert "its failures are on another send connector" in server.why and "through 'Internet Mail'" in server.why
+    assert (d.verdict, d.cause, d.culprit, d.remediation) == ("inconclusive", None, None, [])
+    assert not any("Expert" in step.purpose for step in d.missing + server.missing)
