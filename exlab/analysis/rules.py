@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.analysis.cells import cell, column, present
+from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.timeline import failure_points
 from exlab.certs.names import covers
@@ -171,7 +171,7 @@ def _event_rows(events: pd.DataFrame, label: str) -> list[dict[str, Any]]:
         detail = "; ".join(str(v) for v in data.values() if v) or (cell(row, "message") or "")
         rows.append({"time": cell(row, "time_created"), "kind": f"event {row.event_id}",
                      "detail": f"{label}: {detail}", "source": cell(row, "source"),
-                     "where": f"record {cell(row, 'record_id')} ({cell(row, 'computer')})"})
+                     "where": f"{event_place(row) or 'no record id'} ({cell(row, 'computer')})"})
     return rows
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from exlab.analysis.cells import cell, column
+from exlab.analysis.cells import cell, column, event_place
 from exlab.transport.protocol_log import send_sessions
 from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
@@ -107,7 +107,7 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
 
 # the columns each kind of failure point is made of (the frames have many more: a row of each is not built)
 _FAILURE_CELLS = ("time_created", "computer", "event_id", "connector", "code", "enhanced_status", "reason",
-                  "smtp_response", "message_id", "cause", "record_id", "source")
+                  "smtp_response", "message_id", "cause", "record_id", "source", "line")
 
 
 _SESSION_CELLS = ("session_id", "connector", "local_endpoint", "start", "cert_thumbprint", "tls_error",
@@ -160,7 +160,7 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
         failures = failures[deliveries]
     rows = []
     for row in _narrow(failures, _FAILURE_CELLS).itertuples(index=False):
-        record = cell(row, "record_id")
+        place = event_place(row)
         rows.append({
             "time": cell(row, "time_created"), "origin": "event", "server": cell(row, "computer"),
             "connector": cell(row, "connector"), "code": cell(row, "code"),
@@ -168,7 +168,7 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
             "response": cell(row, "smtp_response"), "message_id": cell(row, "message_id"),
             "category": cell(row, "cause") if "cause" in failures else classify(cell(row, "smtp_response")),
             "source": cell(row, "source"),
-            "where": f"event {cell(row, 'event_id') or 2004}, record {record}" if record is not None else None,
+            "where": f"event {cell(row, 'event_id') or 2004}, {place}" if place is not None else None,
         })
     return _points_frame(rows)
 
@@ -432,7 +432,7 @@ def _event_rows(events: pd.DataFrame) -> Iterable[dict[str, Any]]:
     for row in events.itertuples(index=False):
         event_id = cell(row, "event_id")
         provider = str(cell(row, "provider") or "")
-        where = f"event {event_id}, record {cell(row, 'record_id')}"
+        where = f"event {event_id}, {event_place(row) or 'no record id'}"
         if event_id in CONTEXT_EVENT_IDS and provider.lower() == "msexchangetransport":
             data = cell(row, "data") or {}
             inserts = "; ".join(v for v in data.values() if v)

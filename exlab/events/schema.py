@@ -29,7 +29,9 @@ import pyarrow as pa
 from exlab.value_ranges import count_lost, fit_integers, fits
 
 # column -> dtype, in the order of the public contract (DESIGN.md), plus record_number:
-# the record header's number, which exported logs renumber (record_id keeps the original).
+# the record header's number, which exported logs renumber (record_id keeps the original),
+# and line: the line a record starts on in a text export that carries no record id (Event
+# Viewer's CSV and TXT), so that each of its events can still be pointed at.
 DTYPES: dict[str, str] = {
     "time_created": "datetime64[ns, UTC]",
     "computer": "string",
@@ -45,6 +47,7 @@ DTYPES: dict[str, str] = {
     "data": "object",
     "message": "string",
     "source": "string",
+    "line": "Int64",
 }
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
 # pandas keeps the "string" dtype in pyarrow (large_string) unless told otherwise

@@ -161,7 +161,7 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
             "time_created": ns, "computer": None, "channel": None, "provider": provider,
             "event_id": event_id, "qualifiers": None, "level": level, "task": culture.parse_task(task_text),
             "keywords": None, "record_id": None, "record_number": None, "data": {},
-            "message": message, "source": source,
+            "message": message, "source": source, "line": line,
         }
     if replaced:
         report.note(f"{replaced:,} record(s) held bytes that are not valid in the file's encoding (shown as U+FFFD)")

@@ -40,7 +40,8 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
 
     Columns: time_created, computer, provider, event_id, connector, message_id, remote,
     smtp_response, code, enhanced_status, reason (the TLS reason such as UntrustedRoot),
-    cause (``classify`` of the reply: untrusted-root, tls-access-denied, ...), record_id, source.
+    cause (``classify`` of the reply: untrusted-root, tls-access-denied, ...), record_id, source, line
+    (where a text export without record ids has the event).
 
     >>> from exlab.events.schema import events_frame
     >>> tls_failures(events_frame([{"provider": "MSExchangeTransport", "event_id": 12014,
@@ -71,7 +72,7 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
             "reason": reply.tls_reason if reply else None,
             "cause": classify(reply) if reply else _cause_12014(None if pd.isna(certificate_name)
                                                                 else str(certificate_name)),
-            "record_id": event["record_id"], "source": event["source"],
+            "record_id": event["record_id"], "source": event["source"], "line": event.get("line"),
         })
     columns = {name: [None if row[name] is pd.NA else row[name] for row in rows] for name in FAILURE_DTYPES}
     return make_frame(columns, FAILURE_DTYPES, report)

@@ -85,7 +85,7 @@ FAILURE_DTYPES: dict[str, str] = {
     "time_created": TIME, "computer": "string", "provider": "string", "event_id": "Int32",
     "connector": "string", "message_id": "string", "remote": "string", "smtp_response": "string",
     "code": "Int32", "enhanced_status": "string", "reason": "string", "cause": "string",
-    "record_id": "Int64", "source": "string",
+    "record_id": "Int64", "source": "string", "line": "Int64",
 }
 
 

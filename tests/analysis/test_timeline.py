@@ -123,3 +123,25 @@ def test_the_fix_is_the_first_delivery_after_the_last_failure():
     assert timeline.fix == pd.Timestamp("2025-03-21 11:06:01", tz="UTC")
     assert timeline.end == pd.Timestamp("2025-03-21 11:02", tz="UTC")
     assert build_timeline(sessions=sessions.iloc[:3]).fix is None
+
+
+def test_an_event_of_an_event_viewer_csv_is_pointed_at_by_its_line():
+    """Event Viewer's CSV has no record ids: each failure is pointed at by the line it starts on
+    (the evidence row named no place at all), and that line of the file holds that event."""
+    import warnings
+    from pathlib import Path
+
+    import exlab
+    from exlab.transport import tls_failures
+
+    export = Path(__file__).parents[2] / "data" / "samples" / "contoso-kb2888788" / "events" / "MSExchangeTransport-en.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", exlab.ExlabWarning)
+        events = exlab.read_events(export, tz="Europe/Warsaw")
+    points = failure_points(failures=tls_failures(events))
+    assert len(points) > 100 and points["where"].notna().all()
+    lines = export.read_text(encoding="utf-8-sig").splitlines()
+    for where in points["where"].head(5):
+        assert where.startswith("event 2004, line ")
+        number = int(where.rsplit(" ", 1)[1])
+        assert ",2004," in lines[number - 1] and "454 4.7.0" in lines[number - 1]
