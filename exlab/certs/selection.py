@@ -148,7 +148,8 @@ def select_outbound(certs: pd.DataFrame, *, server_fqdn: str, connector_fqdn: st
     if taken is None:
         summary = f"no certificate qualifies for {name} ({source}) {when}: the transport has nothing to present"
     else:
-        summary = (f"presents {taken.get('thumbprint')} ({taken.get('subject')}, issued by {taken.get('issuer')}) "
+        summary = (f"presents {taken.get('thumbprint')} ({taken.get('subject')}, issued by "
+                   f"{present(taken.get('issuer')) or 'an issuer no export names'}) "
                    f"for {name} ({source}), {rule} {when}")
     return OutboundChoice(present(taken.get("thumbprint")) if taken else None, name, rule, _frame(table), False,
                           pd.Timestamp(moment), summary)
@@ -210,13 +211,21 @@ def unusable(row: dict, at: datetime) -> str | None:
     >>> from datetime import datetime, timezone
     >>> unusable({"not_after": pd.Timestamp("2025-03-01", tz="UTC")}, datetime(2025, 3, 20, tzinfo=timezone.utc))
     'expired on 2025-03-01'
+
+    Status=DateInvalid from an export made after it expired does not make it unusable before:
+
+    >>> unusable({"status": "DateInvalid", "not_before": pd.Timestamp("2024-03-01", tz="UTC"),
+    ...           "not_after": pd.Timestamp("2025-03-01", tz="UTC")}, datetime(2025, 2, 20, tzinfo=timezone.utc))
     """
     if flag(row.get("has_private_key")) is False:
         return "has no private key"
     status = (present(row.get("status")) or "").replace(" ", "").casefold()
-    if status in UNUSABLE_STATUS:
-        return f"Exchange reported Status={row.get('status')}"
     start, end = utc_stamp(row.get("not_before")), utc_stamp(row.get("not_after"))
+    # Status is what Exchange computed when the export ran: DateInvalid then says nothing of ``at``
+    # when the dates are known (an export made after the certificate expired, of failures before)
+    dated = status == "dateinvalid" and start is not None and end is not None
+    if status in UNUSABLE_STATUS and not dated:
+        return f"Exchange reported Status={row.get('status')}"
     if start is not None and at < start:
         return f"not yet valid ({start:%Y-%m-%d})"
     if end is not None and at > end:

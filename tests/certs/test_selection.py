@@ -154,6 +154,18 @@ def test_private_key_server_auth_and_status(server):
     assert _why(revoked, internal) == "Exchange reported Status=Revoked"
 
 
+def test_status_date_invalid_of_an_export_made_after_expiry_does_not_judge_an_earlier_failure(server):
+    """Exchange computes Status when the export runs: a certificate exported after it expired says
+    DateInvalid, but at the failure, before it expired, the transport could present it."""
+    made, frame = server
+    internal = made["internal"].thumbprint
+    exported_late = _set(frame, "status", {internal: "DateInvalid"})
+    choice = select_outbound(exported_late, server_fqdn="mail.contoso.com", at=FAILURE)
+    assert choice.thumbprint == internal
+    late = select_outbound(exported_late, server_fqdn="mail.contoso.com", at="2027-03-20")
+    assert _why(late, internal) == "expired on 2027-03-14"
+
+
 def test_wildcard_and_unknown_services_are_candidates_with_a_note():
     frame = certs_frame([{"thumbprint": "C" * 40, "subject": "CN=*.contoso.com", "issuer": "CN=Fabrikam CA",
                           "dns_names": ("*.contoso.com",), "not_before": pd.Timestamp("2025-01-01", tz="UTC"),
