@@ -149,15 +149,38 @@ def test_a_pin_of_a_certificate_not_yet_got_keeps_its_place_after_getting_one():
     """With no public certificate fit to present (expired), the fix starts by getting one; a pin
     that only names placeholders cannot come before that step."""
     from exlab.analysis import diagnose
-    from exlab.report.model import fix_steps
+    from exlab.report.model import fix_steps, verification
     from tests.analysis import frames as f
 
     expired = f.certs(f.cert(f.PUBLIC, "public", "2024-03-01", services=("IIS", "SMTP"), not_after="2025-03-01"),
                       f.cert(f.INTERNAL, "internal", "2025-03-14"))
     refused = f.sessions(f.session("2025-03-20 09:14:01.5", f.UNTRUSTED))
-    steps = fix_steps(diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR))
+    d = diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR)
+    steps = fix_steps(d)
     assert steps[0].purpose.startswith("Get a certificate from a public CA")
     assert steps[-1].command.endswith("-TlsCertificateName '<I><issuer><S><subject>'")
+    # and the check after the fix does not expect the expired certificate to be presented
+    assert "shows the public certificate presented" in verification(d, d.public).expect
+
+
+def test_the_report_never_expects_an_expired_public_certificate_to_be_presented(tmp_path):
+    """The contoso sample with its public certificate expired before the failures (Format-List only:
+    a DER would say otherwise): the fix starts by getting a new one, and the check after the fix
+    names no expired certificate as the one to see presented."""
+    sample = BY_NAME["contoso-kb2888788"]
+    case = tmp_path / "contoso"
+    for part in ("config", "events", "logs"):
+        shutil.copytree(sample.folder / part, case / part)
+    (case / "certs").mkdir()
+    export = (sample.folder / "certs" / "Get-ExchangeCertificate-fl.txt").read_text(encoding="utf-16")
+    assert export.count("NotAfter             : 07.12.2025 00:59:59") == 1        # the public certificate's
+    (case / "certs" / "fl.txt").write_text(export.replace("07.12.2025 00:59:59", "01.03.2025 00:59:59"),
+                                           encoding="utf-16", newline="")
+    public = next(c for c in sample.truth["certificates"] if c["key"] == "public")["thumbprint"]
+    report = build_report(exlab.open_case(case, roots=sample.roots, tz="Europe/Warsaw", culture="pl-PL"))
+    assert report.fix[0].purpose.startswith(f"Get a certificate from a public CA for the name (the public "
+                                            f"certificate {public} expired on 2025-02-28)")
+    assert public not in report.verify.expect and "the public certificate presented" in report.verify.expect
 
 
 @pytest.mark.slow

@@ -718,7 +718,6 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     verdicts = server_verdicts(d.servers)
     affected = [v.server for v in verdicts if v.failures] or ([d.server] if d.server and d.failures else [])
     window = _window(d, tz, tl.fix)
-    public = d.public or _public_thumbprint(comparison, d)
     checked, unchecked, collect = _checked(case, d)
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)
@@ -728,7 +727,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         title=verdict_words(d), summary=_summary(d, affected, d.connector),
         strength=STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None]), servers=verdicts,
         culprit=_culprit(case, d, comparison, tz), connector=d.connector, affected=affected, window=window,
-        fix=fix_steps(d), verify=verification(d, public), collect=collect, checked=checked, not_checked=unchecked,
+        fix=fix_steps(d), verify=verification(d, d.public), collect=collect, checked=checked, not_checked=unchecked,
         figures=_figures(case, d, tl, comparison, tz),
         issuers=issuers_table(comparison, tz) if comparison is not None and not comparison.empty else None,
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
@@ -754,9 +753,3 @@ def _without_folder(report: Report, folder: str | Path) -> Report:
                    issuers=clean(report.issuers), chains=clean(report.chains),
                    details=[clean(table) for table in report.details])
 
-
-def _public_thumbprint(comparison: pd.DataFrame | None, d: Diagnosis) -> str | None:
-    if comparison is None or comparison.empty or "issuer_class" not in comparison:
-        return None
-    public = comparison[comparison["issuer_class"].astype("string") == "public"]
-    return None if public.empty else str(public.sort_values("not_before").iloc[-1]["thumbprint"])
