@@ -202,6 +202,12 @@ def measure(folder: Path, case_name: str, scale: int, logs_mb: float, repeat: in
                     investigate_peak(twin, roots), logs_read_peak(case), verdict)
 
 
+def _ratio(raw: float, marginal: float) -> str:
+    """The logs' marginal cost against the raw read; ``-`` when the marginal time is within the noise
+    of two runs (not above zero: a tiny case on a busy machine), where a ratio would mean nothing."""
+    return f"{raw / marginal:.3f}" if marginal > 0 else "-"
+
+
 def report(rows: list[Measured]) -> str:
     lines = [f"{'scale':>5} {'input MB':>9} {'logs MB':>8} {'raw s':>7} {'exlab s':>8} {'ratio':>6} "
              f"{'no-logs s':>9} {'marginal s':>10} {'arrow s':>8} {'ratio':>6} {'sha256 s':>8} "
@@ -210,7 +216,7 @@ def report(rows: list[Measured]) -> str:
         per_mb = (m.peak_mb - m.peak_without_logs_mb) / m.input_mb
         lines.append(f"{m.scale:>4}x {m.input_mb:>9.1f} {m.logs_mb:>8.1f} {m.raw:>7.2f} {m.investigate:>8.2f} "
                      f"{m.raw / m.investigate:>6.3f} {m.investigate_without_logs:>9.2f} {m.marginal:>10.2f} "
-                     f"{m.raw_logs:>8.2f} {m.raw_logs / max(m.marginal, 1e-9):>6.3f} {m.hash_logs:>8.3f} "
+                     f"{m.raw_logs:>8.2f} {_ratio(m.raw_logs, m.marginal):>6} {m.hash_logs:>8.3f} "
                      f"{m.peak_mb:>8.0f} {m.peak_without_logs_mb:>8.0f} {per_mb:>6.2f} {m.logs_read_peak_mb:>9.0f}")
     first = rows[0]
     for m in rows[1:]:
