@@ -639,9 +639,12 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     """Events exported twice (an .evtx and a filtered XML or CSV of the same log) kept once.
 
     Files are taken most precise first (those carrying record ids: .evtx, XML, CliXml;
-    then CSV/TXT), in reading order. A file at least half of whose events (provider, event
-    id, time to the second, as CSV exports write it) are already in one earlier file is a
-    second export of that log: its rows found there are set aside, the rest kept. A CSV/TXT
+    then CSV/TXT), the one with the most events first (a whole log before a filtered export
+    of it, whatever their names). An event of a file with record ids whose record id, provider,
+    event id and time to the second an earlier such file has is a second export of it, set
+    aside. Otherwise a file at least half of whose events (provider, event id, time to the
+    second, as CSV exports write it) are already in one earlier file is a second export of
+    that log: its rows found there are set aside, the rest kept. A CSV/TXT
     export read in the wrong time zone is recognised too, at a whole or quarter-hour shift,
     and its report says which offset matched. Files whose computer names differ are two
     servers' logs and stay whole. Each file's parse report notes how
@@ -653,22 +656,33 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
     ...                       {**row, "time_created": 1_742_467_754_000_000_000, "source": "Transport.csv"}])
     >>> dedupe_events(frame)["source"].tolist()
     ['Application.evtx']
+
+    A filtered export whose name sorts first is still the copy of the whole log:
+
+    >>> rows = [{**row, "record_id": n, "time_created": row["time_created"] + n * 10**9} for n in range(3)]
+    >>> frame = events_frame([{**r, "source": "App-2004.xml"} for r in rows[:1]]
+    ...                      + [{**r, "source": "Application.evtx"} for r in rows])
+    >>> dedupe_events(frame)["source"].tolist()
+    ['Application.evtx', 'Application.evtx', 'Application.evtx']
     """
     if events.empty or events["source"].nunique() < 2:
         return events
     source_of = events["source"].astype(str)
     sources = list(dict.fromkeys(source_of))
     precise = events.groupby("source")["record_id"].apply(lambda ids: ids.notna().any()).to_dict()
-    order = sorted(sources, key=lambda source: (0 if precise.get(source) else 1, sources.index(source)))
+    size = source_of.value_counts().to_dict()
+    order = sorted(sources, key=lambda source: (0 if precise.get(source) else 1, -size[source], sources.index(source)))
     computers = events.groupby("source")["computer"].apply(lambda c: set(c.dropna().str.lower())).to_dict()
-    keys: dict[str, pd.Series] = {}     # a file's keys, made only when it may be a copy or the original of one
+    keys: dict[tuple[str, bool], pd.Series] = {}    # a file's keys, made only when it may be a copy or an original
 
-    def keys_of(source: str) -> pd.Series:
-        if source not in keys:
+    def keys_of(source: str, exact: bool = False) -> pd.Series:
+        """The file's keys: provider, event id and time to the second (with the record id: ``exact``)."""
+        if (source, exact) not in keys:
             rows = events[(source_of == source).to_numpy()]
-            keys[source] = pd.Series(list(zip(rows["provider"].astype("string").str.lower(), rows["event_id"],
-                                              rows["time_created"].dt.floor("s"))), index=rows.index)
-        return keys[source]
+            parts = [rows["provider"].astype("string").str.lower(), rows["event_id"], rows["time_created"].dt.floor("s")]
+            keys[source, exact] = pd.Series(list(zip(*parts, *([rows["record_id"]] if exact else []))),
+                                            index=rows.index)
+        return keys[source, exact]
 
     earlier: list[str] = []
     seen: dict[str, set] = {}
@@ -681,6 +695,16 @@ def dedupe_events(events: pd.DataFrame) -> pd.DataFrame:
         earlier.append(source)
         if not same_log:
             continue
+        exact = [other for other in same_log if precise.get(source) and precise.get(other)]
+        if exact:          # record ids on both sides: each event found again is a copy, however few
+            mine = keys_of(source, exact=True)
+            found = {other: mine.isin(set(keys_of(other, exact=True))) for other in exact}
+            best = max(found, key=lambda other: int(found[other].sum()))
+            copies = pd.concat(list(found.values()), axis=1).any(axis=1)
+            if copies.any():
+                keep[copies[copies].index] = False
+                notes[source] = (int(copies.sum()), best, pd.Timedelta(0))
+                continue
         mine = keys_of(source)
         seen.update({other: set(keys_of(other)) for other in same_log if other not in seen})
         # a CSV/TXT export read in the wrong zone is the same log shifted by the zone's offset

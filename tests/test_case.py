@@ -11,6 +11,7 @@ import pytest
 import exlab
 from exlab.errors import EvidenceNotFound, ExlabWarning
 from tests.analysis.folders import write_protocol_case
+from tests.samples import sample_cases
 
 
 @pytest.fixture()
@@ -102,6 +103,22 @@ def test_the_same_log_exported_twice_is_kept_once_and_two_servers_stay_whole():
                                                         "EX01/Transport.csv": 1}
     assert report.files[2].warnings == ["4 record(s) also exported in EX01/Application.evtx: kept once, from there"]
     assert report.files[1].warnings == []
+
+
+def test_a_filtered_export_is_a_copy_whatever_its_name_and_overlapping_exports_share_nothing_twice():
+    """A filtered XML export named before the whole .evtx (its name sorts first) was kept, and the
+    .evtx, of which it holds a quarter, was kept whole beside it: each event twice. With record ids
+    on both sides, two exports of overlapping windows keep each event once too."""
+    from exlab.case import dedupe_events
+
+    whole = _events("Application.evtx", list(range(0, 80, 10)), computer="ex01", record_ids=True)
+    filtered = _events("App-2004-filtered.xml", [10, 40], computer="ex01", record_ids=True)
+    kept = dedupe_events(pd.concat([filtered, whole], ignore_index=True))
+    assert kept.groupby("source").size().to_dict() == {"Application.evtx": 8}
+    morning = _events("morning.xml", list(range(0, 50, 10)), computer="ex01", record_ids=True)
+    noon = _events("noon.xml", list(range(30, 90, 10)), computer="ex01", record_ids=True)     # 2 of 6 shared
+    kept = dedupe_events(pd.concat([morning, noon], ignore_index=True))
+    assert sorted(kept["record_id"]) == [100 + s for s in range(0, 90, 10)]
 
 
 BROKEN_LOG = (b"#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
@@ -361,3 +378,17 @@ def test_a_one_server_case_answers_as_the_diagnosis_of_its_frames(sample):
     assert shown == {key: value for key, value in fresh.to_dict(max_rows=None).items()
                      if key not in ("notes", "servers")}
     assert answer.notes == list(dict.fromkeys([*case.inferred.values(), *fresh.notes]))
+
+
+@pytest.mark.parametrize("sample", sample_cases(), ids=lambda sample: sample.name)
+def test_every_sample_case_counts_each_transport_event_once_across_its_exports(sample):
+    """Each sample exports its Application log several ways (.evtx, XML, CSV, TXT, CliXml, filtered or
+    not): the case holds each event once, as many as truth.json counts (woodgrove's Get-EventLog XML,
+    whose name sorts before the .evtx, doubled its 12016 and 12018 events)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        events = exlab.open_case(sample.folder, roots=sample.roots, tz=sample.truth["tz"]).events
+    transport = events[events["provider"].astype("string").str.lower() == "msexchangetransport"]
+    counts = transport["event_id"].value_counts().to_dict()
+    for event_id in (2004, 12014, 12016, 12018):
+        assert counts.get(event_id, 0) == sample.truth["counts"][f"events_{event_id}"], event_id
