@@ -413,7 +413,11 @@ def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector
                                if public and public.without_smtp else None,
                                renew=unfit if public is None and unfit else None,
                                pinned=_pins_culprit(facts, culprit))
-    return look_alike_steps(cause, culprit, connector=connector, public=pin)
+    cert = facts.by_thumbprint.get(culprit or "")
+    services = cert.get("services") if cert is not None else None
+    return look_alike_steps(cause, culprit, connector=connector, public=pin,
+                            services=services if isinstance(services, tuple) else None,
+                            pinned=bool(facts.tls_certificate_name))
 
 
 def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Public | None,

@@ -203,11 +203,17 @@ def _public_steps(enable_public: tuple[str, Sequence[str] | None] | None, renew:
 
 
 def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
-                     public: tuple[str, str] | None) -> list[Step]:
+                     public: tuple[str, str] | None, services: Sequence[str] | None = None,
+                     pinned: bool = False) -> list[Step]:
     """What to do for the incidents that look like KB 2888788 (EXCHANGE.md, "look alike").
+    ``services`` are the culprit's (an expired certificate's are moved to its renewal);
+    ``pinned``: the connector has a TlsCertificateName.
 
     >>> [s.command for s in look_alike_steps("network", None, connector=None, public=None)][:1]
     ['Test-NetConnection <smart host> -Port 25']
+    >>> [s.command for s in look_alike_steps("certificate-expired", "AB" * 20, connector="Outbound",
+    ...                                      public=None, services=("IIS", "SMTP"))][2]
+    'Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> -Services IIS,SMTP'
     """
     thumb = thumbprint_or_placeholder(culprit)
     quoted = ps_quote(connector)
@@ -220,11 +226,19 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
                 Step("Point the connector at the current public certificate",
                      f"Set-SendConnector {quoted} -TlsCertificateName {pin}"), restart]
     if cause == "certificate-expired":
-        return [Step("See the expired certificate", f"Get-ExchangeCertificate -Thumbprint {thumb} | fl Subject,NotAfter,Services"),
-                Step("Import the renewed public certificate and enable it for SMTP",
-                     "Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> -Services SMTP"),
-                Step("Update the connector pin if it names the old certificate",
-                     f"Set-SendConnector {quoted} -TlsCertificateName {pin}"), restart]
+        kept = ["<its services>"] if services is None else [s for s in services if re.fullmatch(r"[A-Za-z]+", s)]
+        steps = [Step("See the expired certificate and the services it holds",
+                      f"Get-ExchangeCertificate -Thumbprint {thumb} | fl Subject,Issuer,NotAfter,Services"),
+                 Step("Import the renewed certificate from the public CA (its .pfx, with the private key)",
+                      "Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('<renewed .pfx path>')) "
+                      "-Password (Read-Host 'PFX password' -AsSecureString)"),
+                 Step("Enable the renewed certificate for the expired one's services (SMTP among them)",
+                      f"Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> "
+                      f"-Services {','.join(dict.fromkeys([*kept, 'SMTP']))}")]
+        if pinned:
+            steps.append(Step("The connector pins a certificate by issuer and subject: if the renewed one's differ, "
+                              "pin the renewed one", f"Set-SendConnector {quoted} -TlsCertificateName {pin}"))
+        return [*steps, restart]
     if cause == "no-private-key":
         return [Step("Check the private key", f"Get-ExchangeCertificate -Thumbprint {thumb} | fl HasPrivateKey,Services"),
                 Step("Repair the key link in the machine store (or re-import the .pfx with its key)",

@@ -239,3 +239,20 @@ def test_an_export_made_after_smtp_was_taken_off_asks_to_check_not_to_take_it_of
     assert commands(d)[:2] == [f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
                                "Restart-Service MSExchangeTransport"]
     assert d.remediation[0].purpose.startswith("Check that SMTP stays off")
+
+
+def test_an_expired_certificate_is_replaced_keeping_its_services_and_a_pin_only_where_one_is_set():
+    """The renewal takes over every service of the expired certificate (IIS too: with -Services SMTP
+    alone, OWA stays bound to the expired one), is imported by a command, and the connector is
+    re-pinned only if it pins a certificate (a pin set where none was would match nothing: 4.7.5)."""
+    expired = f.certs(f.cert(f.PUBLIC, "public", "2024-03-01", services=("IIS", "SMTP"), not_after="2025-03-01"))
+    refused = f.sessions(f.session("2025-03-20 09:14:01.5", f.EXPIRED, f.PUBLIC, issuer=f.PUBLIC_ISSUER))
+    d = diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR,
+                 connectors=f.connectors())
+    assert (d.verdict, d.cause) == ("ruled_out", "certificate-expired")
+    assert commands(d)[1].startswith("Import-ExchangeCertificate -FileData ")
+    assert commands(d)[2] == "Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> -Services IIS,SMTP"
+    assert not any(command.startswith("Set-SendConnector") for command in commands(d))
+    pinned = diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR,
+                      connectors=f.connectors(f"<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com"))
+    assert any(command.startswith("Set-SendConnector") for command in commands(pinned))
