@@ -33,7 +33,7 @@ import pandas as pd
 from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server
-from exlab.analysis.rules import CATEGORY_CAUSE, Facts, run_rules
+from exlab.analysis.rules import CATEGORY_CAUSE, Facts, attempts, run_rules
 from exlab.analysis.timeline import failure_points
 from exlab.certs.names import covers, name_key
 from exlab.certs.selection import parse_tls_certificate_name, select_outbound, unusable
@@ -77,7 +77,7 @@ class Diagnosis:
     name: str | None = None
     selected: str | None = None
     notes: list[str] = field(default_factory=list)
-    failures: int = 0
+    failures: int = 0                       # failed delivery attempts (of the best source: rules.attempts)
     server: str | None = None               # the server this answer is about (None: the whole case)
     sends: bool | None = None               # a source transport server of the connector (None: unknown)
     fix: str | None = None                  # "fix", "preventive" or "none" (per-server answers)
@@ -552,7 +552,7 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
         evidence=findings, remediation=on_server(remediation, server),
         missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
         name=facts.name, selected=facts.selected,
-        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit)], failures=len(facts.points),
+        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit)], failures=attempts(facts.points),
         server=server, public=public.thumbprint if public else None, pinned=_pins_culprit(facts, culprit),
     )
 
@@ -602,7 +602,7 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
     """
     connector = f"connector {diagnosis.connector!r}" if diagnosis.connector else "the send connector"
     if diagnosis.failures:
-        why = f"{diagnosis.failures:,} failure record(s) of {connector} in its evidence"
+        why = f"{diagnosis.failures:,} failed delivery attempt(s) through {connector} in its evidence"
         notes = diagnosis.notes
         if sends is False:
             notes = [*notes, f"{diagnosis.server} is not among the SourceTransportServers of {connector}, yet its "

@@ -41,6 +41,18 @@ def _empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or frame.empty
 
 
+def attempts(points: pd.DataFrame) -> int:
+    """Failed delivery attempts among failure points: those of the best source that shows any (events
+    2004, else protocol log sessions, else tracking rows), as ``failure_points(prefer=True)`` counts
+    them; one attempt seen by an event, a session and a DEFER row is one attempt, not three.
+
+    >>> attempts(pd.DataFrame({"origin": ["event", "session", "tracking", "event"]}))
+    2
+    """
+    counts = points["origin"].value_counts() if len(points) else {}
+    return next((int(counts[origin]) for origin in ("event", "session", "tracking") if origin in counts), 0)
+
+
 @dataclass(frozen=True)
 class Facts:
     """Everything the rules look at, prepared once.
@@ -287,7 +299,8 @@ def mail_flows(facts: Facts) -> Finding | None:
             for r in delivered.itertuples(index=False)]
     thumbs = ", ".join(sorted({str(t) for t in delivered.get("cert_thumbprint", pd.Series()).dropna()})) or "none logged"
     return Finding("mail-flows", None, "context",
-                   f"{len(delivered):,} session(s) delivered mail (certificates presented: {thumbs})",
+                   f"{len(delivered):,} session(s) delivered mail{'' if facts.points.empty else ' after the last failure'}"
+                   f" (certificates presented: {thumbs})",
                    evidence_rows(rows), None, len(delivered))
 
 
@@ -306,8 +319,8 @@ def tls_certificate_name_missing(facts: Facts) -> Finding | None:
     weight = ("direct" if (failed["origin"] == "session").any() else
               "events" if not failed.empty or not events.empty else "possible")
     return Finding("tls-certificate-name-missing", "tlscertificatename-missing", weight,
-                   f"{len(failed):,} failure(s) 454 4.7.5 and {len(events):,} event(s) 12014: the certificate "
-                   f"named in TlsCertificateName could not be found", evidence_rows(rows), None, len(failed))
+                   f"{attempts(failed):,} failed delivery attempt(s) 454 4.7.5 and {len(events):,} event(s) 12014: "
+                   f"the certificate named in TlsCertificateName could not be found", evidence_rows(rows), None, len(failed))
 
 
 def _connector_source(facts: Facts) -> str | None:
@@ -343,8 +356,8 @@ def certificate_expired(facts: Facts) -> Finding | None:
     weight = ("direct" if (failed["origin"] == "session").any() else
               "events" if not failed.empty or not events.empty else "possible")
     return Finding("certificate-expired", "certificate-expired", weight,
-                   f"{len(failed):,} failure(s) for an expired certificate, {len(events):,} event(s) 12016, "
-                   f"{len(warned)} warning(s) 12018", evidence_rows(rows), culprit, max(len(failed), len(events)))
+                   f"{attempts(failed):,} failed delivery attempt(s) for an expired certificate, "
+                   f"{len(events):,} event(s) 12016, {len(warned)} warning(s) 12018", evidence_rows(rows), culprit, max(len(failed), len(events)))
 
 
 def no_private_key(facts: Facts) -> Finding | None:
@@ -365,7 +378,7 @@ def no_private_key(facts: Facts) -> Finding | None:
         rows.append(certificate_row(facts.by_thumbprint[culprit], "the certificate whose key failed"))
     weight = "direct" if (failed["origin"] == "session").any() else ("events" if not failed.empty else "possible")
     return Finding("no-private-key", "no-private-key", weight,
-                   f"{len(failed)} TLS negotiation(s) failed with NoCredentials: the private key is missing or unusable",
+                   f"{attempts(failed)} TLS negotiation(s) failed with NoCredentials: the private key is missing or unusable",
                    evidence_rows(rows), culprit, len(failed))
 
 
@@ -387,7 +400,7 @@ def self_signed_only(facts: Facts) -> Finding | None:
     weight = "direct" if not presented.empty else ("events" if not failures.empty else "possible")
     return Finding("self-signed-only", "self-signed-only", weight,
                    f"only a self-signed certificate ({culprit}) covers {facts.name or 'the name'}; "
-                   f"{len(failures)} delivery attempt(s) refused", evidence_rows(rows), culprit, len(failures))
+                   f"{attempts(failures)} delivery attempt(s) refused", evidence_rows(rows), culprit, len(failures))
 
 
 def tenant_attribution(facts: Facts) -> Finding | None:
@@ -397,7 +410,7 @@ def tenant_attribution(facts: Facts) -> Finding | None:
         return None
     weight = "direct" if (failed["origin"] == "session").any() else "events"
     return Finding("tenant-attribution", "tenant-attribution", weight,
-                   f"{len(failed)} delivery attempt(s) refused with 550 5.7.64 TenantAttribution",
+                   f"{attempts(failed)} delivery attempt(s) refused with 550 5.7.64 TenantAttribution",
                    evidence_rows(_point_rows(failed)), _most_common_thumbprint(failed["thumbprint"]), len(failed))
 
 
@@ -408,7 +421,7 @@ def network(facts: Facts) -> Finding | None:
         return None
     weight = "direct" if (failed["origin"] == "session").any() else "events"
     return Finding("network", "network", weight,
-                   f"{len(failed)} delivery attempt(s) failed to connect (451 4.4.0 / 421) with no certificate signal",
+                   f"{attempts(failed)} delivery attempt(s) failed to connect (451 4.4.0 / 421) with no certificate signal",
                    evidence_rows(_point_rows(failed)), None, len(failed))
 
 

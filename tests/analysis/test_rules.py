@@ -136,3 +136,17 @@ def test_mail_flows_counts_only_sessions_after_the_last_failure():
 
 def test_no_rule_fires_on_nothing():
     assert rules.run_rules(Facts.build()) == []
+
+
+def test_look_alike_findings_count_attempts_once_whatever_showed_them():
+    """Two attempts, each seen as an event 2004 and as a refused session, are two failed attempts
+    (the finding and the diagnosis said four); the finding still keeps the four records."""
+    from exlab.analysis.diagnose import diagnose
+
+    times = ("2025-03-20 09:14:02", "2025-03-20 09:29:02")
+    failures = f.failures(*((t, f.EXPIRED) for t in times))
+    sessions = f.sessions(*(f.session(t, f.EXPIRED, f.PUBLIC, issuer=f.PUBLIC_ISSUER) for t in times))
+    finding = rules.certificate_expired(Facts.build(failures=failures, sessions=sessions))
+    assert finding.summary.startswith("2 failed delivery attempt(s) for an expired certificate")
+    assert finding.count == 4
+    assert diagnose(failures=failures, sessions=sessions).failures == 2
