@@ -316,7 +316,7 @@ class Case:
                                  server=failing[0] if len(chosen) == len(failing) == 1 else None)
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
-        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes]))
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes, *self._pin_reach(result, at)]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
                                 f"({'the servers that fail' if failing else 'the source servers of the connector'})")
@@ -342,6 +342,23 @@ class Case:
         d = conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
         self._prepared.append((inputs, (facts, fqdn, notes, list(d.evidence))))
         return d
+
+    def _pin_reach(self, d: Diagnosis, at: Any) -> list[str]:
+        """A note when the fix pins a public certificate on a connector that other source servers
+        share and their certificates do not show it (:func:`exlab.analysis.pin.pin_reach`)."""
+        from exlab.analysis.pin import pin_reach
+
+        pins = any(step.command and " -TlsCertificateName " in step.command
+                   for step in [*d.remediation, *(step for s in d.servers for step in s.remediation)])
+        if not (pins and d.public) or self.certs is None:
+            return []
+        public = self.certs[self.certs["thumbprint"].astype("string").str.upper() == d.public]
+        if public.empty:
+            return []
+        row = public.iloc[0]
+        note = pin_reach((str(row["issuer"]), str(row["subject"])), self.certs, sorted(self._sources()),
+                         connector=d.connector, at=at if at is not None else d.end)
+        return [note] if note else []
 
     def server_list(self) -> list[str]:
         """The servers of the case: those some evidence came from, and the source transport

@@ -125,10 +125,10 @@ def test_a_certificate_in_two_servers_stores_keeps_each_servers_services(tmp_pat
     case = tmp_path / "litware"
     shutil.copytree(CASES["litware-servers"].folder, case)
     lwex01, lwex02 = (case / f"LWEX0{n}" / "Get-ExchangeCertificate.txt" for n in (1, 2))
-    blocks = lwex01.read_text(encoding="utf-16").split("\r\n\r\n")
+    blocks = lwex01.read_bytes().decode("utf-16").split("\r\n\r\n")
     block = next(b for b in blocks if f"Thumbprint         : {internal}" in b)
-    assert "Services           : IMAP, POP, IIS, SMTP" in block
-    text = lwex02.read_text(encoding="utf-16")
+    assert len(blocks) > 2 and block.count("Thumbprint ") == 1 and "Services           : IMAP, POP, IIS, SMTP" in block
+    text = lwex02.read_bytes().decode("utf-16")
     lwex02.write_text(text.rstrip("\r\n") + "\r\n\r\n" + block.replace("IMAP, POP, IIS, SMTP", "IIS") + "\r\n\r\n",
                       encoding="utf-16", newline="")
     with warnings.catch_warnings():
@@ -168,3 +168,29 @@ def test_a_case_of_one_server_failing_only_through_another_connector_says_so_in_
     assert "its failures are on another send connector" in server.why and "through 'Internet Mail'" in server.why
     assert (d.verdict, d.cause, d.culprit, d.remediation) == ("inconclusive", None, None, [])
     assert not any("Expert" in step.purpose for step in d.missing + server.missing)
+
+
+def test_a_pin_on_a_shared_connector_names_a_source_server_whose_store_lacks_the_certificate(tmp_path):
+    """The fix pins LWEX01's public certificate on the connector LWEX02 sends through too; with the
+    public certificate gone from LWEX02's store, the pin would break LWEX02 (454 4.7.5): the case says so."""
+    import shutil
+
+    truth = CASES["litware-servers"].truth
+    public = {c["key"]: c["thumbprint"] for c in truth["certificates"]}["public"]
+    case = tmp_path / "litware"
+    shutil.copytree(CASES["litware-servers"].folder, case)
+    lwex02 = case / "LWEX02" / "Get-ExchangeCertificate.txt"
+    blocks = lwex02.read_bytes().decode("utf-16").split("\r\n\r\n")
+    kept = [b for b in blocks if f"Thumbprint         : {public}" not in b]
+    assert len(kept) == len(blocks) - 1
+    lwex02.write_text("\r\n\r\n".join(kept), encoding="utf-16", newline="")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        d = exlab.open_case(case, roots=CASES["litware-servers"].roots, tz=truth["tz"]).diagnose()
+    assert d.public == public
+    (note,) = [note for note in d.notes if note.startswith("the pin on connector")]
+    assert "the certificates of lwex02.litwareinc.com show none" in note and "454 4.7.5" in note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        untouched = opened("litware-servers").diagnose()
+    assert not any(note.startswith("the pin on connector") for note in untouched.notes)
