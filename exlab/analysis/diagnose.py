@@ -32,7 +32,7 @@ import pandas as pd
 
 from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
-from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server
+from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server, rollback
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, attempts, run_rules
 from exlab.analysis.timeline import failure_points
 from exlab.certs.names import covers, name_key
@@ -158,6 +158,9 @@ class Diagnosis:
                 lines.append(f"  # {step.purpose}")
                 if step.command:
                     lines.append(f"  {step.command}")
+        if undo := rollback(self.remediation):
+            lines += ["to put back what the fix changes (last step first; the failures come back with it):",
+                      *(f"  {command}" for command in undo)]
         if self.why:
             lines.append(f"{'no fix' if self.fix == 'none' else self.fix}: {self.why}")
         if self.servers:
@@ -383,6 +386,19 @@ def _services(row: dict) -> tuple[str, ...] | None:
     return services if isinstance(services, tuple) else None
 
 
+def _flowing_again(facts: Facts, findings: list[Finding], remediation: list[Step]) -> list[str]:
+    """A note when the evidence shows mail delivered after the last failure (the mail-flows
+    finding counts only those when there are failures) and a fix is given: the fix, or another
+    change, may be in place already."""
+    flowing = next((f for f in findings if f.rule == "mail-flows"), None)
+    if flowing is None or not remediation or flowing.evidence.empty or facts.points.empty:
+        return []
+    first = flowing.evidence.sort_values("time")["time"].iloc[0]
+    return [f"mail was delivered again after the last failure ({flowing.count:,} session(s) from {format_utc(first)}): "
+            "the fix, or another change, may be in place already; check the certificate's Services and the "
+            "connector's TlsCertificateName before running it"]
+
+
 def _pins_culprit(facts: Facts, culprit: str | None) -> bool:
     """Whether the connector's TlsCertificateName names the culprit (its issuer and subject,
     from the certificate exports or from the protocol log that showed it presented)."""
@@ -412,12 +428,12 @@ def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector
                                public=pin, enable_public=(public.thumbprint, public.services)
                                if public and public.without_smtp else None,
                                renew=unfit if public is None and unfit else None,
-                               pinned=_pins_culprit(facts, culprit))
+                               pinned=_pins_culprit(facts, culprit), current_pin=facts.tls_certificate_name)
     cert = facts.by_thumbprint.get(culprit or "")
     services = cert.get("services") if cert is not None else None
     return look_alike_steps(cause, culprit, connector=connector, public=pin,
                             services=services if isinstance(services, tuple) else None,
-                            pinned=bool(facts.tls_certificate_name))
+                            current_pin=facts.tls_certificate_name)
 
 
 def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Public | None,
@@ -552,7 +568,9 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
         evidence=findings, remediation=on_server(remediation, server),
         missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
         name=facts.name, selected=facts.selected,
-        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit)], failures=attempts(facts.points),
+        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit),
+               *_flowing_again(facts, findings, remediation)],
+        failures=attempts(facts.points),
         server=server, public=public.thumbprint if public else None, pinned=_pins_culprit(facts, culprit),
     )
 

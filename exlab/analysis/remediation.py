@@ -36,10 +36,13 @@ PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a fix: what it is for and the PowerShell to run (None for advice only)."""
+    """One step of a fix: what it is for, the PowerShell to run (None for advice only) and the
+    PowerShell that puts back what it changed (None when it changes nothing to put back, or the
+    evidence does not say what was there before)."""
 
     purpose: str
     command: str | None = None
+    undo: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
         """JSON-ready.
@@ -47,7 +50,16 @@ class Step:
         >>> Step("restart", "Restart-Service MSExchangeTransport").to_dict()["command"]
         'Restart-Service MSExchangeTransport'
         """
-        return {"purpose": self.purpose, "command": self.command}
+        return {"purpose": self.purpose, "command": self.command, "undo": self.undo}
+
+
+def rollback(steps: Sequence[Step]) -> list[str]:
+    """The commands that undo a fix, last step first.
+
+    >>> rollback([Step("a", "Set-A", "Set-A -Back"), Step("b", "Restart"), Step("c", "Set-C", "Set-C -Back")])
+    ['Set-C -Back', 'Set-A -Back']
+    """
+    return [step.undo for step in reversed(steps) if step.undo]
 
 
 def thumbprint_or_placeholder(value: str | None) -> str:
@@ -108,16 +120,19 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
     host = server_or_placeholder(server)
     out = []
     for step in steps:
-        command = step.command
-        if command == _RESTART:
-            command = f"Invoke-Command -ComputerName {host} {{ {_RESTART} }}"
-        elif command:
-            for cmdlet in _SERVER_CMDLETS:
-                command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint \S+)?)(?= |$)", rf"\g<1> -Server {host}",
-                                 command)
+        command = _on_host(step.command, host)
         where = f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
-        out.append(Step(step.purpose if command == step.command else where, command))
+        out.append(Step(step.purpose if command == step.command else where, command, _on_host(step.undo, host)))
     return out
+
+
+def _on_host(command: str | None, host: str) -> str | None:
+    """A command aimed at one server: its certificate cmdlets take ``-Server``, a restart runs there."""
+    if command == _RESTART:
+        return f"Invoke-Command -ComputerName {host} {{ {_RESTART} }}"
+    for cmdlet in _SERVER_CMDLETS if command else ():
+        command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint \S+)?)(?= |$)", rf"\g<1> -Server {host}", command)
+    return command
 
 
 def tls_certificate_name(issuer: str, subject: str) -> str:
@@ -138,7 +153,7 @@ def _services_arg(services: Sequence[str] | None) -> str:
 
 def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, connector: str | None,
                     public: tuple[str, str] | None, enable_public: tuple[str, Sequence[str] | None] | None = None,
-                    renew: str | None = None, pinned: bool = False) -> list[Step]:
+                    renew: str | None = None, pinned: bool = False, current_pin: str | None = None) -> list[Step]:
     """The fix of KB 2888788: SMTP off the internal certificate, keeping its other services.
 
     ``services`` are the culprit's current services (None when no export said);
@@ -146,7 +161,8 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
     ``enable_public`` the (thumbprint, services) of that certificate when it is not enabled
     for SMTP yet; ``renew`` why no public certificate of the evidence can be presented (then
     one must be got first); ``pinned``: the connector's TlsCertificateName names the culprit,
-    so only pinning the public certificate changes what the transport presents.
+    so only pinning the public certificate changes what the transport presents; ``current_pin``
+    the connector's TlsCertificateName now (what a rollback of the pin puts back).
 
     >>> steps = kb2888788_steps("AB" * 20, None, connector=None, public=None)
     >>> steps[1].command
@@ -158,12 +174,14 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
     thumb = thumbprint_or_placeholder(culprit)
     show = f"Get-ExchangeCertificate -Thumbprint {thumb} | fl FriendlyName,Services"
     pin = ps_quote(tls_certificate_name(*public), placeholder=PIN_PLACEHOLDER) if public else PIN_PLACEHOLDER
+    set_pin = f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName "
+    unpin = set_pin + _pin_value(current_pin)
     before = _public_steps(enable_public, renew)
     if pinned:
         return [*before,
                 Step("The send connector pins the internal certificate with TlsCertificateName: pin the public "
                      "one instead (taking SMTP off the internal certificate would not change what it presents)",
-                     f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName {pin}"),
+                     set_pin + pin, unpin),
                 Step("Check the connector's pin",
                      f"Get-SendConnector {ps_quote(connector)} | fl Name,TlsCertificateName"),
                 Step("Let the transport service pick up the change", _RESTART)]
@@ -176,7 +194,9 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
             *before,
             Step("See the services of the internally issued certificate (SMTP is among them)", show),
             Step("Take SMTP off it, keeping its other services",
-                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {_services_arg(services)}"),
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {_services_arg(services)}",
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join(services)}"
+                 if services and all(re.fullmatch(r"[A-Za-z]+", s) for s in services) else None),
             Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
                  "assignment; if SMTP stays, pin the public certificate on the send connector or remove the "
                  "certificate", show),
@@ -184,8 +204,17 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
         ]
     where = "" if public is not None else " (issuer and subject from Get-ExchangeCertificate)"
     steps.append(Step(f"Durable alternative: pin the public certificate on the send connector{where}",
-                      f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName {pin}"))
+                      set_pin + pin, unpin))
     return steps
+
+
+def _pin_value(current: str | None) -> str:
+    """The connector's TlsCertificateName as a command's value: the one it holds now, else ``$null``.
+
+    >>> _pin_value(None), _pin_value("<I>CN=CA<S>CN=mail")
+    ('$null', "'<I>CN=CA<S>CN=mail'")
+    """
+    return "$null" if not current else ps_quote(current, placeholder=PIN_PLACEHOLDER)
 
 
 def _public_steps(enable_public: tuple[str, Sequence[str] | None] | None, renew: str | None) -> list[Step]:
@@ -199,15 +228,17 @@ def _public_steps(enable_public: tuple[str, Sequence[str] | None] | None, renew:
     thumb, services = thumbprint_or_placeholder(enable_public[0]), enable_public[1]
     kept = ["<its services>"] if services is None else [s for s in services if re.fullmatch(r"[A-Za-z]+", s)]
     return [Step(f"Enable SMTP on the public certificate {thumb}, keeping its services",
-                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join([*kept, 'SMTP'])}")]
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join([*kept, 'SMTP'])}",
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join(kept) or 'None'}"
+                 if services is not None else None)]
 
 
 def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
                      public: tuple[str, str] | None, services: Sequence[str] | None = None,
-                     pinned: bool = False) -> list[Step]:
+                     current_pin: str | None = None) -> list[Step]:
     """What to do for the incidents that look like KB 2888788 (EXCHANGE.md, "look alike").
     ``services`` are the culprit's (an expired certificate's are moved to its renewal);
-    ``pinned``: the connector has a TlsCertificateName.
+    ``current_pin``: the connector's TlsCertificateName now, if it has one.
 
     >>> [s.command for s in look_alike_steps("network", None, connector=None, public=None)][:1]
     ['Test-NetConnection <smart host> -Port 25']
@@ -218,13 +249,14 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
     thumb = thumbprint_or_placeholder(culprit)
     quoted = ps_quote(connector)
     pin = ps_quote(tls_certificate_name(*public), placeholder=PIN_PLACEHOLDER) if public else PIN_PLACEHOLDER
+    unpin = f"Set-SendConnector {quoted} -TlsCertificateName {_pin_value(current_pin)}"
     restart = Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport")
     if cause == "tlscertificatename-missing":
         return [Step("See what the connector points at", f"Get-SendConnector {quoted} | fl Name,TlsCertificateName"),
                 Step("List the certificates with their issuer and subject",
                      "Get-ExchangeCertificate | fl Thumbprint,Issuer,Subject,NotAfter,Services"),
                 Step("Point the connector at the current public certificate",
-                     f"Set-SendConnector {quoted} -TlsCertificateName {pin}"), restart]
+                     f"Set-SendConnector {quoted} -TlsCertificateName {pin}", unpin), restart]
     if cause == "certificate-expired":
         kept = ["<its services>"] if services is None else [s for s in services if re.fullmatch(r"[A-Za-z]+", s)]
         steps = [Step("See the expired certificate and the services it holds",
@@ -235,9 +267,9 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
                  Step("Enable the renewed certificate for the expired one's services (SMTP among them)",
                       f"Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> "
                       f"-Services {','.join(dict.fromkeys([*kept, 'SMTP']))}")]
-        if pinned:
+        if current_pin:
             steps.append(Step("The connector pins a certificate by issuer and subject: if the renewed one's differ, "
-                              "pin the renewed one", f"Set-SendConnector {quoted} -TlsCertificateName {pin}"))
+                              "pin the renewed one", f"Set-SendConnector {quoted} -TlsCertificateName {pin}", unpin))
         return [*steps, restart]
     if cause == "no-private-key":
         return [Step("Check the private key", f"Get-ExchangeCertificate -Thumbprint {thumb} | fl HasPrivateKey,Services"),
@@ -246,8 +278,8 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
     if cause == "self-signed-only":
         return [Step("Only a self-signed certificate covers the name: get one from a public CA, then enable it",
                      "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP"),
-                Step("Pin it on the connector", f"Set-SendConnector {quoted} -TlsCertificateName {PIN_PLACEHOLDER}"),
-                restart]
+                Step("Pin it on the connector", f"Set-SendConnector {quoted} -TlsCertificateName {PIN_PLACEHOLDER}",
+                     unpin), restart]
     if cause == "tenant-attribution":
         return [Step("Compare the connector's certificate name with the inbound connector in Exchange Online",
                      f"Get-SendConnector {quoted} | fl TlsCertificateName,Fqdn"),

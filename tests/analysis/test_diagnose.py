@@ -256,3 +256,30 @@ def test_an_expired_certificate_is_replaced_keeping_its_services_and_a_pin_only_
     pinned = diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR,
                       connectors=f.connectors(f"<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com"))
     assert any(command.startswith("Set-SendConnector") for command in commands(pinned))
+
+
+def test_each_change_of_the_fix_has_the_command_that_puts_it_back():
+    """A change board asks for the back-out: the services taken off, the pin set (the connector's
+    earlier pin put back, or none), last step first; steps that change nothing have none."""
+    d = conclude(kb_facts(failures=UNTRUSTED_EVENTS))
+    assert [step.undo for step in d.remediation] == [
+        None, f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS,SMTP", None, None,
+        "Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $null"]
+    assert str(d).split("to put back what the fix changes (last step first; the failures come back with it):\n")[1] \
+        .splitlines()[:2] == ["  Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $null",
+                              f"  Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS,SMTP"]
+    earlier = f"<I>{f.INTERNAL_ISSUER}<S>CN=mail.contoso.com"
+    pinned = diagnose(certs=KB_CERTS, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR,
+                      connectors=f.connectors(earlier))
+    assert pinned.remediation[0].undo == f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName '{earlier}'"
+    assert d.to_dict()["remediation"][1]["undo"].startswith("Enable-ExchangeCertificate")
+
+
+def test_mail_flowing_again_after_the_failures_says_the_fix_may_be_in_place():
+    flowing = f.sessions(f.session("2025-03-20 09:14:01.5", f.UNTRUSTED),
+                         f.session("2025-03-21 12:00:00", f.QUEUED, f.PUBLIC, issuer=f.PUBLIC_ISSUER))
+    d = diagnose(certs=KB_CERTS, sessions=flowing, server_fqdn=f.FQDN, connector=f.CONNECTOR)
+    assert any(note.startswith("mail was delivered again after the last failure (1 session(s) from "
+                               "2025-03-21T12:00:00.0000000Z)") for note in d.notes)
+    still = diagnose(certs=KB_CERTS, sessions=REFUSED[1:], server_fqdn=f.FQDN, connector=f.CONNECTOR)
+    assert not any(note.startswith("mail was delivered again") for note in still.notes)
