@@ -457,6 +457,11 @@ def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Pu
     elif public is not None and public.without_smtp:
         notes.append(f"the public certificate {public.thumbprint} covers {facts.name} but is not enabled for SMTP: "
                      "the fix enables it")
+    expires = present((facts.by_thumbprint.get(public.thumbprint or "") or {}).get("not_after")) if public else None
+    if expires is not None:
+        notes.append(f"the pin names the public certificate by issuer and subject; {public.thumbprint} expires on "
+                     f"{format_utc(expires)}: a renewal from the same CA to the same subject keeps the pin working, one "
+                     "from another CA needs the connector pinned again, or mail stops with 454 4.7.5")
     return notes
 
 

@@ -31,6 +31,8 @@ _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-
 # the cmdlets of a fix that act on one server's certificates and take -Server
 _SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate")
 _RESTART = "Restart-Service MSExchangeTransport"
+_RESTART_PURPOSE = ("Let the transport service pick up the change (while it restarts, a minute or so, the server "
+                    "takes and sends no mail: senders retry, and its queue is kept)")
 PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
 
 
@@ -184,11 +186,11 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
                      set_pin + pin, unpin),
                 Step("Check the connector's pin",
                      f"Get-SendConnector {ps_quote(connector)} | fl Name,TlsCertificateName"),
-                Step("Let the transport service pick up the change", _RESTART)]
+                Step(_RESTART_PURPOSE, _RESTART)]
     if services is not None and "SMTP" not in services:    # an export made after SMTP was taken off
         steps = [*before, Step("Check that SMTP stays off the internally issued certificate (its export lists "
                                "no SMTP: taken off since the failures?)", show),
-                 Step("Let the transport service pick up the change", _RESTART)]
+                 Step(_RESTART_PURPOSE, _RESTART)]
     else:
         steps = [
             *before,
@@ -200,7 +202,7 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
             Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
                  "assignment; if SMTP stays, pin the public certificate on the send connector or remove the "
                  "certificate", show),
-            Step("Let the transport service pick up the change", _RESTART),
+            Step(_RESTART_PURPOSE, _RESTART),
         ]
     where = "" if public is not None else " (issuer and subject from Get-ExchangeCertificate)"
     steps.append(Step(f"Durable alternative: pin the public certificate on the send connector{where}",
@@ -250,7 +252,7 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
     quoted = ps_quote(connector)
     pin = ps_quote(tls_certificate_name(*public), placeholder=PIN_PLACEHOLDER) if public else PIN_PLACEHOLDER
     unpin = f"Set-SendConnector {quoted} -TlsCertificateName {_pin_value(current_pin)}"
-    restart = Step("Let the transport service pick up the change", "Restart-Service MSExchangeTransport")
+    restart = Step(_RESTART_PURPOSE, "Restart-Service MSExchangeTransport")
     if cause == "tlscertificatename-missing":
         return [Step("See what the connector points at", f"Get-SendConnector {quoted} | fl Name,TlsCertificateName"),
                 Step("List the certificates with their issuer and subject",

@@ -283,3 +283,11 @@ def test_mail_flowing_again_after_the_failures_says_the_fix_may_be_in_place():
                                "2025-03-21T12:00:00.0000000Z)") for note in d.notes)
     still = diagnose(certs=KB_CERTS, sessions=REFUSED[1:], server_fqdn=f.FQDN, connector=f.CONNECTOR)
     assert not any(note.startswith("mail was delivered again") for note in still.notes)
+
+
+def test_the_fix_says_what_it_risks_the_restart_pause_and_the_pinned_certificates_end():
+    d = conclude(kb_facts(failures=UNTRUSTED_EVENTS))
+    restart = next(step for step in d.remediation if step.command == "Restart-Service MSExchangeTransport")
+    assert "the server takes and sends no mail: senders retry" in restart.purpose
+    (note,) = [note for note in d.notes if note.startswith("the pin names the public certificate")]
+    assert f"{f.PUBLIC} expires on 2027-03-14T00:00:00.0000000Z" in note and "454 4.7.5" in note
