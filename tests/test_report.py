@@ -24,6 +24,7 @@ from exlab.lab.cases import case as lab_case
 from exlab.lab.generate import ROOTS_FILE, generate_case
 from exlab.report import build_report, people_table, render_html, write_report
 from exlab.report.model import CAUSE_WORDS, VERDICT_WORDS
+from exlab.report.people import duration as people_duration
 from exlab.report.people import timestamp
 from exlab.settings import SETTINGS_FILE
 from tests.browser import chromium, keep_screenshot, open_page
@@ -122,7 +123,7 @@ def test_the_page_states_verdict_culprit_connector_and_window_in_the_cases_zone(
         assert case.truth["culprit"] in html
     if case.truth.get("onset") and case.truth["verdict"] != "ruled_out":
         tz = case.truth["tz"]
-        assert f"from {timestamp(pd.Timestamp(case.truth['onset']), tz)} to " in html
+        assert f"from {timestamp(pd.Timestamp(case.truth['onset']), tz)}" in html
         assert f"All times in {tz}" in html
     if case.truth["verdict"] == "confirmed":
         assert f"Enable-ExchangeCertificate -Thumbprint {case.truth['culprit']}" in html
@@ -286,7 +287,7 @@ def test_counts_in_the_report_have_their_thousands_separated_and_ids_keep_their_
     big.records_read = 1_204_331
     big.skip_unlisted(82_560)
     table = inputs_table(SimpleNamespace(reports=reports, unread=pd.DataFrame({"file": [], "reason": []}),
-                                         folder="/nowhere")).table
+                                         folder="/nowhere", roots=None)).table
     assert table[["records read", "records skipped"]].values.tolist() == [["1,204,331", "82,560"]]
     events = pd.DataFrame({"event_id": [12014], "record_id": [120433], "failures": [1500]})
     shown = people_table(events, {"event_id": "event", "record_id": "record", "failures": "failures"},
@@ -510,3 +511,152 @@ def test_follow_links_reaches_the_evidence_check_and_the_case(tmp_path):
     assert not (tmp_path / "r.html").exists()
     assert main(["report", str(evidence), "-o", str(tmp_path / "r.html"), "--follow-links"]) == 0
     assert fl.name in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+# -- what a person reads: each statement as true as the case's evidence and truth.json -------------
+
+def _delivered_sessions(case) -> pd.DataFrame:
+    sessions = case.sessions
+    return sessions[(sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_each_servers_verdict_says_no_more_than_its_evidence(case, models, pages):
+    """'Mail flows' only for a server whose protocol log shows it delivering; a server the
+    connector's SourceTransportServers do not list is not concerned (not 'no proof either way')."""
+    opened = _open(case)
+    delivering = {str(s).lower() for s in _delivered_sessions(opened)["server"].dropna()}
+    listed = {str(s).lower() for s in opened.connectors["source_transport_servers"].iloc[0]}
+    for verdict in models[case.name].servers:
+        short = verdict.server.split(".")[0].lower()
+        truth = case.truth["server_verdicts"][short.upper()]
+        if "flows" in verdict.in_words:
+            assert verdict.server.lower() in delivering, (verdict.server, verdict.in_words)
+        if listed and short not in listed:
+            assert (truth["verdict"], truth["fix"]) == ("ruled_out", "none")
+            assert verdict.in_words == "Not concerned: it does not send to Exchange Online through this connector"
+            assert verdict.strength.startswith("from the connector's settings")
+            assert f"<td>{escape(verdict.in_words)} (from the connector&#x27;s settings)</td>" in pages[case.name]
+    if case.name == "litware-servers":
+        assert sum(v.in_words.startswith("Not concerned") for v in models[case.name].servers) == 1   # LWEX03
+
+
+def _deliveries_after(case, end: pd.Timestamp, servers: set[str]) -> list[pd.Timestamp]:
+    """The evidence's deliveries to Exchange Online after ``end`` from ``servers``: delivered send
+    sessions and the tracking log's SEND rows through the case's connector."""
+    sessions = _delivered_sessions(case)
+    from_servers = sessions["server"].astype("string").str.lower().isin(servers).fillna(False).astype(bool)
+    times = list(sessions.loc[from_servers & (sessions["start"] > end), "start"])
+    tracking = case.tracking
+    sent = (tracking["event_id"].astype("string").eq("SEND") & tracking["connector_id"].astype("string").eq(
+        case.diagnose().connector) & tracking["server"].astype("string").str.lower().isin(servers)).fillna(False)
+    return times + list(tracking.loc[sent.astype(bool) & (tracking["time"] > end), "time"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CASES if c.truth.get("onset")], ids=lambda c: c.name)
+def test_an_outage_the_evidence_does_not_see_end_is_not_shown_closed(case, models):
+    """The window closes ('to ..., mail flowed again at') only where a delivery follows the last
+    failure; else it names the last failure and says no delivery follows it (litware: the evidence
+    was collected minutes after it, no fix applied)."""
+    report, truth, tz = models[case.name], case.truth, case.truth["tz"]
+    onset, end = (pd.Timestamp(truth[key]) for key in ("onset", "end"))
+    failing = {server.lower() for server in report.affected}
+    after = _deliveries_after(_open(case), end, failing)
+    assert bool(after) == (truth["fix_applied"] is not None), "the evidence agrees with the truth"
+    if after:
+        assert report.window == (f"from {timestamp(onset, tz)} to {timestamp(end, tz)} {tz} "
+                                 f"({people_duration(end - onset)}); mail flowed again at {timestamp(min(after), tz)}")
+    else:
+        assert report.window == (f"from {timestamp(onset, tz)} {tz}; last failure at {timestamp(end, tz)}, no "
+                                 f"delivery to Exchange Online from {', '.join(report.affected)} after it in the "
+                                 "evidence (still failing when the evidence was collected?)")
+
+
+@pytest.mark.slow
+def test_the_certificates_covering_the_name_say_whose_store_each_is_in_when_there_are_several_servers(models, pages):
+    issuers = models["litware-servers"].issuers.table
+    truth = {c["thumbprint"]: {f"{s.lower()}.litwareinc.com" for s in c["servers"]}
+             for c in BY_NAME["litware-servers"].truth["certificates"]}
+    assert {row["thumbprint"]: set(row["server"].split("; ")) for _, row in issuers.iterrows()} == {
+        thumbprint: truth[thumbprint] for thumbprint in issuers["thumbprint"]}
+    shown = pages["litware-servers"].split("Certificates covering the name</h3>")[1].split("</table>")[0]
+    assert len(issuers) == 3 and "<th>server</th>" in shown and "<td>lwex03.litwareinc.com</td>" in shown
+    assert "server" not in models["contoso-kb2888788"].issuers.table, "one server: no column to tell them apart"
+
+
+def test_with_servers_keeps_a_certificate_bound_differently_on_two_servers_apart():
+    from exlab.report.model import issuers_table, with_servers
+
+    certs = pd.DataFrame({"thumbprint": ["AB" * 20] * 2, "subject": ["CN=mail"] * 2, "issuer": ["CN=CA"] * 2,
+                          "services": [("IIS", "SMTP"), ("IIS",)], "server": ["ex01", "ex02"]})
+    table = issuers_table(with_servers(certs.drop(columns="server"), certs), "UTC").table
+    assert table[["services", "server"]].values.tolist() == [["IIS, SMTP", "ex01"], ["IIS", "ex02"]]
+
+
+def _log_line(case, source: str) -> str:
+    file, _, line = source.rpartition(", line ")
+    return (case.folder / file).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["contoso-kb2888788", "litware-servers"])
+def test_session_cards_time_the_refusal_and_show_the_reply_that_accepted_the_message(name, models):
+    """A refused session is timed and placed at Exchange Online's refusal, as the rest of the report
+    (the first card's time is the window's start, truth's onset); a delivered one shows the 250 to the
+    message's data, not the 221 that closed the session."""
+    report, case = models[name], BY_NAME[name]
+    sessions = _open(case).sessions.set_index("session_id")
+    refused, delivered = report.sessions[0], report.sessions[-1]
+    assert refused.time == timestamp(pd.Timestamp(case.truth["onset"]), case.truth["tz"], named=True)
+    for card in report.sessions[:-1]:
+        assert card.time == timestamp(sessions.loc[card.session_id, "failed_at"], case.truth["tz"], named=True)
+        line = _log_line(case, card.source)
+        assert card.session_id in line and card.reply in line and "UntrustedRoot" in card.reply
+    assert delivered.outcome == "delivered" and delivered.time.endswith(" (the session's start)")
+    assert delivered.reply.startswith("250 2.6.0 <") and "Queued mail for delivery" in delivered.reply
+    assert delivered.reply in sessions.loc[delivered.session_id, "replies"]
+    assert any(message in delivered.reply for message in sessions.loc[delivered.session_id, "message_ids"])
+
+
+def test_the_accepting_reply_of_a_session_that_sent_data():
+    from exlab.report.model import accepting_reply
+
+    data = ("220 ready", "250 2.1.0 Sender OK", "250 2.1.5 Recipient OK", "354 Start mail input",
+            "250 2.0.0 Ok: queued", "221 2.0.0 Bye")
+    assert accepting_reply(data) == "250 2.0.0 Ok: queued"
+    assert accepting_reply(("220 ready", "250 SMTPUTF8", "221 2.0.0 Bye")) is None
+    assert accepting_reply(None) is None
+
+
+@pytest.fixture(scope="module")
+def contoso_roots_from_outside():
+    """The contoso report as the README runs it: --roots names the samples' root, outside the case."""
+    case = BY_NAME["contoso-kb2888788"]
+    return build_report(exlab.open_case(case.folder, roots=case.folder.parent / ROOTS_FILE, tz=case.truth["tz"]))
+
+
+@pytest.mark.slow
+def test_the_counts_of_inputs_agree_and_every_label_says_what_it_counts(contoso_roots_from_outside):
+    report, case = contoso_roots_from_outside, BY_NAME["contoso-kb2888788"]
+    inputs = next(table for table in report.details if table.title == "Every input, with its SHA-256")
+    read = inputs.table[~inputs.table["format"].str.startswith("not read")]
+    unread = len(inputs.table) - len(read)
+    assert unread and "truth.json" not in set(read["file"])
+    assert f"from {len(read)} input files read of case {case.name} ({unread} file" in report.made
+    assert inputs.note.startswith(f"{len(inputs.table)} files: {len(read)} read, {unread} not read")
+    assert f"repeated from the {len(read)} files read" in inputs.note
+    assert inputs.table["file"].is_unique, "two files of one name are told apart"
+    assert "lab-public-root.pem (outside the case)" in set(read["file"])
+    assert "lab-public-root.pem" in set(inputs.table["file"]) - set(read["file"]), "the case's own, not read"
+    # the sessions delivered: 22 in all (the figure), those after the last failure in the finding, said so
+    alts = _alts_by_title(render_html(report))
+    delivered = case.truth["counts"]["delivered_sessions"]
+    assert f"{delivered} delivered" in alts["SMTP send sessions by presented certificate."]
+    opened = exlab.open_case(case.folder, roots=case.roots, tz=case.truth["tz"])
+    last = opened.timeline().points["time"].max()
+    after = int((_delivered_sessions(opened)["start"] > last).sum())
+    assert 0 < after < delivered
+    assert any(t.title.startswith(f"Finding (context): {after} session(s) delivered mail after the last failure ")
+               for t in report.details)

@@ -299,8 +299,8 @@ def mail_flows(facts: Facts) -> Finding | None:
             for r in delivered.itertuples(index=False)]
     thumbs = ", ".join(sorted({str(t) for t in delivered.get("cert_thumbprint", pd.Series()).dropna()})) or "none logged"
     return Finding("mail-flows", None, "context",
-                   f"{len(delivered):,} session(s) delivered mail{'' if facts.points.empty else ' after the last failure'}"
-                   f" (certificates presented: {thumbs})",
+                   f"{len(delivered):,} session(s) delivered mail"
+                   f"{'' if facts.points.empty else ' after the last failure'} (certificates presented: {thumbs})",
                    evidence_rows(rows), None, len(delivered))
 
 

@@ -50,6 +50,7 @@ from exlab.report.people import (
     timestamp,
     zone_name,
 )
+from exlab.transport.sessions import _ENVELOPE_OK   # the reader's envelope replies: one definition
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -86,6 +87,7 @@ _PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport
                 "other certificate is enabled for SMTP (the most durable step)")
 _SESSIONS_SHOWN = 3
 TIMELINE_TITLE = "Failed deliveries to Exchange Online per hour"
+INPUTS_TITLE = "Every input, with its SHA-256"
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ class Verification:
 
 @dataclass(frozen=True)
 class SessionProof:
-    """One SMTP send session from the protocol log: when, where, what was presented, the reply."""
+    """One SMTP send session from the protocol log: when (its refusal, else its start, said so), where,
+    what was presented, and the reply (the refusal, or the one that accepted a message)."""
 
     time: str
     server: str
@@ -218,15 +221,40 @@ class Report:
 # -- the answer ---------------------------------------------------------------------------
 
 def verdict_words(d: Diagnosis) -> str:
-    """A diagnosis's verdict in words: for a ruled-out case, what it is instead.
+    """A diagnosis's verdict in words, no further than its evidence goes: for a ruled-out case,
+    what it is instead; mail is said to flow only where sessions were seen delivering it
+    (strength ``direct``); a server the connector does not send from is not concerned.
 
-    >>> from exlab.analysis import diagnose
+    >>> from exlab.analysis.diagnose import diagnose, judge_server
     >>> verdict_words(diagnose())
     'KB 2888788 not settled'
+    >>> verdict_words(judge_server(diagnose(server="EX03"), sends=False, watched=True))
+    'Not concerned: it does not send to Exchange Online through this connector'
     """
-    if d.verdict == "ruled_out":
-        return f"Not KB 2888788: {CAUSE_WORDS[d.cause]}" if d.cause else "Not KB 2888788: mail to Exchange Online flows"
-    return VERDICT_WORDS[d.verdict]
+    if d.verdict != "ruled_out":
+        return VERDICT_WORDS[d.verdict]
+    if d.cause:
+        return f"Not KB 2888788: {CAUSE_WORDS[d.cause]}"
+    if d.sends is False:
+        return "Not concerned: it does not send to Exchange Online through this connector"
+    if d.strength == "direct":
+        return "Not KB 2888788: mail to Exchange Online flows"
+    return "Not KB 2888788: no failure in the evidence, and the transport presents a publicly trusted certificate"
+
+
+def strength_words(d: Diagnosis) -> str:
+    """What a diagnosis's verdict rests on, in words: for a server the connector does not send
+    from, the connector's settings.
+
+    >>> from exlab.analysis.diagnose import diagnose, judge_server
+    >>> strength_words(diagnose())
+    'no proof either way'
+    >>> strength_words(judge_server(diagnose(server="EX03"), sends=False, watched=True))[:29]
+    "from the connector's settings"
+    """
+    if d.verdict == "ruled_out" and not d.cause and d.sends is False:
+        return "from the connector's settings: its SourceTransportServers do not list this server"
+    return STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None])
 
 
 def server_verdicts(diagnoses: list[Diagnosis]) -> list[ServerVerdict]:
@@ -237,8 +265,8 @@ def server_verdicts(diagnoses: list[Diagnosis]) -> list[ServerVerdict]:
     ['no fix']
     """
     return [ServerVerdict(server=str(d.server), verdict=d.verdict, in_words=verdict_words(d),
-                          strength=STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None]),
-                          fix=FIX_WORDS[d.fix or "none"], why=d.why or "", failures=int(d.failures))
+                          strength=strength_words(d), fix=FIX_WORDS[d.fix or "none"], why=d.why or "",
+                          failures=int(d.failures))
             for d in diagnoses]
 
 
@@ -400,14 +428,51 @@ def _why_presented(d: Diagnosis, row: pd.Series, comparison: pd.DataFrame | None
     return words + "."
 
 
-def _window(d: Diagnosis, tz: str, flowing: Any) -> str | None:
+def _window(d: Diagnosis, tz: str, flowing: Any, servers: list[str]) -> str | None:
+    """The outage: from the first failure to the last and when mail flowed again (``flowing``);
+    with no delivery after the last failure, that the evidence shows none (from ``servers``)."""
     if d.onset is None:
         return None
-    text = (f"from {timestamp(d.onset, tz)} to {timestamp(d.end, tz)} {zone_name(tz)} "
-            f"({duration(d.end - d.onset) if d.end is not None else 'still failing'})")
-    if not missing(flowing):
-        text += f"; mail flowed again at {timestamp(flowing, tz)}"
-    return text
+    if d.end is not None and not missing(flowing):
+        return (f"from {timestamp(d.onset, tz)} to {timestamp(d.end, tz)} {zone_name(tz)} "
+                f"({duration(d.end - d.onset)}); mail flowed again at {timestamp(flowing, tz)}")
+    last = f"last failure at {timestamp(d.end, tz)}" if d.end is not None else "last failure not known"
+    source = f" from {', '.join(servers)}" if servers else ""
+    return (f"from {timestamp(d.onset, tz)} {zone_name(tz)}; {last}, no delivery to Exchange Online{source} after "
+            "it in the evidence (still failing when the evidence was collected?)")
+
+
+def _delivered_after(case: Case, d: Diagnosis, servers: list[str]) -> pd.Timestamp | None:
+    """When mail to Exchange Online was first delivered after the last failure: a delivered send
+    session, or a tracking SEND or DELIVER row, through the case's connector (any, when not known),
+    from one of ``servers`` (any, when none; a row naming no server counts). None: nothing follows."""
+    from exlab.transport.protocol_log import send_sessions
+
+    if d.end is None:
+        return None
+    found = []
+    if case.sessions is not None and not case.sessions.empty:
+        sessions = send_sessions(case.sessions)
+        delivered = (sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
+        found.append(_first_after(sessions[delivered], "start", "connector", d, servers))
+    if case.tracking is not None and not case.tracking.empty:
+        sent = case.tracking["event_id"].astype("string").isin(["SEND", "DELIVER"]).fillna(False).astype(bool)
+        found.append(_first_after(case.tracking[sent], "time", "connector_id", d, servers))
+    times = [time for time in found if time is not None]
+    return min(times) if times else None
+
+
+def _first_after(rows: pd.DataFrame, time: str, connector: str, d: Diagnosis,
+                 servers: list[str]) -> pd.Timestamp | None:
+    """The first ``time`` of ``rows`` after the diagnosis's last failure, through its connector, from ``servers``."""
+    keep = (rows[time] > d.end).fillna(False).astype(bool)
+    if d.connector and connector in rows:
+        keep &= rows[connector].astype("string").str.lower().eq(d.connector.lower()).fillna(False).astype(bool)
+    if servers and "server" in rows:
+        named = rows["server"].astype("string").str.lower()
+        keep &= (named.isin([server.lower() for server in servers]) | named.isna()).fillna(True).astype(bool)
+    times = rows.loc[keep, time]
+    return None if times.empty else times.min()
 
 
 def _summary(d: Diagnosis, affected: list[str], connector: str | None) -> str:
@@ -471,13 +536,39 @@ def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
 
 
 def _session(row: pd.Series, tz: str) -> SessionProof:
+    """A session's card: a refused one timed and placed at its refusal (``failed_at``, ``failed_line``),
+    else at its start, said so; a delivered one with the reply that accepted a message."""
     thumb, subject, issuer = (_text(row.get(k)) for k in ("cert_thumbprint", "cert_subject", "cert_issuer"))
     certificate = f"{thumb} {subject}, issued by {issuer}" if thumb else "none logged"
     line = failure_place(row.get("source"), row.get("failed_line"))
-    return SessionProof(time=timestamp(row.get("start"), tz, named=True), server=_text(row.get("server")),
-                        session_id=_text(row.get("session_id")), certificate=certificate,
-                        reply=_text(row.get("final_reply")), outcome=_text(row.get("outcome")),
+    refused_at = row.get("failed_at")
+    time = (timestamp(refused_at, tz, named=True) if not missing(refused_at)
+            else f"{timestamp(row.get('start'), tz, named=True)} (the session's start)")
+    outcome = _text(row.get("outcome"))
+    reply = (accepting_reply(row.get("replies")) if outcome == "delivered" else None) or _text(row.get("final_reply"))
+    return SessionProof(time=time, server=_text(row.get("server")), session_id=_text(row.get("session_id")),
+                        certificate=certificate, reply=reply, outcome=outcome,
                         source=f"{_text(row.get('source'))}{f', {line}' if line else ''}")
+
+
+def accepting_reply(replies: Any) -> str | None:
+    """The reply that accepted a message's data, of a session's ``replies`` in order: the first 2xx
+    after DATA's go-ahead (354) or after the envelope's replies (2xx 2.1.x, to MAIL and RCPT, before the
+    answer to BDAT ... LAST); None when there is none (or no replies).
+
+    >>> accepting_reply(("250 SMTPUTF8", "250 2.1.0 Sender OK", "250 2.1.5 Recipient OK",
+    ...                  "250 2.6.0 <a@b> Queued mail for delivery", "221 2.0.0 Service closing transmission channel"))
+    '250 2.6.0 <a@b> Queued mail for delivery'
+    """
+    if missing(replies) or isinstance(replies, str):
+        return None
+    previous = ""
+    for reply in map(str, replies):
+        after_envelope = re.match(_ENVELOPE_OK, previous) or previous.startswith("354")
+        if after_envelope and reply.startswith("2") and not re.match(_ENVELOPE_OK, reply):
+            return reply
+        previous = reply
+    return None
 
 
 def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None, tz: str) -> list[Figure]:
@@ -501,13 +592,15 @@ def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None,
 
 # -- tables ----------------------------------------------------------------------------------
 
-CERT_COLUMNS = {"thumbprint": "thumbprint", "subject": "subject", "issuer": "issuer", "issuer_class": "issuer",
+# the certificates' columns for people; "server" (the stores a certificate is in) where the frame has it
+CERT_COLUMNS = {"thumbprint": "thumbprint", "subject": "subject", "issuer": "issuer", "issuer_class": "issued by",
                 "services": "services", "not_before": "valid from", "not_after": "valid to",
-                "selected": "presented", "trusted_by_microsoft365": "trusted by Microsoft 365"}
+                "selected": "presented", "trusted_by_microsoft365": "trusted by Microsoft 365", "server": "server"}
 
 
 def issuers_table(comparison: pd.DataFrame, tz: str) -> Table:
-    """The leaf certificates covering the name, for people.
+    """The leaf certificates covering the name, for people (with the server of each when the
+    comparison names it: :func:`with_servers`).
 
     >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20], "subject": ["CN=mail"], "issuer": ["CN=CA"],
     ...     "issuer_class": ["internal"], "services": [("IIS", "SMTP")], "selected": [True],
@@ -515,11 +608,39 @@ def issuers_table(comparison: pd.DataFrame, tz: str) -> Table:
     >>> issuers_table(certs, "UTC").table.values.tolist()
     [['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'CN=mail', 'CN=CA', 'internal', 'IIS, SMTP', 'presented', 'no']]
     """
-    columns = {**CERT_COLUMNS, "issuer_class": "issued by"}
-    table = people_table(comparison, columns, tz=tz, words={"selected": {True: "presented", False: ""}})
+    table = people_table(comparison, CERT_COLUMNS, tz=tz, words={"selected": {True: "presented", False: ""}})
     return Table("Certificates covering the name", table,
                  "Leaf certificates only, newest first; the one the transport presents is marked.",
                  wide=("thumbprint", "subject", "issuer"))
+
+
+def with_servers(comparison: pd.DataFrame, certs: pd.DataFrame) -> pd.DataFrame:
+    """The issuer comparison with the ``server`` of each certificate (the stores it is in,
+    ``; ``-joined), from the certificates frame: by thumbprint and services, as a certificate
+    bound differently in two servers' stores is a row each (:mod:`exlab.certs.merge`).
+
+    >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20, "AA" * 20], "services": [("SMTP",), ("IIS",)],
+    ...                       "server": ["EX01", "EX02; EX03"]})
+    >>> with_servers(certs[["thumbprint", "services"]][::-1], certs)["server"].tolist()
+    ['EX02; EX03', 'EX01']
+    """
+    if "server" not in certs:
+        return comparison
+    servers = certs.groupby(_binding(certs), sort=False)["server"].agg(
+        lambda names: "; ".join(dict.fromkeys(name for text in names.dropna() for name in str(text).split("; "))))
+    return comparison.assign(server=_binding(comparison).map(servers))
+
+
+def _binding(certs: pd.DataFrame) -> pd.Series:
+    """A certificate's thumbprint and services, as one key."""
+    return certs["thumbprint"].astype(str).str.upper() + " " + certs["services"].map(_text)
+
+
+def _issuers(case: Case, d: Diagnosis, comparison: pd.DataFrame | None, tz: str) -> Table | None:
+    """The certificates covering the name; with the server of each when the case has several servers."""
+    if comparison is None or comparison.empty:
+        return None
+    return issuers_table(with_servers(comparison, case.certs) if len(d.servers) > 1 else comparison, tz)
 
 
 def _chains(case: Case, comparison: pd.DataFrame | None, tz: str) -> Table | None:
@@ -530,11 +651,8 @@ def _chains(case: Case, comparison: pd.DataFrame | None, tz: str) -> Table | Non
     rest = certs[~certs["thumbprint"].astype(str).str.upper().isin(shown)]
     if rest.empty:
         return None
-    columns = {"thumbprint": "thumbprint", "subject": "subject", "issuer": "issuer", "issuer_class": "issued by",
-               "services": "services", "not_before": "valid from", "not_after": "valid to",
-               "trusted_by_microsoft365": "trusted by Microsoft 365", "server": "server"}
     return Table("Other certificates: chains, roots and certificates for other names",
-                 people_table(rest.sort_values("not_before", kind="stable"), columns, tz=tz),
+                 people_table(rest.sort_values("not_before", kind="stable"), CERT_COLUMNS, tz=tz),
                  f"{count(len(rest), 'certificate')} in the exports that do not cover the name.",
                  wide=("thumbprint", "subject", "issuer"), interactive=len(rest) > 10)
 
@@ -582,18 +700,26 @@ def _episodes_table(tl: Any, tz: str) -> Table | None:
 
 def inputs_table(case: Case) -> Table:
     """Every input with its SHA-256 and what was read from it, in file order; then the files
-    of the folder no reader took, hashed too, with why they were not read.
+    of the folder no reader took, hashed too, with why they were not read. A trust anchors file
+    given from outside the case (named by its name alone) is said to be outside.
 
     >>> from types import SimpleNamespace
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport()
     >>> _ = report.add_file("events/App.evtx", sha256="ab" * 32, format="evtx", engine="evtx")
-    >>> unread = pd.DataFrame({"file": ["notes.txt"], "reason": ["not evidence"]})
-    >>> table = inputs_table(SimpleNamespace(reports=report, unread=unread, folder="/nowhere")).table
-    >>> table[["file", "format"]].values.tolist()
-    [['events/App.evtx', 'evtx'], ['notes.txt', 'not read: not evidence']]
+    >>> _ = report.add_file("root.pem", sha256="cd" * 32, format="extra trust anchors (PEM), given by the caller")
+    >>> unread = pd.DataFrame({"file": ["root.pem"], "reason": ["trust anchors named by exlab-case.toml, not used"]})
+    >>> made = inputs_table(SimpleNamespace(reports=report, unread=unread, folder="/c", roots="/elsewhere/root.pem"))
+    >>> made.table[["file", "format"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['events/App.evtx', 'evtx'], ['root.pem (outside the case)', 'extra trust anchors (PEM), given by the caller'],
+     ['root.pem', 'not read: trust anchors named by exlab-case.toml, not used']]
+    >>> made.note
+    '3 files: 2 read, 1 not read (the format says why). The investigation can be repeated from the 2 files read.'
     """
     frame = case.reports.to_frame().sort_values("file", kind="stable")
+    outside = _given_outside(case)
+    frame["file"] = [f"{name} (outside the case)" if name in outside else name for name in frame["file"]]
+    read = len(frame)
     unread = pd.DataFrame({"file": case.unread["file"], "sha256": [_sha256(case.folder, f) for f in case.unread["file"]],
                            "format": [f"not read: {reason}" for reason in case.unread["reason"]]})
     frame = pd.concat([frame, unread], ignore_index=True) if len(unread) else frame
@@ -601,9 +727,21 @@ def inputs_table(case: Case) -> Table:
                "records_skipped": "records skipped", "chunks_skipped": "chunks skipped",
                "values_nulled": "values read as empty", "warnings": "warnings", "accounting": "record account"}
     counts = ("records_read", "records_skipped", "chunks_skipped", "values_nulled", "warnings")
-    return Table("Every input, with its SHA-256", people_table(frame, columns, counts=counts),
-                 f"{count(len(frame), 'file')}. The investigation can be repeated from these files alone.",
+    note = (f"{count(len(frame), 'file')}: {read:,} read, {len(unread):,} not read (the format says why). The "
+            f"investigation can be repeated from the {count(read, 'file')} read." if len(unread) else
+            f"{count(read, 'file')}, all read. The investigation can be repeated from these files alone.")
+    return Table(INPUTS_TITLE, people_table(frame, columns, counts=counts), note,
                  wide=("SHA-256", "format", "record account"), interactive=len(frame) > 10, paths=("file",))
+
+
+def _given_outside(case: Case) -> set[str]:
+    """The names of the trust anchors files given from outside the case folder (``case.roots``):
+    the case names such a file by its name alone (``exlab.case.case_own_files``)."""
+    from exlab.case import case_relative
+
+    roots = case.roots if isinstance(case.roots, (list, tuple)) else [case.roots]
+    paths = [str(root) for root in roots if isinstance(root, (str, Path))]
+    return {Path(path).name for path in paths if case_relative(path, Path(case.folder)) == path}
 
 
 def _sha256(folder: str | Path, name: str) -> str | None:
@@ -684,16 +822,18 @@ def provenance(case: Case, *, now: datetime | None = None) -> str:
 
     >>> from types import SimpleNamespace
     >>> from exlab.parse_report import ParseReport
-    >>> provenance(SimpleNamespace(folder="/x/contoso", reports=ParseReport()),
-    ...            now=datetime(2025, 3, 21, 12, 0, tzinfo=UTC))[-62:]
-    'on 2025-03-21 12:00:00 UTC from 0 input files of case contoso.'
+    >>> unread = pd.DataFrame({"file": ["truth.json"], "reason": ["not evidence"]})
+    >>> provenance(SimpleNamespace(folder="/x/contoso", reports=ParseReport(), unread=unread),
+    ...            now=datetime(2025, 3, 21, 12, 0, tzinfo=UTC)).split(" UTC ")[1]
+    'from 0 input files read of case contoso (1 file not read, listed).'
     """
     from exlab.fleet.store import is_store
 
     now = now or datetime.now(UTC)
     what = "evidence store" if is_store(case.folder) else "case"
+    unread = f" ({count(len(case.unread), 'file')} not read, listed)" if len(case.unread) else ""
     return (f"Made by exlab {__version__} on {now:%Y-%m-%d %H:%M:%S} UTC from "
-            f"{count(len(case.reports.files), 'input file')} of {what} {Path(case.folder).name}.")
+            f"{count(len(case.reports.files), 'input file')} read of {what} {Path(case.folder).name}{unread}.")
 
 
 # -- the whole report -------------------------------------------------------------------------
@@ -717,7 +857,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     comparison = _comparison(case, d)
     verdicts = server_verdicts(d.servers)
     affected = [v.server for v in verdicts if v.failures] or ([d.server] if d.server and d.failures else [])
-    window = _window(d, tz, tl.fix)
+    window = _window(d, tz, _delivered_after(case, d, affected), affected)
     checked, unchecked, collect = _checked(case, d)
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)
@@ -725,11 +865,11 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     report = Report(
         case=Path(case.folder).name, tz=tz, made=provenance(case, now=now), verdict=d.verdict,
         title=verdict_words(d), summary=_summary(d, affected, d.connector),
-        strength=STRENGTH_WORDS.get(d.strength, STRENGTH_WORDS[None]), servers=verdicts,
+        strength=strength_words(d), servers=verdicts,
         culprit=_culprit(case, d, comparison, tz), connector=d.connector, affected=affected, window=window,
         fix=fix_steps(d), verify=verification(d, d.public), collect=collect, checked=checked, not_checked=unchecked,
         figures=_figures(case, d, tl, comparison, tz),
-        issuers=issuers_table(comparison, tz) if comparison is not None and not comparison.empty else None,
+        issuers=_issuers(case, d, comparison, tz),
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
         warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes],
         presented=_presented(case, d, tz), trust=case.extra_trust(),
