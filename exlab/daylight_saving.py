@@ -4,7 +4,9 @@ Exports without an offset (Event Viewer CSV/TXT, Get-WinEvent | Export-Csv, Get-
 text) print times in the local zone of the machine that wrote them. A time in the hour the clocks
 skip cannot have been printed in the zone given: that zone is likely not the right one. The record
 is kept, read with the offset before the change, and the reader is warned. A time in the hour the
-clocks go back over is read as the first of the two, and noted. Every reader says it in the same words.
+clocks go back over is read as the first of the two, and noted; the event readers first ask the order of
+the file's records (:mod:`exlab.events.local_time`), note the records it settles and warn of the others,
+read as the first. Every reader says it in the same words.
 
 >>> from exlab.parse_report import FileReport
 >>> report = FileReport("MSExchangeTransport.csv", "", "event-viewer-csv")
@@ -50,5 +52,31 @@ def tell(report: Any, place: str | None, local: datetime, tz: str | None) -> Non
                     f"likely not printed in {tz}, the time zone given; read with the offset before the change",
                     None, AssumptionWarning)
     elif place == REPEATED:
-        report.note(f"the local time {local} comes twice in {tz} (its clocks go back over that hour): read as the "
-                    "first (an hour earlier than the second)")
+        report.note(f"{_twice(local, tz)}: read as the first (an hour earlier than the second)")
+
+
+def tell_passes(report: Any, local: datetime, tz: str | None, count: int, *, settled: bool,
+                where: str | None = None) -> None:
+    """Say in ``report`` how ``count`` records of an ordered export at local times the clocks go back
+    over (the first of them at ``local``, on ``where``) were read: a note when the order of the file's
+    records settled the pass of each, an AssumptionWarning when it did not (read as the first pass,
+    so each may be an hour early). The caller says it once a file.
+
+    >>> from exlab.parse_report import FileReport
+    >>> report = FileReport("Application.csv", "", "event-viewer-csv")
+    >>> tell_passes(report, datetime(2025, 11, 2, 1, 40), "America/Chicago", 4, settled=True)
+    >>> print(report.warnings[0])     # doctest: +NORMALIZE_WHITESPACE
+    the local time 2025-11-02 01:40:00 comes twice in America/Chicago (its clocks go back over that hour):
+    4 record(s) at such times read as the first or the second pass as the order of the file tells
+    """
+    if settled:
+        report.note(f"{_twice(local, tz)}: {count:,} record(s) at such times read as the first or the second "
+                    "pass as the order of the file tells")
+        return
+    report.warn(f"{_twice(local, tz)}, and the order of the file's records does not tell which pass: "
+                f"{count:,} record(s) at such times read as the first; each may be the second, an hour later",
+                where, AssumptionWarning)
+
+
+def _twice(local: datetime, tz: str | None) -> str:
+    return f"the local time {local} comes twice in {tz} (its clocks go back over that hour)"

@@ -180,3 +180,20 @@ def test_a_refused_file_among_several_is_named_and_the_others_are_read(evidence,
     assert "8 event(s) from 3 file(s)." in printed
     assert main(["events", str(bad)]) == 1
     assert "expected a 128-byte .evtx file header" in capsys.readouterr().err
+
+
+def test_culture_settles_the_day_month_order_of_get_winevent_export_csv_dates(tmp_path, capsys):
+    from exlab.lab.event_exports import write_winevent_csv
+
+    (tmp_path / "evidence").mkdir()
+    path = tmp_path / "evidence" / "Application.csv"    # Get-WinEvent | Export-Csv, en-GB dates, no day above 12
+    write_winevent_csv(path, [{"time_created": int(pd.Timestamp("2025-03-05 14:15:04", tz="UTC").value),
+                               "provider": "MSExchangeTransport", "event_id": 2004, "level": 3, "task": 2,
+                               "message": "x", "data": {}}], culture="en-GB", tz="UTC")
+    out = tmp_path / "out.csv"
+    assert main(["events", str(path), "--tz", "UTC", "--culture", "invariant", "-o", str(out)]) == 0
+    assert "2025-05-03T14:15:04" in out.read_text(encoding="utf-8")       # read month first, as asked
+    assert main(["events", str(path), "--tz", "UTC", "--culture", "en-GB", "-o", str(out)]) == 0
+    assert "2025-03-05T14:15:04" in out.read_text(encoding="utf-8")
+    printed = capsys.readouterr()
+    assert "ambiguous" not in printed.out + printed.err and "fits several date orders" not in printed.out + printed.err

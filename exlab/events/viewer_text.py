@@ -5,7 +5,8 @@ Time,Source,Event ID,Task Category`` in English), then one record per event with
 description in a sixth column that has no header. A cell is quoted only when it holds
 the delimiter, a quote or a line break, so multi-line descriptions span lines inside
 quotes. Dates are local time in the exporting culture, without offset: they are read in
-the query's ``tz`` (the server's IANA zone), or in UTC with an assumption in the report.
+the query's ``tz`` (the server's IANA zone), or in UTC with an assumption in the report; an
+hour the clocks go back over by the order of the records (:mod:`exlab.events.local_time`).
 Headers in a language exlab does not know are read by their place, with a warning
 (:func:`exlab.events.cultures.unknown_language`).
 
@@ -19,12 +20,13 @@ from __future__ import annotations
 import csv
 import functools
 from collections.abc import Iterator
+from datetime import datetime
 
 from exlab.cultures import DATE_FORMATS, ORDER_WORDS, DateStyle
 from exlab.errors import AssumptionWarning, UnsupportedFormat
 from exlab.events.csv_records import csv_records
 from exlab.events.cultures import CULTURES, LANGUAGES, Culture, culture_of_header, unknown_language
-from exlab.events.local_time import local_to_utc
+from exlab.events.local_time import date_style, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import Sniffed, decode_head, open_text, sniff_encoding
 from exlab.evidence import Evidence
@@ -92,8 +94,7 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
                        "beyond ASCII may be wrong" if legacy else ""), "line 1", AssumptionWarning)
     elif legacy:
         report.note(f"no BOM and not UTF-8: read in the {culture.name} ANSI code page {sniffed.encoding}")
-    dates = _date_order(evidence, sniffed, delimiter, query)
-    dates.report_to(report)
+    dates = date_style(_date_samples(evidence, sniffed, delimiter), query, report, where='the "Date and Time" column')
     to_utc = local_to_utc(query, report)
     with open_text(evidence.stream, sniffed) as text:
         lines = iter_capped_lines(text, evidence.name, on_long=functools.partial(skip_long_line, report))
@@ -102,9 +103,9 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         yield from _rows(records, culture, dates, to_utc, query, report, evidence.name)
 
 
-def _date_order(evidence: Evidence, sniffed: Sniffed, delimiter: str, query: EventQuery) -> DateStyle:
-    """The day/month order of the file's "Date and Time" column, from every record (a first pass:
-    the headers tell the UI language, not the dates) or from ``query.culture``."""
+def _date_samples(evidence: Evidence, sniffed: Sniffed, delimiter: str) -> list[str]:
+    """Every record's "Date and Time" cell (a first pass: the headers tell the UI language, not the
+    order of the dates)."""
     samples = []
     with open_text(evidence.stream, sniffed) as text:
         lines = iter_capped_lines(text, evidence.name, on_long=lambda number: None)   # counted by the second pass
@@ -119,11 +120,25 @@ def _date_order(evidence: Evidence, sniffed: Sniffed, delimiter: str, query: Eve
                 continue
             if len(cells) in (5, 6):
                 samples.append(cells[1])
-    return DateStyle.detect(samples, query.culture, source=evidence.name, where='the "Date and Time" column')
+    return samples
 
 
 def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery, report: FileReport,
           source: str) -> Iterator[dict]:
+    """The rows the query wants, their times read in the order of every dated record of the file
+    (:func:`local_to_utc`: what tells the passes through an hour the clocks go back over)."""
+    dated = list(_dated_records(records, culture, dates, query, report, source))
+    times = to_utc([local for _, local, _ in dated], [line for line, _, _ in dated])
+    for (_, _, row), ns in zip(dated, times):
+        if row is not None and query.wants_time(ns):
+            row["time_created"] = ns
+            yield row
+
+
+def _dated_records(records, culture: Culture, dates: DateStyle, query: EventQuery, report: FileReport,
+                   source: str) -> Iterator[tuple[int, datetime, dict | None]]:
+    """Line, local time and row (None where the query wants not its event id or provider) of each
+    record with a readable date; the others are skipped and counted, unless the query wants them not."""
     unknown_levels: set[str] = set()
     replaced = 0
     # (a file with no readable date names no culture: its headers' culture gives the example)
@@ -138,18 +153,17 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
             report.skip_record(f"line {line}", f"event id {event_text!r} is not a number from 0 to 65535")
             continue
         event_id = int(event_text)
+        local = dates.read(when)
         if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
             report.records_read += 1
+            if local is not None:
+                yield line, local, None
             continue
-        local = dates.read(when)
         if local is None:
             report.skip_record(f"line {line}", f"unparsable date {when!r}, expected {ORDER_WORDS[dates.order]} "
                                                f"dates such as {example!r} ({culture.name} headers)")
             continue
-        ns = to_utc(local)
         report.records_read += 1
-        if not query.wants_time(ns):
-            continue
         level = culture.levels.get(level_text)
         if level is None and culture.levels and level_text not in unknown_levels:
             unknown_levels.add(level_text)
@@ -157,8 +171,8 @@ def _rows(records, culture: Culture, dates: DateStyle, to_utc, query: EventQuery
         message = cells[5] if len(cells) == 6 and cells[5] != "" else None
         if any("\ufffd" in cell for cell in cells):
             replaced += 1
-        yield {
-            "time_created": ns, "computer": None, "channel": None, "provider": provider,
+        yield line, local, {
+            "time_created": None, "computer": None, "channel": None, "provider": provider,
             "event_id": event_id, "qualifiers": None, "level": level, "task": culture.parse_task(task_text),
             "keywords": None, "record_id": None, "record_number": None, "data": {},
             "message": message, "source": source, "line": line,

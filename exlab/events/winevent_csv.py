@@ -7,9 +7,11 @@ delimits with the culture's list separator (``;`` in most of Europe). Every valu
 ``ToString()``, so:
 
 - ``TimeCreated`` is local time in the exporting culture's short date and long time, without
-  offset. The culture is recognised from the dates themselves (:data:`exlab.cultures.DATE_FORMATS`;
-  when they fit several orders, the one that writes them back exactly, else the first, said in
-  the parse report) and read in the query's ``tz`` (the server's zone; UTC assumed otherwise).
+  offset. Its day/month order is decided as for Event Viewer's CSV/TXT exports
+  (:func:`exlab.events.local_time.date_style`: the values where they settle it, else the query's
+  ``culture``, else a hint or a guess, warned) and read in the query's ``tz`` (the server's zone;
+  UTC assumed otherwise), an hour the clocks go back over by the order of the records
+  (Get-WinEvent lists them newest first; :func:`exlab.events.local_time.local_to_utc`).
 - ``Properties`` is only a type name: the insertion strings are not in the file. For events in
   exlab's catalog (``exlab.transport.catalog``) the named ones are taken back out of the
   rendered ``Message`` (any language the catalog knows); for other events ``data`` is empty,
@@ -23,10 +25,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
 
-from exlab.cultures import DATE_FORMATS, DateFormat
-from exlab.errors import AssumptionWarning, CorruptInput, DataLossWarning
+from exlab.cultures import DATE_FORMATS, DateStyle
+from exlab.errors import CorruptInput, DataLossWarning
 from exlab.events.csv_records import csv_records
-from exlab.events.local_time import local_to_utc
+from exlab.events.local_time import date_style, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, open_text, sniff_encoding
 from exlab.events.winevent import IDENTIFYING_MEMBERS, RECORD_TYPES, record_row
@@ -91,22 +93,15 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
         records = list(csv_records(lines, evidence.name, report))
     if not records:
         return
-    date_format = _date_format([cells[header.index("TimeCreated")] for _, cells in records
-                                if len(cells) == len(header)], report)
+    column = header.index("TimeCreated")
+    dates = date_style([cells[column] for _, cells in records if len(cells) == len(header)], query, report,
+                       where="the TimeCreated column")
     to_utc = local_to_utc(query, report)
+    dated = list(_dated_rows(records, header, dates, report, evidence.name))
+    times = to_utc([local for _, local, _ in dated], [line for line, _, _ in dated])
     recovered = lost = 0
-    for line, cells in records:
-        if len(cells) != len(header):
-            report.skip_record(f"line {line}", f"expected {len(header)} cells as the header has, found {len(cells)}")
-            continue
-        record = dict(zip(header, cells))
-        try:
-            time_created = _time(record["TimeCreated"], date_format, to_utc)
-            row = record_row(record, time_created=time_created, data={}, source=evidence.name)
-        except ValueError as err:
-            report.skip_record(f"line {line}", str(err))
-            continue
-        report.records_read += 1
+    for (_, _, row), time_created in zip(dated, times):
+        row["time_created"] = time_created
         if not query.wants(row):
             continue
         row["data"] = _data_from_message(row)
@@ -141,45 +136,34 @@ def _header(text: str) -> tuple[int, str] | None:
     return (skip, delimiter) if all(name in names for name in IDENTIFYING_MEMBERS) else None
 
 
-def _time(text: str, date_format: DateFormat | None, to_utc) -> int:
-    """Nanoseconds since the epoch (UTC) of a TimeCreated cell; ValueError says why not."""
-    if date_format is None:
+def _dated_rows(records: list[tuple[int, list[str]]], header: list[str], dates: DateStyle, report: FileReport,
+                source: str) -> Iterator[tuple[int, datetime, dict]]:
+    """Line, local TimeCreated and row (its time still None) of each record that can be read; the
+    others are skipped and counted."""
+    for line, cells in records:
+        if len(cells) != len(header):
+            report.skip_record(f"line {line}", f"expected {len(header)} cells as the header has, found {len(cells)}")
+            continue
+        record = dict(zip(header, cells))
+        try:
+            local = _local_time(record["TimeCreated"], dates)
+            row = record_row(record, time_created=None, data={}, source=source)
+        except ValueError as err:
+            report.skip_record(f"line {line}", str(err))
+            continue
+        report.records_read += 1
+        yield line, local, row
+
+
+def _local_time(text: str, dates: DateStyle) -> datetime:
+    """The naive local time of a TimeCreated cell; ValueError says why not."""
+    local = dates.read(text)
+    if local is not None:
+        return local
+    if dates.how == "none":
         raise ValueError(f"TimeCreated {text!r} is not a date and time in any culture exlab knows")
-    local = date_format.parse(text)
-    if local is None:
-        raise ValueError(f"TimeCreated {text!r} is not written as the file's other dates ({date_format.example})")
-    return to_utc(local)
-
-
-def _date_format(values: list[str], report: FileReport) -> DateFormat | None:
-    """The culture date format the TimeCreated cells are written in (see the module's docstring)."""
-    best: list[tuple[str, list[datetime | None]]] = []
-    most = 0
-    for name, date_format in DATE_FORMATS.items():
-        parsed = [date_format.parse(value) for value in values]
-        count = sum(moment is not None for moment in parsed)
-        if count and count > most:
-            best, most = [(name, parsed)], count
-        elif count and count == most:
-            best.append((name, parsed))
-    if not best:
-        return None
-    readings = {tuple(parsed) for _, parsed in best}
-    if len(readings) > 1:
-        exact = [(name, parsed) for name, parsed in best
-                 if all(moment is None or DATE_FORMATS[name].format(moment) == value.strip()
-                        for moment, value in zip(parsed, values))]
-        if len({tuple(parsed) for _, parsed in exact}) == 1:
-            best = exact
-        else:
-            name = (exact or best)[0][0]
-            report.warn(f"TimeCreated fits several date orders ({', '.join(n for n, _ in best)}): read as {name} "
-                        f"({DATE_FORMATS[name].example} for 2025-03-20 14:15:04); pass culture= (--culture) to be sure",
-                        "TimeCreated", AssumptionWarning)
-            return DATE_FORMATS[name]
-    report.note(f"TimeCreated read as {', '.join(name for name, _ in best)} writes dates "
-                f"({DATE_FORMATS[best[0][0]].example} for 2025-03-20 14:15:04)")
-    return DATE_FORMATS[best[0][0]]
+    raise ValueError(f"TimeCreated {text!r} is not written as the file's other dates "
+                     f"({DATE_FORMATS[dates.culture].example})")
 
 
 def _data_from_message(row: dict) -> dict[str, str]:

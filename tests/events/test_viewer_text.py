@@ -293,3 +293,76 @@ def test_a_line_over_the_cap_is_read_through_counted_and_the_next_records_read(m
     assert frame["message"].tolist() == ["ok", "ok again"]
     assert [(loss.where, loss.reason) for loss in report.losses] == [
         ("line 3", "a line longer than 1 KiB (read through, not held)")]
+
+
+# --------------------------------------------------------------------------- the hour the clocks go back over
+
+# America/Chicago, 2025-11-02: 1:00-1:59 comes twice (CDT, then CST). UTC times of one log, newest first as
+# Event Viewer saves its default view: two events of the second pass (1:40, 1:10 CST), two of the first
+# (1:50, 1:20 CDT) and one before the hour.
+FALL_BACK = ("2025-11-02 07:40:00", "2025-11-02 07:10:00", "2025-11-02 06:50:00", "2025-11-02 06:20:00",
+             "2025-11-02 04:20:00")
+
+
+def fall_back_rows(times=FALL_BACK, event_ids=(2004,)) -> list[dict]:
+    return [{"time_created": int(utc(when).value), "provider": "MSExchangeTransport",
+             "event_id": event_ids[n % len(event_ids)], "qualifiers": 16388, "level": 4, "task": 2,
+             "record_id": 1000 - n, "computer": "EX01.contoso.com", "channel": "Application",
+             "keywords": "0x80000000000000", "data": {"%1": "Outbound to Office 365", "%2": f"<m{n}@contoso.com>"},
+             "message": f"event {n}"} for n, when in enumerate(times)]
+
+
+def _clock_warnings(caught) -> list[str]:
+    return [w.message.located() for w in caught if "comes twice" in str(w.message)]
+
+
+@pytest.mark.parametrize("times", [FALL_BACK, FALL_BACK[::-1]], ids=["newest first", "oldest first"])
+def test_the_order_of_the_records_tells_the_two_passes_through_the_repeated_hour(tmp_path, times):
+    path = tmp_path / "Application.csv"
+    write_event_viewer_csv(path, fall_back_rows(times, event_ids=(2004, 12014)), culture="en-US",
+                           tz="America/Chicago")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_events(path, tz="America/Chicago", culture="en-US")
+        only_2004 = read_events(path, tz="America/Chicago", culture="en-US", event_ids=[2004])
+    assert frame["time_created"].tolist() == [utc(when) for when in times]
+    assert _clock_warnings(caught) == []          # the order settled every one: said, not warned
+    local = "01:40:00" if times == FALL_BACK else "01:20:00"        # the first in the file
+    assert (f"the local time 2025-11-02 {local} comes twice in America/Chicago (its clocks go back over that hour): "
+            "4 record(s) at such times read as the first or the second pass as the order of the file tells"
+            in frame.attrs["parse_report"].files[0].warnings)
+    # a filter keeps the times the whole file's order gives
+    assert only_2004["time_created"].tolist() == frame["time_created"][frame["event_id"] == 2004].tolist()
+
+
+def test_a_csv_and_an_xml_export_of_the_same_log_over_the_repeated_hour_are_one_log(tmp_path):
+    from exlab.case import dedupe_events
+    from exlab.lab.event_exports import write_wevtutil_xml
+
+    rows = fall_back_rows()
+    write_event_viewer_csv(tmp_path / "Application.csv", rows, culture="en-US", tz="America/Chicago")
+    write_wevtutil_xml(tmp_path / "Application.xml", rows)
+    both = read_quietly([tmp_path / "Application.xml", tmp_path / "Application.csv"], tz="America/Chicago",
+                        culture="en-US")
+    kept = dedupe_events(both)
+    assert len(kept) == 5 and set(kept["source"]) == {str(tmp_path / "Application.xml")}
+
+
+@pytest.mark.parametrize("times, first, count", [
+    (FALL_BACK[1:2], "01:10:00", 1),                               # a lone record: no neighbours to tell
+    (("2025-11-02 06:20:00", "2025-11-02 09:00:00", "2025-11-02 04:20:00", "2025-11-02 07:40:00"), "01:20:00", 2),
+], ids=["lone record", "records in no order"])
+def test_where_the_order_cannot_tell_the_pass_the_first_is_read_and_warned_once_at_the_first_line(
+        tmp_path, times, first, count):
+    path = tmp_path / "Application.csv"
+    write_event_viewer_csv(path, fall_back_rows(times), culture="en-US", tz="America/Chicago")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_events(path, tz="America/Chicago", culture="en-US")
+    first_pass = [utc(when) - pd.Timedelta(hours=1) if when in FALL_BACK[:2] else utc(when) for when in times]
+    assert frame["time_created"].tolist() == first_pass            # the second pass's events an hour early
+    assert [w.category for w in caught if "comes twice" in str(w.message)] == [AssumptionWarning]
+    assert _clock_warnings(caught) == [
+        f"{path} line 2: the local time 2025-11-02 {first} comes twice in America/Chicago (its clocks go back over "
+        f"that hour), and the order of the file's records does not tell which pass: {count} record(s) at such "
+        "times read as the first; each may be the second, an hour later"]

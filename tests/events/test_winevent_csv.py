@@ -4,6 +4,7 @@ and PowerShell 7 write them (hand-written here in those shapes)."""
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import pandas as pd
@@ -62,7 +63,8 @@ def read_quiet(data: bytes, **options) -> pd.DataFrame:
 
 
 def test_windows_powershell_export_gives_the_readme_values():
-    frame = read_quiet(windows_powershell(MPEX02), tz="America/Denver")
+    # no day above 12: only the server's culture tells 6/2/2025 is 2 June (see the culture tests below)
+    frame = read_quiet(windows_powershell(MPEX02), tz="America/Denver", culture="en-US")
     report = frame.attrs["parse_report"].files[0]
     assert (report.format, report.records_read, report.records_skipped) == ("winevent-csv", 2, 0)
     assert report.assumed_tz == "America/Denver"
@@ -96,15 +98,17 @@ def test_powershell_7_export_without_type_line_in_a_day_first_culture():
 
 def test_use_culture_semicolons_and_utf16():
     text = "\r\n".join([HEADER.replace(",", ";"), *mpex02(";")]) + "\r\n"
-    frame = read_quiet(("\ufeff" + text).encode("utf-16-le"), tz="America/Denver")
+    frame = read_quiet(("\ufeff" + text).encode("utf-16-le"), tz="America/Denver", culture="en-US")
     assert frame["event_id"].tolist() == [2004, 12014]
     assert frame["data"].iloc[0]["%2"] == MESSAGE_ID
 
 
-def test_ambiguous_day_and_month_are_settled_by_how_the_culture_writes_them():
-    # en-AU writes d/MM/yyyy and lower-case am/pm: 2/06/2025 is 2 June, not 6 February
+def test_ambiguous_day_and_month_are_read_from_how_the_culture_writes_them_and_said():
+    # en-AU writes d/MM/yyyy and lower-case am/pm: 2/06/2025 is 2 June, not 6 February; only a hint, so warned
+    # (as for Event Viewer's CSV)
     lines = [MPEX02[0].replace("6/2/2025 3:16:03 AM", "2/06/2025 3:16:03 am")]
-    frame = read_quiet(windows_powershell(lines), tz="Australia/Perth")
+    with pytest.warns(AssumptionWarning, match="inferred from a hint only: read day first"):
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="Australia/Perth")
     assert frame["time_created"].tolist() == [pd.Timestamp("2025-06-01 19:16:03", tz="UTC")]
 
 
@@ -112,7 +116,7 @@ def test_records_without_catalogued_text_are_said_to_lack_data():
     lines = [record("The MS DTC service is stopping.", 4111, 16384, 4, 1, 1250, "10/6/2021 3:44:43 PM",
                     provider="Microsoft-Windows-MSDTC", task_name="SVC")] * 2
     with pytest.warns(DataLossWarning, match="2 record") as caught:
-        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Los_Angeles")
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Los_Angeles", culture="en-US")
     assert len([w for w in caught if issubclass(w.category, DataLossWarning)]) == 1
     assert frame["data"].tolist() == [{}, {}]
     assert frame["time_created"].iloc[0] == pd.Timestamp("2021-10-06 22:44:43", tz="UTC")
@@ -123,7 +127,7 @@ def test_a_damaged_record_is_skipped_counted_and_warned_once():
     lines = [MPEX02[0].replace('"2004"', '"20x4"'), MPEX02[1].replace("6/2/2025 12:16:03 AM", "6/31/2025 12:16:03 AM"),
              MPEX02[0]]
     with pytest.warns(DataLossWarning) as caught:
-        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver")
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver", culture="en-US")
     assert len([w for w in caught if issubclass(w.category, DataLossWarning)]) == 1
     report = frame.attrs["parse_report"].files[0]
     assert frame["record_id"].tolist() == [771190]
@@ -155,7 +159,7 @@ def test_a_line_over_the_cap_is_read_through_counted_and_the_others_read(monkeyp
     monkeypatch.setattr("exlab.limits.MAX_FIELD", 1024)
     lines = [MPEX02[0].replace('"2004"', '"2004' + "9" * 3000 + '"'), MPEX02[0]]
     with pytest.warns(DataLossWarning, match="line 3: skipped 1 record"):
-        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver")
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver", culture="en-US")
     report = frame.attrs["parse_report"].files[0]
     assert frame["record_id"].tolist() == [771190]
     assert [(loss.where, loss.reason) for loss in report.losses] == [
@@ -167,7 +171,7 @@ def test_a_time_in_the_hour_the_clocks_skip_is_kept_and_warned_once():
     lines = [record(MESSAGE_2004, 2004, 16388, 4, 2, 771190 + n, when)
              for n, when in enumerate(("3/8/2026 2:16:03 AM", "3/8/2026 2:40:00 AM", "3/8/2026 3:16:03 AM"))]
     with pytest.warns(AssumptionWarning) as caught:
-        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver")
+        frame = read_events(io.BytesIO(windows_powershell(lines)), tz="America/Denver", culture="en-US")
     assert frame["time_created"].tolist() == [pd.Timestamp("2026-03-08 09:16:03", tz="UTC"),
                                               pd.Timestamp("2026-03-08 09:40:00", tz="UTC"),
                                               pd.Timestamp("2026-03-08 09:16:03", tz="UTC")]
@@ -191,3 +195,77 @@ def test_clocks_that_change_by_half_an_hour_or_off_the_hour_read_each_time_at_it
     assert frame["time_created"].tolist() == [pd.Timestamp(when, tz="UTC") for when in expected.values()]
     gap = [str(w.message) for w in caught if "does not exist in" in str(w.message)]
     assert len(gap) == 1 and list(expected)[-1].split()[0] in gap[0], gap   # only the last time is in the gap
+
+
+# --------------------------------------------------------------------------- the culture given (culture=, --culture)
+
+def lab_export(times: list[str], culture: str, tz: str, *, edition: str = "5.1") -> bytes:
+    """Get-WinEvent | Export-Csv of 2004 events at ``times`` (UTC) as the lab writes it: the export's order."""
+    from exlab.lab.event_exports import write_winevent_csv
+
+    rows = [{"time_created": int(pd.Timestamp(when, tz="UTC").value), "provider": "MSExchangeTransport",
+             "event_id": 2004, "qualifiers": 16388, "level": 4, "task": 2, "record_id": 771190 - n,
+             "computer": "VAEX01.vanarsdell.com.au", "channel": "Application", "keywords": "0x80000000000000",
+             "data": {}, "message": MESSAGE_2004} for n, when in enumerate(times)]
+    out = io.BytesIO()
+    write_winevent_csv(out, rows, edition=edition, culture=culture, tz=tz)
+    return out.getvalue()
+
+
+def windows_7_en_au(data: bytes) -> bytes:
+    """en-AU as Windows 7 / Server 2008 R2 wrote it: AM and PM in capitals (exlab.cultures.OLDER_FORMATS)."""
+    return re.sub(rb'("\d{1,2}/\d{2}/\d{4} \d{1,2}:\d{2}:\d{2}) (am|pm)"', lambda m: m[1] + b" " + m[2].upper() + b'"',
+                  data)
+
+
+@pytest.mark.parametrize("culture, tz, shape", [
+    ("en-GB", "Europe/London", lambda data: data),        # 05/03/2025 14:15:04: en-GB, or invariant month first
+    ("en-AU", "Australia/Perth", windows_7_en_au),       # 4/11/2025 10:00:00 AM: en-AU of old, or en-US
+])
+def test_the_culture_given_settles_the_day_month_order_no_value_settles(culture, tz, shape):
+    times = ["2025-03-05 14:15:04", "2025-11-04 02:00:00"]
+    data = shape(lab_export(times, culture, tz))
+    frame = read_quiet(data, tz=tz, culture=culture)        # nothing to warn of: the culture was given
+    assert frame["time_created"].tolist() == [pd.Timestamp(when, tz="UTC") for when in times]
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert f"day/month order: day first, given (culture={culture} given)" in notes
+
+
+def test_values_that_contradict_the_culture_given_overrule_it_with_a_warning():
+    data = lab_export(["2025-03-20 14:15:04", "2025-03-05 14:15:04"], "en-GB", "Europe/London")
+    with pytest.warns(AssumptionWarning) as caught:
+        frame = read_events(io.BytesIO(data), tz="Europe/London", culture="en-US")
+    assert frame["time_created"].tolist() == [pd.Timestamp("2025-03-20 14:15:04", tz="UTC"),
+                                              pd.Timestamp("2025-03-05 14:15:04", tz="UTC")]
+    said = [str(w.message) for w in caught if "culture given" in str(w.message)]
+    assert said == ["the day/month order of its dates contradicts the culture given: culture=en-US given, but "
+                    "'20/03/2025 14:15:04' can only be read day first (en-GB, en-IE, fr-FR, fr-BE, es-ES, it-IT, "
+                    "pt-BR); read day first as its values say (was it exported on another machine?)"]
+
+
+# --------------------------------------------------------------------------- the hour the clocks go back over
+
+@pytest.mark.parametrize("tz, times", [
+    # America/Chicago 2025-11-02, newest first as Get-WinEvent lists: 1:40 and 1:10 CST, then 1:50 and 1:20 CDT
+    ("America/Chicago", ["2025-11-02 07:40:00", "2025-11-02 07:10:00", "2025-11-02 06:50:00", "2025-11-02 06:20:00",
+                         "2025-11-02 04:20:00"]),
+    # Lord Howe Island 2025-04-06, oldest first (Get-WinEvent -Oldest): 1:30-1:59 comes twice, half an hour apart
+    ("Australia/Lord_Howe", ["2025-04-05 14:20:00", "2025-04-05 14:40:00", "2025-04-05 14:50:00",
+                             "2025-04-05 15:10:00", "2025-04-05 15:25:00"]),
+], ids=["Chicago newest first", "Lord Howe oldest first"])
+def test_the_order_of_the_records_tells_the_passes_through_the_repeated_hour(tz, times):
+    frame = read_quiet(lab_export(times, "en-US", tz, edition="7"), tz=tz, culture="en-US")
+    assert frame["time_created"].tolist() == [pd.Timestamp(when, tz="UTC") for when in times]
+    notes = frame.attrs["parse_report"].files[0].warnings
+    assert sum("read as the first or the second pass as the order of the file tells" in note for note in notes) == 1
+
+
+def test_a_lone_record_in_the_repeated_hour_is_read_as_the_first_pass_and_warned():
+    data = lab_export(["2025-11-02 07:10:00"], "en-US", "America/Chicago")          # 1:10 CST
+    with pytest.warns(AssumptionWarning, match="does not tell which pass") as caught:
+        frame = read_events(io.BytesIO(data), tz="America/Chicago", culture="en-US")
+    assert frame["time_created"].tolist() == [pd.Timestamp("2025-11-02 06:10:00", tz="UTC")]   # read as CDT
+    assert [w.message.located() for w in caught if "comes twice" in str(w.message)] == [
+        "<stream> line 3: the local time 2025-11-02 01:10:00 comes twice in America/Chicago (its clocks go back over "
+        "that hour), and the order of the file's records does not tell which pass: 1 record(s) at such times read "
+        "as the first; each may be the second, an hour later"]
