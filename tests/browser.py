@@ -46,7 +46,14 @@ MEASURE = """
     return null;
   };
   const text = document.body.innerText;
-  const occurrences = needle => text.split(needle).length - 1;
+  // a needle as a whole: "-Services IMAP,POP,IIS" is not counted inside "-Services IMAP,POP,IIS,SMTP"
+  const occurrences = needle => {
+    let count = 0;
+    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+      if (!/[A-Za-z0-9_,]/.test(text.charAt(at + needle.length))) count += 1;
+    }
+    return count;
+  };
   return {height: doc.scrollHeight, scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth,
           cells: cells, wide: wide, tops: needles.map(top), counts: needles.map(occurrences), text: text,
           images: Array.from(document.images).map(i => ({width: i.width, height: i.height, natural: i.naturalWidth,

@@ -141,9 +141,21 @@ def test_the_fix_pins_the_public_certificate_first_and_gives_each_command_once(m
     assert len(commands) == len(set(commands))
     assert [step.purpose for step in report.fix if step.command is None] == [
         ("Check again: Services must no longer list SMTP. Exchange cannot always remove a service assignment; if SMTP "
-        "stays, pin the public certificate on the send connector or remove the certificate (run the command of step "
-        "2 again)")]
+        "stays, the pin of step 1 keeps the public certificate presented (run the command of step 2 again)")]
     assert report.verify is not None and public["thumbprint"] in report.verify.expect
+
+
+def test_the_report_gives_the_back_out_of_the_fix(models, pages):
+    """A change board asks how to undo the change: each command the fix changes something with has its
+    counterpart, last step first (the pin removed, then SMTP given back to the internal certificate)."""
+    report = models["contoso-kb2888788"]
+    internal = BY_NAME["contoso-kb2888788"].truth["culprit"]
+    assert report.put_back == [f"Set-SendConnector '{report.connector}' -TlsCertificateName $null",
+                               f"Enable-ExchangeCertificate -Thumbprint {internal} -Services IMAP,POP,IIS,SMTP"]
+    page = pages["contoso-kb2888788"]
+    assert "<summary>To put back what the fix changes</summary>" in page
+    assert escape(report.put_back[0]) in page
+    assert models["fabrikam-healthy"].put_back == [] and "To put back" not in pages["fabrikam-healthy"]
 
 
 def test_a_pin_of_a_certificate_not_yet_got_keeps_its_place_after_getting_one():

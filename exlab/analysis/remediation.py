@@ -34,6 +34,8 @@ _RESTART = "Restart-Service MSExchangeTransport"
 _RESTART_PURPOSE = ("Let the transport service pick up the change (while it restarts, a minute or so, the server "
                     "takes and sends no mail: senders retry, and its queue is kept)")
 PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
+#: what the check after taking SMTP off advises when it stays (the report, pinning first, says otherwise)
+IF_SMTP_STAYS = "; if SMTP stays, pin the public certificate on the send connector or remove the certificate"
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,7 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
                  f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join(services)}"
                  if services and all(re.fullmatch(r"[A-Za-z]+", s) for s in services) else None),
             Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
-                 "assignment; if SMTP stays, pin the public certificate on the send connector or remove the "
-                 "certificate", show),
+                 "assignment" + IF_SMTP_STAYS, show),
             Step(_RESTART_PURPOSE, _RESTART),
         ]
     where = "" if public is not None else " (issuer and subject from Get-ExchangeCertificate)"

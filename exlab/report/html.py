@@ -143,6 +143,11 @@ def _action(report: Report) -> str:
     if report.fix:
         parts.append("<h2>The fix</h2><p class=\"note\">Run in the Exchange Management Shell, in this order; "
                      "each command is built from this case's evidence.</p>" + _steps(report.fix))
+    if report.put_back:
+        commands = "\n".join(e(command) for command in report.put_back)
+        parts.append("<details class=\"put-back\"><summary>To put back what the fix changes</summary>"
+                     "<p class=\"note\">Last step first; the failures come back with it.</p>"
+                     f"<pre><code>{commands}</code></pre></details>")
     if report.verify is not None:
         v = report.verify
         parts.append(f"<h3>Verify</h3><p>{e(v.purpose)}</p><pre><code>{e(v.command)}</code></pre>"

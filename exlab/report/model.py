@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from exlab import __version__
-from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step
+from exlab.analysis.remediation import COLLECT, IF_SMTP_STAYS, PIN_PLACEHOLDER, Step, collect_step, rollback
 from exlab.analysis.timeline import failure_place
 from exlab.report.people import (
     count,
@@ -85,6 +85,7 @@ EXCHANGE_ONLINE = "*.mail.protection.outlook.com"
 _PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
 _PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport then presents it, whatever "
                 "other certificate is enabled for SMTP (the most durable step)")
+_PINNED_FIRST = "; if SMTP stays, the pin of step 1 keeps the public certificate presented"
 _SESSIONS_SHOWN = 3
 TIMELINE_TITLE = "Failed deliveries to Exchange Online per hour"
 INPUTS_TITLE = "Every input, with its SHA-256"
@@ -207,6 +208,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     presented: Certificate | None = None
     trust: str | None = None
+    put_back: list[str] = field(default_factory=list)    # the back-out: what undoes the fix, last step first
 
     def commands(self) -> list[str]:
         """Every command of the fix, in order, each once.
@@ -290,16 +292,14 @@ def fix_steps(d: Diagnosis) -> list[Command]:
     >>> fix_steps(d)[3].purpose
     'Check again (run the command of step 2 again)'
     """
-    fixing = [s for s in d.servers if s.fix in ("fix", "preventive") and s.remediation]
-    steps = [step for s in fixing for step in s.remediation] if len(fixing) > 1 else list(d.remediation)
-    if not steps and fixing:
-        steps = list(fixing[0].remediation)
+    steps = _fix_of(d)
     ordered = steps
     if d.cause == "kb2888788":
         pins = [step for step in steps
                 if step.command and _PIN.match(step.command) and PIN_PLACEHOLDER not in step.command]
         ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
-        ordered += [step for step in steps if not any(step is pin for pin in pins)]
+        ordered += [replace(step, purpose=step.purpose.replace(IF_SMTP_STAYS, _PINNED_FIRST)) if pins else step
+                    for step in steps if not any(step is pin for pin in pins)]
     shown: dict[str, tuple[int, str]] = {}
     out = []
     for step in ordered:
@@ -312,6 +312,26 @@ def fix_steps(d: Diagnosis) -> list[Command]:
         if step.command:
             shown[step.command] = (len(out), step.purpose)
     return out
+
+
+def _fix_of(d: Diagnosis) -> list[Step]:
+    """The steps of a case's fix as they come: every fixed server's, else the case's own."""
+    fixing = [s for s in d.servers if s.fix in ("fix", "preventive") and s.remediation]
+    steps = [step for s in fixing for step in s.remediation] if len(fixing) > 1 else list(d.remediation)
+    return steps if steps or not fixing else list(fixing[0].remediation)
+
+
+def put_back(d: Diagnosis) -> list[str]:
+    """The commands that put back what the case's fix changes, last step first, each once: a
+    change board's back-out plan.
+
+    >>> from exlab.analysis.diagnose import Diagnosis
+    >>> put_back(Diagnosis("confirmed", "kb2888788", None, None, None, "direct", [], [
+    ...     Step("Take SMTP off", "Enable-ExchangeCertificate -Services IIS", "Enable-ExchangeCertificate -Services IIS,SMTP"),
+    ...     Step("Restart", "Restart-Service MSExchangeTransport")], []))
+    ['Enable-ExchangeCertificate -Services IIS,SMTP']
+    """
+    return list(dict.fromkeys(rollback(_fix_of(d))))
 
 
 def verification(d: Diagnosis, public: str | None) -> Verification | None:
@@ -867,7 +887,8 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         title=verdict_words(d), summary=_summary(d, affected, d.connector),
         strength=strength_words(d), servers=verdicts,
         culprit=_culprit(case, d, comparison, tz), connector=d.connector, affected=affected, window=window,
-        fix=fix_steps(d), verify=verification(d, d.public), collect=collect, checked=checked, not_checked=unchecked,
+        fix=fix_steps(d), put_back=put_back(d), verify=verification(d, d.public), collect=collect, checked=checked,
+        not_checked=unchecked,
         figures=_figures(case, d, tl, comparison, tz),
         issuers=_issuers(case, d, comparison, tz),
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
