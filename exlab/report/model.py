@@ -50,7 +50,7 @@ from exlab.report.people import (
     timestamp,
     zone_name,
 )
-from exlab.transport.sessions import _ENVELOPE_OK   # the reader's envelope replies: one definition
+from exlab.transport.sessions import ENVELOPE_OK
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -584,8 +584,8 @@ def accepting_reply(replies: Any) -> str | None:
         return None
     previous = ""
     for reply in map(str, replies):
-        after_envelope = re.match(_ENVELOPE_OK, previous) or previous.startswith("354")
-        if after_envelope and reply.startswith("2") and not re.match(_ENVELOPE_OK, reply):
+        after_envelope = re.match(ENVELOPE_OK, previous) or previous.startswith("354")
+        if after_envelope and reply.startswith("2") and not re.match(ENVELOPE_OK, reply):
             return reply
         previous = reply
     return None

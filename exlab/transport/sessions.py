@@ -55,7 +55,8 @@ _ONE_LINE_CERT = (r"^\s*(?P<dns>.+?) (?P<serial>[0-9A-Fa-f]+) (?P<thumbprint>[0-
                   r"(?P<not_before>\d{4}-\d\d-\d\dT[0-9:.]+Z) (?P<not_after>\d{4}-\d\d-\d\dT[0-9:.]+Z)"
                   r"(?: (?P<names>\S*))?\s*$")
 _DN_BREAK = re.compile(r"(?<!,) (?=[A-Za-z][A-Za-z0-9.]*=)")
-_ENVELOPE_OK = r"^2[0-9][0-9][ -]2\.1\.[0-9]"
+# the replies that accept a MAIL FROM or RCPT TO (2.1.x): what the data phase follows
+ENVELOPE_OK = r"^2[0-9][0-9][ -]2\.1\.[0-9]"
 _BDAT_LAST = r"(?i)^BDAT [0-9]+ LAST\b"
 _FAILING_REPLY = r"^[45][0-9][0-9]\b"
 _NO_CERT = {"subject": None, "issuer": None, "serial": None, "thumbprint": None, "names": None}
@@ -260,7 +261,7 @@ class _Lines:
         """Per session, the messages whose data the peer accepted (a 2xx after DATA's 354 or
         BDAT ... LAST, not the pipelined answer to MAIL or RCPT)."""
         data = self.data
-        envelope = data.matches(_ENVELOPE_OK)
+        envelope = data.matches(ENVELOPE_OK)
         go_ahead = data.starts_with("354")
         value = np.where(self.asked, data.matches(_BDAT_LAST), self.replied & go_ahead).astype(np.int8)
         in_data = self._carried(value, self.asked | (self.replied & ~envelope))
