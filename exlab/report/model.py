@@ -626,12 +626,31 @@ def issuers_table(comparison: pd.DataFrame, tz: str) -> Table:
     ...     "issuer_class": ["internal"], "services": [("IIS", "SMTP")], "selected": [True],
     ...     "trusted_by_microsoft365": [False]})
     >>> issuers_table(certs, "UTC").table.values.tolist()
-    [['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'CN=mail', 'CN=CA', 'internal', 'IIS, SMTP', 'presented', 'no']]
+    [['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'CN=mail', 'CN=CA', 'internal', 'IIS, SMTP', 'presented']]
+
+    Whether Microsoft 365 trusts it goes with the issuer class, in one column (a public CA whose
+    root it does not trust is said so), to leave the names their room beside the servers:
+
+    >>> issuers_table(certs.assign(issuer_class="public"), "UTC").table["issued by"].tolist()
+    ['public, not trusted by Microsoft 365']
     """
-    table = people_table(comparison, CERT_COLUMNS, tz=tz, words={"selected": {True: "presented", False: ""}})
+    if "trusted_by_microsoft365" in comparison:
+        comparison = comparison.assign(issuer_class=[
+            _issued_by(issuer_class, trusted) for issuer_class, trusted
+            in zip(comparison.get("issuer_class", pd.Series(pd.NA, index=comparison.index)),
+                   comparison["trusted_by_microsoft365"])])
+    columns = {name: label for name, label in CERT_COLUMNS.items() if name != "trusted_by_microsoft365"}
+    table = people_table(comparison, columns, tz=tz, words={"selected": {True: "presented", False: ""}})
     return Table("Certificates covering the name", table,
                  "Leaf certificates only, newest first; the one the transport presents is marked.",
                  wide=("thumbprint", "subject", "issuer"))
+
+
+def _issued_by(issuer_class: Any, trusted: Any) -> Any:
+    """The issuer class, with Microsoft 365's trust where it is not what the class says."""
+    if missing(issuer_class) or str(issuer_class) != "public" or missing(trusted):
+        return issuer_class
+    return "public, trusted by Microsoft 365" if bool(trusted) else "public, not trusted by Microsoft 365"
 
 
 def with_servers(comparison: pd.DataFrame, certs: pd.DataFrame) -> pd.DataFrame:
@@ -639,15 +658,19 @@ def with_servers(comparison: pd.DataFrame, certs: pd.DataFrame) -> pd.DataFrame:
     ``; ``-joined), from the certificates frame: by thumbprint and services, as a certificate
     bound differently in two servers' stores is a row each (:mod:`exlab.certs.merge`).
 
+    Servers are named by their host name alone (what the per-server verdicts name in full), so the
+    column stays narrow beside the certificates' names:
+
     >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20, "AA" * 20], "services": [("SMTP",), ("IIS",)],
-    ...                       "server": ["EX01", "EX02; EX03"]})
+    ...                       "server": ["ex01.contoso.com", "EX02; ex03.contoso.com"]})
     >>> with_servers(certs[["thumbprint", "services"]][::-1], certs)["server"].tolist()
-    ['EX02; EX03', 'EX01']
+    ['EX02; ex03', 'ex01']
     """
     if "server" not in certs:
         return comparison
     servers = certs.groupby(_binding(certs), sort=False)["server"].agg(
-        lambda names: "; ".join(dict.fromkeys(name for text in names.dropna() for name in str(text).split("; "))))
+        lambda names: "; ".join(dict.fromkeys(name.split(".")[0] for text in names.dropna()
+                                              for name in str(text).split("; "))))
     return comparison.assign(server=_binding(comparison).map(servers))
 
 
@@ -660,7 +683,10 @@ def _issuers(case: Case, d: Diagnosis, comparison: pd.DataFrame | None, tz: str)
     """The certificates covering the name; with the server of each when the case has several servers."""
     if comparison is None or comparison.empty:
         return None
-    return issuers_table(with_servers(comparison, case.certs) if len(d.servers) > 1 else comparison, tz)
+    if len(d.servers) > 1:      # the stores each is in, where they differ between the certificates shown
+        placed = with_servers(comparison, case.certs)
+        comparison = placed if placed["server"].nunique(dropna=False) > 1 else comparison
+    return issuers_table(comparison, tz)
 
 
 def _chains(case: Case, comparison: pd.DataFrame | None, tz: str) -> Table | None:
