@@ -18,13 +18,14 @@ objects as their text) to :func:`~exlab.certs.exchange_props.counted_rows`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from exlab.certs.exchange_props import PropsContext, counted_rows
-from exlab.certs.exchange_serialized import add_serialized, lacks_exchange_properties, warn_without_exchange_properties
+from exlab.certs.exchange_props import PropsContext
+from exlab.certs.exchange_serialized import object_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.clixml import ClixmlDateTime, ClixmlObject, iter_items, shown
@@ -60,10 +61,13 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     (('IIS', 'SMTP'), Timestamp('2027-03-14 09:12:05+0000', tz='UTC'))
     """
     text = read_text(evidence.stream, evidence.name, report)
-    context = PropsContext(report, tz=options.tz)
-    rows: list[dict] = []
-    without: list[str] = []
-    for item in iter_items(text, evidence.name):
+    return object_rows(_objects(text, evidence.name, report), evidence.name, PropsContext(report, tz=options.tz),
+                       report)
+
+
+def _objects(text: str, source: str, report: FileReport) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each certificate object's place and properties; an item that is not an object is skipped and counted."""
+    for item in iter_items(text, source):
         where = f"object {item.position}"
         if item.error is not None:
             report.skip_record(where, item.error)
@@ -71,14 +75,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
         if not isinstance(item.value, ClixmlObject):
             report.skip_record(where, f"expected <Obj>, found <{item.tag}>")
             continue
-        props = _properties(item.value, where, report)
-        add_serialized(props, evidence.name, where, report)
-        read = counted_rows(props, context, where)
-        if read and lacks_exchange_properties(props):
-            without.append(where)
-        rows.extend(read)
-    warn_without_exchange_properties(report, without)
-    return rows
+        yield where, _properties(item.value, where, report)
 
 
 def _properties(obj: ClixmlObject, where: str, report: FileReport) -> dict[str, Any]:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from exlab.certs.exchange_props import PropsContext, counted_rows
-from exlab.certs.exchange_serialized import add_serialized, lacks_exchange_properties, warn_without_exchange_properties
+from exlab.certs.exchange_props import PropsContext
+from exlab.certs.exchange_serialized import object_rows
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
 from exlab.evidence import Evidence
@@ -130,18 +131,14 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     document = parse_json(text, evidence.name, "JSON", strict=False)
     objects = document if isinstance(document, list) else [document]
     context = PropsContext(report, tz=options.tz)
-    rows: list[dict] = []
-    without: list[str] = []
+    return object_rows(_objects(objects, context, report), evidence.name, context, report)
+
+
+def _objects(objects: list, context: PropsContext, report: FileReport) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each certificate object's place and properties; an element that is not an object is skipped and counted."""
     for number, obj in enumerate(objects, 1):
         where = f"object {number}"
         if not isinstance(obj, dict):
             report.skip_record(where, "expected a JSON object")
             continue
-        props = _props(obj, context, where)
-        add_serialized(props, evidence.name, where, report)
-        read = counted_rows(props, context, where)
-        if read and lacks_exchange_properties(props):
-            without.append(where)
-        rows.extend(read)
-    warn_without_exchange_properties(report, without)
-    return rows
+        yield where, _props(obj, context, where)

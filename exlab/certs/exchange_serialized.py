@@ -21,9 +21,11 @@ StoreElement(der=b'0\\x03\\x02\\x01\\x01', friendly_name='EX', has_key=False)
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from exlab import nrbf
+from exlab.certs.exchange_props import PropsContext, counted_rows
 from exlab.errors import CorruptInput, ExlabError
 from exlab.parse_report import FileReport
 
@@ -121,16 +123,41 @@ def add_serialized(props: dict[str, Any], source: str, where: str, report: FileR
         props.setdefault(name, value)
 
 
-def lacks_exchange_properties(props: dict[str, Any]) -> bool:
+def object_rows(objects: Iterable[tuple[str, dict[str, Any]]], source: str, context: PropsContext,
+                report: FileReport) -> list[dict]:
+    """The rows of the certificate objects of a remote shell's export (Export-Clixml, ConvertTo-Json),
+    each ``(where, properties)``: their SerializationData decoded into Exchange's own properties
+    (:func:`add_serialized`), and one warning for the file when some carry none of them.
+
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("c.json", sha256="", format="exchange-json")
+    >>> rows = object_rows([("object 1", {"Thumbprint": "AB" * 20, "Services": "IIS, SMTP"})], "c.json",
+    ...                    PropsContext(report), report)
+    >>> rows[0]["services"], report.warnings
+    (('IIS', 'SMTP'), [])
+    """
+    rows: list[dict] = []
+    without: list[str] = []
+    for where, props in objects:
+        add_serialized(props, source, where, report)
+        read = counted_rows(props, context, where)
+        if read and _lacks_exchange_properties(props):
+            without.append(where)
+        rows.extend(read)
+    _warn_without_exchange_properties(report, without)
+    return rows
+
+
+def _lacks_exchange_properties(props: dict[str, Any]) -> bool:
     """Whether an object's properties hold none of those only Exchange knows (:data:`EXCHANGE_PROPERTIES`).
 
-    >>> lacks_exchange_properties({"RawData": b"0"}), lacks_exchange_properties({"Services": 24})
+    >>> _lacks_exchange_properties({"RawData": b"0"}), _lacks_exchange_properties({"Services": 24})
     (True, False)
     """
     return not any(name in props for name in EXCHANGE_PROPERTIES)
 
 
-def warn_without_exchange_properties(report: FileReport, without: list[str]) -> None:
+def _warn_without_exchange_properties(report: FileReport, without: list[str]) -> None:
     """One warning for the file when certificates (the places in ``without``) carry none of
     Exchange's own properties: services, status and root_ca_type stay NA, and the engineer is
     told which export has them.
@@ -140,7 +167,7 @@ def warn_without_exchange_properties(report: FileReport, without: list[str]) -> 
     >>> report = ParseReport().add_file("certs.json", sha256="", format="exchange-json")
     >>> report.records_read = 3
     >>> with warnings.catch_warnings(record=True):
-    ...     warn_without_exchange_properties(report, ["object 1", "object 3"])
+    ...     _warn_without_exchange_properties(report, ["object 1", "object 3"])
     >>> report.warnings[0][:62]
     '2 of 3 certificate(s) carry no Services, Status or RootCAType '
     """
