@@ -140,18 +140,19 @@ def test_the_fix_pins_the_public_certificate_first_and_gives_each_command_once(m
                                   "Public Server CA 01")
     assert len(commands) == len(set(commands))
     assert [step.purpose for step in report.fix if step.command is None] == [
-        ("Check again: Services must no longer list SMTP. Exchange cannot always remove a service assignment; if SMTP "
-        "stays, the pin of step 1 keeps the public certificate presented (run the command of step 2 again)")]
+        ("Check again. Exchange 2013 and later only add services, so SMTP may stay: the pin then keeps the public "
+         "certificate presented; to be rid of the internal one, enable its other services on another certificate "
+         "and remove it (Remove-ExchangeCertificate) (run the command of step 2 again)")]
     assert report.verify is not None and public["thumbprint"] in report.verify.expect
 
 
 def test_the_report_gives_the_back_out_of_the_fix(models, pages):
     """A change board asks how to undo the change: each command the fix changes something with has its
-    counterpart, last step first (the pin removed, then SMTP given back to the internal certificate)."""
+    counterpart, last step first (SMTP given back to the internal certificate, then the pin removed)."""
     report = models["contoso-kb2888788"]
     internal = BY_NAME["contoso-kb2888788"].truth["culprit"]
-    assert report.put_back == [f"Set-SendConnector '{report.connector}' -TlsCertificateName $null",
-                               f"Enable-ExchangeCertificate -Thumbprint {internal} -Services IMAP,POP,IIS,SMTP"]
+    assert report.put_back == [f"Enable-ExchangeCertificate -Thumbprint {internal} -Services IMAP,POP,IIS,SMTP",
+                               f"Set-SendConnector '{report.connector}' -TlsCertificateName $null"]
     page = pages["contoso-kb2888788"]
     assert "<summary>To put back what the fix changes</summary>" in page
     assert escape(report.put_back[0]) in page
@@ -160,7 +161,7 @@ def test_the_report_gives_the_back_out_of_the_fix(models, pages):
 
 def test_a_pin_of_a_certificate_not_yet_got_keeps_its_place_after_getting_one():
     """With no public certificate fit to present (expired), the fix starts by getting one; a pin
-    that only names placeholders cannot come before that step."""
+    that only names placeholders comes after that step, never moved before it."""
     from exlab.analysis import diagnose
     from exlab.report.model import fix_steps, verification
     from tests.analysis import frames as f
@@ -171,7 +172,7 @@ def test_a_pin_of_a_certificate_not_yet_got_keeps_its_place_after_getting_one():
     d = diagnose(certs=expired, sessions=refused, server_fqdn=f.FQDN, connector=f.CONNECTOR)
     steps = fix_steps(d)
     assert steps[0].purpose.startswith("Get a certificate from a public CA")
-    assert steps[-1].command.endswith("-TlsCertificateName '<I><issuer><S><subject>'")
+    assert steps[1].command.endswith("-TlsCertificateName '<I><issuer><S><subject>'")     # after getting one
     # and the check after the fix does not expect the expired certificate to be presented
     assert "shows the public certificate presented" in verification(d, d.public).expect
 

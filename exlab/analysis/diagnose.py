@@ -492,7 +492,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     ...     "final_reply": ["454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"],
     ...     "reply_code": [454], "enhanced_status": ["4.7.0"], "tls_reason": ["UntrustedRoot"],
     ...     "outcome": ["rejected"], "source": ["SEND20250320-1.LOG"]}))
-    >>> d.verdict, d.strength, d.culprit[:8], d.remediation[1].command[:43]
+    >>> d.verdict, d.strength, d.culprit[:8], d.remediation[2].command[:43]
     ('confirmed', 'direct', '3F2A9C01', 'Enable-ExchangeCertificate -Thumbprint 3F2A')
     """
     facts, fqdn, notes = prepare(events=events, certs=certs, sessions=sessions, tracking=tracking,

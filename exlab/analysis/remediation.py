@@ -10,7 +10,7 @@ PowerShell also treats as single quotes.
 >>> steps = kb2888788_steps("3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55", ("IMAP", "POP", "IIS", "SMTP"),
 ...                         connector="Outbound to Office 365",
 ...                         public=("CN=GlobalSign RSA OV SSL CA 2018", "CN=mail.contoso.com"))
->>> print(steps[1].command)
+>>> print(steps[2].command)
 Enable-ExchangeCertificate -Thumbprint 3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55 -Services IMAP,POP,IIS
 """
 
@@ -34,8 +34,10 @@ _RESTART = "Restart-Service MSExchangeTransport"
 _RESTART_PURPOSE = ("Let the transport service pick up the change (while it restarts, a minute or so, the server "
                     "takes and sends no mail: senders retry, and its queue is kept)")
 PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
-#: what the check after taking SMTP off advises when it stays (the report, pinning first, says otherwise)
-IF_SMTP_STAYS = "; if SMTP stays, pin the public certificate on the send connector or remove the certificate"
+#: what a step that enables a certificate for SMTP must say: the cmdlet asks before it replaces the
+#: default SMTP certificate (the self-signed one internal mail between Exchange servers uses)
+SMTP_PROMPT = (" (it asks whether to replace the default SMTP certificate: answer N, so the self-signed one stays "
+               "for mail between the Exchange servers)")
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,13 @@ def _services_arg(services: Sequence[str] | None) -> str:
 def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, connector: str | None,
                     public: tuple[str, str] | None, enable_public: tuple[str, Sequence[str] | None] | None = None,
                     renew: str | None = None, pinned: bool = False, current_pin: str | None = None) -> list[Step]:
-    """The fix of KB 2888788: SMTP off the internal certificate, keeping its other services.
+    """The fix of KB 2888788: pin the public certificate on the send connector, then the KB's own
+    step, SMTP off the internal certificate (keeping its other services).
+
+    The pin comes first: Microsoft's page of Enable-ExchangeCertificate says its services are
+    additive ("you can't remove the existing services"), so on Exchange 2013 and later the KB's
+    step may leave SMTP on the internal certificate, and only the pin (or removing that
+    certificate) makes the transport present the public one.
 
     ``services`` are the culprit's current services (None when no export said);
     ``public`` is the (issuer, subject) of the public certificate to pin on the connector;
@@ -169,46 +177,45 @@ def kb2888788_steps(culprit: str | None, services: Sequence[str] | None, *, conn
     the connector's TlsCertificateName now (what a rollback of the pin puts back).
 
     >>> steps = kb2888788_steps("AB" * 20, None, connector=None, public=None)
-    >>> steps[1].command
-    'Enable-ExchangeCertificate -Thumbprint ABABABABABABABABABABABABABABABABABABABAB -Services <its services without SMTP>'
+    >>> steps[0].command, steps[2].command
+    ("Set-SendConnector <send connector name> -TlsCertificateName '<I><issuer><S><subject>'", \
+'Enable-ExchangeCertificate -Thumbprint ABABABABABABABABABABABABABABABABABABABAB -Services <its services without SMTP>')
     >>> steps = kb2888788_steps("AB" * 20, None, connector="Outbound", public=None, renew="it expired on 2025-03-01")
-    >>> steps[0].purpose
-    'Get a certificate from a public CA for the name (it expired on 2025-03-01), import it and enable it for SMTP'
+    >>> steps[0].purpose[:85]
+    'Get a certificate from a public CA for the name (it expired on 2025-03-01), import it'
     """
     thumb = thumbprint_or_placeholder(culprit)
     show = f"Get-ExchangeCertificate -Thumbprint {thumb} | fl FriendlyName,Services"
     pin = ps_quote(tls_certificate_name(*public), placeholder=PIN_PLACEHOLDER) if public else PIN_PLACEHOLDER
     set_pin = f"Set-SendConnector {ps_quote(connector)} -TlsCertificateName "
     unpin = set_pin + _pin_value(current_pin)
-    before = _public_steps(enable_public, renew)
+    steps = _public_steps(enable_public, renew)
     if pinned:
-        return [*before,
+        return [*steps,
                 Step("The send connector pins the internal certificate with TlsCertificateName: pin the public "
                      "one instead (taking SMTP off the internal certificate would not change what it presents)",
                      set_pin + pin, unpin),
                 Step("Check the connector's pin",
                      f"Get-SendConnector {ps_quote(connector)} | fl Name,TlsCertificateName"),
                 Step(_RESTART_PURPOSE, _RESTART)]
-    if services is not None and "SMTP" not in services:    # an export made after SMTP was taken off
-        steps = [*before, Step("Check that SMTP stays off the internally issued certificate (its export lists "
-                               "no SMTP: taken off since the failures?)", show),
-                 Step(_RESTART_PURPOSE, _RESTART)]
-    else:
-        steps = [
-            *before,
-            Step("See the services of the internally issued certificate (SMTP is among them)", show),
-            Step("Take SMTP off it, keeping its other services",
-                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {_services_arg(services)}",
-                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join(services)}"
-                 if services and all(re.fullmatch(r"[A-Za-z]+", s) for s in services) else None),
-            Step("Check again: Services must no longer list SMTP. Exchange cannot always remove a service "
-                 "assignment" + IF_SMTP_STAYS, show),
-            Step(_RESTART_PURPOSE, _RESTART),
-        ]
     where = "" if public is not None else " (issuer and subject from Get-ExchangeCertificate)"
-    steps.append(Step(f"Durable alternative: pin the public certificate on the send connector{where}",
-                      set_pin + pin, unpin))
-    return steps
+    steps.append(Step(f"Pin the public certificate on the send connector{where}: the transport then presents it, "
+                      "whatever else is enabled for SMTP", set_pin + pin, unpin))
+    if services is not None and "SMTP" not in services:    # an export made after SMTP was taken off
+        steps.append(Step("Check that SMTP stays off the internally issued certificate (its export lists no SMTP: "
+                          "taken off since the failures?)", show))
+    else:
+        kept = services and all(re.fullmatch(r"[A-Za-z]+", s) for s in services)
+        steps += [
+            Step("See the services of the internally issued certificate (SMTP is among them)", show),
+            Step("KB 2888788's own step: take SMTP off it, keeping its other services",
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {_services_arg(services)}",
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join(services)}" if kept else None),
+            Step("Check again. Exchange 2013 and later only add services, so SMTP may stay: the pin then keeps the "
+                 "public certificate presented; to be rid of the internal one, enable its other services on "
+                 "another certificate and remove it (Remove-ExchangeCertificate)", show),
+        ]
+    return [*steps, Step(_RESTART_PURPOSE, _RESTART)]
 
 
 def _pin_value(current: str | None) -> str:
@@ -224,16 +231,15 @@ def _public_steps(enable_public: tuple[str, Sequence[str] | None] | None, renew:
     """What the public certificate needs first: a new one (``renew`` says why), or SMTP
     added to its services (all kept: a list that replaced them would unbind IIS)."""
     if renew is not None:
-        return [Step(f"Get a certificate from a public CA for the name ({renew}), import it and enable it for SMTP",
-                     "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP")]
+        return [Step(f"Get a certificate from a public CA for the name ({renew}), import it and enable it for SMTP"
+                     + SMTP_PROMPT, "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP")]
     if enable_public is None:
         return []
     thumb, services = thumbprint_or_placeholder(enable_public[0]), enable_public[1]
     kept = ["<its services>"] if services is None else [s for s in services if re.fullmatch(r"[A-Za-z]+", s)]
-    return [Step(f"Enable SMTP on the public certificate {thumb}, keeping its services",
-                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join([*kept, 'SMTP'])}",
-                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join(kept) or 'None'}"
-                 if services is not None else None)]
+    # no undo: services are only ever added (the cmdlet's page), so SMTP cannot be taken off it again
+    return [Step(f"Enable SMTP on the public certificate {thumb}, keeping its services" + SMTP_PROMPT,
+                 f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join([*kept, 'SMTP'])}")]
 
 
 def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
@@ -267,7 +273,7 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
                  Step("Import the renewed certificate from the public CA (its .pfx, with the private key)",
                       "Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('<renewed .pfx path>')) "
                       "-Password (Read-Host 'PFX password' -AsSecureString)"),
-                 Step("Enable the renewed certificate for the expired one's services (SMTP among them)",
+                 Step("Enable the renewed certificate for the expired one's services (SMTP among them)" + SMTP_PROMPT,
                       f"Enable-ExchangeCertificate -Thumbprint <renewed thumbprint> "
                       f"-Services {','.join(dict.fromkeys([*kept, 'SMTP']))}")]
         if current_pin:
@@ -279,7 +285,8 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
                 Step("Repair the key link in the machine store (or re-import the .pfx with its key)",
                      f"certutil -repairstore my {thumb}"), restart]
     if cause == "self-signed-only":
-        return [Step("Only a self-signed certificate covers the name: get one from a public CA, then enable it",
+        return [Step("Only a self-signed certificate covers the name: get one from a public CA, then enable it"
+                     + SMTP_PROMPT,
                      "Enable-ExchangeCertificate -Thumbprint <public thumbprint> -Services SMTP"),
                 Step("Pin it on the connector", f"Set-SendConnector {quoted} -TlsCertificateName {PIN_PLACEHOLDER}",
                      unpin), restart]
@@ -290,7 +297,7 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
                 Step("Run the Hybrid Configuration Wizard again to align both sides")]
     if cause == "network":
         return [Step("Test the path to the smart host", "Test-NetConnection <smart host> -Port 25"),
-                Step("Check name resolution of the smart host", "Resolve-DnsName <tenant>.mail.protection.outlook.com -Type MX")]
+                Step("Check name resolution of the smart host", "Resolve-DnsName <smart host> -Type A")]
     return []
 
 

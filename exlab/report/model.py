@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from exlab import __version__
-from exlab.analysis.remediation import COLLECT, IF_SMTP_STAYS, PIN_PLACEHOLDER, Step, collect_step, rollback
+from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step, rollback
 from exlab.analysis.timeline import failure_place
 from exlab.report.people import (
     count,
@@ -85,7 +85,6 @@ EXCHANGE_ONLINE = "*.mail.protection.outlook.com"
 _PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
 _PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport then presents it, whatever "
                 "other certificate is enabled for SMTP (the most durable step)")
-_PINNED_FIRST = "; if SMTP stays, the pin of step 1 keeps the public certificate presented"
 _SESSIONS_SHOWN = 3
 TIMELINE_TITLE = "Failed deliveries to Exchange Online per hour"
 INPUTS_TITLE = "Every input, with its SHA-256"
@@ -298,8 +297,7 @@ def fix_steps(d: Diagnosis) -> list[Command]:
         pins = [step for step in steps
                 if step.command and _PIN.match(step.command) and PIN_PLACEHOLDER not in step.command]
         ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
-        ordered += [replace(step, purpose=step.purpose.replace(IF_SMTP_STAYS, _PINNED_FIRST)) if pins else step
-                    for step in steps if not any(step is pin for pin in pins)]
+        ordered += [step for step in steps if not any(step is pin for pin in pins)]
     shown: dict[str, tuple[int, str]] = {}
     out = []
     for step in ordered:

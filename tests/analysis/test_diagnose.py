@@ -46,14 +46,15 @@ def test_strong_events_and_the_certificate_set_up_confirm_with_the_exact_fix():
     assert (d.verdict, d.cause, d.strength, d.culprit) == ("confirmed", "kb2888788", "strong", f.INTERNAL)
     assert d.to_dict()["onset"] == "2025-03-20T09:14:02.1234567Z"
     assert d.to_dict()["end"] == "2025-03-21T11:02:40.0000000Z"
+    # the pin first: Enable-ExchangeCertificate only adds services (its page), so the KB's own step may leave SMTP
     assert commands(d) == [
+        f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName '<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com'",
         f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
         f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS",
         f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
         "Restart-Service MSExchangeTransport",
-        f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName '<I>{f.PUBLIC_ISSUER}<S>CN=mail.contoso.com'",
     ]
-    assert "cannot always remove" in d.remediation[2].purpose
+    assert "only add services, so SMTP may stay: the pin then keeps" in d.remediation[3].purpose
 
 
 def test_the_protocol_log_beats_events_and_onset_comes_from_it():
@@ -141,13 +142,13 @@ def test_remediation_text_is_safe_for_hostile_evidence():
     steps = kb2888788_steps("not-hex", ("IIS", "SMTP;Stop-Computer", "SMTP"), connector="a'b", public=("CN=I'ssuer", "CN=S"))
     text = "\n".join(s.command for s in steps)
     assert "<thumbprint>" in text and "Stop-Computer" not in text
-    assert steps[1].command == "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services IIS"
-    assert steps[-1].command == "Set-SendConnector 'a''b' -TlsCertificateName '<I>CN=I''ssuer<S>CN=S'"
+    assert steps[2].command == "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services IIS"
+    assert steps[0].command == "Set-SendConnector 'a''b' -TlsCertificateName '<I>CN=I''ssuer<S>CN=S'"
 
 
 def test_a_culprit_with_no_other_service_gets_services_none():
     steps = kb2888788_steps(f.INTERNAL, ("SMTP",), connector=f.CONNECTOR, public=None)
-    assert steps[1].command == f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services None"
+    assert steps[2].command == f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services None"
 
 
 def test_to_dict_is_json_and_html_escapes_every_evidence_string():
@@ -199,7 +200,7 @@ def test_a_public_certificate_expired_before_the_failures_is_never_pinned_a_new_
     assert d.remediation[0].purpose.startswith("Get a certificate from a public CA for the name (the public "
                                                f"certificate {f.PUBLIC} expired on 2025-03-01)")
     assert not any(f.PUBLIC_ISSUER in command for command in commands(d))      # the expired one is never pinned
-    assert commands(d)[-1].endswith("-TlsCertificateName '<I><issuer><S><subject>'")
+    assert commands(d)[1].endswith("-TlsCertificateName '<I><issuer><S><subject>'")     # after getting one
     assert any("no certificate of the evidence is fit" in note for note in d.notes)
 
 
@@ -209,7 +210,9 @@ def test_a_public_certificate_not_enabled_for_smtp_is_enabled_with_its_services_
     d = diagnose(certs=no_smtp, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR)
     assert (d.verdict, d.culprit, d.public) == ("confirmed", f.INTERNAL, f.PUBLIC)
     assert commands(d)[0] == f"Enable-ExchangeCertificate -Thumbprint {f.PUBLIC} -Services IIS,SMTP"
-    assert commands(d)[2] == f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS"
+    assert commands(d)[3] == f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS"
+    assert d.remediation[0].undo is None          # services are only ever added: SMTP cannot be taken off again
+    assert "answer N" in d.remediation[0].purpose          # the prompt to replace the default SMTP certificate
     assert any("not enabled for SMTP" in note for note in d.notes)
 
 
@@ -236,9 +239,9 @@ def test_exports_showing_the_public_certificate_presented_give_no_fix_and_say_wh
 def test_an_export_made_after_smtp_was_taken_off_asks_to_check_not_to_take_it_off_again():
     d = diagnose(certs=HEALTHY, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR)
     assert (d.verdict, d.culprit) == ("confirmed", f.INTERNAL)
-    assert commands(d)[:2] == [f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
+    assert commands(d)[1:] == [f"Get-ExchangeCertificate -Thumbprint {f.INTERNAL} | fl FriendlyName,Services",
                                "Restart-Service MSExchangeTransport"]
-    assert d.remediation[0].purpose.startswith("Check that SMTP stays off")
+    assert d.remediation[1].purpose.startswith("Check that SMTP stays off")
 
 
 def test_an_expired_certificate_is_replaced_keeping_its_services_and_a_pin_only_where_one_is_set():
@@ -263,16 +266,16 @@ def test_each_change_of_the_fix_has_the_command_that_puts_it_back():
     earlier pin put back, or none), last step first; steps that change nothing have none."""
     d = conclude(kb_facts(failures=UNTRUSTED_EVENTS))
     assert [step.undo for step in d.remediation] == [
-        None, f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS,SMTP", None, None,
-        "Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $null"]
+        "Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $null", None,
+        f"Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS,SMTP", None, None]
     assert str(d).split("to put back what the fix changes (last step first; the failures come back with it):\n")[1] \
-        .splitlines()[:2] == ["  Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $null",
-                              f"  Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS,SMTP"]
+        .splitlines()[:2] == [f"  Enable-ExchangeCertificate -Thumbprint {f.INTERNAL} -Services IMAP,POP,IIS,SMTP",
+                              "  Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $null"]
     earlier = f"<I>{f.INTERNAL_ISSUER}<S>CN=mail.contoso.com"
     pinned = diagnose(certs=KB_CERTS, sessions=REFUSED, server_fqdn=f.FQDN, connector=f.CONNECTOR,
                       connectors=f.connectors(earlier))
     assert pinned.remediation[0].undo == f"Set-SendConnector 'Outbound to Office 365' -TlsCertificateName '{earlier}'"
-    assert d.to_dict()["remediation"][1]["undo"].startswith("Enable-ExchangeCertificate")
+    assert d.to_dict()["remediation"][2]["undo"].startswith("Enable-ExchangeCertificate")
 
 
 def test_mail_flowing_again_after_the_failures_says_the_fix_may_be_in_place():
