@@ -237,7 +237,10 @@ def test_an_inconclusive_case_says_what_was_not_checked_and_what_to_collect(tmp_
     assert any(item.startswith("event logs") and "missing" in item for item in report.not_checked)
     assert any(item.startswith("certificates") for item in report.checked)
     collect = [step.command for step in report.collect]
-    assert "wevtutil epl Application C:\\Temp\\Application.evtx" in collect
+    assert ("New-Item -ItemType Directory -Force C:\\exlab\\events | Out-Null; "
+            "wevtutil epl Application C:\\exlab\\events\\Application.evtx /ow:true") in collect
+    # the Expert level's step raises the level only: a second export to the same file would fail without /ow:true
+    assert 'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert' in collect
     html = render_html(report)
     assert "What to collect next" in html and "<details open>" in html
 

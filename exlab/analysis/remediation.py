@@ -303,26 +303,37 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
 
 # What to collect when a piece of evidence is missing, keyed by the frame it feeds.
 COLLECT: dict[str, Step] = {
-    "events_2004": Step("Event 2004 is only logged at the Expert level of SmtpSend: raise it, wait for a retry, "
-                        "then export the Application log",
-                        'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert; '
-                        "wevtutil epl Application C:\\Temp\\Application.evtx"),
-    "events": Step("Export the Application log of the transport server", "wevtutil epl Application C:\\Temp\\Application.evtx"),
+    "events_2004": Step("Event 2004 is only logged at the Expert level of SmtpSend: raise it, wait for the next "
+                        "retry (up to 15 minutes), then export the Application log again "
+                        "(wevtutil epl Application C:\exlab\events\Application-Expert.evtx /ow:true) and set the "
+                        "level back (-Level Lowest)",
+                        'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert'),
+    "events": Step("Export the Application log of the transport server",
+                   "New-Item -ItemType Directory -Force C:\\exlab\\events | Out-Null; "
+                   "wevtutil epl Application C:\\exlab\\events\\Application.evtx /ow:true"),
     "certs": Step("Export the certificates as Exchange sees them (Format-List * carries Services, Status, "
                   "RootCAType and Identity as text; Export-Clixml from the Exchange Management Shell, always a "
-                  "remote session, keeps them only in a serialized blob that some exports lose) and each "
-                  "certificate itself as a .cer file",
-                  "Get-ExchangeCertificate | Format-List * > C:\\Temp\\ExchangeCertificates.txt; "
+                  "remote session, keeps them only in a serialized blob that some exports lose; the shell cuts "
+                  "lists at 16 items unless $FormatEnumerationLimit is -1) and each certificate itself as a .cer file",
+                  "New-Item -ItemType Directory -Force C:\\exlab\\certs | Out-Null; $FormatEnumerationLimit = -1; "
+                  "Get-ExchangeCertificate | Format-List * > C:\\exlab\\certs\\ExchangeCertificates.txt; "
                   "Get-ExchangeCertificate | ForEach-Object { [IO.File]::WriteAllBytes("
-                  "\"C:\\Temp\\$($_.Thumbprint).cer\", $_.RawData) }"),
-    "sessions": Step("Turn on the send protocol log of the connector, wait for a retry, and collect "
-                     "TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND*.LOG",
+                  "\"C:\\exlab\\certs\\$($_.Thumbprint).cer\", $_.RawData) }"),
+    "sessions": Step("Turn on the send protocol log of the connector, wait for the next retry, and copy "
+                     "TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND*.LOG, and FrontEnd\\ProtocolLog\\SmtpSend "
+                     "too when the connector sends through the Front End Transport service (FrontendProxyEnabled; "
+                     "Edge\\ProtocolLog\\SmtpSend on an Edge Transport server)",
                      "Set-SendConnector {connector} -ProtocolLoggingLevel Verbose"),
-    "connectors": Step("Export the send connectors", "Get-SendConnector | Export-Clixml C:\\Temp\\SendConnectors.xml"),
-    "servers": Step("Export the servers' names", "Get-ExchangeServer | Export-Clixml C:\\Temp\\ExchangeServers.xml"),
+    "connectors": Step("Export the send connectors",
+                       "New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
+                       "Get-SendConnector | Export-Clixml C:\\exlab\\config\\SendConnectors.xml"),
+    "servers": Step("Export the servers' names",
+                    "New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
+                    "Get-ExchangeServer | Export-Clixml C:\\exlab\\config\\ExchangeServers.xml"),
     "tracking": Step("Copy the message tracking log files (their DEFER rows show the held messages)",
+                     "New-Item -ItemType Directory -Force C:\\exlab\\logs\\MessageTracking | Out-Null; "
                      "Copy-Item \"$env:ExchangeInstallPath\\TransportRoles\\Logs\\MessageTracking\\MSGTRK*.LOG\" "
-                     "C:\\Temp\\MessageTracking\\"),
+                     "C:\\exlab\\logs\\MessageTracking\\"),
 }
 
 

@@ -508,7 +508,8 @@ def _summary(d: Diagnosis, affected: list[str], connector: str | None) -> str:
                 "presents a publicly trusted certificate: KB 2888788 does not apply. No change is needed.")
     lean = f" It points at this cause, without proof: {CAUSE_WORDS[d.cause]}." if d.cause else ""
     return (f"The evidence is not enough to confirm or rule out KB 2888788 for {via}.{lean} "
-            "Collect what is listed under 'What to collect next' and run the investigation again.")
+            "Collect what is missing (listed under 'What to collect next', in the report and in notebook 03) and "
+            "run the investigation again.")
 
 
 def _checked(case: Case, d: Diagnosis) -> tuple[list[str], list[str], list[Command]]:
