@@ -285,7 +285,8 @@ def test_the_collection_advice_asks_for_format_list_and_the_certificates_themsel
     from tests.conftest import REPO
 
     command = collect_step("certs").command
-    assert command.startswith("Get-ExchangeCertificate | Format-List * > ") and "$_.RawData" in command
+    assert "; Get-ExchangeCertificate | Format-List * > " in command and "$_.RawData" in command
+    assert "$FormatEnumerationLimit = -1; Get-ExchangeCertificate" in command     # whole lists: no "..." cut
     assert "Export-Clixml" not in command
     start = json.loads((REPO / "notebooks" / "00-start-here.ipynb").read_text(encoding="utf-8"))
     lines = start["cells"][0]["source"]
