@@ -417,7 +417,7 @@ def _presents_public(facts: Facts, culprit: str | None) -> bool:
 
 
 def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector: str | None,
-                 public: _Public | None, unfit: str | None) -> list[Step]:
+                 public: _Public | None, unfit: str | None, pinned: bool) -> list[Step]:
     if cause is None or _presents_public(facts, culprit):
         return []
     pin = public.pin if public else None
@@ -428,7 +428,7 @@ def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector
                                public=pin, enable_public=(public.thumbprint, public.services)
                                if public and public.without_smtp else None,
                                renew=unfit if public is None and unfit else None,
-                               pinned=_pins_culprit(facts, culprit), current_pin=facts.tls_certificate_name)
+                               pinned=pinned, current_pin=facts.tls_certificate_name)
     cert = facts.by_thumbprint.get(culprit or "")
     services = cert.get("services") if cert is not None else None
     return look_alike_steps(cause, culprit, connector=connector, public=pin,
@@ -437,7 +437,7 @@ def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector
 
 
 def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Public | None,
-               unfit: str | None) -> list[str]:
+               unfit: str | None, pinned: bool) -> list[str]:
     """What the fix of KB 2888788 has to work around, in words."""
     if cause != "kb2888788":
         return []
@@ -448,7 +448,7 @@ def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Pu
                 "be in place already: check that the queue to Exchange Online drains and that new sessions in the "
                 "send protocol log present it"]
     notes = []
-    if _pins_culprit(facts, culprit):
+    if pinned:
         notes.append(f"the send connector's TlsCertificateName names the internal certificate {culprit}: the "
                      "transport presents it whatever else is enabled for SMTP, so the fix pins the public one")
     if public is None and unfit:
@@ -567,16 +567,17 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     verdict, cause, culprit, strength = _decide(findings, facts)
     onset, end = _span(facts.points, cause)
     public, unfit = _public_certificate(facts, culprit) if cause is not None else (None, None)
-    remediation = _remediation(facts, cause, culprit, facts.connector, public, unfit)
+    pinned = _pins_culprit(facts, culprit)
+    remediation = _remediation(facts, cause, culprit, facts.connector, public, unfit, pinned)
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
         evidence=findings, remediation=on_server(remediation, server),
         missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
         name=facts.name, selected=facts.selected,
-        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit),
+        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit, pinned),
                *_flowing_again(facts, findings, remediation)],
         failures=attempts(facts.points),
-        server=server, public=public.thumbprint if public else None, pinned=_pins_culprit(facts, culprit),
+        server=server, public=public.thumbprint if public else None, pinned=pinned,
     )
 
 
