@@ -96,6 +96,7 @@ def test_the_presented_certificate_reads_as_untrusted_beside_a_table_that_says_s
     texts = _texts(execute_notebook("02-certificate-issuers.ipynb", {"case_folder": str(_case("contoso-kb2888788").folder)}))
     assert "Exchange Online does not trust it" in texts.replace("*", "")
     assert "trusts it is not known" not in texts
+    assert "Why this one: It covers" in texts and "failure.." not in texts      # one full stop
 
 
 @pytest.mark.slow
