@@ -611,10 +611,11 @@ def _figures(case: Case, d: Diagnosis, tl: Any, comparison: pd.DataFrame | None,
 
 # -- tables ----------------------------------------------------------------------------------
 
-# the certificates' columns for people; "server" (the stores a certificate is in) where the frame has it
+# the certificates' columns for people (Microsoft 365's trust goes with the issuer class: _certificates_table);
+# "server" (the stores a certificate is in) where the frame has it
 CERT_COLUMNS = {"thumbprint": "thumbprint", "subject": "subject", "issuer": "issuer", "issuer_class": "issued by",
                 "services": "services", "not_before": "valid from", "not_after": "valid to",
-                "selected": "presented", "trusted_by_microsoft365": "trusted by Microsoft 365", "server": "server"}
+                "selected": "presented", "server": "server"}
 
 
 def issuers_table(comparison: pd.DataFrame, tz: str) -> Table:
@@ -633,16 +634,30 @@ def issuers_table(comparison: pd.DataFrame, tz: str) -> Table:
     >>> issuers_table(certs.assign(issuer_class="public"), "UTC").table["issued by"].tolist()
     ['public, not trusted by Microsoft 365']
     """
-    if "trusted_by_microsoft365" in comparison:
-        comparison = comparison.assign(issuer_class=[
-            _issued_by(issuer_class, trusted) for issuer_class, trusted
-            in zip(comparison.get("issuer_class", pd.Series(pd.NA, index=comparison.index)),
-                   comparison["trusted_by_microsoft365"])])
-    columns = {name: label for name, label in CERT_COLUMNS.items() if name != "trusted_by_microsoft365"}
-    table = people_table(comparison, columns, tz=tz, words={"selected": {True: "presented", False: ""}})
+    table = _certificates_table(comparison, tz, words={"selected": {True: "presented", False: ""}})
     return Table("Certificates covering the name", table,
                  "Leaf certificates only, newest first; the one the transport presents is marked.",
                  wide=("thumbprint", "subject", "issuer"))
+
+
+def _certificates_table(certs: pd.DataFrame, tz: str, **options: Any) -> pd.DataFrame:
+    """Certificates for people, as both certificate tables show them: Microsoft 365's trust with
+    the issuer class in one column, servers by their host name (the verdicts name them in full),
+    so that the names keep their room.
+
+    >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20], "issuer_class": ["public"], "trusted_by_microsoft365": [True],
+    ...                       "server": ["ex01.contoso.com; EX02"]})
+    >>> _certificates_table(certs, "UTC").values.tolist()
+    [['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'public, trusted by Microsoft 365', 'ex01; EX02']]
+    """
+    if "trusted_by_microsoft365" in certs:
+        certs = certs.assign(issuer_class=[
+            _issued_by(issuer_class, trusted) for issuer_class, trusted
+            in zip(certs.get("issuer_class", pd.Series(pd.NA, index=certs.index)), certs["trusted_by_microsoft365"])])
+    if "server" in certs:
+        certs = certs.assign(server=certs["server"].map(
+            lambda text: text if missing(text) else "; ".join(name.split(".")[0] for name in str(text).split("; "))))
+    return people_table(certs, CERT_COLUMNS, tz=tz, **options)
 
 
 def _issued_by(issuer_class: Any, trusted: Any) -> Any:
@@ -657,19 +672,15 @@ def with_servers(comparison: pd.DataFrame, certs: pd.DataFrame) -> pd.DataFrame:
     ``; ``-joined), from the certificates frame: by thumbprint and services, as a certificate
     bound differently in two servers' stores is a row each (:mod:`exlab.certs.merge`).
 
-    Servers are named by their host name alone (what the per-server verdicts name in full), so the
-    column stays narrow beside the certificates' names:
-
     >>> certs = pd.DataFrame({"thumbprint": ["AA" * 20, "AA" * 20], "services": [("SMTP",), ("IIS",)],
     ...                       "server": ["ex01.contoso.com", "EX02; ex03.contoso.com"]})
     >>> with_servers(certs[["thumbprint", "services"]][::-1], certs)["server"].tolist()
-    ['EX02; ex03', 'ex01']
+    ['EX02; ex03.contoso.com', 'ex01.contoso.com']
     """
     if "server" not in certs:
         return comparison
     servers = certs.groupby(_binding(certs), sort=False)["server"].agg(
-        lambda names: "; ".join(dict.fromkeys(name.split(".")[0] for text in names.dropna()
-                                              for name in str(text).split("; "))))
+        lambda names: "; ".join(dict.fromkeys(name for text in names.dropna() for name in str(text).split("; "))))
     return comparison.assign(server=_binding(comparison).map(servers))
 
 
@@ -697,7 +708,7 @@ def _chains(case: Case, comparison: pd.DataFrame | None, tz: str) -> Table | Non
     if rest.empty:
         return None
     return Table("Other certificates: chains, roots and certificates for other names",
-                 people_table(rest.sort_values("not_before", kind="stable"), CERT_COLUMNS, tz=tz),
+                 _certificates_table(rest.sort_values("not_before", kind="stable"), tz),
                  f"{count(len(rest), 'certificate')} in the exports that do not cover the name.",
                  wide=("thumbprint", "subject", "issuer"), interactive=len(rest) > 10)
 
