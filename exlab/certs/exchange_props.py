@@ -35,14 +35,14 @@ from exlab.certs.exchange_values import (
     ROOT_CA_TYPES,
     STATUSES,
     is_type_name,
-    local_to_utc,
     parse_bool,
     parse_enum,
     parse_list,
     parse_services,
 )
 from exlab.certs.options import ReadOptions
-from exlab.certs.schema import utc_timestamp
+from exlab.certs.repeated_hour import RepeatedDate, local_to_utc
+from exlab.certs.schema import OUT_OF_RANGE, utc_timestamp
 from exlab.certs.x509_facts import (
     certificate_facts,
     dns_like,
@@ -50,7 +50,7 @@ from exlab.certs.x509_facts import (
     unique_names,
 )
 from exlab.cultures import DateStyle
-from exlab.daylight_saving import daylight_saving_place, tell
+from exlab.daylight_saving import GAP, daylight_saving_place, tell_gap
 from exlab.parse_report import FileReport
 from exlab.value_ranges import fits
 
@@ -167,13 +167,22 @@ def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
             context.report.note(f"{where}: {name} {value!r} not understood ({err}); left NA")
             continue
         if converted is not None and row.get(column) is None:
-            row[column] = converted
+            row[column] = _kept(row, converted, name, column, where)
     _add_server(row, props, context, where)
     if _add_dns_names(row, props, context, where, subject_cut="subject" in truncated):
         truncated = truncated | {"dns_names"}
     row["_truncated"] = frozenset(c for c in truncated if c in row)
     rows.append(row)
     return rows
+
+
+def _kept(row: dict, value: Any, name: str, column: str, where: str) -> Any:
+    """The value ``row`` keeps in ``column``: a date in the hour the clocks go back over is kept as its
+    first reading, with both readings in ``row["_repeated"]`` (:mod:`exlab.certs.repeated_hour`)."""
+    if not isinstance(value, RepeatedDate):
+        return value
+    row.setdefault("_repeated", []).append(value._replace(name=name, column=column, where=where))
+    return value.first
 
 
 def _thumbprint(props: Mapping[str, Any]) -> str | None:
@@ -191,7 +200,7 @@ def _friendly_name(value: Any, context: PropsContext) -> str | None:
     return str(value) or None
 
 
-def _time(value: Any, context: PropsContext) -> pd.Timestamp:
+def _time(value: Any, context: PropsContext) -> pd.Timestamp | RepeatedDate:
     if isinstance(value, str):
         if context.dates is None:
             raise ValueError("a text date in an export without a date style")
@@ -201,22 +210,19 @@ def _time(value: Any, context: PropsContext) -> pd.Timestamp:
             context.noted.add("tz")
             context.report.assume_tz("UTC", "the export holds local times without an offset; "
                                             "pass tz= (the server's time zone)")
-        if context.tz is not None:
-            _note_daylight_saving(value, context)
-        value = local_to_utc(value, context.tz)
+        _warn_of_a_gap(value, context)
+        return local_to_utc(value, context.tz)
     stamp = utc_timestamp(value)
     if stamp is None:
-        raise ValueError("outside the years 1677-2262 the frame can hold")
+        raise ValueError(OUT_OF_RANGE)
     return stamp
 
 
-def _note_daylight_saving(local: datetime, context: PropsContext) -> None:
-    """Say, once a file, that a local time falls where ``tz``'s clocks change (:mod:`exlab.daylight_saving`)."""
-    place = daylight_saving_place(local, context.tz)
-    if place is None or place in context.noted:
-        return
-    context.noted.add(place)
-    tell(context.report, place, local, context.tz)
+def _warn_of_a_gap(local: datetime, context: PropsContext) -> None:
+    """Warn, once a file, of a local time in the hour ``tz``'s clocks skip (:mod:`exlab.daylight_saving`)."""
+    if GAP not in context.noted and daylight_saving_place(local, context.tz) == GAP:
+        context.noted.add(GAP)
+        tell_gap(context.report, local, context.tz)
 
 
 def _bool(value: Any, context: PropsContext) -> bool:

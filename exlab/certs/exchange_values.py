@@ -189,17 +189,6 @@ def date_samples(text: str) -> list[str]:
     return [m.group(0) for m in _DATETIME.finditer(text)]
 
 
-def local_to_utc(moment: datetime, tz: str | None) -> pd.Timestamp:
-    """A naive local time in ``tz`` (UTC when None) as a UTC Timestamp (first of a repeated hour).
-
-    >>> from datetime import datetime
-    >>> local_to_utc(datetime(2024, 12, 2, 14, 43, 23), "Europe/Warsaw")
-    Timestamp('2024-12-02 13:43:23+0000', tz='UTC')
-    """
-    zone = ZoneInfo(tz or "UTC")
-    return pd.Timestamp(moment.replace(tzinfo=zone)).tz_convert("UTC")
-
-
 def utc_to_local(moment: datetime | pd.Timestamp, tz: str | None) -> datetime:
     """A UTC time as the server's naive local time (what Windows prints).
 

@@ -13,20 +13,22 @@ A row may carry three private keys: ``_key``, the SHA-1 of the DER an export car
 the X.509 columns a DER row could only guess (a self-signed test whose signature algorithm
 cannot be verified): there the exports' values come first.
 
->>> import pandas as pd
->>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": "a.txt"},
-...         {"thumbprint": "AB" * 20, "services": ("IIS",), "source": "b.csv"}]
+Exports of one server's store that disagree were taken at different times (a Format-List before a
+change, an Export-Csv after it); the first is kept, and the note says so:
+
+>>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": "EX01/fl.txt"},
+...         {"thumbprint": "AB" * 20, "services": ("IIS",), "source": "EX01/certs.csv"}]
 >>> merged, notes = merge_rows(rows)
 >>> merged[0]["services"], merged[0]["source"]
-(('IIS', 'SMTP'), 'a.txt; b.csv')
->>> merged[0]["conflicts"]
-("services: 'IIS, SMTP' (a.txt) vs 'IIS' (b.csv)",)
->>> notes
-[('b.csv', "ABABABABABABABABABABABABABABABABABABABAB: services: 'IIS, SMTP' (a.txt) vs 'IIS' (b.csv)")]
+(('IIS', 'SMTP'), 'EX01/fl.txt; EX01/certs.csv')
+>>> print(notes[0][1])     # doctest: +NORMALIZE_WHITESPACE
+ABABABABABABABABABABABABABABABABABABABAB: services: 'IIS, SMTP' (EX01/fl.txt) vs 'IIS' (EX01/certs.csv):
+two exports of one server's store disagree (taken at different times?); the first is kept
 
-Services, Status and the private key belong to one server's store: exports of two servers
-(the server their export names, else the folder their file sits in) that disagree on them
-are two bindings of the certificate, one row each, not a conflict:
+What a store says (services, status, root CA type, friendly name, private key) is its server's: exports
+of two servers (the server their export names, else the one the exports beside them name, else the
+folder their file sits in) that disagree on it are two bindings of the certificate, one row each, and
+no conflict:
 
 >>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": "EX01/fl.txt"},
 ...         {"thumbprint": "AB" * 20, "services": ("IIS",), "source": "EX02/fl.txt"}]
@@ -36,15 +38,23 @@ are two bindings of the certificate, one row each, not a conflict:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
 X509_COLUMNS = ("subject", "issuer", "dns_names", "not_before", "not_after", "serial_number",
                 "is_self_signed", "public_key_size", "signature_hash", "server_auth")
+# what a server's store says of the certificate: two stores' exports that disagree on these are two rows
 EXCHANGE_COLUMNS = ("services", "status", "root_ca_type", "friendly_name", "has_private_key")
-# what one server binds: two servers' exports that disagree on these describe two bindings
-BINDING_COLUMNS = ("services", "status", "has_private_key")
+
+
+def certificate_key(row: dict) -> str:
+    """The certificate a row describes: the SHA-1 of the DER it carried, else its thumbprint.
+
+    >>> certificate_key({"thumbprint": "AB" * 20, "_key": "CD" * 20}) == "CD" * 20
+    True
+    """
+    return row.get("_key") or row["thumbprint"]
 
 
 def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -52,7 +62,7 @@ def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]
     ``(source, message)`` notes of every conflict found."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
-        groups.setdefault(row.get("_key") or row["thumbprint"], []).append(row)
+        groups.setdefault(certificate_key(row), []).append(row)
     merged, notes = [], []
     for key, group in groups.items():
         for binding in _bindings(group):
@@ -63,32 +73,55 @@ def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]
 
 
 def _bindings(group: list[dict]) -> list[list[dict]]:
-    """The rows of one certificate as one group per server store it is bound in: a group per
-    origin (:func:`_origin`) when the origins that list services disagree on what is bound
-    (:data:`BINDING_COLUMNS`), each with the rows that carry no binding (a .cer, a .pfx);
-    else the group whole."""
-    by_origin: dict[str, list[dict]] = {}
-    for row in group:
-        if _present(row.get("services")):
-            by_origin.setdefault(_origin(row), []).append(row)
-    bound = [{column: _first(rows, column) for column in BINDING_COLUMNS} for rows in by_origin.values()]
-    if len(by_origin) < 2 or all(_agree(bound[0], other) for other in bound[1:]):
+    """The rows of one certificate as one group per server store it sits in. When the exports (the
+    rows that list services) disagree on what a store says (:data:`EXCHANGE_COLUMNS`) and come from
+    two stores or more (:func:`_store_of`): a group per store, each with the rows that describe no
+    store (a .cer, a .pfx) beside it. Else the group whole: its exports agree, or are one store's."""
+    listing = [row for row in group if _present(row.get("services"))]
+    if all(len({row[column] for row in listing if _present(row.get(column))}) < 2 for column in EXCHANGE_COLUMNS):
         return [group]
-    listed = {id(row) for rows in by_origin.values() for row in rows}
-    folders = {origin: {_folder(row) for row in rows} for origin, rows in by_origin.items()}
-    bindings = {origin: list(rows) for origin, rows in by_origin.items()}
+    store_of = _store_of(group)
+    by_store: dict[str, list[dict]] = {}
+    for row in listing:
+        by_store.setdefault(store_of(row), []).append(row)
+    if len(by_store) < 2:
+        return [group]
+    listed = {id(row) for row in listing}
+    folders = {store: {_folder(row) for row in rows} for store, rows in by_store.items()}
     for row in (row for row in group if id(row) not in listed):
         # a file beside one server's export is that server's; one elsewhere names no store: every binding's
-        homes = [origin for origin in by_origin if _folder(row) in folders[origin]] or list(by_origin)
-        for origin in homes:
-            bindings[origin].append(row)
-    return list(bindings.values())
+        homes = [store for store in by_store if _folder(row) in folders[store]] or list(by_store)
+        for store in homes:
+            by_store[store].append(row)
+    return list(by_store.values())
 
 
-def _origin(row: dict) -> str:
-    """Whose store a row describes: the server its export names, else the folder of its file."""
-    server = row.get("server")
-    return f"server:{str(server).lower()}" if _present(server) else _folder(row)
+def _store_of(rows: list[dict]) -> Callable[[dict], str]:
+    """Whose store a row describes: the server its export names (PSComputerName, Identity; by its
+    host name), else the one server the exports in its folder name, else the folder of its file.
+
+    >>> store_of = _store_of([{"server": "EX01.contoso.com", "source": "EX01/certs.csv"}])
+    >>> store_of({"server": "ex01", "source": "a.xml"}), store_of({"source": "EX01/fl.txt"})
+    ('server:ex01', 'server:ex01')
+    >>> store_of({"source": "EX02/fl.txt"})
+    'EX02'
+    """
+    named: dict[str, set[str]] = {}
+    for row in rows:
+        if _present(row.get("server")):
+            named.setdefault(_folder(row), set()).add(_server_key(row["server"]))
+
+    def store(row: dict) -> str:
+        if _present(row.get("server")):
+            return _server_key(row["server"])
+        beside = named.get(_folder(row), set())
+        return next(iter(beside)) if len(beside) == 1 else _folder(row)
+
+    return store
+
+
+def _server_key(server: object) -> str:
+    return "server:" + str(server).strip().split(".")[0].lower()
 
 
 def _folder(row: dict) -> str:
@@ -100,14 +133,6 @@ def _folder(row: dict) -> str:
 
 def _present(value) -> bool:
     return value is not None and not _is_na(value)
-
-
-def _first(rows: list[dict], column: str):
-    return next((row[column] for row in rows if _present(row.get(column))), None)
-
-
-def _agree(one: dict, other: dict) -> bool:
-    return all(one[c] is None or other[c] is None or _same(one[c], other[c], False) for c in BINDING_COLUMNS)
 
 
 def _merge_group(key: str, group: list[dict]) -> tuple[dict, list[tuple[str, str]]]:
@@ -140,20 +165,19 @@ def _authority_first(column: str, group: list[dict]) -> list[dict]:
 
 
 def _merge_column(column: str, rows: list[dict], conflicts: list[tuple[str, str]]):
-    seen = [(row[column], row["source"], column in row.get("_truncated", ())) for row in rows
-            if row.get(column) is not None and not _is_na(row[column])]
+    """The value of ``column`` the rows give (the first complete one), each disagreeing file's noted once."""
+    seen = [row for row in rows if _present(row.get(column))]
     if not seen:
         return None
-    complete = [item for item in seen if not item[2]]
-    chosen, chosen_source, _ = (complete or seen)[0]
+    chosen = next((row for row in seen if column not in row.get("_truncated", ())), seen[0])
     reported: set[str] = set()
-    for value, source, truncated in seen:
-        if _same(chosen, value, truncated) or source in reported:
+    for row in seen:
+        if _same(chosen[column], row[column], column in row.get("_truncated", ())) or row["source"] in reported:
             continue
-        reported.add(source)
-        conflicts.append((source, f"{column}: {_show(chosen)} ({chosen_source}) vs {_show(value)} ({source})"
-                                  + _hint(chosen, value)))
-    return chosen
+        reported.add(row["source"])
+        conflicts.append((row["source"], f"{column}: {_show(chosen[column])} ({chosen['source']}) vs "
+                                         f"{_show(row[column])} ({row['source']})" + _hint(column, chosen, row)))
+    return chosen[column]
 
 
 def _is_na(value) -> bool:
@@ -179,9 +203,19 @@ def _show(value) -> str:
     return repr(value)
 
 
-def _hint(chosen, value) -> str:
-    if isinstance(chosen, pd.Timestamp) and isinstance(value, pd.Timestamp):
-        hours = (value - chosen).total_seconds() / 3600
+def _hint(column: str, chosen: dict, row: dict) -> str:
+    """What a disagreement likely is: two exports of one store (:func:`_bindings` keeps two stores'
+    apart) taken at different times, or times a whole number of hours apart (the time zone).
+
+    >>> _hint("services", {"services": ("IIS",), "server": "EX02"}, {"services": ("IIS", "SMTP")})
+    ": two exports of EX02's store disagree (taken at different times?); the first is kept"
+    """
+    if column in EXCHANGE_COLUMNS and _present(chosen.get("services")) and _present(row.get("services")):
+        server = chosen.get("server") or row.get("server")
+        whose = f"{server}'s" if _present(server) else "one server's"
+        return f": two exports of {whose} store disagree (taken at different times?); the first is kept"
+    if isinstance(chosen[column], pd.Timestamp) and isinstance(row[column], pd.Timestamp):
+        hours = (row[column] - chosen[column]).total_seconds() / 3600
         if hours and hours == int(hours):
             return f"; {abs(int(hours))} h apart: was the server's time zone given (tz=)?"
     return ""

@@ -4,7 +4,8 @@ Each file's kind is sniffed from its content, never its name. Each format module
 ``sniff(head: bytes, text: str | None) -> str | None`` (the format's name when it
 recognises the first bytes; ``text`` is those bytes decoded, or None for binary data) and
 ``read(evidence, fmt, options, report) -> list[row dict]``. Rows describing one
-thumbprint are then merged (``exlab.certs.merge``).
+thumbprint are then merged (``exlab.certs.merge``), once the dates an export printed in the hour
+the clocks go back over are settled by the other files, or warned of (``exlab.certs.repeated_hour``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from exlab.certs import (
 )
 from exlab.certs.merge import merge_rows
 from exlab.certs.options import ReadOptions
+from exlab.certs.repeated_hour import settle_repeated, tell_repeated
 from exlab.certs.schema import certs_frame
 from exlab.certs.text_decoding import decode_text
 from exlab.errors import ExlabError, ExlabWarning, UnsupportedFormat
@@ -134,6 +136,8 @@ def _read(source: Sources, options: ReadOptions, *, pass_over: bool) -> tuple[pd
         warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
     if nothing_read:
         raise refused[0]
+    rows, told = settle_repeated(rows)
+    tell_repeated(told, by_name, options.tz)
     merged, notes = merge_rows(rows)
     for name, note in notes:
         by_name[name].note(f"conflict: {note}")

@@ -63,6 +63,10 @@ SERVICES: tuple[str, ...] = tuple(SERVICE_FLAGS)
 Row = Mapping[str, Any]
 
 
+#: why a time :func:`utc_timestamp` cannot hold is left NA
+OUT_OF_RANGE = "outside the years 1677-2262 the frame can hold"
+
+
 def utc_timestamp(value: datetime | pd.Timestamp) -> pd.Timestamp | None:
     """``value`` as a UTC Timestamp, or ``None`` when the frame's nanosecond range cannot hold it.
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from exlab.cultures import DateStyle
-from exlab.daylight_saving import GAP, REPEATED, daylight_saving_place, tell, tell_passes
+from exlab.daylight_saving import GAP, daylight_saving_place, tell_gap, tell_passes, utc_passes
 from exlab.errors import ExlabError
 from exlab.events.query import EventQuery
 from exlab.parse_report import FileReport
@@ -68,7 +68,7 @@ def local_to_utc(query: EventQuery, report: FileReport) -> Callable[[Sequence[da
         first, second = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
         gap = next((local for local, place in zip(times, places) if place == GAP), None)
         if gap is not None:
-            tell(report, GAP, gap.replace(microsecond=0), query.tz)
+            tell_gap(report, gap.replace(microsecond=0), query.tz)
         later, unsettled = second_passes(first, second)
         _tell_repeated(times, lines, first != second, unsettled, query.tz, report)
         return [seconds * 1_000_000_000 for seconds in np.where(later, second, first).tolist()]   # no int64 wrap
@@ -199,10 +199,8 @@ def _passes(zone: tzinfo) -> Callable[[datetime], tuple[int, int, str | None]]:
 
     def changing(local: datetime) -> tuple[int, int, str | None]:
         local = local.replace(microsecond=0)
-        naive = (local - _NAIVE_EPOCH) // _SECOND
-        early, late = (naive - local.replace(tzinfo=zone, fold=fold).utcoffset() // _SECOND for fold in (0, 1))
-        place = daylight_saving_place(local, tz)
-        return (early, late if place == REPEATED else early, place)
+        early, late = ((moment - _NAIVE_EPOCH) // _SECOND for moment in utc_passes(local, tz))
+        return (early, late, daylight_saving_place(local, tz))
 
     def passes(local: datetime) -> tuple[int, int, str | None]:
         start = hour_start(local.year, local.month, local.day, local.hour)

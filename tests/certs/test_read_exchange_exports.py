@@ -313,7 +313,8 @@ def test_der_and_exchange_exports_merge_and_disagreements_become_conflicts(tmp_p
     row = frame.loc[internal.thumbprint]
     assert row["services"] == ("IMAP", "POP", "IIS", "SMTP")          # the first export's value is kept
     assert row["conflicts"] == (f"services: 'IMAP, POP, IIS, SMTP' ({tmp_path / '1-before.txt'}) vs "
-                                f"'IMAP, POP, IIS' ({tmp_path / '2-after.txt'})",)
+                                f"'IMAP, POP, IIS' ({tmp_path / '2-after.txt'}): two exports of one server's store "
+                                "disagree (taken at different times?); the first is kept",)
     assert row["der"] == internal.der and row["signature_hash"] == "sha256"
     assert frame.loc[public.thumbprint, "conflicts"] == ()
     assert frame.loc[public.thumbprint, "der"] is None
@@ -481,7 +482,7 @@ def test_a_json_export_nested_too_deep_for_the_parser_is_corrupt_input_naming_th
 def test_a_local_time_where_the_clocks_change_is_warned_or_noted_once(tmp_path):
     # Windows prints a certificate's UTC time in the server's zone: a time in the hour the clocks skip
     # cannot come from that zone (the tz given is likely wrong); one in the hour they go back over
-    # is read as the first of the two. Neither was said.
+    # is read as the first of the two, and warned of with both (test_repeated_hour.py). Neither was said.
     text = (FIXTURES / "fl_en-US.txt").read_bytes().decode("utf-16")
     text = text.replace("NotBefore          : 3/14/2025 9:02:05 AM", "NotBefore          : 3/30/2025 2:30:00 AM")
     text = text.replace("NotAfter           : 3/14/2027 9:12:05 AM", "NotAfter           : 10/31/2027 2:30:00 AM")
@@ -492,12 +493,15 @@ def test_a_local_time_where_the_clocks_change_is_warned_or_noted_once(tmp_path):
         certs = exlab.read_certs(path, tz="Europe/Warsaw")
     assert [(w.category, str(w.message)) for w in caught] == [(AssumptionWarning, (
         "the local time 2025-03-30 02:30:00 does not exist in Europe/Warsaw (its clocks skip that hour): the export "
-        "was likely not printed in Europe/Warsaw, the time zone given; read with the offset before the change"))]
+        "was likely not printed in Europe/Warsaw, the time zone given; read with the offset before the change")),
+        (AssumptionWarning, (
+            "certificate 1: the local time 2027-10-31 02:30:00 comes twice in Europe/Warsaw (its clocks go back over "
+            "that hour), and no file with the certificate's exact times (its .cer or .pem, an export with offsets) "
+            "tells which pass: 1 date(s) at such times read as the first; each may be the second, an hour later: "
+            f"NotAfter of {A} (certificate 1): 2027-10-31 00:30:00 or 2027-10-31 01:30:00 UTC"))]
     row = certs.set_index("thumbprint").loc[A]
     assert (row.not_before, row.not_after) == (pd.Timestamp("2025-03-30 01:30", tz="UTC"),
                                                pd.Timestamp("2027-10-31 00:30", tz="UTC"))
-    assert ("the local time 2027-10-31 02:30:00 comes twice in Europe/Warsaw (its clocks go back over that hour): "
-            "read as the first (an hour earlier than the second)") in certs.attrs["parse_report"].files[0].warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         exlab.read_certs(FIXTURES / "fl_en-US.txt", tz="Europe/Warsaw")
