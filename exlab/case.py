@@ -34,9 +34,11 @@ import pandas as pd
 from exlab.analysis.diagnose import (
     Diagnosis,
     conclude,
+    cut_sources_note,
     failures_elsewhere,
     judge_server,
     prepare,
+    sends_through,
     server_table,
 )
 from exlab.analysis.infer import (
@@ -316,7 +318,9 @@ class Case:
                                  server=failing[0] if len(chosen) == len(failing) == 1 else None)
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
-        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes, *self._pin_reach(result, at)]))
+        cut = self._cut_sources()
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes, *self._pin_reach(result, at),
+                                           *([cut_sources_note(self.connector, cut)] if cut is not None else [])]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
                                 f"({'the servers that fail' if failing else 'the source servers of the connector'})")
@@ -373,14 +377,27 @@ class Case:
         listed = connector_row(self.connectors, self.connector).get("source_transport_servers")
         return {names.key(n) for n in (listed if isinstance(listed, tuple) else ())} - {None}
 
+    def _cut_sources(self) -> tuple[str, ...] | None:
+        """The SourceTransportServers the export of the case's connector shows when Format-List cut
+        the list (``{EX01, EX02, EX03, EX04...}``: a server they do not name may send through it too),
+        as exported; None when the list is whole or unknown."""
+        if not self.connector:
+            return None
+        row = connector_row(self.connectors, self.connector)
+        if row.get("source_transport_servers_cut") is not True:
+            return None
+        listed = row.get("source_transport_servers")
+        return tuple(listed) if isinstance(listed, tuple) else ()
+
     def diagnose_servers(self, *, at: Any = None) -> list[Diagnosis]:
         """One diagnosis per server (:meth:`server_list`), each from that server's rows only,
         checked against the connector's SourceTransportServers: a server without failures
-        gets no fix and says why (``judge_server``)."""
+        gets no fix and says why (``judge_server``); one a cut list of them does not name is
+        not known to send or not (``sends_through``), and says so."""
         key = ("servers", at)
         if key in self._diagnoses:
             return self._diagnoses[key]
-        sources = self._sources()
+        sources, cut = self._sources(), self._cut_sources()
         servers = self.server_list()
         answers = []
         for server in servers:
@@ -392,8 +409,11 @@ class Case:
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
                                            tracking=frames["tracking"], connector=d.connector) if not d.failures else {}
-            answers.append(judge_server(d, sends=(server in sources) if sources else None, watched=watched,
-                                        elsewhere=elsewhere))
+            sends = sends_through(server, sources, cut=cut is not None)
+            answer = judge_server(d, sends=sends, watched=watched, elsewhere=elsewhere)
+            if cut is not None and sends is None:
+                answer.notes = [*answer.notes, cut_sources_note(d.connector or self.connector, cut)]
+            answers.append(answer)
         self._diagnoses[key] = answers
         return answers
 

@@ -37,7 +37,8 @@ def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: lis
     """One kind's line of the inventory: found, missing or unusable, and why.
 
     ``files`` are the files its reader read, ``servers`` the servers its rows came from,
-    ``sources`` the source transport servers of the send connector (empty when unknown),
+    ``sources`` the source transport servers of the send connector (empty when unknown, or
+    when its export cut the list: a server a cut list does not name may send through it),
     ``refused`` its readers' refusals.
 
     >>> kind_row("sessions", "SMTP send protocol logs", files=["a.LOG"], rows=40, servers=["EX03"], sources={"EX01"},
@@ -94,7 +95,7 @@ def case_inventory(case: Case) -> pd.DataFrame:
     with the reason)."""
     from exlab.case import evidence_kinds
 
-    sources = case._sources()
+    sources = case._sources() if case._cut_sources() is None else set()     # a cut list rules no server out
     unread = case.unread
     rows = []
     for kind in evidence_kinds():

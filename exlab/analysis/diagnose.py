@@ -604,12 +604,43 @@ def failures_elsewhere(*, events: pd.DataFrame | None = None, sessions: pd.DataF
     return {str(name): int(count) for name, count in names.value_counts(sort=False).items()}
 
 
+def sends_through(server: str, sources: Collection[str], *, cut: bool = False) -> bool | None:
+    """Whether ``server`` is a source transport server of the connector whose SourceTransportServers
+    the export shows as ``sources``: True when they name it; False only when they are the whole list
+    and do not; None when they are empty (unknown), or ``cut`` (Format-List showed only the first of
+    them, ``{EX01, EX02, EX03, EX04...}``) and do not name it: it may be one of the rest.
+
+    >>> shown = {"EX01", "EX02", "EX03", "EX04"}
+    >>> sends_through("EX05", shown), sends_through("EX05", shown, cut=True), sends_through("EX01", shown, cut=True)
+    (False, None, True)
+    """
+    if server in sources:
+        return True
+    return None if cut or not sources else False
+
+
+def cut_sources_note(connector: str | None, shown: Collection[str]) -> str:
+    """What a case says when the export cut the connector's SourceTransportServers (see :func:`sends_through`).
+
+    >>> print(cut_sources_note("Outbound to Office 365", ["EX01", "EX02", "EX03", "EX04"]))  # doctest: +ELLIPSIS
+    the export of connector 'Outbound to Office 365' shows only the first 4 of its SourceTransportServers \
+(EX01, EX02, EX03, EX04...): Format-List cut the list ($FormatEnumerationLimit), so a server it does not name may \
+send through it too and is not ruled out; ...
+    """
+    named = f"connector {connector!r}" if connector else "the send connector"
+    return (f"the export of {named} shows only the first {len(shown)} of its SourceTransportServers "
+            f"({', '.join(shown)}...): Format-List cut the list ($FormatEnumerationLimit), so a server it does not "
+            "name may send through it too and is not ruled out; export it again whole "
+            "(Get-SendConnector | Export-Clixml, or $FormatEnumerationLimit = -1 before | fl)")
+
+
 def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
                  elsewhere: dict[str, int] | None = None) -> Diagnosis:
     """One server's answer weighed against the connector that sends to Exchange Online.
 
     ``sends``: whether the server is among the connector's SourceTransportServers (None
-    when the connector lists none or is unknown: the evidence alone decides);
+    when the connector lists none, is unknown, or its export cut the list before naming
+    the server: the evidence alone decides, see :func:`sends_through`);
     ``watched``: whether any evidence of its mail flow (events, protocol or tracking logs)
     came from it; ``elsewhere``: its failures through other send connectors
     (:func:`failures_elsewhere`). A server with failures keeps its fix; one whose failures
@@ -650,9 +681,11 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
                        why=f"not a source transport server of {connector}: it does not send to Exchange Online "
                            "through it")
     if diagnosis.remediation and diagnosis.culprit and diagnosis.cause:
+        sending = (f"but it sends through {connector} and" if sends else
+                   f"and whether it sends through {connector} is not known, but")
         return replace(diagnosis, fix="preventive", sends=sends,
-                       why=f"no failure in its evidence yet, but it sends through {connector} and its certificates "
-                           f"show {diagnosis.cause} ({diagnosis.culprit}): it will be refused when it sends")
+                       why=f"no failure in its evidence yet, {sending} its certificates show {diagnosis.cause} "
+                           f"({diagnosis.culprit}): it will be refused when it sends")
     why = ("no failure in its evidence" if watched else
            "no evidence of its mail flow (events, protocol or tracking logs) came from it")
     return replace(diagnosis, remediation=[], fix="none", why=why, sends=sends)

@@ -18,14 +18,20 @@ Property names are never translated, so the readers work for every UI language.
 
 Each object is recognised by its type: the ``<TN>`` names of Export-Clixml (or Export-Csv's ``#TYPE``)
 (``...SystemConfiguration.ReceiveConnector``, ``...SmtpSendConnectorConfig``,
-``...Management.ExchangeServer``, with or without ``Deserialized.``), else, in
+``...Management.ExchangeServer``, with or without ``Deserialized.`` or ``Selected.``), else, in
 Format-List, JSON and CSV, by the properties only one kind has (Bindings, RemoteIPRanges,
-PermissionGroups, AuthMechanism: receive; SmartHosts, AddressSpaces,
-SourceTransportServers: send; ServerRole, AdminDisplayVersion: server; a file of
-selected properties with none of them, a Name and TlsCertificateName, RequireTLS or
-TlsDomain: send, see :func:`detect_connectors`). A reader takes
-only its own kind (and objects no property names), and says so when a file holds
-only another kind.
+PermissionGroups, AuthMechanism, TransportRole, MaxInboundConnection, TlsDomainCapabilities...:
+receive; SmartHosts, AddressSpaces, SourceTransportServers: send; ServerRole,
+AdminDisplayVersion: server), else by what names a receive connector (an Identity
+``SERVER\\Name``, a DistinguishedName under ``CN=SMTP Receive Connectors``, a name Exchange setup
+gives one, such as ``Default Frontend EX01``); a file of selected properties with none of
+these, a Name and TlsCertificateName, RequireTLS or TlsDomain is taken for send connectors
+(see :func:`detect_connectors`). A reader takes only its own kind (and objects nothing tells
+the kind of), and says so when a file holds only another kind.
+
+Format-List (and Format-Table) show only the first ``$FormatEnumerationLimit`` items of a list
+(4; 16 in the Exchange Management Shell) and end it with ``...`` (``…`` in PowerShell 7): such a
+list is cut, and the connectors frame says so where it matters (``source_transport_servers_cut``).
 
 >>> from exlab.lab.transport_logs import demo_connectors_fl
 >>> connectors = read_connectors(demo_connectors_fl())
@@ -41,7 +47,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -55,6 +61,13 @@ from exlab.json_export import parse_json
 from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
+
+#: the connectors frame: the schema's columns, and whether the export showed only the first of the
+#: connector's SourceTransportServers (Format-List's ``{EX01, EX02, EX03, EX04...}``; NA where the export
+#: holds no list, as Export-Csv's type name)
+CONNECTOR_FRAME_DTYPES: dict[str, str] = {
+    **{name: dtype for name, dtype in CONNECTOR_DTYPES.items() if name != "source"},
+    "source_transport_servers_cut": "boolean", "source": "string"}
 
 #: connectors-frame column -> Get-SendConnector property
 CONNECTOR_PROPERTIES: dict[str, str] = {
@@ -99,16 +112,23 @@ _KIND_WORDS = {SEND_CONNECTOR: ("send connector", "Get-SendConnector", "read_con
 _TYPE_KINDS = {"ReceiveConnector": RECEIVE_CONNECTOR, "SmtpSendConnectorConfig": SEND_CONNECTOR,
                "ExchangeServer": EXCHANGE_SERVER}
 # properties only one kind has: how Format-List and JSON content is recognised (checked in this order)
-_RECEIVE_MARKERS = ("Bindings", "RemoteIPRanges", "PermissionGroups", "AuthMechanism")
+_RECEIVE_MARKERS = ("Bindings", "RemoteIPRanges", "PermissionGroups", "AuthMechanism", "TransportRole",
+                    "MaxInboundConnection", "MaxInboundConnectionPerSource", "MaxInboundConnectionPercentagePerSource",
+                    "TlsDomainCapabilities", "AdvertiseClientSettings", "ServiceDiscoveryFqdn", "RequireEHLODomain",
+                    "MessageRateSource", "MaxLogonFailures", "MaxProtocolErrors", "EnableAuthGSSAPI")
 _CONNECTOR_MARKERS = ("AddressSpaces", "SmartHosts", "SmartHostsString", "CloudServicesMailEnabled",
                       "SourceTransportServers", "DNSRoutingEnabled", "IsScopedConnector", "TlsAuthLevel")
 _SERVER_MARKERS = ("AdminDisplayVersion", "ServerRole", "IsHubTransportServer", "IsMailboxServer", "IsEdgeServer")
 _MARKERS = ((RECEIVE_CONNECTOR, _RECEIVE_MARKERS), (SEND_CONNECTOR, _CONNECTOR_MARKERS),
             (EXCHANGE_SERVER, _SERVER_MARKERS))
 # properties of send connectors that servers and certificates lack (receive connectors have the first two):
-# with a Name and no marker above, a file of them is a list of selected properties, such as
+# with a Name and nothing above or in _RECEIVE_NAME, a file of them is a list of selected properties, such as
 # ``Get-SendConnector | fl Name,Fqdn,TlsCertificateName,RequireTLS``
 _SELECTED_CONNECTOR = ("TlsCertificateName", "RequireTLS", "TlsDomain")
+# the receive connectors Exchange setup creates, "<name> <SERVER>" (2013 and later, and Edge's): no send connector's
+_RECEIVE_NAME = re.compile(r"^(?:Default Frontend|Client Frontend|Outbound Proxy Frontend|Client Proxy"
+                           r"|Default internal receive connector) [\w-]{1,15}$", re.IGNORECASE)
+_RECEIVE_DN = ",CN=SMTP Receive Connectors,"     # where receive connectors sit in Active Directory
 _TYPE_NAME = re.compile(r"<T>(?:[\w.]*\.)?(ReceiveConnector|SmtpSendConnectorConfig|ExchangeServer)</T>")
 _CSV_TYPE = re.compile(r"^#TYPE\s+(?:[\w.]*\.)?(ReceiveConnector|SmtpSendConnectorConfig|ExchangeServer)\s*$", re.M)
 _CSV_HEADER = re.compile(r'^(?:#TYPE [^\r\n]*\r?\n)?"[^"\r\n]*"[,;]')
@@ -118,7 +138,8 @@ _LIST_TYPE = re.compile(r"^(?:Deserialized\.)?(?:System\.Collections\.[\w.`]+|Mi
 _UNREAD = object()     # a value an export holds only as its type name: NA in the frame
 _FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +:(?: (?P<value>.*))?$")
 _CLIXML = "a well-formed Export-Clixml document"
-TRUNCATED = "..."   # Format-List shows only $FormatEnumerationLimit (4) items of a list, then "..."
+# the end of a list Format-List or Format-Table cut after $FormatEnumerationLimit items ("…" in PowerShell 7)
+_CUT_LIST_END = re.compile(r"(?:\.\.\.|\u2026)\}$")
 
 Bag = dict[str, Any]
 
@@ -155,7 +176,8 @@ def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
 
 
 def _head_kind(head: bytes) -> str | None:
-    """The kind of settings export a file's first bytes are: by the first type name, else by marker."""
+    """The kind of settings export a file's first bytes are: by the first type name, else by marker,
+    else by the objects they show (:func:`settings_kind`), else a list of selected send connector properties."""
     text = _head_text(head)
     shape = _shape(text)
     if shape is None:
@@ -165,23 +187,59 @@ def _head_kind(head: bytes) -> str | None:
         if found is not None:
             return _TYPE_KINDS[found.group(1)]
     kind = next((kind for kind, markers in _MARKERS if _has_marker(text, shape, markers)), None)
+    if kind is None and any(settings_kind(bag) == RECEIVE_CONNECTOR for bag in _head_objects(text, shape)):
+        return RECEIVE_CONNECTOR
     if kind is None and _has_marker(text, shape, ("Name",)) and _has_marker(text, shape, _SELECTED_CONNECTOR):
         return SEND_CONNECTOR
     return kind
+
+
+def _head_objects(text: str, shape: str) -> list[Bag]:
+    """The objects the start of a file shows: its Format-List blocks, its Export-Csv rows, or the
+    ConvertTo-Json document when it fits whole; the last of them may be cut short.
+
+    >>> _head_objects('"Name","Identity"\\r\\n"Default EX01","EX01\\\\Default EX01"\\r\\n"Cli', "csv")[0]["Identity"]
+    'EX01\\\\Default EX01'
+    >>> _head_objects('[{"Name": "Default EX01"}, {"Na', "json")
+    []
+    """
+    if shape == "fl":
+        return parse_format_list(text)
+    if shape == "csv":
+        body = text.lstrip()
+        if body.startswith("#TYPE"):
+            body = body.partition("\n")[2]
+        try:
+            return list(csv.DictReader(io.StringIO(body, newline=""), delimiter=delimiter_of(body)))
+        except csv.Error:
+            return []
+    if shape == "json":
+        try:
+            loaded = parse_json(text, "", "ConvertTo-Json output")
+        except CorruptInput:
+            return []
+        return [item for item in (loaded if isinstance(loaded, list) else [loaded]) if isinstance(item, dict)]
+    return []
 
 
 def detect_connectors(head: bytes) -> bool:
     """Whether a file's first bytes are a Get-SendConnector export (fl, CliXml, JSON or CSV).
 
     Selected properties do too when they hold a Name and one of TlsCertificateName, RequireTLS,
-    TlsDomain (as ``fl Name,Fqdn,TlsCertificateName,RequireTLS`` does) and no property of a
-    receive connector (Bindings, RemoteIPRanges, PermissionGroups, AuthMechanism) or a server:
-    receive connectors share those three, so such a list is taken for send connectors.
+    TlsDomain (as ``fl Name,Fqdn,TlsCertificateName,RequireTLS`` does) and nothing of a server or
+    a receive connector: no property only those have (Bindings, AuthMechanism, TransportRole,
+    TlsDomainCapabilities, MaxInboundConnection...), no Identity ``SERVER\\Name``, no name Exchange
+    setup gives a receive connector (``Get-ReceiveConnector | fl Name,Fqdn,TlsCertificateName,RequireTLS``
+    is not taken for send connectors).
 
     >>> detect_connectors("AddressSpaces : {smtp:*.mail.onmicrosoft.com;1}\\r\\n".encode("utf-16"))
     True
     >>> detect_connectors("Name       : Outbound to Office 365\\r\\nRequireTLS : True\\r\\n".encode("utf-16"))
     True
+    >>> detect_connectors("Name       : Default Frontend EX01\\r\\nRequireTLS : False\\r\\n".encode("utf-16"))
+    False
+    >>> detect_connectors(b"Name : Relay\\r\\nIdentity : EX01\\\\Relay\\r\\nTlsCertificateName : \\r\\n")
+    False
     >>> detect_connectors(b"Name : EX01\\r\\nFqdn : EX01.contoso.com\\r\\n")
     False
     >>> detect_connectors(b"Thumbprint : 3F2A\\r\\nServices : IMAP, POP, IIS, SMTP\\r\\n")
@@ -212,20 +270,53 @@ def detect_servers(head: bytes) -> bool:
 
 def settings_kind(bag: Bag, types: tuple[str, ...] = ()) -> str | None:
     """Which settings object this is (``send-connector``, ``receive-connector``,
-    ``exchange-server``) by its type names, else by the properties only one kind has; None
-    when nothing tells.
+    ``exchange-server``) by its type names, else by the properties only one kind has, else
+    by what names a receive connector (:func:`names_a_receive_connector`); None when nothing tells.
 
     >>> receive = "Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector"
     >>> settings_kind({"Name": "x"}, (receive, "Deserialized.System.Object"))
     'receive-connector'
     >>> settings_kind({"Name": "Internet", "SmartHosts": []}), settings_kind({"Name": "x"}) is None
     ('send-connector', True)
+    >>> settings_kind({"Name": "Client Proxy EX01", "RequireTLS": "False"})
+    'receive-connector'
     """
     for name in types:
         kind = _TYPE_KINDS.get(name.removeprefix("Deserialized.").rsplit(".", 1)[-1])
         if kind is not None:
             return kind
-    return next((kind for kind, markers in _MARKERS if any(m in bag for m in markers)), None)
+    kind = next((kind for kind, markers in _MARKERS if any(m in bag for m in markers)), None)
+    if kind is None and names_a_receive_connector(bag):
+        return RECEIVE_CONNECTOR
+    return kind
+
+
+def names_a_receive_connector(bag: Bag) -> bool:
+    """Whether an object's names are a receive connector's: an Identity ``SERVER\\Name`` (a send
+    connector's Identity is its Name), a DistinguishedName under ``CN=SMTP Receive Connectors``
+    (ConvertTo-Json writes the Identity as an object holding it), or a name Exchange setup gives
+    a receive connector (``Default Frontend EX01``, ``Client Proxy EX01``...). What tells a list of
+    selected properties (``fl Name,Fqdn,TlsCertificateName,RequireTLS``) of receive connectors.
+
+    >>> names_a_receive_connector({"Name": "Relay", "Identity": "EX01\\\\Relay"})
+    True
+    >>> names_a_receive_connector({"Name": "Outbound to Office 365", "Identity": "Outbound to Office 365"})
+    False
+    >>> names_a_receive_connector({"Name": "Relay", "Identity": {"Name": "Relay", "DistinguishedName":
+    ...     "CN=Relay,CN=SMTP Receive Connectors,CN=Protocols,CN=EX01,CN=Servers,DC=contoso,DC=com"}})
+    True
+    """
+    name, identity = bag.get("Name"), bag.get("Identity")
+    where = identity.get("DistinguishedName") if isinstance(identity, dict) else bag.get("DistinguishedName")
+    if isinstance(where, str) and _RECEIVE_DN.casefold() in where.casefold():
+        return True
+    if not isinstance(name, str):
+        return False
+    if isinstance(identity, str):
+        server, _, own = identity.rpartition("\\")
+        if server.strip() and own.strip().casefold() == name.strip().casefold():
+            return True
+    return _RECEIVE_NAME.match(name.strip()) is not None
 
 
 # -- Format-List ----------------------------------------------------------------------------
@@ -279,17 +370,29 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
 
 
 def fl_list(value: str) -> tuple[str, ...]:
-    """A Format-List list value ``{a, b}`` as a tuple (``{}`` is empty; a plain value is one item).
+    """A Format-List list value ``{a, b}`` as a tuple (``{}`` is empty; a plain value is one item);
+    of a cut list (:func:`is_cut_list`), the items it shows.
 
     >>> fl_list("{smtp:*.mail.onmicrosoft.com;1}"), fl_list("{EX01, EX02}"), fl_list("{}")
     (('smtp:*.mail.onmicrosoft.com;1',), ('EX01', 'EX02'), ())
-    >>> fl_list("{EX01, EX02, EX03, EX04...}")[-1]
-    'EX04'
+    >>> fl_list("{EX01, EX02, EX03, EX04...}")[-1], fl_list("{EX01, EX02, EX03, EX04\u2026}")[-1]
+    ('EX04', 'EX04')
     """
     value = value.strip()
     if value.startswith("{") and value.endswith("}"):
-        value = value[1:-1].removesuffix(TRUNCATED)
+        value = _CUT_LIST_END.sub("}", value)[1:-1]
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def is_cut_list(value: Any) -> bool:
+    """Whether a value is a list that Format-List (or Format-Table) cut after its first items: PowerShell
+    shows ``$FormatEnumerationLimit`` of them (4; 16 in the Exchange Management Shell), then ``...``
+    (``…`` in PowerShell 7). Lists of Export-Clixml, ConvertTo-Json and Export-Csv are never cut.
+
+    >>> is_cut_list("{EX01, EX02, EX03, EX04...}"), is_cut_list("{EX01, EX02}"), is_cut_list(["EX01"])
+    (True, False, False)
+    """
+    return isinstance(value, str) and _CUT_LIST_END.search(value.strip()) is not None
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -327,7 +430,7 @@ def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[st
             report.skip_record(f"line {number}", "expected a 'Name : value' line or an indented continuation")
         for index, bag in enumerate(bags, 1):
             for name, value in bag.items():
-                if value.endswith(TRUNCATED + "}"):
+                if is_cut_list(value):
                     report.note(f"object {index}: Format-List cut {name} after its first items "
                                 "($FormatEnumerationLimit); Export-Clixml keeps the whole list")
         return [(bag, ()) for bag in bags]
@@ -492,17 +595,20 @@ def _cell(column: str, value: Any) -> Any:
     return text if text.strip() else None
 
 
-def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], format_name: str) -> pd.DataFrame:
-    """Objects of kind ``format_name`` (and those nothing tells the kind of) into a frame; objects of
-    another kind are left out, noted, and a file holding only such objects is warned about."""
+def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], format_name: str,
+          derived: dict[str, Callable[[Bag], Any]] | None = None) -> pd.DataFrame:
+    """Objects of kind ``format_name`` (and those nothing tells the kind of, :func:`_object_kinds`) into a
+    frame; objects of another kind are left out, noted, and a file holding only such objects is warned
+    about. ``derived``: columns worked out from an object's properties, by column name."""
     report = ParseReport()
-    columns: dict[str, list] = {name: [] for name in (*properties, "source")}
+    derived = derived or {}
+    columns: dict[str, list] = {name: [] for name in (*properties, *derived, "source")}
     for evidence in iter_evidence(source, report):
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=format_name,
                                       size=evidence.size)
         others: dict[str, int] = {}
-        for index, (bag, types) in enumerate(_objects(evidence, file_report), 1):
-            kind = settings_kind(bag, types)
+        objects = _objects(evidence, file_report)
+        for index, ((bag, _), kind) in enumerate(zip(objects, _object_kinds(objects)), 1):
             if kind not in (None, format_name):
                 others[kind] = others.get(kind, 0) + 1
                 file_report.note(f"object {index} is a {_KIND_WORDS[kind][0]}, not a {_KIND_WORDS[format_name][0]}, "
@@ -513,6 +619,8 @@ def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], f
                 continue
             for column, prop in properties.items():
                 columns[column].append(_cell(column, bag.get(prop)))
+            for column, value_of in derived.items():
+                columns[column].append(value_of(bag))
             columns["source"].append(evidence.name)
             file_report.records_read += 1
         if others and not file_report.records_read:
@@ -521,10 +629,33 @@ def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], f
     return make_frame(columns, dtypes, report)
 
 
+def _object_kinds(objects: list[tuple[Bag, tuple[str, ...]]]) -> list[str | None]:
+    """The kind of each object of one file (:func:`settings_kind`); one that tells none is of the kind
+    the others tell, when they tell only one: a file is one cmdlet's output, so a custom connector in
+    ``Get-ReceiveConnector | fl Name,Fqdn,TlsCertificateName,RequireTLS`` is a receive connector too.
+
+    >>> _object_kinds([({"Name": "Default Frontend EX01"}, ()), ({"Name": "Relay"}, ())])
+    ['receive-connector', 'receive-connector']
+    >>> _object_kinds([({"Name": "Relay"}, ())])
+    [None]
+    """
+    kinds = [settings_kind(bag, types) for bag, types in objects]
+    told = set(kinds) - {None}
+    only = told.pop() if len(told) == 1 else None
+    return [kind or only for kind in kinds]
+
+
 def _warn_other_kinds(report: FileReport, format_name: str, others: dict[str, int]) -> None:
     held = ", ".join(f"{count} {_KIND_WORDS[kind][0]}(s) ({_KIND_WORDS[kind][1]}; read with "
                      f"{_KIND_WORDS[kind][2]})" for kind, count in others.items())
     report.warn(f"holds no {_KIND_WORDS[format_name][0]} ({_KIND_WORDS[format_name][1]}), only {held}")
+
+
+def _source_servers_cut(bag: Bag) -> bool | None:
+    """Whether an object's SourceTransportServers is a cut list (:func:`is_cut_list`); None where the
+    export holds no list (Export-Csv's type name)."""
+    listed = bag.get("SourceTransportServers")
+    return None if listed is _UNREAD else is_cut_list(listed)
 
 
 def read_connectors(source: Sources) -> pd.DataFrame:
@@ -532,13 +663,21 @@ def read_connectors(source: Sources) -> pd.DataFrame:
 
     Lists (smart_hosts, address_spaces, source_transport_servers) are tuples (NA where an
     Export-Csv wrote only the list's type name); an empty TlsCertificateName or Fqdn is NA.
+    ``source_transport_servers_cut`` (boolean, :data:`CONNECTOR_FRAME_DTYPES`) is True where
+    Format-List showed only the first source servers (``{EX01, EX02, EX03, EX04...}``): the tuple
+    holds those, and a server it does not name may still send through the connector.
 
     >>> import io
     >>> text = "\\r\\n\\r\\nName       : Internet\\r\\nSmartHosts : {}\\r\\nRequireTLS : False\\r\\n\\r\\n".encode("utf-16")
     >>> read_connectors(io.BytesIO(text))[["name", "smart_hosts", "require_tls"]].values.tolist()
     [['Internet', (), False]]
+    >>> text = "Name                   : Internet\\r\\nSourceTransportServers : {EX01, EX02, EX03, EX04...}\\r\\n"
+    >>> row = read_connectors(io.BytesIO(text.encode("utf-16"))).iloc[0]
+    >>> row["source_transport_servers"], bool(row["source_transport_servers_cut"])
+    (('EX01', 'EX02', 'EX03', 'EX04'), True)
     """
-    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_DTYPES, SEND_CONNECTOR)
+    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_FRAME_DTYPES, SEND_CONNECTOR,
+                 {"source_transport_servers_cut": _source_servers_cut})
 
 
 def read_servers(source: Sources) -> pd.DataFrame:
