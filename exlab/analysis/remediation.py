@@ -305,7 +305,7 @@ def look_alike_steps(cause: str, culprit: str | None, *, connector: str | None,
 COLLECT: dict[str, Step] = {
     "events_2004": Step("Event 2004 is only logged at the Expert level of SmtpSend: raise it, wait for the next "
                         "retry (up to 15 minutes), then export the Application log again "
-                        "(wevtutil epl Application C:\exlab\events\Application-Expert.evtx /ow:true) and set the "
+                        "(wevtutil epl Application C:\\exlab\\events\\Application-Expert.evtx /ow:true) and set the "
                         "level back (-Level Lowest)",
                         'Set-EventLogLevel "MSExchangeTransport\\SmtpSend" -Level Expert'),
     "events": Step("Export the Application log of the transport server",
