@@ -32,6 +32,7 @@ next ingest reads just those.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -42,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -51,18 +52,21 @@ from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.events import evtx_format
 from exlab.events.query import EventQuery
-from exlab.evidence import file_stamp, open_evidence, outside_evidence, writing
+from exlab.evidence import add_bundles, file_stamp, open_evidence, outside_evidence, writing
 from exlab.fleet.read import read_frame, store_rows
 from exlab.fleet.store import (
     DAY_COLUMNS,
-    NO_VALUE,
+    SOURCE,
     Entry,
     Store,
     partition_value,
     report_to_json,
 )
 from exlab.parallel import cores, ordered_map
-from exlab.parse_report import warn_at
+from exlab.parse_report import ParseReport, warn_at
+
+if TYPE_CHECKING:
+    from exlab.attribution import ServerNames
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +130,8 @@ class IngestIncomplete(ExlabError):
 
 def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz: str | None = None,
          culture: str | None = None) -> tuple[list[Batch], list[dict]]:
-    """The batches of ``sources`` (folders or zips of evidence), and the files no reader takes.
-    Each source is read with ``tz`` and ``culture`` when given, else with those of its own
-    ``exlab-case.toml`` (:mod:`exlab.settings`), whose trust anchors file is not evidence.
+    """The batches of ``sources`` (folders or zips of evidence), and the files no reader takes
+    (:func:`plan_source` of each).
 
     >>> import tempfile, pathlib
     >>> from exlab.lab.transport_logs import demo_protocol_log
@@ -139,42 +142,118 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz
     >>> [(b.kind, b.slot, b.names) for b in plan([case])[0]]
     [('sessions', 'sessions:EX01/SmtpSend', ('EX01/SmtpSend/SEND20250320-1.LOG', 'EX01/SmtpSend/SEND20250321-1.LOG'))]
     """
-    from exlab.case import case_own_files, discover
+    sources = [Path(source) for source in sources]
+    planned = [plan_source(source, label, follow_links=follow_links, tz=tz, culture=culture)
+               for source, label in zip(sources, source_labels(sources))]
+    return [batch for one in planned for batch in one.batches], [row for one in planned for row in one.unread]
+
+
+def source_labels(sources: Sequence[Path]) -> list[str]:
+    """Each source's name in the store: its folder's (or zip's) own name (``.`` too), with as many of its
+    parent folders' names as tell it from another source of the same name (the store names a source's
+    files, and tells what is collected again, by its name).
+
+    >>> source_labels([Path("/e/EX01/collected.zip"), Path("/e/EX02/collected.zip"), Path("/e/org"), Path("/e/org/")])
+    ['EX01/collected.zip', 'EX02/collected.zip', 'org', 'org']
+    """
+    paths = [Path(os.path.abspath(source)) for source in sources]
+    depth = dict.fromkeys(paths, 1)
+    while True:
+        label = {path: "/".join(path.parts[-depth[path]:]) for path in paths}
+        clashing = [path for path in depth if sum(label[other] == label[path] for other in depth) > 1]
+        if not clashing or all(depth[path] >= len(path.parts) - 1 for path in clashing):
+            return [label[path] for path in paths]
+        for path in clashing:
+            depth[path] = min(depth[path] + 1, len(path.parts) - 1)
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """One source's batches, the files no reader takes (with why), and its entry (kind ``source``)."""
+
+    batches: list[Batch]
+    unread: list[dict]
+    entry: Entry
+
+
+def plan_source(root: Path, label: str, *, follow_links: bool = False, tz: str | None = None,
+                culture: str | None = None) -> SourcePlan:
+    """The plan of one source (a folder or zip of evidence), named ``label`` in the store
+    (:func:`source_labels`). It is read with ``tz`` and ``culture`` when given, else with those of its own
+    ``exlab-case.toml`` (:mod:`exlab.settings`), whose trust anchors file is not evidence. Its entry
+    records what a direct read lists beside its frames' files: the files passed over (unread, with
+    why), the zips read and the settings file, with their SHA-256.
+
+    >>> import tempfile, pathlib
+    >>> from exlab.lab.transport_logs import demo_protocol_log
+    >>> case = pathlib.Path(tempfile.mkdtemp()) / "EX01"
+    >>> (case / "logs").mkdir(parents=True)
+    >>> _ = (case / "logs" / "SEND20250320-1.LOG").write_bytes(demo_protocol_log().getvalue())
+    >>> _ = (case / "notes.txt").write_text("collected on Monday")
+    >>> planned = plan_source(case / "logs" / "..", "EX01")
+    >>> planned.batches[0].names
+    ('EX01/logs/SEND20250320-1.LOG',)
+    >>> planned.entry.unread
+    [{'file': 'EX01/notes.txt', 'reason': 'no exlab reader recognises its content'}]
+    """
+    from exlab.case import CASE_SETTINGS, case_own_files, discover
     from exlab.settings import read_settings, with_given
 
-    batches: list[Batch] = []
-    unread: list[dict] = []
-    for source in sources:
-        root = Path(source)
-        label = root.name
-        written = read_settings(root)       # once per source: its values, the anchors it names, its hash
-        settings = with_given(written, tz=tz, culture=culture)
-        own = case_own_files(root, settings.roots, written)
-        found, skipped = discover(root, follow_links=follow_links, not_evidence=own.paths)
-        name = partial(_store_name, label=label, root=root)
-        unread += [{**row, "file": name(row["file"])} for row in skipped]
-        for kind, files in found.items():
-            groups: dict[str, list] = {}
-            for file in files:
-                if kind in PER_FILE:
-                    slot = name(file)
-                elif kind == "sessions":
-                    slot = name(file).rsplit("/", 1)[0]
-                else:
-                    slot = label
-                groups.setdefault(f"{kind}:{slot}", []).append(file)
-            for slot, members in groups.items():
-                hashes, sizes = zip(*(_hash(file) for file in members))
-                batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes,
-                                     label, settings.tz, settings.culture))
-    return batches, unread
+    written = read_settings(root)       # once per source: its values, the anchors it names, its hash
+    settings = with_given(written, tz=tz, culture=culture)
+    own = case_own_files(root, settings.roots, written)
+    found, skipped = discover(root, follow_links=follow_links, not_evidence=own.paths)
+    name = partial(_store_name, label=label, root=root)
+    unread = [{**row, "file": name(row["file"])} for row in skipped]
+    batches = []
+    for kind, files in found.items():
+        groups: dict[str, list] = {}
+        for file in files:
+            slot = name(file) if kind in PER_FILE else _folder_of(name(file)) if kind == "sessions" else label
+            groups.setdefault(f"{kind}:{slot}", []).append(file)
+        for slot, members in groups.items():
+            hashes, sizes = zip(*(_hash(file) for file in members))
+            batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes,
+                                 label, settings.tz, settings.culture))
+    reports = ParseReport()
+    add_bundles(reports, [file for batch in batches for file in batch.files], name)
+    for own_file in (f for f in own.report.files if f.format == CASE_SETTINGS):
+        reports.add_file(name(str(root / own_file.file)), sha256=own_file.sha256, format=own_file.format,
+                         size=own_file.size)
+    return SourcePlan(batches, unread, _source_entry(label, reports, unread))
 
 
-def _store_name(file: Path | Member, label: str, root: Path) -> str:
-    """A file's name in the store: its source's folder name then its path in it, or a zip's
-    member as ``bundle.zip!path``."""
+def _folder_of(name: str) -> str:
+    """The folder (or zip) a store name sits in: a protocol log folder, whose sessions span its files.
+
+    >>> _folder_of("EX01/Logs/SmtpSend/SEND1.LOG"), _folder_of("SmtpSend.zip!SEND1.LOG")
+    ('EX01/Logs/SmtpSend', 'SmtpSend.zip')
+    """
+    return name[:max(name.rfind("/"), name.rfind("!"))]
+
+
+def _source_entry(label: str, reports: ParseReport, unread: list[dict]) -> Entry:
+    """The entry of source ``label``: no rows, the ``reports`` of its zips and settings file, its
+    ``unread`` files; its id the SHA-256 of all that (the same source ingested again is the same entry)."""
+    said = json.dumps([SOURCE, label, [(f.file, f.sha256) for f in reports.files],
+                       [(row["file"], row["reason"]) for row in unread]])
+    return Entry(batch=hashlib.sha256(said.encode()).hexdigest(), kind=SOURCE, slot=f"{SOURCE}:{label}", sequence=0,
+                 inputs=[], reports=[report_to_json(f) for f in reports.files], parts=[], rows=0, unread=unread,
+                 source=label)
+
+
+def _store_name(file: Path | Member | str, label: str, root: Path) -> str:
+    """A file's name in the store: its source's name (``label``) then its path in it, a zip's member
+    as ``label!path`` (``EX01/collected.zip!logs/SEND1.LOG``).
+
+    >>> _store_name("/e/EX01/collected.zip!logs/SEND1.LOG", "EX01/collected.zip", Path("/e/EX01/collected.zip"))
+    'EX01/collected.zip!logs/SEND1.LOG'
+    """
     from exlab.case import case_relative
-    return case_relative(str(file), root) if root.is_file() else f"{label}/{case_relative(str(file), root)}"
+
+    if not root.is_dir():     # a zip: its members are named from its folder, the zip's own name in the label
+        return label.removesuffix(root.name) + case_relative(str(file), root.parent)
+    return f"{label}/{case_relative(str(file), root)}"
 
 
 def _hash(file: Path | Member) -> tuple[str, int]:
@@ -204,7 +283,6 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None,
     >>> entry.rows, entry.parts[0].startswith("sessions/server=__none__/day=2025-03-20/")
     (1, True)
     """
-    from exlab.attribution import attribute_servers, split_servers
     from exlab.case import _load, evidence_kinds, with_case_names
     from exlab.fleet.columns import dtypes_of
 
@@ -219,7 +297,8 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None,
     entry = Entry(batch=batch.id, kind=batch.kind, slot=batch.slot, sequence=0, source=batch.source,
                   inputs=[{"file": n, "sha256": h, "size": s} for n, h, s in zip(batch.names, batch.hashes, batch.sizes)],
                   reports=[], parts=[], rows=0,
-                  unread=[{"file": named.get(u["file"], u["file"]), "reason": u["reason"]} for u in unread],
+                  unread=[{**row, "file": named.get(row["file"], row["file"]),
+                           "reason": _in_store(row["reason"], named)} for row in unread],
                   warned=[{"file": named.get(str(w.message.source), str(w.message.source)), "where": w.message.where,
                            "text": w.message.text, "category": type(w.message).__name__}
                           for w in caught if isinstance(w.message, ExlabWarning)])
@@ -228,20 +307,65 @@ def read_batch(batch: Batch, root: str, servers: pd.DataFrame | None,
     frame = with_case_names(frame.reset_index(drop=True), lambda file: named.get(file, file))
     entry.dtypes = dtypes_of(frame)
     entry.reports = [report_to_json(f) for f in frame.attrs["parse_report"].files]
-    context = {batch.kind: frame} | ({"servers": servers} if servers is not None and batch.kind != "servers" else {})
-    attributed = attribute_servers(context)[batch.kind]
-    entry.parts = write_parts(frame, attributed["server"], batch, Path(root))
-    entry.servers = sorted({name for cell in attributed["server"].dropna().unique() for name in split_servers(cell)})
-    entry.unattributed = int(attributed["server"].isna().sum())
+    context = {"servers": servers} if servers is not None and batch.kind != "servers" else {}
+    entry.parts, entry.servers, entry.unattributed = write_batch(frame, batch.kind, batch.id, Path(root), context)
     entry.rows = len(frame)
-    if batch.kind == "events":      # the failed deliveries they log, for SQL (exlab.fleet.sql)
+    entry.seconds = time.perf_counter() - began
+    return entry
+
+
+def _in_store(text: str, named: dict[str, str]) -> str:
+    """``text`` with each path of the engineer's machine it names (``named``'s keys) as the store names it.
+
+    >>> _in_store("/home/ana/EX01/fl.txt, line 3: expected ...", {"/home/ana/EX01/fl.txt": "EX01/fl.txt"})
+    'EX01/fl.txt, line 3: expected ...'
+    """
+    for path, name in sorted(named.items(), key=lambda item: -len(item[0])):     # a longer path before its folder
+        text = text.replace(path, name)
+    return text
+
+
+def attributed(frame: pd.DataFrame, kind: str, context: dict[str, pd.DataFrame], owner: str | None = None) -> pd.Series:
+    """The ``server`` of each row of ``frame`` (of frame ``kind``) as :func:`exlab.attribution.attribute_servers`
+    gives it beside ``context`` (the Get-ExchangeServer rows that spell the names); rows of server
+    evidence it names no server for are ``owner``'s, when given (the one server of their source).
+
+    >>> frame = pd.DataFrame({"session_id": ["08DD"], "source": ["logs/SEND1.LOG"]})
+    >>> attributed(frame, "sessions", {}).tolist(), attributed(frame, "sessions", {}, "ex01.contoso.com").tolist()
+    ([<NA>], ['ex01.contoso.com'])
+    """
+    from exlab.attribution import SERVER_EVIDENCE, attribute_servers
+
+    server = attribute_servers({**context, kind: frame})[kind]["server"]
+    return server.fillna(owner) if owner and kind in SERVER_EVIDENCE else server
+
+
+def write_batch(frame: pd.DataFrame, kind: str, batch: str, root: Path, context: dict[str, pd.DataFrame], *,
+                owner: str | None = None, first: int = 0) -> tuple[list[str], list[str], int]:
+    """Write batch ``batch``'s rows of frame ``kind``, each with its server (:func:`attributed`), and of an
+    event log the failed deliveries it logs too (``failures``, for SQL: :mod:`exlab.fleet.sql`), into the
+    store at ``root``, files numbered from ``first``: their paths, the servers named and the rows of none.
+
+    >>> import tempfile
+    >>> frame = pd.DataFrame({"source": pd.array(["logs/SEND1.LOG"], dtype="string"),
+    ...                       "start": pd.to_datetime(["2025-03-20 09:00"], utc=True)})
+    >>> parts, servers, unattributed = write_batch(frame, "sessions", "ab" * 32, Path(tempfile.mkdtemp()), {},
+    ...                                            owner="ex01.contoso.com", first=2)
+    >>> parts[0].replace("ab" * 32, "<batch>"), servers, unattributed
+    ('sessions/server=ex01.contoso.com/day=2025-03-20/<batch>-2.parquet', ['ex01.contoso.com'], 0)
+    """
+    from exlab.attribution import split_servers
+
+    server = attributed(frame, kind, context, owner)
+    parts = write_parts(frame, server, batch, root, kind, first=first)
+    if kind == "events":
         from exlab.transport import tls_failures
         failures = tls_failures(frame)
         if len(failures):
-            server = attribute_servers({**context, "events": failures})["events"]["server"]
-            entry.parts += write_parts(failures, server, batch, Path(root), kind="failures")
-    entry.seconds = time.perf_counter() - began
-    return entry
+            parts += write_parts(failures, attributed(failures, "events", context, owner), batch, root, "failures",
+                                 first=first)
+    servers = sorted({name for cell in server.dropna().unique() for name in split_servers(cell)})
+    return parts, servers, int(server.isna().sum())
 
 
 def span_jobs(batch: Batch, *, span_size: int = SPAN_SIZE,
@@ -274,15 +398,15 @@ def span_jobs(batch: Batch, *, span_size: int = SPAN_SIZE,
     return [(span, query, str(file)) for span in evtx_format.plan_spans(file, stamp[2], stamp, per_span=span_chunks)]
 
 
-def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path, kind: str | None = None) -> list[str]:
-    """Write the batch's rows of frame ``kind`` (the batch's own by default), one Parquet file
-    per (server, day), under temporary names then renamed; the files' paths relative to ``root``.
+def write_parts(frame: pd.DataFrame, server: pd.Series, batch: str, root: Path, kind: str, *,
+                first: int = 0) -> list[str]:
+    """Write batch ``batch``'s rows of frame ``kind``, one Parquet file per (server, day), numbered
+    from ``first``, under temporary names then renamed; the files' paths relative to ``root``.
 
     >>> import tempfile
     >>> frame = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 09:00", "2025-03-21 10:00"], utc=True)})
-    >>> batch = Batch("tracking", "tracking:EX01/MSGTRK.LOG", (), ("EX01/MSGTRK.LOG",), ("00",), (0,))
-    >>> parts = write_parts(frame, pd.Series(["ex01.contoso.com"] * 2), batch, Path(tempfile.mkdtemp()))
-    >>> [p.replace(batch.id, "<batch>") for p in parts]
+    >>> parts = write_parts(frame, pd.Series(["ex01.contoso.com"] * 2), "ab" * 32, Path(tempfile.mkdtemp()), "tracking")
+    >>> [p.replace("ab" * 32, "<batch>") for p in parts]
     ['tracking/server=ex01.contoso.com/day=2025-03-20/<batch>-0.parquet', 'tracking/server=ex01.contoso.com/day=2025-03-21/<batch>-1.parquet']
     """
     import pyarrow as pa
@@ -290,13 +414,11 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
 
     from exlab.fleet.columns import schema_of, to_arrow
 
-    kind = kind or batch.kind
-
     dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items() if name != "server"}
     plain = frame.copy(deep=False)
     plain.attrs = {}            # pandas copies attrs (the parse report) at every step otherwise
     stored = plain[list(dtypes)].copy()
-    stored["batch"] = pd.array([batch.id] * len(frame), dtype="string")
+    stored["batch"] = pd.array([batch] * len(frame), dtype="string")
     stored["batch_row"] = pd.array(range(len(frame)), dtype="Int64")
     stored["server"] = server.astype("string").to_numpy()
     day_column = DAY_COLUMNS.get(kind)
@@ -305,14 +427,14 @@ def write_parts(frame: pd.DataFrame, server: pd.Series, batch: Batch, root: Path
     types = {**dtypes, "batch": "string", "batch_row": "Int64", "server": "string",
              **({"day": "string"} if day_column else {})}
     schema = schema_of(types)
-    staging = root / ".staging" / f"{batch.id}-{uuid.uuid4().hex}"
+    staging = root / ".staging" / f"{batch}-{uuid.uuid4().hex}"
     keys = ["server", "day"] if day_column else ["server"]
     parts: list[tuple[Path, str]] = []
     try:
-        for n, (key, rows) in enumerate(stored.groupby(keys, dropna=False, sort=True)):
+        for n, (key, rows) in enumerate(stored.groupby(keys, dropna=False, sort=True), start=first):
             key = key if isinstance(key, tuple) else (key,)
             folder = "/".join(f"{k}={partition_value(v)}" for k, v in zip(keys, key))
-            relative = f"{kind}/{folder}/{batch.id}-{n}.parquet"
+            relative = f"{kind}/{folder}/{batch}-{n}.parquet"
             temporary = staging / f"{kind}-{n}.parquet"
             temporary.parent.mkdir(parents=True, exist_ok=True)
             table = to_arrow(rows, types)
@@ -354,10 +476,19 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
     target = Store.create(store)
     with target.writing():
         target.clear_staging()
-        batches, unread = plan(sources, follow_links=follow_links, tz=tz, culture=culture)
+        roots = [Path(source) for source in sources]
+        planned = [plan_source(root, label, follow_links=follow_links, tz=tz, culture=culture)
+                   for root, label in zip(roots, source_labels(roots))]
+        batches = [batch for one in planned for batch in one.batches]
         known = {entry.batch for entry in target.entries()}
-        todo = [b for b in batches if b.id not in known]
-        result = IngestResult(store=target.root, skipped=len(batches) - len(todo), unread=unread)
+        todo = []
+        for batch in batches:       # each batch once: a folder given twice is read once
+            if batch.id not in known:
+                known.add(batch.id)
+                todo.append(batch)
+        result = IngestResult(store=target.root, skipped=len(batches) - len(todo),
+                              unread=list({(row["file"], row["reason"]): row for one in planned
+                                           for row in one.unread}.values()))
         owned = local_client(workers) if client is None and workers is not None else None
         try:
             _execute(batches, todo, target, result, client or owned, progress=progress,
@@ -367,7 +498,8 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
                 cluster = owned.cluster
                 owned.close()
                 cluster.close()
-        settle_unattributed(target)
+        _record_sources([one.entry for one in planned], target)
+        settle_servers(target)
         result.stored, result.distinct = store_rows(target)
     if result.failed:
         raise IngestIncomplete(result)
@@ -405,12 +537,13 @@ def _execute(batches: list[Batch], todo: list[Batch], store: Store, result: Inge
 def _record(store: Store, entry: Entry, result: IngestResult, sequence: int,
             slots: dict[tuple[str, str], list[Entry]]) -> None:
     """Record a batch done: its entry (``sequence``: its place in the store's order, as planned,
-    whichever task ends first), replacing the older batch of its slot (``slots``: the store's
-    batches by kind and slot, kept up to date)."""
-    older = slots.get((entry.kind, entry.slot), [])
+    whichever task ends first), replacing the older batch of its slot that it collects again
+    (:func:`collected_again`; ``slots``: the store's batches by kind and slot, kept up to date)."""
+    kept = slots.get((entry.kind, entry.slot), [])
+    older = [e for e in kept if collected_again(e, entry)]
     entry.sequence = sequence
     store.add(entry, replaced=older)
-    slots[(entry.kind, entry.slot)] = [entry]
+    slots[(entry.kind, entry.slot)] = [e for e in kept if e not in older] + [entry]
     result.added += 1
     result.replaced += sum(e.batch != entry.batch for e in older)
     result.rows[entry.kind] = result.rows.get(entry.kind, 0) + entry.rows
@@ -421,54 +554,100 @@ def _record(store: Store, entry: Entry, result: IngestResult, sequence: int,
         warn_at(category(warned["text"], warned["file"], warned["where"]))
 
 
-def settle_unattributed(store: Store) -> int:
-    """Rows of a source (one folder or zip) of one server that no file named a server for (a
-    protocol log folder without the server's name, a CSV export without computer names) are
-    that server's, as in :func:`exlab.open_case`: their files move from ``server=__none__`` to
-    the server's partition (written, then the entry, then the old file removed). The rows moved.
+def collected_again(older: Entry, newer: Entry) -> bool:
+    """Whether batch ``newer``, of ``older``'s slot (the same file, folder or exports of a source of
+    the same name), is that evidence collected again, which replaces it: not when their rows are
+    two servers' (two servers' zips of one name, each ``collected.zip``), however spelled.
+
+    >>> one = Entry("ab" * 32, "events", "events:collected.zip!Application.evtx", 1, [], [], [], 9,
+    ...             servers=["ex01.contoso.com"])
+    >>> from dataclasses import replace
+    >>> collected_again(one, replace(one, servers=["EX01"])), collected_again(one, replace(one, servers=["EX02"]))
+    (True, False)
+    """
+    def short(entry: Entry) -> set[str]:
+        return {name.split(".")[0].lower() for name in entry.servers}
+    return not (older.servers and newer.servers and short(older).isdisjoint(short(newer)))
+
+
+def _record_sources(entries: list[Entry], store: Store) -> None:
+    """Record the entries of the sources ingested (:func:`plan_source`), each replacing the older one of
+    its source's name; one already in the store is left as it is."""
+    stored = store.entries()
+    known = {entry.batch for entry in stored}
+    for entry in entries:
+        if entry.batch not in known:
+            entry.sequence = time.time_ns()
+            store.add(entry, replaced=[e for e in stored if (e.kind, e.slot) == (entry.kind, entry.slot)])
+            known.add(entry.batch)
+
+
+def settle_servers(store: Store) -> int:
+    """Give every stored row the server the whole store tells, as :func:`exlab.open_case` does for a
+    case: a name its batch alone could not spell is spelled as the store's evidence spells it (``WGEX01``
+    is ``wgex01.woodgrovebank.com`` once an event or Get-ExchangeServer says so, in this ingest or a
+    later one); a file that names no server is the one of its folders the store knows; and the rows
+    of a source (one folder or zip) of one server that nothing names a server for (a protocol log
+    folder without the server's name) are that server's. A batch whose servers change is written
+    again (its new files, then its entry, then its old files removed). The batches written again.
 
     >>> import tempfile
-    >>> settle_unattributed(Store.create(tempfile.mkdtemp()))
+    >>> settle_servers(Store.create(tempfile.mkdtemp()))
     0
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from exlab.attribution import SERVER_EVIDENCE
 
-    moved = 0
-    by_source: dict[str, list[Entry]] = {}
+    names = _store_names(store)
+    context = {"servers": pd.DataFrame({"name": list(names.fqdn_of), "fqdn": list(names.fqdn_of.values())})}
+    owners = _owners(store.entries(), names)
+    written = 0
     for entry in store.entries():
-        if entry.kind in SERVER_EVIDENCE:
-            by_source.setdefault(entry.source, []).append(entry)
-    for entries in by_source.values():
-        named = {server for entry in entries for server in entry.servers}
-        if len(named) != 1:
-            continue
-        server = named.pop()
-        for entry in (e for e in entries if e.unattributed):
-            parts = []
-            for part in entry.parts:
-                if f"/server={NO_VALUE}/" not in part:
-                    parts.append(part)
-                    continue
-                table = pq.read_table(store.root / part)
-                column = table.schema.get_field_index("server")
-                table = table.set_column(column, "server", pa.array([server] * len(table), type=pa.string()))
-                target = part.replace(f"/server={NO_VALUE}/", f"/server={partition_value(server)}/")
-                (store.root / target).parent.mkdir(parents=True, exist_ok=True)
-                temporary = (store.root / target).with_name(f".{Path(target).name}.tmp")
-                with writing(store.root / target):
-                    pq.write_table(table, temporary, row_group_size=ROWS_PER_GROUP)
-                os.replace(temporary, store.root / target)
-                parts.append(target)
-            old = [part for part in entry.parts if part not in parts]
-            moved += entry.unattributed
-            entry.parts, entry.servers, entry.unattributed = parts, [server], 0
-            store.add(entry)
-            for part in old:
-                (store.root / part).unlink(missing_ok=True)
-    return moved
+        owner = owners.get(entry.source) if entry.kind in SERVER_EVIDENCE else None
+        if entry.unattributed or any(names.key(name) != name for name in entry.servers):
+            written += _settle(store, entry, context, owner)
+    return written
+
+
+def _store_names(store: Store) -> ServerNames:
+    """The server names of the whole store (:class:`exlab.attribution.ServerNames`): Get-ExchangeServer's,
+    then the FQDNs its batches named."""
+    from exlab.attribution import ServerNames
+
+    return ServerNames.build(servers=read_frame(store, "servers", columns=["name", "fqdn"]),
+                             fqdns=[name for entry in store.entries() for name in entry.servers])
+
+
+def _owners(entries: list[Entry], names: ServerNames) -> dict[str, str]:
+    """The server of each source whose server evidence names one server only (however spelled)."""
+    from exlab.attribution import SERVER_EVIDENCE
+
+    named: dict[str, set[str]] = {}
+    for entry in (e for e in entries if e.kind in SERVER_EVIDENCE):
+        named.setdefault(entry.source, set()).update(names.key(name) for name in entry.servers)
+    return {source: servers.pop() for source, servers in named.items() if len(servers) == 1}
+
+
+def _settle(store: Store, entry: Entry, context: dict[str, pd.DataFrame], owner: str | None) -> int:
+    """Write ``entry``'s batch again when its rows' servers are not those the store now tells (1), else 0."""
+    from exlab.fleet.read import batch_rows
+    from exlab.fleet.store import StoreError
+
+    try:
+        rows = batch_rows(store, entry, {**entry.dtypes, "server": "string"})
+    except StoreError as err:       # a damaged file: its batch is left out of every read, and said so
+        store.leave_out(entry, err)
+        return 0
+    frame = rows.drop(columns="server")
+    if attributed(frame, entry.kind, context, owner).equals(rows["server"]):
+        return 0
+    first = 1 + max(int(part.rsplit("-", 1)[1].removesuffix(".parquet")) for part in entry.parts)
+    old = entry.parts
+    entry.parts, entry.servers, entry.unattributed = write_batch(frame, entry.kind, entry.batch, store.root, context,
+                                                                 owner=owner, first=first)
+    store.add(entry)
+    for part in old:
+        (store.root / part).unlink(missing_ok=True)
+    return 1
 
 
 def _run(batches: list[Batch], store: Store, servers: pd.DataFrame | None, client: Any, spans: Callable[[Batch], list[tuple]]) -> Iterator[tuple[Batch, Entry | BaseException]]:

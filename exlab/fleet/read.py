@@ -21,36 +21,34 @@ from typing import Any
 import pandas as pd
 
 from exlab.errors import NoEvidence
-from exlab.fleet.store import Store, StoreError, damaged_part
+from exlab.fleet.store import SOURCE, Entry, Store, StoreError, damaged_part
 from exlab.parse_report import ParseReport
 from exlab.settings import CaseSettings, read_settings
 
 
-def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str] | None = None) -> pd.DataFrame | None:
-    """Frame ``kind`` as stored (None when no batch holds rows of it); ``columns`` limits the
-    reader's columns read."""
-    import pyarrow as pa
-
-    from exlab.fleet.columns import from_arrow
-
+def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str] | None = None,
+               batch: bool = False) -> pd.DataFrame | None:
+    """Frame ``kind`` as stored (None when no batch of it was read); ``columns`` limits the
+    reader's columns read, ``batch`` adds the store's ``batch`` column. A batch whose files the reader
+    read to no row (an .evtx of bad chunks only) adds no row, and its parse report, losses counted,
+    as a direct read does."""
     store = store if isinstance(store, Store) else Store.open(store)
     frames = []
     reports = ParseReport()
     for entry in store.entries():
-        if entry.kind != kind or not entry.parts:
+        if entry.kind != kind or not entry.dtypes:       # no dtypes: its reader refused every file
             continue
-        dtypes = {k: v for k, v in entry.dtypes.items() if columns is None or k in columns}
         try:
-            tables = [_table(store.root / part, [*dtypes, "batch_row"]) for part in entry.parts
-                      if part.startswith(f"{kind}/")]
+            frame = batch_rows(store, entry, {k: v for k, v in entry.dtypes.items() if columns is None or k in columns}
+                               | ({"batch": "string"} if batch else {}))
         except StoreError as err:       # one damaged file leaves its batch out, never the store
             store.leave_out(entry, err)
             continue
-        table = pa.concat_tables(tables).sort_by("batch_row")
-        frames.append(from_arrow(table, dtypes))
+        frames.append(frame)
         reports = reports.extend([entry.parse_report()])
     if not frames:
         return None
+    frames = [f for f in frames if len(f)] or frames[:1]
     for name in frames[0].columns:      # times of batches in several units (an all-NaT column is in s): ns
         kinds = {str(f[name].dtype) for f in frames if name in f}
         if len(kinds) > 1 and all(k.startswith("datetime64") for k in kinds):
@@ -58,6 +56,25 @@ def read_frame(store: Store | str | os.PathLike, kind: str, *, columns: list[str
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame.attrs["parse_report"] = reports
     return frame
+
+
+def batch_rows(store: Store, entry: Entry, dtypes: dict[str, str]) -> pd.DataFrame:
+    """The rows of ``entry``'s own frame, in the reader's order, with columns ``dtypes`` (the reader's,
+    or the store's ``server`` too); a StoreError naming a Parquet file that cannot be read.
+
+    >>> import tempfile
+    >>> empty = Entry("ab" * 32, "events", "events:EX01/a.evtx", 1, [], [], [], 0, dtypes={"event_id": "Int32"})
+    >>> batch_rows(Store.create(tempfile.mkdtemp()), empty, empty.dtypes).dtypes.to_dict()
+    {'event_id': Int32Dtype()}
+    """
+    import pyarrow as pa
+
+    from exlab.fleet.columns import from_arrow, schema_of
+
+    tables = [_table(store.root / part, [*dtypes, "batch_row"]) for part in entry.parts
+              if part.startswith(f"{entry.kind}/")]
+    table = pa.concat_tables(tables).sort_by("batch_row") if tables else schema_of(dtypes).empty_table()
+    return from_arrow(table, dtypes)
 
 
 def store_rows(store: Store | str | os.PathLike) -> tuple[dict[str, int], dict[str, int]]:
@@ -111,11 +128,13 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
     opened = Store.open(store)
     frames: dict[str, pd.DataFrame] = {}
     for kind in evidence_kinds():
-        frame = read_frame(opened, kind.name)
+        frame = read_frame(opened, kind.name, batch=kind.name == "certs")
         if frame is None:
             continue
         if kind.name == "events":
             frame = dedupe_events(frame)
+        if kind.name == "certs":
+            frame = merge_certs(frame)
         if kind.name == "sessions":     # read_protocol_log's order across folders
             order = frame.sort_values(["start", "direction", "session_id"], key=_send_first, kind="stable").index
             ordered = frame.loc[order].reset_index(drop=True)
@@ -129,9 +148,53 @@ def open_store(store: str | os.PathLike, *, server_fqdn: str | None = None, conn
                 "reason": f"a batch entry of the store, left out with its batch ({_where(err)}{err.problem})"}
                for path, err in opened.left_out.items()]
     written = read_settings(store) if written is None else written
-    trusted = case_own_files(Path(store), roots, written).report     # the trust anchors given, hashed among the inputs
-    return assemble_case(Path(store), frames, unread, trusted, name_in_case=str, server_fqdn=server_fqdn,
+    # the zips and settings files of the sources, then the trust anchors given: the inputs besides the frames' files
+    reports = ParseReport().extend(entry.parse_report() for entry in opened.entries() if entry.kind == SOURCE)
+    reports = reports.extend([case_own_files(Path(store), roots, written).report])
+    return assemble_case(Path(store), frames, unread, reports, name_in_case=str, server_fqdn=server_fqdn,
                          connector=connector, roots=roots, tz=tz)
+
+
+def merge_certs(certs: pd.DataFrame) -> pd.DataFrame:
+    """The certificates of the store's batches (``batch``: the batch of each row) merged as one read of
+    all their files merges them (:func:`exlab.certs.merge.merge_rows`): a certificate that several
+    sources' exports list (the servers' folders or zips ingested apart) is one row, or a row per server
+    store that binds it otherwise, where the first row of it was; a disagreement found only now is
+    noted in the report of the file that says otherwise. Rows of a certificate in one batch alone
+    stay as its read merged them.
+
+    >>> from exlab.certs.schema import certs_frame
+    >>> rows = [{"thumbprint": "AB" * 20, "services": ("IIS", "SMTP"), "source": f"EX0{n}/fl.txt"} for n in (1, 2)]
+    >>> merge_certs(certs_frame(rows).assign(batch=["1", "2"]))["source"].tolist()
+    ['EX01/fl.txt; EX02/fl.txt']
+    """
+    from exlab.certs.merge import merge_rows
+    from exlab.certs.schema import certs_frame
+
+    spread = (certs.groupby("thumbprint", dropna=False)["batch"].transform("nunique") > 1).to_numpy()
+    read = certs.drop(columns="batch")
+    read.attrs = certs.attrs
+    if not spread.any():
+        return read
+    rows = [{name: _cell(value) for name, value in row.items()} for row in read.to_dict("records")]
+    merged, notes = merge_rows(row for row, again in zip(rows, spread) if again)
+    groups: dict[str, list[dict]] = {}
+    for row in merged:
+        groups.setdefault(row["thumbprint"], []).append(row)
+    out = [one for row, again in zip(rows, spread) for one in (groups.pop(row["thumbprint"], []) if again else [row])]
+    report = read.attrs.get("parse_report", ParseReport())
+    by_name = {file.file: file for file in report.files}
+    for source, note in notes:      # a certificate several exports list is noted against the first of them
+        if source.split("; ")[0] in by_name:
+            by_name[source.split("; ")[0]].note(f"conflict: {note}")
+    frame = certs_frame(out)[list(read.columns)]
+    frame.attrs = read.attrs
+    return frame
+
+
+def _cell(value: Any) -> Any:
+    """A frame's cell as a reader's row holds it: None for NA."""
+    return None if not isinstance(value, (tuple, list, dict, bytes)) and pd.isna(value) else value
 
 
 def _where(err: StoreError) -> str:

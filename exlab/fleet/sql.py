@@ -4,9 +4,13 @@ Each frame of the store is a view under its name (``events``, ``certs``, ``sessi
 ``tracking``, ``connectors``, ``receive_connectors``, ``servers``, ``failures``) over the
 Parquet files the manifest names (never a file a crashed task left); ``inputs`` lists every
 evidence file with its SHA-256 and what its parse report counted. Every view has the
-reader's columns plus ``batch``, ``batch_row``, ``server`` (as attributed at ingest) and,
-where rows have a time, ``day``. The store is read in place and read-only: only queries
-(``SELECT``, ``WITH``...) run, and DuckDB may read no file outside the store.
+reader's columns plus ``batch``, ``batch_row``, ``server`` (as the whole store tells it:
+:func:`exlab.fleet.ingestion.settle_servers`) and, where rows have a time, ``day``. A view
+holds the rows of each export as read: an event exported twice is there twice, a certificate
+that two sources' exports list is a row per source (:func:`exlab.open_case` keeps each once).
+The store is read in place and read-only: only queries (``SELECT``, ``WITH``...) run, DuckDB
+may read no file outside the store and writes none anywhere (a query too big for memory
+fails rather than spill into the working folder, which may be the evidence).
 
 >>> import tempfile
 >>> from exlab.fleet.store import Store
@@ -36,7 +40,8 @@ def connect(store: str | os.PathLike | Store) -> Any:
 
     opened = store if isinstance(store, Store) else Store.open(store)
     root = str(opened.root.resolve())
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                 "temp_directory": ""})     # no spilling: in-memory DuckDB spills into ./.tmp
     con.execute("SET allowed_directories = ?", [[root]])
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_external_access = false")

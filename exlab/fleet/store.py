@@ -11,12 +11,15 @@ A batch is what one task reads: one event log or tracking log, one server's prot
 folder (sessions span its files), or the exports of one kind in one source (certificates
 are merged across exports). Its id is the SHA-256 of its inputs' SHA-256s, so the same
 content ingested twice is one batch. Every row carries ``batch`` (that id), ``batch_row``
-(its place in the reader's frame), ``server`` (as attributed at ingest) and, in frames
-with a time, ``day`` (UTC). A batch's Parquet files are written under temporary names
-and renamed; its entry (inputs with their SHA-256, parse report, files, dtypes) is written
-last, so data without an entry (a task that died) is never read, and is written again by
-the next ingest. ``failures`` (``exlab.transport.tls_failures`` of each event log) is kept
-beside the events, for SQL.
+(its place in the reader's frame), ``server`` (as the whole store tells it: see
+:func:`exlab.fleet.ingestion.settle_servers`) and, in frames with a time, ``day`` (UTC).
+A batch's Parquet files are written under temporary names and renamed; its entry (inputs
+with their SHA-256, parse report, files, dtypes) is written last, so data without an entry
+(a task that died) is never read, and is written again by the next ingest. ``failures``
+(``exlab.transport.tls_failures`` of each event log) is kept beside the events, for SQL.
+Each source (folder or zip) ingested has an entry of kind ``source`` too, without rows: the
+files no batch holds, as a direct read of it would list them (those passed over, with why;
+its zips and its ``exlab-case.toml``, with their SHA-256).
 
 >>> import tempfile
 >>> store = Store.create(tempfile.mkdtemp())
@@ -57,6 +60,7 @@ ENTRIES = "entries"
 DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time", "failures": "time_created"}
 STORE_COLUMNS = ("batch", "batch_row", "server", "day")
 NO_VALUE = "__none__"     # a partition of rows without a server or a day
+SOURCE = "source"         # the kind of a source's entry: its files no batch holds (passed over, zips, settings)
 # a Parquet file of the store, as an entry names it (partition values are escaped: no "/" and never "." or "..")
 PART = re.compile(r"[a-z_]+/server=(?!\.\.?/)[^/\\]+(/day=(?!\.\.?/)[^/\\]+)?/[0-9a-f]{64}-\d+\.parquet")
 

@@ -54,4 +54,4 @@ def test_report_on_a_store_gives_every_server_its_verdict(tmp_path):
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert VERDICT_WORDS["confirmed"] in html
     assert all(f"lwex0{n}.litwareinc.com" in html for n in (1, 2, 3))
-    assert "input files read of evidence store store." in html      # not "of case store"
+    assert "input files read of evidence store store (1 file not read, listed)." in html     # not "of case store"
