@@ -560,10 +560,11 @@ def test_each_servers_verdict_says_no_more_than_its_evidence(case, models, pages
 
 def _deliveries_after(case, end: pd.Timestamp, servers: set[str]) -> list[pd.Timestamp]:
     """The evidence's deliveries to Exchange Online after ``end`` from ``servers``: delivered send
-    sessions and the tracking log's SEND rows through the case's connector."""
+    sessions (at the reply that accepted the message) and the tracking log's SEND rows through the case's
+    connector."""
     sessions = _delivered_sessions(case)
     from_servers = sessions["server"].astype("string").str.lower().isin(servers).fillna(False).astype(bool)
-    times = list(sessions.loc[from_servers & (sessions["start"] > end), "start"])
+    times = list(sessions.loc[from_servers & (sessions["delivered_at"] > end), "delivered_at"])
     tracking = case.tracking
     sent = (tracking["event_id"].astype("string").eq("SEND") & tracking["connector_id"].astype("string").eq(
         case.diagnose().connector) & tracking["server"].astype("string").str.lower().isin(servers)).fillna(False)
@@ -588,6 +589,29 @@ def test_an_outage_the_evidence_does_not_see_end_is_not_shown_closed(case, model
         assert report.window == (f"from {timestamp(onset, tz)} {tz}; last failure at {timestamp(end, tz)}, no "
                                  f"delivery to Exchange Online from {', '.join(report.affected)} after it in the "
                                  "evidence (still failing when the evidence was collected?)")
+
+
+@pytest.mark.slow
+def test_a_healthy_servers_deliveries_do_not_end_the_outage_of_a_server_still_failing(tmp_path):
+    """litware collected at 17:55 UTC: LWEX02, healthy all along, delivers seconds after LWEX01's last
+    refusal, and LWEX01 never delivers again. The timeline, the diagnosis and the report agree that mail
+    from LWEX01 has not flowed again (the timeline said it had, at LWEX02's delivery)."""
+    end = "2025-10-14T17:55:00Z"
+    scenario = dataclasses.replace(lab_case("litware-servers"), case="litware-ex02-flows", end=end,
+                                   collected=end, certs_exported=end)
+    generated = generate_case(scenario, tmp_path / "cases", events=20)
+    case = exlab.open_case(generated.folder, roots=tmp_path / "cases" / ROOTS_FILE, tz=scenario.tz,
+                           culture=scenario.culture)
+    sessions, failing = case.sessions, "lwex01.litwareinc.com"
+    last = sessions.loc[sessions["server"].eq(failing), "failed_at"].max()
+    delivered_after = sessions.loc[(sessions["outcome"].eq("delivered") & sessions["start"].gt(last)), "server"]
+    assert set(delivered_after) == {"lwex02.litwareinc.com"}, "the evidence shows what the test is about"
+    timeline = case.timeline()
+    assert timeline.end == last and timeline.fix is None
+    assert "mail flows again" not in set(timeline.context["kind"])
+    assert not any(note.startswith("mail was delivered again") for note in case.diagnose().notes)
+    assert build_report(case).window.endswith(f"no delivery to Exchange Online from {failing} after it in the "
+                                              "evidence (still failing when the evidence was collected?)")
 
 
 @pytest.mark.slow
@@ -620,8 +644,9 @@ def _log_line(case, source: str) -> str:
 @pytest.mark.parametrize("name", ["contoso-kb2888788", "litware-servers"])
 def test_session_cards_time_the_refusal_and_show_the_reply_that_accepted_the_message(name, models):
     """A refused session is timed and placed at Exchange Online's refusal, as the rest of the report
-    (the first card's time is the window's start, truth's onset); a delivered one shows the 250 to the
-    message's data, not the 221 that closed the session."""
+    (the first card's time is the window's start, truth's onset); a delivered one at the 250 to the
+    message's data, which it shows, not the 221 that closed the session (it was timed at its start,
+    placed in its file only)."""
     report, case = models[name], BY_NAME[name]
     sessions = _open(case).sessions.set_index("session_id")
     refused, delivered = report.sessions[0], report.sessions[-1]
@@ -630,7 +655,10 @@ def test_session_cards_time_the_refusal_and_show_the_reply_that_accepted_the_mes
         assert card.time == timestamp(sessions.loc[card.session_id, "failed_at"], case.truth["tz"], named=True)
         line = _log_line(case, card.source)
         assert card.session_id in line and card.reply in line and "UntrustedRoot" in card.reply
-    assert delivered.outcome == "delivered" and delivered.time.endswith(" (the session's start)")
+    assert delivered.outcome == "delivered"
+    assert delivered.time == timestamp(sessions.loc[delivered.session_id, "delivered_at"], case.truth["tz"], named=True)
+    line = _log_line(case, delivered.source)
+    assert delivered.session_id in line and delivered.reply in line
     assert delivered.reply.startswith("250 2.6.0 <") and "Queued mail for delivery" in delivered.reply
     assert delivered.reply in sessions.loc[delivered.session_id, "replies"]
     assert any(message in delivered.reply for message in sessions.loc[delivered.session_id, "message_ids"])

@@ -20,7 +20,7 @@ import pandas as pd
 
 from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
-from exlab.analysis.timeline import failure_points
+from exlab.analysis.timeline import deliveries, failure_points, flows_again
 from exlab.certs.names import covers
 from exlab.transport.protocol_log import send_sessions
 
@@ -281,23 +281,21 @@ def public_certificate_selected(facts: Facts) -> Finding | None:
 
 
 def mail_flows(facts: Facts) -> Finding | None:
-    """Context: sessions delivered mail over TLS (after the last failure, if there were any)."""
+    """Context: sessions delivered mail over TLS; where there were failures, those that show mail
+    flowing again (``exlab.analysis.timeline.flows_again``: from a server that failed, after its last
+    failure)."""
     if _empty(facts.sessions) or "outcome" not in facts.sessions:
         return None
-    sessions = facts.sessions
-    keep = (sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
+    delivered = deliveries(sessions=facts.sessions)
     if not facts.points.empty:
-        keep &= sessions["start"] > facts.points["time"].max()
-    # the rows taken once, and only the columns shown (a take per column of every session's columns cost)
-    shown = [name for name in ("start", "cert_thumbprint", "source", "session_id") if name in sessions]
-    delivered = sessions[shown][keep]
+        delivered = delivered[flows_again(delivered, facts.points)]
     if delivered.empty:
         return None
-    rows = [{"time": cell(r, "start"), "kind": "SMTP send session",
-             "detail": f"delivered; presented certificate {cell(r, 'cert_thumbprint')}",
-             "source": cell(r, "source"), "where": f"session {cell(r, 'session_id')}"}
+    rows = [{"time": cell(r, "time"), "kind": "SMTP send session",
+             "detail": f"delivered; presented certificate {cell(r, 'thumbprint')}",
+             "source": cell(r, "source"), "where": cell(r, "where")}
             for r in delivered.itertuples(index=False)]
-    thumbs = ", ".join(sorted({str(t) for t in delivered.get("cert_thumbprint", pd.Series()).dropna()})) or "none logged"
+    thumbs = ", ".join(sorted({str(t) for t in delivered["thumbprint"].dropna()})) or "none logged"
     return Finding("mail-flows", None, "context",
                    f"{len(delivered):,} session(s) delivered mail"
                    f"{'' if facts.points.empty else ' after the last failure'} (certificates presented: {thumbs})",

@@ -29,9 +29,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from exlab.analysis.cells import cell, column, event_place
+from exlab.attribution import REMOTE_HOST_EVENTS
 from exlab.transport.protocol_log import send_sessions
 from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
@@ -48,6 +50,11 @@ DEFAULT_GAP = pd.Timedelta(hours=1)
 # network, tls-access-denied), NA for anything else.
 POINT_COLUMNS = ("time", "origin", "server", "connector", "code", "enhanced_status", "reason", "category",
                  "response", "thumbprint", "message_id", "source", "where")
+# one delivery to the next hop, whatever evidence showed it (:func:`deliveries`); ``row``: its label in that frame
+DELIVERY_COLUMNS = ("time", "origin", "server", "connector", "thumbprint", "source", "where", "row")
+# per server and connector that failed, the first delivery after its last failure (:func:`recoveries`)
+RECOVERY_COLUMNS = ("server", "connector", "last_failure", "first_delivery", "origin", "thumbprint", "source",
+                    "where")
 
 # Transport events that belong on the timeline next to the failures (EXCHANGE.md's catalog).
 CONTEXT_EVENT_IDS = {
@@ -110,11 +117,11 @@ _FAILURE_CELLS = ("time_created", "computer", "event_id", "connector", "code", "
                   "smtp_response", "message_id", "cause", "record_id", "source", "line")
 
 
-_SESSION_CELLS = ("session_id", "connector", "local_endpoint", "start", "cert_thumbprint", "tls_error",
+_SESSION_CELLS = ("session_id", "connector", "server", "local_endpoint", "start", "cert_thumbprint", "tls_error",
                   "final_reply", "reply_code", "enhanced_status", "tls_reason", "outcome", "source", "failed_at",
-                  "failed_line")
-_TRACKING_CELLS = ("time", "client_hostname", "server_hostname", "connector_id", "event_id", "internal_message_id",
-                   "message_id", "recipient_status", "led", "source", "line")
+                  "failed_line", "delivered_at", "delivered_line")
+_TRACKING_CELLS = ("time", "server", "client_hostname", "server_hostname", "connector_id", "event_id",
+                   "internal_message_id", "message_id", "recipient_status", "led", "source", "line")
 
 
 def _narrow(frame: pd.DataFrame, columns: tuple[str, ...], rows: pd.Series | None = None) -> pd.DataFrame:
@@ -138,18 +145,28 @@ def _points_of(columns: dict[str, Any]) -> pd.DataFrame:
         response = pd.Series(columns.get("response", [None] * length), dtype="object").reset_index(drop=True)
         kinds = {text: classify(text) for text in response.dropna().unique() if text}
         columns["category"] = response.map(kinds)
-    frame = pd.DataFrame({name: _positional(columns.get(name), length) for name in POINT_COLUMNS})
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame = _typed(columns, POINT_COLUMNS, other=("code",))
     frame["code"] = pd.array(frame["code"], dtype="Int32")
-    for name in POINT_COLUMNS:
-        if name not in ("time", "code"):
+    return frame
+
+
+def _typed(columns: dict[str, Any], names: tuple[str, ...], *, times: tuple[str, ...] = ("time",),
+           other: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A frame of ``names`` from columns (lists, scalars or Series, by position; missing: NA): ``times``
+    in UTC, ``other`` as given, the rest text."""
+    length = max((len(values) for values in columns.values() if not isinstance(values, str)), default=0)
+    frame = pd.DataFrame({name: _positional(columns.get(name), length) for name in names})
+    for name in names:
+        if name in times:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+        elif name not in other:
             frame[name] = pd.array(frame[name], dtype="string")
     return frame
 
 
 def _positional(values: Any, length: int) -> Any:
-    if values is None:
-        return [None] * length
+    if values is None or isinstance(values, str):
+        return [values] * length
     return values.reset_index(drop=True) if isinstance(values, pd.Series) else values
 
 
@@ -208,24 +225,43 @@ def sending_hosts(tracking: pd.DataFrame | None) -> dict[str, str]:
     return dict(zip(pairs["client_ip"].astype(str), pairs["client_hostname"].astype(str)))
 
 
-def failure_place(source: Any, failed_line: Any) -> str:
-    """Where a session's failing reply was logged, from its ``failed_line`` (``SEND20250320-1.LOG
-    line 243``): the line alone when the session's one file (``source``) holds it.
+def line_place(source: Any, logged_line: Any) -> str:
+    """Where a session's reply was logged, from its ``failed_line`` or ``delivered_line``
+    (``SEND20250320-1.LOG line 243``): the line alone when the session's one file (``source``) holds it.
 
-    >>> failure_place("logs/SEND20250320-1.LOG", "SEND20250320-1.LOG line 243")
+    >>> line_place("logs/SEND20250320-1.LOG", "SEND20250320-1.LOG line 243")
     'line 243'
-    >>> failure_place("a/SEND1.LOG; a/SEND2.LOG", "SEND2.LOG line 3")
+    >>> line_place("a/SEND1.LOG; a/SEND2.LOG", "SEND2.LOG line 3")
     'SEND2.LOG line 3'
     """
-    if not isinstance(failed_line, str) or not failed_line:
+    if not isinstance(logged_line, str) or not logged_line:
         return ""
-    file, _, line = failed_line.rpartition(" line ")
+    file, _, line = logged_line.rpartition(" line ")
     one_file = isinstance(source, str) and "; " not in source
-    return f"line {line}" if one_file and source.replace("\\", "/").rsplit("/", 1)[-1] == file else failed_line
+    return f"line {line}" if one_file and source.replace("\\", "/").rsplit("/", 1)[-1] == file else logged_line
+
+
+def _session_servers(sessions: pd.DataFrame, hosts: dict[str, str]) -> pd.Series:
+    """Each session's server: its ``server`` (as ``exlab.Case`` attributes it), else the server that
+    sends from its local endpoint's address (:func:`sending_hosts`)."""
+    local = column(sessions, "local_endpoint").fillna("").astype(str).str.rsplit(":", n=1).str[0]
+    server = column(sessions, "server")
+    return server.where(server.notna(), local.map(hosts))
+
+
+def _session_times(sessions: pd.DataFrame, logged: str) -> tuple[pd.Series, pd.Series]:
+    """Each session's time of its ``logged`` reply (``failed`` or ``delivered``: the ``*_at`` column), else
+    its start; and where it is, ``session <id>, line <n>`` (the ``*_line`` column, when given)."""
+    at = sessions[f"{logged}_at"] if f"{logged}_at" in sessions else pd.Series(pd.NaT, index=sessions.index)
+    start = sessions["start"] if "start" in sessions else pd.Series(pd.NaT, index=sessions.index)
+    logged_line = column(sessions, f"{logged}_line")
+    place = pd.Series([line_place(s, f) for s, f in zip(column(sessions, "source"), logged_line)],
+                      index=sessions.index)
+    where = "session " + column(sessions, "session_id").astype(str)
+    return at.where(at.notna(), start), where.where(~logged_line.map(bool), where + ", " + place)
 
 
 def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) -> pd.DataFrame:
-    hosts = hosts or {}
     failed = _narrow(sessions, _SESSION_CELLS, session_failed(sessions))
     reply, error = column(failed, "final_reply"), column(failed, "tls_error")
     # the last reply of a failed handshake is the 220 to STARTTLS: the error says more
@@ -233,18 +269,12 @@ def _from_sessions(sessions: pd.DataFrame, hosts: dict[str, str] | None = None) 
     said = error[handshake].map(lambda text: text if "negotiation failed" in text
                                 else f"TLS negotiation failed with error {text}")
     reply = reply.where(~handshake, said)
-    failed_at = failed["failed_at"] if "failed_at" in failed else pd.Series(pd.NaT, index=failed.index)
-    start = failed["start"] if "start" in failed else pd.Series(pd.NaT, index=failed.index)
-    local = column(failed, "local_endpoint").fillna("").astype(str).str.rsplit(":", n=1).str[0]
     reason = column(failed, "tls_reason")
-    failed_line = column(failed, "failed_line")
-    place = pd.Series([failure_place(s, f) for s, f in zip(column(failed, "source"), failed_line)], index=failed.index)
-    where = "session " + column(failed, "session_id").astype(str)
-    where = where.where(~failed_line.map(bool), where + ", " + place)
+    time, where = _session_times(failed, "failed")
     return _points_of({
-        "time": failed_at.where(failed_at.notna(), start), "origin": ["session"] * len(failed),
-        "server": local.map(hosts), "connector": column(failed, "connector"), "code": column(failed, "reply_code"),
-        "enhanced_status": column(failed, "enhanced_status"),
+        "time": time, "origin": ["session"] * len(failed),
+        "server": _session_servers(failed, hosts or {}), "connector": column(failed, "connector"),
+        "code": column(failed, "reply_code"), "enhanced_status": column(failed, "enhanced_status"),
         "reason": reason.where(reason.map(bool), column(failed, "tls_error")), "response": reply,
         "thumbprint": column(failed, "cert_thumbprint"), "source": column(failed, "source"), "where": where,
     })
@@ -274,22 +304,187 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     replies = {text: parse_smtp_reply(text) for text in reply_text.dropna().unique() if text}
     # a message expired in the queue is the consequence of the failures, not a kind of its own
     category = {text: None if found.enhanced_status == "4.4.7" else classify(found) for text, found in replies.items()}
-    event = column(rows, "event_id")
     message = column(rows, "message_id")
-    named = message.where(message.map(bool), column(rows, "internal_message_id"))
-    line = ("line " + rows["line"].astype("string") + ", ").fillna("") if "line" in rows else ""
-    where = line + event.astype(str) + " of " + named.astype(str)
     return _points_of({
-        # a DEFER is logged by the sending server as the client of the smart host
         "time": rows["time"] if "time" in rows else [None] * len(rows), "origin": ["tracking"] * len(rows),
-        "server": column(rows, "client_hostname").where(event.eq("DEFER"), column(rows, "server_hostname")),
-        "connector": column(rows, "connector_id"),
+        "server": _tracking_servers(rows), "connector": column(rows, "connector_id"),
         "code": reply_text.map({text: found.code for text, found in replies.items()}),
         "enhanced_status": reply_text.map({text: found.enhanced_status for text, found in replies.items()}),
         "reason": reply_text.map({text: found.tls_reason for text, found in replies.items()}), "response": reply_text,
         "category": reply_text.map(category), "message_id": message, "source": column(rows, "source"),
-        "where": where,
+        "where": _tracking_where(rows),
     })
+
+
+def _tracking_servers(rows: pd.DataFrame) -> pd.Series:
+    """Each tracking row's server: its ``server`` (as ``exlab.Case`` attributes it), else the host that
+    logged it: the client of the smart host for a SEND, DEFER or FAIL, else ``server_hostname``."""
+    remote = column(rows, "event_id").isin(list(REMOTE_HOST_EVENTS))
+    logged = column(rows, "client_hostname").where(remote, column(rows, "server_hostname"))
+    server = column(rows, "server")
+    return server.where(server.notna(), logged)
+
+
+def _tracking_where(rows: pd.DataFrame) -> pd.Series:
+    """Where each tracking row is: ``line 6, DEFER of <message id>`` (the internal id without one)."""
+    message = column(rows, "message_id")
+    named = message.where(message.map(bool), column(rows, "internal_message_id"))
+    line = ("line " + rows["line"].astype("string") + ", ").fillna("") if "line" in rows else ""
+    return line + column(rows, "event_id").astype(str) + " of " + named.astype(str)
+
+
+def deliveries(*, sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per message handed to the next hop, whatever evidence showed it: each delivered send
+    session, at its ``delivered_at`` (the reply that accepted its first message) or else its start, and
+    each tracking SEND row. Columns: :data:`DELIVERY_COLUMNS` (``thumbprint``: the certificate the
+    session presented; ``row``: the row's label in its frame), in order of time.
+
+    >>> sessions = pd.DataFrame({"session_id": ["A1", "B2"], "connector": ["O365"] * 2, "server": ["EX01", "EX02"],
+    ...     "start": pd.to_datetime(["2025-03-20 09:00", "2025-03-20 10:00"], utc=True),
+    ...     "delivered_at": pd.to_datetime(["2025-03-20 09:00:01", None], utc=True),
+    ...     "delivered_line": ["SEND1.LOG line 9", None], "outcome": ["delivered", "rejected"],
+    ...     "source": ["SEND1.LOG"] * 2})
+    >>> deliveries(sessions=sessions)[["time", "server", "where"]].values.tolist()
+    [[Timestamp('2025-03-20 09:00:01+0000', tz='UTC'), 'EX01', 'session A1, line 9']]
+    """
+    parts = []
+    if sessions is not None and not sessions.empty:
+        parts.append(_delivered_sessions(send_sessions(sessions), sending_hosts(tracking)))
+    if tracking is not None and not tracking.empty:
+        parts.append(_sent_rows(tracking))
+    frames = [_typed(part, DELIVERY_COLUMNS, other=("row",)) for part in parts] or [
+        _typed({}, DELIVERY_COLUMNS, other=("row",))]
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _delivered_sessions(sessions: pd.DataFrame, hosts: dict[str, str]) -> dict[str, Any]:
+    delivered = _narrow(sessions, _SESSION_CELLS, (sessions["outcome"].astype("string") == "delivered")
+                        .fillna(False).astype(bool))
+    time, where = _session_times(delivered, "delivered")
+    return {"time": time, "origin": "session", "server": _session_servers(delivered, hosts),
+            "connector": column(delivered, "connector"), "thumbprint": column(delivered, "cert_thumbprint"),
+            "source": column(delivered, "source"), "where": where, "row": pd.Series(delivered.index, dtype=object)}
+
+
+def _sent_rows(tracking: pd.DataFrame) -> dict[str, Any]:
+    rows = _narrow(tracking, _TRACKING_CELLS, tracking["event_id"].astype("string").str.upper().eq("SEND")
+                   .fillna(False).astype(bool))
+    return {"time": rows["time"] if "time" in rows else None, "origin": "tracking", "server": _tracking_servers(rows),
+            "connector": column(rows, "connector_id"), "source": column(rows, "source"),
+            "where": _tracking_where(rows), "row": pd.Series(rows.index, dtype=object)}
+
+
+def _named(frame: pd.DataFrame, name: str, shape: Any) -> list[str | None]:
+    """Column ``name`` as ``shape`` gives each value, stripped and in lower case (None where missing)."""
+    values = column(frame, name)
+    shaped = {value: shape(str(value).strip().lower()) or None for value in values.dropna().unique()}
+    return [shaped.get(value) if value is not None else None for value in values]
+
+
+def _host(name: str) -> str:
+    """A server's host name: ``ex01`` of ``ex01.contoso.com`` (an address stays whole)."""
+    return name if name.replace(".", "").isdigit() else name.split(".")[0]
+
+
+Route = tuple[str | None, str | None]
+
+
+def _routes(frame: pd.DataFrame) -> tuple[np.ndarray, list[Route]]:
+    """Each row's route, as a number into the routes: its server's host name and its connector, in lower
+    case (None where the row does not say)."""
+    routes = np.empty(len(frame), dtype=object)
+    routes[:] = list(zip(_named(frame, "server", _host), _named(frame, "connector", str)))
+    numbers, distinct = pd.factorize(routes)
+    return numbers, list(distinct)
+
+
+def _may_be_one(route: Route, other: Route) -> bool:
+    """Whether two routes may be one: each part the same, or not said on either side."""
+    return all(mine is None or theirs is None or mine == theirs for mine, theirs in zip(route, other))
+
+
+def _failed_routes(points: pd.DataFrame) -> pd.DataFrame:
+    """Each route the points failed on (``route``), its server and connector as first named, and its last
+    failure."""
+    numbers, routes = _routes(points)
+    failed = pd.DataFrame({"route": pd.Series(routes, dtype=object)})
+    for name in ("server", "connector"):
+        failed[name] = points[name].groupby(numbers).first()
+    failed["last_failure"] = points["time"].groupby(numbers).max()
+    return failed
+
+
+def flows_again(deliveries: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
+    """Which ``deliveries`` (frames with ``time``, ``server`` and ``connector``) show mail flowing again
+    after the failure ``points`` (:func:`failure_points`): a mask over the deliveries.
+
+    The one rule the timeline, the diagnosis and the report share: a delivery counts when it went out
+    from a server that failed, through a connector it failed through, after that server's last failure
+    through it. Servers are compared by host name (``EX01`` is ``ex01.contoso.com``), connectors by name,
+    both in any case. Where the evidence does not tell (a failure or a delivery without a server or a
+    connector), it does not tell them apart either: a delivery counts only after every failure that may
+    be of its route, so with no server named anywhere, a delivery counts after the last failure of all.
+
+    >>> points = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 10:00"], utc=True),
+    ...                        "server": ["ex01.contoso.com"], "connector": ["Outbound to Office 365"]})
+    >>> sent = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 09:00", "2025-03-20 11:00", "2025-03-20 11:30",
+    ...                                              "2025-03-20 11:40"], utc=True),
+    ...                      "server": ["EX01", "EX02", "EX01", "EX01"],
+    ...                      "connector": ["Outbound to Office 365"] * 3 + ["Internet"]})
+    >>> flows_again(sent, points).tolist()      # EX02 never failed; EX01 failed through another connector
+    [False, False, True, False]
+    """
+    failed = _failed_routes(points)
+    numbers, routes = _routes(deliveries)
+    limits = [max((last for failed_route, last in zip(failed["route"], failed["last_failure"])
+                   if _may_be_one(route, failed_route)), default=pd.NaT) for route in routes]
+    after = pd.to_datetime(pd.Series(limits, dtype=object), utc=True).take(numbers).set_axis(deliveries.index)
+    return (deliveries["time"] > after).fillna(False).astype(bool)
+
+
+def recoveries(deliveries: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Each route the failure ``points`` failed on (server and connector), with its last failure and the
+    first of ``deliveries`` (:func:`deliveries`) that :func:`flows_again` counts for it (NaT and NA where
+    none does). Columns: :data:`RECOVERY_COLUMNS`, in order of last failure.
+
+    >>> points = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 10:00", "2025-03-20 10:05"], utc=True),
+    ...                        "server": ["EX01", "EX03"], "connector": ["O365"] * 2})
+    >>> sent = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 11:00", "2025-03-20 11:30"], utc=True),
+    ...     "server": ["EX02", "EX01"], "connector": ["O365"] * 2, "origin": ["session"] * 2, "where": ["s1", "s2"]})
+    >>> recoveries(sent, points)[["server", "first_delivery", "where"]].values.tolist()
+    [['EX01', Timestamp('2025-03-20 11:30:00+0000', tz='UTC'), 's2'], ['EX03', NaT, <NA>]]
+    """
+    failed = _failed_routes(points).sort_values("last_failure", kind="stable")
+    counted = deliveries[flows_again(deliveries, points)].sort_values("time", kind="stable")
+    numbers, routes = _routes(counted)
+    rows = []
+    for failure in failed.itertuples(index=False):
+        serves = [_may_be_one(failure.route, route) for route in routes]
+        first = counted[np.asarray(serves, dtype=bool)[numbers]].head(1)
+        found = first.iloc[0] if not first.empty else {}
+        rows.append({"server": failure.server, "connector": failure.connector, "last_failure": failure.last_failure,
+                     "first_delivery": cell(found, "time"),
+                     **{name: cell(found, name) for name in ("origin", "thumbprint", "source", "where")}})
+    return _typed({name: [row[name] for row in rows] for name in RECOVERY_COLUMNS}, RECOVERY_COLUMNS,
+                  times=("last_failure", "first_delivery"))
+
+
+def flowing_since(recovered: pd.DataFrame, connector: str | None = None) -> pd.Timestamp | None:
+    """When mail flowed again (through ``connector``; through every connector when None), from the
+    :func:`recoveries` of a case: once every server that failed delivered again after its last failure,
+    the latest of their first deliveries; None while one has not (or nothing failed).
+
+    >>> recovered = pd.DataFrame({"server": ["EX01", "EX03"], "connector": ["O365", "Internet"],
+    ...     "first_delivery": pd.to_datetime(["2025-03-20 11:30", None], utc=True)})
+    >>> flowing_since(recovered), flowing_since(recovered, "o365")
+    (None, Timestamp('2025-03-20 11:30:00+0000', tz='UTC'))
+    """
+    if connector is not None:
+        through = recovered["connector"].astype("string").str.lower()
+        recovered = recovered[(through.eq(connector.lower()) | through.isna()).fillna(True).astype(bool)]
+    times = recovered["first_delivery"]
+    return None if times.empty or times.isna().any() else times.max()
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str | None) -> Any:
@@ -372,15 +567,16 @@ def _distinct(frame: pd.DataFrame, column: str) -> tuple[str, ...]:
 
 
 def onset_context(onset: pd.Timestamp | None, *, events: pd.DataFrame | None = None,
-                  certs: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
-                  last_failure: pd.Timestamp | None = None, tz: str | None = None) -> pd.DataFrame:
+                  certs: pd.DataFrame | None = None, recovered: pd.DataFrame | None = None,
+                  tz: str | None = None) -> pd.DataFrame:
     """What happened around the onset, lined up with it in one frame.
 
     Rows: each certificate's NotBefore and NotAfter, transport certificate events
     (12013/12014/12016/12018/12023/12024), configuration changes and transport service
-    restarts seen in the events, and the fix: the first delivered session after the last
-    failure. Columns: time (UTC), time_local, offset (time minus onset; NaT without an
-    onset), kind, detail, source, where.
+    restarts seen in the events, and where mail flows again: per server and connector that
+    failed, the first delivery after its last failure (``recovered``: :func:`recoveries`).
+    Columns: time (UTC), time_local, offset (time minus onset; NaT without an onset), kind,
+    detail, source, where.
 
     >>> certs = pd.DataFrame({"thumbprint": ["3F" * 20], "subject": ["CN=mail.contoso.com"],
     ...     "issuer": ["CN=Contoso Issuing CA 01"], "not_before": pd.to_datetime(["2025-03-20 08:00"], utc=True),
@@ -395,8 +591,8 @@ def onset_context(onset: pd.Timestamp | None, *, events: pd.DataFrame | None = N
         rows.extend(_certificate_rows(certs))
     if events is not None and not events.empty:
         rows.extend(_event_rows(events))
-    if sessions is not None and not sessions.empty and last_failure is not None:
-        rows.extend(_fix_rows(sessions, last_failure))
+    if recovered is not None:
+        rows.extend(_recovery_rows(recovered))
     frame = pd.DataFrame({name: [row.get(name) for row in rows]
                           for name in ("time", "kind", "detail", "source", "where")})
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
@@ -450,21 +646,20 @@ def _event_rows(events: pd.DataFrame) -> Iterable[dict[str, Any]]:
                    "detail": text.strip()[:300], "source": cell(row, "source"), "where": where}
 
 
-def _fix_rows(sessions: pd.DataFrame, last_failure: pd.Timestamp) -> Iterable[dict[str, Any]]:
-    sessions = send_sessions(sessions)
-    after = sessions[(sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
-                     & (sessions["start"] > last_failure)]
-    if after.empty:
-        return
-    first = after.sort_values("start", kind="stable").iloc[0]
-    yield {"time": first["start"], "kind": "mail flows again",
-           "detail": f"first delivered session after the last failure, certificate {cell(first, 'cert_thumbprint')}",
-           "source": cell(first, "source"), "where": f"session {cell(first, 'session_id')}"}
+def _recovery_rows(recovered: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    for row in recovered[recovered["first_delivery"].notna()].itertuples(index=False):
+        server, connector, thumbprint = cell(row, "server"), cell(row, "connector"), cell(row, "thumbprint")
+        said = ["first delivery", f"from {server}" if server else "", f"through {connector}" if connector else "",
+                f"after {'its' if server else 'the'} last failure"]
+        detail = " ".join(part for part in said if part) + (f", certificate {thumbprint}" if thumbprint else "")
+        yield {"time": cell(row, "first_delivery"), "kind": "mail flows again", "detail": detail,
+               "source": cell(row, "source"), "where": cell(row, "where")}
 
 
 @dataclass
 class Timeline:
-    """The timeline of one case: failure points, counts, episodes and the onset's context."""
+    """The timeline of one case: failure points, counts, episodes, the onset's context, the deliveries
+    (:func:`deliveries`) and, per server and connector that failed, when it delivered again (:func:`recoveries`)."""
 
     points: pd.DataFrame
     counts: pd.DataFrame
@@ -472,6 +667,8 @@ class Timeline:
     by_server: pd.DataFrame
     episodes: pd.DataFrame
     context: pd.DataFrame
+    deliveries: pd.DataFrame
+    recoveries: pd.DataFrame
     tz: str = "UTC"
     bucket: str = "1h"
     gap: pd.Timedelta = field(default=DEFAULT_GAP)
@@ -488,9 +685,9 @@ class Timeline:
 
     @property
     def fix(self) -> pd.Timestamp | None:
-        """When mail flowed again: the first delivered session after the last failure, or None."""
-        flows = self.context.loc[self.context["kind"] == "mail flows again", "time"]
-        return None if flows.empty else flows.min()
+        """When mail flowed again (:func:`flowing_since`): once every server that failed delivered again
+        after its last failure; None while one has not."""
+        return flowing_since(self.recoveries)
 
     def _repr_html_(self) -> str:
         return (f"<p>{len(self.points)} failure(s) in {len(self.episodes)} episode(s); times in {self.tz}</p>"
@@ -517,13 +714,14 @@ def build_timeline(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     gap = pd.Timedelta(gap)
     found = episodes(points, gap=gap, tz=zone)
     onset = None if points.empty else points["time"].min()
-    last = None if points.empty else points["time"].max()
+    delivered = deliveries(sessions=sessions, tracking=tracking)
+    recovered = recoveries(delivered, points)
     return Timeline(
         points=points,
         counts=failures_per_bucket(points, bucket=bucket, tz=zone),
         by_connector=failures_per_bucket(points, bucket=bucket, by="connector", tz=zone),
         by_server=failures_per_bucket(points, bucket=bucket, by="server", tz=zone),
         episodes=found,
-        context=onset_context(onset, events=events, certs=certs, sessions=sessions, last_failure=last, tz=zone),
-        tz=zone, bucket=bucket, gap=gap,
+        context=onset_context(onset, events=events, certs=certs, recovered=recovered, tz=zone),
+        deliveries=delivered, recoveries=recovered, tz=zone, bucket=bucket, gap=gap,
     )

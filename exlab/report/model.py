@@ -38,7 +38,7 @@ import pandas as pd
 
 from exlab import __version__
 from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step, rollback
-from exlab.analysis.timeline import failure_place
+from exlab.analysis.timeline import flowing_since, flows_again, line_place
 from exlab.report.people import (
     count,
     duration,
@@ -460,39 +460,6 @@ def _window(d: Diagnosis, tz: str, flowing: Any, servers: list[str]) -> str | No
             "it in the evidence (still failing when the evidence was collected?)")
 
 
-def _delivered_after(case: Case, d: Diagnosis, servers: list[str]) -> pd.Timestamp | None:
-    """When mail to Exchange Online was first delivered after the last failure: a delivered send
-    session, or a tracking SEND or DELIVER row, through the case's connector (any, when not known),
-    from one of ``servers`` (any, when none; a row naming no server counts). None: nothing follows."""
-    from exlab.transport.protocol_log import send_sessions
-
-    if d.end is None:
-        return None
-    found = []
-    if case.sessions is not None and not case.sessions.empty:
-        sessions = send_sessions(case.sessions)
-        delivered = (sessions["outcome"].astype("string") == "delivered").fillna(False).astype(bool)
-        found.append(_first_after(sessions[delivered], "start", "connector", d, servers))
-    if case.tracking is not None and not case.tracking.empty:
-        sent = case.tracking["event_id"].astype("string").isin(["SEND", "DELIVER"]).fillna(False).astype(bool)
-        found.append(_first_after(case.tracking[sent], "time", "connector_id", d, servers))
-    times = [time for time in found if time is not None]
-    return min(times) if times else None
-
-
-def _first_after(rows: pd.DataFrame, time: str, connector: str, d: Diagnosis,
-                 servers: list[str]) -> pd.Timestamp | None:
-    """The first ``time`` of ``rows`` after the diagnosis's last failure, through its connector, from ``servers``."""
-    keep = (rows[time] > d.end).fillna(False).astype(bool)
-    if d.connector and connector in rows:
-        keep &= rows[connector].astype("string").str.lower().eq(d.connector.lower()).fillna(False).astype(bool)
-    if servers and "server" in rows:
-        named = rows["server"].astype("string").str.lower()
-        keep &= (named.isin([server.lower() for server in servers]) | named.isna()).fillna(True).astype(bool)
-    times = rows.loc[keep, time]
-    return None if times.empty else times.min()
-
-
 def _summary(d: Diagnosis, affected: list[str], connector: str | None) -> str:
     """The answer in a sentence or two (the window, the certificate and the fix stand beside it)."""
     via = f"send connector {connector!r}" if connector else "the send connector to Exchange Online"
@@ -528,9 +495,10 @@ def _checked(case: Case, d: Diagnosis) -> tuple[list[str], list[str], list[Comma
     return checked, unchecked, [Command(step.purpose, step.command) for step in steps]
 
 
-def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
-    """Two or three send sessions: the first refused with the culprit, the last refused, and
-    the first delivered after the last failure (or the first delivered at all)."""
+def _sessions(case: Case, d: Diagnosis, tl: Any, tz: str) -> list[SessionProof]:
+    """Two or three send sessions: the first refused with the culprit, the last refused, and the
+    first delivered session that shows mail flowing again (``exlab.analysis.timeline.flows_again``: from
+    a server that failed, after its last failure), else the first delivered at all."""
     from exlab.transport.protocol_log import send_sessions
 
     sessions = case.sessions
@@ -542,10 +510,9 @@ def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
     if d.culprit and "cert_thumbprint" in refused:
         mine = refused[refused["cert_thumbprint"].astype("string").str.upper() == d.culprit]
         refused = mine if not mine.empty else refused
-    delivered = sessions[(outcome == "delivered").fillna(False).astype(bool)]
-    if d.end is not None:
-        after = delivered[delivered["start"] > d.end]
-        delivered = after if not after.empty else delivered
+    flowing = tl.deliveries[flows_again(tl.deliveries, tl.points) & tl.deliveries["origin"].eq("session")]
+    again = sessions.loc[flowing["row"].head(1)]      # the deliveries are in order of time
+    delivered = again if not again.empty else sessions[(outcome == "delivered").fillna(False).astype(bool)]
     picked = [refused.iloc[0]] if not refused.empty else []
     if len(refused) > 1:
         picked.append(refused.iloc[-1])
@@ -555,15 +522,25 @@ def _sessions(case: Case, d: Diagnosis, tz: str) -> list[SessionProof]:
 
 
 def _session(row: pd.Series, tz: str) -> SessionProof:
-    """A session's card: a refused one timed and placed at its refusal (``failed_at``, ``failed_line``),
-    else at its start, said so; a delivered one with the reply that accepted a message."""
+    """A session's card, timed and placed at the reply that decided it: a refused one at its refusal
+    (``failed_at``, ``failed_line``), a delivered one at the reply that accepted its first message
+    (``delivered_at``, ``delivered_line``), shown with it; else at its start, said so.
+
+    >>> row = pd.Series({"outcome": "delivered", "session_id": "08DD", "source": "SEND1.LOG",
+    ...     "start": pd.Timestamp("2025-03-21 11:05:42", tz="UTC"), "delivered_line": "SEND1.LOG line 40",
+    ...     "delivered_at": pd.Timestamp("2025-03-21 11:05:43", tz="UTC"), "replies": ("354 Go", "250 2.6.0 Queued")})
+    >>> card = _session(row, "UTC")
+    >>> card.time, card.reply, card.source
+    ('2025-03-21 11:05:43 UTC', '250 2.6.0 Queued', 'SEND1.LOG, line 40')
+    """
     thumb, subject, issuer = (_text(row.get(k)) for k in ("cert_thumbprint", "cert_subject", "cert_issuer"))
     certificate = f"{thumb} {subject}, issued by {issuer}" if thumb else "none logged"
-    line = failure_place(row.get("source"), row.get("failed_line"))
-    refused_at = row.get("failed_at")
-    time = (timestamp(refused_at, tz, named=True) if not missing(refused_at)
-            else f"{timestamp(row.get('start'), tz, named=True)} (the session's start)")
     outcome = _text(row.get("outcome"))
+    logged = "delivered" if outcome == "delivered" else "failed"
+    line = line_place(row.get("source"), row.get(f"{logged}_line"))
+    logged_at = row.get(f"{logged}_at")
+    time = (timestamp(logged_at, tz, named=True) if not missing(logged_at)
+            else f"{timestamp(row.get('start'), tz, named=True)} (the session's start)")
     reply = (accepting_reply(row.get("replies")) if outcome == "delivered" else None) or _text(row.get("final_reply"))
     return SessionProof(time=time, server=_text(row.get("server")), session_id=_text(row.get("session_id")),
                         certificate=certificate, reply=reply, outcome=outcome,
@@ -913,7 +890,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     comparison = _comparison(case, d)
     verdicts = server_verdicts(d.servers)
     affected = [v.server for v in verdicts if v.failures] or ([d.server] if d.server and d.failures else [])
-    window = _window(d, tz, _delivered_after(case, d, affected), affected)
+    window = _window(d, tz, flowing_since(tl.recoveries, d.connector), affected)
     checked, unchecked, collect = _checked(case, d)
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)
@@ -927,7 +904,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         not_checked=unchecked,
         figures=_figures(case, d, tl, comparison, tz),
         issuers=_issuers(case, d, comparison, tz),
-        chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tz), details=details,
+        chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tl, tz), details=details,
         warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes],
         presented=_presented(case, d, tz), trust=case.extra_trust(),
     )

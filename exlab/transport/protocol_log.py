@@ -133,7 +133,8 @@ def read_protocol_log(source: Sources, *, failure_times: bool = False) -> pd.Dat
     Every file is read once, by ``pyarrow.csv``, and the sessions are built from its columns
     (:mod:`exlab.transport.sessions`). ``failure_times`` adds ``failed_at`` and ``failed_line``:
     when and on which line (``SEND20250320-1.LOG line 21``) the first failing reply or TLS
-    error of each send session was logged (NaT and NA for the others).
+    error of each send session was logged, and ``delivered_at`` and ``delivered_line``: those of
+    the reply that accepted a session's first message (NaT and NA for the others).
 
     >>> from exlab.lab.transport_logs import demo_protocol_log
     >>> read_protocol_log(demo_protocol_log()).loc[0, ["cert_thumbprint", "final_reply"]].tolist()

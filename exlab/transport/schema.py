@@ -38,6 +38,14 @@ SESSION_DTYPES: dict[str, str] = {
     "message_ids": "object", "messages_delivered": "Int32", "source": "string",
 }
 
+# what ``read_protocol_log(failure_times=True)`` adds (``exlab.Case`` reads it so): when each session's
+# outcome was logged, and on which line (``SEND20250320-1.LOG line 21``). ``failed_*``: the first failing
+# reply or TLS error of a send session; ``delivered_*``: the reply that accepted its first message (a 2xx
+# to the message's data, of a send or a receive session). NaT and NA where there is none.
+OUTCOME_TIME_DTYPES: dict[str, str] = {
+    "failed_at": TIME, "failed_line": "string", "delivered_at": TIME, "delivered_line": "string",
+}
+
 PROTOCOL_LINE_DTYPES: dict[str, str] = {
     "time": TIME, "connector": "string", "session_id": "string", "sequence_number": "Int64",
     "local_endpoint": "string", "remote_endpoint": "string", "event": "string", "data": "string",

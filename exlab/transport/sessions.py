@@ -6,9 +6,10 @@ A line belongs to the session of its folder (one server's logs), direction and s
 session showed line by line (the certificate block a ``*`` line's attributes belong to, whether
 the data of a message is being answered) is a state carried forward within the session: a
 forward fill over the lines grouped by session. The columns are those of
-CONTRIBUTING.md's sessions frame; :func:`sessions_frame` builds it and, asked to, adds
-``failed_at`` and ``failed_line`` (when and on which line the failing reply or TLS error was
-logged).
+CONTRIBUTING.md's sessions frame; :func:`sessions_frame` builds it and, asked to, adds the
+times of the outcome (:data:`~exlab.transport.schema.OUTCOME_TIME_DTYPES`): ``failed_at`` and
+``failed_line`` (when and on which line the failing reply or TLS error was logged),
+``delivered_at`` and ``delivered_line`` (those of the reply that accepted the first message).
 
 >>> from exlab.lab.transport_logs import demo_protocol_log
 >>> from exlab.transport.protocol_log import read_protocol_log
@@ -30,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exlab.transport.coded import CodedText
-from exlab.transport.schema import SESSION_DTYPES, make_frame
+from exlab.transport.schema import OUTCOME_TIME_DTYPES, SESSION_DTYPES, make_frame
 from exlab.transport.smtp_reply import parse_smtp_reply
 from exlab.value_ranges import NAT
 
@@ -71,7 +72,8 @@ def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failu
     with NA for empty: connector, session_id, local_endpoint, remote_endpoint, event, data, context,
     direction, source, folder; numpy ``time`` in ns and ``line``), in the order the lines were logged.
     The text columns are taken out of ``lines`` as they are coded, so their memory goes as soon as
-    the caller lets ``lines`` go.
+    the caller lets ``lines`` go. ``failure_times`` adds the columns of
+    :data:`~exlab.transport.schema.OUTCOME_TIME_DTYPES`.
 
     Rows are in order of start, send before receive, session id.
 
@@ -83,6 +85,17 @@ def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failu
     ...          "time": np.array([1, 2]), "line": np.array([6, 7])}
     >>> sessions_frame(lines)[["session_id", "reply_code", "tls_reason", "outcome"]].values.tolist()
     [['A', 454, 'UntrustedRoot', 'rejected']]
+
+    A session whose message the peer accepted (the 250 after DATA's 354) is delivered at that reply:
+
+    >>> same = {"connector": "Out", "session_id": "B", "local_endpoint": None, "remote_endpoint": None,
+    ...         "context": None, "direction": "send", "source": "a.log", "folder": ""}
+    >>> lines = {name: pa.array([value] * 4, pa.string()) for name, value in same.items()}
+    >>> lines |= {"event": pa.array([">", "<", "<", "-"]), "time": np.array([1, 2, 3, 4]),
+    ...           "line": np.array([6, 7, 8, 9]),
+    ...           "data": pa.array(["DATA", "354 Start mail input", "250 2.6.0 Queued mail for delivery", None])}
+    >>> sessions_frame(lines, failure_times=True).loc[0, ["outcome", "delivered_line", "failed_line"]].tolist()
+    ['delivered', 'a.log line 8', <NA>]
     """
     view = _Lines(lines)
     columns: dict[str, Any] = {}
@@ -94,7 +107,8 @@ def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failu
     columns["source"] = view.sources()
     replies = view.replies()
     columns["replies"] = replies
-    columns["messages_delivered"] = view.delivered()
+    accepted = view.accepted()
+    columns["messages_delivered"] = np.bincount(view.session[accepted], minlength=view.sessions)
     certs = view.certificates()
     for side, prefix in ((_LOCAL, "cert_"), (_REMOTE, "remote_cert_")):
         for attribute in ("thumbprint", "subject", "issuer", "serial", "names"):
@@ -114,10 +128,10 @@ def sessions_frame(lines: MutableMapping[str, Any], report: Any = None, *, failu
                           else "delivered" if delivered else "disconnected"
                           for tls, code, delivered in zip(information["tls"], codes, columns["messages_delivered"])]
     if failure_times:
-        columns["failed_at"], columns["failed_line"] = view.failures()
+        columns["failed_at"], columns["failed_line"] = view.first_logged(view.failing())
+        columns["delivered_at"], columns["delivered_line"] = view.first_logged(accepted)
     order = view.order(columns["start"], columns["direction"], columns["session_id"])
-    dtypes = dict(SESSION_DTYPES, **({"failed_at": "datetime64[ns, UTC]", "failed_line": "string"}
-                                     if failure_times else {}))
+    dtypes = dict(SESSION_DTYPES, **(OUTCOME_TIME_DTYPES if failure_times else {}))
     columns = {name: _reordered(values, order) for name, values in columns.items()}
     return make_frame(columns, dtypes, report)
 
@@ -257,16 +271,15 @@ class _Lines:
         before[self.grouped[self.opens]] = 0
         return before
 
-    def delivered(self) -> np.ndarray:
-        """Per session, the messages whose data the peer accepted (a 2xx after DATA's 354 or
+    def accepted(self) -> np.ndarray:
+        """Which lines are replies that accepted a message's data (a 2xx after DATA's 354 or
         BDAT ... LAST, not the pipelined answer to MAIL or RCPT)."""
         data = self.data
         envelope = data.matches(ENVELOPE_OK)
         go_ahead = data.starts_with("354")
         value = np.where(self.asked, data.matches(_BDAT_LAST), self.replied & go_ahead).astype(np.int8)
         in_data = self._carried(value, self.asked | (self.replied & ~envelope))
-        accepted = self.replied & data.starts_with("2") & ~envelope & (in_data == 1)
-        return np.bincount(self.session[accepted], minlength=self.sessions)
+        return self.replied & data.starts_with("2") & ~envelope & (in_data == 1)
 
     def _labels(self) -> tuple[CodedText, np.ndarray]:
         label = self.context.transformed(lambda values: pc.utf8_lower(pc.utf8_trim_whitespace(values)))
@@ -364,23 +377,28 @@ class _Lines:
         return {"tls": tls.tolist(), "tls_error": tls_error.tolist(), "notes": [tuple(found) for found in notes],
                 "message_ids": [tuple(dict.fromkeys(found)) for found in ids]}
 
-    def failures(self) -> tuple[np.ndarray, list[str | None]]:
-        """Per send session, the time and ``file line n`` of its first failing reply or TLS error."""
+    def failing(self) -> np.ndarray:
+        """Which lines of send sessions are a failing reply or a TLS error."""
         refused = self.raw_received & self.data.matches(_FAILING_REPLY)
         tls_failed = self.starred & (self.data.starts_with("TLS negotiation failed")
                                      | self.context.starts_with("TLS negotiation failed"))
-        rows = np.flatnonzero((refused | tls_failed) & ~self.receive)
+        return (refused | tls_failed) & ~self.receive
+
+    def first_logged(self, found: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        """Per session, the time and ``file line n`` of the first of the ``found`` lines (the earliest,
+        lines without a time last, then as logged); NaT and None for a session without one."""
+        rows = np.flatnonzero(found)
         time = np.asarray(self.lines["time"], dtype=np.int64)
         ordered = rows[np.lexsort((rows, np.where(time[rows] == NAT, np.iinfo(np.int64).max, time[rows])))]
         sessions, at = np.unique(self.session[ordered], return_index=True)
-        failed_at = np.full(self.sessions, NAT)
-        failed_line: list[str | None] = [None] * self.sessions
+        first_at = np.full(self.sessions, NAT)
+        first_line: list[str | None] = [None] * self.sessions
         chosen = ordered[at]
-        failed_at[sessions] = time[chosen]
+        first_at[sessions] = time[chosen]
         sources = self.text("source").texts(chosen)
         for session, source, line in zip(sessions.tolist(), sources, np.asarray(self.lines["line"])[chosen].tolist()):
-            failed_line[session] = f"{os.path.basename(source)} line {line}"
-        return failed_at, failed_line
+            first_line[session] = f"{os.path.basename(source)} line {line}"
+        return first_at, first_line
 
     def order(self, start: np.ndarray, direction: list[str], session_id: list[str]) -> np.ndarray:
         """The sessions in order of start, send before receive, session id; then as they ended

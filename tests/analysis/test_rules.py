@@ -134,6 +134,19 @@ def test_mail_flows_counts_only_sessions_after_the_last_failure():
     assert finding.count == 1 and f.PUBLIC in finding.summary
 
 
+def test_mail_flows_leaves_out_the_deliveries_of_a_server_that_never_failed():
+    """EX02 delivered after EX01's last failure, EX01 never: no mail flowing again (the finding counted
+    EX02's session, and the diagnosis then noted that the fix might be in place already)."""
+    failing = f.sessions(f.session("2025-03-20 10:00", f.UNTRUSTED)).assign(server="EX01")
+    healthy = f.sessions(f.session("2025-03-21 11:06", f.QUEUED, f.PUBLIC)).assign(server="EX02")
+    facts = Facts.build(sessions=pd.concat([failing, healthy], ignore_index=True))
+    assert rules.mail_flows(facts) is None
+    recovered = f.sessions(f.session("2025-03-21 12:00", f.QUEUED, f.PUBLIC)).assign(server="ex01.contoso.com")
+    facts = Facts.build(sessions=pd.concat([failing, healthy, recovered], ignore_index=True))
+    finding = rules.mail_flows(facts)
+    assert finding.count == 1 and finding.evidence["time"].tolist() == [pd.Timestamp("2025-03-21 12:00", tz="UTC")]
+
+
 def test_no_rule_fires_on_nothing():
     assert rules.run_rules(Facts.build()) == []
 

@@ -7,10 +7,14 @@ import pandas as pd
 from exlab.analysis.timeline import (
     DEFAULT_GAP,
     build_timeline,
+    deliveries,
     episodes,
     failure_points,
     failures_per_bucket,
+    flowing_since,
+    flows_again,
     onset_context,
+    recoveries,
 )
 from tests.analysis import frames as f
 
@@ -97,7 +101,8 @@ def test_onset_context_lines_up_certificates_events_and_the_fix():
                       ("2025-03-20 09:00", 1, {"%1": "Enable-ExchangeCertificate -Thumbprint X -Services SMTP"}))
     sessions = f.sessions(f.session("2025-03-20 09:14:02", f.UNTRUSTED), f.session("2025-03-21 11:05:45", f.QUEUED, f.PUBLIC))
     onset = pd.Timestamp("2025-03-20 09:14:02", tz="UTC")
-    context = onset_context(onset, events=events, certs=certs, sessions=sessions, last_failure=onset, tz="Europe/Warsaw")
+    recovered = recoveries(deliveries(sessions=sessions), failure_points(sessions=sessions))
+    context = onset_context(onset, events=events, certs=certs, recovered=recovered, tz="Europe/Warsaw")
     assert context["kind"].tolist() == ["certificate valid from", "certificate valid from", "event 12018",
                                         "configuration change", "event 12014", "mail flows again",
                                         "certificate expires", "certificate expires"]
@@ -123,6 +128,64 @@ def test_the_fix_is_the_first_delivery_after_the_last_failure():
     assert timeline.fix == pd.Timestamp("2025-03-21 11:06:01", tz="UTC")
     assert timeline.end == pd.Timestamp("2025-03-21 11:02", tz="UTC")
     assert build_timeline(sessions=sessions.iloc[:3]).fix is None
+
+
+def _on(server: str, sessions: pd.DataFrame) -> pd.DataFrame:
+    return sessions.assign(server=pd.array([server] * len(sessions), dtype="string"))
+
+
+def test_a_server_that_delivered_all_along_does_not_make_mail_flow_again_for_one_still_failing():
+    """EX02 delivers fine throughout while EX01 keeps failing: EX02's deliveries after EX01's last
+    failure are not mail flowing again (the timeline said so, at EX02's first delivery after it);
+    EX01's own first delivery after its last failure is."""
+    failing = _on("EX01", f.sessions(f.session("2025-03-20 09:14", f.UNTRUSTED),
+                                     f.session("2025-03-21 11:02", f.UNTRUSTED)))
+    healthy = _on("ex02.contoso.com", f.sessions(*(f.session(t, f.QUEUED, f.PUBLIC) for t in (
+        "2025-03-20 08:00", "2025-03-21 11:06:01", "2025-03-21 12:00"))))
+    timeline = build_timeline(sessions=pd.concat([failing, healthy], ignore_index=True), tz="Europe/Warsaw")
+    assert timeline.end == pd.Timestamp("2025-03-21 11:02", tz="UTC")
+    assert timeline.fix is None
+    assert "mail flows again" not in set(timeline.context["kind"])
+    recovered = _on("ex01.contoso.com", f.sessions(f.session("2025-03-21 12:30", f.QUEUED, f.PUBLIC)))
+    timeline = build_timeline(sessions=pd.concat([failing, healthy, recovered], ignore_index=True))
+    assert timeline.fix == pd.Timestamp("2025-03-21 12:30", tz="UTC")
+    flows = timeline.context[timeline.context["kind"] == "mail flows again"]
+    assert flows["detail"].tolist() == [f"first delivery from EX01 through {f.CONNECTOR} after its last failure, "
+                                        f"certificate {f.PUBLIC}"]
+
+
+def test_mail_flows_again_once_every_failing_server_delivered_after_its_own_last_failure():
+    """Two servers failing: EX01 delivers again after its last failure, EX03 fails on and never does;
+    the case's mail flows again only when EX03 delivers too, at the later of the two."""
+    points = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 10:00", "2025-03-20 12:00"], utc=True),
+                           "server": ["EX01", "EX03"], "connector": [f.CONNECTOR] * 2})
+    sent = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 10:30", "2025-03-20 12:30"], utc=True),
+                         "server": ["ex01.contoso.com", "EX03"], "connector": [f.CONNECTOR.upper()] * 2})
+    assert flows_again(sent, points).tolist() == [True, True]
+    assert flowing_since(recoveries(sent.iloc[:1], points)) is None
+    assert flowing_since(recoveries(sent, points)) == pd.Timestamp("2025-03-20 12:30", tz="UTC")
+
+
+def test_where_the_evidence_names_no_server_a_delivery_counts_after_the_last_failure_of_all():
+    points = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 10:00", "2025-03-20 12:00"], utc=True),
+                           "server": ["EX01", None], "connector": [f.CONNECTOR, None]})
+    sent = pd.DataFrame({"time": pd.to_datetime(["2025-03-20 11:00", "2025-03-20 12:30"], utc=True),
+                         "server": [None, None], "connector": [f.CONNECTOR] * 2})
+    assert flows_again(sent, points).tolist() == [False, True]
+    assert flows_again(sent.assign(server=["EX02", "EX02"]), points.iloc[:1]).tolist() == [False, False]
+
+
+def test_deliveries_are_timed_at_the_accepting_reply_and_take_the_tracking_sends():
+    sessions = f.sessions(f.session("2025-03-20 09:00", f.QUEUED, f.PUBLIC), f.session("2025-03-20 09:14", f.UNTRUSTED))
+    sessions["delivered_at"] = pd.to_datetime(["2025-03-20 09:00:01", None], utc=True)
+    sessions["delivered_line"] = pd.array(["SEND20250320-1.LOG line 40", None], dtype="string")
+    tracking = f.tracking(("2025-03-20 09:30:00", "SEND", "250 2.6.0 Queued"),
+                          ("2025-03-20 09:14:03", "DEFER", "[{LED=" + f.UNTRUSTED + "};{MSG=}]"))
+    found = deliveries(sessions=sessions, tracking=tracking)
+    assert found[["time", "origin", "where"]].values.tolist() == [
+        [pd.Timestamp("2025-03-20 09:00:01", tz="UTC"), "session", f"session {sessions.loc[0, 'session_id']}, line 40"],
+        [pd.Timestamp("2025-03-20 09:30:00", tz="UTC"), "tracking", "line 6, SEND of <t0@contoso.com>"]]
+    assert found["row"].tolist() == [0, 0]
 
 
 def test_an_event_of_an_event_viewer_csv_is_pointed_at_by_its_line():

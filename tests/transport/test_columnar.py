@@ -167,7 +167,26 @@ def test_failure_times_come_from_the_same_read_as_the_sessions():
     failing = lines[lines["data"].str.startswith("454", na=False)].iloc[0]
     assert sessions.loc[0, "failed_at"] == failing["time"]
     assert sessions.loc[0, "failed_line"] == f"<stream> line {failing['line']}"
-    assert list(read_protocol_log(demo_protocol_log()).columns) == list(sessions.columns[:-2])
+    assert list(read_protocol_log(demo_protocol_log()).columns) == list(sessions.columns[:-4])
+
+
+def test_a_delivered_session_is_timed_and_placed_at_the_reply_that_accepted_its_message():
+    """delivered_at and delivered_line are the 250 to the message's data (after 354, or to BDAT ... LAST),
+    not the pipelined 2.1.x to MAIL and RCPT nor the 221 that closes; the first message's of two."""
+    rows = [("00.000", "+", "", ""), ("00.100", ">", "MAIL FROM:<a@contoso.com>", ""),
+            ("00.110", ">", "RCPT TO:<b@contoso.mail.onmicrosoft.com>", ""), ("00.200", "<", "250 2.1.0 Sender OK", ""),
+            ("00.210", "<", "250 2.1.5 Recipient OK", ""), ("00.300", ">", "DATA", ""),
+            ("00.400", "<", "354 Start mail input", ""), ("00.900", "<", "250 2.6.0 <m1@contoso.com> Queued", ""),
+            ("01.000", ">", "MAIL FROM:<a@contoso.com>", ""), ("01.100", "<", "250 2.1.0 Sender OK", ""),
+            ("01.200", ">", "BDAT 2048 LAST", ""), ("01.700", "<", "250 2.6.0 <m2@contoso.com> Queued", ""),
+            ("01.800", "<", "221 2.0.0 Service closing transmission channel", ""), ("01.900", "-", "", "Local")]
+    body = "".join(f"2025-03-20T00:00:{t}Z,Outbound,{SESSION},{n},10.0.0.5:1,1.2.3.4:25,{e},{d},{c}\r\n"
+                   for n, (t, e, d, c) in enumerate(rows))
+    sessions = read_protocol_log(io.BytesIO(SEND_HEADER + body.encode()), failure_times=True)
+    assert sessions.loc[0, ["outcome", "messages_delivered"]].tolist() == ["delivered", 2]
+    assert sessions.loc[0, "delivered_at"] == pd.Timestamp("2025-03-20T00:00:00.900Z")
+    assert sessions.loc[0, "delivered_line"] == "<stream> line 13"      # the header's five lines, then the 8th row
+    assert sessions["failed_at"].isna().all() and sessions["failed_line"].isna().all()
 
 
 def test_two_servers_failing_with_one_session_id_keep_their_own_failure_times(tmp_path):
