@@ -52,7 +52,7 @@ except ImportError:  # Windows: no advisory lock; one ingest at a time is the en
     fcntl = None
 
 FORMAT = "exlab-store"
-VERSION = 1
+VERSION = 2     # 2: source entries; sessions delivered_at/delivered_line; connectors source_transport_servers_cut
 MANIFEST = "exlab-store.json"
 LOCK = ".lock"
 ENTRIES = "entries"
@@ -290,7 +290,7 @@ class Store:
         ...     Store.open(folder)
         ... except StoreError as err:
         ...     print(err.problem)
-        expected store format version 1 (written by a newer exlab: upgrade exlab to read it)
+        expected store format version 2 (written by a newer exlab: upgrade exlab to read it)
         """
         path = Path(root)
         manifest = path / MANIFEST

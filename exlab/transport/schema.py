@@ -77,7 +77,9 @@ CONNECTOR_DTYPES: dict[str, str] = {
     "name": "string", "fqdn": "string", "tls_certificate_name": "string", "require_tls": "boolean",
     "tls_auth_level": "string", "tls_domain": "string", "smart_hosts": "object", "address_spaces": "object",
     "cloud_services_mail_enabled": "boolean", "protocol_logging_level": "string",
-    "source_transport_servers": "object", "enabled": "boolean", "identity": "string", "source": "string",
+    "source_transport_servers": "object", "enabled": "boolean", "identity": "string",
+    # True where Format-List showed only the first SourceTransportServers ({EX01, EX02, EX03, EX04...})
+    "source_transport_servers_cut": "boolean", "source": "string",
 }
 
 SERVER_DTYPES: dict[str, str] = {"name": "string", "fqdn": "string", "source": "string"}

@@ -62,13 +62,6 @@ from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
 
-#: the connectors frame: the schema's columns, and whether the export showed only the first of the
-#: connector's SourceTransportServers (Format-List's ``{EX01, EX02, EX03, EX04...}``; NA where the export
-#: holds no list, as Export-Csv's type name)
-CONNECTOR_FRAME_DTYPES: dict[str, str] = {
-    **{name: dtype for name, dtype in CONNECTOR_DTYPES.items() if name != "source"},
-    "source_transport_servers_cut": "boolean", "source": "string"}
-
 #: connectors-frame column -> Get-SendConnector property
 CONNECTOR_PROPERTIES: dict[str, str] = {
     "name": "Name", "fqdn": "Fqdn", "tls_certificate_name": "TlsCertificateName", "require_tls": "RequireTLS",
@@ -663,7 +656,7 @@ def read_connectors(source: Sources) -> pd.DataFrame:
 
     Lists (smart_hosts, address_spaces, source_transport_servers) are tuples (NA where an
     Export-Csv wrote only the list's type name); an empty TlsCertificateName or Fqdn is NA.
-    ``source_transport_servers_cut`` (boolean, :data:`CONNECTOR_FRAME_DTYPES`) is True where
+    ``source_transport_servers_cut`` (boolean) is True where
     Format-List showed only the first source servers (``{EX01, EX02, EX03, EX04...}``): the tuple
     holds those, and a server it does not name may still send through the connector.
 
@@ -676,7 +669,7 @@ def read_connectors(source: Sources) -> pd.DataFrame:
     >>> row["source_transport_servers"], bool(row["source_transport_servers_cut"])
     (('EX01', 'EX02', 'EX03', 'EX04'), True)
     """
-    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_FRAME_DTYPES, SEND_CONNECTOR,
+    return _read(source, CONNECTOR_PROPERTIES, CONNECTOR_DTYPES, SEND_CONNECTOR,
                  {"source_transport_servers_cut": _source_servers_cut})
 
 

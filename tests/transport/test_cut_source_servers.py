@@ -32,9 +32,9 @@ def _fl_export(source_servers: str, *, width: int = 120, encoding: str = "utf-16
     ("{" + ", ".join(SIXTEEN) + "...}", SIXTEEN, "utf-16", 80),
 ], ids=["windows-powershell-limit-4", "powershell-7-ellipsis", "exchange-shell-limit-16-wrapped"])
 def test_a_cut_list_of_source_servers_is_said_cut_and_keeps_the_names_it_shows(written, shown, encoding, width):
-    from exlab.transport.settings import CONNECTOR_FRAME_DTYPES
+    from exlab.transport.schema import CONNECTOR_DTYPES
     frame = read_connectors(_fl_export(written, width=width, encoding=encoding))
-    assert list(frame.columns) == list(CONNECTOR_FRAME_DTYPES)
+    assert list(frame.columns) == list(CONNECTOR_DTYPES)
     row = frame.iloc[0]
     assert row["source_transport_servers"] == shown
     assert row["source_transport_servers_cut"] == True  # noqa: E712

@@ -19,8 +19,7 @@ from exlab.lab.transport_logs import (
     write_send_connectors,
 )
 from exlab.transport import read_connectors, read_receive_connectors, read_servers, sniff_transport
-from exlab.transport.schema import RECEIVE_CONNECTOR_DTYPES
-from exlab.transport.settings import CONNECTOR_FRAME_DTYPES
+from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES
 
 CONFIG = Path(__file__).parent / "fixtures" / "config"
 HYBRID_TLS_NAME = "<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C=US<S>CN=mail.contoso.com"
@@ -28,7 +27,7 @@ HYBRID_TLS_NAME = "<I>CN=Lab Public Issuing CA G2, O=exlab Lab Trust Services, C
 
 def test_fl_english_wrapped_utf16():
     frame = read_connectors(CONFIG / "connectors-fl-en.txt")
-    assert list(frame.columns) == list(CONNECTOR_FRAME_DTYPES)
+    assert list(frame.columns) == list(CONNECTOR_DTYPES)
     hybrid, internet = frame.iloc[0], frame.iloc[1]
     assert hybrid["name"] == "Outbound to Office 365 - 8f4c2a1e-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
     # wrapped over three lines, once after a word and once after a list comma
