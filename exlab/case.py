@@ -620,8 +620,10 @@ def bundle_reports(files: list[Path | Member], name_in_case: Callable[[str], str
 @warnings_once()
 def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | None,
           unread: list[dict[str, str]]) -> pd.DataFrame | None:
-    """All files of one kind in one read; if a file is refused, file by file, the refused ones
-    listed as unread with the reader's error (the rest of the case is still read).
+    """All files of one kind in one read. If a file is refused, the files are tried one by one, the
+    refused ones listed as unread with the reader's error (the rest of the case is still read), and
+    the others read together again: a reader's work across files (certificates merged across exports,
+    sessions that span protocol log files) is then the same as without the refused file.
 
     A reader that fails with anything but an ExlabError has a bug: the file is still listed as
     unread (with the exception's type and message) so the case gets its verdict, and the bug is
@@ -630,24 +632,52 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
         return kind.read(paths, tz, culture)
     except Exception:  # noqa: BLE001 - read file by file below, each failure listed
         pass
-    frames = []
-    for path in paths:
+    frames = {path: frame for path in paths if (frame := _load_one(kind, path, tz, culture, unread)) is not None}
+    if len(frames) > 1:
         try:
-            frames.append(kind.read([path], tz, culture))
-        except ExlabError as err:
-            warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
-            unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {err}", "kind": kind.name})
-        except Exception as err:  # noqa: BLE001 - a reader's bug must not cost the case its verdict
-            log.exception("the %s reader failed on %s (a bug in exlab)", kind.name, path)
-            bug = f"{type(err).__name__}: {err}"
-            warn_at(ExlabWarning(f"not read: the {kind.name} reader failed ({bug})", str(path)))
-            unread.append({"file": str(path), "reason": f"the {kind.name} reader failed on it (a bug in exlab, "
-                           f"{bug})", "kind": kind.name})
+            return kind.read(list(frames), tz, culture)
+        except Exception:  # noqa: BLE001 - files read alone but not together: each file's own rows
+            log.exception("the %s reader read %d files one by one but not together", kind.name, len(frames))
     if not frames:
         return None
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame.attrs["parse_report"] = ParseReport().extend(f.attrs.get("parse_report", ParseReport()) for f in frames)
+    frame = pd.concat(frames.values(), ignore_index=True) if len(frames) > 1 else next(iter(frames.values()))
+    frame.attrs["parse_report"] = ParseReport().extend(f.attrs.get("parse_report", ParseReport())
+                                                       for f in frames.values())
     return frame
+
+
+def _load_one(kind: EvidenceKind, path: Path, tz: str | None, culture: str | None,
+              unread: list[dict[str, str]]) -> pd.DataFrame | None:
+    """One file's frame, or None with the file listed in ``unread`` and warned of (:func:`_load`)."""
+    try:
+        return kind.read([path], tz, culture)
+    except ExlabError as err:
+        warn_at(ExlabWarning(f"not read: {err.problem}", err.source, err.where))
+        unread.append({"file": str(path), "reason": f"the {kind.name} reader refused it: {refusal(err, path)}",
+                       "kind": kind.name})
+    except Exception as err:  # noqa: BLE001 - a reader's bug must not cost the case its verdict
+        log.exception("the %s reader failed on %s (a bug in exlab)", kind.name, path)
+        bug = f"{type(err).__name__}: {err}"
+        warn_at(ExlabWarning(f"not read: the {kind.name} reader failed ({bug})", str(path)))
+        unread.append({"file": str(path), "reason": f"the {kind.name} reader failed on it (a bug in exlab, "
+                       f"{bug})", "kind": kind.name})
+    return None
+
+
+def refusal(err: ExlabError, path: Path) -> str:
+    """Why a reader refused the file at ``path``, for the unread list beside the file's name: the place
+    and the problem, without the path of the engineer's machine (the name of another file it names).
+
+    >>> from exlab.errors import CorruptInput
+    >>> err = CorruptInput("/home/ana/case/EX01/fl.txt", "line 3", "a property line", "found 'xyz'")
+    >>> refusal(err, Path("/home/ana/case/EX01/fl.txt"))
+    "line 3: expected a property line (found 'xyz')"
+    >>> refusal(CorruptInput("/home/ana/case/EX01/certs.zip!fl.txt", None, "text"), Path("/home/ana/case/EX01/certs.zip"))
+    'certs.zip!fl.txt: expected text'
+    """
+    place = [str(err.source).replace("\\", "/").rsplit("/", 1)[-1]] if str(err.source) != str(path) else []
+    place += [err.where] if err.where else []
+    return f"{', '.join(place)}: {err.problem}" if place else err.problem
 
 
 # offsets a wrongly zoned local-time export may be off by: whole and quarter hours, -14h..+14h

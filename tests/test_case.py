@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -392,3 +393,32 @@ def test_every_sample_case_counts_each_transport_event_once_across_its_exports(s
     counts = transport["event_id"].value_counts().to_dict()
     for event_id in (2004, 12014, 12016, 12018):
         assert counts.get(event_id, 0) == sample.truth["counts"][f"events_{event_id}"], event_id
+
+
+CLIXML_CUT_SHORT = (b'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0">'
+                    b'<TN RefId="0"><T>Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate</T>'
+                    b'</TN><Props><S N="Thu')
+
+
+def test_a_refused_file_leaves_the_other_files_of_its_kind_read_together(tmp_path):
+    """The files of a kind read one by one after a refusal are read together again: certificates listed
+    by two servers' exports stay merged (the file-by-file frames, stacked, gave 10 rows for 7), and a
+    refused file's reason names its place without the path of the engineer's machine."""
+    from tests.conftest import SAMPLES
+
+    def read(folder):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return exlab.open_case(folder)
+
+    folder = tmp_path / "litware-servers"
+    shutil.copytree(SAMPLES / "litware-servers", folder)
+    whole = read(folder)
+    (folder / "LWEX02" / "Get-ExchangeCertificate-old.xml").write_bytes(CLIXML_CUT_SHORT)
+    damaged = read(folder)
+    assert len(whole.certs) == 7
+    pd.testing.assert_frame_equal(damaged.certs.drop(columns="source"), whole.certs.drop(columns="source"))
+    pd.testing.assert_frame_equal(damaged.sessions, whole.sessions)
+    reason = damaged.unread.set_index("file")["reason"]["LWEX02/Get-ExchangeCertificate-old.xml"]
+    assert reason.startswith("the certs reader refused it: ")
+    assert str(tmp_path) not in reason and "Get-ExchangeCertificate-old.xml" not in reason

@@ -126,7 +126,7 @@ def test_damaged_and_refused_files_are_named_and_the_rest_of_the_server_counts(t
     assert_same_case(stored, direct, prefix=f"{folder.name}/")
     assert {row["file"]: row["reason"] for row in stored.unread.to_dict("records")}[
         "litware-servers/LWEX02/Get-ExchangeCertificate-old.xml"].startswith(
-        "the certs reader refused it: litware-servers/LWEX02/Get-ExchangeCertificate-old.xml")
+        "the certs reader refused it: line 1 column 202: expected well-formed CliXml")
     assert verdicts(stored).equals(verdicts(direct))
     listed = query(tmp_path / "store", "SELECT file, records_read FROM inputs WHERE file LIKE '%Security.evtx'")
     assert listed.values.tolist() == [["litware-servers/LWEX03/Security.evtx", 0]]
