@@ -12,6 +12,9 @@ tells. The names come from the evidence itself:
 * protocol logs: the server folder (``EX01/…`` or ``…\\EX01\\…``);
 * send connectors: their ``source_transport_servers``; Get-ExchangeServer: each row's own.
 
+A file's server folder is the innermost folder or zip whose name holds a known server's name
+(``EX01``, ``exlab-EX01``, ``EX01.zip``), else the file's own name (``EX01-certs.txt``).
+
 Get-ExchangeServer, and FQDNs seen in events or tracking, map NetBIOS names to FQDNs.
 When the case holds one server, a file that names none is that server's. The work is
 done once per file (per distinct value for events), never per row.
@@ -24,6 +27,7 @@ done once per file (per distinct value for events), never per row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
@@ -94,23 +98,42 @@ class ServerNames:
         return text in self.fqdn_of or text in self.fqdn_of.values()
 
     def in_path(self, file: str) -> str | None:
-        """The server a file's folders name (``EX01/logs/x.log``, ``C:\\\\cases\\\\EX01\\\\x``), or None.
+        """The server a file's path names, or None: the innermost folder (or zip) that names a known
+        server (:meth:`named_in`: ``EX01/logs/x.log``, ``C:\\\\cases\\\\exlab-EX01\\\\x``, ``EX01.zip!x``),
+        else the file's own name (``EX01-certs.txt``).
 
-        The innermost folder that names a known server wins.
-
-        >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("EX01/Logs/MessageTracking/MSGTRK1.LOG")
-        'ex01.contoso.com'
-        >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("Logs/EX01.LOG") is None
-        True
-        >>> ServerNames({"ex01": "ex01.contoso.com"}).in_path("site.zip!EX01/Logs/SEND1.LOG")   # a zip's member
-        'ex01.contoso.com'
+        >>> names = ServerNames({"ex01": "ex01.contoso.com", "ex02": "ex02.contoso.com"})
+        >>> names.in_path("EX01/Logs/MessageTracking/MSGTRK1.LOG"), names.in_path("site.zip!EX01/Logs/SEND1.LOG")
+        ('ex01.contoso.com', 'ex01.contoso.com')
+        >>> names.in_path("exlab-EX02.zip!certs.txt"), names.in_path("EX02/EX01-certs.txt"), names.in_path("fl.txt")
+        ('ex02.contoso.com', 'ex02.contoso.com', None)
         """
         file = file.replace("!", "/")      # a member of a zip: bundle.zip!EX01/logs/x.log
         path = PureWindowsPath(file) if "\\" in file else PurePosixPath(file)
         for part in reversed(path.parts[:-1]):
-            if self.known(part):
-                return self.key(part)
-        return None
+            named = self.named_in(part)
+            if named:
+                return named
+        return self.named_in(path.stem) if path.parts else None
+
+    def named_in(self, name: str) -> str | None:
+        """The known server a folder's or file's name names, or None: the server itself (NetBIOS or FQDN),
+        or the one server whose NetBIOS name stands in it as a word (``exlab-EX01``, ``EX01.zip``,
+        ``EX01_2025-03-21``; the longest when one holds another, as ``MBX-EX01`` holds ``EX01``).
+
+        >>> names = ServerNames({"ex01": "ex01.contoso.com", "mbx-ex01": "mbx-ex01.contoso.com", "ex02": "EX02"})
+        >>> names.named_in("ex01.contoso.com"), names.named_in("exlab-EX01"), names.named_in("MBX-EX01_logs")
+        ('ex01.contoso.com', 'ex01.contoso.com', 'mbx-ex01.contoso.com')
+        >>> names.named_in("EX01-and-EX02") is None, names.named_in("EX010") is None, names.named_in("Logs") is None
+        (True, True, True)
+        """
+        if self.known(name):
+            return self.key(name)
+        text = name.lower()
+        found = [server for server in self.fqdn_of if server in text and
+                 re.search(rf"(?<![a-z0-9]){re.escape(server)}(?![a-z0-9])", text)]
+        found = [server for server in found if not any(server != other and server in other for other in found)]
+        return self.key(found[0]) if len(found) == 1 else None
 
 
 def join_servers(names: Iterable[str | None]) -> str | None:

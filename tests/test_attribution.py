@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from exlab.attribution import ServerNames, attribute_servers, evidence_servers, rows_of
+from exlab.attribution import ServerNames, attribute_servers, evidence_servers, rows_of, split_servers
 
 SERVERS = pd.DataFrame({"name": ["EX01", "EX02"], "fqdn": ["ex01.contoso.com", "ex02.contoso.com"]})
 
@@ -64,3 +64,31 @@ def test_connectors_carry_their_source_transport_servers():
 def test_server_names_map_and_keep_what_they_cannot_map():
     names = ServerNames.build(servers=SERVERS)
     assert (names.key("ex02"), names.key("EX09"), names.in_path("EX09/x.log")) == ("ex02.contoso.com", "EX09", None)
+
+
+def test_servers_named_by_folders_zips_and_files_as_engineers_name_them(tmp_path):
+    """Copies of C:\\exlab from three servers, named as an engineer names them: a folder
+    ``exlab-LWEX01``, a zip ``LWEX02.zip``, loose files ``LWEX03-...``. Each row is still its
+    server's, and the verdicts are those of the sample's server folders."""
+    import shutil
+    import warnings
+
+    import exlab
+    from tests.conftest import SAMPLES
+    from tests.test_bundle import zip_folder
+
+    sample = SAMPLES / "litware-servers"
+    folder = tmp_path / "collected"
+    shutil.copytree(sample, folder, ignore=shutil.ignore_patterns("LWEX0*"))
+    shutil.copytree(sample / "LWEX01", folder / "exlab-LWEX01")
+    zip_folder(sample / "LWEX02", folder / "LWEX02.zip")
+    for path in (sample / "LWEX03").iterdir():
+        shutil.copy(path, folder / f"LWEX03-{path.name}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        named, original = exlab.open_case(folder), exlab.open_case(sample)
+    for kind in ("certs", "sessions", "tracking"):
+        assert getattr(named, kind)["server"].isna().sum() == 0, kind
+        assert sorted(getattr(named, kind)["server"].map(lambda cell: sorted(split_servers(cell)))) == \
+            sorted(getattr(original, kind)["server"].map(lambda cell: sorted(split_servers(cell)))), kind
+    assert named.server_verdicts().equals(original.server_verdicts())
