@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -704,3 +705,76 @@ def test_the_counts_of_inputs_agree_and_every_label_says_what_it_counts(contoso_
     assert 0 < after < delivered
     assert any(t.title.startswith(f"Finding (context): {after} session(s) delivered mail after the last failure ")
                for t in report.details)
+
+
+def _both_source_servers_failing():
+    """litware with LWEX01's internal certificate imported on LWEX02 too: both source servers of the
+    connector present it and Exchange Online refuses both."""
+    litware = lab_case("litware-servers")
+    shared = tuple(dataclasses.replace(c, servers=("LWEX01", "LWEX02")) if c.key == "internal" else c
+                   for c in litware.certificates)
+    return dataclasses.replace(litware, case="litware-both-fail", certificates=shared)
+
+
+def _outage(folder, roots, scenario) -> dict:
+    """What the timeline, the case's diagnosis and the report model say about the outage (times to the
+    millisecond the protocol log keeps)."""
+    case = exlab.open_case(folder, roots=roots, tz=scenario.tz, culture=scenario.culture)
+    timeline, d, report = case.timeline(), case.diagnose(), build_report(case)
+    points = timeline.points.assign(time=timeline.points["time"].dt.floor("ms"))
+    return {"points": len(points), "failures": d.failures, "affected": report.affected, "window": report.window,
+            "per server": points.groupby("server")["time"].agg(["size", "min", "max"]).to_dict("index"),
+            "origins": points.groupby("server")["origin"].agg(lambda o: "+".join(sorted(set(o)))).to_dict(),
+            "timeline": (points["time"].min(), points["time"].max()),
+            "diagnosis": (d.onset.floor("ms"), d.end.floor("ms")),
+            "figure": next(f.alt for f in report.figures if f.title.startswith("Failed deliveries")),
+            "episodes": _episodes(report), "recoveries": timeline.recoveries["server"].tolist(),
+            "servers": [(v.server, v.verdict, v.failures, v.fix) for v in report.servers]}
+
+
+def _episodes(report) -> list[list[str]]:
+    table = next(t.table for t in report.details if t.title == "Episodes of failures")
+    return table.values.tolist()
+
+
+@pytest.fixture(scope="module")
+def both_failing(tmp_path_factory):
+    """The case generated once, and a copy without LWEX02's event export (an engineer copies what they can
+    reach: only LWEX02's logs): the truth, and what each copy says about the outage."""
+    scenario, out = _both_source_servers_failing(), tmp_path_factory.mktemp("cases")
+    generated = generate_case(scenario, out, events=20)
+    without = shutil.copytree(generated.folder, out / "without-lwex02-events")
+    (without / "LWEX02" / "Application.evtx").unlink()
+    truth = json.loads((generated.folder / "truth.json").read_text(encoding="utf-8"))
+    return truth, {name: _outage(folder, out / ROOTS_FILE, scenario)
+                   for name, folder in (("whole", generated.folder), ("without LWEX02 events", without))}
+
+
+@pytest.mark.slow
+def test_servers_with_events_and_logs_count_each_failed_attempt_once(both_failing):
+    """Each failed attempt shows as an event 2004 and a refused session (and a deferred message as a DEFER
+    row): the timeline, the diagnosis and the report count it once, from the events, as they did."""
+    truth, outages = both_failing
+    outage, counts = outages["whole"], truth["counts"]
+    assert outage["points"] == outage["failures"] == counts["events_2004"] == counts["failed_sessions"]
+    assert {server: n["size"] for server, n in outage["per server"].items()} == {
+        f"{name.lower()}.litwareinc.com": n for name, n in counts["failed_sessions_by_server"].items() if n}
+    assert set(outage["origins"].values()) == {"event"}
+    onset, end = (pd.Timestamp(truth[key]).floor("ms") for key in ("onset", "end"))
+    assert outage["timeline"] == outage["diagnosis"] == (onset, end)
+    assert outage["affected"] == ["lwex01.litwareinc.com", "lwex02.litwareinc.com"]
+    assert f": {counts['events_2004']} failures in " in outage["figure"]
+    assert [(server, failures) for server, _, failures, _ in outage["servers"]] == [
+        (f"{name.lower()}.litwareinc.com", n) for name, n in counts["failed_sessions_by_server"].items()]
+
+
+@pytest.mark.slow
+def test_a_server_whose_event_log_was_not_collected_keeps_the_failures_its_protocol_log_shows(both_failing):
+    """LWEX02's Application log was not collected: its protocol log shows its refusals, and the timeline,
+    the case's count of attempts, its window, the affected servers, each server's answer and the report's
+    figure, episodes and recoveries say what the whole evidence says (they held LWEX01's events only)."""
+    _, outages = both_failing
+    whole, without = outages["whole"], outages["without LWEX02 events"]
+    assert {key: value for key, value in without.items() if key != "origins"} == {
+        key: value for key, value in whole.items() if key != "origins"}
+    assert without["origins"] == {"lwex01.litwareinc.com": "event", "lwex02.litwareinc.com": "session"}

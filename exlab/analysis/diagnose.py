@@ -34,7 +34,7 @@ from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server, rollback
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, attempts, run_rules
-from exlab.analysis.timeline import failure_points
+from exlab.analysis.timeline import failure_points, preferred
 from exlab.certs.names import covers, name_key
 from exlab.certs.selection import parse_tls_certificate_name, select_outbound, unusable
 from exlab.certs.trust import flag, judge_trust, judgement_time, present
@@ -77,7 +77,7 @@ class Diagnosis:
     name: str | None = None
     selected: str | None = None
     notes: list[str] = field(default_factory=list)
-    failures: int = 0                       # failed delivery attempts (of the best source: rules.attempts)
+    failures: int = 0                       # failed delivery attempts (each server's best source: rules.attempts)
     server: str | None = None               # the server this answer is about (None: the whole case)
     sends: bool | None = None               # a source transport server of the connector (None: unknown)
     fix: str | None = None                  # "fix", "preventive" or "none" (per-server answers)
@@ -247,23 +247,33 @@ def _selection(certs: pd.DataFrame | None, server_fqdn: str | None, connector: d
 # -- weighing ----------------------------------------------------------------------------
 
 def _span(points: pd.DataFrame, cause: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """First and last failure of the cause: the earliest and latest of events 2004 and the
-    protocol log (tracking only when neither shows it). Event 2004 is logged as the reply
-    arrives, to 100 ns; the protocol log keeps milliseconds: when both show the same
-    moment (within the log's millisecond), the event's time is the one reported."""
+    """First and last failure of the cause: the earliest and latest of events 2004 and the protocol log
+    (:func:`_logged_span`), and of the tracking log for a server that shows neither (``preferred``)."""
     if cause is None or points.empty:
         return None, None
     categories = [c for c, k in CATEGORY_CAUSE.items() if k == cause]
     if cause == "self-signed-only":
         categories = ["untrusted-root", "tls-access-denied"]
     mine = points[points["category"].isin(categories).fillna(False).astype(bool)]
-    events, sessions = mine[mine["origin"] == "event"]["time"], mine[mine["origin"] == "session"]["time"]
-    if events.empty and sessions.empty:
-        tracked = mine[mine["origin"] == "tracking"]["time"]
-        return (None, None) if tracked.empty else (tracked.min(), tracked.max())
+    origin = mine["origin"]
+    tracked = mine.loc[(origin == "tracking") & preferred(mine), "time"]
+    logged = _logged_span(mine.loc[origin == "event", "time"], mine.loc[origin == "session", "time"])
+    times = pd.Series([*logged, tracked.min(), tracked.max()], dtype="object").dropna()
+    return (None, None) if times.empty else (times.min(), times.max())
+
+
+def _logged_span(events: pd.Series, sessions: pd.Series) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last of the failure times of events 2004 and of the protocol log. Event 2004 is logged as
+    the reply arrives, to 100 ns; the protocol log keeps milliseconds: when both show the same moment
+    (within the log's millisecond), the event's time is the one reported.
+
+    >>> event = pd.Series(pd.to_datetime(["2025-03-20 09:14:02.1234567"], utc=True))
+    >>> [str(t) for t in _logged_span(event, event.dt.floor("ms"))]
+    ['2025-03-20 09:14:02.123456700+00:00', '2025-03-20 09:14:02.123456700+00:00']
+    """
     if events.empty or sessions.empty:
         times = events if sessions.empty else sessions
-        return times.min(), times.max()
+        return (None, None) if times.empty else (times.min(), times.max())
     onset = events.min() if events.min() - sessions.min() <= _LOG_PRECISION else sessions.min()
     end = events.max() if sessions.max() - events.max() <= _LOG_PRECISION else sessions.max()
     return onset, end
@@ -584,7 +594,7 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
 def failures_elsewhere(*, events: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
                        tracking: pd.DataFrame | None = None, connector: str | None = None) -> dict[str, int]:
     """Failed delivery attempts per send connector other than ``connector`` (each attempt
-    counted once, from the best source): what a server's answer about ``connector`` must not
+    counted once, from its server's best source): what a server's answer about ``connector`` must not
     rule out.
 
     >>> events = pd.DataFrame({"time_created": pd.to_datetime(["2025-06-02 09:16:03"], utc=True),

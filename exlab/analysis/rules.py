@@ -20,7 +20,7 @@ import pandas as pd
 
 from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
-from exlab.analysis.timeline import deliveries, failure_points, flows_again
+from exlab.analysis.timeline import deliveries, failure_points, flows_again, preferred
 from exlab.certs.names import covers
 from exlab.transport.protocol_log import send_sessions
 
@@ -42,15 +42,17 @@ def _empty(frame: pd.DataFrame | None) -> bool:
 
 
 def attempts(points: pd.DataFrame) -> int:
-    """Failed delivery attempts among failure points: those of the best source that shows any (events
-    2004, else protocol log sessions, else tracking rows), as ``failure_points(prefer=True)`` counts
-    them; one attempt seen by an event, a session and a DEFER row is one attempt, not three.
+    """Failed delivery attempts among failure points: each server's from its best source that shows any
+    (events 2004, else protocol log sessions, else tracking rows: ``exlab.analysis.timeline.preferred``), as
+    ``failure_points(prefer=True)`` counts them; one attempt seen by an event, a session and a DEFER row is
+    one attempt, not three, and a server without events counts its sessions.
 
     >>> attempts(pd.DataFrame({"origin": ["event", "session", "tracking", "event"]}))
     2
+    >>> attempts(pd.DataFrame({"origin": ["event", "session", "session"], "server": ["EX01", "ex01", "EX02"]}))
+    2
     """
-    counts = points["origin"].value_counts() if len(points) else {}
-    return next((int(counts[origin]) for origin in ("event", "session", "tracking") if origin in counts), 0)
+    return int(preferred(points).sum())
 
 
 @dataclass(frozen=True)

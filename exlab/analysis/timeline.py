@@ -4,9 +4,9 @@ Times are UTC underneath. Every function that shows times takes ``tz`` (an IANA 
 as ``"Europe/Warsaw"``) and adds ``*_local`` columns in that zone; buckets are cut in that
 zone too, so a day is the engineer's day and an hour bucket across a DST change is an hour.
 
-The failures come from the failures frame (event 2004, ``exlab.transport.tls_failures``);
-when there are no events, from the SMTP send protocol log (sessions) or from the message
-tracking log (DEFER / FAIL rows). :func:`failure_points` puts all three in one shape:
+Each server's failures come from its failures frame rows (event 2004, ``exlab.transport.tls_failures``);
+for a server whose events show none (or were not collected), from its SMTP send protocol log (sessions)
+or else its message tracking log (DEFER / FAIL rows). :func:`failure_points` puts all three in one shape:
 
 >>> import pandas as pd
 >>> failures = pd.DataFrame({
@@ -50,6 +50,8 @@ DEFAULT_GAP = pd.Timedelta(hours=1)
 # network, tls-access-denied), NA for anything else.
 POINT_COLUMNS = ("time", "origin", "server", "connector", "code", "enhanced_status", "reason", "category",
                  "response", "thumbprint", "message_id", "source", "where")
+# the sources of failure points, best first (:func:`preferred`): an attempt one shows, those after it may show again
+SOURCES = ("event", "session", "tracking")
 # one delivery to the next hop, whatever evidence showed it (:func:`deliveries`); ``row``: its label in that frame
 DELIVERY_COLUMNS = ("time", "origin", "server", "connector", "thumbprint", "source", "where", "row")
 # per server and connector that failed, the first delivery after its last failure (:func:`recoveries`)
@@ -80,9 +82,10 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     A session's time is its ``failed_at`` (when the failing reply was logged; ``exlab.Case``
     adds it from the protocol log's lines) or else its start.
 
-    With ``prefer`` (the default) only the best source is used: the failures frame
-    (events), else failed sessions, else tracking DEFER/FAIL rows, so one attempt is not
-    counted three times. With ``prefer=False`` all are stacked (``origin`` tells them apart).
+    With ``prefer`` (the default) each server's points come from its best source (:func:`preferred`):
+    the failures frame (events), else failed sessions, else tracking DEFER/FAIL rows, so one attempt
+    is not counted three times, and a server whose event log was not collected keeps the failures its
+    protocol log shows. With ``prefer=False`` all are stacked (``origin`` tells them apart).
 
     >>> sessions = pd.DataFrame({"session_id": ["08DC48AE1F3C5B21"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -92,24 +95,50 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     ...     "outcome": ["rejected"], "source": ["SEND20250320-1.LOG"]})
     >>> failure_points(sessions=sessions)[["origin", "code", "reason", "where"]].values.tolist()
     [['session', 454, 'UntrustedRoot', 'session 08DC48AE1F3C5B21']]
+
+    EX01's event 2004 and its session are one attempt; EX02, whose events were not collected, keeps its session:
+
+    >>> failures = pd.DataFrame({"time_created": pd.to_datetime(["2025-03-20 09:14:02"], utc=True),
+    ...     "computer": ["ex01.contoso.com"], "event_id": [2004], "connector": ["Outbound"],
+    ...     "smtp_response": ["454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot"],
+    ...     "record_id": [10], "source": ["Application.evtx"]})
+    >>> two = pd.concat([sessions.assign(server="EX01"), sessions.assign(server="EX02", session_id="08DC48AE1F3C5B22")])
+    >>> failure_points(failures=failures, sessions=two)[["origin", "server"]].values.tolist()
+    [['session', 'EX02'], ['event', 'ex01.contoso.com']]
     """
-    parts = []
     hosts = sending_hosts(tracking)
-    for origin, frame, convert in (("event", failures, _from_failures),
-                                   ("session", sessions, lambda s: _from_sessions(s, hosts)),
-                                   ("tracking", tracking, _from_tracking)):
-        if frame is None or frame.empty:
-            continue
-        points = convert(frame)
-        if points.empty:
-            continue
-        parts.append(points)
-        if prefer:
-            break
+    sources = ((failures, _from_failures), (sessions, lambda s: _from_sessions(s, hosts)), (tracking, _from_tracking))
+    converted = (convert(frame) for frame, convert in sources if frame is not None and not frame.empty)
+    parts = [points for points in converted if not points.empty]
     if not parts:
         return _points_frame([])
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if prefer:
+        out = out[preferred(out)]
     return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def preferred(points: pd.DataFrame) -> pd.Series:
+    """Which failure ``points`` (:func:`failure_points` with ``prefer=False``) are of their server's best
+    source, the first of :data:`SOURCES` that has points of that server: a mask over the points.
+
+    Servers are compared by host name, in any case (``EX01`` is ``ex01.contoso.com``). A point that names
+    no server may be any server's: it is kept only when no better source has points at all, and a server's
+    points are kept only when no better source has points that name no server. So where no point names
+    its server, only the best source of the whole case is kept.
+
+    >>> points = pd.DataFrame({"origin": ["event", "session", "session", "tracking", "tracking"],
+    ...                        "server": ["ex01.contoso.com", "EX01", "EX02", "EX02", None]})
+    >>> preferred(points).tolist()     # EX01's event, EX02's session; the unnamed row may be EX01's
+    [True, False, True, False, False]
+    >>> preferred(points.assign(server=None)).tolist()
+    [True, False, False, False, False]
+    """
+    rank = column(points, "origin").map({origin: number for number, origin in enumerate(SOURCES)})
+    hosts = pd.Series(_named(points, "server", _host), index=points.index, dtype="object")
+    unnamed = hosts.isna()
+    best = np.fmin(rank.groupby(hosts).transform("min"), rank[unnamed].min())
+    return rank.eq(best.where(~unnamed, rank.min()))
 
 
 # the columns each kind of failure point is made of (the frames have many more: a row of each is not built)

@@ -294,3 +294,19 @@ def test_the_fix_says_what_it_risks_the_restart_pause_and_the_pinned_certificate
     assert "the server takes and sends no mail: senders retry" in restart.purpose
     (note,) = [note for note in d.notes if note.startswith("the pin names the public certificate")]
     assert f"{f.PUBLIC} expires on 2027-03-14T00:00:00.0000000Z" in note and "454 4.7.5" in note
+
+
+def test_the_window_reaches_the_tracking_log_of_a_server_whose_other_logs_show_nothing():
+    """EX01's protocol log shows its refusals; of EX02 only the tracking log was collected, and it deferred
+    mail earlier and later: the outage window spans both (the tracking log counted only without
+    events and sessions in the whole case)."""
+    led = "[{LED=" + f.UNTRUSTED + "};{MSG=}]"
+    tracking = f.tracking(("2025-03-20 08:30", "DEFER", led), ("2025-03-21 12:00", "DEFER", led))
+    tracking["server"] = pd.array(["ex02.contoso.com"] * 2, dtype="string")
+    sessions = REFUSED.assign(server=pd.array(["ex01.contoso.com"] * len(REFUSED), dtype="string"))
+    d = diagnose(sessions=sessions, tracking=tracking)
+    assert (d.verdict, d.culprit) == ("confirmed", f.INTERNAL)
+    assert (d.onset, d.end) == (pd.Timestamp("2025-03-20 08:30", tz="UTC"), pd.Timestamp("2025-03-21 12:00", tz="UTC"))
+    assert d.failures == 4
+    assert diagnose(sessions=sessions, tracking=tracking.drop(columns="server")).onset == pd.Timestamp(
+        "2025-03-20 09:14:01.5", tz="UTC")    # DEFER rows that name no server may be the sessions' attempts

@@ -163,3 +163,19 @@ def test_look_alike_findings_count_attempts_once_whatever_showed_them():
     assert finding.summary.startswith("2 failed delivery attempt(s) for an expired certificate")
     assert finding.count == 4
     assert diagnose(failures=failures, sessions=sessions).failures == 2
+
+
+def test_attempts_count_each_server_from_its_best_source():
+    """EX01's two attempts show as events and sessions; EX02's events were not collected, its three
+    sessions count (the diagnosis counted EX01's events only)."""
+    from exlab.analysis.diagnose import diagnose
+
+    failures = f.failures(("2025-03-20 09:14:02", f.UNTRUSTED), ("2025-03-20 09:29:02", f.UNTRUSTED),
+                          computer="ex01.contoso.com")
+    times = ("2025-03-20 09:14:01.9", "2025-03-20 09:29:01.9", "2025-03-20 09:05", "2025-03-20 09:20",
+             "2025-03-20 10:40")
+    sessions = f.sessions(*(f.session(t, f.UNTRUSTED) for t in times))
+    sessions["server"] = pd.array(["EX01", "EX01", "EX02", "EX02", "EX02"], dtype="string")
+    facts = Facts.build(failures=failures, sessions=sessions)
+    assert rules.attempts(facts.points) == 5 and len(facts.points) == 7
+    assert diagnose(failures=failures, sessions=sessions).failures == 5

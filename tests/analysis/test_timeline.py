@@ -208,3 +208,55 @@ def test_an_event_of_an_event_viewer_csv_is_pointed_at_by_its_line():
         assert where.startswith("event 2004, line ")
         number = int(where.rsplit(" ", 1)[1])
         assert ",2004," in lines[number - 1] and "454 4.7.0" in lines[number - 1]
+
+
+def _named(frame: pd.DataFrame, *servers: str) -> pd.DataFrame:
+    """The frame with each row's server (as ``exlab.Case`` attributes it)."""
+    return frame.assign(server=pd.array(servers, dtype="string"))
+
+
+def test_each_server_counts_its_failures_from_its_best_source():
+    """EX01's events and protocol log show the same two attempts; EX02's events were not collected: its
+    protocol log shows its own (the timeline had EX01's events only). A DEFER row that names no server
+    may be either's: the events stand for it."""
+    failures = f.failures(("2025-03-20 09:14:02", f.UNTRUSTED), ("2025-03-20 09:29:02", f.UNTRUSTED),
+                          computer="ex01.contoso.com")
+    sessions = _named(f.sessions(*(f.session(t, f.UNTRUSTED) for t in (
+        "2025-03-20 09:14:01.9", "2025-03-20 09:29:01.9", "2025-03-20 09:05", "2025-03-20 10:40"))),
+        "EX01", "EX01", "ex02.contoso.com", "ex02.contoso.com")
+    tracking = f.tracking(("2025-03-20 09:14:03", "DEFER", "[{LED=" + f.UNTRUSTED + "};{MSG=}]"))
+    timeline = build_timeline(failures=failures, sessions=sessions, tracking=tracking)
+    assert timeline.points[["origin", "server"]].values.tolist() == [
+        ["session", "ex02.contoso.com"], ["event", "ex01.contoso.com"], ["event", "ex01.contoso.com"],
+        ["session", "ex02.contoso.com"]]
+    assert (timeline.onset, timeline.end) == (pd.Timestamp("2025-03-20 09:05", tz="UTC"),
+                                              pd.Timestamp("2025-03-20 10:40", tz="UTC"))
+    assert timeline.by_server.groupby("server")["failures"].sum().to_dict() == {"ex01.contoso.com": 2,
+                                                                               "ex02.contoso.com": 2}
+    assert len(failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)) == 7
+
+
+def test_failures_that_name_no_server_give_way_to_a_better_source_of_the_case():
+    """Sessions without a server (no folder or address tells) may be the events' attempts: the events
+    alone count, as they did for the whole case; sessions alone count when there are no events."""
+    failures = f.failures(("2025-03-20 09:14:02", f.UNTRUSTED), computer="ex01.contoso.com")
+    sessions = f.sessions(f.session("2025-03-20 09:14:01.9", f.UNTRUSTED), f.session("2025-03-20 10:40", f.UNTRUSTED))
+    assert failure_points(failures=failures, sessions=sessions)["origin"].tolist() == ["event"]
+    assert failure_points(failures=failures, sessions=_named(sessions, None, None))["origin"].tolist() == ["event"]
+    assert failure_points(sessions=sessions)["origin"].tolist() == ["session", "session"]
+
+
+def test_mail_does_not_flow_again_while_a_server_seen_only_in_its_protocol_log_still_fails():
+    """EX01 (events) delivers again at 10:00; EX02, whose events were not collected, fails until 10:40 and
+    delivers at 11:00: mail flows again at 11:00, not at 10:00 (EX02's failures were left out)."""
+    failures = f.failures(("2025-03-20 09:14:02", f.UNTRUSTED), ("2025-03-20 09:29:02", f.UNTRUSTED),
+                          computer="ex01.contoso.com")
+    sessions = _named(f.sessions(f.session("2025-03-20 09:20", f.UNTRUSTED), f.session("2025-03-20 10:40", f.UNTRUSTED),
+                                 f.session("2025-03-20 10:00", f.QUEUED, f.PUBLIC)),
+                      "EX02", "EX02", "EX01")
+    timeline = build_timeline(failures=failures, sessions=sessions)
+    assert timeline.fix is None
+    assert timeline.recoveries[["server", "first_delivery"]].values.tolist() == [
+        ["ex01.contoso.com", pd.Timestamp("2025-03-20 10:00", tz="UTC")], ["EX02", pd.NaT]]
+    delivered = pd.concat([sessions, _named(f.sessions(f.session("2025-03-20 11:00", f.QUEUED, f.PUBLIC)), "EX02")])
+    assert build_timeline(failures=failures, sessions=delivered).fix == pd.Timestamp("2025-03-20 11:00", tz="UTC")
