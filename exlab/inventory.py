@@ -33,19 +33,23 @@ OPTIONAL_KINDS = frozenset({"receive_connectors"})
 
 
 def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: list[str], sources: set[str],
-             refused: list[str]) -> dict[str, Any]:
+             refused: list[str], wanted: Iterable[str] = ()) -> dict[str, Any]:
     """One kind's line of the inventory: found, missing or unusable, and why.
 
     ``files`` are the files its reader read, ``servers`` the servers its rows came from,
     ``sources`` the source transport servers of the send connector (empty when unknown, or
     when its export cut the list: a server a cut list does not name may send through it),
-    ``refused`` its readers' refusals.
+    ``refused`` its readers' refusals, ``wanted`` the servers whose evidence of this kind the case
+    needs (:func:`wanted_servers`): a kind found for some of them says which it lacks.
 
     >>> kind_row("sessions", "SMTP send protocol logs", files=["a.LOG"], rows=40, servers=["EX03"], sources={"EX01"},
     ...          refused=[])["why"]
     'only from EX03, not a source transport server of the send connector (EX01)'
     >>> kind_row("events", "event logs", files=[], rows=0, servers=[], sources=set(), refused=[])["status"]
     'missing'
+    >>> kind_row("events", "event logs", files=["EX01/Application.evtx"], rows=9, servers=["EX01"],
+    ...          sources={"EX01", "EX02"}, refused=[], wanted=["EX01", "EX02"])["why"]
+    'none from EX02: collect it there too'
     """
     status, why = "found", None
     if not files and not refused:
@@ -59,8 +63,11 @@ def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: lis
         status = "unusable"
         why = (f"only from {', '.join(servers)}, not a source transport server of the send connector "
                f"({', '.join(sorted(sources))})")
-    elif refused:
-        why = f"{len(refused)} more file(s) refused by its reader: {'; '.join(refused)}"
+    else:
+        lacked = [server for server in wanted if server not in servers] if kind in SERVER_EVIDENCE else []
+        said = [f"none from {', '.join(lacked)}: collect it there too"] if lacked else []
+        said += [f"{len(refused)} more file(s) refused by its reader: {'; '.join(refused)}"] if refused else []
+        why = "; ".join(said) or None
     return {"kind": kind, "evidence": label, "status": status, "files": len(files), "rows": rows,
             "servers": "; ".join(servers) or None, "why": why, "file": None}
 
@@ -96,6 +103,7 @@ def case_inventory(case: Case) -> pd.DataFrame:
     from exlab.case import evidence_kinds
 
     sources = case._sources() if case._cut_sources() is None else set()     # a cut list rules no server out
+    wanted = wanted_servers(case, sources)
     unread = case.unread
     rows = []
     for kind in evidence_kinds():
@@ -109,9 +117,21 @@ def case_inventory(case: Case) -> pd.DataFrame:
                 servers.update(split_servers(cell))
         row = kind_row(kind.name, kind.label, files=[] if report is None else [f.file for f in report.files],
                        rows=0 if frame is None else len(frame), servers=sorted(servers), sources=sources,
-                       refused=refused)
+                       refused=refused, wanted=wanted)
         if row["status"] != "missing" or kind.name not in OPTIONAL_KINDS:
             rows.append(row)
     rows += [{"kind": None, "evidence": None, "status": "unused", "files": 1, "rows": 0, "servers": None,
               "why": row.reason, "file": row.file} for row in unread.itertuples()]
     return inventory_frame(rows)
+
+
+def wanted_servers(case: Case, sources: set[str]) -> list[str]:
+    """The servers whose evidence (events, certificates, logs) the case needs: the source transport
+    servers of the send connector, when known, else every server some evidence came from, when there
+    are several (one server's case needs no name)."""
+    from exlab.attribution import evidence_servers
+
+    if sources:
+        return sorted(sources)
+    servers = evidence_servers(case.frames)
+    return servers if len(servers) > 1 else []

@@ -422,3 +422,21 @@ def test_a_refused_file_leaves_the_other_files_of_its_kind_read_together(tmp_pat
     reason = damaged.unread.set_index("file")["reason"]["LWEX02/Get-ExchangeCertificate-old.xml"]
     assert reason.startswith("the certs reader refused it: ")
     assert str(tmp_path) not in reason and "Get-ExchangeCertificate-old.xml" not in reason
+
+
+def test_the_inventory_names_a_source_server_whose_evidence_of_a_kind_is_missing(tmp_path):
+    """Three servers, two of them the connector's source servers: without LWEX02's Application log
+    the events were still 'found' with no word of LWEX02; the inventory now names it."""
+    from tests.conftest import SAMPLES
+
+    folder = tmp_path / "litware-servers"
+    shutil.copytree(SAMPLES / "litware-servers", folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = exlab.open_case(folder).inventory().set_index("kind")
+        (folder / "LWEX02" / "Application.evtx").unlink()
+        lacking = exlab.open_case(folder).inventory().set_index("kind")
+    assert whole.loc[["events", "certs", "sessions", "tracking"], "why"].isna().all()
+    assert lacking.loc["events", "status"] == "found"
+    assert lacking.loc["events", "why"] == "none from lwex02.litwareinc.com: collect it there too"
+    assert lacking.loc[["certs", "sessions", "tracking"], "why"].isna().all()    # LWEX03 sends no mail to EXO
