@@ -516,9 +516,35 @@ def _sessions(case: Case, d: Diagnosis, tl: Any, tz: str) -> list[SessionProof]:
     picked = [refused.iloc[0]] if not refused.empty else []
     if len(refused) > 1:
         picked.append(refused.iloc[-1])
-    if not delivered.empty:
-        picked.append(delivered.iloc[0])
-    return [_session(row, tz) for row in picked[:_SESSIONS_SHOWN]]
+    cards = [_session(row, tz) for row in picked[:_SESSIONS_SHOWN]]
+    if not delivered.empty and len(cards) < _SESSIONS_SHOWN:
+        row = delivered.iloc[0]
+        at = row.get("delivered_at")
+        card = _session(row, tz)
+        when = delivered_when(row.get("start") if missing(at) else at, tl.points["time"], again=not again.empty)
+        cards.append(replace(card, time=f"{card.time} ({when})") if when else card)
+    return cards
+
+
+def delivered_when(time: Any, failures: pd.Series, *, again: bool) -> str:
+    """Where a delivered session's ``time`` stands against the ``failures`` (their times): ``again``
+    when it shows mail flowing again (``exlab.analysis.timeline.flows_again``).
+
+    >>> failures = pd.Series(pd.to_datetime(["2025-03-20 09:00", "2025-03-20 12:00"], utc=True))
+    >>> delivered_when(pd.Timestamp("2025-03-20 08:00", tz="UTC"), failures, again=False)
+    'before the first failure'
+    >>> delivered_when(pd.Timestamp("2025-03-20 13:00", tz="UTC"), failures, again=False)
+    'after the last failure, but not from a server or through a connector that failed'
+    """
+    if again:
+        return "after its server's last failure: mail flows again"
+    if failures.empty or missing(time):
+        return ""
+    if time < failures.min():
+        return "before the first failure"
+    if time <= failures.max():
+        return "while the failures went on"
+    return "after the last failure, but not from a server or through a connector that failed"
 
 
 def _session(row: pd.Series, tz: str) -> SessionProof:
