@@ -130,10 +130,22 @@ class ServerNames:
         if self.known(name):
             return self.key(name)
         text = name.lower()
-        found = [server for server in self.fqdn_of if server in text and
-                 re.search(rf"(?<![a-z0-9]){re.escape(server)}(?![a-z0-9])", text)]
-        found = [server for server in found if not any(server != other and server in other for other in found)]
-        return self.key(found[0]) if len(found) == 1 else None
+        found = [server for server in self.fqdn_of if server in text and _stands_in(server, text)]
+        longest = max(found, key=len, default=None)
+        # one server names it when every other found is part of the longest (MBX-EX01 holds EX01)
+        return self.key(longest) if longest and all(server in longest for server in found) else None
+
+
+def _stands_in(word: str, text: str) -> bool:
+    """Whether ``word`` stands in ``text`` as a word: no ASCII letter or digit on either side. The
+    search looks for ``word`` itself first, then at its sides, so that it takes time in proportion to
+    ``text`` whatever both hold (a hostile folder name, a server name of regex characters).
+
+    >>> _stands_in("ex(01", "logs-ex(01.zip"), _stands_in("ex01", "ex010"), _stands_in("a-a", "xa-a-a")
+    (True, False, True)
+    """
+    sides = rf"(?![a-z0-9])(?<![a-z0-9].{{{len(word)}}})"
+    return re.search(re.escape(word) + sides, text, re.DOTALL) is not None
 
 
 def join_servers(names: Iterable[str | None]) -> str | None:

@@ -24,8 +24,10 @@ or else its message tracking log (DEFER / FAIL rows). :func:`failure_points` put
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -428,9 +430,50 @@ def _routes(frame: pd.DataFrame) -> tuple[np.ndarray, list[Route]]:
     return numbers, list(distinct)
 
 
-def _may_be_one(route: Route, other: Route) -> bool:
-    """Whether two routes may be one: each part the same, or not said on either side."""
-    return all(mine is None or theirs is None or mine == theirs for mine, theirs in zip(route, other))
+def _may_be_one_keys(route: Route) -> list[tuple]:
+    """The keys (:func:`_best_of`) of the routes that may be one with ``route``: each part the same, or not
+    said on either side. A route that says both parts may be one of four routes; one that does not say its
+    connector, any route of its server (or of none); one that says neither, any route.
+
+    >>> _may_be_one_keys(("ex01", "o365"))
+    [('route', 'ex01', 'o365'), ('route', 'ex01', None), ('route', None, 'o365'), ('route', None, None)]
+    >>> _may_be_one_keys(("ex01", None)), _may_be_one_keys((None, None))
+    ([('server', 'ex01'), ('server', None)], [('any',)])
+    """
+    server, connector = route
+    if server is not None and connector is not None:
+        return [("route", mine, theirs) for mine in (server, None) for theirs in (connector, None)]
+    if server is not None:
+        return [("server", server), ("server", None)]
+    return [("connector", connector), ("connector", None)] if connector is not None else [("any",)]
+
+
+def _best_of(routes: list[Route], values: list[Any], better: Callable[[Any, Any], bool]) -> Callable[[Route], Any]:
+    """The best of ``values`` (one per route of ``routes``; ``better(a, b)``: a is better than b) over the
+    routes that may be one with a route (None when none may). Each value is filed once under each key that
+    finds it (:func:`_may_be_one_keys`), so that asking for every route takes time in proportion to the
+    routes, however many servers and connector names the evidence names (never routes times routes).
+
+    >>> latest = _best_of([("ex01", "o365"), ("ex01", None), ("ex02", "o365")], [3, 5, 9], lambda a, b: a > b)
+    >>> latest(("ex01", "o365")), latest(("ex01", "internet")), latest((None, "o365")), latest(("ex03", None))
+    (5, 5, 9, None)
+    """
+    filed: dict[tuple, Any] = {}
+    for (server, connector), value in zip(routes, values):
+        for key in (("route", server, connector), ("server", server), ("connector", connector), ("any",)):
+            if key not in filed or better(value, filed[key]):
+                filed[key] = value
+
+    def best(route: Route) -> Any:
+        found = [filed[key] for key in _may_be_one_keys(route) if key in filed]
+        return functools.reduce(lambda one, other: other if better(other, one) else one, found) if found else None
+
+    return best
+
+
+def _later(time: pd.Timestamp, other: pd.Timestamp) -> bool:
+    """Whether ``time`` is later than ``other``; a time is later than none (NaT), none later than any."""
+    return not pd.isna(time) and (pd.isna(other) or time > other)
 
 
 def _failed_routes(points: pd.DataFrame) -> pd.DataFrame:
@@ -466,8 +509,8 @@ def flows_again(deliveries: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
     """
     failed = _failed_routes(points)
     numbers, routes = _routes(deliveries)
-    limits = [max((last for failed_route, last in zip(failed["route"], failed["last_failure"])
-                   if _may_be_one(route, failed_route)), default=pd.NaT) for route in routes]
+    last_failure = _best_of(list(failed["route"]), list(failed["last_failure"]), _later)
+    limits = [last_failure(route) for route in routes]
     after = pd.to_datetime(pd.Series(limits, dtype=object), utc=True).take(numbers).set_axis(deliveries.index)
     return (deliveries["time"] > after).fillna(False).astype(bool)
 
@@ -487,11 +530,12 @@ def recoveries(deliveries: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     failed = _failed_routes(points).sort_values("last_failure", kind="stable")
     counted = deliveries[flows_again(deliveries, points)].sort_values("time", kind="stable")
     numbers, routes = _routes(counted)
+    seen, at = np.unique(numbers, return_index=True)       # each route's first delivery, by place in time
+    first_delivery = _best_of([routes[n] for n in seen], at.tolist(), operator.lt)
     rows = []
     for failure in failed.itertuples(index=False):
-        serves = [_may_be_one(failure.route, route) for route in routes]
-        first = counted[np.asarray(serves, dtype=bool)[numbers]].head(1)
-        found = first.iloc[0] if not first.empty else {}
+        place = first_delivery(failure.route)
+        found = counted.iloc[place] if place is not None else {}
         rows.append({"server": failure.server, "connector": failure.connector, "last_failure": failure.last_failure,
                      "first_delivery": cell(found, "time"),
                      **{name: cell(found, name) for name in ("origin", "thumbprint", "source", "where")}})

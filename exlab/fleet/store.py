@@ -29,6 +29,7 @@ its zips and its ``exlab-case.toml``, with their SHA-256).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,6 +61,7 @@ ENTRIES = "entries"
 DAY_COLUMNS = {"events": "time_created", "sessions": "start", "tracking": "time", "failures": "time_created"}
 STORE_COLUMNS = ("batch", "batch_row", "server", "day")
 NO_VALUE = "__none__"     # a partition of rows without a server or a day
+MAX_PARTITION = 200       # characters of a partition value: with "server=", within a file name's 255 bytes
 SOURCE = "source"         # the kind of a source's entry: its files no batch holds (passed over, zips, settings)
 # a Parquet file of the store, as an entry names it (partition values are escaped: no "/" and never "." or "..")
 PART = re.compile(r"[a-z_]+/server=(?!\.\.?/)[^/\\]+(/day=(?!\.\.?/)[^/\\]+)?/[0-9a-f]{64}-\d+\.parquet")
@@ -90,15 +92,22 @@ def is_store(path: str | os.PathLike) -> bool:
 
 
 def partition_value(value: Any) -> str:
-    """A server or day as a folder name: escaped (evidence text never makes a path), NA as ``__none__``.
+    """A server or day as a folder name: escaped (evidence text never makes a path), NA as ``__none__``;
+    a long one (the servers of a connector with many source servers, a hostile name) cut to fit a file
+    name, and told apart from the others it begins like by the SHA-256 of the whole.
 
     >>> partition_value("ex01.contoso.com"), partition_value("../x"), partition_value(".."), partition_value(None)
     ('ex01.contoso.com', '..%2Fx', '%2E%2E', '__none__')
+    >>> len(partition_value("EX01; " * 100_000)), partition_value("EX01; " * 50) == partition_value("EX01; " * 51)
+    (200, False)
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
         return NO_VALUE
     text = quote(str(value), safe="")
-    return text if text.strip(".") else text.replace(".", "%2E")
+    text = text if text.strip(".") else text.replace(".", "%2E")
+    if len(text) <= MAX_PARTITION:
+        return text
+    return f"{text[:MAX_PARTITION - 17]}~{hashlib.sha256(str(value).encode()).hexdigest()[:16]}"
 
 
 def report_to_json(report: FileReport) -> dict[str, Any]:
