@@ -76,6 +76,7 @@ from exlab.evidence import (
     peek_evidence,
     progress_over,
     sha256_of,
+    text_name,
     walk,
 )
 from exlab.inventory import case_inventory, lacking
@@ -503,15 +504,21 @@ def case_relative(name: str, folder: Path) -> str:
 
     >>> case_relative("/home/ana/cases/ex01/certs/mail.cer", Path("/home/ana/cases/ex01"))
     'certs/mail.cer'
+
+    Names are compared and given as text (:func:`exlab.evidence.text_name`: bytes that are not UTF-8
+    as ``\\xNN``), so a folder unzipped from a Windows code page reads as any other:
+
+    >>> case_relative(b"/cases/\\xb3\\xf3d\\xbc/fl.txt".decode("utf-8", "surrogateescape"), Path("/cases"))
+    '\\\\xb3\\\\xf3d\\\\xbc/fl.txt'
     """
     base = folder.parent if folder.is_file() else folder
-    path = Path(name)
+    path = Path(text_name(name))
     # as spelled first, then resolved: a link is named as the link (in the folder), never as its target
-    for inside, within in ((Path(os.path.abspath(path)), Path(os.path.abspath(base))),
-                           (path.parent.resolve() / path.name, base.resolve())):
+    for inside, within in ((Path(os.path.abspath(path)), Path(text_name(os.path.abspath(base)))),
+                           (path.parent.resolve() / path.name, Path(text_name(base.resolve())))):
         if within == inside or within in inside.parents:
             return inside.relative_to(within).as_posix()
-    return name
+    return text_name(name)
 
 
 def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:

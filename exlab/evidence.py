@@ -76,6 +76,22 @@ class Evidence:
         return data
 
 
+def text_name(source: object) -> str:
+    """A file's name as text any frame, report or export can hold: the bytes of a name that are not
+    UTF-8 (a folder unzipped from a Windows code page; Python keeps them as surrogate escapes, which
+    no UTF-8 text can hold) written as ``\\xNN``.
+
+    >>> text_name(b"/cases/sprawa-\\xb3\\xf3d\\xbc/fl.txt".decode("utf-8", "surrogateescape"))
+    '/cases/sprawa-\\\\xb3\\\\xf3d\\\\xbc/fl.txt'
+    >>> text_name(Path("/cases/Łódź/fl.txt"))
+    '/cases/Łódź/fl.txt'
+    """
+    text = str(source)
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def sha256_of(stream: BinaryIO) -> tuple[str, int]:
     """SHA-256 (hex) and size of a seekable stream, read from its start; the stream is rewound."""
     digest = hashlib.sha256()
@@ -302,8 +318,8 @@ def open_evidence(source: Source) -> Evidence:
             digest, size = sha256_of(stream)
         except ZIP_ERRORS as err:
             closing.close()
-            raise CorruptInput(str(source), None, "a member the zip can decompress", str(err)) from None
-        return Evidence(name=str(source), sha256=digest, size=size, stream=stream, closing=closing)
+            raise CorruptInput(text_name(source), None, "a member the zip can decompress", str(err)) from None
+        return Evidence(name=text_name(source), sha256=digest, size=size, stream=stream, closing=closing)
     if hasattr(source, "read"):
         stream = source
         if not (hasattr(stream, "seekable") and stream.seekable()):
@@ -315,7 +331,7 @@ def open_evidence(source: Source) -> Evidence:
     path = Path(source)
     stream = open(path, "rb")  # noqa: SIM115 - closed by iter_evidence or the caller
     digest, size = sha256_of(stream)
-    return Evidence(name=str(source), sha256=digest, size=size, stream=stream, path=path,
+    return Evidence(name=text_name(source), sha256=digest, size=size, stream=stream, path=path,
                     stamp=file_stamp(stream))
 
 
@@ -331,7 +347,8 @@ def peek_evidence(path: str | os.PathLike) -> Evidence:
     ('', 36, b'#Software')
     """
     stream = open(path, "rb")  # noqa: SIM115 - closed by the caller (evidence.close())
-    return Evidence(name=str(path), sha256="", size=os.fstat(stream.fileno()).st_size, stream=stream, path=Path(path))
+    return Evidence(name=text_name(path), sha256="", size=os.fstat(stream.fileno()).st_size, stream=stream,
+                    path=Path(path))
 
 
 def read_head(source: str | os.PathLike | Member, size: int = 64 * 1024) -> bytes:

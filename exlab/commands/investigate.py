@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from exlab.cultures import DATE_FORMATS
 from exlab.cli import add_link_option, settled_imports
-from exlab.evidence import output_file, outside_evidence, writing
+from exlab.evidence import output_file, outside_evidence, text_name, writing
 from exlab.visible import visible, visible_lines
 
 if TYPE_CHECKING:   # pandas and the case machinery load when the command runs, not for --help
@@ -93,7 +93,7 @@ def write_json(args: argparse.Namespace, case: Case, diagnosis: Diagnosis, out: 
 
     payload: dict[str, Any] = diagnosis.to_dict()
     payload["case"] = {
-        "folder": str(case.folder),
+        "folder": text_name(case.folder),
         "files": [{"file": f.file, "sha256": f.sha256, "format": f.format, "records_read": f.records_read,
                    "records_skipped": f.records_skipped} for f in case.reports.files],
         "unread": case.unread[["file", "reason"]].to_dict("records"),

@@ -52,7 +52,7 @@ from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.events import evtx_format
 from exlab.events.query import EventQuery
-from exlab.evidence import add_bundles, file_stamp, open_evidence, outside_evidence, writing
+from exlab.evidence import add_bundles, file_stamp, open_evidence, outside_evidence, text_name, writing
 from exlab.fleet.read import read_frame, store_rows
 from exlab.fleet.store import (
     DAY_COLUMNS,
@@ -162,7 +162,7 @@ def source_labels(sources: Sequence[Path]) -> list[str]:
         label = {path: "/".join(path.parts[-depth[path]:]) for path in paths}
         clashing = [path for path in depth if sum(label[other] == label[path] for other in depth) > 1]
         if not clashing or all(depth[path] >= len(path.parts) - 1 for path in clashing):
-            return [label[path] for path in paths]
+            return [text_name(label[path]) for path in paths]
         for path in clashing:
             depth[path] = min(depth[path] + 1, len(path.parts) - 1)
 
@@ -252,7 +252,7 @@ def _store_name(file: Path | Member | str, label: str, root: Path) -> str:
     from exlab.case import case_relative
 
     if not root.is_dir():     # a zip: its members are named from its folder, the zip's own name in the label
-        return label.removesuffix(root.name) + case_relative(str(file), root.parent)
+        return label.removesuffix(text_name(root.name)) + case_relative(str(file), root.parent)
     return f"{label}/{case_relative(str(file), root)}"
 
 

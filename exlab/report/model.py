@@ -39,6 +39,7 @@ import pandas as pd
 from exlab import __version__
 from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step, rollback
 from exlab.analysis.timeline import flowing_since, flows_again, line_place
+from exlab.evidence import text_name
 from exlab.report.people import (
     count,
     duration,
@@ -892,7 +893,7 @@ def provenance(case: Case, *, now: datetime | None = None) -> str:
     what = "evidence store" if is_store(case.folder) else "case"
     unread = f" ({count(len(case.unread), 'file')} not read, listed)" if len(case.unread) else ""
     return (f"Made by exlab {__version__} on {now:%Y-%m-%d %H:%M:%S} UTC from "
-            f"{count(len(case.reports.files), 'input file')} read of {what} {Path(case.folder).name}{unread}.")
+            f"{count(len(case.reports.files), 'input file')} read of {what} {text_name(Path(case.folder).name)}{unread}.")
 
 
 # -- the whole report -------------------------------------------------------------------------
@@ -922,7 +923,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     details += _finding_tables(d, tz)
     details += [t for t in (_tracking_table(case, tz), _inventory_table(case), inputs_table(case)) if t is not None]
     report = Report(
-        case=Path(case.folder).name, tz=tz, made=provenance(case, now=now), verdict=d.verdict,
+        case=text_name(Path(case.folder).name), tz=tz, made=provenance(case, now=now), verdict=d.verdict,
         title=verdict_words(d), summary=_summary(d, affected, d.connector),
         strength=strength_words(d), servers=verdicts,
         culprit=_culprit(case, d, comparison, tz), connector=d.connector, affected=affected, window=window,

@@ -32,6 +32,7 @@ import csv
 import heapq
 import io
 import itertools
+import os
 import re
 import sys
 import threading
@@ -380,7 +381,7 @@ def _read_columnar(evidence: Evidence, kinds: tuple[LogKind, ...], report: FileR
     if not len(layout.records):
         batches = []
     elif evidence.path is not None:     # read by Arrow's own file, its blocks in Arrow's memory, not Python's
-        with pa.OSFile(str(evidence.path)) as native:
+        with pa.OSFile(os.fsencode(evidence.path)) as native:     # bytes: a name that is not UTF-8 too
             batches = _parse(native, layout, types, refused)
     else:
         batches = _parse(stream, layout, types, refused)
