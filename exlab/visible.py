@@ -5,7 +5,8 @@ moves the cursor, recolours or hides output, and never makes a line of its own.
 
 Every ``exlab`` command prints evidence names and text through :func:`visible`, and texts of
 several lines through :func:`visible_lines`, line by line; the notebooks' sentences
-(:func:`exlab.notebook.md`) go through :func:`visible` too.
+(:func:`exlab.notebook.md`) go through :func:`visible` too, and HTML (the report, the notebooks'
+tables) through :func:`visible_html`.
 
 >>> print(visible("evil\\x1b[2J.evtx"))
 evil\\x1b[2J.evtx
@@ -13,6 +14,7 @@ evil\\x1b[2J.evtx
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +32,20 @@ def visible(value: Any) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def visible_html(value: Any) -> str:
+    """``value`` as HTML text a browser shows as it is: escaped (``<`` as ``&lt;``, quotes too), and
+    each character :func:`visible` escapes, but a line feed or a tab (HTML lays them out), shown as its
+    escape: a bidi override never reorders a file name on screen, a NUL or an ESC never hides.
+
+    >>> visible_html('<b>"x"</b>\\u202etxt.exe\\n'), visible_html(None)
+    ('&lt;b&gt;&quot;x&quot;&lt;/b&gt;\\\\u202etxt.exe\\n', '')
+    """
+    text = "" if value is None else str(value)
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() or char in "\n\t" else _escape(char) for char in text)
+    return html.escape(text)
 
 
 def _escape(char: str) -> str:

@@ -14,12 +14,13 @@ True
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from exlab.bundle import is_bundle
 from exlab.errors import EvidenceNotFound
@@ -34,12 +35,13 @@ from exlab.report.model import (
     build_report,
 )
 from exlab.report.people import PATH_SEPARATORS, PEOPLE_LAYOUT, html_table, path_html
+from exlab.visible import visible, visible_html
 
 if TYPE_CHECKING:
     from exlab.case import Case
 
 log = logging.getLogger(__name__)
-e = html.escape
+e = visible_html
 
 STYLE = """
 *{box-sizing:border-box}
@@ -248,6 +250,22 @@ def _itables_bundle() -> str:
     return generate_init_offline_itables_html(options.dt_bundle)
 
 
+def _shown_as_is(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each text cell :func:`~exlab.visible.visible` (itables escapes tags, not control
+    characters: a bidi override would reorder a file name on screen).
+
+    >>> _shown_as_is(pd.DataFrame({"file": ["a\\u202etxt.exe", "b.log"], "rows": [1, 2]}))["file"].tolist()
+    ['a\\\\u202etxt.exe', 'b.log']
+    """
+    texts = [column for column, dtype in frame.dtypes.items() if dtype == object or pd.api.types.is_string_dtype(dtype)]
+    if not texts:
+        return frame
+    shown = frame.copy()
+    for column in texts:
+        shown[column] = frame[column].map(lambda value: visible(value) if isinstance(value, str) else value)
+    return shown
+
+
 def _itable(table: Table) -> str:
     """A sortable, searchable table (itables, offline); the cells are text, escaped by itables;
     file names (``paths``) shown with a ``<wbr>`` after each separator and a list of files one
@@ -263,7 +281,7 @@ def _itable(table: Table) -> str:
     breaks = JavascriptFunction("function (data, type) { return type === 'display' && typeof data === 'string' ? "
                                 f"data.replace(new RegExp({json.dumps(PATH_SEPARATORS)}, 'g'), '$&<wbr>')"
                                 ".split('; ').join('; <br>') : data; }")
-    return to_html_datatable(table.table, connected=False, showIndex=False, classes="display compact",
+    return to_html_datatable(_shown_as_is(table.table), connected=False, showIndex=False, classes="display compact",
                              display_logo_when_loading=False, lengthMenu=[10, 25, 100, -1], pageLength=10,
                              columnDefs=[*([{"targets": paths, "className": "path", "render": breaks}] if paths else []),
                                          *({"targets": n, "className": "time", "render": words,

@@ -7,13 +7,13 @@ True
 
 from __future__ import annotations
 
-import html
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exlab.errors import ExlabError
+from exlab.visible import visible_html
 
 if TYPE_CHECKING:
     import nbformat
@@ -73,11 +73,11 @@ def commands_html(steps: Iterable[Any], *, empty: str | None = None) -> str:
     """
     steps = list(steps)
     if not steps:
-        return f"<p>{html.escape(empty)}</p>" if empty else ""
+        return f"<p>{visible_html(empty)}</p>" if empty else ""
     items = []
     for step in steps:
-        item = f"<p>{html.escape(step.purpose)}</p>"
+        item = f"<p>{visible_html(step.purpose)}</p>"
         if step.command:
-            item += f'<pre><code class="language-powershell">{html.escape(step.command)}</code></pre>'
+            item += f'<pre><code class="language-powershell">{visible_html(step.command)}</code></pre>'
         items.append(f"<li>{item}</li>")
     return "<ol>" + "".join(items) + "</ol>"

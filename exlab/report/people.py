@@ -17,7 +17,6 @@ only has to escape and lay it out (:func:`html_table`).
 
 from __future__ import annotations
 
-import html
 import math
 import numbers
 import re
@@ -26,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from exlab.visible import visible_html
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # how a people table (html_table) is laid out inside an element of class "exlab" (the report's
@@ -249,7 +250,7 @@ def path_html(text: str) -> str:
     >>> path_html("certs/<b>_fl.txt; mail.contoso.com.cer")
     'certs/<wbr>&lt;b&gt;_<wbr>fl.txt; <br>mail.<wbr>contoso.<wbr>com.cer'
     """
-    return "; <br>".join(_NAME_BREAKS.sub(r"\g<0><wbr>", html.escape(name)) for name in text.split("; "))
+    return "; <br>".join(_NAME_BREAKS.sub(r"\g<0><wbr>", visible_html(name)) for name in text.split("; "))
 
 
 def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str = "people",
@@ -264,7 +265,7 @@ def html_table(table: pd.DataFrame, *, caption: str | None = None, classes: str 
     >>> html_table(pd.DataFrame({"file": ["a/b.log"]}), paths=("file",)).split("<tbody>")[1]
     '<tr><td class="path">a/<wbr>b.log</td></tr></tbody></table>'
     """
-    e = html.escape
+    e = visible_html
     times = table.attrs.get("times", ())
     kinds = ["path" if column in paths else "time" if column in times else "wrap" if column in wide else ""
              for column in table.columns]
@@ -284,5 +285,5 @@ def _words_html(text: str) -> str:
     >>> _words_html("2025-03-20 11:49:14")
     '<span>2025-03-20</span> <span>11:49:14</span>'
     """
-    return " ".join(f"<span>{html.escape(word)}</span>" for word in text.split(" ")) if text else ""
+    return " ".join(f"<span>{visible_html(word)}</span>" for word in text.split(" ")) if text else ""
 
