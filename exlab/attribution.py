@@ -276,10 +276,43 @@ def evidence_servers(frames: dict[str, pd.DataFrame]) -> list[str]:
     return sorted(found)
 
 
+#: The start of the event providers that only Exchange servers log (MSExchangeTransport, MSExchange Common, ...).
+EXCHANGE_PROVIDERS = "msexchange"
+
+
+def exchange_servers(frames: dict[str, pd.DataFrame]) -> list[str]:
+    """The servers of :func:`evidence_servers` that the evidence shows to be Exchange servers, sorted: those of
+    certificate exports, protocol and tracking logs rows, those Get-ExchangeServer names, and the event
+    computers that logged an event of an Exchange provider (``MSExchange...``, any case). Any other computer
+    an event export names (a domain controller's, a collector's ForwardedEvents) is not one; but when the
+    evidence shows no Exchange server and names one machine (its System log alone), that machine is the server.
+
+    >>> events = pd.DataFrame({"provider": ["MSExchangeTransport", "Microsoft-Windows-Kerberos", "msexchange common",
+    ...                                     "Service Control Manager"], "server": ["EX01", "DC01", "EX02", "EX03"]})
+    >>> exchange_servers({"events": events, "servers": pd.DataFrame({"server": ["EX03"]})})
+    ['EX01', 'EX02', 'EX03']
+    >>> exchange_servers({"events": events[3:]}), exchange_servers({"events": events[1:4:2]})
+    (['EX03'], [])
+    """
+    shown = {kind: frames[kind] for kind in SERVER_EVIDENCE if kind != "events" and kind in frames}
+    events = frames.get("events")
+    if events is not None and {"provider", SERVER_COLUMN} <= set(events.columns):
+        providers = events["provider"].astype("string")
+        exchange = [p for p in providers.dropna().unique() if p.lower().startswith(EXCHANGE_PROVIDERS)]
+        shown["events"] = pd.DataFrame({SERVER_COLUMN: events[SERVER_COLUMN][providers.isin(exchange).to_numpy()]})
+    servers = frames.get("servers")
+    listed = set(servers[SERVER_COLUMN].dropna()) if servers is not None and SERVER_COLUMN in servers else set()
+    exchange_ones = listed.union(evidence_servers(shown))
+    machines = evidence_servers(frames)
+    if not exchange_ones:
+        return machines if len(machines) == 1 else []
+    return [server for server in machines if server in exchange_ones]
+
+
 def _one_server_owns_the_rest(frames: dict[str, pd.DataFrame], names: ServerNames,
                               server_fqdn: str | None) -> dict[str, pd.DataFrame]:
-    """A case of one server: the rows no file attributed are that server's."""
-    servers = evidence_servers(frames)
+    """A case of one server (:func:`exchange_servers`): the rows no file attributed are that server's."""
+    servers = exchange_servers(frames)
     if not servers:
         listed = {names.key(n) for n in frames["servers"][SERVER_COLUMN].dropna()} if "servers" in frames else set()
         servers = sorted(listed) if len(listed) == 1 else ([names.key(server_fqdn)] if server_fqdn else [])

@@ -58,6 +58,7 @@ from exlab.attribution import (
     attribute_servers,
     case_names,
     evidence_servers,
+    exchange_servers,
     rows_of,
 )
 from exlab.bundle import Member, bundle_members, is_bundle
@@ -320,7 +321,8 @@ class Case:
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
         cut = self._cut_sources()
-        result.notes = list(dict.fromkeys([*self.inferred.values(), *result.notes, *self._pin_reach(result, at),
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *result.notes,
+                                           *self._pin_reach(result, at),
                                            *([cut_sources_note(self.connector, cut)] if cut is not None else [])]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
@@ -366,9 +368,17 @@ class Case:
         return [note] if note else []
 
     def server_list(self) -> list[str]:
-        """The servers of the case: those some evidence came from, and the source transport
-        servers of the send connector (FQDN where the evidence gives it), sorted."""
-        return sorted(set(evidence_servers(self.frames)) | self._sources())
+        """The servers of the case: those the evidence shows to be Exchange servers
+        (:func:`exlab.attribution.exchange_servers`), and the source transport servers of the send
+        connector (FQDN where the evidence gives it), sorted. The other computers an event export
+        names are not (:meth:`_other_computers`): they get no verdict, however many there are."""
+        return sorted(set(exchange_servers(self.frames)) | self._sources())
+
+    def _other_computers(self) -> list[str]:
+        """The note on the computers some event export names that are not servers of the case, if any."""
+        servers = set(self.server_list())
+        note = other_computers_note([name for name in evidence_servers(self.frames) if name not in servers])
+        return [note] if note else []
 
     def _sources(self) -> set[str]:
         """The source transport servers of the case's connector, as the case spells them."""
@@ -467,6 +477,24 @@ class Case:
         import html
         head = f"<p>Case {html.escape(str(self.folder))}</p>"
         return head + self.summary()._repr_html_() + (self.unread._repr_html_() if len(self.unread) else "")
+
+
+def other_computers_note(computers: list[str], shown: int = 3) -> str | None:
+    """What the case says of the computers an event export names that logged no Exchange event (a domain
+    controller's events, a collector's ForwardedEvents): how many, the first ``shown`` names, and why
+    they get no verdict; None when there are none.
+
+    >>> note = other_computers_note(["DC01", "DC02", "DC03", "WS04"])
+    >>> note.split(" logged")[0], note.split(": ")[-1]
+    ('4 computer(s) in the event exports', 'DC01, DC02, DC03 and 1 more')
+    >>> other_computers_note([]) is None
+    True
+    """
+    if not computers:
+        return None
+    more = f" and {len(computers) - shown:,} more" if len(computers) > shown else ""
+    return (f"{len(computers):,} computer(s) in the event exports logged no Exchange event (no MSExchange* "
+            f"provider) and are not servers of the case, so they get no verdict: {', '.join(computers[:shown])}{more}")
 
 
 def _same(given: Any, value: Any) -> bool:

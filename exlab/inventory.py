@@ -104,6 +104,7 @@ def case_inventory(case: Case) -> pd.DataFrame:
 
     sources = case._sources() if case._cut_sources() is None else set()     # a cut list rules no server out
     wanted = wanted_servers(case, sources)
+    known = set(case.server_list())
     unread = case.unread
     rows = []
     for kind in evidence_kinds():
@@ -116,8 +117,11 @@ def case_inventory(case: Case) -> pd.DataFrame:
             for cell in frame[SERVER_COLUMN].dropna().unique():
                 servers.update(split_servers(cell))
         row = kind_row(kind.name, kind.label, files=[] if report is None else [f.file for f in report.files],
-                       rows=0 if frame is None else len(frame), servers=sorted(servers), sources=sources,
+                       rows=0 if frame is None else len(frame), servers=sorted(servers & known), sources=sources,
                        refused=refused, wanted=wanted)
+        others = len(servers - known)
+        if others:      # computers that are not servers of the case (a domain controller's events): counted
+            row["servers"] = "; ".join(filter(None, [row["servers"], f"{others:,} other computer(s)"]))
         if row["status"] != "missing" or kind.name not in OPTIONAL_KINDS:
             rows.append(row)
     rows += [{"kind": None, "evidence": None, "status": "unused", "files": 1, "rows": 0, "servers": None,
@@ -127,11 +131,9 @@ def case_inventory(case: Case) -> pd.DataFrame:
 
 def wanted_servers(case: Case, sources: set[str]) -> list[str]:
     """The servers whose evidence (events, certificates, logs) the case needs: the source transport
-    servers of the send connector, when known, else every server some evidence came from, when there
-    are several (one server's case needs no name)."""
-    from exlab.attribution import evidence_servers
-
+    servers of the send connector, when known, else the case's servers (``Case.server_list``: not the
+    other computers an event export names), when there are several (one server's case needs no name)."""
     if sources:
         return sorted(sources)
-    servers = evidence_servers(case.frames)
+    servers = case.server_list()
     return servers if len(servers) > 1 else []
