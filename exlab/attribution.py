@@ -148,6 +148,17 @@ def _stands_in(word: str, text: str) -> bool:
     return re.search(re.escape(word) + sides, text, re.DOTALL) is not None
 
 
+def host_name(name: object) -> str:
+    """A server's name as two spellings of it compare: its host name in lower case (``EX01`` and
+    ``ex01.contoso.com`` are one), an IP address whole.
+
+    >>> host_name(" EX01 "), host_name("ex01.contoso.com"), host_name("10.0.0.5")
+    ('ex01', 'ex01', '10.0.0.5')
+    """
+    text = str(name).strip().lower()
+    return text if text.replace(".", "").isdigit() else text.split(".")[0]
+
+
 def join_servers(names: Iterable[str | None]) -> str | None:
     """Several servers as one cell, ``; ``-joined in order of first mention (like ``source``).
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from exlab.analysis.cells import cell, column, event_place
-from exlab.attribution import REMOTE_HOST_EVENTS
+from exlab.attribution import REMOTE_HOST_EVENTS, host_name
 from exlab.transport.protocol_log import send_sessions
 from exlab.transport.smtp_reply import classify, parse_smtp_reply
 
@@ -137,7 +137,7 @@ def preferred(points: pd.DataFrame) -> pd.Series:
     [True, False, False, False, False]
     """
     rank = column(points, "origin").map({origin: number for number, origin in enumerate(SOURCES)})
-    hosts = pd.Series(_named(points, "server", _host), index=points.index, dtype="object")
+    hosts = pd.Series(_named(points, "server", host_name), index=points.index, dtype="object")
     unnamed = hosts.isna()
     best = np.fmin(rank.groupby(hosts).transform("min"), rank[unnamed].min())
     return rank.eq(best.where(~unnamed, rank.min()))
@@ -413,11 +413,6 @@ def _named(frame: pd.DataFrame, name: str, shape: Any) -> list[str | None]:
     return [shaped.get(value) if value is not None else None for value in values]
 
 
-def _host(name: str) -> str:
-    """A server's host name: ``ex01`` of ``ex01.contoso.com`` (an address stays whole)."""
-    return name if name.replace(".", "").isdigit() else name.split(".")[0]
-
-
 Route = tuple[str | None, str | None]
 
 
@@ -425,7 +420,7 @@ def _routes(frame: pd.DataFrame) -> tuple[np.ndarray, list[Route]]:
     """Each row's route, as a number into the routes: its server's host name and its connector, in lower
     case (None where the row does not say)."""
     routes = np.empty(len(frame), dtype=object)
-    routes[:] = list(zip(_named(frame, "server", _host), _named(frame, "connector", str)))
+    routes[:] = list(zip(_named(frame, "server", host_name), _named(frame, "connector", str)))
     numbers, distinct = pd.factorize(routes)
     return numbers, list(distinct)
 

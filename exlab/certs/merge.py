@@ -42,6 +42,8 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
+from exlab.attribution import host_name
+
 X509_COLUMNS = ("subject", "issuer", "dns_names", "not_before", "not_after", "serial_number",
                 "is_self_signed", "public_key_size", "signature_hash", "server_auth")
 # what a server's store says of the certificate: two stores' exports that disagree on these are two rows
@@ -121,7 +123,7 @@ def _store_of(rows: list[dict]) -> Callable[[dict], str]:
 
 
 def _server_key(server: object) -> str:
-    return "server:" + str(server).strip().split(".")[0].lower()
+    return "server:" + host_name(server)
 
 
 def _folder(row: dict) -> str:

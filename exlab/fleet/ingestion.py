@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from exlab import errors
+from exlab.attribution import host_name
 from exlab.bundle import Member
 from exlab.errors import EvidenceNotFound, ExlabError, ExlabWarning
 from exlab.events import evtx_format
@@ -566,7 +567,7 @@ def collected_again(older: Entry, newer: Entry) -> bool:
     (True, False)
     """
     def short(entry: Entry) -> set[str]:
-        return {name.split(".")[0].lower() for name in entry.servers}
+        return {host_name(name) for name in entry.servers}
     return not (older.servers and newer.servers and short(older).isdisjoint(short(newer)))
 
 
