@@ -709,8 +709,19 @@ def refusal(err: ExlabError, path: Path) -> str:
     "line 3: expected a property line (found 'xyz')"
     >>> refusal(CorruptInput("/home/ana/case/EX01/certs.zip!fl.txt", None, "text"), Path("/home/ana/case/EX01/certs.zip"))
     'certs.zip!fl.txt: expected text'
+
+    A member in a zip's subfolder keeps its place in the zip:
+
+    >>> refusal(CorruptInput("/home/ana/case/EX01.zip!EX01/certs/fl.txt", None, "text"), Path("/home/ana/case/EX01.zip"))
+    'EX01.zip!EX01/certs/fl.txt: expected text'
     """
-    place = [str(err.source).replace("\\", "/").rsplit("/", 1)[-1]] if str(err.source) != str(path) else []
+    source = str(err.source)
+    if source == str(path):
+        place = []
+    elif source.startswith(f"{path}!"):     # a member of the zip at ``path``: named from the zip on
+        place = [path.name + source[len(str(path)):]]
+    else:
+        place = [source.replace("\\", "/").rsplit("/", 1)[-1]]
     place += [err.where] if err.where else []
     return f"{', '.join(place)}: {err.problem}" if place else err.problem
 
