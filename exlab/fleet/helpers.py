@@ -1,17 +1,19 @@
 """Ready-made questions about the incident across servers, on a store (DuckDB) or a Case (pandas).
 
-Each helper takes the store's folder (answered in SQL over its Parquet files, see
-:mod:`exlab.fleet.sql`) or a :class:`exlab.case.Case` (answered with pandas over its
-frames), and gives the same frame either way:
+Each helper takes the store's folder (its rows chosen in SQL over its Parquet files, see
+:mod:`exlab.fleet.sql`) or a :class:`exlab.case.Case` (its frames), and gives the same frame either way:
 
-* :func:`failures_per_hour`: refused deliveries per server and hour (UTC) the events log
-  (event 2004 and its kin, ``exlab.transport.tls_failures``);
+* :func:`failures_per_hour`: refused delivery attempts per server and hour (UTC);
 * :func:`certificates_presented`: the certificate each server presented to the remote end of
   its outbound SMTP sessions (protocol log), first and last seen, and the one it replaced;
 * :func:`failure_spans`: first and last failure per server and send connector.
 
-An event exported twice (an .evtx and a CSV of the same log) counts once: failures are
-told apart by server, provider, event id, time to the second, connector and message id.
+A failed attempt is counted as the timeline counts it (``exlab.analysis.timeline.preferred``): from
+each server's best evidence, its events (event 2004 and its kin, ``exlab.transport.tls_failures``),
+else its SMTP send protocol log's failed sessions, else its tracking log's DEFER and FAIL rows; so a
+server whose event log was not collected still shows the failures its logs hold. An event exported
+twice (an .evtx and a CSV of the same log) counts once: events are told apart by server, provider,
+event id, time to the second, connector and message id.
 """
 
 from __future__ import annotations
@@ -28,21 +30,76 @@ def _is_case(source: Any) -> bool:
     return hasattr(source, "frames") and hasattr(source, "diagnose_servers")
 
 
-def _distinct_failures_sql() -> str:
-    return ("(SELECT server, provider, event_id, date_trunc('second', time_created) AS second, connector, "
-            "message_id, max(time_created) AS time_created FROM failures GROUP BY ALL)")
-
-
 def case_failures(case: Any) -> pd.DataFrame:
     """The case's failures (``case.failures``) with the ``server`` of each, told apart once
     (see the module's docstring; of copies, the time of the most precise: a CSV export's time has no
-    fraction), with ``second`` (the time to the second)."""
+    fraction)."""
     from exlab.attribution import attribute_servers
 
     context = {k: case.frames[k] for k in ("servers", "connectors") if k in case.frames}
-    failures = attribute_servers({**context, "events": case.failures})["events"]
-    failures = failures.assign(second=failures["time_created"].dt.floor("s"))
-    return failures.sort_values("time_created", kind="stable").drop_duplicates(FAILURE_KEY, keep="last")
+    return _distinct(attribute_servers({**context, "events": case.failures})["events"])
+
+
+def _distinct(failures: pd.DataFrame) -> pd.DataFrame:
+    """Each failure event once (:data:`FAILURE_KEY`), the copy with the most precise time kept."""
+    keyed = failures.assign(second=failures["time_created"].dt.floor("s"))
+    return keyed.sort_values("time_created", kind="stable").drop_duplicates(FAILURE_KEY, keep="last")
+
+
+# the store's rows failure_points may count: its failure events, the send sessions that may have
+# failed (a superset of ``session_failed``, which is applied again) and the DEFER and FAIL rows
+_STORE_ROWS = {
+    "failures": "SELECT * FROM failures",
+    "sessions": "SELECT * FROM sessions WHERE direction IS DISTINCT FROM 'receive' AND "
+                "(outcome IN ('rejected', 'tls-failed') OR TRY_CAST(reply_code AS INTEGER) >= 400)",
+    "tracking": "SELECT * FROM tracking WHERE upper(event_id) IN ('DEFER', 'FAIL')",
+}
+
+
+def failed_attempts(source: str | os.PathLike | Any) -> pd.DataFrame:
+    """server, connector, time, origin: each refused delivery attempt, from each server's best evidence
+    (see the module's docstring), in time order.
+
+    >>> import tempfile
+    >>> from exlab.fleet.store import Store
+    >>> failed_attempts(Store.create(tempfile.mkdtemp()).root).columns.tolist()
+    ['server', 'connector', 'time', 'origin']
+    """
+    from exlab.analysis.timeline import failure_points
+    from exlab.transport.protocol_log import send_sessions
+
+    if _is_case(source):
+        failures, sessions, tracking = case_failures(source), send_sessions(source.sessions), source.tracking
+    else:
+        rows = {view: _rows(source, view, sql) for view, sql in _STORE_ROWS.items()}
+        failures, sessions, tracking = rows["failures"], rows["sessions"], rows["tracking"]
+        failures = None if failures is None else _distinct(failures)
+    if failures is not None:      # the server the whole case tells, as the sessions and tracking rows have it
+        failures = failures.assign(computer=failures["server"])
+    points = failure_points(failures=failures, sessions=sessions, tracking=tracking)
+    return points[["server", "connector", "time", "origin"]]
+
+
+def failures_per_hour(source: str | os.PathLike | Any) -> pd.DataFrame:
+    """server, hour (UTC), failures: delivery attempts refused per server and hour.
+
+    >>> import tempfile
+    >>> from exlab.fleet.store import Store
+    >>> failures_per_hour(Store.create(tempfile.mkdtemp()).root).columns.tolist()
+    ['server', 'hour', 'failures']
+    """
+    attempts = failed_attempts(source)
+    frame = (attempts.assign(hour=attempts["time"].dt.floor("h")).groupby(["server", "hour"], dropna=False)
+             .size().rename("failures").reset_index())
+    return _finish(frame, ["hour"], ["failures"], ["server", "hour"])
+
+
+def failure_spans(source: str | os.PathLike | Any) -> pd.DataFrame:
+    """server, connector, first_failure, last_failure, failures: when each server's refusals
+    through each connector began and ended."""
+    frame = (failed_attempts(source).groupby(["server", "connector"], dropna=False)["time"]
+             .agg(first_failure="min", last_failure="max", failures="size").reset_index())
+    return _finish(frame, ["first_failure", "last_failure"], ["failures"], ["server", "connector"])
 
 
 def _finish(frame: pd.DataFrame, times: list[str], counts: list[str], keys: list[str]) -> pd.DataFrame:
@@ -55,38 +112,6 @@ def _finish(frame: pd.DataFrame, times: list[str], counts: list[str], keys: list
     for name in out.columns.difference([*times, *counts]):
         out[name] = out[name].astype("string")
     return out.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def failures_per_hour(source: str | os.PathLike | Any) -> pd.DataFrame:
-    """server, hour (UTC), failures: deliveries refused per server and hour.
-
-    >>> import tempfile
-    >>> from exlab.fleet.store import Store
-    >>> failures_per_hour(Store.create(tempfile.mkdtemp()).root).columns.tolist()
-    ['server', 'hour', 'failures']
-    """
-    if _is_case(source):
-        failures = case_failures(source)
-        frame = (failures.assign(hour=failures["second"].dt.floor("h")).groupby(["server", "hour"], dropna=False)
-                 .size().rename("failures").reset_index())
-    else:
-        frame = _sql(source, "failures", f"SELECT server, date_trunc('hour', second) AS hour, count(*) AS failures "
-                     f"FROM {_distinct_failures_sql()} GROUP BY ALL", ["server", "hour", "failures"])
-    return _finish(frame, ["hour"], ["failures"], ["server", "hour"])
-
-
-def failure_spans(source: str | os.PathLike | Any) -> pd.DataFrame:
-    """server, connector, first_failure, last_failure, failures: when each server's refusals
-    through each connector began and ended."""
-    columns = ["server", "connector", "first_failure", "last_failure", "failures"]
-    if _is_case(source):
-        frame = (case_failures(source).groupby(["server", "connector"], dropna=False)["time_created"]
-                 .agg(first_failure="min", last_failure="max", failures="size").reset_index())
-    else:
-        frame = _sql(source, "failures", "SELECT server, connector, min(time_created) AS first_failure, "
-                     "max(time_created) AS last_failure, count(*) AS failures "
-                     f"FROM {_distinct_failures_sql()} GROUP BY ALL", columns)
-    return _finish(frame, ["first_failure", "last_failure"], ["failures"], ["server", "connector"])
 
 
 def certificates_presented(source: str | os.PathLike | Any) -> pd.DataFrame:
@@ -114,10 +139,14 @@ def certificates_presented(source: str | os.PathLike | Any) -> pd.DataFrame:
 
 def _sql(store: str | os.PathLike, view: str, sql: str, columns: list[str]) -> pd.DataFrame:
     """``sql`` over the store; no rows (with ``columns``) when the store holds no ``view``."""
+    rows = _rows(store, view, sql)
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in columns}) if rows is None else rows
+
+
+def _rows(store: str | os.PathLike, view: str, sql: str) -> pd.DataFrame | None:
+    """``sql`` over the store; None when the store holds no ``view``."""
     from exlab.fleet.sql import query
     from exlab.fleet.store import Store
 
     opened = Store.open(store)
-    if view not in opened.kinds():
-        return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
-    return query(opened, sql)
+    return query(opened, sql) if view in opened.kinds() else None
