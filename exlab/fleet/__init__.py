@@ -29,6 +29,7 @@ _LAZY = {
     "StoreError": "exlab.fleet.store",
     "is_store": "exlab.fleet.store",
     "certificates_presented": "exlab.fleet.helpers",
+    "failed_attempts": "exlab.fleet.helpers",
     "failure_spans": "exlab.fleet.helpers",
     "failures_per_hour": "exlab.fleet.helpers",
 }
@@ -36,6 +37,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from exlab.fleet.helpers import (
         certificates_presented,
+        failed_attempts,
         failure_spans,
         failures_per_hour,
     )
@@ -63,6 +65,7 @@ __all__ = [
     "Store",
     "StoreError",
     "certificates_presented",
+    "failed_attempts",
     "failure_spans",
     "failures_per_hour",
     "ingest",

@@ -3,6 +3,7 @@
 Each helper takes the store's folder (its rows chosen in SQL over its Parquet files, see
 :mod:`exlab.fleet.sql`) or a :class:`exlab.case.Case` (its frames), and gives the same frame either way:
 
+* :func:`failed_attempts`: each refused delivery attempt, its server, connector and time;
 * :func:`failures_per_hour`: refused delivery attempts per server and hour (UTC);
 * :func:`certificates_presented`: the certificate each server presented to the remote end of
   its outbound SMTP sessions (protocol log), first and last seen, and the one it replaced;
