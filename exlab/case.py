@@ -681,6 +681,32 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
     return frame
 
 
+# the kinds whose exports may write local times: read in the zone of the server each file is of
+ZONED_KINDS = ("events", "certs")
+
+
+def _load_in_zones(kind: EvidenceKind, paths: list[Path], settings: CaseSettings, unread: list[dict[str, str]],
+                   name_in_case: Callable[[str], str]) -> pd.DataFrame | None:
+    """All files of one kind (:func:`_load`), each read in its zone (``settings.zone_of`` its name in the
+    case): one read per zone, the certificates of several zones' reads merged as one read merges them."""
+    zones: dict[str | None, list[Path]] = {}
+    for path in paths:
+        zone = settings.zone_of(name_in_case(str(path))) if kind.name in ZONED_KINDS else settings.tz
+        zones.setdefault(zone, []).append(path)
+    if len(zones) <= 1:
+        return _load(kind, paths, next(iter(zones), settings.tz), settings.culture, unread)
+    read = [(zone, frame) for zone, group in zones.items()
+            if (frame := _load(kind, group, zone, settings.culture, unread)) is not None]
+    if not read:
+        return None
+    frame = pd.concat([part for _, part in read], ignore_index=True)
+    frame.attrs["parse_report"] = ParseReport().extend(part.attrs.get("parse_report", ParseReport()) for _, part in read)
+    if kind.name == "certs":
+        from exlab.fleet.read import merge_certs
+        frame = merge_certs(frame.assign(batch=[str(zone) for zone, part in read for _ in range(len(part))]))
+    return frame
+
+
 def _load_one(kind: EvidenceKind, path: Path, tz: str | None, culture: str | None,
               unread: list[dict[str, str]]) -> pd.DataFrame | None:
     """One file's frame, or None with the file listed in ``unread`` and warned of (:func:`_load`)."""
@@ -973,7 +999,7 @@ def _file_size(path: Path | Member) -> int:
 
 def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: str | None = None,
               roots: Any = None, tz: str | None = None, culture: str | None = None,
-              progress: bool = False, follow_links: bool = False) -> Case:
+              server_tz: dict[str, str] | None = None, progress: bool = False, follow_links: bool = False) -> Case:
     """Discover and read every piece of evidence in ``folder`` (a folder, or a .zip of evidence
     read in place: members named ``bundle.zip!certs/fl.txt``, the zip's SHA-256 in the reports;
     or an evidence store of ``exlab fleet ingest``, its frames read from Parquet).
@@ -984,14 +1010,17 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
     ``roots`` is the trust anchors Exchange Online trusts (a PEM file; the lab's stand-in
     root for lab cases), ``tz`` the servers' time zone (for exports with local times, and
     the zone timelines are shown in), ``culture`` the servers' culture (``en-AU``, ``en-GB``,
-    ...: the day/month order of exports whose dates do not tell it), ``progress`` shows a bar
+    ...: the day/month order of exports whose dates do not tell it), ``server_tz`` the zone of each server
+    whose exports were written in another zone than ``tz`` (``{"EX02": "America/New_York"}``: the files
+    whose folder, zip or own name names EX02), ``progress`` shows a bar
     over the files looked at, then over the bytes read, once the work has lasted a second
     (:data:`PROGRESS_DELAY`: a small case shows none). A value not given is taken from the
     folder's ``exlab-case.toml`` (:mod:`exlab.settings`), if it says.
     """
     folder = Path(folder)
     written = read_settings(folder)     # once: the values not given, the anchors it names, its hash in the report
-    settings = with_given(written, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, culture=culture)
+    settings = with_given(written, server_fqdn=server_fqdn, connector=connector, roots=roots, tz=tz, culture=culture,
+                          server_tz=server_tz)
     server_fqdn, connector, tz, culture = settings.server_fqdn, settings.connector, settings.tz, settings.culture
     roots = settings.roots
     for key, asked in (("tz", "the time zone asked for"), ("culture", "the culture asked for")):
@@ -999,6 +1028,10 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
         problem = setting_problem(key, value) if value is not None else None
         if problem is not None:
             raise ExlabError(str(value), asked, problem)
+    for server, zone in settings.server_tz.items():
+        problem = setting_problem("tz", zone)
+        if problem is not None:
+            raise ExlabError(str(zone), f"the time zone asked for {server}", problem)
     from exlab.fleet.store import is_store
     if is_store(folder):      # an evidence store (exlab.fleet): its frames, read from Parquet
         from exlab.fleet.read import open_store
@@ -1025,7 +1058,7 @@ def open_case(folder: str | Path, *, server_fqdn: str | None = None, connector: 
             if kind.name in found:
                 bar.set_postfix_str(kind.name)
                 with progress_over(bar.update, sizes[kind.name]):
-                    frame = _load(kind, found[kind.name], tz, culture, unread)
+                    frame = _load_in_zones(kind, found[kind.name], settings, unread, partial(case_relative, folder=folder))
                 if frame is not None and kind.name == "events":
                     frame = dedupe_events(frame)
                 if frame is not None:

@@ -173,6 +173,19 @@ def _roots_named(roots: Any) -> str:
     return ", ".join(Path(root).name if isinstance(root, (str, os.PathLike)) else str(root) for root in files)
 
 
+def _setting_text(name: str, value: Any) -> str:
+    """A setting's value as the notebooks say it: trust anchors by file name, servers' zones as ``EX02: zone``.
+
+    >>> _setting_text("server_tz", {"EX02": "America/New_York"}), _setting_text("tz", "UTC")
+    ('EX02: America/New_York', 'UTC')
+    """
+    if name == "roots":
+        return _roots_named(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{server}: {zone}" for server, zone in value.items())
+    return str(value)
+
+
 def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = None) -> str:
     """What the case was read with, where each setting came from, and what was not known.
 
@@ -188,7 +201,7 @@ def settings_in_words(settings: CaseSettings, inferred: dict[str, str] | None = 
         "culture": "each export's dates go by their own order, and an ambiguous one is said below",
         "roots": "Microsoft's root program only",
     }
-    known = [f"{MEANINGS[name]} {md(_roots_named(value) if name == 'roots' else value)} "
+    known = [f"{MEANINGS.get(name, 'the servers in other zones')} {md(_setting_text(name, value))} "
              f"(from {'the notebook parameters' if settings.origin.get(name) == 'given' else SETTINGS_FILE})"
              for name, value in settings.arguments().items() if value is not None]
     unknown = [f"{MEANINGS[name]} ({md(inferred[name]) if name in inferred else consequences.get(name, 'unknown: not in the evidence either')})"
@@ -252,7 +265,8 @@ def start_fleet(folder: str | Path | None = None, store: str | Path | None = Non
     settings = case_settings(folder, **given)
     store = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="exlab-fleet-")) / "store"
     _WARNINGS.name_files_from(folder, store)
-    ingested = ingest([folder], store, workers=workers, tz=settings.tz, culture=settings.culture, progress=progress)
+    ingested = ingest([folder], store, workers=workers, tz=settings.tz, culture=settings.culture,
+                      server_tz=settings.server_tz, progress=progress)
     arguments = settings.arguments()
     arguments.pop("culture", None)       # the store's rows were read with it already
     case = open_case(store, **arguments)

@@ -15,6 +15,9 @@ says and tells what it could not know.
     server_fqdn = "ex01.contoso.com" # the transport server, when the evidence does not say
     connector = "Outbound to Office 365"
 
+    [server_tz]                      # a server whose exports were written in another zone
+    EX02 = "America/New_York"        # (its folder, zip or file names it: EX02/, EX02.zip, EX02-certs.txt)
+
 >>> import tempfile
 >>> folder = Path(tempfile.mkdtemp())
 >>> _ = (folder / SETTINGS_FILE).write_text('tz = "Europe/Warsaw"\\n', encoding="utf-8")
@@ -30,6 +33,7 @@ import io
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +52,8 @@ MEANINGS = {
     "server_fqdn": "the transport server's FQDN",
     "connector": "the send connector to Exchange Online",
 }
+#: The setting of the servers whose zone is not ``tz``: a table, server name -> IANA zone.
+SERVER_TZ = "server_tz"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class CaseSettings:
     roots: Path | None = None
     server_fqdn: str | None = None
     connector: str | None = None
+    server_tz: dict[str, str] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict, compare=False)
     sha256: str | None = field(default=None, compare=False)
     size: int | None = field(default=None, compare=False)
@@ -81,7 +88,24 @@ class CaseSettings:
         >>> CaseSettings(tz="UTC").arguments()["tz"]
         'UTC'
         """
-        return {name: getattr(self, name) for name in MEANINGS}
+        return {name: getattr(self, name) for name in MEANINGS} | {SERVER_TZ: self.server_tz or None}
+
+    def zone_of(self, file: str) -> str | None:
+        """The time zone of the exports in ``file`` (its name in the case): that of the server its
+        folder, zip or own name names (:meth:`exlab.attribution.ServerNames.in_path`) in ``server_tz``,
+        else ``tz``.
+
+        >>> settings = CaseSettings(tz="Europe/Warsaw", server_tz={"EX02": "America/New_York"})
+        >>> settings.zone_of("EX02/Application.csv"), settings.zone_of("EX02.zip!fl.txt"), settings.zone_of("EX01/a.csv")
+        ('America/New_York', 'America/New_York', 'Europe/Warsaw')
+        """
+        if not self.server_tz:
+            return self.tz
+        from exlab.attribution import ServerNames
+
+        names = ServerNames({name.split(".")[0].lower(): name.lower() for name in self.server_tz})
+        zones = {names.key(name): zone for name, zone in self.server_tz.items()}
+        return zones.get(names.in_path(file), self.tz)
 
 
 def read_settings(folder: str | Path) -> CaseSettings:
@@ -103,7 +127,7 @@ def read_settings(folder: str | Path) -> CaseSettings:
     ...     read_settings(folder)
     ... except ExlabError as err:
     ...     print(err.where, "|", err.expected)
-    key timezone | one of tz, culture, roots, server_fqdn, connector
+    key timezone | one of tz, culture, roots, server_fqdn, connector, server_tz
     """
     path = Path(folder) / SETTINGS_FILE
     if not path.is_file():
@@ -122,8 +146,11 @@ def read_settings(folder: str | Path) -> CaseSettings:
         raise ExlabError(str(path), None, "TOML (key = \"value\" lines)", "nested too deep to read") from None
     values: dict[str, Any] = {}
     for key, value in written.items():
+        if key == SERVER_TZ:
+            values[key] = _server_zones(path, value)
+            continue
         if key not in MEANINGS:
-            raise ExlabError(str(path), f"key {key}", f"one of {', '.join(MEANINGS)}")
+            raise ExlabError(str(path), f"key {key}", f"one of {', '.join([*MEANINGS, SERVER_TZ])}")
         if not isinstance(value, str) or not value.strip():
             raise ExlabError(str(path), f"key {key}", f"{MEANINGS[key]} as text in quotes", f"found {value!r}")
         values[key] = value.strip()
@@ -134,6 +161,40 @@ def read_settings(folder: str | Path) -> CaseSettings:
         values["roots"] = _roots_in_case(path, values["roots"])
     return CaseSettings(**values, origin={key: SETTINGS_FILE for key in values},
                         sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def _server_zones(path: Path, table: Any) -> dict[str, str]:
+    """The ``server_tz`` table of a settings file: server name -> IANA zone, each checked."""
+    if not isinstance(table, dict):
+        raise ExlabError(str(path), f"key {SERVER_TZ}", 'a table of server = "zone" lines under [server_tz]',
+                         f"found {table!r}")
+    zones = {}
+    for name, zone in table.items():
+        problem = "an IANA time zone in quotes" if not isinstance(zone, str) else setting_problem("tz", zone.strip())
+        if not name.strip() or problem is not None:
+            raise ExlabError(str(path), f"key {SERVER_TZ}.{name}", problem or "a server name", f"found {zone!r}")
+        zones[name.strip()] = zone.strip()
+    return zones
+
+
+def server_zones(given: Iterable[str]) -> dict[str, str]:
+    """The ``server_tz`` of ``SERVER=ZONE`` texts (``--server-tz``); a text of another shape, or a zone
+    that is not an IANA name, is an :class:`~exlab.errors.ExlabError` naming it.
+
+    >>> server_zones(["EX02=America/New_York"])
+    {'EX02': 'America/New_York'}
+    >>> server_zones(["EX02"])
+    Traceback (most recent call last):
+    exlab.errors.ExlabError: 'EX02': expected SERVER=ZONE, e.g. EX02=America/New_York
+    """
+    zones = {}
+    for text in given:
+        name, _, zone = text.partition("=")
+        problem = setting_problem("tz", zone.strip()) if zone.strip() else None
+        if not name.strip() or not zone.strip() or problem is not None:
+            raise ExlabError(repr(text), None, problem or "SERVER=ZONE, e.g. EX02=America/New_York")
+        zones[name.strip()] = zone.strip()
+    return zones
 
 
 def setting_problem(key: str, value: str) -> str | None:
@@ -190,9 +251,10 @@ def with_given(settings: CaseSettings, **given: Any) -> CaseSettings:
     >>> with_given(CaseSettings(tz="UTC", origin={"tz": SETTINGS_FILE}), tz="Europe/Warsaw", culture=None).origin
     {'tz': 'given'}
     """
-    unknown = set(given) - set(MEANINGS)
+    unknown = set(given) - set(MEANINGS) - {SERVER_TZ}
     if unknown:
         raise TypeError(f"not a case setting: {', '.join(sorted(unknown))}")
-    chosen = {name: (Path(value) if name == "roots" and isinstance(value, str) else value) for name, value in given.items() if value is not None}
+    chosen = {name: (Path(value) if name == "roots" and isinstance(value, str) else value) for name, value in given.items()
+              if value is not None and (value or name != SERVER_TZ)}
     return replace(settings, **chosen, origin={**settings.origin, **{name: "given" for name in chosen}})
 

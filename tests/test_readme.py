@@ -145,3 +145,5 @@ def test_the_settings_file_shown_is_one_exlab_reads(tmp_path):
     settings = read_settings(case)
     assert (settings.tz, settings.culture, settings.server_fqdn, settings.connector, settings.roots) == (
         "Europe/Warsaw", "pl-PL", "ex01.contoso.com", "Outbound to Office 365", (case / "lab-public-root.pem").resolve())
+    assert settings.server_tz == {"EX02": "America/New_York"}
+    assert settings.zone_of("EX02/Application.csv") == "America/New_York" == settings.zone_of("EX02-certs.txt")

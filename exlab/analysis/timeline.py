@@ -144,7 +144,7 @@ def preferred(points: pd.DataFrame) -> pd.Series:
 
 
 # the columns each kind of failure point is made of (the frames have many more: a row of each is not built)
-_FAILURE_CELLS = ("time_created", "computer", "event_id", "connector", "code", "enhanced_status", "reason",
+_FAILURE_CELLS = ("time_created", "computer", "server", "event_id", "connector", "code", "enhanced_status", "reason",
                   "smtp_response", "message_id", "cause", "record_id", "source", "line")
 
 
@@ -210,7 +210,7 @@ def _from_failures(failures: pd.DataFrame) -> pd.DataFrame:
     for row in _narrow(failures, _FAILURE_CELLS).itertuples(index=False):
         place = event_place(row)
         rows.append({
-            "time": cell(row, "time_created"), "origin": "event", "server": cell(row, "computer"),
+            "time": cell(row, "time_created"), "origin": "event", "server": cell(row, "server") or cell(row, "computer"),
             "connector": cell(row, "connector"), "code": cell(row, "code"),
             "enhanced_status": cell(row, "enhanced_status"), "reason": cell(row, "reason"),
             "response": cell(row, "smtp_response"), "message_id": cell(row, "message_id"),

@@ -42,6 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS", help="read on the Dask cluster of this scheduler "
                        "(tcp://host:8786); its workers must see the evidence and the store at the same paths")
     ingest.add_argument("--tz", help="the servers' time zone (IANA name), for exports with local times")
+    ingest.add_argument("--server-tz", action="append", default=[], metavar="SERVER=ZONE",
+                        help="a server whose exports were written in another zone than --tz, e.g. "
+                             "EX02=America/New_York; repeat for each")
     ingest.add_argument("--culture", choices=tuple(DATE_FORMATS), metavar="CULTURE",
                         help="the servers' culture (e.g. en-AU), for exports whose dates do not tell day from month")
     add_link_option(ingest)
@@ -60,12 +63,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_ingest(args: argparse.Namespace) -> int:
     """Ingest, then say what was added, skipped and not read, and what the store holds."""
     from exlab.fleet.ingestion import connect, ingest, local_client
+    from exlab.settings import server_zones
+
+    server_tz = server_zones(args.server_tz)
 
     client = connect(args.scheduler) if args.scheduler else local_client(args.workers) if args.workers else None
     try:
         if client is not None and client.dashboard_link:
             print(f"exlab: Dask dashboard at {visible(client.dashboard_link)}", file=sys.stderr)
-        result = ingest(args.sources, args.output, client=client, tz=args.tz,
+        result = ingest(args.sources, args.output, client=client, tz=args.tz, server_tz=server_tz,
                         culture=args.culture, follow_links=args.follow_links, progress=True)
     finally:
         if client is not None:

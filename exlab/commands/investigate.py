@@ -39,6 +39,9 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connector", help="the send connector to Exchange Online, when several exist")
     parser.add_argument("--roots", help="a PEM file of trust anchors Exchange Online trusts (the lab's public root)")
     parser.add_argument("--tz", help="the servers' time zone (IANA name, e.g. Europe/Warsaw)")
+    parser.add_argument("--server-tz", action="append", default=[], metavar="SERVER=ZONE",
+                        help="a server whose exports were written in another zone than --tz (its folder, zip or "
+                             "file name names it), e.g. EX02=America/New_York; repeat for each")
     parser.add_argument("--culture", choices=tuple(DATE_FORMATS), metavar="CULTURE",
                         help="the servers' culture (e.g. en-AU, en-GB, de-DE), for exports whose dates do not "
                              "tell day from month")
@@ -127,13 +130,15 @@ def run(args: argparse.Namespace) -> int:
     """Open the case, diagnose it, print and write what was asked."""
     with settled_imports():
         from exlab.case import open_case
+        from exlab.settings import server_zones
 
     human = sys.stderr if args.json == "-" else sys.stdout
     for target in (args.json, args.report):
         if target and target != "-":
             output_file(target, [args.folder])
     case = open_case(args.folder, server_fqdn=args.fqdn, connector=args.connector, roots=args.roots,
-                     tz=args.tz, culture=args.culture, progress=sys.stderr.isatty(),
+                     tz=args.tz, culture=args.culture, server_tz=server_zones(args.server_tz),
+                     progress=sys.stderr.isatty(),
                      follow_links=args.follow_links)
     diagnosis = case.diagnose()
     print(case_summary(case), file=human)

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Check that FOLDER holds evidence, write the report, say where it went."""
     from exlab.case import discover, what_exlab_reads
     from exlab.report import write_report  # matplotlib and itables load only here
+    from exlab.settings import server_zones
 
     from exlab.fleet.store import is_store
 
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise NoEvidence(args.folder, "holds nothing exlab reads", f"one of: {what_exlab_reads()}")
     print(f"exlab: investigating {visible(args.folder)} ...", file=sys.stderr)
     path = write_report(args.folder, args.output, pdf=args.pdf, server_fqdn=args.fqdn, connector=args.connector,
-                        roots=args.roots, tz=args.tz, culture=args.culture, follow_links=args.follow_links)
+                        roots=args.roots, tz=args.tz, culture=args.culture, server_tz=server_zones(args.server_tz),
+                        follow_links=args.follow_links)
     print(f"exlab: report written to {visible(path)}", file=sys.stderr)
     if args.pdf:
         print(f"exlab: PDF written to {visible(args.pdf)}", file=sys.stderr)

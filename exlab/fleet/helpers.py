@@ -75,8 +75,6 @@ def failed_attempts(source: str | os.PathLike | Any) -> pd.DataFrame:
         rows = {view: _rows(source, view, sql) for view, sql in _STORE_ROWS.items()}
         failures, sessions, tracking = rows["failures"], rows["sessions"], rows["tracking"]
         failures = None if failures is None else _distinct(failures)
-    if failures is not None:      # the server the whole case tells, as the sessions and tracking rows have it
-        failures = failures.assign(computer=failures["server"])
     points = failure_points(failures=failures, sessions=sessions, tracking=tracking)
     return points[["server", "connector", "time", "origin"]]
 

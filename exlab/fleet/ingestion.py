@@ -130,7 +130,7 @@ class IngestIncomplete(ExlabError):
 
 
 def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz: str | None = None,
-         culture: str | None = None) -> tuple[list[Batch], list[dict]]:
+         culture: str | None = None, server_tz: dict[str, str] | None = None) -> tuple[list[Batch], list[dict]]:
     """The batches of ``sources`` (folders or zips of evidence), and the files no reader takes
     (:func:`plan_source` of each).
 
@@ -144,7 +144,7 @@ def plan(sources: Iterable[str | os.PathLike], *, follow_links: bool = False, tz
     [('sessions', 'sessions:EX01/SmtpSend', ('EX01/SmtpSend/SEND20250320-1.LOG', 'EX01/SmtpSend/SEND20250321-1.LOG'))]
     """
     sources = [Path(source) for source in sources]
-    planned = [plan_source(source, label, follow_links=follow_links, tz=tz, culture=culture)
+    planned = [plan_source(source, label, follow_links=follow_links, tz=tz, culture=culture, server_tz=server_tz)
                for source, label in zip(sources, source_labels(sources))]
     return [batch for one in planned for batch in one.batches], [row for one in planned for row in one.unread]
 
@@ -178,10 +178,10 @@ class SourcePlan:
 
 
 def plan_source(root: Path, label: str, *, follow_links: bool = False, tz: str | None = None,
-                culture: str | None = None) -> SourcePlan:
+                culture: str | None = None, server_tz: dict[str, str] | None = None) -> SourcePlan:
     """The plan of one source (a folder or zip of evidence), named ``label`` in the store
-    (:func:`source_labels`). It is read with ``tz`` and ``culture`` when given, else with those of its own
-    ``exlab-case.toml`` (:mod:`exlab.settings`), whose trust anchors file is not evidence. Its entry
+    (:func:`source_labels`). It is read with ``tz``, ``culture`` and ``server_tz`` (the zones of servers
+    whose exports were written in another zone) when given, else with those of its own ``exlab-case.toml`` (:mod:`exlab.settings`), whose trust anchors file is not evidence. Its entry
     records what a direct read lists beside its frames' files: the files passed over (unread, with
     why), the zips read and the settings file, with their SHA-256.
 
@@ -197,25 +197,28 @@ def plan_source(root: Path, label: str, *, follow_links: bool = False, tz: str |
     >>> planned.entry.unread
     [{'file': 'EX01/notes.txt', 'reason': 'no exlab reader recognises its content'}]
     """
-    from exlab.case import CASE_SETTINGS, case_own_files, discover
+    from exlab.case import CASE_SETTINGS, ZONED_KINDS, case_own_files, discover
     from exlab.settings import read_settings, with_given
 
     written = read_settings(root)       # once per source: its values, the anchors it names, its hash
-    settings = with_given(written, tz=tz, culture=culture)
+    settings = with_given(written, tz=tz, culture=culture, server_tz=server_tz)
     own = case_own_files(root, settings.roots, written)
     found, skipped = discover(root, follow_links=follow_links, not_evidence=own.paths)
     name = partial(_store_name, label=label, root=root)
     unread = [{**row, "file": name(row["file"])} for row in skipped]
     batches = []
     for kind, files in found.items():
-        groups: dict[str, list] = {}
+        groups: dict[tuple[str, str | None], list] = {}
         for file in files:
             slot = name(file) if kind in PER_FILE else _folder_of(name(file)) if kind == "sessions" else label
-            groups.setdefault(f"{kind}:{slot}", []).append(file)
-        for slot, members in groups.items():
+            zone = settings.zone_of(name(file)) if kind in ZONED_KINDS else settings.tz
+            # a server of another zone (server_tz) has a batch of its own, read in its zone
+            slot = f"{slot}@{zone}" if zone != settings.tz and kind not in PER_FILE else slot
+            groups.setdefault((f"{kind}:{slot}", zone), []).append(file)
+        for (slot, zone), members in groups.items():
             hashes, sizes = zip(*(_hash(file) for file in members))
             batches.append(Batch(kind, slot, tuple(members), tuple(name(f) for f in members), hashes, sizes,
-                                 label, settings.tz, settings.culture))
+                                 label, zone, settings.culture))
     reports = ParseReport()
     add_bundles(reports, [file for batch in batches for file in batch.files], name)
     for own_file in (f for f in own.report.files if f.format == CASE_SETTINGS):
@@ -457,7 +460,7 @@ def _servers_of(store: Store) -> pd.DataFrame | None:
 
 def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str | os.PathLike, *,
            workers: int | None = None, client: Any = None, tz: str | None = None, culture: str | None = None,
-           follow_links: bool = False, progress: bool = True, span_size: int = SPAN_SIZE,
+           server_tz: dict[str, str] | None = None, follow_links: bool = False, progress: bool = True, span_size: int = SPAN_SIZE,
            span_chunks: int | None = None) -> IngestResult:
     """Ingest evidence folders or zips into the store at ``store`` (made when absent).
 
@@ -478,7 +481,7 @@ def ingest(sources: Iterable[str | os.PathLike] | str | os.PathLike, store: str 
     with target.writing():
         target.clear_staging()
         roots = [Path(source) for source in sources]
-        planned = [plan_source(root, label, follow_links=follow_links, tz=tz, culture=culture)
+        planned = [plan_source(root, label, follow_links=follow_links, tz=tz, culture=culture, server_tz=server_tz)
                    for root, label in zip(roots, source_labels(roots))]
         batches = [batch for one in planned for batch in one.batches]
         known = {entry.batch for entry in target.entries()}

@@ -244,6 +244,12 @@ TASK_NAMES: dict[tuple[str, int], str] = {
 }
 
 
+def _zone(gen: Generated, export: Export) -> str:
+    """The zone an export writes local times in: its own ``tz`` option (the server's, where it is not
+    the site's), else the scenario's."""
+    return str(export.option("tz", gen.scenario.tz))
+
+
 def _write_event_xml(gen: Generated, export: Export, path: Path, events: int | None) -> None:
     from exlab.lab import event_exports
     rows = _event_rows(gen, export, events)
@@ -258,7 +264,7 @@ def _write_event_text(function: str) -> Writer:
     def write(gen: Generated, export: Export, path: Path, events: int | None) -> None:
         from exlab.lab import event_exports
         getattr(event_exports, function)(path, _event_rows(gen, export, events),
-                                         culture=str(export.option("culture", "en-US")), tz=gen.scenario.tz,
+                                         culture=str(export.option("culture", "en-US")), tz=_zone(gen, export),
                                          task_names=TASK_NAMES)
     return write
 
@@ -406,7 +412,7 @@ def exchange_certificates(gen: Generated, server: str) -> list[Any]:
 def _write_exchange_certs(gen: Generated, export: Export, path: Path, events: int | None) -> None:
     from exlab.lab import cert_exports
     certs = exchange_certificates(gen, str(export.server))
-    culture, tz = str(export.option("culture", gen.scenario.culture)), gen.scenario.tz
+    culture, tz = str(export.option("culture", gen.scenario.culture)), _zone(gen, export)
     shape = export.option("shape")
     if shape == "table":
         cert_exports.write_table(certs, path)

@@ -310,7 +310,8 @@ def save_report(case: Case, output: str | Path, *, pdf: str | Path | None = None
 
 def write_report(case_folder: str | Path, output: str | Path, *, pdf: str | Path | None = None,
                  server_fqdn: str | None = None, connector: str | None = None, roots: str | Path | None = None,
-                 tz: str | None = None, culture: str | None = None, follow_links: bool = False) -> Path:
+                 tz: str | None = None, culture: str | None = None, server_tz: dict[str, str] | None = None,
+                 follow_links: bool = False) -> Path:
     """Investigate ``case_folder`` and write the HTML report to ``output`` (and the PDF to
     ``pdf`` when given); returns the HTML file's path. ``follow_links`` reads what links in the
     folder point to outside it (``open_case``).
@@ -334,5 +335,5 @@ def write_report(case_folder: str | Path, output: str | Path, *, pdf: str | Path
         output_file(pdf, [case_folder])
     case = exlab.open_case(case_folder, server_fqdn=server_fqdn, connector=connector,
                            roots=Path(roots).resolve() if roots else None, tz=tz, culture=culture,
-                           follow_links=follow_links)
+                           server_tz=server_tz, follow_links=follow_links)
     return save_report(case, output, pdf=pdf)

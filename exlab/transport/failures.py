@@ -41,7 +41,8 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
     Columns: time_created, computer, provider, event_id, connector, message_id, remote,
     smtp_response, code, enhanced_status, reason (the TLS reason such as UntrustedRoot),
     cause (``classify`` of the reply: untrusted-root, tls-access-denied, ...), record_id, source, line
-    (where a text export without record ids has the event).
+    (where a text export without record ids has the event); and ``server`` when the events have one
+    (``exlab.Case`` attributes each event to its server: an Event Viewer CSV names no computer).
 
     >>> from exlab.events.schema import events_frame
     >>> tls_failures(events_frame([{"provider": "MSExchangeTransport", "event_id": 12014,
@@ -49,8 +50,9 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
     ['tlscertificatename-missing']
     """
     report = events.attrs.get("parse_report")
+    dtypes = FAILURE_DTYPES | ({"server": "string"} if "server" in events else {})
     if events.empty:
-        return make_frame({}, FAILURE_DTYPES, report)
+        return make_frame({}, dtypes, report)
     wanted = events["event_id"].isin(FAILURE_EVENTS).fillna(False).astype(bool)
     known = events.loc[wanted]
     known = known.loc[[lookup(p, e) is not None for p, e in zip(known["provider"], known["event_id"])]]
@@ -73,6 +75,7 @@ def tls_failures(events: pd.DataFrame) -> pd.DataFrame:
             "cause": classify(reply) if reply else _cause_12014(None if pd.isna(certificate_name)
                                                                 else str(certificate_name)),
             "record_id": event["record_id"], "source": event["source"], "line": event.get("line"),
+            "server": event.get("server"),
         })
-    columns = {name: [None if row[name] is pd.NA else row[name] for row in rows] for name in FAILURE_DTYPES}
-    return make_frame(columns, FAILURE_DTYPES, report)
+    columns = {name: [None if row[name] is pd.NA else row[name] for row in rows] for name in dtypes}
+    return make_frame(columns, dtypes, report)
