@@ -275,9 +275,11 @@ class DateStyle:
 
         A value that no culture of the given ``culture``'s order can read, but another order
         can (a day above 12 where the culture puts the month), overrules the culture: the file
-        is read as its values say, and :meth:`report_to` warns. Values only two different
-        orders can read are a :class:`~exlab.errors.CorruptInput` naming ``source`` and
-        ``where``: never a silent misreading. Values no culture reads are left to the reader
+        is read as its values say, and :meth:`report_to` warns; unless the values are all in the
+        shape an earlier Windows release wrote for that culture (:data:`OLDER_FORMATS`: an Exchange
+        2010 or 2013 server on Windows Server 2008 R2 to 2012 R2), which is then the culture's order.
+        Values only two different orders can read are a :class:`~exlab.errors.CorruptInput` naming
+        ``source`` and ``where``: never a silent misreading. Values no culture reads are left to the reader
         (skipped and counted there).
 
         >>> DateStyle.detect(["3/14/2027 9:12:05 AM"]).evidence
@@ -378,6 +380,13 @@ def _decide(readers: list[tuple[str, list[str]]], culture: str | None, source: s
     if culture is not None:
         if culture not in DATE_FORMATS:
             raise ValueError(f"unknown culture {culture!r}; known: {', '.join(DATE_FORMATS)}")
+        older = _older_shape(culture, readers)
+        if older is not None:
+            order = OLDER_FORMATS[older].order
+            first = next((n for n in DATE_FORMATS if DATE_FORMATS[n].order == order
+                          and all(n in names for _, names in readers)), culture)
+            return (order, "culture", f"culture={culture} given, its dates written as {older} wrote them "
+                                      f"({OLDER_FORMATS[older].example}): {ORDER_WORDS[order]}", first)
         given = DATE_FORMATS[culture]
         for text, names in readers:
             if all(DATE_FORMATS[name].order != given.order for name in names):
@@ -417,6 +426,23 @@ def _decide(readers: list[tuple[str, list[str]]], culture: str | None, source: s
                            for o, moment in zip(possible, _readings(text, possible)))
     return (order, "ambiguous", f"nothing tells the order: {text} = {readings}; read "
                                 f"{ORDER_WORDS[order]} as {first} writes", first)
+
+
+def _older_shape(culture: str, readers: list[tuple[str, list[str]]]) -> str | None:
+    """The :data:`OLDER_FORMATS` entry of ``culture`` in which every date is written, when its current
+    shape does not read them all; None otherwise. Exchange 2010 and 2013 run on Windows Server 2008 R2
+    to 2012 R2, whose en-CA wrote ``20/03/2025 2:15:04 PM`` (day first), not ``2025-03-20 2:15:04 p.m.``.
+
+    >>> _older_shape("en-CA", [("03/04/2025 2:15:04 PM", ["en-US", "en-AU", "en-NZ"])])
+    'en-CA (Windows 7)'
+    >>> _older_shape("en-CA", [("2025-04-03 2:15:04 p.m.", ["en-CA"])]) is None
+    True
+    """
+    texts = [text for text, _ in readers]
+    if not texts or all(DATE_FORMATS[culture].parse(text) is not None for text in texts):
+        return None
+    return next((name for name, date_format in OLDER_FORMATS.items() if name.split(" ", 1)[0] == culture
+                 and all(date_format.parse(text) is not None for text in texts)), None)
 
 
 def _dominant(order: str, readers: list[tuple[str, list[str]]], weights: dict[str, float]) -> tuple[str, ...]:

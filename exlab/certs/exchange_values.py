@@ -4,13 +4,16 @@ Shared by the readers of every export shape and by the lab writers, so that both
 agree on one table of facts.
 
 Services are flags (IMAP=1, POP=2, UM=4, IIS=8, SMTP=16, Federation=32, UMCallRouter=64),
-shown as names (``IMAP, POP, IIS, SMTP``), letters in the default table (``IP.WS..``) or
-numbers (ConvertTo-Json):
+shown as names (``IMAP, POP, IIS, SMTP``), letters in the default table (``IP.WS..``; one letter
+per flag the version knows, so Exchange 2010 writes six, ``IP.WS.``, and 2007 five) or numbers
+(ConvertTo-Json):
 
 >>> services_from_flags(27), services_letters(("IMAP", "POP", "IIS", "SMTP"))
 (('IMAP', 'POP', 'IIS', 'SMTP'), 'IP.WS..')
 >>> parse_services("IP.WS.."), parse_services("IIS, SMTP"), parse_services("None"), parse_services(24)
 (('IMAP', 'POP', 'IIS', 'SMTP'), ('IIS', 'SMTP'), (), ('IIS', 'SMTP'))
+>>> parse_services("IP.WS."), parse_services("....S")
+(('IMAP', 'POP', 'IIS', 'SMTP'), ('SMTP',))
 
 Dates are the server's culture and local time, without an offset:
 
@@ -40,6 +43,8 @@ from exlab.certs.schema import SERVICE_FLAGS, SERVICES
 from exlab.value_ranges import ascii_digits
 
 SERVICE_LETTERS = "IPUWSFC"   # the default table's Services column, one letter per flag in order
+# the letters Exchange 2007 wrote (IMAP to SMTP); 2010 added Federation (F), 2013 UMCallRouter (C)
+_FEWEST_LETTERS = 5
 
 # Exchange's enums, in their numeric order (ConvertTo-Json and CliXml carry the number).
 STATUSES = ("Unknown", "Valid", "Revoked", "DateInvalid", "Untrusted", "Invalid", "RevocationCheckFailure",
@@ -100,8 +105,9 @@ def parse_services(value: str | int) -> tuple[str, ...]:
     text = _stripped(value)
     if re.fullmatch(r"\d+", text):
         return services_from_flags(int(text))
-    if len(text) == len(SERVICE_LETTERS) and all(c in (letter, ".") for c, letter in zip(text, SERVICE_LETTERS)):
-        return tuple(name for c, name in zip(text, SERVICES) if c != ".")
+    letters = services_from_letters(text)
+    if letters is not None:
+        return letters
     names = [part.strip() for part in text.strip("{}").split(",") if part.strip()]
     if names == ["None"]:
         return ()
@@ -111,6 +117,24 @@ def parse_services(value: str | int) -> tuple[str, ...]:
         raise ValueError(f"not an Exchange service: {', '.join(unknown)}")
     wanted = {by_lower[n.lower()] for n in names}
     return tuple(name for name in SERVICES if name in wanted)
+
+
+def services_from_letters(text: str) -> tuple[str, ...] | None:
+    """Services from the default table's letters, or None when ``text`` is not such letters.
+
+    Each version writes one letter per flag it knows, in flag order, ``.`` where off: Exchange
+    2013 and later ``IPUWSFC`` (7), Exchange 2010 ``IPUWSF`` (6, no UMCallRouter), 2007 ``IPUWS`` (5).
+
+    >>> services_from_letters("IP.WS.."), services_from_letters("IP.WS."), services_from_letters(".....F")
+    (('IMAP', 'POP', 'IIS', 'SMTP'), ('IMAP', 'POP', 'IIS', 'SMTP'), ('Federation',))
+    >>> services_from_letters("SMTP") is None, services_from_letters("IP.SW.") is None
+    (True, True)
+    """
+    if not _FEWEST_LETTERS <= len(text) <= len(SERVICE_LETTERS):
+        return None
+    if not all(c in (letter, ".") for c, letter in zip(text, SERVICE_LETTERS)):
+        return None
+    return tuple(name for c, name in zip(text, SERVICES) if c != ".")
 
 
 def parse_enum(value: str | int, names: tuple[str, ...]) -> str:
