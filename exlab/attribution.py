@@ -159,6 +159,22 @@ def host_name(name: object) -> str:
     return text if text.replace(".", "").isdigit() else text.split(".")[0]
 
 
+def edge_hosts(servers: pd.DataFrame | None) -> frozenset[str]:
+    """The host names (:func:`host_name`) of the servers Get-ExchangeServer shows to be Edge Transport
+    servers (the servers frame's ``edge``), by Name and Fqdn: what an Edge's other spellings compare by.
+
+    >>> servers = pd.DataFrame({"name": ["EX01", "EDGE01"], "fqdn": ["ex01.contoso.com", "edge01.dmz.contoso.net"],
+    ...                         "edge": [False, True]})
+    >>> sorted(edge_hosts(servers)), edge_hosts(servers.drop(columns="edge"))
+    (['edge01'], frozenset())
+    """
+    if servers is None or "edge" not in servers:
+        return frozenset()
+    edge = servers[servers["edge"].astype("boolean").fillna(False).astype(bool)]
+    names = [*edge["name"].dropna()] + ([*edge["fqdn"].dropna()] if "fqdn" in edge else [])
+    return frozenset(host_name(name) for name in names if _text(name))
+
+
 def join_servers(names: Iterable[str | None]) -> str | None:
     """Several servers as one cell, ``; ``-joined in order of first mention (like ``source``).
 
@@ -287,14 +303,27 @@ def evidence_servers(frames: dict[str, pd.DataFrame]) -> list[str]:
     return sorted(found)
 
 
-#: The start of the event providers that only Exchange servers log (MSExchangeTransport, MSExchange Common, ...).
-EXCHANGE_PROVIDERS = "msexchange"
+#: The starts of the event providers that only Exchange servers log, in lower case: the classic sources
+#: (MSExchangeTransport, MSExchange Common, ...) and the crimson channels' providers of every role, the Edge
+#: Transport's too (Microsoft-Exchange-ManagedAvailability, Microsoft-Exchange-HighAvailability, ...).
+EXCHANGE_PROVIDERS = ("msexchange", "microsoft-exchange-")
+
+
+def is_exchange_provider(provider: object) -> bool:
+    """Whether an event provider is one only Exchange servers log (:data:`EXCHANGE_PROVIDERS`, any case).
+
+    >>> [is_exchange_provider(p) for p in ("MSExchangeTransport", "Microsoft-Exchange-ManagedAvailability",
+    ...                                    "Microsoft-Windows-Kerberos", "Microsoft-ExchangeTools", None)]
+    [True, True, False, False, False]
+    """
+    return isinstance(provider, str) and provider.lower().startswith(EXCHANGE_PROVIDERS)
 
 
 def exchange_servers(frames: dict[str, pd.DataFrame]) -> list[str]:
     """The servers of :func:`evidence_servers` that the evidence shows to be Exchange servers, sorted: those of
     certificate exports, protocol and tracking logs rows, those Get-ExchangeServer names, and the event
-    computers that logged an event of an Exchange provider (``MSExchange...``, any case). Any other computer
+    computers that logged an event of an Exchange provider (``MSExchange...``, ``Microsoft-Exchange-...``:
+    :func:`is_exchange_provider`). Any other computer
     an event export names (a domain controller's, a collector's ForwardedEvents) is not one; but when the
     evidence shows no Exchange server and names one machine (its System log alone), that machine is the server.
 
@@ -304,12 +333,15 @@ def exchange_servers(frames: dict[str, pd.DataFrame]) -> list[str]:
     ['EX01', 'EX02', 'EX03']
     >>> exchange_servers({"events": events[3:]}), exchange_servers({"events": events[1:4:2]})
     (['EX03'], [])
+    >>> edge = pd.DataFrame({"provider": ["Microsoft-Exchange-ManagedAvailability"], "server": ["EDGE01"]})
+    >>> exchange_servers({"events": pd.concat([events, edge])})
+    ['EDGE01', 'EX01', 'EX02']
     """
     shown = {kind: frames[kind] for kind in SERVER_EVIDENCE if kind != "events" and kind in frames}
     events = frames.get("events")
     if events is not None and {"provider", SERVER_COLUMN} <= set(events.columns):
         providers = events["provider"].astype("string")
-        exchange = [p for p in providers.dropna().unique() if p.lower().startswith(EXCHANGE_PROVIDERS)]
+        exchange = [p for p in providers.dropna().unique() if is_exchange_provider(p)]
         shown["events"] = pd.DataFrame({SERVER_COLUMN: events[SERVER_COLUMN][providers.isin(exchange).to_numpy()]})
     servers = frames.get("servers")
     listed = set(servers[SERVER_COLUMN].dropna()) if servers is not None and SERVER_COLUMN in servers else set()

@@ -494,7 +494,7 @@ def other_computers_note(computers: list[str], shown: int = 3) -> str | None:
         return None
     more = f" and {len(computers) - shown:,} more" if len(computers) > shown else ""
     return (f"{len(computers):,} computer(s) in the event exports logged no Exchange event (no MSExchange* "
-            f"provider) and are not servers of the case, so they get no verdict: {', '.join(computers[:shown])}{more}")
+            f"or Microsoft-Exchange-* provider) and are not servers of the case, so they get no verdict: {', '.join(computers[:shown])}{more}")
 
 
 def _same(given: Any, value: Any) -> bool:

@@ -32,11 +32,20 @@ import pandas as pd
 
 from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
-from exlab.analysis.remediation import Step, collect_step, kb2888788_steps, look_alike_steps, on_server, rollback
+from exlab.analysis.remediation import (
+    Step,
+    collect_step,
+    kb2888788_steps,
+    look_alike_steps,
+    on_server,
+    rollback,
+    through_edge_sync,
+)
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, attempts, run_rules
 from exlab.analysis.timeline import failure_points, preferred
+from exlab.certs.merge import LATER_COLUMNS
 from exlab.certs.names import covers, name_key
-from exlab.certs.selection import parse_tls_certificate_name, select_outbound, unusable
+from exlab.certs.selection import parse_tls_certificate_name, select_outbound, unsure_usable, unusable
 from exlab.certs.trust import flag, judge_trust, judgement_time, present
 from exlab.transport import tls_failures
 from exlab.transport.protocol_log import send_sessions
@@ -309,9 +318,12 @@ def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str
     return "inconclusive", None, None, None
 
 
-def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None) -> list[Step]:
+def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None, *,
+             unsure: bool = False) -> list[Step]:
     """What to collect to settle an inconclusive verdict: the kinds ``lacking`` (the case's
-    inventory: missing or unusable), by default those absent or empty among the facts."""
+    inventory: missing or unusable), by default those absent or empty among the facts; the certificates
+    again (as .cer files, their exact times) when a date left ``unsure`` in the hour the clocks go back
+    over matters (:func:`_unsure`)."""
     if verdict != "inconclusive":
         return []
     if lacking is None:
@@ -325,7 +337,7 @@ def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collect
         steps.append(collect_step("events_2004"))
     if "sessions" in lacking:
         steps.append(collect_step("sessions", connector))
-    if "certs" in lacking:
+    if "certs" in lacking or unsure:
         steps.append(collect_step("certs"))
     if "connectors" in lacking:
         steps.append(collect_step("connectors"))
@@ -350,6 +362,37 @@ class _Public:
     @property
     def without_smtp(self) -> bool:
         return self.services is not None and "SMTP" not in self.services
+
+
+def _unsure(facts: Facts) -> list[str]:
+    """What dates left unsettled in the hour the clocks go back over (``not_before_later``, ``not_after_later``:
+    :mod:`exlab.certs.repeated_hour`) leave unsure in the answer: the certificate the transport presents at
+    ``facts.at`` (``OutboundChoice.unsure``), and whether each certificate that covers the name for SMTP could
+    be used at the first failure, where the look-alikes judge it (:func:`exlab.certs.selection.unsure_usable`).
+    Nothing, and no work, when every date is sure.
+
+    >>> cert = {"thumbprint": "AB" * 20, "dns_names": ("mail.contoso.com",), "services": ("SMTP",),
+    ...         "not_after": pd.Timestamp("2026-10-25 00:30", tz="UTC"),
+    ...         "not_after_later": pd.Timestamp("2026-10-25 01:30", tz="UTC")}
+    >>> facts = Facts.build(certs=pd.DataFrame([cert]), name="mail.contoso.com",
+    ...                     at=pd.Timestamp("2026-10-25 01:00", tz="UTC"))
+    >>> print(_unsure(facts)[0])     # doctest: +ELLIPSIS
+    whether ABAB...AB could be used at 2026-10-25 01:00:00 UTC is unsure: its NotAfter is 2026-10-25 00:30:00 or ...
+    >>> _unsure(Facts.build(certs=pd.DataFrame([cert]).drop(columns="not_after_later"), name="mail.contoso.com"))
+    []
+    """
+    certs = facts.certs
+    if certs is None or not facts.name or not any(certs[later].notna().any() for later in LATER_COLUMNS.values()
+                                                  if later in certs):
+        return []
+    choice = select_outbound(certs, server_fqdn=facts.name, tls_certificate_name=facts.tls_certificate_name,
+                             at=facts.at)
+    texts = list(choice.unsure)
+    first = facts.points["time"].min() if not facts.points.empty else None
+    if first is not None and first.floor("us") != facts.at:
+        texts += [text for cert in facts.covering_smtp().to_dict("records")
+                  if (text := unsure_usable(cert, first.to_pydatetime())) is not None]
+    return texts
 
 
 def _public_certificate(facts: Facts, culprit: str | None) -> tuple[_Public | None, str | None]:
@@ -447,14 +490,16 @@ def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector
 
 
 def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Public | None,
-               unfit: str | None, pinned: bool) -> list[str]:
-    """What the fix of KB 2888788 has to work around, in words."""
+               unfit: str | None, pinned: bool, *, unsure: bool = False) -> list[str]:
+    """What the fix of KB 2888788 has to work around, in words (``unsure``: a date read in the hour the
+    clocks go back over leaves the certificate presented unsure, :func:`_unsure`)."""
     if cause != "kb2888788":
         return []
     if _presents_public(facts, culprit):
         how = "named by the connector's TlsCertificateName" if facts.tls_certificate_name else "the newest for the name"
+        doubt = ", if each date printed in the hour the clocks go back over is its first pass (above)" if unsure else ""
         return [f"the certificate and connector exports show the transport presenting the public certificate "
-                f"{facts.selected} ({how}): no fix is given; if they were taken after the failures, the fix may "
+                f"{facts.selected} ({how}){doubt}: no fix is given; if they were taken after the failures, the fix may "
                 "be in place already: check that the queue to Exchange Online drains and that new sessions in the "
                 "send protocol log present it"]
     notes = []
@@ -557,7 +602,7 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
                         points=points, connectors=connectors, name=name, connector=connector_name,
                         candidates=selection.candidates, selected=selection.selected, at=when,
                         pin_missing=selection.pin_missing,
-                        tls_certificate_name=(chosen or {}).get("tls_certificate_name"))
+                        tls_certificate_name=(chosen or {}).get("tls_certificate_name"), servers=servers)
     return facts, fqdn, notes
 
 
@@ -574,17 +619,21 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     'inconclusive'
     """
     findings = run_rules(facts) if findings is None else findings
+    unsure = _unsure(facts)
     verdict, cause, culprit, strength = _decide(findings, facts)
     onset, end = _span(facts.points, cause)
     public, unfit = _public_certificate(facts, culprit) if cause is not None else (None, None)
     pinned = _pins_culprit(facts, culprit)
     remediation = _remediation(facts, cause, culprit, facts.connector, public, unfit, pinned)
+    where = server or (server_fqdn if facts.is_edge(server_fqdn) else None)    # an Edge is named, one server or not
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
-        evidence=findings, remediation=on_server(remediation, server),
-        missing=_missing(facts, verdict, facts.connector, lacking), server_fqdn=server_fqdn, connector=facts.connector,
-        name=facts.name, selected=facts.selected,
-        notes=[*(notes or []), *_fix_notes(facts, cause, culprit, public, unfit, pinned),
+        evidence=findings,
+        remediation=on_server(through_edge_sync(remediation, facts.edge_sync), where, edge=facts.is_edge(where)),
+        missing=through_edge_sync(_missing(facts, verdict, facts.connector, lacking, unsure=bool(unsure)),
+                                  facts.edge_sync), server_fqdn=server_fqdn,
+        connector=facts.connector, name=facts.name, selected=facts.selected,
+        notes=[*(notes or []), *unsure, *_fix_notes(facts, cause, culprit, public, unfit, pinned, unsure=bool(unsure)),
                *_flowing_again(facts, findings, remediation)],
         failures=attempts(facts.points),
         server=server, public=public.thumbprint if public else None, pinned=pinned,

@@ -31,6 +31,7 @@ _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-
 # the cmdlets of a fix that act on one server's certificates and take -Server
 _SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate")
 _RESTART = "Restart-Service MSExchangeTransport"
+_EDGE_SYNC = "Start-EdgeSynchronization"
 _RESTART_PURPOSE = ("Let the transport service pick up the change (while it restarts, a minute or so, the server "
                     "takes and sends no mail: senders retry, and its queue is kept)")
 PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
@@ -108,7 +109,7 @@ def server_or_placeholder(value: str | None) -> str:
     return text if len(text) <= 253 and _HOST.match(text) else SERVER_PLACEHOLDER
 
 
-def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
+def on_server(steps: Sequence[Step], server: str | None, *, edge: bool = False) -> list[Step]:
     """The steps of a fix aimed at one server of several: its certificate cmdlets take
     ``-Server``, the transport restart runs there, and those steps say where (settings of
     the organisation, such as the send connector, stay as they are).
@@ -120,6 +121,16 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
     Invoke-Command -ComputerName EX02 { Restart-Service MSExchangeTransport }
     >>> step[0].purpose
     'On EX02: take SMTP off it'
+
+    An Edge Transport server (``edge``) is out of the organisation's reach: ``-Server`` cannot
+    configure an Edge remotely, and remote PowerShell does not reach it (no domain, a perimeter
+    network). Its steps are run on it, in its own Exchange Management Shell, as they are:
+
+    >>> step = on_server([Step("Take SMTP off it", "Enable-ExchangeCertificate -Thumbprint AB -Services IIS"),
+    ...                   Step("Restart", "Restart-Service MSExchangeTransport")], "EDGE01", edge=True)
+    >>> [s.command for s in step], step[1].purpose
+    (['Enable-ExchangeCertificate -Thumbprint AB -Services IIS', 'Restart-Service MSExchangeTransport'], \
+'On the Edge Transport server EDGE01 itself: restart')
     """
     if not server:
         return list(steps)
@@ -127,17 +138,89 @@ def on_server(steps: Sequence[Step], server: str | None) -> list[Step]:
     out = []
     for step in steps:
         command = _on_host(step.command, host)
-        where = f"On {host}: {step.purpose[:1].lower()}{step.purpose[1:]}"
-        out.append(Step(step.purpose if command == step.command else where, command, _on_host(step.undo, host)))
+        if command == step.command:     # a setting of the organisation: run wherever the organisation is managed
+            out.append(step)
+        elif edge:
+            out.append(Step(_on_edge(step.purpose, host, first=not any(s.purpose.startswith("On the Edge ")
+                                                                    for s in out)), step.command, step.undo))
+        else:
+            out.append(Step(f"On {host}: {_lower_first(step.purpose)}", command, _on_host(step.undo, host)))
     return out
 
 
+def _on_edge(purpose: str, host: str, *, first: bool) -> str:
+    """A step's purpose on an Edge Transport server; the first such step says why it is run there.
+
+    >>> print(_on_edge("Restart", "EDGE01", first=True))
+    On the Edge Transport server EDGE01 itself, in its own Exchange Management Shell (-Server and remote \
+PowerShell from the organisation do not reach an Edge): restart
+    """
+    why = (", in its own Exchange Management Shell (-Server and remote PowerShell from the organisation do not "
+           "reach an Edge)") if first else ""
+    return f"On the Edge Transport server {host} itself{why}: {_lower_first(purpose)}"
+
+
+def _lower_first(text: str) -> str:
+    """A step's purpose as the rest of a sentence: its first letter in lower case, unless the first
+    word is an acronym.
+
+    >>> _lower_first("Take SMTP off it"), _lower_first("KB 2888788's own step"), _lower_first("")
+    ('take SMTP off it', "KB 2888788's own step", '')
+    """
+    return text if text[1:2].isupper() else f"{text[:1].lower()}{text[1:]}"
+
+
+def through_edge_sync(steps: Sequence[Step], edges: Sequence[str]) -> list[Step]:
+    """The steps of a fix whose send connector EdgeSync replicates to the Edge Transport servers ``edges``
+    (its SourceTransportServers are their Edge Subscriptions): the connector is changed in the
+    organisation (a Mailbox server's Exchange Management Shell; the Edge's copy cannot be changed),
+    then ``Start-EdgeSynchronization`` takes the change to the Edge at once (else at the next
+    synchronization, within the hour); its undo the same way. No ``edges``: the steps as they are.
+
+    >>> [step] = through_edge_sync([Step("Pin it", "Set-SendConnector 'Outbound' -TlsCertificateName 'x'",
+    ...                                  "Set-SendConnector 'Outbound' -TlsCertificateName $null")], ["EDGE01"])
+    >>> step.command
+    "Set-SendConnector 'Outbound' -TlsCertificateName 'x'; Start-EdgeSynchronization"
+    >>> step.undo
+    "Set-SendConnector 'Outbound' -TlsCertificateName $null; Start-EdgeSynchronization"
+    >>> step.purpose.split(" (")[0], step.purpose.split(": ")[-1]
+    ('In the organisation, in the Exchange Management Shell of a Mailbox server', 'pin it')
+    """
+    if not edges:
+        return list(steps)
+    named = ", ".join(server_or_placeholder(edge) for edge in edges)
+    where = (f"In the organisation, in the Exchange Management Shell of a Mailbox server (EdgeSync replicates the "
+             f"connector to {named}, where it cannot be changed; Start-EdgeSynchronization sends the change now, "
+             "not at the next synchronization)")
+    return [Step(f"{where}: {_lower_first(step.purpose)}", _synchronized(step.command), _synchronized(step.undo))
+            if _changes_connector(step.command) else step for step in steps]
+
+
+def _changes_connector(command: str | None) -> bool:
+    return bool(command) and command.startswith("Set-SendConnector ")
+
+
+def _synchronized(command: str | None) -> str | None:
+    """A change to a replicated send connector, then EdgeSync at once.
+
+    >>> _synchronized("Set-SendConnector 'x' -Enabled $true"), _synchronized(None)
+    ("Set-SendConnector 'x' -Enabled $true; Start-EdgeSynchronization", None)
+    """
+    return f"{command}; {_EDGE_SYNC}" if _changes_connector(command) else command
+
+
 def _on_host(command: str | None, host: str) -> str | None:
-    """A command aimed at one server: its certificate cmdlets take ``-Server``, a restart runs there."""
+    """A command aimed at one server: its certificate cmdlets take ``-Server``, a restart runs there.
+    A thumbprint not known yet (a ``<placeholder>`` of words) is kept whole:
+
+    >>> _on_host("Enable-ExchangeCertificate -Thumbprint <the public certificate's thumbprint> -Services SMTP", "EX02")
+    "Enable-ExchangeCertificate -Thumbprint <the public certificate's thumbprint> -Server EX02 -Services SMTP"
+    """
     if command == _RESTART:
         return f"Invoke-Command -ComputerName {host} {{ {_RESTART} }}"
     for cmdlet in _SERVER_CMDLETS if command else ():
-        command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint \S+)?)(?= |$)", rf"\g<1> -Server {host}", command)
+        command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint (?:<[^>]*>|\S+))?)(?= |$)", rf"\g<1> -Server {host}",
+                         command)
     return command
 
 
@@ -312,8 +395,9 @@ COLLECT: dict[str, Step] = {
                    "New-Item -ItemType Directory -Force C:\\exlab\\events | Out-Null; "
                    "wevtutil epl Application C:\\exlab\\events\\Application.evtx /ow:true"),
     "certs": Step("Export the certificates as Exchange sees them (Format-List * carries Services, Status, "
-                  "RootCAType and Identity as text; Export-Clixml from the Exchange Management Shell, always a "
-                  "remote session, keeps them only in a serialized blob that some exports lose; the shell cuts "
+                  "RootCAType and Identity as text; Export-Clixml from the Exchange Management Shell of a Mailbox "
+                  "server, always a remote session, keeps them only in a serialized blob that some exports lose, "
+                  "while an Edge Transport server's shell is local and keeps them whole; the shell cuts "
                   "lists at 16 items unless $FormatEnumerationLimit is -1) and each certificate itself as a .cer file",
                   "New-Item -ItemType Directory -Force C:\\exlab\\certs | Out-Null; $FormatEnumerationLimit = -1; "
                   "Get-ExchangeCertificate | Format-List * > C:\\exlab\\certs\\ExchangeCertificates.txt; "

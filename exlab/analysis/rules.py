@@ -20,7 +20,9 @@ import pandas as pd
 
 from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
+from exlab.analysis.infer import connector_row
 from exlab.analysis.timeline import deliveries, failure_points, flows_again, preferred
+from exlab.attribution import edge_hosts, host_name
 from exlab.certs.names import covers
 from exlab.transport.protocol_log import send_sessions
 
@@ -62,7 +64,8 @@ class Facts:
     ``points``: every failure from every source (``failure_points(prefer=False)``).
     ``candidates``: the certificates the transport may present for ``name`` (cover it,
     enabled for SMTP), newest first, with trust columns; ``selected`` the thumbprint it
-    presents. ``at`` is the time certificate validity is judged at.
+    presents. ``at`` is the time certificate validity is judged at. ``edge_servers``: the host names of
+    the Edge Transport servers Get-ExchangeServer shows (``servers`` of :meth:`build`).
     """
 
     points: pd.DataFrame
@@ -80,6 +83,7 @@ class Facts:
     tls_certificate_name: str | None = None
     by_thumbprint: dict[str, dict[str, Any]] = field(default_factory=dict)
     presented: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    edge_servers: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
@@ -88,11 +92,11 @@ class Facts:
               connectors: pd.DataFrame | None = None, name: str | None = None, connector: str | None = None,
               candidates: pd.DataFrame | None = None, selected: str | None = None,
               at: pd.Timestamp | None = None, pin_missing: bool = False,
-              tls_certificate_name: str | None = None) -> Facts:
+              tls_certificate_name: str | None = None, servers: pd.DataFrame | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
         the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
         ``points``: those failures stacked (``failure_points(prefer=False)`` of the send sessions),
-        when the caller has them already."""
+        when the caller has them already; ``servers``: Get-ExchangeServer's rows (which are Edge servers)."""
         sessions = send_sessions(sessions)
         if points is None:
             points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
@@ -111,7 +115,38 @@ class Facts:
         return cls(points=points, events=events, certs=certs, sessions=sessions, tracking=tracking,
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
-                   tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented)
+                   tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented,
+                   edge_servers=edge_hosts(servers))
+
+    def is_edge(self, server: str | None) -> bool:
+        """Whether ``server`` (NetBIOS name or FQDN) is an Edge Transport server, as Get-ExchangeServer shows it.
+
+        >>> facts = Facts.build(servers=pd.DataFrame({"name": ["EDGE01"], "fqdn": ["edge01.dmz.contoso.net"],
+        ...                                           "edge": [True]}))
+        >>> facts.is_edge("edge01.dmz.contoso.net"), facts.is_edge("EDGE01"), facts.is_edge("EX01"), facts.is_edge(None)
+        (True, True, False, False)
+        """
+        return bool(server) and host_name(server) in self.edge_servers
+
+    @cached_property
+    def edge_sync(self) -> tuple[str, ...]:
+        """The Edge Transport servers EdgeSync replicates the send connector to: its SourceTransportServers
+        when Get-ExchangeServer shows them all to be Edge servers (their Edge Subscriptions), or whatever they
+        are when EdgeSync made the connector (``EdgeSync - <site> to Internet``); () for any other connector.
+
+        >>> connectors = pd.DataFrame({"name": ["Outbound to Office 365"], "source_transport_servers": [("EDGE01",)]})
+        >>> edge = pd.DataFrame({"name": ["EDGE01"], "fqdn": ["edge01.dmz.contoso.net"], "edge": [True]})
+        >>> Facts.build(connectors=connectors, connector="Outbound to Office 365", servers=edge).edge_sync
+        ('EDGE01',)
+        >>> Facts.build(connectors=connectors, connector="Outbound to Office 365").edge_sync
+        ()
+        """
+        if not self.connector:
+            return ()
+        listed = connector_row(self.connectors, self.connector).get("source_transport_servers")
+        listed = tuple(str(s) for s in listed) if isinstance(listed, tuple) else ()
+        made_by_edge_sync = self.connector.lower().startswith("edgesync - ")
+        return listed if listed and (made_by_edge_sync or all(map(self.is_edge, listed))) else ()
 
     def failures_of(self, *categories: str, origins: Iterable[str] | None = None) -> pd.DataFrame:
         """Failure points of these categories (and origins)."""

@@ -5,7 +5,8 @@ Each file's kind is sniffed from its content, never its name. Each format module
 recognises the first bytes; ``text`` is those bytes decoded, or None for binary data) and
 ``read(evidence, fmt, options, report) -> list[row dict]``. Rows describing one
 thumbprint are then merged (``exlab.certs.merge``), once the dates an export printed in the hour
-the clocks go back over are settled by the other files, or warned of (``exlab.certs.repeated_hour``).
+the clocks go back over are settled by the other files, or warned of and their second reading kept
+(``not_before_later``, ``not_after_later``: ``exlab.certs.repeated_hour``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from exlab.certs import (
 )
 from exlab.certs.merge import merge_rows
 from exlab.certs.options import ReadOptions
-from exlab.certs.repeated_hour import settle_repeated, tell_repeated
+from exlab.certs.repeated_hour import settle_repeated, tell_repeated, with_later_readings
 from exlab.certs.schema import certs_frame
 from exlab.certs.text_decoding import decode_text
 from exlab.errors import ExlabError, ExlabWarning, UnsupportedFormat
@@ -71,7 +72,9 @@ def read_certs(source: Sources, *, password: str | bytes | None = None, tz: str 
     server's time zone (IANA name) for exports that print local times without an offset
     (Format-List, table, Export-Csv); without it they are read as UTC and the parse report
     says so. ``culture`` (``en-US``, ``pl-PL``, ``de-DE``, ``en-AU``, ...) fixes the day/month
-    order when a file does not reveal it. Rows for one thumbprint are merged; disagreements
+    order when a file does not reveal it. A local time in the hour the clocks go back over that
+    no file settles is read as the first pass, its second in ``not_before_later`` /
+    ``not_after_later`` (NaT when the date is sure). Rows for one thumbprint are merged; disagreements
     land in ``conflicts``. A file a reader refuses raises its ExlabError
     (:func:`read_readable_certs` reads the others instead).
 
@@ -141,7 +144,7 @@ def _read(source: Sources, options: ReadOptions, *, pass_over: bool) -> tuple[pd
     merged, notes = merge_rows(rows)
     for name, note in notes:
         by_name[name].note(f"conflict: {note}")
-    return certs_frame(merged, report), refused
+    return with_later_readings(certs_frame(merged, report), merged), refused
 
 
 def _read_file(evidence: Evidence, options: ReadOptions) -> tuple[FileReport, list[dict]]:

@@ -7,7 +7,9 @@ The readers read it as the first pass and keep both on the row (:class:`Repeated
 ``_repeated``). Once every file is read, a file with the certificate's exact times (the certificate
 itself: a .cer, .pem, .pfx or RawData; an export with offsets) settles the reading, which is noted;
 otherwise the engineer is warned, once per file, with each certificate and both readings in UTC
-(:func:`exlab.daylight_saving.tell_passes`, as the event readers say it).
+(:func:`exlab.daylight_saving.tell_passes`, as the event readers say it), and the frame keeps the second
+reading beside the date (:data:`exlab.certs.merge.LATER_COLUMNS`, :func:`with_later_readings`), so that what
+judges the certificate at a time can tell when the hour matters (:func:`exlab.certs.selection.unsure_usable`).
 
 >>> from exlab.parse_report import FileReport
 >>> date = local_to_utc(datetime(2024, 10, 27, 2, 30), "Europe/Warsaw")
@@ -23,6 +25,12 @@ otherwise the engineer is warned, once per file, with each certificate and both 
 the local time 2024-10-27 02:30:00 comes twice in Europe/Warsaw (its clocks go back over that hour): 1 date(s)
 at such times read as the first or the second pass as a file with the certificate's exact times tells:
 NotAfter of ABABABABABABABABABABABABABABABABABABABAB (certificate 1) as in mail.cer
+
+Without the certificate file, the first reading stays, the second beside it:
+
+>>> alone, _ = settle_repeated([listed])
+>>> alone[0]["not_after"], alone[0]["not_after_later"]
+(Timestamp('2024-10-27 00:30:00+0000', tz='UTC'), Timestamp('2024-10-27 01:30:00+0000', tz='UTC'))
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from exlab.certs.merge import certificate_key
+from exlab.certs.merge import LATER_COLUMNS, certificate_key
 from exlab.certs.schema import OUT_OF_RANGE, utc_timestamp
 from exlab.daylight_saving import Teller, tell_passes, utc_passes
 from exlab.parse_report import FileReport
@@ -47,7 +55,7 @@ BY_CERTIFICATE = Teller("date(s)", "as a file with the certificate's exact times
 class RepeatedDate(NamedTuple):
     """A date an export printed in the hour the clocks go back over, with both readings in UTC."""
 
-    local: datetime          # as printed
+    local: datetime | None   # as printed (None: read back from a frame)
     first: pd.Timestamp      # the first pass: the row's value until something settles it
     second: pd.Timestamp     # the second pass, an hour later
     name: str = ""           # the property: NotBefore, NotAfter
@@ -86,7 +94,8 @@ def local_to_utc(local: datetime, tz: str | None) -> pd.Timestamp | RepeatedDate
 def settle_repeated(rows: list[dict]) -> tuple[list[dict], list[Told]]:
     """The rows with each repeated date (``_repeated``) settled where another row of the same
     certificate gives one of its readings as an exact time (the reading is then that one; otherwise
-    the first), and how each was read. Rows with repeated dates are copied, the others kept."""
+    the first, with the second in its :data:`~exlab.certs.merge.LATER_COLUMNS` column), and how each was
+    read. Rows with repeated dates are copied, the others kept."""
     exact = _exact_times(rows)
     settled: list[dict] = []
     told: list[Told] = []
@@ -112,14 +121,50 @@ def _exact_times(rows: list[dict]) -> dict[str, dict[tuple[str, pd.Timestamp], s
 
 
 def _settle(row: dict, exact: dict[tuple[str, pd.Timestamp], str]) -> list[Told]:
-    """Set each repeated date of ``row`` to the reading ``exact`` gives, else the first; how each was read."""
+    """Set each repeated date of ``row`` to the reading ``exact`` gives, else the first (and its later
+    column to the second); how each was read."""
     told = []
     for date in row["_repeated"]:
         reading, by = next(((stamp, exact[date.column, stamp.floor("s")]) for stamp in (date.first, date.second)
                             if (date.column, stamp.floor("s")) in exact), (date.first, None))
         row[date.column] = reading
+        row[LATER_COLUMNS[date.column]] = date.second if by is None else None
         told.append(Told(row["source"], row["thumbprint"], date, by))
     return told
+
+
+def settle_later(rows: list[dict]) -> list[dict]:
+    """Rows of frames read apart (the store's batches, :func:`exlab.fleet.read.merge_certs`) with each date
+    their read left unsettled (its later column) settled as :func:`settle_repeated` settles it, where a row
+    of the same certificate read elsewhere gives one of its readings exactly.
+
+    >>> first, second = pd.Timestamp("2026-10-25 00:30", tz="UTC"), pd.Timestamp("2026-10-25 01:30", tz="UTC")
+    >>> listed = {"thumbprint": "AB" * 20, "not_after": first, "not_after_later": second, "source": "EX01/fl.txt"}
+    >>> settled = settle_later([listed, {"thumbprint": "AB" * 20, "not_after": second, "source": "certs/mail.cer"}])
+    >>> settled[0]["not_after"], settled[0]["not_after_later"]
+    (Timestamp('2026-10-25 01:30:00+0000', tz='UTC'), None)
+    """
+    def repeated(row: dict) -> dict:
+        dates = [RepeatedDate(None, row[column], row[later], column=column) for column, later in LATER_COLUMNS.items()
+                 if isinstance(row.get(later), pd.Timestamp) and isinstance(row.get(column), pd.Timestamp)]
+        return {**row, "_repeated": dates} if dates else row
+    return settle_repeated([repeated(row) for row in rows])[0]
+
+
+def with_later_readings(frame: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """The certificates frame ``frame`` of ``rows`` (:func:`exlab.certs.schema.certs_frame`) with the
+    second reading of each date left unsettled (:data:`~exlab.certs.merge.LATER_COLUMNS`, UTC; NaT when
+    the date is sure), from the rows' own.
+
+    >>> from exlab.certs.schema import certs_frame
+    >>> rows = [{"thumbprint": "AB" * 20, "not_after": pd.Timestamp("2026-10-25 00:30", tz="UTC"),
+    ...          "not_after_later": pd.Timestamp("2026-10-25 01:30", tz="UTC")}, {"thumbprint": "CD" * 20}]
+    >>> with_later_readings(certs_frame(rows), rows)["not_after_later"].tolist()
+    [Timestamp('2026-10-25 01:30:00+0000', tz='UTC'), NaT]
+    """
+    return frame.assign(**{later: pd.to_datetime(pd.Series([row.get(later) for row in rows], dtype="object",
+                                                           index=frame.index), utc=True).astype(frame[column].dtype)
+                           for column, later in LATER_COLUMNS.items()})
 
 
 def tell_repeated(told: list[Told], reports: Mapping[str, FileReport], tz: str | None) -> None:

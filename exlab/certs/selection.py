@@ -13,7 +13,10 @@
   a fallback.
 
 Where an export does not say (no private-key flag, no services, no EKU), the
-certificate is kept and the ``why`` column says what was assumed.
+certificate is kept and the ``why`` column says what was assumed. Where a date an export
+printed in the hour the clocks go back over was left unsettled (``not_before_later``,
+``not_after_later``: :mod:`exlab.certs.repeated_hour`) and its second reading would change
+the choice, ``unsure`` says so (:func:`unsure_usable`).
 
 >>> import pandas as pd
 >>> from exlab.certs.schema import certs_frame
@@ -33,12 +36,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
+from exlab.certs.merge import LATER_COLUMNS
 from exlab.certs.names import covering_name, name_key
 from exlab.certs.trust import flag, judgement_time, present, utc_stamp
 
@@ -47,6 +52,9 @@ RULE_NEWEST = "newest valid candidate"
 RULE_SELF_SIGNED = "self-signed fallback"
 RULE_NONE = "no candidate"
 UNUSABLE_STATUS = ("revoked", "untrusted", "invalid", "dateinvalid")   # Status as Exchange computed it
+DATE_NAMES = {"not_before": "NotBefore", "not_after": "NotAfter"}
+UNSETTLED = ("printed in the hour the clocks go back over, and no file with the certificate's exact times "
+             "(its .cer or .pem) tells which pass")
 CANDIDATE_COLUMNS: dict[str, str] = {
     "thumbprint": "string",
     "subject": "string",
@@ -72,7 +80,8 @@ class OutboundChoice:
     ``thumbprint`` is None when nothing qualifies. ``name`` is the FQDN matched (or the
     TlsCertificateName). ``rule``: ``TlsCertificateName``, ``newest valid candidate``,
     ``self-signed fallback`` or ``no candidate``. ``candidates`` explains every
-    certificate (rank among those that qualify, ``taken``, ``why``).
+    certificate (rank among those that qualify, ``taken``, ``why``). ``unsure``: what
+    a date left unsettled in the hour the clocks go back over leaves unsure in the choice.
     """
 
     thumbprint: str | None
@@ -82,9 +91,10 @@ class OutboundChoice:
     tls_certificate_name_missing: bool
     at: pd.Timestamp
     summary: str
+    unsure: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        lines = [self.summary, ""]
+        lines = [self.summary, *(f"unsure: {text}" for text in self.unsure), ""]
         for row in self.candidates.itertuples():
             mark = "->" if flag(row.taken) is True else "  "
             rank = "-" if pd.isna(row.rank) else str(row.rank)
@@ -93,7 +103,8 @@ class OutboundChoice:
 
     def _repr_html_(self) -> str:
         table = self.candidates.to_html(index=False, escape=True, na_rep="")
-        return f"<p><b>{html.escape(self.summary)}</b></p>{table}"
+        unsure = "".join(f"<p>unsure: {html.escape(text)}</p>" for text in self.unsure)
+        return f"<p><b>{html.escape(self.summary)}</b></p>{unsure}{table}"
 
 
 def parse_tls_certificate_name(value: str) -> tuple[str, str] | None:
@@ -136,9 +147,7 @@ def select_outbound(certs: pd.DataFrame, *, server_fqdn: str, connector_fqdn: st
         return _by_tls_certificate_name(rows, wanted, moment, when)
     name = present(connector_fqdn) or server_fqdn
     verdicts = [(row, _skip_reason(row, name, moment)) for row in rows]
-    passing = [(row, notes) for row, (reason, notes) in verdicts if reason is None]
-    ranked = sorted((p for p in passing if not _self_signed(p[0])), key=_newest_first) + \
-        sorted((p for p in passing if _self_signed(p[0])), key=_newest_first)
+    ranked = _ranked(verdicts)
     taken = ranked[0][0] if ranked else None
     rule = RULE_NONE if taken is None else (RULE_SELF_SIGNED if _self_signed(taken) else RULE_NEWEST)
     table = [_candidate(row, rank, row is taken, _why_passed(row, notes, rank)) for rank, (row, notes)
@@ -151,15 +160,18 @@ def select_outbound(certs: pd.DataFrame, *, server_fqdn: str, connector_fqdn: st
         summary = (f"presents {taken.get('thumbprint')} ({taken.get('subject')}, issued by "
                    f"{present(taken.get('issuer')) or 'an issuer no export names'}) "
                    f"for {name} ({source}), {rule} {when}")
+    unsure = _unsure(rows, lambda row, at: _skip_reason(row, name, at)[0],
+                     lambda some: [row for row, _ in _ranked([(r, _skip_reason(r, name, moment)) for r in some])],
+                     moment)
     return OutboundChoice(present(taken.get("thumbprint")) if taken else None, name, rule, _frame(table), False,
-                          pd.Timestamp(moment), summary)
+                          pd.Timestamp(moment), summary, unsure)
 
 
 def _by_tls_certificate_name(rows: list[dict], wanted: str, at: datetime, when: str) -> OutboundChoice:
     parsed = parse_tls_certificate_name(wanted)
     matches = [r for r in rows if parsed and name_key(present(r.get("issuer")) or "") == name_key(parsed[0])
                and name_key(present(r.get("subject")) or "") == name_key(parsed[1])]
-    usable = sorted((r for r in matches if unusable(r, at) is None), key=lambda r: _newest_first((r, [])))
+    usable = _usable(matches, at)
     taken = usable[0] if usable else None
     table = [_candidate(row, rank, row is taken, "issuer and subject match TlsCertificateName"
                         + ("" if row is taken else "; an older match")) for rank, row in enumerate(usable, 1)]
@@ -178,7 +190,21 @@ def _by_tls_certificate_name(rows: list[dict], wanted: str, at: datetime, when: 
     else:
         summary = f"presents {taken.get('thumbprint')}, named by TlsCertificateName ({wanted}) {when}"
     return OutboundChoice(present(taken.get("thumbprint")) if taken else None, wanted, RULE_TLS_CERTIFICATE_NAME,
-                          _frame(table), missing, pd.Timestamp(at), summary)
+                          _frame(table), missing, pd.Timestamp(at), summary,
+                          _unsure(matches, unusable, lambda some: _usable(some, at), at))
+
+
+def _ranked(verdicts: list[tuple[dict, tuple[str | None, list[str]]]]) -> list[tuple[dict, list[str]]]:
+    """The candidates among ``verdicts`` (each row with why it is not one, or None, and what was assumed)
+    in the order the transport takes them: the newest first, self-signed ones after all others."""
+    passing = [(row, notes) for row, (reason, notes) in verdicts if reason is None]
+    return (sorted((p for p in passing if not _self_signed(p[0])), key=_newest_first)
+            + sorted((p for p in passing if _self_signed(p[0])), key=_newest_first))
+
+
+def _usable(matches: list[dict], at: datetime) -> list[dict]:
+    """The certificates TlsCertificateName names that are usable at ``at``, the newest first."""
+    return sorted((r for r in matches if unusable(r, at) is None), key=lambda r: _newest_first((r, [])))
 
 
 def _skip_reason(row: dict, name: str, at: datetime) -> tuple[str | None, list[str]]:
@@ -231,6 +257,104 @@ def unusable(row: dict, at: datetime) -> str | None:
     if end is not None and at > end:
         return f"expired on {end:%Y-%m-%d}"
     return None
+
+
+def second_pass(row: dict) -> dict:
+    """``row`` with each date left unsettled in the hour the clocks go back over read as its second pass
+    (:data:`~exlab.certs.merge.LATER_COLUMNS`); ``row`` itself when none is.
+
+    >>> row = {"not_after": pd.Timestamp("2026-10-25 00:30", tz="UTC"),
+    ...        "not_after_later": pd.Timestamp("2026-10-25 01:30", tz="UTC")}
+    >>> second_pass(row)["not_after"], second_pass({"not_after_later": pd.NaT}) == {"not_after_later": pd.NaT}
+    (Timestamp('2026-10-25 01:30:00+0000', tz='UTC'), True)
+    """
+    later = {column: row[name] for column, name in LATER_COLUMNS.items() if present(row.get(name)) is not None}
+    return {**row, **later} if later else row
+
+
+def unsure_usable(row: dict, at: datetime, reason: Callable[[dict, datetime], str | None] = unusable) -> str | None:
+    """Why whether the certificate could be used at ``at`` is unsure: ``reason`` (default :func:`unusable`)
+    answers one way for the first pass of a date left unsettled in the hour the clocks go back over, and
+    the other for the second; None when they agree (or no date is unsettled).
+
+    >>> from datetime import datetime, timezone
+    >>> row = {"thumbprint": "AB" * 20, "not_after": pd.Timestamp("2026-10-25 00:30", tz="UTC"),
+    ...        "not_after_later": pd.Timestamp("2026-10-25 01:30", tz="UTC")}
+    >>> print(unsure_usable(row, datetime(2026, 10, 25, 1, tzinfo=timezone.utc)))  # doctest: +NORMALIZE_WHITESPACE
+    whether ABABABABABABABABABABABABABABABABABABABAB could be used at 2026-10-25 01:00:00 UTC is unsure: its NotAfter
+    is 2026-10-25 00:30:00 or 2026-10-25 01:30:00 UTC, printed in the hour the clocks go back over, and no file with
+    the certificate's exact times (its .cer or .pem) tells which pass: read as the first, expired on 2026-10-25;
+    as the second, usable
+    >>> unsure_usable(row, datetime(2026, 10, 25, 2, tzinfo=timezone.utc)) is None     # expired either way
+    True
+    """
+    later = second_pass(row)
+    if later is row:
+        return None
+    first, second = reason(row, at), reason(later, at)
+    if (first is None) == (second is None):
+        return None
+    return (f"whether {row.get('thumbprint')} could be used at {at:%Y-%m-%d %H:%M:%S} UTC is unsure: "
+            f"{_unsettled(row)}, {UNSETTLED}: read as the first, {first or 'usable'}; "
+            f"as the second, {second or 'usable'}")
+
+
+def _unsure(rows: list[dict], reason: Callable[[dict, datetime], str | None],
+            rank: Callable[[list[dict]], list[dict]], at: datetime) -> tuple[str, ...]:
+    """What dates left unsettled in the hour the clocks go back over leave unsure in a choice among ``rows``
+    (``rank``: the candidates of some rows in the order the transport takes them): each row that ``reason``
+    takes or leaves by the pass (:func:`unsure_usable`), with the certificate presented when it is read as
+    the second; and each candidate of the taken one's kind that may be newer than it by the pass."""
+    ranked = rank(rows)
+    taken = ranked[0] if ranked else None
+    texts = []
+    for index, row in enumerate(rows):
+        text = unsure_usable(row, at, reason)
+        if text is not None:
+            then = rank([*rows[:index], second_pass(row), *rows[index + 1:]])
+            texts.append(text + _instead(taken, then[0] if then else None))
+    for row in ranked[1:]:
+        if _self_signed(row) == _self_signed(taken) and _may_be_newer(row, taken):
+            texts.append(f"whether {row.get('thumbprint')} is newer than {taken.get('thumbprint')}, the one presented, "
+                         f"is unsure: {_unsettled_of(row, taken)}, {UNSETTLED}: the transport may present "
+                         f"{row.get('thumbprint')} instead")
+    return tuple(texts)
+
+
+def _instead(taken: dict | None, then: dict | None) -> str:
+    """What reading a date as its second pass changes in the certificate presented (``taken``, ``then``).
+
+    >>> _instead({"thumbprint": "AB"}, None), _instead({"thumbprint": "AB"}, {"thumbprint": "AB"})
+    (', and the transport presents no certificate instead of AB', '; either way the transport presents AB')
+    """
+    def named(row: dict | None) -> str:
+        return str(row.get("thumbprint")) if row is not None else "no certificate"
+    if named(taken) == named(then):
+        return f"; either way the transport presents {named(taken)}"
+    return f", and the transport presents {named(then)} instead of {named(taken)}"
+
+
+def _may_be_newer(row: dict, than: dict) -> bool:
+    """Whether ``row``'s NotBefore read as its second pass is later than ``than``'s read as its first."""
+    latest, earliest = utc_stamp(second_pass(row).get("not_before")), utc_stamp(than.get("not_before"))
+    return latest is not None and earliest is not None and latest > earliest
+
+
+def _unsettled(row: dict, whose: str = "its") -> str:
+    """The dates of ``row`` left unsettled, each with both its readings ("" when none is).
+
+    >>> _unsettled({"not_before": pd.Timestamp("2025-10-26 00:10", tz="UTC"),
+    ...             "not_before_later": pd.Timestamp("2025-10-26 01:10", tz="UTC")}, "AB's")
+    "AB's NotBefore is 2025-10-26 00:10:00 or 2025-10-26 01:10:00 UTC"
+    """
+    return " and ".join(f"{whose} {DATE_NAMES[column]} is {utc_stamp(row[column]):%Y-%m-%d %H:%M:%S} or "
+                        f"{utc_stamp(row[later]):%Y-%m-%d %H:%M:%S} UTC" for column, later in LATER_COLUMNS.items()
+                        if present(row.get(later)) is not None and present(row.get(column)) is not None)
+
+
+def _unsettled_of(*rows: dict) -> str:
+    """The dates left unsettled of several certificates, each named by its thumbprint."""
+    return " and ".join(filter(None, (_unsettled(row, f"{row.get('thumbprint')}'s") for row in rows)))
 
 
 def _why_passed(row: dict, notes: list[str], rank: int) -> str:

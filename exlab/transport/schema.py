@@ -6,7 +6,7 @@ becomes pandas ``string``, tuples stay in ``object`` columns.
 
 >>> frame = make_frame({"name": ["Outbound to Office 365"], "fqdn": [None]}, SERVER_DTYPES)
 >>> list(frame.columns), str(frame["fqdn"].dtype)
-(['name', 'fqdn', 'source'], 'string')
+(['name', 'fqdn', 'edge', 'source'], 'string')
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ CONNECTOR_DTYPES: dict[str, str] = {
     "source_transport_servers_cut": "boolean", "source": "string",
 }
 
-SERVER_DTYPES: dict[str, str] = {"name": "string", "fqdn": "string", "source": "string"}
+# edge: whether the server is an Edge Transport server (NA where the export does not say)
+SERVER_DTYPES: dict[str, str] = {"name": "string", "fqdn": "string", "edge": "boolean", "source": "string"}
 
 RECEIVE_CONNECTOR_DTYPES: dict[str, str] = {
     "name": "string", "identity": "string", "server": "string", "enabled": "boolean", "fqdn": "string",

@@ -72,6 +72,8 @@ CONNECTOR_PROPERTIES: dict[str, str] = {
 }
 #: servers-frame column -> Get-ExchangeServer property
 SERVER_PROPERTIES: dict[str, str] = {"name": "Name", "fqdn": "Fqdn"}
+#: ServerRole's flag of the Edge Transport role (ConvertTo-Json writes the flags as a number)
+_EDGE_ROLE = 64
 #: receive-connectors-frame column -> Get-ReceiveConnector property
 RECEIVE_CONNECTOR_PROPERTIES: dict[str, str] = {
     "name": "Name", "identity": "Identity", "server": "Server", "enabled": "Enabled", "fqdn": "Fqdn",
@@ -576,16 +578,25 @@ def _cell(column: str, value: Any) -> Any:
             return tuple(str(item) for item in value if item not in (None, ""))
         return fl_list(str(value))
     if column in _BOOL_COLUMNS:
-        if isinstance(value, bool) or value is None:
-            return value
-        text = str(value).strip().lower()
-        return True if text == "true" else False if text == "false" else None
+        return _boolean(value)
     if column in _ENUM_NAMES and isinstance(value, int) and not isinstance(value, bool):
         return _ENUM_NAMES[column].get(value, str(value))
     if value is None:
         return None
     text = str(value)
     return text if text.strip() else None
+
+
+def _boolean(value: Any) -> bool | None:
+    """A boolean property as every export writes one (``True``, ``"False"``...); None for anything else.
+
+    >>> _boolean(True), _boolean(" false "), _boolean("yes"), _boolean(None)
+    (True, False, None, None)
+    """
+    if isinstance(value, bool) or value is None:
+        return value
+    text = str(value).strip().lower()
+    return True if text == "true" else False if text == "false" else None
 
 
 def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], format_name: str,
@@ -673,14 +684,37 @@ def read_connectors(source: Sources) -> pd.DataFrame:
                  {"source_transport_servers_cut": _source_servers_cut})
 
 
+def is_edge_server(bag: Bag) -> bool | None:
+    """Whether a Get-ExchangeServer object is an Edge Transport server: its IsEdgeServer, else its
+    ServerRole (``Edge``; a number with the Edge flag, 64, from ConvertTo-Json); None when neither says.
+
+    >>> is_edge_server({"IsEdgeServer": "True"}), is_edge_server({"ServerRole": "Mailbox, ClientAccess"})
+    (True, False)
+    >>> is_edge_server({"ServerRole": 64}), is_edge_server({"ServerRole": 38}), is_edge_server({"Name": "EX01"})
+    (True, False, None)
+    """
+    told = _boolean(display(bag.get("IsEdgeServer")))
+    if told is not None:
+        return told
+    role = display(bag.get("ServerRole"))
+    if isinstance(role, str) and role.strip().isdigit():
+        role = int(role)
+    if isinstance(role, int) and not isinstance(role, bool):
+        return bool(role & _EDGE_ROLE)
+    if isinstance(role, str) and role.strip():
+        return "edge" in {part.strip().lower() for part in fl_list(role)}
+    return None
+
+
 def read_servers(source: Sources) -> pd.DataFrame:
-    """Read Get-ExchangeServer exports (fl, Export-Clixml, ConvertTo-Json) into the servers frame (name, fqdn).
+    """Read Get-ExchangeServer exports (fl, Export-Clixml, ConvertTo-Json) into the servers frame (name, fqdn,
+    and ``edge``: whether it is an Edge Transport server, :func:`is_edge_server`).
 
     >>> from exlab.lab.transport_logs import demo_servers_json
-    >>> read_servers(demo_servers_json())[["name", "fqdn"]].values.tolist()
-    [['EX01', 'EX01.contoso.com'], ['EX02', 'EX02.contoso.com']]
+    >>> read_servers(demo_servers_json())[["name", "fqdn", "edge"]].values.tolist()
+    [['EX01', 'EX01.contoso.com', False], ['EX02', 'EX02.contoso.com', False]]
     """
-    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, EXCHANGE_SERVER)
+    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, EXCHANGE_SERVER, {"edge": is_edge_server})
 
 
 def read_receive_connectors(source: Sources) -> pd.DataFrame:
