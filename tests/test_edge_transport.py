@@ -266,3 +266,16 @@ def test_crimson_channel_providers_of_exchange_show_an_exchange_server(tmp_path)
     assert sorted(case.server_verdicts()["server"]) == case.server_list()
     [note] = [note for note in case.diagnose().notes if "no Exchange event" in note]
     assert note.startswith("1 computer(s)") and "dc01.contoso.com" in note and "edge09" not in note
+
+
+def test_the_reports_first_step_says_the_connector_is_changed_in_the_organisation(edge_case):
+    """The report put its own words on the pin, and lost where it runs: EdgeSync's copy on the Edge cannot be
+    changed, so the pin is set in the organisation and synchronized."""
+    from exlab.report.model import build_report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        first = build_report(edge_case).fix[0]
+    assert first.command.endswith("; Start-EdgeSynchronization")
+    assert first.purpose.startswith("In the organisation, in the Exchange Management Shell of a Mailbox server")
+    assert "pin the public certificate on the send connector" in first.purpose

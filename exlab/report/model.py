@@ -86,6 +86,8 @@ EXCHANGE_ONLINE = "*.mail.protection.outlook.com"
 _PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
 _PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport then presents it, whatever "
                 "other certificate is enabled for SMTP (the most durable step)")
+# where a step of a fix runs, when it says (exlab.analysis.remediation: on_server, through_edge_sync)
+_PLACE = re.compile(r"^(?:On |In the organisation)[^:]*: ")
 _SESSIONS_SHOWN = 3
 TIMELINE_TITLE = "Failed deliveries to Exchange Online per hour"
 INPUTS_TITLE = "Every input, with its SHA-256"
@@ -297,7 +299,7 @@ def fix_steps(d: Diagnosis) -> list[Command]:
     if d.cause == "kb2888788":
         pins = [step for step in steps
                 if step.command and _PIN.match(step.command) and PIN_PLACEHOLDER not in step.command]
-        ordered = [Step(_PIN_PURPOSE, pins[0].command)] if pins else []
+        ordered = [Step(_placed(_PIN_PURPOSE, pins[0].purpose), pins[0].command)] if pins else []
         ordered += [step for step in steps if not any(step is pin for pin in pins)]
     shown: dict[str, tuple[int, str]] = {}
     out = []
@@ -311,6 +313,19 @@ def fix_steps(d: Diagnosis) -> list[Command]:
         if step.command:
             shown[step.command] = (len(out), step.purpose)
     return out
+
+
+def _placed(purpose: str, original: str) -> str:
+    """``purpose`` in place of a step's ``original`` one, with the place the original says it runs
+    (an Edge's connector is changed in the organisation, then synchronized).
+
+    >>> _placed("Pin it", "In the organisation, on a Mailbox server (EdgeSync): pin the public certificate")
+    'In the organisation, on a Mailbox server (EdgeSync): pin it'
+    >>> _placed("Pin it", "Pin the public certificate")
+    'Pin it'
+    """
+    place = _PLACE.match(original)
+    return f"{place[0]}{purpose[:1].lower()}{purpose[1:]}" if place else purpose
 
 
 def _fix_of(d: Diagnosis) -> list[Step]:
