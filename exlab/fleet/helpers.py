@@ -73,7 +73,7 @@ def failed_attempts(source: str | os.PathLike | Any) -> pd.DataFrame:
         failures, sessions, tracking = case_failures(source), send_sessions(source.sessions), source.tracking
     else:
         rows = {view: _rows(source, view, sql) for view, sql in _STORE_ROWS.items()}
-        failures, sessions, tracking = rows["failures"], rows["sessions"], rows["tracking"]
+        failures, sessions, tracking = rows["failures"], send_sessions(rows["sessions"]), rows["tracking"]
         failures = None if failures is None else _distinct(failures)
     points = failure_points(failures=failures, sessions=sessions, tracking=tracking)
     return points[["server", "connector", "time", "origin"]]
@@ -116,21 +116,26 @@ def _finish(frame: pd.DataFrame, times: list[str], counts: list[str], keys: list
 def certificates_presented(source: str | os.PathLike | Any) -> pd.DataFrame:
     """server, cert_thumbprint, cert_subject, cert_issuer, first_seen, last_seen, sessions,
     replaced: each certificate a server presented in its outbound sessions (SMTP send protocol
-    log), in the order it began to, and the thumbprint it replaced (NA for the first)."""
+    log; not in a hand-off to its own Front End Transport service, ``to_frontend``), in the order it
+    began to, and the thumbprint it replaced (NA for the first)."""
+    from exlab.transport.protocol_log import OUTBOUND_PROXY_PORT, send_sessions
+
     keys = ["server", "cert_thumbprint", "cert_subject", "cert_issuer"]
     if _is_case(source):
         sessions = source.sessions
         if sessions is None:
             sessions = pd.DataFrame({k: pd.Series(dtype="string") for k in [*keys, "direction"]}
                                     | {"start": pd.Series(dtype="datetime64[ns, UTC]")})
-        sent = sessions[sessions["direction"].eq("send").fillna(False).astype(bool) & sessions["cert_thumbprint"].notna()]
+        sent = send_sessions(sessions[sessions["direction"].eq("send").fillna(False).astype(bool)])
+        sent = sent[sent["cert_thumbprint"].notna()]
         frame = (sent.groupby(keys, dropna=False)["start"].agg(first_seen="min", last_seen="max", sessions="size")
                  .reset_index().sort_values(["server", "first_seen"], kind="stable"))
         frame["replaced"] = frame.groupby("server", dropna=False)["cert_thumbprint"].shift(1)
     else:
         frame = _sql(source, "sessions", f"SELECT {', '.join(keys)}, min(start) AS first_seen, max(start) AS last_seen, "
                      "count(*) AS sessions FROM sessions WHERE direction = 'send' AND cert_thumbprint IS NOT NULL "
-                     "GROUP BY ALL", [*keys, "first_seen", "last_seen", "sessions"])
+                     f"AND coalesce(remote_endpoint, '') NOT LIKE '%:{OUTBOUND_PROXY_PORT}' GROUP BY ALL",
+                     [*keys, "first_seen", "last_seen", "sessions"])
         frame = frame.sort_values(["server", "first_seen"], kind="stable")
         frame["replaced"] = frame.groupby("server", dropna=False)["cert_thumbprint"].shift(1)
     return _finish(frame, ["first_seen", "last_seen"], ["sessions"], ["server", "first_seen"])

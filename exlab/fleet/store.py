@@ -54,7 +54,7 @@ except ImportError:  # Windows: no advisory lock; one ingest at a time is the en
 
 FORMAT = "exlab-store"
 VERSION = 3     # 2: source entries; sessions delivered_at/delivered_line; connectors source_transport_servers_cut;
-#                 3: servers edge; certs not_before_later/not_after_later
+#                 3: servers edge; certs not_before_later/not_after_later; connectors frontend_proxy_enabled
 MANIFEST = "exlab-store.json"
 LOCK = ".lock"
 ENTRIES = "entries"

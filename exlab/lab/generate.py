@@ -437,6 +437,7 @@ def _write_send_connector(gen: Generated, export: Export, path: Path, events: in
         "smart_hosts": (c.smart_host,), "address_spaces": c.address_spaces,
         "cloud_services_mail_enabled": c.cloud_services_mail_enabled,
         "protocol_logging_level": c.protocol_logging_level, "source_transport_servers": c.source_servers,
+        "frontend_proxy_enabled": c.frontend_proxy_enabled,
     }], shape=str(export.option("shape", "fl")), culture=gen.scenario.culture)
 
 

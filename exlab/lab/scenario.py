@@ -150,6 +150,8 @@ class ConnectorSpec:
     require_tls: bool = True
     cloud_services_mail_enabled: bool = True
     protocol_logging_level: str = "Verbose"
+    #: whether the Transport service hands outbound mail to the Front End Transport service, which sends it
+    frontend_proxy_enabled: bool = False
 
     def tls_name(self, server: ServerSpec) -> str:
         """The name the presented certificate must cover."""

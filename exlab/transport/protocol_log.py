@@ -13,7 +13,11 @@ receive logs (``SMTP Receive Protocol Log``: this server answers) of the Hub,
 Front End and Edge transport, of every version since Exchange 2010 (``#Version``
 14.x, 15.x; all write the same nine fields), are read by their headers into one
 frame whose ``direction`` column says which (``send`` / ``receive``). Only send
-sessions are this server's outbound deliveries: see :func:`send_sessions`.
+sessions are this server's outbound deliveries: see :func:`send_sessions`. A send
+connector with FrontendProxyEnabled makes the Transport service hand each message to
+the Front End Transport service (its ``Outbound Proxy Frontend`` receive connector,
+port 717): the Hub's log shows that hand-off (:func:`to_frontend`), the Front End's
+own send log (``FrontEnd\\ProtocolLog\\SmtpSend``) the session to the next hop.
 
 >>> from exlab.lab.transport_logs import demo_protocol_log
 >>> sessions = read_protocol_log(demo_protocol_log())
@@ -73,20 +77,47 @@ def detect_protocol_log(head: bytes) -> bool:
     return detect(head, PROTOCOL_LOGS)
 
 
+#: the port of the Front End Transport service's ``Outbound Proxy Frontend`` receive connector
+OUTBOUND_PROXY_PORT = "717"
+
+
+def to_frontend(sessions: pd.DataFrame) -> pd.Series:
+    """Which sessions hand a message to the Front End Transport service's outbound proxy (the remote
+    endpoint's port is 717, its ``Outbound Proxy Frontend`` receive connector), as the Transport
+    service does for a send connector with FrontendProxyEnabled. The Front End connects to the
+    next hop and presents its own certificate there; the hand-off's certificate and replies are
+    the Front End's answers to the Hub, not the next hop's.
+
+    >>> frame = pd.DataFrame({"remote_endpoint": ["10.0.0.5:717", "104.47.1.33:25", "[::1]:717", None]})
+    >>> to_frontend(frame).tolist()
+    [True, False, True, False]
+    """
+    if "remote_endpoint" not in sessions:
+        return pd.Series(False, index=sessions.index)
+    remote = sessions["remote_endpoint"].astype("string").str.strip()
+    return remote.str.endswith(f":{OUTBOUND_PROXY_PORT}").fillna(False).astype(bool)
+
+
 def send_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
-    """The sessions this server sent (``direction`` ``send``; a frame without the column is all send).
-    A frame of send sessions alone is given back as it is (a month of them is not copied).
+    """The sessions this server sent to the next hop (``direction`` ``send``; a frame without the column
+    is all send), the hand-offs to the Front End Transport service left out (:func:`to_frontend`). A frame
+    of such sessions alone is given back as it is (a month of them is not copied).
 
-    Receive sessions are other servers delivering to this one: never an outbound failure.
+    Receive sessions are other servers delivering to this one: never an outbound failure. A hand-off to
+    the Front End is neither a delivery nor a failure of its own: the Front End's send log has the session
+    that reached the next hop, with the certificate it presented.
 
-    >>> frame = pd.DataFrame({"session_id": ["A", "B"], "direction": ["send", "receive"]})
+    >>> frame = pd.DataFrame({"session_id": ["A", "B", "C"], "direction": ["send", "receive", "send"],
+    ...                       "remote_endpoint": ["104.47.1.33:25", "10.0.0.9:2525", "10.0.0.5:717"]})
     >>> sent = frame[:1]
     >>> send_sessions(frame)["session_id"].tolist(), send_sessions(sent) is sent
     (['A'], True)
     """
-    if sessions is None or "direction" not in sessions:
+    if sessions is None or ("direction" not in sessions and "remote_endpoint" not in sessions):
         return sessions
-    sent = (sessions["direction"].astype("string") != "receive").fillna(True).astype(bool)
+    sent = ~to_frontend(sessions)
+    if "direction" in sessions:
+        sent &= (sessions["direction"].astype("string") != "receive").fillna(True).astype(bool)
     return sessions if sent.all() else sessions[sent]
 
 

@@ -68,7 +68,7 @@ CONNECTOR_PROPERTIES: dict[str, str] = {
     "tls_auth_level": "TlsAuthLevel", "tls_domain": "TlsDomain", "smart_hosts": "SmartHosts",
     "address_spaces": "AddressSpaces", "cloud_services_mail_enabled": "CloudServicesMailEnabled",
     "protocol_logging_level": "ProtocolLoggingLevel", "source_transport_servers": "SourceTransportServers",
-    "enabled": "Enabled", "identity": "Identity",
+    "enabled": "Enabled", "identity": "Identity", "frontend_proxy_enabled": "FrontendProxyEnabled",
 }
 #: servers-frame column -> Get-ExchangeServer property
 SERVER_PROPERTIES: dict[str, str] = {"name": "Name", "fqdn": "Fqdn"}
@@ -85,7 +85,7 @@ RECEIVE_CONNECTOR_PROPERTIES: dict[str, str] = {
 
 _LIST_COLUMNS = {"smart_hosts", "address_spaces", "source_transport_servers", "bindings", "remote_ip_ranges",
                  "tls_domain_capabilities"}
-_BOOL_COLUMNS = {"require_tls", "cloud_services_mail_enabled", "enabled"}
+_BOOL_COLUMNS = {"require_tls", "cloud_services_mail_enabled", "enabled", "frontend_proxy_enabled"}
 # flag enums (ConvertTo-Json writes their numbers, Format-List and CliXml their names): column -> bit names
 _FLAG_COLUMNS = {
     "auth_mechanism": ((1, "Tls"), (2, "Integrated"), (4, "BasicAuth"), (8, "BasicAuthRequireTLS"),
@@ -670,6 +670,8 @@ def read_connectors(source: Sources) -> pd.DataFrame:
     ``source_transport_servers_cut`` (boolean) is True where
     Format-List showed only the first source servers (``{EX01, EX02, EX03, EX04...}``): the tuple
     holds those, and a server it does not name may still send through the connector.
+    ``frontend_proxy_enabled`` is the connector's FrontendProxyEnabled: True when the Front End Transport
+    service, not the Transport service, connects to the next hop (and presents its certificate there).
 
     >>> import io
     >>> text = "\\r\\n\\r\\nName       : Internet\\r\\nSmartHosts : {}\\r\\nRequireTLS : False\\r\\n\\r\\n".encode("utf-16")

@@ -1,0 +1,261 @@
+"""A send connector with FrontendProxyEnabled: the Transport (Hub) service hands each message to the Front End
+Transport service (port 717, the ``Outbound Proxy Frontend`` receive connector; the same server's since Exchange
+2016), and the Front End connects to Exchange Online, presents its certificate and is refused. The Hub's
+``TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend`` shows the hand-off (the Hub presents the server's own
+self-signed certificate to the Front End, and gets the Front End's refusal back); the Front End's
+``FrontEnd\\ProtocolLog\\SmtpSend`` shows the session to Exchange Online with the certificate it presented.
+
+The case is collected as an engineer collects it from EX01 (Exchange 2019): its Application log,
+``Get-ExchangeCertificate | fl``, both SmtpSend folders, the tracking log, and ``Get-SendConnector | fl``."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import exlab
+from exlab.errors import ExlabWarning
+from exlab.events.schema import events_frame
+from exlab.lab.cases import _exchange_defaults, _x
+from exlab.lab.generate import Generated, _session_spec, generate_case
+from exlab.lab.scenario import Action, CertSpec, ConnectorSpec, Scenario, ServerSpec, Traffic
+from exlab.lab.transport_logs import (
+    LoggedCertificate,
+    connector_properties,
+    convert_to_json,
+    export_clixml,
+    format_list,
+    write_protocol_logs,
+    write_send_connectors,
+)
+from exlab.transport import read_connectors, tls_failures
+
+EX = ServerSpec("EX01", "ex01.contoso.com", "10.20.0.25")
+CONNECTOR = "Outbound to Office 365"
+FRONTEND_LOG = "EX01/TransportRoles/Logs/FrontEnd/ProtocolLog/SmtpSend"
+HUB_LOG = "EX01/TransportRoles/Logs/Hub/ProtocolLog/SmtpSend"
+ENABLE, FIX = "2025-03-20T12:00:00Z", "2025-03-20T16:00:00Z"
+# the Front End's answer to the Hub when Exchange Online refused it: the refusal, wrapped (modelled on the
+# "Proxy session setup failed on Frontend" errors Exchange queues show)
+PROXY_REFUSAL = "451 4.4.0 Proxy session setup failed on Frontend with '{reply}'"
+
+
+def _scenario() -> Scenario:
+    """At noon an internal-CA certificate for mail.contoso.com was enabled for SMTP; the Front End presented it
+    to Exchange Online until SMTP was taken off it at 16:00."""
+    certs = (
+        CertSpec("public", (EX.name,), "public", "mail.contoso.com", ("mail.contoso.com", EX.fqdn),
+                 "2024-11-05T10:21:07Z", "2025-12-06T23:59:59Z", "mail.contoso.com 2024",
+                 (("2024-11-05T14:02:11Z", ("IIS", "SMTP")),), organization="Contoso"),
+        CertSpec("internal", (EX.name,), "internal", "mail.contoso.com", ("mail.contoso.com", EX.fqdn),
+                 "2025-03-20T07:48:12Z", "2027-03-20T07:48:12Z", "Contoso internal",
+                 (("2025-03-20T08:02:31Z", ()), (ENABLE, ("IIS", "SMTP")), (FIX, ("IIS",)))),
+        *_exchange_defaults((EX,), "2022-06-13T08:11:40Z"),
+    )
+    return Scenario(
+        case="contoso-frontend-proxy", story="the Front End presents an internal certificate", verdict="confirmed",
+        cause="kb2888788", culprit="internal", org="Contoso", domain="contoso.com", tenant="contoso", tz="UTC",
+        culture="en-US", servers=(EX,),
+        connector=ConnectorSpec(CONNECTOR, "contoso-com.mail.protection.outlook.com",
+                                ("smtp:contoso.mail.onmicrosoft.com;1",), (EX.name,), fqdn="mail.contoso.com"),
+        certificates=certs, start="2025-03-20T04:00:00Z", end="2025-03-20T20:00:00Z",
+        collected="2025-03-20T20:00:00Z", certs_exported="2025-03-20T19:00:00Z",
+        actions=(Action(ENABLE, EX.name, "Enable-ExchangeCertificate -Thumbprint {internal} -Services SMTP", "enable"),
+                 Action(FIX, EX.name, "Enable-ExchangeCertificate -Thumbprint {internal} -Services IIS", "fix"),
+                 Action("2025-03-20T16:01:00Z", EX.name, "Restart-Service MSExchangeFrontEndTransport", "restart")),
+        traffic=Traffic(office_rate=1.5, night_rate=0.2), noise_per_server=40,
+        exports=(
+            _x("EX01/Application.evtx", "evtx", EX.name),
+            _x("EX01/Get-ExchangeCertificate.txt", "exchange-certs", EX.name, shape="fl", culture="en-US"),
+            _x(FRONTEND_LOG, "protocol-log", EX.name),
+            _x("EX01/TransportRoles/Logs/MessageTracking", "tracking-log", EX.name),
+        ),
+    )
+
+
+def _write_hub_handoffs(gen: Generated) -> list[Path]:
+    """The Hub's side of every Front End session: the same messages at the same times, sent to the Front End
+    (``EX01:717``) after X-ANONYMOUSTLS with the server's own self-signed certificate; a refusal comes back
+    wrapped by the Front End."""
+    own = gen.certificates[f"self-signed-{EX.name.lower()}"]
+    presented = LoggedCertificate(own.subject, own.issuer, f"{own.certificate.serial_number:X}", own.thumbprint,
+                                  (EX.name, EX.fqdn))
+    handoffs = []
+    for session in gen.history.sessions:
+        spec = _session_spec(gen, session)
+        handoffs.append(replace(
+            spec, session_id=spec.session_id[:-4] + "0717", local_endpoint=f"{EX.ip}:{spec.local_endpoint[-5:]}",
+            remote_endpoint=f"{EX.ip}:717", remote_host=EX.fqdn.upper(), ehlo_domain=EX.fqdn.upper(),
+            certificate=presented, remote_certificate=presented,
+            reply=None if spec.reply is None else PROXY_REFUSAL.format(reply=spec.reply)))
+    return write_protocol_logs(gen.folder / HUB_LOG, handoffs)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Generated:
+    gen = generate_case(_scenario(), tmp_path_factory.mktemp("frontend"), events=40)
+    assert not gen.missing
+    _write_hub_handoffs(gen)
+    c = gen.scenario.connector
+    write_send_connectors(gen.folder / "Get-SendConnector.txt", [{
+        "name": c.name, "fqdn": c.fqdn, "smart_hosts": (c.smart_host,), "address_spaces": c.address_spaces,
+        "tls_domain": c.tls_domain, "tls_auth_level": c.tls_auth_level, "protocol_logging_level": "Verbose",
+        "source_transport_servers": c.source_servers, "frontend_proxy_enabled": True}])
+    return gen
+
+
+def _open(folder: Path) -> exlab.Case:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExlabWarning)
+        return exlab.open_case(folder)
+
+
+@pytest.fixture(scope="module")
+def case(generated) -> exlab.Case:
+    return _open(generated.folder)
+
+
+def _thumbprint(gen: Generated, key: str) -> str:
+    return gen.certificates[key].thumbprint
+
+
+def _in_folder(frame: pd.DataFrame, folder: str) -> pd.Series:
+    return frame["source"].astype(str).str.replace("\\", "/").str.startswith(folder + "/")
+
+
+# -- what was right already ----------------------------------------------------------------------------------
+
+def test_both_services_send_logs_are_read_and_attributed_to_the_server(case, generated):
+    sessions = case.sessions
+    frontend, hub = _in_folder(sessions, FRONTEND_LOG), _in_folder(sessions, HUB_LOG)
+    assert frontend.sum() == hub.sum() == len(generated.history.sessions) > 0
+    assert set(sessions["server"]) == {EX.fqdn}
+    assert set(sessions.loc[frontend, "cert_thumbprint"]) == {_thumbprint(generated, "public"),
+                                                              _thumbprint(generated, "internal")}
+    assert set(sessions.loc[hub, "cert_thumbprint"]) == {_thumbprint(generated, "self-signed-ex01")}
+
+
+def test_the_front_end_services_event_2004_is_a_failure_like_the_transport_services():
+    reply = "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
+    events = events_frame([{"time_created": pd.Timestamp("2025-03-20 12:05", tz="UTC").value, "computer": EX.fqdn,
+                            "provider": provider, "event_id": 2004, "record_id": n, "source": "Application.evtx",
+                            "data": {"%1": CONNECTOR, "%2": f"<{n}@contoso.com>", "%3": reply}}
+                           for n, provider in enumerate(("MSExchangeFrontEndTransport", "MSExchangeTransport"))])
+    failures = tls_failures(events)
+    assert failures[["provider", "connector", "cause"]].values.tolist() == [
+        ["MSExchangeFrontEndTransport", CONNECTOR, "untrusted-root"],
+        ["MSExchangeTransport", CONNECTOR, "untrusted-root"]]
+
+
+# -- the defects -------------------------------------------------------------------------------------------------
+
+def test_the_hubs_handoffs_to_the_front_end_are_told_apart(case):
+    """Nothing told a session to the Front End's outbound proxy (port 717) from a session to Exchange Online."""
+    from exlab.transport.protocol_log import send_sessions, to_frontend
+
+    sessions = case.sessions
+    assert to_frontend(sessions).tolist() == _in_folder(sessions, HUB_LOG).tolist()
+    assert _in_folder(send_sessions(sessions), FRONTEND_LOG).all()
+
+
+def test_with_the_hub_log_alone_the_hubs_certificate_is_not_blamed(generated, tmp_path):
+    """Collected as COLLECT's first words say (Hub\\ProtocolLog\\SmtpSend only) and without the Application log,
+    exlab said ``ruled_out``, cause ``self-signed-only``, culprit the server's self-signed certificate (direct),
+    and told the engineer to get a public certificate and pin it: the self-signed one is what the Hub presents
+    to its own Front End, which Exchange Online never sees. The tracking log's DEFER rows (454 UntrustedRoot)
+    stay; the certificates were exported after the fix, so the culprit is not named (inconclusive)."""
+    folder = tmp_path / "hub-only"
+    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("FrontEnd", "Application.evtx"))
+    d = _open(folder).diagnose()
+    assert (d.verdict, d.cause) == ("inconclusive", "kb2888788") and d.failures > 0
+    assert _thumbprint(generated, "self-signed-ex01") not in str(d)
+
+
+def test_the_front_ends_certificate_is_the_culprit_and_the_handoffs_are_no_evidence(case, generated):
+    """With both logs the verdict was right, but a second direct finding said only the self-signed certificate
+    covers the name and 71 attempts were refused: the Hub's hand-offs read as deliveries to Exchange Online."""
+    d = case.diagnose()
+    assert (d.verdict, d.cause, d.culprit, d.strength) == ("confirmed", "kb2888788",
+                                                           _thumbprint(generated, "internal"), "direct")
+    assert _thumbprint(generated, "self-signed-ex01") not in str(d)
+    [server] = case.diagnose_servers()
+    assert (server.server, server.verdict, server.culprit, server.fix) == (
+        EX.fqdn, "confirmed", _thumbprint(generated, "internal"), "fix")
+
+
+def test_mail_flows_again_counts_only_what_reached_exchange_online(case, generated):
+    """After the fix the note counted each message twice: the Front End's delivery and the Hub's hand-off."""
+    from exlab.analysis.timeline import deliveries
+
+    delivered = deliveries(sessions=case.sessions)
+    assert len(delivered) > 0 and delivered["source"].str.replace("\\", "/").str.startswith(FRONTEND_LOG).all()
+    fixed = pd.Timestamp(FIX)
+    after = sum(1 for s in generated.history.sessions if not s.failed and s.start > fixed.value)
+    [note] = [n for n in case.diagnose().notes if n.startswith("mail was delivered again")]
+    assert f"({after} session(s) from" in note
+
+
+# -- FrontendProxyEnabled in every connector export ----------------------------------------------------------
+
+def _csv(objects: list[list[tuple[str, object]]]) -> str:
+    """``Get-SendConnector | Export-Csv`` from a remote shell: #TYPE, every cell quoted, lists as their type."""
+    def text(value: object) -> str:
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, tuple):
+            return "System.Collections.ArrayList"
+        return "" if value is None else str(value)
+    names = [name for name, _ in objects[0]]
+    rows = [[text(value) for _, value in obj] for obj in objects]
+    lines = ["#TYPE Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig"]
+    lines += [",".join(f'"{cell}"' for cell in row) for row in [names, *rows]]
+    return "\r\n".join(lines) + "\r\n"
+
+
+@pytest.mark.parametrize("shape", ["fl", "clixml", "json", "csv"])
+def test_frontend_proxy_enabled_is_read_from_every_shape(shape):
+    objects = [connector_properties({"name": name, "smart_hosts": ("contoso-com.mail.protection.outlook.com",),
+                                     "frontend_proxy_enabled": proxied, "source_transport_servers": ("EX01",)})
+               for name, proxied in ((CONNECTOR, True), ("Internet", False))]
+    types = ("Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig",
+             "Deserialized.System.Object")
+    text = {"fl": lambda: format_list(objects), "clixml": lambda: export_clixml(objects, types),
+            "json": lambda: convert_to_json(objects), "csv": lambda: _csv(objects)}[shape]()
+    connectors = read_connectors(io.BytesIO(text.encode("utf-16" if shape != "csv" else "ascii")))
+    assert connectors[["name", "frontend_proxy_enabled"]].values.tolist() == [[CONNECTOR, True], ["Internet", False]]
+    assert str(connectors["frontend_proxy_enabled"].dtype) == "boolean"
+
+
+def test_the_case_reads_the_connectors_frontend_proxy_enabled(case):
+    assert case.connectors[["name", "frontend_proxy_enabled"]].values.tolist() == [[CONNECTOR, True]]
+
+
+def test_a_lab_connector_can_send_through_the_front_end(tmp_path):
+    """The lab wrote ``FrontendProxyEnabled : False`` whatever the scenario."""
+    scenario = _scenario()
+    scenario = replace(scenario, connector=replace(scenario.connector, frontend_proxy_enabled=True),
+                       exports=(_x("Get-SendConnector.xml", "send-connector", None, shape="clixml"),))
+    gen = generate_case(scenario, tmp_path, only=("send-connector",))
+    assert read_connectors(gen.folder / "Get-SendConnector.xml")["frontend_proxy_enabled"].tolist() == [True]
+
+
+def test_the_fleet_helpers_leave_the_handoffs_out_on_a_store_as_on_the_case(generated, tmp_path):
+    """certificates_presented listed the self-signed certificate the Hub shows its own Front End as one the
+    server presented, and the store's failed attempts counted the Front End's refusals of the hand-offs."""
+    from exlab.fleet import certificates_presented, failure_spans, ingest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ingest([generated.folder], tmp_path / "store", progress=False)
+    case = _open(generated.folder)
+    for source in (tmp_path / "store", case):
+        presented = set(certificates_presented(source)["cert_thumbprint"])
+        assert presented == {_thumbprint(generated, "public"), _thumbprint(generated, "internal")}, source
+    spans = failure_spans(tmp_path / "store")
+    assert spans["failures"].tolist() == failure_spans(case)["failures"].tolist()
