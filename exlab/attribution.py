@@ -28,7 +28,8 @@ done once per file (per distinct value for events), never per row.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -195,6 +196,36 @@ def split_servers(cell: object) -> list[str]:
     return [] if text is None else [part for part in text.split("; ") if part]
 
 
+def source_files(files: Iterable[str]) -> Callable[[object], list[str]]:
+    """How to read a ``source`` cell into the files it lists, given the names of the files it may list (a
+    parse report's): a row of several files lists their names ``; ``-joined, and a name may hold ``; ``
+    itself (Windows allows it). Each is the longest known name the rest of the cell starts with before a
+    ``; `` (or its end), else the text up to the next ``; ``.
+
+    >>> listed = source_files(["EX01/certs; old.txt", "EX01/certs", "EX01/mail.cer"])
+    >>> listed("EX01/certs; old.txt; EX01/mail.cer"), listed("EX01/certs; EX01/mail.cer"), listed("a.txt; b.txt")
+    (['EX01/certs; old.txt', 'EX01/mail.cer'], ['EX01/certs', 'EX01/mail.cer'], ['a.txt', 'b.txt'])
+    """
+    known = frozenset(files)
+    longest = max(map(len, known), default=0)
+
+    def listed(cell: object) -> list[str]:
+        text = str(cell)
+        if text in known or "; " not in text:
+            return [text]
+        ends = [match.start() for match in re.finditer("; ", text)] + [len(text)]
+        names, start, first = [], 0, 0      # first: the first end at or after start
+        while first < len(ends):
+            reach = bisect_right(ends, start + longest, lo=first)       # no known name ends further
+            end = next((ends[i] for i in range(reach - 1, first, -1) if text[start:ends[i]] in known), ends[first])
+            names.append(text[start:end])
+            start = end + 2
+            first = bisect_left(ends, start, lo=first)
+        return names
+
+    return listed
+
+
 def case_names(frames: dict[str, pd.DataFrame], server_fqdn: str | None = None) -> ServerNames:
     """The names every frame of a case gives its servers (Get-ExchangeServer first).
 
@@ -268,9 +299,10 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, local))
         elif kind == "certs" and "source" in frame:
             given = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else pd.Series(pd.NA, index=frame.index)
+            listed = source_files(file.file for file in getattr(frame.attrs.get("parse_report"), "files", ()))
             frame[SERVER_COLUMN] = pd.array(
                 [join_servers([names.key(part) for part in split_servers(own)])
-                 or join_servers(names.in_path(part) for part in str(source or "").split("; "))
+                 or join_servers(names.in_path(part) for part in listed(source or ""))
                  for own, source in zip(given, frame["source"])], dtype="string")
         elif kind == "connectors" and "source_transport_servers" in frame:
             frame[SERVER_COLUMN] = pd.array(

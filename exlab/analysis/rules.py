@@ -23,7 +23,9 @@ from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.infer import connector_row
 from exlab.analysis.timeline import deliveries, failure_points, flows_again, preferred
 from exlab.attribution import edge_hosts, host_name
+from exlab.certs.merge import LATER_COLUMNS
 from exlab.certs.names import covers
+from exlab.certs.selection import DATE_NAMES, UNSETTLED
 from exlab.transport.protocol_log import send_sessions
 
 # classify() category of a failure -> the cause id of the diagnosis
@@ -230,16 +232,40 @@ def certificate_row(cert: dict[str, Any] | pd.Series, note: str = "") -> dict[st
     >>> certificate_row({"thumbprint": "AB" * 20, "subject": "CN=mail", "issuer": "CN=CA",
     ...                  "issuer_class": "internal", "services": ("IIS", "SMTP")}, "selected")["detail"]
     'CN=mail issued by CN=CA (internal); services IIS, SMTP; selected'
+
+    A date left unsettled in the hour the clocks go back over (``not_after_later``: :mod:`exlab.certs.repeated_hour`)
+    is given with its second reading:
+
+    >>> row = certificate_row({"subject": "CN=mail", "not_before": pd.Timestamp("2025-03-14", tz="UTC"),
+    ...                        "not_after": pd.Timestamp("2026-10-25 00:30", tz="UTC"),
+    ...                        "not_after_later": pd.Timestamp("2026-10-25 01:30", tz="UTC")})
+    >>> print(row["detail"].split("; ")[2])     # doctest: +NORMALIZE_WHITESPACE
+    valid 2025-03-14 00:00:00+00:00 to 2026-10-25 00:30:00+00:00 or 2026-10-25 01:30:00+00:00 (NotAfter printed
+    in the hour the clocks go back over, and no file with the certificate's exact times (its .cer or .pem) tells
+    which pass)
     """
     services = cell(cert, "services")
     parts = [f"{cell(cert, 'subject')} issued by {cell(cert, 'issuer')} ({cell(cert, 'issuer_class') or 'trust not judged'})",
              f"services {', '.join(services) if services is not None else 'not exported'}"]
     if cell(cert, "not_after") is not None:
-        parts.append(f"valid {cell(cert, 'not_before')} to {cert['not_after']}")
+        hedged = [DATE_NAMES[column] for column, later in LATER_COLUMNS.items() if cell(cert, later) is not None]
+        parts.append(f"valid {_date_text(cert, 'not_before')} to {_date_text(cert, 'not_after')}"
+                     + (f" ({' and '.join(hedged)} {UNSETTLED})" if hedged else ""))
     if note:
         parts.append(note)
     return {"time": cell(cert, "not_before"), "kind": "certificate", "detail": "; ".join(parts),
             "source": cell(cert, "source"), "where": f"thumbprint {cell(cert, 'thumbprint')}"}
+
+
+def _date_text(cert: dict[str, Any] | pd.Series, column: str) -> str:
+    """Date ``column`` of ``cert`` as an evidence row gives it: with its second reading when the hour the clocks
+    go back over left it unsettled (:data:`~exlab.certs.merge.LATER_COLUMNS`).
+
+    >>> _date_text({"not_after": pd.Timestamp("2026-10-25 00:30", tz="UTC"), "not_after_later": pd.NaT}, "not_after")
+    '2026-10-25 00:30:00+00:00'
+    """
+    later = cell(cert, LATER_COLUMNS[column])
+    return f"{cell(cert, column)}" + ("" if later is None else f" or {later}")
 
 
 def _candidate_rows(facts: Facts) -> list[dict[str, Any]]:

@@ -108,11 +108,13 @@ def _bindings(group: list[dict]) -> list[list[dict]]:
     if len(by_store) < 2:
         return [group]
     listed = {id(row) for row in listing}
-    folders = {store: {_folder(row) for row in rows} for store, rows in by_store.items()}
+    stores_in: dict[str, dict[str, None]] = {}      # folder -> the stores with an export in it
+    for store, rows in by_store.items():
+        for row in rows:
+            stores_in.setdefault(_folder(row), {})[store] = None
     for row in (row for row in group if id(row) not in listed):
         # a file beside one server's export is that server's; one elsewhere names no store: every binding's
-        homes = [store for store in by_store if _folder(row) in folders[store]] or list(by_store)
-        for store in homes:
+        for store in stores_in.get(_folder(row)) or list(by_store):
             by_store[store].append(row)
     return list(by_store.values())
 
@@ -164,11 +166,35 @@ def _collections(folders: Iterable[str]) -> dict[str, str]:
     {'case': 'case', 'case/EX01': 'case/EX01', 'case/EX02': 'case/EX02'}
     """
     parts = {folder: tuple(filter(None, re.split(r"[/\\!]", folder))) for folder in folders}
-    kin = {folder: [other for other in parts if other == folder or _again(parts[folder], parts[other])
-                    or _again(parts[other], parts[folder])] for folder in parts}
+    kin = _kin(parts)
     clear = {folder for folder, ones in kin.items() if _chain([parts[one] for one in ones])}
     return {folder: min((one for one in kin[folder] if one in clear), key=lambda one: len(parts[one]))
             if folder in clear else folder for folder in parts}
+
+
+def _kin(parts: dict[str, tuple[str, ...]]) -> dict[str, dict[str, None]]:
+    """Each folder (name -> its parts) with the folders it is one with: itself, and those that hold its parts
+    in order with more or whose parts it holds so (:func:`_again`). A folder that holds another's parts holds
+    its rarest part: only the folders holding it are compared, so that thousands of servers' folders
+    (``EX0001/certs`` ... ``EX5000/certs``) cost about as many comparisons, not their square.
+
+    >>> kin = _kin({"": (), "EX01/certs": ("EX01", "certs"), "EX01/later/certs": ("EX01", "later", "certs"),
+    ...             "EX02/certs": ("EX02", "certs")})
+    >>> list(kin["EX01/certs"]), list(kin["EX02/certs"])
+    (['EX01/certs', '', 'EX01/later/certs'], ['EX02/certs', ''])
+    """
+    holding: dict[str, list[str]] = {}
+    for folder, names in parts.items():
+        for name in dict.fromkeys(names):
+            holding.setdefault(name, []).append(folder)
+    kin: dict[str, dict[str, None]] = {folder: {folder: None} for folder in parts}
+    for folder, names in parts.items():
+        # the root (no parts) is held by every other folder
+        rarest = min((holding[name] for name in names), key=len) if names else parts
+        for other in rarest:
+            if _again(names, parts[other]):
+                kin[folder][other] = kin[other][folder] = None
+    return kin
 
 
 def _again(first: tuple[str, ...], later: tuple[str, ...]) -> bool:

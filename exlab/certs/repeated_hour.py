@@ -35,13 +35,14 @@ Without the certificate file, the first reading stays, the second beside it:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple
 
 import pandas as pd
 
-from exlab.certs.merge import LATER_COLUMNS, certificate_key
+from exlab.certs.merge import LATER_COLUMNS, certificate_key, file_of
 from exlab.certs.schema import OUT_OF_RANGE, utc_timestamp
 from exlab.daylight_saving import Teller, tell_passes, utc_passes
 from exlab.parse_report import FileReport
@@ -109,14 +110,14 @@ def settle_repeated(rows: list[dict]) -> tuple[list[dict], list[Told]]:
 
 def _exact_times(rows: list[dict]) -> dict[str, dict[tuple[str, pd.Timestamp], str]]:
     """Per certificate, each (date column, time to the second) a row gives that it did not read in a
-    repeated hour, and the first file giving it."""
+    repeated hour, and the first file giving it (:func:`~exlab.certs.merge.file_of`)."""
     exact: dict[str, dict[tuple[str, pd.Timestamp], str]] = {}
     for row in rows:
         repeated = {date.column for date in row.get("_repeated") or ()}
         for column in DATE_COLUMNS:
             value = row.get(column)
             if column not in repeated and isinstance(value, pd.Timestamp):
-                exact.setdefault(certificate_key(row), {}).setdefault((column, value.floor("s")), row["source"])
+                exact.setdefault(certificate_key(row), {}).setdefault((column, value.floor("s")), file_of(row))
     return exact
 
 
@@ -133,22 +134,24 @@ def _settle(row: dict, exact: dict[tuple[str, pd.Timestamp], str]) -> list[Told]
     return told
 
 
-def settle_later(rows: list[dict]) -> list[dict]:
+def settle_later(rows: list[dict]) -> tuple[list[dict], list[Told]]:
     """Rows of frames read apart (the store's batches, :func:`exlab.fleet.read.merge_certs`) with each date
     their read left unsettled (its later column) settled as :func:`settle_repeated` settles it, where a row
-    of the same certificate read elsewhere gives one of its readings exactly.
+    of the same certificate read elsewhere gives one of its readings exactly; and how each was read (for
+    :func:`retell`).
 
     >>> first, second = pd.Timestamp("2026-10-25 00:30", tz="UTC"), pd.Timestamp("2026-10-25 01:30", tz="UTC")
     >>> listed = {"thumbprint": "AB" * 20, "not_after": first, "not_after_later": second, "source": "EX01/fl.txt"}
-    >>> settled = settle_later([listed, {"thumbprint": "AB" * 20, "not_after": second, "source": "certs/mail.cer"}])
-    >>> settled[0]["not_after"], settled[0]["not_after_later"]
-    (Timestamp('2026-10-25 01:30:00+0000', tz='UTC'), None)
+    >>> exact = {"thumbprint": "AB" * 20, "not_after": second, "source": "certs/mail.cer"}
+    >>> settled, told = settle_later([listed, exact])
+    >>> settled[0]["not_after"], settled[0]["not_after_later"], told[0].by
+    (Timestamp('2026-10-25 01:30:00+0000', tz='UTC'), None, 'certs/mail.cer')
     """
     def repeated(row: dict) -> dict:
         dates = [RepeatedDate(None, row[column], row[later], column=column) for column, later in LATER_COLUMNS.items()
                  if isinstance(row.get(later), pd.Timestamp) and isinstance(row.get(column), pd.Timestamp)]
         return {**row, "_repeated": dates} if dates else row
-    return settle_repeated([repeated(row) for row in rows])[0]
+    return settle_repeated([repeated(row) for row in rows])
 
 
 def with_later_readings(frame: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
@@ -178,6 +181,80 @@ def tell_repeated(told: list[Told], reports: Mapping[str, FileReport], tz: str |
         first = items[0].date
         tell_passes(reports[source], first.local, tz, len(items), settled=settled, where=first.where,
                     teller=BY_CERTIFICATE, detail=": " + "; ".join(map(_detail, items)))
+
+
+def retell(told: list[Told], reports: Mapping[str, FileReport]) -> None:
+    """Say in the report of each file whose dates ``told`` settles (:func:`settle_later`: its file's
+    dates settled by frames read apart, each item ``source`` one file) what a read of all the files says
+    (:func:`tell_repeated`): those dates move from the file's warning of dates no file settled to its note
+    of those settled, in the place of the file's earlier words on the hour.
+
+    >>> import warnings
+    >>> report = FileReport("fl.txt", "", "exchange-list")
+    >>> date = local_to_utc(datetime(2024, 10, 27, 2, 30), "Europe/Warsaw")
+    >>> date = date._replace(name="NotAfter", column="not_after", where="certificate 1")
+    >>> with warnings.catch_warnings(record=True):
+    ...     tell_repeated([Told("fl.txt", "AB" * 20, date, None)], {"fl.txt": report}, "Europe/Warsaw")
+    >>> retell([Told("fl.txt", "AB" * 20, date, "mail.cer")], {"fl.txt": report})
+    >>> print(report.warnings[0])     # doctest: +NORMALIZE_WHITESPACE
+    the local time 2024-10-27 02:30:00 comes twice in Europe/Warsaw (its clocks go back over that hour): 1 date(s)
+    at such times read as the first or the second pass as a file with the certificate's exact times tells:
+    NotAfter of ABABABABABABABABABABABABABABABABABABABAB (certificate 1) as in mail.cer
+    """
+    settled = {(item.source, item.thumbprint, item.date.column, item.date.first.floor("s")): item.by
+               for item in told if item.by is not None}
+    for file in dict.fromkeys(source for source, *_ in settled):
+        report = reports.get(file)
+        if report is None:
+            continue
+        places, items, tz = _told_in(report)
+        again = [item if item.by is not None else item._replace(by=settled.get(
+                 (file, item.thumbprint, item.date.column, item.date.first.floor("s")))) for item in items]
+        if again == items:
+            continue
+        fresh = FileReport(file, "", "")
+        tell_repeated(sorted(again, key=lambda item: [int(n) for n in re.findall(r"\d+", item.date.where)]),
+                      {file: fresh}, tz)
+        for place in reversed(places):
+            del report.warnings[place]
+        report.warnings[places[0]:places[0]] = fresh.warnings
+
+
+# what tell_repeated's words name: the local time and zone, and each date told (_detail)
+_TWICE = re.compile(r"the local time (?P<local>[\d-]+ [\d:.]+) comes twice in (?P<tz>.+?) \(")
+_TOLD = re.compile(r"(?P<name>\w+) of (?P<thumbprint>[0-9A-F]{40}) \((?P<where>[^()]*)\)(?:: (?P<first>[\d-]+ [\d:]+) "
+                   r"or (?P<second>[\d-]+ [\d:]+) UTC| as in (?P<by>.*?))(?=; \w+ of [0-9A-F]{40} \(|$)")
+
+
+def _told_in(report: FileReport) -> tuple[list[int], list[Told], str | None]:
+    """What the report says of its dates in the hour the clocks go back over (:func:`tell_repeated`'s
+    note and warning): their places among its warnings, each date told, and the zone. A date told as
+    settled keeps its readings unknown; the first of each is at the local time the words name.
+
+    >>> import warnings
+    >>> report = FileReport("fl.txt", "", "exchange-list")
+    >>> date = local_to_utc(datetime(2024, 10, 27, 2, 30), "Europe/Warsaw")
+    >>> date = date._replace(name="NotAfter", column="not_after", where="certificate 1")
+    >>> with warnings.catch_warnings(record=True):
+    ...     tell_repeated([Told("fl.txt", "AB" * 20, date, None)], {"fl.txt": report}, "Europe/Warsaw")
+    >>> _told_in(report)[1] == [Told("fl.txt", "AB" * 20, date, None)]
+    True
+    """
+    places, told, tz = [], [], None
+    for place, text in enumerate(report.warnings):
+        twice = _TWICE.search(text)
+        if twice is None or (BY_CERTIFICATE.settled_by not in text and BY_CERTIFICATE.unsettled not in text):
+            continue
+        places.append(place)
+        tz = twice["tz"]
+        for index, item in enumerate(_TOLD.finditer(text, twice.end())):
+            first, second = (pd.Timestamp(item[name], tz="UTC") if item[name] else None for name in ("first", "second"))
+            local = (datetime.fromisoformat(twice["local"]) if index == 0
+                     else first.tz_convert(tz).tz_localize(None).to_pydatetime() if first is not None else None)
+            column = re.sub(r"(?<!^)(?=[A-Z])", "_", item["name"]).lower()      # NotAfter: not_after
+            told.append(Told(report.file, item["thumbprint"],
+                             RepeatedDate(local, first, second, item["name"], column, item["where"]), item["by"]))
+    return places, told, tz
 
 
 def _detail(item: Told) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from exlab.attribution import source_files
 from exlab.value_ranges import count_lost, fit_integers
 
 # column -> dtype, in the order of the public contract (CONTRIBUTING.md).
@@ -116,7 +117,8 @@ def certs_frame(rows: Iterable[Row], report: Any = None) -> pd.DataFrame:
     frame = pd.DataFrame({name: _column(name, [row.get(name) for row in rows], lost) for name in COLUMNS})
     if any(places for _, places in lost.values()):
         # a certificate several exports list ("a.txt; b.csv") is counted against the first of them
-        count_lost(report, [str(row.get("source") or "").split("; ")[0] or None for row in rows],
+        listed = source_files(file.file for file in (report.files if report is not None else ()))
+        count_lost(report, [listed(row.get("source") or "")[0] or None for row in rows],
                    lambda index: f"certificate {rows[index].get('thumbprint') or index + 1}", lost)
     if report is not None:
         frame.attrs["parse_report"] = report

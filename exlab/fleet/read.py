@@ -15,8 +15,6 @@ True
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +160,8 @@ def merge_certs(certs: pd.DataFrame) -> pd.DataFrame:
     all their files merges them (:func:`exlab.certs.merge.merge_rows`, once the dates a batch left unsettled
     in the hour the clocks go back over are settled by the others: :func:`exlab.certs.repeated_hour.settle_later`):
     a certificate that several sources' exports list (the servers' folders or zips ingested apart) is one
-    row, or a row per server store that binds it otherwise, where the first row of it was; a disagreement
+    row, or a row per server store that binds it otherwise, where the first row of it was; a date settled
+    only now is told so in its file's report (:func:`exlab.certs.repeated_hour.retell`); a disagreement
     found only now is noted in the report of the file that says otherwise (the first file its row lists,
     found among the report's files by name, whatever the name holds). Rows of a certificate in one batch
     alone stay as its read merged them.
@@ -172,8 +171,9 @@ def merge_certs(certs: pd.DataFrame) -> pd.DataFrame:
     >>> merge_certs(certs_frame(rows).assign(batch=["1", "2"]))["source"].tolist()
     ['EX01/fl.txt; EX02/fl.txt']
     """
+    from exlab.attribution import source_files
     from exlab.certs.merge import merge_rows
-    from exlab.certs.repeated_hour import settle_later, with_later_readings
+    from exlab.certs.repeated_hour import retell, settle_later, with_later_readings
     from exlab.certs.schema import certs_frame
 
     spread = (certs.groupby("thumbprint", dropna=False)["batch"].transform("nunique") > 1).to_numpy()
@@ -183,9 +183,12 @@ def merge_certs(certs: pd.DataFrame) -> pd.DataFrame:
         return read
     report = read.attrs.get("parse_report", ParseReport())
     by_name = {file.file: file for file in report.files}
+    listed = source_files(by_name)
     rows = [{name: _cell(value) for name, value in row.items()} for row in read.to_dict("records")]
-    merged, notes = merge_rows(settle_later([{**row, "_file": _first_file(row["source"], by_name)}
-                                             for row, again in zip(rows, spread) if again]))
+    settled, told = settle_later([{**row, "_file": listed(row["source"] or "")[0] or None}
+                                  for row, again in zip(rows, spread) if again])
+    retell([item._replace(source=file) for item in told for file in listed(item.source)], by_name)
+    merged, notes = merge_rows(settled)
     groups: dict[str, list[dict]] = {}
     for row in merged:
         groups.setdefault(row["thumbprint"], []).append(row)
@@ -196,23 +199,6 @@ def merge_certs(certs: pd.DataFrame) -> pd.DataFrame:
     frame = with_later_readings(certs_frame(out), out)[list(read.columns)]
     frame.attrs = read.attrs
     return frame
-
-
-def _first_file(source: str | None, files: Collection[str]) -> str | None:
-    """The file of ``files`` a ``source`` cell names first: the cell itself when it is one file's name,
-    else the longest file name it starts with before a ``; `` (a row merged from several files lists
-    their names ``; ``-joined, and a name may hold ``; `` itself); None when it names none of them.
-
-    >>> files = {"EX01/fl; 2.txt", "EX01/fl", "EX01/certs.csv"}
-    >>> _first_file("EX01/fl; 2.txt", files), _first_file("EX01/fl; 2.txt; EX01/certs.csv", files)
-    ('EX01/fl; 2.txt', 'EX01/fl; 2.txt')
-    >>> _first_file("EX01/fl; 3.txt", files), _first_file("other.txt", files)
-    ('EX01/fl', None)
-    """
-    if source is None or source in files:
-        return source
-    cuts = [match.start() for match in re.finditer("; ", source)]
-    return next((source[:cut] for cut in reversed(cuts) if source[:cut] in files), None)
 
 
 def _cell(value: Any) -> Any:
