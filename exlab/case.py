@@ -60,6 +60,7 @@ from exlab.attribution import (
     evidence_servers,
     exchange_servers,
     rows_of,
+    source_files,
 )
 from exlab.bundle import Member, bundle_members, is_bundle
 from exlab.errors import (
@@ -321,7 +322,8 @@ class Case:
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
         cut = self._cut_sources()
-        result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *result.notes,
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *self._zone_notes(),
+                                           *result.notes,
                                            *self._pin_reach(result, at),
                                            *([cut_sources_note(self.connector, cut)] if cut is not None else [])]))
         if chosen and len(chosen) < len(per_server):
@@ -336,17 +338,18 @@ class Case:
                    lacking: Collection[str] | None = None) -> Diagnosis:
         """``exlab.diagnose`` of these rows with the case's settings, its facts prepared and its rules
         run once per distinct input: a case of one server asks for that server's answer and for the
-        case's, from the same frames (the same objects: ``rows_of`` keeps a frame whole)."""
+        case's, from the same frames (the same objects: ``rows_of`` keeps a frame whole). Every
+        server's certificates are its peers: a public certificate these rows lack may be copied from one."""
         inputs = {"events": events, "certs": certs, "sessions": sessions, "tracking": tracking,
                   "connectors": self.connectors, "servers": self.servers, "server_fqdn": server_fqdn,
                   "connector": self.connector, "roots": self.roots, "at": at}
         for given, (facts, fqdn, notes, findings) in self._prepared:
             if all(_same(given[name], value) for name, value in inputs.items()):
                 return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
-                                findings=list(findings))
+                                findings=list(findings), peers=self.certs)
         frames = {"events": events, "sessions": sessions, "tracking": tracking}
         facts, fqdn, notes = prepare(**inputs, failures=self._failures_of(events), points=self._points_of(frames))
-        d = conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
+        d = conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking, peers=self.certs)
         self._prepared.append((inputs, (facts, fqdn, notes, list(d.evidence))))
         return d
 
@@ -379,6 +382,17 @@ class Case:
         servers = set(self.server_list())
         note = other_computers_note([name for name in evidence_servers(self.frames) if name not in servers])
         return [note] if note else []
+
+    def _zone_notes(self) -> list[str]:
+        """A note for each event export whose failures match its server's protocol log (UTC) only when moved
+        by whole or quarter hours (:func:`exlab.analysis.clocks.zone_shifts`): read in the wrong zone."""
+        from exlab.analysis.clocks import shift_words, written_offset, zone_shifts
+
+        zones = {f.file: f.assumed_tz for f in self.reports.files if f.assumed_tz}
+        return [f"{file} was read in {zones[file]}, but its failures match {server}'s SMTP send protocol log (UTC) "
+                f"only {shift_words(shift)}: its local times were written at {written_offset(zones[file], shift, at)}. "
+                f"Pass that server's zone (--server-tz {server}=ZONE, or server_tz in {SETTINGS_FILE})"
+                for server, file, shift, at in zone_shifts(self._all_points(), zones)]
 
     def _sources(self) -> set[str]:
         """The source transport servers of the case's connector, as the case spells them."""
@@ -550,19 +564,22 @@ def case_relative(name: str, folder: Path) -> str:
 
 
 def with_case_names(frame: pd.DataFrame, name_in_case: Callable[[str], str]) -> pd.DataFrame:
-    """The frame with its ``source`` values (``; ``-joined lists too) and its parse report's
-    file names made case-relative: each distinct file named once, however many rows it has.
+    """The frame with its ``source`` values (``; ``-joined lists too, read by the report's file names:
+    :func:`exlab.attribution.source_files`) and its parse report's file names made case-relative: each
+    distinct file named once, however many rows it has.
 
     >>> frame = pd.DataFrame({"source": pd.array(["/c/a.log", "/c/a.log; /c/b.log", None], dtype="string")})
     >>> with_case_names(frame, lambda name: name.removeprefix("/c/"))["source"].tolist()
     ['a.log', 'a.log; b.log', <NA>]
     """
     report = frame.attrs.get("parse_report")
-    for file_report in (report.files if report is not None else ()):
+    files = report.files if report is not None else ()
+    listed = source_files([file_report.file for file_report in files])     # a file's name may hold "; "
+    for file_report in files:
         file_report.file = name_in_case(file_report.file)
     if "source" not in frame:
         return frame
-    names = {value: "; ".join(name_in_case(part) for part in str(value).split("; "))
+    names = {value: "; ".join(name_in_case(part) for part in listed(value))
              for value in frame["source"].dropna().unique()}     # once per file (or list of files), not per row
     renamed = frame.copy(deep=False)    # one column replaced: the others are shared, not copied
     renamed["source"] = frame["source"].map(names).astype(frame["source"].dtype)
@@ -752,8 +769,9 @@ def refusal(err: ExlabError, path: Path) -> str:
     return f"{', '.join(place)}: {err.problem}" if place else err.problem
 
 
-# offsets a wrongly zoned local-time export may be off by: whole and quarter hours, -14h..+14h
-LOCAL_TIME_SHIFTS = tuple(pd.Timedelta(minutes=15 * n) for n in range(-56, 57))
+# offsets a wrongly zoned local-time export may be off by: whole and quarter hours, up to 26 hours either way
+# (read as UTC, as far as UTC+14 or UTC-12; read in a zone given, as far as that zone from the one it was written in)
+LOCAL_TIME_SHIFTS = tuple(pd.Timedelta(minutes=15 * n) for n in range(-104, 105))
 
 
 def _shifted(keys: pd.Series, shift: pd.Timedelta) -> pd.Series:

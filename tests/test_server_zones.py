@@ -104,3 +104,16 @@ def test_the_evidence_store_reads_each_server_in_its_zone(cases, tmp_path):
     stored, whole = _open(tmp_path / "store"), _open(cases[0])
     assert _event_failures(stored, "lwex02") == _event_failures(whole, "lwex02")
     assert _not_after(stored) == _not_after(whole) and len(stored.certs) == len(whole.certs)
+
+
+def test_an_export_read_in_the_wrong_zone_is_told_by_its_servers_protocol_log(cases):
+    """LWEX02's CSV was written on Tokyo time and read on the site's (Los Angeles): its failures match its
+    refused sessions (the protocol log writes UTC) only 16 hours earlier. The case says so, and which
+    setting reads it right; read in its zone, or as an .evtx, nothing is said."""
+    said = [note for note in _open(cases[1]).diagnose().notes if "protocol log (UTC)" in note]
+    assert said == ["LWEX02/Application.csv was read in America/Los_Angeles, but its failures match "
+                    "lwex02.litwareinc.com's SMTP send protocol log (UTC) only 16 h earlier: its local times were "
+                    "written at UTC+09:00. Pass that server's zone (--server-tz lwex02.litwareinc.com=ZONE, or "
+                    "server_tz in exlab-case.toml)"]
+    for case in (_open(cases[1], server_tz={"LWEX02": TOKYO}), _open(cases[0])):
+        assert not [note for note in case.diagnose().notes if "protocol log (UTC)" in note]

@@ -34,7 +34,9 @@ from exlab.analysis.findings import Finding, format_utc
 from exlab.analysis.infer import connector_row, infer_connector, infer_judgement_time, infer_server_fqdn
 from exlab.analysis.remediation import (
     Step,
+    collect_on,
     collect_step,
+    copy_certificate_steps,
     kb2888788_steps,
     look_alike_steps,
     on_server,
@@ -43,6 +45,7 @@ from exlab.analysis.remediation import (
 )
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, attempts, run_rules
 from exlab.analysis.timeline import failure_points, preferred
+from exlab.attribution import host_name, split_servers
 from exlab.certs.merge import LATER_COLUMNS
 from exlab.certs.names import covers, name_key
 from exlab.certs.selection import parse_tls_certificate_name, select_outbound, unsure_usable, unusable
@@ -354,6 +357,8 @@ class _Public:
     subject: str
     thumbprint: str | None = None
     services: tuple[str, ...] | None = None     # None: no export said
+    source: str | None = None                   # another server of the case holding it, to copy it from
+    not_after: Any = None
 
     @property
     def pin(self) -> tuple[str, str]:
@@ -415,23 +420,74 @@ def _public_certificate(facts: Facts, culprit: str | None) -> tuple[_Public | No
 
 
 def _public_of_exports(facts: Facts) -> tuple[_Public | None, str | None]:
-    certs = facts.certs
-    if not facts.name or "issuer_class" not in certs:
+    rows = _public_rows(facts.certs, facts.name)
+    if rows is None:
         return None, None
-    named = certs["dns_names"].map(lambda names: covers(names, facts.name)).astype(bool)
-    public = certs[named & (certs["issuer_class"].astype("string") == "public").fillna(False).astype(bool)]
-    if public.empty:
+    if not rows:
         return None, f"no certificate from a public CA covers {facts.name} in the certificate exports"
     moment, _ = judgement_time(facts.at)
-    rows = [row.to_dict() for _, row in public.sort_values("not_before", na_position="first").iterrows()]
-    fit = [row for row in rows if unusable(row, moment) is None and flag(row.get("server_auth")) is not False]
+    fit = [row for row in rows if _fit(row, moment)]
     if not fit:
         newest = rows[-1]
         reason = unusable(newest, moment) or "its key usage does not allow server authentication"
         return None, f"the public certificate {newest['thumbprint']} {reason}"
-    with_smtp = [row for row in fit if _services(row) is None or "SMTP" in _services(row)]
-    best = (with_smtp or fit)[-1]      # the newest, one already enabled for SMTP first
+    best = _best(fit)
     return _Public(str(best["issuer"]), str(best["subject"]), str(best["thumbprint"]), _services(best)), None
+
+
+def _public_rows(certs: pd.DataFrame | None, name: str | None) -> list[dict] | None:
+    """The certificates from a public CA that cover ``name``, oldest first; None when the frame cannot say
+    (no name, no trust columns)."""
+    if certs is None or certs.empty or not name or "issuer_class" not in certs:
+        return None
+    named = certs["dns_names"].map(lambda names: covers(names, name)).astype(bool)
+    public = certs[named & (certs["issuer_class"].astype("string") == "public").fillna(False).astype(bool)]
+    return [row.to_dict() for _, row in public.sort_values("not_before", na_position="first").iterrows()]
+
+
+def _fit(row: dict, moment: Any) -> bool:
+    """Whether the transport can present the certificate at ``moment``: usable then, and allowed server
+    authentication."""
+    return unusable(row, moment) is None and flag(row.get("server_auth")) is not False
+
+
+def _best(fit: list[dict]) -> dict:
+    """The one to present of fit certificates (oldest first): the newest, one already enabled for SMTP first."""
+    with_smtp = [row for row in fit if _services(row) is None or "SMTP" in _services(row)]
+    return (with_smtp or fit)[-1]
+
+
+def _public_elsewhere(facts: Facts, peers: pd.DataFrame | None, server: str | None) -> _Public | None:
+    """A public certificate for ``facts.name`` that another server of the case holds (``peers``: the case's
+    certificates, each with the ``server`` that holds it) when these facts hold none fit: one the transport
+    could present at ``facts.at``, with its private key (the export says HasPrivateKey True: it can be
+    exported with it), not among these facts' own; the servers it is on are not ``server``. Copied to
+    ``server``, it has no service there yet (``services`` empty).
+
+    >>> facts = Facts.build(name="mail.contoso.com", at=pd.Timestamp("2025-03-20", tz="UTC"))
+    >>> peers = pd.DataFrame([{"thumbprint": "AB" * 20, "issuer": "CN=CA", "subject": "CN=mail.contoso.com",
+    ...     "dns_names": ("mail.contoso.com",), "issuer_class": "public", "has_private_key": True,
+    ...     "not_before": pd.Timestamp("2025-01-01", tz="UTC"), "not_after": pd.Timestamp("2026-01-01", tz="UTC"),
+    ...     "services": ("IIS", "SMTP"), "server": "ex2016.contoso.com"}])
+    >>> found = _public_elsewhere(facts, peers, "ex2010.contoso.com")
+    >>> found.source, found.thumbprint[:4], found.services
+    ('ex2016.contoso.com', 'ABAB', ())
+    >>> _public_elsewhere(facts, peers.assign(has_private_key=pd.NA), "ex2010.contoso.com") is None
+    True
+    """
+    if peers is None or "server" not in peers:
+        return None
+    mine = host_name(server) if server else None
+    moment, _ = judgement_time(facts.at)
+    fit = [row for row in _public_rows(peers, facts.name) or []
+           if str(row["thumbprint"]).upper() not in facts.by_thumbprint and flag(row.get("has_private_key"))
+           and _fit(row, moment) and [s for s in split_servers(row["server"]) if host_name(s) != mine]]
+    if not fit:
+        return None
+    best = _best(fit)
+    source = next(s for s in split_servers(best["server"]) if host_name(s) != mine)
+    return _Public(str(best["issuer"]), str(best["subject"]), str(best["thumbprint"]).upper(), (), source,
+                   present(best.get("not_after")))
 
 
 def _services(row: dict) -> tuple[str, ...] | None:
@@ -477,11 +533,14 @@ def _remediation(facts: Facts, cause: str | None, culprit: str | None, connector
     if cause == "kb2888788":
         cert = facts.by_thumbprint.get(culprit or "")
         services = cert.get("services") if cert is not None else None
-        return kb2888788_steps(culprit, services if isinstance(services, tuple) else None, connector=connector,
-                               public=pin, enable_public=(public.thumbprint, public.services)
-                               if public and public.without_smtp else None,
-                               renew=unfit if public is None and unfit else None,
-                               pinned=pinned, current_pin=facts.tls_certificate_name)
+        copy = (copy_certificate_steps(public.thumbprint, public.source, source_edge=facts.is_edge(public.source))
+                if public and public.source else [])
+        return [*copy, *kb2888788_steps(culprit, services if isinstance(services, tuple) else None,
+                                        connector=connector, public=pin,
+                                        enable_public=(public.thumbprint, public.services)
+                                        if public and public.without_smtp else None,
+                                        renew=unfit if public is None and unfit else None,
+                                        pinned=pinned, current_pin=facts.tls_certificate_name)]
     cert = facts.by_thumbprint.get(culprit or "")
     services = cert.get("services") if cert is not None else None
     return look_alike_steps(cause, culprit, connector=connector, public=pin,
@@ -506,7 +565,14 @@ def _fix_notes(facts: Facts, cause: str | None, culprit: str | None, public: _Pu
     if pinned:
         notes.append(f"the send connector's TlsCertificateName names the internal certificate {culprit}: the "
                      "transport presents it whatever else is enabled for SMTP, so the fix pins the public one")
-    if public is None and unfit:
+    if public is not None and public.source:
+        until = f", valid until {format_utc(public.not_after)}" if public.not_after is not None else ""
+        notes.append(f"this server's certificates hold none fit ({unfit}), but {public.source} holds "
+                     f"{public.thumbprint} (issued by {public.issuer}, covering {facts.name}{until}, with its private "
+                     "key): the fix copies it here "
+                     f"from {public.source} (Export-ExchangeCertificate there, Import-ExchangeCertificate here) "
+                     "instead of starting with a new certificate")
+    elif public is None and unfit:
         notes.append(f"{unfit}: no certificate of the evidence is fit to present to Exchange Online; the fix "
                      "starts with a new certificate from a public CA")
     elif public is not None and public.without_smtp:
@@ -525,7 +591,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
              at: Any = None, server: str | None = None, lacking: Collection[str] | None = None,
-             failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None) -> Diagnosis:
+             failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
+             peers: pd.DataFrame | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
@@ -538,6 +605,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     (default: the last failure, else the last record of the evidence, else now).
     ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does),
     ``points`` the ``failure_points(prefer=False)`` of those failures, the send sessions and the tracking rows.
+    ``peers``: the certificates of the case's other servers, where a public certificate ``certs`` lack
+    may be copied from (``conclude``).
 
     >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -553,7 +622,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     facts, fqdn, notes = prepare(events=events, certs=certs, sessions=sessions, tracking=tracking,
                                  connectors=connectors, servers=servers, server_fqdn=server_fqdn, connector=connector,
                                  roots=roots, at=at, failures=failures, points=points)
-    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking)
+    return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
+                    peers=_with_trust(peers, roots, facts.at))
 
 
 def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = None,
@@ -608,12 +678,14 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
 
 def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] | None = None,
              server: str | None = None, lacking: Collection[str] | None = None,
-             findings: list[Finding] | None = None) -> Diagnosis:
+             findings: list[Finding] | None = None, peers: pd.DataFrame | None = None) -> Diagnosis:
     """The diagnosis of prepared facts: run the rules, weigh them, write the fix.
 
     :func:`prepare` prepares the facts from frames (trust, selection, inference);
     this is the weighing alone. ``findings``: the rules' findings on these facts, when a
-    diagnosis of them was concluded already (``run_rules`` is not run again).
+    diagnosis of them was concluded already (``run_rules`` is not run again). ``peers``: the
+    certificates of the case's other servers (with their trust columns and ``server``), where a
+    public certificate these facts lack may be found and copied from (:func:`_public_elsewhere`).
 
     >>> conclude(Facts.build()).verdict
     'inconclusive'
@@ -623,15 +695,18 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     verdict, cause, culprit, strength = _decide(findings, facts)
     onset, end = _span(facts.points, cause)
     public, unfit = _public_certificate(facts, culprit) if cause is not None else (None, None)
+    if public is None and unfit and cause == "kb2888788":
+        public = _public_elsewhere(facts, peers, server or server_fqdn)
     pinned = _pins_culprit(facts, culprit)
     remediation = _remediation(facts, cause, culprit, facts.connector, public, unfit, pinned)
     where = server or (server_fqdn if facts.is_edge(server_fqdn) else None)    # an Edge is named, one server or not
+    edge = facts.is_edge(where)
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
         evidence=findings,
-        remediation=on_server(through_edge_sync(remediation, facts.edge_sync), where, edge=facts.is_edge(where)),
-        missing=through_edge_sync(_missing(facts, verdict, facts.connector, lacking, unsure=bool(unsure)),
-                                  facts.edge_sync), server_fqdn=server_fqdn,
+        remediation=on_server(through_edge_sync(remediation, facts.edge_sync), where, edge=edge),
+        missing=through_edge_sync(collect_on(_missing(facts, verdict, facts.connector, lacking, unsure=bool(unsure)),
+                                             where, edge=edge), facts.edge_sync), server_fqdn=server_fqdn,
         connector=facts.connector, name=facts.name, selected=facts.selected,
         notes=[*(notes or []), *unsure, *_fix_notes(facts, cause, culprit, public, unfit, pinned, unsure=bool(unsure)),
                *_flowing_again(facts, findings, remediation)],
@@ -724,10 +799,11 @@ def judge_server(diagnosis: Diagnosis, *, sends: bool | None, watched: bool,
         return replace(diagnosis, fix="fix" if diagnosis.remediation else "none", why=why, sends=sends, notes=notes)
     if elsewhere:
         through = ", ".join(f"{count} through {name!r}" for name, count in elsewhere.items())
-        logged = collect_step("events_2004")     # its events 2004 are logged: only for another connector
+        # its events 2004 are logged (only for another connector): no step raises their level, aimed at it or not
+        logged = collect_step("events_2004").command.split('"')[0]
         return replace(diagnosis, verdict="inconclusive", cause=None, culprit=None, strength=None, onset=None,
                        end=None, remediation=[], fix="none", sends=sends,
-                       missing=[step for step in diagnosis.missing if step != logged],
+                       missing=[step for step in diagnosis.missing if not (step.command or "").startswith(logged)],
                        why=f"its failures are on another send connector ({through}), not {connector}: "
                            "investigate it with that connector (--connector) and its Get-SendConnector export")
     if sends is False:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _HEX40 = re.compile(r"^[0-9A-F]{40}$")
 _SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -31,6 +31,11 @@ _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-
 # the cmdlets of a fix that act on one server's certificates and take -Server
 _SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate")
 _RESTART = "Restart-Service MSExchangeTransport"
+# commands that act on the machine they run on, not through Exchange (a service, the machine's certificate store,
+# its event log, its log folders): aimed at a server, they run there (Invoke-Command)
+_LOCAL = re.compile(r"^(?:Restart-Service MSExchangeTransport$|certutil )|(?:^|; )wevtutil |\$env:ExchangeInstallPath")
+# the event logging category of one server: Set-EventLogLevel's identity is <server>\<log>\<category>
+_EVENT_LOG_LEVEL = re.compile(r'^Set-EventLogLevel "(?=MSExchange)')
 _EDGE_SYNC = "Start-EdgeSynchronization"
 _RESTART_PURPOSE = ("Let the transport service pick up the change (while it restarts, a minute or so, the server "
                     "takes and sends no mail: senders retry, and its queue is kept)")
@@ -210,14 +215,21 @@ def _synchronized(command: str | None) -> str | None:
 
 
 def _on_host(command: str | None, host: str) -> str | None:
-    """A command aimed at one server: its certificate cmdlets take ``-Server``, a restart runs there.
+    """A command aimed at one server: its certificate cmdlets take ``-Server``, an event logging category
+    is the server's, and a command local to a machine (:data:`_LOCAL`: a restart, certutil) runs there.
     A thumbprint not known yet (a ``<placeholder>`` of words) is kept whole:
 
     >>> _on_host("Enable-ExchangeCertificate -Thumbprint <the public certificate's thumbprint> -Services SMTP", "EX02")
     "Enable-ExchangeCertificate -Thumbprint <the public certificate's thumbprint> -Server EX02 -Services SMTP"
+    >>> _on_host("certutil -repairstore my " + "AB" * 4, "EX02")
+    'Invoke-Command -ComputerName EX02 { certutil -repairstore my ABABABAB }'
+    >>> print(_on_host('Set-EventLogLevel "MSExchangeTransport\\\\SmtpSend" -Level Expert', "EX02"))
+    Set-EventLogLevel "EX02\\MSExchangeTransport\\SmtpSend" -Level Expert
     """
-    if command == _RESTART:
-        return f"Invoke-Command -ComputerName {host} {{ {_RESTART} }}"
+    if command and _LOCAL.search(command):
+        return f"Invoke-Command -ComputerName {host} {{ {command} }}"
+    if command and _EVENT_LOG_LEVEL.match(command):
+        return _EVENT_LOG_LEVEL.sub(lambda m: f'{m.group(0)}{host}\\', command)
     for cmdlet in _SERVER_CMDLETS if command else ():
         command = re.sub(rf"((?:^|; |\| ){cmdlet}(?: -Thumbprint (?:<[^>]*>|\S+))?)(?= |$)", rf"\g<1> -Server {host}",
                          command)
@@ -321,7 +333,8 @@ def _public_steps(enable_public: tuple[str, Sequence[str] | None] | None, renew:
     thumb, services = thumbprint_or_placeholder(enable_public[0]), enable_public[1]
     kept = ["<its services>"] if services is None else [s for s in services if re.fullmatch(r"[A-Za-z]+", s)]
     # no undo: services are only ever added (the cmdlet's page), so SMTP cannot be taken off it again
-    return [Step(f"Enable SMTP on the public certificate {thumb}, keeping its services" + SMTP_PROMPT,
+    return [Step(f"Enable SMTP on the public certificate {thumb}{', keeping its services' if kept else ''}"
+                 + SMTP_PROMPT,
                  f"Enable-ExchangeCertificate -Thumbprint {thumb} -Services {','.join([*kept, 'SMTP'])}")]
 
 
@@ -404,7 +417,8 @@ COLLECT: dict[str, Step] = {
                   "Get-ExchangeCertificate | ForEach-Object { [IO.File]::WriteAllBytes("
                   "\"C:\\exlab\\certs\\$($_.Thumbprint).cer\", $_.RawData) }"),
     "sessions": Step("Turn on the send protocol log of the connector, wait for the next retry, and copy "
-                     "TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND*.LOG, and FrontEnd\\ProtocolLog\\SmtpSend "
+                     "TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND*.LOG of the transport server, and "
+                     "FrontEnd\\ProtocolLog\\SmtpSend "
                      "too when the connector sends through the Front End Transport service (FrontendProxyEnabled; "
                      "Edge\\ProtocolLog\\SmtpSend on an Edge Transport server)",
                      "Set-SendConnector {connector} -ProtocolLoggingLevel Verbose"),
@@ -414,7 +428,8 @@ COLLECT: dict[str, Step] = {
     "servers": Step("Export the servers' names",
                     "New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
                     "Get-ExchangeServer | Export-Clixml C:\\exlab\\config\\ExchangeServers.xml"),
-    "tracking": Step("Copy the message tracking log files (their DEFER rows show the held messages)",
+    "tracking": Step("Copy the message tracking log files of the transport server (their DEFER rows show the held "
+                     "messages)",
                      "New-Item -ItemType Directory -Force C:\\exlab\\logs\\MessageTracking | Out-Null; "
                      "Copy-Item \"$env:ExchangeInstallPath\\TransportRoles\\Logs\\MessageTracking\\MSGTRK*.LOG\" "
                      "C:\\exlab\\logs\\MessageTracking\\"),
@@ -431,3 +446,71 @@ def collect_step(kind: str, connector: str | None = None) -> Step:
     if step.command and "{connector}" in step.command:
         return Step(step.purpose, step.command.replace("{connector}", ps_quote(connector)))
     return step
+
+
+def collect_on(steps: Sequence[Step], server: str | None, *, edge: bool = False) -> list[Step]:
+    """The steps that collect missing evidence (:func:`collect_step`) for one server of several: aimed at it
+    as :func:`on_server` aims a fix (an Edge Transport server's run on it, ``edge``), and each purpose names it
+    for "the transport server". A command that now runs there (``Invoke-Command``) writes its files on it,
+    and the step says where to fetch them; a setting of the organisation (the send connector) stays as it is.
+    No ``server``: the steps as they are.
+
+    >>> events, connectors = collect_on([collect_step("events"), collect_step("connectors")], "EX02")
+    >>> print(events.purpose)
+    On EX02: export the Application log of EX02 (the command writes in C:\\exlab on EX02: copy it from \
+\\\\EX02\\C$\\exlab)
+    >>> events.command.startswith("Invoke-Command -ComputerName EX02 { New-Item")
+    True
+    >>> connectors == collect_step("connectors")
+    True
+    >>> collect_on([collect_step("events")], "EDGE01", edge=True)[0].purpose.split(":")[0]
+    'On the Edge Transport server EDGE01 itself, in its own Exchange Management Shell (-Server and remote PowerShell \
+from the organisation do not reach an Edge)'
+    """
+    if not server:
+        return list(steps)
+    host = server_or_placeholder(server)
+    named = [Step(step.purpose.replace("the transport server", f"the Edge Transport server {host}" if edge else host),
+                  step.command, step.undo) for step in steps]
+    fetch = f" (the command writes in C:\\exlab on {host}: copy it from \\\\{host}\\C$\\exlab)"
+    return [replace(aimed, purpose=aimed.purpose + fetch) if aimed.command != step.command
+            and aimed.command.startswith("Invoke-Command ") and "C:\\exlab" in aimed.command else aimed
+            for step, aimed in zip(named, on_server(named, server, edge=edge))]
+
+
+def copy_certificate_steps(thumbprint: str | None, source: str | None, *, source_edge: bool = False) -> list[Step]:
+    """Copy a certificate with its private key from the server ``source``, which holds it, to the server a fix
+    is for: export it there to a .pfx, then import it (:func:`on_server` aims the import at the server the fix
+    is for). One command serves Exchange 2010, 2013, 2016 and 2019, whose cmdlets differ: Export-ExchangeCertificate
+    writes a file itself (-FileName) only on 2013, so the command writes the FileData it returns on every
+    version; Import-ExchangeCertificate takes -FileName from 2013 on, -FileData on all. ``source_edge``: the
+    source is an Edge Transport server, where the export is run itself.
+
+    >>> export, load = copy_certificate_steps("AB" * 20, "EX2016")
+    >>> print(export.command)     # doctest: +ELLIPSIS
+    New-Item ... C:\\exlab | Out-Null; $pfx = Export-ExchangeCertificate -Thumbprint ABAB...AB -Server EX2016 \
+-BinaryEncoded -Password (Read-Host 'PFX password' -AsSecureString); \
+[System.IO.File]::WriteAllBytes('C:\\exlab\\ABAB...AB.pfx', $pfx.FileData)
+    >>> print(load.command)     # doctest: +ELLIPSIS
+    Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\exlab\\ABAB...AB.pfx')) -Password ...
+    """
+    thumb, host = thumbprint_or_placeholder(thumbprint), server_or_placeholder(source)
+    pfx = f"C:\\exlab\\{thumb}.pfx" if thumb != THUMBPRINT_PLACEHOLDER else "C:\\exlab\\public.pfx"
+    password = "-Password (Read-Host 'PFX password' -AsSecureString)"
+    where = (f"On the Edge Transport server {host} itself, in its own Exchange Management Shell" if source_edge else
+             f"On {host}, in an Exchange Management Shell of its version")
+    return [
+        Step(f"{where}: export the public certificate {thumb} with its private key to {pfx} (on the machine that "
+             "runs the shell). The same command serves Exchange 2010 to 2019: -FileName is in 2013 only (2010 never "
+             "had it, the 2022 H1 updates took it out of 2016 and 2019), so the .pfx is written from the FileData "
+             "the cmdlet returns; -BinaryEncoded makes it a binary PKCS #12 file and -Password puts the key in it. "
+             "Exchange refuses when the key is not exportable (PrivateKeyExportable False): then use the .pfx the "
+             "CA issued",
+             f"New-Item -ItemType Directory -Force C:\\exlab | Out-Null; $pfx = Export-ExchangeCertificate "
+             f"-Thumbprint {thumb}{'' if source_edge else f' -Server {host}'} -BinaryEncoded {password}; "
+             f"[System.IO.File]::WriteAllBytes('{pfx}', $pfx.FileData)"),
+        Step(f"Import it with the same password, in an Exchange Management Shell of this server's version (copy {pfx} "
+             "first to the machine that runs it, if another): -FileData, which Exchange 2010 to 2019 all take "
+             "(-FileName is not in 2010); the thumbprint stays the same",
+             f"Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('{pfx}')) {password}"),
+    ]
