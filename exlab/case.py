@@ -322,7 +322,7 @@ class Case:
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
         cut = self._cut_sources()
-        result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *self._zone_notes(),
+        result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *self.zone_notes(),
                                            *result.notes,
                                            *self._pin_reach(result, at),
                                            *([cut_sources_note(self.connector, cut)] if cut is not None else [])]))
@@ -383,9 +383,10 @@ class Case:
         note = other_computers_note([name for name in evidence_servers(self.frames) if name not in servers])
         return [note] if note else []
 
-    def _zone_notes(self) -> list[str]:
+    def zone_notes(self) -> list[str]:
         """A note for each event export whose failures match its server's protocol log (UTC) only when moved
-        by whole or quarter hours (:func:`exlab.analysis.clocks.zone_shifts`): read in the wrong zone."""
+        by whole or quarter hours (:func:`exlab.analysis.clocks.zone_shifts`): read in the wrong zone, its
+        times (and the outage window they give) are off by that much."""
         from exlab.analysis.clocks import shift_words, written_offset, zone_shifts
 
         zones = {f.file: f.assumed_tz for f in self.reports.files if f.assumed_tz}

@@ -117,3 +117,25 @@ def test_an_export_read_in_the_wrong_zone_is_told_by_its_servers_protocol_log(ca
                     "server_tz in exlab-case.toml)"]
     for case in (_open(cases[1], server_tz={"LWEX02": TOKYO}), _open(cases[0])):
         assert not [note for note in case.diagnose().notes if "protocol log (UTC)" in note]
+
+
+@pytest.mark.slow
+def test_the_report_and_the_notebooks_say_the_times_are_off_on_their_first_screen(cases, tmp_path):
+    """The note stood last, folded under 'What was inferred', while the outage window it makes wrong
+    stood first: the report puts it beside the window, and the notebooks after theirs."""
+    from exlab.report import execute_notebook, write_report
+    from exlab.report.model import build_report
+    from tests.test_notebooks import _texts
+
+    report = build_report(_open(cases[1]))
+    assert len(report.times) == 1 and "16 h earlier" in report.times[0]
+    assert not [note for note in report.notes if "protocol log (UTC)" in note]
+    assert build_report(_open(cases[1], server_tz={"LWEX02": TOKYO})).times == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = write_report(cases[1], tmp_path / "report.html").read_text(encoding="utf-8")
+    answer = page[page.index('aria-label="verdict"'):page.index("</section>", page.index('aria-label="verdict"'))]
+    assert "<dt>Times off</dt>" in answer and "written at UTC+09:00" in answer
+    for name in ("00-start-here.ipynb", "03-root-cause.ipynb"):
+        texts = _texts(execute_notebook(name, {"case_folder": str(cases[1])}))
+        assert "written at UTC+09:00" in texts, name

@@ -127,6 +127,8 @@ def _answer(report: Report) -> str:
     facts.append(("Send connector", e(report.connector) if report.connector else "not known from the evidence"))
     facts.append(("Affected servers", e(", ".join(report.affected)) if report.affected else "none"))
     facts.append(("Outage window", e(report.window) if report.window else "no failure in the evidence"))
+    if report.times:        # an event export read in the wrong zone: its times, and the window, are off
+        facts.append(("Times off", "<br>".join(e(text) for text in report.times)))
     rows = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts)
     return (f'<section class="answer" aria-label="verdict"><h1>{e(report.title)}</h1>'
             f'<p class="summary">{e(report.summary)}</p><dl class="facts">{rows}</dl>{_servers(report)}</section>')

@@ -211,6 +211,7 @@ class Report:
     presented: Certificate | None = None
     trust: str | None = None
     put_back: list[str] = field(default_factory=list)    # the back-out: what undoes the fix, last step first
+    times: list[str] = field(default_factory=list)       # event exports read in the wrong zone (Case.zone_notes)
 
     def commands(self) -> list[str]:
         """Every command of the fix, in order, each once.
@@ -933,6 +934,7 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     verdicts = server_verdicts(d.servers)
     affected = [v.server for v in verdicts if v.failures] or ([d.server] if d.server and d.failures else [])
     window = _window(d, tz, flowing_since(tl.recoveries, d.connector), affected)
+    zones = case.zone_notes()
     checked, unchecked, collect = _checked(case, d)
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)
@@ -947,8 +949,8 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         figures=_figures(case, d, tl, comparison, tz),
         issuers=_issuers(case, d, comparison, tz),
         chains=_chains(case, comparison, tz), sessions=_sessions(case, d, tl, tz), details=details,
-        warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes],
-        presented=_presented(case, d, tz), trust=case.extra_trust(),
+        warnings=warnings_in_words(case), notes=[times_in_text(note, tz) for note in d.notes if note not in zones],
+        presented=_presented(case, d, tz), trust=case.extra_trust(), times=[times_in_text(note, tz) for note in zones],
     )
     return _without_folder(report, case.folder)
 
@@ -965,7 +967,7 @@ def _without_folder(report: Report, folder: str | Path) -> Report:
 
     return replace(report, checked=[remove(t) for t in report.checked],
                    not_checked=[remove(t) for t in report.not_checked],
-                   notes=[remove(t) for t in report.notes],
+                   notes=[remove(t) for t in report.notes], times=[remove(t) for t in report.times],
                    issuers=clean(report.issuers), chains=clean(report.chains),
                    details=[clean(table) for table in report.details])
 
