@@ -259,3 +259,15 @@ def test_the_fleet_helpers_leave_the_handoffs_out_on_a_store_as_on_the_case(gene
         assert presented == {_thumbprint(generated, "public"), _thumbprint(generated, "internal")}, source
     spans = failure_spans(tmp_path / "store")
     assert spans["failures"].tolist() == failure_spans(case)["failures"].tolist()
+
+
+def test_the_fix_restarts_the_front_end_and_the_hub_log_alone_asks_for_the_front_ends(case, generated, tmp_path):
+    """The fix restarted MSExchangeTransport only, while the Front End Transport service presents the
+    certificate; and with the Hub's hand-offs alone the case asked for no protocol log at all."""
+    restart = [step for step in case.diagnose().remediation if (step.command or "").startswith("Restart-Service")]
+    assert [step.command for step in restart] == ["Restart-Service MSExchangeTransport, MSExchangeFrontEndTransport"]
+    assert "Front End Transport service" in restart[0].purpose
+    folder = tmp_path / "hub-only"
+    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("FrontEnd", "Application.evtx"))
+    asked = [step.command for step in _open(folder).diagnose().missing]
+    assert any("Logs\\FrontEnd\\ProtocolLog\\SmtpSend\\SEND*.LOG" in (command or "") for command in asked), asked

@@ -42,6 +42,7 @@ from exlab.analysis.remediation import (
     on_server,
     rollback,
     through_edge_sync,
+    through_frontend,
 )
 from exlab.analysis.rules import CATEGORY_CAUSE, Facts, attempts, run_rules
 from exlab.analysis.timeline import failure_points, preferred
@@ -321,6 +322,12 @@ def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str
     return "inconclusive", None, None, None
 
 
+def _frontend(facts: Facts, steps: list[Step]) -> list[Step]:
+    """A fix's steps, its restart taking in the Front End Transport service when the connector proxies through
+    it (:meth:`Facts.frontend_proxy`, :func:`exlab.analysis.remediation.through_frontend`)."""
+    return through_frontend(steps) if facts.frontend_proxy else steps
+
+
 def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None, *,
              unsure: bool = False) -> list[Step]:
     """What to collect to settle an inconclusive verdict: the kinds ``lacking`` (the case's
@@ -340,6 +347,8 @@ def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collect
         steps.append(collect_step("events_2004"))
     if "sessions" in lacking:
         steps.append(collect_step("sessions", connector))
+    elif facts.frontend_proxy and (facts.sessions is None or facts.sessions.empty):   # the Hub's hand-offs alone
+        steps.append(collect_step("sessions_frontend"))
     if "certs" in lacking or unsure:
         steps.append(collect_step("certs"))
     if "connectors" in lacking:
@@ -704,7 +713,7 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
         evidence=findings,
-        remediation=on_server(through_edge_sync(remediation, facts.edge_sync), where, edge=edge),
+        remediation=on_server(through_edge_sync(_frontend(facts, remediation), facts.edge_sync), where, edge=edge),
         missing=through_edge_sync(collect_on(_missing(facts, verdict, facts.connector, lacking, unsure=bool(unsure)),
                                              where, edge=edge), facts.edge_sync), server_fqdn=server_fqdn,
         connector=facts.connector, name=facts.name, selected=facts.selected,

@@ -33,7 +33,8 @@ _SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Imp
 _RESTART = "Restart-Service MSExchangeTransport"
 # commands that act on the machine they run on, not through Exchange (a service, the machine's certificate store,
 # its event log, its log folders): aimed at a server, they run there (Invoke-Command)
-_LOCAL = re.compile(r"^(?:Restart-Service MSExchangeTransport$|certutil )|(?:^|; )wevtutil |\$env:ExchangeInstallPath")
+_LOCAL = re.compile(r"^(?:Restart-Service MSExchangeTransport(?:, MSExchangeFrontEndTransport)?$|certutil )"
+                    r"|(?:^|; )wevtutil |\$env:ExchangeInstallPath")
 # the event logging category of one server: Set-EventLogLevel's identity is <server>\<log>\<category>
 _EVENT_LOG_LEVEL = re.compile(r'^Set-EventLogLevel "(?=MSExchange)')
 _EDGE_SYNC = "Start-EdgeSynchronization"
@@ -151,6 +152,22 @@ def on_server(steps: Sequence[Step], server: str | None, *, edge: bool = False) 
         else:
             out.append(Step(f"On {host}: {_lower_first(step.purpose)}", command, _on_host(step.undo, host)))
     return out
+
+
+def through_frontend(steps: Sequence[Step]) -> list[Step]:
+    """The steps of a fix whose send connector has FrontendProxyEnabled: the Front End Transport service
+    connects to Exchange Online and presents the certificate, so the restart that makes the change take
+    restarts it too.
+
+    >>> [step] = through_frontend([Step("Restart", "Restart-Service MSExchangeTransport")])
+    >>> step.command
+    'Restart-Service MSExchangeTransport, MSExchangeFrontEndTransport'
+    >>> step.purpose
+    'Restart, and the Front End Transport service, which connects to Exchange Online (FrontendProxyEnabled)'
+    """
+    return [Step(f"{step.purpose}, and the Front End Transport service, which connects to Exchange Online "
+                 "(FrontendProxyEnabled)", f"{_RESTART}, MSExchangeFrontEndTransport", step.undo)
+            if step.command == _RESTART else step for step in steps]
 
 
 def _on_edge(purpose: str, host: str, *, first: bool) -> str:
@@ -422,6 +439,14 @@ COLLECT: dict[str, Step] = {
                      "too when the connector sends through the Front End Transport service (FrontendProxyEnabled; "
                      "Edge\\ProtocolLog\\SmtpSend on an Edge Transport server)",
                      "Set-SendConnector {connector} -ProtocolLoggingLevel Verbose"),
+    "sessions_frontend": Step("Copy the Front End Transport service's send protocol log of the transport server, "
+                              "TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend\\SEND*.LOG (on the Client "
+                              "Access servers in Exchange 2013): the send connector has FrontendProxyEnabled, so the "
+                              "Front End connects to Exchange Online and its log shows the certificate it presents "
+                              "(the Hub's log shows only its hand-offs to the Front End)",
+                              "New-Item -ItemType Directory -Force C:\\exlab\\logs\\FrontEnd | Out-Null; "
+                              "Copy-Item \"$env:ExchangeInstallPath\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog"
+                              "\\SmtpSend\\SEND*.LOG\" C:\\exlab\\logs\\FrontEnd\\"),
     "connectors": Step("Export the send connectors",
                        "New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
                        "Get-SendConnector | Export-Clixml C:\\exlab\\config\\SendConnectors.xml"),

@@ -120,6 +120,18 @@ class Facts:
                    tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented,
                    edge_servers=edge_hosts(servers))
 
+    @cached_property
+    def frontend_proxy(self) -> bool:
+        """Whether the send connector has FrontendProxyEnabled: the Front End Transport service connects to
+        Exchange Online and presents the certificate (the Transport service hands it each message).
+
+        >>> connectors = pd.DataFrame({"name": ["Outbound"], "frontend_proxy_enabled": pd.array([True], "boolean")})
+        >>> Facts.build(connectors=connectors, connector="Outbound").frontend_proxy, Facts.build().frontend_proxy
+        (True, False)
+        """
+        row = connector_row(self.connectors, self.connector) if self.connector else {}
+        return present(row.get("frontend_proxy_enabled")) is True
+
     def is_edge(self, server: str | None) -> bool:
         """Whether ``server`` (NetBIOS name or FQDN) is an Edge Transport server, as Get-ExchangeServer shows it.
 
