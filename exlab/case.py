@@ -198,6 +198,7 @@ class Case:
     inferred: dict[str, str] = field(default_factory=dict)
     settings: CaseSettings = field(default_factory=CaseSettings)
     _failures: pd.DataFrame | None = field(default=None, repr=False)
+    _misread: list[tuple[str, str, pd.Timedelta, pd.Timestamp]] = field(default_factory=list, repr=False)
     _points: pd.DataFrame | None = field(default=None, repr=False)
     _inventory: pd.DataFrame | None = field(default=None, repr=False)
     _prepared: list[tuple[dict[str, Any], tuple[Any, ...]]] = field(default_factory=list, repr=False)
@@ -228,17 +229,40 @@ class Case:
     @property
     def failures(self) -> pd.DataFrame:
         """The failures frame (``tls_failures`` of the events): no rows, with its columns, when
-        the events show no failed delivery or the folder holds no event export (``events`` None)."""
+        the events show no failed delivery or the folder holds no event export (``events`` None). The failures
+        of an export read in the wrong zone (:meth:`zone_notes`) are left out: its server's protocol log
+        gives their times (the timeline and the diagnosis take them from there)."""
         if self._failures is None:
+            from exlab.analysis.clocks import zone_shifts
             from exlab.events.schema import empty_events_frame
             from exlab.transport import tls_failures
-            self._failures = tls_failures(self.events if self.events is not None else empty_events_frame())
+            failures = tls_failures(self.events if self.events is not None else empty_events_frame())
+            zones = {f.file for f in self.reports.files if f.assumed_tz}
+            if zones and not failures.empty and self.sessions is not None:
+                points = failure_points(failures=failures, sessions=send_sessions(self.sessions), prefer=False)
+                self._misread = zone_shifts(points, zones)
+            self._failures = self._without_misread(failures)
         return self._failures
 
     def _failures_of(self, events: pd.DataFrame | None) -> pd.DataFrame | None:
-        """:attr:`failures` when ``events`` are all the case's events (worked out once, not per diagnosis),
-        else None (``diagnose`` works them out from the rows it is given)."""
-        return self.failures if events is not None and not events.empty and events is self.events else None
+        """:attr:`failures` when ``events`` are all the case's events (worked out once, not per diagnosis);
+        for some of them, their failures less those of an export read in the wrong zone, if any; else None
+        (``diagnose`` works them out from the rows it is given)."""
+        if events is None or events.empty:
+            return None
+        if events is self.events:
+            return self.failures
+        from exlab.transport import tls_failures
+        return self._without_misread(tls_failures(events)) if self.failures is not None and self._misread else None
+
+    def _without_misread(self, failures: pd.DataFrame) -> pd.DataFrame:
+        """``failures`` less the rows of the exports read in the wrong zone (:meth:`zone_notes`)."""
+        misread = [file for _, file, _, _ in self._misread]
+        if not misread or failures.empty:
+            return failures
+        kept = failures[~failures["source"].isin(misread).to_numpy()].reset_index(drop=True)
+        kept.attrs = failures.attrs
+        return kept
 
     def _all_points(self) -> pd.DataFrame:
         """Every failure point of the case (``failure_points(prefer=False)`` of :attr:`failures`, the send
@@ -386,14 +410,18 @@ class Case:
     def zone_notes(self) -> list[str]:
         """A note for each event export whose failures match its server's protocol log (UTC) only when moved
         by whole or quarter hours (:func:`exlab.analysis.clocks.zone_shifts`): read in the wrong zone, its
-        times (and the outage window they give) are off by that much."""
-        from exlab.analysis.clocks import shift_words, written_offset, zone_shifts
+        times are off by that much, so its failures are left out of :attr:`failures` and the server's protocol
+        log times them."""
+        from exlab.analysis.clocks import shift_words, written_offset
 
+        if self._failures is None:
+            self.failures       # finds the exports read in the wrong zone
         zones = {f.file: f.assumed_tz for f in self.reports.files if f.assumed_tz}
         return [f"{file} was read in {zones[file]}, but its failures match {server}'s SMTP send protocol log (UTC) "
-                f"only {shift_words(shift)}: its local times were written at {written_offset(zones[file], shift, at)}. "
-                f"Pass that server's zone (--server-tz {server}=ZONE, or server_tz in {SETTINGS_FILE})"
-                for server, file, shift, at in zone_shifts(self._all_points(), zones)]
+                f"only {shift_words(shift)}: its local times were written at {written_offset(zones[file], shift, at)}, "
+                f"so the protocol log times {server}'s failures here. Pass that server's zone (--server-tz "
+                f"{server}=ZONE, or server_tz in {SETTINGS_FILE}) to read the export right"
+                for server, file, shift, at in self._misread]
 
     def _sources(self) -> set[str]:
         """The source transport servers of the case's connector, as the case spells them."""

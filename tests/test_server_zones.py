@@ -113,10 +113,25 @@ def test_an_export_read_in_the_wrong_zone_is_told_by_its_servers_protocol_log(ca
     said = [note for note in _open(cases[1]).diagnose().notes if "protocol log (UTC)" in note]
     assert said == ["LWEX02/Application.csv was read in America/Los_Angeles, but its failures match "
                     "lwex02.litwareinc.com's SMTP send protocol log (UTC) only 16 h earlier: its local times were "
-                    "written at UTC+09:00. Pass that server's zone (--server-tz lwex02.litwareinc.com=ZONE, or "
-                    "server_tz in exlab-case.toml)"]
+                    "written at UTC+09:00, so the protocol log times lwex02.litwareinc.com's failures here. Pass "
+                    "that server's zone (--server-tz lwex02.litwareinc.com=ZONE, or server_tz in exlab-case.toml) to "
+                    "read the export right"]
     for case in (_open(cases[1], server_tz={"LWEX02": TOKYO}), _open(cases[0])):
         assert not [note for note in case.diagnose().notes if "protocol log (UTC)" in note]
+
+
+def test_an_export_read_in_the_wrong_zone_does_not_time_the_outage(cases):
+    """Its failures, 16 hours late, made the outage end the next day; its server's protocol log times them
+    instead: the window, the attempts and each server's failures are those of the whole evidence."""
+    misread, whole = _open(cases[1]), _open(cases[0])
+    second = pd.Timedelta(seconds=1)
+    for answer, truth in ((misread.diagnose(), whole.diagnose()),
+                          *zip(misread.diagnose_servers(), whole.diagnose_servers())):
+        assert (answer.server, answer.verdict, answer.failures) == (truth.server, truth.verdict, truth.failures)
+        if truth.onset is not None:
+            assert abs(answer.onset - truth.onset) < second and abs(answer.end - truth.end) < second
+    points = misread.timeline().points
+    assert set(points[points["server"].str.startswith("lwex02")]["origin"]) == {"session"}
 
 
 @pytest.mark.slow
