@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import exlab
 from tests.conftest import SAMPLES
+
+
+def quiet_case(folder: Path, **options) -> exlab.Case:
+    """``exlab.open_case(folder, **options)`` with its warnings (the reports keep them) not shown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return exlab.open_case(folder, **options)
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,14 @@ domain controller's log exported by mistake) adds no server and no verdict, only
 from __future__ import annotations
 
 import shutil
-import warnings
 
 import pandas as pd
 import pytest
 
 import exlab
 import exlab.case
-from exlab.errors import ExlabWarning
 from exlab.lab import write_evtx
-from tests.samples import sample_cases
+from tests.samples import quiet_case, sample_cases
 
 CASES = {case.name: case for case in sample_cases()}
 pytestmark = pytest.mark.skipif(not CASES, reason="no lab cases in data/samples")
@@ -29,12 +27,6 @@ def _other_computers(count: int) -> list[dict]:
     return [{"time_created": START + n * 1_000_000_000, "event_id": 4, "record_id": n + 1, "level": 2,
              "provider": providers[n % len(providers)], "channel": "ForwardedEvents",
              "computer": f"DC{n:03d}.corp.example", "data": {"%1": "x"}} for n in range(count)]
-
-
-def _opened(folder):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExlabWarning)
-        return exlab.open_case(folder)
 
 
 def _with_forwarded_events(name: str, tmp_path, rows: list[dict]):
@@ -59,9 +51,9 @@ def _count_server_judgements(monkeypatch) -> list[str]:
 
 @pytest.mark.parametrize("name", ["contoso-kb2888788", "litware-servers"])
 def test_computers_without_an_exchange_event_are_no_servers_of_the_case(name, tmp_path, monkeypatch):
-    sample = _opened(CASES[name].folder)
+    sample = quiet_case(CASES[name].folder)
     servers, verdicts, answer = sample.server_list(), sample.server_verdicts(), sample.diagnose()
-    case = _opened(_with_forwarded_events(name, tmp_path, _other_computers(OTHERS)))
+    case = quiet_case(_with_forwarded_events(name, tmp_path, _other_computers(OTHERS)))
     assert (case.events["channel"] == "ForwardedEvents").sum() == OTHERS        # read, not dropped
     judged = _count_server_judgements(monkeypatch)
     assert case.server_list() == servers
@@ -79,7 +71,7 @@ def test_a_computer_with_an_exchange_event_stays_a_server(tmp_path, monkeypatch)
     exchange = {"time_created": START, "event_id": 7001, "record_id": OTHERS + 1, "level": 4,
                 "provider": "MSExchangeTransport", "channel": "ForwardedEvents", "computer": "EX09.contoso.com",
                 "qualifiers": 16388, "data": {"%1": "x"}}
-    case = _opened(_with_forwarded_events("contoso-kb2888788", tmp_path, [*_other_computers(OTHERS), exchange]))
+    case = quiet_case(_with_forwarded_events("contoso-kb2888788", tmp_path, [*_other_computers(OTHERS), exchange]))
     judged = _count_server_judgements(monkeypatch)
     assert case.server_list() == ["ex09.contoso.com", "exchange.contoso.com"]
     assert sorted(case.server_verdicts()["server"]) == case.server_list() == sorted(judged)
@@ -90,7 +82,7 @@ def test_a_computer_with_an_exchange_event_stays_a_server(tmp_path, monkeypatch)
 def test_the_inventory_counts_the_other_computers_and_asks_nothing_of_them(tmp_path):
     """The events line named all 301 machines, and without a connector it would ask to collect every
     kind of evidence from each domain controller."""
-    case = _opened(_with_forwarded_events("contoso-kb2888788", tmp_path, _other_computers(OTHERS)))
+    case = quiet_case(_with_forwarded_events("contoso-kb2888788", tmp_path, _other_computers(OTHERS)))
     inventory = case.inventory().set_index("kind")
     assert inventory.loc["events", "servers"] == f"exchange.contoso.com; {OTHERS} other computer(s)"
     assert inventory.loc[["events", "certs", "sessions", "tracking"], "why"].isna().all()

@@ -27,7 +27,7 @@ from exlab.lab.generate import generate_case
 from exlab.lab.scenario import Action, CertSpec, ConnectorSpec, Scenario, ServerSpec, Traffic
 from exlab.lab.transport_logs import convert_to_json, export_clixml, format_list, server_properties
 from exlab.transport.settings import read_servers
-from tests.samples import sample_cases
+from tests.samples import quiet_case, sample_cases
 
 MBX1 = ServerSpec("LWEX01", "lwex01.litwareinc.com", "10.60.1.11")
 MBX2 = ServerSpec("LWEX02", "lwex02.litwareinc.com", "10.60.1.12")
@@ -100,15 +100,9 @@ def edge_case_folder(tmp_path_factory) -> Path:
     return gen.folder
 
 
-def _open(folder: Path) -> exlab.Case:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExlabWarning)
-        return exlab.open_case(folder)
-
-
 @pytest.fixture(scope="module")
 def edge_case(edge_case_folder) -> exlab.Case:
-    return _open(edge_case_folder)
+    return quiet_case(edge_case_folder)
 
 
 def _edge_internal(case: exlab.Case) -> pd.Series:
@@ -152,7 +146,7 @@ def test_the_edges_internal_certificate_is_the_culprit_and_the_mailbox_servers_a
 def test_collected_on_the_mailbox_servers_only_the_inventory_asks_for_the_edges_evidence(edge_case_folder, tmp_path):
     folder = tmp_path / "mailbox-only"
     shutil.copytree(edge_case_folder, folder, ignore=shutil.ignore_patterns("LWEDGE01"))
-    case = _open(folder)
+    case = quiet_case(folder)
     kinds = case.inventory().set_index("kind")
     for kind in ("events", "certs"):
         assert kinds.loc[kind, "status"] == "unusable"
@@ -261,7 +255,7 @@ def test_crimson_channel_providers_of_exchange_show_an_exchange_server(tmp_path)
                 ("Microsoft-Exchange-HighAvailability", 111, "EDGE09.perimeter.contoso.net"),
                 ("Microsoft-Windows-Security-Kerberos", 4, "DC01.contoso.com")])]
     write_evtx(folder / "ForwardedEvents.evtx", rows)
-    case = _open(folder)
+    case = quiet_case(folder)
     assert case.server_list() == ["edge09.perimeter.contoso.net", "exchange.contoso.com"]
     assert sorted(case.server_verdicts()["server"]) == case.server_list()
     [note] = [note for note in case.diagnose().notes if "no Exchange event" in note]

@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 
 import exlab
-from exlab.errors import ExlabWarning
 from exlab.events.schema import events_frame
 from exlab.lab.cases import _exchange_defaults, _x
 from exlab.lab.generate import Generated, _session_spec, generate_case
@@ -35,6 +34,7 @@ from exlab.lab.transport_logs import (
     write_send_connectors,
 )
 from exlab.transport import read_connectors, tls_failures
+from tests.samples import quiet_case
 
 EX = ServerSpec("EX01", "ex01.contoso.com", "10.20.0.25")
 CONNECTOR = "Outbound to Office 365"
@@ -110,15 +110,9 @@ def generated(tmp_path_factory) -> Generated:
     return gen
 
 
-def _open(folder: Path) -> exlab.Case:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExlabWarning)
-        return exlab.open_case(folder)
-
-
 @pytest.fixture(scope="module")
 def case(generated) -> exlab.Case:
-    return _open(generated.folder)
+    return quiet_case(generated.folder)
 
 
 def _thumbprint(gen: Generated, key: str) -> str:
@@ -172,7 +166,7 @@ def test_with_the_hub_log_alone_the_hubs_certificate_is_not_blamed(generated, tm
     stay; the certificates were exported after the fix, so the culprit is not named (inconclusive)."""
     folder = tmp_path / "hub-only"
     shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("FrontEnd", "Application.evtx"))
-    d = _open(folder).diagnose()
+    d = quiet_case(folder).diagnose()
     assert (d.verdict, d.cause) == ("inconclusive", "kb2888788") and d.failures > 0
     assert _thumbprint(generated, "self-signed-ex01") not in str(d)
 
@@ -253,7 +247,7 @@ def test_the_fleet_helpers_leave_the_handoffs_out_on_a_store_as_on_the_case(gene
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ingest([generated.folder], tmp_path / "store", progress=False)
-    case = _open(generated.folder)
+    case = quiet_case(generated.folder)
     for source in (tmp_path / "store", case):
         presented = set(certificates_presented(source)["cert_thumbprint"])
         assert presented == {_thumbprint(generated, "public"), _thumbprint(generated, "internal")}, source
@@ -269,5 +263,5 @@ def test_the_fix_restarts_the_front_end_and_the_hub_log_alone_asks_for_the_front
     assert "Front End Transport service" in restart[0].purpose
     folder = tmp_path / "hub-only"
     shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("FrontEnd", "Application.evtx"))
-    asked = [step.command for step in _open(folder).diagnose().missing]
+    asked = [step.command for step in quiet_case(folder).diagnose().missing]
     assert any("Logs\\FrontEnd\\ProtocolLog\\SmtpSend\\SEND*.LOG" in (command or "") for command in asked), asked

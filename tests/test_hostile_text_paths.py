@@ -11,7 +11,6 @@ import json
 import random
 import re
 import shutil
-import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +25,7 @@ from exlab.cli import main
 from exlab.fleet.store import partition_value
 from exlab.lab.cert_exports import ExchangeCert, write_csv, write_list
 from exlab.lab.pki import LabPki
+from tests.growth import cpu_growth
 from tests.samples import sample_cases
 
 LITWARE = next(case for case in sample_cases() if case.name == "litware-servers")
@@ -166,23 +166,6 @@ def test_a_store_of_hostile_evidence_is_read_queried_and_exported_as_data(tmp_pa
 
 # -- named_in: a hostile name never makes the search quadratic --------------------------------
 
-def _cpu_seconds(call) -> float:
-    """The least CPU time of three calls of ``call``."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        call()
-        best = min(best, time.process_time() - start)
-    return best
-
-
-def _growth(call, small, big) -> float:
-    """How many times more CPU ``call(big)`` takes than ``call(small)`` (``big`` is ten times ``small``):
-    about 10 for a linear cost, 100 for a quadratic one."""
-    call(small)     # warm up (regexes compiled, code paths cached)
-    return _cpu_seconds(lambda: call(big)) / max(_cpu_seconds(lambda: call(small)), 1e-6)
-
-
 def test_a_server_named_in_a_hostile_name_is_found_in_time_in_proportion_to_it():
     """A name of 300,000 characters made of near misses of a server name of 100,000 (only a zip's member or
     the API can hold such names): the old search compared the server at every place it might start (over
@@ -191,7 +174,7 @@ def test_a_server_named_in_a_hostile_name_is_found_in_time_in_proportion_to_it()
         server = "a-" * size + "b"
         assert ServerNames({server: server}).named_in("a-" * 2 * size + server) == server
 
-    growth = _growth(search, 5_000, 50_000)
+    growth = cpu_growth(search, 5_000, 50_000)
     assert growth < 30, f"10x the name took {growth:.0f}x the time"
 
 
@@ -240,7 +223,7 @@ def test_mail_flowing_again_takes_time_in_proportion_to_the_routes():
         points, sent = _routes_case(count)
         flows_again(sent, points), recoveries(sent, points)
 
-    growth = _growth(rule, 200, 2000)
+    growth = cpu_growth(rule, 200, 2000)
     assert growth < 30, f"10x the routes took {growth:.0f}x the time"
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import exlab
 from tests.conftest import SAMPLES
+from tests.samples import quiet_case
 
 RAW_NAME = b"sprawa-\xb3\xf3d\xbc"    # cp1250 bytes, not UTF-8
 
@@ -30,11 +31,8 @@ def cases(tmp_path_factory) -> tuple[Path, Path]:
     return SAMPLES / "contoso-kb2888788", folder
 
 
-def _open(folder: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return exlab.open_case(folder, roots=SAMPLES / "lab-public-root.pem")
-
+def _open(folder: Path) -> exlab.Case:
+    return quiet_case(folder, roots=SAMPLES / "lab-public-root.pem")
 
 def test_a_folder_whose_name_is_not_utf8_gives_the_verdict_of_the_same_case(cases):
     sample, folder = cases

@@ -15,6 +15,7 @@ from exlab.errors import ExlabError
 from exlab.lab.generate import generate_case
 from exlab.lab.scenario import Export
 from exlab.settings import SETTINGS_FILE
+from tests.samples import quiet_case
 from tests.test_report import _both_source_servers_failing
 
 TOKYO = "Asia/Tokyo"
@@ -41,12 +42,6 @@ def cases(tmp_path_factory):
     return whole, generate_case(tokyo, out / "tokyo", events=20).folder
 
 
-def _open(folder, **options) -> exlab.Case:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return exlab.open_case(folder, **options)
-
-
 def _event_failures(case: exlab.Case, server: str) -> list[pd.Timestamp]:
     points = case.timeline().points
     chosen = points[(points["origin"] == "event") & (points["server"].str.lower().str.startswith(server))]
@@ -59,9 +54,9 @@ def _not_after(case: exlab.Case) -> dict[str, pd.Timestamp]:
 
 
 def test_a_server_exported_in_another_zone_is_read_in_its_own_zone(cases):
-    whole, tokyo = (_open(folder) for folder in cases)
+    whole, tokyo = (quiet_case(folder) for folder in cases)
     assert len(_event_failures(whole, "lwex02")) > 0
-    zoned = _open(cases[1], server_tz={"LWEX02": TOKYO})
+    zoned = quiet_case(cases[1], server_tz={"LWEX02": TOKYO})
     assert _event_failures(zoned, "lwex02") == _event_failures(whole, "lwex02")
     assert _event_failures(zoned, "lwex01") == _event_failures(whole, "lwex01")
     assert _not_after(zoned) == _not_after(whole)
@@ -78,9 +73,9 @@ def test_the_settings_file_and_the_command_line_give_the_servers_zones(cases, tm
     written = settings.read_text(encoding="utf-8")
     try:
         settings.write_text(written + f'\n[server_tz]\nlwex02 = "{TOKYO}"\n', encoding="utf-8")
-        from_file = _open(folder)
+        from_file = quiet_case(folder)
         assert from_file.settings.server_tz == {"lwex02": TOKYO}
-        assert _event_failures(from_file, "lwex02") == _event_failures(_open(cases[0]), "lwex02")
+        assert _event_failures(from_file, "lwex02") == _event_failures(quiet_case(cases[0]), "lwex02")
     finally:
         settings.write_text(written, encoding="utf-8")
     report = tmp_path / "summary.json"
@@ -92,7 +87,7 @@ def test_the_settings_file_and_the_command_line_give_the_servers_zones(cases, tm
 
 def test_a_zone_that_is_not_an_iana_name_is_refused_naming_the_server(cases):
     with pytest.raises(ExlabError, match="LWEX02"):
-        _open(cases[1], server_tz={"LWEX02": "Tokyo Standard Time"})
+        quiet_case(cases[1], server_tz={"LWEX02": "Tokyo Standard Time"})
 
 
 def test_the_evidence_store_reads_each_server_in_its_zone(cases, tmp_path):
@@ -101,7 +96,7 @@ def test_the_evidence_store_reads_each_server_in_its_zone(cases, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ingest([cases[1]], tmp_path / "store", progress=False, server_tz={"LWEX02": TOKYO})
-    stored, whole = _open(tmp_path / "store"), _open(cases[0])
+    stored, whole = quiet_case(tmp_path / "store"), quiet_case(cases[0])
     assert _event_failures(stored, "lwex02") == _event_failures(whole, "lwex02")
     assert _not_after(stored) == _not_after(whole) and len(stored.certs) == len(whole.certs)
 
@@ -110,20 +105,20 @@ def test_an_export_read_in_the_wrong_zone_is_told_by_its_servers_protocol_log(ca
     """LWEX02's CSV was written on Tokyo time and read on the site's (Los Angeles): its failures match its
     refused sessions (the protocol log writes UTC) only 16 hours earlier. The case says so, and which
     setting reads it right; read in its zone, or as an .evtx, nothing is said."""
-    said = [note for note in _open(cases[1]).diagnose().notes if "protocol log (UTC)" in note]
+    said = [note for note in quiet_case(cases[1]).diagnose().notes if "protocol log (UTC)" in note]
     assert said == ["LWEX02/Application.csv was read in America/Los_Angeles, but its failures match "
                     "lwex02.litwareinc.com's SMTP send protocol log (UTC) only 16 h earlier: its local times were "
                     "written at UTC+09:00, so the protocol log times lwex02.litwareinc.com's failures here. Pass "
                     "that server's zone (--server-tz lwex02.litwareinc.com=ZONE, or server_tz in exlab-case.toml) to "
                     "read the export right"]
-    for case in (_open(cases[1], server_tz={"LWEX02": TOKYO}), _open(cases[0])):
+    for case in (quiet_case(cases[1], server_tz={"LWEX02": TOKYO}), quiet_case(cases[0])):
         assert not [note for note in case.diagnose().notes if "protocol log (UTC)" in note]
 
 
 def test_an_export_read_in_the_wrong_zone_does_not_time_the_outage(cases):
     """Its failures, 16 hours late, made the outage end the next day; its server's protocol log times them
     instead: the window, the attempts and each server's failures are those of the whole evidence."""
-    misread, whole = _open(cases[1]), _open(cases[0])
+    misread, whole = quiet_case(cases[1]), quiet_case(cases[0])
     second = pd.Timedelta(seconds=1)
     for answer, truth in ((misread.diagnose(), whole.diagnose()),
                           *zip(misread.diagnose_servers(), whole.diagnose_servers())):
@@ -142,10 +137,10 @@ def test_the_report_and_the_notebooks_say_the_times_are_off_on_their_first_scree
     from exlab.report.model import build_report
     from tests.test_notebooks import _texts
 
-    report = build_report(_open(cases[1]))
+    report = build_report(quiet_case(cases[1]))
     assert len(report.times) == 1 and "16 h earlier" in report.times[0]
     assert not [note for note in report.notes if "protocol log (UTC)" in note]
-    assert build_report(_open(cases[1], server_tz={"LWEX02": TOKYO})).times == []
+    assert build_report(quiet_case(cases[1], server_tz={"LWEX02": TOKYO})).times == []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         page = write_report(cases[1], tmp_path / "report.html").read_text(encoding="utf-8")

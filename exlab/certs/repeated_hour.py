@@ -229,17 +229,8 @@ _TOLD = re.compile(r"(?P<name>\w+) of (?P<thumbprint>[0-9A-F]{40}) \((?P<where>[
 def _told_in(report: FileReport) -> tuple[list[int], list[Told], str | None]:
     """What the report says of its dates in the hour the clocks go back over (:func:`tell_repeated`'s
     note and warning): their places among its warnings, each date told, and the zone. A date told as
-    settled keeps its readings unknown; the first of each is at the local time the words name.
-
-    >>> import warnings
-    >>> report = FileReport("fl.txt", "", "exchange-list")
-    >>> date = local_to_utc(datetime(2024, 10, 27, 2, 30), "Europe/Warsaw")
-    >>> date = date._replace(name="NotAfter", column="not_after", where="certificate 1")
-    >>> with warnings.catch_warnings(record=True):
-    ...     tell_repeated([Told("fl.txt", "AB" * 20, date, None)], {"fl.txt": report}, "Europe/Warsaw")
-    >>> _told_in(report)[1] == [Told("fl.txt", "AB" * 20, date, None)]
-    True
-    """
+    settled keeps its readings unknown; the first of each is at the local time the words name
+    (:func:`retell`'s example reads back what :func:`tell_repeated` wrote)."""
     places, told, tz = [], [], None
     for place, text in enumerate(report.warnings):
         twice = _TWICE.search(text)

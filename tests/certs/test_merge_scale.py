@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 from exlab.certs.merge import _again, _chain, _collections, merge_rows
+from tests.growth import cpu_growth
 
 THUMBPRINT = "AB" * 20
 
@@ -25,16 +25,6 @@ def _fleet(servers: int) -> list[dict]:
     return rows
 
 
-def _cpu_seconds(call) -> float:
-    """The least CPU time of three calls of ``call``."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        call()
-        best = min(best, time.process_time() - start)
-    return best
-
-
 def test_ten_times_the_servers_folders_cost_about_ten_times_more():
     # every folder was compared with every other (and each .cer with every store): 500 folders took 0.3 s,
     # 5,000 took 36 s
@@ -42,8 +32,7 @@ def test_ten_times_the_servers_folders_cost_about_ten_times_more():
         merged, notes = merge_rows(_fleet(servers))
         assert len(merged) == servers and notes == []
 
-    merge(500)      # warm up
-    growth = _cpu_seconds(lambda: merge(5_000)) / max(_cpu_seconds(lambda: merge(500)), 1e-6)
+    growth = cpu_growth(merge, 500, 5_000)
     assert growth < 30, f"10x the folders took {growth:.0f}x the time"
 
 

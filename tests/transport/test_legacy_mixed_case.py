@@ -10,7 +10,6 @@ Get-SendConnector are the 2010 shapes (no CloudServicesMailEnabled).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import exlab
@@ -26,6 +25,7 @@ from tests.transport.test_legacy_logs import (
     tracking_rows,
 )
 from exlab.transport.schema import TRACKING_FIELDS
+from tests.samples import quiet_case
 
 SELF_SIGNED = "0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F7A8B9C"
 
@@ -135,10 +135,7 @@ def _mixed_case(folder: Path, failing: str) -> Path:
 
 
 def _open(folder: Path) -> exlab.Case:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return exlab.open_case(folder, tz="America/New_York")
-
+    return quiet_case(folder, tz="America/New_York")
 
 def _verdicts(case: exlab.Case) -> dict[str, tuple]:
     table = case.server_verdicts()
