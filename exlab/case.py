@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Callable, Collection
@@ -84,6 +85,7 @@ from exlab.evidence import (
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, setting_problem, with_given
+from exlab.transcript import output_texts, transcript_text
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -98,15 +100,21 @@ TRUST_ANCHORS = "extra trust anchors (PEM)"
 
 
 def evidence_files(reports: ParseReport) -> list:
-    """The reports' files that are evidence: not the case's settings or trust anchors.
+    """The reports' files that are evidence: not the case's settings or trust anchors; a file several
+    readers read (a PowerShell transcript of several commands) once, as its first reader reported it.
 
     >>> report = ParseReport()
     >>> _ = report.add_file("exlab-case.toml", sha256="", format=CASE_SETTINGS)
     >>> _ = report.add_file("App.evtx", sha256="", format="evtx")
+    >>> _ = report.add_file("App.evtx", sha256="", format="evtx")
     >>> [f.file for f in evidence_files(report)]
     ['App.evtx']
     """
-    return [f for f in reports.files if not f.format.startswith((CASE_SETTINGS, TRUST_ANCHORS))]
+    files: dict[str, Any] = {}
+    for f in reports.files:
+        if not f.format.startswith((CASE_SETTINGS, TRUST_ANCHORS)):
+            files.setdefault(f.file, f)
+    return list(files.values())
 
 
 @dataclass(frozen=True)
@@ -548,23 +556,46 @@ def _same(given: Any, value: Any) -> bool:
     return not isinstance(given, frames) and not isinstance(value, frames) and bool(given == value)
 
 
-def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind | None, str]:
-    """The kind of one file (or zip member), or None with the reason no reader took it."""
+# the kinds whose readers take their own commands' output out of a PowerShell transcript (exlab.transcript)
+TRANSCRIPT_KINDS = ("certs", "connectors", "receive_connectors", "servers")
+
+
+def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[tuple[EvidenceKind, ...], str]:
+    """The kind of one file (or zip member), or none with the reason no reader took it. A PowerShell
+    transcript is of the kind of each command's output in it (:data:`TRANSCRIPT_KINDS`): each of their
+    readers reads it, taking its own."""
     try:      # a file on disk is told by its head, unhashed: its reader hashes it as it reads it
         evidence = open_evidence(path) if isinstance(path, Member) else peek_evidence(path)
     except OSError as err:
-        return None, f"cannot be opened: {err.strerror or err}"
+        return (), f"cannot be opened: {err.strerror or err}"
     except ExlabError as err:
-        return None, f"cannot be opened: {err.problem}"
+        return (), f"cannot be opened: {err.problem}"
     try:
         if evidence.size == 0:
-            return None, "empty file"
+            return (), "empty file"
+        text = transcript_text(evidence)
+        if text is not None:
+            found = _transcript_kinds(text, kinds)
+            return found, "" if found else "a PowerShell transcript, but no command's output in it is evidence " \
+                                           "exlab reads"
         for kind in kinds:
             if kind.detect(evidence):
-                return kind, ""
-        return None, "no exlab reader recognises its content"
+                return (kind,), ""
+        return (), "no exlab reader recognises its content"
+    except ExlabError as err:
+        return (), f"cannot be read: {err.problem}"
     finally:
         evidence.close()
+
+
+def _transcript_kinds(text: str, kinds: tuple[EvidenceKind, ...]) -> tuple[EvidenceKind, ...]:
+    """The kinds of the commands' output in a transcript (each output told as a file of its own would be)."""
+    found = set()
+    for output in output_texts(text):
+        if output.strip():
+            probe = open_evidence(io.BytesIO(output.encode("utf-8")))
+            found.add(next((kind.name for kind in kinds if kind.detect(probe)), None))
+    return tuple(kind for kind in kinds if kind.name in found and kind.name in TRANSCRIPT_KINDS)
 
 
 def case_relative(name: str, folder: Path) -> str:
@@ -988,10 +1019,10 @@ def discover(folder: str | Path, *, progress: Any = None, follow_links: bool = F
             if SKIPPED_NAMES[skipped]:
                 unread.append({"file": str(path), "reason": SKIPPED_NAMES[skipped]})
             continue
-        kind, why = _sniff(path, kinds)
-        if kind is None:
+        taken, why = _sniff(path, kinds)
+        if not taken:
             unread.append({"file": str(path), "reason": why})
-        else:
+        for kind in taken:
             found.setdefault(kind.name, []).append(path)
     return found, unread
 

@@ -21,6 +21,7 @@ from exlab.certs import (
     exchange_json,
     exchange_list,
     exchange_table,
+    exchange_transcript,
     x509_files,
 )
 from exlab.certs.merge import merge_rows
@@ -33,9 +34,10 @@ from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.parse_report import FileReport, ParseReport, warn_at
 from exlab.text_encoding import refuse_foreign_bom
 
-# Binary and marked-up shapes first; the console shapes (list, table) last.
-FORMAT_MODULES: tuple[ModuleType, ...] = (x509_files, exchange_clixml, exchange_json, exchange_csv,
-                                          exchange_list, exchange_table)
+# A transcript (the console's output of several commands) first, then binary and marked-up shapes; the
+# console shapes (list, table) last.
+FORMAT_MODULES: tuple[ModuleType, ...] = (exchange_transcript, x509_files, exchange_clixml, exchange_json,
+                                          exchange_csv, exchange_list, exchange_table)
 
 EXPECTED_FORMATS = ("a certificate (.cer/.crt/.pem/.der), PKCS#7 (.p7b), PKCS#12 (.pfx), or "
                     "Get-ExchangeCertificate output (table, Format-List, Export-Csv, Export-Clixml, ConvertTo-Json)")

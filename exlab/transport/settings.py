@@ -60,6 +60,7 @@ from exlab.evidence import Evidence, Sources, iter_evidence
 from exlab.json_export import parse_json
 from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
+from exlab.transcript import own_output
 from exlab.transport.schema import CONNECTOR_DTYPES, RECEIVE_CONNECTOR_DTYPES, SERVER_DTYPES, make_frame
 
 #: connectors-frame column -> Get-SendConnector property
@@ -171,9 +172,13 @@ def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
 
 
 def _head_kind(head: bytes) -> str | None:
-    """The kind of settings export a file's first bytes are: by the first type name, else by marker,
-    else by the objects they show (:func:`settings_kind`), else a list of selected send connector properties."""
-    text = _head_text(head)
+    """The kind of settings export a file's first bytes are (:func:`_text_kind`)."""
+    return _text_kind(_head_text(head))
+
+
+def _text_kind(text: str) -> str | None:
+    """The kind of settings export ``text`` (the start of one) is: by the first type name, else by marker,
+    else by the objects it shows (:func:`settings_kind`), else a list of selected send connector properties."""
     shape = _shape(text)
     if shape is None:
         return None
@@ -392,8 +397,9 @@ def is_cut_list(value: Any) -> bool:
 
 # -- reading ------------------------------------------------------------------------------
 
-def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
-    """The file's objects, each with its type names (Export-Clixml's ``<TN>``; none in other shapes)."""
+def _objects(evidence: Evidence, report: FileReport, kind: str) -> list[tuple[Bag, tuple[str, ...]]]:
+    """The file's objects, each with its type names (Export-Clixml's ``<TN>``; none in other shapes); of a
+    PowerShell transcript, those of the commands whose output is of ``kind`` (:mod:`exlab.transcript`)."""
     data = read_whole(evidence.stream, evidence.name, "a settings export")
     if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf\xff\xfe"):
         raise CorruptInput(evidence.name, "the file is empty",
@@ -403,6 +409,7 @@ def _objects(evidence: Evidence, report: FileReport) -> list[tuple[Bag, tuple[st
     except UnicodeDecodeError as err:
         raise CorruptInput(evidence.name, f"byte {err.start}", "UTF-16 or UTF-8 text", str(err.reason)) from None
     report.engine = encoding
+    text = own_output(text, lambda output: _text_kind(output) == kind, report, f"{_KIND_WORDS[kind][0]}s")
     shape = _shape(text)
     if shape == "clixml":
         return _clixml_objects(text, evidence.name, report)
@@ -611,7 +618,7 @@ def _read(source: Sources, properties: dict[str, str], dtypes: dict[str, str], f
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=format_name,
                                       size=evidence.size)
         others: dict[str, int] = {}
-        objects = _objects(evidence, file_report)
+        objects = _objects(evidence, file_report, format_name)
         for index, ((bag, _), kind) in enumerate(zip(objects, _object_kinds(objects)), 1):
             if kind not in (None, format_name):
                 others[kind] = others.get(kind, 0) + 1

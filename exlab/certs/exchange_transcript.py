@@ -1,0 +1,72 @@
+"""Get-ExchangeCertificate output inside a PowerShell transcript (:mod:`exlab.transcript`).
+
+Each command's output is told apart by the text formats' own sniffing (a ``| fl`` list, the
+default table, ``ConvertTo-Json``...); the outputs of one format are read by that format's reader,
+the rest of the transcript blanked, so the lines keep their numbers. The output of other
+commands (``Get-SendConnector | fl``...) is left to their readers.
+
+>>> import io
+>>> from exlab.certs.options import ReadOptions
+>>> from exlab.evidence import open_evidence
+>>> from exlab.parse_report import ParseReport
+>>> text = "\\r\\n".join(["*" * 22, "Windows PowerShell transcript start", "*" * 22,
+...                      "[PS] C:\\\\>Get-ExchangeCertificate | fl", "", "Services   : IIS, SMTP",
+...                      "Thumbprint : " + "AB" * 20, "", "[PS] C:\\\\>Get-SendConnector | fl", "", "Name : Outbound"])
+>>> report = ParseReport().add_file("t.txt", sha256="", format=FORMAT)
+>>> rows = read(open_evidence(io.BytesIO(text.encode("utf-8-sig"))), FORMAT, ReadOptions(), report)
+>>> [row["services"] for row in rows], report.records_skipped
+([('IIS', 'SMTP')], 0)
+"""
+
+from __future__ import annotations
+
+import io
+from types import ModuleType
+
+from exlab.certs import exchange_clixml, exchange_csv, exchange_json, exchange_list, exchange_table
+from exlab.certs.options import ReadOptions
+from exlab.certs.text_decoding import read_text
+from exlab.errors import UnsupportedFormat
+from exlab.evidence import Evidence
+from exlab.parse_report import FileReport
+from exlab.transcript import is_transcript, output_texts, own_output
+
+FORMAT = "powershell-transcript"
+# the text shapes a console shows; each output is read by the first that recognises it
+TEXT_MODULES: tuple[ModuleType, ...] = (exchange_clixml, exchange_json, exchange_csv, exchange_list, exchange_table)
+
+
+def sniff(head: bytes, text: str | None) -> str | None:
+    """``powershell-transcript`` when the text opens as a transcript does (whatever its commands).
+
+    >>> sniff(b"", "**********************\\nPowerShell transcript start\\n"), sniff(b"", "Thumbprint : AB")
+    ('powershell-transcript', None)
+    """
+    return FORMAT if text is not None and is_transcript(text) else None
+
+
+def shape_of(output: str) -> tuple[ModuleType, str] | None:
+    """The certificate text format one command's output is, and its reader, or None."""
+    for module in TEXT_MODULES:
+        fmt = module.sniff(output.encode("utf-8"), output)
+        if fmt is not None:
+            return module, fmt
+    return None
+
+
+def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
+    """The rows of every command's output that is a certificate export, each format by its reader
+    (UnsupportedFormat when none is)."""
+    text = read_text(evidence.stream, evidence.name, report)
+    engine = report.engine
+    shapes = dict.fromkeys(shape for output in output_texts(text) if (shape := shape_of(output)) is not None)
+    if not shapes:
+        raise UnsupportedFormat(evidence.name, "every command's output", "Get-ExchangeCertificate output")
+    rows: list[dict] = []
+    for module, shape in shapes:
+        kept = own_output(text, lambda output, shape=shape: (shape_of(output) or (None, None))[1] == shape, report,
+                          f"Get-ExchangeCertificate output ({shape})")
+        view = Evidence(evidence.name, evidence.sha256, evidence.size, io.BytesIO(kept.encode("utf-8")))
+        rows.extend(module.read(view, shape, options, report))
+    report.engine = engine
+    return rows

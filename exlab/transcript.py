@@ -1,0 +1,161 @@
+"""PowerShell transcripts (``Start-Transcript``): one file holding the output of several commands.
+
+An engineer asked for ``Get-ExchangeCertificate | fl``, ``Get-SendConnector | fl`` and
+``Get-ExchangeServer | fl`` often sends the transcript of the session that ran them. It opens
+and closes with a banner (a line of 22 ``*``, ``Windows PowerShell transcript start`` or, from
+PowerShell 6, ``PowerShell transcript start``, the host's details, the banner again); each
+command follows its prompt (``PS C:\\>``, the Exchange Management Shell's ``[PS] C:\\>``, or
+``PS>`` before an error) and its output runs to the next prompt or banner
+(``-IncludeInvocationHeader`` puts a banner with the command's start time before each prompt).
+A command typed over several lines continues on lines that start ``>>``.
+
+Each reader takes the output of the commands it reads (:func:`keep_only`): the other lines
+are blanked, so every line keeps its number in the file.
+
+>>> text = "\\n".join(["*" * 22, "Windows PowerShell transcript start", "Machine: EX01 (Microsoft Windows NT)",
+...                    "*" * 22, "Transcript started, output file is C:\\\\t.txt",
+...                    "[PS] C:\\\\Windows\\\\system32>Get-SendConnector | fl", "", "Name : Outbound", "",
+...                    "PS C:\\\\> Get-Date", "", "Monday, 15 October 2025 09:30:12", ""])
+>>> [(o.command, o.line, o.first, o.last) for o in outputs(text)]
+[('Get-SendConnector | fl', 6, 7, 9), ('Get-Date', 10, 11, 12)]
+>>> keep_only(text, outputs(text)[:1]).splitlines()[6:9]
+['', 'Name : Outbound', '']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from exlab.evidence import Evidence
+from exlab.limits import read_whole
+from exlab.parse_report import FileReport
+
+BANNER = "*" * 22
+_START = re.compile(r"^(?:Windows )?PowerShell transcript start\s*$")
+# a prompt and the command after it: PS C:\>, [PS] C:\Windows\system32>, PS /home/x>, PS>, PS Cert:\>
+_PROMPT = re.compile(r"^(?:\[PS\] |PS )(?:[A-Za-z][\w.-]*:[^>\r\n]*|[/\\][^>\r\n]*|)> ?(?P<command>.*)$|"
+                     r"^PS>(?P<bare>.*)$")
+_CONTINUED = ">>"
+
+
+class Output(NamedTuple):
+    """One command of a transcript: as typed, the line of its prompt, and the lines (1-based,
+    inclusive) of its output (``first > last`` when it wrote none)."""
+
+    command: str
+    line: int
+    first: int
+    last: int
+
+
+def is_transcript(text: str) -> bool:
+    """Whether ``text`` opens as a PowerShell transcript does (its banner, then its first words).
+
+    >>> is_transcript("\\ufeff**********************\\r\\nWindows PowerShell transcript start\\r\\n")
+    True
+    >>> is_transcript("Name : x")
+    False
+    """
+    head = text.lstrip("\ufeff \t\r\n")[:200].splitlines()
+    return len(head) >= 2 and head[0].strip() == BANNER and _START.match(head[1].strip()) is not None
+
+
+def transcript_text(evidence: Evidence) -> str | None:
+    """The whole text of ``evidence`` when it is a transcript (:func:`is_transcript`), else None; the
+    stream is left at its start.
+
+    >>> import io
+    >>> from exlab.evidence import open_evidence
+    >>> text = "**********************\\r\\nPowerShell transcript start\\r\\n"
+    >>> transcript_text(open_evidence(io.BytesIO(text.encode("utf-16")))) == text
+    True
+    """
+    from exlab.certs.text_decoding import decode_text      # exlab.certs reads transcripts with this module
+
+    head = evidence.head(512)
+    for cut in (head, head[:-1], head[:-2], head[:-3]):      # the head may end inside a character
+        try:
+            opening = decode_text(cut)[0]
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return None
+    if not is_transcript(opening):
+        return None
+    try:
+        text = decode_text(read_whole(evidence.stream, evidence.name, "a PowerShell transcript"))[0]
+    except UnicodeDecodeError:
+        return None
+    finally:
+        evidence.stream.seek(0)
+    return text
+
+
+def output_texts(text: str) -> Iterator[str]:
+    """The text of each command's output in a transcript, in order."""
+    lines = text.splitlines()
+    for output in outputs(text):
+        yield "\n".join(lines[output.first - 1:output.last])
+
+
+def outputs(text: str) -> list[Output]:
+    """The commands of a transcript, in order, each with the lines of its output."""
+    found: list[Output] = []
+    command: tuple[str, int, int] | None = None       # (command, prompt line, first output line)
+    banner = False
+    lines = text.splitlines()
+
+    def close(before: int) -> None:
+        if command is not None:
+            found.append(Output(command[0], command[1], command[2], before - 1))
+
+    for number, line in enumerate(lines, 1):
+        if line.strip() == BANNER:
+            if not banner:
+                close(number)
+                command = None
+            banner = not banner
+            continue
+        if banner:
+            continue
+        prompt = _PROMPT.match(line)
+        if prompt is not None:
+            close(number)
+            command = ((prompt["command"] if prompt["command"] is not None else prompt["bare"]).strip(),
+                       number, number + 1)
+        elif command is not None and command[2] == number and line.startswith(_CONTINUED):
+            command = (f"{command[0]} {line[len(_CONTINUED):].strip()}", command[1], number + 1)
+    close(len(lines) + 1)
+    return found
+
+
+def keep_only(text: str, kept: list[Output]) -> str:
+    """``text`` with every line outside the output of the ``kept`` commands blanked (line ends kept)."""
+    wanted = {number for output in kept for number in range(output.first, output.last + 1)}
+    return "".join(line if number in wanted else line[len(line.splitlines()[0]):]     # its line end alone
+                   for number, line in enumerate(text.splitlines(keepends=True), 1))
+
+
+def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what: str) -> str:
+    """``text`` as it is, or, when it is a transcript, only the output of the commands whose output
+    ``takes`` (:func:`keep_only`), with a note in ``report`` of which were read as ``what``.
+
+    >>> from exlab.parse_report import ParseReport
+    >>> report = ParseReport().add_file("t.txt", sha256="", format="x")
+    >>> text = "\\n".join([BANNER, "PowerShell transcript start", BANNER, "PS C:\\\\> Get-Date", "Monday",
+    ...                    "PS C:\\\\> Get-SendConnector | fl", "Name : Outbound"])
+    >>> own_output(text, lambda output: "Name" in output, report, "send connectors").splitlines()
+    ['', '', '', '', '', '', 'Name : Outbound']
+    >>> report.warnings
+    ["a PowerShell transcript of 2 command(s): read as send connectors the output of 'Get-SendConnector | fl' (line 6)"]
+    """
+    if not is_transcript(text):
+        return text
+    commands = outputs(text)
+    kept = [output for output, shown in zip(commands, output_texts(text)) if takes(shown)]
+    read = ", ".join(f"{output.command!r} (line {output.line})" for output in kept) or "none"
+    report.note(f"a PowerShell transcript of {len(commands)} command(s): read as {what} the output of {read}")
+    return keep_only(text, kept)
