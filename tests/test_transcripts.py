@@ -21,6 +21,7 @@ from exlab.case import evidence_files
 from exlab.certs import read_certs
 from exlab.fleet import ingest
 from exlab.transcript import BANNER, keep_only, outputs
+from exlab.report.model import inputs_table
 from exlab.lab.transcripts import EMS_PROMPT, PS_PROMPT, transcript_text, write_transcript
 from exlab.transport import read_connectors, read_servers
 from tests.conftest import SAMPLES
@@ -102,6 +103,8 @@ def test_a_transcript_of_the_exports_gives_the_case_of_the_separate_files(tmp_pa
             ("Exchange servers", COMMANDS["servers"], _prompt_line(transcript, COMMANDS["servers"]))))
     assert whole.inventory().set_index("kind").loc[list(EXPORTS), "files"].tolist() == [1, 1, 1]
     assert len(evidence_files(whole.reports)) == len(evidence_files(apart.reports)) - 2
+    files = [int(inputs_table(case).note.split()[0]) for case in (whole, apart)]
+    assert files[0] == files[1] - 2
 
 
 def _unnamed(answer: dict, exports: list[str]) -> str:

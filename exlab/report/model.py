@@ -775,7 +775,8 @@ def _episodes_table(tl: Any, tz: str) -> Table | None:
 
 
 def inputs_table(case: Case) -> Table:
-    """Every input with its SHA-256 and what was read from it, in file order; then the files
+    """Every input with its SHA-256 and what was read from it, in file order (a row per reader of a file that
+    several read: a PowerShell transcript); then the files
     of the folder no reader took, hashed too, with why they were not read. A trust anchors file
     given from outside the case (named by its name alone) is said to be outside.
 
@@ -795,7 +796,7 @@ def inputs_table(case: Case) -> Table:
     frame = case.reports.to_frame().sort_values("file", kind="stable")
     outside = _given_outside(case)
     frame["file"] = [f"{name} (outside the case)" if name in outside else name for name in frame["file"]]
-    read = len(frame)
+    read = frame["file"].nunique()        # a file several readers read (a transcript) has a row per reader
     unread = pd.DataFrame({"file": case.unread["file"], "sha256": [_sha256(case.folder, f) for f in case.unread["file"]],
                            "format": [f"not read: {reason}" for reason in case.unread["reason"]]})
     frame = pd.concat([frame, unread], ignore_index=True) if len(unread) else frame
@@ -803,7 +804,7 @@ def inputs_table(case: Case) -> Table:
                "records_skipped": "records skipped", "chunks_skipped": "chunks skipped",
                "values_nulled": "values read as empty", "warnings": "warnings", "accounting": "record account"}
     counts = ("records_read", "records_skipped", "chunks_skipped", "values_nulled", "warnings")
-    note = (f"{count(len(frame), 'file')}: {read:,} read, {len(unread):,} not read (the format says why). The "
+    note = (f"{count(read + len(unread), 'file')}: {read:,} read, {len(unread):,} not read (the format says why). The "
             f"investigation can be repeated from the {count(read, 'file')} read." if len(unread) else
             f"{count(read, 'file')}, all read. The investigation can be repeated from these files alone.")
     return Table(INPUTS_TITLE, people_table(frame, columns, counts=counts), note,
