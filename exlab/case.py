@@ -85,7 +85,7 @@ from exlab.evidence import (
 from exlab.inventory import case_inventory, lacking
 from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, setting_problem, with_given
-from exlab.transcript import output_texts, transcript_text
+from exlab.transcript import output_texts, session_text
 from exlab.transport.protocol_log import send_sessions
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ TRUST_ANCHORS = "extra trust anchors (PEM)"
 
 def evidence_files(reports: ParseReport) -> list:
     """The reports' files that are evidence: not the case's settings or trust anchors; a file several
-    readers read (a PowerShell transcript of several commands) once, as its first reader reported it.
+    readers read (a PowerShell transcript or console copy of several commands) once, as its first reader reported it.
 
     >>> report = ParseReport()
     >>> _ = report.add_file("exlab-case.toml", sha256="", format=CASE_SETTINGS)
@@ -573,11 +573,11 @@ def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[tuple[
     try:
         if evidence.size == 0:
             return (), "empty file"
-        text = transcript_text(evidence)
+        text = session_text(evidence)
         if text is not None:
             found = _transcript_kinds(text, kinds)
-            return found, "" if found else "a PowerShell transcript, but no command's output in it is evidence " \
-                                           "exlab reads"
+            return found, "" if found else "a PowerShell session's text (a transcript or the console copied), " \
+                                           "but no command's output in it is evidence exlab reads"
         for kind in kinds:
             if kind.detect(evidence):
                 return (kind,), ""

@@ -1,15 +1,16 @@
-"""PowerShell transcripts (``Start-Transcript``): one file holding the output of several commands.
+"""PowerShell sessions kept as text: one file holding the output of several commands.
 
 An engineer asked for ``Get-ExchangeCertificate | fl``, ``Get-SendConnector | fl`` and
-``Get-ExchangeServer | fl`` often sends the transcript of the session that ran them. It opens
-and closes with a banner (a line of 22 ``*``, ``Windows PowerShell transcript start`` or, from
-PowerShell 6, ``PowerShell transcript start``, the host's details, the banner again); each
-command follows its prompt (``PS C:\\>``, the Exchange Management Shell's ``[PS] C:\\>``, or
-``PS>`` before an error) and its output runs to the next prompt or banner
+``Get-ExchangeServer | fl`` often sends the transcript of the session that ran them
+(``Start-Transcript``), or copies the console into one file. A transcript opens and closes with
+a banner (a line of 22 ``*``, ``Windows PowerShell transcript start`` or, from PowerShell 6,
+``PowerShell transcript start``, the host's details, the banner again); a copy of the console opens
+with a prompt. Each command follows its prompt (``PS C:\\>``, the Exchange Management Shell's
+``[PS] C:\\>``, or ``PS>`` before an error) and its output runs to the next prompt or banner
 (``-IncludeInvocationHeader`` puts a banner with the command's start time before each prompt).
 A command typed over several lines continues on lines that start ``>>``.
 
-Each reader takes the output of the commands it reads (:func:`keep_only`): the other lines
+Each reader takes the output of the commands it reads (:func:`own_output`): the other lines
 are blanked, so every line keeps its number in the file.
 
 >>> text = "\\n".join(["*" * 22, "Windows PowerShell transcript start", "Machine: EX01 (Microsoft Windows NT)",
@@ -50,31 +51,39 @@ class Output(NamedTuple):
     last: int
 
 
-def is_transcript(text: str) -> bool:
-    """Whether ``text`` opens as a PowerShell transcript does (its banner, then its first words).
+#: what each kind of session text is called in notes
+SESSION_WORDS = {"transcript": "a PowerShell transcript", "console": "a copy of the PowerShell console"}
 
-    >>> is_transcript("\\ufeff**********************\\r\\nWindows PowerShell transcript start\\r\\n")
-    True
-    >>> is_transcript("Name : x")
-    False
+
+def session_of(text: str) -> str | None:
+    """``transcript`` when ``text`` opens as a PowerShell transcript does (its banner, then its first
+    words), ``console`` when it opens with a prompt and a command (the console copied), else None.
+
+    >>> session_of("\\ufeff**********************\\r\\nWindows PowerShell transcript start\\r\\n")
+    'transcript'
+    >>> session_of("\\r\\n[PS] C:\\\\Windows\\\\system32>Get-ExchangeCertificate | fl\\r\\n"), session_of("Name : x")
+    ('console', None)
     """
-    head = text.lstrip("\ufeff \t\r\n")[:200].splitlines()
-    return len(head) >= 2 and head[0].strip() == BANNER and _START.match(head[1].strip()) is not None
+    head = text.lstrip("\ufeff \t\r\n")[:400].splitlines()
+    if len(head) >= 2 and head[0].strip() == BANNER and _START.match(head[1].strip()) is not None:
+        return "transcript"
+    prompt = _PROMPT.match(head[0]) if head else None
+    return "console" if prompt is not None and (prompt["command"] or prompt["bare"] or "").strip() else None
 
 
-def transcript_text(evidence: Evidence) -> str | None:
-    """The whole text of ``evidence`` when it is a transcript (:func:`is_transcript`), else None; the
-    stream is left at its start.
+def session_text(evidence: Evidence) -> str | None:
+    """The whole text of ``evidence`` when it is a PowerShell session's (:func:`session_of`), else None;
+    the stream is left at its start.
 
     >>> import io
     >>> from exlab.evidence import open_evidence
     >>> text = "**********************\\r\\nPowerShell transcript start\\r\\n"
-    >>> transcript_text(open_evidence(io.BytesIO(text.encode("utf-16")))) == text
+    >>> session_text(open_evidence(io.BytesIO(text.encode("utf-16")))) == text
     True
     """
     from exlab.certs.text_decoding import decode_text      # exlab.certs reads transcripts with this module
 
-    head = evidence.head(512)
+    head = evidence.head(1024)
     for cut in (head, head[:-1], head[:-2], head[:-3]):      # the head may end inside a character
         try:
             opening = decode_text(cut)[0]
@@ -83,10 +92,10 @@ def transcript_text(evidence: Evidence) -> str | None:
             continue
     else:
         return None
-    if not is_transcript(opening):
+    if session_of(opening) is None:
         return None
     try:
-        text = decode_text(read_whole(evidence.stream, evidence.name, "a PowerShell transcript"))[0]
+        text = decode_text(read_whole(evidence.stream, evidence.name, "a PowerShell session's text"))[0]
     except UnicodeDecodeError:
         return None
     finally:
@@ -95,14 +104,15 @@ def transcript_text(evidence: Evidence) -> str | None:
 
 
 def output_texts(text: str) -> Iterator[str]:
-    """The text of each command's output in a transcript, in order."""
+    """The text of each command's output in a session's text, in order."""
     lines = text.splitlines()
     for output in outputs(text):
         yield "\n".join(lines[output.first - 1:output.last])
 
 
 def outputs(text: str) -> list[Output]:
-    """The commands of a transcript, in order, each with the lines of its output."""
+    """The commands of a session's text, in order, each with the lines of its output (a prompt with neither
+    command nor output, the last of a console copied, is none)."""
     found: list[Output] = []
     command: tuple[str, int, int] | None = None       # (command, prompt line, first output line)
     banner = False
@@ -129,7 +139,7 @@ def outputs(text: str) -> list[Output]:
         elif command is not None and command[2] == number and line.startswith(_CONTINUED):
             command = (f"{command[0]} {line[len(_CONTINUED):].strip()}", command[1], number + 1)
     close(len(lines) + 1)
-    return found
+    return [output for output in found if output.command or output.first <= output.last]    # not the last prompt
 
 
 def keep_only(text: str, kept: list[Output]) -> str:
@@ -140,8 +150,8 @@ def keep_only(text: str, kept: list[Output]) -> str:
 
 
 def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what: str) -> str:
-    """``text`` as it is, or, when it is a transcript, only the output of the commands whose output
-    ``takes`` (:func:`keep_only`), with a note in ``report`` of which were read as ``what``.
+    """``text`` as it is, or, when it is a PowerShell session's (:func:`session_of`), only the output of the
+    commands whose output ``takes`` (:func:`keep_only`), with a note in ``report`` of which were read as ``what``.
 
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport().add_file("t.txt", sha256="", format="x")
@@ -152,10 +162,11 @@ def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what
     >>> report.warnings
     ["a PowerShell transcript of 2 command(s): read as send connectors the output of 'Get-SendConnector | fl' (line 6)"]
     """
-    if not is_transcript(text):
+    session = session_of(text)
+    if session is None:
         return text
     commands = outputs(text)
     kept = [output for output, shown in zip(commands, output_texts(text)) if takes(shown)]
     read = ", ".join(f"{output.command!r} (line {output.line})" for output in kept) or "none"
-    report.note(f"a PowerShell transcript of {len(commands)} command(s): read as {what} the output of {read}")
+    report.note(f"{SESSION_WORDS[session]} of {len(commands)} command(s): read as {what} the output of {read}")
     return keep_only(text, kept)

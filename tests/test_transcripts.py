@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from exlab.case import evidence_files
 from exlab.certs import read_certs
 from exlab.fleet import ingest
-from exlab.transcript import BANNER, keep_only, outputs
+from exlab.transcript import BANNER, SESSION_WORDS, keep_only, outputs
 from exlab.report.model import inputs_table
-from exlab.lab.transcripts import EMS_PROMPT, PS_PROMPT, transcript_text, write_transcript
+from exlab.lab.transcripts import EMS_PROMPT, PS_PROMPT, console_text, transcript_text, write_transcript
 from exlab.transport import read_connectors, read_servers
 from tests.conftest import SAMPLES
 from tests.fleet.stores import assert_same_case, direct_case, store_case
@@ -77,12 +77,17 @@ def separate(tmp_path_factory) -> Path:
     return _case(tmp_path_factory.mktemp("separate"), "case", {kind: kind for kind in EXPORTS})
 
 
-@pytest.mark.parametrize("style", ["ems-5.1", "pwsh-7-invocation-header"])
+@pytest.mark.parametrize("style", ["ems-5.1", "pwsh-7-invocation-header", "console-copy"])
 def test_a_transcript_of_the_exports_gives_the_case_of_the_separate_files(tmp_path, separate, style):
+    """A console copied into a file (prompts, commands, output; no banner) is read as a transcript is."""
     folder = _case(tmp_path, "case", None)
-    options = ({"prompt": EMS_PROMPT} if style == "ems-5.1" else
-               {"prompt": PS_PROMPT, "windows_powershell": False, "invocation_header": True})
-    transcript = write_transcript(folder, _commands(), machine="EXCHANGE", **options)
+    if style == "console-copy":
+        transcript = folder / "exchange-console.txt"
+        transcript.write_bytes(console_text(_commands()).encode("utf-8"))
+    else:
+        options = ({"prompt": EMS_PROMPT} if style == "ems-5.1" else
+                   {"prompt": PS_PROMPT, "windows_powershell": False, "invocation_header": True})
+        transcript = write_transcript(folder, _commands(), machine="EXCHANGE", **options)
     whole, apart = quiet_case(folder), quiet_case(separate)
     for kind in EXPORTS:
         pd.testing.assert_frame_equal(_frame(whole.frames[kind]), _frame(apart.frames[kind]))
@@ -90,12 +95,14 @@ def test_a_transcript_of_the_exports_gives_the_case_of_the_separate_files(tmp_pa
     said, truth = whole.diagnose(), apart.diagnose()
     assert _unnamed(said.to_dict(), [transcript.name]) == _unnamed(truth.to_dict(), list(EXPORTS.values()))
     reports = [f for f in whole.reports.files if f.file == transcript.name]
-    assert sorted(f.format for f in reports) == ["exchange-server", "powershell-transcript", "send-connector"]
+    session = "console" if style == "console-copy" else "transcript"
+    assert sorted(f.format for f in reports) == ["exchange-server", f"powershell-{session}", "send-connector"]
     assert sum(f.records_skipped for f in reports) == 0
     assert {f.sha256 for f in reports} == {hashlib.sha256(transcript.read_bytes()).hexdigest()}
-    read = [note for f in reports for note in f.warnings if note.startswith("a PowerShell transcript")]
+    read = [note for f in reports for note in f.warnings if note.startswith(SESSION_WORDS[session])]
     assert sorted(read) == sorted(
-        f"a PowerShell transcript of 6 command(s): read as {what} the output of {command!r} (line {line})"
+        f"{SESSION_WORDS[session]} of {len(_commands()) + (session == 'transcript')} command(s): read as {what} the output of {command!r} "
+        f"(line {line})"
         for what, command, line in (
             ("Get-ExchangeCertificate output (exchange-list)", COMMANDS["certs"],
              _prompt_line(transcript, COMMANDS["certs"])),
@@ -156,8 +163,8 @@ def test_a_transcript_of_nothing_exlab_reads_is_listed_unread_with_why(tmp_path)
     transcript = write_transcript(folder, [("Get-Date", "\r\nWednesday, 15 October 2025 09:30:17\r\n\r\n"),
                                            ("Get-ReceiveConnector -Identity 'EX01\\Relay' | fl", ERROR)])
     unread = quiet_case(folder).unread
-    assert {"file": transcript.name, "reason": "a PowerShell transcript, but no command's output in it is evidence "
-            "exlab reads"} in unread[["file", "reason"]].to_dict("records")
+    assert {"file": transcript.name, "reason": "a PowerShell session's text (a transcript or the console copied), but "
+            "no command's output in it is evidence exlab reads"} in unread[["file", "reason"]].to_dict("records")
 
 
 def test_two_sessions_appended_to_one_transcript_are_both_read(tmp_path):

@@ -1,4 +1,4 @@
-"""Get-ExchangeCertificate output inside a PowerShell transcript (:mod:`exlab.transcript`).
+"""Get-ExchangeCertificate output inside a PowerShell transcript or console copy (:mod:`exlab.transcript`).
 
 Each command's output is told apart by the text formats' own sniffing (a ``| fl`` list, the
 default table, ``ConvertTo-Json``...); the outputs of one format are read by that format's reader,
@@ -29,20 +29,24 @@ from exlab.certs.text_decoding import read_text
 from exlab.errors import UnsupportedFormat
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
-from exlab.transcript import is_transcript, output_texts, own_output
+from exlab.transcript import output_texts, own_output, session_of
 
 FORMAT = "powershell-transcript"
+#: the format of each kind of session text (:func:`exlab.transcript.session_of`)
+FORMATS = {"transcript": FORMAT, "console": "powershell-console"}
 # the text shapes a console shows; each output is read by the first that recognises it
 TEXT_MODULES: tuple[ModuleType, ...] = (exchange_clixml, exchange_json, exchange_csv, exchange_list, exchange_table)
 
 
 def sniff(head: bytes, text: str | None) -> str | None:
-    """``powershell-transcript`` when the text opens as a transcript does (whatever its commands).
+    """``powershell-transcript`` when the text opens as a transcript does, ``powershell-console`` when it
+    opens with a prompt (whatever its commands).
 
     >>> sniff(b"", "**********************\\nPowerShell transcript start\\n"), sniff(b"", "Thumbprint : AB")
     ('powershell-transcript', None)
     """
-    return FORMAT if text is not None and is_transcript(text) else None
+    session = session_of(text) if text is not None else None
+    return FORMATS[session] if session is not None else None
 
 
 def shape_of(output: str) -> tuple[ModuleType, str] | None:

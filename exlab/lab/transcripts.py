@@ -1,5 +1,6 @@
 """PowerShell transcripts as ``Start-Transcript`` writes them: the banner with the host's details,
-each command after its prompt with its output as the console showed it, the closing banner.
+each command after its prompt with its output as the console showed it, the closing banner; and the
+console copied into a file (prompts, commands and output, no banner).
 
 Windows PowerShell 5.1 writes UTF-8 with a byte order mark and CRLF, opens with ``Windows
 PowerShell transcript start`` and names the file ``PowerShell_transcript.<HOST>.<random>.<time>.txt``;
@@ -52,6 +53,16 @@ def transcript_text(commands: Sequence[tuple[str, str]], *, machine: str = "EX01
     end = start + timedelta(seconds=5 * (len(commands) + 1))
     return text + f"{prompt}Stop-Transcript\r\n{BANNER}\r\n{'Windows ' if windows_powershell else ''}PowerShell " \
                   f"transcript end\r\nEnd time: {end:%Y%m%d%H%M%S}\r\n{BANNER}\r\n"
+
+
+def console_text(commands: Sequence[tuple[str, str]], *, prompt: str = EMS_PROMPT) -> str:
+    """The console's text of a session that ran ``commands``, as copied from the window: from the first
+    prompt to the last, empty one.
+
+    >>> console_text([("Get-Date", "\\r\\nWednesday, 15 October 2025 09:30:12\\r\\n\\r\\n")]).splitlines()[:2]
+    ['[PS] C:\\\\Windows\\\\system32>Get-Date', '']
+    """
+    return "".join(f"{prompt}{command}\r\n{output}" for command, output in commands) + prompt
 
 
 def write_transcript(folder: Path, commands: Sequence[tuple[str, str]], *, machine: str = "EX01",
