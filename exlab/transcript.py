@@ -26,7 +26,7 @@ are blanked, so every line keeps its number in the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 from exlab.evidence import Evidence
@@ -103,11 +103,10 @@ def session_text(evidence: Evidence) -> str | None:
     return text
 
 
-def output_texts(text: str) -> Iterator[str]:
-    """The text of each command's output in a session's text, in order."""
+def output_texts(text: str, chosen: list[Output] | None = None) -> list[str]:
+    """The text of each command's output in a session's text (of the ``chosen`` commands), in order."""
     lines = text.splitlines()
-    for output in outputs(text):
-        yield "\n".join(lines[output.first - 1:output.last])
+    return ["\n".join(lines[output.first - 1:output.last]) for output in (outputs(text) if chosen is None else chosen)]
 
 
 def outputs(text: str) -> list[Output]:
@@ -162,11 +161,45 @@ def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what
     >>> report.warnings
     ["a PowerShell transcript of 2 command(s): read as send connectors the output of 'Get-SendConnector | fl' (line 6)"]
     """
-    session = session_of(text)
-    if session is None:
+    if session_of(text) is None:
         return text
+    return keep_only(text, taken_outputs(text, takes, report, what))
+
+
+def taken_outputs(text: str, takes: Callable[[str], bool], report: FileReport, what: str) -> list[Output]:
+    """The commands of a session's text whose output ``takes``, with a note in ``report`` of which were
+    read as ``what``."""
     commands = outputs(text)
     kept = [output for output, shown in zip(commands, output_texts(text)) if takes(shown)]
     read = ", ".join(f"{output.command!r} (line {output.line})" for output in kept) or "none"
-    report.note(f"{SESSION_WORDS[session]} of {len(commands)} command(s): read as {what} the output of {read}")
-    return keep_only(text, kept)
+    report.note(f"{SESSION_WORDS[session_of(text) or 'console']} of {len(commands)} command(s): read as {what} the "
+                f"output of {read}")
+    return kept
+
+
+_MACHINE = re.compile(r"^Machine: (?P<machine>[\w.-]+)", re.MULTILINE)
+
+
+def machine_of(text: str) -> str | None:
+    """The computer a transcript was written on (its banner's ``Machine:``), or None.
+
+    >>> machine_of("**********************\\nPowerShell transcript start\\nMachine: EX01 (Microsoft Windows NT)\\n")
+    'EX01'
+    """
+    if session_of(text) != "transcript":
+        return None
+    found = _MACHINE.search(text, 0, text.find(BANNER, text.find(BANNER) + 1) + 1 or len(text))
+    return found["machine"] if found else None
+
+
+_SERVER = re.compile(r"""-Server(?::|\s+)(?P<quote>['"]?)(?P<server>[\w.-]+)(?P=quote)(?=[\s|;)]|$)""", re.IGNORECASE)
+
+
+def server_named(command: str) -> str | None:
+    """The server a command's ``-Server`` parameter names (the one whose store it listed), or None.
+
+    >>> server_named("Get-ExchangeCertificate -Server 'EX02' | fl"), server_named("Get-ExchangeCertificate | fl")
+    ('EX02', None)
+    """
+    found = _SERVER.search(command)
+    return found["server"] if found else None

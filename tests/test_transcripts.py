@@ -29,6 +29,7 @@ from tests.fleet.stores import assert_same_case, direct_case, store_case
 from tests.samples import quiet_case
 
 CONTOSO = SAMPLES / "contoso-kb2888788"
+LITWARE = SAMPLES / "litware-servers"
 EXPORTS = {"certs": "certs/Get-ExchangeCertificate-fl.txt", "connectors": "config/Get-SendConnector.txt",
            "servers": "config/Get-ExchangeServer.txt"}
 COMMANDS = {"certs": "Get-ExchangeCertificate | fl", "connectors": "Get-SendConnector | fl",
@@ -101,10 +102,10 @@ def test_a_transcript_of_the_exports_gives_the_case_of_the_separate_files(tmp_pa
     assert {f.sha256 for f in reports} == {hashlib.sha256(transcript.read_bytes()).hexdigest()}
     read = [note for f in reports for note in f.warnings if note.startswith(SESSION_WORDS[session])]
     assert sorted(read) == sorted(
-        f"{SESSION_WORDS[session]} of {len(_commands()) + (session == 'transcript')} command(s): read as {what} the output of {command!r} "
-        f"(line {line})"
+        f"{SESSION_WORDS[session]} of {len(_commands()) + (session == 'transcript')} command(s): read as {what} the "
+        f"output of {command!r} (line {line})"
         for what, command, line in (
-            ("Get-ExchangeCertificate output (exchange-list)", COMMANDS["certs"],
+            ("Get-ExchangeCertificate output", COMMANDS["certs"],
              _prompt_line(transcript, COMMANDS["certs"])),
             ("send connectors", "Get-SendConnector | fl", _prompt_line(transcript, "Get-SendConnector |")),
             ("Exchange servers", COMMANDS["servers"], _prompt_line(transcript, COMMANDS["servers"]))))
@@ -209,3 +210,26 @@ def test_any_text_keeps_its_lines_and_each_output_lies_after_its_prompt(lines, e
     wanted = {n for output in found[::2] for n in range(output.first, output.last + 1)}
     assert [kept[n - 1] if n <= len(kept) else "" for n in range(1, len(text.splitlines()) + 1)] == \
            [line if n in wanted else "" for n, line in enumerate(text.splitlines(), 1)]
+
+
+def test_a_command_that_lists_another_servers_certificates_gives_them_to_that_server(tmp_path):
+    """In LWEX01's folder, the transcript of a shell on LWEX01 that listed its own certificates, then
+    ``-Server LWEX02``'s and ``-Server LWEX03``'s: by its folder and name the whole transcript was LWEX01's
+    (LWEX01 held every certificate, LWEX02 and LWEX03 none)."""
+    folder = tmp_path / "litware"
+    shutil.copytree(LITWARE, folder)
+    servers = ("LWEX01", "LWEX02", "LWEX03")
+    listed = {server: (folder / server / "Get-ExchangeCertificate.txt").read_bytes().decode("utf-16")
+              for server in servers}
+    for server in servers:
+        (folder / server / "Get-ExchangeCertificate.txt").unlink()
+    write_transcript(folder / "LWEX01", [("Get-ExchangeCertificate | fl", listed["LWEX01"])] +
+                     [(f"Get-ExchangeCertificate -Server {server} | fl", listed[server]) for server in servers[1:]],
+                     machine="LWEX01")
+    whole, apart = quiet_case(folder), quiet_case(LITWARE)
+    assert _stores(whole) == _stores(apart)
+    pd.testing.assert_frame_equal(whole.server_verdicts(), apart.server_verdicts())
+
+
+def _stores(case) -> list[tuple[str, str]]:
+    return sorted(zip(case.certs["thumbprint"], case.certs["server"].astype(str)))

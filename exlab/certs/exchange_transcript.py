@@ -29,7 +29,7 @@ from exlab.certs.text_decoding import read_text
 from exlab.errors import UnsupportedFormat
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
-from exlab.transcript import output_texts, own_output, session_of
+from exlab.transcript import keep_only, machine_of, output_texts, server_named, session_of, taken_outputs
 
 FORMAT = "powershell-transcript"
 #: the format of each kind of session text (:func:`exlab.transcript.session_of`)
@@ -59,18 +59,23 @@ def shape_of(output: str) -> tuple[ModuleType, str] | None:
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
-    """The rows of every command's output that is a certificate export, each format by its reader
-    (UnsupportedFormat when none is)."""
+    """The rows of every command's output that is a certificate export, each read as a file of its own by its
+    format's reader (UnsupportedFormat when none is). A command's ``-Server`` names the server of its rows,
+    unless their own Identity does; when one does, the rows of the commands without it are the transcript's
+    machine's (else the file's name would give them all to one server, and the merge a certificate both
+    list to the named one alone)."""
     text = read_text(evidence.stream, evidence.name, report)
     engine = report.engine
-    shapes = dict.fromkeys(shape for output in output_texts(text) if (shape := shape_of(output)) is not None)
-    if not shapes:
+    if not any(shape_of(output) for output in output_texts(text)):
         raise UnsupportedFormat(evidence.name, "every command's output", "Get-ExchangeCertificate output")
+    taken = taken_outputs(text, lambda shown: shape_of(shown) is not None, report, "Get-ExchangeCertificate output")
+    named = {output: server_named(output.command) for output in taken}
+    here = machine_of(text) if any(named.values()) else None
     rows: list[dict] = []
-    for module, shape in shapes:
-        kept = own_output(text, lambda output, shape=shape: (shape_of(output) or (None, None))[1] == shape, report,
-                          f"Get-ExchangeCertificate output ({shape})")
-        view = Evidence(evidence.name, evidence.sha256, evidence.size, io.BytesIO(kept.encode("utf-8")))
-        rows.extend(module.read(view, shape, options, report))
+    for output in taken:
+        module, shape = shape_of(output_texts(text, [output])[0])
+        view = Evidence(evidence.name, evidence.sha256, evidence.size, io.BytesIO(keep_only(text, [output]).encode()))
+        server = named[output] or here
+        rows.extend({"server": server, **row} if server else row for row in module.read(view, shape, options, report))
     report.engine = engine
     return rows

@@ -103,7 +103,7 @@ def test_format_list_notes_the_prompt_line_and_joins_wrapped_values():
     frame = exlab.read_certs(FIXTURES / "fl_en-US.txt", tz="Europe/Warsaw")
     notes = frame.attrs["parse_report"].files[0].warnings
     assert notes[0] == ("a copy of the PowerShell console of 1 command(s): read as Get-ExchangeCertificate output "
-                        "(exchange-list) the output of 'Get-ExchangeCertificate | fl' (line 1)")
+                        "the output of 'Get-ExchangeCertificate | fl' (line 1)")
     star = exlab.read_certs(FIXTURES / "fl-star_pl-PL.txt", tz="Europe/Warsaw")
     assert star.attrs["parse_report"].files[0].warnings == [
         "day/month order: day first, settled by the values ('14.03.2027 09:12:05' has a day above 12)",
