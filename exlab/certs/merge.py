@@ -95,15 +95,11 @@ def merge_rows(rows: Iterable[dict]) -> tuple[list[dict], list[tuple[str, str]]]
 
 def _bindings(group: list[dict]) -> list[list[dict]]:
     """The rows of one certificate as one group per server store it sits in. When the exports (the
-    rows that list services) disagree on what a store says (:data:`EXCHANGE_COLUMNS`), or some name
-    their server and some do not (``fl *`` from one server, ``fl`` from another: the merged row would
-    keep the named server alone, and the case could not give it the others by their files), and come
-    from two stores or more (:func:`_store_of`): a group per store, each with the rows that describe no
+    rows that list services) disagree on what a store says (:data:`EXCHANGE_COLUMNS`) and come from
+    two stores or more (:func:`_store_of`): a group per store, each with the rows that describe no
     store (a .cer, a .pfx) beside it. Else the group whole: its exports agree, or are one store's."""
     listing = [row for row in group if _present(row.get("services"))]
-    named = sum(1 for row in listing if _present(row.get("server")))
-    if all(len({row[column] for row in listing if _present(row.get(column))}) < 2 for column in EXCHANGE_COLUMNS) \
-            and named in (0, len(listing)):
+    if all(len({row[column] for row in listing if _present(row.get(column))}) < 2 for column in EXCHANGE_COLUMNS):
         return [group]
     store_of = _store_of(group)
     by_store: dict[str, list[dict]] = {}
