@@ -142,10 +142,20 @@ def outputs(text: str) -> list[Output]:
 
 
 def keep_only(text: str, kept: list[Output]) -> str:
-    """``text`` with every line outside the output of the ``kept`` commands blanked (line ends kept)."""
+    """``text`` with every line outside the output of the ``kept`` commands blanked (line ends kept; a blank
+    line's LF after a line that ends in a lone CR keeps a space, or the two would be one CRLF).
+
+    >>> keep_only("a\\rb\\nc", []).splitlines(keepends=True)
+    ['\\r', ' \\n']
+    """
     wanted = {number for output in kept for number in range(output.first, output.last + 1)}
-    return "".join(line if number in wanted else line[len(line.splitlines()[0]):]     # its line end alone
-                   for number, line in enumerate(text.splitlines(keepends=True), 1))
+    pieces: list[str] = []
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        piece = line if number in wanted else line[len(line.splitlines()[0]):]       # its line end alone
+        if piece.startswith("\n") and pieces and pieces[-1].endswith("\r"):
+            piece = " " + piece
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from exlab.case import evidence_files
@@ -201,15 +201,17 @@ _LINES = st.lists(st.one_of(st.sampled_from([BANNER, "Windows PowerShell transcr
 
 @settings(max_examples=300, deadline=None)
 @given(_LINES, st.sampled_from(["\r\n", "\n"]))
+@example([BANNER] * 3 + ["\r0", EMS_PROMPT + "Get-Date", "x"], "\n")    # a lone CR, then a blanked line's LF
 def test_any_text_keeps_its_lines_and_each_output_lies_after_its_prompt(lines, end):
     text = BANNER + end + "PowerShell transcript start" + end + end.join(lines)
     found = outputs(text)
     assert all(output.line < output.first <= output.last + 1 for output in found)
     assert [o.line for o in found] == sorted({o.line for o in found})
-    kept = keep_only(text, found[::2]).splitlines()
+    lines, kept = text.splitlines(), keep_only(text, found[::2]).splitlines()
+    kept += [""] * (len(lines) - len(kept))           # a blanked last line without its own line end
     wanted = {n for output in found[::2] for n in range(output.first, output.last + 1)}
-    assert [kept[n - 1] if n <= len(kept) else "" for n in range(1, len(text.splitlines()) + 1)] == \
-           [line if n in wanted else "" for n, line in enumerate(text.splitlines(), 1)]
+    assert [line if n in wanted else line.strip(" ") for n, line in enumerate(kept, 1)] == \
+           [line if n in wanted else "" for n, line in enumerate(lines, 1)]
 
 
 def test_a_command_that_lists_another_servers_certificates_gives_them_to_that_server(tmp_path):
