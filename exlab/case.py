@@ -158,7 +158,8 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
                      lambda paths, tz, culture: protocol_log.read_protocol_log(paths, failure_times=True)),
         EvidenceKind("tracking", "message tracking logs", _head_test(tracking_log.detect_tracking_log),
                      lambda paths, tz, culture: tracking_log.read_tracking_log(paths)),
-        EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml)",
+        EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml, "
+                     "Get-WinEvent | Export-Clixml/Export-Csv/ConvertTo-Json, Get-WinEvent or Get-EventLog | fl)",
                      _accepts(events.detect_format),
                      lambda paths, tz, culture: events.read_events(paths, tz=tz, culture=culture)),
         EvidenceKind("certs", "certificates (.cer/.pem/.p7b/.pfx, Get-ExchangeCertificate exports)",
@@ -557,7 +558,7 @@ def _same(given: Any, value: Any) -> bool:
 
 
 # the kinds whose readers take their own commands' output out of a PowerShell transcript (exlab.transcript)
-TRANSCRIPT_KINDS = ("certs", "connectors", "receive_connectors", "servers")
+TRANSCRIPT_KINDS = ("events", "certs", "connectors", "receive_connectors", "servers")
 
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[tuple[EvidenceKind, ...], str]:

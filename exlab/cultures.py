@@ -228,6 +228,20 @@ OLDER_FORMATS: dict[str, DateFormat] = {
 }
 
 
+#: the languages of the cultures in which PowerShell wraps a long value between words (``-Wrap``, Format-List);
+#: in the others it cuts the value every column's width
+WORD_WRAP_LANGUAGES = ("en", "fr", "de", "it", "pt", "es")
+
+
+def wraps_words(culture: str) -> bool:
+    """Whether PowerShell wraps long values between words in ``culture``.
+
+    >>> wraps_words("de-DE"), wraps_words("pl-PL")
+    (True, False)
+    """
+    return culture.split("-")[0].lower() in WORD_WRAP_LANGUAGES
+
+
 # ----------------------------------------------------------------------------- a file's date order
 
 ORDER_WORDS = {"DMY": "day first", "MDY": "month first", "YMD": "year first"}

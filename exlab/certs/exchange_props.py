@@ -109,9 +109,10 @@ class PropsContext:
 
 
 def counted_rows(props: Mapping[str, Any], context: PropsContext, where: str,
-                 skipped_as: str | None = None) -> list[dict]:
-    """:func:`exchange_rows` of one exported record, counted in the report: read, or skipped
-    (at ``skipped_as``, default ``where``, with no rows) when it names no certificate.
+                 skipped_as: str | None = None, truncated: frozenset[str] = frozenset()) -> list[dict]:
+    """:func:`exchange_rows` of one exported record (``truncated``: the columns it showed cut short), counted
+    in the report: read, or skipped (at ``skipped_as``, default ``where``, with no rows) when it names no
+    certificate.
 
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport().add_file("fl.txt", sha256="", format="exchange-list")
@@ -122,7 +123,7 @@ def counted_rows(props: Mapping[str, Any], context: PropsContext, where: str,
     (1, 1)
     """
     try:
-        rows = exchange_rows(props, context, where)
+        rows = exchange_rows(props, context, where, truncated)
     except ValueError as err:
         context.report.skip_record(skipped_as or where, str(err))
         return []
@@ -134,7 +135,7 @@ def exchange_rows(props: Mapping[str, Any], context: PropsContext, where: str,
                   truncated: frozenset[str] = frozenset()) -> list[dict]:
     """One row of Exchange's facts (plus one of the DER's facts when ``RawData`` is there).
 
-    ``truncated`` names the columns the export showed cut short (the table's Subject).
+    ``truncated`` names the columns the export showed cut short (a table's Subject, Issuer, FriendlyName).
 
     Raises ``ValueError`` when the record names no certificate (no thumbprint, no RawData):
     the reader skips and counts it. A value that cannot be understood leaves its column NA

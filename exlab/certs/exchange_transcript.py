@@ -1,7 +1,7 @@
 """Get-ExchangeCertificate output inside a PowerShell transcript or console copy (:mod:`exlab.transcript`).
 
 Each command's output is told apart by the text formats' own sniffing (a ``| fl`` list, the
-default table, ``ConvertTo-Json``...); the outputs of one format are read by that format's reader,
+default table or an ``| ft`` one, ``ConvertTo-Json``...); the outputs of one format are read by that format's reader,
 the rest of the transcript blanked, so the lines keep their numbers. The output of other
 commands (``Get-SendConnector | fl``...) is left to their readers.
 

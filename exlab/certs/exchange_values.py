@@ -50,6 +50,10 @@ _FEWEST_LETTERS = 5
 STATUSES = ("Unknown", "Valid", "Revoked", "DateInvalid", "Untrusted", "Invalid", "RevocationCheckFailure",
             "PendingRequest")
 ROOT_CA_TYPES = ("None", "ThirdParty", "Enterprise", "Registry", "GroupPolicy", "Unknown")
+# The properties Format-Table right-aligns: numbers, booleans and enums (PowerShell's DefaultScalarTypes);
+# text, dates and lists it left-aligns.
+RIGHT_ALIGNED = frozenset({"Services", "Status", "RootCAType", "HasPrivateKey", "IsSelfSigned", "PublicKeySize",
+                           "Version", "Archived", "PrivateKeyExportable", "SendAsTrustedIssuer", "Handle"})
 
 _TYPE_NAME = re.compile(r"^(?:Deserialized\.)?(?:System|Microsoft)\.[\w.`+]+(?:\[.*\])?$")
 

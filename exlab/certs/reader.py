@@ -40,7 +40,8 @@ FORMAT_MODULES: tuple[ModuleType, ...] = (exchange_transcript, x509_files, excha
                                           exchange_csv, exchange_list, exchange_table)
 
 EXPECTED_FORMATS = ("a certificate (.cer/.crt/.pem/.der), PKCS#7 (.p7b), PKCS#12 (.pfx), or "
-                    "Get-ExchangeCertificate output (table, Format-List, Export-Csv, Export-Clixml, ConvertTo-Json)")
+                    "Get-ExchangeCertificate output (the default table or Format-Table with a Thumbprint column, "
+                    "Format-List, Export-Csv, Export-Clixml, ConvertTo-Json)")
 
 
 def detect_format(evidence: Evidence) -> tuple[ModuleType, str]:

@@ -1,4 +1,4 @@
-"""Event exports (.evtx, XML, Event Viewer CSV/TXT, CliXml) into the events frame.
+"""Event exports (.evtx, XML, Event Viewer CSV/TXT, CliXml, CSV, JSON, Format-List) into the events frame.
 
 ``read_events`` is imported on first use, so the worker processes that read big .evtx
 files (``exlab.events.evtx_workers``) start without pandas.

@@ -17,17 +17,19 @@ them from this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from exlab.clixml import PS_NS, ClixmlDateTime, ClixmlObject, decode_string, encode_string, iter_items
 from exlab.errors import CorruptInput
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, sniff_encoding
+from exlab.events.winevent import integer_value, text_value
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
 
 __all__ = ["ENTRY_TYPE", "ENTRY_TYPE_LEVELS", "ENTRY_TYPE_NAMES", "FORMAT", "PS_NS", "decode_string", "detect",
-           "encode_string", "read", "read_objects"]
+           "encode_string", "entry_row", "read", "read_objects"]
 
 FORMAT = "eventlog-clixml"
 ENTRY_TYPE = "System.Diagnostics.EventLogEntry"
@@ -134,48 +136,58 @@ def _row(entry: ClixmlObject, source: str, query: EventQuery, report: FileReport
     if entry.errors:   # a member that could not be read: the entry is damaged
         name, reason = next(iter(entry.errors.items()))
         raise ValueError(f"{name}: {reason}")
-    instance_id = entry.get("InstanceId")
-    event_id = entry.get("EventID")
-    if isinstance(instance_id, int):
-        event_id, qualifiers = instance_id & 0xFFFF, (instance_id >> 16) & 0xFFFF
-    elif isinstance(event_id, int):
-        event_id, qualifiers = event_id & 0xFFFF, None
-    else:
-        raise ValueError("the EventLogEntry has neither InstanceId nor EventID")
-    provider = entry.get("Source")
-    if not (query.wants_event_id(event_id) and query.wants_provider(provider)):
+    row = entry_row(entry, source=source)
+    if not (query.wants_event_id(row["event_id"]) and query.wants_provider(row["provider"])):
         return None
     generated = entry.get("TimeGenerated")
     if not isinstance(generated, ClixmlDateTime):
         raise ValueError("the EventLogEntry has no TimeGenerated")
-    time_created = generated.nanoseconds
+    row["time_created"] = generated.nanoseconds
     if generated.offset is None and report.assumed_tz is None:
         report.assume_tz("UTC", "TimeGenerated carries no offset")
-    if not query.wants_time(time_created):
+    if not query.wants_time(row["time_created"]):
         return None
-    entry_type = entry.get("EntryType")
-    if isinstance(entry_type, str):  # selected as text: Information, Warning, ...
-        entry_type = next((n for n, name in ENTRY_TYPE_NAMES.items() if name == entry_type), None)
-    strings = entry.get("ReplacementStrings") or []
-    data = {f"%{i}": "" if s is None else str(s) for i, s in enumerate(strings, 1)}
     raw = entry.get("Data")
     if isinstance(raw, (bytes, bytearray)) and raw:
-        data["Binary"] = raw.hex().upper()
-    task = entry.get("CategoryNumber")
-    record = entry.get("Index")
+        row["data"]["Binary"] = raw.hex().upper()
+    return row
+
+
+def entry_row(entry: Mapping[str, Any], *, source: str) -> dict:
+    """The events-frame row of one EventLogEntry's members (Python values, or the text Format-List shows
+    of them), its ``time_created`` left None: the event id and qualifiers from ``InstanceId`` (else the
+    low 16 bits of ``EventID``), the level from ``EntryType`` (its number or name), ``data`` %1..%n from
+    ``ReplacementStrings``. ValueError when it has neither InstanceId nor EventID.
+
+    >>> row = entry_row({"InstanceId": "1074005972", "EntryType": "Warning", "Source": "MSExchangeTransport",
+    ...                  "ReplacementStrings": ["Outbound to Office 365", ""], "Index": 7}, source="fl.txt")
+    >>> row["event_id"], row["qualifiers"], row["level"], row["record_id"], row["data"]
+    (2004, 16388, 3, 7, {'%1': 'Outbound to Office 365', '%2': ''})
+    """
+    instance_id, event_id = integer_value(entry.get("InstanceId")), integer_value(entry.get("EventID"))
+    if instance_id is not None:
+        event_id, qualifiers = instance_id & 0xFFFF, (instance_id >> 16) & 0xFFFF
+    elif event_id is not None:
+        event_id, qualifiers = event_id & 0xFFFF, None
+    else:
+        raise ValueError("the EventLogEntry has neither InstanceId nor EventID")
+    entry_type = entry.get("EntryType")
+    if isinstance(entry_type, str):  # selected as text, or shown: Information, Warning, ...
+        entry_type = next((n for n, name in ENTRY_TYPE_NAMES.items() if name == entry_type.strip()), None)
+    strings = entry.get("ReplacementStrings") or []
     return {
-        "time_created": time_created,
-        "computer": entry.get("MachineName"),
+        "time_created": None,
+        "computer": text_value(entry.get("MachineName")),
         "channel": None,
-        "provider": provider,
+        "provider": entry.get("Source"),
         "event_id": event_id,
         "qualifiers": qualifiers,
         "level": ENTRY_TYPE_LEVELS.get(int(entry_type)) if isinstance(entry_type, int) else None,
-        "task": task if isinstance(task, int) else None,
+        "task": integer_value(entry.get("CategoryNumber")),
         "keywords": None,
-        "record_id": record if isinstance(record, int) else None,
+        "record_id": integer_value(entry.get("Index")),
         "record_number": None,
-        "data": data,
+        "data": {f"%{i}": "" if s is None else str(s) for i, s in enumerate(strings, 1)},
         "message": entry.get("Message"),
         "source": source,
     }

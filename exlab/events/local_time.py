@@ -1,4 +1,4 @@
-"""Local wall times of exports without an offset (Event Viewer CSV/TXT, Get-WinEvent | Export-Csv)
+"""Local wall times of exports without an offset (Event Viewer CSV/TXT, Get-WinEvent | Export-Csv, Format-List)
 read in the server's time zone, to nanoseconds since the epoch (UTC).
 
 A time in the hour the clocks go back over comes twice. Event Viewer saves its view (newest first
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from exlab.cultures import DateStyle
+from exlab.cultures import DATE_FORMATS, DateStyle
 from exlab.daylight_saving import GAP, daylight_saving_place, tell_gap, tell_passes, utc_passes
 from exlab.errors import ExlabError
 from exlab.events.query import EventQuery
@@ -43,6 +43,27 @@ def date_style(samples: list[str], query: EventQuery, report: FileReport, *, whe
     style = DateStyle.detect(samples, query.culture, source=report.file, where=where)
     style.report_to(report)
     return style
+
+
+def local_time(text: str, dates: DateStyle, what: str) -> datetime:
+    """The naive local time of one ``what`` value (TimeCreated, TimeGenerated) of a file whose dates
+    :func:`date_style` decided; ValueError says why not.
+
+    >>> dates = date_style(["20.03.2025 14:15:04"], EventQuery.build(), FileReport("fl.txt", "", "winevent-list"),
+    ...                    where="TimeCreated")
+    >>> local_time("20.03.2025 14:15:04", dates, "TimeCreated")
+    datetime.datetime(2025, 3, 20, 14, 15, 4)
+    >>> local_time("3/20/2025 2:15:04 PM", dates, "TimeCreated")
+    Traceback (most recent call last):
+    ValueError: TimeCreated '3/20/2025 2:15:04 PM' is not written as the file's other dates (20.03.2025 14:15:04)
+    """
+    local = dates.read(text)
+    if local is not None:
+        return local
+    if dates.how == "none":
+        raise ValueError(f"{what} {text!r} is not a date and time in any culture exlab knows")
+    raise ValueError(f"{what} {text!r} is not written as the file's other dates "
+                     f"({DATE_FORMATS[dates.culture].example})")
 
 
 def local_to_utc(query: EventQuery, report: FileReport) -> Callable[[Sequence[datetime], Sequence[int]], list[int]]:

@@ -16,7 +16,16 @@ from types import ModuleType
 import pandas as pd
 
 from exlab.errors import UnsupportedFormat
-from exlab.events import clixml, evtx_format, viewer_text, winevent_clixml, winevent_csv, winevent_json, xml_export
+from exlab.events import (
+    clixml,
+    evtx_format,
+    viewer_text,
+    winevent_clixml,
+    winevent_csv,
+    winevent_json,
+    winevent_list,
+    xml_export,
+)
 from exlab.events.query import EventQuery
 from exlab.events.schema import COLUMNS, events_frame
 from exlab.evidence import Evidence, Sources, iter_evidence
@@ -30,11 +39,13 @@ FORMATS: tuple[ModuleType, ...] = (
     winevent_clixml,
     winevent_csv,
     winevent_json,
+    winevent_list,
     viewer_text,
 )
 
 EXPECTED_FORMATS = ("an .evtx file, Event Viewer or wevtutil XML, an Event Viewer CSV/TXT export, "
-                    "Get-EventLog | Export-Clixml, or Get-WinEvent | Export-Clixml, Export-Csv or ConvertTo-Json")
+                    "Get-EventLog | Export-Clixml, Get-WinEvent | Export-Clixml, Export-Csv or ConvertTo-Json, or "
+                    "Get-WinEvent or Get-EventLog | Format-List (fl, fl *; saved, or in a PowerShell transcript)")
 
 
 def detect_format(evidence: Evidence) -> ModuleType:

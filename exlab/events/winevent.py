@@ -21,11 +21,13 @@ events frame's row the same way for all of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from exlab.clixml import ClixmlDateTime, ClixmlObject
+from exlab.errors import DataLossWarning
 from exlab.events.system_time import format_system_time
+from exlab.parse_report import FileReport
 
 RECORD_TYPE = "System.Diagnostics.Eventing.Reader.EventLogRecord"
 #: the type names an exported record carries: local, or back from a remote session
@@ -109,20 +111,20 @@ def record_row(record: Mapping[str, Any], *, time_created: int | None, data: dic
     Traceback (most recent call last):
     ValueError: the record's Id 'x' is not a number from 0 to 65535
     """
-    event_id = _integer(record.get("Id"))
+    event_id = integer_value(record.get("Id"))
     if event_id is None or not 0 <= event_id <= 0xFFFF:
         raise ValueError(f"the record's Id {record.get('Id')!r} is not a number from 0 to 65535")
     return {
         "time_created": time_created,
-        "computer": _text(record.get("MachineName")),
-        "channel": _text(record.get("LogName")),
-        "provider": _text(record.get("ProviderName")),
+        "computer": text_value(record.get("MachineName")),
+        "channel": text_value(record.get("LogName")),
+        "provider": text_value(record.get("ProviderName")),
         "event_id": event_id,
-        "qualifiers": _integer(record.get("Qualifiers")),
-        "level": _integer(record.get("Level")),
-        "task": _integer(record.get("Task")),
-        "keywords": keywords_text(_integer(record.get("Keywords"))),
-        "record_id": _integer(record.get("RecordId")),
+        "qualifiers": integer_value(record.get("Qualifiers")),
+        "level": integer_value(record.get("Level")),
+        "task": integer_value(record.get("Task")),
+        "keywords": keywords_text(integer_value(record.get("Keywords"))),
+        "record_id": integer_value(record.get("RecordId")),
         "record_number": None,
         "data": data,
         "message": None if record.get("Message") is None else str(record["Message"]),
@@ -130,7 +132,55 @@ def record_row(record: Mapping[str, Any], *, time_created: int | None, data: dic
     }
 
 
-def _integer(value: Any) -> int | None:
+def with_message_data(rows: Iterable[dict], report: FileReport, *, export: str, why: str) -> Iterator[dict]:
+    """``rows``, those whose ``data`` is None given the insertion strings taken back out of their rendered
+    ``message``: for events in exlab's catalog (``exlab.transport.catalog``), the ones it names, in any
+    language it knows; ``{}`` for the others. For exports that do not show the values of Properties
+    (``export``; ``why`` says how): once the rows are through, ``report`` notes how many were recovered,
+    and warns (DataLossWarning, once) of those left without data.
+
+    >>> report = FileReport("fl.txt", "", "winevent-list")
+    >>> rows = [{"provider": "MSExchangeTransport", "event_id": 12016, "data": None,
+    ...          "message": "The STARTTLS certificate for the FQDN mail.contoso.com has expired."}]
+    >>> [row["data"] for row in with_message_data(rows, report, export="Format-List", why="no values")]
+    [{'%1': 'mail.contoso.com'}]
+    >>> report.warnings
+    ['1 record(s): insertion strings taken back out of the message (no values)']
+    """
+    recovered = lost = 0
+    for row in rows:
+        if row["data"] is None:
+            row["data"] = _data_from_message(row)
+            recovered += bool(row["data"])
+            lost += not row["data"]
+        yield row
+    if recovered:
+        report.note(f"{recovered:,} record(s): insertion strings taken back out of the message ({why})")
+    if lost:
+        report.note(f"{lost:,} record(s) without data: {export} does not write the insertion strings")
+        report.warn(f"{lost:,} record(s) without their insertion strings ({why}); export with Export-Clixml to "
+                    "keep them", None, DataLossWarning)
+
+
+def _data_from_message(row: dict) -> dict[str, str]:
+    """``%n`` of the insertion strings the catalog names, taken out of the rendered message."""
+    from exlab.transport.catalog import lookup          # here: exlab.transport imports pandas and the
+    from exlab.transport.fields import fields_from_message   # events package; only these readers need it
+
+    entry = lookup(row["provider"], row["event_id"])
+    if entry is None or not entry.fields or not row["message"]:
+        return {}
+    found = fields_from_message(entry, row["message"])
+    return {f"%{index}": found[name] for index, name in enumerate(entry.fields, 1) if name in found}
+
+
+def integer_value(value: Any) -> int | None:
+    """A whole number as an export gives it: an int, or its digits as text (Format-List, Export-Csv);
+    None for nothing, a boolean or anything else.
+
+    >>> integer_value(16388), integer_value(" -5 "), integer_value("0x10"), integer_value(True)
+    (16388, -5, None, None)
+    """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -140,5 +190,10 @@ def _integer(value: Any) -> int | None:
     return None
 
 
-def _text(value: Any) -> str | None:
+def text_value(value: Any) -> str | None:
+    """A text member, None when it is empty or null.
+
+    >>> text_value(""), text_value("EX01")
+    (None, 'EX01')
+    """
     return None if value is None or value == "" else str(value)

@@ -25,13 +25,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
 
-from exlab.cultures import DATE_FORMATS, DateStyle
-from exlab.errors import CorruptInput, DataLossWarning
+from exlab.cultures import DateStyle
+from exlab.errors import CorruptInput
 from exlab.events.csv_records import csv_records
-from exlab.events.local_time import date_style, local_to_utc
+from exlab.events.local_time import date_style, local_time, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, open_text, sniff_encoding
-from exlab.events.winevent import IDENTIFYING_MEMBERS, RECORD_TYPES, record_row
+from exlab.events.winevent import IDENTIFYING_MEMBERS, RECORD_TYPES, record_row, with_message_data
 from exlab.evidence import Evidence
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport
@@ -99,22 +99,11 @@ def read(evidence: Evidence, query: EventQuery, report: FileReport) -> Iterator[
     to_utc = local_to_utc(query, report)
     dated = list(_dated_rows(records, header, dates, report, evidence.name))
     times = to_utc([local for _, local, _ in dated], [line for line, _, _ in dated])
-    recovered = lost = 0
     for (_, _, row), time_created in zip(dated, times):
         row["time_created"] = time_created
-        if not query.wants(row):
-            continue
-        row["data"] = _data_from_message(row)
-        recovered += bool(row["data"])
-        lost += not row["data"]
-        yield row
-    if recovered:
-        report.note(f"{recovered:,} record(s): insertion strings taken back out of the message (Export-Csv writes "
-                    "only the type name of Properties)")
-    if lost:
-        report.note(f"{lost:,} record(s) without data: Export-Csv does not write the insertion strings")
-        report.warn(f"{lost:,} record(s) without their insertion strings (Export-Csv writes only the type name of "
-                    "Properties); export with Export-Clixml to keep them", None, DataLossWarning)
+    wanted = (row for _, _, row in dated if query.wants(row))
+    yield from with_message_data(wanted, report, export="Export-Csv",
+                                 why="Export-Csv writes only the type name of Properties")
 
 
 def _header(text: str) -> tuple[int, str] | None:
@@ -146,33 +135,10 @@ def _dated_rows(records: list[tuple[int, list[str]]], header: list[str], dates: 
             continue
         record = dict(zip(header, cells))
         try:
-            local = _local_time(record["TimeCreated"], dates)
-            row = record_row(record, time_created=None, data={}, source=source)
+            local = local_time(record["TimeCreated"], dates, "TimeCreated")
+            row = record_row(record, time_created=None, data=None, source=source)
         except ValueError as err:
             report.skip_record(f"line {line}", str(err))
             continue
         report.records_read += 1
         yield line, local, row
-
-
-def _local_time(text: str, dates: DateStyle) -> datetime:
-    """The naive local time of a TimeCreated cell; ValueError says why not."""
-    local = dates.read(text)
-    if local is not None:
-        return local
-    if dates.how == "none":
-        raise ValueError(f"TimeCreated {text!r} is not a date and time in any culture exlab knows")
-    raise ValueError(f"TimeCreated {text!r} is not written as the file's other dates "
-                     f"({DATE_FORMATS[dates.culture].example})")
-
-
-def _data_from_message(row: dict) -> dict[str, str]:
-    """``%n`` of the insertion strings the catalog names, taken out of the rendered message."""
-    from exlab.transport.catalog import lookup          # here: exlab.transport imports pandas and the
-    from exlab.transport.fields import fields_from_message   # events package; only this reader needs it
-
-    entry = lookup(row["provider"], row["event_id"])
-    if entry is None or not entry.fields or not row["message"]:
-        return {}
-    found = fields_from_message(entry, row["message"])
-    return {f"%{index}": found[name] for index, name in enumerate(entry.fields, 1) if name in found}

@@ -4,6 +4,8 @@ Given certificates and the facts only Exchange knows (services, status, root CA 
 friendly name, private key, server), each writer produces one shape an engineer saves:
 
 * :func:`write_table` - the default table (``Get-ExchangeCertificate > certs.txt``);
+* :func:`write_format_table` - ``| Format-Table`` of chosen columns (``-AutoSize``, ``-Wrap``), in Windows
+  PowerShell 5.1 or PowerShell 7;
 * :func:`write_list` - ``| fl`` or ``| fl *`` (``all_properties=True``);
 * :func:`write_csv` - ``| Export-Csv`` (``#TYPE`` line, ASCII by default as in 5.1);
 * :func:`write_clixml` - ``| Export-Clixml`` from a local shell or the Exchange Management Shell
@@ -46,6 +48,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from exlab.certs.exchange_values import (
+    RIGHT_ALIGNED,
     ROOT_CA_TYPES,
     STATUSES,
     services_flags,
@@ -55,8 +58,10 @@ from exlab.certs.exchange_values import (
 )
 from exlab.certs.x509_facts import certificate_facts
 from exlab.clixml import encode_string
-from exlab.cultures import DATE_FORMATS
+from exlab.cultures import DATE_FORMATS, wraps_words
 from exlab.lab.nrbf_writer import exchange_certificate_stream
+from exlab.lab.powershell_table import table_lines
+from exlab.lab.transport_logs import enumeration
 
 Target = Union[str, os.PathLike, BinaryIO]
 _DER = Encoding.DER
@@ -68,7 +73,6 @@ _X509_TYPES = ("System.Security.Cryptography.X509Certificates.X509Certificate2",
 _ENUM_BASES = ("System.Enum", "System.ValueType", "System.Object")
 _DOMAINS_TYPE = "System.Collections.Generic.List`1[[Microsoft.Exchange.Data.SmtpDomainWithSubdomains]]"
 _ACCESS_RULE = "System.Security.AccessControl.CryptoKeyAccessRule"
-_ENUMERATION_LIMIT = 4   # $FormatEnumerationLimit
 _EKU_NAMES = {
     ExtendedKeyUsageOID.SERVER_AUTH.dotted_string: "Server Authentication",
     ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string: "Client Authentication",
@@ -177,12 +181,6 @@ def _write(target: Target, text: str, encoding: str) -> None:
         Path(target).write_bytes(data)
 
 
-def _enumeration(items: Sequence[str]) -> str:
-    """A collection as Format-List shows it: ``{a, b, c, d...}`` after $FormatEnumerationLimit items."""
-    shown = ", ".join(items[:_ENUMERATION_LIMIT])
-    return "{" + shown + ("..." if len(items) > _ENUMERATION_LIMIT else "") + "}"
-
-
 def _handle(cert: ExchangeCert) -> str:
     """A stand-in for the certificate context's address that Handle shows (stable per certificate)."""
     return str(0x1F800000000 + int(cert.thumbprint[:8], 16) * 16)
@@ -207,8 +205,8 @@ def _list_values(cert: ExchangeCert, culture: str, tz: str | None) -> dict[str, 
     der = cert.certificate.public_bytes(_DER)
     extensions = ["System.Security.Cryptography.Oid"] * len(cert.certificate.extensions)
     return {
-        "AccessRules": _enumeration([_ACCESS_RULE] * 3) if cert.has_private_key else "",
-        "CertificateDomains": _enumeration(cert.domains),
+        "AccessRules": enumeration([_ACCESS_RULE] * 3) if cert.has_private_key else "",
+        "CertificateDomains": enumeration(cert.domains),
         "HasPrivateKey": str(cert.has_private_key),
         "IsSelfSigned": str(facts["is_self_signed"]),
         "Issuer": facts["issuer"],
@@ -222,22 +220,22 @@ def _list_values(cert: ExchangeCert, culture: str, tz: str | None) -> dict[str, 
         "Subject": facts["subject"],
         "Thumbprint": cert.thumbprint,
         "CertificateRequest": "",
-        "IISServices": _enumeration([f"IIS://{cert.server}/W3SVC/1"] if "IIS" in cert.services else []),
+        "IISServices": enumeration([f"IIS://{cert.server}/W3SVC/1"] if "IIS" in cert.services else []),
         "KeyIdentifier": cert.key_identifier(),
         "SendAsTrustedIssuer": "False",
         "ServicesStringForm": services_letters(cert.services),
         "SubjectKeyIdentifier": cert.key_identifier(),
         "Identity": cert.identity,
         "PrivateKeyExportable": str(cert.has_private_key),
-        "DnsNameList": _enumeration(cert.domains),
-        "EnhancedKeyUsageList": _enumeration(cert.eku_list()),
+        "DnsNameList": enumeration(cert.domains),
+        "EnhancedKeyUsageList": enumeration(cert.eku_list()),
         "FriendlyName": cert.friendly_name,
         "Archived": "False",
-        "Extensions": _enumeration(extensions),
+        "Extensions": enumeration(extensions),
         "IssuerName": "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
         "PrivateKey": "System.Security.Cryptography.RSACryptoServiceProvider" if cert.has_private_key else "",
         "PublicKey": "System.Security.Cryptography.X509Certificates.PublicKey",
-        "RawData": _enumeration([str(b) for b in der]),
+        "RawData": enumeration([str(b) for b in der]),
         "SignatureAlgorithm": "System.Security.Cryptography.Oid",
         "SubjectName": "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
         "Version": str(cert.certificate.version.value + 1),
@@ -275,6 +273,43 @@ def write_list(certs: Sequence[ExchangeCert], target: Target, *, culture: str = 
             lines.extend(" " * len(label) + chunk for chunk in chunks[1:])
         blocks.append("\r\n".join(lines))
     _write(target, "\r\n\r\n" + "\r\n\r\n".join(blocks) + "\r\n\r\n\r\n", encoding)
+
+
+def write_format_table(certs: Sequence[ExchangeCert], target: Target, columns: Sequence[str], *,
+                       autosize: bool = False, width: int = 120, wrap: bool = False, culture: str = "en-US",
+                       tz: str | None = None, windows_powershell: bool = True, first_batch: int | None = None) -> None:
+    """``Get-ExchangeCertificate | Format-Table <columns> > certs.txt`` (``-AutoSize``, ``-Wrap``) in a console
+    ``width`` wide, as Windows PowerShell 5.1 (UTF-16 LE with BOM, lines padded, ``...``) or PowerShell 7
+    (UTF-8, ``…``) writes it, CRLF either way (:mod:`exlab.lab.powershell_table`). Values are shown as
+    ``fl`` shows them: Services ``IMAP, POP, IIS, SMTP``, lists cut after ``$FormatEnumerationLimit`` items,
+    dates in ``culture`` and the local time of ``tz``.
+
+    Without ``autosize`` the columns are sized by the certificates that reached Format-Table within its first
+    300 ms: ``first_batch`` of them (all, by default: one Get-ExchangeCertificate call gives them together);
+    a later certificate's longer values are cut.
+
+    >>> import io
+    >>> from exlab.lab.pki import LabPki
+    >>> out = io.BytesIO()
+    >>> write_format_table([ExchangeCert(LabPki("doc").internal_root.certificate, services=("IIS", "SMTP"))], out,
+    ...                    ["Services", "Thumbprint"], autosize=True, windows_powershell=False)
+    >>> print(out.getvalue().decode("utf-8").replace("\\r\\n", "\\n"))   # doctest: +ELLIPSIS
+    <BLANKLINE>
+     Services Thumbprint
+     -------- ----------
+    IIS, SMTP ...
+    <BLANKLINE>
+    """
+    unknown = [name for name in columns if name not in ALL_PROPERTIES]
+    if unknown:
+        raise ValueError(f"not a property Get-ExchangeCertificate shows: {', '.join(unknown)}")
+    rows = [[values[name] for name in columns] for values in (_list_values(cert, culture, tz) for cert in certs)]
+    lines = table_lines(columns, rows, right=[name in RIGHT_ALIGNED for name in columns], width=width, wrap=wrap,
+                        word_wrap=wraps_words(culture), windows_powershell=windows_powershell,
+                        sized_by=None if autosize else first_batch)
+    # 5.1 ends a table with two blank lines, 7 with one
+    ending = ["", "", ""] if windows_powershell else ["", ""]
+    _write(target, "\r\n".join(["", *lines, *ending]), "utf-16" if windows_powershell else "utf-8")
 
 
 def _csv_cell(value: str) -> str:

@@ -43,6 +43,13 @@ Shapes and encodings (what the readers in ``exlab.events`` expect, and why):
   5.1's layout (``"name":  value``, nested lists and objects indented from their bracket,
   ``\\/Date(ms)\\/``, ``<>&'`` escaped, UTF-16 LE with BOM) or PowerShell 7's (two-space
   indent, ISO 8601 times with offset, UTF-8); one record is an object, more a list.
+- :func:`write_winevent_list` / :func:`write_eventlog_list`: ``Get-WinEvent ... | fl`` and
+  ``Get-EventLog ... | fl`` (their default list views, or ``fl *``) redirected to a file from Windows
+  PowerShell 5.1: UTF-16 LE with BOM, CRLF, ``Name : value`` padded to the longest name, values
+  wrapped at the console's width less one (Out-File's rule; 120 columns by default) between words in
+  the cultures PowerShell wraps words in, at the width itself in the others; a message's lines kept,
+  each indented; dates as TimeCreated's ``ToString()`` in the culture; lists ``{a, b, c, d...}`` cut
+  after four items ($FormatEnumerationLimit).
 
 >>> import io
 >>> from exlab.events import read_events
@@ -73,11 +80,12 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from exlab.events.clixml import ENTRY_TYPE, ENTRY_TYPE_NAMES, PS_NS, encode_string
-from exlab.cultures import DATE_FORMATS
+from exlab.cultures import DATE_FORMATS, DateFormat
 from exlab.events.cultures import CULTURES, Culture
 from exlab.events.system_time import format_system_time
 from exlab.events.winevent import PROPERTY_TYPE, RECORD_TYPE
 from exlab.events.xml_export import EVENT_NS
+from exlab.lab.transport_logs import enumeration, format_list
 
 Target = str | os.PathLike | BinaryIO
 Row = Mapping[str, Any]
@@ -228,15 +236,12 @@ def write_winevent_csv(target: Target, rows: Iterable[Row], *, edition: str = "5
     (['"Za????"', '"1"', '', '', '"4"'], '"1/1/1970 1:00:00 AM"')
     """
     _check_edition(edition)
-    if culture not in DATE_FORMATS:
-        raise ValueError(f"culture must be one of {', '.join(DATE_FORMATS)}, not {culture!r}")
-    date_format, zone = DATE_FORMATS[culture], ZoneInfo(tz)
+    date_format, zone = _date_format(culture), ZoneInfo(tz)
 
     def lines() -> Iterator[str]:
         for row in rows:
             members = _record_members(row, task_names)
-            when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
-            members.update(TimeCreated=date_format.format(when), MatchedQueryIds="System.UInt32[]",
+            members.update(TimeCreated=date_format.format(_wall_time(row, zone)), MatchedQueryIds="System.UInt32[]",
                            Bookmark=_BOOKMARK, KeywordsDisplayNames=_KEYWORD_NAMES_TEXT, Properties=_PROPERTIES_TEXT)
             yield ",".join("" if v is None else '"' + str(v).replace('"', '""') + '"'
                            for v in members.values()) + "\r\n"
@@ -276,6 +281,62 @@ def write_winevent_json(target: Target, rows: Iterable[Row], *, edition: str = "
     with _text_target(target, "utf-16" if edition == "5.1" else "utf-8") as out:
         out.write((_json51(document, 0) if edition == "5.1" else _json7(document, 0)) + "\r\n")
     return len(records)
+
+
+def write_winevent_list(target: Target, rows: Iterable[Row], *, all_properties: bool = False, culture: str = "en-US",
+                        tz: str = "UTC", width: int = 120, task_names: TaskNames | None = None,
+                        encoding: str = "utf-16") -> int:
+    """Write ``Get-WinEvent ... | Format-List > file`` (its default view: TimeCreated, ProviderName, Id,
+    Message) or ``| Format-List *`` (``all_properties``: every member, Message first) from a Windows PowerShell
+    5.1 console ``width`` wide. Get-WinEvent hands out the newest record first: give the rows in that order.
+
+    >>> out = io.BytesIO()
+    >>> write_winevent_list(out, [{"time_created": 0, "provider": "P", "event_id": 1, "message": "Hi"}],
+    ...                     tz="Europe/Warsaw", culture="de-DE")
+    1
+    >>> out.getvalue().decode("utf-16").split("\\r\\n")[2:6]
+    ['TimeCreated  : 01.01.1970 01:00:00', 'ProviderName : P', 'Id           : 1', 'Message      : Hi']
+    """
+    date_format, zone = _date_format(culture), ZoneInfo(tz)
+    names = _MEMBERS if all_properties else _WINEVENT_LIST_VIEW
+    objects = []
+    for row in rows:
+        members = _record_members(row, task_names)
+        members.update(TimeCreated=date_format.format(_wall_time(row, zone)), MatchedQueryIds=enumeration([]),
+                       Bookmark=_BOOKMARK, KeywordsDisplayNames=enumeration(members["KeywordsDisplayNames"]),
+                       Properties=enumeration([PROPERTY_TYPE] * len(members["Properties"])))
+        objects.append([(name, members[name]) for name in names])
+    return _write_list(target, objects, width, culture, encoding)
+
+
+def write_eventlog_list(target: Target, rows: Iterable[Row], *, all_properties: bool = False, culture: str = "en-US",
+                        tz: str = "UTC", width: int = 120, task_names: TaskNames | None = None,
+                        encoding: str = "utf-16") -> int:
+    """Write ``Get-EventLog ... | Format-List > file`` (its default view: Index, EntryType, InstanceId, Message,
+    Category, CategoryNumber, ReplacementStrings, Source, TimeGenerated, TimeWritten, UserName) or
+    ``| Format-List *`` (``all_properties``: PowerShell's EventID first, then MachineName, Data and the rest)
+    as Windows PowerShell 5.1 prints it. Lists show their first four items, then ``...``
+    ($FormatEnumerationLimit).
+
+    >>> out = io.BytesIO()
+    >>> write_eventlog_list(out, [{"time_created": 0, "provider": "P", "event_id": 2004, "qualifiers": 16388,
+    ...     "data": {"%1": "a", "%2": "b"}, "message": "Hi"}])
+    1
+    >>> [line for line in out.getvalue().decode("utf-16").split("\\r\\n") if "I" in line[:1] or "R" in line[:1]]
+    ['Index              :', 'InstanceId         : 1074005972', 'ReplacementStrings : {a, b}']
+    """
+    date_format, zone = _date_format(culture), ZoneInfo(tz)
+    names = _EVENTLOG_MEMBERS if all_properties else _EVENTLOG_LIST_VIEW
+    objects = []
+    for row in rows:
+        entry = _entry_members(row, zone, task_names)
+        when = date_format.format(entry["TimeGenerated"])
+        entry.update(EventID=int(row["event_id"]), EntryType=ENTRY_TYPE_NAMES[entry["EntryType"]],
+                     Data=enumeration([str(byte) for byte in entry["Data"]]),
+                     ReplacementStrings=enumeration(entry["ReplacementStrings"]), TimeGenerated=when,
+                     TimeWritten=when, UserName=None, Site=None, Container=None)
+        objects.append([(name, entry[name]) for name in names])
+    return _write_list(target, objects, width, culture, encoding)
 
 
 # -- Event XML --------------------------------------------------------------------------------
@@ -357,9 +418,8 @@ def _write_viewer_text(target: Target, rows: Iterable[Row], delimiter: str, cult
 
     def lines() -> Iterator[str]:
         for row in rows:
-            when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
             cells = (culture.level_name(row.get("level")),
-                     culture.date.format(when),
+                     culture.date.format(_wall_time(row, zone)),
                      row.get("provider") or "", str(int(row["event_id"])),
                      _task_name(row, culture, task_names, unnamed=None), row.get("message") or "")
             yield delimiter.join(_quoted(cell, delimiter) for cell in cells) + "\r\n"
@@ -412,35 +472,41 @@ _ENUM_TYPES = ("System.Diagnostics.EventLogEntryType", "System.Enum", "System.Va
 _STRINGS_TYPES = ("System.String[]", "System.Array", "System.Object")
 
 
-def _entry_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames | None) -> str:
+def _entry_members(row: Row, zone: ZoneInfo, task_names: TaskNames | None) -> dict[str, Any]:
+    """An EventLogEntry's members as Python values (EntryType its number, TimeGenerated an aware local time)."""
     event_id, qualifiers = int(row["event_id"]), int(row.get("qualifiers") or 0)
-    instance_id = (qualifiers << 16) | event_id
     level = row.get("level")
-    entry_type = 1 if level in (1, 2) else 2 if level == 3 else 4
     task = int(row.get("task") or 0)
-    task_name = (task_names or {}).get((row.get("provider"), task), f"({task})")
     data = dict(row.get("data") or {})
-    binary = bytes.fromhex(data.pop("Binary", ""))
-    when = datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
-    stamp = when.isoformat()
+    return {"InstanceId": (qualifiers << 16) | event_id, "EntryType": 1 if level in (1, 2) else 2 if level == 3 else 4,
+            "Category": (task_names or {}).get((row.get("provider"), task), f"({task})"), "CategoryNumber": task,
+            "Data": bytes.fromhex(data.pop("Binary", "")), "ReplacementStrings": list(data.values()),
+            "TimeGenerated": _wall_time(row, zone), "Index": row.get("record_id"), "MachineName": row.get("computer"),
+            "Message": row.get("message"), "Source": row.get("provider")}
+
+
+def _entry_clixml(row: Row, zone: ZoneInfo, refs: _RefIds, task_names: TaskNames | None) -> str:
+    entry = _entry_members(row, zone, task_names)
+    instance_id, entry_type = entry["InstanceId"], entry["EntryType"]
+    stamp = entry["TimeGenerated"].isoformat()
     pad = "      "
     lines = [f'  <Obj RefId="{refs.obj()}">\r\n', refs.type_names(_ENTRY_TYPES, "    "),
              f"    <ToString>{ENTRY_TYPE}</ToString>\r\n", "    <Props>\r\n",
-             _prop("S", "MachineName", row.get("computer")),
-             _prop("BA", "Data", base64.b64encode(binary).decode()),
-             _prop("I32", "Index", row.get("record_id")),
-             _prop("S", "Category", task_name),
-             _prop("I16", "CategoryNumber", task),
+             _prop("S", "MachineName", entry["MachineName"]),
+             _prop("BA", "Data", base64.b64encode(entry["Data"]).decode()),
+             _prop("I32", "Index", entry["Index"]),
+             _prop("S", "Category", entry["Category"]),
+             _prop("I16", "CategoryNumber", entry["CategoryNumber"]),
              _prop("I32", "EventID", instance_id & 0x3FFFFFFF),
              f'{pad}<Obj N="EntryType" RefId="{refs.obj()}">\r\n', refs.type_names(_ENUM_TYPES, pad + "  "),
              f"{pad}  <ToString>{ENTRY_TYPE_NAMES[entry_type]}</ToString>\r\n{pad}  <I32>{entry_type}</I32>\r\n",
              f"{pad}</Obj>\r\n",
-             _prop("S", "Message", row.get("message")),
-             _prop("S", "Source", row.get("provider")),
+             _prop("S", "Message", entry["Message"]),
+             _prop("S", "Source", entry["Source"]),
              f'{pad}<Obj N="ReplacementStrings" RefId="{refs.obj()}">\r\n',
              refs.type_names(_STRINGS_TYPES, pad + "  "),
              f"{pad}  <LST>\r\n",
-             *(f"{pad}    <S>{escape(encode_string(str(value)))}</S>\r\n" for value in data.values()),
+             *(f"{pad}    <S>{escape(encode_string(str(value)))}</S>\r\n" for value in entry["ReplacementStrings"]),
              f"{pad}  </LST>\r\n{pad}</Obj>\r\n",
              _prop("I64", "InstanceId", instance_id),
              _prop("DT", "TimeGenerated", stamp),
@@ -501,6 +567,14 @@ _MEMBERS = ("Message", "Id", "Version", "Qualifiers", "Level", "Task", "Opcode",
             "ProviderName", "ProviderId", "LogName", "ProcessId", "ThreadId", "MachineName", "UserId", "TimeCreated",
             "ActivityId", "RelatedActivityId", "ContainerLog", "MatchedQueryIds", "Bookmark", "LevelDisplayName",
             "OpcodeDisplayName", "TaskDisplayName", "KeywordsDisplayNames", "Properties")
+#: what Format-List shows of an EventLogRecord (Get-WinEvent's default list view)
+_WINEVENT_LIST_VIEW = ("TimeCreated", "ProviderName", "Id", "Message")
+#: what Format-List shows of an EventLogEntry (Get-EventLog's default list view), and Format-List *
+_EVENTLOG_LIST_VIEW = ("Index", "EntryType", "InstanceId", "Message", "Category", "CategoryNumber",
+                       "ReplacementStrings", "Source", "TimeGenerated", "TimeWritten", "UserName")
+_EVENTLOG_MEMBERS = ("EventID", "MachineName", "Data", "Index", "Category", "CategoryNumber", "EntryType", "Message",
+                     "Source", "ReplacementStrings", "InstanceId", "TimeGenerated", "TimeWritten", "UserName", "Site",
+                     "Container")
 _KEYWORD_NAMES_TEXT = "System.Collections.ObjectModel.ReadOnlyCollection`1[System.String]"
 _PROPERTIES_TEXT = f"System.Collections.Generic.List`1[{PROPERTY_TYPE}]"
 
@@ -624,6 +698,29 @@ def _prop(tag: str, name: str, value: Any) -> str:
 
 
 # -- Output -----------------------------------------------------------------------------------
+
+
+def _write_list(target: Target, objects: list[list[tuple[str, Any]]], width: int, culture: str,
+                encoding: str) -> int:
+    """Format-List of ``objects`` redirected to a file from a console ``width`` wide: Out-File writes lines of
+    one character less (so that the file shown again on that console does not wrap), words kept whole in the
+    cultures PowerShell wraps words in (``format_list``); UTF-16 LE with BOM (``>``, ``Out-File``), or UTF-8
+    with BOM (``Out-File -Encoding utf8``) or without (PowerShell 7's ``>``)."""
+    _check_encoding(encoding, ("utf-16", "utf-8-sig", "utf-8"))
+    with _text_target(target, encoding) as out:
+        out.write(format_list(objects, width=width - 1, culture=culture))
+    return len(objects)
+
+
+def _wall_time(row: Row, zone: ZoneInfo) -> datetime:
+    """A row's time to the second as the server's clock in ``zone`` showed it (what local-time exports print)."""
+    return datetime.fromtimestamp(int(row["time_created"]) // 1_000_000_000, tz=timezone.utc).astimezone(zone)
+
+
+def _date_format(culture: str) -> DateFormat:
+    if culture not in DATE_FORMATS:
+        raise ValueError(f"culture must be one of {', '.join(DATE_FORMATS)}, not {culture!r}")
+    return DATE_FORMATS[culture]
 
 
 def _culture(name: str) -> Culture:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
+from exlab.cultures import wraps_words
 from exlab.events.clixml import encode_string
 from exlab.transport.protocol_log import RECEIVE_PROTOCOL_LOG, SEND_PROTOCOL_LOG
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
@@ -583,7 +584,6 @@ def demo_tracking_log() -> io.BytesIO:
 
 # -- Get-SendConnector / Get-ExchangeServer exports ----------------------------------------
 
-_WORD_WRAP_LANGUAGES = ("en", "fr", "de", "it", "pt", "es")   # PowerShell wraps words only in these
 _CONNECTOR_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig",
                     "Microsoft.Exchange.Data.Directory.SystemConfiguration.SendConnector",
                     "Microsoft.Exchange.Data.Directory.ADLegacyVersionableObject",
@@ -739,6 +739,19 @@ def server_properties(server: dict) -> list[tuple[str, object]]:
     ]
 
 
+#: how many items of a collection Format-List shows ($FormatEnumerationLimit; 16 in the Exchange Management Shell)
+ENUMERATION_LIMIT = 4
+
+
+def enumeration(items: Sequence[str], limit: int = ENUMERATION_LIMIT) -> str:
+    """A collection as Format-List shows it: ``{a, b, c, d...}`` after ``limit`` items.
+
+    >>> enumeration(["EX01", "EX02"]), enumeration([str(n) for n in range(6)]), enumeration([])
+    ('{EX01, EX02}', '{0, 1, 2, 3...}', '{}')
+    """
+    return "{" + ", ".join(items[:limit]) + ("..." if len(items) > limit else "") + "}"
+
+
 def _fl_text(value: object) -> str:
     if value is None:
         return ""
@@ -767,18 +780,23 @@ def _wrap(text: str, first: int, width: int, word_wrap: bool) -> list[str]:
 
 def format_list(objects: Iterable[Sequence[tuple[str, object]]], *, width: int = 120, culture: str = "en-US") -> str:
     """``| fl`` text of objects given as ``(property, value)`` pairs, as Windows PowerShell 5.1 prints it.
+    A value of several lines keeps them, each wrapped on its own and indented under the value (an empty
+    one is the indentation alone).
 
     >>> format_list([[("Name", "Outbound to Office 365"), ("RequireTLS", True)]]).strip().split("\\r\\n")
     ['Name       : Outbound to Office 365', 'RequireTLS : True']
+    >>> format_list([[("Id", 1), ("Message", "One.\\r\\n\\r\\nTwo.")]]).strip("\\r\\n").split("\\r\\n")
+    ['Id      : 1', 'Message : One.', '          ', '          Two.']
     """
-    word_wrap = culture.split("-")[0].lower() in _WORD_WRAP_LANGUAGES
+    word_wrap = wraps_words(culture)
     blocks = []
     for properties in objects:
         label = max(len(name) for name, _ in properties)
         indent = label + 3
         lines = []
         for name, value in properties:
-            pieces = _wrap(_fl_text(value), width - indent, width - indent, word_wrap)
+            pieces = [piece for line in _fl_text(value).replace("\r", "").split("\n")
+                      for piece in _wrap(line, width - indent, width - indent, word_wrap)]
             lines.append(f"{name.ljust(label)} : {pieces[0]}".rstrip(" ") if len(pieces) == 1
                          else f"{name.ljust(label)} : {pieces[0]}")
             lines.extend(" " * indent + piece for piece in pieces[1:])

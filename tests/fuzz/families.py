@@ -1,8 +1,9 @@
 """The format families the fuzz tests mutate, each with its reader and its seed files.
 
 Seeds are the lab samples, the test fixtures, the real exports and the .evtx corpus (read where
-they lie), and for shapes none of those holds (Get-WinEvent CSV and JSON, the Exchange
-Management Shell's CliXml with SerializationData, zips) what the lab's own writers produce.
+they lie), and for shapes none of those holds (Get-WinEvent CSV and JSON, Get-WinEvent and
+Get-EventLog Format-List, the Exchange Management Shell's CliXml with SerializationData, zips)
+what the lab's own writers produce.
 """
 
 from __future__ import annotations
@@ -67,9 +68,30 @@ def lab_event_exports() -> dict[str, bytes]:
 
 
 @cache
+def lab_event_lists() -> dict[str, bytes]:
+    """Get-WinEvent's Format-List (its default view; fl * in a culture that cuts values at the width) and
+    Get-EventLog's (fl; fl * in UTF-8) of the lab writers' test rows, and the first inside a transcript."""
+    from exlab.lab import event_exports as ee
+    from exlab.lab.transcripts import transcript_text
+
+    writers = {
+        "winevent-fl.txt": lambda out: ee.write_winevent_list(out, ROWS, tz="Europe/Warsaw"),
+        "winevent-fl-all-pl.txt": lambda out: ee.write_winevent_list(out, ROWS, all_properties=True, culture="pl-PL"),
+        "eventlog-fl.txt": lambda out: ee.write_eventlog_list(out, ROWS),
+        "eventlog-fl-all.txt": lambda out: ee.write_eventlog_list(out, ROWS, all_properties=True, encoding="utf-8"),
+    }
+    seeds = {f"lab:{name}": _written(write) for name, write in writers.items()}
+    shown = seeds["lab:winevent-fl.txt"].decode("utf-16")
+    seeds["lab:winevent-fl-transcript.txt"] = transcript_text([("Get-WinEvent -LogName Application | fl", shown)]) \
+        .encode("utf-8-sig")
+    return seeds
+
+
+@cache
 def lab_cert_exports() -> dict[str, bytes]:
     """Get-ExchangeCertificate as the Exchange Management Shell exports it (CliXml with
-    SerializationData, CSV), as JSON and as a table, and the certificate as PEM."""
+    SerializationData, CSV), as JSON, as the default table and as tables of chosen columns (Windows
+    PowerShell 5.1's ``-AutoSize``, PowerShell 7's ``-Wrap`` in a narrow console), and the certificate as PEM."""
     from exlab.lab import cert_exports as ce
     from exlab.lab.pki import LabPki
 
@@ -84,6 +106,12 @@ def lab_cert_exports() -> dict[str, bytes]:
         "ems.csv": lambda out: ce.write_csv(certs, out, remote=True, tz="Europe/Warsaw"),
         "local.json": lambda out: ce.write_json(certs, out),
         "table.txt": lambda out: ce.write_table(certs, out),
+        "ft-autosize.txt": lambda out: ce.write_format_table(
+            certs, out, ["Thumbprint", "Services", "Status", "Subject", "NotAfter", "CertificateDomains"],
+            autosize=True, width=250, tz="Europe/Warsaw"),
+        "ft-wrap-7.txt": lambda out: ce.write_format_table(
+            certs, out, ["FriendlyName", "Thumbprint", "Services", "Issuer", "NotAfter"], wrap=True, width=100,
+            culture="de-DE", tz="Europe/Warsaw", windows_powershell=False),
     }
     return {**{f"lab:{name}": _written(write) for name, write in writers.items()}, "lab:server.pem": server.pem}
 
@@ -134,7 +162,8 @@ RECEIVE_CONNECTORS = Family("receive_connectors", _reader("exlab.transport", "re
 SERVERS = Family("servers", _reader("exlab.transport", "read_servers"), (
     "samples:*/Get-ExchangeServer.*", "samples:*/config/Get-ExchangeServer.*", "real:*/*ExchangeServer*",
     "tests:transport/fixtures/config/servers-*"), text=False)
+EVENT_LISTS = Family("event_lists", _events, (), ".txt", text=False, made=lab_event_lists)
 BUNDLES = Family("bundles", _bundle, (), ".zip", text=False, made=lab_bundles)
 
-FAMILIES = (EVTX, EVENT_EXPORTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, CONNECTORS, RECEIVE_CONNECTORS, SERVERS,
-            BUNDLES)
+FAMILIES = (EVTX, EVENT_EXPORTS, EVENT_LISTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, CONNECTORS, RECEIVE_CONNECTORS,
+            SERVERS, BUNDLES)
