@@ -248,8 +248,11 @@ class Case:
             failures = tls_failures(self.events if self.events is not None else empty_events_frame())
             zones = {f.file for f in self.reports.files if f.assumed_tz}
             if zones and not failures.empty and self.sessions is not None:
-                points = failure_points(failures=failures, sessions=send_sessions(self.sessions), prefer=False)
+                points = failure_points(failures=failures, sessions=send_sessions(self.sessions),
+                                        tracking=self.tracking, prefer=False)
                 self._misread = zone_shifts(points, zones)
+                if not self._misread:
+                    self._points = points        # those of every failure kept: _all_points' own
             self._failures = self._without_misread(failures)
         return self._failures
 
@@ -276,9 +279,10 @@ class Case:
     def _all_points(self) -> pd.DataFrame:
         """Every failure point of the case (``failure_points(prefer=False)`` of :attr:`failures`, the send
         sessions and the tracking rows), worked out once: the judgement time and each diagnosis of
-        all the case's rows share it."""
+        all the case's rows share it (:attr:`failures` may have found them on its way)."""
+        failures = self.failures
         if self._points is None:
-            self._points = failure_points(failures=self.failures, sessions=send_sessions(self.sessions),
+            self._points = failure_points(failures=failures, sessions=send_sessions(self.sessions),
                                           tracking=self.tracking, prefer=False)
         return self._points
 
