@@ -173,14 +173,14 @@ def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what
     """
     if session_of(text) is None:
         return text
-    return keep_only(text, taken_outputs(text, takes, report, what))
+    return keep_only(text, list(taken_outputs(text, takes, report, what)))
 
 
-def taken_outputs(text: str, takes: Callable[[str], bool], report: FileReport, what: str) -> list[Output]:
-    """The commands of a session's text whose output ``takes``, with a note in ``report`` of which were
-    read as ``what``."""
+def taken_outputs(text: str, takes: Callable[[str], object], report: FileReport, what: str) -> dict[Output, object]:
+    """The commands of a session's text whose output ``takes`` (each with what ``takes`` said of it: a
+    reader's shape, or True), with a note in ``report`` of which were read as ``what``."""
     commands = outputs(text)
-    kept = [output for output, shown in zip(commands, output_texts(text)) if takes(shown)]
+    kept = {output: said for output, shown in zip(commands, output_texts(text, commands)) if (said := takes(shown))}
     read = ", ".join(f"{output.command!r} (line {output.line})" for output in kept) or "none"
     report.note(f"{SESSION_WORDS[session_of(text) or 'console']} of {len(commands)} command(s): read as {what} the "
                 f"output of {read}")

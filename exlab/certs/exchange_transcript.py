@@ -29,7 +29,7 @@ from exlab.certs.text_decoding import read_text
 from exlab.errors import UnsupportedFormat
 from exlab.evidence import Evidence
 from exlab.parse_report import FileReport
-from exlab.transcript import keep_only, machine_of, output_texts, server_named, session_of, taken_outputs
+from exlab.transcript import keep_only, machine_of, server_named, session_of, taken_outputs
 
 FORMAT = "powershell-transcript"
 #: the format of each kind of session text (:func:`exlab.transcript.session_of`)
@@ -66,16 +66,14 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     list to the named one alone)."""
     text = read_text(evidence.stream, evidence.name, report)
     engine = report.engine
-    if not any(shape_of(output) for output in output_texts(text)):
+    shapes = taken_outputs(text, shape_of, report, "Get-ExchangeCertificate output")
+    if not shapes:
         raise UnsupportedFormat(evidence.name, "every command's output", "Get-ExchangeCertificate output")
-    taken = taken_outputs(text, lambda shown: shape_of(shown) is not None, report, "Get-ExchangeCertificate output")
-    named = {output: server_named(output.command) for output in taken}
-    here = machine_of(text) if any(named.values()) else None
+    here = machine_of(text) if any(server_named(output.command) for output in shapes) else None
     rows: list[dict] = []
-    for output in taken:
-        module, shape = shape_of(output_texts(text, [output])[0])
+    for output, (module, shape) in shapes.items():
         view = Evidence(evidence.name, evidence.sha256, evidence.size, io.BytesIO(keep_only(text, [output]).encode()))
-        server = named[output] or here
+        server = server_named(output.command) or here
         rows.extend({"server": server, **row} if server else row for row in module.read(view, shape, options, report))
     report.engine = engine
     return rows
