@@ -5,8 +5,8 @@ from, its FQDN where the evidence gives one, else its NetBIOS name, NA when noth
 tells. The names come from the evidence itself:
 
 * events: the ``computer`` of each record;
-* certificates: a ``server`` column the reader filled (PSComputerName, Identity), else
-  the server folder the export sits in;
+* certificates: a ``server`` column the reader filled (PSComputerName, Identity), with the
+  server folder of each export of the certificate that names no server;
 * message tracking: the log's own host (``server_hostname`` of the rows it logged
   locally; SEND, DEFER and FAIL rows name the remote host), else the folder;
 * protocol logs: the server folder (``EX01/…`` or ``…\\EX01\\…``);
@@ -299,11 +299,8 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, local))
         elif kind == "certs" and "source" in frame:
             given = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else pd.Series(pd.NA, index=frame.index)
-            listed = source_files(file.file for file in getattr(frame.attrs.get("parse_report"), "files", ()))
-            frame[SERVER_COLUMN] = pd.array(
-                [join_servers([names.key(part) for part in split_servers(own)])
-                 or join_servers(names.in_path(part) for part in listed(source or ""))
-                 for own, source in zip(given, frame["source"])], dtype="string")
+            files = getattr(frame.attrs.get("parse_report"), "files", ())
+            frame[SERVER_COLUMN] = pd.array(_cert_servers(given, frame["source"], files, names), dtype="string")
         elif kind == "connectors" and "source_transport_servers" in frame:
             frame[SERVER_COLUMN] = pd.array(
                 [join_servers(names.key(n) for n in (cell if isinstance(cell, tuple) else ()))
@@ -318,6 +315,27 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             frame[SERVER_COLUMN] = pd.array([pd.NA] * len(frame), dtype="string")
         out[kind] = frame
     return _one_server_owns_the_rest(out, names, server_fqdn)
+
+
+def _cert_servers(given: pd.Series, sources: pd.Series, files: Iterable, names: ServerNames) -> list[str | None]:
+    """Each certificate row's servers: those its exports name (``given``), with the server folder of each
+    file it lists whose export names none (``fl`` from EX02 beside ``fl *`` from EX01: both stores hold it);
+    the folders of all its files when no export names one. ``files``: the parse report's (which name theirs).
+
+    >>> from exlab.parse_report import FileReport
+    >>> names = ServerNames(fqdn_of={"ex01": "EX01", "ex02": "EX02"})
+    >>> files = [FileReport("EX01/fl.txt", "", "", names_server=True), FileReport("EX02/fl.txt", "", "")]
+    >>> _cert_servers(pd.Series(["EX01", None]), pd.Series(["EX01/fl.txt; EX02/fl.txt", "EX02/fl.txt"]), files, names)
+    ['EX01; EX02', 'EX02']
+    """
+    listed = source_files(file.file for file in files)
+    naming = {file.file for file in files if file.names_server}
+    out = []
+    for own, source in zip(given, sources):
+        named = [names.key(part) for part in split_servers(own)]
+        out.append(join_servers(named + [names.in_path(part) for part in listed(source or "")
+                                         if not named or part not in naming]))
+    return out
 
 
 def evidence_servers(frames: dict[str, pd.DataFrame]) -> list[str]:

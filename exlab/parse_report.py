@@ -161,6 +161,9 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)
     assumed_tz: str | None = None
     account: RecordAccount | None = None
+    # a certificate export whose rows name the server whose store they list (PSComputerName, Identity, a
+    # transcript's Machine: or -Server): its folder says nothing of whose they are (exlab.attribution)
+    names_server: bool = False
 
     @property
     def records_skipped(self) -> int:

@@ -157,6 +157,7 @@ def _read_file(evidence: Evidence, options: ReadOptions) -> tuple[FileReport, li
     rows = module.read(evidence, fmt, options, report)
     for row in rows:
         row["source"] = evidence.name
+    report.names_server = any(row.get("server") for row in rows)
     report.warn_losses()
     return report, rows
 

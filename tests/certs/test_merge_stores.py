@@ -4,13 +4,18 @@ exports of one server that disagree are, and the note says so and names both fil
 
 from __future__ import annotations
 
+import re
+import shutil
 import warnings
 
 import pandas as pd
 import pytest
 
 import exlab
+from exlab.attribution import rows_of
 from exlab.lab.cert_exports import ExchangeCert, write_csv, write_list, write_table
+from tests.conftest import SAMPLES
+from tests.samples import quiet_case
 
 from .helpers import kb2888788_pair
 
@@ -86,3 +91,21 @@ def test_an_export_beside_one_that_names_its_server_is_that_servers(tmp_path):
     assert frame.loc[0, "source"] == f"{tmp_path / 'EX01' / 'certs.csv'}; {tmp_path / 'EX01' / 'fl.txt'}"
     assert [c.split(" (")[0] for c in frame.loc[0, "conflicts"]] == ["services: 'IMAP, POP, IIS, SMTP'"]
     assert list(_conflicts_said(frame)) == [str(tmp_path / "EX01" / "fl.txt")]
+
+
+def test_in_a_case_the_certificate_is_each_servers_whatever_the_shape_of_each_export(tmp_path):
+    """The litware site with LWEX01's list as ``fl *`` writes it (Identity ``LWEX01\\THUMBPRINT``), the other
+    servers' as ``fl``: each server holds the certificates it holds when every export is ``fl``, and the
+    certificates several stores hold stay one row each."""
+    folder = tmp_path / "litware"
+    shutil.copytree(SAMPLES / "litware-servers", folder)
+    listed = folder / "LWEX01" / "Get-ExchangeCertificate.txt"
+    text = listed.read_bytes().decode("utf-16")
+    listed.write_bytes(re.sub(r"(?m)^(Thumbprint *: )([0-9A-F]{40})\r$",
+                              lambda m: f"{m[0]}\nIdentity           : LWEX01\\{m[2]}\r", text).encode("utf-16"))
+    named, plain = quiet_case(folder), quiet_case(SAMPLES / "litware-servers")
+    assert named.certs["server"].str.contains("lwex01").sum() == 4
+    assert named.certs["thumbprint"].is_unique and len(named.certs) == len(plain.certs)
+    for server in plain.server_list():
+        assert set(rows_of(named.certs, [server])["thumbprint"]) == set(rows_of(plain.certs, [server])["thumbprint"])
+    pd.testing.assert_frame_equal(named.server_verdicts(), plain.server_verdicts())

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from exlab.attribution import split_servers
 from exlab.certs import read_certs
 from exlab.events import read_events
 from exlab.lab.cases import case, names
@@ -22,6 +23,7 @@ from exlab.lab.scenario import issuer_name, subject_name
 from exlab.transport import read_connectors, read_protocol_lines, read_protocol_log, read_servers, read_tracking_log
 
 from tests.conftest import SAMPLES
+from tests.samples import quiet_case
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -187,6 +189,22 @@ def test_truth_certificates_equal_the_certificate_exports(samples, name):
         assert tuple(row["services"] or ()) == tuple(entry["services_at_export"])
     if truth["culprit"] is not None:
         assert truth["culprit"] in certs.index
+
+
+@pytest.mark.parametrize("name", names())
+def test_each_server_of_the_case_holds_the_certificates_its_store_held(samples, name):
+    """The case gives every certificate to each server whose exported store listed it, whatever the shape of
+    each server's export (northwind-quiet: NWEX02's CliXml names its server, NWEX01's list names none; the
+    public certificate sits in both stores)."""
+    truth = truth_of(samples, name)
+    exported = {e.server for e in exports(name, "exchange-certs")}
+    certs = quiet(quiet_case, samples / name).certs.set_index("thumbprint")
+    for entry in truth["certificates"]:
+        held = exported & set(entry["servers"])
+        if held and entry["in_store_at_export"]:
+            named = {server.split(".")[0].upper() for cell in certs.loc[[entry["thumbprint"]], "server"].dropna()
+                     for server in split_servers(cell)}
+            assert named == held, entry["key"]
 
 
 @pytest.mark.parametrize("name", names())
