@@ -1,34 +1,35 @@
 """``Get-ExchangeCertificate | fl`` and ``| fl *`` saved from the console.
 
 ``Name : value`` lines, the names padded to the longest; a long value continues on the
-next lines, indented under the value (the console cuts it at its width, mid-word);
-certificates are separated by blank lines. Lines that belong to no property (a prompt,
-the command echoed) are counted in the report.
+next lines, indented under the value (between words in the cultures PowerShell wraps words in,
+else at the console's width, mid-word: :mod:`exlab.format_list`); certificates are separated by
+blank lines. Lines that belong to no property (a prompt, the command echoed) are counted in the
+report.
 
 >>> from exlab.certs.options import ReadOptions
 >>> from exlab.parse_report import ParseReport
->>> text = ("\\r\\nCertificateDomains : {mail.contoso.com, exchange.cont\\r\\n"
-...         "                     oso.com}\\r\\nServices           : IMAP, POP, IIS, SMTP\\r\\n"
+>>> text = ("\\r\\nCertificateDomains : {mail.contoso.com, autodiscover.contoso.com,\\r\\n"
+...         "                     legacy.contoso.com}\\r\\nServices           : IMAP, POP, IIS, SMTP\\r\\n"
 ...         "Thumbprint         : 3F2A9C01D4E8B7766A5C0B1E92D4F0A8C3B71E55\\r\\n\\r\\n")
->>> [props] = list(property_blocks(text, ParseReport().add_file("fl.txt", sha256="", format="x")))
+>>> [props] = property_blocks(text, ParseReport().add_file("fl.txt", sha256="", format="x"))
 >>> props["CertificateDomains"], props["Services"]
-('{mail.contoso.com, exchange.contoso.com}', 'IMAP, POP, IIS, SMTP')
+('{mail.contoso.com, autodiscover.contoso.com, legacy.contoso.com}', 'IMAP, POP, IIS, SMTP')
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from exlab.certs.exchange_props import counted_rows, text_context
 from exlab.certs.exchange_values import date_samples
 from exlab.certs.options import ReadOptions
 from exlab.certs.text_decoding import read_text
+from exlab.cultures import wraps_words
 from exlab.evidence import Evidence
+from exlab.format_list import objects
 from exlab.parse_report import FileReport
 
 FORMAT = "exchange-list"
-_PROPERTY = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9]*)(?P<pad> *): ?(?P<value>.*)$")
 _THUMBPRINT_LINE = re.compile(r"(?m)^Thumbprint *: [0-9A-Fa-f]{40}\s*$")
 _MARKERS = re.compile(r"(?m)^(?:CertificateDomains|RootCAType|HasPrivateKey|Services|Identity) *: ")
 
@@ -47,34 +48,16 @@ def sniff(head: bytes, text: str | None) -> str | None:
     return FORMAT if len(found) >= 2 and found - {"Identity", "Services"} else None
 
 
-def property_blocks(text: str, report: FileReport) -> Iterator[dict[str, str]]:
-    """One dict of property -> value per certificate, continuation lines joined (once, at the
-    end of the block: a value wrapped over many lines costs linear time)."""
-    props: dict[str, list[str]] = {}
-    current, indent, stray = None, 0, 0
-    for line in text.splitlines():
-        if not line.strip():
-            if props:
-                yield _joined(props)
-            props, current = {}, None
-            continue
-        match = _PROPERTY.match(line)
-        if match and not line[:1].isspace():
-            current = match["name"]
-            indent = len(match["name"]) + len(match["pad"]) + 2
-            props[current] = [match["value"]]
-        elif current is not None and line[:1].isspace():
-            props[current].append(line[indent:] if not line[:indent].strip() else line.strip())
-        else:
-            stray += 1
-    if props:
-        yield _joined(props)
+def property_blocks(text: str, report: FileReport, culture: str | None = None) -> list[dict[str, str]]:
+    """One dict of property -> value per certificate (:func:`exlab.format_list.objects`: a value wrapped
+    between words or at the width, as the ``culture`` wraps when given, joined as it was before the console
+    cut it)."""
+    stray: list[int] = []
+    words = wraps_words(culture) if culture else None
+    blocks = objects(enumerate(text.splitlines(), 1), stray, breaks=False, words=words)
     if stray:
-        report.note(f"{stray:,} line(s) outside any property (prompts, echoed commands) ignored")
-
-
-def _joined(props: dict[str, list[str]]) -> dict[str, str]:
-    return {name: "".join(pieces) for name, pieces in props.items()}
+        report.note(f"{len(stray):,} line(s) outside any property (prompts, echoed commands) ignored")
+    return blocks
 
 
 def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport) -> list[dict]:
@@ -90,7 +73,7 @@ def read(evidence: Evidence, fmt: str, options: ReadOptions, report: FileReport)
     ([('IIS', 'SMTP')], 1)
     """
     text = read_text(evidence.stream, evidence.name, report)
-    blocks = list(property_blocks(text, report))
+    blocks = property_blocks(text, report, options.culture)
     samples = [s for b in blocks for k in ("NotAfter", "NotBefore") if k in b for s in date_samples(b[k])]
     context = text_context(report, options, samples, evidence.name)
     return [row for number, props in enumerate(blocks, 1)

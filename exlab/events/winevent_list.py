@@ -3,7 +3,7 @@
 Both cmdlets' objects shown with ``fl`` (their default list view) or ``fl *`` (every member), saved with
 ``>`` / Out-File (Windows PowerShell 5.1: UTF-16 LE with a BOM), or inside a PowerShell transcript or a
 copy of the console (:mod:`exlab.transcript`: only the output of those commands is read, every line at
-its place). The blocks are read by :mod:`exlab.events.list_blocks`; property names are English whatever
+its place). The blocks are read by :mod:`exlab.format_list`; property names are English whatever
 the culture.
 
 - Get-WinEvent's EventLogRecord: the default view shows TimeCreated, ProviderName, Id and Message;
@@ -50,12 +50,12 @@ from functools import partial
 from exlab.cultures import DateStyle
 from exlab.errors import UnsupportedFormat
 from exlab.events.clixml import entry_row
-from exlab.events.list_blocks import Block, Layout, property_blocks, property_line
 from exlab.events.local_time import date_style, local_time, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.events.text_stream import decode_head, open_text, sniff_encoding
 from exlab.events.winevent import record_row, with_message_data
 from exlab.evidence import Evidence
+from exlab.format_list import CONSOLE_WIDTH, Block, Layout, property_blocks, property_line
 from exlab.limits import iter_capped_lines, skip_long_line
 from exlab.parse_report import FileReport
 from exlab.transcript import session_of, session_text, taken_outputs
@@ -67,9 +67,6 @@ EVENTLOG_FORMAT = "eventlog-list"
 EXPECTED = "Get-WinEvent or Get-EventLog output shown with Format-List (fl or fl *)"
 TIMES = {"TimeCreated": "Get-WinEvent", "TimeGenerated": "Get-EventLog"}
 EVENT_IDS = ("Id", "InstanceId", "EventID")
-# the narrowest width taken (Out-File writes a character less than the console is wide, 80 at the least): a file
-# whose values never reach the width does not tell it
-CONSOLE_WIDTH = 79
 _HEAD_LINES = 400
 # the log a command names: -LogName X, @{LogName='X'}, or Get-EventLog's first argument (one log, not a list)
 _LOG_NAMED = re.compile(r"""(?:-LogName(?::|\s+)|\bLogName\s*=\s*|\bGet-EventLog\s+(?!-))"""

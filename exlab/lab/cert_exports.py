@@ -61,7 +61,7 @@ from exlab.clixml import encode_string
 from exlab.cultures import DATE_FORMATS, wraps_words
 from exlab.lab.nrbf_writer import exchange_certificate_stream
 from exlab.lab.powershell_table import table_lines
-from exlab.lab.transport_logs import enumeration
+from exlab.lab.transport_logs import enumeration, format_list
 
 Target = Union[str, os.PathLike, BinaryIO]
 _DER = Encoding.DER
@@ -245,10 +245,13 @@ def _list_values(cert: ExchangeCert, culture: str, tz: str | None) -> dict[str, 
 
 def write_list(certs: Sequence[ExchangeCert], target: Target, *, culture: str = "en-US", tz: str | None = None,
                all_properties: bool = False, properties: Sequence[str] | None = None, width: int = 120,
-               encoding: str = "utf-16") -> None:
+               encoding: str = "utf-16", trimmed: bool = False) -> None:
     """``Get-ExchangeCertificate | fl`` (or ``fl *`` with ``all_properties``, or ``fl Name,...``
-    with ``properties``): ``Name : value`` lines, names padded to the longest, long values
-    wrapped onto continuation lines indented under the value, a blank line between certificates.
+    with ``properties``) saved with ``>`` from a console ``width`` wide: ``Name : value`` lines, names
+    padded to the longest, long values wrapped onto continuation lines indented under the value (between
+    words in English, French, German, Italian, Portuguese and Spanish, the space kept at the end of the
+    line; at the width in the others: :func:`exlab.lab.transport_logs.format_list`), a blank line between
+    certificates. ``trimmed``: as copied from the console, every line's trailing spaces gone.
 
     >>> import io
     >>> from exlab.lab.pki import LabPki
@@ -259,20 +262,9 @@ def write_list(certs: Sequence[ExchangeCert], target: Target, *, culture: str = 
     ['NotBefore : 06.01.2020 10:30:00', 'Services  : SMTP']
     """
     names = tuple(properties or (ALL_PROPERTIES if all_properties else FORMAT_LIST_PROPERTIES))
-    pad = max(len(n) for n in names)
-    blocks = []
-    for cert in certs:
-        values = _list_values(cert, culture, tz)
-        lines = []
-        for name in names:
-            label = f"{name:<{pad}} : "
-            room = width - 1 - len(label)
-            value = values[name]
-            chunks = [value[i:i + room] for i in range(0, len(value), room)] or [""]
-            lines.append((label + chunks[0]).rstrip())
-            lines.extend(" " * len(label) + chunk for chunk in chunks[1:])
-        blocks.append("\r\n".join(lines))
-    _write(target, "\r\n\r\n" + "\r\n\r\n".join(blocks) + "\r\n\r\n\r\n", encoding)
+    shown = [[(name, values[name]) for name in names] for values in (_list_values(c, culture, tz) for c in certs)]
+    text = format_list(shown, width=width - 1, culture=culture)
+    _write(target, text if not trimmed else "\r\n".join(line.rstrip(" ") for line in text.split("\r\n")), encoding)
 
 
 def write_format_table(certs: Sequence[ExchangeCert], target: Target, columns: Sequence[str], *,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 
 from exlab.clixml import PS_NS
+from exlab.lab.powershell_table import split_lines
 
 CLIXML_SHAPES = ("attribute", "text", "tiny", "deep")
 EVENT_XML_SHAPES = ("attribute", "event", "tiny", "junk")
@@ -106,8 +107,8 @@ def protocol_log(shape: str, size: int) -> bytes:
 
 def format_list(kind: str, size: int) -> bytes:
     """``Get-ExchangeCertificate | fl`` (width 120) or ``Get-SendConnector | fl`` (width 80) as
-    Windows PowerShell 5.1 writes it (UTF-16 LE, BOM, CRLF), with one list value of ``size``
-    names (CertificateDomains, AddressSpaces) wrapped onto continuation lines.
+    Windows PowerShell 5.1 writes it in en-US (UTF-16 LE, BOM, CRLF), with one list value of ``size``
+    names (CertificateDomains, AddressSpaces) wrapped between them onto continuation lines.
 
     >>> from exlab.transport.settings import parse_format_list
     >>> [connector] = parse_format_list(format_list("connector", 40).decode("utf-16"))
@@ -133,7 +134,7 @@ def format_list(kind: str, size: int) -> bytes:
     label = lines[at][:lines[at].index(": ") + 2]
     room = width - 1 - len(label)
     value = "{" + value + "}"
-    chunks = [value[start:start + room] for start in range(0, len(value), room)]
+    chunks = split_lines(value, room, word_wrap=True)
     lines[at:at + 1] = [label + chunks[0]] + [" " * len(label) + chunk for chunk in chunks[1:]]
     return "\r\n".join(lines).encode("utf-16")
 

@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from exlab.cultures import wraps_words
 from exlab.events.clixml import encode_string
+from exlab.lab.powershell_table import split_lines
 from exlab.transport.protocol_log import RECEIVE_PROTOCOL_LOG, SEND_PROTOCOL_LOG
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
 from exlab.transport.tracking_log import TRACKING_LOG
@@ -762,26 +763,11 @@ def _fl_text(value: object) -> str:
     return str(value)
 
 
-def _wrap(text: str, first: int, width: int, word_wrap: bool) -> list[str]:
-    """Cut a value into console lines as PowerShell's Format-List does (word wrap in some cultures)."""
-    lines: list[str] = []
-    limit = first
-    while len(text) > limit:
-        cut = limit
-        if word_wrap:
-            space = text.rfind(" ", 0, limit)
-            if space > 0:
-                cut = space + 1          # the space stays at the end of the line
-        lines.append(text[:cut])
-        text, limit = text[cut:], width
-    lines.append(text)
-    return lines
-
-
 def format_list(objects: Iterable[Sequence[tuple[str, object]]], *, width: int = 120, culture: str = "en-US") -> str:
-    """``| fl`` text of objects given as ``(property, value)`` pairs, as Windows PowerShell 5.1 prints it.
-    A value of several lines keeps them, each wrapped on its own and indented under the value (an empty
-    one is the indentation alone).
+    """``| fl`` text of objects given as ``(property, value)`` pairs, as Windows PowerShell 5.1 prints it
+    ``width`` wide (the console's, less one where Out-File writes it). A long value goes on over lines
+    indented under it, cut as the culture cuts (:func:`exlab.lab.powershell_table.split_lines`); a value
+    of several lines keeps them, each wrapped on its own (an empty one is the indentation alone).
 
     >>> format_list([[("Name", "Outbound to Office 365"), ("RequireTLS", True)]]).strip().split("\\r\\n")
     ['Name       : Outbound to Office 365', 'RequireTLS : True']
@@ -796,7 +782,7 @@ def format_list(objects: Iterable[Sequence[tuple[str, object]]], *, width: int =
         lines = []
         for name, value in properties:
             pieces = [piece for line in _fl_text(value).replace("\r", "").split("\n")
-                      for piece in _wrap(line, width - indent, width - indent, word_wrap)]
+                      for piece in split_lines(line, width - indent, word_wrap)]
             lines.append(f"{name.ljust(label)} : {pieces[0]}".rstrip(" ") if len(pieces) == 1
                          else f"{name.ljust(label)} : {pieces[0]}")
             lines.extend(" " * indent + piece for piece in pieces[1:])

@@ -57,6 +57,7 @@ from exlab.certs.text_decoding import decode_text
 from exlab.clixml import PS_NS, ClixmlObject, iter_items, shown
 from exlab.errors import CorruptInput, UnsupportedFormat
 from exlab.evidence import Evidence, Sources, iter_evidence
+from exlab.format_list import objects, property_line
 from exlab.json_export import parse_json
 from exlab.limits import read_whole
 from exlab.parse_report import FileReport, ParseReport
@@ -132,7 +133,6 @@ _CSV_HEADER = re.compile(r'^(?:#TYPE [^\r\n]*\r?\n)?"[^"\r\n]*"[,;]')
 _LIST_TYPE = re.compile(r"^(?:Deserialized\.)?(?:System\.Collections\.[\w.`]+|Microsoft\.Exchange\.Data\."
                         r"MultiValuedProperty`\d+|System\.\w+\[\])(?:\[.*\])?$")
 _UNREAD = object()     # a value an export holds only as its type name: NA in the frame
-_FL_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +:(?: (?P<value>.*))?$")
 _CLIXML = "a well-formed Export-Clixml document"
 # the end of a list Format-List or Format-Table cut after $FormatEnumerationLimit items ("…" in PowerShell 7)
 _CUT_LIST_END = re.compile(r"(?:\.\.\.|\u2026)\}$")
@@ -158,7 +158,7 @@ def _shape(text: str) -> str | None:
         return "json"
     if _CSV_HEADER.match(stripped):
         return "csv"
-    if any(_FL_LINE.match(line) for line in stripped.splitlines()[:5]):
+    if any(property_line(line) for line in stripped.splitlines()[:5]):
         return "fl"
     return None
 
@@ -322,51 +322,19 @@ def names_a_receive_connector(bag: Bag) -> bool:
 # -- Format-List ----------------------------------------------------------------------------
 
 def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag]:
-    """The objects of ``| fl`` output: one dict of property -> text per blank-line-separated block.
+    """The objects of ``| fl`` output: one dict of property -> text per blank-line-separated block,
+    a value wrapped over several lines joined as it was before the console cut it
+    (:func:`exlab.format_list.objects`). The numbers of lines that are neither values nor continuations
+    go to ``bad_lines``.
 
-    Continuation lines (indented) are joined to the value they continue. Where the
-    wrapped line kept its trailing space (word wrap), ends with a list's ``,``, or stops
-    short of the file's full line width, the break was between words and one space is
-    put back; a line cut at the full width (cultures without word wrap, such as pl-PL)
-    joins directly. Lines that are neither values nor continuations are skipped; their
-    numbers go to ``bad_lines``.
-
-    >>> parse_format_list("Name : A\\r\\nTlsDomain : mail.protection.outl\\r\\n            ook.com\\r\\n\\r\\nName : B\\r\\n")
+    >>> parse_format_list("Name      : A\\r\\nTlsDomain : mail.protection.outl\\r\\n            ook.com\\r\\n\\r\\nName : B\\r\\n")
     [{'Name': 'A', 'TlsDomain': 'mail.protection.outlook.com'}, {'Name': 'B'}]
     """
-    lines = text.splitlines()
-    full_width = max((len(line.rstrip()) for line in lines), default=0)
-    objects: list[Bag] = []
-    current: dict[str, list[str]] = {}   # a value's pieces, joined once at the end: linear however wrapped
-    last: str | None = None
-    last_line, last_char, column = "", "", 0
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            if current:
-                objects.append({key: "".join(value).strip() for key, value in current.items()})
-            current, last = {}, None
-            continue
-        if raw[:1] in (" ", "\t") and last is not None:
-            # continuation lines are indented to the value column: what follows it is value
-            piece = raw[column:] if column and not raw[:column].strip() else raw.lstrip()
-            joined_at_space = last_char.isspace() or piece[:1].isspace()
-            if not joined_at_space and len(last_line.rstrip()) < full_width:
-                current[last].append(" ")      # a word wrap whose trailing space was trimmed away
-            current[last].append(piece)
-            last_line, last_char = raw, piece[-1:] or last_char
-            continue
-        match = _FL_LINE.match(raw)
-        if match is None:
-            if bad_lines is not None:
-                bad_lines.append(number)
-            continue
-        last, last_line = match.group("name"), raw
-        column = match.start("value") if match.group("value") is not None else len(raw)
-        current[last] = [match.group("value") or ""]
-        last_char = current[last][0][-1:]
-    if current:
-        objects.append({key: "".join(value).strip() for key, value in current.items()})
-    return objects
+    stray: list[int] = []
+    found = objects(enumerate(text.splitlines(), 1), stray, breaks=False)
+    if bad_lines is not None:
+        bad_lines.extend(stray)
+    return [{name: value.strip() for name, value in bag.items()} for bag in found]
 
 
 def fl_list(value: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import exlab
@@ -102,8 +103,8 @@ def test_fixture_encodings_and_line_ends_are_the_real_ones():
 def test_format_list_notes_the_prompt_line_and_joins_wrapped_values():
     frame = exlab.read_certs(FIXTURES / "fl_en-US.txt", tz="Europe/Warsaw")
     notes = frame.attrs["parse_report"].files[0].warnings
-    assert notes[0] == ("a copy of the PowerShell console of 1 command(s): read as Get-ExchangeCertificate output "
-                        "the output of 'Get-ExchangeCertificate | fl' (line 1)")
+    assert notes[0] == ("a copy of the PowerShell console of 1 command; read as Get-ExchangeCertificate output: "
+                        "'Get-ExchangeCertificate | fl' (line 1)")
     star = exlab.read_certs(FIXTURES / "fl-star_pl-PL.txt", tz="Europe/Warsaw")
     assert star.attrs["parse_report"].files[0].warnings == [
         "day/month order: day first, settled by the values ('14.03.2027 09:12:05' has a day above 12)",
@@ -589,3 +590,46 @@ def test_an_eku_list_cut_at_the_enumeration_limit_leaves_server_auth_unknown(tmp
     assert len(notes) == (server_auth is None) and all("$FormatEnumerationLimit" in n for n in notes)
     choice = select_outbound(frame, server_fqdn="mail.contoso.com", at="2025-03-20")
     assert (choice.thumbprint == cert.thumbprint) == (server_auth is not False)
+
+
+def _long_named_certificate() -> x509.Certificate:
+    """A self-signed certificate whose subject (and so issuer), names and friendly name pass an 80-column
+    console: values PowerShell wraps, between words or at the width."""
+    key = LabPki("tests-wrap").public_root.key
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.contoso.com"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Messaging and Collaboration Services"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Contoso Pharmaceuticals International Ltd"),
+                      x509.NameAttribute(NameOID.LOCALITY_NAME, "Saint Petersburg"),
+                      x509.NameAttribute(NameOID.COUNTRY_NAME, "US")])
+    names = [x509.DNSName(f"{host}.contoso.com") for host in ("mail", "autodiscover", "legacy", "owa", "outlook",
+                                                               "smtp-relay", "exchange-hybrid", "webmail")]
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(0x2888788).add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .not_valid_before(datetime(2025, 1, 6, tzinfo=timezone.utc))
+            .not_valid_after(datetime(2027, 1, 6, tzinfo=timezone.utc)).sign(key, hashes.SHA256()))
+
+
+@pytest.mark.parametrize("given", [True, False], ids=["culture given", "culture unknown"])
+@pytest.mark.parametrize("trimmed", [False, True], ids=["saved", "console copy"])
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("culture", ["en-US", "de-DE", "pl-PL", "ja-JP"])
+def test_values_wrapped_between_words_or_at_the_width_read_back_whole(culture, width, trimmed, given):
+    """``fl *`` in a console 80 or 120 wide: English and German wrap between words (the space kept at the line's
+    end when saved with ``>``, gone from a copy of the console), Polish and Japanese at the width. Each value
+    reads back as the certificate holds it: ``O=Contoso Pharmaceuticals International Ltd``, not
+    ``...InternationalLtd``; four names (of eight: fl shows four), not ``legacy.contoso.com,owa.contoso.com``;
+    with the culture given, or told by the lines the values were wrapped after."""
+    cert = ExchangeCert(_long_named_certificate(), services=("IIS", "SMTP"),
+                        friendly_name="Contoso SAN certificate renewed in January 2025 by the messaging team")
+    out = io.BytesIO()
+    write_list([cert], out, culture=culture, tz="Europe/Warsaw", all_properties=True, width=width, trimmed=trimmed)
+    text = out.getvalue().decode("utf-16")
+    assert text.count("\r\n   ") >= (4 if width == 80 else 2)          # the values do wrap
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # without the culture, the day/month order is assumed and warned
+        frame = exlab.read_certs(io.BytesIO(out.getvalue()), tz="Europe/Warsaw", culture=culture if given else None)
+    der = exlab.read_certs(io.BytesIO(cert.certificate.public_bytes(Encoding.PEM)))
+    columns = ("subject", "issuer")
+    assert _facts(frame, columns) == _facts(der, columns)
+    assert frame.loc[0, "friendly_name"] == cert.friendly_name
+    assert frame.loc[0, "dns_names"] == der.loc[0, "dns_names"][:4]     # fl shows $FormatEnumerationLimit of them

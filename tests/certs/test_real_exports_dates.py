@@ -94,3 +94,20 @@ def test_a_culture_contradicted_by_a_day_above_12_is_overruled_with_a_warning(re
     assert "'30/12/2026 9:59:59 am' can only be read day first" in said[0]
     frame, said = _read(path)       # and without a culture that value settles it: no warning
     assert said == [] and frame.loc[0, "not_after"] == pd.Timestamp("2026-12-30T01:59:59Z")
+
+
+@pytest.mark.parametrize("culture", ["en-AU", None])
+def test_values_cut_at_the_width_join_whole_even_where_the_culture_wraps_words(real_exports, culture):
+    """The file's wrapped values are cut at the width, mid-word (``CryptoKeyAccess`` / ``Rule,``), though en-AU
+    wraps between words: the lines they were cut after, all as long, say so over the culture."""
+    from exlab.certs.exchange_list import property_blocks
+    from exlab.certs.text_decoding import read_text
+    from exlab.parse_report import FileReport
+
+    with open(real_exports / NAME, "rb") as stream:
+        text = read_text(stream, NAME, FileReport(NAME, "", "exchange-list"))
+    blocks = property_blocks(text, FileReport(NAME, "", "exchange-list"), culture)
+    rule = "System.Security.AccessControl.CryptoKeyAccessRule"
+    assert [block["AccessRules"] for block in blocks] == [f"{{{rule}, {rule}, {rule}}}"] * 2
+    oid = "System.Security.Cryptography.Oid"
+    assert {block["Extensions"] for block in blocks} == {"{" + f"{oid}, " * 3 + f"{oid}...}}"}
