@@ -169,7 +169,7 @@ def own_output(text: str, takes: Callable[[str], bool], report: FileReport, what
     >>> own_output(text, lambda output: "Name" in output, report, "send connectors").splitlines()
     ['', '', '', '', '', '', 'Name : Outbound']
     >>> report.warnings
-    ["a PowerShell transcript of 2 command(s): read as send connectors the output of 'Get-SendConnector | fl' (line 6)"]
+    ["a PowerShell transcript of 2 commands; read as send connectors: 'Get-SendConnector | fl' (line 6)"]
     """
     if session_of(text) is None:
         return text
@@ -182,8 +182,8 @@ def taken_outputs(text: str, takes: Callable[[str], object], report: FileReport,
     commands = outputs(text)
     kept = {output: said for output, shown in zip(commands, output_texts(text, commands)) if (said := takes(shown))}
     read = ", ".join(f"{output.command!r} (line {output.line})" for output in kept) or "none"
-    report.note(f"{SESSION_WORDS[session_of(text) or 'console']} of {len(commands)} command(s): read as {what} the "
-                f"output of {read}")
+    count = f"{len(commands)} command" + ("s" if len(commands) != 1 else "")
+    report.note(f"{SESSION_WORDS[session_of(text) or 'console']} of {count}; read as {what}: {read}")
     return kept
 
 

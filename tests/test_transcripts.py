@@ -102,8 +102,8 @@ def test_a_transcript_of_the_exports_gives_the_case_of_the_separate_files(tmp_pa
     assert {f.sha256 for f in reports} == {hashlib.sha256(transcript.read_bytes()).hexdigest()}
     read = [note for f in reports for note in f.warnings if note.startswith(SESSION_WORDS[session])]
     assert sorted(read) == sorted(
-        f"{SESSION_WORDS[session]} of {len(_commands()) + (session == 'transcript')} command(s): read as {what} the "
-        f"output of {command!r} (line {line})"
+        f"{SESSION_WORDS[session]} of {len(_commands()) + (session == 'transcript')} commands; read as {what}: "
+        f"{command!r} (line {line})"
         for what, command, line in (
             ("Get-ExchangeCertificate output", COMMANDS["certs"],
              _prompt_line(transcript, COMMANDS["certs"])),

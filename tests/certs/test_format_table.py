@@ -231,7 +231,7 @@ def test_ft_autosize_output_in_a_transcript_is_read(tmp_path, style):
     frame = _read(path)
     report = frame.attrs["parse_report"].files[0]
     assert report.records_read == 4 and report.records_skipped == 0
-    assert f"read as Get-ExchangeCertificate output the output of {command!r}" in report.warnings[0]
+    assert f"read as Get-ExchangeCertificate output: {command!r}" in report.warnings[0]
     _assert_reads_as_the_list(frame, _listed("contoso sample", "pl-PL"), ["Services", "Subject", "NotAfter"])
 
 

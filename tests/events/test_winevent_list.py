@@ -150,7 +150,7 @@ def test_a_session_of_get_winevent_fl_and_the_certificate_list_gives_both_frames
     assert sorted(f.format for f in reports) == [f"powershell-{session}", "winevent-list"]
     [events] = [f for f in reports if f.format == "winevent-list"]
     assert (events.records_read, events.records_skipped) == (153, 0)
-    assert any(note.endswith(f"read as events the output of {WINEVENT!r} (line {_line_of(path, WINEVENT)})")
+    assert any(note.endswith(f"read as events: {WINEVENT!r} (line {_line_of(path, WINEVENT)})")
                for note in events.warnings)
     assert whole.diagnose().cause == "kb2888788"
 
