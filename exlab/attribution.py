@@ -160,20 +160,60 @@ def host_name(name: object) -> str:
     return text if text.replace(".", "").isdigit() else text.split(".")[0]
 
 
-def edge_hosts(servers: pd.DataFrame | None) -> frozenset[str]:
-    """The host names (:func:`host_name`) of the servers Get-ExchangeServer shows to be Edge Transport
-    servers (the servers frame's ``edge``), by Name and Fqdn: what an Edge's other spellings compare by.
+def edge_hosts(servers: pd.DataFrame | None, *, sessions: pd.DataFrame | None = None,
+               connectors: pd.DataFrame | None = None) -> frozenset[str]:
+    """The host names (:func:`host_name`) of the Edge Transport servers: those Get-ExchangeServer shows to be
+    Edge servers (the servers frame's ``edge``, by Name and Fqdn: what an Edge's other spellings compare by),
+    and, among those it does not list, those the evidence shows to be (:func:`edges_in_evidence`).
 
     >>> servers = pd.DataFrame({"name": ["EX01", "EDGE01"], "fqdn": ["ex01.contoso.com", "edge01.dmz.contoso.net"],
     ...                         "edge": [False, True]})
     >>> sorted(edge_hosts(servers)), edge_hosts(servers.drop(columns="edge"))
     (['edge01'], frozenset())
     """
-    if servers is None or "edge" not in servers:
-        return frozenset()
-    edge = servers[servers["edge"].astype("boolean").fillna(False).astype(bool)]
-    names = [*edge["name"].dropna()] + ([*edge["fqdn"].dropna()] if "fqdn" in edge else [])
-    return frozenset(host_name(name) for name in names if _text(name))
+    listed: dict[str, bool] = {}
+    if servers is not None and "edge" in servers:
+        edge = servers["edge"].astype("boolean").fillna(False).astype(bool)
+        for column in ("name", "fqdn"):
+            for name, is_edge in zip(servers[column], edge) if column in servers else ():
+                if _text(name):
+                    listed[host_name(name)] = listed.get(host_name(name), False) or bool(is_edge)
+    found = edges_in_evidence(sessions, connectors)
+    return frozenset([host for host, is_edge in listed.items() if is_edge] + [h for h in found if h not in listed])
+
+
+# where an Edge Transport server keeps its protocol logs (Exchange 2013 and later): ...\TransportRoles\Logs\Edge\
+_EDGE_LOGS = re.compile(r"(?:^|[/\\!])logs[/\\]edge[/\\]", re.IGNORECASE)
+# the connectors only an Edge uses: EdgeSync's, to the organisation (send), and the Edge's default (receive)
+_EDGE_CONNECTORS = re.compile(r"^edgesync - inbound to |default internal receive connector", re.IGNORECASE)
+
+
+def edges_in_evidence(sessions: pd.DataFrame | None, connectors: pd.DataFrame | None) -> frozenset[str]:
+    """The host names of the servers the evidence shows to be Edge Transport servers without Get-ExchangeServer:
+    the servers of protocol logs kept under ``Logs\\Edge\\`` (an Edge's own folder) or of sessions through a
+    connector only an Edge uses (``EdgeSync - Inbound to <site>``, ``Default internal receive connector``),
+    and the source servers of the connectors EdgeSync made (``EdgeSync - ...``: their Edge Subscriptions).
+
+    >>> sessions = pd.DataFrame({"source": ["EDGE01/TransportRoles/Logs/Edge/ProtocolLog/SmtpSend/SEND1.LOG",
+    ...                                     "EX01/TransportRoles/Logs/Hub/ProtocolLog/SmtpSend/SEND1.LOG"],
+    ...                          "connector": ["Outbound to Office 365"] * 2, "server": ["edge01.dmz.net", "EX01"]})
+    >>> connectors = pd.DataFrame({"name": ["EdgeSync - Default-First-Site-Name to Internet"],
+    ...                            "source_transport_servers": [("EDGE02",)]})
+    >>> sorted(edges_in_evidence(sessions, connectors))
+    ['edge01', 'edge02']
+    """
+    found: set[str] = set()
+    if sessions is not None and SERVER_COLUMN in sessions and len(sessions):
+        for column, pattern in (("source", _EDGE_LOGS), ("connector", _EDGE_CONNECTORS)):
+            if column in sessions:
+                pairs = sessions[[column, SERVER_COLUMN]].dropna().drop_duplicates()
+                found.update(host_name(server) for text, cell in zip(pairs[column], pairs[SERVER_COLUMN])
+                             if pattern.search(str(text)) for server in split_servers(cell))
+    if connectors is not None and {"name", "source_transport_servers"} <= set(connectors):
+        for name, listed in zip(connectors["name"], connectors["source_transport_servers"]):
+            if str(name).lower().startswith("edgesync - ") and isinstance(listed, tuple):
+                found.update(host_name(server) for server in listed if _text(server))
+    return frozenset(found)
 
 
 def join_servers(names: Iterable[str | None]) -> str | None:

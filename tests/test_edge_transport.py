@@ -19,7 +19,7 @@ import exlab
 from exlab.analysis.remediation import COLLECT, Step, on_server, rollback
 from exlab.analysis.rules import Facts
 from exlab.analysis.diagnose import diagnose
-from exlab.attribution import exchange_servers, rows_of
+from exlab.attribution import edge_hosts, exchange_servers, rows_of
 from exlab.errors import ExlabWarning
 from exlab.lab import write_evtx
 from exlab.lab.cases import _exchange_defaults, _x
@@ -191,6 +191,7 @@ def test_the_edges_fix_runs_on_the_edge_itself_and_the_connector_change_goes_thr
     from exlab.analysis.remediation import through_edge_sync
 
     frames = {kind: rows_of(edge_case.frames.get(kind), [EDGE.fqdn]) for kind in ("events", "sessions", "tracking")}
+    frames["sessions"] = frames["sessions"].assign(source="SEND20251014-1.LOG")  # the Edge's own log folder tells it
     d = diagnose(**frames, certs=rows_of(edge_case.certs, [EDGE.fqdn]), connectors=edge_case.connectors,
                  server_fqdn=EDGE.fqdn, connector=CONNECTOR, roots=edge_case.roots)
     assert (d.verdict, d.culprit) == ("confirmed", _edge_internal(edge_case)["thumbprint"])
@@ -220,6 +221,38 @@ def test_the_case_gives_the_edge_its_own_fix(edge_case):
     _assert_edge_fix(d.remediation, d.culprit)
     pins = [step.command for step in edge_case.diagnose().remediation if (step.command or "").startswith("Set-Send")]
     assert pins and all(pin.endswith("; Start-EdgeSynchronization") for pin in pins)
+
+
+def test_without_get_exchange_server_the_edges_own_log_folder_tells_the_edge(edge_case_folder, tmp_path):
+    """Collected without Get-ExchangeServer, nothing told the Edge: its fix said ``-Server lwedge01...`` and
+    ``Invoke-Command``, which do not reach an Edge from the organisation. Its protocol logs sit in the Edge's own
+    folder (``TransportRoles\\Logs\\Edge\\ProtocolLog``): the Edge gets the Edge's fix; with the folder flattened
+    nothing tells, and the fix stays the organisation's."""
+    folder = tmp_path / "no-servers"
+    shutil.copytree(edge_case_folder, folder, ignore=shutil.ignore_patterns("Get-ExchangeServer.txt"))
+    case = quiet_case(folder)
+    assert case.servers is None
+    d = {d.server: d for d in case.diagnose_servers()}[EDGE.fqdn]
+    _assert_edge_fix(d.remediation, d.culprit)
+    flat = tmp_path / "flat"
+    shutil.copytree(folder, flat)
+    shutil.move(flat / "LWEDGE01" / "TransportRoles" / "Logs" / "Edge" / "ProtocolLog", flat / "LWEDGE01")
+    shutil.rmtree(flat / "LWEDGE01" / "TransportRoles")
+    d = {d.server: d for d in quiet_case(flat).diagnose_servers()}[EDGE.fqdn]
+    assert any(f"-Server {EDGE.fqdn}" in (step.command or "") for step in d.remediation)
+
+
+def test_what_the_evidence_shows_of_an_edge_yields_to_get_exchange_server(edge_case):
+    """A folder named Edge under Logs, or an EdgeSync connector, tells an Edge that Get-ExchangeServer does not list;
+    a server it lists as another role stays that role."""
+    sessions = pd.DataFrame({"source": ["X/Logs/Edge/ProtocolLog/SmtpSend/SEND1.LOG"] * 2,
+                             "connector": ["Outbound to Office 365"] * 2, "server": [MBX1.fqdn, "LWEDGE02"]})
+    assert edge_hosts(edge_case.servers, sessions=sessions) == {"lwedge01", "lwedge02"}
+    synced = pd.DataFrame({"name": ["EdgeSync - Default-First-Site-Name to Internet"],
+                           "source_transport_servers": [("LWEDGE03",)]})
+    assert Facts.build(connectors=synced).is_edge("lwedge03.perimeter.litware.net")
+    inbound = sessions.assign(source="SEND1.LOG", connector="EdgeSync - Inbound to Default-First-Site-Name")
+    assert edge_hosts(None, sessions=inbound) == {"lwex01", "lwedge02"}
 
 
 def test_a_purpose_that_starts_with_an_acronym_keeps_it():

@@ -99,6 +99,7 @@ class Facts:
         the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
         ``points``: those failures stacked (``failure_points(prefer=False)`` of the send sessions),
         when the caller has them already; ``servers``: Get-ExchangeServer's rows (which are Edge servers)."""
+        edges = edge_hosts(servers, sessions=sessions, connectors=connectors)
         sessions = send_sessions(sessions)
         if points is None:
             points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
@@ -118,7 +119,7 @@ class Facts:
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
                    tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented,
-                   edge_servers=edge_hosts(servers))
+                   edge_servers=edges)
 
     @cached_property
     def frontend_proxy(self) -> bool:
@@ -133,7 +134,8 @@ class Facts:
         return present(row.get("frontend_proxy_enabled")) is True
 
     def is_edge(self, server: str | None) -> bool:
-        """Whether ``server`` (NetBIOS name or FQDN) is an Edge Transport server, as Get-ExchangeServer shows it.
+        """Whether ``server`` (NetBIOS name or FQDN) is an Edge Transport server, as Get-ExchangeServer or the evidence
+        shows it (:func:`exlab.attribution.edge_hosts`).
 
         >>> facts = Facts.build(servers=pd.DataFrame({"name": ["EDGE01"], "fqdn": ["edge01.dmz.contoso.net"],
         ...                                           "edge": [True]}))
