@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -340,7 +340,7 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
         elif kind == "certs" and "source" in frame:
             given = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else pd.Series(pd.NA, index=frame.index)
             files = getattr(frame.attrs.get("parse_report"), "files", ())
-            frame[SERVER_COLUMN] = pd.array(_cert_servers(given, frame["source"], files, names), dtype="string")
+            frame[SERVER_COLUMN] = pd.array(_cert_servers(given, frame, files, names), dtype="string")
         elif kind == "connectors" and "source_transport_servers" in frame:
             frame[SERVER_COLUMN] = pd.array(
                 [join_servers(names.key(n) for n in (cell if isinstance(cell, tuple) else ()))
@@ -357,25 +357,57 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
     return _one_server_owns_the_rest(out, names, server_fqdn)
 
 
-def _cert_servers(given: pd.Series, sources: pd.Series, files: Iterable, names: ServerNames) -> list[str | None]:
-    """Each certificate row's servers: those its exports name (``given``), with the server folder of each
-    file it lists whose export names none (``fl`` from EX02 beside ``fl *`` from EX01: both stores hold it);
-    the folders of all its files when no export names one. ``files``: the parse report's (which name theirs).
+def _cert_servers(given: pd.Series, certs: pd.DataFrame, files: Iterable, names: ServerNames) -> list[str | None]:
+    """Each certificate row's servers: those its exports name (``given``), with the server of each file it lists
+    whose export names none (``fl`` from EX02 beside ``fl *`` from EX01: both stores hold it); the servers of all
+    its files when no export names one. A file's server is the one its path names, else the one whose own
+    certificate it lists (:func:`_own_certificate_stores`). ``files``: the parse report's (which name theirs).
 
     >>> from exlab.parse_report import FileReport
     >>> names = ServerNames(fqdn_of={"ex01": "EX01", "ex02": "EX02"})
     >>> files = [FileReport("EX01/fl.txt", "", "", names_server=True), FileReport("EX02/fl.txt", "", "")]
-    >>> _cert_servers(pd.Series(["EX01", None]), pd.Series(["EX01/fl.txt; EX02/fl.txt", "EX02/fl.txt"]), files, names)
+    >>> certs = pd.DataFrame({"source": ["EX01/fl.txt; EX02/fl.txt", "EX02/fl.txt"]})
+    >>> _cert_servers(pd.Series(["EX01", None]), certs, files, names)
     ['EX01; EX02', 'EX02']
     """
     listed = source_files(file.file for file in files)
     naming = {file.file for file in files if file.names_server}
+    stores = _own_certificate_stores(certs, listed, names, naming)
     out = []
-    for own, source in zip(given, sources):
+    for own, source in zip(given, certs["source"]):
         named = [names.key(part) for part in split_servers(own)]
-        out.append(join_servers(named + [names.in_path(part) for part in listed(source or "")
+        out.append(join_servers(named + [names.in_path(part) or stores.get(part) for part in listed(source or "")
                                          if not named or part not in naming]))
     return out
+
+
+# Exchange's own self-signed certificate of a server: issued to the server's name (CN=EX01), in its store alone
+_OWN_SUBJECT = re.compile(r"^CN=(?P<name>[^,=+]+)$", re.IGNORECASE)
+
+
+def _own_certificate_stores(certs: pd.DataFrame, listed: Callable[[object], list[str]], names: ServerNames,
+                            naming: Collection[str]) -> dict[str, str]:
+    """The files, among those whose rows and path name no server (a flat ``certs/`` beside ``EX02/``), that list
+    the self-signed certificate Exchange issues a server in its name (``CN=EX01``) of one known server: that
+    server's store.
+
+    >>> names = ServerNames(fqdn_of={"ex01": "ex01.contoso.com", "ex02": "ex02.contoso.com"})
+    >>> certs = pd.DataFrame({"source": ["certs/fl.txt", "certs/fl.txt; EX02/fl.txt"],
+    ...                       "subject": ["CN=EX01", "CN=mail.contoso.com"], "is_self_signed": [True, False]})
+    >>> _own_certificate_stores(certs, lambda cell: cell.split("; "), names, ())
+    {'certs/fl.txt': 'ex01.contoso.com'}
+    """
+    if not {"subject", "is_self_signed"} <= set(certs):
+        return {}
+    found: dict[str, set[str]] = {}
+    own = certs[certs["is_self_signed"].astype("boolean").fillna(False).astype(bool)]
+    for subject, source in zip(own["subject"], own["source"]):
+        match = _OWN_SUBJECT.match(str(subject).strip())
+        server = names.fqdn_of.get(match["name"].strip().lower()) if match else None
+        for file in listed(source or "") if server else ():
+            if file not in naming and names.in_path(file) is None:
+                found.setdefault(file, set()).add(server)
+    return {file: next(iter(servers)) for file, servers in found.items() if len(servers) == 1}
 
 
 def evidence_servers(frames: dict[str, pd.DataFrame]) -> list[str]:

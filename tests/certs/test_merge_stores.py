@@ -109,3 +109,23 @@ def test_in_a_case_the_certificate_is_each_servers_whatever_the_shape_of_each_ex
     for server in plain.server_list():
         assert set(rows_of(named.certs, [server])["thumbprint"]) == set(rows_of(plain.certs, [server])["thumbprint"])
     pd.testing.assert_frame_equal(named.server_verdicts(), plain.server_verdicts())
+
+
+def test_an_export_in_a_folder_that_names_no_server_is_the_store_of_the_server_it_holds_the_own_certificate_of(
+        tmp_path):
+    """The litware site with LWEX01's list in a flat ``certs/`` beside ``LWEX02/`` and ``LWEX03/``: its rows went to
+    no server (the public certificate LWEX02's alone) and the inventory asked for LWEX01's certificates, which the
+    case holds. The list holds Exchange's own certificate of LWEX01 (self-signed, CN=LWEX01): it is LWEX01's store.
+    A list holding two servers' own certificates tells no store."""
+    folder = tmp_path / "litware"
+    shutil.copytree(SAMPLES / "litware-servers", folder)
+    (folder / "certs").mkdir()
+    shutil.move(folder / "LWEX01" / "Get-ExchangeCertificate.txt", folder / "certs" / "Get-ExchangeCertificate.txt")
+    flat, plain = quiet_case(folder), quiet_case(SAMPLES / "litware-servers")
+    for server in plain.server_list():
+        assert set(rows_of(flat.certs, [server])["thumbprint"]) == set(rows_of(plain.certs, [server])["thumbprint"])
+    certs = flat.inventory().set_index("kind").loc["certs"]
+    assert certs["servers"] == "; ".join(plain.server_list()) and pd.isna(certs["why"])
+    both = folder / "certs" / "Get-ExchangeCertificate.txt"
+    both.write_bytes(both.read_bytes() + (folder / "LWEX02" / "Get-ExchangeCertificate.txt").read_bytes()[2:])
+    assert rows_of(quiet_case(folder).certs, ["lwex01.litwareinc.com"]) is None
