@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from exlab.attribution import SERVER_COLUMN, SERVER_EVIDENCE, split_servers
+from exlab.attribution import SERVER_COLUMN, SERVER_EVIDENCE, source_files, split_servers
 
 if TYPE_CHECKING:
     from exlab.case import Case
@@ -33,14 +33,15 @@ OPTIONAL_KINDS = frozenset({"receive_connectors"})
 
 
 def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: list[str], sources: set[str],
-             refused: list[str], wanted: Iterable[str] = ()) -> dict[str, Any]:
+             refused: list[str], wanted: Iterable[str] = (), unplaced: Iterable[str] = ()) -> dict[str, Any]:
     """One kind's line of the inventory: found, missing or unusable, and why.
 
     ``files`` are the files its reader read, ``servers`` the servers its rows came from,
     ``sources`` the source transport servers of the send connector (empty when unknown, or
     when its export cut the list: a server a cut list does not name may send through it),
     ``refused`` its readers' refusals, ``wanted`` the servers whose evidence of this kind the case
-    needs (:func:`wanted_servers`): a kind found for some of them says which it lacks.
+    needs (:func:`wanted_servers`): a kind found for some of them says which it lacks, and which of its files
+    (``unplaced``) name no server and may be theirs.
 
     >>> kind_row("sessions", "SMTP send protocol logs", files=["a.LOG"], rows=40, servers=["EX03"], sources={"EX01"},
     ...          refused=[])["why"]
@@ -50,6 +51,9 @@ def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: lis
     >>> kind_row("events", "event logs", files=["EX01/Application.evtx"], rows=9, servers=["EX01"],
     ...          sources={"EX01", "EX02"}, refused=[], wanted=["EX01", "EX02"])["why"]
     'none from EX02: collect it there too'
+    >>> kind_row("certs", "certificates", files=["EX01/fl.txt", "fl.txt"], rows=9, servers=["EX01"],
+    ...          sources={"EX01", "EX02"}, refused=[], wanted=["EX01", "EX02"], unplaced=["fl.txt"])["why"]
+    'none from EX02: collect it there too, or, if fl.txt (which names no server) is from EX02, put it in a folder named after it'
     """
     status, why = "found", None
     if not files and not refused:
@@ -66,6 +70,11 @@ def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: lis
     else:
         lacked = [server for server in wanted if server not in servers] if kind in SERVER_EVIDENCE else []
         said = [f"none from {', '.join(lacked)}: collect it there too"] if lacked else []
+        unplaced = list(unplaced)
+        if said and unplaced:
+            said[0] += (f", or, if {', '.join(unplaced)} (which name{'s' * (len(unplaced) == 1)} no server) "
+                        f"{'is' if len(unplaced) == 1 else 'are'} from {' or '.join(lacked)}, put "
+                        f"{'it' if len(unplaced) == 1 else 'each'} in a folder named after it")
         said += [f"{len(refused)} more file(s) refused by its reader: {'; '.join(refused)}"] if refused else []
         why = "; ".join(said) or None
     return {"kind": kind, "evidence": label, "status": status, "files": len(files), "rows": rows,
@@ -116,9 +125,10 @@ def case_inventory(case: Case) -> pd.DataFrame:
         if frame is not None and SERVER_COLUMN in frame and kind.name in SERVER_EVIDENCE:
             for cell in frame[SERVER_COLUMN].dropna().unique():
                 servers.update(split_servers(cell))
-        row = kind_row(kind.name, kind.label, files=[] if report is None else [f.file for f in report.files],
-                       rows=0 if frame is None else len(frame), servers=sorted(servers & known), sources=sources,
-                       refused=refused, wanted=wanted)
+        files = [] if report is None else [f.file for f in report.files]
+        row = kind_row(kind.name, kind.label, files=files, rows=0 if frame is None else len(frame),
+                       servers=sorted(servers & known), sources=sources, refused=refused, wanted=wanted,
+                       unplaced=_unplaced(frame, files) if kind.name in SERVER_EVIDENCE else ())
         others = len(servers - known)
         if others:      # computers that are not servers of the case (a domain controller's events): counted
             row["servers"] = "; ".join(filter(None, [row["servers"], f"{others:,} other computer(s)"]))
@@ -127,6 +137,21 @@ def case_inventory(case: Case) -> pd.DataFrame:
     rows += [{"kind": None, "evidence": None, "status": "unused", "files": 1, "rows": 0, "servers": None,
               "why": row.reason, "file": row.file} for row in unread.itertuples()]
     return inventory_frame(rows)
+
+
+def _unplaced(frame: pd.DataFrame | None, files: list[str]) -> list[str]:
+    """The files of a kind (its parse report's) that some row no server was given for lists (a certificate a
+    flat export alone lists: its other certificates may have been given the servers of other exports).
+
+    >>> frame = pd.DataFrame({"source": ["EX01/a.txt; b.txt", "b.txt", "EX01/a.txt"], "server": ["EX01", None, "EX01"]})
+    >>> _unplaced(frame, ["EX01/a.txt", "b.txt"])
+    ['b.txt']
+    """
+    if frame is None or SERVER_COLUMN not in frame or "source" not in frame:
+        return []
+    listed = source_files(files)
+    alone = frame.loc[frame[SERVER_COLUMN].isna(), "source"].dropna().unique()
+    return sorted({file for source in alone for file in listed(source)})
 
 
 def wanted_servers(case: Case, sources: set[str]) -> list[str]:

@@ -116,7 +116,8 @@ def test_an_export_in_a_folder_that_names_no_server_is_the_store_of_the_server_i
     """The litware site with LWEX01's list in a flat ``certs/`` beside ``LWEX02/`` and ``LWEX03/``: its rows went to
     no server (the public certificate LWEX02's alone) and the inventory asked for LWEX01's certificates, which the
     case holds. The list holds Exchange's own certificate of LWEX01 (self-signed, CN=LWEX01): it is LWEX01's store.
-    A list holding two servers' own certificates tells no store."""
+    A list holding two servers' own certificates tells no store: the inventory asks for LWEX01's certificates, or
+    for that file in a folder named after its server."""
     folder = tmp_path / "litware"
     shutil.copytree(SAMPLES / "litware-servers", folder)
     (folder / "certs").mkdir()
@@ -128,4 +129,8 @@ def test_an_export_in_a_folder_that_names_no_server_is_the_store_of_the_server_i
     assert certs["servers"] == "; ".join(plain.server_list()) and pd.isna(certs["why"])
     both = folder / "certs" / "Get-ExchangeCertificate.txt"
     both.write_bytes(both.read_bytes() + (folder / "LWEX02" / "Get-ExchangeCertificate.txt").read_bytes()[2:])
-    assert rows_of(quiet_case(folder).certs, ["lwex01.litwareinc.com"]) is None
+    unplaced = quiet_case(folder)
+    assert rows_of(unplaced.certs, ["lwex01.litwareinc.com"]) is None
+    assert unplaced.inventory().set_index("kind").loc["certs", "why"] == (
+        "none from lwex01.litwareinc.com: collect it there too, or, if certs/Get-ExchangeCertificate.txt (which names "
+        "no server) is from lwex01.litwareinc.com, put it in a folder named after it")
