@@ -49,6 +49,7 @@ _LAZY = {
     "read_protocol_log": "exlab.transport",
     "read_receive_connectors": "exlab.transport",
     "read_servers": "exlab.transport",
+    "read_tracking_export": "exlab.transport",
     "read_tracking_log": "exlab.transport",
     "tls_failures": "exlab.transport",
     "Diagnosis": "exlab.analysis",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
         read_protocol_log,
         read_receive_connectors,
         read_servers,
+        read_tracking_export,
         read_tracking_log,
         tls_failures,
     )
@@ -117,6 +119,7 @@ __all__ = [
     "read_protocol_log",
     "read_receive_connectors",
     "read_servers",
+    "read_tracking_export",
     "read_tracking_log",
     "select_outbound",
     "tls_failures",

@@ -150,14 +150,16 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     """
     from exlab.certs import reader as certs
     from exlab.events import reader as events
-    from exlab.transport import protocol_log, settings, tracking_log
+    from exlab.transport import protocol_log, settings, tracking_export, tracking_log
 
     return (
         EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
                      _head_test(protocol_log.detect_protocol_log),
                      lambda paths, tz, culture: protocol_log.read_protocol_log(paths, failure_times=True)),
-        EvidenceKind("tracking", "message tracking logs", _head_test(tracking_log.detect_tracking_log),
-                     lambda paths, tz, culture: tracking_log.read_tracking_log(paths)),
+        EvidenceKind("tracking", "message tracking logs (or Get-MessageTrackingLog: fl, Export-Clixml, JSON, "
+                     "Export-Csv)", _head_test(lambda head: tracking_log.detect_tracking_log(head)
+                                               or tracking_export.detect_tracking_export(head)),
+                     lambda paths, tz, culture: tracking_export.read_message_tracking(paths, tz=tz, culture=culture)),
         EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml, "
                      "Get-WinEvent | Export-Clixml/Export-Csv/ConvertTo-Json, Get-WinEvent or Get-EventLog | fl)",
                      _accepts(events.detect_format),
@@ -764,7 +766,7 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
 
 
 # the kinds whose exports may write local times: read in the zone of the server each file is of
-ZONED_KINDS = ("events", "certs")
+ZONED_KINDS = ("events", "certs", "tracking")
 
 
 def _load_in_zones(kind: EvidenceKind, paths: list[Path], settings: CaseSettings, unread: list[dict[str, str]],

@@ -139,18 +139,18 @@ def test_a_refused_file_is_listed_unread_and_the_rest_still_read(folder):
 def test_a_reader_failing_with_a_bug_costs_only_its_file(folder, monkeypatch):
     """Any exception of a reader (a bug, not a refusal) lists that file as unread with the
     exception's type and message, warned naming the file; the rest of the case is read."""
-    import exlab.transport.tracking_log as tracking_log
+    import exlab.transport.tracking_export as tracking_export       # the case's tracking reader reads the logs so
     root, facts = folder
     copy = root / "MessageTracking" / "MSGTRK20250321-1.LOG"
     copy.write_bytes((root / "MessageTracking" / "MSGTRK20250320-1.LOG").read_bytes())
-    read = tracking_log.read_tracking_log
+    read = tracking_export.read_tracking_log
 
     def buggy(paths, *args, **kwargs):
         if any(Path(p).name == copy.name for p in paths):
             raise TypeError("int() argument must be a string")
         return read(paths, *args, **kwargs)
 
-    monkeypatch.setattr(tracking_log, "read_tracking_log", buggy)
+    monkeypatch.setattr(tracking_export, "read_tracking_log", buggy)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         case = exlab.open_case(root)

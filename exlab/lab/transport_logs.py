@@ -31,8 +31,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
+from zoneinfo import ZoneInfo
 
-from exlab.cultures import wraps_words
+import pandas as pd
+
+from exlab.cultures import DATE_FORMATS, wraps_words
 from exlab.events.clixml import encode_string
 from exlab.lab.powershell_table import split_lines
 from exlab.transport.protocol_log import RECEIVE_PROTOCOL_LOG, SEND_PROTOCOL_LOG
@@ -519,6 +522,84 @@ def write_tracking_logs(folder: str | Path, rows: Iterable[dict], *, prefix: str
                           _tracking_lines(rows, version), max_bytes)
 
 
+# what Get-MessageTrackingLog's MessageTrackingEvent holds, as the tracking frame's columns, in Format-List's order
+TRACKING_EVENT_PROPERTIES = (
+    ("Timestamp", "time"), ("ClientIp", "client_ip"), ("ClientHostname", "client_hostname"), ("ServerIp", "server_ip"),
+    ("ServerHostname", "server_hostname"), ("SourceContext", "source_context"), ("ConnectorId", "connector_id"),
+    ("Source", "event_source"), ("EventId", "event_id"), ("InternalMessageId", "internal_message_id"),
+    ("MessageId", "message_id"), ("NetworkMessageId", "network_message_id"), ("Recipients", "recipient_address"),
+    ("RecipientStatus", "recipient_status"), ("TotalBytes", "total_bytes"), ("RecipientCount", "recipient_count"),
+    ("RelatedRecipientAddress", "related_recipient_address"), ("Reference", "reference"),
+    ("MessageSubject", "message_subject"), ("Sender", "sender_address"), ("ReturnPath", "return_path"),
+    ("Directionality", "directionality"), ("TenantId", "tenant_id"), ("OriginalClientIp", "original_client_ip"),
+    ("OriginalServerIp", "original_server_ip"), ("MessageInfo", "message_info"), ("EventData", "custom_data"),
+    ("TransportTrafficType", "transport_traffic_type"), ("SchemaVersion", "schema_version"),
+)
+_TRACKING_LISTS = {"Recipients", "RecipientStatus", "Reference", "EventData"}
+_TRACKING_EVENT = "Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent"
+TRACKING_EXPORT_SHAPES = ("fl", "csv", "clixml", "json")
+EMS_ENUMERATION_LIMIT = 16      # $FormatEnumerationLimit in the Exchange Management Shell
+
+
+def write_tracking_export(frame: pd.DataFrame, target: str | Path | BinaryIO, shape: str, *, culture: str = "en-US",
+                          tz: str | None = None, width: int = 120, server: str = "EX01") -> None:
+    """``Get-MessageTrackingLog ... | fl > file`` (``shape="fl"``), ``| Export-Csv``, ``| Export-Clixml`` or ``|
+    ConvertTo-Json > file`` in the Exchange Management Shell (a remote session to ``server``) of Windows PowerShell
+    5.1, of the tracking frame's rows: UTF-16 LE with BOM (Export-Csv: ASCII), CRLF. Timestamps are the server's
+    local time (``tz``) in ``culture`` where Format-List and Export-Csv show them; a list is ``{a, b}`` in
+    Format-List, its type name in Export-Csv (``System.Collections.ArrayList``: its items are lost).
+
+    >>> from exlab.transport.tracking_log import read_tracking_log
+    >>> out = io.BytesIO()
+    >>> write_tracking_export(read_tracking_log(demo_tracking_log()), out, "fl", tz="Europe/Warsaw")
+    >>> lines = out.getvalue().decode("utf-16").split("\\r\\n")
+    >>> [line for line in lines if line.startswith(("Timestamp", "EventId"))][:2]
+    ['Timestamp               : 3/20/2025 10:13:50 AM', 'EventId                 : RECEIVE']
+    """
+    if shape not in TRACKING_EXPORT_SHAPES:
+        raise ValueError(f"no Get-MessageTrackingLog shape {shape!r}: one of {TRACKING_EXPORT_SHAPES}")
+    zone = ZoneInfo(tz or "UTC")
+    objects = []
+    for row in frame.to_dict("records"):
+        properties = []
+        for name, column in TRACKING_EVENT_PROPERTIES:
+            value = row.get(column)
+            value = None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+            if column == "time":
+                local = pd.Timestamp(value).tz_convert(zone).to_pydatetime()
+                value = {"clixml": local, "json": f"/Date({pd.Timestamp(value).value // 1_000_000})/"}.get(
+                    shape, DATE_FORMATS[culture].format(local.replace(tzinfo=None)))
+            elif name in _TRACKING_LISTS:
+                items = tuple(str(value).split(";")) if value is not None and name != "RecipientStatus" else \
+                    (() if value is None else (str(value),))
+                value = {"fl": enumeration(list(items), EMS_ENUMERATION_LIMIT),
+                         "csv": "System.Collections.ArrayList"}.get(shape, items)
+            elif column in ("total_bytes", "recipient_count") and value is not None:
+                value = int(value)
+            properties.append((name, value))
+        objects.append(properties)
+    if shape == "fl":
+        _write_text(target, format_list(objects, width=width - 1, culture=culture), "utf-16")
+    elif shape == "clixml":
+        _write_text(target, export_clixml(objects, (_TRACKING_EVENT, "System.Object")), "utf-16")
+    elif shape == "json":
+        text = convert_to_json(objects).replace('"/Date(', '"\\/Date(').replace(')/"', ')\\/"')
+        _write_text(target, text, "utf-16")
+    else:
+        remote = ("PSComputerName", "RunspaceId", "PSShowComputerName")
+        names = [name for name, _ in TRACKING_EVENT_PROPERTIES] + list(remote)
+        rows = [[_csv_text(value) for _, value in properties] + [server, "d506aa49-acec-42d9-893e-4e38049679bd",
+                                                                 "False"] for properties in objects]
+        lines = [f"#TYPE Deserialized.{_TRACKING_EVENT}", ",".join(f'"{n}"' for n in names)]
+        lines += [",".join('"' + cell.replace('"', '""') + '"' for cell in cells) for cells in rows]
+        _write_text(target, "\r\n".join(lines) + "\r\n", "ascii")
+
+
+def _csv_text(value: object) -> str:
+    """A property as Export-Csv writes it (its ToString; empty for null)."""
+    return "" if value is None else str(value)
+
+
 # -- small demos (doctests of the readers use them) ---------------------------------------
 
 DEMO_CERT = LoggedCertificate("CN=mail.contoso.com", "CN=Contoso Issuing CA 01, DC=contoso, DC=com",
@@ -794,6 +875,8 @@ def _clixml_property(name: str, value: object, refs: Iterator[int]) -> str:
     attr = quoteattr(name)
     if value is None:
         return f"<Nil N={attr} />"
+    if isinstance(value, datetime):
+        return f"<DT N={attr}>{value.isoformat()}</DT>"
     if isinstance(value, bool):
         return f"<B N={attr}>{'true' if value else 'false'}</B>"
     if isinstance(value, int):
@@ -827,7 +910,7 @@ def export_clixml(objects: Iterable[Sequence[tuple[str, object]]], types: Sequen
             type_names = f'<TN RefId="{ref}">{names}</TN>'
         else:
             type_names = f'<TNRef RefId="{type_ref}" />'
-        shown = dict(properties).get("Identity") or dict(properties).get("Name")
+        shown = dict(properties).get("Identity") or dict(properties).get("Name") or types[0]
         body = "".join(_clixml_property(name, value, refs) for name, value in properties)
         parts.append(f'  <Obj RefId="{ref}">\r\n    {type_names}\r\n'
                      f"    <ToString>{escape(str(shown))}</ToString>\r\n    <Props>{body}</Props>\r\n  </Obj>\r\n")

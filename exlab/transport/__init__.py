@@ -30,6 +30,7 @@ from exlab.transport.settings import (
 )
 from exlab.transport.smtp_reply import SmtpReply, classify, parse_smtp_reply
 from exlab.transport.sniff import sniff_transport
+from exlab.transport.tracking_export import detect_tracking_export, read_tracking_export
 from exlab.transport.tracking_log import detect_tracking_log, read_tracking_log
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "detect_protocol_log",
     "detect_receive_connectors",
     "detect_servers",
+    "detect_tracking_export",
     "detect_tracking_log",
     "lookup",
     "name_fields",
@@ -49,6 +51,7 @@ __all__ = [
     "read_protocol_log",
     "read_receive_connectors",
     "read_servers",
+    "read_tracking_export",
     "read_tracking_log",
     "render_message",
     "send_sessions",

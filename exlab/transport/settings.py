@@ -132,7 +132,7 @@ _CSV_HEADER = re.compile(r'^(?:#TYPE [^\r\n]*\r?\n)?"[^"\r\n]*"[,;]')
 # what Export-Csv writes for a list (ToString of the collection: its type, not its items)
 _LIST_TYPE = re.compile(r"^(?:Deserialized\.)?(?:System\.Collections\.[\w.`]+|Microsoft\.Exchange\.Data\."
                         r"MultiValuedProperty`\d+|System\.\w+\[\])(?:\[.*\])?$")
-_UNREAD = object()     # a value an export holds only as its type name: NA in the frame
+UNREAD = object()     # a value an export holds only as its type name (Export-Csv's of a list): NA in the frame
 _CLIXML = "a well-formed Export-Clixml document"
 # the end of a list Format-List or Format-Table cut after $FormatEnumerationLimit items ("…" in PowerShell 7)
 _CUT_LIST_END = re.compile(r"(?:\.\.\.|\u2026)\}$")
@@ -142,7 +142,12 @@ Bag = dict[str, Any]
 
 # -- content sniffing ---------------------------------------------------------------------
 
-def _head_text(head: bytes) -> str:
+def head_text(head: bytes) -> str:
+    """A file's first bytes as text (UTF-16 or UTF-8, a character cut at the end dropped); empty when they are none.
+
+    >>> head_text("Name : x".encode("utf-16"))
+    'Name : x'
+    """
     try:
         return decode_text(head[: len(head) - (len(head) % 2)] if head[:2] in (b"\xff\xfe", b"\xfe\xff")
                            else head)[0]
@@ -150,7 +155,12 @@ def _head_text(head: bytes) -> str:
         return ""
 
 
-def _shape(text: str) -> str | None:
+def export_shape(text: str) -> str | None:
+    """The shape of a PowerShell export (the start of one): ``clixml``, ``json``, ``csv`` or ``fl``; None for none.
+
+    >>> export_shape('#TYPE Deserialized.X\\r\\n"Name","Fqdn"'), export_shape("Name : x"), export_shape("hello")
+    ('csv', 'fl', None)
+    """
     stripped = text.lstrip()
     if stripped.startswith("<") and PS_NS in stripped[:400]:
         return "clixml"
@@ -163,7 +173,12 @@ def _shape(text: str) -> str | None:
     return None
 
 
-def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
+def has_property(text: str, shape: str, markers: tuple[str, ...]) -> bool:
+    """Whether an export of ``shape`` shows one of the properties ``markers``.
+
+    >>> has_property('"Timestamp","EventId"', "csv", ("EventId",)), has_property("EventId : DEFER", "fl", ("Id",))
+    (True, False)
+    """
     if shape == "fl":
         return any(re.search(rf"^{m}\s*:", text, re.MULTILINE) for m in markers)
     if shape in ("json", "csv"):
@@ -173,23 +188,23 @@ def _has_marker(text: str, shape: str, markers: tuple[str, ...]) -> bool:
 
 def _head_kind(head: bytes) -> str | None:
     """The kind of settings export a file's first bytes are (:func:`_text_kind`)."""
-    return _text_kind(_head_text(head))
+    return _text_kind(head_text(head))
 
 
 def _text_kind(text: str) -> str | None:
     """The kind of settings export ``text`` (the start of one) is: by the first type name, else by marker,
     else by the objects it shows (:func:`settings_kind`), else a list of selected send connector properties."""
-    shape = _shape(text)
+    shape = export_shape(text)
     if shape is None:
         return None
     if shape in ("clixml", "csv"):
         found = (_TYPE_NAME if shape == "clixml" else _CSV_TYPE).search(text)
         if found is not None:
             return _TYPE_KINDS[found.group(1)]
-    kind = next((kind for kind, markers in _MARKERS if _has_marker(text, shape, markers)), None)
+    kind = next((kind for kind, markers in _MARKERS if has_property(text, shape, markers)), None)
     if kind is None and any(settings_kind(bag) == RECEIVE_CONNECTOR for bag in _head_objects(text, shape)):
         return RECEIVE_CONNECTOR
-    if kind is None and _has_marker(text, shape, ("Name",)) and _has_marker(text, shape, _SELECTED_CONNECTOR):
+    if kind is None and has_property(text, shape, ("Name",)) and has_property(text, shape, _SELECTED_CONNECTOR):
         return SEND_CONNECTOR
     return kind
 
@@ -366,19 +381,27 @@ def is_cut_list(value: Any) -> bool:
 # -- reading ------------------------------------------------------------------------------
 
 def _objects(evidence: Evidence, report: FileReport, kind: str) -> list[tuple[Bag, tuple[str, ...]]]:
-    """The file's objects, each with its type names (Export-Clixml's ``<TN>``; none in other shapes); of a
-    PowerShell transcript, those of the commands whose output is of ``kind`` (:mod:`exlab.transcript`)."""
-    data = read_whole(evidence.stream, evidence.name, "a settings export")
+    """The file's objects of settings of ``kind`` (:func:`export_objects`)."""
+    return export_objects(evidence, report, lambda output: _text_kind(output) == kind, f"{_KIND_WORDS[kind][0]}s",
+                          "a settings export", "Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer output")
+
+
+def export_objects(evidence: Evidence, report: FileReport, takes: Callable[[str], bool], what: str, export: str,
+                   expected: str) -> list[tuple[Bag, tuple[str, ...]]]:
+    """The objects of a PowerShell export (Format-List, Export-Csv, Export-Clixml or ConvertTo-Json), each with
+    its type names (Export-Clixml's ``<TN>``; none in other shapes); of a PowerShell transcript, those of the
+    commands whose output ``takes`` (read as ``what``: :mod:`exlab.transcript`). ``export`` names the file past
+    the size cap; an empty one is corrupt, said to be ``expected``."""
+    data = read_whole(evidence.stream, evidence.name, export)
     if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf\xff\xfe"):
-        raise CorruptInput(evidence.name, "the file is empty",
-                           "Get-SendConnector / Get-ReceiveConnector / Get-ExchangeServer output")
+        raise CorruptInput(evidence.name, "the file is empty", expected)
     try:
         text, encoding = decode_text(data, evidence.name)
     except UnicodeDecodeError as err:
         raise CorruptInput(evidence.name, f"byte {err.start}", "UTF-16 or UTF-8 text", str(err.reason)) from None
     report.engine = encoding
-    text = own_output(text, lambda output: _text_kind(output) == kind, report, f"{_KIND_WORDS[kind][0]}s")
-    shape = _shape(text)
+    text = own_output(text, takes, report, what)
+    shape = export_shape(text)
     if shape == "clixml":
         return _clixml_objects(text, evidence.name, report)
     if shape == "json":
@@ -411,13 +434,13 @@ def _objects(evidence: Evidence, report: FileReport, kind: str) -> list[tuple[Ba
 def _csv_objects(text: str, source: str, report: FileReport) -> list[tuple[Bag, tuple[str, ...]]]:
     """The rows of ``Export-Csv`` output (``#TYPE`` line or not, ``,`` or ``-UseCulture``'s ``;``), each with
     the ``#TYPE`` name. A row of the wrong width is skipped and counted; a value that is a list's type name
-    (``System.Collections.ArrayList`` from a remote shell) is ``_UNREAD``, and noted once per property.
+    (``System.Collections.ArrayList`` from a remote shell) is ``UNREAD``, and noted once per property.
 
     >>> from exlab.parse_report import ParseReport
     >>> report = ParseReport().add_file("sc.csv", sha256="", format="send-connector")
     >>> text = ('#TYPE Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig\\r\\n'
     ...         '"Name","SmartHosts"\\r\\n"Internet","System.Collections.ArrayList"\\r\\n"Bad"\\r\\n')
-    >>> [(bag["Name"], bag["SmartHosts"] is _UNREAD) for bag, _ in _csv_objects(text, "sc.csv", report)]
+    >>> [(bag["Name"], bag["SmartHosts"] is UNREAD) for bag, _ in _csv_objects(text, "sc.csv", report)]
     [('Internet', True)]
     >>> report.records_skipped, report.warnings[0][:52]
     (1, 'Export-Csv wrote SmartHosts as a type name (System.C')
@@ -439,7 +462,7 @@ def _csv_objects(text: str, source: str, report: FileReport) -> list[tuple[Bag, 
         bag = dict(zip(header, row))
         for name, value in bag.items():
             if _LIST_TYPE.match(value):
-                bag[name] = _UNREAD
+                bag[name] = UNREAD
                 unread.setdefault(name, value)
         bags.append((bag, types))
     if unread:
@@ -541,7 +564,7 @@ def flag_names(value: Any, bits: tuple[tuple[int, str], ...]) -> tuple[str, ...]
 
 
 def _cell(column: str, value: Any) -> Any:
-    if value is _UNREAD:
+    if value is UNREAD:
         return None
     value = display(value)
     if column in _FLAG_COLUMNS:
@@ -634,7 +657,7 @@ def _source_servers_cut(bag: Bag) -> bool | None:
     """Whether an object's SourceTransportServers is a cut list (:func:`is_cut_list`); None where the
     export holds no list (Export-Csv's type name)."""
     listed = bag.get("SourceTransportServers")
-    return None if listed is _UNREAD else is_cut_list(listed)
+    return None if listed is UNREAD else is_cut_list(listed)
 
 
 def read_connectors(source: Sources) -> pd.DataFrame:

@@ -74,6 +74,17 @@ def parse_recipient_status(status: str) -> dict[str, str]:
             if m.group("key") in _STATUS_KEYS}
 
 
+def status_columns(status: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """The ``led``, ``fqdn``, ``ip`` and ``lrt`` of each recipient-status, column-wise (the last of each key).
+
+    >>> status = pa.array(["[{LED=454 4.7.0 Failed};{MSG=};{FQDN=x.outlook.com}]", None])
+    >>> {name: column.to_pylist() for name, column in status_columns(status).items() if name in ("led", "fqdn")}
+    {'led': ['454 4.7.0 Failed', None], 'fqdn': ['x.outlook.com', None]}
+    """
+    return {name: pc.struct_field(pc.extract_regex(status, _STATUS_COLUMN % key), [0])
+            for key, name in _STATUS_KEYS.items()}
+
+
 def _problems(values: Mapping[str, pa.ChunkedArray]) -> Iterator[tuple[int, str]]:
     """Rows whose total-bytes or recipient-count is written but not a number (the first such field)."""
     bad = [pc.fill_null(pc.invert(pc.ascii_is_decimal(values[name])), False).to_numpy()
@@ -100,9 +111,7 @@ def read_tracking_log(source: Sources) -> pd.DataFrame:
     report = ParseReport()
     columns, lost = log_columns(read_log_tables(source, TRACKING_LOG, report, _problems),
                                 dict(zip(TRACKING_FIELDS[1:], TRACKING_COLUMNS[1:])))
-    status = columns["recipient_status"]
-    for key, name in _STATUS_KEYS.items():
-        columns[name] = pc.struct_field(pc.extract_regex(status, _STATUS_COLUMN % key), [0])
+    columns.update(status_columns(columns["recipient_status"]))
     for name in ("total_bytes", "recipient_count"):
         columns[name], texts, rows = text_integers(columns[name], TRACKING_DTYPES[name])
         if rows:

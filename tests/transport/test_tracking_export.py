@@ -1,0 +1,106 @@
+"""Get-MessageTrackingLog's output, as engineers send it in place of the logs (``| fl``, Export-Csv,
+Export-Clixml, ConvertTo-Json from the Exchange Management Shell): read into the tracking frame, it gives
+the rows the logs give, and a case whose only message tracking evidence it is gets the logs' verdict."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import warnings
+
+import pandas as pd
+import pytest
+
+from exlab.analysis.timeline import failure_points
+from exlab.lab.transport_logs import write_tracking_export
+from exlab.transport.tracking_export import read_tracking_export
+from exlab.transport.tracking_log import read_tracking_log
+from tests.samples import quiet_case, sample_cases
+
+CASES = {case.name: case for case in sample_cases()}
+pytestmark = pytest.mark.skipif("contoso-kb2888788" not in CASES, reason="no lab cases in data/samples")
+CONTOSO = CASES.get("contoso-kb2888788")
+TZ = "Europe/Warsaw"
+# the columns a shape keeps (Export-Csv writes the lists as a type name)
+KEPT = ("event_id", "event_source", "connector_id", "message_id", "internal_message_id", "server_hostname",
+        "client_hostname", "sender_address", "message_subject", "total_bytes", "recipient_count")
+LISTS = ("recipient_address", "recipient_status", "led", "fqdn")
+
+
+@pytest.fixture(scope="module")
+def logs() -> pd.DataFrame:
+    return read_tracking_log(CONTOSO.folder / "logs" / "MessageTracking")
+
+
+def _export(logs: pd.DataFrame, shape: str, culture: str = "en-US") -> bytes:
+    out = io.BytesIO()
+    write_tracking_export(logs, out, shape, culture=culture, tz=TZ)
+    return out.getvalue()
+
+
+def _read(data: bytes, culture: str | None) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_tracking_export(io.BytesIO(data), tz=TZ, culture=culture)
+
+
+@pytest.mark.parametrize("shape,culture", [("clixml", None), ("json", None), ("fl", "en-US"), ("fl", "de-DE"),
+                                           ("fl", "pl-PL"), ("csv", "en-US"), ("csv", "en-GB")])
+def test_every_shape_reads_back_the_rows_of_the_logs(logs, shape, culture):
+    frame = _read(_export(logs, shape, culture or "en-US"), culture)
+    assert len(frame) == len(logs) and frame.attrs["parse_report"].files[0].records_skipped == 0
+    exact = shape in ("clixml", "json")       # Format-List and Export-Csv show the time to the second
+    times = logs["time"] if exact else logs["time"].dt.floor("s")
+    pd.testing.assert_series_equal(frame["time"], times, check_names=False)
+    for column in KEPT + (LISTS if shape != "csv" else ()):
+        assert frame[column].tolist() == logs[column].tolist(), column
+    assert (frame["led"].str.contains("UntrustedRoot").sum() if shape != "csv" else 0) == (
+        logs["led"].str.contains("UntrustedRoot").sum() if shape != "csv" else 0)
+
+
+def test_export_csv_says_the_lists_it_wrote_as_a_type_name(logs):
+    frame = _read(_export(logs, "csv"), "en-US")
+    assert frame["recipient_status"].isna().all() and frame["led"].isna().all()
+    [note] = [n for n in frame.attrs["parse_report"].files[0].warnings if n.startswith("Export-Csv wrote")]
+    assert "Recipients, RecipientStatus, Reference, EventData" in note
+
+
+@pytest.mark.parametrize("shape", ["clixml", "fl"])
+def test_a_case_whose_tracking_evidence_is_get_messagetrackinglog_gets_the_logs_verdict(logs, shape, tmp_path):
+    """contoso with its MessageTracking folder replaced by Get-MessageTrackingLog's output: the tracking frame,
+    its failure points and the verdict are those of the logs."""
+    folder = tmp_path / "contoso"
+    shutil.copytree(CONTOSO.folder, folder)
+    shutil.rmtree(folder / "logs" / "MessageTracking")
+    (folder / "logs" / f"Get-MessageTrackingLog.{'xml' if shape == 'clixml' else 'txt'}").write_bytes(
+        _export(logs, shape))
+    options = dict(roots=CONTOSO.roots, tz=TZ)
+    cmdlet, original = quiet_case(folder, **options), quiet_case(CONTOSO.folder, **options)
+    assert len(cmdlet.tracking) == len(original.tracking)
+    points = [failure_points(tracking=case.tracking)[["connector", "message_id", "response", "server"]]
+              for case in (cmdlet, original)]
+    pd.testing.assert_frame_equal(*points)
+    assert cmdlet.diagnose().to_dict()["verdict"] == original.diagnose().to_dict()["verdict"] == "confirmed"
+    kinds = cmdlet.inventory().set_index("kind")
+    assert kinds.loc["tracking", "status"] == "found"
+
+
+def test_the_logs_and_the_cmdlets_output_read_together(logs, tmp_path):
+    (tmp_path / "MSGTRK.LOG").write_bytes((CONTOSO.folder / "logs" / "MessageTracking").iterdir().__next__()
+                                          .read_bytes())
+    (tmp_path / "tracking.xml").write_bytes(_export(logs.head(3), "clixml"))
+    from exlab.transport.tracking_export import read_message_tracking
+    frame = read_message_tracking(sorted(tmp_path.iterdir()), tz=TZ)
+    assert {f.format for f in frame.attrs["parse_report"].files} == {"message-tracking-log",
+                                                                      "message-tracking-export"}
+    assert frame["source"].str.endswith("tracking.xml").sum() == 3
+
+
+def test_an_object_without_a_timestamp_is_skipped_and_counted(logs):
+    text = _export(logs.head(2), "fl").decode("utf-16")
+    first = text.index("Timestamp")
+    broken = text[:first] + "Timestamp               : not a date" + text[text.index("\r\n", first):]
+    frame = _read(broken.encode("utf-16"), "en-US")
+    report = frame.attrs["parse_report"].files[0]
+    assert (len(frame), report.records_skipped) == (1, 1)
+    assert report.losses[0].where == "object 1" and "not a date" in report.losses[0].reason
