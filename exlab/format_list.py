@@ -170,6 +170,8 @@ class Layout:
         ' '
         >>> Layout(26, kept_spaces=False, words=False)._wrap("A : O=Contoso Pharmaceutic", 4, "als Ltd")
         ''
+        >>> Layout(12, kept_spaces=False, words=True)._wrap("A : xy abcde", 4, "fgh rest")    # "abcdefgh " > 8
+        ''
         """
         if before[-1:].isspace() or piece[:1].isspace():
             return ""
@@ -177,8 +179,10 @@ class Layout:
             return " "
         if not self.words:
             return ""
-        across = len(_LAST_WORD.search(before[column:])[0]) + len(_FIRST_WORD.match(piece)[0])
-        return "" if across > self.width - column else " "     # a word longer than a line is cut at the width
+        first = len(_FIRST_WORD.match(piece)[0])
+        # the word with the space after it (as PowerShell measures it): longer than a line, it is cut at the width
+        across = len(_LAST_WORD.search(before[column:])[0]) + first + (first < len(piece))
+        return "" if across > self.width - column else " "
 
     def _joint(self, before: str, column: int, piece: str) -> str:
         """What stood between a line of a value (``before``, as the file shows it) and the next one."""
