@@ -564,7 +564,7 @@ def _same(given: Any, value: Any) -> bool:
 
 
 # the kinds whose readers take their own commands' output out of a PowerShell transcript (exlab.transcript)
-TRANSCRIPT_KINDS = ("events", "certs", "connectors", "receive_connectors", "servers")
+TRANSCRIPT_KINDS = ("tracking", "events", "certs", "connectors", "receive_connectors", "servers")
 
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[tuple[EvidenceKind, ...], str]:

@@ -6,7 +6,7 @@ field (Timestamp, EventId, Source, ConnectorId, Recipients, RecipientStatus, ...
 * Export-Clixml: every property; Timestamp with the server's offset; lists whole.
 * ConvertTo-Json: every property; Timestamp as ``\\/Date(ms)\\/`` (Windows PowerShell 5.1: UTC) or ISO 8601
   with the offset (PowerShell 7).
-* Format-List (``| fl``, saved with ``>`` or in a transcript): Timestamp in the server's local time and
+* Format-List (``| fl``, saved with ``>``, or in a transcript or a copy of the console): Timestamp in the server's local time and
   culture; lists shown ``{a, b}``, cut after ``$FormatEnumerationLimit`` items (4; 16 in the Exchange
   Management Shell: noted).
 * Export-Csv: Timestamp as Format-List shows it; lists (Recipients, RecipientStatus, Reference, EventData)
@@ -40,6 +40,7 @@ from exlab.events.local_time import date_style, local_time, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.evidence import Member, Sources, iter_evidence, open_evidence, peek_evidence
 from exlab.parse_report import FileReport, ParseReport
+from exlab.transcript import session_text
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, make_frame
 from exlab.transport.settings import UNREAD, export_objects, export_shape, fl_list, has_property, head_text
 from exlab.transport.tracking_log import read_tracking_log, status_columns
@@ -144,10 +145,11 @@ def read_message_tracking(paths: list, *, tz: str | None = None, culture: str | 
 
 
 def _exported(path: Any) -> bool:
-    """Whether a file (or zip member) is Get-MessageTrackingLog's output, by its first bytes."""
+    """Whether a file (or zip member) is Get-MessageTrackingLog's output, by its first bytes, or a PowerShell
+    session's text (a transcript, a copy of the console: the case took it for the output of that command)."""
     evidence = open_evidence(path) if isinstance(path, Member) else peek_evidence(path)
     try:
-        return detect_tracking_export(evidence.head(64 * 1024))
+        return detect_tracking_export(evidence.head(64 * 1024)) or session_text(evidence) is not None
     finally:
         evidence.close()
 

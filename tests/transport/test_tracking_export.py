@@ -104,3 +104,22 @@ def test_an_object_without_a_timestamp_is_skipped_and_counted(logs):
     report = frame.attrs["parse_report"].files[0]
     assert (len(frame), report.records_skipped) == (1, 1)
     assert report.losses[0].where == "object 1" and "not a date" in report.losses[0].reason
+
+
+def test_get_messagetrackinglog_fl_in_a_copy_of_the_console_beside_other_commands(logs, tmp_path):
+    """A console copied into one file: the certificate list and Get-MessageTrackingLog | fl of the DEFERs; the case
+    reads each command's output with its reader, the tracking rows as the logs give them."""
+    from exlab.lab.cert_exports import ExchangeCert, write_list
+    from exlab.lab.transcripts import console_text
+    from exlab.lab.pki import LabPki
+
+    deferred = logs[logs["event_id"] == "DEFER"].reset_index(drop=True)
+    certs = io.BytesIO()
+    write_list([ExchangeCert(LabPki("console").internal_root.certificate, services=("SMTP",))], certs, tz=TZ)
+    text = console_text([("Get-ExchangeCertificate | fl", certs.getvalue().decode("utf-16")),
+                         ("Get-MessageTrackingLog -EventId DEFER -ResultSize Unlimited | fl",
+                          _export(deferred, "fl").decode("utf-16"))])
+    (tmp_path / "console.txt").write_bytes(text.encode("utf-16"))
+    case = quiet_case(tmp_path, tz=TZ, culture="en-US")
+    assert case.tracking["message_id"].tolist() == deferred["message_id"].tolist()
+    assert case.tracking["led"].tolist() == deferred["led"].tolist() and len(case.certs) == 1
