@@ -30,7 +30,7 @@ from dataclasses import dataclass
 # a property's line: its name at the start, padded, then " : " (": " and nothing after where the value
 # is empty and the line was trimmed)
 _PROPERTY = re.compile(r"^(?P<name>[A-Za-z_][\w.]*) +(?P<colon>:)(?: |$)")
-_LAST_WORD, _FIRST_WORD = re.compile(r"\S*$"), re.compile(r"\S*")
+_FIRST_WORD = re.compile(r"\S*")
 LINE_BREAK = "\r\n"     # how a line break inside a value is kept (as Windows renders event messages)
 # the narrowest width taken (Out-File writes a character less than the console is wide, 80 at the least): a file
 # whose values never reach the width does not tell it
@@ -179,9 +179,11 @@ class Layout:
             return " "
         if not self.words:
             return ""
+        tail = before[column:]
+        last = len(tail) - 1 - max(tail.rfind(" "), tail.rfind("\t"))      # no regex search: linear on any line
         first = len(_FIRST_WORD.match(piece)[0])
         # the word with the space after it (as PowerShell measures it): longer than a line, it is cut at the width
-        across = len(_LAST_WORD.search(before[column:])[0]) + first + (first < len(piece))
+        across = last + first + (first < len(piece))
         return "" if across > self.width - column else " "
 
     def _joint(self, before: str, column: int, piece: str) -> str:

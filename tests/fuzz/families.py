@@ -117,6 +117,21 @@ def lab_cert_exports() -> dict[str, bytes]:
 
 
 @cache
+def lab_tracking_exports() -> dict[str, bytes]:
+    """Get-MessageTrackingLog's output of the contoso sample's first tracking log, in every shape the lab writes
+    (fl in en-US and pl-PL, Export-Csv, Export-Clixml, ConvertTo-Json)."""
+    from exlab.lab.transport_logs import TRACKING_EXPORT_SHAPES, write_tracking_export
+    from exlab.transport import read_tracking_log
+
+    logs = read_tracking_log(sorted((CONTOSO / "logs" / "MessageTracking").iterdir())[0]).head(40)
+    made = {f"lab:tracking.{shape}": _written(lambda out, shape=shape: write_tracking_export(
+        logs, out, shape, tz="Europe/Warsaw")) for shape in TRACKING_EXPORT_SHAPES}
+    made["lab:tracking-pl.fl"] = _written(lambda out: write_tracking_export(logs, out, "fl", culture="pl-PL",
+                                                                            tz="Europe/Warsaw", width=80))
+    return made
+
+
+@cache
 def lab_bundles() -> dict[str, bytes]:
     """Zips of the contoso sample's certificates: as Compress-Archive of Windows PowerShell 5.1
     writes them (``\\`` between folders), and one inside another."""
@@ -163,7 +178,9 @@ SERVERS = Family("servers", _reader("exlab.transport", "read_servers"), (
     "samples:*/Get-ExchangeServer.*", "samples:*/config/Get-ExchangeServer.*", "real:*/*ExchangeServer*",
     "tests:transport/fixtures/config/servers-*"), text=False)
 EVENT_LISTS = Family("event_lists", _events, (), ".txt", text=False, made=lab_event_lists)
+TRACKING_EXPORTS = Family("tracking_exports", _reader("exlab.transport", "read_tracking_export"), (), ".txt",
+                          text=False, made=lab_tracking_exports)
 BUNDLES = Family("bundles", _bundle, (), ".zip", text=False, made=lab_bundles)
 
-FAMILIES = (EVTX, EVENT_EXPORTS, EVENT_LISTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, CONNECTORS, RECEIVE_CONNECTORS,
-            SERVERS, BUNDLES)
+FAMILIES = (EVTX, EVENT_EXPORTS, EVENT_LISTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, TRACKING_EXPORTS, CONNECTORS,
+            RECEIVE_CONNECTORS, SERVERS, BUNDLES)
