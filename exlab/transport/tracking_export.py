@@ -102,6 +102,9 @@ def read_tracking_export(source: Sources, *, tz: str | None = None, culture: str
         file_report = report.add_file(evidence.name, sha256=evidence.sha256, format=FORMAT, size=evidence.size)
         objects = [bag for bag, _ in export_objects(evidence, file_report, is_tracking_export, "message tracking",
                                                     "a message tracking export", "Get-MessageTrackingLog output")]
+        if any(bag.get("RecipientStatus") is UNREAD for bag in objects):
+            file_report.warn("Export-Csv wrote RecipientStatus as a type name: Exchange Online's answer to each DEFER "
+                             "and FAIL is not in the file (Get-MessageTrackingLog | Export-Clixml keeps it)")
         times, unread = _times([bag.get("Timestamp") for bag in objects], query, file_report)
         for number, (bag, time) in enumerate(zip(objects, times), 1):
             if not (isinstance(bag.get("EventId"), str) and bag["EventId"].strip()) or time is None:
