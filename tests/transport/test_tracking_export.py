@@ -125,3 +125,21 @@ def test_get_messagetrackinglog_fl_in_a_copy_of_the_console_beside_other_command
     case = quiet_case(tmp_path, tz=TZ, culture="en-US")
     assert case.tracking["message_id"].tolist() == deferred["message_id"].tolist()
     assert case.tracking["led"].tolist() == deferred["led"].tolist() and len(case.certs) == 1
+
+
+def test_powershell_7_json_dates_and_a_local_shells_export_csv():
+    """PowerShell 7's ConvertTo-Json writes Timestamp as ISO 8601 with the server's offset; a local shell's
+    Export-Csv (no PSComputerName) writes its lists as ``System.String[]``."""
+    shown = ('[{"Timestamp": "2025-03-20T11:49:14.2431234+01:00", "EventId": "DEFER", "Source": "SMTP",'
+             ' "InternalMessageId": 42, "RecipientStatus": ["[{LED=454 4.7.0 Failed};{MSG=}]"],'
+             ' "Recipients": ["a@contoso.com"], "ConnectorId": "Outbound to Office 365"}]')
+    frame = read_tracking_export(io.BytesIO(shown.encode("utf-8")))
+    assert frame.loc[0, "time"] == pd.Timestamp("2025-03-20T10:49:14.243123Z")     # to the microsecond
+    assert (frame.loc[0, "led"], frame.loc[0, "recipient_address"], frame.loc[0, "internal_message_id"]) == (
+        "454 4.7.0 Failed", "a@contoso.com", "42")
+    local = ('#TYPE Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent\r\n'
+             '"Timestamp","EventId","Source","InternalMessageId","Recipients","RecipientStatus"\r\n'
+             '"20.03.2025 11:49:14","DEFER","SMTP","42","System.String[]","System.String[]"\r\n')
+    with pytest.warns(ExlabWarning, match="not in the file"):
+        frame = read_tracking_export(io.BytesIO(local.encode("utf-8")), tz=TZ)
+    assert frame.loc[0, "time"] == pd.Timestamp("2025-03-20T10:49:14Z") and pd.isna(frame.loc[0, "recipient_status"])
