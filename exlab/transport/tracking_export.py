@@ -89,7 +89,7 @@ def detect_tracking_export(head: bytes) -> bool:
     return is_tracking_export(head_text(head))
 
 
-def read_tracking_export(source: Sources, *, tz: str | None = None, culture: str | None = None):
+def read_tracking_export(source: Sources, *, tz: str | None = None, culture: str | None = None) -> pd.DataFrame:
     """Get-MessageTrackingLog's output (a file, a folder, a list, or a binary stream) into the tracking frame:
     one row per MessageTrackingEvent, its ``line`` the object's number in its file. An object without an
     EventId or a Timestamp that reads is skipped and counted. ``tz`` and ``culture``: the server's, for the
@@ -136,8 +136,9 @@ def read_message_tracking(paths: list, *, tz: str | None = None, culture: str | 
     >>> frame["event_id"].tolist(), len(frame.attrs["parse_report"].files)
     (['RECEIVE', 'DEFER', 'SEND', 'RECEIVE', 'DEFER', 'SEND'], 2)
     """
-    exports = [path for path in paths if _exported(path)]
-    logs = [path for path in paths if not any(path is export for export in exports)]
+    exported = [_exported(path) for path in paths]
+    exports = [path for path, export in zip(paths, exported) if export]
+    logs = [path for path, export in zip(paths, exported) if not export]
     frames = ([read_tracking_log(logs)] if logs else []) + \
         ([read_tracking_export(exports, tz=tz, culture=culture)] if exports else [])
     if len(frames) == 1:
