@@ -64,6 +64,7 @@ from exlab.attribution import (
     source_files,
 )
 from exlab.bundle import Member, bundle_members, is_bundle
+from exlab.default_tables import default_table
 from exlab.errors import (
     EvidenceNotFound,
     ExlabError,
@@ -87,6 +88,7 @@ from exlab.parse_report import ParseReport, warn_at, warnings_once
 from exlab.settings import SETTINGS_FILE, CaseSettings, read_settings, setting_problem, with_given
 from exlab.transcript import output_texts, session_text
 from exlab.transport.protocol_log import send_sessions
+from exlab.transport.settings import head_text
 
 log = logging.getLogger(__name__)
 
@@ -588,7 +590,7 @@ def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[tuple[
         for kind in kinds:
             if kind.detect(evidence):
                 return (kind,), ""
-        return (), "no exlab reader recognises its content"
+        return (), default_table(head_text(evidence.head(8192))) or "no exlab reader recognises its content"
     except ExlabError as err:
         return (), f"cannot be read: {err.problem}"
     finally:

@@ -12,7 +12,7 @@ import pytest
 import exlab
 from exlab.errors import EvidenceNotFound, ExlabWarning
 from tests.analysis.folders import write_protocol_case
-from tests.samples import sample_cases
+from tests.samples import quiet_case, sample_cases
 
 
 @pytest.fixture()
@@ -440,3 +440,27 @@ def test_the_inventory_names_a_source_server_whose_evidence_of_a_kind_is_missing
     assert lacking.loc["events", "status"] == "found"
     assert lacking.loc["events", "why"] == "none from lwex02.litwareinc.com: collect it there too"
     assert lacking.loc[["certs", "sessions", "tracking"], "why"].isna().all()    # LWEX03 sends no mail to EXO
+
+
+@pytest.mark.parametrize("cmdlet,labels,row,said", [
+    ("Get-MessageTrackingLog", ["EventId", "Source", "Sender", "Recipients", "MessageSubject"],
+     ["DEFER", "SMTP", "anna.nowak@contoso.com", "{jan.kowalski@contoso.mail.onmicrosoft.com}", "Invoice 114"],
+     "Get-MessageTrackingLog's default table: it shows no Timestamp and no RecipientStatus (Exchange Online's "
+     "answer); export it with | Export-Clixml or | fl"),
+    ("Get-SendConnector", ["Identity", "AddressSpaces", "Enabled"],
+     ["Outbound to Office 365", "{smtp:*.mail.onmicrosoft.com;1}", "True"],
+     "Get-SendConnector's default table: it shows no Fqdn and no TlsCertificateName; export it with | fl"),
+])
+def test_a_cmdlets_default_table_is_named_with_what_to_export_instead(folder, cmdlet, labels, row, said):
+    """Engineers paste a cmdlet's default table; exlab said only 'no exlab reader recognises its content'."""
+    from exlab.lab.powershell_table import table_lines
+
+    root, _ = folder
+    lines = table_lines(labels, [row], right=[False] * len(labels) if cmdlet != "Get-SendConnector"
+                        else [False, False, True])
+    (root / f"{cmdlet}.txt").write_bytes(("\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode("utf-16"))
+    case = quiet_case(root)
+    reasons = {Path(row.file).name: row.reason for row in case.unread.itertuples()}
+    assert reasons[f"{cmdlet}.txt"] == said
+    unused = case.inventory().set_index("file").loc[f"{cmdlet}.txt"]
+    assert (unused["status"], unused["why"]) == ("unused", said)
