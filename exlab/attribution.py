@@ -161,7 +161,8 @@ def host_name(name: object) -> str:
 
 
 def edge_hosts(servers: pd.DataFrame | None, *, sessions: pd.DataFrame | None = None,
-               connectors: pd.DataFrame | None = None) -> frozenset[str]:
+               connectors: pd.DataFrame | None = None,
+               receive_connectors: pd.DataFrame | None = None) -> frozenset[str]:
     """The host names (:func:`host_name`) of the Edge Transport servers: those Get-ExchangeServer shows to be
     Edge servers (the servers frame's ``edge``, by Name and Fqdn: what an Edge's other spellings compare by),
     and, among those it does not list, those the evidence shows to be (:func:`edges_in_evidence`).
@@ -178,7 +179,7 @@ def edge_hosts(servers: pd.DataFrame | None, *, sessions: pd.DataFrame | None = 
             for name, is_edge in zip(servers[column], edge) if column in servers else ():
                 if _text(name):
                     listed[host_name(name)] = listed.get(host_name(name), False) or bool(is_edge)
-    found = edges_in_evidence(sessions, connectors)
+    found = edges_in_evidence(sessions, connectors, receive_connectors)
     return frozenset([host for host, is_edge in listed.items() if is_edge] + [h for h in found if h not in listed])
 
 
@@ -188,11 +189,13 @@ _EDGE_LOGS = re.compile(r"(?:^|[/\\!])logs[/\\]edge[/\\]", re.IGNORECASE)
 _EDGE_CONNECTORS = re.compile(r"^edgesync - inbound to |default internal receive connector", re.IGNORECASE)
 
 
-def edges_in_evidence(sessions: pd.DataFrame | None, connectors: pd.DataFrame | None) -> frozenset[str]:
+def edges_in_evidence(sessions: pd.DataFrame | None, connectors: pd.DataFrame | None,
+                      receive_connectors: pd.DataFrame | None = None) -> frozenset[str]:
     """The host names of the servers the evidence shows to be Edge Transport servers without Get-ExchangeServer:
     the servers of protocol logs kept under ``Logs\\Edge\\`` (an Edge's own folder) or of sessions through a
     connector only an Edge uses (``EdgeSync - Inbound to <site>``, ``Default internal receive connector``),
-    and the source servers of the connectors EdgeSync made (``EdgeSync - ...``: their Edge Subscriptions).
+    the servers of such a receive connector (Get-ReceiveConnector on the Edge), and the source servers of the
+    connectors EdgeSync made (``EdgeSync - ...``: their Edge Subscriptions).
 
     >>> sessions = pd.DataFrame({"source": ["EDGE01/TransportRoles/Logs/Edge/ProtocolLog/SmtpSend/SEND1.LOG",
     ...                                     "EX01/TransportRoles/Logs/Hub/ProtocolLog/SmtpSend/SEND1.LOG"],
@@ -209,6 +212,9 @@ def edges_in_evidence(sessions: pd.DataFrame | None, connectors: pd.DataFrame | 
                 pairs = sessions[[column, SERVER_COLUMN]].dropna().drop_duplicates()
                 found.update(host_name(server) for text, cell in zip(pairs[column], pairs[SERVER_COLUMN])
                              if pattern.search(str(text)) for server in split_servers(cell))
+    if receive_connectors is not None and {"name", "server"} <= set(receive_connectors):
+        found.update(host_name(server) for name, server in zip(receive_connectors["name"], receive_connectors["server"])
+                     if _EDGE_CONNECTORS.search(str(name)) and _text(server))
     if connectors is not None and {"name", "source_transport_servers"} <= set(connectors):
         for name, listed in zip(connectors["name"], connectors["source_transport_servers"]):
             if str(name).lower().startswith("edgesync - ") and isinstance(listed, tuple):

@@ -383,7 +383,8 @@ class Case:
         server's certificates are its peers: a public certificate these rows lack may be copied from one."""
         inputs = {"events": events, "certs": certs, "sessions": sessions, "tracking": tracking,
                   "connectors": self.connectors, "servers": self.servers, "server_fqdn": server_fqdn,
-                  "connector": self.connector, "roots": self.roots, "at": at}
+                  "connector": self.connector, "roots": self.roots, "at": at,
+                  "receive_connectors": self.receive_connectors}
         for given, (facts, fqdn, notes, findings) in self._prepared:
             if all(_same(given[name], value) for name, value in inputs.items()):
                 return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,

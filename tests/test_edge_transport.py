@@ -306,3 +306,21 @@ def test_the_reports_first_step_says_the_connector_is_changed_in_the_organisatio
     assert first.command.endswith("; Start-EdgeSynchronization")
     assert first.purpose.startswith("In the organisation, in the Exchange Management Shell of a Mailbox server")
     assert "pin the public certificate on the send connector" in first.purpose
+
+
+def test_the_edges_own_receive_connector_tells_the_edge(edge_case_folder, tmp_path):
+    """Collected without Get-ExchangeServer and with the logs flattened, Get-ReceiveConnector | fl run on the Edge
+    (its 'Default internal receive connector LWEDGE01') tells the Edge: it gets the Edge's fix."""
+    from exlab.lab.transport_logs import write_receive_connectors
+
+    flat = tmp_path / "flat"
+    shutil.copytree(edge_case_folder, flat, ignore=shutil.ignore_patterns("Get-ExchangeServer.txt"))
+    shutil.move(flat / "LWEDGE01" / "TransportRoles" / "Logs" / "Edge" / "ProtocolLog", flat / "LWEDGE01")
+    shutil.rmtree(flat / "LWEDGE01" / "TransportRoles")
+    edge_receive = {"name": f"Default internal receive connector {EDGE.name}", "server": EDGE.name,
+                    "bindings": ("0.0.0.0:25", "[::]:25"), "transport_role": "HubTransport"}
+    write_receive_connectors(flat / "LWEDGE01" / "Get-ReceiveConnector.txt", [edge_receive])
+    case = quiet_case(flat)
+    assert case.receive_connectors["name"].tolist() == [edge_receive["name"]]
+    d = {d.server: d for d in case.diagnose_servers()}[EDGE.fqdn]
+    _assert_edge_fix(d.remediation, d.culprit)

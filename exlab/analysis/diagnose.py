@@ -601,7 +601,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
              at: Any = None, server: str | None = None, lacking: Collection[str] | None = None,
              failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
-             peers: pd.DataFrame | None = None) -> Diagnosis:
+             peers: pd.DataFrame | None = None, receive_connectors: pd.DataFrame | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
@@ -615,7 +615,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does),
     ``points`` the ``failure_points(prefer=False)`` of those failures, the send sessions and the tracking rows.
     ``peers``: the certificates of the case's other servers, where a public certificate ``certs`` lack
-    may be copied from (``conclude``).
+    may be copied from (``conclude``). ``servers`` (Get-ExchangeServer) and ``receive_connectors``
+    (Get-ReceiveConnector) tell the Edge Transport servers, whose fix runs on the Edge itself.
 
     >>> d = diagnose(sessions=pd.DataFrame({"session_id": ["08DD00000000A1B2"], "connector": ["Outbound"],
     ...     "start": pd.to_datetime(["2025-03-20 09:14:01"], utc=True),
@@ -630,7 +631,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     """
     facts, fqdn, notes = prepare(events=events, certs=certs, sessions=sessions, tracking=tracking,
                                  connectors=connectors, servers=servers, server_fqdn=server_fqdn, connector=connector,
-                                 roots=roots, at=at, failures=failures, points=points)
+                                 roots=roots, at=at, failures=failures, points=points,
+                                 receive_connectors=receive_connectors)
     return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
                     peers=_with_trust(peers, roots, facts.at))
 
@@ -639,8 +641,8 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
             sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None,
             connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
             server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
-            at: Any = None, failures: pd.DataFrame | None = None,
-            points: pd.DataFrame | None = None) -> tuple[Facts, str | None, list[str]]:
+            at: Any = None, failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
+            receive_connectors: pd.DataFrame | None = None) -> tuple[Facts, str | None, list[str]]:
     """What :func:`diagnose` weighs, from its frames: the facts (trust, selection, what was
     inferred), the server's FQDN and the notes saying what was inferred from what.
 
@@ -681,7 +683,8 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
                         points=points, connectors=connectors, name=name, connector=connector_name,
                         candidates=selection.candidates, selected=selection.selected, at=when,
                         pin_missing=selection.pin_missing,
-                        tls_certificate_name=(chosen or {}).get("tls_certificate_name"), servers=servers)
+                        tls_certificate_name=(chosen or {}).get("tls_certificate_name"), servers=servers,
+                        receive_connectors=receive_connectors)
     return facts, fqdn, notes
 
 

@@ -94,12 +94,14 @@ class Facts:
               connectors: pd.DataFrame | None = None, name: str | None = None, connector: str | None = None,
               candidates: pd.DataFrame | None = None, selected: str | None = None,
               at: pd.Timestamp | None = None, pin_missing: bool = False,
-              tls_certificate_name: str | None = None, servers: pd.DataFrame | None = None) -> Facts:
+              tls_certificate_name: str | None = None, servers: pd.DataFrame | None = None,
+              receive_connectors: pd.DataFrame | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
         the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
         ``points``: those failures stacked (``failure_points(prefer=False)`` of the send sessions),
-        when the caller has them already; ``servers``: Get-ExchangeServer's rows (which are Edge servers)."""
-        edges = edge_hosts(servers, sessions=sessions, connectors=connectors)
+        when the caller has them already; ``servers``: Get-ExchangeServer's rows (which are Edge servers), and
+        ``receive_connectors`` Get-ReceiveConnector's (an Edge's default one tells it too)."""
+        edges = edge_hosts(servers, sessions=sessions, connectors=connectors, receive_connectors=receive_connectors)
         sessions = send_sessions(sessions)
         if points is None:
             points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
