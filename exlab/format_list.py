@@ -124,8 +124,8 @@ class Layout:
 
         >>> Layout.of([Block(1, {"A": Property(4, ["A : one ", "    two"])})], 79)
         Layout(width=79, kept_spaces=True, words=None)
-        >>> Layout.of([Block(1, {"A": Property(4, ["A : one two", "    three"]), "B": Property(4, ["B : a", "    b"])})],
-        ...           0).words
+        >>> wrapped = {"A": Property(4, ["A : one two", "    three"]), "B": Property(4, ["B : a", "    b"])}
+        >>> Layout.of([Block(1, wrapped)], 0).words
         True
         """
         width, kept, wrapped = floor, False, set()

@@ -53,7 +53,9 @@ def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: lis
     'none from EX02: collect it there too'
     >>> kind_row("certs", "certificates", files=["EX01/fl.txt", "fl.txt"], rows=9, servers=["EX01"],
     ...          sources={"EX01", "EX02"}, refused=[], wanted=["EX01", "EX02"], unplaced=["fl.txt"])["why"]
-    'none from EX02: collect it there too, or, if fl.txt (which names no server) is from EX02, put it in a folder named after it'
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'none from EX02: collect it there too, or, if fl.txt (which names no server) is from EX02, put it in a folder
+     named after it'
     """
     status, why = "found", None
     if not files and not refused:

@@ -40,6 +40,7 @@ from exlab.events.clixml import encode_string
 from exlab.lab.powershell_table import split_lines
 from exlab.transport.protocol_log import RECEIVE_PROTOCOL_LOG, SEND_PROTOCOL_LOG
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_FIELDS
+from exlab.transport.tracking_export import PROPERTIES as TRACKING_EVENT_PROPERTIES
 from exlab.transport.tracking_log import TRACKING_LOG
 
 MS = 1_000_000
@@ -522,19 +523,6 @@ def write_tracking_logs(folder: str | Path, rows: Iterable[dict], *, prefix: str
                           _tracking_lines(rows, version), max_bytes)
 
 
-# what Get-MessageTrackingLog's MessageTrackingEvent holds, as the tracking frame's columns, in Format-List's order
-TRACKING_EVENT_PROPERTIES = (
-    ("Timestamp", "time"), ("ClientIp", "client_ip"), ("ClientHostname", "client_hostname"), ("ServerIp", "server_ip"),
-    ("ServerHostname", "server_hostname"), ("SourceContext", "source_context"), ("ConnectorId", "connector_id"),
-    ("Source", "event_source"), ("EventId", "event_id"), ("InternalMessageId", "internal_message_id"),
-    ("MessageId", "message_id"), ("NetworkMessageId", "network_message_id"), ("Recipients", "recipient_address"),
-    ("RecipientStatus", "recipient_status"), ("TotalBytes", "total_bytes"), ("RecipientCount", "recipient_count"),
-    ("RelatedRecipientAddress", "related_recipient_address"), ("Reference", "reference"),
-    ("MessageSubject", "message_subject"), ("Sender", "sender_address"), ("ReturnPath", "return_path"),
-    ("Directionality", "directionality"), ("TenantId", "tenant_id"), ("OriginalClientIp", "original_client_ip"),
-    ("OriginalServerIp", "original_server_ip"), ("MessageInfo", "message_info"), ("EventData", "custom_data"),
-    ("TransportTrafficType", "transport_traffic_type"), ("SchemaVersion", "schema_version"),
-)
 _TRACKING_LISTS = {"Recipients", "RecipientStatus", "Reference", "EventData"}
 _TRACKING_EVENT = "Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent"
 TRACKING_EXPORT_SHAPES = ("fl", "csv", "clixml", "json")
@@ -562,7 +550,7 @@ def write_tracking_export(frame: pd.DataFrame, target: str | Path | BinaryIO, sh
     objects = []
     for row in frame.to_dict("records"):
         properties = []
-        for name, column in TRACKING_EVENT_PROPERTIES:
+        for name, column in TRACKING_EVENT_PROPERTIES.items():
             value = row.get(column)
             value = None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
             if column == "time":
@@ -587,7 +575,7 @@ def write_tracking_export(frame: pd.DataFrame, target: str | Path | BinaryIO, sh
         _write_text(target, text, "utf-16")
     else:
         remote = ("PSComputerName", "RunspaceId", "PSShowComputerName")
-        names = [name for name, _ in TRACKING_EVENT_PROPERTIES] + list(remote)
+        names = [*TRACKING_EVENT_PROPERTIES, *remote]
         rows = [[_csv_text(value) for _, value in properties] + [server, "d506aa49-acec-42d9-893e-4e38049679bd",
                                                                  "False"] for properties in objects]
         lines = [f"#TYPE Deserialized.{_TRACKING_EVENT}", ",".join(f'"{n}"' for n in names)]

@@ -342,7 +342,8 @@ def parse_format_list(text: str, bad_lines: list[int] | None = None) -> list[Bag
     (:func:`exlab.format_list.objects`). The numbers of lines that are neither values nor continuations
     go to ``bad_lines``.
 
-    >>> parse_format_list("Name      : A\\r\\nTlsDomain : mail.protection.outl\\r\\n            ook.com\\r\\n\\r\\nName : B\\r\\n")
+    >>> text = "Name      : A\\r\\nTlsDomain : mail.protection.outl\\r\\n            ook.com\\r\\n\\r\\nName : B\\r\\n"
+    >>> parse_format_list(text)
     [{'Name': 'A', 'TlsDomain': 'mail.protection.outlook.com'}, {'Name': 'B'}]
     """
     stray: list[int] = []

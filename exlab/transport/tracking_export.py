@@ -6,9 +6,9 @@ field (Timestamp, EventId, Source, ConnectorId, Recipients, RecipientStatus, ...
 * Export-Clixml: every property; Timestamp with the server's offset; lists whole.
 * ConvertTo-Json: every property; Timestamp as ``\\/Date(ms)\\/`` (Windows PowerShell 5.1: UTC) or ISO 8601
   with the offset (PowerShell 7).
-* Format-List (``| fl``, saved with ``>``, or in a transcript or a copy of the console): Timestamp in the server's local time and
-  culture; lists shown ``{a, b}``, cut after ``$FormatEnumerationLimit`` items (4; 16 in the Exchange
-  Management Shell: noted).
+* Format-List (``| fl``, saved with ``>``, or in a transcript or a copy of the console): Timestamp in the
+  server's local time and culture; lists shown ``{a, b}``, cut after ``$FormatEnumerationLimit`` items (4; 16
+  in the Exchange Management Shell: noted).
 * Export-Csv: Timestamp as Format-List shows it; lists (Recipients, RecipientStatus, Reference, EventData)
   written as their type name (``System.String[]``): a DEFER's SMTP reply is lost, and the file says so.
 
@@ -46,7 +46,7 @@ from exlab.transport.settings import UNREAD, export_objects, export_shape, fl_li
 from exlab.transport.tracking_log import read_tracking_log, status_columns
 
 FORMAT = "message-tracking-export"
-# MessageTrackingEvent's properties -> the tracking frame's columns (the log's fields)
+# MessageTrackingEvent's properties -> the tracking frame's columns (the log's fields), in Format-List's order
 PROPERTIES = {
     "Timestamp": "time", "ClientIp": "client_ip", "ClientHostname": "client_hostname", "ServerIp": "server_ip",
     "ServerHostname": "server_hostname", "SourceContext": "source_context", "ConnectorId": "connector_id",
@@ -55,8 +55,8 @@ PROPERTIES = {
     "RecipientStatus": "recipient_status", "TotalBytes": "total_bytes", "RecipientCount": "recipient_count",
     "RelatedRecipientAddress": "related_recipient_address", "Reference": "reference",
     "MessageSubject": "message_subject", "Sender": "sender_address", "ReturnPath": "return_path",
-    "MessageInfo": "message_info", "Directionality": "directionality", "TenantId": "tenant_id",
-    "OriginalClientIp": "original_client_ip", "OriginalServerIp": "original_server_ip", "EventData": "custom_data",
+    "Directionality": "directionality", "TenantId": "tenant_id", "OriginalClientIp": "original_client_ip",
+    "OriginalServerIp": "original_server_ip", "MessageInfo": "message_info", "EventData": "custom_data",
     "TransportTrafficType": "transport_traffic_type", "SchemaVersion": "schema_version",
 }
 # the properties only a MessageTrackingEvent has: how its text is told from other exports

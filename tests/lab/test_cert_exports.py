@@ -94,7 +94,8 @@ def test_format_list_wraps_long_values_under_the_value_column(certs):
     first = next(i for i, line in enumerate(lines) if line.startswith("AccessRules"))
     assert lines[first + 1].startswith(" " * 23) and not lines[first + 1][23:24].isspace()
     rule = "System.Security.AccessControl.CryptoKeyAccessRule"
-    assert lines[first:first + 3] == [f"AccessRules          : {{{rule}, ", f"{' ' * 23}{rule}, ", f"{' ' * 23}{rule}}}"]
+    indent = " " * 23
+    assert lines[first:first + 3] == [f"AccessRules          : {{{rule}, ", f"{indent}{rule}, ", f"{indent}{rule}}}"]
     assert "NotAfter             : 14/07/2027 6:02:05 pm" in lines        # en-AU, Sydney (UTC+10)
     assert "Identity             : EX01\\" + certs[0].thumbprint in lines
     assert lines.count("") == 2 + 2 + 3                                   # lead, two separators, tail
