@@ -451,7 +451,10 @@ def _csv_objects(text: str, source: str, report: FileReport) -> list[tuple[Bag, 
         type_line, _, body = body.partition("\n")
         types, first = (type_line.removeprefix("#TYPE").strip(),), 2
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter_of(body))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as err:      # a header past the csv module's field limit: no row can be read by it
+        raise CorruptInput(source, f"line {first}", "a header line of quoted property names", str(err)) from None
     if not header:
         raise CorruptInput(source, f"line {first}", "a header line of quoted property names")
     bags: list[tuple[Bag, tuple[str, ...]]] = []

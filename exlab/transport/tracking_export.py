@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from exlab.certs.exchange_json import json_time
-from exlab.clixml import ClixmlDateTime
+from exlab.clixml import ClixmlDateTime, parse_datetime
 from exlab.events.local_time import date_style, local_time, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.evidence import Member, Sources, iter_evidence, open_evidence, peek_evidence
@@ -170,9 +170,11 @@ def _times(values: list[Any], query: EventQuery, report: FileReport) -> tuple[li
         if isinstance(value, ClixmlDateTime):
             out[index] = value.nanoseconds
         elif is_json_date(value):
-            moment = json_time(value)
-            if isinstance(moment, pd.Timestamp):
-                out[index] = moment.value
+            moment = _json_moment(value)
+            if isinstance(moment, int):
+                out[index] = moment
+            elif moment is None:
+                unread[index] = f"a Timestamp that reads as no date: {str(value)[:40]!r}"
             else:
                 naive[index] = moment
         elif isinstance(value, str) and value.strip():
@@ -189,6 +191,31 @@ def _times(values: list[Any], query: EventQuery, report: FileReport) -> tuple[li
         for index, ns in zip(order, local_to_utc(query, report)([naive[i] for i in order], [i + 1 for i in order])):
             out[index] = ns
     return out, unread
+
+
+def _json_moment(value: Any) -> int | datetime | None:
+    """A ConvertTo-Json Timestamp: ns since the epoch (``/Date(ms)/``; ISO 8601 with an offset, all seven digits
+    of PowerShell 7 kept), or the naive local time of an ISO one without; None when it is no date.
+
+    >>> _json_moment("2025-03-20T11:49:14.2431234+01:00"), _json_moment("/Date(1742467754243)/")
+    (1742467754243123400, 1742467754243000000)
+    >>> _json_moment({"value": "/Date(0)/", "DisplayHint": 2}), _json_moment("/Date(99999999999999999999)/")
+    (0, None)
+    """
+    if isinstance(value, dict):        # ETS-wrapped: {"value": ..., "DisplayHint": ...}
+        value = value.get("value")
+    if not isinstance(value, str):
+        return None
+    if not value.startswith("/Date("):
+        try:
+            moment = parse_datetime(value)
+        except ValueError:
+            return None
+        return moment.nanoseconds if moment.offset is not None else moment.to_datetime()
+    try:
+        return json_time(value).value
+    except (ValueError, OverflowError):
+        return None
 
 
 _JSON_DATE = re.compile(r"^/Date\(-?\d+\)/$|^\d{4}-\d{2}-\d{2}T")

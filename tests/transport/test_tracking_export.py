@@ -134,7 +134,7 @@ def test_powershell_7_json_dates_and_a_local_shells_export_csv():
              ' "InternalMessageId": 42, "RecipientStatus": ["[{LED=454 4.7.0 Failed};{MSG=}]"],'
              ' "Recipients": ["a@contoso.com"], "ConnectorId": "Outbound to Office 365"}]')
     frame = read_tracking_export(io.BytesIO(shown.encode("utf-8")))
-    assert frame.loc[0, "time"] == pd.Timestamp("2025-03-20T10:49:14.243123Z")     # to the microsecond
+    assert frame.loc[0, "time"] == pd.Timestamp("2025-03-20T10:49:14.2431234Z")     # all seven digits
     assert (frame.loc[0, "led"], frame.loc[0, "recipient_address"], frame.loc[0, "internal_message_id"]) == (
         "454 4.7.0 Failed", "a@contoso.com", "42")
     local = ('#TYPE Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent\r\n'
