@@ -208,10 +208,12 @@ def edges_in_evidence(sessions: pd.DataFrame | None, connectors: pd.DataFrame | 
     found: set[str] = set()
     if sessions is not None and SERVER_COLUMN in sessions and len(sessions):
         for column, pattern in (("source", _EDGE_LOGS), ("connector", _EDGE_CONNECTORS)):
-            if column in sessions:
-                pairs = sessions[[column, SERVER_COLUMN]].dropna().drop_duplicates()
-                found.update(host_name(server) for text, cell in zip(pairs[column], pairs[SERVER_COLUMN])
-                             if pattern.search(str(text)) for server in split_servers(cell))
+            # each distinct file or connector tested once; the rows of those that match looked at only then
+            hits = [text for text in sessions[column].dropna().unique() if pattern.search(str(text))] \
+                if column in sessions else []
+            if hits:
+                cells = sessions.loc[sessions[column].isin(hits).fillna(False).astype(bool), SERVER_COLUMN]
+                found.update(host_name(server) for cell in cells.dropna().unique() for server in split_servers(cell))
     if receive_connectors is not None and {"name", "server"} <= set(receive_connectors):
         found.update(host_name(server) for name, server in zip(receive_connectors["name"], receive_connectors["server"])
                      if _EDGE_CONNECTORS.search(str(name)) and _text(server))
