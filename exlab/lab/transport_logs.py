@@ -566,21 +566,18 @@ def write_tracking_export(frame: pd.DataFrame, target: str | Path | BinaryIO, sh
                 value = int(value)
             properties.append((name, value))
         objects.append(properties)
-    if shape == "fl":
-        _write_text(target, format_list(objects, width=width - 1, culture=culture), "utf-16")
-    elif shape == "clixml":
-        _write_text(target, export_clixml(objects, (_TRACKING_EVENT, "System.Object")), "utf-16")
-    elif shape == "json":
+    if shape == "json":
         text = convert_to_json(objects).replace('"/Date(', '"\\/Date(').replace(')/"', ')\\/"')
         _write_text(target, text, "utf-16")
-    else:
-        remote = ("PSComputerName", "RunspaceId", "PSShowComputerName")
-        names = [*TRACKING_EVENT_PROPERTIES, *remote]
-        rows = [[_csv_text(value) for _, value in properties] + [server, "d506aa49-acec-42d9-893e-4e38049679bd",
-                                                                 "False"] for properties in objects]
+    elif shape == "csv":
+        names = [*TRACKING_EVENT_PROPERTIES, "PSComputerName", "RunspaceId", "PSShowComputerName"]
+        rows = [[_csv_text(value) for _, value in properties] + [server, _guid("runspace"), "False"]
+                for properties in objects]
         lines = [f"#TYPE Deserialized.{_TRACKING_EVENT}", ",".join(f'"{n}"' for n in names)]
         lines += [",".join('"' + cell.replace('"', '""') + '"' for cell in cells) for cells in rows]
-        _write_text(target, "\r\n".join(lines) + "\r\n", "ascii")
+        _write_text(target, "\r\n".join(lines) + "\r\n", "ascii")      # 5.1's Export-Csv: ? for the rest
+    else:
+        _write_settings(target, objects, (_TRACKING_EVENT, "System.Object"), shape, width - 1, culture, "utf-16")
 
 
 def _csv_text(value: object) -> str:
@@ -922,7 +919,7 @@ def convert_to_json(objects: Iterable[Sequence[tuple[str, object]]]) -> str:
 def _write_text(target: str | Path | BinaryIO, text: str, encoding: str) -> None:
     stream, close = _open_target(target)
     try:
-        stream.write(text.encode(encoding))
+        stream.write(text.encode(encoding, errors="replace" if encoding == "ascii" else "strict"))
     finally:
         if close:
             stream.close()

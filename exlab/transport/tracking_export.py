@@ -169,7 +169,7 @@ def _times(values: list[Any], query: EventQuery, report: FileReport) -> tuple[li
     for index, value in enumerate(values):
         if isinstance(value, ClixmlDateTime):
             out[index] = value.nanoseconds
-        elif is_json_date(value):
+        elif _is_json_date(value):
             moment = _json_moment(value)
             if isinstance(moment, int):
                 out[index] = moment
@@ -221,10 +221,10 @@ def _json_moment(value: Any) -> int | datetime | None:
 _JSON_DATE = re.compile(r"^/Date\(-?\d+\)/$|^\d{4}-\d{2}-\d{2}T")
 
 
-def is_json_date(value: Any) -> bool:
+def _is_json_date(value: Any) -> bool:
     """Whether a Timestamp is as ConvertTo-Json writes it (``/Date(ms)/``, ISO 8601, or ETS-wrapped).
 
-    >>> is_json_date("/Date(1742467754243)/"), is_json_date("3/20/2025 11:49:14 AM")
+    >>> _is_json_date("/Date(1742467754243)/"), _is_json_date("3/20/2025 11:49:14 AM")
     (True, False)
     """
     if isinstance(value, dict):
