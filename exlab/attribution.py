@@ -39,7 +39,7 @@ SERVER_COLUMN = "server"
 # tracking events whose server_hostname is the remote host, not the server that logged them
 REMOTE_HOST_EVENTS = frozenset({"SEND", "DEFER", "FAIL"})
 # frames whose rows are evidence from one server (connectors and servers describe the organisation)
-SERVER_EVIDENCE = ("events", "certs", "sessions", "tracking")
+SERVER_EVIDENCE = ("events", "certs", "sessions", "tracking", "queues")
 
 
 def _text(value: object) -> str | None:
@@ -345,6 +345,9 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             local = frame["server_hostname"].where(~frame["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False)
                                                    .astype(bool)) if "server_hostname" in frame else None
             frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, local))
+        elif kind == "queues" and "source" in frame:      # a queue's Identity names its server (EX01\3)
+            own = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else None
+            frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, own))
         elif kind == "certs" and "source" in frame:
             given = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else pd.Series(pd.NA, index=frame.index)
             files = getattr(frame.attrs.get("parse_report"), "files", ())

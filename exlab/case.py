@@ -148,11 +148,11 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
     """The kinds exlab reads, in the order files are tested (the most specific first).
 
     >>> [kind.name for kind in evidence_kinds()]
-    ['sessions', 'tracking', 'events', 'certs', 'connectors', 'receive_connectors', 'servers']
+    ['sessions', 'tracking', 'queues', 'events', 'certs', 'connectors', 'receive_connectors', 'servers']
     """
     from exlab.certs import reader as certs
     from exlab.events import reader as events
-    from exlab.transport import protocol_log, settings, tracking_export, tracking_log
+    from exlab.transport import protocol_log, queue_export, settings, tracking_export, tracking_log
 
     return (
         EvidenceKind("sessions", "SMTP send protocol logs and SMTP receive protocol logs",
@@ -162,6 +162,9 @@ def evidence_kinds() -> tuple[EvidenceKind, ...]:
                      "Export-Csv)", _head_test(lambda head: tracking_log.detect_tracking_log(head)
                                                or tracking_export.detect_tracking_export(head)),
                      lambda paths, tz, culture: tracking_export.read_message_tracking(paths, tz=tz, culture=culture)),
+        EvidenceKind("queues", "queues (Get-Queue: fl, Export-Clixml, JSON, Export-Csv)",
+                     _head_test(queue_export.detect_queue_export),
+                     lambda paths, tz, culture: queue_export.read_queues(paths, tz=tz, culture=culture)),
         EvidenceKind("events", "event logs (.evtx, Event Viewer XML/CSV/TXT, Get-EventLog | Export-Clixml, "
                      "Get-WinEvent | Export-Clixml/Export-Csv/ConvertTo-Json, Get-WinEvent or Get-EventLog | fl)",
                      _accepts(events.detect_format),
@@ -253,7 +256,7 @@ class Case:
             zones = {f.file for f in self.reports.files if f.assumed_tz}
             if zones and not failures.empty and self.sessions is not None:
                 points = failure_points(failures=failures, sessions=send_sessions(self.sessions),
-                                        tracking=self.tracking, prefer=False)
+                                        tracking=self.tracking, queues=self.queues, prefer=False)
                 self._misread = zone_shifts(points, zones)
                 if not self._misread:
                     self._points = points        # those of every failure kept: _all_points' own
@@ -282,18 +285,18 @@ class Case:
 
     def _all_points(self) -> pd.DataFrame:
         """Every failure point of the case (``failure_points(prefer=False)`` of :attr:`failures`, the send
-        sessions and the tracking rows), worked out once: the judgement time and each diagnosis of
+        sessions, the tracking rows and the queues), worked out once: the judgement time and each diagnosis of
         all the case's rows share it (:attr:`failures` may have found them on its way)."""
         failures = self.failures
         if self._points is None:
             self._points = failure_points(failures=failures, sessions=send_sessions(self.sessions),
-                                          tracking=self.tracking, prefer=False)
+                                          tracking=self.tracking, queues=self.queues, prefer=False)
         return self._points
 
     def _points_of(self, frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
-        """:meth:`_all_points` when ``frames`` are all the case's events, sessions and tracking rows,
+        """:meth:`_all_points` when ``frames`` are all the case's events, sessions, tracking rows and queues,
         else None (``diagnose`` works them out from the rows it is given)."""
-        own = all(frames[kind] is self.frames.get(kind) for kind in ("events", "sessions", "tracking"))
+        own = all(frames[kind] is self.frames.get(kind) for kind in ("events", "sessions", "tracking", "queues"))
         return self._all_points() if own else None
 
     @property
@@ -305,6 +308,11 @@ class Case:
     def tracking(self) -> pd.DataFrame | None:
         """The message tracking rows."""
         return self.frames.get("tracking")
+
+    @property
+    def queues(self) -> pd.DataFrame | None:
+        """The transport queues (Get-Queue), each with its last error."""
+        return self.frames.get("queues")
 
     @property
     def connectors(self) -> pd.DataFrame | None:
@@ -325,7 +333,8 @@ class Case:
                  tz: str | None = None) -> Timeline:
         """The outage's timeline (see ``exlab.analysis.timeline``), in ``tz`` or the case's zone."""
         return build_timeline(failures=self.failures, sessions=self.sessions, tracking=self.tracking,
-                              events=self.events, certs=self.certs, bucket=bucket, gap=gap, tz=tz or self.tz)
+                              queues=self.queues, events=self.events, certs=self.certs, bucket=bucket, gap=gap,
+                              tz=tz or self.tz)
 
     def compare_issuers(self, name: str | None = None) -> pd.DataFrame:
         """The certificates covering ``name`` (default: the connector's Fqdn, else the server's),
@@ -357,8 +366,8 @@ class Case:
                   for kind in SERVER_EVIDENCE}
         certs = rows_of(self.certs, chosen, unattributed=True) if chosen else self.certs
         result = self._diagnosis(events=frames["events"], certs=certs, sessions=frames["sessions"],
-                                 tracking=frames["tracking"], server_fqdn=self.server_fqdn, at=at,
-                                 lacking=lacking(self.inventory()),
+                                 tracking=frames["tracking"], queues=frames["queues"], server_fqdn=self.server_fqdn,
+                                 at=at, lacking=lacking(self.inventory()),
                                  server=failing[0] if len(chosen) == len(failing) == 1 else None)
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
@@ -375,13 +384,13 @@ class Case:
         return result
 
     def _diagnosis(self, *, events: pd.DataFrame | None, certs: pd.DataFrame | None, sessions: pd.DataFrame | None,
-                   tracking: pd.DataFrame | None, server_fqdn: str | None, at: Any, server: str | None,
-                   lacking: Collection[str] | None = None) -> Diagnosis:
+                   tracking: pd.DataFrame | None, queues: pd.DataFrame | None, server_fqdn: str | None, at: Any,
+                   server: str | None, lacking: Collection[str] | None = None) -> Diagnosis:
         """``exlab.diagnose`` of these rows with the case's settings, its facts prepared and its rules
         run once per distinct input: a case of one server asks for that server's answer and for the
         case's, from the same frames (the same objects: ``rows_of`` keeps a frame whole). Every
         server's certificates are its peers: a public certificate these rows lack may be copied from one."""
-        inputs = {"events": events, "certs": certs, "sessions": sessions, "tracking": tracking,
+        inputs = {"events": events, "certs": certs, "sessions": sessions, "tracking": tracking, "queues": queues,
                   "connectors": self.connectors, "servers": self.servers, "server_fqdn": server_fqdn,
                   "connector": self.connector, "roots": self.roots, "at": at,
                   "receive_connectors": self.receive_connectors}
@@ -389,7 +398,7 @@ class Case:
             if all(_same(given[name], value) for name, value in inputs.items()):
                 return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
                                 findings=list(findings), peers=self.certs)
-        frames = {"events": events, "sessions": sessions, "tracking": tracking}
+        frames = {"events": events, "sessions": sessions, "tracking": tracking, "queues": queues}
         facts, fqdn, notes = prepare(**inputs, failures=self._failures_of(events), points=self._points_of(frames))
         d = conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking, peers=self.certs)
         self._prepared.append((inputs, (facts, fqdn, notes, list(d.evidence))))
@@ -475,12 +484,14 @@ class Case:
         for server in servers:
             frames = {kind: rows_of(self.frames.get(kind), [server]) for kind in SERVER_EVIDENCE}
             d = self._diagnosis(events=frames["events"], certs=rows_of(self.certs, [server]),
-                                sessions=frames["sessions"], tracking=frames["tracking"], server_fqdn=server, at=at,
+                                sessions=frames["sessions"], tracking=frames["tracking"], queues=frames["queues"],
+                                server_fqdn=server, at=at,
                                 server=server if len(servers) > 1 else None)
             d.server = server
             watched = any(frames[kind] is not None for kind in ("events", "sessions", "tracking"))
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
-                                           tracking=frames["tracking"], connector=d.connector) if not d.failures else {}
+                                           tracking=frames["tracking"], queues=frames["queues"],
+                                           connector=d.connector) if not d.failures else {}
             sends = sends_through(server, sources, cut=cut is not None)
             answer = judge_server(d, sends=sends, watched=watched, elsewhere=elsewhere)
             if cut is not None and sends is None:
@@ -567,7 +578,7 @@ def _same(given: Any, value: Any) -> bool:
 
 
 # the kinds whose readers take their own commands' output out of a PowerShell transcript (exlab.transcript)
-TRANSCRIPT_KINDS = ("tracking", "events", "certs", "connectors", "receive_connectors", "servers")
+TRANSCRIPT_KINDS = ("tracking", "queues", "events", "certs", "connectors", "receive_connectors", "servers")
 
 
 def _sniff(path: Path | Member, kinds: tuple[EvidenceKind, ...]) -> tuple[tuple[EvidenceKind, ...], str]:
@@ -769,7 +780,7 @@ def _load(kind: EvidenceKind, paths: list[Path], tz: str | None, culture: str | 
 
 
 # the kinds whose exports may write local times: read in the zone of the server each file is of
-ZONED_KINDS = ("events", "certs", "tracking")
+ZONED_KINDS = ("events", "certs", "tracking", "queues")
 
 
 def _load_in_zones(kind: EvidenceKind, paths: list[Path], settings: CaseSettings, unread: list[dict[str, str]],

@@ -2,7 +2,8 @@
 
 Run without ``| fl`` or an export, Get-MessageTrackingLog, Get-SendConnector, Get-ReceiveConnector and
 Get-Queue print a table of a few columns chosen by Exchange's view, and those columns leave out what a
-diagnosis reads (the time and Exchange Online's answer, the connector's Fqdn and TlsCertificateName).
+diagnosis reads (the time and Exchange Online's answer, the connector's Fqdn and TlsCertificateName, a queue's
+LastError).
 Saved or pasted, such a table is no evidence exlab reads; :func:`default_table` names it, so the case
 says what to export instead of only that no reader took the file.
 
@@ -26,8 +27,8 @@ _TABLES = (
     (("Identity", "Bindings", "Enabled"),
      "Get-ReceiveConnector's default table: it shows no Fqdn and no TlsCertificateName; export it with | fl"),
     (("Identity", "DeliveryType", "Status", "MessageCount"),
-     "Get-Queue's output, which exlab does not read: a queue's LastError is in the events 2004 and the send "
-     "protocol log; export those"),
+     "Get-Queue's default table: it shows no LastError (Exchange Online's answer) and no retry times; export it "
+     "with | fl or | Export-Clixml"),
 )
 _HEADERS = [(re.compile(r"^[ \t]*" + r" +".join(columns) + r"\b[^\n]*\n[ \t]*-+ +-+", re.MULTILINE), said)
             for columns, said in _TABLES]

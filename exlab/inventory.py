@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 COLUMNS = ("kind", "evidence", "status", "files", "rows", "servers", "why", "file")
 STATUSES = ("found", "missing", "unusable", "unused")   # the values of the status column
 # kinds a diagnosis can do without: listed only when the folder holds some
-OPTIONAL_KINDS = frozenset({"receive_connectors"})
+OPTIONAL_KINDS = frozenset({"receive_connectors", "queues"})
 
 
 def kind_row(kind: str, label: str, *, files: list[str], rows: int, servers: list[str], sources: set[str],

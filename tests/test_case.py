@@ -372,7 +372,7 @@ def test_a_one_server_case_answers_as_the_diagnosis_of_its_frames(sample):
         case = exlab.open_case(SAMPLES / sample)
     answer = case.diagnose()
     fresh = diagnose(events=case.events, certs=case.certs, sessions=case.sessions, tracking=case.tracking,
-                     connectors=case.connectors, servers=case.servers, server_fqdn=case.server_fqdn,
+                     queues=case.queues, connectors=case.connectors, servers=case.servers, server_fqdn=case.server_fqdn,
                      connector=case.connector, roots=case.roots, lacking=lacking(case.inventory()))
     assert len(answer.servers) == 1
     shown = {key: value for key, value in answer.to_dict(max_rows=None).items() if key not in ("notes", "servers")}

@@ -261,7 +261,7 @@ def _selection(certs: pd.DataFrame | None, server_fqdn: str | None, connector: d
 
 def _span(points: pd.DataFrame, cause: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """First and last failure of the cause: the earliest and latest of events 2004 and the protocol log
-    (:func:`_logged_span`), and of the tracking log for a server that shows neither (``preferred``)."""
+    (:func:`_logged_span`), and of the tracking log or the queues for a server that shows neither (``preferred``)."""
     if cause is None or points.empty:
         return None, None
     categories = [c for c, k in CATEGORY_CAUSE.items() if k == cause]
@@ -269,7 +269,7 @@ def _span(points: pd.DataFrame, cause: str | None) -> tuple[pd.Timestamp | None,
         categories = ["untrusted-root", "tls-access-denied"]
     mine = points[points["category"].isin(categories).fillna(False).astype(bool)]
     origin = mine["origin"]
-    tracked = mine.loc[(origin == "tracking") & preferred(mine), "time"]
+    tracked = mine.loc[origin.isin(["tracking", "queue"]) & preferred(mine), "time"]
     logged = _logged_span(mine.loc[origin == "event", "time"], mine.loc[origin == "session", "time"])
     times = pd.Series([*logged, tracked.min(), tracked.max()], dtype="object").dropna()
     return (None, None) if times.empty else (times.min(), times.max())
@@ -601,7 +601,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
              server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
              at: Any = None, server: str | None = None, lacking: Collection[str] | None = None,
              failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
-             peers: pd.DataFrame | None = None, receive_connectors: pd.DataFrame | None = None) -> Diagnosis:
+             peers: pd.DataFrame | None = None, receive_connectors: pd.DataFrame | None = None,
+             queues: pd.DataFrame | None = None) -> Diagnosis:
     """Diagnose one case from its frames (any of them may be missing).
 
     ``server`` says the frames are one server's of several: the answer names it and its
@@ -613,7 +614,8 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     roots Exchange Online trusts); ``at`` is when certificate validity is judged
     (default: the last failure, else the last record of the evidence, else now).
     ``failures`` is ``tls_failures(events)`` when the caller has it already (``exlab.Case`` does),
-    ``points`` the ``failure_points(prefer=False)`` of those failures, the send sessions and the tracking rows.
+    ``points`` the ``failure_points(prefer=False)`` of those failures, the send sessions, the tracking rows and
+    the queues (``queues``: Get-Queue's rows, whose last errors are failures too).
     ``peers``: the certificates of the case's other servers, where a public certificate ``certs`` lack
     may be copied from (``conclude``). ``servers`` (Get-ExchangeServer) and ``receive_connectors``
     (Get-ReceiveConnector) tell the Edge Transport servers, whose fix runs on the Edge itself.
@@ -632,7 +634,7 @@ def diagnose(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None =
     facts, fqdn, notes = prepare(events=events, certs=certs, sessions=sessions, tracking=tracking,
                                  connectors=connectors, servers=servers, server_fqdn=server_fqdn, connector=connector,
                                  roots=roots, at=at, failures=failures, points=points,
-                                 receive_connectors=receive_connectors)
+                                 receive_connectors=receive_connectors, queues=queues)
     return conclude(facts, server_fqdn=fqdn, notes=notes, server=server, lacking=lacking,
                     peers=_with_trust(peers, roots, facts.at))
 
@@ -642,7 +644,8 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
             connectors: pd.DataFrame | None = None, servers: pd.DataFrame | None = None,
             server_fqdn: str | None = None, connector: str | None = None, roots: Any = None,
             at: Any = None, failures: pd.DataFrame | None = None, points: pd.DataFrame | None = None,
-            receive_connectors: pd.DataFrame | None = None) -> tuple[Facts, str | None, list[str]]:
+            receive_connectors: pd.DataFrame | None = None,
+            queues: pd.DataFrame | None = None) -> tuple[Facts, str | None, list[str]]:
     """What :func:`diagnose` weighs, from its frames: the facts (trust, selection, what was
     inferred), the server's FQDN and the notes saying what was inferred from what.
 
@@ -653,7 +656,8 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
     notes: list[str] = []
     failures = _tls_failures(events) if failures is None else failures
     if points is None:
-        points = failure_points(failures=failures, sessions=send_sessions(sessions), tracking=tracking, prefer=False)
+        points = failure_points(failures=failures, sessions=send_sessions(sessions), tracking=tracking, queues=queues,
+                                prefer=False)
     fqdn = server_fqdn
     if fqdn is None:
         fqdn, why = infer_server_fqdn(servers=servers, events=events, certs=certs, connectors=connectors)
@@ -662,7 +666,7 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
     if connector:
         chosen = connector_row(connectors, connector)
     else:
-        failing = points.loc[points["origin"] == "event", "connector"]
+        failing = points.loc[points["origin"].isin(["event", "queue"]), "connector"]
         chosen, why = infer_connector(connectors=connectors, failing=failing, sessions=sessions)
         if chosen:
             notes.append(f"send connector {chosen['name']!r} inferred from {why}")
@@ -684,7 +688,7 @@ def prepare(*, events: pd.DataFrame | None = None, certs: pd.DataFrame | None = 
                         candidates=selection.candidates, selected=selection.selected, at=when,
                         pin_missing=selection.pin_missing,
                         tls_certificate_name=(chosen or {}).get("tls_certificate_name"), servers=servers,
-                        receive_connectors=receive_connectors)
+                        receive_connectors=receive_connectors, queues=queues)
     return facts, fqdn, notes
 
 
@@ -728,7 +732,8 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
 
 
 def failures_elsewhere(*, events: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
-                       tracking: pd.DataFrame | None = None, connector: str | None = None) -> dict[str, int]:
+                       tracking: pd.DataFrame | None = None, queues: pd.DataFrame | None = None,
+                       connector: str | None = None) -> dict[str, int]:
     """Failed delivery attempts per send connector other than ``connector`` (each attempt
     counted once, from its server's best source): what a server's answer about ``connector`` must not
     rule out.
@@ -743,7 +748,8 @@ def failures_elsewhere(*, events: pd.DataFrame | None = None, sessions: pd.DataF
     >>> failures_elsewhere(events=events, connector="outbound to office 365")
     {}
     """
-    points = failure_points(failures=_tls_failures(events), sessions=send_sessions(sessions), tracking=tracking)
+    points = failure_points(failures=_tls_failures(events), sessions=send_sessions(sessions), tracking=tracking,
+                            queues=queues)
     names = points["connector"].astype("string").fillna("an unnamed connector")
     if connector:
         names = names[names.str.lower() != connector.lower()]

@@ -95,7 +95,7 @@ class Facts:
               candidates: pd.DataFrame | None = None, selected: str | None = None,
               at: pd.Timestamp | None = None, pin_missing: bool = False,
               tls_certificate_name: str | None = None, servers: pd.DataFrame | None = None,
-              receive_connectors: pd.DataFrame | None = None) -> Facts:
+              receive_connectors: pd.DataFrame | None = None, queues: pd.DataFrame | None = None) -> Facts:
         """Stack the failures of every source (those of other connectors left out) and index
         the certificates by thumbprint. Receive sessions (other servers delivering here) are left out.
         ``points``: those failures stacked (``failure_points(prefer=False)`` of the send sessions),
@@ -104,7 +104,8 @@ class Facts:
         edges = edge_hosts(servers, sessions=sessions, connectors=connectors, receive_connectors=receive_connectors)
         sessions = send_sessions(sessions)
         if points is None:
-            points = failure_points(failures=failures, sessions=sessions, tracking=tracking, prefer=False)
+            points = failure_points(failures=failures, sessions=sessions, tracking=tracking, queues=queues,
+                                    prefer=False)
         if connector:
             other = points["connector"].str.lower().ne(connector.lower()).fillna(False).astype(bool)
             points = points[~other].reset_index(drop=True)
@@ -213,7 +214,8 @@ class Facts:
 
 # -- evidence rows -----------------------------------------------------------------------
 
-_POINT_KINDS = {"event": "event 2004", "session": "SMTP send session", "tracking": "message tracking"}
+_POINT_KINDS = {"event": "event 2004", "session": "SMTP send session", "tracking": "message tracking",
+                "queue": "Get-Queue last error"}
 
 
 def _point_rows(points: pd.DataFrame) -> list[dict[str, Any]]:
@@ -319,14 +321,16 @@ def internal_certificate_presented(facts: Facts) -> Finding | None:
 
 
 def untrusted_root_failures(facts: Facts) -> Finding | None:
-    """KB 2888788's symptom in events 2004 or tracking: deliveries answered 454 4.7.0 UntrustedRoot."""
-    failed = facts.failures_of("untrusted-root", "tls-access-denied", origins=["event", "tracking"])
+    """KB 2888788's symptom in events 2004, tracking or the queues' last errors: deliveries answered 454 4.7.0
+    UntrustedRoot."""
+    failed = facts.failures_of("untrusted-root", "tls-access-denied", origins=["event", "tracking", "queue"])
     if failed.empty:
         return None
     # one attempt may show in both (the event and the tracking DEFER row): each source is counted on its own
     counts = failed["origin"].value_counts()
     shown = [f"{counts[origin]:,} {words}" for origin, words in (("event", "event(s) 2004"),
-                                                                  ("tracking", "message tracking row(s)"))
+                                                                  ("tracking", "message tracking row(s)"),
+                                                                  ("queue", "Get-Queue last error(s)"))
              if origin in counts]
     return Finding("untrusted-root-failures", "kb2888788", "events",
                    f"{' and '.join(shown)} show deliveries answered 454 4.7.0 ... UntrustedRoot",

@@ -5,8 +5,9 @@ as ``"Europe/Warsaw"``) and adds ``*_local`` columns in that zone; buckets are c
 zone too, so a day is the engineer's day and an hour bucket across a DST change is an hour.
 
 Each server's failures come from its failures frame rows (event 2004, ``exlab.transport.tls_failures``);
-for a server whose events show none (or were not collected), from its SMTP send protocol log (sessions)
-or else its message tracking log (DEFER / FAIL rows). :func:`failure_points` puts all three in one shape:
+for a server whose events show none (or were not collected), from its SMTP send protocol log (sessions),
+else its message tracking log (DEFER / FAIL rows), else the last error of its queues (Get-Queue).
+:func:`failure_points` puts them all in one shape:
 
 >>> import pandas as pd
 >>> failures = pd.DataFrame({
@@ -53,7 +54,8 @@ DEFAULT_GAP = pd.Timedelta(hours=1)
 POINT_COLUMNS = ("time", "origin", "server", "connector", "code", "enhanced_status", "reason", "category",
                  "response", "thumbprint", "message_id", "source", "where")
 # the sources of failure points, best first (:func:`preferred`): an attempt one shows, those after it may show again
-SOURCES = ("event", "session", "tracking")
+# (a queue's LastError is the last attempt of those its messages waited through)
+SOURCES = ("event", "session", "tracking", "queue")
 # one delivery to the next hop, whatever evidence showed it (:func:`deliveries`); ``row``: its label in that frame
 DELIVERY_COLUMNS = ("time", "origin", "server", "connector", "thumbprint", "source", "where", "row")
 # per server and connector that failed, the first delivery after its last failure (:func:`recoveries`)
@@ -78,15 +80,17 @@ _LED = re.compile(r"\{LED=([^{}]*)\}")   # [^{}]: a scan from one "{LED=" ends a
 
 
 def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
-                   tracking: pd.DataFrame | None = None, prefer: bool = True) -> pd.DataFrame:
+                   tracking: pd.DataFrame | None = None, queues: pd.DataFrame | None = None,
+                   prefer: bool = True) -> pd.DataFrame:
     """One row per failed delivery attempt, whatever evidence showed it.
 
     A session's time is its ``failed_at`` (when the failing reply was logged; ``exlab.Case``
     adds it from the protocol log's lines) or else its start.
 
     With ``prefer`` (the default) each server's points come from its best source (:func:`preferred`):
-    the failures frame (events), else failed sessions, else tracking DEFER/FAIL rows, so one attempt
-    is not counted three times, and a server whose event log was not collected keeps the failures its
+    the failures frame (events), else failed sessions, else tracking DEFER/FAIL rows, else the queues'
+    last errors (``queues``: Get-Queue's rows, :func:`exlab.transport.read_queues`), so one attempt
+    is not counted twice, and a server whose event log was not collected keeps the failures its
     protocol log shows. With ``prefer=False`` all are stacked (``origin`` tells them apart).
 
     >>> sessions = pd.DataFrame({"session_id": ["08DC48AE1F3C5B21"], "connector": ["Outbound"],
@@ -109,7 +113,8 @@ def failure_points(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     [['session', 'EX02'], ['event', 'ex01.contoso.com']]
     """
     hosts = sending_hosts(tracking)
-    sources = ((failures, _from_failures), (sessions, lambda s: _from_sessions(s, hosts)), (tracking, _from_tracking))
+    sources = ((failures, _from_failures), (sessions, lambda s: _from_sessions(s, hosts)), (tracking, _from_tracking),
+               (queues, _from_queues))
     converted = (convert(frame) for frame, convert in sources if frame is not None and not frame.empty)
     parts = [points for points in converted if not points.empty]
     if not parts:
@@ -362,6 +367,33 @@ def _tracking_where(rows: pd.DataFrame) -> pd.Series:
     named = message.where(message.map(bool), column(rows, "internal_message_id"))
     line = ("line " + rows["line"].astype("string") + ", ").fillna("") if "line" in rows else ""
     return line + column(rows, "event_id").astype(str) + " of " + named.astype(str)
+
+
+_QUEUE_CELLS = ("server", "identity", "next_hop_domain", "message_count", "led", "last_error_time",
+                "last_retry_time", "source", "line")
+
+
+def _from_queues(queues: pd.DataFrame) -> pd.DataFrame:
+    """A point per queue with a last error: Exchange Online's answer (LastError's LED) at the last retry
+    (its LRT, else LastRetryTime). The same snapshot exported twice (``fl`` and Export-Clixml) is one point.
+    Its connector is left unnamed: a queue names it by its GUID (NextHopConnector), and the connectors frame
+    keeps no GUID to match it with."""
+    rows = _narrow(queues, _QUEUE_CELLS, column(queues, "led").map(bool))
+    time = column(rows, "last_error_time")
+    time = time.where(time.notna(), column(rows, "last_retry_time"))
+    count = pd.to_numeric(column(rows, "message_count"), errors="coerce")
+    waiting = (", " + count.astype("Int64").astype("string") + " message(s) waiting").fillna("")
+    hop = (" to " + column(rows, "next_hop_domain").astype("string")).fillna("")
+    points = _points_of({
+        "time": time, "origin": ["queue"] * len(rows), "server": column(rows, "server"),
+        "response": column(rows, "led").str.strip(),
+        "source": column(rows, "source"), "where": "queue " + column(rows, "identity").fillna("?") + hop + waiting,
+    })
+    replies = {text: parse_smtp_reply(text) for text in points["response"].dropna().unique()}
+    for name, part in (("code", "code"), ("enhanced_status", "enhanced_status"), ("reason", "tls_reason")):
+        points[name] = points["response"].map({text: getattr(found, part) for text, found in replies.items()})
+    points["code"] = pd.array(points["code"], dtype="Int32")
+    return points.drop_duplicates(["server", "where", "time", "response"], ignore_index=True)
 
 
 def deliveries(*, sessions: pd.DataFrame | None = None, tracking: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -763,7 +795,8 @@ class Timeline:
 
 
 def build_timeline(*, failures: pd.DataFrame | None = None, sessions: pd.DataFrame | None = None,
-                   tracking: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+                   tracking: pd.DataFrame | None = None, queues: pd.DataFrame | None = None,
+                   events: pd.DataFrame | None = None,
                    certs: pd.DataFrame | None = None, bucket: str = "1h",
                    gap: str | pd.Timedelta = DEFAULT_GAP, tz: str | None = None) -> Timeline:
     """Everything above for one case, in one object.
@@ -777,7 +810,7 @@ def build_timeline(*, failures: pd.DataFrame | None = None, sessions: pd.DataFra
     >>> str(tl.onset), str(tl.episodes.loc[0, "onset_local"])
     ('2025-03-20 09:14:00+00:00', '2025-03-20 10:14:00+01:00')
     """
-    points = failure_points(failures=failures, sessions=sessions, tracking=tracking)
+    points = failure_points(failures=failures, sessions=sessions, tracking=tracking, queues=queues)
     zone = tz or "UTC"
     gap = pd.Timedelta(gap)
     found = episodes(points, gap=gap, tz=zone)

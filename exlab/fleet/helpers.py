@@ -11,10 +11,10 @@ Each helper takes the store's folder (its rows chosen in SQL over its Parquet fi
 
 A failed attempt is counted as the timeline counts it (``exlab.analysis.timeline.preferred``): from
 each server's best evidence, its events (event 2004 and its kin, ``exlab.transport.tls_failures``),
-else its SMTP send protocol log's failed sessions, else its tracking log's DEFER and FAIL rows; so a
-server whose event log was not collected still shows the failures its logs hold. An event exported
-twice (an .evtx and a CSV of the same log) counts once: events are told apart by server, provider,
-event id, time to the second, connector and message id.
+else its SMTP send protocol log's failed sessions, else its tracking log's DEFER and FAIL rows, else its
+queues' last errors (Get-Queue); so a server whose event log was not collected still shows the failures
+its logs hold. An event exported twice (an .evtx and a CSV of the same log) counts once: events are told
+apart by server, provider, event id, time to the second, connector and message id.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ _STORE_ROWS = {
     "sessions": "SELECT * FROM sessions WHERE direction IS DISTINCT FROM 'receive' AND "
                 "(outcome IN ('rejected', 'tls-failed') OR TRY_CAST(reply_code AS INTEGER) >= 400)",
     "tracking": "SELECT * FROM tracking WHERE upper(event_id) IN ('DEFER', 'FAIL')",
+    "queues": "SELECT * FROM queues",
 }
 
 
@@ -71,11 +72,13 @@ def failed_attempts(source: str | os.PathLike | Any) -> pd.DataFrame:
 
     if _is_case(source):
         failures, sessions, tracking = case_failures(source), send_sessions(source.sessions), source.tracking
+        queues = source.queues
     else:
         rows = {view: _rows(source, view, sql) for view, sql in _STORE_ROWS.items()}
         failures, sessions, tracking = rows["failures"], send_sessions(rows["sessions"]), rows["tracking"]
+        queues = rows["queues"]
         failures = None if failures is None else _distinct(failures)
-    points = failure_points(failures=failures, sessions=sessions, tracking=tracking)
+    points = failure_points(failures=failures, sessions=sessions, tracking=tracking, queues=queues)
     return points[["server", "connector", "time", "origin"]]
 
 

@@ -1,7 +1,7 @@
 """SQL over the evidence store with DuckDB: ``exlab.fleet.query(store, sql)``.
 
 Each frame of the store is a view under its name (``events``, ``certs``, ``sessions``,
-``tracking``, ``connectors``, ``receive_connectors``, ``servers``, ``failures``) over the
+``tracking``, ``queues``, ``connectors``, ``receive_connectors``, ``servers``, ``failures``) over the
 Parquet files the manifest names (never a file a crashed task left); ``inputs`` lists every
 evidence file with its SHA-256 and what its parse report counted. Every view has the
 reader's columns plus ``batch``, ``batch_row``, ``server`` (as the whole store tells it:
@@ -31,7 +31,8 @@ import pandas as pd
 
 from exlab.fleet.store import Entry, Store, StoreError, damaged_part
 
-FRAMES = ("events", "certs", "sessions", "tracking", "connectors", "receive_connectors", "servers", "failures")
+FRAMES = ("events", "certs", "sessions", "tracking", "queues", "connectors", "receive_connectors", "servers",
+          "failures")
 
 
 def connect(store: str | os.PathLike | Store) -> Any:

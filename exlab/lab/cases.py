@@ -108,6 +108,7 @@ def _contoso() -> Scenario:
             _x("logs/MessageTracking", "tracking-log", ex.name),
             _x("config/Get-SendConnector.txt", "send-connector", None, shape="fl"),
             _x("config/Get-ExchangeServer.txt", "exchange-server", None, shape="fl"),
+            _x("config/Get-Queue.txt", "queue", ex.name, shape="fl"),
         ),
     )
 

@@ -61,7 +61,7 @@ from exlab.clixml import encode_string
 from exlab.cultures import DATE_FORMATS, wraps_words
 from exlab.lab.nrbf_writer import exchange_certificate_stream
 from exlab.lab.powershell_table import table_lines
-from exlab.lab.transport_logs import enumeration, format_list
+from exlab.lab.transport_logs import console_copy, enumeration, format_list
 
 Target = Union[str, os.PathLike, BinaryIO]
 _DER = Encoding.DER
@@ -264,7 +264,7 @@ def write_list(certs: Sequence[ExchangeCert], target: Target, *, culture: str = 
     names = tuple(properties or (ALL_PROPERTIES if all_properties else FORMAT_LIST_PROPERTIES))
     shown = [[(name, values[name]) for name in names] for values in (_list_values(c, culture, tz) for c in certs)]
     text = format_list(shown, width=width - 1, culture=culture)
-    _write(target, text if not trimmed else "\r\n".join(line.rstrip(" ") for line in text.split("\r\n")), encoding)
+    _write(target, console_copy(text) if trimmed else text, encoding)
 
 
 def write_format_table(certs: Sequence[ExchangeCert], target: Target, columns: Sequence[str], *,

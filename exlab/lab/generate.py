@@ -27,6 +27,7 @@ import hashlib
 import heapq
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,6 +461,58 @@ def _write_exchange_server(gen: Generated, export: Export, path: Path, events: i
                            shape=str(export.option("shape", "fl")), culture=scenario.culture)
 
 
+RETRY_INTERVAL_NS = 15 * 60 * 10**9      # a Mailbox server's MessageRetryInterval (Exchange's default)
+
+
+def queue_snapshot(gen: Generated, server: str, at: int) -> list[dict]:
+    """What ``Get-Queue`` on ``server`` showed at ``at`` (ns): its Submission queue and, when the server had sent to
+    Exchange Online by then, the connector's queue: in Retry with the last attempt's answer when that attempt
+    failed (its first retry the first failure since the last delivery, its messages those deferred and not sent
+    by then), else Ready and empty.
+
+    >>> from exlab.lab.cases import case
+    >>> site = case("contoso-kb2888788")
+    >>> gen = Generated(site, 1, Path("."), simulate(site, 1), build_certificates(site, 1))
+    >>> queues = queue_snapshot(gen, "EXCHANGE", model.to_ns(model.parse_time(site.certs_exported)))
+    >>> [(q["identity"], q["status"], q["led"][:9] if q["led"] else None) for q in queues]
+    [('EXCHANGE\\\\Submission', 'Ready', None), ('EXCHANGE\\\\3', 'Retry', '454 4.7.0')]
+    """
+    import pandas as pd
+
+    from exlab.lab.transport_logs import _guid, queue_row
+    connector = gen.scenario.connector
+    queues = [queue_row(server, "Submission", next_hop_domain="Submission", connector_guid=str(uuid.UUID(int=0)),
+                        message_count=0, status="Ready", delivery_type="Undefined", next_hop_category="Internal")]
+    sent = [s for s in gen.history.sessions if s.server == server and s.reply_at <= at]
+    if not sent:
+        return queues
+    delivered = [index for index, session in enumerate(sent) if not session.failed]
+    failing = sent[delivered[-1] + 1:] if delivered else sent
+    last = sent[-1]
+    stamp = (lambda ns: pd.Timestamp(ns, tz="UTC")) if failing else (lambda ns: None)
+    logged = [(entry.event_id, entry.message.message_id) for entry in gen.history.tracking
+              if entry.server == server and entry.time <= at]
+    waiting = {m for event, m in logged if event == "DEFER"} - {m for event, m in logged if event == "SEND"}
+    queues.append(queue_row(
+        server, 3, next_hop_domain=connector.smart_host, connector_guid=_guid("connector", connector.name),
+        message_count=len(waiting) if failing else 0, status="Retry" if failing else "Ready",
+        last_error_reply=last.reply, last_error_fqdn=last.remote_host,
+        last_error_ip=last.remote_endpoint.rsplit(":", 1)[0], last_retry=stamp(last.reply_at),
+        first_retry=stamp(failing[0].reply_at if failing else 0),
+        next_retry=stamp(last.reply_at + RETRY_INTERVAL_NS), retry_count=len(failing)))
+    return queues
+
+
+def _write_queue(gen: Generated, export: Export, path: Path, events: int | None) -> None:
+    from exlab.lab.transport_logs import write_queue_export
+    scenario = gen.scenario
+    server = scenario.server(str(export.server))
+    at = model.to_ns(model.parse_time(str(export.option("at", scenario.certs_exported))))
+    write_queue_export(queue_snapshot(gen, server.name, at), path, str(export.option("shape", "fl")),
+                       culture=str(export.option("culture", scenario.culture)), tz=scenario.tz, width=80,
+                       server=server.name, version=2010 if server.exchange_version.startswith("14.") else 2016)
+
+
 WRITERS: dict[str, Writer] = {
     "evtx": _write_evtx,
     "event-xml": _write_event_xml,
@@ -475,6 +528,7 @@ WRITERS: dict[str, Writer] = {
     "send-connector": _write_send_connector,
     "receive-connector": _write_receive_connector,
     "exchange-server": _write_exchange_server,
+    "queue": _write_queue,
 }
 
 #: The command on the server that produced each kind of export (README.md quotes them).
@@ -508,6 +562,10 @@ COMMANDS: dict[str, str] = {
     "exchange-server-fl": "Get-ExchangeServer | fl > file",
     "exchange-server-clixml": "Get-ExchangeServer | Export-Clixml file",
     "exchange-server-json": "Get-ExchangeServer | ConvertTo-Json > file",
+    "queue-fl": "Get-Queue | fl > file",
+    "queue-clixml": "Get-Queue | Export-Clixml file",
+    "queue-json": "Get-Queue | ConvertTo-Json > file",
+    "queue-csv": "Get-Queue | Export-Csv file",
 }
 
 

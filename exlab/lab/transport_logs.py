@@ -425,7 +425,16 @@ def led_status(reply: str, fqdn: str, ip: str, last_retry: str, message: str = "
     >>> led_status("454 4.7.0 Failed", "contoso-com.mail.protection.outlook.com", "104.47.1.33", "3/20/2025 9:14:02 AM")
     '[{LED=454 4.7.0 Failed};{MSG=};{FQDN=contoso-com.mail.protection.outlook.com};{IP=104.47.1.33};{LRT=3/20/2025 9:14:02 AM}]'
     """
-    return f"[{{LED={reply}}};{{MSG={message}}};{{FQDN={fqdn}}};{{IP={ip}}};{{LRT={last_retry}}}]"
+    return led_parts(("LED", reply), ("MSG", message), ("FQDN", fqdn), ("IP", ip), ("LRT", last_retry))
+
+
+def led_parts(*parts: tuple[str, str]) -> str:
+    """``[{KEY=value};...]`` of ``parts`` in order, as a recipient status and a queue's LastError are written.
+
+    >>> led_parts(("LRT", ""), ("LED", "451 4.4.0 x"))
+    '[{LRT=};{LED=451 4.4.0 x}]'
+    """
+    return "[" + ";".join(f"{{{key}={value}}}" for key, value in parts) + "]"
 
 
 def _guid(*parts: object) -> str:
@@ -567,22 +576,178 @@ def write_tracking_export(frame: pd.DataFrame, target: str | Path | BinaryIO, sh
             properties.append((name, value))
         objects.append(properties)
     if shape == "json":
-        text = convert_to_json(objects).replace('"/Date(', '"\\/Date(').replace(')/"', ')\\/"')
-        _write_text(target, text, "utf-16")
+        _write_text(target, _dated_json(objects), "utf-16")
     elif shape == "csv":
-        names = [*TRACKING_EVENT_PROPERTIES, "PSComputerName", "RunspaceId", "PSShowComputerName"]
-        rows = [[_csv_text(value) for _, value in properties] + [server, _guid("runspace"), "False"]
-                for properties in objects]
-        lines = [f"#TYPE Deserialized.{_TRACKING_EVENT}", ",".join(f'"{n}"' for n in names)]
-        lines += [",".join('"' + cell.replace('"', '""') + '"' for cell in cells) for cells in rows]
-        _write_text(target, "\r\n".join(lines) + "\r\n", "ascii")      # 5.1's Export-Csv: ? for the rest
+        _export_csv(target, _TRACKING_EVENT, [*TRACKING_EVENT_PROPERTIES, "PSComputerName", "RunspaceId",
+                                              "PSShowComputerName"],
+                    [[value for _, value in properties] + [server, _guid("runspace"), "False"]
+                     for properties in objects])
     else:
         _write_settings(target, objects, (_TRACKING_EVENT, "System.Object"), shape, width - 1, culture, "utf-16")
+
+
+def _dated_json(objects: list[list[tuple[str, object]]]) -> str:
+    """ConvertTo-Json text (:func:`convert_to_json`) of objects whose times are ``/Date(ms)/`` texts, which
+    Windows PowerShell 5.1 writes ``\\/Date(ms)\\/``."""
+    return convert_to_json(objects).replace('"/Date(', '"\\/Date(').replace(')/"', ')\\/"')
+
+
+def _export_csv(target: str | Path | BinaryIO, type_name: str, names: Sequence[str],
+                rows: Iterable[Sequence[object]]) -> None:
+    """``| Export-Csv`` of a remote shell's objects (``Deserialized.`` ``type_name``; their properties ``names``,
+    their values ``rows``) in Windows PowerShell 5.1: every value quoted, as its ToString (empty for null), in
+    ASCII (``?`` for the rest), CRLF."""
+    lines = [f"#TYPE Deserialized.{type_name}", ",".join(f'"{name}"' for name in names)]
+    lines += [",".join('"' + _csv_text(value).replace('"', '""') + '"' for value in values) for values in rows]
+    _write_text(target, "\r\n".join(lines) + "\r\n", "ascii")
 
 
 def _csv_text(value: object) -> str:
     """A property as Export-Csv writes it (its ToString; empty for null)."""
     return "" if value is None else str(value)
+
+
+# -- Get-Queue ---------------------------------------------------------------------------
+
+QUEUE_EXPORT_SHAPES = ("fl", "csv", "clixml", "json")
+_QUEUE_VIEWER = "Microsoft.Exchange.Data.QueueViewer."
+# the queue's type names (most derived first) Export-Clixml and Export-Csv write, by Exchange version
+_QUEUE_TYPES = {2010: (f"{_QUEUE_VIEWER}QueueInfo", f"{_QUEUE_VIEWER}PagedDataObject", "System.Object"),
+                2013: (f"{_QUEUE_VIEWER}PropertyBagBasedQueueInfo", f"{_QUEUE_VIEWER}ExtensibleQueueInfo",
+                       f"{_QUEUE_VIEWER}PagedDataObject", "System.Object")}
+# what Exchange 2010 shows of a queue (no retry count, first retry, TLS domain, rates, priorities or category)
+_QUEUE_2010 = {"RunspaceId", "DeliveryType", "NextHopDomain", "NextHopConnector", "Status", "MessageCount", "LastError",
+               "LastRetryTime", "NextRetryTime", "Identity", "IsValid", "ObjectState"}
+
+
+@dataclass(frozen=True)
+class ShownObject:
+    """A property Export-Clixml writes as an object shown as ``text`` (its ``<ToString>``), of ``types`` (most
+    derived first): an enum when it has a ``number`` (written as ``<I32>``), else an object without members."""
+
+    text: str
+    types: tuple[str, ...]
+    number: int | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def queue_row(server: str, number: int | str, *, next_hop_domain: str, connector_guid: str, message_count: int,
+              status: str = "Retry", last_error_reply: str | None = None, last_error_fqdn: str | None = None,
+              last_error_ip: str | None = None, last_retry: pd.Timestamp | None = None,
+              first_retry: pd.Timestamp | None = None, next_retry: pd.Timestamp | None = None, retry_count: int = 0,
+              delivery_type: str = "SmartHostConnectorDelivery", next_hop_category: str = "External",
+              tls_domain: str | None = None) -> dict:
+    """One queue of ``server`` (its ``number``, or a name such as ``Submission``: Identity ``EX01\\7``), keyed like
+    the queues frame. Its LastError (written by :func:`write_queue_export`) holds ``last_error_reply`` (none: no
+    LastError) from the host ``last_error_fqdn`` at ``last_error_ip``, at ``last_retry`` (UTC; None: an empty LRT).
+
+    >>> row = queue_row("EX01", 7, next_hop_domain="contoso.com", connector_guid=_guid("c"), message_count=3,
+    ...                 last_error_reply="451 4.4.0 x", last_retry=pd.Timestamp("2025-03-20 09:14:02Z"))
+    >>> row["identity"], row["led"], str(row["last_error_time"])
+    ('EX01\\\\7', '451 4.4.0 x', '2025-03-20 09:14:02+00:00')
+    """
+    return {"server": server, "identity": f"{server}\\{number}", "delivery_type": delivery_type,
+            "next_hop_domain": next_hop_domain, "next_hop_connector": connector_guid, "tls_domain": tls_domain,
+            "status": status, "message_count": message_count, "retry_count": retry_count,
+            "next_hop_category": next_hop_category, "led": last_error_reply,
+            "last_error_fqdn": last_error_fqdn if last_error_reply is not None else None,
+            "last_error_ip": last_error_ip if last_error_reply is not None else None,
+            "last_error_time": last_retry if last_error_reply is not None else None, "last_retry_time": last_retry,
+            "next_retry_time": next_retry, "first_retry_time": first_retry}
+
+
+def write_queue_export(queues: Iterable[dict], target: str | Path | BinaryIO, shape: str, *, culture: str = "en-US",
+                       tz: str | None = None, width: int = 120, server: str = "EX01", version: int = 2016,
+                       trimmed: bool = False) -> None:
+    """``Get-Queue | fl > file`` (``shape="fl"``; ``trimmed``: copied from a console ``width`` wide, every line's
+    trailing spaces gone), ``| Export-Csv``, ``| Export-Clixml`` or ``| ConvertTo-Json > file`` in the Exchange
+    Management Shell (a remote session to ``server``) of Windows PowerShell 5.1, of queues as :func:`queue_row`
+    makes them: UTF-16 LE with BOM (Export-Csv: ASCII), CRLF. LastError's LRT, and the times where Format-List and
+    Export-Csv show them, are the server's local time (``tz``) in ``culture``. ``version``: 2016 (and 2019); 2013
+    (an RTM-era build: TlsDomain for TlsPolicyDesignatedDomain); 2010 (LastError the reply alone; no RetryCount,
+    FirstRetryTime, TlsPolicyDesignatedDomain, NextHopCategory, QueueIdentity, rates or priorities).
+
+    >>> out = io.BytesIO()
+    >>> write_queue_export([queue_row("EX01", 7, next_hop_domain="contoso.com", connector_guid=_guid("c"),
+    ...     message_count=3, last_error_reply="451 4.4.0 x", last_retry=pd.Timestamp("2025-03-20 09:14:02Z"))],
+    ...     out, "fl", tz="Europe/Warsaw")
+    >>> [line for line in out.getvalue().decode("utf-16").split("\\r\\n") if line.startswith("LastError")]
+    ['LastError                        : [{LRT=3/20/2025 10:14:02 AM};{LED=451 4.4.0 x};{FQDN=};{IP=}]']
+    """
+    if shape not in QUEUE_EXPORT_SHAPES:
+        raise ValueError(f"no Get-Queue shape {shape!r}: one of {QUEUE_EXPORT_SHAPES}")
+    if trimmed and shape != "fl":
+        raise ValueError("only Format-List is copied from the console (trimmed)")
+    types = _QUEUE_TYPES[2010 if version == 2010 else 2013]
+    objects = [_queue_properties(queue, shape, culture, ZoneInfo(tz or "UTC"), version, types) for queue in queues]
+    if shape == "json":
+        _write_text(target, _dated_json(objects), "utf-16")
+    elif shape == "csv":
+        names = [name for name, _ in objects[0]] if objects else []
+        _export_csv(target, types[0], [*names, "PSComputerName", "PSShowComputerName"],
+                    [[value for _, value in properties] + [server, "False"] for properties in objects])
+    elif shape == "fl":
+        text = format_list(objects, width=width - 1, culture=culture)
+        _write_text(target, console_copy(text) if trimmed else text, "utf-16")
+    else:
+        _write_settings(target, objects, types, shape, width, culture, "utf-16")
+
+
+def _queue_properties(queue: dict, shape: str, culture: str, zone: ZoneInfo, version: int,
+                      types: tuple[str, ...]) -> list[tuple[str, object]]:
+    """A queue's properties as Get-Queue shows them, in order, each as ``shape`` writes it."""
+    from exlab.transport.queue_export import DELIVERY_TYPES, QUEUE_STATUS
+
+    def local(moment: pd.Timestamp | None) -> datetime | None:
+        return None if moment is None else pd.Timestamp(moment).tz_convert(zone).to_pydatetime()
+
+    def time(moment: pd.Timestamp | None) -> object:
+        if moment is None or shape == "clixml":
+            return local(moment)
+        if shape == "json":
+            return f"/Date({pd.Timestamp(moment).value // 1_000_000})/"
+        return DATE_FORMATS[culture].format(local(moment))
+
+    def enum(value: str, names: tuple[str, ...], type_name: str) -> object:
+        return {"clixml": ShownObject(value, (f"{_QUEUE_VIEWER}{type_name}", "System.Enum", "System.ValueType",
+                                              "System.Object"), names.index(value)),
+                "json": names.index(value)}.get(shape, value)
+
+    def identity(text: str) -> object:
+        return ShownObject(text, (f"{_QUEUE_VIEWER}QueueIdentity", "System.Object")) if shape == "clixml" else text
+
+    def listed(items: tuple, type_name: str) -> object:
+        return {"csv": type_name, "fl": enumeration([str(item) for item in items])}.get(shape, items)
+
+    reply, when = queue["led"], queue["last_error_time"]
+    lrt = "" if when is None else DATE_FORMATS[culture].format(local(when))
+    last_error = reply if reply is None or version == 2010 else led_parts(
+        ("LRT", lrt), ("LED", reply), ("FQDN", queue["last_error_fqdn"] or ""), ("IP", queue["last_error_ip"] or ""))
+    count = queue["message_count"]
+    connector = queue["next_hop_connector"]
+    properties: list[tuple[str, object]] = [
+        ("RunspaceId", _guid("runspace")),
+        ("DeliveryType", enum(queue["delivery_type"], DELIVERY_TYPES, "DeliveryType")),
+        ("NextHopDomain", queue["next_hop_domain"]),
+        ("TlsDomain" if version == 2013 else "TlsPolicyDesignatedDomain", queue["tls_domain"]),
+        ("NextHopConnector", uuid.UUID(connector) if shape == "clixml" else connector),
+        ("Status", enum(queue["status"], QUEUE_STATUS, "QueueStatus")), ("MessageCount", count),
+        ("LastError", last_error), ("RetryCount", queue["retry_count"]),
+        ("LastRetryTime", time(queue["last_retry_time"])), ("NextRetryTime", time(queue["next_retry_time"])),
+        ("FirstRetryTime", time(queue["first_retry_time"])), ("DeferredMessageCount", 0), ("LockedMessageCount", 0),
+        ("MessageCountsPerPriority", listed((0, count, 0, 0), "System.Int32[]")),
+        ("DeferredMessageCountsPerPriority", listed((0, 0, 0, 0), "System.Int32[]")), ("RiskLevel", "Normal"),
+        ("OutboundIPPool", 0), ("NextHopCategory", queue["next_hop_category"]), ("IncomingRate", 0),
+        ("OutgoingRate", 0), ("Velocity", 0), ("OverrideSource", None),
+        ("QueueIdentity", identity(queue["identity"])),
+        ("PriorityDescriptions", listed(("High", "Normal", "Low", "None"), "System.String[]")),
+        ("Identity", identity(queue["identity"])), ("IsValid", True), ("ObjectState", "New"),
+    ]
+    if version == 2010:
+        properties = [(name, value) for name, value in properties if name in _QUEUE_2010]
+    return properties
 
 
 # -- small demos (doctests of the readers use them) ---------------------------------------
@@ -856,10 +1021,27 @@ def format_list(objects: Iterable[Sequence[tuple[str, object]]], *, width: int =
     return "\r\n\r\n" + "\r\n\r\n".join(blocks) + "\r\n\r\n\r\n"
 
 
+def console_copy(text: str) -> str:
+    """Text as copied from the console: every line's trailing spaces gone.
+
+    >>> console_copy("Name       : A\\r\\nTlsDomain  : mail.protection. \\r\\n             outlook.com")
+    'Name       : A\\r\\nTlsDomain  : mail.protection.\\r\\n             outlook.com'
+    """
+    return "\r\n".join(line.rstrip(" ") for line in text.split("\r\n"))
+
+
 def _clixml_property(name: str, value: object, refs: Iterator[int]) -> str:
     attr = quoteattr(name)
     if value is None:
         return f"<Nil N={attr} />"
+    if isinstance(value, uuid.UUID):
+        return f"<G N={attr}>{value}</G>"
+    if isinstance(value, ShownObject):
+        ref = next(refs)
+        names = "".join(f"<T>Deserialized.{escape(kind)}</T>" for kind in value.types)
+        body = "<Props />" if value.number is None else f"<I32>{value.number}</I32>"
+        return (f'<Obj N={attr} RefId="{ref}"><TN RefId="{ref}">{names}</TN>'
+                f"<ToString>{escape(encode_string(value.text))}</ToString>{body}</Obj>")
     if isinstance(value, datetime):
         return f"<DT N={attr}>{value.isoformat()}</DT>"
     if isinstance(value, bool):

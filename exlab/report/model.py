@@ -856,6 +856,20 @@ def _tracking_table(case: Case, tz: str) -> Table | None:
                  interactive=len(affected) > 10)
 
 
+def _queues_table(case: Case, tz: str) -> Table | None:
+    queues = case.queues
+    if queues is None or queues.empty:
+        return None
+    columns = {"server": "server", "identity": "queue", "next_hop_domain": "next hop", "status": "status",
+               "message_count": "messages", "led": "last error", "last_error_time": "last retry",
+               "first_retry_time": "retrying since", "source": "file", "line": "object"}
+    erring = int(queues["led"].notna().sum()) if "led" in queues else 0
+    return Table("Transport queues (Get-Queue)", people_table(queues, columns, tz=tz, counts=("message_count",)),
+                 f"{count(len(queues), 'queue')} as Get-Queue showed them when it ran, {erring:,} with a last error "
+                 "(the answer to its last delivery attempt).", wide=("next hop", "last error"), paths=("file",),
+                 interactive=len(queues) > 10)
+
+
 def folder_remover(folder: str | Path) -> Callable[[str], str]:
     """A function that takes the case folder's path (as given and resolved, resolved once)
     out of the file names a text quotes: a report carries no path of the engineer's machine.
@@ -939,7 +953,8 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
     checked, unchecked, collect = _checked(case, d)
     details = [t for t in (_episodes_table(tl, tz), _context_table(tl, comparison, tz)) if t is not None]
     details += _finding_tables(d, tz)
-    details += [t for t in (_tracking_table(case, tz), _inventory_table(case), inputs_table(case)) if t is not None]
+    details += [t for t in (_tracking_table(case, tz), _queues_table(case, tz), _inventory_table(case),
+                            inputs_table(case)) if t is not None]
     report = Report(
         case=text_name(Path(case.folder).name), tz=tz, made=provenance(case, now=now), verdict=d.verdict,
         title=verdict_words(d), summary=_summary(d, affected, d.connector),

@@ -9,6 +9,7 @@ and connector / server settings.
   ``read_protocol_lines()``, ``read_tracking_log()``;
 * ``read_connectors()``, ``read_receive_connectors()``, ``read_servers()``: Get-SendConnector /
   Get-ReceiveConnector / Get-ExchangeServer exports;
+* ``read_tracking_export()``, ``read_queues()``: Get-MessageTrackingLog's and Get-Queue's output;
 * ``sniff_transport(head)`` and the ``detect_*`` functions: which of these a file holds.
 
 >>> from exlab.transport import parse_smtp_reply, classify
@@ -20,6 +21,7 @@ from exlab.transport.catalog import catalog, lookup, render_message
 from exlab.transport.failures import tls_failures
 from exlab.transport.fields import name_fields
 from exlab.transport.protocol_log import detect_protocol_log, read_protocol_lines, read_protocol_log, send_sessions
+from exlab.transport.queue_export import detect_queue_export, read_queues
 from exlab.transport.settings import (
     detect_connectors,
     detect_receive_connectors,
@@ -39,6 +41,7 @@ __all__ = [
     "classify",
     "detect_connectors",
     "detect_protocol_log",
+    "detect_queue_export",
     "detect_receive_connectors",
     "detect_servers",
     "detect_tracking_export",
@@ -49,6 +52,7 @@ __all__ = [
     "read_connectors",
     "read_protocol_lines",
     "read_protocol_log",
+    "read_queues",
     "read_receive_connectors",
     "read_servers",
     "read_tracking_export",

@@ -95,6 +95,18 @@ RECEIVE_CONNECTOR_DTYPES: dict[str, str] = {
     "transport_role": "string", "protocol_logging_level": "string", "source": "string",
 }
 
+# one row per queue of Get-Queue's output: server (Identity's part before the backslash), the queue's own
+# properties, its LastError whole and in parts ([{LRT=...};{LED=...};{FQDN=...};{IP=...}], Exchange 2013 and
+# later; Exchange 2010's is the reply alone: led), and the object's number in its file (line)
+QUEUE_DTYPES: dict[str, str] = {
+    "server": "string", "identity": "string", "delivery_type": "string", "next_hop_domain": "string",
+    "next_hop_connector": "string", "tls_domain": "string", "status": "string", "message_count": "Int64",
+    "retry_count": "Int64", "next_hop_category": "string", "last_error": "string", "led": "string",
+    "last_error_fqdn": "string", "last_error_ip": "string", "last_error_time": TIME, "last_retry_time": TIME,
+    "next_retry_time": TIME, "first_retry_time": TIME, "source": "string", "line": "Int64",
+}
+QUEUE_COLUMNS: tuple[str, ...] = tuple(QUEUE_DTYPES)
+
 FAILURE_DTYPES: dict[str, str] = {
     "time_created": TIME, "computer": "string", "provider": "string", "event_id": "Int32",
     "connector": "string", "message_id": "string", "remote": "string", "smtp_response": "string",

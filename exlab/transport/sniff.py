@@ -9,6 +9,7 @@ True
 from __future__ import annotations
 
 from exlab.transport.protocol_log import detect_protocol_log
+from exlab.transport.queue_export import detect_queue_export
 from exlab.transport.settings import detect_connectors, detect_receive_connectors, detect_servers
 from exlab.transport.tracking_log import detect_tracking_log
 
@@ -16,6 +17,7 @@ from exlab.transport.tracking_log import detect_tracking_log
 DETECTORS = {
     "protocol-log": detect_protocol_log,
     "tracking-log": detect_tracking_log,
+    "queues": detect_queue_export,
     "connectors": detect_connectors,
     "receive-connectors": detect_receive_connectors,
     "servers": detect_servers,
@@ -23,7 +25,8 @@ DETECTORS = {
 
 
 def sniff_transport(head: bytes) -> str | None:
-    """``"protocol-log"``, ``"tracking-log"``, ``"connectors"``, ``"receive-connectors"``, ``"servers"`` or None.
+    """``"protocol-log"``, ``"tracking-log"``, ``"queues"`` (Get-Queue), ``"connectors"``, ``"receive-connectors"``,
+    ``"servers"`` or None.
 
     ``head`` is the start of the file (a few KB are enough; 64 KB is plenty).
 

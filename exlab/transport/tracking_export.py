@@ -27,20 +27,16 @@ settled by the values, or UTC assumed), as the event readers read theirs.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from exlab.certs.exchange_json import json_time
-from exlab.clixml import ClixmlDateTime, parse_datetime
-from exlab.events.local_time import date_style, local_time, local_to_utc
 from exlab.events.query import EventQuery
 from exlab.evidence import Member, Sources, iter_evidence, open_evidence, peek_evidence
-from exlab.parse_report import FileReport, ParseReport
+from exlab.parse_report import ParseReport
 from exlab.transcript import session_text
+from exlab.transport.export_times import export_times
 from exlab.transport.schema import TRACKING_COLUMNS, TRACKING_DTYPES, make_frame
 from exlab.transport.settings import UNREAD, export_objects, export_shape, fl_list, has_property, head_text
 from exlab.transport.tracking_log import read_tracking_log, status_columns
@@ -105,7 +101,7 @@ def read_tracking_export(source: Sources, *, tz: str | None = None, culture: str
         if any(bag.get("RecipientStatus") is UNREAD for bag in objects):
             file_report.warn("Export-Csv wrote RecipientStatus as a type name: Exchange Online's answer to each DEFER "
                              "and FAIL is not in the file (Get-MessageTrackingLog | Export-Clixml keeps it)")
-        times, unread = _times([bag.get("Timestamp") for bag in objects], query, file_report)
+        times, unread = export_times([bag.get("Timestamp") for bag in objects], query, file_report, "Timestamp")
         for number, (bag, time) in enumerate(zip(objects, times), 1):
             if not (isinstance(bag.get("EventId"), str) and bag["EventId"].strip()) or time is None:
                 file_report.skip_record(f"object {number}", unread.get(number - 1, "expected an EventId and a "
@@ -156,80 +152,6 @@ def _exported(path: Any) -> bool:
         return detect_tracking_export(evidence.head(64 * 1024)) or session_text(evidence) is not None
     finally:
         evidence.close()
-
-
-def _times(values: list[Any], query: EventQuery, report: FileReport) -> tuple[list[int | None], dict[int, str]]:
-    """Each object's Timestamp in ns since the epoch (UTC), None where it does not read (why, by index): a
-    ``<DT>``, a ConvertTo-Json date, or the local time Format-List and Export-Csv show, read in the culture and
-    time zone (:mod:`exlab.events.local_time`)."""
-    out: list[int | None] = [None] * len(values)
-    unread: dict[int, str] = {}
-    texts: dict[int, str] = {}
-    naive: dict[int, datetime] = {}
-    for index, value in enumerate(values):
-        if isinstance(value, ClixmlDateTime):
-            out[index] = value.nanoseconds
-        elif _is_json_date(value):
-            moment = _json_moment(value)
-            if isinstance(moment, int):
-                out[index] = moment
-            elif moment is None:
-                unread[index] = f"a Timestamp that reads as no date: {str(value)[:40]!r}"
-            else:
-                naive[index] = moment
-        elif isinstance(value, str) and value.strip():
-            texts[index] = value.strip()
-    if texts:
-        dates = date_style(list(texts.values()), query, report, where="the Timestamp values")
-        for index, text in texts.items():
-            try:
-                naive[index] = local_time(text, dates, "Timestamp")
-            except ValueError as err:
-                unread[index] = str(err)
-    if naive:
-        order = sorted(naive)
-        for index, ns in zip(order, local_to_utc(query, report)([naive[i] for i in order], [i + 1 for i in order])):
-            out[index] = ns
-    return out, unread
-
-
-def _json_moment(value: Any) -> int | datetime | None:
-    """A ConvertTo-Json Timestamp: ns since the epoch (``/Date(ms)/``; ISO 8601 with an offset, all seven digits
-    of PowerShell 7 kept), or the naive local time of an ISO one without; None when it is no date.
-
-    >>> _json_moment("2025-03-20T11:49:14.2431234+01:00"), _json_moment("/Date(1742467754243)/")
-    (1742467754243123400, 1742467754243000000)
-    >>> _json_moment({"value": "/Date(0)/", "DisplayHint": 2}), _json_moment("/Date(99999999999999999999)/")
-    (0, None)
-    """
-    if isinstance(value, dict):        # ETS-wrapped: {"value": ..., "DisplayHint": ...}
-        value = value.get("value")
-    if not isinstance(value, str):
-        return None
-    if not value.startswith("/Date("):
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            return None
-        return moment.nanoseconds if moment.offset is not None else moment.to_datetime()
-    try:
-        return json_time(value).value
-    except (ValueError, OverflowError):
-        return None
-
-
-_JSON_DATE = re.compile(r"^/Date\(-?\d+\)/$|^\d{4}-\d{2}-\d{2}T")
-
-
-def _is_json_date(value: Any) -> bool:
-    """Whether a Timestamp is as ConvertTo-Json writes it (``/Date(ms)/``, ISO 8601, or ETS-wrapped).
-
-    >>> _is_json_date("/Date(1742467754243)/"), _is_json_date("3/20/2025 11:49:14 AM")
-    (True, False)
-    """
-    if isinstance(value, dict):
-        value = value.get("value")
-    return isinstance(value, str) and _JSON_DATE.match(value) is not None
 
 
 def _cell(value: Any, column: str) -> Any:

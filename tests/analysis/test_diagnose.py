@@ -57,6 +57,24 @@ def test_strong_events_and_the_certificate_set_up_confirm_with_the_exact_fix():
     assert "only add services, so SMTP may stay: the pin then keeps" in d.remediation[3].purpose
 
 
+def test_a_queues_last_error_and_the_certificate_set_up_confirm_as_events_do():
+    """Get-Queue alone shows the failure (its LastError's answer at the last retry): with the certificates it
+    confirms as events 2004 do, with the same fix; the finding says where the answer came from."""
+    queues = pd.DataFrame({"server": ["EX01"], "identity": ["EX01\\3"], "status": ["Retry"], "message_count": [12],
+                           "next_hop_domain": ["contoso-com.mail.protection.outlook.com"], "led": [f.UNTRUSTED],
+                           "last_error_time": pd.to_datetime(["2025-03-21 11:02:40"], utc=True),
+                           "source": ["Get-Queue.txt"], "line": [1]})
+    d = conclude(kb_facts(queues=queues))
+    events = conclude(kb_facts(failures=UNTRUSTED_EVENTS))
+    assert (d.verdict, d.cause, d.strength, d.culprit) == ("confirmed", "kb2888788", "strong", f.INTERNAL)
+    assert commands(d) == commands(events)
+    assert d.end == pd.Timestamp("2025-03-21 11:02:40", tz="UTC")
+    finding = next(e for e in d.evidence if e.rule == "untrusted-root-failures")
+    assert finding.summary == "1 Get-Queue last error(s) show deliveries answered 454 4.7.0 ... UntrustedRoot"
+    assert finding.evidence[["kind", "where"]].values.tolist() == [
+        ["Get-Queue last error", "queue EX01\\3 to contoso-com.mail.protection.outlook.com, 12 message(s) waiting"]]
+
+
 def test_the_protocol_log_beats_events_and_onset_comes_from_it():
     d = conclude(kb_facts(failures=UNTRUSTED_EVENTS, sessions=REFUSED))
     assert (d.verdict, d.strength) == ("confirmed", "direct")

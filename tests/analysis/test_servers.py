@@ -153,8 +153,8 @@ def test_a_case_of_one_server_failing_only_through_another_connector_says_so_in_
 
     sample = CASES["contoso-kb2888788"]
     case = tmp_path / "contoso"
-    for part in ("certs", "config"):
-        shutil.copytree(sample.folder / part, case / part)
+    for part in ("certs", "config"):      # not Get-Queue: its queue's last error is a failure on the hybrid connector
+        shutil.copytree(sample.folder / part, case / part, ignore=shutil.ignore_patterns("Get-Queue.txt"))
     events = (sample.folder / "events" / "MSExchangeTransport.xml").read_text(encoding="utf-8-sig")
     assert "<Data>Outbound to Office 365</Data>" in events
     (case / "events").mkdir()

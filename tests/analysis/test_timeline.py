@@ -260,3 +260,40 @@ def test_mail_does_not_flow_again_while_a_server_seen_only_in_its_protocol_log_s
         ["ex01.contoso.com", pd.Timestamp("2025-03-20 10:00", tz="UTC")], ["EX02", pd.NaT]]
     delivered = pd.concat([sessions, _named(f.sessions(f.session("2025-03-20 11:00", f.QUEUED, f.PUBLIC)), "EX02")])
     assert build_timeline(failures=failures, sessions=delivered).fix == pd.Timestamp("2025-03-20 11:00", tz="UTC")
+
+
+def _queues(*rows):
+    """Get-Queue's rows as ``exlab.read_queues`` gives them: (server, identity, LED, LRT UTC, message count)."""
+    frame = pd.DataFrame(rows, columns=["server", "identity", "led", "last_error_time", "message_count"])
+    frame["last_error_time"] = pd.to_datetime(frame["last_error_time"], utc=True)
+    return frame.assign(next_hop_domain="contoso-com.mail.protection.outlook.com", status="Retry",
+                        last_retry_time=frame["last_error_time"], source="EX02/Get-Queue.txt",
+                        line=range(1, len(frame) + 1))
+
+
+def test_a_queues_last_error_is_a_failure_of_a_server_no_better_evidence_shows():
+    """Get-Queue shows each queue's last attempt: a point where the server's events, logs and tracking are
+    missing; a queue without a last error is none; the same snapshot exported twice (fl and Export-Clixml) is
+    one point; a server whose events show its failures keeps those alone."""
+    queues = _queues(("EX02", "EX02\\7", f.UNTRUSTED, "2025-03-20 11:04:31", 12),
+                     ("EX02", "EX02\\7", f.UNTRUSTED, "2025-03-20 11:04:31", 12),
+                     ("EX02", "EX02\\Submission", None, None, 0),
+                     ("ex01.contoso.com", "EX01\\3", f.UNTRUSTED, "2025-03-20 09:14:30", 3))
+    points = failure_points(queues=queues, prefer=False)
+    assert points[["origin", "server", "code", "enhanced_status", "reason", "category", "where"]].values.tolist() == [
+        ["queue", "ex01.contoso.com", 454, "4.7.0", "UntrustedRoot", "untrusted-root",
+         "queue EX01\\3 to contoso-com.mail.protection.outlook.com, 3 message(s) waiting"],
+        ["queue", "EX02", 454, "4.7.0", "UntrustedRoot", "untrusted-root",
+         "queue EX02\\7 to contoso-com.mail.protection.outlook.com, 12 message(s) waiting"]]
+    assert points["time"].tolist() == [pd.Timestamp("2025-03-20 09:14:30", tz="UTC"),
+                                       pd.Timestamp("2025-03-20 11:04:31", tz="UTC")]
+    failures = f.failures(("2025-03-20 09:14:02", f.UNTRUSTED), computer="ex01.contoso.com")
+    kept = failure_points(failures=failures, queues=queues)
+    assert kept[["origin", "server"]].values.tolist() == [["event", "ex01.contoso.com"], ["queue", "EX02"]]
+    assert build_timeline(failures=failures, queues=queues).end == pd.Timestamp("2025-03-20 11:04:31", tz="UTC")
+
+
+def test_a_queue_without_lrt_is_timed_at_its_last_retry():
+    queues = _queues(("EX01", "EX01\\3", f.UNTRUSTED, None, 1)).assign(
+        last_retry_time=pd.Timestamp("2025-03-20 09:14:30", tz="UTC"))
+    assert failure_points(queues=queues)["time"].tolist() == [pd.Timestamp("2025-03-20 09:14:30", tz="UTC")]

@@ -132,6 +132,37 @@ def lab_tracking_exports() -> dict[str, bytes]:
 
 
 @cache
+def lab_queue_exports() -> dict[str, bytes]:
+    """Get-Queue's output in every shape the lab writes (fl in en-US, and in pl-PL 80 wide copied from the console;
+    Export-Csv, Export-Clixml, ConvertTo-Json; Exchange 2010's and 2013's fl), and its fl inside a transcript."""
+    import pandas as pd
+
+    from exlab.lab.transcripts import transcript_text
+    from exlab.lab.transport_logs import QUEUE_EXPORT_SHAPES, queue_row, write_queue_export
+
+    retry = pd.Timestamp("2025-03-20T09:14:02.123Z")
+    queues = [queue_row("EX01", 7, next_hop_domain="contoso-com.mail.protection.outlook.com", message_count=12,
+                        connector_guid="6f9d2e34-8c1b-4b7a-9e02-3a5c7d1f0b48", last_error_reply=(
+                            "451 4.4.0 Primary target IP address responded with: \"454 4.7.0 Failed to establish "
+                            "appropriate TLS channel: UntrustedRoot: Access Denied {x};{y}.\" Attempted failover"),
+                        last_error_fqdn="contoso-com.mail.protection.outlook.com", last_error_ip="104.47.1.33",
+                        last_retry=retry, first_retry=retry - pd.Timedelta("1h"),
+                        next_retry=retry + pd.Timedelta("10min"), retry_count=17),
+              queue_row("EX01", 3, next_hop_domain="fabrikam.com", message_count=0, status="Ready",
+                        connector_guid="0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", delivery_type="DnsConnectorDelivery")]
+    made = {f"lab:queues.{shape}": _written(lambda out, shape=shape: write_queue_export(
+        queues, out, shape, tz="Europe/Warsaw")) for shape in QUEUE_EXPORT_SHAPES}
+    made["lab:queues-pl.fl"] = _written(lambda out: write_queue_export(queues, out, "fl", culture="pl-PL",
+                                                                       tz="Europe/Warsaw", width=80, trimmed=True))
+    for version in (2010, 2013):
+        made[f"lab:queues-{version}.fl"] = _written(lambda out, version=version: write_queue_export(
+            queues, out, "fl", tz="Europe/Warsaw", version=version))
+    made["lab:queues-transcript.txt"] = transcript_text(
+        [("Get-Queue | fl", made["lab:queues.fl"].decode("utf-16"))]).encode("utf-8-sig")
+    return made
+
+
+@cache
 def lab_bundles() -> dict[str, bytes]:
     """Zips of the contoso sample's certificates: as Compress-Archive of Windows PowerShell 5.1
     writes them (``\\`` between folders), and one inside another."""
@@ -180,7 +211,9 @@ SERVERS = Family("servers", _reader("exlab.transport", "read_servers"), (
 EVENT_LISTS = Family("event_lists", _events, (), ".txt", text=False, made=lab_event_lists)
 TRACKING_EXPORTS = Family("tracking_exports", _reader("exlab.transport", "read_tracking_export"), (), ".txt",
                           text=False, made=lab_tracking_exports)
+QUEUE_EXPORTS = Family("queue_exports", _reader("exlab.transport", "read_queues"), (), ".txt", text=False,
+                       made=lab_queue_exports)
 BUNDLES = Family("bundles", _bundle, (), ".zip", text=False, made=lab_bundles)
 
-FAMILIES = (EVTX, EVENT_EXPORTS, EVENT_LISTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, TRACKING_EXPORTS, CONNECTORS,
-            RECEIVE_CONNECTORS, SERVERS, BUNDLES)
+FAMILIES = (EVTX, EVENT_EXPORTS, EVENT_LISTS, CERTS, PROTOCOL_LOGS, TRACKING_LOGS, TRACKING_EXPORTS, QUEUE_EXPORTS,
+            CONNECTORS, RECEIVE_CONNECTORS, SERVERS, BUNDLES)

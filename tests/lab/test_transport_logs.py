@@ -213,3 +213,70 @@ def test_receive_log_round_trip():
     assert (no["final_reply"], no["outcome"]) == ("530 5.7.1 Client was not authenticated", "rejected")
     from exlab.analysis.timeline import session_failed
     assert not session_failed(sessions).any()
+
+
+def _queue(**fields) -> dict:
+    from exlab.lab.transport_logs import queue_row
+    return queue_row("EX01", 7, next_hop_domain="contoso-com.mail.protection.outlook.com",
+                     connector_guid="6f9d2e34-8c1b-4b7a-9e02-3a5c7d1f0b48", message_count=12,
+                     last_error_reply="454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access "
+                                      "Denied", last_error_fqdn="contoso-com.mail.protection.outlook.com",
+                     last_error_ip="104.47.1.33", last_retry=pd.Timestamp("2025-03-20 09:14:02.25Z"), retry_count=17,
+                     **fields)
+
+
+def _queue_export(shape: str, **options) -> bytes:
+    from exlab.lab.transport_logs import write_queue_export
+    stream = io.BytesIO()
+    write_queue_export([_queue()], stream, shape, tz="Europe/Warsaw", **options)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("culture,width", [("en-US", 80), ("pl-PL", 80), ("de-DE", 120)])
+def test_get_queue_fl_is_windows_powershells_list(culture, width):
+    data = _queue_export("fl", culture=culture, width=width)
+    assert data[:2] == b"\xff\xfe"
+    lines = data.decode("utf-16").split("\r\n")
+    assert all(len(line) <= width - 1 for line in lines)          # Out-File writes a column less than the console
+    names = [line.partition(" :")[0].rstrip() for line in lines if line[:1].strip()]
+    assert names[:8] == ["RunspaceId", "DeliveryType", "NextHopDomain", "TlsPolicyDesignatedDomain",
+                         "NextHopConnector", "Status", "MessageCount", "LastError"] and names[-1] == "ObjectState"
+    assert {line.index(" :") for line in lines if line[:1].strip()} == {32}      # colons aligned
+    lrt = {"en-US": "3/20/2025 10:14:02 AM", "pl-PL": "20.03.2025 10:14:02", "de-DE": "20.03.2025 10:14:02"}[culture]
+    assert f"LastRetryTime                    : {lrt}" in lines
+    assert "".join(line.strip() for line in lines).count(f"[{{LRT={lrt}}};{{LED=454 4.7.0") == 1
+
+
+def test_get_queue_export_clixml_json_and_csv_shapes():
+    root = fromstring(_queue_export("clixml").decode("utf-16").encode("utf-8"))
+    ns = "{http://schemas.microsoft.com/powershell/2004/04}"
+    [queue] = root
+    assert queue.find(f"{ns}TN/{ns}T").text == \
+        "Deserialized.Microsoft.Exchange.Data.QueueViewer.PropertyBagBasedQueueInfo"
+    props = {element.get("N"): element for element in queue.find(f"{ns}Props")}
+    assert props["Status"].find(f"{ns}ToString").text == "Retry" and props["Status"].find(f"{ns}I32").text == "3"
+    assert props["Identity"].find(f"{ns}ToString").text == "EX01\\7" and props["NextHopConnector"].tag == f"{ns}G"
+    assert props["LastRetryTime"].text == "2025-03-20T10:14:02.250000+01:00" and props["MessageCount"].tag == f"{ns}I32"
+    shown = json.loads(_queue_export("json").decode("utf-16"))
+    assert (shown["Status"], shown["DeliveryType"], shown["Identity"]) == (3, 4, "EX01\\7")
+    assert '"LastRetryTime":  "\\/Date(1742462042250)\\/"' in _queue_export("json").decode("utf-16")
+    data = _queue_export("csv", culture="en-GB")
+    rows = list(csv.reader(data.decode("ascii").split("\r\n")[1:-1]))
+    row = dict(zip(rows[0], rows[1]))
+    assert data.startswith(b"#TYPE Deserialized.Microsoft.Exchange.Data.QueueViewer.PropertyBagBasedQueueInfo\r\n")
+    assert (row["MessageCountsPerPriority"], row["LastRetryTime"], row["PSComputerName"]) == (
+        "System.Int32[]", "20/03/2025 10:14:02", "EX01")
+    assert row["LastError"].startswith("[{LRT=20/03/2025 10:14:02};{LED=454 4.7.0 Failed")
+
+
+def test_get_queue_of_exchange_2010_and_2013():
+    old = _queue_export("fl", version=2010).decode("utf-16")
+    assert "\r\nLastError        : 454 4.7.0 Failed to establish" in old
+    assert not any(name in old for name in ("RetryCount", "FirstRetryTime", "TlsPolicyDesignatedDomain",
+                                            "QueueIdentity"))
+    assert "Deserialized.Microsoft.Exchange.Data.QueueViewer.QueueInfo<" in _queue_export(
+        "clixml", version=2010).decode("utf-16")
+    rtm = _queue_export("fl", version=2013).decode("utf-16")
+    assert "\r\nTlsDomain " in rtm and "TlsPolicyDesignatedDomain" not in rtm
+    with pytest.raises(ValueError, match="console"):
+        _queue_export("json", trimmed=True)

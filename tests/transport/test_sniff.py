@@ -50,6 +50,24 @@ def test_other_files_are_not_transport(head):
     assert sniff_transport(head) is None
 
 
+@pytest.mark.parametrize("shape", ["fl", "csv", "clixml", "json"])
+def test_get_queue_output_is_queues_and_no_other_kind(shape):
+    import io
+
+    from exlab.lab.transport_logs import queue_row, write_queue_export
+    from exlab.transport.sniff import DETECTORS
+    from exlab.transport.tracking_export import detect_tracking_export
+
+    out = io.BytesIO()
+    write_queue_export([queue_row("EX01", 7, next_hop_domain="contoso-com.mail.protection.outlook.com",
+                                  connector_guid="6f9d2e34-8c1b-4b7a-9e02-3a5c7d1f0b48", message_count=3,
+                                  last_error_reply="454 4.7.0 Failed to establish appropriate TLS channel: "
+                                                   "UntrustedRoot")], out, shape)
+    head = out.getvalue()[:65536]
+    assert [kind for kind, detect in DETECTORS.items() if detect(head)] == ["queues"]
+    assert sniff_transport(head) == "queues" and not detect_tracking_export(head)
+
+
 def test_truncated_utf16_head():
     data = demo_connectors_fl().getvalue()
     assert sniff_transport(data[:1001]) == "connectors"  # cut inside a UTF-16 code unit

@@ -1,0 +1,78 @@
+"""Get-Queue in a case: the queue's last error read against the logs it summarises, and a case whose only
+evidence of the failures is Get-Queue reaching the events' verdict and fix."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+import exlab
+from exlab.report.model import build_report
+from tests.conftest import SAMPLES
+
+CONTOSO = SAMPLES / "contoso-kb2888788"
+ROOTS = SAMPLES / "lab-public-root.pem"
+
+
+def _copy(tmp_path: Path, name: str, *left_out: str) -> Path:
+    """The contoso sample without the folders or files ``left_out`` (relative paths)."""
+    target = tmp_path / name
+    shutil.copytree(CONTOSO, target, ignore=lambda folder, names: [
+        n for n in names if (Path(folder) / n).relative_to(CONTOSO).as_posix() in left_out])
+    return target
+
+
+def _open(folder: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", exlab.ExlabWarning)
+        return exlab.open_case(folder, roots=ROOTS)
+
+
+def test_the_queues_last_error_is_the_protocol_logs_last_refusal_before_get_queue_ran():
+    """Get-Queue ran at 10:32 UTC on 21 March (Polish dates, Warsaw time, the console cut at 80 columns): its
+    connector queue's LRT, LED and FirstRetryTime are the protocol log's last refused attempt before then, its
+    answer, and the first refusal after the last delivery."""
+    case = _open(CONTOSO)
+    queues = case.queues.set_index("identity")
+    assert queues["status"].to_dict() == {"EXCHANGE\\Submission": "Ready", "EXCHANGE\\3": "Retry"}
+    queue = queues.loc["EXCHANGE\\3"]
+    sessions = case.sessions.sort_values("start")
+    ran = pd.Timestamp("2025-03-21 10:32:18", tz="UTC")
+    before = sessions[sessions["failed_at"].fillna(sessions["start"]) <= ran]
+    refused = before[before["outcome"] == "rejected"]
+    last_delivery = before.loc[before["outcome"] == "delivered", "start"].max()
+    assert queue["last_error_time"] == refused["failed_at"].max().floor("s")
+    assert queue["led"] == refused["final_reply"].iloc[-1]
+    assert queue["first_retry_time"] == refused.loc[refused["start"] > last_delivery, "failed_at"].min().floor("s")
+    assert queue["last_error_fqdn"] == "contoso-com.mail.protection.outlook.com"
+    assert queue["server"] == "exchange.contoso.com" and queue["message_count"] == 29
+    assert case.reports.records_skipped == 0
+
+
+def test_get_queue_in_place_of_events_and_logs_confirms_with_the_events_fix(tmp_path):
+    """The engineer sent the certificates, the connector and Get-Queue: the queue's last error stands for the
+    events 2004, and the verdict, the certificate to act on and the fix are those of the case with its events
+    (and no logs); the answer says it came from Get-Queue and ends at the queue's last retry."""
+    by_queue = _open(_copy(tmp_path, "queue", "events", "logs"))
+    by_events = _open(_copy(tmp_path, "events", "logs", "config/Get-Queue.txt"))
+    queued, evented = by_queue.diagnose(), by_events.diagnose()
+    assert (queued.verdict, queued.cause, queued.strength) == ("confirmed", "kb2888788", "strong")
+    assert (queued.verdict, queued.culprit, queued.connector) == (evented.verdict, evented.culprit, evented.connector)
+    assert [s.command for s in queued.remediation] == [s.command for s in evented.remediation]
+    finding = next(f for f in queued.evidence if f.rule == "untrusted-root-failures")
+    assert finding.summary.startswith("1 Get-Queue last error(s) show")
+    assert queued.end == by_queue.queues["last_error_time"].max()
+    assert by_queue.inventory().set_index("kind").loc["queues", "status"] == "found"
+
+
+def test_the_report_lists_the_queues_and_a_case_without_them_lists_none(tmp_path):
+    tables = {t.title: t for t in build_report(_open(CONTOSO)).details}
+    queues = tables["Transport queues (Get-Queue)"]
+    assert queues.table["queue"].tolist() == ["EXCHANGE\\Submission", "EXCHANGE\\3"]
+    assert queues.table["messages"].tolist() == ["0", "29"]
+    without = _open(_copy(tmp_path, "without", "config/Get-Queue.txt"))
+    assert "Transport queues (Get-Queue)" not in {t.title for t in build_report(without).details}
+    assert "queues" not in set(without.inventory()["kind"].dropna())
