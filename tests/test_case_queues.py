@@ -76,3 +76,31 @@ def test_the_report_lists_the_queues_and_a_case_without_them_lists_none(tmp_path
     without = _open(_copy(tmp_path, "without", "config/Get-Queue.txt"))
     assert "Transport queues (Get-Queue)" not in {t.title for t in build_report(without).details}
     assert "queues" not in set(without.inventory()["kind"].dropna())
+
+
+def test_a_queue_of_another_connector_is_not_this_connectors_failure(tmp_path):
+    """Get-Queue lists every queue: one to a partner's domain through another connector, retrying on 451 4.4.0 DNS
+    query failed, is told apart by its NextHopConnector (not Get-SendConnector's Guid of the hybrid connector):
+    the diagnosis weighs the hybrid queue's UntrustedRoot alone, and does not take the DNS trouble for a
+    look-alike; the queue to the partner names its GUID as its connector."""
+    from exlab.lab.transport_logs import connector_guid, queue_row, write_queue_export
+
+    folder = _copy(tmp_path, "two", "events", "logs", "config/Get-Queue.txt")
+    at = pd.Timestamp("2025-03-21 10:31:25", tz="UTC")
+    hybrid = queue_row("EXCHANGE", 3, next_hop_domain="contoso-com.mail.protection.outlook.com", message_count=29,
+                       connector_guid=connector_guid("Outbound to Office 365"),
+                       last_error_reply="454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: "
+                                        "Access Denied", last_retry=at)
+    partner = queue_row("EXCHANGE", 4, next_hop_domain="fabrikam.example", message_count=2,
+                        connector_guid="137c0a63-cbc7-4261-b49b-b4850e63593b", delivery_type="DnsConnectorDelivery",
+                        last_error_reply="451 4.4.0 DNS query failed. The error was: DNS query failed with error "
+                                         "ErrorRetry", last_retry=at + pd.Timedelta(minutes=1))
+    write_queue_export([hybrid, partner], folder / "config" / "Get-Queue.xml", "clixml", culture="pl-PL",
+                       tz="Europe/Warsaw", server="EXCHANGE")
+    case = _open(folder)
+    assert case.queues.set_index("identity")["connector"].to_dict() == {
+        "EXCHANGE\\3": "Outbound to Office 365", "EXCHANGE\\4": "137c0a63-cbc7-4261-b49b-b4850e63593b"}
+    d = case.diagnose()
+    assert (d.verdict, d.cause, d.strength) == ("confirmed", "kb2888788", "strong")
+    assert d.end == at and d.failures == 1
+    assert [f.rule for f in d.evidence if f.cause == "network"] == []

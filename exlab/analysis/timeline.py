@@ -369,15 +369,15 @@ def _tracking_where(rows: pd.DataFrame) -> pd.Series:
     return line + column(rows, "event_id").astype(str) + " of " + named.astype(str)
 
 
-_QUEUE_CELLS = ("server", "identity", "next_hop_domain", "message_count", "led", "last_error_time",
+_QUEUE_CELLS = ("server", "identity", "connector", "next_hop_domain", "message_count", "led", "last_error_time",
                 "last_retry_time", "source", "line")
 
 
 def _from_queues(queues: pd.DataFrame) -> pd.DataFrame:
     """A point per queue with a last error: Exchange Online's answer (LastError's LED) at the last retry
     (its LRT, else LastRetryTime). The same snapshot exported twice (``fl`` and Export-Clixml) is one point.
-    Its connector is left unnamed: a queue names it by its GUID (NextHopConnector), and the connectors frame
-    keeps no GUID to match it with."""
+    Its connector is the queues frame's ``connector`` (``exlab.Case`` names it by Get-SendConnector's Guid:
+    :func:`exlab.transport.queue_export.queue_connectors`), unnamed without one."""
     rows = _narrow(queues, _QUEUE_CELLS, column(queues, "led").map(bool))
     time = column(rows, "last_error_time")
     time = time.where(time.notna(), column(rows, "last_retry_time"))
@@ -386,7 +386,7 @@ def _from_queues(queues: pd.DataFrame) -> pd.DataFrame:
     hop = (" to " + column(rows, "next_hop_domain").astype("string")).fillna("")
     points = _points_of({
         "time": time, "origin": ["queue"] * len(rows), "server": column(rows, "server"),
-        "response": column(rows, "led").str.strip(),
+        "connector": column(rows, "connector"), "response": column(rows, "led").str.strip(),
         "source": column(rows, "source"), "where": "queue " + column(rows, "identity").fillna("?") + hop + waiting,
     })
     replies = {text: parse_smtp_reply(text) for text in points["response"].dropna().unique()}

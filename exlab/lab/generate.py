@@ -479,7 +479,7 @@ def queue_snapshot(gen: Generated, server: str, at: int) -> list[dict]:
     """
     import pandas as pd
 
-    from exlab.lab.transport_logs import _guid, queue_row
+    from exlab.lab.transport_logs import connector_guid, queue_row
     connector = gen.scenario.connector
     queues = [queue_row(server, "Submission", next_hop_domain="Submission", connector_guid=str(uuid.UUID(int=0)),
                         message_count=0, status="Ready", delivery_type="Undefined", next_hop_category="Internal")]
@@ -494,7 +494,7 @@ def queue_snapshot(gen: Generated, server: str, at: int) -> list[dict]:
               if entry.server == server and entry.time <= at]
     waiting = {m for event, m in logged if event == "DEFER"} - {m for event, m in logged if event == "SEND"}
     queues.append(queue_row(
-        server, 3, next_hop_domain=connector.smart_host, connector_guid=_guid("connector", connector.name),
+        server, 3, next_hop_domain=connector.smart_host, connector_guid=connector_guid(connector.name),
         message_count=len(waiting) if failing else 0, status="Retry" if failing else "Ready",
         last_error_reply=last.reply, last_error_fqdn=last.remote_host,
         last_error_ip=last.remote_endpoint.rsplit(":", 1)[0], last_retry=stamp(last.reply_at),

@@ -871,9 +871,19 @@ def connector_properties(connector: dict) -> list[tuple[str, object]]:
         ("SourceTransportServers", tuple(get("source_transport_servers") or ())),
         ("TlsAuthLevel", get("tls_auth_level")), ("TlsCertificateName", get("tls_certificate_name")),
         ("TlsDomain", get("tls_domain")), ("UseExternalDNSServersEnabled", False),
-        ("AdminDisplayName", None), ("ExchangeVersion", "0.1 (8.0.535.0)"), ("IsValid", True),
-        ("ObjectState", "Unchanged"),
+        ("AdminDisplayName", None), ("ExchangeVersion", "0.1 (8.0.535.0)"), ("Guid", uuid.UUID(connector_guid(name))),
+        ("IsValid", True), ("ObjectState", "Unchanged"),
     ]
+
+
+def connector_guid(name: str) -> str:
+    """The Guid of the lab's send connector called ``name`` (Get-SendConnector's Guid, Get-Queue's
+    NextHopConnector).
+
+    >>> connector_guid("Outbound to Office 365") == connector_guid("Outbound to Office 365")
+    True
+    """
+    return _guid("connector", name)
 
 
 def receive_connector_properties(connector: dict) -> list[tuple[str, object]]:
@@ -1094,7 +1104,7 @@ def convert_to_json(objects: Iterable[Sequence[tuple[str, object]]]) -> str:
     items = [{name: (list(value) if isinstance(value, tuple) else value) for name, value in properties}
              for properties in objects]
     data = items[0] if len(items) == 1 else items
-    text = json.dumps(data, indent=4, ensure_ascii=False)
+    text = json.dumps(data, indent=4, ensure_ascii=False, default=str)     # a Guid as its text
     return text.replace('": ', '":  ').replace("\n", "\r\n")
 
 

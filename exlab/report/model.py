@@ -860,8 +860,8 @@ def _queues_table(case: Case, tz: str) -> Table | None:
     queues = case.queues
     if queues is None or queues.empty:
         return None
-    columns = {"server": "server", "identity": "queue", "next_hop_domain": "next hop", "status": "status",
-               "message_count": "messages", "led": "last error", "last_error_time": "last retry",
+    columns = {"server": "server", "identity": "queue", "connector": "connector", "next_hop_domain": "next hop",
+               "status": "status", "message_count": "messages", "led": "last error", "last_error_time": "last retry",
                "first_retry_time": "retrying since", "source": "file", "line": "object"}
     erring = int(queues["led"].notna().sum()) if "led" in queues else 0
     return Table("Transport queues (Get-Queue)", people_table(queues, columns, tz=tz, counts=("message_count",)),

@@ -78,6 +78,8 @@ CONNECTOR_DTYPES: dict[str, str] = {
     "tls_auth_level": "string", "tls_domain": "string", "smart_hosts": "object", "address_spaces": "object",
     "cloud_services_mail_enabled": "boolean", "protocol_logging_level": "string",
     "source_transport_servers": "object", "enabled": "boolean", "identity": "string",
+    # the connector's Guid: what a queue names it by (Get-Queue's NextHopConnector)
+    "guid": "string",
     # FrontendProxyEnabled: the Front End Transport service (the same server's since 2016, a Client Access
     # server's in 2013) connects to the next hop and presents its certificate, not the Transport service
     "frontend_proxy_enabled": "boolean",

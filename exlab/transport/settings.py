@@ -70,7 +70,7 @@ CONNECTOR_PROPERTIES: dict[str, str] = {
     "tls_auth_level": "TlsAuthLevel", "tls_domain": "TlsDomain", "smart_hosts": "SmartHosts",
     "address_spaces": "AddressSpaces", "cloud_services_mail_enabled": "CloudServicesMailEnabled",
     "protocol_logging_level": "ProtocolLoggingLevel", "source_transport_servers": "SourceTransportServers",
-    "enabled": "Enabled", "identity": "Identity", "frontend_proxy_enabled": "FrontendProxyEnabled",
+    "enabled": "Enabled", "identity": "Identity", "guid": "Guid", "frontend_proxy_enabled": "FrontendProxyEnabled",
 }
 #: servers-frame column -> Get-ExchangeServer property
 SERVER_PROPERTIES: dict[str, str] = {"name": "Name", "fqdn": "Fqdn"}

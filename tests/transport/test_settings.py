@@ -211,6 +211,7 @@ def test_real_send_connector_and_server_exports(real_exports):
     assert pd.isna(row["tls_certificate_name"]) and row["require_tls"] == True  # noqa: E712
     assert row["tls_auth_level"] == "CertificateValidation" and row["cloud_services_mail_enabled"] == True  # noqa: E712
     assert row["source_transport_servers"] == ("WIN-CTD3L0RGEN4",)
+    assert row["guid"] == "d8bbb707-a3d8-401f-8909-287fe2cc1fda"     # what Get-Queue's NextHopConnector names
     servers = read_servers(folder / "HC-E16-GetExchangeServer.xml")
     assert servers[["name", "fqdn"]].values.tolist() == [["SOLO-E16A", "Solo-E16A.Solo.local"]]
     with pytest.warns(ExlabWarning, match="holds no receive connector"):
