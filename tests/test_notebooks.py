@@ -100,6 +100,16 @@ def test_the_presented_certificate_reads_as_untrusted_beside_a_table_that_says_s
 
 
 @pytest.mark.slow
+def test_the_timeline_shows_get_queues_last_error_where_the_case_holds_it():
+    texts = _texts(execute_notebook("01-timeline-2004.ipynb", {"case_folder": str(_case("contoso-kb2888788").folder)}))
+    assert "The queues, as Get-Queue showed them when it ran." in texts
+    assert "EXCHANGE3" in texts      # the queue EXCHANGE\\3 (_texts drops backslashes, Markdown's escapes)
+    assert "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied" in texts
+    quiet = _texts(execute_notebook("01-timeline-2004.ipynb", {"case_folder": str(_case("northwind-quiet").folder)}))
+    assert "Get-Queue showed" not in quiet
+
+
+@pytest.mark.slow
 def test_the_timeline_lists_every_server_over_the_whole_outage():
     case = _case("litware-servers")
     texts = _texts(execute_notebook("01-timeline-2004.ipynb", {"case_folder": str(case.folder)}))

@@ -860,13 +860,16 @@ def _queues_table(case: Case, tz: str) -> Table | None:
     queues = case.queues
     if queues is None or queues.empty:
         return None
-    columns = {"server": "server", "identity": "queue", "connector": "connector", "next_hop_domain": "next hop",
-               "status": "status", "message_count": "messages", "led": "last error", "last_error_time": "last retry",
-               "first_retry_time": "retrying since", "source": "file", "line": "object"}
+    columns = {"identity": "queue", "next_hop": "next hop (connector)", "status": "status", "message_count": "messages",
+               "led": "last error", "last_error_time": "last retry", "first_retry_time": "retrying since"}
+    hop = queues["next_hop_domain"].astype("string")
+    connector = queues["connector"].astype("string") if "connector" in queues else pd.Series(pd.NA, index=queues.index)
+    shown = queues.assign(next_hop=(hop + " (" + connector + ")").fillna(hop))   # the queue (EX01\3) names its server
     erring = int(queues["led"].notna().sum()) if "led" in queues else 0
-    return Table("Transport queues (Get-Queue)", people_table(queues, columns, tz=tz, counts=("message_count",)),
-                 f"{count(len(queues), 'queue')} as Get-Queue showed them when it ran, {erring:,} with a last error "
-                 "(the answer to its last delivery attempt).", wide=("next hop", "last error"), paths=("file",),
+    files = ", ".join(sorted(queues["source"].dropna().unique())) if "source" in queues else ""
+    return Table("Transport queues (Get-Queue)", people_table(shown, columns, tz=tz, counts=("message_count",)),
+                 f"{count(len(queues), 'queue')} as Get-Queue showed them when it ran ({files}), {erring:,} with a "
+                 "last error (the answer to its last delivery attempt).", wide=("next hop (connector)", "last error"),
                  interactive=len(queues) > 10)
 
 
