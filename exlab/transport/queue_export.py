@@ -71,6 +71,8 @@ _COUNTS = {"message_count": "MessageCount", "retry_count": "RetryCount"}
 _TIMES = {"last_retry_time": "LastRetryTime", "next_retry_time": "NextRetryTime", "first_retry_time": "FirstRetryTime"}
 # what only a queue shows beside its NextHopDomain: how Get-Queue's output is told from other exports
 _MARKERS = ("DeliveryType", "MessageCount", "LastError", "NextHopConnector", "QueueIdentity")
+# what a message in a queue shows (Get-Message), and a queue does not
+_MESSAGE_PROPERTIES = ("FromAddress", "Subject", "InternetMessageId", "Queue", "Recipients")
 # where a part of LastError starts: "};{" then its key (capitals, as Exchange writes them) and "=" (a reply may
 # hold ";", "{" and "}" anywhere else)
 _NO_CONNECTOR = "00000000-0000-0000-0000-000000000000"    # the NextHopConnector of a queue no send connector routes
@@ -80,15 +82,28 @@ _KEY = re.compile(r"[A-Z]{1,16}=")
 
 def is_queue_export(text: str) -> bool:
     """Whether ``text`` (the start of a file, or one command's output) is Get-Queue's output: it shows a
-    NextHopDomain and one of DeliveryType, MessageCount, LastError, NextHopConnector, QueueIdentity.
+    NextHopDomain and one of DeliveryType, MessageCount, LastError, NextHopConnector, QueueIdentity; or, of
+    properties chosen (``| fl Identity,Status,LastError``), a LastError beside an Identity and none of the
+    properties of a message in a queue (Get-Message's output has a LastError too).
 
     >>> is_queue_export("DeliveryType  : SmartHostConnectorDelivery\\r\\nNextHopDomain : contoso.com\\r\\n")
     True
+    >>> is_queue_export("Identity  : EX01\\\\3\\r\\nStatus    : Retry\\r\\n"
+    ...                 "LastError : [{LRT=};{LED=451 4.4.0 x}]\\r\\n")
+    True
+    >>> is_queue_export("Identity    : EX01\\\\3\\\\1\\r\\nFromAddress : a@contoso.com\\r\\n"
+    ...                 "LastError   : 451 4.4.0 x\\r\\n")
+    False
     >>> is_queue_export("EventId           : DEFER\\r\\nInternalMessageId : 42\\r\\nRecipientStatus   : {}\\r\\n")
     False
     """
     shape = export_shape(text)
-    return shape is not None and has_property(text, shape, ("NextHopDomain",)) and has_property(text, shape, _MARKERS)
+    if shape is None:
+        return False
+    if has_property(text, shape, ("NextHopDomain",)):
+        return has_property(text, shape, _MARKERS)
+    return has_property(text, shape, ("LastError",)) and has_property(text, shape, ("Identity", "QueueIdentity")) \
+        and not has_property(text, shape, _MESSAGE_PROPERTIES)
 
 
 def detect_queue_export(head: bytes) -> bool:

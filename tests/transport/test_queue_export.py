@@ -315,3 +315,22 @@ def test_get_queue_fl_in_a_transcript_beside_other_commands(console, tmp_path):
     prompt = next(number for number, line in enumerate(text.split("\r\n"), 1) if line.endswith("Get-Queue | fl"))
     assert any(f"read as queues: 'Get-Queue | fl' (line {prompt})" in note
                for note in frame.attrs["parse_report"].files[0].warnings)
+
+
+# ``Get-Queue | fl Identity,Status,MessageCount,LastError`` in a console 80 wide (en-US), and ``Get-Message | fl``
+# of a message in that queue: it has a LastError too, and is no queue
+CHOSEN = ("\r\n\r\nIdentity     : EX01\\7\r\nStatus       : Retry\r\nMessageCount : 12\r\n"
+          "LastError    : [{LRT=3/20/2025 10:14:02 AM};{LED=454 4.7.0 Failed to establish appropriate TLS \r\n"
+          "               channel: UntrustedRoot: Access Denied};{FQDN=};{IP=104.47.1.33}]\r\n\r\n\r\n")
+MESSAGE = ("\r\n\r\nIdentity    : EX01\\7\\4398046511105\r\nFromAddress : ana@contoso.com\r\nStatus      : Retry\r\n"
+           "Subject     : Faktura 03/2025\r\nLastError   : [{LRT=3/20/2025 10:14:02 AM};{LED=454 4.7.0 x}]\r\n\r\n")
+
+
+def test_chosen_properties_read_and_a_message_is_no_queue():
+    frame = read_queues(io.BytesIO(CHOSEN.encode("utf-16")), tz=TZ)
+    assert frame[["identity", "server", "status", "message_count"]].values.tolist() == [
+        ["EX01\\7", "EX01", "Retry", 12]]
+    assert frame.loc[0, "led"] == "454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: Access Denied"
+    assert frame.loc[0, "last_error_time"] == pd.Timestamp("2025-03-20 09:14:02", tz="UTC")
+    assert pd.isna(frame.loc[0, "next_hop_domain"])
+    assert is_queue_export(CHOSEN) and not is_queue_export(MESSAGE)
