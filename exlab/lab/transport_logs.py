@@ -880,8 +880,8 @@ def connector_guid(name: str) -> str:
     """The Guid of the lab's send connector called ``name`` (Get-SendConnector's Guid, Get-Queue's
     NextHopConnector).
 
-    >>> connector_guid("Outbound to Office 365") == connector_guid("Outbound to Office 365")
-    True
+    >>> connector_guid("Outbound to Office 365")
+    '16c9b773-1428-4cb9-9e12-815afbadeec4'
     """
     return _guid("connector", name)
 
