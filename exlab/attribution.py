@@ -345,9 +345,13 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             local = frame["server_hostname"].where(~frame["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False)
                                                    .astype(bool)) if "server_hostname" in frame else None
             frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, local))
-        elif kind == "queues" and "source" in frame:      # a queue's Identity names its server (EX01\3)
-            own = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else None
-            frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, own))
+        elif kind == "queues" and "source" in frame:
+            # each queue's Identity names its server (EX01\3): Get-TransportService | Get-Queue lists several
+            own = frame[SERVER_COLUMN].astype("string") if SERVER_COLUMN in frame else \
+                pd.Series(pd.NA, index=frame.index, dtype="string")
+            spelled = {value: names.key(value) for value in own.dropna().unique()}
+            frame[SERVER_COLUMN] = own.map(spelled).astype("string").fillna(
+                _by_file(frame, _file_servers(frame, names, None)))
         elif kind == "certs" and "source" in frame:
             given = frame[SERVER_COLUMN] if SERVER_COLUMN in frame else pd.Series(pd.NA, index=frame.index)
             files = getattr(frame.attrs.get("parse_report"), "files", ())

@@ -104,3 +104,27 @@ def test_a_queue_of_another_connector_is_not_this_connectors_failure(tmp_path):
     assert (d.verdict, d.cause, d.strength) == ("confirmed", "kb2888788", "strong")
     assert d.end == at and d.failures == 1
     assert [f.rule for f in d.evidence if f.cause == "network"] == []
+
+
+def test_get_queue_of_several_servers_in_one_file_gives_each_server_its_queues(tmp_path):
+    """``Get-TransportService | Get-Queue | fl`` lists the queues of every server in one file: each queue is its
+    Identity's server's (the file's folder names none). EX02's queue fails: the case's answer is about EX02,
+    whose fix it names, and EXCHANGE's queue delivers."""
+    from exlab.lab.transport_logs import connector_guid, queue_row, write_queue_export
+
+    folder = _copy(tmp_path, "two", "events", "logs", "config/Get-Queue.txt")
+    at = pd.Timestamp("2025-03-21 10:31:25", tz="UTC")
+    hop = {"next_hop_domain": "contoso-com.mail.protection.outlook.com",
+           "connector_guid": connector_guid("Outbound to Office 365")}
+    healthy = queue_row("EXCHANGE", 3, **hop, message_count=0, status="Ready")
+    failing = queue_row("EX02", 5, **hop, message_count=4, last_retry=at,
+                        last_error_reply="454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: "
+                                         "Access Denied")
+    write_queue_export([healthy, failing], folder / "Get-Queue-all.txt", "fl", culture="pl-PL", tz="Europe/Warsaw")
+    case = _open(folder)
+    assert case.queues.set_index("identity")["server"].to_dict() == {"EXCHANGE\\3": "exchange.contoso.com",
+                                                                    "EX02\\5": "EX02"}
+    d = case.diagnose()
+    assert "EX02" in case.server_list() and d.failures == 1
+    assert {s.server: s.failures for s in d.servers}["EX02"] == 1
+    assert {s.server: s.failures for s in d.servers}["exchange.contoso.com"] == 0
