@@ -345,6 +345,9 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             local = frame["server_hostname"].where(~frame["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False)
                                                    .astype(bool)) if "server_hostname" in frame else None
             frame[SERVER_COLUMN] = _by_file(frame, _file_servers(frame, names, local))
+            exported = _exported_rows(frame)
+            if exported.any():
+                frame[SERVER_COLUMN] = _tracking_hosts(frame, names).where(exported).fillna(frame[SERVER_COLUMN])
         elif kind == "queues" and "source" in frame:
             # each queue's Identity names its server (EX01\3): Get-TransportService | Get-Queue lists several
             own = frame[SERVER_COLUMN].astype("string") if SERVER_COLUMN in frame else \
@@ -370,6 +373,36 @@ def attribute_servers(frames: dict[str, pd.DataFrame], *, server_fqdn: str | Non
             frame[SERVER_COLUMN] = pd.array([pd.NA] * len(frame), dtype="string")
         out[kind] = frame
     return _one_server_owns_the_rest(out, names, server_fqdn)
+
+
+def _exported_rows(tracking: pd.DataFrame) -> pd.Series:
+    """Which tracking rows are of Get-MessageTrackingLog's output (a log file is one server's; an export may hold
+    several servers' rows: ``Get-TransportService | Get-MessageTrackingLog``), by their files' parse reports."""
+    from exlab.transport.tracking_export import FORMAT
+
+    files = getattr(tracking.attrs.get("parse_report"), "files", ())
+    exports = {f.file for f in files if f.format == FORMAT}
+    return tracking["source"].isin(exports).fillna(False).astype(bool) if exports else \
+        pd.Series(False, index=tracking.index)
+
+
+def _tracking_hosts(tracking: pd.DataFrame, names: ServerNames) -> pd.Series:
+    """The server that logged each tracking row: the client of a SEND, DEFER or FAIL (the remote host is the
+    server's), the server of the others; by its first label, as the case spells that server (an export writes
+    ``EX01`` as ServerHostname and ``EX01.contoso.com`` as ClientHostname).
+
+    >>> rows = pd.DataFrame({"event_id": ["RECEIVE", "DEFER"], "server_hostname": ["EX02", "mx.outlook.com"],
+    ...                      "client_hostname": ["gw.fabrikam.com", "ex02.contoso.com"]})
+    >>> _tracking_hosts(rows, ServerNames({"ex02": "ex02.contoso.com"})).tolist()
+    ['ex02.contoso.com', 'ex02.contoso.com']
+    """
+    empty = pd.Series(pd.NA, index=tracking.index, dtype="string")
+    remote = tracking["event_id"].isin(REMOTE_HOST_EVENTS).fillna(False).astype(bool)
+    host = tracking.get("server_hostname", empty).astype("string").where(
+        ~remote, tracking.get("client_hostname", empty).astype("string"))
+    short = host.str.strip().str.split(".", n=1).str[0]
+    spelled = {value: names.key(value) for value in short.dropna().unique()}
+    return short.map(spelled).astype("string")
 
 
 def _cert_servers(given: pd.Series, certs: pd.DataFrame, files: Iterable, names: ServerNames) -> list[str | None]:

@@ -145,3 +145,24 @@ def test_powershell_7_json_dates_and_a_local_shells_export_csv():
     with pytest.warns(ExlabWarning, match="not in the file"):
         frame = read_tracking_export(io.BytesIO(local.encode("utf-8")), tz=TZ)
     assert frame.loc[0, "time"] == pd.Timestamp("2025-03-20T10:49:14Z") and pd.isna(frame.loc[0, "recipient_status"])
+
+
+def test_one_export_of_several_servers_gives_each_row_its_server(tmp_path):
+    """``Get-TransportService | Get-MessageTrackingLog | Export-Clixml``: northwind's two servers' rows in one
+    file outside their folders. Each row is the server's that logged it (as the logs in their folders were),
+    not the file's most common one, so NWEX02's DEFERs stay NWEX02's and NWEX01 shows no failure."""
+    northwind = CASES["northwind-quiet"]
+    folder = tmp_path / "northwind"
+    shutil.copytree(northwind.folder, folder)
+    logs = []
+    for server in ("NWEX01", "NWEX02"):
+        logs.append(read_tracking_log(folder / server / "Logs" / "MessageTracking"))
+        shutil.rmtree(folder / server / "Logs")          # the protocol logs too: tracking is the failures' source
+    both = pd.concat(logs, ignore_index=True)
+    (folder / "Get-MessageTrackingLog.xml").write_bytes(_export(both, "clixml"))
+    options = dict(roots=northwind.roots, tz=northwind.truth["tz"])
+    exported, original = quiet_case(folder, **options), quiet_case(northwind.folder, **options)
+    assert exported.tracking["server"].value_counts().to_dict() == original.tracking["server"].value_counts().to_dict()
+    failing = {answer.server: answer.failures for answer in exported.diagnose().servers}
+    assert set(failing) == {"nwex01.northwindtraders.com", "nwex02.northwindtraders.com"}
+    assert failing["nwex01.northwindtraders.com"] == 0 and failing["nwex02.northwindtraders.com"] > 0
