@@ -355,6 +355,8 @@ def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collect
         steps.append(collect_step("connectors"))
     if "tracking" in lacking and "sessions" in lacking:
         steps.append(collect_step("tracking"))
+    if facts.points.empty and (facts.queues is None or facts.queues.empty):    # no failure in any evidence yet
+        steps.append(collect_step("queues"))
     return steps
 
 

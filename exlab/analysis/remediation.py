@@ -29,7 +29,7 @@ CONNECTOR_PLACEHOLDER = "<send connector name>"
 SERVER_PLACEHOLDER = "<server>"
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$")
 # the cmdlets of a fix that act on one server's certificates and take -Server
-_SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate")
+_SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Import-ExchangeCertificate", "Get-Queue")
 _RESTART = "Restart-Service MSExchangeTransport"
 # commands that act on the machine they run on, not through Exchange (a service, the machine's certificate store,
 # its event log, its log folders): aimed at a server, they run there (Invoke-Command)
@@ -453,6 +453,10 @@ COLLECT: dict[str, Step] = {
     "servers": Step("Export the servers' names",
                     "New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
                     "Get-ExchangeServer | Export-Clixml C:\\exlab\\config\\ExchangeServers.xml"),
+    "queues": Step("Export the queues of the transport server: a queue's LastError is Exchange Online's answer to "
+                   "its last delivery attempt, to be had now, without waiting for the next retry",
+                   "New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
+                   "Get-Queue | Export-Clixml C:\\exlab\\config\\Get-Queue.xml"),
     "tracking": Step("Copy the message tracking log files of the transport server (their DEFER rows show the held "
                      "messages)",
                      "New-Item -ItemType Directory -Force C:\\exlab\\logs\\MessageTracking | Out-Null; "

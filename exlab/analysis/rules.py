@@ -67,7 +67,8 @@ class Facts:
     ``candidates``: the certificates the transport may present for ``name`` (cover it,
     enabled for SMTP), newest first, with trust columns; ``selected`` the thumbprint it
     presents. ``at`` is the time certificate validity is judged at. ``edge_servers``: the host names of
-    the Edge Transport servers Get-ExchangeServer shows (``servers`` of :meth:`build`).
+    the Edge Transport servers Get-ExchangeServer shows (``servers`` of :meth:`build`). ``queues``: Get-Queue's
+    rows (their last errors are among the points), None when the case holds none.
     """
 
     points: pd.DataFrame
@@ -86,6 +87,7 @@ class Facts:
     by_thumbprint: dict[str, dict[str, Any]] = field(default_factory=dict)
     presented: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     edge_servers: frozenset[str] = frozenset()
+    queues: pd.DataFrame | None = None
 
     @classmethod
     def build(cls, *, failures: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
@@ -122,7 +124,7 @@ class Facts:
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
                    tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented,
-                   edge_servers=edges)
+                   edge_servers=edges, queues=queues)
 
     @cached_property
     def frontend_proxy(self) -> bool:

@@ -75,6 +75,20 @@ def test_a_queues_last_error_and_the_certificate_set_up_confirm_as_events_do():
         ["Get-Queue last error", "queue EX01\\3 to contoso-com.mail.protection.outlook.com, 12 message(s) waiting"]]
 
 
+def test_no_failure_anywhere_asks_for_get_queue_unless_the_case_holds_it():
+    """Nothing shows a failure yet: Get-Queue gives Exchange Online's last answer at once, so an inconclusive
+    answer asks for it; not when the case holds it already (its queues then show no last error)."""
+    asked = diagnose(server_fqdn=f.FQDN)
+    assert asked.verdict == "inconclusive"
+    assert any(step.command.endswith("Get-Queue | Export-Clixml C:\\exlab\\config\\Get-Queue.xml")
+               for step in asked.missing)
+    healthy = pd.DataFrame({"identity": ["EX01\\3"], "status": ["Ready"], "message_count": [0], "led": [None],
+                            "source": ["Get-Queue.txt"]})
+    held = diagnose(server_fqdn=f.FQDN, queues=healthy)
+    assert held.verdict == "inconclusive" and held.missing
+    assert not any("Get-Queue" in step.command for step in held.missing)
+
+
 def test_the_protocol_log_beats_events_and_onset_comes_from_it():
     d = conclude(kb_facts(failures=UNTRUSTED_EVENTS, sessions=REFUSED))
     assert (d.verdict, d.strength) == ("confirmed", "direct")

@@ -32,7 +32,7 @@ def _by_kind(steps) -> dict[str, object]:
     """The collection steps by what they collect (the command tells them apart)."""
     kinds = {"wevtutil epl": "events", "Set-EventLogLevel": "events_2004", "-ProtocolLoggingLevel": "sessions",
              "ExchangeCertificates.txt": "certs", "MSGTRK": "tracking", "SendConnectors.xml": "connectors",
-             "ExchangeServers.xml": "servers"}
+             "ExchangeServers.xml": "servers", "Get-Queue": "queues"}
     return {next(kind for key, kind in kinds.items() if key in step.command): step for step in steps}
 
 
@@ -50,7 +50,11 @@ def test_a_servers_collection_steps_name_it_and_run_there(quiet_2016):
     answer = {d.server: d for d in quiet_2016.diagnose_servers()}[EX2016]
     assert answer.verdict == "inconclusive"
     steps = _by_kind(answer.missing)
-    assert set(steps) == {"events", "events_2004", "sessions", "tracking"}
+    assert set(steps) == {"events", "events_2004", "sessions", "tracking", "queues"}
+    # no failure in any evidence: the queues show Exchange Online's last answer at once, through -Server
+    assert steps["queues"].command == ("New-Item -ItemType Directory -Force C:\\exlab\\config | Out-Null; "
+                                       f"Get-Queue -Server {EX2016} | Export-Clixml C:\\exlab\\config\\Get-Queue.xml")
+    assert steps["queues"].purpose.startswith(f"On {EX2016}: export the queues of {EX2016}")
     # wevtutil and the log folder are the machine's own: run on the server, the files fetched from its share
     events = steps["events"]
     assert events.command == ("Invoke-Command -ComputerName ex2016.contoso.com { New-Item -ItemType Directory -Force "
@@ -81,7 +85,7 @@ def test_an_edge_servers_collection_steps_are_run_on_it_itself():
     d = diagnose(servers=EDGE_SERVERS, server=EDGE, server_fqdn=EDGE)
     assert d.verdict == "inconclusive"
     steps = _by_kind(d.missing)
-    for kind in ("events", "events_2004", "certs", "tracking"):
+    for kind in ("events", "events_2004", "certs", "tracking", "queues"):
         assert steps[kind].purpose.startswith(f"On the Edge Transport server {EDGE} itself"), kind
         assert steps[kind].command == collect_step(kind).command, kind     # its own shell: as they are
     assert "-Server and remote PowerShell from the organisation do not reach an Edge" in steps["events"].purpose
