@@ -387,8 +387,8 @@ def _exported_rows(tracking: pd.DataFrame) -> pd.Series:
 
 
 def _tracking_hosts(tracking: pd.DataFrame, names: ServerNames) -> pd.Series:
-    """The server that logged each tracking row: the client of a SEND, DEFER or FAIL (the remote host is the
-    server's), the server of the others; by its first label, as the case spells that server (an export writes
+    """The server that logged each tracking row: the client of a SEND, DEFER or FAIL (their server is the remote
+    host), the server of the others; by its first label, as the case spells that server (an export writes
     ``EX01`` as ServerHostname and ``EX01.contoso.com`` as ClientHostname).
 
     >>> rows = pd.DataFrame({"event_id": ["RECEIVE", "DEFER"], "server_hostname": ["EX02", "mx.outlook.com"],
