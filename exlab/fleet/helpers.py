@@ -76,7 +76,7 @@ def failed_attempts(source: str | os.PathLike | Any) -> pd.DataFrame:
     else:
         rows = {view: _rows(source, view, sql) for view, sql in _STORE_ROWS.items()}
         failures, sessions, tracking = rows["failures"], send_sessions(rows["sessions"]), rows["tracking"]
-        queues = rows["queues"]
+        queues = _with_connectors(source, rows["queues"])
         failures = None if failures is None else _distinct(failures)
     points = failure_points(failures=failures, sessions=sessions, tracking=tracking, queues=queues)
     return points[["server", "connector", "time", "origin"]]
@@ -148,6 +148,17 @@ def _sql(store: str | os.PathLike, view: str, sql: str, columns: list[str]) -> p
     """``sql`` over the store; no rows (with ``columns``) when the store holds no ``view``."""
     rows = _rows(store, view, sql)
     return pd.DataFrame({name: pd.Series(dtype="object") for name in columns}) if rows is None else rows
+
+
+def _with_connectors(store: str | os.PathLike, queues: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The store's queues, each with its send connector as a Case names it (by Get-SendConnector's Guid:
+    :func:`exlab.transport.queue_export.queue_connectors`), so a queue of another connector counts as the
+    other connectors' failures do."""
+    from exlab.transport.queue_export import queue_connectors
+
+    if queues is None:
+        return None
+    return queues.assign(connector=queue_connectors(queues, _rows(store, "connectors", "SELECT * FROM connectors")))
 
 
 def _rows(store: str | os.PathLike, view: str, sql: str) -> pd.DataFrame | None:

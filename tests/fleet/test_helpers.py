@@ -83,3 +83,31 @@ def test_a_log_exported_four_times_counts_once(tmp_path):
         pd.testing.assert_frame_equal(helper(store), helper(case))
     assert failure_spans(store)["failures"].tolist() == [truth["counts"]["events_2004"]]
     assert failure_spans(store)["first_failure"].tolist() == [pd.Timestamp(truth["onset"])]
+
+
+def test_a_queue_of_another_connector_counts_on_the_store_as_on_the_folder(tmp_path):
+    """contoso with Get-Queue in place of its events and logs, and a queue to a partner's domain through another
+    connector retrying on DNS: the store's failed attempts are the folder's, each queue's named by its connector
+    (the store's queues had none: the partner's queue would count against the hybrid connector)."""
+    import shutil
+
+    from exlab.fleet import failed_attempts
+    from exlab.lab.transport_logs import connector_guid, queue_row, write_queue_export
+
+    folder = tmp_path / "contoso"
+    shutil.copytree(CONTOSO, folder, ignore=shutil.ignore_patterns("events", "logs", "Get-Queue.txt"))
+    at = pd.Timestamp("2025-03-21 10:31:25", tz="UTC")
+    queues = [queue_row("EXCHANGE", 3, next_hop_domain="contoso-com.mail.protection.outlook.com", message_count=29,
+                        connector_guid=connector_guid("Outbound to Office 365"), last_retry=at,
+                        last_error_reply="454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot"),
+              queue_row("EXCHANGE", 4, next_hop_domain="fabrikam.example", message_count=2, last_retry=at,
+                        connector_guid="137c0a63-cbc7-4261-b49b-b4850e63593b", delivery_type="DnsConnectorDelivery",
+                        last_error_reply="451 4.4.0 DNS query failed")]
+    write_queue_export(queues, folder / "config" / "Get-Queue.xml", "clixml", tz="Europe/Warsaw", server="EXCHANGE")
+    store = tmp_path / "store"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ingest([folder], store, progress=False)
+    on_store, on_folder = failed_attempts(store), failed_attempts(folder_case(folder))
+    pd.testing.assert_frame_equal(on_store, on_folder)
+    assert on_store["connector"].tolist() == ["Outbound to Office 365", "137c0a63-cbc7-4261-b49b-b4850e63593b"]
