@@ -337,19 +337,28 @@ def _from_tracking(tracking: pd.DataFrame) -> pd.DataFrame:
     status = column(rows, "recipient_status")
     reply_text = led.where(led.map(bool), status.map({text: tracking_reply(text) for text in status.dropna().unique()}))
     reply_text = reply_text.where(reply_text.notna(), None)
-    replies = {text: parse_smtp_reply(text) for text in reply_text.dropna().unique() if text}
-    # a message expired in the queue is the consequence of the failures, not a kind of its own
-    category = {text: None if found.enhanced_status == "4.4.7" else classify(found) for text, found in replies.items()}
-    message = column(rows, "message_id")
     return _points_of({
         "time": rows["time"] if "time" in rows else [None] * len(rows), "origin": ["tracking"] * len(rows),
-        "server": _tracking_servers(rows), "connector": column(rows, "connector_id"),
-        "code": reply_text.map({text: found.code for text, found in replies.items()}),
-        "enhanced_status": reply_text.map({text: found.enhanced_status for text, found in replies.items()}),
-        "reason": reply_text.map({text: found.tls_reason for text, found in replies.items()}), "response": reply_text,
-        "category": reply_text.map(category), "message_id": message, "source": column(rows, "source"),
-        "where": _tracking_where(rows),
+        "server": _tracking_servers(rows), "connector": column(rows, "connector_id"), **_reply_columns(reply_text),
+        "message_id": column(rows, "message_id"), "source": column(rows, "source"), "where": _tracking_where(rows),
     })
+
+
+def _reply_columns(reply_text: pd.Series) -> dict[str, pd.Series]:
+    """The SMTP replies held in a queue (a tracking row's, a queue's last error) as the points' ``response``,
+    ``code``, ``enhanced_status``, ``reason`` and ``category``; each distinct reply parsed once. A message
+    expired in the queue (4.4.7) is the consequence of the failures, not a kind of its own: no category.
+
+    >>> columns = _reply_columns(pd.Series(["454 4.7.0 x: UntrustedRoot", "550 4.4.7 QUEUE.Expired"]))
+    >>> columns["code"].tolist(), columns["category"][0], pd.isna(columns["category"][1])
+    ([454, 550], 'untrusted-root', True)
+    """
+    replies = {text: parse_smtp_reply(text) for text in reply_text.dropna().unique() if text}
+    category = {text: None if found.enhanced_status == "4.4.7" else classify(found) for text, found in replies.items()}
+    return {"response": reply_text, "code": reply_text.map({text: found.code for text, found in replies.items()}),
+            "enhanced_status": reply_text.map({text: found.enhanced_status for text, found in replies.items()}),
+            "reason": reply_text.map({text: found.tls_reason for text, found in replies.items()}),
+            "category": reply_text.map(category)}
 
 
 def _tracking_servers(rows: pd.DataFrame) -> pd.Series:
@@ -386,13 +395,9 @@ def _from_queues(queues: pd.DataFrame) -> pd.DataFrame:
     hop = (" to " + column(rows, "next_hop_domain").astype("string")).fillna("")
     points = _points_of({
         "time": time, "origin": ["queue"] * len(rows), "server": column(rows, "server"),
-        "connector": column(rows, "connector"), "response": column(rows, "led").str.strip(),
+        "connector": column(rows, "connector"), **_reply_columns(column(rows, "led").str.strip()),
         "source": column(rows, "source"), "where": "queue " + column(rows, "identity").fillna("?") + hop + waiting,
     })
-    replies = {text: parse_smtp_reply(text) for text in points["response"].dropna().unique()}
-    for name, part in (("code", "code"), ("enhanced_status", "enhanced_status"), ("reason", "tls_reason")):
-        points[name] = points["response"].map({text: getattr(found, part) for text, found in replies.items()})
-    points["code"] = pd.array(points["code"], dtype="Int32")
     return points.drop_duplicates(["server", "where", "time", "response"], ignore_index=True)
 
 
