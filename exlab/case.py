@@ -1191,8 +1191,8 @@ def assemble_case(folder: Path, frames: dict[str, pd.DataFrame], unread: list[di
     """
     frames = {kind: with_case_names(frame, name_in_case) for kind, frame in frames.items()}
     frames = attribute_servers(frames, server_fqdn=server_fqdn)
-    if "queues" in frames:     # by Get-SendConnector's Guid: failures through another connector are not this one's
-        from exlab.transport.queue_export import queue_connectors
+    if "queues" in frames:     # failures through another connector are not this one's
+        from exlab.transport.queue_routing import queue_connectors
         frames["queues"]["connector"] = queue_connectors(frames["queues"], frames.get("connectors"))
     unread = [{**row, "file": name_in_case(row["file"])} for row in unread]
     reports = reports.extend(f.attrs.get("parse_report", ParseReport()) for f in frames.values())

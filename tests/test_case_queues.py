@@ -78,31 +78,40 @@ def test_the_report_lists_the_queues_and_a_case_without_them_lists_none(tmp_path
     assert "queues" not in set(without.inventory()["kind"].dropna())
 
 
-def test_a_queue_of_another_connector_is_not_this_connectors_failure(tmp_path):
-    """Get-Queue lists every queue: one to a partner's domain through another connector, retrying on 451 4.4.0 DNS
-    query failed, is told apart by its NextHopConnector (not Get-SendConnector's Guid of the hybrid connector):
-    the diagnosis weighs the hybrid queue's UntrustedRoot alone, and does not take the DNS trouble for a
-    look-alike; the queue to the partner names its GUID as its connector."""
+def _two_queues(folder: Path) -> str:
+    """Get-Queue (Export-Clixml) of the hybrid connector's queue refused UntrustedRoot at 10:31:25 UTC, and a
+    queue to a partner's domain through another connector retrying on 451 4.4.0 DNS query failed a minute later;
+    the partner connector's GUID."""
     from exlab.lab.transport_logs import connector_guid, queue_row, write_queue_export
 
-    folder = _copy(tmp_path, "two", "events", "logs", "config/Get-Queue.txt")
     at = pd.Timestamp("2025-03-21 10:31:25", tz="UTC")
+    partner_guid = "137c0a63-cbc7-4261-b49b-b4850e63593b"
     hybrid = queue_row("EXCHANGE", 3, next_hop_domain="contoso-com.mail.protection.outlook.com", message_count=29,
                        connector_guid=connector_guid("Outbound to Office 365"),
                        last_error_reply="454 4.7.0 Failed to establish appropriate TLS channel: UntrustedRoot: "
                                         "Access Denied", last_retry=at)
     partner = queue_row("EXCHANGE", 4, next_hop_domain="fabrikam.example", message_count=2,
-                        connector_guid="137c0a63-cbc7-4261-b49b-b4850e63593b", delivery_type="DnsConnectorDelivery",
+                        connector_guid=partner_guid, delivery_type="DnsConnectorDelivery",
                         last_error_reply="451 4.4.0 DNS query failed. The error was: DNS query failed with error "
                                          "ErrorRetry", last_retry=at + pd.Timedelta(minutes=1))
     write_queue_export([hybrid, partner], folder / "config" / "Get-Queue.xml", "clixml", culture="pl-PL",
                        tz="Europe/Warsaw", server="EXCHANGE")
+    return partner_guid
+
+
+def test_a_queue_of_another_connector_is_not_this_connectors_failure(tmp_path):
+    """Get-Queue lists every queue: one to a partner's domain through another connector, retrying on 451 4.4.0 DNS
+    query failed, is told apart by its NextHopConnector (not Get-SendConnector's Guid of the hybrid connector):
+    the diagnosis weighs the hybrid queue's UntrustedRoot alone, and does not take the DNS trouble for a
+    look-alike; the queue to the partner names its GUID as its connector."""
+    folder = _copy(tmp_path, "two", "events", "logs", "config/Get-Queue.txt")
+    partner = _two_queues(folder)
     case = _open(folder)
     assert case.queues.set_index("identity")["connector"].to_dict() == {
-        "EXCHANGE\\3": "Outbound to Office 365", "EXCHANGE\\4": "137c0a63-cbc7-4261-b49b-b4850e63593b"}
+        "EXCHANGE\\3": "Outbound to Office 365", "EXCHANGE\\4": partner}
     d = case.diagnose()
     assert (d.verdict, d.cause, d.strength) == ("confirmed", "kb2888788", "strong")
-    assert d.end == at and d.failures == 1
+    assert d.end == pd.Timestamp("2025-03-21 10:31:25", tz="UTC") and d.failures == 1
     assert [f.rule for f in d.evidence if f.cause == "network"] == []
 
 
@@ -128,3 +137,24 @@ def test_get_queue_of_several_servers_in_one_file_gives_each_server_its_queues(t
     assert "EX02" in case.server_list() and d.failures == 1
     assert {s.server: s.failures for s in d.servers}["EX02"] == 1
     assert {s.server: s.failures for s in d.servers}["exchange.contoso.com"] == 0
+
+
+def test_without_the_connectors_guid_a_queue_is_told_by_its_next_hop(tmp_path):
+    """Get-SendConnector exported with chosen properties (``| fl Name,AddressSpaces,SmartHosts,...``) has no
+    Guid to match the queues' NextHopConnector: the hybrid queue is the connector's by its smart host, and the
+    queue to a partner's domain (a DNS queue, a domain the connector's address space does not route) is
+    another's, so its DNS trouble is not weighed, as with the Guid."""
+    from exlab.lab.transport_logs import write_send_connectors
+
+    folder = _copy(tmp_path, "chosen", "events", "logs", "config/Get-Queue.txt", "config/Get-SendConnector.txt")
+    connector = exlab.read_connectors(CONTOSO / "config" / "Get-SendConnector.txt").iloc[0].to_dict()
+    write_send_connectors(folder / "config" / "Get-SendConnector.txt", [connector], properties=[
+        "Name", "AddressSpaces", "SmartHosts", "Fqdn", "TlsCertificateName", "SourceTransportServers", "RequireTLS"])
+    partner = _two_queues(folder)
+    case = _open(folder)
+    assert "guid" not in case.connectors or case.connectors["guid"].isna().all()
+    assert case.queues.set_index("identity")["connector"].to_dict() == {
+        "EXCHANGE\\3": "Outbound to Office 365", "EXCHANGE\\4": partner}
+    d = case.diagnose()
+    assert (d.verdict, d.cause, d.strength, d.failures) == ("confirmed", "kb2888788", "strong", 1)
+    assert [f.rule for f in d.evidence if f.cause == "network"] == []

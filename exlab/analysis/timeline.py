@@ -385,8 +385,8 @@ _QUEUE_CELLS = ("server", "identity", "connector", "next_hop_domain", "message_c
 def _from_queues(queues: pd.DataFrame) -> pd.DataFrame:
     """A point per queue with a last error: Exchange Online's answer (LastError's LED) at the last retry
     (its LRT, else LastRetryTime). The same snapshot exported twice (``fl`` and Export-Clixml) is one point.
-    Its connector is the queues frame's ``connector`` (``exlab.Case`` names it by Get-SendConnector's Guid:
-    :func:`exlab.transport.queue_export.queue_connectors`), unnamed without one."""
+    Its connector is the queues frame's ``connector`` (``exlab.Case`` names it by Get-SendConnector's Guid, else
+    by its next hop: :func:`exlab.transport.queue_routing.queue_connectors`), unnamed without one."""
     rows = _narrow(queues, _QUEUE_CELLS, column(queues, "led").map(bool))
     time = column(rows, "last_error_time")
     time = time.where(time.notna(), column(rows, "last_retry_time"))

@@ -151,10 +151,10 @@ def _sql(store: str | os.PathLike, view: str, sql: str, columns: list[str]) -> p
 
 
 def _with_connectors(store: str | os.PathLike, queues: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The store's queues, each with its send connector as a Case names it (by Get-SendConnector's Guid:
-    :func:`exlab.transport.queue_export.queue_connectors`), so a queue of another connector counts as the
+    """The store's queues, each with its send connector as a Case names it (by Get-SendConnector's Guid, else
+    by its next hop: :func:`exlab.transport.queue_routing.queue_connectors`), so a queue of another connector counts as the
     other connectors' failures do."""
-    from exlab.transport.queue_export import queue_connectors
+    from exlab.transport.queue_routing import queue_connectors
 
     if queues is None:
         return None

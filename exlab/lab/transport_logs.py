@@ -1118,8 +1118,10 @@ def _write_text(target: str | Path | BinaryIO, text: str, encoding: str) -> None
 
 
 def write_send_connectors(target: str | Path | BinaryIO, connectors: Iterable[dict], *, shape: str = "fl",
-                          width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
-    """Write ``Get-SendConnector | fl`` (``shape="fl"``), ``| Export-Clixml`` or ``| ConvertTo-Json``.
+                          width: int = 120, culture: str = "en-US", encoding: str = "utf-16",
+                          properties: Sequence[str] | None = None) -> None:
+    """Write ``Get-SendConnector | fl`` (``shape="fl"``), ``| Export-Clixml`` or ``| ConvertTo-Json``;
+    with ``properties``, those alone, in that order (``| fl Name,SmartHosts,AddressSpaces``).
 
     ``connectors`` are dicts keyed like the connectors frame. The default encoding is what
     Windows PowerShell 5.1's ``>`` and Export-Clixml write: UTF-16 LE with BOM.
@@ -1128,9 +1130,14 @@ def write_send_connectors(target: str | Path | BinaryIO, connectors: Iterable[di
     >>> write_send_connectors(stream, [DEMO_CONNECTOR], shape="json")
     >>> stream.getvalue()[:2]
     b'\\xff\\xfe'
+    >>> write_send_connectors(stream := io.BytesIO(), [DEMO_CONNECTOR], properties=["Name", "SmartHosts"])
+    >>> stream.getvalue().decode("utf-16").split("\\r\\n")[2:4]
+    ['Name       : Outbound to Office 365', 'SmartHosts : {contoso-com.mail.protection.outlook.com}']
     """
-    _write_settings(target, [connector_properties(c) for c in connectors], _CONNECTOR_TYPES, shape, width,
-                    culture, encoding)
+    objects = [connector_properties(c) for c in connectors]
+    if properties is not None:
+        objects = [[(name, dict(shown)[name]) for name in properties] for shown in objects]
+    _write_settings(target, objects, _CONNECTOR_TYPES, shape, width, culture, encoding)
 
 
 def write_receive_connectors(target: str | Path | BinaryIO, connectors: Iterable[dict], *, shape: str = "fl",

@@ -75,7 +75,6 @@ _MARKERS = ("DeliveryType", "MessageCount", "LastError", "NextHopConnector", "Qu
 _MESSAGE_PROPERTIES = ("FromAddress", "Subject", "InternetMessageId", "Queue", "Recipients")
 # where a part of LastError starts: "};{" then its key (capitals, as Exchange writes them) and "=" (a reply may
 # hold ";", "{" and "}" anywhere else)
-_NO_CONNECTOR = "00000000-0000-0000-0000-000000000000"    # the NextHopConnector of a queue no send connector routes
 _PART = "};{"
 _KEY = re.compile(r"[A-Z]{1,16}=")
 
@@ -141,33 +140,6 @@ def last_error_parts(text: str) -> dict[str, str]:
         key, _, value = inner[start:end - len(_PART)].partition("=")
         parts[key] = value
     return parts
-
-
-def queue_connectors(queues: pd.DataFrame, connectors: pd.DataFrame | None) -> pd.Series:
-    """Each queue's send connector: the name of the connector whose Guid (Get-SendConnector's) is the queue's
-    NextHopConnector; where the connectors' Guids are known and none is the queue's, the GUID itself (a connector
-    not exported: another one); NA where no Guid is known, or the queue names none (the zero GUID of a queue no
-    send connector routes: Submission, a mailbox delivery).
-
-    >>> queues = pd.DataFrame({"next_hop_connector": ["16C9B773-1428-4CB9-9E12-815AFBADEEC4",
-    ...     "137c0a63-cbc7-4261-b49b-b4850e63593b", "00000000-0000-0000-0000-000000000000", None]})
-    >>> connectors = pd.DataFrame({"name": ["Outbound to Office 365"],
-    ...                            "guid": ["16c9b773-1428-4cb9-9e12-815afbadeec4"]})
-    >>> queue_connectors(queues, connectors).tolist()
-    ['Outbound to Office 365', '137c0a63-cbc7-4261-b49b-b4850e63593b', <NA>, <NA>]
-    >>> bool(queue_connectors(queues, connectors.assign(guid=None)).isna().all())
-    True
-    """
-    unknown = pd.Series(pd.NA, index=queues.index, dtype="string")
-    if connectors is None or "guid" not in connectors or "next_hop_connector" not in queues:
-        return unknown
-    names = {str(guid).strip().lower(): name for guid, name in zip(connectors["guid"], connectors["name"])
-             if pd.notna(guid) and pd.notna(name)}
-    if not names:
-        return unknown
-    guids = queues["next_hop_connector"].astype("string").str.strip()
-    guids = guids.mask(guids.eq(_NO_CONNECTOR))
-    return guids.str.lower().map(names).astype("string").fillna(guids)
 
 
 def read_queues(source: Sources, *, tz: str | None = None, culture: str | None = None) -> pd.DataFrame:
