@@ -138,12 +138,11 @@ def _series(values: Any, dtype: str, length: int) -> pd.Series:
     if values is None:
         values = [None] * length
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        if dtype != "string":
-            values = pc.cast(values, pa.int64())
+        # text (dictionary-encoded or not) cast by Arrow: pandas' astype of a dictionary column goes by value
+        values = pc.cast(values, pa.large_string() if dtype == "string" else pa.int64())
         if isinstance(values, pa.ChunkedArray):     # one chunk, not one per block of every file: a
             values = values.combine_chunks()        # frame's filters and takes go through it at once
-        arrow = pd.Series(values, dtype=pd.ArrowDtype(values.type))
-        return arrow.astype(dtype)
+        return pd.Series(pd.array(values, dtype=dtype))
     if isinstance(values, (array, np.ndarray)):
         values = np.asarray(values, dtype=np.int64) if len(values) else np.array([], dtype=np.int64)
         if dtype == TIME:
