@@ -39,6 +39,7 @@ from exlab.analysis.diagnose import (
     failures_elsewhere,
     judge_server,
     prepare,
+    proxied_sources_note,
     sends_through,
     server_table,
 )
@@ -372,10 +373,12 @@ class Case:
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
         cut = self._cut_sources()
+        outside = [d.server for d in per_server if d.sends is None] if self._proxied() and self._sources() else []
         result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *self.zone_notes(),
                                            *result.notes,
                                            *self._pin_reach(result, at),
-                                           *([cut_sources_note(self.connector, cut)] if cut is not None else [])]))
+                                           *([cut_sources_note(self.connector, cut)] if cut is not None else []),
+                                           *([proxied_sources_note(self.connector, outside)] if outside else [])]))
         if chosen and len(chosen) < len(per_server):
             result.notes.append(f"the case's verdict weighs the evidence of {', '.join(chosen)} "
                                 f"({'the servers that fail' if failing else 'the source servers of the connector'})")
@@ -470,6 +473,11 @@ class Case:
         listed = row.get("source_transport_servers")
         return tuple(listed) if isinstance(listed, tuple) else ()
 
+    def _proxied(self) -> bool:
+        """Whether the case's connector has FrontendProxyEnabled (:func:`exlab.analysis.diagnose.sends_through`)."""
+        return bool(self.connector) and connector_row(self.connectors, self.connector).get(
+            "frontend_proxy_enabled") is True
+
     def diagnose_servers(self, *, at: Any = None) -> list[Diagnosis]:
         """One diagnosis per server (:meth:`server_list`), each from that server's rows only,
         checked against the connector's SourceTransportServers: a server without failures
@@ -478,7 +486,7 @@ class Case:
         key = ("servers", at)
         if key in self._diagnoses:
             return self._diagnoses[key]
-        sources, cut = self._sources(), self._cut_sources()
+        sources, cut, proxied = self._sources(), self._cut_sources(), self._proxied()
         servers = self.server_list()
         answers = []
         for server in servers:
@@ -492,9 +500,11 @@ class Case:
             elsewhere = failures_elsewhere(events=frames["events"], sessions=frames["sessions"],
                                            tracking=frames["tracking"], queues=frames["queues"],
                                            connector=d.connector) if not d.failures else {}
-            sends = sends_through(server, sources, cut=cut is not None)
+            sends = sends_through(server, sources, cut=cut is not None, proxied=proxied)
             answer = judge_server(d, sends=sends, watched=watched, elsewhere=elsewhere)
-            if cut is not None and sends is None:
+            if sends is None and proxied and sources:
+                answer.notes = [*answer.notes, proxied_sources_note(d.connector or self.connector, [server])]
+            elif cut is not None and sends is None:
                 answer.notes = [*answer.notes, cut_sources_note(d.connector or self.connector, cut)]
             answers.append(answer)
         self._diagnoses[key] = answers

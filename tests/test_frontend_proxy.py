@@ -265,3 +265,47 @@ def test_the_fix_restarts_the_front_end_and_the_hub_log_alone_asks_for_the_front
     shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("FrontEnd", "Application.evtx"))
     asked = [step.command for step in quiet_case(folder).diagnose().missing]
     assert any("Logs\\FrontEnd\\ProtocolLog\\SmtpSend\\SEND*.LOG" in (command or "") for command in asked), asked
+
+
+def test_a_front_end_the_source_servers_do_not_name_keeps_its_fix_and_is_told_why(generated, tmp_path):
+    """Exchange 2013 with Client Access servers of their own: the connector's source server is MBX01, whose
+    Transport service hands each message to the Front End Transport service of a Client Access server of its
+    site, here EX01, which presents its certificate to Exchange Online. The evidence was collected from EX01
+    alone. EX01 keeps its fix, and its answer says the Front End sends for the source servers (not that the
+    connector export may be newer than the logs); MBX01 has no evidence of its own."""
+    folder = tmp_path / "cas"
+    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("Get-SendConnector.txt", "Hub"))
+    connector = read_connectors(generated.folder / "Get-SendConnector.txt").iloc[0].to_dict()
+    write_send_connectors(folder / "Get-SendConnector.txt", [{**connector, "source_transport_servers": ("MBX01",)}])
+    case = quiet_case(folder)
+    d = case.diagnose()
+    assert (d.verdict, d.cause, d.culprit) == ("confirmed", "kb2888788", _thumbprint(generated, "internal"))
+    answers = {answer.server: answer for answer in d.servers}
+    front_end = answers["ex01.contoso.com"]
+    assert (front_end.fix, front_end.sends) == ("fix", None)
+    assert any("FrontendProxyEnabled: its source servers hand their outbound mail" in n for n in front_end.notes)
+    assert not any("may be newer than the logs" in n for n in front_end.notes)
+    assert (answers["MBX01"].fix, answers["MBX01"].sends) == ("none", True)
+
+
+def test_with_frontend_proxy_a_server_without_failures_outside_the_sources_is_not_ruled_out(tmp_path):
+    """litware's LWEX03 is not among the connector's SourceTransportServers and shows no failure: ruled out. With
+    FrontendProxyEnabled on the connector its Front End Transport service may connect for them: it is not known to
+    send or not, gets no fix and says why."""
+    from tests.conftest import SAMPLES
+
+    answers = {}
+    for proxied in (False, True):
+        folder = tmp_path / f"proxied-{proxied}"
+        shutil.copytree(SAMPLES / "litware-servers", folder)
+        connector = read_connectors(folder / "Get-SendConnector.txt").iloc[0].to_dict()
+        write_send_connectors(folder / "Get-SendConnector.txt", [{**connector, "frontend_proxy_enabled": proxied}])
+        answers[proxied] = {a.server: a for a in quiet_case(folder).diagnose_servers()}
+    before, after = answers[False]["lwex03.litwareinc.com"], answers[True]["lwex03.litwareinc.com"]
+    assert (before.verdict, before.sends) == ("ruled_out", False)
+    assert after.verdict != "ruled_out" and after.sends is None and after.fix in ("none", "preventive")
+    assert any("FrontendProxyEnabled: its source servers hand their outbound mail" in n for n in after.notes)
+    case_notes = [n for n in quiet_case(tmp_path / "proxied-True").diagnose().notes if "FrontendProxyEnabled" in n]
+    assert len(case_notes) == 1 and case_notes[0].startswith("lwex03.litwareinc.com is not among")
+    assert {server: a.verdict for server, a in answers[True].items() if server != "lwex03.litwareinc.com"} == {
+        server: a.verdict for server, a in answers[False].items() if server != "lwex03.litwareinc.com"}

@@ -758,19 +758,39 @@ def failures_elsewhere(*, events: pd.DataFrame | None = None, sessions: pd.DataF
     return {str(name): int(count) for name, count in names.value_counts(sort=False).items()}
 
 
-def sends_through(server: str, sources: Collection[str], *, cut: bool = False) -> bool | None:
+def sends_through(server: str, sources: Collection[str], *, cut: bool = False, proxied: bool = False) -> bool | None:
     """Whether ``server`` is a source transport server of the connector whose SourceTransportServers
     the export shows as ``sources``: True when they name it; False only when they are the whole list
     and do not; None when they are empty (unknown), or ``cut`` (Format-List showed only the first of
-    them, ``{EX01, EX02, EX03, EX04...}``) and do not name it: it may be one of the rest.
+    them, ``{EX01, EX02, EX03, EX04...}``) and do not name it: it may be one of the rest; None too when
+    the connector is ``proxied`` (FrontendProxyEnabled) and they do not name it: the Front End Transport
+    service of a server they do not name may connect for them (:func:`proxied_sources_note`).
 
     >>> shown = {"EX01", "EX02", "EX03", "EX04"}
     >>> sends_through("EX05", shown), sends_through("EX05", shown, cut=True), sends_through("EX01", shown, cut=True)
     (False, None, True)
+    >>> sends_through("CAS01", shown, proxied=True)
     """
     if server in sources:
         return True
-    return None if cut or not sources else False
+    return None if cut or proxied or not sources else False
+
+
+def proxied_sources_note(connector: str | None, servers: list[str]) -> str:
+    """What a case says when the connector has FrontendProxyEnabled and its SourceTransportServers do not name
+    ``servers`` (see :func:`sends_through`).
+
+    >>> print(proxied_sources_note("Outbound to Office 365", ["CAS01"]))  # doctest: +ELLIPSIS
+    CAS01 is not among the SourceTransportServers of connector 'Outbound to Office 365', but the connector has \
+FrontendProxyEnabled: ...so CAS01 may send through it and is not ruled out
+    """
+    named = f"connector {connector!r}" if connector else "the send connector"
+    listed, are = (servers[0], "is") if len(servers) == 1 else (f"{', '.join(servers[:-1])} and {servers[-1]}", "are")
+    return (f"{listed} {are} not among the SourceTransportServers of {named}, but the connector has "
+            "FrontendProxyEnabled: its source servers hand their outbound mail to the Front End Transport service "
+            "of a server in their Active Directory site (a Client Access server in Exchange 2013), which connects "
+            f"to Exchange Online and presents its own certificate, so {listed} may send through it and {are} not "
+            "ruled out")
 
 
 def cut_sources_note(connector: str | None, shown: Collection[str]) -> str:
