@@ -331,9 +331,10 @@ def _frontend(facts: Facts, steps: list[Step]) -> list[Step]:
 def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None, *,
              unsure: bool = False) -> list[Step]:
     """What to collect to settle an inconclusive verdict: the kinds ``lacking`` (the case's
-    inventory: missing or unusable), by default those absent or empty among the facts; the certificates
-    again (as .cer files, their exact times) when a date left ``unsure`` in the hour the clocks go back
-    over matters (:func:`_unsure`)."""
+    inventory: missing or unusable), by default those absent or empty among the facts (and Get-Queue when no
+    evidence shows a failure: its last error is had at once, so it comes before the steps that wait for the
+    next retry); the certificates again (as .cer files, their exact times) when a date left ``unsure`` in the
+    hour the clocks go back over matters (:func:`_unsure`)."""
     if verdict != "inconclusive":
         return []
     if lacking is None:
@@ -343,6 +344,8 @@ def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collect
     steps = []
     if "events" in lacking:
         steps.append(collect_step("events"))
+    if facts.points.empty and (facts.queues is None or facts.queues.empty):    # no failure in any evidence yet:
+        steps.append(collect_step("queues"))     # its last error is had at once, the steps below wait for a retry
     if facts.points[facts.points["origin"] == "event"].empty and ("events" not in lacking or "sessions" in lacking):
         steps.append(collect_step("events_2004"))
     if "sessions" in lacking:
@@ -355,8 +358,6 @@ def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collect
         steps.append(collect_step("connectors"))
     if "tracking" in lacking and "sessions" in lacking:
         steps.append(collect_step("tracking"))
-    if facts.points.empty and (facts.queues is None or facts.queues.empty):    # no failure in any evidence yet
-        steps.append(collect_step("queues"))
     return steps
 
 

@@ -77,11 +77,15 @@ def test_a_queues_last_error_and_the_certificate_set_up_confirm_as_events_do():
 
 def test_no_failure_anywhere_asks_for_get_queue_unless_the_case_holds_it():
     """Nothing shows a failure yet: Get-Queue gives Exchange Online's last answer at once, so an inconclusive
-    answer asks for it; not when the case holds it already (its queues then show no last error)."""
+    answer asks for it, before the steps that wait for the next retry (event 2004 at the Expert level, the
+    protocol log turned on); not when the case holds it already (its queues then show no last error)."""
     asked = diagnose(server_fqdn=f.FQDN)
     assert asked.verdict == "inconclusive"
-    assert any(step.command.endswith("Get-Queue | Export-Clixml C:\\exlab\\config\\Get-Queue.xml")
-               for step in asked.missing)
+    commands = [step.command or "" for step in asked.missing]
+    queue = next(i for i, c in enumerate(commands)
+                 if c.endswith("Get-Queue | Export-Clixml C:\\exlab\\config\\Get-Queue.xml"))
+    waits = [i for i, c in enumerate(commands) if "-Level Expert" in c or "-ProtocolLoggingLevel Verbose" in c]
+    assert len(waits) == 2 and queue < min(waits), commands
     healthy = pd.DataFrame({"identity": ["EX01\\3"], "status": ["Ready"], "message_count": [0], "led": [None],
                             "source": ["Get-Queue.txt"]})
     held = diagnose(server_fqdn=f.FQDN, queues=healthy)
