@@ -145,9 +145,13 @@ def _fit(space: Any, domain: str) -> int:
     return len(name) + 1 if domain == name else -1
 
 
-def _host(text: str) -> str:
-    """A smart host as compared: no brackets (``[10.0.0.5]``), no case, no trailing dot."""
-    return text.strip().strip("[]").rstrip(".").lower()
+def _host(value: Any) -> str:
+    """A smart host as compared (any cell, as text): no brackets (``[10.0.0.5]``), no case, no trailing dot.
+
+    >>> _host(" [10.0.0.5] "), _host("Mail.Contoso.com."), _host(None)
+    ('10.0.0.5', 'mail.contoso.com', 'none')
+    """
+    return str(value).strip().strip("[]").rstrip(".").lower()
 
 
 def _listed(value: Any) -> tuple | None:

@@ -74,3 +74,11 @@ def test_a_smart_host_queue_matches_in_any_case_brackets_and_from_a_stores_array
 def test_two_connectors_alike_leave_the_queue_unnamed():
     twin = {**{k: v for k, v in HYBRID.items() if k != "guid"}, "name": "Outbound to Office 365 (site B)"}
     assert _names([{k: v for k, v in HYBRID.items() if k != "guid"}, twin])["EX01\\3"] is None
+
+
+def test_cells_of_any_kind_in_the_connectors_lists_do_not_stop_the_match():
+    """A hostile or odd export may put anything in a list: None, numbers, empty text."""
+    odd = {"name": "Odd", "smart_hosts": (None, 7, ""), "address_spaces": (None, 3.5, "", "smtp:;1", "x400:;")}
+    hybrid = {k: v for k, v in HYBRID.items() if k != "guid"}
+    assert _names([hybrid, odd])["EX01\\3"] == "Outbound to Office 365"
+    assert _names([hybrid, odd])["EX01\\5"] == INTERNET["guid"]
