@@ -183,6 +183,23 @@ def edge_hosts(servers: pd.DataFrame | None, *, sessions: pd.DataFrame | None = 
     return frozenset([host for host, is_edge in listed.items() if is_edge] + [h for h in found if h not in listed])
 
 
+def front_end_only_hosts(servers: pd.DataFrame | None) -> frozenset[str]:
+    """The host names (:func:`host_name`) of the servers Get-ExchangeServer shows to run no Transport service (the
+    servers frame's ``transport_service`` False, by Name and Fqdn): Exchange 2013's Client Access servers, whose
+    Front End Transport service alone connects to Exchange Online.
+
+    >>> servers = pd.DataFrame({"name": ["MBX01", "CAS01"], "fqdn": ["mbx01.contoso.com", "cas01.contoso.com"],
+    ...                         "transport_service": pd.array([True, False], "boolean")})
+    >>> sorted(front_end_only_hosts(servers)), front_end_only_hosts(servers.drop(columns="transport_service"))
+    (['cas01'], frozenset())
+    """
+    if servers is None or "transport_service" not in servers:
+        return frozenset()
+    alone = servers["transport_service"].astype("boolean").eq(False).fillna(False).astype(bool)
+    return frozenset(host_name(name) for column in ("name", "fqdn") if column in servers
+                     for name in servers.loc[alone, column] if _text(name))
+
+
 # where an Edge Transport server keeps its protocol logs (Exchange 2013 and later): ...\TransportRoles\Logs\Edge\
 _EDGE_LOGS = re.compile(r"(?:^|[/\\!])logs[/\\]edge[/\\]", re.IGNORECASE)
 # the connectors only an Edge uses: EdgeSync's, to the organisation (send), and the Edge's default (receive)

@@ -309,3 +309,28 @@ def test_with_frontend_proxy_a_server_without_failures_outside_the_sources_is_no
     assert len(case_notes) == 1 and case_notes[0].startswith("lwex03.litwareinc.com is not among")
     assert {server: a.verdict for server, a in answers[True].items() if server != "lwex03.litwareinc.com"} == {
         server: a.verdict for server, a in answers[False].items() if server != "lwex03.litwareinc.com"}
+
+
+def test_on_a_client_access_server_alone_the_fix_restarts_its_front_end_transport_service_only(generated, tmp_path):
+    """Exchange 2013 with Client Access servers of their own: Get-ExchangeServer shows EX01 as ClientAccess alone.
+    It runs no Transport service (Restart-Service MSExchangeTransport would fail there): its fix restarts the Front
+    End Transport service alone, on it; the rest of the fix is as before."""
+    from exlab.lab.transport_logs import write_exchange_servers
+
+    folder = tmp_path / "cas2013"
+    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("Get-SendConnector.txt", "Hub"))
+    connector = read_connectors(generated.folder / "Get-SendConnector.txt").iloc[0].to_dict()
+    write_send_connectors(folder / "Get-SendConnector.txt", [{**connector, "source_transport_servers": ("MBX01",)}])
+    build = "15.0 (Build 1497.2)"
+    write_exchange_servers(folder / "Get-ExchangeServer.txt", [
+        {"name": "EX01", "fqdn": EX.fqdn, "roles": "ClientAccess", "version": build},
+        {"name": "MBX01", "fqdn": "mbx01.contoso.com", "roles": "Mailbox", "version": build}])
+    case = quiet_case(folder)
+    assert case.frames["servers"].set_index("name")["transport_service"].to_dict() == {"EX01": False, "MBX01": True}
+    d = case.diagnose()
+    restarts = [step for step in d.remediation if "Restart-Service" in (step.command or "")]
+    assert [step.command for step in restarts] == [
+        "Invoke-Command -ComputerName ex01.contoso.com { Restart-Service MSExchangeFrontEndTransport }"]
+    assert restarts[0].purpose.startswith("On ex01.contoso.com: let the Front End Transport service pick up")
+    others = [step.command for step in d.remediation if step not in restarts]
+    assert any(f"-Thumbprint {_thumbprint(generated, 'internal')} -Server ex01.contoso.com" in c for c in others)

@@ -322,9 +322,13 @@ def _decide(findings: list[Finding], facts: Facts) -> tuple[str, str | None, str
     return "inconclusive", None, None, None
 
 
-def _frontend(facts: Facts, steps: list[Step]) -> list[Step]:
+def _frontend(facts: Facts, steps: list[Step], server: str | None) -> list[Step]:
     """A fix's steps, its restart taking in the Front End Transport service when the connector proxies through
-    it (:meth:`Facts.frontend_proxy`, :func:`exlab.analysis.remediation.through_frontend`)."""
+    it (:meth:`Facts.frontend_proxy`, :func:`exlab.analysis.remediation.through_frontend`); restarting it alone on
+    a ``server`` that runs no Transport service (:meth:`Facts.runs_front_end_only`): one that fails connects to
+    Exchange Online for the Mailbox servers, whatever the connector export says."""
+    if facts.runs_front_end_only(server):
+        return through_frontend(steps, alone=True)
     return through_frontend(steps) if facts.frontend_proxy else steps
 
 
@@ -723,7 +727,8 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
     return Diagnosis(
         verdict=verdict, cause=cause, culprit=culprit, onset=onset, end=end, strength=strength,
         evidence=findings,
-        remediation=on_server(through_edge_sync(_frontend(facts, remediation), facts.edge_sync), where, edge=edge),
+        remediation=on_server(through_edge_sync(_frontend(facts, remediation, server or server_fqdn), facts.edge_sync),
+                              where, edge=edge),
         missing=through_edge_sync(collect_on(_missing(facts, verdict, facts.connector, lacking, unsure=bool(unsure)),
                                              where, edge=edge), facts.edge_sync), server_fqdn=server_fqdn,
         connector=facts.connector, name=facts.name, selected=facts.selected,

@@ -33,13 +33,17 @@ _SERVER_CMDLETS = ("Get-ExchangeCertificate", "Enable-ExchangeCertificate", "Imp
 _RESTART = "Restart-Service MSExchangeTransport"
 # commands that act on the machine they run on, not through Exchange (a service, the machine's certificate store,
 # its event log, its log folders): aimed at a server, they run there (Invoke-Command)
-_LOCAL = re.compile(r"^(?:Restart-Service MSExchangeTransport(?:, MSExchangeFrontEndTransport)?$|certutil )"
+_LOCAL = re.compile(r"^(?:Restart-Service (?:MSExchangeTransport(?:, MSExchangeFrontEndTransport)?|"
+                    r"MSExchangeFrontEndTransport)$|certutil )"
                     r"|(?:^|; )wevtutil |\$env:ExchangeInstallPath")
 # the event logging category of one server: Set-EventLogLevel's identity is <server>\<log>\<category>
 _EVENT_LOG_LEVEL = re.compile(r'^Set-EventLogLevel "(?=MSExchange)')
 _EDGE_SYNC = "Start-EdgeSynchronization"
 _RESTART_PURPOSE = ("Let the transport service pick up the change (while it restarts, a minute or so, the server "
                     "takes and sends no mail: senders retry, and its queue is kept)")
+_FRONT_END_RESTART_PURPOSE = ("Let the Front End Transport service pick up the change: it connects to Exchange Online "
+                              "for the Mailbox servers, and this server runs no Transport service (while it restarts, "
+                              "a minute or so, it relays no mail: the Mailbox servers queue it and retry)")
 PIN_PLACEHOLDER = "'<I><issuer><S><subject>'"
 #: what a step that enables a certificate for SMTP must say: the cmdlet asks before it replaces the
 #: default SMTP certificate (the self-signed one internal mail between Exchange servers uses)
@@ -154,17 +158,23 @@ def on_server(steps: Sequence[Step], server: str | None, *, edge: bool = False) 
     return out
 
 
-def through_frontend(steps: Sequence[Step]) -> list[Step]:
+def through_frontend(steps: Sequence[Step], *, alone: bool = False) -> list[Step]:
     """The steps of a fix whose send connector has FrontendProxyEnabled: the Front End Transport service
     connects to Exchange Online and presents the certificate, so the restart that makes the change take
-    restarts it too.
+    restarts it too; ``alone``: it only, on a server that runs no Transport service (Exchange 2013's Client
+    Access server, where MSExchangeTransport does not exist).
 
     >>> [step] = through_frontend([Step("Restart", "Restart-Service MSExchangeTransport")])
     >>> step.command
     'Restart-Service MSExchangeTransport, MSExchangeFrontEndTransport'
     >>> step.purpose
     'Restart, and the Front End Transport service, which connects to Exchange Online (FrontendProxyEnabled)'
+    >>> through_frontend([Step("Restart", "Restart-Service MSExchangeTransport")], alone=True)[0].command
+    'Restart-Service MSExchangeFrontEndTransport'
     """
+    if alone:
+        return [Step(_FRONT_END_RESTART_PURPOSE, "Restart-Service MSExchangeFrontEndTransport", step.undo)
+                if step.command == _RESTART else step for step in steps]
     return [Step(f"{step.purpose}, and the Front End Transport service, which connects to Exchange Online "
                  "(FrontendProxyEnabled)", f"{_RESTART}, MSExchangeFrontEndTransport", step.undo)
             if step.command == _RESTART else step for step in steps]

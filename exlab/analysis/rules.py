@@ -22,7 +22,7 @@ from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.infer import connector_row
 from exlab.analysis.timeline import deliveries, failure_points, flows_again, preferred
-from exlab.attribution import edge_hosts, host_name
+from exlab.attribution import edge_hosts, front_end_only_hosts, host_name
 from exlab.certs.merge import LATER_COLUMNS
 from exlab.certs.names import covers
 from exlab.certs.selection import DATE_NAMES, UNSETTLED
@@ -67,7 +67,8 @@ class Facts:
     ``candidates``: the certificates the transport may present for ``name`` (cover it,
     enabled for SMTP), newest first, with trust columns; ``selected`` the thumbprint it
     presents. ``at`` is the time certificate validity is judged at. ``edge_servers``: the host names of
-    the Edge Transport servers Get-ExchangeServer shows (``servers`` of :meth:`build`). ``queues``: Get-Queue's
+    the Edge Transport servers Get-ExchangeServer shows (``servers`` of :meth:`build`); ``front_end_only``: those of
+    the servers it shows to run no Transport service (Exchange 2013's Client Access servers). ``queues``: Get-Queue's
     rows (their last errors are among the points), None when the case holds none.
     """
 
@@ -87,6 +88,7 @@ class Facts:
     by_thumbprint: dict[str, dict[str, Any]] = field(default_factory=dict)
     presented: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     edge_servers: frozenset[str] = frozenset()
+    front_end_only: frozenset[str] = frozenset()
     queues: pd.DataFrame | None = None
 
     @classmethod
@@ -124,7 +126,7 @@ class Facts:
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
                    tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented,
-                   edge_servers=edges, queues=queues)
+                   edge_servers=edges, front_end_only=front_end_only_hosts(servers), queues=queues)
 
     @cached_property
     def frontend_proxy(self) -> bool:
@@ -148,6 +150,17 @@ class Facts:
         (True, True, False, False)
         """
         return bool(server) and host_name(server) in self.edge_servers
+
+    def runs_front_end_only(self, server: str | None) -> bool:
+        """Whether ``server`` runs the Front End Transport service and no Transport service (Exchange 2013's Client
+        Access server), as Get-ExchangeServer shows it (:func:`exlab.attribution.front_end_only_hosts`).
+
+        >>> facts = Facts.build(servers=pd.DataFrame({"name": ["CAS01"], "fqdn": ["cas01.contoso.com"],
+        ...                                           "transport_service": [False]}))
+        >>> facts.runs_front_end_only("cas01.contoso.com"), facts.runs_front_end_only("EX01")
+        (True, False)
+        """
+        return bool(server) and host_name(server) in self.front_end_only
 
     @cached_property
     def edge_sync(self) -> tuple[str, ...]:

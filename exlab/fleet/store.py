@@ -53,9 +53,9 @@ except ImportError:  # Windows: no advisory lock; one ingest at a time is the en
     fcntl = None
 
 FORMAT = "exlab-store"
-VERSION = 4     # 2: source entries; sessions delivered_at/delivered_line; connectors source_transport_servers_cut;
+VERSION = 5     # 2: source entries; sessions delivered_at/delivered_line; connectors source_transport_servers_cut;
 #                 3: servers edge; certs not_before_later/not_after_later; connectors frontend_proxy_enabled;
-#                 4: queues (Get-Queue); connectors guid
+#                 4: queues (Get-Queue); connectors guid; 5: servers transport_service
 MANIFEST = "exlab-store.json"
 LOCK = ".lock"
 ENTRIES = "entries"
@@ -301,7 +301,7 @@ class Store:
         ...     Store.open(folder)
         ... except StoreError as err:
         ...     print(err.problem)
-        expected store format version 4 (written by a newer exlab: upgrade exlab to read it)
+        expected store format version 5 (written by a newer exlab: upgrade exlab to read it)
         """
         path = Path(root)
         manifest = path / MANIFEST

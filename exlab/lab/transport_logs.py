@@ -965,19 +965,30 @@ def default_receive_connectors(server: str, fqdn: str, *, hybrid_fqdn: str | Non
     return connectors
 
 
+#: ServerRole's flags (Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole) of the roles the lab writes
+_SERVER_ROLE_FLAGS = {"Mailbox": 2, "ClientAccess": 4, "UnifiedMessaging": 16, "HubTransport": 32, "Edge": 64}
+
+
 def server_properties(server: dict) -> list[tuple[str, object]]:
-    """The Get-ExchangeServer properties of a server (``name``, ``fqdn``, optional ``version``, ``site``).
+    """The Get-ExchangeServer properties of a server (``name``, ``fqdn``, optional ``version``, ``site`` and
+    ``roles``: ServerRole as it shows them, ``Mailbox`` by default; ``ClientAccess`` for an Exchange 2013 Client
+    Access server alone).
 
     >>> dict(server_properties({"name": "EX01", "fqdn": "EX01.contoso.com"}))["ServerRole"]
     'Mailbox'
+    >>> cas = dict(server_properties({"name": "CAS01", "fqdn": "CAS01.contoso.com", "roles": "ClientAccess"}))
+    >>> cas["ServerRole"], cas["IsHubTransportServer"], cas["IsMailboxServer"]
+    ('ClientAccess', False, False)
     """
+    roles = server.get("roles", "Mailbox")
+    named = {part.strip() for part in roles.split(",")}
     return [
         ("RunspaceId", _guid("runspace")), ("Name", server["name"]), ("Fqdn", server["fqdn"]),
         ("Edition", "StandardEvaluation"),
         ("AdminDisplayVersion", f"Version {server.get('version', '15.2 (Build 1544.4)')}"),
-        ("ServerRole", "Mailbox"), ("Site", server.get("site", "contoso.com/Configuration/Sites/Default-First-Site")),
-        ("IsHubTransportServer", True), ("IsMailboxServer", True), ("IsEdgeServer", False),
-        ("IsExchangeTrialEdition", False), ("Identity", server["name"]),
+        ("ServerRole", roles), ("Site", server.get("site", "contoso.com/Configuration/Sites/Default-First-Site")),
+        ("IsHubTransportServer", bool(named & {"Mailbox", "HubTransport"})), ("IsMailboxServer", "Mailbox" in named),
+        ("IsEdgeServer", "Edge" in named), ("IsExchangeTrialEdition", False), ("Identity", server["name"]),
     ]
 
 
@@ -1156,15 +1167,23 @@ def write_receive_connectors(target: str | Path | BinaryIO, connectors: Iterable
 
 def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict], *, shape: str = "fl",
                            width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
-    """Write ``Get-ExchangeServer`` as ``fl``, ``clixml`` or ``json`` (servers: dicts with name, fqdn).
+    """Write ``Get-ExchangeServer`` as ``fl``, ``clixml`` or ``json`` (servers: dicts with name, fqdn; see
+    :func:`server_properties`). ConvertTo-Json writes ServerRole as the number of its flags.
 
     >>> stream = io.BytesIO()
     >>> write_exchange_servers(stream, [{"name": "EX01", "fqdn": "EX01.contoso.com"}], encoding="utf-8")
     >>> stream.getvalue().split(b"\\r\\n")[3]
     b'Name                   : EX01'
+    >>> write_exchange_servers(stream := io.BytesIO(), [{"name": "EX01", "fqdn": "EX01.contoso.com",
+    ...                        "roles": "Mailbox, ClientAccess"}], shape="json", encoding="utf-8")
+    >>> json.loads(stream.getvalue())["ServerRole"]
+    6
     """
-    _write_settings(target, [server_properties(s) for s in servers], _SERVER_TYPES, shape, width, culture,
-                    encoding)
+    objects = [server_properties(s) for s in servers]
+    if shape == "json":
+        objects = [[(name, sum(_SERVER_ROLE_FLAGS[role.strip()] for role in value.split(","))
+                     if name == "ServerRole" else value) for name, value in properties] for properties in objects]
+    _write_settings(target, objects, _SERVER_TYPES, shape, width, culture, encoding)
 
 
 def _write_settings(target, objects, types, shape: str, width: int, culture: str, encoding: str) -> None:

@@ -6,7 +6,7 @@ becomes pandas ``string``, tuples stay in ``object`` columns.
 
 >>> frame = make_frame({"name": ["Outbound to Office 365"], "fqdn": [None]}, SERVER_DTYPES)
 >>> list(frame.columns), str(frame["fqdn"].dtype)
-(['name', 'fqdn', 'edge', 'source'], 'string')
+(['name', 'fqdn', 'edge', 'transport_service', 'source'], 'string')
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ CONNECTOR_DTYPES: dict[str, str] = {
 }
 
 # edge: whether the server is an Edge Transport server (NA where the export does not say)
-SERVER_DTYPES: dict[str, str] = {"name": "string", "fqdn": "string", "edge": "boolean", "source": "string"}
+SERVER_DTYPES: dict[str, str] = {"name": "string", "fqdn": "string", "edge": "boolean", "transport_service": "boolean",
+                                 "source": "string"}
 
 RECEIVE_CONNECTOR_DTYPES: dict[str, str] = {
     "name": "string", "identity": "string", "server": "string", "enabled": "boolean", "fqdn": "string",

@@ -74,8 +74,8 @@ CONNECTOR_PROPERTIES: dict[str, str] = {
 }
 #: servers-frame column -> Get-ExchangeServer property
 SERVER_PROPERTIES: dict[str, str] = {"name": "Name", "fqdn": "Fqdn"}
-#: ServerRole's flag of the Edge Transport role (ConvertTo-Json writes the flags as a number)
-_EDGE_ROLE = 64
+#: ServerRole's flags of the roles exlab tells apart (ConvertTo-Json writes the flags as a number)
+_ROLE_FLAGS = ((2, "mailbox"), (4, "clientaccess"), (32, "hubtransport"), (64, "edge"))
 #: receive-connectors-frame column -> Get-ReceiveConnector property
 RECEIVE_CONNECTOR_PROPERTIES: dict[str, str] = {
     "name": "Name", "identity": "Identity", "server": "Server", "enabled": "Enabled", "fqdn": "Fqdn",
@@ -688,6 +688,24 @@ def read_connectors(source: Sources) -> pd.DataFrame:
                  {"source_transport_servers_cut": _source_servers_cut})
 
 
+def server_roles(bag: Bag) -> frozenset[str] | None:
+    """The roles a Get-ExchangeServer object's ServerRole names, in lower case (its text, ``Mailbox, ClientAccess``,
+    or the number of its flags from ConvertTo-Json); None when it shows none.
+
+    >>> sorted(server_roles({"ServerRole": "Mailbox, ClientAccess"})), sorted(server_roles({"ServerRole": 16389}))
+    (['clientaccess', 'mailbox'], ['clientaccess'])
+    >>> server_roles({"Name": "EX01"})
+    """
+    role = display(bag.get("ServerRole"))
+    if isinstance(role, str) and role.strip().isdigit():
+        role = int(role)
+    if isinstance(role, int) and not isinstance(role, bool):
+        return frozenset(name for flag, name in _ROLE_FLAGS if role & flag)
+    if isinstance(role, str) and role.strip():
+        return frozenset(part.strip().lower() for part in fl_list(role))
+    return None
+
+
 def is_edge_server(bag: Bag) -> bool | None:
     """Whether a Get-ExchangeServer object is an Edge Transport server: its IsEdgeServer, else its
     ServerRole (``Edge``; a number with the Edge flag, 64, from ConvertTo-Json); None when neither says.
@@ -700,25 +718,43 @@ def is_edge_server(bag: Bag) -> bool | None:
     told = _boolean(display(bag.get("IsEdgeServer")))
     if told is not None:
         return told
-    role = display(bag.get("ServerRole"))
-    if isinstance(role, str) and role.strip().isdigit():
-        role = int(role)
-    if isinstance(role, int) and not isinstance(role, bool):
-        return bool(role & _EDGE_ROLE)
-    if isinstance(role, str) and role.strip():
-        return "edge" in {part.strip().lower() for part in fl_list(role)}
-    return None
+    roles = server_roles(bag)
+    return None if roles is None else "edge" in roles
+
+
+def runs_transport_service(bag: Bag) -> bool | None:
+    """Whether a Get-ExchangeServer object runs the Transport service (MSExchangeTransport): False for a Client
+    Access server alone (Exchange 2013's ClientAccess role, whose Front End Transport service connects for the
+    Mailbox servers when a send connector has FrontendProxyEnabled); None when the export does not say.
+
+    >>> runs_transport_service({"ServerRole": "ClientAccess"}), runs_transport_service({"ServerRole": 38})
+    (False, True)
+    >>> runs_transport_service({"IsHubTransportServer": "False", "IsMailboxServer": "False",
+    ...                         "IsClientAccessServer": "True"}), runs_transport_service({"Name": "CAS01"})
+    (False, None)
+    """
+    hub, mailbox, edge = (_boolean(display(bag.get(name)))
+                          for name in ("IsHubTransportServer", "IsMailboxServer", "IsEdgeServer"))
+    if True in (hub, mailbox, edge):
+        return True
+    roles = server_roles(bag) or frozenset()
+    if roles & {"mailbox", "hubtransport", "edge"}:
+        return True
+    client_access = "clientaccess" in roles or _boolean(display(bag.get("IsClientAccessServer"))) is True
+    return False if client_access else None
 
 
 def read_servers(source: Sources) -> pd.DataFrame:
     """Read Get-ExchangeServer exports (fl, Export-Clixml, ConvertTo-Json) into the servers frame (name, fqdn,
-    and ``edge``: whether it is an Edge Transport server, :func:`is_edge_server`).
+    ``edge``: whether it is an Edge Transport server, :func:`is_edge_server`, and ``transport_service``: whether
+    it runs the Transport service, :func:`runs_transport_service`).
 
     >>> from exlab.lab.transport_logs import demo_servers_json
     >>> read_servers(demo_servers_json())[["name", "fqdn", "edge"]].values.tolist()
     [['EX01', 'EX01.contoso.com', False], ['EX02', 'EX02.contoso.com', False]]
     """
-    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, EXCHANGE_SERVER, {"edge": is_edge_server})
+    return _read(source, SERVER_PROPERTIES, SERVER_DTYPES, EXCHANGE_SERVER,
+                 {"edge": is_edge_server, "transport_service": runs_transport_service})
 
 
 def read_receive_connectors(source: Sources) -> pd.DataFrame:

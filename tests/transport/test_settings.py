@@ -114,6 +114,21 @@ def test_servers_round_trip(shape):
     assert frame[["name", "fqdn"]].to_dict("records") == servers
 
 
+@pytest.mark.parametrize("shape", ["fl", "clixml", "json"])
+def test_a_client_access_server_alone_runs_no_transport_service_in_every_shape(shape):
+    """Exchange 2013's ClientAccess role alone (its Front End Transport service only), beside a Mailbox server and
+    a multi-role one (ServerRole's flags as a number in ConvertTo-Json)."""
+    build = "15.0 (Build 1497.2)"
+    servers = [{"name": "CAS01", "fqdn": "CAS01.contoso.com", "roles": "ClientAccess", "version": build},
+               {"name": "MBX01", "fqdn": "MBX01.contoso.com", "roles": "Mailbox", "version": build},
+               {"name": "EX01", "fqdn": "EX01.contoso.com", "roles": "Mailbox, ClientAccess", "version": build}]
+    stream = io.BytesIO()
+    write_exchange_servers(stream, servers, shape=shape)
+    frame = read_servers(io.BytesIO(stream.getvalue()))
+    assert frame.set_index("name")["transport_service"].to_dict() == {"CAS01": False, "MBX01": True, "EX01": True}
+    assert not frame["edge"].any()
+
+
 def test_bad_inputs():
     with pytest.raises(CorruptInput, match="empty"):
         read_connectors(io.BytesIO(b""))
@@ -214,6 +229,8 @@ def test_real_send_connector_and_server_exports(real_exports):
     assert row["guid"] == "d8bbb707-a3d8-401f-8909-287fe2cc1fda"     # what Get-Queue's NextHopConnector names
     servers = read_servers(folder / "HC-E16-GetExchangeServer.xml")
     assert servers[["name", "fqdn"]].values.tolist() == [["SOLO-E16A", "Solo-E16A.Solo.local"]]
+    # an Exchange 2016 Mailbox server: IsHubTransportServer true, so it runs the Transport service; no Edge
+    assert servers[["edge", "transport_service"]].values.tolist() == [[False, True]]
     with pytest.warns(ExlabWarning, match="holds no receive connector"):
         assert read_receive_connectors(folder / "HC-GetSendConnectorConfiguredToRelayToM365.xml").empty
     with pytest.warns(ExlabWarning, match="holds no receive connector"):
