@@ -48,6 +48,7 @@ from exlab.analysis.infer import (
     infer_connector,
     infer_judgement_time,
     infer_server_fqdn,
+    proxies_through_frontend,
 )
 from exlab.analysis.timeline import (
     DEFAULT_GAP,
@@ -373,7 +374,8 @@ class Case:
         if len(per_server) == 1 and per_server[0].cause is None and result.cause is not None:
             result = _as_judged(result, per_server[0])    # the connector took the cause away: say so here too
         cut = self._cut_sources()
-        outside = [d.server for d in per_server if d.sends is None] if self._proxied() and self._sources() else []
+        proxied = proxies_through_frontend(self.connectors, self.connector) and self._sources()
+        outside = [d.server for d in per_server if d.sends is None] if proxied else []
         result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *self.zone_notes(),
                                            *result.notes,
                                            *self._pin_reach(result, at),
@@ -473,11 +475,6 @@ class Case:
         listed = row.get("source_transport_servers")
         return tuple(listed) if isinstance(listed, tuple) else ()
 
-    def _proxied(self) -> bool:
-        """Whether the case's connector has FrontendProxyEnabled (:func:`exlab.analysis.diagnose.sends_through`)."""
-        return bool(self.connector) and connector_row(self.connectors, self.connector).get(
-            "frontend_proxy_enabled") is True
-
     def diagnose_servers(self, *, at: Any = None) -> list[Diagnosis]:
         """One diagnosis per server (:meth:`server_list`), each from that server's rows only,
         checked against the connector's SourceTransportServers: a server without failures
@@ -486,7 +483,8 @@ class Case:
         key = ("servers", at)
         if key in self._diagnoses:
             return self._diagnoses[key]
-        sources, cut, proxied = self._sources(), self._cut_sources(), self._proxied()
+        sources, cut = self._sources(), self._cut_sources()
+        proxied = proxies_through_frontend(self.connectors, self.connector)
         servers = self.server_list()
         answers = []
         for server in servers:

@@ -151,6 +151,17 @@ def connector_row(connectors: pd.DataFrame | None, name: str) -> dict[str, Any]:
     return {"name": name}
 
 
+def proxies_through_frontend(connectors: pd.DataFrame | None, name: str | None) -> bool:
+    """Whether the send connector called ``name`` has FrontendProxyEnabled: the Front End Transport service
+    connects to Exchange Online and presents the certificate (the Transport service hands it each message).
+
+    >>> connectors = pd.DataFrame({"name": ["Outbound"], "frontend_proxy_enabled": pd.array([True], "boolean")})
+    >>> proxies_through_frontend(connectors, "outbound"), proxies_through_frontend(connectors, None)
+    (True, False)
+    """
+    return bool(name) and connector_row(connectors, name).get("frontend_proxy_enabled") is True
+
+
 def infer_judgement_time(points: pd.DataFrame, *, events: pd.DataFrame | None = None,
                          sessions: pd.DataFrame | None = None,
                          tracking: pd.DataFrame | None = None) -> tuple[pd.Timestamp | None, str | None]:

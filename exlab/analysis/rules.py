@@ -20,7 +20,7 @@ import pandas as pd
 
 from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
-from exlab.analysis.infer import connector_row
+from exlab.analysis.infer import connector_row, proxies_through_frontend
 from exlab.analysis.timeline import deliveries, failure_points, flows_again, preferred
 from exlab.attribution import edge_hosts, front_end_only_hosts, host_name
 from exlab.certs.merge import LATER_COLUMNS
@@ -137,8 +137,7 @@ class Facts:
         >>> Facts.build(connectors=connectors, connector="Outbound").frontend_proxy, Facts.build().frontend_proxy
         (True, False)
         """
-        row = connector_row(self.connectors, self.connector) if self.connector else {}
-        return present(row.get("frontend_proxy_enabled")) is True
+        return proxies_through_frontend(self.connectors, self.connector)
 
     def is_edge(self, server: str | None) -> bool:
         """Whether ``server`` (NetBIOS name or FQDN) is an Edge Transport server, as Get-ExchangeServer or the evidence

@@ -58,7 +58,7 @@ def queue_connectors(queues: pd.DataFrame, connectors: pd.DataFrame | None) -> p
     if not rows:
         return unknown
     named = {str(row["guid"]).strip().lower(): row["name"] for row in rows if _known(row.get("guid"))}
-    every_guid = bool(rows) and len(named) == len(rows)
+    every_guid = len(named) == len(rows)
     names = []
     for queue in queues.to_dict("records"):
         guid = str(queue.get("next_hop_connector")).strip() if _known(queue.get("next_hop_connector")) else None
