@@ -267,23 +267,14 @@ def line_place(source: Any, logged_line: Any) -> str:
 
     >>> line_place("logs/SEND20250320-1.LOG", "SEND20250320-1.LOG line 243")
     'line 243'
-    >>> line_place("a/SEND1.LOG; a/SEND2.LOG", "SEND2.LOG line 3"), line_place("a/SEND1.LOG", None)
-    ('SEND2.LOG line 3', '')
+    >>> line_place("a/SEND1.LOG; a/SEND2.LOG", "SEND2.LOG line 3")
+    'SEND2.LOG line 3'
     """
-    return line_places(pd.Series([source], dtype="object"), pd.Series([logged_line], dtype="object")).iloc[0]
-
-
-def line_places(sources: pd.Series, logged_lines: pd.Series) -> pd.Series:
-    """:func:`line_place` of each session (``source`` and a ``*_line`` column), column by column."""
-    logged = logged_lines.astype("string").fillna("")
-    if logged.empty:
-        return logged.astype(object)
-    parts = logged.str.rpartition(" line ")
-    file, line = parts[0], parts[2]
-    source = sources.astype("string")
-    name = source.str.replace("\\", "/", regex=False).str.rsplit("/", n=1).str[-1]
-    alone = source.notna() & ~source.str.contains("; ", regex=False).fillna(True) & name.eq(file).fillna(False)
-    return ("line " + line).where(alone.astype(bool) & logged.ne(""), logged).astype(object)
+    if not isinstance(logged_line, str) or not logged_line:
+        return ""
+    file, _, line = logged_line.rpartition(" line ")
+    one_file = isinstance(source, str) and "; " not in source
+    return f"line {line}" if one_file and source.replace("\\", "/").rsplit("/", 1)[-1] == file else logged_line
 
 
 def _session_servers(sessions: pd.DataFrame, hosts: dict[str, str]) -> pd.Series:
@@ -300,7 +291,8 @@ def _session_times(sessions: pd.DataFrame, logged: str) -> tuple[pd.Series, pd.S
     at = sessions[f"{logged}_at"] if f"{logged}_at" in sessions else pd.Series(pd.NaT, index=sessions.index)
     start = sessions["start"] if "start" in sessions else pd.Series(pd.NaT, index=sessions.index)
     logged_line = column(sessions, f"{logged}_line")
-    place = line_places(column(sessions, "source"), logged_line)
+    place = pd.Series([line_place(s, f) for s, f in zip(column(sessions, "source"), logged_line)],
+                      index=sessions.index)
     where = "session " + column(sessions, "session_id").astype(str)
     return at.where(at.notna(), start), where.where(~logged_line.map(bool), where + ", " + place)
 
