@@ -129,6 +129,17 @@ def test_a_client_access_server_alone_runs_no_transport_service_in_every_shape(s
     assert not frame["edge"].any()
 
 
+def test_the_servers_export_notebook_00_asks_for_tells_a_client_access_server_alone():
+    """``Get-ExchangeServer | fl Name,Fqdn,ServerRole,AdminDisplayVersion``, the command notebook 00 gives: no
+    IsHubTransportServer, so ServerRole alone tells a 2013 Client Access server."""
+    rows = [("CAS01", "ClientAccess"), ("MBX01", "Mailbox"), ("EX01", "Mailbox, ClientAccess")]
+    text = "\r\n".join(f"Name                : {name}\r\nFqdn                : {name}.contoso.com\r\n"
+                        f"ServerRole          : {role}\r\nAdminDisplayVersion : Version 15.0 (Build 1497.2)\r\n"
+                        for name, role in rows)
+    frame = read_servers(io.BytesIO(text.encode("utf-16")))
+    assert frame.set_index("name")["transport_service"].to_dict() == {"CAS01": False, "MBX01": True, "EX01": True}
+
+
 def test_bad_inputs():
     with pytest.raises(CorruptInput, match="empty"):
         read_connectors(io.BytesIO(b""))
