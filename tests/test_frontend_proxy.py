@@ -267,17 +267,21 @@ def test_the_fix_restarts_the_front_end_and_the_hub_log_alone_asks_for_the_front
     assert any("Logs\\FrontEnd\\ProtocolLog\\SmtpSend\\SEND*.LOG" in (command or "") for command in asked), asked
 
 
+def _sourced_by_mbx01(generated: Generated, folder: Path) -> Path:
+    """The case in ``folder`` as collected from EX01 alone (its Front End log), its connector's source server MBX01."""
+    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("Get-SendConnector.txt", "Hub"))
+    connector = read_connectors(generated.folder / "Get-SendConnector.txt").iloc[0].to_dict()
+    write_send_connectors(folder / "Get-SendConnector.txt", [{**connector, "source_transport_servers": ("MBX01",)}])
+    return folder
+
+
 def test_a_front_end_the_source_servers_do_not_name_keeps_its_fix_and_is_told_why(generated, tmp_path):
     """Exchange 2013 with Client Access servers of their own: the connector's source server is MBX01, whose
     Transport service hands each message to the Front End Transport service of a Client Access server of its
     site, here EX01, which presents its certificate to Exchange Online. The evidence was collected from EX01
     alone. EX01 keeps its fix, and its answer says the Front End sends for the source servers (not that the
     connector export may be newer than the logs); MBX01 has no evidence of its own."""
-    folder = tmp_path / "cas"
-    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("Get-SendConnector.txt", "Hub"))
-    connector = read_connectors(generated.folder / "Get-SendConnector.txt").iloc[0].to_dict()
-    write_send_connectors(folder / "Get-SendConnector.txt", [{**connector, "source_transport_servers": ("MBX01",)}])
-    case = quiet_case(folder)
+    case = quiet_case(_sourced_by_mbx01(generated, tmp_path / "cas"))
     d = case.diagnose()
     assert (d.verdict, d.cause, d.culprit) == ("confirmed", "kb2888788", _thumbprint(generated, "internal"))
     answers = {answer.server: answer for answer in d.servers}
@@ -317,10 +321,7 @@ def test_on_a_client_access_server_alone_the_fix_restarts_its_front_end_transpor
     End Transport service alone, on it; the rest of the fix is as before."""
     from exlab.lab.transport_logs import write_exchange_servers
 
-    folder = tmp_path / "cas2013"
-    shutil.copytree(generated.folder, folder, ignore=shutil.ignore_patterns("Get-SendConnector.txt", "Hub"))
-    connector = read_connectors(generated.folder / "Get-SendConnector.txt").iloc[0].to_dict()
-    write_send_connectors(folder / "Get-SendConnector.txt", [{**connector, "source_transport_servers": ("MBX01",)}])
+    folder = _sourced_by_mbx01(generated, tmp_path / "cas2013")
     build = "15.0 (Build 1497.2)"
     write_exchange_servers(folder / "Get-ExchangeServer.txt", [
         {"name": "EX01", "fqdn": EX.fqdn, "roles": "ClientAccess", "version": build},
@@ -334,3 +335,28 @@ def test_on_a_client_access_server_alone_the_fix_restarts_its_front_end_transpor
     assert restarts[0].purpose.startswith("On ex01.contoso.com: let the Front End Transport service pick up")
     others = [step.command for step in d.remediation if step not in restarts]
     assert any(f"-Thumbprint {_thumbprint(generated, 'internal')} -Server ex01.contoso.com" in c for c in others)
+
+
+def test_the_fix_is_verified_on_the_queue_of_the_source_servers_and_the_front_ends_log(generated, tmp_path):
+    """The Front End Transport service queues nothing: after the fix on EX01 (the Front End that presents the
+    certificate), the queue to Exchange Online that drains is the Transport service's on the connector's source
+    server MBX01, and the sessions that show the public certificate are in EX01's Front End send protocol log.
+    The report said to watch the queue "on each server that got the fix", where Get-Queue shows none."""
+    from exlab.report.model import build_report, verification
+
+    d = quiet_case(_sourced_by_mbx01(generated, tmp_path / "cas")).diagnose()
+    assert d.proxied and d.to_dict()["frontend_proxy"] is True
+    verify = verification(d, d.public)
+    assert verify.purpose.startswith("After the fix, watch the queue to Exchange Online on the connector's source "
+                                     "servers (MBX01), whose Transport service holds it")
+    assert verify.command.startswith("Get-Queue -Server MBX01 | Where-Object { $_.NextHopDomain -like ")
+    assert "The Front End's send protocol log (TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend" in verify.expect
+    [mbx01] = [answer for answer in d.servers if answer.server == "MBX01"]
+    two = replace(d, servers=[*d.servers, replace(mbx01, server="MBX02")])
+    assert verification(two, d.public).command.startswith(
+        "'MBX01', 'MBX02' | ForEach-Object { Get-Queue -Server $_ } | Where-Object")
+    from tests.conftest import SAMPLES
+
+    plain = build_report(quiet_case(SAMPLES / "contoso-kb2888788")).verify     # no FrontendProxyEnabled: as before
+    assert plain.purpose.endswith("(on each server that got the fix)") and plain.command.startswith("Get-Queue | ")
+    assert plain.expect.count("The send protocol log then shows") == 1

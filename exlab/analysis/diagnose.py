@@ -98,6 +98,7 @@ class Diagnosis:
     servers: list[Diagnosis] = field(default_factory=list)   # one answer per server of the case
     public: str | None = None               # the public certificate the fix makes the transport present
     pinned: bool = False                    # the connector's TlsCertificateName names the culprit
+    proxied: bool = False                   # FrontendProxyEnabled: the Front End Transport service connects out
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS or (self.cause is not None and self.cause not in CAUSES):
@@ -122,6 +123,7 @@ class Diagnosis:
             "fix": self.fix, "why": self.why,
             "servers": [d.to_dict(max_rows) for d in self.servers],
             "public": self.public, "pinned_by_connector": self.pinned,
+            "frontend_proxy": self.proxied,
         }
 
     def headline(self) -> str:
@@ -735,7 +737,7 @@ def conclude(facts: Facts, *, server_fqdn: str | None = None, notes: list[str] |
         notes=[*(notes or []), *unsure, *_fix_notes(facts, cause, culprit, public, unfit, pinned, unsure=bool(unsure)),
                *_flowing_again(facts, findings, remediation)],
         failures=attempts(facts.points),
-        server=server, public=public.thumbprint if public else None, pinned=pinned,
+        server=server, public=public.thumbprint if public else None, pinned=pinned, proxied=facts.frontend_proxy,
     )
 
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from exlab import __version__
-from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step, rollback
+from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step, rollback, server_or_placeholder
 from exlab.analysis.timeline import flowing_since, flows_again, line_place
 from exlab.evidence import text_name
 from exlab.report.people import (
@@ -356,6 +356,10 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
     >>> from exlab.analysis import diagnose
     >>> verification(diagnose(), None) is None
     True
+
+    With FrontendProxyEnabled (``d.proxied``) the Front End Transport service that got the fix queues
+    nothing: the queue stays with the Transport service of the connector's source servers (those of
+    ``d.servers`` that send through it), and the sessions to Exchange Online are in the Front End's log.
     """
     if not d.remediation and not any(s.remediation for s in d.servers):
         return None
@@ -364,12 +368,26 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
         failure = "event 2004 with UntrustedRoot"
     else:
         presented, failure = "a valid, publicly trusted certificate", "event 2004"
+    where, queues, log = "(on each server that got the fix)", "Get-Queue", "The send protocol log"
+    if d.proxied:
+        sources = [s.server for s in d.servers if s.sends and s.server]
+        hosts = [server_or_placeholder(name) for name in sources]
+        named = f" ({', '.join(sources)})" if sources else ""
+        where = (f"on the connector's source servers{named}, whose Transport service holds it: with "
+                 "FrontendProxyEnabled the Front End Transport service that connects to Exchange Online queues nothing")
+        if len(hosts) == 1:
+            queues = f"Get-Queue -Server {hosts[0]}"
+        elif hosts:
+            listed = ", ".join(f"'{host}'" for host in hosts)     # host names: no quote can be in them
+            queues = f"{listed} | ForEach-Object {{ Get-Queue -Server $_ }}"
+        log = ("The Front End's send protocol log (TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend, on the "
+               "server that got the fix)")
     return Verification(
-        purpose="After the fix, watch the queue to Exchange Online (on each server that got the fix)",
-        command=f"Get-Queue | Where-Object {{ $_.NextHopDomain -like '{EXCHANGE_ONLINE}' }} | "
+        purpose=f"After the fix, watch the queue to Exchange Online {where}",
+        command=f"{queues} | Where-Object {{ $_.NextHopDomain -like '{EXCHANGE_ONLINE}' }} | "
                 "Format-List Identity,Status,MessageCount,LastError,NextRetryTime",
         expect=(f"At the next retry (within 15 minutes) the queue's Status turns Active or Ready, MessageCount falls "
-                f"to 0 and LastError is empty. The send protocol log then shows {presented} presented and 250 "
+                f"to 0 and LastError is empty. {log} then shows {presented} presented and 250 "
                 f"replies, and no new {failure} is logged."))
 
 
