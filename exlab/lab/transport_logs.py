@@ -967,6 +967,8 @@ def default_receive_connectors(server: str, fqdn: str, *, hybrid_fqdn: str | Non
 
 #: ServerRole's flags (Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole) of the roles the lab writes
 _SERVER_ROLE_FLAGS = {"Mailbox": 2, "ClientAccess": 4, "UnifiedMessaging": 16, "HubTransport": 32, "Edge": 64}
+_SERVER_ROLE_TYPES = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole", "System.Enum",
+                      "System.ValueType", "System.Object")
 
 
 def server_properties(server: dict) -> list[tuple[str, object]]:
@@ -1059,7 +1061,9 @@ def _clixml_property(name: str, value: object, refs: Iterator[int]) -> str:
         return f"<G N={attr}>{value}</G>"
     if isinstance(value, ShownObject):
         ref = next(refs)
-        names = "".join(f"<T>Deserialized.{escape(kind)}</T>" for kind in value.types)
+        # an enum keeps its own type names (PowerShell rehydrates enums), any other object is "Deserialized."
+        prefix = "" if value.number is not None else "Deserialized."
+        names = "".join(f"<T>{prefix}{escape(kind)}</T>" for kind in value.types)
         body = "<Props />" if value.number is None else f"<I32>{value.number}</I32>"
         return (f'<Obj N={attr} RefId="{ref}"><TN RefId="{ref}">{names}</TN>'
                 f"<ToString>{escape(encode_string(value.text))}</ToString>{body}</Obj>")
@@ -1168,7 +1172,8 @@ def write_receive_connectors(target: str | Path | BinaryIO, connectors: Iterable
 def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict], *, shape: str = "fl",
                            width: int = 120, culture: str = "en-US", encoding: str = "utf-16") -> None:
     """Write ``Get-ExchangeServer`` as ``fl``, ``clixml`` or ``json`` (servers: dicts with name, fqdn; see
-    :func:`server_properties`). ConvertTo-Json writes ServerRole as the number of its flags.
+    :func:`server_properties`). ConvertTo-Json writes ServerRole as the number of its flags, Export-Clixml as
+    an enum (its text and that number).
 
     >>> stream = io.BytesIO()
     >>> write_exchange_servers(stream, [{"name": "EX01", "fqdn": "EX01.contoso.com"}], encoding="utf-8")
@@ -1179,10 +1184,12 @@ def write_exchange_servers(target: str | Path | BinaryIO, servers: Iterable[dict
     >>> json.loads(stream.getvalue())["ServerRole"]
     6
     """
-    objects = [server_properties(s) for s in servers]
-    if shape == "json":
-        objects = [[(name, sum(_SERVER_ROLE_FLAGS[role.strip()] for role in value.split(","))
-                     if name == "ServerRole" else value) for name, value in properties] for properties in objects]
+    def role(value: str) -> object:
+        flags = sum(_SERVER_ROLE_FLAGS[role.strip()] for role in value.split(","))
+        return {"json": flags, "clixml": ShownObject(value, _SERVER_ROLE_TYPES, flags)}.get(shape, value)
+
+    objects = [[(name, role(value) if name == "ServerRole" else value) for name, value in server_properties(s)]
+               for s in servers]
     _write_settings(target, objects, _SERVER_TYPES, shape, width, culture, encoding)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -138,6 +139,28 @@ def test_the_servers_export_notebook_00_asks_for_tells_a_client_access_server_al
                         for name, role in rows)
     frame = read_servers(io.BytesIO(text.encode("utf-16")))
     assert frame.set_index("name")["transport_service"].to_dict() == {"CAS01": False, "MBX01": True, "EX01": True}
+
+
+@pytest.mark.parametrize(("shown", "flags", "transport"), [("ClientAccess", 4, False), ("Mailbox", 2, True),
+                                                         ("Mailbox, ClientAccess", 6, True), ("Edge", 64, True)])
+def test_serverrole_as_the_real_export_clixml_writes_it_tells_the_transport_service(real_exports, tmp_path, shown,
+                                                                                   flags, transport):
+    """The real Export-Clixml writes ServerRole as an enum (its own type names, ``<ToString>`` and ``<I32>``).
+    Without the IsHubTransportServer, IsMailboxServer and IsEdgeServer properties (an export of chosen properties,
+    or an older version's), it alone tells whether the server runs the Transport service. The lab writes it so."""
+    text = (real_exports / "css-exchange" / "HC-E16-GetExchangeServer.xml").read_text(encoding="utf-8-sig")
+    text = re.sub(r'\s*<B N="Is(HubTransport|Mailbox|Edge|ClientAccess)Server">\w+</B>', "", text)
+    enum = "<ToString>Mailbox</ToString>\n        <I32>2</I32>"
+    assert text.count(enum) == 1 and "IsHubTransportServer" not in text
+    (tmp_path / "servers.xml").write_text(text.replace(enum, enum.replace("Mailbox", shown).replace("2", str(flags))),
+                                          encoding="utf-8")
+    servers = read_servers(tmp_path / "servers.xml")
+    assert servers[["name", "edge", "transport_service"]].values.tolist() == [["SOLO-E16A", shown == "Edge", transport]]
+    lab = io.BytesIO()
+    write_exchange_servers(lab, [{"name": "EX01", "fqdn": "EX01.contoso.com", "roles": shown}], shape="clixml")
+    written = lab.getvalue().decode("utf-16")
+    assert ("<T>Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole</T><T>System.Enum</T>"
+            f"<T>System.ValueType</T><T>System.Object</T></TN><ToString>{shown}</ToString><I32>{flags}</I32>") in written
 
 
 def test_bad_inputs():
