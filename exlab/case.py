@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -62,6 +62,7 @@ from exlab.attribution import (
     case_names,
     evidence_servers,
     exchange_servers,
+    front_end_only_hosts,
     rows_of,
     source_files,
 )
@@ -378,7 +379,7 @@ class Case:
         outside = [d.server for d in per_server if d.sends is None] if proxied else []
         result.notes = list(dict.fromkeys([*self.inferred.values(), *self._other_computers(), *self.zone_notes(),
                                            *result.notes,
-                                           *self._pin_reach(result, at),
+                                           *self._pin_reach(result, at, per_server),
                                            *([cut_sources_note(self.connector, cut)] if cut is not None else []),
                                            *([proxied_sources_note(self.connector, outside)] if outside else [])]))
         if chosen and len(chosen) < len(per_server):
@@ -409,22 +410,35 @@ class Case:
         self._prepared.append((inputs, (facts, fqdn, notes, list(d.evidence))))
         return d
 
-    def _pin_reach(self, d: Diagnosis, at: Any) -> list[str]:
-        """A note when the fix pins a public certificate on a connector that other source servers
-        share and their certificates do not show it (:func:`exlab.analysis.pin.pin_reach`)."""
+    def _pin_reach(self, d: Diagnosis, at: Any, per_server: Sequence[Diagnosis]) -> list[str]:
+        """A note when the fix pins a public certificate on a connector that other servers present for (its
+        source servers, or with FrontendProxyEnabled its Front End servers, :meth:`_front_ends`) and their
+        certificates do not show it (:func:`exlab.analysis.pin.pin_reach`). ``per_server``: the servers' answers."""
         from exlab.analysis.pin import pin_reach
 
         pins = any(step.command and " -TlsCertificateName " in step.command
-                   for step in [*d.remediation, *(step for s in d.servers for step in s.remediation)])
+                   for step in [*d.remediation, *(step for s in per_server for step in s.remediation)])
         if not (pins and d.public) or self.certs is None:
             return []
         public = self.certs[self.certs["thumbprint"].astype("string").str.upper() == d.public]
         if public.empty:
             return []
         row = public.iloc[0]
-        note = pin_reach((str(row["issuer"]), str(row["subject"])), self.certs, sorted(self._sources()),
-                         connector=d.connector, at=at if at is not None else d.end)
+        proxied = proxies_through_frontend(self.connectors, self.connector)
+        holders = self._front_ends(per_server) if proxied else sorted(self._sources())
+        note = pin_reach((str(row["issuer"]), str(row["subject"])), self.certs, holders,
+                         connector=d.connector, at=at if at is not None else d.end, proxied=proxied)
         return [note] if note else []
+
+    def _front_ends(self, per_server: Sequence[Diagnosis]) -> list[str]:
+        """The servers whose Front End Transport service connects to Exchange Online for the case's connector when
+        it has FrontendProxyEnabled: those the evidence shows failing for it outside its source servers, and the
+        Client Access servers Get-ExchangeServer shows (Exchange 2013); the source servers themselves only when
+        there are none of those (since Exchange 2016 each runs a Front End Transport service of its own)."""
+        names = case_names(self.frames, self.server_fqdn)
+        client_access = {names.key(host) for host in front_end_only_hosts(self.frames.get("servers"))} - {None}
+        failing = {d.server for d in per_server if d.sends is None and d.failures and d.server}
+        return sorted(failing | client_access | (set() if client_access else self._sources()))
 
     def server_list(self) -> list[str]:
         """The servers of the case: those the evidence shows to be Exchange servers

@@ -360,3 +360,24 @@ def test_the_fix_is_verified_on_the_queue_of_the_source_servers_and_the_front_en
     plain = build_report(quiet_case(SAMPLES / "contoso-kb2888788")).verify     # no FrontendProxyEnabled: as before
     assert plain.purpose.endswith("(on each server that got the fix)") and plain.command.startswith("Get-Queue | ")
     assert plain.expect.count("The send protocol log then shows") == 1
+
+
+def test_the_pin_must_reach_the_client_access_servers_that_present_it_not_the_mailbox_sources(generated, tmp_path):
+    """The fix pins the public certificate on the connector (TlsCertificateName). With FrontendProxyEnabled in
+    Exchange 2013 the Client Access servers present it, not the connector's Mailbox source servers: the note on
+    where the pin must hold names EX01 and CAS02 (whose certificates were not collected), not MBX01."""
+    from exlab.lab.transport_logs import write_exchange_servers
+
+    folder = _sourced_by_mbx01(generated, tmp_path / "cas2013")
+    build = "15.0 (Build 1497.2)"
+    write_exchange_servers(folder / "Get-ExchangeServer.txt", [
+        {"name": "EX01", "fqdn": EX.fqdn, "roles": "ClientAccess", "version": build},
+        {"name": "CAS02", "fqdn": "cas02.contoso.com", "roles": "ClientAccess", "version": build},
+        {"name": "MBX01", "fqdn": "mbx01.contoso.com", "roles": "Mailbox", "version": build}])
+    d = quiet_case(folder).diagnose()
+    assert any(" -TlsCertificateName " in (step.command or "") for step in d.remediation)
+    [note] = [n for n in d.notes if n.startswith("the pin on ")]
+    assert note.startswith(f"the pin on connector {CONNECTOR!r} holds for each server whose Front End Transport "
+                           "service connects to Exchange Online for it (FrontendProxyEnabled) (cas02.contoso.com, "
+                           "ex01.contoso.com): each must hold a certificate issued by ")
+    assert note.endswith("no certificate export of cas02.contoso.com tells whether it does") and "MBX01" not in note

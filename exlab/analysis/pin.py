@@ -27,10 +27,13 @@ from exlab.certs.trust import judgement_time, present
 
 
 def pin_reach(pin: tuple[str, str], certs: pd.DataFrame | None, sources: Sequence[str], *,
-              connector: str | None, at: pd.Timestamp | None) -> str | None:
+              connector: str | None, at: pd.Timestamp | None, proxied: bool = False) -> str | None:
     """A note naming the source servers whose certificates show no usable certificate with the
     pin's issuer and subject, or whose certificates are not in the evidence; None when every one
-    of ``sources`` (more than one) holds it, or when the connector names no other server."""
+    of ``sources`` (more than one) holds it, or when the connector names no other server.
+
+    ``proxied``: the connector has FrontendProxyEnabled, and ``sources`` are the servers whose Front End
+    Transport service connects to Exchange Online for it (they present the certificate the pin names)."""
     if len(sources) < 2:
         return None
     moment, _ = judgement_time(at)
@@ -53,6 +56,8 @@ def pin_reach(pin: tuple[str, str], certs: pd.DataFrame | None, sources: Sequenc
     if unknown:
         parts.append(f"no certificate export of {', '.join(unknown)} tells whether "
                      f"{'it does' if len(unknown) == 1 else 'they do'}")
-    return (f"the pin on {named} holds for each of its source transport servers ({', '.join(sources)}): each must "
+    holders = ("server whose Front End Transport service connects to Exchange Online for it (FrontendProxyEnabled)"
+               if proxied else "of its source transport servers")
+    return (f"the pin on {named} holds for each {holders} ({', '.join(sources)}): each must "
             f"hold a certificate issued by {pin[0]} to {pin[1]}, or it fails with 454 4.7.5 once the pin is set; "
             + "; ".join(parts))
