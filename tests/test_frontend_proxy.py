@@ -367,6 +367,7 @@ def test_the_pin_must_reach_the_client_access_servers_that_present_it_not_the_ma
     Exchange 2013 the Client Access servers present it, not the connector's Mailbox source servers: the note on
     where the pin must hold names EX01 and CAS02 (whose certificates were not collected), not MBX01."""
     from exlab.lab.transport_logs import write_exchange_servers
+    from exlab.report.model import fix_steps
 
     folder = _sourced_by_mbx01(generated, tmp_path / "cas2013")
     build = "15.0 (Build 1497.2)"
@@ -381,3 +382,5 @@ def test_the_pin_must_reach_the_client_access_servers_that_present_it_not_the_ma
                            "service connects to Exchange Online for it (FrontendProxyEnabled) (cas02.contoso.com, "
                            "ex01.contoso.com): each must hold a certificate issued by ")
     assert note.endswith("no certificate export of cas02.contoso.com tells whether it does") and "MBX01" not in note
+    pin = fix_steps(d)[0]       # the change board reads it where the pin is, not only among the notes
+    assert pin.command.startswith("Set-SendConnector") and pin.purpose.endswith(f". Before you pin: {note}")

@@ -86,6 +86,8 @@ EXCHANGE_ONLINE = "*.mail.protection.outlook.com"
 _PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
 _PIN_PURPOSE = ("Pin the public certificate on the send connector: the transport then presents it, whatever "
                 "other certificate is enabled for SMTP (the most durable step)")
+# the note on the servers a pin must reach (exlab.analysis.pin.pin_reach): said at the pin too
+_PIN_REACH = re.compile(r"^the pin on .* holds for each ")
 # where a step of a fix runs, when it says (exlab.analysis.remediation: on_server, through_edge_sync)
 _PLACE = re.compile(r"^(?:On |In the organisation)[^:]*: ")
 _SESSIONS_SHOWN = 3
@@ -281,7 +283,8 @@ def fix_steps(d: Diagnosis) -> list[Command]:
     connector comes first (the most durable step); a look-alike keeps its own order. A
     step that repeats an earlier command for the same purpose (a connector setting in each
     server's fix) is left out; one that repeats it for another purpose (check again) says so.
-    A pin whose certificate the evidence does not name (a new one must be got first) keeps its place.
+    A pin whose certificate the evidence does not name (a new one must be got first) keeps its place;
+    a note that some server the pin holds for may lack the certificate is said at the pin.
 
     >>> from exlab.analysis.diagnose import Diagnosis
     >>> d = Diagnosis("confirmed", "kb2888788", None, None, None, "direct", [], [
@@ -300,7 +303,8 @@ def fix_steps(d: Diagnosis) -> list[Command]:
     if d.cause == "kb2888788":
         pins = [step for step in steps
                 if step.command and _PIN.match(step.command) and PIN_PLACEHOLDER not in step.command]
-        ordered = [Step(_placed(_PIN_PURPOSE, pins[0].purpose), pins[0].command)] if pins else []
+        reach = next((f". Before you pin: {note}" for note in d.notes if _PIN_REACH.match(note)), "")
+        ordered = [Step(_placed(_PIN_PURPOSE, pins[0].purpose) + reach, pins[0].command)] if pins else []
         ordered += [step for step in steps if not any(step is pin for pin in pins)]
     shown: dict[str, tuple[int, str]] = {}
     out = []
