@@ -136,6 +136,16 @@ def test_root_cause_shows_every_server_with_its_verdict_the_fix_once_and_the_det
 
 
 @pytest.mark.slow
+def test_root_cause_says_the_verify_step_once_and_collects_more_only_as_the_report_does():
+    """woodgrove-expired is settled (ruled out) and still lists evidence to collect: 03 says it completes the evidence,
+    as the report does ("not needed for the verdict"), not that the verdict needs it; the Verify step's purpose is
+    said once (it was said before its command and again as the command's own line)."""
+    texts = _texts(execute_notebook("03-root-cause.ipynb", {"case_folder": str(_case("woodgrove-expired").folder)}))
+    assert "To complete the evidence" in texts and "not enough for a firmer verdict" not in texts
+    assert "Then verify." in texts and texts.count("After the fix, watch the queue to Exchange Online") == 1
+
+
+@pytest.mark.slow
 def test_warnings_are_listed_once_in_words_naming_the_file():
     texts = _texts(execute_notebook("00-start-here.ipynb", {"case_folder": str(_case("litware-servers").folder)}))
     assert "exlab noted" in texts
