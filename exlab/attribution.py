@@ -193,11 +193,27 @@ def front_end_only_hosts(servers: pd.DataFrame | None) -> frozenset[str]:
     >>> sorted(front_end_only_hosts(servers)), front_end_only_hosts(servers.drop(columns="transport_service"))
     (['cas01'], frozenset())
     """
+    return _by_transport_service(servers, False)
+
+
+def transport_service_hosts(servers: pd.DataFrame | None) -> frozenset[str]:
+    """The host names of the servers Get-ExchangeServer shows to run the Transport service (``transport_service``
+    True): with :func:`front_end_only_hosts`, the servers whose services are known.
+
+    >>> servers = pd.DataFrame({"name": ["MBX01", "CAS01", "EX01"], "transport_service": pd.array([True, False, None],
+    ...                                                                                           "boolean")})
+    >>> sorted(transport_service_hosts(servers))
+    ['mbx01']
+    """
+    return _by_transport_service(servers, True)
+
+
+def _by_transport_service(servers: pd.DataFrame | None, runs: bool) -> frozenset[str]:
     if servers is None or "transport_service" not in servers:
         return frozenset()
-    alone = servers["transport_service"].astype("boolean").eq(False).fillna(False).astype(bool)
+    chosen = servers["transport_service"].astype("boolean").eq(runs).fillna(False).astype(bool)
     return frozenset(host_name(name) for column in ("name", "fqdn") if column in servers
-                     for name in servers.loc[alone, column] if _text(name))
+                     for name in servers.loc[chosen, column] if _text(name))
 
 
 # where an Edge Transport server keeps its protocol logs (Exchange 2013 and later): ...\TransportRoles\Logs\Edge\

@@ -384,3 +384,25 @@ def test_the_pin_must_reach_the_client_access_servers_that_present_it_not_the_ma
     assert note.endswith("no certificate export of cas02.contoso.com tells whether it does") and "MBX01" not in note
     pin = fix_steps(d)[0]       # the change board reads it where the pin is, not only among the notes
     assert pin.command.startswith("Set-SendConnector") and pin.purpose.endswith(f". Before you pin: {note}")
+
+
+def test_a_restart_where_the_servers_services_are_unknown_says_what_it_does_on_a_client_access_server(
+        case, generated, tmp_path):
+    """Without Get-ExchangeServer, EX01 may be an Exchange 2013 Client Access server, where MSExchangeTransport does
+    not exist: the restart of both services says that Restart-Service then reports it not found and restarts the Front
+    End Transport service all the same (an engineer sees the error during the fix). Once Get-ExchangeServer shows
+    EX01 to run the Transport service (Exchange 2016), the restart says nothing of it."""
+    remark = ("; on an Exchange 2013 Client Access server, which runs no Transport service, it reports "
+              "MSExchangeTransport not found and restarts the Front End Transport service all the same")
+    [restart] = [step for step in case.diagnose().remediation if (step.command or "").startswith("Restart-Service")]
+    assert restart.purpose.endswith(remark)
+    from exlab.lab.transport_logs import write_exchange_servers
+
+    folder = tmp_path / "ex2016"
+    shutil.copytree(generated.folder, folder)
+    write_exchange_servers(folder / "Get-ExchangeServer.txt", [
+        {"name": "EX01", "fqdn": EX.fqdn, "roles": "Mailbox", "version": "15.1 (Build 2507.6)"}])
+    [restart] = [step for step in quiet_case(folder).diagnose().remediation
+                 if (step.command or "").startswith("Restart-Service")]
+    assert restart.command == "Restart-Service MSExchangeTransport, MSExchangeFrontEndTransport"
+    assert "Front End Transport service" in restart.purpose and remark not in restart.purpose

@@ -328,10 +328,11 @@ def _frontend(facts: Facts, steps: list[Step], server: str | None) -> list[Step]
     """A fix's steps, its restart taking in the Front End Transport service when the connector proxies through
     it (:meth:`Facts.frontend_proxy`, :func:`exlab.analysis.remediation.through_frontend`); restarting it alone on
     a ``server`` that runs no Transport service (:meth:`Facts.runs_front_end_only`): one that fails connects to
-    Exchange Online for the Mailbox servers, whatever the connector export says."""
+    Exchange Online for the Mailbox servers, whatever the connector export says; when the export does not say which
+    services ``server`` runs, the restart says what it does on a Client Access server alone."""
     if facts.runs_front_end_only(server):
         return through_frontend(steps, alone=True)
-    return through_frontend(steps) if facts.frontend_proxy else steps
+    return through_frontend(steps, unknown=not facts.services_known(server)) if facts.frontend_proxy else steps
 
 
 def _missing(facts: Facts, verdict: str, connector: str | None, lacking: Collection[str] | None = None, *,

@@ -158,11 +158,12 @@ def on_server(steps: Sequence[Step], server: str | None, *, edge: bool = False) 
     return out
 
 
-def through_frontend(steps: Sequence[Step], *, alone: bool = False) -> list[Step]:
+def through_frontend(steps: Sequence[Step], *, alone: bool = False, unknown: bool = False) -> list[Step]:
     """The steps of a fix whose send connector has FrontendProxyEnabled: the Front End Transport service
     connects to Exchange Online and presents the certificate, so the restart that makes the change take
     restarts it too; ``alone``: it only, on a server that runs no Transport service (Exchange 2013's Client
-    Access server, where MSExchangeTransport does not exist).
+    Access server, where MSExchangeTransport does not exist); ``unknown``: whether the server runs one is not
+    known, and the step says what Restart-Service does where it does not.
 
     >>> [step] = through_frontend([Step("Restart", "Restart-Service MSExchangeTransport")])
     >>> step.command
@@ -171,12 +172,19 @@ def through_frontend(steps: Sequence[Step], *, alone: bool = False) -> list[Step
     'Restart, and the Front End Transport service, which connects to Exchange Online (FrontendProxyEnabled)'
     >>> through_frontend([Step("Restart", "Restart-Service MSExchangeTransport")], alone=True)[0].command
     'Restart-Service MSExchangeFrontEndTransport'
+    >>> print(through_frontend([Step("Restart", "Restart-Service MSExchangeTransport")], unknown=True)[0].purpose)
+    Restart, and the Front End Transport service, which connects to Exchange Online (FrontendProxyEnabled); on an \
+Exchange 2013 Client Access server, which runs no Transport service, it reports MSExchangeTransport not found and \
+restarts the Front End Transport service all the same
     """
     if alone:
         return [Step(_FRONT_END_RESTART_PURPOSE, "Restart-Service MSExchangeFrontEndTransport", step.undo)
                 if step.command == _RESTART else step for step in steps]
+    where = ("; on an Exchange 2013 Client Access server, which runs no Transport service, it reports "
+             "MSExchangeTransport not found and restarts the Front End Transport service all the same"
+             if unknown else "")
     return [Step(f"{step.purpose}, and the Front End Transport service, which connects to Exchange Online "
-                 "(FrontendProxyEnabled)", f"{_RESTART}, MSExchangeFrontEndTransport", step.undo)
+                 f"(FrontendProxyEnabled){where}", f"{_RESTART}, MSExchangeFrontEndTransport", step.undo)
             if step.command == _RESTART else step for step in steps]
 
 

@@ -22,7 +22,7 @@ from exlab.analysis.cells import cell, column, event_place, present
 from exlab.analysis.findings import Finding, evidence_rows
 from exlab.analysis.infer import connector_row, proxies_through_frontend
 from exlab.analysis.timeline import deliveries, failure_points, flows_again, preferred
-from exlab.attribution import edge_hosts, front_end_only_hosts, host_name
+from exlab.attribution import edge_hosts, front_end_only_hosts, host_name, transport_service_hosts
 from exlab.certs.merge import LATER_COLUMNS
 from exlab.certs.names import covers
 from exlab.certs.selection import DATE_NAMES, UNSETTLED
@@ -68,7 +68,8 @@ class Facts:
     enabled for SMTP), newest first, with trust columns; ``selected`` the thumbprint it
     presents. ``at`` is the time certificate validity is judged at. ``edge_servers``: the host names of
     the Edge Transport servers Get-ExchangeServer shows (``servers`` of :meth:`build`); ``front_end_only``: those of
-    the servers it shows to run no Transport service (Exchange 2013's Client Access servers). ``queues``: Get-Queue's
+    the servers it shows to run no Transport service (Exchange 2013's Client Access servers), ``transport_service``
+    those it shows to run one. ``queues``: Get-Queue's
     rows (their last errors are among the points), None when the case holds none.
     """
 
@@ -89,6 +90,7 @@ class Facts:
     presented: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     edge_servers: frozenset[str] = frozenset()
     front_end_only: frozenset[str] = frozenset()
+    transport_service: frozenset[str] = frozenset()
     queues: pd.DataFrame | None = None
 
     @classmethod
@@ -126,7 +128,8 @@ class Facts:
                    connectors=connectors, name=name, connector=connector, candidates=candidates,
                    selected=selected.upper() if selected else None, at=at, pin_missing=pin_missing,
                    tls_certificate_name=tls_certificate_name, by_thumbprint=table, presented=presented,
-                   edge_servers=edges, front_end_only=front_end_only_hosts(servers), queues=queues)
+                   edge_servers=edges, front_end_only=front_end_only_hosts(servers),
+                   transport_service=transport_service_hosts(servers), queues=queues)
 
     @cached_property
     def frontend_proxy(self) -> bool:
@@ -160,6 +163,17 @@ class Facts:
         (True, False)
         """
         return bool(server) and host_name(server) in self.front_end_only
+
+    def services_known(self, server: str | None) -> bool:
+        """Whether Get-ExchangeServer shows if ``server`` runs the Transport service (it may be a Client Access
+        server alone, :meth:`runs_front_end_only`, when it does not).
+
+        >>> servers = pd.DataFrame({"name": ["CAS01", "MBX01"], "transport_service": [False, True]})
+        >>> facts = Facts.build(servers=servers)
+        >>> facts.services_known("mbx01.contoso.com"), facts.services_known("CAS01"), facts.services_known("EX01")
+        (True, True, False)
+        """
+        return bool(server) and host_name(server) in self.front_end_only | self.transport_service
 
     @cached_property
     def edge_sync(self) -> tuple[str, ...]:
