@@ -433,8 +433,8 @@ class Case:
     def _front_ends(self, per_server: Sequence[Diagnosis]) -> list[str]:
         """The servers whose Front End Transport service connects to Exchange Online for the case's connector when
         it has FrontendProxyEnabled: those the evidence shows failing for it outside its source servers, and the
-        Client Access servers Get-ExchangeServer shows (Exchange 2013); the source servers themselves only when
-        there are none of those (since Exchange 2016 each runs a Front End Transport service of its own)."""
+        Client Access servers Get-ExchangeServer shows (Exchange 2013); and the source servers themselves unless it
+        shows Client Access servers (since Exchange 2016 each runs a Front End Transport service of its own)."""
         names = case_names(self.frames, self.server_fqdn)
         client_access = {names.key(host) for host in front_end_only_hosts(self.frames.get("servers"))} - {None}
         failing = {d.server for d in per_server if d.sends is None and d.failures and d.server}
