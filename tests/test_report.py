@@ -147,6 +147,24 @@ def test_the_fix_pins_the_public_certificate_first_and_gives_each_command_once(m
     assert report.verify is not None and public["thumbprint"] in report.verify.expect
 
 
+def test_the_verify_step_finds_the_queue_to_exchange_online_however_the_connector_routes(models):
+    """Get-Queue names a queue by its next hop: the tenant's smart host (the Hybrid Configuration Wizard's
+    connector), or, on a connector that routes by MX, the tenant's routing domain. The Verify step's filter
+    (PowerShell's -like, case-insensitive) finds both and no queue to a partner: a filter that found none would
+    look like a drained queue."""
+    import fnmatch
+
+    command = models["contoso-kb2888788"].verify.command
+    patterns = re.findall(r"\$_\.NextHopDomain -like '([^']*)'", command)
+    assert command.startswith("Get-Queue | Where-Object { $_.NextHopDomain -like ") and len(patterns) == 2
+
+    def found(hop: str) -> bool:
+        return any(fnmatch.fnmatchcase(hop.lower(), pattern.lower()) for pattern in patterns)
+
+    assert found("contoso-com.mail.protection.outlook.com") and found("Contoso.mail.onmicrosoft.com")
+    assert not found("fabrikam.com") and not found("mail.protection.outlook.com.evil.example")
+
+
 def test_the_report_gives_the_back_out_of_the_fix(models, pages):
     """A change board asks how to undo the change: each command the fix changes something with has its
     counterpart, last step first (SMTP given back to the internal certificate, then the pin removed)."""

@@ -80,7 +80,10 @@ CAUSE_WORDS = {
     "network": "the network path to Exchange Online fails",
 }
 FIX_WORDS = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}
-EXCHANGE_ONLINE = "*.mail.protection.outlook.com"
+# the next hops of a queue to Exchange Online (Get-Queue's NextHopDomain, as PowerShell's -like patterns): the
+# tenant's smart host, as the Hybrid Configuration Wizard sets the connector, or the tenant's routing domain when
+# the connector routes by its MX record (a DNS queue is named by the recipients' domain)
+EXCHANGE_ONLINE = ("*.mail.protection.outlook.com", "*.mail.onmicrosoft.com")
 # the steps a fix may hold, most durable first: pinning the public certificate on the
 # connector holds whatever else is enabled for SMTP later
 _PIN = re.compile(r"^Set-SendConnector .* -TlsCertificateName ")
@@ -386,9 +389,10 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
             queues = f"{listed} | ForEach-Object {{ Get-Queue -Server $_ }}"
         log = ("The Front End's send protocol log (TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend, on the "
                "server that got the fix)")
+    to_exchange_online = " -or ".join(f"$_.NextHopDomain -like '{hop}'" for hop in EXCHANGE_ONLINE)
     return Verification(
         purpose=f"After the fix, watch the queue to Exchange Online {where}",
-        command=f"{queues} | Where-Object {{ $_.NextHopDomain -like '{EXCHANGE_ONLINE}' }} | "
+        command=f"{queues} | Where-Object {{ {to_exchange_online} }} | "
                 "Format-List Identity,Status,MessageCount,LastError,NextRetryTime",
         expect=(f"At the next retry (within 15 minutes) the queue's Status turns Active or Ready, MessageCount falls "
                 f"to 0 and LastError is empty. {log} then shows {presented} presented and 250 "
