@@ -163,6 +163,8 @@ def test_the_verify_step_finds_the_queue_to_exchange_online_however_the_connecto
 
     assert found("contoso-com.mail.protection.outlook.com") and found("Contoso.mail.onmicrosoft.com")
     assert not found("fabrikam.com") and not found("mail.protection.outlook.com.evil.example")
+    # the retry need not be waited for: Retry-Queue tries a queue in Retry at once
+    assert "at once after Retry-Queue with the Identity shown" in models["contoso-kb2888788"].verify.expect
 
 
 def test_the_report_gives_the_back_out_of_the_fix(models, pages):

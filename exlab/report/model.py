@@ -394,7 +394,8 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
         purpose=f"After the fix, watch the queue to Exchange Online {where}",
         command=f"{queues} | Where-Object {{ {to_exchange_online} }} | "
                 "Format-List Identity,Status,MessageCount,LastError,NextRetryTime",
-        expect=(f"At the next retry (within 15 minutes) the queue's Status turns Active or Ready, MessageCount falls "
+        expect=(f"At the next retry (within 15 minutes, or at once after Retry-Queue with the Identity shown) the "
+                f"queue's Status turns Active or Ready, MessageCount falls "
                 f"to 0 and LastError is empty. {log} then shows {presented} presented and 250 "
                 f"replies, and no new {failure} is logged."))
 
