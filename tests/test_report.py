@@ -147,24 +147,50 @@ def test_the_fix_pins_the_public_certificate_first_and_gives_each_command_once(m
     assert report.verify is not None and public["thumbprint"] in report.verify.expect
 
 
-def test_the_verify_step_finds_the_queue_to_exchange_online_however_the_connector_routes(models):
-    """Get-Queue names a queue by its next hop: the tenant's smart host (the Hybrid Configuration Wizard's
-    connector), or, on a connector that routes by MX, the tenant's routing domain. The Verify step's filter
-    (PowerShell's -like, case-insensitive) finds both and no queue to a partner: a filter that found none would
-    look like a drained queue."""
+def _verify_hops(command: str) -> list[str]:
+    """The NextHopDomain patterns of a Verify command's Get-Queue filter."""
+    return re.findall(r"\$_\.NextHopDomain -like '([^']*)'", command)
+
+
+def _like(hop: str, patterns: list[str]) -> bool:
+    """PowerShell's -like (case-insensitive) against any of ``patterns``."""
     import fnmatch
 
-    command = models["contoso-kb2888788"].verify.command
-    patterns = re.findall(r"\$_\.NextHopDomain -like '([^']*)'", command)
-    assert command.startswith("Get-Queue | Where-Object { $_.NextHopDomain -like ") and len(patterns) == 2
+    return any(fnmatch.fnmatchcase(str(hop).lower(), pattern.lower()) for pattern in patterns)
 
-    def found(hop: str) -> bool:
-        return any(fnmatch.fnmatchcase(hop.lower(), pattern.lower()) for pattern in patterns)
 
-    assert found("contoso-com.mail.protection.outlook.com") and found("Contoso.mail.onmicrosoft.com")
-    assert not found("fabrikam.com") and not found("mail.protection.outlook.com.evil.example")
+def test_the_verify_step_finds_the_queues_of_the_connector_however_it_routes(models, tmp_path):
+    """Get-Queue names a queue by its next hop: the connector's smart host, or, on a connector that routes by MX,
+    the recipients' domain. The Verify step's filter is built from the connector export, so it finds the queue the
+    case names as the connector's (contoso's: its smart host) and not the others; a filter that found none would
+    read like a drained queue. A connector that routes by MX is filtered by its address space; without the export,
+    any queue to Exchange Online (the tenant's smart host or routing domain)."""
+    case = _open(BY_NAME["contoso-kb2888788"])
+    hops = _verify_hops(models["contoso-kb2888788"].verify.command)
+    assert hops == ["contoso-com.mail.protection.outlook.com"]
+    queues = case.queues
+    mine = queues["connector"].astype("string").eq("Outbound to Office 365").fillna(False).astype(bool)
+    assert mine.any() and (~mine).any()
+    assert [_like(hop, hops) for hop in queues["next_hop_domain"]] == mine.tolist()
     # the retry need not be waited for: Retry-Queue tries a queue in Retry at once
     assert "at once after Retry-Queue with the Identity shown" in models["contoso-kb2888788"].verify.expect
+
+    folder = tmp_path / "mx"
+    shutil.copytree(case.folder, folder)
+    from exlab.lab.transport_logs import write_send_connectors
+    from exlab.transport import read_connectors
+
+    [export] = [p for p in folder.rglob("*") if p.is_file() and "SendConnector" in p.name]
+    row = read_connectors(export).iloc[0].to_dict()
+    write_send_connectors(export, [{**row, "smart_hosts": (),
+                                    "address_spaces": ("smtp:*.contoso.mail.onmicrosoft.com;1",)}])
+    hops = _verify_hops(build_report(exlab.open_case(folder)).verify.command)     # roots and tz: exlab-case.toml
+    assert hops == ["*.contoso.mail.onmicrosoft.com", "contoso.mail.onmicrosoft.com"]
+    assert _like("Contoso.mail.onmicrosoft.com", hops) and not _like("fabrikam.com", hops)
+    export.unlink()
+    hops = _verify_hops(build_report(exlab.open_case(folder)).verify.command)
+    assert _like("contoso-com.mail.protection.outlook.com", hops) and _like("contoso.mail.onmicrosoft.com", hops)
+    assert not _like("fabrikam.com", hops) and not _like("mail.protection.outlook.com.evil.example", hops)
 
 
 def test_the_report_gives_the_back_out_of_the_fix(models, pages):

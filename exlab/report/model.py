@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from exlab import __version__
+from exlab.analysis.infer import connector_row
 from exlab.analysis.remediation import COLLECT, PIN_PLACEHOLDER, Step, collect_step, rollback, server_or_placeholder
 from exlab.analysis.timeline import flowing_since, flows_again, line_place
 from exlab.evidence import text_name
@@ -51,6 +52,7 @@ from exlab.report.people import (
     timestamp,
     zone_name,
 )
+from exlab.transport.queue_routing import next_hop_patterns
 from exlab.transport.sessions import ENVELOPE_OK
 
 if TYPE_CHECKING:
@@ -80,9 +82,10 @@ CAUSE_WORDS = {
     "network": "the network path to Exchange Online fails",
 }
 FIX_WORDS = {"fix": "fix", "preventive": "preventive fix", "none": "no fix"}
-# the next hops of a queue to Exchange Online (Get-Queue's NextHopDomain, as PowerShell's -like patterns): the
-# tenant's smart host, as the Hybrid Configuration Wizard sets the connector, or the tenant's routing domain when
-# the connector routes by its MX record (a DNS queue is named by the recipients' domain)
+# the next hops of a queue to Exchange Online (Get-Queue's NextHopDomain, as PowerShell's -like patterns) when the
+# connector export does not tell them: the tenant's smart host, as the Hybrid Configuration Wizard sets the
+# connector, or the tenant's routing domain when the connector routes by its MX record (a DNS queue is named by the
+# recipients' domain)
 EXCHANGE_ONLINE = ("*.mail.protection.outlook.com", "*.mail.onmicrosoft.com")
 # the steps a fix may hold, most durable first: pinning the public certificate on the
 # connector holds whatever else is enabled for SMTP later
@@ -356,9 +359,10 @@ def put_back(d: Diagnosis) -> list[str]:
     return list(dict.fromkeys(rollback(_fix_of(d))))
 
 
-def verification(d: Diagnosis, public: str | None) -> Verification | None:
+def verification(d: Diagnosis, public: str | None, hops: tuple[str, ...] = EXCHANGE_ONLINE) -> Verification | None:
     """How to see the fix work, when there is a fix: the queue to Exchange Online drains.
-    ``public`` is the public certificate KB 2888788's fix makes the transport present.
+    ``public`` is the public certificate KB 2888788's fix makes the transport present; ``hops`` the
+    NextHopDomain patterns of the connector's queues (:func:`exlab.transport.queue_routing.next_hop_patterns`).
 
     >>> from exlab.analysis import diagnose
     >>> verification(diagnose(), None) is None
@@ -389,7 +393,7 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
             queues = f"{listed} | ForEach-Object {{ Get-Queue -Server $_ }}"
         log = ("The Front End's send protocol log (TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend, on the "
                "server that got the fix)")
-    to_exchange_online = " -or ".join(f"$_.NextHopDomain -like '{hop}'" for hop in EXCHANGE_ONLINE)
+    to_exchange_online = " -or ".join(f"$_.NextHopDomain -like '{hop}'" for hop in hops)
     return Verification(
         purpose=f"After the fix, watch the queue to Exchange Online {where}",
         command=f"{queues} | Where-Object {{ {to_exchange_online} }} | "
@@ -401,6 +405,12 @@ def verification(d: Diagnosis, public: str | None) -> Verification | None:
 
 
 # -- helpers over the case -----------------------------------------------------------------
+
+def _next_hops(case: Case, d: Diagnosis) -> tuple[str, ...]:
+    """The NextHopDomain patterns of the queues of the case's connector, as its export tells them; else those of
+    any queue to Exchange Online (:data:`EXCHANGE_ONLINE`)."""
+    return (next_hop_patterns(connector_row(case.connectors, d.connector)) if d.connector else None) or EXCHANGE_ONLINE
+
 
 def _row(certs: pd.DataFrame | None, thumbprint: str | None) -> pd.Series | None:
     if certs is None or certs.empty or not thumbprint:
@@ -990,7 +1000,8 @@ def build_report(case: Case, *, now: datetime | None = None) -> Report:
         title=verdict_words(d), summary=_summary(d, affected, d.connector),
         strength=strength_words(d), servers=verdicts,
         culprit=_culprit(case, d, comparison, tz), connector=d.connector, affected=affected, window=window,
-        fix=fix_steps(d), put_back=put_back(d), verify=verification(d, d.public), collect=collect, checked=checked,
+        fix=fix_steps(d), put_back=put_back(d), verify=verification(d, d.public, _next_hops(case, d)), collect=collect,
+        checked=checked,
         not_checked=unchecked,
         figures=_figures(case, d, tl, comparison, tz),
         issuers=_issuers(case, d, comparison, tz),

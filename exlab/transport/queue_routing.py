@@ -19,6 +19,7 @@ space routes (``contoso.com`` before ``*.contoso.com`` before ``*``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,9 @@ SMART_HOST_DELIVERY = "SmartHostConnectorDelivery"
 DNS_DELIVERY = "DnsConnectorDelivery"
 #: what :func:`routed_by` gives for a next hop that none of the connectors routes
 ANOTHER = object()
+# a host or domain name fit for a PowerShell -like pattern in a command (letters, digits, hyphens, dots, a "*."
+# first), its last label a name: no IP address
+_PLAIN = re.compile(r"^(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*$")
 
 
 def queue_connectors(queues: pd.DataFrame, connectors: pd.DataFrame | None) -> pd.Series:
@@ -121,6 +125,47 @@ def routed_by(delivery_type: Any, next_hop: Any, connectors: list[dict[str, Any]
     return winners.pop() if len(winners) == 1 else None
 
 
+def next_hop_patterns(connector: dict[str, Any]) -> tuple[str, ...] | None:
+    """PowerShell ``-like`` patterns for the NextHopDomain of the queues a send connector (a connectors-frame row)
+    makes: its smart hosts, else the domains of its SMTP address spaces (``*.contoso.com`` routes contoso.com too);
+    None when they cannot be told from the export or are no plain names (a smart host by IP address, an address
+    space of every domain or of another type, a property not exported).
+
+    >>> next_hop_patterns({"smart_hosts": ("Contoso-com.mail.protection.outlook.com.",),
+    ...                    "address_spaces": ("smtp:contoso.mail.onmicrosoft.com;1",)})
+    ('contoso-com.mail.protection.outlook.com',)
+    >>> next_hop_patterns({"smart_hosts": (), "address_spaces": ("SMTP:*.contoso.mail.onmicrosoft.us;1",)})
+    ('*.contoso.mail.onmicrosoft.us', 'contoso.mail.onmicrosoft.us')
+    >>> next_hop_patterns({"smart_hosts": ("[10.0.0.5]",)}), next_hop_patterns({"address_spaces": ("smtp:*;1",)})
+    (None, None)
+    """
+    hosts = _listed(connector.get("smart_hosts"))
+    if hosts:
+        patterns = [_host(host) for host in hosts]
+    else:
+        spaces = _listed(connector.get("address_spaces")) or ()
+        names = [_smtp_domain(space) for space in spaces]
+        patterns = [pattern for name in names if name is not None
+                    for pattern in ((name, name[2:]) if name.startswith("*.") else (name,))]
+        if not spaces or None in names:
+            return None
+    return tuple(dict.fromkeys(patterns)) if patterns and all(map(_PLAIN.match, patterns)) else None
+
+
+def _smtp_domain(space: Any) -> str | None:
+    """The domain of an SMTP address space (``smtp:*.contoso.com;1``; no type: SMTP), lower case; None for
+    another type.
+
+    >>> _smtp_domain("SMTP:*.Contoso.com;1"), _smtp_domain("contoso.com"), _smtp_domain("X400:c=US;a= ;p=C;1")
+    ('*.contoso.com', 'contoso.com', None)
+    """
+    text = str(space).strip()
+    kind, colon, value = text.partition(":")
+    if colon and kind.strip().lower() != "smtp":
+        return None
+    return (value if colon else text).rsplit(";", 1)[0].strip().lower()
+
+
 def _fit(space: Any, domain: str) -> int:
     """How specifically an address space (``smtp:*.contoso.com;1``; no type: SMTP) routes ``domain``: its
     length, one more for an exact name than for a wildcard; -1 when it does not route it (or is not SMTP).
@@ -132,11 +177,9 @@ def _fit(space: Any, domain: str) -> int:
     >>> _fit("X400:c=US;a= ;p=Contoso;1", "fabrikam.com"), _fit("smtp:contoso.com;1", "fabrikam.com")
     (-1, -1)
     """
-    text = str(space).strip()
-    kind, colon, value = text.partition(":")
-    if colon and kind.strip().lower() != "smtp":
+    name = _smtp_domain(space)
+    if name is None:
         return -1
-    name = (value if colon else text).rsplit(";", 1)[0].strip().lower()     # ";1": the cost
     if name == "*":
         return 0
     if name.startswith("*."):
