@@ -136,10 +136,18 @@ def next_hop_patterns(connector: dict[str, Any]) -> tuple[str, ...] | None:
     ('contoso-com.mail.protection.outlook.com',)
     >>> next_hop_patterns({"smart_hosts": (), "address_spaces": ("SMTP:*.contoso.mail.onmicrosoft.us;1",)})
     ('*.contoso.mail.onmicrosoft.us', 'contoso.mail.onmicrosoft.us')
-    >>> next_hop_patterns({"smart_hosts": ("[10.0.0.5]",)}), next_hop_patterns({"address_spaces": ("smtp:*;1",)})
+    >>> next_hop_patterns({"smart_hosts": ("[10.0.0.5]",)}), next_hop_patterns({"smart_hosts": (),
+    ...                                                                          "address_spaces": ("smtp:*;1",)})
     (None, None)
+
+    Without SmartHosts in the export the queues may be named by a smart host, whatever the address spaces:
+
+    >>> next_hop_patterns({"address_spaces": ("smtp:contoso.mail.onmicrosoft.com;1",)}) is None
+    True
     """
     hosts = _listed(connector.get("smart_hosts"))
+    if hosts is None:
+        return None
     if hosts:
         patterns = [_host(host) for host in hosts]
     else:
